@@ -1,0 +1,78 @@
+"""The one place that meets tweepy, the provider and the engine: it wires the bot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from bot.config import Settings, parse_duration
+from bot.domain import CodeFactory, Policy, random_code
+from bot.errors import ConfigError
+from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
+from bot.providers.sandbox import SandboxProvider
+from bot.service import Service
+from bot.store import UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
+from bot.worker import Worker, first_start
+from bot.x.client import XClient
+
+
+@dataclass
+class Bot:
+    engine: Engine
+    worker: Worker
+    service: Service
+    provider: PaymentProvider
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        min_minor=settings.minor("paybot_min_transfer"),
+        max_minor=settings.minor("paybot_max_transfer"),
+        daily_max_minor=settings.minor("paybot_daily_max"),
+        confirm_ttl=parse_duration(settings.paybot_confirm_ttl),
+        claim_window=parse_duration(settings.paybot_claim_window),
+    )
+
+
+def x_client(settings: Settings, clock: Clock) -> XClient:
+    creds = settings.require_x()
+    return XClient(**creds, base_url=settings.x_api_base, timeout=settings.x_timeout,
+                   dm_page_size=settings.paybot_dm_page_size, clock=clock)
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    timeline: Timeline | None = None,
+    provider: PaymentProvider | None = None,
+    new_code: CodeFactory = random_code,
+) -> Bot:
+    """Build the bot from settings; any port may be given instead (tests, simulate)."""
+    clock = clock or SystemClock()
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path))
+    uow = UnitOfWork(engine)
+    timeline = timeline or x_client(settings, clock)
+    provider = provider or SandboxProvider(settings.sandbox_db_path)
+    with uow() as s:
+        bot_id = get_checkpoint(s, "bot_id")
+    if bot_id is None:
+        me = timeline.me()
+        if me.handle.lower() != settings.paybot_handle.lower():
+            engine.dispose()
+            raise ConfigError(f"PAYBOT_HANDLE is @{settings.paybot_handle} but the X credentials are "
+                              f"those of @{me.handle}")
+        bot_id = me.id
+        with uow() as s:
+            set_checkpoint(s, "bot_id", bot_id)
+            s.commit()
+    service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings),
+                      bot_id=bot_id, bot_handle=settings.paybot_handle,
+                      currency=settings.paybot_currency, new_code=new_code)
+    worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock,
+                    started_at=first_start(uow, clock))
+    return Bot(engine=engine, worker=worker, service=service, provider=provider)

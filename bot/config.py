@@ -1,0 +1,128 @@
+"""Typed settings from the environment and `.env`. Built only when asked for, never at import.
+
+config.example.env documents every setting; `Settings.require_x()` refuses a
+missing or placeholder credential with one sentence naming the setting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import CommandError, ConfigError
+from bot.money import CURRENCIES, parse_minor
+
+_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+PLACEHOLDERS = {"", "changethis", "changeme", "change-me", "xxx", "todo", "placeholder", "secret"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """ "30s", "15m", "2h", "14d" (or a sum: "1h30m") as a timedelta."""
+    t = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(t)
+    if not parts or "".join(n + u for n, u in parts) != t:
+        raise ValueError(f"'{text}' is not a duration like 30s, 15m, 2h or 14d")
+    total = timedelta()
+    for n, unit in parts:
+        total += timedelta(**{_UNITS[unit]: int(n)})
+    return total
+
+
+def is_placeholder(value: str) -> bool:
+    v = value.strip().lower()
+    return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
+
+
+class Settings(BaseSettings):
+    """Every setting paybot reads; environment variable names are the field names, upper-case."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    x_consumer_key: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    x_access_token: SecretStr | None = None
+    x_access_token_secret: SecretStr | None = None
+    x_api_base: str | None = None
+    x_timeout: float = Field(10.0, gt=0, le=120)
+    paybot_handle: str = "paybot"
+
+    database_url: str | None = None
+    paybot_db_path: str = "paybot.db"
+    paybot_provider: Literal["sandbox"] = "sandbox"
+    sandbox_db_path: str = "paybot-sandbox.db"
+
+    paybot_currency: str = "USD"
+    paybot_min_transfer: str = "0.50"
+    paybot_max_transfer: str = "250"
+    paybot_daily_max: str = "500"
+    paybot_confirm_ttl: str = "10m"
+    paybot_claim_window: str = "14d"
+
+    paybot_mentions_interval: float = Field(15.0, gt=0)
+    paybot_dms_interval: float = Field(60.0, gt=0)
+    paybot_tick_interval: float = Field(30.0, gt=0)
+    paybot_outbox_interval: float = Field(5.0, gt=0)
+    paybot_dm_page_size: int = Field(20, ge=1, le=100)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("paybot_currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if v.upper() not in CURRENCIES:
+            raise ValueError(f"unknown currency {v!r}; one of {', '.join(CURRENCIES)}")
+        return v.upper()
+
+    @field_validator("paybot_confirm_ttl", "paybot_claim_window")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        parse_duration(v)
+        return v
+
+    @field_validator("paybot_handle")
+    @classmethod
+    def _handle(cls, v: str) -> str:
+        v = v.lstrip("@")
+        if not re.fullmatch(r"[A-Za-z0-9_]{1,15}", v):
+            raise ValueError(f"'{v}' is not an X handle")
+        return v
+
+    def minor(self, name: str) -> int:
+        """An amount setting in minor units of the default currency."""
+        value = getattr(self, name)
+        try:
+            return parse_minor(value, self.paybot_currency)
+        except CommandError as err:
+            raise ConfigError(f"{name.upper()}: {err.message}") from None
+
+    def require_x(self) -> dict[str, str]:
+        """The four X credentials (consumer_key=..., ...); ConfigError naming the first missing or placeholder one."""
+        out = {}
+        for name in ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret"):
+            secret: SecretStr | None = getattr(self, name)
+            if secret is None:
+                raise ConfigError(
+                    f"{name.upper()} is not set: put it in the environment or in .env "
+                    "(see config.example.env)"
+                )
+            if is_placeholder(secret.get_secret_value()):
+                raise ConfigError(f"{name.upper()} still holds a placeholder: set the real value from the X developer portal")
+            out[name.removeprefix("x_")] = secret.get_secret_value()
+        return out
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; ConfigError with one line naming the bad setting."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name}: {first['msg']}") from None
+    for name in ("paybot_min_transfer", "paybot_max_transfer", "paybot_daily_max"):
+        settings.minor(name)
+    return settings

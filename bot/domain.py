@@ -1,0 +1,88 @@
+"""The transfer's state machine and the money policy. Pure: no I/O.
+
+    pending ──yes──▶ executing ──ok──▶ completed
+       │                 │     └──recipient can't receive──▶ held ──claimed──▶ completed
+       │                 │                                     └──window over──▶ returned
+       │                 └──declined / auth failed──▶ failed
+       ├──no / cancel──▶ cancelled
+       └──TTL passed──▶ expired
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from bot.errors import CommandError, IllegalTransition
+from bot.money import Money
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    EXECUTING = "executing"
+    COMPLETED = "completed"
+    HELD = "held"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    RETURNED = "returned"
+
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.EXECUTING, Status.CANCELLED, Status.EXPIRED}),
+    Status.EXECUTING: frozenset({Status.COMPLETED, Status.HELD, Status.FAILED}),
+    Status.HELD: frozenset({Status.COMPLETED, Status.RETURNED}),
+}
+FINAL = frozenset(s for s in Status if s not in ALLOWED)
+# Statuses whose money counts against the sender's daily limit.
+COUNTS_TOWARDS_LIMIT = frozenset(
+    {Status.PENDING, Status.EXECUTING, Status.COMPLETED, Status.HELD}
+)
+
+
+def transition(current: str, new: Status) -> Status:
+    """Return `new` if a transfer in `current` may move to it; IllegalTransition otherwise."""
+    if new not in ALLOWED.get(Status(current), frozenset()):
+        raise IllegalTransition(f"a {current} transfer cannot become {new}")
+    return new
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Limits and time windows; amounts are minor units of any enabled currency."""
+
+    min_minor: int = 50
+    max_minor: int = 250_00
+    daily_max_minor: int = 500_00
+    confirm_ttl: timedelta = timedelta(minutes=10)
+    claim_window: timedelta = timedelta(days=14)
+
+    def check(self, amount: Money, n_recipients: int, spent_today: Money) -> None:
+        """Refuse, with a sentence for the sender, an amount outside the limits."""
+        if amount.minor < self.min_minor:
+            low = Money(self.min_minor, amount.currency)
+            raise CommandError(f"The smallest payment I can send is {low}.")
+        if amount.minor > self.max_minor:
+            high = Money(self.max_minor, amount.currency)
+            raise CommandError(f"The largest payment I can send is {high} per person.")
+        total = amount * n_recipients
+        if spent_today.minor + total.minor > self.daily_max_minor:
+            cap = Money(self.daily_max_minor, amount.currency)
+            left = Money(max(0, self.daily_max_minor - spent_today.minor), amount.currency)
+            raise CommandError(
+                f"That would take you over your daily limit of {cap}; you can send {left} more today."
+            )
+
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
+
+
+def random_code() -> str:
+    """A four-character confirmation code that is easy to read and type."""
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(4))
+
+
+CodeFactory = Callable[[], str]

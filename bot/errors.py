@@ -1,0 +1,84 @@
+"""paybot's errors, as a tree.
+
+    PaybotError
+    ├── ConfigError            a setting is missing, a placeholder, or invalid
+    ├── CommandError           a tweet or DM could not be read; .message is for the user
+    ├── IllegalTransition      the state machine refused a change of status
+    ├── XError                 talking to X failed
+    │   ├── XAuthError         401: bad credentials
+    │   ├── XForbidden         403: .reason is "duplicate", "dm_closed" or "other"
+    │   ├── XRateLimited       429: .reset_at (UTC) and .capped (monthly usage cap)
+    │   └── XTransient         5xx, timeout, connection error: worth retrying
+    └── ProviderError          the payment provider failed
+        ├── ProviderTransient  may have succeeded or not: retry with the same key
+        └── IdempotencyError   the same key was used with other parameters
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class PaybotError(Exception):
+    """Base of every error paybot raises on purpose."""
+
+
+class ConfigError(PaybotError):
+    """A setting is missing or invalid; the message names the setting."""
+
+
+class CommandError(PaybotError):
+    """A command could not be understood; `message` is the sentence for the user."""
+
+    def __init__(self, message: str, *, lang: str = "en", quiet: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.lang = lang
+        # quiet: the text was not a command at all (chatter, a repost); the bot
+        # does not answer it, but `paybot parse` still reports why.
+        self.quiet = quiet
+
+
+class IllegalTransition(PaybotError):
+    """A transfer was asked to move to a status its current one does not allow."""
+
+
+class XError(PaybotError):
+    """Talking to X failed."""
+
+
+class XAuthError(XError):
+    """X refused the credentials (401)."""
+
+
+class XForbidden(XError):
+    """X refused the action (403)."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class XRateLimited(XError):
+    """X answered 429: a rate limit (resets at `reset_at`) or a usage cap."""
+
+    def __init__(self, message: str, *, reset_at: datetime | None, capped: bool) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+        self.capped = capped
+
+
+class XTransient(XError):
+    """A 5xx, timeout or connection error: the request may be retried."""
+
+
+class ProviderError(PaybotError):
+    """The payment provider failed."""
+
+
+class ProviderTransient(ProviderError):
+    """The provider call may or may not have happened; retry with the same key."""
+
+
+class IdempotencyError(ProviderError):
+    """An idempotency key was reused with different parameters."""

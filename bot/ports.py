@@ -1,0 +1,166 @@
+"""The ports: what the service needs from the world, and the value types it speaks.
+
+Adapters (bot/x, bot/providers) implement these; tweepy and stripe objects
+never cross this line. Ids from X are strings of digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from bot.money import Money
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, UTC-aware."""
+        ...
+
+
+class SystemClock:
+    """The wall clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FakeClock:
+    """A clock that moves only when told to: tests and `paybot simulate`."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    def set(self, when: datetime) -> None:
+        if when > self._now:
+            self._now = when
+
+
+@dataclass(frozen=True)
+class XUser:
+    id: str
+    handle: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A post that mentions the bot, as paybot needs it."""
+
+    id: str
+    author_id: str
+    text: str
+    created_at: datetime
+    author_handle: str = ""
+    author_name: str = ""
+    display_start: int = 0
+    edit_ids: tuple[str, ...] = ()
+    # (type, post id) pairs: "retweeted", "quoted", "replied_to"
+    referenced: tuple[tuple[str, str], ...] = ()
+    # lower-case handle -> user, from the post's own mention entities
+    mentioned: dict[str, XUser] = field(default_factory=dict)
+
+    @property
+    def root_id(self) -> str:
+        """The id of the first version of this post (edits get new ids)."""
+        return self.edit_ids[0] if self.edit_ids else self.id
+
+    @property
+    def is_repost(self) -> bool:
+        return any(kind == "retweeted" for kind, _ in self.referenced) or self.text.startswith(
+            "RT @"
+        )
+
+    @property
+    def is_quote(self) -> bool:
+        return any(kind == "quoted" for kind, _ in self.referenced)
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    id: str
+    sender_id: str
+    text: str
+    created_at: datetime
+    conversation_id: str = ""
+    sender_handle: str = ""
+
+
+class Timeline(Protocol):
+    """X, as the worker uses it."""
+
+    def me(self) -> XUser: ...
+
+    def mentions(self, user_id: str, since_id: str | None) -> list[Mention]:
+        """Mentions newer than since_id, oldest first, every page."""
+        ...
+
+    def dm_events(self, stop_at: str | None) -> list[DirectMessage]:
+        """Message events newer than the event id stop_at, oldest first."""
+        ...
+
+    def send_dm(self, user_id: str, text: str) -> str: ...
+
+    def reply(self, in_reply_to: str, text: str) -> str: ...
+
+    def users_by_handle(self, handles: list[str]) -> dict[str, XUser]: ...
+
+
+class PayOutcome(StrEnum):
+    PAID = "paid"  # the recipient has the money
+    HELD = "held"  # charged to the platform, waiting for the recipient to claim
+    DECLINED = "declined"
+    NEEDS_AUTH = "needs_auth"  # the bank wants the sender to approve it
+    NO_CARD = "no_card"
+
+
+@dataclass(frozen=True)
+class PayResult:
+    outcome: PayOutcome
+    ref: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    ready: bool
+    url: str | None = None
+
+
+class PaymentProvider(Protocol):
+    """A payment provider. Every call that moves money takes an idempotency key:
+    the same key with the same arguments returns the first result."""
+
+    name: str
+
+    def has_card(self, user_id: str) -> bool: ...
+
+    def register(self, user_id: str) -> str:
+        """Start saving a card; returns the sentence (with any link) to DM the user."""
+        ...
+
+    def onboard(self, user_id: str) -> Onboarding:
+        """Start or finish the recipient's onboarding."""
+        ...
+
+    def can_receive(self, user_id: str) -> bool: ...
+
+    def pay(
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None
+    ) -> PayResult: ...
+
+    def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
+        """Pay held money to the recipient; returns the provider's reference."""
+        ...
+
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Give held money back to the sender; returns the provider's reference."""
+        ...

@@ -1,0 +1,1 @@
+"""Payment providers: the sandbox (embedded default). Stripe Connect is its own piece of work."""

@@ -1,0 +1,214 @@
+"""The sandbox provider: a pretend payment provider with its own SQLite file.
+
+It keeps its records apart from the bot's store, as a real provider would, so
+a crash between a provider call and the bot's commit is a real possibility.
+Every money-moving call takes an idempotency key: the same key with the same
+arguments returns the first result; with other arguments it is refused.
+
+Users' saved cards are "ok", "declined" or "needs_auth" (or none). A
+recipient who has not onboarded cannot receive: their money is charged to the
+platform and held until it is released (claim) or refunded.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.money import Money
+from bot.ports import Onboarding, PayOutcome, PayResult
+
+CARDS = ("ok", "declined", "needs_auth")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS customers (user_id TEXT PRIMARY KEY, card TEXT);
+CREATE TABLE IF NOT EXISTS accounts (user_id TEXT PRIMARY KEY, payouts INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (
+    key TEXT PRIMARY KEY, kind TEXT NOT NULL, params TEXT NOT NULL, result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS payments (
+    ref TEXT PRIMARY KEY, sender_id TEXT NOT NULL, recipient_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
+    state TEXT NOT NULL, settle_ref TEXT);
+"""
+
+
+class SandboxProvider:
+    """The embedded payment provider; see the module docstring."""
+
+    name = "sandbox"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._fail_next = 0
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.executescript(_SCHEMA)
+        finally:
+            db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    # ---- the people behind the cards (set by the sandbox's "hosted pages" and by tests)
+
+    def set_card(self, user_id: str, card: str | None) -> None:
+        """Save (or remove, with None) the user's card: "ok", "declined" or "needs_auth"."""
+        if card is not None and card not in CARDS:
+            raise ValueError(f"card must be one of {CARDS} or None, not {card!r}")
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO customers(user_id, card) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET card = excluded.card",
+                (user_id, card),
+            )
+
+    def set_payouts(self, user_id: str, enabled: bool) -> None:
+        """Mark the user as onboarded (able to receive) or not."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO accounts(user_id, payouts) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET payouts = excluded.payouts",
+                (user_id, int(enabled)),
+            )
+
+    def fail_next(self, n: int = 1) -> None:
+        """Make the next n money calls time out after doing their work (tests)."""
+        self._fail_next = n
+
+    # ---- the port
+
+    def has_card(self, user_id: str) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT card FROM customers WHERE user_id = ?", (user_id,)).fetchone()
+        return bool(row and row[0])
+
+    def register(self, user_id: str) -> str:
+        with self._tx() as db:
+            row = db.execute("SELECT card FROM customers WHERE user_id = ?", (user_id,)).fetchone()
+        if row and row[0]:
+            return "You already have a saved card. Confirm payments with YES."
+        self.set_card(user_id, "ok")
+        return "Card saved: the sandbox test card ending 4242. You can now confirm payments with YES."
+
+    def onboard(self, user_id: str) -> Onboarding:
+        self.set_payouts(user_id, True)
+        return Onboarding(ready=True)
+
+    def can_receive(self, user_id: str) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
+        return bool(row and row[0])
+
+    def pay(
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None
+    ) -> PayResult:
+        params = {"sender": sender_id, "recipient": recipient_id, "amount": amount.minor,
+                  "currency": amount.currency, "memo": memo}
+
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            row = db.execute("SELECT card FROM customers WHERE user_id = ?", (sender_id,)).fetchone()
+            card = row[0] if row else None
+            if card is None:
+                return {"outcome": PayOutcome.NO_CARD, "reason": "no saved card"}
+            if card == "declined":
+                return {"outcome": PayOutcome.DECLINED, "reason": "card declined by the bank"}
+            if card == "needs_auth":
+                return {"outcome": PayOutcome.NEEDS_AUTH, "reason": "authentication required"}
+            acct = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (recipient_id,)).fetchone()
+            n = db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
+            ref = f"py_sandbox_{n + 1:06d}"
+            state = "paid" if acct and acct[0] else "held"
+            db.execute(
+                "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                (ref, sender_id, recipient_id, amount.minor, amount.currency, state),
+            )
+            return {"outcome": PayOutcome.PAID if state == "paid" else PayOutcome.HELD, "ref": ref}
+
+        result = self._once(key, "pay", params, run)
+        return PayResult(PayOutcome(result["outcome"]), result.get("ref"), result.get("reason"))
+
+    def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
+        params = {"payment": payment_ref, "recipient": recipient_id, "amount": amount.minor}
+
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            self._held(db, payment_ref, amount)
+            acct = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (recipient_id,)).fetchone()
+            if not (acct and acct[0]):
+                raise ProviderError("the recipient cannot receive payments yet")
+            ref = f"tr_{payment_ref}"
+            db.execute("UPDATE payments SET state = 'released', settle_ref = ? WHERE ref = ?", (ref, payment_ref))
+            return {"ref": ref}
+
+        return str(self._once(key, "release", params, run)["ref"])
+
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        params = {"payment": payment_ref, "amount": amount.minor}
+
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            self._held(db, payment_ref, amount)
+            ref = f"re_{payment_ref}"
+            db.execute("UPDATE payments SET state = 'refunded', settle_ref = ? WHERE ref = ?", (ref, payment_ref))
+            return {"ref": ref}
+
+        return str(self._once(key, "refund", params, run)["ref"])
+
+    # ---- records, for tests and reconciliation
+
+    def payments(self) -> list[dict[str, Any]]:
+        """Every payment the sandbox holds, oldest first."""
+        with self._tx() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT * FROM payments ORDER BY ref").fetchall()
+        return [dict(r) for r in rows]
+
+    def operations(self) -> int:
+        """How many distinct idempotency keys were used."""
+        with self._tx() as db:
+            return int(db.execute("SELECT COUNT(*) FROM operations").fetchone()[0])
+
+    # ---- internals
+
+    @staticmethod
+    def _held(db: sqlite3.Connection, payment_ref: str, amount: Money) -> None:
+        row = db.execute(
+            "SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)
+        ).fetchone()
+        if row is None:
+            raise ProviderError(f"no such payment {payment_ref}")
+        if row[0] != "held":
+            raise ProviderError(f"payment {payment_ref} is {row[0]}, not held")
+        if row[1] != amount.minor:
+            raise ProviderError(f"payment {payment_ref} holds {row[1]}, not {amount.minor}")
+
+    def _once(self, key: str, kind: str, params: dict[str, Any], run: Any) -> dict[str, Any]:
+        blob = json.dumps(params, sort_keys=True)
+        with self._tx() as db:
+            row = db.execute("SELECT kind, params, result FROM operations WHERE key = ?", (key,)).fetchone()
+            if row is not None:
+                if (row[0], row[1]) != (kind, blob):
+                    raise IdempotencyError(f"key {key} was used with other parameters")
+                return dict(json.loads(row[2]))
+            result = run(db)
+            db.execute("INSERT INTO operations VALUES (?, ?, ?, ?)", (key, kind, blob, json.dumps(result)))
+        if self._fail_next:
+            self._fail_next -= 1
+            raise ProviderTransient("the sandbox timed out after doing the work")
+        return result

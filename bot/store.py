@@ -1,0 +1,185 @@
+"""The store: SQLModel tables and a unit of work. SQLite by default, Postgres by URL.
+
+Nothing here runs at import time but the table definitions; `make_engine`
+builds an engine when the caller asks for one.
+
+SQLite is opened for durability and for one writer at a time: WAL journal,
+synchronous=FULL, a busy timeout, and BEGIN IMMEDIATE for every transaction so
+two processes never both think they hold the write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Engine, TypeDecorator, UniqueConstraint, event
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; always returns them UTC-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class User(SQLModel, table=True):
+    """Someone paybot has seen on X, keyed by the numeric id; the handle can change."""
+
+    id: str = Field(primary_key=True)
+    handle: str = Field(index=True)
+    name: str = ""
+    updated_at: datetime = _time()
+
+
+class Transfer(SQLModel, table=True):
+    """One payment from a sender to one recipient, born from one command post."""
+
+    __table_args__ = (UniqueConstraint("root_tweet_id", "recipient_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    root_tweet_id: str = Field(index=True)
+    command_tweet_id: str  # the version (edit) of the post that was confirmed
+    sender_id: str = Field(index=True)
+    recipient_id: str = Field(index=True)
+    amount_minor: int
+    currency: str
+    memo: str | None = None
+    code: str
+    status: str = Field(index=True)
+    reason: str | None = None
+    pay_key: str | None = None  # idempotency key, stored before the provider call
+    payment_ref: str | None = None
+    settle_key: str | None = None  # "release:..." or "return:...", stored before the call
+    settle_ref: str | None = None  # the provider's id of that release or refund
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
+    expires_at: datetime = _time()
+    hold_until: datetime | None = _time(nullable=True)
+
+
+class ProcessedTweet(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    processed_at: datetime = _time()
+
+
+class ProcessedDm(SQLModel, table=True):
+    id: str = Field(primary_key=True)
+    processed_at: datetime = _time()
+
+
+class Checkpoint(SQLModel, table=True):
+    name: str = Field(primary_key=True)
+    value: str
+
+
+class Outbox(SQLModel, table=True):
+    """A message to post on X. Sent by the worker, at least once, in priority order."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # "dm" | "reply"
+    priority: int = Field(index=True)  # 0 confirmation requests, 1 outcomes, 2 public replies
+    to_user_id: str | None = None
+    in_reply_to: str | None = None
+    text: str
+    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _time()
+    created_at: datetime = _time()
+    sent_at: datetime | None = _time(nullable=True)
+    x_id: str | None = None
+    error: str | None = None
+    transfer_root: str | None = None  # the command this message is about, if any
+
+
+PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
+
+
+def database_url(url: str | None, sqlite_path: str | Path) -> str:
+    """The SQLAlchemy URL: DATABASE_URL when set (postgres:// accepted), else the SQLite file."""
+    if url:
+        for old in ("postgres://", "postgresql://"):
+            if url.startswith(old):
+                return "postgresql+psycopg://" + url[len(old) :]
+        return url
+    return f"sqlite:///{Path(sqlite_path)}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, with SQLite tuned for durability, and the tables created."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    SQLModel.metadata.create_all(engine)
+    return engine
+
+
+class UnitOfWork:
+    """Opens one transaction; nothing is saved unless `commit()` is called."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    # Detach first, so objects read here stay readable (a rollback
+                    # would expire them); nothing uncommitted reaches the database.
+                    session.expunge_all()
+                    session.rollback()
+
+
+def get_checkpoint(session: Session, name: str) -> str | None:
+    row = session.get(Checkpoint, name)
+    return row.value if row else None
+
+
+def set_checkpoint(session: Session, name: str, value: str) -> None:
+    row = session.get(Checkpoint, name)
+    if row:
+        row.value = value
+    else:
+        row = Checkpoint(name=name, value=value)
+    session.add(row)

@@ -1,0 +1,277 @@
+"""The worker: the jobs that poll X, move time-driven transfers, and send the outbox.
+
+`Worker` holds the jobs; `run_until_idle` drives them by hand (tests, demo,
+simulate) and `run_scheduler` runs them on an APScheduler BlockingScheduler in
+UTC, one at a time, until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+
+from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
+from bot.ports import Clock, Timeline
+from bot.service import Service
+from bot.store import Outbox, UnitOfWork, get_checkpoint, set_checkpoint
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 8
+
+
+@dataclass
+class Worker:
+    service: Service
+    timeline: Timeline
+    uow: UnitOfWork
+    clock: Clock
+    started_at: datetime
+    paused_until: dict[str, datetime] = field(default_factory=dict)
+    _failures: dict[str, int] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------- jobs
+
+    def poll_mentions(self) -> int:
+        """Read new mentions and handle each once. The poll overlaps the previous one."""
+        if self._paused("mentions"):
+            return 0
+        with self.uow() as s:
+            since = get_checkpoint(s, "mentions_since")
+            newest = get_checkpoint(s, "mentions_newest")
+        mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, since))
+        if mentions is None:
+            return 0
+        handled = 0
+        for m in mentions:
+            if self._guard(f"mention {m.id}", lambda m=m: self.service.on_mention(m, since=self.started_at)):
+                handled += 1
+        if mentions:
+            top = max((m.id for m in mentions), key=int)
+            with self.uow() as s:
+                # Next time, read again from the newest id of the poll before this
+                # one, so mentions X indexed late still fall inside the window.
+                if newest is None:
+                    set_checkpoint(s, "mentions_since", top)
+                    set_checkpoint(s, "mentions_newest", top)
+                elif int(top) > int(newest):
+                    set_checkpoint(s, "mentions_since", newest)
+                    set_checkpoint(s, "mentions_newest", top)
+                s.commit()
+        return handled
+
+    def poll_dms(self) -> int:
+        """Read DM events newer than the last one seen and handle each once."""
+        if self._paused("dm_events"):
+            return 0
+        with self.uow() as s:
+            stop_at = get_checkpoint(s, "dm_newest")
+        events = self._x("dm_events", lambda: self.timeline.dm_events(stop_at))
+        if events is None:
+            return 0
+        handled = 0
+        for dm in events:
+            if dm.created_at < self.started_at and stop_at is None:
+                continue  # history from before this bot's first start
+            if self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm)):
+                if dm.sender_id != self.service.bot_id:
+                    handled += 1
+        if events:
+            with self.uow() as s:
+                set_checkpoint(s, "dm_newest", max((e.id for e in events), key=int))
+                s.commit()
+        return handled
+
+    def tick(self) -> int:
+        """Expire, resume and return what is due."""
+        done = 0
+        for name, job in (("expire", self.service.expire_due), ("resume", self.service.resume),
+                          ("return", self.service.return_due)):
+            result = self._guard(name, job)
+            done += result if isinstance(result, int) else 0
+        return done
+
+    def drain_outbox(self, limit: int = 100) -> int:
+        """Send queued messages, confirmations first, then outcomes, then public replies."""
+        sent = 0
+        blocked: set[str] = set()
+        for _ in range(limit):
+            now = self.clock.now()
+            with self.uow() as s:
+                query = (
+                    select(Outbox)
+                    .where(Outbox.status == "queued", Outbox.next_attempt_at <= now)
+                    .order_by(col(Outbox.priority), col(Outbox.id))
+                )
+                if blocked:
+                    query = query.where(col(Outbox.kind).not_in(blocked))
+                item = s.exec(query).first()
+            if item is None:
+                break
+            endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
+            if self._paused(endpoint):
+                blocked.add(item.kind)
+                continue
+            outcome = self._send(item)
+            if outcome == "blocked":
+                blocked.add(item.kind)
+            elif outcome == "sent":
+                sent += 1
+        return sent
+
+    # ---------------------------------------------------------------- drivers
+
+    def run_until_idle(self, max_rounds: int = 50) -> None:
+        """Run every job until a whole round does nothing (tests, demo, simulate)."""
+        for _ in range(max_rounds):
+            work = self.poll_mentions() + self.poll_dms() + self.tick() + self.drain_outbox()
+            if work == 0:
+                return
+        log.warning("still busy after %d rounds", max_rounds)
+
+    def run_scheduler(self, intervals: dict[str, float], stop_event: threading.Event | None = None) -> None:
+        """Run the jobs on a BlockingScheduler until SIGTERM/SIGINT (or stop_event)."""
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        scheduler = BlockingScheduler(
+            timezone="UTC",
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+        )
+        jobs: dict[str, Callable[[], Any]] = {
+            "mentions": self.poll_mentions, "dms": self.poll_dms,
+            "tick": self.tick, "outbox": self.drain_outbox,
+        }
+        for name, job in jobs.items():
+            scheduler.add_job(self._guarded_job(name, job), "interval", seconds=intervals[name], id=name,
+                              next_run_time=self.clock.now())
+
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("received %s: stopping after the current job", signal.Signals(signum).name)
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        log.info("worker started")
+        scheduler.start()
+        log.info("worker stopped")
+
+    # ---------------------------------------------------------------- helpers
+
+    def _guarded_job(self, name: str, job: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            self._guard(f"job {name}", job)
+
+        run.__name__ = name
+        return run
+
+    def _guard(self, what: str, fn: Callable[[], Any]) -> Any:
+        """Run fn; log an exception instead of letting it stop the loop.
+
+        A mention or DM that fails three times is set aside (logged) so one bad
+        input cannot block the ones behind it."""
+        try:
+            return fn()
+        except XAuthError:
+            log.error("%s: X refused the credentials; fix the X_* settings", what)
+        except Exception:
+            count = self._failures.get(what, 0) + 1
+            self._failures[what] = count
+            log.exception("%s failed (attempt %d)", what, count)
+            if count >= 3 and what.startswith(("mention ", "dm ")):
+                self.service.set_aside(what)
+        return None
+
+    def _x(self, endpoint: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except XRateLimited as err:
+            self._pause(endpoint, err)
+        except XTransient as err:
+            log.warning("%s: %s; will try again", endpoint, err)
+        except XAuthError:
+            raise
+        except XError as err:
+            log.error("%s: %s", endpoint, err)
+        return None
+
+    def _pause(self, endpoint: str, err: XRateLimited) -> None:
+        now = self.clock.now()
+        if err.capped:
+            until = now + timedelta(hours=1)
+            log.error("%s: X usage cap reached; pausing this endpoint for an hour, the rest keeps running", endpoint)
+        else:
+            until = err.reset_at or now + timedelta(minutes=15)
+            log.warning("%s: rate limited until %s", endpoint, f"{until:%H:%M:%S} UTC")
+        self.paused_until[endpoint] = until
+
+    def _paused(self, endpoint: str) -> bool:
+        until = self.paused_until.get(endpoint)
+        return bool(until and until > self.clock.now())
+
+    def _send(self, item: Outbox) -> str:
+        """Send one outbox item; returns "sent", "retry", "failed" or "blocked"."""
+        endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
+        x_id: str | None = None
+        error: str | None = None
+        try:
+            if item.kind == "dm":
+                x_id = self.timeline.send_dm(item.to_user_id or "", item.text)
+            else:
+                x_id = self.timeline.reply(item.in_reply_to or "", item.text)
+            status = "sent"
+        except XForbidden as err:
+            if err.reason == "duplicate":
+                status, error = "sent", "duplicate content: already posted"
+            else:
+                status, error = "failed", str(err)
+        except XRateLimited as err:
+            self._pause(endpoint, err)
+            return "blocked"
+        except XTransient as err:
+            status, error = "retry", str(err)
+        except XAuthError:
+            raise
+        except XError as err:
+            status, error = "failed", str(err)
+        now = self.clock.now()
+        with self.uow() as s:
+            row = s.get(Outbox, item.id)
+            if row is None:
+                return "failed"
+            row.attempts += 1
+            row.error = error
+            if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
+                status = "failed"
+            if status == "retry":
+                row.next_attempt_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
+            else:
+                row.status = status
+                row.x_id = x_id
+                row.sent_at = now if status == "sent" else None
+            s.add(row)
+            s.commit()
+        if status == "failed":
+            log.warning("could not send %s %s: %s", item.kind, item.id, error)
+            if item.kind == "dm":
+                self.service.dm_undeliverable(item)
+        return status
+
+
+def first_start(uow: UnitOfWork, clock: Clock) -> datetime:
+    """When this store first ran a worker (recorded once); older posts and DMs are history."""
+    with uow() as s:
+        raw = get_checkpoint(s, "started_at")
+        if raw is None:
+            raw = clock.now().isoformat()
+            set_checkpoint(s, "started_at", raw)
+            s.commit()
+    return datetime.fromisoformat(raw)

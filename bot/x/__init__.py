@@ -1,0 +1,1 @@
+"""X: the tweepy adapter (real X) and the X API simulator."""

@@ -1,0 +1,250 @@
+"""The HTTP face of the X simulator: X's v2 routes and the /_sim control API."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, Response, jsonify, request
+
+if TYPE_CHECKING:
+    from bot.x.sim import XSim
+
+_OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
+USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
+
+
+def _problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Response:
+    resp = jsonify({"title": title, "detail": detail, "type": type_, "status": status})
+    resp.status_code = status
+    return resp
+
+
+def _invalid(detail: str, parameter: str, value: str = "") -> Response:
+    body = {
+        "errors": [{"parameters": {parameter: [value]}, "message": detail}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.x.com/2/problems/invalid-request",
+    }
+    resp = jsonify(body)
+    resp.status_code = 400
+    return resp
+
+
+def _fields() -> tuple[set[str], bool]:
+    """The post fields asked for, and whether the request used the new (post.*) vocabulary."""
+    new = "post.fields" in request.args
+    raw = request.args.get("post.fields" if new else "tweet.fields", "")
+    return {f for f in raw.split(",") if f}, new
+
+
+def build(sim: XSim) -> Flask:
+    """A Flask app serving `sim`."""
+    app = Flask("x-sim")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+    def api(endpoint: str, method: str = "GET") -> Callable[[Callable[..., Response]], Callable[..., Response]]:
+        """Wrap an X route: auth, injected faults, rate limits, logging."""
+
+        def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
+            def inner(**kw: Any) -> Response:
+                with sim.lock:
+                    resp = _guarded(endpoint, view, kw)
+                    body = resp.get_json(silent=True) or {}
+                    data = body.get("data")
+                    n = len(data) if isinstance(data, list) else (1 if data else 0)
+                    sim.record(endpoint, method, resp.status_code, n)
+                    return resp
+
+            inner.__name__ = f"x_{endpoint}_{method}"
+            return inner
+
+        return wrap
+
+    def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> Response:
+        auth = request.headers.get("Authorization", "")
+        params = dict(_OAUTH_PARAM.findall(auth)) if auth.startswith("OAuth ") else {}
+        if params.get("oauth_consumer_key") != sim.consumer_key or params.get("oauth_token") != sim.access_token:
+            return _problem(401, "Unauthorized", "Unauthorized")
+        fault = sim.take_fault(endpoint)
+        window = sim.rate(endpoint)
+        if fault == 429:
+            resp = _problem(429, "Too Many Requests", "Too Many Requests")
+        elif fault == 4290:
+            resp = _problem(429, "UsageCapExceeded", "Usage cap exceeded: Monthly product cap", USAGE_CAPPED)
+        elif fault:
+            resp = _problem(fault, "Service Unavailable" if fault == 503 else "Internal Server Error",
+                            "Simulated failure")
+        elif window and window[1] < 0:
+            sim.violations += 1
+            resp = _problem(429, "Too Many Requests", "Too Many Requests")
+        else:
+            resp = view(**kw)
+        if window:
+            limit, remaining, reset = window
+            resp.headers["x-rate-limit-limit"] = str(limit)
+            resp.headers["x-rate-limit-remaining"] = str(max(0, remaining))
+            resp.headers["x-rate-limit-reset"] = str(reset)
+        return resp
+
+    def page(items: list[dict[str, Any]], default: int, low: int, high: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
+        raw = request.args.get("max_results", str(default))
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            return _invalid(f"The `max_results` query parameter value [{raw}] is not between {low} and {high}",
+                            "max_results", raw)
+        size = int(raw)
+        token = request.args.get("pagination_token")
+        if token:
+            if not token.isdigit():
+                return _invalid("The `pagination_token` query parameter value is not valid", "pagination_token", token)
+            items = [i for i in items if int(i["id"]) < int(token)]
+        chunk, rest = items[:size], items[size:]
+        meta: dict[str, Any] = {"result_count": len(chunk)}
+        if rest:
+            meta["next_token"] = chunk[-1]["id"]
+        return chunk, meta
+
+    @app.get("/2/users/me")
+    @api("users_me")
+    def users_me() -> Response:
+        return jsonify({"data": sim.render_user(sim.users[sim.bot_id])})
+
+    @app.get("/2/users/<uid>/mentions")
+    @api("mentions")
+    def mentions(uid: str) -> Response:
+        if uid not in sim.users:
+            return _problem(404, "Not Found Error", f"Could not find user with id: [{uid}].")
+        items = sim.mentions_of(uid)
+        for name, keep in (("since_id", lambda i, v: int(i["id"]) > v), ("until_id", lambda i, v: int(i["id"]) < v)):
+            raw = request.args.get(name)
+            if raw is not None:
+                if not raw.isdigit():
+                    return _invalid(f"The `{name}` query parameter value [{raw}] is not valid", name, raw)
+                items = [i for i in items if keep(i, int(raw))]
+        paged = page(items, 10, 5, 100)
+        if isinstance(paged, Response):
+            return paged
+        chunk, meta = paged
+        fields, new = _fields()
+        body: dict[str, Any] = {"meta": meta}
+        if chunk:
+            body["data"] = [sim.render_post(p, fields, new) for p in chunk]
+            meta["newest_id"], meta["oldest_id"] = chunk[0]["id"], chunk[-1]["id"]
+            expansions = set(request.args.get("expansions", "").split(","))
+            users: dict[str, dict[str, Any]] = {}
+            for p in chunk:
+                if "author_id" in expansions:
+                    users.setdefault(p["author_id"], sim.users[p["author_id"]])
+                if "entities.mentions.username" in expansions:
+                    for m in p["entities"].get("mentions", []):
+                        users.setdefault(m["id"], sim.users[m["id"]])
+            if users:
+                body["includes"] = {"users": [sim.render_user(u) for u in users.values()]}
+        return jsonify(body)
+
+    @app.get("/2/dm_events")
+    @api("dm_events")
+    def dm_events() -> Response:
+        items = sim.dm_events_of(sim.bot_id)
+        types = request.args.get("event_types")
+        if types and types != "MessageCreate":
+            items = []
+        paged = page(items, 100, 1, 100)
+        if isinstance(paged, Response):
+            return paged
+        chunk, meta = paged
+        fields = set(request.args.get("dm_event.fields", "").split(",")) | {"id", "event_type", "text"}
+        body: dict[str, Any] = {"meta": meta}
+        if chunk:
+            body["data"] = [{k: v for k, v in e.items() if k in fields} for e in chunk]
+            if "sender_id" in request.args.get("expansions", ""):
+                ids = dict.fromkeys(e["sender_id"] for e in chunk)
+                body["includes"] = {"users": [sim.render_user(sim.users[i]) for i in ids]}
+        return jsonify(body)
+
+    @app.post("/2/dm_conversations/with/<participant_id>/messages")
+    @api("dm_post", "POST")
+    def dm_post(participant_id: str) -> Response:
+        payload = request.get_json(silent=True) or {}
+        text = payload.get("text")
+        if not isinstance(text, str) or not text:
+            return _invalid("text is required", "text")
+        if participant_id not in sim.users:
+            return _problem(404, "Not Found Error", f"Could not find user with id: [{participant_id}].")
+        if not sim.may_dm(sim.bot_id, participant_id):
+            return _problem(403, "Forbidden", "You are not permitted to send a DM to this user.")
+        event = sim._add_dm(sim.bot_id, participant_id, text)
+        resp = jsonify({"data": {"dm_conversation_id": event["dm_conversation_id"], "dm_event_id": event["id"]}})
+        resp.status_code = 201
+        return resp
+
+    @app.post("/2/tweets")
+    @api("tweets_post", "POST")
+    def tweets_post() -> Response:
+        payload = request.get_json(silent=True) or {}
+        text = payload.get("text")
+        if not isinstance(text, str) or not text:
+            return _invalid("text is required", "text")
+        if len(text) > 280:
+            return _problem(400, "Invalid Request", "Tweet text is too long.")
+        reply_to = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
+        if reply_to and not sim.may_reply(sim.bot_id, reply_to):
+            return _problem(403, "Forbidden", "Reply to this conversation is not allowed because you have not "
+                            "been mentioned or otherwise engaged by the author of the post you are replying to.")
+        if sim.duplicate(sim.bot_id, text):
+            return _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
+        post = sim.tweet(sim.handle(sim.bot_id), text, reply_to=reply_to)
+        resp = jsonify({"data": {"id": post["id"], "text": post["text"],
+                                 "edit_history_tweet_ids": post["edit_history_tweet_ids"]}})
+        resp.status_code = 201
+        return resp
+
+    @app.get("/2/users/by")
+    @api("users_by")
+    def users_by() -> Response:
+        names = [n for n in request.args.get("usernames", "").split(",") if n]
+        if not names or len(names) > 100:
+            return _invalid("usernames must name 1 to 100 users", "usernames", ",".join(names))
+        data, errors = [], []
+        for name in names:
+            user = sim._find(name)
+            if user:
+                data.append(sim.render_user(user))
+            else:
+                errors.append({"value": name, "detail": f"Could not find user with usernames: [{name}].",
+                               "title": "Not Found Error", "resource_type": "user", "parameter": "usernames",
+                               "resource_id": name, "type": "https://api.x.com/2/problems/resource-not-found"})
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return jsonify(body)
+
+    # ---------------------------------------------------------------- control
+
+    def control(path: str, fn: Callable[[dict[str, Any]], Any], method: str = "POST") -> None:
+        def inner() -> Response:
+            try:
+                with sim.lock:
+                    return jsonify(fn(request.get_json(silent=True) or {}))
+            except (KeyError, ValueError) as err:
+                return _problem(400, "Bad control request", str(err))
+
+        app.add_url_rule(path, endpoint=f"control{path.replace('/', '_')}", view_func=inner, methods=[method])
+
+    control("/_sim/users", lambda b: {"id": sim.add_user(b["handle"], b.get("name"),
+                                                         accepts_dms=b.get("accepts_dms", True))})
+    control("/_sim/tweets", lambda b: sim.tweet(b["by"], b["text"], reply_to=b.get("reply_to"),
+                                                quote_of=b.get("quote_of")))
+    control("/_sim/edit", lambda b: sim.edit(b["id"], b["text"]))
+    control("/_sim/retweet", lambda b: sim.retweet(b["by"], b["id"]))
+    control("/_sim/dm", lambda b: sim.dm(b["by"], b["text"], b.get("to")))
+    control("/_sim/rename", lambda b: sim.rename(b["handle"], b["to"]) or {})
+    control("/_sim/fault", lambda b: sim.inject(b["endpoint"], int(b["status"]), int(b.get("times", 1))) or {})
+    control("/_sim/messages", lambda _b: sim.bot_messages(), "GET")
+    control("/_sim/log", lambda _b: sim.log, "GET")
+    return app
