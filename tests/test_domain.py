@@ -1,0 +1,52 @@
+"""The state machine and the money policy."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.domain import ALLOWED, CODE_ALPHABET, Policy, Status, random_code, transition
+from bot.errors import CommandError, IllegalTransition
+from bot.money import Money
+
+LEGAL = {
+    ("pending", "executing"), ("pending", "cancelled"), ("pending", "expired"),
+    ("executing", "completed"), ("executing", "held"), ("executing", "failed"),
+    ("held", "completed"), ("held", "returned"),
+}
+
+
+@pytest.mark.parametrize(("old", "new"), list(itertools.product(Status, Status)))
+def test_every_transition_is_allowed_or_refused_as_drawn(old: Status, new: Status) -> None:
+    """Exactly the arrows of DESIGN's diagram are allowed; every other change is refused."""
+    if (old.value, new.value) in LEGAL:
+        assert transition(old, new) == new
+    else:
+        with pytest.raises(IllegalTransition):
+            transition(old, new)
+
+
+def test_the_table_matches_the_diagram() -> None:
+    assert {(a.value, b.value) for a, bs in ALLOWED.items() for b in bs} == LEGAL
+
+
+def test_limits() -> None:
+    """Minimum 0.50, maximum per transfer, and the daily maximum including today's spending."""
+    p = Policy()
+    usd = lambda minor: Money(minor, "USD")  # noqa: E731
+    p.check(usd(50), 1, usd(0))
+    with pytest.raises(CommandError, match="smallest"):
+        p.check(usd(49), 1, usd(0))
+    with pytest.raises(CommandError, match="largest"):
+        p.check(usd(250_01), 1, usd(0))
+    p.check(usd(250_00), 2, usd(0))
+    with pytest.raises(CommandError, match=r"daily limit of \$500.00; you can send \$100.00 more"):
+        p.check(usd(200_00), 2, usd(400_00))
+
+
+def test_codes_are_four_unambiguous_characters() -> None:
+    codes = {random_code() for _ in range(200)}
+    assert all(len(c) == 4 and set(c) <= set(CODE_ALPHABET) for c in codes)
+    assert not set("0O1IL") & set(CODE_ALPHABET)
+    assert len(codes) > 150

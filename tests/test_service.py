@@ -1,0 +1,274 @@
+"""The use cases on in-memory fakes: a fake provider, a fake clock, the real store on a file."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import col, select
+
+from bot.domain import Policy
+from bot.faults import InjectedFault
+from bot.ports import FakeClock
+from bot.service import Service
+from bot.store import Outbox, Transfer, UnitOfWork, database_url, make_engine
+from tests.fakes import FakeProvider, Posts
+
+
+class World:
+    def __init__(self, tmp: Path) -> None:
+        self.clock = FakeClock()
+        self.provider = FakeProvider(cards={"10": "ok", "13": "declined"}, payouts={"11"})
+        self.uow = UnitOfWork(make_engine(database_url(None, tmp / "paybot.db")))
+        codes = iter(["AAAA", "BBBB", "CCCC", "DDDD", "EEEE", "FFFF", "GGGG"])
+        self.svc = Service(uow=self.uow, provider=self.provider, clock=self.clock, policy=Policy(),
+                           bot_id="1", bot_handle="paybot", new_code=lambda: next(codes))
+        self.posts = Posts(self.clock)
+
+    def transfers(self) -> list[Transfer]:
+        with self.uow() as s:
+            return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
+
+    def statuses(self) -> list[str]:
+        return [t.status for t in self.transfers()]
+
+    def outbox(self) -> list[tuple[str, str]]:
+        with self.uow() as s:
+            rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
+            return [(r.to_user_id or f"reply:{r.in_reply_to}", r.text) for r in rows]
+
+
+@pytest.fixture
+def w(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def test_a_command_asks_its_author_to_confirm(w: World) -> None:
+    """A send creates one pending transfer and one confirmation DM to the author, nothing else."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice for the pizza"))
+    [t] = w.transfers()
+    assert (t.status, t.amount_minor, t.recipient_id, t.memo, t.code) == ("pending", 500, "11", "the pizza", "AAAA")
+    assert w.outbox() == [("10", 'Send $5.00 to @alice (Alice Martin) for "the pizza"? Reply YES to confirm, '
+                                 "NO to cancel. Expires in 10 min. [AAAA]")]
+    assert w.provider.charges == []
+
+
+def test_yes_moves_the_money_once(w: World) -> None:
+    """The author's yes charges once and queues the public reply; a second yes changes nothing."""
+    m = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(m)
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["completed"]
+    assert len(w.provider.charges) == 1 and w.provider.charges[0]["minor"] == 500
+    assert (f"reply:{m.id}", "@bob sent @alice $5.00 ✅ [AAAA]") in w.outbox()
+    assert "already completed" in w.outbox()[-1][1]
+
+
+def test_only_the_author_can_confirm(w: World) -> None:
+    """A yes from anyone else (by numeric id) changes nothing."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("alice", "yes"))
+    w.svc.on_dm(w.posts.dm("alice", "yes AAAA"))
+    assert w.statuses() == ["pending"] and w.provider.charges == []
+
+
+def test_a_yes_in_a_group_conversation_is_ignored(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("bob", "yes", conversation="group-77"))
+    assert w.statuses() == ["pending"]
+
+
+def test_the_same_dm_event_twice_is_applied_once(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 6 to @alice"))
+    dm = w.posts.dm("bob", "yes AAAA")
+    assert w.svc.on_dm(dm) and not w.svc.on_dm(dm)
+    assert w.statuses() == ["completed", "pending"] and len(w.provider.charges) == 1
+
+
+def test_several_pending_need_the_code(w: World) -> None:
+    """With two requests pending, a bare yes asks for the code; yes CODE confirms only that one."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 7 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["pending", "pending"]
+    assert "YES AAAA for $5.00 to @alice, or YES BBBB for $7.00 to @carol" in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("bob", "yes bbbb"))
+    assert w.statuses() == ["pending", "held"]
+    w.svc.on_dm(w.posts.dm("bob", "no"))
+    assert w.statuses() == ["cancelled", "held"]
+
+
+def test_expiry_and_a_late_yes(w: World) -> None:
+    """After the TTL the request expires; a late yes is answered, not executed."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.clock.advance(timedelta(minutes=10, seconds=1))
+    assert w.svc.expire_due() == 1
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["expired"] and w.provider.charges == []
+    assert "expired at 12:10 UTC" in w.outbox()[-1][1]
+
+
+def test_a_yes_just_after_expiry_but_before_the_job_ran(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.clock.advance(timedelta(minutes=11))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["expired"] and w.provider.charges == []
+
+
+def test_reposts_and_quotes_never_spend(w: World) -> None:
+    """A repost of a command, and a quote whose own text is no command, create nothing."""
+    orig = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(w.posts.mention("carol", f"RT @bob: {orig.text}", referenced=(("retweeted", orig.id),)))
+    w.svc.on_mention(w.posts.mention("carol", "@paybot lol", referenced=(("quoted", orig.id),)))
+    assert w.transfers() == [] and w.outbox() == []
+
+
+def test_reply_context_is_not_the_command(w: World) -> None:
+    """Leading @handles of a reply are context; the command is read from display_text_range."""
+    text = "@carol @paybot send 5 to @alice"
+    w.svc.on_mention(w.posts.mention("bob", text, display_start=len("@carol @paybot ")))
+    [t] = w.transfers()
+    assert t.recipient_id == "11"
+
+
+def test_an_edit_of_a_pending_command_asks_again(w: World) -> None:
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 50 to @alice", edit_of=first))
+    [t] = w.transfers()
+    assert (t.status, t.amount_minor, t.code) == ("pending", 5000, "BBBB")
+    assert "$50.00" in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("bob", "yes AAAA"))
+    assert w.statuses() == ["pending"]  # the old code is void
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.provider.charges[0]["minor"] == 5000
+
+
+def test_an_edit_after_confirmation_changes_nothing(w: World) -> None:
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 50 to @alice", edit_of=first))
+    [t] = w.transfers()
+    assert (t.status, t.amount_minor) == ("completed", 500)
+
+
+def test_an_edit_that_changes_the_recipient(w: World) -> None:
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol", edit_of=first))
+    assert [(t.recipient_id, t.status) for t in w.transfers()] == [("11", "cancelled"), ("12", "pending")]
+
+
+def test_limits_are_answered_publicly_and_create_nothing(w: World) -> None:
+    m = w.posts.mention("bob", "@paybot send 300 to @alice")
+    w.svc.on_mention(m)
+    assert w.transfers() == []
+    assert w.outbox() == [(f"reply:{m.id}", "@bob The largest payment I can send is $250.00 per person.")]
+
+
+def test_the_daily_limit_counts_what_is_already_moving(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 200 to @alice"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 200 to @carol"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 150 to @dave"))
+    assert len(w.transfers()) == 2
+    assert "you can send $100.00 more today" in w.outbox()[-1][1]
+
+
+def test_paying_yourself_is_refused(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @bob"))
+    assert w.transfers() == [] and "yourself" in w.outbox()[-1][1]
+
+
+def test_several_recipients_one_confirmation(w: World) -> None:
+    """One confirmation for the total, one transfer per recipient."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice and @carol"))
+    assert "($10.00 in all)" in w.outbox()[0][1]
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["completed", "held"]
+
+
+def test_a_declined_card_fails_with_a_dm(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("dave", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("dave", "yes"))
+    assert w.statuses() == ["failed"]
+    assert w.outbox()[-1] == ("13", "Your card was declined (card declined by the bank), so $5.00 was not "
+                                    "sent to @alice. Nothing was charged. [AAAA]")
+
+
+def test_no_card_then_register_then_yes(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 5 to @alice"))
+    assert "reply REGISTER first" in w.outbox()[0][1]
+    w.svc.on_dm(w.posts.dm("carol", "yes"))
+    assert w.statuses() == ["pending"] and "Reply REGISTER" in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("carol", "register"))
+    w.svc.on_dm(w.posts.dm("carol", "yes"))
+    assert w.statuses() == ["completed"]
+
+
+def test_held_then_claimed(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["held"] and "DM me CLAIM by Dec 12" in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("carol", "claim"))
+    assert w.statuses() == ["completed"]
+    assert w.provider.charges[0]["state"] == "released"
+    assert w.outbox()[-1] == ("12", "Done: you received $5.00 from @bob.")
+
+
+def test_held_then_returned_after_the_window(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.clock.advance(timedelta(days=13))
+    assert w.svc.return_due() == 0
+    w.clock.advance(timedelta(days=1))
+    assert w.svc.return_due() == 1
+    assert w.statuses() == ["returned"] and w.provider.charges[0]["state"] == "refunded"
+    assert "did not claim your $5.00 within 14 days" in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("carol", "claim"))
+    assert w.statuses() == ["returned"]
+
+
+def test_a_crash_after_the_provider_call_is_recovered_with_the_same_key(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed between the charge and the commit, the transfer resumes and is charged exactly once."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    monkeypatch.setenv("PAYBOT_FAULT", "after_pay")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    with pytest.raises(InjectedFault):
+        w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["executing"] and len(w.provider.charges) == 1
+    monkeypatch.delenv("PAYBOT_FAULT")
+    assert w.svc.resume() == 1
+    assert w.statuses() == ["completed"] and len(w.provider.charges) == 1
+    [t] = w.transfers()
+    assert t.pay_key == f"pay:{t.root_tweet_id}:{t.recipient_id}"
+
+
+def test_a_crash_before_the_provider_call(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    monkeypatch.setenv("PAYBOT_FAULT", "before_pay")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    with pytest.raises(InjectedFault):
+        w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["executing"] and w.provider.charges == []
+    monkeypatch.delenv("PAYBOT_FAULT")
+    w.svc.resume()
+    assert w.statuses() == ["completed"] and len(w.provider.charges) == 1
+
+
+def test_the_same_mention_twice_is_handled_once(w: World) -> None:
+    m = w.posts.mention("bob", "@paybot send 5 to @alice")
+    assert w.svc.on_mention(m) and not w.svc.on_mention(m)
+    assert len(w.transfers()) == 1 and len(w.outbox()) == 1
+
+
+def test_mentions_from_before_the_first_start_are_history(w: World) -> None:
+    m = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.clock.advance(timedelta(minutes=1))
+    w.svc.on_mention(m, since=w.clock.now())
+    assert w.transfers() == []

@@ -1,0 +1,94 @@
+"""The store on a real SQLite file: durability settings, keys, UTC times, the unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from bot.store import Transfer, UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def _transfer(root: str = "1", recipient: str = "2", **kw: object) -> Transfer:
+    base = dict(root_tweet_id=root, command_tweet_id=root, sender_id="9", recipient_id=recipient,
+                amount_minor=500, currency="USD", code="K7Q2", status="pending",
+                created_at=NOW, updated_at=NOW, expires_at=NOW + timedelta(minutes=10))
+    base.update(kw)
+    return Transfer(**base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def uow(tmp_path: Path) -> UnitOfWork:
+    return UnitOfWork(make_engine(database_url(None, tmp_path / "store.db")))
+
+
+def test_sqlite_is_durable(uow: UnitOfWork) -> None:
+    """WAL, synchronous=FULL and a busy timeout on every connection."""
+    with uow.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_one_transfer_per_post_and_recipient(uow: UnitOfWork) -> None:
+    """A second transfer for the same root post and recipient cannot be stored."""
+    with uow() as s:
+        s.add(_transfer())
+        s.commit()
+    with uow() as s:
+        s.add(_transfer(code="ZZZZ"))
+        with pytest.raises(IntegrityError):
+            s.commit()
+    with uow() as s:
+        s.add(_transfer(recipient="3"))
+        s.commit()
+
+
+def test_nothing_is_saved_without_commit(uow: UnitOfWork) -> None:
+    """The unit of work rolls back unless commit() is called."""
+    with uow() as s:
+        s.add(_transfer())
+    with uow() as s:
+        assert s.get(Transfer, 1) is None
+
+
+def test_times_come_back_utc_aware(uow: UnitOfWork) -> None:
+    """A time stored in any zone is read back as the same instant, in UTC."""
+    paris = timezone(timedelta(hours=1))
+    with uow() as s:
+        s.add(_transfer(created_at=datetime(2026, 11, 28, 13, 0, tzinfo=paris)))
+        s.commit()
+    with uow() as s:
+        t = s.get(Transfer, 1)
+        assert t is not None and t.created_at == NOW and t.created_at.tzinfo is not None
+
+
+def test_naive_times_are_refused(uow: UnitOfWork) -> None:
+    with uow() as s:
+        s.add(_transfer(created_at=datetime(2026, 11, 28, 12, 0)))
+        with pytest.raises(Exception, match="naive"):
+            s.commit()
+
+
+def test_data_survives_a_new_engine(tmp_path: Path) -> None:
+    """What was committed is there after the process's engine is gone (a restart)."""
+    url = database_url(None, tmp_path / "store.db")
+    first = UnitOfWork(make_engine(url))
+    with first() as s:
+        set_checkpoint(s, "mentions_since", "123")
+        s.commit()
+    first.engine.dispose()
+    with UnitOfWork(make_engine(url))() as s:
+        assert get_checkpoint(s, "mentions_since") == "123"
+
+
+def test_database_url() -> None:
+    """DATABASE_URL wins; Heroku's postgres:// is given the psycopg driver."""
+    assert database_url(None, "x.db") == "sqlite:///x.db"
+    assert database_url("postgres://u:p@h/db", "x.db") == "postgresql+psycopg://u:p@h/db"
+    assert database_url("sqlite:////tmp/a.db", "x.db") == "sqlite:////tmp/a.db"
