@@ -279,7 +279,7 @@ class XSim:
     def start(self, port: int = 0) -> str:
         """Serve on 127.0.0.1 in a background thread; returns the base URL."""
         self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="x-sim").start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="x-sim").start()
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:

@@ -16,9 +16,24 @@ _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
 
 
-def _problem(status: int, title: str, detail: str, type_: str = "about:blank") -> Response:
-    resp = jsonify({"title": title, "detail": detail, "type": type_, "status": status})
+# Problem types from X's OpenAPI description; 401 and 429 are not described
+# there and keep X's live "about:blank" (or usage-capped) answers.
+_PROBLEM_TYPES = {
+    403: "https://api.x.com/2/problems/disallowed-resource",
+    404: "https://api.x.com/2/problems/resource-not-found",
+    500: "https://api.x.com/2/problems/internal-error",
+    503: "https://api.x.com/2/problems/internal-error",
+}
+
+
+def _problem(status: int, title: str, detail: str, type_: str | None = None) -> Response:
+    body: dict[str, Any] = {"title": title, "detail": detail, "status": status,
+                            "type": type_ or _PROBLEM_TYPES.get(status, "about:blank")}
+    if status == 404:
+        body["resource_type"] = "user"
+    resp = jsonify(body)
     resp.status_code = status
+    resp.mimetype = "application/problem+json"
     return resp
 
 
@@ -31,6 +46,7 @@ def _invalid(detail: str, parameter: str, value: str = "") -> Response:
     }
     resp = jsonify(body)
     resp.status_code = 400
+    resp.mimetype = "application/problem+json"
     return resp
 
 
