@@ -49,11 +49,12 @@ class Worker:
         mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, since))
         if mentions is None:
             return 0
-        handled = 0
+        handled, failed = 0, False
         for m in mentions:
-            if self._guard(f"mention {m.id}", lambda m=m: self.service.on_mention(m, since=self.started_at)):
-                handled += 1
-        if mentions:
+            result = self._guard(f"mention {m.id}", lambda m=m: self.service.on_mention(m, since=self.started_at))
+            handled += bool(result)
+            failed |= result is None
+        if mentions and not failed:  # a failed mention keeps the window open to be read again
             top = max((m.id for m in mentions), key=int)
             with self.uow() as s:
                 # Next time, read again from the newest id of the poll before this
@@ -76,14 +77,14 @@ class Worker:
         events = self._x("dm_events", lambda: self.timeline.dm_events(stop_at))
         if events is None:
             return 0
-        handled = 0
+        handled, failed = 0, False
         for dm in events:
             if dm.created_at < self.started_at and stop_at is None:
                 continue  # history from before this bot's first start
-            if self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm)):
-                if dm.sender_id != self.service.bot_id:
-                    handled += 1
-        if events:
+            result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
+            handled += bool(result) and dm.sender_id != self.service.bot_id
+            failed |= result is None
+        if events and not failed:
             with self.uow() as s:
                 set_checkpoint(s, "dm_newest", max((e.id for e in events), key=int))
                 s.commit()

@@ -1,0 +1,92 @@
+"""End to end with the scenario runner's pieces, for what a scenario file cannot say."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.simulate import Run
+from bot.store import Checkpoint, Outbox, Transfer
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Run]:
+    r = Run({"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}, "carol": {}}}, tmp_path)
+    yield r
+    r.close()
+
+
+def transfers(run: Run) -> list[Transfer]:
+    with run.bot.service.uow() as s:
+        return list(s.exec(select(Transfer)))
+
+
+def test_dm_events_read_again_are_applied_once(run: Run) -> None:
+    """If the DM checkpoint is lost, every event comes back, and none is applied twice."""
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
+    run.step({"dm": "yes", "by": "bob"})
+    with run.bot.service.uow() as s:
+        s.delete(s.get(Checkpoint, "dm_newest"))
+        s.commit()
+    sent_before = len(run.sim.bot_messages())
+    run.bot.worker.run_until_idle()
+    assert len(run.sandbox.payments()) == 1
+    assert len(run.sim.bot_messages()) == sent_before
+
+
+def test_a_sender_who_refuses_dms_is_told_in_public(run: Run) -> None:
+    """When X refuses the confirmation DM, the request is cancelled and the reply says why."""
+    run.sim.add_user("shy", accepts_dms=False)
+    run.sandbox.set_card(run.sim.user_id("shy"), "ok")
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "shy", "id": "t1"})
+    [t] = transfers(run)
+    assert t.status == "cancelled"
+    [reply] = run.sim.bot_messages()
+    assert reply["type"] == "reply" and "couldn't send you the confirmation by DM" in reply["text"]
+
+
+def test_x_failures_while_sending_are_retried(run: Run) -> None:
+    """A 503 on the DM send leaves it queued; it goes out on a later run, once."""
+    run.sim.inject("dm_post", 503, times=1)
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
+    assert run.sim.bot_messages() == []
+    run._wait("1m")
+    run.bot.worker.run_until_idle()
+    assert [m["type"] for m in run.sim.bot_messages()] == ["dm"]
+
+
+def test_a_rate_limited_outbox_waits_for_the_reset(run: Run) -> None:
+    """A 429 on sending pauses that endpoint; the message is sent after the reset, not lost."""
+    run.sim.inject("dm_post", 429, times=1)
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
+    with run.bot.service.uow() as s:
+        [queued] = s.exec(select(Outbox)).all()
+    assert queued.status == "queued"
+    run._wait("16m")
+    run.bot.worker.run_until_idle()
+    with run.bot.service.uow() as s:
+        assert [o.status for o in s.exec(select(Outbox))] == ["sent"]
+
+
+def test_a_job_error_does_not_stop_the_worker(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unexpected exception in one mention is logged; the loop goes on and later ones work."""
+    calls: list[Any] = []
+    real = run.bot.service._handle_mention
+
+    def flaky(s: Any, m: Any) -> None:
+        calls.append(m.id)
+        if "boom" in m.text:
+            raise RuntimeError("boom")
+        real(s, m)
+
+    monkeypatch.setattr(run.bot.service, "_handle_mention", flaky)
+    run.step({"tweet": "@paybot send boom to @alice", "by": "bob", "id": "bad"})
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
+    run.bot.worker.run_until_idle()
+    assert [t.status for t in transfers(run)] == ["pending"]
+    # the bad mention was tried three times, then set aside
+    assert calls.count(run.aliases["bad"]) == 3
