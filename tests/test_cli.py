@@ -1,0 +1,101 @@
+"""The command line, as operators and outside checks call it: real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def paybot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
+           cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items()} | (env or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+def test_parse_one_text() -> None:
+    """`paybot parse TEXT` prints the contract's JSON object."""
+    out = paybot("parse", "@paybot send 5 to @alice for the pizza")
+    assert out.returncode == 0
+    assert json.loads(out.stdout) == {"ok": True, "command": "send", "amount": "5.00", "currency": "USD",
+                                      "recipients": ["alice"], "memo": "the pizza", "lang": "en"}
+
+
+def test_parse_lines_from_stdin_with_a_currency() -> None:
+    """One JSON object per input line; exit 0 whatever the verdicts."""
+    out = paybot("parse", "--currency", "EUR", stdin="@paybot send 5 to @alice\n@paybot send 0 to @bob\n@paybot help\n")
+    assert out.returncode == 0
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [x["ok"] for x in lines] == [True, False, True]
+    assert lines[0]["currency"] == "EUR" and lines[2]["command"] == "help"
+    assert "more than zero" in lines[1]["error"]
+
+
+def test_parse_dm() -> None:
+    out = paybot("parse", "--dm", stdin="yes k7q2\nclaim\nwhat\n")
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0] == {"ok": True, "command": "confirm", "code": "K7Q2"}
+    assert lines[1] == {"ok": True, "command": "claim"}
+    assert lines[2]["ok"] is False and "YES" in lines[2]["error"]
+
+
+def test_simulate_prints_one_json_document() -> None:
+    out = paybot("simulate", str(ROOT / "tests" / "scenarios" / "happy_path.json"), "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert [t["status"] for t in doc["transfers"]] == ["completed"]
+    assert [m["type"] for m in doc["messages"]] == ["dm", "reply"]
+
+
+def test_simulate_a_missing_file_is_one_line() -> None:
+    out = paybot("simulate", "/nonexistent.json")
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert out.stderr.strip().startswith("paybot: cannot read scenario")
+
+
+def test_demo_runs() -> None:
+    out = paybot("demo")
+    assert out.returncode == 0, out.stderr
+    assert "@bob sent @alice $5.00" in out.stdout and "declined" in out.stdout
+    assert "you received $7.50 from @bob" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({}, "X_CONSUMER_KEY is not set"),
+        ({"X_CONSUMER_KEY": "changethis", "X_CONSUMER_SECRET": "a", "X_ACCESS_TOKEN": "b",
+          "X_ACCESS_TOKEN_SECRET": "c"}, "X_CONSUMER_KEY still holds a placeholder"),
+        ({"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": "s", "X_ACCESS_TOKEN": "t"}, "X_ACCESS_TOKEN_SECRET is not set"),
+        ({"PAYBOT_CONFIRM_TTL": "soon"}, "PAYBOT_CONFIRM_TTL"),
+        ({"PAYBOT_MAX_TRANSFER": "-5"}, "PAYBOT_MAX_TRANSFER"),
+        ({"PAYBOT_CURRENCY": "XYZ"}, "PAYBOT_CURRENCY"),
+    ],
+)
+def test_run_with_a_bad_setting_says_which_in_one_line(env: dict[str, str], needle: str, tmp_path: Path) -> None:
+    """`paybot run` exits non-zero with one line naming the setting, and no traceback."""
+    out = paybot("run", env=env, cwd=tmp_path)
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], out.stderr
+
+
+def test_settings_are_read_from_dotenv(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("X_CONSUMER_KEY=changethis\n")
+    out = paybot("run", cwd=tmp_path)
+    assert "X_CONSUMER_KEY still holds a placeholder" in out.stderr
+
+
+def test_secrets_do_not_reach_the_console(tmp_path: Path) -> None:
+    """A wrong credential is reported by name; its value is never printed."""
+    secret = "s3cr3t-value-that-must-not-leak"
+    out = paybot("run", env={"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": secret, "X_ACCESS_TOKEN": "changethis",
+                             "X_ACCESS_TOKEN_SECRET": secret}, cwd=tmp_path)
+    assert secret not in out.stderr + out.stdout and "X_ACCESS_TOKEN" in out.stderr

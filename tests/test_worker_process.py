@@ -1,0 +1,118 @@
+"""`paybot run` as a real process against the X simulator: it works, stops on SIGTERM,
+and a SIGKILL between the charge and the commit loses nothing and charges once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.providers.sandbox import SandboxProvider
+from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+
+
+@pytest.fixture
+def sim() -> Iterator[XSim]:
+    s = XSim(limits=UNLIMITED)
+    s.base = s.start()  # type: ignore[attr-defined]
+    s.add_user("bob")
+    s.add_user("alice")
+    yield s
+    s.stop()
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+def start(sim: XSim, tmp: Path, **extra: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
+    env.update({
+        "X_API_BASE": sim.base,  # type: ignore[attr-defined]
+        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": "sim-secret",
+        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "sim-secret",
+        "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
+        "PAYBOT_MENTIONS_INTERVAL": "0.2", "PAYBOT_DMS_INTERVAL": "0.2",
+        "PAYBOT_TICK_INTERVAL": "0.5", "PAYBOT_OUTBOX_INTERVAL": "0.2",
+    })
+    env.update(extra)
+    polls = len([e for e in sim.log if e["endpoint"] == "mentions"])
+    log = tmp / "worker.log"
+    with log.open("a") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    wait_for(lambda: len([e for e in sim.log if e["endpoint"] == "mentions"]) > polls or proc.poll() is not None)
+    assert proc.poll() is None, log.read_text()
+    return proc
+
+
+def statuses(tmp: Path) -> list[str]:
+    engine = create_engine(f"sqlite:///{tmp / 'paybot.db'}")
+    with engine.connect() as conn:
+        rows = [r[0] for r in conn.execute(text("SELECT status FROM transfer ORDER BY id"))]
+    engine.dispose()
+    return rows
+
+
+def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
+    """The worker takes a command to completion, then exits cleanly well inside 30 s of SIGTERM."""
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    sandbox.set_card(sim.user_id("bob"), "ok")
+    sandbox.set_payouts(sim.user_id("alice"), True)
+    proc = start(sim, tmp_path)
+    try:
+        post = sim.tweet("bob", "@paybot send 5 to @alice")
+        wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
+        sim.dm("bob", "yes")
+        wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
+        began = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - began < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert statuses(tmp_path) == ["completed"]
+    assert len(sandbox.payments()) == 1
+    log = (tmp_path / "worker.log").read_text()
+    assert "worker stopped" in log and "sim-secret" not in log and SIM_ACCESS_TOKEN not in log
+
+
+def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> None:
+    """Killed right after the provider charged, the restarted worker completes it with the same key."""
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    sandbox.set_card(sim.user_id("bob"), "ok")
+    sandbox.set_payouts(sim.user_id("alice"), True)
+    proc = start(sim, tmp_path, PAYBOT_FAULT="after_pay")
+    try:
+        post = sim.tweet("bob", "@paybot send 5 to @alice")
+        wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
+        sim.dm("bob", "yes")
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert statuses(tmp_path) == ["executing"] and len(sandbox.payments()) == 1
+    proc = start(sim, tmp_path)
+    try:
+        wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert statuses(tmp_path) == ["completed"]
+    assert len(sandbox.payments()) == 1 and sandbox.operations() == 1
+    assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 1
