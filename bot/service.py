@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -24,7 +25,7 @@ from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random
 from bot.errors import CommandError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.money import Money
-from bot.ports import Clock, DirectMessage, Mention, PaymentProvider, PayOutcome, XUser
+from bot.ports import Clock, DirectMessage, Mention, Onboarding, PaymentProvider, PayOutcome, XUser
 from bot.store import (
     PRIORITY_CONFIRM,
     PRIORITY_OUTCOME,
@@ -386,7 +387,7 @@ class Service:
             if transfer_id is not None:
                 self.execute(transfer_id)
         for user_id in set(releasing):
-            self.claim(user_id, quiet_if_empty=True)
+            self.claim(user_id, resuming=True)
         return len(executing) + len(set(releasing))
 
     def expire_due(self) -> int:
@@ -402,10 +403,12 @@ class Service:
             s.commit()
         return len(rows)
 
-    def claim(self, user_id: str, *, quiet_if_empty: bool = False) -> None:
-        """The recipient asked for the money held for them: onboard, then release each transfer."""
+    def claim(self, user_id: str, *, resuming: bool = False) -> None:
+        """The recipient asked for the money held for them: onboard, then release each transfer.
+
+        `resuming` finishes releases a crash interrupted, without onboarding again."""
         try:
-            onboarding = self.provider.onboard(user_id)
+            onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id)
         except ProviderError:
             log.exception("onboarding failed for user %s", user_id)
             return
@@ -422,31 +425,19 @@ class Service:
                     .order_by(col(Transfer.id))
                 )
             )
-            for t in held:
-                if not (t.settle_key or "").startswith("release:"):
-                    t.settle_key = f"release:{t.root_tweet_id}:{t.recipient_id}"
-                    s.add(t)
-            s.commit()
+        # A transfer already being returned to its sender is not released.
+        held = [t for t in held if not (t.settle_key or "").startswith("return:")]
         done: list[tuple[str, Money]] = []
-        for t in held:
-            amount = Money(t.amount_minor, t.currency)
-            try:
-                ref = self.provider.release(
-                    key=t.settle_key or "", payment_ref=t.payment_ref or "", recipient_id=user_id, amount=amount
-                )
-            except ProviderTransient:
-                log.warning("release of transfer %s did not finish; will retry", t.id)
-                continue
-            with self.uow() as s:
-                row = s.get(Transfer, t.id)
-                if row is None or row.status != Status.HELD:
-                    continue
-                row.settle_ref = ref
-                self._set_status(row, Status.COMPLETED, self.clock.now())
-                s.add(row)
-                s.commit()
-                done.append((self._handle(s, t.sender_id), amount))
-        if done or not quiet_if_empty:
+
+        def release(t: Transfer) -> str:
+            return self.provider.release(key=t.settle_key or "", payment_ref=t.payment_ref or "",
+                                         recipient_id=user_id, amount=Money(t.amount_minor, t.currency))
+
+        def record(s: Session, t: Transfer) -> None:
+            done.append((self._handle(s, t.sender_id), Money(t.amount_minor, t.currency)))
+
+        self._settle(held, "release", release, Status.COMPLETED, record)
+        if done or not resuming:
             with self.uow() as s:
                 text = msg.claimed(done) if done else msg.claim_nothing()
                 self._queue_dm(s, user_id, text, PRIORITY_OUTCOME)
@@ -454,41 +445,66 @@ class Service:
 
     def return_due(self) -> int:
         """Give held money back to the sender when the claim window is over."""
-        now = self.clock.now()
         with self.uow() as s:
             due = list(
                 s.exec(
-                    select(Transfer).where(
-                        Transfer.status == Status.HELD,
-                        col(Transfer.hold_until) <= now,
-                    )
+                    select(Transfer).where(Transfer.status == Status.HELD, col(Transfer.hold_until) <= self.clock.now())
                 )
             )
-            due = [t for t in due if not (t.settle_key or "").startswith("release:")]
-            for t in due:
-                if not t.settle_key:
-                    t.settle_key = f"return:{t.root_tweet_id}:{t.recipient_id}"
-                    s.add(t)
-            s.commit()
-        for t in due:
+        # A release under way (the recipient claimed) wins over the return.
+        due = [t for t in due if not (t.settle_key or "").startswith("release:")]
+
+        def refund(t: Transfer) -> str:
+            return self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "",
+                                        amount=Money(t.amount_minor, t.currency))
+
+        def tell_sender(s: Session, t: Transfer) -> None:
             amount = Money(t.amount_minor, t.currency)
+            text = msg.returned(self._handle(s, t.recipient_id), amount, self.policy.claim_window.days, t.code)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+
+        return len(self._settle(due, "return", refund, Status.RETURNED, tell_sender))
+
+    def _settle(
+        self,
+        transfers: list[Transfer],
+        step: str,
+        call: Callable[[Transfer], str],
+        new: Status,
+        on_done: Callable[[Session, Transfer], None],
+    ) -> list[Transfer]:
+        """Settle held money in the same three steps as a payment: store the key, call, record.
+
+        `on_done` runs in the transaction that records the new status, so a
+        message about it is queued exactly when the status changes."""
+        with self.uow() as s:
+            for t in transfers:
+                row = s.get(Transfer, t.id)
+                if row is not None and not row.settle_key:
+                    row.settle_key = t.settle_key = f"{step}:{row.root_tweet_id}:{row.recipient_id}"
+                    s.add(row)
+            s.commit()
+        settled = []
+        for t in transfers:
             try:
-                ref = self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "", amount=amount)
+                ref = call(t)
             except ProviderTransient:
-                log.warning("refund of transfer %s did not finish; will retry", t.id)
+                log.warning("%s of transfer %s did not finish; will retry", step, t.id)
+                continue
+            except ProviderError:
+                log.exception("%s of transfer %s was refused by the provider", step, t.id)
                 continue
             with self.uow() as s:
                 row = s.get(Transfer, t.id)
                 if row is None or row.status != Status.HELD:
                     continue
                 row.settle_ref = ref
-                self._set_status(row, Status.RETURNED, self.clock.now())
+                self._set_status(row, new, self.clock.now())
                 s.add(row)
-                days = self.policy.claim_window.days
-                text = msg.returned(self._handle(s, row.recipient_id), amount, days, row.code)
-                self._queue_dm(s, row.sender_id, text, PRIORITY_OUTCOME, root=row.root_tweet_id)
+                on_done(s, row)
                 s.commit()
-        return len(due)
+                settled.append(row)
+        return settled
 
     def dm_undeliverable(self, message: Outbox) -> None:
         """A confirmation DM could not be delivered: cancel the request and say so publicly."""

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain import Policy
+from bot.errors import ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock
 from bot.service import Service
@@ -272,3 +273,33 @@ def test_mentions_from_before_the_first_start_are_history(w: World) -> None:
     w.clock.advance(timedelta(minutes=1))
     w.svc.on_mention(m, since=w.clock.now())
     assert w.transfers() == []
+
+
+def test_a_return_under_way_is_not_released_by_a_late_claim(w: World) -> None:
+    """Once the refund's key is stored, a claim does not release the same money; the return finishes."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.clock.advance(timedelta(days=15))
+    w.provider.refund = lambda **kw: (_ for _ in ()).throw(ProviderTransient("lost"))  # type: ignore[method-assign]
+    assert w.svc.return_due() == 0
+    [t] = w.transfers()
+    assert t.status == "held" and (t.settle_key or "").startswith("return:")
+    w.svc.on_dm(w.posts.dm("carol", "claim"))
+    assert w.statuses() == ["held"] and w.provider.charges[0]["state"] == "held"
+    del w.provider.refund
+    assert w.svc.return_due() == 1
+    assert w.statuses() == ["returned"] and w.provider.charges[0]["state"] == "refunded"
+
+
+def test_an_interrupted_release_is_finished_on_resume(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    real = w.provider.release
+    w.provider.release = lambda **kw: (_ for _ in ()).throw(ProviderTransient("lost"))  # type: ignore[method-assign]
+    w.svc.on_dm(w.posts.dm("carol", "claim"))
+    assert w.statuses() == ["held"]
+    w.provider.release = real  # type: ignore[method-assign]
+    w.clock.advance(timedelta(days=20))
+    w.svc.resume()
+    assert w.svc.return_due() == 0
+    assert w.statuses() == ["completed"] and w.provider.charges[0]["state"] == "released"
