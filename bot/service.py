@@ -74,6 +74,9 @@ class Service:
     def _handle_mention(self, s: Session, m: Mention) -> None:
         if m.author_id == self.bot_id or m.is_repost:
             return
+        if m.id != m.root_id and self._answered(s, m.root_id):
+            log.info("post %s edits a command already answered; ignored", m.id)
+            return
         try:
             cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency)
         except CommandError as err:
@@ -108,7 +111,6 @@ class Service:
         dropped = {t.recipient_id for t in existing if t.reason == "edited"}
         live = [t for t in existing if t.recipient_id not in dropped]
         if any(t.status != Status.PENDING for t in live):
-            log.info("post %s edits a command already answered; ignored", m.id)
             return
         if live and int(m.id) <= max(int(t.command_tweet_id) for t in live):
             return  # an older version delivered late
@@ -169,6 +171,11 @@ class Service:
             self.provider.has_card(m.author_id),
         )
         self._queue_dm(s, m.author_id, text, PRIORITY_CONFIRM, root=m.root_id)
+
+    def _answered(self, s: Session, root_id: str) -> bool:
+        """Whether the command posted as root_id got an answer (yes, no, expiry) already."""
+        rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == root_id))
+        return any(t.status != Status.PENDING and t.reason != "edited" for t in rows)
 
     def _void_pending_edit(self, s: Session, m: Mention) -> None:
         """An edit that no longer reads as a valid command cancels the pending request."""

@@ -303,3 +303,20 @@ def test_an_interrupted_release_is_finished_on_resume(w: World) -> None:
     w.svc.resume()
     assert w.svc.return_due() == 0
     assert w.statuses() == ["completed"] and w.provider.charges[0]["state"] == "released"
+
+
+def test_a_broken_edit_after_confirmation_is_not_answered(w: World) -> None:
+    """After an answer, even an unreadable edit changes nothing and draws no reply."""
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    before = w.outbox()
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send lots to @alice", edit_of=first))
+    assert w.outbox() == before and w.statuses() == ["completed"]
+
+
+def test_a_broken_edit_of_a_pending_command_cancels_it(w: World) -> None:
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 0 to @alice", edit_of=first))
+    assert w.statuses() == ["cancelled"] and "more than zero" in w.outbox()[-1][1]
