@@ -34,6 +34,7 @@ def policy_from(settings: Settings) -> Policy:
         max_minor=settings.minor("paybot_max_transfer"),
         daily_max_minor=settings.minor("paybot_daily_max"),
         confirm_ttl=parse_duration(settings.paybot_confirm_ttl),
+        request_ttl=parse_duration(settings.paybot_request_ttl),
         claim_window=parse_duration(settings.paybot_claim_window),
     )
 
@@ -72,7 +73,8 @@ def build(
             s.commit()
     service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings),
                       bot_id=bot_id, bot_handle=settings.paybot_handle,
-                      currency=settings.paybot_currency, new_code=new_code)
+                      currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
+                      new_code=new_code)
     worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock,
                     started_at=first_start(uow, clock))
     return Bot(engine=engine, worker=worker, service=service, provider=provider)

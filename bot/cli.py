@@ -131,7 +131,10 @@ def parse(
     for line in lines:
         out: dict[str, Any]
         try:
-            out = parse_dm(line).to_json() if dm else parse_command(line, bot=handle, currency=cur).to_json()
+            if dm:
+                out = parse_dm(line).to_json()
+            else:
+                out = parse_command(line, bot=handle, currency=cur, enabled=settings.enabled_currencies()).to_json()
         except CommandError as err:
             out = {"ok": False, "error": err.message}
         print(json.dumps(out, ensure_ascii=False))

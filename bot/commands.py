@@ -3,41 +3,50 @@
 Pure: no I/O, no settings. The grammar itself lives in grammar.lark beside
 this file; this module finds where a command starts, runs the parser, and
 turns the tree into value objects, checking what a grammar cannot (duplicate
-recipients, the bot paying itself, the memo's length).
+recipients, the bot paying itself, currencies, the memo's length). A command
+written with a French verb is answered in French (`lang`).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
+from lark.exceptions import VisitError
 
 from bot.errors import CommandError
+from bot.messages import text as say
 from bot.money import CURRENCIES, SYMBOLS, WORDS, Money, parse_minor
 
 MAX_TEXT = 1000
 MAX_MEMO = 100
 MAX_RECIPIENTS = 10
+DEFAULT_ENABLED = ("USD", "EUR", "GBP")
 # Invisible and direction-control characters can make a post read differently
 # from what is parsed, so any of them refuses the whole text.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
-_VERB_START = re.compile(r"\s*#?(send|pay|tip|give|help|aide|\?)(?![\w])", re.I)
-
-TWEET_USAGE = "Try: @{bot} send 5 to @alice for pizza"
-DM_HELP = (
-    "Reply YES to confirm a payment (YES CODE when you have several), NO to cancel, "
-    "CLAIM to receive money held for you, REGISTER to save a card, HELP for this message."
-)
+_VERB = re.compile(
+    r"\s*#?(send|pay|tip|give|request|ask|help|envoie|envoyer|envoyez|paie|paye|payer|donne|donner"
+    r"|demande|demander|aide)(?![\w])|\s*\?", re.I)
+_FRENCH_VERBS = {"envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner", "demande",
+                 "demander", "aide"}
+_FRENCH_DM_WORDS = {"oui", "o", "non", "annuler", "réclamer", "reclamer", "aide", "historique", "inscription",
+                    "confidentialité", "confidentialite", "arrêt", "arret", "reprendre"}
+_UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|pounds?|livres?)?$", re.I)
+_PRIVACY = {"public": "public", "publique": "public", "private": "private", "privé": "private",
+            "prive": "private", "privée": "private", "quiet": "quiet", "silencieux": "quiet", "discret": "quiet"}
 
 
 @dataclass(frozen=True)
 class Command:
-    """A public command: send money to recipients (each gets `amount`), or help."""
+    """A public command: send money (each recipient gets `amount`), request it, or help.
 
-    kind: str  # "send" | "help"
+    For a request, `recipients` are the people asked to pay."""
+
+    kind: str  # "send" | "request" | "help"
     amount: Money | None = None
     recipients: tuple[str, ...] = ()
     memo: str | None = None
@@ -55,35 +64,51 @@ class Command:
             "lang": self.lang,
         }
 
+    def canonical(self, bot: str = "paybot") -> str:
+        """This command written out in its plainest English form."""
+        if self.kind == "help" or self.amount is None:
+            return f"@{bot} help"
+        names = " ".join(f"@{h}" for h in self.recipients)
+        verb, link = ("send", "to") if self.kind == "send" else ("request", "from")
+        out = f"@{bot} {verb} {self.amount.decimal()} {self.amount.currency} {link} {names}"
+        return out + (f" for {self.memo}" if self.memo else "")
+
 
 @dataclass(frozen=True)
 class DmCommand:
-    """A command sent by DM: confirm, cancel, claim, register, help."""
+    """A command sent by DM."""
 
-    kind: str
+    kind: str  # confirm | cancel | claim | history | register | privacy | stop | start | help
     code: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    setting: str | None = None  # privacy: public | private | quiet
+    lang: str = "en"
 
     def to_json(self) -> dict[str, object]:
         """The `paybot parse --dm` contract's JSON object for this command."""
         out: dict[str, object] = {"ok": True, "command": self.kind}
         if self.code:
             out["code"] = self.code
+        if self.setting:
+            out["setting"] = self.setting
+        out["lang"] = self.lang
         return out
 
 
 @cache
 def _parser() -> Lark:
-    text = resources.files("bot").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(text, parser="lalr", lexer="contextual", start=["tweet", "dm"])
+    grammar = resources.files("bot").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", start=["tweet", "dm"])
 
 
 @v_args(inline=True)
 class _ToCommand(Transformer[Token, object]):
-    def __init__(self, default_currency: str) -> None:
+    def __init__(self, default_currency: str, enabled: tuple[str, ...], lang: str) -> None:
         super().__init__()
         self.default_currency = default_currency
+        self.enabled = enabled
+        self.lang = lang
 
+    # -- amounts
     def unit(self, tok: Token) -> str:
         t = str(tok)
         if tok.type == "SYMBOL":
@@ -92,55 +117,97 @@ class _ToCommand(Transformer[Token, object]):
             return WORDS[t.lower()]
         return t.upper()
 
-    def amount_unit_after(self, number: Token, unit: str | None = None) -> Money:
-        code = unit or self.default_currency
-        return Money(parse_minor(str(number), code), code)
+    def amount(self, *parts: object) -> Money:
+        units = [p for p in parts if isinstance(p, str) and not isinstance(p, Token)]
+        number = next(p for p in parts if isinstance(p, Token))
+        if number.type == "BAD_NUMBER":
+            raise CommandError("amount.nan", text=str(number))
+        m = _UNIT_SUFFIX.match(str(number))
+        digits, suffix = (m.group(1), m.group(2)) if m else (str(number), None)
+        if suffix and digits:
+            units.append(WORDS.get(suffix.lower(), suffix.upper()))
+        else:
+            digits = str(number)
+        digits = digits.rstrip(".,") or digits
+        codes = list(dict.fromkeys(units))
+        if len(codes) > 1:
+            raise CommandError("currency.two", a=codes[0], b=codes[1])
+        code = codes[0] if codes else self.default_currency
+        if code not in self.enabled:
+            raise CommandError("currency.disabled", code=code, enabled=_join(self.enabled, self.lang))
+        return Money(parse_minor(digits, code), code)
 
-    def amount_unit_before(self, unit: str, number: Token) -> Money:
-        return Money(parse_minor(str(number), unit), unit)
+    # -- people and memo
+    def handle(self, tok: Token) -> str:
+        if tok.type == "BAD_HANDLE":
+            raise CommandError("handle.bad", text=str(tok).rstrip(".,!?;:"))
+        return str(tok)[1:].lower()
 
-    def recipients(self, *handles: Token) -> tuple[str, ...]:
-        return tuple(str(h)[1:].lower() for h in handles)
+    def recipients(self, *handles: str) -> tuple[str, ...]:
+        return tuple(handles)
 
-    def memo(self, text: Token) -> str:
-        return str(text).strip()
+    def memo(self, tok: Token) -> str:
+        return str(tok).strip()
 
-    def send_amount_first(
-        self, _verb: Token, amount: Money, recipients: tuple[str, ...], memo: str | None = None
-    ) -> Command:
-        return Command("send", amount, recipients, memo)
+    # -- commands
+    def send_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
+        return Command("send", amount, people, memo, self.lang)
 
-    def send_recipients_first(
-        self, _verb: Token, recipients: tuple[str, ...], amount: Money, memo: str | None = None
-    ) -> Command:
-        return Command("send", amount, recipients, memo)
+    def send_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None) -> Command:
+        return Command("send", amount, people, memo, self.lang)
+
+    def request_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
+        return Command("request", amount, people, memo, self.lang)
+
+    def request_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None) -> Command:
+        return Command("request", amount, people, memo, self.lang)
 
     def help(self, _tok: Token) -> Command:
-        return Command("help")
+        return Command("help", lang=self.lang)
 
     def tweet(self, command: Command) -> Command:
         return command
 
+    # -- DMs
     def confirm(self, _tok: Token, code: Token | None = None) -> DmCommand:
-        return DmCommand("confirm", str(code).upper() if code else None)
+        return DmCommand("confirm", str(code).upper() if code else None, lang=self.lang)
 
     def cancel(self, _tok: Token, code: Token | None = None) -> DmCommand:
-        return DmCommand("cancel", str(code).upper() if code else None)
+        return DmCommand("cancel", str(code).upper() if code else None, lang=self.lang)
 
-    def claim(self, _tok: Token) -> DmCommand:
-        return DmCommand("claim")
+    def privacy(self, _tok: Token, setting: Token) -> DmCommand:
+        return DmCommand("privacy", setting=_PRIVACY[str(setting).lower()], lang=self.lang)
 
-    def register(self, _tok: Token) -> DmCommand:
-        return DmCommand("register")
+    def _simple(self, kind: str) -> DmCommand:
+        return DmCommand(kind, lang=self.lang)
+
+    def claim(self, _t: Token) -> DmCommand:
+        return self._simple("claim")
+
+    def history(self, _t: Token) -> DmCommand:
+        return self._simple("history")
+
+    def register(self, _t: Token) -> DmCommand:
+        return self._simple("register")
+
+    def stop(self, _t: Token) -> DmCommand:
+        return self._simple("stop")
+
+    def start(self, _t: Token) -> DmCommand:
+        return self._simple("start")
 
 
-def _check_text(text: str) -> str:
+def _join(codes: tuple[str, ...], lang: str) -> str:
+    if len(codes) == 1:
+        return codes[0]
+    return ", ".join(codes[:-1]) + (" ou " if lang == "fr" else " or ") + codes[-1]
+
+
+def _check_text(text: str, lang: str = "en") -> str:
     if len(text) > MAX_TEXT:
-        raise CommandError(f"That message is too long for me (over {MAX_TEXT} characters).")
+        raise CommandError("text.too_long", lang=lang, max=MAX_TEXT)
     if _INVISIBLE.search(text):
-        raise CommandError(
-            "Your message contains invisible formatting characters; type it again without them."
-        )
+        raise CommandError("text.invisible", lang=lang)
     return text.replace("\uff20", "@")
 
 
@@ -148,65 +215,97 @@ def _bot_mention(bot: str) -> re.Pattern[str]:
     return re.compile(rf"@{re.escape(bot)}(?![A-Za-z0-9_])", re.I)
 
 
-def parse_command(text: str, *, bot: str = "paybot", currency: str = "USD") -> Command:
+def _transform(text: str, start: str, tf: _ToCommand) -> object:
+    try:
+        return tf.transform(_parser().parse(text, start=start))
+    except VisitError as exc:  # lark wraps errors raised inside the transformer
+        if isinstance(exc.orig_exc, CommandError):
+            exc.orig_exc.lang = tf.lang
+            raise exc.orig_exc from None
+        raise
+
+
+def parse_command(
+    text: str, *, bot: str = "paybot", currency: str = "USD", enabled: tuple[str, ...] | None = None
+) -> Command:
     """Parse a public post addressed to the bot.
 
     The command is what follows the first mention of the bot. Raises
     CommandError whose message tells the user what to write instead; its
-    `quiet` attribute is True when the text is not addressed to the bot as a
-    command at all (chatter the bot should not answer).
+    `quiet` attribute is True when the text is not a command to the bot at all
+    (chatter, a repost), which the bot does not answer.
     """
     text = _check_text(text)
-    usage = TWEET_USAGE.format(bot=bot)
     if text.lstrip().startswith("RT @"):
-        raise CommandError("A repost is not a command.", quiet=True)
+        raise CommandError("text.repost", quiet=True)
     m = _bot_mention(bot).search(text)
     if not m:
-        raise CommandError(f"This is not a command for @{bot}. {usage}", quiet=True)
-    rest = text[m.end() :]
-    if not _VERB_START.match(rest):
-        raise CommandError(f"I didn't understand that. {usage}", quiet=True)
+        raise CommandError("text.not_for_bot", quiet=True, bot=bot)
+    rest = text[m.end():]
+    verb = _VERB.match(rest)
+    if not verb:
+        raise CommandError("text.chatter", quiet=True, usage=say("usage", "en", bot=bot))
+    lang = "fr" if (verb.group(1) or "").lower() in _FRENCH_VERBS else "en"
     currency = currency.upper()
+    enabled = tuple(c.upper() for c in (enabled or DEFAULT_ENABLED))
     if currency not in CURRENCIES:
-        raise CommandError(f"I don't know the currency {currency}.")
+        raise CommandError("currency.unknown", lang=lang, code=currency)
+    if currency not in enabled:
+        enabled = (*enabled, currency)
     try:
-        tree = _parser().parse(rest, start="tweet")
-        cmd = _ToCommand(currency).transform(tree)
-    except UnexpectedInput:
-        raise CommandError(f"I couldn't read that command. {usage}") from None
-    except Exception as exc:  # lark wraps errors raised inside the transformer
-        inner = getattr(exc, "orig_exc", exc)
-        if isinstance(inner, CommandError):
-            raise inner from None
-        raise
+        cmd = _transform(rest, "tweet", _ToCommand(currency, enabled, lang))
+    except UnexpectedInput as err:
+        raise _unreadable(err, rest, bot, lang) from None
     assert isinstance(cmd, Command)
     _check_command(cmd, bot)
     return cmd
 
 
+def _unreadable(err: UnexpectedInput, text: str, bot: str, lang: str) -> CommandError:
+    """The most helpful refusal for text the grammar could not follow."""
+    expected = set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
+    token = getattr(err, "token", None)
+    if isinstance(token, Token):
+        rest = "" if token.type == "$END" else text[token.start_pos or 0:]
+    else:
+        pos = getattr(err, "pos_in_stream", None)
+        rest = text[pos:] if isinstance(pos, int) else ""
+    if "NUMBER" in expected and re.match(r"\s*(to|à|a|from|de)(?![\w])", rest, re.I):
+        return CommandError("amount.missing", lang=lang)
+    if "HANDLE" in expected and not rest.strip(" .!?"):
+        return CommandError("recipients.missing", lang=lang)
+    return CommandError("cmd.unreadable", lang=lang, usage=say("usage", lang, bot=bot))
+
+
 def _check_command(cmd: Command, bot: str) -> None:
-    if cmd.kind != "send":
+    if cmd.kind == "help":
         return
+    lang = cmd.lang
     if len(cmd.recipients) > MAX_RECIPIENTS:
-        raise CommandError(f"I can pay at most {MAX_RECIPIENTS} people in one command.")
+        raise CommandError("recipients.too_many", lang=lang, max=MAX_RECIPIENTS)
     if len(set(cmd.recipients)) != len(cmd.recipients):
         dup = next(h for h in cmd.recipients if cmd.recipients.count(h) > 1)
-        raise CommandError(f"@{dup} is named twice; name each person once.")
+        raise CommandError("recipients.twice", lang=lang, handle=dup)
     if bot.lower() in cmd.recipients:
-        raise CommandError(f"@{bot} can't receive payments; name the person to pay.")
+        raise CommandError("recipients.bot", lang=lang, bot=bot)
     if cmd.memo is not None and len(cmd.memo) > MAX_MEMO:
-        raise CommandError(f"The note after 'for' can be at most {MAX_MEMO} characters.")
+        raise CommandError("memo.too_long", lang=lang, max=MAX_MEMO)
+
+
+def dm_lang(text: str) -> str:
+    first = text.strip().split(maxsplit=1)[0].lower() if text.strip() else ""
+    return "fr" if first in _FRENCH_DM_WORDS else "en"
 
 
 def parse_dm(text: str) -> DmCommand:
-    """Parse the text of a direct message to the bot; CommandError carries the DM help."""
+    """Parse the text of a direct message to the bot; anything else is refused with the DM help."""
     text = _check_text(text).strip()
+    lang = dm_lang(text)
     try:
-        cmd = _parser().parse(text, start="dm")
-        result = _ToCommand("USD").transform(cmd)
+        result = _transform(text, "dm", _ToCommand("USD", DEFAULT_ENABLED, lang))
     except UnexpectedInput:
-        raise CommandError(f"I didn't understand that. {DM_HELP}") from None
-    if isinstance(result, Command):  # "help" is shared with the tweet grammar
-        return DmCommand("help")
+        raise CommandError("dm.unknown", lang=lang, help=say("dm_help", lang)) from None
+    if isinstance(result, Command):  # "help" is shared with the post grammar
+        return DmCommand("help", lang=lang)
     assert isinstance(result, DmCommand)
     return result

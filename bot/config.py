@@ -57,10 +57,12 @@ class Settings(BaseSettings):
     sandbox_db_path: str = "paybot-sandbox.db"
 
     paybot_currency: str = "USD"
+    paybot_currencies: str = "USD,EUR,GBP"
     paybot_min_transfer: str = "0.50"
     paybot_max_transfer: str = "250"
     paybot_daily_max: str = "500"
     paybot_confirm_ttl: str = "10m"
+    paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
 
     paybot_mentions_interval: float = Field(15.0, gt=0)
@@ -77,7 +79,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown currency {v!r}; one of {', '.join(CURRENCIES)}")
         return v.upper()
 
-    @field_validator("paybot_confirm_ttl", "paybot_claim_window")
+    @field_validator("paybot_currencies")
+    @classmethod
+    def _currencies(cls, v: str) -> str:
+        codes = [c.strip().upper() for c in v.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in CURRENCIES]
+        if not codes or unknown:
+            raise ValueError(f"unknown currency {', '.join(unknown) or '(none)'}; one of {', '.join(CURRENCIES)}")
+        return ",".join(codes)
+
+    def enabled_currencies(self) -> tuple[str, ...]:
+        """The currencies commands may use; the default currency is always one of them."""
+        codes = tuple(self.paybot_currencies.split(","))
+        return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
+
+    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

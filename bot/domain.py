@@ -58,23 +58,24 @@ class Policy:
     max_minor: int = 250_00
     daily_max_minor: int = 500_00
     confirm_ttl: timedelta = timedelta(minutes=10)
+    request_ttl: timedelta = timedelta(days=7)
     claim_window: timedelta = timedelta(days=14)
 
     def check(self, amount: Money, n_recipients: int, spent_today: Money) -> None:
         """Refuse, with a sentence for the sender, an amount outside the limits."""
-        if amount.minor < self.min_minor:
-            low = Money(self.min_minor, amount.currency)
-            raise CommandError(f"The smallest payment I can send is {low}.")
-        if amount.minor > self.max_minor:
-            high = Money(self.max_minor, amount.currency)
-            raise CommandError(f"The largest payment I can send is {high} per person.")
+        self.check_amount(amount)
         total = amount * n_recipients
         if spent_today.minor + total.minor > self.daily_max_minor:
             cap = Money(self.daily_max_minor, amount.currency)
             left = Money(max(0, self.daily_max_minor - spent_today.minor), amount.currency)
-            raise CommandError(
-                f"That would take you over your daily limit of {cap}; you can send {left} more today."
-            )
+            raise CommandError("limit.daily", cap=cap, left=left)
+
+    def check_amount(self, amount: Money) -> None:
+        """Refuse an amount below the minimum or above the maximum per transfer."""
+        if amount.minor < self.min_minor:
+            raise CommandError("limit.min", amount=Money(self.min_minor, amount.currency))
+        if amount.minor > self.max_minor:
+            raise CommandError("limit.max", amount=Money(self.max_minor, amount.currency))
 
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L

@@ -28,15 +28,29 @@ class ConfigError(PaybotError):
 
 
 class CommandError(PaybotError):
-    """A command could not be understood; `message` is the sentence for the user."""
+    """A command could not be understood or is refused.
 
-    def __init__(self, message: str, *, lang: str = "en", quiet: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
+    `key` names the sentence in bot/messages.py and `params` fill it in;
+    `message` is that sentence in `lang`, ready for the user.
+    """
+
+    def __init__(self, key: str, *, lang: str = "en", quiet: bool = False, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
         self.lang = lang
+        self.params = params
         # quiet: the text was not a command at all (chatter, a repost); the bot
         # does not answer it, but `paybot parse` still reports why.
         self.quiet = quiet
+
+    @property
+    def message(self) -> str:
+        from bot.messages import text
+
+        return text(self.key, self.lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class IllegalTransition(PaybotError):

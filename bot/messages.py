@@ -1,149 +1,241 @@
-"""Every sentence the bot says on X, in one place.
+"""Every sentence the bot says on X, in English and French, in one place.
+
+`text(key, lang, **params)` renders one; Money and datetime parameters are
+formatted for the language. A command written in French (its verb, or a
+French DM word) is answered in French.
 
 Public replies never contain a link (a post with a URL costs $0.20 and reads
-like spam); links go by DM. Replies carry the request's code so that two equal
-payments on one day are not refused by X as duplicate content.
+like spam); links go by DM. Replies carry the request's code so that two
+equal payments on one day are not refused by X as duplicate content.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from bot.commands import DM_HELP
 from bot.money import Money
+
+LANGS = ("en", "fr")
+_FR_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+
+CATALOG: dict[str, tuple[str, str]] = {
+    # -- reading a post or a DM
+    "text.too_long": ("That message is too long for me (over {max} characters).",
+                      "Ce message est trop long pour moi (plus de {max} caractères)."),
+    "text.invisible": ("Your message contains invisible formatting characters; type it again without them.",
+                       "Votre message contient des caractères de mise en forme invisibles ; retapez-le sans eux."),
+    "text.repost": ("A repost is not a command.", "Un repost n'est pas une commande."),
+    "text.not_for_bot": ("This is not a command for @{bot}.", "Ce n'est pas une commande pour @{bot}."),
+    "text.chatter": ("I didn't understand that. {usage}", "Je n'ai pas compris. {usage}"),
+    "cmd.unreadable": ("I couldn't read that command. {usage}", "Je n'ai pas pu lire cette commande. {usage}"),
+    "usage": ("Try: @{bot} send 5 to @alice for pizza", "Essayez : @{bot} envoie 5 à @alice pour la pizza"),
+    # -- amounts
+    "recipients.missing": ("Name who to pay, like @alice.", "Nommez qui payer, comme @alice."),
+    "amount.missing": ("Tell me an amount, like 5 or 5.50.", "Indiquez un montant, comme 5 ou 5,50."),
+    "amount.negative": ("The amount must be positive.", "Le montant doit être positif."),
+    "amount.sign": ("Write the amount without a sign, like 5.", "Écrivez le montant sans signe, comme 5."),
+    "amount.zero": ("The amount must be more than zero.", "Le montant doit être supérieur à zéro."),
+    "amount.decimals": ("Amounts can have at most two decimals, like 5.50.",
+                        "Un montant a au plus deux décimales, comme 5,50."),
+    "amount.too_large": ("That amount is too large: at most 7 digits before the decimals.",
+                         "Ce montant est trop grand : 7 chiffres au plus avant les décimales."),
+    "amount.ambiguous": ("'{text}' is ambiguous: write {a} or {b} instead.",
+                         "« {text} » est ambigu : écrivez {a} ou {b}."),
+    "amount.exponent": ("'{text}' uses an exponent; write the amount in full, like 1000.",
+                        "« {text} » utilise un exposant ; écrivez le montant en entier, comme 1000."),
+    "amount.hex": ("'{text}' looks like hexadecimal; write the amount in decimal digits, like 16.",
+                   "« {text} » ressemble à de l'hexadécimal ; écrivez le montant en chiffres décimaux, comme 16."),
+    "amount.nan": ("'{text}' is not a number; write an amount like 5 or 5.50.",
+                   "« {text} » n'est pas un nombre ; écrivez un montant comme 5 ou 5,50."),
+    "amount.underscore": ("Write the amount without underscores, like 1000 or 1,000.00.",
+                          "Écrivez le montant sans tiret bas, comme 1000 ou 1.000,00."),
+    "amount.digits": ("Write the amount with the digits 0-9.", "Écrivez le montant avec les chiffres 0-9."),
+    "amount.unreadable": ("'{text}' is not an amount I can read; write it like 5 or 5.50.",
+                          "Je ne sais pas lire le montant « {text} » ; écrivez-le comme 5 ou 5,50."),
+    "amount.no_decimals": ("{code} amounts have no decimals.", "Les montants en {code} n'ont pas de décimales."),
+    "currency.unknown": ("I don't know the currency {code}.", "Je ne connais pas la devise {code}."),
+    "currency.disabled": ("I don't take {code} here; use {enabled}.",
+                          "Je n'accepte pas {code} ici ; utilisez {enabled}."),
+    "currency.two": ("That amount names two currencies ({a} and {b}); write just one.",
+                     "Ce montant indique deux devises ({a} et {b}) ; n'en écrivez qu'une."),
+    # -- people
+    "handle.bad": ("'{text}' is not an X handle: handles use only letters A-Z, digits and _, at most 15.",
+                   "« {text} » n'est pas un compte X : lettres A-Z, chiffres et _ seulement, 15 au plus."),
+    "recipients.too_many": ("I can pay at most {max} people in one command.",
+                            "Je peux payer au plus {max} personnes par commande."),
+    "recipients.twice": ("@{handle} is named twice; name each person once.",
+                         "@{handle} est nommé deux fois ; nommez chaque personne une seule fois."),
+    "recipients.bot": ("@{bot} can't receive payments; name the person to pay.",
+                       "@{bot} ne peut pas recevoir de paiement ; nommez la personne à payer."),
+    "memo.too_long": ("The note after 'for' can be at most {max} characters.",
+                      "La note après « pour » fait au plus {max} caractères."),
+    "recipient.unknown": ("I can't find @{handle} on X.", "Je ne trouve pas @{handle} sur X."),
+    "recipient.self": ("You can't send money to yourself.", "Vous ne pouvez pas vous envoyer de l'argent."),
+    "request.self": ("You can't ask yourself for money.", "Vous ne pouvez pas vous demander de l'argent."),
+    "recipient.opted_out": ("{handle} does not take payments through me.",
+                            "{handle} ne reçoit pas de paiements par mon intermédiaire."),
+    "payer.opted_out": ("{handle} does not take requests through me.",
+                        "{handle} ne reçoit pas de demandes par mon intermédiaire."),
+    "edit.too_late": ("This edit names someone an earlier edit removed; post a new command instead.",
+                      "Cette modification nomme quelqu'un qu'une modification précédente a retiré ; publiez une nouvelle commande."),
+    # -- limits
+    "limit.min": ("The smallest payment I can send is {amount}.", "Le plus petit paiement possible est de {amount}."),
+    "limit.max": ("The largest payment I can send is {amount} per person.",
+                  "Le plus gros paiement possible est de {amount} par personne."),
+    "limit.daily": ("That would take you over your daily limit of {cap}; you can send {left} more today.",
+                    "Cela dépasserait votre limite de {cap} par jour ; vous pouvez encore envoyer {left} aujourd'hui."),
+    # -- the confirmation conversation
+    "confirm.one": ("Send {amount} to {names}", "Envoyer {amount} à {names}"),
+    "confirm.many": ("Send {amount} each to {names} ({total} in all)",
+                     "Envoyer {amount} chacun à {names} ({total} au total)"),
+    "confirm.pay": ("Pay {amount} to {names}", "Payer {amount} à {names}"),
+    "confirm.memo": (' for "{memo}"', " pour « {memo} »"),
+    "confirm.ask": ("{what}? Reply YES to confirm, NO to cancel. Expires in {ttl}. [{code}]",
+                    "{what} ? Répondez OUI pour confirmer, NON pour annuler. Expire dans {ttl}. [{code}]"),
+    "confirm.no_card": (" You have no saved card yet: reply REGISTER first, then YES.",
+                        " Vous n'avez pas encore de carte enregistrée : répondez INSCRIPTION, puis OUI."),
+    "choose": ("You have {n} payments waiting. Reply {options}.",
+               "Vous avez {n} paiements en attente. Répondez {options}."),
+    "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
+    "choose.or": (", or ", ", ou "),
+    "nothing": ("You have no payment waiting for confirmation. Post a command to start one.",
+                "Vous n'avez aucun paiement à confirmer. Publiez une commande pour en commencer un."),
+    "nothing.code": ("I have no payment waiting with the code {code}. Check the code in my last message.",
+                     "Je n'ai aucun paiement en attente avec le code {code}. Vérifiez le code de mon dernier message."),
+    "expired": ("Your payment of {amount} to {handles} expired at {at} UTC and was not sent. "
+                "Post the command again to start over. [{code}]",
+                "Votre paiement de {amount} à {handles} a expiré à {at} UTC et n'a pas été envoyé. "
+                "Publiez à nouveau la commande pour recommencer. [{code}]"),
+    "already": ("The payment [{code}] is already {status}; nothing changed.",
+                "Le paiement [{code}] est déjà {status} ; rien n'a changé."),
+    "no_card": ("You have no saved card yet. Reply REGISTER to save one, then YES {code}.",
+                "Vous n'avez pas encore de carte enregistrée. Répondez INSCRIPTION, puis OUI {code}."),
+    "cancelled": ("Cancelled. No money moved. [{code}]", "Annulé. Aucun argent n'a bougé. [{code}]"),
+    # -- outcomes
+    "sent": ("@{sender} sent @{recipient} {amount} ✅ [{code}]", "@{sender} a envoyé {amount} à @{recipient} ✅ [{code}]"),
+    "sent.private": ("@{sender} sent @{recipient} a payment ✅ [{code}]",
+                     "@{sender} a envoyé un paiement à @{recipient} ✅ [{code}]"),
+    "paid_request": ("@{sender} paid @{recipient} {amount} ✅ [{code}]",
+                     "@{sender} a payé {amount} à @{recipient} ✅ [{code}]"),
+    "held": ("@{sender} sent @{recipient} {amount}. @{recipient}, it's held for you: "
+             "DM me CLAIM by {until} to receive it. [{code}]",
+             "@{sender} a envoyé {amount} à @{recipient}. @{recipient}, ils vous attendent : "
+             "écrivez-moi RÉCLAMER en DM avant le {until} pour les recevoir. [{code}]"),
+    "held.private": ("@{sender} sent @{recipient} a payment. @{recipient}, it's held for you: "
+                     "DM me CLAIM by {until} to receive it. [{code}]",
+                     "@{sender} a envoyé un paiement à @{recipient}. @{recipient}, il vous attend : "
+                     "écrivez-moi RÉCLAMER en DM avant le {until} pour le recevoir. [{code}]"),
+    "receipt": ("Sent: {amount} to @{recipient}. [{code}]", "Envoyé : {amount} à @{recipient}. [{code}]"),
+    "declined": ("Your card was declined ({reason}), so {amount} was not sent to @{recipient}. "
+                 "Nothing was charged. [{code}]",
+                 "Votre carte a été refusée ({reason}) : {amount} n'a pas été envoyé à @{recipient}. "
+                 "Rien n'a été débité. [{code}]"),
+    "needs_auth": ("Your bank wants you to approve the payment of {amount} to @{recipient} and the "
+                   "sandbox cannot ask it, so it was not sent. Nothing was charged. [{code}]",
+                   "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient} et le "
+                   "bac à sable ne peut pas le demander : il n'a pas été envoyé. Rien n'a été débité. [{code}]"),
+    "recipient_left": ("@{recipient} no longer takes payments through me, so {amount} was not sent. "
+                       "Nothing was charged. [{code}]",
+                       "@{recipient} ne reçoit plus de paiements par mon intermédiaire : {amount} n'a pas été "
+                       "envoyé. Rien n'a été débité. [{code}]"),
+    "returned": ("@{recipient} did not claim your {amount} within {days} days, so it went back to you. [{code}]",
+                 "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
+    "request_declined": ("@{payer} declined your request for {amount}. [{code}]",
+                         "@{payer} a refusé votre demande de {amount}. [{code}]"),
+    "claimed": ("Done: you received {items}.", "C'est fait : vous avez reçu {items}."),
+    "claimed.item": ("{amount} from @{sender}", "{amount} de @{sender}"),
+    "claim_nothing": ("You're set up to receive payments. Nothing is waiting for you right now.",
+                      "Vous pouvez recevoir des paiements. Rien ne vous attend pour l'instant."),
+    "onboarding": ("To receive payments, finish setting up your account here: {url}",
+                   "Pour recevoir des paiements, terminez l'ouverture de votre compte ici : {url}"),
+    "cant_dm": ("I couldn't send you the confirmation by DM. Allow DMs from me (or DM me HELP first), "
+                "then post the command again.",
+                "Je n'ai pas pu vous envoyer la confirmation en DM. Autorisez mes DM (ou écrivez-moi AIDE), "
+                "puis publiez à nouveau la commande."),
+    "tweet_help": ("Send money with: @{bot} send 5 to @alice for pizza. I'll DM you to confirm before anything moves.",
+                   "Envoyez de l'argent avec : @{bot} envoie 5 à @alice pour la pizza. Je vous demanderai "
+                   "confirmation en DM avant que rien ne bouge."),
+    "request_reply": ("{payers}: @{requester} asks you for {amount}{memo}. DM me {codes} to pay.",
+                      "{payers} : @{requester} vous demande {amount}{memo}. Écrivez-moi {codes} en DM pour payer."),
+    "request_reply.code": ("YES {code}", "OUI {code}"),
+    "request_reply.code_for": ("YES {code} (@{handle})", "OUI {code} (@{handle})"),
+    # -- DM commands
+    "dm_help": ("Reply YES to confirm a payment (YES CODE when you have several), NO to cancel, "
+                "CLAIM to receive money held for you, HISTORY for your last payments, REGISTER to save a card, "
+                "PRIVACY PUBLIC|PRIVATE|QUIET for your public replies, STOP or START to refuse or accept "
+                "payments, HELP for this message.",
+                "Répondez OUI pour confirmer un paiement (OUI CODE si vous en avez plusieurs), NON pour annuler, "
+                "RÉCLAMER pour recevoir l'argent qui vous attend, HISTORIQUE pour vos derniers paiements, "
+                "INSCRIPTION pour enregistrer une carte, CONFIDENTIALITÉ PUBLIC|PRIVÉ|SILENCIEUX pour vos "
+                "réponses publiques, STOP ou REPRENDRE pour refuser ou accepter les paiements, AIDE pour ce message."),
+    "dm.unknown": ("I didn't understand that. {help}", "Je n'ai pas compris. {help}"),
+    "history.empty": ("You have no payments yet.", "Vous n'avez encore aucun paiement."),
+    "history.head": ("Your last {n} payments:", "Vos {n} derniers paiements :"),
+    "history.out": ("{when} {amount} to @{other}: {status}", "{when} {amount} à @{other} : {status}"),
+    "history.in": ("{when} {amount} from @{other}: {status}", "{when} {amount} de @{other} : {status}"),
+    "privacy.public": ("Done: my public replies will show your amounts.",
+                       "C'est noté : mes réponses publiques montreront vos montants."),
+    "privacy.private": ("Done: my public replies will hide your amounts; you get a receipt by DM.",
+                        "C'est noté : mes réponses publiques cacheront vos montants ; vous recevrez un reçu en DM."),
+    "privacy.quiet": ("Done: no public reply for your payments; you get a receipt by DM.",
+                      "C'est noté : aucune réponse publique pour vos paiements ; vous recevrez un reçu en DM."),
+    "stopped": ("Done: nobody can pay you or ask you for money through me, and I won't mention you. "
+                "Reply START to undo.",
+                "C'est noté : personne ne peut vous payer ni vous demander d'argent par mon intermédiaire, "
+                "et je ne vous mentionnerai plus. Répondez REPRENDRE pour annuler."),
+    "started": ("Done: people can pay you through me again.",
+                "C'est noté : on peut de nouveau vous payer par mon intermédiaire."),
+    "register.failed": ("I couldn't start the card setup just now; please try REGISTER again later.",
+                        "Je n'ai pas pu lancer l'enregistrement de carte ; réessayez INSCRIPTION plus tard."),
+}
+
+STATUS_WORDS = {
+    "pending": ("pending", "en attente"), "executing": ("in progress", "en cours"),
+    "completed": ("completed", "effectué"), "held": ("held", "en attente de réclamation"),
+    "failed": ("failed", "échoué"), "cancelled": ("cancelled", "annulé"),
+    "expired": ("expired", "expiré"), "returned": ("returned", "rendu"),
+}
+
+
+def _fmt(value: Any, lang: str) -> Any:
+    if isinstance(value, Money):
+        return value.format(lang)
+    return value
+
+
+def text(key: str, lang: str = "en", **params: Any) -> str:
+    """The sentence `key` in `lang` (English when the language is unknown)."""
+    en, fr = CATALOG[key]
+    template = fr if lang == "fr" else en
+    return template.format(**{k: _fmt(v, lang) for k, v in params.items()})
+
+
+def status_word(status: str, lang: str) -> str:
+    en, fr = STATUS_WORDS.get(status, (status, status))
+    return fr if lang == "fr" else en
+
+
+def day(when: datetime, lang: str) -> str:
+    """A calendar day: "Dec 12" or "12 déc."."""
+    if lang == "fr":
+        return f"{when.day} {_FR_MONTHS[when.month - 1]}"
+    return f"{when:%b} {when.day}"
+
+
+def duration(ttl: timedelta, lang: str) -> str:
+    minutes = int(ttl.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} {'jours' if lang == 'fr' else 'days'}"
 
 
 def who(handle: str, name: str = "") -> str:
     return f"@{handle} ({name})" if name and name.lower() != handle.lower() else f"@{handle}"
 
 
-def _minutes(ttl: timedelta) -> str:
-    minutes = int(ttl.total_seconds() // 60)
-    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"
-
-
-def confirm_request(
-    amount: Money,
-    recipients: list[tuple[str, str]],
-    memo: str | None,
-    ttl: timedelta,
-    code: str,
-    has_card: bool,
-) -> str:
-    names = ", ".join(who(h, n) for h, n in recipients)
-    if len(recipients) == 1:
-        what = f"Send {amount} to {names}"
-    else:
-        what = f"Send {amount} each to {names} ({amount * len(recipients)} in all)"
-    if memo:
-        what += f' for "{memo}"'
-    text = (
-        f"{what}? Reply YES to confirm, NO to cancel. Expires in {_minutes(ttl)}. [{code}]"
-    )
-    if not has_card:
-        text += " You have no saved card yet: reply REGISTER first, then YES."
-    return text
-
-
-def choose_code(options: list[tuple[str, Money, list[str]]]) -> str:
-    parts = [
-        f"YES {code} for {amount} to " + ", ".join(f"@{h}" for h in handles)
-        for code, amount, handles in options
-    ]
-    return f"You have {len(options)} payments waiting. Reply " + ", or ".join(parts) + "."
-
-
-def nothing_to_confirm(code: str | None) -> str:
-    if code:
-        return f"I have no payment waiting with the code {code}. Check the code in my last message."
-    return "You have no payment waiting for confirmation. Post a command to start one."
-
-
-def expired(amount: Money, handles: list[str], at: datetime, code: str) -> str:
-    to = ", ".join(f"@{h}" for h in handles)
-    return (
-        f"Your payment of {amount} to {to} expired at {at:%H:%M} UTC and was not sent. "
-        f"Post the command again to start over. [{code}]"
-    )
-
-
-def already_done(code: str, status: str) -> str:
-    return f"The payment [{code}] is already {status}; nothing changed."
-
-
-def no_card(code: str) -> str:
-    return f"You have no saved card yet. Reply REGISTER to save one, then YES {code}."
-
-
-def cancelled(code: str) -> str:
-    return f"Cancelled. No money moved. [{code}]"
-
-
-def sent_reply(sender: str, recipient: str, amount: Money, code: str) -> str:
-    return f"@{sender} sent @{recipient} {amount} ✅ [{code}]"
-
-
-def held_reply(sender: str, recipient: str, amount: Money, until: datetime, code: str) -> str:
-    return (
-        f"@{sender} sent @{recipient} {amount}. @{recipient}, it's held for you: "
-        f"DM me CLAIM by {until:%b} {until.day} to receive it. [{code}]"
-    )
-
-
-def declined(recipient: str, amount: Money, reason: str, code: str) -> str:
-    return (
-        f"Your card was declined ({reason}), so {amount} was not sent to @{recipient}. "
-        f"Nothing was charged. [{code}]"
-    )
-
-
-def needs_auth(recipient: str, amount: Money, code: str) -> str:
-    return (
-        f"Your bank wants you to approve the payment of {amount} to @{recipient} and the "
-        f"sandbox cannot ask it, so it was not sent. Nothing was charged. [{code}]"
-    )
-
-
-def returned(recipient: str, amount: Money, days: int, code: str) -> str:
-    return (
-        f"@{recipient} did not claim your {amount} within {days} days, "
-        f"so it went back to you. [{code}]"
-    )
-
-
-def claimed(items: list[tuple[str, Money]]) -> str:
-    parts = ", ".join(f"{amount} from @{sender}" for sender, amount in items)
-    return f"Done: you received {parts}."
-
-
-def claim_nothing() -> str:
-    return "You're set up to receive payments. Nothing is waiting for you right now."
-
-
-def onboarding_link(url: str) -> str:
-    return f"To receive payments, finish setting up your account here: {url}"
-
-
-def error_reply(handle: str, message: str) -> str:
-    return f"@{handle} {message}"
-
-
-def cant_dm(handle: str) -> str:
-    return (
-        f"@{handle} I couldn't send you the confirmation by DM. Allow DMs from me "
-        f"(or DM me HELP first), then post the command again."
-    )
-
-
-def edit_too_late() -> str:
-    return "This edit names someone an earlier edit removed; post a new command instead."
-
-
-def tweet_help(handle: str, bot: str) -> str:
-    return (
-        f"@{handle} Send money with: @{bot} send 5 to @alice for pizza. "
-        f"I'll DM you to confirm before anything moves."
-    )
-
-
-DM_HELP_TEXT = DM_HELP
+def handles(names: list[str]) -> str:
+    return ", ".join(f"@{h}" for h in names)

@@ -25,7 +25,7 @@ CURRENCIES: dict[str, Currency] = {
     for c in (
         Currency("USD", 2, "$", ("dollar", "dollars")),
         Currency("EUR", 2, "€", ("euro", "euros")),
-        Currency("GBP", 2, "£", ("pound", "pounds")),
+        Currency("GBP", 2, "£", ("pound", "pounds", "livre", "livres")),
         Currency("CAD", 2, "CA$"),
         Currency("AUD", 2, "A$"),
         Currency("CHF", 2, "CHF "),
@@ -43,7 +43,7 @@ def currency(code: str) -> Currency:
     try:
         return CURRENCIES[code.upper()]
     except KeyError:
-        raise CommandError(f"I don't know the currency {code.upper()}.") from None
+        raise CommandError("currency.unknown", code=code.upper()) from None
 
 
 @dataclass(frozen=True, order=True)
@@ -72,12 +72,15 @@ class Money:
         whole, frac = divmod(abs(self.minor), 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
 
-    def format(self) -> str:
-        """The amount for people: "$5.00", "€12.50", "£1,000.00"."""
+    def format(self, lang: str = "en") -> str:
+        """The amount for people: "$5.00", "€1,234.50"; in French "5,00 $", "1 234,50 €"."""
         cur = currency(self.currency)
         whole, _, frac = self.decimal().lstrip("-").partition(".")
-        text = f"{int(whole):,}" + (f".{frac}" if frac else "")
         sign = "-" if self.minor < 0 else ""
+        if lang == "fr":
+            text = f"{int(whole):,}".replace(",", "\u202f") + (f",{frac}" if frac else "")
+            return f"{sign}{text} {cur.symbol.strip()}"
+        text = f"{int(whole):,}" + (f".{frac}" if frac else "")
         return f"{sign}{cur.symbol}{text}"
 
     def __str__(self) -> str:
@@ -88,50 +91,63 @@ _PLAIN = re.compile(r"\d+")
 _DECIMAL = re.compile(r"(\d+)[.,](\d{1,2})")
 _GROUPED_COMMA = re.compile(r"(\d{1,3}(?:,\d{3})+)(?:\.(\d{1,2}))?")
 _GROUPED_DOT = re.compile(r"(\d{1,3}(?:\.\d{3})+)(?:,(\d{1,2}))?")
+_NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f]")
+
+
+def _refuse(t: str) -> None:
+    """Raise the most specific refusal for a text that is not a plain amount."""
+    low = t.lower()
+    if t[0] in "-−":
+        raise CommandError("amount.negative")
+    if t[0] == "+":
+        raise CommandError("amount.sign")
+    if any(ch.isdigit() and ch not in "0123456789" for ch in t) or _NON_ASCII_DIGIT.search(t):
+        raise CommandError("amount.digits")
+    if low.lstrip("+-").rstrip(".,") in {"nan", "inf", "infinity"}:
+        raise CommandError("amount.nan", text=t)
+    if re.fullmatch(r"0x[0-9a-f]+", low):
+        raise CommandError("amount.hex", text=t)
+    if re.fullmatch(r"[0-9.,]+e[+-]?[0-9]+", low):
+        raise CommandError("amount.exponent", text=t)
+    if "_" in t:
+        raise CommandError("amount.underscore", text=t)
+    if re.fullmatch(r"\d+[.,]\d{3,}", t) or re.fullmatch(r"\d{1,3}(?:,\d{3})+\.\d{3,}|\d{1,3}(?:\.\d{3})+,\d{3,}", t):
+        raise CommandError("amount.decimals")
+    raise CommandError("amount.unreadable", text=t)
 
 
 def parse_minor(text: str, code: str) -> int:
     """Read an amount written by a person ("5", "5.50", "5,5", "1,000.50") as minor units.
 
-    Raises CommandError with a sentence for the user when the text is not a
+    Raises CommandError, naming what is wrong, when the text is not a
     positive amount this bot accepts.
     """
     cur = currency(code)
     t = text.strip()
     if not t:
-        raise CommandError("Tell me an amount, like 5 or 5.50.")
-    if t.startswith("-"):
-        raise CommandError("The amount must be positive.")
-    if any(ch.isdigit() and not ("0" <= ch <= "9") for ch in t):
-        raise CommandError("Write the amount with the digits 0-9.")
-    low = t.lower()
-    if low in {"nan", "inf", "infinity"} or low.startswith("0x") or "e" in low or "_" in t:
-        raise CommandError(f"'{t}' is not an amount I can read; write it like 5 or 5.50.")
+        raise CommandError("amount.missing")
     whole: str
     frac: str | None
-    if _PLAIN.fullmatch(t):
+    if _PLAIN.fullmatch(t) and t.isascii():
         whole, frac = t, None
-    elif m := _DECIMAL.fullmatch(t):
+    elif (m := _DECIMAL.fullmatch(t)) and t.isascii():
         whole, frac = m.group(1), m.group(2)
-    elif (m := _GROUPED_COMMA.fullmatch(t)) or (m := _GROUPED_DOT.fullmatch(t)):
+    elif ((m := _GROUPED_COMMA.fullmatch(t)) or (m := _GROUPED_DOT.fullmatch(t))) and t.isascii():
         whole, frac = re.sub(r"[.,]", "", m.group(1)), m.group(2)
         if frac is None and t.count(",") + t.count(".") == 1:
-            raise CommandError(
-                f"'{t}' is ambiguous: write {whole} or {whole[:-3]}.{whole[-3:-1]} instead."
-            )
-    elif re.fullmatch(r"\d+[.,]\d{3,}", t):
-        raise CommandError("Amounts can have at most two decimals, like 5.50.")
+            raise CommandError("amount.ambiguous", text=t, a=whole, b=f"{whole[:-3]}.{whole[-3:-1]}")
     else:
-        raise CommandError(f"'{t}' is not an amount I can read; write it like 5 or 5.50.")
+        _refuse(t)
+        raise AssertionError("unreachable")  # pragma: no cover
     whole = whole.lstrip("0") or "0"
     if len(whole) > MAX_INTEGER_DIGITS:
-        raise CommandError("That amount is too large.")
+        raise CommandError("amount.too_large")
     if frac is not None and cur.digits == 0:
-        raise CommandError(f"{cur.code} amounts have no decimals.")
+        raise CommandError("amount.no_decimals", code=cur.code)
     frac_digits = (frac or "").ljust(cur.digits, "0")
     minor = int(whole) * 10**cur.digits + (int(frac_digits) if frac_digits else 0)
     if minor == 0:
-        raise CommandError("The amount must be more than zero.")
+        raise CommandError("amount.zero")
     return minor
 
 

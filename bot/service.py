@@ -15,17 +15,27 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from bot import messages as msg
-from bot.commands import Command, DmCommand, parse_command, parse_dm
+from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
 from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random_code, transition
 from bot.errors import CommandError, ProviderError, ProviderTransient
 from bot.faults import fault_point
+from bot.messages import text as say
 from bot.money import Money
-from bot.ports import Clock, DirectMessage, Mention, Onboarding, PaymentProvider, PayOutcome, XUser
+from bot.ports import (
+    Clock,
+    DirectMessage,
+    Mention,
+    Onboarding,
+    PaymentProvider,
+    PayOutcome,
+    PayResult,
+    XUser,
+)
 from bot.store import (
     PRIORITY_CONFIRM,
     PRIORITY_OUTCOME,
@@ -40,6 +50,17 @@ from bot.store import (
 
 log = logging.getLogger(__name__)
 
+ERROR_REPLY_EVERY = timedelta(hours=1)
+
+
+def party(t: Transfer) -> str:
+    """The person the command named: the recipient of a send, the payer of a request."""
+    return t.recipient_id if t.kind == "send" else t.sender_id
+
+
+def money(t: Transfer) -> Money:
+    return Money(t.amount_minor, t.currency)
+
 
 @dataclass
 class Service:
@@ -50,6 +71,7 @@ class Service:
     bot_id: str
     bot_handle: str
     currency: str = "USD"
+    enabled: tuple[str, ...] = DEFAULT_ENABLED
     new_code: CodeFactory = random_code
 
     # ----------------------------------------------------------------- mentions
@@ -78,20 +100,29 @@ class Service:
             log.info("post %s edits a command already answered; ignored", m.id)
             return
         try:
-            cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency)
-        except CommandError as err:
-            if not err.quiet:
-                self._void_pending_edit(s, m)
-                self._queue_reply(s, m.id, msg.error_reply(m.author_handle, err.message))
-            return
-        if cmd.kind == "help":
-            self._queue_reply(s, m.id, msg.tweet_help(m.author_handle, self.bot_handle))
-            return
-        try:
+            cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency,
+                                enabled=self.enabled)
+            if cmd.kind == "help":
+                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
+                return
             self._ask(s, m, cmd)
         except CommandError as err:
+            if err.quiet:
+                return
             self._void_pending_edit(s, m)
-            self._queue_reply(s, m.id, msg.error_reply(m.author_handle, err.message))
+            self._answer_publicly(s, m, err.message, "error")
+
+    def _answer_publicly(self, s: Session, m: Mention, sentence: str, category: str) -> None:
+        """Reply to a command with help or a refusal, at most once per user per hour."""
+        since = self.clock.now() - ERROR_REPLY_EVERY
+        recent = s.exec(
+            select(Outbox.id).where(Outbox.about_user_id == m.author_id, Outbox.category == category,
+                                    Outbox.created_at >= since)
+        ).first()
+        if recent is not None:
+            log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
+            return
+        self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id)
 
     def _command_text(self, m: Mention) -> str:
         """The part of the post to parse: from display_text_range on, as if addressed to the bot.
@@ -106,71 +137,97 @@ class Service:
         return shown
 
     def _ask(self, s: Session, m: Mention, cmd: Command) -> None:
+        """Turn a send or a request into pending transfers and ask for confirmation."""
         assert cmd.amount is not None
+        lang, is_send = cmd.lang, cmd.kind == "send"
         existing = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)))
-        dropped = {t.recipient_id for t in existing if t.reason == "edited"}
-        live = [t for t in existing if t.recipient_id not in dropped]
+        dropped = {party(t) for t in existing if t.reason == "edited"}
+        live = [t for t in existing if party(t) not in dropped]
         if any(t.status != Status.PENDING for t in live):
             return
         if live and int(m.id) <= max(int(t.command_tweet_id) for t in live):
             return  # an older version delivered late
-        recipients: list[XUser] = []
+        people: list[XUser] = []
         for handle in cmd.recipients:
             user = m.mentioned.get(handle)
-            if user is None:
-                raise CommandError(f"I can't find @{handle} on X.")
+            if user is None or not user.id:
+                raise CommandError("recipient.unknown", lang=lang, handle=handle)
             if user.id == m.author_id:
-                raise CommandError("You can't send money to yourself.")
+                raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
             if user.id == self.bot_id:
-                raise CommandError(f"@{self.bot_handle} can't receive payments.")
-            recipients.append(user)
-        if dropped & {u.id for u in recipients}:
-            # That recipient's row was voided by an earlier edit; a transfer is
-            # keyed by (post, recipient), so it cannot be asked again.
-            raise CommandError(msg.edit_too_late())
-        by_recipient = {t.recipient_id: t for t in live}
-        spent = self._spent_today(s, m.author_id, cmd.amount.currency, exclude=m.root_id)
-        self.policy.check(cmd.amount, len(recipients), spent)
+                raise CommandError("recipients.bot", lang=lang, bot=self.bot_handle)
+            row = s.get(User, user.id)
+            if row is not None and row.opted_out:
+                raise CommandError("recipient.opted_out" if is_send else "payer.opted_out", lang=lang,
+                                   handle=user.handle)
+            people.append(user)
+        if dropped & {u.id for u in people}:
+            # That person's row was voided by an earlier edit; a transfer is keyed
+            # by (post, sender, recipient), so it cannot be asked again.
+            raise CommandError("edit.too_late", lang=lang)
+        if is_send:
+            spent = self._spent_today(s, m.author_id, cmd.amount.currency, exclude=m.root_id)
+            self.policy.check(cmd.amount, len(people), spent)
+        else:
+            self.policy.check_amount(cmd.amount)
         now = self.clock.now()
-        code = self._fresh_code(s, m.author_id)
-        keep = {u.id for u in recipients}
+        keep = {u.id for u in people}
         for t in live:
-            if t.recipient_id not in keep:
+            if party(t) not in keep:
                 self._set_status(t, Status.CANCELLED, now, reason="edited")
                 s.add(t)
-        for user in recipients:
-            t = by_recipient.get(user.id)
-            if t is None:
-                t = Transfer(
-                    root_tweet_id=m.root_id,
-                    recipient_id=user.id,
-                    sender_id=m.author_id,
-                    status=Status.PENDING,
-                    created_at=now,
-                    command_tweet_id=m.id,
-                    amount_minor=0,
-                    currency=cmd.amount.currency,
-                    code=code,
-                    expires_at=now,
-                    updated_at=now,
-                )
-            t.command_tweet_id = m.id
-            t.amount_minor = cmd.amount.minor
-            t.currency = cmd.amount.currency
-            t.memo = cmd.memo
-            t.code = code
-            t.expires_at = now + self.policy.confirm_ttl
-            t.updated_at = now
+        by_party = {party(t): t for t in live}
+        ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
+        group_code = self._fresh_code(s, m.author_id) if is_send else ""
+        codes: dict[str, str] = {}
+        for user in people:
+            sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
+            t = by_party.get(user.id) or Transfer(
+                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=cmd.kind,
+                status=Status.PENDING, created_at=now, command_tweet_id=m.id, amount_minor=0,
+                currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
+            )
+            t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
+            t.command_tweet_id, t.lang, t.memo = m.id, lang, cmd.memo
+            t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
+            t.expires_at, t.updated_at = now + ttl, now
             s.add(t)
-        text = msg.confirm_request(
-            cmd.amount,
-            [(u.handle, u.name) for u in recipients],
-            cmd.memo,
-            self.policy.confirm_ttl,
-            code,
-            self.provider.has_card(m.author_id),
-        )
-        self._queue_dm(s, m.author_id, text, PRIORITY_CONFIRM, root=m.root_id)
+        s.flush()
+        if is_send:
+            self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
+                           root=m.root_id)
+        else:
+            self._queue_reply(s, m.id, self._request_text(cmd, m, people, codes), root=m.root_id,
+                              priority=PRIORITY_CONFIRM)
+
+    def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
+        assert cmd.amount is not None
+        lang = cmd.lang
+        names = ", ".join(msg.who(u.handle, u.name) for u in people)
+        if len(people) == 1:
+            what = say("confirm.one", lang, amount=cmd.amount, names=names)
+        else:
+            what = say("confirm.many", lang, amount=cmd.amount, names=names, total=cmd.amount * len(people))
+        if cmd.memo:
+            what += say("confirm.memo", lang, memo=cmd.memo)
+        ttl = msg.duration(self.policy.confirm_ttl, lang)
+        out = say("confirm.ask", lang, what=what, ttl=ttl, code=code)
+        if not self.provider.has_card(author_id):
+            out += say("confirm.no_card", lang)
+        return out
+
+    def _request_text(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> str:
+        assert cmd.amount is not None
+        lang = cmd.lang
+        if len(people) == 1:
+            code_text = say("request_reply.code", lang, code=codes[people[0].id])
+        else:
+            code_text = say("choose.or", lang).join(
+                say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
+        memo = say("confirm.memo", lang, memo=cmd.memo) if cmd.memo else ""
+        payers = " ".join(f"@{u.handle}" for u in people)
+        return say("request_reply", lang, payers=payers, requester=m.author_handle, amount=cmd.amount,
+                   memo=memo, codes=code_text)
 
     def _answered(self, s: Session, root_id: str) -> bool:
         """Whether the command posted as root_id got an answer (yes, no, expiry) already."""
@@ -188,7 +245,9 @@ class Service:
                 s.add(t)
 
     def _spent_today(self, s: Session, sender_id: str, currency: str, *, exclude: str) -> Money:
-        midnight = datetime.combine(self.clock.now().date(), time(), tzinfo=self.clock.now().tzinfo)
+        """What the sender has committed today: pending sends and anything confirmed."""
+        now = self.clock.now()
+        midnight = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
         rows = s.exec(
             select(Transfer).where(
                 Transfer.sender_id == sender_id,
@@ -198,15 +257,12 @@ class Service:
                 Transfer.root_tweet_id != exclude,
             )
         )
-        return Money(sum(t.amount_minor for t in rows), currency)
+        counted = [t for t in rows if t.kind == "send" or t.status != Status.PENDING]
+        return Money(sum(t.amount_minor for t in counted), currency)
 
     def _fresh_code(self, s: Session, sender_id: str) -> str:
         taken = set(
-            s.exec(
-                select(Transfer.code).where(
-                    Transfer.sender_id == sender_id, Transfer.status == Status.PENDING
-                )
-            )
+            s.exec(select(Transfer.code).where(Transfer.sender_id == sender_id, Transfer.status == Status.PENDING))
         )
         for _ in range(50):
             code = self.new_code()
@@ -219,7 +275,7 @@ class Service:
     def on_dm(self, dm: DirectMessage) -> bool:
         """Handle one DM event once; returns True when it was new."""
         to_run: list[int] = []
-        claim = False
+        claim_lang: str | None = None
         with self.uow() as s:
             if s.get(ProcessedDm, dm.id):
                 return False
@@ -232,12 +288,13 @@ class Service:
                 except CommandError as err:
                     self._queue_dm(s, dm.sender_id, err.message, PRIORITY_OUTCOME)
                 else:
-                    to_run, claim = self._dm_command(s, dm.sender_id, cmd)
+                    to_run = self._dm_command(s, dm, cmd)
+                    claim_lang = cmd.lang if cmd.kind == "claim" else None
             s.commit()
         for transfer_id in to_run:
             self.execute(transfer_id)
-        if claim:
-            self.claim(dm.sender_id)
+        if claim_lang:
+            self.claim(dm.sender_id, lang=claim_lang)
         return True
 
     def _own_conversation(self, dm: DirectMessage) -> bool:
@@ -247,23 +304,37 @@ class Service:
         pair = "-".join(sorted((dm.sender_id, self.bot_id), key=int))
         return dm.conversation_id == pair
 
-    def _dm_command(self, s: Session, user_id: str, cmd: DmCommand) -> tuple[list[int], bool]:
+    def _dm_command(self, s: Session, dm: DirectMessage, cmd: DmCommand) -> list[int]:
+        """Apply a DM command; returns the transfers to execute once it is committed."""
+        user_id, lang = dm.sender_id, cmd.lang
         if cmd.kind in ("confirm", "cancel"):
-            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm"), False
+            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang)
         if cmd.kind == "register":
             try:
-                text = self.provider.register(user_id)
+                sentence = self.provider.register(user_id)
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
-                text = "I couldn't start the card setup just now; please try REGISTER again later."
-            self._queue_dm(s, user_id, text, PRIORITY_OUTCOME)
-            return [], False
-        if cmd.kind == "claim":
-            return [], True
-        self._queue_dm(s, user_id, msg.DM_HELP_TEXT, PRIORITY_OUTCOME)
-        return [], False
+                sentence = say("register.failed", lang)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME)
+        elif cmd.kind == "history":
+            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME)
+        elif cmd.kind in ("privacy", "stop", "start"):
+            user = s.get(User, user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
+                                                updated_at=self.clock.now())
+            if cmd.kind == "privacy":
+                user.privacy = cmd.setting or "public"
+                sentence = say(f"privacy.{user.privacy}", lang)
+            else:
+                user.opted_out = cmd.kind == "stop"
+                sentence = say("stopped" if user.opted_out else "started", lang)
+            user.updated_at = self.clock.now()
+            s.add(user)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME)
+        elif cmd.kind == "help":
+            self._queue_dm(s, user_id, say("dm_help", lang), PRIORITY_OUTCOME)
+        return []
 
-    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool) -> list[int]:
+    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str) -> list[int]:
         """Apply a yes or a no from `user_id`; returns the transfers to execute now."""
         now = self.clock.now()
         pending = list(
@@ -277,59 +348,89 @@ class Service:
             if t.expires_at <= now:
                 self._set_status(t, Status.EXPIRED, now)
                 s.add(t)
-        live = [t for t in pending if t.status == Status.PENDING]
         groups: dict[str, list[Transfer]] = defaultdict(list)
-        for t in live:
-            groups[t.code].append(t)
+        for t in pending:
+            if t.status == Status.PENDING:
+                groups[t.code].append(t)
         if code:
             target = groups.get(code)
-            if target is None:
-                self._queue_dm(s, user_id, self._why_not(s, user_id, code), PRIORITY_OUTCOME)
-                return []
         elif len(groups) == 1:
             target = next(iter(groups.values()))
-        elif not groups:
-            self._queue_dm(s, user_id, self._why_not(s, user_id, None), PRIORITY_OUTCOME)
-            return []
-        else:
+        elif groups:
             options = [
-                (c, Money(ts[0].amount_minor, ts[0].currency), [self._handle(s, t.recipient_id) for t in ts])
+                say("choose.option", lang, code=c, amount=money(ts[0]),
+                    handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]))
                 for c, ts in groups.items()
             ]
-            self._queue_dm(s, user_id, msg.choose_code(options), PRIORITY_CONFIRM)
+            text = say("choose", lang, n=len(groups), options=say("choose.or", lang).join(options))
+            self._queue_dm(s, user_id, text, PRIORITY_CONFIRM)
+            return []
+        else:
+            target = None
+        if target is None:
+            self._queue_dm(s, user_id, self._why_not(s, user_id, code, lang), PRIORITY_OUTCOME)
             return []
         first = target[0]
         if not confirm:
             for t in target:
                 self._set_status(t, Status.CANCELLED, now, reason="sender said no")
                 s.add(t)
-            self._queue_dm(s, user_id, msg.cancelled(first.code), PRIORITY_OUTCOME)
+            self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
+            if first.kind == "request":
+                text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
+                           code=first.code)
+                self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             return []
         if not self.provider.has_card(user_id):
-            self._queue_dm(s, user_id, msg.no_card(first.code), PRIORITY_OUTCOME)
+            self._queue_dm(s, user_id, say("no_card", lang, code=first.code), PRIORITY_OUTCOME)
+            return []
+        try:  # limits are checked again: other payments may have been confirmed since
+            spent = self._spent_today(s, user_id, first.currency, exclude=first.root_tweet_id)
+            self.policy.check(money(first), len(target), spent)
+        except CommandError as err:
+            err.lang = lang
+            self._queue_dm(s, user_id, err.message, PRIORITY_OUTCOME)
             return []
         for t in target:
             self._set_status(t, Status.EXECUTING, now)
-            t.pay_key = f"pay:{t.root_tweet_id}:{t.recipient_id}"
+            t.pay_key = f"pay:{t.root_tweet_id}:{t.sender_id}:{t.recipient_id}"
             s.add(t)
         return [t.id for t in target if t.id is not None]
 
-    def _why_not(self, s: Session, user_id: str, code: str | None) -> str:
+    def _why_not(self, s: Session, user_id: str, code: str | None, lang: str) -> str:
         """The answer to a yes/no that matches no pending request."""
         query = select(Transfer).where(Transfer.sender_id == user_id)
         if code:
             query = query.where(Transfer.code == code)
         last = s.exec(query.order_by(col(Transfer.updated_at).desc(), col(Transfer.id).desc())).first()
         if last is None:
-            return msg.nothing_to_confirm(code)
+            return say("nothing.code", lang, code=code) if code else say("nothing", lang)
         if last.status == Status.EXPIRED:
-            group = s.exec(select(Transfer).where(Transfer.root_tweet_id == last.root_tweet_id))
-            handles = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
-            amount = Money(last.amount_minor, last.currency)
-            return msg.expired(amount, handles, last.expires_at, last.code)
+            group = s.exec(select(Transfer).where(Transfer.root_tweet_id == last.root_tweet_id,
+                                                  Transfer.sender_id == user_id))
+            names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
+            return say("expired", lang, amount=money(last), handles=msg.handles(names),
+                       at=f"{last.expires_at:%H:%M}", code=last.code)
         if code or self.clock.now() - last.updated_at < self.policy.confirm_ttl:
-            return msg.already_done(last.code, last.status)
-        return msg.nothing_to_confirm(None)
+            return say("already", lang, code=last.code, status=msg.status_word(last.status, lang))
+        return say("nothing", lang)
+
+    def _history(self, s: Session, user_id: str, lang: str) -> str:
+        rows = list(s.exec(
+            select(Transfer)
+            .where(or_(Transfer.sender_id == user_id, Transfer.recipient_id == user_id))
+            .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
+            .limit(10)
+        ))
+        if not rows:
+            return say("history.empty", lang)
+        lines = [say("history.head", lang, n=len(rows))]
+        for t in rows:
+            out = t.sender_id == user_id
+            lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),
+                             amount=money(t), other=self._handle(s, t.recipient_id if out else t.sender_id),
+                             status=msg.status_word(t.status, lang)))
+        return "\n".join(lines)
 
     # -------------------------------------------------------------------- money
 
@@ -339,8 +440,14 @@ class Service:
             t = s.get(Transfer, transfer_id)
             if t is None or t.status != Status.EXECUTING or not t.pay_key:
                 return
-            amount = Money(t.amount_minor, t.currency)
+            recipient = s.get(User, t.recipient_id)
+            if recipient is not None and recipient.opted_out:
+                # Refused before anyone is charged.
+                self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
+                s.commit()
+                return
             args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo)
+            amount = money(t)
         fault_point("before_pay")
         try:
             result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
@@ -348,36 +455,48 @@ class Service:
             log.warning("provider did not answer for transfer %s; will retry", transfer_id)
             return
         fault_point("after_pay")
-        now = self.clock.now()
         with self.uow() as s:
             t = s.get(Transfer, transfer_id)
             if t is None or t.status != Status.EXECUTING:
                 return
-            sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
-            t.payment_ref = result.ref
-            if result.outcome == PayOutcome.PAID:
-                self._set_status(t, Status.COMPLETED, now)
-                self._queue_reply(s, t.command_tweet_id, msg.sent_reply(sender, recipient, amount, t.code), root=t.root_tweet_id)
-            elif result.outcome == PayOutcome.HELD:
-                self._set_status(t, Status.HELD, now)
-                t.hold_until = now + self.policy.claim_window
-                self._queue_reply(
-                    s, t.command_tweet_id,
-                    msg.held_reply(sender, recipient, amount, t.hold_until, t.code),
-                    root=t.root_tweet_id,
-                )
-            else:
-                self._set_status(t, Status.FAILED, now, reason=result.reason or str(result.outcome))
-                if result.outcome == PayOutcome.NEEDS_AUTH:
-                    text = msg.needs_auth(recipient, amount, t.code)
-                elif result.outcome == PayOutcome.NO_CARD:
-                    text = msg.no_card(t.code)
-                else:
-                    text = msg.declined(recipient, amount, result.reason or "declined", t.code)
-                self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
-            s.add(t)
+            self._record(s, t, result)
             s.commit()
         fault_point("after_commit")
+
+    def _record(self, s: Session, t: Transfer, result: PayResult) -> None:
+        """Apply the provider's answer to an executing transfer and queue what it says."""
+        now = self.clock.now()
+        lang, amount = t.lang, money(t)
+        sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
+        privacy = (s.get(User, t.sender_id) or User(id="", handle="")).privacy
+        t.payment_ref = result.ref
+        words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
+        if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
+            held = result.outcome == PayOutcome.HELD
+            self._set_status(t, Status.HELD if held else Status.COMPLETED, now)
+            if held:
+                t.hold_until = now + self.policy.claim_window
+                until = msg.day(t.hold_until, lang)
+                # The recipient must learn to claim, so "quiet" still gets a reply, without the amount.
+                key = "held" if privacy == "public" else "held.private"
+                self._queue_reply(s, t.command_tweet_id, say(key, lang, until=until, **words), root=t.root_tweet_id)
+            elif privacy != "quiet":
+                key = ("sent" if t.kind == "send" else "paid_request") if privacy == "public" else "sent.private"
+                self._queue_reply(s, t.command_tweet_id, say(key, lang, **words), root=t.root_tweet_id)
+            if privacy != "public":
+                self._queue_dm(s, t.sender_id, say("receipt", lang, **words), PRIORITY_OUTCOME, root=t.root_tweet_id)
+        else:
+            self._set_status(t, Status.FAILED, now, reason=result.reason or str(result.outcome))
+            if result.reason == "recipient opted out":
+                text = say("recipient_left", lang, **words)
+            elif result.outcome == PayOutcome.NEEDS_AUTH:
+                text = say("needs_auth", lang, **words)
+            elif result.outcome == PayOutcome.NO_CARD:
+                text = say("no_card", lang, code=t.code)
+            else:
+                text = say("declined", lang, reason=result.reason or "declined", **words)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        s.add(t)
 
     def resume(self) -> int:
         """Finish what a crash interrupted: executing transfers and half-done releases."""
@@ -401,16 +520,14 @@ class Service:
         """Move every pending request past its time to expired (no message: a late yes is answered)."""
         now = self.clock.now()
         with self.uow() as s:
-            rows = list(
-                s.exec(select(Transfer).where(Transfer.status == Status.PENDING, Transfer.expires_at <= now))
-            )
+            rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING, Transfer.expires_at <= now)))
             for t in rows:
                 self._set_status(t, Status.EXPIRED, now)
                 s.add(t)
             s.commit()
         return len(rows)
 
-    def claim(self, user_id: str, *, resuming: bool = False) -> None:
+    def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:
         """The recipient asked for the money held for them: onboard, then release each transfer.
 
         `resuming` finishes releases a crash interrupted, without onboarding again."""
@@ -421,53 +538,48 @@ class Service:
             return
         if not onboarding.ready:
             with self.uow() as s:
-                self._queue_dm(s, user_id, msg.onboarding_link(onboarding.url or ""), PRIORITY_OUTCOME)
+                self._queue_dm(s, user_id, say("onboarding", lang, url=onboarding.url or ""), PRIORITY_OUTCOME)
                 s.commit()
             return
         with self.uow() as s:
-            held = list(
-                s.exec(
-                    select(Transfer)
-                    .where(Transfer.recipient_id == user_id, Transfer.status == Status.HELD)
-                    .order_by(col(Transfer.id))
-                )
-            )
+            held = list(s.exec(
+                select(Transfer)
+                .where(Transfer.recipient_id == user_id, Transfer.status == Status.HELD)
+                .order_by(col(Transfer.id))
+            ))
         # A transfer already being returned to its sender is not released.
         held = [t for t in held if not (t.settle_key or "").startswith("return:")]
-        done: list[tuple[str, Money]] = []
+        done: list[str] = []
 
         def release(t: Transfer) -> str:
             return self.provider.release(key=t.settle_key or "", payment_ref=t.payment_ref or "",
-                                         recipient_id=user_id, amount=Money(t.amount_minor, t.currency))
+                                         recipient_id=user_id, amount=money(t))
 
         def record(s: Session, t: Transfer) -> None:
-            done.append((self._handle(s, t.sender_id), Money(t.amount_minor, t.currency)))
+            done.append(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)))
 
         self._settle(held, "release", release, Status.COMPLETED, record)
         if done or not resuming:
             with self.uow() as s:
-                text = msg.claimed(done) if done else msg.claim_nothing()
+                text = say("claimed", lang, items=", ".join(done)) if done else say("claim_nothing", lang)
                 self._queue_dm(s, user_id, text, PRIORITY_OUTCOME)
                 s.commit()
 
     def return_due(self) -> int:
         """Give held money back to the sender when the claim window is over."""
         with self.uow() as s:
-            due = list(
-                s.exec(
-                    select(Transfer).where(Transfer.status == Status.HELD, col(Transfer.hold_until) <= self.clock.now())
-                )
-            )
+            due = list(s.exec(
+                select(Transfer).where(Transfer.status == Status.HELD, col(Transfer.hold_until) <= self.clock.now())
+            ))
         # A release under way (the recipient claimed) wins over the return.
         due = [t for t in due if not (t.settle_key or "").startswith("release:")]
 
         def refund(t: Transfer) -> str:
-            return self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "",
-                                        amount=Money(t.amount_minor, t.currency))
+            return self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "", amount=money(t))
 
         def tell_sender(s: Session, t: Transfer) -> None:
-            amount = Money(t.amount_minor, t.currency)
-            text = msg.returned(self._handle(s, t.recipient_id), amount, self.policy.claim_window.days, t.code)
+            text = say("returned", t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
+                       days=self.policy.claim_window.days, code=t.code)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
         return len(self._settle(due, "return", refund, Status.RETURNED, tell_sender))
@@ -488,7 +600,7 @@ class Service:
             for t in transfers:
                 row = s.get(Transfer, t.id)
                 if row is not None and not row.settle_key:
-                    row.settle_key = t.settle_key = f"{step}:{row.root_tweet_id}:{row.recipient_id}"
+                    row.settle_key = t.settle_key = f"{step}:{row.root_tweet_id}:{row.sender_id}:{row.recipient_id}"
                     s.add(row)
             s.commit()
         settled = []
@@ -515,7 +627,7 @@ class Service:
 
     def dm_undeliverable(self, message: Outbox) -> None:
         """A confirmation DM could not be delivered: cancel the request and say so publicly."""
-        if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
+        if message.priority != PRIORITY_CONFIRM or message.kind != "dm" or not message.transfer_root:
             return
         now = self.clock.now()
         with self.uow() as s:
@@ -525,8 +637,9 @@ class Service:
                 self._set_status(t, Status.CANCELLED, now, reason="confirmation DM refused by X")
                 s.add(t)
             if pending:
-                handle = self._handle(s, pending[0].sender_id)
-                self._queue_reply(s, pending[0].command_tweet_id, msg.cant_dm(handle), root=message.transfer_root)
+                first = pending[0]
+                text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
+                self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
             s.commit()
 
     def set_aside(self, what: str) -> None:
@@ -543,8 +656,10 @@ class Service:
         """The next time something becomes due (an expiry or the end of a claim window)."""
         with self.uow() as s:
             times = [
-                s.exec(select(Transfer.expires_at).where(Transfer.status == Status.PENDING).order_by(col(Transfer.expires_at))).first(),
-                s.exec(select(Transfer.hold_until).where(Transfer.status == Status.HELD).order_by(col(Transfer.hold_until))).first(),
+                s.exec(select(Transfer.expires_at).where(Transfer.status == Status.PENDING)
+                       .order_by(col(Transfer.expires_at))).first(),
+                s.exec(select(Transfer.hold_until).where(Transfer.status == Status.HELD)
+                       .order_by(col(Transfer.hold_until))).first(),
             ]
         found = [t for t in times if t is not None]
         return min(found) if found else None
@@ -580,7 +695,9 @@ class Service:
         s.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text,
                      next_attempt_at=now, created_at=now, transfer_root=root))
 
-    def _queue_reply(self, s: Session, tweet_id: str, text: str, root: str | None = None) -> None:
+    def _queue_reply(self, s: Session, tweet_id: str, text: str, *, root: str | None = None,
+                     priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None) -> None:
         now = self.clock.now()
-        s.add(Outbox(kind="reply", priority=PRIORITY_REPLY, in_reply_to=tweet_id, text=text,
-                     next_attempt_at=now, created_at=now, transfer_root=root))
+        s.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
+                     created_at=now, transfer_root=root, category=category, about_user_id=about))
+

@@ -51,15 +51,23 @@ class User(SQLModel, table=True):
     id: str = Field(primary_key=True)
     handle: str = Field(index=True)
     name: str = ""
+    privacy: str = "public"  # public | private | quiet: what the public reply about their payments shows
+    opted_out: bool = False  # STOP: nobody may pay them or ask them for money, and they are not mentioned
     updated_at: datetime = _time()
 
 
 class Transfer(SQLModel, table=True):
-    """One payment from a sender to one recipient, born from one command post."""
+    """One payment from a sender to one recipient, born from one command post.
 
-    __table_args__ = (UniqueConstraint("root_tweet_id", "recipient_id"),)
+    A send names its recipients; a request names its payers (the senders).
+    Either way the row is unique per post and pair of people, so an edit or a
+    repeated delivery can never make a second one."""
+
+    __table_args__ = (UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    kind: str = "send"  # send | request
+    lang: str = "en"  # the language of the command, for every answer about it
     root_tweet_id: str = Field(index=True)
     command_tweet_id: str  # the version (edit) of the post that was confirmed
     sender_id: str = Field(index=True)
@@ -112,6 +120,8 @@ class Outbox(SQLModel, table=True):
     x_id: str | None = None
     error: str | None = None
     transfer_root: str | None = None  # the command this message is about, if any
+    category: str | None = None  # "error": an answer to a malformed command (rate-limited per user)
+    about_user_id: str | None = None
 
 
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2

@@ -41,8 +41,8 @@ def test_parse_lines_from_stdin_with_a_currency() -> None:
 def test_parse_dm() -> None:
     out = paybot("parse", "--dm", stdin="yes k7q2\nclaim\nwhat\n")
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    assert lines[0] == {"ok": True, "command": "confirm", "code": "K7Q2"}
-    assert lines[1] == {"ok": True, "command": "claim"}
+    assert lines[0] == {"ok": True, "command": "confirm", "code": "K7Q2", "lang": "en"}
+    assert lines[1] == {"ok": True, "command": "claim", "lang": "en"}
     assert lines[2]["ok"] is False and "YES" in lines[2]["error"]
 
 

@@ -61,8 +61,8 @@ def test_help() -> None:
 
 
 REFUSED = [
-    ("@paybot send 5 to @alicé", "couldn't read"),  # a look-alike is never truncated to @alic
-    ("@paybot send 5 to @abcdefghijklmnop", "couldn't read"),  # 16 characters
+    ("@paybot send 5 to @alicé", "not an X handle"),  # a look-alike is never truncated to @alic
+    ("@paybot send 5 to @abcdefghijklmnop", "not an X handle"),  # 16 characters
     ("@paybot send 0 to @alice", "more than zero"),
     ("@paybot send -5 to @alice", "positive"),
     ("@paybot send 1,000 to @alice", "ambiguous"),
@@ -70,8 +70,8 @@ REFUSED = [
     ("@paybot send 5 to @paybot", "can't receive"),
     ("@paybot send 5 XYZ to @alice", "couldn't read"),
     ("@paybot send five to @alice", "couldn't read"),
-    ("@paybot send 5", "couldn't read"),
-    ("@paybot send to @alice", "couldn't read"),
+    ("@paybot send 5", "Name who to pay"),
+    ("@paybot send to @alice", "Tell me an amount"),
     ("@paybot send 5 to @alice for " + "x" * 101, "at most 100"),
     ("@paybot send 5 to @alice\u202e", "invisible"),
     ("@paybot send 5 to @al\u200bice", "invisible"),

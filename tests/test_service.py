@@ -247,7 +247,7 @@ def test_a_crash_after_the_provider_call_is_recovered_with_the_same_key(
     assert w.svc.resume() == 1
     assert w.statuses() == ["completed"] and len(w.provider.charges) == 1
     [t] = w.transfers()
-    assert t.pay_key == f"pay:{t.root_tweet_id}:{t.recipient_id}"
+    assert t.pay_key == f"pay:{t.root_tweet_id}:{t.sender_id}:{t.recipient_id}"
 
 
 def test_a_crash_before_the_provider_call(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
