@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print figures. Run them with `python -m bench.NAME`."""
