@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -75,6 +76,7 @@ def build(
                       bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
                       new_code=new_code)
-    worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock,
-                    started_at=first_start(uow, clock))
+    idle = settings.paybot_dms_idle_interval
+    worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock, started_at=first_start(uow, clock),
+                    dm_idle_interval=timedelta(seconds=idle) if idle else None)
     return Bot(engine=engine, worker=worker, service=service, provider=provider)

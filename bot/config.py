@@ -65,8 +65,9 @@ class Settings(BaseSettings):
     paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
 
-    paybot_mentions_interval: float = Field(15.0, gt=0)
+    paybot_mentions_interval: float = Field(10.0, gt=0)
     paybot_dms_interval: float = Field(60.0, gt=0)
+    paybot_dms_idle_interval: float = Field(300.0, ge=0)
     paybot_tick_interval: float = Field(30.0, gt=0)
     paybot_outbox_interval: float = Field(5.0, gt=0)
     paybot_dm_page_size: int = Field(20, ge=1, le=100)

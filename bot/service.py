@@ -521,6 +521,10 @@ class Service:
         now = self.clock.now()
         with self.uow() as s:
             rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING, Transfer.expires_at <= now)))
+            # A request whose confirmation is still waiting to be sent has not started its clock.
+            unsent = set(s.exec(select(Outbox.transfer_root).where(Outbox.status == "queued",
+                                                                  Outbox.priority == PRIORITY_CONFIRM)))
+            rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:
                 self._set_status(t, Status.EXPIRED, now)
                 s.add(t)
@@ -641,6 +645,29 @@ class Service:
                 text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
                 self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
             s.commit()
+
+    def confirmation_sent(self, message: Outbox) -> None:
+        """A confirmation request went out: its time to answer runs from now, not from the post.
+
+        Under DM rate limits a confirmation can wait in the outbox; the person
+        is told "expires in 10 min" and must have those 10 minutes."""
+        if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
+            return
+        now = self.clock.now()
+        with self.uow() as s:
+            rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
+                                                 Transfer.status == Status.PENDING))
+            for t in rows:
+                ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
+                if t.expires_at < now + ttl:
+                    t.expires_at = now + ttl
+                    s.add(t)
+            s.commit()
+
+    def awaiting_answers(self) -> bool:
+        """Whether anyone has a confirmation to answer (pending transfers)."""
+        with self.uow() as s:
+            return s.exec(select(Transfer.id).where(Transfer.status == Status.PENDING)).first() is not None
 
     def set_aside(self, what: str) -> None:
         """Mark a mention or DM that keeps failing as processed, so it stops blocking the rest."""

@@ -82,7 +82,7 @@ class Run:
             sandbox_db_path=str(self.workdir / "sandbox.db"),
             x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="sim-consumer-secret",
             x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret="sim-access-secret",
-            x_api_base=self.base, x_timeout=10,
+            x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
             **(sc.get("settings") or {}),
         )
         self.bot = self._build()

@@ -34,8 +34,12 @@ class Worker:
     uow: UnitOfWork
     clock: Clock
     started_at: datetime
+    # DM reads are scarce (15 per 15 minutes): read at full speed only while a
+    # confirmation is awaited, else once per dm_idle_interval. None: always read.
+    dm_idle_interval: timedelta | None = None
     paused_until: dict[str, datetime] = field(default_factory=dict)
     _failures: dict[str, int] = field(default_factory=dict)
+    _last_dm_poll: datetime | None = None
 
     # ------------------------------------------------------------------- jobs
 
@@ -72,6 +76,11 @@ class Worker:
         """Read DM events newer than the last one seen and handle each once."""
         if self._paused("dm_events"):
             return 0
+        now = self.clock.now()
+        if (self.dm_idle_interval is not None and self._last_dm_poll is not None
+                and now - self._last_dm_poll < self.dm_idle_interval and not self.service.awaiting_answers()):
+            return 0
+        self._last_dm_poll = now
         with self.uow() as s:
             stop_at = get_checkpoint(s, "dm_newest")
         events = self._x("dm_events", lambda: self.timeline.dm_events(stop_at))
@@ -264,6 +273,8 @@ class Worker:
             log.warning("could not send %s %s: %s", item.kind, item.id, error)
             if item.kind == "dm":
                 self.service.dm_undeliverable(item)
+        elif status == "sent":
+            self.service.confirmation_sent(item)
         return status
 
 

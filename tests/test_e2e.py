@@ -90,3 +90,37 @@ def test_a_job_error_does_not_stop_the_worker(run: Run, monkeypatch: pytest.Monk
     assert [t.status for t in transfers(run)] == ["pending"]
     # the bad mention was tried three times, then set aside
     assert calls.count(run.aliases["bad"]) == 3
+
+
+def test_dm_reads_slow_down_when_nobody_owes_an_answer(run: Run) -> None:
+    """With nothing pending, DMs are read once per idle interval; with a confirmation pending, every time."""
+    from datetime import timedelta
+
+    worker = run.bot.worker
+    worker.dm_idle_interval = timedelta(minutes=5)
+    reads = lambda: sum(e["endpoint"] == "dm_events" for e in run.sim.log)  # noqa: E731
+    worker.poll_dms()
+    before = reads()
+    for _ in range(5):
+        worker.poll_dms()
+    assert reads() == before
+    run._wait("5m")
+    worker.poll_dms()
+    assert reads() == before + 1
+    run.sim.tweet("bob", "@paybot send 5 to @alice")
+    worker.poll_mentions()
+    for _ in range(3):
+        worker.poll_dms()
+    assert reads() == before + 4
+
+
+def test_the_time_to_answer_runs_from_when_the_dm_was_sent(run: Run) -> None:
+    """A confirmation held back by X's DM limit still gives its reader the full 10 minutes."""
+    run.sim.inject("dm_post", 429, times=1)
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
+    run._wait("16m")  # the DM goes out now, 16 minutes after the post
+    run.bot.worker.run_until_idle()
+    assert [m["type"] for m in run.sim.bot_messages()] == ["dm"]
+    run._wait("9m")
+    run.step({"dm": "yes", "by": "bob"})
+    assert [t.status for t in transfers(run)] == ["completed"]

@@ -321,9 +321,16 @@ class XSim:
             queue.pop(0)
         return fault.status
 
-    def record(self, endpoint: str, method: str, status: int, resources: int) -> None:
+    def record(self, endpoint: str, method: str, status: int, body: dict[str, Any]) -> None:
+        """Log one API request with the ids of the resources it returned (reads are billed by them)."""
+        data = body.get("data")
+        items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
+        users = [u["id"] for u in body.get("includes", {}).get("users", [])]
+        if endpoint in ("users_by", "users_me"):
+            users, items = [i["id"] for i in items if "id" in i], []
         self.log.append({"at": x_time(self.clock.now()), "endpoint": endpoint, "method": method,
-                         "status": status, "resources": resources})
+                         "status": status, "resources": len(items) + len(users),
+                         "ids": [i["id"] for i in items if "id" in i], "user_ids": users})
 
     def render_post(self, post: dict[str, Any], fields: set[str], new_names: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"id": post["id"], "text": post["text"]}

@@ -69,10 +69,7 @@ def build(sim: XSim) -> Flask:
             def inner(**kw: Any) -> Response:
                 with sim.lock:
                     resp = _guarded(endpoint, view, kw)
-                    body = resp.get_json(silent=True) or {}
-                    data = body.get("data")
-                    n = len(data) if isinstance(data, list) else (1 if data else 0)
-                    sim.record(endpoint, method, resp.status_code, n)
+                    sim.record(endpoint, method, resp.status_code, resp.get_json(silent=True) or {})
                     return resp
 
             inner.__name__ = f"x_{endpoint}_{method}"
