@@ -34,6 +34,14 @@ class World:
     def statuses(self) -> list[str]:
         return [t.status for t in self.transfers()]
 
+    def deliver(self) -> None:
+        """Mark every queued message as sent, as the worker's outbox job would."""
+        with self.uow() as s:
+            for row in s.exec(select(Outbox).where(Outbox.status == "queued")):
+                row.status = "sent"
+                s.add(row)
+            s.commit()
+
     def outbox(self) -> list[tuple[str, str]]:
         with self.uow() as s:
             rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
@@ -106,6 +114,8 @@ def test_expiry_and_a_late_yes(w: World) -> None:
     """After the TTL the request expires; a late yes is answered, not executed."""
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
     w.clock.advance(timedelta(minutes=10, seconds=1))
+    assert w.svc.expire_due() == 0  # the confirmation has not gone out yet: its clock has not started
+    w.deliver()
     assert w.svc.expire_due() == 1
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["expired"] and w.provider.charges == []
