@@ -121,12 +121,14 @@ class VirtualDay:
 
     def _build(self) -> Bot:
         creds = self.settings.require_x()
-        timeline = XClient(**creds, base_url=self.base, clock=self.clock)
+        timeline = XClient(**creds, base_url=self.base, clock=self.clock,
+                           dm_page_size=self.settings.paybot_dm_page_size)
         return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
                      new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
 
     def close(self) -> None:
         self.bot.close()
+        self.sandbox.close()
         self.sim.stop()
         self.tmp.cleanup()
 

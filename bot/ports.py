@@ -94,6 +94,12 @@ class DirectMessage:
     sender_handle: str = ""
 
 
+@dataclass(frozen=True)
+class DmPage:
+    events: list[DirectMessage]
+    resume: str | None = None  # set when older unread events remain
+
+
 class Timeline(Protocol):
     """X, as the worker uses it."""
 
@@ -103,8 +109,11 @@ class Timeline(Protocol):
         """Mentions newer than since_id, oldest first, every page."""
         ...
 
-    def dm_events(self, stop_at: str | None) -> list[DirectMessage]:
-        """Message events newer than the event id stop_at, oldest first."""
+    def dm_events(self, stop_at: str | None, resume: str | None = None) -> DmPage:
+        """Message events newer than the event id stop_at, oldest first.
+
+        Reading stops after a bounded number of pages; `DmPage.resume` then
+        says where the next call continues (pass it as `resume`)."""
         ...
 
     def send_dm(self, user_id: str, text: str) -> str: ...

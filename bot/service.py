@@ -93,6 +93,13 @@ class Service:
             s.commit()
         return True
 
+    def unseen(self, ids: list[str], *, dms: bool = False) -> set[str]:
+        """Which of these post (or DM event) ids have not been processed yet: one query per page."""
+        table = ProcessedDm if dms else ProcessedTweet
+        with self.uow() as s:
+            seen = set(s.exec(select(table.id).where(col(table.id).in_(ids))))
+        return set(ids) - seen
+
     def _handle_mention(self, s: Session, m: Mention) -> None:
         if m.author_id == self.bot_id or m.is_repost:
             return
@@ -117,7 +124,7 @@ class Service:
         since = self.clock.now() - ERROR_REPLY_EVERY
         recent = s.exec(
             select(Outbox.id).where(Outbox.about_user_id == m.author_id, Outbox.category == category,
-                                    Outbox.created_at >= since)
+                                    Outbox.created_at >= since).limit(1)
         ).first()
         if recent is not None:
             log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
@@ -402,7 +409,7 @@ class Service:
         query = select(Transfer).where(Transfer.sender_id == user_id)
         if code:
             query = query.where(Transfer.code == code)
-        last = s.exec(query.order_by(col(Transfer.updated_at).desc(), col(Transfer.id).desc())).first()
+        last = s.exec(query.order_by(col(Transfer.updated_at).desc(), col(Transfer.id).desc()).limit(1)).first()
         if last is None:
             return say("nothing.code", lang, code=code) if code else say("nothing", lang)
         if last.status == Status.EXPIRED:
@@ -667,7 +674,7 @@ class Service:
     def awaiting_answers(self) -> bool:
         """Whether anyone has a confirmation to answer (pending transfers)."""
         with self.uow() as s:
-            return s.exec(select(Transfer.id).where(Transfer.status == Status.PENDING)).first() is not None
+            return s.exec(select(Transfer.id).where(Transfer.status == Status.PENDING).limit(1)).first() is not None
 
     def set_aside(self, what: str) -> None:
         """Mark a mention or DM that keeps failing as processed, so it stops blocking the rest."""
@@ -684,9 +691,9 @@ class Service:
         with self.uow() as s:
             times = [
                 s.exec(select(Transfer.expires_at).where(Transfer.status == Status.PENDING)
-                       .order_by(col(Transfer.expires_at))).first(),
+                       .order_by(col(Transfer.expires_at)).limit(1)).first(),
                 s.exec(select(Transfer.hold_until).where(Transfer.status == Status.HELD)
-                       .order_by(col(Transfer.hold_until))).first(),
+                       .order_by(col(Transfer.hold_until)).limit(1)).first(),
             ]
         found = [t for t in times if t is not None]
         return min(found) if found else None

@@ -90,12 +90,14 @@ class Run:
 
     def _build(self) -> Bot:
         creds = self.settings.require_x()
-        timeline = XClient(**creds, base_url=self.base, clock=self.clock)
+        timeline = XClient(**creds, base_url=self.base, clock=self.clock,
+                           dm_page_size=self.settings.paybot_dm_page_size)
         return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
                      new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
 
     def close(self) -> None:
         self.bot.close()
+        self.sandbox.close()
         self.sim.stop()
 
     # ------------------------------------------------------------------ steps
@@ -168,7 +170,7 @@ class Run:
     def _code(self, alias: str) -> str:
         root = self.aliases[alias]
         with self.bot.service.uow() as s:
-            t = s.exec(select(Transfer).where(Transfer.root_tweet_id == root)).first()
+            t = s.exec(select(Transfer).where(Transfer.root_tweet_id == root).limit(1)).first()
         return t.code if t else "????"
 
     def _wait(self, text: str) -> None:

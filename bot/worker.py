@@ -54,7 +54,10 @@ class Worker:
         if mentions is None:
             return 0
         handled, failed = 0, False
+        fresh = self.service.unseen([m.id for m in mentions]) if mentions else set()
         for m in mentions:
+            if m.id not in fresh:
+                continue  # the overlap with the previous poll
             result = self._guard(f"mention {m.id}", lambda m=m: self.service.on_mention(m, since=self.started_at))
             handled += bool(result)
             failed |= result is None
@@ -83,21 +86,38 @@ class Worker:
         self._last_dm_poll = now
         with self.uow() as s:
             stop_at = get_checkpoint(s, "dm_newest")
-        events = self._x("dm_events", lambda: self.timeline.dm_events(stop_at))
-        if events is None:
+            resume = get_checkpoint(s, "dm_resume")
+            sweep_top = get_checkpoint(s, "dm_sweep_top") or None
+        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, resume or None))
+        if page is None:
             return 0
         handled, failed = 0, False
-        for dm in events:
+        fresh = self.service.unseen([e.id for e in page.events], dms=True) if page.events else set()
+        for dm in page.events:
             if dm.created_at < self.started_at and stop_at is None:
                 continue  # history from before this bot's first start
+            if dm.id not in fresh or dm.sender_id == self.service.bot_id:
+                continue  # already applied, or the bot's own message
             result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
             handled += bool(result) and dm.sender_id != self.service.bot_id
             failed |= result is None
-        if events and not failed:
-            with self.uow() as s:
-                set_checkpoint(s, "dm_newest", max((e.id for e in events), key=int))
-                s.commit()
-        return handled
+        if failed:
+            return handled  # read the same events again next time
+        ids = [e.id for e in page.events] + ([sweep_top] if sweep_top else [])
+        with self.uow() as s:
+            # The newest id seen only becomes the stop mark once every older
+            # unread event down to the previous mark has been read.
+            if page.resume:
+                set_checkpoint(s, "dm_resume", page.resume)
+                if ids:
+                    set_checkpoint(s, "dm_sweep_top", max(ids, key=int))
+            else:
+                if ids:
+                    set_checkpoint(s, "dm_newest", max(ids, key=int))
+                set_checkpoint(s, "dm_resume", "")
+                set_checkpoint(s, "dm_sweep_top", "")
+            s.commit()
+        return handled + (1 if page.resume else 0)
 
     def tick(self) -> int:
         """Expire, resume and return what is due."""
@@ -122,7 +142,7 @@ class Worker:
                 )
                 if blocked:
                     query = query.where(col(Outbox.kind).not_in(blocked))
-                item = s.exec(query).first()
+                item = s.exec(query.limit(1)).first()
             if item is None:
                 break
             endpoint = "dm_post" if item.kind == "dm" else "tweets_post"

@@ -74,10 +74,23 @@ def test_dm_events_stop_at_the_last_seen(sim: XSim, clock: FakeClock) -> None:
     """DM events are paged newest-first until an already-seen id, and returned oldest first."""
     events = [sim.dm("bob", f"msg {i}") for i in range(45)]
     x = client(sim, clock)
-    assert [d.text for d in x.dm_events(events[39]["id"])] == [f"msg {i}" for i in range(40, 45)]
+    assert [d.text for d in x.dm_events(events[39]["id"]).events] == [f"msg {i}" for i in range(40, 45)]
     assert [e["endpoint"] for e in sim.log].count("dm_events") == 1
-    everything = x.dm_events(None)
+    everything = x.dm_events(None).events
     assert len(everything) == 45 and everything[0].sender_handle == "bob"
+
+
+def test_a_dm_backlog_bigger_than_one_call_is_read_in_several(sim: XSim, clock: FakeClock) -> None:
+    """Past 10 pages the adapter hands back a resume token; following it reaches the stop mark."""
+    first = sim.dm("bob", "old")
+    events = [sim.dm("bob", f"msg {i}") for i in range(250)]
+    x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret="s", access_token=SIM_ACCESS_TOKEN,
+                access_token_secret="s", base_url=sim.base, clock=clock, dm_page_size=20)  # type: ignore[attr-defined]
+    page = x.dm_events(first["id"])
+    assert len(page.events) == 200 and page.resume
+    rest = x.dm_events(first["id"], page.resume)
+    assert rest.resume is None
+    assert sorted(int(d.id) for d in page.events + rest.events) == [int(e["id"]) for e in events]
 
 
 def test_send_dm_and_reply(sim: XSim, clock: FakeClock) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,8 @@ class SandboxProvider:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._fail_next = 0
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(_SCHEMA)
@@ -53,19 +56,28 @@ class SandboxProvider:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+        """One write transaction on the provider's own connection (opened once, shared under a lock)."""
+        with self._lock:
+            if self._db is None:
+                self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+            db = self._db
             db.execute("BEGIN IMMEDIATE")
-            yield db
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        finally:
-            db.close()
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Close the provider's connection (a new call opens it again)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     # ---- the people behind the cards (set by the sandbox's "hosted pages" and by tests)
 
@@ -78,6 +90,24 @@ class SandboxProvider:
                 "INSERT INTO customers(user_id, card) VALUES (?, ?) "
                 "ON CONFLICT(user_id) DO UPDATE SET card = excluded.card",
                 (user_id, card),
+            )
+
+    def set_cards(self, cards: dict[str, str | None]) -> None:
+        """Save many users' cards in one transaction (test and benchmark set-up)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO customers(user_id, card) VALUES (?, ?) "
+                "ON CONFLICT(user_id) DO UPDATE SET card = excluded.card",
+                list(cards.items()),
+            )
+
+    def set_payouts_many(self, user_ids: list[str]) -> None:
+        """Mark many users as onboarded in one transaction (test and benchmark set-up)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO accounts(user_id, payouts) VALUES (?, 1) "
+                "ON CONFLICT(user_id) DO UPDATE SET payouts = 1",
+                [(u,) for u in user_ids],
             )
 
     def set_payouts(self, user_id: str, enabled: bool) -> None:
@@ -175,9 +205,10 @@ class SandboxProvider:
     def payments(self) -> list[dict[str, Any]]:
         """Every payment the sandbox holds, oldest first."""
         with self._tx() as db:
-            db.row_factory = sqlite3.Row
-            rows = db.execute("SELECT * FROM payments ORDER BY ref").fetchall()
-        return [dict(r) for r in rows]
+            cur = db.execute("SELECT * FROM payments ORDER BY ref")
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        return [dict(zip(names, r, strict=True)) for r in rows]
 
     def operations(self) -> int:
         """How many distinct idempotency keys were used."""

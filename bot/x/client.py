@@ -21,7 +21,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
-from bot.ports import Clock, DirectMessage, Mention, SystemClock, XUser
+from bot.ports import Clock, DirectMessage, DmPage, Mention, SystemClock, XUser
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,14 @@ class XClient:
         found.sort(key=lambda m: int(m.id))
         return found
 
-    def dm_events(self, stop_at: str | None) -> list[DirectMessage]:
-        """Message events newer than the event id `stop_at`, oldest first."""
+    def dm_events(self, stop_at: str | None, resume: str | None = None) -> DmPage:
+        """Message events newer than the event id `stop_at`, oldest first, up to 10 pages.
+
+        When the pages run out before reaching `stop_at`, `resume` is the
+        token to continue from on the next call, so a backlog larger than one
+        call is read in several calls and nothing is skipped."""
         found: list[DirectMessage] = []
-        token: str | None = None
+        token: str | None = resume
         for _ in range(10 if stop_at else 3):
             body = self._read(
                 "dm_events", self.client.get_direct_message_events, event_types="MessageCreate",
@@ -175,10 +179,9 @@ class XClient:
                 expansions=["sender_id"], user_fields=["username"],
             )
             users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
-            reached = False
             for e in body.get("data", []):
                 if stop_at and int(e["id"]) <= int(stop_at):
-                    reached = True
+                    token = None
                     break
                 found.append(DirectMessage(
                     id=e["id"], sender_id=e.get("sender_id", ""), text=e.get("text", ""),
@@ -186,11 +189,14 @@ class XClient:
                     conversation_id=e.get("dm_conversation_id", ""),
                     sender_handle=users.get(e.get("sender_id"), {}).get("username", ""),
                 ))
-            token = body.get("meta", {}).get("next_token")
-            if reached or not token:
-                break
+            else:
+                token = body.get("meta", {}).get("next_token")
+                if token:
+                    continue
+            break
         found.sort(key=lambda d: int(d.id))
-        return found
+        # Without a stop_at (the first start) history is not replayed, so there is nothing to resume.
+        return DmPage(found, token if stop_at else None)
 
     def send_dm(self, user_id: str, text: str) -> str:
         body = self._call("dm_post", self.client.create_direct_message, participant_id=user_id, text=text)

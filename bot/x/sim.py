@@ -79,12 +79,14 @@ class XSim:
         state_path: str | Path | None = None,
         consumer_key: str = SIM_CONSUMER_KEY,
         access_token: str = SIM_ACCESS_TOKEN,
+        mentions_horizon: int | None = MENTIONS_HORIZON,
     ) -> None:
         self.clock = clock or SystemClock()
         self.limits = PAY_PER_USE if limits is None else limits
         self.state_path = Path(state_path) if state_path else None
         self.consumer_key = consumer_key
         self.access_token = access_token
+        self.mentions_horizon = mentions_horizon
         self.lock = threading.RLock()
         self.users: dict[str, dict[str, Any]] = {}
         self.posts: dict[str, dict[str, Any]] = {}
@@ -356,7 +358,7 @@ class XSim:
             if p["author_id"] != user_id and any(m["id"] == user_id for m in p["entities"].get("mentions", []))
         ]
         found.sort(key=lambda p: int(p["id"]), reverse=True)
-        return found[:MENTIONS_HORIZON]
+        return found[: self.mentions_horizon]
 
     def dm_events_of(self, user_id: str) -> list[dict[str, Any]]:
         oldest = x_time(self.clock.now() - DM_HISTORY)
