@@ -1,0 +1,35 @@
+"""The benchmarks run, and the counts they report hold (counts, not timings)."""
+
+from __future__ import annotations
+
+from bench.cost import run_naive, run_paybot
+from bench.harness import bill
+
+
+def test_one_dm_and_one_reply_per_transfer() -> None:
+    """paybot spends exactly one DM and one public reply per completed payment; the naive flow three DMs."""
+    ours = run_paybot(8)
+    assert ours["transfers_completed"] == 8
+    assert ours["dm_sends_per_transfer"] == 1.0 and ours["writes_per_transfer"] == 2.0
+    assert ours["http_429"] == 0
+    naive = run_naive(8)
+    assert naive["dm_sends_per_transfer"] == 3.0
+    assert naive["usd_per_transfer"] > ours["usd_per_transfer"]
+
+
+def test_reads_are_billed_once_per_resource_per_day() -> None:
+    log = [
+        {"at": "2026-11-28T10:00:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
+         "ids": ["1", "2"], "user_ids": ["9"]},
+        {"at": "2026-11-28T10:01:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
+         "ids": ["2", "3"], "user_ids": ["9"]},
+        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
+         "ids": ["3"], "user_ids": []},
+        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "dm_post", "method": "POST", "status": 201,
+         "ids": [], "user_ids": []},
+        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "dm_post", "method": "POST", "status": 429,
+         "ids": [], "user_ids": []},
+    ]
+    dollars = bill(log)
+    assert round(dollars["owned_post_read"], 3) == 0.004  # posts 1, 2, 3 on the 28th and 3 again on the 29th
+    assert round(dollars["user_read"], 3) == 0.01 and round(dollars["dm_create"], 3) == 0.015
