@@ -95,9 +95,15 @@ class DmCommand:
 
 
 @cache
-def _parser() -> Lark:
-    grammar = resources.files("bot").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", start=["tweet", "dm"])
+def _grammar() -> str:
+    return resources.files("bot").joinpath("grammar.lark").read_text(encoding="utf-8")
+
+
+@cache
+def _parser(default_currency: str = "USD", enabled: tuple[str, ...] = DEFAULT_ENABLED, lang: str = "en") -> Lark:
+    """A parser that builds commands as it reads (no tree), one per configuration."""
+    return Lark(_grammar(), parser="lalr", lexer="contextual", start=["tweet", "dm"],
+                transformer=_ToCommand(default_currency, enabled, lang))
 
 
 @v_args(inline=True)
@@ -215,13 +221,16 @@ def _bot_mention(bot: str) -> re.Pattern[str]:
     return re.compile(rf"@{re.escape(bot)}(?![A-Za-z0-9_])", re.I)
 
 
-def _transform(text: str, start: str, tf: _ToCommand) -> object:
+def _transform(text: str, start: str, currency: str, enabled: tuple[str, ...], lang: str) -> object:
     try:
-        return tf.transform(_parser().parse(text, start=start))
+        return _parser(currency, enabled, lang).parse(text, start=start)
     except VisitError as exc:  # lark wraps errors raised inside the transformer
         if isinstance(exc.orig_exc, CommandError):
-            exc.orig_exc.lang = tf.lang
+            exc.orig_exc.lang = lang
             raise exc.orig_exc from None
+        raise
+    except CommandError as err:
+        err.lang = lang
         raise
 
 
@@ -253,7 +262,7 @@ def parse_command(
     if currency not in enabled:
         enabled = (*enabled, currency)
     try:
-        cmd = _transform(rest, "tweet", _ToCommand(currency, enabled, lang))
+        cmd = _transform(rest, "tweet", currency, enabled, lang)
     except UnexpectedInput as err:
         raise _unreadable(err, rest, bot, lang) from None
     assert isinstance(cmd, Command)
@@ -302,7 +311,7 @@ def parse_dm(text: str) -> DmCommand:
     text = _check_text(text).strip()
     lang = dm_lang(text)
     try:
-        result = _transform(text, "dm", _ToCommand("USD", DEFAULT_ENABLED, lang))
+        result = _transform(text, "dm", "USD", DEFAULT_ENABLED, lang)
     except UnexpectedInput:
         raise CommandError("dm.unknown", lang=lang, help=say("dm_help", lang)) from None
     if isinstance(result, Command):  # "help" is shared with the post grammar
