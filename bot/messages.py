@@ -143,6 +143,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                  "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
     "request_declined": ("@{payer} declined your request for {amount}. [{code}]",
                          "@{payer} a refusé votre demande de {amount}. [{code}]"),
+    "request_expired": ("@{payer} did not answer your request for {amount} within {days} days. [{code}]",
+                        "@{payer} n'a pas répondu à votre demande de {amount} sous {days} jours. [{code}]"),
     "claimed": ("Done: you received {items}.", "C'est fait : vous avez reçu {items}."),
     "claimed.item": ("{amount} from @{sender}", "{amount} de @{sender}"),
     "claim_nothing": ("You're set up to receive payments. Nothing is waiting for you right now.",

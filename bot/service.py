@@ -524,7 +524,10 @@ class Service:
         return len(executing) + len(set(releasing))
 
     def expire_due(self) -> int:
-        """Move every pending request past its time to expired (no message: a late yes is answered)."""
+        """Move every pending request past its time to expired.
+
+        The sender of an expired send is not told (a late yes is answered); the
+        author of an expired request is, by DM."""
         now = self.clock.now()
         with self.uow() as s:
             rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING, Transfer.expires_at <= now)))
@@ -535,6 +538,10 @@ class Service:
             for t in rows:
                 self._set_status(t, Status.EXPIRED, now)
                 s.add(t)
+                if t.kind == "request":  # the requester waited days: tell them
+                    text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
+                               days=self.policy.request_ttl.days, code=t.code)
+                    self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             s.commit()
         return len(rows)
 
