@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import Transfer, UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
+from bot.store import Transfer, UnitOfWork, get_checkpoint, make_engine, set_checkpoint
+from bot.store import database_url as to_url
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -23,12 +25,16 @@ def _transfer(root: str = "1", recipient: str = "2", **kw: object) -> Transfer:
 
 
 @pytest.fixture
-def uow(tmp_path: Path) -> UnitOfWork:
-    return UnitOfWork(make_engine(database_url(None, tmp_path / "store.db")))
+def uow(database_url: str) -> Iterator[UnitOfWork]:
+    """The store on a SQLite file, then on PostgreSQL (see conftest.database_url)."""
+    u = UnitOfWork(make_engine(database_url))
+    yield u
+    u.engine.dispose()
 
 
-def test_sqlite_is_durable(uow: UnitOfWork) -> None:
+def test_sqlite_is_durable(tmp_path: Path) -> None:
     """WAL, synchronous=FULL and a busy timeout on every connection."""
+    uow = UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'store.db'}"))
     with uow.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2
@@ -75,20 +81,22 @@ def test_naive_times_are_refused(uow: UnitOfWork) -> None:
             s.commit()
 
 
-def test_data_survives_a_new_engine(tmp_path: Path) -> None:
+def test_data_survives_a_new_engine(database_url: str) -> None:
     """What was committed is there after the process's engine is gone (a restart)."""
-    url = database_url(None, tmp_path / "store.db")
+    url = database_url
     first = UnitOfWork(make_engine(url))
     with first() as s:
         set_checkpoint(s, "mentions_since", "123")
         s.commit()
     first.engine.dispose()
-    with UnitOfWork(make_engine(url))() as s:
+    second = UnitOfWork(make_engine(url))
+    with second() as s:
         assert get_checkpoint(s, "mentions_since") == "123"
+    second.engine.dispose()
 
 
 def test_database_url() -> None:
     """DATABASE_URL wins; Heroku's postgres:// is given the psycopg driver."""
-    assert database_url(None, "x.db") == "sqlite:///x.db"
-    assert database_url("postgres://u:p@h/db", "x.db") == "postgresql+psycopg://u:p@h/db"
-    assert database_url("sqlite:////tmp/a.db", "x.db") == "sqlite:////tmp/a.db"
+    assert to_url(None, "x.db") == "sqlite:///x.db"
+    assert to_url("postgres://u:p@h/db", "x.db") == "postgresql+psycopg://u:p@h/db"
+    assert to_url("sqlite:////tmp/a.db", "x.db") == "sqlite:////tmp/a.db"

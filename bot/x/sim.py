@@ -97,6 +97,10 @@ class XSim:
         self.violations = 0  # requests made after a limit was already reached
         self.faults: dict[str, list[Fault]] = {}
         self._windows: dict[str, tuple[float, int]] = {}
+        # indexes, so that a day of traffic does not make every request scan everything
+        self._mentions: dict[str, list[dict[str, Any]]] = {}
+        self._texts: set[tuple[str, str]] = set()
+        self._wrote_to: set[tuple[str, str]] = set()
         self._server: Any = None
         if self.state_path and self.state_path.exists():
             self._load()
@@ -181,6 +185,7 @@ class XSim:
                 "referenced_tweets": refs,
             }
             self.posts[pid] = post
+            self._index_post(post)
             self._save()
             return post
 
@@ -218,6 +223,7 @@ class XSim:
             "created_at": x_time(self.clock.now()),
         }
         self.dms.append(event)
+        self._index_dm(event)
         self._save()
         return event
 
@@ -275,6 +281,10 @@ class XSim:
         data = json.loads(self.state_path.read_text())
         self.users, self.posts, self.dms = data["users"], data["posts"], data["dms"]
         self.next_post, self.next_user = data["next_post"], data["next_user"]
+        for post in self.posts.values():
+            self._index_post(post)
+        for event in self.dms:
+            self._index_dm(event)
 
     # ------------------------------------------------------------------- server
 
@@ -353,17 +363,17 @@ class XSim:
 
     def mentions_of(self, user_id: str) -> list[dict[str, Any]]:
         """Posts that mention the user, newest first, as far back as X lets anyone see."""
-        found = [
-            p for p in self.posts.values()
-            if p["author_id"] != user_id and any(m["id"] == user_id for m in p["entities"].get("mentions", []))
-        ]
-        found.sort(key=lambda p: int(p["id"]), reverse=True)
+        found = [p for p in reversed(self._mentions.get(user_id, [])) if p["author_id"] != user_id]
         return found[: self.mentions_horizon]
 
     def dm_events_of(self, user_id: str) -> list[dict[str, Any]]:
         oldest = x_time(self.clock.now() - DM_HISTORY)
-        found = [e for e in self.dms if user_id in e["participant_ids"] and e["created_at"] >= oldest]
-        found.sort(key=lambda e: int(e["id"]), reverse=True)
+        found = []
+        for e in reversed(self.dms):  # kept in id order
+            if e["created_at"] < oldest:
+                break
+            if user_id in e["participant_ids"]:
+                found.append(e)
         return found
 
     def may_dm(self, sender: str, recipient: str) -> bool:
@@ -371,9 +381,7 @@ class XSim:
         user = self.users.get(recipient)
         if user is None:
             return False
-        if user["accepts_dms"]:
-            return True
-        return any(e["sender_id"] == recipient and sender in e["participant_ids"] for e in self.dms)
+        return bool(user["accepts_dms"]) or (recipient, sender) in self._wrote_to
 
     def may_reply(self, replier: str, post_id: str) -> bool:
         """Since Feb 2026, API replies only go to posts that mentioned or quoted the replier."""
@@ -386,4 +394,14 @@ class XSim:
         return mentioned or quoted or post["author_id"] == replier
 
     def duplicate(self, author: str, text: str) -> bool:
-        return any(p["author_id"] == author and p["text"] == text for p in self.posts.values())
+        return (author, text) in self._texts
+
+    def _index_post(self, post: dict[str, Any]) -> None:
+        self._texts.add((post["author_id"], post["text"]))
+        for m in post["entities"].get("mentions", []):
+            self._mentions.setdefault(m["id"], []).append(post)
+
+    def _index_dm(self, event: dict[str, Any]) -> None:
+        for other in event["participant_ids"]:
+            if other != event["sender_id"]:
+                self._wrote_to.add((event["sender_id"], other))
