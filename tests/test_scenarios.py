@@ -35,6 +35,21 @@ def test_scenario(path: Path) -> None:
     check(outcome, scenario["expect"])
 
 
+ON_POSTGRES = ["happy_path", "restarts_everywhere", "request_paid_and_declined", "held_then_returned",
+               "edit_pending", "two_pending_and_a_code"]
+
+
+@pytest.mark.parametrize("name", ON_POSTGRES)
+def test_scenario_on_postgres(name: str, postgres_admin: str) -> None:
+    """The same scenarios end the same way with the store on PostgreSQL."""
+    from tests.pg import new_database
+
+    scenario = json.loads((Path(__file__).parent / "scenarios" / f"{name}.json").read_text(encoding="utf-8"))
+    scenario["settings"] = {**scenario.get("settings", {}), "database_url": new_database(postgres_admin)}
+    outcome, _ = run_scenario(scenario)
+    check(outcome, scenario["expect"])
+
+
 def test_there_are_enough_scenarios() -> None:
     assert len(SCENARIOS) >= 5
 
