@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     paybot_tick_interval: float = Field(30.0, gt=0)
     paybot_outbox_interval: float = Field(5.0, gt=0)
     paybot_dm_page_size: int = Field(20, ge=1, le=100)
+    paybot_lease_ttl: float = Field(30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("paybot_currency")

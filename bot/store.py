@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, TypeDecorator, UniqueConstraint, event
+from sqlalchemy import Column, DateTime, Engine, TypeDecorator, UniqueConstraint, event, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field, Session, SQLModel, create_engine
+from sqlmodel import Field, Session, SQLModel, col, create_engine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -124,6 +125,14 @@ class Outbox(SQLModel, table=True):
     about_user_id: str | None = None
 
 
+class Lease(SQLModel, table=True):
+    """Who may run the worker's jobs: one leader at a time, renewed while it lives."""
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = _time()
+
+
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
 
 
@@ -179,6 +188,37 @@ class UnitOfWork:
                     # would expire them); nothing uncommitted reaches the database.
                     session.expunge_all()
                     session.rollback()
+
+
+def take_lease(uow: UnitOfWork, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take or renew the lease `name` for `holder`; False while another holder's lease runs.
+
+    One UPDATE decides, which both SQLite (one writer) and PostgreSQL (row
+    lock) make atomic, so two workers can never both hold it."""
+    with uow() as s:
+        result = s.execute(
+            update(Lease)
+            .where(col(Lease.name) == name, or_(col(Lease.holder) == holder, col(Lease.expires_at) < now))
+            .values(holder=holder, expires_at=now + ttl)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            s.commit()
+            return True
+        if s.get(Lease, name) is not None:
+            return False
+        s.add(Lease(name=name, holder=holder, expires_at=now + ttl))
+        try:
+            s.commit()
+        except IntegrityError:
+            return False  # another worker created it first
+        return True
+
+
+def release_lease(uow: UnitOfWork, name: str, holder: str, now: datetime) -> None:
+    """Give the lease up (a clean stop), so a successor need not wait for it to lapse."""
+    with uow() as s:
+        s.execute(update(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder).values(expires_at=now))
+        s.commit()
 
 
 def get_checkpoint(session: Session, name: str) -> str | None:

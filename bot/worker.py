@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +21,7 @@ from sqlmodel import col, select
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.ports import Clock, Timeline
 from bot.service import Service
-from bot.store import Outbox, UnitOfWork, get_checkpoint, set_checkpoint
+from bot.store import Outbox, UnitOfWork, get_checkpoint, release_lease, set_checkpoint, take_lease
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ class Worker:
     paused_until: dict[str, datetime] = field(default_factory=dict)
     _failures: dict[str, int] = field(default_factory=dict)
     _last_dm_poll: datetime | None = None
+    # Several workers may run against one PostgreSQL database; only the holder
+    # of the "worker" lease runs jobs, the others wait as hot standbys.
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
+    lease_ttl: timedelta = timedelta(seconds=30)
+    _leading: bool = False
 
     # ------------------------------------------------------------------- jobs
 
@@ -171,9 +177,10 @@ class Worker:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.schedulers.blocking import BlockingScheduler
 
+        executor = ThreadPoolExecutor(max_workers=1)
         scheduler = BlockingScheduler(
             timezone="UTC",
-            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            executors={"default": executor},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
         jobs: dict[str, Callable[[], Any]] = {
@@ -192,13 +199,29 @@ class Worker:
         signal.signal(signal.SIGINT, stop)
         log.info("worker started")
         scheduler.start()
+        executor.shutdown(wait=True)  # let the job under way finish before giving up the lease
+        if self._leading:
+            release_lease(self.uow, "worker", self.instance, self.clock.now())
         log.info("worker stopped")
 
     # ---------------------------------------------------------------- helpers
 
+    def lead(self) -> bool:
+        """Take or renew the worker lease; logs when leadership changes hands."""
+        try:
+            leading = take_lease(self.uow, "worker", self.instance, self.clock.now(), self.lease_ttl)
+        except Exception:
+            log.exception("could not reach the store to renew the worker lease")
+            leading = False
+        if leading != self._leading:
+            log.info("this worker %s the leader", "is now" if leading else "is no longer")
+            self._leading = leading
+        return leading
+
     def _guarded_job(self, name: str, job: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
-            self._guard(f"job {name}", job)
+            if self.lead():
+                self._guard(f"job {name}", job)
 
         run.__name__ = name
         return run

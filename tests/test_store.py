@@ -100,3 +100,16 @@ def test_database_url() -> None:
     assert to_url(None, "x.db") == "sqlite:///x.db"
     assert to_url("postgres://u:p@h/db", "x.db") == "postgresql+psycopg://u:p@h/db"
     assert to_url("sqlite:////tmp/a.db", "x.db") == "sqlite:////tmp/a.db"
+
+
+def test_one_lease_holder_at_a_time(uow: UnitOfWork) -> None:
+    """Only one worker holds the lease; another gets it once it lapses, not before."""
+    from bot.store import take_lease
+
+    ttl = timedelta(seconds=30)
+    assert take_lease(uow, "worker", "a", NOW, ttl)
+    assert not take_lease(uow, "worker", "b", NOW + timedelta(seconds=10), ttl)
+    assert take_lease(uow, "worker", "a", NOW + timedelta(seconds=20), ttl)  # renewal
+    assert not take_lease(uow, "worker", "b", NOW + timedelta(seconds=49), ttl)
+    assert take_lease(uow, "worker", "b", NOW + timedelta(seconds=51), ttl)
+    assert not take_lease(uow, "worker", "a", NOW + timedelta(seconds=52), ttl)

@@ -37,7 +37,8 @@ def wait_for(cond: Callable[[], object], timeout: float = 30) -> None:
     raise AssertionError("condition not met in time")
 
 
-def start(sim: XSim, tmp: Path, **extra: str) -> subprocess.Popen[bytes]:
+def start(sim: XSim, tmp: Path, *, log_name: str = "worker.log", leader: bool = True,
+          **extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
     env.update({
         "X_API_BASE": sim.base,  # type: ignore[attr-defined]
@@ -46,14 +47,19 @@ def start(sim: XSim, tmp: Path, **extra: str) -> subprocess.Popen[bytes]:
         "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
         "PAYBOT_MENTIONS_INTERVAL": "0.2", "PAYBOT_DMS_INTERVAL": "0.2",
         "PAYBOT_TICK_INTERVAL": "0.5", "PAYBOT_OUTBOX_INTERVAL": "0.2",
+        # a worker killed with SIGKILL keeps its lease until it lapses
+        "PAYBOT_LEASE_TTL": "2",
     })
     env.update(extra)
     polls = len([e for e in sim.log if e["endpoint"] == "mentions"])
-    log = tmp / "worker.log"
+    log = tmp / log_name
     with log.open("a") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
-    wait_for(lambda: len([e for e in sim.log if e["endpoint"] == "mentions"]) > polls or proc.poll() is not None)
+    if leader:
+        wait_for(lambda: len([e for e in sim.log if e["endpoint"] == "mentions"]) > polls or proc.poll() is not None)
+    else:
+        wait_for(lambda: "worker started" in log.read_text() or proc.poll() is not None)
     assert proc.poll() is None, log.read_text()
     return proc
 
@@ -116,3 +122,47 @@ def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> Non
     assert statuses(tmp_path) == ["completed"]
     assert len(sandbox.payments()) == 1 and sandbox.operations() == 1
     assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 1
+
+
+def test_two_workers_on_postgres_one_leads_and_the_other_takes_over(
+    sim: XSim, tmp_path: Path, postgres_admin: str
+) -> None:
+    """Two workers on one PostgreSQL database never both act; when the leader dies the other carries on."""
+    from tests.pg import new_database
+
+    url = new_database(postgres_admin)
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    senders = [sim.add_user(f"payer{i}") for i in range(6)]
+    for uid in senders:
+        sandbox.set_card(uid, "ok")
+    sandbox.set_payouts(sim.user_id("alice"), True)
+    env = {"DATABASE_URL": url, "PAYBOT_LEASE_TTL": "2"}
+    first = start(sim, tmp_path, log_name="a.log", **env)
+    second = start(sim, tmp_path, log_name="b.log", leader=False, **env)
+    procs = {"a.log": first, "b.log": second}
+
+    def pay(i: int) -> None:
+        post = sim.tweet(f"payer{i}", "@paybot send 5 to @alice")
+        wait_for(lambda: any(m["type"] == "dm" and m["to_id"] == senders[i] for m in sim.bot_messages()))
+        sim.dm(f"payer{i}", "yes")
+        wait_for(lambda: any(m.get("in_reply_to") == post["id"] for m in sim.bot_messages()))
+
+    try:
+        for i in range(3):
+            pay(i)
+        leader = next(name for name in procs if "is now the leader" in (tmp_path / name).read_text())
+        procs[leader].kill()
+        procs[leader].wait(timeout=10)
+        for i in range(3, 6):
+            pay(i)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                p.wait(timeout=30)
+    standby = next(name for name in procs if name != leader)
+    assert "is now the leader" in (tmp_path / standby).read_text()
+    assert len(sandbox.payments()) == 6
+    dms = [m for m in sim.bot_messages() if m["type"] == "dm"]
+    assert sorted(m["to_id"] for m in dms) == sorted(senders)  # one confirmation each, none twice
+    assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 6
