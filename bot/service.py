@@ -91,6 +91,7 @@ class Service:
             if since is None or m.created_at >= since:
                 self._handle_mention(s, m)
             s.commit()
+        fault_point("mention_committed")
         return True
 
     def unseen(self, ids: list[str], *, dms: bool = False) -> set[str]:
@@ -298,6 +299,7 @@ class Service:
                     to_run = self._dm_command(s, dm, cmd)
                     claim_lang = cmd.lang if cmd.kind == "claim" else None
             s.commit()
+        fault_point("dm_committed")
         for transfer_id in to_run:
             self.execute(transfer_id)
         if claim_lang:
@@ -631,6 +633,7 @@ class Service:
             except ProviderError:
                 log.exception("%s of transfer %s was refused by the provider", step, t.id)
                 continue
+            fault_point("settle_called")
             with self.uow() as s:
                 row = s.get(Transfer, t.id)
                 if row is None or row.status != Status.HELD:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
+from bot.faults import fault_point
 from bot.ports import Clock, Timeline
 from bot.service import Service
 from bot.store import Outbox, UnitOfWork, get_checkpoint, release_lease, set_checkpoint, take_lease
@@ -143,7 +144,7 @@ class Worker:
             with self.uow() as s:
                 query = (
                     select(Outbox)
-                    .where(Outbox.status == "queued", Outbox.next_attempt_at <= now)
+                    .where(col(Outbox.status).in_(("queued", "sending")), Outbox.next_attempt_at <= now)
                     .order_by(col(Outbox.priority), col(Outbox.id))
                 )
                 if blocked:
@@ -271,15 +272,26 @@ class Worker:
         return bool(until and until > self.clock.now())
 
     def _send(self, item: Outbox) -> str:
-        """Send one outbox item; returns "sent", "retry", "failed" or "blocked"."""
+        """Send one outbox item; returns "sent", "retry", "failed" or "blocked".
+
+        The row is marked "sending" before the call. A row found "sending" was
+        interrupted (a crash, a timeout) after the call may have reached X: a
+        DM is then looked for among the bot's sent DMs before it is sent again;
+        a reply is simply sent again, X refusing a duplicate (taken as sent)."""
         endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
         x_id: str | None = None
         error: str | None = None
         try:
+            if item.status == "sending" and item.kind == "dm" and self.timeline.dm_sent(
+                    item.to_user_id or "", item.text, item.created_at):
+                return self._settle_send(item, "sent", None, "found already sent")
+            self._mark_sending(item)
+            fault_point("before_send")
             if item.kind == "dm":
                 x_id = self.timeline.send_dm(item.to_user_id or "", item.text)
             else:
                 x_id = self.timeline.reply(item.in_reply_to or "", item.text)
+            fault_point("after_send")
             status = "sent"
         except XForbidden as err:
             if err.reason == "duplicate":
@@ -288,23 +300,46 @@ class Worker:
                 status, error = "failed", str(err)
         except XRateLimited as err:
             self._pause(endpoint, err)
+            self._unmark_sending(item)  # a 429 (or our own pacing) means it was not sent
             return "blocked"
         except XTransient as err:
             status, error = "retry", str(err)
         except XAuthError:
+            self._unmark_sending(item)
             raise
         except XError as err:
             status, error = "failed", str(err)
+        return self._settle_send(item, status, x_id, error)
+
+    def _mark_sending(self, item: Outbox) -> None:
+        with self.uow() as s:
+            row = s.get(Outbox, item.id)
+            if row is not None:
+                row.status = "sending"
+                row.attempts += 1
+                s.add(row)
+                s.commit()
+
+    def _unmark_sending(self, item: Outbox) -> None:
+        with self.uow() as s:
+            row = s.get(Outbox, item.id)
+            if row is not None and row.status == "sending" and item.status != "sending":
+                row.status = "queued"
+                row.attempts = max(0, row.attempts - 1)
+                s.add(row)
+                s.commit()
+
+    def _settle_send(self, item: Outbox, status: str, x_id: str | None, error: str | None) -> str:
         now = self.clock.now()
         with self.uow() as s:
             row = s.get(Outbox, item.id)
             if row is None:
                 return "failed"
-            row.attempts += 1
             row.error = error
             if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
                 status = "failed"
             if status == "retry":
+                # still "sending": the next attempt first checks whether this one got through
                 row.next_attempt_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
             else:
                 row.status = status

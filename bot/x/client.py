@@ -202,6 +202,16 @@ class XClient:
         body = self._call("dm_post", self.client.create_direct_message, participant_id=user_id, text=text)
         return str(body["data"]["dm_event_id"])
 
+    def dm_sent(self, user_id: str, text: str, since: datetime) -> bool:
+        """Look through the latest events of the conversation with user_id for this text from the bot."""
+        body = self._read(
+            "dm_conversation_events", self.client.get_direct_message_events, participant_id=user_id,
+            event_types="MessageCreate", max_results=50,
+            dm_event_fields=["id", "text", "sender_id", "created_at"],
+        )
+        return any(e.get("sender_id") != user_id and e.get("text") == text and _parse_time(e.get("created_at")) >= since
+                   for e in body.get("data", []))
+
     def reply(self, in_reply_to: str, text: str) -> str:
         body = self._call("tweets_post", self.client.create_tweet, text=text, in_reply_to_tweet_id=in_reply_to)
         return str(body["data"]["id"])

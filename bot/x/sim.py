@@ -43,6 +43,7 @@ PAY_PER_USE: dict[str, int] = {
     "mentions": 300,
     "tweets_post": 100,
     "dm_events": 15,
+    "dm_conversation_events": 15,
     "dm_post": 15,
     "users_by": 900,
     "users_me": 75,
