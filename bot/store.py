@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, TypeDecorator, UniqueConstraint, event, or_, update
+from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, col, create_engine
@@ -106,6 +106,8 @@ class Checkpoint(SQLModel, table=True):
 
 class Outbox(SQLModel, table=True):
     """A message to post on X. Sent by the worker, at least once, in priority order."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # "dm" | "reply"

@@ -136,24 +136,20 @@ class Worker:
         return done
 
     def drain_outbox(self, limit: int = 100) -> int:
-        """Send queued messages, confirmations first, then outcomes, then public replies."""
+        """Send up to `limit` due messages: confirmations first, then outcomes, then public replies."""
+        now = self.clock.now()
+        with self.uow() as s:
+            batch = list(s.exec(
+                select(Outbox)
+                .where(col(Outbox.status).in_(("queued", "sending")), Outbox.next_attempt_at <= now)
+                .order_by(col(Outbox.priority), col(Outbox.id))
+                .limit(limit)
+            ))
         sent = 0
         blocked: set[str] = set()
-        for _ in range(limit):
-            now = self.clock.now()
-            with self.uow() as s:
-                query = (
-                    select(Outbox)
-                    .where(col(Outbox.status).in_(("queued", "sending")), Outbox.next_attempt_at <= now)
-                    .order_by(col(Outbox.priority), col(Outbox.id))
-                )
-                if blocked:
-                    query = query.where(col(Outbox.kind).not_in(blocked))
-                item = s.exec(query.limit(1)).first()
-            if item is None:
-                break
+        for item in batch:
             endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
-            if self._paused(endpoint):
+            if item.kind in blocked or self._paused(endpoint):
                 blocked.add(item.kind)
                 continue
             outcome = self._send(item)
