@@ -1,0 +1,210 @@
+"""Crash injection: the real worker, as a process, killed with SIGKILL again and again.
+
+People keep posting commands, saying yes or no, and claiming held money while
+the worker is killed at every named fault point (bot/faults.py, at its first,
+second or third passage) and at random moments, and restarted each time. At
+the end a clean worker finishes the work, and the invariants are checked:
+
+- every confirmed command was executed exactly once at the provider, and
+  nothing was executed without its sender's yes;
+- the provider's records and the store agree on every transfer;
+- every command post was ingested (the since_id never skipped one);
+- nobody got the same message twice, nor two contradicting outcomes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.faults import POINTS
+from bot.providers.sandbox import SandboxProvider
+from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+
+KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "200"))
+SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
+
+
+@pytest.fixture
+def sim() -> Iterator[XSim]:
+    s = XSim(limits=UNLIMITED)
+    s.base = s.start()  # type: ignore[attr-defined]
+    yield s
+    s.stop()
+
+
+class People:
+    """The people on X: they post, answer their confirmations, and claim."""
+
+    def __init__(self, sim: XSim, sandbox: SandboxProvider, rng: random.Random) -> None:
+        self.sim, self.rng = sim, rng
+        self.senders = [sim.add_user(f"c{i}") for i in range(8)]
+        for uid in self.senders:
+            sandbox.set_card(uid, "ok")
+        self.paid = [sim.add_user(f"paid{i}") for i in range(3)]
+        for uid in self.paid:
+            sandbox.set_payouts(uid, True)
+        self.claimer = sim.add_user("hold0")  # claims what is held for them
+        self.never = sim.add_user("hold1")  # never claims: their money goes back
+        self.posts: dict[str, dict[str, Any]] = {}  # post id -> what was asked
+        self.said: dict[str, str] = {}  # post id -> "yes" / "no"
+        self.answered_dms: set[str] = set()
+        self.claimed_replies: set[str] = set()
+        self.n = 0
+
+    def post(self) -> None:
+        i = self.n
+        self.n += 1
+        sender = self.senders[i % len(self.senders)]
+        to = self.rng.choice([*self.paid, self.claimer, self.never])
+        # Every amount is different, so every message about a payment is unique.
+        post = self.sim.tweet(self.sim.handle(sender), f"@paybot send {self._amount(i)[1:]} to @{self.sim.handle(to)}")
+        self.posts[post["id"]] = {"sender": sender, "to": to, "i": i}
+
+    def react(self) -> None:
+        """Answer each confirmation DM once; claim each held payment once."""
+        for m in self.sim.bot_messages():
+            if m["type"] == "dm" and m["text"].startswith("Send ") and m["id"] not in self.answered_dms:
+                self.answered_dms.add(m["id"])
+                post_id = next(p for p, v in self.posts.items()
+                               if v["sender"] == m["to_id"] and f" {self._amount(v['i'])} " in m["text"])
+                answer = "no" if self.rng.random() < 0.15 else "yes"
+                self.said[post_id] = answer
+                code = re.search(r"\[([A-Z0-9]{4})\]", m["text"])
+                assert code, m["text"]
+                self.sim.dm(self.sim.handle(m["to_id"]), f"{answer} {code.group(1)}")
+            if m["type"] == "reply" and "held for you" in m["text"] and m["id"] not in self.claimed_replies:
+                self.claimed_replies.add(m["id"])
+                if f"@{self.sim.handle(self.claimer)}," in m["text"]:
+                    self.sim.dm("hold0", "claim")
+
+    @staticmethod
+    def _amount(i: int) -> str:
+        return f"${1 + i // 100}.{i % 100:02d}"
+
+
+def start_worker(sim: XSim, tmp: Path, fault: str | None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
+    env.update({
+        "X_API_BASE": sim.base,  # type: ignore[attr-defined]
+        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": "s",
+        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "s",
+        "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
+        "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
+        "PAYBOT_TICK_INTERVAL": "0.1", "PAYBOT_OUTBOX_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5",
+        "PAYBOT_CLAIM_WINDOW": "3s", "PAYBOT_DAILY_MAX": "100000", "LOG_LEVEL": "INFO",
+    })
+    if fault:
+        env["PAYBOT_FAULT"] = fault
+    with (tmp / "worker.log").open("a") as out:
+        return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def rows(tmp: Path, sql: str) -> list[Any]:
+    engine = create_engine(f"sqlite:///{tmp / 'paybot.db'}")
+    with engine.connect() as conn:
+        out = list(conn.execute(text(sql)))
+    engine.dispose()
+    return out
+
+
+@pytest.mark.timeout(600)
+def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
+    sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = random.Random(SEED)
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    people = People(sim, sandbox, rng)
+    kills: Counter[str] = Counter()
+    plan = [f"{p}@{k}" for k in (1, 2, 3) for p in POINTS]
+    started = time.monotonic()
+    # A first start records when the bot began; posts older than that are history.
+    proc = start_worker(sim, tmp_path, None)
+    while "worker started" not in (tmp_path / "worker.log").read_text():
+        assert proc.poll() is None, (tmp_path / "worker.log").read_text()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    while sum(kills.values()) < KILLS:
+        # Two kills in three at a named point, one at a random moment.
+        fault = plan[sum(kills.values()) % len(plan)] if rng.random() < 0.67 else None
+        proc = start_worker(sim, tmp_path, fault)
+        deadline = time.monotonic() + (rng.uniform(0.3, 1.5) if fault is None else 4.0)
+        while proc.poll() is None and time.monotonic() < deadline:
+            if rng.random() < 0.4:
+                people.post()
+            people.react()
+            time.sleep(0.03)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills["random moment" if fault is None else "point not reached: killed"] += 1
+        else:
+            kills[fault.split("@")[0] if fault else "random moment"] += 1
+        proc.wait(timeout=10)
+    # A clean worker finishes everything; people keep answering until nothing moves.
+    proc = start_worker(sim, tmp_path, None)
+    try:
+        quiet_since = time.monotonic()
+        last = None
+        while time.monotonic() - quiet_since < 6:
+            people.react()
+            state = (len(sim.bot_messages()), rows(tmp_path, "SELECT status, COUNT(*) FROM transfer GROUP BY status"))
+            if state != last:
+                last, quiet_since = state, time.monotonic()
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    elapsed = time.monotonic() - started
+
+    transfers = rows(tmp_path, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "
+                               "pay_key FROM transfer")
+    payments = {p["ref"]: p for p in sandbox.payments()}
+    by_root = {t[0]: t for t in transfers}
+
+    # Every command post was ingested and became a transfer.
+    processed = {r[0] for r in rows(tmp_path, "SELECT id FROM processedtweet")}
+    assert set(people.posts) <= processed
+    assert set(people.posts) == set(by_root)
+    # Executed exactly once, and only after a yes.
+    paid_states = {"completed", "held", "returned"}
+    assert len(payments) == sum(t[4] in paid_states for t in transfers)
+    for root, sender, recipient, minor, status, ref, _key in transfers:
+        if status in paid_states:
+            assert ref in payments and payments[ref]["amount_minor"] == minor
+            assert people.said.get(root) == "yes", (root, status)
+        else:
+            assert status in {"cancelled", "expired", "failed"}, status
+            if people.said.get(root) == "yes":
+                assert status != "cancelled"
+    # The provider and the store agree.
+    agree = {"completed": {"paid", "released"}, "held": {"held"}, "returned": {"refunded"}}
+    for _root, _s, recipient, _m, status, ref, _k in transfers:
+        if status in agree:
+            assert payments[ref]["state"] in agree[status], (status, payments[ref])
+            if payments[ref]["state"] == "released":
+                assert recipient == people.claimer
+    # Nobody got the same message twice, and no payment got two outcomes.
+    # (One answer may rightly repeat: a second CLAIM after the first released everything.)
+    said = Counter((m["type"], m.get("to_id") or m.get("in_reply_to"), m["text"]) for m in sim.bot_messages()
+                   if "Nothing is waiting for you" not in m["text"])
+    assert [k for k, n in said.items() if n > 1] == []
+    outcomes = Counter(m["in_reply_to"] for m in sim.bot_messages() if m["type"] == "reply")
+    assert all(n == 1 for n in outcomes.values())
+    assert sim.violations == 0
+    with capsys.disabled():
+        print(f"\ncrash injection: {sum(kills.values())} kills ({dict(kills)}) over {len(plan)} named kill "
+              f"points, seed {SEED}, {people.n} commands, {len(payments)} payments, {elapsed:.0f} s")
