@@ -122,7 +122,7 @@ class VirtualDay:
     def _build(self) -> Bot:
         creds = self.settings.require_x()
         timeline = XClient(**creds, base_url=self.base, clock=self.clock,
-                           dm_page_size=self.settings.paybot_dm_page_size)
+                           dm_page_size=self.settings.paybot_dm_page_size, timeout=self.settings.x_timeout)
         return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
                      new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
 

@@ -317,7 +317,7 @@ class Service:
         """Apply a DM command; returns the transfers to execute once it is committed."""
         user_id, lang = dm.sender_id, cmd.lang
         if cmd.kind in ("confirm", "cancel"):
-            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang)
+            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang, said_at=dm.created_at)
         if cmd.kind == "register":
             try:
                 sentence = self.provider.register(user_id)
@@ -343,9 +343,11 @@ class Service:
             self._queue_dm(s, user_id, say("dm_help", lang), PRIORITY_OUTCOME)
         return []
 
-    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str) -> list[int]:
-        """Apply a yes or a no from `user_id`; returns the transfers to execute now."""
+    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str,
+                said_at: datetime | None = None) -> list[int]:
+        """Apply a yes or a no from `user_id`, said at `said_at`; returns the transfers to execute now."""
         now = self.clock.now()
+        said_at = min(said_at or now, now)
         pending = list(
             s.exec(
                 select(Transfer)
@@ -354,7 +356,7 @@ class Service:
             )
         )
         for t in pending:
-            if t.expires_at <= now:
+            if t.expires_at <= said_at:
                 self._set_status(t, Status.EXPIRED, now)
                 s.add(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
@@ -525,16 +527,22 @@ class Service:
             self.claim(user_id, resuming=True)
         return len(executing) + len(set(releasing))
 
-    def expire_due(self) -> int:
+    def expire_due(self, *, read_until: datetime | None = None) -> int:
         """Move every pending request past its time to expired.
 
         The sender of an expired send is not told (a late yes is answered); the
-        author of an expired request is, by DM."""
+        author of an expired request is, by DM.
+
+        `read_until`: every DM sent before this time has been read. A request
+        is only expired once its deadline is behind that mark, so a "yes" sent
+        in time but read late (DM reads are rate-limited) still counts."""
         now = self.clock.now()
+        cutoff = min(now, read_until) if read_until else now
         with self.uow() as s:
-            rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING, Transfer.expires_at <= now)))
+            rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING,
+                                                      Transfer.expires_at <= cutoff)))
             # A request whose confirmation is still waiting to be sent has not started its clock.
-            unsent = set(s.exec(select(Outbox.transfer_root).where(Outbox.status == "queued",
+            unsent = set(s.exec(select(Outbox.transfer_root).where(col(Outbox.status).in_(("queued", "sending")),
                                                                   Outbox.priority == PRIORITY_CONFIRM)))
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:

@@ -75,7 +75,7 @@ class Run:
                 self.sandbox.set_card(uid, spec["card"])
             if (spec or {}).get("payouts"):
                 self.sandbox.set_payouts(uid, True)
-        self.settings = ScenarioSettings(
+        base_settings: dict[str, Any] = dict(
             paybot_handle=self.bot_handle,
             paybot_currency=sc.get("currency", "USD"),
             paybot_db_path=str(self.workdir / "paybot.db"),
@@ -83,15 +83,15 @@ class Run:
             x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="sim-consumer-secret",
             x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret="sim-access-secret",
             x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
-            **(sc.get("settings") or {}),
         )
+        self.settings = ScenarioSettings(**(base_settings | (sc.get("settings") or {})))
         self.bot = self._build()
         self.bot.worker.run_until_idle()
 
     def _build(self) -> Bot:
         creds = self.settings.require_x()
         timeline = XClient(**creds, base_url=self.base, clock=self.clock,
-                           dm_page_size=self.settings.paybot_dm_page_size)
+                           dm_page_size=self.settings.paybot_dm_page_size, timeout=self.settings.x_timeout)
         return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
                      new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
 

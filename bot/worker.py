@@ -42,6 +42,7 @@ class Worker:
     paused_until: dict[str, datetime] = field(default_factory=dict)
     _failures: dict[str, int] = field(default_factory=dict)
     _last_dm_poll: datetime | None = None
+    _dms_read_until: datetime | None = None  # every DM sent before this has been read
     # Several workers may run against one PostgreSQL database; only the holder
     # of the "worker" lease runs jobs, the others wait as hot standbys.
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -124,12 +125,20 @@ class Worker:
                 set_checkpoint(s, "dm_resume", "")
                 set_checkpoint(s, "dm_sweep_top", "")
             s.commit()
+        if not page.resume:
+            self._dms_read_until = now
         return handled + (1 if page.resume else 0)
 
     def tick(self) -> int:
         """Expire, resume and return what is due."""
         done = 0
-        for name, job in (("expire", self.service.expire_due), ("resume", self.service.resume),
+        def expire() -> int:
+            # Nothing expires before the DMs that could have answered it are read.
+            if self._dms_read_until is None:
+                return 0
+            return self.service.expire_due(read_until=self._dms_read_until)
+
+        for name, job in (("expire", expire), ("resume", self.service.resume),
                           ("return", self.service.return_due)):
             result = self._guard(name, job)
             done += result if isinstance(result, int) else 0

@@ -97,6 +97,7 @@ class XSim:
         self.log: list[dict[str, Any]] = []  # every API request: endpoint, status, resources
         self.violations = 0  # requests made after a limit was already reached
         self.faults: dict[str, list[Fault]] = {}
+        self.timeout_delay = 1.0  # seconds an injected timeout (status 0) holds its answer
         self._windows: dict[str, tuple[float, int]] = {}
         # indexes, so that a day of traffic does not make every request scan everything
         self._mentions: dict[str, list[dict[str, Any]]] = {}
@@ -262,7 +263,8 @@ class XSim:
             return out
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
-        """Answer the next `times` requests to `endpoint` with `status` (500, 503, 429...)."""
+        """Answer the next `times` requests to `endpoint` with `status`: 500, 503, 429, 4290 (a
+        usage cap), or 0 (a timeout: the request is carried out, its answer held past the client's timeout)."""
         with self.lock:
             self.faults.setdefault(endpoint, []).append(Fault(status, times))
 

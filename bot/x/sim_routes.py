@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
+TIMEOUT = 0  # an injected fault "status" meaning: do the work, then answer too late
 
 
 # Problem types from X's OpenAPI description; 401 and 429 are not described
@@ -68,27 +70,29 @@ def build(sim: XSim) -> Flask:
         def wrap(view: Callable[..., Response]) -> Callable[..., Response]:
             def inner(**kw: Any) -> Response:
                 with sim.lock:
-                    resp = _guarded(endpoint, view, kw)
+                    resp, late = _guarded(endpoint, view, kw)
                     sim.record(endpoint, method, resp.status_code, resp.get_json(silent=True) or {})
-                    return resp
+                if late:  # an injected timeout: the work is done, the answer comes too late
+                    time.sleep(sim.timeout_delay)
+                return resp
 
             inner.__name__ = f"x_{endpoint}_{method}"
             return inner
 
         return wrap
 
-    def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> Response:
+    def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> tuple[Response, bool]:
         auth = request.headers.get("Authorization", "")
         params = dict(_OAUTH_PARAM.findall(auth)) if auth.startswith("OAuth ") else {}
         if params.get("oauth_consumer_key") != sim.consumer_key or params.get("oauth_token") != sim.access_token:
-            return _problem(401, "Unauthorized", "Unauthorized")
+            return _problem(401, "Unauthorized", "Unauthorized"), False
         fault = sim.take_fault(endpoint)
         window = sim.rate(endpoint)
         if fault == 429:
             resp = _problem(429, "Too Many Requests", "Too Many Requests")
         elif fault == 4290:
             resp = _problem(429, "UsageCapExceeded", "Usage cap exceeded: Monthly product cap", USAGE_CAPPED)
-        elif fault:
+        elif fault and fault != TIMEOUT:
             resp = _problem(fault, "Service Unavailable" if fault == 503 else "Internal Server Error",
                             "Simulated failure")
         elif window and window[1] < 0:
@@ -101,7 +105,7 @@ def build(sim: XSim) -> Flask:
             resp.headers["x-rate-limit-limit"] = str(limit)
             resp.headers["x-rate-limit-remaining"] = str(max(0, remaining))
             resp.headers["x-rate-limit-reset"] = str(reset)
-        return resp
+        return resp, fault == TIMEOUT
 
     def page(items: list[dict[str, Any]], default: int, low: int, high: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
         raw = request.args.get("max_results", str(default))
