@@ -671,6 +671,18 @@ class Service:
                 self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
             s.commit()
 
+    def reply_undeliverable(self, message: Outbox) -> None:
+        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead."""
+        if not message.transfer_root or message.priority != PRIORITY_REPLY:
+            return
+        with self.uow() as s:
+            for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)):
+                if t.status in (Status.COMPLETED, Status.HELD) and t.code in message.text:
+                    words = dict(recipient=self._handle(s, t.recipient_id), amount=money(t), code=t.code)
+                    self._queue_dm(s, t.sender_id, say("receipt", t.lang, **words), PRIORITY_OUTCOME,
+                                   root=t.root_tweet_id)
+            s.commit()
+
     def confirmation_sent(self, message: Outbox) -> None:
         """A confirmation request went out: its time to answer runs from now, not from the post.
 

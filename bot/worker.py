@@ -356,6 +356,8 @@ class Worker:
             log.warning("could not send %s %s: %s", item.kind, item.id, error)
             if item.kind == "dm":
                 self.service.dm_undeliverable(item)
+            else:
+                self.service.reply_undeliverable(item)
         elif status == "sent":
             self.service.confirmation_sent(item)
         return status

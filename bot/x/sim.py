@@ -199,6 +199,14 @@ class XSim:
         return self.tweet(self.handle(old["author_id"]), text, reply_to=reply_to, quote_of=quote,
                           _edit_of=post_id)
 
+    def delete(self, post_id: str) -> None:
+        """The author deletes a post: it leaves every timeline, and replies to it are refused."""
+        with self.lock:
+            post = self.posts.pop(post_id)
+            for mention in post["entities"].get("mentions", []):
+                self._mentions[mention["id"]] = [p for p in self._mentions.get(mention["id"], []) if p is not post]
+            self._save()
+
     def retweet(self, by: str, post_id: str) -> dict[str, Any]:
         orig = self.posts[post_id]
         text = f"RT @{self.handle(orig['author_id'])}: {orig['text']}"

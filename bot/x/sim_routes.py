@@ -274,6 +274,7 @@ def build(sim: XSim) -> Flask:
                                                 quote_of=b.get("quote_of")))
     control("/_sim/edit", lambda b: sim.edit(b["id"], b["text"]))
     control("/_sim/retweet", lambda b: sim.retweet(b["by"], b["id"]))
+    control("/_sim/delete", lambda b: sim.delete(b["id"]) or {})
     control("/_sim/dm", lambda b: sim.dm(b["by"], b["text"], b.get("to")))
     control("/_sim/rename", lambda b: sim.rename(b["handle"], b["to"]) or {})
     control("/_sim/fault", lambda b: sim.inject(b["endpoint"], int(b["status"]), int(b.get("times", 1))) or {})
