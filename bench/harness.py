@@ -22,13 +22,11 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.bootstrap import Bot, build
-from bot.domain import CODE_ALPHABET
+from bot.bootstrap import Bot
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
-from bot.simulate import ScenarioSettings
+from bot.simulate import ScenarioSettings, build_on_sim
 from bot.store import Transfer
-from bot.x.client import XClient
 from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, XSim
 
 # X API pay-per-use prices in USD, from shared/DESIGN.md ("Platform facts", X's
@@ -120,11 +118,7 @@ class VirtualDay:
         self._dms_seen = 0
 
     def _build(self) -> Bot:
-        creds = self.settings.require_x()
-        timeline = XClient(**creds, base_url=self.base, clock=self.clock,
-                           dm_page_size=self.settings.paybot_dm_page_size, timeout=self.settings.x_timeout)
-        return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
-                     new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
+        return build_on_sim(self.settings, self.clock, self.sandbox, self.rng)
 
     def close(self) -> None:
         self.bot.close()

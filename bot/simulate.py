@@ -47,6 +47,14 @@ class ScenarioSettings(Settings):
         return (init_settings,)
 
 
+def build_on_sim(settings: Settings, clock: FakeClock, sandbox: SandboxProvider, rng: random.Random) -> Bot:
+    """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes."""
+    timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
+                       dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
+    return build(settings, clock=clock, timeline=timeline, provider=sandbox,
+                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+
+
 @dataclass
 class Run:
     """A scenario in progress: the simulator, the sandbox, the bot, and what happened."""
@@ -89,11 +97,7 @@ class Run:
         self.bot.worker.run_until_idle()
 
     def _build(self) -> Bot:
-        creds = self.settings.require_x()
-        timeline = XClient(**creds, base_url=self.base, clock=self.clock,
-                           dm_page_size=self.settings.paybot_dm_page_size, timeout=self.settings.x_timeout)
-        return build(self.settings, clock=self.clock, timeline=timeline, provider=self.sandbox,
-                     new_code=lambda: "".join(self.rng.choice(CODE_ALPHABET) for _ in range(4)))
+        return build_on_sim(self.settings, self.clock, self.sandbox, self.rng)
 
     def close(self) -> None:
         self.bot.close()

@@ -162,13 +162,8 @@ def build(sim: XSim) -> Flask:
                 body["includes"] = {"users": [sim.render_user(u) for u in users.values()]}
         return jsonify(body)
 
-    @app.get("/2/dm_events")
-    @api("dm_events")
-    def dm_events() -> Response:
-        items = sim.dm_events_of(sim.bot_id)
-        types = request.args.get("event_types")
-        if types and types != "MessageCreate":
-            items = []
+    def dm_listing(items: list[dict[str, Any]]) -> Response:
+        """A page of DM events, newest first, with the fields and expansions asked for."""
         paged = page(items, 100, 1, 100)
         if isinstance(paged, Response):
             return paged
@@ -182,20 +177,17 @@ def build(sim: XSim) -> Flask:
                 body["includes"] = {"users": [sim.render_user(sim.users[i]) for i in ids]}
         return jsonify(body)
 
+    @app.get("/2/dm_events")
+    @api("dm_events")
+    def dm_events() -> Response:
+        types = request.args.get("event_types")
+        return dm_listing([] if types and types != "MessageCreate" else sim.dm_events_of(sim.bot_id))
+
     @app.get("/2/dm_conversations/with/<participant_id>/dm_events")
     @api("dm_conversation_events")
     def dm_conversation_events(participant_id: str) -> Response:
         pair = "-".join(sorted((participant_id, sim.bot_id), key=int))
-        items = [e for e in sim.dm_events_of(sim.bot_id) if e["dm_conversation_id"] == pair]
-        paged = page(items, 100, 1, 100)
-        if isinstance(paged, Response):
-            return paged
-        chunk, meta = paged
-        fields = set(request.args.get("dm_event.fields", "").split(",")) | {"id", "event_type", "text"}
-        body: dict[str, Any] = {"meta": meta}
-        if chunk:
-            body["data"] = [{k: v for k, v in e.items() if k in fields} for e in chunk]
-        return jsonify(body)
+        return dm_listing([e for e in sim.dm_events_of(sim.bot_id) if e["dm_conversation_id"] == pair])
 
     @app.post("/2/dm_conversations/with/<participant_id>/messages")
     @api("dm_post", "POST")
