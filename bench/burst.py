@@ -2,11 +2,10 @@
 
     python -m bench.burst [--n 10000]
 
-n people each post a payment command at the same moment, then each answers
-YES. Prints wall time, the bot's CPU milliseconds per completed transfer (the
-worker's thread only; the simulator serves from its own threads), peak RSS of
-the process (bot and simulator together), and store commits per transfer.
-Targets: at most 5 ms of CPU and 200 MB.
+n people each post a payment command within seconds, then each answers YES.
+The X simulator runs in its own process (`paybot sim-x`), so the figures are
+the bot's alone: wall time, CPU milliseconds per completed transfer, peak RSS,
+and store commits per transfer. Targets: at most 5 ms of CPU and 200 MB.
 """
 
 from __future__ import annotations
@@ -14,14 +13,31 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import random
 import resource
+import socket
+import subprocess
+import sys
+import tempfile
 import time
-from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
+import requests
+from sqlalchemy import event, func
+from sqlmodel import select
 
-from bench.harness import VirtualDay
-from bot.x.sim import UNLIMITED
+from bot.ports import SystemClock
+from bot.providers.sandbox import SandboxProvider
+from bot.simulate import ScenarioSettings, build_on_sim
+from bot.store import Transfer
+from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -29,45 +45,74 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=10_000)
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    day = VirtualDay(limits=UNLIMITED, n_people=0, settings={"paybot_dm_page_size": 100})
-    try:
-        senders = [day.sim.add_user(f"s{i}") for i in range(args.n)]
-        recipients = [day.sim.add_user(f"r{i}") for i in range(args.n)]
-        day.sandbox.set_cards(dict.fromkeys(senders, "ok"))
-        day.sandbox.set_payouts_many(recipients)
-        commits = 0
+    port = free_port()
+    sim = subprocess.Popen([sys.executable, "-m", "bot", "sim-x", "--port", str(port), "--limits", "none"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    http = requests.Session()
+    http.trust_env = False
 
-        def count(_conn: object) -> None:
-            nonlocal commits
-            commits += 1
+    def control(path: str, body: dict[str, Any] | None = None) -> Any:
+        resp = http.post(base + path, json=body or {}, timeout=300) if body is not None else \
+            http.get(base + path, timeout=300)
+        resp.raise_for_status()
+        return resp.json()
 
-        event.listen(day.bot.engine, "commit", count)
-        worker = day.bot.worker
-        wall, cpu = time.perf_counter(), time.thread_time()
-        # X shows only the latest 800 mentions, so the burst arrives in waves of
-        # 500 with a mention poll after each, as the worker's schedule would do.
-        for i in range(args.n):
-            day.post_payment(f"s{i}", f"r{i}")
-            if i % 500 == 499:
+    with tempfile.TemporaryDirectory(prefix="paybot-burst-") as tmp:
+        try:
+            for _ in range(100):
+                try:
+                    control("/_sim/stats")
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            senders = control("/_sim/batch", {"users": [f"s{i}" for i in range(args.n)]})["users"]
+            recipients = control("/_sim/batch", {"users": [f"r{i}" for i in range(args.n)]})["users"]
+            sandbox = SandboxProvider(Path(tmp) / "sandbox.db")
+            sandbox.set_cards(dict.fromkeys(senders, "ok"))
+            sandbox.set_payouts_many(recipients)
+            settings = ScenarioSettings(
+                paybot_db_path=str(Path(tmp) / "paybot.db"), sandbox_db_path=str(Path(tmp) / "sandbox.db"),
+                x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="s", x_access_token=SIM_ACCESS_TOKEN,
+                x_access_token_secret="s", x_api_base=base, paybot_dm_page_size=100, paybot_dms_idle_interval=0)
+            bot = build_on_sim(settings, SystemClock(), sandbox, random.Random(0))  # type: ignore[arg-type]
+            commits = 0
+
+            def count(_conn: object) -> None:
+                nonlocal commits
+                commits += 1
+
+            event.listen(bot.engine, "commit", count)
+            worker = bot.worker
+            worker.run_until_idle()
+            wall, cpu = time.perf_counter(), time.process_time()
+            # X shows only the latest 800 mentions, so the burst arrives in waves of
+            # 500 with a mention poll after each, as the worker's schedule would do.
+            for start in range(0, args.n, 500):
+                control("/_sim/batch", {"tweets": [{"by": f"s{i}", "text": f"@paybot send 5 to @r{i}"}
+                                                    for i in range(start, min(args.n, start + 500))]})
                 worker.poll_mentions()
-        worker.run_until_idle(max_rounds=1000)
-        for i in range(args.n):
-            day.sim.dm(f"s{i}", "yes")
-        day.clock.advance(timedelta(seconds=1))
-        worker.run_until_idle(max_rounds=1000)
-        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
-        completed = sum(t.status == "completed" for t in day.transfers())
-        rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        per = max(completed, 1)
-        print(f"{completed} of {args.n} transfers completed in {wall:.1f} s wall; "
-              f"{1000 * cpu / per:.2f} ms of bot CPU and {commits / per:.1f} store commits per transfer; "
-              f"peak RSS {rss_mb:.0f} MB")
-        print(json.dumps({"n": args.n, "completed": completed, "wall_s": round(wall, 2),
-                          "cpu_ms_per_transfer": round(1000 * cpu / per, 3), "peak_rss_mb": round(rss_mb),
-                          "commits_per_transfer": round(commits / per, 2),
-                          "targets": {"cpu_ms_per_transfer": 5, "peak_rss_mb": 200}}))
-    finally:
-        day.close()
+            worker.run_until_idle(max_rounds=1000)
+            control("/_sim/batch", {"dms": [{"by": f"s{i}", "text": "yes"} for i in range(args.n)]})
+            worker.run_until_idle(max_rounds=1000)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            with bot.service.uow() as s:
+                completed = s.exec(select(func.count()).select_from(Transfer)
+                                   .where(Transfer.status == "completed")).one()
+            bot.close()
+            sandbox.close()
+        finally:
+            sim.terminate()
+            sim.wait(timeout=30)
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per = max(completed, 1)
+    print(f"{completed} of {args.n} transfers completed in {wall:.1f} s wall; "
+          f"{1000 * cpu / per:.2f} ms of bot CPU and {commits / per:.1f} store commits per transfer; "
+          f"peak RSS of the bot {rss_mb:.0f} MB")
+    print(json.dumps({"n": args.n, "completed": completed, "wall_s": round(wall, 2),
+                      "cpu_ms_per_transfer": round(1000 * cpu / per, 3), "peak_rss_mb": round(rss_mb),
+                      "commits_per_transfer": round(commits / per, 2),
+                      "targets": {"cpu_ms_per_transfer": 5, "peak_rss_mb": 200}}))
 
 
 if __name__ == "__main__":

@@ -683,23 +683,22 @@ class Service:
                                    root=t.root_tweet_id)
             s.commit()
 
-    def confirmation_sent(self, message: Outbox) -> None:
+    def confirmation_sent(self, s: Session, message: Outbox) -> None:
         """A confirmation request went out: its time to answer runs from now, not from the post.
 
         Under DM rate limits a confirmation can wait in the outbox; the person
-        is told "expires in 10 min" and must have those 10 minutes."""
+        is told "expires in 10 min" and must have those 10 minutes. Runs in
+        the caller's transaction (the one that marks the message sent)."""
         if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
             return
         now = self.clock.now()
-        with self.uow() as s:
-            rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
-                                                 Transfer.status == Status.PENDING))
-            for t in rows:
-                ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
-                if t.expires_at < now + ttl:
-                    t.expires_at = now + ttl
-                    s.add(t)
-            s.commit()
+        rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
+                                             Transfer.status == Status.PENDING))
+        for t in rows:
+            ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
+            if t.expires_at < now + ttl:
+                t.expires_at = now + ttl
+                s.add(t)
 
     def awaiting_answers(self) -> bool:
         """Whether anyone has a confirmation to answer (pending transfers)."""

@@ -279,10 +279,11 @@ class Worker:
     def _send(self, item: Outbox) -> str:
         """Send one outbox item; returns "sent", "retry", "failed" or "blocked".
 
-        The row is marked "sending" before the call. A row found "sending" was
-        interrupted (a crash, a timeout) after the call may have reached X: a
-        DM is then looked for among the bot's sent DMs before it is sent again;
-        a reply is simply sent again, X refusing a duplicate (taken as sent)."""
+        A DM's row is marked "sending" before the call. A row found "sending"
+        was interrupted (a crash, a timeout) after the call may have reached X:
+        the DM is then looked for among the bot's sent DMs before it is sent
+        again. A reply is simply sent again: X refuses a duplicate, which is
+        taken as sent."""
         endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
         x_id: str | None = None
         error: str | None = None
@@ -290,7 +291,8 @@ class Worker:
             if item.status == "sending" and item.kind == "dm" and self.timeline.dm_sent(
                     item.to_user_id or "", item.text, item.created_at):
                 return self._settle_send(item, "sent", None, "found already sent")
-            self._mark_sending(item)
+            if item.kind == "dm":  # a reply sent twice is refused by X as duplicate content
+                self._mark_sending(item)
             fault_point("before_send")
             if item.kind == "dm":
                 x_id = self.timeline.send_dm(item.to_user_id or "", item.text)
@@ -341,6 +343,8 @@ class Worker:
             if row is None:
                 return "failed"
             row.error = error
+            if item.kind != "dm":
+                row.attempts += 1  # a DM counted its attempt when it was marked "sending"
             if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
                 status = "failed"
             if status == "retry":
@@ -351,6 +355,8 @@ class Worker:
                 row.x_id = x_id
                 row.sent_at = now if status == "sent" else None
             s.add(row)
+            if status == "sent":
+                self.service.confirmation_sent(s, row)
             s.commit()
         if status == "failed":
             log.warning("could not send %s %s: %s", item.kind, item.id, error)
@@ -358,8 +364,6 @@ class Worker:
                 self.service.dm_undeliverable(item)
             else:
                 self.service.reply_undeliverable(item)
-        elif status == "sent":
-            self.service.confirmation_sent(item)
         return status
 
 

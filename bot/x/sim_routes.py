@@ -262,6 +262,12 @@ def build(sim: XSim) -> Flask:
 
     control("/_sim/users", lambda b: {"id": sim.add_user(b["handle"], b.get("name"),
                                                          accepts_dms=b.get("accepts_dms", True))})
+    # Many people at once: {"users": [handles], "tweets": [{by, text}], "dms": [{by, text}]}
+    control("/_sim/batch", lambda b: {
+        "users": [sim.add_user(h) for h in b.get("users", [])],
+        "tweets": [sim.tweet(t["by"], t["text"])["id"] for t in b.get("tweets", [])],
+        "dms": [sim.dm(d["by"], d["text"])["id"] for d in b.get("dms", [])],
+    })
     control("/_sim/tweets", lambda b: sim.tweet(b["by"], b["text"], reply_to=b.get("reply_to"),
                                                 quote_of=b.get("quote_of")))
     control("/_sim/edit", lambda b: sim.edit(b["id"], b["text"]))
@@ -272,4 +278,6 @@ def build(sim: XSim) -> Flask:
     control("/_sim/fault", lambda b: sim.inject(b["endpoint"], int(b["status"]), int(b.get("times", 1))) or {})
     control("/_sim/messages", lambda _b: sim.bot_messages(), "GET")
     control("/_sim/log", lambda _b: sim.log, "GET")
+    control("/_sim/stats", lambda _b: {"posts": len(sim.posts), "dms": len(sim.dms), "requests": len(sim.log),
+                                       "violations": sim.violations}, "GET")
     return app
