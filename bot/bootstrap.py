@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from bot import migrate
 from bot.config import Settings, parse_duration
 from bot.domain import CodeFactory, Policy, random_code
 from bot.errors import ConfigError
@@ -53,10 +54,17 @@ def build(
     timeline: Timeline | None = None,
     provider: PaymentProvider | None = None,
     new_code: CodeFactory = random_code,
+    migrate_schema: bool = False,
 ) -> Bot:
-    """Build the bot from settings; any port may be given instead (tests, simulate)."""
+    """Build the bot from settings; any port may be given instead (tests, simulate).
+
+    `migrate_schema` upgrades the store with its migrations (`paybot run`);
+    otherwise missing tables are created from the models."""
     clock = clock or SystemClock()
-    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path))
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path),
+                         create_tables=not migrate_schema)
+    if migrate_schema:
+        migrate.upgrade(engine)
     uow = UnitOfWork(engine)
     timeline = timeline or x_client(settings, clock)
     provider = provider or SandboxProvider(settings.sandbox_db_path)

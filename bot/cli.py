@@ -42,7 +42,7 @@ def run() -> None:
         settings = load_settings()
         settings.require_x()
         _logging(settings.log_level)
-        bot = build(settings)
+        bot = build(settings, migrate_schema=True)
     except ConfigError as err:
         _fail(str(err))
         return
@@ -138,6 +138,47 @@ def parse(
         except CommandError as err:
             out = {"ok": False, "error": err.message}
         print(json.dumps(out, ensure_ascii=False))
+
+
+db = typer.Typer(help="The store: its schema version and migrations.", no_args_is_help=True)
+app.add_typer(db, name="db")
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the store's schema to the newest revision (paybot run also does it at start)."""
+    from bot import migrate
+    from bot.config import load_settings
+    from bot.store import database_url, make_engine
+
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        _fail(str(err))
+        return
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    before = migrate.current(engine)
+    after = migrate.upgrade(engine)
+    engine.dispose()
+    console.print(f"store at revision {after} (was {before or 'not under migrations'})", highlight=False)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the store's schema revision and the newest one this paybot knows."""
+    from bot import migrate
+    from bot.config import load_settings
+    from bot.store import database_url, make_engine
+
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        _fail(str(err))
+        return
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    console.print(f"store: {migrate.current(engine) or 'not under migrations'}; newest: {migrate.head()}",
+                  highlight=False)
+    engine.dispose()
 
 
 @app.command("sim-x")

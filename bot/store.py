@@ -148,8 +148,11 @@ def database_url(url: str | None, sqlite_path: str | Path) -> str:
     return f"sqlite:///{Path(sqlite_path)}"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with SQLite tuned for durability, and the tables created."""
+def make_engine(url: str, *, create_tables: bool = True) -> Engine:
+    """An engine for `url`, with SQLite tuned for durability.
+
+    `create_tables` makes any missing table straight from the models (tests,
+    simulations); a real store is brought up to date by bot.migrate instead."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -169,7 +172,8 @@ def make_engine(url: str) -> Engine:
 
     else:
         engine = create_engine(url, pool_pre_ping=True)
-    SQLModel.metadata.create_all(engine)
+    if create_tables:
+        SQLModel.metadata.create_all(engine)
     return engine
 
 
