@@ -140,6 +140,24 @@ def parse(
         print(json.dumps(out, ensure_ascii=False))
 
 
+@app.command()
+def doctor() -> None:
+    """Check every setting against X, the provider and the store; exit 1 if anything would fail."""
+    from bot.doctor import FAIL, run_checks
+
+    marks = {"ok": "[green]✓[/green]", "warn": "[yellow]![/yellow]", "fail": "[red]✗[/red]"}
+    table = Table(title="paybot doctor", show_lines=False)
+    table.add_column("")
+    table.add_column("check")
+    table.add_column("result")
+    checks = run_checks()
+    for c in checks:
+        table.add_row(marks[c.status], c.name, c.detail)
+    console.print(table)
+    if any(c.status == FAIL for c in checks):
+        raise typer.Exit(1)
+
+
 db = typer.Typer(help="The store: its schema version and migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
 

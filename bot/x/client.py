@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
 from typing import Any
 
@@ -91,6 +92,7 @@ class XClient:
         # endpoint -> (limit, remaining, reset time)
         self.limits: dict[str, tuple[int, int, datetime]] = {}
         self.paused: dict[str, datetime] = {}
+        self.server_time: datetime | None = None  # X's clock, from the last answer's Date header
 
     # ---------------------------------------------------------------- plumbing
 
@@ -129,6 +131,11 @@ class XClient:
 
     def _remember(self, endpoint: str, resp: requests.Response) -> None:
         h = resp.headers
+        if "Date" in h:
+            try:
+                self.server_time = parsedate_to_datetime(h["Date"]).astimezone(UTC)
+            except (TypeError, ValueError):
+                pass
         if "x-rate-limit-limit" in h and "x-rate-limit-reset" in h:
             reset = datetime.fromtimestamp(int(h["x-rate-limit-reset"]), UTC)
             self.limits[endpoint] = (int(h["x-rate-limit-limit"]), int(h.get("x-rate-limit-remaining", 0)), reset)

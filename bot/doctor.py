@@ -1,0 +1,134 @@
+"""`paybot doctor`: check every setting against the real services, and say plainly what is wrong.
+
+Each check is OK, WARN (works, but an operator should know) or FAIL (the bot
+cannot work this way). The command exits non-zero when any check fails.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+
+from bot import migrate
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, XAuthError, XError, XForbidden
+from bot.providers.sandbox import SandboxProvider
+from bot.store import database_url, make_engine
+from bot.x.client import XClient
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+MAX_CLOCK_SKEW = 60  # seconds
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: str
+    detail: str
+
+
+def run_checks(settings: Settings | None = None) -> list[Check]:
+    """Every check, in order; stops early only when the settings themselves cannot be read."""
+    try:
+        settings = settings or load_settings()
+    except ConfigError as err:
+        return [Check("settings", FAIL, str(err))]
+    checks = [Check("settings", OK, f"bot @{settings.paybot_handle}, currency {settings.paybot_currency}")]
+    checks += _x_checks(settings)
+    checks.append(_guard("payment provider", lambda: _provider(settings)))
+    checks += _store_checks(settings)
+    return checks
+
+
+def _guard(name: str, fn: Callable[[], Check]) -> Check:
+    try:
+        return fn()
+    except Exception as err:  # a check must report, never crash the doctor
+        return Check(name, FAIL, f"{type(err).__name__}: {err}")
+
+
+def _x_checks(settings: Settings) -> list[Check]:
+    try:
+        creds = settings.require_x()
+    except ConfigError as err:
+        return [Check("X credentials", FAIL, str(err))]
+    x = XClient(**creds, base_url=settings.x_api_base, timeout=settings.x_timeout)
+    try:
+        me = x.me()
+    except XAuthError:
+        return [Check("X credentials", FAIL, "X refused them (401): copy the four X_* values again from the "
+                                             "developer portal")]
+    except XError as err:
+        return [Check("X credentials", FAIL, f"could not reach X: {err}")]
+    out = []
+    if me.handle.lower() != settings.paybot_handle.lower():
+        out.append(Check("X credentials", FAIL, f"they are @{me.handle}'s, but PAYBOT_HANDLE is "
+                                                f"@{settings.paybot_handle}"))
+    else:
+        out.append(Check("X credentials", OK, f"@{me.handle} (id {me.id})"))
+    if x.server_time is not None:
+        skew = abs((datetime.now(UTC) - x.server_time).total_seconds())
+        out.append(Check("clock", OK if skew <= MAX_CLOCK_SKEW else FAIL,
+                         f"{skew:.0f} s from X's clock" + ("" if skew <= MAX_CLOCK_SKEW else
+                                                           ": confirmation deadlines would be wrong; sync NTP")))
+    try:
+        x.dm_events(None)
+    except XForbidden:
+        out.append(Check("DM access", FAIL, "the app may not read DMs: give it Read, write and Direct "
+                                            "Messages permission and regenerate the access token"))
+        return out
+    except XError as err:
+        out.append(Check("DM access", FAIL, f"reading DMs failed: {err}"))
+        return out
+    limit = x.limits.get("dm_events", (None, None, None))[0]
+    if limit is not None and limit <= 1:
+        out.append(Check("access tier", FAIL, f"DM reads are limited to {limit} per window: this is the Basic "
+                                              "tier, which cannot run the DM confirmation flow; use pay-per-use "
+                                              "or Pro"))
+    else:
+        out.append(Check("DM access", OK, "reading DMs works" + (f" ({limit} reads per 15 min)" if limit else "")))
+    out.append(Check("DM sending", WARN, "not tested (it would send a real DM); the app needs the Direct "
+                                         "Messages permission"))
+    return out
+
+
+def _provider(settings: Settings) -> Check:
+    sandbox = SandboxProvider(settings.sandbox_db_path)
+    sandbox.has_card("doctor")  # opens, reads and commits in its own file
+    sandbox.close()
+    return Check("payment provider", OK, f"sandbox (test mode, no real money) in {settings.sandbox_db_path}")
+
+
+def _store_checks(settings: Settings) -> list[Check]:
+    url = database_url(settings.database_url, settings.paybot_db_path)
+    engine = make_engine(url, create_tables=False)
+    out = []
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SELECT 1"))
+        out.append(Check("store", OK, f"{engine.dialect.name} reachable"))
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS doctor_probe (x INTEGER)"))
+            tx.rollback()  # writable, and nothing left behind
+        out.append(Check("store writable", OK, "a write was accepted (and rolled back)"))
+        at, newest = migrate.current(engine), migrate.head()
+        if at == newest:
+            out.append(Check("store schema", OK, f"at revision {at}"))
+        else:
+            out.append(Check("store schema", FAIL, f"at revision {at or 'none'}, newest is {newest}: run "
+                                                   "`paybot db upgrade` (paybot run also does it)"))
+        if engine.dialect.name == "sqlite" and os.environ.get("DYNO"):
+            out.append(Check("store durability", WARN, "SQLite on a Heroku dyno: the disk is wiped at every "
+                                                       "restart; set DATABASE_URL to Heroku Postgres"))
+        elif engine.dialect.name == "sqlite":
+            out.append(Check("store durability", OK, "SQLite in WAL mode with synchronous=FULL; keep "
+                                                     f"{settings.paybot_db_path} on a persistent disk"))
+    except Exception as err:
+        out.append(Check("store", FAIL, f"{type(err).__name__}: {str(err).splitlines()[0]}"))
+    finally:
+        engine.dispose()
+    return out
