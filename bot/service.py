@@ -44,6 +44,7 @@ from bot.store import (
     ProcessedDm,
     ProcessedTweet,
     Transfer,
+    TransferEvent,
     UnitOfWork,
     User,
 )
@@ -182,7 +183,7 @@ class Service:
         keep = {u.id for u in people}
         for t in live:
             if party(t) not in keep:
-                self._set_status(t, Status.CANCELLED, now, reason="edited")
+                self._set_status(s, t, Status.CANCELLED, now, reason="edited")
                 s.add(t)
         by_party = {party(t): t for t in live}
         ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
@@ -201,6 +202,12 @@ class Service:
             t.expires_at, t.updated_at = now + ttl, now
             s.add(t)
         s.flush()
+        for user in people:
+            t = by_party.get(user.id) or next(x for x in s.exec(select(Transfer).where(
+                Transfer.root_tweet_id == m.root_id, Transfer.sender_id == (m.author_id if is_send else user.id),
+                Transfer.recipient_id == (user.id if is_send else m.author_id))))
+            note = f"asked again after an edit (post {m.id})" if user.id in by_party else f"command post {m.id}"
+            s.add(TransferEvent(transfer_id=t.id, at=now, status="pending", note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id)
@@ -249,7 +256,7 @@ class Service:
         now = self.clock.now()
         for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)):
             if t.status == Status.PENDING:
-                self._set_status(t, Status.CANCELLED, now, reason="edited")
+                self._set_status(s, t, Status.CANCELLED, now, reason="edited")
                 s.add(t)
 
     def _spent_today(self, s: Session, sender_id: str, currency: str, *, exclude: str) -> Money:
@@ -357,7 +364,7 @@ class Service:
         )
         for t in pending:
             if t.expires_at <= said_at:
-                self._set_status(t, Status.EXPIRED, now)
+                self._set_status(s, t, Status.EXPIRED, now)
                 s.add(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
         for t in pending:
@@ -384,7 +391,7 @@ class Service:
         first = target[0]
         if not confirm:
             for t in target:
-                self._set_status(t, Status.CANCELLED, now, reason="sender said no")
+                self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
                 s.add(t)
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
             if first.kind == "request":
@@ -403,7 +410,7 @@ class Service:
             self._queue_dm(s, user_id, err.message, PRIORITY_OUTCOME)
             return []
         for t in target:
-            self._set_status(t, Status.EXECUTING, now)
+            self._set_status(s, t, Status.EXECUTING, now)
             t.pay_key = f"pay:{t.root_tweet_id}:{t.sender_id}:{t.recipient_id}"
             s.add(t)
         return [t.id for t in target if t.id is not None]
@@ -484,7 +491,7 @@ class Service:
         words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
         if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
             held = result.outcome == PayOutcome.HELD
-            self._set_status(t, Status.HELD if held else Status.COMPLETED, now)
+            self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
             if held:
                 t.hold_until = now + self.policy.claim_window
                 until = msg.day(t.hold_until, lang)
@@ -497,7 +504,7 @@ class Service:
             if privacy != "public":
                 self._queue_dm(s, t.sender_id, say("receipt", lang, **words), PRIORITY_OUTCOME, root=t.root_tweet_id)
         else:
-            self._set_status(t, Status.FAILED, now, reason=result.reason or str(result.outcome))
+            self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
             if result.reason == "recipient opted out":
                 text = say("recipient_left", lang, **words)
             elif result.outcome == PayOutcome.NEEDS_AUTH:
@@ -546,7 +553,7 @@ class Service:
                                                                   Outbox.priority == PRIORITY_CONFIRM)))
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:
-                self._set_status(t, Status.EXPIRED, now)
+                self._set_status(s, t, Status.EXPIRED, now)
                 s.add(t)
                 if t.kind == "request":  # the requester waited days: tell them
                     text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
@@ -647,7 +654,7 @@ class Service:
                 if row is None or row.status != Status.HELD:
                     continue
                 row.settle_ref = ref
-                self._set_status(row, new, self.clock.now())
+                self._set_status(s, row, new, self.clock.now())
                 s.add(row)
                 on_done(s, row)
                 s.commit()
@@ -663,7 +670,7 @@ class Service:
             rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)))
             pending = [t for t in rows if t.status == Status.PENDING]
             for t in pending:
-                self._set_status(t, Status.CANCELLED, now, reason="confirmation DM refused by X")
+                self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
                 s.add(t)
             if pending:
                 first = pending[0]
@@ -729,11 +736,13 @@ class Service:
 
     # ------------------------------------------------------------------ helpers
 
-    def _set_status(self, t: Transfer, new: Status, now: datetime, reason: str | None = None) -> None:
+    def _set_status(self, s: Session, t: Transfer, new: Status, now: datetime, reason: str | None = None) -> None:
+        """Move a transfer along the state machine and write the step to its timeline."""
         t.status = transition(t.status, new)
         t.updated_at = now
         if reason:
             t.reason = reason
+        s.add(TransferEvent(transfer_id=t.id, at=now, status=str(new), note=reason))
 
     def _remember(self, s: Session, user: XUser) -> None:
         if not user.id or not user.handle:

@@ -89,6 +89,16 @@ class Transfer(SQLModel, table=True):
     hold_until: datetime | None = _time(nullable=True)
 
 
+class TransferEvent(SQLModel, table=True):
+    """One step in a transfer's life, for `paybot show`: when, which status, why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(index=True)
+    at: datetime = _time()
+    status: str
+    note: str | None = None
+
+
 class ProcessedTweet(SQLModel, table=True):
     id: str = Field(primary_key=True)
     processed_at: datetime = _time()

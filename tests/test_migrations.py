@@ -50,9 +50,12 @@ def test_each_revision_keeps_the_data_of_the_one_before(database_url: str) -> No
 
 
 def test_a_database_made_before_migrations_is_adopted(database_url: str) -> None:
-    """Tables made by an earlier paybot (create_all, no alembic_version) are stamped, then upgraded."""
-    engine = make_engine(database_url)  # creates the tables the old way
+    """Tables made by the paybot before migrations (its create_all made revision 0001's schema, with no
+    alembic_version) are stamped at 0001, then upgraded."""
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine, migrate.FIRST_REVISION)
     with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
         conn.execute(text("INSERT INTO checkpoint (name, value) VALUES ('bot_id', '42')"))
     assert migrate.current(engine) is None
     assert migrate.upgrade(engine) == migrate.head()
