@@ -158,6 +158,172 @@ def doctor() -> None:
         raise typer.Exit(1)
 
 
+# ------------------------------------------------------------------ operators
+
+
+def _operator() -> tuple[Any, Any, Any]:
+    """Settings, unit of work and service on the configured store, without talking to X."""
+    from bot import migrate
+    from bot.bootstrap import policy_from
+    from bot.config import load_settings
+    from bot.ports import SystemClock
+    from bot.providers.sandbox import SandboxProvider
+    from bot.service import Service
+    from bot.store import UnitOfWork, database_url, get_checkpoint, make_engine
+
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        _fail(str(err))
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    if migrate.current(engine) != migrate.head():
+        _fail("the store's schema is not current: run `paybot db upgrade` first")
+    uow = UnitOfWork(engine)
+    with uow() as s:
+        bot_id = get_checkpoint(s, "bot_id") or ""
+    service = Service(uow=uow, provider=SandboxProvider(settings.sandbox_db_path), clock=SystemClock(),
+                      policy=policy_from(settings), bot_id=bot_id, bot_handle=settings.paybot_handle,
+                      currency=settings.paybot_currency, enabled=settings.enabled_currencies())
+    return settings, uow, service
+
+
+def _print_rows(rows: list[dict[str, Any]], columns: list[str], title: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=title)
+    for c in columns:
+        table.add_column(c)
+    for r in rows:
+        table.add_row(*("" if r.get(c) is None else str(r[c]) for c in columns))
+    console.print(table)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _since(text: str | None) -> Any:
+    from bot.config import parse_duration
+
+    if text is None:
+        return None
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        _fail(str(err))
+
+
+@app.command("transfers")
+def transfers_cmd(
+    status: Annotated[str | None, typer.Option(help="Only this status (pending, completed, held...).")] = None,
+    user: Annotated[str | None, typer.Option(help="Only transfers from or to this @handle.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only the last 30m, 2d...")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List transfers, newest first."""
+    from datetime import UTC, datetime
+
+    from bot import admin
+
+    _, uow, _ = _operator()
+    rows = admin.transfers(uow, status=status, user=user, since=_since(since), now=datetime.now(UTC))
+    _print_rows(rows, ["id", "created_at", "from", "to", "amount", "currency", "status", "code", "memo"],
+                "Transfers", as_json)
+
+
+@app.command()
+def show(transfer_id: int, as_json: JsonOpt = False) -> None:
+    """One transfer's full story: fields, provider ids, every step with its time, every message."""
+    from bot import admin
+
+    _, uow, _ = _operator()
+    data = admin.show(uow, transfer_id)
+    if data is None:
+        _fail(f"no transfer {transfer_id}", 1)
+    assert data is not None
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+        return
+    for key in ("id", "kind", "from", "to", "amount", "currency", "memo", "status", "reason", "code", "tweet",
+                "command_tweet", "pay_key", "payment_ref", "settle_key", "settle_ref", "expires_at", "hold_until"):
+        console.print(f"{key:>14}: {data[key]}", highlight=False, markup=False)
+    _print_rows(data["timeline"], ["at", "status", "note"], "Timeline", False)
+    _print_rows(data["messages"], ["at", "kind", "to", "status", "text"], "Messages", False)
+
+
+@app.command()
+def refund(
+    transfer_id: int,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Give a completed or held transfer's money back to its sender (asks first; safe to repeat)."""
+    _, _, service = _operator()
+    if not yes and not typer.confirm(f"Refund transfer {transfer_id} to its sender?"):
+        raise typer.Exit(1)
+    ok, result = service.operator_refund(transfer_id)
+    console.print(result, highlight=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cancel(transfer_id: int) -> None:
+    """Cancel a pending transfer; its sender is told by DM."""
+    _, _, service = _operator()
+    ok, result = service.operator_cancel(transfer_id)
+    console.print(result, highlight=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def pause() -> None:
+    """Stop moving money: confirmed payments wait, new commands get a maintenance answer; reading goes on."""
+    _, _, service = _operator()
+    service.set_paused(True)
+    console.print("payments paused; `paybot resume` starts them again")
+
+
+@app.command()
+def resume() -> None:
+    """Move money again after `paybot pause`; payments confirmed meanwhile go through."""
+    _, _, service = _operator()
+    service.set_paused(False)
+    console.print("payments resumed")
+
+
+@app.command()
+def users(handle: str, as_json: JsonOpt = False) -> None:
+    """A user's privacy, opt-out, and today's spending against the limits."""
+    from datetime import UTC, datetime
+
+    from bot import admin
+
+    settings, uow, service = _operator()
+    data = admin.user(uow, handle, service.policy, datetime.now(UTC))
+    if data is None:
+        _fail(f"paybot has never seen {handle}", 1)
+    _print_rows([data], list(data), f"@{data['handle']}", as_json)  # type: ignore[index]
+
+
+@app.command()
+def export(
+    since: Annotated[str | None, typer.Option(help="Only the last 30d, 12h...")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+) -> None:
+    """Transfers as CSV, oldest first, for accounting."""
+    from datetime import UTC, datetime
+
+    from bot import admin
+
+    _, uow, _ = _operator()
+    data = admin.export_csv(uow, since=_since(since), now=datetime.now(UTC))
+    if output:
+        output.write_text(data, encoding="utf-8")
+    else:
+        sys.stdout.write(data)
+
+
 db = typer.Typer(help="The store: its schema version and migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
 

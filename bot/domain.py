@@ -3,6 +3,8 @@
     pending ──yes──▶ executing ──ok──▶ completed
        │                 │     └──recipient can't receive──▶ held ──claimed──▶ completed
        │                 │                                     └──window over──▶ returned
+       │                 │                                                   ▲
+       │                 │     completed ──operator refund──────────────────────┘
        │                 └──declined / auth failed──▶ failed
        ├──no / cancel──▶ cancelled
        └──TTL passed──▶ expired
@@ -35,6 +37,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.EXECUTING, Status.CANCELLED, Status.EXPIRED}),
     Status.EXECUTING: frozenset({Status.COMPLETED, Status.HELD, Status.FAILED}),
     Status.HELD: frozenset({Status.COMPLETED, Status.RETURNED}),
+    # an operator's refund (`paybot refund`) of a completed payment
+    Status.COMPLETED: frozenset({Status.RETURNED}),
 }
 FINAL = frozenset(s for s in Status if s not in ALLOWED)
 # Statuses whose money counts against the sender's daily limit.

@@ -47,6 +47,8 @@ from bot.store import (
     TransferEvent,
     UnitOfWork,
     User,
+    get_checkpoint,
+    set_checkpoint,
 )
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,9 @@ class Service:
                                 enabled=self.enabled)
             if cmd.kind == "help":
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
+                return
+            if get_checkpoint(s, "paused") == "1":
+                self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
                 return
             self._ask(s, m, cmd)
         except CommandError as err:
@@ -458,6 +463,8 @@ class Service:
             t = s.get(Transfer, transfer_id)
             if t is None or t.status != Status.EXECUTING or not t.pay_key:
                 return
+            if get_checkpoint(s, "paused") == "1":
+                return  # confirmed, and executed when an operator resumes
             recipient = s.get(User, t.recipient_id)
             if recipient is not None and recipient.opted_out:
                 # Refused before anyone is charged.
@@ -626,6 +633,7 @@ class Service:
         call: Callable[[Transfer], str],
         new: Status,
         on_done: Callable[[Session, Transfer], None],
+        from_status: Status = Status.HELD,
     ) -> list[Transfer]:
         """Settle held money in the same three steps as a payment: store the key, call, record.
 
@@ -651,7 +659,7 @@ class Service:
             fault_point("settle_called")
             with self.uow() as s:
                 row = s.get(Transfer, t.id)
-                if row is None or row.status != Status.HELD:
+                if row is None or row.status != from_status:
                     continue
                 row.settle_ref = ref
                 self._set_status(s, row, new, self.clock.now())
@@ -677,6 +685,69 @@ class Service:
                 text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
                 self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
             s.commit()
+
+    # ---------------------------------------------------------------- operator
+
+    def paused(self) -> bool:
+        """Whether an operator paused payments (`paybot pause`)."""
+        with self.uow() as s:
+            return get_checkpoint(s, "paused") == "1"
+
+    def set_paused(self, on: bool) -> None:
+        with self.uow() as s:
+            set_checkpoint(s, "paused", "1" if on else "")
+            s.commit()
+
+    def operator_cancel(self, transfer_id: int) -> tuple[bool, str]:
+        """Cancel a pending transfer and tell its sender; anything else is refused with the reason."""
+        with self.uow() as s:
+            t = s.get(Transfer, transfer_id)
+            if t is None:
+                return False, f"no transfer {transfer_id}"
+            if t.status != Status.PENDING:
+                return False, f"transfer {transfer_id} is {t.status}; only a pending one can be cancelled"
+            self._set_status(s, t, Status.CANCELLED, self.clock.now(), reason="cancelled by the operator")
+            s.add(t)
+            self._queue_dm(s, t.sender_id, say("cancelled", t.lang, code=t.code), PRIORITY_OUTCOME,
+                           root=t.root_tweet_id)
+            s.commit()
+        return True, f"transfer {transfer_id} cancelled"
+
+    def operator_refund(self, transfer_id: int) -> tuple[bool, str]:
+        """Give a completed or held transfer's money back to its sender, once (the key makes it idempotent)."""
+        with self.uow() as s:
+            t = s.get(Transfer, transfer_id)
+        if t is None:
+            return False, f"no transfer {transfer_id}"
+        if t.status == Status.RETURNED:
+            return True, f"transfer {transfer_id} was already returned ({t.settle_ref})"
+        if t.status not in (Status.COMPLETED, Status.HELD) or not t.payment_ref:
+            return False, f"transfer {transfer_id} is {t.status}: no money moved, nothing to refund"
+
+        def refund(row: Transfer) -> str:
+            return self.provider.refund(key=row.settle_key or "", payment_ref=row.payment_ref or "",
+                                        amount=money(row))
+
+        def tell_sender(s: Session, row: Transfer) -> None:
+            text = say("operator_refund", row.lang, recipient=self._handle(s, row.recipient_id), amount=money(row),
+                       code=row.code)
+            self._queue_dm(s, row.sender_id, text, PRIORITY_OUTCOME, root=row.root_tweet_id)
+
+        if t.status == Status.COMPLETED:
+            if not (t.settle_key or "").startswith("refund:"):
+                # A claimed transfer's release key is spent; the refund gets one of its own.
+                with self.uow() as s:
+                    row = s.get(Transfer, t.id)
+                    assert row is not None
+                    row.settle_key = t.settle_key = None
+                    s.add(row)
+                    s.commit()
+            done = self._settle([t], "refund", refund, Status.RETURNED, tell_sender, from_status=Status.COMPLETED)
+        else:
+            done = self._settle([t], "return", refund, Status.RETURNED, tell_sender)
+        if done:
+            return True, f"transfer {transfer_id} refunded"
+        return False, f"transfer {transfer_id}: the refund did not go through (see the log); try again"
 
     def reply_undeliverable(self, message: Outbox) -> None:
         """An outcome reply X refused (the command post was deleted): tell the payer by DM instead."""

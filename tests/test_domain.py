@@ -13,7 +13,7 @@ from bot.money import Money
 LEGAL = {
     ("pending", "executing"), ("pending", "cancelled"), ("pending", "expired"),
     ("executing", "completed"), ("executing", "held"), ("executing", "failed"),
-    ("held", "completed"), ("held", "returned"),
+    ("held", "completed"), ("held", "returned"), ("completed", "returned"),
 }
 
 

@@ -60,16 +60,19 @@ def test_a_timeout_after_the_work_is_recovered_by_the_key(sandbox: SandboxProvid
 
 
 def test_release_and_refund_of_held_money(sandbox: SandboxProvider) -> None:
-    """Held money is released once the recipient onboards, or refunded; never both."""
+    """Held money is released once the recipient onboards; refunded money cannot be released."""
     held = sandbox.pay(key="p", sender_id="bob", recipient_id="carol", amount=FIVE, memo=None)
     with pytest.raises(ProviderError, match="cannot receive"):
         sandbox.release(key="r", payment_ref=held.ref or "", recipient_id="carol", amount=FIVE)
     assert sandbox.onboard("carol").ready
     ref = sandbox.release(key="r2", payment_ref=held.ref or "", recipient_id="carol", amount=FIVE)
     assert sandbox.release(key="r2", payment_ref=held.ref or "", recipient_id="carol", amount=FIVE) == ref
-    with pytest.raises(ProviderError, match="released"):
-        sandbox.refund(key="x", payment_ref=held.ref or "", amount=FIVE)
     assert sandbox.payments()[0]["state"] == "released"
+    other = sandbox.pay(key="p2", sender_id="bob", recipient_id="dora", amount=FIVE, memo=None)
+    sandbox.refund(key="x", payment_ref=other.ref or "", amount=FIVE)
+    sandbox.set_payouts("dora", True)
+    with pytest.raises(ProviderError, match="refunded"):
+        sandbox.release(key="r3", payment_ref=other.ref or "", recipient_id="dora", amount=FIVE)
 
 
 def test_register_saves_a_working_card(sandbox: SandboxProvider) -> None:

@@ -190,10 +190,11 @@ class SandboxProvider:
         return str(self._once(key, "release", params, run)["ref"])
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Give the money back to the sender: held money, or (an operator's refund) a completed payment."""
         params = {"payment": payment_ref, "amount": amount.minor}
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
-            self._held(db, payment_ref, amount)
+            self._held(db, payment_ref, amount, also=("paid", "released"))
             ref = f"re_{payment_ref}"
             db.execute("UPDATE payments SET state = 'refunded', settle_ref = ? WHERE ref = ?", (ref, payment_ref))
             return {"ref": ref}
@@ -218,13 +219,13 @@ class SandboxProvider:
     # ---- internals
 
     @staticmethod
-    def _held(db: sqlite3.Connection, payment_ref: str, amount: Money) -> None:
+    def _held(db: sqlite3.Connection, payment_ref: str, amount: Money, also: tuple[str, ...] = ()) -> None:
         row = db.execute(
             "SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)
         ).fetchone()
         if row is None:
             raise ProviderError(f"no such payment {payment_ref}")
-        if row[0] != "held":
+        if row[0] != "held" and row[0] not in also:
             raise ProviderError(f"payment {payment_ref} is {row[0]}, not held")
         if row[1] != amount.minor:
             raise ProviderError(f"payment {payment_ref} holds {row[1]}, not {amount.minor}")

@@ -1,0 +1,109 @@
+"""What operators read about the bot: transfers, one transfer's timeline, users, an export.
+
+Each function takes the unit of work and returns plain data (dicts), which
+the CLI prints as a table or as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import col, or_, select
+
+from bot.domain import COUNTS_TOWARDS_LIMIT, Policy
+from bot.money import Money
+from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User
+
+
+def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": t.id, "created_at": t.created_at.isoformat(), "kind": t.kind,
+        "from": handles.get(t.sender_id, t.sender_id), "to": handles.get(t.recipient_id, t.recipient_id),
+        "amount": Money(t.amount_minor, t.currency).decimal(), "currency": t.currency, "memo": t.memo,
+        "status": t.status, "code": t.code, "tweet": t.root_tweet_id,
+    }
+
+
+def _handles(uow: UnitOfWork) -> dict[str, str]:
+    with uow() as s:
+        return {u.id: u.handle for u in s.exec(select(User))}
+
+
+def _user_id(uow: UnitOfWork, handle: str) -> str | None:
+    with uow() as s:
+        user = s.exec(select(User).where(col(User.handle).ilike(handle.lstrip("@")))).first()
+    return user.id if user else None
+
+
+def transfers(uow: UnitOfWork, *, status: str | None = None, user: str | None = None,
+              since: timedelta | None = None, now: datetime) -> list[dict[str, Any]]:
+    """Transfers, newest first, filtered by status, by a user on either side, and by age."""
+    query = select(Transfer).order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
+    if status:
+        query = query.where(Transfer.status == status)
+    if since:
+        query = query.where(Transfer.created_at >= now - since)
+    if user:
+        uid = _user_id(uow, user)
+        if uid is None:
+            return []
+        query = query.where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))
+    handles = _handles(uow)
+    with uow() as s:
+        return [_row(t, handles) for t in s.exec(query)]
+
+
+def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
+    """One transfer in full: its fields, provider ids, every step with its time, every message about it."""
+    handles = _handles(uow)
+    with uow() as s:
+        t = s.get(Transfer, transfer_id)
+        if t is None:
+            return None
+        events = s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
+                        .order_by(col(TransferEvent.at), col(TransferEvent.id)))
+        messages = s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id)))
+        out = _row(t, handles) | {
+            "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
+            "payment_ref": t.payment_ref, "settle_key": t.settle_key, "settle_ref": t.settle_ref,
+            "expires_at": t.expires_at.isoformat(), "hold_until": t.hold_until.isoformat() if t.hold_until else None,
+            "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
+            "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
+                          "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
+                          "text": m.text} for m in messages],
+        }
+    return out
+
+
+def user(uow: UnitOfWork, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:
+    """A user's settings (privacy, opt-out) and where they stand against today's limit."""
+    uid = _user_id(uow, handle)
+    if uid is None:
+        return None
+    midnight = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
+    with uow() as s:
+        u = s.get(User, uid)
+        assert u is not None
+        rows = list(s.exec(select(Transfer).where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))))
+    today = sum(t.amount_minor for t in rows if t.sender_id == uid and t.created_at >= midnight
+                and t.status in COUNTS_TOWARDS_LIMIT and (t.kind == "send" or t.status != "pending"))
+    return {
+        "id": u.id, "handle": u.handle, "name": u.name, "privacy": u.privacy, "opted_out": u.opted_out,
+        "sent": sum(t.sender_id == uid for t in rows), "received": sum(t.recipient_id == uid for t in rows),
+        "sent_today_minor": today, "daily_limit_minor": policy.daily_max_minor,
+        "per_transfer_limit_minor": policy.max_minor,
+    }
+
+
+def export_csv(uow: UnitOfWork, *, since: timedelta | None, now: datetime) -> str:
+    """Transfers as CSV, oldest first, for accounting."""
+    rows = list(reversed(transfers(uow, since=since, now=now)))
+    out = io.StringIO()
+    fields = ["id", "created_at", "kind", "from", "to", "amount", "currency", "memo", "status", "code", "tweet"]
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,103 @@
+"""The operator's commands, as an operator types them, on a store the real bot wrote."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot import migrate
+from bot.simulate import Run
+from bot.store import Transfer, make_engine
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Run]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'paybot.db'}", create_tables=False)
+    migrate.upgrade(engine)
+    engine.dispose()
+    users = {"bob": {"card": "ok"}, "alice": {"payouts": True}, "carol": {}}
+    r = Run({"users": users}, tmp_path)
+    for text in ("@paybot send 5 to @alice for lunch", "@paybot send 3 to @carol"):
+        r.step({"tweet": text, "by": "bob"})
+        r.step({"dm": "yes", "by": "bob"})
+    r.step({"tweet": "@paybot send 2 to @alice", "by": "bob"})
+    yield r
+    r.close()
+
+
+def paybot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
+    env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"), "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp,
+                          timeout=60)
+
+
+def statuses(run: Run) -> list[str]:
+    with run.bot.service.uow() as s:
+        return [t.status for t in s.exec(select(Transfer).order_by(Transfer.id))]  # type: ignore[arg-type]
+
+
+def test_transfers_and_show(run: Run, tmp_path: Path) -> None:
+    rows = json.loads(paybot(tmp_path, "transfers", "--json").stdout)
+    assert [(r["id"], r["to"], r["amount"], r["status"]) for r in rows] == [
+        (3, "alice", "2.00", "pending"), (2, "carol", "3.00", "held"), (1, "alice", "5.00", "completed")]
+    assert [r["id"] for r in json.loads(paybot(tmp_path, "transfers", "--status", "held", "--json").stdout)] == [2]
+    assert [r["id"] for r in json.loads(paybot(tmp_path, "transfers", "--user", "@carol", "--json").stdout)] == [2]
+    table = paybot(tmp_path, "transfers").stdout
+    assert "completed" in table and "lunch" in table
+    shown = json.loads(paybot(tmp_path, "show", "1", "--json").stdout)
+    assert [e["status"] for e in shown["timeline"]] == ["pending", "executing", "completed"]
+    assert shown["payment_ref"] == run.sandbox.payments()[0]["ref"]
+    assert [m["kind"] for m in shown["messages"]] == ["dm", "reply"]
+    assert paybot(tmp_path, "show", "99").returncode == 1
+
+
+def test_cancel_and_refund(run: Run, tmp_path: Path) -> None:
+    """Cancel only what is pending; refund completed or held money once, however often asked."""
+    assert paybot(tmp_path, "cancel", "1").returncode == 1
+    assert paybot(tmp_path, "cancel", "3").stdout.strip() == "transfer 3 cancelled"
+    first = paybot(tmp_path, "refund", "1", "--yes")
+    assert first.returncode == 0 and "transfer 1 refunded" in first.stdout
+    again = paybot(tmp_path, "refund", "1", "--yes")
+    assert again.returncode == 0 and "already returned" in again.stdout
+    assert "refunded" in paybot(tmp_path, "refund", "2", "--yes").stdout
+    assert paybot(tmp_path, "refund", "3", "--yes").returncode == 1  # cancelled: nothing moved
+    assert statuses(run) == ["returned", "returned", "cancelled"]
+    assert [p["state"] for p in run.sandbox.payments()] == ["refunded", "refunded"]
+    run.bot.worker.run_until_idle()
+    texts = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm"]
+    assert any("was refunded to you" in t for t in texts) and any(t.startswith("Cancelled.") for t in texts)
+
+
+def test_pause_and_resume(run: Run, tmp_path: Path) -> None:
+    """Paused: a confirmed payment waits and a new command gets the maintenance answer; resumed: it goes."""
+    assert paybot(tmp_path, "pause").returncode == 0
+    run.step({"dm": "yes", "by": "bob"})
+    run.step({"tweet": "@paybot send 4 to @alice", "by": "bob", "id": "late"})
+    assert statuses(run) == ["completed", "held", "executing"]
+    assert "paused for maintenance" in run.sim.bot_messages()[-1]["text"]
+    assert paybot(tmp_path, "resume").returncode == 0
+    run.bot.worker.run_until_idle()
+    assert statuses(run) == ["completed", "held", "completed"]
+
+
+def test_users_and_export(run: Run, tmp_path: Path) -> None:
+    bob = json.loads(paybot(tmp_path, "users", "@bob", "--json").stdout)[0]
+    assert (bob["handle"], bob["privacy"], bob["opted_out"], bob["sent"]) == ("bob", "public", False, 3)
+    assert bob["sent_today_minor"] == 1000 and bob["daily_limit_minor"] == 50000
+    assert paybot(tmp_path, "users", "@nobody").returncode == 1
+    csv = paybot(tmp_path, "export", "--since", "30d").stdout.splitlines()
+    assert csv[0] == "id,created_at,kind,from,to,amount,currency,memo,status,code,tweet"
+    assert [line.split(",")[0] for line in csv[1:]] == ["1", "2", "3"]
+
+
+def test_operator_commands_refuse_an_old_schema(tmp_path: Path) -> None:
+    out = paybot(tmp_path, "transfers")
+    assert out.returncode == 2 and "paybot db upgrade" in out.stderr
