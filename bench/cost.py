@@ -18,7 +18,8 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from bench.harness import START, VirtualDay, bill
+from bench.harness import START, VirtualDay
+from bot.x.pricing import bill
 from bot.x.client import XClient
 from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY
 

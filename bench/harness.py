@@ -5,7 +5,7 @@ a SQLite file, the sandbox), runs its four jobs at their configured intervals
 on a virtual clock, and plays people: senders post commands on a schedule and
 answer "yes" a few seconds after their confirmation DM arrives.
 
-`bill` prices the simulator's request log with X's pay-per-use prices.
+X's prices and the billing rules are in bot/x/pricing.py.
 """
 
 from __future__ import annotations
@@ -29,46 +29,7 @@ from bot.simulate import ScenarioSettings, build_on_sim
 from bot.store import Transfer
 from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, XSim
 
-# X API pay-per-use prices in USD, from shared/DESIGN.md ("Platform facts", X's
-# pricing page as of 2026). Reads are billed per resource returned in a
-# successful response, once per resource per UTC day; writes per request.
-PRICES = {
-    "owned_post_read": 0.001,  # posts returned by the bot's own mentions timeline (since Apr 2026)
-    "post_read": 0.005,
-    "user_read": 0.010,
-    "dm_event_read": 0.010,
-    "post_create": 0.015,
-    "summoned_reply": 0.010,  # a reply to a post that mentioned the bot
-    "dm_create": 0.015,
-}
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
-
-
-def bill(log: list[dict[str, Any]]) -> dict[str, float]:
-    """Dollars by price line for a simulator request log."""
-    seen: set[tuple[str, str, str]] = set()
-    out = dict.fromkeys(PRICES, 0.0)
-
-    def read(kind: str, day: str, rid: str) -> None:
-        if (kind, day, rid) not in seen:
-            seen.add((kind, day, rid))
-            out[kind] += PRICES[kind]
-
-    for e in log:
-        if not 200 <= e["status"] < 300:
-            continue
-        day = e["at"][:10]
-        if e["method"] == "GET":
-            kind = {"mentions": "owned_post_read", "dm_events": "dm_event_read"}.get(e["endpoint"], "post_read")
-            for rid in e["ids"]:
-                read(kind, day, rid)
-            for uid in e["user_ids"]:
-                read("user_read", day, uid)
-        elif e["endpoint"] == "dm_post":
-            out["dm_create"] += PRICES["dm_create"]
-        elif e["endpoint"] == "tweets_post":
-            out["summoned_reply"] += PRICES["summoned_reply"]
-    return out
 
 
 @dataclass(order=True)

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 
 from bot.domain import COUNTS_TOWARDS_LIMIT, Policy
 from bot.money import Money
-from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User
+from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -107,3 +108,27 @@ def export_csv(uow: UnitOfWork, *, since: timedelta | None, now: datetime) -> st
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()
+
+
+def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
+    """The worker as it last reported itself (its heartbeat), and the queues as they are now."""
+    with uow() as s:
+        raw = get_checkpoint(s, "heartbeat")
+        paused = get_checkpoint(s, "paused") == "1"
+        counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
+        outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(("queued", "sending")))
+                             .group_by(Outbox.status)).all())
+    beat = json.loads(raw) if raw else None
+    age = (now - datetime.fromisoformat(beat["at"])).total_seconds() if beat else None
+    return {
+        "worker": "never ran" if beat is None else ("alive" if age is not None and age < 120 else "silent"),
+        "heartbeat_age_s": None if age is None else round(age),
+        "paused": paused,
+        "jobs": beat["jobs"] if beat else {},
+        "queues": {"pending": counts.get("pending", 0), "executing": counts.get("executing", 0),
+                   "held": counts.get("held", 0), "outbox": sum(outbox.values())},
+        "x_limits": beat["x_limits"] if beat else {},
+        "x_paused": beat.get("x_paused", {}) if beat else {},
+        "x_usage_today": beat["x_usage"] if beat else None,
+        "provider_errors_last_hour": beat["provider_errors_last_hour"] if beat else 0,
+    }

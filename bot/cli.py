@@ -277,6 +277,35 @@ def cancel(transfer_id: int) -> None:
 
 
 @app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """Is the worker alive, what is waiting, how much X headroom and money is left today."""
+    from datetime import UTC, datetime
+
+    from bot import admin
+
+    _, uow, _ = _operator()
+    data = admin.status(uow, datetime.now(UTC))
+    if as_json:
+        print(json.dumps(data))
+        return
+    age = data["heartbeat_age_s"]
+    console.print(f"worker: {data['worker']}" + (f" (last heartbeat {age} s ago)" if age is not None else "")
+                  + ("; PAYMENTS PAUSED" if data["paused"] else ""), highlight=False)
+    q = data["queues"]
+    console.print(f"queues: {q['pending']} pending, {q['executing']} executing, {q['held']} held, "
+                  f"{q['outbox']} messages to send; provider errors in the last hour: "
+                  f"{data['provider_errors_last_hour']}", highlight=False)
+    jobs = [{"job": k, "last ok": v.get("ok"), "last error": v.get("error")} for k, v in data["jobs"].items()]
+    _print_rows(jobs, ["job", "last ok", "last error"], "Jobs", False)
+    limits = [{"endpoint": k, **v, "paused until": data["x_paused"].get(k)} for k, v in data["x_limits"].items()]
+    _print_rows(limits, ["endpoint", "limit", "remaining", "reset", "paused until"], "X rate limits", False)
+    usage = data["x_usage_today"]
+    if usage:
+        console.print(f"X today ({usage['day']}): {usage['requests_total']} requests, about ${usage['usd']:.2f}",
+                      highlight=False)
+
+
+@app.command()
 def pause() -> None:
     """Stop moving money: confirmed payments wait, new commands get a maintenance answer; reading goes on."""
     _, _, service = _operator()

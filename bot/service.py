@@ -14,7 +14,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlmodel import Session, col, or_, select
@@ -76,6 +76,11 @@ class Service:
     currency: str = "USD"
     enabled: tuple[str, ...] = DEFAULT_ENABLED
     new_code: CodeFactory = random_code
+    provider_errors: list[datetime] = field(default_factory=list)  # when the provider failed us, for status
+
+    def provider_failed(self) -> None:
+        now = self.clock.now()
+        self.provider_errors = [t for t in self.provider_errors if now - t < timedelta(hours=1)] + [now]
 
     # ----------------------------------------------------------------- mentions
 
@@ -478,6 +483,7 @@ class Service:
             result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
         except ProviderTransient:
             log.warning("provider did not answer for transfer %s; will retry", transfer_id)
+            self.provider_failed()
             return
         fault_point("after_pay")
         with self.uow() as s:
@@ -652,9 +658,11 @@ class Service:
                 ref = call(t)
             except ProviderTransient:
                 log.warning("%s of transfer %s did not finish; will retry", step, t.id)
+                self.provider_failed()
                 continue
             except ProviderError:
                 log.exception("%s of transfer %s was refused by the provider", step, t.id)
+                self.provider_failed()
                 continue
             fault_point("settle_called")
             with self.uow() as s:

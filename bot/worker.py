@@ -7,6 +7,7 @@ UTC, one at a time, until SIGTERM or SIGINT.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -48,6 +49,8 @@ class Worker:
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
     lease_ttl: timedelta = timedelta(seconds=30)
     _leading: bool = False
+    _jobs: dict[str, dict[str, str]] = field(default_factory=dict)  # job -> last "ok" / "error" time
+    _last_heartbeat: datetime | None = None
 
     # ------------------------------------------------------------------- jobs
 
@@ -224,10 +227,31 @@ class Worker:
             self._leading = leading
         return leading
 
+    def heartbeat(self, *, every: timedelta = timedelta(seconds=10)) -> None:
+        """Write, at most once per `every`, what `paybot status` shows from another process."""
+        now = self.clock.now()
+        if self._last_heartbeat and now - self._last_heartbeat < every:
+            return
+        self._last_heartbeat = now
+        limits = getattr(self.timeline, "limits", {})
+        meter = getattr(self.timeline, "meter", None)
+        data = {
+            "at": now.isoformat(), "instance": self.instance, "leading": self._leading, "jobs": self._jobs,
+            "x_limits": {k: {"limit": v[0], "remaining": v[1], "reset": v[2].isoformat()} for k, v in limits.items()},
+            "x_paused": {k: v.isoformat() for k, v in self.paused_until.items() if v > now},
+            "x_usage": meter.summary() if meter else None,
+            "provider_errors_last_hour": sum(now - t < timedelta(hours=1) for t in self.service.provider_errors),
+        }
+        with self.uow() as s:
+            set_checkpoint(s, "heartbeat", json.dumps(data))
+            s.commit()
+
     def _guarded_job(self, name: str, job: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
             if self.lead():
-                self._guard(f"job {name}", job)
+                result = self._guard(f"job {name}", job)
+                self._jobs.setdefault(name, {})["ok" if result is not None else "error"] = self.clock.now().isoformat()
+                self._guard("heartbeat", self.heartbeat)
 
         run.__name__ = name
         return run

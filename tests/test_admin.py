@@ -101,3 +101,18 @@ def test_users_and_export(run: Run, tmp_path: Path) -> None:
 def test_operator_commands_refuse_an_old_schema(tmp_path: Path) -> None:
     out = paybot(tmp_path, "transfers")
     assert out.returncode == 2 and "paybot db upgrade" in out.stderr
+
+
+def test_status_from_another_process(run: Run, tmp_path: Path) -> None:
+    """The worker's heartbeat, queues, rate-limit headroom and today's X spend, read by `paybot status`."""
+    assert json.loads(paybot(tmp_path, "status", "--json").stdout)["worker"] == "never ran"
+    run.bot.worker._jobs["mentions"] = {"ok": "2026-11-28T12:00:00+00:00"}
+    run.bot.worker.heartbeat()
+    data = json.loads(paybot(tmp_path, "status", "--json").stdout)
+    assert data["queues"] == {"pending": 1, "executing": 0, "held": 1, "outbox": 0}
+    assert data["jobs"]["mentions"]["ok"].startswith("2026-11-28")
+    usage = data["x_usage_today"]
+    assert usage["requests"]["dm_post"] == 3 and usage["requests"]["tweets_post"] == 2
+    assert usage["usd"] > 0 and data["provider_errors_last_hour"] == 0 and data["paused"] is False
+    text = paybot(tmp_path, "status").stdout
+    assert "1 pending" in text and "X today" in text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.cost import run_naive, run_paybot
-from bench.harness import bill
+from bot.x.pricing import bill
 
 
 def test_one_dm_and_one_reply_per_transfer() -> None:

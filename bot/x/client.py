@@ -23,6 +23,7 @@ from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.ports import Clock, DirectMessage, DmPage, Mention, SystemClock, XUser
+from bot.x.pricing import Meter
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class XClient:
         self.limits: dict[str, tuple[int, int, datetime]] = {}
         self.paused: dict[str, datetime] = {}
         self.server_time: datetime | None = None  # X's clock, from the last answer's Date header
+        self.meter = Meter()  # today's requests and their estimated cost
 
     # ---------------------------------------------------------------- plumbing
 
@@ -127,7 +129,18 @@ class XClient:
         except tweepy.HTTPException as err:
             raise XError(f"{endpoint}: X answered {err.response.status_code}: {err.response.text[:200]}") from None
         self._remember(endpoint, resp)
-        return dict(resp.json())
+        body = dict(resp.json())
+        self._meter(endpoint, fn, body)
+        return body
+
+    def _meter(self, endpoint: str, fn: Callable[..., Any], body: dict[str, Any]) -> None:
+        data = body.get("data")
+        items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
+        users = [u.get("id", "") for u in body.get("includes", {}).get("users", [])]
+        if endpoint in ("users_by", "users_me"):
+            users, items = [i.get("id", "") for i in items], []
+        method = "POST" if endpoint in ("dm_post", "tweets_post") else "GET"
+        self.meter.add(f"{self.clock.now():%Y-%m-%d}", endpoint, method, [str(i.get("id", "")) for i in items], users)
 
     def _remember(self, endpoint: str, resp: requests.Response) -> None:
         h = resp.headers
