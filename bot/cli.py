@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from bot import logs
 from bot.errors import ConfigError, XAuthError, XError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="paybot: send money by tweet.")
@@ -26,10 +27,6 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("tweepy", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "werkzeug"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @app.command()
@@ -40,8 +37,8 @@ def run() -> None:
 
     try:
         settings = load_settings()
-        settings.require_x()
-        _logging(settings.log_level)
+        secrets = list(settings.require_x().values())
+        logs.setup(settings.log_level, secrets=secrets)
         bot = build(settings, migrate_schema=True)
     except ConfigError as err:
         _fail(str(err))

@@ -24,6 +24,7 @@ from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, par
 from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random_code, transition
 from bot.errors import CommandError, ProviderError, ProviderTransient
 from bot.faults import fault_point
+from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import (
@@ -482,7 +483,8 @@ class Service:
         try:
             result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
         except ProviderTransient:
-            log.warning("provider did not answer for transfer %s; will retry", transfer_id)
+            log.warning("provider did not answer for transfer %s; will retry", transfer_id,
+                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
             return
         fault_point("after_pay")
@@ -492,6 +494,7 @@ class Service:
                 return
             self._record(s, t, result)
             s.commit()
+            log.info("transfer %s: %s", transfer_id, t.status, extra=transfer_context(t))
         fault_point("after_commit")
 
     def _record(self, s: Session, t: Transfer, result: PayResult) -> None:
@@ -657,11 +660,11 @@ class Service:
             try:
                 ref = call(t)
             except ProviderTransient:
-                log.warning("%s of transfer %s did not finish; will retry", step, t.id)
+                log.warning("%s of transfer %s did not finish; will retry", step, t.id, extra=transfer_context(t))
                 self.provider_failed()
                 continue
             except ProviderError:
-                log.exception("%s of transfer %s was refused by the provider", step, t.id)
+                log.exception("%s of transfer %s was refused by the provider", step, t.id, extra=transfer_context(t))
                 self.provider_failed()
                 continue
             fault_point("settle_called")

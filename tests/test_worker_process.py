@@ -166,3 +166,40 @@ def test_two_workers_on_postgres_one_leads_and_the_other_takes_over(
     dms = [m for m in sim.bot_messages() if m["type"] == "dm"]
     assert sorted(m["to_id"] for m in dms) == sorted(senders)  # one confirmation each, none twice
     assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 6
+
+
+def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Path) -> None:
+    """Off a terminal every log line is one JSON object; lines about a transfer say which; no secret appears
+    in the logs, in what users are told, or when X refuses the credentials."""
+    import json
+
+    secrets = {"X_CONSUMER_SECRET": "S3CRET-consumer-5f1c", "X_ACCESS_TOKEN_SECRET": "S3CRET-token-9d2e"}
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    sandbox.set_card(sim.user_id("bob"), "ok")
+    sandbox.set_payouts(sim.user_id("alice"), True)
+    proc = start(sim, tmp_path, LOG_LEVEL="DEBUG", **secrets)
+    try:
+        post = sim.tweet("bob", "@paybot send 5 to @alice")
+        wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
+        sim.dm("bob", "yes")
+        wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.strip()]
+    assert lines and all({"at", "level", "logger", "message"} <= set(line) for line in lines)
+    about = [line for line in lines if line.get("transfer_id")]
+    assert about and about[-1]["tweet_id"] == post["id"] and about[-1]["user_id"] == sim.user_id("bob")
+    everything = (tmp_path / "worker.log").read_text() + json.dumps(sim.bot_messages())
+    for value in [*secrets.values(), SIM_ACCESS_TOKEN]:
+        assert value not in everything
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
+    env |= {"X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_ACCESS_TOKEN": "wrong-token-77ab",  # type: ignore[attr-defined]
+            "PAYBOT_DB_PATH": str(tmp_path / "other.db"), **secrets}
+    refused = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env,
+                             cwd=tmp_path, timeout=60)
+    assert refused.returncode == 2 and "X refused the bot's credentials" in refused.stderr
+    for value in [*secrets.values(), "wrong-token-77ab"]:
+        assert value not in refused.stderr + refused.stdout
