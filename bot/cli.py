@@ -350,6 +350,42 @@ def export(
         sys.stdout.write(data)
 
 
+TEMPLATE = Path(__file__).resolve().parent.parent / "config.example.env"
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Option(help="Where to write the settings.")] = Path(".env"),
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter .env from config.example.env, asking for the values that matter."""
+    if path.exists() and not force:
+        _fail(f"{path} exists; use --force to replace it")
+    if not TEMPLATE.exists():
+        _fail(f"the template {TEMPLATE} is missing (paybot init runs from a source checkout)")
+    console.print("The X values come from the developer portal: your app's API key and secret, and the access "
+                  "token and secret of the bot's own account (Read, write and Direct Messages).")
+    values = {
+        "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
+        "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
+        "X_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
+        "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
+        "PAYBOT_HANDLE": typer.prompt("the bot account's handle", default="paybot").lstrip("@"),
+        "PAYBOT_CURRENCY": typer.prompt("currency of bare amounts", default="USD").upper(),
+        "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False),
+    }
+    out = []
+    for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
+        key = line.lstrip("# ").split("=", 1)[0]
+        if "=" in line and key in values and values[key]:
+            out.append(f"{key}={values.pop(key)}")
+        else:
+            out.append(line)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    console.print(f"wrote {path} (readable by you only); check it with `paybot doctor`", highlight=False)
+
+
 db = typer.Typer(help="The store: its schema version and migrations.", no_args_is_help=True)
 app.add_typer(db, name="db")
 

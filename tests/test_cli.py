@@ -99,3 +99,18 @@ def test_secrets_do_not_reach_the_console(tmp_path: Path) -> None:
     out = paybot("run", env={"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": secret, "X_ACCESS_TOKEN": "changethis",
                              "X_ACCESS_TOKEN_SECRET": secret}, cwd=tmp_path)
     assert secret not in out.stderr + out.stdout and "X_ACCESS_TOKEN" in out.stderr
+
+
+def test_init_writes_a_starter_env(tmp_path: Path) -> None:
+    """`paybot init` asks for the values that matter and writes them into the template, for the owner only."""
+    answers = "ck-123456\ncs-123456\nat-123456\nas-123456\n@tipjar\neur\n\n"
+    out = paybot("init", stdin=answers, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    env = (tmp_path / ".env").read_text()
+    for line in ("X_CONSUMER_KEY=ck-123456", "X_ACCESS_TOKEN_SECRET=as-123456", "PAYBOT_HANDLE=tipjar",
+                 "PAYBOT_CURRENCY=EUR", "# DATABASE_URL=postgresql://"):
+        assert line in env
+    assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
+    assert "ck-123456" not in out.stdout
+    again = paybot("init", stdin=answers, cwd=tmp_path)
+    assert again.returncode == 2 and "--force" in again.stderr
