@@ -252,25 +252,29 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
 def refund(
     transfer_id: int,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Give a completed or held transfer's money back to its sender (asks first; safe to repeat)."""
     _, _, service = _operator()
     if not yes and not typer.confirm(f"Refund transfer {transfer_id} to its sender?"):
         raise typer.Exit(1)
-    ok, result = service.operator_refund(transfer_id)
-    console.print(result, highlight=False)
+    _outcome(*service.operator_refund(transfer_id), as_json)
+
+
+def _outcome(ok: bool, message: str, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({"ok": ok, "message": message}))
+    else:
+        console.print(message, highlight=False)
     if not ok:
         raise typer.Exit(1)
 
 
 @app.command()
-def cancel(transfer_id: int) -> None:
+def cancel(transfer_id: int, as_json: JsonOpt = False) -> None:
     """Cancel a pending transfer; its sender is told by DM."""
     _, _, service = _operator()
-    ok, result = service.operator_cancel(transfer_id)
-    console.print(result, highlight=False)
-    if not ok:
-        raise typer.Exit(1)
+    _outcome(*service.operator_cancel(transfer_id), as_json)
 
 
 @app.command()
@@ -303,19 +307,19 @@ def status(as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def pause() -> None:
+def pause(as_json: JsonOpt = False) -> None:
     """Stop moving money: confirmed payments wait, new commands get a maintenance answer; reading goes on."""
     _, _, service = _operator()
     service.set_paused(True)
-    console.print("payments paused; `paybot resume` starts them again")
+    _outcome(True, "payments paused; `paybot resume` starts them again", as_json)
 
 
 @app.command()
-def resume() -> None:
+def resume(as_json: JsonOpt = False) -> None:
     """Move money again after `paybot pause`; payments confirmed meanwhile go through."""
     _, _, service = _operator()
     service.set_paused(False)
-    console.print("payments resumed")
+    _outcome(True, "payments resumed", as_json)
 
 
 @app.command()

@@ -61,7 +61,9 @@ def test_transfers_and_show(run: Run, tmp_path: Path) -> None:
 
 def test_cancel_and_refund(run: Run, tmp_path: Path) -> None:
     """Cancel only what is pending; refund completed or held money once, however often asked."""
-    assert paybot(tmp_path, "cancel", "1").returncode == 1
+    refused = paybot(tmp_path, "cancel", "1", "--json")
+    assert refused.returncode == 1 and json.loads(refused.stdout) == {
+        "ok": False, "message": "transfer 1 is completed; only a pending one can be cancelled"}
     assert paybot(tmp_path, "cancel", "3").stdout.strip() == "transfer 3 cancelled"
     first = paybot(tmp_path, "refund", "1", "--yes")
     assert first.returncode == 0 and "transfer 1 refunded" in first.stdout
@@ -78,7 +80,7 @@ def test_cancel_and_refund(run: Run, tmp_path: Path) -> None:
 
 def test_pause_and_resume(run: Run, tmp_path: Path) -> None:
     """Paused: a confirmed payment waits and a new command gets the maintenance answer; resumed: it goes."""
-    assert paybot(tmp_path, "pause").returncode == 0
+    assert json.loads(paybot(tmp_path, "pause", "--json").stdout)["ok"] is True
     run.step({"dm": "yes", "by": "bob"})
     run.step({"tweet": "@paybot send 4 to @alice", "by": "bob", "id": "late"})
     assert statuses(run) == ["completed", "held", "executing"]
