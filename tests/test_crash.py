@@ -182,7 +182,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
     # Executed exactly once, and only after a yes.
     paid_states = {"completed", "held", "returned"}
     assert len(payments) == sum(t[4] in paid_states for t in transfers)
-    for root, sender, recipient, minor, status, ref, _key in transfers:
+    for root, _sender, _recipient, minor, status, ref, _key in transfers:
         if status in paid_states:
             assert ref in payments and payments[ref]["amount_minor"] == minor
             assert people.said.get(root) == "yes", (root, status)
