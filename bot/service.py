@@ -200,6 +200,7 @@ class Service:
         ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
         group_code = self._fresh_code(s, m.author_id) if is_send else ""
         codes: dict[str, str] = {}
+        rows: dict[str, Transfer] = {}
         for user in people:
             sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
             t = by_party.get(user.id) or Transfer(
@@ -212,12 +213,10 @@ class Service:
             t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
             t.expires_at, t.updated_at = now + ttl, now
             s.add(t)
-        s.flush()
-        for user in people:
-            t = by_party.get(user.id) or next(x for x in s.exec(select(Transfer).where(
-                Transfer.root_tweet_id == m.root_id, Transfer.sender_id == (m.author_id if is_send else user.id),
-                Transfer.recipient_id == (user.id if is_send else m.author_id))))
-            note = f"asked again after an edit (post {m.id})" if user.id in by_party else f"command post {m.id}"
+            rows[user.id] = t
+        s.flush()  # new rows get their ids, for their timelines
+        for user_id, t in rows.items():
+            note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
             s.add(TransferEvent(transfer_id=t.id, at=now, status="pending", note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
