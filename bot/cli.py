@@ -114,14 +114,9 @@ def parse(
 ) -> None:
     """Parse commands and print one JSON object per command."""
     from bot.commands import parse_command, parse_dm
-    from bot.config import load_settings
     from bot.errors import CommandError
 
-    try:
-        settings = load_settings()
-    except ConfigError as err:
-        _fail(str(err))
-        return
+    settings = _settings()
     cur = (currency or settings.paybot_currency).upper()
     handle = bot or settings.paybot_handle
     lines = [text] if text is not None else sys.stdin.read().splitlines()
@@ -158,21 +153,34 @@ def doctor() -> None:
 # ------------------------------------------------------------------ operators
 
 
+def _settings() -> Any:
+    """The settings, or one line naming the bad one and exit 2."""
+    from bot.config import load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as err:
+        _fail(str(err))
+
+
+def _store_engine(settings: Any) -> Any:
+    """An engine on the configured store, which migrations (not create_all) keep up to date."""
+    from bot.store import database_url, make_engine
+
+    return make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+
+
 def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
     from bot import migrate
     from bot.bootstrap import policy_from
-    from bot.config import load_settings
     from bot.ports import SystemClock
     from bot.providers.sandbox import SandboxProvider
     from bot.service import Service
-    from bot.store import UnitOfWork, database_url, get_checkpoint, make_engine
+    from bot.store import UnitOfWork, get_checkpoint
 
-    try:
-        settings = load_settings()
-    except ConfigError as err:
-        _fail(str(err))
-    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    settings = _settings()
+    engine = _store_engine(settings)
     if migrate.current(engine) != migrate.head():
         _fail("the store's schema is not current: run `paybot db upgrade` first")
     uow = UnitOfWork(engine)
@@ -398,15 +406,8 @@ app.add_typer(db, name="db")
 def db_upgrade() -> None:
     """Bring the store's schema to the newest revision (paybot run also does it at start)."""
     from bot import migrate
-    from bot.config import load_settings
-    from bot.store import database_url, make_engine
 
-    try:
-        settings = load_settings()
-    except ConfigError as err:
-        _fail(str(err))
-        return
-    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    engine = _store_engine(_settings())
     before = migrate.current(engine)
     after = migrate.upgrade(engine)
     engine.dispose()
@@ -417,15 +418,8 @@ def db_upgrade() -> None:
 def db_current() -> None:
     """Print the store's schema revision and the newest one this paybot knows."""
     from bot import migrate
-    from bot.config import load_settings
-    from bot.store import database_url, make_engine
 
-    try:
-        settings = load_settings()
-    except ConfigError as err:
-        _fail(str(err))
-        return
-    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
+    engine = _store_engine(_settings())
     console.print(f"store: {migrate.current(engine) or 'not under migrations'}; newest: {migrate.head()}",
                   highlight=False)
     engine.dispose()
