@@ -292,14 +292,14 @@ def commands(draw: st.DrawFn) -> Command:
 
 
 @given(commands())
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_a_command_written_out_parses_back_to_itself(cmd: Command) -> None:
     """Rendering a command in canonical form and parsing it gives the same command."""
     assert parse_command(cmd.canonical()) == cmd
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 def test_any_text_is_a_command_or_a_command_error(text: str) -> None:
     """parse never raises anything but CommandError, whatever the text."""
     for candidate in (text, "@paybot " + text, "@paybot send " + text, "@paybot pay @alice " + text):
@@ -317,7 +317,7 @@ amount_texts = st.from_regex(r"[-+]?[0-9]{0,9}([.,][0-9]{0,4})?(e[0-9])?", fullm
 
 
 @given(amount_texts, st.sampled_from(["", "$", "€", " USD", "eur"]))
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 def test_amounts_are_never_floats(number: str, unit: str) -> None:
     """An accepted amount is an int of minor units whose decimal string has exactly two decimals."""
     try:
