@@ -110,7 +110,7 @@ class Worker:
             if dm.id not in fresh or dm.sender_id == self.service.bot_id:
                 continue  # already applied, or the bot's own message
             result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
-            handled += bool(result) and dm.sender_id != self.service.bot_id
+            handled += bool(result)
             failed |= result is None
         if failed:
             return handled  # read the same events again next time

@@ -19,7 +19,6 @@ import random
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +30,8 @@ from sqlalchemy import create_engine, text
 
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import UNLIMITED, XSim
+from tests.workers import spawn_worker, stop
 
 KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "200"))
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
@@ -96,21 +96,14 @@ class People:
 
 
 def start_worker(sim: XSim, tmp: Path, fault: str | None) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
-    env.update({
-        "X_API_BASE": sim.base,  # type: ignore[attr-defined]
-        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": "s",
-        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "s",
-        "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
+    settings = {
         "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
         "PAYBOT_TICK_INTERVAL": "0.1", "PAYBOT_OUTBOX_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5",
         "PAYBOT_CLAIM_WINDOW": "3s", "PAYBOT_DAILY_MAX": "100000", "LOG_LEVEL": "INFO",
-    })
+    }
     if fault:
-        env["PAYBOT_FAULT"] = fault
-    with (tmp / "worker.log").open("a") as out:
-        return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
+        settings["PAYBOT_FAULT"] = fault
+    return spawn_worker(sim, tmp, settings)
 
 
 def rows(tmp: Path, sql: str) -> list[Any]:
@@ -136,8 +129,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
     while "worker started" not in (tmp_path / "worker.log").read_text():
         assert proc.poll() is None, (tmp_path / "worker.log").read_text()
         time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    stop(proc)
     while sum(kills.values()) < KILLS:
         # Two kills in three at a named point, one at a random moment.
         fault = plan[sum(kills.values()) % len(plan)] if rng.random() < 0.67 else None
@@ -166,8 +158,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
                 last, quiet_since = state, time.monotonic()
             time.sleep(0.1)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        stop(proc)
     elapsed = time.monotonic() - started
 
     transfers = rows(tmp_path, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "

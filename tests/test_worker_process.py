@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from bot.providers.sandbox import SandboxProvider
 from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from tests.workers import spawn_worker, stop
 
 
 @pytest.fixture
@@ -39,23 +40,15 @@ def wait_for(cond: Callable[[], object], timeout: float = 30) -> None:
 
 def start(sim: XSim, tmp: Path, *, log_name: str = "worker.log", leader: bool = True,
           **extra: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
-    env.update({
-        "X_API_BASE": sim.base,  # type: ignore[attr-defined]
-        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": "sim-secret",
-        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "sim-secret",
-        "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
+    settings = {
         "PAYBOT_MENTIONS_INTERVAL": "0.2", "PAYBOT_DMS_INTERVAL": "0.2",
         "PAYBOT_TICK_INTERVAL": "0.5", "PAYBOT_OUTBOX_INTERVAL": "0.2",
         # a worker killed with SIGKILL keeps its lease until it lapses
         "PAYBOT_LEASE_TTL": "2",
-    })
-    env.update(extra)
+    } | extra
     polls = len([e for e in sim.log if e["endpoint"] == "mentions"])
     log = tmp / log_name
-    with log.open("a") as out:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+    proc = spawn_worker(sim, tmp, settings, log_name)
     if leader:
         wait_for(lambda: len([e for e in sim.log if e["endpoint"] == "mentions"]) > polls or proc.poll() is not None)
     else:
@@ -88,8 +81,7 @@ def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
         assert proc.wait(timeout=30) == 0
         assert time.monotonic() - began < 10
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     assert statuses(tmp_path) == ["completed"]
     assert len(sandbox.payments()) == 1
     log = (tmp_path / "worker.log").read_text()
@@ -108,17 +100,13 @@ def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> Non
         sim.dm("bob", "yes")
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     assert statuses(tmp_path) == ["executing"] and len(sandbox.payments()) == 1
     proc = start(sim, tmp_path)
     try:
         wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     assert statuses(tmp_path) == ["completed"]
     assert len(sandbox.payments()) == 1 and sandbox.operations() == 1
     assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 1
@@ -157,9 +145,7 @@ def test_two_workers_on_postgres_one_leads_and_the_other_takes_over(
             pay(i)
     finally:
         for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                p.wait(timeout=30)
+            stop(p)
     standby = next(name for name in procs if name != leader)
     assert "is now the leader" in (tmp_path / standby).read_text()
     assert len(sandbox.payments()) == 6
@@ -183,11 +169,8 @@ def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Pat
         wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
         sim.dm("bob", "yes")
         wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        stop(proc)
     lines = [json.loads(line) for line in (tmp_path / "worker.log").read_text().splitlines() if line.strip()]
     assert lines and all({"at", "level", "logger", "message"} <= set(line) for line in lines)
     about = [line for line in lines if line.get("transfer_id")]
