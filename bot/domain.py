@@ -5,7 +5,9 @@
        │                 │                                     └──window over──▶ returned
        │                 │                                                   ▲
        │                 │     completed ──operator refund──────────────────────┘
-       │                 └──declined / auth failed──▶ failed
+       │                 ├──bank wants approval──▶ needs_auth ──approved──▶ completed (or held)
+       │                 │                              └──page expired──▶ failed
+       │                 └──declined──▶ failed
        ├──no / cancel──▶ cancelled
        └──TTL passed──▶ expired
 """
@@ -31,11 +33,13 @@ class Status(StrEnum):
     CANCELLED = "cancelled"
     EXPIRED = "expired"
     RETURNED = "returned"
+    NEEDS_AUTH = "needs_auth"  # the sender's bank wants them to approve it on the provider's page
 
 
 ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.EXECUTING, Status.CANCELLED, Status.EXPIRED}),
-    Status.EXECUTING: frozenset({Status.COMPLETED, Status.HELD, Status.FAILED}),
+    Status.EXECUTING: frozenset({Status.COMPLETED, Status.HELD, Status.FAILED, Status.NEEDS_AUTH}),
+    Status.NEEDS_AUTH: frozenset({Status.COMPLETED, Status.HELD, Status.FAILED}),
     Status.HELD: frozenset({Status.COMPLETED, Status.RETURNED}),
     # an operator's refund (`paybot refund`) of a completed payment
     Status.COMPLETED: frozenset({Status.RETURNED}),
@@ -43,7 +47,7 @@ ALLOWED: dict[Status, frozenset[Status]] = {
 FINAL = frozenset(s for s in Status if s not in ALLOWED)
 # Statuses whose money counts against the sender's daily limit.
 COUNTS_TOWARDS_LIMIT = frozenset(
-    {Status.PENDING, Status.EXECUTING, Status.COMPLETED, Status.HELD}
+    {Status.PENDING, Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status.HELD}
 )
 
 
@@ -64,6 +68,8 @@ class Policy:
     confirm_ttl: timedelta = timedelta(minutes=10)
     request_ttl: timedelta = timedelta(days=7)
     claim_window: timedelta = timedelta(days=14)
+    auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
+    key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
 
     def check(self, amount: Money, n_recipients: int, spent_today: Money) -> None:
         """Refuse, with a sentence for the sender, an amount outside the limits."""

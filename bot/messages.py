@@ -135,6 +135,20 @@ CATALOG: dict[str, tuple[str, str]] = {
                    "sandbox cannot ask it, so it was not sent. Nothing was charged. [{code}]",
                    "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient} et le "
                    "bac à sable ne peut pas le demander : il n'a pas été envoyé. Rien n'a été débité. [{code}]"),
+    "needs_auth.link": ("Your bank wants you to approve the payment of {amount} to @{recipient}. Approve it "
+                        "here within 24 hours: {url} Nothing is charged until you do. [{code}]",
+                        "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}. "
+                        "Approuvez-le ici sous 24 heures : {url} Rien n'est débité avant. [{code}]"),
+    "auth_lapsed": ("The payment of {amount} to @{recipient} was not approved in time, so it was not sent. "
+                    "Nothing was charged. [{code}]",
+                    "Le paiement de {amount} à @{recipient} n'a pas été approuvé à temps : il n'a pas été "
+                    "envoyé. Rien n'a été débité. [{code}]"),
+    "not_charged": ("The payment of {amount} to @{recipient} could not be made, and nothing was charged. "
+                    "Post the command again to retry. [{code}]",
+                    "Le paiement de {amount} à @{recipient} n'a pas pu être fait, et rien n'a été débité. "
+                    "Publiez la commande à nouveau pour réessayer. [{code}]"),
+    "card_saved": ("Your card is saved. You can now confirm payments with YES.",
+                   "Votre carte est enregistrée. Vous pouvez maintenant confirmer vos paiements avec OUI."),
     "recipient_left": ("@{recipient} no longer takes payments through me, so {amount} was not sent. "
                        "Nothing was charged. [{code}]",
                        "@{recipient} ne reçoit plus de paiements par mon intermédiaire : {amount} n'a pas été "
@@ -201,6 +215,7 @@ STATUS_WORDS = {
     "completed": ("completed", "effectué"), "held": ("held", "en attente de réclamation"),
     "failed": ("failed", "échoué"), "cancelled": ("cancelled", "annulé"),
     "expired": ("expired", "expiré"), "returned": ("returned", "rendu"),
+    "needs_auth": ("waiting for your bank's approval", "en attente de l'accord de votre banque"),
 }
 
 

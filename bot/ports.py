@@ -140,6 +140,41 @@ class PayResult:
     outcome: PayOutcome
     ref: str | None = None
     reason: str | None = None
+    url: str | None = None  # NEEDS_AUTH: the provider's page where the sender approves this payment
+
+
+class EventKind(StrEnum):
+    CARD_SAVED = "card_saved"  # user_id saved a card on the provider's page
+    PAID = "paid"  # the payment of `key` went through (outcome PAID or HELD), e.g. after approval
+    AUTH_LAPSED = "auth_lapsed"  # the approval page of `key` expired unused
+    ACCOUNT_READY = "account_ready"  # user_id can receive now
+    REFUNDED = "refunded"  # the payment `ref` was refunded at the provider
+    DISPUTED = "disputed"  # the payer's bank opened a dispute on the payment `ref`
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """Something that happened at the provider, in the port's words."""
+
+    id: str
+    kind: EventKind
+    user_id: str | None = None
+    key: str | None = None
+    ref: str | None = None
+    outcome: PayOutcome | None = None
+
+
+@dataclass(frozen=True)
+class ProviderPayment:
+    """What the provider holds about one payment paybot made, for reconciliation."""
+
+    key: str
+    ref: str
+    amount_minor: int
+    currency: str
+    charged: bool  # the sender's money was taken
+    delivered: bool  # the recipient has it (a destination charge or a transfer)
+    refunded: bool
 
 
 @dataclass(frozen=True)
@@ -167,8 +202,26 @@ class PaymentProvider(Protocol):
     def can_receive(self, user_id: str) -> bool: ...
 
     def pay(
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None
-    ) -> PayResult: ...
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        reference: dict[str, str] | None = None,
+    ) -> PayResult:
+        """Charge the sender's saved card; `reference` (transfer id, post id...) is recorded with it."""
+        ...
+
+    def lookup(self, key: str) -> PayResult | None:
+        """What became of the payment made with `key` (None: the provider never saw it).
+
+        A payment still waiting for the sender's approval is NEEDS_AUTH; when
+        its page has expired the provider makes sure it cannot be paid any more."""
+        ...
+
+    def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
+        """Events since the cursor `after`, oldest first, and the cursor to pass next time."""
+        ...
+
+    def payments_since(self, since: datetime) -> list[ProviderPayment]:
+        """Every payment paybot made since then (reconciliation)."""
+        ...
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
         """Pay held money to the recipient; returns the provider's reference."""

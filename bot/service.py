@@ -30,11 +30,13 @@ from bot.money import Money
 from bot.ports import (
     Clock,
     DirectMessage,
+    EventKind,
     Mention,
     Onboarding,
     PaymentProvider,
     PayOutcome,
     PayResult,
+    ProviderEvent,
     XUser,
 )
 from bot.store import (
@@ -476,25 +478,44 @@ class Service:
                 self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
                 s.commit()
                 return
-            args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo)
+            args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
+                        reference={"transfer_id": str(t.id), "root_tweet_id": t.root_tweet_id,
+                                   "sender_x_id": t.sender_id, "recipient_x_id": t.recipient_id})
             amount = money(t)
+            # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
+            stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
         fault_point("before_pay")
         try:
-            result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
+            if stale:
+                found = self.provider.lookup(t.pay_key)
+                result = found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
+                                                                         "record of this payment")
+            else:
+                result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
         except ProviderTransient:
             log.warning("provider did not answer for transfer %s; will retry", transfer_id,
                         extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
             return
+        except ProviderError as err:  # refused outright (a 4xx): nothing was charged
+            log.error("provider refused transfer %s: %s", transfer_id, err,
+                      extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            result = PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
         fault_point("after_pay")
+        self._apply_result(transfer_id, result, (Status.EXECUTING,))
+        fault_point("after_commit")
+
+    def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
+        """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
         with self.uow() as s:
             t = s.get(Transfer, transfer_id)
-            if t is None or t.status != Status.EXECUTING:
-                return
+            if t is None or t.status not in expected:
+                return False
             self._record(s, t, result)
             s.commit()
             log.info("transfer %s: %s", transfer_id, t.status, extra=transfer_context(t))
-        fault_point("after_commit")
+        return True
 
     def _record(self, s: Session, t: Transfer, result: PayResult) -> None:
         """Apply the provider's answer to an executing transfer and queue what it says."""
@@ -502,9 +523,16 @@ class Service:
         lang, amount = t.lang, money(t)
         sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
         privacy = (s.get(User, t.sender_id) or User(id="", handle="")).privacy
-        t.payment_ref = result.ref
+        was = t.status
+        t.payment_ref = result.ref or t.payment_ref
         words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
-        if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
+        if result.outcome == PayOutcome.NEEDS_AUTH and result.url and t.status == Status.EXECUTING:
+            # Recoverable: the sender approves this very payment on the provider's page.
+            self._set_status(s, t, Status.NEEDS_AUTH, now, reason="the bank asked the sender to approve it")
+            t.hold_until = now + self.policy.auth_window
+            text = say("needs_auth.link", lang, url=result.url, **words)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
             held = result.outcome == PayOutcome.HELD
             self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
             if held:
@@ -522,6 +550,10 @@ class Service:
             self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
             if result.reason == "recipient opted out":
                 text = say("recipient_left", lang, **words)
+            elif (result.reason or "").startswith("not charged"):
+                text = say("not_charged", lang, **words)
+            elif was == Status.NEEDS_AUTH:
+                text = say("auth_lapsed", lang, **words)
             elif result.outcome == PayOutcome.NEEDS_AUTH:
                 text = say("needs_auth", lang, **words)
             elif result.outcome == PayOutcome.NO_CARD:
@@ -633,6 +665,96 @@ class Service:
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
         return len(self._settle(due, "return", refund, Status.RETURNED, tell_sender))
+
+    def lapse_auth(self) -> int:
+        """Close the approvals nobody gave in time: look each payment up, record what the provider says."""
+        with self.uow() as s:
+            due = list(s.exec(select(Transfer).where(Transfer.status == Status.NEEDS_AUTH,
+                                                     col(Transfer.hold_until) <= self.clock.now())))
+        done = 0
+        for t in due:
+            try:
+                found = self.provider.lookup(t.pay_key or "")
+            except ProviderError:
+                log.warning("could not look up transfer %s; will retry", t.id, extra=transfer_context(t))
+                self.provider_failed()
+                continue
+            if found is None or found.outcome == PayOutcome.NEEDS_AUTH:
+                found = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time")
+            done += self._apply_result(t.id or 0, found, (Status.NEEDS_AUTH,))
+        return done
+
+    def provider_events(self) -> int:
+        """Apply the provider's new events (cards saved, approvals, onboarding, refunds, disputes) once each."""
+        with self.uow() as s:
+            cursor = get_checkpoint(s, "provider_events")
+        try:
+            events, new_cursor = self.provider.events(cursor or None)
+        except ProviderError as err:
+            log.warning("could not read the provider's events: %s", err)
+            self.provider_failed()
+            return 0
+        for event in events:
+            self.apply_event(event)
+        if new_cursor and new_cursor != cursor:
+            with self.uow() as s:
+                set_checkpoint(s, "provider_events", new_cursor)
+                s.commit()
+        return len(events)
+
+    def apply_event(self, event: ProviderEvent) -> None:
+        """Apply one provider event; applying it twice changes nothing more."""
+        if event.kind == EventKind.CARD_SAVED and event.user_id:
+            with self.uow() as s:
+                if s.get(ProcessedDm, f"event:{event.id}") is None:
+                    s.add(ProcessedDm(id=f"event:{event.id}", processed_at=self.clock.now()))
+                    self._queue_dm(s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)),
+                                   PRIORITY_OUTCOME)
+                    s.commit()
+        elif event.kind in (EventKind.PAID, EventKind.AUTH_LAPSED) and event.key:
+            with self.uow() as s:
+                t = s.exec(select(Transfer).where(Transfer.pay_key == event.key)).first()
+            if t is None or t.id is None:
+                return
+            if event.kind == EventKind.PAID:
+                result = PayResult(event.outcome or PayOutcome.PAID, ref=event.ref)
+            else:
+                result = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time")
+            self._apply_result(t.id, result, (Status.NEEDS_AUTH,))
+        elif event.kind == EventKind.ACCOUNT_READY and event.user_id:
+            with self.uow() as s:
+                waiting = s.exec(select(Transfer.id).where(Transfer.recipient_id == event.user_id,
+                                                           Transfer.status == Status.HELD).limit(1)).first()
+            if waiting is not None:  # they finished onboarding: pay out what waits for them
+                self.claim(event.user_id, resuming=True)
+        elif event.kind in (EventKind.REFUNDED, EventKind.DISPUTED) and event.ref:
+            self._note_at_provider(event)
+
+    def _note_at_provider(self, event: ProviderEvent) -> None:
+        """A refund or dispute made outside paybot (the provider's dashboard, the payer's bank)."""
+        now = self.clock.now()
+        with self.uow() as s:
+            t = s.exec(select(Transfer).where(Transfer.payment_ref == event.ref)).first()
+            if t is None:
+                log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
+                return
+            note = f"{event.kind} at the provider ({event.id})"
+            if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
+                                                  TransferEvent.note == note)).first() is not None:
+                return
+            if (event.kind == EventKind.REFUNDED and t.status in (Status.COMPLETED, Status.HELD)
+                    and not (t.settle_key or "").startswith("return:")):
+                self._set_status(s, t, Status.RETURNED, now, reason=note)
+            else:
+                s.add(TransferEvent(transfer_id=t.id, at=now, status=t.status, note=note))
+            s.add(t)
+            s.commit()
+            log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
+
+    def _lang_of(self, s: Session, user_id: str) -> str:
+        last = s.exec(select(Transfer.lang).where(Transfer.sender_id == user_id)
+                      .order_by(col(Transfer.id).desc()).limit(1)).first()
+        return last or "en"
 
     def _settle(
         self,
@@ -809,7 +931,7 @@ class Service:
             times = [
                 s.exec(select(Transfer.expires_at).where(Transfer.status == Status.PENDING)
                        .order_by(col(Transfer.expires_at)).limit(1)).first(),
-                s.exec(select(Transfer.hold_until).where(Transfer.status == Status.HELD)
+                s.exec(select(Transfer.hold_until).where(col(Transfer.status).in_((Status.HELD, Status.NEEDS_AUTH)))
                        .order_by(col(Transfer.hold_until)).limit(1)).first(),
             ]
         found = [t for t in times if t is not None]

@@ -154,6 +154,9 @@ class Run:
         if "register" in step:
             self.sandbox.set_card(self.user(step["register"]), step.get("card", "ok"))
             return f"@{step['register']} saves a card ({step.get('card', 'ok')})"
+        if "approve" in step:
+            self.sandbox.approve(self.user(step["approve"]))
+            return f"@{step['approve']} approves the payment on the bank's page"
         if "onboard" in step:
             self.sandbox.set_payouts(self.user(step["onboard"]), True)
             return f"@{step['onboard']} finishes onboarding"

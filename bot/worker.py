@@ -133,7 +133,7 @@ class Worker:
         return handled + (1 if page.resume else 0)
 
     def tick(self) -> int:
-        """Expire, resume and return what is due."""
+        """Expire, resume, apply the provider's events, and close or return what is due."""
         done = 0
         def expire() -> int:
             # Nothing expires before the DMs that could have answered it are read.
@@ -142,6 +142,7 @@ class Worker:
             return self.service.expire_due(read_until=self._dms_read_until)
 
         for name, job in (("expire", expire), ("resume", self.service.resume),
+                          ("events", self.service.provider_events), ("lapse", self.service.lapse_auth),
                           ("return", self.service.return_due)):
             result = self._guard(name, job)
             done += result if isinstance(result, int) else 0

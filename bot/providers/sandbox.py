@@ -8,6 +8,10 @@ arguments returns the first result; with other arguments it is refused.
 Users' saved cards are "ok", "declined" or "needs_auth" (or none). A
 recipient who has not onboarded cannot receive: their money is charged to the
 platform and held until it is released (claim) or refunded.
+
+A "needs_auth" card behaves like a card whose bank wants the payer present:
+the payment waits on a pretend approval page (`approve` plays the sender
+there) and completes then, with an event, as Stripe's hosted page does.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ from typing import Any
 
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
-from bot.ports import Onboarding, PayOutcome, PayResult
+from datetime import datetime
+
+from bot.ports import EventKind, Onboarding, PayOutcome, PayResult, ProviderEvent, ProviderPayment
 
 CARDS = ("ok", "declined", "needs_auth")
 
@@ -35,7 +41,13 @@ CREATE TABLE IF NOT EXISTS payments (
     ref TEXT PRIMARY KEY, sender_id TEXT NOT NULL, recipient_id TEXT NOT NULL,
     amount_minor INTEGER NOT NULL, currency TEXT NOT NULL,
     state TEXT NOT NULL, settle_ref TEXT);
+CREATE TABLE IF NOT EXISTS approvals (
+    key TEXT PRIMARY KEY, sender_id TEXT NOT NULL, recipient_id TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, ref TEXT);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, user_id TEXT, key TEXT, ref TEXT, outcome TEXT);
 """
+APPROVAL_URL = "https://sandbox.paybot.invalid/approve/"
 
 
 class SandboxProvider:
@@ -148,7 +160,8 @@ class SandboxProvider:
         return bool(row and row[0])
 
     def pay(
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        reference: dict[str, str] | None = None,
     ) -> PayResult:
         params = {"sender": sender_id, "recipient": recipient_id, "amount": amount.minor,
                   "currency": amount.currency, "memo": memo}
@@ -161,19 +174,71 @@ class SandboxProvider:
             if card == "declined":
                 return {"outcome": PayOutcome.DECLINED, "reason": "card declined by the bank"}
             if card == "needs_auth":
-                return {"outcome": PayOutcome.NEEDS_AUTH, "reason": "authentication required"}
-            acct = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (recipient_id,)).fetchone()
-            n = db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
-            ref = f"py_sandbox_{n + 1:06d}"
-            state = "paid" if acct and acct[0] else "held"
-            db.execute(
-                "INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                (ref, sender_id, recipient_id, amount.minor, amount.currency, state),
-            )
-            return {"outcome": PayOutcome.PAID if state == "paid" else PayOutcome.HELD, "ref": ref}
+                db.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, 'open', NULL)",
+                           (key, sender_id, recipient_id, amount.minor, amount.currency))
+                return {"outcome": PayOutcome.NEEDS_AUTH, "reason": "authentication required",
+                        "url": APPROVAL_URL + key.replace(":", "-")}
+            return self._charge(db, sender_id, recipient_id, amount.minor, amount.currency)
 
         result = self._once(key, "pay", params, run)
-        return PayResult(PayOutcome(result["outcome"]), result.get("ref"), result.get("reason"))
+        return PayResult(PayOutcome(result["outcome"]), result.get("ref"), result.get("reason"), result.get("url"))
+
+    @staticmethod
+    def _charge(db: sqlite3.Connection, sender_id: str, recipient_id: str, minor: int, currency: str) -> dict[str, Any]:
+        acct = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (recipient_id,)).fetchone()
+        n = db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
+        ref = f"py_sandbox_{n + 1:06d}"
+        state = "paid" if acct and acct[0] else "held"
+        db.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                   (ref, sender_id, recipient_id, minor, currency, state))
+        return {"outcome": PayOutcome.PAID if state == "paid" else PayOutcome.HELD, "ref": ref}
+
+    def approve(self, user_id: str) -> int:
+        """The sender approves every payment waiting on their approval page; returns how many."""
+        with self._tx() as db:
+            rows = db.execute("SELECT key, recipient_id, amount_minor, currency FROM approvals "
+                              "WHERE sender_id = ? AND state = 'open' ORDER BY rowid", (user_id,)).fetchall()
+            for key, recipient_id, minor, currency in rows:
+                paid = self._charge(db, user_id, recipient_id, minor, currency)
+                db.execute("UPDATE approvals SET state = 'paid', ref = ? WHERE key = ?", (paid["ref"], key))
+                db.execute("INSERT INTO events(kind, key, ref, outcome) VALUES (?, ?, ?, ?)",
+                           (EventKind.PAID, key, paid["ref"], paid["outcome"]))
+        return len(rows)
+
+    def lookup(self, key: str) -> PayResult | None:
+        with self._tx() as db:
+            row = db.execute("SELECT result FROM operations WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            first = json.loads(row[0])
+            approval = db.execute("SELECT state, ref FROM approvals WHERE key = ?", (key,)).fetchone()
+            if approval is None:
+                return PayResult(PayOutcome(first["outcome"]), first.get("ref"), first.get("reason"))
+            if approval[0] == "open":  # the page closes: it cannot be approved any more
+                db.execute("UPDATE approvals SET state = 'lapsed' WHERE key = ?", (key,))
+            if approval[0] != "paid":
+                return PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time")
+            state = db.execute("SELECT state FROM payments WHERE ref = ?", (approval[1],)).fetchone()[0]
+            return PayResult(PayOutcome.HELD if state == "held" else PayOutcome.PAID, approval[1])
+
+    def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
+        with self._tx() as db:
+            rows = db.execute("SELECT id, kind, user_id, key, ref, outcome FROM events WHERE id > ? ORDER BY id",
+                              (int(after or 0),)).fetchall()
+        events = [ProviderEvent(id=str(r[0]), kind=EventKind(r[1]), user_id=r[2], key=r[3], ref=r[4],
+                                outcome=PayOutcome(r[5]) if r[5] else None) for r in rows]
+        return events, str(rows[-1][0]) if rows else after
+
+    def payments_since(self, since: datetime) -> list[ProviderPayment]:
+        """Reconciliation's view (the sandbox keeps no times, so `since` is every payment)."""
+        with self._tx() as db:
+            ops = db.execute("SELECT key, result FROM operations WHERE kind = 'pay'").fetchall()
+            approved = dict(db.execute("SELECT ref, key FROM approvals WHERE state = 'paid'").fetchall())
+            rows = db.execute("SELECT ref, amount_minor, currency, state FROM payments").fetchall()
+        keys = {json.loads(r).get("ref"): k for k, r in ops} | approved
+        return [ProviderPayment(key=keys.get(ref, ""), ref=ref, amount_minor=minor, currency=cur,
+                                charged=True, delivered=state in ("paid", "released"), refunded=state == "refunded")
+                for ref, minor, cur, state in rows]
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
         params = {"payment": payment_ref, "recipient": recipient_id, "amount": amount.minor}

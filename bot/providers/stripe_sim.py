@@ -1,0 +1,757 @@
+"""A Stripe emulator: the API endpoints paybot's Stripe adapter uses, over HTTP on 127.0.0.1.
+
+It speaks Stripe's wire format (form-encoded bodies with bracketed keys, JSON
+answers, Bearer secret keys) so the real stripe-python client talks to it:
+customers, payment methods (the test ids pm_card_visa, pm_card_chargeDeclined,
+pm_card_chargeCustomerFail, pm_card_authenticationRequired), Checkout Sessions
+(setup and payment mode), setup intents, payment intents (off-session,
+transfer_data, transfer_group, application fees), charges, Connect accounts,
+account links, transfers, refunds and events.
+
+Faithful where paybot's safety depends on it:
+- Idempotency-Key: the same key and parameters replay the saved answer (with
+  `Idempotent-Replayed: true`); other parameters or another endpoint get a 400
+  idempotency_error. Answers that failed before any work (an injected 500 or
+  429, a validation error) are not saved, as Stripe documents.
+- Errors use Stripe's JSON shape and status codes: 400 invalid_request_error
+  (unknown parameters are rejected), 401, 402 card_error with code and
+  decline_code (and the payment intent), 404 resource_missing, 429, 500.
+- Off-session charges on pm_card_authenticationRequired fail with 402
+  authentication_required and leave the intent in requires_payment_method.
+- Faults (`inject`): 500, 429, or "drop": do the work, then close the
+  connection without an answer (the client cannot know the charge happened).
+
+A control API under /_sim/ (and the same methods in Python) plays the people
+on Stripe's hosted pages: complete a Checkout Session, finish onboarding,
+open a dispute.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+from bot.ports import Clock, SystemClock
+
+DROP = 0  # an injected fault meaning: do the work, then drop the connection
+
+# The test payment methods: what each card does.
+TEST_CARDS: dict[str, dict[str, Any]] = {
+    "pm_card_visa": {"last4": "4242", "behaviour": "ok"},
+    "pm_card_chargeDeclined": {"last4": "0002", "behaviour": "declined_on_attach"},
+    "pm_card_chargeCustomerFail": {"last4": "0341", "behaviour": "declined"},
+    "pm_card_authenticationRequired": {"last4": "3184", "behaviour": "needs_auth"},
+}
+
+# Allowed parameters per endpoint: dotted paths, "*" for any key, "#" for a list index.
+_COMMON = {"expand.#"}
+PARAMS: dict[str, set[str]] = {
+    "customers.create": {"metadata.*", "email", "name", "description", "invoice_settings.default_payment_method"},
+    "customers.update": {"metadata.*", "email", "name", "description", "invoice_settings.default_payment_method"},
+    "payment_methods.attach": {"customer"},
+    "payment_methods.list": {"customer", "type", "limit", "starting_after", "ending_before"},
+    "checkout.sessions.create": {
+        "mode", "customer", "currency", "success_url", "cancel_url", "metadata.*", "expires_at",
+        "client_reference_id", "payment_method_types.#",
+        "line_items.#.quantity", "line_items.#.price_data.currency", "line_items.#.price_data.unit_amount",
+        "line_items.#.price_data.product_data.name", "line_items.#.price_data.product_data.description",
+        "payment_intent_data.metadata.*", "payment_intent_data.transfer_data.destination",
+        "payment_intent_data.transfer_group", "payment_intent_data.application_fee_amount",
+        "payment_intent_data.description", "setup_intent_data.metadata.*",
+    },
+    "checkout.sessions.expire": set(),
+    "payment_intents.create": {
+        "amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata.*",
+        "transfer_data.destination", "transfer_group", "application_fee_amount", "description",
+        "payment_method_types.#", "error_on_requires_action",
+    },
+    "payment_intents.list": {"customer", "limit", "starting_after", "ending_before", "created.gte", "created.lte"},
+    "accounts.create": {
+        "country", "email", "metadata.*", "business_type", "capabilities.transfers.requested",
+        "capabilities.card_payments.requested", "controller.stripe_dashboard.type", "controller.fees.payer",
+        "controller.losses.payments", "controller.requirement_collection",
+    },
+    "account_links.create": {"account", "refresh_url", "return_url", "type", "collect"},
+    "transfers.create": {"amount", "currency", "destination", "source_transaction", "transfer_group",
+                         "metadata.*", "description"},
+    "transfers.list": {"destination", "transfer_group", "limit", "starting_after", "ending_before",
+                       "created.gte", "created.lte"},
+    "refunds.create": {"payment_intent", "charge", "amount", "metadata.*", "reason", "reverse_transfer",
+                       "refund_application_fee"},
+    "refunds.list": {"payment_intent", "charge", "limit", "starting_after", "ending_before",
+                     "created.gte", "created.lte"},
+    "events.list": {"limit", "starting_after", "ending_before", "type", "types.#", "created.gte"},
+    "retrieve": set(),
+}
+
+
+class StripeError(Exception):
+    """An error answer: HTTP status and Stripe's error object."""
+
+    def __init__(self, status: int, type_: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": {"type": type_, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
+
+
+def _missing(kind: str, oid: str, param: str = "id") -> StripeError:
+    return StripeError(404, "invalid_request_error", f"No such {kind}: '{oid}'", code="resource_missing", param=param)
+
+
+def _invalid(message: str, param: str | None = None) -> StripeError:
+    return StripeError(400, "invalid_request_error", message, param=param)
+
+
+def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Stripe's form encoding (a[b][0]=v) back into nested dicts; list indexes become dict keys."""
+    out: dict[str, Any] = {}
+    for raw, value in pairs:
+        head, _, rest = raw.partition("[")
+        parts = [head] + (re.findall(r"([^\[\]]*)\]", "[" + rest) if rest else [])
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise _invalid(f"Invalid parameter: {raw}", raw)
+        node[parts[-1] or str(len(node))] = value
+    return out
+
+
+def _paths(params: dict[str, Any], prefix: str = "") -> list[str]:
+    out = []
+    for key, value in params.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out += _paths(value, path + ".")
+        else:
+            out.append(path)
+    return out
+
+
+def _allowed(path: str, allowed: set[str]) -> bool:
+    parts = path.split(".")
+    for pattern in allowed | _COMMON:
+        pat = pattern.split(".")
+        if pat[-1] == "*" and len(parts) >= len(pat) and _match(parts[: len(pat) - 1], pat[:-1]):
+            return True
+        if len(pat) == len(parts) and _match(parts, pat):
+            return True
+    return False
+
+
+def _match(parts: list[str], pat: list[str]) -> bool:
+    return all(p == q or (q == "#" and p.isdigit()) for p, q in zip(parts, pat, strict=True))
+
+
+def _int(params: dict[str, Any], name: str, *, required: bool = True) -> int | None:
+    raw = params.get(name)
+    if raw is None:
+        if required:
+            raise _invalid(f"Missing required param: {name}.", name)
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise _invalid(f"Invalid integer: {raw}", name) from None
+
+
+def _bool(params: dict[str, Any], name: str) -> bool:
+    raw = params.get(name)
+    if raw in (None, "false"):
+        return False
+    if raw == "true":
+        return True
+    raise _invalid(f"Invalid boolean: {raw}", name)
+
+
+class StripeSim:
+    """The emulated Stripe account: state, a Flask app over it, and control methods."""
+
+    def __init__(self, clock: Clock | None = None, *, api_key: str = "sk_test_paybot_sim") -> None:
+        self.clock = clock or SystemClock()
+        self.api_key = api_key
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, Any]] = {}  # id -> object, every kind
+        self.events: list[dict[str, Any]] = []
+        self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> saved request and answer
+        self.faults: dict[str, list[int]] = {}  # "POST /v1/payment_intents" -> statuses
+        self.requests: list[dict[str, Any]] = []  # every request: method, path, key, status
+        self._n = 0
+        self._server: Any = None
+        self.base = ""
+
+    # ------------------------------------------------------------------ control
+
+    def inject(self, route: str, status: int, times: int = 1) -> None:
+        """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429 or DROP."""
+        with self.lock:
+            self.faults.setdefault(route, []).extend([status] * times)
+
+    def complete_checkout(self, session_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
+        """The customer fills in Stripe's hosted page and the session completes."""
+        with self.lock:
+            cs = self._get("checkout.session", session_id)
+            if cs["status"] != "open":
+                raise _invalid(f"This Checkout Session is {cs['status']}.")
+            pm = self._materialize(payment_method)
+            if pm["card"]["behaviour"] == "declined_on_attach":
+                raise StripeError(402, "card_error", "Your card was declined.", code="card_declined",
+                                  decline_code="generic_decline")
+            self._attach(pm, cs["customer"])
+            if cs["mode"] == "setup":
+                si = self._new("seti", "setup_intent", customer=cs["customer"], payment_method=pm["id"],
+                               status="succeeded", usage="off_session",
+                               metadata=cs.get("_setup_metadata", {}))
+                cs["setup_intent"] = si["id"]
+            else:
+                data = cs["_payment_intent_data"]
+                # On the hosted page the customer is present: authentication happens there and passes.
+                pi = self._charge(amount=cs["amount_total"], currency=cs["currency"], customer=cs["customer"],
+                                  pm=pm, metadata=data.get("metadata", {}), off_session=False,
+                                  destination=(data.get("transfer_data") or {}).get("destination"),
+                                  transfer_group=data.get("transfer_group"),
+                                  fee=data.get("application_fee_amount"))
+                cs["payment_intent"] = pi["id"]
+                cs["payment_status"] = "paid"
+            cs["status"] = "complete"
+            self._event("checkout.session.completed", cs)
+            return self._public(cs)
+
+    def open_sessions(self, customer: str | None = None) -> list[dict[str, Any]]:
+        """Open Checkout Sessions (of one customer), oldest first."""
+        with self.lock:
+            self._sweep()
+            return [self._public(o) for o in self.objects.values()
+                    if o["object"] == "checkout.session" and o["status"] == "open"
+                    and (customer is None or o["customer"] == customer)]
+
+    def onboard(self, account_id: str) -> None:
+        """The recipient finishes Stripe's onboarding: the account can take transfers."""
+        with self.lock:
+            acct = self._get("account", account_id)
+            acct.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+            acct["capabilities"] = {k: "active" for k in acct["capabilities"]} or {"transfers": "active"}
+            self._event("account.updated", acct)
+
+    def dispute(self, charge_id: str) -> dict[str, Any]:
+        with self.lock:
+            ch = self._get("charge", charge_id)
+            dp = self._new("dp", "dispute", charge=ch["id"], payment_intent=ch["payment_intent"],
+                           amount=ch["amount"], currency=ch["currency"], status="needs_response",
+                           reason="fraudulent")
+            ch["disputed"] = True
+            self._event("charge.dispute.created", dp)
+            return self._public(dp)
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of a kind ("payment_intent", "transfer", ...), oldest first."""
+        with self.lock:
+            return [self._public(o) for o in self.objects.values() if o["object"] == kind]
+
+    def succeeded_charges(self) -> int:
+        return sum(1 for o in self.of_kind("charge") if o["status"] == "succeeded")
+
+    # ------------------------------------------------------------------ server
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 in a background thread; returns the base URL."""
+        self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="stripe-sim").start()
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        return self.base
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def app(self) -> Flask:
+        app = Flask("stripe-sim")
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        routes: list[tuple[str, str, str, Callable[..., Any]]] = [
+            ("POST", "/v1/customers", "customers.create", self._customers_create),
+            ("GET", "/v1/customers/<oid>", "retrieve", self._retrieve("customer")),
+            ("POST", "/v1/customers/<oid>", "customers.update", self._customers_update),
+            ("GET", "/v1/payment_methods", "payment_methods.list", self._pms_list),
+            ("GET", "/v1/payment_methods/<oid>", "retrieve", self._pm_retrieve),
+            ("POST", "/v1/payment_methods/<oid>/attach", "payment_methods.attach", self._pm_attach),
+            ("POST", "/v1/checkout/sessions", "checkout.sessions.create", self._cs_create),
+            ("GET", "/v1/checkout/sessions/<oid>", "retrieve", self._retrieve("checkout.session")),
+            ("POST", "/v1/checkout/sessions/<oid>/expire", "checkout.sessions.expire", self._cs_expire),
+            ("GET", "/v1/setup_intents/<oid>", "retrieve", self._retrieve("setup_intent")),
+            ("POST", "/v1/payment_intents", "payment_intents.create", self._pi_create),
+            ("GET", "/v1/payment_intents", "payment_intents.list", self._list("payment_intent", "customer")),
+            ("GET", "/v1/payment_intents/<oid>", "retrieve", self._retrieve("payment_intent")),
+            ("GET", "/v1/charges/<oid>", "retrieve", self._retrieve("charge")),
+            ("POST", "/v1/accounts", "accounts.create", self._accounts_create),
+            ("GET", "/v1/accounts/<oid>", "retrieve", self._retrieve("account")),
+            ("POST", "/v1/account_links", "account_links.create", self._account_links_create),
+            ("POST", "/v1/transfers", "transfers.create", self._transfers_create),
+            ("GET", "/v1/transfers", "transfers.list", self._list("transfer", "destination", "transfer_group")),
+            ("GET", "/v1/transfers/<oid>", "retrieve", self._retrieve("transfer")),
+            ("POST", "/v1/refunds", "refunds.create", self._refunds_create),
+            ("GET", "/v1/refunds", "refunds.list", self._list("refund", "payment_intent", "charge")),
+            ("GET", "/v1/refunds/<oid>", "retrieve", self._retrieve("refund")),
+            ("GET", "/v1/events", "events.list", self._events_list),
+            ("GET", "/v1/events/<oid>", "retrieve", self._retrieve("event")),
+        ]
+        for method, rule, schema, view in routes:
+            app.add_url_rule(rule, f"{method} {rule}", self._endpoint(method, rule, schema, view), methods=[method])
+
+        def control(action: str, oid: str) -> Response:
+            try:
+                body = request.get_json(silent=True) or {}
+                if action == "complete":
+                    result = self.complete_checkout(oid, body.get("payment_method", "pm_card_visa"))
+                elif action == "onboard":
+                    self.onboard(oid)
+                    result = {"ok": True}
+                elif action == "dispute":
+                    result = self.dispute(oid)
+                else:
+                    return _json({"error": "unknown action"}, 404)
+                return _json(result)
+            except StripeError as err:
+                return _json(err.body, err.status)
+
+        app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
+        return app
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _endpoint(self, method: str, rule: str, schema: str, view: Callable[..., Any]) -> Callable[..., Response]:
+        route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+
+        def handle(**kw: Any) -> Response:
+            drop = False
+            with self.lock:
+                resp, drop = self._handle(route, method, schema, view, kw)
+            if drop:  # the work is done; the client never hears about it
+                sock = request.environ.get("werkzeug.socket")
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            return resp
+
+        handle.__name__ = f"stripe_{schema}_{method}"
+        return handle
+
+    def _handle(self, route: str, method: str, schema: str, view: Callable[..., Any],
+                kw: dict[str, Any]) -> tuple[Response, bool]:
+        key = request.headers.get("Idempotency-Key")
+        record = {"route": route, "key": key, "status": 0}
+        self.requests.append(record)
+        if request.headers.get("Authorization", "") != f"Bearer {self.api_key}":
+            record["status"] = 401
+            return _json({"error": {"type": "invalid_request_error",
+                                    "message": "Invalid API Key provided."}}, 401), False
+        pairs = list((request.form if method == "POST" else request.args).items(multi=True))
+        try:
+            params = decode_form(pairs)
+        except StripeError as err:
+            return _json(err.body, err.status), False
+        fault = self.faults.get(route, [None]).pop(0) if self.faults.get(route) else None
+        if fault in (429, 500):
+            record["status"] = fault
+            kind = "rate_limit" if fault == 429 else "api_error"
+            body = {"error": {"type": "invalid_request_error" if fault == 429 else "api_error",
+                              "code": kind if fault == 429 else None,
+                              "message": "Too many requests." if fault == 429 else "Something went wrong."}}
+            return _json(body, fault, {"Stripe-Should-Retry": "true"}), False
+        blob = json.dumps([route, kw, params], sort_keys=True)
+        if method == "POST" and key:
+            saved = self.keys.get(key)
+            if saved is not None:
+                if saved["blob"] != blob:
+                    record["status"] = 400
+                    return _json({"error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used with the same parameters "
+                                   "they were first used with. Try using a key other than "
+                                   f"'{key}' if you meant to execute a different request."}}, 400), False
+                record["status"] = saved["status"]
+                return _json(saved["body"], saved["status"], {"Idempotent-Replayed": "true",
+                                                               "Idempotency-Key": key}), fault == DROP
+        try:
+            unknown = [p for p in _paths(params) if not _allowed(p, PARAMS[schema])]
+            if unknown:
+                first = re.sub(r"\.(\w+)", r"[\1]", unknown[0])
+                raise _invalid(f"Received unknown parameter: {first}", first)
+            body, status = view(params, **kw), 200
+        except StripeError as err:
+            body, status = err.body, err.status
+            if status == 400 and err.body["error"]["type"] == "invalid_request_error":
+                record["status"] = status
+                return _json(body, status), False  # validation failures are not saved
+        record["status"] = status
+        if method == "POST" and key:
+            self.keys[key] = {"blob": blob, "status": status, "body": body}
+        headers = {"Idempotency-Key": key} if key else {}
+        return _json(body, status, headers), fault == DROP
+
+    def _new(self, prefix: str, kind: str, **fields: Any) -> dict[str, Any]:
+        self._n += 1
+        obj = {"id": f"{prefix}_sim{self._n:010d}", "object": kind, "created": self._now(),
+               "livemode": False, **fields}
+        self.objects[obj["id"]] = obj
+        return obj
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def _get(self, kind: str, oid: str, param: str = "id") -> dict[str, Any]:
+        obj = self.objects.get(oid)
+        if obj is None or obj["object"] != kind:
+            raise _missing(kind.split(".")[-1].replace("_", " "), oid, param)
+        return obj
+
+    @staticmethod
+    def _public(obj: dict[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in obj.items() if not k.startswith("_")}
+        if out.get("object") == "payment_method":
+            out["card"] = {k: v for k, v in out["card"].items() if k != "behaviour"}
+        return out
+
+    def _event(self, kind: str, obj: dict[str, Any]) -> None:
+        self._n += 1
+        self.events.append({"id": f"evt_sim{self._n:010d}", "object": "event", "type": kind,
+                            "created": self._now(), "livemode": False, "api_version": "2024-06-20",
+                            "data": {"object": json.loads(json.dumps(self._public(obj)))}})
+        self.objects[self.events[-1]["id"]] = self.events[-1]
+
+    def _sweep(self) -> None:
+        """Checkout Sessions past their expires_at expire, with an event."""
+        now = self._now()
+        for obj in list(self.objects.values()):
+            if obj["object"] == "checkout.session" and obj["status"] == "open" and obj["expires_at"] <= now:
+                obj["status"] = "expired"
+                self._event("checkout.session.expired", obj)
+
+    def _retrieve(self, kind: str) -> Callable[..., dict[str, Any]]:
+        def view(_params: dict[str, Any], oid: str) -> dict[str, Any]:
+            self._sweep()
+            return self._public(self._get(kind, oid))
+
+        return view
+
+    def _list(self, kind: str, *filters: str) -> Callable[..., dict[str, Any]]:
+        def view(params: dict[str, Any]) -> dict[str, Any]:
+            rows = [o for o in self.objects.values() if o["object"] == kind]
+            for name in filters:
+                if params.get(name):
+                    rows = [o for o in rows if o.get(name) == params[name]]
+            return self._page(rows, params, f"/v1/{kind}s")
+
+        return view
+
+    def _page(self, rows: list[dict[str, Any]], params: dict[str, Any], url: str) -> dict[str, Any]:
+        """Stripe's list: newest first, `limit`, cursors `starting_after` (older) and `ending_before` (newer)."""
+        created = params.get("created") or {}
+        if "gte" in created:
+            rows = [o for o in rows if o["created"] >= int(created["gte"])]
+        if "lte" in created:
+            rows = [o for o in rows if o["created"] <= int(created["lte"])]
+        rows = rows[::-1]  # objects are kept oldest first
+        limit = max(1, min(100, _int(params, "limit", required=False) or 10))
+        ids = [o["id"] for o in rows]
+        if params.get("starting_after"):
+            at = self._cursor(ids, params["starting_after"])
+            window = rows[at + 1:]
+            page, more = window[:limit], len(window) > limit
+        elif params.get("ending_before"):
+            at = self._cursor(ids, params["ending_before"])
+            window = rows[:at]
+            page, more = window[-limit:], len(window) > limit
+        else:
+            page, more = rows[:limit], len(rows) > limit
+        return {"object": "list", "url": url, "has_more": more, "data": [self._public(o) for o in page]}
+
+    @staticmethod
+    def _cursor(ids: list[str], oid: str) -> int:
+        if oid not in ids:
+            raise _missing("object", oid, "starting_after")
+        return ids.index(oid)
+
+    # ------------------------------------------------------------------ views
+
+    def _customers_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        cus = self._new("cus", "customer", email=params.get("email"), name=params.get("name"),
+                        description=params.get("description"), metadata=params.get("metadata", {}),
+                        invoice_settings={"default_payment_method": None})
+        if params.get("invoice_settings"):
+            self._customers_update(params, cus["id"])
+        return self._public(cus)
+
+    def _customers_update(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
+        cus = self._get("customer", oid)
+        for name in ("email", "name", "description"):
+            if name in params:
+                cus[name] = params[name]
+        cus["metadata"] = {**cus["metadata"], **params.get("metadata", {})}
+        pm_id = (params.get("invoice_settings") or {}).get("default_payment_method")
+        if pm_id:
+            pm = self._get("payment_method", pm_id, "invoice_settings[default_payment_method]")
+            if pm["customer"] != oid:
+                raise _invalid("The payment method must be attached to the customer.",
+                               "invoice_settings[default_payment_method]")
+            cus["invoice_settings"] = {"default_payment_method": pm_id}
+        return self._public(cus)
+
+    def _materialize(self, pm_id: str) -> dict[str, Any]:
+        """A test payment method id gives a new payment method each time, as Stripe does."""
+        if pm_id in TEST_CARDS:
+            card = TEST_CARDS[pm_id]
+            return self._new("pm", "payment_method", type="card", customer=None, metadata={},
+                             card={"brand": "visa", "last4": card["last4"], "exp_month": 12, "exp_year": 2034,
+                                   "behaviour": card["behaviour"]})
+        return self._get("payment_method", pm_id, "payment_method")
+
+    def _attach(self, pm: dict[str, Any], customer: str) -> None:
+        self._get("customer", customer, "customer")
+        if pm["customer"] not in (None, customer):
+            raise _invalid("The payment method is attached to another customer.", "payment_method")
+        if pm["card"]["behaviour"] == "declined_on_attach":
+            raise StripeError(402, "card_error", "Your card was declined.", code="card_declined",
+                              decline_code="generic_decline", param="")
+        pm["customer"] = customer
+
+    def _pm_retrieve(self, _params: dict[str, Any], oid: str) -> dict[str, Any]:
+        return self._public(self._materialize(oid) if oid in TEST_CARDS else self._get("payment_method", oid))
+
+    def _pm_attach(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
+        if not params.get("customer"):
+            raise _invalid("Missing required param: customer.", "customer")
+        pm = self._materialize(oid)
+        self._attach(pm, params["customer"])
+        return self._public(pm)
+
+    def _pms_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("customer"):
+            raise _invalid("Missing required param: customer.", "customer")
+        self._get("customer", params["customer"], "customer")
+        rows = [o for o in self.objects.values()
+                if o["object"] == "payment_method" and o["customer"] == params["customer"]]
+        return self._page(rows, params, "/v1/payment_methods")
+
+    def _cs_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        mode = params.get("mode")
+        if mode not in ("setup", "payment"):
+            raise _invalid("Invalid mode: must be one of payment, setup or subscription", "mode")
+        if not params.get("success_url"):
+            raise _invalid("Missing required param: success_url.", "success_url")
+        customer = params.get("customer")
+        if not customer:
+            raise _invalid("paybot's emulator needs a customer for every session.", "customer")
+        self._get("customer", customer, "customer")
+        expires_at = _int(params, "expires_at", required=False) or self._now() + 24 * 3600
+        if not self._now() + 30 * 60 <= expires_at <= self._now() + 24 * 3600:
+            raise _invalid("The expires_at timestamp must be between 30 minutes and 24 hours from creation.",
+                           "expires_at")
+        fields: dict[str, Any] = dict(mode=mode, customer=customer, status="open", expires_at=expires_at,
+                                      metadata=params.get("metadata", {}), success_url=params["success_url"],
+                                      payment_status="unpaid", setup_intent=None, payment_intent=None,
+                                      currency=params.get("currency"), amount_total=None,
+                                      client_reference_id=params.get("client_reference_id"))
+        if mode == "payment":
+            items = list((params.get("line_items") or {}).values())
+            if len(items) != 1:
+                raise _invalid("paybot's emulator takes exactly one line item.", "line_items")
+            price = items[0].get("price_data") or {}
+            amount = _int(price, "unit_amount")
+            quantity = _int(items[0], "quantity")
+            if not price.get("currency") or amount is None or amount < 1 or quantity != 1:
+                raise _invalid("Invalid line item.", "line_items[0]")
+            data = params.get("payment_intent_data") or {}
+            self._check_destination(data.get("transfer_data", {}).get("destination"))
+            fields.update(currency=price["currency"], amount_total=amount, _payment_intent_data=data)
+        else:
+            fields["_setup_metadata"] = (params.get("setup_intent_data") or {}).get("metadata", {})
+        cs = self._new("cs_test", "checkout.session", **fields)
+        cs["url"] = f"{self.base or 'https://checkout.stripe.com'}/c/pay/{cs['id']}"
+        return self._public(cs)
+
+    def _cs_expire(self, _params: dict[str, Any], oid: str) -> dict[str, Any]:
+        cs = self._get("checkout.session", oid)
+        if cs["status"] != "open":
+            raise StripeError(400, "invalid_request_error",
+                              f"Only Checkout Sessions with a status in [\"open\"] can be expired. "
+                              f"This Checkout Session has a status of \"{cs['status']}\".",
+                              code="checkout_session_not_open")
+        cs["status"] = "expired"
+        self._event("checkout.session.expired", cs)
+        return self._public(cs)
+
+    def _check_destination(self, destination: str | None) -> None:
+        if destination is None:
+            return
+        acct = self._get("account", destination, "transfer_data[destination]")
+        if acct["capabilities"].get("transfers") != "active":
+            raise StripeError(400, "invalid_request_error",
+                              "Your destination account needs to have at least one of the following "
+                              "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                              code="insufficient_capabilities_for_transfer", param="transfer_data[destination]")
+
+    def _pi_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        amount = _int(params, "amount")
+        currency = params.get("currency")
+        if not currency:
+            raise _invalid("Missing required param: currency.", "currency")
+        if amount is None or amount < 50:
+            raise _invalid("Amount must be at least $0.50 usd", "amount")
+        if not (_bool(params, "confirm") and params.get("payment_method") and params.get("customer")):
+            raise _invalid("paybot's emulator only runs confirmed charges of a customer's saved payment "
+                           "method.", "confirm")
+        self._get("customer", params["customer"], "customer")
+        pm = self._get("payment_method", params["payment_method"], "payment_method")
+        if pm["customer"] != params["customer"]:
+            raise _invalid("The provided PaymentMethod was previously used without being attached to a "
+                           "Customer or was detached from a Customer, and may not be used again.",
+                           "payment_method")
+        destination = (params.get("transfer_data") or {}).get("destination")
+        self._check_destination(destination)
+        fee = _int(params, "application_fee_amount", required=False)
+        if fee is not None and not destination:
+            raise _invalid("Can only apply an application_fee_amount when the PaymentIntent is attempting a "
+                           "direct payment (using an OAuth key or Stripe-Account header) or destination "
+                           "payment (using `transfer_data[destination]`).", "application_fee_amount")
+        pi = self._charge(amount=amount, currency=currency, customer=params["customer"], pm=pm,
+                          metadata=params.get("metadata", {}), off_session=_bool(params, "off_session"),
+                          destination=destination, transfer_group=params.get("transfer_group"), fee=fee)
+        if pi["status"] != "succeeded":
+            error = pi["last_payment_error"]
+            raise StripeError(402, "card_error", error["message"], code=error["code"],
+                              decline_code=error.get("decline_code"), payment_intent=self._public(pi),
+                              charge=error.get("charge"))
+        return self._public(pi)
+
+    def _charge(self, *, amount: int, currency: str, customer: str, pm: dict[str, Any], metadata: dict[str, Any],
+                off_session: bool, destination: str | None, transfer_group: str | None,
+                fee: str | int | None) -> dict[str, Any]:
+        pi = self._new("pi", "payment_intent", amount=amount, currency=currency, customer=customer,
+                       payment_method=pm["id"], metadata=metadata, status="processing", latest_charge=None,
+                       transfer_data={"destination": destination} if destination else None,
+                       transfer_group=transfer_group, application_fee_amount=int(fee) if fee else None,
+                       last_payment_error=None, amount_received=0)
+        behaviour = pm["card"]["behaviour"]
+        if behaviour == "needs_auth" and off_session:
+            pi.update(status="requires_payment_method", payment_method=None, last_payment_error={
+                "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
+                "message": "Your card was declined. This transaction requires authentication."})
+            self._event("payment_intent.payment_failed", pi)
+            return pi
+        charge = self._new("ch", "charge", amount=amount, currency=currency, customer=customer,
+                           payment_intent=pi["id"], payment_method=pm["id"], amount_refunded=0, refunded=False,
+                           disputed=False, transfer_group=transfer_group, metadata=metadata,
+                           status="failed" if behaviour == "declined" else "succeeded", transfer=None)
+        pi["latest_charge"] = charge["id"]
+        if behaviour == "declined":
+            charge.update(failure_code="card_declined", failure_message="Your card was declined.")
+            pi.update(status="requires_payment_method", payment_method=None, last_payment_error={
+                "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
+                "message": "Your card was declined.", "charge": charge["id"]})
+            self._event("payment_intent.payment_failed", pi)
+            return pi
+        pi.update(status="succeeded", amount_received=amount)
+        if destination:
+            tr = self._new("tr", "transfer", amount=amount - (int(fee) if fee else 0), currency=currency,
+                           destination=destination, source_transaction=charge["id"],
+                           transfer_group=transfer_group, metadata={}, reversed=False)
+            charge["transfer"] = tr["id"]
+        self._event("payment_intent.succeeded", pi)
+        return pi
+
+    def _accounts_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        requested = [name for name, cap in (params.get("capabilities") or {}).items()
+                     if (cap or {}).get("requested") == "true"]
+        acct = self._new("acct", "account", type="express" if params.get("controller") else "custom",
+                         country=params.get("country", "US"), email=params.get("email"),
+                         metadata=params.get("metadata", {}), controller=params.get("controller", {}),
+                         charges_enabled=False, payouts_enabled=False, details_submitted=False,
+                         capabilities={name: "inactive" for name in requested})
+        return self._public(acct)
+
+    def _account_links_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        for name in ("account", "refresh_url", "return_url", "type"):
+            if not params.get(name):
+                raise _invalid(f"Missing required param: {name}.", name)
+        self._get("account", params["account"], "account")
+        if params["type"] not in ("account_onboarding", "account_update"):
+            raise _invalid("Invalid type.", "type")
+        url = f"{self.base or 'https://connect.stripe.com'}/setup/e/{params['account']}/{self._n + 1}"
+        return {"object": "account_link", "created": self._now(), "expires_at": self._now() + 300, "url": url}
+
+    def _transfers_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        amount = _int(params, "amount")
+        if not params.get("destination") or not params.get("currency"):
+            raise _invalid("Missing required param: destination.", "destination")
+        self._check_destination(params["destination"])
+        source = params.get("source_transaction")
+        if source:
+            ch = self._get("charge", source, "source_transaction")
+            moved = sum(o["amount"] for o in self.objects.values()
+                        if o["object"] == "transfer" and o["source_transaction"] == source)
+            if ch["status"] != "succeeded" or (amount or 0) > ch["amount"] - ch["amount_refunded"] - moved:
+                raise _invalid("The source_transaction does not have enough funds for this transfer.",
+                               "source_transaction")
+        tr = self._new("tr", "transfer", amount=amount, currency=params["currency"],
+                       destination=params["destination"], source_transaction=source,
+                       transfer_group=params.get("transfer_group"), metadata=params.get("metadata", {}),
+                       reversed=False)
+        return self._public(tr)
+
+    def _refunds_create(self, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("payment_intent"):
+            pi = self._get("payment_intent", params["payment_intent"], "payment_intent")
+            charge_id = pi["latest_charge"]
+        else:
+            charge_id = params.get("charge")
+            if not charge_id:
+                raise _invalid("One of the following params should be provided for this request: "
+                               "payment_intent or charge.", "payment_intent")
+        ch = self._get("charge", charge_id or "", "charge")
+        if ch["status"] != "succeeded":
+            raise _invalid("Cannot refund a failed payment.")
+        amount = _int(params, "amount", required=False) or ch["amount"] - ch["amount_refunded"]
+        if amount > ch["amount"] - ch["amount_refunded"]:
+            raise StripeError(400, "invalid_request_error",
+                              f"Charge {charge_id} has already been refunded.", code="charge_already_refunded")
+        ch["amount_refunded"] += amount
+        ch["refunded"] = ch["amount_refunded"] == ch["amount"]
+        re_ = self._new("re", "refund", amount=amount, currency=ch["currency"], charge=ch["id"],
+                        payment_intent=ch["payment_intent"], status="succeeded",
+                        metadata=params.get("metadata", {}), reason=params.get("reason"))
+        if ch.get("transfer") and params.get("reverse_transfer") == "true":
+            self.objects[ch["transfer"]]["reversed"] = True
+        self._event("charge.refunded", ch)
+        return self._public(re_)
+
+    def _events_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._sweep()
+        rows = list(self.events)
+        types = set((params.get("types") or {}).values()) | ({params["type"]} if params.get("type") else set())
+        if types:
+            rows = [e for e in rows if e["type"] in types]
+        return self._page(rows, params, "/v1/events")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    resp = Response(json.dumps(body), status=status, mimetype="application/json")
+    resp.headers["Request-Id"] = f"req_sim{threading.get_ident() % 10**8:08d}"
+    for k, v in (headers or {}).items():
+        if v is not None:
+            resp.headers[k] = v
+    return resp
+
+
+def run_forever(port: int) -> None:  # pragma: no cover - operator tool
+    sim = StripeSim()
+    print(f"Stripe emulator on {sim.start(port)} (API key {sim.api_key})", flush=True)
+    threading.Event().wait()
