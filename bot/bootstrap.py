@@ -28,6 +28,9 @@ class Bot:
 
     def close(self) -> None:
         self.engine.dispose()
+        close = getattr(self.provider, "close", None)
+        if close is not None and self.provider.name != "sandbox":
+            close()  # the sandbox given by a caller stays the caller's to close
 
 
 def policy_from(settings: Settings) -> Policy:
@@ -45,6 +48,15 @@ def x_client(settings: Settings, clock: Clock) -> XClient:
     creds = settings.require_x()
     return XClient(**creds, base_url=settings.x_api_base, timeout=settings.x_timeout,
                    dm_page_size=settings.paybot_dm_page_size, clock=clock)
+
+
+def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
+    """The configured payment provider: the sandbox, or Stripe (ConfigError for a bad or live key)."""
+    if settings.paybot_provider == "stripe":
+        from bot.providers.stripe_provider import StripeProvider
+
+        return StripeProvider.from_settings(settings, clock)
+    return SandboxProvider(settings.sandbox_db_path)
 
 
 def build(
@@ -67,7 +79,12 @@ def build(
         migrate.upgrade(engine)
     uow = UnitOfWork(engine)
     timeline = timeline or x_client(settings, clock)
-    provider = provider or SandboxProvider(settings.sandbox_db_path)
+    if provider is None:
+        try:
+            provider = make_provider(settings, clock)
+        except ConfigError:
+            engine.dispose()
+            raise
     with uow() as s:
         bot_id = get_checkpoint(s, "bot_id")
     if bot_id is None:

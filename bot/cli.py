@@ -173,9 +173,9 @@ def _store_engine(settings: Any) -> Any:
 def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
     from bot import migrate
-    from bot.bootstrap import policy_from
+    from bot.bootstrap import make_provider, policy_from
+    from bot.errors import ConfigError
     from bot.ports import SystemClock
-    from bot.providers.sandbox import SandboxProvider
     from bot.service import Service
     from bot.store import UnitOfWork, get_checkpoint
 
@@ -186,7 +186,11 @@ def _operator() -> tuple[Any, Any, Any]:
     uow = UnitOfWork(engine)
     with uow() as s:
         bot_id = get_checkpoint(s, "bot_id") or ""
-    service = Service(uow=uow, provider=SandboxProvider(settings.sandbox_db_path), clock=SystemClock(),
+    try:
+        provider = make_provider(settings, SystemClock())
+    except ConfigError as err:
+        _fail(str(err))
+    service = Service(uow=uow, provider=provider, clock=SystemClock(),
                       policy=policy_from(settings), bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies())
     return settings, uow, service

@@ -53,8 +53,16 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     paybot_db_path: str = "paybot.db"
-    paybot_provider: Literal["sandbox"] = "sandbox"
+    paybot_provider: Literal["sandbox", "stripe"] = "sandbox"
     sandbox_db_path: str = "paybot-sandbox.db"
+
+    stripe_api_key: SecretStr | None = None
+    stripe_db_path: str = "paybot-stripe.db"  # the Stripe adapter's records, when DATABASE_URL is not set
+    stripe_api_base: str | None = None  # an emulator's address (tests, `paybot simulate --provider stripe`)
+    stripe_return_url: str = "https://x.com/messages"  # where Stripe's pages send people back to
+    stripe_application_fee_bps: int = Field(0, ge=0, le=5000)  # the platform's cut of each payment
+    stripe_max_network_retries: int = Field(3, ge=0, le=10)
+    paybot_live: bool = False  # must be set to use a live Stripe key: real cards, real money
 
     paybot_currency: str = "USD"
     paybot_currencies: str = "USD,EUR,GBP"
@@ -131,6 +139,22 @@ class Settings(BaseSettings):
                 raise ConfigError(f"{name.upper()} still holds a placeholder: set the real value from the X developer portal")
             out[name.removeprefix("x_")] = secret.get_secret_value()
         return out
+
+
+    def require_stripe(self) -> str:
+        """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
+        secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
+        if not secret:
+            raise ConfigError("STRIPE_API_KEY is not set: PAYBOT_PROVIDER=stripe needs your Stripe secret key "
+                              "(start with a test key, sk_test_...)")
+        if is_placeholder(secret):
+            raise ConfigError("STRIPE_API_KEY still holds a placeholder: set a key from the Stripe dashboard")
+        if not secret.startswith(("sk_test_", "rk_test_", "sk_live_", "rk_live_")):
+            raise ConfigError("STRIPE_API_KEY does not look like a Stripe secret key (sk_test_... or sk_live_...)")
+        if secret.startswith(("sk_live_", "rk_live_")) and not self.paybot_live:
+            raise ConfigError("STRIPE_API_KEY is a live key: it moves real money. Set PAYBOT_LIVE=1 as well "
+                              "if that is what you want; otherwise use a test key (sk_test_...)")
+        return secret
 
 
 def load_settings(**overrides: object) -> Settings:

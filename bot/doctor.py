@@ -97,10 +97,36 @@ def _x_checks(settings: Settings) -> list[Check]:
 
 
 def _provider(settings: Settings) -> Check:
+    if settings.paybot_provider == "stripe":
+        return _stripe(settings)
     sandbox = SandboxProvider(settings.sandbox_db_path)
     sandbox.has_card("doctor")  # opens, reads and commits in its own file
     sandbox.close()
     return Check("payment provider", OK, f"sandbox (test mode, no real money) in {settings.sandbox_db_path}")
+
+
+def _stripe(settings: Settings) -> Check:
+    import stripe
+
+    try:
+        key = settings.require_stripe()
+    except ConfigError as err:
+        return Check("payment provider", FAIL, str(err))
+    options: dict[str, object] = {"max_network_retries": 1}
+    if settings.stripe_api_base:
+        options["base_addresses"] = {"api": settings.stripe_api_base}
+    try:
+        account = stripe.StripeClient(key, **options).v1.accounts.retrieve_current()  # type: ignore[arg-type]
+    except stripe.AuthenticationError:
+        return Check("payment provider", FAIL, "Stripe refused STRIPE_API_KEY: copy the secret key again "
+                                               "from the dashboard (Developers → API keys)")
+    except stripe.StripeError as err:
+        return Check("payment provider", FAIL, f"could not reach Stripe: {err.user_message or type(err).__name__}")
+    mode = "LIVE: real money" if key.startswith(("sk_live_", "rk_live_")) else "test mode"
+    if not getattr(account, "charges_enabled", False):
+        return Check("payment provider", WARN, f"stripe ({mode}), account {account.id}: charges are not "
+                                               "enabled yet; finish activating the account in the dashboard")
+    return Check("payment provider", OK, f"stripe ({mode}), account {account.id}")
 
 
 def _store_checks(settings: Settings) -> list[Check]:

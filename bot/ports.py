@@ -208,8 +208,8 @@ class PaymentProvider(Protocol):
         """Charge the sender's saved card; `reference` (transfer id, post id...) is recorded with it."""
         ...
 
-    def lookup(self, key: str) -> PayResult | None:
-        """What became of the payment made with `key` (None: the provider never saw it).
+    def lookup(self, key: str, sender_id: str) -> PayResult | None:
+        """What became of the payment `sender_id` made with `key` (None: the provider never saw it).
 
         A payment still waiting for the sender's approval is NEEDS_AUTH; when
         its page has expired the provider makes sure it cannot be paid any more."""

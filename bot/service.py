@@ -487,7 +487,7 @@ class Service:
         fault_point("before_pay")
         try:
             if stale:
-                found = self.provider.lookup(t.pay_key)
+                found = self.provider.lookup(t.pay_key, t.sender_id)
                 result = found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
                                                                          "record of this payment")
             else:
@@ -674,7 +674,7 @@ class Service:
         done = 0
         for t in due:
             try:
-                found = self.provider.lookup(t.pay_key or "")
+                found = self.provider.lookup(t.pay_key or "", t.sender_id)
             except ProviderError:
                 log.warning("could not look up transfer %s; will retry", t.id, extra=transfer_context(t))
                 self.provider_failed()
@@ -738,6 +738,8 @@ class Service:
             if t is None:
                 log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
                 return
+            if event.kind == EventKind.REFUNDED and (t.settle_key or "").startswith("return:"):
+                return  # paybot's own refund (a return or an operator's refund)
             note = f"{event.kind} at the provider ({event.id})"
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
                                                   TransferEvent.note == note)).first() is not None:

@@ -1,8 +1,16 @@
 """`paybot simulate`: the real worker driven through a scenario on a virtual clock.
 
 Real tweepy talks HTTP over loopback to the X simulator; the store is a real
-SQLite file in a temporary folder; the provider is the sandbox. After every
-step the bot works until idle. Format: see DESIGN ("paybot simulate").
+SQLite file in a temporary folder; the provider is the sandbox, or with
+`provider="stripe"` the real Stripe adapter (stripe-python over loopback to
+the Stripe emulator). After every step the bot works until idle. Format: see
+DESIGN ("paybot simulate").
+
+On Stripe the people complete Stripe's hosted pages as the sandbox's would:
+a card-setup page as soon as the bot sends its link (with the card the
+scenario gives them, "ok" by default), an onboarding page as soon as its link
+is minted. The bank's approval page ("needs_auth") is only completed by an
+"approve" step, on either provider.
 
 Beyond the contract, a step's DM text may say "{code:t1}": it is replaced by
 the confirmation code of the command posted as t1 (codes are random, seeded
@@ -30,8 +38,10 @@ from bot.config import Settings, parse_duration
 from bot.domain import CODE_ALPHABET
 from bot.money import Money
 from bot.ports import FakeClock
+from bot.ports import PaymentProvider
 from bot.providers.sandbox import SandboxProvider
-from bot.store import Transfer
+from bot.providers.stripe_sim import StripeSim
+from bot.store import Transfer, UnitOfWork, database_url, make_engine
 from bot.x.client import XClient
 from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
 
@@ -47,11 +57,19 @@ class ScenarioSettings(Settings):
         return (init_settings,)
 
 
-def build_on_sim(settings: Settings, clock: FakeClock, sandbox: SandboxProvider, rng: random.Random) -> Bot:
-    """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes."""
+# The Stripe test payment method that behaves like each scenario card.
+STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
+                "needs_auth": "pm_card_authenticationRequired"}
+
+
+def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None,
+                 rng: random.Random) -> Bot:
+    """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes.
+
+    `provider` None: the one the settings name (Stripe, at the emulator)."""
     timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
                        dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
-    return build(settings, clock=clock, timeline=timeline, provider=sandbox,
+    return build(settings, clock=clock, timeline=timeline, provider=provider,
                  new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
 
 
@@ -61,6 +79,7 @@ class Run:
 
     scenario: dict[str, Any]
     workdir: Path
+    provider: str = "sandbox"  # or "stripe": the Stripe adapter against the Stripe emulator
     clock: FakeClock = field(default_factory=FakeClock)
     aliases: dict[str, str] = field(default_factory=dict)  # scenario id -> root post id
     latest: dict[str, str] = field(default_factory=dict)  # scenario id -> newest version id
@@ -75,14 +94,9 @@ class Run:
         self.sim = XSim(self.clock, bot_handle=self.bot_handle, limits=limits)
         self.base = self.sim.start()
         self.sandbox = SandboxProvider(self.workdir / "sandbox.db")
+        self.stripe: StripeSim | None = None
+        self.cards: dict[str, str] = {}  # user id -> the card they save on a hosted page
         self.rng = random.Random(sc.get("seed", 0))
-        for handle, spec in (sc.get("users") or {}).items():
-            uid = self.sim.add_user(handle, (spec or {}).get("name"),
-                                    accepts_dms=(spec or {}).get("accepts_dms", True))
-            if (spec or {}).get("card"):
-                self.sandbox.set_card(uid, spec["card"])
-            if (spec or {}).get("payouts"):
-                self.sandbox.set_payouts(uid, True)
         base_settings: dict[str, Any] = dict(
             paybot_handle=self.bot_handle,
             paybot_currency=sc.get("currency", "USD"),
@@ -92,17 +106,88 @@ class Run:
             x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret="sim-access-secret",
             x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
         )
+        if self.provider == "stripe":
+            self.stripe = StripeSim(self.clock)
+            base_settings.update(paybot_provider="stripe", stripe_api_key=self.stripe.api_key,
+                                 stripe_db_path=str(self.workdir / "stripe.db"),
+                                 stripe_api_base=self.stripe.start(), stripe_max_network_retries=2)
+        elif self.provider != "sandbox":
+            raise ValueError(f"unknown provider {self.provider!r}: sandbox or stripe")
         self.settings = ScenarioSettings(**(base_settings | (sc.get("settings") or {})))
         self.bot = self._build()
-        self.bot.worker.run_until_idle()
+        for handle, spec in (sc.get("users") or {}).items():
+            uid = self.sim.add_user(handle, (spec or {}).get("name"),
+                                    accepts_dms=(spec or {}).get("accepts_dms", True))
+            if (spec or {}).get("card"):
+                self._save_card(uid, spec["card"])
+            if (spec or {}).get("payouts"):
+                self._onboard(uid)
+        self.idle()
 
     def _build(self) -> Bot:
-        return build_on_sim(self.settings, self.clock, self.sandbox, self.rng)
+        return build_on_sim(self.settings, self.clock, None if self.stripe else self.sandbox, self.rng)
 
     def close(self) -> None:
         self.bot.close()
         self.sandbox.close()
         self.sim.stop()
+        if self.stripe:
+            self.stripe.stop()
+
+    def idle(self) -> None:
+        """Let the bot work until idle; on Stripe, the people complete the pages it sent them to."""
+        self.bot.worker.run_until_idle()
+        if self.stripe is None:
+            return
+        for _ in range(20):
+            acted = False
+            for session in self.stripe.open_sessions():
+                if session["mode"] == "setup":
+                    user = self._stripe_user(customer_id=session["customer"])
+                    self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(user, "ok")])
+                    acted = True
+            for account in self.stripe.awaiting_onboarding():
+                self.stripe.onboard(account)
+                acted = True
+            if not acted:
+                return
+            self.bot.worker.run_until_idle()
+
+    def _stripe_user(self, *, customer_id: str) -> str:
+        from bot.store import StripeUser
+
+        with self._stripe_provider().uow() as s:
+            row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()
+        return row.user_id
+
+    def _stripe_provider(self) -> Any:
+        return self.bot.provider
+
+    def _save_card(self, uid: str, card: str) -> None:
+        """The user has a saved card (set up before the scenario, or on a page the bot never linked)."""
+        self.cards[uid] = card
+        if self.stripe is None:
+            self.sandbox.set_card(uid, card)
+            return
+        provider = self._stripe_provider()
+        pm = provider.client.v1.payment_methods.attach(STRIPE_CARDS[card],
+                                                       params={"customer": provider.customer(uid)})
+        provider.save_card(uid, pm.id)
+
+    def _onboard(self, uid: str) -> None:
+        if self.stripe is None:
+            self.sandbox.set_payouts(uid, True)
+            return
+        self.stripe.onboard(self._stripe_provider().account(uid))
+
+    def _approve(self, uid: str) -> None:
+        if self.stripe is None:
+            self.sandbox.approve(uid)
+            return
+        customer = self._stripe_provider().customer(uid)
+        for session in self.stripe.open_sessions(customer):
+            if session["mode"] == "payment":
+                self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(uid, "ok")])
 
     # ------------------------------------------------------------------ steps
 
@@ -116,7 +201,7 @@ class Run:
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())
         label = self._apply(step)
-        self.bot.worker.run_until_idle()
+        self.idle()
         self.transcript.append((label, self.sim.bot_messages()[before:]))
 
     def _apply(self, step: dict[str, Any]) -> str:
@@ -152,13 +237,13 @@ class Run:
             self._alias(step.get("id"), post["id"])
             return f"@{step['by']} quotes {step['quote']}: {step.get('text', '')}"
         if "register" in step:
-            self.sandbox.set_card(self.user(step["register"]), step.get("card", "ok"))
+            self._save_card(self.user(step["register"]), step.get("card", "ok"))
             return f"@{step['register']} saves a card ({step.get('card', 'ok')})"
         if "approve" in step:
-            self.sandbox.approve(self.user(step["approve"]))
+            self._approve(self.user(step["approve"]))
             return f"@{step['approve']} approves the payment on the bank's page"
         if "onboard" in step:
-            self.sandbox.set_payouts(self.user(step["onboard"]), True)
+            self._onboard(self.user(step["onboard"]))
             return f"@{step['onboard']} finishes onboarding"
         if "rename" in step:
             self.sim.rename(step["rename"], step["to"])
@@ -187,7 +272,7 @@ class Run:
             if due is None or due > target or due <= self.clock.now() and _ > 0:
                 break
             self.clock.set(due)
-            self.bot.worker.run_until_idle()
+            self.idle()
         self.clock.set(target)
 
     # ------------------------------------------------------------------ result
@@ -228,10 +313,11 @@ def _decimal(minor: int, currency: str) -> str:
     return Money(minor, currency).decimal()
 
 
-def run_scenario(scenario: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, list[dict[str, Any]]]]]:
+def run_scenario(scenario: dict[str, Any], provider: str = "sandbox",
+                 ) -> tuple[dict[str, Any], list[tuple[str, list[dict[str, Any]]]]]:
     """Run a scenario from start to end; returns the outcome and a step-by-step transcript."""
     with tempfile.TemporaryDirectory(prefix="paybot-sim-") as tmp:
-        run = Run(scenario, Path(tmp))
+        run = Run(scenario, Path(tmp), provider=provider)
         try:
             for step in scenario.get("steps", []):
                 run.step(step)

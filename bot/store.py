@@ -145,6 +145,17 @@ class Lease(SQLModel, table=True):
     expires_at: datetime = _time()
 
 
+class StripeUser(SQLModel, table=True):
+    """What the Stripe provider knows of an X user: their Customer, saved card and Connect account."""
+
+    user_id: str = Field(primary_key=True)
+    customer_id: str | None = Field(default=None, index=True)
+    payment_method_id: str | None = None
+    account_id: str | None = Field(default=None, index=True)
+    account_ready: bool = False
+    updated_at: datetime = _time()
+
+
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
 
 

@@ -205,7 +205,7 @@ class SandboxProvider:
                            (EventKind.PAID, key, paid["ref"], paid["outcome"]))
         return len(rows)
 
-    def lookup(self, key: str) -> PayResult | None:
+    def lookup(self, key: str, sender_id: str) -> PayResult | None:
         with self._tx() as db:
             row = db.execute("SELECT result FROM operations WHERE key = ?", (key,)).fetchone()
             if row is None:

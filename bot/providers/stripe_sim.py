@@ -68,6 +68,7 @@ PARAMS: dict[str, set[str]] = {
         "payment_intent_data.description", "setup_intent_data.metadata.*",
     },
     "checkout.sessions.expire": set(),
+    "checkout.sessions.list": {"customer", "limit", "starting_after", "ending_before", "created.gte"},
     "payment_intents.create": {
         "amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata.*",
         "transfer_data.destination", "transfer_group", "application_fee_amount", "description",
@@ -241,6 +242,12 @@ class StripeSim:
             acct["capabilities"] = {k: "active" for k in acct["capabilities"]} or {"transfers": "active"}
             self._event("account.updated", acct)
 
+    def awaiting_onboarding(self) -> list[str]:
+        """Accounts whose onboarding link was minted but not finished."""
+        with self.lock:
+            return [o["id"] for o in self.objects.values() if o["object"] == "account"
+                    and o.get("_link_minted") and not o["details_submitted"]]
+
     def dispute(self, charge_id: str) -> dict[str, Any]:
         with self.lock:
             ch = self._get("charge", charge_id)
@@ -285,6 +292,7 @@ class StripeSim:
             ("GET", "/v1/payment_methods/<oid>", "retrieve", self._pm_retrieve),
             ("POST", "/v1/payment_methods/<oid>/attach", "payment_methods.attach", self._pm_attach),
             ("POST", "/v1/checkout/sessions", "checkout.sessions.create", self._cs_create),
+            ("GET", "/v1/checkout/sessions", "checkout.sessions.list", self._list("checkout.session", "customer")),
             ("GET", "/v1/checkout/sessions/<oid>", "retrieve", self._retrieve("checkout.session")),
             ("POST", "/v1/checkout/sessions/<oid>/expire", "checkout.sessions.expire", self._cs_expire),
             ("GET", "/v1/setup_intents/<oid>", "retrieve", self._retrieve("setup_intent")),
@@ -292,6 +300,9 @@ class StripeSim:
             ("GET", "/v1/payment_intents", "payment_intents.list", self._list("payment_intent", "customer")),
             ("GET", "/v1/payment_intents/<oid>", "retrieve", self._retrieve("payment_intent")),
             ("GET", "/v1/charges/<oid>", "retrieve", self._retrieve("charge")),
+            ("GET", "/v1/account", "retrieve", lambda _params: {
+                "id": "acct_sim_platform", "object": "account", "charges_enabled": True, "payouts_enabled": True,
+                "details_submitted": True, "livemode": False}),
             ("POST", "/v1/accounts", "accounts.create", self._accounts_create),
             ("GET", "/v1/accounts/<oid>", "retrieve", self._retrieve("account")),
             ("POST", "/v1/account_links", "account_links.create", self._account_links_create),
@@ -444,6 +455,7 @@ class StripeSim:
 
     def _list(self, kind: str, *filters: str) -> Callable[..., dict[str, Any]]:
         def view(params: dict[str, Any]) -> dict[str, Any]:
+            self._sweep()
             rows = [o for o in self.objects.values() if o["object"] == kind]
             for name in filters:
                 if params.get(name):
@@ -682,7 +694,8 @@ class StripeSim:
         for name in ("account", "refresh_url", "return_url", "type"):
             if not params.get(name):
                 raise _invalid(f"Missing required param: {name}.", name)
-        self._get("account", params["account"], "account")
+        acct = self._get("account", params["account"], "account")
+        acct["_link_minted"] = True
         if params["type"] not in ("account_onboarding", "account_update"):
             raise _invalid("Invalid type.", "type")
         url = f"{self.base or 'https://connect.stripe.com'}/setup/e/{params['account']}/{self._n + 1}"

@@ -1,0 +1,479 @@
+"""The Stripe provider: paybot's payment port on Stripe Connect.
+
+- Senders save a card once on a Checkout Session in setup mode; charges are
+  off-session PaymentIntents on that card.
+- Recipients onboard to an Express-style Connect account (Stripe collects
+  the requirements); the AccountLink is minted when they ask, never ahead.
+- A recipient who can receive gets a destination charge; for anyone else the
+  money is charged to the platform with a transfer_group and held, then
+  released with a Transfer from that charge, or returned with a Refund.
+- A bank that wants the sender present (402 authentication_required) gets a
+  Checkout Session in payment mode for exactly that transfer; the transfer
+  completes when the event says it was paid.
+- Every POST carries an idempotency key: the service's key for the money
+  steps (`pay:...`, `release:...`, `return:...`, all stored before the call),
+  keys derived from it for the approval page (`auth:...`), and per-user keys
+  for the Customer and the Connect account. The client retries network
+  errors itself (`max_network_retries`) with the same key.
+
+Stripe objects never leave this module: the port speaks PayResult,
+ProviderEvent and ProviderPayment. What it knows of each X user (Customer,
+saved card, Connect account) lives in table stripeuser: in the bot's
+PostgreSQL database, or in a SQLite file of its own (see `from_settings`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, TypeVar
+
+import stripe
+from sqlmodel import SQLModel, select
+
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.money import Money
+from bot.ports import (
+    Clock,
+    EventKind,
+    Onboarding,
+    PayOutcome,
+    PayResult,
+    ProviderEvent,
+    ProviderPayment,
+)
+from bot.store import StripeUser, UnitOfWork, database_url, make_engine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EVENT_TYPES = (
+    "checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
+    "payment_intent.payment_failed", "account.updated", "charge.refunded", "charge.dispute.created",
+)
+# What the sender reads when their bank declines: never the card number, never Stripe's raw error.
+DECLINE_WORDS = {
+    "insufficient_funds": "insufficient funds",
+    "expired_card": "the card has expired",
+    "card_velocity_exceeded": "the card's spending limit was reached",
+    "withdrawal_count_limit_exceeded": "the card's spending limit was reached",
+    "incorrect_cvc": "the card's security code was refused",
+    "processing_error": "the bank had a processing error; try again later",
+    "currency_not_supported": "the card does not take this currency",
+}
+DEFAULT_DECLINE = "declined by the bank"
+AUTH_PAGE_LIFETIME = 24 * 3600 - 60  # Checkout Sessions live at most 24 h
+
+
+def is_live_key(key: str) -> bool:
+    return key.startswith(("sk_live_", "rk_live_"))
+
+
+class StripeProvider:
+    """The payment port on Stripe; see the module docstring."""
+
+    name = "stripe"
+
+    def __init__(
+        self,
+        client: stripe.StripeClient,
+        uow: UnitOfWork,
+        clock: Clock,
+        *,
+        return_url: str = "https://x.com/messages",
+        fee_bps: int = 0,
+        connect: bool = True,
+    ) -> None:
+        self.client = client
+        self.uow = uow
+        self.clock = clock
+        self.return_url = return_url
+        self.fee_bps = fee_bps
+        self.connect = connect  # False: a Stripe account without Connect (nobody can receive; tests)
+
+    @classmethod
+    def from_settings(cls, settings: Any, clock: Clock) -> StripeProvider:
+        """The provider the settings describe: ConfigError for a missing, malformed or unannounced live key.
+
+        Its records live in DATABASE_URL when that is set (PostgreSQL), else in
+        their own SQLite file (STRIPE_DB_PATH): the service calls the provider
+        inside its own transactions, and SQLite has one writer at a time."""
+        key = settings.require_stripe()
+        options: dict[str, Any] = {"max_network_retries": settings.stripe_max_network_retries}
+        if settings.stripe_api_base:
+            options["base_addresses"] = {"api": settings.stripe_api_base}
+        client = stripe.StripeClient(key, **options)
+        engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
+        SQLModel.metadata.create_all(engine, tables=[StripeUser.__table__])  # type: ignore[list-item]
+        return cls(client, UnitOfWork(engine), clock, return_url=settings.stripe_return_url,
+                   fee_bps=settings.stripe_application_fee_bps)
+
+    def close(self) -> None:
+        self.uow.engine.dispose()
+
+    # ------------------------------------------------------------------ people
+
+    def has_card(self, user_id: str) -> bool:
+        return self._card(user_id) is not None
+
+    def register(self, user_id: str) -> str:
+        if self._card(user_id):
+            return "You already have a saved card. Confirm payments with YES."
+        customer = self.customer(user_id)
+        session = self._call(lambda: self.client.v1.checkout.sessions.create(params={
+            "mode": "setup", "customer": customer, "currency": "usd",
+            "success_url": self.return_url, "cancel_url": self.return_url,
+            "metadata": {"paybot_user": user_id},
+            "setup_intent_data": {"metadata": {"paybot_user": user_id}},
+        }))
+        return (f"Save your card on Stripe's secure page: {session.url} The link works for 24 hours. "
+                "I'll tell you when the card is saved; then confirm payments with YES.")
+
+    def onboard(self, user_id: str) -> Onboarding:
+        if not self.connect:
+            raise ProviderError("this Stripe account does not use Connect: nobody can receive")
+        account = self.account(user_id)
+        if self._ready(user_id, account):
+            return Onboarding(ready=True)
+        link = self._call(lambda: self.client.v1.account_links.create(params={
+            "account": account, "refresh_url": self.return_url, "return_url": self.return_url,
+            "type": "account_onboarding",
+        }))
+        return Onboarding(ready=False, url=link.url)
+
+    def can_receive(self, user_id: str) -> bool:
+        return self._destination(user_id) is not None
+
+    # ------------------------------------------------------------------ money
+
+    def pay(
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        reference: dict[str, str] | None = None,
+    ) -> PayResult:
+        customer, card = self._row(sender_id).customer_id, self._card(sender_id)
+        if customer is None or card is None:
+            return PayResult(PayOutcome.NO_CARD, reason="no saved card")
+        destination = self._destination(recipient_id)
+        metadata = {"paybot_key": key, **(reference or {})}
+        if memo:
+            metadata["memo"] = memo[:500]
+        charge = self._charge_params(amount, destination, metadata)
+        params = {**charge, "customer": customer, "payment_method": card, "off_session": True, "confirm": True}
+        try:
+            pi = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
+        except stripe.CardError as err:
+            return self._declined(err, key, customer, amount, charge)
+        except stripe.IdempotencyError:
+            # Another attempt with this key chose differently (the recipient onboarded in between):
+            # what that attempt did is the answer.
+            found = self.lookup(key, sender_id)
+            if found is None:
+                raise IdempotencyError(f"key {key} was used with other parameters") from None
+            return found
+        except stripe.StripeError as err:
+            raise _translate(err) from None
+        if pi.status != "succeeded":
+            return PayResult(PayOutcome.DECLINED, ref=pi.id, reason=f"the payment is {pi.status}")
+        return PayResult(PayOutcome.PAID if destination else PayOutcome.HELD, ref=pi.id)
+
+    def _charge_params(self, amount: Money, destination: str | None, metadata: dict[str, str]) -> dict[str, Any]:
+        params: dict[str, Any] = {"amount": amount.minor, "currency": amount.currency.lower(), "metadata": metadata}
+        if destination:
+            params["transfer_data"] = {"destination": destination}
+            fee = self._fee(amount.minor)
+            if fee:
+                params["application_fee_amount"] = fee
+        elif self.connect:
+            params["transfer_group"] = f"paybot-{metadata.get('transfer_id') or metadata['paybot_key']}"
+        return params
+
+    def _declined(self, err: stripe.CardError, key: str, customer: str, amount: Money,
+                  charge: dict[str, Any]) -> PayResult:
+        error = err.error
+        pi = getattr(error, "payment_intent", None) if error else None
+        ref = _f(pi, "id")
+        if err.code == "authentication_required":
+            # The bank wants the sender present: a hosted page for exactly this payment.
+            created = int(_f(pi, "created") or self.clock.now().timestamp())
+            data = {k: charge[k] for k in ("metadata", "transfer_data", "transfer_group", "application_fee_amount")
+                    if k in charge}
+            session = self._call(lambda: self.client.v1.checkout.sessions.create(params={
+                "mode": "payment", "customer": customer,
+                "success_url": self.return_url, "cancel_url": self.return_url,
+                "expires_at": created + AUTH_PAGE_LIFETIME,
+                "metadata": {"paybot_key": key},
+                "line_items": [{"quantity": 1, "price_data": {
+                    "currency": charge["currency"], "unit_amount": amount.minor,
+                    "product_data": {"name": "Payment sent with paybot"}}}],
+                "payment_intent_data": data,
+            }, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url)
+        decline = getattr(error, "decline_code", None) or err.code or ""
+        return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
+
+    def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
+        destination = self._destination(recipient_id)
+        if destination is None:
+            raise ProviderError("the recipient cannot receive payments yet")
+        pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
+        transfer = self._call(lambda: self.client.v1.transfers.create(params={
+            "amount": amount.minor - self._fee(amount.minor), "currency": amount.currency.lower(),
+            "destination": destination, "source_transaction": pi.latest_charge,
+            "transfer_group": pi.transfer_group or f"paybot-{payment_ref}",
+            "metadata": {"paybot_key": key},
+        }, options={"idempotency_key": key}))
+        return str(transfer.id)
+
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
+        params: dict[str, Any] = {"payment_intent": payment_ref, "amount": amount.minor,
+                                  "metadata": {"paybot_key": key}}
+        if _f(pi, "transfer_data"):  # a destination charge: take the money back from the recipient too
+            params.update(reverse_transfer=True, refund_application_fee=True)
+        refund = self._call(lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": key}))
+        return str(refund.id)
+
+    # ------------------------------------------------------------------ lookups
+
+    def lookup(self, key: str, sender_id: str) -> PayResult | None:
+        customer = self._row(sender_id).customer_id
+        if customer is None:
+            return None
+        intents = [pi for pi in self._each(lambda p: self.client.v1.payment_intents.list(params=p),
+                                           {"customer": customer, "limit": 100})
+                   if _f(pi, "metadata", "paybot_key") == key]
+        for pi in intents:
+            if pi.status == "succeeded":
+                return PayResult(PayOutcome.PAID if _f(pi, "transfer_data") else PayOutcome.HELD, ref=pi.id)
+        sessions = [cs for cs in self._each(lambda p: self.client.v1.checkout.sessions.list(params=p),
+                                            {"customer": customer, "limit": 100})
+                    if _f(cs, "metadata", "paybot_key") == key]
+        for cs in sessions:
+            if cs.status == "open":  # the page closes now: it cannot be paid after this answer
+                try:
+                    self.client.v1.checkout.sessions.expire(cs.id, options={"idempotency_key": f"expire:{cs.id}"})
+                except stripe.InvalidRequestError:
+                    return self.lookup(key, sender_id)  # it was completed meanwhile
+                except stripe.StripeError as err:
+                    raise _translate(err) from None
+        if sessions:
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=intents[0].id if intents else None,
+                             reason="not approved in time")
+        if intents:
+            error = _f(intents[0], "last_payment_error")
+            decline = _f(error, "decline_code") or _f(error, "code") or ""
+            return PayResult(PayOutcome.DECLINED, ref=intents[0].id,
+                             reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
+        return None
+
+    def payments_since(self, since: datetime) -> list[ProviderPayment]:
+        created = {"gte": int(since.timestamp())}
+        transfers = {t.source_transaction for t in self._each(
+            lambda p: self.client.v1.transfers.list(params=p), {"created": created, "limit": 100})}
+        refunded = {r.payment_intent for r in self._each(
+            lambda p: self.client.v1.refunds.list(params=p), {"created": created, "limit": 100})}
+        out = []
+        for pi in self._each(lambda p: self.client.v1.payment_intents.list(params=p),
+                             {"created": created, "limit": 100}):
+            key = _f(pi, "metadata", "paybot_key")
+            if not key or pi.status != "succeeded":
+                continue
+            out.append(ProviderPayment(
+                key=key, ref=pi.id, amount_minor=pi.amount, currency=pi.currency.upper(), charged=True,
+                delivered=bool(_f(pi, "transfer_data")) or pi.latest_charge in transfers,
+                refunded=pi.id in refunded))
+        return out
+
+    # ------------------------------------------------------------------ events
+
+    def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
+        """Stripe's events since `after`, oldest first. Without a cursor, every event Stripe still keeps."""
+        raw: list[Any] = []
+        if after is None:
+            params: dict[str, Any] = {"limit": 100, "types": list(EVENT_TYPES)}
+            for _ in range(20):
+                page = self._call(lambda params=params: self.client.v1.events.list(params=params))
+                raw += page.data
+                if not page.has_more or not page.data:
+                    break
+                params = {**params, "starting_after": page.data[-1].id}
+            raw.reverse()
+        else:
+            cursor = after
+            for _ in range(20):
+                page = self._call(lambda cursor=cursor: self.client.v1.events.list(
+                    params={"limit": 100, "ending_before": cursor, "types": list(EVENT_TYPES)}))
+                if not page.data:
+                    break
+                raw += reversed(page.data)
+                cursor = page.data[0].id
+                if not page.has_more:
+                    break
+        out = []
+        for event in raw:
+            try:
+                out += self._translate_event(event)
+            except stripe.StripeError as err:
+                raise _translate(err) from None
+        cursor_out = raw[-1].id if raw else after
+        return out, cursor_out
+
+    def _translate_event(self, event: Any) -> list[ProviderEvent]:
+        obj = event.data.object
+        kind, eid = event.type, event.id
+        key = _f(obj, "metadata", "paybot_key")
+        if kind == "checkout.session.completed" and _f(obj, "mode") == "setup":
+            intent = self.client.v1.setup_intents.retrieve(obj.setup_intent)
+            user_id = self._save_card(obj.customer, intent.payment_method)
+            return [ProviderEvent(eid, EventKind.CARD_SAVED, user_id=user_id)] if user_id else []
+        if kind == "checkout.session.completed" and key and _f(obj, "payment_intent"):
+            pi = self.client.v1.payment_intents.retrieve(obj.payment_intent)
+            return [self._paid(eid, key, pi)]
+        if kind == "payment_intent.succeeded" and key:
+            return [self._paid(eid, key, obj)]
+        if kind == "checkout.session.expired" and key:
+            return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+        if kind == "account.updated" and _f(obj, "capabilities", "transfers") == "active":
+            user_id = self._mark_ready(obj.id)
+            return [ProviderEvent(eid, EventKind.ACCOUNT_READY, user_id=user_id)] if user_id else []
+        if kind == "charge.refunded" and _f(obj, "payment_intent"):
+            return [ProviderEvent(eid, EventKind.REFUNDED, ref=obj.payment_intent)]
+        if kind == "charge.dispute.created" and _f(obj, "payment_intent"):
+            return [ProviderEvent(eid, EventKind.DISPUTED, ref=obj.payment_intent)]
+        return []
+
+    @staticmethod
+    def _paid(eid: str, key: str, pi: Any) -> ProviderEvent:
+        outcome = PayOutcome.PAID if _f(pi, "transfer_data") else PayOutcome.HELD
+        return ProviderEvent(eid, EventKind.PAID, key=key, ref=pi.id, outcome=outcome)
+
+    # ------------------------------------------------------------------ records
+
+    def _row(self, user_id: str) -> StripeUser:
+        with self.uow() as s:
+            return s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
+
+    def _save(self, user_id: str, **fields: Any) -> None:
+        with self.uow() as s:
+            row = s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = self.clock.now()
+            s.add(row)
+            s.commit()
+
+    def customer(self, user_id: str) -> str:
+        """The user's Customer id, created (once, by its idempotency key) the first time."""
+        row = self._row(user_id)
+        if row.customer_id:
+            return row.customer_id
+        customer = self._call(lambda: self.client.v1.customers.create(
+            params={"metadata": {"x_user_id": user_id}}, options={"idempotency_key": f"customer:{user_id}"}))
+        self._save(user_id, customer_id=customer.id)
+        return str(customer.id)
+
+    def _card(self, user_id: str) -> str | None:
+        """The saved card; asks Stripe when a Customer exists but no card is known yet."""
+        row = self._row(user_id)
+        if row.payment_method_id or not row.customer_id:
+            return row.payment_method_id
+        cards = self._call(lambda: self.client.v1.payment_methods.list(
+            params={"customer": row.customer_id, "type": "card", "limit": 1}))
+        if not cards.data:
+            return None
+        self._save(user_id, payment_method_id=cards.data[0].id)
+        return str(cards.data[0].id)
+
+    def save_card(self, user_id: str, payment_method: str) -> None:
+        """Remember the card the user saved (a payment method attached to their Customer)."""
+        self._save(user_id, payment_method_id=payment_method)
+
+    def _save_card(self, customer_id: str, payment_method: str) -> str | None:
+        with self.uow() as s:
+            row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).first()
+        if row is None:
+            log.warning("a card was saved for customer %s, whom paybot does not know", customer_id)
+            return None
+        self.save_card(row.user_id, payment_method)
+        return row.user_id
+
+    def account(self, user_id: str) -> str:
+        """The user's Connect account id, created (once) the first time: Express dashboard,
+        requirements collected by Stripe, transfers requested."""
+        row = self._row(user_id)
+        if row.account_id:
+            return row.account_id
+        account = self._call(lambda: self.client.v1.accounts.create(params={
+            "controller": {"stripe_dashboard": {"type": "express"}, "fees": {"payer": "application"},
+                           "losses": {"payments": "application"}, "requirement_collection": "stripe"},
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {"x_user_id": user_id},
+        }, options={"idempotency_key": f"account:{user_id}"}))
+        self._save(user_id, account_id=account.id)
+        return str(account.id)
+
+    def _ready(self, user_id: str, account_id: str) -> bool:
+        account = self._call(lambda: self.client.v1.accounts.retrieve(account_id))
+        ready = _f(account, "capabilities", "transfers") == "active"
+        if ready:
+            self._save(user_id, account_ready=True)
+        return ready
+
+    def _destination(self, user_id: str) -> str | None:
+        """The recipient's Connect account if it can take transfers now."""
+        if not self.connect:
+            return None
+        row = self._row(user_id)
+        if row.account_id and (row.account_ready or self._ready(user_id, row.account_id)):
+            return row.account_id
+        return None
+
+    def _mark_ready(self, account_id: str) -> str | None:
+        with self.uow() as s:
+            row = s.exec(select(StripeUser).where(StripeUser.account_id == account_id)).first()
+        if row is None:
+            return None
+        self._save(row.user_id, account_ready=True)
+        return row.user_id
+
+    def _fee(self, minor: int) -> int:
+        return minor * self.fee_bps // 10_000
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except stripe.StripeError as err:
+            raise _translate(err) from None
+
+    def _each(self, lister: Callable[[dict[str, Any]], Any], params: dict[str, Any]) -> Iterator[Any]:
+        """Every item of a Stripe list, page by page."""
+        for _ in range(100):
+            page = self._call(lambda params=params: lister(params))
+            yield from page.data
+            if not page.has_more or not page.data:
+                return
+            params = {**params, "starting_after": page.data[-1].id}
+
+
+def _f(obj: Any, *path: str) -> Any:
+    """A field of a Stripe object (or of a plain dict), None when any step is missing."""
+    for name in path:
+        if obj is None:
+            return None
+        obj = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    return obj
+
+
+def _translate(err: stripe.StripeError) -> ProviderError:
+    """Stripe's errors in the port's words; the message never carries the API key or card data."""
+    status = getattr(err, "http_status", None)
+    text = f"Stripe: {err.user_message or type(err).__name__}"
+    if isinstance(err, stripe.IdempotencyError):
+        return IdempotencyError(text)
+    if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)) or (status or 0) >= 500:
+        return ProviderTransient(text)
+    return ProviderError(text)
