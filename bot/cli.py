@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import threading
 from importlib import resources
@@ -38,6 +39,7 @@ def run() -> None:
     try:
         settings = load_settings()
         secrets = list(settings.require_x().values())
+        secrets += [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
         logs.setup(settings.log_level, secrets=secrets)
         bot = build(settings, migrate_schema=True)
     except ConfigError as err:
@@ -52,6 +54,7 @@ def run() -> None:
     intervals = {
         "mentions": settings.paybot_mentions_interval, "dms": settings.paybot_dms_interval,
         "tick": settings.paybot_tick_interval, "outbox": settings.paybot_outbox_interval,
+        "reconcile": settings.paybot_reconcile_interval,
     }
     try:
         bot.worker.run_scheduler(intervals)
@@ -87,6 +90,8 @@ def demo() -> None:
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="A scenario JSON file.")],
     as_json: Annotated[bool, typer.Option("--json", help="One compact JSON line instead of indented JSON.")] = False,
+    provider: Annotated[str, typer.Option(help="sandbox, or stripe (the Stripe adapter against the built-in "
+                                               "Stripe emulator).")] = "sandbox",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
     from bot.simulate import run_scenario
@@ -98,7 +103,7 @@ def simulate(
         return
     logging.basicConfig(level=logging.WARNING)
     try:
-        outcome, _ = run_scenario(data)
+        outcome, _ = run_scenario(data, provider=provider)
     except (KeyError, ValueError) as err:
         _fail(f"bad scenario step: {err}")
         return
@@ -280,6 +285,67 @@ def _outcome(ok: bool, message: str, as_json: bool) -> None:
         console.print(message, highlight=False)
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def reconcile(
+    days: Annotated[int, typer.Option(help="Compare the transfers of the last DAYS days.", min=1)] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare the store with the payment provider and print every mismatch (exit 1 if any)."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.errors import ProviderError
+    from bot.reconcile import reconcile as run_reconcile
+
+    _settings_, _uow, service = _operator()
+    since = datetime.now(UTC) - timedelta(days=days)
+    try:
+        mismatches, resolved = run_reconcile(service, since)
+    except ProviderError as err:
+        _fail(f"could not read the provider's records: {err}")
+        return
+    rows = [m.as_dict() for m in mismatches]
+    if as_json:
+        print(json.dumps({"mismatches": rows, "resolved_by_lookup": resolved}, ensure_ascii=False))
+    else:
+        if resolved:
+            print(f"{resolved} transfer(s) stuck in executing were resolved by looking their payment up.")
+        if rows:
+            _print_rows(rows, ["transfer", "ref", "store", "provider", "what"], "Mismatches", False)
+        else:
+            print(f"No mismatches: the store and {service.provider.name} agree on the last {days} days.")
+    if rows:
+        raise typer.Exit(1)
+
+
+@app.command()
+def webhook(
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on ($PORT on Heroku).")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
+    from werkzeug.serving import make_server
+
+    from bot.providers.stripe_webhook import PATH, make_app
+
+    settings, _uow, service = _operator()
+    if settings.paybot_provider != "stripe":
+        _fail("the webhook is for PAYBOT_PROVIDER=stripe")
+    if settings.stripe_webhook_secret is None:
+        _fail("STRIPE_WEBHOOK_SECRET is not set: copy the endpoint's signing secret (whsec_...) from the "
+              "Stripe dashboard (Developers → Webhooks)")
+        return
+    secrets = [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
+    logs.setup(settings.log_level, secrets=secrets)
+    app_ = make_app(service.provider, settings.stripe_webhook_secret.get_secret_value(), service.apply_event)
+    server = make_server(host, port, app_, threaded=True)
+    print(f"Listening for Stripe events on http://{host}:{server.server_port}{PATH}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None  # an emulator's address (tests, `paybot simulate --provider stripe`)
     stripe_return_url: str = "https://x.com/messages"  # where Stripe's pages send people back to
     stripe_application_fee_bps: int = Field(0, ge=0, le=5000)  # the platform's cut of each payment
+    stripe_webhook_secret: SecretStr | None = None  # "whsec_...", for `paybot webhook` only
     stripe_max_network_retries: int = Field(3, ge=0, le=10)
     paybot_live: bool = False  # must be set to use a live Stripe key: real cards, real money
 
@@ -78,6 +79,7 @@ class Settings(BaseSettings):
     paybot_dms_idle_interval: float = Field(300.0, ge=0)
     paybot_tick_interval: float = Field(30.0, gt=0)
     paybot_outbox_interval: float = Field(5.0, gt=0)
+    paybot_reconcile_interval: float = Field(86400.0, gt=0)  # the store against the provider, daily
     paybot_dm_page_size: int = Field(20, ge=1, le=100)
     paybot_lease_ttl: float = Field(30.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -148,6 +148,15 @@ class Worker:
             done += result if isinstance(result, int) else 0
         return done
 
+    def reconcile(self, days: int = 7) -> int:
+        """Compare the last `days` days of transfers with the provider; logs each mismatch."""
+        from bot.reconcile import reconcile
+
+        mismatches, resolved = reconcile(self.service, self.clock.now() - timedelta(days=days))
+        log.info("reconciled %d days with the provider: %d mismatches, %d resolved by lookup",
+                 days, len(mismatches), resolved)
+        return len(mismatches)
+
     def drain_outbox(self, limit: int = 100) -> int:
         """Send up to `limit` due messages: confirmations first, then outcomes, then public replies."""
         now = self.clock.now()
@@ -195,11 +204,15 @@ class Worker:
         )
         jobs: dict[str, Callable[[], Any]] = {
             "mentions": self.poll_mentions, "dms": self.poll_dms,
-            "tick": self.tick, "outbox": self.drain_outbox,
+            "tick": self.tick, "outbox": self.drain_outbox, "reconcile": self.reconcile,
         }
         for name, job in jobs.items():
+            if name not in intervals:
+                continue
+            # The daily reconciliation first runs a minute after the start, out of the way of the backlog.
+            first = self.clock.now() + (timedelta(minutes=1) if name == "reconcile" else timedelta(0))
             scheduler.add_job(self._guarded_job(name, job), "interval", seconds=intervals[name], id=name,
-                              next_run_time=self.clock.now())
+                              next_run_time=first)
 
         def stop(signum: int, _frame: Any) -> None:
             log.info("received %s: stopping after the current job", signal.Signals(signum).name)

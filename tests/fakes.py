@@ -44,7 +44,8 @@ class FakeProvider:
         self.results[key] = (params, result)
         return result
 
-    def pay(self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None) -> PayResult:
+    def pay(self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+            reference: dict[str, str] | None = None) -> PayResult:
         def run() -> PayResult:
             card = self.cards.get(sender_id)
             if card is None:
@@ -72,6 +73,15 @@ class FakeProvider:
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
         return self._settle(key, payment_ref, "released")
+
+    def lookup(self, key: str, sender_id: str) -> PayResult | None:
+        return self.results[key][1] if key in self.results else None
+
+    def events(self, after: str | None) -> tuple[list[Any], str | None]:
+        return [], after
+
+    def payments_since(self, since: Any) -> list[Any]:
+        return []
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
         return self._settle(key, payment_ref, "refunded")

@@ -14,6 +14,8 @@ LEGAL = {
     ("pending", "executing"), ("pending", "cancelled"), ("pending", "expired"),
     ("executing", "completed"), ("executing", "held"), ("executing", "failed"),
     ("held", "completed"), ("held", "returned"), ("completed", "returned"),
+    # the bank wants the sender to approve: recoverable until the approval page lapses
+    ("executing", "needs_auth"), ("needs_auth", "completed"), ("needs_auth", "held"), ("needs_auth", "failed"),
 }
 
 

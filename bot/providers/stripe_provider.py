@@ -314,13 +314,14 @@ class StripeProvider:
         out = []
         for event in raw:
             try:
-                out += self._translate_event(event)
+                out += self.translate_event(event)
             except stripe.StripeError as err:
                 raise _translate(err) from None
         cursor_out = raw[-1].id if raw else after
         return out, cursor_out
 
-    def _translate_event(self, event: Any) -> list[ProviderEvent]:
+    def translate_event(self, event: Any) -> list[ProviderEvent]:
+        """One Stripe event (polled or from the webhook) in the port's words; records what it teaches."""
         obj = event.data.object
         kind, eid = event.type, event.id
         key = _f(obj, "metadata", "paybot_key")

@@ -1,0 +1,105 @@
+"""Reconciliation: the store's transfers against the provider's payments.
+
+For each transfer with a payment key the store says what the provider must
+hold: a completed transfer was charged and delivered (a destination charge
+or a transfer to the recipient) and not refunded; a held one was charged and
+not delivered; a returned one was refunded; a failed one was never charged.
+Every payment the provider made for paybot must belong to a transfer.
+Anything else is a mismatch, printed for the operator; nothing is changed,
+except one thing: a transfer stuck in executing for longer than the provider
+keeps idempotency keys is resolved by looking its payment up (never by a new
+charge), as the worker would.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from bot.domain import Status
+from bot.ports import ProviderPayment
+from bot.service import Service
+from bot.store import Transfer
+
+log = logging.getLogger(__name__)
+
+# What the provider must say about a transfer in each status: (charged, delivered, refunded); None: any.
+EXPECTED: dict[str, tuple[bool, bool | None, bool | None]] = {
+    Status.COMPLETED: (True, True, False),
+    Status.HELD: (True, False, False),
+    Status.RETURNED: (True, None, True),
+    Status.FAILED: (False, None, None),
+    Status.NEEDS_AUTH: (False, None, None),
+}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    transfer_id: int | None
+    ref: str | None
+    store: str  # what the store says
+    provider: str  # what the provider says
+    what: str  # the sentence for the operator
+
+    def as_dict(self) -> dict[str, object]:
+        return {"transfer": self.transfer_id, "ref": self.ref, "store": self.store, "provider": self.provider,
+                "what": self.what}
+
+
+def _describe(p: ProviderPayment | None) -> str:
+    if p is None:
+        return "no payment"
+    state = "refunded" if p.refunded else "delivered" if p.delivered else "charged, not delivered"
+    return f"{p.ref}: {p.amount_minor} {p.currency} {state}"
+
+
+def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
+    """Compare transfers created since `since` with the provider; returns the mismatches and how many
+    transfers stuck in executing were resolved by lookup."""
+    resolved = 0
+    with service.uow() as s:
+        stuck = list(s.exec(select(Transfer.id).where(
+            Transfer.status == Status.EXECUTING,
+            col(Transfer.updated_at) < service.clock.now() - service.policy.key_lifetime)))
+    for transfer_id in stuck:
+        if transfer_id is not None:
+            service.execute(transfer_id)  # past the key's lifetime, execute looks the payment up
+            resolved += 1
+    payments = {p.key: p for p in service.provider.payments_since(since)}
+    with service.uow() as s:
+        rows = list(s.exec(select(Transfer).where(col(Transfer.pay_key).is_not(None),
+                                                  Transfer.created_at >= since).order_by(col(Transfer.id))))
+        # a payment made in the window for a transfer created before it
+        known = {t.pay_key for t in rows}
+        older = [k for k in payments if k not in known]
+        if older:
+            rows += list(s.exec(select(Transfer).where(col(Transfer.pay_key).in_(older))))
+    out: list[Mismatch] = []
+    for t in rows:
+        p = payments.pop(t.pay_key or "", None)
+        expected = EXPECTED.get(t.status)
+        if expected is None:  # executing: in flight
+            continue
+        charged, delivered, refunded = expected
+        problems = []
+        if (p is not None) != charged:
+            problems.append("charged at the provider" if p else "no charge at the provider")
+        if p is not None:
+            if p.amount_minor != t.amount_minor or p.currency != t.currency:
+                problems.append(f"amount differs ({p.amount_minor} {p.currency})")
+            if delivered is not None and p.delivered != delivered:
+                problems.append("delivered to the recipient" if p.delivered else "not delivered to the recipient")
+            if refunded is not None and p.refunded != refunded:
+                problems.append("refunded" if p.refunded else "not refunded")
+        if problems:
+            out.append(Mismatch(t.id, p.ref if p else t.payment_ref, f"{t.status} {t.amount_minor} {t.currency}",
+                                _describe(p), f"transfer {t.id} is {t.status} but: " + "; ".join(problems)))
+    for p in payments.values():
+        out.append(Mismatch(None, p.ref, "no transfer", _describe(p),
+                            f"payment {p.ref} (key {p.key}) has no transfer in the store"))
+    for m in out:
+        log.warning("reconcile: %s", m.what, extra={"transfer_id": m.transfer_id})
+    return out, resolved
