@@ -1,0 +1,375 @@
+"""The Stripe provider, through real stripe-python over loopback.
+
+Contract tests run against two servers: the project's Stripe emulator and
+localstripe (PyPI), for the subset localstripe has (customer, attached card,
+off-session charge, decline, refund, signed webhook). What localstripe lacks
+(Connect, Checkout, idempotency, authentication_required) is tested on the
+emulator only; those tests say so in their names ("connect", "checkout",
+"idempotency", "sca").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import stripe
+from werkzeug.serving import make_server
+
+from bot.config import Settings
+from bot.errors import ConfigError, ProviderTransient
+from bot.money import Money
+from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent
+from bot.providers.stripe_provider import StripeProvider
+from bot.providers.stripe_sim import DROP, StripeSim
+from bot.providers.stripe_webhook import PATH, make_app
+from bot.store import UnitOfWork, make_engine
+
+USD5 = Money(500, "USD")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe on 127.0.0.1 (its own launcher listens on every interface, so it is not used)."""
+    port = free_port()
+    code = ("from aiohttp import web; from localstripe.server import app; "
+            f"web.run_app(app, host='127.0.0.1', port={port}, print=None)")
+    log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def sim() -> Iterator[StripeSim]:
+    s = StripeSim(FakeClock())
+    s.start()
+    yield s
+    s.stop()
+
+
+def make_provider(base: str, key: str, tmp: Path, clock: Any, *, connect: bool = True, retries: int = 2,
+                  fee_bps: int = 0) -> StripeProvider:
+    client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=retries)
+    return StripeProvider(client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), clock,
+                          connect=connect, fee_bps=fee_bps)
+
+
+@dataclass
+class Backend:
+    name: str
+    provider: StripeProvider
+
+    def give_card(self, user_id: str, test_pm: str) -> str:
+        """The user has a card on file: a Customer with this test payment method attached."""
+        pm = self.provider.client.v1.payment_methods.attach(test_pm,
+                                                            params={"customer": self.provider.customer(user_id)})
+        self.provider.save_card(user_id, pm.id)
+        return str(pm.id)
+
+
+@pytest.fixture(params=["emulator", "localstripe"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "emulator":
+        s = request.getfixturevalue("sim")
+        yield Backend("emulator", make_provider(s.base, s.api_key, tmp_path, s.clock))
+    else:
+        base = request.getfixturevalue("localstripe")
+        # localstripe has no Connect: nobody can receive, so every charge is held by the platform.
+        yield Backend("localstripe", make_provider(base, "sk_test_localstripe", tmp_path, FakeClock(),
+                                                   connect=False))
+
+
+@pytest.fixture
+def emu(sim: StripeSim, tmp_path: Path) -> Backend:
+    return Backend("emulator", make_provider(sim.base, sim.api_key, tmp_path, sim.clock, fee_bps=100))
+
+
+def raw(sim: StripeSim, method: str, path: str, key: str | None = None, **data: Any) -> requests.Response:
+    headers = {"Authorization": f"Bearer {key or sim.api_key}"}
+    return requests.request(method, sim.base + path, data=data, headers=headers, timeout=10)
+
+
+# ---------------------------------------------------------------- contract (both servers)
+
+
+def test_customer_card_and_off_session_charge(backend: Backend) -> None:
+    p = backend.provider
+    assert not p.has_card("1")
+    backend.give_card("1", "pm_card_visa")
+    assert p.has_card("1")
+    result = p.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo="pizza",
+                   reference={"transfer_id": "7"})
+    assert result.outcome == PayOutcome.HELD and result.ref and result.ref.startswith("pi_")
+    pi = p.client.v1.payment_intents.retrieve(result.ref)
+    assert (pi.amount, pi.currency, pi.status, pi.customer) == (500, "usd", "succeeded", p.customer("1"))
+    assert pi.metadata["paybot_key"] == "pay:t1:1:2" and pi.metadata["transfer_id"] == "7"
+
+
+def test_a_declined_card_fails_with_a_plain_reason(backend: Backend) -> None:
+    backend.give_card("1", "pm_card_chargeCustomerFail")
+    result = backend.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.DECLINED
+    assert result.reason == "declined by the bank"  # no card number, no raw Stripe error
+
+
+def test_no_saved_card(backend: Backend) -> None:
+    result = backend.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.NO_CARD
+
+
+def test_held_money_is_refunded(backend: Backend) -> None:
+    backend.give_card("1", "pm_card_visa")
+    paid = backend.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    ref = backend.provider.refund(key="return:t1:1:2", payment_ref=paid.ref or "", amount=USD5)
+    assert ref.startswith("re_")
+    refunds = backend.provider.client.v1.refunds.list(params={"payment_intent": paid.ref})
+    assert [(r.id, r.amount) for r in refunds.data] == [(ref, 500)]
+
+
+def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> None:
+    """localstripe signs its webhooks: the endpoint verifies them and reads the payment they report."""
+    backend = Backend("localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(),
+                                                   connect=False))
+    got: list[ProviderEvent] = []
+    server = make_server("127.0.0.1", 0, make_app(backend.provider, "whsec_paybot_test", got.append),
+                         threaded=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        hook = f"http://127.0.0.1:{server.server_port}{PATH}"
+        requests.post(f"{localstripe}/_config/webhooks/paybot", timeout=10,
+                      json={"url": hook, "secret": "whsec_paybot_test", "events": ["payment_intent.succeeded"]},
+                      ).raise_for_status()
+        backend.give_card("1", "pm_card_visa")
+        paid = backend.provider.pay(key="pay:t9:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+        deadline = time.monotonic() + 15
+        mine = lambda: [e for e in got if e.key == "pay:t9:1:2"]  # noqa: E731 (earlier tests' events may arrive too)
+        while not mine() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [(e.kind, e.ref, e.outcome) for e in mine()] == [(EventKind.PAID, paid.ref, PayOutcome.HELD)]
+
+
+# ---------------------------------------------------------------- the emulator's own behaviour
+
+
+def test_the_emulator_answers_in_stripe_shapes(sim: StripeSim) -> None:
+    r = raw(sim, "POST", "/v1/customers", **{"metadata[x]": "1", "colour": "blue"})
+    assert r.status_code == 400
+    assert r.json()["error"] == {"type": "invalid_request_error", "param": "colour",
+                                 "message": "Received unknown parameter: colour"}
+    assert raw(sim, "GET", "/v1/customers/cus_nope").json()["error"]["code"] == "resource_missing"
+    assert raw(sim, "GET", "/v1/customers/cus_nope", key="sk_test_wrong").status_code == 401
+    cus = raw(sim, "POST", "/v1/customers").json()["id"]
+    pm = raw(sim, "POST", "/v1/payment_methods/pm_card_chargeCustomerFail/attach", customer=cus).json()["id"]
+    r = raw(sim, "POST", "/v1/payment_intents", amount="500", currency="usd", customer=cus, payment_method=pm,
+            off_session="true", confirm="true")
+    assert r.status_code == 402
+    error = r.json()["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == ("card_error", "card_declined", "generic_decline")
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+    r = raw(sim, "POST", "/v1/payment_methods/pm_card_chargeDeclined/attach", customer=cus)
+    assert r.status_code == 402 and r.json()["error"]["code"] == "card_declined"  # declined when saved
+
+
+def test_idempotency_replays_and_refuses_other_parameters(sim: StripeSim) -> None:
+    headers = {"Authorization": f"Bearer {sim.api_key}", "Idempotency-Key": "k1"}
+    first = requests.post(sim.base + "/v1/customers", data={"email": "a@example.com"}, headers=headers, timeout=10)
+    again = requests.post(sim.base + "/v1/customers", data={"email": "a@example.com"}, headers=headers, timeout=10)
+    assert first.json() == again.json() and again.headers["Idempotent-Replayed"] == "true"
+    other = requests.post(sim.base + "/v1/customers", data={"email": "b@example.com"}, headers=headers, timeout=10)
+    assert other.status_code == 400 and other.json()["error"]["type"] == "idempotency_error"
+    assert len(sim.of_kind("customer")) == 1
+
+
+# ---------------------------------------------------------------- emulator only: idempotency, Connect, Checkout, SCA
+
+
+def test_idempotency_a_retried_pay_never_makes_a_second_payment_intent(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    again = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert first == again
+    assert len(sim.of_kind("payment_intent")) == 1 and sim.succeeded_charges() == 1
+
+
+def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_same_key(
+        emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    sim.inject("POST /v1/payment_intents", DROP)
+    result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.HELD
+    calls = [r for r in sim.requests if r["route"] == "POST /v1/payment_intents"]
+    assert [c["key"] for c in calls] == ["pay:t1:1:2", "pay:t1:1:2"]
+    assert len(sim.of_kind("payment_intent")) == 1 and sim.succeeded_charges() == 1
+
+
+def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
+        emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    sim.inject("POST /v1/payment_intents", 500)
+    sim.inject("POST /v1/payment_intents", 429)
+    assert emu.provider.pay(key="pay:a", sender_id="1", recipient_id="2", amount=USD5, memo=None).ref
+    sim.inject("POST /v1/payment_intents", 500, times=3)  # more than the two retries
+    with pytest.raises(ProviderTransient):
+        emu.provider.pay(key="pay:b", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert emu.provider.pay(key="pay:b", sender_id="1", recipient_id="2", amount=USD5, memo=None).ref
+    assert len(sim.of_kind("payment_intent")) == 2
+
+
+def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charged_twice(
+        sim: StripeSim, tmp_path: Path) -> None:
+    """The retry would be a destination charge, the first attempt was a held charge: the key's first
+    answer stands, found by lookup."""
+    p = Backend("emulator", make_provider(sim.base, sim.api_key, tmp_path, sim.clock, retries=0))
+    p.give_card("1", "pm_card_visa")
+    sim.inject("POST /v1/payment_intents", DROP)
+    with pytest.raises(ProviderTransient):
+        p.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    sim.onboard(p.provider.account("2"))
+    result = p.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.HELD and len(sim.of_kind("payment_intent")) == 1
+
+
+def test_checkout_register_saves_the_card_through_an_event(emu: Backend, sim: StripeSim) -> None:
+    sentence = emu.provider.register("1")
+    [session] = sim.open_sessions()
+    assert session["url"] in sentence and session["mode"] == "setup"
+    assert not emu.provider.has_card("1")
+    sim.complete_checkout(session["id"], "pm_card_visa")
+    events, cursor = emu.provider.events(None)
+    assert [(e.kind, e.user_id) for e in events] == [(EventKind.CARD_SAVED, "1")]
+    assert emu.provider.has_card("1")
+    assert "already have a saved card" in emu.provider.register("1")
+    assert emu.provider.events(cursor) == ([], cursor)
+
+
+def test_connect_onboarding_link_then_destination_charge_with_a_fee(emu: Backend, sim: StripeSim) -> None:
+    onboarding = emu.provider.onboard("2")
+    assert not onboarding.ready and onboarding.url and "/setup/" in onboarding.url
+    assert not emu.provider.can_receive("2")
+    sim.onboard(emu.provider.account("2"))
+    events, _ = emu.provider.events(None)
+    assert (EventKind.ACCOUNT_READY, "2") in [(e.kind, e.user_id) for e in events]
+    assert emu.provider.onboard("2").ready and emu.provider.can_receive("2")
+    emu.give_card("1", "pm_card_visa")
+    result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.PAID
+    pi = emu.provider.client.v1.payment_intents.retrieve(result.ref or "")
+    assert pi.transfer_data.destination == emu.provider.account("2") and pi.application_fee_amount == 5
+
+
+def test_connect_held_money_is_released_from_its_charge(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
+                            reference={"transfer_id": "7"})
+    pi = emu.provider.client.v1.payment_intents.retrieve(held.ref or "")
+    assert pi.transfer_group == "paybot-7" and pi.to_dict().get("transfer_data") is None
+    sim.onboard(emu.provider.account("2"))
+    ref = emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2", amount=USD5)
+    assert emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2",
+                                amount=USD5) == ref
+    [transfer] = sim.of_kind("transfer")
+    assert (transfer["id"], transfer["amount"], transfer["source_transaction"], transfer["destination"]) == (
+        ref, 495, pi.latest_charge, emu.provider.account("2"))
+    [p] = emu.provider.payments_since(sim.clock.now() - timedelta(days=1))
+    assert (p.charged, p.delivered, p.refunded) == (True, True, False)
+
+
+def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_authenticationRequired")
+    first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert first.outcome == PayOutcome.NEEDS_AUTH and first.url
+    assert emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None) == first
+    [session] = sim.open_sessions()
+    assert session["url"] == first.url and session["amount_total"] == 500 and session["mode"] == "payment"
+    assert sim.succeeded_charges() == 0
+    sim.complete_checkout(session["id"], "pm_card_authenticationRequired")
+    events, _ = emu.provider.events(None)
+    paid = [e for e in events if e.kind == EventKind.PAID and e.key == "pay:t1:1:2"]
+    assert paid and paid[0].outcome == PayOutcome.HELD and paid[0].ref != first.ref
+    assert emu.provider.lookup("pay:t1:1:2", "1") == emu.provider.lookup("pay:t1:1:2", "1")
+    assert emu.provider.lookup("pay:t1:1:2", "1").outcome == PayOutcome.HELD  # type: ignore[union-attr]
+    assert sim.succeeded_charges() == 1
+
+
+def test_sca_lookup_closes_an_unused_page_so_it_cannot_be_paid_later(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_authenticationRequired")
+    emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    [session] = sim.open_sessions()
+    found = emu.provider.lookup("pay:t1:1:2", "1")
+    assert found is not None and found.outcome == PayOutcome.NEEDS_AUTH and found.url is None
+    assert sim.open_sessions() == []
+    with pytest.raises(Exception, match="expired"):
+        sim.complete_checkout(session["id"])
+    assert emu.provider.lookup("pay:never", "1") is None
+
+
+def test_events_outside_paybot_are_translated(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    paid = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    _, cursor = emu.provider.events(None)
+    pi = emu.provider.client.v1.payment_intents.retrieve(paid.ref or "")
+    sim.dispute(pi.latest_charge)
+    emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})  # from the dashboard
+    events, _ = emu.provider.events(cursor)
+    assert [(e.kind, e.ref) for e in events] == [(EventKind.DISPUTED, paid.ref), (EventKind.REFUNDED, paid.ref)]
+
+
+def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
+    got: list[ProviderEvent] = []
+    app = make_app(emu.provider, "whsec_x", got.append).test_client()
+    body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.refunded", "created": int(time.time()),
+                       "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}}})
+    assert app.post(PATH, data=body, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
+    assert app.post(PATH, data=body).status_code == 400
+    stamp = int(time.time())
+    good = hmac.new(b"whsec_x", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    assert app.post(PATH, data=body, headers={"Stripe-Signature": f"t={stamp},v1={good}"}).status_code == 200
+    assert [(e.kind, e.ref) for e in got] == [(EventKind.REFUNDED, "pi_1")]
+
+
+# ---------------------------------------------------------------- settings
+
+
+@pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
+def test_a_live_key_needs_paybot_live(key: str) -> None:
+    with pytest.raises(ConfigError, match="live key.*PAYBOT_LIVE=1"):
+        Settings(stripe_api_key=key).require_stripe()
+    assert Settings(stripe_api_key=key, paybot_live=True).require_stripe() == key
+    assert Settings(stripe_api_key="sk_test_abc").require_stripe() == "sk_test_abc"
+    with pytest.raises(ConfigError, match="not set"):
+        Settings().require_stripe()
+    with pytest.raises(ConfigError, match="does not look like"):
+        Settings(stripe_api_key="pk_test_abc").require_stripe()
