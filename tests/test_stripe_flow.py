@@ -1,0 +1,274 @@
+"""The whole bot on Stripe: the real worker, stripe-python over loopback to the Stripe emulator.
+
+Every scenario of tests/scenarios ends the same on Stripe as on the sandbox;
+a crash between the charge and the commit charges once; a payment in doubt
+past the key's lifetime is looked up, never charged again; events from
+outside paybot (dashboard refunds, disputes) reach the store; reconciliation
+finds what does not match.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+
+from bot import migrate
+from bot.faults import InjectedFault
+from bot.providers.stripe_provider import StripeProvider
+from bot.providers.stripe_sim import StripeSim
+from bot.reconcile import reconcile
+from bot.simulate import STRIPE_CARDS, Run, run_scenario
+from bot.store import Transfer, TransferEvent, make_engine
+from bot.x.sim import UNLIMITED, XSim
+from tests.test_scenarios import SCENARIOS
+from tests.test_worker_process import start, statuses, wait_for
+from tests.workers import stop
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_every_scenario_ends_the_same_on_stripe(path: Path) -> None:
+    """The transfers end as the scenario expects (as on the sandbox), with the same public replies."""
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    outcome, _ = run_scenario(scenario, provider="stripe")
+    expect = scenario["expect"]
+    assert len(outcome["transfers"]) == len(expect["transfers"])
+    for actual, wanted in zip(outcome["transfers"], expect["transfers"], strict=True):
+        assert {k: actual[k] for k in wanted} == wanted, actual
+    replies = [m for m in outcome["messages"] if m["type"] != "dm"]
+    wanted_replies = [m for m in expect["messages"] if m["type"] != "dm"]
+    assert len(replies) == len(wanted_replies), replies
+    for actual, wanted in zip(replies, wanted_replies, strict=True):
+        assert wanted["contains"] in actual["text"] and actual["in_reply_to"] == wanted["in_reply_to"]
+
+
+def test_simulate_command_takes_the_stripe_provider(tmp_path: Path) -> None:
+    scenario = Path(__file__).parent / "scenarios" / "held_renamed_then_claimed.json"
+    done = subprocess.run([sys.executable, "-m", "bot", "simulate", str(scenario), "--provider", "stripe", "--json"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert [t["status"] for t in out["transfers"]] == ["completed"]
+    assert any("finish setting up your account here: http://127.0.0.1:" in m["text"] for m in out["messages"])
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Iterator[Run]:
+    users = {"bob": {"card": "ok"}, "alice": {"payouts": True}, "carol": {}}
+    engine = make_engine(f"sqlite:///{tmp_path / 'paybot.db'}", create_tables=False)
+    migrate.upgrade(engine)
+    engine.dispose()
+    r = Run({"users": users}, tmp_path, provider="stripe")
+    yield r
+    r.close()
+
+
+def pay(r: Run, text: str, by: str = "bob") -> None:
+    r.step({"tweet": text, "by": by})
+    r.step({"dm": "yes", "by": by})
+
+
+def transfers(r: Run) -> list[Transfer]:
+    with r.bot.service.uow() as s:
+        return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
+
+
+def test_a_crash_after_the_charge_then_a_restart_charges_once(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run.stripe is not None
+    monkeypatch.setenv("PAYBOT_FAULT", "after_pay")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
+    with pytest.raises(InjectedFault):
+        run.step({"dm": "yes", "by": "bob"})
+    assert [t.status for t in transfers(run)] == ["executing"] and run.stripe.succeeded_charges() == 1
+    monkeypatch.delenv("PAYBOT_FAULT")
+    run.step({"restart": True})
+    assert [t.status for t in transfers(run)] == ["completed"]
+    assert run.stripe.succeeded_charges() == 1 and len(run.stripe.of_kind("payment_intent")) == 1
+    keys = [r["key"] for r in run.stripe.requests if r["route"] == "POST /v1/payment_intents"]
+    assert len(keys) == 2 and len(set(keys)) == 1  # the restart reused the stored key
+
+
+def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_again(
+        run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run.stripe is not None
+    monkeypatch.setenv("PAYBOT_FAULT", "after_pay")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    run.step({"tweet": "@paybot send 5 to @carol", "by": "bob"})
+    with pytest.raises(InjectedFault):
+        run.step({"dm": "yes", "by": "bob"})
+    monkeypatch.delenv("PAYBOT_FAULT")
+    run.clock.advance(timedelta(hours=25))  # the worker was down for a day: Stripe forgot the key
+    creates = sum(r["route"] == "POST /v1/payment_intents" for r in run.stripe.requests)
+    run.step({"restart": True})
+    [t] = transfers(run)
+    assert t.status == "held" and t.payment_ref == run.stripe.of_kind("payment_intent")[0]["id"]
+    assert sum(r["route"] == "POST /v1/payment_intents" for r in run.stripe.requests) == creates
+    assert run.stripe.succeeded_charges() == 1
+
+
+def test_a_payment_never_made_is_failed_by_lookup_after_a_day(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run.stripe is not None
+    monkeypatch.setenv("PAYBOT_FAULT", "before_pay")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
+    with pytest.raises(InjectedFault):
+        run.step({"dm": "yes", "by": "bob"})
+    monkeypatch.delenv("PAYBOT_FAULT")
+    run.clock.advance(timedelta(hours=25))
+    run.step({"restart": True})
+    [t] = transfers(run)
+    assert t.status == "failed" and run.stripe.succeeded_charges() == 0
+    assert "nothing was charged" in run.sim.bot_messages()[-1]["text"]
+
+
+def test_a_dashboard_refund_and_a_dispute_reach_the_store(run: Run) -> None:
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @alice")
+    [t] = transfers(run)
+    provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
+    pi = provider.client.v1.payment_intents.retrieve(t.payment_ref or "")
+    run.stripe.dispute(pi.latest_charge)
+    provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref, "reverse_transfer": True})
+    run.step({"wait": "1m"})
+    run.step({"wait": "1m"})  # a second poll applies nothing twice
+    [t] = transfers(run)
+    assert t.status == "returned"
+    with run.bot.service.uow() as s:
+        notes = [e.note for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
+    assert sum("disputed at the provider" in (n or "") for n in notes) == 1
+    assert sum("refunded at the provider" in (n or "") for n in notes) == 1
+
+
+def test_reconcile_finds_what_does_not_match(run: Run) -> None:
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @alice")
+    pay(run, "@paybot send 3 to @carol")
+    since = run.clock.now() - timedelta(days=1)
+    assert reconcile(run.bot.service, since) == ([], 0)
+    with run.bot.service.uow() as s:  # the store loses a result, as a restored backup would
+        row = s.exec(select(Transfer).where(Transfer.id == 1)).one()
+        row.status = "failed"
+        s.add(row)
+        s.commit()
+    provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
+    stray = provider.client.v1.payment_intents.create(params={  # a charge paybot never recorded
+        "amount": 700, "currency": "usd", "customer": provider.customer(run.sim.user_id("bob")),
+        "payment_method": provider._card(run.sim.user_id("bob")), "off_session": True, "confirm": True,
+        "metadata": {"paybot_key": "pay:unknown"}})
+    mismatches, _ = reconcile(run.bot.service, since)
+    assert [(m.transfer_id, m.ref) for m in mismatches] == [(1, transfers(run)[0].payment_ref), (None, stray.id)]
+    assert "charged at the provider" in mismatches[0].what
+
+
+def paybot(tmp: Path, run: Run, *args: str) -> subprocess.CompletedProcess[str]:
+    assert run.stripe is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
+    env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "PAYBOT_PROVIDER": "stripe", "COLUMNS": "200",
+            "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
+            "STRIPE_DB_PATH": str(tmp / "stripe.db")}
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp,
+                          timeout=60)
+
+
+def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> None:
+    pay(run, "@paybot send 5 to @alice")
+    done = paybot(tmp_path, run, "reconcile", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"mismatches": [], "resolved_by_lookup": 0}
+    assert "No mismatches" in paybot(tmp_path, run, "reconcile").stdout
+    refunded = paybot(tmp_path, run, "refund", "1", "--yes", "--json")
+    assert refunded.returncode == 0, refunded.stderr
+    assert [t.status for t in transfers(run)] == ["returned"]
+    [refund] = run.stripe.of_kind("refund")  # type: ignore[union-attr]
+    assert refund["payment_intent"] == transfers(run)[0].payment_ref
+    with run.bot.service.uow() as s:
+        row = s.exec(select(Transfer)).one()
+        row.status = "completed"
+        s.add(row)
+        s.commit()
+    mismatch = paybot(tmp_path, run, "reconcile", "--json")
+    assert mismatch.returncode == 1
+    assert [m["transfer"] for m in json.loads(mismatch.stdout)["mismatches"]] == [1]
+
+
+# ---------------------------------------------------------------- `paybot run` as a process
+
+
+@pytest.fixture
+def xsim() -> Iterator[XSim]:
+    s = XSim(limits=UNLIMITED)
+    s.base = s.start()  # type: ignore[attr-defined]
+    s.add_user("bob")
+    s.add_user("alice")
+    yield s
+    s.stop()
+
+
+def stripe_env(stripe_sim: StripeSim, tmp: Path) -> dict[str, str]:
+    return {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": stripe_sim.api_key, "STRIPE_API_BASE": stripe_sim.base,
+            "STRIPE_DB_PATH": str(tmp / "stripe.db")}
+
+
+def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: Path) -> None:
+    """Killed right after Stripe charged, the restarted worker completes it with one charge; no key in the log."""
+    import stripe
+
+    stripe_sim = StripeSim()
+    stripe_sim.start()
+    try:
+        client = stripe.StripeClient(stripe_sim.api_key, base_addresses={"api": stripe_sim.base})
+        setup = StripeProvider.from_settings(
+            type("S", (), {"require_stripe": lambda self: stripe_sim.api_key, "stripe_max_network_retries": 0,
+                           "stripe_api_base": stripe_sim.base, "database_url": None,
+                           "stripe_db_path": str(tmp_path / "stripe.db"), "stripe_return_url": "https://x.com",
+                           "stripe_application_fee_bps": 0})(), stripe_sim.clock)
+        bob, alice = xsim.user_id("bob"), xsim.user_id("alice")
+        pm = client.v1.payment_methods.attach(STRIPE_CARDS["ok"], params={"customer": setup.customer(bob)})
+        setup.save_card(bob, pm.id)
+        stripe_sim.onboard(setup.account(alice))
+        setup.close()
+        env: dict[str, Any] = stripe_env(stripe_sim, tmp_path)
+        proc = start(xsim, tmp_path, PAYBOT_FAULT="after_pay", **env)
+        try:
+            post = xsim.tweet("bob", "@paybot send 5 to @alice")
+            wait_for(lambda: any(m["type"] == "dm" for m in xsim.bot_messages()))
+            xsim.dm("bob", "yes")
+            assert proc.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            stop(proc)
+        assert statuses(tmp_path) == ["executing"] and stripe_sim.succeeded_charges() == 1
+        proc = start(xsim, tmp_path, **env)
+        try:
+            wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in xsim.bot_messages()
+                                 if m["type"] == "reply"))
+        finally:
+            stop(proc)
+        assert statuses(tmp_path) == ["completed"]
+        assert stripe_sim.succeeded_charges() == 1 and len(stripe_sim.of_kind("payment_intent")) == 1
+        [pi] = stripe_sim.of_kind("payment_intent")
+        assert pi["transfer_data"] == {"destination": setup.account(alice)}
+        assert stripe_sim.api_key not in (tmp_path / "worker.log").read_text()
+    finally:
+        stripe_sim.stop()
+
+
+def test_a_live_key_without_paybot_live_refuses_to_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "STRIPE_"))}
+    env |= {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_live_51Abc0123456789xyz",
+            "X_CONSUMER_KEY": "ck", "X_CONSUMER_SECRET": "cs", "X_ACCESS_TOKEN": "at", "X_ACCESS_TOKEN_SECRET": "ats",
+            "X_API_BASE": "http://127.0.0.1:9", "PAYBOT_DB_PATH": str(tmp_path / "paybot.db")}
+    done = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert "live key" in done.stderr and "PAYBOT_LIVE=1" in done.stderr
+    assert "sk_live_51Abc0123456789xyz" not in done.stderr + done.stdout
