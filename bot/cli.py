@@ -517,6 +517,24 @@ def sim_x(
         sim.stop()
 
 
+@app.command("sim-stripe")
+def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8098) -> None:
+    """Serve the Stripe emulator on 127.0.0.1 (for PAYBOT_PROVIDER=stripe with STRIPE_API_BASE); in memory."""
+    from bot.providers.stripe_sim import StripeSim
+
+    sim = StripeSim()
+    base = sim.start(port)
+    console.print(f"Stripe emulator on {base}; STRIPE_API_KEY={sim.api_key} STRIPE_API_BASE={base}; control API: "
+                  f"POST {base}/_sim/complete/<checkout session id>, /_sim/onboard/<account id>, "
+                  f"/_sim/dispute/<charge id>", highlight=False)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
 def main() -> None:
     app()
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, or_, select
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
 from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random_code, transition
-from bot.errors import CommandError, ProviderError, ProviderTransient
+from bot.errors import CommandError, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -495,6 +495,13 @@ class Service:
         except ProviderTransient:
             log.warning("provider did not answer for transfer %s; will retry", transfer_id,
                         extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            return
+        except IdempotencyError:
+            # The key was used with other parameters and the provider cannot say what became of it:
+            # left executing for an operator (`paybot reconcile` lists it), never charged again.
+            log.error("transfer %s: its payment key was used with other parameters; see paybot reconcile",
+                      transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
             return
         except ProviderError as err:  # refused outright (a 4xx): nothing was charged

@@ -37,11 +37,10 @@ from bot.bootstrap import Bot, build
 from bot.config import Settings, parse_duration
 from bot.domain import CODE_ALPHABET
 from bot.money import Money
-from bot.ports import FakeClock
-from bot.ports import PaymentProvider
+from bot.ports import FakeClock, PaymentProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_sim import StripeSim
-from bot.store import Transfer, UnitOfWork, database_url, make_engine
+from bot.store import Transfer
 from bot.x.client import XClient
 from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
 

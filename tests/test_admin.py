@@ -118,3 +118,19 @@ def test_status_from_another_process(run: Run, tmp_path: Path) -> None:
     assert usage["usd"] > 0 and data["provider_errors_last_hour"] == 0 and data["paused"] is False
     text = paybot(tmp_path, "status").stdout
     assert "1 pending" in text and "X today" in text
+
+
+def test_reconcile_on_the_sandbox(run: Run, tmp_path: Path) -> None:
+    done = paybot(tmp_path, "reconcile", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"mismatches": [], "resolved_by_lookup": 0}
+    with run.bot.service.uow() as s:  # the store says held money went back, the sandbox still holds it
+        row = s.exec(select(Transfer).where(Transfer.id == 2)).one()
+        row.status = "returned"
+        s.add(row)
+        s.commit()
+    done = paybot(tmp_path, "reconcile", "--json")
+    assert done.returncode == 1
+    [m] = json.loads(done.stdout)["mismatches"]
+    assert m["transfer"] == 2 and "not refunded" in m["what"]
+    assert "Mismatches" in paybot(tmp_path, "reconcile").stdout

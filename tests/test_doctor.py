@@ -83,3 +83,22 @@ def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> Non
                             cwd=tmp_path, timeout=60)
     assert second.returncode == 0, second.stdout
     assert "@paybot" in second.stdout
+
+
+def test_the_stripe_provider_is_checked(sim: XSim, tmp_path: Path) -> None:
+    from bot.providers.stripe_sim import StripeSim
+
+    stripe_sim = StripeSim()
+    base = stripe_sim.start()
+    try:
+        good = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key=stripe_sim.api_key,
+                                           stripe_api_base=base)))
+        assert good["payment provider"] == (OK, "stripe (test mode), account acct_sim_platform")
+        wrong = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_test_nope",
+                                            stripe_api_base=base)))
+        assert wrong["payment provider"][0] == FAIL and "refused STRIPE_API_KEY" in wrong["payment provider"][1]
+        live = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_live_x1",
+                                           stripe_api_base=base)))
+        assert live["payment provider"][0] == FAIL and "PAYBOT_LIVE=1" in live["payment provider"][1]
+    finally:
+        stripe_sim.stop()

@@ -21,13 +21,12 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
-from datetime import datetime
-
 from bot.ports import EventKind, Onboarding, PayOutcome, PayResult, ProviderEvent, ProviderPayment
 
 CARDS = ("ok", "declined", "needs_auth")

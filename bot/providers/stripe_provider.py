@@ -477,4 +477,8 @@ def _translate(err: stripe.StripeError) -> ProviderError:
         return IdempotencyError(text)
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)) or (status or 0) >= 500:
         return ProviderTransient(text)
+    if isinstance(err, (stripe.AuthenticationError, stripe.PermissionError)):
+        # Nothing was done; payments wait (and are retried) until the operator fixes the key.
+        log.error("Stripe refused the API key (%s): check STRIPE_API_KEY", type(err).__name__)
+        return ProviderTransient(text)
     return ProviderError(text)

@@ -762,9 +762,3 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
         if v is not None:
             resp.headers[k] = v
     return resp
-
-
-def run_forever(port: int) -> None:  # pragma: no cover - operator tool
-    sim = StripeSim()
-    print(f"Stripe emulator on {sim.start(port)} (API key {sim.api_key})", flush=True)
-    threading.Event().wait()
