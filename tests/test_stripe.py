@@ -373,3 +373,17 @@ def test_a_live_key_needs_paybot_live(key: str) -> None:
         Settings().require_stripe()
     with pytest.raises(ConfigError, match="does not look like"):
         Settings(stripe_api_key="pk_test_abc").require_stripe()
+
+
+def test_connect_refunding_released_money_reverses_its_transfer_first(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
+                            reference={"transfer_id": "7"})
+    sim.onboard(emu.provider.account("2"))
+    emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2", amount=USD5)
+    ref = emu.provider.refund(key="return:t1:1:2", payment_ref=held.ref or "", amount=USD5)
+    assert emu.provider.refund(key="return:t1:1:2", payment_ref=held.ref or "", amount=USD5) == ref
+    [transfer] = sim.of_kind("transfer")
+    assert transfer["reversed"] and len(sim.of_kind("transfer_reversal")) == 1
+    [p] = emu.provider.payments_since(sim.clock.now() - timedelta(days=1))
+    assert p.refunded

@@ -83,6 +83,7 @@ class StripeProvider:
         clock: Clock,
         *,
         return_url: str = "https://x.com/messages",
+        currency: str = "USD",
         fee_bps: int = 0,
         connect: bool = True,
     ) -> None:
@@ -90,6 +91,7 @@ class StripeProvider:
         self.uow = uow
         self.clock = clock
         self.return_url = return_url
+        self.currency = currency.lower()  # the card-setup page's currency (the operator's default)
         self.fee_bps = fee_bps
         self.connect = connect  # False: a Stripe account without Connect (nobody can receive; tests)
 
@@ -108,7 +110,7 @@ class StripeProvider:
         engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
         SQLModel.metadata.create_all(engine, tables=[StripeUser.__table__])  # type: ignore[list-item]
         return cls(client, UnitOfWork(engine), clock, return_url=settings.stripe_return_url,
-                   fee_bps=settings.stripe_application_fee_bps)
+                   currency=settings.paybot_currency, fee_bps=settings.stripe_application_fee_bps)
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -123,7 +125,7 @@ class StripeProvider:
             return "You already have a saved card. Confirm payments with YES."
         customer = self.customer(user_id)
         session = self._call(lambda: self.client.v1.checkout.sessions.create(params={
-            "mode": "setup", "customer": customer, "currency": "usd",
+            "mode": "setup", "customer": customer, "currency": self.currency,
             "success_url": self.return_url, "cancel_url": self.return_url,
             "metadata": {"paybot_user": user_id},
             "setup_intent_data": {"metadata": {"paybot_user": user_id}},
@@ -232,6 +234,15 @@ class StripeProvider:
                                   "metadata": {"paybot_key": key}}
         if _f(pi, "transfer_data"):  # a destination charge: take the money back from the recipient too
             params.update(reverse_transfer=True, refund_application_fee=True)
+        elif self.connect and _f(pi, "transfer_group"):
+            # Held money that was released (an operator's refund): take back what went to the recipient
+            # first, so the platform does not pay the refund out of its own balance.
+            released = self._each(lambda p: self.client.v1.transfers.list(params=p),
+                                  {"transfer_group": pi.transfer_group, "limit": 100})
+            for transfer in released:
+                if not _f(transfer, "reversed"):
+                    self._call(lambda t=transfer: self.client.v1.transfers.reversals.create(
+                        t.id, options={"idempotency_key": f"{key}:reversal:{t.id}"}))
         refund = self._call(lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": key}))
         return str(refund.id)
 

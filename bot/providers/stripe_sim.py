@@ -85,6 +85,7 @@ PARAMS: dict[str, set[str]] = {
                          "metadata.*", "description"},
     "transfers.list": {"destination", "transfer_group", "limit", "starting_after", "ending_before",
                        "created.gte", "created.lte"},
+    "transfers.reverse": {"amount", "metadata.*", "refund_application_fee"},
     "refunds.create": {"payment_intent", "charge", "amount", "metadata.*", "reason", "reverse_transfer",
                        "refund_application_fee"},
     "refunds.list": {"payment_intent", "charge", "limit", "starting_after", "ending_before",
@@ -309,6 +310,7 @@ class StripeSim:
             ("POST", "/v1/transfers", "transfers.create", self._transfers_create),
             ("GET", "/v1/transfers", "transfers.list", self._list("transfer", "destination", "transfer_group")),
             ("GET", "/v1/transfers/<oid>", "retrieve", self._retrieve("transfer")),
+            ("POST", "/v1/transfers/<oid>/reversals", "transfers.reverse", self._transfer_reverse),
             ("POST", "/v1/refunds", "refunds.create", self._refunds_create),
             ("GET", "/v1/refunds", "refunds.list", self._list("refund", "payment_intent", "charge")),
             ("GET", "/v1/refunds/<oid>", "retrieve", self._retrieve("refund")),
@@ -719,6 +721,16 @@ class StripeSim:
                        transfer_group=params.get("transfer_group"), metadata=params.get("metadata", {}),
                        reversed=False)
         return self._public(tr)
+
+    def _transfer_reverse(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
+        tr = self._get("transfer", oid)
+        amount = _int(params, "amount", required=False) or tr["amount"]
+        if tr["reversed"] or amount > tr["amount"]:
+            raise _invalid(f"Transfer {oid} has already been reversed.", "amount")
+        tr["reversed"] = True
+        rv = self._new("trr", "transfer_reversal", amount=amount, currency=tr["currency"], transfer=oid,
+                       metadata=params.get("metadata", {}))
+        return self._public(rv)
 
     def _refunds_create(self, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("payment_intent"):
