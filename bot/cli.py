@@ -509,12 +509,7 @@ def sim_x(
     base = sim.start(port)
     console.print(f"X simulator on {base} (bot @{bot}); credentials: X_CONSUMER_KEY={SIM_CONSUMER_KEY} "
                   f"X_ACCESS_TOKEN={SIM_ACCESS_TOKEN}; control API under {base}/_sim/", highlight=False)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
+    _serve_until_stopped(sim)
 
 
 @app.command("sim-stripe")
@@ -527,6 +522,11 @@ def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8
     console.print(f"Stripe emulator on {base}; STRIPE_API_KEY={sim.api_key} STRIPE_API_BASE={base}; control API: "
                   f"POST {base}/_sim/complete/<checkout session id>, /_sim/onboard/<account id>, "
                   f"/_sim/dispute/<charge id>", highlight=False)
+    _serve_until_stopped(sim)
+
+
+def _serve_until_stopped(sim: Any) -> None:
+    """Keep a simulator's server thread serving until Ctrl-C, then stop it."""
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -131,10 +131,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                  "Nothing was charged. [{code}]",
                  "Votre carte a été refusée ({reason}) : {amount} n'a pas été envoyé à @{recipient}. "
                  "Rien n'a été débité. [{code}]"),
-    "needs_auth": ("Your bank wants you to approve the payment of {amount} to @{recipient} and the "
-                   "sandbox cannot ask it, so it was not sent. Nothing was charged. [{code}]",
-                   "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient} et le "
-                   "bac à sable ne peut pas le demander : il n'a pas été envoyé. Rien n'a été débité. [{code}]"),
+    "needs_auth": ("Your bank wants you to approve the payment of {amount} to @{recipient}, and I could not "
+                   "ask you in time, so it was not sent. Nothing was charged. [{code}]",
+                   "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}, et je n'ai "
+                   "pas pu vous le demander à temps : il n'a pas été envoyé. Rien n'a été débité. [{code}]"),
     "needs_auth.link": ("Your bank wants you to approve the payment of {amount} to @{recipient}. Approve it "
                         "here within 24 hours: {url} Nothing is charged until you do. [{code}]",
                         "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}. "

@@ -712,7 +712,7 @@ class Service:
     def apply_event(self, event: ProviderEvent) -> None:
         """Apply one provider event; applying it twice changes nothing more."""
         if event.kind == EventKind.CARD_SAVED and event.user_id:
-            with self.uow() as s:
+            with self.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)
                 if s.get(ProcessedDm, f"event:{event.id}") is None:
                     s.add(ProcessedDm(id=f"event:{event.id}", processed_at=self.clock.now()))
                     self._queue_dm(s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)),
@@ -751,8 +751,7 @@ class Service:
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
                                                   TransferEvent.note == note)).first() is not None:
                 return
-            if (event.kind == EventKind.REFUNDED and t.status in (Status.COMPLETED, Status.HELD)
-                    and not (t.settle_key or "").startswith("return:")):
+            if event.kind == EventKind.REFUNDED and t.status in (Status.COMPLETED, Status.HELD):
                 self._set_status(s, t, Status.RETURNED, now, reason=note)
             else:
                 s.add(TransferEvent(transfer_id=t.id, at=now, status=t.status, note=note))

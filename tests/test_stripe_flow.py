@@ -27,10 +27,11 @@ from bot.faults import InjectedFault
 from bot.providers.stripe_provider import StripeProvider
 from bot.providers.stripe_sim import StripeSim
 from bot.reconcile import reconcile
-from bot.simulate import STRIPE_CARDS, Run, run_scenario
+from bot.simulate import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.store import Transfer, TransferEvent, make_engine
-from bot.x.sim import UNLIMITED, XSim
+from bot.x.sim import XSim
 from tests.test_scenarios import SCENARIOS
+from tests.test_worker_process import sim as xsim  # noqa: F401 (a fixture)
 from tests.test_worker_process import start, statuses, wait_for
 from tests.workers import stop
 
@@ -82,15 +83,20 @@ def transfers(r: Run) -> list[Transfer]:
         return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
 
 
-def test_a_crash_after_the_charge_then_a_restart_charges_once(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run.stripe is not None
-    monkeypatch.setenv("PAYBOT_FAULT", "after_pay")
+def crash_on_yes(run: Run, point: str, to: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """@bob pays `to` $5 and the worker dies at the fault point `point` after the yes."""
+    monkeypatch.setenv("PAYBOT_FAULT", point)
     monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
-    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
+    run.step({"tweet": f"@paybot send 5 to @{to}", "by": "bob"})
     with pytest.raises(InjectedFault):
         run.step({"dm": "yes", "by": "bob"})
-    assert [t.status for t in transfers(run)] == ["executing"] and run.stripe.succeeded_charges() == 1
     monkeypatch.delenv("PAYBOT_FAULT")
+
+
+def test_a_crash_after_the_charge_then_a_restart_charges_once(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run.stripe is not None
+    crash_on_yes(run, "after_pay", "alice", monkeypatch)
+    assert [t.status for t in transfers(run)] == ["executing"] and run.stripe.succeeded_charges() == 1
     run.step({"restart": True})
     assert [t.status for t in transfers(run)] == ["completed"]
     assert run.stripe.succeeded_charges() == 1 and len(run.stripe.of_kind("payment_intent")) == 1
@@ -101,12 +107,7 @@ def test_a_crash_after_the_charge_then_a_restart_charges_once(run: Run, monkeypa
 def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_again(
         run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run.stripe is not None
-    monkeypatch.setenv("PAYBOT_FAULT", "after_pay")
-    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
-    run.step({"tweet": "@paybot send 5 to @carol", "by": "bob"})
-    with pytest.raises(InjectedFault):
-        run.step({"dm": "yes", "by": "bob"})
-    monkeypatch.delenv("PAYBOT_FAULT")
+    crash_on_yes(run, "after_pay", "carol", monkeypatch)
     run.clock.advance(timedelta(hours=25))  # the worker was down for a day: Stripe forgot the key
     creates = sum(r["route"] == "POST /v1/payment_intents" for r in run.stripe.requests)
     run.step({"restart": True})
@@ -118,12 +119,7 @@ def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_agai
 
 def test_a_payment_never_made_is_failed_by_lookup_after_a_day(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run.stripe is not None
-    monkeypatch.setenv("PAYBOT_FAULT", "before_pay")
-    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
-    run.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
-    with pytest.raises(InjectedFault):
-        run.step({"dm": "yes", "by": "bob"})
-    monkeypatch.delenv("PAYBOT_FAULT")
+    crash_on_yes(run, "before_pay", "alice", monkeypatch)
     run.clock.advance(timedelta(hours=25))
     run.step({"restart": True})
     [t] = transfers(run)
@@ -204,16 +200,6 @@ def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> No
 # ---------------------------------------------------------------- `paybot run` as a process
 
 
-@pytest.fixture
-def xsim() -> Iterator[XSim]:
-    s = XSim(limits=UNLIMITED)
-    s.base = s.start()  # type: ignore[attr-defined]
-    s.add_user("bob")
-    s.add_user("alice")
-    yield s
-    s.stop()
-
-
 def stripe_env(stripe_sim: StripeSim, tmp: Path) -> dict[str, str]:
     return {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": stripe_sim.api_key, "STRIPE_API_BASE": stripe_sim.base,
             "STRIPE_DB_PATH": str(tmp / "stripe.db")}
@@ -227,11 +213,9 @@ def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: P
     stripe_sim.start()
     try:
         client = stripe.StripeClient(stripe_sim.api_key, base_addresses={"api": stripe_sim.base})
-        setup = StripeProvider.from_settings(
-            type("S", (), {"require_stripe": lambda self: stripe_sim.api_key, "stripe_max_network_retries": 0,
-                           "stripe_api_base": stripe_sim.base, "database_url": None,
-                           "stripe_db_path": str(tmp_path / "stripe.db"), "stripe_return_url": "https://x.com",
-                           "stripe_application_fee_bps": 0})(), stripe_sim.clock)
+        setup = StripeProvider.from_settings(ScenarioSettings(
+            paybot_provider="stripe", stripe_api_key=stripe_sim.api_key, stripe_api_base=stripe_sim.base,
+            stripe_db_path=str(tmp_path / "stripe.db")), stripe_sim.clock)
         bob, alice = xsim.user_id("bob"), xsim.user_id("alice")
         pm = client.v1.payment_methods.attach(STRIPE_CARDS["ok"], params={"customer": setup.customer(bob)})
         setup.save_card(bob, pm.id)
