@@ -387,3 +387,20 @@ def test_connect_refunding_released_money_reverses_its_transfer_first(emu: Backe
     assert transfer["reversed"] and len(sim.of_kind("transfer_reversal")) == 1
     [p] = emu.provider.payments_since(sim.clock.now() - timedelta(days=1))
     assert p.refunded
+
+
+def test_an_event_stripe_cannot_explain_is_skipped_not_blocking(emu: Backend, sim: StripeSim) -> None:
+    emu.provider.register("1")
+    [session] = sim.open_sessions()
+    sim.complete_checkout(session["id"], "pm_card_visa")
+    sim.objects.pop(sim.objects[session["id"]]["setup_intent"])  # Stripe answers 404 for it now
+    emu.give_card("2", "pm_card_authenticationRequired")
+    emu.provider.pay(key="pay:t2:2:3", sender_id="2", recipient_id="3", amount=USD5, memo=None)
+    [auth] = sim.open_sessions()
+    sim.complete_checkout(auth["id"], "pm_card_authenticationRequired")
+    events, _ = emu.provider.events(None)
+    assert EventKind.CARD_SAVED not in [e.kind for e in events]
+    assert (EventKind.PAID, "pay:t2:2:3") in [(e.kind, e.key) for e in events]
+    sim.inject("GET /v1/events", 500, times=3)
+    with pytest.raises(ProviderTransient):
+        emu.provider.events(None)

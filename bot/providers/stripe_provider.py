@@ -327,7 +327,10 @@ class StripeProvider:
             try:
                 out += self.translate_event(event)
             except stripe.StripeError as err:
-                raise _translate(err) from None
+                problem = _translate(err)
+                if isinstance(problem, ProviderTransient):
+                    raise problem from None  # read again from the same cursor next time
+                log.warning("skipped Stripe event %s (%s): %s", event.id, event.type, problem)
         cursor_out = raw[-1].id if raw else after
         return out, cursor_out
 
