@@ -256,3 +256,55 @@ def test_a_live_key_without_paybot_live_refuses_to_start(tmp_path: Path) -> None
     assert done.returncode == 2
     assert "live key" in done.stderr and "PAYBOT_LIVE=1" in done.stderr
     assert "sk_live_51Abc0123456789xyz" not in done.stderr + done.stdout
+
+
+def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path) -> None:
+    """`paybot webhook` as an operator runs it: a signed dashboard refund is applied, a forged one is not."""
+    import hashlib
+    import hmac
+    import time
+
+    import requests
+
+    from tests.test_stripe import free_port
+
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @alice")
+    [t] = transfers(run)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
+    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
+            "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
+            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": "whsec_cli_test"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "webhook", "--host", "127.0.0.1", "--port", str(port)],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}/stripe/webhook"
+        wait_for(lambda: proc.poll() is not None or _answers(url))
+        body = json.dumps({"id": "evt_dash_1", "object": "event", "type": "charge.refunded",
+                           "created": int(time.time()), "data": {"object": {
+                               "object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}}})
+        forged = requests.post(url, data=body, headers={"Stripe-Signature": "t=1,v1=beef"}, timeout=10)
+        assert forged.status_code == 400 and [t.status for t in transfers(run)] == ["completed"]
+        stamp = int(time.time())
+        sig = hmac.new(b"whsec_cli_test", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+        signed = requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"}, timeout=10)
+        assert signed.status_code == 200
+        assert [t.status for t in transfers(run)] == ["returned"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out = proc.communicate()[0]
+    assert "whsec_cli_test" not in out and run.stripe.api_key not in out
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        requests.get(url, timeout=1)
+        return True
+    except requests.ConnectionError:
+        return False
