@@ -33,3 +33,14 @@ def test_reads_are_billed_once_per_resource_per_day() -> None:
     dollars = bill(log)
     assert round(dollars["owned_post_read"], 3) == 0.004  # posts 1, 2, 3 on the 28th and 3 again on the 29th
     assert round(dollars["user_read"], 3) == 0.01 and round(dollars["dm_create"], 3) == 0.015
+
+
+def test_stripe_requests_per_transfer() -> None:
+    """One Stripe request for a direct payment; the held and approval flows add only what they need."""
+    from bench.stripe_calls import run_kind
+
+    direct, held, approved = (run_kind(kind, 2) for kind in ("direct", "held", "approved"))
+    assert direct["completed"] == held["completed"] == approved["completed"] == 2
+    assert direct["by_route"] == {"POST /v1/payment_intents": 1.0}
+    assert held["stripe_posts_per_transfer"] == 4.0 and held["by_route"]["POST /v1/transfers"] == 1.0
+    assert approved["by_route"]["POST /v1/checkout/sessions"] == 1.0 and approved["stripe_requests_per_transfer"] == 3.0

@@ -1,0 +1,75 @@
+"""Benchmark: Stripe API requests per completed transfer, for each way money reaches a recipient.
+
+    python -m bench.stripe_calls [--n 30]
+
+The real worker and Stripe adapter (stripe-python over loopback to the Stripe
+emulator, through `paybot simulate`'s runner) make n payments of each kind:
+- direct: the recipient can receive (one destination charge);
+- held: the recipient has no account yet; they DM CLAIM, onboard on Stripe's
+  page, and the held money is transferred to them;
+- approved: the sender's bank wants approval; they pay on the Checkout page.
+It prints one JSON line per kind: Stripe requests per completed transfer
+(all, and POSTs, which are the ones that move money or create objects),
+by route, and the wall time per transfer (noisy on a shared machine). The
+event polls (GET /v1/events) are left out: the worker makes one per tick
+(PAYBOT_TICK_INTERVAL, 30 s: 2,880 a day) whatever the traffic, and the
+simulation's ticks are not the real ones.
+Stripe's rate limits (100 requests/s live, 25/s in test mode) divided by the
+requests per transfer give the payment rate one account can sustain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bot.simulate import Run
+
+
+def run_kind(kind: str, n: int) -> dict[str, Any]:
+    users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok"} for i in range(n)}
+    users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
+    with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
+        run = Run({"users": users}, Path(tmp), provider="stripe")
+        try:
+            assert run.stripe is not None
+            before = len(run.stripe.requests)
+            began = time.perf_counter()
+            for i in range(n):
+                run.step({"tweet": f"@paybot send 5 to @r{i}", "by": f"s{i}"})
+                run.step({"dm": "yes", "by": f"s{i}"})
+                if kind == "approved":
+                    run.step({"approve": f"s{i}"})
+                if kind == "held":
+                    run.step({"dm": "claim", "by": f"r{i}"})
+            seconds = time.perf_counter() - began
+            done = sum(t["status"] == "completed" for t in run.outcome()["transfers"])
+            calls = [c for c in run.stripe.requests[before:] if c["route"] != "GET /v1/events"]
+        finally:
+            run.close()
+    routes = Counter(c["route"] for c in calls)
+    per = max(done, 1)
+    return {
+        "kind": kind, "transfers": n, "completed": done,
+        "stripe_requests_per_transfer": round(len(calls) / per, 2),
+        "stripe_posts_per_transfer": round(sum(c["route"].startswith("POST") for c in calls) / per, 2),
+        "by_route": {r: round(k / per, 2) for r, k in routes.most_common()},
+        "ms_per_transfer": round(1000 * seconds / per, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=30, help="payments of each kind")
+    args = parser.parse_args()
+    for kind in ("direct", "held", "approved"):
+        print(json.dumps(run_kind(kind, args.n)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
