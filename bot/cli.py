@@ -371,7 +371,8 @@ def status(as_json: JsonOpt = False) -> None:
     console.print(f"worker: {data['worker']}" + (f" (last heartbeat {age} s ago)" if age is not None else "")
                   + ("; PAYMENTS PAUSED" if data["paused"] else ""), highlight=False)
     q = data["queues"]
-    console.print(f"queues: {q['pending']} pending, {q['executing']} executing, {q['held']} held, "
+    console.print(f"queues: {q['pending']} pending, {q['executing']} executing, "
+                  f"{q['needs_auth']} waiting for a bank's approval, {q['held']} held, "
                   f"{q['outbox']} messages to send; provider errors in the last hour: "
                   f"{data['provider_errors_last_hour']}", highlight=False)
     jobs = [{"job": k, "last ok": v.get("ok"), "last error": v.get("error")} for k, v in data["jobs"].items()]

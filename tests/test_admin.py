@@ -111,7 +111,7 @@ def test_status_from_another_process(run: Run, tmp_path: Path) -> None:
     run.bot.worker._jobs["mentions"] = {"ok": "2026-11-28T12:00:00+00:00"}
     run.bot.worker.heartbeat()
     data = json.loads(paybot(tmp_path, "status", "--json").stdout)
-    assert data["queues"] == {"pending": 1, "executing": 0, "held": 1, "outbox": 0}
+    assert data["queues"] == {"pending": 1, "executing": 0, "needs_auth": 0, "held": 1, "outbox": 0}
     assert data["jobs"]["mentions"]["ok"].startswith("2026-11-28")
     usage = data["x_usage_today"]
     assert usage["requests"]["dm_post"] == 3 and usage["requests"]["tweets_post"] == 2
