@@ -205,7 +205,7 @@ def stripe_env(stripe_sim: StripeSim, tmp: Path) -> dict[str, str]:
             "STRIPE_DB_PATH": str(tmp / "stripe.db")}
 
 
-def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: Path) -> None:
+def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: Path) -> None:  # noqa: F811
     """Killed right after Stripe charged, the restarted worker completes it with one charge; no key in the log."""
     import stripe
 
