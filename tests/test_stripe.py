@@ -4,8 +4,8 @@ Contract tests run against two servers: the project's Stripe emulator and
 localstripe (PyPI), for the subset localstripe has (customer, attached card,
 off-session charge, decline, refund, signed webhook). What localstripe lacks
 (Connect, Checkout, idempotency, authentication_required) is tested on the
-emulator only; those tests say so in their names ("connect", "checkout",
-"idempotency", "sca").
+emulator only: those tests are marked `emulator_only` (and named after what
+they cover: connect, checkout, idempotency, sca).
 """
 
 from __future__ import annotations
@@ -203,6 +203,7 @@ def test_the_emulator_answers_in_stripe_shapes(sim: StripeSim) -> None:
     assert r.status_code == 402 and r.json()["error"]["code"] == "card_declined"  # declined when saved
 
 
+@pytest.mark.emulator_only
 def test_idempotency_replays_and_refuses_other_parameters(sim: StripeSim) -> None:
     headers = {"Authorization": f"Bearer {sim.api_key}", "Idempotency-Key": "k1"}
     first = requests.post(sim.base + "/v1/customers", data={"email": "a@example.com"}, headers=headers, timeout=10)
@@ -216,6 +217,7 @@ def test_idempotency_replays_and_refuses_other_parameters(sim: StripeSim) -> Non
 # ---------------------------------------------------------------- emulator only: idempotency, Connect, Checkout, SCA
 
 
+@pytest.mark.emulator_only
 def test_idempotency_a_retried_pay_never_makes_a_second_payment_intent(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
     first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -224,6 +226,7 @@ def test_idempotency_a_retried_pay_never_makes_a_second_payment_intent(emu: Back
     assert len(sim.of_kind("payment_intent")) == 1 and sim.succeeded_charges() == 1
 
 
+@pytest.mark.emulator_only
 def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_same_key(
         emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
@@ -235,6 +238,7 @@ def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_s
     assert len(sim.of_kind("payment_intent")) == 1 and sim.succeeded_charges() == 1
 
 
+@pytest.mark.emulator_only
 def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
         emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
@@ -248,6 +252,7 @@ def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
     assert len(sim.of_kind("payment_intent")) == 2
 
 
+@pytest.mark.emulator_only
 def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charged_twice(
         sim: StripeSim, tmp_path: Path) -> None:
     """The retry would be a destination charge, the first attempt was a held charge: the key's first
@@ -262,6 +267,7 @@ def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charg
     assert result.outcome == PayOutcome.HELD and len(sim.of_kind("payment_intent")) == 1
 
 
+@pytest.mark.emulator_only
 def test_checkout_register_saves_the_card_through_an_event(emu: Backend, sim: StripeSim) -> None:
     sentence = emu.provider.register("1")
     [session] = sim.open_sessions()
@@ -275,6 +281,7 @@ def test_checkout_register_saves_the_card_through_an_event(emu: Backend, sim: St
     assert emu.provider.events(cursor) == ([], cursor)
 
 
+@pytest.mark.emulator_only
 def test_connect_onboarding_link_then_destination_charge_with_a_fee(emu: Backend, sim: StripeSim) -> None:
     onboarding = emu.provider.onboard("2")
     assert not onboarding.ready and onboarding.url and "/setup/" in onboarding.url
@@ -290,6 +297,7 @@ def test_connect_onboarding_link_then_destination_charge_with_a_fee(emu: Backend
     assert pi.transfer_data.destination == emu.provider.account("2") and pi.application_fee_amount == 5
 
 
+@pytest.mark.emulator_only
 def test_connect_held_money_is_released_from_its_charge(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
     held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
@@ -307,6 +315,7 @@ def test_connect_held_money_is_released_from_its_charge(emu: Backend, sim: Strip
     assert (p.charged, p.delivered, p.refunded) == (True, True, False)
 
 
+@pytest.mark.emulator_only
 def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_authenticationRequired")
     first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -324,6 +333,7 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
     assert sim.succeeded_charges() == 1
 
 
+@pytest.mark.emulator_only
 def test_sca_lookup_closes_an_unused_page_so_it_cannot_be_paid_later(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_authenticationRequired")
     emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -375,6 +385,7 @@ def test_a_live_key_needs_paybot_live(key: str) -> None:
         Settings(stripe_api_key="pk_test_abc").require_stripe()
 
 
+@pytest.mark.emulator_only
 def test_connect_refunding_released_money_reverses_its_transfer_first(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
     held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
