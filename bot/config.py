@@ -142,7 +142,6 @@ class Settings(BaseSettings):
             out[name.removeprefix("x_")] = secret.get_secret_value()
         return out
 
-
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
         secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
