@@ -106,6 +106,20 @@ def start_worker(sim: XSim, tmp: Path, fault: str | None) -> subprocess.Popen[by
     return spawn_worker(sim, tmp, settings)
 
 
+def _why(tmp: Path, sim: XSim, people: People, root: str) -> dict[str, Any]:
+    """What is known of one transfer, for a failure message."""
+    return {
+        "asked": people.posts.get(root), "said": people.said.get(root),
+        "transfer": rows(tmp, f"SELECT * FROM transfer WHERE root_tweet_id = '{root}'"),
+        "timeline": rows(tmp, "SELECT e.* FROM transferevent e JOIN transfer t ON e.transfer_id = t.id "
+                              f"WHERE t.root_tweet_id = '{root}'"),
+        "outbox": rows(tmp, f"SELECT * FROM outbox WHERE transfer_root = '{root}'"),
+        "dms_to_sender": [m["text"] for m in sim.bot_messages()
+                          if m["type"] == "dm" and m["to_id"] == (people.posts.get(root) or {}).get("sender")][-5:],
+        "checkpoints": rows(tmp, "SELECT * FROM checkpoint WHERE name LIKE 'dm%'"),
+    }
+
+
 def rows(tmp: Path, sql: str) -> list[Any]:
     engine = create_engine(f"sqlite:///{tmp / 'paybot.db'}")
     with engine.connect() as conn:
@@ -146,9 +160,14 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
         else:
             kills[fault.split("@")[0] if fault else "random moment"] += 1
         proc.wait(timeout=10)
-    # A clean worker finishes everything; people keep answering until nothing moves.
+    # A clean worker finishes everything; people keep answering until nothing moves
+    # (counted from when it has started: a loaded machine may take seconds to start it).
+    starts = (tmp_path / "worker.log").read_text().count("worker started")
     proc = start_worker(sim, tmp_path, None)
     try:
+        while (tmp_path / "worker.log").read_text().count("worker started") == starts:
+            assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+            time.sleep(0.05)
         quiet_since = time.monotonic()
         last = None
         while time.monotonic() - quiet_since < 6:
@@ -178,7 +197,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
             assert ref in payments and payments[ref]["amount_minor"] == minor
             assert people.said.get(root) == "yes", (root, status)
         else:
-            assert status in {"cancelled", "expired", "failed"}, status
+            assert status in {"cancelled", "expired", "failed"}, (status, _why(tmp_path, sim, people, root))
             if people.said.get(root) == "yes":
                 assert status != "cancelled"
     # The provider and the store agree.
