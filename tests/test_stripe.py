@@ -415,3 +415,14 @@ def test_an_event_stripe_cannot_explain_is_skipped_not_blocking(emu: Backend, si
     sim.inject("GET /v1/events", 500, times=3)
     with pytest.raises(ProviderTransient):
         emu.provider.events(None)
+
+
+@pytest.mark.emulator_only
+def test_connect_an_account_that_lost_its_transfers_capability_gets_held_money(emu: Backend, sim: StripeSim) -> None:
+    emu.give_card("1", "pm_card_visa")
+    sim.onboard(emu.provider.account("2"))
+    assert emu.provider.can_receive("2")  # remembered as ready
+    sim.restrict(emu.provider.account("2"))
+    result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert result.outcome == PayOutcome.HELD and len(sim.of_kind("payment_intent")) == 1
+    assert not emu.provider.can_receive("2")

@@ -165,6 +165,15 @@ class StripeProvider:
         params = {**charge, "customer": customer, "payment_method": card, "off_session": True, "confirm": True}
         try:
             pi = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
+        except stripe.InvalidRequestError as err:
+            if destination is None or err.code != "insufficient_capabilities_for_transfer":
+                raise _translate(err) from None
+            # The recipient's account lost its transfers capability since paybot saw it ready: hold the
+            # money instead. Stripe saves no result for a refused request, so the key is still free.
+            log.warning("recipient %s cannot take transfers any more; holding the payment", recipient_id)
+            self._save(recipient_id, account_ready=False)
+            return self.pay(key=key, sender_id=sender_id, recipient_id=recipient_id, amount=amount, memo=memo,
+                            reference=reference)
         except stripe.CardError as err:
             return self._declined(err, key, customer, amount, charge)
         except stripe.IdempotencyError:

@@ -249,6 +249,14 @@ class StripeSim:
             return [o["id"] for o in self.objects.values() if o["object"] == "account"
                     and o.get("_link_minted") and not o["details_submitted"]]
 
+    def restrict(self, account_id: str) -> None:
+        """Stripe disables the account's transfers (missing requirements, a review)."""
+        with self.lock:
+            acct = self._get("account", account_id)
+            acct.update(charges_enabled=False, payouts_enabled=False)
+            acct["capabilities"] = {k: "inactive" for k in acct["capabilities"]}
+            self._event("account.updated", acct)
+
     def dispute(self, charge_id: str) -> dict[str, Any]:
         with self.lock:
             ch = self._get("charge", charge_id)
