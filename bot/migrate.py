@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 FIRST_REVISION = "0001"
 
@@ -36,9 +36,18 @@ def head() -> str:
     return str(ScriptDirectory.from_config(_config(None)).get_current_head())
 
 
+MIGRATION_LOCK = 7_243_001  # a PostgreSQL advisory lock key: one migrating process at a time
+
+
 def upgrade(engine: Engine, revision: str = "head") -> str | None:
-    """Upgrade the database to `revision`; returns the revision it is at afterwards."""
+    """Upgrade the database to `revision`; returns the revision it is at afterwards.
+
+    Two processes upgrading at once take turns: on PostgreSQL an advisory lock
+    held until the migration commits, on SQLite the write lock every
+    transaction takes (BEGIN IMMEDIATE). The second one finds the work done."""
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         cfg = _config(conn)
         tables = set(inspect(conn).get_table_names())
         if "transfer" in tables and "alembic_version" not in tables:

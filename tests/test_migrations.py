@@ -73,3 +73,28 @@ def test_db_commands(tmp_path: Path) -> None:
     up = run("upgrade")
     assert up.returncode == 0 and f"store at revision {migrate.head()}" in up.stdout
     assert f"store: {migrate.head()}; newest: {migrate.head()}" in run("current").stdout
+
+
+def test_two_processes_migrating_a_new_database_at_once_take_turns(database_url: str) -> None:
+    """Two workers started together on an empty database: both come up, the schema is made once."""
+    import threading
+
+    engines = [make_engine(database_url, create_tables=False) for _ in range(2)]
+    results: list[object] = []
+    barrier = threading.Barrier(2)
+
+    def upgrade(engine: object) -> None:
+        barrier.wait()
+        try:
+            results.append(migrate.upgrade(engine))  # type: ignore[arg-type]
+        except Exception as err:  # noqa: BLE001 (the failure is what the test looks for)
+            results.append(err)
+
+    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for e in engines:
+        e.dispose()
+    assert results == [migrate.head(), migrate.head()]
