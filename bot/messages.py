@@ -215,7 +215,7 @@ STATUS_WORDS = {
     "completed": ("completed", "effectué"), "held": ("held", "en attente de réclamation"),
     "failed": ("failed", "échoué"), "cancelled": ("cancelled", "annulé"),
     "expired": ("expired", "expiré"), "returned": ("returned", "rendu"),
-    "needs_auth": ("waiting for your bank's approval", "en attente de l'accord de votre banque"),
+    "needs_auth": ("awaiting the bank's approval", "en attente de l'accord de la banque"),
 }
 
 
