@@ -10,6 +10,9 @@ the end a clean worker finishes the work, and the invariants are checked:
 - the provider's records and the store agree on every transfer;
 - every command post was ingested (the since_id never skipped one);
 - nobody got the same message twice, nor two contradicting outcomes.
+
+It runs on the sandbox (200 kills) and on the Stripe adapter against the
+Stripe emulator (48 kills), whose records are then the provider's truth.
 """
 
 from __future__ import annotations
@@ -30,10 +33,12 @@ from sqlalchemy import create_engine, text
 
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
+from bot.providers.stripe_sim import StripeSim
 from bot.x.sim import UNLIMITED, XSim
 from tests.workers import spawn_worker, stop
 
 KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "200"))
+STRIPE_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_STRIPE", "48"))
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
 
 
@@ -48,14 +53,14 @@ def sim() -> Iterator[XSim]:
 class People:
     """The people on X: they post, answer their confirmations, and claim."""
 
-    def __init__(self, sim: XSim, sandbox: SandboxProvider, rng: random.Random) -> None:
-        self.sim, self.rng = sim, rng
+    def __init__(self, sim: XSim, money: Any, rng: random.Random) -> None:
+        self.sim, self.rng, self.money = sim, rng, money
         self.senders = [sim.add_user(f"c{i}") for i in range(8)]
         for uid in self.senders:
-            sandbox.set_card(uid, "ok")
+            money.give_card(uid)
         self.paid = [sim.add_user(f"paid{i}") for i in range(3)]
         for uid in self.paid:
-            sandbox.set_payouts(uid, True)
+            money.onboard(uid)
         self.claimer = sim.add_user("hold0")  # claims what is held for them
         self.never = sim.add_user("hold1")  # never claims: their money goes back
         self.posts: dict[str, dict[str, Any]] = {}  # post id -> what was asked
@@ -85,6 +90,10 @@ class People:
                 code = re.search(r"\[([A-Z0-9]{4})\]", m["text"])
                 assert code, m["text"]
                 self.sim.dm(self.sim.handle(m["to_id"]), f"{answer} {code.group(1)}")
+            if m["type"] == "dm" and "finish setting up your account here:" in m["text"] \
+                    and m["id"] not in self.answered_dms:  # Stripe's onboarding page
+                self.answered_dms.add(m["id"])
+                self.money.finish_onboarding(m["text"])
             if m["type"] == "reply" and "held for you" in m["text"] and m["id"] not in self.claimed_replies:
                 self.claimed_replies.add(m["id"])
                 if f"@{self.sim.handle(self.claimer)}," in m["text"]:
@@ -95,7 +104,78 @@ class People:
         return f"${1 + i // 100}.{i % 100:02d}"
 
 
-def start_worker(sim: XSim, tmp: Path, fault: str | None) -> subprocess.Popen[bytes]:
+class SandboxMoney:
+    """The sandbox as the provider: its records are the provider's truth."""
+
+    env: dict[str, str] = {}
+
+    def __init__(self, tmp: Path) -> None:
+        self.sandbox = SandboxProvider(tmp / "sandbox.db")
+
+    def give_card(self, uid: str) -> None:
+        self.sandbox.set_card(uid, "ok")
+
+    def onboard(self, uid: str) -> None:
+        self.sandbox.set_payouts(uid, True)
+
+    def finish_onboarding(self, text: str) -> None:
+        raise AssertionError(f"the sandbox onboards at once: {text}")
+
+    def payments(self) -> dict[str, dict[str, Any]]:
+        return {p["ref"]: p for p in self.sandbox.payments()}
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+
+class StripeMoney:
+    """The Stripe emulator as the provider, the worker talking to it with the real adapter."""
+
+    def __init__(self, tmp: Path) -> None:
+        from bot.providers.stripe_provider import StripeProvider
+        from bot.simulate import ScenarioSettings
+
+        self.sim = StripeSim()
+        self.sim.start()
+        self.env = {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": self.sim.api_key,
+                    "STRIPE_API_BASE": self.sim.base, "STRIPE_DB_PATH": str(tmp / "stripe.db")}
+        self.setup = StripeProvider.from_settings(ScenarioSettings(
+            paybot_provider="stripe", stripe_api_key=self.sim.api_key, stripe_api_base=self.sim.base,
+            stripe_db_path=str(tmp / "stripe.db")), self.sim.clock)
+
+    def give_card(self, uid: str) -> None:
+        pm = self.setup.client.v1.payment_methods.attach("pm_card_visa",
+                                                         params={"customer": self.setup.customer(uid)})
+        self.setup.save_card(uid, pm.id)
+
+    def onboard(self, uid: str) -> None:
+        self.sim.onboard(self.setup.account(uid))
+
+    def finish_onboarding(self, text: str) -> None:
+        found = re.search(r"/setup/e/(acct_\w+)/", text)
+        assert found, text
+        if found.group(1) in self.sim.awaiting_onboarding():
+            self.sim.onboard(found.group(1))
+
+    def payments(self) -> dict[str, dict[str, Any]]:
+        """Each succeeded charge paybot made, in the sandbox's words: paid, held, released or refunded."""
+        refunded = {r["payment_intent"] for r in self.sim.of_kind("refund")}
+        released = {t["source_transaction"] for t in self.sim.of_kind("transfer")}
+        out = {}
+        for pi in self.sim.of_kind("payment_intent"):
+            if pi["status"] != "succeeded":
+                continue
+            state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
+                     else "released" if pi["latest_charge"] in released else "held")
+            out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
+        return out
+
+    def close(self) -> None:
+        self.setup.close()
+        self.sim.stop()
+
+
+def start_worker(sim: XSim, tmp: Path, fault: str | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
     settings = {
         "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
         "PAYBOT_TICK_INTERVAL": "0.1", "PAYBOT_OUTBOX_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5",
@@ -103,7 +183,7 @@ def start_worker(sim: XSim, tmp: Path, fault: str | None) -> subprocess.Popen[by
     }
     if fault:
         settings["PAYBOT_FAULT"] = fault
-    return spawn_worker(sim, tmp, settings)
+    return spawn_worker(sim, tmp, settings | env)
 
 
 def _why(tmp: Path, sim: XSim, people: People, root: str) -> dict[str, Any]:
@@ -132,22 +212,40 @@ def rows(tmp: Path, sql: str) -> list[Any]:
 def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
     sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    money = SandboxMoney(tmp_path)
+    try:
+        crash_again_and_again(sim, tmp_path, money, KILLS, capsys)
+    finally:
+        money.close()
+
+
+@pytest.mark.timeout(600)
+def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same, with the Stripe adapter against the Stripe emulator (fewer kills: two per named point)."""
+    money = StripeMoney(tmp_path)
+    try:
+        crash_again_and_again(sim, tmp_path, money, STRIPE_KILLS, capsys)
+    finally:
+        money.close()
+
+
+def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
+                          capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(SEED)
-    sandbox = SandboxProvider(tmp_path / "sandbox.db")
-    people = People(sim, sandbox, rng)
+    people = People(sim, money, rng)
     kills: Counter[str] = Counter()
     plan = [f"{p}@{k}" for k in (1, 2, 3) for p in POINTS]
     started = time.monotonic()
     # A first start records when the bot began; posts older than that are history.
-    proc = start_worker(sim, tmp_path, None)
+    proc = start_worker(sim, tmp_path, None, money.env)
     while "worker started" not in (tmp_path / "worker.log").read_text():
         assert proc.poll() is None, (tmp_path / "worker.log").read_text()
         time.sleep(0.05)
     stop(proc)
-    while sum(kills.values()) < KILLS:
+    while sum(kills.values()) < n_kills:
         # Two kills in three at a named point, one at a random moment.
         fault = plan[sum(kills.values()) % len(plan)] if rng.random() < 0.67 else None
-        proc = start_worker(sim, tmp_path, fault)
+        proc = start_worker(sim, tmp_path, fault, money.env)
         deadline = time.monotonic() + (rng.uniform(0.3, 1.5) if fault is None else 4.0)
         while proc.poll() is None and time.monotonic() < deadline:
             if rng.random() < 0.4:
@@ -163,7 +261,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
     # A clean worker finishes everything; people keep answering until nothing moves
     # (counted from when it has started: a loaded machine may take seconds to start it).
     starts = (tmp_path / "worker.log").read_text().count("worker started")
-    proc = start_worker(sim, tmp_path, None)
+    proc = start_worker(sim, tmp_path, None, money.env)
     try:
         while (tmp_path / "worker.log").read_text().count("worker started") == starts:
             assert proc.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
@@ -182,7 +280,7 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
 
     transfers = rows(tmp_path, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "
                                "pay_key FROM transfer")
-    payments = {p["ref"]: p for p in sandbox.payments()}
+    payments = money.payments()
     by_root = {t[0]: t for t in transfers}
 
     # Every command post was ingested and became a transfer.

@@ -708,7 +708,8 @@ class StripeSim:
         acct["_link_minted"] = True
         if params["type"] not in ("account_onboarding", "account_update"):
             raise _invalid("Invalid type.", "type")
-        url = f"{self.base or 'https://connect.stripe.com'}/setup/e/{params['account']}/{self._n + 1}"
+        self._n += 1  # every link is a new one, as Stripe's are
+        url = f"{self.base or 'https://connect.stripe.com'}/setup/e/{params['account']}/{self._n}"
         return {"object": "account_link", "created": self._now(), "expires_at": self._now() + 300, "url": url}
 
     def _transfers_create(self, params: dict[str, Any]) -> dict[str, Any]:
