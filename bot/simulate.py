@@ -168,10 +168,7 @@ class Run:
         if self.stripe is None:
             self.sandbox.set_card(uid, card)
             return
-        provider = self._stripe_provider()
-        pm = provider.client.v1.payment_methods.attach(STRIPE_CARDS[card],
-                                                       params={"customer": provider.customer(uid)})
-        provider.save_card(uid, pm.id)
+        self._stripe_provider().attach_card(uid, STRIPE_CARDS[card])
 
     def _onboard(self, uid: str) -> None:
         if self.stripe is None:

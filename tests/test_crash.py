@@ -144,9 +144,7 @@ class StripeMoney:
             stripe_db_path=str(tmp / "stripe.db")), self.sim.clock)
 
     def give_card(self, uid: str) -> None:
-        pm = self.setup.client.v1.payment_methods.attach("pm_card_visa",
-                                                         params={"customer": self.setup.customer(uid)})
-        self.setup.save_card(uid, pm.id)
+        self.setup.attach_card(uid, "pm_card_visa")
 
     def onboard(self, uid: str) -> None:
         self.sim.onboard(self.setup.account(uid))

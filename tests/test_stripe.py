@@ -91,10 +91,7 @@ class Backend:
 
     def give_card(self, user_id: str, test_pm: str) -> str:
         """The user has a card on file: a Customer with this test payment method attached."""
-        pm = self.provider.client.v1.payment_methods.attach(test_pm,
-                                                            params={"customer": self.provider.customer(user_id)})
-        self.provider.save_card(user_id, pm.id)
-        return str(pm.id)
+        return self.provider.attach_card(user_id, test_pm)
 
 
 @pytest.fixture(params=["emulator", "localstripe"])

@@ -207,18 +207,14 @@ def stripe_env(stripe_sim: StripeSim, tmp: Path) -> dict[str, str]:
 
 def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: Path) -> None:  # noqa: F811
     """Killed right after Stripe charged, the restarted worker completes it with one charge; no key in the log."""
-    import stripe
-
     stripe_sim = StripeSim()
     stripe_sim.start()
     try:
-        client = stripe.StripeClient(stripe_sim.api_key, base_addresses={"api": stripe_sim.base})
         setup = StripeProvider.from_settings(ScenarioSettings(
             paybot_provider="stripe", stripe_api_key=stripe_sim.api_key, stripe_api_base=stripe_sim.base,
             stripe_db_path=str(tmp_path / "stripe.db")), stripe_sim.clock)
         bob, alice = xsim.user_id("bob"), xsim.user_id("alice")
-        pm = client.v1.payment_methods.attach(STRIPE_CARDS["ok"], params={"customer": setup.customer(bob)})
-        setup.save_card(bob, pm.id)
+        setup.attach_card(bob, STRIPE_CARDS["ok"])
         stripe_sim.onboard(setup.account(alice))
         setup.close()
         env: dict[str, Any] = stripe_env(stripe_sim, tmp_path)

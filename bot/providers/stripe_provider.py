@@ -410,6 +410,13 @@ class StripeProvider:
         self._save(user_id, payment_method_id=cards.data[0].id)
         return str(cards.data[0].id)
 
+    def attach_card(self, user_id: str, payment_method: str) -> str:
+        """Attach a payment method (a test one, e.g. "pm_card_visa") to the user's Customer and save it."""
+        pm = self._call(lambda: self.client.v1.payment_methods.attach(
+            payment_method, params={"customer": self.customer(user_id)}))
+        self.save_card(user_id, pm.id)
+        return str(pm.id)
+
     def save_card(self, user_id: str, payment_method: str) -> None:
         """Remember the card the user saved (a payment method attached to their Customer)."""
         self._save(user_id, payment_method_id=payment_method)
