@@ -185,7 +185,7 @@ class StripeSim:
         self.events: list[dict[str, Any]] = []
         self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> saved request and answer
         self.faults: dict[str, list[int]] = {}  # "POST /v1/payment_intents" -> statuses
-        self.requests: list[dict[str, Any]] = []  # every request: method, path, key, status
+        self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
         self._n = 0
         self._server: Any = None
         self.base = ""
