@@ -109,11 +109,14 @@ class Timeline(Protocol):
         """Mentions newer than since_id, oldest first, every page."""
         ...
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None,
+                  not_before: datetime | None = None) -> DmPage:
         """Message events newer than the event id stop_at, oldest first.
 
-        Reading stops after a bounded number of pages; `DmPage.resume` then
-        says where the next call continues (pass it as `resume`)."""
+        Before anything was read (no stop_at), events sent before `not_before`
+        end the reading instead. Reading stops after a bounded number of
+        pages; `DmPage.resume` then says where the next call continues (pass
+        it as `resume`)."""
         ...
 
     def send_dm(self, user_id: str, text: str) -> str: ...

@@ -99,7 +99,10 @@ class Worker:
             stop_at = get_checkpoint(s, "dm_newest")
             resume = get_checkpoint(s, "dm_resume")
             sweep_top = get_checkpoint(s, "dm_sweep_top") or None
-        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, resume or None))
+        # Until a first reading is complete, the mark is the bot's first start: everything sent since
+        # then is read, however many pages it takes (a crash may have stopped the first readings).
+        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, resume or None,
+                                                                    not_before=self.started_at))
         if page is None:
             return 0
         handled, failed = 0, False

@@ -17,6 +17,7 @@ Stripe emulator (48 kills), whose records are then the provider's truth.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -293,7 +294,10 @@ def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
             assert ref in payments and payments[ref]["amount_minor"] == minor
             assert people.said.get(root) == "yes", (root, status)
         else:
-            assert status in {"cancelled", "expired", "failed"}, (status, _why(tmp_path, sim, people, root))
+            if status not in {"cancelled", "expired", "failed"}:
+                (tmp_path / "why.json").write_text(json.dumps(_why(tmp_path, sim, people, root), default=str, indent=1))
+                pytest.fail(f"transfer of post {root} ended {status}; its story: {tmp_path / 'why.json'}\n"
+                            + (tmp_path / "why.json").read_text())
             if people.said.get(root) == "yes":
                 assert status != "cancelled"
     # The provider and the store agree.

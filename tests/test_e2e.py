@@ -145,3 +145,22 @@ def test_a_crash_around_a_dm_send_sends_it_exactly_once(
     assert [m["type"] for m in run.sim.bot_messages()] == ["dm"]
     with run.bot.service.uow() as s:
         assert [o.status for o in s.exec(select(Outbox))] == ["sent"]
+
+
+def test_a_yes_behind_a_long_backlog_before_the_first_dm_reading_is_not_lost(run: Run) -> None:
+    """Until one DM reading has completed (a crash may stop the first ones), the mark is the bot's
+    first start: a "yes" behind more DMs than one reading takes is still read, not taken for history."""
+    worker = run.bot.worker
+    with run.bot.service.uow() as s:
+        assert s.get(Checkpoint, "dm_newest") is None  # no DM read yet
+    run.sim.tweet("bob", "@paybot send 5 to @alice")
+    worker.poll_mentions()
+    worker.drain_outbox()  # the confirmation goes out; no DM is read yet
+    run.sim.dm("bob", "yes")
+    for i in range(70):  # more than the three pages of twenty a first reading used to stop at
+        run.user(f"fan{i}")
+        run.sim.dm(f"fan{i}", "hello")
+    worker.run_until_idle()
+    assert [t.status for t in transfers(run)] == ["completed"]
+    with run.bot.service.uow() as s:
+        assert s.get(Checkpoint, "dm_newest") is not None

@@ -183,15 +183,20 @@ class XClient:
         found.sort(key=lambda m: int(m.id))
         return found
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None,
+                  not_before: datetime | None = None) -> DmPage:
         """Message events newer than the event id `stop_at`, oldest first, up to 10 pages.
 
         When the pages run out before reaching `stop_at`, `resume` is the
         token to continue from on the next call, so a backlog larger than one
-        call is read in several calls and nothing is skipped."""
+        call is read in several calls and nothing is skipped. Without a
+        `stop_at` (nothing read yet), `not_before` is the mark instead: events
+        sent before it are history and end the reading. With neither, three
+        pages of the latest events are read."""
         found: list[DirectMessage] = []
         token: str | None = resume
-        for _ in range(10 if stop_at else 3):
+        bounded = bool(stop_at) or not_before is not None
+        for _ in range(10 if bounded else 3):
             body = self._read(
                 "dm_events", self.client.get_direct_message_events, event_types="MessageCreate",
                 max_results=self.dm_page_size, pagination_token=token,
@@ -200,12 +205,14 @@ class XClient:
             )
             users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
             for e in body.get("data", []):
-                if stop_at and int(e["id"]) <= int(stop_at):
+                created = _parse_time(e.get("created_at"))
+                if (stop_at and int(e["id"]) <= int(stop_at)) or (
+                        not stop_at and not_before is not None and created < not_before):
                     token = None
                     break
                 found.append(DirectMessage(
                     id=e["id"], sender_id=e.get("sender_id", ""), text=e.get("text", ""),
-                    created_at=_parse_time(e.get("created_at")),
+                    created_at=created,
                     conversation_id=e.get("dm_conversation_id", ""),
                     sender_handle=users.get(e.get("sender_id"), {}).get("username", ""),
                 ))
@@ -215,8 +222,7 @@ class XClient:
                     continue
             break
         found.sort(key=lambda d: int(d.id))
-        # Without a stop_at (the first start) history is not replayed, so there is nothing to resume.
-        return DmPage(found, token if stop_at else None)
+        return DmPage(found, token if bounded else None)
 
     def send_dm(self, user_id: str, text: str) -> str:
         body = self._call("dm_post", self.client.create_direct_message, participant_id=user_id, text=text)
