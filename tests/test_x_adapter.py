@@ -183,3 +183,22 @@ def test_requests_have_a_timeout_and_ignore_proxies(sim: XSim, clock: FakeClock,
     monkeypatch.setattr(HTTPAdapter, "send", spy)
     assert x.me().handle == "paybot"
     assert seen == [5]
+
+
+def test_a_send_in_doubt_is_found_behind_a_busy_conversation(sim: XSim, clock: FakeClock) -> None:
+    """The bot's DM is found even when more than one page of the conversation came after it;
+    the lookup stops at `since` and costs one request in a quiet conversation."""
+    x = client(sim, clock)
+    since = clock.now()
+    x.send_dm(sim.user_id("bob"), "Cancelled. No money moved. [K7Q2]")
+    for i in range(120):
+        sim.dm("bob", f"chatter {i}")
+    before = [e["endpoint"] for e in sim.log].count("dm_conversation_events")
+    assert x.dm_sent(sim.user_id("bob"), "Cancelled. No money moved. [K7Q2]", since)
+    assert [e["endpoint"] for e in sim.log].count("dm_conversation_events") - before == 3
+    assert not x.dm_sent(sim.user_id("bob"), "Never sent", since)
+    clock.advance(timedelta(minutes=1))
+    sim.dm("bob", "one more")
+    before = [e["endpoint"] for e in sim.log].count("dm_conversation_events")
+    assert not x.dm_sent(sim.user_id("bob"), "Never sent", clock.now() - timedelta(seconds=1))
+    assert [e["endpoint"] for e in sim.log].count("dm_conversation_events") - before == 1

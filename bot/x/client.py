@@ -26,6 +26,7 @@ from bot.ports import Clock, DirectMessage, DmPage, Mention, SystemClock, XUser
 from bot.x.pricing import Meter
 
 log = logging.getLogger(__name__)
+DM_SENT_PAGES = 10  # how far back a send in doubt is looked for (50 events a page)
 
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 TWEET_FIELDS = [
@@ -229,14 +230,25 @@ class XClient:
         return str(body["data"]["dm_event_id"])
 
     def dm_sent(self, user_id: str, text: str, since: datetime) -> bool:
-        """Look through the latest events of the conversation with user_id for this text from the bot."""
-        body = self._read(
-            "dm_conversation_events", self.client.get_direct_message_events, participant_id=user_id,
-            event_types="MessageCreate", max_results=50,
-            dm_event_fields=["id", "text", "sender_id", "created_at"],
-        )
-        return any(e.get("sender_id") != user_id and e.get("text") == text and _parse_time(e.get("created_at")) >= since
-                   for e in body.get("data", []))
+        """Look through the conversation with user_id, newest first and back to `since`, for this text
+        from the bot. One page of 50 events is the usual cost; a busy conversation takes more."""
+        token: str | None = None
+        for _ in range(DM_SENT_PAGES):
+            body = self._read(
+                "dm_conversation_events", self.client.get_direct_message_events, participant_id=user_id,
+                event_types="MessageCreate", max_results=50, pagination_token=token,
+                dm_event_fields=["id", "text", "sender_id", "created_at"],
+            )
+            events = body.get("data", [])
+            if any(e.get("sender_id") != user_id and e.get("text") == text
+                   and _parse_time(e.get("created_at")) >= since for e in events):
+                return True
+            token = body.get("meta", {}).get("next_token")
+            if not events or not token or any(_parse_time(e.get("created_at")) < since for e in events):
+                return False
+        log.warning("looked through %d pages of the conversation with %s without reaching the send in doubt; "
+                    "sending it again", DM_SENT_PAGES, user_id)
+        return False
 
     def reply(self, in_reply_to: str, text: str) -> str:
         body = self._call("tweets_post", self.client.create_tweet, text=text, in_reply_to_tweet_id=in_reply_to)
