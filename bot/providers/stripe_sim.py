@@ -37,8 +37,8 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
 
+from bot.loopback import LoopbackServer
 from bot.ports import Clock, SystemClock
 
 DROP = 0  # an injected fault meaning: do the work, then drop the connection
@@ -174,7 +174,7 @@ def _bool(params: dict[str, Any], name: str) -> bool:
     raise _invalid(f"Invalid boolean: {raw}", name)
 
 
-class StripeSim:
+class StripeSim(LoopbackServer):
     """The emulated Stripe account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, api_key: str = "sk_test_paybot_sim") -> None:
@@ -187,8 +187,7 @@ class StripeSim:
         self.faults: dict[str, list[int]] = {}  # "POST /v1/payment_intents" -> statuses
         self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
         self._n = 0
-        self._server: Any = None
-        self.base = ""
+        self.thread_name = "stripe-sim"
 
     # ------------------------------------------------------------------ control
 
@@ -275,20 +274,7 @@ class StripeSim:
     def succeeded_charges(self) -> int:
         return sum(1 for o in self.of_kind("charge") if o["status"] == "succeeded")
 
-    # ------------------------------------------------------------------ server
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 in a background thread; returns the base URL."""
-        self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="stripe-sim").start()
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
-        return self.base
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    # ------------------------------------------------------------------ app (served by LoopbackServer)
 
     def app(self) -> Flask:
         app = Flask("stripe-sim")

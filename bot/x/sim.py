@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.serving import make_server
 
+from bot.loopback import LoopbackServer
 from bot.ports import Clock, SystemClock
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
@@ -68,7 +68,7 @@ class Fault:
     times: int
 
 
-class XSim:
+class XSim(LoopbackServer):
     """The simulated X: state, a Flask app over it, and control methods."""
 
     def __init__(
@@ -103,7 +103,7 @@ class XSim:
         self._mentions: dict[str, list[dict[str, Any]]] = {}
         self._texts: set[tuple[str, str]] = set()
         self._wrote_to: set[tuple[str, str]] = set()
-        self._server: Any = None
+        self.thread_name = "x-sim"
         if self.state_path and self.state_path.exists():
             self._load()
         self.bot_id = self.user_id(bot_handle) if self._find(bot_handle) else self.add_user(
@@ -297,19 +297,7 @@ class XSim:
         for event in self.dms:
             self._index_dm(event)
 
-    # ------------------------------------------------------------------- server
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 in a background thread; returns the base URL."""
-        self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name="x-sim").start()
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+    # ------------------------------------------------------------------- app (served by LoopbackServer)
 
     def app(self) -> Flask:
         """The Flask application: X's endpoints and the /_sim control API."""
