@@ -10,6 +10,8 @@ two processes never both think they hold the write lock.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -169,6 +171,29 @@ def database_url(url: str | None, sqlite_path: str | Path) -> str:
     return f"sqlite:///{Path(sqlite_path)}"
 
 
+WAL_SWITCH_PATIENCE = 30.0  # seconds, the same as the busy timeout
+
+
+def _journal_to_wal(cur: Any) -> None:
+    """Put the database in WAL mode, waiting out another connection doing the same.
+
+    Two processes opening a new database at once both switch it to WAL, and
+    SQLite answers the loser "database is locked" at once, without calling
+    the busy handler, so the wait is here."""
+    deadline = time.monotonic() + WAL_SWITCH_PATIENCE
+    while True:
+        try:
+            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        else:
+            # A file SQLite could not switch stays in "delete" mode; memory stays "memory".
+            if str(mode).lower() != "delete" or time.monotonic() > deadline:
+                return
+        time.sleep(0.02)
+
+
 def make_engine(url: str, *, create_tables: bool = True) -> Engine:
     """An engine for `url`, with SQLite tuned for durability.
 
@@ -181,7 +206,7 @@ def make_engine(url: str, *, create_tables: bool = True) -> Engine:
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            _journal_to_wal(cur)
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.store import Transfer, UnitOfWork, get_checkpoint, make_engine, set_checkpoint
@@ -113,3 +113,33 @@ def test_one_lease_holder_at_a_time(uow: UnitOfWork) -> None:
     assert not take_lease(uow, "worker", "b", NOW + timedelta(seconds=49), ttl)
     assert take_lease(uow, "worker", "b", NOW + timedelta(seconds=51), ttl)
     assert not take_lease(uow, "worker", "a", NOW + timedelta(seconds=52), ttl)
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) -> None:
+    """Switching a new file to WAL races: the loser waits instead of failing with "database is locked"."""
+    import threading
+
+    failures: list[BaseException] = []
+    modes: list[str] = []
+    for n in range(30):
+        url = f"sqlite:///{tmp_path / f'new{n}.db'}"
+        engines = [make_engine(url, create_tables=False) for _ in range(4)]
+        barrier = threading.Barrier(len(engines))
+
+        def open_(engine: Engine) -> None:
+            barrier.wait()
+            try:
+                with engine.connect() as conn:
+                    modes.append(conn.execute(text("PRAGMA journal_mode")).scalar())
+            except Exception as err:  # noqa: BLE001 (the failure is what the test looks for)
+                failures.append(err)
+
+        threads = [threading.Thread(target=open_, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        for e in engines:
+            e.dispose()
+    assert failures == []
+    assert modes == ["wal"] * 120
