@@ -126,7 +126,7 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) 
         engines = [make_engine(url, create_tables=False) for _ in range(4)]
         barrier = threading.Barrier(len(engines))
 
-        def open_(engine: Engine) -> None:
+        def open_(engine: Engine, barrier: threading.Barrier = barrier) -> None:
             barrier.wait()
             try:
                 with engine.connect() as conn:
