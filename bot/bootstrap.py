@@ -33,7 +33,8 @@ class Bot:
             close()  # the sandbox given by a caller stays the caller's to close
 
 
-def policy_from(settings: Settings) -> Policy:
+def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> Policy:
+    """The limits from settings; the provider's own smallest charge per currency raises the minimum."""
     return Policy(
         min_minor=settings.minor("paybot_min_transfer"),
         max_minor=settings.minor("paybot_max_transfer"),
@@ -41,6 +42,7 @@ def policy_from(settings: Settings) -> Policy:
         confirm_ttl=parse_duration(settings.paybot_confirm_ttl),
         request_ttl=parse_duration(settings.paybot_request_ttl),
         claim_window=parse_duration(settings.paybot_claim_window),
+        currency_min=dict(provider.min_charge) if provider is not None else {},
     )
 
 
@@ -97,7 +99,7 @@ def build(
         with uow() as s:
             set_checkpoint(s, "bot_id", bot_id)
             s.commit()
-    service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings),
+    service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings, provider),
                       bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
                       new_code=new_code)

@@ -196,7 +196,7 @@ def _operator() -> tuple[Any, Any, Any]:
     except ConfigError as err:
         _fail(str(err))
     service = Service(uow=uow, provider=provider, clock=SystemClock(),
-                      policy=policy_from(settings), bot_id=bot_id, bot_handle=settings.paybot_handle,
+                      policy=policy_from(settings, provider), bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies())
     return settings, uow, service
 

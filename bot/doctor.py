@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bot import migrate
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, XAuthError, XError, XForbidden
+from bot.money import Money
 from bot.providers.sandbox import SandboxProvider
 from bot.store import database_url, make_engine
 from bot.x.client import XClient
@@ -108,6 +109,8 @@ def _provider(settings: Settings) -> Check:
 def _stripe(settings: Settings) -> Check:
     import stripe
 
+    from bot.providers.stripe_provider import MIN_CHARGE
+
     try:
         key = settings.require_stripe()
     except ConfigError as err:
@@ -123,6 +126,11 @@ def _stripe(settings: Settings) -> Check:
     except stripe.StripeError as err:
         return Check("payment provider", FAIL, f"could not reach Stripe: {err.user_message or type(err).__name__}")
     mode = "LIVE: real money" if key.startswith(("sk_live_", "rk_live_")) else "test mode"
+    smallest = MIN_CHARGE.get(settings.paybot_currency, 0)
+    if settings.minor("paybot_min_transfer") < smallest:
+        return Check("payment provider", WARN, f"stripe ({mode}), account {account.id}: PAYBOT_MIN_TRANSFER "
+                     f"{settings.paybot_min_transfer} is below Stripe's smallest charge, "
+                     f"{Money(smallest, settings.paybot_currency)}; smaller commands are refused with that minimum")
     if not getattr(account, "charges_enabled", False):
         return Check("payment provider", WARN, f"stripe ({mode}), account {account.id}: charges are not "
                                                "enabled yet; finish activating the account in the dashboard")

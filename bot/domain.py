@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
@@ -70,6 +70,12 @@ class Policy:
     claim_window: timedelta = timedelta(days=14)
     auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
     key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
+    # The provider's own smallest charge per currency (Stripe's), when above min_minor.
+    currency_min: Mapping[str, int] = field(default_factory=dict)
+
+    def min_for(self, currency: str) -> int:
+        """The smallest amount accepted in `currency`, in its minor units."""
+        return max(self.min_minor, self.currency_min.get(currency, 0))
 
     def check(self, amount: Money, n_recipients: int, spent_today: Money) -> None:
         """Refuse, with a sentence for the sender, an amount outside the limits."""
@@ -82,8 +88,9 @@ class Policy:
 
     def check_amount(self, amount: Money) -> None:
         """Refuse an amount below the minimum or above the maximum per transfer."""
-        if amount.minor < self.min_minor:
-            raise CommandError("limit.min", amount=Money(self.min_minor, amount.currency))
+        smallest = self.min_for(amount.currency)
+        if amount.minor < smallest:
+            raise CommandError("limit.min", amount=Money(smallest, amount.currency))
         if amount.minor > self.max_minor:
             raise CommandError("limit.max", amount=Money(self.max_minor, amount.currency))
 

@@ -94,5 +94,9 @@ class ProviderTransient(ProviderError):
     """The provider call may or may not have happened; retry with the same key."""
 
 
+class AmountTooSmall(ProviderError):
+    """The provider refuses to charge so little (Stripe's minimum charge, after any currency conversion)."""
+
+
 class IdempotencyError(ProviderError):
     """An idempotency key was reused with different parameters."""

@@ -143,6 +143,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                     "Nothing was charged. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas été approuvé à temps : il n'a pas été "
                     "envoyé. Rien n'a été débité. [{code}]"),
+    "too_small": ("The payment of {amount} to @{recipient} is below the smallest charge the card network "
+                  "takes, so it was not made and nothing was charged. Send a larger amount. [{code}]",
+                  "Le paiement de {amount} à @{recipient} est en dessous du plus petit débit accepté par le "
+                  "réseau des cartes : il n'a pas été fait et rien n'a été débité. Envoyez un montant plus "
+                  "élevé. [{code}]"),
     "not_charged": ("The payment of {amount} to @{recipient} could not be made, and nothing was charged. "
                     "Post the command again to retry. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas pu être fait, et rien n'a été débité. "

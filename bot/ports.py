@@ -6,6 +6,7 @@ never cross this line. Ids from X are strings of digits.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -191,6 +192,8 @@ class PaymentProvider(Protocol):
     the same key with the same arguments returns the first result."""
 
     name: str
+    # The smallest charge the provider accepts per currency, in minor units (commands below are refused).
+    min_charge: Mapping[str, int]
 
     def has_card(self, user_id: str) -> bool: ...
 

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, or_, select
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
 from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random_code, transition
-from bot.errors import CommandError, IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import AmountTooSmall, CommandError, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -504,6 +504,10 @@ class Service:
                       transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
             return
+        except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
+            log.warning("provider refused transfer %s as too small: %s", transfer_id, err,
+                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            result = PayResult(PayOutcome.DECLINED, reason="not charged: too small")
         except ProviderError as err:  # refused outright (a 4xx): nothing was charged
             log.error("provider refused transfer %s: %s", transfer_id, err,
                       extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
@@ -557,6 +561,8 @@ class Service:
             self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
             if result.reason == "recipient opted out":
                 text = say("recipient_left", lang, **words)
+            elif result.reason == "not charged: too small":
+                text = say("too_small", lang, **words)
             elif (result.reason or "").startswith("not charged"):
                 text = say("not_charged", lang, **words)
             elif was == Status.NEEDS_AUTH:

@@ -100,5 +100,10 @@ def test_the_stripe_provider_is_checked(sim: XSim, tmp_path: Path) -> None:
         live = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_live_x1",
                                            stripe_api_base=base)))
         assert live["payment provider"][0] == FAIL and "PAYBOT_LIVE=1" in live["payment provider"][1]
+        small = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key=stripe_sim.api_key,
+                                            stripe_api_base=base, paybot_currency="GBP", paybot_min_transfer="0.20")))
+        assert small["payment provider"] == (WARN, "stripe (test mode), account acct_sim_platform: PAYBOT_MIN_TRANSFER "
+                                                   "0.20 is below Stripe's smallest charge, £0.30; smaller commands "
+                                                   "are refused with that minimum")
     finally:
         stripe_sim.stop()

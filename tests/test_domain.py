@@ -47,6 +47,18 @@ def test_limits() -> None:
         p.check(usd(200_00), 2, usd(400_00))
 
 
+def test_the_providers_smallest_charge_raises_the_minimum_per_currency() -> None:
+    p = Policy(min_minor=10, currency_min={"USD": 50, "GBP": 30})
+    p.check_amount(Money(50, "USD"))
+    p.check_amount(Money(30, "GBP"))
+    p.check_amount(Money(10, "EUR"))  # no provider minimum known: the setting's
+    with pytest.raises(CommandError, match=r"smallest payment I can send is \$0.50"):
+        p.check_amount(Money(49, "USD"))
+    with pytest.raises(CommandError, match="£0.30"):
+        p.check_amount(Money(29, "GBP"))
+    assert Policy(min_minor=100, currency_min={"USD": 50}).min_for("USD") == 100
+
+
 def test_codes_are_four_unambiguous_characters() -> None:
     codes = {random_code() for _ in range(200)}
     assert all(len(c) == 4 and set(c) <= set(CODE_ALPHABET) for c in codes)

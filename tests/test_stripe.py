@@ -30,7 +30,7 @@ import stripe
 from werkzeug.serving import make_server
 
 from bot.config import Settings
-from bot.errors import ConfigError, ProviderTransient
+from bot.errors import AmountTooSmall, ConfigError, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent
 from bot.providers.stripe_provider import StripeProvider
@@ -423,3 +423,14 @@ def test_connect_an_account_that_lost_its_transfers_capability_gets_held_money(e
     result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
     assert result.outcome == PayOutcome.HELD and len(sim.of_kind("payment_intent")) == 1
     assert not emu.provider.can_receive("2")
+
+
+@pytest.mark.emulator_only
+def test_a_charge_below_stripes_minimum_is_refused_as_too_small(emu: Backend) -> None:
+    """Stripe's smallest charge is per currency (£0.30, $0.50); below it the adapter raises AmountTooSmall."""
+    emu.give_card("1", "pm_card_visa")
+    paid = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=Money(30, "GBP"), memo=None)
+    assert paid.outcome == PayOutcome.HELD
+    with pytest.raises(AmountTooSmall, match=r"at least \$0\.50"):
+        emu.provider.pay(key="pay:t2:1:2", sender_id="1", recipient_id="2", amount=Money(49, "USD"), memo=None)
+    assert emu.provider.min_charge["GBP"] == 30 and emu.provider.min_charge["USD"] == 50

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -304,3 +305,31 @@ def _answers(url: str) -> bool:
         return True
     except requests.ConnectionError:
         return False
+
+
+def test_below_stripes_minimum_the_command_is_refused_with_that_minimum(tmp_path: Path) -> None:
+    """PAYBOT_MIN_TRANSFER below Stripe's smallest charge: the command is answered with Stripe's minimum."""
+    r = Run({"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}},
+             "settings": {"paybot_min_transfer": "0.10"}}, tmp_path, provider="stripe")
+    try:
+        r.step({"tweet": "@paybot send 0.40 to @alice", "by": "bob"})
+        r.step({"tweet": "@paybot send £0.30 to @alice", "by": "bob"})
+        r.step({"dm": "yes", "by": "bob"})
+        [reply] = [m for m in r.outcome()["messages"] if m["type"] != "dm"][:1]
+        assert "smallest payment I can send is $0.50" in reply["text"]
+        assert [(t.amount_minor, t.currency, t.status) for t in transfers(r)] == [(30, "GBP", "completed")]
+    finally:
+        r.close()
+
+
+def test_a_charge_stripe_finds_too_small_fails_with_a_dm_that_says_so(run: Run) -> None:
+    """Stripe checks its minimum after converting to the platform's currency, so a charge paybot let
+    through can still be refused: the transfer fails, nothing is charged, the DM says to send more."""
+    assert run.stripe is not None
+    run.bot.service.policy = replace(run.bot.service.policy, min_minor=10, currency_min={})
+    pay(run, "@paybot send 0.40 to @alice")
+    [t] = transfers(run)
+    assert (t.status, t.reason) == ("failed", "not charged: too small")
+    assert run.stripe.succeeded_charges() == 0
+    dms = [m["text"] for m in run.outcome()["messages"] if m["type"] == "dm" and m["to"] == "bob"]
+    assert "below the smallest charge the card network takes" in dms[-1] and "Post the command" not in dms[-1]

@@ -53,6 +53,7 @@ class SandboxProvider:
     """The embedded payment provider; see the module docstring."""
 
     name = "sandbox"
+    min_charge: dict[str, int] = {}  # noqa: RUF012 (read only: the sandbox charges any amount)
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 import stripe
 from sqlmodel import SQLModel, select
 
-from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
     Clock,
@@ -64,6 +64,10 @@ DECLINE_WORDS = {
     "currency_not_supported": "the card does not take this currency",
 }
 DEFAULT_DECLINE = "declined by the bank"
+# Stripe's smallest charge in each currency paybot knows, in minor units (docs: Currencies, "Minimum and
+# maximum charge amounts"). Stripe checks it after converting to the platform's settlement currency, so a
+# charge in another currency can still be refused: that answer is AmountTooSmall.
+MIN_CHARGE = {"USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50}
 AUTH_PAGE_LIFETIME = 24 * 3600 - 60  # Checkout Sessions live at most 24 h
 
 
@@ -75,6 +79,7 @@ class StripeProvider:
     """The payment port on Stripe; see the module docstring."""
 
     name = "stripe"
+    min_charge = MIN_CHARGE
 
     def __init__(
         self,
@@ -511,4 +516,6 @@ def _translate(err: stripe.StripeError) -> ProviderError:
         # Nothing was done; payments wait (and are retried) until the operator fixes the key.
         log.error("Stripe refused the API key (%s): check STRIPE_API_KEY", type(err).__name__)
         return ProviderTransient(text)
+    if getattr(err, "code", None) == "amount_too_small":
+        return AmountTooSmall(text)
     return ProviderError(text)

@@ -39,7 +39,9 @@ from typing import Any
 from flask import Flask, Response, request
 
 from bot.loopback import LoopbackServer
+from bot.money import Money
 from bot.ports import Clock, SystemClock
+from bot.providers.stripe_provider import MIN_CHARGE
 
 DROP = 0  # an injected fault meaning: do the work, then drop the connection
 
@@ -612,8 +614,14 @@ class StripeSim(LoopbackServer):
         currency = params.get("currency")
         if not currency:
             raise _invalid("Missing required param: currency.", "currency")
-        if amount is None or amount < 50:
-            raise _invalid("Amount must be at least $0.50 usd", "amount")
+        if amount is None or amount < 1:
+            raise _invalid("This value must be greater than or equal to 1.", "amount")
+        if currency.upper() not in MIN_CHARGE:  # Stripe has 135 currencies; the emulator paybot's own
+            raise _invalid(f"Invalid currency: {currency.lower()}.", "currency")
+        if amount < MIN_CHARGE[currency.upper()]:
+            shown = Money(MIN_CHARGE[currency.upper()], currency.upper())
+            raise StripeError(400, "invalid_request_error", f"Amount must be at least {shown} {currency.lower()}",
+                              code="amount_too_small", param="amount")
         if not (_bool(params, "confirm") and params.get("payment_method") and params.get("customer")):
             raise _invalid("paybot's emulator only runs confirmed charges of a customer's saved payment "
                            "method.", "confirm")
