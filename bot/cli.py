@@ -325,7 +325,7 @@ def webhook(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
-    from werkzeug.serving import make_server
+    from waitress import create_server
 
     from bot.providers.stripe_webhook import PATH, make_app
 
@@ -339,13 +339,20 @@ def webhook(
     secrets = [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
     logs.setup(settings.log_level, secrets=secrets)
     app_ = make_app(service.provider, settings.stripe_webhook_secret.get_secret_value(), service.apply_event)
-    server = make_server(host, port, app_, threaded=True)
-    print(f"Listening for Stripe events on http://{host}:{server.server_port}{PATH}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
+    server = create_server(app_, host=host, port=port, threads=4, ident="paybot")
+    print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # out of waitress's loop; requests in flight finish in close()
+
+    signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
+        server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        server.close()
 
 
 @app.command()

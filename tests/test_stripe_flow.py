@@ -289,11 +289,13 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         assert signed.status_code == 200
         assert [t.status for t in transfers(run)] == ["returned"]
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == 0
+        code = proc.wait(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
         out = proc.communicate()[0]
+    assert code == 0, out
+    assert "development server" not in out  # served by waitress, not werkzeug's server
     assert "whsec_cli_test" not in out and run.stripe.api_key not in out
 
 
