@@ -19,9 +19,15 @@ from datetime import timedelta
 from typing import Any
 
 from bench.harness import START, VirtualDay
-from bot.x.pricing import bill
 from bot.x.client import XClient
-from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY
+from bot.x.pricing import bill
+from bot.x.sim import (
+    PAY_PER_USE,
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+)
 
 
 def run_paybot(n: int) -> dict[str, Any]:
@@ -43,8 +49,8 @@ def run_naive(n: int) -> dict[str, Any]:
     """The reference flow, driven with the same client on the same kind of simulator."""
     day = VirtualDay(limits={}, n_people=min(n, 200))
     try:
-        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret="s", access_token=SIM_ACCESS_TOKEN,
-                    access_token_secret="s", base_url=day.base, clock=day.clock, dm_page_size=100)
+        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
+                    access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=day.base, clock=day.clock, dm_page_size=100)
         bot = day.sim.bot_id
         since = None
         for i in range(n):

@@ -27,7 +27,13 @@ from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.simulate import ScenarioSettings, build_on_sim
 from bot.store import Transfer
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, XSim
+from bot.x.sim import (
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    XSim,
+)
 
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 
@@ -60,8 +66,8 @@ class VirtualDay:
             self.sandbox.set_payouts(self.sim.add_user(h), True)
         self.settings = ScenarioSettings(
             paybot_db_path=str(work / "paybot.db"), sandbox_db_path=str(work / "sandbox.db"),
-            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="s", x_access_token=SIM_ACCESS_TOKEN,
-            x_access_token_secret="s", x_api_base=self.base, **(settings or {}),
+            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
+            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=self.base, **(settings or {}),
         )
         self.bot = self._build()
         w = self.bot.worker

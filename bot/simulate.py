@@ -42,7 +42,15 @@ from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_sim import StripeSim
 from bot.store import Transfer
 from bot.x.client import XClient
-from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import (
+    PAY_PER_USE,
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    UNLIMITED,
+    XSim,
+)
 
 
 class ScenarioSettings(Settings):
@@ -101,8 +109,8 @@ class Run:
             paybot_currency=sc.get("currency", "USD"),
             paybot_db_path=str(self.workdir / "paybot.db"),
             sandbox_db_path=str(self.workdir / "sandbox.db"),
-            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="sim-consumer-secret",
-            x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret="sim-access-secret",
+            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET,
+            x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
             x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
         )
         if self.provider == "stripe":

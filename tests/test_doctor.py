@@ -12,7 +12,14 @@ import pytest
 
 from bot.doctor import FAIL, OK, WARN, run_checks
 from bot.simulate import ScenarioSettings
-from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, XSim
+from bot.x.sim import (
+    PAY_PER_USE,
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    XSim,
+)
 
 
 @pytest.fixture
@@ -24,8 +31,8 @@ def sim() -> Iterator[XSim]:
 
 
 def settings(sim: XSim, tmp: Path, **over: object) -> ScenarioSettings:
-    base = dict(x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret="s", x_access_token=SIM_ACCESS_TOKEN,
-                x_access_token_secret="s", x_api_base=sim.base,  # type: ignore[attr-defined]
+    base = dict(x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
+                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=sim.base,  # type: ignore[attr-defined]
                 paybot_db_path=str(tmp / "p.db"), sandbox_db_path=str(tmp / "s.db"))
     return ScenarioSettings(**(base | over))  # type: ignore[arg-type]
 
@@ -72,7 +79,7 @@ def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
 
 def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> None:
     env = {**os.environ, "X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY,  # type: ignore[attr-defined]
-           "X_CONSUMER_SECRET": "s", "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "s",
+           "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET, "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
            "PAYBOT_DB_PATH": str(tmp_path / "p.db"), "SANDBOX_DB_PATH": str(tmp_path / "s.db"), "COLUMNS": "200"}
     first = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env,
                            cwd=tmp_path, timeout=60)

@@ -12,7 +12,14 @@ from bot.errors import ConfigError
 from bot.ports import FakeClock
 from bot.simulate import ScenarioSettings
 from bot.x.client import XClient
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import (
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    UNLIMITED,
+    XSim,
+)
 
 
 def session() -> requests.Session:
@@ -53,8 +60,8 @@ def test_the_credentials_must_be_the_bot_named_in_the_settings(tmp_path: Path) -
     try:
         settings = ScenarioSettings(paybot_handle="paybot", paybot_db_path=str(tmp_path / "p.db"),
                                     sandbox_db_path=str(tmp_path / "s.db"))
-        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret="s", access_token=SIM_ACCESS_TOKEN,
-                    access_token_secret="s", base_url=base, clock=clock)
+        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
+                    access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=base, clock=clock)
         with pytest.raises(ConfigError, match="PAYBOT_HANDLE is @paybot but the X credentials are those of @tipjar"):
             build(settings, clock=clock, timeline=x)
     finally:

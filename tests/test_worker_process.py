@@ -160,6 +160,7 @@ def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Pat
     import json
 
     secrets = {"X_CONSUMER_SECRET": "S3CRET-consumer-5f1c", "X_ACCESS_TOKEN_SECRET": "S3CRET-token-9d2e"}
+    sim.secrets = (secrets["X_CONSUMER_SECRET"], secrets["X_ACCESS_TOKEN_SECRET"])  # the sim checks signatures
     sandbox = SandboxProvider(tmp_path / "sandbox.db")
     sandbox.set_card(sim.user_id("bob"), "ok")
     sandbox.set_payouts(sim.user_id("alice"), True)

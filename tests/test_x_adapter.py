@@ -11,7 +11,15 @@ from requests.adapters import HTTPAdapter
 from bot.errors import XAuthError, XForbidden, XRateLimited
 from bot.ports import FakeClock
 from bot.x.client import XClient
-from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import (
+    PAY_PER_USE,
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    UNLIMITED,
+    XSim,
+)
 
 
 @pytest.fixture
@@ -30,8 +38,8 @@ def sim(clock: FakeClock) -> Iterator[XSim]:
 
 
 def client(sim: XSim, clock: FakeClock, **kw: object) -> XClient:
-    creds = dict(consumer_key=SIM_CONSUMER_KEY, consumer_secret="s", access_token=SIM_ACCESS_TOKEN,
-                 access_token_secret="s")
+    creds = dict(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
+                 access_token_secret=SIM_ACCESS_TOKEN_SECRET)
     creds.update(kw)  # type: ignore[arg-type]
     return XClient(**creds, base_url=sim.base, clock=clock, timeout=5)  # type: ignore[arg-type, attr-defined]
 
@@ -42,6 +50,21 @@ def test_me_and_bad_credentials(sim: XSim, clock: FakeClock) -> None:
     assert (me.id, me.handle) == (sim.bot_id, "paybot")
     with pytest.raises(XAuthError, match="X_"):
         client(sim, clock, access_token="wrong").me()
+
+
+@pytest.mark.parametrize("secret", ["consumer_secret", "access_token_secret"])
+def test_a_wrong_secret_fails_the_signature_check(sim: XSim, clock: FakeClock, secret: str) -> None:
+    """As X does, the simulator checks the OAuth 1.0a HMAC-SHA1 signature, not only the key and token:
+    a wrong secret is refused on reads and on writes, with the query and the JSON body signed as tweepy signs them."""
+    good = client(sim, clock)
+    good.send_dm(sim.user_id("bob"), "signed")  # a POST with a JSON body
+    assert [m.id for m in good.mentions(sim.bot_id, None)] == []  # a GET with a query
+    bad = client(sim, clock, **{secret: "not-the-secret"})
+    with pytest.raises(XAuthError):
+        bad.me()
+    with pytest.raises(XAuthError):
+        bad.send_dm(sim.user_id("bob"), "forged")
+    assert [m["text"] for m in sim.bot_messages()] == ["signed"]
 
 
 def test_mentions_all_pages_oldest_first_since_id(sim: XSim, clock: FakeClock) -> None:
@@ -84,8 +107,8 @@ def test_a_dm_backlog_bigger_than_one_call_is_read_in_several(sim: XSim, clock: 
     """Past 10 pages the adapter hands back a resume token; following it reaches the stop mark."""
     first = sim.dm("bob", "old")
     events = [sim.dm("bob", f"msg {i}") for i in range(250)]
-    x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret="s", access_token=SIM_ACCESS_TOKEN,
-                access_token_secret="s", base_url=sim.base, clock=clock, dm_page_size=20)  # type: ignore[attr-defined]
+    x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
+                access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=sim.base, clock=clock, dm_page_size=20)  # type: ignore[attr-defined]
     page = x.dm_events(first["id"])
     assert len(page.events) == 200 and page.resume
     rest = x.dm_events(first["id"], page.resume)

@@ -16,9 +16,17 @@ import pytest
 import requests
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from requests_oauthlib import OAuth1
 
 from bot.ports import FakeClock
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import (
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    UNLIMITED,
+    XSim,
+)
 
 SPEC = Path(__file__).parent / "specs" / "x-api-v2.openapi.json"
 AUTH = f'OAuth oauth_consumer_key="{SIM_CONSUMER_KEY}", oauth_token="{SIM_ACCESS_TOKEN}"'
@@ -52,7 +60,8 @@ def check(base: str, method: str, path: str, *, params: dict[str, str] | None = 
     """Make the call against the simulator, then validate the pair as if it were X's."""
     session = requests.Session()
     session.trust_env = False
-    resp = session.request(method, base + path, params=params, json=json, headers={"Authorization": AUTH}, timeout=5)
+    signed = OAuth1(SIM_CONSUMER_KEY, SIM_CONSUMER_SECRET, SIM_ACCESS_TOKEN, SIM_ACCESS_TOKEN_SECRET)
+    resp = session.request(method, base + path, params=params, json=json, auth=signed, timeout=5)
     as_x = requests.Request(method, "https://api.x.com" + path, params=params, json=json,
                             headers={"Authorization": AUTH}).prepare()
     openapi().validate_response(RequestsOpenAPIRequest(as_x), RequestsOpenAPIResponse(resp))

@@ -8,7 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, XSim
+from bot.x.sim import (
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    XSim,
+)
 
 
 def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str], log_name: str = "worker.log") -> subprocess.Popen[bytes]:
@@ -18,8 +24,8 @@ def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str], log_name: str =
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
     env.update({
         "X_API_BASE": sim.base,  # type: ignore[attr-defined]
-        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": "sim-secret",
-        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": "sim-secret",
+        "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET,
+        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
         "PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
     })
     env.update(settings)

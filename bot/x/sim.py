@@ -52,7 +52,9 @@ DAILY_DM_POSTS = 1440
 UNLIMITED: dict[str, int] = {}
 
 SIM_CONSUMER_KEY = "sim-consumer-key"
+SIM_CONSUMER_SECRET = "sim-consumer-secret"
 SIM_ACCESS_TOKEN = "sim-access-token"
+SIM_ACCESS_TOKEN_SECRET = "sim-access-token-secret"
 
 _NEW_NAMES = {"edit_history_tweet_ids": "edit_history_post_ids", "referenced_tweets": "referenced_posts"}
 
@@ -80,6 +82,8 @@ class XSim(LoopbackServer):
         state_path: str | Path | None = None,
         consumer_key: str = SIM_CONSUMER_KEY,
         access_token: str = SIM_ACCESS_TOKEN,
+        consumer_secret: str = SIM_CONSUMER_SECRET,
+        access_token_secret: str = SIM_ACCESS_TOKEN_SECRET,
         mentions_horizon: int | None = MENTIONS_HORIZON,
     ) -> None:
         self.clock = clock or SystemClock()
@@ -87,6 +91,7 @@ class XSim(LoopbackServer):
         self.state_path = Path(state_path) if state_path else None
         self.consumer_key = consumer_key
         self.access_token = access_token
+        self.secrets = (consumer_secret, access_token_secret)  # to check OAuth 1.0a signatures
         self.mentions_horizon = mentions_horizon
         self.lock = threading.RLock()
         self.users: dict[str, dict[str, Any]] = {}

@@ -7,8 +7,13 @@ import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, request
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature
+
+from bot.x.client import X_HOSTS
 
 if TYPE_CHECKING:
     from bot.x.sim import XSim
@@ -81,10 +86,28 @@ def build(sim: XSim) -> Flask:
 
         return wrap
 
-    def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> tuple[Response, bool]:
+    def signed() -> bool:
+        """The request carries the sim's key and token and a valid HMAC-SHA1 signature over them."""
         auth = request.headers.get("Authorization", "")
         params = dict(_OAUTH_PARAM.findall(auth)) if auth.startswith("OAuth ") else {}
         if params.get("oauth_consumer_key") != sim.consumer_key or params.get("oauth_token") != sim.access_token:
+            return False
+        if params.get("oauth_signature_method") != "HMAC-SHA1":
+            return False
+        form = request.get_data(as_text=True) if request.mimetype == "application/x-www-form-urlencoded" else None
+        collected = signature.collect_parameters(uri_query=request.query_string.decode(), body=form,
+                                                 headers={"Authorization": auth}, exclude_oauth_signature=True)
+        # Signed for X's own address (the client's adapter then sends it here), or for the sim's.
+        for url in (request.url, *(host + request.path for host in X_HOSTS)):
+            signing = OAuthRequest(url, request.method, form, {"Authorization": auth})
+            signing.params = collected
+            signing.signature = unquote(params.get("oauth_signature", ""))
+            if signature.verify_hmac_sha1(signing, *sim.secrets):
+                return True
+        return False
+
+    def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> tuple[Response, bool]:
+        if not signed():
             return _problem(401, "Unauthorized", "Unauthorized"), False
         fault = sim.take_fault(endpoint)
         window = sim.rate(endpoint)
