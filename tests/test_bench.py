@@ -43,4 +43,5 @@ def test_stripe_requests_per_transfer() -> None:
     assert direct["completed"] == held["completed"] == approved["completed"] == 2
     assert direct["by_route"] == {"POST /v1/payment_intents": 1.0}
     assert held["stripe_posts_per_transfer"] == 4.0 and held["by_route"]["POST /v1/transfers"] == 1.0
-    assert approved["by_route"]["POST /v1/checkout/sessions"] == 1.0 and approved["stripe_requests_per_transfer"] == 3.0
+    assert approved["by_route"]["POST /v1/checkout/sessions"] == 1.0 and approved["stripe_requests_per_transfer"] == 4.0
+    assert approved["by_route"]["POST /v1/payment_intents/{id}/cancel"] == 1.0

@@ -321,6 +321,11 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
     [session] = sim.open_sessions()
     assert session["url"] == first.url and session["amount_total"] == 500 and session["mode"] == "payment"
     assert sim.succeeded_charges() == 0
+    # The refused off-session attempt is canceled (once, though pay ran twice): the page's payment replaces it.
+    assert [(pi["id"], pi["status"], pi["cancellation_reason"]) for pi in sim.of_kind("payment_intent")] == [
+        (first.ref, "canceled", "abandoned")]
+    assert sum(r["route"] == "POST /v1/payment_intents/{id}/cancel" and r["status"] == 200
+               for r in sim.requests) == 2  # the second is the idempotent replay
     sim.complete_checkout(session["id"], "pm_card_authenticationRequired")
     events, _ = emu.provider.events(None)
     paid = [e for e in events if e.kind == EventKind.PAID and e.key == "pay:t1:1:2"]
@@ -328,6 +333,17 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
     assert emu.provider.lookup("pay:t1:1:2", "1") == emu.provider.lookup("pay:t1:1:2", "1")
     assert emu.provider.lookup("pay:t1:1:2", "1").outcome == PayOutcome.HELD  # type: ignore[union-attr]
     assert sim.succeeded_charges() == 1
+
+
+@pytest.mark.emulator_only
+def test_sca_a_failed_cancel_of_the_refused_attempt_does_not_stop_the_page(
+        emu: Backend, sim: StripeSim, caplog: pytest.LogCaptureFixture) -> None:
+    emu.give_card("1", "pm_card_authenticationRequired")
+    sim.inject("POST /v1/payment_intents/{id}/cancel", 500, times=5)
+    first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert first.outcome == PayOutcome.NEEDS_AUTH and first.url
+    assert sim.of_kind("payment_intent")[0]["status"] == "requires_payment_method"
+    assert f"could not cancel the refused PaymentIntent {first.ref}" in caplog.text
 
 
 @pytest.mark.emulator_only

@@ -225,9 +225,22 @@ class StripeProvider:
                     "product_data": {"name": "Payment sent with paybot"}}}],
                 "payment_intent_data": data,
             }, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
+            self._abandon(ref, "cancel:" + key.removeprefix("pay:"))
             return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url)
         decline = getattr(error, "decline_code", None) or err.code or ""
         return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
+
+    def _abandon(self, ref: str | None, key: str) -> None:
+        """Cancel the off-session PaymentIntent the bank refused: the page's own PaymentIntent replaces
+        it, and the dashboard shows one canceled attempt instead of an incomplete payment forever."""
+        if ref is None:
+            return
+        try:
+            self.client.v1.payment_intents.cancel(ref, params={"cancellation_reason": "abandoned"},
+                                                  options={"idempotency_key": key})
+        except stripe.StripeError as err:  # tidiness only: the payment goes on without it
+            log.warning("could not cancel the refused PaymentIntent %s: %s", ref,
+                        err.user_message or type(err).__name__)
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
         destination = self._destination(recipient_id)

@@ -76,6 +76,7 @@ PARAMS: dict[str, set[str]] = {
         "transfer_data.destination", "transfer_group", "application_fee_amount", "description",
         "payment_method_types.#", "error_on_requires_action",
     },
+    "payment_intents.cancel": {"cancellation_reason"},
     "payment_intents.list": {"customer", "limit", "starting_after", "ending_before", "created.gte", "created.lte"},
     "accounts.create": {
         "country", "email", "metadata.*", "business_type", "capabilities.transfers.requested",
@@ -296,6 +297,7 @@ class StripeSim(LoopbackServer):
             ("POST", "/v1/payment_intents", "payment_intents.create", self._pi_create),
             ("GET", "/v1/payment_intents", "payment_intents.list", self._list("payment_intent", "customer")),
             ("GET", "/v1/payment_intents/<oid>", "retrieve", self._retrieve("payment_intent")),
+            ("POST", "/v1/payment_intents/<oid>/cancel", "payment_intents.cancel", self._pi_cancel),
             ("GET", "/v1/charges/<oid>", "retrieve", self._retrieve("charge")),
             ("GET", "/v1/account", "retrieve", lambda _params: {
                 "id": "acct_sim_platform", "object": "account", "charges_enabled": True, "payouts_enabled": True,
@@ -598,6 +600,23 @@ class StripeSim(LoopbackServer):
         cs["status"] = "expired"
         self._event("checkout.session.expired", cs)
         return self._public(cs)
+
+    def _pi_cancel(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
+        pi = self._get("payment_intent", oid)
+        cancellable = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
+                       "processing")
+        if pi["status"] not in cancellable:
+            raise StripeError(400, "invalid_request_error",
+                              f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
+                              f"Only a PaymentIntent with one of the following statuses may be canceled: "
+                              f"{', '.join(cancellable)}.", code="payment_intent_unexpected_state")
+        reason = params.get("cancellation_reason")
+        if reason not in (None, "duplicate", "fraudulent", "requested_by_customer", "abandoned"):
+            raise _invalid(f"Invalid cancellation_reason: must be one of duplicate, fraudulent, "
+                           f"requested_by_customer, or abandoned", "cancellation_reason")
+        pi.update(status="canceled", cancellation_reason=reason, canceled_at=int(self.clock.now().timestamp()))
+        self._event("payment_intent.canceled", pi)
+        return self._public(pi)
 
     def _check_destination(self, destination: str | None) -> None:
         if destination is None:
