@@ -211,6 +211,14 @@ CATALOG: dict[str, tuple[str, str]] = {
                 "et je ne vous mentionnerai plus. Répondez REPRENDRE pour annuler."),
     "started": ("Done: people can pay you through me again.",
                 "C'est noté : on peut de nouveau vous payer par mon intermédiaire."),
+    "claim.retry": ("I couldn't reach the payment provider just now; anything held for you stays held. "
+                    "DM CLAIM again in a few minutes.",
+                    "Je n'ai pas pu joindre le prestataire de paiement ; ce qui vous attend reste de côté. "
+                    "Renvoyez RÉCLAMER dans quelques minutes."),
+    "claim.failed": ("Receiving payments isn't available right now; the operator has been told. Anything held "
+                     "for you stays held until its claim window ends, then goes back to its sender.",
+                     "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "
+                     "Ce qui vous attend reste de côté jusqu'à la fin du délai, puis retourne à l'expéditeur."),
     "register.failed": ("I couldn't start the card setup just now; please try REGISTER again later.",
                         "Je n'ai pas pu lancer l'enregistrement de carte ; réessayez INSCRIPTION plus tard."),
 }

@@ -628,8 +628,16 @@ class Service:
         `resuming` finishes releases a crash interrupted, without onboarding again."""
         try:
             onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id)
-        except ProviderError:
-            log.exception("onboarding failed for user %s", user_id)
+        except ProviderError as err:
+            # The user asked: they hear why nothing happened. Held money stays held either way.
+            transient = isinstance(err, ProviderTransient)
+            log.log(logging.WARNING if transient else logging.ERROR, "onboarding failed for user %s: %s",
+                    user_id, err, extra={"user_id": user_id})
+            self.provider_failed()
+            with self.uow() as s:
+                self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
+                               PRIORITY_OUTCOME)
+                s.commit()
             return
         if not onboarding.ready:
             with self.uow() as s:

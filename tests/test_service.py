@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.domain import Policy
-from bot.errors import ProviderTransient
+from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock
 from bot.service import Service
@@ -228,6 +228,29 @@ def test_held_then_claimed(w: World) -> None:
     assert w.statuses() == ["completed"]
     assert w.provider.charges[0]["state"] == "released"
     assert w.outbox()[-1] == ("12", "Done: you received $5.00 from @bob.")
+
+
+@pytest.mark.parametrize(("error", "answer"), [
+    (ProviderTransient("timed out"), "I couldn't reach the payment provider just now; anything held for you "
+                                     "stays held. DM CLAIM again in a few minutes."),
+    (ProviderError("this Stripe account does not use Connect"), "Receiving payments isn't available right now; "
+                                                                "the operator has been told."),
+])
+def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
+        w: World, monkeypatch: pytest.MonkeyPatch, error: ProviderError, answer: str) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+
+    def refuse(_user_id: str) -> None:
+        raise error
+
+    monkeypatch.setattr(w.provider, "onboard", refuse)
+    w.svc.on_dm(w.posts.dm("carol", "claim"))
+    assert w.statuses() == ["held"] and w.provider.charges[0]["state"] == "held"
+    assert w.outbox()[-1][0] == "12" and answer in w.outbox()[-1][1]
+    monkeypatch.undo()
+    w.svc.on_dm(w.posts.dm("carol", "claim"))  # later, it works
+    assert w.statuses() == ["completed"] and w.outbox()[-1] == ("12", "Done: you received $5.00 from @bob.")
 
 
 def test_held_then_returned_after_the_window(w: World) -> None:
