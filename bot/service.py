@@ -239,9 +239,23 @@ class Service:
             what += say("confirm.memo", lang, memo=cmd.memo)
         ttl = msg.duration(self.policy.confirm_ttl, lang)
         out = say("confirm.ask", lang, what=what, ttl=ttl, code=code)
-        if not self.provider.has_card(author_id):
+        if not self._may_have_card(author_id):
             out += say("confirm.no_card", lang)
         return out
+
+    def _may_have_card(self, user_id: str) -> bool:
+        """Whether the user has a saved card; True when the provider cannot say right now.
+
+        The answer only shapes a message or lets a payment start: a payment
+        without a card comes back NO_CARD from pay() and is told as such, so a
+        provider outage must not stop (or lose) a command here."""
+        try:
+            return self.provider.has_card(user_id)
+        except ProviderError as err:
+            log.warning("could not ask the provider whether user %s has a card (%s); going on",
+                        user_id, err, extra={"user_id": user_id})
+            self.provider_failed()
+            return True
 
     def _request_text(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> str:
         assert cmd.amount is not None
@@ -411,7 +425,7 @@ class Service:
                            code=first.code)
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             return []
-        if not self.provider.has_card(user_id):
+        if not self._may_have_card(user_id):
             self._queue_dm(s, user_id, say("no_card", lang, code=first.code), PRIORITY_OUTCOME)
             return []
         try:  # limits are checked again: other payments may have been confirmed since

@@ -253,6 +253,22 @@ def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
     assert w.statuses() == ["completed"] and w.outbox()[-1] == ("12", "Done: you received $5.00 from @bob.")
 
 
+def test_a_provider_outage_does_not_stop_a_command_or_its_yes(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whether the sender has a card is asked of the provider; when it cannot answer, the command is
+    still asked and the yes still pays (pay() itself says NO_CARD if there is none)."""
+    def unreachable(_user_id: str) -> bool:
+        raise ProviderTransient("timed out")
+
+    monkeypatch.setattr(w.provider, "has_card", unreachable)
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    assert w.statuses() == ["pending"] and "REGISTER" not in w.outbox()[-1][1]
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["completed"]
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 5 to @alice"))  # carol has no card at all
+    w.svc.on_dm(w.posts.dm("carol", "yes"))
+    assert w.statuses() == ["completed", "failed"] and "REGISTER" in w.outbox()[-1][1]
+
+
 def test_held_then_returned_after_the_window(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
