@@ -219,6 +219,16 @@ CATALOG: dict[str, tuple[str, str]] = {
                      "for you stays held until its claim window ends, then goes back to its sender.",
                      "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "
                      "Ce qui vous attend reste de côté jusqu'à la fin du délai, puis retourne à l'expéditeur."),
+    "register.already": ("You already have a saved card. Confirm payments with YES.",
+                         "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI."),
+    "register.link": ("Save your card on Stripe's secure page: {url} The link works for 24 hours. "
+                      "I'll tell you when the card is saved; then confirm payments with YES.",
+                      "Enregistrez votre carte sur la page sécurisée de Stripe : {url} Le lien est valable "
+                      "24 heures. Je vous préviendrai quand la carte sera enregistrée ; confirmez ensuite les "
+                      "paiements avec OUI."),
+    "register.saved": ("Card saved: the sandbox test card ending 4242. You can now confirm payments with YES.",
+                       "Carte enregistrée : la carte de test du bac à sable, terminée par 4242. Vous pouvez "
+                       "maintenant confirmer les paiements avec OUI."),
     "register.failed": ("I couldn't start the card setup just now; please try REGISTER again later.",
                         "Je n'ai pas pu lancer l'enregistrement de carte ; réessayez INSCRIPTION plus tard."),
 }

@@ -182,6 +182,14 @@ class ProviderPayment:
 
 
 @dataclass(frozen=True)
+class Registration:
+    """What REGISTER did: nothing (a card was already saved), saved one at once, or opened a page."""
+
+    already: bool = False
+    url: str | None = None  # the page where the card is saved; None: saved at once (or already)
+
+
+@dataclass(frozen=True)
 class Onboarding:
     ready: bool
     url: str | None = None
@@ -197,8 +205,8 @@ class PaymentProvider(Protocol):
 
     def has_card(self, user_id: str) -> bool: ...
 
-    def register(self, user_id: str) -> str:
-        """Start saving a card; returns the sentence (with any link) to DM the user."""
+    def register(self, user_id: str) -> Registration:
+        """Start saving a card (the service words the answer in the user's language)."""
         ...
 
     def onboard(self, user_id: str) -> Onboarding:

@@ -353,7 +353,9 @@ class Service:
             return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang, said_at=dm.created_at)
         if cmd.kind == "register":
             try:
-                sentence = self.provider.register(user_id)
+                reg = self.provider.register(user_id)
+                key = "register.already" if reg.already else "register.link" if reg.url else "register.saved"
+                sentence = say(key, lang, url=reg.url or "")
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
                 sentence = say("register.failed", lang)

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.errors import IdempotencyError, ProviderError
 from bot.money import Money
-from bot.ports import DirectMessage, Mention, Onboarding, PayOutcome, PayResult, XUser
+from bot.ports import DirectMessage, Mention, Onboarding, PayOutcome, PayResult, Registration, XUser
 
 
 @dataclass
@@ -24,9 +24,11 @@ class FakeProvider:
     def has_card(self, user_id: str) -> bool:
         return user_id in self.cards
 
-    def register(self, user_id: str) -> str:
-        self.cards.setdefault(user_id, "ok")
-        return "Card saved."
+    def register(self, user_id: str) -> Registration:
+        if user_id in self.cards:
+            return Registration(already=True)
+        self.cards[user_id] = "ok"
+        return Registration()
 
     def onboard(self, user_id: str) -> Onboarding:
         self.payouts.add(user_id)

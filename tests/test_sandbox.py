@@ -8,7 +8,7 @@ import pytest
 
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
-from bot.ports import PayOutcome
+from bot.ports import PayOutcome, Registration
 from bot.providers.sandbox import SandboxProvider
 
 FIVE = Money(500, "USD")
@@ -77,8 +77,9 @@ def test_release_and_refund_of_held_money(sandbox: SandboxProvider) -> None:
 
 def test_register_saves_a_working_card(sandbox: SandboxProvider) -> None:
     assert not sandbox.has_card("zoe")
-    assert "saved" in sandbox.register("zoe")
+    assert sandbox.register("zoe") == Registration()
     assert sandbox.has_card("zoe")
+    assert sandbox.register("zoe") == Registration(already=True)
 
 
 def test_records_live_in_their_own_file(tmp_path: Path, sandbox: SandboxProvider) -> None:

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from bot.domain import Policy
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
-from bot.ports import FakeClock
+from bot.ports import FakeClock, Registration
 from bot.service import Service
 from bot.store import Outbox, Transfer, UnitOfWork, database_url, make_engine
 from tests.fakes import FakeProvider, Posts
@@ -216,8 +216,22 @@ def test_no_card_then_register_then_yes(w: World) -> None:
     w.svc.on_dm(w.posts.dm("carol", "yes"))
     assert w.statuses() == ["pending"] and "Reply REGISTER" in w.outbox()[-1][1]
     w.svc.on_dm(w.posts.dm("carol", "register"))
+    assert w.outbox()[-1] == ("12", "Card saved: the sandbox test card ending 4242. You can now confirm "
+                                    "payments with YES.")
     w.svc.on_dm(w.posts.dm("carol", "yes"))
     assert w.statuses() == ["completed"]
+
+
+def test_register_is_answered_in_the_users_language(w: World) -> None:
+    """The provider says what it did; the bot words it (here in French, the language of INSCRIPTION)."""
+    w.svc.on_dm(w.posts.dm("carol", "inscription"))
+    assert w.outbox()[-1] == ("12", "Carte enregistrée : la carte de test du bac à sable, terminée par 4242. "
+                                    "Vous pouvez maintenant confirmer les paiements avec OUI.")
+    w.svc.on_dm(w.posts.dm("carol", "inscription"))
+    assert w.outbox()[-1] == ("12", "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI.")
+    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/1")  # type: ignore[method-assign]
+    w.svc.on_dm(w.posts.dm("bob", "inscription"))
+    assert "page sécurisée de Stripe : https://pay.example/c/1 " in w.outbox()[-1][1]
 
 
 def test_held_then_claimed(w: World) -> None:

@@ -32,7 +32,7 @@ from werkzeug.serving import make_server
 from bot.config import Settings
 from bot.errors import AmountTooSmall, ConfigError, ProviderTransient
 from bot.money import Money
-from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent
+from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent, Registration
 from bot.providers.stripe_provider import StripeProvider
 from bot.providers.stripe_sim import DROP, StripeSim
 from bot.providers.stripe_webhook import PATH, make_app
@@ -266,15 +266,15 @@ def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charg
 
 @pytest.mark.emulator_only
 def test_checkout_register_saves_the_card_through_an_event(emu: Backend, sim: StripeSim) -> None:
-    sentence = emu.provider.register("1")
+    registration = emu.provider.register("1")
     [session] = sim.open_sessions()
-    assert session["url"] in sentence and session["mode"] == "setup"
+    assert registration == Registration(url=session["url"]) and session["mode"] == "setup"
     assert not emu.provider.has_card("1")
     sim.complete_checkout(session["id"], "pm_card_visa")
     events, cursor = emu.provider.events(None)
     assert [(e.kind, e.user_id) for e in events] == [(EventKind.CARD_SAVED, "1")]
     assert emu.provider.has_card("1")
-    assert "already have a saved card" in emu.provider.register("1")
+    assert emu.provider.register("1") == Registration(already=True)
     assert emu.provider.events(cursor) == ([], cursor)
 
 

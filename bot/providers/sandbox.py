@@ -27,7 +27,15 @@ from typing import Any
 
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
-from bot.ports import EventKind, Onboarding, PayOutcome, PayResult, ProviderEvent, ProviderPayment
+from bot.ports import (
+    EventKind,
+    Onboarding,
+    PayOutcome,
+    PayResult,
+    ProviderEvent,
+    ProviderPayment,
+    Registration,
+)
 
 CARDS = ("ok", "declined", "needs_auth")
 
@@ -142,13 +150,13 @@ class SandboxProvider:
             row = db.execute("SELECT card FROM customers WHERE user_id = ?", (user_id,)).fetchone()
         return bool(row and row[0])
 
-    def register(self, user_id: str) -> str:
+    def register(self, user_id: str) -> Registration:
         with self._tx() as db:
             row = db.execute("SELECT card FROM customers WHERE user_id = ?", (user_id,)).fetchone()
         if row and row[0]:
-            return "You already have a saved card. Confirm payments with YES."
-        self.set_card(user_id, "ok")
-        return "Card saved: the sandbox test card ending 4242. You can now confirm payments with YES."
+            return Registration(already=True)
+        self.set_card(user_id, "ok")  # the sandbox's test card, ending 4242
+        return Registration()
 
     def onboard(self, user_id: str) -> Onboarding:
         self.set_payouts(user_id, True)

@@ -42,6 +42,7 @@ from bot.ports import (
     PayResult,
     ProviderEvent,
     ProviderPayment,
+    Registration,
 )
 from bot.store import StripeUser, UnitOfWork, database_url, make_engine
 
@@ -125,9 +126,9 @@ class StripeProvider:
     def has_card(self, user_id: str) -> bool:
         return self._card(user_id) is not None
 
-    def register(self, user_id: str) -> str:
+    def register(self, user_id: str) -> Registration:
         if self._card(user_id):
-            return "You already have a saved card. Confirm payments with YES."
+            return Registration(already=True)
         customer = self.customer(user_id)
         session = self._call(lambda: self.client.v1.checkout.sessions.create(params={
             "mode": "setup", "customer": customer, "currency": self.currency,
@@ -135,8 +136,7 @@ class StripeProvider:
             "metadata": {"paybot_user": user_id},
             "setup_intent_data": {"metadata": {"paybot_user": user_id}},
         }))
-        return (f"Save your card on Stripe's secure page: {session.url} The link works for 24 hours. "
-                "I'll tell you when the card is saved; then confirm payments with YES.")
+        return Registration(url=session.url)
 
     def onboard(self, user_id: str) -> Onboarding:
         if not self.connect:
