@@ -255,6 +255,24 @@ def text(key: str, lang: str = "en", **params: Any) -> str:
     return template.format(**{k: _fmt(v, lang) for k, v in params.items()})
 
 
+# The providers' decline reasons (plain English, no card data), in French.
+REASONS_FR = {
+    "card declined by the bank": "carte refusée par la banque",
+    "declined by the bank": "refusée par la banque",
+    "insufficient funds": "provision insuffisante",
+    "the card has expired": "la carte a expiré",
+    "the card's spending limit was reached": "le plafond de la carte est atteint",
+    "the card's security code was refused": "le code de sécurité de la carte a été refusé",
+    "the bank had a processing error; try again later": "erreur de traitement à la banque ; réessayez plus tard",
+    "the card does not take this currency": "la carte n'accepte pas cette devise",
+}
+
+
+def reason(words: str, lang: str) -> str:
+    """A provider's decline reason in `lang` (as given when there is no translation)."""
+    return REASONS_FR.get(words, words) if lang == "fr" else words
+
+
 def status_word(status: str, lang: str) -> str:
     en, fr = STATUS_WORDS.get(status, (status, status))
     return fr if lang == "fr" else en

@@ -588,7 +588,8 @@ class Service:
             elif result.outcome == PayOutcome.NO_CARD:
                 text = say("no_card", lang, code=t.code)
             else:
-                text = say("declined", lang, reason=result.reason or "declined", **words)
+                text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
+                           **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         s.add(t)
 

@@ -383,3 +383,17 @@ def test_a_broken_edit_of_a_pending_command_cancels_it(w: World) -> None:
     w.svc.on_mention(first)
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 0 to @alice", edit_of=first))
     assert w.statuses() == ["cancelled"] and "more than zero" in w.outbox()[-1][1]
+
+
+def test_a_decline_is_told_in_french_to_a_french_sender(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("dave", "@paybot envoie 5 € à @alice"))
+    w.svc.on_dm(w.posts.dm("dave", "oui"))
+    assert w.statuses() == ["failed"]
+    assert w.outbox()[-1][1].startswith("Votre carte a été refusée (carte refusée par la banque) : 5,00 €")
+
+
+def test_every_decline_reason_a_provider_gives_has_french_words() -> None:
+    from bot.messages import REASONS_FR
+    from bot.providers.stripe_provider import DECLINE_WORDS, DEFAULT_DECLINE
+
+    assert set(DECLINE_WORDS.values()) | {DEFAULT_DECLINE, "card declined by the bank"} <= set(REASONS_FR)
