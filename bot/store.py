@@ -183,14 +183,11 @@ def _journal_to_wal(cur: Any) -> None:
     deadline = time.monotonic() + WAL_SWITCH_PATIENCE
     while True:
         try:
-            mode = cur.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
         except sqlite3.OperationalError as err:
             if "locked" not in str(err) or time.monotonic() > deadline:
                 raise
-        else:
-            # A file SQLite could not switch stays in "delete" mode; memory stays "memory".
-            if str(mode).lower() != "delete" or time.monotonic() > deadline:
-                return
         time.sleep(0.02)
 
 
