@@ -77,24 +77,10 @@ def test_db_commands(tmp_path: Path) -> None:
 
 def test_two_processes_migrating_a_new_database_at_once_take_turns(database_url: str) -> None:
     """Two workers started together on an empty database: both come up, the schema is made once."""
-    import threading
+    from tests.racing import at_once
 
     engines = [make_engine(database_url, create_tables=False) for _ in range(2)]
-    results: list[object] = []
-    barrier = threading.Barrier(2)
-
-    def upgrade(engine: object) -> None:
-        barrier.wait()
-        try:
-            results.append(migrate.upgrade(engine))  # type: ignore[arg-type]
-        except Exception as err:  # noqa: BLE001 (the failure is what the test looks for)
-            results.append(err)
-
-    threads = [threading.Thread(target=upgrade, args=(e,)) for e in engines]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    results = at_once(migrate.upgrade, engines)
     for e in engines:
         e.dispose()
     assert results == [migrate.head(), migrate.head()]

@@ -117,29 +117,16 @@ def test_one_lease_holder_at_a_time(uow: UnitOfWork) -> None:
 
 def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) -> None:
     """Switching a new file to WAL races: the loser waits instead of failing with "database is locked"."""
-    import threading
+    from tests.racing import at_once
 
-    failures: list[BaseException] = []
-    modes: list[str] = []
+    def journal_mode(engine: Engine) -> object:
+        with engine.connect() as conn:
+            return conn.execute(text("PRAGMA journal_mode")).scalar()
+
+    modes: list[object] = []
     for n in range(30):
-        url = f"sqlite:///{tmp_path / f'new{n}.db'}"
-        engines = [make_engine(url, create_tables=False) for _ in range(4)]
-        barrier = threading.Barrier(len(engines))
-
-        def open_(engine: Engine, barrier: threading.Barrier = barrier) -> None:
-            barrier.wait()
-            try:
-                with engine.connect() as conn:
-                    modes.append(conn.execute(text("PRAGMA journal_mode")).scalar())
-            except Exception as err:  # noqa: BLE001 (the failure is what the test looks for)
-                failures.append(err)
-
-        threads = [threading.Thread(target=open_, args=(e,)) for e in engines]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        engines = [make_engine(f"sqlite:///{tmp_path / f'new{n}.db'}", create_tables=False) for _ in range(4)]
+        modes += at_once(journal_mode, engines)
         for e in engines:
             e.dispose()
-    assert failures == []
     assert modes == ["wal"] * 120
