@@ -1,7 +1,7 @@
 """The worker: the jobs that poll X, move time-driven transfers, and send the outbox.
 
 `Worker` holds the jobs; `run_until_idle` drives them by hand (tests, demo,
-simulate) and `run_scheduler` runs them on an APScheduler BlockingScheduler in
+simulate) and `run_scheduler` runs them on an APScheduler BackgroundScheduler in
 UTC, one at a time, until SIGTERM or SIGINT.
 """
 
@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -195,12 +196,17 @@ class Worker:
         log.warning("still busy after %d rounds", max_rounds)
 
     def run_scheduler(self, intervals: dict[str, float], stop_event: threading.Event | None = None) -> None:
-        """Run the jobs on a BlockingScheduler until SIGTERM/SIGINT (or stop_event)."""
+        """Run the jobs on a scheduler thread until SIGTERM/SIGINT (or stop_event).
+
+        The signal handler only notes the signal; the main thread, which does
+        nothing else, then shuts the scheduler down. (Shutting it down from the
+        handler deadlocked when the signal interrupted the main thread inside
+        the job pool's lock.)"""
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.blocking import BlockingScheduler
+        from apscheduler.schedulers.background import BackgroundScheduler
 
         executor = ThreadPoolExecutor(max_workers=1)
-        scheduler = BlockingScheduler(
+        scheduler = BackgroundScheduler(
             timezone="UTC",
             executors={"default": executor},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
@@ -217,15 +223,20 @@ class Worker:
             scheduler.add_job(self._guarded_job(name, job), "interval", seconds=intervals[name], id=name,
                               next_run_time=first)
 
+        received: list[int] = []
+
         def stop(signum: int, _frame: Any) -> None:
-            log.info("received %s: stopping after the current job", signal.Signals(signum).name)
-            scheduler.shutdown(wait=False)
+            received.append(signum)  # nothing that takes a lock: see the docstring
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         log.info("worker started")
         scheduler.start()
-        executor.shutdown(wait=True)  # let the job under way finish before giving up the lease
+        while not received and not (stop_event is not None and stop_event.is_set()):
+            time.sleep(0.05)
+        if received:
+            log.info("received %s: stopping after the current job", signal.Signals(received[0]).name)
+        scheduler.shutdown(wait=True)  # let the job under way finish before giving up the lease
         if self._leading:
             release_lease(self.uow, "worker", self.instance, self.clock.now())
         log.info("worker stopped")

@@ -15,7 +15,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.providers.sandbox import SandboxProvider
-from bot.x.sim import SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+from bot.x.sim import (
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    UNLIMITED,
+    XSim,
+)
 from tests.workers import spawn_worker, stop
 
 
@@ -85,7 +92,27 @@ def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
     assert statuses(tmp_path) == ["completed"]
     assert len(sandbox.payments()) == 1
     log = (tmp_path / "worker.log").read_text()
-    assert "worker stopped" in log and "sim-secret" not in log and SIM_ACCESS_TOKEN not in log
+    assert "worker stopped" in log and SIM_ACCESS_TOKEN not in log
+    assert SIM_CONSUMER_SECRET not in log and SIM_ACCESS_TOKEN_SECRET not in log
+
+
+def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> None:
+    """A SIGTERM that lands while the scheduler hands out its first jobs still stops the worker at once.
+    (It used to deadlock: the signal handler shut the job pool down while the interrupted main thread
+    held the pool's lock.) The race is narrow, so it is run a dozen times."""
+    for n in range(12):
+        log = tmp_path / f"worker{n}.log"
+        proc = spawn_worker(sim, tmp_path, {"PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05",
+                                            "PAYBOT_LEASE_TTL": "0.5"}, log.name)
+        try:
+            while "worker started" not in log.read_text() and proc.poll() is None:
+                time.sleep(0.001)
+            time.sleep(0.002 * (n % 4))
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0, log.read_text()
+        finally:
+            stop(proc)
+        assert "worker stopped" in log.read_text()
 
 
 def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> None:
