@@ -612,8 +612,8 @@ class StripeSim(LoopbackServer):
                               f"{', '.join(cancellable)}.", code="payment_intent_unexpected_state")
         reason = params.get("cancellation_reason")
         if reason not in (None, "duplicate", "fraudulent", "requested_by_customer", "abandoned"):
-            raise _invalid(f"Invalid cancellation_reason: must be one of duplicate, fraudulent, "
-                           f"requested_by_customer, or abandoned", "cancellation_reason")
+            raise _invalid("Invalid cancellation_reason: must be one of duplicate, fraudulent, "
+                           "requested_by_customer, or abandoned", "cancellation_reason")
         pi.update(status="canceled", cancellation_reason=reason, canceled_at=int(self.clock.now().timestamp()))
         self._event("payment_intent.canceled", pi)
         return self._public(pi)
