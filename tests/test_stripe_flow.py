@@ -33,8 +33,12 @@ from bot.store import Transfer, TransferEvent, make_engine
 from bot.x.sim import XSim
 from tests.test_scenarios import SCENARIOS
 from tests.test_worker_process import sim as xsim  # noqa: F401 (a fixture)
-from tests.test_worker_process import start, statuses, wait_for
-from tests.workers import stop
+from tests.test_worker_process import (
+    pay_killed_after_the_charge,
+    restart_until_replied,
+    statuses,
+    wait_for,
+)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
@@ -219,21 +223,9 @@ def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: P
         stripe_sim.onboard(setup.account(alice))
         setup.close()
         env: dict[str, Any] = stripe_env(stripe_sim, tmp_path)
-        proc = start(xsim, tmp_path, PAYBOT_FAULT="after_pay", **env)
-        try:
-            post = xsim.tweet("bob", "@paybot send 5 to @alice")
-            wait_for(lambda: any(m["type"] == "dm" for m in xsim.bot_messages()))
-            xsim.dm("bob", "yes")
-            assert proc.wait(timeout=30) == -signal.SIGKILL
-        finally:
-            stop(proc)
+        post = pay_killed_after_the_charge(xsim, tmp_path, **env)
         assert statuses(tmp_path) == ["executing"] and stripe_sim.succeeded_charges() == 1
-        proc = start(xsim, tmp_path, **env)
-        try:
-            wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in xsim.bot_messages()
-                                 if m["type"] == "reply"))
-        finally:
-            stop(proc)
+        restart_until_replied(xsim, tmp_path, post, **env)
         assert statuses(tmp_path) == ["completed"]
         assert stripe_sim.succeeded_charges() == 1 and len(stripe_sim.of_kind("payment_intent")) == 1
         [pi] = stripe_sim.of_kind("payment_intent")

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -115,12 +116,9 @@ def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> N
         assert "worker stopped" in log.read_text()
 
 
-def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> None:
-    """Killed right after the provider charged, the restarted worker completes it with the same key."""
-    sandbox = SandboxProvider(tmp_path / "sandbox.db")
-    sandbox.set_card(sim.user_id("bob"), "ok")
-    sandbox.set_payouts(sim.user_id("alice"), True)
-    proc = start(sim, tmp_path, PAYBOT_FAULT="after_pay")
+def pay_killed_after_the_charge(sim: XSim, tmp: Path, **env: str) -> dict[str, Any]:
+    """@bob sends @alice 5 and says yes; the worker dies (SIGKILL) right after the provider charged."""
+    proc = start(sim, tmp, PAYBOT_FAULT="after_pay", **env)
     try:
         post = sim.tweet("bob", "@paybot send 5 to @alice")
         wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
@@ -128,12 +126,26 @@ def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> Non
         assert proc.wait(timeout=30) == -signal.SIGKILL
     finally:
         stop(proc)
-    assert statuses(tmp_path) == ["executing"] and len(sandbox.payments()) == 1
-    proc = start(sim, tmp_path)
+    return post
+
+
+def restart_until_replied(sim: XSim, tmp: Path, post: dict[str, Any], **env: str) -> None:
+    """A new worker runs until the post has its public reply."""
+    proc = start(sim, tmp, **env)
     try:
         wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
     finally:
         stop(proc)
+
+
+def test_sigkill_after_the_charge_then_restart(sim: XSim, tmp_path: Path) -> None:
+    """Killed right after the provider charged, the restarted worker completes it with the same key."""
+    sandbox = SandboxProvider(tmp_path / "sandbox.db")
+    sandbox.set_card(sim.user_id("bob"), "ok")
+    sandbox.set_payouts(sim.user_id("alice"), True)
+    post = pay_killed_after_the_charge(sim, tmp_path)
+    assert statuses(tmp_path) == ["executing"] and len(sandbox.payments()) == 1
+    restart_until_replied(sim, tmp_path, post)
     assert statuses(tmp_path) == ["completed"]
     assert len(sandbox.payments()) == 1 and sandbox.operations() == 1
     assert sum(m["type"] == "reply" for m in sim.bot_messages()) == 1
