@@ -424,7 +424,10 @@ def first_start(uow: UnitOfWork, clock: Clock) -> datetime:
     with uow() as s:
         raw = get_checkpoint(s, "started_at")
         if raw is None:
-            raw = clock.now().isoformat()
+            # X stamps posts and DMs to the millisecond: a post made in the same millisecond as
+            # the start must not read as older than it.
+            now = clock.now()
+            raw = now.replace(microsecond=now.microsecond // 1000 * 1000).isoformat()
             set_checkpoint(s, "started_at", raw)
             s.commit()
     return datetime.fromisoformat(raw)

@@ -164,3 +164,15 @@ def test_a_yes_behind_a_long_backlog_before_the_first_dm_reading_is_not_lost(run
     assert [t.status for t in transfers(run)] == ["completed"]
     with run.bot.service.uow() as s:
         assert s.get(Checkpoint, "dm_newest") is not None
+
+
+def test_a_command_in_the_same_millisecond_as_the_first_start_is_not_history(tmp_path: Path) -> None:
+    """X stamps posts to the millisecond; the bot's first start is recorded at that precision too,
+    so a command posted right as the bot starts is acted on, not taken for history."""
+    r = Run({"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}},
+             "start": "2026-11-28T12:08:33.973941+00:00"}, tmp_path)
+    try:
+        r.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
+        assert [t["status"] for t in r.outcome()["transfers"]] == ["pending"]
+    finally:
+        r.close()
