@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,9 @@ def run(tmp_path: Path) -> Iterator[Run]:
     migrate.upgrade(engine)
     engine.dispose()
     users = {"bob": {"card": "ok"}, "alice": {"payouts": True}, "carol": {}}
-    r = Run({"users": users}, tmp_path)
+    # The operator commands run on the real clock, so the bot's virtual one starts at the real time
+    # (not the default fixed date), as a store a real bot wrote today would be.
+    r = Run({"users": users, "start": datetime.now(UTC).isoformat()}, tmp_path)
     for text in ("@paybot send 5 to @alice for lunch", "@paybot send 3 to @carol"):
         r.step({"tweet": text, "by": "bob"})
         r.step({"dm": "yes", "by": "bob"})
@@ -37,6 +40,11 @@ def paybot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"), "COLUMNS": "200"}
     return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp,
                           timeout=60)
+
+
+def catch_up(run: Run) -> None:
+    """The bot's clock reaches the real time, so it sees as due what the operator commands queued."""
+    run.clock.set(datetime.now(UTC))
 
 
 def statuses(run: Run) -> list[str]:
@@ -73,6 +81,7 @@ def test_cancel_and_refund(run: Run, tmp_path: Path) -> None:
     assert paybot(tmp_path, "refund", "3", "--yes").returncode == 1  # cancelled: nothing moved
     assert statuses(run) == ["returned", "returned", "cancelled"]
     assert [p["state"] for p in run.sandbox.payments()] == ["refunded", "refunded"]
+    catch_up(run)
     run.bot.worker.run_until_idle()
     texts = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm"]
     assert any("was refunded to you" in t for t in texts) and any(t.startswith("Cancelled.") for t in texts)
@@ -86,6 +95,7 @@ def test_pause_and_resume(run: Run, tmp_path: Path) -> None:
     assert statuses(run) == ["completed", "held", "executing"]
     assert "paused for maintenance" in run.sim.bot_messages()[-1]["text"]
     assert paybot(tmp_path, "resume").returncode == 0
+    catch_up(run)
     run.bot.worker.run_until_idle()
     assert statuses(run) == ["completed", "held", "completed"]
 
