@@ -18,6 +18,18 @@ by the scenario's "seed", default 0, so output is reproducible). A scenario may
 also set "limits": "pay_per_use" to have the simulator enforce X's rate limits
 (default: no limits, since a scenario's steps share one virtual instant), and
 "settings": {"paybot_confirm_ttl": "5m", ...} to override settings.
+
+Crash mode: a step {"crash": "before_pay", "hit": 2} arms a named fault point
+(bot/faults.py): at its 2nd passage from then on (default 1st), the bot "dies
+there": every in-memory object is dropped and the bot is built again on the
+same database and simulators, exactly as a "restart" step does, and its work
+goes on. {"crash": ["before_send@1", "mention_committed@2"]} plans several
+deaths in a row, each counted from the restart before it (a crash during
+recovery). {"disarm": true} forgets a point armed and not yet reached. These
+two steps change nothing the bot could see, so the bot does not work after
+them; the crash strikes during a later step. Each crash is listed in the outcome's "crashes" (the point, and the
+step during which it struck). A crash-mode run is deterministic: the same
+scenario crashes at the same places and ends the same way.
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from sqlmodel import col, select
 from bot.bootstrap import Bot, build
 from bot.config import Settings, parse_duration
 from bot.domain import CODE_ALPHABET
+from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock, PaymentProvider
 from bot.providers.sandbox import SandboxProvider
@@ -91,6 +104,8 @@ class Run:
     aliases: dict[str, str] = field(default_factory=dict)  # scenario id -> root post id
     latest: dict[str, str] = field(default_factory=dict)  # scenario id -> newest version id
     transcript: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    crashes: list[dict[str, Any]] = field(default_factory=list)  # {"point", "step"}: where the bot died
+    _crash_plan: list[tuple[str, int]] = field(default_factory=list)  # deaths still to come, in order
 
     def __post_init__(self) -> None:
         sc = self.scenario
@@ -141,9 +156,26 @@ class Run:
         if self.stripe:
             self.stripe.stop()
 
+    def restart(self) -> None:
+        """Drop every in-memory object and build the bot again on the same database, as a new process."""
+        self.bot.close()
+        self.bot = self._build()
+
+    def work(self) -> None:
+        """Let the bot work until idle, restarting it each time it dies at an armed fault point."""
+        while True:
+            try:
+                self.bot.worker.run_until_idle()
+                return
+            except InjectedFault as died:
+                self.crashes.append({"point": died.point, "step": len(self.transcript)})
+                self.restart()
+                if self._crash_plan:  # the next death, counted from this restart
+                    arm(*self._crash_plan.pop(0))
+
     def idle(self) -> None:
         """Let the bot work until idle; on Stripe, the people complete the pages it sent them to."""
-        self.bot.worker.run_until_idle()
+        self.work()
         if self.stripe is None:
             return
         for _ in range(20):
@@ -158,7 +190,7 @@ class Run:
                 acted = True
             if not acted:
                 return
-            self.bot.worker.run_until_idle()
+            self.work()
 
     def _stripe_user(self, *, customer_id: str) -> str:
         from bot.store import StripeUser
@@ -205,7 +237,8 @@ class Run:
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())
         label = self._apply(step)
-        self.idle()
+        if "crash" not in step and "disarm" not in step:  # arming changes nothing the bot could see
+            self.idle()
         self.transcript.append((label, self.sim.bot_messages()[before:]))
 
     def _apply(self, step: dict[str, Any]) -> str:
@@ -253,9 +286,17 @@ class Run:
             self.sim.rename(step["rename"], step["to"])
             return f"@{step['rename']} is renamed @{step['to']}"
         if step.get("restart"):
-            self.bot.close()
-            self.bot = self._build()
+            self.restart()
             return "the bot restarts"
+        if "crash" in step:
+            plan = step["crash"] if isinstance(step["crash"], list) else [f"{step['crash']}@{step.get('hit', 1)}"]
+            self._crash_plan = [_fault(spec) for spec in plan]
+            arm(*self._crash_plan.pop(0))
+            return "the bot will die at " + ", then ".join(plan)
+        if step.get("disarm"):
+            self._crash_plan = []
+            disarm()
+            return "the bot will die nowhere"
         raise ValueError(f"unknown step: {step}")
 
     def _alias(self, alias: str | None, post_id: str) -> None:
@@ -310,7 +351,18 @@ class Run:
                 reply_to = m["in_reply_to"]
                 messages.append({"type": m["type"], "in_reply_to": by_post.get(reply_to, reply_to),
                                  "text": m["text"]})
-        return {"transfers": transfers, "messages": messages}
+        out: dict[str, Any] = {"transfers": transfers, "messages": messages}
+        if self.crashes:
+            out["crashes"] = self.crashes
+        return out
+
+
+def _fault(spec: str) -> tuple[str, int]:
+    """"before_pay@2" -> ("before_pay", 2); a ValueError that names the points for anything else."""
+    point, _, hit = str(spec).partition("@")
+    if point not in POINTS or not (hit or "1").isdigit() or int(hit or "1") < 1:
+        raise ValueError(f"bad crash {spec!r}: POINT or POINT@N (N from 1), the points being {', '.join(POINTS)}")
+    return point, int(hit or "1")
 
 
 def _decimal(minor: int, currency: str) -> str:
@@ -327,4 +379,5 @@ def run_scenario(scenario: dict[str, Any], provider: str = "sandbox",
                 run.step(step)
             return run.outcome(), run.transcript
         finally:
+            disarm()  # a point armed but never reached must not strike whatever runs next
             run.close()

@@ -15,7 +15,10 @@ SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 
 
 def check(outcome: dict[str, Any], expect: dict[str, Any]) -> None:
-    """Transfers match field by field, in order; messages are exactly the expected ones, in order."""
+    """Transfers match field by field, in order; messages are exactly the expected ones, in order;
+    the bot died as often as "crashes" says (crash mode), if it says."""
+    if "crashes" in expect:
+        assert len(outcome.get("crashes", [])) == expect["crashes"], outcome.get("crashes")
     got = outcome["transfers"]
     assert len(got) == len(expect["transfers"]), got
     for actual, wanted in zip(got, expect["transfers"], strict=True):
