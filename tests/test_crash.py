@@ -19,8 +19,9 @@ work, and the invariants are checked:
 - every command post was ingested (the since_id never skipped one);
 - nobody got the same message twice, nor two contradicting outcomes.
 
-It runs on the sandbox (50 kills) and on the Stripe adapter against the
-Stripe emulator (24 kills), whose records are then the provider's truth.
+It runs on the sandbox (50 kills), on the sandbox with the store on
+PostgreSQL (16 kills), and on the Stripe adapter against the Stripe emulator
+(24 kills), whose records are then the provider's truth.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from tests.workers import spawn_worker, stop
 KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "50"))
 STRIPE_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_STRIPE", "24"))
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
+PG_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_PG", "16"))
 KILL_BUDGET = 90.0  # seconds for one kill's point to be reached: a hang guard, far above the usual 1-3 s
 
 
@@ -199,17 +201,17 @@ def start_worker(sim: XSim, tmp: Path, fault: str | None, env: dict[str, str]) -
     return spawn_worker(sim, tmp, settings | env)
 
 
-def _why(tmp: Path, sim: XSim, people: People, root: str) -> dict[str, Any]:
+def _why(db: str, sim: XSim, people: People, root: str) -> dict[str, Any]:
     """What is known of one transfer, for a failure message."""
     return {
         "asked": people.posts.get(root), "said": people.said.get(root),
-        "transfer": rows(tmp, f"SELECT * FROM transfer WHERE root_tweet_id = '{root}'"),
-        "timeline": rows(tmp, "SELECT e.* FROM transferevent e JOIN transfer t ON e.transfer_id = t.id "
+        "transfer": rows(db, f"SELECT * FROM transfer WHERE root_tweet_id = '{root}'"),
+        "timeline": rows(db, "SELECT e.* FROM transferevent e JOIN transfer t ON e.transfer_id = t.id "
                               f"WHERE t.root_tweet_id = '{root}'"),
-        "outbox": rows(tmp, f"SELECT * FROM outbox WHERE transfer_root = '{root}'"),
+        "outbox": rows(db, f"SELECT * FROM outbox WHERE transfer_root = '{root}'"),
         "dms_to_sender": [m["text"] for m in sim.bot_messages()
                           if m["type"] == "dm" and m["to_id"] == (people.posts.get(root) or {}).get("sender")][-5:],
-        "checkpoints": rows(tmp, "SELECT * FROM checkpoint WHERE name LIKE 'dm%'"),
+        "checkpoints": rows(db, "SELECT * FROM checkpoint WHERE name LIKE 'dm%'"),
     }
 
 
@@ -227,8 +229,8 @@ def wait_for(done: Any, proc: subprocess.Popen[bytes], tmp: Path, what: str, *, 
         time.sleep(pause)
 
 
-def rows(tmp: Path, sql: str) -> list[Any]:
-    engine = create_engine(f"sqlite:///{tmp / 'paybot.db'}")
+def rows(db: str, sql: str) -> list[Any]:
+    engine = create_engine(db)
     with engine.connect() as conn:
         out = list(conn.execute(text(sql)))
     engine.dispose()
@@ -256,10 +258,26 @@ def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.Ca
         money.close()
 
 
+@pytest.mark.timeout(120 + PG_KILLS * KILL_BUDGET)
+def test_sigkill_anywhere_with_the_store_on_postgresql(
+    sim: XSim, tmp_path: Path, postgres_admin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same on the sandbox with the store on PostgreSQL: what a commit there promises survives a kill."""
+    from tests.pg import new_database
+
+    money = SandboxMoney(tmp_path)
+    money.env = {"DATABASE_URL": new_database(postgres_admin)}
+    try:
+        crash_again_and_again(sim, tmp_path, money, PG_KILLS, capsys)
+    finally:
+        money.close()
+
+
 def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
                           capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(SEED)
     people = People(sim, money, rng)
+    db = money.env.get("DATABASE_URL", f"sqlite:///{tmp_path / 'paybot.db'}")
     kills: Counter[str] = Counter()
     plan = [f"{p}@{k}" for k in (1, 2) for p in POINTS]
     started = time.monotonic()
@@ -287,9 +305,9 @@ def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
     try:
         def settled() -> bool:
             people.react()
-            open_ = rows(tmp_path, "SELECT COUNT(*) FROM transfer WHERE status NOT IN "
+            open_ = rows(db, "SELECT COUNT(*) FROM transfer WHERE status NOT IN "
                                    "('completed', 'cancelled', 'expired', 'failed', 'returned')")[0][0]
-            unsent = rows(tmp_path, "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')")[0][0]
+            unsent = rows(db, "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')")[0][0]
             return open_ == 0 and unsent == 0 and people.caught_up()
 
         wait_for(settled, proc, tmp_path, "every transfer to end", pause=0.1)
@@ -297,13 +315,13 @@ def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
         stop(proc)
     elapsed = time.monotonic() - started
 
-    transfers = rows(tmp_path, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "
+    transfers = rows(db, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "
                                "pay_key FROM transfer")
     payments = money.payments()
     by_root = {t[0]: t for t in transfers}
 
     # Every command post was ingested and became a transfer.
-    processed = {r[0] for r in rows(tmp_path, "SELECT id FROM processedtweet")}
+    processed = {r[0] for r in rows(db, "SELECT id FROM processedtweet")}
     assert set(people.posts) <= processed
     assert set(people.posts) == set(by_root)
     # Executed exactly once, and only after a yes.
@@ -315,7 +333,7 @@ def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
             assert people.said.get(root) == "yes", (root, status)
         else:
             if status not in {"cancelled", "expired", "failed"}:
-                (tmp_path / "why.json").write_text(json.dumps(_why(tmp_path, sim, people, root), default=str, indent=1))
+                (tmp_path / "why.json").write_text(json.dumps(_why(db, sim, people, root), default=str, indent=1))
                 pytest.fail(f"transfer of post {root} ended {status}; its story: {tmp_path / 'why.json'}\n"
                             + (tmp_path / "why.json").read_text())
             if people.said.get(root) == "yes":
