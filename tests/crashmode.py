@@ -146,7 +146,7 @@ class CrashRun:
             kind = "post"
         elif roll < 0.70 and pending:
             kind = "answer"
-        elif roll < 0.76 and pending:
+        elif roll < 0.76 and self.posts:
             kind = "edit"
         elif roll < 0.88:
             kind = "claim"
@@ -186,13 +186,10 @@ class CrashRun:
         self._step({"tweet": f"@paybot send {dollars(amount)[1:]} to @{to}", "by": sender, "id": alias})
 
     def _edit(self) -> None:
-        """A sender changes the amount of a command whose confirmation they have not answered."""
-        open_posts = [a for a, p in self.posts.items()
-                      if not any(s == p["sender"] and shown.startswith(f"Send {dollars(p['amount'])} to")
-                                 for (s, _code), (_ans, shown) in self.said.items())]
-        if not open_posts:
+        """A sender changes the amount of a command, answered or not (an answered one must not change)."""
+        if not self.posts:
             return
-        alias = self.rng.choice(open_posts)
+        alias = self.rng.choice(sorted(self.posts))
         post = self.posts[alias]
         post["amount"] = self._amount()
         self._step({"edit": alias, "text": f"@paybot send {dollars(post['amount'])[1:]} to @{post['to']}"})
@@ -278,7 +275,8 @@ class CrashRun:
         twice = [k for k, n in went.items() if n > queued[k]]
         if twice:
             raise self._violation(f"sent more often than queued: {twice[:3]}")
-        lost = [o.id for o in outbox if o.status == "sent" and went[(o.kind, o.to_user_id or o.in_reply_to, o.text)] == 0]
+        lost = [o.id for o in outbox
+                if o.status == "sent" and went[(o.kind, o.to_user_id or o.in_reply_to, o.text)] == 0]
         if lost:
             raise self._violation(f"outbox messages {lost} are marked sent but never reached X")
         if run.sim.violations:
@@ -312,7 +310,8 @@ class CrashRun:
             f"  last crash before it: {crash}\n"
             f"  the generated scenario: {path}\n"
             f"  replay: python -m tests.crashmode --seed {self.seed} --provider {self.provider} "
-            f"--actions {self.actions}   (or: paybot simulate {path} --provider {self.provider})")
+            f"--actions {self.actions}   (or: paybot simulate {path} --provider {self.provider})\n"
+            f"  its steps:\n" + "\n".join(f"    {json.dumps(step)}" for step in self.scenario["steps"]))
 
 
 def main(argv: list[str] | None = None) -> int:

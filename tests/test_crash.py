@@ -289,7 +289,7 @@ def crash_again_and_again(sim: XSim, tmp_path: Path, money: Any, n_kills: int,
         fault = plan[sum(kills.values()) % len(plan)]
         proc = start_worker(sim, tmp_path, fault, money.env)
 
-        def died() -> bool:
+        def died(proc: subprocess.Popen[bytes] = proc) -> bool:
             # The people act on what the bot did: a new command once it asked about the last one.
             people.react()
             if people.caught_up():
