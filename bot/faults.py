@@ -37,11 +37,14 @@ _armed: tuple[str, int] | None = None  # armed in process: the point, and passag
 class InjectedFault(BaseException):
     """Raised at an armed fault point in raise mode (a BaseException, so no handler eats it).
 
-    `point` names the fault point that raised it."""
+    `point` names the fault point that raised it; `planned` is True when `arm` armed it (the
+    simulate runner's crash mode, which restarts the bot), False when the environment did (the
+    caller expects the exception)."""
 
-    def __init__(self, point: str) -> None:
+    def __init__(self, point: str, *, planned: bool = False) -> None:
         super().__init__(point)
         self.point = point
+        self.planned = planned
 
 
 def arm(name: str, nth: int = 1) -> None:
@@ -74,7 +77,7 @@ def fault_point(name: str) -> None:
             _armed = (name, _armed[1] - 1)
             return
         _armed = None
-        raise InjectedFault(name)
+        raise InjectedFault(name, planned=True)
     armed_env = os.environ.get("PAYBOT_FAULT")
     if not armed_env or not armed_env.startswith(name):
         return

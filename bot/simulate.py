@@ -12,6 +12,10 @@ scenario gives them, "ok" by default), an onboarding page as soon as its link
 is minted. The bank's approval page ("needs_auth") is only completed by an
 "approve" step, on either provider.
 
+{"together": [step, ...]} applies its inner steps (tweets, edits, DMs, waits,
+reposts, quotes, renames) one after the other without letting the bot look in
+between; a wait there only moves the clock. The bot then works until idle.
+
 Beyond the contract, a step's DM text may say "{code:t1}": it is replaced by
 the confirmation code of the command posted as t1 (codes are random, seeded
 by the scenario's "seed", default 0, so output is reproducible). A scenario may
@@ -76,6 +80,9 @@ class ScenarioSettings(Settings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
+
+# What people do on X that a "together" step may group before the bot's next look.
+TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename"}
 
 # The Stripe test payment method that behaves like each scenario card.
 STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
@@ -168,6 +175,8 @@ class Run:
                 self.bot.worker.run_until_idle()
                 return
             except InjectedFault as died:
+                if not died.planned:
+                    raise  # armed by the environment: the caller expects it
                 self.crashes.append({"point": died.point, "step": len(self.transcript)})
                 self.restart()
                 if self._crash_plan:  # the next death, counted from this restart
@@ -242,6 +251,17 @@ class Run:
         self.transcript.append((label, self.sim.bot_messages()[before:]))
 
     def _apply(self, step: dict[str, Any]) -> str:
+        if "together" in step:
+            labels = []
+            for inner in step["together"]:
+                if not TOGETHER & inner.keys():
+                    raise ValueError(f"a together step takes {', '.join(sorted(TOGETHER))} steps, not {inner}")
+                if "wait" in inner:  # time passes, and the bot does not look
+                    self.clock.set(self.clock.now() + parse_duration(inner["wait"]))
+                    labels.append(f"{inner['wait']} pass")
+                else:
+                    labels.append(self._apply(inner))
+            return "before the bot looks: " + "; ".join(labels)
         if "tweet" in step:
             by = step["by"]
             self.user(by)
