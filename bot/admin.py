@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, func, or_, select
 
-from bot.domain import COUNTS_TOWARDS_LIMIT, Policy
+from bot.domain import Policy
 from bot.money import Money
-from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint
+from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint, moved_since
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -80,21 +80,19 @@ def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
 
 
 def user(uow: UnitOfWork, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:
-    """A user's settings (privacy, opt-out) and where they stand against today's limit."""
+    """A user's settings (privacy, opt-out) and what they confirmed in the last 24 hours against the cap."""
     uid = _user_id(uow, handle)
     if uid is None:
         return None
-    midnight = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
     with uow() as s:
         u = s.get(User, uid)
         assert u is not None
         rows = list(s.exec(select(Transfer).where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))))
-    today = sum(t.amount_minor for t in rows if t.sender_id == uid and t.created_at >= midnight
-                and t.status in COUNTS_TOWARDS_LIMIT and (t.kind == "send" or t.status != "pending"))
+        moved = moved_since(s, uid, now - timedelta(hours=24))
     return {
         "id": u.id, "handle": u.handle, "name": u.name, "privacy": u.privacy, "opted_out": u.opted_out,
         "sent": sum(t.sender_id == uid for t in rows), "received": sum(t.recipient_id == uid for t in rows),
-        "sent_today_minor": today, "daily_limit_minor": policy.daily_max_minor,
+        "sent_24h_minor": moved, "daily_limit_minor": policy.daily_max_minor,
         "per_transfer_limit_minor": policy.max_minor,
     }
 

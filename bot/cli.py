@@ -410,7 +410,7 @@ def resume(as_json: JsonOpt = False) -> None:
 
 @app.command()
 def users(handle: str, as_json: JsonOpt = False) -> None:
-    """A user's privacy, opt-out, and today's spending against the limits."""
+    """A user's privacy, opt-out, and what they confirmed in the last 24 hours against the cap."""
     from datetime import UTC, datetime
 
     from bot import admin

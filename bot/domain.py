@@ -45,10 +45,9 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.COMPLETED: frozenset({Status.RETURNED}),
 }
 FINAL = frozenset(s for s in Status if s not in ALLOWED)
-# Statuses whose money counts against the sender's daily limit.
-COUNTS_TOWARDS_LIMIT = frozenset(
-    {Status.PENDING, Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status.HELD}
-)
+# Statuses of money that moved (or is moving, or came back): what the rolling daily cap counts,
+# from the moment a transfer became executing.
+MOVED = frozenset({Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status.HELD, Status.RETURNED})
 
 
 def transition(current: str, new: Status) -> Status:

@@ -79,12 +79,16 @@ CATALOG: dict[str, tuple[str, str]] = {
                         "{handle} ne reçoit pas de demandes par mon intermédiaire."),
     "edit.too_late": ("This edit names someone an earlier edit removed; post a new command instead.",
                       "Cette modification nomme quelqu'un qu'une modification précédente a retiré ; publiez une nouvelle commande."),
+    "edit.new_post": ("An edit cannot turn a payment into a request or back; I cancelled it. Post a new command.",
+                      "Une modification ne peut pas changer un paiement en demande ni l'inverse ; je l'ai annulé. "
+                      "Publiez une nouvelle commande."),
     # -- limits
     "limit.min": ("The smallest payment I can send is {amount}.", "Le plus petit paiement possible est de {amount}."),
     "limit.max": ("The largest payment I can send is {amount} per person.",
                   "Le plus gros paiement possible est de {amount} par personne."),
-    "limit.daily": ("That would take you over your daily limit of {cap}; you can send {left} more today.",
-                    "Cela dépasserait votre limite de {cap} par jour ; vous pouvez encore envoyer {left} aujourd'hui."),
+    "limit.daily": ("That would take you over your limit of {cap} in 24 hours; you can send {left} more for now.",
+                    "Cela dépasserait votre limite de {cap} sur 24 heures ; vous pouvez encore envoyer {left} "
+                    "pour l'instant."),
     # -- the confirmation conversation
     "confirm.one": ("Send {amount} to {names}", "Envoyer {amount} à {names}"),
     "confirm.many": ("Send {amount} each to {names} ({total} in all)",
@@ -99,6 +103,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                "Vous avez {n} paiements en attente. Répondez {options}."),
     "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
     "choose.or": (", or ", ", ou "),
+    "answer.too_early": ("Your answer was sent before I asked about your latest command, so it counts for nothing; "
+                         "nothing moved. Answer my newest confirmation message.",
+                         "Votre réponse a été envoyée avant ma question sur votre dernière commande : elle ne compte "
+                         "pas et rien n'a bougé. Répondez à mon dernier message de confirmation."),
     "nothing": ("You have no payment waiting for confirmation. Post a command to start one.",
                 "Vous n'avez aucun paiement à confirmer. Publiez une commande pour en commencer un."),
     "nothing.code": ("I have no payment waiting with the code {code}. Check the code in my last message.",

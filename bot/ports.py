@@ -122,8 +122,9 @@ class Timeline(Protocol):
 
     def send_dm(self, user_id: str, text: str) -> str: ...
 
-    def dm_sent(self, user_id: str, text: str, since: datetime) -> bool:
-        """Whether the bot already sent this text to this user since then (a send in doubt)."""
+    def dm_sent(self, user_id: str, text: str, since: datetime) -> datetime | None:
+        """When the bot sent this text to this user since then, by X's clock (a send in doubt); None
+        when it did not."""
         ...
 
     def reply(self, in_reply_to: str, text: str) -> str: ...

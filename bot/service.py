@@ -15,13 +15,13 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
-from bot.domain import COUNTS_TOWARDS_LIMIT, CodeFactory, Policy, Status, random_code, transition
+from bot.domain import CodeFactory, Policy, Status, random_code, transition
 from bot.errors import AmountTooSmall, CommandError, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -50,6 +50,7 @@ from bot.store import (
     TransferEvent,
     UnitOfWork,
     User,
+    moved_since,
     get_checkpoint,
     set_checkpoint,
 )
@@ -66,6 +67,20 @@ def party(t: Transfer) -> str:
 
 def money(t: Transfer) -> Money:
     return Money(t.amount_minor, t.currency)
+
+
+def answers(t: Transfer, said_at: datetime, said_id: str | None, in_doubt_since: datetime | None = None) -> bool:
+    """Whether an answer sent at `said_at` (X's event `said_id`) can answer the version `t` shows:
+    only once its confirmation reached X, and only if sent after it. X's ids grow with time, so
+    they decide when both are known; else X's timestamp against when the bot saw the send succeed.
+
+    A confirmation whose send is in doubt (it timed out; X may have it) counts as asked from when
+    its first attempt began (`in_doubt_since`): an answer sent after that saw it."""
+    if t.asked_at is None:
+        return in_doubt_since is not None and said_at >= in_doubt_since
+    if said_id and t.asked_id and said_id.isdigit() and t.asked_id.isdigit():
+        return int(said_id) > int(t.asked_id)
+    return said_at >= t.asked_at
 
 
 @dataclass
@@ -169,6 +184,11 @@ class Service:
             return
         if live and int(m.id) <= max(int(t.command_tweet_id) for t in live):
             return  # an older version delivered late
+        if live and any(t.kind != cmd.kind for t in live):
+            # Who pays is part of what a yes answers: a send edited into a request (or back) is a new
+            # command, so the old one ends here and nobody's earlier answer can reach the new one.
+            self._void_pending_edit(s, m)
+            raise CommandError("edit.new_post", lang=lang)
         people: list[XUser] = []
         for handle in cmd.recipients:
             user = m.mentioned.get(handle)
@@ -187,9 +207,8 @@ class Service:
             # That person's row was voided by an earlier edit; a transfer is keyed
             # by (post, sender, recipient), so it cannot be asked again.
             raise CommandError("edit.too_late", lang=lang)
-        if is_send:
-            spent = self._spent_today(s, m.author_id, cmd.amount.currency, exclude=m.root_id)
-            self.policy.check(cmd.amount, len(people), spent)
+        if is_send:  # refused early when it could not pass at the yes; the yes checks again
+            self.policy.check(cmd.amount, len(people), self._moved_24h(s, m.author_id, cmd.amount.currency))
         else:
             self.policy.check_amount(cmd.amount)
         now = self.clock.now()
@@ -214,6 +233,7 @@ class Service:
             t.command_tweet_id, t.lang, t.memo = m.id, lang, cmd.memo
             t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
             t.expires_at, t.updated_at = now + ttl, now
+            t.asked_at = t.asked_id = None  # a new version: no answer counts until its confirmation is out
             s.add(t)
             rows[user.id] = t
         s.flush()  # new rows get their ids, for their timelines
@@ -222,10 +242,10 @@ class Service:
             s.add(TransferEvent(transfer_id=t.id, at=now, status="pending", note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
-                           root=m.root_id)
+                           root=m.root_id, version=m.id)
         else:
             self._queue_reply(s, m.id, self._request_text(cmd, m, people, codes), root=m.root_id,
-                              priority=PRIORITY_CONFIRM)
+                              priority=PRIORITY_CONFIRM, version=m.id)
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None
@@ -285,21 +305,10 @@ class Service:
                 self._set_status(s, t, Status.CANCELLED, now, reason="edited")
                 s.add(t)
 
-    def _spent_today(self, s: Session, sender_id: str, currency: str, *, exclude: str) -> Money:
-        """What the sender has committed today: pending sends and anything confirmed."""
-        now = self.clock.now()
-        midnight = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
-        rows = s.exec(
-            select(Transfer).where(
-                Transfer.sender_id == sender_id,
-                Transfer.currency == currency,
-                col(Transfer.status).in_([str(x) for x in COUNTS_TOWARDS_LIMIT]),
-                Transfer.created_at >= midnight,
-                Transfer.root_tweet_id != exclude,
-            )
-        )
-        counted = [t for t in rows if t.kind == "send" or t.status != Status.PENDING]
-        return Money(sum(t.amount_minor for t in counted), currency)
+    def _moved_24h(self, s: Session, sender_id: str, currency: str) -> Money:
+        """What the sender confirmed in the last 24 hours, every currency counted in its minor units
+        (see `moved_since`), shown in `currency`: the rolling cap's measure."""
+        return Money(moved_since(s, sender_id, self.clock.now() - timedelta(hours=24)), currency)
 
     def _fresh_code(self, s: Session, sender_id: str) -> str:
         taken = set(
@@ -350,7 +359,8 @@ class Service:
         """Apply a DM command; returns the transfers to execute once it is committed."""
         user_id, lang = dm.sender_id, cmd.lang
         if cmd.kind in ("confirm", "cancel"):
-            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang, said_at=dm.created_at)
+            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
+                                said_at=dm.created_at, said_id=dm.id)
         if cmd.kind == "register":
             try:
                 reg = self.provider.register(user_id)
@@ -379,8 +389,12 @@ class Service:
         return []
 
     def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str,
-                said_at: datetime | None = None) -> list[int]:
-        """Apply a yes or a no from `user_id`, said at `said_at`; returns the transfers to execute now."""
+                said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
+        """Apply a yes or a no from `user_id`, sent at `said_at` as X's event `said_id`; returns the
+        transfers to execute now.
+
+        An answer counts only for a version whose confirmation reached X before the answer was sent
+        (see `answers`): a yes sent earlier, or one that an edit overtook, confirms nothing."""
         now = self.clock.now()
         said_at = min(said_at or now, now)
         pending = list(
@@ -390,14 +404,24 @@ class Service:
                 .order_by(col(Transfer.id))
             )
         )
+        doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
         for t in pending:
-            if t.expires_at <= said_at:
+            if t.expires_at <= said_at and answers(t, said_at, said_id, doubt.get(t.command_tweet_id)):
                 self._set_status(s, t, Status.EXPIRED, now)
                 s.add(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
+        unasked = False
         for t in pending:
-            if t.status == Status.PENDING:
+            if t.status != Status.PENDING:
+                continue
+            if answers(t, said_at, said_id, doubt.get(t.command_tweet_id)):
                 groups[t.code].append(t)
+            else:
+                unasked = unasked or code in (None, t.code)
+        if unasked and (not groups or code and code not in groups):
+            # Sent before the confirmation it could be meant for: kept for nothing, answered once.
+            self._queue_dm(s, user_id, say("answer.too_early", lang), PRIORITY_OUTCOME)
+            return []
         if code:
             target = groups.get(code)
         elif len(groups) == 1:
@@ -430,9 +454,8 @@ class Service:
         if not self._may_have_card(user_id):
             self._queue_dm(s, user_id, say("no_card", lang, code=first.code), PRIORITY_OUTCOME)
             return []
-        try:  # limits are checked again: other payments may have been confirmed since
-            spent = self._spent_today(s, user_id, first.currency, exclude=first.root_tweet_id)
-            self.policy.check(money(first), len(target), spent)
+        try:  # the cap counts money when it moves: the last 24 hours, every currency, sends and requests
+            self.policy.check(money(first), len(target), self._moved_24h(s, user_id, first.currency))
         except CommandError as err:
             err.lang = lang
             self._queue_dm(s, user_id, err.message, PRIORITY_OUTCOME)
@@ -440,8 +463,19 @@ class Service:
         for t in target:
             self._set_status(s, t, Status.EXECUTING, now)
             t.pay_key = f"pay:{t.root_tweet_id}:{t.sender_id}:{t.recipient_id}"
+            t.confirmed_at = now
             s.add(t)
         return [t.id for t in target if t.id is not None]
+
+    @staticmethod
+    def _in_doubt(s: Session, unasked: list[Transfer]) -> dict[str, datetime]:
+        """For versions not known to be asked: when the send of their confirmation began, if that send
+        is in doubt (marked sending, X may have it). Keyed by version (command post id)."""
+        if not unasked:
+            return {}
+        rows = s.exec(select(Outbox).where(col(Outbox.version).in_({t.command_tweet_id for t in unasked}),
+                                           Outbox.status == "sending", Outbox.priority == PRIORITY_CONFIRM))
+        return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
     def _why_not(self, s: Session, user_id: str, code: str | None, lang: str) -> str:
         """The answer to a yes/no that matches no pending request."""
@@ -941,13 +975,20 @@ class Service:
         if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
             return
         now = self.clock.now()
-        rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
-                                             Transfer.status == Status.PENDING))
-        for t in rows:
+        at = min(message.sent_at or now, now)
+        query = select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
+                                       Transfer.status == Status.PENDING)
+        if message.version:  # an older version's confirmation asks nothing of the newer one
+            query = query.where(Transfer.command_tweet_id == message.version)
+        for t in s.exec(query):
+            if message.kind == "dm" and t.sender_id != message.to_user_id:
+                continue
             ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
-            if t.expires_at < now + ttl:
-                t.expires_at = now + ttl
-                s.add(t)
+            if t.expires_at < at + ttl:
+                t.expires_at = at + ttl
+            if t.asked_at is None:
+                t.asked_at, t.asked_id = at, message.x_id
+            s.add(t)
 
     def awaiting_answers(self) -> bool:
         """Whether anyone has a confirmation to answer (pending transfers)."""
@@ -1004,14 +1045,16 @@ class Service:
         row = s.get(User, user_id)
         return row.handle if row else user_id
 
-    def _queue_dm(self, s: Session, user_id: str, text: str, priority: int, root: str | None = None) -> None:
+    def _queue_dm(self, s: Session, user_id: str, text: str, priority: int, root: str | None = None,
+                  version: str | None = None) -> None:
         now = self.clock.now()
         s.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text,
-                     next_attempt_at=now, created_at=now, transfer_root=root))
+                     next_attempt_at=now, created_at=now, transfer_root=root, version=version))
 
     def _queue_reply(self, s: Session, tweet_id: str, text: str, *, root: str | None = None,
-                     priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None) -> None:
+                     priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None,
+                     version: str | None = None) -> None:
         now = self.clock.now()
         s.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
-                     created_at=now, transfer_root=root, category=category, about_user_id=about))
+                     created_at=now, transfer_root=root, category=category, about_user_id=about, version=version))
 

@@ -21,7 +21,9 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field, Session, SQLModel, col, create_engine
+from sqlmodel import Field, Session, SQLModel, col, create_engine, select
+
+from bot.domain import MOVED
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -89,6 +91,11 @@ class Transfer(SQLModel, table=True):
     updated_at: datetime = _time()
     expires_at: datetime = _time()
     hold_until: datetime | None = _time(nullable=True)
+    # When this version's confirmation (the DM of a send, the public reply of a request) reached X,
+    # and X's id for it: a yes or no counts only if sent after it. None: not asked yet.
+    asked_at: datetime | None = _time(nullable=True)
+    asked_id: str | None = None
+    confirmed_at: datetime | None = _time(nullable=True, index=True)  # became executing: the cap counts from it
 
 
 class TransferEvent(SQLModel, table=True):
@@ -135,6 +142,8 @@ class Outbox(SQLModel, table=True):
     x_id: str | None = None
     error: str | None = None
     transfer_root: str | None = None  # the command this message is about, if any
+    version: str | None = None  # for a confirmation: the post (version of the command) it shows
+    attempted_at: datetime | None = _time(nullable=True)  # when the first attempt to send it began
     category: str | None = None  # "error": an answer to a malformed command (rate-limited per user)
     about_user_id: str | None = None
 
@@ -282,3 +291,12 @@ def set_checkpoint(session: Session, name: str, value: str) -> None:
     else:
         row = Checkpoint(name=name, value=value)
     session.add(row)
+
+
+def moved_since(session: Session, sender_id: str, since: datetime) -> int:
+    """What `sender_id` confirmed since `since`, in minor units of any currency added up as they are
+    (a cent, a penny and a yen count alike): the sum the rolling daily cap compares."""
+    rows = session.exec(select(Transfer.amount_minor).where(
+        Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
+        col(Transfer.status).in_([str(x) for x in MOVED])))
+    return sum(rows)

@@ -340,9 +340,10 @@ class Worker:
         x_id: str | None = None
         error: str | None = None
         try:
-            if item.status == "sending" and item.kind == "dm" and self.timeline.dm_sent(
-                    item.to_user_id or "", item.text, item.created_at):
-                return self._settle_send(item, "sent", None, "found already sent")
+            if item.status == "sending" and item.kind == "dm":
+                found = self.timeline.dm_sent(item.to_user_id or "", item.text, item.created_at)
+                if found is not None:
+                    return self._settle_send(item, "sent", None, "found already sent", sent_at=found)
             if item.kind == "dm":  # a reply sent twice is refused by X as duplicate content
                 self._mark_sending(item)
             fault_point("before_send")
@@ -376,6 +377,7 @@ class Worker:
             if row is not None:
                 row.status = "sending"
                 row.attempts += 1
+                row.attempted_at = row.attempted_at or self.clock.now()
                 s.add(row)
                 s.commit()
 
@@ -388,7 +390,9 @@ class Worker:
                 s.add(row)
                 s.commit()
 
-    def _settle_send(self, item: Outbox, status: str, x_id: str | None, error: str | None) -> str:
+    def _settle_send(self, item: Outbox, status: str, x_id: str | None, error: str | None,
+                     sent_at: datetime | None = None) -> str:
+        """Record a send's outcome; `sent_at` is X's time for a send found in doubt (else now)."""
         now = self.clock.now()
         with self.uow() as s:
             row = s.get(Outbox, item.id)
@@ -405,7 +409,7 @@ class Worker:
             else:
                 row.status = status
                 row.x_id = x_id
-                row.sent_at = now if status == "sent" else None
+                row.sent_at = (sent_at or now) if status == "sent" else None
             s.add(row)
             if status == "sent":
                 self.service.confirmation_sent(s, row)

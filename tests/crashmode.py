@@ -2,7 +2,9 @@
 
 One seed makes one run. From the seed alone (and the bot's own progress, never
 a clock) the people post commands, edit them, answer their confirmations with
-yes or no, claim held money and let time pass, while the bot is made to die at
+yes or no, claim held money and let time pass, or do two or three of these
+before the bot looks (a yes ahead of the command it could be taken for, a yes
+and an edit in one poll, a bare yes from anyone), while the bot is made to die at
 the Nth passage of a named fault point (bot/faults.py) again and again. Each
 death drops every in-memory object and builds the bot anew on the same
 database and simulators: `paybot simulate`'s crash mode. Everything the run
@@ -14,8 +16,9 @@ checked:
 
 - every command post was ingested, and became its transfer;
 - money moved once per paid transfer (provider and store agree on each one),
-  and only on its sender's "yes CODE" to the confirmation that showed exactly
-  that amount and recipient;
+  and only on its sender's yes (bare or with the code), sent, by X's own
+  record, after a confirmation that showed exactly that amount, recipient and
+  code, and within its 10 minutes;
 - no message went out more often than the store queued it, and none was lost;
 - nothing is stuck: every transfer ended, the outbox is empty.
 
@@ -35,6 +38,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +67,10 @@ def scenario_base(seed: int) -> dict[str, Any]:
     users |= {CLAIMER: {}, NEVER: {}}
     return {"seed": seed, "users": users,
             "settings": {"paybot_claim_window": "30m", "paybot_daily_max": "100000"}, "steps": []}
+
+
+def _at(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
 
 
 def dollars(minor: int) -> str:
@@ -95,7 +103,6 @@ class CrashRun:
     run: Run = field(init=False)
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)  # alias -> sender, recipient, amount
     answered: dict[str, str] = field(default_factory=dict)  # confirmation DM id -> "yes" / "no"
-    said: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (sender, code) -> answer, shown
     claimed: set[str] = field(default_factory=set)  # "held for you" replies acted on
     next_amount: int = 100
     met: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))  # action -> passages
@@ -148,7 +155,9 @@ class CrashRun:
             kind = "answer"
         elif roll < 0.76 and self.posts:
             kind = "edit"
-        elif roll < 0.88:
+        elif roll < 0.84:
+            kind = "rush"
+        elif roll < 0.92:
             kind = "claim"
         else:
             kind = "wait"
@@ -169,6 +178,8 @@ class CrashRun:
             self._answer(self.rng.choice(pending))
         elif kind == "edit":
             self._edit()
+        elif kind == "rush":
+            self._rush()
         elif kind == "claim":
             self._claim()
         else:
@@ -178,21 +189,51 @@ class CrashRun:
         self.struck = Counter(c["point"] for c in self.run.crashes)
 
     def _post(self) -> None:
+        self._step(self._new_post())
+
+    def _new_post(self) -> dict[str, Any]:
         alias = f"p{len(self.posts)}"
         sender = self.rng.choice(SENDERS)
         to = self.rng.choice([*PAID, CLAIMER, NEVER])
         amount = self._amount()
         self.posts[alias] = {"sender": sender, "to": to, "amount": amount}
-        self._step({"tweet": f"@paybot send {dollars(amount)[1:]} to @{to}", "by": sender, "id": alias})
+        return {"tweet": f"@paybot send {dollars(amount)[1:]} to @{to}", "by": sender, "id": alias}
 
     def _edit(self) -> None:
+        if self.posts:
+            self._step(self._new_edit())
+
+    def _new_edit(self) -> dict[str, Any]:
         """A sender changes the amount of a command, answered or not (an answered one must not change)."""
-        if not self.posts:
-            return
         alias = self.rng.choice(sorted(self.posts))
         post = self.posts[alias]
         post["amount"] = self._amount()
-        self._step({"edit": alias, "text": f"@paybot send {dollars(post['amount'])[1:]} to @{post['to']}"})
+        return {"edit": alias, "text": f"@paybot send {dollars(post['amount'])[1:]} to @{post['to']}"}
+
+    def _rush(self) -> None:
+        """Careless and hostile orders: two or three things reach X before the bot looks. A bare yes
+        from anyone, a yes to any confirmation ever sent (answered, stale or not), a new command or
+        an edit, a few seconds passing; the yes may come before what it could be meant for."""
+        confirmations = [m for m in self.run.sim.bot_messages()
+                         if m["type"] == "dm" and m["text"].startswith("Send ")]
+        inner: list[dict[str, Any]] = []
+        for _ in range(self.rng.choice((2, 3))):
+            roll = self.rng.random()
+            if roll < 0.3:
+                inner.append({"dm": "yes", "by": self.rng.choice(SENDERS)})
+            elif roll < 0.5 and confirmations:
+                dm = self.rng.choice(confirmations)
+                code = re.search(r"\[([A-Z0-9]{4})\]", dm["text"])
+                assert code is not None
+                self.answered.setdefault(dm["id"], "yes")
+                inner.append({"dm": f"yes {code.group(1)}", "by": self.run.sim.handle(dm["to_id"])})
+            elif roll < 0.75:
+                inner.append(self._new_post())
+            elif roll < 0.9 and self.posts:
+                inner.append(self._new_edit())
+            else:
+                inner.append({"wait": "20s"})
+        self._step({"together": inner})
 
     def _answer(self, dm: dict[str, Any]) -> None:
         code = re.search(r"\[([A-Z0-9]{4})\]", dm["text"])
@@ -201,7 +242,6 @@ class CrashRun:
         answer = "no" if self.rng.random() < 0.15 else "yes"
         handle = self.run.sim.handle(dm["to_id"])
         self.answered[dm["id"]] = answer
-        self.said[(dm["to_id"], code.group(1))] = (answer, dm["text"])
         self._step({"dm": f"{answer} {code.group(1)}", "by": handle})
 
     def _claim(self) -> None:
@@ -252,11 +292,9 @@ class CrashRun:
                 raise self._violation(f"{story} never ended")
             if t.status not in PAID_STATES:
                 continue
-            answer, shown = self.said.get((t.sender_id, t.code), ("none", ""))
-            if answer != "yes":
-                raise self._violation(f"{story} moved money without its sender's yes to code {t.code}")
-            if not re.match(rf"Send {re.escape(dollars(t.amount_minor))} to @{handle(t.recipient_id)}\b", shown):
-                raise self._violation(f"{story} is not what its sender was shown: {shown!r}")
+            if not self._consented(t):
+                raise self._violation(f"{story} moved money without its sender's yes, sent after a confirmation "
+                                      f"that showed exactly that, within its 10 minutes")
             pay = payments.get(t.payment_ref or "")
             if pay is None or pay["amount_minor"] != t.amount_minor:
                 raise self._violation(f"{story} has no payment of that amount at the provider: {pay}")
@@ -283,6 +321,20 @@ class CrashRun:
             raise self._violation(f"{run.sim.violations} requests to X over its rate limits")
         return Report(self.seed, self.provider, len(self.scenario["steps"]),
                       Counter(c["point"] for c in run.crashes), len(transfers), len(payments))
+
+    def _consented(self, t: Transfer) -> bool:
+        """From X's own record: the bot sent the sender a confirmation showing this amount, recipient
+        and code, and the sender then DMed "yes" or "yes CODE" within the 10 minutes it gave."""
+        sim = self.run.sim
+        shown = re.compile(rf"Send {re.escape(dollars(t.amount_minor))} to @{sim.handle(t.recipient_id)}\b"
+                           rf".*\[{t.code}\]$")
+        pair = sorted((t.sender_id, sim.bot_id), key=int)
+        events = [e for e in sim.dms if e["participant_ids"] == pair]
+        asked = [e for e in events if e["sender_id"] == sim.bot_id and shown.match(e["text"])]
+        said = [e for e in events if e["sender_id"] == t.sender_id
+                and e["text"].strip().lower() in ("yes", f"yes {t.code.lower()}")]
+        return any(int(y["id"]) > int(a["id"]) and _at(y) - _at(a) <= timedelta(minutes=10)
+                   for a in asked for y in said)
 
     def _payments(self) -> dict[str, dict[str, Any]]:
         """The provider's truth: each charge paybot made, as paid, held, released or refunded."""

@@ -97,9 +97,10 @@ USERS = {"paybot": XUser("1", "paybot", "paybot"), "bob": XUser("10", "bob", "Bo
 class Posts:
     """Makes Mention and DirectMessage values with increasing ids."""
 
-    def __init__(self, clock: Any) -> None:
+    def __init__(self, clock: Any, before_dm: Any = None) -> None:
         self.clock = clock
         self.next_id = 1000
+        self.before_dm = before_dm  # called before a DM is made: people answer what reached them
 
     def _id(self) -> str:
         self.next_id += 1
@@ -118,6 +119,8 @@ class Posts:
         )
 
     def dm(self, by: str, text: str, *, conversation: str | None = None) -> DirectMessage:
+        if self.before_dm is not None:
+            self.before_dm()
         uid = USERS[by].id
         return DirectMessage(id=self._id(), sender_id=uid, text=text, created_at=self.clock.now(),
                              conversation_id=conversation or f"1-{uid}", sender_handle=by)

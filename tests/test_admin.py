@@ -103,7 +103,8 @@ def test_pause_and_resume(run: Run, tmp_path: Path) -> None:
 def test_users_and_export(run: Run, tmp_path: Path) -> None:
     bob = json.loads(paybot(tmp_path, "users", "@bob", "--json").stdout)[0]
     assert (bob["handle"], bob["privacy"], bob["opted_out"], bob["sent"]) == ("bob", "public", False, 3)
-    assert bob["sent_today_minor"] == 1000 and bob["daily_limit_minor"] == 50000
+    # The pending $2 does not count: the cap counts money when it moves.
+    assert bob["sent_24h_minor"] == 800 and bob["daily_limit_minor"] == 50000
     assert paybot(tmp_path, "users", "@nobody").returncode == 1
     csv = paybot(tmp_path, "export", "--since", "30d").stdout.splitlines()
     assert csv[0] == "id,created_at,kind,from,to,amount,currency,memo,status,code,tweet"

@@ -43,7 +43,7 @@ def test_limits() -> None:
     with pytest.raises(CommandError, match="largest"):
         p.check(usd(250_01), 1, usd(0))
     p.check(usd(250_00), 2, usd(0))
-    with pytest.raises(CommandError, match=r"daily limit of \$500.00; you can send \$100.00 more"):
+    with pytest.raises(CommandError, match=r"limit of \$500.00 in 24 hours; you can send \$100.00 more"):
         p.check(usd(200_00), 2, usd(400_00))
 
 

@@ -25,7 +25,7 @@ class World:
         codes = iter(["AAAA", "BBBB", "CCCC", "DDDD", "EEEE", "FFFF", "GGGG"])
         self.svc = Service(uow=self.uow, provider=self.provider, clock=self.clock, policy=Policy(),
                            bot_id="1", bot_handle="paybot", new_code=lambda: next(codes))
-        self.posts = Posts(self.clock)
+        self.posts = Posts(self.clock, before_dm=self.deliver)
 
     def transfers(self) -> list[Transfer]:
         with self.uow() as s:
@@ -35,11 +35,13 @@ class World:
         return [t.status for t in self.transfers()]
 
     def deliver(self) -> None:
-        """Mark every queued message as sent, as the worker's outbox job would."""
+        """Mark every queued message as sent now, as the worker's outbox job would (a confirmation
+        then counts as asked). Runs before each DM a test makes: people answer what reached them."""
         with self.uow() as s:
             for row in s.exec(select(Outbox).where(Outbox.status == "queued")):
-                row.status = "sent"
+                row.status, row.sent_at = "sent", self.clock.now()
                 s.add(row)
+                self.svc.confirmation_sent(s, row)
             s.commit()
 
     def outbox(self) -> list[tuple[str, str]]:
@@ -115,15 +117,19 @@ def test_expiry_and_a_late_yes(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
     w.clock.advance(timedelta(minutes=10, seconds=1))
     assert w.svc.expire_due() == 0  # the confirmation has not gone out yet: its clock has not started
-    w.deliver()
+    w.deliver()  # it goes out at 12:10:01, and the ten minutes run from then
+    w.clock.advance(timedelta(minutes=9, seconds=59))
+    assert w.svc.expire_due() == 0
+    w.clock.advance(timedelta(seconds=1))
     assert w.svc.expire_due() == 1
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["expired"] and w.provider.charges == []
-    assert "expired at 12:10 UTC" in w.outbox()[-1][1]
+    assert "expired at 12:20 UTC" in w.outbox()[-1][1]
 
 
 def test_a_yes_just_after_expiry_but_before_the_job_ran(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.deliver()
     w.clock.advance(timedelta(minutes=11))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["expired"] and w.provider.charges == []
@@ -182,11 +188,29 @@ def test_limits_are_answered_publicly_and_create_nothing(w: World) -> None:
 
 
 def test_the_daily_limit_counts_what_is_already_moving(w: World) -> None:
-    w.svc.on_mention(w.posts.mention("bob", "@paybot send 200 to @alice"))
-    w.svc.on_mention(w.posts.mention("bob", "@paybot send 200 to @carol"))
+    """Confirmed money counts against the cap at once: a command that cannot pass is refused early."""
+    for text in ("@paybot send 200 to @alice", "@paybot send 200 to @carol"):
+        w.svc.on_mention(w.posts.mention("bob", text))
+        w.svc.on_dm(w.posts.dm("bob", "yes"))
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 150 to @dave"))
     assert len(w.transfers()) == 2
-    assert "you can send $100.00 more today" in w.outbox()[-1][1]
+    assert "you can send $100.00 more for now" in w.outbox()[-1][1]
+
+
+def test_the_cap_is_checked_when_the_money_moves(w: World) -> None:
+    """Pending commands do not count; the yes that would go over the cap is refused, by DM, and
+    nothing of it moves. Another currency counts alike, and 24 hours later the room is back."""
+    for text in ("@paybot send 200 to @alice", "@paybot send €200 to @carol", "@paybot send 150 to @dave"):
+        w.svc.on_mention(w.posts.mention("bob", text))
+    assert w.statuses() == ["pending"] * 3
+    for code in ("AAAA", "BBBB", "CCCC"):
+        w.svc.on_dm(w.posts.dm("bob", f"yes {code}"))
+    assert w.statuses() == ["completed", "held", "pending"]
+    assert "limit of $500.00 in 24 hours; you can send $100.00 more" in w.outbox()[-1][1]
+    w.clock.advance(timedelta(hours=24, seconds=1))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 250 to @dave"))
+    w.svc.on_dm(w.posts.dm("bob", "yes DDDD"))
+    assert w.statuses()[-1] == "held"
 
 
 def test_paying_yourself_is_refused(w: World) -> None:

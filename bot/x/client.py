@@ -229,9 +229,10 @@ class XClient:
         body = self._call("dm_post", self.client.create_direct_message, participant_id=user_id, text=text)
         return str(body["data"]["dm_event_id"])
 
-    def dm_sent(self, user_id: str, text: str, since: datetime) -> bool:
+    def dm_sent(self, user_id: str, text: str, since: datetime) -> datetime | None:
         """Look through the conversation with user_id, newest first and back to `since`, for this text
-        from the bot. One page of 50 events is the usual cost; a busy conversation takes more."""
+        from the bot; returns when X says it was sent. One page of 50 events is the usual cost; a busy
+        conversation takes more."""
         token: str | None = None
         for _ in range(DM_SENT_PAGES):
             body = self._read(
@@ -240,15 +241,16 @@ class XClient:
                 dm_event_fields=["id", "text", "sender_id", "created_at"],
             )
             events = body.get("data", [])
-            if any(e.get("sender_id") != user_id and e.get("text") == text
-                   and _parse_time(e.get("created_at")) >= since for e in events):
-                return True
+            found = [at for e in events if e.get("sender_id") != user_id and e.get("text") == text
+                     and (at := _parse_time(e.get("created_at"))) >= since]
+            if found:
+                return min(found)
             token = body.get("meta", {}).get("next_token")
             if not events or not token or any(_parse_time(e.get("created_at")) < since for e in events):
-                return False
+                return None
         log.warning("looked through %d pages of the conversation with %s without reaching the send in doubt; "
                     "sending it again", DM_SENT_PAGES, user_id)
-        return False
+        return None
 
     def reply(self, in_reply_to: str, text: str) -> str:
         body = self._call("tweets_post", self.client.create_tweet, text=text, in_reply_to_tweet_id=in_reply_to)
