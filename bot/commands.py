@@ -146,7 +146,7 @@ class _ToCommand(Transformer[Token, object]):
     # -- people and memo
     def handle(self, tok: Token) -> str:
         if tok.type == "BAD_HANDLE":
-            raise CommandError("handle.bad", text=str(tok).rstrip(".,!?;:"))
+            raise CommandError("handle.bad")  # the raw text is never said back (see Consent)
         return str(tok)[1:].lower()
 
     def recipients(self, *handles: str) -> tuple[str, ...]:

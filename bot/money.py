@@ -104,16 +104,16 @@ def _refuse(t: str) -> None:
     if any(ch.isdigit() and ch not in "0123456789" for ch in t) or _NON_ASCII_DIGIT.search(t):
         raise CommandError("amount.digits")
     if low.lstrip("+-").rstrip(".,") in {"nan", "inf", "infinity"}:
-        raise CommandError("amount.nan", text=t)
+        raise CommandError("amount.nan")
     if re.fullmatch(r"0x[0-9a-f]+", low):
-        raise CommandError("amount.hex", text=t)
+        raise CommandError("amount.hex")
     if re.fullmatch(r"[0-9.,]+e[+-]?[0-9]+", low):
-        raise CommandError("amount.exponent", text=t)
+        raise CommandError("amount.exponent")
     if "_" in t:
-        raise CommandError("amount.underscore", text=t)
+        raise CommandError("amount.underscore")
     if re.fullmatch(r"\d+[.,]\d{3,}", t) or re.fullmatch(r"\d{1,3}(?:,\d{3})+\.\d{3,}|\d{1,3}(?:\.\d{3})+,\d{3,}", t):
         raise CommandError("amount.decimals")
-    raise CommandError("amount.unreadable", text=t)
+    raise CommandError("amount.unreadable")
 
 
 def parse_minor(text: str, code: str) -> int:
@@ -135,7 +135,9 @@ def parse_minor(text: str, code: str) -> int:
     elif ((m := _GROUPED_COMMA.fullmatch(t)) or (m := _GROUPED_DOT.fullmatch(t))) and t.isascii():
         whole, frac = re.sub(r"[.,]", "", m.group(1)), m.group(2)
         if frac is None and t.count(",") + t.count(".") == 1:
-            raise CommandError("amount.ambiguous", text=t, a=whole, b=f"{whole[:-3]}.{whole[-3:-1]}")
+            if int(whole[:-3]) == 0:  # "0.001" groups no thousands: three decimals
+                raise CommandError("amount.decimals")
+            raise CommandError("amount.ambiguous", a=str(int(whole)), b=f"{int(whole[:-3])}.{whole[-3:-1]}")
     else:
         _refuse(t)
         raise AssertionError("unreachable")  # pragma: no cover

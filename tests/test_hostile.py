@@ -20,7 +20,7 @@ POSTS = [
     ("mallory", "@paybot send 99999999999 to @alice", "too large"),
     ("mallory", "@paybot send -5 to @alice", "positive"),
     ("mallory", "@paybot send 1e9 to @alice", "exponent"),
-    ("mallory", "@paybot send 5 to @ghost_account", "can't find @ghost_account"),
+    ("mallory", "@paybot send 5 to @ghost_account", "can't find ghost_account on X"),
     ("mallory", "@paybot send 5 to @paybot", "can't receive"),
     ("mallory", "@paybot send 5 to @mallory", "yourself"),
     ("mallory", "@paybot send 300 to @alice", "largest payment"),
