@@ -309,3 +309,21 @@ def who(handle: str, name: str = "") -> str:
 
 def handles(names: list[str]) -> str:
     return ", ".join(f"@{h}" for h in names)
+
+
+PUBLIC_MEMO_MAX = 40
+
+
+def public_memo(memo: str | None) -> str:
+    """A memo as a public reply may show it: plain words only, at most 40 characters.
+
+    Everything but letters, digits and spaces becomes a space, so no link, domain,
+    @-mention, hashtag or new line survives ("see evil.com @bob" -> "see evil com bob");
+    the cut falls between words. Empty when nothing is left."""
+    words = "".join(ch if ch.isalnum() else " " for ch in memo or "").split()
+    out = ""
+    for word in words:
+        if len(out) + len(word) + (1 if out else 0) > PUBLIC_MEMO_MAX:
+            break
+        out = f"{out} {word}" if out else word
+    return out

@@ -285,7 +285,8 @@ class Service:
         else:
             code_text = say("choose.or", lang).join(
                 say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
-        memo = say("confirm.memo", lang, memo=cmd.memo) if cmd.memo else ""
+        plain = msg.public_memo(cmd.memo)  # said in public: plain words only (see Consent)
+        memo = say("confirm.memo", lang, memo=plain) if plain else ""
         payers = " ".join(f"@{u.handle}" for u in people)
         return say("request_reply", lang, payers=payers, requester=m.author_handle, amount=cmd.amount,
                    memo=memo, codes=code_text)

@@ -1,4 +1,6 @@
-"""Test guards: no network but loopback, a clean environment, instant retries."""
+"""Test guards: no network but loopback, a clean environment, instant retries, and property tests
+that draw the same examples every run (hypothesis derandomized, no deadline: a busy machine is slow,
+not wrong). HYPOTHESIS_PROFILE=explore draws new examples each run."""
 
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ from pathlib import Path
 
 import pytest
 import stamina
+from hypothesis import settings
+
+settings.register_profile("paybot", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "paybot"))
 
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _real_connect = socket.socket.connect
