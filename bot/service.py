@@ -144,9 +144,11 @@ class Service:
                 return
             self._ask(s, m, cmd)
         except CommandError as err:
-            if err.quiet:
-                return
             self._void_pending_edit(s, m)
+            if err.quiet or self._in_reply_context_only(m):
+                # Where the bot is only among a reply's leading mentions, the post is conversation
+                # in a thread that named it ("send my regards"): what does not parse gets no answer.
+                return
             self._answer_publicly(s, m, err.message, "error")
 
     def _answer_publicly(self, s: Session, m: Mention, sentence: str, category: str) -> None:
@@ -168,10 +170,12 @@ class Service:
         there, the visible text is still a command to it.
         """
         shown = m.text[m.display_start :]
+        return f"@{self.bot_handle} {shown}" if self._in_reply_context_only(m) else shown
+
+    def _in_reply_context_only(self, m: Mention) -> bool:
+        """Whether the bot is named only among the leading @handles of a reply, not in its text."""
         mention = re.compile(rf"@{re.escape(self.bot_handle)}(?![A-Za-z0-9_])", re.I)
-        if not mention.search(shown) and mention.search(m.text[: m.display_start]):
-            return f"@{self.bot_handle} {shown}"
-        return shown
+        return not mention.search(m.text[m.display_start :]) and bool(mention.search(m.text[: m.display_start]))
 
     def _ask(self, s: Session, m: Mention, cmd: Command) -> None:
         """Turn a send or a request into pending transfers and ask for confirmation."""
