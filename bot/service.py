@@ -678,10 +678,26 @@ class Service:
             s.commit()
         return len(rows)
 
+    def _held_for(self, user_id: str) -> list[Transfer]:
+        """The money held for `user_id` that a claim may release (not what is already going back)."""
+        with self.uow() as s:
+            held = list(s.exec(
+                select(Transfer)
+                .where(Transfer.recipient_id == user_id, Transfer.status == Status.HELD)
+                .order_by(col(Transfer.id))
+            ))
+        return [t for t in held if not (t.settle_key or "").startswith("return:")]
+
     def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:
         """The recipient asked for the money held for them: onboard, then release each transfer.
 
-        `resuming` finishes releases a crash interrupted, without onboarding again."""
+        `resuming` finishes releases a crash interrupted, without onboarding again. With nothing
+        held, the provider is not asked for anything (no account is made for a stranger's CLAIM)."""
+        if not resuming and not self._held_for(user_id):
+            with self.uow() as s:
+                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
+                s.commit()
+            return
         try:
             onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id)
         except ProviderError as err:
@@ -700,14 +716,7 @@ class Service:
                 self._queue_dm(s, user_id, say("onboarding", lang, url=onboarding.url or ""), PRIORITY_OUTCOME)
                 s.commit()
             return
-        with self.uow() as s:
-            held = list(s.exec(
-                select(Transfer)
-                .where(Transfer.recipient_id == user_id, Transfer.status == Status.HELD)
-                .order_by(col(Transfer.id))
-            ))
-        # A transfer already being returned to its sender is not released.
-        held = [t for t in held if not (t.settle_key or "").startswith("return:")]
+        held = self._held_for(user_id)
         done: list[str] = []
 
         def release(t: Transfer) -> str:

@@ -327,3 +327,13 @@ def test_a_charge_stripe_finds_too_small_fails_with_a_dm_that_says_so(run: Run) 
     assert run.stripe.succeeded_charges() == 0
     dms = [m["text"] for m in run.outcome()["messages"] if m["type"] == "dm" and m["to"] == "bob"]
     assert "below the smallest charge the card network takes" in dms[-1] and "Post the command" not in dms[-1]
+
+
+def test_a_claim_with_nothing_held_makes_nothing_at_stripe(run: Run) -> None:
+    """A stranger's CLAIM (nothing held for them) is answered without a Connect account or a link."""
+    assert run.stripe is not None
+    accounts = len(run.stripe.of_kind("account"))
+    run.step({"dm": "claim", "by": "mallory"})
+    assert len(run.stripe.of_kind("account")) == accounts
+    dms = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm"]
+    assert len(dms) == 1 and "Nothing is waiting for you" in dms[0] and "http" not in dms[0]
