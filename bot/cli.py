@@ -41,6 +41,8 @@ def run() -> None:
         secrets = list(settings.require_x().values())
         secrets += [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
         logs.setup(settings.log_level, secrets=secrets)
+        for override in settings.overrides():
+            logging.getLogger("bot").warning("API override in force, for emulators and tests only: %s", override)
         bot = build(settings, migrate_schema=True)
     except ConfigError as err:
         _fail(str(err))
@@ -332,13 +334,14 @@ def webhook(
     settings, _uow, service = _operator()
     if settings.paybot_provider != "stripe":
         _fail("the webhook is for PAYBOT_PROVIDER=stripe")
-    if settings.stripe_webhook_secret is None:
-        _fail("STRIPE_WEBHOOK_SECRET is not set: copy the endpoint's signing secret (whsec_...) from the "
-              "Stripe dashboard (Developers → Webhooks)")
+    try:
+        signing_secret = settings.require_webhook_secret()
+    except ConfigError as err:
+        _fail(str(err))
         return
     secrets = [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
     logs.setup(settings.log_level, secrets=secrets)
-    app_ = make_app(service.provider, settings.stripe_webhook_secret.get_secret_value(), service.apply_event)
+    app_ = make_app(service.provider, signing_secret, service.apply_event)
     # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
     server = create_server(app_, host=host, port=port, threads=4, ident="paybot")
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,9 +34,39 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
+KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_")
+LOOPBACK_HOSTS = {"localhost", "::1"}
+
+
 def is_placeholder(value: str) -> bool:
+    """Whether a secret is still the example's ("changethis", "sk_test_changethis", "<your key>"...)."""
     v = value.strip().lower()
+    for prefix in KEY_PREFIXES:
+        v = v.removeprefix(prefix)
     return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
+
+
+def is_loopback(host: str) -> bool:
+    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
+
+
+def checked_base(name: str, url: str | None, *, live: bool) -> str | None:
+    """An API base override (X_API_BASE, STRIPE_API_BASE), or ConfigError.
+
+    Overrides are for emulators and tests: refused for a live bot (its credentials
+    would go wherever the override points), and plain http only to this machine."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name.upper()} is not an http(s) address")
+    if live:
+        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
+                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
+                          "network unencrypted. Use https, or an emulator on 127.0.0.1")
+    return url
 
 
 class Settings(BaseSettings):
@@ -140,7 +171,26 @@ class Settings(BaseSettings):
             if is_placeholder(secret.get_secret_value()):
                 raise ConfigError(f"{name.upper()} still holds a placeholder: set the real value from the X developer portal")
             out[name.removeprefix("x_")] = secret.get_secret_value()
+        checked_base("x_api_base", self.x_api_base, live=self.paybot_live)
         return out
+
+    def overrides(self) -> list[str]:
+        """The API base overrides in force, for a warning at start and in `paybot doctor`."""
+        return [f"{name.upper()}={value}" for name, value in
+                (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base)) if value]
+
+    def require_webhook_secret(self) -> str:
+        """The webhook's signing secret; ConfigError when missing, a placeholder, or not a whsec_ secret."""
+        secret = self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
+        if not secret:
+            raise ConfigError("STRIPE_WEBHOOK_SECRET is not set: copy the endpoint's signing secret (whsec_...) "
+                              "from the Stripe dashboard (Developers → Webhooks)")
+        if is_placeholder(secret):
+            raise ConfigError("STRIPE_WEBHOOK_SECRET still holds a placeholder: anyone could sign events with it. "
+                              "Copy the endpoint's signing secret from the Stripe dashboard")
+        if not secret.startswith("whsec_"):
+            raise ConfigError("STRIPE_WEBHOOK_SECRET does not look like a Stripe signing secret (whsec_...)")
+        return secret
 
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
@@ -152,9 +202,11 @@ class Settings(BaseSettings):
             raise ConfigError("STRIPE_API_KEY still holds a placeholder: set a key from the Stripe dashboard")
         if not secret.startswith(("sk_test_", "rk_test_", "sk_live_", "rk_live_")):
             raise ConfigError("STRIPE_API_KEY does not look like a Stripe secret key (sk_test_... or sk_live_...)")
-        if secret.startswith(("sk_live_", "rk_live_")) and not self.paybot_live:
+        live = secret.startswith(("sk_live_", "rk_live_"))
+        if live and not self.paybot_live:
             raise ConfigError("STRIPE_API_KEY is a live key: it moves real money. Set PAYBOT_LIVE=1 as well "
                               "if that is what you want; otherwise use a test key (sk_test_...)")
+        checked_base("stripe_api_base", self.stripe_api_base, live=live or self.paybot_live)
         return secret
 
 

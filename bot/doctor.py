@@ -39,6 +39,8 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     except ConfigError as err:
         return [Check("settings", FAIL, str(err))]
     checks = [Check("settings", OK, f"bot @{settings.paybot_handle}, currency {settings.paybot_currency}")]
+    checks += [Check("API override", WARN, f"{override}: for emulators and tests only; a real bot talks to the "
+                                          "real APIs") for override in settings.overrides()]
     checks += _x_checks(settings)
     checks.append(_guard("payment provider", lambda: _provider(settings)))
     checks += _store_checks(settings)

@@ -1,0 +1,56 @@
+"""Settings at the edges: placeholder secrets refused, API overrides kept to emulators and tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Settings
+from bot.errors import ConfigError
+
+X = {"x_consumer_key": "ck", "x_consumer_secret": "cs", "x_access_token": "at", "x_access_token_secret": "ats"}
+
+
+@pytest.mark.parametrize("key", ["sk_test_changethis", "sk_live_changeme", "rk_test_xxxx", "sk_test_<your key>"])
+def test_a_placeholder_stripe_key_is_refused_even_with_its_prefix(key: str) -> None:
+    """config.example.env's sk_test_changethis is a placeholder, not a key."""
+    with pytest.raises(ConfigError, match="STRIPE_API_KEY still holds a placeholder"):
+        Settings(stripe_api_key=key, paybot_live=True).require_stripe()
+
+
+@pytest.mark.parametrize(("secret", "why"), [
+    (None, "is not set"), ("whsec_changethis", "placeholder"), ("changethis", "placeholder"),
+    ("sk_test_abc", "does not look like a Stripe signing secret"),
+])
+def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, why: str) -> None:
+    """Anyone could sign events with the example's secret: the webhook refuses to start with it."""
+    with pytest.raises(ConfigError, match=why):
+        Settings(stripe_webhook_secret=secret).require_webhook_secret()
+    assert Settings(stripe_webhook_secret="whsec_9f8e7d").require_webhook_secret() == "whsec_9f8e7d"
+
+
+@pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
+def test_a_live_stripe_key_is_never_sent_to_an_override(key: str) -> None:
+    """With a live key the emulator address is refused, even on this machine."""
+    with pytest.raises(ConfigError, match="STRIPE_API_BASE is set, and this bot is live"):
+        Settings(stripe_api_key=key, paybot_live=True, stripe_api_base="http://127.0.0.1:12111").require_stripe()
+
+
+def test_a_live_bot_sends_its_x_credentials_only_to_x() -> None:
+    with pytest.raises(ConfigError, match="X_API_BASE is set, and this bot is live"):
+        Settings(**X, paybot_live=True, x_api_base="https://x-proxy.example").require_x()
+
+
+@pytest.mark.parametrize("base", ["http://10.0.0.5:8099", "http://x.example", "ftp://127.0.0.1", "127.0.0.1:80"])
+def test_an_override_in_clear_text_beyond_this_machine_is_refused(base: str) -> None:
+    """Plain http only to loopback (an emulator); anything else carries the credentials in clear."""
+    with pytest.raises(ConfigError, match="X_API_BASE"):
+        Settings(**X, x_api_base=base).require_x()
+    with pytest.raises(ConfigError, match="STRIPE_API_BASE"):
+        Settings(stripe_api_key="sk_test_abc", stripe_api_base=base).require_stripe()
+
+
+def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
+    s = Settings(**X, x_api_base="http://127.0.0.1:8099", stripe_api_key="sk_test_abc",
+                 stripe_api_base="https://stripe-emulator.internal")
+    assert s.require_x()["consumer_key"] == "ck" and s.require_stripe() == "sk_test_abc"
+    assert s.overrides() == ["X_API_BASE=http://127.0.0.1:8099", "STRIPE_API_BASE=https://stripe-emulator.internal"]
