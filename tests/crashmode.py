@@ -380,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     how.add_argument("--crashes", type=int, help="run seeds from --first-seed on until this many crashes")
     how.add_argument("--minutes", type=float, help="run random seeds this long (default: 1 minute)")
     ap.add_argument("--first-seed", type=int, default=1)
+    ap.add_argument("--each-point", type=int, default=0,
+                    help="with --crashes: go on until every point has struck this often too")
     ap.add_argument("--json", action="store_true", help="end with one JSON line of totals")
     ap.add_argument("--out", type=Path, help="where a failing run's scenario is written (default: the temp folder)")
     args = ap.parse_args(argv)
@@ -409,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.seed is not None:
             break
         if args.crashes is not None:
-            if sum(crashes.values()) >= args.crashes:
+            if sum(crashes.values()) >= args.crashes and all(crashes[p] >= args.each_point for p in faults.POINTS):
                 break
             seed += 1
         elif time.monotonic() >= deadline:

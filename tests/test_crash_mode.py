@@ -37,8 +37,8 @@ def portless(outcome: dict[str, Any]) -> str:
 def test_a_thousand_deaths_in_process_lose_nothing_and_do_nothing_twice(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Seeds from PAYBOT_CRASH_SEED on (from it + 1,000 on Stripe), until 1,000 deaths: every invariant
-    holds after each run.
+    """Seeds from PAYBOT_CRASH_SEED on (from it + 1,000 on Stripe), until 1,000 deaths and at least three
+    at every point on each provider: every invariant holds after each run.
 
     The two providers run side by side, one process each (the machine has two cores)."""
     procs = {
@@ -46,7 +46,7 @@ def test_a_thousand_deaths_in_process_lose_nothing_and_do_nothing_twice(
             # Stripe's seeds start 1,000 further, so its runs are other scenarios than the sandbox's.
             [sys.executable, "-m", "tests.crashmode", "--provider", provider,
              "--first-seed", str(SEED + (1000 if provider == "stripe" else 0)),
-             "--crashes", str(CRASHES // 2), "--json", "--out", str(tmp_path)],
+             "--crashes", str(CRASHES // 2), "--each-point", "3", "--json", "--out", str(tmp_path)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for provider in ("sandbox", "stripe")
     }
