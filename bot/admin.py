@@ -35,7 +35,8 @@ def _handles(uow: UnitOfWork) -> dict[str, str]:
 
 def _user_id(uow: UnitOfWork, handle: str) -> str | None:
     with uow() as s:
-        user = s.exec(select(User).where(col(User.handle).ilike(handle.lstrip("@")))).first()
+        # Exact, case-blind: with LIKE, "_" and "%" (common in handles) would match other people.
+        user = s.exec(select(User).where(func.lower(User.handle) == handle.lstrip("@").lower())).first()
     return user.id if user else None
 
 
@@ -104,8 +105,16 @@ def export_csv(uow: UnitOfWork, *, since: timedelta | None, now: datetime) -> st
     fields = ["id", "created_at", "kind", "from", "to", "amount", "currency", "memo", "status", "code", "tweet"]
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A cell a spreadsheet will not run as a formula (OWASP's CSV injection rule): text that starts
+    with = + - @, a tab or a carriage return gets a leading apostrophe. Numbers stay numbers."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -145,3 +147,29 @@ def test_reconcile_on_the_sandbox(run: Run, tmp_path: Path) -> None:
     [m] = json.loads(done.stdout)["mismatches"]
     assert m["transfer"] == 2 and "not refunded" in m["what"]
     assert "Mismatches" in paybot(tmp_path, "reconcile").stdout
+
+
+def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: Path) -> None:
+    """A memo from any X user that starts like a formula is exported inert; `paybot users a_c` is not @abc."""
+    from bot import admin
+    from bot.domain import Policy
+    from bot.store import UnitOfWork, User
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    uow = UnitOfWork(engine)
+    now = datetime.now(UTC)
+    with uow() as s:
+        s.add(User(id="1", handle="abc", updated_at=now))
+        s.add(User(id="2", handle="a_c", updated_at=now))
+        for i, memo in enumerate(['=HYPERLINK("http://evil.example","x")', "+1", "-2", "@SUM(A1)", "\tx", "pizza"]):
+            s.add(Transfer(root_tweet_id=str(10 + i), command_tweet_id=str(10 + i), sender_id="1", recipient_id="2",
+                           amount_minor=500, currency="USD", memo=memo, code="AAAA", status="completed",
+                           created_at=now, updated_at=now, expires_at=now))
+        s.commit()
+    rows = list(csv.DictReader(io.StringIO(admin.export_csv(uow, since=None, now=now))))
+    assert [r["memo"] for r in rows] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1", "'-2", "'@SUM(A1)",
+                                         "'\tx", "pizza"]
+    assert admin.user(uow, "a_c", Policy(), now)["id"] == "2"  # type: ignore[index]
+    assert admin.user(uow, "@ABC", Policy(), now)["id"] == "1"  # type: ignore[index]
+    assert admin.user(uow, "a%", Policy(), now) is None
+    engine.dispose()
