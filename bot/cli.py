@@ -329,7 +329,7 @@ def webhook(
     """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
     from waitress import create_server
 
-    from bot.providers.stripe_webhook import PATH, make_app
+    from bot.providers.stripe_webhook import MAX_BODY, PATH, make_app
 
     settings, _uow, service = _operator()
     if settings.paybot_provider != "stripe":
@@ -343,7 +343,7 @@ def webhook(
     logs.setup(settings.log_level, secrets=secrets)
     app_ = make_app(service.provider, signing_secret, service.apply_event)
     # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
-    server = create_server(app_, host=host, port=port, threads=4, ident="paybot")
+    server = create_server(app_, host=host, port=port, threads=4, ident="paybot", max_request_body_size=MAX_BODY)
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)
 
     def stop(*_: object) -> None:

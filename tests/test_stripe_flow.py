@@ -248,7 +248,9 @@ def test_a_live_key_without_paybot_live_refuses_to_start(tmp_path: Path) -> None
 
 
 def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path) -> None:
-    """`paybot webhook` as an operator runs it: a signed dashboard refund is applied, a forged one is not."""
+    """`paybot webhook` as an operator runs it: a badly signed event is refused; a signed event Stripe never
+    sent (an invented refund) is refused too, since each event is fetched again from Stripe; a real one
+    (a dispute) is applied; a body that is not an event, or too big, is refused without harm."""
     import hashlib
     import hmac
     import time
@@ -270,16 +272,28 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
     try:
         url = f"http://127.0.0.1:{port}/stripe/webhook"
         wait_for(lambda: proc.poll() is not None or _answers(url))
-        body = json.dumps({"id": "evt_dash_1", "object": "event", "type": "charge.refunded",
-                           "created": int(time.time()), "data": {"object": {
-                               "object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}}})
-        forged = requests.post(url, data=body, headers={"Stripe-Signature": "t=1,v1=beef"}, timeout=10)
+
+        def post(body: str) -> int:
+            stamp = int(time.time())
+            sig = hmac.new(b"whsec_cli_test", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+            return requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"},
+                                 timeout=30).status_code
+
+        invented = json.dumps({"id": "evt_dash_1", "object": "event", "type": "charge.refunded",
+                               "created": int(time.time()), "data": {"object": {
+                                   "object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}}})
+        forged = requests.post(url, data=invented, headers={"Stripe-Signature": "t=1,v1=beef"}, timeout=10)
         assert forged.status_code == 400 and [t.status for t in transfers(run)] == ["completed"]
-        stamp = int(time.time())
-        sig = hmac.new(b"whsec_cli_test", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
-        signed = requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"}, timeout=10)
-        assert signed.status_code == 200
-        assert [t.status for t in transfers(run)] == ["returned"]
+        assert post(invented) == 400 and [t.status for t in transfers(run)] == ["completed"]
+        assert post("[]") == 400 and post(json.dumps({"id": "evt_x"})) == 400
+        assert post("x" * (2 * 1024 * 1024)) == 413
+        pi = run.bot.provider.client.v1.payment_intents.retrieve(t.payment_ref or "")  # type: ignore[attr-defined]
+        run.stripe.dispute(pi.latest_charge)
+        assert post(json.dumps(run.stripe.events[-1])) == 200
+        with run.bot.service.uow() as s:
+            notes = [e.note for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
+        assert sum("disputed at the provider" in (n or "") for n in notes) == 1
+        assert [t.status for t in transfers(run)] == ["completed"]
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(timeout=30)
     finally:

@@ -361,6 +361,17 @@ class StripeProvider:
         cursor_out = raw[-1].id if raw else after
         return out, cursor_out
 
+    def fetch_event(self, event_id: str, *, account: str | None = None) -> Any | None:
+        """Stripe's own copy of an event (as the connected `account` for a Connect event); None when
+        Stripe has no such event. StripeError when Stripe cannot answer now."""
+        options: dict[str, Any] = {"stripe_account": account} if account else {}
+        try:
+            return self.client.v1.events.retrieve(event_id, options=options)  # type: ignore[arg-type]
+        except stripe.InvalidRequestError as err:
+            if err.http_status == 404:
+                return None
+            raise
+
     def translate_event(self, event: Any) -> list[ProviderEvent]:
         """One Stripe event (polled or from the webhook) in the port's words; records what it teaches."""
         obj = event.data.object
