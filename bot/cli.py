@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -38,9 +39,8 @@ def run() -> None:
 
     try:
         settings = load_settings()
-        secrets = list(settings.require_x().values())
-        secrets += [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
-        logs.setup(settings.log_level, secrets=secrets)
+        settings.require_x()
+        logs.setup(settings.log_level, secrets=settings.secrets())
         for override in settings.overrides():
             logging.getLogger("bot").warning("API override in force, for emulators and tests only: %s", override)
         bot = build(settings, migrate_schema=True)
@@ -339,8 +339,7 @@ def webhook(
     except ConfigError as err:
         _fail(str(err))
         return
-    secrets = [v.get_secret_value() for v in (settings.stripe_api_key, settings.stripe_webhook_secret) if v]
-    logs.setup(settings.log_level, secrets=secrets)
+    logs.setup(settings.log_level, secrets=settings.secrets())
     app_ = make_app(service.provider, signing_secret, service.apply_event)
     # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
     server = create_server(app_, host=host, port=port, threads=4, ident="paybot", max_request_body_size=MAX_BODY)
@@ -547,7 +546,29 @@ def _serve_until_stopped(sim: Any) -> None:
 
 
 def main() -> None:
-    app()
+    """The `paybot` command. A store that cannot be reached is one line, its password never in it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        app()
+    except SQLAlchemyError as err:
+        from bot.config import database_password_parts
+
+        secrets = database_password_parts(os.environ.get("DATABASE_URL")) + _dotenv_db_password()
+        first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+        err_console.print(f"paybot: the store could not be used: {logs.redact(first, secrets)}", markup=False,
+                          highlight=False, soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+def _dotenv_db_password() -> list[str]:
+    """DATABASE_URL's password parts when the URL comes from .env rather than the environment."""
+    from bot.config import database_password_parts
+
+    try:
+        return database_password_parts(_settings().database_url)
+    except BaseException:  # noqa: BLE001 (a settings error here must not hide the store's)
+        return []
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +44,20 @@ def is_placeholder(value: str) -> bool:
     for prefix in KEY_PREFIXES:
         v = v.removeprefix(prefix)
     return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
+
+
+def database_password_parts(url: str | None) -> list[str]:
+    """The password of a database URL, as parsed and as written (everything between "user:" and the
+    last "@", so a password with an "@" in it is caught whole and by its pieces)."""
+    if not url or "://" not in url:
+        return []
+    rest = url.split("://", 1)[1]
+    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
+    if ":" not in userinfo:
+        return []
+    raw = userinfo.split(":", 1)[1]
+    parts = {raw, *raw.split("@"), unquote(raw)}
+    return sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
 
 
 def is_loopback(host: str) -> bool:
@@ -173,6 +187,15 @@ class Settings(BaseSettings):
             out[name.removeprefix("x_")] = secret.get_secret_value()
         checked_base("x_api_base", self.x_api_base, live=self.paybot_live)
         return out
+
+    def secrets(self) -> list[str]:
+        """Every secret value the settings hold, for the log filter and for error lines: the X
+        credentials, the Stripe key and signing secret, and DATABASE_URL's password (also as the raw
+        text up to the last "@", which is what a driver's error shows when the password holds an "@")."""
+        values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
+                                                  self.x_access_token_secret, self.stripe_api_key,
+                                                  self.stripe_webhook_secret) if v]
+        return values + database_password_parts(self.database_url)
 
     def overrides(self) -> list[str]:
         """The API base overrides in force, for a warning at start and in `paybot doctor`."""

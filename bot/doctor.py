@@ -16,6 +16,7 @@ from sqlalchemy import text
 from bot import migrate
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, XAuthError, XError, XForbidden
+from bot.logs import redact
 from bot.money import Money
 from bot.providers.sandbox import SandboxProvider
 from bot.store import database_url, make_engine
@@ -44,7 +45,8 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     checks += _x_checks(settings)
     checks.append(_guard("payment provider", lambda: _provider(settings)))
     checks += _store_checks(settings)
-    return checks
+    secrets = settings.secrets()  # an error can quote a credential or DATABASE_URL's password
+    return [Check(c.name, c.status, redact(c.detail, secrets)) for c in checks]
 
 
 def _guard(name: str, fn: Callable[[], Check]) -> Check:
@@ -141,7 +143,11 @@ def _stripe(settings: Settings) -> Check:
 
 def _store_checks(settings: Settings) -> list[Check]:
     url = database_url(settings.database_url, settings.paybot_db_path)
-    engine = make_engine(url, create_tables=False)
+    try:
+        engine = make_engine(url, create_tables=False)
+    except Exception as err:  # a malformed URL (a bad port...) is a finding, not a crash
+        return [Check("store", FAIL, f"DATABASE_URL cannot be used: {type(err).__name__}: "
+                                     f"{str(err).splitlines()[0] if str(err) else ''}")]
     out = []
     try:
         with engine.begin() as conn:

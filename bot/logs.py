@@ -14,7 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 CONTEXT = ("transfer_id", "tweet_id", "user_id")
-QUIET = ("tweepy", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "werkzeug", "alembic")
+# Libraries whose debug lines carry whole requests and answers (Stripe's hold card-page and
+# onboarding links, which are bearer credentials, and memos): warnings only, at any LOG_LEVEL.
+QUIET = ("tweepy", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "werkzeug", "alembic", "stripe",
+         "waitress")
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,6 +46,13 @@ class ReadableFormatter(logging.Formatter):
         return f"{line} [{ctx}]" if ctx else line
 
 
+def redact(text: str, secrets: list[str]) -> str:
+    """`text` with every secret (of 4 characters or more), longest first, replaced by ***."""
+    for secret in sorted((s for s in secrets if s and len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 class Redact(logging.Filter):
     """Replaces every secret value in a log line with ***."""
 
@@ -56,9 +66,7 @@ class Redact(logging.Filter):
         message = record.getMessage()
         text = message + (logging.Formatter().formatException(record.exc_info) if record.exc_info else "")
         if any(s in text for s in self.secrets):
-            for s in self.secrets:
-                message = message.replace(s, "***")
-            record.msg, record.args = message, ()
+            record.msg, record.args = redact(message, self.secrets), ()
             if record.exc_info:
                 record.exc_info = None
                 record.msg += " (traceback withheld: it held a secret)"

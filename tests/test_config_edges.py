@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from bot.config import Settings
@@ -54,3 +59,35 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
                  stripe_api_base="https://stripe-emulator.internal")
     assert s.require_x()["consumer_key"] == "ck" and s.require_stripe() == "sk_test_abc"
     assert s.overrides() == ["X_API_BASE=http://127.0.0.1:8099", "STRIPE_API_BASE=https://stripe-emulator.internal"]
+
+
+PASSWORD = "S3cr@t-Passw0rd"
+URL = f"postgresql+psycopg://paybot:{PASSWORD}@db.invalid:5432/paybot"
+
+
+def test_a_database_password_with_an_at_sign_is_known_whole_and_in_pieces() -> None:
+    """A driver that splits the URL at the first "@" shows "t-Passw0rd@db.invalid" as the host."""
+    parts = Settings(database_url=URL).secrets()
+    assert PASSWORD in parts and "t-Passw0rd" in parts
+
+
+@pytest.mark.parametrize("args", [["doctor"], ["status"], ["transfers"], ["users", "@bob"]])
+def test_operator_commands_never_show_the_database_password(args: list[str], tmp_path: Path) -> None:
+    """Each says in one line that the store could not be used, with no piece of the password."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "DATABASE_", "STRIPE_"))}
+    env |= {"DATABASE_URL": URL, "X_CONSUMER_KEY": "ck1234", "X_CONSUMER_SECRET": "cs1234",
+            "X_ACCESS_TOKEN": "at1234", "X_ACCESS_TOKEN_SECRET": "ats1234", "X_API_BASE": "http://127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert "Passw0rd" not in out and "S3cr" not in out, out
+    assert "Traceback" not in out, out
+
+
+def test_doctor_reports_a_malformed_database_url_instead_of_crashing(tmp_path: Path) -> None:
+    from bot.doctor import FAIL, run_checks
+
+    checks = {c.name: c for c in run_checks(Settings(database_url=f"postgresql://u:{PASSWORD}@h:notaport/db",
+                                                     paybot_db_path=str(tmp_path / "p.db")))}
+    assert checks["store"].status == FAIL and "Passw0rd" not in checks["store"].detail
