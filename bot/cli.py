@@ -427,7 +427,9 @@ def users(handle: str, as_json: JsonOpt = False) -> None:
 @app.command()
 def export(
     since: Annotated[str | None, typer.Option(help="Only the last 30d, 12h...")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write to this file instead of standard output.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Write to this file (new, readable by you only) "
+                                                     "instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """Transfers as CSV, oldest first, for accounting."""
     from datetime import UTC, datetime
@@ -437,12 +439,25 @@ def export(
     _, uow, _ = _operator()
     data = admin.export_csv(uow, since=_since(since), now=datetime.now(UTC))
     if output:
-        output.write_text(data, encoding="utf-8")
+        try:
+            write_private(output, data, replace=force)
+        except OSError as err:
+            _fail(f"{output}: {err.strerror or err}" + ("; use --force to replace it" if output.exists() else ""))
     else:
         sys.stdout.write(data)
 
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "config.example.env"
+
+
+def write_private(path: Path, text: str, *, replace: bool) -> None:
+    """Write `text` to a file only its owner can read (0600), never through a symlink, and over an
+    existing file only when `replace` (then still not through a symlink). OSError otherwise."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_TRUNC if replace else os.O_EXCL)
+    fd = os.open(path, flags, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_TRUNC: tighten it
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 @app.command()
@@ -464,7 +479,8 @@ def init(
         "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
         "PAYBOT_HANDLE": typer.prompt("the bot account's handle", default="paybot").lstrip("@"),
         "PAYBOT_CURRENCY": typer.prompt("currency of bare amounts", default="USD").upper(),
-        "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False),
+        "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False,
+                                     hide_input=True),  # it holds the database's password
     }
     out = []
     for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
@@ -473,8 +489,10 @@ def init(
             out.append(f"{key}={values.pop(key)}")
         else:
             out.append(line)
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        write_private(path, "\n".join(out) + "\n", replace=force)
+    except OSError as err:
+        _fail(f"{path}: {err.strerror or err}")
     console.print(f"wrote {path} (readable by you only); check it with `paybot doctor`", highlight=False)
 
 
@@ -549,6 +567,7 @@ def main() -> None:
     """The `paybot` command. A store that cannot be reached is one line, its password never in it."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    os.umask(0o077)  # the store, the provider's files and anything written are the operator's alone
     try:
         app()
     except SQLAlchemyError as err:

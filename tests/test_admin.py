@@ -173,3 +173,29 @@ def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: 
     assert admin.user(uow, "@ABC", Policy(), now)["id"] == "1"  # type: ignore[index]
     assert admin.user(uow, "a%", Policy(), now) is None
     engine.dispose()
+
+
+def test_files_are_the_operators_alone_and_never_written_through_a_symlink(run: Run, tmp_path: Path) -> None:
+    """The store the CLI creates and an export are 0600; an export neither replaces a file without
+    --force nor follows a symlink, even with it."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    done = paybot(fresh, "db", "upgrade")
+    assert done.returncode == 0, done.stderr
+    assert (fresh / "paybot.db").stat().st_mode & 0o777 == 0o600
+    out = tmp_path / "export.csv"
+    assert paybot(tmp_path, "export", "--output", str(out)).returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o600 and out.read_text().startswith("id,")
+    again = paybot(tmp_path, "export", "--output", str(out))
+    assert again.returncode != 0 and "--force" in again.stderr
+    out.chmod(0o644)
+    assert paybot(tmp_path, "export", "--output", str(out), "--force").returncode == 0
+    assert out.stat().st_mode & 0o777 == 0o600
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.csv"
+    link.symlink_to(victim)
+    for args in ([], ["--force"]):
+        refused = paybot(tmp_path, "export", "--output", str(link), *args)
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert victim.read_text() == "keep me"
