@@ -966,6 +966,10 @@ class Service:
             done = self._settle([t], "return", refund, Status.RETURNED, tell_sender)
         if done:
             return True, f"transfer {transfer_id} refunded"
+        with self.uow() as s:  # another refund of it (a second operator, the claim window) may have won
+            now_row = s.get(Transfer, transfer_id)
+        if now_row is not None and now_row.status == Status.RETURNED:
+            return True, f"transfer {transfer_id} was already returned ({now_row.settle_ref})"
         return False, f"transfer {transfer_id}: the refund did not go through (see the log); try again"
 
     def reply_undeliverable(self, message: Outbox) -> None:

@@ -421,3 +421,24 @@ def test_every_decline_reason_a_provider_gives_has_french_words() -> None:
     from bot.providers.stripe_provider import DECLINE_WORDS, DEFAULT_DECLINE
 
     assert set(DECLINE_WORDS.values()) | {DEFAULT_DECLINE, "card declined by the bank"} <= set(REASONS_FR)
+
+
+def test_two_refunds_of_one_transfer_at_once_refund_once_and_both_say_it_is_done(w: World) -> None:
+    """The second operator's refund lands while the first is between the provider's answer and its
+    commit: money goes back once, and the first is told it was already returned, not to try again."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["held"]
+    real, inner, started = w.provider.refund, [], []
+
+    def refund(**kw: object) -> str:
+        if not started:
+            started.append(True)
+            inner.append(w.svc.operator_refund(1))  # the other operator, in between
+        return real(**kw)  # type: ignore[arg-type]
+
+    w.provider.refund = refund  # type: ignore[method-assign]
+    outer = w.svc.operator_refund(1)
+    assert inner == [(True, "transfer 1 refunded")]
+    assert outer[0] and "already returned" in outer[1]
+    assert w.statuses() == ["returned"] and [c["state"] for c in w.provider.charges] == ["refunded"]
