@@ -41,6 +41,7 @@ def run() -> None:
         settings = load_settings()
         settings.require_x()
         logs.setup(settings.log_level, secrets=settings.secrets())
+        logging.getLogger("bot").debug("logging at %s", settings.log_level)
         for override in settings.overrides():
             logging.getLogger("bot").warning("API override in force, for emulators and tests only: %s", override)
         bot = build(settings, migrate_schema=True)

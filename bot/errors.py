@@ -4,6 +4,7 @@
     ├── ConfigError            a setting is missing, a placeholder, or invalid
     ├── CommandError           a tweet or DM could not be read; .message is for the user
     ├── IllegalTransition      the state machine refused a change of status
+    ├── AnswerInDoubt          a yes/no for a confirmation whose send is in doubt: read it again later
     ├── XError                 talking to X failed
     │   ├── XAuthError         401: bad credentials
     │   ├── XForbidden         403: .reason is "duplicate", "dm_closed" or "other"
@@ -21,6 +22,12 @@ from datetime import datetime
 
 class PaybotError(Exception):
     """Base of every error paybot raises on purpose."""
+
+
+class AnswerInDoubt(PaybotError):
+    """A yes or no that may answer a confirmation whose send is in doubt (it timed out or the worker
+    died around it): whether the person saw it is not known yet. The DM is left unread, to be judged
+    once the outbox has settled the doubt (found on X, sent again, or given up)."""
 
 
 class ConfigError(PaybotError):

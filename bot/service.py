@@ -22,7 +22,7 @@ from sqlmodel import Session, col, or_, select
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
 from bot.domain import CodeFactory, Policy, Status, random_code, transition
-from bot.errors import AmountTooSmall, CommandError, IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import AmountTooSmall, AnswerInDoubt, CommandError, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -69,18 +69,20 @@ def money(t: Transfer) -> Money:
     return Money(t.amount_minor, t.currency)
 
 
-def answers(t: Transfer, said_at: datetime, said_id: str | None, in_doubt_since: datetime | None = None) -> bool:
-    """Whether an answer sent at `said_at` (X's event `said_id`) can answer the version `t` shows:
-    only once its confirmation reached X, and only if sent after it. X's ids grow with time, so
-    they decide when both are known; else X's timestamp against when the bot saw the send succeed.
+def _after(a: str | None, b: str | None) -> bool | None:
+    """Whether X's id `a` came after X's id `b` (ids grow with time); None when either is unknown."""
+    return int(a) > int(b) if a and b and a.isdigit() and b.isdigit() else None
 
-    A confirmation whose send is in doubt (it timed out; X may have it) counts as asked from when
-    its first attempt began (`in_doubt_since`): an answer sent after that saw it."""
-    if t.asked_at is None:
-        return in_doubt_since is not None and said_at >= in_doubt_since
-    if said_id and t.asked_id and said_id.isdigit() and t.asked_id.isdigit():
-        return int(said_id) > int(t.asked_id)
-    return said_at >= t.asked_at
+
+def answers(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
+    """Whether an answer sent at `said_at` (X's event `said_id`) can answer the version `t` shows:
+    only once its confirmation reached X, and only if sent after it, and after the post that made
+    this version. X's ids grow with time, so they decide when known; else X's timestamp against
+    when the bot saw the confirmation's send succeed."""
+    if t.asked_at is None or _after(said_id, t.command_tweet_id) is False:
+        return False
+    after_ask = _after(said_id, t.asked_id)
+    return after_ask if after_ask is not None else said_at >= t.asked_at
 
 
 @dataclass
@@ -410,8 +412,11 @@ class Service:
             )
         )
         doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
+        if any(code in (None, t.code) and t.command_tweet_id in doubt and _after(said_id, t.command_tweet_id)
+               is not False and said_at >= doubt[t.command_tweet_id] for t in pending):
+            raise AnswerInDoubt(f"an answer from {user_id} waits for a confirmation's send to be settled")
         for t in pending:
-            if t.expires_at <= said_at and answers(t, said_at, said_id, doubt.get(t.command_tweet_id)):
+            if t.expires_at <= said_at and answers(t, said_at, said_id):
                 self._set_status(s, t, Status.EXPIRED, now)
                 s.add(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
@@ -419,7 +424,7 @@ class Service:
         for t in pending:
             if t.status != Status.PENDING:
                 continue
-            if answers(t, said_at, said_id, doubt.get(t.command_tweet_id)):
+            if answers(t, said_at, said_id):
                 groups[t.code].append(t)
             else:
                 unasked = unasked or code in (None, t.code)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
+from bot.errors import AnswerInDoubt, XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.faults import fault_point
 from bot.ports import Clock, Timeline
 from bot.service import Service
@@ -113,7 +113,13 @@ class Worker:
                 continue  # history from before this bot's first start
             if dm.id not in fresh or dm.sender_id == self.service.bot_id:
                 continue  # already applied, or the bot's own message
-            result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
+            try:
+                result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
+            except AnswerInDoubt:
+                # Judged once the outbox settles its confirmation's send: this page (oldest first,
+                # so nothing after it either) is read again then; nothing expires meanwhile.
+                log.info("dm %s answers a confirmation whose send is in doubt; reading it again later", dm.id)
+                return handled
             handled += bool(result)
             failed |= result is None
         if failed:
@@ -291,6 +297,8 @@ class Worker:
         input cannot block the ones behind it."""
         try:
             return fn()
+        except AnswerInDoubt:
+            raise  # not a failure: the caller reads it again later
         except XAuthError:
             log.error("%s: X refused the credentials; fix the X_* settings", what)
         except Exception:

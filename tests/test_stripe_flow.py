@@ -351,3 +351,44 @@ def test_a_claim_with_nothing_held_makes_nothing_at_stripe(run: Run) -> None:
     assert len(run.stripe.of_kind("account")) == accounts
     dms = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm"]
     assert len(dms) == 1 and "Nothing is waiting for you" in dms[0] and "http" not in dms[0]
+
+
+def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -> None:  # noqa: F811
+    """`paybot run` at LOG_LEVEL=DEBUG through REGISTER, a held payment and a CLAIM: the card page and
+    onboarding links (bearer credentials) and the Stripe key reach the people's DMs, never the log."""
+    from tests.test_worker_process import start
+    from tests.workers import stop
+
+    stripe_sim = StripeSim()
+    stripe_sim.start()
+    try:
+        proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0", **stripe_env(stripe_sim, tmp_path))
+        try:
+            def link_to(handle: str) -> bool:
+                uid = xsim.user_id(handle)
+                return any(m["type"] == "dm" and m["to_id"] == uid and "http" in m["text"]
+                           for m in xsim.bot_messages())
+
+            xsim.dm("bob", "register")
+            wait_for(lambda: link_to("bob"))
+            for session in stripe_sim.open_sessions():
+                stripe_sim.complete_checkout(session["id"], STRIPE_CARDS["ok"])
+            wait_for(lambda: sum(m["type"] == "dm" for m in xsim.bot_messages()) >= 2)  # "card saved"
+            xsim.tweet("bob", "@paybot send 5 to @alice for the tickets")
+            wait_for(lambda: any(m["text"].startswith("Send ") for m in xsim.bot_messages()))
+            xsim.dm("bob", "yes")
+            wait_for(lambda: any("held for you" in m["text"] for m in xsim.bot_messages()))
+            xsim.dm("alice", "claim")
+            wait_for(lambda: link_to("alice"))
+        finally:
+            stop(proc)
+        links = [word for m in xsim.bot_messages() for word in m["text"].split() if word.startswith("http")]
+        assert len(links) == 2
+        log = (tmp_path / "worker.log").read_text()
+        assert " DEBUG " in log or '"level": "debug"' in log
+        pieces = [part for link in links for part in link.split("/")[3:] if len(part) >= 12]  # ids and tokens
+        assert pieces
+        for secret in [*links, *pieces, stripe_sim.api_key, "tickets"]:
+            assert secret not in log, secret
+    finally:
+        stripe_sim.stop()
