@@ -51,6 +51,7 @@ from bot.store import Outbox, ProcessedTweet, Transfer
 SENDERS = [f"c{i}" for i in range(5)]
 PAID = ["paid0", "paid1", "paid2"]  # can receive at once
 CLAIMER, NEVER = "hold0", "hold1"  # cannot receive yet: one claims what is held, one never does
+NOISE = "noise"  # chats with the bot, so others' DMs are read later
 WAITS = ["20s", "2m", "11m", "40m", "2h"]
 PAID_STATES = {"completed", "held", "returned"}
 ENDED = {"completed", "cancelled", "expired", "failed", "returned"}
@@ -61,12 +62,14 @@ class Violation(AssertionError):
 
 
 def scenario_base(seed: int) -> dict[str, Any]:
-    """The people and settings every crash run starts from."""
+    """The people and settings every crash run starts from. A small DM page (by seed) makes the bot
+    read DMs several polls late, behind other people's chatter, as X's scarce DM reads do."""
     users: dict[str, Any] = {h: {"card": "ok"} for h in SENDERS}
     users |= {h: {"payouts": True} for h in PAID}
-    users |= {CLAIMER: {}, NEVER: {}}
-    return {"seed": seed, "users": users,
-            "settings": {"paybot_claim_window": "30m", "paybot_daily_max": "100000"}, "steps": []}
+    users |= {CLAIMER: {}, NEVER: {}, NOISE: {}}
+    page = random.Random(seed).choice((1, 2, 20))
+    return {"seed": seed, "users": users, "steps": [],
+            "settings": {"paybot_claim_window": "30m", "paybot_daily_max": "100000", "paybot_dm_page_size": page}}
 
 
 def _at(event: dict[str, Any]) -> datetime:
@@ -155,12 +158,18 @@ class CrashRun:
             kind = "answer"
         elif roll < 0.76 and self.posts:
             kind = "edit"
-        elif roll < 0.84:
+        elif roll < 0.80:
             kind = "rush"
+        elif roll < 0.84:
+            kind = "ambush"
         elif roll < 0.92:
             kind = "claim"
         else:
             kind = "wait"
+        if kind == "ambush":
+            self._ambush()
+            self.times[kind] += 1
+            return
         if self.rng.random() < self.crash_rate:
             met, times = self.met[kind], max(1, self.times[kind])
             # How likely this action meets each point, over how often that point already struck:
@@ -210,6 +219,26 @@ class CrashRun:
         post["amount"] = self._amount()
         return {"edit": alias, "text": f"@paybot send {dollars(post['amount'])[1:]} to @{post['to']}"}
 
+    def _ambush(self) -> None:
+        """The order most likely to catch a yes on the wrong side of a confirmation: the sender's yes,
+        then their new command (or an edit), then chatter. The bot reads DMs newest first, ten pages a
+        poll: with between ten and twenty pages of chatter after it, the yes is read in the poll just
+        after the bot died sending that command's confirmation (or just after sending it), while its
+        send is in doubt. Only with small DM pages (else a rush instead)."""
+        page = self.scenario["settings"]["paybot_dm_page_size"]
+        if page > 2:
+            self._rush()
+            return
+        if self.posts and self.rng.random() < 0.5:
+            change = self._new_edit()
+            sender = self.posts[change["edit"]]["sender"]
+        else:
+            change = self._new_post()
+            sender = change["by"]
+        chatter = [{"dm": "help", "by": NOISE}] * (10 * page + self.rng.randrange(10 * page))
+        self._step({"crash": [self.rng.choice(("before_send@1", "after_send@1"))]})
+        self._step({"together": [{"dm": "yes", "by": sender}, change, *chatter]})
+
     def _rush(self) -> None:
         """Careless and hostile orders: two or three things reach X before the bot looks. A bare yes
         from anyone, a yes to any confirmation ever sent (answered, stale or not), a new command or
@@ -229,8 +258,10 @@ class CrashRun:
                 inner.append({"dm": f"yes {code.group(1)}", "by": self.run.sim.handle(dm["to_id"])})
             elif roll < 0.75:
                 inner.append(self._new_post())
-            elif roll < 0.9 and self.posts:
+            elif roll < 0.85 and self.posts:
                 inner.append(self._new_edit())
+            elif roll < 0.93:
+                inner += [{"dm": "help", "by": NOISE}] * self.rng.randint(1, 4)
             else:
                 inner.append({"wait": "20s"})
         self._step({"together": inner})
