@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,22 @@ def test_doctor_reports_a_malformed_database_url_instead_of_crashing(tmp_path: P
     checks = {c.name: c for c in run_checks(Settings(database_url=f"postgresql://u:{PASSWORD}@h:notaport/db",
                                                      paybot_db_path=str(tmp_path / "p.db")))}
     assert checks["store"].status == FAIL and "Passw0rd" not in checks["store"].detail
+
+
+def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
+    """requirements.lock (for deployments: pip install --require-hashes) pins each runtime dependency
+    of pyproject.toml, at a version its floor admits, with hashes."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    root = Path(__file__).resolve().parents[1]
+    wanted = [Requirement(r) for r in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]]
+    lock = (root / "requirements.lock").read_text()
+    pins = {canonicalize_name(name): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)}
+    assert lock.count("--hash=sha256:") >= len(pins)
+    for req in wanted:
+        name = canonicalize_name(req.name)
+        assert name in pins, req.name
+        assert req.specifier.contains(pins[name], prereleases=True), (req, pins[name])
