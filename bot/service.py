@@ -50,8 +50,8 @@ from bot.store import (
     TransferEvent,
     UnitOfWork,
     User,
-    moved_since,
     get_checkpoint,
+    moved_since,
     set_checkpoint,
 )
 

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
 
 from bot.domain import MOVED

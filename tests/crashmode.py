@@ -45,6 +45,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot import faults
+from bot.providers.stripe_sim import StripeSim
 from bot.simulate import Run
 from bot.store import Outbox, ProcessedTweet, Transfer
 
@@ -78,6 +79,21 @@ def _at(event: dict[str, Any]) -> datetime:
 
 def dollars(minor: int) -> str:
     return f"${minor // 100}.{minor % 100:02d}"
+
+
+def stripe_payments(sim: StripeSim) -> dict[str, dict[str, Any]]:
+    """Each succeeded charge paybot made at the Stripe emulator, in the sandbox's words: paid, held,
+    released or refunded (the provider's truth the store must agree with)."""
+    refunded = {r["payment_intent"] for r in sim.of_kind("refund")}
+    released = {t["source_transaction"] for t in sim.of_kind("transfer")}
+    out = {}
+    for pi in sim.of_kind("payment_intent"):
+        if pi["status"] != "succeeded":
+            continue
+        state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
+                 else "released" if pi["latest_charge"] in released else "held")
+        out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
+    return out
 
 
 @dataclass
@@ -371,17 +387,7 @@ class CrashRun:
         """The provider's truth: each charge paybot made, as paid, held, released or refunded."""
         if self.run.stripe is None:
             return {p["ref"]: p for p in self.run.sandbox.payments()}
-        sim = self.run.stripe
-        refunded = {r["payment_intent"] for r in sim.of_kind("refund")}
-        released = {t["source_transaction"] for t in sim.of_kind("transfer")}
-        out = {}
-        for pi in sim.of_kind("payment_intent"):
-            if pi["status"] != "succeeded":
-                continue
-            state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
-                     else "released" if pi["latest_charge"] in released else "held")
-            out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
-        return out
+        return stripe_payments(self.run.stripe)
 
     def _violation(self, what: str) -> Violation:
         crash = self.run.crashes[-1] if getattr(self, "run", None) and self.run.crashes else None

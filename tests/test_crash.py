@@ -45,6 +45,7 @@ from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_sim import StripeSim
 from bot.x.sim import UNLIMITED, XSim
+from tests.crashmode import stripe_payments
 from tests.workers import spawn_worker, stop
 
 KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "50"))
@@ -174,16 +175,7 @@ class StripeMoney:
 
     def payments(self) -> dict[str, dict[str, Any]]:
         """Each succeeded charge paybot made, in the sandbox's words: paid, held, released or refunded."""
-        refunded = {r["payment_intent"] for r in self.sim.of_kind("refund")}
-        released = {t["source_transaction"] for t in self.sim.of_kind("transfer")}
-        out = {}
-        for pi in self.sim.of_kind("payment_intent"):
-            if pi["status"] != "succeeded":
-                continue
-            state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
-                     else "released" if pi["latest_charge"] in released else "held")
-            out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
-        return out
+        return stripe_payments(self.sim)
 
     def close(self) -> None:
         self.setup.close()
