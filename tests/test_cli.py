@@ -114,3 +114,19 @@ def test_init_writes_a_starter_env(tmp_path: Path) -> None:
     assert "ck-123456" not in out.stdout
     again = paybot("init", stdin=answers, cwd=tmp_path)
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_init_hides_the_database_url_and_never_writes_through_a_symlink(tmp_path: Path) -> None:
+    """The DATABASE_URL typed (it holds a password) is not echoed; with --force, a .env that is a
+    symlink is refused, and the file it points to is left as it was."""
+    answers = "ck-123456\ncs-123456\nat-123456\nas-123456\n@tipjar\nusd\npostgresql://u:Sekrit-99@db/p\n"
+    out = paybot("init", "--path", "fresh.env", stdin=answers, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "Sekrit-99" not in out.stdout + out.stderr
+    assert "DATABASE_URL=postgresql://u:Sekrit-99@db/p" in (tmp_path / "fresh.env").read_text()
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("keep me")
+    (tmp_path / ".env").symlink_to(target)
+    refused = paybot("init", "--force", stdin=answers, cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert target.read_text() == "keep me"

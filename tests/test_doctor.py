@@ -52,6 +52,7 @@ def test_a_healthy_setup(sim: XSim, tmp_path: Path) -> None:
     assert checks["X credentials"] == (OK, f"@paybot (id {sim.bot_id})")
     assert checks["clock"][0] == OK and checks["DM access"][0] == OK and checks["store schema"][0] == OK
     assert checks["DM sending"][0] == WARN
+    assert checks["API override"][0] == WARN and sim.base in checks["API override"][1]  # the simulator's
     assert not [n for n, (status, _) in checks.items() if status == FAIL]
 
 
