@@ -327,3 +327,18 @@ def public_memo(memo: str | None) -> str:
             break
         out = f"{out} {word}" if out else word
     return out
+
+
+POST_MAX = 280  # X's limit, in its weighted characters
+
+
+def weighted_length(text: str) -> int:
+    """A post's length as X counts it (twitter-text: most CJK characters and emoji count 2, a link 23)."""
+    from twitter_text import parse_tweet
+
+    return int(parse_tweet(text).weightedLength)
+
+
+def fits(text: str) -> bool:
+    """Whether X takes `text` as one post."""
+    return weighted_length(text) <= POST_MAX

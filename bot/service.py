@@ -250,8 +250,8 @@ class Service:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
         else:
-            self._queue_reply(s, m.id, self._request_text(cmd, m, people, codes), root=m.root_id,
-                              priority=PRIORITY_CONFIRM, version=m.id)
+            for text in self._request_texts(cmd, m, people, codes):
+                self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id)
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None
@@ -282,6 +282,17 @@ class Service:
                         user_id, err, extra={"user_id": user_id})
             self.provider_failed()
             return True
+
+    def _request_texts(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> list[str]:
+        """The public reply that asks the payers, each with their code: one reply, or as few as X's
+        280 weighted characters allow (each payer named in exactly one; a yes counts once its reply is out)."""
+        groups: list[list[XUser]] = []
+        for user in people:
+            if groups and msg.fits(self._request_text(cmd, m, [*groups[-1], user], codes)):
+                groups[-1].append(user)
+            else:
+                groups.append([user])
+        return [self._request_text(cmd, m, group, codes) for group in groups]
 
     def _request_text(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> str:
         assert cmd.amount is not None
@@ -1006,6 +1017,8 @@ class Service:
         for t in s.exec(query):
             if message.kind == "dm" and t.sender_id != message.to_user_id:
                 continue
+            if message.kind == "reply" and say("request_reply.code", t.lang, code=t.code) not in message.text:
+                continue  # a request's payers may be asked in several replies: each asks those it names
             ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
             if t.expires_at < at + ttl:
                 t.expires_at = at + ttl

@@ -46,6 +46,7 @@ from sqlmodel import select
 
 from bot import faults
 from bot.providers.stripe_sim import StripeSim
+from bot.messages import fits
 from bot.simulate import Run
 from bot.store import Outbox, ProcessedTweet, Transfer
 
@@ -364,6 +365,9 @@ class CrashRun:
                 if o.status == "sent" and went[(o.kind, o.to_user_id or o.in_reply_to, o.text)] == 0]
         if lost:
             raise self._violation(f"outbox messages {lost} are marked sent but never reached X")
+        for m in run.sim.bot_messages():  # the bot's public voice is its own
+            if m["type"] != "dm" and (not fits(m["text"]) or "http" in m["text"] or "\n" in m["text"]):
+                raise self._violation(f"a public reply breaks the rules (length, link or new line): {m['text']!r}")
         if run.sim.violations:
             raise self._violation(f"{run.sim.violations} requests to X over its rate limits")
         return Report(self.seed, self.provider, len(self.scenario["steps"]),

@@ -39,3 +39,12 @@ def test_a_refused_command_never_says_the_amount_back(junk: str) -> None:
         for token in re.findall(r"\S{4,}", junk):
             if token not in {"send", "alice"} and not token.isdigit():
                 assert token not in said, (token, said)
+
+
+def test_length_is_counted_as_x_counts_it() -> None:
+    """Most CJK characters and emoji count 2, a link 23: 140 such characters fill a post."""
+    from bot.messages import fits, weighted_length
+
+    assert weighted_length("日" * 140) == 280 and fits("日" * 140) and not fits("日" * 141)
+    assert weighted_length("😀") == 2 and weighted_length("https://example.com/a/very/long/path") == 23
+    assert fits("a" * 280) and not fits("a" * 281)

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 from flask import Flask, Response, jsonify, request
 from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature
+from twitter_text import parse_tweet
 
 from bot.x.client import X_HOSTS
 
@@ -235,7 +236,7 @@ def build(sim: XSim) -> Flask:
         text = payload.get("text")
         if not isinstance(text, str) or not text:
             return _invalid("text is required", "text")
-        if len(text) > 280:
+        if parse_tweet(text).weightedLength > 280:  # X's weighted count (CJK and emoji count 2)
             return _problem(400, "Invalid Request", "Tweet text is too long.")
         reply_to = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to and not sim.may_reply(sim.bot_id, reply_to):
