@@ -43,6 +43,7 @@ def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> 
         request_ttl=parse_duration(settings.paybot_request_ttl),
         claim_window=parse_duration(settings.paybot_claim_window),
         currency_min=dict(provider.min_charge) if provider is not None else {},
+        dm_answers_per_hour=settings.paybot_dm_answers_per_hour,
     )
 
 

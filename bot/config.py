@@ -118,6 +118,7 @@ class Settings(BaseSettings):
     paybot_confirm_ttl: str = "10m"
     paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
+    paybot_dm_answers_per_hour: int = Field(10, ge=2, le=1000)  # answers to DMs that move no money, per person
 
     paybot_mentions_interval: float = Field(10.0, gt=0)
     paybot_dms_interval: float = Field(60.0, gt=0)

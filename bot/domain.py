@@ -69,6 +69,7 @@ class Policy:
     claim_window: timedelta = timedelta(days=14)
     auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
     key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
+    dm_answers_per_hour: int = 10  # answers to DMs that move no money, per person (the last says so)
     # The provider's own smallest charge per currency (Stripe's), when above min_minor.
     currency_min: Mapping[str, int] = field(default_factory=dict)
 

@@ -103,6 +103,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                "Vous avez {n} paiements en attente. Répondez {options}."),
     "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
     "choose.or": (", or ", ", ou "),
+    "dm.slow_down": ("You've sent me many messages; I'll answer the next ones after an hour. Payments you "
+                     "confirm still go through.",
+                     "Vous m'avez envoyé beaucoup de messages ; je répondrai aux suivants dans une heure. Les "
+                     "paiements que vous confirmez passent toujours."),
     "answer.too_early": ("Your answer was sent before I asked about your latest command, so it counts for nothing; "
                          "nothing moved. Answer my newest confirmation message.",
                          "Votre réponse a été envoyée avant ma question sur votre dernière commande : elle ne compte "

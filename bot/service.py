@@ -354,7 +354,7 @@ class Service:
                 try:
                     cmd = parse_dm(dm.text)
                 except CommandError as err:
-                    self._queue_dm(s, dm.sender_id, err.message, PRIORITY_OUTCOME)
+                    self._answer_dm(s, dm.sender_id, err.message, err.lang)
                 else:
                     to_run = self._dm_command(s, dm, cmd)
                     claim_lang = cmd.lang if cmd.kind == "claim" else None
@@ -379,6 +379,8 @@ class Service:
         if cmd.kind in ("confirm", "cancel"):
             return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
                                 said_at=dm.created_at, said_id=dm.id)
+        if cmd.kind in ("register", "history", "privacy", "stop", "start") and not self._may_answer(s, user_id, lang):
+            return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
         if cmd.kind == "register":
             try:
                 reg = self.provider.register(user_id)
@@ -387,9 +389,9 @@ class Service:
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
                 sentence = say("register.failed", lang)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
         elif cmd.kind == "history":
-            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME)
+            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category="dm_answer")
         elif cmd.kind in ("privacy", "stop", "start"):
             user = s.get(User, user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
                                                 updated_at=self.clock.now())
@@ -401,9 +403,9 @@ class Service:
                 sentence = say("stopped" if user.opted_out else "started", lang)
             user.updated_at = self.clock.now()
             s.add(user)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
         elif cmd.kind == "help":
-            self._queue_dm(s, user_id, say("dm_help", lang), PRIORITY_OUTCOME)
+            self._answer_dm(s, user_id, say("dm_help", lang), lang)
         return []
 
     def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str,
@@ -441,7 +443,7 @@ class Service:
                 unasked = unasked or code in (None, t.code)
         if unasked and (not groups or code and code not in groups):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
-            self._queue_dm(s, user_id, say("answer.too_early", lang), PRIORITY_OUTCOME)
+            self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
         if code:
             target = groups.get(code)
@@ -454,12 +456,12 @@ class Service:
                 for c, ts in groups.items()
             ]
             text = say("choose", lang, n=len(groups), options=say("choose.or", lang).join(options))
-            self._queue_dm(s, user_id, text, PRIORITY_CONFIRM)
+            self._answer_dm(s, user_id, text, lang, PRIORITY_CONFIRM)
             return []
         else:
             target = None
         if target is None:
-            self._queue_dm(s, user_id, self._why_not(s, user_id, code, lang), PRIORITY_OUTCOME)
+            self._answer_dm(s, user_id, self._why_not(s, user_id, code, lang), lang)
             return []
         first = target[0]
         if not confirm:
@@ -711,7 +713,7 @@ class Service:
         held, the provider is not asked for anything (no account is made for a stranger's CLAIM)."""
         if not resuming and not self._held_for(user_id):
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
+                self._answer_dm(s, user_id, say("claim_nothing", lang), lang)
                 s.commit()
             return
         try:
@@ -1082,10 +1084,32 @@ class Service:
         return row.handle if row else user_id
 
     def _queue_dm(self, s: Session, user_id: str, text: str, priority: int, root: str | None = None,
-                  version: str | None = None) -> None:
+                  version: str | None = None, category: str | None = None) -> None:
         now = self.clock.now()
-        s.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text,
-                     next_attempt_at=now, created_at=now, transfer_root=root, version=version))
+        s.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
+                     created_at=now, transfer_root=root, version=version, category=category,
+                     about_user_id=user_id if category else None))
+
+    def _may_answer(self, s: Session, user_id: str, lang: str) -> bool:
+        """Whether a DM that moves no money (help, history, settings, an unreadable or unmatched
+        answer) may still be answered: at most `policy.dm_answers_per_hour` an hour per person, the
+        last of them saying so. Each answer is a paid DM from a shared daily budget."""
+        since = self.clock.now() - timedelta(hours=1)
+        sent = len(list(s.exec(select(Outbox.id).where(Outbox.about_user_id == user_id, Outbox.category == "dm_answer",
+                                                       Outbox.created_at >= since))))
+        limit = self.policy.dm_answers_per_hour
+        if sent == limit - 1:
+            self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category="dm_answer")
+        if sent >= limit - 1:
+            log.info("not answering user %s again within the hour: %d answers already", user_id, sent,
+                     extra={"user_id": user_id})
+            return False
+        return True
+
+    def _answer_dm(self, s: Session, user_id: str, text: str, lang: str, priority: int = PRIORITY_OUTCOME) -> None:
+        """Queue an answer that moves no money, within the per-person hourly allowance."""
+        if self._may_answer(s, user_id, lang):
+            self._queue_dm(s, user_id, text, priority, category="dm_answer")
 
     def _queue_reply(self, s: Session, tweet_id: str, text: str, *, root: str | None = None,
                      priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None,
