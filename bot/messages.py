@@ -195,6 +195,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                    "confirmation en DM avant que rien ne bouge."),
     "request_reply": ("{payers}: @{requester} asks you for {amount}{memo}. DM me {codes} to pay.",
                       "{payers} : @{requester} vous demande {amount}{memo}. Écrivez-moi {codes} en DM pour payer."),
+    "request_reply.by_dm": ("{payers}: @{requester} asks you for a payment; I've sent you the details by DM.",
+                            "{payers} : @{requester} vous demande un paiement ; je vous en ai envoyé le détail en DM."),
     "request_reply.code": ("YES {code}", "OUI {code}"),
     "request_reply.code_for": ("YES {code} (@{handle})", "OUI {code} (@{handle})"),
     # -- DM commands

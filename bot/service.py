@@ -250,8 +250,22 @@ class Service:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
         else:
-            for text in self._request_texts(cmd, m, people, codes):
+            # A payer who keeps their payments out of public (private, quiet) is asked by DM, with the
+            # amount; the public reply only tells them to look there (they wrote to the bot: DMs reach them).
+            discreet = [u for u in people if (s.get(User, u.id) or User(id="", handle="")).privacy != "public"]
+            shown = [u for u in people if u not in discreet]
+            for text in self._request_texts(cmd, m, shown, codes) if shown else []:
                 self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id)
+            if discreet:
+                self._queue_reply(s, m.id, say("request_reply.by_dm", lang, requester=m.author_handle,
+                                              payers=" ".join(f"@{u.handle}" for u in discreet)),
+                                  root=m.root_id, priority=PRIORITY_CONFIRM)
+            for user in discreet:
+                what = say("confirm.pay", lang, amount=cmd.amount, names=msg.who(m.author_handle, m.author_name))
+                if cmd.memo:
+                    what += say("confirm.memo", lang, memo=cmd.memo)
+                text = say("confirm.ask", lang, what=what, ttl=msg.duration(ttl, lang), code=codes[user.id])
+                self._queue_dm(s, user.id, text, PRIORITY_CONFIRM, root=m.root_id, version=m.id)
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None
