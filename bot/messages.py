@@ -211,6 +211,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "dm.unknown": ("I didn't understand that. {help}", "Je n'ai pas compris. {help}"),
     "history.empty": ("You have no payments yet.", "Vous n'avez encore aucun paiement."),
     "history.head": ("Your last {n} payments:", "Vos {n} derniers paiements :"),
+    "history.head_one": ("Your last payment:", "Votre dernier paiement :"),
     "history.out": ("{when} {amount} to @{other}: {status}", "{when} {amount} à @{other} : {status}"),
     "history.in": ("{when} {amount} from @{other}: {status}", "{when} {amount} de @{other} : {status}"),
     "privacy.public": ("Done: my public replies will show your amounts.",

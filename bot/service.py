@@ -151,7 +151,9 @@ class Service:
                 # Where the bot is only among a reply's leading mentions, the post is conversation
                 # in a thread that named it ("send my regards"): what does not parse gets no answer.
                 return
-            self._answer_publicly(s, m, err.message, "error")
+            # A refusal for the limits is its own kind of answer: an earlier typo's reply within the
+            # hour must not silence it (each kind is still said at most once an hour).
+            self._answer_publicly(s, m, err.message, "limit" if err.key.startswith("limit.") else "error")
 
     def _answer_publicly(self, s: Session, m: Mention, sentence: str, category: str) -> None:
         """Reply to a command with help or a refusal, at most once per user per hour."""
@@ -541,7 +543,7 @@ class Service:
         ))
         if not rows:
             return say("history.empty", lang)
-        lines = [say("history.head", lang, n=len(rows))]
+        lines = [say("history.head", lang, n=len(rows)) if len(rows) > 1 else say("history.head_one", lang)]
         for t in rows:
             out = t.sender_id == user_id
             lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),

@@ -442,3 +442,18 @@ def test_two_refunds_of_one_transfer_at_once_refund_once_and_both_say_it_is_done
     assert inner == [(True, "transfer 1 refunded")]
     assert outer[0] and "already returned" in outer[1]
     assert w.statuses() == ["returned"] and [c["state"] for c in w.provider.charges] == ["refunded"]
+
+
+def test_a_refusal_for_the_limits_is_answered_after_an_earlier_error_reply(w: World) -> None:
+    """One public error reply an hour per person does not swallow a later refusal for the cap."""
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @nobody_known"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 300 to @alice"))
+    replies = [text for to, text in w.outbox() if to.startswith("reply:")]
+    assert len(replies) == 2 and "largest payment" in replies[1]
+
+
+def test_history_of_one_payment_says_payment(w: World) -> None:
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.svc.on_dm(w.posts.dm("bob", "history"))
+    assert w.outbox()[-1][1].startswith("Your last payment:")
