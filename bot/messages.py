@@ -172,6 +172,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "envoyé. Rien n'a été débité. [{code}]"),
     "returned": ("@{recipient} did not claim your {amount} within {days} days, so it went back to you. [{code}]",
                  "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
+    "returned.many": ("{handles} did not claim your {amount} each within {days} days, so {total} went back to "
+                      "you. [{code}]",
+                      "{handles} n'ont pas réclamé vos {amount} chacun sous {days} jours : {total} vous ont été "
+                      "rendus. [{code}]"),
     "request_declined": ("@{payer} declined your request for {amount}. [{code}]",
                          "@{payer} a refusé votre demande de {amount}. [{code}]"),
     "request_expired": ("@{payer} did not answer your request for {amount} within {days} days. [{code}]",

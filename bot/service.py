@@ -780,8 +780,18 @@ class Service:
             return self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "", amount=money(t))
 
         def tell_sender(s: Session, t: Transfer) -> None:
-            text = say("returned", t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
-                       days=self.policy.claim_window.days, code=t.code)
+            # One DM per command, however many of its recipients never claimed: the last of them to go
+            # back tells, in the transaction that returns it (so a crash can neither lose nor repeat it).
+            group = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == t.root_tweet_id,
+                                                       Transfer.sender_id == t.sender_id, Transfer.code == t.code)))
+            if any(g.status == Status.HELD for g in group if g.id != t.id):
+                return
+            back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED
+                                                         and (g.settle_key or "").startswith("return:"))]
+            key = "returned" if len(back) == 1 else "returned.many"
+            text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
+                       handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
+                       total=money(t) * len(back), days=self.policy.claim_window.days, code=t.code)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
         return len(self._settle(due, "return", refund, Status.RETURNED, tell_sender))
