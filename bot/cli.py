@@ -571,7 +571,7 @@ def main() -> None:
     os.umask(0o077)  # the store, the provider's files and anything written are the operator's alone
     try:
         app()
-    except SQLAlchemyError as err:
+    except (SQLAlchemyError, ValueError) as err:  # ValueError: a DATABASE_URL the driver cannot parse
         from bot.config import database_password_parts
 
         secrets = database_password_parts(os.environ.get("DATABASE_URL")) + _dotenv_db_password()

@@ -6,6 +6,7 @@ missing or placeholder credential with one sentence naming the setting.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Literal
@@ -56,12 +57,19 @@ def database_password_parts(url: str | None) -> list[str]:
     if ":" not in userinfo:
         return []
     raw = userinfo.split(":", 1)[1]
-    parts = {raw, *raw.split("@"), unquote(raw)}
+    # A driver that misreads such a URL cuts it at an "@" or a ":": every piece is a secret.
+    parts = {raw, unquote(raw), *re.split(r"[@:]", raw), *re.split(r"[@:]", unquote(raw))}
     return sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
 
 
 def is_loopback(host: str) -> bool:
-    return host.lower() in LOOPBACK_HOSTS or host.startswith("127.")
+    """Whether `host` is this machine: "localhost" or a loopback IP address (not a name like 127.x.com)."""
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def checked_base(name: str, url: str | None, *, live: bool) -> str | None:

@@ -101,6 +101,14 @@ class DmPage:
     resume: str | None = None  # set when older unread events remain
 
 
+@dataclass(frozen=True)
+class SentDm:
+    """A DM the bot sent, as X recorded it."""
+
+    id: str
+    at: datetime
+
+
 class Timeline(Protocol):
     """X, as the worker uses it."""
 
@@ -122,9 +130,9 @@ class Timeline(Protocol):
 
     def send_dm(self, user_id: str, text: str) -> str: ...
 
-    def dm_sent(self, user_id: str, text: str, since: datetime) -> datetime | None:
-        """When the bot sent this text to this user since then, by X's clock (a send in doubt); None
-        when it did not."""
+    def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
+        """The DM event by which the bot sent this text to this user since then (a send in doubt):
+        X's id and time for it; None when it did not."""
         ...
 
     def reply(self, in_reply_to: str, text: str) -> str: ...

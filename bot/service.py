@@ -82,7 +82,7 @@ def answers(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
     if t.asked_at is None or _after(said_id, t.command_tweet_id) is False:
         return False
     after_ask = _after(said_id, t.asked_id)
-    return after_ask if after_ask is not None else said_at >= t.asked_at
+    return after_ask if after_ask is not None else said_at > t.asked_at  # a tie is no proof of "after"
 
 
 @dataclass
@@ -150,6 +150,10 @@ class Service:
             if err.quiet or self._in_reply_context_only(m):
                 # Where the bot is only among a reply's leading mentions, the post is conversation
                 # in a thread that named it ("send my regards"): what does not parse gets no answer.
+                return
+            if err.key == "limit.daily" and (s.get(User, m.author_id) or User(id="", handle="")).privacy != "public":
+                # What is left of the cap tells what they sent: a discreet sender hears it by DM only.
+                self._answer_dm(s, m.author_id, err.message, err.lang)
                 return
             # A refusal for the limits is its own kind of answer: an earlier typo's reply within the
             # hour must not silence it (each kind is still said at most once an hour).

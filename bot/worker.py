@@ -351,7 +351,7 @@ class Worker:
             if item.status == "sending" and item.kind == "dm":
                 found = self.timeline.dm_sent(item.to_user_id or "", item.text, item.created_at)
                 if found is not None:
-                    return self._settle_send(item, "sent", None, "found already sent", sent_at=found)
+                    return self._settle_send(item, "sent", found.id, "found already sent", sent_at=found.at)
             if item.kind == "dm":  # a reply sent twice is refused by X as duplicate content
                 self._mark_sending(item)
             fault_point("before_send")

@@ -111,3 +111,24 @@ def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
         name = canonicalize_name(req.name)
         assert name in pins, req.name
         assert req.specifier.contains(pins[name], prereleases=True), (req, pins[name])
+
+
+@pytest.mark.parametrize("host", ["127.evil.invalid", "127.0.0.1.attacker.example", "localhost.example"])
+def test_a_name_that_looks_like_loopback_is_not_loopback(host: str) -> None:
+    """Plain http is allowed to this machine only: an address, not a name that starts like one."""
+    with pytest.raises(ConfigError, match="plain http"):
+        Settings(**X, x_api_base=f"http://{host}:8099").require_x()
+    for ok in ("http://127.0.0.2:8099", "http://[::1]:8099", "http://localhost:8099"):
+        assert Settings(**X, x_api_base=ok).require_x()
+
+
+def test_a_password_with_at_and_colon_signs_is_never_shown(tmp_path: Path) -> None:
+    """A URL the driver cannot even parse (the password holds "@" then ":") gives one line, no piece."""
+    url = "postgresql+psycopg://u:a@b:VeryLongSecretTail99@db.invalid:5432/p"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "DATABASE_", "STRIPE_"))}
+    env |= {"DATABASE_URL": url}
+    for args in (["status"], ["doctor"], ["users", "@bob"]):
+        done = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
+                              cwd=tmp_path, timeout=120)
+        out = done.stdout + done.stderr
+        assert done.returncode != 0 and "VeryLongSecretTail99" not in out and "Traceback" not in out, out

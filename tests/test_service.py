@@ -39,7 +39,8 @@ class World:
         then counts as asked). Runs before each DM a test makes: people answer what reached them."""
         with self.uow() as s:
             for row in s.exec(select(Outbox).where(Outbox.status == "queued")):
-                row.status, row.sent_at = "sent", self.clock.now()
+                # X gives each message an id that grows with time, as it gives the people's DMs.
+                row.status, row.sent_at, row.x_id = "sent", self.clock.now(), self.posts._id()
                 s.add(row)
                 self.svc.confirmation_sent(s, row)
             s.commit()

@@ -22,7 +22,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
-from bot.ports import Clock, DirectMessage, DmPage, Mention, SystemClock, XUser
+from bot.ports import Clock, DirectMessage, DmPage, Mention, SentDm, SystemClock, XUser
 from bot.x.pricing import Meter
 
 log = logging.getLogger(__name__)
@@ -229,7 +229,7 @@ class XClient:
         body = self._call("dm_post", self.client.create_direct_message, participant_id=user_id, text=text)
         return str(body["data"]["dm_event_id"])
 
-    def dm_sent(self, user_id: str, text: str, since: datetime) -> datetime | None:
+    def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
         """Look through the conversation with user_id, newest first and back to `since`, for this text
         from the bot; returns when X says it was sent. One page of 50 events is the usual cost; a busy
         conversation takes more."""
@@ -241,10 +241,10 @@ class XClient:
                 dm_event_fields=["id", "text", "sender_id", "created_at"],
             )
             events = body.get("data", [])
-            found = [at for e in events if e.get("sender_id") != user_id and e.get("text") == text
-                     and (at := _parse_time(e.get("created_at"))) >= since]
+            found = [SentDm(str(e.get("id")), at) for e in events if e.get("sender_id") != user_id
+                     and e.get("text") == text and (at := _parse_time(e.get("created_at"))) >= since]
             if found:
-                return min(found)
+                return min(found, key=lambda sent: sent.at)
             token = body.get("meta", {}).get("next_token")
             if not events or not token or any(_parse_time(e.get("created_at")) < since for e in events):
                 return None
