@@ -268,8 +268,8 @@ class Service:
                                   root=m.root_id, priority=PRIORITY_CONFIRM)
             for user in discreet:
                 what = say("confirm.pay", lang, amount=cmd.amount, names=msg.who(m.author_handle, m.author_name))
-                if cmd.memo:
-                    what += say("confirm.memo", lang, memo=cmd.memo)
+                if plain := msg.public_memo(cmd.memo):  # someone else's words: plain, even in a DM
+                    what += say("confirm.memo", lang, memo=plain)
                 text = say("confirm.ask", lang, what=what, ttl=msg.duration(ttl, lang), code=codes[user.id])
                 self._queue_dm(s, user.id, text, PRIORITY_CONFIRM, root=m.root_id, version=m.id)
 
