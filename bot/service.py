@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
@@ -1125,8 +1125,8 @@ class Service:
         answer) may still be answered: at most `policy.dm_answers_per_hour` an hour per person, the
         last of them saying so. Each answer is a paid DM from a shared daily budget."""
         since = self.clock.now() - timedelta(hours=1)
-        sent = len(list(s.exec(select(Outbox.id).where(Outbox.about_user_id == user_id, Outbox.category == "dm_answer",
-                                                       Outbox.created_at >= since))))
+        sent = s.exec(select(func.count()).select_from(Outbox).where(
+            Outbox.about_user_id == user_id, Outbox.category == "dm_answer", Outbox.created_at >= since)).one()
         limit = self.policy.dm_answers_per_hour
         if sent == limit - 1:
             self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category="dm_answer")

@@ -31,9 +31,10 @@ goes on. {"crash": ["before_send@1", "mention_committed@2"]} plans several
 deaths in a row, each counted from the restart before it (a crash during
 recovery). {"disarm": true} forgets a point armed and not yet reached. These
 two steps change nothing the bot could see, so the bot does not work after
-them; the crash strikes during a later step. Each crash is listed in the outcome's "crashes" (the point, and the
-step during which it struck). A crash-mode run is deterministic: the same
-scenario crashes at the same places and ends the same way.
+them; the crash strikes during a later step. Each crash is listed in the
+outcome's "crashes" (the point, and the step during which it struck). A
+crash-mode run is deterministic: the same scenario crashes at the same places
+and ends the same way.
 """
 
 from __future__ import annotations
