@@ -8,6 +8,9 @@ reply per payment, recipients' ids from the mention's entities, DM reads only
 while an answer is awaited. The naive flow, per mention: a user lookup, a
 confirmation DM, a receipt DM to the sender, a DM to the recipient and a
 public reply, with DM events read every cycle.
+
+Then commands that each pay five people (some paid, some held): one
+confirmation DM and one public reply per command is the target.
 """
 
 from __future__ import annotations
@@ -41,6 +44,30 @@ def run_paybot(n: int) -> dict[str, Any]:
         day.run_until(START + timedelta(minutes=n + 30))
         completed = sum(t.status == "completed" for t in day.transfers())
         return figures(day.sim.log, completed)
+    finally:
+        day.close()
+
+
+def run_group(n: int, k: int = 5) -> dict[str, Any]:
+    """n commands that each pay k people (every third of them has nowhere to receive yet, so their money
+    is held), one a minute: what one command costs, whatever the number of people it names."""
+    day = VirtualDay(limits=PAY_PER_USE, n_people=max(n, 1) * k)
+    try:
+        for i in range(n):
+            names = [day.recipients[i * k + j] for j in range(k)]
+            for j, name in enumerate(names):
+                if j % 3 == 2:
+                    day.sandbox.set_payouts(day.sim.user_id(name), False)
+            text = "@paybot send 2 to " + " ".join(f"@{h}" for h in names)
+            day.at(START + timedelta(minutes=i), lambda s=day.senders[i], t=text: day.sim.tweet(s, t))
+        day.run_until(START + timedelta(minutes=n + 30))
+        ok = Counter(e["endpoint"] for e in day.sim.log if 200 <= e["status"] < 300)
+        moved = sum(t.status in ("completed", "held") for t in day.transfers())
+        per = max(n, 1)
+        return {"commands": n, "people_per_command": k, "transfers_moved": moved,
+                "dm_sends_per_command": round(ok["dm_post"] / per, 3),
+                "replies_per_command": round(ok["tweets_post"] / per, 3),
+                "user_lookups_per_command": round((ok["users"] + ok["users_by"]) / per, 3)}
     finally:
         day.close()
 
@@ -93,16 +120,21 @@ def figures(log: list[dict[str, Any]], completed: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1000, help="payments to make (default 1000)")
+    ap.add_argument("--groups", type=int, default=50, help="five-person commands to make (default 50)")
     args = ap.parse_args()
-    ours, naive = run_paybot(args.n), run_naive(args.n)
+    ours, naive, group = run_paybot(args.n), run_naive(args.n), run_group(args.groups)
     print(f"{'per completed transfer':<28}{'paybot':>12}{'naive':>12}{'ratio':>9}")
     for key in ("requests_per_transfer", "dm_sends_per_transfer", "writes_per_transfer", "usd_per_transfer"):
         ratio = naive[key] / ours[key] if ours[key] else float("inf")
         print(f"{key:<28}{ours[key]:>12}{naive[key]:>12}{ratio:>8.2f}x")
     print(f"paybot requests by endpoint: {ours['requests_by_endpoint']}; dollars by line: {ours['usd_by_line']}")
     print(f"naive  requests by endpoint: {naive['requests_by_endpoint']}; dollars by line: {naive['usd_by_line']}")
+    print(f"per five-person command ({group['transfers_moved']} of {group['commands'] * 5} moved): "
+          f"{group['dm_sends_per_command']} DM sends, {group['replies_per_command']} public replies, "
+          f"{group['user_lookups_per_command']} user lookups")
     print(json.dumps({
         "n": args.n,
+        "group": group,
         "transfers_completed": ours["transfers_completed"],
         "requests_per_transfer": ours["requests_per_transfer"],
         "dm_sends_per_transfer": ours["dm_sends_per_transfer"],

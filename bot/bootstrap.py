@@ -44,6 +44,9 @@ def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> 
         claim_window=parse_duration(settings.paybot_claim_window),
         currency_min=dict(provider.min_charge) if provider is not None else {},
         dm_answers_per_hour=settings.paybot_dm_answers_per_hour,
+        requests_per_hour=settings.paybot_requests_per_hour,
+        requests_per_payer_day=settings.paybot_requests_per_payer_day,
+        strangers_per_day=settings.paybot_strangers_per_day,
     )
 
 

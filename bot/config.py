@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
     paybot_dm_answers_per_hour: int = Field(10, ge=2, le=1000)  # answers to DMs that move no money, per person
+    paybot_requests_per_hour: int = Field(10, ge=1, le=1000)  # request commands per requester
+    paybot_requests_per_payer_day: int = Field(5, ge=1, le=1000)  # request commands naming one payer
+    paybot_strangers_per_day: int = Field(5, ge=0, le=1000)  # payments to people who never wrote to the bot
 
     paybot_mentions_interval: float = Field(10.0, gt=0)
     paybot_dms_interval: float = Field(60.0, gt=0)

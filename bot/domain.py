@@ -70,6 +70,10 @@ class Policy:
     auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
     key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
     dm_answers_per_hour: int = 10  # answers to DMs that move no money, per person (the last says so)
+    # What one post can make the bot say to others (each refusal a "limit" answer, at most once an hour):
+    requests_per_hour: int = 10  # request commands per requester, in any hour
+    requests_per_payer_day: int = 5  # request commands naming one payer, in any 24 hours, from anyone
+    strangers_per_day: int = 5  # people per sender, in any 24 hours, paid without ever having written to the bot
     # The provider's own smallest charge per currency (Stripe's), when above min_minor.
     currency_min: Mapping[str, int] = field(default_factory=dict)
 

@@ -79,13 +79,22 @@ CATALOG: dict[str, tuple[str, str]] = {
                         "{handle} ne reçoit pas de demandes par mon intermédiaire."),
     "edit.too_late": ("This edit names someone an earlier edit removed; post a new command instead.",
                       "Cette modification nomme quelqu'un qu'une modification précédente a retiré ; publiez une nouvelle commande."),
-    "edit.new_post": ("An edit cannot turn a payment into a request or back; I cancelled it. Post a new command.",
-                      "Une modification ne peut pas changer un paiement en demande ni l'inverse ; je l'ai annulé. "
-                      "Publiez une nouvelle commande."),
+    "edit.new_post": ("An edit cannot change who pays (a payment into a request or back, or a request's payers); "
+                      "I cancelled it. Post a new command.",
+                      "Une modification ne peut pas changer qui paie (un paiement en demande ou l'inverse, ou les "
+                      "payeurs d'une demande) ; je l'ai annulée. Publiez une nouvelle commande."),
     # -- limits
     "limit.min": ("The smallest payment I can send is {amount}.", "Le plus petit paiement possible est de {amount}."),
     "limit.max": ("The largest payment I can send is {amount} per person.",
                   "Le plus gros paiement possible est de {amount} par personne."),
+    "limit.requests": ("You've asked for money {n} times in the last hour; ask again later.",
+                       "Vous avez demandé de l'argent {n} fois dans la dernière heure ; réessayez plus tard."),
+    "limit.payer": ("Someone you named has been asked for money {n} times today already; ask them tomorrow.",
+                    "Une personne nommée a déjà reçu {n} demandes d'argent aujourd'hui ; demandez-lui demain."),
+    "limit.strangers": ("You've sent {n} payments in 24 hours to people who have never used me; try again "
+                        "tomorrow, or ask them to write to me first.",
+                        "Vous avez envoyé {n} paiements en 24 heures à des personnes qui ne m'ont jamais utilisé ; "
+                        "réessayez demain, ou demandez-leur de m'écrire d'abord."),
     "limit.daily": ("That would take you over your limit of {cap} in 24 hours; you can send {left} more for now.",
                     "Cela dépasserait votre limite de {cap} sur 24 heures ; vous pouvez encore envoyer {left} "
                     "pour l'instant."),
@@ -139,6 +148,33 @@ CATALOG: dict[str, tuple[str, str]] = {
                      "@{sender} a envoyé un paiement à @{recipient}. @{recipient}, il vous attend : "
                      "écrivez-moi RÉCLAMER en DM avant le {until} pour le recevoir. [{code}]"),
     "receipt": ("Sent: {amount} to @{recipient}. [{code}]", "Envoyé : {amount} à @{recipient}. [{code}]"),
+    "receipt.many": ("Sent: {amount} each to {recipients}. [{code}]",
+                     "Envoyé : {amount} chacun à {recipients}. [{code}]"),
+    # one public reply per command: several recipients paid, held, or both
+    "sent.many": ("@{sender} sent {amount} each to {recipients} ✅ [{code}]",
+                  "@{sender} a envoyé {amount} chacun à {recipients} ✅ [{code}]"),
+    "sent.many.private": ("@{sender} sent a payment each to {recipients} ✅ [{code}]",
+                          "@{sender} a envoyé un paiement à chacun de {recipients} ✅ [{code}]"),
+    "held.many": ("@{sender} sent {amount} each to {recipients}. It's held for each of you: "
+                  "DM me CLAIM by {until} to receive it. [{code}]",
+                  "@{sender} a envoyé {amount} chacun à {recipients}. Ils vous attendent : "
+                  "écrivez-moi RÉCLAMER en DM avant le {until} pour les recevoir. [{code}]"),
+    "held.many.private": ("@{sender} sent a payment each to {recipients}. It's held for each of you: "
+                          "DM me CLAIM by {until} to receive it. [{code}]",
+                          "@{sender} a envoyé un paiement à chacun de {recipients}. Il vous attend : "
+                          "écrivez-moi RÉCLAMER en DM avant le {until} pour le recevoir. [{code}]"),
+    "sent_held": ("@{sender} sent {amount} each to {paid} ✅ and to {held}. {held}, yours is held: "
+                  "DM me CLAIM by {until} to receive it. [{code}]",
+                  "@{sender} a envoyé {amount} chacun à {paid} ✅ et à {held}. {held}, le vôtre vous attend : "
+                  "écrivez-moi RÉCLAMER en DM avant le {until} pour le recevoir. [{code}]"),
+    "sent_held.private": ("@{sender} sent a payment each to {paid} ✅ and to {held}. {held}, yours is held: "
+                          "DM me CLAIM by {until} to receive it. [{code}]",
+                          "@{sender} a envoyé un paiement à chacun de {paid} ✅ et à {held}. {held}, le vôtre "
+                          "vous attend : écrivez-moi RÉCLAMER en DM avant le {until} pour le recevoir. [{code}]"),
+    "request_payer_left": ("Your request to @{payer} for {amount} is cancelled: they do not take part in payments "
+                           "through me. [{code}]",
+                           "Votre demande de {amount} à @{payer} est annulée : cette personne ne participe pas aux "
+                           "paiements par mon intermédiaire. [{code}]"),
     "declined": ("Your card was declined ({reason}), so {amount} was not sent to @{recipient}. "
                  "Nothing was charged. [{code}]",
                  "Votre carte a été refusée ({reason}) : {amount} n'a pas été envoyé à @{recipient}. "

@@ -139,6 +139,10 @@ class Timeline(Protocol):
 
     def users_by_handle(self, handles: list[str]) -> dict[str, XUser]: ...
 
+    def users(self, ids: list[str]) -> dict[str, XUser]:
+        """The current handle of each of these user ids, by id; ids X does not know are absent."""
+        ...
+
 
 class PayOutcome(StrEnum):
     PAID = "paid"  # the recipient has the money

@@ -58,11 +58,20 @@ from bot.store import (
 log = logging.getLogger(__name__)
 
 ERROR_REPLY_EVERY = timedelta(hours=1)
+SEEN_EVERY = timedelta(minutes=5)  # how stale a user's "seen" time may grow before it is written again
+# A public reply names people by the handle X showed within this time (longer than a send's confirmation
+# window, so a plain send needs no lookup); anyone not seen since is looked up just before it is sent.
+HANDLE_FRESH = timedelta(minutes=15)
 
 
 def party(t: Transfer) -> str:
     """The person the command named: the recipient of a send, the payer of a request."""
     return t.recipient_id if t.kind == "send" else t.sender_id
+
+
+def _named(names: str | None) -> list[tuple[str, str]]:
+    """The (user id, handle) pairs an outbox reply names (`Outbox.names`)."""
+    return [(uid, handle) for uid, _, handle in (pair.partition(":") for pair in (names or "").split())]
 
 
 def money(t: Transfer) -> Money:
@@ -83,6 +92,16 @@ def answers(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
         return False
     after_ask = _after(said_id, t.asked_id)
     return after_ask if after_ask is not None else said_at > t.asked_at  # a tie is no proof of "after"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a request shows its payers: the amount, the memo, who asks, in the command's language."""
+
+    amount: Money
+    lang: str
+    memo: str | None
+    requester: XUser
 
 
 @dataclass
@@ -113,7 +132,7 @@ class Service:
             if s.get(ProcessedTweet, m.id):
                 return False
             s.add(ProcessedTweet(id=m.id, processed_at=self.clock.now()))
-            self._remember(s, XUser(m.author_id, m.author_handle, m.author_name))
+            self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
             for user in m.mentioned.values():
                 self._remember(s, user)
             if since is None or m.created_at >= since:
@@ -215,6 +234,10 @@ class Service:
                 raise CommandError("recipient.opted_out" if is_send else "payer.opted_out", lang=lang,
                                    handle=user.handle)
             people.append(user)
+        if live and not is_send and {party(t) for t in live} != {u.id for u in people}:
+            # Who pays is part of what a yes answers: a request edited to other payers is a new command.
+            self._void_pending_edit(s, m)
+            raise CommandError("edit.new_post", lang=lang)
         if dropped & {u.id for u in people}:
             # That person's row was voided by an earlier edit; a transfer is keyed
             # by (post, sender, recipient), so it cannot be asked again.
@@ -223,6 +246,8 @@ class Service:
             self.policy.check(cmd.amount, len(people), self._moved_24h(s, m.author_id, cmd.amount.currency))
         else:
             self.policy.check_amount(cmd.amount)
+        if not live:
+            self._check_reach(s, m, is_send, people)
         now = self.clock.now()
         keep = {u.id for u in people}
         for t in live:
@@ -258,20 +283,62 @@ class Service:
         else:
             # A payer who keeps their payments out of public (private, quiet) is asked by DM, with the
             # amount; the public reply only tells them to look there (they wrote to the bot: DMs reach them).
+            # Each public reply is checked again just before it is sent, once every DM sent before it
+            # was read: a payer who said STOP meanwhile is dropped, one who went discreet is asked by DM
+            # (`prepare_reply`), and everyone is named by their current handle.
             discreet = [u for u in people if (s.get(User, u.id) or User(id="", handle="")).privacy != "public"]
             shown = [u for u in people if u not in discreet]
-            for text in self._request_texts(cmd, m, shown, codes) if shown else []:
-                self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id)
+            ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
+            for text, group in self._request_texts(ask, shown, codes) if shown else []:
+                self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id,
+                                  category="ask", names=[m.author_id, *(u.id for u in group)])
             if discreet:
-                self._queue_reply(s, m.id, say("request_reply.by_dm", lang, requester=m.author_handle,
-                                              payers=" ".join(f"@{u.handle}" for u in discreet)),
-                                  root=m.root_id, priority=PRIORITY_CONFIRM)
+                self._queue_reply(s, m.id, self._by_dm_text(ask, discreet), root=m.root_id,
+                                  priority=PRIORITY_CONFIRM, version=m.id, category="ask_by_dm",
+                                  names=[m.author_id, *(u.id for u in discreet)])
             for user in discreet:
-                what = say("confirm.pay", lang, amount=cmd.amount, names=msg.who(m.author_handle, m.author_name))
-                if plain := msg.public_memo(cmd.memo):  # someone else's words: plain, even in a DM
-                    what += say("confirm.memo", lang, memo=plain)
-                text = say("confirm.ask", lang, what=what, ttl=msg.duration(ttl, lang), code=codes[user.id])
-                self._queue_dm(s, user.id, text, PRIORITY_CONFIRM, root=m.root_id, version=m.id)
+                self._queue_dm(s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id,
+                               version=m.id)
+
+    def _ask_dm_text(self, ask: Ask, code: str) -> str:
+        """A request's confirmation by DM, for a payer who keeps payments out of public."""
+        what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
+        if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
+            what += say("confirm.memo", ask.lang, memo=plain)
+        return say("confirm.ask", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code)
+
+    @staticmethod
+    def _by_dm_text(ask: Ask, payers: list[XUser]) -> str:
+        return say("request_reply.by_dm", ask.lang, requester=ask.requester.handle,
+                   payers=" ".join(f"@{u.handle}" for u in payers))
+
+    def _check_reach(self, s: Session, m: Mention, is_send: bool, people: list[XUser]) -> None:
+        """Bound what one person's posts make the bot say to others: requests per requester per hour
+        and per payer per day, and payments (each a public "held for you") to people who never wrote
+        to the bot, per sender per day. Edits of a command already counted are not counted again."""
+        now = self.clock.now()
+        roots = func.count(func.distinct(Transfer.root_tweet_id))
+        if not is_send:
+            asked = s.exec(select(roots).where(Transfer.kind == "request", Transfer.recipient_id == m.author_id,
+                                               Transfer.created_at >= now - timedelta(hours=1))).one()
+            if asked >= self.policy.requests_per_hour:
+                raise CommandError("limit.requests", n=asked)
+            for user in people:
+                n = s.exec(select(roots).where(Transfer.kind == "request", Transfer.sender_id == user.id,
+                                               Transfer.created_at >= now - timedelta(hours=24))).one()
+                if n >= self.policy.requests_per_payer_day:
+                    raise CommandError("limit.payer", n=n)
+            return
+        new = [u.id for u in people if (row := s.get(User, u.id)) is None or row.wrote_at is None]
+        if not new:
+            return
+        before = set(s.exec(
+            select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
+                Transfer.kind == "send", Transfer.sender_id == m.author_id,
+                Transfer.created_at >= now - timedelta(hours=24), col(User.wrote_at).is_(None),
+                col(Transfer.status).notin_([str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]))))
+        if len(before | set(new)) > self.policy.strangers_per_day:
+            raise CommandError("limit.strangers", n=len(before))
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None
@@ -303,29 +370,31 @@ class Service:
             self.provider_failed()
             return True
 
-    def _request_texts(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> list[str]:
+    @staticmethod
+    def _request_texts(ask: Ask, people: list[XUser], codes: dict[str, str]) -> list[tuple[str, list[XUser]]]:
         """The public reply that asks the payers, each with their code: one reply, or as few as X's
-        280 weighted characters allow (each payer named in exactly one; a yes counts once its reply is out)."""
+        280 weighted characters allow (each payer named in exactly one; a yes counts once its reply is out).
+        Each text comes with the payers it names."""
         groups: list[list[XUser]] = []
         for user in people:
-            if groups and msg.fits(self._request_text(cmd, m, [*groups[-1], user], codes)):
+            if groups and msg.fits(Service._request_text(ask, [*groups[-1], user], codes)):
                 groups[-1].append(user)
             else:
                 groups.append([user])
-        return [self._request_text(cmd, m, group, codes) for group in groups]
+        return [(Service._request_text(ask, group, codes), group) for group in groups]
 
-    def _request_text(self, cmd: Command, m: Mention, people: list[XUser], codes: dict[str, str]) -> str:
-        assert cmd.amount is not None
-        lang = cmd.lang
+    @staticmethod
+    def _request_text(ask: Ask, people: list[XUser], codes: dict[str, str]) -> str:
+        lang = ask.lang
         if len(people) == 1:
             code_text = say("request_reply.code", lang, code=codes[people[0].id])
         else:
             code_text = say("choose.or", lang).join(
                 say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
-        plain = msg.public_memo(cmd.memo)  # said in public: plain words only (see Consent)
+        plain = msg.public_memo(ask.memo)  # said in public: plain words only (see Consent)
         memo = say("confirm.memo", lang, memo=plain) if plain else ""
         payers = " ".join(f"@{u.handle}" for u in people)
-        return say("request_reply", lang, payers=payers, requester=m.author_handle, amount=cmd.amount,
+        return say("request_reply", lang, payers=payers, requester=ask.requester.handle, amount=ask.amount,
                    memo=memo, codes=code_text)
 
     def _answered(self, s: Session, root_id: str) -> bool:
@@ -370,7 +439,7 @@ class Service:
             s.add(ProcessedDm(id=dm.id, processed_at=self.clock.now()))
             if dm.sender_id != self.bot_id and self._own_conversation(dm):
                 if dm.sender_handle:
-                    self._remember(s, XUser(dm.sender_id, dm.sender_handle))
+                    self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
                 try:
                     cmd = parse_dm(dm.text)
                 except CommandError as err:
@@ -641,15 +710,7 @@ class Service:
             self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
             if held:
                 t.hold_until = now + self.policy.claim_window
-                until = msg.day(t.hold_until, lang)
-                # The recipient must learn to claim, so "quiet" still gets a reply, without the amount.
-                key = "held" if privacy == "public" else "held.private"
-                self._queue_reply(s, t.command_tweet_id, say(key, lang, until=until, **words), root=t.root_tweet_id)
-            elif privacy != "quiet":
-                key = ("sent" if t.kind == "send" else "paid_request") if privacy == "public" else "sent.private"
-                self._queue_reply(s, t.command_tweet_id, say(key, lang, **words), root=t.root_tweet_id)
-            if privacy != "public":
-                self._queue_dm(s, t.sender_id, say("receipt", lang, **words), PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self._tell_outcome(s, t, privacy)
         else:
             self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
             if result.reason == "recipient opted out":
@@ -669,6 +730,71 @@ class Service:
                            **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         s.add(t)
+
+    def _tell_outcome(self, s: Session, t: Transfer, privacy: str) -> None:
+        """One public reply (and, for a discreet sender, one receipt DM) per command, however many people
+        it paid: the last of the command's transfers to settle tells about all of them, in the transaction
+        that records it (so a crash can neither lose nor repeat it)."""
+        group = [t, *(g for g in s.exec(select(Transfer).where(
+            Transfer.root_tweet_id == t.root_tweet_id, Transfer.sender_id == t.sender_id, Transfer.code == t.code,
+            col(Transfer.confirmed_at).is_not(None))) if g.id != t.id)]
+        group.sort(key=lambda g: g.id or 0)
+        if any(g.status in (Status.EXECUTING, Status.NEEDS_AUTH) for g in group):
+            return
+        paid = [g for g in group if g.status == Status.COMPLETED]
+        held = [g for g in group if g.status == Status.HELD]
+        if not paid and not held:
+            return
+        lang, amount = t.lang, money(t)
+        sender = self._handle(s, t.sender_id)
+        if privacy != "public":
+            who = [self._handle(s, g.recipient_id) for g in paid + held]
+            text = (say("receipt", lang, amount=amount, recipient=who[0], code=t.code) if len(who) == 1 else
+                    say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code))
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        if privacy == "quiet":
+            paid = []  # the recipient of held money must still learn to claim it; the rest stays out of public
+        if not paid and not held:
+            return
+        until = msg.day(held[0].hold_until or self.clock.now(), lang) if held else ""
+        for text, named in self._outcome_texts(s, privacy, t, sender, paid, held, until):
+            self._queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
+
+    def _outcome_texts(self, s: Session, privacy: str, t: Transfer, sender: str, paid: list[Transfer],
+                       held: list[Transfer], until: str) -> list[tuple[str, list[str]]]:
+        """The outcome reply of a command, split only when its handles cannot fit in one post (each
+        handle counted at X's longest, 15 characters, as it is checked again before sending)."""
+        lang = t.lang
+
+        def name(g: Transfer, widest: bool) -> str:
+            return "x" * 15 if widest else self._handle(s, g.recipient_id)
+
+        def text(p: list[Transfer], h: list[Transfer], widest: bool = False) -> str:
+            words = dict(sender=sender, amount=money(t), code=t.code, until=until)
+            private = "" if privacy == "public" else ".private"
+            if p and h:
+                return say("sent_held" + private, lang, paid=msg.handles([name(g, widest) for g in p]),
+                           held=msg.handles([name(g, widest) for g in h]), **words)
+            group = p or h
+            if len(group) == 1:
+                one = name(group[0], widest)
+                if h:
+                    return say("held" + private, lang, recipient=one, **words)
+                key = ("sent" if t.kind == "send" else "paid_request") if privacy == "public" else "sent.private"
+                return say(key, lang, recipient=one, **words)
+            return say(("sent.many" if p else "held.many") + private, lang,
+                       recipients=msg.handles([name(g, widest) for g in group]), **words)
+
+        parts: list[tuple[list[Transfer], list[Transfer]]] = []
+        for g in paid + held:
+            side = 0 if g in paid else 1
+            if parts:
+                trial = (parts[-1][0] + [g], parts[-1][1]) if side == 0 else (parts[-1][0], parts[-1][1] + [g])
+                if msg.fits(text(*trial, widest=True)):
+                    parts[-1] = trial
+                    continue
+            parts.append(([g], []) if side == 0 else ([], [g]))
+        return [(text(p, h), [g.recipient_id for g in p + h]) for p, h in parts]
 
     def resume(self) -> int:
         """Finish what a crash interrupted: executing transfers and half-done releases."""
@@ -1025,12 +1151,115 @@ class Service:
         if not message.transfer_root or message.priority != PRIORITY_REPLY:
             return
         with self.uow() as s:
+            told: dict[str, list[Transfer]] = defaultdict(list)
             for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)):
-                if t.status in (Status.COMPLETED, Status.HELD) and t.code in message.text:
-                    words = dict(recipient=self._handle(s, t.recipient_id), amount=money(t), code=t.code)
-                    self._queue_dm(s, t.sender_id, say("receipt", t.lang, **words), PRIORITY_OUTCOME,
-                                   root=t.root_tweet_id)
+                if t.status in (Status.COMPLETED, Status.HELD) and f"[{t.code}]" in message.text:
+                    told[t.sender_id].append(t)
+            for sender_id, rows in told.items():  # one receipt per payer, however many the reply named
+                first, who = rows[0], msg.handles([self._handle(s, t.recipient_id) for t in rows])
+                text = (say("receipt", first.lang, recipient=self._handle(s, first.recipient_id), amount=money(first),
+                            code=first.code) if len(rows) == 1 else
+                        say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code))
+                self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
+
+    def stale_names(self, items: list[Outbox]) -> set[str]:
+        """The people these replies name whose handle X has not shown within HANDLE_FRESH: to look up."""
+        ids = {uid for item in items for uid, _ in _named(item.names)}
+        if not ids:
+            return set()
+        fresh_since = self.clock.now() - HANDLE_FRESH
+        with self.uow() as s:
+            rows = s.exec(select(User).where(col(User.id).in_(ids)))
+            return {u.id for u in rows if u.seen_at is None or u.seen_at < fresh_since}
+
+    def saw_users(self, found: dict[str, XUser]) -> None:
+        """Record what a users lookup returned: current handles (renames) and when they were seen."""
+        with self.uow() as s:
+            for user in found.values():
+                self._remember(s, user)
+            s.commit()
+
+    def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
+        """Make a queued public reply's text final, just before its first send; None: nothing to send.
+
+        - A request's reply drops a payer who said STOP since (their transfer is cancelled and the
+          requester told by DM) and asks by DM one who went quiet or private; with nobody left, the
+          reply is dropped. The caller only gets here once every DM sent before the reply was queued
+          has been read.
+        - Everyone else it names is named by the handle X showed last (after a rename, the new one);
+          someone who said STOP, or whom X no longer knows (`missing`), is written without the @.
+        The text is then stored as final (a resend after a crash posts the same text, which X refuses
+        as a duplicate)."""
+        with self.uow() as s:
+            item = s.get(Outbox, item_id)
+            if item is None or item.status not in ("queued", "sending"):
+                return None
+            if item.names is None:
+                return item
+            named = _named(item.names)
+            texts = [item.text]
+            rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
+            if rebuilt:  # written again from the rows, with current handles
+                texts = self._ask_again(s, item, {uid for uid, _ in named})
+            renamed: dict[str, str] = {}
+            for uid, old in [] if rebuilt else named:
+                user = s.get(User, uid)
+                if user is None:
+                    continue
+                if user.opted_out or uid in missing:
+                    renamed[old.lower()] = old
+                elif user.handle != old:
+                    renamed[old.lower()] = f"@{user.handle}"
+            if renamed:
+                pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
+                texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
+            now = self.clock.now()
+            item.names = None
+            if not texts:
+                item.status, item.error = "dropped", "nobody left to name"
+            else:
+                item.text = texts[0]
+            for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
+                s.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
+                             next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
+                             category=item.category, version=item.version))
+            s.add(item)
+            s.commit()
+            return item if texts else None
+
+    def _ask_again(self, s: Session, item: Outbox, named: set[str]) -> list[str]:
+        """A request's public reply as it must read now: only the payers it names who are still pending,
+        have not said STOP and still allow public replies, by their current handles."""
+        rows = [t for t in s.exec(select(Transfer).where(
+            Transfer.root_tweet_id == item.transfer_root, Transfer.command_tweet_id == item.version,
+            Transfer.kind == "request", Transfer.status == Status.PENDING)) if t.sender_id in named]
+        if not rows:
+            return []
+        first = rows[0]
+        requester = s.get(User, first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
+        ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
+        now = self.clock.now()
+        keep: list[XUser] = []
+        codes: dict[str, str] = {}
+        for t in rows:
+            payer = s.get(User, t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
+            if payer.opted_out:
+                self._set_status(s, t, Status.CANCELLED, now, reason="the payer said STOP")
+                s.add(t)
+                text = say("request_payer_left", t.lang, payer=payer.handle, amount=money(t), code=t.code)
+                self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            elif payer.privacy != "public" and item.category == "ask":
+                self._queue_dm(s, t.sender_id, self._ask_dm_text(ask, t.code), PRIORITY_CONFIRM,
+                               root=t.root_tweet_id, version=t.command_tweet_id)
+            else:
+                keep.append(XUser(payer.id, payer.handle, payer.name))
+                codes[payer.id] = t.code
+        if not keep:
+            return []
+        if item.category == "ask_by_dm":
+            return [self._by_dm_text(ask, keep)]
+        return [text for text, _ in self._request_texts(ask, keep, codes)]
 
     def confirmation_sent(self, s: Session, message: Outbox) -> None:
         """A confirmation request went out: its time to answer runs from now, not from the post.
@@ -1095,16 +1324,26 @@ class Service:
             t.reason = reason
         s.add(TransferEvent(transfer_id=t.id, at=now, status=str(new), note=reason))
 
-    def _remember(self, s: Session, user: XUser) -> None:
+    def _remember(self, s: Session, user: XUser, *, wrote: bool = False) -> None:
+        """Keep what X just showed of a user: the handle (renames), when it was seen, and whether they
+        wrote to the bot. The times are only rewritten when older than SEEN_EVERY (fewer writes)."""
         if not user.id or not user.handle:
             return
+        now = self.clock.now()
         row = s.get(User, user.id)
         if row is None:
-            row = User(id=user.id, handle=user.handle, name=user.name, updated_at=self.clock.now())
-        elif row.handle != user.handle or (user.name and row.name != user.name):
-            row.handle = user.handle
-            row.name = user.name or row.name
-            row.updated_at = self.clock.now()
+            row = User(id=user.id, handle=user.handle, name=user.name, updated_at=now, seen_at=now,
+                       wrote_at=now if wrote else None)
+        elif (row.handle != user.handle or (user.name and row.name != user.name)
+              or row.seen_at is None or now - row.seen_at > SEEN_EVERY
+              or wrote and (row.wrote_at is None or now - row.wrote_at > SEEN_EVERY)):
+            if row.handle != user.handle or (user.name and row.name != user.name):
+                row.handle = user.handle
+                row.name = user.name or row.name
+                row.updated_at = now
+            row.seen_at = now
+            if wrote:
+                row.wrote_at = now
         else:
             return
         s.add(row)
@@ -1143,8 +1382,11 @@ class Service:
 
     def _queue_reply(self, s: Session, tweet_id: str, text: str, *, root: str | None = None,
                      priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None,
-                     version: str | None = None) -> None:
+                     version: str | None = None, names: list[str] | None = None) -> None:
+        """Queue a public reply. `names`: the user ids it @-names, checked again before it is sent."""
         now = self.clock.now()
+        named = " ".join(f"{uid}:{self._handle(s, uid)}" for uid in dict.fromkeys(names)) if names else None
         s.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
-                     created_at=now, transfer_root=root, category=category, about_user_id=about, version=version))
+                     created_at=now, transfer_root=root, category=category, about_user_id=about, version=version,
+                     names=named))
 

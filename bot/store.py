@@ -59,6 +59,8 @@ class User(SQLModel, table=True):
     privacy: str = "public"  # public | private | quiet: what the public reply about their payments shows
     opted_out: bool = False  # STOP: nobody may pay them or ask them for money, and they are not mentioned
     updated_at: datetime = _time()
+    seen_at: datetime | None = _time(nullable=True)  # when X last showed us this handle (a post, a DM, a lookup)
+    wrote_at: datetime | None = _time(nullable=True)  # when they last wrote to the bot (a command or a DM)
 
 
 class Transfer(SQLModel, table=True):
@@ -134,7 +136,7 @@ class Outbox(SQLModel, table=True):
     to_user_id: str | None = None
     in_reply_to: str | None = None
     text: str
-    status: str = Field(default="queued", index=True)  # queued | sent | failed
+    status: str = Field(default="queued", index=True)  # queued | sending | sent | failed | dropped
     attempts: int = 0
     next_attempt_at: datetime = _time()
     created_at: datetime = _time()
@@ -146,6 +148,9 @@ class Outbox(SQLModel, table=True):
     attempted_at: datetime | None = _time(nullable=True)  # when the first attempt to send it began
     category: str | None = None  # "error": an answer to a malformed command (rate-limited per user)
     about_user_id: str | None = None
+    # A public reply's @-named people as "id:handle" pairs, checked just before it is first sent (STOP,
+    # privacy, current handle) and cleared once its text is final. None: nothing to check.
+    names: str | None = None
 
 
 class Lease(SQLModel, table=True):

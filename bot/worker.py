@@ -24,7 +24,7 @@ from bot.errors import AnswerInDoubt, XAuthError, XError, XForbidden, XRateLimit
 from bot.faults import fault_point
 from bot.ports import Clock, Timeline
 from bot.service import Service
-from bot.store import Outbox, UnitOfWork, get_checkpoint, release_lease, set_checkpoint, take_lease
+from bot.store import PRIORITY_CONFIRM, Outbox, UnitOfWork, get_checkpoint, release_lease, set_checkpoint, take_lease
 
 log = logging.getLogger(__name__)
 
@@ -179,17 +179,44 @@ class Worker:
             ))
         sent = 0
         blocked: set[str] = set()
+        waiting, missing = self._check_names(batch)
         for item in batch:
             endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
+            if item.id in waiting:
+                continue
             if item.kind in blocked or self._paused(endpoint):
                 blocked.add(item.kind)
                 continue
+            if item.kind == "reply" and item.names is not None:
+                prepared = self.service.prepare_reply(item.id or 0, missing)
+                if prepared is None:
+                    continue
+                item = prepared
             outcome = self._send(item)
             if outcome == "blocked":
                 blocked.add(item.kind)
             elif outcome == "sent":
                 sent += 1
         return sent
+
+    def _check_names(self, batch: list[Outbox]) -> tuple[set[int | None], frozenset[str]]:
+        """Which replies wait, and whom X no longer knows, before the replies naming people are sent.
+
+        A request's reply waits until every DM sent before it was queued has been read (a STOP or a
+        privacy change sent first must count). The handles of people not seen lately are looked up in
+        one batched request; a failed lookup keeps those replies for the next round."""
+        named = [i for i in batch if i.kind == "reply" and i.names is not None]
+        read = self._dms_read_until
+        waiting = {i.id for i in named if i.priority == PRIORITY_CONFIRM and (read is None or read < i.created_at)}
+        ready = [i for i in named if i.id not in waiting]
+        stale = self.service.stale_names(ready) if ready else set()
+        if not stale:
+            return waiting, frozenset()
+        found = self._x("users", lambda: self.timeline.users(sorted(stale)))
+        if found is None:
+            return waiting | {i.id for i in ready}, frozenset()
+        self.service.saw_users(found)
+        return waiting, frozenset(stale - found.keys())
 
     # ---------------------------------------------------------------- drivers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.cost import run_naive, run_paybot
+from bench.cost import run_group, run_naive, run_paybot
 from bot.x.pricing import bill
 
 
@@ -15,6 +15,14 @@ def test_one_dm_and_one_reply_per_transfer() -> None:
     naive = run_naive(8)
     assert naive["dm_sends_per_transfer"] == 3.0
     assert naive["usd_per_transfer"] > ours["usd_per_transfer"]
+
+
+def test_a_command_to_five_people_is_one_dm_and_one_reply() -> None:
+    """However many people a command pays, paid or held, it costs one confirmation DM and one public reply."""
+    group = run_group(3)
+    assert group["transfers_moved"] == 15
+    assert group["dm_sends_per_command"] == 1.0 and group["replies_per_command"] == 1.0
+    assert group["user_lookups_per_command"] == 0.0
 
 
 def test_reads_are_billed_once_per_resource_per_day() -> None:

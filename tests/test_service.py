@@ -458,3 +458,47 @@ def test_history_of_one_payment_says_payment(w: World) -> None:
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     w.svc.on_dm(w.posts.dm("bob", "history"))
     assert w.outbox()[-1][1].startswith("Your last payment:")
+
+
+def _queued_reply(w: World) -> Outbox:
+    with w.uow() as s:
+        row = s.exec(select(Outbox).where(Outbox.kind == "reply", Outbox.status == "queued")
+                     .order_by(col(Outbox.id).desc())).first()
+    assert row is not None and row.names
+    return row
+
+
+def test_a_reply_is_checked_again_before_it_is_sent(w: World) -> None:
+    """Just before its send, a reply writes without the @ anyone who said STOP since or whom X no longer
+    knows, and is final from then on (a resend after a crash posts the same text)."""
+    m = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(m)
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    reply = _queued_reply(w)
+    assert reply.text == "@bob sent @alice $5.00 ✅ [AAAA]"
+    w.posts.before_dm = None  # the reply stays queued
+    w.svc.on_dm(w.posts.dm("alice", "stop"))
+    prepared = w.svc.prepare_reply(reply.id or 0, frozenset({"10"}))
+    assert prepared is not None and prepared.text == "bob sent alice $5.00 ✅ [AAAA]" and prepared.names is None
+    assert w.svc.prepare_reply(reply.id or 0) is not None
+    assert _text_of(w, reply.id or 0) == "bob sent alice $5.00 ✅ [AAAA]"
+
+
+def _text_of(w: World, item_id: int) -> str:
+    with w.uow() as s:
+        row = s.get(Outbox, item_id)
+        assert row is not None
+        return row.text
+
+
+def test_a_discreet_sender_to_several_gets_one_receipt_and_one_reply(w: World) -> None:
+    """One command, one public reply (without the amount) and one receipt DM, however many it paid."""
+    w.svc.on_dm(w.posts.dm("bob", "privacy private"))
+    m = w.posts.mention("bob", "@paybot send 2 to @alice @carol")
+    w.svc.on_mention(m)
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["completed", "held"]
+    said = [text for to, text in w.outbox() if to in ("10", f"reply:{m.id}")]
+    assert said[-2:] == ["Sent: $2.00 each to @alice, @carol. [AAAA]",
+                         "@bob sent a payment each to @alice ✅ and to @carol. @carol, yours is held: DM me CLAIM "
+                         "by Dec 12 to receive it. [AAAA]"], said

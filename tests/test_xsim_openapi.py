@@ -124,6 +124,15 @@ def test_users(sim: tuple[XSim, str]) -> None:
     assert check(base, "GET", "/2/users/me").json()["data"]["username"] == "paybot"
 
 
+def test_users_by_id(sim: tuple[XSim, str]) -> None:
+    """GET /2/users?ids= (current handles after a rename) answers like X, with `errors` for unknown ids."""
+    s, base = sim
+    bob = s.user_id("bob")
+    mixed = check(base, "GET", "/2/users", params={"ids": f"{bob},99999999"}).json()
+    assert [u["username"] for u in mixed["data"]] == ["bob"] and mixed["errors"][0]["value"] == "99999999"
+    assert check(base, "GET", "/2/users", params={"ids": "not-a-number"}).status_code == 400
+
+
 def test_bad_credentials_are_a_401(sim: tuple[XSim, str]) -> None:
     s, base = sim
     resp = requests.get(base + "/2/users/me", headers={"Authorization": 'OAuth oauth_consumer_key="x"'}, timeout=5)

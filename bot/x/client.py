@@ -138,7 +138,7 @@ class XClient:
         data = body.get("data")
         items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
         users = [u.get("id", "") for u in body.get("includes", {}).get("users", [])]
-        if endpoint in ("users_by", "users_me"):
+        if endpoint in ("users_by", "users_me", "users"):
             users, items = [i.get("id", "") for i in items], []
         method = "POST" if endpoint in ("dm_post", "tweets_post") else "GET"
         self.meter.add(f"{self.clock.now():%Y-%m-%d}", endpoint, method, [str(i.get("id", "")) for i in items], users)
@@ -265,6 +265,16 @@ class XClient:
                               user_fields=["username", "name"])
             for u in body.get("data", []):
                 out[u["username"].lower()] = XUser(u["id"], u["username"], u.get("name", ""))
+        return out
+
+    def users(self, ids: list[str]) -> dict[str, XUser]:
+        """Look user ids up, 100 per request (renames); deleted or suspended accounts are absent."""
+        out: dict[str, XUser] = {}
+        wanted = list(dict.fromkeys(i for i in ids if i))
+        for i in range(0, len(wanted), 100):
+            body = self._read("users", self.client.get_users, ids=wanted[i : i + 100], user_fields=["username", "name"])
+            for u in body.get("data", []):
+                out[u["id"]] = XUser(u["id"], u["username"], u.get("name", ""))
         return out
 
     # ----------------------------------------------------------------- helpers

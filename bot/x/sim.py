@@ -46,6 +46,7 @@ PAY_PER_USE: dict[str, int] = {
     "dm_conversation_events": 15,
     "dm_post": 15,
     "users_by": 900,
+    "users": 900,
     "users_me": 75,
 }
 DAILY_DM_POSTS = 1440
@@ -342,7 +343,7 @@ class XSim(LoopbackServer):
         data = body.get("data")
         items = data if isinstance(data, list) else ([data] if isinstance(data, dict) else [])
         users = [u["id"] for u in body.get("includes", {}).get("users", [])]
-        if endpoint in ("users_by", "users_me"):
+        if endpoint in ("users_by", "users_me", "users"):
             users, items = [i["id"] for i in items if "id" in i], []
         self.log.append({"at": x_time(self.clock.now()), "endpoint": endpoint, "method": method,
                          "status": status, "resources": len(items) + len(users),

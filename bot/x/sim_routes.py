@@ -250,6 +250,28 @@ def build(sim: XSim) -> Flask:
         resp.status_code = 201
         return resp
 
+    @app.get("/2/users")
+    @api("users")
+    def users() -> Response:
+        ids = [i for i in request.args.get("ids", "").split(",") if i]
+        if not ids or len(ids) > 100 or not all(i.isdigit() for i in ids):
+            return _invalid("ids must name 1 to 100 numeric user ids", "ids", ",".join(ids))
+        data, errors = [], []
+        for uid in ids:
+            user = sim.users.get(uid)
+            if user:
+                data.append(sim.render_user(user))
+            else:
+                errors.append({"value": uid, "detail": f"Could not find user with ids: [{uid}].",
+                               "title": "Not Found Error", "resource_type": "user", "parameter": "ids",
+                               "resource_id": uid, "type": "https://api.x.com/2/problems/resource-not-found"})
+        body: dict[str, Any] = {}
+        if data:
+            body["data"] = data
+        if errors:
+            body["errors"] = errors
+        return jsonify(body)
+
     @app.get("/2/users/by")
     @api("users_by")
     def users_by() -> Response:
