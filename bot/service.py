@@ -998,8 +998,8 @@ class Service:
             if t is None:
                 log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
                 return
-            if event.kind == EventKind.REFUNDED and (t.settle_key or "").startswith("return:"):
-                return  # paybot's own refund (a return or an operator's refund)
+            if event.kind == EventKind.REFUNDED and (t.settle_key or "").startswith(("return:", "refund:")):
+                return  # paybot's own refund (a return, or an operator's refund): recorded by `_settle`
             note = f"{event.kind} at the provider ({event.id})"
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
                                                   TransferEvent.note == note)).first() is not None:

@@ -13,7 +13,7 @@ from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock, Registration
 from bot.service import Service
-from bot.store import Outbox, Transfer, UnitOfWork, database_url, make_engine
+from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, database_url, make_engine
 from tests.fakes import FakeProvider, Posts
 
 
@@ -502,3 +502,32 @@ def test_a_discreet_sender_to_several_gets_one_receipt_and_one_reply(w: World) -
     assert said[-2:] == ["Sent: $2.00 each to @alice, @carol. [AAAA]",
                          "@bob sent a payment each to @alice ✅ and to @carol. @carol, yours is held: DM me CLAIM "
                          "by Dec 12 to receive it. [AAAA]"], said
+
+
+def test_the_providers_event_for_an_operators_refund_is_paybots_own(w: World) -> None:
+    """An operator's refund of a completed transfer is paybot's own: its "refunded" event, even one that
+    lands before the refund is recorded, is not taken for a refund made elsewhere, and the sender is told."""
+    from bot.ports import EventKind, ProviderEvent
+
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    [t] = w.transfers()
+    assert t.status == "completed" and t.payment_ref
+    refund = w.provider.refund
+
+    def refund_then_event(**kw: object) -> str:
+        ref = refund(**kw)  # type: ignore[arg-type]
+        w.svc.apply_event(ProviderEvent(id="evt_1", kind=EventKind.REFUNDED, ref=t.payment_ref))
+        return ref
+
+    w.provider.refund = refund_then_event  # type: ignore[method-assign]
+    assert w.svc.operator_refund(t.id or 0)[0]
+    w.svc.apply_event(ProviderEvent(id="evt_1", kind=EventKind.REFUNDED, ref=t.payment_ref))
+    assert w.statuses() == ["returned"]
+    told = [text for to, text in w.outbox() if to == "10" and "refunded" in text.lower()]
+    assert len(told) == 1, w.outbox()
+    with w.uow() as s:
+        notes = [e.note or "" for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
+        returned = list(s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
+                                                           TransferEvent.status == "returned")))
+    assert not any("at the provider" in n for n in notes) and len(returned) == 1, notes
