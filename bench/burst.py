@@ -79,7 +79,8 @@ def main() -> None:
             settings = ScenarioSettings(
                 paybot_db_path=str(Path(tmp) / "paybot.db"), sandbox_db_path=str(Path(tmp) / "sandbox.db"),
                 x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=base, paybot_dm_page_size=100, paybot_dms_idle_interval=0)
+                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=base, paybot_dm_page_size=100,
+                paybot_dms_idle_interval=0)
             bot = build_on_sim(settings, SystemClock(), sandbox, random.Random(0))  # type: ignore[arg-type]
             commits = 0
 

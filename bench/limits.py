@@ -38,7 +38,8 @@ def run(load: float, hours: float) -> dict[str, float]:
         return {
             "load": load, "offered": n, "completed": completed, "max_allowed": round(maximum),
             "ratio_of_max": round(completed / maximum, 3),
-            "p50_post_to_confirmation_s": percentile(confirm, 50), "p95_post_to_confirmation_s": percentile(confirm, 95),
+            "p50_post_to_confirmation_s": percentile(confirm, 50),
+            "p95_post_to_confirmation_s": percentile(confirm, 95),
             "p50_yes_to_executed_s": percentile(execute, 50), "p95_yes_to_executed_s": percentile(execute, 95),
             "http_429": sum(e["status"] == 429 for e in day.sim.log), "limit_violations": day.sim.violations,
             "mention_poll_interval_s": day.settings.paybot_mentions_interval,

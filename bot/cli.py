@@ -10,7 +10,7 @@ import sys
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -19,12 +19,13 @@ from rich.table import Table
 from bot import logs
 from bot.errors import ConfigError, XAuthError, XError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="paybot: send money by tweet.")
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="paybot: send money by tweet.")
 console = Console()
 err_console = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err_console.print(f"paybot: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
@@ -278,7 +279,8 @@ def refund(
     _, _, service = _operator()
     if not yes and not typer.confirm(f"Refund transfer {transfer_id} to its sender?"):
         raise typer.Exit(1)
-    _outcome(*service.operator_refund(transfer_id), as_json)
+    ok, message = service.operator_refund(transfer_id)
+    _outcome(ok, message, as_json)
 
 
 def _outcome(ok: bool, message: str, as_json: bool) -> None:
@@ -301,7 +303,7 @@ def reconcile(
     from bot.errors import ProviderError
     from bot.reconcile import reconcile as run_reconcile
 
-    _settings_, _uow, service = _operator()
+    _, _uow, service = _operator()
     since = datetime.now(UTC) - timedelta(days=days)
     try:
         mismatches, resolved = run_reconcile(service, since)
@@ -362,7 +364,8 @@ def webhook(
 def cancel(transfer_id: int, as_json: JsonOpt = False) -> None:
     """Cancel a pending transfer; its sender is told by DM."""
     _, _, service = _operator()
-    _outcome(*service.operator_cancel(transfer_id), as_json)
+    ok, message = service.operator_cancel(transfer_id)
+    _outcome(ok, message, as_json)
 
 
 @app.command()
@@ -418,11 +421,11 @@ def users(handle: str, as_json: JsonOpt = False) -> None:
 
     from bot import admin
 
-    settings, uow, service = _operator()
+    _, uow, service = _operator()
     data = admin.user(uow, handle, service.policy, datetime.now(UTC))
     if data is None:
         _fail(f"paybot has never seen {handle}", 1)
-    _print_rows([data], list(data), f"@{data['handle']}", as_json)  # type: ignore[index]
+    _print_rows([data], list(data), f"@{data['handle']}", as_json)
 
 
 @app.command()
@@ -587,7 +590,7 @@ def _dotenv_db_password() -> list[str]:
 
     try:
         return database_password_parts(_settings().database_url)
-    except BaseException:  # noqa: BLE001 (a settings error here must not hide the store's)
+    except BaseException:
         return []
 
 

@@ -159,13 +159,16 @@ class _ToCommand(Transformer[Token, object]):
     def send_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
         return Command("send", amount, people, memo, self.lang)
 
-    def send_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None) -> Command:
+    def send_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
+                              memo: str | None = None) -> Command:
         return Command("send", amount, people, memo, self.lang)
 
-    def request_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
+    def request_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...],
+                             memo: str | None = None) -> Command:
         return Command("request", amount, people, memo, self.lang)
 
-    def request_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None) -> Command:
+    def request_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
+                                 memo: str | None = None) -> Command:
         return Command("request", amount, people, memo, self.lang)
 
     def help(self, _tok: Token) -> Command:

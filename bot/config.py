@@ -195,7 +195,8 @@ class Settings(BaseSettings):
                     "(see config.example.env)"
                 )
             if is_placeholder(secret.get_secret_value()):
-                raise ConfigError(f"{name.upper()} still holds a placeholder: set the real value from the X developer portal")
+                raise ConfigError(f"{name.upper()} still holds a placeholder: "
+                                  "set the real value from the X developer portal")
             out[name.removeprefix("x_")] = secret.get_secret_value()
         checked_base("x_api_base", self.x_api_base, live=self.paybot_live)
         return out

@@ -61,7 +61,9 @@ def _x_checks(settings: Settings) -> list[Check]:
         creds = settings.require_x()
     except ConfigError as err:
         return [Check("X credentials", FAIL, str(err))]
-    x = XClient(**creds, base_url=settings.x_api_base, timeout=settings.x_timeout)
+    x = XClient(consumer_key=creds["consumer_key"], consumer_secret=creds["consumer_secret"],
+                access_token=creds["access_token"], access_token_secret=creds["access_token_secret"],
+                base_url=settings.x_api_base, timeout=settings.x_timeout)
     try:
         me = x.me()
     except XAuthError:

@@ -78,7 +78,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "payer.opted_out": ("{handle} does not take requests through me.",
                         "{handle} ne reçoit pas de demandes par mon intermédiaire."),
     "edit.too_late": ("This edit names someone an earlier edit removed; post a new command instead.",
-                      "Cette modification nomme quelqu'un qu'une modification précédente a retiré ; publiez une nouvelle commande."),
+                      "Cette modification nomme quelqu'un qu'une modification précédente a retiré ; "
+                      "publiez une nouvelle commande."),
     "edit.new_post": ("An edit cannot change who pays (a payment into a request or back, or a request's payers); "
                       "I cancelled it. Post a new command.",
                       "Une modification ne peut pas changer qui paie (un paiement en demande ou l'inverse, ou les "
@@ -134,7 +135,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                 "Vous n'avez pas encore de carte enregistrée. Répondez INSCRIPTION, puis OUI {code}."),
     "cancelled": ("Cancelled. No money moved. [{code}]", "Annulé. Aucun argent n'a bougé. [{code}]"),
     # -- outcomes
-    "sent": ("@{sender} sent @{recipient} {amount} ✅ [{code}]", "@{sender} a envoyé {amount} à @{recipient} ✅ [{code}]"),
+    "sent": ("@{sender} sent @{recipient} {amount} ✅ [{code}]",
+             "@{sender} a envoyé {amount} à @{recipient} ✅ [{code}]"),
     "sent.private": ("@{sender} sent @{recipient} a payment ✅ [{code}]",
                      "@{sender} a envoyé un paiement à @{recipient} ✅ [{code}]"),
     "paid_request": ("@{sender} paid @{recipient} {amount} ✅ [{code}]",

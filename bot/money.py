@@ -147,7 +147,7 @@ def parse_minor(text: str, code: str) -> int:
     if frac is not None and cur.digits == 0:
         raise CommandError("amount.no_decimals", code=cur.code)
     frac_digits = (frac or "").ljust(cur.digits, "0")
-    minor = int(whole) * 10**cur.digits + (int(frac_digits) if frac_digits else 0)
+    minor: int = int(whole) * 10 ** int(cur.digits) + (int(frac_digits) if frac_digits else 0)
     if minor == 0:
         raise CommandError("amount.zero")
     return minor

@@ -214,7 +214,10 @@ class PaymentProvider(Protocol):
 
     name: str
     # The smallest charge the provider accepts per currency, in minor units (commands below are refused).
-    min_charge: Mapping[str, int]
+    @property
+    def min_charge(self) -> Mapping[str, int]:
+        """The provider's smallest charge per currency, in minor units (read only)."""
+        ...
 
     def has_card(self, user_id: str) -> bool: ...
 

@@ -74,6 +74,13 @@ def _named(names: str | None) -> list[tuple[str, str]]:
     return [(uid, handle) for uid, _, handle in (pair.partition(":") for pair in (names or "").split())]
 
 
+def saved_id(t: Transfer) -> int:
+    """The id of a transfer row already written (flushed): its timeline refers to it."""
+    if t.id is None:
+        raise ValueError("a transfer needs to be saved before its timeline is written")
+    return t.id
+
+
 def money(t: Transfer) -> Money:
     return Money(t.amount_minor, t.currency)
 
@@ -276,7 +283,7 @@ class Service:
         s.flush()  # new rows get their ids, for their timelines
         for user_id, t in rows.items():
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
-            s.add(TransferEvent(transfer_id=t.id, at=now, status="pending", note=note))
+            s.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
@@ -530,7 +537,7 @@ class Service:
                 groups[t.code].append(t)
             else:
                 unasked = unasked or code in (None, t.code)
-        if unasked and (not groups or code and code not in groups):
+        if unasked and (not groups or (code and code not in groups)):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
@@ -1007,7 +1014,7 @@ class Service:
             if event.kind == EventKind.REFUNDED and t.status in (Status.COMPLETED, Status.HELD):
                 self._set_status(s, t, Status.RETURNED, now, reason=note)
             else:
-                s.add(TransferEvent(transfer_id=t.id, at=now, status=t.status, note=note))
+                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             s.add(t)
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
@@ -1322,7 +1329,7 @@ class Service:
         t.updated_at = now
         if reason:
             t.reason = reason
-        s.add(TransferEvent(transfer_id=t.id, at=now, status=str(new), note=reason))
+        s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason))
 
     def _remember(self, s: Session, user: XUser, *, wrote: bool = False) -> None:
         """Keep what X just showed of a user: the handle (renames), when it was seen, and whether they
@@ -1336,7 +1343,7 @@ class Service:
                        wrote_at=now if wrote else None)
         elif (row.handle != user.handle or (user.name and row.name != user.name)
               or row.seen_at is None or now - row.seen_at > SEEN_EVERY
-              or wrote and (row.wrote_at is None or now - row.wrote_at > SEEN_EVERY)):
+              or (wrote and (row.wrote_at is None or now - row.wrote_at > SEEN_EVERY))):
             if row.handle != user.handle or (user.name and row.name != user.name):
                 row.handle = user.handle
                 row.name = user.name or row.name

@@ -207,7 +207,7 @@ class Run:
 
         with self._stripe_provider().uow() as s:
             row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()
-        return row.user_id
+        return str(row.user_id)
 
     def _stripe_provider(self) -> Any:
         return self.bot.provider
@@ -335,7 +335,7 @@ class Run:
         target = self.clock.now() + parse_duration(text)
         for _ in range(10_000):
             due = self.bot.service.next_due()
-            if due is None or due > target or due <= self.clock.now() and _ > 0:
+            if due is None or due > target or (due <= self.clock.now() and _ > 0):
                 break
             self.clock.set(due)
             self.idle()

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import col, select
@@ -70,7 +71,7 @@ class Worker:
         for m in mentions:
             if m.id not in fresh:
                 continue  # the overlap with the previous poll
-            result = self._guard(f"mention {m.id}", lambda m=m: self.service.on_mention(m, since=self.started_at))
+            result = self._guard(f"mention {m.id}", partial(self.service.on_mention, m, since=self.started_at))
             handled += bool(result)
             failed |= result is None
         if mentions and not failed:  # a failed mention keeps the window open to be read again
@@ -114,7 +115,7 @@ class Worker:
             if dm.id not in fresh or dm.sender_id == self.service.bot_id:
                 continue  # already applied, or the bot's own message
             try:
-                result = self._guard(f"dm {dm.id}", lambda dm=dm: self.service.on_dm(dm))
+                result = self._guard(f"dm {dm.id}", partial(self.service.on_dm, dm))
             except AnswerInDoubt:
                 # Judged once the outbox settles its confirmation's send: this page (oldest first,
                 # so nothing after it either) is read again then; nothing expires meanwhile.

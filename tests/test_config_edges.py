@@ -105,7 +105,8 @@ def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
     root = Path(__file__).resolve().parents[1]
     wanted = [Requirement(r) for r in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]]
     lock = (root / "requirements.lock").read_text()
-    pins = {canonicalize_name(name): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)}
+    pinned = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)
+    pins = {canonicalize_name(name): version for name, version in pinned}
     assert lock.count("--hash=sha256:") >= len(pins)
     for req in wanted:
         name = canonicalize_name(req.name)

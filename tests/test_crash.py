@@ -36,7 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -125,7 +125,7 @@ class People:
 class SandboxMoney:
     """The sandbox as the provider: its records are the provider's truth."""
 
-    env: dict[str, str] = {}
+    env: ClassVar[dict[str, str]] = {}
 
     def __init__(self, tmp: Path) -> None:
         self.sandbox = SandboxProvider(tmp / "sandbox.db")

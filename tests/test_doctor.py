@@ -80,7 +80,8 @@ def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
 
 def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> None:
     env = {**os.environ, "X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY,  # type: ignore[attr-defined]
-           "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET, "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN, "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
+           "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET, "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN,
+           "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
            "PAYBOT_DB_PATH": str(tmp_path / "p.db"), "SANDBOX_DB_PATH": str(tmp_path / "s.db"), "COLUMNS": "200"}
     first = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env,
                            cwd=tmp_path, timeout=60)

@@ -37,8 +37,10 @@ def test_control_api_and_state_file(tmp_path: Path) -> None:
         http = session()
         bob = http.post(f"{base}/_sim/users", json={"handle": "bob"}, timeout=5).json()["id"]
         http.post(f"{base}/_sim/users", json={"handle": "alice", "accepts_dms": False}, timeout=5)
-        post = http.post(f"{base}/_sim/tweets", json={"by": "bob", "text": "@paybot send 5 to @alice"}, timeout=5).json()
-        edited = http.post(f"{base}/_sim/edit", json={"id": post["id"], "text": "@paybot send 6 to @alice"}, timeout=5).json()
+        post = http.post(f"{base}/_sim/tweets", json={"by": "bob", "text": "@paybot send 5 to @alice"},
+                         timeout=5).json()
+        edited = http.post(f"{base}/_sim/edit", json={"id": post["id"], "text": "@paybot send 6 to @alice"},
+                           timeout=5).json()
         http.post(f"{base}/_sim/dm", json={"by": "bob", "text": "yes"}, timeout=5)
         http.post(f"{base}/_sim/rename", json={"handle": "bob", "to": "bobby"}, timeout=5)
         bad = http.post(f"{base}/_sim/tweets", json={"by": "nobody", "text": "hi"}, timeout=5)

@@ -390,7 +390,7 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
 
 @pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
 def test_a_live_key_needs_paybot_live(key: str) -> None:
-    with pytest.raises(ConfigError, match="live key.*PAYBOT_LIVE=1"):
+    with pytest.raises(ConfigError, match=r"live key.*PAYBOT_LIVE=1"):
         Settings(stripe_api_key=key).require_stripe()
     assert Settings(stripe_api_key=key, paybot_live=True).require_stripe() == key
     assert Settings(stripe_api_key="sk_test_abc").require_stripe() == "sk_test_abc"

@@ -32,13 +32,13 @@ from bot.simulate import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.store import Transfer, TransferEvent, make_engine
 from bot.x.sim import XSim
 from tests.test_scenarios import SCENARIOS
-from tests.test_worker_process import sim as xsim  # noqa: F401 (a fixture)
 from tests.test_worker_process import (
     pay_killed_after_the_charge,
     restart_until_replied,
     statuses,
     wait_for,
 )
+from tests.test_worker_process import sim as xsim  # noqa: F401 (a fixture)
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
@@ -362,7 +362,8 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
     stripe_sim = StripeSim()
     stripe_sim.start()
     try:
-        proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0", **stripe_env(stripe_sim, tmp_path))
+        proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0",
+                     **stripe_env(stripe_sim, tmp_path))
         try:
             def link_to(handle: str) -> bool:
                 uid = xsim.user_id(handle)

@@ -121,7 +121,8 @@ def test_send_dm_and_reply(sim: XSim, clock: FakeClock) -> None:
     post = sim.tweet("bob", "@paybot send 5 to @alice")
     x.send_dm(sim.user_id("bob"), "hello")
     x.reply(post["id"], "@bob sent @alice $5.00")
-    assert [(m["type"], m["text"]) for m in sim.bot_messages()] == [("dm", "hello"), ("reply", "@bob sent @alice $5.00")]
+    said = [(m["type"], m["text"]) for m in sim.bot_messages()]
+    assert said == [("dm", "hello"), ("reply", "@bob sent @alice $5.00")]
 
 
 def test_forbidden_reasons(sim: XSim, clock: FakeClock) -> None:
@@ -191,7 +192,8 @@ def test_a_429_and_a_usage_cap_are_told_apart(sim: XSim, clock: FakeClock) -> No
     assert capped.value.capped
 
 
-def test_requests_have_a_timeout_and_ignore_proxies(sim: XSim, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_have_a_timeout_and_ignore_proxies(sim: XSim, clock: FakeClock,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """No proxy variable can capture a request, and every request carries a timeout."""
     monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:9")

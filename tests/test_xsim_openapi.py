@@ -7,8 +7,8 @@ spec validator is off; responses are still validated against its schemas.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
@@ -95,7 +95,7 @@ def test_mentions_errors(sim: tuple[XSim, str]) -> None:
 
 
 def test_dm_events(sim: tuple[XSim, str]) -> None:
-    s, base = sim
+    _s, base = sim
     body = check(base, "GET", "/2/dm_events", params={
         "event_types": "MessageCreate", "max_results": "5", "expansions": "sender_id",
         "dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,event_type"}).json()
@@ -116,7 +116,7 @@ def test_posting(sim: tuple[XSim, str]) -> None:
 
 def test_users(sim: tuple[XSim, str]) -> None:
     """GET /2/users/by answers 200 with `errors` for unknown names; /2/users/me is the bot."""
-    s, base = sim
+    _s, base = sim
     mixed = check(base, "GET", "/2/users/by", params={"usernames": "bob,nobody"}).json()
     assert [u["username"] for u in mixed["data"]] == ["bob"] and mixed["errors"][0]["value"] == "nobody"
     only_unknown = check(base, "GET", "/2/users/by", params={"usernames": "nobody"})
@@ -134,6 +134,6 @@ def test_users_by_id(sim: tuple[XSim, str]) -> None:
 
 
 def test_bad_credentials_are_a_401(sim: tuple[XSim, str]) -> None:
-    s, base = sim
+    _s, base = sim
     resp = requests.get(base + "/2/users/me", headers={"Authorization": 'OAuth oauth_consumer_key="x"'}, timeout=5)
     assert resp.status_code == 401

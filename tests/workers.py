@@ -17,7 +17,8 @@ from bot.x.sim import (
 )
 
 
-def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str], log_name: str = "worker.log") -> subprocess.Popen[bytes]:
+def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str],
+                 log_name: str = "worker.log") -> subprocess.Popen[bytes]:
     """Start `paybot run` on the simulator with the store and sandbox in `tmp`; output goes to tmp/log_name.
 
     The environment is cleaned of paybot's own variables first, then `settings` are applied."""

@@ -316,4 +316,4 @@ class SandboxProvider:
         if self._fail_next:
             self._fail_next -= 1
             raise ProviderTransient("the sandbox timed out after doing the work")
-        return result
+        return dict(result)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import stripe
@@ -114,7 +115,7 @@ class StripeProvider:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         client = stripe.StripeClient(key, **options)
         engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
-        SQLModel.metadata.create_all(engine, tables=[StripeUser.__table__])  # type: ignore[list-item]
+        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["stripeuser"]])
         return cls(client, UnitOfWork(engine), clock, return_url=settings.stripe_return_url,
                    currency=settings.paybot_currency, fee_bps=settings.stripe_application_fee_bps)
 
@@ -167,7 +168,7 @@ class StripeProvider:
         if memo:
             metadata["memo"] = memo[:500]
         charge = self._charge_params(amount, destination, metadata)
-        params = {**charge, "customer": customer, "payment_method": card, "off_session": True, "confirm": True}
+        params: Any = {**charge, "customer": customer, "payment_method": card, "off_session": True, "confirm": True}
         try:
             pi = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
         except stripe.InvalidRequestError as err:
@@ -215,7 +216,7 @@ class StripeProvider:
             created = int(_f(pi, "created") or self.clock.now().timestamp())
             data = {k: charge[k] for k in ("metadata", "transfer_data", "transfer_group", "application_fee_amount")
                     if k in charge}
-            session = self._call(lambda: self.client.v1.checkout.sessions.create(params={
+            page: Any = {
                 "mode": "payment", "customer": customer,
                 "success_url": self.return_url, "cancel_url": self.return_url,
                 "expires_at": created + AUTH_PAGE_LIFETIME,
@@ -224,7 +225,9 @@ class StripeProvider:
                     "currency": charge["currency"], "unit_amount": amount.minor,
                     "product_data": {"name": "Payment sent with paybot"}}}],
                 "payment_intent_data": data,
-            }, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
+            }
+            session = self._call(lambda: self.client.v1.checkout.sessions.create(
+                params=page, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
             self._abandon(ref, "cancel:" + key.removeprefix("pay:"))
             return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url)
         decline = getattr(error, "decline_code", None) or err.code or ""
@@ -249,7 +252,7 @@ class StripeProvider:
         pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
         transfer = self._call(lambda: self.client.v1.transfers.create(params={
             "amount": amount.minor - self._fee(amount.minor), "currency": amount.currency.lower(),
-            "destination": destination, "source_transaction": pi.latest_charge,
+            "destination": destination, "source_transaction": _f(pi, "latest_charge"),
             "transfer_group": pi.transfer_group or f"paybot-{payment_ref}",
             "metadata": {"paybot_key": key},
         }, options={"idempotency_key": key}))
@@ -257,8 +260,7 @@ class StripeProvider:
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
         pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
-        params: dict[str, Any] = {"payment_intent": payment_ref, "amount": amount.minor,
-                                  "metadata": {"paybot_key": key}}
+        params: Any = {"payment_intent": payment_ref, "amount": amount.minor, "metadata": {"paybot_key": key}}
         if _f(pi, "transfer_data"):  # a destination charge: take the money back from the recipient too
             params.update(reverse_transfer=True, refund_application_fee=True)
         elif self.connect and _f(pi, "transfer_group"):
@@ -268,8 +270,8 @@ class StripeProvider:
                                   {"transfer_group": pi.transfer_group, "limit": 100})
             for transfer in released:
                 if not _f(transfer, "reversed"):
-                    self._call(lambda t=transfer: self.client.v1.transfers.reversals.create(
-                        t.id, options={"idempotency_key": f"{key}:reversal:{t.id}"}))
+                    self._call(partial(self.client.v1.transfers.reversals.create, transfer.id,
+                                       options={"idempotency_key": f"{key}:reversal:{transfer.id}"}))
         refund = self._call(lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": key}))
         return str(refund.id)
 
@@ -330,9 +332,9 @@ class StripeProvider:
         """Stripe's events since `after`, oldest first. Without a cursor, every event Stripe still keeps."""
         raw: list[Any] = []
         if after is None:
-            params: dict[str, Any] = {"limit": 100, "types": list(EVENT_TYPES)}
+            params: Any = {"limit": 100, "types": list(EVENT_TYPES)}
             for _ in range(20):
-                page = self._call(lambda params=params: self.client.v1.events.list(params=params))
+                page = self._call(partial(self.client.v1.events.list, params=params))
                 raw += page.data
                 if not page.has_more or not page.data:
                     break
@@ -341,8 +343,8 @@ class StripeProvider:
         else:
             cursor = after
             for _ in range(20):
-                page = self._call(lambda cursor=cursor: self.client.v1.events.list(
-                    params={"limit": 100, "ending_before": cursor, "types": list(EVENT_TYPES)}))
+                newer: Any = {"limit": 100, "ending_before": cursor, "types": list(EVENT_TYPES)}
+                page = self._call(partial(self.client.v1.events.list, params=newer))
                 if not page.data:
                     break
                 raw += reversed(page.data)
@@ -379,7 +381,7 @@ class StripeProvider:
         key = _f(obj, "metadata", "paybot_key")
         if kind == "checkout.session.completed" and _f(obj, "mode") == "setup":
             intent = self.client.v1.setup_intents.retrieve(obj.setup_intent)
-            user_id = self._save_card(obj.customer, intent.payment_method)
+            user_id = self._save_card(obj.customer, _f(intent, "payment_method"))
             return [ProviderEvent(eid, EventKind.CARD_SAVED, user_id=user_id)] if user_id else []
         if kind == "checkout.session.completed" and key and _f(obj, "payment_intent"):
             pi = self.client.v1.payment_intents.retrieve(obj.payment_intent)
@@ -432,8 +434,8 @@ class StripeProvider:
         row = self._row(user_id)
         if row.payment_method_id or not row.customer_id:
             return row.payment_method_id
-        cards = self._call(lambda: self.client.v1.payment_methods.list(
-            params={"customer": row.customer_id, "type": "card", "limit": 1}))
+        query: Any = {"customer": row.customer_id, "type": "card", "limit": 1}
+        cards = self._call(lambda: self.client.v1.payment_methods.list(params=query))
         if not cards.data:
             return None
         self._save(user_id, payment_method_id=cards.data[0].id)
@@ -476,7 +478,7 @@ class StripeProvider:
 
     def _ready(self, user_id: str, account_id: str) -> bool:
         account = self._call(lambda: self.client.v1.accounts.retrieve(account_id))
-        ready = _f(account, "capabilities", "transfers") == "active"
+        ready = bool(_f(account, "capabilities", "transfers") == "active")
         if ready:
             self._save(user_id, account_ready=True)
         return ready
@@ -509,10 +511,10 @@ class StripeProvider:
         except stripe.StripeError as err:
             raise _translate(err) from None
 
-    def _each(self, lister: Callable[[dict[str, Any]], Any], params: dict[str, Any]) -> Iterator[Any]:
-        """Every item of a Stripe list, page by page."""
+    def _each(self, lister: Callable[[Any], Any], params: dict[str, Any]) -> Iterator[Any]:
+        """Every item of a Stripe list, page by page (`params` are Stripe's typed list parameters)."""
         for _ in range(100):
-            page = self._call(lambda params=params: lister(params))
+            page = self._call(partial(lister, params))
             yield from page.data
             if not page.has_more or not page.data:
                 return

@@ -7,7 +7,7 @@ resource per UTC day; writes per request.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +29,12 @@ class Meter:
 
     day: str = ""
     requests: Counter[str] = field(default_factory=Counter)
-    usd: Counter[str] = field(default_factory=Counter)
+    usd: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     _seen: set[tuple[str, str]] = field(default_factory=set)
 
     def add(self, day: str, endpoint: str, method: str, ids: list[str], user_ids: list[str]) -> None:
         if day != self.day:
-            self.day, self.requests, self.usd, self._seen = day, Counter(), Counter(), set()
+            self.day, self.requests, self.usd, self._seen = day, Counter(), defaultdict(float), set()
         self.requests[endpoint] += 1
         if method == "GET":
             kind = _READ_KIND.get(endpoint, "post_read")

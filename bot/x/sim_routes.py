@@ -131,7 +131,8 @@ def build(sim: XSim) -> Flask:
             resp.headers["x-rate-limit-reset"] = str(reset)
         return resp, fault == TIMEOUT
 
-    def page(items: list[dict[str, Any]], default: int, low: int, high: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
+    def page(items: list[dict[str, Any]], default: int, low: int,
+             high: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
         raw = request.args.get("max_results", str(default))
         if not raw.isdigit() or not low <= int(raw) <= high:
             return _invalid(f"The `max_results` query parameter value [{raw}] is not between {low} and {high}",
@@ -159,7 +160,9 @@ def build(sim: XSim) -> Flask:
         if uid not in sim.users:
             return _problem(404, "Not Found Error", f"Could not find user with id: [{uid}].")
         items = sim.mentions_of(uid)
-        for name, keep in (("since_id", lambda i, v: int(i["id"]) > v), ("until_id", lambda i, v: int(i["id"]) < v)):
+        bounds: tuple[tuple[str, Callable[[dict[str, Any], int], bool]], ...] = (
+            ("since_id", lambda i, v: int(i["id"]) > v), ("until_id", lambda i, v: int(i["id"]) < v))
+        for name, keep in bounds:
             raw = request.args.get(name)
             if raw is not None:
                 if not raw.isdigit():
@@ -318,10 +321,22 @@ def build(sim: XSim) -> Flask:
                                                 quote_of=b.get("quote_of")))
     control("/_sim/edit", lambda b: sim.edit(b["id"], b["text"]))
     control("/_sim/retweet", lambda b: sim.retweet(b["by"], b["id"]))
-    control("/_sim/delete", lambda b: sim.delete(b["id"]) or {})
+    def delete(b: dict[str, Any]) -> dict[str, Any]:
+        sim.delete(b["id"])
+        return {}
+
+    def rename(b: dict[str, Any]) -> dict[str, Any]:
+        sim.rename(b["handle"], b["to"])
+        return {}
+
+    def fault(b: dict[str, Any]) -> dict[str, Any]:
+        sim.inject(b["endpoint"], int(b["status"]), int(b.get("times", 1)))
+        return {}
+
+    control("/_sim/delete", delete)
     control("/_sim/dm", lambda b: sim.dm(b["by"], b["text"], b.get("to")))
-    control("/_sim/rename", lambda b: sim.rename(b["handle"], b["to"]) or {})
-    control("/_sim/fault", lambda b: sim.inject(b["endpoint"], int(b["status"]), int(b.get("times", 1))) or {})
+    control("/_sim/rename", rename)
+    control("/_sim/fault", fault)
     control("/_sim/messages", lambda _b: sim.bot_messages(), "GET")
     control("/_sim/log", lambda _b: sim.log, "GET")
     control("/_sim/stats", lambda _b: {"posts": len(sim.posts), "dms": len(sim.dms), "requests": len(sim.log),

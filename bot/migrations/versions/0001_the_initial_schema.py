@@ -1,7 +1,7 @@
 """the initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 06:48:34.108317
 """
 
