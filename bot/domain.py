@@ -57,6 +57,31 @@ def transition(current: str, new: Status) -> Status:
     return new
 
 
+class Step(StrEnum):
+    """A money step of a transfer, each with its own idempotency key (stored before the provider call)."""
+
+    PAY = "pay"  # the sender's charge (to the recipient, or held by the platform)
+    RELEASE = "release"  # held money paid out to the recipient who claimed it
+    RETURN = "return"  # held money given back to the sender (claim window over, or an operator's refund)
+    REFUND = "refund"  # money that reached the recipient given back to the sender (an operator's refund)
+
+
+def money_key(step: Step, root_tweet_id: str, sender_id: str, recipient_id: str) -> str:
+    """The idempotency key of one money step of one transfer: unique per (post, sender, recipient, step),
+    so a retry after a crash repeats the same step and nothing else."""
+    return f"{step}:{root_tweet_id}:{sender_id}:{recipient_id}"
+
+
+def step_of(key: str | None) -> Step | None:
+    """Which money step a stored key belongs to; None for no key."""
+    if not key:
+        return None
+    return Step(key.partition(":")[0])
+
+
+REFUNDS = frozenset({Step.RETURN, Step.REFUND})  # paybot's own ways of giving money back
+
+
 @dataclass(frozen=True)
 class Policy:
     """Limits and time windows; amounts are minor units of any enabled currency."""

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, or_, select
 
 from bot import messages as msg
 from bot.commands import DEFAULT_ENABLED, Command, DmCommand, parse_command, parse_dm
-from bot.domain import CodeFactory, Policy, Status, random_code, transition
+from bot.domain import REFUNDS, CodeFactory, Policy, Status, Step, money_key, random_code, step_of, transition
 from bot.errors import AmountTooSmall, AnswerInDoubt, CommandError, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -581,7 +581,7 @@ class Service:
             return []
         for t in target:
             self._set_status(s, t, Status.EXECUTING, now)
-            t.pay_key = f"pay:{t.root_tweet_id}:{t.sender_id}:{t.recipient_id}"
+            t.pay_key = money_key(Step.PAY, t.root_tweet_id, t.sender_id, t.recipient_id)
             t.confirmed_at = now
             s.add(t)
         return [t.id for t in target if t.id is not None]
@@ -810,7 +810,7 @@ class Service:
             releasing = list(
                 s.exec(
                     select(Transfer.recipient_id).where(
-                        Transfer.status == Status.HELD, col(Transfer.settle_key).startswith("release:")
+                        Transfer.status == Status.HELD, col(Transfer.settle_key).startswith(f"{Step.RELEASE}:")
                     )
                 )
             )
@@ -857,7 +857,7 @@ class Service:
                 .where(Transfer.recipient_id == user_id, Transfer.status == Status.HELD)
                 .order_by(col(Transfer.id))
             ))
-        return [t for t in held if not (t.settle_key or "").startswith("return:")]
+        return [t for t in held if step_of(t.settle_key) != Step.RETURN]
 
     def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:
         """The recipient asked for the money held for them: onboard, then release each transfer.
@@ -897,7 +897,7 @@ class Service:
         def record(s: Session, t: Transfer) -> None:
             done.append(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)))
 
-        self._settle(held, "release", release, Status.COMPLETED, record)
+        self._settle(held, Step.RELEASE, release, Status.COMPLETED, record)
         if done or not resuming:
             with self.uow() as s:
                 text = say("claimed", lang, items=", ".join(done)) if done else say("claim_nothing", lang)
@@ -911,7 +911,7 @@ class Service:
                 select(Transfer).where(Transfer.status == Status.HELD, col(Transfer.hold_until) <= self.clock.now())
             ))
         # A release under way (the recipient claimed) wins over the return.
-        due = [t for t in due if not (t.settle_key or "").startswith("release:")]
+        due = [t for t in due if step_of(t.settle_key) != Step.RELEASE]
 
         def refund(t: Transfer) -> str:
             return self.provider.refund(key=t.settle_key or "", payment_ref=t.payment_ref or "", amount=money(t))
@@ -924,14 +924,14 @@ class Service:
             if any(g.status == Status.HELD for g in group if g.id != t.id):
                 return
             back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED
-                                                         and (g.settle_key or "").startswith("return:"))]
+                                                         and step_of(g.settle_key) == Step.RETURN)]
             key = "returned" if len(back) == 1 else "returned.many"
             text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
                        handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
                        total=money(t) * len(back), days=self.policy.claim_window.days, code=t.code)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
-        return len(self._settle(due, "return", refund, Status.RETURNED, tell_sender))
+        return len(self._settle(due, Step.RETURN, refund, Status.RETURNED, tell_sender))
 
     def lapse_auth(self) -> int:
         """Close the approvals nobody gave in time: look each payment up, record what the provider says."""
@@ -1005,7 +1005,7 @@ class Service:
             if t is None:
                 log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
                 return
-            if event.kind == EventKind.REFUNDED and (t.settle_key or "").startswith(("return:", "refund:")):
+            if event.kind == EventKind.REFUNDED and step_of(t.settle_key) in REFUNDS:
                 return  # paybot's own refund (a return, or an operator's refund): recorded by `_settle`
             note = f"{event.kind} at the provider ({event.id})"
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
@@ -1027,7 +1027,7 @@ class Service:
     def _settle(
         self,
         transfers: list[Transfer],
-        step: str,
+        step: Step,
         call: Callable[[Transfer], str],
         new: Status,
         on_done: Callable[[Session, Transfer], None],
@@ -1041,7 +1041,7 @@ class Service:
             for t in transfers:
                 row = s.get(Transfer, t.id)
                 if row is not None and not row.settle_key:
-                    row.settle_key = t.settle_key = f"{step}:{row.root_tweet_id}:{row.sender_id}:{row.recipient_id}"
+                    row.settle_key = t.settle_key = money_key(step, row.root_tweet_id, row.sender_id, row.recipient_id)
                     s.add(row)
             s.commit()
         settled = []
@@ -1134,7 +1134,7 @@ class Service:
             self._queue_dm(s, row.sender_id, text, PRIORITY_OUTCOME, root=row.root_tweet_id)
 
         if t.status == Status.COMPLETED:
-            if not (t.settle_key or "").startswith("refund:"):
+            if step_of(t.settle_key) != Step.REFUND:
                 # A claimed transfer's release key is spent; the refund gets one of its own.
                 with self.uow() as s:
                     row = s.get(Transfer, t.id)
@@ -1142,9 +1142,9 @@ class Service:
                     row.settle_key = t.settle_key = None
                     s.add(row)
                     s.commit()
-            done = self._settle([t], "refund", refund, Status.RETURNED, tell_sender, from_status=Status.COMPLETED)
+            done = self._settle([t], Step.REFUND, refund, Status.RETURNED, tell_sender, from_status=Status.COMPLETED)
         else:
-            done = self._settle([t], "return", refund, Status.RETURNED, tell_sender)
+            done = self._settle([t], Step.RETURN, refund, Status.RETURNED, tell_sender)
         if done:
             return True, f"transfer {transfer_id} refunded"
         with self.uow() as s:  # another refund of it (a second operator, the claim window) may have won

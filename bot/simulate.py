@@ -4,7 +4,7 @@ Real tweepy talks HTTP over loopback to the X simulator; the store is a real
 SQLite file in a temporary folder; the provider is the sandbox, or with
 `provider="stripe"` the real Stripe adapter (stripe-python over loopback to
 the Stripe emulator). After every step the bot works until idle. Format: see
-DESIGN ("paybot simulate").
+docs/DESIGN.md ("paybot simulate").
 
 On Stripe the people complete Stripe's hosted pages as the sandbox's would:
 a card-setup page as soon as the bot sends its link (with the card the

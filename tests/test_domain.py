@@ -21,7 +21,7 @@ LEGAL = {
 
 @pytest.mark.parametrize(("old", "new"), list(itertools.product(Status, Status)))
 def test_every_transition_is_allowed_or_refused_as_drawn(old: Status, new: Status) -> None:
-    """Exactly the arrows of DESIGN's diagram are allowed; every other change is refused."""
+    """Exactly the arrows of docs/DESIGN.md's diagram are allowed; every other change is refused."""
     if (old.value, new.value) in LEGAL:
         assert transition(old, new) == new
     else:
@@ -64,3 +64,13 @@ def test_codes_are_four_unambiguous_characters() -> None:
     assert all(len(c) == 4 and set(c) <= set(CODE_ALPHABET) for c in codes)
     assert not set("0O1IL") & set(CODE_ALPHABET)
     assert len(codes) > 150
+
+
+def test_every_money_step_has_its_own_key_built_in_one_place() -> None:
+    """Each step of one transfer gets a distinct key, and the key says which step it was."""
+    from bot.domain import Step, money_key, step_of
+
+    keys = {step: money_key(step, "100", "10", "11") for step in Step}
+    assert len(set(keys.values())) == len(Step)
+    assert all(step_of(key) is step for step, key in keys.items())
+    assert step_of(None) is None and money_key(Step.PAY, "100", "10", "11") == "pay:100:10:11"

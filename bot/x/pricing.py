@@ -1,6 +1,6 @@
 """What X's pay-per-use API costs, and a meter that prices requests as they are made.
 
-Prices in USD from shared/DESIGN.md ("Platform facts": X's pricing as of 2026).
+Prices in USD from docs/DESIGN.md ("Platform facts": X's pricing as of 2026).
 Reads are billed per resource returned in a successful response, once per
 resource per UTC day; writes per request.
 """
