@@ -84,6 +84,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "I cancelled it. Post a new command.",
                       "Une modification ne peut pas changer qui paie (un paiement en demande ou l'inverse, ou les "
                       "payeurs d'une demande) ; je l'ai annulée. Publiez une nouvelle commande."),
+    "edit.too_many": ("This command was edited more than {n} times; I cancelled it. Post a new command.",
+                      "Cette commande a été modifiée plus de {n} fois ; je l'ai annulée. "
+                      "Publiez une nouvelle commande."),
     # -- limits
     "limit.min": ("The smallest payment I can send is {amount}.", "Le plus petit paiement possible est de {amount}."),
     "limit.max": ("The largest payment I can send is {amount} per person.",
@@ -92,9 +95,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Vous avez demandé de l'argent {n} fois dans la dernière heure ; réessayez plus tard."),
     "limit.payer": ("Someone you named has been asked for money {n} times today already; ask them tomorrow.",
                     "Une personne nommée a déjà reçu {n} demandes d'argent aujourd'hui ; demandez-lui demain."),
-    "limit.strangers": ("You've sent {n} payments in 24 hours to people who have never used me; try again "
+    "limit.strangers": ("You can pay at most {n} people in 24 hours who have never used me; try again "
                         "tomorrow, or ask them to write to me first.",
-                        "Vous avez envoyé {n} paiements en 24 heures à des personnes qui ne m'ont jamais utilisé ; "
+                        "Vous pouvez payer au plus {n} personnes en 24 heures qui ne m'ont jamais utilisé ; "
                         "réessayez demain, ou demandez-leur de m'écrire d'abord."),
     "limit.daily": ("That would take you over your limit of {cap} in 24 hours; you can send {left} more for now.",
                     "Cela dépasserait votre limite de {cap} sur 24 heures ; vous pouvez encore envoyer {left} "

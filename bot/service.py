@@ -58,6 +58,8 @@ from bot.store import (
 log = logging.getLogger(__name__)
 
 ERROR_REPLY_EVERY = timedelta(hours=1)
+ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
+MAX_VERSIONS = 3  # a command and two edits are asked; a further edit cancels it
 SEEN_EVERY = timedelta(minutes=5)  # how stale a user's "seen" time may grow before it is written again
 # A public reply names people by the handle X showed within this time (longer than a send's confirmation
 # window, so a plain send needs no lookup); anyone not seen since is looked up just before it is sent.
@@ -225,8 +227,12 @@ class Service:
         if live and any(t.kind != cmd.kind for t in live):
             # Who pays is part of what a yes answers: a send edited into a request (or back) is a new
             # command, so the old one ends here and nobody's earlier answer can reach the new one.
-            self._void_pending_edit(s, m)
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
             raise CommandError("edit.new_post", lang=lang)
+        if m.id != m.root_id and len(m.edit_ids) > MAX_VERSIONS:
+            # Each version is asked again (in public, for a request): a bounded number of times.
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
+            raise CommandError("edit.too_many", lang=lang, n=MAX_VERSIONS - 1)
         people: list[XUser] = []
         for handle in cmd.recipients:
             user = m.mentioned.get(handle)
@@ -243,7 +249,7 @@ class Service:
             people.append(user)
         if live and not is_send and {party(t) for t in live} != {u.id for u in people}:
             # Who pays is part of what a yes answers: a request edited to other payers is a new command.
-            self._void_pending_edit(s, m)
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
             raise CommandError("edit.new_post", lang=lang)
         if dropped & {u.id for u in people}:
             # That person's row was voided by an earlier edit; a transfer is keyed
@@ -253,7 +259,7 @@ class Service:
             self.policy.check(cmd.amount, len(people), self._moved_24h(s, m.author_id, cmd.amount.currency))
         else:
             self.policy.check_amount(cmd.amount)
-        if not live:
+        if not live or is_send:  # an edit of a send may name new people; a request's payers cannot change
             self._check_reach(s, m, is_send, people)
         now = self.clock.now()
         keep = {u.id for u in people}
@@ -274,7 +280,9 @@ class Service:
                 currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
             )
             t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
-            t.command_tweet_id, t.lang, t.memo = m.id, lang, cmd.memo
+            # A request's payers see the memo as plain words: that is what their yes pays for (and records).
+            t.command_tweet_id, t.lang = m.id, lang
+            t.memo = cmd.memo if is_send else (msg.public_memo(cmd.memo) or None)
             t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
             t.expires_at, t.updated_at = now + ttl, now
             t.asked_at = t.asked_id = None  # a new version: no answer counts until its confirmation is out
@@ -341,11 +349,11 @@ class Service:
             return
         before = set(s.exec(
             select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
-                Transfer.kind == "send", Transfer.sender_id == m.author_id,
+                Transfer.kind == "send", Transfer.sender_id == m.author_id, Transfer.root_tweet_id != m.root_id,
                 Transfer.created_at >= now - timedelta(hours=24), col(User.wrote_at).is_(None),
                 col(Transfer.status).notin_([str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]))))
         if len(before | set(new)) > self.policy.strangers_per_day:
-            raise CommandError("limit.strangers", n=len(before))
+            raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None
@@ -409,14 +417,15 @@ class Service:
         rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == root_id))
         return any(t.status != Status.PENDING and t.reason != "edited" for t in rows)
 
-    def _void_pending_edit(self, s: Session, m: Mention) -> None:
-        """An edit that no longer reads as a valid command cancels the pending request."""
+    def _void_pending_edit(self, s: Session, m: Mention, reason: str = "edited") -> None:
+        """An edit that no longer reads as a valid command cancels the pending request. With
+        ENDED_BY_EDIT the command is over: later edits of it are ignored (see `_answered`)."""
         if m.root_id == m.id:
             return
         now = self.clock.now()
         for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)):
             if t.status == Status.PENDING:
-                self._set_status(s, t, Status.CANCELLED, now, reason="edited")
+                self._set_status(s, t, Status.CANCELLED, now, reason=reason)
                 s.add(t)
 
     def _moved_24h(self, s: Session, sender_id: str, currency: str) -> Money:
@@ -453,7 +462,9 @@ class Service:
                     self._answer_dm(s, dm.sender_id, err.message, err.lang)
                 else:
                     to_run = self._dm_command(s, dm, cmd)
-                    claim_lang = cmd.lang if cmd.kind == "claim" else None
+                    # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
+                    if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
+                        claim_lang = cmd.lang
             s.commit()
         fault_point("dm_committed")
         for transfer_id in to_run:
@@ -537,7 +548,11 @@ class Service:
                 groups[t.code].append(t)
             else:
                 unasked = unasked or code in (None, t.code)
-        if unasked and (not groups or (code and code not in groups)):
+        # A bare yes sent after a post that made a version not asked yet may be meant for that one: it
+        # confirms nothing else (someone's older request must not catch the yes for one's own new send).
+        earlier = code is None and any(t.status == Status.PENDING and t.asked_at is None
+                                       and _after(said_id, t.command_tweet_id) is not False for t in pending)
+        if unasked and (not groups or (code and code not in groups) or earlier):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
@@ -570,14 +585,13 @@ class Service:
                            code=first.code)
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             return []
-        if not self._may_have_card(user_id):
-            self._queue_dm(s, user_id, say("no_card", lang, code=first.code), PRIORITY_OUTCOME)
+        if not self._may_have_card(user_id):  # a yes that moves nothing is answered within the allowance
+            self._answer_dm(s, user_id, say("no_card", lang, code=first.code), lang)
             return []
         try:  # the cap counts money when it moves: the last 24 hours, every currency, sends and requests
             self.policy.check(money(first), len(target), self._moved_24h(s, user_id, first.currency))
         except CommandError as err:
-            err.lang = lang
-            self._queue_dm(s, user_id, err.message, PRIORITY_OUTCOME)
+            self._answer_dm(s, user_id, say(err.key, lang, **err.params), lang)
             return []
         for t in target:
             self._set_status(s, t, Status.EXECUTING, now)
@@ -736,6 +750,7 @@ class Service:
                 text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
                            **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self._tell_outcome(s, t, privacy)  # the others of its command may have been waiting for it
         s.add(t)
 
     def _tell_outcome(self, s: Session, t: Transfer, privacy: str) -> None:
@@ -777,7 +792,7 @@ class Service:
             return "x" * 15 if widest else self._handle(s, g.recipient_id)
 
         def text(p: list[Transfer], h: list[Transfer], widest: bool = False) -> str:
-            words = dict(sender=sender, amount=money(t), code=t.code, until=until)
+            words = dict(sender="x" * 15 if widest else sender, amount=money(t), code=t.code, until=until)
             private = "" if privacy == "public" else ".private"
             if p and h:
                 return say("sent_held" + private, lang, paid=msg.handles([name(g, widest) for g in p]),
@@ -866,7 +881,7 @@ class Service:
         held, the provider is not asked for anything (no account is made for a stranger's CLAIM)."""
         if not resuming and not self._held_for(user_id):
             with self.uow() as s:
-                self._answer_dm(s, user_id, say("claim_nothing", lang), lang)
+                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
         try:
@@ -879,12 +894,13 @@ class Service:
             self.provider_failed()
             with self.uow() as s:
                 self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
-                               PRIORITY_OUTCOME)
+                               PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
         if not onboarding.ready:
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("onboarding", lang, url=onboarding.url or ""), PRIORITY_OUTCOME)
+                self._queue_dm(s, user_id, say("onboarding", lang, url=onboarding.url or ""), PRIORITY_OUTCOME,
+                               category="dm_answer")
                 s.commit()
             return
         held = self._held_for(user_id)
@@ -1245,8 +1261,13 @@ class Service:
             return []
         first = rows[0]
         requester = s.get(User, first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
-        ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
         now = self.clock.now()
+        if requester.opted_out:  # they said STOP after asking: the request ends, nobody is named
+            for t in rows:
+                self._set_status(s, t, Status.CANCELLED, now, reason="the requester said STOP")
+                s.add(t)
+            return []
+        ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
         keep: list[XUser] = []
         codes: dict[str, str] = {}
         for t in rows:
