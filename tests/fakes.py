@@ -8,7 +8,16 @@ from typing import Any
 
 from bot.errors import IdempotencyError, ProviderError
 from bot.money import Money
-from bot.ports import DirectMessage, Mention, Onboarding, PayOutcome, PayResult, Registration, XUser
+from bot.ports import (
+    DirectMessage,
+    Mention,
+    Onboarding,
+    PayOutcome,
+    PayResult,
+    ProviderPayment,
+    Registration,
+    XUser,
+)
 
 
 @dataclass
@@ -20,6 +29,11 @@ class FakeProvider:
     payouts: set[str] = field(default_factory=set)
     results: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     charges: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def min_charge(self) -> dict[str, int]:
+        """The fake charges any amount, as the sandbox does."""
+        return {}
 
     def has_card(self, user_id: str) -> bool:
         return user_id in self.cards
@@ -52,18 +66,20 @@ class FakeProvider:
             card = self.cards.get(sender_id)
             if card is None:
                 return PayResult(PayOutcome.NO_CARD)
-            if card != "ok":
-                return PayResult(PayOutcome.DECLINED if card == "declined" else PayOutcome.NEEDS_AUTH,
-                                 reason="card declined by the bank")
+            if card == "declined":
+                return PayResult(PayOutcome.DECLINED, reason="card declined by the bank")
+            if card != "ok":  # a bank that wants the sender present: a page that is never approved here
+                return PayResult(PayOutcome.NEEDS_AUTH, reason="authentication required",
+                                 url=f"https://fake.invalid/approve/{key}")
             state = "paid" if recipient_id in self.payouts else "held"
             ref = f"ch_{len(self.charges) + 1}"
-            self.charges.append({"ref": ref, "from": sender_id, "to": recipient_id, "minor": amount.minor,
-                                 "state": state})
+            self.charges.append({"ref": ref, "key": key, "from": sender_id, "to": recipient_id,
+                                 "minor": amount.minor, "currency": amount.currency, "state": state})
             return PayResult(PayOutcome.PAID if state == "paid" else PayOutcome.HELD, ref)
 
         return self._once(key, ("pay", sender_id, recipient_id, amount, memo), run)
 
-    def _settle(self, key: str, payment_ref: str, new: str) -> str:
+    def _settle(self, key: str, payment_ref: str, new: str, params: tuple[Any, ...]) -> str:
         # A release takes held money; a refund (a return, an operator's refund) any money that moved,
         # as the sandbox and Stripe allow.
         movable = ("held",) if new == "released" else ("held", "paid", "released")
@@ -75,22 +91,26 @@ class FakeProvider:
             charge["state"] = new
             return f"{new}_{payment_ref}"
 
-        return str(self._once(key, (new, payment_ref), run))
+        return str(self._once(key, (new, payment_ref, *params), run))
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
-        return self._settle(key, payment_ref, "released")
+        return self._settle(key, payment_ref, "released", (recipient_id, amount))
 
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
-        return self.results[key][1] if key in self.results else None
+        params, result = self.results.get(key, ((None,), None))
+        return result if params[0] == "pay" else None  # a release or refund key made no payment
 
     def events(self, after: str | None) -> tuple[list[Any], str | None]:
         return [], after
 
-    def payments_since(self, since: Any) -> list[Any]:
-        return []
+    def payments_since(self, since: Any) -> list[ProviderPayment]:
+        """Every charge (the fake keeps no times, so `since` is every payment)."""
+        return [ProviderPayment(key=c["key"], ref=c["ref"], amount_minor=c["minor"], currency=c["currency"],
+                                charged=True, delivered=c["state"] in ("paid", "released"),
+                                refunded=c["state"] == "refunded") for c in self.charges]
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
-        return self._settle(key, payment_ref, "refunded")
+        return self._settle(key, payment_ref, "refunded", (amount,))
 
 
 USERS = {"paybot": XUser("1", "paybot", "paybot"), "bob": XUser("10", "bob", "Bob"),

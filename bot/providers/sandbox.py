@@ -215,10 +215,10 @@ class SandboxProvider:
 
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
         with self._tx() as db:
-            row = db.execute("SELECT result FROM operations WHERE key = ?", (key,)).fetchone()
-            if row is None:
+            row = db.execute("SELECT kind, result FROM operations WHERE key = ?", (key,)).fetchone()
+            if row is None or row[0] != "pay":  # a release or a refund made no payment
                 return None
-            first = json.loads(row[0])
+            first = json.loads(row[1])
             approval = db.execute("SELECT state, ref FROM approvals WHERE key = ?", (key,)).fetchone()
             if approval is None:
                 return PayResult(PayOutcome(first["outcome"]), first.get("ref"), first.get("reason"))

@@ -164,7 +164,8 @@ class StripeProvider:
         if customer is None or card is None:
             return PayResult(PayOutcome.NO_CARD, reason="no saved card")
         destination = self._destination(recipient_id)
-        metadata = {"paybot_key": key, **(reference or {})}
+        # The recipient is part of what the key pays for, even when no destination carries it (held money).
+        metadata = {"paybot_key": key, "paybot_recipient": recipient_id, **(reference or {})}
         if memo:
             metadata["memo"] = memo[:500]
         charge = self._charge_params(amount, destination, metadata)
@@ -184,7 +185,9 @@ class StripeProvider:
             return self._declined(err, key, customer, amount, charge)
         except stripe.IdempotencyError:
             # Another attempt with this key chose differently (the recipient onboarded in between):
-            # what that attempt did is the answer.
+            # what that attempt did is the answer, if it paid the same amount to the same person.
+            if self._paid_otherwise(key, customer, amount, recipient_id, metadata.get("memo")):
+                raise IdempotencyError(f"key {key} was used with other parameters") from None
             found = self.lookup(key, sender_id)
             if found is None:
                 raise IdempotencyError(f"key {key} was used with other parameters") from None
@@ -276,6 +279,20 @@ class StripeProvider:
         return str(refund.id)
 
     # ------------------------------------------------------------------ lookups
+
+    def _paid_otherwise(self, key: str, customer: str, amount: Money, recipient_id: str, memo: str | None) -> bool:
+        """Whether a payment made with `key` was for another amount, currency, recipient or memo."""
+        for pi in self._each(lambda p: self.client.v1.payment_intents.list(params=p),
+                             {"customer": customer, "limit": 100}):
+            if _f(pi, "metadata", "paybot_key") != key:
+                continue
+            if (_f(pi, "amount"), _f(pi, "currency")) != (amount.minor, amount.currency.lower()):
+                return True
+            if _f(pi, "metadata", "paybot_recipient") not in (None, recipient_id):
+                return True
+            if _f(pi, "metadata", "memo") != memo:
+                return True
+        return False
 
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
         customer = self._row(sender_id).customer_id

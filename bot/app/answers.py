@@ -1,0 +1,226 @@
+"""A DM arrives: a yes or no (judged by the version rule), or REGISTER, CLAIM, HISTORY, settings."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import datetime
+
+from sqlmodel import Session, col, or_, select
+
+from bot import messages as msg
+from bot.app.base import answers, id_after, money
+from bot.app.holds import Holds
+from bot.commands import DmCommand, parse_dm
+from bot.domain import Status, Step, money_key
+from bot.errors import AnswerInDoubt, CommandError, ProviderError
+from bot.faults import fault_point
+from bot.messages import text as say
+from bot.ports import DirectMessage, XUser
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, ProcessedDm, Transfer, User
+
+log = logging.getLogger(__name__)
+
+
+class Answers(Holds):
+    """DMs in: answers to confirmations and the DM commands."""
+
+    def on_dm(self, dm: DirectMessage) -> bool:
+        """Handle one DM event once; returns True when it was new."""
+        to_run: list[int] = []
+        claim_lang: str | None = None
+        with self.uow() as s:
+            if s.get(ProcessedDm, dm.id):
+                return False
+            s.add(ProcessedDm(id=dm.id, processed_at=self.clock.now()))
+            if dm.sender_id != self.bot_id and self._own_conversation(dm):
+                if dm.sender_handle:
+                    self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
+                try:
+                    cmd = parse_dm(dm.text)
+                except CommandError as err:
+                    self._answer_dm(s, dm.sender_id, err.message, err.lang)
+                else:
+                    to_run = self._dm_command(s, dm, cmd)
+                    # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
+                    if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
+                        claim_lang = cmd.lang
+            s.commit()
+        fault_point("dm_committed")
+        for transfer_id in to_run:
+            self.execute(transfer_id)
+        if claim_lang:
+            self.claim(dm.sender_id, lang=claim_lang)
+        return True
+
+    def _own_conversation(self, dm: DirectMessage) -> bool:
+        """Only the one-to-one conversation between the sender and the bot counts."""
+        if not dm.conversation_id:
+            return True
+        pair = "-".join(sorted((dm.sender_id, self.bot_id), key=int))
+        return dm.conversation_id == pair
+
+    def _dm_command(self, s: Session, dm: DirectMessage, cmd: DmCommand) -> list[int]:
+        """Apply a DM command; returns the transfers to execute once it is committed."""
+        user_id, lang = dm.sender_id, cmd.lang
+        if cmd.kind in ("confirm", "cancel"):
+            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
+                                said_at=dm.created_at, said_id=dm.id)
+        if cmd.kind in ("register", "history", "privacy", "stop", "start") and not self._may_answer(s, user_id, lang):
+            return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
+        if cmd.kind == "register":
+            try:
+                reg = self.provider.register(user_id)
+                key = "register.already" if reg.already else "register.link" if reg.url else "register.saved"
+                sentence = say(key, lang, url=reg.url or "")
+            except ProviderError:
+                log.exception("register failed for user %s", user_id)
+                sentence = say("register.failed", lang)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
+        elif cmd.kind == "history":
+            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category="dm_answer")
+        elif cmd.kind in ("privacy", "stop", "start"):
+            user = s.get(User, user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
+                                                updated_at=self.clock.now())
+            if cmd.kind == "privacy":
+                user.privacy = cmd.setting or "public"
+                sentence = say(f"privacy.{user.privacy}", lang)
+            else:
+                user.opted_out = cmd.kind == "stop"
+                sentence = say("stopped" if user.opted_out else "started", lang)
+            user.updated_at = self.clock.now()
+            s.add(user)
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
+        elif cmd.kind == "help":
+            self._answer_dm(s, user_id, say("dm_help", lang), lang)
+        return []
+
+    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str,
+                said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
+        """Apply a yes or a no from `user_id`, sent at `said_at` as X's event `said_id`; returns the
+        transfers to execute now.
+
+        An answer counts only for a version whose confirmation reached X before the answer was sent
+        (see `answers`): a yes sent earlier, or one that an edit overtook, confirms nothing."""
+        now = self.clock.now()
+        said_at = min(said_at or now, now)
+        pending = list(
+            s.exec(
+                select(Transfer)
+                .where(Transfer.sender_id == user_id, Transfer.status == Status.PENDING)
+                .order_by(col(Transfer.id))
+            )
+        )
+        doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
+        if any(code in (None, t.code) and t.command_tweet_id in doubt and id_after(said_id, t.command_tweet_id)
+               is not False and said_at >= doubt[t.command_tweet_id] for t in pending):
+            raise AnswerInDoubt(f"an answer from {user_id} waits for a confirmation's send to be settled")
+        for t in pending:
+            if t.expires_at <= said_at and answers(t, said_at, said_id):
+                self._set_status(s, t, Status.EXPIRED, now)
+                s.add(t)
+        groups: dict[str, list[Transfer]] = defaultdict(list)
+        unasked = False
+        for t in pending:
+            if t.status != Status.PENDING:
+                continue
+            if answers(t, said_at, said_id):
+                groups[t.code].append(t)
+            else:
+                unasked = unasked or code in (None, t.code)
+        # A bare yes sent after a post that made a version not asked yet may be meant for that one: it
+        # confirms nothing else (someone's older request must not catch the yes for one's own new send).
+        earlier = code is None and any(t.status == Status.PENDING and t.asked_at is None
+                                       and id_after(said_id, t.command_tweet_id) is not False for t in pending)
+        if unasked and (not groups or (code and code not in groups) or earlier):
+            # Sent before the confirmation it could be meant for: kept for nothing, answered once.
+            self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
+            return []
+        if code:
+            target = groups.get(code)
+        elif len(groups) == 1:
+            target = next(iter(groups.values()))
+        elif groups:
+            options = [
+                say("choose.option", lang, code=c, amount=money(ts[0]),
+                    handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]))
+                for c, ts in groups.items()
+            ]
+            text = say("choose", lang, n=len(groups), options=say("choose.or", lang).join(options))
+            self._answer_dm(s, user_id, text, lang, PRIORITY_CONFIRM)
+            return []
+        else:
+            target = None
+        if target is None:
+            self._answer_dm(s, user_id, self._why_not(s, user_id, code, lang), lang)
+            return []
+        first = target[0]
+        if not confirm:
+            for t in target:
+                self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
+                s.add(t)
+            self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
+            if first.kind == "request":
+                text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
+                           code=first.code)
+                self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+            return []
+        if not self._may_have_card(user_id):  # a yes that moves nothing is answered within the allowance
+            self._answer_dm(s, user_id, say("no_card", lang, code=first.code), lang)
+            return []
+        try:  # the cap counts money when it moves: the last 24 hours, every currency, sends and requests
+            self.policy.check(money(first), len(target), self._moved_24h(s, user_id, first.currency))
+        except CommandError as err:
+            self._answer_dm(s, user_id, say(err.key, lang, **err.params), lang)
+            return []
+        for t in target:
+            self._set_status(s, t, Status.EXECUTING, now)
+            t.pay_key = money_key(Step.PAY, t.root_tweet_id, t.sender_id, t.recipient_id)
+            t.confirmed_at = now
+            s.add(t)
+        return [t.id for t in target if t.id is not None]
+
+    @staticmethod
+    def _in_doubt(s: Session, unasked: list[Transfer]) -> dict[str, datetime]:
+        """For versions not known to be asked: when the send of their confirmation began, if that send
+        is in doubt (marked sending, X may have it). Keyed by version (command post id)."""
+        if not unasked:
+            return {}
+        rows = s.exec(select(Outbox).where(col(Outbox.version).in_({t.command_tweet_id for t in unasked}),
+                                           Outbox.status == "sending", Outbox.priority == PRIORITY_CONFIRM))
+        return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
+
+    def _why_not(self, s: Session, user_id: str, code: str | None, lang: str) -> str:
+        """The answer to a yes/no that matches no pending request."""
+        query = select(Transfer).where(Transfer.sender_id == user_id)
+        if code:
+            query = query.where(Transfer.code == code)
+        last = s.exec(query.order_by(col(Transfer.updated_at).desc(), col(Transfer.id).desc()).limit(1)).first()
+        if last is None:
+            return say("nothing.code", lang, code=code) if code else say("nothing", lang)
+        if last.status == Status.EXPIRED:
+            group = s.exec(select(Transfer).where(Transfer.root_tweet_id == last.root_tweet_id,
+                                                  Transfer.sender_id == user_id))
+            names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
+            return say("expired", lang, amount=money(last), handles=msg.handles(names),
+                       at=f"{last.expires_at:%H:%M}", code=last.code)
+        if code or self.clock.now() - last.updated_at < self.policy.confirm_ttl:
+            return say("already", lang, code=last.code, status=msg.status_word(last.status, lang))
+        return say("nothing", lang)
+
+    def _history(self, s: Session, user_id: str, lang: str) -> str:
+        rows = list(s.exec(
+            select(Transfer)
+            .where(or_(Transfer.sender_id == user_id, Transfer.recipient_id == user_id))
+            .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
+            .limit(10)
+        ))
+        if not rows:
+            return say("history.empty", lang)
+        lines = [say("history.head", lang, n=len(rows)) if len(rows) > 1 else say("history.head_one", lang)]
+        for t in rows:
+            out = t.sender_id == user_id
+            lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),
+                             amount=money(t), other=self._handle(s, t.recipient_id if out else t.sender_id),
+                             status=msg.status_word(t.status, lang)))
+        return "\n".join(lines)

@@ -1,0 +1,310 @@
+"""A mention arrives: parse it, refuse it or ask for confirmation (a send by DM, a request in public)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, func, select
+
+from bot import messages as msg
+from bot.app.base import ENDED_BY_EDIT, ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
+from bot.commands import Command, parse_command
+from bot.domain import Status
+from bot.errors import CommandError
+from bot.faults import fault_point
+from bot.messages import text as say
+from bot.ports import Mention, XUser
+from bot.store import PRIORITY_CONFIRM, Outbox, ProcessedTweet, Transfer, TransferEvent, User, get_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+class Asking(ServiceBase):
+    """Mentions in, confirmations out."""
+
+    def on_mention(self, m: Mention, *, since: datetime | None = None) -> bool:
+        """Handle one mention once. Posts older than `since` are recorded, not acted on.
+
+        Returns True when the mention was new.
+        """
+        with self.uow() as s:
+            if s.get(ProcessedTweet, m.id):
+                return False
+            s.add(ProcessedTweet(id=m.id, processed_at=self.clock.now()))
+            self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
+            for user in m.mentioned.values():
+                self._remember(s, user)
+            if since is None or m.created_at >= since:
+                self._handle_mention(s, m)
+            s.commit()
+        fault_point("mention_committed")
+        return True
+
+    def _handle_mention(self, s: Session, m: Mention) -> None:
+        if m.author_id == self.bot_id or m.is_repost:
+            return
+        if m.id != m.root_id and self._answered(s, m.root_id):
+            log.info("post %s edits a command already answered; ignored", m.id)
+            return
+        try:
+            cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency,
+                                enabled=self.enabled)
+            if cmd.kind == "help":
+                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
+                return
+            if get_checkpoint(s, "paused") == "1":
+                self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
+                return
+            self._ask(s, m, cmd)
+        except CommandError as err:
+            self._void_pending_edit(s, m)
+            if err.quiet or self._in_reply_context_only(m):
+                # Where the bot is only among a reply's leading mentions, the post is conversation
+                # in a thread that named it ("send my regards"): what does not parse gets no answer.
+                return
+            if err.key == "limit.daily" and (s.get(User, m.author_id) or User(id="", handle="")).privacy != "public":
+                # What is left of the cap tells what they sent: a discreet sender hears it by DM only.
+                self._answer_dm(s, m.author_id, err.message, err.lang)
+                return
+            # A refusal for the limits is its own kind of answer: an earlier typo's reply within the
+            # hour must not silence it (each kind is still said at most once an hour).
+            self._answer_publicly(s, m, err.message, "limit" if err.key.startswith("limit.") else "error")
+
+    def _answer_publicly(self, s: Session, m: Mention, sentence: str, category: str) -> None:
+        """Reply to a command with help or a refusal, at most once per user per hour."""
+        since = self.clock.now() - ERROR_REPLY_EVERY
+        recent = s.exec(
+            select(Outbox.id).where(Outbox.about_user_id == m.author_id, Outbox.category == category,
+                                    Outbox.created_at >= since).limit(1)
+        ).first()
+        if recent is not None:
+            log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
+            return
+        self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id)
+
+    def _command_text(self, m: Mention) -> str:
+        """The part of the post to parse: from display_text_range on, as if addressed to the bot.
+
+        The leading @handles of a reply are context; when the bot is named only
+        there, the visible text is still a command to it.
+        """
+        shown = m.text[m.display_start :]
+        return f"@{self.bot_handle} {shown}" if self._in_reply_context_only(m) else shown
+
+    def _in_reply_context_only(self, m: Mention) -> bool:
+        """Whether the bot is named only among the leading @handles of a reply, not in its text."""
+        mention = re.compile(rf"@{re.escape(self.bot_handle)}(?![A-Za-z0-9_])", re.I)
+        return not mention.search(m.text[m.display_start :]) and bool(mention.search(m.text[: m.display_start]))
+
+    def _ask(self, s: Session, m: Mention, cmd: Command) -> None:
+        """Turn a send or a request into pending transfers and ask for confirmation."""
+        assert cmd.amount is not None
+        lang, is_send = cmd.lang, cmd.kind == "send"
+        existing = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)))
+        dropped = {party(t) for t in existing if t.reason == "edited"}
+        live = [t for t in existing if party(t) not in dropped]
+        if any(t.status != Status.PENDING for t in live):
+            return
+        if live and int(m.id) <= max(int(t.command_tweet_id) for t in live):
+            return  # an older version delivered late
+        if live and any(t.kind != cmd.kind for t in live):
+            # Who pays is part of what a yes answers: a send edited into a request (or back) is a new
+            # command, so the old one ends here and nobody's earlier answer can reach the new one.
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
+            raise CommandError("edit.new_post", lang=lang)
+        if m.id != m.root_id and len(m.edit_ids) > MAX_VERSIONS:
+            # Each version is asked again (in public, for a request): a bounded number of times.
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
+            raise CommandError("edit.too_many", lang=lang, n=MAX_VERSIONS - 1)
+        people: list[XUser] = []
+        for handle in cmd.recipients:
+            user = m.mentioned.get(handle)
+            if user is None or not user.id:
+                raise CommandError("recipient.unknown", lang=lang, handle=handle)
+            if user.id == m.author_id:
+                raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
+            if user.id == self.bot_id:
+                raise CommandError("recipients.bot", lang=lang, bot=self.bot_handle)
+            row = s.get(User, user.id)
+            if row is not None and row.opted_out:
+                raise CommandError("recipient.opted_out" if is_send else "payer.opted_out", lang=lang,
+                                   handle=user.handle)
+            people.append(user)
+        if live and not is_send and {party(t) for t in live} != {u.id for u in people}:
+            # Who pays is part of what a yes answers: a request edited to other payers is a new command.
+            self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)
+            raise CommandError("edit.new_post", lang=lang)
+        if dropped & {u.id for u in people}:
+            # That person's row was voided by an earlier edit; a transfer is keyed
+            # by (post, sender, recipient), so it cannot be asked again.
+            raise CommandError("edit.too_late", lang=lang)
+        if is_send:  # refused early when it could not pass at the yes; the yes checks again
+            self.policy.check(cmd.amount, len(people), self._moved_24h(s, m.author_id, cmd.amount.currency))
+        else:
+            self.policy.check_amount(cmd.amount)
+        if not live or is_send:  # an edit of a send may name new people; a request's payers cannot change
+            self._check_reach(s, m, is_send, people)
+        now = self.clock.now()
+        keep = {u.id for u in people}
+        for t in live:
+            if party(t) not in keep:
+                self._set_status(s, t, Status.CANCELLED, now, reason="edited")
+                s.add(t)
+        by_party = {party(t): t for t in live}
+        ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
+        group_code = self._fresh_code(s, m.author_id) if is_send else ""
+        codes: dict[str, str] = {}
+        rows: dict[str, Transfer] = {}
+        for user in people:
+            sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
+            t = by_party.get(user.id) or Transfer(
+                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=cmd.kind,
+                status=Status.PENDING, created_at=now, command_tweet_id=m.id, amount_minor=0,
+                currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
+            )
+            t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
+            # A request's payers see the memo as plain words: that is what their yes pays for (and records).
+            t.command_tweet_id, t.lang = m.id, lang
+            t.memo = cmd.memo if is_send else (msg.public_memo(cmd.memo) or None)
+            t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
+            t.expires_at, t.updated_at = now + ttl, now
+            t.asked_at = t.asked_id = None  # a new version: no answer counts until its confirmation is out
+            s.add(t)
+            rows[user.id] = t
+        s.flush()  # new rows get their ids, for their timelines
+        for user_id, t in rows.items():
+            note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
+            s.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
+        if is_send:
+            self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
+                           root=m.root_id, version=m.id)
+        else:
+            # A payer who keeps their payments out of public (private, quiet) is asked by DM, with the
+            # amount; the public reply only tells them to look there (they wrote to the bot: DMs reach them).
+            # Each public reply is checked again just before it is sent, once every DM sent before it
+            # was read: a payer who said STOP meanwhile is dropped, one who went discreet is asked by DM
+            # (`prepare_reply`), and everyone is named by their current handle.
+            discreet = [u for u in people if (s.get(User, u.id) or User(id="", handle="")).privacy != "public"]
+            shown = [u for u in people if u not in discreet]
+            ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
+            for text, group in self._request_texts(ask, shown, codes) if shown else []:
+                self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id,
+                                  category="ask", names=[m.author_id, *(u.id for u in group)])
+            if discreet:
+                self._queue_reply(s, m.id, self._by_dm_text(ask, discreet), root=m.root_id,
+                                  priority=PRIORITY_CONFIRM, version=m.id, category="ask_by_dm",
+                                  names=[m.author_id, *(u.id for u in discreet)])
+            for user in discreet:
+                self._queue_dm(s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id,
+                               version=m.id)
+
+    def _ask_dm_text(self, ask: Ask, code: str) -> str:
+        """A request's confirmation by DM, for a payer who keeps payments out of public."""
+        what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
+        if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
+            what += say("confirm.memo", ask.lang, memo=plain)
+        return say("confirm.ask", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code)
+
+    @staticmethod
+    def _by_dm_text(ask: Ask, payers: list[XUser]) -> str:
+        return say("request_reply.by_dm", ask.lang, requester=ask.requester.handle,
+                   payers=" ".join(f"@{u.handle}" for u in payers))
+
+    def _check_reach(self, s: Session, m: Mention, is_send: bool, people: list[XUser]) -> None:
+        """Bound what one person's posts make the bot say to others: requests per requester per hour
+        and per payer per day, and payments (each a public "held for you") to people who never wrote
+        to the bot, per sender per day. Edits of a command already counted are not counted again."""
+        now = self.clock.now()
+        roots = func.count(func.distinct(Transfer.root_tweet_id))
+        if not is_send:
+            asked = s.exec(select(roots).where(Transfer.kind == "request", Transfer.recipient_id == m.author_id,
+                                               Transfer.created_at >= now - timedelta(hours=1))).one()
+            if asked >= self.policy.requests_per_hour:
+                raise CommandError("limit.requests", n=asked)
+            for user in people:
+                n = s.exec(select(roots).where(Transfer.kind == "request", Transfer.sender_id == user.id,
+                                               Transfer.created_at >= now - timedelta(hours=24))).one()
+                if n >= self.policy.requests_per_payer_day:
+                    raise CommandError("limit.payer", n=n)
+            return
+        new = [u.id for u in people if (row := s.get(User, u.id)) is None or row.wrote_at is None]
+        if not new:
+            return
+        before = set(s.exec(
+            select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
+                Transfer.kind == "send", Transfer.sender_id == m.author_id, Transfer.root_tweet_id != m.root_id,
+                Transfer.created_at >= now - timedelta(hours=24), col(User.wrote_at).is_(None),
+                col(Transfer.status).notin_([str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]))))
+        if len(before | set(new)) > self.policy.strangers_per_day:
+            raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
+
+    def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
+        assert cmd.amount is not None
+        lang = cmd.lang
+        names = ", ".join(msg.who(u.handle, u.name) for u in people)
+        if len(people) == 1:
+            what = say("confirm.one", lang, amount=cmd.amount, names=names)
+        else:
+            what = say("confirm.many", lang, amount=cmd.amount, names=names, total=cmd.amount * len(people))
+        if cmd.memo:
+            what += say("confirm.memo", lang, memo=cmd.memo)
+        ttl = msg.duration(self.policy.confirm_ttl, lang)
+        out = say("confirm.ask", lang, what=what, ttl=ttl, code=code)
+        if not self._may_have_card(author_id):
+            out += say("confirm.no_card", lang)
+        return out
+
+    @staticmethod
+    def _request_texts(ask: Ask, people: list[XUser], codes: dict[str, str]) -> list[tuple[str, list[XUser]]]:
+        """The public reply that asks the payers, each with their code: one reply, or as few as X's
+        280 weighted characters allow (each payer named in exactly one; a yes counts once its reply is out).
+        Each text comes with the payers it names."""
+        groups: list[list[XUser]] = []
+        for user in people:
+            if groups and msg.fits(Asking._request_text(ask, [*groups[-1], user], codes)):
+                groups[-1].append(user)
+            else:
+                groups.append([user])
+        return [(Asking._request_text(ask, group, codes), group) for group in groups]
+
+    @staticmethod
+    def _request_text(ask: Ask, people: list[XUser], codes: dict[str, str]) -> str:
+        lang = ask.lang
+        if len(people) == 1:
+            code_text = say("request_reply.code", lang, code=codes[people[0].id])
+        else:
+            code_text = say("choose.or", lang).join(
+                say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
+        plain = msg.public_memo(ask.memo)  # said in public: plain words only (see Consent)
+        memo = say("confirm.memo", lang, memo=plain) if plain else ""
+        payers = " ".join(f"@{u.handle}" for u in people)
+        return say("request_reply", lang, payers=payers, requester=ask.requester.handle, amount=ask.amount,
+                   memo=memo, codes=code_text)
+
+    def _answered(self, s: Session, root_id: str) -> bool:
+        """Whether the command posted as root_id got an answer (yes, no, expiry) already."""
+        rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == root_id))
+        return any(t.status != Status.PENDING and t.reason != "edited" for t in rows)
+
+    def _void_pending_edit(self, s: Session, m: Mention, reason: str = "edited") -> None:
+        """An edit that no longer reads as a valid command cancels the pending request. With
+        ENDED_BY_EDIT the command is over: later edits of it are ignored (see `_answered`)."""
+        if m.root_id == m.id:
+            return
+        now = self.clock.now()
+        for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)):
+            if t.status == Status.PENDING:
+                self._set_status(s, t, Status.CANCELLED, now, reason=reason)
+                s.add(t)
+
+    def _fresh_code(self, s: Session, sender_id: str) -> str:
+        taken = set(
+            s.exec(select(Transfer.code).where(Transfer.sender_id == sender_id, Transfer.status == Status.PENDING))
+        )
+        for _ in range(50):
+            code = self.new_code()
+            if code not in taken:
+                return code
+        raise RuntimeError("could not find a free confirmation code")

@@ -1,0 +1,224 @@
+"""Money moves: drive an executing transfer through the provider, record the answer, tell the outcome."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot import messages as msg
+from bot.app.asking import Asking
+from bot.app.base import money
+from bot.domain import Status
+from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
+from bot.faults import fault_point
+from bot.logs import transfer_context
+from bot.messages import text as say
+from bot.ports import PayOutcome, PayResult
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, Transfer, User, get_checkpoint
+
+log = logging.getLogger(__name__)
+
+
+class Payments(Asking):
+    """Executing transfers through the provider, and their outcome."""
+
+    def execute(self, transfer_id: int) -> None:
+        """Drive one executing transfer through the provider and record the result."""
+        with self.uow() as s:
+            t = s.get(Transfer, transfer_id)
+            if t is None or t.status != Status.EXECUTING or not t.pay_key:
+                return
+            if get_checkpoint(s, "paused") == "1":
+                return  # confirmed, and executed when an operator resumes
+            recipient = s.get(User, t.recipient_id)
+            if recipient is not None and recipient.opted_out:
+                # Refused before anyone is charged.
+                self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
+                s.commit()
+                return
+            args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
+                        reference={"transfer_id": str(t.id), "root_tweet_id": t.root_tweet_id,
+                                   "sender_x_id": t.sender_id, "recipient_x_id": t.recipient_id})
+            amount = money(t)
+            # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
+            stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
+        fault_point("before_pay")
+        try:
+            if stale:
+                found = self.provider.lookup(t.pay_key, t.sender_id)
+                result = found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
+                                                                         "record of this payment")
+            else:
+                result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
+        except ProviderTransient:
+            log.warning("provider did not answer for transfer %s; will retry", transfer_id,
+                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            return
+        except IdempotencyError:
+            # The key was used with other parameters and the provider cannot say what became of it:
+            # left executing for an operator (`paybot reconcile` lists it), never charged again.
+            log.error("transfer %s: its payment key was used with other parameters; see paybot reconcile",
+                      transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            return
+        except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
+            log.warning("provider refused transfer %s as too small: %s", transfer_id, err,
+                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            result = PayResult(PayOutcome.DECLINED, reason="not charged: too small")
+        except ProviderError as err:  # refused outright (a 4xx): nothing was charged
+            log.error("provider refused transfer %s: %s", transfer_id, err,
+                      extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            result = PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
+        fault_point("after_pay")
+        self._apply_result(transfer_id, result, (Status.EXECUTING,))
+        fault_point("after_commit")
+
+    def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
+        """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
+        with self.uow() as s:
+            t = s.get(Transfer, transfer_id)
+            if t is None or t.status not in expected:
+                return False
+            self._record(s, t, result)
+            s.commit()
+            log.info("transfer %s: %s", transfer_id, t.status, extra=transfer_context(t))
+        return True
+
+    def _record(self, s: Session, t: Transfer, result: PayResult) -> None:
+        """Apply the provider's answer to an executing transfer and queue what it says."""
+        now = self.clock.now()
+        lang, amount = t.lang, money(t)
+        sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
+        privacy = (s.get(User, t.sender_id) or User(id="", handle="")).privacy
+        was = t.status
+        t.payment_ref = result.ref or t.payment_ref
+        words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
+        if result.outcome == PayOutcome.NEEDS_AUTH and result.url and t.status == Status.EXECUTING:
+            # Recoverable: the sender approves this very payment on the provider's page.
+            self._set_status(s, t, Status.NEEDS_AUTH, now, reason="the bank asked the sender to approve it")
+            t.hold_until = now + self.policy.auth_window
+            text = say("needs_auth.link", lang, url=result.url, **words)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
+            held = result.outcome == PayOutcome.HELD
+            self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
+            if held:
+                t.hold_until = now + self.policy.claim_window
+            self._tell_outcome(s, t, privacy)
+        else:
+            self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
+            if result.reason == "recipient opted out":
+                text = say("recipient_left", lang, **words)
+            elif result.reason == "not charged: too small":
+                text = say("too_small", lang, **words)
+            elif (result.reason or "").startswith("not charged"):
+                text = say("not_charged", lang, **words)
+            elif was == Status.NEEDS_AUTH:
+                text = say("auth_lapsed", lang, **words)
+            elif result.outcome == PayOutcome.NEEDS_AUTH:
+                text = say("needs_auth", lang, **words)
+            elif result.outcome == PayOutcome.NO_CARD:
+                text = say("no_card", lang, code=t.code)
+            else:
+                text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
+                           **words)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self._tell_outcome(s, t, privacy)  # the others of its command may have been waiting for it
+        s.add(t)
+
+    def _tell_outcome(self, s: Session, t: Transfer, privacy: str) -> None:
+        """One public reply (and, for a discreet sender, one receipt DM) per command, however many people
+        it paid: the last of the command's transfers to settle tells about all of them, in the transaction
+        that records it (so a crash can neither lose nor repeat it)."""
+        group = [t, *(g for g in s.exec(select(Transfer).where(
+            Transfer.root_tweet_id == t.root_tweet_id, Transfer.sender_id == t.sender_id, Transfer.code == t.code,
+            col(Transfer.confirmed_at).is_not(None))) if g.id != t.id)]
+        group.sort(key=lambda g: g.id or 0)
+        if any(g.status in (Status.EXECUTING, Status.NEEDS_AUTH) for g in group):
+            return
+        paid = [g for g in group if g.status == Status.COMPLETED]
+        held = [g for g in group if g.status == Status.HELD]
+        if not paid and not held:
+            return
+        lang, amount = t.lang, money(t)
+        sender = self._handle(s, t.sender_id)
+        if privacy != "public":
+            who = [self._handle(s, g.recipient_id) for g in paid + held]
+            text = (say("receipt", lang, amount=amount, recipient=who[0], code=t.code) if len(who) == 1 else
+                    say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code))
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        if privacy == "quiet":
+            paid = []  # the recipient of held money must still learn to claim it; the rest stays out of public
+        if not paid and not held:
+            return
+        until = msg.day(held[0].hold_until or self.clock.now(), lang) if held else ""
+        for text, named in self._outcome_texts(s, privacy, t, sender, paid, held, until):
+            self._queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
+
+    def _outcome_texts(self, s: Session, privacy: str, t: Transfer, sender: str, paid: list[Transfer],
+                       held: list[Transfer], until: str) -> list[tuple[str, list[str]]]:
+        """The outcome reply of a command, split only when its handles cannot fit in one post (each
+        handle counted at X's longest, 15 characters, as it is checked again before sending)."""
+        lang = t.lang
+
+        def name(g: Transfer, widest: bool) -> str:
+            return "x" * 15 if widest else self._handle(s, g.recipient_id)
+
+        def text(p: list[Transfer], h: list[Transfer], widest: bool = False) -> str:
+            words = dict(sender="x" * 15 if widest else sender, amount=money(t), code=t.code, until=until)
+            private = "" if privacy == "public" else ".private"
+            if p and h:
+                return say("sent_held" + private, lang, paid=msg.handles([name(g, widest) for g in p]),
+                           held=msg.handles([name(g, widest) for g in h]), **words)
+            group = p or h
+            if len(group) == 1:
+                one = name(group[0], widest)
+                if h:
+                    return say("held" + private, lang, recipient=one, **words)
+                key = ("sent" if t.kind == "send" else "paid_request") if privacy == "public" else "sent.private"
+                return say(key, lang, recipient=one, **words)
+            return say(("sent.many" if p else "held.many") + private, lang,
+                       recipients=msg.handles([name(g, widest) for g in group]), **words)
+
+        parts: list[tuple[list[Transfer], list[Transfer]]] = []
+        for g in paid + held:
+            side = 0 if g in paid else 1
+            if parts:
+                trial = (parts[-1][0] + [g], parts[-1][1]) if side == 0 else (parts[-1][0], parts[-1][1] + [g])
+                if msg.fits(text(*trial, widest=True)):
+                    parts[-1] = trial
+                    continue
+            parts.append(([g], []) if side == 0 else ([], [g]))
+        return [(text(p, h), [g.recipient_id for g in p + h]) for p, h in parts]
+
+    def expire_due(self, *, read_until: datetime | None = None) -> int:
+        """Move every pending request past its time to expired.
+
+        The sender of an expired send is not told (a late yes is answered); the
+        author of an expired request is, by DM.
+
+        `read_until`: every DM sent before this time has been read. A request
+        is only expired once its deadline is behind that mark, so a "yes" sent
+        in time but read late (DM reads are rate-limited) still counts."""
+        now = self.clock.now()
+        cutoff = min(now, read_until) if read_until else now
+        with self.uow() as s:
+            rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING,
+                                                      Transfer.expires_at <= cutoff)))
+            # A request whose confirmation is still waiting to be sent has not started its clock.
+            unsent = set(s.exec(select(Outbox.transfer_root).where(col(Outbox.status).in_(("queued", "sending")),
+                                                                  Outbox.priority == PRIORITY_CONFIRM)))
+            rows = [t for t in rows if t.root_tweet_id not in unsent]
+            for t in rows:
+                self._set_status(s, t, Status.EXPIRED, now)
+                s.add(t)
+                if t.kind == "request":  # the requester waited days: tell them
+                    text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
+                               days=self.policy.request_ttl.days, code=t.code)
+                    self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            s.commit()
+        return len(rows)

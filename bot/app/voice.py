@@ -1,0 +1,187 @@
+"""The outbox hooks: a reply checked again just before it is sent, confirmations that went out, and
+messages X refused."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+
+from sqlmodel import Session, col, select
+
+from bot import messages as msg
+from bot.app.base import HANDLE_FRESH, Ask, money, named_pairs
+from bot.app.events import Events
+from bot.domain import Status
+from bot.messages import text as say
+from bot.ports import XUser
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, Transfer, User
+
+log = logging.getLogger(__name__)
+
+
+class Voice(Events):
+    """The outbox hooks that keep the public voice the bot's own."""
+
+    def dm_undeliverable(self, message: Outbox) -> None:
+        """A confirmation DM could not be delivered: cancel the request and say so publicly."""
+        if message.priority != PRIORITY_CONFIRM or message.kind != "dm" or not message.transfer_root:
+            return
+        now = self.clock.now()
+        with self.uow() as s:
+            rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)))
+            pending = [t for t in rows if t.status == Status.PENDING]
+            for t in pending:
+                self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
+                s.add(t)
+            if pending:
+                first = pending[0]
+                text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
+                self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
+            s.commit()
+
+    def reply_undeliverable(self, message: Outbox) -> None:
+        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead."""
+        if not message.transfer_root or message.priority != PRIORITY_REPLY:
+            return
+        with self.uow() as s:
+            told: dict[str, list[Transfer]] = defaultdict(list)
+            for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)):
+                if t.status in (Status.COMPLETED, Status.HELD) and f"[{t.code}]" in message.text:
+                    told[t.sender_id].append(t)
+            for sender_id, rows in told.items():  # one receipt per payer, however many the reply named
+                first, who = rows[0], msg.handles([self._handle(s, t.recipient_id) for t in rows])
+                text = (say("receipt", first.lang, recipient=self._handle(s, first.recipient_id), amount=money(first),
+                            code=first.code) if len(rows) == 1 else
+                        say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code))
+                self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+            s.commit()
+
+    def stale_names(self, items: list[Outbox]) -> set[str]:
+        """The people these replies name whose handle X has not shown within HANDLE_FRESH: to look up."""
+        ids = {uid for item in items for uid, _ in named_pairs(item.names)}
+        if not ids:
+            return set()
+        fresh_since = self.clock.now() - HANDLE_FRESH
+        with self.uow() as s:
+            rows = s.exec(select(User).where(col(User.id).in_(ids)))
+            return {u.id for u in rows if u.seen_at is None or u.seen_at < fresh_since}
+
+    def saw_users(self, found: dict[str, XUser]) -> None:
+        """Record what a users lookup returned: current handles (renames) and when they were seen."""
+        with self.uow() as s:
+            for user in found.values():
+                self._remember(s, user)
+            s.commit()
+
+    def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
+        """Make a queued public reply's text final, just before its first send; None: nothing to send.
+
+        - A request's reply drops a payer who said STOP since (their transfer is cancelled and the
+          requester told by DM) and asks by DM one who went quiet or private; with nobody left, the
+          reply is dropped. The caller only gets here once every DM sent before the reply was queued
+          has been read.
+        - Everyone else it names is named by the handle X showed last (after a rename, the new one);
+          someone who said STOP, or whom X no longer knows (`missing`), is written without the @.
+        The text is then stored as final (a resend after a crash posts the same text, which X refuses
+        as a duplicate)."""
+        with self.uow() as s:
+            item = s.get(Outbox, item_id)
+            if item is None or item.status not in ("queued", "sending"):
+                return None
+            if item.names is None:
+                return item
+            named = named_pairs(item.names)
+            texts = [item.text]
+            rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
+            if rebuilt:  # written again from the rows, with current handles
+                texts = self._ask_again(s, item, {uid for uid, _ in named})
+            renamed: dict[str, str] = {}
+            for uid, old in [] if rebuilt else named:
+                user = s.get(User, uid)
+                if user is None:
+                    continue
+                if user.opted_out or uid in missing:
+                    renamed[old.lower()] = old
+                elif user.handle != old:
+                    renamed[old.lower()] = f"@{user.handle}"
+            if renamed:
+                pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
+                texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
+            now = self.clock.now()
+            item.names = None
+            if not texts:
+                item.status, item.error = "dropped", "nobody left to name"
+            else:
+                item.text = texts[0]
+            for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
+                s.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
+                             next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
+                             category=item.category, version=item.version))
+            s.add(item)
+            s.commit()
+            return item if texts else None
+
+    def _ask_again(self, s: Session, item: Outbox, named: set[str]) -> list[str]:
+        """A request's public reply as it must read now: only the payers it names who are still pending,
+        have not said STOP and still allow public replies, by their current handles."""
+        rows = [t for t in s.exec(select(Transfer).where(
+            Transfer.root_tweet_id == item.transfer_root, Transfer.command_tweet_id == item.version,
+            Transfer.kind == "request", Transfer.status == Status.PENDING)) if t.sender_id in named]
+        if not rows:
+            return []
+        first = rows[0]
+        requester = s.get(User, first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
+        now = self.clock.now()
+        if requester.opted_out:  # they said STOP after asking: the request ends, nobody is named
+            for t in rows:
+                self._set_status(s, t, Status.CANCELLED, now, reason="the requester said STOP")
+                s.add(t)
+            return []
+        ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
+        keep: list[XUser] = []
+        codes: dict[str, str] = {}
+        for t in rows:
+            payer = s.get(User, t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
+            if payer.opted_out:
+                self._set_status(s, t, Status.CANCELLED, now, reason="the payer said STOP")
+                s.add(t)
+                text = say("request_payer_left", t.lang, payer=payer.handle, amount=money(t), code=t.code)
+                self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            elif payer.privacy != "public" and item.category == "ask":
+                self._queue_dm(s, t.sender_id, self._ask_dm_text(ask, t.code), PRIORITY_CONFIRM,
+                               root=t.root_tweet_id, version=t.command_tweet_id)
+            else:
+                keep.append(XUser(payer.id, payer.handle, payer.name))
+                codes[payer.id] = t.code
+        if not keep:
+            return []
+        if item.category == "ask_by_dm":
+            return [self._by_dm_text(ask, keep)]
+        return [text for text, _ in self._request_texts(ask, keep, codes)]
+
+    def confirmation_sent(self, s: Session, message: Outbox) -> None:
+        """A confirmation request went out: its time to answer runs from now, not from the post.
+
+        Under DM rate limits a confirmation can wait in the outbox; the person
+        is told "expires in 10 min" and must have those 10 minutes. Runs in
+        the caller's transaction (the one that marks the message sent)."""
+        if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
+            return
+        now = self.clock.now()
+        at = min(message.sent_at or now, now)
+        query = select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
+                                       Transfer.status == Status.PENDING)
+        if message.version:  # an older version's confirmation asks nothing of the newer one
+            query = query.where(Transfer.command_tweet_id == message.version)
+        for t in s.exec(query):
+            if message.kind == "dm" and t.sender_id != message.to_user_id:
+                continue
+            if message.kind == "reply" and say("request_reply.code", t.lang, code=t.code) not in message.text:
+                continue  # a request's payers may be asked in several replies: each asks those it names
+            ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
+            if t.expires_at < at + ttl:
+                t.expires_at = at + ttl
+            if t.asked_at is None:
+                t.asked_at, t.asked_id = at, message.x_id
+            s.add(t)
