@@ -14,8 +14,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.money import Money
-
 LANGS = ("en", "fr")
 _FR_MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
 
@@ -303,9 +301,9 @@ STATUS_WORDS = {
 
 
 def _fmt(value: Any, lang: str) -> Any:
-    if isinstance(value, Money):
-        return value.format(lang)
-    return value
+    """Amounts (anything with `localized`, as Money) are written the way `lang` writes them."""
+    localized = getattr(value, "localized", None)
+    return localized(lang) if callable(localized) else value
 
 
 def text(key: str, lang: str = "en", **params: Any) -> str:

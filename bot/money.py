@@ -72,6 +72,10 @@ class Money:
         whole, frac = divmod(abs(self.minor), 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
 
+    def localized(self, lang: str = "en") -> str:
+        """The amount as a sentence in `lang` shows it (what messages.text writes)."""
+        return self.format(lang)
+
     def format(self, lang: str = "en") -> str:
         """The amount for people: "$5.00", "€1,234.50"; in French "5,00 $", "1 234,50 €"."""
         cur = currency(self.currency)

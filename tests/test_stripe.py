@@ -452,3 +452,10 @@ def test_a_charge_below_stripes_minimum_is_refused_as_too_small(emu: Backend) ->
     with pytest.raises(AmountTooSmall, match=r"at least \$0\.50"):
         emu.provider.pay(key="pay:t2:1:2", sender_id="1", recipient_id="2", amount=Money(49, "USD"), memo=None)
     assert emu.provider.min_charge["GBP"] == 30 and emu.provider.min_charge["USD"] == 50
+
+
+def test_the_emulator_and_the_adapter_know_the_same_minimum_charges() -> None:
+    """Both state Stripe's documented minimums; the emulator keeps its own copy (it imports no adapter)."""
+    from bot.providers import stripe_provider, stripe_sim
+
+    assert stripe_sim.MIN_CHARGE == stripe_provider.MIN_CHARGE

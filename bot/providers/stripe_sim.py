@@ -41,7 +41,10 @@ from flask import Flask, Response, request
 from bot.loopback import LoopbackServer
 from bot.money import Money
 from bot.ports import Clock, SystemClock
-from bot.providers.stripe_provider import MIN_CHARGE
+
+# Stripe's smallest charge per currency, in minor units (Stripe's documentation, "Minimum and maximum charge
+# amounts"); the emulator knows the currencies paybot offers.
+MIN_CHARGE = {"USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50}
 
 DROP = 0  # an injected fault meaning: do the work, then drop the connection
 

@@ -14,8 +14,6 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature
 from twitter_text import parse_tweet
 
-from bot.x.client import X_HOSTS
-
 if TYPE_CHECKING:
     from bot.x.sim import XSim
 
@@ -32,6 +30,10 @@ _PROBLEM_TYPES = {
     500: "https://api.x.com/2/problems/internal-error",
     503: "https://api.x.com/2/problems/internal-error",
 }
+
+
+# The hosts X answers on: a signature is checked against X's own address, which is what clients sign.
+X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 
 
 def _problem(status: int, title: str, detail: str, type_: str | None = None) -> Response:
