@@ -83,8 +83,8 @@ class Voice(Events):
           has been read.
         - Everyone else it names is named by the handle X showed last (after a rename, the new one);
           someone who said STOP, or whom X no longer knows (`missing`), is written without the @.
-        The text is then stored as final (a resend after a crash posts the same text, which X refuses
-        as a duplicate)."""
+        A changed text is stored as final (a resend after a crash posts the same text, which X refuses
+        as a duplicate); an unchanged one is not written at all."""
         with self.uow() as s:
             item = s.get(Outbox, item_id)
             if item is None or item.status not in ("queued", "sending"):
@@ -108,6 +108,11 @@ class Voice(Events):
             if renamed:
                 pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
                 texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
+            if texts == [item.text] and not (s.new or s.dirty):
+                # Nothing to change (the common case): no write. A retry checks again, and finds the same
+                # unless a STOP or a rename lands between a send and its record, which X's duplicate check
+                # then no longer catches (a window of one outbox round).
+                return item
             now = self.clock.now()
             item.names = None
             if not texts:
