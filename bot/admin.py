@@ -16,7 +16,7 @@ from sqlmodel import col, func, or_, select
 
 from bot.domain import Policy
 from bot.money import Money
-from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint, moved_since
+from bot.store import WAITING, Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint, moved_since
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -123,7 +123,7 @@ def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
         raw = get_checkpoint(s, "heartbeat")
         paused = get_checkpoint(s, "paused") == "1"
         counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
-        outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(("queued", "sending")))
+        outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
                              .group_by(Outbox.status)).all())
     beat = json.loads(raw) if raw else None
     age = (now - datetime.fromisoformat(beat["at"])).total_seconds() if beat else None

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,19 @@ class Checkpoint(SQLModel, table=True):
     value: str
 
 
+class Send(StrEnum):
+    """Where a message of the outbox is: waiting, in doubt (a DM whose send began), done, or given up."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # a DM marked before its call: found "sending", it may have reached X
+    SENT = "sent"
+    FAILED = "failed"  # X refused it, or every attempt failed
+    DROPPED = "dropped"  # checked just before its send: nobody left to name (see prepare_reply)
+
+
+WAITING = (Send.QUEUED, Send.SENDING)
+
+
 class Outbox(SQLModel, table=True):
     """A message to post on X. Sent by the worker, at least once, in priority order."""
 
@@ -136,7 +150,7 @@ class Outbox(SQLModel, table=True):
     to_user_id: str | None = None
     in_reply_to: str | None = None
     text: str
-    status: str = Field(default="queued", index=True)  # queued | sending | sent | failed | dropped
+    status: str = Field(default=Send.QUEUED, index=True)  # a Send
     attempts: int = 0
     next_attempt_at: datetime = _time()
     created_at: datetime = _time()

@@ -25,7 +25,17 @@ from bot.errors import AnswerInDoubt, XAuthError, XError, XForbidden, XRateLimit
 from bot.faults import fault_point
 from bot.ports import Clock, Timeline
 from bot.service import Service
-from bot.store import PRIORITY_CONFIRM, Outbox, UnitOfWork, get_checkpoint, release_lease, set_checkpoint, take_lease
+from bot.store import (
+    PRIORITY_CONFIRM,
+    WAITING,
+    Outbox,
+    Send,
+    UnitOfWork,
+    get_checkpoint,
+    release_lease,
+    set_checkpoint,
+    take_lease,
+)
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +184,7 @@ class Worker:
         with self.uow() as s:
             batch = list(s.exec(
                 select(Outbox)
-                .where(col(Outbox.status).in_(("queued", "sending")), Outbox.next_attempt_at <= now)
+                .where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
                 .order_by(col(Outbox.priority), col(Outbox.id))
                 .limit(limit)
             ))
@@ -375,11 +385,12 @@ class Worker:
         endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
         x_id: str | None = None
         error: str | None = None
+        status: str  # a Send, or "retry" (kept "sending" for the next attempt)
         try:
-            if item.status == "sending" and item.kind == "dm":
+            if item.status == Send.SENDING and item.kind == "dm":
                 found = self.timeline.dm_sent(item.to_user_id or "", item.text, item.created_at)
                 if found is not None:
-                    return self._settle_send(item, "sent", found.id, "found already sent", sent_at=found.at)
+                    return self._settle_send(item, Send.SENT, found.id, "found already sent", sent_at=found.at)
             if item.kind == "dm":  # a reply sent twice is refused by X as duplicate content
                 self._mark_sending(item)
             fault_point("before_send")
@@ -388,12 +399,12 @@ class Worker:
             else:
                 x_id = self.timeline.reply(item.in_reply_to or "", item.text)
             fault_point("after_send")
-            status = "sent"
+            status = Send.SENT
         except XForbidden as err:
             if err.reason == "duplicate":
-                status, error = "sent", "duplicate content: already posted"
+                status, error = Send.SENT, "duplicate content: already posted"
             else:
-                status, error = "failed", str(err)
+                status, error = Send.FAILED, str(err)
         except XRateLimited as err:
             self._pause(endpoint, err)
             self._unmark_sending(item)  # a 429 (or our own pacing) means it was not sent
@@ -404,14 +415,14 @@ class Worker:
             self._unmark_sending(item)
             raise
         except XError as err:
-            status, error = "failed", str(err)
+            status, error = Send.FAILED, str(err)
         return self._settle_send(item, status, x_id, error)
 
     def _mark_sending(self, item: Outbox) -> None:
         with self.uow() as s:
             row = s.get(Outbox, item.id)
             if row is not None:
-                row.status = "sending"
+                row.status = Send.SENDING
                 row.attempts += 1
                 row.attempted_at = row.attempted_at or self.clock.now()
                 s.add(row)
@@ -420,8 +431,8 @@ class Worker:
     def _unmark_sending(self, item: Outbox) -> None:
         with self.uow() as s:
             row = s.get(Outbox, item.id)
-            if row is not None and row.status == "sending" and item.status != "sending":
-                row.status = "queued"
+            if row is not None and row.status == Send.SENDING and item.status != Send.SENDING:
+                row.status = Send.QUEUED
                 row.attempts = max(0, row.attempts - 1)
                 s.add(row)
                 s.commit()
@@ -438,19 +449,19 @@ class Worker:
             if item.kind != "dm":
                 row.attempts += 1  # a DM counted its attempt when it was marked "sending"
             if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
-                status = "failed"
+                status = Send.FAILED
             if status == "retry":
                 # still "sending": the next attempt first checks whether this one got through
                 row.next_attempt_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
             else:
                 row.status = status
                 row.x_id = x_id
-                row.sent_at = (sent_at or now) if status == "sent" else None
+                row.sent_at = (sent_at or now) if status == Send.SENT else None
             s.add(row)
-            if status == "sent":
+            if status == Send.SENT:
                 self.service.confirmation_sent(s, row)
             s.commit()
-        if status == "failed":
+        if status == Send.FAILED:
             log.warning("could not send %s %s: %s", item.kind, item.id, error)
             if item.kind == "dm":
                 self.service.dm_undeliverable(item)

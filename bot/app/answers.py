@@ -17,7 +17,7 @@ from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import text as say
 from bot.ports import DirectMessage, XUser
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, ProcessedDm, Transfer, User
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, ProcessedDm, Send, Transfer, User
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class Answers(Holds):
         if not unasked:
             return {}
         rows = s.exec(select(Outbox).where(col(Outbox.version).in_({t.command_tweet_id for t in unasked}),
-                                           Outbox.status == "sending", Outbox.priority == PRIORITY_CONFIRM))
+                                           Outbox.status == Send.SENDING, Outbox.priority == PRIORITY_CONFIRM))
         return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
     def _why_not(self, s: Session, user_id: str, code: str | None, lang: str) -> str:

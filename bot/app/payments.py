@@ -16,7 +16,7 @@ from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, Transfer, User, get_checkpoint
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, WAITING, Outbox, Transfer, User, get_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ class Payments(Asking):
             rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING,
                                                       Transfer.expires_at <= cutoff)))
             # A request whose confirmation is still waiting to be sent has not started its clock.
-            unsent = set(s.exec(select(Outbox.transfer_root).where(col(Outbox.status).in_(("queued", "sending")),
+            unsent = set(s.exec(select(Outbox.transfer_root).where(col(Outbox.status).in_(WAITING),
                                                                   Outbox.priority == PRIORITY_CONFIRM)))
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:

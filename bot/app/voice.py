@@ -15,7 +15,7 @@ from bot.app.events import Events
 from bot.domain import Status
 from bot.messages import text as say
 from bot.ports import XUser
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, Transfer, User
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, WAITING, Outbox, Send, Transfer, User
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Voice(Events):
         as a duplicate); an unchanged one is not written at all."""
         with self.uow() as s:
             item = s.get(Outbox, item_id)
-            if item is None or item.status not in ("queued", "sending"):
+            if item is None or item.status not in WAITING:
                 return None
             if item.names is None:
                 return item
@@ -116,7 +116,7 @@ class Voice(Events):
             now = self.clock.now()
             item.names = None
             if not texts:
-                item.status, item.error = "dropped", "nobody left to name"
+                item.status, item.error = Send.DROPPED, "nobody left to name"
             else:
                 item.text = texts[0]
             for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
