@@ -122,6 +122,7 @@ def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     with uow() as s:
         raw = get_checkpoint(s, "heartbeat")
         paused = get_checkpoint(s, "paused") == "1"
+        closing = get_checkpoint(s, "winding_down") == "1"
         counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
         outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
                              .group_by(Outbox.status)).all())
@@ -131,6 +132,7 @@ def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
         "worker": "never ran" if beat is None else ("alive" if age is not None and age < 120 else "silent"),
         "heartbeat_age_s": None if age is None else round(age),
         "paused": paused,
+        "winding_down": closing,
         "jobs": beat["jobs"] if beat else {},
         "queues": {"pending": counts.get("pending", 0), "executing": counts.get("executing", 0),
                    "needs_auth": counts.get("needs_auth", 0), "held": counts.get("held", 0),

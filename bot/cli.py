@@ -218,6 +218,7 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[str], title: str, as_j
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+YesOpt = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")]
 
 
 def _since(text: str | None) -> Any:
@@ -272,7 +273,7 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
 @app.command()
 def refund(
     transfer_id: int,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Give a completed or held transfer's money back to its sender (asks first; safe to repeat)."""
@@ -382,7 +383,8 @@ def status(as_json: JsonOpt = False) -> None:
         return
     age = data["heartbeat_age_s"]
     console.print(f"worker: {data['worker']}" + (f" (last heartbeat {age} s ago)" if age is not None else "")
-                  + ("; PAYMENTS PAUSED" if data["paused"] else ""), highlight=False)
+                  + ("; PAYMENTS PAUSED" if data["paused"] else "")
+                  + ("; WINDING DOWN (no new commands)" if data["winding_down"] else ""), highlight=False)
     q = data["queues"]
     console.print(f"queues: {q['pending']} pending, {q['executing']} executing, "
                   f"{q['needs_auth']} waiting for a bank's approval, {q['held']} held, "
@@ -404,6 +406,33 @@ def pause(as_json: JsonOpt = False) -> None:
     _, _, service = _operator()
     service.set_paused(True)
     _outcome(True, "payments paused; `paybot resume` starts them again", as_json)
+
+
+@app.command("wind-down")
+def wind_down(yes: YesOpt = False, as_json: JsonOpt = False) -> None:
+    """Close paybot for good: no new commands ("closing"), pending ones cancelled with a DM, all held
+    money returned at once, executing payments finished; prints what is left. Safe to run again."""
+    if not yes and not typer.confirm("Stop taking payments for good and give all held money back?"):
+        raise typer.Exit(1)
+    _, _, service = _operator()
+    report = service.wind_down()
+    left = {"executing": report.executing, "needs_auth": report.needs_auth, "held": report.held,
+            "outbox": report.outbox}
+    if as_json:
+        print(json.dumps({"ok": report.done, "cancelled": report.cancelled, "returned": report.returned,
+                          "finished": report.finished, "left": left}))
+    else:
+        console.print(f"wind-down: {report.cancelled} pending cancelled, {report.returned} held returned, "
+                      f"{report.finished} in flight finished", highlight=False)
+        if report.done:
+            console.print("nothing is left: no money is held, pending or moving; every message is out",
+                          highlight=False)
+        else:
+            console.print("left to do: " + ", ".join(f"{n} {what}" for what, n in left.items() if n)
+                          + " (executing and outbox: keep the worker running; needs_auth: lapses when the "
+                          "approval window ends; held: run wind-down again)", highlight=False)
+    if not report.done:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -221,6 +221,24 @@ CATALOG: dict[str, tuple[str, str]] = {
                         "@{payer} n'a pas répondu à votre demande de {amount} sous {days} jours. [{code}]"),
     "operator_refund": ("Your {amount} to @{recipient} was refunded to you. [{code}]",
                         "Vos {amount} à @{recipient} vous ont été remboursés. [{code}]"),
+    "closing": ("paybot is closing down and takes no new payments. Nothing was charged.",
+                "paybot ferme et ne prend plus de nouveaux paiements. Rien n'a été débité."),
+    "closing.cancelled": ("paybot is closing down: your payment of {amount} to {handles} was cancelled before it "
+                          "was sent. Nothing was charged. [{code}]",
+                          "paybot ferme : votre paiement de {amount} à {handles} a été annulé avant son envoi. "
+                          "Rien n'a été débité. [{code}]"),
+    "closing.request_cancelled": ("paybot is closing down: your request of {amount} from {handles} was cancelled; "
+                                  "nobody paid it. [{code}]",
+                                  "paybot ferme : votre demande de {amount} à {handles} a été annulée ; personne "
+                                  "ne l'a payée. [{code}]"),
+    "closing.returned": ("paybot is closing down: the {amount} you sent @{recipient}, not claimed yet, went back "
+                         "to you. [{code}]",
+                         "paybot ferme : les {amount} envoyés à @{recipient}, pas encore réclamés, vous ont été "
+                         "rendus. [{code}]"),
+    "closing.returned.many": ("paybot is closing down: the {amount} each you sent {handles}, not claimed yet, went "
+                              "back to you ({total} in all). [{code}]",
+                              "paybot ferme : les {amount} envoyés à chacun de {handles}, pas encore réclamés, "
+                              "vous ont été rendus ({total} au total). [{code}]"),
     "maintenance": ("Payments are paused for maintenance; please try again later. Nothing was charged.",
                     "Les paiements sont suspendus pour maintenance ; réessayez plus tard. Rien n'a été débité."),
     "claimed": ("Done: you received {items}.", "C'est fait : vous avez reçu {items}."),

@@ -11,10 +11,10 @@ provider answers with the first result.
 from __future__ import annotations
 
 from bot.app.base import ERROR_REPLY_EVERY, Ask, ServiceBase, answers, money, party
-from bot.app.voice import Voice
+from bot.app.winddown import WindDown
 
 __all__ = ["ERROR_REPLY_EVERY", "Ask", "Service", "ServiceBase", "answers", "money", "party"]
 
 
-class Service(Voice):
+class Service(WindDown):
     """Every use case, on one set of ports (see bot/app/ for each)."""

@@ -21,7 +21,8 @@ the confirmation code of the command posted as t1 (codes are random, seeded
 by the scenario's "seed", default 0, so output is reproducible). A scenario may
 also set "limits": "pay_per_use" to have the simulator enforce X's rate limits
 (default: no limits, since a scenario's steps share one virtual instant), and
-"settings": {"paybot_confirm_ttl": "5m", ...} to override settings.
+"settings": {"paybot_confirm_ttl": "5m", ...} to override settings. A step
+{"operator": "wind-down"} runs what `paybot wind-down` does.
 
 Crash mode: a step {"crash": "before_pay", "hit": 2} arms a named fault point
 (bot/faults.py): at its 2nd passage from then on (default 1st), the bot "dies
@@ -309,6 +310,9 @@ class Run:
         if step.get("restart"):
             self.restart()
             return "the bot restarts"
+        if step.get("operator") == "wind-down":
+            self.bot.service.wind_down()  # as `paybot wind-down` does, on the bot's store and provider
+            return "the operator winds paybot down"
         if "crash" in step:
             plan = step["crash"] if isinstance(step["crash"], list) else [f"{step['crash']}@{step.get('hit', 1)}"]
             self._crash_plan = [_fault(spec) for spec in plan]

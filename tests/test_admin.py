@@ -199,3 +199,22 @@ def test_files_are_the_operators_alone_and_never_written_through_a_symlink(run: 
         refused = paybot(tmp_path, "export", "--output", str(link), *args)
         assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert victim.read_text() == "keep me"
+
+
+def test_wind_down_from_the_command_line(run: Run, tmp_path: Path) -> None:
+    """`paybot wind-down` cancels the pending, returns the held at once, says what is left (the messages
+    it queued: the worker sends them), and a second run has nothing more to do; status shows it."""
+    assert paybot(tmp_path, "wind-down").returncode == 1  # asks first; no answer on stdin: nothing done
+    assert statuses(run) == ["completed", "held", "pending"]
+    first = paybot(tmp_path, "wind-down", "--yes", "--json")
+    report = json.loads(first.stdout)
+    assert (report["cancelled"], report["returned"]) == (1, 1) and report["left"]["outbox"] == 2
+    assert first.returncode == 1 and report["ok"] is False  # the two DMs are still to send
+    assert statuses(run) == ["completed", "returned", "cancelled"]
+    assert json.loads(paybot(tmp_path, "status", "--json").stdout)["winding_down"] is True
+    catch_up(run)
+    run.bot.worker.run_until_idle()
+    again = paybot(tmp_path, "wind-down", "--yes")
+    assert again.returncode == 0 and "nothing is left" in again.stdout
+    texts = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm" and "closing down" in m["text"]]
+    assert len(texts) == 2 and any("went back to you" in t for t in texts) and any("cancelled" in t for t in texts)

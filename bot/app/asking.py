@@ -54,6 +54,9 @@ class Asking(ServiceBase):
             if cmd.kind == "help":
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
                 return
+            if get_checkpoint(s, "winding_down") == "1":
+                self._answer_publicly(s, m, say("closing", cmd.lang), "maintenance")
+                return
             if get_checkpoint(s, "paused") == "1":
                 self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
                 return

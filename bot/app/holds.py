@@ -99,12 +99,14 @@ class Holds(Payments):
                 self._queue_dm(s, user_id, text, PRIORITY_OUTCOME)
                 s.commit()
 
-    def return_due(self) -> int:
-        """Give held money back to the sender when the claim window is over."""
+    def return_due(self, *, everything: bool = False, why: str = "returned") -> int:
+        """Give held money back to the sender when the claim window is over (`everything`: all of it now,
+        as a wind-down does; `why`: the message that tells the sender, "returned" or "closing.returned")."""
         with self.uow() as s:
-            due = list(s.exec(
-                select(Transfer).where(Transfer.status == Status.HELD, col(Transfer.hold_until) <= self.clock.now())
-            ))
+            query = select(Transfer).where(Transfer.status == Status.HELD)
+            if not everything:
+                query = query.where(col(Transfer.hold_until) <= self.clock.now())
+            due = list(s.exec(query))
         # A release under way (the recipient claimed) wins over the return.
         due = [t for t in due if step_of(t.settle_key) != Step.RELEASE]
 
@@ -120,7 +122,7 @@ class Holds(Payments):
                 return
             back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED
                                                          and step_of(g.settle_key) == Step.RETURN)]
-            key = "returned" if len(back) == 1 else "returned.many"
+            key = why if len(back) == 1 else f"{why}.many"
             text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
                        handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
                        total=money(t) * len(back), days=self.policy.claim_window.days, code=t.code)
