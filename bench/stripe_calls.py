@@ -16,6 +16,22 @@ event polls (GET /v1/events) are left out: the worker makes one per tick
 simulation's ticks are not the real ones.
 Stripe's rate limits (100 requests/s live, 25/s in test mode) divided by the
 requests per transfer give the payment rate one account can sustain.
+
+Onboarding is learnt by asking (GET /v1/accounts/{id}): account.updated of a
+connected account is a Connect event, absent from the platform's own event
+list. The adapter retrieves each account awaiting onboarding on every tick
+until a quarter of the wait since its link exceeds the tick, then once a
+quarter of the wait has passed again, at least hourly, for 30 days, and at
+most 20 accounts per tick. With 30-second ticks that is, per recipient, 2
+requests if they finish within a minute, 7 within 5 minutes, 11 within 15,
+16 within an hour, 40 within a day, 352 within 14 days (the default claim
+window), and 735 for one who never finishes; the poll sees the account
+ready at most a quarter of the wait (at most an hour) after it was.
+The claim itself retrieves the account once more. Here the simulation's
+clock stands still between steps, so each tick between the link and the
+onboarding polls once: "held" counts 4 GET /v1/accounts/{id} per transfer
+(1 before this schedule, when the emulator still listed account.updated
+among the platform's events, which Stripe does not).
 """
 
 from __future__ import annotations

@@ -239,14 +239,76 @@ def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_s
 def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
         emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
-    sim.inject("POST /v1/payment_intents", 500)
+    # 500s from before Stripe began executing the request: not saved under the key (see the saved kind below)
+    sim.inject("POST /v1/payment_intents", 500, saved=False)
     sim.inject("POST /v1/payment_intents", 429)
     assert emu.provider.pay(key="pay:a", sender_id="1", recipient_id="2", amount=USD5, memo=None).ref
-    sim.inject("POST /v1/payment_intents", 500, times=3)  # more than the two retries
+    sim.inject("POST /v1/payment_intents", 500, times=3, saved=False)  # more than the two retries
     with pytest.raises(ProviderTransient):
         emu.provider.pay(key="pay:b", sender_id="1", recipient_id="2", amount=USD5, memo=None)
     assert emu.provider.pay(key="pay:b", sender_id="1", recipient_id="2", amount=USD5, memo=None).ref
     assert len(sim.of_kind("payment_intent")) == 2
+
+
+@pytest.mark.emulator_only
+def test_idempotency_a_pay_while_another_with_its_key_executes_is_transient_and_charges_once(
+        sim: StripeSim, tmp_path: Path) -> None:
+    """Two workers (or a worker and its own retry) pay with one key at once: the second hears Stripe's 409
+    idempotency_key_in_use and tries again later (ProviderTransient), never "used with other parameters"."""
+    first_worker = make_provider(sim.base, sim.api_key, tmp_path, sim.clock, retries=0)
+    second_worker = make_provider(sim.base, sim.api_key, tmp_path, sim.clock, retries=0)
+    Backend("emulator", first_worker).give_card("1", "pm_card_visa")
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(record: dict[str, Any]) -> None:
+        if record["route"] == "POST /v1/payment_intents" and not entered.is_set():
+            entered.set()
+            release.wait(30)  # a safety net only: released as soon as the second attempt is answered
+
+    sim.on_execute = hold
+    results: list[Any] = []
+    pay = dict(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    worker = threading.Thread(target=lambda: results.append(first_worker.pay(**pay)))  # type: ignore[arg-type]
+    worker.start()
+    try:
+        assert entered.wait(30), "the first payment never began executing"
+        with pytest.raises(ProviderTransient, match="in progress"):
+            second_worker.pay(**pay)  # type: ignore[arg-type]
+    finally:
+        release.set()
+        worker.join(30)
+    [first] = results
+    assert first.outcome == PayOutcome.HELD
+    assert second_worker.pay(**pay) == first  # type: ignore[arg-type]
+    assert len(sim.of_kind("payment_intent")) == 1 and sim.succeeded_charges() == 1
+
+
+@pytest.mark.emulator_only
+def test_idempotency_a_saved_500_after_the_charge_is_answered_by_the_charge(emu: Backend, sim: StripeSim) -> None:
+    """Stripe saves a 500 under the key and replays it: retrying cannot learn more, so pay looks up what
+    the key charged, and answers with it."""
+    emu.give_card("1", "pm_card_visa")
+    sim.inject("POST /v1/payment_intents", 500, work=True)
+    first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    [pi] = sim.of_kind("payment_intent")
+    assert (first.outcome, first.ref) == (PayOutcome.HELD, pi["id"])
+    assert emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None) == first
+    creates = [r for r in sim.requests if r["route"] == "POST /v1/payment_intents"]
+    assert [r["status"] for r in creates] == [500, 500]  # the second is the replay
+    assert sim.succeeded_charges() == 1
+
+
+@pytest.mark.emulator_only
+def test_idempotency_a_saved_500_before_any_charge_stays_transient_and_charges_nothing(
+        emu: Backend, sim: StripeSim) -> None:
+    """The key answers 500 for a day and nothing was charged: each attempt is transient (the transfer waits),
+    and past the key's lifetime the service looks the payment up instead of paying (see test_stripe_flow)."""
+    emu.give_card("1", "pm_card_visa")
+    sim.inject("POST /v1/payment_intents", 500)
+    for _ in range(2):
+        with pytest.raises(ProviderTransient):
+            emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert sim.of_kind("payment_intent") == [] and emu.provider.lookup("pay:t1:1:2", "1") is None
 
 
 @pytest.mark.emulator_only
@@ -292,6 +354,77 @@ def test_connect_onboarding_link_then_destination_charge_with_a_fee(emu: Backend
     assert result.outcome == PayOutcome.PAID
     pi = emu.provider.client.v1.payment_intents.retrieve(result.ref or "")
     assert pi.transfer_data.destination == emu.provider.account("2") and pi.application_fee_amount == 5
+
+
+def account_checks(sim: StripeSim) -> int:
+    return sum(r["route"] == "GET /v1/accounts/{id}" for r in sim.requests)
+
+
+@pytest.mark.emulator_only
+def test_connect_onboarding_is_learnt_by_asking_on_a_bounded_schedule(emu: Backend, sim: StripeSim) -> None:
+    """account.updated of a connected account never reaches the platform's event list: the adapter retrieves
+    each account awaiting onboarding, every tick at first, then ever more rarely (at least hourly), for 30
+    days; it reports ACCOUNT_READY once."""
+    assert isinstance(sim.clock, FakeClock)
+    _, cursor = emu.provider.events(None)
+    assert not emu.provider.onboard("2").ready
+    checks = account_checks(sim)
+    for _ in range(120):  # an hour of 30-second ticks, nobody onboards
+        sim.clock.advance(timedelta(seconds=30))
+        events, cursor = emu.provider.events(cursor)
+        assert events == []
+    first_hour = account_checks(sim) - checks
+    assert 10 <= first_hour <= 25, first_hour  # every tick for two minutes, then a quarter of the wait
+    checks = account_checks(sim)
+    for _ in range(2 * 120):  # the next two hours: about hourly
+        sim.clock.advance(timedelta(seconds=30))
+        emu.provider.events(cursor)
+    assert account_checks(sim) - checks in (2, 3)
+    sim.onboard(emu.provider.account("2"))
+    ready: list[ProviderEvent] = []
+    for _ in range(120):  # within the hour the next check sees it, and reports it once
+        sim.clock.advance(timedelta(seconds=30))
+        events, cursor = emu.provider.events(cursor)
+        ready += events
+    assert [(e.kind, e.user_id) for e in ready] == [(EventKind.ACCOUNT_READY, "2")]
+    assert emu.provider.can_receive("2")
+
+    # Someone who never finishes: asked no more once the link is 30 days old; a new link starts again.
+    assert not emu.provider.onboard("3").ready
+    sim.clock.advance(timedelta(days=30, seconds=1))
+    checks = account_checks(sim)
+    emu.provider.events(cursor)
+    assert account_checks(sim) == checks
+    assert not emu.provider.onboard("3").ready
+    checks = account_checks(sim)
+    emu.provider.events(cursor)
+    assert account_checks(sim) == checks + 1
+
+
+@pytest.mark.emulator_only
+def test_connect_at_most_twenty_accounts_are_checked_per_poll(emu: Backend, sim: StripeSim) -> None:
+    for user in range(25):
+        emu.provider.onboard(str(100 + user))
+    checks = account_checks(sim)
+    emu.provider.events(None)
+    assert account_checks(sim) - checks == 20
+    emu.provider.events(None)  # the five not yet checked come first
+    assert account_checks(sim) - checks == 40
+
+
+@pytest.mark.emulator_only
+def test_connect_an_account_found_ready_by_a_payment_is_still_reported_once(emu: Backend, sim: StripeSim) -> None:
+    """A payment asks Stripe first and finds the recipient ready: the next poll still reports ACCOUNT_READY
+    (money held for them before must be released), and only once."""
+    emu.give_card("1", "pm_card_visa")
+    assert not emu.provider.onboard("2").ready
+    _, cursor = emu.provider.events(None)
+    sim.onboard(emu.provider.account("2"))
+    paid = emu.provider.pay(key="pay:t2:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert paid.outcome == PayOutcome.PAID
+    events, cursor = emu.provider.events(cursor)
+    assert [(e.kind, e.user_id) for e in events if e.kind != EventKind.PAID] == [(EventKind.ACCOUNT_READY, "2")]
+    assert emu.provider.events(cursor) == ([], cursor)
 
 
 @pytest.mark.emulator_only

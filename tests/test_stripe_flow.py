@@ -122,6 +122,48 @@ def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_agai
     assert run.stripe.succeeded_charges() == 1
 
 
+@pytest.mark.parametrize("key_lifetime", [timedelta(hours=24), timedelta(hours=48)], ids=["looked_up", "paid_again"])
+def test_once_stripe_has_forgotten_the_key_only_the_lookup_stands_between_a_retry_and_a_second_charge(
+        run: Run, monkeypatch: pytest.MonkeyPatch, key_lifetime: timedelta) -> None:
+    """The emulator forgets keys after 24 hours of its clock, as Stripe does. A payment in doubt older than that
+    is looked up (Payments.execute: `stale`), and charged once. The control: a service that believed keys live
+    for 48 hours retries with the forgotten key, and Stripe, having pruned it, charges a second time."""
+    assert run.stripe is not None
+    crash_on_yes(run, "after_pay", "carol", monkeypatch)
+    run.clock.advance(timedelta(hours=25))  # the worker was down for a day
+    run.restart()
+    run.bot.service.policy = replace(run.bot.service.policy, key_lifetime=key_lifetime)
+    run.idle()
+    [t] = transfers(run)
+    assert t.status == "held"
+    if key_lifetime == timedelta(hours=24):
+        assert run.stripe.succeeded_charges() == 1 and t.payment_ref == run.stripe.of_kind("payment_intent")[0]["id"]
+    else:
+        assert run.stripe.succeeded_charges() == 2  # what the stale path is there to prevent
+
+
+def test_a_recipient_who_onboards_unseen_by_the_platforms_events_gets_the_held_money(run: Run) -> None:
+    """account.updated of a connected account is a Connect event: the platform's GET /v1/events never lists
+    it. The recipient claims, finishes onboarding on Stripe's page, and the held money is released anyway:
+    the adapter asked Stripe for the account."""
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @carol")
+    assert [t.status for t in transfers(run)] == ["held"]
+    run.step({"dm": "claim", "by": "carol"})  # the link is DMed; carol onboards on the page (Run.idle)
+    [t] = transfers(run)
+    assert t.status == "completed"
+    provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
+    account = provider.account(run.sim.user_id("carol"))
+    platform = provider.client.v1.events.list(params={"limit": 100})
+    assert "account.updated" not in [e.type for e in platform.data]
+    mine = provider.client.v1.events.list(params={"type": "account.updated"}, options={"stripe_account": account})
+    assert [e.account for e in mine.data] == [account]  # it happened, as a Connect event of carol's account
+    [transfer] = run.stripe.of_kind("transfer")
+    assert transfer["destination"] == account and transfer["amount"] == 500
+    dms = [m["text"] for m in run.outcome()["messages"] if m["type"] == "dm" and m["to"] == "carol"]
+    assert "finish setting up your account here" in dms[-2] and "you received $5.00 from @bob" in dms[-1]
+
+
 def test_a_payment_never_made_is_failed_by_lookup_after_a_day(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run.stripe is not None
     crash_on_yes(run, "before_pay", "alice", monkeypatch)

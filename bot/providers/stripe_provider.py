@@ -4,6 +4,11 @@
   off-session PaymentIntents on that card.
 - Recipients onboard to an Express-style Connect account (Stripe collects
   the requirements); the AccountLink is minted when they ask, never ahead.
+  Whether they finished is learnt by asking: account.updated of a connected
+  account is a Connect event (sent to Connect webhook endpoints, listed only
+  with the Stripe-Account header), never in the platform's own event list,
+  so `events` retrieves each account still awaiting onboarding on a bounded
+  schedule (`_onboarding_events`) and reports ACCOUNT_READY once.
 - A recipient who can receive gets a destination charge; for anyone else the
   money is charged to the platform with a transfer_group and held, then
   released with a Transfer from that charge, or returned with a Refund.
@@ -26,12 +31,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
 import stripe
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
 from bot.money import Money
@@ -51,10 +56,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# The platform's own events paybot reads. account.updated of a connected account is not among them: it is a
+# Connect event (see `_onboarding_events`); `translate_event` still reads it when a Connect webhook brings it.
 EVENT_TYPES = (
     "checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
-    "payment_intent.payment_failed", "account.updated", "charge.refunded", "charge.dispute.created",
+    "payment_intent.payment_failed", "charge.refunded", "charge.dispute.created",
 )
+# Accounts awaiting onboarding are retrieved on a schedule that slows as the wait grows: again once a quarter
+# of the time since the link was minted has passed (every tick at first), at least hourly, for 30 days,
+# and at most 20 accounts per poll (the longest unchecked first).
+ONBOARDING_WATCH = timedelta(days=30)
+ONBOARDING_MAX_INTERVAL = timedelta(hours=1)
+ONBOARDING_CHECKS_PER_POLL = 20
 # What the sender reads when their bank declines: never the card number, never Stripe's raw error.
 DECLINE_WORDS = {
     "insufficient_funds": "insufficient funds",
@@ -101,6 +114,8 @@ class StripeProvider:
         self.currency = currency.lower()  # the card-setup page's currency (the operator's default)
         self.fee_bps = fee_bps
         self.connect = connect  # False: a Stripe account without Connect (nobody can receive; tests)
+        self._checked: dict[str, datetime] = {}  # account awaiting onboarding -> when it was last retrieved
+        self._became_ready: dict[str, str] = {}  # account seen ready outside the poll -> user, to report once
 
     @classmethod
     def from_settings(cls, settings: Any, clock: Clock) -> StripeProvider:
@@ -149,6 +164,8 @@ class StripeProvider:
             "account": account, "refresh_url": self.return_url, "return_url": self.return_url,
             "type": "account_onboarding",
         }))
+        self._save(user_id)  # a new link: the onboarding schedule starts again (updated_at)
+        self._checked.pop(account, None)
         return Onboarding(ready=False, url=link.url)
 
     def can_receive(self, user_id: str) -> bool:
@@ -193,6 +210,12 @@ class StripeProvider:
                 raise IdempotencyError(f"key {key} was used with other parameters") from None
             return found
         except stripe.StripeError as err:
+            if (getattr(err, "http_status", None) or 0) >= 500:
+                # Stripe saves a 500 under the key and replays it for a day, whether or not the charge was
+                # made before it failed: what was charged under the key is the answer, when there is one.
+                paid = self._paid_with(key, customer)
+                if paid is not None:
+                    return paid
             raise _translate(err) from None
         if pi.status != "succeeded":
             return PayResult(PayOutcome.DECLINED, ref=pi.id, reason=f"the payment is {pi.status}")
@@ -294,6 +317,17 @@ class StripeProvider:
                 return True
         return False
 
+    def _paid_with(self, key: str, customer: str) -> PayResult | None:
+        """The succeeded PaymentIntent made with `key`, if Stripe can say now; None otherwise."""
+        try:
+            for pi in self._each(lambda p: self.client.v1.payment_intents.list(params=p),
+                                 {"customer": customer, "limit": 100}):
+                if _f(pi, "metadata", "paybot_key") == key and pi.status == "succeeded":
+                    return PayResult(PayOutcome.PAID if _f(pi, "transfer_data") else PayOutcome.HELD, ref=pi.id)
+        except ProviderError:
+            return None
+        return None
+
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
         customer = self._row(sender_id).customer_id
         if customer is None:
@@ -378,7 +412,49 @@ class StripeProvider:
                     raise problem from None  # read again from the same cursor next time
                 log.warning("skipped Stripe event %s (%s): %s", event.id, event.type, problem)
         cursor_out = raw[-1].id if raw else after
-        return out, cursor_out
+        return out + self._onboarding_events(), cursor_out
+
+    def _onboarding_events(self) -> list[ProviderEvent]:
+        """ACCOUNT_READY, once, for each account awaiting onboarding that can take transfers now.
+
+        The accounts awaiting are the records with an account that is not ready, whose schedule started
+        (their updated_at: the account's creation, or the last link minted) within ONBOARDING_WATCH; each
+        is retrieved when due (see ONBOARDING_MAX_INTERVAL), at most ONBOARDING_CHECKS_PER_POLL per call.
+        Accounts found ready elsewhere (a payment or a CLAIM asked Stripe) are reported here too."""
+        if not self.connect:
+            return []
+        now = self.clock.now()
+        with self.uow() as s:
+            rows = list(s.exec(select(StripeUser).where(
+                col(StripeUser.account_id).is_not(None), col(StripeUser.account_ready).is_(False),
+                col(StripeUser.updated_at) >= now - ONBOARDING_WATCH)))
+        out = [ProviderEvent(f"account-ready:{account}", EventKind.ACCOUNT_READY, user_id=user)
+               for account, user in self._became_ready.items()]
+        self._became_ready.clear()
+        awaiting = {str(row.account_id): row for row in rows}
+        self._checked = {a: t for a, t in self._checked.items() if a in awaiting}
+        never = datetime.min.replace(tzinfo=UTC)
+        due = []
+        for account, row in awaiting.items():
+            last = self._checked.get(account)
+            if last is None or now - last >= min((now - row.updated_at) / 4, ONBOARDING_MAX_INTERVAL):
+                due.append((last or never, account, row.user_id))
+        due.sort()
+        for _, account, user in due[:ONBOARDING_CHECKS_PER_POLL]:
+            self._checked[account] = now
+            try:
+                found = self._call(partial(self.client.v1.accounts.retrieve, account))
+            except ProviderTransient as err:  # Stripe cannot answer now: the others wait for their next turn
+                log.warning("could not check onboarding of Stripe account %s: %s", account, err)
+                break
+            except ProviderError as err:
+                log.warning("could not check onboarding of Stripe account %s: %s", account, err)
+                continue
+            if _f(found, "capabilities", "transfers") == "active":
+                self._save(user, account_ready=True)
+                del self._checked[account]
+                out.append(ProviderEvent(f"account-ready:{account}", EventKind.ACCOUNT_READY, user_id=user))
+        return out
 
     def fetch_event(self, event_id: str, *, account: str | None = None) -> Any | None:
         """Stripe's own copy of an event (as the connected `account` for a Connect event); None when
@@ -496,8 +572,9 @@ class StripeProvider:
     def _ready(self, user_id: str, account_id: str) -> bool:
         account = self._call(lambda: self.client.v1.accounts.retrieve(account_id))
         ready = bool(_f(account, "capabilities", "transfers") == "active")
-        if ready:
+        if ready and not self._row(user_id).account_ready:
             self._save(user_id, account_ready=True)
+            self._became_ready[account_id] = user_id  # reported by the next poll: held money may wait for it
         return ready
 
     def _destination(self, user_id: str) -> str | None:
@@ -553,6 +630,11 @@ def _translate(err: stripe.StripeError) -> ProviderError:
     text = f"Stripe: {err.user_message or type(err).__name__}"
     if isinstance(err, stripe.IdempotencyError):
         return IdempotencyError(text)
+    if status == 409:
+        # A conflict: the first request with this idempotency key is still executing (Stripe's
+        # idempotency_key_in_use; stripe-python reads a 409 as an APIError and retried it already), or a
+        # lock on the object. Nothing is known yet: never "refused", always tried again later.
+        return ProviderTransient("Stripe: another request with this idempotency key is in progress (409)")
     if isinstance(err, (stripe.APIConnectionError, stripe.RateLimitError)) or (status or 0) >= 500:
         return ProviderTransient(text)
     if isinstance(err, (stripe.AuthenticationError, stripe.PermissionError)):

@@ -9,17 +9,37 @@ transfer_data, transfer_group, application fees), charges, Connect accounts,
 account links, transfers, refunds and events.
 
 Faithful where paybot's safety depends on it:
-- Idempotency-Key: the same key and parameters replay the saved answer (with
-  `Idempotent-Replayed: true`); other parameters or another endpoint get a 400
-  idempotency_error. Answers that failed before any work (an injected 500 or
-  429, a validation error) are not saved, as Stripe documents.
+- Idempotency-Key (on POSTs): the same key and parameters replay the saved
+  answer (with `Idempotent-Replayed: true`); other parameters or another
+  endpoint get a 400 idempotency_error. Every answer of a request that began
+  executing is saved, 402s and 500s included; what failed before (a 429, a
+  500 injected with `saved=False`, a validation error, a conflict) is not.
+  A second request while the first with its key is still executing gets a
+  409 idempotency_error `idempotency_key_in_use`. Keys are forgotten 24 hours
+  (on the emulator's clock) after their first use, and may then run again as
+  a new request. Keys longer than 255 characters are refused (400).
 - Errors use Stripe's JSON shape and status codes: 400 invalid_request_error
   (unknown parameters are rejected), 401, 402 card_error with code and
-  decline_code (and the payment intent), 404 resource_missing, 429, 500.
+  decline_code (and the payment intent), 404 resource_missing (and 404 with
+  Stripe's JSON body for a URL it does not know), 409, 429, 500.
 - Off-session charges on pm_card_authenticationRequired fail with 402
   authentication_required and leave the intent in requires_payment_method.
+  A PaymentIntent created without `confirm` is not charged: it waits in
+  requires_payment_method (requires_confirmation with a payment_method).
+- Connect events: an event about a connected account (account.updated)
+  carries `account` and is listed and retrieved only as that account (the
+  `Stripe-Account` header), never in the platform's own GET /v1/events, as
+  Stripe delivers it to Connect webhook endpoints only. Other endpoints do
+  not take the header here (400): the emulator keeps no objects inside
+  connected accounts.
 - Faults (`inject`): 500, 429, or "drop": do the work, then close the
   connection without an answer (the client cannot know the charge happened).
+  A 500 under a key is saved and replayed, as Stripe does for requests that
+  began executing (`work=True`: the work was done before it failed);
+  `saved=False` is a 500 from before execution began.
+- `on_execute`: a test hook called (outside the emulator's lock) when a
+  request begins executing, after its key is marked in flight: a test can
+  hold one request there while another with the same key arrives.
 
 A control API under /_sim/ (and the same methods in Python) plays the people
 on Stripe's hosted pages: complete a Checkout Session, finish onboarding,
@@ -34,6 +54,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, request
@@ -47,6 +68,8 @@ from bot.ports import Clock, SystemClock
 MIN_CHARGE = {"USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50}
 
 DROP = 0  # an injected fault meaning: do the work, then drop the connection
+KEY_LIFETIME = 24 * 3600  # Stripe may prune an idempotency key once it is 24 hours old; the emulator does, at once
+MAX_KEY_LENGTH = 255  # Stripe's longest idempotency key
 
 # The test payment methods: what each card does.
 TEST_CARDS: dict[str, dict[str, Any]] = {
@@ -108,6 +131,18 @@ class StripeError(Exception):
         super().__init__(message)
         self.status = status
         self.body = {"error": {"type": type_, "message": message, **{k: v for k, v in extra.items() if v is not None}}}
+
+
+@dataclass
+class _Job:
+    """A request whose execution began: what `_execute` needs, and its key (in flight until it ends)."""
+
+    record: dict[str, Any]
+    key: str | None
+    blob: str
+    params: dict[str, Any]
+    fault: int | None
+    work: bool
 
 
 def _missing(kind: str, oid: str, param: str = "id") -> StripeError:
@@ -189,18 +224,26 @@ class StripeSim(LoopbackServer):
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, Any]] = {}  # id -> object, every kind
         self.events: list[dict[str, Any]] = []
-        self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> saved request and answer
-        self.faults: dict[str, list[int]] = {}  # "POST /v1/payment_intents" -> statuses
+        self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> saved request, answer and when
+        self.in_flight: set[str] = set()  # keys whose first request is executing now
+        self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook, see the module docstring
+        self.faults: dict[str, list[tuple[int, bool, bool]]] = {}  # route -> (status, saved, work)
         self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
         self._n = 0
         self.thread_name = "stripe-sim"
 
     # ------------------------------------------------------------------ control
 
-    def inject(self, route: str, status: int, times: int = 1) -> None:
-        """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429 or DROP."""
+    def inject(self, route: str, status: int, times: int = 1, *, saved: bool = True, work: bool = False) -> None:
+        """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429 or DROP.
+
+        A 500 happens while the request executes: under an idempotency key it is saved and replayed
+        (`work`: after the work was done); `saved=False` is a 500 from before execution began (not
+        saved, Stripe-Should-Retry: true). A 429 is never saved; DROP always does the work."""
+        if status not in (500, 429, DROP):
+            raise ValueError(f"the emulator injects 500, 429 or DROP, not {status}")
         with self.lock:
-            self.faults.setdefault(route, []).extend([status] * times)
+            self.faults.setdefault(route, []).extend([(status, saved, work)] * times)
 
     def complete_checkout(self, session_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
         """The customer fills in Stripe's hosted page and the session completes."""
@@ -246,7 +289,7 @@ class StripeSim(LoopbackServer):
             acct = self._get("account", account_id)
             acct.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
             acct["capabilities"] = {k: "active" for k in acct["capabilities"]} or {"transfers": "active"}
-            self._event("account.updated", acct)
+            self._event("account.updated", acct, account=account_id)  # a Connect event
 
     def awaiting_onboarding(self) -> list[str]:
         """Accounts whose onboarding link was minted but not finished."""
@@ -260,7 +303,7 @@ class StripeSim(LoopbackServer):
             acct = self._get("account", account_id)
             acct.update(charges_enabled=False, payouts_enabled=False)
             acct["capabilities"] = {k: "inactive" for k in acct["capabilities"]}
-            self._event("account.updated", acct)
+            self._event("account.updated", acct, account=account_id)  # a Connect event
 
     def dispute(self, charge_id: str) -> dict[str, Any]:
         with self.lock:
@@ -316,10 +359,22 @@ class StripeSim(LoopbackServer):
             ("GET", "/v1/refunds", "refunds.list", self._list("refund", "payment_intent", "charge")),
             ("GET", "/v1/refunds/<oid>", "retrieve", self._retrieve("refund")),
             ("GET", "/v1/events", "events.list", self._events_list),
-            ("GET", "/v1/events/<oid>", "retrieve", self._retrieve("event")),
+            ("GET", "/v1/events/<oid>", "retrieve", self._event_retrieve),
         ]
         for method, rule, schema, view in routes:
             app.add_url_rule(rule, f"{method} {rule}", self._endpoint(method, rule, schema, view), methods=[method])
+
+        def unrecognized(_err: Exception) -> Response:
+            """Stripe answers a URL (or method) it does not know with its JSON error and a 404, not HTML."""
+            with self.lock:
+                self.requests.append({"route": f"{request.method} {request.path}", "key": None, "status": 404})
+            return _json({"error": {"type": "invalid_request_error",
+                                    "message": f"Unrecognized request URL ({request.method}: {request.path}). "
+                                               "Please see https://stripe.com/docs or we can help at "
+                                               "https://support.stripe.com/."}}, 404)
+
+        app.register_error_handler(404, unrecognized)
+        app.register_error_handler(405, unrecognized)
 
         def control(action: str, oid: str) -> Response:
             try:
@@ -346,9 +401,20 @@ class StripeSim(LoopbackServer):
         route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
 
         def handle(**kw: Any) -> Response:
-            drop = False
             with self.lock:
-                resp, drop = self._handle(route, method, schema, view, kw)
+                begun = self._begin(route, method, schema, kw)
+            if isinstance(begun, tuple):
+                resp, drop = begun
+            else:
+                try:
+                    if self.on_execute is not None:
+                        self.on_execute(begun.record)  # outside the lock: other requests go on meanwhile
+                    with self.lock:
+                        resp, drop = self._execute(begun, view, kw)
+                finally:
+                    if begun.key:
+                        with self.lock:
+                            self.in_flight.discard(begun.key)
             if drop:  # the work is done; the client never hears about it
                 sock = request.environ.get("werkzeug.socket")
                 if sock is not None:
@@ -358,58 +424,101 @@ class StripeSim(LoopbackServer):
         handle.__name__ = f"stripe_{schema}_{method}"
         return handle
 
-    def _handle(self, route: str, method: str, schema: str, view: Callable[..., Any],
-                kw: dict[str, Any]) -> tuple[Response, bool]:
-        key = request.headers.get("Idempotency-Key")
+    def _begin(self, route: str, method: str, schema: str, kw: dict[str, Any]) -> tuple[Response, bool] | _Job:
+        """Everything before execution begins: an early answer (never saved), or the job to execute."""
+        key = request.headers.get("Idempotency-Key") if method == "POST" else None
         record = {"route": route, "key": key, "status": 0}
         self.requests.append(record)
+
+        def answer(body: dict[str, Any], status: int, headers: dict[str, str] | None = None,
+                   drop: bool = False) -> tuple[Response, bool]:
+            record["status"] = status
+            return _json(body, status, headers), drop
+
         if request.headers.get("Authorization", "") != f"Bearer {self.api_key}":
-            record["status"] = 401
-            return _json({"error": {"type": "invalid_request_error",
-                                    "message": "Invalid API Key provided."}}, 401), False
+            return answer({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}, 401)
+        if key is not None and len(key) > MAX_KEY_LENGTH:
+            return answer(_invalid(f"Invalid Idempotency-Key: it is {len(key)} characters long; keys are at most "
+                                   f"{MAX_KEY_LENGTH}.", "Idempotency-Key").body, 400)
+        as_account = request.headers.get("Stripe-Account")
+        if as_account is not None:
+            target = self.objects.get(as_account)
+            if target is None or target["object"] != "account":
+                return answer({"error": {"type": "invalid_request_error", "code": "account_invalid",
+                                         "message": f"The provided key does not have access to account "
+                                                    f"'{as_account}' (or that account does not exist)."}}, 403)
+            if route not in ("GET /v1/events", "GET /v1/events/{id}"):
+                return answer(_invalid("paybot's emulator keeps no objects inside connected accounts: only "
+                                       "events are read with Stripe-Account.", "Stripe-Account").body, 400)
         pairs = list((request.form if method == "POST" else request.args).items(multi=True))
         try:
             params = decode_form(pairs)
         except StripeError as err:
-            return _json(err.body, err.status), False
-        fault = self.faults.get(route, [None]).pop(0) if self.faults.get(route) else None
-        if fault in (429, 500):
-            record["status"] = fault
-            kind = "rate_limit" if fault == 429 else "api_error"
-            body = {"error": {"type": "invalid_request_error" if fault == 429 else "api_error",
-                              "code": kind if fault == 429 else None,
-                              "message": "Too many requests." if fault == 429 else "Something went wrong."}}
-            return _json(body, fault, {"Stripe-Should-Retry": "true"}), False
+            return answer(err.body, err.status)
+        queued = self.faults.get(route)
+        status, saved, work = queued.pop(0) if queued else (None, True, False)
+        if status == 429 or (status == 500 and not saved):  # before execution: nothing to save
+            kind = "rate_limit" if status == 429 else "api_error"
+            body = {"error": {"type": "invalid_request_error" if status == 429 else "api_error",
+                              "code": kind if status == 429 else None,
+                              "message": "Too many requests." if status == 429 else "Something went wrong."}}
+            return answer(body, status, {"Stripe-Should-Retry": "true"})
         blob = json.dumps([route, kw, params], sort_keys=True)
-        if method == "POST" and key:
-            saved = self.keys.get(key)
-            if saved is not None:
-                if saved["blob"] != blob:
-                    record["status"] = 400
-                    return _json({"error": {
+        if key:
+            kept = self.keys.get(key)
+            if kept is not None and self._now() - kept["at"] >= KEY_LIFETIME:
+                del self.keys[key]  # pruned: the key may run a new request
+                kept = None
+            if kept is not None:
+                if kept["blob"] != blob:
+                    return answer({"error": {
                         "type": "idempotency_error",
                         "message": "Keys for idempotent requests can only be used with the same parameters "
                                    "they were first used with. Try using a key other than "
-                                   f"'{key}' if you meant to execute a different request."}}, 400), False
-                record["status"] = saved["status"]
-                return _json(saved["body"], saved["status"], {"Idempotent-Replayed": "true",
-                                                               "Idempotency-Key": key}), fault == DROP
-        try:
-            unknown = [p for p in _paths(params) if not _allowed(p, PARAMS[schema])]
-            if unknown:
-                first = re.sub(r"\.(\w+)", r"[\1]", unknown[0])
-                raise _invalid(f"Received unknown parameter: {first}", first)
-            body, status = view(params, **kw), 200
-        except StripeError as err:
-            body, status = err.body, err.status
-            if status == 400 and err.body["error"]["type"] == "invalid_request_error":
-                record["status"] = status
-                return _json(body, status), False  # validation failures are not saved
-        record["status"] = status
-        if method == "POST" and key:
-            self.keys[key] = {"blob": blob, "status": status, "body": body}
-        headers = {"Idempotency-Key": key} if key else {}
-        return _json(body, status, headers), fault == DROP
+                                   f"'{key}' if you meant to execute a different request."}}, 400)
+                return answer(kept["body"], kept["status"], {"Idempotent-Replayed": "true", "Idempotency-Key": key,
+                                                              **kept["headers"]}, drop=status == DROP)
+            if key in self.in_flight:
+                return answer({"error": {
+                    "type": "idempotency_error", "code": "idempotency_key_in_use",
+                    "message": "There is currently another in-progress request using this Idempotent Key "
+                               "(that probably means you submitted twice, and the other request is still "
+                               "going through). Please retry this request later."}}, 409)
+        unknown = [p for p in _paths(params) if not _allowed(p, PARAMS[schema])]
+        if unknown:
+            first = re.sub(r"\.(\w+)", r"[\1]", unknown[0])
+            return answer(_invalid(f"Received unknown parameter: {first}", first).body, 400)
+        if key:
+            self.in_flight.add(key)
+        return _Job(record=record, key=key, blob=blob, params=params, fault=status, work=work)
+
+    def _execute(self, job: _Job, view: Callable[..., Any], kw: dict[str, Any]) -> tuple[Response, bool]:
+        """Execution: the view runs (or an injected 500 fails it) and the answer is saved under the key."""
+        headers: dict[str, str] = {}
+        if job.fault == 500:
+            if job.work:
+                try:
+                    view(job.params, **kw)
+                except StripeError:
+                    pass
+            body: dict[str, Any] = {"error": {"type": "api_error", "message": "Something went wrong."}}
+            status = 500
+            if job.key:
+                headers["Stripe-Should-Retry"] = "false"  # a retry with the key would replay this answer
+        else:
+            try:
+                body, status = view(job.params, **kw), 200
+            except StripeError as err:
+                body, status = err.body, err.status
+                if status == 400 and err.body["error"]["type"] == "invalid_request_error":
+                    job.record["status"] = status
+                    return _json(body, status), False  # validation failures are not saved
+        job.record["status"] = status
+        if job.key:
+            self.keys[job.key] = {"blob": job.blob, "status": status, "body": body, "headers": headers,
+                                  "at": self._now()}
+            headers = {**headers, "Idempotency-Key": job.key}
+        return _json(body, status, headers), job.fault == DROP
 
     def _new(self, prefix: str, kind: str, **fields: Any) -> dict[str, Any]:
         self._n += 1
@@ -434,12 +543,17 @@ class StripeSim(LoopbackServer):
             out["card"] = {k: v for k, v in out["card"].items() if k != "behaviour"}
         return out
 
-    def _event(self, kind: str, obj: dict[str, Any]) -> None:
+    def _event(self, kind: str, obj: dict[str, Any], *, account: str | None = None) -> None:
+        """An event of the platform, or (`account`) a Connect event of that connected account."""
         self._n += 1
-        self.events.append({"id": f"evt_sim{self._n:010d}", "object": "event", "type": kind,
-                            "created": self._now(), "livemode": False, "api_version": "2024-06-20",
-                            "data": {"object": json.loads(json.dumps(self._public(obj)))}})
-        self.objects[self.events[-1]["id"]] = self.events[-1]
+        event: dict[str, Any] = {
+            "id": f"evt_sim{self._n:010d}", "object": "event", "type": kind, "created": self._now(),
+            "livemode": False, "api_version": "2024-06-20",
+            "data": {"object": json.loads(json.dumps(self._public(obj)))}}
+        if account:
+            event["account"] = account
+        self.events.append(event)
+        self.objects[str(event["id"])] = event
 
     def _sweep(self) -> None:
         """Checkout Sessions past their expires_at expire, with an event."""
@@ -644,12 +758,16 @@ class StripeSim(LoopbackServer):
             shown = Money(MIN_CHARGE[currency.upper()], currency.upper())
             raise StripeError(400, "invalid_request_error", f"Amount must be at least {shown} {currency.lower()}",
                               code="amount_too_small", param="amount")
-        if not (_bool(params, "confirm") and params.get("payment_method") and params.get("customer")):
-            raise _invalid("paybot's emulator only runs confirmed charges of a customer's saved payment "
-                           "method.", "confirm")
-        self._get("customer", params["customer"], "customer")
-        pm = self._get("payment_method", params["payment_method"], "payment_method")
-        if pm["customer"] != params["customer"]:
+        confirm = _bool(params, "confirm")
+        if _bool(params, "off_session") and not confirm:
+            raise _invalid("off_session can only be used when confirm=true.", "off_session")
+        if confirm and not (params.get("payment_method") and params.get("customer")):
+            raise _invalid("paybot's emulator only confirms a customer's saved payment method.", "confirm")
+        if params.get("customer"):
+            self._get("customer", params["customer"], "customer")
+        pm = self._get("payment_method", params["payment_method"], "payment_method") \
+            if params.get("payment_method") else None
+        if pm is not None and params.get("customer") and pm["customer"] != params["customer"]:
             raise _invalid("The provided PaymentMethod was previously used without being attached to a "
                            "Customer or was detached from a Customer, and may not be used again.",
                            "payment_method")
@@ -660,6 +778,15 @@ class StripeSim(LoopbackServer):
             raise _invalid("Can only apply an application_fee_amount when the PaymentIntent is attempting a "
                            "direct payment (using an OAuth key or Stripe-Account header) or destination "
                            "payment (using `transfer_data[destination]`).", "application_fee_amount")
+        if not confirm:  # created, not charged: it waits for a payment method or a confirmation
+            pi = self._new("pi", "payment_intent", amount=amount, currency=currency, customer=params.get("customer"),
+                           payment_method=pm["id"] if pm else None, metadata=params.get("metadata", {}),
+                           status="requires_confirmation" if pm else "requires_payment_method",
+                           latest_charge=None, transfer_data={"destination": destination} if destination else None,
+                           transfer_group=params.get("transfer_group"), application_fee_amount=fee,
+                           last_payment_error=None, amount_received=0)
+            return self._public(pi)
+        assert pm is not None
         pi = self._charge(amount=amount, currency=currency, customer=params["customer"], pm=pm,
                           metadata=params.get("metadata", {}), off_session=_bool(params, "off_session"),
                           destination=destination, transfer_group=params.get("transfer_group"), fee=fee)
@@ -784,12 +911,20 @@ class StripeSim(LoopbackServer):
         return self._public(re_)
 
     def _events_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The platform's events, or with Stripe-Account that connected account's events only."""
         self._sweep()
-        rows = list(self.events)
+        acting = request.headers.get("Stripe-Account")
+        rows = [e for e in self.events if e.get("account") == acting]
         types = set((params.get("types") or {}).values()) | ({params["type"]} if params.get("type") else set())
         if types:
             rows = [e for e in rows if e["type"] in types]
         return self._page(rows, params, "/v1/events")
+
+    def _event_retrieve(self, _params: dict[str, Any], oid: str) -> dict[str, Any]:
+        event = self._get("event", oid)
+        if event.get("account") != request.headers.get("Stripe-Account"):
+            raise _missing("event", oid)  # another account's event: this account has no such event
+        return self._public(event)
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
