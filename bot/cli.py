@@ -339,12 +339,12 @@ def webhook(
     if settings.paybot_provider != "stripe":
         _fail("the webhook is for PAYBOT_PROVIDER=stripe")
     try:
-        signing_secret = settings.require_webhook_secret()
+        signing_secrets = settings.require_webhook_secrets()
     except ConfigError as err:
         _fail(str(err))
         return
     logs.setup(settings.log_level, secrets=settings.secrets())
-    app_ = make_app(service.provider, signing_secret, service.apply_event)
+    app_ = make_app(service.provider, signing_secrets, service.apply_event)
     # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
     server = create_server(app_, host=host, port=port, threads=4, ident="paybot", max_request_body_size=MAX_BODY)
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)

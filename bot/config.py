@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     stripe_return_url: str = "https://x.com/messages"  # where Stripe's pages send people back to
     stripe_application_fee_bps: int = Field(0, ge=0, le=5000)  # the platform's cut of each payment
     stripe_webhook_secret: SecretStr | None = None  # "whsec_...", for `paybot webhook` only
+    # The signing secret of a Connect endpoint (events of connected accounts: onboarding), which Stripe
+    # signs with a secret of its own; `paybot webhook` accepts events signed with either.
+    stripe_connect_webhook_secret: SecretStr | None = None
     stripe_max_network_retries: int = Field(3, ge=0, le=10)
     paybot_live: bool = False  # must be set to use a live Stripe key: real cards, real money
 
@@ -207,7 +210,8 @@ class Settings(BaseSettings):
         text up to the last "@", which is what a driver's error shows when the password holds an "@")."""
         values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
                                                   self.x_access_token_secret, self.stripe_api_key,
-                                                  self.stripe_webhook_secret) if v]
+                                                  self.stripe_webhook_secret, self.stripe_connect_webhook_secret)
+                  if v]
         return values + database_password_parts(self.database_url)
 
     def overrides(self) -> list[str]:
@@ -215,18 +219,25 @@ class Settings(BaseSettings):
         return [f"{name.upper()}={value}" for name, value in
                 (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base)) if value]
 
-    def require_webhook_secret(self) -> str:
-        """The webhook's signing secret; ConfigError when missing, a placeholder, or not a whsec_ secret."""
-        secret = self.stripe_webhook_secret.get_secret_value() if self.stripe_webhook_secret else ""
-        if not secret:
-            raise ConfigError("STRIPE_WEBHOOK_SECRET is not set: copy the endpoint's signing secret (whsec_...) "
-                              "from the Stripe dashboard (Developers → Webhooks)")
-        if is_placeholder(secret):
-            raise ConfigError("STRIPE_WEBHOOK_SECRET still holds a placeholder: anyone could sign events with it. "
-                              "Copy the endpoint's signing secret from the Stripe dashboard")
-        if not secret.startswith("whsec_"):
-            raise ConfigError("STRIPE_WEBHOOK_SECRET does not look like a Stripe signing secret (whsec_...)")
-        return secret
+    def require_webhook_secrets(self) -> list[str]:
+        """The webhook's signing secrets (the platform endpoint's, then the Connect endpoint's if set);
+        ConfigError when the first is missing, or either is a placeholder or not a whsec_ secret."""
+        out = []
+        for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret)):
+            secret = value.get_secret_value() if value else ""
+            if not secret:
+                if name == "STRIPE_WEBHOOK_SECRET":
+                    raise ConfigError(f"{name} is not set: copy the endpoint's signing secret (whsec_...) "
+                                      "from the Stripe dashboard (Developers → Webhooks)")
+                continue
+            if is_placeholder(secret):
+                raise ConfigError(f"{name} still holds a placeholder: anyone could sign events with it. "
+                                  "Copy the endpoint's signing secret from the Stripe dashboard")
+            if not secret.startswith("whsec_"):
+                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_...)")
+            out.append(secret)
+        return out
 
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""

@@ -28,10 +28,17 @@ def test_a_placeholder_stripe_key_is_refused_even_with_its_prefix(key: str) -> N
     ("sk_test_abc", "does not look like a Stripe signing secret"),
 ])
 def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, why: str) -> None:
-    """Anyone could sign events with the example's secret: the webhook refuses to start with it."""
+    """Anyone could sign events with the example's secret: the webhook refuses to start with it (the Connect
+    endpoint's secret is optional, and checked the same way when set)."""
     with pytest.raises(ConfigError, match=why):
-        Settings(stripe_webhook_secret=secret).require_webhook_secret()
-    assert Settings(stripe_webhook_secret="whsec_9f8e7d").require_webhook_secret() == "whsec_9f8e7d"
+        Settings(stripe_webhook_secret=secret).require_webhook_secrets()
+    assert Settings(stripe_webhook_secret="whsec_9f8e7d").require_webhook_secrets() == ["whsec_9f8e7d"]
+    if secret is not None:
+        with pytest.raises(ConfigError, match=f"STRIPE_CONNECT_WEBHOOK_SECRET .*{why}"):
+            Settings(stripe_webhook_secret="whsec_9f8e7d", stripe_connect_webhook_secret=secret
+                     ).require_webhook_secrets()
+    both = Settings(stripe_webhook_secret="whsec_9f8e7d", stripe_connect_webhook_secret="whsec_c0ffee")
+    assert both.require_webhook_secrets() == ["whsec_9f8e7d", "whsec_c0ffee"] and "whsec_c0ffee" in both.secrets()
 
 
 @pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])

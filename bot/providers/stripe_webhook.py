@@ -31,21 +31,31 @@ PATH = "/stripe/webhook"
 MAX_BODY = 1024 * 1024
 
 
-def make_app(provider: StripeProvider, secret: str, apply: Callable[[ProviderEvent], None]) -> Flask:
-    """A Flask app with one route, POST /stripe/webhook, that verifies, translates and applies each event."""
+def make_app(provider: StripeProvider, secrets: list[str], apply: Callable[[ProviderEvent], None]) -> Flask:
+    """A Flask app with one route, POST /stripe/webhook, that verifies, translates and applies each event.
+
+    `secrets`: the platform endpoint's signing secret, and the Connect endpoint's when it has one (Stripe
+    signs each endpoint with its own; both may point at this URL). An event signed with any of them passes."""
     app = Flask("paybot-stripe-webhook")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # Stripe's events are a few kB
 
     @app.post(PATH)
     def webhook() -> Response:
-        try:
-            signed = provider.client.construct_event(request.get_data(), request.headers.get("Stripe-Signature"),
-                                                     secret)
-        except stripe.SignatureVerificationError as err:
-            log.warning("refused a Stripe webhook: %s", type(err).__name__)
+        signed, verified = None, False
+        for secret in secrets:
+            try:
+                signed = provider.client.construct_event(request.get_data(), request.headers.get("Stripe-Signature"),
+                                                         secret)
+                verified = True
+                break
+            except stripe.SignatureVerificationError:
+                continue
+            except (ValueError, TypeError, AttributeError, KeyError):  # signed, but no event (JSON of another shape)
+                verified = True
+                break
+        if not verified:
+            log.warning("refused a Stripe webhook: SignatureVerificationError")
             return Response("bad signature", status=400)
-        except (ValueError, TypeError, AttributeError, KeyError):  # signed, but no event (JSON of another shape)
-            signed = None
         event_id = getattr(signed, "id", None)
         if not isinstance(event_id, str) or not event_id.startswith("evt_"):
             log.warning("refused a signed Stripe webhook that is not an event")
