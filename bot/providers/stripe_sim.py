@@ -6,7 +6,10 @@ customers, payment methods (the test ids pm_card_visa, pm_card_chargeDeclined,
 pm_card_chargeCustomerFail, pm_card_authenticationRequired), Checkout Sessions
 (setup and payment mode), setup intents, payment intents (off-session,
 transfer_data, transfer_group, application fees), charges, Connect accounts,
-account links, transfers, refunds and events.
+account links, transfers, refunds and events. Its objects carry every field
+Stripe's have (SHAPES: null, or the neutral value, where the emulator models
+nothing); tests/test_stripe_spec.py judges its answers by Stripe's OpenAPI
+description and example objects.
 
 Faithful where paybot's safety depends on it:
 - Idempotency-Key (on POSTs): the same key and parameters replay the saved
@@ -57,7 +60,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, request
 
 from bot.loopback import LoopbackServer
 from bot.money import Money
@@ -78,6 +81,92 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
     "pm_card_chargeCustomerFail": {"last4": "0341", "behaviour": "declined"},
     "pm_card_authenticationRequired": {"last4": "3184", "behaviour": "needs_auth"},
 }
+
+_NO_ADDRESS = {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
+_NO_BILLING = {"address": _NO_ADDRESS, "email": None, "name": None, "phone": None}
+_NO_REQUIREMENTS: dict[str, Any] = {
+    "alternatives": [], "current_deadline": None, "currently_due": [], "disabled_reason": None, "errors": [],
+    "eventually_due": [], "past_due": [], "pending_verification": []}
+_DEFAULT_CURRENCY = {"US": "usd", "GB": "gbp", "CA": "cad", "AU": "aud", "CH": "chf", "JP": "jpy"}
+
+# Every top-level field of Stripe's objects that the emulator does not model, with the value it answers:
+# null where Stripe's description lets it be null (the emulator has no value), else the neutral value Stripe
+# gives an object that never used the feature. An object's own fields (and _derived) win over these.
+SHAPES: dict[str, dict[str, Any]] = {
+    "customer": {
+        "address": None, "balance": 0, "currency": None, "default_source": None, "delinquent": False,
+        "discount": None, "invoice_prefix": None, "next_invoice_sequence": 1, "phone": None, "preferred_locales": [],
+        "shipping": None, "tax_exempt": "none", "test_clock": None,
+    },
+    "payment_method": {"allow_redisplay": "unspecified", "billing_details": _NO_BILLING, "customer_account": None},
+    "checkout.session": {
+        "adaptive_pricing": None, "after_expiration": None, "allow_promotion_codes": None, "amount_subtotal": None,
+        "automatic_tax": {"enabled": False, "liability": None, "status": None}, "billing_address_collection": None,
+        "cancel_url": None, "client_secret": None, "collected_information": None, "consent": None,
+        "consent_collection": None, "currency_conversion": None, "custom_fields": [],
+        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
+                        "terms_of_service_acceptance": None},
+        "customer_account": None, "customer_creation": None, "customer_details": None, "customer_email": None,
+        "discounts": None, "integration_identifier": None, "invoice": None, "invoice_creation": None, "locale": None,
+        "managed_payments": None, "origin_context": None, "payment_link": None, "payment_method_collection": "always",
+        "payment_method_configuration_details": None, "payment_method_options": None,
+        "payment_method_types": ["card"], "permissions": None, "phone_number_collection": {"enabled": False},
+        "recovered_from": None, "saved_payment_method_options": None, "shipping_address_collection": None,
+        "shipping_cost": None, "shipping_options": [], "submit_type": None, "subscription": None,
+        "total_details": None, "ui_mode": "hosted", "wallet_options": None,
+    },
+    "setup_intent": {
+        "application": None, "automatic_payment_methods": None, "cancellation_reason": None, "description": None,
+        "excluded_payment_method_types": None, "flow_directions": None, "last_setup_error": None,
+        "latest_attempt": None, "mandate": None, "next_action": None, "on_behalf_of": None,
+        "payment_method_configuration_details": None, "payment_method_options": None,
+        "payment_method_types": ["card"], "single_use_mandate": None,
+    },
+    "payment_intent": {
+        "amount_capturable": 0, "amount_details": {"tip": {}}, "application": None, "automatic_payment_methods": None,
+        "canceled_at": None, "cancellation_reason": None, "capture_method": "automatic",
+        "confirmation_method": "automatic", "customer_account": None, "description": None,
+        "excluded_payment_method_types": None, "managed_payments": None, "next_action": None, "on_behalf_of": None,
+        "payment_method_configuration_details": None, "payment_method_options": None,
+        "payment_method_types": ["card"], "processing": None, "receipt_email": None, "review": None,
+        "setup_future_usage": None, "shipping": None, "source": None, "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+    },
+    "charge": {
+        "application": None, "application_fee": None, "application_fee_amount": None, "balance_transaction": None,
+        "billing_details": _NO_BILLING, "calculated_statement_descriptor": None, "description": None,
+        "failure_balance_transaction": None, "failure_code": None, "failure_message": None, "fraud_details": {},
+        "on_behalf_of": None, "outcome": None, "payment_method_details": None, "receipt_email": None,
+        "receipt_number": None, "receipt_url": None, "review": None, "shipping": None, "source": None,
+        "source_transfer": None, "statement_descriptor": None, "statement_descriptor_suffix": None,
+        "transfer_data": None,
+    },
+    "account": {
+        "business_profile": None, "business_type": None, "future_requirements": _NO_REQUIREMENTS, "settings": None,
+        "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
+    },
+    "transfer": {"balance_transaction": None, "description": None, "source_type": "card"},
+    "transfer_reversal": {"balance_transaction": None, "destination_payment_refund": None, "source_refund": None},
+    "refund": {
+        "balance_transaction": None, "customer_account": None, "destination_details": None, "receipt_number": None,
+        "source_transfer_reversal": None, "transfer_reversal": None,
+    },
+    "dispute": {
+        "balance_transactions": [], "enhanced_eligibility_types": [], "is_charge_refundable": False, "metadata": {},
+        "payment_method_details": {"type": "card", "card": None},
+    },
+    "event": {"pending_webhooks": 0, "request": {"id": None, "idempotency_key": None}},
+}
+
+_EVIDENCE = (
+    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
+    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
+    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation", "duplicate_charge_explanation",
+    "duplicate_charge_id", "enhanced_evidence", "product_description", "receipt", "refund_policy",
+    "refund_policy_disclosure", "refund_refusal_explanation", "service_date", "service_documentation",
+    "shipping_address", "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
+    "uncategorized_file", "uncategorized_text",
+)
 
 # Allowed parameters per endpoint: dotted paths, "*" for any key, "#" for a list index.
 _COMMON = {"expand.#"}
@@ -231,6 +320,11 @@ class StripeSim(LoopbackServer):
         self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
         self._n = 0
         self.thread_name = "stripe-sim"
+        self.platform: dict[str, Any] = {  # the account that owns the API key (GET /v1/account)
+            "id": "acct_sim_platform", "object": "account", "type": "standard", "country": "US", "email": None,
+            "created": self._now(), "metadata": {}, "charges_enabled": True, "payouts_enabled": True,
+            "details_submitted": True, "capabilities": {"card_payments": "active", "transfers": "active"},
+            "controller": {"type": "account"}, "livemode": False}
 
     # ------------------------------------------------------------------ control
 
@@ -345,9 +439,7 @@ class StripeSim(LoopbackServer):
             ("GET", "/v1/payment_intents/<oid>", "retrieve", self._retrieve("payment_intent")),
             ("POST", "/v1/payment_intents/<oid>/cancel", "payment_intents.cancel", self._pi_cancel),
             ("GET", "/v1/charges/<oid>", "retrieve", self._retrieve("charge")),
-            ("GET", "/v1/account", "retrieve", lambda _params: {
-                "id": "acct_sim_platform", "object": "account", "charges_enabled": True, "payouts_enabled": True,
-                "details_submitted": True, "livemode": False}),
+            ("GET", "/v1/account", "retrieve", lambda _params: self._public(self.platform)),
             ("POST", "/v1/accounts", "accounts.create", self._accounts_create),
             ("GET", "/v1/accounts/<oid>", "retrieve", self._retrieve("account")),
             ("POST", "/v1/account_links", "account_links.create", self._account_links_create),
@@ -458,10 +550,8 @@ class StripeSim(LoopbackServer):
         queued = self.faults.get(route)
         status, saved, work = queued.pop(0) if queued else (None, True, False)
         if status == 429 or (status == 500 and not saved):  # before execution: nothing to save
-            kind = "rate_limit" if status == 429 else "api_error"
-            body = {"error": {"type": "invalid_request_error" if status == 429 else "api_error",
-                              "code": kind if status == 429 else None,
-                              "message": "Too many requests." if status == 429 else "Something went wrong."}}
+            body = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
+                    if status == 429 else {"type": "api_error", "message": "Something went wrong."}}
             return answer(body, status, {"Stripe-Should-Retry": "true"})
         blob = json.dumps([route, kw, params], sort_keys=True)
         if key:
@@ -536,12 +626,60 @@ class StripeSim(LoopbackServer):
             raise _missing(kind.split(".")[-1].replace("_", " "), oid, param)
         return obj
 
-    @staticmethod
-    def _public(obj: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in obj.items() if not k.startswith("_")}
-        if out.get("object") == "payment_method":
-            out["card"] = {k: v for k, v in out["card"].items() if k != "behaviour"}
+    def _public(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """The object as Stripe answers it: every field of its kind (SHAPES), the derived ones computed now."""
+        own = {k: v for k, v in obj.items() if not k.startswith("_")}
+        if own.get("object") == "payment_method":
+            own["card"] = {k: v for k, v in own["card"].items() if k != "behaviour"}
+        shape = json.loads(json.dumps(SHAPES.get(str(own.get("object")), {})))  # a fresh copy
+        out = {**shape, **own, **self._derived(own)}
+        if out.get("object") == "charge" and out.get("transfer") is None:
+            del out["transfer"]  # Stripe leaves it out (it is never null) when the charge moved no money
         return out
+
+    def _derived(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Fields Stripe computes from other objects or from the object's state."""
+        kind, oid = obj.get("object"), obj.get("id")
+        if kind in ("payment_intent", "setup_intent"):
+            return {"client_secret": f"{oid}_secret_sim"}
+        if kind == "checkout.session":
+            return {"amount_subtotal": obj["amount_total"]}
+        if kind == "charge":
+            pi = self.objects.get(obj["payment_intent"]) or {}
+            ok = obj["status"] == "succeeded"
+            refunds = [o for o in self.objects.values() if o["object"] == "refund" and o["charge"] == oid]
+            return {"amount_captured": obj["amount"] if ok else 0, "captured": ok, "paid": ok,
+                    "application_fee_amount": pi.get("application_fee_amount"),
+                    "transfer_data": ({"amount": None, "destination": pi["transfer_data"]["destination"]}
+                                      if pi.get("transfer_data") else None),
+                    "refunds": self._sublist(refunds, f"/v1/charges/{oid}/refunds")}
+        if kind == "account":
+            done = bool(obj["details_submitted"])
+            due = [] if done else ["external_account", "tos_acceptance.date", "tos_acceptance.ip"]
+            return {"default_currency": _DEFAULT_CURRENCY.get(obj["country"], "eur"),
+                    "controller": {"is_controller": True, "type": "application", **obj["controller"]},
+                    "external_accounts": self._sublist([], f"/v1/accounts/{oid}/external_accounts"),
+                    "requirements": {**_NO_REQUIREMENTS, "currently_due": due, "eventually_due": due,
+                                     "disabled_reason": None if done else "requirements.past_due"}}
+        if kind == "transfer":
+            reversals = [o for o in self.objects.values()
+                         if o["object"] == "transfer_reversal" and o["transfer"] == oid]
+            return {"amount_reversed": sum(o["amount"] for o in reversals),
+                    "destination_payment": f"py_{str(oid).removeprefix('tr_')}",
+                    "reversals": self._sublist(reversals, f"/v1/transfers/{oid}/reversals")}
+        if kind == "refund":
+            ch = self.objects.get(obj["charge"]) or {}
+            return {"customer": ch.get("customer"), "payment_method": ch.get("payment_method")}
+        if kind == "dispute":
+            return {"evidence": dict.fromkeys(_EVIDENCE),
+                    "evidence_details": {"due_by": obj["created"] + 7 * 24 * 3600, "enhanced_eligibility": {},
+                                         "has_evidence": False, "past_due": False, "submission_count": 0}}
+        return {}
+
+    def _sublist(self, rows: list[dict[str, Any]], url: str) -> dict[str, Any]:
+        """A list inside an object (a charge's refunds, a transfer's reversals): its first page."""
+        return {"object": "list", "data": [self._public(o) for o in rows[::-1][:10]], "has_more": len(rows) > 10,
+                "url": url}
 
     def _event(self, kind: str, obj: dict[str, Any], *, account: str | None = None) -> None:
         """An event of the platform, or (`account`) a Connect event of that connected account."""
@@ -552,6 +690,8 @@ class StripeSim(LoopbackServer):
             "data": {"object": json.loads(json.dumps(self._public(obj)))}}
         if account:
             event["account"] = account
+        if has_request_context() and request.path.startswith("/v1/"):  # made by an API request, not a person
+            event["request"] = {"id": None, "idempotency_key": request.headers.get("Idempotency-Key")}
         self.events.append(event)
         self.objects[str(event["id"])] = event
 
@@ -577,7 +717,7 @@ class StripeSim(LoopbackServer):
             for name in filters:
                 if params.get(name):
                     rows = [o for o in rows if o.get(name) == params[name]]
-            return self._page(rows, params, f"/v1/{kind}s")
+            return self._page(rows, params, f"/v1/{kind.replace('.', '/')}s")
 
         return view
 
@@ -640,7 +780,7 @@ class StripeSim(LoopbackServer):
             card = TEST_CARDS[pm_id]
             return self._new("pm", "payment_method", type="card", customer=None, metadata={},
                              card={"brand": "visa", "last4": card["last4"], "exp_month": 12, "exp_year": 2034,
-                                   "behaviour": card["behaviour"]})
+                                   "funding": "credit", "behaviour": card["behaviour"]})
         return self._get("payment_method", pm_id, "payment_method")
 
     def _attach(self, pm: dict[str, Any], customer: str) -> None:
@@ -686,6 +826,7 @@ class StripeSim(LoopbackServer):
                            "expires_at")
         fields: dict[str, Any] = dict(mode=mode, customer=customer, status="open", expires_at=expires_at,
                                       metadata=params.get("metadata", {}), success_url=params["success_url"],
+                                      cancel_url=params.get("cancel_url"),
                                       payment_status="unpaid", setup_intent=None, payment_intent=None,
                                       currency=params.get("currency"), amount_total=None,
                                       client_reference_id=params.get("client_reference_id"))
