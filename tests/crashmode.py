@@ -237,7 +237,8 @@ class CrashRun:
 
         {"do": "post", "by": person, "kind": "send"|"request", "to": person, "dollars": 1, "then": "yes"}
             ("then": once the bot has looked, its payer answers "yes" or "no" with the newest code they were
-            given; absent or "later": nobody answers yet. Inside "together", nobody answers)
+            given, or "claim": yes, then a claim move; absent or "later": nobody answers yet. Inside
+            "together", nobody answers)
         {"do": "edit", "post": i, "dollars": 20} (the i-th post, modulo their number: a new amount)
         {"do": "repost", "by": person, "post": i}
         {"do": "answer", "by": person or null, "yes": true, "code": "latest"|"first"|"none"}
@@ -245,6 +246,7 @@ class CrashRun:
             null: whoever the newest confirmation asked)
         {"do": "dm", "by": person, "text": "STOP"} (any DM: START, PRIVACY QUIET, CLAIM, ...)
         {"do": "chatter", "n": 12} (the noise person DMs HELP n times, all before the bot looks)
+        {"do": "claim"} (everyone told money is held for them since their last claim DMs CLAIM)
         {"do": "rename", "who": person, "take": person or null} (their handle given up, if free; else a new one)
         {"do": "ambush", "by": person, "to": person, "dollars": 1, "edit": false, "chatter": 0}
             (their bare yes, then their new send, or an edit of their newest post, then chatter)
@@ -273,7 +275,9 @@ class CrashRun:
                 self._step({"together": inner})
             if do == "post" and move.get("then", "later") != "later":
                 payer = move["by"] if move.get("kind", "send") == "send" else move["to"]
-                self._step(self._answer_step(payer, move["then"] == "yes", "latest"))
+                self._step(self._answer_step(payer, move["then"] != "no", "latest"))
+                if move["then"] == "claim":
+                    self.perform({"do": "claim"})
 
     def _make(self, move: Move) -> list[dict[str, Any]]:
         """The scenario steps of one of the people's moves (none when it has nothing to act on)."""
@@ -294,6 +298,13 @@ class CrashRun:
             return [{"dm": move["text"], "by": self.handles[move["by"]]}]
         if do == "chatter":
             return [{"dm": "help", "by": NOISE}] * move["n"]
+        if do == "claim":
+            held = [m for m in self.run.sim.bot_messages() if m["type"] == "reply" and "held for you" in m["text"]
+                    and m["id"] not in self.claimed]
+            self.claimed.update(m["id"] for m in held)
+            told = dict.fromkeys(u["id"] for m in held for u in self.run.sim.posts[m["id"]]["entities"]["mentions"]
+                                 if f"@{u['username']}, it's held for you" in m["text"])
+            return [{"dm": "claim", "by": self.run.sim.handle(uid)} for uid in told]
         if do == "rename":
             return [self._rename_step(move["who"], move.get("take"))]
         if do == "wait":

@@ -48,7 +48,7 @@ person = st.sampled_from(CAST)
 payer = st.sampled_from(("c0", "c1", "c0", "c1", "hold0"))  # hold0 has no card
 payee = st.sampled_from(("paid0", "hold0", "c1", "c0"))
 whole = st.sampled_from((1, 20, 45))
-then = st.sampled_from(("yes", "yes", "later", "no"))  # the payer's answer once asked, or none yet
+then = st.sampled_from(("yes", "claim", "later", "no"))  # the payer's answer once asked (then a claim), or none
 die = st.none() | st.sampled_from([f"{point}@1" for point in POINTS])  # where the bot dies on a move's way
 sends = st.fixed_dictionaries({"do": st.just("post"), "kind": st.just("send"), "by": payer, "to": payee,
                                "dollars": whole})
@@ -59,7 +59,7 @@ answers = st.fixed_dictionaries({"do": st.just("answer"), "by": st.none() | pers
                                  "code": st.sampled_from(("latest", "none", "first"))})
 sayings = st.fixed_dictionaries({"do": st.just("dm"), "by": person, "text": st.sampled_from(
     ("STOP", "START", "PRIVACY QUIET", "PRIVACY PRIVATE", "PRIVACY PUBLIC", "CLAIM"))})
-claims = st.just({"do": "dm", "by": "hold0", "text": "CLAIM"})
+claims = st.just({"do": "claim"})  # whoever was told money is held for them claims it
 edits = st.fixed_dictionaries({"do": st.just("edit"), "post": st.integers(0, 5), "dollars": whole})
 reposts = st.fixed_dictionaries({"do": st.just("repost"), "by": person, "post": st.integers(0, 5)})
 renames = st.fixed_dictionaries({"do": st.just("rename"), "who": person, "take": st.none() | person})
