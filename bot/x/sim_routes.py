@@ -36,6 +36,26 @@ _PROBLEM_TYPES = {
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 
 
+def _users_found(keys: list[str], find: Callable[[str], dict[str, Any] | None], parameter: str,
+                 render: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+    """A users lookup as X answers it: 200 with `data` for those found and `errors` for the others."""
+    data, errors = [], []
+    for key in keys:
+        user = find(key)
+        if user:
+            data.append(render(user))
+        else:
+            errors.append({"value": key, "detail": f"Could not find user with {parameter}: [{key}].",
+                           "title": "Not Found Error", "resource_type": "user", "parameter": parameter,
+                           "resource_id": key, "type": "https://api.x.com/2/problems/resource-not-found"})
+    body: dict[str, Any] = {}
+    if data:
+        body["data"] = data
+    if errors:
+        body["errors"] = errors
+    return jsonify(body)
+
+
 def _problem(status: int, title: str, detail: str, type_: str | None = None) -> Response:
     body: dict[str, Any] = {"title": title, "detail": detail, "status": status,
                             "type": type_ or _PROBLEM_TYPES.get(status, "about:blank")}
@@ -261,21 +281,7 @@ def build(sim: XSim) -> Flask:
         ids = [i for i in request.args.get("ids", "").split(",") if i]
         if not ids or len(ids) > 100 or not all(i.isdigit() for i in ids):
             return _invalid("ids must name 1 to 100 numeric user ids", "ids", ",".join(ids))
-        data, errors = [], []
-        for uid in ids:
-            user = sim.users.get(uid)
-            if user:
-                data.append(sim.render_user(user))
-            else:
-                errors.append({"value": uid, "detail": f"Could not find user with ids: [{uid}].",
-                               "title": "Not Found Error", "resource_type": "user", "parameter": "ids",
-                               "resource_id": uid, "type": "https://api.x.com/2/problems/resource-not-found"})
-        body: dict[str, Any] = {}
-        if data:
-            body["data"] = data
-        if errors:
-            body["errors"] = errors
-        return jsonify(body)
+        return _users_found(ids, sim.users.get, "ids", sim.render_user)
 
     @app.get("/2/users/by")
     @api("users_by")
@@ -283,21 +289,7 @@ def build(sim: XSim) -> Flask:
         names = [n for n in request.args.get("usernames", "").split(",") if n]
         if not names or len(names) > 100:
             return _invalid("usernames must name 1 to 100 users", "usernames", ",".join(names))
-        data, errors = [], []
-        for name in names:
-            user = sim._find(name)
-            if user:
-                data.append(sim.render_user(user))
-            else:
-                errors.append({"value": name, "detail": f"Could not find user with usernames: [{name}].",
-                               "title": "Not Found Error", "resource_type": "user", "parameter": "usernames",
-                               "resource_id": name, "type": "https://api.x.com/2/problems/resource-not-found"})
-        body: dict[str, Any] = {}
-        if data:
-            body["data"] = data
-        if errors:
-            body["errors"] = errors
-        return jsonify(body)
+        return _users_found(names, sim._find, "usernames", sim.render_user)
 
     # ---------------------------------------------------------------- control
 
