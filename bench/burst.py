@@ -29,14 +29,14 @@ from sqlmodel import select
 
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
-from bot.simulate import ScenarioSettings, build_on_sim
-from bot.store import Transfer
-from bot.x.sim import (
+from bot.sims.runner import ScenarioSettings, build_on_sim
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,
     SIM_CONSUMER_SECRET,
 )
+from bot.store import Transfer
 
 
 def free_port() -> int:

@@ -22,15 +22,15 @@ from datetime import timedelta
 from typing import Any
 
 from bench.harness import START, VirtualDay
-from bot.x.client import XClient
-from bot.x.pricing import bill
-from bot.x.sim import (
+from bot.sims.x import (
     PAY_PER_USE,
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,
     SIM_CONSUMER_SECRET,
 )
+from bot.x.client import XClient
+from bot.x.pricing import bill
 
 
 def run_paybot(n: int) -> dict[str, Any]:

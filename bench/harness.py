@@ -25,15 +25,15 @@ from sqlmodel import col, select
 from bot.bootstrap import Bot
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
-from bot.simulate import ScenarioSettings, build_on_sim
-from bot.store import Transfer
-from bot.x.sim import (
+from bot.sims.runner import ScenarioSettings, build_on_sim
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,
     SIM_CONSUMER_SECRET,
     XSim,
 )
+from bot.store import Transfer
 
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 

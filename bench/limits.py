@@ -17,7 +17,7 @@ import logging
 from datetime import timedelta
 
 from bench.harness import START, VirtualDay, percentile
-from bot.x.sim import PAY_PER_USE
+from bot.sims.x import PAY_PER_USE
 
 DM_SENDS_PER_DAY = PAY_PER_USE["dm_post"] * 4 * 24  # 15 per 15 minutes
 

@@ -44,7 +44,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bot.simulate import Run
+from bot.sims.runner import Run
 
 
 def run_kind(kind: str, n: int) -> dict[str, Any]:

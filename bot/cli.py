@@ -69,7 +69,7 @@ def run() -> None:
 @app.command()
 def demo() -> None:
     """Play a short scripted conversation on the embedded X simulator and sandbox."""
-    from bot.simulate import run_scenario
+    from bot.sims.runner import run_scenario
 
     scenario = json.loads(resources.files("bot").joinpath("scenarios/demo.json").read_text("utf-8"))
     console.print("[bold]paybot demo[/bold]: the real worker, tweepy over loopback to the X "
@@ -98,7 +98,7 @@ def simulate(
                                                "Stripe emulator).")] = "sandbox",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
-    from bot.simulate import run_scenario
+    from bot.sims.runner import run_scenario
 
     try:
         data = json.loads(scenario.read_text(encoding="utf-8"))
@@ -564,7 +564,7 @@ def sim_x(
     limits: Annotated[str, typer.Option(help="pay_per_use or none.")] = "pay_per_use",
 ) -> None:
     """Serve the X API simulator on 127.0.0.1 (for `paybot run` with X_API_BASE)."""
-    from bot.x.sim import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
+    from bot.sims.x import PAY_PER_USE, SIM_ACCESS_TOKEN, SIM_CONSUMER_KEY, UNLIMITED, XSim
 
     sim = XSim(bot_handle=bot, limits=PAY_PER_USE if limits == "pay_per_use" else UNLIMITED, state_path=state)
     base = sim.start(port)
@@ -576,7 +576,7 @@ def sim_x(
 @app.command("sim-stripe")
 def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8098) -> None:
     """Serve the Stripe emulator on 127.0.0.1 (for PAYBOT_PROVIDER=stripe with STRIPE_API_BASE); in memory."""
-    from bot.providers.stripe_sim import StripeSim
+    from bot.sims.stripe import StripeSim
 
     sim = StripeSim()
     base = sim.start(port)

@@ -61,8 +61,8 @@ from sqlmodel import select
 
 from bot import faults
 from bot.messages import fits
-from bot.providers.stripe_sim import StripeSim
-from bot.simulate import Run
+from bot.sims.runner import Run
+from bot.sims.stripe import StripeSim
 from bot.store import Outbox, ProcessedTweet, Transfer
 
 # Whether to check that no public reply @-mentions someone who said STOP before it (False skips that check).

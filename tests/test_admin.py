@@ -16,7 +16,7 @@ import pytest
 from sqlmodel import select
 
 from bot import migrate
-from bot.simulate import Run
+from bot.sims.runner import Run
 from bot.store import Transfer, make_engine
 
 

@@ -43,8 +43,8 @@ from sqlalchemy import create_engine, text
 
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
-from bot.providers.stripe_sim import StripeSim
-from bot.x.sim import UNLIMITED, XSim
+from bot.sims.stripe import StripeSim
+from bot.sims.x import UNLIMITED, XSim
 from tests.crashmode import stripe_payments
 from tests.workers import spawn_worker, stop
 
@@ -151,7 +151,7 @@ class StripeMoney:
 
     def __init__(self, tmp: Path) -> None:
         from bot.providers.stripe_provider import StripeProvider
-        from bot.simulate import ScenarioSettings
+        from bot.sims.runner import ScenarioSettings
 
         self.sim = StripeSim()
         self.sim.start()

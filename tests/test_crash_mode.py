@@ -20,7 +20,7 @@ import pytest
 
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
-from bot.simulate import run_scenario
+from bot.sims.runner import run_scenario
 from tests.crashmode import CrashRun, Violation
 
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "1"))

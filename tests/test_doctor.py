@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.doctor import FAIL, OK, WARN, run_checks
-from bot.simulate import ScenarioSettings
-from bot.x.sim import (
+from bot.sims.runner import ScenarioSettings
+from bot.sims.x import (
     PAY_PER_USE,
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
@@ -95,7 +95,7 @@ def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> Non
 
 
 def test_the_stripe_provider_is_checked(sim: XSim, tmp_path: Path) -> None:
-    from bot.providers.stripe_sim import StripeSim
+    from bot.sims.stripe import StripeSim
 
     stripe_sim = StripeSim()
     base = stripe_sim.start()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.simulate import Run
+from bot.sims.runner import Run
 from bot.store import Checkpoint, Outbox, Transfer
 
 

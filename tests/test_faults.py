@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.simulate import Run
+from bot.sims.runner import Run
+from bot.sims.x_routes import TIMEOUT
 from bot.store import Transfer
-from bot.x.sim_routes import TIMEOUT
 
 FAULTS = [
     ("mentions", 500), ("mentions", 503), ("mentions", TIMEOUT), ("mentions", 429), ("mentions", 4290),
@@ -67,7 +67,7 @@ def test_a_sustained_burst_stays_inside_every_limit() -> None:
     from datetime import timedelta
 
     from bench.harness import START, VirtualDay
-    from bot.x.sim import PAY_PER_USE
+    from bot.sims.x import PAY_PER_USE
 
     day = VirtualDay(limits=PAY_PER_USE, n_people=40)
     try:

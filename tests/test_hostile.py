@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.simulate import Run
+from bot.sims.runner import Run
 from bot.store import Outbox, Transfer
 
 POSTS = [

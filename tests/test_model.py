@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from bot.faults import POINTS
-from bot.simulate import run_scenario
+from bot.sims.runner import run_scenario
 from tests import crashmode
 from tests.crashmode import WAITS, CrashRun, Move, Report, Violation, scenario_base
 

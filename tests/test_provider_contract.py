@@ -24,8 +24,8 @@ from bot.money import Money
 from bot.ports import EventKind, FakeClock, PaymentProvider, PayOutcome, PayResult, ProviderEvent
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
-from bot.providers.stripe_sim import StripeSim
-from bot.simulate import STRIPE_CARDS
+from bot.sims.runner import STRIPE_CARDS
+from bot.sims.stripe import StripeSim
 from bot.store import UnitOfWork, make_engine
 from tests.fakes import FakeProvider
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.simulate import run_scenario
+from bot.sims.runner import run_scenario
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.json"))
 

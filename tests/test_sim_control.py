@@ -10,9 +10,8 @@ import requests
 from bot.bootstrap import build
 from bot.errors import ConfigError
 from bot.ports import FakeClock
-from bot.simulate import ScenarioSettings
-from bot.x.client import XClient
-from bot.x.sim import (
+from bot.sims.runner import ScenarioSettings
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,
@@ -20,6 +19,7 @@ from bot.x.sim import (
     UNLIMITED,
     XSim,
 )
+from bot.x.client import XClient
 
 
 def session() -> requests.Session:

@@ -34,8 +34,8 @@ from bot.errors import AmountTooSmall, ConfigError, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent, Registration
 from bot.providers.stripe_provider import StripeProvider
-from bot.providers.stripe_sim import DROP, StripeSim
 from bot.providers.stripe_webhook import PATH, make_app
+from bot.sims.stripe import DROP, StripeSim
 from bot.store import UnitOfWork, make_engine
 
 USD5 = Money(500, "USD")
@@ -614,6 +614,7 @@ def test_a_charge_below_stripes_minimum_is_refused_as_too_small(emu: Backend) ->
 
 def test_the_emulator_and_the_adapter_know_the_same_minimum_charges() -> None:
     """Both state Stripe's documented minimums; the emulator keeps its own copy (it imports no adapter)."""
-    from bot.providers import stripe_provider, stripe_sim
+    from bot.providers import stripe_provider
+    from bot.sims import stripe as stripe_sim
 
     assert stripe_sim.MIN_CHARGE == stripe_provider.MIN_CHARGE

@@ -18,7 +18,7 @@ import requests
 import stripe
 
 from bot.ports import FakeClock
-from bot.providers.stripe_sim import StripeSim
+from bot.sims.stripe import StripeSim
 from tests.test_stripe import raw
 from tests.test_stripe import sim as sim  # a fixture (re-exported, so it is not unused)
 

@@ -26,11 +26,11 @@ from sqlmodel import col, select
 from bot import migrate
 from bot.faults import InjectedFault
 from bot.providers.stripe_provider import StripeProvider
-from bot.providers.stripe_sim import StripeSim
 from bot.reconcile import reconcile
-from bot.simulate import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
+from bot.sims.runner import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
+from bot.sims.stripe import StripeSim
+from bot.sims.x import XSim
 from bot.store import Transfer, TransferEvent, make_engine
-from bot.x.sim import XSim
 from tests.test_scenarios import SCENARIOS
 from tests.test_worker_process import (
     pay_killed_after_the_charge,

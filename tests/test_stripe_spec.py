@@ -39,7 +39,7 @@ from bot.errors import AmountTooSmall, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome
 from bot.providers.stripe_provider import StripeProvider
-from bot.providers.stripe_sim import DROP, StripeSim
+from bot.sims.stripe import DROP, StripeSim
 from bot.store import UnitOfWork, make_engine
 
 SPECS = Path(__file__).parent / "specs"

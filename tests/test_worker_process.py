@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.providers.sandbox import SandboxProvider
-from bot.x.sim import (
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,

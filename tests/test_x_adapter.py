@@ -10,8 +10,7 @@ from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XForbidden, XRateLimited
 from bot.ports import FakeClock
-from bot.x.client import XClient
-from bot.x.sim import (
+from bot.sims.x import (
     PAY_PER_USE,
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
@@ -20,6 +19,7 @@ from bot.x.sim import (
     UNLIMITED,
     XSim,
 )
+from bot.x.client import XClient
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAP
 from requests_oauthlib import OAuth1
 
 from bot.ports import FakeClock
-from bot.x.sim import (
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.x.sim import (
+from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,

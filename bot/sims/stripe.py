@@ -62,9 +62,9 @@ from typing import Any
 
 from flask import Flask, Response, has_request_context, request
 
-from bot.loopback import LoopbackServer
 from bot.money import Money
 from bot.ports import Clock, SystemClock
+from bot.sims.loopback import LoopbackServer
 
 # Stripe's smallest charge per currency, in minor units (Stripe's documentation, "Minimum and maximum charge
 # amounts"); the emulator knows the currencies paybot offers.

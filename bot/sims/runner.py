@@ -58,10 +58,8 @@ from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock, PaymentProvider
 from bot.providers.sandbox import SandboxProvider
-from bot.providers.stripe_sim import StripeSim
-from bot.store import Transfer
-from bot.x.client import XClient
-from bot.x.sim import (
+from bot.sims.stripe import StripeSim
+from bot.sims.x import (
     PAY_PER_USE,
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
@@ -70,6 +68,8 @@ from bot.x.sim import (
     UNLIMITED,
     XSim,
 )
+from bot.store import Transfer
+from bot.x.client import XClient
 
 
 class ScenarioSettings(Settings):

@@ -28,8 +28,8 @@ from typing import Any
 
 from flask import Flask
 
-from bot.loopback import LoopbackServer
 from bot.ports import Clock, SystemClock
+from bot.sims.loopback import LoopbackServer
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 FIRST_POST_ID = 1_861_000_000_000_000_000
@@ -307,7 +307,7 @@ class XSim(LoopbackServer):
 
     def app(self) -> Flask:
         """The Flask application: X's endpoints and the /_sim control API."""
-        from bot.x import sim_routes
+        from bot.sims import x_routes as sim_routes
 
         return sim_routes.build(self)
 

@@ -15,7 +15,7 @@ from oauthlib.oauth1.rfc5849 import signature
 from twitter_text import parse_tweet
 
 if TYPE_CHECKING:
-    from bot.x.sim import XSim
+    from bot.sims.x import XSim
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
