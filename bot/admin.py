@@ -16,7 +16,18 @@ from sqlmodel import col, func, or_, select
 
 from bot.domain import Policy
 from bot.money import Money
-from bot.store import WAITING, Outbox, Transfer, TransferEvent, UnitOfWork, User, get_checkpoint, moved_since
+from bot.store import (
+    WAITING,
+    Mark,
+    Outbox,
+    Transfer,
+    TransferEvent,
+    UnitOfWork,
+    User,
+    flag,
+    get_checkpoint,
+    moved_since,
+)
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -120,9 +131,9 @@ def spreadsheet_safe(value: Any) -> Any:
 def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     """The worker as it last reported itself (its heartbeat), and the queues as they are now."""
     with uow() as s:
-        raw = get_checkpoint(s, "heartbeat")
-        paused = get_checkpoint(s, "paused") == "1"
-        closing = get_checkpoint(s, "winding_down") == "1"
+        raw = get_checkpoint(s, Mark.HEARTBEAT)
+        paused = flag(s, Mark.PAUSED)
+        closing = flag(s, Mark.WINDING_DOWN)
         counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
         outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
                              .group_by(Outbox.status)).all())

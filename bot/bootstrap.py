@@ -14,7 +14,7 @@ from bot.errors import ConfigError
 from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
 from bot.providers.sandbox import SandboxProvider
 from bot.service import Service
-from bot.store import UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
+from bot.store import Mark, UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
 from bot.worker import Worker, first_start
 from bot.x.client import XClient
 
@@ -92,7 +92,7 @@ def build(
             engine.dispose()
             raise
     with uow() as s:
-        bot_id = get_checkpoint(s, "bot_id")
+        bot_id = get_checkpoint(s, Mark.BOT_ID)
     if bot_id is None:
         me = timeline.me()
         if me.handle.lower() != settings.paybot_handle.lower():
@@ -101,7 +101,7 @@ def build(
                               f"those of @{me.handle}")
         bot_id = me.id
         with uow() as s:
-            set_checkpoint(s, "bot_id", bot_id)
+            set_checkpoint(s, Mark.BOT_ID, bot_id)
             s.commit()
     service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings, provider),
                       bot_id=bot_id, bot_handle=settings.paybot_handle,

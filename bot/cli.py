@@ -186,7 +186,7 @@ def _operator() -> tuple[Any, Any, Any]:
     from bot.errors import ConfigError
     from bot.ports import SystemClock
     from bot.service import Service
-    from bot.store import UnitOfWork, get_checkpoint
+    from bot.store import Mark, UnitOfWork, get_checkpoint
 
     settings = _settings()
     engine = _store_engine(settings)
@@ -194,7 +194,7 @@ def _operator() -> tuple[Any, Any, Any]:
         _fail("the store's schema is not current: run `paybot db upgrade` first")
     uow = UnitOfWork(engine)
     with uow() as s:
-        bot_id = get_checkpoint(s, "bot_id") or ""
+        bot_id = get_checkpoint(s, Mark.BOT_ID) or ""
     try:
         provider = make_provider(settings, SystemClock())
     except ConfigError as err:

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -298,18 +299,95 @@ def release_lease(uow: UnitOfWork, name: str, holder: str, now: datetime) -> Non
         s.commit()
 
 
-def get_checkpoint(session: Session, name: str) -> str | None:
-    row = session.get(Checkpoint, name)
+class Mark(StrEnum):
+    """The name of every checkpoint the bot keeps: a typo is a type error, not a silently new row."""
+
+    BOT_ID = "bot_id"  # the bot's X user id, checked against PAYBOT_HANDLE once
+    STARTED_AT = "started_at"  # the first start: older posts and DMs are history
+    HEARTBEAT = "heartbeat"  # the worker's last jobs, for `paybot status`
+    PAUSED = "paused"  # "1": `paybot pause`, no money moves
+    WINDING_DOWN = "winding_down"  # "1": `paybot wind-down`, no new command is taken
+    MENTIONS_SINCE = "mentions_since"
+    MENTIONS_NEWEST = "mentions_newest"
+    DM_NEWEST = "dm_newest"
+    DM_RESUME = "dm_resume"
+    DM_SWEEP_TOP = "dm_sweep_top"
+    PROVIDER_EVENTS = "provider_events"  # the provider's event cursor
+
+
+def get_checkpoint(session: Session, name: Mark) -> str | None:
+    row = session.get(Checkpoint, str(name))
     return row.value if row else None
 
 
-def set_checkpoint(session: Session, name: str, value: str) -> None:
-    row = session.get(Checkpoint, name)
+def set_checkpoint(session: Session, name: Mark, value: str) -> None:
+    row = session.get(Checkpoint, str(name))
     if row:
         row.value = value
     else:
-        row = Checkpoint(name=name, value=value)
+        row = Checkpoint(name=str(name), value=value)
     session.add(row)
+
+
+def flag(session: Session, name: Mark) -> bool:
+    """An on/off checkpoint (`paused`, `winding_down`): on when it says "1"."""
+    return get_checkpoint(session, name) == "1"
+
+
+@dataclass(frozen=True)
+class MentionCursor:
+    """Where the mentions poll reads from: `since` (X's since_id) trails `newest` by one poll, so a
+    mention X indexed late still falls inside the next window. Both None before the first poll."""
+
+    since: str | None = None
+    newest: str | None = None
+
+    @classmethod
+    def read(cls, session: Session) -> MentionCursor:
+        return cls(get_checkpoint(session, Mark.MENTIONS_SINCE) or None,
+                   get_checkpoint(session, Mark.MENTIONS_NEWEST) or None)
+
+    def after(self, top: str) -> MentionCursor | None:
+        """The cursor once a poll whose newest mention is `top` was handled; None: unchanged."""
+        if self.newest is None:
+            return MentionCursor(top, top)
+        if int(top) > int(self.newest):
+            return MentionCursor(self.newest, top)
+        return None
+
+    def write(self, session: Session) -> None:
+        set_checkpoint(session, Mark.MENTIONS_SINCE, self.since or "")
+        set_checkpoint(session, Mark.MENTIONS_NEWEST, self.newest or "")
+
+
+@dataclass(frozen=True)
+class DmCursor:
+    """Where the DM reading stands: `newest` is the stop mark (every event up to it was read);
+    while older unread events remain below a page, `resume` says where reading goes on and
+    `sweep_top` keeps the newest id seen meanwhile, which becomes the stop mark at the end."""
+
+    newest: str | None = None
+    resume: str | None = None
+    sweep_top: str | None = None
+
+    @classmethod
+    def read(cls, session: Session) -> DmCursor:
+        return cls(get_checkpoint(session, Mark.DM_NEWEST) or None, get_checkpoint(session, Mark.DM_RESUME) or None,
+                   get_checkpoint(session, Mark.DM_SWEEP_TOP) or None)
+
+    def after(self, ids: list[str], resume: str | None) -> DmCursor:
+        """The cursor once a page of these event ids was handled (`resume`: the page said more remain)."""
+        seen = [*ids, *([self.sweep_top] if self.sweep_top else [])]
+        top = max(seen, key=int) if seen else None
+        if resume:
+            return DmCursor(self.newest, resume, top or self.sweep_top)
+        return DmCursor(top or self.newest, None, None)
+
+    def write(self, session: Session) -> None:
+        if self.newest is not None:
+            set_checkpoint(session, Mark.DM_NEWEST, self.newest)
+        set_checkpoint(session, Mark.DM_RESUME, self.resume or "")
+        set_checkpoint(session, Mark.DM_SWEEP_TOP, self.sweep_top or "")
 
 
 def moved_since(session: Session, sender_id: str, since: datetime) -> int:

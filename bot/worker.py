@@ -28,6 +28,9 @@ from bot.service import Service
 from bot.store import (
     PRIORITY_CONFIRM,
     WAITING,
+    DmCursor,
+    Mark,
+    MentionCursor,
     Outbox,
     Send,
     UnitOfWork,
@@ -71,9 +74,8 @@ class Worker:
         if self._paused("mentions"):
             return 0
         with self.uow() as s:
-            since = get_checkpoint(s, "mentions_since")
-            newest = get_checkpoint(s, "mentions_newest")
-        mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, since))
+            cursor = MentionCursor.read(s)
+        mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
         if mentions is None:
             return 0
         handled, failed = 0, False
@@ -85,17 +87,11 @@ class Worker:
             handled += bool(result)
             failed |= result is None
         if mentions and not failed:  # a failed mention keeps the window open to be read again
-            top = max((m.id for m in mentions), key=int)
-            with self.uow() as s:
-                # Next time, read again from the newest id of the poll before this
-                # one, so mentions X indexed late still fall inside the window.
-                if newest is None:
-                    set_checkpoint(s, "mentions_since", top)
-                    set_checkpoint(s, "mentions_newest", top)
-                elif int(top) > int(newest):
-                    set_checkpoint(s, "mentions_since", newest)
-                    set_checkpoint(s, "mentions_newest", top)
-                s.commit()
+            moved = cursor.after(max((m.id for m in mentions), key=int))
+            if moved is not None:
+                with self.uow() as s:
+                    moved.write(s)
+                    s.commit()
         return handled
 
     def poll_dms(self) -> int:
@@ -108,12 +104,11 @@ class Worker:
             return 0
         self._last_dm_poll = now
         with self.uow() as s:
-            stop_at = get_checkpoint(s, "dm_newest")
-            resume = get_checkpoint(s, "dm_resume")
-            sweep_top = get_checkpoint(s, "dm_sweep_top") or None
+            cursor = DmCursor.read(s)
+        stop_at = cursor.newest
         # Until a first reading is complete, the mark is the bot's first start: everything sent since
         # then is read, however many pages it takes (a crash may have stopped the first readings).
-        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, resume or None,
+        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, cursor.resume,
                                                                     not_before=self.started_at))
         if page is None:
             return 0
@@ -135,19 +130,10 @@ class Worker:
             failed |= result is None
         if failed:
             return handled  # read the same events again next time
-        ids = [e.id for e in page.events] + ([sweep_top] if sweep_top else [])
         with self.uow() as s:
             # The newest id seen only becomes the stop mark once every older
             # unread event down to the previous mark has been read.
-            if page.resume:
-                set_checkpoint(s, "dm_resume", page.resume)
-                if ids:
-                    set_checkpoint(s, "dm_sweep_top", max(ids, key=int))
-            else:
-                if ids:
-                    set_checkpoint(s, "dm_newest", max(ids, key=int))
-                set_checkpoint(s, "dm_resume", "")
-                set_checkpoint(s, "dm_sweep_top", "")
+            cursor.after([e.id for e in page.events], page.resume).write(s)
             s.commit()
         if not page.resume:
             self._dms_read_until = now
@@ -315,7 +301,7 @@ class Worker:
             "provider_errors_last_hour": sum(now - t < timedelta(hours=1) for t in self.service.provider_errors),
         }
         with self.uow() as s:
-            set_checkpoint(s, "heartbeat", json.dumps(data))
+            set_checkpoint(s, Mark.HEARTBEAT, json.dumps(data))
             s.commit()
 
     def _guarded_job(self, name: str, job: Callable[[], Any]) -> Callable[[], None]:
@@ -473,12 +459,12 @@ class Worker:
 def first_start(uow: UnitOfWork, clock: Clock) -> datetime:
     """When this store first ran a worker (recorded once); older posts and DMs are history."""
     with uow() as s:
-        raw = get_checkpoint(s, "started_at")
+        raw = get_checkpoint(s, Mark.STARTED_AT)
         if raw is None:
             # X stamps posts and DMs to the millisecond: a post made in the same millisecond as
             # the start must not read as older than it.
             now = clock.now()
             raw = now.replace(microsecond=now.microsecond // 1000 * 1000).isoformat()
-            set_checkpoint(s, "started_at", raw)
+            set_checkpoint(s, Mark.STARTED_AT, raw)
             s.commit()
     return datetime.fromisoformat(raw)

@@ -10,7 +10,17 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from bot.store import Transfer, UnitOfWork, get_checkpoint, make_engine, set_checkpoint
+from bot.store import (
+    DmCursor,
+    Mark,
+    MentionCursor,
+    Transfer,
+    UnitOfWork,
+    flag,
+    get_checkpoint,
+    make_engine,
+    set_checkpoint,
+)
 from bot.store import database_url as to_url
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -86,12 +96,12 @@ def test_data_survives_a_new_engine(database_url: str) -> None:
     url = database_url
     first = UnitOfWork(make_engine(url))
     with first() as s:
-        set_checkpoint(s, "mentions_since", "123")
+        set_checkpoint(s, Mark.MENTIONS_SINCE, "123")
         s.commit()
     first.engine.dispose()
     second = UnitOfWork(make_engine(url))
     with second() as s:
-        assert get_checkpoint(s, "mentions_since") == "123"
+        assert get_checkpoint(s, Mark.MENTIONS_SINCE) == "123"
     second.engine.dispose()
 
 
@@ -130,3 +140,50 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) 
         for e in engines:
             e.dispose()
     assert modes == ["wal"] * 120
+
+
+def test_the_mention_cursor_trails_one_poll_behind(uow: UnitOfWork) -> None:
+    """`since` is the newest id of the poll before: a mention X indexed late falls in the next window."""
+    with uow() as s:
+        start = MentionCursor.read(s)
+    assert start == MentionCursor(None, None)
+    first = start.after("100")
+    assert first == MentionCursor("100", "100")
+    assert first.after("90") is None and first.after("100") is None  # nothing newer: unchanged
+    second = first.after("150")
+    assert second == MentionCursor("100", "150")
+    with uow() as s:
+        second.write(s)
+        s.commit()
+    with uow() as s:
+        assert MentionCursor.read(s) == MentionCursor("100", "150")
+        assert get_checkpoint(s, Mark.MENTIONS_SINCE) == "100"
+
+
+def test_the_dm_cursor_moves_its_stop_mark_only_when_a_backlog_is_read(uow: UnitOfWork) -> None:
+    cursor = DmCursor(newest="10")
+    reading = cursor.after(["30", "25"], resume="token-1")  # newest page first; older ones remain
+    assert reading == DmCursor("10", "token-1", "30")
+    reading = reading.after(["20", "15"], resume="token-2")
+    assert reading == DmCursor("10", "token-2", "30")  # the newest seen is kept while the sweep goes on
+    done = reading.after(["12"], resume=None)
+    assert done == DmCursor("30", None, None)
+    assert done.after([], resume=None) == done  # an empty page keeps the mark
+    with uow() as s:
+        reading.write(s)
+        s.commit()
+    with uow() as s:
+        assert DmCursor.read(s) == DmCursor("10", "token-2", "30")
+        done.write(s)
+        s.commit()
+    with uow() as s:
+        assert DmCursor.read(s) == DmCursor("30", None, None)
+
+
+def test_flags_are_on_only_when_set(uow: UnitOfWork) -> None:
+    with uow() as s:
+        assert not flag(s, Mark.PAUSED)
+        set_checkpoint(s, Mark.PAUSED, "1")
+        assert flag(s, Mark.PAUSED) and not flag(s, Mark.WINDING_DOWN)
+        set_checkpoint(s, Mark.PAUSED, "")
+        assert not flag(s, Mark.PAUSED)

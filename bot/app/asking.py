@@ -16,7 +16,16 @@ from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
 from bot.ports import Mention, XUser
-from bot.store import PRIORITY_CONFIRM, Outbox, ProcessedTweet, Transfer, TransferEvent, User, get_checkpoint
+from bot.store import (
+    PRIORITY_CONFIRM,
+    Mark,
+    Outbox,
+    ProcessedTweet,
+    Transfer,
+    TransferEvent,
+    User,
+    flag,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +63,10 @@ class Asking(ServiceBase):
             if cmd.kind == "help":
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
                 return
-            if get_checkpoint(s, "winding_down") == "1":
+            if flag(s, Mark.WINDING_DOWN):
                 self._answer_publicly(s, m, say("closing", cmd.lang), "maintenance")
                 return
-            if get_checkpoint(s, "paused") == "1":
+            if flag(s, Mark.PAUSED):
                 self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
                 return
             self._ask(s, m, cmd)

@@ -18,6 +18,7 @@ from bot.ports import Clock, PaymentProvider, XUser
 from bot.store import (
     PRIORITY_OUTCOME,
     PRIORITY_REPLY,
+    Mark,
     Outbox,
     ProcessedDm,
     ProcessedTweet,
@@ -25,7 +26,7 @@ from bot.store import (
     TransferEvent,
     UnitOfWork,
     User,
-    get_checkpoint,
+    flag,
     moved_since,
     set_checkpoint,
 )
@@ -144,11 +145,11 @@ class ServiceBase:
     def paused(self) -> bool:
         """Whether an operator paused payments (`paybot pause`)."""
         with self.uow() as s:
-            return get_checkpoint(s, "paused") == "1"
+            return flag(s, Mark.PAUSED)
 
     def set_paused(self, on: bool) -> None:
         with self.uow() as s:
-            set_checkpoint(s, "paused", "1" if on else "")
+            set_checkpoint(s, Mark.PAUSED, "1" if on else "")
             s.commit()
 
     def _may_have_card(self, user_id: str) -> bool:

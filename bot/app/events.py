@@ -13,7 +13,7 @@ from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.ports import EventKind, PayOutcome, PayResult, ProviderEvent
-from bot.store import PRIORITY_OUTCOME, ProcessedDm, Transfer, TransferEvent, get_checkpoint, set_checkpoint
+from bot.store import PRIORITY_OUTCOME, Mark, ProcessedDm, Transfer, TransferEvent, get_checkpoint, set_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class Events(Answers):
     def provider_events(self) -> int:
         """Apply the provider's new events (cards saved, approvals, onboarding, refunds, disputes) once each."""
         with self.uow() as s:
-            cursor = get_checkpoint(s, "provider_events")
+            cursor = get_checkpoint(s, Mark.PROVIDER_EVENTS)
         try:
             events, new_cursor = self.provider.events(cursor or None)
         except ProviderError as err:
@@ -35,7 +35,7 @@ class Events(Answers):
             self.apply_event(event)
         if new_cursor and new_cursor != cursor:
             with self.uow() as s:
-                set_checkpoint(s, "provider_events", new_cursor)
+                set_checkpoint(s, Mark.PROVIDER_EVENTS, new_cursor)
                 s.commit()
         return len(events)
 

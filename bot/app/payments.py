@@ -16,7 +16,7 @@ from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, WAITING, Outbox, Transfer, User, get_checkpoint
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, WAITING, Mark, Outbox, Transfer, User, flag
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class Payments(Asking):
             t = s.get(Transfer, transfer_id)
             if t is None or t.status != Status.EXECUTING or not t.pay_key:
                 return
-            if get_checkpoint(s, "paused") == "1":
+            if flag(s, Mark.PAUSED):
                 return  # confirmed, and executed when an operator resumes
             recipient = s.get(User, t.recipient_id)
             if recipient is not None and recipient.opted_out:

@@ -14,7 +14,7 @@ from bot.app.base import money
 from bot.app.voice import Voice
 from bot.domain import Status
 from bot.messages import text as say
-from bot.store import PRIORITY_OUTCOME, WAITING, Outbox, Transfer, get_checkpoint, set_checkpoint
+from bot.store import PRIORITY_OUTCOME, WAITING, Mark, Outbox, Transfer, flag, set_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,12 @@ class WindDown(Voice):
 
     def winding_down(self) -> bool:
         with self.uow() as s:
-            return get_checkpoint(s, "winding_down") == "1"
+            return flag(s, Mark.WINDING_DOWN)
 
     def wind_down(self) -> WindDownReport:
         """One pass; each step is idempotent (a status changes once, a money step has its own key)."""
         with self.uow() as s:
-            set_checkpoint(s, "winding_down", "1")
+            set_checkpoint(s, Mark.WINDING_DOWN, "1")
             s.commit()
         cancelled = self._cancel_pending()
         finished = self.resume()  # executing transfers and half-done releases, with their own keys
