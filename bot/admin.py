@@ -14,12 +14,15 @@ from typing import Any
 
 from sqlmodel import col, func, or_, select
 
-from bot.domain import Policy
+from bot.app.events import FUNDS_WITHDRAWN
+from bot.app.holds import BALANCE, ledger, refunded, release_due
+from bot.domain import REFUNDS, Policy, Settle, Status, Step
 from bot.money import Money
 from bot.store import (
     WAITING,
     Mark,
     Outbox,
+    Settlement,
     Transfer,
     TransferEvent,
     UnitOfWork,
@@ -28,6 +31,9 @@ from bot.store import (
     get_checkpoint,
     moved_since,
 )
+
+WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed
+REFUND_SLOW = timedelta(days=7)  # a refund still in progress at the provider after this is worth a look
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -79,10 +85,14 @@ def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
         events = s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
                         .order_by(col(TransferEvent.at), col(TransferEvent.id)))
         messages = s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id)))
+        rows = ledger(s, transfer_id)
         out = _row(t, handles) | {
             "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
-            "payment_ref": t.payment_ref, "settle_key": t.settle_key, "settle_ref": t.settle_ref,
+            "payment_ref": t.payment_ref, "refunded": Money(refunded(rows), t.currency).decimal(),
             "expires_at": t.expires_at.isoformat(), "hold_until": t.hold_until.isoformat() if t.hold_until else None,
+            "settlements": [{"at": st.updated_at.isoformat(), "step": st.step, "seq": st.seq,
+                             "amount": Money(st.amount_minor, t.currency).decimal(), "status": st.status,
+                             "key": st.key, "ref": st.ref, "cause": st.cause, "failure": st.failure} for st in rows],
             "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
             "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
                           "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
@@ -152,4 +162,69 @@ def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
         "x_paused": beat.get("x_paused", {}) if beat else {},
         "x_usage_today": beat["x_usage"] if beat else None,
         "provider_errors_last_hour": beat["provider_errors_last_hour"] if beat else 0,
+        "money_warnings": money_warnings(uow, now),
     }
+
+
+def money_warnings(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+    """What the operator must know about money that did not move as planned: releases the platform's balance
+    could not cover (retried on their own), refunds that failed (the money is with the platform, not the
+    sender: `paybot refund` tries again), refunds in progress at the provider for over a week, and disputes
+    that took a payment back from the platform in the last 30 days, whose recipient kept it (`paybot reverse`
+    takes it back). Each names its transfer."""
+    out: list[dict[str, Any]] = []
+    handles = _handles(uow)
+    with uow() as s:
+        failed = list(s.exec(select(Settlement).where(Settlement.status == Settle.FAILED)
+                             .order_by(col(Settlement.id))))
+        slow = list(s.exec(select(Settlement).where(Settlement.status == Settle.PENDING,
+                                                    col(Settlement.ref).is_not(None),
+                                                    Settlement.updated_at < now - REFUND_SLOW)
+                           .order_by(col(Settlement.id))))
+        withdrawn = list(s.exec(select(TransferEvent).where(col(TransferEvent.note).startswith(FUNDS_WITHDRAWN),
+                                                            TransferEvent.at >= now - WITHDRAWALS_SHOWN)
+                                .order_by(col(TransferEvent.id))))
+        ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}
+        transfers = {t.id: t for t in s.exec(select(Transfer).where(col(Transfer.id).in_(ids)))}
+        ledgers = {tid: ledger(s, tid) for tid in ids}
+    seen: set[tuple[int, str]] = set()
+    for st in failed:
+        t, rows = transfers.get(st.transfer_id), ledgers.get(st.transfer_id, [])
+        if t is None or t.id is None:
+            continue
+        later = [o for o in rows if (o.id or 0) > (st.id or 0) and o.step == st.step and o.status != Settle.FAILED]
+        amount = Money(st.amount_minor, t.currency)
+        if st.step == Step.RELEASE and st.failure == BALANCE:
+            due = release_due(rows)
+            if t.status != Status.HELD or due is None or (t.id, "release") in seen:
+                continue
+            seen.add((t.id, "release"))
+            refusals = sum(o.failure == BALANCE for o in rows)
+            out.append({"transfer": t.id, "what": "release_waiting", "since": st.created_at.isoformat(),
+                        "text": f"transfer {t.id}: the platform's balance could not cover paying {amount} out to "
+                                f"@{handles.get(t.recipient_id, t.recipient_id)} ({refusals} refusals); it stays "
+                                f"held and is tried again at {due.isoformat(timespec='minutes')}"})
+        elif st.step in REFUNDS and not later:
+            out.append({"transfer": t.id, "what": "refund_failed", "since": st.updated_at.isoformat(),
+                        "text": f"transfer {t.id}: a refund of {amount} to "
+                                f"@{handles.get(t.sender_id, t.sender_id)} failed ({st.failure}); the money is "
+                                f"with the platform: `paybot refund {t.id}` tries again"})
+        elif st.step == Step.REVERSE and not later:
+            out.append({"transfer": t.id, "what": "reversal_refused", "since": st.updated_at.isoformat(),
+                        "text": f"transfer {t.id}: taking {amount} back from "
+                                f"@{handles.get(t.recipient_id, t.recipient_id)} was refused ({st.failure})"})
+    for st in slow:
+        t = transfers.get(st.transfer_id)
+        if t is not None:
+            out.append({"transfer": t.id, "what": "refund_slow", "since": st.updated_at.isoformat(),
+                        "text": f"transfer {t.id}: a refund of {Money(st.amount_minor, t.currency)} ({st.ref}) has "
+                                f"been in progress at the provider for over {REFUND_SLOW.days} days; the sender is "
+                                "told when it goes through"})
+    for e in withdrawn:
+        t = transfers.get(e.transfer_id)
+        rows = ledgers.get(e.transfer_id, [])
+        if t is None or any(o.step == Step.REVERSE and o.status != Settle.FAILED for o in rows):
+            continue
+        out.append({"transfer": t.id, "what": "funds_withdrawn", "since": e.at.isoformat(),
+                    "text": f"transfer {t.id}: {e.note}"})
+    return out

@@ -57,11 +57,15 @@ def x_client(settings: Settings, clock: Clock) -> XClient:
 
 
 def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
-    """The configured payment provider: the sandbox, or Stripe (ConfigError for a bad or live key)."""
+    """The configured payment provider: the sandbox, Stripe or Mangopay (ConfigError for a bad or live key)."""
     if settings.paybot_provider == "stripe":
         from bot.providers.stripe_provider import StripeProvider
 
         return StripeProvider.from_settings(settings, clock)
+    if settings.paybot_provider == "mangopay":
+        from bot.providers.mangopay_provider import MangopayProvider
+
+        return MangopayProvider.from_settings(settings, clock)
     return SandboxProvider(settings.sandbox_db_path)
 
 

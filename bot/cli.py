@@ -94,8 +94,8 @@ def demo() -> None:
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="A scenario JSON file.")],
     as_json: Annotated[bool, typer.Option("--json", help="One compact JSON line instead of indented JSON.")] = False,
-    provider: Annotated[str, typer.Option(help="sandbox, or stripe (the Stripe adapter against the built-in "
-                                               "Stripe emulator).")] = "sandbox",
+    provider: Annotated[str, typer.Option(help="sandbox, stripe or mangopay (that adapter against the built-in "
+                                               "Stripe or Mangopay emulator).")] = "sandbox",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
     from bot.sims.runner import run_scenario
@@ -264,8 +264,11 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
         print(json.dumps(data, ensure_ascii=False))
         return
     for key in ("id", "kind", "from", "to", "amount", "currency", "memo", "status", "reason", "code", "tweet",
-                "command_tweet", "pay_key", "payment_ref", "settle_key", "settle_ref", "expires_at", "hold_until"):
+                "command_tweet", "pay_key", "payment_ref", "refunded", "expires_at", "hold_until"):
         console.print(f"{key:>14}: {data[key]}", highlight=False, markup=False)
+    if data["settlements"]:
+        _print_rows(data["settlements"], ["at", "step", "amount", "status", "key", "ref", "failure"],
+                    "Money after the payment", False)
     _print_rows(data["timeline"], ["at", "status", "note"], "Timeline", False)
     _print_rows(data["messages"], ["at", "kind", "to", "status", "text"], "Messages", False)
 
@@ -273,14 +276,45 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
 @app.command()
 def refund(
     transfer_id: int,
+    amount: Annotated[str | None, typer.Option(
+        help="Refund only this much of a completed transfer (\"2.50\", in its currency); again later for more, "
+             "up to its amount. Without it: all that is left (safe to repeat).")] = None,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Give a completed or held transfer's money back to its sender (asks first; safe to repeat)."""
+    """Give a completed or held transfer's money back to its sender, all of it or part (asks first)."""
+    from bot.errors import CommandError
+    from bot.money import Money, parse_minor
+
     _, _, service = _operator()
-    if not yes and not typer.confirm(f"Refund transfer {transfer_id} to its sender?"):
+    t, back, left = service.refund_plan(transfer_id)
+    minor = None
+    if t is not None and amount is not None:
+        try:
+            minor = parse_minor(amount, t.currency)
+        except CommandError as err:
+            _fail(f"--amount {amount!r}: {err}")
+    if t is not None and not yes:
+        so_far = f" ({Money(back, t.currency)} of {Money(t.amount_minor, t.currency)} refunded so far)" if back else ""
+        shown = Money(minor if minor is not None else max(left, 0), t.currency)
+        if not typer.confirm(f"Refund {shown} of transfer {transfer_id} to its sender{so_far}?"):
+            raise typer.Exit(1)
+    ok, message = service.operator_refund(transfer_id, minor)
+    _outcome(ok, message, as_json)
+
+
+@app.command()
+def reverse(
+    transfer_id: int,
+    yes: YesOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Take back from a completed transfer's recipient what they still hold of it; the platform keeps it (after a
+    dispute took the payment back from the platform). Neither party is told by the bot. Asks first."""
+    _, _, service = _operator()
+    if not yes and not typer.confirm(f"Take transfer {transfer_id}'s money back from its recipient?"):
         raise typer.Exit(1)
-    ok, message = service.operator_refund(transfer_id)
+    ok, message = service.operator_reverse(transfer_id)
     _outcome(ok, message, as_json)
 
 
@@ -390,6 +424,8 @@ def status(as_json: JsonOpt = False) -> None:
                   f"{q['needs_auth']} waiting for a bank's approval, {q['held']} held, "
                   f"{q['outbox']} messages to send; provider errors in the last hour: "
                   f"{data['provider_errors_last_hour']}", highlight=False)
+    for warning in data["money_warnings"]:
+        console.print(f"WARNING: {warning['text']}", highlight=False, markup=False, soft_wrap=True)
     jobs = [{"job": k, "last ok": v.get("ok"), "last error": v.get("error")} for k, v in data["jobs"].items()]
     _print_rows(jobs, ["job", "last ok", "last error"], "Jobs", False)
     limits = [{"endpoint": k, **v, "paused until": data["x_paused"].get(k)} for k, v in data["x_limits"].items()]

@@ -36,6 +36,10 @@ def parse_duration(text: str) -> timedelta:
 
 
 KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_")
+MANGOPAY_SANDBOX = "https://api.sandbox.mangopay.com"
+MANGOPAY_PRODUCTION = "https://api.mangopay.com"
+MANGOPAY_HOSTS = {"api.sandbox.mangopay.com", "api.mangopay.com", "api-mtls.sandbox.mangopay.com",
+                  "api-mtls.mangopay.com"}
 LOOPBACK_HOSTS = {"localhost", "::1"}
 
 
@@ -106,7 +110,7 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     paybot_db_path: str = "paybot.db"
-    paybot_provider: Literal["sandbox", "stripe"] = "sandbox"
+    paybot_provider: Literal["sandbox", "stripe", "mangopay"] = "sandbox"
     sandbox_db_path: str = "paybot-sandbox.db"
 
     stripe_api_key: SecretStr | None = None
@@ -119,7 +123,17 @@ class Settings(BaseSettings):
     # signs with a secret of its own; `paybot webhook` accepts events signed with either.
     stripe_connect_webhook_secret: SecretStr | None = None
     stripe_max_network_retries: int = Field(3, ge=0, le=10)
-    paybot_live: bool = False  # must be set to use a live Stripe key: real cards, real money
+    paybot_live: bool = False  # must be set to use a live Stripe key or Mangopay's production: real money
+
+    mangopay_client_id: str | None = None
+    mangopay_api_key: SecretStr | None = None
+    mangopay_api_base: str = MANGOPAY_SANDBOX  # MANGOPAY_PRODUCTION for real money (with PAYBOT_LIVE=1)
+    # The card page REGISTER links to, "{id}" standing for the Card Registration's id: a page of the operator's
+    # that tokenizes the card with Mangopay's Vault SDK (Mangopay hosts no card-saving page of its own).
+    mangopay_card_page_url: str | None = None
+    mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
+    mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
+    mangopay_max_network_retries: int = Field(2, ge=0, le=10)
 
     paybot_currency: str = "USD"
     paybot_currencies: str = "USD,EUR,GBP"
@@ -210,14 +224,17 @@ class Settings(BaseSettings):
         text up to the last "@", which is what a driver's error shows when the password holds an "@")."""
         values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
                                                   self.x_access_token_secret, self.stripe_api_key,
-                                                  self.stripe_webhook_secret, self.stripe_connect_webhook_secret)
+                                                  self.stripe_webhook_secret, self.stripe_connect_webhook_secret,
+                                                  self.mangopay_api_key)
                   if v]
         return values + database_password_parts(self.database_url)
 
     def overrides(self) -> list[str]:
         """The API base overrides in force, for a warning at start and in `paybot doctor`."""
+        mangopay = None if urlsplit(self.mangopay_api_base).hostname in MANGOPAY_HOSTS else self.mangopay_api_base
         return [f"{name.upper()}={value}" for name, value in
-                (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base)) if value]
+                (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base),
+                 ("mangopay_api_base", mangopay)) if value]
 
     def require_webhook_secrets(self) -> list[str]:
         """The webhook's signing secrets (the platform endpoint's, then the Connect endpoint's if set);
@@ -239,6 +256,11 @@ class Settings(BaseSettings):
             out.append(secret)
         return out
 
+    def require_mangopay(self) -> tuple[str, str, str]:
+        """The Mangopay client id, API key and API base; ConfigError when one is missing or a placeholder,
+        or the base is production without PAYBOT_LIVE=1 (or an emulator's address beyond this machine)."""
+        return _require_mangopay(self)
+
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
         secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
@@ -255,6 +277,40 @@ class Settings(BaseSettings):
                               "if that is what you want; otherwise use a test key (sk_test_...)")
         checked_base("stripe_api_base", self.stripe_api_base, live=live or self.paybot_live)
         return secret
+
+
+def is_live_mangopay(base: str) -> bool:
+    """Whether a Mangopay API base is production (real money): api.mangopay.com or its mTLS twin."""
+    return urlsplit(base).hostname in ("api.mangopay.com", "api-mtls.mangopay.com")
+
+
+def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
+    """The Mangopay client id, API key and base URL; ConfigError naming the setting that is wrong."""
+    client = (settings.mangopay_client_id or "").strip()
+    key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
+    if not client:
+        raise ConfigError("MANGOPAY_CLIENT_ID is not set: PAYBOT_PROVIDER=mangopay needs your Mangopay client id "
+                          "(start with a sandbox one)")
+    if not key:
+        raise ConfigError("MANGOPAY_API_KEY is not set: PAYBOT_PROVIDER=mangopay needs the API key of "
+                          "MANGOPAY_CLIENT_ID")
+    if is_placeholder(client) or is_placeholder(key):
+        raise ConfigError(f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
+                          "a placeholder: set the value from the Mangopay dashboard")
+    base = settings.mangopay_api_base.rstrip("/")
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("MANGOPAY_API_BASE is not an http(s) address")
+    live = is_live_mangopay(base)
+    if live and not settings.paybot_live:
+        raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
+                          f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
+    if parts.hostname not in MANGOPAY_HOSTS:
+        checked_base("mangopay_api_base", base, live=settings.paybot_live)
+    if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
+        raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
+                          "SDK), its address with {id} where the Card Registration's id goes")
+    return client, key, base
 
 
 def load_settings(**overrides: object) -> Settings:

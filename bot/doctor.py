@@ -106,6 +106,8 @@ def _x_checks(settings: Settings) -> list[Check]:
 def _provider(settings: Settings) -> Check:
     if settings.paybot_provider == "stripe":
         return _stripe(settings)
+    if settings.paybot_provider == "mangopay":
+        return _mangopay(settings)
     sandbox = SandboxProvider(settings.sandbox_db_path)
     sandbox.has_card("doctor")  # opens, reads and commits in its own file
     sandbox.close()
@@ -141,6 +143,33 @@ def _stripe(settings: Settings) -> Check:
         return Check("payment provider", WARN, f"stripe ({mode}), account {account.id}: charges are not "
                                                "enabled yet; finish activating the account in the dashboard")
     return Check("payment provider", OK, f"stripe ({mode}), account {account.id}")
+
+
+def _mangopay(settings: Settings) -> Check:
+    """The client id and API key against Mangopay (a token, then the client's own record)."""
+    from mangopay.api import APIRequest
+    from mangopay.exceptions import APIError
+
+    from bot.config import is_live_mangopay
+
+    try:
+        client, key, base = settings.require_mangopay()
+    except ConfigError as err:
+        return Check("payment provider", FAIL, str(err))
+    handler = APIRequest(client_id=client, apikey=key, api_url=base + "/v2.01/", api_sandbox_url=base + "/v2.01/",
+                         sandbox=False, timeout=settings.x_timeout)
+    handler._session.trust_env = False
+    try:
+        response, data = handler.request("GET", "/clients")
+    except APIError as err:
+        if err.code == 401:
+            return Check("payment provider", FAIL, "Mangopay refused MANGOPAY_CLIENT_ID or MANGOPAY_API_KEY: copy "
+                                                   "them again from the Mangopay dashboard")
+        return Check("payment provider", FAIL, f"could not reach Mangopay ({err.code or 'no answer'})")
+    mode = "LIVE: real money" if is_live_mangopay(base) else "sandbox"
+    if response.status_code != 200 or (data or {}).get("ClientId") != client:
+        return Check("payment provider", FAIL, f"mangopay ({mode}): the client {client} was not found")
+    return Check("payment provider", OK, f"mangopay ({mode}), client {client}")
 
 
 def _store_checks(settings: Settings) -> list[Check]:

@@ -4,7 +4,7 @@
        │                 │     └──recipient can't receive──▶ held ──claimed──▶ completed
        │                 │                                     └──window over──▶ returned
        │                 │                                                   ▲
-       │                 │     completed ──operator refund──────────────────────┘
+       │                 │     completed ──operator refund (all of it, in one or several parts)──┘
        │                 ├──bank wants approval──▶ needs_auth ──approved──▶ completed (or held)
        │                 │                              └──page expired──▶ failed
        │                 └──declined──▶ failed
@@ -63,13 +63,19 @@ class Step(StrEnum):
     PAY = "pay"  # the sender's charge (to the recipient, or held by the platform)
     RELEASE = "release"  # held money paid out to the recipient who claimed it
     RETURN = "return"  # held money given back to the sender (claim window over, or an operator's refund)
-    REFUND = "refund"  # money that reached the recipient given back to the sender (an operator's refund)
+    REFUND = "refund"  # money that reached the recipient given back to the sender (an operator's refund, or part)
+    REVERSE = "reverse"  # money that reached the recipient taken back to the platform (an operator's reversal)
 
 
-def money_key(step: Step, root_tweet_id: str, sender_id: str, recipient_id: str) -> str:
-    """The idempotency key of one money step of one transfer: unique per (post, sender, recipient, step),
-    so a retry after a crash repeats the same step and nothing else."""
-    return f"{step}:{root_tweet_id}:{sender_id}:{recipient_id}"
+def money_key(step: Step, root_tweet_id: str, sender_id: str, recipient_id: str, seq: int = 1) -> str:
+    """The idempotency key of one money step of one transfer: unique per (post, sender, recipient, step,
+    seq), so a retry after a crash repeats the same step and nothing else. `seq` numbers the steps of one
+    kind of a transfer (several partial refunds, a release tried again after a refusal); the first has
+    no number, so keys stored before there could be several keep their meaning."""
+    key = f"{step}:{root_tweet_id}:{sender_id}:{recipient_id}"
+    if seq < 1:
+        raise ValueError("a money step's sequence number counts from 1")
+    return key if seq == 1 else f"{key}:{seq}"
 
 
 def step_of(key: str | None) -> Step | None:
@@ -80,6 +86,30 @@ def step_of(key: str | None) -> Step | None:
 
 
 REFUNDS = frozenset({Step.RETURN, Step.REFUND})  # paybot's own ways of giving money back
+
+
+class Settle(StrEnum):
+    """Where a settlement (a release, return, refund or reversal) is. PENDING with no provider ref: the
+    key is stored and the call's answer is not (drive it again with the same key); PENDING with a ref:
+    the provider took it and has not finished it (a refund in progress: its event says how it ends)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"  # refused or failed at the provider: no money moved (or it came back)
+
+
+# A release the provider refused because the platform's balance cannot cover it now is tried again, each time
+# with a new key, this long after its 1st, 2nd, ... refusal; every 6 hours after the 5th, until it goes
+# through or the operator gives the money back.
+RELEASE_RETRY = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3),
+                 timedelta(hours=6))
+
+
+def release_retry_after(refusals: int) -> timedelta:
+    """How long after its latest refusal for the platform's balance a release is tried again."""
+    if refusals < 1:
+        raise ValueError("a release is retried after a refusal")
+    return RELEASE_RETRY[min(refusals, len(RELEASE_RETRY)) - 1]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@
     │   └── XTransient         5xx, timeout, connection error: worth retrying
     └── ProviderError          the payment provider failed
         ├── ProviderTransient  may have succeeded or not: retry with the same key
+        ├── AmountTooSmall     below the provider's smallest charge (after any conversion)
+        ├── InsufficientBalance  the platform's balance cannot cover a release now: nothing moved
         └── IdempotencyError   the same key was used with other parameters
 """
 
@@ -103,6 +105,12 @@ class ProviderTransient(ProviderError):
 
 class AmountTooSmall(ProviderError):
     """The provider refuses to charge so little (Stripe's minimum charge, after any currency conversion)."""
+
+
+class InsufficientBalance(ProviderError):
+    """The provider refused to pay out because the platform's balance cannot cover it now (Stripe's
+    balance_insufficient). Nothing moved; the held money stays held and the release is tried again later,
+    with a new key (a provider may keep the refusal under the first one)."""
 
 
 class IdempotencyError(ProviderError):

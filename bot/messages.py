@@ -187,9 +187,9 @@ CATALOG: dict[str, tuple[str, str]] = {
                    "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}, et je n'ai "
                    "pas pu vous le demander à temps : il n'a pas été envoyé. Rien n'a été débité. [{code}]"),
     "needs_auth.link": ("Your bank wants you to approve the payment of {amount} to @{recipient}. Approve it "
-                        "here within 24 hours: {url} Nothing is charged until you do. [{code}]",
+                        "here within {within}: {url} Nothing is charged until you do. [{code}]",
                         "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}. "
-                        "Approuvez-le ici sous 24 heures : {url} Rien n'est débité avant. [{code}]"),
+                        "Approuvez-le ici sous {within} : {url} Rien n'est débité avant. [{code}]"),
     "auth_lapsed": ("The payment of {amount} to @{recipient} was not approved in time, so it was not sent. "
                     "Nothing was charged. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas été approuvé à temps : il n'a pas été "
@@ -219,6 +219,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                          "@{payer} a refusé votre demande de {amount}. [{code}]"),
     "request_expired": ("@{payer} did not answer your request for {amount} within {days} days. [{code}]",
                         "@{payer} n'a pas répondu à votre demande de {amount} sous {days} jours. [{code}]"),
+    "refund.part": ("{amount} of your {total} to @{recipient} was refunded to you ({back} refunded in all). "
+                    "[{code}]",
+                    "{amount} sur vos {total} à @{recipient} vous ont été remboursés ({back} remboursés en tout). "
+                    "[{code}]"),
     "operator_refund": ("Your {amount} to @{recipient} was refunded to you. [{code}]",
                         "Vos {amount} à @{recipient} vous ont été remboursés. [{code}]"),
     "closing": ("paybot is closing down and takes no new payments. Nothing was charged.",
@@ -291,17 +295,26 @@ CATALOG: dict[str, tuple[str, str]] = {
                     "DM CLAIM again in a few minutes.",
                     "Je n'ai pas pu joindre le prestataire de paiement ; ce qui vous attend reste de côté. "
                     "Renvoyez RÉCLAMER dans quelques minutes."),
+    "claim.delayed": ("{items}: the payout to you is delayed on our side. It is yours and stays safe; I'll DM you "
+                      "as soon as it arrives. No need to CLAIM again.",
+                      "{items} : le versement est retardé de notre côté. Cet argent est à vous et reste de côté ; "
+                      "je vous écris dès qu'il arrive. Inutile de renvoyer RÉCLAMER."),
     "claim.failed": ("Receiving payments isn't available right now; the operator has been told. Anything held "
                      "for you stays held until its claim window ends, then goes back to its sender.",
                      "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "
                      "Ce qui vous attend reste de côté jusqu'à la fin du délai, puis retourne à l'expéditeur."),
     "register.already": ("You already have a saved card. Confirm payments with YES.",
                          "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI."),
-    "register.link": ("Save your card on Stripe's secure page: {url} The link works for 24 hours. "
+    "register.link": ("Save your card on the secure card page: {url} The link works for {within}. "
                       "I'll tell you when the card is saved; then confirm payments with YES.",
-                      "Enregistrez votre carte sur la page sécurisée de Stripe : {url} Le lien est valable "
-                      "24 heures. Je vous préviendrai quand la carte sera enregistrée ; confirmez ensuite les "
+                      "Enregistrez votre carte sur la page sécurisée : {url} Le lien est valable "
+                      "{within}. Je vous préviendrai quand la carte sera enregistrée ; confirmez ensuite les "
                       "paiements avec OUI."),
+    "register.link_open": ("Save your card on the secure card page: {url} "
+                           "I'll tell you when the card is saved; then confirm payments with YES.",
+                           "Enregistrez votre carte sur la page sécurisée : {url} "
+                           "Je vous préviendrai quand la carte sera enregistrée ; confirmez ensuite les "
+                           "paiements avec OUI."),
     "register.saved": ("Card saved: the sandbox test card ending 4242. You can now confirm payments with YES.",
                        "Carte enregistrée : la carte de test du bac à sable, terminée par 4242. Vous pouvez "
                        "maintenant confirmer les paiements avec OUI."),
@@ -368,6 +381,17 @@ def duration(ttl: timedelta, lang: str) -> str:
     hours = minutes // 60
     if hours < 48:
         return f"{hours} h"
+    return f"{hours // 24} {'jours' if lang == 'fr' else 'days'}"
+
+
+def span(ttl: timedelta, lang: str) -> str:
+    """How long a link stays open, in words: "15 minutes", "24 hours", "3 days" (whole units, rounded down)."""
+    minutes = int(ttl.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} minutes" if minutes != 1 else "1 minute"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} {'heures' if lang == 'fr' else 'hours'}"
     return f"{hours // 24} {'jours' if lang == 'fr' else 'days'}"
 
 

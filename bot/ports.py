@@ -158,6 +158,7 @@ class PayResult:
     ref: str | None = None
     reason: str | None = None
     url: str | None = None  # NEEDS_AUTH: the provider's page where the sender approves this payment
+    valid_for: timedelta | None = None  # NEEDS_AUTH: how long that page stays open (None: the policy's auth window)
 
 
 class EventKind(StrEnum):
@@ -165,13 +166,23 @@ class EventKind(StrEnum):
     PAID = "paid"  # the payment of `key` went through (outcome PAID or HELD), e.g. after approval
     AUTH_LAPSED = "auth_lapsed"  # the approval page of `key` expired unused
     ACCOUNT_READY = "account_ready"  # user_id can receive now
-    REFUNDED = "refunded"  # the payment `ref` was refunded at the provider
+    # The payment `ref` was refunded at the provider: by the refund `settle_ref` of `amount_minor` (all of it
+    # when None), made with paybot's `key` or (key None) outside paybot, e.g. in the dashboard; `pending`
+    # when the provider has not finished it. Every copy of one refund says the same.
+    REFUNDED = "refunded"
+    REFUND_SETTLED = "refund_settled"  # the pending refund `settle_ref` (paybot's `key`, or None) went through
+    # The refund `settle_ref` (paybot's `key`, or None) of the payment `ref` failed (`reason`): the money is
+    # back with the platform, not with the sender. It may come after REFUND_SETTLED (a late failure).
+    REFUND_FAILED = "refund_failed"
     DISPUTED = "disputed"  # the payer's bank opened a dispute on the payment `ref`
+    # A dispute (`settle_ref`) took `amount_minor` of the payment `ref` back from the platform's balance.
+    FUNDS_WITHDRAWN = "funds_withdrawn"
 
 
 @dataclass(frozen=True)
 class ProviderEvent:
-    """Something that happened at the provider, in the port's words."""
+    """Something that happened at the provider, in the port's words. An event may come more than once
+    (two of the provider's events can tell one change): applying it again changes nothing."""
 
     id: str
     kind: EventKind
@@ -179,6 +190,10 @@ class ProviderEvent:
     key: str | None = None
     ref: str | None = None
     outcome: PayOutcome | None = None
+    settle_ref: str | None = None  # the provider's id of the refund or dispute the event is about
+    amount_minor: int | None = None  # how much it moved, in the payment's minor units
+    reason: str | None = None  # why it failed, in the provider's words (never card data)
+    pending: bool = False  # REFUNDED: the provider has not finished it yet
 
 
 @dataclass(frozen=True)
@@ -191,7 +206,17 @@ class ProviderPayment:
     currency: str
     charged: bool  # the sender's money was taken
     delivered: bool  # the recipient has it (a destination charge or a transfer)
-    refunded: bool
+    refunded: bool  # refunded in full (refunds finished or in progress)
+    refunded_minor: int | None = None  # how much was refunded (finished or in progress); None: not said
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What the provider did with a refund: its reference, and whether it is still in progress (its
+    REFUNDED / REFUND_SETTLED or REFUND_FAILED event tells how it ends)."""
+
+    ref: str
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -200,6 +225,7 @@ class Registration:
 
     already: bool = False
     url: str | None = None  # the page where the card is saved; None: saved at once (or already)
+    valid_for: timedelta | None = None  # how long that page's link works, when the provider says
 
 
 @dataclass(frozen=True)
@@ -254,9 +280,20 @@ class PaymentProvider(Protocol):
         ...
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
-        """Pay held money to the recipient; returns the provider's reference."""
+        """Pay held money to the recipient; returns the provider's reference.
+
+        InsufficientBalance when the platform's balance cannot cover it now: nothing moved, and the
+        provider may keep that answer under `key`, so a later attempt comes with a new key."""
         ...
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
-        """Give held money back to the sender; returns the provider's reference."""
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+        """Give money back to the sender: held money, or money that reached the recipient (taken back
+        from them first, in proportion). `amount` may be part of the payment: several refunds, each with
+        its own key, up to the payment's amount (ProviderError beyond it). The answer may be pending."""
+        ...
+
+    def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Take back from the recipient their share of `amount` of a payment that reached them, or what they
+        still hold of it when that is less (the platform keeps it: e.g. after a dispute took the payment back
+        from the platform); returns the provider's reference. ProviderError when they hold nothing of it."""
         ...

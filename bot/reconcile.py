@@ -2,8 +2,10 @@
 
 For each transfer with a payment key the store says what the provider must
 hold: a completed transfer was charged and delivered (a destination charge
-or a transfer to the recipient) and not refunded; a held one was charged and
-not delivered; a returned one was refunded; a failed one was never charged.
+or a transfer to the recipient); a held one was charged and not delivered; a
+failed one was never charged; and each was refunded exactly as much as its
+settlements say (refunds and returns done or in progress: none for most, all
+of it for a returned one, part of it for one refunded in parts).
 Every payment the provider made for paybot must belong to a transfer.
 Anything else is a mismatch, printed for the operator; nothing is changed,
 except one thing: a transfer stuck in executing for longer than the provider
@@ -19,6 +21,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
+from bot.app.holds import ledger, refunded
 from bot.domain import Status
 from bot.ports import ProviderPayment
 from bot.service import Service
@@ -26,13 +29,13 @@ from bot.store import Transfer
 
 log = logging.getLogger(__name__)
 
-# What the provider must say about a transfer in each status: (charged, delivered, refunded); None: any.
-EXPECTED: dict[str, tuple[bool, bool | None, bool | None]] = {
-    Status.COMPLETED: (True, True, False),
-    Status.HELD: (True, False, False),
+# What the provider must say about a transfer in each status: (charged, delivered, refunds checked); None: any.
+EXPECTED: dict[str, tuple[bool, bool | None, bool]] = {
+    Status.COMPLETED: (True, True, True),
+    Status.HELD: (True, False, True),
     Status.RETURNED: (True, None, True),
-    Status.FAILED: (False, None, None),
-    Status.NEEDS_AUTH: (False, None, None),
+    Status.FAILED: (False, None, False),
+    Status.NEEDS_AUTH: (False, None, False),
 }
 
 
@@ -77,13 +80,16 @@ def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
         older = [k for k in payments if k not in known]
         if older:
             rows += list(s.exec(select(Transfer).where(col(Transfer.pay_key).in_(older))))
+        ledgers = {t.id: ledger(s, t.id) for t in rows}
+    back = {tid: refunded(rows_, in_flight=True) for tid, rows_ in ledgers.items()}
+    done = {tid: refunded(rows_) for tid, rows_ in ledgers.items()}
     out: list[Mismatch] = []
     for t in rows:
         p = payments.pop(t.pay_key or "", None)
         expected = EXPECTED.get(t.status)
         if expected is None:  # executing: in flight
             continue
-        charged, delivered, refunded = expected
+        charged, delivered, refunds = expected
         problems = []
         if (p is not None) != charged:
             problems.append("charged at the provider" if p else "no charge at the provider")
@@ -92,8 +98,15 @@ def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
                 problems.append(f"amount differs ({p.amount_minor} {p.currency})")
             if delivered is not None and p.delivered != delivered:
                 problems.append("delivered to the recipient" if p.delivered else "not delivered to the recipient")
-            if refunded is not None and p.refunded != refunded:
+            # a returned transfer went back in full; any other as much as its refunds and returns say
+            stored = t.amount_minor if t.status == Status.RETURNED else back.get(t.id, 0)
+            if refunds and p.refunded_minor is not None and p.refunded_minor != stored:
+                problems.append("not refunded" if p.refunded_minor == 0 else "refunded" if stored == 0 else
+                                f"refunded {p.refunded_minor} at the provider, {stored} in the store")
+            elif refunds and p.refunded_minor is None and p.refunded != (stored >= t.amount_minor):
                 problems.append("refunded" if p.refunded else "not refunded")
+            elif t.status != Status.RETURNED and done.get(t.id, 0) >= t.amount_minor:
+                problems.append("refunded in full, by the store's own record")
         if problems:
             out.append(Mismatch(t.id, p.ref if p else t.payment_ref, f"{t.status} {t.amount_minor} {t.currency}",
                                 _describe(p), f"transfer {t.id} is {t.status} but: " + "; ".join(problems)))

@@ -88,9 +88,7 @@ class Transfer(SQLModel, table=True):
     status: str = Field(index=True)
     reason: str | None = None
     pay_key: str | None = None  # idempotency key, stored before the provider call
-    payment_ref: str | None = None
-    settle_key: str | None = None  # the key of the release, return or refund (domain.money_key), stored before the call
-    settle_ref: str | None = None  # the provider's id of that release or refund
+    payment_ref: str | None = None  # the provider's id of the payment; what came after it is in Settlement
     created_at: datetime = _time()
     updated_at: datetime = _time()
     expires_at: datetime = _time()
@@ -110,6 +108,29 @@ class TransferEvent(SQLModel, table=True):
     at: datetime = _time()
     status: str
     note: str | None = None
+
+
+class Settlement(SQLModel, table=True):
+    """One money step of a transfer after its payment: a release to the recipient, a return or refund to
+    the sender (in full or in part), or a reversal from the recipient; one row per step, each with its own
+    idempotency key (domain.money_key), written and committed before the provider is called.
+
+    A refund made outside paybot (the provider's dashboard) has a row too, with no key."""
+
+    __table_args__ = (UniqueConstraint("transfer_id", "step", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    transfer_id: int = Field(index=True)
+    step: str  # a domain.Step other than pay
+    seq: int  # 1, 2, ... per transfer and step: part of the key
+    amount_minor: int  # in the transfer's currency
+    key: str | None = Field(default=None, unique=True)  # None: made outside paybot
+    ref: str | None = Field(default=None, index=True)  # the provider's id for it, once it answered
+    status: str = Field(index=True)  # a domain.Settle
+    cause: str | None = None  # who started it: claim, window, closing, operator, provider
+    failure: str | None = None  # why it failed ("balance" for a release the platform's balance could not cover)
+    created_at: datetime = _time()
+    updated_at: datetime = _time()
 
 
 class ProcessedTweet(SQLModel, table=True):
@@ -397,3 +418,20 @@ def moved_since(session: Session, sender_id: str, since: datetime) -> int:
         Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
         col(Transfer.status).in_([str(x) for x in MOVED])))
     return sum(rows)
+
+
+class MangopayUser(SQLModel, table=True):
+    """What the Mangopay provider knows of an X user: their Natural User, one wallet per currency, the saved
+    card (and the registration still waiting for one), the recurring registration per currency, and whether
+    they can receive (an OWNER whose KYC level is REGULAR)."""
+
+    user_id: str = Field(primary_key=True)
+    mangopay_user_id: str | None = Field(default=None, index=True)
+    owner: bool = False  # UserCategory OWNER (terms accepted): may receive transfers once KYC-verified
+    kyc_regular: bool = False  # KYCLevel REGULAR: can receive
+    kyc_session_id: str | None = None  # the last hosted identity verification session
+    wallets: str = "{}"  # JSON: currency -> wallet id
+    card_id: str | None = None
+    card_registration_id: str | None = None  # a card page opened and not yet completed
+    recurring: str = "{}"  # JSON: "currency:card id" -> recurring pay-in registration id
+    updated_at: datetime = _time()

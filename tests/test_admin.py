@@ -218,3 +218,36 @@ def test_wind_down_from_the_command_line(run: Run, tmp_path: Path) -> None:
     assert again.returncode == 0 and "nothing is left" in again.stdout
     texts = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm" and "closing down" in m["text"]]
     assert len(texts) == 2 and any("went back to you" in t for t in texts) and any("cancelled" in t for t in texts)
+
+
+def test_refund_in_parts_reverse_and_the_money_warnings_of_status(run: Run, tmp_path: Path) -> None:
+    """`paybot refund --amount` gives part back (asking first, with what went back so far); `paybot status`
+    warns of a dispute's withdrawal until `paybot reverse` takes the recipient's share back; `paybot show`
+    lists every money step."""
+    bad = paybot(tmp_path, "refund", "1", "--amount", "2.505", "--yes")
+    assert bad.returncode == 2 and "--amount '2.505'" in bad.stderr
+    part = paybot(tmp_path, "refund", "1", "--amount", "2.50", "--yes", "--json")
+    assert json.loads(part.stdout) == {"ok": True, "message": "transfer 1: $2.50 refunded; $2.50 of $5.00 "
+                                                              "refunded in all"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
+    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "SANDBOX_DB_PATH": str(tmp_path / "sandbox.db")}
+    asked = subprocess.run([sys.executable, "-m", "bot", "refund", "1", "--amount", "1"], input="n\n",
+                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert asked.returncode == 1 and "Refund $1.00 of transfer 1 to its sender ($2.50 of $5.00 refunded so far)?" \
+        in asked.stdout
+    [payment] = [p for p in run.sandbox.payments() if p["recipient_id"] == run.sim.user_id("alice")]
+    run.sandbox.dispute(payment["ref"])
+    run.bot.service.provider_events()  # the worker reads the provider's events
+    [warning] = json.loads(paybot(tmp_path, "status", "--json").stdout)["money_warnings"]
+    assert (warning["transfer"], warning["what"]) == (1, "funds_withdrawn")
+    assert "WARNING: transfer 1: funds withdrawn by a dispute" in paybot(tmp_path, "status").stdout
+    reversed_ = paybot(tmp_path, "reverse", "1", "--yes")
+    assert reversed_.returncode == 0 and "$2.50 taken back from the recipient" in reversed_.stdout
+    assert json.loads(paybot(tmp_path, "status", "--json").stdout)["money_warnings"] == []
+    shown = json.loads(paybot(tmp_path, "show", "1", "--json").stdout)
+    assert [(s["step"], s["amount"], s["status"]) for s in shown["settlements"]] == [
+        ("refund", "2.50", "succeeded"), ("reverse", "2.50", "succeeded")]
+    assert shown["refunded"] == "2.50" and shown["status"] == "completed"
+    assert "Money after the payment" in paybot(tmp_path, "show", "1").stdout
+    assert [(m["kind"], m["amount_minor"]) for m in run.sandbox.movements()] == [("refund", 250), ("reversal", 250)]
+    assert paybot(tmp_path, "reverse", "2", "--yes").returncode == 1  # held: nothing is with the recipient

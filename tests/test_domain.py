@@ -74,3 +74,18 @@ def test_every_money_step_has_its_own_key_built_in_one_place() -> None:
     assert len(set(keys.values())) == len(Step)
     assert all(step_of(key) is step for step, key in keys.items())
     assert step_of(None) is None and money_key(Step.PAY, "100", "10", "11") == "pay:100:10:11"
+
+
+def test_several_steps_of_one_kind_get_numbered_keys_the_first_unchanged() -> None:
+    """Partial refunds (or a release tried again) each get a key of their own; the first keeps the key a store
+    made before there could be several, so a step interrupted across the upgrade is finished with it."""
+    import pytest
+
+    from bot.domain import Step, money_key, release_retry_after, step_of
+
+    keys = [money_key(Step.REFUND, "100", "10", "11", seq) for seq in (1, 2, 3)]
+    assert keys == ["refund:100:10:11", "refund:100:10:11:2", "refund:100:10:11:3"]
+    assert all(step_of(k) is Step.REFUND for k in keys) and step_of("reverse:1:2:3") is Step.REVERSE
+    with pytest.raises(ValueError):
+        money_key(Step.REFUND, "100", "10", "11", 0)
+    assert [release_retry_after(n).total_seconds() / 60 for n in (1, 2, 3, 4, 5, 9)] == [5, 15, 60, 180, 360, 360]

@@ -84,3 +84,38 @@ def test_two_processes_migrating_a_new_database_at_once_take_turns(database_url:
     for e in engines:
         e.dispose()
     assert results == [migrate.head(), migrate.head()]
+
+
+def test_each_transfers_settle_key_becomes_a_settlement_and_back(database_url: str) -> None:
+    """0007: a transfer's one release/return/refund key becomes a settlement row (succeeded when its
+    provider reference was recorded, else pending: crash recovery drives it again with the same key); a
+    returned transfer with no key of paybot's (a dashboard refund) gets a keyless refund row; the columns
+    go. A downgrade writes each transfer's latest keyed settlement back."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0006")
+    when = datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)
+    rows = [(1, "completed", "release:100:10:11", "tr_1"), (2, "held", "return:101:10:12", None),
+            (3, "returned", "refund:102:10:11", "re_3"), (4, "returned", None, None), (5, "completed", None, None)]
+    with engine.begin() as conn:
+        for tid, status, key, ref in rows:
+            conn.execute(text(
+                "INSERT INTO transfer (id, kind, lang, root_tweet_id, command_tweet_id, sender_id, recipient_id, "
+                "amount_minor, currency, code, status, created_at, updated_at, expires_at, settle_key, settle_ref) "
+                "VALUES (:id, 'send', 'en', :root, :root, '10', '11', 500, 'USD', 'AAAA', :status, :t, :t, :t, "
+                ":key, :ref)"), {"id": tid, "root": str(99 + tid), "status": status, "t": when, "key": key, "ref": ref})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        moved = conn.execute(text("SELECT transfer_id, step, seq, amount_minor, key, ref, status, cause "
+                                  "FROM settlement ORDER BY transfer_id")).all()
+        columns = {c["name"] for c in inspect(conn).get_columns("transfer")}
+    assert [tuple(r) for r in moved] == [
+        (1, "release", 1, 500, "release:100:10:11", "tr_1", "succeeded", "claim"),
+        (2, "return", 1, 500, "return:101:10:12", None, "pending", "window"),
+        (3, "refund", 1, 500, "refund:102:10:11", "re_3", "succeeded", "operator"),
+        (4, "refund", 1, 500, None, None, "succeeded", "provider")]
+    assert not {"settle_key", "settle_ref"} & columns
+    migrate.downgrade(engine, "0006")
+    with engine.connect() as conn:
+        back = conn.execute(text("SELECT id, settle_key, settle_ref FROM transfer ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in back] == [(tid, key, ref) for tid, _, key, ref in rows]

@@ -1,8 +1,9 @@
 """The payment port's contract, the same assertions for every implementation.
 
 Each test runs on the in-memory fake (tests/fakes.py), the embedded sandbox,
-and the Stripe adapter over real stripe-python to the project's Stripe
-emulator on 127.0.0.1. A driver per implementation arranges the world (a
+the Stripe adapter over real stripe-python to the project's Stripe
+emulator on 127.0.0.1, and the Mangopay adapter over the official Mangopay
+SDK to the project's Mangopay emulator on 127.0.0.1. A driver per implementation arranges the world (a
 card that works, declines or needs authentication; a recipient who can
 receive; the person on a hosted page) and reads the implementation's own
 records (charges, refunds, money delivered); the port is asserted through
@@ -18,13 +19,16 @@ from typing import Any, Protocol
 
 import pytest
 import stripe
+from mangopay.api import APIRequest
 
-from bot.errors import IdempotencyError
+from bot.errors import IdempotencyError, InsufficientBalance, ProviderError
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PaymentProvider, PayOutcome, PayResult, ProviderEvent
+from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
-from bot.sims.runner import STRIPE_CARDS
+from bot.sims.mangopay import MangopaySim
+from bot.sims.runner import MANGOPAY_CARDS, STRIPE_CARDS
 from bot.sims.stripe import StripeSim
 from bot.store import UnitOfWork, make_engine
 from tests.fakes import FakeProvider
@@ -100,7 +104,11 @@ class FakeDriver:
         return sum(c["state"] == "refunded" for c in self.provider.charges)
 
     def received(self, user: str) -> int:
-        return sum(c["minor"] for c in self.provider.charges if c["to"] == user and c["state"] in ("paid", "released"))
+        return sum(c["minor"] - c["refunded"] - c["reversed"] for c in self.provider.charges
+                   if c["to"] == user and c["state"] in ("paid", "released"))
+
+    def short_of_balance(self, short: bool) -> None:
+        self.provider.balance_short = short
 
 
 class SandboxDriver:
@@ -134,8 +142,23 @@ class SandboxDriver:
         return sum(p["state"] == "refunded" for p in self.provider.payments())
 
     def received(self, user: str) -> int:
-        return sum(p["amount_minor"] for p in self.provider.payments()
+        taken = {}  # what refunds and reversals took back from the recipient, per payment
+        for m in self.provider.movements():
+            taken[m["payment_ref"]] = taken.get(m["payment_ref"], 0) + m["amount_minor"]
+        return sum(p["amount_minor"] - taken.get(p["ref"], 0) for p in self.provider.payments()
                    if p["recipient_id"] == user and p["state"] in ("paid", "released"))
+
+    def short_of_balance(self, short: bool) -> None:
+        self.provider.set_balance_short(short)
+
+    def hold_refunds(self) -> None:
+        self.provider.hold_refunds(True)
+
+    def finish_refund(self, ref: str, ok: bool) -> None:
+        self.provider.finish_refund(ref, ok)
+
+    def dispute(self, payment_ref: str) -> None:
+        self.provider.dispute(payment_ref)
 
 
 class StripeDriver:
@@ -177,11 +200,84 @@ class StripeDriver:
 
     def received(self, user: str) -> int:
         accounts = {a["id"] for a in self.sim.of_kind("account") if a["metadata"].get("x_user_id") == user}
-        return sum(t["amount"] for t in self.sim.of_kind("transfer")
-                   if t["destination"] in accounts and not t["reversed"])
+        return sum(t["amount"] - t["amount_reversed"] for t in self.sim.of_kind("transfer")
+                   if t["destination"] in accounts)
+
+    def short_of_balance(self, short: bool) -> None:
+        if short:  # Stripe's 400 balance_insufficient, kept under the request's key as Stripe may keep it
+            self.sim.inject("POST /v1/transfers", 400, times=1000, code="balance_insufficient")
+        else:
+            self.sim.faults.pop("POST /v1/transfers", None)
+
+    def hold_refunds(self) -> None:
+        self.sim.hold_refunds(1000)
+
+    def finish_refund(self, ref: str, ok: bool) -> None:
+        self.sim.settle_refund(ref, "succeeded" if ok else "failed")
+
+    def dispute(self, payment_ref: str) -> None:
+        [pi] = [p for p in self.sim.of_kind("payment_intent") if p["id"] == payment_ref]
+        self.sim.dispute(pi["latest_charge"])
 
 
-@pytest.fixture(params=["fake", "sandbox", "stripe"])
+class MangopayDriver:
+    """bot/providers/mangopay_provider.py over the official SDK to MangopaySim on 127.0.0.1."""
+
+    name = "mangopay"
+
+    def __init__(self, sim: MangopaySim, tmp: Path) -> None:
+        self.sim = sim
+        self.clock: FakeClock = sim.clock  # type: ignore[assignment]
+        handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
+                             api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+        self.mangopay = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+                                         self.clock, card_page_url=sim.base + "/_sim/card-page/{id}", retries=0)
+        self.provider = self.mangopay
+
+    def give_card(self, user: str, card: str) -> None:
+        self.provider.register(user)
+        self.complete_card_page(user, MANGOPAY_CARDS[card])
+        assert self.provider.has_card(user)
+
+    def make_receiver(self, user: str) -> None:
+        if not self.provider.onboard(user).ready:
+            self.finish_onboarding(user)
+
+    def _author(self, user: str) -> str:
+        author = self.mangopay._row(user).mangopay_user_id
+        assert author is not None
+        return author
+
+    def complete_card_page(self, user: str, card: str = MANGOPAY_CARDS["ok"]) -> None:
+        [page] = self.sim.open_card_pages(self._author(user))
+        self.sim.complete_card_page(page["Id"], card)
+
+    def finish_onboarding(self, user: str) -> None:
+        [session] = self.sim.open_kyc(self._author(user))
+        self.sim.pass_kyc(session["Id"])
+
+    def approve(self, user: str) -> int:
+        pages = self.sim.open_3ds(self._author(user))
+        for page in pages:
+            self.sim.complete_3ds(page["Id"])
+        transfers = self.sim.open_sca(self._author(user))
+        for transfer in transfers:
+            self.sim.approve_sca(transfer["Id"])
+        return len(pages) + len(transfers)
+
+    def charges(self) -> int:
+        return self.sim.succeeded_payins()
+
+    def refunds(self) -> int:
+        return sum(1 for r in self.sim.of_kind("refund")
+                   if r["Status"] == "SUCCEEDED" and r["InitialTransactionType"] == "PAYIN")
+
+    def received(self, user: str) -> int:
+        author = self.mangopay._row(user).mangopay_user_id
+        return sum(w["Balance"]["Amount"] for w in self.sim.of_kind("wallet") if author in w["Owners"])
+
+
+@pytest.fixture(params=["fake", "sandbox", "stripe", "mangopay"])
 def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
     """One implementation of the port, empty, with its driver."""
     if request.param == "fake":
@@ -190,13 +286,20 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
         sandbox = SandboxDriver(tmp_path)
         yield sandbox
         sandbox.provider.close()
-    else:
+    elif request.param == "stripe":
         sim = StripeSim(FakeClock())
         sim.start()
         driver = StripeDriver(sim, tmp_path)
         yield driver
         driver.stripe.close()
         sim.stop()
+    else:
+        mangopay = MangopaySim(FakeClock())
+        mangopay.start()
+        mp = MangopayDriver(mangopay, tmp_path)
+        yield mp
+        mp.mangopay.close()
+        mangopay.stop()
 
 
 def pay(world: Driver, key: str = "pay:1", *, sender: str = SENDER, to: str = RECIPIENT,
@@ -310,6 +413,9 @@ def test_an_approved_payment_completes_with_one_paid_event(world: Driver) -> Non
 
 
 def test_lookup_of_a_payment_waiting_for_approval_closes_its_page(world: Driver) -> None:
+    if world.name == "mangopay":
+        pytest.skip("gap: Mangopay has no call that closes a 3DS page; it lapses by itself after 15 minutes "
+                    "(PAGE_LIFETIME), long before paybot looks a payment up (24 hours)")
     world.give_card(SENDER, "needs_auth")
     pay(world)
     found = world.provider.lookup("pay:1", SENDER)
@@ -430,3 +536,129 @@ def test_an_account_that_becomes_ready_is_one_account_ready_event(world: Driver)
     _once(events, EventKind.ACCOUNT_READY, RECIPIENT)
     assert world.provider.can_receive(RECIPIENT) and world.provider.onboard(RECIPIENT).ready
     assert [e for e in world.provider.events(cursor)[0] if e.kind == EventKind.ACCOUNT_READY] == []
+
+
+# ---------------------------------------------------------------- money after the payment, in parts
+#
+# A driver arranges these with methods of its own, where its implementation can play them (the tests say what
+# is skipped and why): short_of_balance(bool) (releases refused: the platform's balance cannot cover them),
+# hold_refunds() then finish_refund(ref, ok) (refunds that stay pending, then go through or fail), and
+# dispute(payment_ref) (the payer's bank takes a payment back from the platform). `received` counts what the
+# recipient keeps after partial refunds and reversals.
+
+
+def _can(world: Any, what: str, why: str) -> Any:
+    """The driver's way to arrange `what`, or a skip that says the gap."""
+    found = getattr(world, what, None)
+    if found is None:
+        pytest.skip(f"gap: {world.name}: {why}")
+    return found
+
+
+def _refund(world: Driver, key: str, ref: str | None, minor: int) -> Any:
+    return world.provider.refund(key=key, payment_ref=ref or "", amount=Money(minor, "USD"))
+
+
+def _refunded_minor(world: Driver) -> tuple[bool, int | None]:
+    [p] = world.provider.payments_since(world.clock.now() - timedelta(days=1))
+    return p.refunded, p.refunded_minor
+
+
+@pytest.mark.parametrize("released", [False, True], ids=["paid", "released"])
+def test_partial_refunds_each_once_per_key_up_to_the_payment(world: Driver, released: bool) -> None:
+    """Several refunds of one payment, each with its own key and said once however often asked, up to the
+    payment's amount; the recipient gives back their share of each; beyond the amount: refused."""
+    world.give_card(SENDER, "ok")
+    if not released:
+        world.make_receiver(RECIPIENT)
+    result = pay(world)
+    if released:
+        world.make_receiver(RECIPIENT)
+        world.provider.release(key="release:1", payment_ref=result.ref or "", recipient_id=RECIPIENT, amount=USD5)
+    first = _refund(world, "refund:1", result.ref, 200)
+    assert first.ref and not first.pending and _refund(world, "refund:1", result.ref, 200) == first
+    assert world.received(RECIPIENT) == 300 and _refunded_minor(world) == (False, 200)
+    second = _refund(world, "refund:1:2", result.ref, 300)
+    assert second.ref not in ("", first.ref) and _refund(world, "refund:1:2", result.ref, 300) == second
+    assert world.received(RECIPIENT) == 0 and _refunded_minor(world) == (True, 500)
+    with pytest.raises(ProviderError):
+        _refund(world, "refund:1:3", result.ref, 1)
+    assert world.charges() == 1
+
+
+@pytest.mark.parametrize("released", [False, True], ids=["paid", "released"])
+def test_a_reversal_takes_the_recipients_money_back_once_per_key(world: Driver, released: bool) -> None:
+    """The platform takes back what the recipient holds (after a dispute, say); the sender is not refunded."""
+    world.give_card(SENDER, "ok")
+    if not released:
+        world.make_receiver(RECIPIENT)
+    result = pay(world)
+    if released:
+        world.make_receiver(RECIPIENT)
+        world.provider.release(key="release:1", payment_ref=result.ref or "", recipient_id=RECIPIENT, amount=USD5)
+    _refund(world, "refund:1", result.ref, 100)
+    # asked for more than they hold (500 of the 400 left with them): what they hold
+    reverse = dict(key="reverse:1", payment_ref=result.ref or "", amount=Money(500, "USD"))
+    ref = world.provider.reverse(**reverse)  # type: ignore[arg-type]
+    assert ref and world.provider.reverse(**reverse) == ref  # type: ignore[arg-type]
+    assert world.received(RECIPIENT) == 0 and _refunded_minor(world) == (False, 100)
+    with pytest.raises(ProviderError):  # the recipient holds nothing of it any more
+        world.provider.reverse(key="reverse:1:2", payment_ref=result.ref or "", amount=Money(100, "USD"))
+    last = _refund(world, "refund:1:2", result.ref, 400)  # the platform gives the rest to the sender
+    assert last.ref and _refunded_minor(world) == (True, 500) and world.charges() == 1
+
+
+def test_a_release_the_platforms_balance_cannot_cover_is_refused_and_the_money_stays_held(world: Driver) -> None:
+    """InsufficientBalance: nothing moved. The provider may keep that answer under the key, so the next
+    attempt comes with a new key, and goes through once the balance allows."""
+    short = _can(world, "short_of_balance", "the driver cannot make the platform's balance short")
+    world.give_card(SENDER, "ok")
+    held = pay(world)
+    world.make_receiver(RECIPIENT)
+    short(True)
+    release = dict(payment_ref=held.ref or "", recipient_id=RECIPIENT, amount=USD5)
+    with pytest.raises(InsufficientBalance):
+        world.provider.release(key="release:1", **release)  # type: ignore[arg-type]
+    assert world.received(RECIPIENT) == 0
+    assert [(c, d) for _, _, _, c, d, _ in payments(world)] == [(True, False)]
+    short(False)
+    ref = world.provider.release(key="release:1:2", **release)  # type: ignore[arg-type]
+    assert ref and world.received(RECIPIENT) == 500 and world.charges() == 1
+
+
+@pytest.mark.parametrize("ok", [True, False], ids=["goes_through", "fails"])
+def test_a_pending_refund_ends_with_its_event(world: Driver, ok: bool) -> None:
+    """A refund the provider takes but does not finish at once is pending; its end is an event with the
+    refund's key and reference (possibly twice, each copy the same). A failed one is not refunded money."""
+    hold = _can(world, "hold_refunds", "refunds are always finished at once, with no event")
+    world.give_card(SENDER, "ok")
+    world.make_receiver(RECIPIENT)
+    paid = pay(world)
+    _, cursor = world.provider.events(None)
+    hold()
+    settled = _refund(world, "refund:1", paid.ref, 500)
+    assert settled.pending and _refund(world, "refund:1", paid.ref, 500) == settled
+    assert _refunded_minor(world) == (True, 500)  # in progress counts
+    world.finish_refund(settled.ref, ok)  # type: ignore[attr-defined]
+    events, cursor = world.provider.events(cursor)
+    ended = {(e.kind, e.key, e.settle_ref, e.ref) for e in events
+             if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)}
+    kind = EventKind.REFUND_SETTLED if ok else EventKind.REFUND_FAILED
+    assert ended == {(kind, "refund:1", settled.ref, paid.ref)}
+    assert all(e.reason for e in events if e.kind == EventKind.REFUND_FAILED)
+    assert _refunded_minor(world) == ((True, 500) if ok else (False, 0))
+    assert [e for e in world.provider.events(cursor)[0]
+            if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)] == []
+
+
+def test_a_dispute_that_takes_the_money_back_is_a_funds_withdrawn_event(world: Driver) -> None:
+    dispute = _can(world, "dispute", "no disputes and no events")
+    world.give_card(SENDER, "ok")
+    world.make_receiver(RECIPIENT)
+    paid = pay(world)
+    _, cursor = world.provider.events(None)
+    dispute(paid.ref)
+    events, _ = world.provider.events(cursor)
+    withdrawn = {(e.ref, e.amount_minor, e.settle_ref) for e in events if e.kind == EventKind.FUNDS_WITHDRAWN}
+    assert len(withdrawn) == 1 and next(iter(withdrawn))[:2] == (paid.ref, 500)
+    assert world.received(RECIPIENT) == 500  # the recipient keeps it until the operator reverses it

@@ -13,7 +13,7 @@ from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock, Registration
 from bot.service import Service
-from bot.store import Outbox, Transfer, TransferEvent, UnitOfWork, database_url, make_engine
+from bot.store import Outbox, Settlement, Transfer, TransferEvent, UnitOfWork, database_url, make_engine
 from tests.fakes import FakeProvider, Posts
 
 
@@ -254,9 +254,13 @@ def test_register_is_answered_in_the_users_language(w: World) -> None:
                                     "Vous pouvez maintenant confirmer les paiements avec OUI.")
     w.svc.on_dm(w.posts.dm("carol", "inscription"))
     assert w.outbox()[-1] == ("12", "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI.")
-    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/1")  # type: ignore[method-assign]
+    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/1",  # type: ignore[method-assign]
+                                                    valid_for=timedelta(hours=24))
     w.svc.on_dm(w.posts.dm("bob", "inscription"))
-    assert "page sécurisée de Stripe : https://pay.example/c/1 " in w.outbox()[-1][1]
+    assert "page sécurisée : https://pay.example/c/1 Le lien est valable 24 heures." in w.outbox()[-1][1]
+    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/2")  # type: ignore[method-assign]
+    w.svc.on_dm(w.posts.dm("alice", "register"))
+    assert w.outbox()[-1][1].startswith("Save your card on the secure card page: https://pay.example/c/2 I'll tell")
 
 
 def test_held_then_claimed(w: World) -> None:
@@ -371,7 +375,10 @@ def test_a_return_under_way_is_not_released_by_a_late_claim(w: World) -> None:
     w.provider.refund = lambda **kw: (_ for _ in ()).throw(ProviderTransient("lost"))  # type: ignore[method-assign]
     assert w.svc.return_due() == 0
     [t] = w.transfers()
-    assert t.status == "held" and (t.settle_key or "").startswith("return:")
+    with w.uow() as s:
+        [st] = s.exec(select(Settlement).where(Settlement.transfer_id == t.id))
+    assert t.status == "held" and (st.step, st.status, st.ref) == ("return", "pending", None)
+    assert (st.key or "").startswith("return:")
     w.svc.on_dm(w.posts.dm("carol", "claim"))
     assert w.statuses() == ["held"] and w.provider.charges[0]["state"] == "held"
     del w.provider.refund

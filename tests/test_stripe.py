@@ -147,7 +147,7 @@ def test_no_saved_card(backend: Backend) -> None:
 def test_held_money_is_refunded(backend: Backend) -> None:
     backend.give_card("1", "pm_card_visa")
     paid = backend.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
-    ref = backend.provider.refund(key="return:t1:1:2", payment_ref=paid.ref or "", amount=USD5)
+    ref = backend.provider.refund(key="return:t1:1:2", payment_ref=paid.ref or "", amount=USD5).ref
     assert ref.startswith("re_")
     refunds = backend.provider.client.v1.refunds.list(params={"payment_intent": paid.ref})
     assert [(r.id, r.amount) for r in refunds.data] == [(ref, 500)]
@@ -330,7 +330,8 @@ def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charg
 def test_checkout_register_saves_the_card_through_an_event(emu: Backend, sim: StripeSim) -> None:
     registration = emu.provider.register("1")
     [session] = sim.open_sessions()
-    assert registration == Registration(url=session["url"]) and session["mode"] == "setup"
+    assert registration == Registration(url=session["url"], valid_for=timedelta(hours=24))
+    assert session["mode"] == "setup"
     assert not emu.provider.has_card("1")
     sim.complete_checkout(session["id"], "pm_card_visa")
     events, cursor = emu.provider.events(None)
@@ -500,7 +501,10 @@ def test_events_outside_paybot_are_translated(emu: Backend, sim: StripeSim) -> N
     sim.dispute(pi.latest_charge)
     emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})  # from the dashboard
     events, _ = emu.provider.events(cursor)
-    assert [(e.kind, e.ref) for e in events] == [(EventKind.DISPUTED, paid.ref), (EventKind.REFUNDED, paid.ref)]
+    assert [(e.kind, e.ref) for e in events] == [(EventKind.DISPUTED, paid.ref), (EventKind.FUNDS_WITHDRAWN, paid.ref),
+                                                 (EventKind.REFUNDED, paid.ref)]
+    [refund] = sim.of_kind("refund")
+    assert (events[1].amount_minor, events[2].settle_ref, events[2].key) == (500, refund["id"], None)
 
 
 def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:

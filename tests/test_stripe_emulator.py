@@ -172,3 +172,119 @@ def test_a_connected_accounts_events_are_listed_only_as_that_account(sim: Stripe
     unknown = get(sim, "/v1/events", account="acct_nobody")
     assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "account_invalid"
     assert post(sim, "/v1/customers", account=acct).status_code == 400  # no objects inside connected accounts
+
+
+# ---------------------------------------------------------------- money back, in parts
+
+
+def _destination_charge(sim: StripeSim, amount: int = 1000, fee: int | None = None) -> tuple[Any, Any]:
+    """A customer with a card pays `amount` to a connected account that can receive (a destination charge)."""
+    c = client(sim)
+    acct = post(sim, "/v1/accounts", **{"capabilities[transfers][requested]": "true"}).json()["id"]
+    sim.onboard(acct)
+    customer = c.v1.customers.create()
+    pm = c.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
+    params: Any = {"amount": amount, "currency": "usd", "customer": customer.id, "payment_method": pm.id,
+                   "confirm": True, "off_session": True, "transfer_data": {"destination": acct}}
+    if fee:
+        params["application_fee_amount"] = fee
+    pi = c.v1.payment_intents.create(params=params)
+    charge = c.v1.charges.retrieve(pi.latest_charge)  # type: ignore[arg-type]
+    return pi, c.v1.transfers.retrieve(charge.transfer)  # type: ignore[arg-type]
+
+
+def test_a_transfer_is_reversed_in_parts_up_to_its_amount(sim: StripeSim) -> None:
+    """Stripe: "you can optionally reverse part of the transfer ... as many times as you wish until the entire
+    transfer has been reversed"; then `reversed` is true and another reversal is refused."""
+    _, tr = _destination_charge(sim)
+    c = client(sim)
+    first = c.v1.transfers.reversals.create(tr.id, params={"amount": 300, "metadata": {"paybot_key": "a"}})
+    after = c.v1.transfers.retrieve(tr.id)
+    assert (after.amount_reversed, after.reversed, [r.id for r in after.reversals.data]) == (300, False, [first.id])
+    with pytest.raises(stripe.InvalidRequestError, match="up to 700"):
+        c.v1.transfers.reversals.create(tr.id, params={"amount": 701})
+    rest = c.v1.transfers.reversals.create(tr.id)  # no amount: all that is left
+    after = c.v1.transfers.retrieve(tr.id)
+    assert (rest.amount, after.amount_reversed, after.reversed) == (700, 1000, True)
+    assert [r.metadata.to_dict().get("paybot_key") for r in after.reversals.data] == [None, "a"]  # newest first
+    with pytest.raises(stripe.InvalidRequestError, match="already been reversed"):
+        c.v1.transfers.reversals.create(tr.id, params={"amount": 1})
+
+
+def test_a_partial_refund_with_reverse_transfer_reverses_only_its_share(sim: StripeSim) -> None:
+    """Stripe's refund docs: the transfer is reversed in proportion to the amount refunded. A $10.00 charge that
+    sent $9.00 on (a $1.00 fee): refunding $5.00 takes back $4.50; the refund that completes the charge's
+    refunds takes what is left; a transfer with too little left to reverse refuses it."""
+    pi, tr = _destination_charge(sim, 1000, fee=100)
+    c = client(sim)
+    half = c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 500, "reverse_transfer": True})
+    assert (c.v1.transfers.retrieve(tr.id).amount_reversed, half.status) == (450, "succeeded")
+    [reversal] = c.v1.transfers.retrieve(tr.id).reversals.data
+    assert (reversal.amount, reversal.source_refund, half.transfer_reversal) == (450, half.id, reversal.id)
+    third = c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 333, "reverse_transfer": True})
+    assert c.v1.transfers.retrieve(tr.id).amount_reversed == 450 + 299  # 333 * 900 // 1000, rounded down
+    c.v1.refunds.create(params={"payment_intent": pi.id, "reverse_transfer": True})  # the rest: 167
+    after = c.v1.transfers.retrieve(tr.id)
+    assert (after.amount_reversed, after.reversed, third.amount) == (900, True, 333)
+    charge = c.v1.charges.retrieve(pi.latest_charge)  # type: ignore[arg-type]
+    assert (charge.amount_refunded, charge.refunded) == (1000, True)
+    with pytest.raises(stripe.InvalidRequestError, match="already been refunded"):
+        c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 1})
+    pi2, tr2 = _destination_charge(sim, 1000)
+    c.v1.transfers.reversals.create(tr2.id, params={"amount": 800})
+    with pytest.raises(stripe.InvalidRequestError, match="only 200 left to reverse"):
+        c.v1.refunds.create(params={"payment_intent": pi2.id, "amount": 500, "reverse_transfer": True})
+
+
+def test_a_pending_refund_then_fails_and_the_money_is_not_refunded(sim: StripeSim) -> None:
+    """A card refund may stay pending and then fail (or go through): Stripe tells it with charge.refund.updated
+    and refund.updated; a failed refund's amount is the charge's again (not refunded), with a failure_reason."""
+    pi, _ = _destination_charge(sim)
+    c = client(sim)
+    sim.hold_refunds(2)
+    first = c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 400})
+    second = c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})
+    third = c.v1.refunds.create(params={"payment_intent": pi.id, "amount": 100})
+    assert (first.status, second.status, third.status) == ("pending", "pending", "succeeded")
+    assert c.v1.charges.retrieve(pi.latest_charge).amount_refunded == 600  # type: ignore[arg-type]
+    done = len(sim.events)
+    sim.settle_refund(first.id, "failed")
+    sim.settle_refund(second.id, "succeeded")
+    assert [(e["type"], e["data"]["object"]["id"], e["data"]["object"]["status"]) for e in sim.events[done:]] == [
+        ("charge.refund.updated", first.id, "failed"), ("refund.updated", first.id, "failed"),
+        ("charge.refund.updated", second.id, "succeeded"), ("refund.updated", second.id, "succeeded")]
+    failed = c.v1.refunds.retrieve(first.id)
+    assert (failed.status, failed.failure_reason) == ("failed", "expired_or_canceled_card")
+    charge = c.v1.charges.retrieve(pi.latest_charge)  # type: ignore[arg-type]
+    assert (charge.amount_refunded, charge.refunded) == (200, False)
+    sim.settle_refund(first.id, "succeeded")  # a failed refund stays failed
+    assert c.v1.refunds.retrieve(first.id).status == "failed"
+    sim.settle_refund(third.id, "failed")  # a refund that had succeeded can still fail
+    assert c.v1.charges.retrieve(pi.latest_charge).amount_refunded == 100  # type: ignore[arg-type]
+
+
+def test_a_transfer_refused_for_the_balance_is_kept_under_its_key(sim: StripeSim) -> None:
+    """balance_insufficient (400, Stripe's words), answered when told: saved under its key like any answer of
+    a request that began executing, so only a new key can try again."""
+    _, tr = _destination_charge(sim)
+    sim.inject("POST /v1/transfers", 400, code="balance_insufficient")
+    body = {"amount": 100, "currency": "usd", "destination": tr.destination}
+    refused = post(sim, "/v1/transfers", "release:1", **body)
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "balance_insufficient"
+    assert "insufficient funds in your Stripe account" in refused.json()["error"]["message"]
+    again = post(sim, "/v1/transfers", "release:1", **body)
+    assert again.json() == refused.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert post(sim, "/v1/transfers", "release:1:2", **body).status_code == 200
+    with pytest.raises(ValueError):
+        sim.inject("POST /v1/transfers", 400)  # a refusal needs one of Stripe's codes
+
+
+def test_a_dispute_withdraws_the_funds_from_the_platform(sim: StripeSim) -> None:
+    pi, _ = _destination_charge(sim)
+    done = len(sim.events)
+    dispute = sim.dispute(pi.latest_charge)  # type: ignore[arg-type]
+    assert [e["type"] for e in sim.events[done:]] == ["charge.dispute.created", "charge.dispute.funds_withdrawn"]
+    [txn] = sim.events[-1]["data"]["object"]["balance_transactions"]
+    assert (txn["amount"], txn["source"], txn["reporting_category"]) == (-1000, dispute["id"], "dispute")
+    inquiry = sim.dispute(_destination_charge(sim)[0].latest_charge, withdraw=False)
+    assert sim.events[-1]["type"] == "charge.dispute.created" and inquiry["balance_transactions"] == []

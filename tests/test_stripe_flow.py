@@ -330,7 +330,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         assert post("[]") == 400 and post(json.dumps({"id": "evt_x"})) == 400
         assert post("x" * (2 * 1024 * 1024)) == 413
         pi = run.bot.provider.client.v1.payment_intents.retrieve(t.payment_ref or "")  # type: ignore[attr-defined]
-        run.stripe.dispute(pi.latest_charge)
+        run.stripe.dispute(pi.latest_charge, withdraw=False)
         assert post(json.dumps(run.stripe.events[-1])) == 200
         with run.bot.service.uow() as s:
             notes = [e.note for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
@@ -435,3 +435,110 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
             assert secret not in log, secret
     finally:
         stripe_sim.stop()
+
+
+# ---------------------------------------------------------------- money back in parts, as Stripe does it
+
+
+def _settled(r: Run) -> list[tuple[str, int, str]]:
+    from bot.store import Settlement
+
+    with r.bot.service.uow() as s:
+        return [(st.step, st.amount_minor, st.status) for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]
+
+
+def _dms(r: Run, to: str) -> list[str]:
+    return [m["text"] for m in r.outcome()["messages"] if m["type"] == "dm" and m["to"] == to]
+
+
+@pytest.mark.parametrize("ends", ["succeeded", "failed"])
+def test_a_refund_stripe_leaves_pending_is_told_only_when_it_goes_through(run: Run, ends: str) -> None:
+    """A partial refund Stripe answers "pending": nothing is said until refund.updated says it ended. Gone through,
+    the sender hears of it; failed, they hear nothing, `paybot status` warns, and a new refund has a new key."""
+    from bot import admin
+
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @alice")
+    run.stripe.hold_refunds(1)
+    ok, said = run.bot.service.operator_refund(1, 200)
+    assert ok and "in progress" in said
+    run.step({"wait": "1m"})
+    assert not [t for t in _dms(run, "bob") if "refunded" in t] and _settled(run) == [("refund", 200, "pending")]
+    [refund] = run.stripe.of_kind("refund")
+    run.stripe.settle_refund(refund["id"], ends)
+    run.step({"wait": "1m"})
+    run.step({"wait": "1m"})  # refund.updated and charge.refund.updated: applied once in effect
+    told = [t for t in _dms(run, "bob") if "refunded" in t]
+    warned = [w["what"] for w in admin.money_warnings(run.bot.service.uow, run.clock.now())]
+    if ends == "succeeded":
+        assert told == ["$2.00 of your $5.00 to @alice was refunded to you ($2.00 refunded in all). [6P37]"]
+        assert _settled(run) == [("refund", 200, "succeeded")] and warned == []
+    else:
+        assert told == [] and _settled(run) == [("refund", 200, "failed")] and warned == ["refund_failed"]
+        assert run.bot.service.operator_refund(1, 200)[0]
+        run.step({"wait": "1m"})  # the worker sends the DM
+        assert _settled(run) == [("refund", 200, "failed"), ("refund", 200, "succeeded")]
+        assert len([t for t in _dms(run, "bob") if "refunded" in t]) == 1
+    # Either way alice gave back $2.00 once: the failed refund's reversal stays (Stripe does not undo it) and
+    # counts towards the refund made after it.
+    [transfer] = run.stripe.of_kind("transfer")
+    assert transfer["amount_reversed"] == 200
+    assert [t.status for t in transfers(run)] == ["completed"]
+    assert reconcile(run.bot.service, run.clock.now() - timedelta(days=1)) == ([], 0)
+
+
+def test_a_release_stripe_refuses_for_the_platforms_balance_is_retried_with_new_keys(run: Run) -> None:
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @carol")
+    run.stripe.inject("POST /v1/transfers", 400, times=2, code="balance_insufficient")
+    run.step({"dm": "claim", "by": "carol"})  # carol onboards on the page; the release is refused
+    assert [t.status for t in transfers(run)] == ["held"] and run.stripe.of_kind("transfer") == []
+    assert "the payout to you is delayed" in _dms(run, "carol")[-1]
+    run.step({"wait": "5m"})  # tried again: refused again, and carol is not told twice
+    assert [t.status for t in transfers(run)] == ["held"] and "delayed" in _dms(run, "carol")[-1]
+    run.step({"wait": "15m"})
+    assert [t.status for t in transfers(run)] == ["completed"]
+    assert _dms(run, "carol")[-1] == "Done: you received $5.00 from @bob."
+    keys = [r["key"] for r in run.stripe.requests if r["route"] == "POST /v1/transfers"]
+    assert len(keys) == len(set(keys)) == 3 and [t["amount"] for t in run.stripe.of_kind("transfer")] == [500]
+
+
+def test_a_dispute_that_withdraws_funds_warns_until_the_operator_reverses_the_transfer(run: Run) -> None:
+    from bot import admin
+
+    assert run.stripe is not None
+    pay(run, "@paybot send 5 to @alice")
+    [t] = transfers(run)
+    provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
+    run.stripe.dispute(provider.client.v1.payment_intents.retrieve(t.payment_ref or "").latest_charge)
+    run.step({"wait": "1m"})
+    warned = admin.money_warnings(run.bot.service.uow, run.clock.now())
+    assert [w["what"] for w in warned] == ["funds_withdrawn"]
+    assert "the payer's bank took $5.00 back" in warned[0]["text"]
+    assert run.bot.service.operator_reverse(1)[0]
+    [transfer] = run.stripe.of_kind("transfer")
+    assert (transfer["amount_reversed"], transfer["reversed"]) == (500, True)
+    assert admin.money_warnings(run.bot.service.uow, run.clock.now()) == []
+    assert [tr.status for tr in transfers(run)] == ["completed"] and run.stripe.of_kind("refund") == []
+
+
+def test_a_dashboard_refund_in_parts_counts_each_part(run: Run) -> None:
+    """A refund made in Stripe's dashboard is recorded with its amount: part of it leaves the transfer completed
+    (its timeline says how much), the rest makes it returned; the sender is not told by the bot."""
+    pay(run, "@paybot send 5 to @alice")
+    [t] = transfers(run)
+    provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
+    provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref or "", "amount": 150,
+                                              "reverse_transfer": True})
+    run.step({"wait": "1m"})
+    assert [tr.status for tr in transfers(run)] == ["completed"] and _settled(run) == [("refund", 150, "succeeded")]
+    provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref or "", "reverse_transfer": True})
+    run.step({"wait": "1m"})
+    run.step({"wait": "1m"})
+    assert [tr.status for tr in transfers(run)] == ["returned"]
+    assert _settled(run) == [("refund", 150, "succeeded"), ("refund", 350, "succeeded")]
+    with run.bot.service.uow() as s:
+        notes = [e.note or "" for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
+    assert sum("refunded at the provider" in n for n in notes) == 2
+    assert not [m for m in _dms(run, "bob") if "refunded" in m]
+    assert reconcile(run.bot.service, run.clock.now() - timedelta(days=1)) == ([], 0)

@@ -35,7 +35,7 @@ import stripe
 from flask import Flask, Response, request
 from openapi_schema_validator import OAS30Validator
 
-from bot.errors import AmountTooSmall, ProviderTransient
+from bot.errors import AmountTooSmall, InsufficientBalance, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome
 from bot.providers.stripe_provider import StripeProvider
@@ -200,6 +200,38 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     connect_event = next(e for e in sim.events if e.get("account"))
     assert p.fetch_event(connect_event["id"], account=connect_event["account"]) is not None
     assert p.fetch_event("evt_missing") is None
+
+    # Money back in parts: partial refunds of a destination charge (its Transfer reversed in proportion) and of
+    # released held money (its Transfer reversed first), a reversal, a release refused for the platform's balance,
+    # refunds that stay pending and then fail or go through, a dispute that withdraws the funds; their events.
+    part = p.pay(key="pay:t13", sender_id="bob", recipient_id="alice", amount=USD5, memo=None)
+    assert part.outcome == PayOutcome.PAID
+    p.refund(key="refund:t13", payment_ref=part.ref or "", amount=Money(200, "USD"))
+    p.reverse(key="reverse:t13", payment_ref=part.ref or "", amount=Money(300, "USD"))
+    p.refund(key="refund:t13:2", payment_ref=part.ref or "", amount=Money(300, "USD"))
+    kept = p.pay(key="pay:t14", sender_id="bob", recipient_id="hank", amount=USD5, memo=None,
+                 reference={"transfer_id": "14"})
+    sim.onboard(p.account("hank"))
+    sim.inject("POST /v1/transfers", 400, code="balance_insufficient")
+    with pytest.raises(InsufficientBalance):
+        p.release(key="release:t14", payment_ref=kept.ref or "", recipient_id="hank", amount=USD5)
+    p.release(key="release:t14:2", payment_ref=kept.ref or "", recipient_id="hank", amount=USD5)
+    p.refund(key="refund:t14", payment_ref=kept.ref or "", amount=Money(100, "USD"))
+    sim.hold_refunds(2)
+    failing = p.refund(key="refund:t14:2", payment_ref=kept.ref or "", amount=Money(100, "USD"))
+    slow = p.refund(key="refund:t14:3", payment_ref=kept.ref or "", amount=Money(100, "USD"))
+    assert failing.pending and slow.pending
+    sim.settle_refund(failing.ref, "failed")
+    sim.settle_refund(slow.ref, "succeeded")
+    p.reverse(key="reverse:t14", payment_ref=kept.ref or "", amount=Money(100, "USD"))
+    requests.post(f"{sim.base}/_sim/dispute/{p.client.v1.payment_intents.retrieve(part.ref or '').latest_charge}",
+                  timeout=10).raise_for_status()
+    events, cursor = p.events(cursor)
+    kinds = {e.kind for e in events}
+    assert {EventKind.REFUND_FAILED, EventKind.REFUND_SETTLED, EventKind.FUNDS_WITHDRAWN} <= kinds, kinds
+    v1_reversal = sim.of_kind("transfer_reversal")[0]
+    p.client.v1.transfers.retrieve(v1_reversal["transfer"])
+
     sim.restrict(p.account("alice"))
     p.pay(key="pay:t9", sender_id="bob", recipient_id="alice", amount=USD5, memo=None)
     p.payments_since(sim.clock.now() - timedelta(days=1))

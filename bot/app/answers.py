@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
@@ -15,6 +15,7 @@ from bot.commands import DmCommand, parse_dm
 from bot.domain import Status, Step, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
+from bot.messages import span
 from bot.messages import text as say
 from bot.ports import DirectMessage, XUser
 from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, ProcessedDm, Send, Transfer, User
@@ -71,8 +72,9 @@ class Answers(Holds):
         if cmd.kind == "register":
             try:
                 reg = self.provider.register(user_id)
-                key = "register.already" if reg.already else "register.link" if reg.url else "register.saved"
-                sentence = say(key, lang, url=reg.url or "")
+                key = "register.already" if reg.already else "register.saved" if not reg.url \
+                    else "register.link" if reg.valid_for else "register.link_open"
+                sentence = say(key, lang, url=reg.url or "", within=span(reg.valid_for or timedelta(0), lang))
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
                 sentence = say("register.failed", lang)

@@ -176,13 +176,15 @@ class ServiceBase:
                       .order_by(col(Transfer.id).desc()).limit(1)).first()
         return last or "en"
 
-    def _set_status(self, s: Session, t: Transfer, new: Status, now: datetime, reason: str | None = None) -> None:
-        """Move a transfer along the state machine and write the step to its timeline."""
+    def _set_status(self, s: Session, t: Transfer, new: Status, now: datetime, reason: str | None = None,
+                    note: str | None = None) -> None:
+        """Move a transfer along the state machine and write the step to its timeline (`reason`: why it
+        ended, kept on the transfer too; `note`: what happened, on the timeline only)."""
         t.status = transition(t.status, new)
         t.updated_at = now
         if reason:
             t.reason = reason
-        s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason))
+        s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason or note))
 
     def _remember(self, s: Session, user: XUser, *, wrote: bool = False) -> None:
         """Keep what X just showed of a user: the handle (renames), when it was seen, and whether they

@@ -1,21 +1,35 @@
-"""The provider's events: cards saved, approvals, onboarding, refunds and disputes made elsewhere."""
+"""The provider's events: cards saved, approvals, onboarding, refunds made elsewhere or finished late (or
+failed), disputes and the money they take back."""
 
 from __future__ import annotations
 
 import logging
 
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from bot.app.answers import Answers
 from bot.app.base import saved_id
-from bot.domain import REFUNDS, Status, step_of
+from bot.app.holds import ledger, refunded
+from bot.domain import REFUNDS, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
+from bot.money import Money
 from bot.ports import EventKind, PayOutcome, PayResult, ProviderEvent
-from bot.store import PRIORITY_OUTCOME, Mark, ProcessedDm, Transfer, TransferEvent, get_checkpoint, set_checkpoint
+from bot.store import (
+    PRIORITY_OUTCOME,
+    Mark,
+    ProcessedDm,
+    Settlement,
+    Transfer,
+    TransferEvent,
+    get_checkpoint,
+    set_checkpoint,
+)
 
 log = logging.getLogger(__name__)
+
+FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (and `paybot status` finds it)
 
 
 class Events(Answers):
@@ -64,27 +78,140 @@ class Events(Answers):
                                                            Transfer.status == Status.HELD).limit(1)).first()
             if waiting is not None:  # they finished onboarding: pay out what waits for them
                 self.claim(event.user_id, resuming=True)
-        elif event.kind in (EventKind.REFUNDED, EventKind.DISPUTED) and event.ref:
-            self._note_at_provider(event)
+        elif event.kind == EventKind.REFUNDED and event.ref:
+            self._refunded_at_provider(event)
+        elif event.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED) and (event.key or event.settle_ref):
+            self._refund_ended(event)
+        elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
+            self._disputed(event)
 
-    def _note_at_provider(self, event: ProviderEvent) -> None:
-        """A refund or dispute made outside paybot (the provider's dashboard, the payer's bank)."""
+    def _transfer_of(self, s: Session, event: ProviderEvent) -> Transfer | None:
+        t = s.exec(select(Transfer).where(Transfer.payment_ref == event.ref)).first() if event.ref else None
+        if t is None:
+            log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
+        return t
+
+    def _refunded_at_provider(self, event: ProviderEvent) -> None:
+        """A refund seen at the provider: paybot's own (recorded where it was made), or one made outside
+        paybot (the provider's dashboard), which is recorded as a settlement without a key: the money
+        counts as returned when it went through, and all of it makes the transfer returned."""
+        if event.key:
+            return  # paybot's own: `_drive` records it (or its REFUND_SETTLED / REFUND_FAILED event does)
         now = self.clock.now()
         with self.uow() as s:
-            t = s.exec(select(Transfer).where(Transfer.payment_ref == event.ref)).first()
+            t = self._transfer_of(s, event)
             if t is None:
-                log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
                 return
-            if event.kind == EventKind.REFUNDED and step_of(t.settle_key) in REFUNDS:
-                return  # paybot's own refund (a return, or an operator's refund): recorded by `_settle`
-            note = f"{event.kind} at the provider ({event.id})"
+            rows = ledger(s, t.id)
+            if event.settle_ref is None:
+                # A provider that does not say which refund: one of paybot's own if paybot refunded it.
+                if any(st.step in REFUNDS and st.key for st in rows):
+                    return
+            elif any(st.ref == event.settle_ref for st in rows):
+                return  # already known (a refund's events come more than once)
+            note = f"refunded at the provider ({event.id})"
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
                                                   TransferEvent.note == note)).first() is not None:
                 return
-            if event.kind == EventKind.REFUNDED and t.status in (Status.COMPLETED, Status.HELD):
+            left = t.amount_minor - refunded(rows, in_flight=True)
+            amount = min(event.amount_minor or left, max(left, 0))
+            if amount <= 0 or t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED):
+                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+                s.commit()
+                log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
+                return
+            seq = 1 + len([st for st in rows if st.step == Step.REFUND])
+            st = Settlement(transfer_id=saved_id(t), step=Step.REFUND, seq=seq, amount_minor=amount, key=None,
+                            ref=event.settle_ref, status=Settle.PENDING if event.pending else Settle.SUCCEEDED,
+                            cause="provider", created_at=now, updated_at=now)
+            s.add(st)
+            s.flush()
+            back = refunded(ledger(s, t.id))
+            if st.status == Settle.SUCCEEDED and back >= t.amount_minor and t.status in (Status.COMPLETED,
+                                                                                        Status.HELD):
                 self._set_status(s, t, Status.RETURNED, now, reason=note)
             else:
-                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+                pending = " (in progress)" if event.pending else ""
+                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status,
+                                    note=f"{note}: {Money(amount, t.currency)}{pending}"))
             s.add(t)
+            s.commit()
+            log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
+
+    def _refund_ended(self, event: ProviderEvent) -> None:
+        """A refund that was in progress went through, or a refund failed (even one that had gone through):
+        the sender is told when their money is back, never before; a failure is the operator's to act on."""
+        now = self.clock.now()
+        with self.uow() as s:
+            st = None
+            if event.key:
+                st = s.exec(select(Settlement).where(Settlement.key == event.key)).first()
+            if st is None and event.settle_ref:
+                st = s.exec(select(Settlement).where(Settlement.ref == event.settle_ref)).first()
+            if st is None:
+                if event.key:
+                    log.warning("%s of a refund with key %s, which paybot does not know", event.kind, event.key)
+                    return
+                if event.kind == EventKind.REFUND_SETTLED:  # made outside paybot, its creation not seen yet
+                    self._refunded_at_provider(ProviderEvent(id=event.id, kind=EventKind.REFUNDED, ref=event.ref,
+                                                             settle_ref=event.settle_ref,
+                                                             amount_minor=event.amount_minor))
+                    return
+                t = self._transfer_of(s, event)
+                if t is None:
+                    return
+                amount = Money(event.amount_minor or t.amount_minor, t.currency)
+                self._refund_failed_note(s, t, f"a refund of {amount} made outside paybot failed at the provider "
+                                               f"({event.reason or 'no reason given'}; {event.settle_ref})")
+                s.commit()
+                return
+            t = s.get(Transfer, st.transfer_id)
+            if t is None:
+                return
+            if event.kind == EventKind.REFUND_SETTLED:
+                if st.status != Settle.PENDING:
+                    return  # recorded already (the two events of one refund), or failed meanwhile
+                st.ref = st.ref or event.settle_ref
+                self._succeeded(s, t, st)
+                s.commit()
+                log.info("transfer %s: the refund %s went through", t.id, st.ref, extra=transfer_context(t))
+                return
+            if st.status == Settle.FAILED:
+                return
+            was = st.status
+            st.status, st.failure, st.updated_at = Settle.FAILED, event.reason or "failed", now
+            st.ref = st.ref or event.settle_ref
+            s.add(st)
+            amount = Money(st.amount_minor, t.currency)
+            late = " after it had gone through" if was == Settle.SUCCEEDED else ""
+            self._refund_failed_note(s, t, f"the refund of {amount} failed at the provider{late} "
+                                           f"({st.failure}; {st.ref}): the money is back with the platform, not "
+                                           f"with the sender; `paybot refund {t.id}` tries again")
+            s.commit()
+
+    def _refund_failed_note(self, s: Session, t: Transfer, note: str) -> None:
+        s.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status, note=note))
+        log.error("transfer %s: %s", t.id, note, extra=transfer_context(t))
+
+    def _disputed(self, event: ProviderEvent) -> None:
+        """A dispute opened by the payer's bank, or the money it took back from the platform: written to the
+        transfer's timeline once and logged for the operator (`paybot status` lists the withdrawals). The
+        recipient's share is taken back only if the operator asks (`paybot reverse`)."""
+        now = self.clock.now()
+        with self.uow() as s:
+            t = self._transfer_of(s, event)
+            if t is None:
+                return
+            if event.kind == EventKind.FUNDS_WITHDRAWN:
+                amount = Money(event.amount_minor or t.amount_minor, t.currency)
+                note = (f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id}): the payer's bank took {amount} back "
+                        f"from the platform; `paybot reverse {t.id}` takes the recipient's share back")
+                mark = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})"
+            else:
+                note = mark = f"{event.kind} at the provider ({event.id})"
+            if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
+                                                  col(TransferEvent.note).startswith(mark))).first() is not None:
+                return
+            s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))

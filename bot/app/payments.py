@@ -14,6 +14,7 @@ from bot.domain import Status
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.logs import transfer_context
+from bot.messages import span
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
 from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, WAITING, Mark, Outbox, Transfer, User, flag
@@ -101,7 +102,8 @@ class Payments(Asking):
             # Recoverable: the sender approves this very payment on the provider's page.
             self._set_status(s, t, Status.NEEDS_AUTH, now, reason="the bank asked the sender to approve it")
             t.hold_until = now + self.policy.auth_window
-            text = say("needs_auth.link", lang, url=result.url, **words)
+            within = span(result.valid_for or self.policy.auth_window, lang)
+            text = say("needs_auth.link", lang, url=result.url, within=within, **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
             held = result.outcome == PayOutcome.HELD

@@ -12,6 +12,13 @@ platform and held until it is released (claim) or refunded.
 A "needs_auth" card behaves like a card whose bank wants the payer present:
 the payment waits on a pretend approval page (`approve` plays the sender
 there) and completes then, with an event, as Stripe's hosted page does.
+
+Money that moved can go back in parts: refunds (each with its own key, up to
+the payment's amount) and reversals (what the recipient still holds, back to
+the platform). Three switches play what Stripe does to a platform: the
+platform's balance too low for a release (`set_balance_short`), refunds that
+stay pending until `finish_refund` says how they end (`hold_refunds`), and a
+dispute that takes a payment's money back (`dispute`), each told by an event.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
     EventKind,
@@ -35,6 +42,7 @@ from bot.ports import (
     ProviderEvent,
     ProviderPayment,
     Registration,
+    Settled,
 )
 
 CARDS = ("ok", "declined", "needs_auth")
@@ -53,7 +61,13 @@ CREATE TABLE IF NOT EXISTS approvals (
     amount_minor INTEGER NOT NULL, currency TEXT NOT NULL, state TEXT NOT NULL, ref TEXT);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, user_id TEXT, key TEXT, ref TEXT, outcome TEXT);
+CREATE TABLE IF NOT EXISTS movements (
+    ref TEXT PRIMARY KEY, payment_ref TEXT NOT NULL, kind TEXT NOT NULL, key TEXT NOT NULL,
+    amount_minor INTEGER NOT NULL, state TEXT NOT NULL);
 """
+# Columns added to a table after its first version (a sandbox file made before keeps working).
+_ADDED = {"events": ("settle_ref TEXT", "amount_minor INTEGER", "reason TEXT", "pending INTEGER"),
+          "payments": ("before_refund TEXT",)}
 APPROVAL_URL = "https://sandbox.paybot.invalid/approve/"
 
 
@@ -66,11 +80,19 @@ class SandboxProvider:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._fail_next = 0
+        self._balance_short = False  # releases refused: the platform's balance cannot cover them
+        self._hold_refunds = False  # refunds stay pending until finish_refund
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         db = sqlite3.connect(self.path, timeout=30)
         try:
             db.executescript(_SCHEMA)
+            for table, columns in _ADDED.items():
+                have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column in columns:
+                    if column.split()[0] not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+            db.commit()
         finally:
             db.close()
 
@@ -143,6 +165,46 @@ class SandboxProvider:
         """Make the next n money calls time out after doing their work (tests)."""
         self._fail_next = n
 
+    def set_balance_short(self, short: bool) -> None:
+        """The platform's balance cannot cover releases (they raise InsufficientBalance) until set back."""
+        self._balance_short = short
+
+    def hold_refunds(self, hold: bool) -> None:
+        """Refunds made from now on stay pending until `finish_refund` (as a bank can take days)."""
+        self._hold_refunds = hold
+
+    def finish_refund(self, ref: str, ok: bool, reason: str = "declined") -> None:
+        """A refund ends: it went through, or it failed (the money comes back to the platform), even one
+        that had gone through; an event tells it."""
+        with self._tx() as db:
+            row = db.execute("SELECT payment_ref, key, amount_minor, state FROM movements WHERE ref = ? "
+                             "AND kind = 'refund'", (ref,)).fetchone()
+            if row is None:
+                raise ValueError(f"no refund {ref}")
+            payment_ref, key, minor, state = row
+            new = "succeeded" if ok else "failed"
+            if state == new:
+                return
+            db.execute("UPDATE movements SET state = ? WHERE ref = ?", (new, ref))
+            self._mark_refunded(db, payment_ref)
+            db.execute("INSERT INTO events(kind, key, ref, settle_ref, amount_minor, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                       (EventKind.REFUND_SETTLED if ok else EventKind.REFUND_FAILED, key, payment_ref, ref, minor,
+                        None if ok else reason))
+
+    def dispute(self, payment_ref: str) -> None:
+        """The payer's bank disputes the payment and takes its money back from the platform."""
+        with self._tx() as db:
+            row = db.execute("SELECT amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
+            if row is None:
+                raise ValueError(f"no payment {payment_ref}")
+            n = db.execute("SELECT COUNT(*) FROM events WHERE kind = ? AND ref = ?",
+                           (EventKind.DISPUTED, payment_ref)).fetchone()[0]
+            dispute = f"dp_{payment_ref}" + (f"_{n + 1}" if n else "")
+            db.execute("INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
+                       (EventKind.DISPUTED, payment_ref, dispute, row[0]))
+            db.execute("INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
+                       (EventKind.FUNDS_WITHDRAWN, payment_ref, dispute, row[0]))
+
     # ---- the port
 
     def has_card(self, user_id: str) -> bool:
@@ -197,7 +259,8 @@ class SandboxProvider:
         n = db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
         ref = f"py_sandbox_{n + 1:06d}"
         state = "paid" if acct and acct[0] else "held"
-        db.execute("INSERT INTO payments VALUES (?, ?, ?, ?, ?, ?, NULL)",
+        db.execute("INSERT INTO payments(ref, sender_id, recipient_id, amount_minor, currency, state) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
                    (ref, sender_id, recipient_id, minor, currency, state))
         return {"outcome": PayOutcome.PAID if state == "paid" else PayOutcome.HELD, "ref": ref}
 
@@ -231,10 +294,11 @@ class SandboxProvider:
 
     def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
         with self._tx() as db:
-            rows = db.execute("SELECT id, kind, user_id, key, ref, outcome FROM events WHERE id > ? ORDER BY id",
-                              (int(after or 0),)).fetchall()
+            rows = db.execute("SELECT id, kind, user_id, key, ref, outcome, settle_ref, amount_minor, reason, pending "
+                              "FROM events WHERE id > ? ORDER BY id", (int(after or 0),)).fetchall()
         events = [ProviderEvent(id=str(r[0]), kind=EventKind(r[1]), user_id=r[2], key=r[3], ref=r[4],
-                                outcome=PayOutcome(r[5]) if r[5] else None) for r in rows]
+                                outcome=PayOutcome(r[5]) if r[5] else None, settle_ref=r[6], amount_minor=r[7],
+                                reason=r[8], pending=bool(r[9])) for r in rows]
         return events, str(rows[-1][0]) if rows else after
 
     def payments_since(self, since: datetime) -> list[ProviderPayment]:
@@ -243,9 +307,12 @@ class SandboxProvider:
             ops = db.execute("SELECT key, result FROM operations WHERE kind = 'pay'").fetchall()
             approved = dict(db.execute("SELECT ref, key FROM approvals WHERE state = 'paid'").fetchall())
             rows = db.execute("SELECT ref, amount_minor, currency, state FROM payments").fetchall()
+            back = dict(db.execute("SELECT payment_ref, SUM(amount_minor) FROM movements WHERE kind = 'refund' "
+                                   "AND state != 'failed' GROUP BY payment_ref").fetchall())
         keys = {json.loads(r).get("ref"): k for k, r in ops} | approved
         return [ProviderPayment(key=keys.get(ref, ""), ref=ref, amount_minor=minor, currency=cur,
-                                charged=True, delivered=state in ("paid", "released"), refunded=state == "refunded")
+                                charged=True, delivered=state in ("paid", "released"),
+                                refunded=back.get(ref, 0) >= minor, refunded_minor=back.get(ref, 0))
                 for ref, minor, cur, state in rows]
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
@@ -256,23 +323,71 @@ class SandboxProvider:
             acct = db.execute("SELECT payouts FROM accounts WHERE user_id = ?", (recipient_id,)).fetchone()
             if not (acct and acct[0]):
                 raise ProviderError("the recipient cannot receive payments yet")
+            if self._balance_short:  # refused before anything moved: nothing is kept under the key
+                raise InsufficientBalance("the platform's balance cannot cover this transfer now")
             ref = f"tr_{payment_ref}"
             db.execute("UPDATE payments SET state = 'released', settle_ref = ? WHERE ref = ?", (ref, payment_ref))
             return {"ref": ref}
 
         return str(self._once(key, "release", params, run)["ref"])
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
-        """Give the money back to the sender: held money, or (an operator's refund) a completed payment."""
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+        """Give money back to the sender: held money, or (an operator's refund) a completed payment, in full
+        or in parts up to the payment's amount. Pending while `hold_refunds` is on."""
         params = {"payment": payment_ref, "amount": amount.minor}
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
-            self._held(db, payment_ref, amount, also=("paid", "released"))
-            ref = f"re_{payment_ref}"
-            db.execute("UPDATE payments SET state = 'refunded', settle_ref = ? WHERE ref = ?", (ref, payment_ref))
+            row = db.execute("SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
+            if row is None:
+                raise ProviderError(f"no such payment {payment_ref}")
+            back, n = db.execute("SELECT COALESCE(SUM(CASE WHEN state != 'failed' THEN amount_minor END), 0), "
+                                 "COUNT(*) FROM movements WHERE payment_ref = ? AND kind = 'refund'",
+                                 (payment_ref,)).fetchone()
+            if row[0] not in ("held", "paid", "released") or not 0 < amount.minor <= row[1] - back:
+                raise ProviderError(f"payment {payment_ref} has {row[1] - back} left to refund, not {amount.minor}")
+            ref = f"re_{payment_ref}" + (f"_{n + 1}" if n else "")
+            state = "pending" if self._hold_refunds else "succeeded"
+            db.execute("INSERT INTO movements VALUES (?, ?, 'refund', ?, ?, ?)", (ref, payment_ref, key, amount.minor,
+                                                                                  state))
+            self._mark_refunded(db, payment_ref)
+            return {"ref": ref, "pending": state == "pending"}
+
+        result = self._once(key, "refund", params, run)
+        return Settled(str(result["ref"]), pending=bool(result.get("pending")))
+
+    def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Take back from the recipient `amount` of a payment that reached them, or what they still hold of it."""
+        params = {"payment": payment_ref, "amount": amount.minor}
+
+        def run(db: sqlite3.Connection) -> dict[str, Any]:
+            row = db.execute("SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
+            if row is None:
+                raise ProviderError(f"no such payment {payment_ref}")
+            # a refund took its share from the recipient first, and a failed refund does not give it back
+            gone, n = db.execute("SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM movements "
+                                 "WHERE payment_ref = ?", (payment_ref,)).fetchone()
+            if row[0] not in ("paid", "released") or row[1] - gone <= 0:
+                raise ProviderError(f"the recipient holds nothing of {payment_ref}")
+            ref = f"rv_{payment_ref}_{n + 1}"
+            db.execute("INSERT INTO movements VALUES (?, ?, 'reversal', ?, ?, 'succeeded')",
+                       (ref, payment_ref, key, min(amount.minor, row[1] - gone)))
             return {"ref": ref}
 
-        return str(self._once(key, "refund", params, run)["ref"])
+        return str(self._once(key, "reverse", params, run)["ref"])
+
+    @staticmethod
+    def _mark_refunded(db: sqlite3.Connection, payment_ref: str) -> None:
+        """A payment refunded in full (refunds done or in progress) is 'refunded'; one whose refund failed goes
+        back to where it was (what the recipient gave back stays with the platform, as the refund took it)."""
+        minor, state = db.execute("SELECT amount_minor, state FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
+        refunds = db.execute("SELECT ref, amount_minor FROM movements WHERE payment_ref = ? AND kind = 'refund' "
+                             "AND state != 'failed' ORDER BY rowid", (payment_ref,)).fetchall()
+        back = sum(m for _, m in refunds)
+        if back >= minor and state != "refunded":
+            db.execute("UPDATE payments SET state = 'refunded', settle_ref = ?, before_refund = ? WHERE ref = ?",
+                       (refunds[-1][0], state, payment_ref))
+        elif back < minor and state == "refunded":
+            db.execute("UPDATE payments SET state = COALESCE(before_refund, 'paid') WHERE ref = ?", (payment_ref,))
 
     # ---- records, for tests and reconciliation
 
@@ -280,6 +395,14 @@ class SandboxProvider:
         """Every payment the sandbox holds, oldest first."""
         with self._tx() as db:
             cur = db.execute("SELECT * FROM payments ORDER BY ref")
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def movements(self) -> list[dict[str, Any]]:
+        """Every refund and reversal, in order: ref, payment_ref, kind, key, amount_minor, state."""
+        with self._tx() as db:
+            cur = db.execute("SELECT * FROM movements ORDER BY rowid")
             names = [d[0] for d in cur.description]
             rows = cur.fetchall()
         return [dict(zip(names, r, strict=True)) for r in rows]

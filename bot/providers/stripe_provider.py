@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 import stripe
 from sqlmodel import SQLModel, col, select
 
-from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import AmountTooSmall, IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
     Clock,
@@ -49,6 +49,7 @@ from bot.ports import (
     ProviderEvent,
     ProviderPayment,
     Registration,
+    Settled,
 )
 from bot.store import StripeUser, UnitOfWork, database_url, make_engine
 
@@ -61,6 +62,9 @@ T = TypeVar("T")
 EVENT_TYPES = (
     "checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
     "payment_intent.payment_failed", "charge.refunded", "charge.dispute.created",
+    # A refund that was pending ends (succeeded or failed); Stripe sends both for one change.
+    "charge.refund.updated", "refund.updated",
+    "charge.dispute.funds_withdrawn",
 )
 # Accounts awaiting onboarding are retrieved on a schedule that slows as the wait grows: again once a quarter
 # of the time since the link was minted has passed (every tick at first), at least hourly, for 30 days,
@@ -84,6 +88,7 @@ DEFAULT_DECLINE = "declined by the bank"
 # charge in another currency can still be refused: that answer is AmountTooSmall.
 MIN_CHARGE = {"USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50}
 AUTH_PAGE_LIFETIME = 24 * 3600 - 60  # Checkout Sessions live at most 24 h
+CHECKOUT_LIFETIME = timedelta(hours=24)  # what the DM says of a Checkout page (setup or approval)
 
 
 def is_live_key(key: str) -> bool:
@@ -152,7 +157,7 @@ class StripeProvider:
             "metadata": {"paybot_user": user_id},
             "setup_intent_data": {"metadata": {"paybot_user": user_id}},
         }))
-        return Registration(url=session.url)
+        return Registration(url=session.url, valid_for=CHECKOUT_LIFETIME)
 
     def onboard(self, user_id: str) -> Onboarding:
         if not self.connect:
@@ -255,7 +260,8 @@ class StripeProvider:
             session = self._call(lambda: self.client.v1.checkout.sessions.create(
                 params=page, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
             self._abandon(ref, "cancel:" + key.removeprefix("pay:"))
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url)
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url,
+                             valid_for=CHECKOUT_LIFETIME)
         decline = getattr(error, "decline_code", None) or err.code or ""
         return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
 
@@ -284,22 +290,108 @@ class StripeProvider:
         }, options={"idempotency_key": key}))
         return str(transfer.id)
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> str:
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+        """A refund of `amount` (all or part of the payment), taking the recipient's share back first when the
+        money reached them: for a destination charge with `reverse_transfer` (Stripe reverses the transfer in
+        proportion), for released held money with a reversal of its Transfer (key `<key>:reversal:<id>`).
+        What was already taken back from the recipient beyond the shares of the standing refunds (an operator's
+        reversal, or the reversal of a refund that failed: Stripe does not undo it) counts towards it.
+
+        A refund already made with `key` (found among the payment's refunds by its metadata) is the answer,
+        so a retry after Stripe forgot the key (24 h) cannot refund twice. Pending while Stripe finishes it."""
+        done = self._refund_made(key, payment_ref, amount.minor)
+        if done is not None:
+            return done
         pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
         params: Any = {"payment_intent": payment_ref, "amount": amount.minor, "metadata": {"paybot_key": key}}
-        if _f(pi, "transfer_data"):  # a destination charge: take the money back from the recipient too
-            params.update(reverse_transfer=True, refund_application_fee=True)
-        elif self.connect and _f(pi, "transfer_group"):
-            # Held money that was released (an operator's refund): take back what went to the recipient
-            # first, so the platform does not pay the refund out of its own balance.
+        delivered = bool(_f(pi, "transfer_data")) or (self.connect and bool(_f(pi, "transfer_group")))
+        charge = self._charge_of(pi) if delivered else None  # money that may have reached the recipient
+        if charge is not None and _f(pi, "transfer_data") and _f(charge, "transfer"):
+            transfer = self._call(partial(self.client.v1.transfers.retrieve, str(_f(charge, "transfer"))))
+            take, share = _take_back(amount.minor, charge, transfer)
+            if take == share and take > 0:  # Stripe's reverse_transfer takes exactly the share
+                params.update(reverse_transfer=True, refund_application_fee=True)
+            elif take > 0:
+                self._reverse_once(transfer, take, f"{key}:reversal:{transfer.id}")
+        elif charge is not None and self.connect and _f(pi, "transfer_group"):
+            # Held money that was released: the recipient's share first, so the platform does not pay it out of
+            # its own balance.
             released = self._each(lambda p: self.client.v1.transfers.list(params=p),
                                   {"transfer_group": pi.transfer_group, "limit": 100})
             for transfer in released:
-                if not _f(transfer, "reversed"):
-                    self._call(partial(self.client.v1.transfers.reversals.create, transfer.id,
-                                       options={"idempotency_key": f"{key}:reversal:{transfer.id}"}))
-        refund = self._call(lambda: self.client.v1.refunds.create(params=params, options={"idempotency_key": key}))
-        return str(refund.id)
+                take, _ = _take_back(amount.minor, charge, transfer)
+                if take > 0:
+                    self._reverse_once(transfer, take, f"{key}:reversal:{transfer.id}")
+        try:
+            refund = self.client.v1.refunds.create(params=params, options={"idempotency_key": key})
+        except stripe.IdempotencyError:
+            # The first attempt with this key chose other parameters (a reversal made since changed the plan):
+            # what it did is the answer.
+            found = self._refund_made(key, payment_ref, amount.minor)
+            if found is None:
+                raise IdempotencyError(f"key {key} was used with other parameters") from None
+            return found
+        except stripe.StripeError as err:
+            raise _translate(err) from None
+        return Settled(str(refund.id), pending=refund.status == "pending")
+
+    def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Take back what the recipient still holds of their share of `amount` of the payment (the platform
+        keeps it): a reversal of the destination charge's Transfer, or of the Transfer that released held money.
+        ProviderError when they hold nothing of it."""
+        pi = self._call(lambda: self.client.v1.payment_intents.retrieve(payment_ref))
+        charge = self._charge_of(pi)
+        if charge is None:
+            raise ProviderError(f"Stripe: payment {payment_ref} has no charge")
+        if _f(pi, "transfer_data") and _f(charge, "transfer"):
+            transfers = [self._call(partial(self.client.v1.transfers.retrieve, str(_f(charge, "transfer"))))]
+        elif self.connect and _f(pi, "transfer_group"):
+            transfers = list(self._each(lambda p: self.client.v1.transfers.list(params=p),
+                                        {"transfer_group": pi.transfer_group, "limit": 100}))
+        else:
+            transfers = []
+        for transfer in transfers:
+            made = self._reversal_made(transfer, key)
+            if made is not None:
+                return made
+            left = int(transfer.amount) - int(_f(transfer, "amount_reversed") or 0)
+            take = min(left, amount.minor * int(transfer.amount) // int(charge.amount))
+            if take > 0:
+                return self._reverse_once(transfer, take, key)
+        raise ProviderError(f"Stripe: the recipient holds nothing of {payment_ref} any more")
+
+    def _charge_of(self, pi: Any) -> Any | None:
+        charge = _f(pi, "latest_charge")
+        return self._call(partial(self.client.v1.charges.retrieve, str(charge))) if charge else None
+
+    def _reverse_once(self, transfer: Any, amount: int, key: str) -> str:
+        """A reversal of `amount` of the Transfer with `key`, unless one was made with it (Stripe may have
+        forgotten the key)."""
+        made = self._reversal_made(transfer, key)
+        if made is not None:
+            return made
+        reversal = self._call(partial(self.client.v1.transfers.reversals.create, transfer.id,
+                                      params={"amount": amount, "metadata": {"paybot_key": key}},
+                                      options={"idempotency_key": key}))
+        return str(reversal.id)
+
+    @staticmethod
+    def _reversal_made(transfer: Any, key: str) -> str | None:
+        for reversal in _f(transfer, "reversals", "data") or []:
+            if _f(reversal, "metadata", "paybot_key") == key:
+                return str(reversal.id)
+        return None
+
+    def _refund_made(self, key: str, payment_ref: str, minor: int) -> Settled | None:
+        """The refund made with `key`, if the payment has one (one that failed since counts as pending: its
+        failure is an event paybot reads); IdempotencyError when it refunded another amount."""
+        for refund in self._each(lambda p: self.client.v1.refunds.list(params=p),
+                                 {"payment_intent": payment_ref, "limit": 100}):
+            if _f(refund, "metadata", "paybot_key") == key:
+                if int(refund.amount) != minor:
+                    raise IdempotencyError(f"key {key} refunded {refund.amount}, not {minor}")
+                return Settled(str(refund.id), pending=refund.status != "succeeded")
+        return None
 
     # ------------------------------------------------------------------ lookups
 
@@ -363,8 +455,10 @@ class StripeProvider:
         created = {"gte": int(since.timestamp())}
         transfers = {t.source_transaction for t in self._each(
             lambda p: self.client.v1.transfers.list(params=p), {"created": created, "limit": 100})}
-        refunded = {r.payment_intent for r in self._each(
-            lambda p: self.client.v1.refunds.list(params=p), {"created": created, "limit": 100})}
+        refunded: dict[str, int] = {}
+        for r in self._each(lambda p: self.client.v1.refunds.list(params=p), {"created": created, "limit": 100}):
+            if r.status != "failed" and r.payment_intent:
+                refunded[r.payment_intent] = refunded.get(r.payment_intent, 0) + int(r.amount)
         out = []
         for pi in self._each(lambda p: self.client.v1.payment_intents.list(params=p),
                              {"created": created, "limit": 100}):
@@ -374,7 +468,7 @@ class StripeProvider:
             out.append(ProviderPayment(
                 key=key, ref=pi.id, amount_minor=pi.amount, currency=pi.currency.upper(), charged=True,
                 delivered=bool(_f(pi, "transfer_data")) or pi.latest_charge in transfers,
-                refunded=pi.id in refunded))
+                refunded=refunded.get(pi.id, 0) >= pi.amount, refunded_minor=refunded.get(pi.id, 0)))
         return out
 
     # ------------------------------------------------------------------ events
@@ -487,9 +581,25 @@ class StripeProvider:
             user_id = self._mark_ready(obj.id)
             return [ProviderEvent(eid, EventKind.ACCOUNT_READY, user_id=user_id)] if user_id else []
         if kind == "charge.refunded" and _f(obj, "payment_intent"):
-            return [ProviderEvent(eid, EventKind.REFUNDED, ref=obj.payment_intent)]
+            # The charge's refunds (listed: API versions since 2022-11-15 leave them out of the charge), each with
+            # paybot's key when paybot made it; every copy of one refund says the same.
+            return [ProviderEvent(f"{eid}:{r.id}", EventKind.REFUNDED, ref=obj.payment_intent, settle_ref=r.id,
+                                  key=_f(r, "metadata", "paybot_key"), amount_minor=int(r.amount),
+                                  pending=r.status == "pending")
+                    for r in self._each(lambda p: self.client.v1.refunds.list(params=p),
+                                        {"payment_intent": obj.payment_intent, "limit": 100})
+                    if r.status != "failed"]
+        if kind in ("charge.refund.updated", "refund.updated") and _f(obj, "status") in ("succeeded", "failed"):
+            ended = EventKind.REFUND_SETTLED if obj.status == "succeeded" else EventKind.REFUND_FAILED
+            return [ProviderEvent(eid, ended, ref=_f(obj, "payment_intent"), settle_ref=obj.id,
+                                  key=_f(obj, "metadata", "paybot_key"), amount_minor=int(obj.amount),
+                                  reason=_f(obj, "failure_reason") if ended == EventKind.REFUND_FAILED else None)]
         if kind == "charge.dispute.created" and _f(obj, "payment_intent"):
-            return [ProviderEvent(eid, EventKind.DISPUTED, ref=obj.payment_intent)]
+            return [ProviderEvent(eid, EventKind.DISPUTED, ref=obj.payment_intent, settle_ref=obj.id,
+                                  amount_minor=_f(obj, "amount"))]
+        if kind == "charge.dispute.funds_withdrawn" and _f(obj, "payment_intent"):
+            return [ProviderEvent(eid, EventKind.FUNDS_WITHDRAWN, ref=obj.payment_intent, settle_ref=obj.id,
+                                  amount_minor=_f(obj, "amount"))]
         return []
 
     @staticmethod
@@ -624,6 +734,23 @@ def _f(obj: Any, *path: str) -> Any:
     return obj
 
 
+def _take_back(minor: int, charge: Any, transfer: Any) -> tuple[int, int]:
+    """What the recipient gives back of a refund of `minor` of the charge, and their proportional share of it.
+
+    The share is in proportion to what their Transfer got (rounded down, as the emulator rounds Stripe's
+    reverse_transfer); the refund that completes the charge's refunds takes all they still hold. Less what was
+    already taken back beyond the shares of the standing refunds (failed refunds are not standing: Stripe gives
+    their amount back to the charge, not to the recipient), never more than they hold."""
+    got, taken = int(transfer.amount), int(_f(transfer, "amount_reversed") or 0)
+    total, standing = int(charge.amount), int(_f(charge, "amount_refunded") or 0)
+    left = got - taken
+    if minor >= total - standing:
+        return left, left
+    share = minor * got // total
+    beyond = max(0, taken - standing * got // total)
+    return max(0, min(share - beyond, left)), share
+
+
 def _translate(err: stripe.StripeError) -> ProviderError:
     """Stripe's errors in the port's words; the message never carries the API key or card data."""
     status = getattr(err, "http_status", None)
@@ -643,4 +770,6 @@ def _translate(err: stripe.StripeError) -> ProviderError:
         return ProviderTransient(text)
     if getattr(err, "code", None) == "amount_too_small":
         return AmountTooSmall(text)
+    if getattr(err, "code", None) == "balance_insufficient":
+        return InsufficientBalance(text)
     return ProviderError(text)

@@ -3,8 +3,14 @@
 Real tweepy talks HTTP over loopback to the X simulator; the store is a real
 SQLite file in a temporary folder; the provider is the sandbox, or with
 `provider="stripe"` the real Stripe adapter (stripe-python over loopback to
-the Stripe emulator). After every step the bot works until idle. Format: see
-docs/DESIGN.md ("paybot simulate").
+the Stripe emulator), or with `provider="mangopay"` the real Mangopay adapter
+(the official SDK over loopback to the Mangopay emulator). After every step
+the bot works until idle. Format: see docs/DESIGN.md ("paybot simulate").
+
+On Mangopay the people type their scenario card on the card page as soon as
+it is opened and pass the hosted identity verification as soon as it is;
+an "approve" step passes their 3DS pages, then approves the transfers that
+wait for their SCA.
 
 On Stripe the people complete Stripe's hosted pages as the sandbox's would:
 a card-setup page as soon as the bot sends its link (with the card the
@@ -58,6 +64,7 @@ from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock, PaymentProvider
 from bot.providers.sandbox import SandboxProvider
+from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
 from bot.sims.stripe import StripeSim
 from bot.sims.x import (
     PAY_PER_USE,
@@ -89,6 +96,8 @@ TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename"}
 # The Stripe test payment method that behaves like each scenario card.
 STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
                 "needs_auth": "pm_card_authenticationRequired"}
+# The Mangopay emulator's card that behaves like each scenario card (typed on the card page).
+MANGOPAY_CARDS = {"ok": CARD_OK, "declined": CARD_DECLINED, "needs_auth": CARD_3DS}
 
 
 def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None,
@@ -108,7 +117,7 @@ class Run:
 
     scenario: dict[str, Any]
     workdir: Path
-    provider: str = "sandbox"  # or "stripe": the Stripe adapter against the Stripe emulator
+    provider: str = "sandbox"  # or "stripe" / "mangopay": that adapter against its emulator
     clock: FakeClock = field(default_factory=FakeClock)
     aliases: dict[str, str] = field(default_factory=dict)  # scenario id -> root post id
     latest: dict[str, str] = field(default_factory=dict)  # scenario id -> newest version id
@@ -126,6 +135,7 @@ class Run:
         self.base = self.sim.start()
         self.sandbox = SandboxProvider(self.workdir / "sandbox.db")
         self.stripe: StripeSim | None = None
+        self.mangopay: MangopaySim | None = None
         self.cards: dict[str, str] = {}  # user id -> the card they save on a hosted page
         self.rng = random.Random(sc.get("seed", 0))
         base_settings: dict[str, Any] = dict(
@@ -142,8 +152,15 @@ class Run:
             base_settings.update(paybot_provider="stripe", stripe_api_key=self.stripe.api_key,
                                  stripe_db_path=str(self.workdir / "stripe.db"),
                                  stripe_api_base=self.stripe.start(), stripe_max_network_retries=2)
+        elif self.provider == "mangopay":
+            self.mangopay = MangopaySim(self.clock)
+            base = self.mangopay.start()
+            base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
+                                 mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
+                                 mangopay_card_page_url=base + "/_sim/card-page/{id}",
+                                 mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
-            raise ValueError(f"unknown provider {self.provider!r}: sandbox or stripe")
+            raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
         self.settings = ScenarioSettings(**(base_settings | (sc.get("settings") or {})))
         self.bot = self._build()
         for handle, spec in (sc.get("users") or {}).items():
@@ -156,7 +173,8 @@ class Run:
         self.idle()
 
     def _build(self) -> Bot:
-        return build_on_sim(self.settings, self.clock, None if self.stripe else self.sandbox, self.rng)
+        return build_on_sim(self.settings, self.clock, None if self.stripe or self.mangopay else self.sandbox,
+                            self.rng)
 
     def close(self) -> None:
         self.bot.close()
@@ -164,6 +182,8 @@ class Run:
         self.sim.stop()
         if self.stripe:
             self.stripe.stop()
+        if self.mangopay:
+            self.mangopay.stop()
 
     def restart(self) -> None:
         """Drop every in-memory object and build the bot again on the same database, as a new process."""
@@ -185,8 +205,11 @@ class Run:
                     arm(*self._crash_plan.pop(0))
 
     def idle(self) -> None:
-        """Let the bot work until idle; on Stripe, the people complete the pages it sent them to."""
+        """Let the bot work until idle; on Stripe and Mangopay, the people complete the pages it sent them to."""
         self.work()
+        if self.mangopay is not None:
+            self._mangopay_pages()
+            return
         if self.stripe is None:
             return
         for _ in range(20):
@@ -203,6 +226,29 @@ class Run:
                 return
             self.work()
 
+    def _mangopay_pages(self) -> None:
+        """People type their card on the card page and pass the identity verification they were sent to."""
+        assert self.mangopay is not None
+        for _ in range(20):
+            acted = False
+            for page in self.mangopay.open_card_pages():
+                user = self._mangopay_x_user(page["UserId"])
+                self.mangopay.complete_card_page(page["Id"], MANGOPAY_CARDS[self.cards.get(user, "ok")])
+                acted = True
+            for session in self.mangopay.open_kyc():
+                self.mangopay.pass_kyc(session["Id"])
+                acted = True
+            if not acted:
+                return
+            self.work()
+
+    def _mangopay_x_user(self, mangopay_user_id: str) -> str:
+        from bot.store import MangopayUser
+
+        with self._stripe_provider().uow() as s:
+            row = s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).one()
+        return str(row.user_id)
+
     def _stripe_user(self, *, customer_id: str) -> str:
         from bot.store import StripeUser
 
@@ -216,18 +262,40 @@ class Run:
     def _save_card(self, uid: str, card: str) -> None:
         """The user has a saved card (set up before the scenario, or on a page the bot never linked)."""
         self.cards[uid] = card
+        if self.mangopay is not None:
+            provider = self._stripe_provider()
+            if provider.register(uid).already:
+                return
+            self.mangopay.complete_card_page(provider._row(uid).card_registration_id, MANGOPAY_CARDS[card])
+            provider.has_card(uid)
+            return
         if self.stripe is None:
             self.sandbox.set_card(uid, card)
             return
         self._stripe_provider().attach_card(uid, STRIPE_CARDS[card])
 
     def _onboard(self, uid: str) -> None:
+        if self.mangopay is not None:
+            onboarding = self._stripe_provider().onboard(uid)
+            if not onboarding.ready:
+                self.mangopay.pass_kyc(self._stripe_provider()._row(uid).kyc_session_id)
+            return
         if self.stripe is None:
             self.sandbox.set_payouts(uid, True)
             return
         self.stripe.onboard(self._stripe_provider().account(uid))
 
     def _approve(self, uid: str) -> None:
+        if self.mangopay is not None:
+            author = self._stripe_provider()._row(uid).mangopay_user_id
+            if author is None:
+                return
+            for payin in self.mangopay.open_3ds(author):
+                self.mangopay.complete_3ds(payin["Id"])
+            self.work()  # the bot learns of the pay-in and makes the transfer, which may want approval too
+            for transfer in self.mangopay.open_sca(author):
+                self.mangopay.approve_sca(transfer["Id"])
+            return
         if self.stripe is None:
             self.sandbox.approve(uid)
             return
@@ -313,6 +381,26 @@ class Run:
         if step.get("operator") == "wind-down":
             self.bot.service.wind_down()  # as `paybot wind-down` does, on the bot's store and provider
             return "the operator winds paybot down"
+        if step.get("operator") in ("refund", "reverse"):
+            # {"operator": "refund", "command": ALIAS, "to": H, "amount": "2.50"}: what `paybot refund ID --amount`
+            # does to the transfer of that command to H (all that is left without "amount"); "reverse": what
+            # `paybot reverse ID` does. "from": H picks a request's payer.
+            from bot.money import parse_minor
+
+            root = self.aliases[step["command"]]
+            with self.bot.service.uow() as s:
+                rows = [t for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == root))
+                        if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
+                        and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))]
+            if len(rows) != 1:
+                raise ValueError(f"{step}: names {len(rows)} transfers, not one (say \"to\" or \"from\")")
+            t = rows[0]
+            if step["operator"] == "reverse":
+                _, said = self.bot.service.operator_reverse(t.id or 0)
+            else:
+                minor = parse_minor(step["amount"], t.currency) if "amount" in step else None
+                _, said = self.bot.service.operator_refund(t.id or 0, minor)
+            return f"the operator: paybot {step['operator']} {t.id}: {said}"
         if "crash" in step:
             plan = step["crash"] if isinstance(step["crash"], list) else [f"{step['crash']}@{step.get('hit', 1)}"]
             self._crash_plan = [_fault(spec) for spec in plan]

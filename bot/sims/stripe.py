@@ -35,8 +35,19 @@ Faithful where paybot's safety depends on it:
   Stripe delivers it to Connect webhook endpoints only. Other endpoints do
   not take the header here (400): the emulator keeps no objects inside
   connected accounts.
+- Money back in parts: several partial refunds of a charge up to its amount;
+  `reverse_transfer` reverses a destination charge's Transfer in proportion
+  to the refund (rounded down; the refund that completes the charge takes
+  what is left; refused when the Transfer has less left); Transfers reversed
+  in parts (`amount_reversed`, `reversals`, `reversed` once all of it is).
+  Refunds made while `hold_refunds` is set stay `pending` until
+  `settle_refund` ends them, succeeded or failed (charge.refund.updated and
+  refund.updated; a failed refund's amount is the charge's again). A dispute
+  withdraws the disputed amount (a balance transaction on the dispute,
+  charge.dispute.funds_withdrawn) unless `withdraw=False`.
 - Faults (`inject`): 500, 429, or "drop": do the work, then close the
-  connection without an answer (the client cannot know the charge happened).
+  connection without an answer (the client cannot know the charge happened);
+  or a 400 refusal with one of Stripe's codes (REFUSALS: balance_insufficient).
   A 500 under a key is saved and replayed, as Stripe does for requests that
   began executing (`work=True`: the work was done before it failed);
   `saved=False` is a 500 from before execution began.
@@ -46,7 +57,7 @@ Faithful where paybot's safety depends on it:
 
 A control API under /_sim/ (and the same methods in Python) plays the people
 on Stripe's hosted pages: complete a Checkout Session, finish onboarding,
-open a dispute.
+open a dispute, end a pending refund (`/_sim/refund/<id>`).
 """
 
 from __future__ import annotations
@@ -213,6 +224,18 @@ PARAMS: dict[str, set[str]] = {
 }
 
 
+# Stripe's refusals (400, invalid_request_error) the emulator can be told to give (`inject(..., code=...)`), with
+# Stripe's own words. balance_insufficient: the platform's balance cannot cover a transfer. Stripe documents that a
+# transfer with source_transaction succeeds whatever the balance (it waits for the charge's funds), but not every
+# case where one is refused all the same (a negative balance after disputes and refunds, cross-border rules), so
+# the emulator refuses one when told: an adapter must keep the money held and try again later.
+REFUSALS = {
+    "balance_insufficient": "You have insufficient funds in your Stripe account for this transfer. Your card balance "
+                            "is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more "
+                            "details, see stripe.com/docs/api#balance).",
+}
+
+
 class StripeError(Exception):
     """An error answer: HTTP status and Stripe's error object."""
 
@@ -232,6 +255,8 @@ class _Job:
     params: dict[str, Any]
     fault: int | None
     work: bool
+    saved: bool = True
+    code: str | None = None  # an injected 400: the error code Stripe answers with
 
 
 def _missing(kind: str, oid: str, param: str = "id") -> StripeError:
@@ -240,6 +265,10 @@ def _missing(kind: str, oid: str, param: str = "id") -> StripeError:
 
 def _invalid(message: str, param: str | None = None) -> StripeError:
     return StripeError(400, "invalid_request_error", message, param=param)
+
+
+def _refusal(code: str) -> StripeError:
+    return StripeError(400, "invalid_request_error", REFUSALS[code], code=code)
 
 
 def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
@@ -316,8 +345,10 @@ class StripeSim(LoopbackServer):
         self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> saved request, answer and when
         self.in_flight: set[str] = set()  # keys whose first request is executing now
         self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook, see the module docstring
-        self.faults: dict[str, list[tuple[int, bool, bool]]] = {}  # route -> (status, saved, work)
+        # route -> (status, saved, work, code)
+        self.faults: dict[str, list[tuple[int, bool, bool, str | None]]] = {}
         self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
+        self._pending_refunds = 0  # how many of the next refunds stay pending (hold_refunds)
         self._n = 0
         self.thread_name = "stripe-sim"
         self.platform: dict[str, Any] = {  # the account that owns the API key (GET /v1/account)
@@ -328,16 +359,20 @@ class StripeSim(LoopbackServer):
 
     # ------------------------------------------------------------------ control
 
-    def inject(self, route: str, status: int, times: int = 1, *, saved: bool = True, work: bool = False) -> None:
-        """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429 or DROP.
+    def inject(self, route: str, status: int, times: int = 1, *, saved: bool = True, work: bool = False,
+               code: str | None = None) -> None:
+        """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429, DROP, or a 400
+        refusal with one of Stripe's error codes (REFUSALS: `code`).
 
         A 500 happens while the request executes: under an idempotency key it is saved and replayed
         (`work`: after the work was done); `saved=False` is a 500 from before execution began (not
-        saved, Stripe-Should-Retry: true). A 429 is never saved; DROP always does the work."""
-        if status not in (500, 429, DROP):
-            raise ValueError(f"the emulator injects 500, 429 or DROP, not {status}")
+        saved, Stripe-Should-Retry: true). A 429 is never saved; DROP always does the work. A refusal
+        is an answer of the request's execution: saved under its key unless `saved=False`."""
+        if status not in (500, 429, DROP, 400) or (status == 400) != (code in REFUSALS):
+            raise ValueError(f"the emulator injects 500, 429, DROP or a 400 with a code of {sorted(REFUSALS)}, "
+                             f"not {status} {code}")
         with self.lock:
-            self.faults.setdefault(route, []).extend([(status, saved, work)] * times)
+            self.faults.setdefault(route, []).extend([(status, saved, work, code)] * times)
 
     def complete_checkout(self, session_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
         """The customer fills in Stripe's hosted page and the session completes."""
@@ -399,7 +434,10 @@ class StripeSim(LoopbackServer):
             acct["capabilities"] = {k: "inactive" for k in acct["capabilities"]}
             self._event("account.updated", acct, account=account_id)  # a Connect event
 
-    def dispute(self, charge_id: str) -> dict[str, Any]:
+    def dispute(self, charge_id: str, *, withdraw: bool = True) -> dict[str, Any]:
+        """The payer's bank disputes the charge (a chargeback): charge.dispute.created, and (`withdraw`, as for
+        most card disputes) the disputed amount taken from the platform's balance at once, with a balance
+        transaction on the dispute and charge.dispute.funds_withdrawn."""
         with self.lock:
             ch = self._get("charge", charge_id)
             dp = self._new("dp", "dispute", charge=ch["id"], payment_intent=ch["payment_intent"],
@@ -407,7 +445,38 @@ class StripeSim(LoopbackServer):
                            reason="fraudulent")
             ch["disputed"] = True
             self._event("charge.dispute.created", dp)
+            if withdraw:
+                now = self._now()
+                self._new("txn", "balance_transaction", amount=-ch["amount"], net=-ch["amount"], fee=0,
+                          fee_details=[], currency=ch["currency"], available_on=now, exchange_rate=None,
+                          description=f"Chargeback withdrawal for {ch['id']}", reporting_category="dispute",
+                          source=dp["id"], status="available", type="adjustment", balance_type="payments")
+                self._event("charge.dispute.funds_withdrawn", dp)
             return self._public(dp)
+
+    def hold_refunds(self, n: int = 1) -> None:
+        """The next `n` refunds stay pending (the card network takes its time) until `settle_refund`."""
+        with self.lock:
+            self._pending_refunds = n
+
+    def settle_refund(self, refund_id: str, status: str, failure_reason: str = "expired_or_canceled_card") -> None:
+        """A refund ends: "succeeded", or "failed" (even one that had succeeded): the money goes back to the
+        platform's balance and the charge counts it as not refunded. Stripe tells it twice, with
+        charge.refund.updated and refund.updated (a transfer reversal it made stays)."""
+        if status not in ("succeeded", "failed"):
+            raise ValueError("a refund ends succeeded or failed")
+        with self.lock:
+            re_ = self._get("refund", refund_id)
+            if re_["status"] == status or re_["status"] == "failed":
+                return
+            if status == "failed":
+                ch = self._get("charge", re_["charge"])
+                ch["amount_refunded"] -= re_["amount"]
+                ch["refunded"] = ch["amount_refunded"] == ch["amount"]
+                re_["failure_reason"] = failure_reason
+            re_["status"] = status
+            self._event("charge.refund.updated", re_)
+            self._event("refund.updated", re_)
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind ("payment_intent", "transfer", ...), oldest first."""
@@ -477,7 +546,11 @@ class StripeSim(LoopbackServer):
                     self.onboard(oid)
                     result = {"ok": True}
                 elif action == "dispute":
-                    result = self.dispute(oid)
+                    result = self.dispute(oid, withdraw=body.get("withdraw", True))
+                elif action == "refund":  # {"status": "succeeded" | "failed", "failure_reason": ...}
+                    self.settle_refund(oid, body.get("status", "succeeded"),
+                                       body.get("failure_reason", "expired_or_canceled_card"))
+                    result = self._public(self._get("refund", oid))
                 else:
                     return _json({"error": "unknown action"}, 404)
                 return _json(result)
@@ -548,7 +621,7 @@ class StripeSim(LoopbackServer):
         except StripeError as err:
             return answer(err.body, err.status)
         queued = self.faults.get(route)
-        status, saved, work = queued.pop(0) if queued else (None, True, False)
+        status, saved, work, code = queued.pop(0) if queued else (None, True, False, None)
         if status == 429 or (status == 500 and not saved):  # before execution: nothing to save
             body = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
                     if status == 429 else {"type": "api_error", "message": "Something went wrong."}}
@@ -580,18 +653,25 @@ class StripeSim(LoopbackServer):
             return answer(_invalid(f"Received unknown parameter: {first}", first).body, 400)
         if key:
             self.in_flight.add(key)
-        return _Job(record=record, key=key, blob=blob, params=params, fault=status, work=work)
+        return _Job(record=record, key=key, blob=blob, params=params, fault=status, work=work, saved=saved,
+                    code=code)
 
     def _execute(self, job: _Job, view: Callable[..., Any], kw: dict[str, Any]) -> tuple[Response, bool]:
         """Execution: the view runs (or an injected 500 fails it) and the answer is saved under the key."""
         headers: dict[str, str] = {}
-        if job.fault == 500:
+        body: dict[str, Any]
+        if job.fault == 400 and job.code:
+            body, status = _refusal(job.code).body, 400
+            job.record["status"] = status
+            if not (job.key and job.saved):
+                return _json(body, status), False
+        elif job.fault == 500:
             if job.work:
                 try:
                     view(job.params, **kw)
                 except StripeError:
                     pass
-            body: dict[str, Any] = {"error": {"type": "api_error", "message": "Something went wrong."}}
+            body = {"error": {"type": "api_error", "message": "Something went wrong."}}
             status = 500
             if job.key:
                 headers["Stripe-Should-Retry"] = "false"  # a retry with the key would replay this answer
@@ -671,7 +751,8 @@ class StripeSim(LoopbackServer):
             ch = self.objects.get(obj["charge"]) or {}
             return {"customer": ch.get("customer"), "payment_method": ch.get("payment_method")}
         if kind == "dispute":
-            return {"evidence": dict.fromkeys(_EVIDENCE),
+            txns = [o for o in self.objects.values() if o["object"] == "balance_transaction" and o["source"] == oid]
+            return {"balance_transactions": [self._public(o) for o in txns], "evidence": dict.fromkeys(_EVIDENCE),
                     "evidence_details": {"due_by": obj["created"] + 7 * 24 * 3600, "enhanced_eligibility": {},
                                          "has_evidence": False, "past_due": False, "submission_count": 0}}
         return {}
@@ -1016,14 +1097,29 @@ class StripeSim(LoopbackServer):
         return self._public(tr)
 
     def _transfer_reverse(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
+        """A reversal of all that is left of the transfer, or of `amount` of it: several partial reversals may
+        follow one another until the whole transfer is reversed (then `reversed` is true)."""
         tr = self._get("transfer", oid)
-        amount = _int(params, "amount", required=False) or tr["amount"]
-        if tr["reversed"] or amount > tr["amount"]:
+        left = self._unreversed(tr)
+        amount = _int(params, "amount", required=False)
+        if left == 0:
             raise _invalid(f"Transfer {oid} has already been reversed.", "amount")
-        tr["reversed"] = True
-        rv = self._new("trr", "transfer_reversal", amount=amount, currency=tr["currency"], transfer=oid,
-                       metadata=params.get("metadata", {}))
-        return self._public(rv)
+        if amount is not None and not 0 < amount <= left:
+            raise _invalid(f"You can only reverse up to {left} (the amount of the transfer not reversed yet), "
+                           f"not {amount}.", "amount")
+        return self._public(self._reverse(tr, amount or left, params.get("metadata", {})))
+
+    def _unreversed(self, tr: dict[str, Any]) -> int:
+        return int(tr["amount"]) - sum(int(o["amount"]) for o in self.objects.values()
+                                       if o["object"] == "transfer_reversal" and o["transfer"] == tr["id"])
+
+    def _reverse(self, tr: dict[str, Any], amount: int, metadata: dict[str, Any],
+                 source_refund: str | None = None) -> dict[str, Any]:
+        rv = self._new("trr", "transfer_reversal", amount=amount, currency=tr["currency"], transfer=tr["id"],
+                       metadata=metadata, source_refund=source_refund)
+        tr["reversed"] = self._unreversed(tr) == 0
+        self._event("transfer.reversed", tr)
+        return rv
 
     def _refunds_create(self, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("payment_intent"):
@@ -1037,17 +1133,34 @@ class StripeSim(LoopbackServer):
         ch = self._get("charge", charge_id or "", "charge")
         if ch["status"] != "succeeded":
             raise _invalid("Cannot refund a failed payment.")
-        amount = _int(params, "amount", required=False) or ch["amount"] - ch["amount_refunded"]
-        if amount > ch["amount"] - ch["amount_refunded"]:
+        left = ch["amount"] - ch["amount_refunded"]
+        amount = _int(params, "amount", required=False) or left
+        if left == 0:
             raise StripeError(400, "invalid_request_error",
                               f"Charge {charge_id} has already been refunded.", code="charge_already_refunded")
+        if not 0 < amount <= left:
+            raise _invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})", "amount")
+        # reverse_transfer on a destination charge takes the transfer back in proportion to the refund (Stripe's
+        # refund docs); the refund that completes the charge's refunds takes what is left of it (the emulator's
+        # rounding: down, the remainder at the end). Refused when the transfer no longer holds that much.
+        tr = self.objects.get(ch.get("transfer") or "") if _bool(params, "reverse_transfer") else None
+        share = 0
+        if tr is not None:
+            unreversed = self._unreversed(tr)
+            share = unreversed if amount == left else amount * int(tr["amount"]) // int(ch["amount"])
+            if share > unreversed:
+                raise _invalid(f"The transfer {tr['id']} has only {unreversed} left to reverse; this refund would "
+                               f"reverse {share} of it.", "reverse_transfer")
+        status = "pending" if self._pending_refunds else "succeeded"
+        self._pending_refunds = max(0, self._pending_refunds - 1)
         ch["amount_refunded"] += amount
         ch["refunded"] = ch["amount_refunded"] == ch["amount"]
         re_ = self._new("re", "refund", amount=amount, currency=ch["currency"], charge=ch["id"],
-                        payment_intent=ch["payment_intent"], status="succeeded",
+                        payment_intent=ch["payment_intent"], status=status,
                         metadata=params.get("metadata", {}), reason=params.get("reason"))
-        if ch.get("transfer") and params.get("reverse_transfer") == "true":
-            self.objects[ch["transfer"]]["reversed"] = True
+        if tr is not None and share:
+            re_["transfer_reversal"] = self._reverse(tr, share, {}, source_refund=re_["id"])["id"]
+        self._event("refund.created", re_)
         self._event("charge.refunded", ch)
         return self._public(re_)
 

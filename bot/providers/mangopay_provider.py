@@ -1,0 +1,805 @@
+"""The Mangopay provider: paybot's payment port on Mangopay, a licensed e-money institution (friends paying
+friends: wallets and wallet-to-wallet transfers).
+
+The model. Each X user who sends or receives gets a Natural User (kept by X id, table mangopayuser) and
+one wallet per currency. A payment is a pay-in from the sender's saved card into the sender's own wallet,
+then a Transfer from that wallet to the recipient's when the recipient can receive (PAID). Anyone else's
+money stays in the sender's wallet (HELD, the reference being the pay-in's id): a CLAIM makes the recipient
+an OWNER (Mangopay's terms accepted) and opens Mangopay's hosted identity verification; once their KYC
+level is REGULAR (Mangopay refuses transfers to unverified Owners, 002951) `release` is that Transfer. Held
+money that goes back is a refund of the pay-in: the money returns to the card it came from, not to the
+sender's wallet, since paybot never pays out of wallets and a balance nobody sees would be money forgotten.
+An operator's refund of delivered money first refunds the Transfer (recipient's wallet back to the
+sender's), then the pay-in.
+
+Saving a card (REGISTER): a Card Registration, then a recurring pay-in registration per currency, then
+recurring card pay-ins: the first a customer-initiated transaction (CIT: 3DS may ask the cardholder on
+their bank's page), the next merchant-initiated (MIT, without them). Chosen over the Web Card PayIn because
+paybot charges when a DM says YES, with nobody on a page: a Web Card PayIn is a one-off payment on a hosted
+page each time and leaves no card that MITs can use; only a recurring registration lets later pay-ins run
+off-session. Mangopay hosts no card-saving page, so REGISTER links to MANGOPAY_CARD_PAGE_URL, the
+operator's page running Mangopay's Vault SDK on the registration ("{id}" in the URL); the adapter reads the
+registration back to learn the card (there is no event for it). The CIT carries placeholder browser data:
+a bot has no browser of its payer, and issuers may challenge more often for it.
+
+Approvals (NEEDS_AUTH, the URL in `PayResult.url`):
+- 3DS: a CIT that waits on `SecureModeRedirectURL`; an MIT the issuer refuses puts the registration in
+  AUTHENTICATION_NEEDED and a new CIT is made (key `<pay key>#cit`). The PAYIN_NORMAL_SUCCEEDED event then
+  leads to the Transfer, and a PAID event; PAYIN_NORMAL_FAILED (page lapsed) to AUTH_LAPSED.
+- SCA: a sender who is an OWNER paying another OWNER must approve the Transfer on Mangopay's page
+  (`ScaContext` USER_PRESENT, `PendingUserAction.RedirectUrl`); it stays CREATED until then.
+  TRANSFER_NORMAL_SUCCEEDED says PAID; a lapsed one (TRANSFER_NORMAL_FAILED) has its pay-in refunded to the
+  card (key `<pay key>#lapse`) and says AUTH_LAPSED. Releasing held money from an OWNER sends USER_NOT_PRESENT,
+  which Mangopay refuses without the sender's proxy consent (not managed here): that money stays held and
+  goes back when the claim window ends.
+Mangopay's hosted 3DS and SCA pages close by themselves after minutes, and no call closes one early.
+
+Idempotency. Every POST carries an Idempotency-Key: `idempotency_key(name)`, a UUIDv5 of a name built
+from paybot's key (`pay:<root>:<sender>:<recipient>` for the pay-in, `#transfer`, `#cit`, `#lapse` after it
+for the steps it leads to; `release:...`, `return:...`, `refund:...` as they are) or from the X user
+(`user:<x id>`, `wallet:<x id>:<currency>`, ...). Every transaction's Tag carries paybot's key (JSON:
+the key, the pay-in it belongs to, and for a pay-in its recipient, memo digest and route), so:
+- a retry POSTs again; Mangopay blocks a second use of a key for 24 hours with a 409, and the first answer
+  is read from `GET /responses/{key}`: the pay-in or transfer first made, never a second one;
+- a first answer that was a 5xx (work done or not) or unreadable is settled by looking the transaction up
+  by its Tag among the user's transactions; found, it is the answer; not found, the step is POSTed again
+  under the next key of its name (`<name>~1`, ...), the same way after a crash;
+- past 24 hours the service calls `lookup` instead of `pay`, which reads by Tag and POSTs nothing that
+  the Tag shows was made.
+A key reused with another amount, recipient or memo is an IdempotencyError (the stored transaction says so).
+The route (transfer or hold) is decided once, written in the pay-in's Tag, and kept by every retry.
+
+Events (`GET /events`, oldest first, after the last date read) are hints: each names a resource, which is
+read before anything is concluded. Translated: PAYIN_NORMAL_SUCCEEDED/FAILED of a 3DS pay-in,
+TRANSFER_NORMAL_SUCCEEDED/FAILED of an SCA transfer, PAYIN_REFUND_SUCCEEDED (REFUNDED), USER_KYC_REGULAR
+(ACCOUNT_READY); saved cards are learnt by reading the open Card Registrations (CARD_SAVED).
+
+Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
+explicit handler: the SDK's model helpers fall back to a process-wide default handler (Mangopay's real
+sandbox) in several calls, which an emulator run must never reach. The SDK's own logger is kept quiet: at
+DEBUG it logs request headers, the bearer token among them. Money is integer minor units throughout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from mangopay.api import APIRequest
+from mangopay.exceptions import APIError
+from sqlmodel import SQLModel, col, select
+
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.money import Money
+from bot.ports import (
+    Clock,
+    EventKind,
+    Onboarding,
+    PayOutcome,
+    PayResult,
+    ProviderEvent,
+    ProviderPayment,
+    Registration,
+    Settled,
+)
+from bot.store import MangopayUser, UnitOfWork, database_url, make_engine
+
+log = logging.getLogger(__name__)
+
+# One namespace for every Idempotency-Key paybot sends to Mangopay (a fixed UUID: the mapping never changes).
+KEY_NAMESPACE = uuid.UUID("6f1d8f38-3a52-5b7e-9c1e-6d0c1b7a9e42")
+MAX_GENERATIONS = 4  # keys tried for one step whose earlier attempts failed without a transaction
+LIST_PAGES = 20  # pages of 100 read at most by one listing
+BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
+           "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
+           "UserAgent": "paybot (payment confirmed by direct message on X)"}
+# Result codes whose words the sender may read (never Mangopay's raw message or card data).
+DECLINE_WORDS = {
+    "101101": "declined by the bank", "101102": "the card does not take this kind of payment",
+    "101103": "the card is not active", "101104": "the card's spending limit was reached",
+    "101105": "the card has expired", "101106": "the card is not active",
+    "101399": "the bank wants the payment approved", "101304": "not approved in time",
+    "001001": "insufficient funds in the wallet",
+}
+# Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
+# 3DS or SCA link says so, since a later approval comes too late.
+APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
+DEFAULT_DECLINE = "declined by the bank"
+# A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
+REFUSED_TRANSFER = {"002951", "002702", "001001"}
+EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
+               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR")
+
+
+def idempotency_key(name: str) -> str:
+    """The Idempotency-Key paybot sends for a named step: a UUIDv5 (36 characters, letters, digits, dashes)."""
+    return str(uuid.uuid5(KEY_NAMESPACE, name))
+
+
+def _digest(memo: str | None) -> str:
+    return hashlib.sha256((memo or "").encode()).hexdigest()[:12]
+
+
+def _tag(**fields: str) -> str:
+    return json.dumps(fields, separators=(",", ":"), sort_keys=True)
+
+
+def _read_tag(obj: dict[str, Any] | None) -> dict[str, str]:
+    try:
+        tag = json.loads((obj or {}).get("Tag") or "")
+    except ValueError:
+        return {}
+    return tag if isinstance(tag, dict) else {}
+
+
+def _amount(obj: dict[str, Any], name: str = "DebitedFunds") -> tuple[int, str]:
+    funds = obj.get(name) or {}
+    return int(funds.get("Amount") or 0), str(funds.get("Currency") or "")
+
+
+class MangopayProvider:
+    """The payment port on Mangopay; see the module docstring."""
+
+    name = "mangopay"
+    min_charge: dict[str, int] = {}  # noqa: RUF012 (read only: Mangopay sets no per-currency floor paybot knows)
+
+    def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
+                 return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2) -> None:
+        self.handler = handler
+        self.uow = uow
+        self.clock = clock
+        self.card_page_url = card_page_url
+        self.return_url = return_url
+        self.currency = currency.upper()  # the card registration's currency (the operator's default)
+        self.retries = retries
+        # The SDK logs request headers (the bearer token among them) at DEBUG and whole requests at ERROR:
+        # the adapter logs its own words instead.
+        logging.getLogger("mangopay").setLevel(logging.CRITICAL)
+
+    @classmethod
+    def from_settings(cls, settings: Any, clock: Clock) -> MangopayProvider:
+        """The provider the settings describe (ConfigError for a missing or unannounced live setting). Its
+        records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH)."""
+        client, key, base = settings.require_mangopay()
+        handler = APIRequest(client_id=client, apikey=key, api_url=base + "/v2.01/",
+                             api_sandbox_url=base + "/v2.01/", sandbox=False, timeout=30.0)
+        handler._session.trust_env = False  # no proxy variable captures a request with the bearer token
+        engine = make_engine(database_url(settings.database_url, settings.mangopay_db_path), create_tables=False)
+        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
+        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
+                   return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
+                   retries=settings.mangopay_max_network_retries)
+
+    def close(self) -> None:
+        self.uow.engine.dispose()
+
+    # ------------------------------------------------------------------ HTTP through the SDK
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *, key: str | None = None,
+                 **params: Any) -> tuple[int, Any, Any]:
+        """(status, JSON body, headers) of one call; APIError for what the SDK calls an error (>= 400 but
+        404, and no connection). A refused token (401) is dropped from the SDK's cache and asked once more."""
+        for attempt in range(2):
+            try:
+                result = self.handler.request(method, path, data=body, idempotency_key=key, **params)
+            except APIError as err:
+                if err.code == 401 and attempt == 0:
+                    self.handler.auth_manager.set_token(None)  # expired or revoked: a new token, once
+                    continue
+                raise
+            if not isinstance(result, tuple):
+                raise ProviderError("Mangopay: an answer that is not JSON")
+            response, data = result
+            return int(response.status_code), data, response.headers
+        raise AssertionError("unreachable")
+
+    def _get(self, path: str, **params: Any) -> dict[str, Any] | None:
+        """One resource, None when Mangopay has no such thing (404)."""
+        status, data = self._call(lambda: self._request("GET", path, **params))[:2]
+        return None if status == 404 else dict(data or {})
+
+    def _call(self, fn: Callable[[], tuple[int, Any, Any]]) -> tuple[int, Any, Any]:
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except APIError as err:
+                if err.code is None and attempt < self.retries:
+                    continue  # no answer: a GET may simply be asked again
+                raise _translate(err) from None
+        raise AssertionError("unreachable")
+
+    def _list(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a Mangopay list, page by page (100 a page, at most LIST_PAGES pages)."""
+        for page in range(1, LIST_PAGES + 1):
+            status, data, headers = self._call(partial(self._request, "GET", path, page=page, per_page=100,
+                                                       **params))
+            if status == 404:
+                return
+            yield from data or []
+            if page >= int(headers.get("X-Number-Of-Pages") or 1):
+                return
+
+    def _post(self, name: str, path: str, body: dict[str, Any],
+              find: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+        """POST a step once: its resource, whether made now, by an earlier attempt (the stored answer of a
+        409), or found by its Tag. Refused (4xx) is ProviderError; not knowable now is ProviderTransient."""
+        for generation in range(MAX_GENERATIONS):
+            key = idempotency_key(name if generation == 0 else f"{name}~{generation}")
+            status, data = self._post_key(key, path, body)
+            if status is not None and status < 400:
+                return dict(data)
+            if status is not None and 400 <= status < 500 and status != 429:
+                raise _refused(status, data)
+            # A 5xx (the work may have been done before it failed) or a blocked key whose answer is such a
+            # 5xx: the transaction's Tag says whether it exists.
+            if status == 429:
+                raise ProviderTransient("Mangopay is rate limiting (429); will retry")
+            found = find() if find is not None else None
+            if found is not None:
+                return found
+            # Not made: the step runs again under the next key of its name (a user or a wallet without a
+            # Tag to find may then be made twice, which costs nothing; money steps always have a finder).
+        raise ProviderTransient(f"Mangopay failed {MAX_GENERATIONS} times for {name.split(':')[0]}; will retry")
+
+    def _post_key(self, key: str, path: str, body: dict[str, Any]) -> tuple[int | None, Any]:
+        """(status, body) of the first request made with `key`: this one, or the stored answer after a 409.
+        ProviderTransient while it cannot be known (no answer, the first still running)."""
+        for attempt in range(self.retries + 1):
+            try:
+                status, data, _ = self._request("POST", path, body, key=key)
+                return status, data
+            except APIError as err:
+                if err.code == 409:
+                    return self._stored(key)
+                if err.code is None:  # no answer: the request may have been done; asking again is safe
+                    if attempt < self.retries:
+                        continue
+                    raise ProviderTransient("Mangopay did not answer; will retry with the same key") from None
+                if err.code >= 500 or err.code == 429:
+                    return err.code, err.content
+                if err.code == 401:
+                    raise _translate(err) from None
+                return err.code, err.content
+        raise AssertionError("unreachable")
+
+    def _stored(self, key: str) -> tuple[int | None, Any]:
+        """The first answer given under a key that Mangopay now blocks (409)."""
+        status, data, _ = self._call(lambda: self._request("GET", f"/responses/{key}"))
+        if status == 404 or not isinstance(data, dict) or not str(data.get("StatusCode", "")).isdigit():
+            # the first request is still running (or its answer was not kept): nothing is known yet
+            raise ProviderTransient("Mangopay is still processing the first request with this key")
+        return int(data["StatusCode"]), data.get("Resource")
+
+    # ------------------------------------------------------------------ records
+
+    def _row(self, user_id: str) -> MangopayUser:
+        with self.uow() as s:
+            return s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
+
+    def _save(self, user_id: str, **fields: Any) -> MangopayUser:
+        with self.uow() as s:
+            row = s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
+            for name, value in fields.items():
+                setattr(row, name, value)
+            row.updated_at = self.clock.now()
+            s.add(row)
+            s.commit()
+            return row
+
+    def _by_mangopay_id(self, mangopay_user_id: str) -> MangopayUser | None:
+        with self.uow() as s:
+            return s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).first()
+
+    def user(self, user_id: str) -> str:
+        """The X user's Natural User id, created (once, as a PAYER) the first time."""
+        row = self._row(user_id)
+        if row.mangopay_user_id:
+            return row.mangopay_user_id
+        # paybot knows no name or e-mail address of an X user: it gives the X id, on a domain that is never
+        # delivered (Mangopay requires these fields of every user; an Owner's SCA page asks for real ones).
+        made = self._post(f"user:{user_id}", "/sca/users/natural", {
+            "FirstName": "X user", "LastName": user_id, "Email": f"x-{user_id}@users.paybot.invalid",
+            "UserCategory": "PAYER", "TermsAndConditionsAccepted": False, "Tag": _tag(x_user=user_id)})
+        self._save(user_id, mangopay_user_id=str(made["Id"]))
+        return str(made["Id"])
+
+    def wallet(self, user_id: str, currency: str) -> str:
+        """The user's wallet in `currency`, created (once) the first time."""
+        owner = self.user(user_id)
+        wallets = json.loads(self._row(user_id).wallets)
+        if currency in wallets:
+            return str(wallets[currency])
+        made = self._post(f"wallet:{user_id}:{currency}", "/wallets", {
+            "Owners": [owner], "Description": f"paybot {currency}", "Currency": currency,
+            "Tag": _tag(x_user=user_id)})
+        wallets[currency] = str(made["Id"])
+        self._save(user_id, wallets=json.dumps(wallets, sort_keys=True))
+        return str(made["Id"])
+
+    # ------------------------------------------------------------------ people
+
+    def has_card(self, user_id: str) -> bool:
+        return self._card(user_id) is not None
+
+    def _card(self, user_id: str) -> str | None:
+        """The saved card; reads the registration when a card page was opened and not reported yet."""
+        row = self._row(user_id)
+        if row.card_id or not row.card_registration_id:
+            return row.card_id
+        reg = self._get(f"/cardregistrations/{row.card_registration_id}")
+        if reg is None or reg.get("Status") == "CREATED":
+            return None
+        if reg.get("Status") != "VALIDATED" or not reg.get("CardId"):
+            self._save(user_id, card_registration_id=None)  # refused on the page: REGISTER again
+            return None
+        self._save(user_id, card_id=str(reg["CardId"]), card_registration_id=None)
+        return str(reg["CardId"])
+
+    def register(self, user_id: str) -> Registration:
+        if self._card(user_id):
+            return Registration(already=True)
+        owner = self.user(user_id)
+        made = self._post(f"cardregistration:{user_id}:{self.clock.now().isoformat()}", "/cardregistrations", {
+            "UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD",
+            "Tag": _tag(x_user=user_id)})
+        self._save(user_id, card_registration_id=str(made["Id"]))
+        return Registration(url=self.card_page_url.replace("{id}", str(made["Id"])))
+
+    def onboard(self, user_id: str) -> Onboarding:
+        owner = self.user(user_id)
+        if not self._row(user_id).owner:
+            # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
+            # Mangopay's terms, which the identity page shows again before anything is received.
+            self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
+                "UserCategory": "OWNER", "TermsAndConditionsAccepted": True}))
+            self._save(user_id, owner=True)
+        if self._regular(user_id):
+            return Onboarding(ready=True)
+        session = self._post(f"kyc:{user_id}:{self.clock.now().isoformat()}",
+                             f"/users/{owner}/identity-verifications",
+                             {"ReturnUrl": self.return_url, "Tag": _tag(x_user=user_id)})
+        self._save(user_id, kyc_session_id=str(session["Id"]))
+        return Onboarding(ready=False, url=str(session.get("HostedUrl") or ""))
+
+    def can_receive(self, user_id: str) -> bool:
+        return self._regular(user_id)
+
+    def _regular(self, user_id: str) -> bool:
+        """An OWNER whose KYC level is REGULAR; asks Mangopay while their verification is pending."""
+        row = self._row(user_id)
+        if row.kyc_regular:
+            return True
+        if not (row.owner and row.mangopay_user_id):
+            return False
+        found = self._get(f"/sca/users/{row.mangopay_user_id}")
+        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR":
+            self._save(user_id, kyc_regular=True)
+            return True
+        return False
+
+    # ------------------------------------------------------------------ money
+
+    def pay(
+        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        reference: dict[str, str] | None = None,
+    ) -> PayResult:
+        card = self._card(sender_id)
+        row = self._row(sender_id)
+        if card is None or row.mangopay_user_id is None:
+            return PayResult(PayOutcome.NO_CARD, reason="no saved card")
+        wallet = self.wallet(sender_id, amount.currency)
+        route = "direct" if self._regular(recipient_id) else "hold"
+        tag = _tag(paybot=key, to=recipient_id, memo=_digest(memo), route=route)
+        payin = self._payin(key, sender_id, row.mangopay_user_id, card, wallet, amount, tag)
+        first = _read_tag(payin)
+        if first.get("paybot") != key or _amount(payin) != (amount.minor, amount.currency) \
+                or first.get("to") != recipient_id or first.get("memo") != _digest(memo):
+            raise IdempotencyError(f"key {key} was used with other parameters")
+        return self._after_payin(key, sender_id, recipient_id, payin)
+
+    def _payin(self, key: str, sender_id: str, author: str, card: str, wallet: str, amount: Money,
+               tag: str) -> dict[str, Any]:
+        """The pay-in of `key`: an MIT on the card's recurring registration, or a CIT when the registration
+        was never used or the issuer refused the MIT (AUTHENTICATION_NEEDED)."""
+        registration = self._recurring(sender_id, author, card, wallet, amount)
+        funds = {"Currency": amount.currency, "Amount": amount.minor}
+        mit: dict[str, Any] = {"RecurringPayinRegistrationId": registration, "DebitedFunds": funds,
+                               "Fees": {**funds, "Amount": 0}, "StatementDescriptor": "paybot", "Tag": tag}
+        cit = {**mit, "SecureModeReturnURL": self.return_url, "BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}
+        state = self._get(f"/recurringpayinregistrations/{registration}") or {}
+        find = self._finder(author, key, "PAYIN")
+        first = self._post(key, "/payins/recurring/card/direct",
+                           mit if state.get("Status") == "IN_PROGRESS" else cit, find)
+        if first.get("Status") != "FAILED" or first.get("SecureModeReturnURL"):
+            return first
+        # The MIT was refused: if the issuer wants the cardholder, a CIT (once, under its own key).
+        again = self._stored_or_none(f"{key}#cit")
+        if again is not None:
+            return again
+        state = self._get(f"/recurringpayinregistrations/{registration}") or {}
+        if state.get("Status") != "AUTHENTICATION_NEEDED":
+            return first
+        return self._post(f"{key}#cit", "/payins/recurring/card/direct", cit,
+                          self._finder(author, key, "PAYIN", cit=True))
+
+    def _stored_or_none(self, name: str) -> dict[str, Any] | None:
+        """What was first made under the key of `name`, if that key was used (and is kept)."""
+        status, data, _ = self._call(lambda: self._request("GET", f"/responses/{idempotency_key(name)}"))
+        code = str(data.get("StatusCode", "")) if isinstance(data, dict) else ""
+        if status == 404 or not code.isdigit() or int(code) >= 400:
+            return None
+        resource = data.get("Resource")
+        return dict(resource) if isinstance(resource, dict) else None
+
+    def _recurring(self, sender_id: str, author: str, card: str, wallet: str, amount: Money) -> str:
+        """The recurring pay-in registration of this card into this wallet, made once."""
+        regs = json.loads(self._row(sender_id).recurring)
+        slot = f"{amount.currency}:{card}"
+        if slot in regs:
+            return str(regs[slot])
+        funds = {"Currency": amount.currency, "Amount": amount.minor}
+        made = self._post(f"recurring:{sender_id}:{slot}", "/recurringpayinregistrations", {
+            "AuthorId": author, "CardId": card, "CreditedUserId": author, "CreditedWalletId": wallet,
+            "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0},
+            "Tag": _tag(x_user=sender_id)})
+        regs[slot] = str(made["Id"])
+        self._save(sender_id, recurring=json.dumps(regs, sort_keys=True))
+        return str(made["Id"])
+
+    def _after_payin(self, key: str, sender_id: str, recipient_id: str, payin: dict[str, Any]) -> PayResult:
+        """What a pay-in leads to: approval, decline, held money, or the transfer to the recipient."""
+        ref = str(payin["Id"])
+        status = payin.get("Status")
+        if status == "CREATED":
+            url = payin.get("SecureModeRedirectURL")
+            if not url:
+                raise ProviderTransient("Mangopay is still processing the pay-in")
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(url),
+                             valid_for=APPROVAL_PAGE_LIFETIME)
+        if status != "SUCCEEDED":
+            return PayResult(PayOutcome.DECLINED, ref=ref, reason=_decline(payin))
+        if _read_tag(payin).get("route") != "direct":
+            return PayResult(PayOutcome.HELD, ref=ref)
+        transfer = self._transfer_for(key, sender_id, recipient_id, payin)
+        if transfer.get("Status") == "SUCCEEDED":
+            return PayResult(PayOutcome.PAID, ref=ref)
+        pending = (transfer.get("PendingUserAction") or {}).get("RedirectUrl")
+        if transfer.get("Status") == "CREATED" and pending:
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(pending),
+                             valid_for=APPROVAL_PAGE_LIFETIME)
+        if transfer.get("Status") == "CREATED":
+            raise ProviderTransient("Mangopay is still processing the transfer")
+        # Refused (the recipient lost their verification since paybot saw them ready): the money stays held.
+        log.warning("transfer of %s refused (%s); the money is held", key, transfer.get("ResultCode"))
+        self._save(recipient_id, kyc_regular=False)
+        return PayResult(PayOutcome.HELD, ref=ref)
+
+    def _transfer_for(self, key: str, sender_id: str, recipient_id: str, payin: dict[str, Any]) -> dict[str, Any]:
+        author = str(payin["AuthorId"])
+        amount, currency = _amount(payin, "CreditedFunds")
+        body: dict[str, Any] = {
+            "AuthorId": author, "CreditedUserId": self.user(recipient_id),
+            "DebitedFunds": {"Currency": currency, "Amount": amount}, "Fees": {"Currency": currency, "Amount": 0},
+            "DebitedWalletId": payin["CreditedWalletId"], "CreditedWalletId": self.wallet(recipient_id, currency),
+            "Tag": _tag(paybot=key, payin=str(payin["Id"]))}
+        if self._row(sender_id).owner:
+            body["ScaContext"] = "USER_PRESENT"  # the sender said YES: they approve it on Mangopay's page
+        return self._post(f"{key}#transfer", "/transfers", body, self._finder(author, key, "TRANSFER"))
+
+    def _finder(self, author: str, key: str, kind: str, *, cit: bool = False) -> Callable[[], dict[str, Any] | None]:
+        """Looks up the author's transaction of this kind whose Tag carries `key` (read whole); `cit`: the
+        pay-in made with the cardholder present (a return URL), not the refused MIT before it."""
+
+        def find() -> dict[str, Any] | None:
+            for tx in self._list(f"/users/{author}/transactions", Type=kind, Sort="CreationDate:DESC"):
+                if _read_tag(tx).get("paybot") == key and tx.get("Nature") == "REGULAR":
+                    path = "/payins/" if kind == "PAYIN" else "/transfers/"
+                    full = self._get(path + str(tx["Id"])) or dict(tx)
+                    if not cit or full.get("SecureModeReturnURL"):
+                        return full
+            return None
+
+        return find
+
+    def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
+        if not self._regular(recipient_id):
+            raise ProviderError("the recipient cannot receive payments yet")
+        payin = self._get(f"/payins/{payment_ref}")
+        if payin is None or payin.get("Status") != "SUCCEEDED":
+            raise ProviderError(f"no succeeded pay-in {payment_ref}")
+        author = str(payin["AuthorId"])
+        funds = {"Currency": amount.currency, "Amount": amount.minor}
+        body: dict[str, Any] = {
+            "AuthorId": author, "CreditedUserId": self.user(recipient_id), "DebitedFunds": funds,
+            "Fees": {**funds, "Amount": 0}, "DebitedWalletId": payin["CreditedWalletId"],
+            "CreditedWalletId": self.wallet(recipient_id, amount.currency),
+            "Tag": _tag(paybot=key, payin=payment_ref)}
+        sender = self._row_of(author)
+        if sender is not None and sender.owner:
+            body["ScaContext"] = "USER_NOT_PRESENT"  # the sender is not there when the recipient claims
+        transfer = self._post(key, "/transfers", body, self._finder(author, key, "TRANSFER"))
+        if transfer.get("Type") != "TRANSFER" or transfer.get("Nature") != "REGULAR" \
+                or _amount(transfer) != (amount.minor, amount.currency) \
+                or _read_tag(transfer).get("payin") != payment_ref:
+            raise IdempotencyError(f"key {key} was used with other parameters")
+        if transfer.get("Status") != "SUCCEEDED":
+            raise ProviderError(f"Mangopay refused the transfer ({transfer.get('ResultCode')})")
+        return str(transfer["Id"])
+
+    def _row_of(self, mangopay_user_id: str) -> MangopayUser | None:
+        return self._by_mangopay_id(mangopay_user_id)
+
+    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+        """Money back to the card: held money (a refund of the pay-in), or delivered money (that much taken
+        back from the recipient's wallet first, then the pay-in refunded). `amount` may be part of the
+        payment; each part has its own key, and beyond what is left Mangopay refuses (ProviderError)."""
+        payin = self._succeeded_payin(payment_ref)
+        author = str(payin["AuthorId"])
+        self._take_back(key, author, payment_ref, amount)
+        funds = {"Currency": amount.currency, "Amount": amount.minor}
+        refund = self._post(key, f"/payins/{payment_ref}/refunds", {
+            "AuthorId": author, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
+            "Tag": _tag(paybot=key, payin=payment_ref)}, self._refund_finder(author, key))
+        if refund.get("Nature") != "REFUND" or refund.get("InitialTransactionId") not in (None, payment_ref) \
+                or _amount(refund) != (amount.minor, amount.currency) or _read_tag(refund).get("paybot") != key:
+            raise IdempotencyError(f"key {key} was used with other parameters")
+        if refund.get("Status") == "FAILED":
+            raise ProviderError(f"Mangopay refused the refund ({refund.get('ResultCode')})")
+        return Settled(ref=str(refund["Id"]), pending=refund.get("Status") == "CREATED")
+
+    def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
+        """Take `amount` of a delivered payment, or what the recipient still holds of it when less, back from
+        the recipient's wallet (a transfer refund) into the sender's, where paybot keeps it: nothing goes
+        to the card. The same key again answers what it took the first time; ProviderError when the
+        recipient holds nothing of it."""
+        payin = self._succeeded_payin(payment_ref)
+        author = str(payin["AuthorId"])
+        done = [str(tx["Id"]) for tx in self._list(f"/users/{author}/transactions", Nature="REFUND",
+                                                     Sort="CreationDate:ASC")
+                if tx.get("Type") == "TRANSFER" and _read_tag(tx).get("paybot") == f"{key}#take-back"]
+        if done:
+            return done[-1]
+        refs = self._take_back(key, author, payment_ref, amount)
+        if not refs:
+            raise ProviderError(f"nothing of pay-in {payment_ref} reached a recipient")
+        return refs[-1]
+
+    def _succeeded_payin(self, payment_ref: str) -> dict[str, Any]:
+        payin = self._get(f"/payins/{payment_ref}")
+        if payin is None or payin.get("Status") != "SUCCEEDED":
+            raise ProviderError(f"no succeeded pay-in {payment_ref}")
+        return payin
+
+    def _take_back(self, key: str, author: str, payment_ref: str, amount: Money) -> list[str]:
+        """Refund `amount` (at most) of the transfers that delivered this pay-in, newest first, each under
+        its own key derived from `key`; returns the transfer refunds' ids."""
+        left, refs = amount.minor, []
+        for transfer, kept in self._delivered(author, payment_ref):
+            if left <= 0:
+                break
+            part = min(left, kept)
+            back = self._post(f"{key}#take-back:{transfer['Id']}", f"/transfers/{transfer['Id']}/refunds", {
+                "AuthorId": author, "DebitedFunds": {"Currency": amount.currency, "Amount": part},
+                "Fees": {"Currency": amount.currency, "Amount": 0},
+                "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref)})
+            if back.get("Status") != "SUCCEEDED":
+                raise ProviderError(f"Mangopay refused to take back transfer {transfer['Id']} "
+                                    f"({back.get('ResultCode')})")
+            left -= part
+            refs.append(str(back["Id"]))
+        return refs
+
+    def _refund_finder(self, author: str, key: str) -> Callable[[], dict[str, Any] | None]:
+        def find() -> dict[str, Any] | None:
+            for tx in self._list(f"/users/{author}/transactions", Nature="REFUND", Sort="CreationDate:DESC"):
+                if _read_tag(tx).get("paybot") == key:
+                    return self._get(f"/refunds/{tx['Id']}") or dict(tx)
+            return None
+
+        return find
+
+    def _delivered(self, author: str, payment_ref: str,
+                   txs: list[dict[str, Any]] | None = None) -> list[tuple[dict[str, Any], int]]:
+        """The transfers that moved this pay-in's money to a recipient, each with what was not taken back."""
+        transfers, back = [], dict[str, int]()
+        for tx in txs if txs is not None else self._list(f"/users/{author}/transactions", Type="TRANSFER"):
+            if tx.get("Type") != "TRANSFER" or tx.get("Status") != "SUCCEEDED" \
+                    or _read_tag(tx).get("payin") != payment_ref:
+                continue
+            if tx.get("Nature") == "REGULAR":
+                transfers.append(tx)
+            elif tx.get("Nature") == "REFUND":
+                initial = str((self._get(f"/refunds/{tx['Id']}") or {}).get("InitialTransactionId"))
+                back[initial] = back.get(initial, 0) + _amount(tx)[0]
+        kept = [(t, _amount(t)[0] - back.get(str(t["Id"]), 0)) for t in transfers]
+        return [(t, k) for t, k in reversed(kept) if k > 0]
+
+    # ------------------------------------------------------------------ lookups
+
+    def lookup(self, key: str, sender_id: str) -> PayResult | None:
+        author = self._row(sender_id).mangopay_user_id
+        if author is None:
+            return None
+        payins = [tx for tx in self._list(f"/users/{author}/transactions", Type="PAYIN", Sort="CreationDate:ASC")
+                  if _read_tag(tx).get("paybot") == key and tx.get("Nature") == "REGULAR"]
+        if not payins:
+            return None
+        full = [self._get(f"/payins/{tx['Id']}") or dict(tx) for tx in payins]
+        for payin in full:
+            if payin.get("Status") == "SUCCEEDED":
+                tag = _read_tag(payin)
+                if tag.get("route") != "direct":
+                    return PayResult(PayOutcome.HELD, ref=str(payin["Id"]))
+                transfer = self._finder(author, f"{key}", "TRANSFER")()
+                if transfer is None:  # the pay-in was made, the transfer never: make it now
+                    return self._after_payin(key, sender_id, tag.get("to", ""), payin)
+                return self._transfer_outcome(key, payin, transfer)
+        last = full[-1]
+        if last.get("Status") == "CREATED" and last.get("SecureModeRedirectURL"):
+            # Mangopay has no call to close a 3DS page: it lapses by itself within minutes.
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=str(last["Id"]), reason="not approved in time")
+        if last.get("SecureModeNeeded"):  # the bank's page lapsed or was refused
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=str(last["Id"]), reason="not approved in time")
+        return PayResult(PayOutcome.DECLINED, ref=str(last["Id"]), reason=_decline(last))
+
+    def _transfer_outcome(self, key: str, payin: dict[str, Any], transfer: dict[str, Any]) -> PayResult:
+        ref = str(payin["Id"])
+        status = transfer.get("Status")
+        if status == "SUCCEEDED":
+            return PayResult(PayOutcome.PAID, ref=ref)
+        if status == "CREATED":
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time")
+        if str(transfer.get("ResultCode")) in REFUSED_TRANSFER:
+            return PayResult(PayOutcome.HELD, ref=ref)
+        self._give_back(key, payin)  # the sender never approved the transfer: their money goes back to the card
+        return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time")
+
+    def _give_back(self, key: str, payin: dict[str, Any]) -> None:
+        amount, currency = _amount(payin)
+        funds = {"Currency": currency, "Amount": amount}
+        self._post(f"{key}#lapse", f"/payins/{payin['Id']}/refunds", {
+            "AuthorId": payin["AuthorId"], "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
+            "Tag": _tag(paybot=f"{key}#lapse", payin=str(payin["Id"]))},
+            self._refund_finder(str(payin["AuthorId"]), f"{key}#lapse"))
+
+    def payments_since(self, since: datetime) -> list[ProviderPayment]:
+        """Every pay-in paybot made since then, with what became of it (reconciliation reads each known
+        user's transactions: Mangopay lists transactions per user or wallet, not per client)."""
+        with self.uow() as s:
+            authors = [r for r in s.exec(select(MangopayUser.mangopay_user_id).where(
+                col(MangopayUser.mangopay_user_id).is_not(None)))]
+        after = int(since.timestamp()) - 1
+        out = []
+        for author in authors:
+            txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
+            refunded: dict[str, int] = {}
+            for tx in txs:
+                if tx.get("Type") == "PAYOUT" and tx.get("Nature") == "REFUND" and tx.get("Status") == "SUCCEEDED":
+                    initial = str((self._get(f"/refunds/{tx['Id']}") or {}).get("InitialTransactionId"))
+                    refunded[initial] = refunded.get(initial, 0) + _amount(tx)[0]
+            for tx in txs:
+                tag = _read_tag(tx)
+                if tx.get("Type") != "PAYIN" or tx.get("Status") != "SUCCEEDED" or "paybot" not in tag \
+                        or tx.get("AuthorId") != author or tx.get("Nature") != "REGULAR":
+                    continue
+                amount, currency = _amount(tx)
+                back = refunded.get(str(tx["Id"]), 0)
+                out.append(ProviderPayment(
+                    key=tag["paybot"], ref=str(tx["Id"]), amount_minor=amount, currency=currency, charged=True,
+                    delivered=bool(self._delivered(str(author), str(tx["Id"]), txs)), refunded=back >= amount,
+                    refunded_minor=back))
+        return out
+
+    # ------------------------------------------------------------------ events
+
+    def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
+        """Mangopay's events after the cursor ("<date>|<digests of the events read at that date>"), oldest
+        first, each translated by reading its resource; then the cards saved on open card pages."""
+        date, seen = (-1, set[str]()) if not after else (int(after.split("|")[0]),
+                                                          set(filter(None, after.split("|", 1)[1].split(","))))
+        params: dict[str, Any] = {"Sort": "Date:ASC"}
+        if date >= 0:
+            params["AfterDate"] = date - 1  # that second again: events of one second are told apart by digest
+        out: list[ProviderEvent] = []
+        for event in self._list("/events", **params):
+            when = int(event.get("Date") or 0)
+            digest = hashlib.sha256(f"{event.get('EventType')}:{event.get('ResourceId')}".encode()).hexdigest()[:10]
+            if when < date or (when == date and digest in seen):
+                continue
+            if when > date:
+                date, seen = when, set()
+            seen.add(digest)
+            if event.get("EventType") in EVENT_TYPES:
+                out += self._translate(str(event["EventType"]), str(event.get("ResourceId")), when)
+        cursor = f"{date}|{','.join(sorted(seen))}" if date >= 0 else after
+        return out + self._cards_saved(), cursor
+
+    def _translate(self, kind: str, resource: str, when: int) -> list[ProviderEvent]:
+        eid = f"{kind}:{resource}:{when}"
+        if kind.startswith("PAYIN_NORMAL_"):
+            payin = self._get(f"/payins/{resource}")
+            tag = _read_tag(payin)
+            key = tag.get("paybot", "")
+            if payin is None or not key.startswith("pay:") or not payin.get("SecureModeNeeded"):
+                return []  # only a pay-in that waited on the bank's page is news
+            if kind == "PAYIN_NORMAL_FAILED":
+                return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+            sender = self._by_mangopay_id(str(payin.get("AuthorId")))
+            result = self._after_payin(key, sender.user_id if sender else "", tag.get("to", ""), payin)
+            if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
+                return [ProviderEvent(eid, EventKind.PAID, key=key, ref=result.ref, outcome=result.outcome)]
+            return []
+        if kind.startswith("TRANSFER_NORMAL_"):
+            transfer = self._get(f"/transfers/{resource}")
+            tag = _read_tag(transfer)
+            key = tag.get("paybot", "").removesuffix("#transfer")
+            if transfer is None or not key.startswith("pay:") or transfer.get("ScaContext") != "USER_PRESENT":
+                return []  # only a transfer that waited for its author's approval is news
+            payin = self._get(f"/payins/{tag.get('payin')}")
+            if payin is None:
+                return []
+            result = self._transfer_outcome(key, payin, transfer)
+            if result.outcome == PayOutcome.PAID:
+                return [ProviderEvent(eid, EventKind.PAID, key=key, ref=result.ref, outcome=PayOutcome.PAID)]
+            if result.outcome == PayOutcome.NEEDS_AUTH and transfer.get("Status") == "FAILED":
+                return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+            return []
+        if kind == "PAYIN_REFUND_SUCCEEDED":
+            refund = self._get(f"/refunds/{resource}")
+            if refund and refund.get("Status") == "SUCCEEDED" and refund.get("InitialTransactionId"):
+                mine = _read_tag(refund).get("paybot")
+                return [ProviderEvent(eid, EventKind.REFUNDED, ref=str(refund["InitialTransactionId"]),
+                                      key=mine, settle_ref=str(refund["Id"]), amount_minor=_amount(refund)[0])]
+            return []
+        if kind == "USER_KYC_REGULAR":
+            row = self._by_mangopay_id(resource)
+            found = self._get(f"/sca/users/{resource}") if row else None
+            if row and found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR":
+                self._save(row.user_id, owner=True, kyc_regular=True)
+                return [ProviderEvent(eid, EventKind.ACCOUNT_READY, user_id=row.user_id)]
+        return []
+
+    def _cards_saved(self) -> list[ProviderEvent]:
+        """CARD_SAVED, once, for each card page completed since the last poll (Mangopay has no event)."""
+        with self.uow() as s:
+            waiting = list(s.exec(select(MangopayUser.user_id, MangopayUser.card_registration_id).where(
+                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))))
+        out = []
+        for user_id, registration in waiting[:20]:
+            try:
+                card = self._card(user_id)
+            except ProviderError as err:
+                log.warning("could not read card registration %s: %s", registration, err)
+                continue
+            if card is not None:
+                out.append(ProviderEvent(f"card-saved:{registration}", EventKind.CARD_SAVED, user_id=user_id))
+        return out
+
+
+def _decline(payin: dict[str, Any]) -> str:
+    return DECLINE_WORDS.get(str(payin.get("ResultCode")), DEFAULT_DECLINE)
+
+
+def _refused(status: int, data: Any) -> ProviderError:
+    kind = str((data or {}).get("Type") or "") if isinstance(data, dict) else ""
+    message = str((data or {}).get("Message") or "") if isinstance(data, dict) else ""
+    return ProviderError(f"Mangopay refused the request ({status} {kind}): {message}".rstrip(": "))
+
+
+def _translate(err: APIError) -> ProviderError:
+    """The SDK's errors in the port's words; never the API key or the token (the SDK's text is not used)."""
+    code = err.code
+    if code is None:
+        return ProviderTransient("Mangopay did not answer (connection or timeout)")
+    if code == 401:
+        log.error("Mangopay refused the credentials (401): check MANGOPAY_CLIENT_ID and MANGOPAY_API_KEY")
+        return ProviderTransient("Mangopay refused the credentials (401)")
+    if code in (409, 429) or code >= 500:
+        return ProviderTransient(f"Mangopay could not answer now ({code})")
+    return _refused(code, err.content)

@@ -1,0 +1,915 @@
+"""A Mangopay emulator: the API v2.01 endpoints paybot's Mangopay adapter uses, over HTTP on 127.0.0.1.
+
+It speaks Mangopay's wire format so the official SDK (mangopay4-python-sdk) talks to it: an OAuth
+client-credentials token (`POST /v2.01/oauth/token`, Basic auth with the client id and API key), then
+Bearer calls under `/v2.01/{ClientId}/`, JSON bodies with PascalCase fields (`Id`, `Tag`, `CreationDate`
+in unix seconds, `AuthorId`, `CreditedWalletId`, `DebitedFunds {Currency, Amount}` in minor units, `Fees`,
+`Status` CREATED/SUCCEEDED/FAILED, `ResultCode`/`ResultMessage`, ...).
+
+Resources: natural users (the SCA endpoints: PAYER or OWNER, `UserCategory`, terms accepted, `KYCLevel`
+LIGHT/REGULAR, categorization to OWNER), wallets (one currency each, `Balance`), card registrations (a
+card page the people fill in: the card is tokenized and the registration VALIDATED with its `CardId`),
+cards, recurring pay-in registrations, recurring card pay-ins (a CIT, with `SecureModeReturnURL`, that
+may need the cardholder on a 3DS page; then MITs without them), transfers (wallet to wallet; between two
+OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with `PendingUserAction.RedirectUrl`
+until the author approves it), pay-in and transfer refunds, hosted identity verification sessions (KYC:
+the user becomes REGULAR), user transactions, events, and the client.
+
+Faithful where paybot's safety depends on it:
+- Idempotency: every POST may carry `Idempotency-Key`, 16 to 36 letters, digits or dashes (anything else
+  is a 400). The first request with a key runs; any other POST with that key in the next 24 hours (of
+  the emulator's clock) is blocked with a 409 `idempotent_creation_conflict`, never replayed, whatever
+  the first answer was (errors and 500s included) and even while the first is still running. The first
+  answer is read with `GET /v2.01/{ClientId}/responses/{IdempotencyKey}` (404 once forgotten).
+- Errors are Mangopay's report: `{"Message", "Type", "Id", "Date", "errors"}` (401 for a missing, bad or
+  expired token or a wrong client id, 400 `param_error`, 403, 404 `ressource_not_found`, 405, 409, 500).
+  A refused payment is not an HTTP error: the transaction is FAILED with its `ResultCode`.
+- Lists: `page` (from 1) and `per_page` (at most 100, default 10), `X-Number-Of-Pages` and
+  `X-Number-Of-Items` headers (and `Link`), `Sort=CreationDate:ASC|DESC` (events: `Date`), and for
+  events `EventType`, `AfterDate`, `BeforeDate` (unix seconds, exclusive).
+- Events (`ResourceId`, `EventType`, `Date`) name a resource and carry nothing else: the reader fetches it.
+
+Cards (the card page takes these numbers; the first two are Mangopay's sandbox test cards):
+- 4970107111111119: frictionless; every pay-in succeeds.
+- 4970105181818183: the issuer wants the cardholder: a CIT waits on a 3DS page (CREATED,
+  `SecureModeRedirectURL`), and in this emulator every MIT on it is refused and puts its registration in
+  AUTHENTICATION_NEEDED (a new CIT is needed each time).
+- 4970101122334471 (the emulator's own; Mangopay's sandbox simulates refusals by amount): every pay-in is
+  refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)".
+
+Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
+played by the control API (Python methods and `POST /_sim/...`). 3DS and SCA pages lapse after
+PAGE_LIFETIME (15 minutes, as Mangopay's hosted card page does); the transaction then FAILS with an event.
+
+Faults (`inject`): the next matching request answers 500 or 503 (before any work, or `work=True`: after
+the work was done; either way its key is spent and the stored answer is that 5xx), 429 (before anything,
+the key not spent), or DROP: the work is done and saved, then the connection is closed without an answer.
+
+Token lifetimes are measured on the wall clock (the SDK caches tokens on it); everything else on `clock`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request
+
+from bot.ports import Clock, SystemClock
+from bot.sims.loopback import LoopbackServer
+
+DROP = 0  # an injected fault meaning: do the work, then drop the connection
+KEY_LIFETIME = 24 * 3600  # seconds an idempotency key blocks its reuse and keeps its answer
+KEY_FORMAT = re.compile(r"[A-Za-z0-9-]{16,36}")
+TOKEN_LIFETIME = 3600  # seconds (wall clock)
+PAGE_LIFETIME = timedelta(minutes=15)
+MAX_PER_PAGE = 100
+
+CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
+CARDS = {CARD_OK: "ok", CARD_3DS: "needs_auth", CARD_DECLINED: "declined"}
+CURRENCIES = {"EUR", "GBP", "USD", "CHF", "CAD", "AUD", "JPY", "PLN", "SEK", "NOK", "DKK"}
+
+# ResultCodes the emulator gives (Mangopay's list of codes; the ones for 3DS are the emulator's choice).
+OK_CODE = ("000000", "Success")
+DO_NOT_HONOR = ("101101", "Transaction refused by the bank (Do not honor)")
+AUTH_NEEDED = ("101399", "Secure mode: 3DSecure authentication is not available")
+SESSION_EXPIRED = ("101304", "Secure mode: The 3DSecure authentication session has expired")
+SCA_EXPIRED = ("001035", "The strong customer authentication session has expired")
+BALANCE = ("001001", "Unsufficient wallet balance")
+PAYER_CANNOT_RECEIVE = ("002702", "Users with category PAYER cannot receive transfers")
+NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel is not REGULAR)")
+
+
+class MangopayError(Exception):
+    """An error answer: HTTP status and Mangopay's error report."""
+
+    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.type, self.message, self.errors = status, type_, message, errors
+
+
+def _param(message: str, **errors: str) -> MangopayError:
+    return MangopayError(400, "param_error", message, errors or None)
+
+
+def _true(value: Any) -> bool:
+    """A JSON boolean as Mangopay reads it: true (or 1, which the SDK sends for True)."""
+    return value is True or (type(value) is int and value == 1)
+
+
+def _missing(kind: str, oid: str) -> MangopayError:
+    return MangopayError(404, "ressource_not_found", "Cannot found the ressource",
+                         {"RessourceNotFound": f"Cannot found the ressource {kind} with the id={oid} "})
+
+
+class MangopaySim(LoopbackServer):
+    """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
+
+    def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
+                 api_key: str = "sim-mangopay-api-key") -> None:
+        self.clock = clock or SystemClock()
+        self.client_id = client_id
+        self.api_key = api_key
+        self.lock = threading.RLock()
+        self.objects: dict[str, dict[str, Any]] = {}  # id -> object (its "_kind" says which)
+        self.events: list[dict[str, Any]] = []
+        self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> first use, and its answer once known
+        self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
+        self.faults: dict[str, list[tuple[int, bool]]] = {}  # route -> [(status, work)]
+        self.requests: list[dict[str, Any]] = []  # every API request: route, key, status
+        self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook: a POST begins its work
+        self._n = 10_000_000
+        self.thread_name = "mangopay-sim"
+
+    # ------------------------------------------------------------------ control (the people, the tests)
+
+    def inject(self, route: str, status: int, times: int = 1, *, work: bool = False) -> None:
+        """Make the next `times` calls of route ("POST /payins/recurring/card/direct", relative to the
+        client) answer 500/503 (`work`: after doing the work), 429, or DROP (work done, no answer)."""
+        if status not in (500, 503, 429, DROP):
+            raise ValueError(f"the emulator injects 500, 503, 429 or DROP, not {status}")
+        with self.lock:
+            self.faults.setdefault(route, []).extend([(status, work)] * times)
+
+    def complete_card_page(self, registration_id: str, card_number: str = CARD_OK) -> dict[str, Any]:
+        """The user types a card on the card page: it is tokenized and the registration VALIDATED."""
+        with self.lock:
+            reg = self._get("cardregistration", registration_id)
+            if reg["Status"] != "CREATED":
+                raise _param(f"This card registration is {reg['Status']}")
+            if card_number not in CARDS:
+                reg.update(Status="ERROR", ResultCode="105202", ResultMessage="Card number: invalid format")
+                return self._public(reg)
+            reg["RegistrationData"] = "data=" + base64.urlsafe_b64encode(card_number.encode()).decode()
+            self._finish_registration(reg)
+            return self._public(reg)
+
+    def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Card registrations waiting for their card, oldest first."""
+        with self.lock:
+            return [self._public(o) for o in self._all("cardregistration")
+                    if o["Status"] == "CREATED" and user_id in (None, o["UserId"])]
+
+    def complete_3ds(self, payin_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The cardholder passes (or fails) the 3DS challenge of a pay-in waiting on it."""
+        with self.lock:
+            self._sweep()
+            payin = self._get("payin", payin_id)
+            if payin["Status"] != "CREATED" or not payin.get("SecureModeRedirectURL"):
+                raise _param(f"This pay-in is {payin['Status']}: no 3DS page is open")
+            if success:
+                self._payin_succeeds(payin)
+            else:
+                self._fail(payin, DO_NOT_HONOR, "PAYIN_NORMAL_FAILED")
+            return self._public(payin)
+
+    def open_3ds(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Pay-ins waiting on their 3DS page, oldest first."""
+        with self.lock:
+            self._sweep()
+            return [self._public(o) for o in self._all("payin") if o["Status"] == "CREATED"
+                    and o.get("SecureModeRedirectURL") and user_id in (None, o["AuthorId"])]
+
+    def approve_sca(self, transfer_id: str) -> dict[str, Any]:
+        """The author of a transfer approves it on Mangopay's SCA page."""
+        with self.lock:
+            self._sweep()
+            tr = self._get("transfer", transfer_id)
+            if tr["Status"] != "CREATED" or not tr.get("PendingUserAction"):
+                raise _param(f"This transfer is {tr['Status']}: nothing to approve")
+            tr["PendingUserAction"] = None
+            self._settle_transfer(tr)
+            return self._public(tr)
+
+    def open_sca(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Transfers waiting for their author's SCA, oldest first."""
+        with self.lock:
+            self._sweep()
+            return [self._public(o) for o in self._all("transfer") if o["Status"] == "CREATED"
+                    and o.get("PendingUserAction") and user_id in (None, o["AuthorId"])]
+
+    def pass_kyc(self, session_id: str) -> dict[str, Any]:
+        """The user completes the hosted identity verification: validated, the user is REGULAR."""
+        with self.lock:
+            idv = self._get("identityverification", session_id)
+            if idv["Status"] != "PENDING":
+                raise _param(f"This identity verification is {idv['Status']}")
+            idv.update(Status="VALIDATED", UpdateDate=self._now())
+            self._event("IDENTITY_VERIFICATION_VALIDATED", idv["Id"])
+            user = self._get("user", idv["UserId"])
+            if user["KYCLevel"] != "REGULAR":
+                user["KYCLevel"] = "REGULAR"
+                self._event("USER_KYC_REGULAR", user["Id"])
+            return self._public(idv)
+
+    def open_kyc(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Identity verification sessions still pending, oldest first."""
+        with self.lock:
+            return [self._public(o) for o in self._all("identityverification")
+                    if o["Status"] == "PENDING" and user_id in (None, o["UserId"])]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        """Every object of a kind (user, wallet, card, payin, transfer, refund, ...), oldest first."""
+        with self.lock:
+            return [self._public(o) for o in self._all(kind)]
+
+    def succeeded_payins(self) -> int:
+        return sum(1 for o in self.of_kind("payin") if o["Status"] == "SUCCEEDED")
+
+    def balance(self, wallet_id: str) -> int:
+        with self.lock:
+            return int(self._get("wallet", wallet_id)["Balance"]["Amount"])
+
+    # ------------------------------------------------------------------ app (served by LoopbackServer)
+
+    def app(self) -> Flask:
+        app = Flask("mangopay-sim")
+        app.url_map.strict_slashes = False
+        app.url_map.merge_slashes = False  # the SDK reads stored responses at ".../responses//KEY"
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        routes: list[tuple[str, str, Callable[..., Any]]] = [
+            ("POST", "/users/natural", self._user_create),
+            ("POST", "/sca/users/natural", self._user_create),
+            ("PUT", "/sca/users/natural/<oid>/category", self._user_categorize),
+            ("GET", "/users/<oid>", self._retrieve("user")),
+            ("GET", "/sca/users/<oid>", self._retrieve("user")),
+            ("GET", "/users/natural/<oid>", self._retrieve("user")),
+            ("GET", "/sca/users/natural/<oid>", self._retrieve("user")),
+            ("POST", "/wallets", self._wallet_create),
+            ("GET", "/wallets/<oid>", self._retrieve("wallet")),
+            ("GET", "/users/<oid>/wallets", self._user_list("wallet", "Owners")),
+            ("POST", "/cardregistrations", self._cardreg_create),
+            ("GET", "/cardregistrations/<oid>", self._retrieve("cardregistration")),
+            ("PUT", "/cardregistrations/<oid>", self._cardreg_update),
+            ("GET", "/cards/<oid>", self._retrieve("card")),
+            ("GET", "/users/<oid>/cards", self._user_list("card", "UserId")),
+            ("POST", "/recurringpayinregistrations", self._recurring_create),
+            ("GET", "/recurringpayinregistrations/<oid>", self._retrieve("recurring")),
+            ("POST", "/payins/recurring/card/direct", self._recurring_payin),
+            ("GET", "/payins/<oid>", self._retrieve("payin")),
+            ("POST", "/payins/<oid>/refunds", self._payin_refund),
+            ("GET", "/payins/<oid>/refunds", self._refunds_of("payin")),
+            ("POST", "/transfers", self._transfer_create),
+            ("GET", "/transfers/<oid>", self._retrieve("transfer")),
+            ("POST", "/transfers/<oid>/refunds", self._transfer_refund),
+            ("GET", "/transfers/<oid>/refunds", self._refunds_of("transfer")),
+            ("GET", "/refunds/<oid>", self._retrieve("refund")),
+            ("GET", "/users/<oid>/transactions", self._transactions("user")),
+            ("GET", "/wallets/<oid>/transactions", self._transactions("wallet")),
+            ("POST", "/users/<oid>/identity-verifications", self._idv_create),
+            ("GET", "/identity-verifications/<oid>", self._retrieve("identityverification")),
+            ("GET", "/events", self._events_list),
+            ("GET", "/responses/<key>", self._response),
+            ("GET", "/responses//<key>", self._response),
+            ("GET", "/clients", self._client),
+        ]
+        for method, rule, view in routes:
+            full = "/v2.01/<client>" + rule
+            app.add_url_rule(full, f"{method} {rule}", self._endpoint(method, rule, view), methods=[method])
+        app.add_url_rule("/v2.01/oauth/token", "token", self._token, methods=["POST"])
+
+        def unknown(err: Exception) -> Response:
+            status = 405 if request.method not in ("GET", "POST", "PUT") or "405" in str(err) else 404
+            with self.lock:
+                self.requests.append({"route": f"{request.method} {request.path}", "key": None, "status": status})
+            if status == 405:
+                return self._error(MangopayError(405, "method_not_allowed", "The method is not allowed"))
+            return self._error(MangopayError(404, "ressource_not_found", "Cannot found the ressource",
+                                             {"RessourceNotFound": f"No route {request.path}"}))
+
+        app.register_error_handler(404, unknown)
+        app.register_error_handler(405, unknown)
+        self._control_routes(app)
+        return app
+
+    def _control_routes(self, app: Flask) -> None:
+        def page(kind: str, oid: str) -> Response:
+            with self.lock:
+                obj = self.objects.get(oid)
+            body = f"<html><body><h1>Mangopay {kind}</h1><p>{oid}: {obj and obj.get('Status')}</p></body></html>"
+            return Response(body, mimetype="text/html", status=200 if obj else 404)
+
+        def control(action: str, oid: str) -> Response:
+            body = request.get_json(silent=True) or {}
+            try:
+                if action == "card":
+                    result = self.complete_card_page(oid, str(body.get("card", CARD_OK)))
+                elif action == "3ds":
+                    result = self.complete_3ds(oid, success=bool(body.get("success", True)))
+                elif action == "sca":
+                    result = self.approve_sca(oid)
+                elif action == "kyc":
+                    result = self.pass_kyc(oid)
+                elif action == "clock":
+                    seconds = int(body.get("advance", 0))
+                    advance: Callable[[timedelta], None] | None = getattr(self.clock, "advance", None)
+                    if advance is None or seconds < 0:
+                        raise _param("the emulator's clock is the system's: it cannot be moved")
+                    advance(timedelta(seconds=seconds))
+                    result = {"now": self._now()}
+                elif action == "fault":  # POST /_sim/fault/next {"route": "POST /transfers", "status": 500}
+                    status = DROP if body.get("status") == "drop" else int(body.get("status", 500))
+                    self.inject(str(body.get("route", "")), status, int(body.get("times", 1)),
+                                work=bool(body.get("work", False)))
+                    result = {"ok": True}
+                else:
+                    return Response(json.dumps({"error": "unknown action"}), 404, mimetype="application/json")
+                return Response(json.dumps(result), 200, mimetype="application/json")
+            except MangopayError as err:
+                return self._error(err)
+            except ValueError as err:
+                return self._error(_param(str(err)))
+
+        app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
+        app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _now(self) -> int:
+        return int(self.clock.now().timestamp())
+
+    def _id(self) -> str:
+        self._n += 1
+        return str(self._n)
+
+    def _error(self, err: MangopayError) -> Response:
+        now = self._now()
+        body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
+                "errors": err.errors}
+        return Response(json.dumps(body), status=err.status, mimetype="application/json")
+
+    def _token(self) -> Response:
+        header = request.headers.get("Authorization", "")
+        expected = base64.b64encode(f"{self.client_id}:{self.api_key}".encode()).decode()
+        if header != f"Basic {expected}":
+            return self._error(MangopayError(401, "invalid_client", "Authentication failed",
+                                             {"Authorization": "The client id or the API key is wrong"}))
+        token = secrets.token_hex(16)
+        with self.lock:
+            self.tokens[token] = time.monotonic() + TOKEN_LIFETIME
+        return Response(json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}),
+                        mimetype="application/json")
+
+    def _authorized(self, client: str) -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        expiry = self.tokens.get(token)
+        return client == self.client_id and expiry is not None and expiry > time.monotonic()
+
+    def forget_tokens(self) -> None:
+        """Every access token stops working (as when they expire): the next call gets a 401."""
+        with self.lock:
+            self.tokens.clear()
+
+    def _endpoint(self, method: str, rule: str, view: Callable[..., Any]) -> Callable[..., Response]:
+        route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+
+        def handle(client: str, **kw: Any) -> Response:
+            key = request.headers.get("Idempotency-Key") if method == "POST" else None
+            record: dict[str, Any] = {"route": route, "key": key, "status": 0}
+            body: Any = None
+            with self.lock:
+                self.requests.append(record)
+                if not self._authorized(client):
+                    record["status"] = 401
+                    return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
+                                                     {"Authorization": "Missing, invalid or expired token"}))
+                self._prune()
+                fault = self.faults[route].pop(0) if self.faults.get(route) else None
+                if fault and fault[0] == 429:
+                    record["status"] = 429
+                    return self._error(MangopayError(429, "too_many_requests", "Too many requests"))
+                if key is not None:
+                    if not KEY_FORMAT.fullmatch(key):
+                        record["status"] = 400
+                        return self._error(_param("One or several required parameters are missing or incorrect",
+                                                  **{"Idempotency-Key": "16 to 36 letters, digits or dashes"}))
+                    if key in self.keys:
+                        record["status"] = 409
+                        return self._error(MangopayError(
+                            409, "idempotent_creation_conflict",
+                            "A resource has already been created with this Idempotency Key"))
+                    self.keys[key] = {"at": self._now(), "url": request.url}  # spent now, answer below
+                if method in ("POST", "PUT"):
+                    body = request.get_json(silent=True)
+                    if body is None and request.get_data():
+                        body = "invalid"
+            if method == "POST" and self.on_execute is not None:
+                self.on_execute(record)  # outside the lock: a test can hold this request here
+            with self.lock:
+                if body == "invalid":
+                    resp = self._error(_param("The body is not valid JSON"))
+                elif fault and fault[0] in (500, 503) and not fault[1]:
+                    resp = self._error(MangopayError(fault[0], "internal_error", "Internal server error"))
+                else:
+                    try:
+                        result = view(body or {}, **kw) if method in ("POST", "PUT") else view(
+                            request.args, **kw)
+                        resp, list_headers = (result if isinstance(result, tuple) else (result, {}))
+                        resp = Response(json.dumps(resp), status=200, mimetype="application/json",
+                                        headers=list_headers)
+                    except MangopayError as err:
+                        resp = self._error(err)
+                    if fault and fault[0] in (500, 503):  # the work was done, then the request failed
+                        resp = self._error(MangopayError(fault[0], "internal_error", "Internal server error"))
+                record["status"] = resp.status_code
+                if key is not None:
+                    self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
+                                          type=resp.mimetype)
+            if fault and fault[0] == DROP:  # the work is done and saved; the client never hears of it
+                sock = request.environ.get("werkzeug.socket")
+                if sock is not None:
+                    sock.shutdown(socket.SHUT_RDWR)
+            return resp
+
+        handle.__name__ = f"mangopay_{method}_{rule}"
+        return handle
+
+    def _prune(self) -> None:
+        """Keys are forgotten 24 hours after their first use; open pages lapse."""
+        now = self._now()
+        for key in [k for k, v in self.keys.items() if v["at"] + KEY_LIFETIME <= now]:
+            del self.keys[key]
+        self._sweep()
+
+    def _sweep(self) -> None:
+        limit = self._now() - int(PAGE_LIFETIME.total_seconds())
+        for obj in list(self.objects.values()):
+            if obj.get("Status") != "CREATED" or obj["CreationDate"] > limit:
+                continue
+            if obj["_kind"] == "payin" and obj.get("SecureModeRedirectURL"):
+                self._fail(obj, SESSION_EXPIRED, "PAYIN_NORMAL_FAILED")
+            elif obj["_kind"] == "transfer" and obj.get("PendingUserAction"):
+                obj["PendingUserAction"] = None
+                self._fail(obj, SCA_EXPIRED, "TRANSFER_NORMAL_FAILED")
+
+    def _response(self, _args: Any, key: str) -> dict[str, Any]:
+        saved = self.keys.get(key)
+        if saved is None or "status" not in saved:
+            raise _missing("response", key)
+        try:
+            resource = json.loads(saved["body"])
+        except ValueError:
+            resource = None
+        return {"StatusCode": str(saved["status"]), "ContentLength": str(len(saved["body"])),
+                "ContentType": f"{saved['type']}; charset=utf-8",
+                "Date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(saved["at"])),
+                "RequestURL": saved["url"], "Resource": resource}
+
+    def _all(self, kind: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects.values() if o["_kind"] == kind]
+
+    def _get(self, kind: str, oid: str) -> dict[str, Any]:
+        obj = self.objects.get(str(oid))
+        if obj is None or obj["_kind"] != kind:
+            raise _missing(kind, str(oid))
+        return obj
+
+    def _new(self, kind: str, **fields: Any) -> dict[str, Any]:
+        obj = {"Id": self._id(), "Tag": None, "CreationDate": self._now(), **fields, "_kind": kind}
+        self.objects[obj["Id"]] = obj
+        return obj
+
+    @staticmethod
+    def _public(obj: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+    def _event(self, event_type: str, resource_id: str) -> None:
+        self.events.append({"ResourceId": resource_id, "EventType": event_type, "Date": self._now()})
+
+    def _retrieve(self, kind: str) -> Callable[..., dict[str, Any]]:
+        def view(_args: Any, oid: str) -> dict[str, Any]:
+            self._sweep()
+            return self._public(self._get(kind, oid))
+
+        return view
+
+    def _page(self, rows: list[dict[str, Any]], args: Any, *, sort_field: str = "CreationDate",
+              default: str = "ASC") -> tuple[list[dict[str, Any]], dict[str, str]]:
+        """One page of a list, with Mangopay's pagination headers."""
+        try:
+            page = int(args.get("page", 1))
+            per_page = int(args.get("per_page", 10))
+        except ValueError:
+            raise _param("page and per_page are numbers") from None
+        if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
+            raise _param("One or several required parameters are missing or incorrect",
+                         per_page=f"per_page is between 1 and {MAX_PER_PAGE}; page starts at 1")
+        field, _, direction = (args.get("Sort") or f"{sort_field}:{default}").partition(":")
+        if field not in ("CreationDate", "Date") or direction.upper() not in ("ASC", "DESC"):
+            raise _param("Invalid sort", Sort="CreationDate:ASC or CreationDate:DESC")
+        rows = sorted(rows, key=lambda o: (o.get(sort_field), int(o.get("Id", 0) or 0)),
+                      reverse=direction.upper() == "DESC") if sort_field == "CreationDate" else (
+            rows[::-1] if direction.upper() == "DESC" else rows)
+        pages = max(1, -(-len(rows) // per_page))
+        chunk = rows[(page - 1) * per_page: page * per_page]
+        base = request.base_url
+        links = [f"<{base}?{urlencode({'page': p, 'per_page': per_page})}>; rel=\"{rel}\"" for rel, p in
+                 (("first", 1), ("prev", max(1, page - 1)), ("next", min(pages, page + 1)), ("last", pages))]
+        headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": ", ".join(links)}
+        return [self._public(o) if "_kind" in o else o for o in chunk], headers
+
+    def _user_list(self, kind: str, owner_field: str) -> Callable[..., Any]:
+        def view(args: Any, oid: str) -> Any:
+            self._get("user", oid)
+            rows = [o for o in self._all(kind) if oid == o[owner_field] or oid in (o[owner_field] or [])]
+            return self._page(rows, args)
+
+        return view
+
+    @staticmethod
+    def _money(body: dict[str, Any], name: str, *, required: bool = True) -> dict[str, Any] | None:
+        value = body.get(name)
+        if value is None:
+            if required:
+                raise _param("One or several required parameters are missing or incorrect",
+                             **{name: f"The {name} field is required."})
+            return None
+        amount, currency = value.get("Amount") if isinstance(value, dict) else None, (
+            value.get("Currency") if isinstance(value, dict) else None)
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0 or currency not in CURRENCIES:
+            raise _param("One or several required parameters are missing or incorrect",
+                         **{name: "Amount is a whole number of minor units, Currency an ISO code"})
+        return {"Currency": currency, "Amount": amount}
+
+    @staticmethod
+    def _tag(body: dict[str, Any]) -> str | None:
+        tag = body.get("Tag")
+        if tag is not None and (not isinstance(tag, str) or len(tag) > 255):
+            raise _param("One or several required parameters are missing or incorrect",
+                         Tag="The Tag is a string of at most 255 characters")
+        return tag
+
+    @staticmethod
+    def _required(body: dict[str, Any], *names: str) -> None:
+        missing = {n: f"The {n} field is required." for n in names if body.get(n) in (None, "")}
+        if missing:
+            raise _param("One or several required parameters are missing or incorrect", **missing)
+
+    # ------------------------------------------------------------------ users and wallets
+
+    def _user_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._required(body, "FirstName", "LastName", "Email", "UserCategory")
+        category = body["UserCategory"]
+        if category not in ("PAYER", "OWNER"):
+            raise _param("One or several required parameters are missing or incorrect",
+                         UserCategory="PAYER or OWNER")
+        if category == "OWNER" and not _true(body.get("TermsAndConditionsAccepted")):
+            raise _param("An OWNER must accept Mangopay's terms and conditions",
+                         TermsAndConditionsAccepted="must be true for an OWNER")
+        now = self._now()
+        user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
+                         LastName=body["LastName"], Email=body["Email"], UserCategory=category,
+                         KYCLevel="LIGHT", UserStatus="ACTIVE",
+                         TermsAndConditionsAccepted=_true(body.get("TermsAndConditionsAccepted")),
+                         TermsAndConditionsAcceptedDate=now if _true(body.get("TermsAndConditionsAccepted")) else None,
+                         Birthday=body.get("Birthday"), Nationality=body.get("Nationality"),
+                         CountryOfResidence=body.get("CountryOfResidence"), Address=body.get("Address"),
+                         Occupation=None, IncomeRange=None, ProofOfIdentity=None, ProofOfAddress=None,
+                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None)
+        self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
+        return self._public(user)
+
+    def _user_categorize(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        user = self._get("user", oid)
+        if body.get("UserCategory") != "OWNER":
+            raise _param("A user can only be categorized as OWNER", UserCategory="OWNER")
+        if not _true(body.get("TermsAndConditionsAccepted")):
+            raise _param("An OWNER must accept Mangopay's terms and conditions",
+                         TermsAndConditionsAccepted="must be true for an OWNER")
+        if user["UserCategory"] != "OWNER":
+            user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True,
+                        TermsAndConditionsAcceptedDate=self._now())
+            self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
+        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "FirstName", "LastName", "Email"):
+            if body.get(name) is not None:
+                user[name] = body[name]
+        return self._public(user)
+
+    def _wallet_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._required(body, "Owners", "Description", "Currency")
+        owners = body["Owners"]
+        if not isinstance(owners, list) or len(owners) != 1:
+            raise _param("A wallet has exactly one owner", Owners="one user id")
+        self._get("user", owners[0])
+        if body["Currency"] not in CURRENCIES:
+            raise _param("One or several required parameters are missing or incorrect", Currency="ISO code")
+        wallet = self._new("wallet", Tag=self._tag(body), Owners=[str(owners[0])], Description=body["Description"],
+                           Currency=body["Currency"], Balance={"Currency": body["Currency"], "Amount": 0},
+                           FundsType="DEFAULT")
+        return self._public(wallet)
+
+    # ------------------------------------------------------------------ cards
+
+    def _cardreg_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._required(body, "UserId", "Currency")
+        self._get("user", body["UserId"])
+        if body["Currency"] not in CURRENCIES:
+            raise _param("One or several required parameters are missing or incorrect", Currency="ISO code")
+        reg = self._new("cardregistration", Tag=self._tag(body), UserId=str(body["UserId"]),
+                        Currency=body["Currency"], CardType=body.get("CardType") or "CB_VISA_MASTERCARD",
+                        AccessKey=secrets.token_urlsafe(15), PreregistrationData=secrets.token_urlsafe(48),
+                        RegistrationData=None, CardId=None, Status="CREATED", ResultCode=None, ResultMessage=None,
+                        CardHolderName=body.get("CardHolderName"))
+        reg["CardRegistrationURL"] = f"{self.base}/_sim/tokenizer-page/{reg['Id']}"
+        return self._public(reg)
+
+    def _cardreg_update(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """The platform sends the tokenization server's RegistrationData back: the Card is created."""
+        reg = self._get("cardregistration", oid)
+        if reg["Status"] != "CREATED":
+            raise _param(f"This card registration is {reg['Status']}")
+        self._required(body, "RegistrationData")
+        reg["RegistrationData"] = body["RegistrationData"]
+        self._finish_registration(reg)
+        return self._public(reg)
+
+    def _finish_registration(self, reg: dict[str, Any]) -> None:
+        try:
+            number = base64.urlsafe_b64decode(str(reg["RegistrationData"]).removeprefix("data=")).decode()
+        except ValueError:
+            number = ""
+        if number not in CARDS:
+            reg.update(Status="ERROR", ResultCode="105299", ResultMessage="Token input Error")
+            return
+        card = self._new("card", Tag=reg["Tag"], UserId=reg["UserId"], Currency=reg["Currency"],
+                         CardType=reg["CardType"], CardProvider="VISA", Alias=f"{number[:6]}XXXXXX{number[-4:]}",
+                         ExpirationDate="1230", Country="FRA", Product="I", BankCode="00152", Active=True,
+                         Validity="UNKNOWN", Fingerprint=secrets.token_hex(16), CardHolderName=reg["CardHolderName"],
+                         _behaviour=CARDS[number])
+        reg.update(Status="VALIDATED", CardId=card["Id"], ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1])
+
+    # ------------------------------------------------------------------ pay-ins
+
+    def _recurring_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._required(body, "AuthorId", "CardId")
+        author = self._get("user", body["AuthorId"])
+        card = self._get("card", body["CardId"])
+        if card["UserId"] != author["Id"] or not card["Active"]:
+            raise _param("The card does not belong to the author or is inactive", CardId="the author's card")
+        first = self._money(body, "FirstTransactionDebitedFunds")
+        assert first is not None
+        wallet = self._get("wallet", body.get("CreditedWalletId") or "")
+        if wallet["Currency"] != first["Currency"]:
+            raise _param("The currency of the funds and of the credited wallet differ", Currency="the wallet's")
+        reg = self._new("recurring", Tag=self._tag(body), AuthorId=author["Id"], CardId=card["Id"],
+                        CreditedUserId=str(body.get("CreditedUserId") or wallet["Owners"][0]),
+                        CreditedWalletId=wallet["Id"], FirstTransactionDebitedFunds=first,
+                        FirstTransactionFees=self._money(body, "FirstTransactionFees", required=False)
+                        or {"Currency": first["Currency"], "Amount": 0},
+                        NextTransactionDebitedFunds=body.get("NextTransactionDebitedFunds"),
+                        NextTransactionFees=body.get("NextTransactionFees"), Frequency=body.get("Frequency"),
+                        EndDate=body.get("EndDate"), FixedNextAmount=body.get("FixedNextAmount"),
+                        FractionedPayment=body.get("FractionedPayment"), Migration=False,
+                        FreeCycles=0, CycleNumber=0, TotalAmount=None, RecurringType="CUSTOM", Status="CREATED",
+                        ResultCode=None, ResultMessage=None, PaymentType="CARD",
+                        CurrentState={"PayinsLinked": 0, "CumulatedDebitedAmount": {"Currency": first["Currency"],
+                                                                                     "Amount": 0},
+                                      "CumulatedFeesAmount": {"Currency": first["Currency"], "Amount": 0},
+                                      "LastPayinId": None})
+        return self._public(reg)
+
+    def _recurring_payin(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A CIT (the body has SecureModeReturnURL: the cardholder is there) or an MIT (they are not)."""
+        self._required(body, "RecurringPayinRegistrationId")
+        reg = self._get("recurring", body["RecurringPayinRegistrationId"])
+        cit = bool(body.get("SecureModeReturnURL"))
+        if cit:
+            self._required(body, "BrowserInfo", "IpAddress")
+        elif reg["Status"] not in ("IN_PROGRESS",):
+            raise _param("A merchant-initiated pay-in needs a successful customer-initiated one first",
+                         RecurringPayinRegistrationId=f"the registration is {reg['Status']}")
+        if reg["Status"] == "ENDED":
+            raise _param("The recurring registration has ended")
+        debited = self._money(body, "DebitedFunds", required=not cit) or reg["FirstTransactionDebitedFunds"]
+        fees = self._money(body, "Fees", required=False) or {"Currency": debited["Currency"], "Amount": 0}
+        if fees["Currency"] != debited["Currency"] or debited["Currency"] != reg["FirstTransactionDebitedFunds"][
+                "Currency"]:
+            raise _param("The currency of the funds and of the credited wallet differ", Currency="the wallet's")
+        card = self._get("card", reg["CardId"])
+        payin = self._new("payin", Tag=self._tag(body), AuthorId=reg["AuthorId"], CreditedUserId=reg["CreditedUserId"],
+                          DebitedFunds=debited, Fees=fees,
+                          CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
+                          CreditedWalletId=reg["CreditedWalletId"], DebitedWalletId=None, Status="CREATED",
+                          ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REGULAR",
+                          PaymentType="CARD", ExecutionType="DIRECT", CardId=card["Id"],
+                          RecurringPayinRegistrationId=reg["Id"], SecureMode="DEFAULT",
+                          SecureModeNeeded=False, SecureModeRedirectURL=None,
+                          SecureModeReturnURL=body.get("SecureModeReturnURL"),
+                          StatementDescriptor=body.get("StatementDescriptor"), Culture="EN",
+                          PaymentCategory="ECommerce", _cit=cit)
+        self._event("PAYIN_NORMAL_CREATED", payin["Id"])
+        reg["CurrentState"]["PayinsLinked"] += 1
+        reg["CurrentState"]["LastPayinId"] = payin["Id"]
+        behaviour = card["_behaviour"]
+        if behaviour == "declined":
+            self._fail(payin, DO_NOT_HONOR, "PAYIN_NORMAL_FAILED")
+            card["Validity"] = "INVALID"
+        elif behaviour == "needs_auth" and cit:
+            payin.update(SecureModeNeeded=True, SecureModeRedirectURL=f"{self.base}/_sim/3ds-page/{payin['Id']}")
+            reg["Status"] = "AUTHENTICATION_NEEDED"
+        elif behaviour == "needs_auth":
+            self._fail(payin, AUTH_NEEDED, "PAYIN_NORMAL_FAILED")
+            reg["Status"] = "AUTHENTICATION_NEEDED"
+        else:
+            self._payin_succeeds(payin)
+        return self._public(payin)
+
+    def _payin_succeeds(self, payin: dict[str, Any]) -> None:
+        wallet = self._get("wallet", payin["CreditedWalletId"])
+        wallet["Balance"]["Amount"] += payin["CreditedFunds"]["Amount"]
+        payin.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1],
+                     ExecutionDate=self._now())
+        card = self.objects.get(str(payin.get("CardId")))
+        if card is not None:
+            card["Validity"] = "VALID"
+        reg = self.objects.get(str(payin.get("RecurringPayinRegistrationId")))
+        if reg is not None:
+            reg["Status"] = "IN_PROGRESS"
+            state = reg["CurrentState"]
+            state["CumulatedDebitedAmount"]["Amount"] += payin["DebitedFunds"]["Amount"]
+            state["CumulatedFeesAmount"]["Amount"] += payin["Fees"]["Amount"]
+        self._event("PAYIN_NORMAL_SUCCEEDED", payin["Id"])
+
+    def _fail(self, obj: dict[str, Any], code: tuple[str, str], event: str) -> None:
+        obj.update(Status="FAILED", ResultCode=code[0], ResultMessage=code[1], ExecutionDate=self._now())
+        self._event(event, obj["Id"])
+
+    # ------------------------------------------------------------------ transfers and refunds
+
+    def _transfer_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        self._required(body, "AuthorId", "DebitedWalletId", "CreditedWalletId")
+        debited = self._money(body, "DebitedFunds")
+        fees = self._money(body, "Fees")
+        assert debited is not None and fees is not None
+        author = self._get("user", body["AuthorId"])
+        source = self._get("wallet", body["DebitedWalletId"])
+        target = self._get("wallet", body["CreditedWalletId"])
+        if author["Id"] not in source["Owners"]:
+            raise MangopayError(403, "forbidden_ressource", "The author does not own the debited wallet")
+        if not source["Currency"] == target["Currency"] == debited["Currency"] == fees["Currency"]:
+            raise _param("The currencies of the wallets and of the funds differ", Currency="one currency")
+        if fees["Amount"] > debited["Amount"]:
+            raise _param("The fees are more than the debited funds", Fees="at most DebitedFunds")
+        credited_user = self._get("user", target["Owners"][0])
+        context = body.get("ScaContext")
+        if context not in (None, "USER_PRESENT", "USER_NOT_PRESENT"):
+            raise _param("One or several required parameters are missing or incorrect",
+                         ScaContext="USER_PRESENT or USER_NOT_PRESENT")
+        between_owners = author["UserCategory"] == "OWNER" and credited_user["UserCategory"] == "OWNER" \
+            and author["Id"] != credited_user["Id"]
+        if between_owners and context == "USER_NOT_PRESENT":
+            raise MangopayError(403, "forbidden_ressource", "The user has not given consent to act on their behalf",
+                                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"})
+        tr = self._new("transfer", Tag=self._tag(body), AuthorId=author["Id"], CreditedUserId=credited_user["Id"],
+                       DebitedFunds=debited, Fees=fees,
+                       CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
+                       DebitedWalletId=source["Id"], CreditedWalletId=target["Id"], Status="CREATED",
+                       ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="TRANSFER", Nature="REGULAR",
+                       ScaContext=context, PendingUserAction=None)
+        self._event("TRANSFER_NORMAL_CREATED", tr["Id"])
+        if credited_user["Id"] != author["Id"] and credited_user["UserCategory"] != "OWNER":
+            self._fail(tr, PAYER_CANNOT_RECEIVE, "TRANSFER_NORMAL_FAILED")
+        elif credited_user["Id"] != author["Id"] and credited_user["KYCLevel"] != "REGULAR":
+            self._fail(tr, (NOT_VERIFIED[0], f"{NOT_VERIFIED[1]}: {credited_user['Id']}"), "TRANSFER_NORMAL_FAILED")
+        elif source["Balance"]["Amount"] < debited["Amount"]:
+            self._fail(tr, BALANCE, "TRANSFER_NORMAL_FAILED")
+        elif between_owners:  # USER_PRESENT (the default): the author approves it on Mangopay's page
+            tr["PendingUserAction"] = {"RedirectUrl": f"{self.base}/_sim/sca-page/{tr['Id']}"}
+        else:
+            self._settle_transfer(tr)
+        return self._public(tr)
+
+    def _settle_transfer(self, tr: dict[str, Any]) -> None:
+        source = self._get("wallet", tr["DebitedWalletId"])
+        if source["Balance"]["Amount"] < tr["DebitedFunds"]["Amount"]:
+            self._fail(tr, BALANCE, "TRANSFER_NORMAL_FAILED")
+            return
+        source["Balance"]["Amount"] -= tr["DebitedFunds"]["Amount"]
+        self._get("wallet", tr["CreditedWalletId"])["Balance"]["Amount"] += tr["CreditedFunds"]["Amount"]
+        tr.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
+        self._event("TRANSFER_NORMAL_SUCCEEDED", tr["Id"])
+
+    def _refunded(self, initial: str) -> int:
+        return sum(r["DebitedFunds"]["Amount"] for r in self._all("refund")
+                   if r["InitialTransactionId"] == initial and r["Status"] == "SUCCEEDED")
+
+    def _refund(self, body: dict[str, Any], initial: dict[str, Any], kind: str) -> dict[str, Any]:
+        self._required(body, "AuthorId")
+        if initial["Status"] != "SUCCEEDED":
+            raise _param(f"Only a succeeded {kind.lower()} can be refunded")
+        left = initial["DebitedFunds"]["Amount"] - self._refunded(initial["Id"])
+        amount = self._money(body, "DebitedFunds", required=False) or {**initial["DebitedFunds"], "Amount": left}
+        if amount["Currency"] != initial["DebitedFunds"]["Currency"] or amount["Amount"] > left:
+            raise _param("The refund is more than what is left to refund", DebitedFunds=f"at most {left}")
+        wallet = self._get("wallet", initial["CreditedWalletId"])
+        back = self._get("wallet", initial["DebitedWalletId"]) if kind == "TRANSFER" else None
+        ref = self._new("refund", Tag=self._tag(body), AuthorId=initial["AuthorId"],
+                        CreditedUserId=initial["AuthorId"] if kind == "TRANSFER" else None,
+                        DebitedFunds=amount, CreditedFunds=amount, Fees={**amount, "Amount": 0},
+                        DebitedWalletId=wallet["Id"], CreditedWalletId=back["Id"] if back else None,
+                        Status="CREATED", ResultCode=None, ResultMessage=None, ExecutionDate=None,
+                        Type="PAYOUT" if kind == "PAYIN" else "TRANSFER",
+                        Nature="REFUND", InitialTransactionId=initial["Id"], InitialTransactionType=kind,
+                        RefundReason={"RefusedReasonType": "INITIALIZED_BY_CLIENT", "RefusedReasonMessage": None},
+                        Reference=body.get("Reference"), StatementDescriptor=body.get("StatementDescriptor"))
+        self._event(f"{kind}_REFUND_CREATED", ref["Id"])
+        if wallet["Balance"]["Amount"] < amount["Amount"]:
+            self._fail(ref, BALANCE, f"{kind}_REFUND_FAILED")
+            return self._public(ref)
+        wallet["Balance"]["Amount"] -= amount["Amount"]
+        if back is not None:
+            back["Balance"]["Amount"] += amount["Amount"]
+        ref.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
+        self._event(f"{kind}_REFUND_SUCCEEDED", ref["Id"])
+        return self._public(ref)
+
+    def _payin_refund(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        return self._refund(body, self._get("payin", oid), "PAYIN")
+
+    def _transfer_refund(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        return self._refund(body, self._get("transfer", oid), "TRANSFER")
+
+    def _refunds_of(self, kind: str) -> Callable[..., Any]:
+        def view(args: Any, oid: str) -> Any:
+            self._get(kind, oid)
+            return self._page([r for r in self._all("refund") if r["InitialTransactionId"] == oid], args)
+
+        return view
+
+    def _transactions(self, owner: str) -> Callable[..., Any]:
+        """A user's (as author or credited user) or a wallet's transactions: pay-ins, transfers, refunds."""
+
+        def view(args: Any, oid: str) -> Any:
+            self._sweep()
+            self._get(owner, oid)
+            rows = [o for o in self.objects.values() if o["_kind"] in ("payin", "transfer", "refund")]
+            if owner == "user":
+                rows = [o for o in rows if oid in (o["AuthorId"], o.get("CreditedUserId"))]
+            else:
+                rows = [o for o in rows if oid in (o.get("DebitedWalletId"), o.get("CreditedWalletId"))]
+            for name in ("Status", "Type", "Nature"):
+                wanted = set(args.getlist(name)) if hasattr(args, "getlist") else set()
+                wanted = {w.upper() for v in wanted for w in v.split(",") if w}
+                if wanted:
+                    rows = [o for o in rows if o[name] in wanted]
+            if args.get("AfterDate"):
+                rows = [o for o in rows if o["CreationDate"] > int(args["AfterDate"])]
+            if args.get("BeforeDate"):
+                rows = [o for o in rows if o["CreationDate"] < int(args["BeforeDate"])]
+            page, headers = self._page(rows, args)
+            keep = ("Id", "Tag", "CreationDate", "AuthorId", "CreditedUserId", "DebitedFunds", "CreditedFunds",
+                    "Fees", "Status", "ResultCode", "ResultMessage", "ExecutionDate", "Type", "Nature",
+                    "CreditedWalletId", "DebitedWalletId")
+            return [{k: o.get(k) for k in keep} for o in page], headers
+
+        return view
+
+    # ------------------------------------------------------------------ KYC
+
+    def _idv_create(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        user = self._get("user", oid)
+        self._required(body, "ReturnUrl")
+        if user["UserCategory"] != "OWNER":
+            raise _param("Identity verification can only be requested for an OWNER user",
+                         UserCategory="the user must be an OWNER")
+        idv = self._new("identityverification", Tag=self._tag(body), UserId=oid, ReturnUrl=body["ReturnUrl"],
+                        Status="PENDING", UpdateDate=self._now(), Checks=None)
+        idv["HostedUrl"] = f"{self.base}/_sim/kyc-page/{idv['Id']}"
+        self._event("IDENTITY_VERIFICATION_PENDING", idv["Id"])
+        return self._public(idv)
+
+    # ------------------------------------------------------------------ events, client
+
+    def _events_list(self, args: Any) -> Any:
+        self._sweep()
+        rows = list(self.events)
+        if args.get("EventType"):
+            types = {t for t in args["EventType"].split(",") if t}
+            rows = [e for e in rows if e["EventType"] in types]
+        try:
+            if args.get("AfterDate"):
+                rows = [e for e in rows if e["Date"] > int(args["AfterDate"])]
+            if args.get("BeforeDate"):
+                rows = [e for e in rows if e["Date"] < int(args["BeforeDate"])]
+        except ValueError:
+            raise _param("AfterDate and BeforeDate are unix timestamps") from None
+        return self._page(rows, args, sort_field="Date", default="DESC")
+
+    def _client(self, _args: Any) -> dict[str, Any]:
+        return {"ClientId": self.client_id, "Name": "paybot emulator", "PlatformURL": None, "Licensor": None,
+                "PrimaryThemeColour": None, "PrimaryButtonColour": None, "Logo": None, "TechEmails": [],
+                "AdminEmails": [], "FraudEmails": [], "BillingEmails": [], "PlatformDescription": None,
+                "PlatformCategorization": None, "HeadquartersAddress": None, "HeadquartersPhoneNumber": None,
+                "TaxNumber": None}
