@@ -53,3 +53,17 @@ def test_stripe_requests_per_transfer() -> None:
     assert held["stripe_posts_per_transfer"] == 4.0 and held["by_route"]["POST /v1/transfers"] == 1.0
     assert approved["by_route"]["POST /v1/checkout/sessions"] == 1.0 and approved["stripe_requests_per_transfer"] == 4.0
     assert approved["by_route"]["POST /v1/payment_intents/{id}/cancel"] == 1.0
+
+
+def test_mangopay_requests_per_transfer() -> None:
+    """A direct payment is one pay-in and one transfer (plus the sender's wallet and recurring registration on
+    their first payment); held money adds the claim's user upgrade and identity check; every kind completes."""
+    from bench.mangopay_calls import KINDS, run_kind
+
+    runs = {kind: run_kind(kind, 2) for kind in KINDS}
+    assert all(r["completed"] == 2 for r in runs.values())
+    for r in runs.values():
+        assert r["by_route"]["POST /payins/recurring/card/direct"] == 1.0 and r["by_route"]["POST /transfers"] == 1.0
+    assert runs["direct"]["mangopay_posts_per_transfer"] == 5.0  # two wallets, a registration, a pay-in, a transfer
+    assert runs["held"]["by_route"]["POST /users/{id}/identity-verifications"] == 1.0
+    assert runs["held"]["mangopay_posts_per_transfer"] > runs["direct"]["mangopay_posts_per_transfer"]
