@@ -113,5 +113,11 @@ class InsufficientBalance(ProviderError):
     with a new key (a provider may keep the refusal under the first one)."""
 
 
+class Undeliverable(ProviderError):
+    """The provider will never release this held money to its recipient (Mangopay: the sender is an Owner
+    who gave no standing consent for transfers made without them). Nothing moved; the money can only go
+    back to its sender, which paybot then does at once."""
+
+
 class IdempotencyError(ProviderError):
     """An idempotency key was reused with different parameters."""

@@ -190,6 +190,16 @@ CATALOG: dict[str, tuple[str, str]] = {
                         "here within {within}: {url} Nothing is charged until you do. [{code}]",
                         "Votre banque veut que vous approuviez le paiement de {amount} à @{recipient}. "
                         "Approuvez-le ici sous {within} : {url} Rien n'est débité avant. [{code}]"),
+    "needs_auth.link_charged": ("Your payment provider wants you to approve sending {amount} to @{recipient}. "
+                                "Approve it here within {within}: {url} Your card has been charged; if you don't "
+                                "approve in time, the charge is refunded. [{code}]",
+                                "Votre prestataire de paiement veut que vous approuviez l'envoi de {amount} à "
+                                "@{recipient}. Approuvez-le ici sous {within} : {url} Votre carte a été débitée ; "
+                                "sans accord à temps, le débit est remboursé. [{code}]"),
+    "auth_lapsed.refunded": ("The payment of {amount} to @{recipient} was not approved in time, so it was not "
+                             "sent. The charge on your card was refunded. [{code}]",
+                             "Le paiement de {amount} à @{recipient} n'a pas été approuvé à temps : il n'a pas été "
+                             "envoyé. Le débit sur votre carte a été remboursé. [{code}]"),
     "auth_lapsed": ("The payment of {amount} to @{recipient} was not approved in time, so it was not sent. "
                     "Nothing was charged. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas été approuvé à temps : il n'a pas été "
@@ -211,6 +221,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "envoyé. Rien n'a été débité. [{code}]"),
     "returned": ("@{recipient} did not claim your {amount} within {days} days, so it went back to you. [{code}]",
                  "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
+    "returned.undeliverable": ("@{recipient} claimed your {amount}, but your payment provider will not send it "
+                               "without your own approval, which I cannot ask for here, so it went back to you. "
+                               "[{code}]",
+                               "@{recipient} a réclamé vos {amount}, mais votre prestataire de paiement ne l'envoie "
+                               "pas sans votre accord, que je ne peux pas demander ici : ils vous ont été rendus. "
+                               "[{code}]"),
     "returned.many": ("{handles} did not claim your {amount} each within {days} days, so {total} went back to "
                       "you. [{code}]",
                       "{handles} n'ont pas réclamé vos {amount} chacun sous {days} jours : {total} vous ont été "
@@ -299,6 +315,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "as soon as it arrives. No need to CLAIM again.",
                       "{items} : le versement est retardé de notre côté. Cet argent est à vous et reste de côté ; "
                       "je vous écris dès qu'il arrive. Inutile de renvoyer RÉCLAMER."),
+    "claim.undeliverable": ("{items}: the sender's payment provider will not send it without the sender's own "
+                            "approval, which I cannot ask for here, so it goes back to them.",
+                            "{items} : le prestataire de paiement de l'expéditeur ne l'envoie pas sans son "
+                            "accord, que je ne peux pas demander ici : l'argent lui est rendu."),
     "claim.failed": ("Receiving payments isn't available right now; the operator has been told. Anything held "
                      "for you stays held until its claim window ends, then goes back to its sender.",
                      "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "

@@ -159,12 +159,18 @@ class PayResult:
     reason: str | None = None
     url: str | None = None  # NEEDS_AUTH: the provider's page where the sender approves this payment
     valid_for: timedelta | None = None  # NEEDS_AUTH: how long that page stays open (None: the policy's auth window)
+    # NEEDS_AUTH: the sender's card was already charged (Mangopay: the pay-in went through, the transfer waits
+    # for their approval); if they do not approve, the charge is refunded. On a lapse: it was, then refunded.
+    charged: bool = False
 
 
 class EventKind(StrEnum):
     CARD_SAVED = "card_saved"  # user_id saved a card on the provider's page
     PAID = "paid"  # the payment of `key` went through (outcome PAID or HELD), e.g. after approval
-    AUTH_LAPSED = "auth_lapsed"  # the approval page of `key` expired unused
+    AUTH_LAPSED = "auth_lapsed"  # the approval page of `key` expired unused (`charged`: the charge was refunded)
+    # The payment of `key` needs (another) approval of its sender on the page `url`, open `valid_for`: e.g. the
+    # bank's 3DS went through and the transfer now waits for the sender's own approval (Mangopay's SCA).
+    APPROVAL_NEEDED = "approval_needed"
     ACCOUNT_READY = "account_ready"  # user_id can receive now
     # The payment `ref` was refunded at the provider: by the refund `settle_ref` of `amount_minor` (all of it
     # when None), made with paybot's `key` or (key None) outside paybot, e.g. in the dashboard; `pending`
@@ -194,6 +200,9 @@ class ProviderEvent:
     amount_minor: int | None = None  # how much it moved, in the payment's minor units
     reason: str | None = None  # why it failed, in the provider's words (never card data)
     pending: bool = False  # REFUNDED: the provider has not finished it yet
+    url: str | None = None  # APPROVAL_NEEDED: the page
+    valid_for: timedelta | None = None  # APPROVAL_NEEDED: how long it stays open
+    charged: bool = False  # APPROVAL_NEEDED, AUTH_LAPSED: as PayResult.charged
 
 
 @dataclass(frozen=True)

@@ -209,6 +209,8 @@ class StripeUser(SQLModel, table=True):
 
 
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
+# An approval link whose page closes soon (Mangopay's, after 15 minutes) goes before every other message.
+PRIORITY_URGENT = -1
 
 
 def database_url(url: str | None, sqlite_path: str | Path) -> str:

@@ -296,6 +296,19 @@ def test_an_operators_refund_of_delivered_money_takes_it_back_from_the_recipient
     assert (payment.refunded, payment.refunded_minor, payment.delivered) == (True, 500, False)
 
 
+@pytest.mark.parametrize("errors", [1, 5])
+def test_a_take_back_answered_by_a_5xx_after_the_work_is_not_made_twice(sim: MangopaySim, mp: MangopayProvider,
+                                                                         errors: int) -> None:
+    """Found by an attack: the transfer refund that takes money back from the recipient had no finder, so a
+    5xx after the work (and each 5xx after) made another one under the next key."""
+    give_card(sim, mp, BOB)
+    make_receiver(sim, mp, ALICE)
+    paid = pay(mp)
+    sim.inject("POST /transfers/{id}/refunds", 500, times=errors, work=True)
+    mp.refund(key="refund:1:10:11", payment_ref=str(paid.ref), amount=Money(200, "EUR"))
+    assert (balance(sim, mp, ALICE), balance(sim, mp, BOB)) == (300, 0)  # 2.00 taken back once, and refunded
+
+
 # ---------------------------------------------------------------- tokens, settings, doctor, logs
 
 

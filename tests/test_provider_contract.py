@@ -589,6 +589,10 @@ def test_partial_refunds_each_once_per_key_up_to_the_payment(world: Driver, rele
 @pytest.mark.parametrize("released", [False, True], ids=["paid", "released"])
 def test_a_reversal_takes_the_recipients_money_back_once_per_key(world: Driver, released: bool) -> None:
     """The platform takes back what the recipient holds (after a dispute, say); the sender is not refunded."""
+    if world.name == "mangopay":
+        with pytest.raises(ProviderError, match="not built on Mangopay"):
+            world.provider.reverse(key="reverse:1", payment_ref="1", amount=USD5)
+        pytest.skip("gap: mangopay: reversals are not built (the money would sit unseen in the sender's wallet)")
     world.give_card(SENDER, "ok")
     if not released:
         world.make_receiver(RECIPIENT)

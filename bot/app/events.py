@@ -8,7 +8,7 @@ import logging
 from sqlmodel import Session, col, select
 
 from bot.app.answers import Answers
-from bot.app.base import saved_id
+from bot.app.base import money, saved_id
 from bot.app.holds import ledger, refunded
 from bot.domain import REFUNDS, Settle, Status, Step
 from bot.errors import ProviderError
@@ -70,8 +70,10 @@ class Events(Answers):
             if event.kind == EventKind.PAID:
                 result = PayResult(event.outcome or PayOutcome.PAID, ref=event.ref)
             else:
-                result = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time")
+                result = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time", charged=event.charged)
             self._apply_result(t.id, result, (Status.NEEDS_AUTH,))
+        elif event.kind == EventKind.APPROVAL_NEEDED and event.key and event.url:
+            self._approval_needed(event, event.url)
         elif event.kind == EventKind.ACCOUNT_READY and event.user_id:
             with self.uow() as s:
                 waiting = s.exec(select(Transfer.id).where(Transfer.recipient_id == event.user_id,
@@ -84,6 +86,20 @@ class Events(Answers):
             self._refund_ended(event)
         elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
             self._disputed(event)
+
+    def _approval_needed(self, event: ProviderEvent, url: str) -> None:
+        """A payment waiting for its sender's approval needs another one (the bank's passed, the provider's
+        own now): the sender gets that page's link, once (events are applied once each)."""
+        with self.uow() as s:
+            t = s.exec(select(Transfer).where(Transfer.pay_key == event.key)).first()
+            if t is None or t.status != Status.NEEDS_AUTH:
+                return
+            words = dict(sender=self._handle(s, t.sender_id), recipient=self._handle(s, t.recipient_id),
+                         amount=money(t), code=t.code)
+            self._queue_approval(s, t, t.lang, url, event.valid_for, event.charged, words)
+            s.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status,
+                                note="the provider wants the sender's approval again (its own, after the bank's)"))
+            s.commit()
 
     def _transfer_of(self, s: Session, event: ProviderEvent) -> Transfer | None:
         t = s.exec(select(Transfer).where(Transfer.payment_ref == event.ref)).first() if event.ref else None

@@ -20,7 +20,7 @@ from bot import messages as msg
 from bot.app.base import money, saved_id
 from bot.app.payments import Payments
 from bot.domain import REFUNDS, Settle, Status, Step, money_key, release_retry_after
-from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
+from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 BALANCE = "balance"  # Settlement.failure of a release the platform's balance could not cover
 # What `_drive` did with a settlement.
 DONE, PENDING, REFUSED, RETRY, GONE = "done", "pending", "refused", "retry", "gone"
+UNDELIVERED = "undelivered"  # a release the provider will never make: the money goes back to its sender
 OnDone = Callable[[Session, Transfer, Settlement], None]
 
 
@@ -167,6 +168,7 @@ class Holds(Payments):
             return
         done: list[str] = []
         delayed: list[Transfer] = []
+        undelivered: list[Transfer] = []
 
         def record(s: Session, t: Transfer, _st: Settlement) -> None:
             done.append(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)))
@@ -175,6 +177,9 @@ class Holds(Payments):
             st_id, first = self._release_of(t)
             outcome = self._drive(st_id, on_done=record) if st_id is not None else RETRY
             if outcome == DONE:
+                continue
+            if outcome == UNDELIVERED:
+                undelivered.append(t)
                 continue
             if not resuming or (outcome == REFUSED and first):
                 delayed.append(t)
@@ -185,9 +190,31 @@ class Holds(Payments):
                 items = ", ".join(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id))
                                   for t in delayed)
                 self._queue_dm(s, user_id, say("claim.delayed", lang, items=items), PRIORITY_OUTCOME)
-            if not done and not delayed and not resuming:
+            if undelivered:
+                items = ", ".join(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id))
+                                  for t in undelivered)
+                self._queue_dm(s, user_id, say("claim.undeliverable", lang, items=items), PRIORITY_OUTCOME)
+            if not done and not delayed and not undelivered and not resuming:
                 self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
             s.commit()
+        for t in undelivered:
+            self._return_now(t)
+
+    def _return_now(self, t: Transfer) -> None:
+        """Held money its provider will never deliver goes back to its sender now (told by `_tell_refund`)."""
+        with self.uow() as s:
+            row = s.get(Transfer, t.id)
+            if row is None or row.status != Status.HELD:
+                return
+            rows = ledger(s, row.id)
+            returns = [st for st in rows if st.step == Step.RETURN and st.status == Settle.PENDING and st.ref is None]
+            if claimed(rows) or any(st.step == Step.RETURN and st.status != Settle.PENDING for st in rows):
+                return
+            st_id = sid(returns[-1]) if returns else sid(self._begin(s, row, Step.RETURN, row.amount_minor,
+                                                                     "undeliverable"))
+            if not self._commit(s):
+                return
+        self._drive(st_id)
 
     def _release_of(self, t: Transfer) -> tuple[int | None, bool]:
         """The release to drive for a held transfer: the one under way, or a new one (a new key) when none
@@ -296,6 +323,13 @@ class Holds(Payments):
             log.warning("%s of transfer %s did not finish; will retry", st.step, t.id, extra=transfer_context(t))
             self.provider_failed()
             return RETRY
+        except Undeliverable as err:
+            self.provider_failed()
+            self._fail(st_id, "undeliverable", f"{what} refused for good by the provider ({err}); the money goes "
+                                               "back to its sender")
+            log.warning("transfer %s: %s undeliverable (%s); returning it", t.id, what, err,
+                        extra=transfer_context(t))
+            return UNDELIVERED
         except IdempotencyError:
             log.error("transfer %s: the key of its %s was used with other parameters; left for the operator",
                       t.id, what, extra=transfer_context(t))
@@ -386,6 +420,10 @@ class Holds(Payments):
         amount = Money(st.amount_minor, t.currency)
         if st.step == Step.RETURN and st.cause in ("window", "closing"):
             self._tell_return(s, t, "closing.returned" if st.cause == "closing" else "returned")
+        elif st.step == Step.RETURN and st.cause == "undeliverable":
+            text = say("returned.undeliverable", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
+                       code=t.code)
+            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         elif st.amount_minor == t.amount_minor:
             text = say("operator_refund", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
                        code=t.code)

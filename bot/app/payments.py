@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -17,7 +18,7 @@ from bot.logs import transfer_context
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, WAITING, Mark, Outbox, Transfer, User, flag
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_URGENT, WAITING, Mark, Outbox, Transfer, User, flag
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,17 @@ class Payments(Asking):
         self._apply_result(transfer_id, result, (Status.EXECUTING,))
         fault_point("after_commit")
 
+    def _queue_approval(self, s: Session, t: Transfer, lang: str, url: str, valid_for: timedelta | None,
+                        charged: bool, words: dict[str, Any]) -> None:
+        """The DM with the page where the sender approves this payment, saying how long it stays open and
+        whether their card was already charged. A page that closes within the hour goes before every
+        other message (a queue of confirmations must not keep it back until it has closed)."""
+        window = valid_for or self.policy.auth_window
+        text = say("needs_auth.link_charged" if charged else "needs_auth.link", lang, url=url,
+                   within=span(window, lang), **words)
+        urgent = window <= timedelta(hours=1)
+        self._queue_dm(s, t.sender_id, text, PRIORITY_URGENT if urgent else PRIORITY_OUTCOME, root=t.root_tweet_id)
+
     def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
         """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
         with self.uow() as s:
@@ -102,9 +114,7 @@ class Payments(Asking):
             # Recoverable: the sender approves this very payment on the provider's page.
             self._set_status(s, t, Status.NEEDS_AUTH, now, reason="the bank asked the sender to approve it")
             t.hold_until = now + self.policy.auth_window
-            within = span(result.valid_for or self.policy.auth_window, lang)
-            text = say("needs_auth.link", lang, url=result.url, within=within, **words)
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self._queue_approval(s, t, lang, result.url, result.valid_for, result.charged, words)
         elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
             held = result.outcome == PayOutcome.HELD
             self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
@@ -120,7 +130,7 @@ class Payments(Asking):
             elif (result.reason or "").startswith("not charged"):
                 text = say("not_charged", lang, **words)
             elif was == Status.NEEDS_AUTH:
-                text = say("auth_lapsed", lang, **words)
+                text = say("auth_lapsed.refunded" if result.charged else "auth_lapsed", lang, **words)
             elif result.outcome == PayOutcome.NEEDS_AUTH:
                 text = say("needs_auth", lang, **words)
             elif result.outcome == PayOutcome.NO_CARD:

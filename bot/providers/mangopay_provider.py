@@ -75,7 +75,7 @@ from mangopay.api import APIRequest
 from mangopay.exceptions import APIError
 from sqlmodel import SQLModel, col, select
 
-from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
     Clock,
@@ -472,7 +472,7 @@ class MangopayProvider:
         pending = (transfer.get("PendingUserAction") or {}).get("RedirectUrl")
         if transfer.get("Status") == "CREATED" and pending:
             return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(pending),
-                             valid_for=APPROVAL_PAGE_LIFETIME)
+                             valid_for=APPROVAL_PAGE_LIFETIME, charged=True)
         if transfer.get("Status") == "CREATED":
             raise ProviderTransient("Mangopay is still processing the transfer")
         # Refused (the recipient lost their verification since paybot saw them ready): the money stays held.
@@ -522,7 +522,10 @@ class MangopayProvider:
             "Tag": _tag(paybot=key, payin=payment_ref)}
         sender = self._row_of(author)
         if sender is not None and sender.owner:
-            body["ScaContext"] = "USER_NOT_PRESENT"  # the sender is not there when the recipient claims
+            # The sender is not there when the recipient claims, and an Owner's transfer made without them
+            # (USER_NOT_PRESENT) needs their standing consent, which paybot does not manage: Mangopay would
+            # refuse it (403) every time. Asking would only repeat the refusal; the money goes back.
+            raise Undeliverable("the sender is a Mangopay Owner: a transfer without them needs their consent")
         transfer = self._post(key, "/transfers", body, self._finder(author, key, "TRANSFER"))
         if transfer.get("Type") != "TRANSFER" or transfer.get("Nature") != "REGULAR" \
                 or _amount(transfer) != (amount.minor, amount.currency) \
@@ -554,21 +557,11 @@ class MangopayProvider:
         return Settled(ref=str(refund["Id"]), pending=refund.get("Status") == "CREATED")
 
     def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
-        """Take `amount` of a delivered payment, or what the recipient still holds of it when less, back from
-        the recipient's wallet (a transfer refund) into the sender's, where paybot keeps it: nothing goes
-        to the card. The same key again answers what it took the first time; ProviderError when the
-        recipient holds nothing of it."""
-        payin = self._succeeded_payin(payment_ref)
-        author = str(payin["AuthorId"])
-        done = [str(tx["Id"]) for tx in self._list(f"/users/{author}/transactions", Nature="REFUND",
-                                                     Sort="CreationDate:ASC")
-                if tx.get("Type") == "TRANSFER" and _read_tag(tx).get("paybot") == f"{key}#take-back"]
-        if done:
-            return done[-1]
-        refs = self._take_back(key, author, payment_ref, amount)
-        if not refs:
-            raise ProviderError(f"nothing of pay-in {payment_ref} reached a recipient")
-        return refs[-1]
+        """Not built on Mangopay: a transfer refund would move the recipient's money into the sender's wallet,
+        where nothing in paybot accounts for it (paybot pays nothing out of wallets), and Mangopay's disputes,
+        the reason to reverse, are not handled. The operator refunds the sender instead (`paybot refund`)."""
+        raise ProviderError("reversals are not built on Mangopay (the money would sit unseen in the sender's "
+                            "wallet); use paybot refund to give it back to the sender's card")
 
     def _succeeded_payin(self, payment_ref: str) -> dict[str, Any]:
         payin = self._get(f"/payins/{payment_ref}")
@@ -587,13 +580,26 @@ class MangopayProvider:
             back = self._post(f"{key}#take-back:{transfer['Id']}", f"/transfers/{transfer['Id']}/refunds", {
                 "AuthorId": author, "DebitedFunds": {"Currency": amount.currency, "Amount": part},
                 "Fees": {"Currency": amount.currency, "Amount": 0},
-                "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref)})
+                "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref)},
+                self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"])))
             if back.get("Status") != "SUCCEEDED":
                 raise ProviderError(f"Mangopay refused to take back transfer {transfer['Id']} "
                                     f"({back.get('ResultCode')})")
             left -= part
             refs.append(str(back["Id"]))
         return refs
+
+    def _take_back_finder(self, author: str, tag_key: str, transfer_id: str) -> Callable[[], dict[str, Any] | None]:
+        """The refund of `transfer_id` made under `tag_key`, if a first attempt made it (its answer was lost)."""
+        def find() -> dict[str, Any] | None:
+            for tx in self._list(f"/users/{author}/transactions", Nature="REFUND", Sort="CreationDate:DESC"):
+                if tx.get("Type") == "TRANSFER" and _read_tag(tx).get("paybot") == tag_key:
+                    refund = self._get(f"/refunds/{tx['Id']}") or {}
+                    if str(refund.get("InitialTransactionId")) == transfer_id:
+                        return refund
+            return None
+
+        return find
 
     def _refund_finder(self, author: str, key: str) -> Callable[[], dict[str, Any] | None]:
         def find() -> dict[str, Any] | None:
@@ -654,11 +660,11 @@ class MangopayProvider:
         if status == "SUCCEEDED":
             return PayResult(PayOutcome.PAID, ref=ref)
         if status == "CREATED":
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time")
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time", charged=True)
         if str(transfer.get("ResultCode")) in REFUSED_TRANSFER:
             return PayResult(PayOutcome.HELD, ref=ref)
         self._give_back(key, payin)  # the sender never approved the transfer: their money goes back to the card
-        return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time")
+        return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="not approved in time", charged=True)
 
     def _give_back(self, key: str, payin: dict[str, Any]) -> None:
         amount, currency = _amount(payin)
@@ -734,6 +740,9 @@ class MangopayProvider:
             result = self._after_payin(key, sender.user_id if sender else "", tag.get("to", ""), payin)
             if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
                 return [ProviderEvent(eid, EventKind.PAID, key=key, ref=result.ref, outcome=result.outcome)]
+            if result.outcome == PayOutcome.NEEDS_AUTH and result.url:  # 3DS passed; now the Owner's own SCA
+                return [ProviderEvent(eid, EventKind.APPROVAL_NEEDED, key=key, ref=result.ref, url=result.url,
+                                      valid_for=result.valid_for, charged=result.charged)]
             return []
         if kind.startswith("TRANSFER_NORMAL_"):
             transfer = self._get(f"/transfers/{resource}")
@@ -748,7 +757,7 @@ class MangopayProvider:
             if result.outcome == PayOutcome.PAID:
                 return [ProviderEvent(eid, EventKind.PAID, key=key, ref=result.ref, outcome=PayOutcome.PAID)]
             if result.outcome == PayOutcome.NEEDS_AUTH and transfer.get("Status") == "FAILED":
-                return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+                return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key, charged=True)]
             return []
         if kind == "PAYIN_REFUND_SUCCEEDED":
             refund = self._get(f"/refunds/{resource}")

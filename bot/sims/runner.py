@@ -290,11 +290,14 @@ class Run:
             author = self._stripe_provider()._row(uid).mangopay_user_id
             if author is None:
                 return
+            # A person passes only the pages whose links the bot DMed them.
             for payin in self.mangopay.open_3ds(author):
-                self.mangopay.complete_3ds(payin["Id"])
+                if self._was_sent(uid, str(payin["SecureModeRedirectURL"])):
+                    self.mangopay.complete_3ds(payin["Id"])
             self.work()  # the bot learns of the pay-in and makes the transfer, which may want approval too
             for transfer in self.mangopay.open_sca(author):
-                self.mangopay.approve_sca(transfer["Id"])
+                if self._was_sent(uid, str((transfer.get("PendingUserAction") or {}).get("RedirectUrl"))):
+                    self.mangopay.approve_sca(transfer["Id"])
             return
         if self.stripe is None:
             self.sandbox.approve(uid)
@@ -303,6 +306,9 @@ class Run:
         for session in self.stripe.open_sessions(customer):
             if session["mode"] == "payment":
                 self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(uid, "ok")])
+
+    def _was_sent(self, uid: str, url: str) -> bool:
+        return any(m["type"] == "dm" and m["to_id"] == uid and url in m["text"] for m in self.sim.bot_messages())
 
     # ------------------------------------------------------------------ steps
 
