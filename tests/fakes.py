@@ -394,7 +394,9 @@ class FakeTimeline:
         return self._add_dm(self.bot_id, user_id, text).id
 
     def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
-        """As XClient looks: the conversation newest first, a page at a time, back to `since`."""
+        """As XClient looks: the conversation newest first, a page at a time, back to `since` (cut to the
+        millisecond, as X keeps times)."""
+        since = since.replace(microsecond=since.microsecond // 1000 * 1000)
         pair = "-".join(sorted((user_id, self.bot_id), key=int))
         events = [e for e in self._dm_listing() if e.conversation_id == pair]
         for start in range(0, DM_SENT_PAGES * DM_SENT_PAGE, DM_SENT_PAGE):

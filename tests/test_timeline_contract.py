@@ -238,8 +238,7 @@ def test_x_reaches_back_800_mentions(world: Driver) -> None:
     assert [m.id for m in world.timeline().mentions(world.bot_id, None)] == posted[5:]
 
 
-def test_a_post_that_names_the_bot_twice_is_one_mention(world: Driver, request: pytest.FixtureRequest) -> None:
-    sim_gap(request, "XSim indexes a post once per mention entity, so /2/users/:id/mentions lists it twice")
+def test_a_post_that_names_the_bot_twice_is_one_mention(world: Driver) -> None:
     twice = world.post("bob", "@paybot send 5 to @alice, @paybot")
     assert [m.id for m in world.timeline().mentions(world.bot_id, None)] == [twice]
 
@@ -468,9 +467,6 @@ def test_dm_sent_finds_the_earliest_send_behind_a_busy_conversation(world: Drive
     assert x.dm_sent(bob, "Cancelled. [K7Q2]", since) == SentDm(first, at)
 
 
-@pytest.mark.xfail(strict=True, reason="X keeps milliseconds: a DM sent in the same millisecond as `since` but "
-                                       "after it is recorded before it, and dm_sent misses it (client issue, "
-                                       "reported; the fake keeps X's times the same way)")
 def test_dm_sent_finds_a_dm_sent_at_since_whatever_the_microseconds(world: Driver) -> None:
     bob = world.id_of("bob")
     x = world.timeline()

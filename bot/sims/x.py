@@ -403,8 +403,8 @@ class XSim(LoopbackServer):
 
     def _index_post(self, post: dict[str, Any]) -> None:
         self._texts.add((post["author_id"], post["text"]))
-        for m in post["entities"].get("mentions", []):
-            self._mentions.setdefault(m["id"], []).append(post)
+        for uid in dict.fromkeys(m["id"] for m in post["entities"].get("mentions", [])):
+            self._mentions.setdefault(uid, []).append(post)  # once per user, however often the post names them
 
     def _index_dm(self, event: dict[str, Any]) -> None:
         for other in event["participant_ids"]:

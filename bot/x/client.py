@@ -232,7 +232,9 @@ class XClient:
     def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
         """Look through the conversation with user_id, newest first and back to `since`, for this text
         from the bot; returns when X says it was sent. One page of 50 events is the usual cost; a busy
-        conversation takes more."""
+        conversation takes more. X keeps milliseconds: `since` is cut to them, so a DM sent in the same
+        millisecond (recorded as before it) is still found."""
+        since = since.replace(microsecond=since.microsecond // 1000 * 1000)
         token: str | None = None
         for _ in range(DM_SENT_PAGES):
             body = self._read(
