@@ -182,12 +182,6 @@ def world(request: pytest.FixtureRequest) -> Iterator[Driver]:
         driver.sim.stop()
 
 
-def sim_gap(request: pytest.FixtureRequest, reason: str) -> None:
-    """The simulator differs from X here (reported, not fixed in this suite): strict xfail on it only."""
-    if request.node.callspec.params["world"] == "xsim":
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-
-
 def dms(events: Any) -> list[tuple[str, str]]:
     return [(d.sender_id, d.text) for d in events]
 
