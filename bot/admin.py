@@ -14,8 +14,7 @@ from typing import Any
 
 from sqlmodel import col, func, or_, select
 
-from bot.app.events import FUNDS_WITHDRAWN
-from bot.app.holds import BALANCE, ledger, refunded, release_due
+from bot.app.holds import BALANCE, FUNDS_WITHDRAWN, ledger, refunded, release_due
 from bot.domain import REFUNDS, Policy, Settle, Status, Step
 from bot.money import Money
 from bot.store import (

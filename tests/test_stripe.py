@@ -498,13 +498,15 @@ def test_events_outside_paybot_are_translated(emu: Backend, sim: StripeSim) -> N
     paid = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
     _, cursor = emu.provider.events(None)
     pi = emu.provider.client.v1.payment_intents.retrieve(paid.ref or "")
-    sim.dispute(pi.latest_charge)
     emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})  # from the dashboard
+    sim.dispute(pi.latest_charge)  # then the payer's bank (a disputed charge can no longer be refunded)
+    with pytest.raises(stripe.InvalidRequestError, match="charged back"):
+        emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})
     events, _ = emu.provider.events(cursor)
-    assert [(e.kind, e.ref) for e in events] == [(EventKind.DISPUTED, paid.ref), (EventKind.FUNDS_WITHDRAWN, paid.ref),
-                                                 (EventKind.REFUNDED, paid.ref)]
+    assert [(e.kind, e.ref) for e in events] == [(EventKind.REFUNDED, paid.ref), (EventKind.DISPUTED, paid.ref),
+                                                 (EventKind.FUNDS_WITHDRAWN, paid.ref)]
     [refund] = sim.of_kind("refund")
-    assert (events[1].amount_minor, events[2].settle_ref, events[2].key) == (500, refund["id"], None)
+    assert (events[2].amount_minor, events[0].settle_ref, events[0].key) == (500, refund["id"], None)
 
 
 def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:

@@ -180,8 +180,8 @@ def test_a_dashboard_refund_and_a_dispute_reach_the_store(run: Run) -> None:
     [t] = transfers(run)
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
     pi = provider.client.v1.payment_intents.retrieve(t.payment_ref or "")
-    run.stripe.dispute(pi.latest_charge)
     provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref, "reverse_transfer": True})
+    run.stripe.dispute(pi.latest_charge)
     run.step({"wait": "1m"})
     run.step({"wait": "1m"})  # a second poll applies nothing twice
     [t] = transfers(run)

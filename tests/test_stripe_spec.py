@@ -194,8 +194,8 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     # Events from outside paybot: a dispute and a dashboard refund; a Connect event fetched as its account.
     paid3 = p.pay(key="pay:t8", sender_id="frank", recipient_id="carol", amount=USD5, memo=None)
     pi = p.client.v1.payment_intents.retrieve(paid3.ref or "")
-    requests.post(f"{sim.base}/_sim/dispute/{pi.latest_charge}", timeout=10).raise_for_status()
     p.client.v1.refunds.create(params={"payment_intent": paid3.ref or ""})
+    requests.post(f"{sim.base}/_sim/dispute/{pi.latest_charge}", timeout=10).raise_for_status()
     _, cursor = p.events(cursor)
     connect_event = next(e for e in sim.events if e.get("account"))
     assert p.fetch_event(connect_event["id"], account=connect_event["account"]) is not None

@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 
 from bot.app.answers import Answers
 from bot.app.base import money, saved_id
-from bot.app.holds import ledger, refunded
+from bot.app.holds import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
 from bot.domain import REFUNDS, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
@@ -29,7 +29,6 @@ from bot.store import (
 
 log = logging.getLogger(__name__)
 
-FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (and `paybot status` finds it)
 
 
 class Events(Answers):
@@ -224,7 +223,7 @@ class Events(Answers):
                         f"from the platform; `paybot reverse {t.id}` takes the recipient's share back")
                 mark = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})"
             else:
-                note = mark = f"{event.kind} at the provider ({event.id})"
+                note = mark = f"{DISPUTE_NOTES[1]} ({event.id})"
             if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
                                                   col(TransferEvent.note).startswith(mark))).first() is not None:
                 return

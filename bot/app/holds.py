@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from bot import messages as msg
 from bot.app.base import money, saved_id
@@ -59,6 +59,17 @@ def refunded(rows: list[Settlement], *, in_flight: bool = False) -> int:
 def reversed_(rows: list[Settlement], *, in_flight: bool = True) -> int:
     counted = (Settle.SUCCEEDED, Settle.PENDING) if in_flight else (Settle.SUCCEEDED,)
     return sum(st.amount_minor for st in rows if st.step == Step.REVERSE and st.status in counted)
+
+
+FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (and `paybot status` finds it)
+DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute
+
+
+def disputed(s: Session, transfer_id: int | None) -> bool:
+    """Whether the payer's bank disputed the payment (its timeline says so): the bank gives the payer their
+    money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
+    return s.exec(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id, or_(
+        *(col(TransferEvent.note).startswith(n) for n in DISPUTE_NOTES)))).first() is not None
 
 
 def claimed(rows: list[Settlement]) -> bool:
@@ -255,8 +266,8 @@ class Holds(Payments):
             for t in list(s.exec(query.order_by(col(Transfer.id)))):
                 rows = ledger(s, t.id)
                 returns = [st for st in rows if st.step == Step.RETURN]
-                if claimed(rows) or any(st.status == Settle.FAILED for st in returns):
-                    continue
+                if claimed(rows) or any(st.status == Settle.FAILED for st in returns) or disputed(s, t.id):
+                    continue  # a disputed payment goes back through the payer's bank, not paybot
                 unsent = [st for st in returns if st.status == Settle.PENDING and st.ref is None]
                 if unsent:
                     todo.append(sid(unsent[-1]))
@@ -441,7 +452,8 @@ class Holds(Payments):
         if any(g.status == Status.HELD and not claimed(ledger(s, g.id)) for g in group if g.id != t.id):
             return
         back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED and any(
-            st.step == Step.RETURN and st.status == Settle.SUCCEEDED for st in ledger(s, g.id)))]
+            st.step == Step.RETURN and st.status == Settle.SUCCEEDED and st.cause in ("window", "closing")
+            for st in ledger(s, g.id)))]  # not those an operator refunded or that were undeliverable: told apart
         key = why if len(back) == 1 else f"{why}.many"
         text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
                    handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
@@ -501,8 +513,12 @@ class Holds(Payments):
         with self.uow() as s:
             t = s.get(Transfer, transfer_id)
             rows = ledger(s, transfer_id)
+            contested = disputed(s, transfer_id)
         if t is None:
             return False, f"no transfer {transfer_id}"
+        if contested:
+            return False, (f"transfer {transfer_id} is disputed: the payer's bank gives them their money back "
+                           "itself, so a refund would pay them twice (see `paybot show`)")
         if t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED) or not t.payment_ref:
             return False, f"transfer {transfer_id} is {t.status}: no money moved, nothing to refund"
         unsent = [st for st in rows if st.step in REFUNDS and st.status == Settle.PENDING and st.ref is None]

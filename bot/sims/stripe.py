@@ -1135,6 +1135,9 @@ class StripeSim(LoopbackServer):
             raise _invalid("Cannot refund a failed payment.")
         left = ch["amount"] - ch["amount_refunded"]
         amount = _int(params, "amount", required=False) or left
+        if ch.get("disputed"):  # Stripe: a charge that was charged back cannot be refunded
+            raise StripeError(400, "invalid_request_error", f"Charge {charge_id} has been charged back; cannot "
+                              "issue a refund.", code="charge_disputed")
         if left == 0:
             raise StripeError(400, "invalid_request_error",
                               f"Charge {charge_id} has already been refunded.", code="charge_already_refunded")
