@@ -2,12 +2,14 @@
 
 A run is a list of the people's moves (see `CrashRun.perform`): post a send or
 a request, edit it, repost it, answer a confirmation with yes or no (with the
-code, without, or with an old one), claim held money, DM STOP, START or a
-PRIVACY setting, rename themselves (to a new handle or to one someone else
-gave up), chat with the bot so that others' DMs are read later, let time
-pass, or do several of these before the bot looks (a yes ahead of the command
-it could be taken for, a yes and an edit in one poll, a bare yes from anyone),
-while the bot is made to die at the Nth passage of a named fault point
+code, without, or with an old one), claim held money, approve a payment on
+the page a DM sent them to (the bank's 3DS, Mangopay's SCA) or let it lapse,
+DM STOP, START or a PRIVACY setting, rename themselves (to a new handle or to
+one someone else gave up), chat with the bot so that others' DMs are read
+later, let time pass, or do several of these before the bot looks (a yes ahead
+of the command it could be taken for, a yes and an edit in one poll, a bare
+yes from anyone), while the bot is made to die at the Nth passage of a named
+fault point
 (bot/faults.py) again and again. Each death drops every in-memory object and
 builds the bot anew on the same database and simulators: `paybot simulate`'s
 crash mode. A seed draws the moves (`python -m tests.crashmode --seed N`, from
@@ -16,14 +18,23 @@ hypothesis draw them. Every move is a scenario step, so the generated scenario
 replays through `paybot simulate`, and through `python -m tests.crashmode
 --replay FILE`, which checks the invariants as well.
 
+It runs on the sandbox, on Stripe and on Mangopay (`--provider`), each adapter
+against its emulator, whose records are the provider's truth (`_payments`). On
+Mangopay two of the card holders are verified Owners (see `scenario_base`):
+their payments to Owners wait for their approval on Mangopay's SCA page, and
+one's bank wants its 3DS page first; those pages lapse after 15 minutes.
+
 At the end time passes until everything is settled, and the invariants are
 checked, from X's own record where there is one:
 
 - every command post was ingested; each one nothing could refuse (naming
   someone else, who never said STOP, within the cap) became its transfer,
   and nothing else made one (a repost never spends);
-- money moved once per paid transfer (provider and store agree on each one),
-  and only on its payer's yes (bare or with the code), sent after a
+- money moved once per paid transfer (provider and store agree on each one;
+  on Mangopay a card charged for a transfer its sender never approved on the
+  SCA page has all of it back, refunded under that payment's key, before
+  anyone had it, and its transfer failed), and only on its payer's yes (bare
+  or with the code), sent after a
   confirmation that showed exactly that amount, other party and code (the DM
   of a send; the public reply, or the DM, of a request), and within the time
   that confirmation gave;
@@ -60,7 +71,8 @@ from typing import Any
 from sqlmodel import select
 
 from bot import faults
-from bot.messages import fits
+from bot.messages import CATALOG, fits
+from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import Run
 from bot.sims.stripe import StripeSim
 from bot.store import Outbox, ProcessedTweet, Transfer
@@ -72,9 +84,11 @@ SENDERS = [f"c{i}" for i in range(5)]  # have a card
 PAID = ["paid0", "paid1", "paid2"]  # can receive at once
 CLAIMER, NEVER = "hold0", "hold1"  # cannot receive yet: one claims what is held, one never does
 NOISE = "noise"  # chats with the bot, so others' DMs are read later
+ASKED, OWNER = "c3", "c4"  # on Mangopay: verified Owners who send (ASKED's card wants 3DS every time)
 PEOPLE = [*SENDERS, *PAID, CLAIMER, NEVER]
 WAITS = ["20s", "2m", "11m", "40m", "2h"]
 SAYINGS = ["STOP", "START", "PRIVACY QUIET", "PRIVACY PRIVATE", "PRIVACY PUBLIC"]
+PROVIDERS = ("sandbox", "stripe", "mangopay")
 PAID_STATES = {"completed", "held", "returned"}
 ENDED = {"completed", "cancelled", "expired", "failed", "returned"}
 CODE = re.compile(r"\[([A-Z0-9]{4})\]")
@@ -84,16 +98,35 @@ ASKS = " asks you for "
 Move = dict[str, Any]  # one move of the people, as JSON: {"do": "post", "by": "c0", ...} (see CrashRun.perform)
 
 
+def _template(text: str) -> str:
+    """A regular expression matching what the bot says from a message template, whatever fills it."""
+    return ".*?".join(re.escape(part) for part in re.split(r"\{\w+\}", text))
+
+
+# The DMs sending a payer to approve their payment on a page (the bank's 3DS, Mangopay's SCA), in either language.
+APPROVAL = re.compile("|".join(f"(?:{_template(text)})" for key, texts in CATALOG.items()
+                               if key.startswith("needs_auth.link") for text in texts), re.DOTALL)
+
+
 class Violation(AssertionError):
     """An invariant broke; the message says how to replay it."""
 
 
 def scenario_base(seed: int, page: int | None = None, settings: dict[str, Any] | None = None,
-                  people: list[str] | None = None) -> dict[str, Any]:
+                  people: list[str] | None = None, provider: str = "sandbox") -> dict[str, Any]:
     """The people (all of PEOPLE and NOISE, or those of `people` and NOISE) and settings a crash run starts
     from. A small DM page (by seed, unless given) makes the bot read DMs several polls late, behind
-    other people's chatter, as X's scarce DM reads do."""
+    other people's chatter, as X's scarce DM reads do.
+
+    On Mangopay two card holders can receive too (verified Owners, as anyone who claimed money is), so
+    each payment they make to an Owner waits for their approval on Mangopay's SCA page (the card is
+    charged first, and refunded if that page lapses), and their held money is not released by a claim
+    (Mangopay wants them there): ASKED, whose bank also wants them on its 3DS page for every payment
+    (first that page, then the SCA one), and OWNER."""
     users: dict[str, Any] = {h: {"card": "ok"} for h in SENDERS}
+    if provider == "mangopay":
+        users[ASKED] = {"card": "needs_auth", "payouts": True}
+        users[OWNER] = {"card": "ok", "payouts": True}
     users |= {h: {"payouts": True} for h in PAID}
     users |= {CLAIMER: {}, NEVER: {}}
     users = {h: spec for h, spec in users.items() if people is None or h in people} | {NOISE: {}}
@@ -123,6 +156,59 @@ def stripe_payments(sim: StripeSim) -> dict[str, dict[str, Any]]:
         state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
                  else "released" if pi["latest_charge"] in released else "held")
         out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
+    return out
+
+
+def _tag(obj: dict[str, Any]) -> dict[str, Any]:
+    """A Mangopay transaction's Tag, as the adapter writes it (JSON), or {}."""
+    try:
+        tag = json.loads(obj.get("Tag") or "")
+    except ValueError:
+        return {}
+    return tag if isinstance(tag, dict) else {}
+
+
+def mangopay_payments(sim: MangopaySim) -> dict[str, dict[str, Any]]:
+    """Each succeeded pay-in paybot made at the Mangopay emulator, in the sandbox's words: paid (its money
+    went to the recipient by the transfer made at pay time), released (by a later transfer, a release),
+    held (still in the sender's wallet), refunded (back to the card by refunds of the pay-in), and one
+    word of Mangopay's own: lapsed (charged, its transfer never approved by its sender on Mangopay's SCA
+    page, and all of it refunded to the card under the payment's own `#lapse` key before anyone had it).
+
+    Anything else is named as it is (part refunded, part delivered, delivered then refunded, ...), which no
+    store status agrees with. Each entry also carries the payment's key (`key`)."""
+    transfers = [t for t in sim.of_kind("transfer") if t["Status"] == "SUCCEEDED" and t["Nature"] == "REGULAR"]
+    refunds = [r for r in sim.of_kind("refund") if r["Status"] == "SUCCEEDED"]
+    taken_back = Counter[str]()  # transfer id -> what transfer refunds took back from its recipient
+    for r in refunds:
+        if r["InitialTransactionType"] == "TRANSFER":
+            taken_back[r["InitialTransactionId"]] += r["DebitedFunds"]["Amount"]
+    out = {}
+    for payin in sim.of_kind("payin"):
+        key = str(_tag(payin).get("paybot", ""))
+        if payin["Status"] != "SUCCEEDED" or payin["Nature"] != "REGULAR" or not key.startswith("pay:"):
+            continue
+        amount = payin["DebitedFunds"]["Amount"]
+        mine = [t for t in transfers if _tag(t).get("payin") == payin["Id"]]
+        at_pay = [t for t in mine if _tag(t).get("paybot") == key]
+        delivered = sum(t["DebitedFunds"]["Amount"] for t in mine)
+        kept = delivered - sum(taken_back[t["Id"]] for t in mine)
+        back = [r for r in refunds if r["InitialTransactionType"] == "PAYIN"
+                and r["InitialTransactionId"] == payin["Id"]]
+        refunded = sum(r["DebitedFunds"]["Amount"] for r in back)
+        if refunded == amount and not mine and all(_tag(r).get("paybot") == f"{key}#lapse" for r in back):
+            state = "lapsed"
+        elif refunded == amount and kept == 0:
+            state = "refunded" if not mine else "delivered, taken back and refunded"
+        elif refunded:
+            state = f"{refunded} of {amount} refunded, {kept} delivered"
+        elif kept == amount and len(mine) == 1:
+            state = "paid" if at_pay else "released"
+        elif delivered == 0:
+            state = "held"
+        else:
+            state = f"{kept} of {amount} delivered by {len(mine)} transfers"
+        out[payin["Id"]] = {"ref": payin["Id"], "key": key, "amount_minor": amount, "state": state}
     return out
 
 
@@ -158,6 +244,7 @@ class CrashRun:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)  # alias -> by, to, amount, kind
     answered: dict[tuple[str, str], str] = field(default_factory=dict)  # (confirmation id, asked) -> yes/no
     claimed: set[str] = field(default_factory=set)  # "held for you" replies acted on
+    approved: set[str] = field(default_factory=set)  # DMs linking an approval page acted on
     next_amount: int = 100
     handles: dict[str, str] = field(default_factory=dict)  # person (first handle) -> handle now
     ids: dict[str, str] = field(default_factory=dict)  # person (first handle) -> X id
@@ -169,7 +256,8 @@ class CrashRun:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-        self.scenario = json.loads(json.dumps(self.base)) if self.base else scenario_base(self.seed)
+        self.scenario = json.loads(json.dumps(self.base)) if self.base else scenario_base(self.seed,
+                                                                                           provider=self.provider)
         self.scenario["steps"] = []
 
     # ---------------------------------------------------------------- driving
@@ -212,7 +300,7 @@ class CrashRun:
         run = self.run
         run.bot.close()
         run.sandbox.close()
-        for server in (run.sim, run.stripe):
+        for server in (run.sim, run.stripe, run.mangopay):
             if server is not None:
                 threading.Thread(target=server.stop, daemon=True).start()
 
@@ -237,7 +325,8 @@ class CrashRun:
 
         {"do": "post", "by": person, "kind": "send"|"request", "to": person, "dollars": 1, "then": "yes"}
             ("then": once the bot has looked, its payer answers "yes" or "no" with the newest code they were
-            given, or "claim": yes, then a claim move; absent or "later": nobody answers yet. Inside
+            given, or "claim": yes, then a claim move, or "approve": yes, then their approve move; absent or
+            "later": nobody answers yet. Inside
             "together", nobody answers)
         {"do": "edit", "post": i, "dollars": 20} (the i-th post, modulo their number: a new amount)
         {"do": "repost", "by": person, "post": i}
@@ -247,6 +336,8 @@ class CrashRun:
         {"do": "dm", "by": person, "text": "STOP"} (any DM: START, PRIVACY QUIET, CLAIM, ...)
         {"do": "chatter", "n": 12} (the noise person DMs HELP n times, all before the bot looks)
         {"do": "claim"} (everyone told money is held for them since their last claim DMs CLAIM)
+        {"do": "approve", "by": person} (they approve what waits for them on their bank's or the provider's
+            pages: 3DS, Mangopay's SCA; not inside "together")
         {"do": "rename", "who": person, "take": person or null} (their handle given up, if free; else a new one)
         {"do": "ambush", "by": person, "to": person, "dollars": 1, "edit": false, "chatter": 0}
             (their bare yes, then their new send, or an edit of their newest post, then chatter)
@@ -278,6 +369,8 @@ class CrashRun:
                 self._step(self._answer_step(payer, move["then"] != "no", "latest"))
                 if move["then"] == "claim":
                     self.perform({"do": "claim"})
+                elif move["then"] == "approve":
+                    self.perform({"do": "approve", "by": payer})
 
     def _make(self, move: Move) -> list[dict[str, Any]]:
         """The scenario steps of one of the people's moves (none when it has nothing to act on)."""
@@ -296,6 +389,8 @@ class CrashRun:
             return [self._answer_step(move["by"], move.get("yes", True), move.get("code", "latest"))]
         if do == "dm":
             return [{"dm": move["text"], "by": self.handles[move["by"]]}]
+        if do == "approve":
+            return [{"approve": self.handles[move["by"]]}]
         if do == "chatter":
             return [{"dm": "help", "by": NOISE}] * move["n"]
         if do == "claim":
@@ -327,8 +422,11 @@ class CrashRun:
         each point so far (every point keeps a small chance), so nearly every
         armed point strikes; the counts are the bot's own, so a seed replays."""
         pending = self._unanswered()
+        links = self._approvals()  # none unless a bank or Mangopay wants someone on its page
         roll = self.rng.random()
-        if roll < 0.35 or (not pending and roll < 0.6):
+        if links and self.rng.random() < 0.3:
+            kind = "approve"
+        elif roll < 0.35 or (not pending and roll < 0.6):
             kind = "post"
         elif roll < 0.70 and pending:
             kind = "answer"
@@ -348,8 +446,17 @@ class CrashRun:
             self._ambush()
             self.times[kind] += 1
             return
+        if kind == "claim" and not self._claimable():
+            kind = "wait"  # nothing to claim: the claimer lets time pass instead (as `_claim` does)
+        # Money is settled (released, or given back) only on a claim or a wait while some is held, a few
+        # times a run: such actions are counted apart, each presumed to meet settle_called once until
+        # seen otherwise, so that rare point gets its deaths.
+        label = f"{kind}, money held" if kind in ("claim", "wait") and self._holding() else kind
         if self.rng.random() < self.crash_rate:
-            met, times = self.met[kind], max(1, self.times[kind])
+            met, times = self.met[label].copy(), max(1, self.times[label])
+            if label != kind:
+                met["settle_called"] += 1
+                times += 1
             # How likely this action meets each point, over how often that point already struck:
             # the money points, met less often, get their share of deaths.
             weights = [min(1.0, met[p] / times) / (1 + self.struck[p]) + 0.01 for p in faults.POINTS]
@@ -371,10 +478,12 @@ class CrashRun:
             self._claim()
         elif kind == "social":
             self._social()
+        elif kind == "approve":
+            self._approve(links)
         else:
             self._step({"wait": self.rng.choice(WAITS)})
-        self.times[kind] += 1
-        self.met[kind].update(faults.reached - before)
+        self.times[label] += 1
+        self.met[label].update(faults.reached - before)
         self.struck = Counter(c["point"] for c in self.run.crashes)
 
     def _new_post(self) -> dict[str, Any]:
@@ -483,10 +592,36 @@ class CrashRun:
         self.answered[(ask["id"], ask["to"])] = answer
         self._step({"dm": f"{answer} {ask['code']}", "by": self.run.sim.handle(ask["to"])})
 
-    def _claim(self) -> None:
+    def _approvals(self) -> list[dict[str, Any]]:
+        """The bot's DMs sending someone to approve a payment on a page (their bank's 3DS, Mangopay's SCA)
+        that they have not acted on."""
+        return [m for m in self.run.sim.bot_messages() if m["type"] == "dm" and APPROVAL.fullmatch(m["text"])
+                and m["id"] not in self.approved]
+
+    def _approve(self, links: list[dict[str, Any]]) -> None:
+        """Someone sent to an approval page goes there and approves what waits for them, or (one time in
+        four) leaves it and lets 20 minutes pass: on Mangopay, 3DS and SCA pages lapse 15 minutes after
+        they open, and the payment with them (a page already lapsed is gone: nothing to approve)."""
+        link = self.rng.choice(links)
+        self.approved.update(m["id"] for m in links if m["to_id"] == link["to_id"])
+        if self.rng.random() < 0.25:
+            self._step({"wait": "20m"})
+        else:
+            self._step({"approve": self.run.sim.handle(link["to_id"])})
+
+    def _holding(self) -> bool:
+        """Whether the store holds money for someone (a claim may release it, its window's end return it)."""
+        with self.run.bot.service.uow() as s:
+            return s.exec(select(Transfer.id).where(Transfer.status == "held").limit(1)).first() is not None
+
+    def _claimable(self) -> list[dict[str, Any]]:
+        """The public replies telling the claimer money is held for them that they have not acted on."""
         claimer = self._uid(CLAIMER)
-        held = [m for m in self.run.sim.bot_messages() if m["type"] == "reply" and "held for you" in m["text"]
+        return [m for m in self.run.sim.bot_messages() if m["type"] == "reply" and "held for you" in m["text"]
                 and claimer in self._mentioned(m["id"]) and m["id"] not in self.claimed]
+
+    def _claim(self) -> None:
+        held = self._claimable()
         if held:
             self.claimed.update(m["id"] for m in held)
             self._step({"dm": "claim", "by": self.handles[CLAIMER]})
@@ -573,8 +708,23 @@ class CrashRun:
             raise self._violation(f"transfers {stray} come from no command post")
         paid = [t for t in transfers if t.status in PAID_STATES]
         claimants = {e["sender_id"] for e in run.sim.dms if e["text"].strip().lower() == "claim"}
-        if len(payments) != len(paid):
-            raise self._violation(f"{len(payments)} payments at the provider for {len(paid)} paid transfers")
+        # Mangopay charges the card before the transfer its sender must approve (an Owner paying an Owner):
+        # one that lapsed was charged and given back whole, and its transfer failed (its own check below).
+        lapsed = {ref: p for ref, p in payments.items() if p["state"] == "lapsed"}
+        if len(payments) - len(lapsed) != len(paid):
+            raise self._violation(f"{len(payments) - len(lapsed)} payments at the provider for {len(paid)} paid "
+                                  f"transfers (and {len(lapsed)} charged, never approved and given back)")
+        if len({t.payment_ref for t in paid}) != len(paid):
+            raise self._violation("two paid transfers name the same payment at the provider")
+        for ref, charge in lapsed.items():
+            given_back = next((t for t in transfers if t.payment_ref == ref), None)
+            if given_back is None or given_back.status != "failed" or given_back.pay_key != charge["key"]:
+                found = given_back and (given_back.id, given_back.status, given_back.pay_key)
+                raise self._violation(f"payment {ref} was charged, never approved and given back, but its transfer "
+                                      f"is {found}, not its failed transfer")
+            if not self._consented(given_back):
+                raise self._violation(f"transfer {given_back.id} charged its sender without their yes, sent after a "
+                                      f"confirmation that showed exactly that, within its time to answer")
         for t in transfers:
             story = f"transfer {t.id} ({t.kind}, {t.status}, {dollars(t.amount_minor)} from " \
                     f"@{handle(t.sender_id)} to @{handle(t.recipient_id)})"
@@ -730,6 +880,8 @@ class CrashRun:
 
     def _payments(self) -> dict[str, dict[str, Any]]:
         """The provider's truth: each charge paybot made, as paid, held, released or refunded."""
+        if self.run.mangopay is not None:
+            return mangopay_payments(self.run.mangopay)
         if self.run.stripe is None:
             return {p["ref"]: p for p in self.run.sandbox.payments()}
         return stripe_payments(self.run.stripe)
@@ -745,6 +897,7 @@ class CrashRun:
             digest = hashlib.sha1(json.dumps(self.scenario["steps"]).encode()).hexdigest()[:10]
             path = folder / f"paybot-model-{self.provider}-{digest}.json"
             again = f"python -m tests.crashmode --replay {path} --provider {self.provider}"
+        folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.scenario, indent=1))
         return Violation(
             f"{f'seed {self.seed}' if seeded else 'a run'} on {self.provider}: {what}\n"
@@ -762,7 +915,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds that long; --replay FILE runs a scenario a failure wrote and checks
     it again. --json ends with one line of JSON: the totals."""
     ap = argparse.ArgumentParser(prog="python -m tests.crashmode", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--provider", choices=("sandbox", "stripe", "both"), default="both")
+    ap.add_argument("--provider", choices=(*PROVIDERS, "all", "both"), default="all",
+                    help="one provider, or all of them (\"both\", from when there were two, means all)")
     ap.add_argument("--actions", type=int, default=60, help="people's actions per run (default 60)")
     how = ap.add_mutually_exclusive_group()
     how.add_argument("--seed", type=int, help="run this seed only")
@@ -775,7 +929,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="end with one JSON line of totals")
     ap.add_argument("--out", type=Path, help="where a failing run's scenario is written (default: the temp folder)")
     args = ap.parse_args(argv)
-    providers = ("sandbox", "stripe") if args.provider == "both" else (args.provider,)
+    providers = PROVIDERS if args.provider in ("all", "both") else (args.provider,)
     logging.disable(logging.CRITICAL)  # the bot logs every crash's aftermath; the verdicts are printed
     started = time.monotonic()
     deadline = started + (args.minutes or 1.0) * 60

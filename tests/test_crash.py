@@ -1,8 +1,8 @@
 """Crashes, two ways: many deterministic deaths in process, and real SIGKILLs of the worker process.
 
 In process (tests/crashmode.py): seeded runs of `paybot simulate`'s crash
-mode, over 1,000 deaths at every named fault point on the sandbox and on
-Stripe, on a virtual clock; a failing seed replays exactly.
+mode, over 1,000 deaths at every named fault point on the sandbox, on Stripe
+and on Mangopay, on a virtual clock; a failing seed replays exactly.
 
 As a process: `paybot run` is killed with SIGKILL at a named fault point
 (bot/faults.py, at its first or second passage in that process's life) and
@@ -20,8 +20,9 @@ work, and the invariants are checked:
 - nobody got the same message twice, nor two contradicting outcomes.
 
 It runs on the sandbox (50 kills), on the sandbox with the store on
-PostgreSQL (16 kills), and on the Stripe adapter against the Stripe emulator
-(24 kills), whose records are then the provider's truth.
+PostgreSQL (16 kills), on the Stripe adapter against the Stripe emulator (24
+kills) and on the Mangopay adapter, through the official SDK, against the
+Mangopay emulator (16 kills), whose records are then the provider's truth.
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ from sqlalchemy import create_engine, text
 
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
+from bot.sims.mangopay import CARD_OK, MangopaySim
 from bot.sims.stripe import StripeSim
 from bot.sims.x import UNLIMITED, XSim
-from tests.crashmode import stripe_payments
+from tests.crashmode import mangopay_payments, stripe_payments
 from tests.workers import spawn_worker, stop
 
 KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "50"))
 STRIPE_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_STRIPE", "24"))
+MANGOPAY_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_MANGOPAY", "16"))
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
 PG_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_PG", "16"))
 KILL_BUDGET = 90.0  # seconds for one kill's point to be reached: a hang guard, far above the usual 1-3 s
@@ -182,6 +185,51 @@ class StripeMoney:
         self.sim.stop()
 
 
+class MangopayMoney:
+    """The Mangopay emulator as the provider, the worker talking to it through the official SDK with the
+    real adapter; REGISTER links to the emulator's own card page, as `paybot simulate` does."""
+
+    def __init__(self, tmp: Path) -> None:
+        from bot.providers.mangopay_provider import MangopayProvider
+        from bot.sims.runner import ScenarioSettings
+
+        self.sim = MangopaySim()
+        base = self.sim.start()
+        settings = {"paybot_provider": "mangopay", "mangopay_client_id": self.sim.client_id,
+                    "mangopay_api_key": self.sim.api_key, "mangopay_api_base": base,
+                    "mangopay_card_page_url": base + "/_sim/card-page/{id}",
+                    "mangopay_db_path": str(tmp / "mangopay.db")}
+        self.env = {name.upper(): value for name, value in settings.items()}
+        self.setup = MangopayProvider.from_settings(ScenarioSettings(**settings), self.sim.clock)
+
+    def give_card(self, uid: str) -> None:
+        """The user saved a card on the card page before the run (a frictionless one)."""
+        self.setup.register(uid)
+        self.sim.complete_card_page(str(self.setup._row(uid).card_registration_id), CARD_OK)
+        assert self.setup.has_card(uid)
+
+    def onboard(self, uid: str) -> None:
+        """The user is a verified Owner: they can receive at once."""
+        if not self.setup.onboard(uid).ready:
+            self.sim.pass_kyc(str(self.setup._row(uid).kyc_session_id))
+
+    def finish_onboarding(self, text: str) -> None:
+        """The claimer passes the identity verification the bot sent them to (once: a later link of theirs
+        finds them verified)."""
+        found = re.search(r"/_sim/kyc-page/(\w+)", text)
+        assert found, text
+        if any(session["Id"] == found.group(1) for session in self.sim.open_kyc()):
+            self.sim.pass_kyc(found.group(1))
+
+    def payments(self) -> dict[str, dict[str, Any]]:
+        """Each succeeded pay-in paybot made, in the sandbox's words (tests/crashmode.py)."""
+        return mangopay_payments(self.sim)
+
+    def close(self) -> None:
+        self.setup.close()
+        self.sim.stop()
+
+
 def start_worker(sim: XSim, tmp: Path, fault: str | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
     settings = {
         "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
@@ -246,6 +294,18 @@ def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.Ca
     money = StripeMoney(tmp_path)
     try:
         crash_again_and_again(sim, tmp_path, money, STRIPE_KILLS, capsys)
+    finally:
+        money.close()
+
+
+@pytest.mark.timeout(120 + MANGOPAY_KILLS * KILL_BUDGET)
+def test_sigkill_anywhere_on_mangopay(sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same, with the Mangopay adapter (the official SDK) against the Mangopay emulator (fewer kills: two
+    per named point). Its people are PAYERs with frictionless cards, so nothing waits on a 3DS or SCA page
+    (tests/crashmode.py's people on Mangopay meet those)."""
+    money = MangopayMoney(tmp_path)
+    try:
+        crash_again_and_again(sim, tmp_path, money, MANGOPAY_KILLS, capsys)
     finally:
         money.close()
 

@@ -6,9 +6,10 @@ or with an old one), DM STOP, START, PRIVACY settings and CLAIM, rename themselv
 are read late, let time pass, do several of these before the bot looks, and the worker dies at named
 fault points or restarts. The examples are fixed (the derandomized profile of tests/conftest.py), so
 each run of the suite plays the same ones; the sandbox's examples run in two processes side by side
-(the machine has two cores), each process its own part of them. A failure prints hypothesis's moves and the
-runner's scenario: its JSON steps, and the file that `paybot simulate` and `python -m tests.crashmode
---replay` replay.
+(the machine has two cores), each process its own part of them; a few more run through Stripe's adapter
+and Mangopay's (where c1 is a verified Owner, whose payments to an Owner wait for their approval on Mangopay's
+SCA page, and the cast may approve). A failure prints hypothesis's moves and the runner's scenario: its JSON
+steps, and the file that `paybot simulate` and `python -m tests.crashmode --replay` replay.
 """
 
 from __future__ import annotations
@@ -108,10 +109,30 @@ moves = st.lists(kinds.flatmap(lambda kind: STRATEGIES[kind][1]), min_size=2, ma
 pages = st.sampled_from((20, 1, 2))  # DM page size: small pages make the bot read DMs polls late
 
 
+# On Mangopay c1 is a verified Owner (and c0 becomes one by claiming money): their payments to an Owner wait
+# for their approval on Mangopay's SCA page, which lapses after 15 minutes. The payer may approve right after
+# their yes, or in a move of its own, later (or never).
+approvals = st.fixed_dictionaries({"do": st.just("approve"), "by": st.sampled_from(("c0", "c1"))})
+then_approve = st.sampled_from(("yes", "claim", "later", "no", "approve"))  # "approve": yes, then approve
+
+
+def answered_or_approved(posts: st.SearchStrategy[Move]) -> st.SearchStrategy[Move]:
+    """As `answered`, the payer also approving on the page (if any) right after their yes."""
+    return st.builds(lambda move, answer, at: {**move, "then": answer, "die": at}, posts, then_approve, die)
+
+
+MANGOPAY_STRATEGIES = STRATEGIES | {"send": (4, answered_or_approved(sends)),
+                                    "request": (3, answered_or_approved(requests)), "approve": (1, dying(approvals))}
+mangopay_kinds = st.sampled_from([kind for kind, (weight, _) in MANGOPAY_STRATEGIES.items() for _ in range(weight)])
+mangopay_moves = st.lists(mangopay_kinds.flatmap(lambda kind: MANGOPAY_STRATEGIES[kind][1]), min_size=2, max_size=6)
+
+
 def play(script: list[Move], page: int, provider: str = "sandbox", workdir: Path | None = None) -> Report:
     """One example: the cast's moves on a fresh bot, then time for everything to settle; raises Violation
     (its scenario written to `workdir`, default the temp folder)."""
-    base = scenario_base(0, page=page, settings=SETTINGS, people=list(CAST))
+    base = scenario_base(0, page=page, settings=SETTINGS, people=list(CAST), provider=provider)
+    if provider == "mangopay":
+        base["users"]["c1"]["payouts"] = True  # a verified Owner: paying an Owner waits for their approval (SCA)
     return CrashRun(0, provider, moves=script, base=base, workdir=workdir, tmp_root=TMP).execute()
 
 
@@ -162,6 +183,14 @@ def test_a_part_of_the_examples(script: list[Move], page: int) -> None:
 def test_the_invariants_hold_on_stripe(script: list[Move], page: int) -> None:
     """A few examples through the Stripe adapter and its emulator."""
     play(script, page, provider="stripe")
+
+
+@pytest.mark.timeout(300)
+@settings(max_examples=15, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@given(script=mangopay_moves, page=pages)
+def test_the_invariants_hold_on_mangopay(script: list[Move], page: int) -> None:
+    """A few examples through the Mangopay adapter (the official SDK) and its emulator."""
+    play(script, page, provider="mangopay")
 
 
 SCRIPT: list[Move] = [
