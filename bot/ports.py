@@ -292,7 +292,8 @@ class PaymentProvider(Protocol):
         """Pay held money to the recipient; returns the provider's reference.
 
         InsufficientBalance when the platform's balance cannot cover it now: nothing moved, and the
-        provider may keep that answer under `key`, so a later attempt comes with a new key."""
+        provider may keep that answer under `key`, so a later attempt comes with a new key. Undeliverable
+        when the provider will never make it (the money can then only go back to its sender)."""
         ...
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
