@@ -28,13 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-import time
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from bot.sims.runner import Run
+from bench.stripe_calls import count_requests, per_transfer
 
 KINDS = ("direct", "held", "approved", "sca")
 
@@ -43,33 +39,9 @@ def run_kind(kind: str, n: int) -> dict[str, Any]:
     users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok",
                                        "payouts": kind == "sca"} for i in range(n)}
     users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
-    with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
-        run = Run({"users": users}, Path(tmp), provider="mangopay")
-        try:
-            assert run.mangopay is not None
-            before = len(run.mangopay.requests)
-            began = time.perf_counter()
-            for i in range(n):
-                run.step({"tweet": f"@paybot send 5 to @r{i}", "by": f"s{i}"})
-                run.step({"dm": "yes", "by": f"s{i}"})
-                if kind in ("approved", "sca"):
-                    run.step({"approve": f"s{i}"})
-                if kind == "held":
-                    run.step({"dm": "claim", "by": f"r{i}"})
-            seconds = time.perf_counter() - began
-            done = sum(t["status"] == "completed" for t in run.outcome()["transfers"])
-            calls = [c for c in run.mangopay.requests[before:] if c["route"] != "GET /events"]
-        finally:
-            run.close()
-    routes = Counter(c["route"] for c in calls)
-    per = max(done, 1)
-    return {
-        "kind": kind, "transfers": n, "completed": done,
-        "mangopay_requests_per_transfer": round(len(calls) / per, 2),
-        "mangopay_posts_per_transfer": round(sum(c["route"].startswith("POST") for c in calls) / per, 2),
-        "by_route": {r: round(k / per, 2) for r, k in routes.most_common()},
-        "ms_per_transfer": round(1000 * seconds / per, 1),
-    }
+    done, seconds, calls = count_requests("mangopay", users, n, approve=kind in ("approved", "sca"),
+                                          claim=kind == "held", left_out="GET /events")
+    return per_transfer(kind, n, done, seconds, calls, "mangopay")
 
 
 def main() -> None:

@@ -47,36 +47,53 @@ from typing import Any
 from bot.sims.runner import Run
 
 
-def run_kind(kind: str, n: int) -> dict[str, Any]:
-    users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok"} for i in range(n)}
-    users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
+def count_requests(provider: str, users: dict[str, Any], n: int, *, approve: bool, claim: bool,
+                   left_out: str) -> tuple[int, float, list[dict[str, Any]]]:
+    """n payments s{i} -> r{i} through the runner on `provider` (each approved, or claimed, as asked): how many
+    completed, the seconds they took, and the emulator's requests meanwhile (without the `left_out` route,
+    the event polls)."""
     with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
-        run = Run({"users": users}, Path(tmp), provider="stripe")
+        run = Run({"users": users}, Path(tmp), provider=provider)
         try:
-            assert run.stripe is not None
-            before = len(run.stripe.requests)
+            emulator = run.stripe if provider == "stripe" else run.mangopay
+            assert emulator is not None
+            before = len(emulator.requests)
             began = time.perf_counter()
             for i in range(n):
                 run.step({"tweet": f"@paybot send 5 to @r{i}", "by": f"s{i}"})
                 run.step({"dm": "yes", "by": f"s{i}"})
-                if kind == "approved":
+                if approve:
                     run.step({"approve": f"s{i}"})
-                if kind == "held":
+                if claim:
                     run.step({"dm": "claim", "by": f"r{i}"})
             seconds = time.perf_counter() - began
             done = sum(t["status"] == "completed" for t in run.outcome()["transfers"])
-            calls = [c for c in run.stripe.requests[before:] if c["route"] != "GET /v1/events"]
+            calls = [c for c in emulator.requests[before:] if c["route"] != left_out]
         finally:
             run.close()
+    return done, seconds, calls
+
+
+def per_transfer(kind: str, n: int, done: int, seconds: float, calls: list[dict[str, Any]],
+                 name: str) -> dict[str, Any]:
+    """The figures of one kind: `name`'s requests and POSTs per completed transfer, by route, and the time."""
     routes = Counter(c["route"] for c in calls)
     per = max(done, 1)
     return {
         "kind": kind, "transfers": n, "completed": done,
-        "stripe_requests_per_transfer": round(len(calls) / per, 2),
-        "stripe_posts_per_transfer": round(sum(c["route"].startswith("POST") for c in calls) / per, 2),
+        f"{name}_requests_per_transfer": round(len(calls) / per, 2),
+        f"{name}_posts_per_transfer": round(sum(c["route"].startswith("POST") for c in calls) / per, 2),
         "by_route": {r: round(k / per, 2) for r, k in routes.most_common()},
         "ms_per_transfer": round(1000 * seconds / per, 1),
     }
+
+
+def run_kind(kind: str, n: int) -> dict[str, Any]:
+    users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok"} for i in range(n)}
+    users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
+    done, seconds, calls = count_requests("stripe", users, n, approve=kind == "approved", claim=kind == "held",
+                                          left_out="GET /v1/events")
+    return per_transfer(kind, n, done, seconds, calls, "stripe")
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ from bot.store import (
 log = logging.getLogger(__name__)
 
 
-
 class Events(Answers):
     """The provider's events, applied once each."""
 
