@@ -5,7 +5,8 @@
 n people each post a payment command within seconds, then each answers YES.
 The X simulator runs in its own process (`paybot sim-x`), so the figures are
 the bot's alone: wall time, CPU milliseconds per completed transfer, peak RSS,
-and store commits per transfer. Targets: at most 5 ms of CPU and 200 MB.
+and store commits and SQL statements per transfer (an executemany counts once, as one round trip).
+Targets: at most 5 ms of CPU, 3 commits, 15 statements per transfer, and 200 MB.
 """
 
 from __future__ import annotations
@@ -82,15 +83,21 @@ def main() -> None:
                 x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=base, paybot_dm_page_size=100,
                 paybot_dms_idle_interval=0)
             bot = build_on_sim(settings, SystemClock(), sandbox, random.Random(0))  # type: ignore[arg-type]
-            commits = 0
+            commits = statements = 0
 
             def count(_conn: object) -> None:
                 nonlocal commits
                 commits += 1
 
+            def count_statement(*_args: object) -> None:
+                nonlocal statements
+                statements += 1
+
             event.listen(bot.engine, "commit", count)
+            event.listen(bot.engine, "before_cursor_execute", count_statement)
             worker = bot.worker
             worker.run_until_idle()
+            commits = statements = 0
             wall, cpu = time.perf_counter(), time.process_time()
             # X shows only the latest 800 mentions, so the burst arrives in waves of
             # 500 with a mention poll after each, as the worker's schedule would do.
@@ -113,11 +120,13 @@ def main() -> None:
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per = max(completed, 1)
     print(f"{completed} of {args.n} transfers completed in {wall:.1f} s wall; "
-          f"{1000 * cpu / per:.2f} ms of bot CPU and {commits / per:.1f} store commits per transfer; "
+          f"{1000 * cpu / per:.2f} ms of bot CPU, {commits / per:.1f} store commits and {statements / per:.1f} "
+          f"SQL statements per transfer; "
           f"peak RSS of the bot {rss_mb:.0f} MB")
     print(json.dumps({"n": args.n, "completed": completed, "wall_s": round(wall, 2),
                       "cpu_ms_per_transfer": round(1000 * cpu / per, 3), "peak_rss_mb": round(rss_mb),
                       "commits_per_transfer": round(commits / per, 2),
+                      "statements_per_transfer": round(statements / per, 2),
                       "targets": {"cpu_ms_per_transfer": 5, "peak_rss_mb": 200}}))
 
 

@@ -1,7 +1,9 @@
 """What operators read about the bot: transfers, one transfer's timeline, users, an export.
 
-Each function takes the unit of work and returns plain data (dicts), which
-the CLI prints as a table or as JSON.
+Each function takes the SQL store and returns plain data (dicts), which
+the CLI prints as a table or as JSON. These reports are a read model on the SQL
+store (ad-hoc filters an operator asks for, over whole tables), so they query it
+directly; the use cases go through the repository port (bot.repo.port) instead.
 """
 
 from __future__ import annotations
@@ -14,21 +16,19 @@ from typing import Any
 
 from sqlmodel import col, func, or_, select
 
-from bot.app.holds import BALANCE, FUNDS_WITHDRAWN, ledger, refunded, release_due
+from bot.app.holds import FUNDS_WITHDRAWN, refunded, release_due
 from bot.domain import REFUNDS, Policy, Settle, Status, Step
 from bot.money import Money
+from bot.repo.sql import SqlStore
 from bot.store import (
+    BALANCE,
     WAITING,
     Mark,
     Outbox,
     Settlement,
     Transfer,
     TransferEvent,
-    UnitOfWork,
     User,
-    flag,
-    get_checkpoint,
-    moved_since,
 )
 
 WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed
@@ -44,19 +44,19 @@ def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _handles(uow: UnitOfWork) -> dict[str, str]:
+def _handles(uow: SqlStore) -> dict[str, str]:
     with uow() as s:
         return {u.id: u.handle for u in s.exec(select(User))}
 
 
-def _user_id(uow: UnitOfWork, handle: str) -> str | None:
+def _user_id(uow: SqlStore, handle: str) -> str | None:
     with uow() as s:
         # Exact, case-blind: with LIKE, "_" and "%" (common in handles) would match other people.
         user = s.exec(select(User).where(func.lower(User.handle) == handle.lstrip("@").lower())).first()
     return user.id if user else None
 
 
-def transfers(uow: UnitOfWork, *, status: str | None = None, user: str | None = None,
+def transfers(uow: SqlStore, *, status: str | None = None, user: str | None = None,
               since: timedelta | None = None, now: datetime) -> list[dict[str, Any]]:
     """Transfers, newest first, filtered by status, by a user on either side, and by age."""
     query = select(Transfer).order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
@@ -74,7 +74,7 @@ def transfers(uow: UnitOfWork, *, status: str | None = None, user: str | None = 
         return [_row(t, handles) for t in s.exec(query)]
 
 
-def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
+def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
     """One transfer in full: its fields, provider ids, every step with its time, every message about it."""
     handles = _handles(uow)
     with uow() as s:
@@ -84,7 +84,7 @@ def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
         events = s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
                         .order_by(col(TransferEvent.at), col(TransferEvent.id)))
         messages = s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id)))
-        rows = ledger(s, transfer_id)
+        rows = s.settlements.of(transfer_id)
         out = _row(t, handles) | {
             "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
             "payment_ref": t.payment_ref, "refunded": Money(refunded(rows), t.currency).decimal(),
@@ -100,7 +100,7 @@ def show(uow: UnitOfWork, transfer_id: int) -> dict[str, Any] | None:
     return out
 
 
-def user(uow: UnitOfWork, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:
+def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:
     """A user's settings (privacy, opt-out) and what they confirmed in the last 24 hours against the cap."""
     uid = _user_id(uow, handle)
     if uid is None:
@@ -109,7 +109,7 @@ def user(uow: UnitOfWork, handle: str, policy: Policy, now: datetime) -> dict[st
         u = s.get(User, uid)
         assert u is not None
         rows = list(s.exec(select(Transfer).where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))))
-        moved = moved_since(s, uid, now - timedelta(hours=24))
+        moved = s.transfers.moved_since(uid, now - timedelta(hours=24))
     return {
         "id": u.id, "handle": u.handle, "name": u.name, "privacy": u.privacy, "opted_out": u.opted_out,
         "sent": sum(t.sender_id == uid for t in rows), "received": sum(t.recipient_id == uid for t in rows),
@@ -118,7 +118,7 @@ def user(uow: UnitOfWork, handle: str, policy: Policy, now: datetime) -> dict[st
     }
 
 
-def export_csv(uow: UnitOfWork, *, since: timedelta | None, now: datetime) -> str:
+def export_csv(uow: SqlStore, *, since: timedelta | None, now: datetime) -> str:
     """Transfers as CSV, oldest first, for accounting."""
     rows = list(reversed(transfers(uow, since=since, now=now)))
     out = io.StringIO()
@@ -137,12 +137,12 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
+def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
     """The worker as it last reported itself (its heartbeat), and the queues as they are now."""
     with uow() as s:
-        raw = get_checkpoint(s, Mark.HEARTBEAT)
-        paused = flag(s, Mark.PAUSED)
-        closing = flag(s, Mark.WINDING_DOWN)
+        raw = s.checkpoints.get(Mark.HEARTBEAT)
+        paused = s.checkpoints.flag(Mark.PAUSED)
+        closing = s.checkpoints.flag(Mark.WINDING_DOWN)
         counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
         outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
                              .group_by(Outbox.status)).all())
@@ -165,7 +165,7 @@ def status(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     }
 
 
-def money_warnings(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
+def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
     """What the operator must know about money that did not move as planned: releases the platform's balance
     could not cover (retried on their own), refunds that failed (the money is with the platform, not the
     sender: `paybot refund` tries again), refunds in progress at the provider for over a week, and disputes
@@ -185,7 +185,7 @@ def money_warnings(uow: UnitOfWork, now: datetime) -> list[dict[str, Any]]:
                                 .order_by(col(TransferEvent.id))))
         ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}
         transfers = {t.id: t for t in s.exec(select(Transfer).where(col(Transfer.id).in_(ids)))}
-        ledgers = {tid: ledger(s, tid) for tid in ids}
+        ledgers = {tid: s.settlements.of(tid) for tid in ids}
     seen: set[tuple[int, str]] = set()
     for st in failed:
         t, rows = transfers.get(st.transfer_id), ledgers.get(st.transfer_id, [])

@@ -13,8 +13,9 @@ from bot.domain import CodeFactory, Policy, random_code
 from bot.errors import ConfigError
 from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import Mark, UnitOfWork, database_url, get_checkpoint, make_engine, set_checkpoint
+from bot.store import Mark, database_url, make_engine
 from bot.worker import Worker, first_start
 from bot.x.client import XClient
 
@@ -87,7 +88,7 @@ def build(
                          create_tables=not migrate_schema)
     if migrate_schema:
         migrate.upgrade(engine)
-    uow = UnitOfWork(engine)
+    uow = SqlStore(engine)
     timeline = timeline or x_client(settings, clock)
     if provider is None:
         try:
@@ -96,7 +97,7 @@ def build(
             engine.dispose()
             raise
     with uow() as s:
-        bot_id = get_checkpoint(s, Mark.BOT_ID)
+        bot_id = s.checkpoints.get(Mark.BOT_ID)
     if bot_id is None:
         me = timeline.me()
         if me.handle.lower() != settings.paybot_handle.lower():
@@ -105,7 +106,7 @@ def build(
                               f"those of @{me.handle}")
         bot_id = me.id
         with uow() as s:
-            set_checkpoint(s, Mark.BOT_ID, bot_id)
+            s.checkpoints.set(Mark.BOT_ID, bot_id)
             s.commit()
     service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings, provider),
                       bot_id=bot_id, bot_handle=settings.paybot_handle,

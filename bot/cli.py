@@ -185,16 +185,17 @@ def _operator() -> tuple[Any, Any, Any]:
     from bot.bootstrap import make_provider, policy_from
     from bot.errors import ConfigError
     from bot.ports import SystemClock
+    from bot.repo.sql import SqlStore
     from bot.service import Service
-    from bot.store import Mark, UnitOfWork, get_checkpoint
+    from bot.store import Mark
 
     settings = _settings()
     engine = _store_engine(settings)
     if migrate.current(engine) != migrate.head():
         _fail("the store's schema is not current: run `paybot db upgrade` first")
-    uow = UnitOfWork(engine)
+    uow = SqlStore(engine)
     with uow() as s:
-        bot_id = get_checkpoint(s, Mark.BOT_ID) or ""
+        bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
     try:
         provider = make_provider(settings, SystemClock())
     except ConfigError as err:

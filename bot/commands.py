@@ -34,8 +34,11 @@ _VERB = re.compile(
 _FRENCH_VERBS = {"envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner", "demande",
                  "demander", "aide"}
 _FRENCH_DM_WORDS = {"oui", "o", "non", "annuler", "réclamer", "reclamer", "aide", "historique", "inscription",
-                    "confidentialité", "confidentialite", "arrêt", "arret", "reprendre"}
+                    "confidentialité", "confidentialite", "arrêt", "arret", "reprendre", "retrait", "retirer",
+                    "virement"}
 _UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|pounds?|livres?)?$", re.I)
+# A CASHOUT the grammar cannot read (an amount, an unknown currency) gets its own answer, not the DM help.
+_CASHOUT_WORD = re.compile(r"\s*(cash[ -]?out|withdraw|retrait|retirer|virement)(?![\w])", re.I)
 _PRIVACY = {"public": "public", "publique": "public", "private": "private", "privé": "private",
             "prive": "private", "privée": "private", "quiet": "quiet", "silencieux": "quiet", "discret": "quiet"}
 
@@ -78,10 +81,11 @@ class Command:
 class DmCommand:
     """A command sent by DM."""
 
-    kind: str  # confirm | cancel | claim | history | register | privacy | stop | start | help
+    kind: str  # confirm | cancel | claim | history | register | cashout | privacy | stop | start | help
     code: str | None = None
     setting: str | None = None  # privacy: public | private | quiet
     lang: str = "en"
+    currency: str | None = None  # cashout: the currency named (None: the operator's default)
 
     def to_json(self) -> dict[str, object]:
         """The `paybot parse --dm` contract's JSON object for this command."""
@@ -90,6 +94,8 @@ class DmCommand:
             out["code"] = self.code
         if self.setting:
             out["setting"] = self.setting
+        if self.currency:
+            out["currency"] = self.currency
         out["lang"] = self.lang
         return out
 
@@ -198,6 +204,9 @@ class _ToCommand(Transformer[Token, object]):
 
     def register(self, _t: Token) -> DmCommand:
         return self._simple("register")
+
+    def cashout(self, _t: Token, code: Token | None = None) -> DmCommand:
+        return DmCommand("cashout", currency=str(code).upper() if code else None, lang=self.lang)
 
     def stop(self, _t: Token) -> DmCommand:
         return self._simple("stop")
@@ -316,6 +325,8 @@ def parse_dm(text: str) -> DmCommand:
     try:
         result = _transform(text, "dm", "USD", DEFAULT_ENABLED, lang)
     except UnexpectedInput:
+        if _CASHOUT_WORD.match(text):
+            raise CommandError("cashout.usage", lang=lang) from None
         raise CommandError("dm.unknown", lang=lang, help=say("dm_help", lang)) from None
     if isinstance(result, Command):  # "help" is shared with the post grammar
         return DmCommand("help", lang=lang)

@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     # The card page REGISTER links to, "{id}" standing for the Card Registration's id: a page of the operator's
     # that tokenizes the card with Mangopay's Vault SDK (Mangopay hosts no card-saving page of its own).
     mangopay_card_page_url: str | None = None
+    # The bank-account page CASHOUT links to when a user has no bank account at Mangopay: a page of the operator's
+    # that registers the user's IBAN with Mangopay's API (Mangopay hosts none). "{user}" stands for the Mangopay
+    # user id, "{expires}" for the link's end (unix seconds), "{token}" for its signature (see
+    # bot.providers.mangopay_provider.bank_page_token). Unset: CASHOUT says cash-outs are not available.
+    mangopay_bank_page_url: str | None = None
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
@@ -310,6 +315,11 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    bank_page = settings.mangopay_bank_page_url
+    if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
+                      or any(p not in bank_page for p in ("{user}", "{expires}", "{token}"))):
+        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user}, "
+                          "{expires} and {token} in it (CASHOUT links there; the page checks the token)")
     return client, key, base
 
 

@@ -283,11 +283,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     # -- DM commands
     "dm_help": ("Reply YES to confirm a payment (YES CODE when you have several), NO to cancel, "
                 "CLAIM to receive money held for you, HISTORY for your last payments, REGISTER to save a card, "
+                "CASHOUT to send what you received to your bank account, "
                 "PRIVACY PUBLIC|PRIVATE|QUIET for your public replies, STOP or START to refuse or accept "
                 "payments, HELP for this message.",
                 "Répondez OUI pour confirmer un paiement (OUI CODE si vous en avez plusieurs), NON pour annuler, "
                 "RÉCLAMER pour recevoir l'argent qui vous attend, HISTORIQUE pour vos derniers paiements, "
-                "INSCRIPTION pour enregistrer une carte, CONFIDENTIALITÉ PUBLIC|PRIVÉ|SILENCIEUX pour vos "
+                "INSCRIPTION pour enregistrer une carte, RETRAIT pour virer ce que vous avez reçu sur votre compte "
+                "bancaire, CONFIDENTIALITÉ PUBLIC|PRIVÉ|SILENCIEUX pour vos "
                 "réponses publiques, STOP ou REPRENDRE pour refuser ou accepter les paiements, AIDE pour ce message."),
     "dm.unknown": ("I didn't understand that. {help}", "Je n'ai pas compris. {help}"),
     "history.empty": ("You have no payments yet.", "Vous n'avez encore aucun paiement."),
@@ -340,6 +342,58 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "maintenant confirmer les paiements avec OUI."),
     "register.failed": ("I couldn't start the card setup just now; please try REGISTER again later.",
                         "Je n'ai pas pu lancer l'enregistrement de carte ; réessayez INSCRIPTION plus tard."),
+    # -- CASHOUT: the balance at the provider paid out to the user's bank account
+    "cashout.started": ("{amount} is on its way to your bank account. I'll DM you when it has been sent.",
+                        "{amount} part vers votre compte bancaire. Je vous écris quand le virement est effectué."),
+    "cashout.started_last4": ("{amount} is on its way to your bank account ending {last4}. I'll DM you when it has "
+                              "been sent.",
+                              "{amount} part vers votre compte bancaire se terminant par {last4}. Je vous écris quand "
+                              "le virement est effectué."),
+    "cashout.sent": ("Done: your cash-out of {amount} was sent to your bank account.",
+                     "C'est fait : votre retrait de {amount} a été viré sur votre compte bancaire."),
+    "cashout.bounced": ("Your cash-out of {amount} did not go through ({reason}); the money is back in your "
+                        "account. DM CASHOUT to try again.",
+                        "Votre retrait de {amount} n'a pas abouti ({reason}) ; l'argent est de retour sur votre "
+                        "compte. Écrivez RETRAIT pour réessayer."),
+    "cashout.nothing": ("You have nothing to cash out in {currency} right now.",
+                        "Vous n'avez rien à retirer en {currency} pour l'instant."),
+    "cashout.nothing_kept": ("You have nothing to cash out in {currency} right now: what your account holds is "
+                             "money you sent that is still on its way or held for its recipient.",
+                             "Vous n'avez rien à retirer en {currency} pour l'instant : votre compte ne contient que "
+                             "de l'argent envoyé, encore en route ou mis de côté pour son destinataire."),
+    "cashout.bank": ("To cash out, add your bank account on this secure page: {url} The link works for {within}. "
+                     "Then DM CASHOUT again.",
+                     "Pour retirer votre argent, ajoutez votre compte bancaire sur cette page sécurisée : {url} "
+                     "Le lien est valable {within}. Écrivez ensuite RETRAIT à nouveau."),
+    "cashout.unavailable": ("Cash-outs to a bank account aren't available here yet; your money stays in your "
+                            "account. The operator has been told.",
+                            "Les retraits vers un compte bancaire ne sont pas encore disponibles ici ; votre argent "
+                            "reste sur votre compte. L'opérateur est prévenu."),
+    "cashout.kyc": ("To cash out, first verify your identity with the payment provider here: {url} Then DM "
+                    "CASHOUT again.",
+                    "Pour retirer votre argent, vérifiez d'abord votre identité auprès du prestataire de paiement "
+                    "ici : {url} Écrivez ensuite RETRAIT à nouveau."),
+    "cashout.automatic": ("Your payment provider pays what you receive out to your bank account by itself, on its "
+                          "own schedule: there is nothing to do here.",
+                          "Votre prestataire de paiement vire de lui-même ce que vous recevez sur votre compte "
+                          "bancaire, à son rythme : il n'y a rien à faire ici."),
+    "cashout.refused": ("The payment provider refused your cash-out ({reason}); your money stays in your account.",
+                        "Le prestataire de paiement a refusé votre retrait ({reason}) ; votre argent reste sur "
+                        "votre compte."),
+    "cashout.failed": ("I couldn't start your cash-out just now; your money stays in your account. Please try "
+                       "CASHOUT again later.",
+                       "Je n'ai pas pu lancer votre retrait ; votre argent reste sur votre compte. Réessayez "
+                       "RETRAIT plus tard."),
+    "cashout.already": ("Your cash-out is already on its way; I'll DM you when it's done.",
+                        "Votre retrait est déjà en cours ; je vous écris quand il est terminé."),
+    "cashout.usage": ("CASHOUT sends all you hold to your bank account, in the default currency; for another one, "
+                      "add its code, like CASHOUT EUR.",
+                      "RETRAIT vire tout votre solde sur votre compte bancaire, dans la devise par défaut ; pour une "
+                      "autre, ajoutez son code, comme RETRAIT EUR."),
+    "cashout.paused": ("Cash-outs are paused for maintenance; your money stays in your account. Please try again "
+                       "later.",
+                       "Les retraits sont suspendus pour maintenance ; votre argent reste sur votre compte. "
+                       "Réessayez plus tard."),
 }
 
 STATUS_WORDS = {
@@ -374,6 +428,12 @@ REASONS_FR = {
     "the card's security code was refused": "le code de sécurité de la carte a été refusé",
     "the bank had a processing error; try again later": "erreur de traitement à la banque ; réessayez plus tard",
     "the card does not take this currency": "la carte n'accepte pas cette devise",
+    # cash-outs (Mangopay's payout ResultCodes, in plain words)
+    "a limit of your verified account was reached": "une limite de votre compte vérifié est atteinte",
+    "your balance changed meanwhile": "votre solde a changé entre-temps",
+    "the bank account must be registered again": "le compte bancaire doit être enregistré à nouveau",
+    "the bank refused the transfer": "la banque a refusé le virement",
+    "the payment provider refused it": "le prestataire de paiement l'a refusé",
 }
 
 

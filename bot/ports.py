@@ -183,6 +183,11 @@ class EventKind(StrEnum):
     DISPUTED = "disputed"  # the payer's bank opened a dispute on the payment `ref`
     # A dispute (`settle_ref`) took `amount_minor` of the payment `ref` back from the platform's balance.
     FUNDS_WITHDRAWN = "funds_withdrawn"
+    # A cash-out (payout to the user's bank account) made with paybot's `key` went through (`settle_ref`: the
+    # provider's id of the payout, `amount_minor` what it paid out), or failed (`reason`; the money is back in the
+    # user's account at the provider). Read from the payout itself, never from the event's word alone.
+    PAYOUT_SUCCEEDED = "payout_succeeded"
+    PAYOUT_FAILED = "payout_failed"
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,31 @@ class Registration:
 class Onboarding:
     ready: bool
     url: str | None = None
+
+
+class CashOutOutcome(StrEnum):
+    """What a cash-out request (CASHOUT) came to at the provider."""
+
+    STARTED = "started"  # a payout of `amount` to the user's bank account is made (`ref`); its end is an event
+    NOTHING = "nothing"  # nothing to pay out: the balance (less what must stay) is zero
+    NEEDS_BANK = "needs_bank"  # no bank account registered: the page `url` registers one (open `valid_for`)
+    NEEDS_KYC = "needs_kyc"  # the user's identity is not verified: the provider's onboarding page `url`
+    AUTOMATIC = "automatic"  # the provider pays the user's balance out by itself, on its own schedule (Stripe)
+    REFUSED = "refused"  # the provider refused it (`reason`, in plain words); the money stays where it is
+
+
+@dataclass(frozen=True)
+class CashOut:
+    """The provider's answer to a cash-out request. `last4`: the last four characters of the bank account's
+    number, when the provider gives them (never more of it); `ref` with REFUSED: a payout was made and failed."""
+
+    outcome: CashOutOutcome
+    amount: Money | None = None
+    ref: str | None = None
+    last4: str | None = None
+    url: str | None = None
+    valid_for: timedelta | None = None
+    reason: str | None = None
 
 
 class PaymentProvider(Protocol):
@@ -306,4 +336,11 @@ class PaymentProvider(Protocol):
         """Take back from the recipient their share of `amount` of a payment that reached them, or what they
         still hold of it when that is less (the platform keeps it: e.g. after a dispute took the payment back
         from the platform); returns the provider's reference. ProviderError when they hold nothing of it."""
+        ...
+
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+        """Pay the user's balance in `currency` out to their bank account, less `keep` minor units that must stay
+        (money they sent that is still on its way, held or being refunded, which a wallet provider keeps in the
+        sender's own account). The same key answers the first payout made with it, however often it is asked
+        (after a crash, a lost answer, or past the provider's key lifetime), never a second payout."""
         ...

@@ -19,13 +19,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import col, select
-
-from bot.app.holds import ledger, refunded
+from bot.app.holds import refunded
 from bot.domain import Status
 from bot.ports import ProviderPayment
 from bot.service import Service
-from bot.store import Transfer
 
 log = logging.getLogger(__name__)
 
@@ -64,23 +61,21 @@ def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
     transfers stuck in executing were resolved by lookup."""
     resolved = 0
     with service.uow() as s:
-        stuck = list(s.exec(select(Transfer.id).where(
-            Transfer.status == Status.EXECUTING,
-            col(Transfer.updated_at) < service.clock.now() - service.policy.key_lifetime)))
+        lapsed = service.clock.now() - service.policy.key_lifetime
+        stuck = [t.id for t in s.transfers.with_status(Status.EXECUTING) if t.updated_at < lapsed]
     for transfer_id in stuck:
         if transfer_id is not None:
             service.execute(transfer_id)  # past the key's lifetime, execute looks the payment up
             resolved += 1
     payments = {p.key: p for p in service.provider.payments_since(since)}
     with service.uow() as s:
-        rows = list(s.exec(select(Transfer).where(col(Transfer.pay_key).is_not(None),
-                                                  Transfer.created_at >= since).order_by(col(Transfer.id))))
+        rows = s.transfers.paid_since(since)
         # a payment made in the window for a transfer created before it
         known = {t.pay_key for t in rows}
         older = [k for k in payments if k not in known]
         if older:
-            rows += list(s.exec(select(Transfer).where(col(Transfer.pay_key).in_(older))))
-        ledgers = {t.id: ledger(s, t.id) for t in rows}
+            rows += s.transfers.by_pay_keys(older)
+        ledgers = {t.id: s.settlements.of(t.id) for t in rows}
     back = {tid: refunded(rows_, in_flight=True) for tid, rows_ in ledgers.items()}
     done = {tid: refunded(rows_) for tid, rows_ in ledgers.items()}
     out: list[Mismatch] = []

@@ -15,17 +15,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event, or_, update
+from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, create_engine, select
-
-from bot.domain import MOVED
+from sqlmodel import Field, Session, SQLModel, create_engine
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -131,6 +128,9 @@ class Settlement(SQLModel, table=True):
     failure: str | None = None  # why it failed ("balance" for a release the platform's balance could not cover)
     created_at: datetime = _time()
     updated_at: datetime = _time()
+
+
+BALANCE = "balance"  # Settlement.failure of a release the platform's balance could not cover
 
 
 class ProcessedTweet(SQLModel, table=True):
@@ -291,37 +291,6 @@ class UnitOfWork:
                     session.rollback()
 
 
-def take_lease(uow: UnitOfWork, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Take or renew the lease `name` for `holder`; False while another holder's lease runs.
-
-    One UPDATE decides, which both SQLite (one writer) and PostgreSQL (row
-    lock) make atomic, so two workers can never both hold it."""
-    with uow() as s:
-        result = s.execute(
-            update(Lease)
-            .where(col(Lease.name) == name, or_(col(Lease.holder) == holder, col(Lease.expires_at) < now))
-            .values(holder=holder, expires_at=now + ttl)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            s.commit()
-            return True
-        if s.get(Lease, name) is not None:
-            return False
-        s.add(Lease(name=name, holder=holder, expires_at=now + ttl))
-        try:
-            s.commit()
-        except IntegrityError:
-            return False  # another worker created it first
-        return True
-
-
-def release_lease(uow: UnitOfWork, name: str, holder: str, now: datetime) -> None:
-    """Give the lease up (a clean stop), so a successor need not wait for it to lapse."""
-    with uow() as s:
-        s.execute(update(Lease).where(col(Lease.name) == name, col(Lease.holder) == holder).values(expires_at=now))
-        s.commit()
-
-
 class Mark(StrEnum):
     """The name of every checkpoint the bot keeps: a typo is a type error, not a silently new row."""
 
@@ -338,23 +307,12 @@ class Mark(StrEnum):
     PROVIDER_EVENTS = "provider_events"  # the provider's event cursor
 
 
-def get_checkpoint(session: Session, name: Mark) -> str | None:
-    row = session.get(Checkpoint, str(name))
-    return row.value if row else None
+class Marks(Protocol):
+    """Where checkpoints are read and written (the repository port's `Checkpoints`)."""
 
+    def get(self, name: Mark) -> str | None: ...
 
-def set_checkpoint(session: Session, name: Mark, value: str) -> None:
-    row = session.get(Checkpoint, str(name))
-    if row:
-        row.value = value
-    else:
-        row = Checkpoint(name=str(name), value=value)
-    session.add(row)
-
-
-def flag(session: Session, name: Mark) -> bool:
-    """An on/off checkpoint (`paused`, `winding_down`): on when it says "1"."""
-    return get_checkpoint(session, name) == "1"
+    def set(self, name: Mark, value: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -366,9 +324,8 @@ class MentionCursor:
     newest: str | None = None
 
     @classmethod
-    def read(cls, session: Session) -> MentionCursor:
-        return cls(get_checkpoint(session, Mark.MENTIONS_SINCE) or None,
-                   get_checkpoint(session, Mark.MENTIONS_NEWEST) or None)
+    def read(cls, marks: Marks) -> MentionCursor:
+        return cls(marks.get(Mark.MENTIONS_SINCE) or None, marks.get(Mark.MENTIONS_NEWEST) or None)
 
     def after(self, top: str) -> MentionCursor | None:
         """The cursor once a poll whose newest mention is `top` was handled; None: unchanged."""
@@ -378,9 +335,9 @@ class MentionCursor:
             return MentionCursor(self.newest, top)
         return None
 
-    def write(self, session: Session) -> None:
-        set_checkpoint(session, Mark.MENTIONS_SINCE, self.since or "")
-        set_checkpoint(session, Mark.MENTIONS_NEWEST, self.newest or "")
+    def write(self, marks: Marks) -> None:
+        marks.set(Mark.MENTIONS_SINCE, self.since or "")
+        marks.set(Mark.MENTIONS_NEWEST, self.newest or "")
 
 
 @dataclass(frozen=True)
@@ -394,9 +351,9 @@ class DmCursor:
     sweep_top: str | None = None
 
     @classmethod
-    def read(cls, session: Session) -> DmCursor:
-        return cls(get_checkpoint(session, Mark.DM_NEWEST) or None, get_checkpoint(session, Mark.DM_RESUME) or None,
-                   get_checkpoint(session, Mark.DM_SWEEP_TOP) or None)
+    def read(cls, marks: Marks) -> DmCursor:
+        return cls(marks.get(Mark.DM_NEWEST) or None, marks.get(Mark.DM_RESUME) or None,
+                   marks.get(Mark.DM_SWEEP_TOP) or None)
 
     def after(self, ids: list[str], resume: str | None) -> DmCursor:
         """The cursor once a page of these event ids was handled (`resume`: the page said more remain)."""
@@ -406,20 +363,11 @@ class DmCursor:
             return DmCursor(self.newest, resume, top or self.sweep_top)
         return DmCursor(top or self.newest, None, None)
 
-    def write(self, session: Session) -> None:
+    def write(self, marks: Marks) -> None:
         if self.newest is not None:
-            set_checkpoint(session, Mark.DM_NEWEST, self.newest)
-        set_checkpoint(session, Mark.DM_RESUME, self.resume or "")
-        set_checkpoint(session, Mark.DM_SWEEP_TOP, self.sweep_top or "")
-
-
-def moved_since(session: Session, sender_id: str, since: datetime) -> int:
-    """What `sender_id` confirmed since `since`, in minor units of any currency added up as they are
-    (a cent, a penny and a yen count alike): the sum the rolling daily cap compares."""
-    rows = session.exec(select(Transfer.amount_minor).where(
-        Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
-        col(Transfer.status).in_([str(x) for x in MOVED])))
-    return sum(rows)
+            marks.set(Mark.DM_NEWEST, self.newest)
+        marks.set(Mark.DM_RESUME, self.resume or "")
+        marks.set(Mark.DM_SWEEP_TOP, self.sweep_top or "")
 
 
 class MangopayUser(SQLModel, table=True):
@@ -436,4 +384,32 @@ class MangopayUser(SQLModel, table=True):
     card_id: str | None = None
     card_registration_id: str | None = None  # a card page opened and not yet completed
     recurring: str = "{}"  # JSON: "currency:card id" -> recurring pay-in registration id
+    updated_at: datetime = _time()
+
+
+class PayoutStatus(StrEnum):
+    """Where a cash-out is. CREATED with no `ref`: its key is stored and the provider's answer is not (driven
+    again with the same key); CREATED with a `ref`: the payout is on its way to the bank (its event ends it)."""
+
+    CREATED = "created"
+    SUCCEEDED = "succeeded"  # the provider paid it out to the bank account
+    FAILED = "failed"  # made, then failed (or refused when made): the money is back in the user's account
+    NOT_MADE = "not_made"  # no payout was made: nothing to pay, no bank account or verified identity, refused
+
+
+class Payout(SQLModel, table=True):
+    """One cash-out (CASHOUT by DM): the user's balance at the provider paid out to their bank account. Written
+    with its idempotency key (`cashout:<DM event id>`) and committed before the provider is called; the amount
+    is the provider's (the balance when it made the payout). No bank detail is kept."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(index=True)  # the X user
+    key: str = Field(unique=True)
+    currency: str
+    amount_minor: int | None = None  # what the payout took, once the provider said
+    ref: str | None = Field(default=None, index=True)  # the provider's id of the payout, once it answered
+    status: str = Field(index=True)  # a PayoutStatus
+    failure: str | None = None  # why nothing was paid out, or why the payout failed
+    lang: str = "en"  # the language of the CASHOUT, for every answer about it
+    created_at: datetime = _time()
     updated_at: datetime = _time()

@@ -19,46 +19,27 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlmodel import col, select
+from bot.errors import AnswerInDoubt, XAuthError
+from bot.ports import Clock
+from bot.repo.port import Store
+from bot.sending import MAX_SEND_ATTEMPTS, Sender
+from bot.store import DmCursor, Mark, MentionCursor
 
-from bot.errors import AnswerInDoubt, XAuthError, XError, XForbidden, XRateLimited, XTransient
-from bot.faults import fault_point
-from bot.ports import Clock, Timeline
-from bot.service import Service
-from bot.store import (
-    PRIORITY_CONFIRM,
-    WAITING,
-    DmCursor,
-    Mark,
-    MentionCursor,
-    Outbox,
-    Send,
-    UnitOfWork,
-    get_checkpoint,
-    release_lease,
-    set_checkpoint,
-    take_lease,
-)
+__all__ = ["MAX_SEND_ATTEMPTS", "Worker", "first_start"]
 
 log = logging.getLogger(__name__)
 
-MAX_SEND_ATTEMPTS = 8
-
 
 @dataclass
-class Worker:
-    service: Service
-    timeline: Timeline
-    uow: UnitOfWork
-    clock: Clock
+class Worker(Sender):
+    """The jobs, and when they run: polls of X, the tick, the outbox, the daily reconciliation."""
+
     started_at: datetime
     # DM reads are scarce (15 per 15 minutes): read at full speed only while a
     # confirmation is awaited, else once per dm_idle_interval. None: always read.
     dm_idle_interval: timedelta | None = None
-    paused_until: dict[str, datetime] = field(default_factory=dict)
     _failures: dict[str, int] = field(default_factory=dict)
     _last_dm_poll: datetime | None = None
-    _dms_read_until: datetime | None = None  # every DM sent before this has been read
     # Several workers may run against one PostgreSQL database; only the holder
     # of the "worker" lease runs jobs, the others wait as hot standbys.
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -74,7 +55,7 @@ class Worker:
         if self._paused("mentions"):
             return 0
         with self.uow() as s:
-            cursor = MentionCursor.read(s)
+            cursor = MentionCursor.read(s.checkpoints)
         mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
         if mentions is None:
             return 0
@@ -90,7 +71,7 @@ class Worker:
             moved = cursor.after(max((m.id for m in mentions), key=int))
             if moved is not None:
                 with self.uow() as s:
-                    moved.write(s)
+                    moved.write(s.checkpoints)
                     s.commit()
         return handled
 
@@ -104,7 +85,7 @@ class Worker:
             return 0
         self._last_dm_poll = now
         with self.uow() as s:
-            cursor = DmCursor.read(s)
+            cursor = DmCursor.read(s.checkpoints)
         stop_at = cursor.newest
         # Until a first reading is complete, the mark is the bot's first start: everything sent since
         # then is read, however many pages it takes (a crash may have stopped the first readings).
@@ -133,7 +114,7 @@ class Worker:
         with self.uow() as s:
             # The newest id seen only becomes the stop mark once every older
             # unread event down to the previous mark has been read.
-            cursor.after([e.id for e in page.events], page.resume).write(s)
+            cursor.after([e.id for e in page.events], page.resume).write(s.checkpoints)
             s.commit()
         if not page.resume:
             self._dms_read_until = now
@@ -163,57 +144,6 @@ class Worker:
         log.info("reconciled %d days with the provider: %d mismatches, %d resolved by lookup",
                  days, len(mismatches), resolved)
         return len(mismatches)
-
-    def drain_outbox(self, limit: int = 100) -> int:
-        """Send up to `limit` due messages: confirmations first, then outcomes, then public replies."""
-        now = self.clock.now()
-        with self.uow() as s:
-            batch = list(s.exec(
-                select(Outbox)
-                .where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
-                .order_by(col(Outbox.priority), col(Outbox.id))
-                .limit(limit)
-            ))
-        sent = 0
-        blocked: set[str] = set()
-        waiting, missing = self._check_names(batch)
-        for item in batch:
-            endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
-            if item.id in waiting:
-                continue
-            if item.kind in blocked or self._paused(endpoint):
-                blocked.add(item.kind)
-                continue
-            if item.kind == "reply" and item.names is not None:
-                prepared = self.service.prepare_reply(item.id or 0, missing)
-                if prepared is None:
-                    continue
-                item = prepared
-            outcome = self._send(item)
-            if outcome == "blocked":
-                blocked.add(item.kind)
-            elif outcome == "sent":
-                sent += 1
-        return sent
-
-    def _check_names(self, batch: list[Outbox]) -> tuple[set[int | None], frozenset[str]]:
-        """Which replies wait, and whom X no longer knows, before the replies naming people are sent.
-
-        A request's reply waits until every DM sent before it was queued has been read (a STOP or a
-        privacy change sent first must count). The handles of people not seen lately are looked up in
-        one batched request; a failed lookup keeps those replies for the next round."""
-        named = [i for i in batch if i.kind == "reply" and i.names is not None]
-        read = self._dms_read_until
-        waiting = {i.id for i in named if i.priority == PRIORITY_CONFIRM and (read is None or read < i.created_at)}
-        ready = [i for i in named if i.id not in waiting]
-        stale = self.service.stale_names(ready) if ready else set()
-        if not stale:
-            return waiting, frozenset()
-        found = self._x("users", lambda: self.timeline.users(sorted(stale)))
-        if found is None:
-            return waiting | {i.id for i in ready}, frozenset()
-        self.service.saw_users(found)
-        return waiting, frozenset(stale - found.keys())
 
     # ---------------------------------------------------------------- drivers
 
@@ -268,7 +198,7 @@ class Worker:
             log.info("received %s: stopping after the current job", signal.Signals(received[0]).name)
         scheduler.shutdown(wait=True)  # let the job under way finish before giving up the lease
         if self._leading:
-            release_lease(self.uow, "worker", self.instance, self.clock.now())
+            self.uow.release_lease("worker", self.instance, self.clock.now())
         log.info("worker stopped")
 
     # ---------------------------------------------------------------- helpers
@@ -276,7 +206,7 @@ class Worker:
     def lead(self) -> bool:
         """Take or renew the worker lease; logs when leadership changes hands."""
         try:
-            leading = take_lease(self.uow, "worker", self.instance, self.clock.now(), self.lease_ttl)
+            leading = self.uow.take_lease("worker", self.instance, self.clock.now(), self.lease_ttl)
         except Exception:
             log.exception("could not reach the store to renew the worker lease")
             leading = False
@@ -301,7 +231,7 @@ class Worker:
             "provider_errors_last_hour": sum(now - t < timedelta(hours=1) for t in self.service.provider_errors),
         }
         with self.uow() as s:
-            set_checkpoint(s, Mark.HEARTBEAT, json.dumps(data))
+            s.checkpoints.set(Mark.HEARTBEAT, json.dumps(data))
             s.commit()
 
     def _guarded_job(self, name: str, job: Callable[[], Any]) -> Callable[[], None]:
@@ -333,138 +263,15 @@ class Worker:
                 self.service.set_aside(what)
         return None
 
-    def _x(self, endpoint: str, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except XRateLimited as err:
-            self._pause(endpoint, err)
-        except XTransient as err:
-            log.warning("%s: %s; will try again", endpoint, err)
-        except XAuthError:
-            raise
-        except XError as err:
-            log.error("%s: %s", endpoint, err)
-        return None
-
-    def _pause(self, endpoint: str, err: XRateLimited) -> None:
-        now = self.clock.now()
-        if err.capped:
-            until = now + timedelta(hours=1)
-            log.error("%s: X usage cap reached; pausing this endpoint for an hour, the rest keeps running", endpoint)
-        else:
-            until = err.reset_at or now + timedelta(minutes=15)
-            log.warning("%s: rate limited until %s", endpoint, f"{until:%H:%M:%S} UTC")
-        self.paused_until[endpoint] = until
-
-    def _paused(self, endpoint: str) -> bool:
-        until = self.paused_until.get(endpoint)
-        return bool(until and until > self.clock.now())
-
-    def _send(self, item: Outbox) -> str:
-        """Send one outbox item; returns "sent", "retry", "failed" or "blocked".
-
-        A DM's row is marked "sending" before the call. A row found "sending"
-        was interrupted (a crash, a timeout) after the call may have reached X:
-        the DM is then looked for among the bot's sent DMs before it is sent
-        again. A reply is simply sent again: X refuses a duplicate, which is
-        taken as sent."""
-        endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
-        x_id: str | None = None
-        error: str | None = None
-        status: str  # a Send, or "retry" (kept "sending" for the next attempt)
-        try:
-            if item.status == Send.SENDING and item.kind == "dm":
-                found = self.timeline.dm_sent(item.to_user_id or "", item.text, item.created_at)
-                if found is not None:
-                    return self._settle_send(item, Send.SENT, found.id, "found already sent", sent_at=found.at)
-            if item.kind == "dm":  # a reply sent twice is refused by X as duplicate content
-                self._mark_sending(item)
-            fault_point("before_send")
-            if item.kind == "dm":
-                x_id = self.timeline.send_dm(item.to_user_id or "", item.text)
-            else:
-                x_id = self.timeline.reply(item.in_reply_to or "", item.text)
-            fault_point("after_send")
-            status = Send.SENT
-        except XForbidden as err:
-            if err.reason == "duplicate":
-                status, error = Send.SENT, "duplicate content: already posted"
-            else:
-                status, error = Send.FAILED, str(err)
-        except XRateLimited as err:
-            self._pause(endpoint, err)
-            self._unmark_sending(item)  # a 429 (or our own pacing) means it was not sent
-            return "blocked"
-        except XTransient as err:
-            status, error = "retry", str(err)
-        except XAuthError:
-            self._unmark_sending(item)
-            raise
-        except XError as err:
-            status, error = Send.FAILED, str(err)
-        return self._settle_send(item, status, x_id, error)
-
-    def _mark_sending(self, item: Outbox) -> None:
-        with self.uow() as s:
-            row = s.get(Outbox, item.id)
-            if row is not None:
-                row.status = Send.SENDING
-                row.attempts += 1
-                row.attempted_at = row.attempted_at or self.clock.now()
-                s.add(row)
-                s.commit()
-
-    def _unmark_sending(self, item: Outbox) -> None:
-        with self.uow() as s:
-            row = s.get(Outbox, item.id)
-            if row is not None and row.status == Send.SENDING and item.status != Send.SENDING:
-                row.status = Send.QUEUED
-                row.attempts = max(0, row.attempts - 1)
-                s.add(row)
-                s.commit()
-
-    def _settle_send(self, item: Outbox, status: str, x_id: str | None, error: str | None,
-                     sent_at: datetime | None = None) -> str:
-        """Record a send's outcome; `sent_at` is X's time for a send found in doubt (else now)."""
-        now = self.clock.now()
-        with self.uow() as s:
-            row = s.get(Outbox, item.id)
-            if row is None:
-                return "failed"
-            row.error = error
-            if item.kind != "dm":
-                row.attempts += 1  # a DM counted its attempt when it was marked "sending"
-            if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
-                status = Send.FAILED
-            if status == "retry":
-                # still "sending": the next attempt first checks whether this one got through
-                row.next_attempt_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
-            else:
-                row.status = status
-                row.x_id = x_id
-                row.sent_at = (sent_at or now) if status == Send.SENT else None
-            s.add(row)
-            if status == Send.SENT:
-                self.service.confirmation_sent(s, row)
-            s.commit()
-        if status == Send.FAILED:
-            log.warning("could not send %s %s: %s", item.kind, item.id, error)
-            if item.kind == "dm":
-                self.service.dm_undeliverable(item)
-            else:
-                self.service.reply_undeliverable(item)
-        return status
-
-
-def first_start(uow: UnitOfWork, clock: Clock) -> datetime:
+def first_start(uow: Store, clock: Clock) -> datetime:
     """When this store first ran a worker (recorded once); older posts and DMs are history."""
     with uow() as s:
-        raw = get_checkpoint(s, Mark.STARTED_AT)
+        raw = s.checkpoints.get(Mark.STARTED_AT)
         if raw is None:
             # X stamps posts and DMs to the millisecond: a post made in the same millisecond as
             # the start must not read as older than it.
             now = clock.now()
             raw = now.replace(microsecond=now.microsecond // 1000 * 1000).isoformat()
-            set_checkpoint(s, Mark.STARTED_AT, raw)
+            s.checkpoints.set(Mark.STARTED_AT, raw)
             s.commit()
     return datetime.fromisoformat(raw)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from twitter_text import parse_tweet
@@ -13,13 +13,17 @@ from twitter_text import parse_tweet
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, XError, XForbidden
 from bot.money import Money
 from bot.ports import (
+    CashOut,
+    CashOutOutcome,
     Clock,
     DirectMessage,
     DmPage,
+    EventKind,
     Mention,
     Onboarding,
     PayOutcome,
     PayResult,
+    ProviderEvent,
     ProviderPayment,
     Registration,
     SentDm,
@@ -40,6 +44,11 @@ class FakeProvider:
     results: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     charges: list[dict[str, Any]] = field(default_factory=list)
     balance_short: bool = False  # the platform's balance cannot cover a release (InsufficientBalance)
+    # Cash-outs, as a wallet provider (Mangopay) has them: what each user holds per currency (set by tests), who
+    # registered a bank account, and every payout made (a dict each, "state" created / succeeded / failed).
+    balances: dict[tuple[str, str], int] = field(default_factory=dict)
+    banks: set[str] = field(default_factory=set)
+    cash_outs: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def min_charge(self) -> dict[str, int]:
@@ -152,6 +161,39 @@ class FakeProvider:
             return f"reversed_{payment_ref}_{charge['moves']}"
 
         return str(self._once(key, ("reversed", payment_ref, amount), run))
+
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+        """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321, once
+        per key; nothing without a balance, the onboarding link before anyone is verified, the bank page before
+        a bank account is registered."""
+        def run() -> CashOut:
+            available = self.balances.get((user_id, currency), 0) - max(keep, 0)
+            if available <= 0:
+                return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
+            if user_id not in self.payouts:
+                return CashOut(CashOutOutcome.NEEDS_KYC, url=f"https://fake.invalid/verify/{user_id}")
+            if user_id not in self.banks:
+                return CashOut(CashOutOutcome.NEEDS_BANK, url=f"https://fake.invalid/bank/{user_id}",
+                               valid_for=timedelta(hours=24))
+            self.balances[(user_id, currency)] -= available
+            ref = f"po_{len(self.cash_outs) + 1}"
+            self.cash_outs.append({"ref": ref, "key": key, "user": user_id, "minor": available, "currency": currency,
+                                   "state": "created"})
+            return CashOut(CashOutOutcome.STARTED, amount=Money(available, currency), ref=ref, last4="4321")
+
+        result: CashOut = self._once(key, ("cash_out", user_id, currency), run)
+        return result
+
+    def settle_payout(self, ref: str, *, success: bool = True) -> ProviderEvent:
+        """The bank settles a payout (a failure gives the money back); returns the event the provider tells."""
+        payout = next(p for p in self.cash_outs if p["ref"] == ref)
+        payout["state"] = "succeeded" if success else "failed"
+        if not success:
+            self.balances[(payout["user"], payout["currency"])] += payout["minor"]
+        return ProviderEvent(f"payout:{ref}:{payout['state']}",
+                             EventKind.PAYOUT_SUCCEEDED if success else EventKind.PAYOUT_FAILED, key=payout["key"],
+                             settle_ref=ref, amount_minor=payout["minor"],
+                             reason=None if success else "the bank refused the transfer")
 
 
 # ---------------------------------------------------------------------------------------------- X

@@ -153,10 +153,11 @@ def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: 
     """A memo from any X user that starts like a formula is exported inert; `paybot users a_c` is not @abc."""
     from bot import admin
     from bot.domain import Policy
-    from bot.store import UnitOfWork, User
+    from bot.repo.sql import SqlStore
+    from bot.store import User
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    uow = UnitOfWork(engine)
+    uow = SqlStore(engine)
     now = datetime.now(UTC)
     with uow() as s:
         s.add(User(id="1", handle="abc", updated_at=now))

@@ -30,7 +30,7 @@ def test_dm_events_read_again_are_applied_once(run: Run) -> None:
     run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
     run.step({"dm": "yes", "by": "bob"})
     with run.bot.service.uow() as s:
-        s.delete(s.get(Checkpoint, "dm_newest"))
+        s.session.delete(s.get(Checkpoint, "dm_newest"))
         s.commit()
     sent_before = len(run.sim.bot_messages())
     run.bot.worker.run_until_idle()

@@ -23,7 +23,7 @@ from mangopay.api import APIRequest
 
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError
 from bot.money import Money
-from bot.ports import EventKind, FakeClock, PaymentProvider, PayOutcome, PayResult, ProviderEvent
+from bot.ports import CashOutOutcome, EventKind, FakeClock, PaymentProvider, PayOutcome, PayResult, ProviderEvent
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
@@ -71,6 +71,9 @@ class Driver(Protocol):
     def received(self, user: str) -> int:
         """Minor units the user has received and keeps (paid, or released, and not refunded)."""
 
+    def bank_account(self, user: str) -> None:
+        """The user registers a bank account on the provider's (or the operator's) page, where there is one."""
+
 
 class FakeDriver:
     """tests/fakes.py: state in dictionaries, no hosted pages, no events."""
@@ -109,6 +112,10 @@ class FakeDriver:
 
     def short_of_balance(self, short: bool) -> None:
         self.provider.balance_short = short
+
+    def bank_account(self, user: str) -> None:
+        self.provider.banks.add(user)
+        self.provider.balances[(user, "USD")] = self.received(user)  # the fake keeps balances apart from charges
 
 
 class SandboxDriver:
@@ -159,6 +166,9 @@ class SandboxDriver:
 
     def dispute(self, payment_ref: str) -> None:
         self.provider.dispute(payment_ref)
+
+    def bank_account(self, user: str) -> None:
+        """The sandbox pays accounts out by itself: no bank account to register."""
 
 
 class StripeDriver:
@@ -219,6 +229,9 @@ class StripeDriver:
         [pi] = [p for p in self.sim.of_kind("payment_intent") if p["id"] == payment_ref]
         self.sim.dispute(pi["latest_charge"])
 
+    def bank_account(self, user: str) -> None:
+        """Stripe takes the bank account on its own onboarding pages and pays accounts out by itself."""
+
 
 class MangopayDriver:
     """bot/providers/mangopay_provider.py over the official SDK to MangopaySim on 127.0.0.1."""
@@ -275,6 +288,9 @@ class MangopayDriver:
     def received(self, user: str) -> int:
         author = self.mangopay._row(user).mangopay_user_id
         return sum(w["Balance"]["Amount"] for w in self.sim.of_kind("wallet") if author in w["Owners"])
+
+    def bank_account(self, user: str) -> None:
+        self.sim.register_bank_account(self._author(user))
 
 
 @pytest.fixture(params=["fake", "sandbox", "stripe", "mangopay"])
@@ -666,3 +682,26 @@ def test_a_dispute_that_takes_the_money_back_is_a_funds_withdrawn_event(world: D
     withdrawn = {(e.ref, e.amount_minor, e.settle_ref) for e in events if e.kind == EventKind.FUNDS_WITHDRAWN}
     assert len(withdrawn) == 1 and next(iter(withdrawn))[:2] == (paid.ref, 500)
     assert world.received(RECIPIENT) == 500  # the recipient keeps it until the operator reverses it
+
+
+# ---------------------------------------------------------------- cash-outs
+
+
+def test_a_cash_out_pays_what_the_recipient_holds_once_per_key_or_is_the_providers_own(world: Driver) -> None:
+    """A wallet provider pays the recipient's whole balance out once per key (asked again, the same payout), and
+    then has nothing left to pay; a Connect provider pays accounts out by itself. Nobody's stranger gets nothing."""
+    world.give_card(SENDER, "ok")
+    world.make_receiver(RECIPIENT)
+    assert pay(world).outcome == PayOutcome.PAID
+    world.bank_account(RECIPIENT)
+    first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
+    assert first.outcome in (CashOutOutcome.STARTED, CashOutOutcome.AUTOMATIC)
+    again = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
+    assert (again.outcome, again.amount, again.ref) == (first.outcome, first.amount, first.ref)
+    later = world.provider.cash_out(key="cashout:2", user_id=RECIPIENT, currency="USD")
+    if first.outcome == CashOutOutcome.STARTED:
+        assert (first.amount, bool(first.ref), later.outcome) == (USD5, True, CashOutOutcome.NOTHING)
+    else:
+        assert later.outcome == CashOutOutcome.AUTOMATIC and world.received(RECIPIENT) == 500
+    stranger = world.provider.cash_out(key="cashout:3", user_id=OTHER, currency="USD")
+    assert stranger.outcome in (CashOutOutcome.NOTHING, CashOutOutcome.AUTOMATIC)

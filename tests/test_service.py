@@ -1,35 +1,51 @@
-"""The use cases on in-memory fakes: a fake provider, a fake clock, the real store on a file."""
+"""The use cases on in-memory fakes: a fake provider, a fake clock; the store on a file and in memory (every
+test runs on both: the use cases need nothing of the store but its port)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from bot.domain import Policy
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock, Registration
+from bot.repo.memory import MemoryStore
+from bot.repo.port import Store
+from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import Outbox, Settlement, Transfer, TransferEvent, UnitOfWork, database_url, make_engine
+from bot.store import Outbox, Transfer, database_url, make_engine
 from tests.fakes import FakeProvider, Posts
+
+FAR = timedelta(days=3650)
+R = TypeVar("R", bound=SQLModel)
+
+
+def rows(store: Store, model: type[R]) -> list[R]:
+    """Every row of a table, by id (a test's view of the whole store, which the port does not offer)."""
+    if isinstance(store, MemoryStore):
+        return [model(**r) for _, r in sorted(store.tables[model].items())]
+    assert isinstance(store, SqlStore)
+    with store() as s:
+        return list(s.session.exec(select(model).order_by(col(model.id))))
 
 
 class World:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, kind: str = "sqlite") -> None:
         self.clock = FakeClock()
         self.provider = FakeProvider(cards={"10": "ok", "13": "declined"}, payouts={"11"})
-        self.uow = UnitOfWork(make_engine(database_url(None, tmp / "paybot.db")))
+        self.uow: Store = MemoryStore() if kind == "memory" else SqlStore(make_engine(database_url(None, tmp / "x.db")))
         codes = iter(["AAAA", "BBBB", "CCCC", "DDDD", "EEEE", "FFFF", "GGGG"])
         self.svc = Service(uow=self.uow, provider=self.provider, clock=self.clock, policy=Policy(),
                            bot_id="1", bot_handle="paybot", new_code=lambda: next(codes))
         self.posts = Posts(self.clock, before_dm=self.deliver)
 
     def transfers(self) -> list[Transfer]:
-        with self.uow() as s:
-            return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
+        return rows(self.uow, Transfer)
 
     def statuses(self) -> list[str]:
         return [t.status for t in self.transfers()]
@@ -38,22 +54,21 @@ class World:
         """Mark every queued message as sent now, as the worker's outbox job would (a confirmation
         then counts as asked). Runs before each DM a test makes: people answer what reached them."""
         with self.uow() as s:
-            for row in s.exec(select(Outbox).where(Outbox.status == "queued")):
+            for row in s.outbox.due(self.clock.now() + FAR, 10_000):
+                if row.status != "queued":
+                    continue
                 # X gives each message an id that grows with time, as it gives the people's DMs.
                 row.status, row.sent_at, row.x_id = "sent", self.clock.now(), self.posts._id()
-                s.add(row)
                 self.svc.confirmation_sent(s, row)
             s.commit()
 
     def outbox(self) -> list[tuple[str, str]]:
-        with self.uow() as s:
-            rows = s.exec(select(Outbox).order_by(col(Outbox.id)))
-            return [(r.to_user_id or f"reply:{r.in_reply_to}", r.text) for r in rows]
+        return [(r.to_user_id or f"reply:{r.in_reply_to}", r.text) for r in rows(self.uow, Outbox)]
 
 
-@pytest.fixture
-def w(tmp_path: Path) -> World:
-    return World(tmp_path)
+@pytest.fixture(params=["sqlite", "memory"])
+def w(request: pytest.FixtureRequest, tmp_path: Path) -> World:
+    return World(tmp_path, request.param)
 
 
 def test_a_command_asks_its_author_to_confirm(w: World) -> None:
@@ -376,7 +391,7 @@ def test_a_return_under_way_is_not_released_by_a_late_claim(w: World) -> None:
     assert w.svc.return_due() == 0
     [t] = w.transfers()
     with w.uow() as s:
-        [st] = s.exec(select(Settlement).where(Settlement.transfer_id == t.id))
+        [st] = s.settlements.of(t.id)
     assert t.status == "held" and (st.step, st.status, st.ref) == ("return", "pending", None)
     assert (st.key or "").startswith("return:")
     w.svc.on_dm(w.posts.dm("carol", "claim"))
@@ -468,9 +483,7 @@ def test_history_of_one_payment_says_payment(w: World) -> None:
 
 
 def _queued_reply(w: World) -> Outbox:
-    with w.uow() as s:
-        row = s.exec(select(Outbox).where(Outbox.kind == "reply", Outbox.status == "queued")
-                     .order_by(col(Outbox.id).desc())).first()
+    row = next((r for r in reversed(rows(w.uow, Outbox)) if r.kind == "reply" and r.status == "queued"), None)
     assert row is not None and row.names
     return row
 
@@ -493,7 +506,7 @@ def test_a_reply_is_checked_again_before_it_is_sent(w: World) -> None:
 
 def _text_of(w: World, item_id: int) -> str:
     with w.uow() as s:
-        row = s.get(Outbox, item_id)
+        row = s.outbox.get(item_id)
         assert row is not None
         return row.text
 
@@ -534,7 +547,7 @@ def test_the_providers_event_for_an_operators_refund_is_paybots_own(w: World) ->
     told = [text for to, text in w.outbox() if to == "10" and "refunded" in text.lower()]
     assert len(told) == 1, w.outbox()
     with w.uow() as s:
-        notes = [e.note or "" for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
-        returned = list(s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
-                                                           TransferEvent.status == "returned")))
+        steps = s.timeline.of(t.id or 0)
+    notes = [e.note or "" for e in steps]
+    returned = [e for e in steps if e.status == "returned"]
     assert not any("at the provider" in n for n in notes) and len(returned) == 1, notes

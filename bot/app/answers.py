@@ -6,11 +6,9 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
-
 from bot import messages as msg
 from bot.app.base import answers, id_after, money
-from bot.app.holds import Holds
+from bot.app.cashout import Cashout
 from bot.commands import DmCommand, parse_dm
 from bot.domain import Status, Step, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
@@ -18,22 +16,24 @@ from bot.faults import fault_point
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import DirectMessage, XUser
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Outbox, ProcessedDm, Send, Transfer, User
+from bot.repo.port import Tx
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Transfer, User
 
 log = logging.getLogger(__name__)
 
 
-class Answers(Holds):
+class Answers(Cashout):
     """DMs in: answers to confirmations and the DM commands."""
 
     def on_dm(self, dm: DirectMessage) -> bool:
         """Handle one DM event once; returns True when it was new."""
         to_run: list[int] = []
         claim_lang: str | None = None
+        cashout: DmCommand | None = None
         with self.uow() as s:
-            if s.get(ProcessedDm, dm.id):
+            if s.dms.has(dm.id):
                 return False
-            s.add(ProcessedDm(id=dm.id, processed_at=self.clock.now()))
+            s.dms.add(dm.id, self.clock.now())
             if dm.sender_id != self.bot_id and self._own_conversation(dm):
                 if dm.sender_handle:
                     self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
@@ -46,12 +46,16 @@ class Answers(Holds):
                     # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
                     if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
                         claim_lang = cmd.lang
+                    if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
+                        cashout = cmd
             s.commit()
         fault_point("dm_committed")
         for transfer_id in to_run:
             self.execute(transfer_id)
         if claim_lang:
             self.claim(dm.sender_id, lang=claim_lang)
+        if cashout is not None:
+            self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
         return True
 
     def _own_conversation(self, dm: DirectMessage) -> bool:
@@ -61,7 +65,7 @@ class Answers(Holds):
         pair = "-".join(sorted((dm.sender_id, self.bot_id), key=int))
         return dm.conversation_id == pair
 
-    def _dm_command(self, s: Session, dm: DirectMessage, cmd: DmCommand) -> list[int]:
+    def _dm_command(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> list[int]:
         """Apply a DM command; returns the transfers to execute once it is committed."""
         user_id, lang = dm.sender_id, cmd.lang
         if cmd.kind in ("confirm", "cancel"):
@@ -82,7 +86,7 @@ class Answers(Holds):
         elif cmd.kind == "history":
             self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category="dm_answer")
         elif cmd.kind in ("privacy", "stop", "start"):
-            user = s.get(User, user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
+            user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
                                                 updated_at=self.clock.now())
             if cmd.kind == "privacy":
                 user.privacy = cmd.setting or "public"
@@ -91,13 +95,13 @@ class Answers(Holds):
                 user.opted_out = cmd.kind == "stop"
                 sentence = say("stopped" if user.opted_out else "started", lang)
             user.updated_at = self.clock.now()
-            s.add(user)
+            s.users.add(user)
             self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
         elif cmd.kind == "help":
             self._answer_dm(s, user_id, say("dm_help", lang), lang)
         return []
 
-    def _answer(self, s: Session, user_id: str, code: str | None, *, confirm: bool, lang: str,
+    def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,
                 said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
         """Apply a yes or a no from `user_id`, sent at `said_at` as X's event `said_id`; returns the
         transfers to execute now.
@@ -106,13 +110,7 @@ class Answers(Holds):
         (see `answers`): a yes sent earlier, or one that an edit overtook, confirms nothing."""
         now = self.clock.now()
         said_at = min(said_at or now, now)
-        pending = list(
-            s.exec(
-                select(Transfer)
-                .where(Transfer.sender_id == user_id, Transfer.status == Status.PENDING)
-                .order_by(col(Transfer.id))
-            )
-        )
+        pending = s.transfers.pending_of(user_id)
         doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
         if any(code in (None, t.code) and t.command_tweet_id in doubt and id_after(said_id, t.command_tweet_id)
                is not False and said_at >= doubt[t.command_tweet_id] for t in pending):
@@ -120,7 +118,6 @@ class Answers(Holds):
         for t in pending:
             if t.expires_at <= said_at and answers(t, said_at, said_id):
                 self._set_status(s, t, Status.EXPIRED, now)
-                s.add(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
         unasked = False
         for t in pending:
@@ -160,7 +157,6 @@ class Answers(Holds):
         if not confirm:
             for t in target:
                 self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
-                s.add(t)
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
             if first.kind == "request":
                 text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
@@ -179,30 +175,24 @@ class Answers(Holds):
             self._set_status(s, t, Status.EXECUTING, now)
             t.pay_key = money_key(Step.PAY, t.root_tweet_id, t.sender_id, t.recipient_id)
             t.confirmed_at = now
-            s.add(t)
         return [t.id for t in target if t.id is not None]
 
     @staticmethod
-    def _in_doubt(s: Session, unasked: list[Transfer]) -> dict[str, datetime]:
+    def _in_doubt(s: Tx, unasked: list[Transfer]) -> dict[str, datetime]:
         """For versions not known to be asked: when the send of their confirmation began, if that send
         is in doubt (marked sending, X may have it). Keyed by version (command post id)."""
         if not unasked:
             return {}
-        rows = s.exec(select(Outbox).where(col(Outbox.version).in_({t.command_tweet_id for t in unasked}),
-                                           Outbox.status == Send.SENDING, Outbox.priority == PRIORITY_CONFIRM))
+        rows = s.outbox.confirmations_in_doubt({t.command_tweet_id for t in unasked})
         return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
-    def _why_not(self, s: Session, user_id: str, code: str | None, lang: str) -> str:
+    def _why_not(self, s: Tx, user_id: str, code: str | None, lang: str) -> str:
         """The answer to a yes/no that matches no pending request."""
-        query = select(Transfer).where(Transfer.sender_id == user_id)
-        if code:
-            query = query.where(Transfer.code == code)
-        last = s.exec(query.order_by(col(Transfer.updated_at).desc(), col(Transfer.id).desc()).limit(1)).first()
+        last = s.transfers.latest_of(user_id, code or None)
         if last is None:
             return say("nothing.code", lang, code=code) if code else say("nothing", lang)
         if last.status == Status.EXPIRED:
-            group = s.exec(select(Transfer).where(Transfer.root_tweet_id == last.root_tweet_id,
-                                                  Transfer.sender_id == user_id))
+            group = s.transfers.of_root(last.root_tweet_id, sender_id=user_id)
             names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
             return say("expired", lang, amount=money(last), handles=msg.handles(names),
                        at=f"{last.expires_at:%H:%M}", code=last.code)
@@ -210,13 +200,8 @@ class Answers(Holds):
             return say("already", lang, code=last.code, status=msg.status_word(last.status, lang))
         return say("nothing", lang)
 
-    def _history(self, s: Session, user_id: str, lang: str) -> str:
-        rows = list(s.exec(
-            select(Transfer)
-            .where(or_(Transfer.sender_id == user_id, Transfer.recipient_id == user_id))
-            .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
-            .limit(10)
-        ))
+    def _history(self, s: Tx, user_id: str, lang: str) -> str:
+        rows = s.transfers.history(user_id, 10)
         if not rows:
             return say("history.empty", lang)
         lines = [say("history.head", lang, n=len(rows)) if len(rows) > 1 else say("history.head_one", lang)]

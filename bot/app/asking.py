@@ -6,8 +6,6 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
-
 from bot import messages as msg
 from bot.app.base import ENDED_BY_EDIT, ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.commands import Command, parse_command
@@ -16,16 +14,8 @@ from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
 from bot.ports import Mention, XUser
-from bot.store import (
-    PRIORITY_CONFIRM,
-    Mark,
-    Outbox,
-    ProcessedTweet,
-    Transfer,
-    TransferEvent,
-    User,
-    flag,
-)
+from bot.repo.port import Tx
+from bot.store import PRIORITY_CONFIRM, Mark, Transfer, TransferEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +29,9 @@ class Asking(ServiceBase):
         Returns True when the mention was new.
         """
         with self.uow() as s:
-            if s.get(ProcessedTweet, m.id):
+            if s.mentions.has(m.id):
                 return False
-            s.add(ProcessedTweet(id=m.id, processed_at=self.clock.now()))
+            s.mentions.add(m.id, self.clock.now())
             self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
             for user in m.mentioned.values():
                 self._remember(s, user)
@@ -51,7 +41,7 @@ class Asking(ServiceBase):
         fault_point("mention_committed")
         return True
 
-    def _handle_mention(self, s: Session, m: Mention) -> None:
+    def _handle_mention(self, s: Tx, m: Mention) -> None:
         if m.author_id == self.bot_id or m.is_repost:
             return
         if m.id != m.root_id and self._answered(s, m.root_id):
@@ -63,10 +53,10 @@ class Asking(ServiceBase):
             if cmd.kind == "help":
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
                 return
-            if flag(s, Mark.WINDING_DOWN):
+            if s.checkpoints.flag(Mark.WINDING_DOWN):
                 self._answer_publicly(s, m, say("closing", cmd.lang), "maintenance")
                 return
-            if flag(s, Mark.PAUSED):
+            if s.checkpoints.flag(Mark.PAUSED):
                 self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
                 return
             self._ask(s, m, cmd)
@@ -76,7 +66,7 @@ class Asking(ServiceBase):
                 # Where the bot is only among a reply's leading mentions, the post is conversation
                 # in a thread that named it ("send my regards"): what does not parse gets no answer.
                 return
-            if err.key == "limit.daily" and (s.get(User, m.author_id) or User(id="", handle="")).privacy != "public":
+            if err.key == "limit.daily" and (s.users.get(m.author_id) or User(id="", handle="")).privacy != "public":
                 # What is left of the cap tells what they sent: a discreet sender hears it by DM only.
                 self._answer_dm(s, m.author_id, err.message, err.lang)
                 return
@@ -84,14 +74,9 @@ class Asking(ServiceBase):
             # hour must not silence it (each kind is still said at most once an hour).
             self._answer_publicly(s, m, err.message, "limit" if err.key.startswith("limit.") else "error")
 
-    def _answer_publicly(self, s: Session, m: Mention, sentence: str, category: str) -> None:
+    def _answer_publicly(self, s: Tx, m: Mention, sentence: str, category: str) -> None:
         """Reply to a command with help or a refusal, at most once per user per hour."""
-        since = self.clock.now() - ERROR_REPLY_EVERY
-        recent = s.exec(
-            select(Outbox.id).where(Outbox.about_user_id == m.author_id, Outbox.category == category,
-                                    Outbox.created_at >= since).limit(1)
-        ).first()
-        if recent is not None:
+        if s.outbox.count_about(m.author_id, category, self.clock.now() - ERROR_REPLY_EVERY):
             log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
             return
         self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id)
@@ -110,11 +95,11 @@ class Asking(ServiceBase):
         mention = re.compile(rf"@{re.escape(self.bot_handle)}(?![A-Za-z0-9_])", re.I)
         return not mention.search(m.text[m.display_start :]) and bool(mention.search(m.text[: m.display_start]))
 
-    def _ask(self, s: Session, m: Mention, cmd: Command) -> None:
+    def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:
         """Turn a send or a request into pending transfers and ask for confirmation."""
         assert cmd.amount is not None
         lang, is_send = cmd.lang, cmd.kind == "send"
-        existing = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)))
+        existing = s.transfers.of_root(m.root_id)
         dropped = {party(t) for t in existing if t.reason == "edited"}
         live = [t for t in existing if party(t) not in dropped]
         if any(t.status != Status.PENDING for t in live):
@@ -139,7 +124,7 @@ class Asking(ServiceBase):
                 raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
             if user.id == self.bot_id:
                 raise CommandError("recipients.bot", lang=lang, bot=self.bot_handle)
-            row = s.get(User, user.id)
+            row = s.users.get(user.id)
             if row is not None and row.opted_out:
                 raise CommandError("recipient.opted_out" if is_send else "payer.opted_out", lang=lang,
                                    handle=user.handle)
@@ -163,7 +148,6 @@ class Asking(ServiceBase):
         for t in live:
             if party(t) not in keep:
                 self._set_status(s, t, Status.CANCELLED, now, reason="edited")
-                s.add(t)
         by_party = {party(t): t for t in live}
         ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
         group_code = self._fresh_code(s, m.author_id) if is_send else ""
@@ -183,12 +167,12 @@ class Asking(ServiceBase):
             t.amount_minor, t.currency = cmd.amount.minor, cmd.amount.currency
             t.expires_at, t.updated_at = now + ttl, now
             t.asked_at = t.asked_id = None  # a new version: no answer counts until its confirmation is out
-            s.add(t)
+            s.transfers.add(t)
             rows[user.id] = t
         s.flush()  # new rows get their ids, for their timelines
         for user_id, t in rows.items():
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
-            s.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
@@ -198,7 +182,7 @@ class Asking(ServiceBase):
             # Each public reply is checked again just before it is sent, once every DM sent before it
             # was read: a payer who said STOP meanwhile is dropped, one who went discreet is asked by DM
             # (`prepare_reply`), and everyone is named by their current handle.
-            discreet = [u for u in people if (s.get(User, u.id) or User(id="", handle="")).privacy != "public"]
+            discreet = [u for u in people if (s.users.get(u.id) or User(id="", handle="")).privacy != "public"]
             shown = [u for u in people if u not in discreet]
             ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
             for text, group in self._request_texts(ask, shown, codes) if shown else []:
@@ -224,31 +208,24 @@ class Asking(ServiceBase):
         return say("request_reply.by_dm", ask.lang, requester=ask.requester.handle,
                    payers=" ".join(f"@{u.handle}" for u in payers))
 
-    def _check_reach(self, s: Session, m: Mention, is_send: bool, people: list[XUser]) -> None:
+    def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
         """Bound what one person's posts make the bot say to others: requests per requester per hour
         and per payer per day, and payments (each a public "held for you") to people who never wrote
         to the bot, per sender per day. Edits of a command already counted are not counted again."""
         now = self.clock.now()
-        roots = func.count(func.distinct(Transfer.root_tweet_id))
         if not is_send:
-            asked = s.exec(select(roots).where(Transfer.kind == "request", Transfer.recipient_id == m.author_id,
-                                               Transfer.created_at >= now - timedelta(hours=1))).one()
+            asked = s.transfers.requests_since(now - timedelta(hours=1), requester_id=m.author_id)
             if asked >= self.policy.requests_per_hour:
                 raise CommandError("limit.requests", n=asked)
             for user in people:
-                n = s.exec(select(roots).where(Transfer.kind == "request", Transfer.sender_id == user.id,
-                                               Transfer.created_at >= now - timedelta(hours=24))).one()
+                n = s.transfers.requests_since(now - timedelta(hours=24), payer_id=user.id)
                 if n >= self.policy.requests_per_payer_day:
                     raise CommandError("limit.payer", n=n)
             return
-        new = [u.id for u in people if (row := s.get(User, u.id)) is None or row.wrote_at is None]
+        new = [u.id for u in people if (row := s.users.get(u.id)) is None or row.wrote_at is None]
         if not new:
             return
-        before = set(s.exec(
-            select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
-                Transfer.kind == "send", Transfer.sender_id == m.author_id, Transfer.root_tweet_id != m.root_id,
-                Transfer.created_at >= now - timedelta(hours=24), col(User.wrote_at).is_(None),
-                col(Transfer.status).notin_([str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]))))
+        before = s.transfers.strangers_paid(m.author_id, now - timedelta(hours=24), other_than_root=m.root_id)
         if len(before | set(new)) > self.policy.strangers_per_day:
             raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
 
@@ -295,26 +272,22 @@ class Asking(ServiceBase):
         return say("request_reply", lang, payers=payers, requester=ask.requester.handle, amount=ask.amount,
                    memo=memo, codes=code_text)
 
-    def _answered(self, s: Session, root_id: str) -> bool:
+    def _answered(self, s: Tx, root_id: str) -> bool:
         """Whether the command posted as root_id got an answer (yes, no, expiry) already."""
-        rows = s.exec(select(Transfer).where(Transfer.root_tweet_id == root_id))
-        return any(t.status != Status.PENDING and t.reason != "edited" for t in rows)
+        return any(t.status != Status.PENDING and t.reason != "edited" for t in s.transfers.of_root(root_id))
 
-    def _void_pending_edit(self, s: Session, m: Mention, reason: str = "edited") -> None:
+    def _void_pending_edit(self, s: Tx, m: Mention, reason: str = "edited") -> None:
         """An edit that no longer reads as a valid command cancels the pending request. With
         ENDED_BY_EDIT the command is over: later edits of it are ignored (see `_answered`)."""
         if m.root_id == m.id:
             return
         now = self.clock.now()
-        for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == m.root_id)):
+        for t in s.transfers.of_root(m.root_id):
             if t.status == Status.PENDING:
                 self._set_status(s, t, Status.CANCELLED, now, reason=reason)
-                s.add(t)
 
-    def _fresh_code(self, s: Session, sender_id: str) -> str:
-        taken = set(
-            s.exec(select(Transfer.code).where(Transfer.sender_id == sender_id, Transfer.status == Status.PENDING))
-        )
+    def _fresh_code(self, s: Tx, sender_id: str) -> str:
+        taken = {t.code for t in s.transfers.pending_of(sender_id)}
         for _ in range(50):
             code = self.new_code()
             if code not in taken:

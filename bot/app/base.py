@@ -7,29 +7,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, select
-
 from bot.commands import DEFAULT_ENABLED
 from bot.domain import CodeFactory, Policy, Status, random_code, transition
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import Clock, PaymentProvider, XUser
-from bot.store import (
-    PRIORITY_OUTCOME,
-    PRIORITY_REPLY,
-    Mark,
-    Outbox,
-    ProcessedDm,
-    ProcessedTweet,
-    Transfer,
-    TransferEvent,
-    UnitOfWork,
-    User,
-    flag,
-    moved_since,
-    set_checkpoint,
-)
+from bot.repo.port import Store, Tx
+from bot.store import PRIORITY_OUTCOME, PRIORITY_REPLY, Mark, Outbox, Transfer, TransferEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +78,7 @@ class Ask:
 class ServiceBase:
     """The ports and settings every use case works with, and the helpers they share."""
 
-    uow: UnitOfWork
+    uow: Store
     provider: PaymentProvider
     clock: Clock
     policy: Policy
@@ -110,46 +95,37 @@ class ServiceBase:
 
     def unseen(self, ids: list[str], *, dms: bool = False) -> set[str]:
         """Which of these post (or DM event) ids have not been processed yet: one query per page."""
-        table = ProcessedDm if dms else ProcessedTweet
         with self.uow() as s:
-            seen = set(s.exec(select(table.id).where(col(table.id).in_(ids))))
-        return set(ids) - seen
+            return (s.dms if dms else s.mentions).unseen(ids)
 
     def awaiting_answers(self) -> bool:
         """Whether anyone has a confirmation to answer (pending transfers)."""
         with self.uow() as s:
-            return s.exec(select(Transfer.id).where(Transfer.status == Status.PENDING).limit(1)).first() is not None
+            return s.transfers.has_status(Status.PENDING)
 
     def set_aside(self, what: str) -> None:
         """Mark a mention or DM that keeps failing as processed, so it stops blocking the rest."""
         kind, _, xid = what.partition(" ")
-        table = ProcessedTweet if kind == "mention" else ProcessedDm
         with self.uow() as s:
-            if s.get(table, xid) is None:
-                s.add(table(id=xid, processed_at=self.clock.now()))
+            done = s.mentions if kind == "mention" else s.dms
+            if not done.has(xid):
+                done.add(xid, self.clock.now())
                 s.commit()
         log.error("%s set aside after repeated failures", what)
 
     def next_due(self) -> datetime | None:
         """The next time something becomes due (an expiry or the end of a claim window)."""
         with self.uow() as s:
-            times = [
-                s.exec(select(Transfer.expires_at).where(Transfer.status == Status.PENDING)
-                       .order_by(col(Transfer.expires_at)).limit(1)).first(),
-                s.exec(select(Transfer.hold_until).where(col(Transfer.status).in_((Status.HELD, Status.NEEDS_AUTH)))
-                       .order_by(col(Transfer.hold_until)).limit(1)).first(),
-            ]
-        found = [t for t in times if t is not None]
-        return min(found) if found else None
+            return s.transfers.next_deadline()
 
     def paused(self) -> bool:
         """Whether an operator paused payments (`paybot pause`)."""
         with self.uow() as s:
-            return flag(s, Mark.PAUSED)
+            return s.checkpoints.flag(Mark.PAUSED)
 
     def set_paused(self, on: bool) -> None:
         with self.uow() as s:
-            set_checkpoint(s, Mark.PAUSED, "1" if on else "")
+            s.checkpoints.set(Mark.PAUSED, "1" if on else "")
             s.commit()
 
     def _may_have_card(self, user_id: str) -> bool:
@@ -166,17 +142,15 @@ class ServiceBase:
             self.provider_failed()
             return True
 
-    def _moved_24h(self, s: Session, sender_id: str, currency: str) -> Money:
+    def _moved_24h(self, s: Tx, sender_id: str, currency: str) -> Money:
         """What the sender confirmed in the last 24 hours, every currency counted in its minor units
         (see `moved_since`), shown in `currency`: the rolling cap's measure."""
-        return Money(moved_since(s, sender_id, self.clock.now() - timedelta(hours=24)), currency)
+        return Money(s.transfers.moved_since(sender_id, self.clock.now() - timedelta(hours=24)), currency)
 
-    def _lang_of(self, s: Session, user_id: str) -> str:
-        last = s.exec(select(Transfer.lang).where(Transfer.sender_id == user_id)
-                      .order_by(col(Transfer.id).desc()).limit(1)).first()
-        return last or "en"
+    def _lang_of(self, s: Tx, user_id: str) -> str:
+        return s.transfers.lang_of(user_id) or "en"
 
-    def _set_status(self, s: Session, t: Transfer, new: Status, now: datetime, reason: str | None = None,
+    def _set_status(self, s: Tx, t: Transfer, new: Status, now: datetime, reason: str | None = None,
                     note: str | None = None) -> None:
         """Move a transfer along the state machine and write the step to its timeline (`reason`: why it
         ended, kept on the transfer too; `note`: what happened, on the timeline only)."""
@@ -184,15 +158,15 @@ class ServiceBase:
         t.updated_at = now
         if reason:
             t.reason = reason
-        s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason or note))
+        s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason or note))
 
-    def _remember(self, s: Session, user: XUser, *, wrote: bool = False) -> None:
+    def _remember(self, s: Tx, user: XUser, *, wrote: bool = False) -> None:
         """Keep what X just showed of a user: the handle (renames), when it was seen, and whether they
         wrote to the bot. The times are only rewritten when older than SEEN_EVERY (fewer writes)."""
         if not user.id or not user.handle:
             return
         now = self.clock.now()
-        row = s.get(User, user.id)
+        row = s.users.get(user.id)
         if row is None:
             row = User(id=user.id, handle=user.handle, name=user.name, updated_at=now, seen_at=now,
                        wrote_at=now if wrote else None)
@@ -208,26 +182,25 @@ class ServiceBase:
                 row.wrote_at = now
         else:
             return
-        s.add(row)
+        s.users.add(row)
 
-    def _handle(self, s: Session, user_id: str) -> str:
-        row = s.get(User, user_id)
+    def _handle(self, s: Tx, user_id: str) -> str:
+        row = s.users.get(user_id)
         return row.handle if row else user_id
 
-    def _queue_dm(self, s: Session, user_id: str, text: str, priority: int, root: str | None = None,
+    def _queue_dm(self, s: Tx, user_id: str, text: str, priority: int, root: str | None = None,
                   version: str | None = None, category: str | None = None) -> None:
         now = self.clock.now()
-        s.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
+        s.outbox.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
                      created_at=now, transfer_root=root, version=version, category=category,
                      about_user_id=user_id if category else None))
 
-    def _may_answer(self, s: Session, user_id: str, lang: str) -> bool:
+    def _may_answer(self, s: Tx, user_id: str, lang: str) -> bool:
         """Whether a DM that moves no money (help, history, settings, an unreadable or unmatched
         answer) may still be answered: at most `policy.dm_answers_per_hour` an hour per person, the
         last of them saying so. Each answer is a paid DM from a shared daily budget."""
         since = self.clock.now() - timedelta(hours=1)
-        sent = s.exec(select(func.count()).select_from(Outbox).where(
-            Outbox.about_user_id == user_id, Outbox.category == "dm_answer", Outbox.created_at >= since)).one()
+        sent = s.outbox.count_about(user_id, "dm_answer", since)
         limit = self.policy.dm_answers_per_hour
         if sent == limit - 1:
             self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category="dm_answer")
@@ -237,17 +210,17 @@ class ServiceBase:
             return False
         return True
 
-    def _answer_dm(self, s: Session, user_id: str, text: str, lang: str, priority: int = PRIORITY_OUTCOME) -> None:
+    def _answer_dm(self, s: Tx, user_id: str, text: str, lang: str, priority: int = PRIORITY_OUTCOME) -> None:
         """Queue an answer that moves no money, within the per-person hourly allowance."""
         if self._may_answer(s, user_id, lang):
             self._queue_dm(s, user_id, text, priority, category="dm_answer")
 
-    def _queue_reply(self, s: Session, tweet_id: str, text: str, *, root: str | None = None,
+    def _queue_reply(self, s: Tx, tweet_id: str, text: str, *, root: str | None = None,
                      priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None,
                      version: str | None = None, names: list[str] | None = None) -> None:
         """Queue a public reply. `names`: the user ids it @-names, checked again before it is sent."""
         now = self.clock.now()
         named = " ".join(f"{uid}:{self._handle(s, uid)}" for uid in dict.fromkeys(names)) if names else None
-        s.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
+        s.outbox.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
                      created_at=now, transfer_root=root, category=category, about_user_id=about, version=version,
                      names=named))

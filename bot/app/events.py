@@ -5,27 +5,17 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, col, select
-
 from bot.app.answers import Answers
 from bot.app.base import money, saved_id
-from bot.app.holds import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
+from bot.app.settling import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
 from bot.domain import REFUNDS, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import EventKind, PayOutcome, PayResult, ProviderEvent
-from bot.store import (
-    PRIORITY_OUTCOME,
-    Mark,
-    ProcessedDm,
-    Settlement,
-    Transfer,
-    TransferEvent,
-    get_checkpoint,
-    set_checkpoint,
-)
+from bot.repo.port import Tx
+from bot.store import PRIORITY_OUTCOME, Mark, Settlement, Transfer, TransferEvent
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +26,7 @@ class Events(Answers):
     def provider_events(self) -> int:
         """Apply the provider's new events (cards saved, approvals, onboarding, refunds, disputes) once each."""
         with self.uow() as s:
-            cursor = get_checkpoint(s, Mark.PROVIDER_EVENTS)
+            cursor = s.checkpoints.get(Mark.PROVIDER_EVENTS)
         try:
             events, new_cursor = self.provider.events(cursor or None)
         except ProviderError as err:
@@ -47,7 +37,7 @@ class Events(Answers):
             self.apply_event(event)
         if new_cursor and new_cursor != cursor:
             with self.uow() as s:
-                set_checkpoint(s, Mark.PROVIDER_EVENTS, new_cursor)
+                s.checkpoints.set(Mark.PROVIDER_EVENTS, new_cursor)
                 s.commit()
         return len(events)
 
@@ -55,14 +45,14 @@ class Events(Answers):
         """Apply one provider event; applying it twice changes nothing more."""
         if event.kind == EventKind.CARD_SAVED and event.user_id:
             with self.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)
-                if s.get(ProcessedDm, f"event:{event.id}") is None:
-                    s.add(ProcessedDm(id=f"event:{event.id}", processed_at=self.clock.now()))
+                if not s.dms.has(f"event:{event.id}"):
+                    s.dms.add(f"event:{event.id}", self.clock.now())
                     self._queue_dm(s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)),
                                    PRIORITY_OUTCOME)
                     s.commit()
         elif event.kind in (EventKind.PAID, EventKind.AUTH_LAPSED) and event.key:
             with self.uow() as s:
-                t = s.exec(select(Transfer).where(Transfer.pay_key == event.key)).first()
+                t = s.transfers.by_pay_key(event.key)
             if t is None or t.id is None:
                 return
             if event.kind == EventKind.PAID:
@@ -74,9 +64,8 @@ class Events(Answers):
             self._approval_needed(event, event.url)
         elif event.kind == EventKind.ACCOUNT_READY and event.user_id:
             with self.uow() as s:
-                waiting = s.exec(select(Transfer.id).where(Transfer.recipient_id == event.user_id,
-                                                           Transfer.status == Status.HELD).limit(1)).first()
-            if waiting is not None:  # they finished onboarding: pay out what waits for them
+                waiting = bool(s.transfers.held_for(event.user_id))
+            if waiting:  # they finished onboarding: pay out what waits for them
                 self.claim(event.user_id, resuming=True)
         elif event.kind == EventKind.REFUNDED and event.ref:
             self._refunded_at_provider(event)
@@ -84,23 +73,26 @@ class Events(Answers):
             self._refund_ended(event)
         elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
             self._disputed(event)
+        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED) and (event.key or event.settle_ref):
+            self.payout_ended(event)
 
     def _approval_needed(self, event: ProviderEvent, url: str) -> None:
         """A payment waiting for its sender's approval needs another one (the bank's passed, the provider's
         own now): the sender gets that page's link, once (events are applied once each)."""
         with self.uow() as s:
-            t = s.exec(select(Transfer).where(Transfer.pay_key == event.key)).first()
+            t = s.transfers.by_pay_key(event.key) if event.key else None
             if t is None or t.status != Status.NEEDS_AUTH:
                 return
             words = dict(sender=self._handle(s, t.sender_id), recipient=self._handle(s, t.recipient_id),
                          amount=money(t), code=t.code)
             self._queue_approval(s, t, t.lang, url, event.valid_for, event.charged, words)
-            s.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status,
-                                note="the provider wants the sender's approval again (its own, after the bank's)"))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status,
+                                         note="the provider wants the sender's approval again (its own, after the "
+                                              "bank's)"))
             s.commit()
 
-    def _transfer_of(self, s: Session, event: ProviderEvent) -> Transfer | None:
-        t = s.exec(select(Transfer).where(Transfer.payment_ref == event.ref)).first() if event.ref else None
+    def _transfer_of(self, s: Tx, event: ProviderEvent) -> Transfer | None:
+        t = s.transfers.by_payment_ref(event.ref) if event.ref else None
         if t is None:
             log.warning("%s of payment %s, which no transfer knows", event.kind, event.ref)
         return t
@@ -124,13 +116,12 @@ class Events(Answers):
             elif any(st.ref == event.settle_ref for st in rows):
                 return  # already known (a refund's events come more than once)
             note = f"refunded at the provider ({event.id})"
-            if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
-                                                  TransferEvent.note == note)).first() is not None:
+            if any(e.note == note for e in s.timeline.of(saved_id(t))):
                 return
             left = t.amount_minor - refunded(rows, in_flight=True)
             amount = min(event.amount_minor or left, max(left, 0))
             if amount <= 0 or t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED):
-                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+                s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
                 s.commit()
                 log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
                 return
@@ -138,7 +129,7 @@ class Events(Answers):
             st = Settlement(transfer_id=saved_id(t), step=Step.REFUND, seq=seq, amount_minor=amount, key=None,
                             ref=event.settle_ref, status=Settle.PENDING if event.pending else Settle.SUCCEEDED,
                             cause="provider", created_at=now, updated_at=now)
-            s.add(st)
+            s.settlements.add(st)
             s.flush()
             back = refunded(ledger(s, t.id))
             if st.status == Settle.SUCCEEDED and back >= t.amount_minor and t.status in (Status.COMPLETED,
@@ -146,9 +137,9 @@ class Events(Answers):
                 self._set_status(s, t, Status.RETURNED, now, reason=note)
             else:
                 pending = " (in progress)" if event.pending else ""
-                s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status,
-                                    note=f"{note}: {Money(amount, t.currency)}{pending}"))
-            s.add(t)
+                s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status,
+                                             note=f"{note}: {Money(amount, t.currency)}{pending}"))
+            s.transfers.add(t)
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
 
@@ -159,9 +150,9 @@ class Events(Answers):
         with self.uow() as s:
             st = None
             if event.key:
-                st = s.exec(select(Settlement).where(Settlement.key == event.key)).first()
+                st = s.settlements.by_key(event.key)
             if st is None and event.settle_ref:
-                st = s.exec(select(Settlement).where(Settlement.ref == event.settle_ref)).first()
+                st = s.settlements.by_ref(event.settle_ref)
             if st is None:
                 if event.key:
                     log.warning("%s of a refund with key %s, which paybot does not know", event.kind, event.key)
@@ -179,7 +170,7 @@ class Events(Answers):
                                                f"({event.reason or 'no reason given'}; {event.settle_ref})")
                 s.commit()
                 return
-            t = s.get(Transfer, st.transfer_id)
+            t = s.transfers.get(st.transfer_id)
             if t is None:
                 return
             if event.kind == EventKind.REFUND_SETTLED:
@@ -195,7 +186,7 @@ class Events(Answers):
             was = st.status
             st.status, st.failure, st.updated_at = Settle.FAILED, event.reason or "failed", now
             st.ref = st.ref or event.settle_ref
-            s.add(st)
+            s.settlements.add(st)
             amount = Money(st.amount_minor, t.currency)
             late = " after it had gone through" if was == Settle.SUCCEEDED else ""
             self._refund_failed_note(s, t, f"the refund of {amount} failed at the provider{late} "
@@ -203,8 +194,8 @@ class Events(Answers):
                                            f"with the sender; `paybot refund {t.id}` tries again")
             s.commit()
 
-    def _refund_failed_note(self, s: Session, t: Transfer, note: str) -> None:
-        s.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status, note=note))
+    def _refund_failed_note(self, s: Tx, t: Transfer, note: str) -> None:
+        s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status, note=note))
         log.error("transfer %s: %s", t.id, note, extra=transfer_context(t))
 
     def _disputed(self, event: ProviderEvent) -> None:
@@ -223,9 +214,8 @@ class Events(Answers):
                 mark = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})"
             else:
                 note = mark = f"{DISPUTE_NOTES[1]} ({event.id})"
-            if s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id,
-                                                  col(TransferEvent.note).startswith(mark))).first() is not None:
+            if s.timeline.noted(t.id, mark):
                 return
-            s.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))

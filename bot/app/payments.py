@@ -6,8 +6,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from bot import messages as msg
 from bot.app.asking import Asking
 from bot.app.base import money
@@ -18,7 +16,8 @@ from bot.logs import transfer_context
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_URGENT, WAITING, Mark, Outbox, Transfer, User, flag
+from bot.repo.port import Tx
+from bot.store import PRIORITY_OUTCOME, PRIORITY_URGENT, Mark, Transfer, User
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +28,12 @@ class Payments(Asking):
     def execute(self, transfer_id: int) -> None:
         """Drive one executing transfer through the provider and record the result."""
         with self.uow() as s:
-            t = s.get(Transfer, transfer_id)
+            t = s.transfers.get(transfer_id)
             if t is None or t.status != Status.EXECUTING or not t.pay_key:
                 return
-            if flag(s, Mark.PAUSED):
+            if s.checkpoints.flag(Mark.PAUSED):
                 return  # confirmed, and executed when an operator resumes
-            recipient = s.get(User, t.recipient_id)
+            recipient = s.users.get(t.recipient_id)
             if recipient is not None and recipient.opted_out:
                 # Refused before anyone is charged.
                 self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
@@ -79,7 +78,7 @@ class Payments(Asking):
         self._apply_result(transfer_id, result, (Status.EXECUTING,))
         fault_point("after_commit")
 
-    def _queue_approval(self, s: Session, t: Transfer, lang: str, url: str, valid_for: timedelta | None,
+    def _queue_approval(self, s: Tx, t: Transfer, lang: str, url: str, valid_for: timedelta | None,
                         charged: bool, words: dict[str, Any]) -> None:
         """The DM with the page where the sender approves this payment, saying how long it stays open and
         whether their card was already charged. A page that closes within the hour goes before every
@@ -93,7 +92,7 @@ class Payments(Asking):
     def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
         """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
         with self.uow() as s:
-            t = s.get(Transfer, transfer_id)
+            t = s.transfers.get(transfer_id)
             if t is None or t.status not in expected:
                 return False
             self._record(s, t, result)
@@ -101,12 +100,12 @@ class Payments(Asking):
             log.info("transfer %s: %s", transfer_id, t.status, extra=transfer_context(t))
         return True
 
-    def _record(self, s: Session, t: Transfer, result: PayResult) -> None:
+    def _record(self, s: Tx, t: Transfer, result: PayResult) -> None:
         """Apply the provider's answer to an executing transfer and queue what it says."""
         now = self.clock.now()
         lang, amount = t.lang, money(t)
         sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
-        privacy = (s.get(User, t.sender_id) or User(id="", handle="")).privacy
+        privacy = (s.users.get(t.sender_id) or User(id="", handle="")).privacy
         was = t.status
         t.payment_ref = result.ref or t.payment_ref
         words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
@@ -140,15 +139,14 @@ class Payments(Asking):
                            **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             self._tell_outcome(s, t, privacy)  # the others of its command may have been waiting for it
-        s.add(t)
+        s.transfers.add(t)
 
-    def _tell_outcome(self, s: Session, t: Transfer, privacy: str) -> None:
+    def _tell_outcome(self, s: Tx, t: Transfer, privacy: str) -> None:
         """One public reply (and, for a discreet sender, one receipt DM) per command, however many people
         it paid: the last of the command's transfers to settle tells about all of them, in the transaction
         that records it (so a crash can neither lose nor repeat it)."""
-        group = [t, *(g for g in s.exec(select(Transfer).where(
-            Transfer.root_tweet_id == t.root_tweet_id, Transfer.sender_id == t.sender_id, Transfer.code == t.code,
-            col(Transfer.confirmed_at).is_not(None))) if g.id != t.id)]
+        group = [t, *(g for g in s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id, code=t.code)
+                      if g.confirmed_at is not None and g.id != t.id)]
         group.sort(key=lambda g: g.id or 0)
         if any(g.status in (Status.EXECUTING, Status.NEEDS_AUTH) for g in group):
             return
@@ -171,7 +169,7 @@ class Payments(Asking):
         for text, named in self._outcome_texts(s, privacy, t, sender, paid, held, until):
             self._queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
 
-    def _outcome_texts(self, s: Session, privacy: str, t: Transfer, sender: str, paid: list[Transfer],
+    def _outcome_texts(self, s: Tx, privacy: str, t: Transfer, sender: str, paid: list[Transfer],
                        held: list[Transfer], until: str) -> list[tuple[str, list[str]]]:
         """The outcome reply of a command, split only when its handles cannot fit in one post (each
         handle counted at X's longest, 15 characters, as it is checked again before sending)."""
@@ -219,15 +217,12 @@ class Payments(Asking):
         now = self.clock.now()
         cutoff = min(now, read_until) if read_until else now
         with self.uow() as s:
-            rows = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING,
-                                                      Transfer.expires_at <= cutoff)))
+            rows = s.transfers.with_status(Status.PENDING, expires_by=cutoff)
             # A request whose confirmation is still waiting to be sent has not started its clock.
-            unsent = set(s.exec(select(Outbox.transfer_root).where(col(Outbox.status).in_(WAITING),
-                                                                  Outbox.priority == PRIORITY_CONFIRM)))
+            unsent = s.outbox.roots_awaiting_confirmation()
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:
                 self._set_status(s, t, Status.EXPIRED, now)
-                s.add(t)
                 if t.kind == "request":  # the requester waited days: tell them
                     text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
                                days=self.policy.request_ttl.days, code=t.code)

@@ -7,14 +7,13 @@ import logging
 import re
 from collections import defaultdict
 
-from sqlmodel import Session, col, select
-
 from bot import messages as msg
 from bot.app.base import HANDLE_FRESH, Ask, money, named_pairs
 from bot.app.events import Events
 from bot.domain import Status
 from bot.messages import text as say
 from bot.ports import XUser
+from bot.repo.port import Tx
 from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, WAITING, Outbox, Send, Transfer, User
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,9 @@ class Voice(Events):
             return
         now = self.clock.now()
         with self.uow() as s:
-            rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)))
-            pending = [t for t in rows if t.status == Status.PENDING]
+            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING]
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
-                s.add(t)
             if pending:
                 first = pending[0]
                 text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
@@ -46,7 +43,7 @@ class Voice(Events):
             return
         with self.uow() as s:
             told: dict[str, list[Transfer]] = defaultdict(list)
-            for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == message.transfer_root)):
+            for t in s.transfers.of_root(message.transfer_root):
                 if t.status in (Status.COMPLETED, Status.HELD) and f"[{t.code}]" in message.text:
                     told[t.sender_id].append(t)
             for sender_id, rows in told.items():  # one receipt per payer, however many the reply named
@@ -64,8 +61,7 @@ class Voice(Events):
             return set()
         fresh_since = self.clock.now() - HANDLE_FRESH
         with self.uow() as s:
-            rows = s.exec(select(User).where(col(User.id).in_(ids)))
-            return {u.id for u in rows if u.seen_at is None or u.seen_at < fresh_since}
+            return {u.id for u in s.users.many(ids) if u.seen_at is None or u.seen_at < fresh_since}
 
     def saw_users(self, found: dict[str, XUser]) -> None:
         """Record what a users lookup returned: current handles (renames) and when they were seen."""
@@ -86,19 +82,19 @@ class Voice(Events):
         A changed text is stored as final (a resend after a crash posts the same text, which X refuses
         as a duplicate); an unchanged one is not written at all."""
         with self.uow() as s:
-            item = s.get(Outbox, item_id)
+            item = s.outbox.get(item_id)
             if item is None or item.status not in WAITING:
                 return None
             if item.names is None:
                 return item
             named = named_pairs(item.names)
-            texts = [item.text]
+            texts, changed = [item.text], False  # changed: rows written (a transfer cancelled, a DM queued)
             rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
             if rebuilt:  # written again from the rows, with current handles
-                texts = self._ask_again(s, item, {uid for uid, _ in named})
+                texts, changed = self._ask_again(s, item, {uid for uid, _ in named})
             renamed: dict[str, str] = {}
             for uid, old in [] if rebuilt else named:
-                user = s.get(User, uid)
+                user = s.users.get(uid)
                 if user is None:
                     continue
                 if user.opted_out or uid in missing:
@@ -108,7 +104,7 @@ class Voice(Events):
             if renamed:
                 pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
                 texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
-            if texts == [item.text] and not (s.new or s.dirty):
+            if texts == [item.text] and not changed:
                 # Nothing to change (the common case): no write. A retry checks again, and finds the same
                 # unless a STOP or a rename lands between a send and its record, which X's duplicate check
                 # then no longer catches (a window of one outbox round).
@@ -120,52 +116,52 @@ class Voice(Events):
             else:
                 item.text = texts[0]
             for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
-                s.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
-                             next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
-                             category=item.category, version=item.version))
-            s.add(item)
+                s.outbox.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
+                                    next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
+                                    category=item.category, version=item.version))
             s.commit()
             return item if texts else None
 
-    def _ask_again(self, s: Session, item: Outbox, named: set[str]) -> list[str]:
+    def _ask_again(self, s: Tx, item: Outbox, named: set[str]) -> tuple[list[str], bool]:
         """A request's public reply as it must read now: only the payers it names who are still pending,
-        have not said STOP and still allow public replies, by their current handles."""
-        rows = [t for t in s.exec(select(Transfer).where(
-            Transfer.root_tweet_id == item.transfer_root, Transfer.command_tweet_id == item.version,
-            Transfer.kind == "request", Transfer.status == Status.PENDING)) if t.sender_id in named]
+        have not said STOP and still allow public replies, by their current handles. And whether rows
+        were written (a transfer cancelled, a DM queued)."""
+        rows = [t for t in s.transfers.of_root(item.transfer_root or "") if t.command_tweet_id == item.version
+                and t.kind == "request" and t.status == Status.PENDING and t.sender_id in named]
         if not rows:
-            return []
+            return [], False
         first = rows[0]
-        requester = s.get(User, first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
+        requester = s.users.get(first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
         now = self.clock.now()
         if requester.opted_out:  # they said STOP after asking: the request ends, nobody is named
             for t in rows:
                 self._set_status(s, t, Status.CANCELLED, now, reason="the requester said STOP")
-                s.add(t)
-            return []
+            return [], True
         ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
         keep: list[XUser] = []
         codes: dict[str, str] = {}
+        changed = False
         for t in rows:
-            payer = s.get(User, t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
+            payer = s.users.get(t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
             if payer.opted_out:
+                changed = True
                 self._set_status(s, t, Status.CANCELLED, now, reason="the payer said STOP")
-                s.add(t)
                 text = say("request_payer_left", t.lang, payer=payer.handle, amount=money(t), code=t.code)
                 self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             elif payer.privacy != "public" and item.category == "ask":
+                changed = True
                 self._queue_dm(s, t.sender_id, self._ask_dm_text(ask, t.code), PRIORITY_CONFIRM,
                                root=t.root_tweet_id, version=t.command_tweet_id)
             else:
                 keep.append(XUser(payer.id, payer.handle, payer.name))
                 codes[payer.id] = t.code
         if not keep:
-            return []
+            return [], changed
         if item.category == "ask_by_dm":
-            return [self._by_dm_text(ask, keep)]
-        return [text for text, _ in self._request_texts(ask, keep, codes)]
+            return [self._by_dm_text(ask, keep)], changed
+        return [text for text, _ in self._request_texts(ask, keep, codes)], changed
 
-    def confirmation_sent(self, s: Session, message: Outbox) -> None:
+    def confirmation_sent(self, s: Tx, message: Outbox) -> None:
         """A confirmation request went out: its time to answer runs from now, not from the post.
 
         Under DM rate limits a confirmation can wait in the outbox; the person
@@ -175,11 +171,11 @@ class Voice(Events):
             return
         now = self.clock.now()
         at = min(message.sent_at or now, now)
-        query = select(Transfer).where(Transfer.root_tweet_id == message.transfer_root,
-                                       Transfer.status == Status.PENDING)
-        if message.version:  # an older version's confirmation asks nothing of the newer one
-            query = query.where(Transfer.command_tweet_id == message.version)
-        for t in s.exec(query):
+        for t in s.transfers.of_root(message.transfer_root):
+            if t.status != Status.PENDING:
+                continue
+            if message.version and t.command_tweet_id != message.version:
+                continue  # an older version's confirmation asks nothing of the newer one
             if message.kind == "dm" and t.sender_id != message.to_user_id:
                 continue
             if message.kind == "reply" and say("request_reply.code", t.lang, code=t.code) not in message.text:
@@ -189,4 +185,3 @@ class Voice(Events):
                 t.expires_at = at + ttl
             if t.asked_at is None:
                 t.asked_at, t.asked_id = at, message.x_id
-            s.add(t)

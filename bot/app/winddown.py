@@ -7,14 +7,12 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from sqlmodel import col, func, select
-
 from bot import messages as msg
 from bot.app.base import money
 from bot.app.voice import Voice
 from bot.domain import Status
 from bot.messages import text as say
-from bot.store import PRIORITY_OUTCOME, WAITING, Mark, Outbox, Transfer, flag, set_checkpoint
+from bot.store import PRIORITY_OUTCOME, Mark, Transfer
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +41,19 @@ class WindDown(Voice):
 
     def winding_down(self) -> bool:
         with self.uow() as s:
-            return flag(s, Mark.WINDING_DOWN)
+            return s.checkpoints.flag(Mark.WINDING_DOWN)
 
     def wind_down(self) -> WindDownReport:
         """One pass; each step is idempotent (a status changes once, a money step has its own key)."""
         with self.uow() as s:
-            set_checkpoint(s, Mark.WINDING_DOWN, "1")
+            s.checkpoints.set(Mark.WINDING_DOWN, "1")
             s.commit()
         cancelled = self._cancel_pending()
         finished = self.resume()  # executing transfers and half-done releases, with their own keys
         returned = self.return_due(everything=True, why="closing.returned")
         with self.uow() as s:
-            counts = dict(s.exec(select(Transfer.status, func.count()).where(
-                col(Transfer.status).in_([Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD]))
-                .group_by(Transfer.status)).all())
-            outbox = s.exec(select(func.count()).select_from(Outbox).where(col(Outbox.status).in_(WAITING))).one()
+            counts = s.transfers.count_by_status([Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD])
+            outbox = s.outbox.waiting()
         report = WindDownReport(cancelled=cancelled, returned=returned, finished=finished,
                                 executing=counts.get(Status.EXECUTING, 0), needs_auth=counts.get(Status.NEEDS_AUTH, 0),
                                 held=counts.get(Status.HELD, 0), outbox=outbox)
@@ -69,12 +65,10 @@ class WindDown(Voice):
         per command, in the transaction that cancels it."""
         now = self.clock.now()
         with self.uow() as s:
-            pending = list(s.exec(select(Transfer).where(Transfer.status == Status.PENDING)
-                                  .order_by(col(Transfer.id))))
+            pending = s.transfers.with_status(Status.PENDING)
             told: dict[tuple[str, str, str], list[Transfer]] = defaultdict(list)
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason=CLOSING)
-                s.add(t)
                 # a send: its sender is told; a request: its requester (the payers were only asked)
                 who = t.sender_id if t.kind == "send" else t.recipient_id
                 told[(t.root_tweet_id, who, t.kind)].append(t)

@@ -8,7 +8,8 @@ money stays in the sender's wallet (HELD, the reference being the pay-in's id): 
 an OWNER (Mangopay's terms accepted) and opens Mangopay's hosted identity verification; once their KYC
 level is REGULAR (Mangopay refuses transfers to unverified Owners, 002951) `release` is that Transfer. Held
 money that goes back is a refund of the pay-in: the money returns to the card it came from, not to the
-sender's wallet, since paybot never pays out of wallets and a balance nobody sees would be money forgotten.
+sender's wallet, where only the sender's CASHOUT would ever move it (a balance nobody asked for would be
+money forgotten).
 An operator's refund of delivered money first refunds the Transfer (recipient's wallet back to the
 sender's), then the pay-in.
 
@@ -54,6 +55,25 @@ read before anything is concluded. Translated: PAYIN_NORMAL_SUCCEEDED/FAILED of 
 TRANSFER_NORMAL_SUCCEEDED/FAILED of an SCA transfer, PAYIN_REFUND_SUCCEEDED (REFUNDED), USER_KYC_REGULAR
 (ACCOUNT_READY); saved cards are learnt by reading the open Card Registrations (CARD_SAVED).
 
+Cash-outs (CASHOUT by DM: `cash_out`). A user's wallet is paid out to their bank account by a bank wire payout
+(`POST /payouts/bankwire`: the whole balance less what must stay, Fees 0, `BankWireRef` "paybot", the Tag carrying
+paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out
+only to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM
+gives. Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active
+bank account gets a link to the operator's page (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id,
+`{expires}` unix seconds, `{token}` = `bank_page_token(API key, user, expires)`, which the page checks before it
+registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told cash-outs
+are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid. Before
+anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a crash
+after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a 5xx
+is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on its
+way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
+read from Mangopay's answer only to keep its last four characters for the DM: it is never stored or logged.
+Mangopay documents that Bank Accounts created after 30 April 2026 are refused for payouts (ResultCode 121018) in
+favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells
+such a refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read
+from the payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
+
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
 explicit handler: the SDK's model helpers fall back to a process-wide default handler (Mangopay's real
 sandbox) in several calls, which an emulator run must never reach. The SDK's own logger is kept quiet: at
@@ -63,8 +83,10 @@ DEBUG it logs request headers, the bearer token among them. Money is integer min
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -78,6 +100,8 @@ from sqlmodel import SQLModel, col, select
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
+    CashOut,
+    CashOutOutcome,
     Clock,
     EventKind,
     Onboarding,
@@ -114,7 +138,27 @@ DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
-               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR")
+               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
+               "PAYOUT_NORMAL_FAILED")
+# Payouts: how long a link to the operator's bank-account page works, the reference on the user's bank statement
+# (Mangopay recommends at most 12 characters), and Mangopay's refusals in words the user may read.
+BANK_PAGE_LIFETIME = timedelta(hours=24)
+BANK_WIRE_REF = "paybot"
+KYC_LIMIT = "a limit of your verified account was reached"
+PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "002999": KYC_LIMIT,
+                "130003": KYC_LIMIT, "001001": "your balance changed meanwhile",
+                "121018": "the bank account must be registered again", "121001": "the bank refused the transfer"}
+DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
+CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_key)
+
+
+def bank_page_token(api_key: str, mangopay_user_id: str, expires: int) -> str:
+    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): an HMAC of the
+    Mangopay user id and the link's end (`{expires}`, unix seconds) under the Mangopay API key, which the page also
+    holds. The page registers an IBAN for `{user}` only when the token matches and the link has not expired, so a
+    guessed user id or an old link registers nothing."""
+    message = f"paybot-bank-page:{mangopay_user_id}:{expires}".encode()
+    return hmac.new(api_key.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
 def idempotency_key(name: str) -> str:
@@ -150,11 +194,13 @@ class MangopayProvider:
     min_charge: dict[str, int] = {}  # noqa: RUF012 (read only: Mangopay sets no per-currency floor paybot knows)
 
     def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
-                 return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2) -> None:
+                 return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
+                 bank_page_url: str | None = None) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
         self.card_page_url = card_page_url
+        self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
         self.return_url = return_url
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
@@ -174,7 +220,7 @@ class MangopayProvider:
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
         return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
-                   retries=settings.mangopay_max_network_retries)
+                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url)
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -558,7 +604,7 @@ class MangopayProvider:
 
     def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
         """Not built on Mangopay: a transfer refund would move the recipient's money into the sender's wallet,
-        where nothing in paybot accounts for it (paybot pays nothing out of wallets), and Mangopay's disputes,
+        where nothing in paybot accounts for it (only the sender's CASHOUT would move it), and Mangopay's disputes,
         the reason to reverse, are not handled. The operator refunds the sender instead (`paybot refund`)."""
         raise ProviderError("reversals are not built on Mangopay (the money would sit unseen in the sender's "
                             "wallet); use paybot refund to give it back to the sender's card")
@@ -625,6 +671,76 @@ class MangopayProvider:
                 back[initial] = back.get(initial, 0) + _amount(tx)[0]
         kept = [(t, _amount(t)[0] - back.get(str(t["Id"]), 0)) for t in transfers]
         return [(t, k) for t, k in reversed(kept) if k > 0]
+
+    # ------------------------------------------------------------------ cash-outs
+
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+        """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
+        row = self._row(user_id)
+        author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
+        if author is None or wallet is None:  # never received (nor sent) in this currency: nothing there
+            return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
+        made = self._payout_finder(author, key)()
+        if made is not None:  # an earlier attempt made it (its answer lost, a crash, a key Mangopay forgot)
+            return self._payout_outcome(key, made)
+        found = self._get(f"/wallets/{wallet}") or {}
+        available = int((found.get("Balance") or {}).get("Amount") or 0) - max(keep, 0)
+        if available <= 0:
+            return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
+        if not self._regular(user_id):
+            onboarding = self.onboard(user_id)
+            if not onboarding.ready:
+                return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
+        account = self._bank_account(author)
+        if account is None:
+            url = self._bank_page(author)
+            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=BANK_PAGE_LIFETIME if url else None)
+        funds = {"Currency": currency, "Amount": available}
+        payout = self._post(key, "/payouts/bankwire", {
+            "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
+            "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
+            self._payout_finder(author, key))
+        return self._payout_outcome(key, payout, _last4(account))
+
+    def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None) -> CashOut:
+        """A payout in the port's words: on its way (CREATED, or already SUCCEEDED: its event says so), or refused."""
+        if payout.get("Type") != "PAYOUT" or _read_tag(payout).get("paybot") != key:
+            raise IdempotencyError(f"key {key} was used with other parameters")
+        minor, currency = _amount(payout)
+        amount, ref = Money(minor, currency), str(payout["Id"])
+        if payout.get("Status") in ("CREATED", "SUCCEEDED"):
+            return CashOut(CashOutOutcome.STARTED, amount=amount, ref=ref, last4=last4)
+        log.warning("payout %s refused by Mangopay (%s)", ref, payout.get("ResultCode"))
+        return CashOut(CashOutOutcome.REFUSED, amount=amount, ref=ref, reason=_payout_words(payout))
+
+    def _payout_finder(self, author: str, key: str) -> Callable[[], dict[str, Any] | None]:
+        """The author's payout whose Tag carries `key` (read whole), if one was made."""
+        def find() -> dict[str, Any] | None:
+            for tx in self._list(f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR",
+                                 Sort="CreationDate:DESC"):
+                if _read_tag(tx).get("paybot") == key:
+                    return self._get(f"/payouts/{tx['Id']}") or dict(tx)
+            return None
+
+        return find
+
+    def _bank_account(self, author: str) -> dict[str, Any] | None:
+        """The user's newest active bank account, if any."""
+        for account in self._list(f"/users/{author}/bankaccounts", Sort="CreationDate:DESC"):
+            if account.get("Active") is True:
+                return account
+        return None
+
+    def _bank_page(self, author: str) -> str | None:
+        """A link to the operator's bank-account page for this Mangopay user, valid BANK_PAGE_LIFETIME; None when
+        the operator has none."""
+        if not self.bank_page_url:
+            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL is not set")
+            return None
+        expires = int((self.clock.now() + BANK_PAGE_LIFETIME).timestamp())
+        token = bank_page_token(str(self.handler.apikey), author, expires)
+        return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
+                .replace("{token}", token))
 
     # ------------------------------------------------------------------ lookups
 
@@ -766,6 +882,19 @@ class MangopayProvider:
                 return [ProviderEvent(eid, EventKind.REFUNDED, ref=str(refund["InitialTransactionId"]),
                                       key=mine, settle_ref=str(refund["Id"]), amount_minor=_amount(refund)[0])]
             return []
+        if kind.startswith("PAYOUT_NORMAL_"):
+            payout = self._get(f"/payouts/{resource}")
+            key = _read_tag(payout).get("paybot", "")
+            if payout is None or not key.startswith(CASHOUT_PREFIX):
+                return []  # not a cash-out of paybot's
+            amount = _amount(payout)[0]
+            if payout.get("Status") == "SUCCEEDED":  # the payout says so, whatever the event's type
+                return [ProviderEvent(eid, EventKind.PAYOUT_SUCCEEDED, key=key, settle_ref=str(payout["Id"]),
+                                      amount_minor=amount)]
+            if payout.get("Status") == "FAILED":
+                return [ProviderEvent(eid, EventKind.PAYOUT_FAILED, key=key, settle_ref=str(payout["Id"]),
+                                      amount_minor=amount, reason=_payout_words(payout))]
+            return []
         if kind == "USER_KYC_REGULAR":
             row = self._by_mangopay_id(resource)
             found = self._get(f"/sca/users/{resource}") if row else None
@@ -789,6 +918,16 @@ class MangopayProvider:
             if card is not None:
                 out.append(ProviderEvent(f"card-saved:{registration}", EventKind.CARD_SAVED, user_id=user_id))
         return out
+
+
+def _payout_words(payout: dict[str, Any]) -> str:
+    return PAYOUT_WORDS.get(str(payout.get("ResultCode")), DEFAULT_PAYOUT_REFUSAL)
+
+
+def _last4(account: dict[str, Any]) -> str | None:
+    """The last four characters of a bank account's number (its IBAN), when it has enough; nothing more is kept."""
+    number = re.sub(r"\s", "", str(account.get("IBAN") or account.get("AccountNumber") or ""))
+    return number[-4:] if len(number) >= 8 and number[-4:].isalnum() else None
 
 
 def _decline(payin: dict[str, Any]) -> str:

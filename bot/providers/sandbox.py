@@ -19,6 +19,9 @@ the platform). Three switches play what Stripe does to a platform: the
 platform's balance too low for a release (`set_balance_short`), refunds that
 stay pending until `finish_refund` says how they end (`hold_refunds`), and a
 dispute that takes a payment's money back (`dispute`), each told by an event.
+
+A cash-out (CASHOUT) is AUTOMATIC, as on Stripe Connect, which the sandbox
+plays: see `cash_out`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from typing import Any
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
+    CashOut,
+    CashOutOutcome,
     EventKind,
     Onboarding,
     PayOutcome,
@@ -374,6 +379,12 @@ class SandboxProvider:
             return {"ref": ref}
 
         return str(self._once(key, "reverse", params, run)["ref"])
+
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+        """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider
+        pays accounts out by itself), and its money is pretend, with no bank to send it to; a simulated payout
+        would show users a step the provider it stands for does not have. Asks and stores nothing."""
+        return CashOut(CashOutOutcome.AUTOMATIC)
 
     @staticmethod
     def _mark_refunded(db: sqlite3.Connection, payment_ref: str) -> None:

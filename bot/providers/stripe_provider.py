@@ -41,6 +41,8 @@ from sqlmodel import SQLModel, col, select
 from bot.errors import AmountTooSmall, IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
+    CashOut,
+    CashOutOutcome,
     Clock,
     EventKind,
     Onboarding,
@@ -367,6 +369,11 @@ class StripeProvider:
             if take > 0:
                 return self._reverse_once(transfer, take, key)
         raise ProviderError(f"Stripe: the recipient holds nothing of {payment_ref} any more")
+
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+        """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
+        schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
+        return CashOut(CashOutOutcome.AUTOMATIC)
 
     def _charge_of(self, pi: Any) -> Any | None:
         charge = _f(pi, "latest_charge")

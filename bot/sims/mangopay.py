@@ -13,7 +13,11 @@ cards, recurring pay-in registrations, recurring card pay-ins (a CIT, with `Secu
 may need the cardholder on a 3DS page; then MITs without them), transfers (wallet to wallet; between two
 OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with `PendingUserAction.RedirectUrl`
 until the author approves it), pay-in and transfer refunds, hosted identity verification sessions (KYC:
-the user becomes REGULAR), user transactions, events, and the client.
+the user becomes REGULAR), IBAN bank accounts (the IBAN's shape and check digits and the owner's name and
+address checked as Mangopay's reference describes), bank wire payouts (the wallet debited when the payout is
+made, CREATED until the bank settles it; refused as FAILED with Mangopay's ResultCode when its author is not a
+verified Owner or the wallet cannot cover it; a payout that fails later gives the money back to the wallet),
+user transactions, events, and the client.
 
 Faithful where paybot's safety depends on it:
 - Idempotency: every POST may carry `Idempotency-Key`, 16 to 36 letters, digits or dashes (anything else
@@ -38,7 +42,8 @@ Cards (the card page takes these numbers; the first two are Mangopay's sandbox t
   refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)".
 
 Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
-played by the control API (Python methods and `POST /_sim/...`). 3DS and SCA pages lapse after
+played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
+(`register_bank_account`) and the bank that settles a payout (`settle_payout`). 3DS and SCA pages lapse after
 PAGE_LIFETIME (15 minutes, as Mangopay's hosted card page does); the transaction then FAILS with an event.
 
 Faults (`inject`): the next matching request answers 500 or 503 (before any work, or `work=True`: after
@@ -89,6 +94,14 @@ SCA_EXPIRED = ("001035", "The strong customer authentication session has expired
 BALANCE = ("001001", "Unsufficient wallet balance")
 PAYER_CANNOT_RECEIVE = ("002702", "Users with category PAYER cannot receive transfers")
 NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel is not REGULAR)")
+PAYOUT_KYC = ("002998", "Blocked due to the Bank Account User's KYC limitations (maximum debited or credited "
+                         "amount reached)")
+WIRE_REFUSED = ("121001", "The bank wire has been refused")
+# An IBAN: a country, two check digits, then 11 to 30 letters or digits (ISO 13616); its check digits are tested too.
+IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+BIC_SHAPE = re.compile(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?")
+IBAN_OK = "FR7630004000031234567890143"  # Mangopay's own example IBAN (valid check digits)
+ADDRESS_REGION_NEEDED = {"US", "CA", "MX"}  # Mangopay wants OwnerAddress.Region for these countries only
 
 
 class MangopayError(Exception):
@@ -106,6 +119,14 @@ def _param(message: str, **errors: str) -> MangopayError:
 def _true(value: Any) -> bool:
     """A JSON boolean as Mangopay reads it: true (or 1, which the SDK sends for True)."""
     return value is True or (type(value) is int and value == 1)
+
+
+def iban_valid(iban: str) -> bool:
+    """Whether `iban` (spaces removed, upper case) has an IBAN's shape and its check digits (mod 97 is 1)."""
+    if not IBAN_SHAPE.fullmatch(iban):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(ch, 36)) for ch in moved)) % 97 == 1
 
 
 def _missing(kind: str, oid: str) -> MangopayError:
@@ -219,6 +240,41 @@ class MangopaySim(LoopbackServer):
             return [self._public(o) for o in self._all("identityverification")
                     if o["Status"] == "PENDING" and user_id in (None, o["UserId"])]
 
+    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
+                              address: dict[str, Any] | None = None, bic: str | None = None,
+                              tag: str | None = None) -> dict[str, Any]:
+        """The person on the operator's bank-account page: the page registers their IBAN for the Mangopay user
+        `user_id` (`POST .../users/{id}/bankaccounts/iban`, with the same checks). MangopayError when refused."""
+        body: dict[str, Any] = {"OwnerName": owner_name, "IBAN": iban, "Tag": tag,
+                                "OwnerAddress": address or {"AddressLine1": "1 rue de la Paix", "City": "Paris",
+                                                            "PostalCode": "75002", "Country": "FR"}}
+        if bic is not None:
+            body["BIC"] = bic
+        with self.lock:
+            return self._bank_account_create(body, user_id)
+
+    def settle_payout(self, payout_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The bank settles a payout still CREATED: it went through, or it failed and the wallet has the money
+        back; each with its event."""
+        with self.lock:
+            payout = self._get("payout", payout_id)
+            if payout["Status"] != "CREATED":
+                raise _param(f"This payout is {payout['Status']}: nothing to settle")
+            if success:
+                payout.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1],
+                              ExecutionDate=self._now(), ModeApplied="STANDARD")
+                self._event("PAYOUT_NORMAL_SUCCEEDED", payout["Id"])
+            else:
+                self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += payout["DebitedFunds"]["Amount"]
+                self._fail(payout, WIRE_REFUSED, "PAYOUT_NORMAL_FAILED")
+            return self._public(payout)
+
+    def open_payouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Payouts the bank has not settled yet, oldest first."""
+        with self.lock:
+            return [self._public(o) for o in self._all("payout")
+                    if o["Status"] == "CREATED" and user_id in (None, o["AuthorId"])]
+
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind (user, wallet, card, payin, transfer, refund, ...), oldest first."""
         with self.lock:
@@ -265,6 +321,12 @@ class MangopaySim(LoopbackServer):
             ("POST", "/transfers/<oid>/refunds", self._transfer_refund),
             ("GET", "/transfers/<oid>/refunds", self._refunds_of("transfer")),
             ("GET", "/refunds/<oid>", self._retrieve("refund")),
+            ("POST", "/users/<oid>/bankaccounts/iban", self._bank_account_create),
+            ("GET", "/users/<oid>/bankaccounts", self._user_list("bankaccount", "UserId")),
+            ("GET", "/users/<oid>/bankaccounts/<bid>", self._bank_account_view),
+            ("POST", "/payouts/bankwire", self._payout_create),
+            ("GET", "/payouts/<oid>", self._retrieve("payout")),
+            ("GET", "/payouts/bankwire/<oid>", self._retrieve("payout")),
             ("GET", "/users/<oid>/transactions", self._transactions("user")),
             ("GET", "/wallets/<oid>/transactions", self._transactions("wallet")),
             ("POST", "/users/<oid>/identity-verifications", self._idv_create),
@@ -311,6 +373,11 @@ class MangopaySim(LoopbackServer):
                     result = self.approve_sca(oid)
                 elif action == "kyc":
                     result = self.pass_kyc(oid)
+                elif action == "bank":  # POST /_sim/bank/<user id> {"iban": "FR76..."}: the operator's page
+                    result = self.register_bank_account(oid, str(body.get("iban", IBAN_OK)),
+                                                        owner_name=str(body.get("owner_name", "Ada Lovelace")))
+                elif action == "payout":  # POST /_sim/payout/<payout id> {"success": false}: the bank
+                    result = self.settle_payout(oid, success=bool(body.get("success", True)))
                 elif action == "clock":
                     seconds = int(body.get("advance", 0))
                     advance: Callable[[timedelta], None] | None = getattr(self.clock, "advance", None)
@@ -849,12 +916,12 @@ class MangopaySim(LoopbackServer):
         return view
 
     def _transactions(self, owner: str) -> Callable[..., Any]:
-        """A user's (as author or credited user) or a wallet's transactions: pay-ins, transfers, refunds."""
+        """A user's (as author or credited user) or a wallet's transactions: pay-ins, transfers, refunds, payouts."""
 
         def view(args: Any, oid: str) -> Any:
             self._sweep()
             self._get(owner, oid)
-            rows = [o for o in self.objects.values() if o["_kind"] in ("payin", "transfer", "refund")]
+            rows = [o for o in self.objects.values() if o["_kind"] in ("payin", "transfer", "refund", "payout")]
             if owner == "user":
                 rows = [o for o in rows if oid in (o["AuthorId"], o.get("CreditedUserId"))]
             else:
@@ -875,6 +942,92 @@ class MangopaySim(LoopbackServer):
             return [{k: o.get(k) for k in keep} for o in page], headers
 
         return view
+
+    # ------------------------------------------------------------------ bank accounts and payouts
+
+    def _bank_account_create(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """An IBAN bank account of the user `oid` (Mangopay's "Create an IBAN Bank Account")."""
+        self._get("user", oid)
+        self._required(body, "OwnerName", "OwnerAddress", "IBAN")
+        name, address = body["OwnerName"], body["OwnerAddress"]
+        if not isinstance(name, str) or len(name) > 255:
+            raise _param("One or several required parameters are missing or incorrect",
+                         OwnerName="The OwnerName is a string of at most 255 characters")
+        if not isinstance(address, dict):
+            raise _param("One or several required parameters are missing or incorrect",
+                         OwnerAddress="The OwnerAddress is an Address object")
+        missing = {f"OwnerAddress.{n}": f"The OwnerAddress.{n} field is required."
+                   for n in ("AddressLine1", "City", "PostalCode", "Country") if not address.get(n)}
+        country = str(address.get("Country") or "")
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            missing["OwnerAddress.Country"] = "The Country is an ISO 3166-1 alpha-2 code"
+        if country in ADDRESS_REGION_NEEDED and not address.get("Region"):
+            missing["OwnerAddress.Region"] = "The Region is required when the Country is US, CA or MX"
+        if missing:
+            raise _param("One or several required parameters are missing or incorrect", **missing)
+        iban = re.sub(r"\s", "", str(body["IBAN"])).upper()
+        if not iban_valid(iban):
+            raise _param("One or several required parameters are missing or incorrect", IBAN="The IBAN is not valid")
+        bic = body.get("BIC")
+        if bic is not None and not (isinstance(bic, str) and BIC_SHAPE.fullmatch(bic.upper())):
+            raise _param("One or several required parameters are missing or incorrect", BIC="The BIC is not valid")
+        account = self._new("bankaccount", Tag=self._tag(body), UserId=str(oid), Type="IBAN", OwnerName=name,
+                            OwnerAddress={"AddressLine1": address.get("AddressLine1"),
+                                          "AddressLine2": address.get("AddressLine2"), "City": address.get("City"),
+                                          "Region": address.get("Region"), "PostalCode": address.get("PostalCode"),
+                                          "Country": country},
+                            IBAN=iban, BIC=bic.upper() if isinstance(bic, str) else None, Active=True)
+        return self._public(account)
+
+    def _bank_account_view(self, _args: Any, oid: str, bid: str) -> dict[str, Any]:
+        account = self._get("bankaccount", bid)
+        if account["UserId"] != oid:
+            raise _missing("bankaccount", bid)
+        return self._public(account)
+
+    def _payout_create(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A bank wire payout from a wallet to its author's bank account: CREATED with the wallet debited, or
+        FAILED with its ResultCode (author not a verified Owner, wallet too low), each with its event."""
+        self._required(body, "AuthorId", "DebitedWalletId", "BankAccountId")
+        debited = self._money(body, "DebitedFunds")
+        fees = self._money(body, "Fees")
+        assert debited is not None and fees is not None
+        author = self._get("user", body["AuthorId"])
+        wallet = self._get("wallet", body["DebitedWalletId"])
+        account = self._get("bankaccount", body["BankAccountId"])
+        if author["Id"] not in wallet["Owners"]:
+            raise MangopayError(403, "forbidden_ressource", "The author does not own the debited wallet")
+        if account["UserId"] != author["Id"]:
+            raise _param("The bank account does not belong to the author of the payout",
+                         BankAccountId="a bank account of the author")
+        if not account["Active"]:
+            raise _param("The bank account is inactive", BankAccountId="an active bank account")
+        if not wallet["Currency"] == debited["Currency"] == fees["Currency"]:
+            raise _param("The currencies of the wallet and of the funds differ", Currency="the wallet's")
+        if fees["Amount"] > debited["Amount"]:
+            raise _param("The fees are more than the debited funds", Fees="at most DebitedFunds")
+        reference = body.get("BankWireRef")
+        if reference is not None and (not isinstance(reference, str) or len(reference) > 255):
+            raise _param("One or several required parameters are missing or incorrect",
+                         BankWireRef="The BankWireRef is a string of at most 255 characters")
+        payout = self._new("payout", Tag=self._tag(body), AuthorId=author["Id"], CreditedUserId=None,
+                           DebitedFunds=debited, Fees=fees,
+                           CreditedFunds={"Currency": debited["Currency"],
+                                          "Amount": debited["Amount"] - fees["Amount"]},
+                           Status="CREATED", ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYOUT",
+                           Nature="REGULAR", CreditedWalletId=None, DebitedWalletId=wallet["Id"],
+                           PaymentType="BANK_WIRE", BankAccountId=account["Id"], BankWireRef=reference,
+                           ModeRequested=body.get("PayoutModeRequested"), ModeApplied="PENDING_RESPONSE",
+                           FallbackReason=None, EndToEndId=uuid.uuid4().hex, PaymentRef=None,
+                           RecipientVerificationOfPayee=None, RecipientId=None)
+        self._event("PAYOUT_NORMAL_CREATED", payout["Id"])
+        if author["UserCategory"] != "OWNER" or author["KYCLevel"] != "REGULAR":
+            self._fail(payout, PAYOUT_KYC, "PAYOUT_NORMAL_FAILED")
+        elif wallet["Balance"]["Amount"] < debited["Amount"]:
+            self._fail(payout, BALANCE, "PAYOUT_NORMAL_FAILED")
+        else:
+            wallet["Balance"]["Amount"] -= debited["Amount"]
+        return self._public(payout)
 
     # ------------------------------------------------------------------ KYC
 

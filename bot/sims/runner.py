@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.bootstrap import Bot, build
 from bot.config import Settings, parse_duration
@@ -394,7 +394,7 @@ class Run:
             from bot.money import parse_minor
 
             root = self.aliases[step["command"]]
-            with self.bot.service.uow() as s:
+            with Session(self.bot.engine) as s:
                 rows = [t for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == root))
                         if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
                         and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))]
@@ -425,7 +425,7 @@ class Run:
 
     def _code(self, alias: str) -> str:
         root = self.aliases[alias]
-        with self.bot.service.uow() as s:
+        with Session(self.bot.engine) as s:
             t = s.exec(select(Transfer).where(Transfer.root_tweet_id == root).limit(1)).first()
         return t.code if t else "????"
 
@@ -448,7 +448,7 @@ class Run:
             for post in self.sim.posts.values():
                 if post["edit_history_tweet_ids"][0] == root:
                     by_post[post["id"]] = alias
-        with self.bot.service.uow() as s:
+        with Session(self.bot.engine) as s:
             rows = list(s.exec(select(Transfer).order_by(col(Transfer.id))))
         transfers = [
             {

@@ -1,0 +1,242 @@
+"""CASHOUT by DM: what a user holds at the provider paid out to their bank account.
+
+A wallet provider (Mangopay) keeps a recipient's money in their own wallet until they take it out; a Connect
+provider (Stripe, and the sandbox that plays it) pays accounts out by itself (AUTOMATIC: said in one sentence).
+
+A cash-out is money leaving the provider, so it moves as every money step does: store, call, record. The DM's
+unit of work only judges the command (the hourly allowance of answers, like REGISTER); then a `Payout` row with
+its idempotency key (`cashout_key`, one per DM event) is committed before the provider is called, and the answer
+is recorded, and told, in one transaction. A row left with no answer (a crash, a provider that did not answer)
+is driven again with the same key by `resume` (each tick and at start), which the provider answers with the
+payout first made. One cash-out per user and currency at a time: another CASHOUT while one is under way is told
+so. The payout's end comes as the provider's event (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the
+user's account), told once.
+
+Decisions where the brief was silent:
+- `CASHOUT` pays out the operator's default currency; `CASHOUT EUR` names another enabled one.
+- A sender's wallet also holds their own money still on its way (executing, awaiting approval), held for a
+  recipient, or about to be refunded or taken back: that much (`keep`) stays, so a cash-out never takes money a
+  release or a refund will need.
+- A CASHOUT is refused while payments are paused (money would move), and taken during a wind-down (it is how a
+  user takes their money before paybot closes).
+- A CASHOUT lost to a crash between the DM's commit and the row's (no money moved, nothing said) is not redone:
+  the user asks again, as with CLAIM.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot import messages as msg
+from bot.app.holds import Holds
+from bot.domain import REFUNDS, Status
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient
+from bot.faults import fault_point
+from bot.messages import span
+from bot.messages import text as say
+from bot.money import Money
+from bot.ports import CashOut, CashOutOutcome, EventKind, ProviderEvent
+from bot.repo.port import Conflict, Payouts, Tx
+from bot.store import PRIORITY_OUTCOME, Mark, Payout, PayoutStatus
+
+log = logging.getLogger(__name__)
+
+# What `drive_cashout` did with a cash-out row.
+RECORDED, RETRY, GONE = "recorded", "retry", "gone"
+BANK_LINK_DEFAULT = timedelta(hours=24)  # how long a bank-account page link is said to work when the provider is silent
+
+
+def cashout_key(dm_id: str) -> str:
+    """The idempotency key of the cash-out a CASHOUT DM asked for: one per DM event, so a DM read twice (or a
+    crash and a restart) asks the provider for one payout, never two."""
+    return f"cashout:{dm_id}"
+
+
+def _either(codes: tuple[str, ...], lang: str) -> str:
+    return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + (" ou " if lang == "fr" else " or ") + codes[-1]
+
+
+class Cashout(Holds):
+    """CASHOUT: the user's balance at the provider paid out to their bank account."""
+
+    # ------------------------------------------------------------------ recovery
+
+    def resume(self) -> int:
+        """Also finish the cash-outs whose provider answer was not recorded, with their keys."""
+        return super().resume() + self.resume_cashouts()
+
+    def resume_cashouts(self) -> int:
+        """Drive again every cash-out begun and not answered; how many got their answer recorded."""
+        with self.uow() as s:
+            waiting = [p.id for p in s.payouts.unsent() if p.id is not None]
+        return sum(self.drive_cashout(pid) == RECORDED for pid in waiting)
+
+    # ------------------------------------------------------------------ the command
+
+    def cash_out(self, user_id: str, dm_id: str, currency: str | None = None, *, lang: str = "en") -> None:
+        """A CASHOUT by DM (already within the user's hourly allowance of answers): answered at once when the
+        provider need not be asked (a currency not taken, payments paused, a cash-out already under way); else
+        its row is committed with its key, then the provider is asked."""
+        code = (currency or self.currency).upper()
+        key = cashout_key(dm_id)
+        now = self.clock.now()
+        with self.uow() as s:
+            repo = s.payouts
+            row = repo.by_key(key)
+            if row is None:
+                refusal = self._cashout_refusal(s, repo, user_id, code, lang)
+                if refusal is not None:
+                    self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category="dm_answer")
+                    s.commit()
+                    return
+                row = Payout(user_id=user_id, key=key, currency=code, status=PayoutStatus.CREATED, lang=lang,
+                             created_at=now, updated_at=now)
+                repo.add(row)
+                try:
+                    s.flush()
+                    s.commit()
+                except Conflict:  # another process began this DM's cash-out first: it drives it
+                    return
+            payout_id = row.id
+        if payout_id is not None:
+            self.drive_cashout(payout_id)
+
+    def _cashout_refusal(self, s: Tx, repo: Payouts, user_id: str, currency: str, lang: str) -> str | None:
+        """The answer to a CASHOUT that the provider need not hear, or None."""
+        enabled = self.enabled if self.currency in self.enabled else (*self.enabled, self.currency)
+        if currency not in enabled:
+            return say("currency.disabled", lang, code=currency, enabled=_either(enabled, lang))
+        if s.checkpoints.flag(Mark.PAUSED):
+            return say("cashout.paused", lang)
+        if repo.in_flight(user_id, currency) is not None:
+            return say("cashout.already", lang)
+        return None
+
+    # ------------------------------------------------------------------ store, call, record
+
+    def drive_cashout(self, payout_id: int) -> str:
+        """Call the provider for a cash-out whose answer is not recorded, with its key, and record (and tell) the
+        answer in one transaction."""
+        with self.uow() as s:
+            row = s.payouts.get(payout_id)
+            if row is None or row.status != PayoutStatus.CREATED or row.ref is not None:
+                return GONE
+            if s.checkpoints.flag(Mark.PAUSED):
+                return RETRY  # driven when an operator resumes
+            keep = self._kept(s, row.user_id, row.currency)
+            key, user_id, currency = row.key, row.user_id, row.currency
+        try:
+            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep)
+        except ProviderTransient as err:
+            log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
+                        extra={"user_id": user_id})
+            self.provider_failed()
+            return RETRY
+        except IdempotencyError:
+            log.error("cash-out %s: its key was used with other parameters; left for the operator", payout_id,
+                      extra={"user_id": user_id})
+            self.provider_failed()
+            return RETRY
+        except ProviderError as err:  # refused before any payout was made: nothing moved
+            log.error("cash-out %s of user %s refused by the provider: %s", payout_id, user_id, err,
+                      extra={"user_id": user_id})
+            self.provider_failed()
+            return self._record_cashout(payout_id, None, keep, failure=f"refused: {err}")
+        fault_point("settle_called")
+        return self._record_cashout(payout_id, result, keep)
+
+    def _record_cashout(self, payout_id: int, result: CashOut | None, keep: int, failure: str = "") -> str:
+        now = self.clock.now()
+        with self.uow() as s:
+            repo = s.payouts
+            row = repo.get(payout_id)
+            if row is None or row.status != PayoutStatus.CREATED or row.ref is not None:
+                return GONE  # recorded meanwhile (its event, another process)
+            lang, currency = row.lang, row.currency
+            if result is None:
+                row.status, row.failure = PayoutStatus.NOT_MADE, failure
+                text = say("cashout.failed", lang)
+            elif result.outcome == CashOutOutcome.STARTED:
+                amount = result.amount or Money(0, currency)
+                row.ref, row.amount_minor = result.ref, amount.minor
+                text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
+                        else say("cashout.started", lang, amount=amount))
+            else:
+                row.status, row.failure, text = self._not_started(row, result, keep)
+            row.updated_at = now
+            repo.add(row)
+            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME, category="dm_answer")
+            s.commit()
+        log.info("cash-out %s: %s", payout_id, row.failure or f"started ({row.ref})", extra={"user_id": row.user_id})
+        return RECORDED
+
+    @staticmethod
+    def _not_started(row: Payout, result: CashOut, keep: int) -> tuple[str, str, str]:
+        """A provider's answer that started no payout: the row's status, why, and what the user is told."""
+        lang, currency = row.lang, row.currency
+        if result.outcome == CashOutOutcome.REFUSED:
+            reason = result.reason or "the payment provider refused it"
+            row.ref = result.ref  # a payout made and refused (or failed): the money stayed or came back
+            if result.amount is not None:
+                row.amount_minor = result.amount.minor
+            status = PayoutStatus.FAILED if result.ref else PayoutStatus.NOT_MADE
+            return status, reason, say("cashout.refused", lang, reason=msg.reason(reason, lang))
+        if result.outcome == CashOutOutcome.NEEDS_KYC and result.url:
+            return PayoutStatus.NOT_MADE, "identity not verified", say("cashout.kyc", lang, url=result.url)
+        if result.outcome == CashOutOutcome.NEEDS_BANK and result.url:
+            within = span(result.valid_for, lang) if result.valid_for else span(BANK_LINK_DEFAULT, lang)
+            return PayoutStatus.NOT_MADE, "no bank account", say("cashout.bank", lang, url=result.url,
+                                                                  within=within)
+        if result.outcome in (CashOutOutcome.NEEDS_KYC, CashOutOutcome.NEEDS_BANK):
+            return PayoutStatus.NOT_MADE, "no page to send the user to", say("cashout.unavailable", lang)
+        if result.outcome == CashOutOutcome.AUTOMATIC:
+            return PayoutStatus.NOT_MADE, "paid out by the provider itself", say("cashout.automatic", lang)
+        key = "cashout.nothing_kept" if keep > 0 else "cashout.nothing"
+        return PayoutStatus.NOT_MADE, "nothing to cash out", say(key, lang, currency=currency)
+
+    def _kept(self, s: Tx, user_id: str, currency: str) -> int:
+        """Minor units of `currency` that must stay in the user's account at the provider: money they sent that
+        is on its way, awaiting their approval or held (a wallet provider keeps it in the sender's own wallet),
+        and money that a refund begun and not finished will take back from them or refund through them."""
+        mine = [t for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
+                for t in s.transfers.with_status(status) if t.sender_id == user_id and t.currency == currency]
+        kept = sum(t.amount_minor for t in mine)
+        unsent = [st for st in s.settlements.unsent() if st.step in REFUNDS]
+        if unsent:
+            done = {t.id: t for t in s.transfers.many({st.transfer_id for st in unsent})
+                    if t.status == Status.COMPLETED and t.currency == currency}
+            kept += sum(st.amount_minor for st in unsent if st.transfer_id in done
+                        and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id))
+        return kept
+
+    # ------------------------------------------------------------------ the provider's events
+
+    def payout_ended(self, event: ProviderEvent) -> None:
+        """A payout went through, or failed (the money is back in the user's account): recorded and told once."""
+        now = self.clock.now()
+        with self.uow() as s:
+            repo = s.payouts
+            row = repo.by_key(event.key) if event.key else None
+            if row is None and event.settle_ref:
+                row = repo.by_ref(event.settle_ref)
+            if row is None:
+                log.warning("%s of payout %s, which paybot does not know", event.kind, event.settle_ref)
+                return
+            if row.status != PayoutStatus.CREATED:
+                return  # told already (an event read twice), or refused when it was made
+            row.ref = row.ref or event.settle_ref
+            if row.amount_minor is None:
+                row.amount_minor = event.amount_minor
+            amount = Money(row.amount_minor or 0, row.currency)
+            if event.kind == EventKind.PAYOUT_SUCCEEDED:
+                row.status = PayoutStatus.SUCCEEDED
+                text = say("cashout.sent", row.lang, amount=amount)
+            else:
+                row.status, row.failure = PayoutStatus.FAILED, event.reason or "failed at the bank"
+                text = say("cashout.bounced", row.lang, amount=amount, reason=msg.reason(row.failure, row.lang))
+            row.updated_at = now
+            repo.add(row)
+            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME)
+            s.commit()
+        log.info("cash-out %s: %s (%s)", row.id, row.status, row.ref, extra={"user_id": row.user_id})

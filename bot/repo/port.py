@@ -1,0 +1,287 @@
+"""The repository port: what the use cases may ask of the store, and the unit of work around it.
+
+The use cases (bot.app) read and write through these protocols only; the SQL lives in
+`bot.repo.sql`, and `bot.repo.memory` keeps the same rows in dictionaries. Both pass one
+contract suite (tests/test_repository_contract.py, on memory, SQLite and PostgreSQL).
+
+Rows are the store's record types (`bot.store.Transfer`, ...). Within one unit of work:
+
+- a row read twice is the same object (an identity map), and a query sees what was changed
+  or added before it;
+- every row read or added is saved by `commit()`, changed or not; nothing is saved without it
+  (leaving the block rolls back);
+- `add` gives a new row its id at once (or at `flush`, which the SQL store needs before a new
+  row's id is read); a second row with the same unique key raises `Conflict` at `add`,
+  `flush` or `commit`.
+
+Orders are part of each method's contract (ids grow with insertion), so both stores answer alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.domain import Status
+from bot.store import Mark, Outbox, Payout, Settlement, Transfer, TransferEvent, User
+
+
+class Conflict(Exception):
+    """A row with the same unique key is already stored (a second transfer for one post and pair of
+    people, a second settlement with one key): the unit of work must be rolled back."""
+
+
+class Transfers(Protocol):
+    def get(self, transfer_id: int) -> Transfer | None: ...
+
+    def add(self, t: Transfer) -> None: ...
+
+    def many(self, ids: Iterable[int], *, status: Status | None = None) -> list[Transfer]:
+        """These transfers (those that exist, and are in `status` when it is given), by id."""
+        ...
+
+    def of_root(self, root_id: str, *, sender_id: str | None = None, code: str | None = None) -> list[Transfer]:
+        """The transfers one command post made (of one sender, with one code, when given), by id."""
+        ...
+
+    def pending_of(self, sender_id: str) -> list[Transfer]:
+        """What `sender_id` was asked to confirm and has not answered, by id."""
+        ...
+
+    def with_status(self, status: Status, *, expires_by: datetime | None = None,
+                    hold_by: datetime | None = None) -> list[Transfer]:
+        """Every transfer in `status` (whose `expires_at`, or `hold_until`, is at or before the time given), by id."""
+        ...
+
+    def has_status(self, status: Status) -> bool:
+        """Whether any transfer is in `status`."""
+        ...
+
+    def held_for(self, recipient_id: str) -> list[Transfer]:
+        """The transfers held for `recipient_id`, by id."""
+        ...
+
+    def by_pay_key(self, key: str) -> Transfer | None: ...
+
+    def by_payment_ref(self, ref: str) -> Transfer | None: ...
+
+    def by_pay_keys(self, keys: Iterable[str]) -> list[Transfer]:
+        """The transfers paid with these idempotency keys, by id."""
+        ...
+
+    def paid_since(self, since: datetime) -> list[Transfer]:
+        """The transfers created since `since` that reached the provider (have a payment key), by id."""
+        ...
+
+    def latest_of(self, sender_id: str, code: str | None = None) -> Transfer | None:
+        """The sender's transfer (with this code) changed last; of two changed at once, the newer."""
+        ...
+
+    def lang_of(self, sender_id: str) -> str | None:
+        """The language of the sender's newest command."""
+        ...
+
+    def history(self, user_id: str, limit: int) -> list[Transfer]:
+        """The newest `limit` transfers `user_id` sent or received, newest first."""
+        ...
+
+    def next_deadline(self) -> datetime | None:
+        """The earliest end of a confirmation (pending) or of a hold or approval window (held, needs_auth)."""
+        ...
+
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
+        """How many transfers are in each of these statuses (those with none are left out)."""
+        ...
+
+    def requests_since(self, since: datetime, *, requester_id: str | None = None,
+                       payer_id: str | None = None) -> int:
+        """How many request commands (posts) `requester_id` made, or named `payer_id`, since `since`."""
+        ...
+
+    def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
+        """The people `sender_id` paid since `since` (in commands other than `other_than_root`, not
+        cancelled, expired or failed) who never wrote to the bot."""
+        ...
+
+    def moved_since(self, sender_id: str, since: datetime) -> int:
+        """What `sender_id` confirmed since `since`, in minor units of any currency added up as they are
+        (a cent, a penny and a yen count alike): the sum the rolling daily cap compares."""
+        ...
+
+
+class Users(Protocol):
+    def get(self, user_id: str) -> User | None: ...
+
+    def add(self, user: User) -> None: ...
+
+    def many(self, ids: Iterable[str]) -> list[User]:
+        """These users (those known), by id."""
+        ...
+
+
+class Messages(Protocol):
+    """The outbox."""
+
+    def get(self, item_id: int) -> Outbox | None: ...
+
+    def add(self, item: Outbox) -> None: ...
+
+    def due(self, now: datetime, limit: int) -> list[Outbox]:
+        """Messages waiting (queued or in doubt) whose next attempt is due, by priority then id."""
+        ...
+
+    def count_about(self, user_id: str, category: str, since: datetime) -> int:
+        """How many messages of `category` about `user_id` were queued since `since`."""
+        ...
+
+    def confirmations_in_doubt(self, versions: Iterable[str]) -> list[Outbox]:
+        """The confirmation DMs of these versions whose send began and was not settled (sending), by id."""
+        ...
+
+    def roots_awaiting_confirmation(self) -> set[str]:
+        """The commands with a confirmation still waiting to be sent."""
+        ...
+
+    def waiting(self) -> int:
+        """How many messages wait to be sent."""
+        ...
+
+
+class Settlements(Protocol):
+    def get(self, settlement_id: int) -> Settlement | None: ...
+
+    def add(self, st: Settlement) -> None: ...
+
+    def by_key(self, key: str) -> Settlement | None: ...
+
+    def by_ref(self, ref: str) -> Settlement | None: ...
+
+    def of(self, transfer_id: int | None) -> list[Settlement]:
+        """A transfer's settlements, oldest first."""
+        ...
+
+    def unsent(self) -> list[Settlement]:
+        """Settlements begun whose provider answer was not recorded (pending, no reference), by id."""
+        ...
+
+    def refused_for_balance(self) -> set[int]:
+        """The transfers with a release the platform's balance could not cover."""
+        ...
+
+
+class Payouts(Protocol):
+    """The cash-outs (CASHOUT by DM)."""
+
+    def get(self, payout_id: int) -> Payout | None: ...
+
+    def add(self, row: Payout) -> None: ...
+
+    def by_key(self, key: str) -> Payout | None: ...
+
+    def by_ref(self, ref: str) -> Payout | None: ...
+
+    def in_flight(self, user_id: str, currency: str) -> Payout | None:
+        """The user's cash-out in `currency` that has not ended (created: begun, or on its way), if any."""
+        ...
+
+    def unsent(self) -> list[Payout]:
+        """Cash-outs begun whose provider answer was not recorded (created, no reference), by id."""
+        ...
+
+
+class Steps(Protocol):
+    """The steps of each transfer's life (`paybot show`)."""
+
+    def add(self, step: TransferEvent) -> None: ...
+
+    def of(self, transfer_id: int) -> list[TransferEvent]:
+        """A transfer's steps, oldest first."""
+        ...
+
+    def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
+        """Whether a step of this transfer has a note that starts with one of `prefixes`."""
+        ...
+
+
+class Processed(Protocol):
+    """The X events (posts, DM events, provider events) already handled, by id."""
+
+    def has(self, event_id: str) -> bool: ...
+
+    def add(self, event_id: str, at: datetime) -> None: ...
+
+    def unseen(self, ids: Iterable[str]) -> set[str]:
+        """Which of these ids were not handled yet."""
+        ...
+
+
+class Checkpoints(Protocol):
+    def get(self, name: Mark) -> str | None: ...
+
+    def set(self, name: Mark, value: str) -> None: ...
+
+    def flag(self, name: Mark) -> bool:
+        """An on/off checkpoint (`paused`, `winding_down`): on when it says "1"."""
+        ...
+
+
+class Tx(Protocol):
+    """One unit of work: its repositories, and commit. Leaving it without `commit()` saves nothing."""
+
+    @property
+    def transfers(self) -> Transfers: ...
+
+    @property
+    def users(self) -> Users: ...
+
+    @property
+    def outbox(self) -> Messages: ...
+
+    @property
+    def settlements(self) -> Settlements: ...
+
+    @property
+    def timeline(self) -> Steps: ...
+
+    @property
+    def payouts(self) -> Payouts: ...
+
+    @property
+    def mentions(self) -> Processed:
+        """The posts handled."""
+        ...
+
+    @property
+    def dms(self) -> Processed:
+        """The DM events handled (and the provider's events, as "event:<id>")."""
+        ...
+
+    @property
+    def checkpoints(self) -> Checkpoints: ...
+
+    def flush(self) -> None:
+        """Give new rows their ids (and check unique keys) before the commit."""
+        ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None:
+        """Forget everything since the last commit; the unit of work may go on."""
+        ...
+
+
+class Store(Protocol):
+    """Opens units of work; holds the worker's lease."""
+
+    def __call__(self) -> AbstractContextManager[Tx, bool | None]: ...
+
+    def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease `name` for `holder`; False while another holder's lease runs. Atomic:
+        two workers can never both hold it."""
+        ...
+
+    def release_lease(self, name: str, holder: str, now: datetime) -> None:
+        """Give the lease up (a clean stop), so a successor need not wait for it to lapse."""
+        ...
