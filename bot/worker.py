@@ -59,16 +59,26 @@ class Worker(Sender):
         mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
         if mentions is None:
             return 0
+        if not mentions:
+            return 0
+        moved = cursor.after(max((m.id for m in mentions), key=int))
+        if not any(f"mention {m.id}" in self._failures for m in mentions):
+            try:  # the page in one commit, with the cursor
+                return self.service.on_mentions(mentions, since=self.started_at, cursor=moved)
+            except XAuthError:
+                raise
+            except Exception:  # an injected crash is a BaseException: it goes through
+                log.warning("a page of %d mentions failed as a whole; handling them one by one", len(mentions),
+                            exc_info=True)
         handled, failed = 0, False
-        fresh = self.service.unseen([m.id for m in mentions]) if mentions else set()
+        fresh = self.service.unseen([m.id for m in mentions])
         for m in mentions:
             if m.id not in fresh:
                 continue  # the overlap with the previous poll
             result = self._guard(f"mention {m.id}", partial(self.service.on_mention, m, since=self.started_at))
             handled += bool(result)
             failed |= result is None
-        if mentions and not failed:  # a failed mention keeps the window open to be read again
-            moved = cursor.after(max((m.id for m in mentions), key=int))
+        if not failed:  # a failed mention keeps the window open to be read again
             if moved is not None:
                 with self.uow() as s:
                     moved.write(s.checkpoints)
@@ -93,6 +103,24 @@ class Worker(Sender):
                                                                     not_before=self.started_at))
         if page is None:
             return 0
+        # The newest id seen only becomes the stop mark once every older unread event down to the
+        # previous mark has been read.
+        moved = cursor.after([e.id for e in page.events], page.resume)
+        mine = [dm for dm in page.events if not (dm.created_at < self.started_at and stop_at is None)
+                and dm.sender_id != self.service.bot_id]  # not history from before the first start, nor ours
+        if not any(f"dm {dm.id}" in self._failures for dm in mine):
+            try:  # the page in one commit, with the cursor
+                handled = self.service.on_dms(mine, cursor=moved)
+            except XAuthError:
+                raise
+            except Exception as err:  # an injected crash is a BaseException: it goes through
+                if not isinstance(err, AnswerInDoubt):
+                    log.warning("a page of %d DM events failed as a whole; handling them one by one", len(mine),
+                                exc_info=True)
+            else:
+                if not page.resume:
+                    self._dms_read_until = now
+                return handled + (1 if page.resume else 0)
         handled, failed = 0, False
         fresh = self.service.unseen([e.id for e in page.events], dms=True) if page.events else set()
         for dm in page.events:
@@ -112,9 +140,7 @@ class Worker(Sender):
         if failed:
             return handled  # read the same events again next time
         with self.uow() as s:
-            # The newest id seen only becomes the stop mark once every older
-            # unread event down to the previous mark has been read.
-            cursor.after([e.id for e in page.events], page.resume).write(s.checkpoints)
+            moved.write(s.checkpoints)
             s.commit()
         if not page.resume:
             self._dms_read_until = now

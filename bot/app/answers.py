@@ -17,7 +17,7 @@ from bot.messages import span
 from bot.messages import text as say
 from bot.ports import DirectMessage, XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Transfer, User
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, User
 
 log = logging.getLogger(__name__)
 
@@ -27,36 +27,59 @@ class Answers(Cashout):
 
     def on_dm(self, dm: DirectMessage) -> bool:
         """Handle one DM event once; returns True when it was new."""
+        return self.on_dms([dm]) == 1
+
+    def on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
+        """Handle a page of DM events, each once, in one unit of work (one commit, which also moves the DM
+        `cursor`), then run what they started: payments (recorded together), claims, cash-outs. Returns how
+        many were new. If one fails (or answers a confirmation whose send is in doubt: AnswerInDoubt),
+        nothing of the page is kept: the caller handles them one by one."""
+        later: list[tuple[DirectMessage, str | None, DmCommand | None]] = []
+        to_run: list[int] = []
+        with self.uow() as s:
+            new = s.dms.unseen([dm.id for dm in page])
+            s.users.many({dm.sender_id for dm in page})  # one read for the page's senders
+            for dm in page:
+                if dm.id not in new:
+                    continue
+                new.discard(dm.id)
+                runs, claim_lang, cashout = self._take_dm(s, dm)
+                to_run += runs
+                later.append((dm, claim_lang, cashout))
+            if cursor is not None:
+                cursor.write(s.checkpoints)
+            s.commit()
+        fault_point("dm_committed")
+        self.execute_many(to_run)
+        for dm, claim_lang, cashout in later:
+            if claim_lang:
+                self.claim(dm.sender_id, lang=claim_lang)
+            if cashout is not None:
+                self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
+        return len(later)
+
+    def _take_dm(self, s: Tx, dm: DirectMessage) -> tuple[list[int], str | None, DmCommand | None]:
+        """Apply one new DM event; returns the transfers to execute, and the CLAIM's language and the CASHOUT
+        to run, once it is committed."""
         to_run: list[int] = []
         claim_lang: str | None = None
         cashout: DmCommand | None = None
-        with self.uow() as s:
-            if s.dms.has(dm.id):
-                return False
-            s.dms.add(dm.id, self.clock.now())
-            if dm.sender_id != self.bot_id and self._own_conversation(dm):
-                if dm.sender_handle:
-                    self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
-                try:
-                    cmd = parse_dm(dm.text)
-                except CommandError as err:
-                    self._answer_dm(s, dm.sender_id, err.message, err.lang)
-                else:
-                    to_run = self._dm_command(s, dm, cmd)
-                    # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
-                    if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
-                        claim_lang = cmd.lang
-                    if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
-                        cashout = cmd
-            s.commit()
-        fault_point("dm_committed")
-        for transfer_id in to_run:
-            self.execute(transfer_id)
-        if claim_lang:
-            self.claim(dm.sender_id, lang=claim_lang)
-        if cashout is not None:
-            self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
-        return True
+        s.dms.add(dm.id, self.clock.now())
+        if dm.sender_id != self.bot_id and self._own_conversation(dm):
+            if dm.sender_handle:
+                self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
+            try:
+                cmd = parse_dm(dm.text)
+            except CommandError as err:
+                self._answer_dm(s, dm.sender_id, err.message, err.lang)
+            else:
+                to_run = self._dm_command(s, dm, cmd)
+                # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
+                if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
+                    claim_lang = cmd.lang
+                if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
+                    cashout = cmd
+        return to_run, claim_lang, cashout
 
     def _own_conversation(self, dm: DirectMessage) -> bool:
         """Only the one-to-one conversation between the sender and the bot counts."""

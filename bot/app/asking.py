@@ -15,7 +15,7 @@ from bot.faults import fault_point
 from bot.messages import text as say
 from bot.ports import Mention, XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_CONFIRM, Mark, Transfer, TransferEvent, User
+from bot.store import PRIORITY_CONFIRM, Mark, MentionCursor, Transfer, TransferEvent, User
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +28,33 @@ class Asking(ServiceBase):
 
         Returns True when the mention was new.
         """
+        return self.on_mentions([m], since=since) == 1
+
+    def on_mentions(self, page: list[Mention], *, since: datetime | None = None,
+                    cursor: MentionCursor | None = None) -> int:
+        """Handle a page of mentions, each once, in one unit of work (one commit), and move the mentions
+        cursor (`cursor`) in it; returns how many were new. If one fails, nothing of the page is kept: the
+        caller handles them one by one."""
         with self.uow() as s:
-            if s.mentions.has(m.id):
-                return False
-            s.mentions.add(m.id, self.clock.now())
-            self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
-            for user in m.mentioned.values():
-                self._remember(s, user)
-            if since is None or m.created_at >= since:
-                self._handle_mention(s, m)
+            new = s.mentions.unseen([m.id for m in page])
+            s.users.many({u.id for m in page for u in (XUser(m.author_id, ""), *m.mentioned.values())})  # one read
+            handled = 0
+            for m in page:
+                if m.id not in new:
+                    continue
+                new.discard(m.id)
+                s.mentions.add(m.id, self.clock.now())
+                self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
+                for user in m.mentioned.values():
+                    self._remember(s, user)
+                if since is None or m.created_at >= since:
+                    self._handle_mention(s, m)
+                handled += 1
+            if cursor is not None:
+                cursor.write(s.checkpoints)
             s.commit()
         fault_point("mention_committed")
-        return True
+        return handled
 
     def _handle_mention(self, s: Tx, m: Mention) -> None:
         if m.author_id == self.bot_id or m.is_repost:

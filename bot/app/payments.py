@@ -8,7 +8,7 @@ from typing import Any
 
 from bot import messages as msg
 from bot.app.asking import Asking
-from bot.app.base import money
+from bot.app.base import money, saved_id
 from bot.domain import Status
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
@@ -27,56 +27,75 @@ class Payments(Asking):
 
     def execute(self, transfer_id: int) -> None:
         """Drive one executing transfer through the provider and record the result."""
+        self.execute_many([transfer_id])
+
+    def execute_many(self, ids: list[int]) -> None:
+        """Drive these executing transfers through the provider: read in one unit of work, each paid with its
+        key, the answers recorded in one (a crash in between leaves them executing, driven again with the
+        same keys)."""
+        plans: list[tuple[int, bool, dict[str, Any]]] = []
         with self.uow() as s:
-            t = s.transfers.get(transfer_id)
-            if t is None or t.status != Status.EXECUTING or not t.pay_key:
-                return
             if s.checkpoints.flag(Mark.PAUSED):
                 return  # confirmed, and executed when an operator resumes
-            recipient = s.users.get(t.recipient_id)
-            if recipient is not None and recipient.opted_out:
-                # Refused before anyone is charged.
-                self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
+            rows = [t for t in s.transfers.many(ids) if t.status == Status.EXECUTING and t.pay_key]
+            s.users.many({t.recipient_id for t in rows})  # one read for the checks below
+            refused = False
+            for t in rows:
+                recipient = s.users.get(t.recipient_id)
+                if recipient is not None and recipient.opted_out:
+                    # Refused before anyone is charged.
+                    self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
+                    refused = True
+                    continue
+                args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
+                            amount=money(t),
+                            reference={"transfer_id": str(t.id), "root_tweet_id": t.root_tweet_id,
+                                       "sender_x_id": t.sender_id, "recipient_x_id": t.recipient_id})
+                # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
+                stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
+                plans.append((saved_id(t), stale, args))
+            if refused:
                 s.commit()
-                return
-            args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
-                        reference={"transfer_id": str(t.id), "root_tweet_id": t.root_tweet_id,
-                                   "sender_x_id": t.sender_id, "recipient_x_id": t.recipient_id})
-            amount = money(t)
-            # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
-            stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
-        fault_point("before_pay")
+        results: list[tuple[int, PayResult]] = []
+        for transfer_id, stale, args in plans:
+            fault_point("before_pay")
+            result = self._pay(transfer_id, stale, args)
+            fault_point("after_pay")
+            if result is not None:
+                results.append((transfer_id, result))
+        if results:
+            self._apply_results(results, (Status.EXECUTING,))
+            fault_point("after_commit")
+
+    def _pay(self, transfer_id: int, stale: bool, args: dict[str, Any]) -> PayResult | None:
+        """The provider's answer for one payment; None when it must be tried again later (left executing)."""
         try:
             if stale:
-                found = self.provider.lookup(t.pay_key, t.sender_id)
-                result = found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
-                                                                         "record of this payment")
-            else:
-                result = self.provider.pay(amount=amount, **args)  # type: ignore[arg-type]
+                found = self.provider.lookup(args["key"], args["sender_id"])
+                return found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
+                                                                      "record of this payment")
+            return self.provider.pay(**args)
         except ProviderTransient:
             log.warning("provider did not answer for transfer %s; will retry", transfer_id,
                         extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
-            return
+            return None
         except IdempotencyError:
             # The key was used with other parameters and the provider cannot say what became of it:
             # left executing for an operator (`paybot reconcile` lists it), never charged again.
             log.error("transfer %s: its payment key was used with other parameters; see paybot reconcile",
                       transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
-            return
+            return None
         except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
             log.warning("provider refused transfer %s as too small: %s", transfer_id, err,
                         extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
-            result = PayResult(PayOutcome.DECLINED, reason="not charged: too small")
+            return PayResult(PayOutcome.DECLINED, reason="not charged: too small")
         except ProviderError as err:  # refused outright (a 4xx): nothing was charged
             log.error("provider refused transfer %s: %s", transfer_id, err,
                       extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
-            result = PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
-        fault_point("after_pay")
-        self._apply_result(transfer_id, result, (Status.EXECUTING,))
-        fault_point("after_commit")
+            return PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
 
     def _queue_approval(self, s: Tx, t: Transfer, lang: str, url: str, valid_for: timedelta | None,
                         charged: bool, words: dict[str, Any]) -> None:
@@ -91,14 +110,25 @@ class Payments(Asking):
 
     def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
         """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
+        return self._apply_results([(transfer_id, result)], expected) == 1
+
+    def _apply_results(self, results: list[tuple[int, PayResult]], expected: tuple[Status, ...]) -> int:
+        """Record the provider's answers, in one unit of work, for the transfers still in one of the
+        `expected` statuses; returns how many were recorded."""
+        done: list[Transfer] = []
         with self.uow() as s:
-            t = s.transfers.get(transfer_id)
-            if t is None or t.status not in expected:
-                return False
-            self._record(s, t, result)
-            s.commit()
-            log.info("transfer %s: %s", transfer_id, t.status, extra=transfer_context(t))
-        return True
+            rows = {t.id: t for t in s.transfers.many([tid for tid, _ in results])}
+            for transfer_id, result in results:
+                t = rows.get(transfer_id)
+                if t is None or t.status not in expected:
+                    continue
+                self._record(s, t, result)
+                done.append(t)
+            if done:
+                s.commit()
+        for t in done:
+            log.info("transfer %s: %s", t.id, t.status, extra=transfer_context(t))
+        return len(done)
 
     def _record(self, s: Tx, t: Transfer, result: PayResult) -> None:
         """Apply the provider's answer to an executing transfer and queue what it says."""

@@ -298,16 +298,27 @@ class SqlProcessed(_Table):
 
 
 class SqlCheckpoints(_Table):
+    """Checkpoints, each read once per unit of work (a missing one too: flags are asked per mention)."""
+
+    def __init__(self, s: Session) -> None:
+        super().__init__(s)
+        self.seen: dict[str, Checkpoint | None] = {}
+
+    def _row(self, name: Mark) -> Checkpoint | None:
+        if str(name) not in self.seen:
+            self.seen[str(name)] = self.s.get(Checkpoint, str(name))
+        return self.seen[str(name)]
+
     def get(self, name: Mark) -> str | None:
-        row = self.s.get(Checkpoint, str(name))
+        row = self._row(name)
         return row.value if row else None
 
     def set(self, name: Mark, value: str) -> None:
-        row = self.s.get(Checkpoint, str(name))
+        row = self._row(name)
         if row:
             row.value = value
         else:
-            row = Checkpoint(name=str(name), value=value)
+            row = self.seen[str(name)] = Checkpoint(name=str(name), value=value)
         self._add(row)
 
     def flag(self, name: Mark) -> bool:
@@ -340,11 +351,12 @@ class SqlTx:
         try:
             self.session.commit()
         except IntegrityError as err:
-            self.session.rollback()
+            self.rollback()
             raise Conflict(str(err.orig)) from err
 
     def rollback(self) -> None:
         self.session.rollback()
+        self.checkpoints.seen.clear()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
