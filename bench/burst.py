@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ def free_port() -> int:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--sql", action="store_true", help="also print the statements run most, per transfer")
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     port = free_port()
@@ -89,15 +91,20 @@ def main() -> None:
                 nonlocal commits
                 commits += 1
 
-            def count_statement(*_args: object) -> None:
+            kinds: Counter[str] = Counter()
+
+            def count_statement(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
                 nonlocal statements
                 statements += 1
+                if args.sql:
+                    kinds[" ".join(sql.split())[:110]] += 1
 
             event.listen(bot.engine, "commit", count)
             event.listen(bot.engine, "before_cursor_execute", count_statement)
             worker = bot.worker
             worker.run_until_idle()
             commits = statements = 0
+            kinds.clear()
             wall, cpu = time.perf_counter(), time.process_time()
             # X shows only the latest 800 mentions, so the burst arrives in waves of
             # 500 with a mention poll after each, as the worker's schedule would do.
@@ -123,6 +130,8 @@ def main() -> None:
           f"{1000 * cpu / per:.2f} ms of bot CPU, {commits / per:.1f} store commits and {statements / per:.1f} "
           f"SQL statements per transfer; "
           f"peak RSS of the bot {rss_mb:.0f} MB")
+    for sql, n in kinds.most_common(25):
+        print(f"{n / per:6.2f}  {sql}")
     print(json.dumps({"n": args.n, "completed": completed, "wall_s": round(wall, 2),
                       "cpu_ms_per_transfer": round(1000 * cpu / per, 3), "peak_rss_mb": round(rss_mb),
                       "commits_per_transfer": round(commits / per, 2),

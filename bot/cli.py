@@ -454,7 +454,7 @@ def wind_down(yes: YesOpt = False, as_json: JsonOpt = False) -> None:
     _, _, service = _operator()
     report = service.wind_down()
     left = {"executing": report.executing, "needs_auth": report.needs_auth, "held": report.held,
-            "outbox": report.outbox}
+            "outbox": report.outbox, "cashouts": report.cashouts, "wallets": report.wallets}
     if as_json:
         print(json.dumps({"ok": report.done, "cancelled": report.cancelled, "returned": report.returned,
                           "finished": report.finished, "left": left}))
@@ -466,8 +466,10 @@ def wind_down(yes: YesOpt = False, as_json: JsonOpt = False) -> None:
                           highlight=False)
         else:
             console.print("left to do: " + ", ".join(f"{n} {what}" for what, n in left.items() if n)
-                          + " (executing and outbox: keep the worker running; needs_auth: lapses when the "
-                          "approval window ends; held: run wind-down again)", highlight=False)
+                          + " (executing, outbox and cashouts: keep the worker running; needs_auth: lapses when "
+                          "the approval window ends; held: run wind-down again; wallets: people whose provider "
+                          "account still holds their money, each told once to CASHOUT; -1: the provider could "
+                          "not say, run wind-down again)", highlight=False)
     if not report.done:
         raise typer.Exit(1)
 

@@ -259,6 +259,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                               "back to you ({total} in all). [{code}]",
                               "paybot ferme : les {amount} envoyés à chacun de {handles}, pas encore réclamés, "
                               "vous ont été rendus ({total} au total). [{code}]"),
+    "closing.cashout": ("paybot is closing down: your account with the payment provider holds {amounts}. DM "
+                        "CASHOUT to send it to your bank account.",
+                        "paybot ferme : votre compte chez le prestataire de paiement contient {amounts}. Écrivez "
+                        "RETRAIT en message privé pour le virer sur votre compte bancaire."),
     "maintenance": ("Payments are paused for maintenance; please try again later. Nothing was charged.",
                     "Les paiements sont suspendus pour maintenance ; réessayez plus tard. Rien n'a été débité."),
     "claimed": ("Done: you received {items}.", "C'est fait : vous avez reçu {items}."),
@@ -420,6 +424,9 @@ def text(key: str, lang: str = "en", **params: Any) -> str:
 
 # The providers' decline reasons (plain English, no card data), in French.
 REASONS_FR = {
+    "payments you sent are still waiting for their recipients; cash out once they are claimed or returned":
+        "des paiements que vous avez envoyés attendent encore leurs destinataires ; retirez une fois qu'ils "
+        "sont réclamés ou revenus",
     "card declined by the bank": "carte refusée par la banque",
     "declined by the bank": "refusée par la banque",
     "insufficient funds": "provision insuffisante",
@@ -481,6 +488,14 @@ def who(handle: str, name: str = "") -> str:
 
 def handles(names: list[str]) -> str:
     return ", ".join(f"@{h}" for h in names)
+
+
+def listing(amounts: list[Any], lang: str = "en") -> str:
+    """Amounts in one phrase: "$5.00", "$5.00 and €3.00", "$5.00, €3.00 and £1.00" (French: "et")."""
+    shown = [str(_fmt(a, lang)) for a in amounts]
+    if len(shown) < 2:
+        return "".join(shown)
+    return ", ".join(shown[:-1]) + (" et " if lang == "fr" else " and ") + shown[-1]
 
 
 PUBLIC_MEMO_MAX = 40

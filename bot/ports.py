@@ -326,16 +326,24 @@ class PaymentProvider(Protocol):
         when the provider will never make it (the money can then only go back to its sender)."""
         ...
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+    def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """Give money back to the sender: held money, or money that reached the recipient (taken back
         from them first, in proportion). `amount` may be part of the payment: several refunds, each with
-        its own key, up to the payment's amount (ProviderError beyond it). The answer may be pending."""
+        its own key, up to the payment's amount (ProviderError beyond it). The answer may be pending.
+        `keep`: minor units the recipient's account must keep for other payments (a wallet provider keeps
+        money the recipient sent and that is held or on its way in their own wallet): a provider that takes
+        money back from the recipient's account refuses (ProviderError) rather than take any of it."""
         ...
 
     def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
         """Take back from the recipient their share of `amount` of a payment that reached them, or what they
         still hold of it when that is less (the platform keeps it: e.g. after a dispute took the payment back
         from the platform); returns the provider's reference. ProviderError when they hold nothing of it."""
+        ...
+
+    def holdings(self) -> list[tuple[str, Money]]:
+        """What the provider keeps for users in accounts only a CASHOUT empties (a wallet provider: each X user's
+        non-zero wallet balances); empty for a provider that pays accounts out by itself (Stripe Connect)."""
         ...
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:

@@ -210,12 +210,10 @@ class Sender:
             return
         now = self.clock.now()
         with self.uow() as s:
-            for item in items:
-                row = s.outbox.get(saved(item))
-                if row is not None:
-                    row.status = Send.SENDING
-                    row.attempts += 1
-                    row.attempted_at = row.attempted_at or now
+            for row in s.outbox.many([saved(i) for i in items]):
+                row.status = Send.SENDING
+                row.attempts += 1
+                row.attempted_at = row.attempted_at or now
             s.commit()
 
     def _unmark_sending(self, items: list[Outbox]) -> None:
@@ -224,9 +222,8 @@ class Sender:
         if not items:
             return
         with self.uow() as s:
-            for item in items:
-                row = s.outbox.get(saved(item))
-                if row is not None and row.status == Send.SENDING:
+            for row in s.outbox.many([saved(i) for i in items]):
+                if row.status == Send.SENDING:
                     row.status = Send.QUEUED
                     row.attempts = max(0, row.attempts - 1)
             s.commit()
@@ -239,8 +236,9 @@ class Sender:
         now = self.clock.now()
         final: list[tuple[Outbox, str, str | None]] = []
         with self.uow() as s:
+            rows = {r.id: r for r in s.outbox.many([saved(o[0]) for o in outcomes])}
             for item, status, x_id, error, sent_at in outcomes:
-                row = s.outbox.get(saved(item))
+                row = rows.get(item.id)
                 if row is None:
                     continue
                 row.error = error

@@ -132,7 +132,7 @@ class FakeProvider:
                                 refunded=c["state"] == "refunded", refunded_minor=c["refunded"])
                 for c in self.charges]
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+    def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """Held money or money that moved (a return, an operator's refund), in full or in parts."""
         def run() -> Settled:
             charge = self._charge(payment_ref)
@@ -161,6 +161,10 @@ class FakeProvider:
             return f"reversed_{payment_ref}_{charge['moves']}"
 
         return str(self._once(key, ("reversed", payment_ref, amount), run))
+
+    def holdings(self) -> list[tuple[str, Money]]:
+        """The wallets' balances (`balances`) that are not zero."""
+        return [(user, Money(minor, currency)) for (user, currency), minor in sorted(self.balances.items()) if minor]
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
         """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321, once

@@ -156,16 +156,19 @@ def test_money_a_sender_has_on_its_way_or_held_stays_in_their_account(w: World) 
     assert dms_to(w, BOB)[-1].startswith("$3.00 is on its way") and w.provider.balances[(BOB, "USD")] == 500
 
 
-def test_currencies_not_taken_and_a_pause_are_answered_without_the_provider(w: World) -> None:
+def test_any_currency_held_may_be_taken_out_and_a_pause_is_answered_without_the_provider(w: World) -> None:
+    """A currency not taken for new payments is still taken out (what users hold in it must not be stranded);
+    while payments are paused, nothing is asked of the provider."""
     w.provider.balances[(ALICE, "USD")] = 500
     w.provider.banks.add(ALICE)
     cashout(w, text="cashout jpy")
-    assert dms_to(w, ALICE)[-1] == "I don't take JPY here; use USD, EUR or GBP."
+    assert dms_to(w, ALICE)[-1] == "You have nothing to cash out in JPY right now."
+    before = (list(w.provider.cash_outs), rows(w), len(w.provider.results))
     w.svc.set_paused(True)
     cashout(w, text="retrait")
     assert dms_to(w, ALICE)[-1] == ("Les retraits sont suspendus pour maintenance ; votre argent reste sur votre "
                                     "compte. Réessayez plus tard.")
-    assert w.provider.cash_outs == [] and rows(w) == []
+    assert (list(w.provider.cash_outs), rows(w), len(w.provider.results)) == before
     w.svc.set_paused(False)
     cashout(w, text="cashout eur")
     assert dms_to(w, ALICE)[-1] == "You have nothing to cash out in EUR right now."
@@ -349,10 +352,12 @@ def test_a_payout_the_bank_refuses_puts_the_money_back_in_the_wallet_on_mangopay
     assert len(mw.payouts()) == 2 and mw.payouts()[1]["Status"] == "CREATED" and mw.wallet(ALICE) == 0
 
 
-def test_identity_first_and_money_held_for_others_stays_on_mangopay(mw: MangopayWorld) -> None:
-    """bob (a payer) holds $5.00 for carol, who cannot receive: nothing to cash out. Money of his own in his wallet
-    asks for his identity first, with Mangopay's hosted page as CLAIM gives it; then only his own is paid out.
-    Someone who never used paybot has nothing."""
+def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mangopay(mw: MangopayWorld) -> None:
+    """bob (a payer) holds $5.00 for carol, who cannot receive: nothing to cash out. With money of his own there
+    too, he is told to wait until his held payments are claimed or returned: verifying him would make him an
+    Owner, whose wallet can no longer release what it holds for carol. Once nothing is held, his identity comes
+    first, with Mangopay's hosted page as CLAIM gives it; then only his own is paid out. Someone who never used
+    paybot has nothing."""
     mw.pay(to="carol")
     assert mw.statuses() == ["held"] and mw.wallet(BOB) == 500
     cashout(mw, "bob")
@@ -361,13 +366,18 @@ def test_identity_first_and_money_held_for_others_stays_on_mangopay(mw: Mangopay
         [wallet] = [x for x in mw.sim.objects.values() if x["_kind"] == "wallet" and mw.author(BOB) in x["Owners"]]
         wallet["Balance"]["Amount"] += 300
     cashout(mw, "bob")
+    assert "still waiting for their recipients" in dms_to(mw, BOB)[-1] and mw.sim.open_kyc(mw.author(BOB)) == []
+    mw.clock.advance(timedelta(days=15))  # carol never claims: it goes back to bob's card
+    mw.svc.return_due()
+    assert mw.statuses() == ["returned"]
+    cashout(mw, "bob")
     [session] = mw.sim.open_kyc(mw.author(BOB))
     assert dms_to(mw, BOB)[-1] == (f"To cash out, first verify your identity with the payment provider here: "
                                    f"{session['HostedUrl']} Then DM CASHOUT again.")
     mw.sim.pass_kyc(session["Id"])
     mw.sim.register_bank_account(mw.author(BOB))
     cashout(mw, "bob")
-    assert dms_to(mw, BOB)[-1].startswith("$3.00 is on its way") and mw.wallet(BOB) == 500
+    assert dms_to(mw, BOB)[-1].startswith("$3.00 is on its way") and mw.wallet(BOB) == 0
     cashout(mw, "dave")
     assert dms_to(mw, DAVE) == ["You have nothing to cash out in USD right now."]
 

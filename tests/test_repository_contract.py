@@ -330,6 +330,13 @@ def test_users(store: Store) -> None:
         assert [x.id for x in s.users.many(["20", "10", "30"])] == ["10", "20"]
         u.handle = "renamed"
         s.commit()
+    with store() as s:  # one looked for and absent, then added in the same unit of work, is found
+        assert s.users.many(["40"]) == [] and s.users.get("40") is None
+        s.users.add(User(id="40", handle="c", updated_at=NOW))
+        added = s.users.get("40")
+        assert added is not None and added.handle == "c"
+        s.rollback()
+        assert s.users.get("40") is None
     with store() as s:
         again = s.users.get("10")
         assert again is not None and again.handle == "renamed"
@@ -361,6 +368,8 @@ def test_outbox_queries(store: Store) -> None:
         assert s.outbox.waiting() == 3
         item = s.outbox.get(ids[0] or 0)
         assert item is not None and item.text == "hi"
+        assert [m.id for m in s.outbox.many([ids[2] or 0, ids[0] or 0, 999])] == [ids[0], ids[2]]
+        assert s.outbox.many([ids[0] or 0])[0] is item
 
 
 def test_settlement_queries(store: Store) -> None:
@@ -403,7 +412,7 @@ def test_payout_queries(store: Store) -> None:
         assert by_ref is not None and by_ref.key == "cashout:1"
         flying = s.payouts.in_flight("9", "EUR")
         assert flying is not None and flying.key == "cashout:2" and s.payouts.in_flight("8", "EUR") is None
-        assert [p.key for p in s.payouts.unsent()] == ["cashout:3"]
+        assert [p.key for p in s.payouts.unsent()] == ["cashout:3"] and s.payouts.open() == 2
         again = s.payouts.get(got.id or 0)
         assert again is got
     with pytest.raises(Conflict):

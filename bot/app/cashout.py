@@ -13,7 +13,9 @@ so. The payout's end comes as the provider's event (PAYOUT_SUCCEEDED, PAYOUT_FAI
 user's account), told once.
 
 Decisions where the brief was silent:
-- `CASHOUT` pays out the operator's default currency; `CASHOUT EUR` names another enabled one.
+- `CASHOUT` pays out the operator's default currency; `CASHOUT EUR` names another. Any currency the user
+  holds may be taken out, enabled for new payments or not (an operator who stops taking a currency must not
+  strand what users hold in it).
 - A sender's wallet also holds their own money still on its way (executing, awaiting approval), held for a
   recipient, or about to be refunded or taken back: that much (`keep`) stays, so a cash-out never takes money a
   release or a refund will need.
@@ -30,7 +32,7 @@ from datetime import timedelta
 
 from bot import messages as msg
 from bot.app.holds import Holds
-from bot.domain import REFUNDS, Status
+from bot.app.settling import kept_for
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -51,10 +53,6 @@ def cashout_key(dm_id: str) -> str:
     """The idempotency key of the cash-out a CASHOUT DM asked for: one per DM event, so a DM read twice (or a
     crash and a restart) asks the provider for one payout, never two."""
     return f"cashout:{dm_id}"
-
-
-def _either(codes: tuple[str, ...], lang: str) -> str:
-    return codes[0] if len(codes) == 1 else ", ".join(codes[:-1]) + (" ou " if lang == "fr" else " or ") + codes[-1]
 
 
 class Cashout(Holds):
@@ -104,9 +102,6 @@ class Cashout(Holds):
 
     def _cashout_refusal(self, s: Tx, repo: Payouts, user_id: str, currency: str, lang: str) -> str | None:
         """The answer to a CASHOUT that the provider need not hear, or None."""
-        enabled = self.enabled if self.currency in self.enabled else (*self.enabled, self.currency)
-        if currency not in enabled:
-            return say("currency.disabled", lang, code=currency, enabled=_either(enabled, lang))
         if s.checkpoints.flag(Mark.PAUSED):
             return say("cashout.paused", lang)
         if repo.in_flight(user_id, currency) is not None:
@@ -124,7 +119,7 @@ class Cashout(Holds):
                 return GONE
             if s.checkpoints.flag(Mark.PAUSED):
                 return RETRY  # driven when an operator resumes
-            keep = self._kept(s, row.user_id, row.currency)
+            keep = kept_for(s, row.user_id, row.currency)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
             result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep)
@@ -194,21 +189,6 @@ class Cashout(Holds):
             return PayoutStatus.NOT_MADE, "paid out by the provider itself", say("cashout.automatic", lang)
         key = "cashout.nothing_kept" if keep > 0 else "cashout.nothing"
         return PayoutStatus.NOT_MADE, "nothing to cash out", say(key, lang, currency=currency)
-
-    def _kept(self, s: Tx, user_id: str, currency: str) -> int:
-        """Minor units of `currency` that must stay in the user's account at the provider: money they sent that
-        is on its way, awaiting their approval or held (a wallet provider keeps it in the sender's own wallet),
-        and money that a refund begun and not finished will take back from them or refund through them."""
-        mine = [t for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
-                for t in s.transfers.with_status(status) if t.sender_id == user_id and t.currency == currency]
-        kept = sum(t.amount_minor for t in mine)
-        unsent = [st for st in s.settlements.unsent() if st.step in REFUNDS]
-        if unsent:
-            done = {t.id: t for t in s.transfers.many({st.transfer_id for st in unsent})
-                    if t.status == Status.COMPLETED and t.currency == currency}
-            kept += sum(st.amount_minor for st in unsent if st.transfer_id in done
-                        and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id))
-        return kept
 
     # ------------------------------------------------------------------ the provider's events
 

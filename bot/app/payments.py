@@ -118,6 +118,7 @@ class Payments(Asking):
         done: list[Transfer] = []
         with self.uow() as s:
             rows = {t.id: t for t in s.transfers.many([tid for tid, _ in results])}
+            s.users.many({uid for t in rows.values() for uid in (t.sender_id, t.recipient_id)})  # one read
             for transfer_id, result in results:
                 t = rows.get(transfer_id)
                 if t is None or t.status not in expected:

@@ -83,6 +83,23 @@ def release_due(rows: list[Settlement]) -> datetime | None:
     return releases[-1].updated_at + release_retry_after(refusals)
 
 
+def kept_for(s: Tx, user_id: str, currency: str, *, but: int | None = None) -> int:
+    """Minor units of `currency` that must stay in the user's account at the provider: money they sent that
+    is on its way, awaiting their approval or held (a wallet provider keeps it in the sender's own wallet),
+    and money that a refund begun and not finished (other than settlement `but`) will take back from them or
+    refund through them."""
+    mine = [t for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
+            for t in s.transfers.with_status(status) if t.sender_id == user_id and t.currency == currency]
+    kept = sum(t.amount_minor for t in mine)
+    unsent = [st for st in s.settlements.unsent() if st.step in REFUNDS and st.id != but]
+    if unsent:
+        done = {t.id: t for t in s.transfers.many({st.transfer_id for st in unsent})
+                if t.status == Status.COMPLETED and t.currency == currency}
+        kept += sum(st.amount_minor for st in unsent if st.transfer_id in done
+                    and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id))
+    return kept
+
+
 class Settling(Payments):
     """The three steps of every settlement: begin (store it with its key), drive (call the provider), and
     record what the provider answered (and tell whom it concerns)."""
@@ -110,14 +127,14 @@ class Settling(Payments):
             return False
         return True
 
-    def _call(self, t: Transfer, st: Settlement) -> Settled:
+    def _call(self, t: Transfer, st: Settlement, keep: int = 0) -> Settled:
         amount = Money(st.amount_minor, t.currency)
         key, ref = st.key or "", t.payment_ref or ""
         if st.step == Step.RELEASE:
             return Settled(self.provider.release(key=key, payment_ref=ref, recipient_id=t.recipient_id, amount=amount))
         if st.step == Step.REVERSE:
             return Settled(self.provider.reverse(key=key, payment_ref=ref, amount=amount))
-        return self.provider.refund(key=key, payment_ref=ref, amount=amount)
+        return self.provider.refund(key=key, payment_ref=ref, amount=amount, keep=keep)
 
     def _drive(self, st_id: int, on_done: OnDone | None = None) -> str:
         """Call the provider for a settlement whose answer is not recorded, with its key, and record the
@@ -126,11 +143,14 @@ class Settling(Payments):
         with self.uow() as s:
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
+            # money taken back from a recipient must not be money they keep for their own payments
+            keep = kept_for(s, t.recipient_id, t.currency, but=st.id) \
+                if st is not None and t is not None and st.step in REFUNDS and t.status == Status.COMPLETED else 0
         if st is None or t is None or st.status != Settle.PENDING or st.ref is not None:
             return GONE
         what = _what(st, t)
         try:
-            settled = self._call(t, st)
+            settled = self._call(t, st, keep)
         except InsufficientBalance as err:
             self._fail(st_id, BALANCE, f"{what} refused: the platform's balance cannot cover it now ({err}); "
                                        "tried again later")

@@ -6,17 +6,23 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bot import messages as msg
 from bot.app.base import money
+from bot.app.settling import kept_for
 from bot.app.voice import Voice
 from bot.domain import Status
+from bot.errors import ProviderError
 from bot.messages import text as say
+from bot.money import Money
 from bot.store import PRIORITY_OUTCOME, Mark, Transfer
 
 log = logging.getLogger(__name__)
 
 CLOSING = "paybot is closing down"
+TOLD_TO_CASH_OUT = "closing_cashout"  # the outbox category of the one DM that tells a holder to cash out
+EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -30,10 +36,14 @@ class WindDownReport:
     needs_auth: int  # waiting for the sender's approval: they lapse when their window ends
     held: int  # a return the provider refused or did not answer: run this again
     outbox: int  # messages still to send: run the worker until they are out
+    cashouts: int = 0  # cash-outs not ended (not answered yet, or on their way to the bank): keep the worker running
+    # people whose account at the provider still holds money only their CASHOUT takes out (a wallet provider);
+    # each is told once to cash out; -1: the provider could not say
+    wallets: int = 0
 
     @property
     def done(self) -> bool:
-        return not (self.executing or self.needs_auth or self.held or self.outbox)
+        return not (self.executing or self.needs_auth or self.held or self.outbox or self.cashouts or self.wallets)
 
 
 class WindDown(Voice):
@@ -51,14 +61,43 @@ class WindDown(Voice):
         cancelled = self._cancel_pending()
         finished = self.resume()  # executing transfers and half-done releases, with their own keys
         returned = self.return_due(everything=True, why="closing.returned")
+        wallets = self._tell_holders()
         with self.uow() as s:
             counts = s.transfers.count_by_status([Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD])
             outbox = s.outbox.waiting()
+            cashouts = s.payouts.open()
         report = WindDownReport(cancelled=cancelled, returned=returned, finished=finished,
                                 executing=counts.get(Status.EXECUTING, 0), needs_auth=counts.get(Status.NEEDS_AUTH, 0),
-                                held=counts.get(Status.HELD, 0), outbox=outbox)
+                                held=counts.get(Status.HELD, 0), outbox=outbox, cashouts=cashouts, wallets=wallets)
         log.info("wind-down pass: %s", report)
         return report
+
+    def _tell_holders(self) -> int:
+        """Tell (once each) everyone whose account at the provider holds money of their own, which only their
+        CASHOUT takes out (money they keep for their own payments in flight is not counted: it moves by
+        itself); returns how many such people there are, or -1 when the provider could not say."""
+        try:
+            holdings = self.provider.holdings()
+        except ProviderError as err:
+            log.warning("wind-down: the provider could not list what users hold (%s); run it again", err)
+            self.provider_failed()
+            return -1
+        left = 0
+        with self.uow() as s:
+            mine: dict[str, list[Money]] = defaultdict(list)
+            for user_id, amount in holdings:
+                own = amount.minor - kept_for(s, user_id, amount.currency)
+                if own > 0:
+                    mine[user_id].append(Money(own, amount.currency))
+            for user_id, amounts in sorted(mine.items()):
+                left += 1
+                if s.outbox.count_about(user_id, TOLD_TO_CASH_OUT, EVER):
+                    continue
+                lang = s.transfers.lang_of(user_id) or "en"
+                self._queue_dm(s, user_id, say("closing.cashout", lang, amounts=msg.listing(amounts, lang)),
+                               PRIORITY_OUTCOME, category=TOLD_TO_CASH_OUT)
+            s.commit()
+        return left
 
     def _cancel_pending(self) -> int:
         """Cancel every pending send and request; each payer of a send and each requester hears it once

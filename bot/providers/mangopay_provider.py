@@ -152,6 +152,10 @@ DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
 CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_key)
 
 
+HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
+                   "or returned")
+
+
 def bank_page_token(api_key: str, mangopay_user_id: str, expires: int) -> str:
     """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): an HMAC of the
     Mangopay user id and the link's end (`{expires}`, unix seconds) under the Mangopay API key, which the page also
@@ -584,13 +588,13 @@ class MangopayProvider:
     def _row_of(self, mangopay_user_id: str) -> MangopayUser | None:
         return self._by_mangopay_id(mangopay_user_id)
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+    def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """Money back to the card: held money (a refund of the pay-in), or delivered money (that much taken
         back from the recipient's wallet first, then the pay-in refunded). `amount` may be part of the
         payment; each part has its own key, and beyond what is left Mangopay refuses (ProviderError)."""
         payin = self._succeeded_payin(payment_ref)
         author = str(payin["AuthorId"])
-        self._take_back(key, author, payment_ref, amount)
+        self._take_back(key, author, payment_ref, amount, keep)
         funds = {"Currency": amount.currency, "Amount": amount.minor}
         refund = self._post(key, f"/payins/{payment_ref}/refunds", {
             "AuthorId": author, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
@@ -615,15 +619,24 @@ class MangopayProvider:
             raise ProviderError(f"no succeeded pay-in {payment_ref}")
         return payin
 
-    def _take_back(self, key: str, author: str, payment_ref: str, amount: Money) -> list[str]:
+    def _take_back(self, key: str, author: str, payment_ref: str, amount: Money, keep: int = 0) -> list[str]:
         """Refund `amount` (at most) of the transfers that delivered this pay-in, newest first, each under
-        its own key derived from `key`; returns the transfer refunds' ids."""
+        its own key derived from `key`; returns the transfer refunds' ids. A recipient whose wallet no longer
+        holds the part (less `keep`, money it holds for others) is not touched: ProviderError (they cashed
+        it out); a take-back an earlier attempt made is not checked again."""
         left, refs = amount.minor, []
         for transfer, kept in self._delivered(author, payment_ref):
             if left <= 0:
                 break
             part = min(left, kept)
-            back = self._post(f"{key}#take-back:{transfer['Id']}", f"/transfers/{transfer['Id']}/refunds", {
+            made = self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"]))()
+            if made is None:
+                wallet = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
+                holds = int((wallet.get("Balance") or {}).get("Amount") or 0) - max(keep, 0)
+                if holds < part:
+                    raise ProviderError(f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
+                                        "(cashed out, or kept for their own payments)")
+            back = made or self._post(f"{key}#take-back:{transfer['Id']}", f"/transfers/{transfer['Id']}/refunds", {
                 "AuthorId": author, "DebitedFunds": {"Currency": amount.currency, "Amount": part},
                 "Fees": {"Currency": amount.currency, "Amount": 0},
                 "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref)},
@@ -674,6 +687,19 @@ class MangopayProvider:
 
     # ------------------------------------------------------------------ cash-outs
 
+    def holdings(self) -> list[tuple[str, Money]]:
+        """Every non-zero balance of the wallets paybot made (one request per wallet: for wind-down, not ticks)."""
+        with self.uow() as s:
+            rows = list(s.exec(select(MangopayUser).where(col(MangopayUser.wallets) != "{}")))
+        out = []
+        for row in rows:
+            for currency, wallet in sorted(json.loads(row.wallets).items()):
+                found = self._get(f"/wallets/{wallet}") or {}
+                minor = int((found.get("Balance") or {}).get("Amount") or 0)
+                if minor:
+                    out.append((row.user_id, Money(minor, currency)))
+        return out
+
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
         row = self._row(user_id)
@@ -688,6 +714,10 @@ class MangopayProvider:
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
         if not self._regular(user_id):
+            if keep > 0 and not row.owner:
+                # Onboarding makes them an Owner, and an Owner's wallet cannot release what it holds for others
+                # (Mangopay's SCA on Owner-to-Owner transfers): their held payments would go back unpaid.
+                return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
             onboarding = self.onboard(user_id)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)

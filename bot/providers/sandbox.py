@@ -336,7 +336,7 @@ class SandboxProvider:
 
         return str(self._once(key, "release", params, run)["ref"])
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+    def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """Give money back to the sender: held money, or (an operator's refund) a completed payment, in full
         or in parts up to the payment's amount. Pending while `hold_refunds` is on."""
         params = {"payment": payment_ref, "amount": amount.minor}
@@ -379,6 +379,10 @@ class SandboxProvider:
             return {"ref": ref}
 
         return str(self._once(key, "reverse", params, run)["ref"])
+
+    def holdings(self) -> list[tuple[str, Money]]:
+        """None: Connect accounts are paid out to their banks by the provider itself."""
+        return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
         """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider

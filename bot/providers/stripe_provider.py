@@ -300,7 +300,7 @@ class StripeProvider:
         }, options={"idempotency_key": key}))
         return str(transfer.id)
 
-    def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
+    def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """A refund of `amount` (all or part of the payment), taking the recipient's share back first when the
         money reached them: for a destination charge with `reverse_transfer` (Stripe reverses the transfer in
         proportion), for released held money with a reversal of its Transfer (key `<key>:reversal:<id>`).
@@ -369,6 +369,10 @@ class StripeProvider:
             if take > 0:
                 return self._reverse_once(transfer, take, key)
         raise ProviderError(f"Stripe: the recipient holds nothing of {payment_ref} any more")
+
+    def holdings(self) -> list[tuple[str, Money]]:
+        """None: Connect accounts are paid out to their banks by the provider itself."""
+        return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout

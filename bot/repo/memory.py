@@ -261,6 +261,10 @@ class MemUsers(_Repo[User]):
 class MemMessages(_Repo[Outbox]):
     model = Outbox
 
+    def many(self, ids: Iterable[int]) -> list[Outbox]:
+        wanted = set(ids)
+        return self.t.where(lambda m: m.id in wanted)
+
     def due(self, now: datetime, limit: int) -> list[Outbox]:
         return self.t.where(lambda m: m.status in WAITING and m.next_attempt_at <= now,
                             order=lambda m: (m.priority, m.id))[:limit]
@@ -316,6 +320,9 @@ class MemPayouts(_Repo[Payout]):
 
     def unsent(self) -> list[Payout]:
         return self.t.where(lambda p: p.status == PayoutStatus.CREATED and p.ref is None)
+
+    def open(self) -> int:
+        return len(self.t.where(lambda p: p.status == PayoutStatus.CREATED))
 
 
 class MemSteps(_Repo[TransferEvent]):

@@ -128,6 +128,10 @@ class Messages(Protocol):
 
     def add(self, item: Outbox) -> None: ...
 
+    def many(self, ids: Iterable[int]) -> list[Outbox]:
+        """These messages (those that exist), by id."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[Outbox]:
         """Messages waiting (queued or in doubt) whose next attempt is due, by priority then id."""
         ...
@@ -188,6 +192,10 @@ class Payouts(Protocol):
 
     def unsent(self) -> list[Payout]:
         """Cash-outs begun whose provider answer was not recorded (created, no reference), by id."""
+        ...
+
+    def open(self) -> int:
+        """How many cash-outs have not ended (created: begun, or on their way to the bank)."""
         ...
 
 

@@ -169,22 +169,39 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlUsers(_Table):
+    """Users; those `many` found absent are not asked for again in this unit of work."""
+
+    def __init__(self, s: Session) -> None:
+        super().__init__(s)
+        self.absent: set[str] = set()
+
     def get(self, user_id: str) -> User | None:
+        if user_id in self.absent:
+            return None
         return self.s.get(User, user_id)
 
     def add(self, user: User) -> None:
+        self.absent.discard(user.id)
         self._add(user)
 
     def many(self, ids: Iterable[str]) -> list[User]:
-        wanted = list(ids)
+        wanted = set(ids)
         if not wanted:
             return []
-        return list(self.s.exec(select(User).where(col(User.id).in_(wanted)).order_by(col(User.id))))
+        found = list(self.s.exec(select(User).where(col(User.id).in_(wanted)).order_by(col(User.id))))
+        self.absent |= wanted - {u.id for u in found}
+        return found
 
 
 class SqlMessages(_Table):
     def get(self, item_id: int) -> Outbox | None:
         return self.s.get(Outbox, item_id)
+
+    def many(self, ids: Iterable[int]) -> list[Outbox]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        return list(self.s.exec(select(Outbox).where(col(Outbox.id).in_(wanted)).order_by(col(Outbox.id))))
 
     def add(self, item: Outbox) -> None:
         self._add(item)
@@ -261,6 +278,10 @@ class SqlPayouts(_Table):
     def unsent(self) -> list[Payout]:
         return list(self.s.exec(select(Payout).where(Payout.status == PayoutStatus.CREATED, col(Payout.ref).is_(None))
                                 .order_by(col(Payout.id))))
+
+    def open(self) -> int:
+        return int(self.s.exec(select(func.count()).select_from(Payout)
+                               .where(Payout.status == PayoutStatus.CREATED)).one())
 
 
 class SqlSteps(_Table):
@@ -357,6 +378,7 @@ class SqlTx:
     def rollback(self) -> None:
         self.session.rollback()
         self.checkpoints.seen.clear()
+        self.users.absent.clear()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
