@@ -20,8 +20,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections import Counter
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,9 @@ def main() -> None:
                 nonlocal statements
                 statements += 1
                 if args.sql:
-                    kinds[" ".join(sql.split())[:110]] += 1
+                    flat = " ".join(sql.split())
+                    cut = flat.find(" FROM ") if flat.startswith("SELECT") else -1
+                    kinds[flat[:110] if cut < 0 else flat[:24] + " …" + flat[cut:cut + 130]] += 1
 
             event.listen(bot.engine, "commit", count)
             event.listen(bot.engine, "before_cursor_execute", count_statement)

@@ -61,16 +61,21 @@ class Sender:
         waiting, missing = self._check_names(batch)
         todo = [item for item in batch if item.id not in waiting]
         for start in range(0, len(todo), SEND_CHUNK):
-            chunk: list[Outbox] = []
+            ready: list[Outbox] = []
             for item in todo[start:start + SEND_CHUNK]:
                 if item.kind in blocked or self._paused("dm_post" if item.kind == "dm" else "tweets_post"):
                     blocked.add(item.kind)
                     continue
-                if item.kind == "reply" and item.names is not None:
-                    prepared = self.service.prepare_reply(saved(item), missing)
-                    if prepared is None:
+                ready.append(item)
+            named = [saved(i) for i in ready if i.kind == "reply" and i.names is not None]
+            prepared = self.service.prepare_replies(named, missing) if named else {}
+            chunk: list[Outbox] = []
+            for item in ready:
+                if item.id in prepared:
+                    final = prepared[saved(item)]
+                    if final is None:
                         continue
-                    item = prepared
+                    item = final
                 chunk.append(item)
             if chunk:
                 sent += self._send_chunk(chunk, blocked)
@@ -235,6 +240,7 @@ class Sender:
             return 0
         now = self.clock.now()
         final: list[tuple[Outbox, str, str | None]] = []
+        sent: list[Outbox] = []
         with self.uow() as s:
             rows = {r.id: r for r in s.outbox.many([saved(o[0]) for o in outcomes])}
             for item, status, x_id, error, sent_at in outcomes:
@@ -253,9 +259,11 @@ class Sender:
                     row.status = status
                     row.x_id = x_id
                     row.sent_at = (sent_at or now) if status == Send.SENT else None
-                if status == Send.SENT:
-                    self.service.confirmation_sent(s, row)
                 final.append((item, status, error))
+                if status == Send.SENT:
+                    sent.append(row)
+            # after every row is set, so their updates go out together
+            self.service.confirmations_sent(s, sent)
             s.commit()
         for item, status, error in final:
             if status == Send.FAILED:

@@ -245,6 +245,7 @@ def test_transfer_queries_filter_and_order(store: Store) -> None:
         assert [t.id for t in s.transfers.of_root("1")] == [a, b, c]
         assert [t.id for t in s.transfers.of_root("1", sender_id="9")] == [a, b]
         assert [t.id for t in s.transfers.of_root("1", sender_id="9", code="BBBB")] == []
+        assert [t.id for t in s.transfers.of_roots(["5", "1", "7"])] == [a, b, c, d] and s.transfers.of_roots([]) == []
         assert [t.id for t in s.transfers.many([d, a, 999])] == [a, d]
         assert [t.id for t in s.transfers.pending_of("9")] == [a, d]
         assert [t.id for t in s.transfers.with_status(Status.PENDING, expires_by=NOW + 2 * MIN)] == [d]
@@ -353,12 +354,14 @@ def test_outbox_queries(store: Store) -> None:
                    created_at=NOW - 30 * MIN),
             outbox(priority=PRIORITY_OUTCOME, status=Send.FAILED, about_user_id="9", category="error"),
         ]
-        for r in rows:
+        for n, r in enumerate(rows):
+            r.text = f"m{n}"
             s.outbox.add(r)
-        s.flush()
-        ids = [r.id for r in rows]
         s.commit()
-    with store() as s:
+    with store() as s:  # a message's id is not read back from the object added (the SQL store writes it later)
+        stored = {m.text: m.id for m in s.outbox.many(range(1, 100))}
+        ids = [stored[f"m{n}"] for n in range(len(rows))]
+        assert ids == sorted(ids)
         assert [m.id for m in s.outbox.due(NOW, 10)] == [ids[1], ids[0]]  # priority first, then id
         assert [m.id for m in s.outbox.due(NOW + MIN, 1)] == [ids[1]]
         assert s.outbox.count_about("9", "error", NOW - 60 * MIN) == 2
@@ -367,7 +370,7 @@ def test_outbox_queries(store: Store) -> None:
         assert s.outbox.roots_awaiting_confirmation() == {"r1", "r2"}
         assert s.outbox.waiting() == 3
         item = s.outbox.get(ids[0] or 0)
-        assert item is not None and item.text == "hi"
+        assert item is not None and item.text == "m0"
         assert [m.id for m in s.outbox.many([ids[2] or 0, ids[0] or 0, 999])] == [ids[0], ids[2]]
         assert s.outbox.many([ids[0] or 0])[0] is item
 

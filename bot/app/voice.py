@@ -71,6 +71,26 @@ class Voice(Events):
             s.commit()
 
     def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
+        """`prepare_replies` for one reply."""
+        return self.prepare_replies([item_id], missing).get(item_id)
+
+    def prepare_replies(self, item_ids: list[int], missing: frozenset[str] = frozenset()) -> dict[int, Outbox | None]:
+        """`_prepare` for several queued replies, in one unit of work (their rows and the people they name
+        read in two queries, one commit when any was written): each id's message to send, or None."""
+        out: dict[int, Outbox | None] = {}
+        with self.uow() as s:
+            items = {i.id: i for i in s.outbox.many(item_ids)}
+            s.users.many({uid for i in items.values() for uid, _ in named_pairs(i.names)})
+            wrote = False
+            for item_id in item_ids:
+                item = items.get(item_id)
+                out[item_id], changed = self._prepare(s, item, missing) if item is not None else (None, False)
+                wrote |= changed
+            if wrote:
+                s.commit()
+        return out
+
+    def _prepare(self, s: Tx, item: Outbox, missing: frozenset[str]) -> tuple[Outbox | None, bool]:
         """Make a queued public reply's text final, just before its first send; None: nothing to send.
 
         - A request's reply drops a payer who said STOP since (their transfer is cancelled and the
@@ -81,46 +101,43 @@ class Voice(Events):
           someone who said STOP, or whom X no longer knows (`missing`), is written without the @.
         A changed text is stored as final (a resend after a crash posts the same text, which X refuses
         as a duplicate); an unchanged one is not written at all."""
-        with self.uow() as s:
-            item = s.outbox.get(item_id)
-            if item is None or item.status not in WAITING:
-                return None
-            if item.names is None:
-                return item
-            named = named_pairs(item.names)
-            texts, changed = [item.text], False  # changed: rows written (a transfer cancelled, a DM queued)
-            rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
-            if rebuilt:  # written again from the rows, with current handles
-                texts, changed = self._ask_again(s, item, {uid for uid, _ in named})
-            renamed: dict[str, str] = {}
-            for uid, old in [] if rebuilt else named:
-                user = s.users.get(uid)
-                if user is None:
-                    continue
-                if user.opted_out or uid in missing:
-                    renamed[old.lower()] = old
-                elif user.handle != old:
-                    renamed[old.lower()] = f"@{user.handle}"
-            if renamed:
-                pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
-                texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
-            if texts == [item.text] and not changed:
-                # Nothing to change (the common case): no write. A retry checks again, and finds the same
-                # unless a STOP or a rename lands between a send and its record, which X's duplicate check
-                # then no longer catches (a window of one outbox round).
-                return item
-            now = self.clock.now()
-            item.names = None
-            if not texts:
-                item.status, item.error = Send.DROPPED, "nobody left to name"
-            else:
-                item.text = texts[0]
-            for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
-                s.outbox.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
-                                    next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
-                                    category=item.category, version=item.version))
-            s.commit()
-            return item if texts else None
+        if item.status not in WAITING:
+            return None, False
+        if item.names is None:
+            return item, False
+        named = named_pairs(item.names)
+        texts, changed = [item.text], False  # changed: rows written (a transfer cancelled, a DM queued)
+        rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
+        if rebuilt:  # written again from the rows, with current handles
+            texts, changed = self._ask_again(s, item, {uid for uid, _ in named})
+        renamed: dict[str, str] = {}
+        for uid, old in [] if rebuilt else named:
+            user = s.users.get(uid)
+            if user is None:
+                continue
+            if user.opted_out or uid in missing:
+                renamed[old.lower()] = old
+            elif user.handle != old:
+                renamed[old.lower()] = f"@{user.handle}"
+        if renamed:
+            pattern = re.compile(r"@(" + "|".join(re.escape(h) for h in renamed) + r")(?![A-Za-z0-9_])", re.I)
+            texts = [pattern.sub(lambda found: renamed[found.group(1).lower()], text) for text in texts]
+        if texts == [item.text] and not changed:
+            # Nothing to change (the common case): no write. A retry checks again, and finds the same
+            # unless a STOP or a rename lands between a send and its record, which X's duplicate check
+            # then no longer catches (a window of one outbox round).
+            return item, changed
+        now = self.clock.now()
+        item.names = None
+        if not texts:
+            item.status, item.error = Send.DROPPED, "nobody left to name"
+        else:
+            item.text = texts[0]
+        for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
+            s.outbox.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
+                                next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
+                                category=item.category, version=item.version))
+        return (item if texts else None), True
 
     def _ask_again(self, s: Tx, item: Outbox, named: set[str]) -> tuple[list[str], bool]:
         """A request's public reply as it must read now: only the payers it names who are still pending,
@@ -167,11 +184,23 @@ class Voice(Events):
         Under DM rate limits a confirmation can wait in the outbox; the person
         is told "expires in 10 min" and must have those 10 minutes. Runs in
         the caller's transaction (the one that marks the message sent)."""
-        if message.priority != PRIORITY_CONFIRM or not message.transfer_root:
+        self.confirmations_sent(s, [message])
+
+    def confirmations_sent(self, s: Tx, messages: list[Outbox]) -> None:
+        """`confirmation_sent` for several messages sent, their commands' transfers read in one query."""
+        asks = [m for m in messages if m.priority == PRIORITY_CONFIRM and m.transfer_root]
+        if not asks:
             return
+        by_root: dict[str, list[Transfer]] = {}
+        for t in s.transfers.of_roots({m.transfer_root for m in asks if m.transfer_root}):
+            by_root.setdefault(t.root_tweet_id, []).append(t)
+        for message in asks:
+            self._asked(message, by_root.get(message.transfer_root or "", []))
+
+    def _asked(self, message: Outbox, group: list[Transfer]) -> None:
         now = self.clock.now()
         at = min(message.sent_at or now, now)
-        for t in s.transfers.of_root(message.transfer_root):
+        for t in group:
             if t.status != Status.PENDING:
                 continue
             if message.version and t.command_tweet_id != message.version:

@@ -176,6 +176,10 @@ class MemTransfers(_Repo[Transfer]):
         return self.t.where(lambda t: t.root_tweet_id == root_id and sender_id in (None, t.sender_id)
                             and code in (None, t.code))
 
+    def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
+        wanted = set(root_ids)
+        return self.t.where(lambda t: t.root_tweet_id in wanted)
+
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 

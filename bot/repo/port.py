@@ -11,8 +11,10 @@ Rows are the store's record types (`bot.store.Transfer`, ...). Within one unit o
 - every row read or added is saved by `commit()`, changed or not; nothing is saved without it
   (leaving the block rolls back);
 - `add` gives a new row its id at once (or at `flush`, which the SQL store needs before a new
-  row's id is read); a second row with the same unique key raises `Conflict` at `add`,
-  `flush` or `commit`.
+  transfer's, settlement's or payout's id is read); messages, timeline steps and processed ids
+  may be written only at the commit (or when their table is next read), and the objects added
+  are not given their ids: read the rows back to know them; a second row with the same unique
+  key raises `Conflict` at `add`, `flush`, the next read or `commit`.
 
 Orders are part of each method's contract (ids grow with insertion), so both stores answer alike.
 """
@@ -44,6 +46,10 @@ class Transfers(Protocol):
 
     def of_root(self, root_id: str, *, sender_id: str | None = None, code: str | None = None) -> list[Transfer]:
         """The transfers one command post made (of one sender, with one code, when given), by id."""
+        ...
+
+    def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
+        """The transfers these command posts made, by id."""
         ...
 
     def pending_of(self, sender_id: str) -> list[Transfer]:

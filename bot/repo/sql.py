@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, insert, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
@@ -45,8 +45,36 @@ class _Table:
     def _add(self, row: SQLModel) -> None:
         self.s.add(row)
 
+    def _defer(self, row: SQLModel) -> None:
+        """Add a row the unit of work only writes (a message, a timeline step, a processed id) when its table
+        is next read, or at flush or commit: the rows of a page then go out in one INSERT, not one each."""
+        self.s.info.setdefault(LATER, []).append(row)
+
+    def _land(self) -> None:
+        land(self.s)
+
     def _one(self, query: Any) -> Any:
         return self.s.exec(query).first()
+
+
+LATER = "paybot.later"  # Session.info key of the rows `_defer` keeps back
+
+
+def land(s: Session) -> None:
+    """Write the deferred rows: one INSERT (an executemany) per table. They are written, not attached to the
+    session: nothing reads them back as objects in the unit of work that wrote them."""
+    rows: list[SQLModel] = s.info.pop(LATER, None) or []
+    by_table: dict[type[SQLModel], list[dict[str, Any]]] = {}
+    for row in rows:
+        one = row.model_dump()
+        if one.get("id") is None:
+            one.pop("id", None)
+        by_table.setdefault(type(row), []).append(one)
+    try:
+        for model, many in by_table.items():
+            s.execute(insert(model), many)
+    except IntegrityError as err:  # a processed id written twice: the unit of work must be rolled back
+        raise Conflict(str(err.orig)) from err
 
 
 class SqlTransfers(_Table):
@@ -72,6 +100,13 @@ class SqlTransfers(_Table):
         if code is not None:
             query = query.where(Transfer.code == code)
         return list(self.s.exec(query.order_by(col(Transfer.id))))
+
+    def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
+        wanted = list(root_ids)
+        if not wanted:
+            return []
+        return list(self.s.exec(select(Transfer).where(col(Transfer.root_tweet_id).in_(wanted))
+                                .order_by(col(Transfer.id))))
 
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
@@ -169,19 +204,20 @@ def _aware(value: datetime) -> datetime:
 
 
 class SqlUsers(_Table):
-    """Users; those `many` found absent are not asked for again in this unit of work."""
+    """Users, each read once per unit of work: those read or added are kept (a user added and not flushed yet
+    is not in the session's identity map), and those `many` found absent are not asked for again."""
 
     def __init__(self, s: Session) -> None:
         super().__init__(s)
-        self.absent: set[str] = set()
+        self.known: dict[str, User | None] = {}
 
     def get(self, user_id: str) -> User | None:
-        if user_id in self.absent:
-            return None
-        return self.s.get(User, user_id)
+        if user_id not in self.known:
+            self.known[user_id] = self.s.get(User, user_id)
+        return self.known[user_id]
 
     def add(self, user: User) -> None:
-        self.absent.discard(user.id)
+        self.known[user.id] = user
         self._add(user)
 
     def many(self, ids: Iterable[str]) -> list[User]:
@@ -189,33 +225,39 @@ class SqlUsers(_Table):
         if not wanted:
             return []
         found = list(self.s.exec(select(User).where(col(User.id).in_(wanted)).order_by(col(User.id))))
-        self.absent |= wanted - {u.id for u in found}
+        self.known.update(dict.fromkeys(wanted - {u.id for u in found}))
+        self.known.update({u.id: u for u in found})
         return found
 
 
 class SqlMessages(_Table):
     def get(self, item_id: int) -> Outbox | None:
+        self._land()
         return self.s.get(Outbox, item_id)
 
     def many(self, ids: Iterable[int]) -> list[Outbox]:
+        self._land()
         wanted = list(ids)
         if not wanted:
             return []
         return list(self.s.exec(select(Outbox).where(col(Outbox.id).in_(wanted)).order_by(col(Outbox.id))))
 
     def add(self, item: Outbox) -> None:
-        self._add(item)
+        self._defer(item)
 
     def due(self, now: datetime, limit: int) -> list[Outbox]:
+        self._land()
         return list(self.s.exec(
             select(Outbox).where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
             .order_by(col(Outbox.priority), col(Outbox.id)).limit(limit)))
 
     def count_about(self, user_id: str, category: str, since: datetime) -> int:
+        self._land()
         return int(self.s.exec(select(func.count()).select_from(Outbox).where(
             Outbox.about_user_id == user_id, Outbox.category == category, Outbox.created_at >= since)).one())
 
     def confirmations_in_doubt(self, versions: Iterable[str]) -> list[Outbox]:
+        self._land()
         wanted = list(versions)
         if not wanted:
             return []
@@ -224,10 +266,12 @@ class SqlMessages(_Table):
             .order_by(col(Outbox.id))))
 
     def roots_awaiting_confirmation(self) -> set[str]:
+        self._land()
         return {r for r in self.s.exec(select(Outbox.transfer_root).where(
             col(Outbox.status).in_(WAITING), Outbox.priority == PRIORITY_CONFIRM)) if r is not None}
 
     def waiting(self) -> int:
+        self._land()
         return int(self.s.exec(select(func.count()).select_from(Outbox).where(col(Outbox.status).in_(WAITING))).one())
 
 
@@ -286,13 +330,15 @@ class SqlPayouts(_Table):
 
 class SqlSteps(_Table):
     def add(self, step: TransferEvent) -> None:
-        self._add(step)
+        self._defer(step)
 
     def of(self, transfer_id: int) -> list[TransferEvent]:
+        self._land()
         return list(self.s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
                                 .order_by(col(TransferEvent.id))))
 
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
+        self._land()
         if not prefixes:
             return False
         return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id, or_(
@@ -305,12 +351,14 @@ class SqlProcessed(_Table):
         self.table = table
 
     def has(self, event_id: str) -> bool:
+        self._land()
         return self.s.get(self.table, event_id) is not None
 
     def add(self, event_id: str, at: datetime) -> None:
-        self._add(self.table(id=event_id, processed_at=at))
+        self._defer(self.table(id=event_id, processed_at=at))
 
     def unseen(self, ids: Iterable[str]) -> set[str]:
+        self._land()
         wanted = set(ids)
         if not wanted:
             return set()
@@ -363,6 +411,7 @@ class SqlTx:
         self.checkpoints = SqlCheckpoints(session)
 
     def flush(self) -> None:
+        # the deferred rows (messages, timeline steps, processed ids) wait for the commit: nobody needs their ids
         try:
             self.session.flush()
         except IntegrityError as err:
@@ -370,21 +419,28 @@ class SqlTx:
 
     def commit(self) -> None:
         try:
+            land(self.session)
             self.session.commit()
         except IntegrityError as err:
             self.rollback()
             raise Conflict(str(err.orig)) from err
+        except Conflict:
+            self.rollback()
+            raise
 
     def rollback(self) -> None:
+        self.session.info.pop(LATER, None)
         self.session.rollback()
         self.checkpoints.seen.clear()
-        self.users.absent.clear()
+        self.users.known.clear()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
+        land(self.session)
         return self.session.exec(*args, **kwargs)
 
     def get(self, model: type[R], key: Any) -> R | None:
+        land(self.session)
         return self.session.get(model, key)
 
     def add(self, row: SQLModel) -> None:
