@@ -2,9 +2,11 @@
 
     python -m bench.store [--seconds 3]
 
-Both loops run on the same disk in the same run with SQLite in WAL mode and
+The loops run on the same disk in the same run with SQLite in WAL mode and
 synchronous=FULL: a bare sqlite3 insert+commit loop, and the store's unit of
-work inserting one Transfer per transaction (BEGIN IMMEDIATE, SQLModel).
+work (the repository port on SQL, BEGIN IMMEDIATE) adding one Transfer per
+transaction, then a page of them per transaction as the worker commits a poll's
+mentions (`--page`, 100 by default).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.store import Transfer, UnitOfWork, database_url, make_engine
+from bot.repo.sql import SqlStore
+from bot.store import Transfer, database_url, make_engine
 
 
 def raw_rate(path: Path, seconds: float) -> float:
@@ -36,19 +39,22 @@ def raw_rate(path: Path, seconds: float) -> float:
     return n / elapsed
 
 
-def store_rate(path: Path, seconds: float) -> float:
-    uow = UnitOfWork(make_engine(database_url(None, path)))
+def store_rate(path: Path, seconds: float, page: int = 1) -> float:
+    """Transfers committed per second through the store, `page` per transaction."""
+    store = SqlStore(make_engine(database_url(None, path)))
     now = datetime(2026, 11, 28, tzinfo=UTC)
     n, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        with uow() as s:
-            s.add(Transfer(root_tweet_id=str(n), command_tweet_id=str(n), sender_id="1", recipient_id="2",
-                           amount_minor=500, currency="USD", code="K7Q2", status="pending", created_at=now,
-                           updated_at=now, expires_at=now + timedelta(minutes=10)))
+        with store() as s:
+            for _ in range(page):
+                s.transfers.add(Transfer(root_tweet_id=str(n), command_tweet_id=str(n), sender_id="1",
+                                         recipient_id="2", amount_minor=500, currency="USD", code="K7Q2",
+                                         status="pending", created_at=now, updated_at=now,
+                                         expires_at=now + timedelta(minutes=10)))
+                n += 1
             s.commit()
-        n += 1
     elapsed = time.perf_counter() - start
-    uow.engine.dispose()
+    store.engine.dispose()
     return n / elapsed
 
 
@@ -56,13 +62,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--dir", default=None, help="folder on the disk to measure (default: a temporary one)")
+    ap.add_argument("--page", type=int, default=100, help="transfers per transaction in the paged loop")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         raw = raw_rate(Path(tmp) / "raw.db", args.seconds)
         ours = store_rate(Path(tmp) / "store.db", args.seconds)
-    print(f"bare durable commits: {raw:,.0f}/s   store transfers: {ours:,.0f}/s   ratio {ours / raw:.2f}")
+        paged = store_rate(Path(tmp) / "paged.db", args.seconds, args.page)
+    print(f"bare durable commits: {raw:,.0f}/s   store transfers, one per commit: {ours:,.0f}/s (ratio "
+          f"{ours / raw:.2f}); {args.page} per commit: {paged:,.0f}/s (ratio {paged / raw:.2f})")
     print(json.dumps({"raw_commits_per_second": round(raw), "store_transfers_per_second": round(ours),
-                      "ratio": round(ours / raw, 3)}))
+                      "ratio": round(ours / raw, 3), "page": args.page,
+                      "paged_transfers_per_second": round(paged), "paged_ratio": round(paged / raw, 3)}))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class Asking(ServiceBase):
         with self.uow() as s:
             new = s.mentions.unseen([m.id for m in page])
             s.users.many({u.id for m in page for u in (XUser(m.author_id, ""), *m.mentioned.values())})  # one read
+            s.transfers.of_roots({m.root_id for m in page if m.id in new})  # one read for the commands' transfers
             handled = 0
             for m in page:
                 if m.id not in new:

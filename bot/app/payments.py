@@ -119,6 +119,7 @@ class Payments(Asking):
         with self.uow() as s:
             rows = {t.id: t for t in s.transfers.many([tid for tid, _ in results])}
             s.users.many({uid for t in rows.values() for uid in (t.sender_id, t.recipient_id)})  # one read
+            s.transfers.of_roots({t.root_tweet_id for t in rows.values()})  # one read for their commands
             for transfer_id, result in results:
                 t = rows.get(transfer_id)
                 if t is None or t.status not in expected:

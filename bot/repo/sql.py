@@ -78,11 +78,21 @@ def land(s: Session) -> None:
 
 
 class SqlTransfers(_Table):
+    """Transfers. A command's transfers (`of_root`, `of_roots`) are read once per unit of work: a post's
+    transfers are only ever added through `add`, which keeps the command's list whole."""
+
+    def __init__(self, s: Session) -> None:
+        super().__init__(s)
+        self.roots: dict[str, list[Transfer]] = {}
+
     def get(self, transfer_id: int) -> Transfer | None:
         return self.s.get(Transfer, transfer_id)
 
     def add(self, t: Transfer) -> None:
         self._add(t)
+        group = self.roots.get(t.root_tweet_id)
+        if group is not None and all(x is not t for x in group):
+            group.append(t)
 
     def many(self, ids: Iterable[int], *, status: Status | None = None) -> list[Transfer]:
         wanted = list(ids)
@@ -94,19 +104,22 @@ class SqlTransfers(_Table):
         return list(self.s.exec(query.order_by(col(Transfer.id))))
 
     def of_root(self, root_id: str, *, sender_id: str | None = None, code: str | None = None) -> list[Transfer]:
-        query = select(Transfer).where(Transfer.root_tweet_id == root_id)
-        if sender_id is not None:
-            query = query.where(Transfer.sender_id == sender_id)
-        if code is not None:
-            query = query.where(Transfer.code == code)
-        return list(self.s.exec(query.order_by(col(Transfer.id))))
+        return [t for t in self.of_roots([root_id]) if sender_id in (None, t.sender_id) and code in (None, t.code)]
 
     def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
-        wanted = list(root_ids)
-        if not wanted:
-            return []
-        return list(self.s.exec(select(Transfer).where(col(Transfer.root_tweet_id).in_(wanted))
-                                .order_by(col(Transfer.id))))
+        asked = set(root_ids)
+        wanted = [r for r in asked if r not in self.roots]
+        if wanted:
+            for root in wanted:
+                self.roots[root] = []
+            for t in self.s.exec(select(Transfer).where(col(Transfer.root_tweet_id).in_(wanted))):
+                group = self.roots[t.root_tweet_id]
+                if all(x is not t for x in group):  # one added before it was read, flushed by that query
+                    group.append(t)
+        found = [t for root in asked for t in self.roots[root]]
+        if any(t.id is None for t in found):
+            self.s.flush()  # new rows get their ids, which order them
+        return sorted(found, key=lambda t: t.id or 0)
 
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
@@ -433,6 +446,7 @@ class SqlTx:
         self.session.rollback()
         self.checkpoints.seen.clear()
         self.users.known.clear()
+        self.transfers.roots.clear()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
