@@ -309,6 +309,33 @@ def test_the_caps_measures(store: Store) -> None:
         assert s.transfers.strangers_paid("9", NOW - 24 * 60 * MIN, other_than_root="2") == set()
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
+    """`warm` changes no answer: transfers confirmed, added, cancelled after it are counted as a query would."""
+    a, b, c = add_all(store, transfer("1", "9", "2", status="completed", confirmed_at=NOW - 60 * MIN),
+                      transfer("2", "9", "3"), transfer("3", "9", "4", status="executing", confirmed_at=NOW - 30 * MIN))
+    with store() as s:
+        if warm:
+            s.transfers.warm(["9", "8"], NOW - 24 * 60 * MIN)
+        assert [t.id for t in s.transfers.pending_of("9")] == [b] and s.transfers.pending_of("8") == []
+        assert s.transfers.moved_since("9", NOW - 24 * 60 * MIN) == 1000
+        pending = s.transfers.get(b)
+        assert pending is not None
+        pending.status, pending.confirmed_at = Status.EXECUTING, NOW  # confirmed in this unit of work
+        s.transfers.add(transfer("4", "9", "5"))  # a new command
+        s.transfers.add(transfer("4", "8", "5", amount_minor=7))
+        assert [t.root_tweet_id for t in s.transfers.pending_of("9")] == ["4"]
+        assert [t.amount_minor for t in s.transfers.pending_of("8")] == [7]
+        assert s.transfers.moved_since("9", NOW - 24 * 60 * MIN) == 1500
+        assert s.transfers.moved_since("9", NOW - 45 * MIN) == 1000  # a later start counts less
+        assert s.transfers.moved_since("9", NOW - 48 * 60 * MIN) == 1500  # an earlier one than read ahead
+        done = s.transfers.get(c)
+        assert done is not None
+        done.status = Status.FAILED
+        assert s.transfers.moved_since("9", NOW - 24 * 60 * MIN) == 1000
+        assert a
+
+
 def test_paid_since(store: Store) -> None:
     a, _, c = add_all(store, transfer("1", pay_key="k1", created_at=NOW), transfer("2", created_at=NOW),
                       transfer("3", pay_key="k3", created_at=NOW - 60 * MIN))

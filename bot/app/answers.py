@@ -38,7 +38,7 @@ class Answers(Cashout):
         to_run: list[int] = []
         with self.uow() as s:
             new = s.dms.unseen([dm.id for dm in page])
-            s.users.many({dm.sender_id for dm in page})  # one read for the page's senders
+            self._read_ahead(s, {dm.sender_id for dm in page if dm.id in new})
             for dm in page:
                 if dm.id not in new:
                     continue

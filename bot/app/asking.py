@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot import messages as msg
 from bot.app.base import ENDED_BY_EDIT, ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
+from bot.app.wording import by_dm_text, request_texts
 from bot.commands import Command, parse_command
 from bot.domain import Status
 from bot.errors import CommandError
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 class Asking(ServiceBase):
     """Mentions in, confirmations out."""
 
+    _by_dm_text = staticmethod(by_dm_text)
+    _request_texts = staticmethod(request_texts)
+
     def on_mention(self, m: Mention, *, since: datetime | None = None) -> bool:
         """Handle one mention once. Posts older than `since` are recorded, not acted on.
 
@@ -37,8 +41,8 @@ class Asking(ServiceBase):
         caller handles them one by one."""
         with self.uow() as s:
             new = s.mentions.unseen([m.id for m in page])
-            s.users.many({u.id for m in page for u in (XUser(m.author_id, ""), *m.mentioned.values())})  # one read
-            s.transfers.of_roots({m.root_id for m in page if m.id in new})  # one read for the commands' transfers
+            people = {u.id for m in page if m.id in new for u in (XUser(m.author_id, ""), *m.mentioned.values())}
+            self._read_ahead(s, people, {m.root_id for m in page if m.id in new})
             handled = 0
             for m in page:
                 if m.id not in new:
@@ -219,11 +223,6 @@ class Asking(ServiceBase):
             what += say("confirm.memo", ask.lang, memo=plain)
         return say("confirm.ask", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code)
 
-    @staticmethod
-    def _by_dm_text(ask: Ask, payers: list[XUser]) -> str:
-        return say("request_reply.by_dm", ask.lang, requester=ask.requester.handle,
-                   payers=" ".join(f"@{u.handle}" for u in payers))
-
     def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
         """Bound what one person's posts make the bot say to others: requests per requester per hour
         and per payer per day, and payments (each a public "held for you") to people who never wrote
@@ -260,33 +259,6 @@ class Asking(ServiceBase):
         if not self._may_have_card(author_id):
             out += say("confirm.no_card", lang)
         return out
-
-    @staticmethod
-    def _request_texts(ask: Ask, people: list[XUser], codes: dict[str, str]) -> list[tuple[str, list[XUser]]]:
-        """The public reply that asks the payers, each with their code: one reply, or as few as X's
-        280 weighted characters allow (each payer named in exactly one; a yes counts once its reply is out).
-        Each text comes with the payers it names."""
-        groups: list[list[XUser]] = []
-        for user in people:
-            if groups and msg.fits(Asking._request_text(ask, [*groups[-1], user], codes)):
-                groups[-1].append(user)
-            else:
-                groups.append([user])
-        return [(Asking._request_text(ask, group, codes), group) for group in groups]
-
-    @staticmethod
-    def _request_text(ask: Ask, people: list[XUser], codes: dict[str, str]) -> str:
-        lang = ask.lang
-        if len(people) == 1:
-            code_text = say("request_reply.code", lang, code=codes[people[0].id])
-        else:
-            code_text = say("choose.or", lang).join(
-                say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
-        plain = msg.public_memo(ask.memo)  # said in public: plain words only (see Consent)
-        memo = say("confirm.memo", lang, memo=plain) if plain else ""
-        payers = " ".join(f"@{u.handle}" for u in people)
-        return say("request_reply", lang, payers=payers, requester=ask.requester.handle, amount=ask.amount,
-                   memo=memo, codes=code_text)
 
     def _answered(self, s: Tx, root_id: str) -> bool:
         """Whether the command posted as root_id got an answer (yes, no, expiry) already."""

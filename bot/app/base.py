@@ -25,6 +25,7 @@ SEEN_EVERY = timedelta(minutes=5)  # how stale a user's "seen" time may grow bef
 # A public reply names people by the handle X showed within this time (longer than a send's confirmation
 # window, so a plain send needs no lookup); anyone not seen since is looked up just before it is sent.
 HANDLE_FRESH = timedelta(minutes=15)
+CAP_WINDOW = timedelta(hours=24)  # the rolling daily cap counts what a sender confirmed within it
 
 
 def party(t: Transfer) -> str:
@@ -142,10 +143,18 @@ class ServiceBase:
             self.provider_failed()
             return True
 
+    def _read_ahead(self, s: Tx, people: set[str], roots: set[str] | None = None) -> None:
+        """Read at once what a page of events will ask of the store about these people (their rows, what they
+        have pending or confirmed within the cap's window) and these commands (their transfers)."""
+        s.users.many(people)
+        s.transfers.warm(people, self.clock.now() - CAP_WINDOW)
+        if roots:
+            s.transfers.of_roots(roots)
+
     def _moved_24h(self, s: Tx, sender_id: str, currency: str) -> Money:
         """What the sender confirmed in the last 24 hours, every currency counted in its minor units
         (see `moved_since`), shown in `currency`: the rolling cap's measure."""
-        return Money(s.transfers.moved_since(sender_id, self.clock.now() - timedelta(hours=24)), currency)
+        return Money(s.transfers.moved_since(sender_id, self.clock.now() - CAP_WINDOW), currency)
 
     def _lang_of(self, s: Tx, user_id: str) -> str:
         return s.transfers.lang_of(user_id) or "en"

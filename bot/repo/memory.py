@@ -180,6 +180,9 @@ class MemTransfers(_Repo[Transfer]):
         wanted = set(root_ids)
         return self.t.where(lambda t: t.root_tweet_id in wanted)
 
+    def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
+        """Nothing to read ahead in memory."""
+
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 

@@ -56,6 +56,11 @@ class Transfers(Protocol):
         """What `sender_id` was asked to confirm and has not answered, by id."""
         ...
 
+    def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
+        """Read at once what `pending_of` and `moved_since` (from `since` on) will be asked of these senders in
+        this unit of work (a page of mentions or DMs): an optimisation only, answers are the same without it."""
+        ...
+
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
                     hold_by: datetime | None = None) -> list[Transfer]:
         """Every transfer in `status` (whose `expires_at`, or `hold_until`, is at or before the time given), by id."""

@@ -84,15 +84,40 @@ class SqlTransfers(_Table):
     def __init__(self, s: Session) -> None:
         super().__init__(s)
         self.roots: dict[str, list[Transfer]] = {}
+        # sender -> (since, their transfers pending or confirmed since then): see `warm`
+        self.senders: dict[str, tuple[datetime, list[Transfer]]] = {}
 
     def get(self, transfer_id: int) -> Transfer | None:
         return self.s.get(Transfer, transfer_id)
 
     def add(self, t: Transfer) -> None:
         self._add(t)
-        group = self.roots.get(t.root_tweet_id)
-        if group is not None and all(x is not t for x in group):
-            group.append(t)
+        for group in (self.roots.get(t.root_tweet_id), self.senders.get(t.sender_id, (None, None))[1]):
+            if group is not None and all(x is not t for x in group):
+                group.append(t)
+
+    def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
+        """A transfer is created pending and is confirmed only from pending, so the senders' transfers that
+        are pending or confirmed since `since`, kept with those added later, answer `pending_of` and
+        `moved_since` (from `since` on) by their current fields for the rest of the unit of work."""
+        wanted = [i for i in set(sender_ids) if i not in self.senders]
+        if not wanted:
+            return
+        for sender in wanted:
+            self.senders[sender] = (since, [])
+        for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
+                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since))):
+            group = self.senders[t.sender_id][1]
+            if all(x is not t for x in group):
+                group.append(t)
+
+    def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
+        cached = self.senders.get(sender_id)
+        if cached is None or (since is not None and since < cached[0]):
+            return None
+        if any(t.id is None for t in cached[1]):
+            self.s.flush()  # new rows get their ids, which order them
+        return cached[1]
 
     def many(self, ids: Iterable[int], *, status: Status | None = None) -> list[Transfer]:
         wanted = list(ids)
@@ -122,6 +147,9 @@ class SqlTransfers(_Table):
         return sorted(found, key=lambda t: t.id or 0)
 
     def pending_of(self, sender_id: str) -> list[Transfer]:
+        known = self._sender(sender_id)
+        if known is not None:
+            return sorted((t for t in known if t.status == Status.PENDING), key=lambda t: t.id or 0)
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
@@ -205,6 +233,10 @@ class SqlTransfers(_Table):
                 Transfer.created_at >= since, col(User.wrote_at).is_(None), col(Transfer.status).notin_(ended))))
 
     def moved_since(self, sender_id: str, since: datetime) -> int:
+        known = self._sender(sender_id, since)
+        if known is not None:
+            return sum(t.amount_minor for t in known
+                       if t.confirmed_at is not None and t.confirmed_at >= since and t.status in MOVED)
         total = self._one(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
             Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
             col(Transfer.status).in_([str(x) for x in MOVED])))
@@ -447,6 +479,7 @@ class SqlTx:
         self.checkpoints.seen.clear()
         self.users.known.clear()
         self.transfers.roots.clear()
+        self.transfers.senders.clear()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
