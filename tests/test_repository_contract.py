@@ -336,6 +336,27 @@ def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool
         assert a
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_strangers_paid_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
+    add_all(store, transfer("1", "9", "2", status="completed", confirmed_at=NOW),
+            transfer("2", "9", "3"), transfer("3", "9", "4", status="cancelled"),
+            transfer("5", "9", "6", status="failed", confirmed_at=NOW), transfer("7", "9", "3", kind="request"))
+    with store() as s:
+        for uid, wrote in (("2", None), ("3", None), ("4", None), ("6", None)):
+            s.users.add(User(id=uid, handle=f"u{uid}", updated_at=NOW, wrote_at=wrote))
+        s.commit()
+    with store() as s:
+        if warm:
+            s.transfers.warm(["9"], NOW - 24 * 60 * MIN)
+        s.transfers.add(transfer("8", "9", "7"))  # a new command to someone with no row yet: not counted
+        assert s.transfers.strangers_paid("9", NOW - 24 * 60 * MIN, other_than_root="99") == {"2", "3"}
+        assert s.transfers.strangers_paid("9", NOW - 24 * 60 * MIN, other_than_root="2") == {"2"}
+        user = s.users.get("2")
+        assert user is not None
+        user.wrote_at = NOW  # they write to the bot: no longer a stranger
+        assert s.transfers.strangers_paid("9", NOW - 24 * 60 * MIN, other_than_root="99") == {"3"}
+
+
 def test_paid_since(store: Store) -> None:
     a, _, c = add_all(store, transfer("1", pay_key="k1", created_at=NOW), transfer("2", created_at=NOW),
                       transfer("3", pay_key="k3", created_at=NOW - 60 * MIN))

@@ -227,6 +227,11 @@ class SqlTransfers(_Table):
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
+        known = self._sender(sender_id, since)
+        if known is not None:  # every such transfer is pending or was confirmed since it was made: read ahead
+            paid = {t.recipient_id for t in known if t.kind == "send" and t.root_tweet_id != other_than_root
+                    and t.created_at >= since and t.status not in ended}
+            return {uid for uid in paid if (u := self.s.get(User, uid)) is not None and u.wrote_at is None}
         return set(self.s.exec(
             select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
                 Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.root_tweet_id != other_than_root,
