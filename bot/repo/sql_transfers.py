@@ -1,0 +1,294 @@
+"""The SQL store's transfers and their money steps (settlements, payouts), and what every SQL repository
+shares: the session, and the rows a unit of work only adds, written in one INSERT per table at its commit
+(`land`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import insert, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, func, select
+
+from bot.domain import MOVED, Settle, Status
+from bot.repo.port import Conflict
+from bot.store import (
+    BALANCE,
+    Payout,
+    PayoutStatus,
+    Settlement,
+    Transfer,
+    User,
+)
+
+R = TypeVar("R", bound=SQLModel)
+
+
+class _Table:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def _add(self, row: SQLModel) -> None:
+        self.s.add(row)
+
+    def _defer(self, row: SQLModel) -> None:
+        """Add a row the unit of work only writes (a message, a timeline step, a processed id) when its table
+        is next read, or at flush or commit: the rows of a page then go out in one INSERT, not one each."""
+        self.s.info.setdefault(LATER, []).append(row)
+
+    def _land(self) -> None:
+        land(self.s)
+
+    def _one(self, query: Any) -> Any:
+        return self.s.exec(query).first()
+
+
+LATER = "paybot.later"  # Session.info key of the rows `_defer` keeps back
+
+
+def land(s: Session) -> None:
+    """Write the deferred rows: one INSERT (an executemany) per table. They are written, not attached to the
+    session: nothing reads them back as objects in the unit of work that wrote them."""
+    rows: list[SQLModel] = s.info.pop(LATER, None) or []
+    by_table: dict[type[SQLModel], list[dict[str, Any]]] = {}
+    for row in rows:
+        one = row.model_dump()
+        if one.get("id") is None:
+            one.pop("id", None)
+        by_table.setdefault(type(row), []).append(one)
+    try:
+        for model, many in by_table.items():
+            s.execute(insert(model), many)
+    except IntegrityError as err:  # a processed id written twice: the unit of work must be rolled back
+        raise Conflict(str(err.orig)) from err
+
+
+class SqlTransfers(_Table):
+    """Transfers. A command's transfers (`of_root`, `of_roots`) are read once per unit of work: a post's
+    transfers are only ever added through `add`, which keeps the command's list whole."""
+
+    def __init__(self, s: Session) -> None:
+        super().__init__(s)
+        self.roots: dict[str, list[Transfer]] = {}
+        # sender -> (since, their transfers pending or confirmed since then): see `warm`
+        self.senders: dict[str, tuple[datetime, list[Transfer]]] = {}
+
+    def get(self, transfer_id: int) -> Transfer | None:
+        return self.s.get(Transfer, transfer_id)
+
+    def add(self, t: Transfer) -> None:
+        self._add(t)
+        for group in (self.roots.get(t.root_tweet_id), self.senders.get(t.sender_id, (None, None))[1]):
+            if group is not None and all(x is not t for x in group):
+                group.append(t)
+
+    def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
+        """A transfer is created pending and is confirmed only from pending, so the senders' transfers that
+        are pending or confirmed since `since`, kept with those added later, answer `pending_of` and
+        `moved_since` (from `since` on) by their current fields for the rest of the unit of work."""
+        wanted = [i for i in set(sender_ids) if i not in self.senders]
+        if not wanted:
+            return
+        for sender in wanted:
+            self.senders[sender] = (since, [])
+        for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
+                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since))):
+            group = self.senders[t.sender_id][1]
+            if all(x is not t for x in group):
+                group.append(t)
+
+    def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
+        cached = self.senders.get(sender_id)
+        if cached is None or (since is not None and since < cached[0]):
+            return None
+        if any(t.id is None for t in cached[1]):
+            self.s.flush()  # new rows get their ids, which order them
+        return cached[1]
+
+    def many(self, ids: Iterable[int], *, status: Status | None = None) -> list[Transfer]:
+        wanted = list(ids)
+        if not wanted:
+            return []
+        query = select(Transfer).where(col(Transfer.id).in_(wanted))
+        if status is not None:
+            query = query.where(Transfer.status == status)
+        return list(self.s.exec(query.order_by(col(Transfer.id))))
+
+    def of_root(self, root_id: str, *, sender_id: str | None = None, code: str | None = None) -> list[Transfer]:
+        return [t for t in self.of_roots([root_id]) if sender_id in (None, t.sender_id) and code in (None, t.code)]
+
+    def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
+        asked = set(root_ids)
+        wanted = [r for r in asked if r not in self.roots]
+        if wanted:
+            for root in wanted:
+                self.roots[root] = []
+            for t in self.s.exec(select(Transfer).where(col(Transfer.root_tweet_id).in_(wanted))):
+                group = self.roots[t.root_tweet_id]
+                if all(x is not t for x in group):  # one added before it was read, flushed by that query
+                    group.append(t)
+        found = [t for root in asked for t in self.roots[root]]
+        if any(t.id is None for t in found):
+            self.s.flush()  # new rows get their ids, which order them
+        return sorted(found, key=lambda t: t.id or 0)
+
+    def pending_of(self, sender_id: str) -> list[Transfer]:
+        known = self._sender(sender_id)
+        if known is not None:
+            return sorted((t for t in known if t.status == Status.PENDING), key=lambda t: t.id or 0)
+        return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
+                                                       Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
+
+    def with_status(self, status: Status, *, expires_by: datetime | None = None,
+                    hold_by: datetime | None = None) -> list[Transfer]:
+        query = select(Transfer).where(Transfer.status == status)
+        if expires_by is not None:
+            query = query.where(Transfer.expires_at <= expires_by)
+        if hold_by is not None:
+            query = query.where(col(Transfer.hold_until) <= hold_by)
+        return list(self.s.exec(query.order_by(col(Transfer.id))))
+
+    def has_status(self, status: Status) -> bool:
+        return self._one(select(Transfer.id).where(Transfer.status == status).limit(1)) is not None
+
+    def held_for(self, recipient_id: str) -> list[Transfer]:
+        return list(self.s.exec(select(Transfer).where(Transfer.recipient_id == recipient_id,
+                                                       Transfer.status == Status.HELD).order_by(col(Transfer.id))))
+
+    def by_pay_key(self, key: str) -> Transfer | None:
+        return self._one(select(Transfer).where(Transfer.pay_key == key))  # type: ignore[no-any-return]
+
+    def by_payment_ref(self, ref: str) -> Transfer | None:
+        return self._one(select(Transfer).where(Transfer.payment_ref == ref))  # type: ignore[no-any-return]
+
+    def by_pay_keys(self, keys: Iterable[str]) -> list[Transfer]:
+        wanted = list(keys)
+        if not wanted:
+            return []
+        return list(self.s.exec(select(Transfer).where(col(Transfer.pay_key).in_(wanted)).order_by(col(Transfer.id))))
+
+    def paid_since(self, since: datetime) -> list[Transfer]:
+        return list(self.s.exec(select(Transfer).where(col(Transfer.pay_key).is_not(None), Transfer.created_at >= since)
+                                .order_by(col(Transfer.id))))
+
+    def latest_of(self, sender_id: str, code: str | None = None) -> Transfer | None:
+        query = select(Transfer).where(Transfer.sender_id == sender_id)
+        if code is not None:
+            query = query.where(Transfer.code == code)
+        return self._one(query.order_by(col(Transfer.updated_at).desc(),  # type: ignore[no-any-return]
+                                        col(Transfer.id).desc()).limit(1))
+
+    def lang_of(self, sender_id: str) -> str | None:
+        return self._one(select(Transfer.lang).where(Transfer.sender_id == sender_id)  # type: ignore[no-any-return]
+                         .order_by(col(Transfer.id).desc()).limit(1))
+
+    def history(self, user_id: str, limit: int) -> list[Transfer]:
+        return list(self.s.exec(
+            select(Transfer).where(or_(col(Transfer.sender_id) == user_id, col(Transfer.recipient_id) == user_id))
+            .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc()).limit(limit)))
+
+    def next_deadline(self) -> datetime | None:
+        found = [
+            self._one(select(func.min(Transfer.expires_at)).where(Transfer.status == Status.PENDING)),
+            self._one(select(func.min(Transfer.hold_until))
+                      .where(col(Transfer.status).in_((Status.HELD, Status.NEEDS_AUTH)))),
+        ]
+        times = [_aware(t) for t in found if t is not None]
+        return min(times) if times else None
+
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
+        rows = self.s.exec(select(Transfer.status, func.count()).where(
+            col(Transfer.status).in_([str(x) for x in statuses])).group_by(Transfer.status))
+        return {str(status): int(n) for status, n in rows}
+
+    def requests_since(self, since: datetime, *, requester_id: str | None = None,
+                       payer_id: str | None = None) -> int:
+        query = select(func.count(func.distinct(Transfer.root_tweet_id))).where(
+            Transfer.kind == "request", Transfer.created_at >= since)
+        if requester_id is not None:
+            query = query.where(Transfer.recipient_id == requester_id)
+        if payer_id is not None:
+            query = query.where(Transfer.sender_id == payer_id)
+        return int(self.s.exec(query).one())
+
+    def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
+        ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
+        known = self._sender(sender_id, since)
+        if known is not None:  # every such transfer is pending or was confirmed since it was made: read ahead
+            paid = {t.recipient_id for t in known if t.kind == "send" and t.root_tweet_id != other_than_root
+                    and t.created_at >= since and t.status not in ended}
+            return {uid for uid in paid if (u := self.s.get(User, uid)) is not None and u.wrote_at is None}
+        return set(self.s.exec(
+            select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
+                Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.root_tweet_id != other_than_root,
+                Transfer.created_at >= since, col(User.wrote_at).is_(None), col(Transfer.status).notin_(ended))))
+
+    def moved_since(self, sender_id: str, since: datetime) -> int:
+        known = self._sender(sender_id, since)
+        if known is not None:
+            return sum(t.amount_minor for t in known
+                       if t.confirmed_at is not None and t.confirmed_at >= since and t.status in MOVED)
+        total = self._one(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+            Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
+            col(Transfer.status).in_([str(x) for x in MOVED])))
+        return int(total)
+
+
+def _aware(value: datetime) -> datetime:
+    """An aggregate's time: SQLite may hand it back as it was stored (UTC, no zone)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SqlSettlements(_Table):
+    def get(self, settlement_id: int) -> Settlement | None:
+        return self.s.get(Settlement, settlement_id)
+
+    def add(self, st: Settlement) -> None:
+        self._add(st)
+
+    def by_key(self, key: str) -> Settlement | None:
+        return self._one(select(Settlement).where(Settlement.key == key))  # type: ignore[no-any-return]
+
+    def by_ref(self, ref: str) -> Settlement | None:
+        return self._one(select(Settlement).where(Settlement.ref == ref)  # type: ignore[no-any-return]
+                         .order_by(col(Settlement.id)))
+
+    def of(self, transfer_id: int | None) -> list[Settlement]:
+        return list(self.s.exec(select(Settlement).where(Settlement.transfer_id == transfer_id)
+                                .order_by(col(Settlement.id))))
+
+    def unsent(self) -> list[Settlement]:
+        return list(self.s.exec(select(Settlement).where(Settlement.status == Settle.PENDING,
+                                                         col(Settlement.ref).is_(None)).order_by(col(Settlement.id))))
+
+    def refused_for_balance(self) -> set[int]:
+        return set(self.s.exec(select(Settlement.transfer_id).where(Settlement.failure == BALANCE)))
+
+
+class SqlPayouts(_Table):
+    def get(self, payout_id: int) -> Payout | None:
+        return self.s.get(Payout, payout_id)
+
+    def add(self, row: Payout) -> None:
+        self._add(row)
+
+    def by_key(self, key: str) -> Payout | None:
+        return self._one(select(Payout).where(Payout.key == key))  # type: ignore[no-any-return]
+
+    def by_ref(self, ref: str) -> Payout | None:
+        return self._one(select(Payout).where(Payout.ref == ref).order_by(col(Payout.id)))  # type: ignore[no-any-return]
+
+    def in_flight(self, user_id: str, currency: str) -> Payout | None:
+        return self._one(select(Payout).where(  # type: ignore[no-any-return]
+            Payout.user_id == user_id, Payout.currency == currency, Payout.status == PayoutStatus.CREATED)
+            .order_by(col(Payout.id)))
+
+    def unsent(self) -> list[Payout]:
+        return list(self.s.exec(select(Payout).where(Payout.status == PayoutStatus.CREATED, col(Payout.ref).is_(None))
+                                .order_by(col(Payout.id))))
+
+    def open(self) -> int:
+        return int(self.s.exec(select(func.count()).select_from(Payout)
+                               .where(Payout.status == PayoutStatus.CREATED)).one())
