@@ -22,6 +22,14 @@ from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, Us
 log = logging.getLogger(__name__)
 
 
+def _runs_after_commit(dm: DirectMessage) -> bool:
+    """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
+    try:
+        return parse_dm(dm.text).kind in ("claim", "cashout")
+    except CommandError:
+        return False
+
+
 class Answers(Cashout):
     """DMs in: answers to confirmations and the DM commands."""
 
@@ -33,7 +41,17 @@ class Answers(Cashout):
         """Handle a page of DM events, each once, in one unit of work (one commit, which also moves the DM
         `cursor`), then run what they started: payments (recorded together), claims, cash-outs. Returns how
         many were new. If one fails (or answers a confirmation whose send is in doubt: AnswerInDoubt),
-        nothing of the page is kept: the caller handles them one by one."""
+        nothing of the page is kept: the caller handles them one by one.
+
+        A page with a CLAIM or a CASHOUT is handled one event per unit of work, in order: those run after
+        their DM's commit with nothing stored to finish them, so a crash (or an error) while another event's
+        payment runs must not find them marked processed and not run."""
+        if len(page) > 1 and any(_runs_after_commit(dm) for dm in page):
+            return sum(self._on_dms([dm], cursor=cursor if n == len(page) - 1 else None)
+                       for n, dm in enumerate(page))
+        return self._on_dms(page, cursor=cursor)
+
+    def _on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
         later: list[tuple[DirectMessage, str | None, DmCommand | None]] = []
         to_run: list[int] = []
         with self.uow() as s:
