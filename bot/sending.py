@@ -29,6 +29,11 @@ SEND_CHUNK = 10
 Outcome = tuple[Outbox, str, str | None, str | None, datetime | None]
 
 
+def endpoint_of(item: Outbox) -> str:
+    """The X endpoint (and rate limit) a message goes through."""
+    return "dm_post" if item.kind == "dm" else "tweets_post"
+
+
 def saved(item: Outbox) -> int:
     """The id of an outbox row read from the store."""
     if item.id is None:
@@ -63,7 +68,7 @@ class Sender:
         for start in range(0, len(todo), SEND_CHUNK):
             ready: list[Outbox] = []
             for item in todo[start:start + SEND_CHUNK]:
-                if item.kind in blocked or self._paused("dm_post" if item.kind == "dm" else "tweets_post"):
+                if item.kind in blocked or self._paused(endpoint_of(item)):
                     blocked.add(item.kind)
                     continue
                 ready.append(item)
@@ -182,7 +187,7 @@ class Sender:
 
     def _deliver(self, item: Outbox) -> Outcome | None:
         """Send one message to X; its outcome to record, or None when a rate limit stopped it (not sent)."""
-        endpoint = "dm_post" if item.kind == "dm" else "tweets_post"
+        endpoint = endpoint_of(item)
         x_id: str | None = None
         error: str | None = None
         status: str  # a Send, or "retry" (kept "sending" for the next attempt)

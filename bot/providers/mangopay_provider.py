@@ -156,6 +156,11 @@ HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; ca
                    "or returned")
 
 
+def _balance(wallet: dict[str, Any]) -> int:
+    """A wallet's balance in minor units (0 when Mangopay said nothing of it)."""
+    return int((wallet.get("Balance") or {}).get("Amount") or 0)
+
+
 def bank_page_token(api_key: str, mangopay_user_id: str, expires: int) -> str:
     """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): an HMAC of the
     Mangopay user id and the link's end (`{expires}`, unix seconds) under the Mangopay API key, which the page also
@@ -632,7 +637,7 @@ class MangopayProvider:
             made = self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"]))()
             if made is None:
                 wallet = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
-                holds = int((wallet.get("Balance") or {}).get("Amount") or 0) - max(keep, 0)
+                holds = _balance(wallet) - max(keep, 0)
                 if holds < part:
                     raise ProviderError(f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
                                         "(cashed out, or kept for their own payments)")
@@ -695,7 +700,7 @@ class MangopayProvider:
         for row in rows:
             for currency, wallet in sorted(json.loads(row.wallets).items()):
                 found = self._get(f"/wallets/{wallet}") or {}
-                minor = int((found.get("Balance") or {}).get("Amount") or 0)
+                minor = _balance(found)
                 if minor:
                     out.append((row.user_id, Money(minor, currency)))
         return out
@@ -710,7 +715,7 @@ class MangopayProvider:
         if made is not None:  # an earlier attempt made it (its answer lost, a crash, a key Mangopay forgot)
             return self._payout_outcome(key, made)
         found = self._get(f"/wallets/{wallet}") or {}
-        available = int((found.get("Balance") or {}).get("Amount") or 0) - max(keep, 0)
+        available = _balance(found) - max(keep, 0)
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
         if not self._regular(user_id):

@@ -65,6 +65,12 @@ def land(s: Session) -> None:
         raise Conflict(str(err.orig)) from err
 
 
+def _join(group: list[Transfer], t: Transfer) -> None:
+    """Add a transfer to a list read ahead, once (the identity map gives one object per row)."""
+    if all(x is not t for x in group):
+        group.append(t)
+
+
 class SqlTransfers(_Table):
     """Transfers. A command's transfers (`of_root`, `of_roots`) are read once per unit of work: a post's
     transfers are only ever added through `add`, which keeps the command's list whole."""
@@ -81,8 +87,8 @@ class SqlTransfers(_Table):
     def add(self, t: Transfer) -> None:
         self._add(t)
         for group in (self.roots.get(t.root_tweet_id), self.senders.get(t.sender_id, (None, None))[1]):
-            if group is not None and all(x is not t for x in group):
-                group.append(t)
+            if group is not None:
+                _join(group, t)
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
         """A transfer is created pending and is confirmed only from pending, so the senders' transfers that
@@ -95,9 +101,7 @@ class SqlTransfers(_Table):
             self.senders[sender] = (since, [])
         for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
                 col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since))):
-            group = self.senders[t.sender_id][1]
-            if all(x is not t for x in group):
-                group.append(t)
+            _join(self.senders[t.sender_id][1], t)
 
     def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
         cached = self.senders.get(sender_id)
@@ -126,9 +130,7 @@ class SqlTransfers(_Table):
             for root in wanted:
                 self.roots[root] = []
             for t in self.s.exec(select(Transfer).where(col(Transfer.root_tweet_id).in_(wanted))):
-                group = self.roots[t.root_tweet_id]
-                if all(x is not t for x in group):  # one added before it was read, flushed by that query
-                    group.append(t)
+                _join(self.roots[t.root_tweet_id], t)  # one added before it was read was flushed by it
         found = [t for root in asked for t in self.roots[root]]
         if any(t.id is None for t in found):
             self.s.flush()  # new rows get their ids, which order them
