@@ -18,6 +18,12 @@ scenario gives them, "ok" by default), an onboarding page as soon as its link
 is minted. The bank's approval page ("needs_auth") is only completed by an
 "approve" step, on either provider.
 
+{"pause": true} and {"resume": true} do what `paybot pause` and `paybot resume` do. {"x_fault": ROUTE,
+"status": 503, "times": 1} has X answer the next `times` requests to ROUTE (as X's reference writes it,
+"POST /2/dm_conversations/with/:participant_id/messages", "POST /2/tweets", ...; see ROUTES in bot/sims/x.py)
+with that status, a 5xx or 429: nothing is done for a refused request. Like a crash step, it changes
+nothing the bot could see, so the bot does not work after it; it may also stand in a "together" step.
+
 {"together": [step, ...]} applies its inner steps (tweets, edits, DMs, waits,
 reposts, quotes, renames) one after the other without letting the bot look in
 between; a wait there only moves the clock. The bot then works until idle.
@@ -68,6 +74,7 @@ from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
 from bot.sims.stripe import StripeSim
 from bot.sims.x import (
     PAY_PER_USE,
+    ROUTES,
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
     SIM_CONSUMER_KEY,
@@ -91,7 +98,9 @@ class ScenarioSettings(Settings):
 
 
 # What people do on X that a "together" step may group before the bot's next look.
-TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename"}
+TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename", "x_fault"}
+# Steps that change nothing the bot could see: it does not work after them (what they arm strikes later).
+QUIET = {"crash", "disarm", "x_fault"}
 
 # The Stripe test payment method that behaves like each scenario card.
 STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
@@ -322,7 +331,7 @@ class Run:
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())
         label = self._apply(step)
-        if "crash" not in step and "disarm" not in step:  # arming changes nothing the bot could see
+        if not QUIET & step.keys():  # arming changes nothing the bot could see
             self.idle()
         self.transcript.append((label, self.sim.bot_messages()[before:]))
 
@@ -384,6 +393,20 @@ class Run:
         if step.get("restart"):
             self.restart()
             return "the bot restarts"
+        if "pause" in step or "resume" in step:
+            # What `paybot pause` / `paybot resume` do, on the bot's store.
+            self.bot.service.set_paused("pause" in step)
+            return "the operator pauses payments" if "pause" in step else "the operator resumes payments"
+        if "x_fault" in step:
+            route, status, times = step["x_fault"], int(step.get("status", 503)), int(step.get("times", 1))
+            if route not in ROUTES:
+                raise ValueError(f"bad x_fault {route!r}: one of {', '.join(ROUTES)}")
+            if not (500 <= status <= 599 or status == 429):
+                raise ValueError(f"bad x_fault status {status}: a 5xx or 429")
+            if times < 1:
+                raise ValueError(f"bad x_fault times {times}: 1 or more")
+            self.sim.inject(ROUTES[route], status, times)
+            return f"X answers the next {times} {route} with {status}"
         if step.get("operator") == "wind-down":
             self.bot.service.wind_down()  # as `paybot wind-down` does, on the bot's store and provider
             return "the operator winds paybot down"

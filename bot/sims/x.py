@@ -50,6 +50,17 @@ PAY_PER_USE: dict[str, int] = {
     "users_me": 75,
 }
 DAILY_DM_POSTS = 1440
+# X's routes as its API reference names them, and the simulator's name for each (faults, rate limits).
+ROUTES: dict[str, str] = {
+    "GET /2/users/me": "users_me",
+    "GET /2/users/:id/mentions": "mentions",
+    "GET /2/dm_events": "dm_events",
+    "GET /2/dm_conversations/with/:participant_id/dm_events": "dm_conversation_events",
+    "POST /2/dm_conversations/with/:participant_id/messages": "dm_post",
+    "POST /2/tweets": "tweets_post",
+    "GET /2/users": "users",
+    "GET /2/users/by": "users_by",
+}
 UNLIMITED: dict[str, int] = {}
 
 SIM_CONSUMER_KEY = "sim-consumer-key"
