@@ -113,6 +113,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "choose": ("You have {n} payments waiting. Reply {options}.",
                "Vous avez {n} paiements en attente. Répondez {options}."),
     "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
+    "choose.option_no": ("NO {code} for {amount} to {handles}", "NON {code} pour {amount} à {handles}"),
     "choose.or": (", or ", ", ou "),
     "dm.slow_down": ("You've sent me many messages; I'll answer the next ones after an hour. Payments you "
                      "confirm still go through.",
@@ -130,6 +131,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                 "Post the command again to start over. [{code}]",
                 "Votre paiement de {amount} à {handles} a expiré à {at} UTC et n'a pas été envoyé. "
                 "Publiez à nouveau la commande pour recommencer. [{code}]"),
+    "expired.bare": ("Your payment of {amount} to {handles} expired at {at} UTC and was not sent; nothing else "
+                     "moved. To answer another payment, reply with its code (YES CODE or NO CODE). [{code}]",
+                     "Votre paiement de {amount} à {handles} a expiré à {at} UTC et n'a pas été envoyé ; rien d'autre "
+                     "n'a bougé. Pour répondre à un autre paiement, répondez avec son code (OUI CODE ou NON CODE). "
+                     "[{code}]"),
     "already": ("The payment [{code}] is already {status}; nothing changed.",
                 "Le paiement [{code}] est déjà {status} ; rien n'a changé."),
     "no_card": ("You have no saved card yet. Reply REGISTER to save one, then YES {code}.",

@@ -21,6 +21,10 @@ from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, Us
 
 log = logging.getLogger(__name__)
 
+# How long a confirmation that lapsed unanswered keeps a bare answer from reaching another one (see
+# `_lapsed_meanwhile`): a bare yes a day later is no longer taken for it.
+LAPSE_MEMORY = timedelta(hours=24)
+
 
 def _runs_after_commit(dm: DirectMessage) -> bool:
     """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
@@ -112,7 +116,7 @@ class Answers(Cashout):
         if cmd.kind in ("confirm", "cancel"):
             return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
                                 said_at=dm.created_at, said_id=dm.id)
-        if cmd.kind in ("register", "history", "privacy", "stop", "start") and not self._may_answer(s, user_id, lang):
+        if cmd.kind in ("register", "history") and not self._may_answer(s, user_id, lang):
             return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
         if cmd.kind == "register":
             try:
@@ -137,7 +141,8 @@ class Answers(Cashout):
                 sentence = say("stopped" if user.opted_out else "started", lang)
             user.updated_at = self.clock.now()
             s.users.add(user)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
+            # The allowance limits the bot's answers, never whether a setting takes effect.
+            self._answer_dm(s, user_id, sentence, lang)
         elif cmd.kind == "help":
             self._answer_dm(s, user_id, say("dm_help", lang), lang)
         return []
@@ -156,9 +161,11 @@ class Answers(Cashout):
         if any(code in (None, t.code) and t.command_tweet_id in doubt and id_after(said_id, t.command_tweet_id)
                is not False and said_at >= doubt[t.command_tweet_id] for t in pending):
             raise AnswerInDoubt(f"an answer from {user_id} waits for a confirmation's send to be settled")
+        lapsed: list[Transfer] = []
         for t in pending:
             if t.expires_at <= said_at and answers(t, said_at, said_id):
                 self._set_status(s, t, Status.EXPIRED, now)
+                lapsed.append(t)
         groups: dict[str, list[Transfer]] = defaultdict(list)
         unasked = False
         for t in pending:
@@ -176,13 +183,18 @@ class Answers(Cashout):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
+        if code is None and groups and (gone := self._lapsed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
+            # A bare answer from someone whose confirmation lapsed while another group waited may be meant for
+            # the one that lapsed: it is told so, and moves nothing else (say which with a code).
+            self._answer_dm(s, user_id, self._expired_text(s, gone, lang, "expired.bare"), lang)
+            return []
         if code:
             target = groups.get(code)
         elif len(groups) == 1:
             target = next(iter(groups.values()))
         elif groups:
-            options = [
-                say("choose.option", lang, code=c, amount=money(ts[0]),
+            options = [  # a refusal's menu offers refusals: following it never pays what was refused
+                say("choose.option" if confirm else "choose.option_no", lang, code=c, amount=money(ts[0]),
                     handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]))
                 for c, ts in groups.items()
             ]
@@ -227,16 +239,32 @@ class Answers(Cashout):
         rows = s.outbox.confirmations_in_doubt({t.command_tweet_id for t in unasked})
         return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
+    def _lapsed_meanwhile(self, s: Tx, user_id: str, lapsed: list[Transfer], groups: dict[str, list[Transfer]],
+                          said_at: datetime, said_id: str | None) -> Transfer | None:
+        """The newest of the payer's confirmations that this answer could answer and that lapsed unanswered
+        (expired now, or by the tick within LAPSE_MEMORY) after one of the waiting `groups` was asked: a bare
+        answer may be meant for it. None when there is none."""
+        asked = min(t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None)
+        since = max(asked, self.clock.now() - LAPSE_MEMORY)
+        seen = {t.id for t in lapsed}
+        found = [t for t in lapsed if t.expires_at > since]
+        found += [t for t in s.transfers.lapsed_of(user_id, since) if t.id not in seen and answers(t, said_at, said_id)]
+        return max(found, key=lambda t: (t.expires_at, t.id or 0), default=None)
+
+    def _expired_text(self, s: Tx, last: Transfer, lang: str, key: str = "expired") -> str:
+        """What a payer is told of a confirmation of theirs that expired: the amount, to whom, when."""
+        group = s.transfers.of_root(last.root_tweet_id, sender_id=last.sender_id)
+        names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
+        return say(key, lang, amount=money(last), handles=msg.handles(names), at=f"{last.expires_at:%H:%M}",
+                   code=last.code)
+
     def _why_not(self, s: Tx, user_id: str, code: str | None, lang: str) -> str:
         """The answer to a yes/no that matches no pending request."""
         last = s.transfers.latest_of(user_id, code or None)
         if last is None:
             return say("nothing.code", lang, code=code) if code else say("nothing", lang)
         if last.status == Status.EXPIRED:
-            group = s.transfers.of_root(last.root_tweet_id, sender_id=user_id)
-            names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
-            return say("expired", lang, amount=money(last), handles=msg.handles(names),
-                       at=f"{last.expires_at:%H:%M}", code=last.code)
+            return self._expired_text(s, last, lang)
         if code or self.clock.now() - last.updated_at < self.policy.confirm_ttl:
             return say("already", lang, code=last.code, status=msg.status_word(last.status, lang))
         return say("nothing", lang)

@@ -70,13 +70,19 @@ class Asking(ServiceBase):
         try:
             cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency,
                                 enabled=self.enabled)
+            # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
+            # version in its place.
             if cmd.kind == "help":
+                self._void_pending_edit(s, m)
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
                 return
             if s.checkpoints.flag(Mark.WINDING_DOWN):
+                self._void_pending_edit(s, m)
                 self._answer_publicly(s, m, say("closing", cmd.lang), "maintenance")
                 return
-            if s.checkpoints.flag(Mark.PAUSED):
+            if s.checkpoints.flag(Mark.PAUSED) and not self._edits_pending(s, m):
+                # Paused, a new command gets the maintenance answer; an edit of a pending one is applied
+                # (only money waits), so the version it replaces can never be paid on resume.
                 self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
                 return
             self._ask(s, m, cmd)
@@ -264,14 +270,19 @@ class Asking(ServiceBase):
         """Whether the command posted as root_id got an answer (yes, no, expiry) already."""
         return any(t.status != Status.PENDING and t.reason != "edited" for t in s.transfers.of_root(root_id))
 
+    def _edits_pending(self, s: Tx, m: Mention) -> bool:
+        """Whether `m` is an edit of a command with a version still waiting for its answer."""
+        return m.id != m.root_id and any(t.status == Status.PENDING for t in s.transfers.of_root(m.root_id))
+
     def _void_pending_edit(self, s: Tx, m: Mention, reason: str = "edited") -> None:
-        """An edit that no longer reads as a valid command cancels the pending request. With
-        ENDED_BY_EDIT the command is over: later edits of it are ignored (see `_answered`)."""
+        """An edit that does not become the command's new version (help, chatter, an unreadable or refused
+        command, maintenance) cancels the version it replaces. With ENDED_BY_EDIT the command is over: later
+        edits of it are ignored (see `_answered`). An older version delivered late voids nothing."""
         if m.root_id == m.id:
             return
         now = self.clock.now()
         for t in s.transfers.of_root(m.root_id):
-            if t.status == Status.PENDING:
+            if t.status == Status.PENDING and int(t.command_tweet_id) < int(m.id):
                 self._set_status(s, t, Status.CANCELLED, now, reason=reason)
 
     def _fresh_code(self, s: Tx, sender_id: str) -> str:

@@ -70,6 +70,28 @@ class Voice(Events):
                 self._remember(s, user)
             s.commit()
 
+    def drop_superseded(self, item_ids: list[int]) -> set[int]:
+        """Of these queued confirmations (a send's DM, a request's replies and DMs), those that ask about a
+        version no longer current (edited since, answered, cancelled, expired): marked dropped, in one unit
+        of work, and returned. Checked just before each send, not when queued: a confirmation that waited
+        (a retry after X refused it) must never reach the payer after a newer one."""
+        dropped: set[int] = set()
+        with self.uow() as s:
+            items = [i for i in s.outbox.many(item_ids) if i.version and i.transfer_root and i.status in WAITING]
+            current = {(t.root_tweet_id, t.command_tweet_id, t.sender_id)
+                       for t in s.transfers.of_roots({i.transfer_root for i in items if i.transfer_root})
+                       if t.status == Status.PENDING}
+            for item in items:
+                asks = {(r, v) for r, v, payer in current if item.kind != "dm" or payer == item.to_user_id}
+                if (item.transfer_root, item.version) not in asks:
+                    item.status, item.error = Send.DROPPED, "its version is no longer current"
+                    dropped.add(item.id or 0)
+            if dropped:
+                s.commit()
+        for item_id in sorted(dropped):
+            log.info("outbox message %s dropped: it asks about a version no longer current", item_id)
+        return dropped
+
     def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
         """`prepare_replies` for one reply."""
         return self.prepare_replies([item_id], missing).get(item_id)

@@ -152,6 +152,9 @@ class MemTransfers(_Repo[Transfer]):
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
+    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
+        return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.EXPIRED and t.expires_at > since)
+
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
                     hold_by: datetime | None = None) -> list[Transfer]:
         return self.t.where(lambda t: t.status == status

@@ -58,6 +58,10 @@ class Transfers(Protocol):
         """What `sender_id` was asked to confirm and has not answered, by id."""
         ...
 
+    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
+        """What `sender_id` was asked to confirm and let expire unanswered, with a deadline after `since`, by id."""
+        ...
+
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
         """Read at once what `pending_of` and `moved_since` (from `since` on) will be asked of these senders in
         this unit of work (a page of mentions or DMs): an optimisation only, answers are the same without it."""

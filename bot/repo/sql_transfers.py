@@ -143,6 +143,11 @@ class SqlTransfers(_Table):
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
+    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
+        return list(self.s.exec(select(Transfer).where(
+            Transfer.sender_id == sender_id, Transfer.status == Status.EXPIRED, Transfer.expires_at > since,
+        ).order_by(col(Transfer.id))))
+
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
                     hold_by: datetime | None = None) -> list[Transfer]:
         query = select(Transfer).where(Transfer.status == status)
