@@ -38,6 +38,19 @@ def test_scenario(path: Path) -> None:
     check(outcome, scenario["expect"])
 
 
+ON_PROVIDERS = [(path, provider) for path in SCENARIOS
+                for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", []) if provider != "sandbox"]
+
+
+@pytest.mark.parametrize(("path", "provider"), ON_PROVIDERS, ids=[f"{p.stem}-{v}" for p, v in ON_PROVIDERS])
+def test_scenario_on_other_providers(path: Path, provider: str) -> None:
+    """A scenario that lists providers ("providers": [...]) ends the same way on each: the rules it pins are
+    paybot's, not one provider's."""
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    outcome, _ = run_scenario(scenario, provider=provider)
+    check(outcome, scenario["expect"])
+
+
 ON_POSTGRES = ["happy_path", "restarts_everywhere", "request_paid_and_declined", "held_then_returned",
                "edit_pending", "two_pending_and_a_code"]
 
