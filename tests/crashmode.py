@@ -8,7 +8,15 @@ DM STOP, START or a PRIVACY setting, rename themselves (to a new handle or to
 one someone else gave up), chat with the bot so that others' DMs are read
 later, let time pass, or do several of these before the bot looks (a yes ahead
 of the command it could be taken for, a yes and an edit in one poll, a bare
-yes from anyone), while the bot is made to die at the Nth passage of a named
+yes from anyone). Given moves also play the orders where consent is at stake:
+an answer between a post and its confirmation (which X may refuse once, so it
+goes out late), a bare answer after one's send lapsed while a request waits,
+a bare answer and then the bot's menu of codes followed word for word, an edit
+(to a new amount, into help, chatter, an unreadable command or the other kind
+of command) after X refused the confirmation once, edits and answers while the
+operator has paused payments, X refusing DM sends or posts (5xx, 429), and
+STOP or PRIVACY past the hourly allowance of answers before a command names
+that person. Meanwhile the bot is made to die at the Nth passage of a named
 fault point
 (bot/faults.py) again and again. Each death drops every in-memory object and
 builds the bot anew on the same database and simulators: `paybot simulate`'s
@@ -36,14 +44,27 @@ checked, from X's own record where there is one:
   anyone had it, and its transfer failed), and only on its payer's yes (bare
   or with the code), sent after a
   confirmation that showed exactly that amount, other party and code (the DM
-  of a send; the public reply, or the DM, of a request), and within the time
-  that confirmation gave;
+  of a send; the public reply, or the DM, of a request), within the time
+  that confirmation gave, and before the bot first told of the payment;
+- current version: that yes was sent before any newer version (an edit,
+  whatever it says) of the command post than the one the confirmation showed;
+- informed bare yes: a transfer paid on a bare yes (no "yes CODE" for it) was
+  the only confirmation its payer could mean: the newest confirmation they had
+  received before that yes (of those not answered with their code, and not
+  replaced by a newer confirmation of the same command) is this transfer's,
+  and no other confirmation of theirs lapsed unanswered (its time to answer,
+  from when X got it, ran out with no answer from them, its command unedited)
+  between this transfer's confirmation and the yes;
+- intent: nobody paid what they meant no to (the runner remembers: a "no
+  CODE", or the refusal of someone who followed the bot's menu word for word);
 - no payer confirmed more than the daily cap in any 24 hours;
 - no message went out more often than the store queued it, and none was lost;
 - every public reply fits X's weighted 280 characters, has no link and no new
   line, and (while `CHECK_STOP_MENTIONS` is on) @-mentions nobody whose last
   STOP or START DM sent before it was STOP, unless it answers a post they made
-  after that STOP;
+  after that STOP; and shows the amount of no payer whose last PRIVACY DM
+  sent before it said quiet or private (but an outcome written as of a yes
+  sent before that DM: a known gap, see the README's Consent);
 - nothing is stuck: every transfer ended, the outbox is empty.
 
 A violation raises `Violation`, whose text names the run, the crash just
@@ -68,7 +89,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import faults
 from bot.messages import CATALOG, fits
@@ -94,6 +115,17 @@ ENDED = {"completed", "cancelled", "expired", "failed", "returned"}
 CODE = re.compile(r"\[([A-Z0-9]{4})\]")
 COMMAND = re.compile(r"@paybot (send|request) (\d+)\.(\d\d) (?:to|from) @\w+$")
 ASKS = " asks you for "
+ASKS_FOR = re.compile(r" asks you for \$(\d+)\.(\d\d)")  # a request's public reply: the amount
+SHOWN = re.compile(r"(Send|Pay) \$(\d+)\.(\d\d) to @")  # a confirmation's DM: what it asks to pay
+MENU = re.compile(r"^You have \d+ payments waiting\. Reply ")
+OPTION = re.compile(r"\b(YES|NO) ([A-Z0-9]{4}) for \$(\d+)\.(\d\d) to ")
+# X's routes a "fault" move strikes: the bot's DM sends, its posts (replies).
+ROUTE = {"dm": "POST /2/dm_conversations/with/:participant_id/messages", "reply": "POST /2/tweets"}
+ANSWER = re.compile(r"(YES|NO)(?: ([A-Z0-9]{4}))?")  # a DM answering a confirmation, upper-cased
+PRIVACY = re.compile(r"privacy (public|private|quiet)")  # a DM choosing a privacy setting, lower-cased
+AMOUNT = re.compile(r"\$\d")
+# What an edit may turn a command into, besides a new amount: help, chatter, a command that does not parse.
+EDITS = {"help": "@paybot help", "chatter": "@paybot thanks, you are the best", "junk": "@paybot send lots to @{to}"}
 
 Move = dict[str, Any]  # one move of the people, as JSON: {"do": "post", "by": "c0", ...} (see CrashRun.perform)
 
@@ -106,6 +138,10 @@ def _template(text: str) -> str:
 # The DMs sending a payer to approve their payment on a page (the bank's 3DS, Mangopay's SCA), in either language.
 APPROVAL = re.compile("|".join(f"(?:{_template(text)})" for key, texts in CATALOG.items()
                                if key.startswith("needs_auth.link") for text in texts), re.DOTALL)
+
+
+# Public replies whose amount is nobody's payment: the smallest and largest amounts the bot takes.
+GENERIC = re.compile("|".join(_template(text) for key in ("limit.min", "limit.max") for text in CATALOG[key]))
 
 
 class Violation(AssertionError):
@@ -243,6 +279,11 @@ class CrashRun:
     run: Run = field(init=False)
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)  # alias -> by, to, amount, kind
     answered: dict[tuple[str, str], str] = field(default_factory=dict)  # (confirmation id, asked) -> yes/no
+    # What each person meant, first said: (payer id, amount a confirmation showed them) -> "yes" / "no"
+    intent: dict[tuple[str, int], str] = field(default_factory=dict)
+    meant: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # payer id -> their last bare answer
+    pauses: list[tuple[int, int]] = field(default_factory=list)  # X ids from a pause to its resume
+    paused_since: int | None = None  # the X id at a pause not resumed yet
     claimed: set[str] = field(default_factory=set)  # "held for you" replies acted on
     approved: set[str] = field(default_factory=set)  # DMs linking an approval page acted on
     next_amount: int = 100
@@ -318,6 +359,12 @@ class CrashRun:
 
     def _step(self, step: dict[str, Any]) -> None:
         self.scenario["steps"].append(step)
+        if "pause" in step or "resume" in step:  # posts between a pause and its resume meet "maintenance"
+            if "pause" in step and self.paused_since is None:
+                self.paused_since = self.run.sim.next_post
+            elif "resume" in step and self.paused_since is not None:
+                self.pauses.append((self.paused_since, self.run.sim.next_post))
+                self.paused_since = None
         self.run.step(step)
 
     def perform(self, move: Move) -> None:
@@ -328,7 +375,9 @@ class CrashRun:
             given, or "claim": yes, then a claim move, or "approve": yes, then their approve move; absent or
             "later": nobody answers yet. Inside
             "together", nobody answers)
-        {"do": "edit", "post": i, "dollars": 20} (the i-th post, modulo their number: a new amount)
+        {"do": "edit", "post": i, "dollars": 20, "into": "amount"} (the i-th post, modulo their number, -1 the
+            newest: a new amount; or "into" "help", "chatter", "junk" (a command that does not parse), "flip"
+            (a send made a request of the same person, or back))
         {"do": "repost", "by": person, "post": i}
         {"do": "answer", "by": person or null, "yes": true, "code": "latest"|"first"|"none"}
             (the code of the newest or the first confirmation that asked them, or a bare yes / no;
@@ -343,6 +392,30 @@ class CrashRun:
             (their bare yes, then their new send, or an edit of their newest post, then chatter)
         {"do": "meanwhile", "by": person, "text": "STOP", "from": person, "kind": "request", "dollars": 1}
             (they DM that, then `from` posts a command naming them)
+        {"do": "fault", "route": "dm"|"reply", "status": 503, "times": 1} (X answers the next `times` DM sends,
+            or posts, with that status: what the bot sends then goes out late, after a retry)
+        {"do": "blind", "by": person, "kind": "send", "to": person, "dollars": 1, "yes": true, "delay": false}
+            (the command, and its payer's bare answer before the bot looks: sent between the post and its
+            confirmation; "delay": X refuses the confirmation's first send, so it goes out 20 s later)
+        {"do": "late", "by": person, "to": person, "from": person, "first": "send", "dollars": 1, "yes": true,
+            "tight": false} (their send to `to` and `from`'s request from them, in that order or the other, both
+            asked; then 11 minutes pass and they answer bare: after their send lapsed, while the request
+            waits; "tight": in the same breath as the time passing, before the bot could expire anything)
+        {"do": "menu", "by": person, "posts": 2, "to": person, "dollars": 1, "yes": false}
+            (they send to `to` that many times first; then they answer bare, meaning the newest confirmation
+            they have not answered; if the bot answers with a menu of codes, they reply with the exact words
+            of the option for what they meant (else the first option), keeping their intent)
+        {"do": "revise", "by": person, "kind": "send", "to": person, "dollars": 1, "into": "amount", "edit": 20,
+            "fault": null|"dm"|"reply", "status": 503, "wait": "1m", "yes": true}
+            (X refuses the next send on that route, if any; the command; its edit, into a new amount or as
+            "into" says; time passes; its payer's bare answer)
+        {"do": "paused", "first": move or null, "moves": [...]} (the first move, then the operator pauses
+            payments, the moves, the operator resumes)
+        {"do": "pause"} / {"do": "resume"} (the operator; a run still paused at its end is resumed)
+        {"do": "flood", "by": person, "n": 10, "say": "STOP", "together": true, "from": person, "kind": "request",
+            "dollars": 1} (they DM HELP n times, past the bot's hourly allowance of answers, then say that, in
+            one go or after; then `from` posts a request from them, or a send to them ("send", its sender
+            confirming), or they pay `from` themselves ("own", confirming))
         {"do": "wait", "for": "2m"}
         {"do": "crash", "at": ["before_pay@1", "after_send@2"]} (deaths to come, each counted from the last)
         {"do": "restart"}
@@ -358,6 +431,10 @@ class CrashRun:
             self._step({"crash": list(move["at"])})
         elif do == "restart":
             self._step({"restart": True})
+        elif do in ("pause", "resume"):
+            self._step({do: True})
+        elif do in ("blind", "late", "menu", "revise", "paused", "flood"):
+            getattr(self, f"_{do}")(move)
         else:
             inner = self._make(move)
             if len(inner) == 1:
@@ -380,8 +457,8 @@ class CrashRun:
         if do == "post":
             return [self._post_step(move["by"], move.get("kind", "send"), move["to"], move.get("dollars", 1))]
         if do == "edit":
-            return [self._edit_step(list(self.posts)[move["post"] % len(self.posts)], move.get("dollars", 1))] \
-                if self.posts else []
+            return [self._edit_step(list(self.posts)[move["post"] % len(self.posts)], move.get("dollars", 1),
+                                    move.get("into", "amount"))] if self.posts else []
         if do == "repost":
             return [{"retweet": list(self.posts)[move["post"] % len(self.posts)], "by": self.handles[move["by"]]}] \
                 if self.posts else []
@@ -404,6 +481,8 @@ class CrashRun:
             return [self._rename_step(move["who"], move.get("take"))]
         if do == "wait":
             return [{"wait": move["for"]}]
+        if do == "fault":
+            return [self._fault_step(move["route"], move.get("status", 503), move.get("times", 1))]
         if do == "meanwhile":
             return [{"dm": move["text"], "by": self.handles[move["by"]]},
                     self._post_step(move["from"], move.get("kind", "request"), move["by"], move.get("dollars", 1))]
@@ -414,6 +493,116 @@ class CrashRun:
                 else self._post_step(by, "send", move["to"], move.get("dollars", 1))
             return [{"dm": "yes", "by": self.handles[by]}, change, *[{"dm": "help", "by": NOISE}] * move["chatter"]]
         raise ValueError(f"unknown move: {move}")
+
+    @staticmethod
+    def _fault_step(route: str, status: int, times: int) -> dict[str, Any]:
+        """X answers the next `times` DM sends ("dm") or posts ("reply") with `status` (5xx or 429)."""
+        return {"x_fault": ROUTE[route], "status": status, "times": times}
+
+    def _bare(self, person: str, yes: bool) -> dict[str, Any]:
+        """A bare yes or no from `person`: they mean the newest confirmation they have not answered with its code
+        (remembered, for a menu the bot may answer with)."""
+        uid = self._uid(person)
+        word = "yes" if yes else "no"
+        mine = [a for a in self._asks() if a["to"] == uid and (uid, a["amount"]) not in self.intent]
+        self.meant[uid] = (word, mine[-1]["amount"] if mine else None)
+        return {"dm": word, "by": self.run.sim.handle(uid)}
+
+    def _blind(self, move: Move) -> None:
+        """The command, and its payer's bare answer before the bot looks (between the post and its
+        confirmation); with "delay", X refuses the confirmation's first send, which goes out 20 s later."""
+        kind = move.get("kind", "send")
+        payer = move["by"] if kind == "send" else move["to"]
+        if move.get("delay"):
+            self._step(self._fault_step("dm" if kind == "send" else "reply", move.get("status", 503), 1))
+        post = self._post_step(move["by"], kind, move["to"], move.get("dollars", 1))
+        word = "yes" if move.get("yes", True) else "no"  # answered "too early": no intent kept
+        self._step({"together": [post, {"dm": word, "by": self.handles[payer]}]})
+        if move.get("delay"):
+            self._step({"wait": "20s"})
+
+    def _late(self, move: Move) -> None:
+        """Their send and a request from them, both asked; 11 minutes later, a bare answer: their send lapsed
+        (unanswered) while the request waits, so the answer may be meant for the send."""
+        payer, whole = move["by"], move.get("dollars", 1)
+        send = self._post_step(payer, "send", move["to"], whole)
+        request = self._post_step(move["from"], "request", payer, whole)
+        for step in (send, request) if move.get("first", "send") == "send" else (request, send):
+            self._step(step)
+        answer = self._bare(payer, move.get("yes", True))
+        if move.get("tight"):
+            self._step({"together": [{"wait": "11m"}, answer]})
+        else:
+            self._step({"wait": "11m"})
+            self._step(answer)
+
+    def _menu(self, move: Move) -> None:
+        """A bare answer from someone (after new sends of theirs, if "posts"); if the bot answers with a menu
+        of codes, they reply with the exact words of the option for what they meant (the newest confirmation
+        they had not answered), else of the first option: following the menu literally, their intent kept."""
+        payer = move["by"]
+        uid = self._uid(payer)
+        for _ in range(move.get("posts", 0)):
+            self._step(self._post_step(payer, "send", move["to"], move.get("dollars", 1)))
+        before = len(self.run.sim.bot_messages())
+        self._step(self._bare(payer, move.get("yes", False)))
+        menus = [m for m in self.run.sim.bot_messages()[before:] if m["type"] == "dm" and m["to_id"] == uid
+                 and MENU.search(m["text"])]
+        if not menus:
+            return
+        options = [(word, code, int(whole) * 100 + int(cents)) for word, code, whole, cents
+                   in OPTION.findall(menus[-1]["text"])]
+        if not options:
+            return
+        meant_word, meant_amount = self.meant[uid]
+        word, code, amount = next((o for o in options if o[2] == meant_amount), options[0])
+        self.intent.setdefault((uid, amount), meant_word)  # what they mean, whatever words the menu gave them
+        self._step({"dm": f"{word} {code}", "by": self.run.sim.handle(uid)})
+
+    def _revise(self, move: Move) -> None:
+        """X refuses the next send on a route (if "fault"); the command; its edit; time passes; a bare answer
+        from its payer (who has seen whatever confirmations reached them)."""
+        kind = move.get("kind", "send")
+        payer = move["by"] if kind == "send" else move["to"]
+        if move.get("fault"):
+            self._step(self._fault_step(move["fault"], move.get("status", 503), move.get("times", 1)))
+        post = self._post_step(move["by"], kind, move["to"], move.get("dollars", 1))
+        self._step(post)
+        self._step(self._edit_step(post["id"], move.get("edit", 1), move.get("into", "amount")))
+        if move.get("wait"):
+            self._step({"wait": move["wait"]})
+        self._step(self._bare(payer, move.get("yes", True)))
+
+    def _paused(self, move: Move) -> None:
+        """A first move (if any) before the operator pauses payments, the people's moves, the operator
+        resumes."""
+        if move.get("first"):
+            self.perform(move["first"])
+        self._step({"pause": True})
+        for inner in move["moves"]:
+            self.perform(inner)
+        self._step({"resume": True})
+
+    def _flood(self, move: Move) -> None:
+        """Someone DMs HELP past the hourly allowance of answers, then STOP or a PRIVACY setting (with the HELPs
+        or after them); then a command names them: `from`'s request from them, `from`'s send to them (its
+        sender confirming), or their own send to `from` ("own", confirming)."""
+        person, other, kind = move["by"], move["from"], move.get("kind", "request")
+        helps = [{"dm": "help", "by": self.handles[person]}] * move.get("n", 10)
+        saying = {"dm": move["say"], "by": self.handles[person]}
+        if move.get("together", True):
+            self._step({"together": [*helps, saying]})
+        else:
+            self._step({"together": helps})
+            self._step(saying)
+        if kind == "own":
+            self._step(self._post_step(person, "send", other, move.get("dollars", 1)))
+            self._step(self._answer_step(person, True, "latest"))
+        elif kind == "send":
+            self._step(self._post_step(other, "send", person, move.get("dollars", 1)))
+            self._step(self._answer_step(other, True, "latest"))
+        else:
+            self._step(self._post_step(other, "request", person, move.get("dollars", 1)))
 
     def _act(self) -> None:
         """One action of the people drawn from the seed, with the bot made to die somewhere on its way.
@@ -505,10 +694,17 @@ class CrashRun:
     def _new_edit(self) -> dict[str, Any]:
         return self._edit_step(self.rng.choice(sorted(self.posts)), 1)
 
-    def _edit_step(self, alias: str, whole: int) -> dict[str, Any]:
-        """Its author changes the amount of a command, answered or not (an answered one must not change)."""
-        self.posts[alias]["amount"] = self._amount(whole)
-        return {"edit": alias, "text": self._command(self.posts[alias])}
+    def _edit_step(self, alias: str, whole: int, into: str = "amount") -> dict[str, Any]:
+        """Its author edits a command, answered or not (an answered one must not change): a new amount, or
+        (`into`) help, chatter, a command that does not parse, or the other kind of command (a send made a
+        request from the same person, or back)."""
+        post = self.posts[alias]
+        if into in EDITS:
+            return {"edit": alias, "text": EDITS[into].format(to=self.handles[post["to"]])}
+        if into == "flip":
+            post["kind"] = "request" if post["kind"] == "send" else "send"
+        post["amount"] = self._amount(whole)
+        return {"edit": alias, "text": self._command(post)}
 
     def _answer_step(self, person: str | None, yes: bool, which: str) -> dict[str, Any]:
         asks = self._asks()
@@ -519,6 +715,7 @@ class CrashRun:
             return {"dm": word, "by": by}
         ask = asked[-1] if which == "latest" else asked[0]
         self.answered.setdefault((ask["id"], uid), word)
+        self.intent.setdefault((uid, ask["amount"]), word)
         return {"dm": f"{word} {ask['code']}", "by": by}
 
     def _rename_step(self, person: str, take: str | None) -> dict[str, Any]:
@@ -564,6 +761,7 @@ class CrashRun:
             elif roll < 0.5 and confirmations:
                 ask = self.rng.choice(confirmations)
                 self.answered.setdefault((ask["id"], ask["to"]), "yes")
+                self.intent.setdefault((ask["to"], ask["amount"]), "yes")
                 inner.append({"dm": f"yes {ask['code']}", "by": self.run.sim.handle(ask["to"])})
             elif roll < 0.75:
                 inner.append(self._new_post())
@@ -587,9 +785,10 @@ class CrashRun:
         else:
             self._step({"wait": self.rng.choice(WAITS)})
 
-    def _answer(self, ask: dict[str, str]) -> None:
+    def _answer(self, ask: dict[str, Any]) -> None:
         answer = "no" if self.rng.random() < 0.15 else "yes"
         self.answered[(ask["id"], ask["to"])] = answer
+        self.intent.setdefault((ask["to"], ask["amount"]), answer)
         self._step({"dm": f"{answer} {ask['code']}", "by": self.run.sim.handle(ask["to"])})
 
     def _approvals(self) -> list[dict[str, Any]]:
@@ -630,27 +829,44 @@ class CrashRun:
 
     def _finish(self) -> None:
         """No more crashes: the last claim, then time enough for every window to close (after given moves,
-        one wait through every deadline: claims are among the moves)."""
+        one wait through every deadline: claims are among the moves; then, while the bot still has messages
+        to send, time for X's refusals and pauses to pass). A run still paused is resumed first."""
         if faults.armed() is not None:
             self._step({"disarm": True})
+        if self.paused_since is not None:
+            self._step({"resume": True})
         if self.moves is not None:
-            if self.run.bot.service.next_due() is not None:
+            if self.run.bot.service.next_due() is not None or self._outbox_waits():
                 self._step({"wait": "5h"})
+            for _ in range(6):  # what X refused (a fault, a rate limit's pause of 15 minutes) goes out later
+                if not self._outbox_waits() and self.run.bot.service.next_due() is None:
+                    break
+                self._step({"wait": "20m"})
             return
         self._claim()
         for wait in ("11m", "2h", "2h"):
             self._step({"wait": wait})
 
-    def _asks(self) -> list[dict[str, str]]:
-        """Every confirmation the bot sent, from X's record: its id, whom it asked, and the code.
+    def _outbox_waits(self) -> bool:
+        """Whether the bot has messages still to send (a retry after X refused one, a rate limit's pause)."""
+        with self.run.bot.service.uow() as s:
+            return s.exec(select(Outbox.id).where(col(Outbox.status).in_(("queued", "sending"))).limit(1)).first() \
+                is not None
+
+    def _asks(self) -> list[dict[str, Any]]:
+        """Every confirmation the bot sent, from X's record, oldest first: its id, whom it asked, the code,
+        the amount it showed (in minor units), what kind of command it asks about, and when X got it.
         A send's DM to its sender; a request's public reply to each payer it names, or its DM."""
         sim = self.run.sim
-        out = []
+        out: list[dict[str, Any]] = []
+        sent = {e["id"]: e for e in sim.dms if e["sender_id"] == sim.bot_id}
         for m in sim.bot_messages():
             if m["type"] == "dm":
-                code = CODE.search(m["text"])
-                if code and m["text"].startswith(("Send ", "Pay ")):
-                    out.append({"id": m["id"], "to": m["to_id"], "code": code.group(1)})
+                code, shown = CODE.search(m["text"]), SHOWN.match(m["text"])
+                if code and shown:
+                    out.append({"id": m["id"], "to": m["to_id"], "code": code.group(1), "at": _at(sent[m["id"]]),
+                                "amount": int(shown.group(2)) * 100 + int(shown.group(3)),
+                                "kind": "send" if shown.group(1) == "Send" else "request"})
             elif ASKS in m["text"]:
                 ids = {u["username"].lower(): u["id"] for u in sim.posts[m["id"]]["entities"].get("mentions", [])}
                 pairs = re.findall(r"YES ([A-Z0-9]{4}) \(@(\w+)\)", m["text"])
@@ -658,10 +874,13 @@ class CrashRun:
                 payers = re.findall(r"@(\w+)", m["text"].split(":", 1)[0])
                 if not pairs and single and len(payers) == 1:
                     pairs = [(single.group(1), payers[0])]
-                out += [{"id": m["id"], "to": ids[h.lower()], "code": c} for c, h in pairs if h.lower() in ids]
+                asked = ASKS_FOR.search(m["text"])
+                amount = int(asked.group(1)) * 100 + int(asked.group(2)) if asked else 0
+                out += [{"id": m["id"], "to": ids[h.lower()], "code": c, "at": _at(sim.posts[m["id"]]),
+                         "amount": amount, "kind": "request"} for c, h in pairs if h.lower() in ids]
         return out
 
-    def _unanswered(self) -> list[dict[str, str]]:
+    def _unanswered(self) -> list[dict[str, Any]]:
         return [a for a in self._asks() if (a["id"], a["to"]) not in self.answered]
 
     def _uid(self, person: str) -> str:
@@ -722,9 +941,9 @@ class CrashRun:
                 found = given_back and (given_back.id, given_back.status, given_back.pay_key)
                 raise self._violation(f"payment {ref} was charged, never approved and given back, but its transfer "
                                       f"is {found}, not its failed transfer")
-            if not self._consented(given_back):
-                raise self._violation(f"transfer {given_back.id} charged its sender without their yes, sent after a "
-                                      f"confirmation that showed exactly that, within its time to answer")
+            problem = self._consent_problem(given_back)
+            if problem:
+                raise self._violation(f"transfer {given_back.id}, charged and given back, {problem}")
         for t in transfers:
             story = f"transfer {t.id} ({t.kind}, {t.status}, {dollars(t.amount_minor)} from " \
                     f"@{handle(t.sender_id)} to @{handle(t.recipient_id)})"
@@ -732,9 +951,9 @@ class CrashRun:
                 raise self._violation(f"{story} never ended")
             if t.status not in PAID_STATES:
                 continue
-            if not self._consented(t):
-                raise self._violation(f"{story} moved money without its sender's yes, sent after a confirmation "
-                                      f"that showed exactly that, within its time to answer")
+            problem = self._consent_problem(t)
+            if problem:
+                raise self._violation(f"{story} {problem}")
             pay = payments.get(t.payment_ref or "")
             if pay is None or pay["amount_minor"] != t.amount_minor:
                 raise self._violation(f"{story} has no payment of that amount at the provider: {pay}")
@@ -766,6 +985,7 @@ class CrashRun:
                 raise self._violation(f"a public reply breaks the rules (length, link or new line): {m['text']!r}")
         if CHECK_STOP_MENTIONS:
             self._check_stop_mentions()
+        self._check_privacy()
         if run.sim.violations:
             raise self._violation(f"{run.sim.violations} requests to X over its rate limits")
         return Report(self.seed, self.provider, len(self.scenario["steps"]),
@@ -789,6 +1009,8 @@ class CrashRun:
         author or to its payer (refused ones counted too)."""
         sim, policy = self.run.sim, self.run.bot.service.policy
         post = sim.posts[self.run.aliases[alias]]
+        if any(start <= int(post["id"]) < end for start, end in self._paused_ids()):
+            return False  # paused: new commands get the maintenance answer
         shape, named = self._shape(post)
         if shape is None or len(named) != 1 or named[0] == post["author_id"] \
                 or any(stopped for _, stopped in self._said().get(named[0], [])):
@@ -813,19 +1035,26 @@ class CrashRun:
                 people.update(named_there if sent else [])
         return total <= policy.daily_max_minor and len(people) <= getattr(policy, "strangers_per_day", len(people))
 
+    def _paused_ids(self) -> list[tuple[int, int]]:
+        """The X ids from each pause to its resume (to any id, while still paused)."""
+        return self.pauses + ([(self.paused_since, 2**63)] if self.paused_since is not None else [])
+
     def _shape(self, post: dict[str, Any]) -> tuple[re.Match[str] | None, list[str]]:
         """A command post's kind and amount (None if it is not one of the runner's), and whom it names."""
         return COMMAND.search(post["text"]), [uid for uid in self._mentioned(post["id"]) if uid != self.run.sim.bot_id]
 
-    def _consented(self, t: Transfer) -> bool:
-        """From X's own record: the bot asked the payer with a confirmation showing this amount, other
-        party and code, and the payer then DMed "yes" or "yes CODE" within the time it gave to answer.
+    def _yeses(self, t: Transfer) -> list[tuple[int, datetime, dict[str, Any]]]:
+        """From X's own record: each yes ("yes" or "yes CODE") the payer DMed after a confirmation that showed
+        this amount, other party and code, within the time it gave to answer, and before the bot first told
+        anyone of the payment (its first message with the code in brackets, confirmations aside: a yes sent
+        after that did not start it), with that confirmation's id and time: (confirmation id, when X got it,
+        the yes).
 
         A send's confirmation is a DM "Send AMOUNT to @recipient"; a request's is its public reply naming
         the payer (and the requester) with the amount and code, or, to a discreet payer, a DM "Pay AMOUNT to
         @requester". A handle counts for who had it when the command was posted or the DM sent."""
-        sim, policy = self.run.sim, self.run.bot.service.policy
-        ttl = policy.confirm_ttl if t.kind == "send" else policy.request_ttl
+        sim = self.run.sim
+        ttl = self._ttl(t.kind)
         amount = dollars(t.amount_minor)
         pair = sorted((t.sender_id, sim.bot_id), key=int)
         events = [e for e in sim.dms if e["participant_ids"] == pair]
@@ -846,7 +1075,131 @@ class CrashRun:
                     asked.append((int(post["id"]), _at(post)))
         said = [e for e in events if e["sender_id"] == t.sender_id
                 and e["text"].strip().lower() in ("yes", f"yes {t.code.lower()}")]
-        return any(int(y["id"]) > i and _at(y) - at <= ttl for i, at in asked for y in said)
+        confirmations = {i for i, _ in asked}
+        told = [int(m["id"]) for m in sim.bot_messages() if f"[{t.code}]" in m["text"]
+                and int(m["id"]) not in confirmations and asked and int(m["id"]) > min(confirmations)]
+        before = min(told, default=None)
+        return [(i, at, y) for i, at in asked for y in said
+                if int(y["id"]) > i and _at(y) - at <= ttl and (before is None or int(y["id"]) < before)]
+
+    def _consented(self, t: Transfer) -> bool:
+        """Whether the payer said yes (bare or with the code) after a confirmation that showed exactly this
+        transfer, within its time to answer (`_yeses`)."""
+        return bool(self._yeses(t))
+
+    def _consent_problem(self, t: Transfer) -> str | None:
+        """What is wrong with the yes that paid this transfer, judged from X's record and what the people
+        meant; None when nothing is. A yes that could have paid it must have been sent
+        - after a confirmation showing exactly it, within its time to answer (`_yeses`);
+        - before any newer version (an edit, whatever it says) of the command post whose version that
+          confirmation showed: every edit voids the version it replaces;
+        - with its code, or bare while this was the only confirmation its payer could mean (`_ambiguity`);
+        and the payer never said no to it (a person following a menu keeps their intent).
+        A transfer paid on a yes that meets none of these is a violation."""
+        if self.intent.get((t.sender_id, t.amount_minor)) == "no":
+            return "was paid, though its payer meant no to what it showed (they said no, or followed a menu to refuse)"
+        yeses = self._yeses(t)
+        if not yeses:
+            return "moved money without its sender's yes, sent after a confirmation that showed exactly that, " \
+                   "within its time to answer"
+        newer = self._newer_versions(t.amount_minor)
+        current = [(i, at, y) for i, at, y in yeses if not any(v < int(y["id"]) for v in newer)]
+        if not current:
+            return f"was paid on a yes sent after its command was edited (post {min(newer)}): a newer version " \
+                   f"than the one its confirmation showed"
+        reasons = []
+        for i, at, y in current:
+            if y["text"].strip().lower() != "yes":
+                return None  # with its code
+            reason = self._ambiguity(t, {c for c, _, _ in yeses}, i, at, y)
+            if reason is None:
+                return None
+            reasons.append(reason)
+        return f"was paid on a bare yes (DM {current[-1][2]['id']}) its payer could have meant for another " \
+               f"confirmation: {reasons[-1]}"
+
+    def _ambiguity(self, t: Transfer, shown: set[int], asked_id: int, asked_at: datetime,
+                   yes: dict[str, Any]) -> str | None:
+        """Why a bare yes could have been meant for another confirmation than this transfer's (`shown`, the ids
+        of the confirmations showing exactly it; `asked_id`, `asked_at` the one the yes follows), or None:
+        - the newest confirmation its payer had received before it, of those they had not answered with
+          their code and that no newer confirmation of the same command replaced, is not this transfer's;
+        - or another confirmation of theirs lapsed unanswered (its time to answer, from when X got it, ran
+          out with no answer from them, while its command was not edited) after this transfer's was sent
+          and before the yes."""
+        uid, yes_id, yes_at = t.sender_id, int(yes["id"]), _at(yes)
+        asks = [a for a in self._asks() if a["to"] == uid and int(a["id"]) < yes_id]
+        said = self._answers_by(uid)
+        roots = {a["id"]: self._root_of(a["amount"]) for a in asks}
+        current = [a for a in asks
+                   if not any(code == a["code"] and int(a["id"]) < i < yes_id for i, _, code in said)
+                   and not any(int(b["id"]) > int(a["id"]) and roots[b["id"]] is not None
+                               and roots[b["id"]] == roots[a["id"]] for b in asks)]
+        if current and int(current[-1]["id"]) not in shown:
+            a = current[-1]
+            return f"the newest confirmation it had received was {a['kind']} {dollars(a['amount'])} [{a['code']}] " \
+                   f"(message {a['id']})"
+        for a in asks:
+            lapse = a["at"] + self._ttl(a["kind"])
+            if int(a["id"]) in shown or not asked_at < lapse <= yes_at:
+                continue
+            if any(int(a["id"]) < i and at < lapse and code in (None, a["code"]) for i, at, code in said):
+                continue  # answered in time
+            root = roots[a["id"]]
+            version = self._version_of(a["amount"])
+            if root is not None and version is not None and any(
+                    int(p["id"]) > version and _at(p) < lapse for p in self._versions(root)):
+                continue  # its command was edited before its time ran out: it was replaced or voided, not lapsed
+            return f"{a['kind']} {dollars(a['amount'])} [{a['code']}] (message {a['id']}) lapsed unanswered at " \
+                   f"{lapse:%H:%M:%S}, after this transfer's confirmation (message {asked_id}) and before the yes"
+        return None
+
+    def _ttl(self, kind: str) -> timedelta:
+        """The time a confirmation gives to answer: a send's, a request's."""
+        policy = self.run.bot.service.policy
+        return policy.confirm_ttl if kind == "send" else policy.request_ttl
+
+    def _answers_by(self, uid: str, yes: bool = False) -> list[tuple[int, datetime, str | None]]:
+        """Each yes or no (`yes`: each yes) the person DMed the bot, oldest first: (X id, when, the code or None
+        when bare)."""
+        out = []
+        for e in self.run.sim.dms:
+            if e["sender_id"] == uid and self.run.sim.bot_id in e["participant_ids"]:
+                m = ANSWER.fullmatch(e["text"].strip().upper())
+                if m and (m.group(1) == "YES" or not yes):
+                    out.append((int(e["id"]), _at(e), m.group(2)))
+        return out
+
+    def _command_posts(self) -> dict[int, dict[str, Any]]:
+        """Each version of the runner's commands on X, by the amount it says (every version has an amount of
+        its own), reposts aside."""
+        out = {}
+        for post in self.run.sim.posts.values():
+            shape = COMMAND.search(post["text"])
+            if shape and not any(r["type"] == "retweeted" for r in post["referenced_tweets"]):
+                out[int(shape.group(2)) * 100 + int(shape.group(3))] = post
+        return out
+
+    def _version_of(self, amount: int) -> int | None:
+        """The X id of the command post (a version) that says this amount."""
+        post = self._command_posts().get(amount)
+        return int(post["id"]) if post else None
+
+    def _root_of(self, amount: int) -> str | None:
+        """The root post of the command whose version says this amount."""
+        post = self._command_posts().get(amount)
+        return str(post["edit_history_tweet_ids"][0]) if post else None
+
+    def _versions(self, root: str) -> list[dict[str, Any]]:
+        """Every version of the post `root` on X (the post and its edits, whatever they say)."""
+        return [p for p in self.run.sim.posts.values() if p["edit_history_tweet_ids"][0] == root]
+
+    def _newer_versions(self, amount: int) -> list[int]:
+        """The X ids of the edits made after the version that says this amount."""
+        version, root = self._version_of(amount), self._root_of(amount)
+        if version is None or root is None:
+            return []
+        return sorted(int(p["id"]) for p in self._versions(root) if int(p["id"]) > version)
 
     def _check_cap(self, paid: list[Transfer]) -> None:
         """What each payer confirmed in any 24 hours (every paid transfer, at its yes) is within the cap."""
@@ -877,6 +1230,40 @@ class CrashRun:
                     raise self._violation(
                         f"the public reply {m['id']} {m['text']!r} @-mentions user {uid}, who DMed STOP "
                         f"(event {before[-1][0]}) before it")
+
+    def _check_privacy(self) -> None:
+        """No public reply shows the amount of a payer whose last PRIVACY DM sent before it said quiet or
+        private (they get receipts by DM): a request's reply asking them, an outcome naming them first (the
+        one who paid), a refusal telling them what is left of their cap. Known gap (README, Consent): an
+        outcome reply written at a yes sent before the PRIVACY DM. Handles as X resolved them."""
+        sim = self.run.sim
+        settings: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for e in sim.dms:
+            m = PRIVACY.fullmatch(e["text"].strip().lower())
+            if m and e["sender_id"] != sim.bot_id and sim.bot_id in e["participant_ids"]:
+                settings[e["sender_id"]].append((int(e["id"]), m.group(1)))
+        for reply in sim.bot_messages():
+            text = reply["text"]
+            if reply["type"] == "dm" or not AMOUNT.search(text) or GENERIC.search(text):
+                continue
+            mentions = sim.posts[reply["id"]]["entities"].get("mentions", [])
+            head = text.index(":") if ASKS in text else 1
+            for uid in [u["id"] for u in mentions if u["start"] < head]:
+                said = [(i, setting) for i, setting in settings.get(uid, []) if i < int(reply["id"])]
+                if not said or said[-1][1] == "public":
+                    continue
+                code = CODE.search(text)
+                if ASKS not in text and code and self._yes_before(uid, code.group(1), said[-1][0]):
+                    continue  # known gap: the outcome was written as of a yes sent before the setting
+                raise self._violation(f"the public reply {reply['id']} {text!r} shows the amount of user {uid}, who "
+                                      f"DMed PRIVACY {said[-1][1].upper()} (event {said[-1][0]}) before it")
+
+    def _yes_before(self, uid: str, code: str, before: int) -> bool:
+        """Whether the person said yes (bare or with this code) after a confirmation with this code and before
+        the X id `before`."""
+        asked = [int(a["id"]) for a in self._asks() if a["to"] == uid and a["code"] == code]
+        return any(word_code in (None, code) and any(a < i for a in asked) and i < before
+                   for i, _, word_code in self._answers_by(uid, yes=True))
 
     def _payments(self) -> dict[str, dict[str, Any]]:
         """The provider's truth: each charge paybot made, as paid, held, released or refunded."""
