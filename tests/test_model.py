@@ -19,9 +19,12 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
+from bot.app.base import id_after
 from bot.faults import POINTS
 from bot.sims.runner import run_scenario
+from bot.store import Transfer
 from tests import crashmode
 from tests.crashmode import WAITS, CrashRun, Move, Report, Violation, scenario_base
 
@@ -61,18 +66,71 @@ answers = st.fixed_dictionaries({"do": st.just("answer"), "by": st.none() | pers
 sayings = st.fixed_dictionaries({"do": st.just("dm"), "by": person, "text": st.sampled_from(
     ("STOP", "START", "PRIVACY QUIET", "PRIVACY PRIVATE", "PRIVACY PUBLIC", "CLAIM"))})
 claims = st.just({"do": "claim"})  # whoever was told money is held for them claims it
-edits = st.fixed_dictionaries({"do": st.just("edit"), "post": st.integers(0, 5), "dollars": whole})
+yes = st.sampled_from((True, True, False))
+# An edit: a new amount, or help, chatter, a command that does not parse, the other kind of command.
+into = st.sampled_from(("amount", "amount", "amount", "help", "chatter", "junk", "flip"))
+edits = st.fixed_dictionaries({"do": st.just("edit"), "post": st.integers(-2, 5), "dollars": whole, "into": into})
 reposts = st.fixed_dictionaries({"do": st.just("repost"), "by": person, "post": st.integers(0, 5)})
 renames = st.fixed_dictionaries({"do": st.just("rename"), "who": person, "take": st.none() | person})
 waits = st.fixed_dictionaries({"do": st.just("wait"), "for": st.sampled_from(WAITS)})
 chatter = st.fixed_dictionaries({"do": st.just("chatter"), "n": st.integers(1, 15)})
+faults = st.fixed_dictionaries({"do": st.just("fault"), "route": st.sampled_from(("dm", "reply")),
+                                "status": st.sampled_from((503, 503, 500, 429)), "times": st.sampled_from((1, 1, 2))})
 together = st.fixed_dictionaries({"do": st.just("together"), "moves": st.lists(
-    st.one_of(sends, requests, answers, sayings, edits, reposts, renames, waits, chatter), min_size=2, max_size=4)})
+    st.one_of(sends, requests, answers, sayings, edits, reposts, renames, waits, chatter, faults),
+    min_size=2, max_size=4)})
 ambushes = st.fixed_dictionaries({"do": st.just("ambush"), "by": payer, "to": payee, "dollars": whole,
                                   "edit": st.booleans(), "chatter": st.sampled_from((0, 12))})
 meanwhiles = st.fixed_dictionaries({"do": st.just("meanwhile"), "by": person,
                                     "text": st.sampled_from(("STOP", "PRIVACY QUIET", "START")), "from": person,
                                     "kind": st.sampled_from(("request", "send")), "dollars": whole})
+# The interleavings where consent is at stake (tests/crashmode.py, CrashRun.perform): an answer between a
+# post and its confirmation (which X may refuse once, so it goes out late); a bare answer after one's send
+# lapsed while a request waits; a bare answer, then the menu followed word for word; a command edited (into
+# anything) after X refused its confirmation once, then a bare answer; edits and answers while paused; STOP
+# or PRIVACY past the hourly allowance of answers, then a command naming that person. Hypothesis draws the
+# first of a sampled_from's values most often: the value that makes the interleaving matter comes first.
+blinds = st.one_of(
+    st.fixed_dictionaries({"do": st.just("blind"), "kind": st.just("send"), "by": payer, "to": payee,
+                           "dollars": whole, "yes": yes, "delay": st.booleans()}),
+    st.fixed_dictionaries({"do": st.just("blind"), "kind": st.just("request"), "by": payee, "to": payer,
+                           "dollars": whole, "yes": yes, "delay": st.booleans()}),
+).filter(lambda move: move["by"] != move["to"])
+lates = st.fixed_dictionaries({"do": st.just("late"), "by": payer, "to": payee, "from": payee,
+                               "first": st.sampled_from(("send", "request")), "dollars": whole, "yes": yes,
+                               "tight": st.booleans()}
+                              ).filter(lambda move: move["by"] not in (move["to"], move["from"]))
+menus = st.fixed_dictionaries({"do": st.just("menu"), "by": payer, "posts": st.sampled_from((2, 1, 0)), "to": payee,
+                               "dollars": whole, "yes": st.sampled_from((False, False, True))}
+                              ).filter(lambda move: move["by"] != move["to"])
+# Mostly a new amount, X refusing the first confirmation with a 5xx, time for its retry, and a yes.
+revision = {"dollars": whole, "into": st.sampled_from(("amount", "amount", "amount", "amount", "help", "chatter",
+                                                       "junk", "flip")),
+            "edit": whole, "status": st.sampled_from((503, 503, 500, 429)),
+            "wait": st.sampled_from(("1m", "20s", None)), "yes": st.sampled_from((True, True, True, False))}
+revises = st.one_of(
+    st.fixed_dictionaries({"do": st.just("revise"), "kind": st.just("send"), "by": payer, "to": payee,
+                           "fault": st.sampled_from(("dm", "dm", None, "reply")), **revision}),
+    st.fixed_dictionaries({"do": st.just("revise"), "kind": st.just("request"), "by": payee, "to": payer,
+                           "fault": st.sampled_from(("reply", "dm", None)), **revision}),
+).filter(lambda move: move["by"] != move["to"])
+newest_edits = st.fixed_dictionaries({"do": st.just("edit"), "post": st.sampled_from((-1, -1, -2)), "dollars": whole,
+                                      "into": into})
+bare = st.fixed_dictionaries({"do": st.just("answer"), "by": st.none(), "yes": yes,
+                              "code": st.sampled_from(("none", "latest"))})
+# A command waiting for its answer (or none), then while paused: an edit of the newest command, maybe another
+# move, and an answer. While paused a confirmed payment waits and the bot works its every step out
+# (Worker.run_until_idle finds no quiet round): the answer is the last move before the resume, which keeps
+# the examples quick.
+pauses = st.fixed_dictionaries({"do": st.just("paused"), "first": sends | requests | st.none(), "moves": st.builds(
+    lambda edit, more, answer: [edit, *more, answer], newest_edits,
+    st.lists(st.one_of(newest_edits, sends, sayings), max_size=1), bare)})
+flooding = {"do": st.just("flood"), "n": st.sampled_from((10, 9, 12)), "together": st.booleans(),
+            "say": st.sampled_from(("STOP", "PRIVACY QUIET", "STOP", "PRIVACY PRIVATE")), "dollars": whole}
+floods = st.one_of(  # then someone's request from them, or their own send (they have a card), confirmed
+    st.fixed_dictionaries({"by": person, "from": person, "kind": st.just("request"), **flooding}),
+    st.fixed_dictionaries({"by": st.sampled_from(("c0", "c1")), "from": payee, "kind": st.just("own"), **flooding}),
+).filter(lambda move: move["by"] != move["from"])
 deaths = st.fixed_dictionaries({"do": st.just("crash"), "at": st.lists(
     st.builds("{}@{}".format, st.sampled_from(POINTS), st.integers(1, 2)), min_size=1, max_size=2)})
 
@@ -102,6 +160,13 @@ STRATEGIES: dict[str, tuple[int, st.SearchStrategy[Move]]] = {  # each kind of m
     "wait": (1, dying(waits)),
     "repost": (1, reposts),
     "restart": (1, st.just({"do": "restart"})),
+    "blind": (2, dying(blinds)),
+    "late": (2, dying(lates)),
+    "menu": (2, dying(menus)),
+    "revise": (4, dying(revises)),
+    "paused": (2, pauses),
+    "flood": (2, dying(floods)),
+    "fault": (1, faults),
 }
 # Commands and answers come up most, so that money moves in most examples (and deaths strike on its way).
 kinds = st.sampled_from([kind for kind, (weight, _) in STRATEGIES.items() for _ in range(weight)])
@@ -150,22 +215,35 @@ def quiet_logs() -> Iterator[None]:
 
 
 @pytest.mark.timeout(900)
-def test_the_invariants_hold_on_the_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_invariants_hold_on_the_sandbox(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Whatever the cast does, in whatever order, and wherever the bot dies: every invariant holds.
 
-    The examples run in PARTS processes side by side, each playing its part (test_a_part_of_the_examples)."""
-    procs = [subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                               "--hypothesis-show-statistics", f"{__file__}::test_a_part_of_the_examples"],
-                              cwd=ROOT, env={**os.environ, "PAYBOT_MODEL_PART": str(part)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for part in range(1, PARTS + 1)]
-    outs = [proc.communicate()[0] for proc in procs]
-    for part, (proc, out) in enumerate(zip(procs, outs, strict=True), start=1):
-        assert proc.returncode == 0, f"part {part} of the examples:\n{out[-12000:]}"
+    The examples run in PARTS processes side by side, each playing its part (test_a_part_of_the_examples);
+    the first part to fail stops the others (its failure is what counts)."""
+    logs = [tmp_path / f"part{part}.log" for part in range(1, PARTS + 1)]
+    procs = []
+    for part, log in enumerate(logs, start=1):
+        with log.open("w") as out:
+            procs.append(subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                           "--hypothesis-show-statistics",
+                                           f"{__file__}::test_a_part_of_the_examples"],
+                                          cwd=ROOT, env={**os.environ, "PAYBOT_MODEL_PART": str(part)},
+                                          stdout=out, stderr=subprocess.STDOUT, text=True))
+    while any(proc.poll() is None for proc in procs):
+        if any(proc.returncode not in (None, 0) for proc in procs):
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+        time.sleep(0.2)
+    outs = [log.read_text() for log in logs]
+    failed = [part for part, proc in enumerate(procs) if proc.returncode not in (0, -signal.SIGTERM)]
+    for part in failed or range(PARTS):
+        proc, out = procs[part], outs[part]
+        assert proc.returncode == 0, f"part {part + 1} of the examples:\n{out[-12000:]}"
         assert f"{EXAMPLES // PARTS} passing" in out, out
         with capsys.disabled():
             stats = re.findall(r"during generate phase \(([\d.]+) seconds\)|(\d+) passing", out)
-            print(f"\nmodel, part {part} of {PARTS}: {stats[1][1]} examples passed in {stats[0][0]} s")
+            print(f"\nmodel, part {part + 1} of {PARTS}: {stats[1][1]} examples passed in {stats[0][0]} s")
 
 
 @pytest.mark.skipif(PART is None, reason="a part of test_the_invariants_hold_on_the_sandbox, in a process of its own")
@@ -221,14 +299,19 @@ def test_an_example_is_the_same_run_every_time_and_replays_through_simulate() ->
 
 
 def test_a_broken_consent_rule_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """With the bot counting any yes, whenever it was sent (the rule before versions), the first part of
-    the fixed examples finds a payment nobody said yes to as shown, and its scenario replays to the same
-    violation."""
+    """With the bot counting any answer sent after the post, even one sent before its confirmation reached X
+    (`answers` without its sent-after-the-confirmation check: the mutation "answer-before-confirmation" of
+    scripts/mutants), the first part of the fixed examples finds a payment nobody said yes to as shown, and
+    its scenario replays to the same violation."""
     holders = [m for name, m in sys.modules.items() if name.startswith("bot.") and m is not None
                and inspect.isfunction(getattr(m, "answers", None))]  # the rule, wherever the use cases import it
     assert holders
+
+    def after_the_post(t: Transfer, _said_at: datetime, said_id: str | None) -> bool:
+        return id_after(said_id, t.command_tweet_id) is not False
+
     for module in holders:
-        monkeypatch.setattr(module, "answers", lambda *_args: True)
+        monkeypatch.setattr(module, "answers", after_the_post)
     monkeypatch.setattr(crashmode, "CHECK_STOP_MENTIONS", False)
     found: list[str] = []
 
