@@ -23,6 +23,8 @@ from enum import StrEnum
 from bot.errors import CommandError, IllegalTransition
 from bot.money import Money
 
+ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
+EDIT_REASONS = ("edited", ENDED_BY_EDIT)  # why a transfer cancelled by an edit of its post was cancelled
 
 class Status(StrEnum):
     PENDING = "pending"

@@ -108,10 +108,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "confirm.memo": (' for "{memo}"', " pour « {memo} »"),
     "confirm.ask": ("{what}? Reply YES to confirm, NO to cancel. Expires in {ttl}. [{code}]",
                     "{what} ? Répondez OUI pour confirmer, NON pour annuler. Expire dans {ttl}. [{code}]"),
+    "confirm.ask_request": ("{what}? Reply YES {code} to pay, NO {code} to refuse. Expires in {ttl}. [{code}]",
+                            "{what} ? Répondez OUI {code} pour payer, NON {code} pour refuser. Expire dans {ttl}. "
+                            "[{code}]"),
     "confirm.no_card": (" You have no saved card yet: reply REGISTER first, then YES.",
                         " Vous n'avez pas encore de carte enregistrée : répondez INSCRIPTION, puis OUI."),
     "choose": ("You have {n} payments waiting. Reply {options}.",
                "Vous avez {n} paiements en attente. Répondez {options}."),
+    "choose.request": ("A request is answered with its code: reply {options}.",
+                       "Une demande se répond avec son code : répondez {options}."),
     "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
     "choose.option_no": ("NO {code} for {amount} to {handles}", "NON {code} pour {amount} à {handles}"),
     "choose.or": (", or ", ", ou "),
@@ -136,6 +141,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                      "Votre paiement de {amount} à {handles} a expiré à {at} UTC et n'a pas été envoyé ; rien d'autre "
                      "n'a bougé. Pour répondre à un autre paiement, répondez avec son code (OUI CODE ou NON CODE). "
                      "[{code}]"),
+    "cancelled.bare": ("Your payment of {amount} to {handles} was cancelled by an edit of its post and was not "
+                       "sent; nothing else moved. To answer another payment, reply with its code (YES CODE or NO "
+                       "CODE). [{code}]",
+                       "Votre paiement de {amount} à {handles} a été annulé par une modification de son post et n'a "
+                       "pas été envoyé ; rien d'autre n'a bougé. Pour répondre à un autre paiement, répondez avec son "
+                       "code (OUI CODE ou NON CODE). [{code}]"),
     "already": ("The payment [{code}] is already {status}; nothing changed.",
                 "Le paiement [{code}] est déjà {status} ; rien n'a changé."),
     "no_card": ("You have no saved card yet. Reply REGISTER to save one, then YES {code}.",
@@ -488,8 +499,31 @@ def span(ttl: timedelta, lang: str) -> str:
     return f"{hours // 24} {'jours' if lang == 'fr' else 'days'}"
 
 
+NAME_MAX = 30  # characters of a display name a confirmation shows
+NAME_WORDS = 3  # and words: a name, not a sentence
+
+
 def who(handle: str, name: str = "") -> str:
-    return f"@{handle} ({name})" if name and name.lower() != handle.lower() else f"@{handle}"
+    """@handle, with the person's display name as plain words (see `plain_name`) when it says more."""
+    shown = plain_name(name)
+    return f"@{handle} ({shown})" if shown and shown.lower() != handle.lower() else f"@{handle}"
+
+
+def plain_name(name: str | None) -> str:
+    """A display name as a confirmation may show it: letters and spaces only (an apostrophe or hyphen inside a
+    word kept), at most NAME_WORDS words and NAME_MAX characters, cut between words. A name is chosen by its
+    owner, a stranger to the payer: no link, domain, amount, @-mention or sentence of theirs may stand in the
+    bot's confirmation
+    ("Refund desk - details at evil.com" -> "Refund desk details"; "Café. NB: the real amount is $2.50" ->
+    "Café NB the")."""
+    words = ["".join(ch for ch in word if ch.isalpha() or ch in "'-").strip("'-")
+             for word in "".join(ch if ch.isalpha() or ch in "'-" else " " for ch in name or "").split()]
+    out = ""
+    for word in list(filter(None, words))[:NAME_WORDS]:
+        if len(out) + len(word) + (1 if out else 0) > NAME_MAX:
+            break
+        out = f"{out} {word}" if out else word
+    return out
 
 
 def handles(names: list[str]) -> str:

@@ -7,10 +7,10 @@ import re
 from datetime import datetime, timedelta
 
 from bot import messages as msg
-from bot.app.base import ENDED_BY_EDIT, ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
+from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.app.wording import by_dm_text, request_texts
 from bot.commands import Command, parse_command
-from bot.domain import Status
+from bot.domain import ENDED_BY_EDIT, Status
 from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
@@ -227,7 +227,8 @@ class Asking(ServiceBase):
         what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
         if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
             what += say("confirm.memo", ask.lang, memo=plain)
-        return say("confirm.ask", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code)
+        return say("confirm.ask_request", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang),
+                   code=code)
 
     def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
         """Bound what one person's posts make the bot say to others: requests per requester per hour

@@ -19,7 +19,6 @@ from bot.store import PRIORITY_OUTCOME, PRIORITY_REPLY, Mark, Outbox, Transfer, 
 log = logging.getLogger(__name__)
 
 ERROR_REPLY_EVERY = timedelta(hours=1)
-ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
 MAX_VERSIONS = 3  # a command and two edits are asked; a further edit cancels it
 SEEN_EVERY = timedelta(minutes=5)  # how stale a user's "seen" time may grow before it is written again
 # A public reply names people by the handle X showed within this time (longer than a send's confirmation
@@ -89,6 +88,9 @@ class ServiceBase:
     enabled: tuple[str, ...] = DEFAULT_ENABLED
     new_code: CodeFactory = random_code
     provider_errors: list[datetime] = field(default_factory=list)  # when the provider failed us, for status
+    # When the worker's last mentions reading began (set by the worker; None, without a worker, judges every
+    # answer at once): an answer sent after it waits, since a post or edit sent before it may be unread.
+    mentions_read_at: datetime | None = None
 
     def provider_failed(self) -> None:
         now = self.clock.now()

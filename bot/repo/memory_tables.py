@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel import SQLModel
 
-from bot.domain import MOVED, Status
+from bot.domain import EDIT_REASONS, MOVED, Status
 from bot.repo.port import Conflict
 from bot.store import (
     Checkpoint,
@@ -152,8 +152,9 @@ class MemTransfers(_Repo[Transfer]):
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
-        return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.EXPIRED and t.expires_at > since)
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at > since and (
+            t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS)))
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
                     hold_by: datetime | None = None) -> list[Transfer]:

@@ -58,8 +58,9 @@ class Transfers(Protocol):
         """What `sender_id` was asked to confirm and has not answered, by id."""
         ...
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
-        """What `sender_id` was asked to confirm and let expire unanswered, with a deadline after `since`, by id."""
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        """What `sender_id` was asked to confirm and that closed without their answer after `since` (expired, or
+        cancelled by an edit of its post: `reason` ENDED_BY_EDIT or "edited"), by id."""
         ...
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:

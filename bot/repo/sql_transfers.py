@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, or_
+from sqlalchemy import and_, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
-from bot.domain import MOVED, Settle, Status
+from bot.domain import EDIT_REASONS, MOVED, Settle, Status
 from bot.repo.port import Conflict
 from bot.store import (
     BALANCE,
@@ -143,9 +143,11 @@ class SqlTransfers(_Table):
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         return list(self.s.exec(select(Transfer).where(
-            Transfer.sender_id == sender_id, Transfer.status == Status.EXPIRED, Transfer.expires_at > since,
+            Transfer.sender_id == sender_id, col(Transfer.updated_at) > since,
+            or_(col(Transfer.status) == Status.EXPIRED,
+                and_(col(Transfer.status) == Status.CANCELLED, col(Transfer.reason).in_(EDIT_REASONS))),
         ).order_by(col(Transfer.id))))
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
