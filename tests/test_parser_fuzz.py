@@ -1,14 +1,23 @@
-"""The parser over all of Unicode: any post or DM is a command or a CommandError, never a crash; and a
-letter that only case-folds to an ASCII one (ſ, K, İ, ı) is never read as that letter in a keyword."""
+"""The parser over all of Unicode: any post or DM is a command or a CommandError, never a crash; a letter
+that only case-folds to an ASCII one (ſ, K, İ, ı) is never read as that letter in a keyword; and
+`paybot parse` answers any argument and any standard input, even bytes that are not UTF-8, without a
+traceback."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import string
+import subprocess
+import sys
 
-from hypothesis import given, settings
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.main import get_command
 
+from bot.cli import app
 from bot.commands import Command, DmCommand, parse_command, parse_dm
 from bot.errors import CommandError
 from tests.test_commands import SEND_CASES
@@ -169,3 +178,64 @@ def test_upper_case_french_keywords_still_read() -> None:
     assert parse_dm("CONFIDENTIALITÉ PRIVÉE").setting == "private"
     assert parse_dm("Confidentialité Privé").setting == "private"
     assert parse_command("@paybot envoie 5 À @alice").recipients == ("alice",)
+
+
+# ---------------------------------------------------------------- paybot parse
+
+runner = CliRunner()
+command = get_command(app)  # built once: typer's own runner builds it again for every call
+# Arguments and lines: keyword texts with odd letters, any text, and text with lone surrogates
+# (what Python makes of argv bytes that are not UTF-8).
+cli_texts = texts | st.text(max_size=80) | st.text(st.characters(codec=None, categories=["Cs", "Ll", "Zs"]),
+                                                     max_size=20)
+
+
+def _check_lines(stdout: str, n: int) -> None:
+    lines = stdout.splitlines()
+    assert len(lines) == n, stdout
+    for line in lines:
+        out = json.loads(line)
+        assert out["ok"] is True or (out["ok"] is False and isinstance(out["error"], str) and out["error"])
+
+
+@given(cli_texts, st.booleans(), st.none() | st.sampled_from(["USD", "eur", "JPY"]) | cli_texts,
+       st.none() | st.from_regex(r"@?[A-Za-z0-9_]{1,15}", fullmatch=True) | cli_texts)
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_paybot_parse_with_any_argument(text: str, dm: bool, currency: str | None, bot: str | None) -> None:
+    """`paybot parse [--dm] [--currency C] [--bot B] -- TEXT` prints one JSON line, or refuses an option
+    with one line and exit 2: never a traceback."""
+    args = ["parse"] + (["--dm"] if dm else [])
+    args += [f"--currency={currency}"] if currency is not None else []
+    args += [f"--bot={bot}"] if bot is not None else []
+    result = runner.invoke(command, [*args, "--", text])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code in (0, 2) and "Traceback" not in result.output
+    if result.exit_code == 0:
+        _check_lines(result.stdout, 1)
+
+
+@given(st.lists(cli_texts | st.binary(max_size=40), max_size=6), st.booleans())
+@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_paybot_parse_with_any_standard_input(lines: list[str | bytes], dm: bool) -> None:
+    """One JSON line per line of standard input, whatever its bytes: a line that is not UTF-8 gets
+    `{"ok": false, "error": ...}`."""
+    data = b"\n".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in lines)
+    expected = len(data.decode("utf-8", "surrogateescape").splitlines())
+    result = runner.invoke(command, ["parse", *(["--dm"] if dm else [])], input=data)
+    assert result.exception is None, repr(result.exception)
+    assert result.exit_code == 0
+    _check_lines(result.stdout, expected)
+
+
+def test_paybot_parse_reads_bytes_that_are_not_utf8() -> None:
+    """The real command, its standard streams strict UTF-8 (as in a UTF-8 locale), fed lines that are not
+    UTF-8 between good ones: a clear error line for each, the others parsed, exit 0, nothing on standard
+    error."""
+    data = b"@paybot send 5 to @alice\n@paybot send 5 to @b\xffob\n\xed\xa0\x80\n@paybot help\n"
+    env = os.environ | {"PYTHONIOENCODING": "utf-8:strict"}
+    out = subprocess.run([sys.executable, "-m", "bot", "parse"], input=data, capture_output=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0 and out.stderr == b""
+    lines = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
+    assert [x["ok"] for x in lines] == [True, False, False, True]
+    assert lines[1] == lines[2] == {"ok": False, "error": "the text is not valid UTF-8"}
