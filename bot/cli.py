@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -126,19 +127,42 @@ def parse(
     from bot.errors import CommandError
 
     settings = _settings()
+    if currency is not None and not _is_utf8(currency):
+        _fail("--currency is not valid UTF-8")
+    if bot is not None and not re.fullmatch(r"[A-Za-z0-9_]{1,15}", bot.lstrip("@")):
+        _fail("--bot is not an X handle (1 to 15 of A-Z, a-z, 0-9 and _)")
     cur = (currency or settings.paybot_currency).upper()
-    handle = bot or settings.paybot_handle
-    lines = [text] if text is not None else sys.stdin.read().splitlines()
+    handle = bot.lstrip("@") if bot else settings.paybot_handle
+    lines = [text] if text is not None else _stdin_lines()
     for line in lines:
         out: dict[str, Any]
         try:
-            if dm:
+            if not _is_utf8(line):
+                out = {"ok": False, "error": "the text is not valid UTF-8"}
+            elif dm:
                 out = parse_dm(line).to_json()
             else:
                 out = parse_command(line, bot=handle, currency=cur, enabled=settings.enabled_currencies()).to_json()
         except CommandError as err:
             out = {"ok": False, "error": err.message}
         print(json.dumps(out, ensure_ascii=False))
+
+
+def _stdin_lines() -> list[str]:
+    """Standard input's lines, read as UTF-8 whatever the locale; bytes that are not UTF-8 are kept as
+    lone surrogates (surrogateescape), so that their line is refused, not the whole input."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    data = buffer.read().decode("utf-8", "surrogateescape") if buffer is not None else sys.stdin.read()
+    return data.splitlines()
+
+
+def _is_utf8(text: str) -> bool:
+    """False for a text holding lone surrogates: bytes that were not UTF-8 (argv, standard input)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @app.command()

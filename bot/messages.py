@@ -7,6 +7,11 @@ French DM word) is answered in French.
 Public replies never contain a link (a post with a URL costs $0.20 and reads
 like spam); links go by DM. Replies carry the request's code so that two
 equal payments on one day are not refused by X as duplicate content.
+
+Only placeholders bring @handles into a sentence (the bot, the people it is
+about): an example names nobody who could exist on X, since anyone can own
+@alice, or have told the bot STOP. An example recipient is written `@…`,
+which X makes no mention of (a mention is @ followed by [A-Za-z0-9_]).
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "text.not_for_bot": ("This is not a command for @{bot}.", "Ce n'est pas une commande pour @{bot}."),
     "text.chatter": ("I didn't understand that. {usage}", "Je n'ai pas compris. {usage}"),
     "cmd.unreadable": ("I couldn't read that command. {usage}", "Je n'ai pas pu lire cette commande. {usage}"),
-    "usage": ("Try: @{bot} send 5 to @alice for pizza", "Essayez : @{bot} envoie 5 à @alice pour la pizza"),
+    "usage": ("Try: @{bot} send 5 to @… for pizza", "Essayez : @{bot} envoie 5 à @… pour la pizza"),
     # -- amounts
-    "recipients.missing": ("Name who to pay, like @alice.", "Nommez qui payer, comme @alice."),
+    "recipients.missing": ("Name who to pay: @ followed by their X handle.",
+                           "Nommez qui payer : @ suivi de son compte X."),
     "amount.missing": ("Tell me an amount, like 5 or 5.50.", "Indiquez un montant, comme 5 ou 5,50."),
     "amount.negative": ("The amount must be positive.", "Le montant doit être positif."),
     "amount.sign": ("Write the amount without a sign, like 5.", "Écrivez le montant sans signe, comme 5."),
@@ -292,8 +298,8 @@ CATALOG: dict[str, tuple[str, str]] = {
                 "then post the command again.",
                 "Je n'ai pas pu vous envoyer la confirmation en DM. Autorisez mes DM (ou écrivez-moi AIDE), "
                 "puis publiez à nouveau la commande."),
-    "tweet_help": ("Send money with: @{bot} send 5 to @alice for pizza. I'll DM you to confirm before anything moves.",
-                   "Envoyez de l'argent avec : @{bot} envoie 5 à @alice pour la pizza. Je vous demanderai "
+    "tweet_help": ("Send money with: @{bot} send 5 to @… for pizza. I'll DM you to confirm before anything moves.",
+                   "Envoyez de l'argent avec : @{bot} envoie 5 à @… pour la pizza. Je vous demanderai "
                    "confirmation en DM avant que rien ne bouge."),
     "request_reply": ("{payers}: @{requester} asks you for {amount}{memo}. DM me {codes} to pay.",
                       "{payers} : @{requester} vous demande {amount}{memo}. Écrivez-moi {codes} en DM pour payer."),
