@@ -512,7 +512,8 @@ NAME_WORDS = 3  # and words: a name, not a sentence
 def who(handle: str, name: str = "") -> str:
     """@handle, with the person's display name as plain words (see `plain_name`) when it says more."""
     shown = plain_name(name)
-    return f"@{handle} ({shown})" if shown and shown.lower() != handle.lower() else f"@{handle}"
+    says_more = shown and name.lower() != handle.lower() and shown.lower() != plain_name(handle).lower()
+    return f"@{handle} ({shown})" if says_more else f"@{handle}"
 
 
 def plain_name(name: str | None) -> str:

@@ -33,7 +33,7 @@ from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.ports import Onboarding, PayOutcome, PayResult
 from bot.repo.port import Tx
-from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer
+from bot.store import BALANCE, PRIORITY_OUTCOME, Mark, Settlement, Transfer
 
 # The settlement helpers stay importable from here (bot.admin, bot.reconcile).
 __all__ = ["BALANCE", "DISPUTE_NOTES", "FUNDS_WITHDRAWN", "Holds", "disputed", "ledger", "refunded", "release_due"]
@@ -51,7 +51,9 @@ class Holds(Refunds):
         and try again the releases refused for the platform's balance whose time has come."""
         now = self.clock.now()
         with self.uow() as s:
-            executing = [t.id for t in s.transfers.with_status(Status.EXECUTING)]
+            # While payments are paused, confirmed transfers wait: nothing to drive (nor to count as work done).
+            executing = [] if s.checkpoints.flag(Mark.PAUSED) else \
+                [t.id for t in s.transfers.with_status(Status.EXECUTING)]
             unsent = s.settlements.unsent()
         due = [tid for tid, at in self._release_retries().items() if at <= now]
         with self.uow() as s:

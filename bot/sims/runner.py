@@ -357,7 +357,7 @@ class Run:
         if "dm" in step:
             by = step["by"]
             self.user(by)
-            text = re.sub(r"\{code:([^}]+)\}", lambda m: self._code(m.group(1)), step["dm"])
+            text = re.sub(r"\{code:([^}]+)\}", lambda m: self._code(m.group(1), by), step["dm"])
             self.sim.dm(by, text)
             return f"@{by} DMs @{self.bot_handle}: {text}"
         if "wait" in step:
@@ -446,10 +446,15 @@ class Run:
             self.aliases[alias] = post_id
             self.latest[alias] = post_id
 
-    def _code(self, alias: str) -> str:
+    def _code(self, alias: str, by: str | None = None) -> str:
+        """The code of the command posted as `alias`: the one asked of `by` (a request's payers each have
+        their own), else the first."""
         root = self.aliases[alias]
         with Session(self.bot.engine) as s:
-            t = s.exec(select(Transfer).where(Transfer.root_tweet_id == root).limit(1)).first()
+            rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == root).order_by(col(Transfer.id))))
+        payer = self.user(by) if by is not None else None
+        mine = [t for t in rows if t.sender_id == payer]
+        t = mine[0] if mine else rows[0] if rows else None
         return t.code if t else "????"
 
     def _wait(self, text: str) -> None:
