@@ -252,8 +252,8 @@ class Answers(Cashout):
         """The newest of the payer's confirmations that this answer could answer and that closed unanswered
         (expired now or by the tick, or voided by an edit of its post) within LAPSE_MEMORY and after one of the
         waiting `groups` was asked: a bare answer may be meant for it. None when there is none."""
-        asked = min(t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None)
-        since = max(asked, self.clock.now() - LAPSE_MEMORY)
+        asked = min((t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None), default=None)
+        since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
         found = [t for t in lapsed if t.updated_at > since]
         found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen
