@@ -231,7 +231,8 @@ DM_ACCEPTED: list[tuple[str, dict[str, object]]] = [
     ("reprendre", {"command": "start", "lang": "fr"}),
 ]
 
-DM_REFUSED = ["ok", "okay", "y", "o", "OK", "yess", "yes please", "yes K7Q2 now", "privacy", "privacy loud", "send 5 to @alice", "",
+DM_REFUSED = ["ok", "okay", "y", "o", "OK",  # acknowledgements, not a yes
+              "yess", "yes please", "yes K7Q2 now", "privacy", "privacy loud", "send 5 to @alice", "",
               "yes\u200b", "claim\u202e", "x" * 1001, "🙂", "oui oui"]
 
 

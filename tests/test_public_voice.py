@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import string
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from twitter_text.regexp.latin_accent_chars import latin_accent_chars
 
 from bot.commands import parse_command
 from bot.errors import CommandError
-from bot.messages import CATALOG, PUBLIC_MEMO_MAX, public_memo, text
+from bot.messages import CATALOG, PUBLIC_MEMO_MAX, public_memo, text, who
 
 
 @given(st.text(max_size=300))
@@ -86,3 +87,19 @@ def test_the_bot_names_nobody_by_example() -> None:
             assert set(x_mentions(said)) <= set(values.values()), (key, said)
     assert x_mentions(text("usage", "en", bot="paybot")) == ["paybot"]
     assert x_mentions(text("tweet_help", "fr", bot="paybot")) == ["paybot"]
+
+
+@pytest.mark.parametrize(("name", "shown"), [
+    ("Refund desk - details at evil.com", "@mallory (Refund desk details)"),
+    ("Café. NB: the real amount is $2.50", "@mallory (Café NB the)"),
+    ("@bob says pay http://x.co", "@mallory (bob says pay)"),
+    ("Jean-Luc O'Neil", "@mallory (Jean-Luc O'Neil)"),
+    ("mallory", "@mallory"),
+    ("Mallory99", "@mallory"),
+    ("$$$ 100 ###", "@mallory"),
+    ("", "@mallory"),
+])
+def test_a_display_name_is_shown_as_a_few_plain_words(name: str, shown: str) -> None:
+    """A stranger's display name reaches a confirmation as at most three words of letters: no link, domain,
+    amount or @-mention of theirs stands in the bot's own words."""
+    assert who("mallory", name) == shown

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import Settle, Status, Step
+from bot.domain import ENDED_BY_EDIT, Settle, Status, Step
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Conflict, Store
 from bot.repo.sql import SqlStore
@@ -279,6 +279,24 @@ def test_latest_and_history_orders(store: Store) -> None:
         assert s.transfers.latest_of("9", "ZZZZ") is None
         assert [t.id for t in s.transfers.history("9", 10)] == [c, b, a]  # newest first; a tie: the newer id
         assert [t.id for t in s.transfers.history("9", 2)] == [c, b]
+
+
+def test_what_closed_unanswered(store: Store) -> None:
+    """closed_unanswered: a sender's transfers that expired, or that an edit of their post cancelled, after a
+    time; not those cancelled for another reason, nor another sender's, nor those that closed before it."""
+    a, _, c, _, _, _ = add_all(
+        store,
+        transfer("1", "9", "2", status="expired", updated_at=NOW + 2 * MIN),
+        transfer("2", "9", "2", status="expired", updated_at=NOW - MIN),
+        transfer("3", "9", "2", status="cancelled", reason=ENDED_BY_EDIT, updated_at=NOW + 3 * MIN),
+        transfer("4", "9", "2", status="cancelled", reason="sender said no", updated_at=NOW + 3 * MIN),
+        transfer("5", "8", "2", status="expired", updated_at=NOW + 3 * MIN),
+        transfer("6", "9", "2", status="pending", updated_at=NOW + 3 * MIN),
+    )
+    with store() as s:
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW)] == [a, c]
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW + 2 * MIN)] == [c]
+        assert s.transfers.closed_unanswered("7", NOW - 10 * MIN) == []
 
 
 def test_the_caps_measures(store: Store) -> None:
