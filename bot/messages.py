@@ -429,6 +429,9 @@ STATUS_WORDS = {
     "failed": ("failed", "échoué"), "cancelled": ("cancelled", "annulé"),
     "expired": ("expired", "expiré"), "returned": ("returned", "rendu"),
     "needs_auth": ("awaiting the bank's approval", "en attente de l'accord de la banque"),
+    # What a recipient is told of a payment to them that did not go through: declined cards (and every other
+    # reason a payer's payment failed) are nobody else's business.
+    "not_paid": ("not paid", "non payé"),
 }
 
 

@@ -482,6 +482,18 @@ def test_history_of_one_payment_says_payment(w: World) -> None:
     assert w.outbox()[-1][1].startswith("Your last payment:")
 
 
+def test_history_shows_another_persons_failed_payment_as_not_paid(w: World) -> None:
+    """A recipient's HISTORY reads a payment to them that failed (a declined card) as "not paid"; the payer's own
+    HISTORY says failed."""
+    w.svc.on_mention(w.posts.mention("dave", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("dave", "yes"))
+    assert w.statuses() == ["failed"]
+    w.svc.on_dm(w.posts.dm("alice", "history"))
+    assert w.outbox()[-1][1].endswith("$5.00 from @dave: not paid")
+    w.svc.on_dm(w.posts.dm("dave", "history"))
+    assert w.outbox()[-1][1].endswith("$5.00 to @alice: failed")
+
+
 def _queued_reply(w: World) -> Outbox:
     row = next((r for r in reversed(rows(w.uow, Outbox)) if r.kind == "reply" and r.status == "queued"), None)
     assert row is not None and row.names

@@ -285,7 +285,9 @@ class Answers(Cashout):
         lines = [say("history.head", lang, n=len(rows)) if len(rows) > 1 else say("history.head_one", lang)]
         for t in rows:
             out = t.sender_id == user_id
+            # Another person's failed payment reads as "not paid": why it failed is theirs (a declined card).
+            status = t.status if out or t.status != Status.FAILED else "not_paid"
             lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),
                              amount=money(t), other=self._handle(s, t.recipient_id if out else t.sender_id),
-                             status=msg.status_word(t.status, lang)))
+                             status=msg.status_word(status, lang)))
         return "\n".join(lines)
