@@ -48,6 +48,9 @@ def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> 
         requests_per_hour=settings.paybot_requests_per_hour,
         requests_per_payer_day=settings.paybot_requests_per_payer_day,
         strangers_per_day=settings.paybot_strangers_per_day,
+        sends_per_hour=settings.paybot_sends_per_hour,
+        pending_sends=settings.paybot_pending_sends,
+        pending_sends_no_card=settings.paybot_pending_sends_no_card,
     )
 
 

@@ -152,6 +152,9 @@ class Settings(BaseSettings):
     paybot_requests_per_hour: int = Field(10, ge=1, le=1000)  # request commands per requester
     paybot_requests_per_payer_day: int = Field(5, ge=1, le=1000)  # request commands naming one payer
     paybot_strangers_per_day: int = Field(5, ge=0, le=1000)  # payments to people who never wrote to the bot
+    paybot_sends_per_hour: int = Field(20, ge=1, le=1000)  # send commands per sender
+    paybot_pending_sends: int = Field(5, ge=1, le=100)  # send commands per sender waiting for their answer
+    paybot_pending_sends_no_card: int = Field(1, ge=1, le=100)  # the same, for a sender without a saved card
 
     paybot_mentions_interval: float = Field(10.0, gt=0)
     paybot_dms_interval: float = Field(60.0, gt=0)

@@ -131,6 +131,9 @@ class Policy:
     requests_per_hour: int = 10  # request commands per requester, in any hour
     requests_per_payer_day: int = 5  # request commands naming one payer, in any 24 hours, from anyone
     strangers_per_day: int = 5  # people per sender, in any 24 hours, paid without ever having written to the bot
+    sends_per_hour: int = 20  # send commands per sender, in any hour (each asks a confirmation DM)
+    pending_sends: int = 5  # send commands per sender waiting for their answer at once
+    pending_sends_no_card: int = 1  # the same for a sender without a saved card (each DM says to REGISTER)
     # The provider's own smallest charge per currency (Stripe's), when above min_minor.
     currency_min: Mapping[str, int] = field(default_factory=dict)
 

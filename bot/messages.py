@@ -99,6 +99,15 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Vous avez demandé de l'argent {n} fois dans la dernière heure ; réessayez plus tard."),
     "limit.payer": ("Someone you named has been asked for money {n} times today already; ask them tomorrow.",
                     "Une personne nommée a déjà reçu {n} demandes d'argent aujourd'hui ; demandez-lui demain."),
+    "limit.sends": ("You've posted {n} payments in the last hour; post again later.",
+                    "Vous avez publié {n} paiements dans la dernière heure ; réessayez plus tard."),
+    "limit.pending": ("You have {n} payments waiting for your answer: answer them (or let them expire) first.",
+                      "Vous avez {n} paiements qui attendent votre réponse : répondez-y (ou laissez-les expirer) "
+                      "d'abord."),
+    "limit.pending_no_card": ("You have a payment waiting and no saved card yet: DM me REGISTER to save one, then "
+                              "answer it.",
+                              "Vous avez un paiement en attente et pas encore de carte enregistrée : envoyez-moi "
+                              "INSCRIPTION en DM, puis répondez-y."),
     "limit.strangers": ("You can pay at most {n} people in 24 hours who have never used me; try again "
                         "tomorrow, or ask them to write to me first.",
                         "Vous pouvez payer au plus {n} personnes en 24 heures qui ne m'ont jamais utilisé ; "

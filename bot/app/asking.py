@@ -244,12 +244,32 @@ class Asking(ServiceBase):
                 if n >= self.policy.requests_per_payer_day:
                     raise CommandError("limit.payer", n=n)
             return
+        self._check_sends(s, m)
         new = [u.id for u in people if (row := s.users.get(u.id)) is None or row.wrote_at is None]
         if not new:
             return
         before = s.transfers.strangers_paid(m.author_id, now - timedelta(hours=24), other_than_root=m.root_id)
         if len(before | set(new)) > self.policy.strangers_per_day:
             raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
+
+    def _check_sends(self, s: Tx, m: Mention) -> None:
+        """Bound what one sender's posts make the bot send them (each a confirmation DM at the head of the
+        queue, from the operator's DM allowance): send commands per hour, and commands waiting for an answer
+        at once; without a saved card, fewer (one by default: its confirmation says to REGISTER, more would say
+        it again). An
+        edit of a command already counted is not counted again."""
+        now = self.clock.now()
+        sent = s.transfers.sends_since(m.author_id, now - timedelta(hours=1), other_than_root=m.root_id)
+        if sent >= self.policy.sends_per_hour:
+            raise CommandError("limit.sends", n=sent)
+        waiting = {t.root_tweet_id for t in s.transfers.pending_of(m.author_id)
+                   if t.kind == "send" and t.root_tweet_id != m.root_id}
+        if not waiting:
+            return
+        if len(waiting) >= self.policy.pending_sends:
+            raise CommandError("limit.pending", n=len(waiting))
+        if len(waiting) >= self.policy.pending_sends_no_card and not self._may_have_card(m.author_id):
+            raise CommandError("limit.pending_no_card")
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None

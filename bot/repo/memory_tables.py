@@ -213,6 +213,11 @@ class MemTransfers(_Repo[Transfer]):
             lambda t: t.kind == "request" and t.created_at >= since and requester_id in (None, t.recipient_id)
             and payer_id in (None, t.sender_id))})
 
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        return len({t.root_tweet_id for t in self.t.where(
+            lambda t: t.kind == "send" and t.sender_id == sender_id and t.created_at >= since
+            and t.root_tweet_id != other_than_root)})
+
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         users = self.tx.work(User)
         ended = (Status.CANCELLED, Status.EXPIRED, Status.FAILED)

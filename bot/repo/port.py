@@ -118,6 +118,10 @@ class Transfers(Protocol):
         """How many request commands (posts) `requester_id` made, or named `payer_id`, since `since`."""
         ...
 
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        """How many send commands (posts) `sender_id` made since `since`, the command `other_than_root` aside."""
+        ...
+
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         """The people `sender_id` paid since `since` (in commands other than `other_than_root`, not
         cancelled, expired or failed) who never wrote to the bot."""

@@ -222,6 +222,11 @@ class SqlTransfers(_Table):
             query = query.where(Transfer.sender_id == payer_id)
         return int(self.s.exec(query).one())
 
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        return int(self.s.exec(select(func.count(func.distinct(Transfer.root_tweet_id))).where(
+            Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.created_at >= since,
+            Transfer.root_tweet_id != other_than_root)).one())
+
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
         known = self._sender(sender_id, since)
