@@ -39,6 +39,10 @@ from bot.sims.stripe import DROP, StripeSim
 from bot.store import UnitOfWork, make_engine
 
 USD5 = Money(500, "USD")
+# Signing secrets of Stripe's shape ("whsec_" and 32 random characters), as config requires.
+PLATFORM_SECRET = "whsec_sUIZXjs4eHSZkEbLfIVhxbxChGRlETUP"
+CONNECT_SECRET = "whsec_Q6OE975wTrykRGCrpBt19y04qerWApy6"
+OTHER_SECRET = "whsec_pV5fAdTQX68JGNnABKKb5dqA9M8Dh2f2"
 
 
 def free_port() -> int:
@@ -524,9 +528,39 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
     assert got == []
 
 
-def _signed(body: str, secret: str) -> dict[str, str]:
-    stamp = int(time.time())
-    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+def test_the_webhook_serves_only_its_own_route(emu: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No static folder: Flask's default would serve ./static of the directory `paybot webhook` starts in."""
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "paybot.db").write_text("the store")
+    monkeypatch.chdir(tmp_path)
+    app = make_app(emu.provider, [PLATFORM_SECRET], lambda _e: None)
+    assert [(r.rule, sorted(r.methods or ())) for r in app.url_map.iter_rules()] == [
+        (PATH, ["OPTIONS", "POST"])]
+    assert app.test_client().get("/static/paybot.db").status_code == 404
+
+
+def test_the_signature_is_checked_on_the_raw_bytes_before_anything_is_parsed(
+        emu: Backend, caplog: pytest.LogCaptureFixture) -> None:
+    """A body that is not UTF-8 is not "signed, but not an event": unsigned, it is a bad signature; signed (on
+    its bytes), it is not an event. Nothing is applied either way."""
+    got: list[ProviderEvent] = []
+    app = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
+    body = b'{"id": "evt_1", "object": "event", "type": "charge.refunded", "data": {"object": "\xff\xfe"}}'
+    for headers in ({}, {"Stripe-Signature": "t=1,v1=00"}, _signed(body, "whsec_" + "0" * 32)):
+        answer = app.post(PATH, data=body, headers=headers)
+        assert (answer.status_code, answer.data) == (400, b"bad signature")
+    assert "not an event" not in caplog.text
+    answer = app.post(PATH, data=body, headers=_signed(body, PLATFORM_SECRET))
+    assert (answer.status_code, answer.data) == (400, b"not an event")
+    stale = _signed(b"{}", PLATFORM_SECRET, stamp=int(time.time()) - 301)
+    assert app.post(PATH, data=b"{}", headers=stale).data == b"bad signature"
+    assert got == []
+
+
+def _signed(body: str | bytes, secret: str, stamp: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if stamp is None else stamp
+    raw = body.encode() if isinstance(body, str) else body
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()
     return {"Stripe-Signature": f"t={stamp},v1={mac}"}
 
 

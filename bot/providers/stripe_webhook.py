@@ -5,19 +5,25 @@ A web process that also receives them gets them sooner; each event is applied
 the same way and only once in effect, whichever path brings it first.
 
 Every request must carry a valid `Stripe-Signature` for the endpoint's signing
-secret (STRIPE_WEBHOOK_SECRET, "whsec_..."): anything else gets a 400 and is
-not applied. Even a signed event is only a hint: the event is fetched again
-from Stripe by its id (for a connected account's event, as that account), and
-that copy is what is applied, so a body someone managed to sign (a leaked
-secret) can invent nothing: an id Stripe does not know gets a 400. Bodies over
-1 MB are refused before anything is read into memory (413), and a signed body
-that is not an event gets a 400.
+secret (STRIPE_WEBHOOK_SECRET, "whsec_..."), checked on the raw bytes before
+anything is parsed: anything else gets a 400 and is not applied. Even a signed
+event is only a hint: the event is fetched again from Stripe by its id (for a
+connected account's event, as that account), and that copy is what is
+applied, so a body someone managed to sign (a leaked secret) can invent
+nothing: an id Stripe does not know gets a 400. Bodies over 1 MB are refused
+before anything is read into memory (413), and a signed body that is not an
+event gets a 400. The app has that one route and nothing else.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import time
 from collections.abc import Callable
+from typing import Any
 
 import stripe
 from flask import Flask, Response, request
@@ -29,39 +35,69 @@ log = logging.getLogger(__name__)
 
 PATH = "/stripe/webhook"
 MAX_BODY = 1024 * 1024
+TOLERANCE = 300  # seconds: how old a signature may be (stripe-python's default)
+
+
+def signed_by(body: bytes, header: str | None, secret: str, *, tolerance: int = TOLERANCE,
+              now: float | None = None) -> bool:
+    """Whether `header` (Stripe-Signature: "t=...,v1=...") signs the raw `body` with `secret`, no older than
+    `tolerance` seconds: stripe-python's WebhookSignature.verify_header, on the bytes as received (it decodes
+    them as UTF-8 first, so a body that is not UTF-8 raised a ValueError before any signature was checked)."""
+    if not header or not secret:
+        return False
+    stamp: int | None = None
+    signatures = []
+    for item in header.split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t":
+            try:
+                stamp = int(value)
+            except ValueError:
+                return False
+        elif name == "v1":
+            signatures.append(value)
+    if stamp is None or not signatures:
+        return False
+    expected = hmac.new(secret.encode(), str(stamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(expected, s) for s in signatures):
+        return False
+    return stamp >= (time.time() if now is None else now) - tolerance
+
+
+def parse(body: bytes) -> dict[str, Any] | None:
+    """A verified body as JSON (an object), or None when it is not UTF-8 JSON of an object."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError alike
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def make_app(provider: StripeProvider, secrets: list[str], apply: Callable[[ProviderEvent], None]) -> Flask:
     """A Flask app with one route, POST /stripe/webhook, that verifies, translates and applies each event.
 
     `secrets`: the platform endpoint's signing secret, and the Connect endpoint's when it has one (Stripe
-    signs each endpoint with its own; both may point at this URL). An event signed with any of them passes."""
-    app = Flask("paybot-stripe-webhook")
+    signs each endpoint with its own; both may point at this URL). An event signed with any of them passes.
+    The app serves nothing else: no static folder (Flask's default would serve ./static of the directory
+    the process starts in)."""
+    app = Flask("paybot-stripe-webhook", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # Stripe's events are a few kB
 
     @app.post(PATH)
     def webhook() -> Response:
-        signed, verified = None, False
-        for secret in secrets:
-            try:
-                signed = provider.client.construct_event(request.get_data(), request.headers.get("Stripe-Signature"),
-                                                         secret)
-                verified = True
-                break
-            except stripe.SignatureVerificationError:
-                continue
-            except (ValueError, TypeError, AttributeError, KeyError):  # signed, but no event (JSON of another shape)
-                verified = True
-                break
-        if not verified:
-            log.warning("refused a Stripe webhook: SignatureVerificationError")
+        body = request.get_data()
+        header = request.headers.get("Stripe-Signature")
+        if not any(signed_by(body, header, secret) for secret in secrets):
+            log.warning("refused a Stripe webhook: bad signature")
             return Response("bad signature", status=400)
-        event_id = getattr(signed, "id", None)
+        signed = parse(body)  # only a verified body is parsed
+        event_id = signed.get("id") if signed else None
         if not isinstance(event_id, str) or not event_id.startswith("evt_"):
             log.warning("refused a signed Stripe webhook that is not an event")
             return Response("not an event", status=400)
+        account = signed.get("account") if signed else None
         try:
-            event = provider.fetch_event(event_id, account=getattr(signed, "account", None))
+            event = provider.fetch_event(event_id, account=account if isinstance(account, str) else None)
         except stripe.StripeError as err:  # Stripe will deliver it again
             log.warning("could not fetch Stripe event %s: %s", event_id, type(err).__name__)
             return Response("try again", status=503)
