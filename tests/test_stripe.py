@@ -162,13 +162,13 @@ def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> No
     backend = Backend("localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(),
                                                    connect=False))
     got: list[ProviderEvent] = []
-    server = make_server("127.0.0.1", 0, make_app(backend.provider, ["whsec_paybot_test"], got.append),
+    server = make_server("127.0.0.1", 0, make_app(backend.provider, [PLATFORM_SECRET], got.append),
                          threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         hook = f"http://127.0.0.1:{server.server_port}{PATH}"
         requests.post(f"{localstripe}/_config/webhooks/paybot", timeout=10,
-                      json={"url": hook, "secret": "whsec_paybot_test", "events": ["payment_intent.succeeded"]},
+                      json={"url": hook, "secret": PLATFORM_SECRET, "events": ["payment_intent.succeeded"]},
                       ).raise_for_status()
         backend.give_card("1", "pm_card_visa")
         paid = backend.provider.pay(key="pay:t9:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -517,13 +517,13 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
     """Unsigned or badly signed: 400. Well signed but unknown to Stripe (invented with a leaked
     secret): 400 too, since the event is fetched again from Stripe; nothing is applied."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, ["whsec_x"], got.append).test_client()
+    app = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
     body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.refunded", "created": int(time.time()),
                        "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}}})
     assert app.post(PATH, data=body, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
     assert app.post(PATH, data=body).status_code == 400
     stamp = int(time.time())
-    good = hmac.new(b"whsec_x", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    good = hmac.new(PLATFORM_SECRET.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
     assert app.post(PATH, data=body, headers={"Stripe-Signature": f"t={stamp},v1={good}"}).status_code == 400
     assert got == []
 
@@ -570,16 +570,16 @@ def test_the_webhook_takes_a_connect_endpoints_events_signed_with_its_own_secret
     STRIPE_CONNECT_WEBHOOK_SECRET set, such an event is fetched as that account and applied; a body signed
     with neither secret is refused."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, ["whsec_platform", "whsec_connect"], got.append).test_client()
+    app = make_app(emu.provider, [PLATFORM_SECRET, CONNECT_SECRET], got.append).test_client()
     emu.provider.onboard("2")
     account = emu.provider.account("2")
     sim.onboard(account)
     event = next(e for e in reversed(sim.events) if e.get("account") == account and e["type"] == "account.updated")
     body = json.dumps(event)
-    platform_only = make_app(emu.provider, ["whsec_platform"], got.append).test_client()
-    assert platform_only.post(PATH, data=body, headers=_signed(body, "whsec_connect")).status_code == 400
-    assert app.post(PATH, data=body, headers=_signed(body, "whsec_other")).status_code == 400 and got == []
-    assert app.post(PATH, data=body, headers=_signed(body, "whsec_connect")).status_code == 200
+    platform_only = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
+    assert platform_only.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 400
+    assert app.post(PATH, data=body, headers=_signed(body, OTHER_SECRET)).status_code == 400 and got == []
+    assert app.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 200
     assert [(e.kind, e.user_id) for e in got] == [(EventKind.ACCOUNT_READY, "2")]
 
 

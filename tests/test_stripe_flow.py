@@ -299,6 +299,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
 
     import requests
 
+    from tests.test_stripe import PLATFORM_SECRET as SECRET
     from tests.test_stripe import free_port
 
     assert run.stripe is not None
@@ -308,7 +309,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
     env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
             "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
-            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": "whsec_cli_test"}
+            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": SECRET}
     proc = subprocess.Popen([sys.executable, "-m", "bot", "webhook", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -317,7 +318,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
 
         def post(body: str) -> int:
             stamp = int(time.time())
-            sig = hmac.new(b"whsec_cli_test", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+            sig = hmac.new(SECRET.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
             return requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"},
                                  timeout=30).status_code
 
@@ -344,7 +345,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         out = proc.communicate()[0]
     assert code == 0, out
     assert "development server" not in out  # served by waitress, not werkzeug's server
-    assert "whsec_cli_test" not in out and run.stripe.api_key not in out
+    assert SECRET not in out and run.stripe.api_key not in out
 
 
 def _answers(url: str) -> bool:
