@@ -103,22 +103,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base(name: str, url: str | None, *, live: bool) -> str | None:
-    """An API base override (X_API_BASE, STRIPE_API_BASE), or ConfigError.
+def checked_base(name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(),
+                 override: bool = True) -> str | None:
+    """An address paybot sends credentials to or puts in links (an API base: X_API_BASE, STRIPE_API_BASE,
+    MANGOPAY_API_BASE; a page whose links carry a bearer id or token), or ConfigError.
 
-    Overrides are for emulators and tests: refused for a live bot (its credentials
-    would go wherever the override points), and plain http only to this machine."""
+    Plain http only to this machine (an emulator), whatever the host, the provider's own (`official`)
+    included. An API base outside `official` is an override, for emulators and tests: refused for a live
+    bot (its credentials would go wherever the override points). `override=False`: the operator's own
+    page, never an override (only the https rule)."""
     if not url:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name.upper()} is not an http(s) address")
-    if live:
-        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
-                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
                           "network unencrypted. Use https, or an emulator on 127.0.0.1")
+    if live and override and parts.hostname not in official:
+        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
+                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     return url
 
 
@@ -341,23 +345,22 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
         raise ConfigError(f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
                           "a placeholder: set the value from the Mangopay dashboard")
     base = settings.mangopay_api_base.rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("MANGOPAY_API_BASE is not an http(s) address")
+    checked_base("mangopay_api_base", base, live=settings.paybot_live, official=MANGOPAY_HOSTS)
     live = is_live_mangopay(base)
     if live and not settings.paybot_live:
         raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
                           f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
-    if parts.hostname not in MANGOPAY_HOSTS:
-        checked_base("mangopay_api_base", base, live=settings.paybot_live)
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
+    checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
     bank_page = settings.mangopay_bank_page_url
     if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
                       or any(p not in bank_page for p in ("{user}", "{expires}", "{token}"))):
         raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user}, "
                           "{expires} and {token} in it (CASHOUT links there; the page checks the token)")
+    checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
     weak = weak_secret(key) if bank_page else None
     if weak:  # the key signs the links' tokens (bank_page_token): a guessable key lets anyone make one
         raise ConfigError(f"MANGOPAY_API_KEY signs the links to MANGOPAY_BANK_PAGE_URL and is too weak for that "

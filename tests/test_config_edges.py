@@ -115,6 +115,44 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
     assert s.overrides() == ["X_API_BASE=http://127.0.0.1:8099", "STRIPE_API_BASE=https://stripe-emulator.internal"]
 
 
+MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
+                mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+                mangopay_card_page_url="https://pay.example.com/card/{id}")
+BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
+
+
+@pytest.mark.parametrize(("name", "settings", "check"), [
+    ("X_API_BASE", dict(X, x_api_base="http://api.x.com"), "require_x"),
+    ("STRIPE_API_BASE", dict(stripe_api_key="sk_test_abc", stripe_api_base="http://api.stripe.com"),
+     "require_stripe"),
+    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.mangopay.com", paybot_live=True),
+     "require_mangopay"),
+    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
+    ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}"),
+     "require_mangopay"),
+    ("MANGOPAY_BANK_PAGE_URL", dict(MANGOPAY, mangopay_bank_page_url="http://pay.example.com" + BANK_PAGE),
+     "require_mangopay"),
+], ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "bank-page"])
+def test_every_address_that_carries_credentials_is_https_beyond_this_machine(
+        name: str, settings: dict[str, object], check: str) -> None:
+    """Each provider's API base (its key travels there) and each page whose links carry a bearer id or token
+    goes through the same rule (`checked_base`): plain http only to this machine, even to the provider's
+    own host (Mangopay's production with PAYBOT_LIVE=1 included)."""
+    with pytest.raises(ConfigError, match=f"{name} uses plain http to"):
+        getattr(Settings(**settings), check)()  # type: ignore[arg-type]
+
+
+def test_the_pages_and_mangopays_own_hosts_are_not_overrides() -> None:
+    """Mangopay's hosts over https, and the operator's pages (https, or http on this machine for the emulator),
+    are no override: accepted live, never warned about."""
+    live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True,  # type: ignore[arg-type]
+                    mangopay_bank_page_url="https://pay.example.com" + BANK_PAGE)
+    assert live.require_mangopay()[2] == "https://api.mangopay.com" and live.overrides() == []
+    local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}",  # type: ignore[arg-type]
+                                        mangopay_bank_page_url="http://127.0.0.1:8097" + BANK_PAGE)))
+    assert local.require_mangopay()[0] == "client-1"
+
+
 PASSWORD = "S3cr@t-Passw0rd"
 URL = f"postgresql+psycopg://paybot:{PASSWORD}@db.invalid:5432/paybot"
 
