@@ -36,6 +36,20 @@ log = logging.getLogger(__name__)
 PATH = "/stripe/webhook"
 MAX_BODY = 1024 * 1024
 TOLERANCE = 300  # seconds: how old a signature may be (stripe-python's default)
+# waitress's settings for an endpoint on the internet. Its defaults (100 connections, an idle one kept 120 s,
+# looked for every 30 s) let about 120 idle sockets lock everyone out for minutes: here a socket that sends nothing
+# is closed within CHANNEL_TIMEOUT + CLEANUP_INTERVAL seconds, there is room for CONNECTION_LIMIT of them (poll(),
+# as select() stops at 1,024 descriptors), and a request's headers and body are bounded (Stripe's are a few kB).
+# Run it behind the host's router (Heroku's, Fly's proxy, nginx), which buffers slow clients.
+CONNECTION_LIMIT = 500
+CHANNEL_TIMEOUT = 10
+CLEANUP_INTERVAL = 2
+MAX_HEADERS = 16 * 1024
+SERVER_SETTINGS: dict[str, Any] = {
+    "threads": 4, "ident": "paybot", "connection_limit": CONNECTION_LIMIT, "channel_timeout": CHANNEL_TIMEOUT,
+    "cleanup_interval": CLEANUP_INTERVAL, "max_request_body_size": MAX_BODY, "max_request_header_size": MAX_HEADERS,
+    "asyncore_use_poll": True,
+}
 
 
 def signed_by(body: bytes, header: str | None, secret: str, *, tolerance: int = TOLERANCE,
@@ -114,3 +128,10 @@ def make_app(provider: StripeProvider, secrets: list[str], apply: Callable[[Prov
         return Response("ok", status=200)
 
     return app
+
+
+def webhook_server(app: Flask, host: str, port: int) -> Any:
+    """waitress (a production WSGI server, pure Python, one process) serving `app` with SERVER_SETTINGS."""
+    import waitress
+
+    return waitress.create_server(app, host=host, port=port, **SERVER_SETTINGS)
