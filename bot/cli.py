@@ -377,7 +377,8 @@ def webhook(
         _fail(str(err))
         return
     logs.setup(settings.log_level, secrets=settings.secrets())
-    app_ = make_app(service.provider, signing_secrets, service.apply_event)
+    platform_secret, connect_secret = signing_secrets
+    app_ = make_app(service.provider, platform_secret, service.apply_event, connect_secret=connect_secret)
     server = webhook_server(app_, host, port)  # waitress, with limits for the internet (werkzeug's is for development)
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)
 

@@ -272,8 +272,8 @@ class Settings(BaseSettings):
                 (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base),
                  ("mangopay_api_base", mangopay)) if value]
 
-    def require_webhook_secrets(self) -> list[str]:
-        """The webhook's signing secrets (the platform endpoint's, then the Connect endpoint's if set);
+    def require_webhook_secrets(self) -> tuple[str, str | None]:
+        """The webhook's signing secrets: the platform endpoint's, and the Connect endpoint's (None if unset);
         ConfigError when the first is missing, either is a placeholder, not of Stripe's shape (whsec_ and at
         least MIN_SECRET_CHARS random-looking characters), or both are the same."""
         out = []
@@ -301,7 +301,7 @@ class Settings(BaseSettings):
                                   "secret of its own, and paybot tells the platform's events from connected "
                                   "accounts' by the secret that signed them")
             out.append(secret)
-        return out
+        return out[0], (out[1] if len(out) > 1 else None)
 
     def require_mangopay(self) -> tuple[str, str, str]:
         """The Mangopay client id, API key and API base; ConfigError when one is missing or a placeholder,

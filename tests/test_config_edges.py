@@ -37,14 +37,14 @@ def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, wh
     endpoint's secret is optional, and checked the same way when set)."""
     with pytest.raises(ConfigError, match=why):
         Settings(stripe_webhook_secret=secret).require_webhook_secrets()
-    assert Settings(stripe_webhook_secret=PLATFORM).require_webhook_secrets() == [PLATFORM]
-    assert Settings(stripe_webhook_secret=CLI).require_webhook_secrets() == [CLI]
+    assert Settings(stripe_webhook_secret=PLATFORM).require_webhook_secrets() == (PLATFORM, None)
+    assert Settings(stripe_webhook_secret=CLI).require_webhook_secrets() == (CLI, None)
     if secret is not None:
         with pytest.raises(ConfigError, match=f"STRIPE_CONNECT_WEBHOOK_SECRET .*{why}"):
             Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret
                      ).require_webhook_secrets()
     both = Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=CONNECT)
-    assert both.require_webhook_secrets() == [PLATFORM, CONNECT] and CONNECT in both.secrets()
+    assert both.require_webhook_secrets() == (PLATFORM, CONNECT) and CONNECT in both.secrets()
 
 
 @pytest.mark.parametrize("secret", [

@@ -162,7 +162,7 @@ def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> No
     backend = Backend("localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(),
                                                    connect=False))
     got: list[ProviderEvent] = []
-    server = make_server("127.0.0.1", 0, make_app(backend.provider, [PLATFORM_SECRET], got.append),
+    server = make_server("127.0.0.1", 0, make_app(backend.provider, PLATFORM_SECRET, got.append),
                          threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
@@ -517,7 +517,7 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
     """Unsigned or badly signed: 400. Well signed but unknown to Stripe (invented with a leaked
     secret): 400 too, since the event is fetched again from Stripe; nothing is applied."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
     body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.refunded", "created": int(time.time()),
                        "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}}})
     assert app.post(PATH, data=body, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
@@ -533,7 +533,7 @@ def test_the_webhook_serves_only_its_own_route(emu: Backend, tmp_path: Path, mon
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "paybot.db").write_text("the store")
     monkeypatch.chdir(tmp_path)
-    app = make_app(emu.provider, [PLATFORM_SECRET], lambda _e: None)
+    app = make_app(emu.provider, PLATFORM_SECRET, lambda _e: None)
     assert [(r.rule, sorted(r.methods or ())) for r in app.url_map.iter_rules()] == [
         (PATH, ["OPTIONS", "POST"])]
     assert app.test_client().get("/static/paybot.db").status_code == 404
@@ -544,7 +544,7 @@ def test_the_signature_is_checked_on_the_raw_bytes_before_anything_is_parsed(
     """A body that is not UTF-8 is not "signed, but not an event": unsigned, it is a bad signature; signed (on
     its bytes), it is not an event. Nothing is applied either way."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
     body = b'{"id": "evt_1", "object": "event", "type": "charge.refunded", "data": {"object": "\xff\xfe"}}'
     for headers in ({}, {"Stripe-Signature": "t=1,v1=00"}, _signed(body, "whsec_" + "0" * 32)):
         answer = app.post(PATH, data=body, headers=headers)
@@ -570,17 +570,28 @@ def test_the_webhook_takes_a_connect_endpoints_events_signed_with_its_own_secret
     STRIPE_CONNECT_WEBHOOK_SECRET set, such an event is fetched as that account and applied; a body signed
     with neither secret is refused."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, [PLATFORM_SECRET, CONNECT_SECRET], got.append).test_client()
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append, connect_secret=CONNECT_SECRET).test_client()
     emu.provider.onboard("2")
     account = emu.provider.account("2")
     sim.onboard(account)
     event = next(e for e in reversed(sim.events) if e.get("account") == account and e["type"] == "account.updated")
     body = json.dumps(event)
-    platform_only = make_app(emu.provider, [PLATFORM_SECRET], got.append).test_client()
+    platform_only = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
     assert platform_only.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 400
     assert app.post(PATH, data=body, headers=_signed(body, OTHER_SECRET)).status_code == 400 and got == []
     assert app.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 200
     assert [(e.kind, e.user_id) for e in got] == [(EventKind.ACCOUNT_READY, "2")]
+    # An account paybot did not create (connected to the platform otherwise): its onboarding teaches nothing.
+    stranger = emu.provider.client.v1.accounts.create(params={"capabilities": {"transfers": {"requested": True}}})
+    sim.onboard(stranger.id)
+    body = json.dumps(sim.events[-1])
+    answer = app.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET))
+    assert (answer.status_code, answer.data, len(got)) == (200, b"ignored", 1)
+    # A Connect body that names no account, or claims another account's event: refused.
+    bare = json.dumps({k: v for k, v in event.items() if k != "account"})
+    assert app.post(PATH, data=bare, headers=_signed(bare, CONNECT_SECRET)).status_code == 400
+    other = json.dumps({**event, "account": emu.provider.account("3")})
+    assert app.post(PATH, data=other, headers=_signed(other, CONNECT_SECRET)).status_code == 400 and len(got) == 1
 
 
 # ---------------------------------------------------------------- settings
