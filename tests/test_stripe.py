@@ -474,6 +474,19 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
 
 
 @pytest.mark.emulator_only
+def test_sca_the_page_paybot_made_lapsing_is_told_once_read_again(emu: Backend, sim: StripeSim) -> None:
+    """checkout.session.expired of the page paybot stored for the key: AUTH_LAPSED, once Stripe's copy of that
+    page says it expired (a page that is not paybot's says nothing, see test_stripe_flow.py)."""
+    emu.give_card("1", "pm_card_authenticationRequired")
+    emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert isinstance(sim.clock, FakeClock)
+    sim.clock.advance(timedelta(hours=25))
+    events, _ = emu.provider.events(None)
+    assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [
+        (EventKind.AUTH_LAPSED, "pay:t1:1:2")]
+
+
+@pytest.mark.emulator_only
 def test_sca_a_failed_cancel_of_the_refused_attempt_does_not_stop_the_page(
         emu: Backend, sim: StripeSim, caplog: pytest.LogCaptureFixture) -> None:
     emu.give_card("1", "pm_card_authenticationRequired")

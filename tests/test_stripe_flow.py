@@ -408,8 +408,9 @@ def test_a_connected_accounts_payment_naming_someones_key_completes_nothing(appr
 def test_a_platform_payment_paybot_did_not_make_completes_nothing_when_polled(approval: Run) -> None:
     """The polled events are the platform's own, but not all of the platform's payments are paybot's: another
     integration of the account (or its dashboard) can charge someone with paybot's key in the metadata, on a
-    Checkout page of its own or off-session. Neither completes the waiting transfer: the payment paybot made
-    for that key is read again from its own approval page. Then @bob approves, and it completes."""
+    Checkout page of its own or off-session, or let such a page lapse. None of it completes or fails the
+    waiting transfer: the payment paybot made for that key is read again from its own approval page. Then @bob
+    approves, and it completes."""
     r = approval
     assert r.stripe is not None
     provider: StripeProvider = r.bot.provider  # type: ignore[assignment]
@@ -426,6 +427,12 @@ def test_a_platform_payment_paybot_did_not_make_completes_nothing_when_polled(ap
         "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
                                                       "product_data": {"name": "not paybot's"}}}]})
     r.stripe.complete_checkout(page.id)
+    unused = provider.client.v1.checkout.sessions.create(params={  # and one of its pages with the key lapses
+        "mode": "payment", "customer": stranger.id, "success_url": "https://x.com", "cancel_url": "https://x.com",
+        "metadata": {"paybot_key": key},
+        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
+                                                      "product_data": {"name": "not paybot's"}}}]})
+    provider.client.v1.checkout.sessions.expire(unused.id)
     said = len(r.sim.bot_messages())
     r.work()
     assert [x.status for x in transfers(r)] == ["needs_auth"] and len(r.sim.bot_messages()) == said

@@ -606,7 +606,7 @@ class StripeProvider:
         if kind in ("checkout.session.completed", "payment_intent.succeeded") and key:
             return self._paid(eid, key)
         if kind == "checkout.session.expired" and key:
-            return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+            return self._lapsed(eid, key)
         if kind == "charge.refunded" and _f(obj, "payment_intent"):
             # The charge's refunds (listed: API versions since 2022-11-15 leave them out of the charge), each with
             # paybot's key when paybot made it; every copy of one refund says the same.
@@ -663,16 +663,9 @@ class StripeProvider:
         if row.outcome is None:
             if row.session_id is None:
                 return []
-            try:
-                page = self.client.v1.checkout.sessions.retrieve(row.session_id,
-                                                                 params={"expand": ["payment_intent"]})
-            except stripe.InvalidRequestError as err:
-                if err.http_status != 404:
-                    raise
-                log.warning("Stripe does not know the approval page %s of key %s", row.session_id, key)
-                return []
+            page = self._page(row.session_id, key)
             pi = _f(page, "payment_intent")
-            if _f(page, "status") != "complete" or pi is None:
+            if page is None or _f(page, "status") != "complete" or pi is None:
                 return []  # not paid (yet): the page's own event will say so
             if isinstance(pi, str):
                 pi = self.client.v1.payment_intents.retrieve(pi)
@@ -689,6 +682,29 @@ class StripeProvider:
             row.payment_intent_id, row.outcome = pi.id, outcome
         return [ProviderEvent(eid, EventKind.PAID, key=key, ref=row.payment_intent_id,
                               outcome=PayOutcome(row.outcome))]
+
+    def _lapsed(self, eid: str, key: str) -> list[ProviderEvent]:
+        """AUTH_LAPSED for `key` when the approval page paybot stored for it expired, as the platform says now
+        (another page with the key in its metadata, expiring, says nothing of paybot's)."""
+        with self.uow() as s:
+            row = s.get(StripePayment, key)
+        if row is None or row.session_id is None or row.outcome is not None:
+            return []
+        page = self._page(row.session_id, key)
+        if _f(page, "status") != "expired":
+            return []
+        return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+
+    def _page(self, session_id: str, key: str) -> Any | None:
+        """The approval page paybot stored, read again on the platform with its PaymentIntent; None when Stripe
+        does not know it."""
+        try:
+            return self.client.v1.checkout.sessions.retrieve(session_id, params={"expand": ["payment_intent"]})
+        except stripe.InvalidRequestError as err:
+            if err.http_status != 404:
+                raise
+            log.warning("Stripe does not know the approval page %s of key %s", session_id, key)
+            return None
 
     @staticmethod
     def _not_ours(pi: Any, row: StripePayment, key: str) -> str | None:

@@ -15,9 +15,9 @@ Even a signed event is only a hint: the event is fetched again from Stripe by
 its id (a Connect event as its account), and that copy is what is applied, so
 a body someone managed to sign (a leaked secret) can invent nothing: an id
 Stripe does not know gets a 400. And no event is taken at its word for a
-payment: paybot reads its own payment again from the platform. Bodies over 1 MB are refused
-before anything is read into memory (413), and a signed body that is not an
-event gets a 400. The app has that one route and nothing else.
+payment: paybot reads its own payment again from the platform. Bodies over
+1 MB are refused before anything is read into memory (413), and a signed body
+that is not an event gets a 400. The app has that one route and nothing else.
 """
 
 from __future__ import annotations
