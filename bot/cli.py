@@ -390,9 +390,7 @@ def webhook(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
-    from waitress import create_server
-
-    from bot.providers.stripe_webhook import MAX_BODY, PATH, make_app
+    from bot.providers.stripe_webhook import PATH, make_app, webhook_server
 
     settings, _uow, service = _operator()
     if settings.paybot_provider != "stripe":
@@ -403,9 +401,9 @@ def webhook(
         _fail(str(err))
         return
     logs.setup(settings.log_level, secrets=settings.secrets())
-    app_ = make_app(service.provider, signing_secrets, service.apply_event)
-    # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
-    server = create_server(app_, host=host, port=port, threads=4, ident="paybot", max_request_body_size=MAX_BODY)
+    platform_secret, connect_secret = signing_secrets
+    app_ = make_app(service.provider, platform_secret, service.apply_event, connect_secret=connect_secret)
+    server = webhook_server(app_, host, port)  # waitress, with limits for the internet (werkzeug's is for development)
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)
 
     def stop(*_: object) -> None:

@@ -7,6 +7,7 @@ missing or placeholder credential with one sentence naming the setting.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from datetime import timedelta
 from typing import Literal
@@ -41,6 +42,10 @@ MANGOPAY_PRODUCTION = "https://api.mangopay.com"
 MANGOPAY_HOSTS = {"api.sandbox.mangopay.com", "api.mangopay.com", "api-mtls.sandbox.mangopay.com",
                   "api-mtls.mangopay.com"}
 LOOPBACK_HOSTS = {"localhost", "::1"}
+# A secret paybot is given to sign or check with (webhook signing secrets, the key that signs bank-page links):
+# at least this many characters, random-looking (see `weak_secret`).
+MIN_SECRET_CHARS = 32
+SIGNING_SECRET = re.compile(r"whsec_[A-Za-z0-9]+")  # Stripe's: whsec_ and base62 (hex for the Stripe CLI's)
 
 
 def is_placeholder(value: str) -> bool:
@@ -49,6 +54,28 @@ def is_placeholder(value: str) -> bool:
     for prefix in KEY_PREFIXES:
         v = v.removeprefix(prefix)
     return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
+
+
+def weak_secret(value: str, prefix: str = "") -> str | None:
+    """Why a secret (after its `prefix`) is too weak to sign with, in words that never quote it; None when it
+    is long and random-looking: MIN_SECRET_CHARS characters or more, at least 10 different ones, no run of 7
+    repeated or consecutive characters ("aaaaaaa", "1234567", "gfedcba"), and not one piece said again."""
+    body = value.strip().removeprefix(prefix)
+    if len(body) < MIN_SECRET_CHARS:
+        return f"it has fewer than {MIN_SECRET_CHARS} characters{' after ' + prefix if prefix else ''}"
+    if len(set(body)) < 10:
+        return "it uses fewer than 10 different characters"
+    run, step = 1, None
+    for a, b in itertools.pairwise(body):
+        now = ord(b) - ord(a)
+        run = run + 1 if now == step and now in (0, 1, -1) else 2
+        step = now
+        if run >= 7:
+            return "it holds a run of repeated or consecutive characters"
+    for size in range(1, len(body) // 2 + 1):
+        if len(body) % size == 0 and body[:size] * (len(body) // size) == body:
+            return "it is one piece said again"
+    return None
 
 
 def database_password_parts(url: str | None) -> list[str]:
@@ -76,22 +103,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base(name: str, url: str | None, *, live: bool) -> str | None:
-    """An API base override (X_API_BASE, STRIPE_API_BASE), or ConfigError.
+def checked_base(name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(),
+                 override: bool = True) -> str | None:
+    """An address paybot sends credentials to or puts in links (an API base: X_API_BASE, STRIPE_API_BASE,
+    MANGOPAY_API_BASE; a page whose links carry a bearer id or token), or ConfigError.
 
-    Overrides are for emulators and tests: refused for a live bot (its credentials
-    would go wherever the override points), and plain http only to this machine."""
+    Plain http only to this machine (an emulator), whatever the host, the provider's own (`official`)
+    included. An API base outside `official` is an override, for emulators and tests: refused for a live
+    bot (its credentials would go wherever the override points). `override=False`: the operator's own
+    page, never an override (only the https rule)."""
     if not url:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name.upper()} is not an http(s) address")
-    if live:
-        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
-                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
                           "network unencrypted. Use https, or an emulator on 127.0.0.1")
+    if live and override and parts.hostname not in official:
+        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
+                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     return url
 
 
@@ -244,9 +275,10 @@ class Settings(BaseSettings):
                 (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base),
                  ("mangopay_api_base", mangopay)) if value]
 
-    def require_webhook_secrets(self) -> list[str]:
-        """The webhook's signing secrets (the platform endpoint's, then the Connect endpoint's if set);
-        ConfigError when the first is missing, or either is a placeholder or not a whsec_ secret."""
+    def require_webhook_secrets(self) -> tuple[str, str | None]:
+        """The webhook's signing secrets: the platform endpoint's, and the Connect endpoint's (None if unset);
+        ConfigError when the first is missing, either is a placeholder, not of Stripe's shape (whsec_ and at
+        least MIN_SECRET_CHARS random-looking characters), or both are the same."""
         out = []
         for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
                             ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret)):
@@ -259,10 +291,20 @@ class Settings(BaseSettings):
             if is_placeholder(secret):
                 raise ConfigError(f"{name} still holds a placeholder: anyone could sign events with it. "
                                   "Copy the endpoint's signing secret from the Stripe dashboard")
-            if not secret.startswith("whsec_"):
-                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_...)")
+            if not SIGNING_SECRET.fullmatch(secret):
+                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_ and letters or "
+                                  "digits): copy the endpoint's signing secret from the Stripe dashboard")
+            weak = weak_secret(secret, "whsec_")
+            if weak:
+                raise ConfigError(f"{name} is too weak to be a Stripe signing secret ({weak}; Stripe's have at "
+                                  f"least {MIN_SECRET_CHARS} random ones after whsec_): anyone could guess it and "
+                                  "sign events. Copy the endpoint's signing secret from the Stripe dashboard")
+            if secret in out:
+                raise ConfigError(f"{name} is the same as STRIPE_WEBHOOK_SECRET: Stripe signs each endpoint with a "
+                                  "secret of its own, and paybot tells the platform's events from connected "
+                                  "accounts' by the secret that signed them")
             out.append(secret)
-        return out
+        return out[0], (out[1] if len(out) > 1 else None)
 
     def require_mangopay(self) -> tuple[str, str, str]:
         """The Mangopay client id, API key and API base; ConfigError when one is missing or a placeholder,
@@ -306,23 +348,26 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
         raise ConfigError(f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
                           "a placeholder: set the value from the Mangopay dashboard")
     base = settings.mangopay_api_base.rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("MANGOPAY_API_BASE is not an http(s) address")
+    checked_base("mangopay_api_base", base, live=settings.paybot_live, official=MANGOPAY_HOSTS)
     live = is_live_mangopay(base)
     if live and not settings.paybot_live:
         raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
                           f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
-    if parts.hostname not in MANGOPAY_HOSTS:
-        checked_base("mangopay_api_base", base, live=settings.paybot_live)
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
+    checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
     bank_page = settings.mangopay_bank_page_url
     if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
                       or any(p not in bank_page for p in ("{user}", "{expires}", "{token}"))):
         raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user}, "
                           "{expires} and {token} in it (CASHOUT links there; the page checks the token)")
+    checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
+    weak = weak_secret(key) if bank_page else None
+    if weak:  # the key signs the links' tokens (bank_page_token): a guessable key lets anyone make one
+        raise ConfigError(f"MANGOPAY_API_KEY signs the links to MANGOPAY_BANK_PAGE_URL and is too weak for that "
+                          f"({weak}; at least {MIN_SECRET_CHARS} random ones). Use the API key Mangopay issued")
     return client, key, base
 
 
