@@ -85,7 +85,7 @@ class Sender:
                     blocked.add(item.kind)
                     continue
                 ready.append(item)
-            asking = [saved(i) for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
+            asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
             if asking and (stale := self.service.drop_superseded(asking)):
                 ready = [i for i in ready if i.id not in stale]
             named = [saved(i) for i in ready if i.kind == "reply" and i.names is not None]

@@ -355,6 +355,29 @@ def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_sends_and_closed_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
+    """`warm` changes no answer of `sends_since` and `closed_unanswered`, for rows changed in the unit of work
+    too."""
+    a, b, _ = add_all(store, transfer("1", "9", "2", kind="send", created_at=NOW - 30 * MIN, updated_at=NOW - 30 * MIN),
+                      transfer("2", "9", "3", kind="send", status="expired", created_at=NOW - 90 * MIN,
+                               updated_at=NOW - 20 * MIN),
+                      transfer("3", "9", "4", kind="request", created_at=NOW - 10 * MIN, updated_at=NOW - 10 * MIN))
+    with store() as s:
+        if warm:
+            s.transfers.warm(["9"], NOW - 24 * 60 * MIN)
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="0") == 1
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="1") == 0
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 60 * MIN)] == [b]
+        first = s.transfers.get(a)
+        assert first is not None
+        first.status, first.reason, first.updated_at = Status.CANCELLED, ENDED_BY_EDIT, NOW  # voided now
+        s.transfers.add(transfer("4", "9", "5", kind="send", created_at=NOW, updated_at=NOW))
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="0") == 2
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 60 * MIN)] == [a, b]
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 15 * MIN)] == [a]
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_strangers_paid_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
     add_all(store, transfer("1", "9", "2", status="completed", confirmed_at=NOW),
             transfer("2", "9", "3"), transfer("3", "9", "4", status="cancelled"),

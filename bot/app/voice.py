@@ -70,27 +70,30 @@ class Voice(Events):
                 self._remember(s, user)
             s.commit()
 
-    def drop_superseded(self, item_ids: list[int]) -> set[int]:
+    def drop_superseded(self, items: list[Outbox]) -> set[int]:
         """Of these queued confirmations (a send's DM, a request's replies and DMs), those that ask about a
         version no longer current (edited since, answered, cancelled, expired): marked dropped, in one unit
         of work, and returned. Checked just before each send, not when queued: a confirmation that waited
         (a retry after X refused it) must never reach the payer after a newer one."""
-        dropped: set[int] = set()
+        asking = [i for i in items if i.version and i.transfer_root and i.id is not None]
+        if not asking:
+            return set()
         with self.uow() as s:
-            items = [i for i in s.outbox.many(item_ids) if i.version and i.transfer_root and i.status in WAITING]
             current = {(t.root_tweet_id, t.command_tweet_id, t.sender_id)
-                       for t in s.transfers.of_roots({i.transfer_root for i in items if i.transfer_root})
+                       for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
                        if t.status == Status.PENDING}
-            for item in items:
-                asks = {(r, v) for r, v, payer in current if item.kind != "dm" or payer == item.to_user_id}
-                if (item.transfer_root, item.version) not in asks:
-                    item.status, item.error = Send.DROPPED, "its version is no longer current"
-                    dropped.add(item.id or 0)
-            if dropped:
-                s.commit()
-        for item_id in sorted(dropped):
+            stale = {i.id for i in asking if i.id is not None and not any(
+                (root, version) == (i.transfer_root, i.version) and (i.kind != "dm" or payer == i.to_user_id)
+                for root, version, payer in current)}
+            if not stale:
+                return set()
+            for row in s.outbox.many(sorted(stale)):
+                if row.status in WAITING:
+                    row.status, row.error = Send.DROPPED, "its version is no longer current"
+            s.commit()
+        for item_id in sorted(stale):
             log.info("outbox message %s dropped: it asks about a version no longer current", item_id)
-        return dropped
+        return stale
 
     def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
         """`prepare_replies` for one reply."""

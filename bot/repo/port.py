@@ -64,8 +64,9 @@ class Transfers(Protocol):
         ...
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
-        """Read at once what `pending_of` and `moved_since` (from `since` on) will be asked of these senders in
-        this unit of work (a page of mentions or DMs): an optimisation only, answers are the same without it."""
+        """Read at once what `pending_of`, `moved_since`, `sends_since` and `closed_unanswered` (from `since` on)
+        will be asked of these senders in this unit of work (a page of mentions or DMs): an optimisation only,
+        answers are the same without it."""
         ...
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,

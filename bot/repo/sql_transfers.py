@@ -92,15 +92,17 @@ class SqlTransfers(_Table):
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
         """A transfer is created pending and is confirmed only from pending, so the senders' transfers that
-        are pending or confirmed since `since`, kept with those added later, answer `pending_of` and
-        `moved_since` (from `since` on) by their current fields for the rest of the unit of work."""
+        are pending, confirmed since `since` or changed since `since` (made, answered, expired, cancelled),
+        kept with those added later, answer `pending_of`, `moved_since`, `sends_since` and `closed_unanswered`
+        (from `since` on) by their current fields for the rest of the unit of work."""
         wanted = [i for i in set(sender_ids) if i not in self.senders]
         if not wanted:
             return
         for sender in wanted:
             self.senders[sender] = (since, [])
         for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
-                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since))):
+                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since,
+                col(Transfer.updated_at) >= since))):
             _join(self.senders[t.sender_id][1], t)
 
     def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
@@ -144,6 +146,10 @@ class SqlTransfers(_Table):
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        known = self._sender(sender_id, since)
+        if known is not None:  # each closed when it was last changed: read ahead
+            return sorted((t for t in known if t.updated_at > since and (t.status == Status.EXPIRED or (
+                t.status == Status.CANCELLED and t.reason in EDIT_REASONS))), key=lambda t: t.id or 0)
         return list(self.s.exec(select(Transfer).where(
             Transfer.sender_id == sender_id, col(Transfer.updated_at) > since,
             or_(col(Transfer.status) == Status.EXPIRED,
@@ -223,6 +229,10 @@ class SqlTransfers(_Table):
         return int(self.s.exec(query).one())
 
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        known = self._sender(sender_id, since)
+        if known is not None:  # made since, so changed since: read ahead
+            return len({t.root_tweet_id for t in known if t.kind == "send" and t.created_at >= since
+                        and t.root_tweet_id != other_than_root})
         return int(self.s.exec(select(func.count(func.distinct(Transfer.root_tweet_id))).where(
             Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.created_at >= since,
             Transfer.root_tweet_id != other_than_root)).one())
