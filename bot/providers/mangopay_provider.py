@@ -406,7 +406,12 @@ class MangopayProvider:
         self._save(user_id, card_registration_id=str(made["Id"]))
         return Registration(url=self.card_page_url.replace("{id}", str(made["Id"])))
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
+        """Make the user an Owner (once) and open Mangopay's identity verification. Not while they hold money for
+        others (`holds_for_others`: their payments on their way or held, which sit in their own wallet): an Owner's
+        wallet cannot release it without them (SCA), so it would go back unpaid. They are told to wait (`wait`)."""
+        if holds_for_others and not self._row(user_id).owner:
+            return Onboarding(ready=False, wait=True)
         owner = self.user(user_id)
         if not self._row(user_id).owner:
             # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
@@ -705,7 +710,8 @@ class MangopayProvider:
                     out.append((row.user_id, Money(minor, currency)))
         return out
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
@@ -719,11 +725,11 @@ class MangopayProvider:
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
         if not self._regular(user_id):
-            if keep > 0 and not row.owner:
-                # Onboarding makes them an Owner, and an Owner's wallet cannot release what it holds for others
-                # (Mangopay's SCA on Owner-to-Owner transfers): their held payments would go back unpaid.
+            # Onboarding makes them an Owner, and an Owner's wallet cannot release what it holds for others
+            # (Mangopay's SCA on Owner-to-Owner transfers), in any currency: their held payments would go back unpaid.
+            onboarding = self.onboard(user_id, holds_for_others=holds_for_others or keep > 0)
+            if onboarding.wait:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
-            onboarding = self.onboard(user_id)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
         account = self._bank_account(author)

