@@ -71,20 +71,19 @@ def test_the_two_endpoints_have_secrets_of_their_own() -> None:
         Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=PLATFORM).require_webhook_secrets()
 
 
-@pytest.mark.parametrize("key", ["key-12345", "sim-mangopay-api-key", "K" * 40])
-def test_the_key_that_signs_bank_page_links_must_be_strong(key: str) -> None:
-    """With MANGOPAY_BANK_PAGE_URL set, the Mangopay API key signs the links' tokens (bank_page_token): a
-    guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
+@pytest.mark.parametrize("secret", ["key-12345", "sim-mangopay-api-key", "K" * 40])
+def test_the_secret_that_signs_page_links_must_be_strong(secret: str) -> None:
+    """With MANGOPAY_BANK_PAGE_URL set, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
+    a guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
     common = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
+                  mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
                   mangopay_card_page_url="https://pay.example.com/card/{id}",
                   mangopay_bank_page_url="https://pay.example.com/bank?u={user}&e={expires}&t={token}")
-    with pytest.raises(ConfigError, match="MANGOPAY_API_KEY signs the links") as err:
-        Settings(mangopay_api_key=key, **common).require_mangopay()  # type: ignore[arg-type]
-    assert key not in str(err.value)
-    strong = "NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL"
-    assert Settings(mangopay_api_key=strong, **common).require_mangopay()[1] == strong  # type: ignore[arg-type]
-    no_links = {**common, "mangopay_bank_page_url": None}
-    assert Settings(mangopay_api_key=key, **no_links).require_mangopay()[1] == key  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="PAYBOT_LINK_SECRET is too weak") as err:
+        Settings(paybot_link_secret=secret, **common).require_mangopay()  # type: ignore[arg-type]
+    assert secret not in str(err.value)
+    strong = "Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF"
+    assert Settings(paybot_link_secret=strong, **common).require_mangopay()[0] == "client-1"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
@@ -117,7 +116,8 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
 
 MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
                 mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
-                mangopay_card_page_url="https://pay.example.com/card/{id}")
+                mangopay_card_page_url="https://pay.example.com/card/{id}",
+                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF")
 BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
 
 

@@ -74,3 +74,64 @@ def test_a_cash_out_in_another_currency_does_not_make_a_sender_holding_money_for
     assert "still waiting for their recipients" in dms_to(mw, BOB)[-1]
     _carol_claims(mw)
     assert mw.statuses() == ["completed", "completed"] and mw.wallet(CAROL) == 500
+
+
+# ---------------------------------------------------------------- #23.11: links signed with a key of their own
+
+
+def _bank_link(mw: MangopayWorld, user: str = ALICE) -> str:
+    cashout(mw, "alice" if user == ALICE else "bob")
+    said = dms_to(mw, user)[-1]
+    assert said.startswith("To cash out, add your bank account on this secure page: "), said
+    return said.split()[11]
+
+
+def test_bank_page_links_are_not_signed_with_the_api_key(mw: MangopayWorld) -> None:
+    """The bank-page token was an HMAC under MANGOPAY_API_KEY: the operator's page, to check it, held the key that
+    moves every wallet. It is signed with a key derived from PAYBOT_LINK_SECRET, which the page holds instead: a
+    token made with the API key opens nothing, the link's own does."""
+    import hashlib
+    import hmac
+    from urllib.parse import parse_qs, urlsplit
+
+    from bot.sims.mangopay import MangopayError
+
+    mw.make_receiver(ALICE)
+    mw.pay()
+    link = _bank_link(mw)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+    user, expires = query["user"], int(query["expires"])
+    with_api_key = hmac.new(mw.sim.api_key.encode(), f"paybot-bank-page:{user}:{expires}".encode(),
+                            hashlib.sha256).hexdigest()[:32]
+    assert with_api_key not in query["token"], "the link is signed with the Mangopay API key"
+    forged = link.replace(query["token"], with_api_key)
+    with pytest.raises(MangopayError):
+        mw.sim.follow_bank_link(forged)
+    mw.sim.follow_bank_link(link)
+    cashout(mw)
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way")
+
+
+STRONG = "Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF"
+
+
+@pytest.mark.parametrize(("secret", "says"), [
+    (None, "PAYBOT_LINK_SECRET is not set"), ("changethis", "PAYBOT_LINK_SECRET is not set"),
+    ("short-one-9f3", "PAYBOT_LINK_SECRET is too weak"), ("a" * 40, "PAYBOT_LINK_SECRET is too weak"),
+    ("BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", "PAYBOT_LINK_SECRET is the Mangopay API key"), (STRONG, None)])
+def test_the_link_secret_is_required_strong_and_not_the_api_key(tmp_path: Path, secret: str | None,
+                                                                says: str | None) -> None:
+    from bot.config import Settings
+    from bot.errors import ConfigError
+
+    settings = Settings(paybot_provider="mangopay", mangopay_client_id="client-1",
+                        mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", paybot_link_secret=secret,
+                        mangopay_card_page_url="https://pay.example.com/card/{id}?user={user}&token={token}",
+                        mangopay_bank_page_url="https://pay.example.com/bank?user={user}&token={token}",
+                        paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
+    if says is None:
+        assert settings.require_mangopay()[0] == "client-1" and STRONG in settings.secrets()
+        return
+    with pytest.raises(ConfigError, match=says) as err:
+        settings.require_mangopay()
+    assert secret is None or secret not in str(err.value)

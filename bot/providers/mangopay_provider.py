@@ -61,7 +61,7 @@ paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for 
 only to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM
 gives. Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active
 bank account gets a link to the operator's page (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id,
-`{expires}` unix seconds, `{token}` = `bank_page_token(API key, user, expires)`, which the page checks before it
+`{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks before it
 registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told cash-outs
 are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid. Before
 anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a crash
@@ -83,7 +83,6 @@ DEBUG it logs request headers, the bearer token among them. Money is integer min
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
@@ -97,6 +96,7 @@ from mangopay.api import APIRequest
 from mangopay.exceptions import APIError
 from sqlmodel import SQLModel, col, select
 
+from bot import links
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
@@ -161,13 +161,12 @@ def _balance(wallet: dict[str, Any]) -> int:
     return int((wallet.get("Balance") or {}).get("Amount") or 0)
 
 
-def bank_page_token(api_key: str, mangopay_user_id: str, expires: int) -> str:
-    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): an HMAC of the
-    Mangopay user id and the link's end (`{expires}`, unix seconds) under the Mangopay API key, which the page also
-    holds. The page registers an IBAN for `{user}` only when the token matches and the link has not expired, so a
-    guessed user id or an old link registers nothing."""
-    message = f"paybot-bank-page:{mangopay_user_id}:{expires}".encode()
-    return hmac.new(api_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+def bank_page_token(key: bytes, mangopay_user_id: str, expires: int, nonce: str | None = None) -> str:
+    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): signed for
+    the Mangopay user id and the link's end with the link key (`bot.links`, from PAYBOT_LINK_SECRET, which the page
+    also holds; never the API key). The page registers an IBAN for `{user}` only when `bot.links.verify` accepts the
+    token, so a guessed user id or an old link registers nothing."""
+    return links.sign(key, "bank", mangopay_user_id, expires, nonce)
 
 
 def idempotency_key(name: str) -> str:
@@ -204,12 +203,14 @@ class MangopayProvider:
 
     def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
                  return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
-                 bank_page_url: str | None = None) -> None:
+                 bank_page_url: str | None = None, link_secret: str | None = None) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
         self.card_page_url = card_page_url
         self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
+        # The key its links are signed with (PAYBOT_LINK_SECRET's, bot.links); without it, no link is made.
+        self.link_key = links.link_key(link_secret) if link_secret else None
         self.return_url = return_url
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
@@ -229,7 +230,9 @@ class MangopayProvider:
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
         return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
-                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url)
+                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
+                   link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
+                   else None)
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -775,11 +778,12 @@ class MangopayProvider:
     def _bank_page(self, author: str) -> str | None:
         """A link to the operator's bank-account page for this Mangopay user, valid BANK_PAGE_LIFETIME; None when
         the operator has none."""
-        if not self.bank_page_url:
-            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL is not set")
+        if not self.bank_page_url or self.link_key is None:
+            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL (or "
+                        "PAYBOT_LINK_SECRET, which signs its links) is not set")
             return None
         expires = int((self.clock.now() + BANK_PAGE_LIFETIME).timestamp())
-        token = bank_page_token(str(self.handler.apikey), author, expires)
+        token = bank_page_token(self.link_key, author, expires)
         return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
                 .replace("{token}", token))
 
