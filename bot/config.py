@@ -172,6 +172,7 @@ class Settings(BaseSettings):
     # only), which the operator's pages also hold to check them; never the API key, which moves every wallet.
     # Required with MANGOPAY_BANK_PAGE_URL: at least 32 random characters (e.g. `openssl rand -hex 32`).
     paybot_link_secret: SecretStr | None = None
+    paybot_link_ttl: str = "15m"  # how long a link to the card page or the bank-account page works
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
@@ -223,7 +224,7 @@ class Settings(BaseSettings):
         codes = tuple(self.paybot_currencies.split(","))
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
-    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window")
+    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -366,6 +367,9 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    if any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
+        raise ConfigError("MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
+                          "for that user and registration (bot/links.py), and your page checks it")
     # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
     checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
     bank_page = settings.mangopay_bank_page_url
@@ -374,8 +378,7 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
         raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user} "
                           "and {token} in it (CASHOUT links there; the page checks the token)")
     checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
-    if bank_page:
-        settings.require_link_secret()
+    settings.require_link_secret()  # the card page's links (and the bank page's) are signed with it
     return client, key, base
 
 

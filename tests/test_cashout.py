@@ -582,7 +582,8 @@ def test_the_bank_page_setting_is_checked_with_the_other_mangopay_settings(tmp_p
 
     settings = Settings(paybot_provider="mangopay", mangopay_client_id="client-1",
                         mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7",
-                        mangopay_card_page_url="https://pay.example.com/card/{id}", mangopay_bank_page_url=url,
+                        mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+                        mangopay_bank_page_url=url,
                         paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
                         paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
     if ok:

@@ -135,3 +135,51 @@ def test_the_link_secret_is_required_strong_and_not_the_api_key(tmp_path: Path, 
     with pytest.raises(ConfigError, match=says) as err:
         settings.require_mangopay()
     assert secret is None or secret not in str(err.value)
+
+
+# ---------------------------------------------------------------- #23.12: the card page's link is signed
+
+
+def test_the_card_page_link_is_signed_for_its_user_and_expires_and_its_id_is_never_logged(
+        mw: MangopayWorld, caplog: pytest.LogCaptureFixture) -> None:
+    """REGISTER's link was the bare Card Registration id: anyone who saw it (or guessed it) could save a card for
+    someone else, forever, and the id was logged. The link is signed for the Mangopay user and the registration,
+    with an end (PAYBOT_LINK_TTL, 15 minutes): the page refuses the bare id, another user's link, a link past
+    its end and a link used once; no log line holds the registration's id."""
+    import logging
+
+    import requests
+
+    from bot.sims.mangopay import MangopayError
+
+    caplog.set_level(logging.DEBUG)
+    page = mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}"
+    mw.mp.card_page_url = page
+    registration = mw.mp.register(ALICE)
+    assert registration.url and registration.valid_for is not None
+    reg_id = mw.mp._row(ALICE).card_registration_id
+    assert reg_id is not None
+    bare = f"{mw.sim.base}/_sim/card-page/{reg_id}"
+    assert requests.get(bare, timeout=10).status_code == 403, "the bare registration id opens the card page"
+    assert requests.get(registration.url, timeout=10).status_code == 200
+    other = mw.mp.register(CAROL).url
+    assert other is not None
+    with pytest.raises(MangopayError):  # carol's token on alice's registration
+        mw.sim.follow_card_link(registration.url.split("?")[0] + "?" + other.split("?")[1])
+    mw.clock.advance(registration.valid_for)
+    with pytest.raises(MangopayError):
+        mw.sim.follow_card_link(registration.url)
+    again = mw.mp.register(ALICE).url
+    assert again is not None
+    mw.sim.follow_card_link(again)
+    with pytest.raises(MangopayError):  # single-use
+        mw.sim.follow_card_link(again)
+    mw.sim.inject("GET /cardregistrations/{id}", 500, times=20)
+    mw.svc.provider_events()
+    from bot.logs import QUIET
+
+    # what paybot's log would hold (bot.logs.setup keeps the QUIET libraries at warnings: urllib3 logs URLs)
+    logged = "\n".join(r.getMessage() for r in caplog.records
+                       if r.levelno >= logging.WARNING or r.name.split(".")[0] not in QUIET)
+    for made in mw.sim.of_kind("cardregistration"):
+        assert made["Id"] not in logged, "a card registration's id (a bearer credential) reached the log"

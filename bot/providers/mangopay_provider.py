@@ -97,6 +97,7 @@ from mangopay.exceptions import APIError
 from sqlmodel import SQLModel, col, select
 
 from bot import links
+from bot.config import parse_duration
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
@@ -203,7 +204,8 @@ class MangopayProvider:
 
     def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
                  return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
-                 bank_page_url: str | None = None, link_secret: str | None = None) -> None:
+                 bank_page_url: str | None = None, link_secret: str | None = None,
+                 link_lifetime: timedelta = links.DEFAULT_LIFETIME) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
@@ -211,6 +213,7 @@ class MangopayProvider:
         self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
         # The key its links are signed with (PAYBOT_LINK_SECRET's, bot.links); without it, no link is made.
         self.link_key = links.link_key(link_secret) if link_secret else None
+        self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
@@ -232,7 +235,7 @@ class MangopayProvider:
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
                    retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
                    link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
-                   else None)
+                   else None, link_lifetime=parse_duration(settings.paybot_link_ttl))
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -407,7 +410,20 @@ class MangopayProvider:
             "UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD",
             "Tag": _tag(x_user=user_id)})
         self._save(user_id, card_registration_id=str(made["Id"]))
-        return Registration(url=self.card_page_url.replace("{id}", str(made["Id"])))
+        return Registration(url=self._card_page(owner, str(made["Id"])), valid_for=self.link_lifetime)
+
+    def _card_page(self, owner: str, registration: str) -> str:
+        """The link to the operator's card page for this registration: `{id}`, `{user}` (the Mangopay user id),
+        and `{token}` signed for both with the link key (bot.links: short-lived, single-use), so a registration
+        id alone opens nothing. The registration id is a bearer credential: never logged."""
+        url = self.card_page_url.replace("{id}", registration).replace("{user}", owner)
+        if "{token}" not in url:
+            return url  # an emulator's page set up without links (tests); the settings require {token}
+        if self.link_key is None:
+            raise ProviderError("the card page's links cannot be signed: PAYBOT_LINK_SECRET is not set")
+        expires = int((self.clock.now() + self.link_lifetime).timestamp())
+        return url.replace("{token}", links.sign(self.link_key, "card", f"{owner}:{registration}", expires)) \
+            .replace("{expires}", str(expires))
 
     def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         """Make the user an Owner (once) and open Mangopay's identity verification. Not while they hold money for
@@ -958,10 +974,13 @@ class MangopayProvider:
             try:
                 card = self._card(user_id)
             except ProviderError as err:
-                log.warning("could not read card registration %s: %s", registration, err)
+                # the registration's id opens its card page: it is never logged
+                log.warning("could not read a card registration of user %s: %s", user_id, err,
+                            extra={"user_id": user_id})
                 continue
             if card is not None:
-                out.append(ProviderEvent(f"card-saved:{registration}", EventKind.CARD_SAVED, user_id=user_id))
+                digest = hashlib.sha256(str(registration).encode()).hexdigest()[:20]  # the id is a credential
+                out.append(ProviderEvent(f"card-saved:{digest}", EventKind.CARD_SAVED, user_id=user_id))
         return out
 
 
