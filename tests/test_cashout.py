@@ -31,7 +31,7 @@ from bot.faults import InjectedFault
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import CashOutOutcome, EventKind, FakeClock
-from bot.providers.mangopay_provider import BANK_PAGE_LIFETIME, MangopayProvider
+from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
 from bot.store import Payout, UnitOfWork, make_engine
@@ -294,7 +294,7 @@ def mw(tmp_path: Path) -> Iterator[MangopayWorld]:
 
 def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(mw: MangopayWorld,
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    """alice received $5.00 in her wallet: CASHOUT links the operator's bank page (signed, 24 hours); once her
+    """alice received $5.00 in her wallet: CASHOUT links the operator's bank page (signed, 15 minutes, once); once her
     IBAN is registered there, a bank wire payout takes the whole wallet; Mangopay's events end it. Neither the
     IBAN nor the API key reaches a message or the log."""
     caplog.set_level(logging.DEBUG)
@@ -304,11 +304,11 @@ def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(mw: MangopayWorld,
     cashout(mw)
     link = dms_to(mw, ALICE)[-1]
     assert link.startswith("To cash out, add your bank account on this secure page: https://pay.example.com/bank?")
-    assert link.endswith(" The link works for 24 hours. Then DM CASHOUT again.")
+    assert link.endswith(" The link works for 15 minutes. Then DM CASHOUT again.")
     query = parse_qs(urlsplit(link.split()[11]).query)
     expires = int(query["expires"][0])
     assert query["user"] == [mw.author(ALICE)]
-    assert expires == int((mw.clock.now() + BANK_PAGE_LIFETIME).timestamp())
+    assert expires == int((mw.clock.now() + links.DEFAULT_LIFETIME).timestamp())
     assert links.verify(links.link_key(mw.sim.link_secret), "bank", mw.author(ALICE), query["token"][0],
                         mw.clock.now())
     assert links.expires_of(query["token"][0]) == expires

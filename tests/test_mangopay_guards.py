@@ -183,3 +183,27 @@ def test_the_card_page_link_is_signed_for_its_user_and_expires_and_its_id_is_nev
                        if r.levelno >= logging.WARNING or r.name.split(".")[0] not in QUIET)
     for made in mw.sim.of_kind("cardregistration"):
         assert made["Id"] not in logged, "a card registration's id (a bearer credential) reached the log"
+
+
+# ---------------------------------------------------------------- #23.4: bank-page links are short-lived, single-use
+
+
+def test_a_bank_page_link_works_once_and_for_minutes_not_a_day(mw: MangopayWorld) -> None:
+    """The bank-page link was a 24-hour bearer credential, good any number of times: whoever saw it (a shoulder, a
+    forwarded DM, a log) could register their own IBAN for the user all day. It works PAYBOT_LINK_TTL (15 minutes)
+    and once."""
+    from datetime import timedelta
+
+    from bot.sims.mangopay import MangopayError
+
+    mw.make_receiver(ALICE)
+    mw.pay()
+    link = _bank_link(mw)
+    assert dms_to(mw, ALICE)[-1].endswith(" The link works for 15 minutes. Then DM CASHOUT again.")
+    mw.clock.advance(timedelta(minutes=15))
+    with pytest.raises(MangopayError):
+        mw.sim.follow_bank_link(link)
+    fresh = _bank_link(mw)
+    mw.sim.follow_bank_link(fresh)
+    with pytest.raises(MangopayError):
+        mw.sim.follow_bank_link(fresh, "GB82 WEST 1234 5698 7654 32")

@@ -57,22 +57,22 @@ TRANSFER_NORMAL_SUCCEEDED/FAILED of an SCA transfer, PAYIN_REFUND_SUCCEEDED (REF
 
 Cash-outs (CASHOUT by DM: `cash_out`). A user's wallet is paid out to their bank account by a bank wire payout
 (`POST /payouts/bankwire`: the whole balance less what must stay, Fees 0, `BankWireRef` "paybot", the Tag carrying
-paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out
-only to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM
-gives. Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active
-bank account gets a link to the operator's page (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id,
-`{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks before it
-registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told cash-outs
-are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid. Before
-anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a crash
-after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a 5xx
-is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on its
-way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
+paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out only
+to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM gives.
+Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active bank account
+gets a link to the operator's page, valid PAYBOT_LINK_TTL and once (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay
+user id, `{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks
+before it registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told
+cash-outs are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid.
+Before anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a
+crash after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a
+5xx is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on
+its way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
 read from Mangopay's answer only to keep its last four characters for the DM: it is never stored or logged.
 Mangopay documents that Bank Accounts created after 30 April 2026 are refused for payouts (ResultCode 121018) in
-favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells
-such a refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read
-from the payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
+favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells such a
+refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
+payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
 
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
 explicit handler: the SDK's model helpers fall back to a process-wide default handler (Mangopay's real
@@ -141,9 +141,8 @@ REFUSED_TRANSFER = {"002951", "002702", "001001"}
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
                "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
                "PAYOUT_NORMAL_FAILED")
-# Payouts: how long a link to the operator's bank-account page works, the reference on the user's bank statement
-# (Mangopay recommends at most 12 characters), and Mangopay's refusals in words the user may read.
-BANK_PAGE_LIFETIME = timedelta(hours=24)
+# Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
+# refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
 KYC_LIMIT = "a limit of your verified account was reached"
 PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "002999": KYC_LIMIT,
@@ -754,7 +753,7 @@ class MangopayProvider:
         account = self._bank_account(author)
         if account is None:
             url = self._bank_page(author)
-            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=BANK_PAGE_LIFETIME if url else None)
+            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
         funds = {"Currency": currency, "Amount": available}
         payout = self._post(key, "/payouts/bankwire", {
             "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
@@ -792,13 +791,13 @@ class MangopayProvider:
         return None
 
     def _bank_page(self, author: str) -> str | None:
-        """A link to the operator's bank-account page for this Mangopay user, valid BANK_PAGE_LIFETIME; None when
-        the operator has none."""
+        """A link to the operator's bank-account page for this Mangopay user, valid PAYBOT_LINK_TTL (the page records
+        its nonce: once); None when the operator has none."""
         if not self.bank_page_url or self.link_key is None:
             log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL (or "
                         "PAYBOT_LINK_SECRET, which signs its links) is not set")
             return None
-        expires = int((self.clock.now() + BANK_PAGE_LIFETIME).timestamp())
+        expires = int((self.clock.now() + self.link_lifetime).timestamp())
         token = bank_page_token(self.link_key, author, expires)
         return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
                 .replace("{token}", token))
