@@ -6,6 +6,7 @@ missing or placeholder credential with one sentence naming the setting.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import itertools
 import re
@@ -167,6 +168,11 @@ class Settings(BaseSettings):
     # user id, "{expires}" for the link's end (unix seconds), "{token}" for its signature (see
     # bot.providers.mangopay_provider.bank_page_token). Unset: CASHOUT says cash-outs are not available.
     mangopay_bank_page_url: str | None = None
+    # The secret the links to those pages are signed with (bot.links: a key derived from it for that purpose
+    # only), which the operator's pages also hold to check them; never the API key, which moves every wallet.
+    # Required with MANGOPAY_BANK_PAGE_URL: at least 32 random characters (e.g. `openssl rand -hex 32`).
+    paybot_link_secret: SecretStr | None = None
+    paybot_link_ttl: str = "15m"  # how long a link to the card page or the bank-account page works
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
@@ -218,7 +224,7 @@ class Settings(BaseSettings):
         codes = tuple(self.paybot_currencies.split(","))
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
-    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window")
+    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -264,7 +270,7 @@ class Settings(BaseSettings):
         values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
                                                   self.x_access_token_secret, self.stripe_api_key,
                                                   self.stripe_webhook_secret, self.stripe_connect_webhook_secret,
-                                                  self.mangopay_api_key)
+                                                  self.mangopay_api_key, self.paybot_link_secret)
                   if v]
         return values + database_password_parts(self.database_url)
 
@@ -311,6 +317,11 @@ class Settings(BaseSettings):
         or the base is production without PAYBOT_LIVE=1 (or an emulator's address beyond this machine)."""
         return _require_mangopay(self)
 
+    def require_link_secret(self) -> str:
+        """The secret links to the operator's pages are signed with (PAYBOT_LINK_SECRET); ConfigError when it is
+        missing, weak, or the Mangopay API key."""
+        return _require_link_secret(self)
+
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
         secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
@@ -356,19 +367,37 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    if any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
+        raise ConfigError("MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
+                          "for that user and registration (bot/links.py), and your page checks it")
     # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
     checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
     bank_page = settings.mangopay_bank_page_url
     if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
-                      or any(p not in bank_page for p in ("{user}", "{expires}", "{token}"))):
-        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user}, "
-                          "{expires} and {token} in it (CASHOUT links there; the page checks the token)")
+                      or any(p not in bank_page for p in ("{user}", "{token}"))):
+        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user} "
+                          "and {token} in it (CASHOUT links there; the page checks the token)")
     checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
-    weak = weak_secret(key) if bank_page else None
-    if weak:  # the key signs the links' tokens (bank_page_token): a guessable key lets anyone make one
-        raise ConfigError(f"MANGOPAY_API_KEY signs the links to MANGOPAY_BANK_PAGE_URL and is too weak for that "
-                          f"({weak}; at least {MIN_SECRET_CHARS} random ones). Use the API key Mangopay issued")
+    settings.require_link_secret()  # the card page's links (and the bank page's) are signed with it
     return client, key, base
+
+
+def _require_link_secret(settings: Settings) -> str:
+    """PAYBOT_LINK_SECRET, strong and of its own; ConfigError naming it otherwise (never quoting it)."""
+    secret = settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret else ""
+    if not secret or is_placeholder(secret):
+        raise ConfigError("PAYBOT_LINK_SECRET is not set: the links to your Mangopay pages are signed with it, and "
+                          f"your pages check them with it. Use at least {MIN_SECRET_CHARS} random characters "
+                          "(openssl rand -hex 32)")
+    weak = weak_secret(secret)
+    if weak:  # it signs the links' tokens: a guessable secret lets anyone make one
+        raise ConfigError(f"PAYBOT_LINK_SECRET is too weak to sign links ({weak}; at least {MIN_SECRET_CHARS} random "
+                          "ones): anyone could guess it and make links. Use openssl rand -hex 32")
+    api_key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
+    if api_key and hmac.compare_digest(secret.strip(), api_key.strip()):
+        raise ConfigError("PAYBOT_LINK_SECRET is the Mangopay API key: the pages that check links would hold the "
+                          "key that moves every wallet. Use a secret of its own (openssl rand -hex 32)")
+    return secret
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -357,6 +357,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                             "approval, which I cannot ask for here, so it goes back to them.",
                             "{items} : le prestataire de paiement de l'expéditeur ne l'envoie pas sans son "
                             "accord, que je ne peux pas demander ici : l'argent lui est rendu."),
+    "claim.wait": ("Payments you sent are still waiting for their recipients, so DM CLAIM again once they are "
+                   "claimed or returned; what is held for you stays held until then.",
+                   "Des paiements que vous avez envoyés attendent encore leurs destinataires : renvoyez RÉCLAMER "
+                   "une fois qu'ils sont réclamés ou revenus ; ce qui vous attend reste de côté d'ici là."),
     "claim.failed": ("Receiving payments isn't available right now; the operator has been told. Anything held "
                      "for you stays held until its claim window ends, then goes back to its sender.",
                      "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "

@@ -71,20 +71,19 @@ def test_the_two_endpoints_have_secrets_of_their_own() -> None:
         Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=PLATFORM).require_webhook_secrets()
 
 
-@pytest.mark.parametrize("key", ["key-12345", "sim-mangopay-api-key", "K" * 40])
-def test_the_key_that_signs_bank_page_links_must_be_strong(key: str) -> None:
-    """With MANGOPAY_BANK_PAGE_URL set, the Mangopay API key signs the links' tokens (bank_page_token): a
-    guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
+@pytest.mark.parametrize("secret", ["key-12345", "sim-mangopay-api-key", "K" * 40])
+def test_the_secret_that_signs_page_links_must_be_strong(secret: str) -> None:
+    """With MANGOPAY_BANK_PAGE_URL set, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
+    a guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
     common = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
-                  mangopay_card_page_url="https://pay.example.com/card/{id}",
+                  mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+                  mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
                   mangopay_bank_page_url="https://pay.example.com/bank?u={user}&e={expires}&t={token}")
-    with pytest.raises(ConfigError, match="MANGOPAY_API_KEY signs the links") as err:
-        Settings(mangopay_api_key=key, **common).require_mangopay()  # type: ignore[arg-type]
-    assert key not in str(err.value)
-    strong = "NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL"
-    assert Settings(mangopay_api_key=strong, **common).require_mangopay()[1] == strong  # type: ignore[arg-type]
-    no_links = {**common, "mangopay_bank_page_url": None}
-    assert Settings(mangopay_api_key=key, **no_links).require_mangopay()[1] == key  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="PAYBOT_LINK_SECRET is too weak") as err:
+        Settings(paybot_link_secret=secret, **common).require_mangopay()  # type: ignore[arg-type]
+    assert secret not in str(err.value)
+    strong = "Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF"
+    assert Settings(paybot_link_secret=strong, **common).require_mangopay()[0] == "client-1"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
@@ -117,7 +116,8 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
 
 MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
                 mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
-                mangopay_card_page_url="https://pay.example.com/card/{id}")
+                mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF")
 BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
 
 
@@ -128,7 +128,7 @@ BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
     ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.mangopay.com", paybot_live=True),
      "require_mangopay"),
     ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
-    ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}"),
+    ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}?u={user}&t={token}"),
      "require_mangopay"),
     ("MANGOPAY_BANK_PAGE_URL", dict(MANGOPAY, mangopay_bank_page_url="http://pay.example.com" + BANK_PAGE),
      "require_mangopay"),
@@ -148,7 +148,7 @@ def test_the_pages_and_mangopays_own_hosts_are_not_overrides() -> None:
     live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True,  # type: ignore[arg-type]
                     mangopay_bank_page_url="https://pay.example.com" + BANK_PAGE)
     assert live.require_mangopay()[2] == "https://api.mangopay.com" and live.overrides() == []
-    local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}",  # type: ignore[arg-type]
+    local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}?u={user}&t={token}",  # type: ignore[arg-type]
                                         mangopay_bank_page_url="http://127.0.0.1:8097" + BANK_PAGE)))
     assert local.require_mangopay()[0] == "client-1"
 

@@ -32,7 +32,7 @@ from datetime import timedelta
 
 from bot import messages as msg
 from bot.app.holds import Holds
-from bot.app.settling import kept_for
+from bot.app.settling import holds_for_others, kept_for
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -120,9 +120,11 @@ class Cashout(Holds):
             if s.checkpoints.flag(Mark.PAUSED):
                 return RETRY  # driven when an operator resumes
             keep = kept_for(s, row.user_id, row.currency)
+            others = holds_for_others(s, row.user_id)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
-            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep)
+            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
+                                            holds_for_others=others)
         except ProviderTransient as err:
             log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
                         extra={"user_id": user_id})

@@ -22,6 +22,7 @@ from bot.app.settling import (
     UNDELIVERED,
     claimed,
     disputed,
+    holds_for_others,
     ledger,
     refunded,
     release_due,
@@ -108,8 +109,13 @@ class Holds(Refunds):
                 self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
+        others = False
+        if not resuming:
+            with self.uow() as s:
+                others = holds_for_others(s, user_id)
         try:
-            onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id)
+            onboarding = Onboarding(ready=True) if resuming else \
+                self.provider.onboard(user_id, holds_for_others=others)
         except ProviderError as err:
             # The user asked: they hear why nothing happened. Held money stays held either way.
             transient = isinstance(err, ProviderTransient)
@@ -119,6 +125,11 @@ class Holds(Refunds):
             with self.uow() as s:
                 self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
                                PRIORITY_OUTCOME, category="dm_answer")
+                s.commit()
+            return
+        if onboarding.wait:  # what they sent must stay releasable: what is held for them stays held meanwhile
+            with self.uow() as s:
+                self._queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
         if not onboarding.ready:

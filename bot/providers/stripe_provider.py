@@ -164,7 +164,7 @@ class StripeProvider:
         }))
         return Registration(url=session.url, valid_for=CHECKOUT_LIFETIME)
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         if not self.connect:
             raise ProviderError("this Stripe account does not use Connect: nobody can receive")
         account = self.account(user_id)
@@ -380,7 +380,8 @@ class StripeProvider:
         """None: Connect accounts are paid out to their banks by the provider itself."""
         return []
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
         schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
         return CashOut(CashOutOutcome.AUTOMATIC)

@@ -166,7 +166,8 @@ class Run:
             base = self.mangopay.start()
             base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
                                  mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
-                                 mangopay_card_page_url=base + "/_sim/card-page/{id}",
+                                 mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
+                                 paybot_link_secret=self.mangopay.link_secret,
                                  mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
