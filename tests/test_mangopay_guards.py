@@ -1,17 +1,19 @@
 """Issue #23 on Mangopay: the money-moving edges of CLAIM, CASHOUT and the operator's pages. Each test failed on
 the code before its fix (the docstring tells the attack) and pins it now: a sender holding money for others is
 never made an Owner, by any path; links to the operator's pages are signed with a key of their own, bound to
-their user, short-lived and single-use; a cash-out to a new bank account waits for its owner's yes; card-funded
-money waits before it leaves; open card registrations rotate and age out."""
+their user, short-lived and single-use; open card registrations are one per user, read in turn, and age out. (A
+cash-out to a new bank account asking its owner first, and a hold on card-funded money, are not built yet.)"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.sims.mangopay import CARD_OK
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 
 
@@ -207,3 +209,31 @@ def test_a_bank_page_link_works_once_and_for_minutes_not_a_day(mw: MangopayWorld
     mw.sim.follow_bank_link(fresh)
     with pytest.raises(MangopayError):
         mw.sim.follow_bank_link(fresh, "GB82 WEST 1234 5698 7654 32")
+
+
+def test_pages_opened_and_never_completed_do_not_keep_a_card_saved_waiting(mw: MangopayWorld) -> None:
+    """Twenty-five people open the card page and never finish it; the next one who does is told their card was
+    saved within two polls (open registrations are read twenty a poll, in turn), not never."""
+    from bot.ports import EventKind
+
+    for n in range(25):
+        assert mw.mp.register(f"9{n:03d}").url
+    late = "99999"
+    registration = mw.mp.register(late)
+    assert registration.url
+    mw.sim.complete_card_page(mw.mp._row(late).card_registration_id or "", CARD_OK)
+    told = [e for _ in range(2) for e in mw.mp._cards_saved() if e.kind == EventKind.CARD_SAVED]
+    assert [e.user_id for e in told] == [late]
+
+
+def test_a_card_page_is_one_per_user_and_ages_out_after_a_day(mw: MangopayWorld) -> None:
+    """REGISTER twice opens one registration (a new link to the same page); a page never completed is no
+    longer read after a day, and REGISTER then opens a new one."""
+    first = mw.mp.register(ALICE)
+    opened = mw.mp._row(ALICE).card_registration_id
+    again = mw.mp.register(ALICE)
+    assert first.url and again.url and opened and mw.mp._row(ALICE).card_registration_id == opened
+    mw.clock.advance(timedelta(hours=25))
+    assert mw.mp._cards_saved() == []
+    assert mw.mp._row(ALICE).card_registration_id is None
+    assert mw.mp.register(ALICE).url and mw.mp._row(ALICE).card_registration_id not in (None, opened)

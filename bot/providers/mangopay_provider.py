@@ -88,7 +88,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -135,6 +135,8 @@ DECLINE_WORDS = {
 # Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
 # 3DS or SCA link says so, since a later approval comes too late.
 APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
+REGISTRATION_MAX_AGE = timedelta(hours=24)  # a card page not completed within it is no longer read
+CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
 DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
@@ -209,6 +211,7 @@ class MangopayProvider:
         self.uow = uow
         self.clock = clock
         self.card_page_url = card_page_url
+        self._cards_polled_after = ""  # the user whose open registration the last poll read last (in turn)
         self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
         # The key its links are signed with (PAYBOT_LINK_SECRET's, bot.links); without it, no link is made.
         self.link_key = links.link_key(link_secret) if link_secret else None
@@ -393,7 +396,12 @@ class MangopayProvider:
         if row.card_id or not row.card_registration_id:
             return row.card_id
         reg = self._get(f"/cardregistrations/{row.card_registration_id}")
-        if reg is None or reg.get("Status") == "CREATED":
+        if reg is None:
+            return None
+        if reg.get("Status") == "CREATED":
+            made = datetime.fromtimestamp(int(reg.get("CreationDate") or 0), UTC)
+            if self.clock.now() - made > REGISTRATION_MAX_AGE:
+                self._save(user_id, card_registration_id=None)  # never completed: no longer read (REGISTER again)
             return None
         if reg.get("Status") != "VALIDATED" or not reg.get("CardId"):
             self._save(user_id, card_registration_id=None)  # refused on the page: REGISTER again
@@ -405,6 +413,9 @@ class MangopayProvider:
         if self._card(user_id):
             return Registration(already=True)
         owner = self.user(user_id)
+        open_one = self._row(user_id).card_registration_id
+        if open_one:  # one open registration per user: a new link to the same page, not another registration
+            return Registration(url=self._card_page(owner, open_one), valid_for=self.link_lifetime)
         made = self._post(f"cardregistration:{user_id}:{self.clock.now().isoformat()}", "/cardregistrations", {
             "UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD",
             "Tag": _tag(x_user=user_id)})
@@ -967,9 +978,16 @@ class MangopayProvider:
         """CARD_SAVED, once, for each card page completed since the last poll (Mangopay has no event)."""
         with self.uow() as s:
             waiting = list(s.exec(select(MangopayUser.user_id, MangopayUser.card_registration_id).where(
-                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))))
+                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))
+                .order_by(col(MangopayUser.user_id))))
+        # CARDS_PER_POLL a poll, in turn from where the last poll stopped, so a crowd of pages opened and never
+        # completed cannot keep anyone's "card saved" waiting (and each registration ages out after a day).
+        after = [w for w in waiting if w[0] > self._cards_polled_after]
+        turn = (after + [w for w in waiting if w not in after])[:CARDS_PER_POLL]
+        if turn:
+            self._cards_polled_after = turn[-1][0] if len(turn) < len(waiting) else ""
         out = []
-        for user_id, registration in waiting[:20]:
+        for user_id, registration in turn:
             try:
                 card = self._card(user_id)
             except ProviderError as err:
