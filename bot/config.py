@@ -185,6 +185,10 @@ class Settings(BaseSettings):
     paybot_confirm_ttl: str = "10m"
     paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
+    # Money a user received is kept from CASHOUT this long: a stolen card's payment can be disputed for weeks,
+    # and a mule must not take it out at once ("0s": no hold; `paybot status` then warns).
+    paybot_cashout_hold: str = "7d"
+    paybot_cashouts_per_day: int = Field(2, ge=1, le=100)  # cash-outs per user in any 24 hours
     paybot_dm_answers_per_hour: int = Field(10, ge=2, le=1000)  # answers to DMs that move no money, per person
     paybot_requests_per_hour: int = Field(10, ge=1, le=1000)  # request commands per requester
     paybot_requests_per_payer_day: int = Field(5, ge=1, le=1000)  # request commands naming one payer
@@ -224,7 +228,8 @@ class Settings(BaseSettings):
         codes = tuple(self.paybot_currencies.split(","))
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
-    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl")
+    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl",
+                     "paybot_cashout_hold")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

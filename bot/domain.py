@@ -124,6 +124,8 @@ class Policy:
     confirm_ttl: timedelta = timedelta(minutes=10)
     request_ttl: timedelta = timedelta(days=7)
     claim_window: timedelta = timedelta(days=14)
+    cashout_hold: timedelta = timedelta(days=7)  # money received is kept from CASHOUT this long (card disputes)
+    cashouts_per_day: int = 2  # cash-outs per user in any 24 hours
     auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
     key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
     dm_answers_per_hour: int = 10  # answers to DMs that move no money, per person (the last says so)

@@ -424,6 +424,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "CASHOUT again later.",
                        "Je n'ai pas pu lancer votre retrait ; votre argent reste sur votre compte. Réessayez "
                        "RETRAIT plus tard."),
+    "cashout.young": ("You have nothing to cash out in {currency} right now: money you received waits {hold} "
+                      "before it can leave (payments by card can still be disputed).",
+                      "Vous n'avez rien à retirer en {currency} pour l'instant : l'argent reçu attend {hold} avant "
+                      "de pouvoir partir (un paiement par carte peut encore être contesté)."),
+    "cashout.limit": ("You've cashed out {n} times in the last 24 hours; please try again tomorrow.",
+                      "Vous avez fait {n} retraits ces dernières 24 heures ; réessayez demain."),
     "cashout.already": ("Your cash-out is already on its way; I'll DM you when it's done.",
                         "Votre retrait est déjà en cours ; je vous écris quand il est terminé."),
     "cashout.usage": ("CASHOUT sends all you hold to your bank account, in the default currency; for another one, "

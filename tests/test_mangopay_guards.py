@@ -7,6 +7,7 @@ cash-out to a new bank account asking its owner first, and a hold on card-funded
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -237,3 +238,54 @@ def test_a_card_page_is_one_per_user_and_ages_out_after_a_day(mw: MangopayWorld)
     assert mw.mp._cards_saved() == []
     assert mw.mp._row(ALICE).card_registration_id is None
     assert mw.mp.register(ALICE).url and mw.mp._row(ALICE).card_registration_id not in (None, opened)
+
+
+def test_money_received_by_card_waits_before_it_can_be_cashed_out(mw: MangopayWorld) -> None:
+    """alice receives $5.00 paid by bob's card and DMs CASHOUT at once: nothing leaves (a stolen card's payment
+    can be disputed; a mule must not take it out); she is told it waits 7 days. Eight days later it goes."""
+    mw.svc.policy = replace(mw.svc.policy, cashout_hold=timedelta(days=7))
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE))
+    cashout(mw)
+    assert mw.sim.open_payouts() == []
+    assert "waits 7 days before it can leave" in dms_to(mw, ALICE)[-1]
+    mw.clock.advance(timedelta(days=8))
+    cashout(mw)
+    assert [p["DebitedFunds"]["Amount"] for p in mw.sim.open_payouts()] == [500]
+
+
+def test_cash_outs_per_user_per_day_are_bounded(mw: MangopayWorld) -> None:
+    """With two cash-outs a day, alice's third CASHOUT within 24 hours is refused before the provider is asked."""
+    mw.svc.policy = replace(mw.svc.policy, cashouts_per_day=2)
+    mw.make_receiver(ALICE)
+    mw.sim.register_bank_account(mw.author(ALICE))
+    for amount in ("5", "6", "7"):
+        mw.pay(amount=amount)
+        cashout(mw)
+        for payout in mw.sim.open_payouts():
+            mw.sim.settle_payout(payout["Id"])
+        mw.svc.provider_events()
+    assert "cashed out 2 times in the last 24 hours" in dms_to(mw, ALICE)[-1]
+
+
+def test_status_shows_a_cash_out_of_young_money_when_the_hold_was_lowered(mw: MangopayWorld) -> None:
+    """An operator who sets the cash-out hold to nothing sees, in `paybot status`, each cash-out that took money
+    received less than 7 days before (a card payment can still be disputed), for 30 days, once."""
+    from bot import admin
+    from bot.repo.sql import SqlStore
+
+    assert isinstance(mw.uow, SqlStore)
+    mw.svc.policy = replace(mw.svc.policy, cashout_hold=timedelta(0))
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE))
+    cashout(mw)
+    [shown] = [w for w in admin.money_warnings(mw.uow, mw.clock.now()) if w["what"] == "young_payout"]
+    assert "took money received less than 7 days before" in shown["text"] and "$5.00" in shown["text"]
+    for payout in mw.sim.open_payouts():
+        mw.sim.settle_payout(payout["Id"])
+    mw.svc.provider_events()
+    mw.clock.advance(timedelta(days=8))
+    mw.pay(to="carol")
+    assert [w["what"] for w in admin.money_warnings(mw.uow, mw.clock.now())].count("young_payout") == 1

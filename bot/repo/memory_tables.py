@@ -213,6 +213,11 @@ class MemTransfers(_Repo[Transfer]):
             lambda t: t.kind == "request" and t.created_at >= since and requester_id in (None, t.recipient_id)
             and payer_id in (None, t.sender_id))})
 
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        return sum(t.amount_minor for t in self.t.where(
+            lambda t: t.recipient_id == recipient_id and t.currency == currency and t.status == Status.COMPLETED
+            and t.updated_at >= since))
+
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
         return len({t.root_tweet_id for t in self.t.where(
             lambda t: t.kind == "send" and t.sender_id == sender_id and t.created_at >= since

@@ -123,6 +123,11 @@ class Transfers(Protocol):
         """How many send commands (posts) `sender_id` made since `since`, the command `other_than_root` aside."""
         ...
 
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        """Minor units of `currency` that completed transfers gave `recipient_id` and that last changed since
+        `since` (arrived then, or later refunded in part): what a cash-out hold keeps."""
+        ...
+
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         """The people `sender_id` paid since `since` (in commands other than `other_than_root`, not
         cancelled, expired or failed) who never wrote to the bot."""
@@ -208,6 +213,11 @@ class Payouts(Protocol):
     def by_key(self, key: str) -> Payout | None: ...
 
     def by_ref(self, ref: str) -> Payout | None: ...
+
+    def made_since(self, user_id: str, since: datetime) -> int:
+        """How many cash-outs `user_id` asked for since `since` that were made or are on their way (not those
+        refused before any payout, nor those with nothing to pay)."""
+        ...
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
         """The user's cash-out in `currency` that has not ended (created: begun, or on its way), if any."""

@@ -228,6 +228,11 @@ class SqlTransfers(_Table):
             query = query.where(Transfer.sender_id == payer_id)
         return int(self.s.exec(query).one())
 
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        return int(self.s.exec(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+            Transfer.recipient_id == recipient_id, Transfer.currency == currency,
+            Transfer.status == Status.COMPLETED, Transfer.updated_at >= since)).one())
+
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
         known = self._sender(sender_id, since)
         if known is not None:  # made since, so changed since: read ahead
@@ -303,6 +308,11 @@ class SqlPayouts(_Table):
 
     def by_ref(self, ref: str) -> Payout | None:
         return self._one(select(Payout).where(Payout.ref == ref).order_by(col(Payout.id)))  # type: ignore[no-any-return]
+
+    def made_since(self, user_id: str, since: datetime) -> int:
+        return int(self.s.exec(select(func.count()).select_from(Payout).where(
+            Payout.user_id == user_id, Payout.created_at >= since,
+            col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED]))).one())
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
         return self._one(select(Payout).where(  # type: ignore[no-any-return]
