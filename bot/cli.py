@@ -205,7 +205,7 @@ def _store_engine(settings: Any) -> Any:
 
 def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
-    from bot import migrate
+    from bot import logs, migrate
     from bot.bootstrap import make_provider, policy_from
     from bot.errors import ConfigError
     from bot.ports import SystemClock
@@ -214,6 +214,9 @@ def _operator() -> tuple[Any, Any, Any]:
     from bot.store import Mark
 
     settings = _settings()
+    # What the provider's client or the store logs while an operator command runs (warnings and errors, on
+    # standard error) is redacted as the worker's is.
+    logs.setup("WARNING", secrets=settings.secrets())
     engine = _store_engine(settings)
     if migrate.current(engine) != migrate.head():
         _fail("the store's schema is not current: run `paybot db upgrade` first")

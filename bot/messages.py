@@ -303,6 +303,14 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "Vous pouvez recevoir des paiements. Rien ne vous attend pour l'instant."),
     "onboarding": ("To receive payments, finish setting up your account here: {url}",
                    "Pour recevoir des paiements, terminez l'ouverture de votre compte ici : {url}"),
+    "request_payer_unreachable": ("I couldn't reach @{payer} by DM to ask for your {amount}, so their part of your "
+                                  "request is cancelled; nobody paid it. [{code}]",
+                                  "Je n'ai pas pu joindre @{payer} en DM pour demander vos {amount} : sa part de "
+                                  "votre demande est annulée ; personne ne l'a payée. [{code}]"),
+    "request_unposted": ("X refused my reply asking {handles} for your {amount}, so that part of your request is "
+                         "cancelled; nobody paid it. Post the request again later. [{code}]",
+                         "X a refusé ma réponse demandant vos {amount} à {handles} : cette part de votre demande est "
+                         "annulée ; personne ne l'a payée. Publiez à nouveau la demande plus tard. [{code}]"),
     "cant_dm": ("I couldn't send you the confirmation by DM. Allow DMs from me (or DM me HELP first), "
                 "then post the command again.",
                 "Je n'ai pas pu vous envoyer la confirmation en DM. Autorisez mes DM (ou écrivez-moi AIDE), "

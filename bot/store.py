@@ -314,6 +314,7 @@ class Mark(StrEnum):
     STARTED_AT = "started_at"  # the first start: older posts and DMs are history
     HEARTBEAT = "heartbeat"  # the worker's last jobs, for `paybot status`
     PAUSED = "paused"  # "1": `paybot pause`, no money moves
+    PAUSED_AT = "paused_at"  # when `paybot pause` last began (ISO 8601)
     WINDING_DOWN = "winding_down"  # "1": `paybot wind-down`, no new command is taken
     MENTIONS_SINCE = "mentions_since"
     MENTIONS_NEWEST = "mentions_newest"

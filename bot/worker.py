@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 # A DM reading first reads mentions again when they were last read longer ago than this.
 MENTIONS_FRESH = timedelta(seconds=5)
+# An answer counts as sent before a reading of mentions only when X's time for it is this much earlier than the
+# bot's for the reading: X's times are cut to the millisecond, and the two clocks may differ (`paybot doctor`
+# fails beyond MAX_CLOCK_SKEW, as much); a tie proves nothing.
+READ_MARGIN = timedelta(seconds=5)
 NOTHING_READ = datetime.min.replace(tzinfo=UTC)
 
 
@@ -52,6 +56,7 @@ class Worker(Sender):
     _leading: bool = False
     _jobs: dict[str, dict[str, str]] = field(default_factory=dict)  # job -> last "ok" / "error" time
     _last_heartbeat: datetime | None = None
+    read_margin: timedelta = READ_MARGIN  # none on a virtual clock (`paybot simulate`): one clock, no rounding
 
     @property
     def _mentions_read_at(self) -> datetime | None:
@@ -82,7 +87,7 @@ class Worker(Sender):
             return 0
         # Every post sent before `reading` is now read (or kept to be read again): answers sent up to then can
         # be judged against the versions they make (see `Answers._answer`).
-        self._mentions_read_at = reading
+        self._mentions_read_at = reading - self.read_margin
         if not mentions:
             return 0
         moved = cursor.after(max((m.id for m in mentions), key=int))

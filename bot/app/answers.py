@@ -176,17 +176,18 @@ class Answers(Cashout):
                 continue
             if answers(t, said_at, said_id):
                 groups[t.code].append(t)
-            else:
-                unasked = unasked or code in (None, t.code)
-        # A bare yes sent after a post that made a version not asked yet may be meant for that one: it
-        # confirms nothing else (someone's older request must not catch the yes for one's own new send).
-        earlier = code is None and any(t.status == Status.PENDING and t.asked_at is None
+            elif code == t.code or (code is None and t.kind == "send"):  # a bare answer is never a request's
+                unasked = True
+        # A bare yes sent after one's own post that made a version not asked yet may be meant for that one: it
+        # confirms nothing else (another send of one's own must not catch the yes meant for the new one).
+        earlier = code is None and any(t.status == Status.PENDING and t.kind == "send" and t.asked_at is None
                                        and id_after(said_id, t.command_tweet_id) is not False for t in pending)
         if unasked and (not groups or (code and code not in groups) or earlier):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
-        if code is None and groups and (gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
+        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (
+                gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
             # A bare answer from someone whose confirmation closed unanswered (lapsed, or voided by an edit) while
             # another group waited may be meant for the one that closed: it is told so, and moves nothing else.
             key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
@@ -255,8 +256,9 @@ class Answers(Cashout):
         asked = min((t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None), default=None)
         since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
-        found = [t for t in lapsed if t.updated_at > since]
-        found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen
+        # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
+        found = [t for t in lapsed if t.updated_at > since and t.kind == "send"]
+        found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
                   and answers(t, said_at, said_id)]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 

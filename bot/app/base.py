@@ -127,7 +127,19 @@ class ServiceBase:
             return s.checkpoints.flag(Mark.PAUSED)
 
     def set_paused(self, on: bool) -> None:
+        """`paybot pause` / `paybot resume`. Payments confirmed while paused were never sent to the provider: on
+        resume their key's lifetime (`Policy.key_lifetime`, counted from `updated_at`) starts now, so a pause
+        longer than it does not make them looked up (and failed) instead of paid."""
+        now = self.clock.now()
         with self.uow() as s:
+            was = s.checkpoints.flag(Mark.PAUSED)
+            if on and not was:
+                s.checkpoints.set(Mark.PAUSED_AT, now.isoformat())
+            if was and not on and (began := s.checkpoints.get(Mark.PAUSED_AT)):
+                since = datetime.fromisoformat(began)
+                for t in s.transfers.with_status(Status.EXECUTING):
+                    if t.confirmed_at is not None and t.confirmed_at >= since:
+                        t.updated_at = now
             s.checkpoints.set(Mark.PAUSED, "1" if on else "")
             s.commit()
 

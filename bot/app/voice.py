@@ -23,22 +23,36 @@ class Voice(Events):
     """The outbox hooks that keep the public voice the bot's own."""
 
     def dm_undeliverable(self, message: Outbox) -> None:
-        """A confirmation DM could not be delivered: cancel the request and say so publicly."""
+        """A confirmation DM could not be delivered: cancel what it asked of its addressee (their part only: a
+        request's other payers are asked apart). A send's author is told in a reply to their post; a request's
+        requester is told by DM (the payer posted nothing, and may have said STOP: never named in public)."""
         if message.priority != PRIORITY_CONFIRM or message.kind != "dm" or not message.transfer_root:
             return
         now = self.clock.now()
         with self.uow() as s:
-            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING]
+            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING
+                       and t.sender_id == message.to_user_id
+                       and (not message.version or t.command_tweet_id == message.version)]
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
             if pending:
                 first = pending[0]
-                text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
-                self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
+                if first.kind == "send":
+                    text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
+                    self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root,
+                                      names=[first.sender_id])
+                else:
+                    text = say("request_payer_unreachable", first.lang, payer=self._handle(s, first.sender_id),
+                               amount=money(first), code=first.code)
+                    self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def reply_undeliverable(self, message: Outbox) -> None:
-        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead."""
+        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead. A request's
+        public ask X refused for good: what it asked is cancelled (nobody could see it) and the requester told."""
+        if message.transfer_root and message.priority == PRIORITY_CONFIRM and message.category == "ask":
+            self._ask_undeliverable(message)
+            return
         if not message.transfer_root or message.priority != PRIORITY_REPLY:
             return
         with self.uow() as s:
@@ -52,6 +66,21 @@ class Voice(Events):
                             code=first.code) if len(rows) == 1 else
                         say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code))
                 self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+            s.commit()
+
+    def _ask_undeliverable(self, message: Outbox) -> None:
+        now = self.clock.now()
+        with self.uow() as s:
+            asked = [t for t in s.transfers.of_root(message.transfer_root or "") if t.status == Status.PENDING
+                     and t.kind == "request" and t.command_tweet_id == message.version
+                     and say("request_reply.code", t.lang, code=t.code) in message.text]
+            for t in asked:
+                self._set_status(s, t, Status.CANCELLED, now, reason="request reply refused by X")
+            if asked:
+                first = asked[0]
+                text = say("request_unposted", first.lang, amount=money(first),
+                           handles=msg.handles([self._handle(s, t.sender_id) for t in asked]), code=first.code)
+                self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def stale_names(self, items: list[Outbox]) -> set[str]:

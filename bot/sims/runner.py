@@ -56,7 +56,7 @@ import random
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,12 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
     `provider` None: the one the settings name (Stripe, at the emulator)."""
     timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
                        dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
-    return build(settings, clock=clock, timeline=timeline, provider=provider,
-                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    bot = build(settings, clock=clock, timeline=timeline, provider=provider,
+                new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
+    # steps of a scenario share instants; a margin would leave every answer waiting until time moves).
+    bot.worker.read_margin = timedelta(0)
+    return bot
 
 
 @dataclass
