@@ -58,6 +58,7 @@ def run_cashout(n: int) -> dict[str, Any]:
             for i in range(n):  # the money reaches each recipient's wallet (not counted)
                 run.step({"tweet": f"@paybot send 5 to @r{i}", "by": f"s{i}"})
                 run.step({"dm": "yes", "by": f"s{i}"})
+            run.step({"wait": "8d"})  # past the cash-out hold on money received (PAYBOT_CASHOUT_HOLD, 7 days)
             for i in range(n):  # each registered an IBAN earlier, on the operator's bank-account page
                 author = run.bot.provider._row(run.sim.user_id(f"r{i}")).mangopay_user_id  # type: ignore[attr-defined]
                 sim.register_bank_account(str(author))

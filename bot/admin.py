@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,8 @@ from bot.store import (
     WAITING,
     Mark,
     Outbox,
+    Payout,
+    PayoutStatus,
     Settlement,
     Transfer,
     TransferEvent,
@@ -33,6 +36,11 @@ from bot.store import (
 
 WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed
 REFUND_SLOW = timedelta(days=7)  # a refund still in progress at the provider after this is worth a look
+# A cash-out of money received less than this before it (allowed only when PAYBOT_CASHOUT_HOLD was lowered) is
+# shown by `paybot status` for YOUNG_PAYOUTS_SHOWN: a card payment can still be disputed, the platform pays.
+YOUNG_MONEY = Policy().cashout_hold
+YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
+LINK = re.compile(r"https?://\S+")
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -95,9 +103,15 @@ def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
             "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
             "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
                           "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
-                          "text": m.text} for m in messages],
+                          "text": _no_links(m.text)} for m in messages],
         }
     return out
+
+
+def _no_links(text: str) -> str:
+    """A message as an operator report shows it: links (approval, card and bank pages: bearer credentials for
+    their user) written as "<link>", so a terminal, a screenshot or a pasted report cannot be used to open them."""
+    return LINK.sub("<link>", text)
 
 
 def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:
@@ -165,6 +179,24 @@ def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
     }
 
 
+def young_payouts(uow: SqlStore, now: datetime, handles: dict[str, str]) -> list[dict[str, Any]]:
+    """Cash-outs made in the last 30 days by someone who had received money less than YOUNG_MONEY before (the
+    default hold): possible only with PAYBOT_CASHOUT_HOLD lowered; each a chargeback the platform may pay."""
+    out: list[dict[str, Any]] = []
+    with uow() as s:
+        payouts = list(s.exec(select(Payout).where(
+            Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
+            col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED])).order_by(col(Payout.id))))
+        for p in payouts:
+            young = s.transfers.received_since(p.user_id, p.currency, p.created_at - YOUNG_MONEY)
+            if young and p.amount_minor:
+                out.append({"payout": p.id, "what": "young_payout", "since": p.created_at.isoformat(),
+                            "text": f"cash-out {p.id} of {Money(p.amount_minor, p.currency)} by "
+                                    f"@{handles.get(p.user_id, p.user_id)} took money received less than "
+                                    f"{YOUNG_MONEY.days} days before; a card payment can still be disputed"})
+    return out
+
+
 def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
     """What the operator must know about money that did not move as planned: releases the platform's balance
     could not cover (retried on their own), refunds that failed (the money is with the platform, not the
@@ -219,6 +251,7 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
                         "text": f"transfer {t.id}: a refund of {Money(st.amount_minor, t.currency)} ({st.ref}) has "
                                 f"been in progress at the provider for over {REFUND_SLOW.days} days; the sender is "
                                 "told when it goes through"})
+    out += young_payouts(uow, now, handles)
     for e in withdrawn:
         t = transfers.get(e.transfer_id)
         rows = ledgers.get(e.transfer_id, [])

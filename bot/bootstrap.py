@@ -43,11 +43,16 @@ def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> 
         confirm_ttl=parse_duration(settings.paybot_confirm_ttl),
         request_ttl=parse_duration(settings.paybot_request_ttl),
         claim_window=parse_duration(settings.paybot_claim_window),
+        cashout_hold=parse_duration(settings.paybot_cashout_hold),
+        cashouts_per_day=settings.paybot_cashouts_per_day,
         currency_min=dict(provider.min_charge) if provider is not None else {},
         dm_answers_per_hour=settings.paybot_dm_answers_per_hour,
         requests_per_hour=settings.paybot_requests_per_hour,
         requests_per_payer_day=settings.paybot_requests_per_payer_day,
         strangers_per_day=settings.paybot_strangers_per_day,
+        sends_per_hour=settings.paybot_sends_per_hour,
+        pending_sends=settings.paybot_pending_sends,
+        pending_sends_no_card=settings.paybot_pending_sends_no_card,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -126,19 +127,42 @@ def parse(
     from bot.errors import CommandError
 
     settings = _settings()
+    if currency is not None and not _is_utf8(currency):
+        _fail("--currency is not valid UTF-8")
+    if bot is not None and not re.fullmatch(r"[A-Za-z0-9_]{1,15}", bot.lstrip("@")):
+        _fail("--bot is not an X handle (1 to 15 of A-Z, a-z, 0-9 and _)")
     cur = (currency or settings.paybot_currency).upper()
-    handle = bot or settings.paybot_handle
-    lines = [text] if text is not None else sys.stdin.read().splitlines()
+    handle = bot.lstrip("@") if bot else settings.paybot_handle
+    lines = [text] if text is not None else _stdin_lines()
     for line in lines:
         out: dict[str, Any]
         try:
-            if dm:
+            if not _is_utf8(line):
+                out = {"ok": False, "error": "the text is not valid UTF-8"}
+            elif dm:
                 out = parse_dm(line).to_json()
             else:
                 out = parse_command(line, bot=handle, currency=cur, enabled=settings.enabled_currencies()).to_json()
         except CommandError as err:
             out = {"ok": False, "error": err.message}
         print(json.dumps(out, ensure_ascii=False))
+
+
+def _stdin_lines() -> list[str]:
+    """Standard input's lines, read as UTF-8 whatever the locale; bytes that are not UTF-8 are kept as
+    lone surrogates (surrogateescape), so that their line is refused, not the whole input."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    data = buffer.read().decode("utf-8", "surrogateescape") if buffer is not None else sys.stdin.read()
+    return data.splitlines()
+
+
+def _is_utf8(text: str) -> bool:
+    """False for a text holding lone surrogates: bytes that were not UTF-8 (argv, standard input)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @app.command()
@@ -181,7 +205,7 @@ def _store_engine(settings: Any) -> Any:
 
 def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
-    from bot import migrate
+    from bot import logs, migrate
     from bot.bootstrap import make_provider, policy_from
     from bot.errors import ConfigError
     from bot.ports import SystemClock
@@ -190,6 +214,9 @@ def _operator() -> tuple[Any, Any, Any]:
     from bot.store import Mark
 
     settings = _settings()
+    # What the provider's client or the store logs while an operator command runs (warnings and errors, on
+    # standard error) is redacted as the worker's is.
+    logs.setup("WARNING", secrets=settings.secrets())
     engine = _store_engine(settings)
     if migrate.current(engine) != migrate.head():
         _fail("the store's schema is not current: run `paybot db upgrade` first")
@@ -366,9 +393,7 @@ def webhook(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
-    from waitress import create_server
-
-    from bot.providers.stripe_webhook import MAX_BODY, PATH, make_app
+    from bot.providers.stripe_webhook import PATH, make_app, webhook_server
 
     settings, _uow, service = _operator()
     if settings.paybot_provider != "stripe":
@@ -379,9 +404,9 @@ def webhook(
         _fail(str(err))
         return
     logs.setup(settings.log_level, secrets=settings.secrets())
-    app_ = make_app(service.provider, signing_secrets, service.apply_event)
-    # waitress: a production WSGI server (werkzeug's is for development), pure Python, one process.
-    server = create_server(app_, host=host, port=port, threads=4, ident="paybot", max_request_body_size=MAX_BODY)
+    platform_secret, connect_secret = signing_secrets
+    app_ = make_app(service.provider, platform_secret, service.apply_event, connect_secret=connect_secret)
+    server = webhook_server(app_, host, port)  # waitress, with limits for the internet (werkzeug's is for development)
     print(f"Listening for Stripe events on http://{host}:{server.effective_port}{PATH}", flush=True)
 
     def stop(*_: object) -> None:

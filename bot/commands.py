@@ -28,17 +28,20 @@ DEFAULT_ENABLED = ("USD", "EUR", "GBP")
 # Invisible and direction-control characters can make a post read differently
 # from what is parsed, so any of them refuses the whole text.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# Keywords are matched in ASCII, as in the grammar: a letter that only case-folds to an ASCII one
+# (ſ, K, İ, ı) is not that letter, so "ſend" is not "send". The look-aheads stay Unicode.
 _VERB = re.compile(
-    r"\s*#?(send|pay|tip|give|request|ask|help|envoie|envoyer|envoyez|paie|paye|payer|donne|donner"
-    r"|demande|demander|aide)(?![\w])|\s*\?", re.I)
+    r"\s*#?((?a:send|pay|tip|give|request|ask|help|envoie|envoyer|envoyez|paie|paye|payer|donne|donner"
+    r"|demande|demander|aide))(?![\w])|\s*\?", re.I)
 _FRENCH_VERBS = {"envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner", "demande",
                  "demander", "aide"}
 _FRENCH_DM_WORDS = {"oui", "o", "non", "annuler", "réclamer", "reclamer", "aide", "historique", "inscription",
                     "confidentialité", "confidentialite", "arrêt", "arret", "reprendre", "retrait", "retirer",
                     "virement"}
-_UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|pounds?|livres?)?$", re.I)
+_UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|pounds?|livres?)?$", re.I | re.A)
 # A CASHOUT the grammar cannot read (an amount, an unknown currency) gets its own answer, not the DM help.
-_CASHOUT_WORD = re.compile(r"\s*(cash[ -]?out|withdraw|retrait|retirer|virement)(?![\w])", re.I)
+_CASHOUT_WORD = re.compile(r"\s*(?a:cash[ -]?out|withdraw|retrait|retirer|virement)(?![\w])", re.I)
+_AMOUNT_MISSING = re.compile(r"\s*(?a:to|[àÀa]|from|de)(?![\w])", re.I)
 _PRIVACY = {"public": "public", "publique": "public", "private": "private", "privé": "private",
             "prive": "private", "privée": "private", "quiet": "quiet", "silencieux": "quiet", "discret": "quiet"}
 
@@ -124,10 +127,14 @@ class _ToCommand(Transformer[Token, object]):
     def unit(self, tok: Token) -> str:
         t = str(tok)
         if tok.type == "SYMBOL":
-            return SYMBOLS[t]
-        if tok.type == "CURRENCY_WORD":
-            return WORDS[t.lower()]
-        return t.upper()
+            code = SYMBOLS.get(t)
+        elif tok.type == "CURRENCY_WORD":
+            code = WORDS.get(t.lower())
+        else:
+            code = t.upper() if t.upper() in CURRENCIES else None
+        if code is None:  # the grammar reads only known units, in ASCII; a miss is refused, never a KeyError
+            raise CommandError("amount.unreadable")
+        return code
 
     def amount(self, *parts: object) -> Money:
         units = [p for p in parts if isinstance(p, str) and not isinstance(p, Token)]
@@ -191,7 +198,10 @@ class _ToCommand(Transformer[Token, object]):
         return DmCommand("cancel", str(code).upper() if code else None, lang=self.lang)
 
     def privacy(self, _tok: Token, setting: Token) -> DmCommand:
-        return DmCommand("privacy", setting=_PRIVACY[str(setting).lower()], lang=self.lang)
+        chosen = _PRIVACY.get(str(setting).lower())
+        if chosen is None:  # the grammar reads only these words; a miss is refused, never a KeyError
+            raise CommandError("dm.unknown", help=say("dm_help", self.lang))
+        return DmCommand("privacy", setting=chosen, lang=self.lang)
 
     def _simple(self, kind: str) -> DmCommand:
         return DmCommand(kind, lang=self.lang)
@@ -230,7 +240,7 @@ def _check_text(text: str, lang: str = "en") -> str:
 
 
 def _bot_mention(bot: str) -> re.Pattern[str]:
-    return re.compile(rf"@{re.escape(bot)}(?![A-Za-z0-9_])", re.I)
+    return re.compile(rf"@(?a:{re.escape(bot)})(?![A-Za-z0-9_])", re.I)
 
 
 def _transform(text: str, start: str, currency: str, enabled: tuple[str, ...], lang: str) -> object:
@@ -291,7 +301,7 @@ def _unreadable(err: UnexpectedInput, text: str, bot: str, lang: str) -> Command
     else:
         pos = getattr(err, "pos_in_stream", None)
         rest = text[pos:] if isinstance(pos, int) else ""
-    if "NUMBER" in expected and re.match(r"\s*(to|à|a|from|de)(?![\w])", rest, re.I):
+    if "NUMBER" in expected and _AMOUNT_MISSING.match(rest):
         return CommandError("amount.missing", lang=lang)
     if "HANDLE" in expected and not rest.strip(" .!?"):
         return CommandError("recipients.missing", lang=lang)

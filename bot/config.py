@@ -6,7 +6,9 @@ missing or placeholder credential with one sentence naming the setting.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import itertools
 import re
 from datetime import timedelta
 from typing import Literal
@@ -41,6 +43,10 @@ MANGOPAY_PRODUCTION = "https://api.mangopay.com"
 MANGOPAY_HOSTS = {"api.sandbox.mangopay.com", "api.mangopay.com", "api-mtls.sandbox.mangopay.com",
                   "api-mtls.mangopay.com"}
 LOOPBACK_HOSTS = {"localhost", "::1"}
+# A secret paybot is given to sign or check with (webhook signing secrets, the key that signs bank-page links):
+# at least this many characters, random-looking (see `weak_secret`).
+MIN_SECRET_CHARS = 32
+SIGNING_SECRET = re.compile(r"whsec_[A-Za-z0-9]+")  # Stripe's: whsec_ and base62 (hex for the Stripe CLI's)
 
 
 def is_placeholder(value: str) -> bool:
@@ -49,6 +55,28 @@ def is_placeholder(value: str) -> bool:
     for prefix in KEY_PREFIXES:
         v = v.removeprefix(prefix)
     return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
+
+
+def weak_secret(value: str, prefix: str = "") -> str | None:
+    """Why a secret (after its `prefix`) is too weak to sign with, in words that never quote it; None when it
+    is long and random-looking: MIN_SECRET_CHARS characters or more, at least 10 different ones, no run of 7
+    repeated or consecutive characters ("aaaaaaa", "1234567", "gfedcba"), and not one piece said again."""
+    body = value.strip().removeprefix(prefix)
+    if len(body) < MIN_SECRET_CHARS:
+        return f"it has fewer than {MIN_SECRET_CHARS} characters{' after ' + prefix if prefix else ''}"
+    if len(set(body)) < 10:
+        return "it uses fewer than 10 different characters"
+    run, step = 1, None
+    for a, b in itertools.pairwise(body):
+        now = ord(b) - ord(a)
+        run = run + 1 if now == step and now in (0, 1, -1) else 2
+        step = now
+        if run >= 7:
+            return "it holds a run of repeated or consecutive characters"
+    for size in range(1, len(body) // 2 + 1):
+        if len(body) % size == 0 and body[:size] * (len(body) // size) == body:
+            return "it is one piece said again"
+    return None
 
 
 def database_password_parts(url: str | None) -> list[str]:
@@ -76,22 +104,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base(name: str, url: str | None, *, live: bool) -> str | None:
-    """An API base override (X_API_BASE, STRIPE_API_BASE), or ConfigError.
+def checked_base(name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(),
+                 override: bool = True) -> str | None:
+    """An address paybot sends credentials to or puts in links (an API base: X_API_BASE, STRIPE_API_BASE,
+    MANGOPAY_API_BASE; a page whose links carry a bearer id or token), or ConfigError.
 
-    Overrides are for emulators and tests: refused for a live bot (its credentials
-    would go wherever the override points), and plain http only to this machine."""
+    Plain http only to this machine (an emulator), whatever the host, the provider's own (`official`)
+    included. An API base outside `official` is an override, for emulators and tests: refused for a live
+    bot (its credentials would go wherever the override points). `override=False`: the operator's own
+    page, never an override (only the https rule)."""
     if not url:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name.upper()} is not an http(s) address")
-    if live:
-        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
-                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
                           "network unencrypted. Use https, or an emulator on 127.0.0.1")
+    if live and override and parts.hostname not in official:
+        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
+                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
     return url
 
 
@@ -136,6 +168,11 @@ class Settings(BaseSettings):
     # user id, "{expires}" for the link's end (unix seconds), "{token}" for its signature (see
     # bot.providers.mangopay_provider.bank_page_token). Unset: CASHOUT says cash-outs are not available.
     mangopay_bank_page_url: str | None = None
+    # The secret the links to those pages are signed with (bot.links: a key derived from it for that purpose
+    # only), which the operator's pages also hold to check them; never the API key, which moves every wallet.
+    # Required with MANGOPAY_BANK_PAGE_URL: at least 32 random characters (e.g. `openssl rand -hex 32`).
+    paybot_link_secret: SecretStr | None = None
+    paybot_link_ttl: str = "15m"  # how long a link to the card page or the bank-account page works
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
@@ -148,10 +185,17 @@ class Settings(BaseSettings):
     paybot_confirm_ttl: str = "10m"
     paybot_request_ttl: str = "7d"
     paybot_claim_window: str = "14d"
+    # Money a user received is kept from CASHOUT this long: a stolen card's payment can be disputed for weeks,
+    # and a mule must not take it out at once ("0s": no hold; `paybot status` then warns).
+    paybot_cashout_hold: str = "7d"
+    paybot_cashouts_per_day: int = Field(2, ge=1, le=100)  # cash-outs per user in any 24 hours
     paybot_dm_answers_per_hour: int = Field(10, ge=2, le=1000)  # answers to DMs that move no money, per person
     paybot_requests_per_hour: int = Field(10, ge=1, le=1000)  # request commands per requester
     paybot_requests_per_payer_day: int = Field(5, ge=1, le=1000)  # request commands naming one payer
     paybot_strangers_per_day: int = Field(5, ge=0, le=1000)  # payments to people who never wrote to the bot
+    paybot_sends_per_hour: int = Field(20, ge=1, le=1000)  # send commands per sender
+    paybot_pending_sends: int = Field(5, ge=1, le=100)  # send commands per sender waiting for their answer
+    paybot_pending_sends_no_card: int = Field(1, ge=1, le=100)  # the same, for a sender without a saved card
 
     paybot_mentions_interval: float = Field(10.0, gt=0)
     paybot_dms_interval: float = Field(60.0, gt=0)
@@ -184,7 +228,8 @@ class Settings(BaseSettings):
         codes = tuple(self.paybot_currencies.split(","))
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
-    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window")
+    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl",
+                     "paybot_cashout_hold")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -230,7 +275,7 @@ class Settings(BaseSettings):
         values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
                                                   self.x_access_token_secret, self.stripe_api_key,
                                                   self.stripe_webhook_secret, self.stripe_connect_webhook_secret,
-                                                  self.mangopay_api_key)
+                                                  self.mangopay_api_key, self.paybot_link_secret)
                   if v]
         return values + database_password_parts(self.database_url)
 
@@ -241,9 +286,10 @@ class Settings(BaseSettings):
                 (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base),
                  ("mangopay_api_base", mangopay)) if value]
 
-    def require_webhook_secrets(self) -> list[str]:
-        """The webhook's signing secrets (the platform endpoint's, then the Connect endpoint's if set);
-        ConfigError when the first is missing, or either is a placeholder or not a whsec_ secret."""
+    def require_webhook_secrets(self) -> tuple[str, str | None]:
+        """The webhook's signing secrets: the platform endpoint's, and the Connect endpoint's (None if unset);
+        ConfigError when the first is missing, either is a placeholder, not of Stripe's shape (whsec_ and at
+        least MIN_SECRET_CHARS random-looking characters), or both are the same."""
         out = []
         for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
                             ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret)):
@@ -256,15 +302,30 @@ class Settings(BaseSettings):
             if is_placeholder(secret):
                 raise ConfigError(f"{name} still holds a placeholder: anyone could sign events with it. "
                                   "Copy the endpoint's signing secret from the Stripe dashboard")
-            if not secret.startswith("whsec_"):
-                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_...)")
+            if not SIGNING_SECRET.fullmatch(secret):
+                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_ and letters or "
+                                  "digits): copy the endpoint's signing secret from the Stripe dashboard")
+            weak = weak_secret(secret, "whsec_")
+            if weak:
+                raise ConfigError(f"{name} is too weak to be a Stripe signing secret ({weak}; Stripe's have at "
+                                  f"least {MIN_SECRET_CHARS} random ones after whsec_): anyone could guess it and "
+                                  "sign events. Copy the endpoint's signing secret from the Stripe dashboard")
+            if secret in out:
+                raise ConfigError(f"{name} is the same as STRIPE_WEBHOOK_SECRET: Stripe signs each endpoint with a "
+                                  "secret of its own, and paybot tells the platform's events from connected "
+                                  "accounts' by the secret that signed them")
             out.append(secret)
-        return out
+        return out[0], (out[1] if len(out) > 1 else None)
 
     def require_mangopay(self) -> tuple[str, str, str]:
         """The Mangopay client id, API key and API base; ConfigError when one is missing or a placeholder,
         or the base is production without PAYBOT_LIVE=1 (or an emulator's address beyond this machine)."""
         return _require_mangopay(self)
+
+    def require_link_secret(self) -> str:
+        """The secret links to the operator's pages are signed with (PAYBOT_LINK_SECRET); ConfigError when it is
+        missing, weak, or the Mangopay API key."""
+        return _require_link_secret(self)
 
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
@@ -303,24 +364,45 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
         raise ConfigError(f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
                           "a placeholder: set the value from the Mangopay dashboard")
     base = settings.mangopay_api_base.rstrip("/")
-    parts = urlsplit(base)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError("MANGOPAY_API_BASE is not an http(s) address")
+    checked_base("mangopay_api_base", base, live=settings.paybot_live, official=MANGOPAY_HOSTS)
     live = is_live_mangopay(base)
     if live and not settings.paybot_live:
         raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
                           f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
-    if parts.hostname not in MANGOPAY_HOSTS:
-        checked_base("mangopay_api_base", base, live=settings.paybot_live)
     if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
                           "SDK), its address with {id} where the Card Registration's id goes")
+    if any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
+        raise ConfigError("MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
+                          "for that user and registration (bot/links.py), and your page checks it")
+    # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
+    checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
     bank_page = settings.mangopay_bank_page_url
     if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
-                      or any(p not in bank_page for p in ("{user}", "{expires}", "{token}"))):
-        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user}, "
-                          "{expires} and {token} in it (CASHOUT links there; the page checks the token)")
+                      or any(p not in bank_page for p in ("{user}", "{token}"))):
+        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user} "
+                          "and {token} in it (CASHOUT links there; the page checks the token)")
+    checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
+    settings.require_link_secret()  # the card page's links (and the bank page's) are signed with it
     return client, key, base
+
+
+def _require_link_secret(settings: Settings) -> str:
+    """PAYBOT_LINK_SECRET, strong and of its own; ConfigError naming it otherwise (never quoting it)."""
+    secret = settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret else ""
+    if not secret or is_placeholder(secret):
+        raise ConfigError("PAYBOT_LINK_SECRET is not set: the links to your Mangopay pages are signed with it, and "
+                          f"your pages check them with it. Use at least {MIN_SECRET_CHARS} random characters "
+                          "(openssl rand -hex 32)")
+    weak = weak_secret(secret)
+    if weak:  # it signs the links' tokens: a guessable secret lets anyone make one
+        raise ConfigError(f"PAYBOT_LINK_SECRET is too weak to sign links ({weak}; at least {MIN_SECRET_CHARS} random "
+                          "ones): anyone could guess it and make links. Use openssl rand -hex 32")
+    api_key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
+    if api_key and hmac.compare_digest(secret.strip(), api_key.strip()):
+        raise ConfigError("PAYBOT_LINK_SECRET is the Mangopay API key: the pages that check links would hold the "
+                          "key that moves every wallet. Use a secret of its own (openssl rand -hex 32)")
+    return secret
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -23,7 +23,9 @@ from bot.store import database_url, make_engine
 from bot.x.client import XClient
 
 OK, WARN, FAIL = "ok", "warn", "fail"
-MAX_CLOCK_SKEW = 60  # seconds
+# Seconds the bot's clock may differ from X's (its Date header has whole seconds): the worker judges an answer
+# against its reading of mentions with a margin of as much (bot.worker.READ_MARGIN).
+MAX_CLOCK_SKEW = 5
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def _x_checks(settings: Settings) -> list[Check]:
         skew = abs((datetime.now(UTC) - x.server_time).total_seconds())
         out.append(Check("clock", OK if skew <= MAX_CLOCK_SKEW else FAIL,
                          f"{skew:.0f} s from X's clock" + ("" if skew <= MAX_CLOCK_SKEW else
-                                                           ": confirmation deadlines would be wrong; sync NTP")))
+                                                           ": confirmation deadlines and the order of "
+                                                           "answers and edits would be wrong; sync NTP")))
     try:
         x.dm_events(None)
     except XForbidden:

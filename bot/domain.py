@@ -23,6 +23,8 @@ from enum import StrEnum
 from bot.errors import CommandError, IllegalTransition
 from bot.money import Money
 
+ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
+EDIT_REASONS = ("edited", ENDED_BY_EDIT)  # why a transfer cancelled by an edit of its post was cancelled
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -122,6 +124,8 @@ class Policy:
     confirm_ttl: timedelta = timedelta(minutes=10)
     request_ttl: timedelta = timedelta(days=7)
     claim_window: timedelta = timedelta(days=14)
+    cashout_hold: timedelta = timedelta(days=7)  # money received is kept from CASHOUT this long (card disputes)
+    cashouts_per_day: int = 2  # cash-outs per user in any 24 hours
     auth_window: timedelta = timedelta(hours=24)  # how long a sender has to approve on the bank's page
     key_lifetime: timedelta = timedelta(hours=24)  # after this, a payment in doubt is looked up, not retried
     dm_answers_per_hour: int = 10  # answers to DMs that move no money, per person (the last says so)
@@ -129,6 +133,9 @@ class Policy:
     requests_per_hour: int = 10  # request commands per requester, in any hour
     requests_per_payer_day: int = 5  # request commands naming one payer, in any 24 hours, from anyone
     strangers_per_day: int = 5  # people per sender, in any 24 hours, paid without ever having written to the bot
+    sends_per_hour: int = 20  # send commands per sender, in any hour (each asks a confirmation DM)
+    pending_sends: int = 5  # send commands per sender waiting for their answer at once
+    pending_sends_no_card: int = 1  # the same for a sender without a saved card (each DM says to REGISTER)
     # The provider's own smallest charge per currency (Stripe's), when above min_minor.
     currency_min: Mapping[str, int] = field(default_factory=dict)
 

@@ -7,6 +7,11 @@ French DM word) is answered in French.
 Public replies never contain a link (a post with a URL costs $0.20 and reads
 like spam); links go by DM. Replies carry the request's code so that two
 equal payments on one day are not refused by X as duplicate content.
+
+Only placeholders bring @handles into a sentence (the bot, the people it is
+about): an example names nobody who could exist on X, since anyone can own
+@alice, or have told the bot STOP. An example recipient is written `@…`,
+which X makes no mention of (a mention is @ followed by [A-Za-z0-9_]).
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "text.not_for_bot": ("This is not a command for @{bot}.", "Ce n'est pas une commande pour @{bot}."),
     "text.chatter": ("I didn't understand that. {usage}", "Je n'ai pas compris. {usage}"),
     "cmd.unreadable": ("I couldn't read that command. {usage}", "Je n'ai pas pu lire cette commande. {usage}"),
-    "usage": ("Try: @{bot} send 5 to @alice for pizza", "Essayez : @{bot} envoie 5 à @alice pour la pizza"),
+    "usage": ("Try: @{bot} send 5 to @… for pizza", "Essayez : @{bot} envoie 5 à @… pour la pizza"),
     # -- amounts
-    "recipients.missing": ("Name who to pay, like @alice.", "Nommez qui payer, comme @alice."),
+    "recipients.missing": ("Name who to pay: @ followed by their X handle.",
+                           "Nommez qui payer : @ suivi de son compte X."),
     "amount.missing": ("Tell me an amount, like 5 or 5.50.", "Indiquez un montant, comme 5 ou 5,50."),
     "amount.negative": ("The amount must be positive.", "Le montant doit être positif."),
     "amount.sign": ("Write the amount without a sign, like 5.", "Écrivez le montant sans signe, comme 5."),
@@ -93,6 +99,15 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Vous avez demandé de l'argent {n} fois dans la dernière heure ; réessayez plus tard."),
     "limit.payer": ("Someone you named has been asked for money {n} times today already; ask them tomorrow.",
                     "Une personne nommée a déjà reçu {n} demandes d'argent aujourd'hui ; demandez-lui demain."),
+    "limit.sends": ("You've posted {n} payments in the last hour; post again later.",
+                    "Vous avez publié {n} paiements dans la dernière heure ; réessayez plus tard."),
+    "limit.pending": ("You have {n} payments waiting for your answer: answer them (or let them expire) first.",
+                      "Vous avez {n} paiements qui attendent votre réponse : répondez-y (ou laissez-les expirer) "
+                      "d'abord."),
+    "limit.pending_no_card": ("You have a payment waiting and no saved card yet: DM me REGISTER to save one, then "
+                              "answer it.",
+                              "Vous avez un paiement en attente et pas encore de carte enregistrée : envoyez-moi "
+                              "INSCRIPTION en DM, puis répondez-y."),
     "limit.strangers": ("You can pay at most {n} people in 24 hours who have never used me; try again "
                         "tomorrow, or ask them to write to me first.",
                         "Vous pouvez payer au plus {n} personnes en 24 heures qui ne m'ont jamais utilisé ; "
@@ -108,10 +123,15 @@ CATALOG: dict[str, tuple[str, str]] = {
     "confirm.memo": (' for "{memo}"', " pour « {memo} »"),
     "confirm.ask": ("{what}? Reply YES to confirm, NO to cancel. Expires in {ttl}. [{code}]",
                     "{what} ? Répondez OUI pour confirmer, NON pour annuler. Expire dans {ttl}. [{code}]"),
+    "confirm.ask_request": ("{what}? Reply YES {code} to pay, NO {code} to refuse. Expires in {ttl}. [{code}]",
+                            "{what} ? Répondez OUI {code} pour payer, NON {code} pour refuser. Expire dans {ttl}. "
+                            "[{code}]"),
     "confirm.no_card": (" You have no saved card yet: reply REGISTER first, then YES.",
                         " Vous n'avez pas encore de carte enregistrée : répondez INSCRIPTION, puis OUI."),
     "choose": ("You have {n} payments waiting. Reply {options}.",
                "Vous avez {n} paiements en attente. Répondez {options}."),
+    "choose.request": ("A request is answered with its code: reply {options}.",
+                       "Une demande se répond avec son code : répondez {options}."),
     "choose.option": ("YES {code} for {amount} to {handles}", "OUI {code} pour {amount} à {handles}"),
     "choose.option_no": ("NO {code} for {amount} to {handles}", "NON {code} pour {amount} à {handles}"),
     "choose.or": (", or ", ", ou "),
@@ -136,6 +156,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                      "Votre paiement de {amount} à {handles} a expiré à {at} UTC et n'a pas été envoyé ; rien d'autre "
                      "n'a bougé. Pour répondre à un autre paiement, répondez avec son code (OUI CODE ou NON CODE). "
                      "[{code}]"),
+    "cancelled.bare": ("Your payment of {amount} to {handles} was cancelled by an edit of its post and was not "
+                       "sent; nothing else moved. To answer another payment, reply with its code (YES CODE or NO "
+                       "CODE). [{code}]",
+                       "Votre paiement de {amount} à {handles} a été annulé par une modification de son post et n'a "
+                       "pas été envoyé ; rien d'autre n'a bougé. Pour répondre à un autre paiement, répondez avec son "
+                       "code (OUI CODE ou NON CODE). [{code}]"),
     "already": ("The payment [{code}] is already {status}; nothing changed.",
                 "Le paiement [{code}] est déjà {status} ; rien n'a changé."),
     "no_card": ("You have no saved card yet. Reply REGISTER to save one, then YES {code}.",
@@ -277,12 +303,20 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "Vous pouvez recevoir des paiements. Rien ne vous attend pour l'instant."),
     "onboarding": ("To receive payments, finish setting up your account here: {url}",
                    "Pour recevoir des paiements, terminez l'ouverture de votre compte ici : {url}"),
+    "request_payer_unreachable": ("I couldn't reach @{payer} by DM to ask for your {amount}, so their part of your "
+                                  "request is cancelled; nobody paid it. [{code}]",
+                                  "Je n'ai pas pu joindre @{payer} en DM pour demander vos {amount} : sa part de "
+                                  "votre demande est annulée ; personne ne l'a payée. [{code}]"),
+    "request_unposted": ("X refused my reply asking {handles} for your {amount}, so that part of your request is "
+                         "cancelled; nobody paid it. Post the request again later. [{code}]",
+                         "X a refusé ma réponse demandant vos {amount} à {handles} : cette part de votre demande est "
+                         "annulée ; personne ne l'a payée. Publiez à nouveau la demande plus tard. [{code}]"),
     "cant_dm": ("I couldn't send you the confirmation by DM. Allow DMs from me (or DM me HELP first), "
                 "then post the command again.",
                 "Je n'ai pas pu vous envoyer la confirmation en DM. Autorisez mes DM (ou écrivez-moi AIDE), "
                 "puis publiez à nouveau la commande."),
-    "tweet_help": ("Send money with: @{bot} send 5 to @alice for pizza. I'll DM you to confirm before anything moves.",
-                   "Envoyez de l'argent avec : @{bot} envoie 5 à @alice pour la pizza. Je vous demanderai "
+    "tweet_help": ("Send money with: @{bot} send 5 to @… for pizza. I'll DM you to confirm before anything moves.",
+                   "Envoyez de l'argent avec : @{bot} envoie 5 à @… pour la pizza. Je vous demanderai "
                    "confirmation en DM avant que rien ne bouge."),
     "request_reply": ("{payers}: @{requester} asks you for {amount}{memo}. DM me {codes} to pay.",
                       "{payers} : @{requester} vous demande {amount}{memo}. Écrivez-moi {codes} en DM pour payer."),
@@ -331,6 +365,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                             "approval, which I cannot ask for here, so it goes back to them.",
                             "{items} : le prestataire de paiement de l'expéditeur ne l'envoie pas sans son "
                             "accord, que je ne peux pas demander ici : l'argent lui est rendu."),
+    "claim.wait": ("Payments you sent are still waiting for their recipients, so DM CLAIM again once they are "
+                   "claimed or returned; what is held for you stays held until then.",
+                   "Des paiements que vous avez envoyés attendent encore leurs destinataires : renvoyez RÉCLAMER "
+                   "une fois qu'ils sont réclamés ou revenus ; ce qui vous attend reste de côté d'ici là."),
     "claim.failed": ("Receiving payments isn't available right now; the operator has been told. Anything held "
                      "for you stays held until its claim window ends, then goes back to its sender.",
                      "La réception de paiements n'est pas disponible pour l'instant ; l'opérateur est prévenu. "
@@ -394,6 +432,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "CASHOUT again later.",
                        "Je n'ai pas pu lancer votre retrait ; votre argent reste sur votre compte. Réessayez "
                        "RETRAIT plus tard."),
+    "cashout.young": ("You have nothing to cash out in {currency} right now: money you received waits {hold} "
+                      "before it can leave (payments by card can still be disputed).",
+                      "Vous n'avez rien à retirer en {currency} pour l'instant : l'argent reçu attend {hold} avant "
+                      "de pouvoir partir (un paiement par carte peut encore être contesté)."),
+    "cashout.limit": ("You've cashed out {n} times in the last 24 hours; please try again tomorrow.",
+                      "Vous avez fait {n} retraits ces dernières 24 heures ; réessayez demain."),
     "cashout.already": ("Your cash-out is already on its way; I'll DM you when it's done.",
                         "Votre retrait est déjà en cours ; je vous écris quand il est terminé."),
     "cashout.usage": ("CASHOUT sends all you hold to your bank account, in the default currency; for another one, "
@@ -412,6 +456,9 @@ STATUS_WORDS = {
     "failed": ("failed", "échoué"), "cancelled": ("cancelled", "annulé"),
     "expired": ("expired", "expiré"), "returned": ("returned", "rendu"),
     "needs_auth": ("awaiting the bank's approval", "en attente de l'accord de la banque"),
+    # What a recipient is told of a payment to them that did not go through: declined cards (and every other
+    # reason a payer's payment failed) are nobody else's business.
+    "not_paid": ("not paid", "non payé"),
 }
 
 
@@ -488,8 +535,32 @@ def span(ttl: timedelta, lang: str) -> str:
     return f"{hours // 24} {'jours' if lang == 'fr' else 'days'}"
 
 
+NAME_MAX = 30  # characters of a display name a confirmation shows
+NAME_WORDS = 3  # and words: a name, not a sentence
+
+
 def who(handle: str, name: str = "") -> str:
-    return f"@{handle} ({name})" if name and name.lower() != handle.lower() else f"@{handle}"
+    """@handle, with the person's display name as plain words (see `plain_name`) when it says more."""
+    shown = plain_name(name)
+    says_more = shown and name.lower() != handle.lower() and shown.lower() != plain_name(handle).lower()
+    return f"@{handle} ({shown})" if says_more else f"@{handle}"
+
+
+def plain_name(name: str | None) -> str:
+    """A display name as a confirmation may show it: letters and spaces only (an apostrophe or hyphen inside a
+    word kept), at most NAME_WORDS words and NAME_MAX characters, cut between words. A name is chosen by its
+    owner, a stranger to the payer: no link, domain, amount, @-mention or sentence of theirs may stand in the
+    bot's confirmation
+    ("Refund desk - details at evil.com" -> "Refund desk details"; "Café. NB: the real amount is $2.50" ->
+    "Café NB the")."""
+    words = ["".join(ch for ch in word if ch.isalpha() or ch in "'-").strip("'-")
+             for word in "".join(ch if ch.isalpha() or ch in "'-" else " " for ch in name or "").split()]
+    out = ""
+    for word in list(filter(None, words))[:NAME_WORDS]:
+        if len(out) + len(word) + (1 if out else 0) > NAME_MAX:
+            break
+        out = f"{out} {word}" if out else word
+    return out
 
 
 def handles(names: list[str]) -> str:

@@ -246,6 +246,9 @@ class Registration:
 class Onboarding:
     ready: bool
     url: str | None = None
+    # Nothing was done: onboarding now would stop the user's account from releasing money it holds for others
+    # (a wallet provider's Owner: Mangopay), so they wait until what they sent is claimed or returned.
+    wait: bool = False
 
 
 class CashOutOutcome(StrEnum):
@@ -290,8 +293,9 @@ class PaymentProvider(Protocol):
         """Start saving a card (the service words the answer in the user's language)."""
         ...
 
-    def onboard(self, user_id: str) -> Onboarding:
-        """Start or finish the recipient's onboarding."""
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
+        """Start or finish the recipient's onboarding. `holds_for_others`: the user sent money that is still on
+        its way or held; a provider whose onboarding would stop their account from releasing it answers `wait`."""
         ...
 
     def can_receive(self, user_id: str) -> bool: ...
@@ -346,9 +350,12 @@ class PaymentProvider(Protocol):
         non-zero wallet balances); empty for a provider that pays accounts out by itself (Stripe Connect)."""
         ...
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """Pay the user's balance in `currency` out to their bank account, less `keep` minor units that must stay
         (money they sent that is still on its way, held or being refunded, which a wallet provider keeps in the
         sender's own account). The same key answers the first payout made with it, however often it is asked
-        (after a crash, a lost answer, or past the provider's key lifetime), never a second payout."""
+        (after a crash, a lost answer, or past the provider's key lifetime), never a second payout.
+        `holds_for_others`: as for `onboard`, in any currency (a provider that would have to onboard the user
+        refuses instead)."""
         ...

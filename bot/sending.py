@@ -34,6 +34,19 @@ def endpoint_of(item: Outbox) -> str:
     return "dm_post" if item.kind == "dm" else "tweets_post"
 
 
+def fair(batch: list[Outbox]) -> list[Outbox]:
+    """The due messages in the order they go out: by priority, and within a priority one person's at a time,
+    round-robin (each person's in the order they were queued), so no one account's flood of commands holds
+    the head of the queue (confirmations are the first priority, and the DM allowance is shared)."""
+    turn: dict[tuple[int, str], int] = {}
+    ranked = []
+    for item in batch:  # `due` gives them by priority, then as queued
+        who = (item.priority, item.to_user_id or item.about_user_id or item.in_reply_to or "")
+        turn[who] = turn.get(who, -1) + 1
+        ranked.append((item.priority, turn[who], item.id or 0, item))
+    return [item for *_, item in sorted(ranked, key=lambda r: r[:3])]
+
+
 def saved(item: Outbox) -> int:
     """The id of an outbox row read from the store."""
     if item.id is None:
@@ -60,7 +73,7 @@ class Sender:
         each message is sent, then every outcome is recorded in one commit."""
         now = self.clock.now()
         with self.uow() as s:
-            batch = s.outbox.due(now, limit)
+            batch = fair(s.outbox.due(now, limit))
         sent = 0
         blocked: set[str] = set()
         waiting, missing = self._check_names(batch)
@@ -72,7 +85,7 @@ class Sender:
                     blocked.add(item.kind)
                     continue
                 ready.append(item)
-            asking = [saved(i) for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
+            asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
             if asking and (stale := self.service.drop_superseded(asking)):
                 ready = [i for i in ready if i.id not in stale]
             named = [saved(i) for i in ready if i.kind == "reply" and i.names is not None]

@@ -208,6 +208,22 @@ class StripeUser(SQLModel, table=True):
     updated_at: datetime = _time()
 
 
+class StripePayment(SQLModel, table=True):
+    """A payment the Stripe provider made on the platform, by the service's key: what an event naming that key is
+    checked against. An event is a hint that names objects (any connected account can write paybot's key in its
+    own metadata); this row names the ones paybot made: the Customer charged, the amount, the PaymentIntent, and
+    the approval page (Checkout Session) when the bank wanted the sender."""
+
+    key: str = Field(primary_key=True)
+    customer_id: str
+    amount_minor: int
+    currency: str  # lower case, as Stripe writes it
+    payment_intent_id: str | None = None  # the paying PaymentIntent once known (the refused one while a page is open)
+    session_id: str | None = None  # the approval page, when there is one
+    outcome: str | None = None  # "paid" or "held" once the platform said the payment succeeded
+    updated_at: datetime = _time()
+
+
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
 # An approval link whose page closes soon (Mangopay's, after 15 minutes) goes before every other message.
 PRIORITY_URGENT = -1
@@ -298,6 +314,7 @@ class Mark(StrEnum):
     STARTED_AT = "started_at"  # the first start: older posts and DMs are history
     HEARTBEAT = "heartbeat"  # the worker's last jobs, for `paybot status`
     PAUSED = "paused"  # "1": `paybot pause`, no money moves
+    PAUSED_AT = "paused_at"  # when `paybot pause` last began (ISO 8601)
     WINDING_DOWN = "winding_down"  # "1": `paybot wind-down`, no new command is taken
     MENTIONS_SINCE = "mentions_since"
     MENTIONS_NEWEST = "mentions_newest"

@@ -15,7 +15,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,15 @@ from bot.store import DmCursor, Mark, MentionCursor
 __all__ = ["MAX_SEND_ATTEMPTS", "Worker", "first_start"]
 
 log = logging.getLogger(__name__)
+
+
+# A DM reading first reads mentions again when they were last read longer ago than this.
+MENTIONS_FRESH = timedelta(seconds=5)
+# An answer counts as sent before a reading of mentions only when X's time for it is this much earlier than the
+# bot's for the reading: X's times are cut to the millisecond, and the two clocks may differ (`paybot doctor`
+# fails beyond MAX_CLOCK_SKEW, as much); a tie proves nothing.
+READ_MARGIN = timedelta(seconds=5)
+NOTHING_READ = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -47,6 +56,22 @@ class Worker(Sender):
     _leading: bool = False
     _jobs: dict[str, dict[str, str]] = field(default_factory=dict)  # job -> last "ok" / "error" time
     _last_heartbeat: datetime | None = None
+    read_margin: timedelta = READ_MARGIN  # none on a virtual clock (`paybot simulate`): one clock, no rounding
+
+    @property
+    def _mentions_read_at(self) -> datetime | None:
+        """When the last mentions reading that reached X began (None: none yet since this worker started)."""
+        read = self.service.mentions_read_at
+        return None if read == NOTHING_READ else read
+
+    @_mentions_read_at.setter
+    def _mentions_read_at(self, at: datetime) -> None:
+        self.service.mentions_read_at = at
+
+    def __post_init__(self) -> None:
+        # Until this worker has read its mentions once, every answer waits (AnswerInDoubt): an edit posted
+        # before it may not be read yet.
+        self.service.mentions_read_at = NOTHING_READ
 
     # ------------------------------------------------------------------- jobs
 
@@ -56,9 +81,13 @@ class Worker(Sender):
             return 0
         with self.uow() as s:
             cursor = MentionCursor.read(s.checkpoints)
+        reading = self.clock.now()
         mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
         if mentions is None:
             return 0
+        # Every post sent before `reading` is now read (or kept to be read again): answers sent up to then can
+        # be judged against the versions they make (see `Answers._answer`).
+        self._mentions_read_at = reading - self.read_margin
         if not mentions:
             return 0
         moved = cursor.after(max((m.id for m in mentions), key=int))
@@ -94,6 +123,8 @@ class Worker(Sender):
                 and now - self._last_dm_poll < self.dm_idle_interval and not self.service.awaiting_answers()):
             return 0
         self._last_dm_poll = now
+        if self._mentions_read_at is None or now - self._mentions_read_at > MENTIONS_FRESH:
+            self.poll_mentions()  # an answer is judged only once the posts sent before it are read
         with self.uow() as s:
             cursor = DmCursor.read(s.checkpoints)
         stop_at = cursor.newest

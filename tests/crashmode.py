@@ -167,7 +167,9 @@ def scenario_base(seed: int, page: int | None = None, settings: dict[str, Any] |
     users |= {CLAIMER: {}, NEVER: {}}
     users = {h: spec for h, spec in users.items() if people is None or h in people} | {NOISE: {}}
     page = page or random.Random(seed).choice((1, 2, 20))
+    # The per-sender send limits are lifted: the invariants' oracle (`_unrefusable`) does not model them.
     base = {"paybot_claim_window": "30m", "paybot_request_ttl": "30m", "paybot_daily_max": "100000",
+            "paybot_sends_per_hour": 1000, "paybot_pending_sends": 100, "paybot_pending_sends_no_card": 100,
             "paybot_dm_page_size": page}
     return {"seed": seed, "users": users, "steps": [], "settings": base | (settings or {})}
 

@@ -64,7 +64,7 @@ class FakeProvider:
         self.cards[user_id] = "ok"
         return Registration()
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         self.payouts.add(user_id)
         return Onboarding(ready=True)
 
@@ -166,7 +166,8 @@ class FakeProvider:
         """The wallets' balances (`balances`) that are not zero."""
         return [(user, Money(minor, currency)) for (user, currency), minor in sorted(self.balances.items()) if minor]
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321, once
         per key; nothing without a balance, the onboarding link before anyone is verified, the bank page before
         a bank account is registered."""

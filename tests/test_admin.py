@@ -252,3 +252,17 @@ def test_refund_in_parts_reverse_and_the_money_warnings_of_status(run: Run, tmp_
     assert "Money after the payment" in paybot(tmp_path, "show", "1").stdout
     assert [(m["kind"], m["amount_minor"]) for m in run.sandbox.movements()] == [("refund", 250), ("reversal", 250)]
     assert paybot(tmp_path, "reverse", "2", "--yes").returncode == 1  # held: nothing is with the recipient
+
+
+def test_show_never_prints_an_approval_link(run: Run, tmp_path: Path) -> None:
+    """A payment waiting for the bank's approval: `paybot show` lists the DM that links the approval page, with
+    the link written as <link> (a bearer credential of its payer), in JSON and as a table."""
+    run.step({"register": "dave", "card": "needs_auth"})
+    run.step({"tweet": "@paybot send 4 to @alice", "by": "dave"})
+    run.step({"dm": "yes", "by": "dave"})
+    tid = str(len(statuses(run)))
+    assert statuses(run)[-1] == "needs_auth"
+    shown = json.loads(paybot(tmp_path, "show", tid, "--json").stdout)
+    texts = [m["text"] for m in shown["messages"]]
+    assert any("<link>" in t for t in texts) and not any("http" in t for t in texts)
+    assert "http" not in paybot(tmp_path, "show", tid).stdout

@@ -130,3 +130,35 @@ def test_init_hides_the_database_url_and_never_writes_through_a_symlink(tmp_path
     refused = paybot("init", "--force", stdin=answers, cwd=tmp_path)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert target.read_text() == "keep me"
+
+
+def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_internet(tmp_path: Path) -> None:
+    """waitress's defaults (100 connections, an idle one kept 120 s, checked every 30 s) let about 120 idle
+    sockets lock everyone out of `paybot webhook` for minutes. The command hands waitress limits of its own
+    (checked here as waitress receives them, and by waitress itself: it refuses a name it does not know)."""
+    from waitress.adjustments import Adjustments
+
+    from bot.providers.stripe_webhook import MAX_BODY
+    from tests.test_stripe import PLATFORM_SECRET
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "STRIPE_", "DATABASE_", "X_"))}
+    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
+            "STRIPE_API_KEY": "sk_test_abc", "STRIPE_DB_PATH": str(tmp_path / "stripe.db"),
+            "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET}
+    assert paybot("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    code = ("import json, sys, waitress\n"
+            "def create_server(app, **kw):\n"
+            "    print(json.dumps(kw), flush=True)\n"
+            "    raise SystemExit(0)\n"
+            "waitress.create_server = create_server\n"
+            "sys.argv = ['paybot', 'webhook', '--host', '127.0.0.1', '--port', '0']\n"
+            "from bot.cli import main\n"
+            "main()\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    given = json.loads(done.stdout.splitlines()[0])
+    adj = Adjustments(**given)
+    assert adj.connection_limit >= 500 and adj.channel_timeout <= 15 and adj.cleanup_interval <= 5
+    assert adj.max_request_body_size == MAX_BODY and adj.max_request_header_size <= 16 * 1024
+    assert adj.asyncore_use_poll  # select() stops at 1,024 sockets

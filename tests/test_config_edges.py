@@ -23,6 +23,11 @@ def test_a_placeholder_stripe_key_is_refused_even_with_its_prefix(key: str) -> N
         Settings(stripe_api_key=key, paybot_live=True).require_stripe()
 
 
+PLATFORM = "whsec_DivICVUtnUjo0LmxqYt1GTQ0vDuXY1xM"  # Stripe's shape: whsec_ and 32 random characters
+CONNECT = "whsec_OvHW8mJE5XRbvyCMfph5CQLk9Mm33KPi"
+CLI = "whsec_" + "9f2c4be07a1d3e85" + "c61f0b7d29e4a358" + "7e0d94a1c5b26f83" + "d4a7196e0c3f5b28"  # the Stripe CLI's
+
+
 @pytest.mark.parametrize(("secret", "why"), [
     (None, "is not set"), ("whsec_changethis", "placeholder"), ("changethis", "placeholder"),
     ("sk_test_abc", "does not look like a Stripe signing secret"),
@@ -32,13 +37,53 @@ def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, wh
     endpoint's secret is optional, and checked the same way when set)."""
     with pytest.raises(ConfigError, match=why):
         Settings(stripe_webhook_secret=secret).require_webhook_secrets()
-    assert Settings(stripe_webhook_secret="whsec_9f8e7d").require_webhook_secrets() == ["whsec_9f8e7d"]
+    assert Settings(stripe_webhook_secret=PLATFORM).require_webhook_secrets() == (PLATFORM, None)
+    assert Settings(stripe_webhook_secret=CLI).require_webhook_secrets() == (CLI, None)
     if secret is not None:
         with pytest.raises(ConfigError, match=f"STRIPE_CONNECT_WEBHOOK_SECRET .*{why}"):
-            Settings(stripe_webhook_secret="whsec_9f8e7d", stripe_connect_webhook_secret=secret
+            Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret
                      ).require_webhook_secrets()
-    both = Settings(stripe_webhook_secret="whsec_9f8e7d", stripe_connect_webhook_secret="whsec_c0ffee")
-    assert both.require_webhook_secrets() == ["whsec_9f8e7d", "whsec_c0ffee"] and "whsec_c0ffee" in both.secrets()
+    both = Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=CONNECT)
+    assert both.require_webhook_secrets() == (PLATFORM, CONNECT) and CONNECT in both.secrets()
+
+
+@pytest.mark.parametrize("secret", [
+    "whsec_a", "whsec_test", "whsec_" + "a" * 40, "whsec_" + "test" * 10, "whsec_0123456789abcdef0123456789abcdef",
+    "whsec_Zq8Lr2Tx" + "aaaaaaa" + "Mk4Pw9Vd3Hs6Jn1Cb5Gf7Ye0Ru", "whsec_" + "x7Kq9Lm2" * 5,
+    "whsec_sUIZXjs4eHSZkEbLfIVhxbxChGRl", "whsec_sUIZXjs4eHSZkEbLfIVhx+xChGRlETUP",
+])
+def test_a_guessable_signing_secret_is_refused_without_being_shown(secret: str) -> None:
+    """Stripe's signing secrets are whsec_ and at least 32 random characters: anything shorter, or made of few
+    characters, a run or a repeated piece, could be guessed and used to sign events. The error names the
+    setting and never the value, for either endpoint."""
+    for settings, name in ((Settings(stripe_webhook_secret=secret), "STRIPE_WEBHOOK_SECRET"),
+                           (Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret),
+                            "STRIPE_CONNECT_WEBHOOK_SECRET")):
+        with pytest.raises(ConfigError, match=name) as err:
+            settings.require_webhook_secrets()
+        body = secret.removeprefix("whsec_")
+        assert secret not in str(err.value) and (len(body) < 6 or body not in str(err.value))
+
+
+def test_the_two_endpoints_have_secrets_of_their_own() -> None:
+    """paybot tells the platform's events from connected accounts' by the secret that signed them."""
+    with pytest.raises(ConfigError, match="STRIPE_CONNECT_WEBHOOK_SECRET is the same as STRIPE_WEBHOOK_SECRET"):
+        Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=PLATFORM).require_webhook_secrets()
+
+
+@pytest.mark.parametrize("secret", ["key-12345", "sim-mangopay-api-key", "K" * 40])
+def test_the_secret_that_signs_page_links_must_be_strong(secret: str) -> None:
+    """With MANGOPAY_BANK_PAGE_URL set, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
+    a guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
+    common = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
+                  mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+                  mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+                  mangopay_bank_page_url="https://pay.example.com/bank?u={user}&e={expires}&t={token}")
+    with pytest.raises(ConfigError, match="PAYBOT_LINK_SECRET is too weak") as err:
+        Settings(paybot_link_secret=secret, **common).require_mangopay()  # type: ignore[arg-type]
+    assert secret not in str(err.value)
+    strong = "Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF"
+    assert Settings(paybot_link_secret=strong, **common).require_mangopay()[0] == "client-1"  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("key", ["sk_live_abc123", "rk_live_abc123"])
@@ -67,6 +112,45 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
                  stripe_api_base="https://stripe-emulator.internal")
     assert s.require_x()["consumer_key"] == "ck" and s.require_stripe() == "sk_test_abc"
     assert s.overrides() == ["X_API_BASE=http://127.0.0.1:8099", "STRIPE_API_BASE=https://stripe-emulator.internal"]
+
+
+MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
+                mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+                mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF")
+BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
+
+
+@pytest.mark.parametrize(("name", "settings", "check"), [
+    ("X_API_BASE", dict(X, x_api_base="http://api.x.com"), "require_x"),
+    ("STRIPE_API_BASE", dict(stripe_api_key="sk_test_abc", stripe_api_base="http://api.stripe.com"),
+     "require_stripe"),
+    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.mangopay.com", paybot_live=True),
+     "require_mangopay"),
+    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
+    ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}?u={user}&t={token}"),
+     "require_mangopay"),
+    ("MANGOPAY_BANK_PAGE_URL", dict(MANGOPAY, mangopay_bank_page_url="http://pay.example.com" + BANK_PAGE),
+     "require_mangopay"),
+], ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "bank-page"])
+def test_every_address_that_carries_credentials_is_https_beyond_this_machine(
+        name: str, settings: dict[str, object], check: str) -> None:
+    """Each provider's API base (its key travels there) and each page whose links carry a bearer id or token
+    goes through the same rule (`checked_base`): plain http only to this machine, even to the provider's
+    own host (Mangopay's production with PAYBOT_LIVE=1 included)."""
+    with pytest.raises(ConfigError, match=f"{name} uses plain http to"):
+        getattr(Settings(**settings), check)()  # type: ignore[arg-type]
+
+
+def test_the_pages_and_mangopays_own_hosts_are_not_overrides() -> None:
+    """Mangopay's hosts over https, and the operator's pages (https, or http on this machine for the emulator),
+    are no override: accepted live, never warned about."""
+    live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True,  # type: ignore[arg-type]
+                    mangopay_bank_page_url="https://pay.example.com" + BANK_PAGE)
+    assert live.require_mangopay()[2] == "https://api.mangopay.com" and live.overrides() == []
+    local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}?u={user}&t={token}",  # type: ignore[arg-type]
+                                        mangopay_bank_page_url="http://127.0.0.1:8097" + BANK_PAGE)))
+    assert local.require_mangopay()[0] == "client-1"
 
 
 PASSWORD = "S3cr@t-Passw0rd"

@@ -197,7 +197,8 @@ class MangopayMoney:
         base = self.sim.start()
         settings = {"paybot_provider": "mangopay", "mangopay_client_id": self.sim.client_id,
                     "mangopay_api_key": self.sim.api_key, "mangopay_api_base": base,
-                    "mangopay_card_page_url": base + "/_sim/card-page/{id}",
+                    "mangopay_card_page_url": base + "/_sim/card-page/{id}?user={user}&token={token}",
+                    "paybot_link_secret": self.sim.link_secret,
                     "mangopay_db_path": str(tmp / "mangopay.db")}
         self.env = {name.upper(): value for name, value in settings.items()}
         self.setup = MangopayProvider.from_settings(ScenarioSettings(**settings), self.sim.clock)

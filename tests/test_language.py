@@ -201,7 +201,7 @@ REFUSED: list[tuple[str, str]] = [
 ]
 
 DM_ACCEPTED: list[tuple[str, dict[str, object]]] = [
-    *[(w, {"command": "confirm"}) for w in ("yes", "YES", "Yes", "y", "ok", "okay", "confirm", "oui", "o", "OUI")],
+    *[(w, {"command": "confirm"}) for w in ("yes", "YES", "Yes", "confirm", "oui", "OUI")],
     *[(w, {"command": "cancel"}) for w in ("no", "NO", "n", "cancel", "non", "annuler")],
     ("yes k7q2", {"command": "confirm", "code": "K7Q2"}),
     ("oui K7Q2", {"command": "confirm", "code": "K7Q2", "lang": "fr"}),
@@ -231,7 +231,8 @@ DM_ACCEPTED: list[tuple[str, dict[str, object]]] = [
     ("reprendre", {"command": "start", "lang": "fr"}),
 ]
 
-DM_REFUSED = ["yess", "yes please", "yes K7Q2 now", "privacy", "privacy loud", "send 5 to @alice", "",
+DM_REFUSED = ["ok", "okay", "y", "o", "OK",  # acknowledgements, not a yes
+              "yess", "yes please", "yes K7Q2 now", "privacy", "privacy loud", "send 5 to @alice", "",
               "yes\u200b", "claim\u202e", "x" * 1001, "🙂", "oui oui"]
 
 

@@ -321,7 +321,8 @@ def test_an_expired_token_is_renewed_once(sim: MangopaySim, mp: MangopayProvider
 def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
     base: dict[str, object] = dict(paybot_provider="mangopay", mangopay_client_id=sim.client_id,
                                    mangopay_api_key=sim.api_key, mangopay_api_base=sim.base,
-                                   mangopay_card_page_url=sim.base + "/_sim/card-page/{id}",
+                                   mangopay_card_page_url=sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
+                                   paybot_link_secret=sim.link_secret,
                                    mangopay_db_path=str(tmp / "mp.db"), paybot_db_path=str(tmp / "p.db"))
     return Settings(**(base | over))  # type: ignore[arg-type]
 
@@ -333,6 +334,8 @@ def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
     ({"paybot_live": True}, "MANGOPAY_API_BASE is set, and this bot is live"),
     ({"mangopay_api_base": "http://10.1.2.3:8080"}, "plain http"),
     ({"mangopay_card_page_url": None}, "MANGOPAY_CARD_PAGE_URL"),
+    ({"mangopay_card_page_url": "https://pay.example.com/card/{id}"}, "MANGOPAY_CARD_PAGE_URL must carry"),
+    ({"paybot_link_secret": None}, "PAYBOT_LINK_SECRET is not set"),
 ])
 def test_settings_refuse_what_would_go_wrong(sim: MangopaySim, tmp_path: Path, over: dict[str, object],
                                              why: str) -> None:

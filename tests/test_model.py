@@ -278,7 +278,7 @@ SCRIPT: list[Move] = [
                                  {"do": "post", "by": "paid0", "kind": "request", "to": "c1", "dollars": 1},
                                  {"do": "rename", "who": "hold0", "take": None}]},
     {"do": "wait", "for": "20s"},
-    {"do": "answer", "by": "c1", "yes": True, "code": "none"},
+    {"do": "answer", "by": "c1", "yes": True, "code": "latest"},  # a request is answered with its code
     {"do": "dm", "by": "hold0", "text": "CLAIM"},
 ]
 

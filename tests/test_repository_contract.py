@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import Settle, Status, Step
+from bot.domain import ENDED_BY_EDIT, Settle, Status, Step
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Conflict, Store
 from bot.repo.sql import SqlStore
@@ -281,6 +281,24 @@ def test_latest_and_history_orders(store: Store) -> None:
         assert [t.id for t in s.transfers.history("9", 2)] == [c, b]
 
 
+def test_what_closed_unanswered(store: Store) -> None:
+    """closed_unanswered: a sender's transfers that expired, or that an edit of their post cancelled, after a
+    time; not those cancelled for another reason, nor another sender's, nor those that closed before it."""
+    a, _, c, _, _, _ = add_all(
+        store,
+        transfer("1", "9", "2", status="expired", updated_at=NOW + 2 * MIN),
+        transfer("2", "9", "2", status="expired", updated_at=NOW - MIN),
+        transfer("3", "9", "2", status="cancelled", reason=ENDED_BY_EDIT, updated_at=NOW + 3 * MIN),
+        transfer("4", "9", "2", status="cancelled", reason="sender said no", updated_at=NOW + 3 * MIN),
+        transfer("5", "8", "2", status="expired", updated_at=NOW + 3 * MIN),
+        transfer("6", "9", "2", status="pending", updated_at=NOW + 3 * MIN),
+    )
+    with store() as s:
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW)] == [a, c]
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW + 2 * MIN)] == [c]
+        assert s.transfers.closed_unanswered("7", NOW - 10 * MIN) == []
+
+
 def test_the_caps_measures(store: Store) -> None:
     """What a sender moved, requests made and asked of a payer, and the strangers paid."""
     add_all(
@@ -334,6 +352,29 @@ def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool
         done.status = Status.FAILED
         assert s.transfers.moved_since("9", NOW - 24 * 60 * MIN) == 1000
         assert a
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_sends_and_closed_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
+    """`warm` changes no answer of `sends_since` and `closed_unanswered`, for rows changed in the unit of work
+    too."""
+    a, b, _ = add_all(store, transfer("1", "9", "2", kind="send", created_at=NOW - 30 * MIN, updated_at=NOW - 30 * MIN),
+                      transfer("2", "9", "3", kind="send", status="expired", created_at=NOW - 90 * MIN,
+                               updated_at=NOW - 20 * MIN),
+                      transfer("3", "9", "4", kind="request", created_at=NOW - 10 * MIN, updated_at=NOW - 10 * MIN))
+    with store() as s:
+        if warm:
+            s.transfers.warm(["9"], NOW - 24 * 60 * MIN)
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="0") == 1
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="1") == 0
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 60 * MIN)] == [b]
+        first = s.transfers.get(a)
+        assert first is not None
+        first.status, first.reason, first.updated_at = Status.CANCELLED, ENDED_BY_EDIT, NOW  # voided now
+        s.transfers.add(transfer("4", "9", "5", kind="send", created_at=NOW, updated_at=NOW))
+        assert s.transfers.sends_since("9", NOW - 60 * MIN, other_than_root="0") == 2
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 60 * MIN)] == [a, b]
+        assert [t.id for t in s.transfers.closed_unanswered("9", NOW - 15 * MIN)] == [a]
 
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])

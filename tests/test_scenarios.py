@@ -39,7 +39,8 @@ def test_scenario(path: Path) -> None:
 
 
 ON_PROVIDERS = [(path, provider) for path in SCENARIOS
-                for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", []) if provider != "sandbox"]
+                for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", [])
+                if provider != "sandbox"]
 
 
 @pytest.mark.parametrize(("path", "provider"), ON_PROVIDERS, ids=[f"{p.stem}-{v}" for p, v in ON_PROVIDERS])

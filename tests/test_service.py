@@ -3,6 +3,7 @@ test runs on both: the use cases need nothing of the store but its port)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -17,6 +18,7 @@ from bot.ports import FakeClock, Registration
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Store
 from bot.repo.sql import SqlStore
+from bot.sending import fair
 from bot.service import Service
 from bot.store import Outbox, Transfer, database_url, make_engine
 from tests.fakes import FakeProvider, Posts
@@ -482,6 +484,18 @@ def test_history_of_one_payment_says_payment(w: World) -> None:
     assert w.outbox()[-1][1].startswith("Your last payment:")
 
 
+def test_history_shows_another_persons_failed_payment_as_not_paid(w: World) -> None:
+    """A recipient's HISTORY reads a payment to them that failed (a declined card) as "not paid"; the payer's own
+    HISTORY says failed."""
+    w.svc.on_mention(w.posts.mention("dave", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("dave", "yes"))
+    assert w.statuses() == ["failed"]
+    w.svc.on_dm(w.posts.dm("alice", "history"))
+    assert w.outbox()[-1][1].endswith("$5.00 from @dave: not paid")
+    w.svc.on_dm(w.posts.dm("dave", "history"))
+    assert w.outbox()[-1][1].endswith("$5.00 to @alice: failed")
+
+
 def _queued_reply(w: World) -> Outbox:
     row = next((r for r in reversed(rows(w.uow, Outbox)) if r.kind == "reply" and r.status == "queued"), None)
     assert row is not None and row.names
@@ -551,3 +565,59 @@ def test_the_providers_event_for_an_operators_refund_is_paybots_own(w: World) ->
     notes = [e.note or "" for e in steps]
     returned = [e for e in steps if e.status == "returned"]
     assert not any("at the provider" in n for n in notes) and len(returned) == 1, notes
+
+
+def test_a_sender_has_at_most_the_pending_sends_the_policy_allows(w: World) -> None:
+    """Five sends waiting for bob's answer: a sixth is refused in public, once an hour; answering one makes
+    room again."""
+    for n in range(7):
+        w.svc.on_mention(w.posts.mention("bob", f"@paybot send {n + 1} to @alice"))
+    assert w.statuses() == ["pending"] * 5
+    refusals = [text for to, text in w.outbox() if to.startswith("reply:")]
+    assert refusals == ["@bob You have 5 payments waiting for your answer: answer them (or let them expire) first."]
+    w.svc.on_dm(w.posts.dm("bob", "no AAAA"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 9 to @alice"))
+    assert w.statuses() == ["cancelled"] + ["pending"] * 5
+
+
+def test_a_sender_without_a_card_has_one_send_waiting(w: World) -> None:
+    """Carol has no saved card: her first send is asked (its DM says to REGISTER), a second is refused until
+    she answers the first."""
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 5 to @alice"))
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 6 to @alice"))
+    assert w.statuses() == ["pending"]
+    assert w.outbox()[-1][1].startswith("@carol You have a payment waiting and no saved card yet")
+
+
+def test_send_commands_per_hour_are_bounded(w: World) -> None:
+    """With a limit of three send commands an hour, bob's fourth within the hour is refused, whether or not
+    the first ones were answered; an hour later he may post again. An edit of a counted command is not
+    counted again."""
+    w.svc.policy = replace(w.svc.policy, sends_per_hour=3)
+    first = w.posts.mention("bob", "@paybot send 1 to @alice")
+    w.svc.on_mention(first)
+    for n in range(2):
+        w.svc.on_mention(w.posts.mention("bob", f"@paybot send {n + 2} to @alice"))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 1.50 to @alice", edit_of=first))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 4 to @alice"))
+    assert [t.amount_minor for t in w.transfers()] == [150, 200, 300]
+    assert w.outbox()[-1][1] == "@bob You've posted 3 payments in the last hour; post again later."
+    w.clock.advance(timedelta(minutes=61))
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 4 to @alice"))
+    assert len(w.transfers()) == 4
+
+
+def test_the_outbox_serves_people_in_turn() -> None:
+    """Sixty confirmations queued for one person do not hold the head of the queue: the next person's comes
+    second; each person's messages keep the order they were queued in, and priorities still come first."""
+    now = FakeClock().now()
+
+    def dm(i: int, to: str, priority: int = 0) -> Outbox:
+        return Outbox(id=i, kind="dm", priority=priority, to_user_id=to, text=str(i), next_attempt_at=now,
+                      created_at=now)
+
+    batch = [dm(i, "10") for i in range(1, 61)] + [dm(61, "11"), dm(62, "12"), dm(63, "11", priority=1)]
+    order = [m.id for m in fair(sorted(batch, key=lambda m: (m.priority, m.id or 0)))]
+    assert order[:5] == [1, 61, 62, 2, 3]
+    assert [i for i in order if i is not None and i <= 60] == list(range(1, 61))
+    assert order[-1] == 63

@@ -39,6 +39,10 @@ from bot.sims.stripe import DROP, StripeSim
 from bot.store import UnitOfWork, make_engine
 
 USD5 = Money(500, "USD")
+# Signing secrets of Stripe's shape ("whsec_" and 32 random characters), as config requires.
+PLATFORM_SECRET = "whsec_sUIZXjs4eHSZkEbLfIVhxbxChGRlETUP"
+CONNECT_SECRET = "whsec_Q6OE975wTrykRGCrpBt19y04qerWApy6"
+OTHER_SECRET = "whsec_pV5fAdTQX68JGNnABKKb5dqA9M8Dh2f2"
 
 
 def free_port() -> int:
@@ -158,13 +162,13 @@ def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> No
     backend = Backend("localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(),
                                                    connect=False))
     got: list[ProviderEvent] = []
-    server = make_server("127.0.0.1", 0, make_app(backend.provider, ["whsec_paybot_test"], got.append),
+    server = make_server("127.0.0.1", 0, make_app(backend.provider, PLATFORM_SECRET, got.append),
                          threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         hook = f"http://127.0.0.1:{server.server_port}{PATH}"
         requests.post(f"{localstripe}/_config/webhooks/paybot", timeout=10,
-                      json={"url": hook, "secret": "whsec_paybot_test", "events": ["payment_intent.succeeded"]},
+                      json={"url": hook, "secret": PLATFORM_SECRET, "events": ["payment_intent.succeeded"]},
                       ).raise_for_status()
         backend.give_card("1", "pm_card_visa")
         paid = backend.provider.pay(key="pay:t9:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -470,6 +474,19 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
 
 
 @pytest.mark.emulator_only
+def test_sca_the_page_paybot_made_lapsing_is_told_once_read_again(emu: Backend, sim: StripeSim) -> None:
+    """checkout.session.expired of the page paybot stored for the key: AUTH_LAPSED, once Stripe's copy of that
+    page says it expired (a page that is not paybot's says nothing, see test_stripe_flow.py)."""
+    emu.give_card("1", "pm_card_authenticationRequired")
+    emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert isinstance(sim.clock, FakeClock)
+    sim.clock.advance(timedelta(hours=25))
+    events, _ = emu.provider.events(None)
+    assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [
+        (EventKind.AUTH_LAPSED, "pay:t1:1:2")]
+
+
+@pytest.mark.emulator_only
 def test_sca_a_failed_cancel_of_the_refused_attempt_does_not_stop_the_page(
         emu: Backend, sim: StripeSim, caplog: pytest.LogCaptureFixture) -> None:
     emu.give_card("1", "pm_card_authenticationRequired")
@@ -513,20 +530,50 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
     """Unsigned or badly signed: 400. Well signed but unknown to Stripe (invented with a leaked
     secret): 400 too, since the event is fetched again from Stripe; nothing is applied."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, ["whsec_x"], got.append).test_client()
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
     body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.refunded", "created": int(time.time()),
                        "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}}})
     assert app.post(PATH, data=body, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
     assert app.post(PATH, data=body).status_code == 400
     stamp = int(time.time())
-    good = hmac.new(b"whsec_x", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+    good = hmac.new(PLATFORM_SECRET.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
     assert app.post(PATH, data=body, headers={"Stripe-Signature": f"t={stamp},v1={good}"}).status_code == 400
     assert got == []
 
 
-def _signed(body: str, secret: str) -> dict[str, str]:
-    stamp = int(time.time())
-    mac = hmac.new(secret.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+def test_the_webhook_serves_only_its_own_route(emu: Backend, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No static folder: Flask's default would serve ./static of the directory `paybot webhook` starts in."""
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "paybot.db").write_text("the store")
+    monkeypatch.chdir(tmp_path)
+    app = make_app(emu.provider, PLATFORM_SECRET, lambda _e: None)
+    assert [(r.rule, sorted(r.methods or ())) for r in app.url_map.iter_rules()] == [
+        (PATH, ["OPTIONS", "POST"])]
+    assert app.test_client().get("/static/paybot.db").status_code == 404
+
+
+def test_the_signature_is_checked_on_the_raw_bytes_before_anything_is_parsed(
+        emu: Backend, caplog: pytest.LogCaptureFixture) -> None:
+    """A body that is not UTF-8 is not "signed, but not an event": unsigned, it is a bad signature; signed (on
+    its bytes), it is not an event. Nothing is applied either way."""
+    got: list[ProviderEvent] = []
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
+    body = b'{"id": "evt_1", "object": "event", "type": "charge.refunded", "data": {"object": "\xff\xfe"}}'
+    for headers in ({}, {"Stripe-Signature": "t=1,v1=00"}, _signed(body, "whsec_" + "0" * 32)):
+        answer = app.post(PATH, data=body, headers=headers)
+        assert (answer.status_code, answer.data) == (400, b"bad signature")
+    assert "not an event" not in caplog.text
+    answer = app.post(PATH, data=body, headers=_signed(body, PLATFORM_SECRET))
+    assert (answer.status_code, answer.data) == (400, b"not an event")
+    stale = _signed(b"{}", PLATFORM_SECRET, stamp=int(time.time()) - 301)
+    assert app.post(PATH, data=b"{}", headers=stale).data == b"bad signature"
+    assert got == []
+
+
+def _signed(body: str | bytes, secret: str, stamp: int | None = None) -> dict[str, str]:
+    stamp = int(time.time()) if stamp is None else stamp
+    raw = body.encode() if isinstance(body, str) else body
+    mac = hmac.new(secret.encode(), f"{stamp}.".encode() + raw, hashlib.sha256).hexdigest()
     return {"Stripe-Signature": f"t={stamp},v1={mac}"}
 
 
@@ -536,17 +583,28 @@ def test_the_webhook_takes_a_connect_endpoints_events_signed_with_its_own_secret
     STRIPE_CONNECT_WEBHOOK_SECRET set, such an event is fetched as that account and applied; a body signed
     with neither secret is refused."""
     got: list[ProviderEvent] = []
-    app = make_app(emu.provider, ["whsec_platform", "whsec_connect"], got.append).test_client()
+    app = make_app(emu.provider, PLATFORM_SECRET, got.append, connect_secret=CONNECT_SECRET).test_client()
     emu.provider.onboard("2")
     account = emu.provider.account("2")
     sim.onboard(account)
     event = next(e for e in reversed(sim.events) if e.get("account") == account and e["type"] == "account.updated")
     body = json.dumps(event)
-    platform_only = make_app(emu.provider, ["whsec_platform"], got.append).test_client()
-    assert platform_only.post(PATH, data=body, headers=_signed(body, "whsec_connect")).status_code == 400
-    assert app.post(PATH, data=body, headers=_signed(body, "whsec_other")).status_code == 400 and got == []
-    assert app.post(PATH, data=body, headers=_signed(body, "whsec_connect")).status_code == 200
+    platform_only = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
+    assert platform_only.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 400
+    assert app.post(PATH, data=body, headers=_signed(body, OTHER_SECRET)).status_code == 400 and got == []
+    assert app.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET)).status_code == 200
     assert [(e.kind, e.user_id) for e in got] == [(EventKind.ACCOUNT_READY, "2")]
+    # An account paybot did not create (connected to the platform otherwise): its onboarding teaches nothing.
+    stranger = emu.provider.client.v1.accounts.create(params={"capabilities": {"transfers": {"requested": True}}})
+    sim.onboard(stranger.id)
+    body = json.dumps(sim.events[-1])
+    answer = app.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET))
+    assert (answer.status_code, answer.data, len(got)) == (200, b"ignored", 1)
+    # A Connect body that names no account, or claims another account's event: refused.
+    bare = json.dumps({k: v for k, v in event.items() if k != "account"})
+    assert app.post(PATH, data=bare, headers=_signed(bare, CONNECT_SECRET)).status_code == 400
+    other = json.dumps({**event, "account": emu.provider.account("3")})
+    assert app.post(PATH, data=other, headers=_signed(other, CONNECT_SECRET)).status_code == 400 and len(got) == 1
 
 
 # ---------------------------------------------------------------- settings

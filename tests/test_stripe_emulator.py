@@ -174,6 +174,41 @@ def test_a_connected_accounts_events_are_listed_only_as_that_account(sim: Stripe
     assert post(sim, "/v1/customers", account=acct).status_code == 400  # no objects inside connected accounts
 
 
+def test_a_payment_inside_a_connected_account_is_that_accounts_alone(sim: StripeSim) -> None:
+    """A connected account's owner charges a customer of theirs, writing what metadata they like: its objects
+    are theirs (the platform's API does not find them), and its payment_intent.succeeded is a Connect event of
+    that account, as Stripe delivers it to Connect endpoints."""
+    acct = post(sim, "/v1/accounts", **{"capabilities[transfers][requested]": "true"}).json()["id"]
+    pi = sim.connected_payment(acct, 700, "usd", {"paybot_key": "pay:1:2:3"})
+    assert (pi["status"], pi["amount"], pi["metadata"]) == ("succeeded", 700, {"paybot_key": "pay:1:2:3"})
+    assert get(sim, f"/v1/payment_intents/{pi['id']}").status_code == 404
+    assert get(sim, f"/v1/customers/{pi['customer']}").status_code == 404
+    assert get(sim, "/v1/events").json()["data"] == [] and sim.succeeded_charges() == 0
+    [event] = get(sim, "/v1/events", account=acct).json()["data"]
+    assert (event["type"], event["account"], event["data"]["object"]) == ("payment_intent.succeeded", acct, pi)
+    assert get(sim, f"/v1/events/{event['id']}").status_code == 404
+    with pytest.raises(stripe.InvalidRequestError):
+        client(sim).v1.payment_intents.retrieve(pi["id"])
+
+
+def test_expand_answers_a_field_as_the_object_it_names(sim: StripeSim) -> None:
+    """expand[] on a retrieve: a Checkout Session's payment_intent comes whole; a field that names no object
+    cannot be expanded (400), and a null stays null."""
+    customer = post(sim, "/v1/customers").json()["id"]
+    page = post(sim, "/v1/checkout/sessions", mode="payment", customer=customer, success_url="https://x.com",
+                cancel_url="https://x.com", **{"line_items[0][quantity]": "1",
+                                               "line_items[0][price_data][currency]": "usd",
+                                               "line_items[0][price_data][unit_amount]": "500",
+                                               "line_items[0][price_data][product_data][name]": "a"}).json()
+    assert get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "payment_intent"}).json()[
+        "payment_intent"] is None
+    sim.complete_checkout(page["id"])
+    done = get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "payment_intent"}).json()
+    assert done["payment_intent"]["object"] == "payment_intent" and done["payment_intent"]["amount"] == 500
+    assert get(sim, f"/v1/checkout/sessions/{page['id']}").json()["payment_intent"] == done["payment_intent"]["id"]
+    assert get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "mode"}).status_code == 400
+
+
 # ---------------------------------------------------------------- money back, in parts
 
 

@@ -299,6 +299,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
 
     import requests
 
+    from tests.test_stripe import PLATFORM_SECRET as SECRET
     from tests.test_stripe import free_port
 
     assert run.stripe is not None
@@ -308,7 +309,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
     env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
             "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
-            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": "whsec_cli_test"}
+            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": SECRET}
     proc = subprocess.Popen([sys.executable, "-m", "bot", "webhook", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -317,7 +318,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
 
         def post(body: str) -> int:
             stamp = int(time.time())
-            sig = hmac.new(b"whsec_cli_test", f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
+            sig = hmac.new(SECRET.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
             return requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"},
                                  timeout=30).status_code
 
@@ -344,7 +345,103 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         out = proc.communicate()[0]
     assert code == 0, out
     assert "development server" not in out  # served by waitress, not werkzeug's server
-    assert "whsec_cli_test" not in out and run.stripe.api_key not in out
+    assert SECRET not in out and run.stripe.api_key not in out
+
+
+@pytest.fixture
+def approval(tmp_path: Path) -> Iterator[Run]:
+    """@bob's bank wants him present: his payment of $5 to @alice waits in needs_auth, nothing charged. @mallory
+    is a recipient who onboarded: a connected account paybot created for her."""
+    users = {"bob": {"card": "needs_auth"}, "alice": {"payouts": True}, "mallory": {"payouts": True}}
+    r = Run({"users": users}, tmp_path, provider="stripe")
+    pay(r, "@paybot send 5 to @alice")
+    assert r.stripe is not None and [t.status for t in transfers(r)] == ["needs_auth"]
+    assert r.stripe.succeeded_charges() == 0
+    yield r
+    r.close()
+
+
+def _webhook(r: Run) -> Any:
+    from bot.providers.stripe_webhook import make_app
+    from tests.test_stripe import CONNECT_SECRET, PLATFORM_SECRET
+
+    return make_app(r.bot.provider, PLATFORM_SECRET, r.bot.service.apply_event,  # type: ignore[arg-type]
+                    connect_secret=CONNECT_SECRET).test_client()
+
+
+@pytest.mark.parametrize("whose", ["paybots_recipient", "unknown_to_paybot"])
+def test_a_connected_accounts_payment_naming_someones_key_completes_nothing(approval: Run, whose: str) -> None:
+    """A genuine payment_intent.succeeded inside another connected account, whose metadata carries the waiting
+    transfer's key (pay:<root>:<sender>:<recipient>, all public), delivered by the Connect endpoint and signed
+    with its secret: paybot takes only account.updated from connected accounts, and a payment only as it reads
+    its own again on the platform. The transfer still waits, nothing is announced; signed with the platform's
+    secret, the same body is refused. Then @bob approves, and it completes."""
+    from bot.providers.stripe_webhook import PATH
+    from tests.test_stripe import CONNECT_SECRET, PLATFORM_SECRET, _signed
+
+    r = approval
+    assert r.stripe is not None
+    provider: StripeProvider = r.bot.provider  # type: ignore[assignment]
+    if whose == "paybots_recipient":
+        account = provider.account(r.sim.user_id("mallory"))
+    else:  # an account connected to the platform that paybot did not create
+        account = provider.client.v1.accounts.create(params={"capabilities": {"transfers": {"requested": True}}}).id
+    [t] = transfers(r)
+    said = len(r.sim.bot_messages())
+    pi = r.stripe.connected_payment(account, 500, "usd", {"paybot_key": t.pay_key or ""})
+    event = r.stripe.events[-1]
+    assert (event["type"], event["account"], event["data"]["object"]["id"]) == ("payment_intent.succeeded",
+                                                                                account, pi["id"])
+    body = json.dumps(event)
+    hook = _webhook(r)
+    answer = hook.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET))
+    assert answer.status_code == 200 and answer.data == b"ignored"
+    assert hook.post(PATH, data=body, headers=_signed(body, PLATFORM_SECRET)).status_code == 400
+    r.work()
+    assert [x.status for x in transfers(r)] == ["needs_auth"] and r.stripe.succeeded_charges() == 0
+    assert len(r.sim.bot_messages()) == said
+    r.step({"approve": "bob"})
+    [t] = transfers(r)
+    assert t.status == "completed" and t.payment_ref != pi["id"] and r.stripe.succeeded_charges() == 1
+
+
+def test_a_platform_payment_paybot_did_not_make_completes_nothing_when_polled(approval: Run) -> None:
+    """The polled events are the platform's own, but not all of the platform's payments are paybot's: another
+    integration of the account (or its dashboard) can charge someone with paybot's key in the metadata, on a
+    Checkout page of its own or off-session, or let such a page lapse. None of it completes or fails the
+    waiting transfer: the payment paybot made for that key is read again from its own approval page. Then @bob
+    approves, and it completes."""
+    r = approval
+    assert r.stripe is not None
+    provider: StripeProvider = r.bot.provider  # type: ignore[assignment]
+    [t] = transfers(r)
+    key = t.pay_key or ""
+    stranger = provider.client.v1.customers.create()
+    card = provider.client.v1.payment_methods.attach("pm_card_visa", params={"customer": stranger.id})
+    provider.client.v1.payment_intents.create(params={
+        "amount": 500, "currency": "usd", "customer": stranger.id, "payment_method": card.id, "confirm": True,
+        "off_session": True, "metadata": {"paybot_key": key}})
+    page = provider.client.v1.checkout.sessions.create(params={
+        "mode": "payment", "customer": stranger.id, "success_url": "https://x.com", "cancel_url": "https://x.com",
+        "metadata": {"paybot_key": key}, "payment_intent_data": {"metadata": {"paybot_key": key}},
+        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
+                                                      "product_data": {"name": "not paybot's"}}}]})
+    r.stripe.complete_checkout(page.id)
+    unused = provider.client.v1.checkout.sessions.create(params={  # and one of its pages with the key lapses
+        "mode": "payment", "customer": stranger.id, "success_url": "https://x.com", "cancel_url": "https://x.com",
+        "metadata": {"paybot_key": key},
+        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
+                                                      "product_data": {"name": "not paybot's"}}}]})
+    provider.client.v1.checkout.sessions.expire(unused.id)
+    said = len(r.sim.bot_messages())
+    r.work()
+    assert [x.status for x in transfers(r)] == ["needs_auth"] and len(r.sim.bot_messages()) == said
+    assert r.stripe.succeeded_charges() == 2  # the stranger's two payments, not bob's
+    r.step({"approve": "bob"})
+    [t] = transfers(r)
+    assert t.status == "completed" and r.stripe.succeeded_charges() == 3
+    mine = provider.client.v1.payment_intents.retrieve(t.payment_ref or "")
+    assert mine.customer == provider.customer(r.sim.user_id("bob"))
 
 
 def _answers(url: str) -> bool:

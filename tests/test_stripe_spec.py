@@ -199,6 +199,11 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     _, cursor = p.events(cursor)
     connect_event = next(e for e in sim.events if e.get("account"))
     assert p.fetch_event(connect_event["id"], account=connect_event["account"]) is not None
+    # A payment inside a connected account (its owner's, not paybot's), fetched as that account: refused.
+    sim.connected_payment(p.account("carol"), 500, "usd", {"paybot_key": "pay:t6"})
+    theirs = p.fetch_event(sim.events[-1]["id"], account=p.account("carol"))
+    assert theirs is not None and p.translate_connect_event(theirs, p.account("carol")) is None
+    assert p.translate_event(theirs) == []
     assert p.fetch_event("evt_missing") is None
 
     # Money back in parts: partial refunds of a destination charge (its Transfer reversed in proportion) and of

@@ -21,8 +21,8 @@ from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, Us
 
 log = logging.getLogger(__name__)
 
-# How long a confirmation that lapsed unanswered keeps a bare answer from reaching another one (see
-# `_lapsed_meanwhile`): a bare yes a day later is no longer taken for it.
+# How long a confirmation that closed unanswered keeps a bare answer from reaching another one (see
+# `_closed_meanwhile`): a bare yes a day later is no longer taken for it.
 LAPSE_MEMORY = timedelta(hours=24)
 
 
@@ -156,6 +156,9 @@ class Answers(Cashout):
         (see `answers`): a yes sent earlier, or one that an edit overtook, confirms nothing."""
         now = self.clock.now()
         said_at = min(said_at or now, now)
+        if self.mentions_read_at is not None and said_at > self.mentions_read_at:
+            # An edit (or a post) sent before this answer may not be read yet: judged once mentions are read.
+            raise AnswerInDoubt(f"an answer from {user_id} waits for the mentions sent before it to be read")
         pending = s.transfers.pending_of(user_id)
         doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
         if any(code in (None, t.code) and t.command_tweet_id in doubt and id_after(said_id, t.command_tweet_id)
@@ -173,32 +176,38 @@ class Answers(Cashout):
                 continue
             if answers(t, said_at, said_id):
                 groups[t.code].append(t)
-            else:
-                unasked = unasked or code in (None, t.code)
-        # A bare yes sent after a post that made a version not asked yet may be meant for that one: it
-        # confirms nothing else (someone's older request must not catch the yes for one's own new send).
-        earlier = code is None and any(t.status == Status.PENDING and t.asked_at is None
+            elif code == t.code or (code is None and t.kind == "send"):  # a bare answer is never a request's
+                unasked = True
+        # A bare yes sent after one's own post that made a version not asked yet may be meant for that one: it
+        # confirms nothing else (another send of one's own must not catch the yes meant for the new one).
+        earlier = code is None and any(t.status == Status.PENDING and t.kind == "send" and t.asked_at is None
                                        and id_after(said_id, t.command_tweet_id) is not False for t in pending)
         if unasked and (not groups or (code and code not in groups) or earlier):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
-        if code is None and groups and (gone := self._lapsed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
-            # A bare answer from someone whose confirmation lapsed while another group waited may be meant for
-            # the one that lapsed: it is told so, and moves nothing else (say which with a code).
-            self._answer_dm(s, user_id, self._expired_text(s, gone, lang, "expired.bare"), lang)
+        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (
+                gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
+            # A bare answer from someone whose confirmation closed unanswered (lapsed, or voided by an edit) while
+            # another group waited may be meant for the one that closed: it is told so, and moves nothing else.
+            key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
+            self._answer_dm(s, user_id, self._expired_text(s, gone, lang, key), lang)
             return []
         if code:
             target = groups.get(code)
-        elif len(groups) == 1:
-            target = next(iter(groups.values()))
+        elif len(groups) == 1 and next(iter(groups.values()))[0].kind == "send":
+            target = next(iter(groups.values()))  # a bare answer answers only one's own send
         elif groups:
-            options = [  # a refusal's menu offers refusals: following it never pays what was refused
+            # Several groups, or someone else's request (asked in public, not where the payer answers): a bare
+            # answer is given the codes. A refusal's menu offers refusals: following it never pays.
+            options = [
                 say("choose.option" if confirm else "choose.option_no", lang, code=c, amount=money(ts[0]),
                     handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]))
                 for c, ts in groups.items()
             ]
-            text = say("choose", lang, n=len(groups), options=say("choose.or", lang).join(options))
+            joined = say("choose.or", lang).join(options)
+            text = say("choose", lang, n=len(groups), options=joined) if len(groups) > 1 \
+                else say("choose.request", lang, options=joined)
             self._answer_dm(s, user_id, text, lang, PRIORITY_CONFIRM)
             return []
         else:
@@ -239,17 +248,19 @@ class Answers(Cashout):
         rows = s.outbox.confirmations_in_doubt({t.command_tweet_id for t in unasked})
         return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
-    def _lapsed_meanwhile(self, s: Tx, user_id: str, lapsed: list[Transfer], groups: dict[str, list[Transfer]],
+    def _closed_meanwhile(self, s: Tx, user_id: str, lapsed: list[Transfer], groups: dict[str, list[Transfer]],
                           said_at: datetime, said_id: str | None) -> Transfer | None:
-        """The newest of the payer's confirmations that this answer could answer and that lapsed unanswered
-        (expired now, or by the tick within LAPSE_MEMORY) after one of the waiting `groups` was asked: a bare
-        answer may be meant for it. None when there is none."""
-        asked = min(t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None)
-        since = max(asked, self.clock.now() - LAPSE_MEMORY)
+        """The newest of the payer's confirmations that this answer could answer and that closed unanswered
+        (expired now or by the tick, or voided by an edit of its post) within LAPSE_MEMORY and after one of the
+        waiting `groups` was asked: a bare answer may be meant for it. None when there is none."""
+        asked = min((t.asked_at for ts in groups.values() for t in ts if t.asked_at is not None), default=None)
+        since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
-        found = [t for t in lapsed if t.expires_at > since]
-        found += [t for t in s.transfers.lapsed_of(user_id, since) if t.id not in seen and answers(t, said_at, said_id)]
-        return max(found, key=lambda t: (t.expires_at, t.id or 0), default=None)
+        # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
+        found = [t for t in lapsed if t.updated_at > since and t.kind == "send"]
+        found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
+                  and answers(t, said_at, said_id)]
+        return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     def _expired_text(self, s: Tx, last: Transfer, lang: str, key: str = "expired") -> str:
         """What a payer is told of a confirmation of theirs that expired: the amount, to whom, when."""
@@ -276,7 +287,9 @@ class Answers(Cashout):
         lines = [say("history.head", lang, n=len(rows)) if len(rows) > 1 else say("history.head_one", lang)]
         for t in rows:
             out = t.sender_id == user_id
+            # Another person's failed payment reads as "not paid": why it failed is theirs (a declined card).
+            status = t.status if out or t.status != Status.FAILED else "not_paid"
             lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),
                              amount=money(t), other=self._handle(s, t.recipient_id if out else t.sender_id),
-                             status=msg.status_word(t.status, lang)))
+                             status=msg.status_word(status, lang)))
         return "\n".join(lines)

@@ -7,10 +7,10 @@ import re
 from datetime import datetime, timedelta
 
 from bot import messages as msg
-from bot.app.base import ENDED_BY_EDIT, ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
+from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.app.wording import by_dm_text, request_texts
 from bot.commands import Command, parse_command
-from bot.domain import Status
+from bot.domain import ENDED_BY_EDIT, Status
 from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
@@ -227,7 +227,8 @@ class Asking(ServiceBase):
         what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
         if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
             what += say("confirm.memo", ask.lang, memo=plain)
-        return say("confirm.ask", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code)
+        return say("confirm.ask_request", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang),
+                   code=code)
 
     def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
         """Bound what one person's posts make the bot say to others: requests per requester per hour
@@ -243,12 +244,32 @@ class Asking(ServiceBase):
                 if n >= self.policy.requests_per_payer_day:
                     raise CommandError("limit.payer", n=n)
             return
+        self._check_sends(s, m)
         new = [u.id for u in people if (row := s.users.get(u.id)) is None or row.wrote_at is None]
         if not new:
             return
         before = s.transfers.strangers_paid(m.author_id, now - timedelta(hours=24), other_than_root=m.root_id)
         if len(before | set(new)) > self.policy.strangers_per_day:
             raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
+
+    def _check_sends(self, s: Tx, m: Mention) -> None:
+        """Bound what one sender's posts make the bot send them (each a confirmation DM at the head of the
+        queue, from the operator's DM allowance): send commands per hour, and commands waiting for an answer
+        at once; without a saved card, fewer (one by default: its confirmation says to REGISTER, more would say
+        it again). An
+        edit of a command already counted is not counted again."""
+        now = self.clock.now()
+        sent = s.transfers.sends_since(m.author_id, now - timedelta(hours=1), other_than_root=m.root_id)
+        if sent >= self.policy.sends_per_hour:
+            raise CommandError("limit.sends", n=sent)
+        waiting = {t.root_tweet_id for t in s.transfers.pending_of(m.author_id)
+                   if t.kind == "send" and t.root_tweet_id != m.root_id}
+        if not waiting:
+            return
+        if len(waiting) >= self.policy.pending_sends:
+            raise CommandError("limit.pending", n=len(waiting))
+        if len(waiting) >= self.policy.pending_sends_no_card and not self._may_have_card(m.author_id):
+            raise CommandError("limit.pending_no_card")
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
         assert cmd.amount is not None

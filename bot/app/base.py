@@ -19,7 +19,6 @@ from bot.store import PRIORITY_OUTCOME, PRIORITY_REPLY, Mark, Outbox, Transfer, 
 log = logging.getLogger(__name__)
 
 ERROR_REPLY_EVERY = timedelta(hours=1)
-ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
 MAX_VERSIONS = 3  # a command and two edits are asked; a further edit cancels it
 SEEN_EVERY = timedelta(minutes=5)  # how stale a user's "seen" time may grow before it is written again
 # A public reply names people by the handle X showed within this time (longer than a send's confirmation
@@ -89,6 +88,9 @@ class ServiceBase:
     enabled: tuple[str, ...] = DEFAULT_ENABLED
     new_code: CodeFactory = random_code
     provider_errors: list[datetime] = field(default_factory=list)  # when the provider failed us, for status
+    # When the worker's last mentions reading began (set by the worker; None, without a worker, judges every
+    # answer at once): an answer sent after it waits, since a post or edit sent before it may be unread.
+    mentions_read_at: datetime | None = None
 
     def provider_failed(self) -> None:
         now = self.clock.now()
@@ -125,7 +127,19 @@ class ServiceBase:
             return s.checkpoints.flag(Mark.PAUSED)
 
     def set_paused(self, on: bool) -> None:
+        """`paybot pause` / `paybot resume`. Payments confirmed while paused were never sent to the provider: on
+        resume their key's lifetime (`Policy.key_lifetime`, counted from `updated_at`) starts now, so a pause
+        longer than it does not make them looked up (and failed) instead of paid."""
+        now = self.clock.now()
         with self.uow() as s:
+            was = s.checkpoints.flag(Mark.PAUSED)
+            if on and not was:
+                s.checkpoints.set(Mark.PAUSED_AT, now.isoformat())
+            if was and not on and (began := s.checkpoints.get(Mark.PAUSED_AT)):
+                since = datetime.fromisoformat(began)
+                for t in s.transfers.with_status(Status.EXECUTING):
+                    if t.confirmed_at is not None and t.confirmed_at >= since:
+                        t.updated_at = now
             s.checkpoints.set(Mark.PAUSED, "1" if on else "")
             s.commit()
 

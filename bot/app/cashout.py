@@ -32,7 +32,7 @@ from datetime import timedelta
 
 from bot import messages as msg
 from bot.app.holds import Holds
-from bot.app.settling import kept_for
+from bot.app.settling import holds_for_others, kept_for
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -106,6 +106,9 @@ class Cashout(Holds):
             return say("cashout.paused", lang)
         if repo.in_flight(user_id, currency) is not None:
             return say("cashout.already", lang)
+        made = repo.made_since(user_id, self.clock.now() - timedelta(hours=24))
+        if made >= self.policy.cashouts_per_day:
+            return say("cashout.limit", lang, n=made)
         return None
 
     # ------------------------------------------------------------------ store, call, record
@@ -119,10 +122,13 @@ class Cashout(Holds):
                 return GONE
             if s.checkpoints.flag(Mark.PAUSED):
                 return RETRY  # driven when an operator resumes
-            keep = kept_for(s, row.user_id, row.currency)
+            young = self._young(s, row.user_id, row.currency)
+            keep = kept_for(s, row.user_id, row.currency) + young
+            others = holds_for_others(s, row.user_id)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
-            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep)
+            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
+                                            holds_for_others=others)
         except ProviderTransient as err:
             log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
                         extra={"user_id": user_id})
@@ -139,9 +145,16 @@ class Cashout(Holds):
             self.provider_failed()
             return self._record_cashout(payout_id, None, keep, failure=f"refused: {err}")
         fault_point("settle_called")
-        return self._record_cashout(payout_id, result, keep)
+        return self._record_cashout(payout_id, result, keep, young=young)
 
-    def _record_cashout(self, payout_id: int, result: CashOut | None, keep: int, failure: str = "") -> str:
+    def _young(self, s: Tx, user_id: str, currency: str) -> int:
+        """What the user received within the cash-out hold (`policy.cashout_hold`): kept from CASHOUT."""
+        if self.policy.cashout_hold <= timedelta(0):
+            return 0
+        return s.transfers.received_since(user_id, currency, self.clock.now() - self.policy.cashout_hold)
+
+    def _record_cashout(self, payout_id: int, result: CashOut | None, keep: int, failure: str = "",
+                        young: int = 0) -> str:
         now = self.clock.now()
         with self.uow() as s:
             repo = s.payouts
@@ -157,6 +170,9 @@ class Cashout(Holds):
                 row.ref, row.amount_minor = result.ref, amount.minor
                 text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
                         else say("cashout.started", lang, amount=amount))
+            elif result.outcome == CashOutOutcome.NOTHING and young > 0:
+                row.status, row.failure = PayoutStatus.NOT_MADE, "money received within the cash-out hold"
+                text = say("cashout.young", lang, currency=currency, hold=span(self.policy.cashout_hold, lang))
             else:
                 row.status, row.failure, text = self._not_started(row, result, keep)
             row.updated_at = now

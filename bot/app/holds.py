@@ -22,6 +22,7 @@ from bot.app.settling import (
     UNDELIVERED,
     claimed,
     disputed,
+    holds_for_others,
     ledger,
     refunded,
     release_due,
@@ -33,7 +34,7 @@ from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.ports import Onboarding, PayOutcome, PayResult
 from bot.repo.port import Tx
-from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer
+from bot.store import BALANCE, PRIORITY_OUTCOME, Mark, Settlement, Transfer
 
 # The settlement helpers stay importable from here (bot.admin, bot.reconcile).
 __all__ = ["BALANCE", "DISPUTE_NOTES", "FUNDS_WITHDRAWN", "Holds", "disputed", "ledger", "refunded", "release_due"]
@@ -51,7 +52,9 @@ class Holds(Refunds):
         and try again the releases refused for the platform's balance whose time has come."""
         now = self.clock.now()
         with self.uow() as s:
-            executing = [t.id for t in s.transfers.with_status(Status.EXECUTING)]
+            # While payments are paused, confirmed transfers wait: nothing to drive (nor to count as work done).
+            executing = [] if s.checkpoints.flag(Mark.PAUSED) else \
+                [t.id for t in s.transfers.with_status(Status.EXECUTING)]
             unsent = s.settlements.unsent()
         due = [tid for tid, at in self._release_retries().items() if at <= now]
         with self.uow() as s:
@@ -106,8 +109,13 @@ class Holds(Refunds):
                 self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
+        others = False
+        if not resuming:
+            with self.uow() as s:
+                others = holds_for_others(s, user_id)
         try:
-            onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id)
+            onboarding = Onboarding(ready=True) if resuming else \
+                self.provider.onboard(user_id, holds_for_others=others)
         except ProviderError as err:
             # The user asked: they hear why nothing happened. Held money stays held either way.
             transient = isinstance(err, ProviderTransient)
@@ -117,6 +125,11 @@ class Holds(Refunds):
             with self.uow() as s:
                 self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
                                PRIORITY_OUTCOME, category="dm_answer")
+                s.commit()
+            return
+        if onboarding.wait:  # what they sent must stay releasable: what is held for them stays held meanwhile
+            with self.uow() as s:
+                self._queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
         if not onboarding.ready:

@@ -100,6 +100,13 @@ def kept_for(s: Tx, user_id: str, currency: str, *, but: int | None = None) -> i
     return kept
 
 
+def holds_for_others(s: Tx, user_id: str) -> bool:
+    """Whether money the user sent is on its way, awaiting their approval or held, in any currency: a wallet
+    provider keeps it in their own account, which must stay able to release it (`Provider.onboard`)."""
+    return any(t.sender_id == user_id for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
+               for t in s.transfers.with_status(status))
+
+
 class Settling(Payments):
     """The three steps of every settlement: begin (store it with its key), drive (call the provider), and
     record what the provider answered (and tell whom it concerns)."""

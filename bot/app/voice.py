@@ -23,22 +23,36 @@ class Voice(Events):
     """The outbox hooks that keep the public voice the bot's own."""
 
     def dm_undeliverable(self, message: Outbox) -> None:
-        """A confirmation DM could not be delivered: cancel the request and say so publicly."""
+        """A confirmation DM could not be delivered: cancel what it asked of its addressee (their part only: a
+        request's other payers are asked apart). A send's author is told in a reply to their post; a request's
+        requester is told by DM (the payer posted nothing, and may have said STOP: never named in public)."""
         if message.priority != PRIORITY_CONFIRM or message.kind != "dm" or not message.transfer_root:
             return
         now = self.clock.now()
         with self.uow() as s:
-            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING]
+            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING
+                       and t.sender_id == message.to_user_id
+                       and (not message.version or t.command_tweet_id == message.version)]
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
             if pending:
                 first = pending[0]
-                text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
-                self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root)
+                if first.kind == "send":
+                    text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
+                    self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root,
+                                      names=[first.sender_id])
+                else:
+                    text = say("request_payer_unreachable", first.lang, payer=self._handle(s, first.sender_id),
+                               amount=money(first), code=first.code)
+                    self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def reply_undeliverable(self, message: Outbox) -> None:
-        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead."""
+        """An outcome reply X refused (the command post was deleted): tell the payer by DM instead. A request's
+        public ask X refused for good: what it asked is cancelled (nobody could see it) and the requester told."""
+        if message.transfer_root and message.priority == PRIORITY_CONFIRM and message.category == "ask":
+            self._ask_undeliverable(message)
+            return
         if not message.transfer_root or message.priority != PRIORITY_REPLY:
             return
         with self.uow() as s:
@@ -52,6 +66,21 @@ class Voice(Events):
                             code=first.code) if len(rows) == 1 else
                         say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code))
                 self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+            s.commit()
+
+    def _ask_undeliverable(self, message: Outbox) -> None:
+        now = self.clock.now()
+        with self.uow() as s:
+            asked = [t for t in s.transfers.of_root(message.transfer_root or "") if t.status == Status.PENDING
+                     and t.kind == "request" and t.command_tweet_id == message.version
+                     and say("request_reply.code", t.lang, code=t.code) in message.text]
+            for t in asked:
+                self._set_status(s, t, Status.CANCELLED, now, reason="request reply refused by X")
+            if asked:
+                first = asked[0]
+                text = say("request_unposted", first.lang, amount=money(first),
+                           handles=msg.handles([self._handle(s, t.sender_id) for t in asked]), code=first.code)
+                self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def stale_names(self, items: list[Outbox]) -> set[str]:
@@ -70,27 +99,30 @@ class Voice(Events):
                 self._remember(s, user)
             s.commit()
 
-    def drop_superseded(self, item_ids: list[int]) -> set[int]:
+    def drop_superseded(self, items: list[Outbox]) -> set[int]:
         """Of these queued confirmations (a send's DM, a request's replies and DMs), those that ask about a
         version no longer current (edited since, answered, cancelled, expired): marked dropped, in one unit
         of work, and returned. Checked just before each send, not when queued: a confirmation that waited
         (a retry after X refused it) must never reach the payer after a newer one."""
-        dropped: set[int] = set()
+        asking = [i for i in items if i.version and i.transfer_root and i.id is not None]
+        if not asking:
+            return set()
         with self.uow() as s:
-            items = [i for i in s.outbox.many(item_ids) if i.version and i.transfer_root and i.status in WAITING]
             current = {(t.root_tweet_id, t.command_tweet_id, t.sender_id)
-                       for t in s.transfers.of_roots({i.transfer_root for i in items if i.transfer_root})
+                       for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
                        if t.status == Status.PENDING}
-            for item in items:
-                asks = {(r, v) for r, v, payer in current if item.kind != "dm" or payer == item.to_user_id}
-                if (item.transfer_root, item.version) not in asks:
-                    item.status, item.error = Send.DROPPED, "its version is no longer current"
-                    dropped.add(item.id or 0)
-            if dropped:
-                s.commit()
-        for item_id in sorted(dropped):
+            stale = {i.id for i in asking if i.id is not None and not any(
+                (root, version) == (i.transfer_root, i.version) and (i.kind != "dm" or payer == i.to_user_id)
+                for root, version, payer in current)}
+            if not stale:
+                return set()
+            for row in s.outbox.many(sorted(stale)):
+                if row.status in WAITING:
+                    row.status, row.error = Send.DROPPED, "its version is no longer current"
+            s.commit()
+        for item_id in sorted(stale):
             log.info("outbox message %s dropped: it asks about a version no longer current", item_id)
-        return dropped
+        return stale
 
     def prepare_reply(self, item_id: int, missing: frozenset[str] = frozenset()) -> Outbox | None:
         """`prepare_replies` for one reply."""

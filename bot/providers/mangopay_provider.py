@@ -57,22 +57,22 @@ TRANSFER_NORMAL_SUCCEEDED/FAILED of an SCA transfer, PAYIN_REFUND_SUCCEEDED (REF
 
 Cash-outs (CASHOUT by DM: `cash_out`). A user's wallet is paid out to their bank account by a bank wire payout
 (`POST /payouts/bankwire`: the whole balance less what must stay, Fees 0, `BankWireRef` "paybot", the Tag carrying
-paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out
-only to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM
-gives. Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active
-bank account gets a link to the operator's page (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id,
-`{expires}` unix seconds, `{token}` = `bank_page_token(API key, user, expires)`, which the page checks before it
-registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told cash-outs
-are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid. Before
-anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a crash
-after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a 5xx
-is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on its
-way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
+paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out only
+to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM gives.
+Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active bank account
+gets a link to the operator's page, valid PAYBOT_LINK_TTL and once (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay
+user id, `{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks
+before it registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told
+cash-outs are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid.
+Before anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a
+crash after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a
+5xx is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on
+its way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
 read from Mangopay's answer only to keep its last four characters for the DM: it is never stored or logged.
 Mangopay documents that Bank Accounts created after 30 April 2026 are refused for payouts (ResultCode 121018) in
-favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells
-such a refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read
-from the payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
+favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells such a
+refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
+payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
 
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
 explicit handler: the SDK's model helpers fall back to a process-wide default handler (Mangopay's real
@@ -83,13 +83,12 @@ DEBUG it logs request headers, the bearer token among them. Money is integer min
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -97,6 +96,8 @@ from mangopay.api import APIRequest
 from mangopay.exceptions import APIError
 from sqlmodel import SQLModel, col, select
 
+from bot import links
+from bot.config import parse_duration
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
@@ -134,15 +135,16 @@ DECLINE_WORDS = {
 # Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
 # 3DS or SCA link says so, since a later approval comes too late.
 APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
+REGISTRATION_MAX_AGE = timedelta(hours=24)  # a card page not completed within it is no longer read
+CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
 DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
                "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
                "PAYOUT_NORMAL_FAILED")
-# Payouts: how long a link to the operator's bank-account page works, the reference on the user's bank statement
-# (Mangopay recommends at most 12 characters), and Mangopay's refusals in words the user may read.
-BANK_PAGE_LIFETIME = timedelta(hours=24)
+# Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
+# refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
 KYC_LIMIT = "a limit of your verified account was reached"
 PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "002999": KYC_LIMIT,
@@ -161,13 +163,12 @@ def _balance(wallet: dict[str, Any]) -> int:
     return int((wallet.get("Balance") or {}).get("Amount") or 0)
 
 
-def bank_page_token(api_key: str, mangopay_user_id: str, expires: int) -> str:
-    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): an HMAC of the
-    Mangopay user id and the link's end (`{expires}`, unix seconds) under the Mangopay API key, which the page also
-    holds. The page registers an IBAN for `{user}` only when the token matches and the link has not expired, so a
-    guessed user id or an old link registers nothing."""
-    message = f"paybot-bank-page:{mangopay_user_id}:{expires}".encode()
-    return hmac.new(api_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+def bank_page_token(key: bytes, mangopay_user_id: str, expires: int, nonce: str | None = None) -> str:
+    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): signed for
+    the Mangopay user id and the link's end with the link key (`bot.links`, from PAYBOT_LINK_SECRET, which the page
+    also holds; never the API key). The page registers an IBAN for `{user}` only when `bot.links.verify` accepts the
+    token, so a guessed user id or an old link registers nothing."""
+    return links.sign(key, "bank", mangopay_user_id, expires, nonce)
 
 
 def idempotency_key(name: str) -> str:
@@ -204,12 +205,17 @@ class MangopayProvider:
 
     def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
                  return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
-                 bank_page_url: str | None = None) -> None:
+                 bank_page_url: str | None = None, link_secret: str | None = None,
+                 link_lifetime: timedelta = links.DEFAULT_LIFETIME) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
         self.card_page_url = card_page_url
+        self._cards_polled_after = ""  # the user whose open registration the last poll read last (in turn)
         self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
+        # The key its links are signed with (PAYBOT_LINK_SECRET's, bot.links); without it, no link is made.
+        self.link_key = links.link_key(link_secret) if link_secret else None
+        self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
@@ -229,7 +235,9 @@ class MangopayProvider:
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
         return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
-                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url)
+                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
+                   link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
+                   else None, link_lifetime=parse_duration(settings.paybot_link_ttl))
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -388,7 +396,12 @@ class MangopayProvider:
         if row.card_id or not row.card_registration_id:
             return row.card_id
         reg = self._get(f"/cardregistrations/{row.card_registration_id}")
-        if reg is None or reg.get("Status") == "CREATED":
+        if reg is None:
+            return None
+        if reg.get("Status") == "CREATED":
+            made = datetime.fromtimestamp(int(reg.get("CreationDate") or 0), UTC)
+            if self.clock.now() - made > REGISTRATION_MAX_AGE:
+                self._save(user_id, card_registration_id=None)  # never completed: no longer read (REGISTER again)
             return None
         if reg.get("Status") != "VALIDATED" or not reg.get("CardId"):
             self._save(user_id, card_registration_id=None)  # refused on the page: REGISTER again
@@ -400,13 +413,34 @@ class MangopayProvider:
         if self._card(user_id):
             return Registration(already=True)
         owner = self.user(user_id)
+        open_one = self._row(user_id).card_registration_id
+        if open_one:  # one open registration per user: a new link to the same page, not another registration
+            return Registration(url=self._card_page(owner, open_one), valid_for=self.link_lifetime)
         made = self._post(f"cardregistration:{user_id}:{self.clock.now().isoformat()}", "/cardregistrations", {
             "UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD",
             "Tag": _tag(x_user=user_id)})
         self._save(user_id, card_registration_id=str(made["Id"]))
-        return Registration(url=self.card_page_url.replace("{id}", str(made["Id"])))
+        return Registration(url=self._card_page(owner, str(made["Id"])), valid_for=self.link_lifetime)
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def _card_page(self, owner: str, registration: str) -> str:
+        """The link to the operator's card page for this registration: `{id}`, `{user}` (the Mangopay user id),
+        and `{token}` signed for both with the link key (bot.links: short-lived, single-use), so a registration
+        id alone opens nothing. The registration id is a bearer credential: never logged."""
+        url = self.card_page_url.replace("{id}", registration).replace("{user}", owner)
+        if "{token}" not in url:
+            return url  # an emulator's page set up without links (tests); the settings require {token}
+        if self.link_key is None:
+            raise ProviderError("the card page's links cannot be signed: PAYBOT_LINK_SECRET is not set")
+        expires = int((self.clock.now() + self.link_lifetime).timestamp())
+        return url.replace("{token}", links.sign(self.link_key, "card", f"{owner}:{registration}", expires)) \
+            .replace("{expires}", str(expires))
+
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
+        """Make the user an Owner (once) and open Mangopay's identity verification. Not while they hold money for
+        others (`holds_for_others`: their payments on their way or held, which sit in their own wallet): an Owner's
+        wallet cannot release it without them (SCA), so it would go back unpaid. They are told to wait (`wait`)."""
+        if holds_for_others and not self._row(user_id).owner:
+            return Onboarding(ready=False, wait=True)
         owner = self.user(user_id)
         if not self._row(user_id).owner:
             # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
@@ -705,7 +739,8 @@ class MangopayProvider:
                     out.append((row.user_id, Money(minor, currency)))
         return out
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
@@ -719,17 +754,17 @@ class MangopayProvider:
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
         if not self._regular(user_id):
-            if keep > 0 and not row.owner:
-                # Onboarding makes them an Owner, and an Owner's wallet cannot release what it holds for others
-                # (Mangopay's SCA on Owner-to-Owner transfers): their held payments would go back unpaid.
+            # Onboarding makes them an Owner, and an Owner's wallet cannot release what it holds for others
+            # (Mangopay's SCA on Owner-to-Owner transfers), in any currency: their held payments would go back unpaid.
+            onboarding = self.onboard(user_id, holds_for_others=holds_for_others or keep > 0)
+            if onboarding.wait:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
-            onboarding = self.onboard(user_id)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
         account = self._bank_account(author)
         if account is None:
             url = self._bank_page(author)
-            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=BANK_PAGE_LIFETIME if url else None)
+            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
         funds = {"Currency": currency, "Amount": available}
         payout = self._post(key, "/payouts/bankwire", {
             "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
@@ -767,13 +802,14 @@ class MangopayProvider:
         return None
 
     def _bank_page(self, author: str) -> str | None:
-        """A link to the operator's bank-account page for this Mangopay user, valid BANK_PAGE_LIFETIME; None when
-        the operator has none."""
-        if not self.bank_page_url:
-            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL is not set")
+        """A link to the operator's bank-account page for this Mangopay user, valid PAYBOT_LINK_TTL (the page records
+        its nonce: once); None when the operator has none."""
+        if not self.bank_page_url or self.link_key is None:
+            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL (or "
+                        "PAYBOT_LINK_SECRET, which signs its links) is not set")
             return None
-        expires = int((self.clock.now() + BANK_PAGE_LIFETIME).timestamp())
-        token = bank_page_token(str(self.handler.apikey), author, expires)
+        expires = int((self.clock.now() + self.link_lifetime).timestamp())
+        token = bank_page_token(self.link_key, author, expires)
         return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
                 .replace("{token}", token))
 
@@ -942,16 +978,26 @@ class MangopayProvider:
         """CARD_SAVED, once, for each card page completed since the last poll (Mangopay has no event)."""
         with self.uow() as s:
             waiting = list(s.exec(select(MangopayUser.user_id, MangopayUser.card_registration_id).where(
-                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))))
+                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))
+                .order_by(col(MangopayUser.user_id))))
+        # CARDS_PER_POLL a poll, in turn from where the last poll stopped, so a crowd of pages opened and never
+        # completed cannot keep anyone's "card saved" waiting (and each registration ages out after a day).
+        after = [w for w in waiting if w[0] > self._cards_polled_after]
+        turn = (after + [w for w in waiting if w not in after])[:CARDS_PER_POLL]
+        if turn:
+            self._cards_polled_after = turn[-1][0] if len(turn) < len(waiting) else ""
         out = []
-        for user_id, registration in waiting[:20]:
+        for user_id, registration in turn:
             try:
                 card = self._card(user_id)
             except ProviderError as err:
-                log.warning("could not read card registration %s: %s", registration, err)
+                # the registration's id opens its card page: it is never logged
+                log.warning("could not read a card registration of user %s: %s", user_id, err,
+                            extra={"user_id": user_id})
                 continue
             if card is not None:
-                out.append(ProviderEvent(f"card-saved:{registration}", EventKind.CARD_SAVED, user_id=user_id))
+                digest = hashlib.sha256(str(registration).encode()).hexdigest()[:20]  # the id is a credential
+                out.append(ProviderEvent(f"card-saved:{digest}", EventKind.CARD_SAVED, user_id=user_id))
         return out
 
 

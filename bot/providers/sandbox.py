@@ -225,7 +225,7 @@ class SandboxProvider:
         self.set_card(user_id, "ok")  # the sandbox's test card, ending 4242
         return Registration()
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         self.set_payouts(user_id, True)
         return Onboarding(ready=True)
 
@@ -384,7 +384,8 @@ class SandboxProvider:
         """None: Connect accounts are paid out to their banks by the provider itself."""
         return []
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider
         pays accounts out by itself), and its money is pretend, with no bank to send it to; a simulated payout
         would show users a step the provider it stands for does not have. Asks and stores nothing."""

@@ -14,7 +14,8 @@
   released with a Transfer from that charge, or returned with a Refund.
 - A bank that wants the sender present (402 authentication_required) gets a
   Checkout Session in payment mode for exactly that transfer; the transfer
-  completes when the event says it was paid.
+  completes when that page, read again on the platform, was paid by the
+  sender for the amount (`_paid`): an event only says when to look.
 - Every POST carries an idempotency key: the service's key for the money
   steps (`pay:...`, `release:...`, `return:...`, all stored before the call),
   keys derived from it for the approval page (`auth:...`), and per-user keys
@@ -23,8 +24,9 @@
 
 Stripe objects never leave this module: the port speaks PayResult,
 ProviderEvent and ProviderPayment. What it knows of each X user (Customer,
-saved card, Connect account) lives in table stripeuser: in the bot's
-PostgreSQL database, or in a SQLite file of its own (see `from_settings`).
+saved card, Connect account) lives in table stripeuser, and what it made for
+each payment key in table stripepayment: in the bot's PostgreSQL database,
+or in a SQLite file of its own (see `from_settings`).
 """
 
 from __future__ import annotations
@@ -53,14 +55,14 @@ from bot.ports import (
     Registration,
     Settled,
 )
-from bot.store import StripeUser, UnitOfWork, database_url, make_engine
+from bot.store import StripePayment, StripeUser, UnitOfWork, database_url, make_engine
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 # The platform's own events paybot reads. account.updated of a connected account is not among them: it is a
-# Connect event (see `_onboarding_events`); `translate_event` still reads it when a Connect webhook brings it.
+# Connect event (see `_onboarding_events`); `translate_connect_event` reads it when a Connect webhook brings it.
 EVENT_TYPES = (
     "checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
     "payment_intent.payment_failed", "charge.refunded", "charge.dispute.created",
@@ -137,7 +139,8 @@ class StripeProvider:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         client = stripe.StripeClient(key, **options)
         engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
-        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["stripeuser"]])
+        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name]
+                                                     for name in ("stripeuser", "stripepayment")])
         return cls(client, UnitOfWork(engine), clock, return_url=settings.stripe_return_url,
                    currency=settings.paybot_currency, fee_bps=settings.stripe_application_fee_bps)
 
@@ -161,7 +164,7 @@ class StripeProvider:
         }))
         return Registration(url=session.url, valid_for=CHECKOUT_LIFETIME)
 
-    def onboard(self, user_id: str) -> Onboarding:
+    def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         if not self.connect:
             raise ProviderError("this Stripe account does not use Connect: nobody can receive")
         account = self.account(user_id)
@@ -226,7 +229,9 @@ class StripeProvider:
             raise _translate(err) from None
         if pi.status != "succeeded":
             return PayResult(PayOutcome.DECLINED, ref=pi.id, reason=f"the payment is {pi.status}")
-        return PayResult(PayOutcome.PAID if destination else PayOutcome.HELD, ref=pi.id)
+        outcome = PayOutcome.PAID if destination else PayOutcome.HELD
+        self._record(key, customer, amount, payment_intent=pi.id, outcome=outcome)
+        return PayResult(outcome, ref=pi.id)
 
     def _charge_params(self, amount: Money, destination: str | None, metadata: dict[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {"amount": amount.minor, "currency": amount.currency.lower(), "metadata": metadata}
@@ -261,6 +266,7 @@ class StripeProvider:
             }
             session = self._call(lambda: self.client.v1.checkout.sessions.create(
                 params=page, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
+            self._record(key, customer, amount, payment_intent=ref, session=session.id)
             self._abandon(ref, "cancel:" + key.removeprefix("pay:"))
             return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url,
                              valid_for=CHECKOUT_LIFETIME)
@@ -374,7 +380,8 @@ class StripeProvider:
         """None: Connect accounts are paid out to their banks by the provider itself."""
         return []
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0) -> CashOut:
+    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
+                 holds_for_others: bool = False) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
         schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
         return CashOut(CashOutOutcome.AUTOMATIC)
@@ -581,24 +588,26 @@ class StripeProvider:
             raise
 
     def translate_event(self, event: Any) -> list[ProviderEvent]:
-        """One Stripe event (polled or from the webhook) in the port's words; records what it teaches."""
+        """One of the platform's own Stripe events (polled, or from the platform's webhook endpoint) in the
+        port's words; records what it teaches. A connected account's event is not one (see
+        `translate_connect_event`): it is refused here. No payment is taken from what an event says: a
+        payment event names paybot's key, and the payment paybot made for that key is read again from the
+        platform and checked (`_paid`)."""
         obj = event.data.object
         kind, eid = event.type, event.id
+        if _f(event, "account"):
+            log.warning("refused Stripe event %s (%s): it is connected account %s's, not the platform's", eid, kind,
+                        _f(event, "account"))
+            return []
         key = _f(obj, "metadata", "paybot_key")
         if kind == "checkout.session.completed" and _f(obj, "mode") == "setup":
             intent = self.client.v1.setup_intents.retrieve(obj.setup_intent)
             user_id = self._save_card(obj.customer, _f(intent, "payment_method"))
             return [ProviderEvent(eid, EventKind.CARD_SAVED, user_id=user_id)] if user_id else []
-        if kind == "checkout.session.completed" and key and _f(obj, "payment_intent"):
-            pi = self.client.v1.payment_intents.retrieve(obj.payment_intent)
-            return [self._paid(eid, key, pi)]
-        if kind == "payment_intent.succeeded" and key:
-            return [self._paid(eid, key, obj)]
+        if kind in ("checkout.session.completed", "payment_intent.succeeded") and key:
+            return self._paid(eid, key)
         if kind == "checkout.session.expired" and key:
-            return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
-        if kind == "account.updated" and _f(obj, "capabilities", "transfers") == "active":
-            user_id = self._mark_ready(obj.id)
-            return [ProviderEvent(eid, EventKind.ACCOUNT_READY, user_id=user_id)] if user_id else []
+            return self._lapsed(eid, key)
         if kind == "charge.refunded" and _f(obj, "payment_intent"):
             # The charge's refunds (listed: API versions since 2022-11-15 leave them out of the charge), each with
             # paybot's key when paybot made it; every copy of one refund says the same.
@@ -621,10 +630,113 @@ class StripeProvider:
                                   amount_minor=_f(obj, "amount"))]
         return []
 
+    def translate_connect_event(self, event: Any, account: str) -> list[ProviderEvent] | None:
+        """A connected account's event (from the Connect webhook endpoint, fetched again as `account`) in the
+        port's words: only `account.updated` of that very account, one paybot created (in table stripeuser),
+        teaches anything (ACCOUNT_READY once it can take transfers). None for anything else: the event is
+        refused (a Connect event can never pay, refund or save a card for anyone)."""
+        obj = event.data.object
+        if (event.type != "account.updated" or _f(event, "account") != account or _f(obj, "id") != account
+                or self.user_of_account(account) is None):
+            return None
+        if _f(obj, "capabilities", "transfers") != "active":
+            return []
+        user_id = self._mark_ready(account)
+        return [ProviderEvent(event.id, EventKind.ACCOUNT_READY, user_id=user_id)] if user_id else []
+
+    def user_of_account(self, account_id: str) -> str | None:
+        """The X user whose Connect account paybot created with this id; None for any other account."""
+        with self.uow() as s:
+            row = s.exec(select(StripeUser).where(StripeUser.account_id == account_id)).first()
+        return row.user_id if row is not None else None
+
+    def _paid(self, eid: str, key: str) -> list[ProviderEvent]:
+        """PAID for `key` when the payment paybot made for it succeeded, as the platform says now: never from the
+        event (which only names the key). The approval page paybot stored is read again on the platform, with
+        its PaymentIntent (by that page, not by any id an event names), and the PaymentIntent must be the
+        stored Customer's, for the stored amount and currency, with the key in its metadata. A payment already
+        seen succeeding (pay's own answer, or a page checked before) needs no request."""
+        with self.uow() as s:
+            row = s.get(StripePayment, key)
+        if row is None:
+            log.warning("Stripe event %s names key %s, for which paybot made no payment: not applied", eid, key)
+            return []
+        if row.outcome is None:
+            if row.session_id is None:
+                return []
+            page = self._page(row.session_id, key)
+            pi = _f(page, "payment_intent")
+            if page is None or _f(page, "status") != "complete" or pi is None:
+                return []  # not paid (yet): the page's own event will say so
+            if isinstance(pi, str):
+                pi = self.client.v1.payment_intents.retrieve(pi)
+            problem = self._not_ours(pi, row, key)
+            if problem:
+                log.warning("Stripe event %s: the payment of key %s's approval page is not the one paybot asked "
+                            "for (%s): not applied", eid, key, problem)
+                return []
+            if _f(pi, "status") != "succeeded":
+                return []
+            outcome = PayOutcome.PAID if _f(pi, "transfer_data") else PayOutcome.HELD
+            self._record(key, row.customer_id, Money(row.amount_minor, row.currency.upper()), payment_intent=pi.id,
+                         outcome=outcome)
+            row.payment_intent_id, row.outcome = pi.id, outcome
+        return [ProviderEvent(eid, EventKind.PAID, key=key, ref=row.payment_intent_id,
+                              outcome=PayOutcome(row.outcome))]
+
+    def _lapsed(self, eid: str, key: str) -> list[ProviderEvent]:
+        """AUTH_LAPSED for `key` when the approval page paybot stored for it expired, as the platform says now
+        (another page with the key in its metadata, expiring, says nothing of paybot's)."""
+        with self.uow() as s:
+            row = s.get(StripePayment, key)
+        if row is None or row.session_id is None or row.outcome is not None:
+            return []
+        page = self._page(row.session_id, key)
+        if _f(page, "status") != "expired":
+            return []
+        return [ProviderEvent(eid, EventKind.AUTH_LAPSED, key=key)]
+
+    def _page(self, session_id: str, key: str) -> Any | None:
+        """The approval page paybot stored, read again on the platform with its PaymentIntent; None when Stripe
+        does not know it."""
+        try:
+            return self.client.v1.checkout.sessions.retrieve(session_id, params={"expand": ["payment_intent"]})
+        except stripe.InvalidRequestError as err:
+            if err.http_status != 404:
+                raise
+            log.warning("Stripe does not know the approval page %s of key %s", session_id, key)
+            return None
+
     @staticmethod
-    def _paid(eid: str, key: str, pi: Any) -> ProviderEvent:
-        outcome = PayOutcome.PAID if _f(pi, "transfer_data") else PayOutcome.HELD
-        return ProviderEvent(eid, EventKind.PAID, key=key, ref=pi.id, outcome=outcome)
+    def _not_ours(pi: Any, row: StripePayment, key: str) -> str | None:
+        """What makes a PaymentIntent another than the one paybot made for `row` (None: it is that one)."""
+        customer = _f(pi, "customer")
+        if (_f(customer, "id") if customer is not None and not isinstance(customer, str) else customer) \
+                != row.customer_id:
+            return "another customer"
+        if (_f(pi, "amount"), _f(pi, "currency")) != (row.amount_minor, row.currency):
+            return "another amount"
+        if _f(pi, "metadata", "paybot_key") != key:
+            return "another key"
+        return None
+
+    def _record(self, key: str, customer: str, amount: Money, *, payment_intent: str | None = None,
+                session: str | None = None, outcome: PayOutcome | None = None) -> None:
+        """Remember what paybot made for `key` on the platform (the fields given; the others stay)."""
+        with self.uow() as s:
+            row = s.get(StripePayment, key) or StripePayment(
+                key=key, customer_id=customer, amount_minor=amount.minor, currency=amount.currency.lower(),
+                updated_at=self.clock.now())
+            row.customer_id, row.amount_minor, row.currency = customer, amount.minor, amount.currency.lower()
+            if payment_intent is not None and row.outcome is None:
+                row.payment_intent_id = payment_intent
+            if session is not None:
+                row.session_id = session
+            if outcome is not None:
+                row.outcome = outcome.value
+            row.updated_at = self.clock.now()
+            s.add(row)
+            s.commit()
 
     # ------------------------------------------------------------------ records
 

@@ -126,6 +126,10 @@ class MemPayouts(_Repo[Payout]):
     def by_ref(self, ref: str) -> Payout | None:
         return next(iter(self.t.where(lambda p: p.ref == ref)), None)
 
+    def made_since(self, user_id: str, since: datetime) -> int:
+        return len(self.t.where(lambda p: p.user_id == user_id and p.created_at >= since and p.status in (
+            PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED)))
+
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
         return next(iter(self.t.where(lambda p: p.user_id == user_id and p.currency == currency
                                       and p.status == PayoutStatus.CREATED)), None)

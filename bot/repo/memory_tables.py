@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel import SQLModel
 
-from bot.domain import MOVED, Status
+from bot.domain import EDIT_REASONS, MOVED, Status
 from bot.repo.port import Conflict
 from bot.store import (
     Checkpoint,
@@ -152,8 +152,9 @@ class MemTransfers(_Repo[Transfer]):
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
-        return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.EXPIRED and t.expires_at > since)
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at > since and (
+            t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS)))
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
                     hold_by: datetime | None = None) -> list[Transfer]:
@@ -211,6 +212,16 @@ class MemTransfers(_Repo[Transfer]):
         return len({t.root_tweet_id for t in self.t.where(
             lambda t: t.kind == "request" and t.created_at >= since and requester_id in (None, t.recipient_id)
             and payer_id in (None, t.sender_id))})
+
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        return sum(t.amount_minor for t in self.t.where(
+            lambda t: t.recipient_id == recipient_id and t.currency == currency and t.status == Status.COMPLETED
+            and t.updated_at >= since))
+
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        return len({t.root_tweet_id for t in self.t.where(
+            lambda t: t.kind == "send" and t.sender_id == sender_id and t.created_at >= since
+            and t.root_tweet_id != other_than_root)})
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         users = self.tx.work(User)

@@ -58,13 +58,15 @@ class Transfers(Protocol):
         """What `sender_id` was asked to confirm and has not answered, by id."""
         ...
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
-        """What `sender_id` was asked to confirm and let expire unanswered, with a deadline after `since`, by id."""
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        """What `sender_id` was asked to confirm and that closed without their answer after `since` (expired, or
+        cancelled by an edit of its post: `reason` ENDED_BY_EDIT or "edited"), by id."""
         ...
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
-        """Read at once what `pending_of` and `moved_since` (from `since` on) will be asked of these senders in
-        this unit of work (a page of mentions or DMs): an optimisation only, answers are the same without it."""
+        """Read at once what `pending_of`, `moved_since`, `sends_since` and `closed_unanswered` (from `since` on)
+        will be asked of these senders in this unit of work (a page of mentions or DMs): an optimisation only,
+        answers are the same without it."""
         ...
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
@@ -115,6 +117,15 @@ class Transfers(Protocol):
     def requests_since(self, since: datetime, *, requester_id: str | None = None,
                        payer_id: str | None = None) -> int:
         """How many request commands (posts) `requester_id` made, or named `payer_id`, since `since`."""
+        ...
+
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        """How many send commands (posts) `sender_id` made since `since`, the command `other_than_root` aside."""
+        ...
+
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        """Minor units of `currency` that completed transfers gave `recipient_id` and that last changed since
+        `since` (arrived then, or later refunded in part): what a cash-out hold keeps."""
         ...
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
@@ -202,6 +213,11 @@ class Payouts(Protocol):
     def by_key(self, key: str) -> Payout | None: ...
 
     def by_ref(self, ref: str) -> Payout | None: ...
+
+    def made_since(self, user_id: str, since: datetime) -> int:
+        """How many cash-outs `user_id` asked for since `since` that were made or are on their way (not those
+        refused before any payout, nor those with nothing to pay)."""
+        ...
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
         """The user's cash-out in `currency` that has not ended (created: begun, or on its way), if any."""

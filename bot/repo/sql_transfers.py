@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, or_
+from sqlalchemy import and_, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
-from bot.domain import MOVED, Settle, Status
+from bot.domain import EDIT_REASONS, MOVED, Settle, Status
 from bot.repo.port import Conflict
 from bot.store import (
     BALANCE,
@@ -92,15 +92,17 @@ class SqlTransfers(_Table):
 
     def warm(self, sender_ids: Iterable[str], since: datetime) -> None:
         """A transfer is created pending and is confirmed only from pending, so the senders' transfers that
-        are pending or confirmed since `since`, kept with those added later, answer `pending_of` and
-        `moved_since` (from `since` on) by their current fields for the rest of the unit of work."""
+        are pending, confirmed since `since` or changed since `since` (made, answered, expired, cancelled),
+        kept with those added later, answer `pending_of`, `moved_since`, `sends_since` and `closed_unanswered`
+        (from `since` on) by their current fields for the rest of the unit of work."""
         wanted = [i for i in set(sender_ids) if i not in self.senders]
         if not wanted:
             return
         for sender in wanted:
             self.senders[sender] = (since, [])
         for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
-                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since))):
+                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since,
+                col(Transfer.updated_at) >= since))):
             _join(self.senders[t.sender_id][1], t)
 
     def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
@@ -143,9 +145,15 @@ class SqlTransfers(_Table):
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
-    def lapsed_of(self, sender_id: str, since: datetime) -> list[Transfer]:
+    def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
+        known = self._sender(sender_id, since)
+        if known is not None:  # each closed when it was last changed: read ahead
+            return sorted((t for t in known if t.updated_at > since and (t.status == Status.EXPIRED or (
+                t.status == Status.CANCELLED and t.reason in EDIT_REASONS))), key=lambda t: t.id or 0)
         return list(self.s.exec(select(Transfer).where(
-            Transfer.sender_id == sender_id, Transfer.status == Status.EXPIRED, Transfer.expires_at > since,
+            Transfer.sender_id == sender_id, col(Transfer.updated_at) > since,
+            or_(col(Transfer.status) == Status.EXPIRED,
+                and_(col(Transfer.status) == Status.CANCELLED, col(Transfer.reason).in_(EDIT_REASONS))),
         ).order_by(col(Transfer.id))))
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,
@@ -220,6 +228,20 @@ class SqlTransfers(_Table):
             query = query.where(Transfer.sender_id == payer_id)
         return int(self.s.exec(query).one())
 
+    def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
+        return int(self.s.exec(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+            Transfer.recipient_id == recipient_id, Transfer.currency == currency,
+            Transfer.status == Status.COMPLETED, Transfer.updated_at >= since)).one())
+
+    def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
+        known = self._sender(sender_id, since)
+        if known is not None:  # made since, so changed since: read ahead
+            return len({t.root_tweet_id for t in known if t.kind == "send" and t.created_at >= since
+                        and t.root_tweet_id != other_than_root})
+        return int(self.s.exec(select(func.count(func.distinct(Transfer.root_tweet_id))).where(
+            Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.created_at >= since,
+            Transfer.root_tweet_id != other_than_root)).one())
+
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
         known = self._sender(sender_id, since)
@@ -286,6 +308,11 @@ class SqlPayouts(_Table):
 
     def by_ref(self, ref: str) -> Payout | None:
         return self._one(select(Payout).where(Payout.ref == ref).order_by(col(Payout.id)))  # type: ignore[no-any-return]
+
+    def made_since(self, user_id: str, since: datetime) -> int:
+        return int(self.s.exec(select(func.count()).select_from(Payout).where(
+            Payout.user_id == user_id, Payout.created_at >= since,
+            col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED]))).one())
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
         return self._one(select(Payout).where(  # type: ignore[no-any-return]

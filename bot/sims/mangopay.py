@@ -67,10 +67,11 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from flask import Flask, Response, request
 
+from bot import links
 from bot.ports import Clock, SystemClock
 from bot.sims.loopback import LoopbackServer
 
@@ -138,10 +139,14 @@ class MangopaySim(LoopbackServer):
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
-                 api_key: str = "sim-mangopay-api-key") -> None:
+                 api_key: str = "sim-mangopay-api-key", link_secret: str | None = None) -> None:
         self.clock = clock or SystemClock()
         self.client_id = client_id
         self.api_key = api_key
+        # The operator's pages (card, bank account) check paybot's links with the key from this secret
+        # (PAYBOT_LINK_SECRET), and record each nonce they accepted: a link works once.
+        self.link_secret = link_secret or secrets.token_hex(32)
+        self.used_nonces: dict[str, int] = {}  # nonce -> the end of its link (unix seconds)
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, Any]] = {}  # id -> object (its "_kind" says which)
         self.events: list[dict[str, Any]] = []
@@ -175,6 +180,42 @@ class MangopaySim(LoopbackServer):
             reg["RegistrationData"] = "data=" + base64.urlsafe_b64encode(card_number.encode()).decode()
             self._finish_registration(reg)
             return self._public(reg)
+
+    def _link_ok(self, purpose: str, subject: str, token: str) -> bool:
+        """The operator's page checking a link's token (bot.links.verify), its nonce recorded once accepted."""
+        def use(nonce: str, expires: int) -> bool:
+            with self.lock:
+                now = self._now()
+                for old in [n for n, end in self.used_nonces.items() if end <= now]:
+                    del self.used_nonces[old]  # past its end a link is refused anyway
+                if nonce in self.used_nonces:
+                    return False
+                self.used_nonces[nonce] = expires
+                return True
+
+        return links.verify(links.link_key(self.link_secret), purpose, subject, token, self.clock.now(), use)
+
+    def follow_card_link(self, url: str, card_number: str = CARD_OK) -> dict[str, Any]:
+        """The user opens paybot's link to the card page (`.../card-page/<id>?user=...&token=...`) and types a
+        card: refused (403) unless the link is signed for that registration's user, unexpired and unused."""
+        parts = urlsplit(url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        registration = parts.path.rsplit("/", 1)[1]
+        user, token = query.get("user", ""), query.get("token", "")
+        with self.lock:
+            reg = self.objects.get(registration)
+        if reg is None or reg.get("UserId") != user or not self._link_ok("card", f"{user}:{registration}", token):
+            raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
+        return self.complete_card_page(registration, card_number)
+
+    def follow_bank_link(self, url: str, iban: str = IBAN_OK) -> dict[str, Any]:
+        """The user opens paybot's link to the bank-account page (`...?user=...&token=...`) and types an IBAN:
+        refused (403) unless the link is signed for that user, unexpired and unused."""
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        user, token = query.get("user", ""), query.get("token", "")
+        if not self._link_ok("bank", user, token):
+            raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
+        return self.register_bank_account(user, iban)
 
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
@@ -359,6 +400,13 @@ class MangopaySim(LoopbackServer):
         def page(kind: str, oid: str) -> Response:
             with self.lock:
                 obj = self.objects.get(oid)
+            if kind == "card":  # the operator's card page: only through a link paybot signed (used when submitted)
+                user, token = request.args.get("user", ""), request.args.get("token", "")
+                key = links.link_key(self.link_secret)
+                if obj is None or obj.get("UserId") != user or \
+                        not links.verify(key, "card", f"{user}:{oid}", token, self.clock.now()):
+                    return Response("<html><body>This link is not valid.</body></html>", mimetype="text/html",
+                                    status=403)
             body = f"<html><body><h1>Mangopay {kind}</h1><p>{oid}: {obj and obj.get('Status')}</p></body></html>"
             return Response(body, mimetype="text/html", status=200 if obj else 404)
 

@@ -56,7 +56,7 @@ import random
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,12 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
     `provider` None: the one the settings name (Stripe, at the emulator)."""
     timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
                        dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
-    return build(settings, clock=clock, timeline=timeline, provider=provider,
-                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    bot = build(settings, clock=clock, timeline=timeline, provider=provider,
+                new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
+    # steps of a scenario share instants; a margin would leave every answer waiting until time moves).
+    bot.worker.read_margin = timedelta(0)
+    return bot
 
 
 @dataclass
@@ -166,7 +170,8 @@ class Run:
             base = self.mangopay.start()
             base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
                                  mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
-                                 mangopay_card_page_url=base + "/_sim/card-page/{id}",
+                                 mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
+                                 paybot_link_secret=self.mangopay.link_secret,
                                  mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
@@ -357,7 +362,7 @@ class Run:
         if "dm" in step:
             by = step["by"]
             self.user(by)
-            text = re.sub(r"\{code:([^}]+)\}", lambda m: self._code(m.group(1)), step["dm"])
+            text = re.sub(r"\{code:([^}]+)\}", lambda m: self._code(m.group(1), by), step["dm"])
             self.sim.dm(by, text)
             return f"@{by} DMs @{self.bot_handle}: {text}"
         if "wait" in step:
@@ -446,10 +451,15 @@ class Run:
             self.aliases[alias] = post_id
             self.latest[alias] = post_id
 
-    def _code(self, alias: str) -> str:
+    def _code(self, alias: str, by: str | None = None) -> str:
+        """The code of the command posted as `alias`: the one asked of `by` (a request's payers each have
+        their own), else the first."""
         root = self.aliases[alias]
         with Session(self.bot.engine) as s:
-            t = s.exec(select(Transfer).where(Transfer.root_tweet_id == root).limit(1)).first()
+            rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == root).order_by(col(Transfer.id))))
+        payer = self.user(by) if by is not None else None
+        mine = [t for t in rows if t.sender_id == payer]
+        t = mine[0] if mine else rows[0] if rows else None
         return t.code if t else "????"
 
     def _wait(self, text: str) -> None:

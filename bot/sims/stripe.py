@@ -33,8 +33,14 @@ Faithful where paybot's safety depends on it:
   carries `account` and is listed and retrieved only as that account (the
   `Stripe-Account` header), never in the platform's own GET /v1/events, as
   Stripe delivers it to Connect webhook endpoints only. Other endpoints do
-  not take the header here (400): the emulator keeps no objects inside
-  connected accounts.
+  not take the header here (400). A payment made inside a connected account
+  by its owner (`connected_payment`: their own API key or dashboard, with
+  whatever metadata they write) is such an event too, payment_intent.succeeded
+  with `account`; its objects live in that account, never on the platform
+  (the platform's GET /v1/payment_intents/{id} answers 404 for them).
+- `expand[]` on a retrieve: a top-level field holding the id of an object the
+  emulator keeps is answered as that object (Checkout Session's
+  payment_intent, for one); expanding any other field is a 400.
 - Money back in parts: several partial refunds of a charge up to its amount;
   `reverse_transfer` reverses a destination charge's Transfer in proportion
   to the refund (rounded down; the refund that completes the charge takes
@@ -348,6 +354,7 @@ class StripeSim(LoopbackServer):
         # route -> (status, saved, work, code)
         self.faults: dict[str, list[tuple[int, bool, bool, str | None]]] = {}
         self.requests: list[dict[str, Any]] = []  # every request: route ("POST /v1/..."), key, status
+        self.connected: dict[str, dict[str, dict[str, Any]]] = {}  # account -> its own objects (connected_payment)
         self._pending_refunds = 0  # how many of the next refunds stay pending (hold_refunds)
         self._n = 0
         self.thread_name = "stripe-sim"
@@ -419,6 +426,38 @@ class StripeSim(LoopbackServer):
             acct.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
             acct["capabilities"] = {k: "active" for k in acct["capabilities"]} or {"transfers": "active"}
             self._event("account.updated", acct, account=account_id)  # a Connect event
+
+    def connected_payment(self, account_id: str, amount: int, currency: str = "usd",
+                          metadata: dict[str, str] | None = None) -> dict[str, Any]:
+        """A payment made inside connected account `account_id` by its owner (a Standard account's own API key or
+        dashboard), not by the platform: a card payment from a customer of theirs, with the metadata they wrote.
+        Its Customer, PaymentIntent and charge live in that account (`connected`), never on the platform; its
+        payment_intent.succeeded is a Connect event of that account. Returns the PaymentIntent."""
+        with self.lock:
+            self._get("account", account_id)
+            own = self.connected.setdefault(account_id, {})
+            now = self._now()
+            ids = []
+            for prefix in ("cus", "pi", "ch"):
+                self._n += 1
+                ids.append(f"{prefix}_sim{self._n:010d}")
+            cus_id, pi_id, ch_id = ids
+            own[cus_id] = {"id": cus_id, "object": "customer", "created": now, "livemode": False, "email": None,
+                           "name": None, "description": None, "metadata": {},
+                           "invoice_settings": {"default_payment_method": None}}
+            pi = {"id": pi_id, "object": "payment_intent", "created": now, "livemode": False, "amount": amount,
+                  "currency": currency, "customer": cus_id, "payment_method": "pm_card_visa",
+                  "metadata": dict(metadata or {}), "status": "succeeded", "latest_charge": ch_id,
+                  "transfer_data": None, "transfer_group": None, "application_fee_amount": None,
+                  "last_payment_error": None, "amount_received": amount}
+            own[pi_id] = pi
+            own[ch_id] = {"id": ch_id, "object": "charge", "created": now, "livemode": False, "amount": amount,
+                          "currency": currency, "customer": cus_id, "payment_intent": pi_id,
+                          "payment_method": "pm_card_visa", "amount_refunded": 0, "refunded": False,
+                          "disputed": False, "transfer_group": None, "metadata": dict(metadata or {}),
+                          "status": "succeeded"}
+            self._event("payment_intent.succeeded", pi, account=account_id)  # a Connect event
+            return self._public(pi)
 
     def awaiting_onboarding(self) -> list[str]:
         """Accounts whose onboarding link was minted but not finished."""
@@ -785,11 +824,24 @@ class StripeSim(LoopbackServer):
                 self._event("checkout.session.expired", obj)
 
     def _retrieve(self, kind: str) -> Callable[..., dict[str, Any]]:
-        def view(_params: dict[str, Any], oid: str) -> dict[str, Any]:
+        def view(params: dict[str, Any], oid: str) -> dict[str, Any]:
             self._sweep()
-            return self._public(self._get(kind, oid))
+            return self._expand(self._public(self._get(kind, oid)), params)
 
         return view
+
+    def _expand(self, out: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """`expand[]`: each named top-level field that holds the id of an object the emulator keeps, answered as
+        that object (a null stays null); Stripe refuses to expand anything else."""
+        for name in (params.get("expand") or {}).values():
+            value = out.get(name, "") if "." not in name else ""
+            if value is None:
+                continue
+            target = self.objects.get(value) if isinstance(value, str) else None
+            if target is None:
+                raise _invalid(f"This property cannot be expanded ({name}).", "expand")
+            out[name] = self._public(target)
+        return out
 
     def _list(self, kind: str, *filters: str) -> Callable[..., dict[str, Any]]:
         def view(params: dict[str, Any]) -> dict[str, Any]:
