@@ -48,8 +48,8 @@ MUTATIONS = [
         "late-bare-answer",
         "a bare answer after one's confirmation lapsed unanswered confirms another waiting group (rule 1 off)",
         "bot/app/answers.py",
-        '''        if code is None and groups and (gone := self._lapsed_meanwhile(''',
-        '''        if False and (gone := self._lapsed_meanwhile(''',
+        '''        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (''',
+        '''        if False and (''',
     ),
     Mutation(
         "refusal-menu-says-yes",
@@ -62,9 +62,9 @@ MUTATIONS = [
         "superseded-confirmation-sent",
         "a confirmation of a version no longer current is still sent, after the newer one (rule 3 off)",
         "bot/sending.py",
-        '''            asking = [saved(i) for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
+        '''            asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
 ''',
-        '''            asking: list[int] = []
+        '''            asking: list[Outbox] = []
 ''',
     ),
     Mutation(
