@@ -100,6 +100,12 @@ from bot.store import Outbox, ProcessedTweet, Transfer
 
 # Whether to check that no public reply @-mentions someone who said STOP before it (False skips that check).
 CHECK_STOP_MENTIONS = True
+# Whether a bare yes is also ambiguous when the newer confirmation its payer had was voided by an edit posted at
+# the very time (X's, to the millisecond) this transfer's confirmation was sent. The bot judges "closed after the
+# waiting group was asked" by its own clock, strictly later, and on `paybot simulate`'s one virtual clock such a
+# tie is common (a send asked, a second send asked and edited into chatter, then a bare yes: all at 12:00:00, and
+# the first send is paid): False leaves those out until the bot counts a tie as "after".
+CHECK_VOIDED_AT_A_TIE = False
 
 SENDERS = [f"c{i}" for i in range(5)]  # have a card
 PAID = ["paid0", "paid1", "paid2"]  # can receive at once
@@ -140,6 +146,8 @@ APPROVAL = re.compile("|".join(f"(?:{_template(text)})" for key, texts in CATALO
                                if key.startswith("needs_auth.link") for text in texts), re.DOTALL)
 
 
+# A confirmation that asks for a bare answer ("Reply YES to confirm"), in either language.
+BARE = re.compile("|".join(_template(text) for text in CATALOG["confirm.ask"]), re.DOTALL)
 # Public replies whose amount is nobody's payment: the smallest and largest amounts the bot takes.
 GENERIC = re.compile("|".join(_template(text) for key in ("limit.min", "limit.max") for text in CATALOG[key]))
 
@@ -281,8 +289,10 @@ class CrashRun:
     run: Run = field(init=False)
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)  # alias -> by, to, amount, kind
     answered: dict[tuple[str, str], str] = field(default_factory=dict)  # (confirmation id, asked) -> yes/no
-    # What each person meant, first said: (payer id, amount a confirmation showed them) -> "yes" / "no"
-    intent: dict[tuple[str, int], str] = field(default_factory=dict)
+    # What each person meant by their first answer with a code to a confirmation (read from the steps, so a
+    # replay knows it too): (payer id, the amount it showed them) -> ("yes" / "no", their DM's text, the X id
+    # from which on it was sent). A DM step's "means" says what they meant, when its words say otherwise.
+    intent: dict[tuple[str, int], tuple[str, str, int]] = field(default_factory=dict)
     meant: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # payer id -> their last bare answer
     pauses: list[tuple[int, int]] = field(default_factory=list)  # X ids from a pause to its resume
     paused_since: int | None = None  # the X id at a pause not resumed yet
@@ -361,6 +371,8 @@ class CrashRun:
 
     def _step(self, step: dict[str, Any]) -> None:
         self.scenario["steps"].append(step)
+        for inner in step.get("together", [step]):
+            self._note_intent(inner)
         if "pause" in step or "resume" in step:  # posts between a pause and its resume meet "maintenance"
             if "pause" in step and self.paused_since is None:
                 self.paused_since = self.run.sim.next_post
@@ -368,6 +380,21 @@ class CrashRun:
                 self.pauses.append((self.paused_since, self.run.sim.next_post))
                 self.paused_since = None
         self.run.step(step)
+
+    def _note_intent(self, step: dict[str, Any]) -> None:
+        """Remember what someone means by a DM answering a confirmation with its code (its words, or the step's
+        "means"), the first time they answer it."""
+        said = ANSWER.fullmatch(step["dm"].strip().upper()) if "dm" in step else None
+        if said is None or not said.group(2):
+            return
+        try:
+            uid = self.run.sim.user_id(step["by"])
+        except KeyError:  # a handle someone takes in the same "together", before this DM
+            return
+        shown = [a["amount"] for a in self._asks() if a["to"] == uid and a["code"] == said.group(2)]
+        if shown:
+            self.intent.setdefault((uid, shown[-1]), (step.get("means", said.group(1).lower()), step["dm"],
+                                                      self.run.sim.next_post))
 
     def perform(self, move: Move) -> None:
         """Play one move, given as JSON; `person` below is someone's first handle (PEOPLE, NOISE):
@@ -399,10 +426,11 @@ class CrashRun:
         {"do": "blind", "by": person, "kind": "send", "to": person, "dollars": 1, "yes": true, "delay": false}
             (the command, and its payer's bare answer before the bot looks: sent between the post and its
             confirmation; "delay": X refuses the confirmation's first send, so it goes out 20 s later)
-        {"do": "late", "by": person, "to": person, "from": person, "first": "send", "dollars": 1, "yes": true,
-            "tight": false} (their send to `to` and `from`'s request from them, in that order or the other, both
-            asked; then 11 minutes pass and they answer bare: after their send lapsed, while the request
-            waits; "tight": in the same breath as the time passing, before the bot could expire anything)
+        {"do": "late", "by": person, "to": person, "second": "send", "from": person, "gap": 2, "dollars": 1,
+            "yes": true, "tight": false} (their send to `to`; `gap` minutes later another send of theirs, or
+            ("second": "request") `from`'s request from them; 11 minutes after the first they answer bare:
+            after their first send lapsed, while the second waits; "tight": in the same breath as the time
+            passing, before the bot could expire anything)
         {"do": "menu", "by": person, "posts": 2, "to": person, "dollars": 1, "yes": false}
             (they send to `to` that many times first; then they answer bare, meaning the newest confirmation
             they have not answered; if the bot answers with a menu of codes, they reply with the exact words
@@ -524,18 +552,20 @@ class CrashRun:
             self._step({"wait": "20s"})
 
     def _late(self, move: Move) -> None:
-        """Their send and a request from them, both asked; 11 minutes later, a bare answer: their send lapsed
-        (unanswered) while the request waits, so the answer may be meant for the send."""
-        payer, whole = move["by"], move.get("dollars", 1)
-        send = self._post_step(payer, "send", move["to"], whole)
-        request = self._post_step(move["from"], "request", payer, whole)
-        for step in (send, request) if move.get("first", "send") == "send" else (request, send):
-            self._step(step)
+        """Their send, asked; `gap` minutes later a second command waiting for them, asked: another send of
+        theirs ("second": "send") or `from`'s request from them; 11 minutes after the first, a bare answer:
+        their first send lapsed unanswered while the second waits, so the answer may be meant for the first."""
+        payer, whole, gap = move["by"], move.get("dollars", 1), move.get("gap", 2)
+        self._step(self._post_step(payer, "send", move["to"], whole))
+        if gap:
+            self._step({"wait": f"{gap}m"})
+        self._step(self._post_step(payer, "send", move["to"], whole) if move.get("second", "send") == "send"
+                   else self._post_step(move["from"], "request", payer, whole))
         answer = self._bare(payer, move.get("yes", True))
-        if move.get("tight"):
-            self._step({"together": [{"wait": "11m"}, answer]})
+        if move.get("tight"):  # the answer right after the deadline, before the bot could expire anything
+            self._step({"together": [{"wait": f"{11 - gap}m"}, answer]})
         else:
-            self._step({"wait": "11m"})
+            self._step({"wait": f"{11 - gap}m"})
             self._step(answer)
 
     def _menu(self, move: Move) -> None:
@@ -557,9 +587,9 @@ class CrashRun:
         if not options:
             return
         meant_word, meant_amount = self.meant[uid]
-        word, code, amount = next((o for o in options if o[2] == meant_amount), options[0])
-        self.intent.setdefault((uid, amount), meant_word)  # what they mean, whatever words the menu gave them
-        self._step({"dm": f"{word} {code}", "by": self.run.sim.handle(uid)})
+        word, code, _ = next((o for o in options if o[2] == meant_amount), options[0])
+        # What they mean, whatever words the menu gave them
+        self._step({"dm": f"{word} {code}", "by": self.run.sim.handle(uid), "means": meant_word})
 
     def _revise(self, move: Move) -> None:
         """X refuses the next send on a route (if "fault"); the command; its edit; time passes; a bare answer
@@ -717,7 +747,6 @@ class CrashRun:
             return {"dm": word, "by": by}
         ask = asked[-1] if which == "latest" else asked[0]
         self.answered.setdefault((ask["id"], uid), word)
-        self.intent.setdefault((uid, ask["amount"]), word)
         return {"dm": f"{word} {ask['code']}", "by": by}
 
     def _rename_step(self, person: str, take: str | None) -> dict[str, Any]:
@@ -763,7 +792,6 @@ class CrashRun:
             elif roll < 0.5 and confirmations:
                 ask = self.rng.choice(confirmations)
                 self.answered.setdefault((ask["id"], ask["to"]), "yes")
-                self.intent.setdefault((ask["to"], ask["amount"]), "yes")
                 inner.append({"dm": f"yes {ask['code']}", "by": self.run.sim.handle(ask["to"])})
             elif roll < 0.75:
                 inner.append(self._new_post())
@@ -790,7 +818,6 @@ class CrashRun:
     def _answer(self, ask: dict[str, Any]) -> None:
         answer = "no" if self.rng.random() < 0.15 else "yes"
         self.answered[(ask["id"], ask["to"])] = answer
-        self.intent.setdefault((ask["to"], ask["amount"]), answer)
         self._step({"dm": f"{answer} {ask['code']}", "by": self.run.sim.handle(ask["to"])})
 
     def _approvals(self) -> list[dict[str, Any]]:
@@ -857,7 +884,8 @@ class CrashRun:
 
     def _asks(self) -> list[dict[str, Any]]:
         """Every confirmation the bot sent, from X's record, oldest first: its id, whom it asked, the code,
-        the amount it showed (in minor units), what kind of command it asks about, and when X got it.
+        the amount it showed (in minor units), what kind of command it asks about, when X got it, and whether it
+        asks for a bare answer ("Reply YES to confirm", not "YES CODE").
         A send's DM to its sender; a request's public reply to each payer it names, or its DM."""
         sim = self.run.sim
         out: list[dict[str, Any]] = []
@@ -868,7 +896,8 @@ class CrashRun:
                 if code and shown:
                     out.append({"id": m["id"], "to": m["to_id"], "code": code.group(1), "at": _at(sent[m["id"]]),
                                 "amount": int(shown.group(2)) * 100 + int(shown.group(3)),
-                                "kind": "send" if shown.group(1) == "Send" else "request"})
+                                "kind": "send" if shown.group(1) == "Send" else "request",
+                                "bare": bool(BARE.search(m["text"]))})
             elif ASKS in m["text"]:
                 ids = {u["username"].lower(): u["id"] for u in sim.posts[m["id"]]["entities"].get("mentions", [])}
                 pairs = re.findall(r"YES ([A-Z0-9]{4}) \(@(\w+)\)", m["text"])
@@ -879,7 +908,7 @@ class CrashRun:
                 asked = ASKS_FOR.search(m["text"])
                 amount = int(asked.group(1)) * 100 + int(asked.group(2)) if asked else 0
                 out += [{"id": m["id"], "to": ids[h.lower()], "code": c, "at": _at(sim.posts[m["id"]]),
-                         "amount": amount, "kind": "request"} for c, h in pairs if h.lower() in ids]
+                         "amount": amount, "kind": "request", "bare": False} for c, h in pairs if h.lower() in ids]
         return out
 
     def _unanswered(self) -> list[dict[str, Any]]:
@@ -1096,14 +1125,18 @@ class CrashRun:
         - before any newer version (an edit, whatever it says) of the command post whose version that
           confirmation showed: every edit voids the version it replaces;
         - with its code, or bare while this was the only confirmation its payer could mean (`_ambiguity`);
-        and the payer never said no to it (a person following a menu keeps their intent).
+        and the payer did not mean no to it before any such yes (a person following a menu keeps their intent).
         A transfer paid on a yes that meets none of these is a violation."""
-        if self.intent.get((t.sender_id, t.amount_minor)) == "no":
-            return "was paid, though its payer meant no to what it showed (they said no, or followed a menu to refuse)"
         yeses = self._yeses(t)
         if not yeses:
             return "moved money without its sender's yes, sent after a confirmation that showed exactly that, " \
                    "within its time to answer"
+        meant, text, since = self.intent.get((t.sender_id, t.amount_minor), ("yes", "", 0))
+        said = [int(e["id"]) for e in self.run.sim.dms if e["sender_id"] == t.sender_id and e["text"] == text
+                and int(e["id"]) >= since]
+        if meant == "no" and said and not any(int(y["id"]) < min(said) for _, _, y in yeses):
+            return "was paid, though its payer meant no to what it showed before any yes (they said no, or " \
+                   "followed a menu to refuse)"
         newer = self._newer_versions(t.amount_minor)
         current = [(i, at, y) for i, at, y in yeses if not any(v < int(y["id"]) for v in newer)]
         if not current:
@@ -1123,20 +1156,30 @@ class CrashRun:
     def _ambiguity(self, t: Transfer, shown: set[int], asked_id: int, asked_at: datetime,
                    yes: dict[str, Any]) -> str | None:
         """Why a bare yes could have been meant for another confirmation than this transfer's (`shown`, the ids
-        of the confirmations showing exactly it; `asked_id`, `asked_at` the one the yes follows), or None:
-        - the newest confirmation its payer had received before it, of those they had not answered with
-          their code and that no newer confirmation of the same command replaced, is not this transfer's;
-        - or another confirmation of theirs lapsed unanswered (its time to answer, from when X got it, ran
-          out with no answer from them, while its command was not edited) after this transfer's was sent
+        of the confirmations showing exactly it; `asked_id`, `asked_at` the one the yes follows), or None.
+        The confirmations a bare answer can be meant for are those that ask for one ("Reply YES to confirm":
+        a send's DM); a request's, in public or by DM, asks for "YES CODE" (README, Consent: a bare answer
+        answers only one's own send). A bare yes is ambiguous when
+        - the confirmation it follows asks for a code;
+        - or the newest confirmation asking for a bare answer that its payer had received before it, of those
+          they had not answered with their code and that no newer confirmation of the same command replaced,
+          is not this transfer's;
+        - or another such confirmation of theirs lapsed unanswered (its time to answer, from when X got it,
+          ran out with no answer from them, while its command was not edited) after this transfer's was sent
           and before the yes."""
         uid, yes_id, yes_at = t.sender_id, int(yes["id"]), _at(yes)
-        asks = [a for a in self._asks() if a["to"] == uid and int(a["id"]) < yes_id]
+        everything = [a for a in self._asks() if a["to"] == uid and int(a["id"]) < yes_id]
+        if not any(a["bare"] for a in everything if int(a["id"]) == asked_id):
+            return f"its confirmation (message {asked_id}) asks for a yes with its code"
+        asks = [a for a in everything if a["bare"]]
         said = self._answers_by(uid)
         roots = {a["id"]: self._root_of(a["amount"]) for a in asks}
         current = [a for a in asks
                    if not any(code == a["code"] and int(a["id"]) < i < yes_id for i, _, code in said)
                    and not any(int(b["id"]) > int(a["id"]) and roots[b["id"]] is not None
                                and roots[b["id"]] == roots[a["id"]] for b in asks)]
+        if not CHECK_VOIDED_AT_A_TIE:  # (see there)
+            current = [a for a in current if int(a["id"]) in shown or not self._voided_by(a, asked_at)]
         if current and int(current[-1]["id"]) not in shown:
             a = current[-1]
             return f"the newest confirmation it had received was {a['kind']} {dollars(a['amount'])} [{a['code']}] " \
@@ -1155,6 +1198,12 @@ class CrashRun:
             return f"{a['kind']} {dollars(a['amount'])} [{a['code']}] (message {a['id']}) lapsed unanswered at " \
                    f"{lapse:%H:%M:%S}, after this transfer's confirmation (message {asked_id}) and before the yes"
         return None
+
+    def _voided_by(self, ask: dict[str, Any], at: datetime) -> bool:
+        """Whether an edit of the command whose version this confirmation showed was posted by `at` (X's time)."""
+        root, version = self._root_of(ask["amount"]), self._version_of(ask["amount"])
+        return root is not None and version is not None and any(
+            int(p["id"]) > version and _at(p) <= at for p in self._versions(root))
 
     def _ttl(self, kind: str) -> timedelta:
         """The time a confirmation gives to answer: a send's, a request's."""
