@@ -86,19 +86,20 @@ meanwhiles = st.fixed_dictionaries({"do": st.just("meanwhile"), "by": person,
                                     "kind": st.sampled_from(("request", "send")), "dollars": whole})
 # The interleavings where consent is at stake (tests/crashmode.py, CrashRun.perform): an answer between a
 # post and its confirmation (which X may refuse once, so it goes out late); a bare answer after one's send
-# lapsed while a request waits; a bare answer, then the menu followed word for word; a command edited (into
-# anything) after X refused its confirmation once, then a bare answer; edits and answers while paused; STOP
-# or PRIVACY past the hourly allowance of answers, then a command naming that person. Hypothesis draws the
-# first of a sampled_from's values most often: the value that makes the interleaving matter comes first.
+# lapsed while another send of theirs (or a request) waits; a bare answer, then the menu followed word for
+# word; a command edited (into anything) after X refused its confirmation once, then a bare answer; edits and
+# answers while paused; STOP or PRIVACY past the hourly allowance of answers, then a command naming that
+# person. Hypothesis draws the first of a sampled_from's values most often: the value that makes the
+# interleaving matter comes first.
 blinds = st.one_of(
     st.fixed_dictionaries({"do": st.just("blind"), "kind": st.just("send"), "by": payer, "to": payee,
                            "dollars": whole, "yes": yes, "delay": st.booleans()}),
     st.fixed_dictionaries({"do": st.just("blind"), "kind": st.just("request"), "by": payee, "to": payer,
                            "dollars": whole, "yes": yes, "delay": st.booleans()}),
 ).filter(lambda move: move["by"] != move["to"])
-lates = st.fixed_dictionaries({"do": st.just("late"), "by": payer, "to": payee, "from": payee,
-                               "first": st.sampled_from(("send", "request")), "dollars": whole, "yes": yes,
-                               "tight": st.booleans()}
+lates = st.fixed_dictionaries({"do": st.just("late"), "by": payer, "to": payee,
+                               "second": st.sampled_from(("send", "send", "request")), "from": payee,
+                               "gap": st.sampled_from((2, 5)), "dollars": whole, "yes": yes, "tight": st.booleans()}
                               ).filter(lambda move: move["by"] not in (move["to"], move["from"]))
 menus = st.fixed_dictionaries({"do": st.just("menu"), "by": payer, "posts": st.sampled_from((2, 1, 0)), "to": payee,
                                "dollars": whole, "yes": st.sampled_from((False, False, True))}
@@ -115,16 +116,19 @@ revises = st.one_of(
                            "fault": st.sampled_from(("reply", "dm", None)), **revision}),
 ).filter(lambda move: move["by"] != move["to"])
 newest_edits = st.fixed_dictionaries({"do": st.just("edit"), "post": st.sampled_from((-1, -1, -2)), "dollars": whole,
-                                      "into": into})
+                                      "into": st.sampled_from(("amount", "amount", "flip", "help", "junk"))})
 bare = st.fixed_dictionaries({"do": st.just("answer"), "by": st.none(), "yes": yes,
                               "code": st.sampled_from(("none", "latest"))})
-# A command waiting for its answer (or none), then while paused: an edit of the newest command, maybe another
+# A command waiting for its answer, then while paused: an edit of the newest command, maybe another
 # move, and an answer. While paused a confirmed payment waits and the bot works its every step out
 # (Worker.run_until_idle finds no quiet round): the answer is the last move before the resume, which keeps
 # the examples quick.
-pauses = st.fixed_dictionaries({"do": st.just("paused"), "first": sends | requests | st.none(), "moves": st.builds(
-    lambda edit, more, answer: [edit, *more, answer], newest_edits,
-    st.lists(st.one_of(newest_edits, sends, sayings), max_size=1), bare)})
+pauses = st.fixed_dictionaries({
+    "do": st.just("paused"), "first": st.one_of(sends, requests).filter(lambda move: move["by"] != move["to"]),
+    "moves": st.builds(lambda edit, more, answer: [edit, *more, answer], newest_edits,
+                       st.lists(st.one_of(newest_edits, sends, sayings), max_size=1),
+                       st.fixed_dictionaries({"do": st.just("answer"), "by": st.none(), "yes": yes,
+                                              "code": st.sampled_from(("latest", "none"))}))})
 flooding = {"do": st.just("flood"), "n": st.sampled_from((10, 9, 12)), "together": st.booleans(),
             "say": st.sampled_from(("STOP", "PRIVACY QUIET", "STOP", "PRIVACY PRIVATE")), "dollars": whole}
 floods = st.one_of(  # then someone's request from them, or their own send (they have a card), confirmed
@@ -161,7 +165,7 @@ STRATEGIES: dict[str, tuple[int, st.SearchStrategy[Move]]] = {  # each kind of m
     "repost": (1, reposts),
     "restart": (1, st.just({"do": "restart"})),
     "blind": (2, dying(blinds)),
-    "late": (2, dying(lates)),
+    "late": (3, dying(lates)),
     "menu": (2, dying(menus)),
     "revise": (4, dying(revises)),
     "paused": (2, pauses),
