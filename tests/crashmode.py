@@ -661,6 +661,8 @@ class CrashRun:
             kind = "claim"
         elif roll < 0.96:
             kind = "social"
+        elif roll < 0.98:
+            kind = "consent"
         else:
             kind = "wait"
         if kind == "ambush":
@@ -701,11 +703,40 @@ class CrashRun:
             self._social()
         elif kind == "approve":
             self._approve(links)
+        elif kind == "consent":
+            self.perform(self._consent_move())
         else:
             self._step({"wait": self.rng.choice(WAITS)})
         self.times[label] += 1
         self.met[label].update(faults.reached - before)
         self.struck = Counter(c["point"] for c in self.run.crashes)
+
+    def _consent_move(self) -> Move:
+        """One of the orders where consent is at stake (see `perform`), drawn from the seed: an answer between a
+        post and its confirmation, a bare answer after a lapse, a menu followed word for word, an edit after X
+        refused a confirmation, edits and an answer while paused, STOP or PRIVACY past the allowance."""
+        pick, rng = self.rng.choice, self.rng
+        sender, other = pick(SENDERS), pick([*PAID, CLAIMER])
+        answer = rng.random() < 0.8
+        kind = pick(("blind", "late", "menu", "revise", "paused", "flood"))
+        if kind == "blind":
+            return {"do": "blind", "by": sender, "kind": "send", "to": other, "yes": answer,
+                    "delay": rng.random() < 0.5}
+        if kind == "late":
+            return {"do": "late", "by": sender, "to": other, "second": pick(("send", "request")), "from": pick(PAID),
+                    "gap": pick((2, 5)), "yes": answer, "tight": rng.random() < 0.5}
+        if kind == "menu":
+            return {"do": "menu", "by": sender, "posts": pick((1, 2)), "to": other, "yes": not answer}
+        if kind == "revise":
+            return {"do": "revise", "by": sender, "kind": "send", "to": other, "fault": pick(("dm", None)),
+                    "status": pick((503, 429)), "into": pick(("amount", "amount", *EDITS, "flip")),
+                    "wait": pick(("1m", None)), "yes": answer}
+        if kind == "paused":
+            edit = {"do": "edit", "post": -1, "into": pick(("amount", *EDITS))}
+            return {"do": "paused", "first": {"do": "post", "by": sender, "kind": "send", "to": other},
+                    "moves": [edit, {"do": "answer", "by": sender, "yes": answer, "code": pick(("latest", "none"))}]}
+        return {"do": "flood", "by": pick([*SENDERS, CLAIMER]), "n": pick((9, 10, 12)), "say": pick(SAYINGS[:4]),
+                "together": rng.random() < 0.5, "from": pick(PAID), "kind": "request"}
 
     def _new_post(self) -> dict[str, Any]:
         """A send from a card holder to someone who can receive (or not yet), or now and then a request
