@@ -301,7 +301,7 @@ def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
 
-    def refuse(_user_id: str) -> None:
+    def refuse(_user_id: str, **_kw: object) -> None:
         raise error
 
     monkeypatch.setattr(w.provider, "onboard", refuse)

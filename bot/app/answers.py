@@ -176,7 +176,7 @@ class Answers(Cashout):
                 continue
             if answers(t, said_at, said_id):
                 groups[t.code].append(t)
-            elif code == t.code or (code is None and t.kind == "send"):  # a bare answer is never a request's
+            elif code in (None, t.code):
                 unasked = True
         # A bare yes sent after one's own post that made a version not asked yet may be meant for that one: it
         # confirms nothing else (another send of one's own must not catch the yes meant for the new one).
@@ -186,8 +186,7 @@ class Answers(Cashout):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
-        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (
-                gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
+        if code is None and groups and (gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
             # A bare answer from someone whose confirmation closed unanswered (lapsed, or voided by an edit) while
             # another group waited may be meant for the one that closed: it is told so, and moves nothing else.
             key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
