@@ -120,5 +120,6 @@ def build(
     idle = settings.paybot_dms_idle_interval
     worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock, started_at=first_start(uow, clock),
                     dm_idle_interval=timedelta(seconds=idle) if idle else None,
-                    lease_ttl=timedelta(seconds=settings.paybot_lease_ttl))
+                    lease_ttl=timedelta(seconds=settings.paybot_lease_ttl),
+                    read_margin=parse_duration(settings.paybot_answer_margin))
     return Bot(engine=engine, worker=worker, service=service, provider=provider)

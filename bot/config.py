@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     # Money a user received is kept from CASHOUT this long: a stolen card's payment can be disputed for weeks,
     # and a mule must not take it out at once ("0s": no hold; `paybot status` then warns).
     paybot_cashout_hold: str = "7d"
+    # An answer is judged against the last reading of mentions only when X's time for it is this much before the
+    # reading began (X's times are cut to the millisecond; the clocks may differ: `paybot doctor` checks 5 s).
+    paybot_answer_margin: str = "5s"
     paybot_cashouts_per_day: int = Field(2, ge=1, le=100)  # cash-outs per user in any 24 hours
     paybot_dm_answers_per_hour: int = Field(10, ge=2, le=1000)  # answers to DMs that move no money, per person
     paybot_requests_per_hour: int = Field(10, ge=1, le=1000)  # request commands per requester
@@ -229,7 +232,7 @@ class Settings(BaseSettings):
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
     @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl",
-                     "paybot_cashout_hold")
+                     "paybot_cashout_hold", "paybot_answer_margin")
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)

@@ -236,6 +236,9 @@ def start_worker(sim: XSim, tmp: Path, fault: str | None, env: dict[str, str]) -
         "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
         "PAYBOT_TICK_INTERVAL": "0.1", "PAYBOT_OUTBOX_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5",
         "PAYBOT_CLAIM_WINDOW": "3s", "PAYBOT_DAILY_MAX": "100000", "LOG_LEVEL": "INFO",
+        # The simulator keeps X's time by this machine's clock: no skew to allow for, and every answer judged at
+        # the next reading (the default margin would hold each answer 5 s, past the runs' time budgets).
+        "PAYBOT_ANSWER_MARGIN": "0s",
     }
     if fault:
         settings["PAYBOT_FAULT"] = fault

@@ -301,7 +301,7 @@ def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
 
-    def refuse(_user_id: str) -> None:
+    def refuse(_user_id: str, **_kw: object) -> None:
         raise error
 
     monkeypatch.setattr(w.provider, "onboard", refuse)
@@ -621,3 +621,16 @@ def test_the_outbox_serves_people_in_turn() -> None:
     assert order[:5] == [1, 61, 62, 2, 3]
     assert [i for i in order if i is not None and i <= 60] == list(range(1, 61))
     assert order[-1] == 63
+
+
+def test_a_bare_yes_after_ones_send_was_voided_by_an_edit_pays_nothing_else(w: World) -> None:
+    """bob has two sends waiting; he edits the first into text that does not parse (it is voided), then DMs a
+    bare yes: it may be meant for the voided one, so it pays nothing and says which one was cancelled."""
+    first = w.posts.mention("bob", "@paybot send 5 to @alice")
+    w.svc.on_mention(first)
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 250 to @carol"))
+    w.deliver()  # both confirmations reach bob
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send five to @alice", edit_of=first))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert w.statuses() == ["cancelled", "pending"]
+    assert w.outbox()[-1][1].startswith("Your payment of $5.00 to @alice was cancelled by an edit of its post")

@@ -176,7 +176,7 @@ class Answers(Cashout):
                 continue
             if answers(t, said_at, said_id):
                 groups[t.code].append(t)
-            elif code == t.code or (code is None and t.kind == "send"):  # a bare answer is never a request's
+            elif code in (None, t.code):
                 unasked = True
         # A bare yes sent after one's own post that made a version not asked yet may be meant for that one: it
         # confirms nothing else (another send of one's own must not catch the yes meant for the new one).
@@ -186,8 +186,7 @@ class Answers(Cashout):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
-        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (
-                gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
+        if code is None and groups and (gone := self._closed_meanwhile(s, user_id, lapsed, groups, said_at, said_id)):
             # A bare answer from someone whose confirmation closed unanswered (lapsed, or voided by an edit) while
             # another group waited may be meant for the one that closed: it is told so, and moves nothing else.
             key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
@@ -257,15 +256,16 @@ class Answers(Cashout):
         since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
         # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
-        found = [t for t in lapsed if t.updated_at > since and t.kind == "send"]
+        found = [t for t in lapsed if t.updated_at >= since and t.kind == "send"]  # a tie proves nothing: counted
         found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
                   and answers(t, said_at, said_id)]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     def _expired_text(self, s: Tx, last: Transfer, lang: str, key: str = "expired") -> str:
-        """What a payer is told of a confirmation of theirs that expired: the amount, to whom, when."""
+        """What a payer is told of a confirmation of theirs that closed unanswered (expired, or voided by an edit):
+        the amount, to whom (everyone of that command whose part closed so), when."""
         group = s.transfers.of_root(last.root_tweet_id, sender_id=last.sender_id)
-        names = [self._handle(s, t.recipient_id) for t in group if t.status == Status.EXPIRED]
+        names = [self._handle(s, t.recipient_id) for t in group if t.status == last.status]
         return say(key, lang, amount=money(last), handles=msg.handles(names), at=f"{last.expires_at:%H:%M}",
                    code=last.code)
 

@@ -153,7 +153,7 @@ class MemTransfers(_Repo[Transfer]):
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
-        return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at > since and (
+        return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at >= since and (
             t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS)))
 
     def with_status(self, status: Status, *, expires_by: datetime | None = None,

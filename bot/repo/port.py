@@ -59,7 +59,7 @@ class Transfers(Protocol):
         ...
 
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
-        """What `sender_id` was asked to confirm and that closed without their answer after `since` (expired, or
+        """What `sender_id` was asked to confirm and that closed without their answer at or after `since` (expired, or
         cancelled by an edit of its post: `reason` ENDED_BY_EDIT or "edited"), by id."""
         ...
 

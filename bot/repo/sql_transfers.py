@@ -148,10 +148,10 @@ class SqlTransfers(_Table):
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         known = self._sender(sender_id, since)
         if known is not None:  # each closed when it was last changed: read ahead
-            return sorted((t for t in known if t.updated_at > since and (t.status == Status.EXPIRED or (
+            return sorted((t for t in known if t.updated_at >= since and (t.status == Status.EXPIRED or (
                 t.status == Status.CANCELLED and t.reason in EDIT_REASONS))), key=lambda t: t.id or 0)
         return list(self.s.exec(select(Transfer).where(
-            Transfer.sender_id == sender_id, col(Transfer.updated_at) > since,
+            Transfer.sender_id == sender_id, col(Transfer.updated_at) >= since,
             or_(col(Transfer.status) == Status.EXPIRED,
                 and_(col(Transfer.status) == Status.CANCELLED, col(Transfer.reason).in_(EDIT_REASONS))),
         ).order_by(col(Transfer.id))))

@@ -139,10 +139,12 @@ class MangopaySim(LoopbackServer):
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
-                 api_key: str = "sim-mangopay-api-key", link_secret: str | None = None) -> None:
+                 api_key: str | None = None, link_secret: str | None = None) -> None:
         self.clock = clock or SystemClock()
         self.client_id = client_id
-        self.api_key = api_key
+        # A key of its own per emulator: the official SDK caches OAuth tokens for the whole process by client, URL
+        # and key, so an emulator started on a port an earlier one used would otherwise be sent that one's token.
+        self.api_key = api_key or f"sim-mangopay-api-key-{secrets.token_hex(8)}"
         # The operator's pages (card, bank account) check paybot's links with the key from this secret
         # (PAYBOT_LINK_SECRET), and record each nonce they accepted: a link works once.
         self.link_secret = link_secret or secrets.token_hex(32)
