@@ -48,8 +48,8 @@ MUTATIONS = [
         "late-bare-answer",
         "a bare answer after one's confirmation lapsed unanswered confirms another waiting group (rule 1 off)",
         "bot/app/answers.py",
-        '''        if code is None and len(groups) == 1 and next(iter(groups.values()))[0].kind == "send" and (''',
-        '''        if False and (''',
+        '''        if code is None and groups and (gone := self._closed_meanwhile(''',
+        '''        if False and (gone := self._closed_meanwhile(''',
     ),
     Mutation(
         "refusal-menu-says-yes",
