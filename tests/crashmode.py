@@ -100,12 +100,6 @@ from bot.store import Outbox, ProcessedTweet, Transfer
 
 # Whether to check that no public reply @-mentions someone who said STOP before it (False skips that check).
 CHECK_STOP_MENTIONS = True
-# Whether a bare yes is also ambiguous when the newer confirmation its payer had was voided by an edit posted at
-# the very time (X's, to the millisecond) this transfer's confirmation was sent. The bot judges "closed after the
-# waiting group was asked" by its own clock, strictly later, and on `paybot simulate`'s one virtual clock such a
-# tie is common (a send asked, a second send asked and edited into chatter, then a bare yes: all at 12:00:00, and
-# the first send is paid): False leaves those out until the bot counts a tie as "after".
-CHECK_VOIDED_AT_A_TIE = False
 
 SENDERS = [f"c{i}" for i in range(5)]  # have a card
 PAID = ["paid0", "paid1", "paid2"]  # can receive at once
@@ -1209,8 +1203,6 @@ class CrashRun:
                    if not any(code == a["code"] and int(a["id"]) < i < yes_id for i, _, code in said)
                    and not any(int(b["id"]) > int(a["id"]) and roots[b["id"]] is not None
                                and roots[b["id"]] == roots[a["id"]] for b in asks)]
-        if not CHECK_VOIDED_AT_A_TIE:  # (see there)
-            current = [a for a in current if int(a["id"]) in shown or not self._voided_by(a, asked_at)]
         if current and int(current[-1]["id"]) not in shown:
             a = current[-1]
             return f"the newest confirmation it had received was {a['kind']} {dollars(a['amount'])} [{a['code']}] " \
@@ -1229,12 +1221,6 @@ class CrashRun:
             return f"{a['kind']} {dollars(a['amount'])} [{a['code']}] (message {a['id']}) lapsed unanswered at " \
                    f"{lapse:%H:%M:%S}, after this transfer's confirmation (message {asked_id}) and before the yes"
         return None
-
-    def _voided_by(self, ask: dict[str, Any], at: datetime) -> bool:
-        """Whether an edit of the command whose version this confirmation showed was posted by `at` (X's time)."""
-        root, version = self._root_of(ask["amount"]), self._version_of(ask["amount"])
-        return root is not None and version is not None and any(
-            int(p["id"]) > version and _at(p) <= at for p in self._versions(root))
 
     def _ttl(self, kind: str) -> timedelta:
         """The time a confirmation gives to answer: a send's, a request's."""
