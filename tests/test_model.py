@@ -4,7 +4,11 @@
 Four people post sends and requests, edit and repost them, answer yes or no (with the code, without,
 or with an old one), DM STOP, START, PRIVACY settings and CLAIM, rename themselves, chat so that DMs
 are read late, let time pass, do several of these before the bot looks, and the worker dies at named
-fault points or restarts. The examples are fixed (the derandomized profile of tests/conftest.py), so
+fault points or restarts. They also play the orders where consent is at stake (below, "The interleavings"):
+answers between a post and its confirmation, after a lapse, after a menu, after an edit of any kind that X
+made late, while paused, and STOP or PRIVACY past the allowance of answers; X refuses DM sends and posts.
+`bash scripts/mutants` breaks each consent rule in turn and checks that these examples find it
+(tests/mutants.py). The examples are fixed (the derandomized profile of tests/conftest.py), so
 each run of the suite plays the same ones; the sandbox's examples run in two processes side by side
 (the machine has two cores), each process its own part of them; a few more run through Stripe's adapter
 and Mangopay's (where c1 is a verified Owner, whose payments to an Owner wait for their approval on Mangopay's
