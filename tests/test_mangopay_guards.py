@@ -6,7 +6,6 @@ cash-out to a new bank account asking its owner first, and a hold on card-funded
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -16,14 +15,7 @@ import pytest
 
 from bot.sims.mangopay import CARD_OK
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
-
-
-@pytest.fixture
-def mw(tmp_path: Path) -> Iterator[MangopayWorld]:
-    world = MangopayWorld(tmp_path)
-    world.give_card(BOB)
-    yield world
-    world.close()
+from tests.test_cashout import mw as mw  # the cash-out tests' world: bob has a card (a fixture, used by name)
 
 
 def _wallet_of(mw: MangopayWorld, user: str, currency: str) -> dict[str, Any]:
