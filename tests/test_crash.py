@@ -239,6 +239,9 @@ def start_worker(sim: XSim, tmp: Path, fault: str | None, env: dict[str, str]) -
         # The simulator keeps X's time by this machine's clock: no skew to allow for, and every answer judged at
         # the next reading (the default margin would hold each answer 5 s, past the runs' time budgets).
         "PAYBOT_ANSWER_MARGIN": "0s",
+        # Eight people post a few hundred commands within the hour: the per-sender hourly limit (20 by default)
+        # would answer the 21st with a refusal the people never await.
+        "PAYBOT_SENDS_PER_HOUR": "1000",
     }
     if fault:
         settings["PAYBOT_FAULT"] = fault
@@ -269,6 +272,7 @@ def wait_for(done: Any, proc: subprocess.Popen[bytes], tmp: Path, what: str, *, 
             pytest.fail(f"the worker stopped while waiting for {what}:\n" + (tmp / "worker.log").read_text()[-3000:])
         if time.monotonic() > deadline:
             proc.kill()
+            proc.wait()
             pytest.fail(f"{what} not reached in {KILL_BUDGET:.0f} s:\n" + (tmp / "worker.log").read_text()[-3000:])
         time.sleep(pause)
 
