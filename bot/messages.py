@@ -162,6 +162,18 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Votre paiement de {amount} à {handles} a été annulé par une modification de son post et n'a "
                        "pas été envoyé ; rien d'autre n'a bougé. Pour répondre à un autre paiement, répondez avec son "
                        "code (OUI CODE ou NON CODE). [{code}]"),
+    "edited.bare": ("Your payment to {handles} was changed by an edit of its post after your answer, so your "
+                    "answer counts for nothing; nothing moved. Answer each payment with its code (YES CODE or NO "
+                    "CODE), as my newest messages show it.",
+                    "Votre paiement à {handles} a changé (son post a été modifié) après votre réponse : elle ne "
+                    "compte pas et rien n'a bougé. Répondez à chaque paiement avec son code (OUI CODE ou NON CODE), "
+                    "tel que mes derniers messages le donnent."),
+    "edited.bare_request": ("The request from {handles} was changed by an edit of its post after your answer, so "
+                            "your answer counts for nothing; nothing moved. Answer each payment with its code (YES "
+                            "CODE or NO CODE), as my newest messages show it.",
+                            "La demande de {handles} a changé (son post a été modifié) après votre réponse : elle ne "
+                            "compte pas et rien n'a bougé. Répondez à chaque paiement avec son code (OUI CODE ou NON "
+                            "CODE), tel que mes derniers messages le donnent."),
     "already": ("The payment [{code}] is already {status}; nothing changed.",
                 "Le paiement [{code}] est déjà {status} ; rien n'a changé."),
     "no_card": ("You have no saved card yet. Reply REGISTER to save one, then YES {code}.",

@@ -94,6 +94,10 @@ class Transfer(SQLModel, table=True):
     # and X's id for it: a yes or no counts only if sent after it. None: not asked yet.
     asked_at: datetime | None = _time(nullable=True)
     asked_id: str | None = None
+    # The same for the first version ever asked: the payer knew of this payment from then on, so a bare answer
+    # sent after it may be meant for it even when an edit replaced the version it saw (see `Answers._answer`).
+    first_asked_at: datetime | None = _time(nullable=True)
+    first_asked_id: str | None = None
     confirmed_at: datetime | None = _time(nullable=True, index=True)  # became executing: the cap counts from it
 
 

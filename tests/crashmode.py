@@ -425,10 +425,14 @@ class CrashRun:
             ("second": "request") `from`'s request from them; 11 minutes after the first they answer bare:
             after their first send lapsed, while the second waits; "tight": in the same breath as the time
             passing, before the bot could expire anything)
-        {"do": "menu", "by": person, "posts": 2, "to": person, "dollars": 1, "yes": false}
+        {"do": "menu", "by": person, "posts": 2, "to": person, "dollars": 1, "yes": false, "edit": null}
             (they send to `to` that many times first; then they answer bare, meaning the newest confirmation
-            they have not answered; if the bot answers with a menu of codes, they reply with the exact words
-            of the option for what they meant (else the first option), keeping their intent)
+            they have not answered (with "edit": 20, in the same breath they edit their newest post to $20);
+            if the bot answers with a menu of codes, they reply with the exact words of the option for what they
+            meant (else the first option), keeping their intent)
+        {"do": "overtake", "by": person, "to": person, "second": "send"|"request", "from": person, "dollars": 1,
+            "yes": true, "edit": 20, "into": "amount"} (their send, asked; a second send of theirs or `from`'s
+            request from them, asked; then their bare answer and the second's edit (as in "edit") in one breath)
         {"do": "revise", "by": person, "kind": "send", "to": person, "dollars": 1, "into": "amount", "edit": 20,
             "fault": null|"dm"|"reply", "status": 503, "wait": "1m", "yes": true}
             (X refuses the next send on that route, if any; the command; its edit, into a new amount or as
@@ -457,7 +461,7 @@ class CrashRun:
             self._step({"restart": True})
         elif do in ("pause", "resume"):
             self._step({do: True})
-        elif do in ("blind", "late", "menu", "revise", "paused", "flood"):
+        elif do in ("blind", "late", "menu", "overtake", "revise", "paused", "flood"):
             getattr(self, f"_{do}")(move)
         else:
             inner = self._make(move)
@@ -571,7 +575,14 @@ class CrashRun:
         for _ in range(move.get("posts", 0)):
             self._step(self._post_step(payer, "send", move["to"], move.get("dollars", 1)))
         before = len(self.run.sim.bot_messages())
-        self._step(self._bare(payer, move.get("yes", False)))
+        theirs = [alias for alias, post in self.posts.items() if post["by"] == payer]
+        if move.get("edit") and theirs:
+            # In the same breath as the answer (X has both before the bot reads either), they edit their newest
+            # post: the answer was given with that payment in view.
+            self._step({"together": [self._bare(payer, move.get("yes", False)),
+                                     self._edit_step(theirs[-1], move["edit"])]})
+        else:
+            self._step(self._bare(payer, move.get("yes", False)))
         menus = [m for m in self.run.sim.bot_messages()[before:] if m["type"] == "dm" and m["to_id"] == uid
                  and MENU.search(m["text"])]
         if not menus:
@@ -584,6 +595,18 @@ class CrashRun:
         word, code, _ = next((o for o in options if o[2] == meant_amount), options[0])
         # What they mean, whatever words the menu gave them
         self._step({"dm": f"{word} {code}", "by": self.run.sim.handle(uid), "means": meant_word})
+
+    def _overtake(self, move: Move) -> None:
+        """Their send, asked; then a second command waiting for them, asked (another send of theirs, or `from`'s
+        request from them); then, in the same breath (X has both before the bot reads either), their bare answer
+        and an edit of the second command by its author: the answer was given with both in view."""
+        payer, whole = move["by"], move.get("dollars", 1)
+        self._step(self._post_step(payer, "send", move["to"], whole))
+        second = self._post_step(payer, "send", move["to"], whole) if move.get("second", "send") == "send" \
+            else self._post_step(move["from"], "request", payer, whole)
+        self._step(second)
+        self._step({"together": [self._bare(payer, move.get("yes", True)),
+                                 self._edit_step(second["id"], move.get("edit", 20), move.get("into", "amount"))]})
 
     def _revise(self, move: Move) -> None:
         """X refuses the next send on a route (if "fault"); the command; its edit; time passes; a bare answer
@@ -720,7 +743,8 @@ class CrashRun:
             return {"do": "late", "by": sender, "to": other, "second": pick(("send", "request")), "from": pick(PAID),
                     "gap": pick((2, 5)), "yes": answer, "tight": rng.random() < 0.5}
         if kind == "menu":
-            return {"do": "menu", "by": sender, "posts": pick((1, 2)), "to": other, "yes": not answer}
+            return {"do": "menu", "by": sender, "posts": pick((1, 2)), "to": other, "yes": not answer,
+                    "edit": pick((None, 20))}
         if kind == "revise":
             return {"do": "revise", "by": sender, "kind": "send", "to": other, "fault": pick(("dm", None)),
                     "status": pick((503, 429)), "into": pick(("amount", "amount", *EDITS, "flip")),

@@ -52,6 +52,14 @@ MUTATIONS = [
         '''        if False and (gone := self._closed_meanwhile(''',
     ),
     Mutation(
+        "bare-answer-edited-meanwhile",
+        "a bare answer with a payment waiting whose post is edited after the answer is judged as if that payment "
+        "had not been waiting (the older of two sends is paid)",
+        "bot/app/answers.py",
+        '''        if code is None and groups and (edited := self._edited_meanwhile(''',
+        '''        if False and (edited := self._edited_meanwhile(''',
+    ),
+    Mutation(
         "refusal-menu-says-yes",
         "a bare no with several payments waiting is answered with a menu of YES codes (rule 2 reverted)",
         "bot/app/answers.py",

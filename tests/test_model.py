@@ -5,8 +5,9 @@ Four people post sends and requests, edit and repost them, answer yes or no (wit
 or with an old one), DM STOP, START, PRIVACY settings and CLAIM, rename themselves, chat so that DMs
 are read late, let time pass, do several of these before the bot looks, and the worker dies at named
 fault points or restarts. They also play the orders where consent is at stake (below, "The interleavings"):
-answers between a post and its confirmation, after a lapse, after a menu, after an edit of any kind that X
-made late, while paused, and STOP or PRIVACY past the allowance of answers; X refuses DM sends and posts.
+answers between a post and its confirmation, after a lapse, after a menu, beside an edit of another waiting
+command, after an edit of any kind that X made late, while paused, and STOP or PRIVACY past the allowance
+of answers; X refuses DM sends and posts.
 `bash scripts/mutants` breaks each consent rule in turn and checks that these examples find it
 (tests/mutants.py). The examples are fixed (the derandomized profile of tests/conftest.py), so
 each run of the suite plays the same ones; the sandbox's examples run in two processes side by side
@@ -91,8 +92,9 @@ meanwhiles = st.fixed_dictionaries({"do": st.just("meanwhile"), "by": person,
 # The interleavings where consent is at stake (tests/crashmode.py, CrashRun.perform): an answer between a
 # post and its confirmation (which X may refuse once, so it goes out late); a bare answer after one's send
 # lapsed while another send of theirs (or a request) waits; a bare answer, then the menu followed word for
-# word; a command edited (into anything) after X refused its confirmation once, then a bare answer; edits and
-# answers while paused; STOP or PRIVACY past the hourly allowance of answers, then a command naming that
+# word; a bare answer and, in the same breath, an edit of another command waiting for that payer; a command
+# edited (into anything) after X refused its confirmation once, then a bare answer; edits and answers while
+# paused; STOP or PRIVACY past the hourly allowance of answers, then a command naming that
 # person. Hypothesis draws the first of a sampled_from's values most often: the value that makes the
 # interleaving matter comes first.
 blinds = st.one_of(
@@ -108,6 +110,11 @@ lates = st.fixed_dictionaries({"do": st.just("late"), "by": payer, "to": payee,
 menus = st.fixed_dictionaries({"do": st.just("menu"), "by": payer, "posts": st.sampled_from((2, 1, 0)), "to": payee,
                                "dollars": whole, "yes": st.sampled_from((False, False, True))}
                               ).filter(lambda move: move["by"] != move["to"])
+overtakes = st.fixed_dictionaries({"do": st.just("overtake"), "by": payer, "to": payee,
+                                   "second": st.sampled_from(("send", "send", "request")), "from": payee,
+                                   "dollars": whole, "yes": yes, "edit": whole,
+                                   "into": st.sampled_from(("amount", "amount", "help", "junk"))}
+                                  ).filter(lambda move: move["by"] not in (move["to"], move["from"]))
 # Mostly a new amount, X refusing the first confirmation with a 5xx, time for its retry, and a yes.
 revision = {"dollars": whole, "into": st.sampled_from(("amount", "amount", "amount", "amount", "help", "chatter",
                                                        "junk", "flip")),
@@ -171,6 +178,7 @@ STRATEGIES: dict[str, tuple[int, st.SearchStrategy[Move]]] = {  # each kind of m
     "blind": (2, dying(blinds)),
     "late": (3, dying(lates)),
     "menu": (2, dying(menus)),
+    "overtake": (2, dying(overtakes)),
     "revise": (4, dying(revises)),
     "paused": (2, pauses),
     "flood": (2, dying(floods)),

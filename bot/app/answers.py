@@ -192,6 +192,12 @@ class Answers(Cashout):
             key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
             self._answer_dm(s, user_id, self._expired_text(s, gone, lang, key), lang)
             return []
+        if code is None and groups and (edited := self._edited_meanwhile(s, pending, groups, said_at, said_id)):
+            # A bare answer sent while another payment of theirs waited, whose post was edited since (its new
+            # version not asked before the answer): the answer may be meant for it, or given with both in mind.
+            # It is told so, and moves nothing.
+            self._answer_dm(s, user_id, self._edited_text(s, edited, lang), lang)
+            return []
         if code:
             target = groups.get(code)
         elif len(groups) == 1 and next(iter(groups.values()))[0].kind == "send":
@@ -260,6 +266,30 @@ class Answers(Cashout):
         found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
                   and answers(t, said_at, said_id)]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
+
+    @staticmethod
+    def _edited_meanwhile(s: Tx, pending: list[Transfer], groups: dict[str, list[Transfer]], said_at: datetime,
+                          said_id: str | None) -> Transfer | None:
+        """A payment of the payer's still waiting that this answer cannot answer (its current version was not
+        asked before it) although a version of it was asked before the answer: at the answer, the payer knew of
+        it, so a bare answer was given with it in view. None when there is none."""
+        for t in pending:
+            if t.status != Status.PENDING or t.id in {g.id for ts in groups.values() for g in ts}:
+                continue
+            if t.first_asked_at is None:
+                continue
+            after = id_after(said_id, t.first_asked_id)
+            if after if after is not None else said_at >= t.first_asked_at:  # a tie proves nothing: counted
+                return t
+        return None
+
+    def _edited_text(self, s: Tx, t: Transfer, lang: str) -> str:
+        """What a payer is told when their bare answer was overtaken by an edit of another payment of theirs."""
+        if t.kind == "request":
+            return say("edited.bare_request", lang, handles=self._handle(s, t.recipient_id))
+        group = s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id)
+        names = [self._handle(s, g.recipient_id) for g in group if g.status == Status.PENDING]
+        return say("edited.bare", lang, handles=msg.handles(names))
 
     def _expired_text(self, s: Tx, last: Transfer, lang: str, key: str = "expired") -> str:
         """What a payer is told of a confirmation of theirs that closed unanswered (expired, or voided by an edit):

@@ -268,3 +268,5 @@ class Voice(Events):
                 t.expires_at = at + ttl
             if t.asked_at is None:
                 t.asked_at, t.asked_id = at, message.x_id
+            if t.first_asked_at is None:
+                t.first_asked_at, t.first_asked_id = at, message.x_id
