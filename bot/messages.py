@@ -450,6 +450,29 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "de pouvoir partir (un paiement par carte peut encore être contesté)."),
     "cashout.limit": ("You've cashed out {n} times in the last 24 hours; please try again tomorrow.",
                       "Vous avez fait {n} retraits ces dernières 24 heures ; réessayez demain."),
+    "cashout.new_account_last4": ("Your cash-out would go to a bank account ending {code} that you have not "
+                                  "confirmed before, so nothing was paid out yet. If this account is yours, reply "
+                                  "YES {code} within {within}. If it is not, reply NO {code} and tell the operator: "
+                                  "someone else may have added it.",
+                                  "Votre retrait irait vers un compte bancaire se terminant par {code} que vous "
+                                  "n'avez pas encore confirmé : rien n'a été versé. Si ce compte est le vôtre, "
+                                  "répondez OUI {code} dans les {within}. Sinon, répondez NON {code} et prévenez "
+                                  "l'opérateur : quelqu'un d'autre a pu l'ajouter."),
+    "cashout.new_account": ("Your cash-out would go to a bank account you have not confirmed before (the one you "
+                            "added last), so nothing was paid out yet. If you added it, reply YES {code} within "
+                            "{within}. If not, reply NO {code} and tell the operator: someone else may have added it.",
+                            "Votre retrait irait vers un compte bancaire que vous n'avez pas encore confirmé (le "
+                            "dernier ajouté) : rien n'a été versé. Si vous l'avez ajouté, répondez OUI {code} dans "
+                            "les {within}. Sinon, répondez NON {code} et prévenez l'opérateur : quelqu'un d'autre a "
+                            "pu l'ajouter."),
+    "cashout.account_refused": ("Nothing was paid out, and the account [{code}] will not be paid. If you did not add "
+                                "it, tell the operator.",
+                                "Rien n'a été versé, et le compte [{code}] ne sera pas payé. Si vous ne l'avez pas "
+                                "ajouté, prévenez l'opérateur."),
+    "cashout.account_late": ("Your yes for the account [{code}] came too late; nothing was paid out. DM CASHOUT "
+                             "again.",
+                             "Votre oui pour le compte [{code}] est arrivé trop tard ; rien n'a été versé. Écrivez "
+                             "RETRAIT à nouveau."),
     "cashout.already": ("Your cash-out is already on its way; I'll DM you when it's done.",
                         "Votre retrait est déjà en cours ; je vous écris quand il est terminé."),
     "cashout.usage": ("CASHOUT sends all you hold to your bank account, in the default currency; for another one, "
