@@ -16,6 +16,7 @@ which X makes no mention of (a mention is @ followed by [A-Za-z0-9_]).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -495,6 +496,15 @@ STATUS_WORDS = {
     # reason a payer's payment failed) are nobody else's business.
     "not_paid": ("not paid", "non payé"),
 }
+
+
+LINK = re.compile(r"https?://\S+")
+
+
+def without_links(words: str) -> str:
+    """A message with its links (approval, card and bank pages: bearer credentials for their user) written as
+    "<link>": what is kept of a DM once sent, and what operator reports show."""
+    return LINK.sub("<link>", words)
 
 
 def _fmt(value: Any, lang: str) -> Any:
