@@ -264,22 +264,22 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Nothing was charged. [{code}]",
                        "@{recipient} ne reçoit plus de paiements par mon intermédiaire : {amount} n'a pas été "
                        "envoyé. Rien n'a été débité. [{code}]"),
-    "returned": ("@{recipient} did not claim your {amount} within {days} days, so it went back to you. [{code}]",
-                 "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
+    "returned": ("@{recipient} did not claim your {amount} within {within}, so it went back to you. [{code}]",
+                 "@{recipient} n'a pas réclamé vos {amount} sous {within} : ils vous ont été rendus. [{code}]"),
     "returned.undeliverable": ("@{recipient} claimed your {amount}, but your payment provider will not send it "
                                "without your own approval, which I cannot ask for here, so it went back to you. "
                                "[{code}]",
                                "@{recipient} a réclamé vos {amount}, mais votre prestataire de paiement ne l'envoie "
                                "pas sans votre accord, que je ne peux pas demander ici : ils vous ont été rendus. "
                                "[{code}]"),
-    "returned.many": ("{handles} did not claim your {amount} each within {days} days, so {total} went back to "
+    "returned.many": ("{handles} did not claim your {amount} each within {within}, so {total} went back to "
                       "you. [{code}]",
-                      "{handles} n'ont pas réclamé vos {amount} chacun sous {days} jours : {total} vous ont été "
+                      "{handles} n'ont pas réclamé vos {amount} chacun sous {within} : {total} vous ont été "
                       "rendus. [{code}]"),
     "request_declined": ("@{payer} declined your request for {amount}. [{code}]",
                          "@{payer} a refusé votre demande de {amount}. [{code}]"),
-    "request_expired": ("@{payer} did not answer your request for {amount} within {days} days. [{code}]",
-                        "@{payer} n'a pas répondu à votre demande de {amount} sous {days} jours. [{code}]"),
+    "request_expired": ("@{payer} did not answer your request for {amount} within {within}. [{code}]",
+                        "@{payer} n'a pas répondu à votre demande de {amount} sous {within}. [{code}]"),
     "refund.part": ("{amount} of your {total} to @{recipient} was refunded to you ({back} refunded in all). "
                     "[{code}]",
                     "{amount} sur vos {total} à @{recipient} vous ont été remboursés ({back} remboursés en tout). "
@@ -570,7 +570,12 @@ def duration(ttl: timedelta, lang: str) -> str:
 
 
 def span(ttl: timedelta, lang: str) -> str:
-    """How long a link stays open, in words: "15 minutes", "24 hours", "3 days" (whole units, rounded down)."""
+    """How long something lasts, in words: "15 minutes", "24 hours", "3 days" (whole units, rounded down; seconds
+    under a minute, as a test's short settings make it)."""
+    if ttl < timedelta(minutes=1):
+        seconds = int(ttl.total_seconds())
+        return f"{seconds} {'secondes' if lang == 'fr' else 'seconds'}" if seconds != 1 else \
+            ("1 seconde" if lang == "fr" else "1 second")
     minutes = int(ttl.total_seconds() // 60)
     if minutes < 120:
         return f"{minutes} minutes" if minutes != 1 else "1 minute"
