@@ -364,7 +364,7 @@ def rows_of(mw: MangopayWorld) -> list[tuple[str, str]]:
 def test_an_account_code_is_never_a_payments_code() -> None:
     """"YES 1234" confirms a bank account: payment codes are never all digits (drawn until one is not), and an
     account whose last four characters are a waiting payment's code is asked about with four random digits."""
-    from bot.app.cashout import Cashout
+    from bot.app.accounts import account_code
     from bot.domain import CODE_ALPHABET
     from bot.store import Transfer
 
@@ -376,8 +376,8 @@ def test_an_account_code_is_never_a_payments_code() -> None:
     class Tx:
         transfers = Pending()
 
-    assert Cashout._account_code(Tx(), "10", "0143") == "0143"  # type: ignore[arg-type]
-    other = Cashout._account_code(Tx(), "10", "ab12")  # type: ignore[arg-type]
+    assert account_code(Tx(), "10", "0143") == "0143"  # type: ignore[arg-type]
+    other = account_code(Tx(), "10", "ab12")  # type: ignore[arg-type]
     assert other.isdigit() and len(other) == 4
-    assert Cashout._account_code(Tx(), "10", None).isdigit()  # type: ignore[arg-type]
+    assert account_code(Tx(), "10", None).isdigit()  # type: ignore[arg-type]
     assert any(c.isdigit() for c in CODE_ALPHABET)  # so all-digit codes could be drawn, and are skipped

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot import messages as msg
+from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
 from bot.commands import DmCommand, parse_dm
@@ -90,7 +91,8 @@ class Answers(Cashout):
         to_run: list[int] = []
         claim_lang: str | None = None
         cashout: DmCommand | None = None
-        s.dms.add(dm.id, self.clock.now())
+        now = self.clock.now()
+        s.dms.add(dm.id, now)
         if dm.sender_id != self.bot_id and self._own_conversation(dm):
             if dm.sender_handle:
                 self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
@@ -99,10 +101,18 @@ class Answers(Cashout):
             except CommandError as err:
                 self._answer_dm(s, dm.sender_id, err.message, err.lang)
             else:
-                if cmd.kind in ("confirm", "cancel") and cmd.code and (payout := self.account_answer(
-                        s, dm.sender_id, cmd.code, confirm=cmd.kind == "confirm", said_at=dm.created_at,
-                        lang=cmd.lang)) is not None:
-                    return to_run, claim_lang, cashout, payout or None
+                if cmd.kind in ("confirm", "cancel") and cmd.code and (account := answer_account(
+                        s, dm.sender_id, cmd.code, confirm=cmd.kind == "confirm", said_at=dm.created_at or now,
+                        now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
+                    if account.say and account.outcome:
+                        self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
+                                       PRIORITY_OUTCOME, category="dm_answer")
+                    elif account.say:
+                        self._answer_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]), cmd.lang)
+                    if account.drive:
+                        log.info("cash-out %s: its user confirmed the account", account.drive,
+                                 extra={"user_id": dm.sender_id})
+                    return to_run, claim_lang, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
                 # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
                 if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):

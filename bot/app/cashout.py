@@ -36,10 +36,10 @@ Decisions where the brief was silent:
 from __future__ import annotations
 
 import logging
-import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from bot import messages as msg
+from bot.app.accounts import account_code
 from bot.app.holds import Holds
 from bot.app.settling import holds_for_others, kept_for
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
@@ -181,7 +181,7 @@ class Cashout(Holds):
                 text = say("cashout.failed", lang)
             elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref:
                 row.status, row.account_ref = PayoutStatus.CONFIRM_ACCOUNT, result.account_ref
-                row.account_code = self._account_code(s, row.user_id, result.last4)
+                row.account_code = account_code(s, row.user_id, result.last4)
                 what = "cashout.new_account_last4" if row.account_code == result.last4 else "cashout.new_account"
                 text = say(what, lang, code=row.account_code, within=span(self.policy.confirm_ttl, lang))
             elif result.outcome == CashOutOutcome.STARTED:
@@ -201,45 +201,6 @@ class Cashout(Holds):
             s.commit()
         log.info("cash-out %s: %s", payout_id, row.failure or f"started ({row.ref})", extra={"user_id": row.user_id})
         return RECORDED
-
-    @staticmethod
-    def _account_code(s: Tx, user_id: str, last4: str | None) -> str:
-        """What the user replies YES with to confirm a new account: its last four characters, unless the provider
-        gave none or a payment of theirs waits with that code; then four random digits (never a payment's code)."""
-        taken = {t.code.upper() for t in s.transfers.pending_of(user_id)}
-        if last4 and last4.upper() not in taken:
-            return last4.upper()
-        return "".join(secrets.choice("0123456789") for _ in range(4))
-
-    def account_answer(self, s: Tx, user_id: str, code: str, *, confirm: bool, said_at: datetime | None,
-                       lang: str) -> int | None:
-        """A YES or NO with the code of a new account's confirmation: None when no cash-out of this user waits
-        with that code (the answer is then a payment's). A yes sent after the question and within the
-        confirmation time confirms the account and returns the row to drive (after the commit); a no, or a
-        late yes, ends the cash-out, nothing paid (0)."""
-        row = next((p for p in s.payouts.awaiting_account(user_id) if (p.account_code or "") == code.upper()), None)
-        if row is None or row.id is None:
-            return None
-        now = self.clock.now()
-        said_at = min(said_at or now, now)
-        if said_at <= row.updated_at:  # not sent after the question (a tie proves nothing): it confirms nothing
-            self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
-            return 0
-        if not confirm:
-            row.status, row.failure = PayoutStatus.NOT_MADE, "the user refused the account"
-            text = say("cashout.account_refused", row.lang, code=row.account_code)
-        elif said_at - row.updated_at > self.policy.confirm_ttl:
-            row.status, row.failure = PayoutStatus.NOT_MADE, "the account was not confirmed in time"
-            text = say("cashout.account_late", row.lang, code=row.account_code)
-        else:
-            row.status, row.account_confirmed_at, row.updated_at = PayoutStatus.CREATED, now, now
-            s.payouts.add(row)
-            log.info("cash-out %s: the user confirmed the account", row.id, extra={"user_id": user_id})
-            return row.id
-        row.updated_at = now
-        s.payouts.add(row)
-        self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category="dm_answer")
-        return 0
 
     @staticmethod
     def _not_started(row: Payout, result: CashOut, keep: int) -> tuple[str, str, str]:
