@@ -1215,8 +1215,17 @@ class CrashRun:
           is not this transfer's;
         - or another such confirmation of theirs lapsed unanswered (its time to answer, from when X got it,
           ran out with no answer from them, while its command was not edited) after this transfer's was sent
-          and before the yes."""
+          and before the yes;
+        - or one of their own posts came before the yes and its confirmation (asking for a bare answer) after it:
+          the yes may be meant for that post (README, Consent: a bare yes sent after one's own post whose
+          confirmation has not gone out yet confirms nothing)."""
         uid, yes_id, yes_at = t.sender_id, int(yes["id"]), _at(yes)
+        for a in self._asks():
+            version = self._version_of(a["amount"]) if a["to"] == uid and a["bare"] and int(a["id"]) > yes_id \
+                else None
+            if version is not None and version < yes_id and int(a["id"]) not in shown:
+                return f"their post {version} came before the yes, and its confirmation {a['kind']} " \
+                       f"{dollars(a['amount'])} [{a['code']}] (message {a['id']}) after it"
         everything = [a for a in self._asks() if a["to"] == uid and int(a["id"]) < yes_id]
         if not any(a["bare"] for a in everything if int(a["id"]) == asked_id):
             return f"its confirmation (message {asked_id}) asks for a yes with its code"

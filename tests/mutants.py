@@ -60,6 +60,18 @@ MUTATIONS = [
         '''        if False and (edited := self._edited_meanwhile(''',
     ),
     Mutation(
+        "bare-answer-after-own-post-asked-late",
+        "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
+        "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
+        "bot/app/answers.py",
+        '            t.kind == "send" and not answers(t, said_at, said_id) and id_after(said_id, t.command_tweet_id) '
+        'is not False\n'
+        '            for t in [*(t for t in pending if t.status == Status.PENDING),\n'
+        '                      *s.transfers.closed_unanswered(user_id, said_at)])\n',
+        '            t.kind == "send" and t.asked_at is None and id_after(said_id, t.command_tweet_id) is not False\n'
+        '            for t in pending if t.status == Status.PENDING)\n',
+    ),
+    Mutation(
         "refusal-menu-says-yes",
         "a bare no with several payments waiting is answered with a menu of YES codes (rule 2 reverted)",
         "bot/app/answers.py",

@@ -196,11 +196,15 @@ class Answers(Cashout):
                 groups[t.code].append(t)
             elif code in (None, t.code):
                 unasked = True
-        # A bare yes sent after one's own post that made a version not asked yet may be meant for that one: it
-        # confirms nothing else (another send of one's own must not catch the yes meant for the new one).
-        earlier = code is None and any(t.status == Status.PENDING and t.kind == "send" and t.asked_at is None
-                                       and id_after(said_id, t.command_tweet_id) is not False for t in pending)
-        if unasked and (not groups or (code and code not in groups) or earlier):
+        # A bare yes sent after one's own post that made a version not asked before the yes (not asked yet, or
+        # asked after it: the answer waited for the mentions, or X was slow; or voided since, by an edit read after
+        # the yes was sent) may be meant for that one: it confirms nothing else (another send of one's own must not
+        # catch the yes meant for the new one).
+        earlier = code is None and any(
+            t.kind == "send" and not answers(t, said_at, said_id) and id_after(said_id, t.command_tweet_id) is not False
+            for t in [*(t for t in pending if t.status == Status.PENDING),
+                      *s.transfers.closed_unanswered(user_id, said_at)])
+        if earlier or (unasked and (not groups or (code and code not in groups))):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
