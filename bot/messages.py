@@ -522,6 +522,8 @@ def text(key: str, lang: str = "en", **params: Any) -> str:
 
 # The providers' decline reasons (plain English, no card data), in French.
 REASONS_FR = {
+    "the bank account you confirmed is no longer active; DM CASHOUT again":
+        "le compte bancaire que vous avez confirmé n'est plus actif ; écrivez RETRAIT à nouveau",
     "payments you sent are still waiting for their recipients; cash out once they are claimed or returned":
         "des paiements que vous avez envoyés attendent encore leurs destinataires ; retirez une fois qu'ils "
         "sont réclamés ou revenus",

@@ -281,6 +281,20 @@ class CashOut:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class PayoutAccounts:
+    """What a user said by DM of their bank accounts, for a cash-out: the accounts (provider ids) they confirmed
+    (only those are paid) and refused (never paid, nor asked about again); `pay_to`: the one they confirmed for this
+    cash-out, paid that one or nothing (an account added meanwhile, newer, is not this cash-out's)."""
+
+    confirmed: frozenset[str] = frozenset()
+    refused: frozenset[str] = frozenset()
+    pay_to: str | None = None
+
+
+NO_ACCOUNTS = PayoutAccounts()
+
+
 class PaymentProvider(Protocol):
     """A payment provider. Every call that moves money takes an idempotency key:
     the same key with the same arguments returns the first result."""
@@ -356,12 +370,13 @@ class PaymentProvider(Protocol):
         ...
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
         """Pay the user's balance in `currency` out to their bank account, less `keep` minor units that must stay
         (money they sent that is still on its way, held or being refunded, which a wallet provider keeps in the
         sender's own account). The same key answers the first payout made with it, however often it is asked
         (after a crash, a lost answer, or past the provider's key lifetime), never a second payout.
         `holds_for_others`: as for `onboard`, in any currency (a provider that would have to onboard the user
-        refuses instead). `confirmed`: the accounts (provider ids) the user confirmed by DM; a provider that
-        pays to an account the user registered pays only one of those, else answers NEW_ACCOUNT and pays nothing."""
+        refuses instead). `accounts`: what the user said of their accounts; a provider that pays to an account the
+        user registered pays `accounts.pay_to` when given (REFUSED if it is no longer active), else their newest
+        active account not refused, only if confirmed: otherwise it answers NEW_ACCOUNT and pays nothing."""
         ...

@@ -438,6 +438,9 @@ class Payout(SQLModel, table=True):
     lang: str = "en"  # the language of the CASHOUT, for every answer about it
     account_ref: str | None = None  # the provider's id of the account paid, or to confirm (CONFIRM_ACCOUNT)
     account_code: str | None = None  # what its confirmation asked the user to reply with (YES <code>)
-    account_confirmed_at: datetime | None = _time(nullable=True)  # when the user confirmed `account_ref` by DM
+    # When the user confirmed `account_ref` by DM (it is then this cash-out's for good, and theirs to be paid), or
+    # refused it (never paid). A cash-out with either keeps its `account_ref`.
+    account_confirmed_at: datetime | None = _time(nullable=True)
+    account_refused_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
     updated_at: datetime = _time()

@@ -13,6 +13,7 @@ from twitter_text import parse_tweet
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, XError, XForbidden
 from bot.money import Money
 from bot.ports import (
+    NO_ACCOUNTS,
     CashOut,
     CashOutOutcome,
     Clock,
@@ -21,6 +22,7 @@ from bot.ports import (
     EventKind,
     Mention,
     Onboarding,
+    PayoutAccounts,
     PayOutcome,
     PayResult,
     ProviderEvent,
@@ -167,13 +169,14 @@ class FakeProvider:
         return [(user, Money(minor, currency)) for (user, currency), minor in sorted(self.balances.items()) if minor]
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
         """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321 (id
         `ba_<user>`), once per key, once the user confirmed that account; nothing without a balance, the
         onboarding link before anyone is verified, the bank page before a bank account is registered."""
         account = f"ba_{user_id}"
         if (key not in self.results and self.balances.get((user_id, currency), 0) - max(keep, 0) > 0
-                and user_id in self.payouts and user_id in self.banks and account not in confirmed):
+                and user_id in self.payouts and user_id in self.banks and account not in accounts.confirmed
+                and account != accounts.pay_to):
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=account, last4="4321")
 
         def run() -> CashOut:

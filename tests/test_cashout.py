@@ -32,7 +32,7 @@ from bot.errors import CommandError
 from bot.faults import InjectedFault
 from bot.messages import text as say
 from bot.money import Money
-from bot.ports import CashOutOutcome, EventKind, FakeClock
+from bot.ports import CashOutOutcome, EventKind, FakeClock, PayoutAccounts
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
@@ -479,7 +479,7 @@ def test_the_adapter_turns_payout_events_into_the_ports_words(mw: MangopayWorld)
     mw.pay()
     account = str(mw.sim.register_bank_account(mw.author(ALICE))["Id"])
     _, cursor = mw.mp.events(None)
-    made = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD", confirmed=frozenset({account}))
+    made = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD", accounts=PayoutAccounts(pay_to=account))
     assert (made.outcome, made.amount, made.last4) == (CashOutOutcome.STARTED, Money(500, "USD"), "0143")
     again = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD")  # found by its Tag, confirmed or not
     assert (again.outcome, again.amount, again.ref) == (made.outcome, made.amount, made.ref)

@@ -298,8 +298,8 @@ def _asked(mw: MangopayWorld, user: str = ALICE) -> str:
 def test_a_cash_out_to_an_account_never_confirmed_asks_its_owner_first(mw: MangopayWorld) -> None:
     """Whoever saw alice's bank-page link once could add their own IBAN; CASHOUT then paid the newest account
     without asking. Now an account alice never confirmed is named by its last four characters and nothing is paid
-    until she replies YES with them; a no pays nothing and ends that cash-out; a confirmed account is paid at once
-    the next time, and a newer account is asked about again."""
+    until she replies YES with them; a newer account is asked about again, and her no refuses it for good: her next
+    cash-out pays the account she confirmed, never the refused one."""
     mw.make_receiver(ALICE)
     mw.pay()
     mw.sim.follow_bank_link(_bank_link(mw))  # her own account, ending 0143
@@ -322,7 +322,39 @@ def test_a_cash_out_to_an_account_never_confirmed_asks_its_owner_first(mw: Mango
     assert dms_to(mw, ALICE)[-1] == ("Nothing was paid out, and the account [5432] will not be paid. If you did not "
                                      "add it, tell the operator.")
     assert len(mw.payouts()) == 1 and mw.wallet(ALICE) == 500
-    cashout(mw, confirm=False)  # still never confirmed: asked again, never paid on its own
+    cashout(mw, confirm=False)  # the refused account is never paid nor asked about again: hers is
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")
+    assert [p["BankAccountId"] for p in mw.payouts()] == [payout["BankAccountId"]] * 2
+
+
+def test_an_account_added_after_the_question_is_not_the_one_her_yes_confirms(
+        mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found by an attack: alice is asked about her account (0143); before she answers, a thief adds his IBAN
+    (5432, newest). Her yes for 0143 was then recorded on the thief's account: she was asked about 5432, her no
+    "refused" it, and her next CASHOUT paid it. Her yes now confirms 0143, and that cash-out pays 0143, whatever
+    was added meanwhile; the same after a crash between her yes and the payout."""
+    from bot.faults import InjectedFault
+
+    mw.make_receiver(ALICE)
+    mw.pay()
+    own = mw.sim.register_bank_account(mw.author(ALICE))
+    cashout(mw, confirm=False)
+    assert _asked(mw) == "0143"
+    thief = mw.sim.register_bank_account(mw.author(ALICE), THIEF_IBAN)
+    mw.clock.advance(timedelta(seconds=5))
+    monkeypatch.setenv("PAYBOT_FAULT", "dm_committed")
+    monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
+    with pytest.raises(InjectedFault):  # the worker dies once her yes is committed, before the payout
+        mw.svc.on_dm(mw.posts.dm("alice", "yes 0143"))
+    monkeypatch.delenv("PAYBOT_FAULT")
+    assert mw.svc.resume() == 1
+    [payout] = mw.payouts()
+    assert payout["BankAccountId"] == own["Id"] != thief["Id"]
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")
+    mw.sim.settle_payout(payout["Id"])
+    mw.svc.provider_events()
+    mw.pay()
+    cashout(mw, confirm=False)  # the thief's account, newest and never confirmed, is asked about, not paid
     assert _asked(mw) == "5432" and len(mw.payouts()) == 1
 
 

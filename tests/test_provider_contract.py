@@ -23,7 +23,16 @@ from mangopay.api import APIRequest
 
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError
 from bot.money import Money
-from bot.ports import CashOutOutcome, EventKind, FakeClock, PaymentProvider, PayOutcome, PayResult, ProviderEvent
+from bot.ports import (
+    CashOutOutcome,
+    EventKind,
+    FakeClock,
+    PaymentProvider,
+    PayoutAccounts,
+    PayOutcome,
+    PayResult,
+    ProviderEvent,
+)
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
@@ -697,18 +706,19 @@ def test_a_cash_out_pays_what_the_recipient_holds_once_per_key_or_is_the_provide
     world.bank_account(RECIPIENT)
     unconfirmed = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
     assert unconfirmed.outcome in (CashOutOutcome.NEW_ACCOUNT, CashOutOutcome.AUTOMATIC)
-    confirmed = frozenset([unconfirmed.account_ref] if unconfirmed.account_ref else [])
+    confirmed = PayoutAccounts(frozenset([unconfirmed.account_ref] if unconfirmed.account_ref else []))
     if unconfirmed.outcome == CashOutOutcome.NEW_ACCOUNT:
         assert unconfirmed.account_ref and unconfirmed.last4 and unconfirmed.amount is None
         assert world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD",
-                                       confirmed=frozenset({"another account"})).outcome == CashOutOutcome.NEW_ACCOUNT
-    first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
+                                       accounts=PayoutAccounts(frozenset({"another account"}))
+                                       ).outcome == CashOutOutcome.NEW_ACCOUNT
+    first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", accounts=confirmed)
     assert first.outcome in (CashOutOutcome.STARTED, CashOutOutcome.AUTOMATIC)
     if first.outcome == CashOutOutcome.STARTED:
         assert first.account_ref == unconfirmed.account_ref
-    again = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
+    again = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", accounts=confirmed)
     assert (again.outcome, again.amount, again.ref) == (first.outcome, first.amount, first.ref)
-    later = world.provider.cash_out(key="cashout:2", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
+    later = world.provider.cash_out(key="cashout:2", user_id=RECIPIENT, currency="USD", accounts=confirmed)
     if first.outcome == CashOutOutcome.STARTED:
         assert (first.amount, bool(first.ref), later.outcome) == (USD5, True, CashOutOutcome.NOTHING)
     else:

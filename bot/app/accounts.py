@@ -40,8 +40,9 @@ def answer_account(s: Tx, user_id: str, code: str, *, confirm: bool, said_at: da
                    confirm_ttl: timedelta) -> AccountAnswer | None:
     """A YES or NO with a code, from `user_id`, sent at `said_at`: None when none of their cash-outs waits with that
     code (the answer is then a payment's). A yes sent after the question (a tie proves nothing) and within
-    `confirm_ttl` confirms the account for good and makes the cash-out CREATED again (same key); a no, or a late
-    yes, ends it, nothing paid; one sent before the question confirms nothing and the question stands."""
+    `confirm_ttl` confirms the account for good and makes the cash-out CREATED again (same key); a no refuses the
+    account for good and ends the cash-out; a late yes ends it; nothing is paid by either. One sent before the
+    question confirms nothing and the question stands."""
     row = next((p for p in s.payouts.awaiting_account(user_id) if (p.account_code or "") == code.upper()), None)
     if row is None or row.id is None:
         return None
@@ -56,6 +57,7 @@ def answer_account(s: Tx, user_id: str, code: str, *, confirm: bool, said_at: da
         row.failure, key = "the account was not confirmed in time", "cashout.account_late"
     else:
         row.failure, key = "the user refused the account", "cashout.account_refused"
+        row.account_refused_at = now
     row.status, row.updated_at = PayoutStatus.NOT_MADE, now
     s.payouts.add(row)
     return AccountAnswer(say=(key, {"code": row.account_code or code.upper()}), outcome=True)

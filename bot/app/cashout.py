@@ -28,9 +28,11 @@ Decisions where the brief was silent:
   nothing is paid: the row waits (CONFIRM_ACCOUNT) and the user is asked "reply YES 1234" (the account's last
   four characters; four random digits when the provider gives none, or when they would read as a payment's
   code) within the confirmation time (`policy.confirm_ttl`, 10 minutes). Their yes, sent after the question,
-  confirms that account for good and drives the same row (same key); a no, or a yes too late, ends it, nothing
-  paid. A newer CASHOUT ends a row still waiting. Transfer codes are never all digits, so "YES 1234" is never a
-  payment's answer.
+  confirms that account for good and drives the same row (same key), which then pays that account and no other
+  (`PayoutAccounts.pay_to`: an account added meanwhile, newer, is not this cash-out's); a no refuses the account
+  for good (never paid nor asked about again: the next cash-out pays their newest account not refused); a yes too
+  late ends the row; nothing is paid by either. A newer CASHOUT ends a row still waiting. Transfer codes are never
+  all digits, so "YES 1234" is never a payment's answer.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from bot.faults import fault_point
 from bot.messages import span
 from bot.messages import text as say
 from bot.money import Money
-from bot.ports import CashOut, CashOutOutcome, EventKind, ProviderEvent
+from bot.ports import CashOut, CashOutOutcome, EventKind, PayoutAccounts, ProviderEvent
 from bot.repo.port import Conflict, Payouts, Tx
 from bot.store import PRIORITY_OUTCOME, Mark, Payout, PayoutStatus
 
@@ -138,11 +140,13 @@ class Cashout(Holds):
             young = self._young(s, row.user_id, row.currency)
             keep = kept_for(s, row.user_id, row.currency) + young
             others = holds_for_others(s, row.user_id)
-            confirmed = s.payouts.confirmed_accounts(row.user_id)
+            confirmed, refused = s.payouts.accounts_of(row.user_id)
+            # A cash-out whose user confirmed its account pays that one, whatever was added since.
+            accounts = PayoutAccounts(confirmed, refused, row.account_ref if row.account_confirmed_at else None)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
             result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
-                                            holds_for_others=others, confirmed=confirmed)
+                                            holds_for_others=others, accounts=accounts)
         except ProviderTransient as err:
             log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
                         extra={"user_id": user_id})
@@ -179,6 +183,10 @@ class Cashout(Holds):
             if result is None:
                 row.status, row.failure = PayoutStatus.NOT_MADE, failure
                 text = say("cashout.failed", lang)
+            elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref and row.account_confirmed_at:
+                # Never: a confirmed cash-out names its account (`pay_to`). Its account is not changed under it.
+                row.status, row.failure = PayoutStatus.NOT_MADE, "the provider named another account"
+                text = say("cashout.failed", lang)
             elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref:
                 row.status, row.account_ref = PayoutStatus.CONFIRM_ACCOUNT, result.account_ref
                 row.account_code = account_code(s, row.user_id, result.last4)
@@ -187,7 +195,8 @@ class Cashout(Holds):
             elif result.outcome == CashOutOutcome.STARTED:
                 amount = result.amount or Money(0, currency)
                 row.ref, row.amount_minor = result.ref, amount.minor
-                row.account_ref = result.account_ref or row.account_ref
+                if row.account_confirmed_at is None:  # a confirmed cash-out keeps the account it confirmed
+                    row.account_ref = result.account_ref or row.account_ref
                 text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
                         else say("cashout.started", lang, amount=amount))
             elif result.outcome == CashOutOutcome.NOTHING and young > 0:

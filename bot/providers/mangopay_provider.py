@@ -101,11 +101,13 @@ from bot.config import parse_duration
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
 from bot.money import Money
 from bot.ports import (
+    NO_ACCOUNTS,
     CashOut,
     CashOutOutcome,
     Clock,
     EventKind,
     Onboarding,
+    PayoutAccounts,
     PayOutcome,
     PayResult,
     ProviderEvent,
@@ -154,6 +156,7 @@ DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
 CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_key)
 
 
+ACCOUNT_GONE = "the bank account you confirmed is no longer active; DM CASHOUT again"
 HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
                    "or returned")
 
@@ -740,7 +743,7 @@ class MangopayProvider:
         return out
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
@@ -761,11 +764,13 @@ class MangopayProvider:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
-        account = self._bank_account(author)
+        account = self._bank_account(author, accounts)
+        if account is None and accounts.pay_to:
+            return CashOut(CashOutOutcome.REFUSED, reason=ACCOUNT_GONE)
         if account is None:
             url = self._bank_page(author)
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
-        if str(account["Id"]) not in confirmed:
+        if str(account["Id"]) not in accounts.confirmed and str(account["Id"]) != accounts.pay_to:
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=str(account["Id"]), last4=_last4(account))
         funds = {"Currency": currency, "Amount": available}
         payout = self._post(key, "/payouts/bankwire", {
@@ -798,10 +803,13 @@ class MangopayProvider:
 
         return find
 
-    def _bank_account(self, author: str) -> dict[str, Any] | None:
-        """The user's newest active bank account, if any."""
+    def _bank_account(self, author: str, accounts: PayoutAccounts) -> dict[str, Any] | None:
+        """The account to pay: `accounts.pay_to` if it is still active, else (none named) the user's newest active
+        bank account that they did not refuse; None when there is none."""
         for account in self._list(f"/users/{author}/bankaccounts", Sort="CreationDate:DESC"):
-            if account.get("Active") is True:
+            if account.get("Active") is not True or str(account["Id"]) in accounts.refused:
+                continue
+            if accounts.pay_to is None or str(account["Id"]) == accounts.pay_to:
                 return account
         return None
 

@@ -38,10 +38,12 @@ from typing import Any
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
+    NO_ACCOUNTS,
     CashOut,
     CashOutOutcome,
     EventKind,
     Onboarding,
+    PayoutAccounts,
     PayOutcome,
     PayResult,
     ProviderEvent,
@@ -385,7 +387,7 @@ class SandboxProvider:
         return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
         """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider
         pays accounts out by itself), and its money is pretend, with no bank to send it to; a simulated payout
         would show users a step the provider it stands for does not have. Asks and stores nothing."""

@@ -43,11 +43,13 @@ from sqlmodel import SQLModel, col, select
 from bot.errors import AmountTooSmall, IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
+    NO_ACCOUNTS,
     CashOut,
     CashOutOutcome,
     Clock,
     EventKind,
     Onboarding,
+    PayoutAccounts,
     PayOutcome,
     PayResult,
     ProviderEvent,
@@ -381,7 +383,7 @@ class StripeProvider:
         return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
         schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
         return CashOut(CashOutOutcome.AUTOMATIC)

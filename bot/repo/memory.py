@@ -144,9 +144,10 @@ class MemPayouts(_Repo[Payout]):
         rows = self.t.where(lambda p: p.user_id == user_id and p.status == PayoutStatus.CONFIRM_ACCOUNT)
         return sorted(rows, key=lambda p: p.id or 0, reverse=True)
 
-    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
-        return frozenset(p.account_ref for p in self.t.where(
-            lambda p: p.user_id == user_id and p.account_confirmed_at is not None) if p.account_ref)
+    def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        rows = [p for p in self.t.where(lambda p: p.user_id == user_id and p.account_ref is not None)]
+        return (frozenset(p.account_ref for p in rows if p.account_ref and p.account_confirmed_at is not None),
+                frozenset(p.account_ref for p in rows if p.account_ref and p.account_refused_at is not None))
 
 
 class MemSteps(_Repo[TransferEvent]):

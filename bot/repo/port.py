@@ -235,8 +235,8 @@ class Payouts(Protocol):
         """The user's cash-outs waiting for them to confirm a new account (CONFIRM_ACCOUNT), newest first."""
         ...
 
-    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
-        """The accounts (provider ids) the user confirmed by DM."""
+    def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        """The accounts (provider ids) the user confirmed by DM, and those they refused."""
         ...
 
 

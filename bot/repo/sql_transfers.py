@@ -332,6 +332,8 @@ class SqlPayouts(_Table):
                                                      Payout.status == PayoutStatus.CONFIRM_ACCOUNT)
                                 .order_by(col(Payout.id).desc())))
 
-    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
-        return frozenset(ref for ref in self.s.exec(select(Payout.account_ref).where(
-            Payout.user_id == user_id, col(Payout.account_confirmed_at).is_not(None))) if ref)
+    def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
+        rows = list(self.s.exec(select(Payout.account_ref, Payout.account_confirmed_at, Payout.account_refused_at)
+                                .where(Payout.user_id == user_id, col(Payout.account_ref).is_not(None))))
+        return (frozenset(ref for ref, confirmed, _ in rows if ref and confirmed is not None),
+                frozenset(ref for ref, _, refused in rows if ref and refused is not None))

@@ -1,4 +1,4 @@
-"""cash-outs: the account each one paid (or asks its user to confirm), and when the user confirmed it
+"""cash-outs: the account each one paid (or asks its user to confirm), and when the user confirmed or refused it
 
 Revision ID: 0011
 Revises: 0010
@@ -27,10 +27,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('account_ref', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('account_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column('account_confirmed_at', bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('account_refused_at', bot.store.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('payout', schema=None) as batch_op:
+        batch_op.drop_column('account_refused_at')
         batch_op.drop_column('account_confirmed_at')
         batch_op.drop_column('account_code')
         batch_op.drop_column('account_ref')
