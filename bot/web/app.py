@@ -130,7 +130,7 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
 
     @app.before_request
     def forms_carry_their_token() -> Response | None:
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint == "stripe_webhook":
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in (None, "stripe_webhook"):
             return None
         if not security.csrf_ok(session, request.form.get(security.CSRF_FIELD)):
             log.warning("a form was refused: no valid CSRF token")
