@@ -134,6 +134,30 @@ def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: Fla
     assert stored is not None and not stored.can_receive and stored.birthday is None
 
 
+def test_a_form_to_pay_keeps_what_the_person_gave_to_receive(world: World) -> None:
+    """Someone who can receive, who later fills a "pay" link's page (a new e-mail), can still receive."""
+    first, second = world.app.test_client(), world.app.test_client()  # type: ignore[union-attr]
+    assert first.post("/identity", data={**FILLED, "csrf": opened(first, world.link("42"))}).status_code == 200
+    later = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.net", "terms": "yes"}
+    saved = second.post("/identity", data={**later, "csrf": opened(second, world.link("42", purpose="pay"))})
+    assert saved.status_code == 200
+    stored = identity_of(world.store, "42")
+    assert stored is not None and stored.email == "alice@example.net" and stored.can_receive
+    assert stored.birthday == date(1990, 3, 31) and stored.address is not None and stored.address.city == "Paris"
+
+
+def test_the_pages_address_must_be_https_beyond_this_machine() -> None:
+    """PAYBOT_WEB_URL in plain http to another host would send links' tokens in the clear: refused, named."""
+    from bot.errors import ConfigError
+    from tests.webworld import web_settings
+
+    with pytest.raises(ConfigError, match="PAYBOT_WEB_URL uses plain http"):
+        web_settings("http://paybot.example.com").require_web()
+    assert web_settings("https://paybot.example.com/").require_web()[0] == "https://paybot.example.com"
+    with pytest.raises(ConfigError, match="PAYBOT_WEB_URL is not set"):
+        web_settings(None).require_web()  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("first_name", "", "Enter your first name."),
     ("last_name", "123", "Enter your last name in letters, as on your identity document."),

@@ -163,6 +163,7 @@ def test_the_keyboard_goes_through_the_form_in_reading_order(browser: Any, site:
             order.append(focused)
         if focused == "button":
             break
+    shot(page, "identity-keyboard-en")
     assert order == ["first_name", "last_name", "email", "birthday", "nationality", "residence", "address_line1",
                      "address_line2", "city", "region", "postal_code", "a", "terms", "button"]
 
@@ -174,6 +175,7 @@ def test_the_page_runs_no_script_but_its_own(browser: Any, site: World) -> None:
     ran = page.evaluate("""() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';
                                    document.body.appendChild(s); return window.ran === 1 }""")
     assert ran is False and any("Content Security Policy" in e for e in page.csp_errors)
+    shot(page, "identity-csp-en")
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

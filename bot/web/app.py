@@ -189,7 +189,7 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 again = tx.page_links.get(link.nonce)
                 state = page_links.state_of(again, now) if again else LinkState.FORGED
                 return problem(LinkState.USED if state is LinkState.OK else state, lang)
-            tx.identities.add(_record(link, form, terms_url, now))
+            tx.identities.add(_record(link, form, terms_url, now, tx.identities.get(link.user_id)))
             tx.commit()
         session.pop("link", None)
         log.info("identity page: a form was saved")
@@ -198,15 +198,21 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
     return app
 
 
-def _record(link: PageLink, form: identity_form.Form, terms_url: str, now: Any) -> IdentityRecord:
+def _record(link: PageLink, form: identity_form.Form, terms_url: str, now: Any,
+            before: IdentityRecord | None) -> IdentityRecord:
+    """The record a saved form makes. A "pay" form (name, e-mail, terms) keeps what the person gave earlier to
+    receive money: a new link to pay must not take away their ability to be paid."""
     v = form.values
     receive = link.purpose == "receive"
 
     def opt(name: str) -> str | None:
-        return (v.get(name) or None) if receive else None
+        if receive:
+            return v.get(name) or None
+        return getattr(before, name) if before is not None else None
 
     return IdentityRecord(user_id=link.user_id, first_name=v["first_name"], last_name=v["last_name"], email=v["email"],
-                          birthday=form.birthday if receive else None, nationality=opt("nationality"),
+                          birthday=form.birthday if receive else (before.birthday if before else None),
+                          nationality=opt("nationality"),
                           residence=opt("residence"), address_line1=opt("address_line1"),
                           address_line2=opt("address_line2"), city=opt("city"), region=opt("region"),
                           postal_code=opt("postal_code"), terms_url=terms_url, terms_accepted_at=now, lang=link.lang,
