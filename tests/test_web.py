@@ -22,7 +22,7 @@ from bot.repo.memory import MemoryStore
 from bot.repo.sql import SqlStore
 from bot.store import make_engine
 from bot.web import i18n
-from bot.web.app import ROUTES, WEBHOOK_ROUTE
+from bot.web.app import ROUTES, WEBHOOK_ROUTE, create_app
 from tests.webworld import FILLED, World
 
 SECURITY_HEADERS = {"Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options", "Referrer-Policy",
@@ -98,6 +98,25 @@ def test_every_response_carries_the_security_headers(world: World, client: Flask
         assert r.headers["Strict-Transport-Security"].startswith("max-age=63072000")
 
 
+def test_the_policy_makes_room_for_a_tokenization_host_and_https_cookies_are_host_only() -> None:
+    """The card page's provider host joins 'self' for scripts and fetches, nothing else; on https the session
+    cookie is __Host-, Secure."""
+    from bot.ports import FakeClock
+    from tests.webworld import web_settings
+
+    store = MemoryStore()
+    w = World(store, base="https://pay.example.com")
+    app = create_app(web_settings("https://pay.example.com"), store, FakeClock(),
+                     script_hosts=("https://vault.example.com",), connect_hosts=("https://vault.example.com",))
+    w.app = app
+    answer = app.test_client().get(path(w.link("1")).removeprefix("https://pay.example.com"))
+    csp = answer.headers["Content-Security-Policy"]
+    assert "script-src 'self' https://vault.example.com;" in csp and "connect-src 'self' https://vault.example.com;" \
+        in csp and "style-src 'self';" in csp
+    cookie = answer.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-paybot=") and "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+
+
 def test_a_link_carries_nothing_about_the_person(world: World) -> None:
     """The URL holds the token only: no X id, no handle, no purpose; the session cookie holds no id either."""
     url = world.link("1234567890123", purpose="receive")
@@ -119,6 +138,8 @@ def test_a_person_fills_the_page_and_it_is_stored_once(world: World, client: Fla
     assert stored.address is not None and stored.address.country == "FR" and stored.address.line2 is None
     again = client.get(path(url))
     assert again.status_code == 410 and h1(again) == "This link was already used"
+    reloaded = client.get("/identity")
+    assert reloaded.status_code == 410 and h1(reloaded) == "This link was already used"
 
 
 def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: FlaskClient) -> None:

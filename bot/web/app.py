@@ -10,7 +10,7 @@ How a link is followed (bot.web.page_links):
    not use it up: X's link preview may fetch it before the person does.
 2. The page (`/identity`) works while the session's link does; its form carries the CSRF token.
 3. Saving the form uses the link (once: `PageLinks.use`, atomic) in the same unit of work as the record; the
-   session forgets the link.
+   page opened again then says the link was used.
 A link that is expired, used or forged shows a page saying so, in the link's language (a forged one: the
 browser's). So does another person's link opened in a browser where someone's own link is open and unused: a link
 forwarded to or pushed on someone must not take over the page they are filling in.
@@ -85,21 +85,26 @@ def session_key(link_secret: str) -> bytes:
 
 
 def create_app(settings: Settings, store: Store, clock: Clock, *,
-               webhook: Callable[[Flask], None] | None = None) -> Flask:
+               webhook: Callable[[Flask], None] | None = None, script_hosts: tuple[str, ...] = (),
+               connect_hosts: tuple[str, ...] = ()) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
-    (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook")."""
+    (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"). `script_hosts` and `connect_hosts`
+    (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
+    provider's tokenization service."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
     catalogs = i18n.catalogs()
-    policy = security.content_security_policy()
+    policy = security.content_security_policy(script_hosts, connect_hosts)
+    https = urlsplit(base_url).scheme == "https"
     app = Flask("paybot-web", static_folder="static", static_url_path="/static", template_folder="templates",
                 root_path=__file__.rsplit("/", 1)[0])
     app.config.update(
-        SECRET_KEY=session_key(secret), MAX_CONTENT_LENGTH=MAX_BODY, SESSION_COOKIE_NAME="paybot",
-        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=urlsplit(base_url).scheme == "https", PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
+        # On https the cookie is __Host-: Secure, for this host only, for every path (browsers enforce it).
+        SECRET_KEY=session_key(secret), MAX_CONTENT_LENGTH=MAX_BODY,
+        SESSION_COOKIE_NAME="__Host-paybot" if https else "paybot", SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https, PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
         SEND_FILE_MAX_AGE_DEFAULT=0, TEMPLATES_AUTO_RELOAD=False,
     )
     if webhook is not None:
@@ -191,7 +196,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 return problem(LinkState.USED if state is LinkState.OK else state, lang)
             tx.identities.add(_record(link, form, terms_url, now, tx.identities.get(link.user_id)))
             tx.commit()
-        session.pop("link", None)
+        # The session keeps the link: the page opened again (a reload) says it was used, and another person's
+        # link is no longer refused here.
         log.info("identity page: a form was saved")
         return page("done.html", lang, accepted=i18n.when(now, lang))
 
