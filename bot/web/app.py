@@ -199,7 +199,7 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
         # The session keeps the link: the page opened again (a reload) says it was used, and another person's
         # link is no longer refused here.
         log.info("identity page: a form was saved")
-        return page("done.html", lang, accepted=i18n.when(now, lang))
+        return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
     return app
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -69,6 +69,7 @@ def countries(lang: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda item: item[1].casefold())
 
 
-def when(moment: datetime, lang: str) -> str:
-    """A moment written for a person, in `lang` (UTC, said so)."""
-    return format_datetime(moment, "d MMMM y, HH:mm 'UTC'", tzinfo=None, locale=lang)
+def when(moment: datetime, lang: str, _: Gettext) -> str:
+    """A moment written for a person, in `lang` ("7 December 2026 at 06:05 UTC"; `_` translates the joint)."""
+    return _("%(date)s at %(time)s UTC", date=format_date(moment, "long", locale=lang),
+             time=format_time(moment, "HH:mm", tzinfo=UTC, locale=lang))
