@@ -261,6 +261,33 @@ def test_a_form_without_its_csrf_token_is_refused(world: World, client: FlaskCli
     assert (sent.status_code, h1(sent)) == (400, "This form was not accepted") and world.identity("42") is None
 
 
+def test_a_request_the_app_cannot_read_gets_a_page_with_its_own_status(world: World, client: FlaskClient,
+                                                                       caplog: pytest.LogCaptureFixture) -> None:
+    """A form too large gets a 413 page, a request refused as bad a 400 page, a failure a 500 page whose log line
+    names the error's kind and not the URL (it may hold a link's token)."""
+    from werkzeug.exceptions import BadRequest
+
+    opened(client, world.link("42"))
+    big = client.post("/identity", data={"csrf": "x", "first_name": "A" * (2 * 1024 * 1024)})
+    assert (big.status_code, h1(big)) == (413, "This form is too large")
+    app = world.make_app()
+
+    def refuse() -> None:
+        raise BadRequest()
+
+    def fail(token: str) -> None:
+        raise RuntimeError(token)
+
+    app.add_url_rule("/refuse", view_func=refuse)
+    app.add_url_rule("/fail/<token>", view_func=fail)
+    other = app.test_client()
+    bad, failed = other.get("/refuse"), other.get("/fail/secret-token-123")
+    assert (bad.status_code, h1(bad)) == (400, "This request was not understood")
+    assert (failed.status_code, h1(failed)) == (500, "Something went wrong")
+    assert "a page failed: RuntimeError" in caplog.text and "secret-token-123" not in caplog.text
+    assert world.identity("42") is None
+
+
 def test_the_page_without_a_link_says_to_open_one(client: FlaskClient) -> None:
     """Nobody reaches the page but through a link, and a browser that says French is answered in French."""
     shown = client.get("/identity", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"})

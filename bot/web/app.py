@@ -73,10 +73,12 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "method": (405, N_("This page cannot do that"),
                N_("paybot's pages open only from the links the bot sends by direct message.")),
     "too_large": (413, N_("This form is too large"), N_("Nothing was saved. Fill the form in again, shorter.")),
+    "bad_request": (400, N_("This request was not understood"),
+                    N_("Nothing was saved. Open the link paybot sent you by direct message again.")),
     "error": (500, N_("Something went wrong"),
               N_("Nothing was saved. Please try again in a few minutes.")),
 }
-HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}
+HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
 
 
 def session_key(link_secret: str) -> bytes:
@@ -144,7 +146,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
 
     @app.errorhandler(HTTPException)
     def http_problem(err: HTTPException) -> Response:
-        return problem(HTTP_PROBLEMS.get(err.code or 0, "not_found"))
+        code = err.code or 500
+        return problem(HTTP_PROBLEMS.get(code, "bad_request" if code < 500 else "error"))
 
     @app.errorhandler(Exception)
     def failure(err: Exception) -> Response:
