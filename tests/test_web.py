@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from babel.messages.extract import extract_from_dir
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.identity import identity_of
 from bot.providers.stripe_webhook import register
@@ -23,6 +25,7 @@ from bot.repo.sql import SqlStore
 from bot.store import make_engine
 from bot.web import i18n
 from bot.web.app import ROUTES, WEBHOOK_ROUTE, create_app
+from bot.web.identity_form import TEXT_FIELDS, read
 from tests.webworld import FILLED, World
 
 SECURITY_HEADERS = {"Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options", "Referrer-Policy",
@@ -365,3 +368,36 @@ def test_identity_of_is_none_for_someone_who_never_filled_the_page() -> None:
     """The adapter's reading: nothing for a person who never sent the form."""
     assert identity_of(MemoryStore(), "99") is None
     assert datetime.now(UTC) > datetime(2026, 1, 1, tzinfo=UTC)  # the store's times are UTC-aware
+
+
+def test_two_forms_sent_at_once_with_one_link_store_one(database_url: str) -> None:
+    """On SQLite and PostgreSQL, two browsers that opened one link send their forms at the same instant: one is
+    saved, the other is told the link was used, and the record is the saved one's whole."""
+    from tests.racing import at_once
+
+    engine = make_engine(database_url)
+    w = World(SqlStore(engine))
+    app = w.make_app()
+    url = w.link("42")
+    clients = [app.test_client(), app.test_client()]
+    forms = [{**FILLED, "first_name": name, "city": city, "csrf": opened(c, url)}
+             for c, name, city in zip(clients, ("Alice", "Alicia"), ("Paris", "Lyon"), strict=True)]
+    answers = at_once(lambda i: clients[i].post("/identity", data=forms[i]).status_code, [0, 1])
+    assert sorted(answers) == [200, 410]  # type: ignore[type-var]
+    stored = w.identity("42")
+    assert stored is not None and (stored.first_name, stored.city) in {("Alice", "Paris"), ("Alicia", "Lyon")}
+    engine.dispose()
+
+
+@given(st.dictionaries(st.sampled_from([*TEXT_FIELDS, "birthday", "nationality", "residence", "terms"]),
+                       st.text(max_size=120)))
+def test_any_form_is_read_without_failing_and_what_passes_is_clean(data: dict[str, str]) -> None:
+    """Whatever is posted, the checks answer (never raise), each error is one of the page's messages, and a field
+    that passes holds no control character and at most 100 characters."""
+    form = read(data, receive=True, countries={"FR", "GB"}, today=date(2026, 12, 7))
+    french = i18n.catalogs()["fr"]
+    for text, _values in form.errors.values():
+        assert french.gettext(text) != text
+    for name, value in form.values.items():
+        if name not in form.errors:
+            assert len(value) <= 100 and not any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value)
