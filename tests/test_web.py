@@ -170,6 +170,16 @@ def test_a_form_to_pay_keeps_what_the_person_gave_to_receive(world: World) -> No
     assert stored.birthday == date(1990, 3, 31) and stored.address is not None and stored.address.city == "Paris"
 
 
+def test_doctor_checks_the_pages_settings_when_they_are_set() -> None:
+    """`paybot doctor` says where the pages are served, or names what is wrong with their settings."""
+    from bot.doctor import FAIL, OK, _pages
+    from tests.webworld import web_settings
+
+    assert _pages(web_settings("https://pay.example.com")).status == OK
+    bad = _pages(web_settings(None))  # type: ignore[arg-type]
+    assert bad.status == FAIL and "PAYBOT_WEB_URL is not set" in bad.detail
+
+
 def test_the_pages_address_must_be_https_beyond_this_machine() -> None:
     """PAYBOT_WEB_URL in plain http to another host would send links' tokens in the clear: refused, named."""
     from bot.errors import ConfigError
