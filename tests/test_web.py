@@ -257,6 +257,22 @@ def test_a_bad_link_shows_a_clear_page_and_stores_nothing(world: World, client: 
         assert world.identity("7") is not None and world.identity("42") is None  # the page stayed the first person's
 
 
+def test_a_token_signed_for_another_purpose_or_person_opens_nothing(world: World, client: FlaskClient) -> None:
+    """A token whose nonce and end are a real link's, but signed for another page or another person (by whoever
+    holds the key: a bug elsewhere), is refused as not paybot's: a link is one person's, for one purpose."""
+    from bot import links
+    from tests.webworld import SECRET
+
+    url = world.link("42", purpose="pay")
+    expires, nonce, _ = url.rsplit("/", 1)[1].split(".")
+    key = links.link_key(SECRET)
+    for purpose, subject in (("page:receive", "42"), ("page:card", "42"), ("page:pay", "7"), ("pay", "42")):
+        token = links.sign(key, purpose, subject, int(expires), nonce)
+        shown = client.get(f"/l/{token}")
+        assert (shown.status_code, h1(shown)) == (403, "This link does not work"), (purpose, subject)
+    assert client.get(path(url)).status_code == 303  # the real one still opens
+
+
 def test_an_expired_link_cannot_save_the_form_opened_before(world: World, client: FlaskClient) -> None:
     """The page was opened in time; its link ended before the form was sent: nothing is stored."""
     csrf = opened(client, world.link("42"))

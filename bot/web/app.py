@@ -78,6 +78,8 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "error": (500, N_("Something went wrong"),
               N_("Nothing was saved. Please try again in a few minutes.")),
 }
+# The page each link purpose opens (bot.web.page_links.PURPOSES): a page serves only its own purposes' links.
+PAGE_OF = {"pay": "identity", "receive": "identity"}
 HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
 
 
@@ -170,14 +172,14 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
             session.clear()  # a new session for each link followed: nothing of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
             security.csrf_token(session)
-        return redirect(url_for("identity"), code=303)  # type: ignore[return-value]
+        return redirect(url_for(PAGE_OF[checked.link.purpose]), code=303)  # type: ignore[return-value]
 
     @app.route("/identity", methods=["GET", "POST"])
     def identity() -> Response:
         now = clock.now()
         with store() as tx:
             link = session_link(tx)
-            if link is None:
+            if link is None or PAGE_OF.get(link.purpose) != "identity":
                 return problem("no_link")
             state = page_links.state_of(link, now)
             if state is not LinkState.OK:
