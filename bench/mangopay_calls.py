@@ -41,13 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.stripe_calls import count_requests, per_transfer
+from bot.sims.mangopay import IBAN_OK
 from bot.sims.runner import Run
 
 KINDS = ("direct", "held", "approved", "sca")  # the ways money reaches a recipient; then a line for cash-outs
 
 
 def run_cashout(n: int) -> dict[str, Any]:
-    """n recipients each cash out the $5.00 they received: Mangopay requests per completed cash-out."""
+    """n recipients each cash out the $5.00 they received, to an account they confirm (YES and its last four
+    characters): Mangopay requests per completed cash-out."""
     users: dict[str, Any] = {f"s{i}": {"card": "ok"} for i in range(n)} | {f"r{i}": {"payouts": True}
                                                                            for i in range(n)}
     with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
@@ -64,8 +66,10 @@ def run_cashout(n: int) -> dict[str, Any]:
                 sim.register_bank_account(str(author))
             before = len(sim.requests)
             began = time.perf_counter()
-            for i in range(n):
+            for i in range(n):  # the first cash-out to an account asks its user to confirm it: "YES 0143"
                 run.step({"dm": "cashout", "by": f"r{i}"})
+                run.step({"wait": "5s"})
+                run.step({"dm": f"yes {IBAN_OK[-4:]}", "by": f"r{i}"})
             for payout in sim.open_payouts():  # the bank pays each out
                 sim.settle_payout(payout["Id"])
             run.step({"wait": "30s"})  # the worker's tick reads the events

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlmodel import col, func, or_, select
 
 from bot.app.holds import FUNDS_WITHDRAWN, refunded, release_due
 from bot.domain import REFUNDS, Policy, Settle, Status, Step
+from bot.messages import without_links
 from bot.money import Money
 from bot.repo.sql import SqlStore
 from bot.store import (
@@ -40,7 +40,6 @@ REFUND_SLOW = timedelta(days=7)  # a refund still in progress at the provider af
 # shown by `paybot status` for YOUNG_PAYOUTS_SHOWN: a card payment can still be disputed, the platform pays.
 YOUNG_MONEY = Policy().cashout_hold
 YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
-LINK = re.compile(r"https?://\S+")
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -103,15 +102,9 @@ def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
             "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
             "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
                           "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
-                          "text": _no_links(m.text)} for m in messages],
+                          "text": without_links(m.text)} for m in messages],
         }
     return out
-
-
-def _no_links(text: str) -> str:
-    """A message as an operator report shows it: links (approval, card and bank pages: bearer credentials for
-    their user) written as "<link>", so a terminal, a screenshot or a pasted report cannot be used to open them."""
-    return LINK.sub("<link>", text)
 
 
 def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str, Any] | None:

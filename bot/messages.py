@@ -16,6 +16,7 @@ which X makes no mention of (a mention is @ followed by [A-Za-z0-9_]).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -263,22 +264,22 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Nothing was charged. [{code}]",
                        "@{recipient} ne reçoit plus de paiements par mon intermédiaire : {amount} n'a pas été "
                        "envoyé. Rien n'a été débité. [{code}]"),
-    "returned": ("@{recipient} did not claim your {amount} within {days} days, so it went back to you. [{code}]",
-                 "@{recipient} n'a pas réclamé vos {amount} sous {days} jours : ils vous ont été rendus. [{code}]"),
+    "returned": ("@{recipient} did not claim your {amount} within {within}, so it went back to you. [{code}]",
+                 "@{recipient} n'a pas réclamé vos {amount} sous {within} : ils vous ont été rendus. [{code}]"),
     "returned.undeliverable": ("@{recipient} claimed your {amount}, but your payment provider will not send it "
                                "without your own approval, which I cannot ask for here, so it went back to you. "
                                "[{code}]",
                                "@{recipient} a réclamé vos {amount}, mais votre prestataire de paiement ne l'envoie "
                                "pas sans votre accord, que je ne peux pas demander ici : ils vous ont été rendus. "
                                "[{code}]"),
-    "returned.many": ("{handles} did not claim your {amount} each within {days} days, so {total} went back to "
+    "returned.many": ("{handles} did not claim your {amount} each within {within}, so {total} went back to "
                       "you. [{code}]",
-                      "{handles} n'ont pas réclamé vos {amount} chacun sous {days} jours : {total} vous ont été "
+                      "{handles} n'ont pas réclamé vos {amount} chacun sous {within} : {total} vous ont été "
                       "rendus. [{code}]"),
     "request_declined": ("@{payer} declined your request for {amount}. [{code}]",
                          "@{payer} a refusé votre demande de {amount}. [{code}]"),
-    "request_expired": ("@{payer} did not answer your request for {amount} within {days} days. [{code}]",
-                        "@{payer} n'a pas répondu à votre demande de {amount} sous {days} jours. [{code}]"),
+    "request_expired": ("@{payer} did not answer your request for {amount} within {within}. [{code}]",
+                        "@{payer} n'a pas répondu à votre demande de {amount} sous {within}. [{code}]"),
     "refund.part": ("{amount} of your {total} to @{recipient} was refunded to you ({back} refunded in all). "
                     "[{code}]",
                     "{amount} sur vos {total} à @{recipient} vous ont été remboursés ({back} remboursés en tout). "
@@ -450,6 +451,29 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "de pouvoir partir (un paiement par carte peut encore être contesté)."),
     "cashout.limit": ("You've cashed out {n} times in the last 24 hours; please try again tomorrow.",
                       "Vous avez fait {n} retraits ces dernières 24 heures ; réessayez demain."),
+    "cashout.new_account_last4": ("Your cash-out would go to a bank account ending {code} that you have not "
+                                  "confirmed before, so nothing was paid out yet. If this account is yours, reply "
+                                  "YES {code} within {within}. If it is not, reply NO {code} and tell the operator: "
+                                  "someone else may have added it.",
+                                  "Votre retrait irait vers un compte bancaire se terminant par {code} que vous "
+                                  "n'avez pas encore confirmé : rien n'a été versé. Si ce compte est le vôtre, "
+                                  "répondez OUI {code} dans les {within}. Sinon, répondez NON {code} et prévenez "
+                                  "l'opérateur : quelqu'un d'autre a pu l'ajouter."),
+    "cashout.new_account": ("Your cash-out would go to a bank account you have not confirmed before (the one you "
+                            "added last), so nothing was paid out yet. If you added it, reply YES {code} within "
+                            "{within}. If not, reply NO {code} and tell the operator: someone else may have added it.",
+                            "Votre retrait irait vers un compte bancaire que vous n'avez pas encore confirmé (le "
+                            "dernier ajouté) : rien n'a été versé. Si vous l'avez ajouté, répondez OUI {code} dans "
+                            "les {within}. Sinon, répondez NON {code} et prévenez l'opérateur : quelqu'un d'autre a "
+                            "pu l'ajouter."),
+    "cashout.account_refused": ("Nothing was paid out, and the account [{code}] will not be paid. If you did not add "
+                                "it, tell the operator.",
+                                "Rien n'a été versé, et le compte [{code}] ne sera pas payé. Si vous ne l'avez pas "
+                                "ajouté, prévenez l'opérateur."),
+    "cashout.account_late": ("Your yes for the account [{code}] came too late; nothing was paid out. DM CASHOUT "
+                             "again.",
+                             "Votre oui pour le compte [{code}] est arrivé trop tard ; rien n'a été versé. Écrivez "
+                             "RETRAIT à nouveau."),
     "cashout.already": ("Your cash-out is already on its way; I'll DM you when it's done.",
                         "Votre retrait est déjà en cours ; je vous écris quand il est terminé."),
     "cashout.usage": ("CASHOUT sends all you hold to your bank account, in the default currency; for another one, "
@@ -472,6 +496,15 @@ STATUS_WORDS = {
     # reason a payer's payment failed) are nobody else's business.
     "not_paid": ("not paid", "non payé"),
 }
+
+
+LINK = re.compile(r"https?://\S+")
+
+
+def without_links(words: str) -> str:
+    """A message with its links (approval, card and bank pages: bearer credentials for their user) written as
+    "<link>": what is kept of a DM once sent, and what operator reports show."""
+    return LINK.sub("<link>", words)
 
 
 def _fmt(value: Any, lang: str) -> Any:
@@ -537,7 +570,12 @@ def duration(ttl: timedelta, lang: str) -> str:
 
 
 def span(ttl: timedelta, lang: str) -> str:
-    """How long a link stays open, in words: "15 minutes", "24 hours", "3 days" (whole units, rounded down)."""
+    """How long something lasts, in words: "15 minutes", "24 hours", "3 days" (whole units, rounded down; seconds
+    under a minute, as a test's short settings make it)."""
+    if ttl < timedelta(minutes=1):
+        seconds = int(ttl.total_seconds())
+        return f"{seconds} {'secondes' if lang == 'fr' else 'seconds'}" if seconds != 1 else \
+            ("1 seconde" if lang == "fr" else "1 second")
     minutes = int(ttl.total_seconds() // 60)
     if minutes < 120:
         return f"{minutes} minutes" if minutes != 1 else "1 minute"

@@ -260,17 +260,22 @@ class CashOutOutcome(StrEnum):
     NEEDS_KYC = "needs_kyc"  # the user's identity is not verified: the provider's onboarding page `url`
     AUTOMATIC = "automatic"  # the provider pays the user's balance out by itself, on its own schedule (Stripe)
     REFUSED = "refused"  # the provider refused it (`reason`, in plain words); the money stays where it is
+    # The account to pay (`account_ref`, ending `last4`) is not among those the user confirmed: nothing is paid
+    # until they confirm it by DM (someone who saw a bank-page link could have added it).
+    NEW_ACCOUNT = "new_account"
 
 
 @dataclass(frozen=True)
 class CashOut:
     """The provider's answer to a cash-out request. `last4`: the last four characters of the bank account's
-    number, when the provider gives them (never more of it); `ref` with REFUSED: a payout was made and failed."""
+    number, when the provider gives them (never more of it); `ref` with REFUSED: a payout was made and failed;
+    `account_ref`: the provider's id of the account paid (or to confirm, with NEW_ACCOUNT)."""
 
     outcome: CashOutOutcome
     amount: Money | None = None
     ref: str | None = None
     last4: str | None = None
+    account_ref: str | None = None
     url: str | None = None
     valid_for: timedelta | None = None
     reason: str | None = None
@@ -351,11 +356,12 @@ class PaymentProvider(Protocol):
         ...
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False) -> CashOut:
+                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
         """Pay the user's balance in `currency` out to their bank account, less `keep` minor units that must stay
         (money they sent that is still on its way, held or being refunded, which a wallet provider keeps in the
         sender's own account). The same key answers the first payout made with it, however often it is asked
         (after a crash, a lost answer, or past the provider's key lifetime), never a second payout.
         `holds_for_others`: as for `onboard`, in any currency (a provider that would have to onboard the user
-        refuses instead)."""
+        refuses instead). `confirmed`: the accounts (provider ids) the user confirmed by DM; a provider that
+        pays to an account the user registered pays only one of those, else answers NEW_ACCOUNT and pays nothing."""
         ...

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.faults import fault_point
+from bot.messages import without_links
 from bot.ports import Clock, Timeline
 from bot.repo.port import Store
 from bot.service import Service
@@ -285,6 +286,9 @@ class Sender:
                     sent.append(row)
             # after every row is set, so their updates go out together
             self.service.confirmations_sent(s, sent)
+            for row in sent:  # a DM's links work once and for minutes; the store keeps none once it is sent
+                if row.kind == "dm":
+                    row.text = without_links(row.text)
             s.commit()
         for item, status, error in final:
             if status == Send.FAILED:

@@ -416,12 +416,16 @@ class PayoutStatus(StrEnum):
     SUCCEEDED = "succeeded"  # the provider paid it out to the bank account
     FAILED = "failed"  # made, then failed (or refused when made): the money is back in the user's account
     NOT_MADE = "not_made"  # no payout was made: nothing to pay, no bank account or verified identity, refused
+    # The account to pay is new (never confirmed by this user): they were asked by DM to reply YES <account_code>
+    # (the account's last four characters) within the confirmation time; their yes makes it CREATED again.
+    CONFIRM_ACCOUNT = "confirm_account"
 
 
 class Payout(SQLModel, table=True):
     """One cash-out (CASHOUT by DM): the user's balance at the provider paid out to their bank account. Written
     with its idempotency key (`cashout:<DM event id>`) and committed before the provider is called; the amount
-    is the provider's (the balance when it made the payout). No bank detail is kept."""
+    is the provider's (the balance when it made the payout). Of the bank account only the provider's id and the
+    last four characters its confirmation showed are kept."""
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(index=True)  # the X user
@@ -432,6 +436,9 @@ class Payout(SQLModel, table=True):
     status: str = Field(index=True)  # a PayoutStatus
     failure: str | None = None  # why nothing was paid out, or why the payout failed
     lang: str = "en"  # the language of the CASHOUT, for every answer about it
+    account_ref: str | None = None  # the provider's id of the account paid, or to confirm (CONFIRM_ACCOUNT)
+    account_code: str | None = None  # what its confirmation asked the user to reply with (YES <code>)
+    account_confirmed_at: datetime | None = _time(nullable=True)  # when the user confirmed `account_ref` by DM
     created_at: datetime = _time()
     updated_at: datetime = _time()
 

@@ -167,10 +167,15 @@ class FakeProvider:
         return [(user, Money(minor, currency)) for (user, currency), minor in sorted(self.balances.items()) if minor]
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False) -> CashOut:
-        """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321, once
-        per key; nothing without a balance, the onboarding link before anyone is verified, the bank page before
-        a bank account is registered."""
+                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
+        """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321 (id
+        `ba_<user>`), once per key, once the user confirmed that account; nothing without a balance, the
+        onboarding link before anyone is verified, the bank page before a bank account is registered."""
+        account = f"ba_{user_id}"
+        if (key not in self.results and self.balances.get((user_id, currency), 0) - max(keep, 0) > 0
+                and user_id in self.payouts and user_id in self.banks and account not in confirmed):
+            return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=account, last4="4321")
+
         def run() -> CashOut:
             available = self.balances.get((user_id, currency), 0) - max(keep, 0)
             if available <= 0:
@@ -184,7 +189,8 @@ class FakeProvider:
             ref = f"po_{len(self.cash_outs) + 1}"
             self.cash_outs.append({"ref": ref, "key": key, "user": user_id, "minor": available, "currency": currency,
                                    "state": "created"})
-            return CashOut(CashOutOutcome.STARTED, amount=Money(available, currency), ref=ref, last4="4321")
+            return CashOut(CashOutOutcome.STARTED, amount=Money(available, currency), ref=ref, last4="4321",
+                           account_ref=account)
 
         result: CashOut = self._once(key, ("cash_out", user_id, currency), run)
         return result

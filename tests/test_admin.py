@@ -266,3 +266,22 @@ def test_show_never_prints_an_approval_link(run: Run, tmp_path: Path) -> None:
     texts = [m["text"] for m in shown["messages"]]
     assert any("<link>" in t for t in texts) and not any("http" in t for t in texts)
     assert "http" not in paybot(tmp_path, "show", tid).stdout
+
+
+def test_a_sent_dm_keeps_no_link_in_the_store(run: Run) -> None:
+    """The outbox kept every DM's text, approval and page links included (bearer credentials of their user), for
+    whoever reads the database or a backup. Once a DM is sent its stored text says "<link>" instead; X got it
+    whole."""
+    from sqlmodel import select
+
+    from bot.store import Outbox
+
+    run.step({"register": "dave", "card": "needs_auth"})
+    run.step({"tweet": "@paybot send 4 to @alice", "by": "dave"})
+    run.step({"dm": "yes", "by": "dave"})
+    on_x = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm" and "http" in m["text"]]
+    assert on_x, "the approval DM carries its link on X"
+    with run.bot.service.uow() as s:
+        kept = [row.text for row in s.exec(select(Outbox)) if row.kind == "dm" and row.status == "sent"]
+    assert kept and not any("http" in text for text in kept)
+    assert sum("<link>" in text for text in kept) == len(on_x)

@@ -13,6 +13,7 @@ import pytest
 from bot import faults
 from bot.faults import InjectedFault
 from bot.store import Payout
+from tests.test_cashout import confirmed_before
 from tests.test_service import World, rows
 
 BOB, ALICE, CAROL = "10", "11", "12"
@@ -72,6 +73,7 @@ def test_a_crash_while_paying_a_page_loses_another_users_cashout(w: World) -> No
     be read again after the restart and paid out once."""
     w.provider.balances[(ALICE, "USD")] = 700
     w.provider.banks.add(ALICE)
+    confirmed_before(w, ALICE, f"ba_{ALICE}")  # her account is one she confirmed: her CASHOUT pays at once
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 6 to @carol"))
     page = [w.posts.dm("bob", "yes"), w.posts.dm("alice", "cashout")]
     faults.arm("before_pay", 1)

@@ -11,6 +11,7 @@ SDK reads them, and the sandbox's and Stripe's one sentence. Nothing sleeps; the
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
@@ -35,19 +36,35 @@ from bot.ports import CashOutOutcome, EventKind, FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
-from bot.store import Payout, UnitOfWork, make_engine
+from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
 from tests.test_service import World
 
 BOB, ALICE, CAROL, DAVE = "10", "11", "12", "13"
 PAYOUTS = "POST /payouts/bankwire"
+ACCOUNT_ASK = re.compile(r"(?:reply YES|répondez OUI) (\w{4}) (?:within|dans)")
 BANK_PAGE = "https://pay.example.com/bank?user={user}&expires={expires}&token={token}"
 
 
-def cashout(w: World, by: str = "alice", text: str = "cashout") -> str:
-    """`by` DMs the bot; returns the DM event's id."""
+def cashout(w: World, by: str = "alice", text: str = "cashout", *, confirm: bool = True) -> str:
+    """`by` DMs the bot; returns the DM event's id. When the bot answers by asking them to confirm a new bank
+    account ("reply YES 1234"), they do (`confirm`)."""
     dm = w.posts.dm(by, text)
     w.svc.on_dm(dm)
+    asked = ACCOUNT_ASK.search((dms_to(w, dm.sender_id) or [""])[-1])
+    if confirm and asked:
+        w.clock.advance(timedelta(seconds=1))  # they read the question, then answer
+        w.svc.on_dm(w.posts.dm(by, f"yes {asked.group(1)}"))
     return dm.id
+
+
+def confirmed_before(w: World, user_id: str, account_ref: str) -> None:
+    """The user confirmed that account by DM with an earlier cash-out (the crash tests begin after it)."""
+    now = w.clock.now()
+    with w.uow() as s:
+        s.payouts.add(Payout(user_id=user_id, key=f"cashout:before:{user_id}", currency="USD",
+                             status=PayoutStatus.NOT_MADE, failure="nothing to cash out", account_ref=account_ref,
+                             account_code="4321", account_confirmed_at=now, created_at=now, updated_at=now))
+        s.commit()
 
 
 def dms_to(w: World, user_id: str) -> list[str]:
@@ -58,7 +75,7 @@ def rows(w: World) -> list[tuple[str, str, int | None, str | None, str | None]]:
     """(user, status, amount, ref, failure) of every cash-out, oldest first."""
     with w.uow() as s:
         return [(p.user_id, p.status, p.amount_minor, p.ref, p.failure)
-                for p in s.exec(select(Payout).order_by(col(Payout.id)))]
+                for p in s.exec(select(Payout).order_by(col(Payout.id))) if not p.key.startswith("cashout:before:")]
 
 
 # ---------------------------------------------------------------- the command
@@ -193,6 +210,7 @@ def test_a_crash_after_the_payout_is_finished_by_resume_with_the_same_key(w: Wor
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     w.provider.balances[(ALICE, "USD")] = 500
     w.provider.banks.add(ALICE)
+    confirmed_before(w, ALICE, f"ba_{ALICE}")
     monkeypatch.setenv("PAYBOT_FAULT", "settle_called")
     monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
     with pytest.raises(InjectedFault):
@@ -212,6 +230,7 @@ def test_a_provider_that_does_not_answer_is_asked_again_at_the_next_tick(w: Worl
 
     w.provider.balances[(ALICE, "USD")] = 500
     w.provider.banks.add(ALICE)
+    confirmed_before(w, ALICE, f"ba_{ALICE}")
     real = w.provider.cash_out
     w.provider.cash_out = lambda **kw: (_ for _ in ()).throw(ProviderTransient("timeout"))  # type: ignore[method-assign]
     cashout(w)
@@ -393,7 +412,8 @@ def test_a_crash_after_the_payout_post_then_a_restart_past_24_hours_makes_one_pa
         mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     mw.make_receiver(ALICE)
     mw.pay()
-    mw.sim.register_bank_account(mw.author(ALICE))
+    account = mw.sim.register_bank_account(mw.author(ALICE))
+    confirmed_before(mw, ALICE, str(account["Id"]))
     monkeypatch.setenv("PAYBOT_FAULT", "settle_called")
     monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
     with pytest.raises(InjectedFault):
@@ -457,11 +477,11 @@ def test_no_bank_page_set_says_cash_outs_are_not_available(mw: MangopayWorld) ->
 def test_the_adapter_turns_payout_events_into_the_ports_words(mw: MangopayWorld) -> None:
     mw.make_receiver(ALICE)
     mw.pay()
-    mw.sim.register_bank_account(mw.author(ALICE))
+    account = str(mw.sim.register_bank_account(mw.author(ALICE))["Id"])
     _, cursor = mw.mp.events(None)
-    made = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD")
+    made = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD", confirmed=frozenset({account}))
     assert (made.outcome, made.amount, made.last4) == (CashOutOutcome.STARTED, Money(500, "USD"), "0143")
-    again = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD")  # found by its Tag
+    again = mw.mp.cash_out(key="cashout:1", user_id=ALICE, currency="USD")  # found by its Tag, confirmed or not
     assert (again.outcome, again.amount, again.ref) == (made.outcome, made.amount, made.ref)
     mw.sim.settle_payout(str(made.ref), success=False)
     events, _ = mw.mp.events(cursor)
@@ -565,14 +585,15 @@ def test_payouts_debit_the_wallet_when_made_and_are_refused_as_mangopay_refuses_
 
 
 def test_the_bench_counts_mangopay_requests_per_cash_out() -> None:
-    """bench.mangopay_calls' cash-out line: the payout looked for by its Tag, the wallet, the bank accounts, the
+    """bench.mangopay_calls' cash-out line, to an account its user confirms: the payout looked for by its Tag, the
+    wallet and the bank accounts, twice (the CASHOUT that asks to confirm the account, the YES that pays), the
     payout, and the payout its event names: one POST, every cash-out completed."""
     from bench.mangopay_calls import run_cashout
 
     line = run_cashout(2)
     assert (line["completed"], line["mangopay_posts_per_cashout"]) == (2, 1.0)
-    assert line["by_route"] == {"GET /users/{id}/transactions": 1.0, "GET /wallets/{id}": 1.0,
-                                "GET /users/{id}/bankaccounts": 1.0, "POST /payouts/bankwire": 1.0,
+    assert line["by_route"] == {"GET /users/{id}/transactions": 2.0, "GET /wallets/{id}": 2.0,
+                                "GET /users/{id}/bankaccounts": 2.0, "POST /payouts/bankwire": 1.0,
                                 "GET /payouts/{id}": 1.0}
 
 

@@ -1,8 +1,8 @@
 """Issue #23 on Mangopay: the money-moving edges of CLAIM, CASHOUT and the operator's pages. Each test failed on
 the code before its fix (the docstring tells the attack) and pins it now: a sender holding money for others is
 never made an Owner, by any path; links to the operator's pages are signed with a key of their own, bound to
-their user, short-lived and single-use; open card registrations are one per user, read in turn, and age out. (A
-cash-out to a new bank account asking its owner first, and a hold on card-funded money, are not built yet.)"""
+their user, short-lived and single-use; open card registrations are one per user, read in turn, and age out; a
+cash-out pays only a bank account its owner confirmed by DM; card-funded money waits before it can be cashed out."""
 
 from __future__ import annotations
 
@@ -281,3 +281,103 @@ def test_status_shows_a_cash_out_of_young_money_when_the_hold_was_lowered(mw: Ma
     mw.clock.advance(timedelta(days=8))
     mw.pay(to="carol")
     assert [w["what"] for w in admin.money_warnings(mw.uow, mw.clock.now())].count("young_payout") == 1
+
+
+# ---------------------------------------------------------------- #23.4: a new bank account is confirmed first
+
+THIEF_IBAN = "GB82 WEST 1234 5698 7654 32"  # an account someone else added with the user's link (ends 5432)
+
+
+def _asked(mw: MangopayWorld, user: str = ALICE) -> str:
+    """The code the bot's newest DM to the user asks them to reply YES with, for a new account."""
+    said = dms_to(mw, user)[-1]
+    assert "that you have not confirmed before, so nothing was paid out yet" in said, said
+    return said.split("reply YES ", 1)[1][:4]
+
+
+def test_a_cash_out_to_an_account_never_confirmed_asks_its_owner_first(mw: MangopayWorld) -> None:
+    """Whoever saw alice's bank-page link once could add their own IBAN; CASHOUT then paid the newest account
+    without asking. Now an account alice never confirmed is named by its last four characters and nothing is paid
+    until she replies YES with them; a no pays nothing and ends that cash-out; a confirmed account is paid at once
+    the next time, and a newer account is asked about again."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.follow_bank_link(_bank_link(mw))  # her own account, ending 0143
+    cashout(mw, confirm=False)
+    assert _asked(mw) == "0143" and mw.payouts() == []
+    assert "within 10 minutes" in dms_to(mw, ALICE)[-1]
+    mw.clock.advance(timedelta(seconds=5))
+    mw.svc.on_dm(mw.posts.dm("alice", "yes 0143"))
+    [payout] = mw.payouts()
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")
+    mw.sim.settle_payout(payout["Id"])
+    mw.svc.provider_events()
+    # Someone who saw a later link adds their IBAN, newest; alice is paid again.
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE), THIEF_IBAN)
+    cashout(mw, confirm=False)
+    assert _asked(mw) == "5432" and len(mw.payouts()) == 1
+    mw.clock.advance(timedelta(seconds=5))
+    mw.svc.on_dm(mw.posts.dm("alice", "no 5432"))
+    assert dms_to(mw, ALICE)[-1] == ("Nothing was paid out, and the account [5432] will not be paid. If you did not "
+                                     "add it, tell the operator.")
+    assert len(mw.payouts()) == 1 and mw.wallet(ALICE) == 500
+    cashout(mw, confirm=False)  # still never confirmed: asked again, never paid on its own
+    assert _asked(mw) == "5432" and len(mw.payouts()) == 1
+
+
+def test_a_yes_to_a_new_account_counts_only_after_the_question_within_its_time_and_for_the_newest_cash_out(
+        mw: MangopayWorld) -> None:
+    """A yes that was sent before the question, or came after its 10 minutes, pays nothing; a newer CASHOUT ends
+    the one still waiting, whose yes then pays nothing either."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE))
+    early = mw.posts.dm("alice", "yes 0143")  # written before the bot asked
+    mw.clock.advance(timedelta(seconds=5))
+    cashout(mw, confirm=False)
+    mw.svc.on_dm(early)
+    assert mw.payouts() == [] and dms_to(mw, ALICE)[-1].startswith("Your answer was sent before I asked")
+    mw.clock.advance(timedelta(minutes=11))
+    mw.svc.on_dm(mw.posts.dm("alice", "yes 0143"))
+    assert mw.payouts() == []
+    assert dms_to(mw, ALICE)[-1] == ("Your yes for the account [0143] came too late; nothing was paid out. DM "
+                                     "CASHOUT again.")
+    cashout(mw, confirm=False)
+    mw.clock.advance(timedelta(seconds=5))
+    first = mw.posts.dm("alice", "yes 0143")  # answers the first question, read after a newer CASHOUT
+    mw.clock.advance(timedelta(seconds=5))
+    cashout(mw, confirm=False)  # a newer CASHOUT: the first one waiting ends
+    mw.svc.on_dm(first)
+    assert mw.payouts() == [] and [status for _, status in rows_of(mw)].count("confirm_account") == 1
+    mw.clock.advance(timedelta(seconds=5))
+    mw.svc.on_dm(mw.posts.dm("alice", "yes 0143"))
+    assert len(mw.payouts()) == 1 and [status for _, status in rows_of(mw)].count("created") == 1
+
+
+def rows_of(mw: MangopayWorld) -> list[tuple[str, str]]:
+    from tests.test_cashout import rows
+
+    return [(r[0], r[1]) for r in rows(mw)]
+
+
+def test_an_account_code_is_never_a_payments_code() -> None:
+    """"YES 1234" confirms a bank account: payment codes are never all digits (drawn until one is not), and an
+    account whose last four characters are a waiting payment's code is asked about with four random digits."""
+    from bot.app.accounts import account_code
+    from bot.domain import CODE_ALPHABET
+    from bot.store import Transfer
+
+    class Pending:
+        def pending_of(self, user_id: str) -> list[Transfer]:
+            return [Transfer(root_tweet_id="1", sender_id=user_id, recipient_id="2", kind="send", status="pending",
+                             command_tweet_id="1", amount_minor=100, currency="USD", code="AB12")]
+
+    class Tx:
+        transfers = Pending()
+
+    assert account_code(Tx(), "10", "0143") == "0143"  # type: ignore[arg-type]
+    other = account_code(Tx(), "10", "ab12")  # type: ignore[arg-type]
+    assert other.isdigit() and len(other) == 4
+    assert account_code(Tx(), "10", None).isdigit()  # type: ignore[arg-type]
+    assert any(c.isdigit() for c in CODE_ALPHABET)  # so all-digit codes could be drawn, and are skipped

@@ -689,16 +689,26 @@ def test_a_dispute_that_takes_the_money_back_is_a_funds_withdrawn_event(world: D
 
 def test_a_cash_out_pays_what_the_recipient_holds_once_per_key_or_is_the_providers_own(world: Driver) -> None:
     """A wallet provider pays the recipient's whole balance out once per key (asked again, the same payout), and
-    then has nothing left to pay; a Connect provider pays accounts out by itself. Nobody's stranger gets nothing."""
+    then has nothing left to pay, but only to an account the user confirmed: asked without it, it names the
+    account and pays nothing; a Connect provider pays accounts out by itself. Nobody's stranger gets nothing."""
     world.give_card(SENDER, "ok")
     world.make_receiver(RECIPIENT)
     assert pay(world).outcome == PayOutcome.PAID
     world.bank_account(RECIPIENT)
-    first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
+    unconfirmed = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
+    assert unconfirmed.outcome in (CashOutOutcome.NEW_ACCOUNT, CashOutOutcome.AUTOMATIC)
+    confirmed = frozenset([unconfirmed.account_ref] if unconfirmed.account_ref else [])
+    if unconfirmed.outcome == CashOutOutcome.NEW_ACCOUNT:
+        assert unconfirmed.account_ref and unconfirmed.last4 and unconfirmed.amount is None
+        assert world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD",
+                                       confirmed=frozenset({"another account"})).outcome == CashOutOutcome.NEW_ACCOUNT
+    first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
     assert first.outcome in (CashOutOutcome.STARTED, CashOutOutcome.AUTOMATIC)
-    again = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD")
+    if first.outcome == CashOutOutcome.STARTED:
+        assert first.account_ref == unconfirmed.account_ref
+    again = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
     assert (again.outcome, again.amount, again.ref) == (first.outcome, first.amount, first.ref)
-    later = world.provider.cash_out(key="cashout:2", user_id=RECIPIENT, currency="USD")
+    later = world.provider.cash_out(key="cashout:2", user_id=RECIPIENT, currency="USD", confirmed=confirmed)
     if first.outcome == CashOutOutcome.STARTED:
         assert (first.amount, bool(first.ref), later.outcome) == (USD5, True, CashOutOutcome.NOTHING)
     else:

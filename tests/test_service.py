@@ -145,6 +145,22 @@ def test_expiry_and_a_late_yes(w: World) -> None:
     assert "expired at 12:20 UTC" in w.outbox()[-1][1]
 
 
+def test_windows_shorter_than_a_day_are_said_in_hours_not_as_0_days(w: World) -> None:
+    """An operator may set a request's life or the claim window under a day: its expiry and return DMs said
+    "within 0 days". They say the time in the unit that fits."""
+    w.svc.policy = replace(w.svc.policy, request_ttl=timedelta(hours=5), claim_window=timedelta(hours=30))
+    w.svc.on_mention(w.posts.mention("alice", "@paybot request 5 from @bob"))
+    w.deliver()
+    w.clock.advance(timedelta(hours=5, seconds=1))
+    assert w.svc.expire_due() == 1
+    assert "did not answer your request for $5.00 within 5 hours." in w.outbox()[-1][1]
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.clock.advance(timedelta(hours=31))
+    assert w.svc.return_due() == 1
+    assert "did not claim your $5.00 within 30 hours, so it went back" in w.outbox()[-1][1]
+
+
 def test_a_yes_just_after_expiry_but_before_the_job_ran(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
     w.deliver()

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bot import messages as msg
+from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
 from bot.commands import DmCommand, parse_dm
@@ -58,6 +59,7 @@ class Answers(Cashout):
     def _on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
         later: list[tuple[DirectMessage, str | None, DmCommand | None]] = []
         to_run: list[int] = []
+        payouts: list[int] = []  # cash-outs whose new account a DM of this page confirmed
         with self.uow() as s:
             new = s.dms.unseen([dm.id for dm in page])
             self._read_ahead(s, {dm.sender_id for dm in page if dm.id in new})
@@ -65,14 +67,17 @@ class Answers(Cashout):
                 if dm.id not in new:
                     continue
                 new.discard(dm.id)
-                runs, claim_lang, cashout = self._take_dm(s, dm)
+                runs, claim_lang, cashout, payout = self._take_dm(s, dm)
                 to_run += runs
+                payouts += [payout] if payout else []
                 later.append((dm, claim_lang, cashout))
             if cursor is not None:
                 cursor.write(s.checkpoints)
             s.commit()
         fault_point("dm_committed")
         self.execute_many(to_run)
+        for payout_id in payouts:  # a crash before this leaves them CREATED: `resume_cashouts` drives them
+            self.drive_cashout(payout_id)
         for dm, claim_lang, cashout in later:
             if claim_lang:
                 self.claim(dm.sender_id, lang=claim_lang)
@@ -80,13 +85,14 @@ class Answers(Cashout):
                 self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
         return len(later)
 
-    def _take_dm(self, s: Tx, dm: DirectMessage) -> tuple[list[int], str | None, DmCommand | None]:
-        """Apply one new DM event; returns the transfers to execute, and the CLAIM's language and the CASHOUT
-        to run, once it is committed."""
+    def _take_dm(self, s: Tx, dm: DirectMessage) -> tuple[list[int], str | None, DmCommand | None, int | None]:
+        """Apply one new DM event; returns the transfers to execute, and the CLAIM's language, the CASHOUT and the
+        cash-out whose new account it confirmed to run, once it is committed."""
         to_run: list[int] = []
         claim_lang: str | None = None
         cashout: DmCommand | None = None
-        s.dms.add(dm.id, self.clock.now())
+        now = self.clock.now()
+        s.dms.add(dm.id, now)
         if dm.sender_id != self.bot_id and self._own_conversation(dm):
             if dm.sender_handle:
                 self._remember(s, XUser(dm.sender_id, dm.sender_handle), wrote=True)
@@ -95,13 +101,25 @@ class Answers(Cashout):
             except CommandError as err:
                 self._answer_dm(s, dm.sender_id, err.message, err.lang)
             else:
+                if cmd.kind in ("confirm", "cancel") and cmd.code and (account := answer_account(
+                        s, dm.sender_id, cmd.code, confirm=cmd.kind == "confirm", said_at=dm.created_at or now,
+                        now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
+                    if account.say and account.outcome:
+                        self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
+                                       PRIORITY_OUTCOME, category="dm_answer")
+                    elif account.say:
+                        self._answer_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]), cmd.lang)
+                    if account.drive:
+                        log.info("cash-out %s: its user confirmed the account", account.drive,
+                                 extra={"user_id": dm.sender_id})
+                    return to_run, claim_lang, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
                 # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
                 if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
                     claim_lang = cmd.lang
                 if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
                     cashout = cmd
-        return to_run, claim_lang, cashout
+        return to_run, claim_lang, cashout, None
 
     def _own_conversation(self, dm: DirectMessage) -> bool:
         """Only the one-to-one conversation between the sender and the bot counts."""

@@ -308,8 +308,9 @@ class Asking(ServiceBase):
 
     def _fresh_code(self, s: Tx, sender_id: str) -> str:
         taken = {t.code for t in s.transfers.pending_of(sender_id)}
+        taken |= {p.account_code for p in s.payouts.awaiting_account(sender_id) if p.account_code}
         for _ in range(50):
             code = self.new_code()
-            if code not in taken:
+            if code not in taken and not code.isdigit():  # "YES 1234" confirms a bank account (cashout.py)
                 return code
         raise RuntimeError("could not find a free confirmation code")

@@ -23,6 +23,14 @@ Decisions where the brief was silent:
   user takes their money before paybot closes).
 - A CASHOUT lost to a crash between the DM's commit and the row's (no money moved, nothing said) is not redone:
   the user asks again, as with CLAIM.
+- A cash-out pays only an account its user confirmed by DM. Whoever saw a bank-page link once could have added
+  their own account, so when the provider would pay an account this user never confirmed (their first one too),
+  nothing is paid: the row waits (CONFIRM_ACCOUNT) and the user is asked "reply YES 1234" (the account's last
+  four characters; four random digits when the provider gives none, or when they would read as a payment's
+  code) within the confirmation time (`policy.confirm_ttl`, 10 minutes). Their yes, sent after the question,
+  confirms that account for good and drives the same row (same key); a no, or a yes too late, ends it, nothing
+  paid. A newer CASHOUT ends a row still waiting. Transfer codes are never all digits, so "YES 1234" is never a
+  payment's answer.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import logging
 from datetime import timedelta
 
 from bot import messages as msg
+from bot.app.accounts import account_code
 from bot.app.holds import Holds
 from bot.app.settling import holds_for_others, kept_for
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
@@ -83,6 +92,10 @@ class Cashout(Holds):
             repo = s.payouts
             row = repo.by_key(key)
             if row is None:
+                for waiting in repo.awaiting_account(user_id):  # a newer CASHOUT replaces one still waiting
+                    waiting.status, waiting.failure = PayoutStatus.NOT_MADE, "replaced by a newer CASHOUT"
+                    waiting.updated_at = now
+                    repo.add(waiting)
                 refusal = self._cashout_refusal(s, repo, user_id, code, lang)
                 if refusal is not None:
                     self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category="dm_answer")
@@ -125,10 +138,11 @@ class Cashout(Holds):
             young = self._young(s, row.user_id, row.currency)
             keep = kept_for(s, row.user_id, row.currency) + young
             others = holds_for_others(s, row.user_id)
+            confirmed = s.payouts.confirmed_accounts(row.user_id)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
             result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
-                                            holds_for_others=others)
+                                            holds_for_others=others, confirmed=confirmed)
         except ProviderTransient as err:
             log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
                         extra={"user_id": user_id})
@@ -165,9 +179,15 @@ class Cashout(Holds):
             if result is None:
                 row.status, row.failure = PayoutStatus.NOT_MADE, failure
                 text = say("cashout.failed", lang)
+            elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref:
+                row.status, row.account_ref = PayoutStatus.CONFIRM_ACCOUNT, result.account_ref
+                row.account_code = account_code(s, row.user_id, result.last4)
+                what = "cashout.new_account_last4" if row.account_code == result.last4 else "cashout.new_account"
+                text = say(what, lang, code=row.account_code, within=span(self.policy.confirm_ttl, lang))
             elif result.outcome == CashOutOutcome.STARTED:
                 amount = result.amount or Money(0, currency)
                 row.ref, row.amount_minor = result.ref, amount.minor
+                row.account_ref = result.account_ref or row.account_ref
                 text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
                         else say("cashout.started", lang, amount=amount))
             elif result.outcome == CashOutOutcome.NOTHING and young > 0:

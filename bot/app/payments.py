@@ -257,7 +257,7 @@ class Payments(Asking):
                 self._set_status(s, t, Status.EXPIRED, now)
                 if t.kind == "request":  # the requester waited days: tell them
                     text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
-                               days=self.policy.request_ttl.days, code=t.code)
+                               within=span(self.policy.request_ttl, t.lang), code=t.code)
                     self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             s.commit()
         return len(rows)

@@ -20,6 +20,7 @@ from bot.domain import REFUNDS, Settle, Status, Step, money_key, release_retry_a
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
+from bot.messages import span
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import Settled
@@ -291,7 +292,7 @@ class Settling(Payments):
         key = why if len(back) == 1 else f"{why}.many"
         text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
                    handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
-                   total=money(t) * len(back), days=self.policy.claim_window.days, code=t.code)
+                   total=money(t) * len(back), within=span(self.policy.claim_window, t.lang), code=t.code)
         self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
 

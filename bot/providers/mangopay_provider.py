@@ -740,7 +740,7 @@ class MangopayProvider:
         return out
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False) -> CashOut:
+                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
@@ -765,21 +765,25 @@ class MangopayProvider:
         if account is None:
             url = self._bank_page(author)
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
+        if str(account["Id"]) not in confirmed:
+            return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=str(account["Id"]), last4=_last4(account))
         funds = {"Currency": currency, "Amount": available}
         payout = self._post(key, "/payouts/bankwire", {
             "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
             "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
             self._payout_finder(author, key))
-        return self._payout_outcome(key, payout, _last4(account))
+        return self._payout_outcome(key, payout, _last4(account), str(account["Id"]))
 
-    def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None) -> CashOut:
+    def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None,
+                        account_ref: str | None = None) -> CashOut:
         """A payout in the port's words: on its way (CREATED, or already SUCCEEDED: its event says so), or refused."""
         if payout.get("Type") != "PAYOUT" or _read_tag(payout).get("paybot") != key:
             raise IdempotencyError(f"key {key} was used with other parameters")
         minor, currency = _amount(payout)
         amount, ref = Money(minor, currency), str(payout["Id"])
         if payout.get("Status") in ("CREATED", "SUCCEEDED"):
-            return CashOut(CashOutOutcome.STARTED, amount=amount, ref=ref, last4=last4)
+            return CashOut(CashOutOutcome.STARTED, amount=amount, ref=ref, last4=last4,
+                           account_ref=account_ref or _paid_to(payout))
         log.warning("payout %s refused by Mangopay (%s)", ref, payout.get("ResultCode"))
         return CashOut(CashOutOutcome.REFUSED, amount=amount, ref=ref, reason=_payout_words(payout))
 
@@ -1003,6 +1007,11 @@ class MangopayProvider:
 
 def _payout_words(payout: dict[str, Any]) -> str:
     return PAYOUT_WORDS.get(str(payout.get("ResultCode")), DEFAULT_PAYOUT_REFUSAL)
+
+
+def _paid_to(payout: dict[str, Any]) -> str | None:
+    """The bank account a payout was made to (a payout found again by its key)."""
+    return str(payout["BankAccountId"]) if payout.get("BankAccountId") else None
 
 
 def _last4(account: dict[str, Any]) -> str | None:

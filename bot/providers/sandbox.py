@@ -385,7 +385,7 @@ class SandboxProvider:
         return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False) -> CashOut:
+                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
         """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider
         pays accounts out by itself), and its money is pretend, with no bank to send it to; a simulated payout
         would show users a step the provider it stands for does not have. Asks and stores nothing."""

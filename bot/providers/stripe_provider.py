@@ -381,7 +381,7 @@ class StripeProvider:
         return []
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False) -> CashOut:
+                 holds_for_others: bool = False, confirmed: frozenset[str] = frozenset()) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
         schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
         return CashOut(CashOutOutcome.AUTOMATIC)

@@ -142,6 +142,14 @@ class MemPayouts(_Repo[Payout]):
     def open(self) -> int:
         return len(self.t.where(lambda p: p.status == PayoutStatus.CREATED))
 
+    def awaiting_account(self, user_id: str) -> list[Payout]:
+        rows = self.t.where(lambda p: p.user_id == user_id and p.status == PayoutStatus.CONFIRM_ACCOUNT)
+        return sorted(rows, key=lambda p: p.id or 0, reverse=True)
+
+    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
+        return frozenset(p.account_ref for p in self.t.where(
+            lambda p: p.user_id == user_id and p.account_confirmed_at is not None) if p.account_ref)
+
 
 class MemSteps(_Repo[TransferEvent]):
     model = TransferEvent

@@ -231,6 +231,14 @@ class Payouts(Protocol):
         """How many cash-outs have not ended (created: begun, or on their way to the bank)."""
         ...
 
+    def awaiting_account(self, user_id: str) -> list[Payout]:
+        """The user's cash-outs waiting for them to confirm a new account (CONFIRM_ACCOUNT), newest first."""
+        ...
+
+    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
+        """The accounts (provider ids) the user confirmed by DM."""
+        ...
+
 
 class Steps(Protocol):
     """The steps of each transfer's life (`paybot show`)."""

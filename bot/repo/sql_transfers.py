@@ -326,3 +326,12 @@ class SqlPayouts(_Table):
     def open(self) -> int:
         return int(self.s.exec(select(func.count()).select_from(Payout)
                                .where(Payout.status == PayoutStatus.CREATED)).one())
+
+    def awaiting_account(self, user_id: str) -> list[Payout]:
+        return list(self.s.exec(select(Payout).where(Payout.user_id == user_id,
+                                                     Payout.status == PayoutStatus.CONFIRM_ACCOUNT)
+                                .order_by(col(Payout.id).desc())))
+
+    def confirmed_accounts(self, user_id: str) -> frozenset[str]:
+        return frozenset(ref for ref in self.s.exec(select(Payout.account_ref).where(
+            Payout.user_id == user_id, col(Payout.account_confirmed_at).is_not(None))) if ref)

@@ -1,7 +1,7 @@
 """pages: what people type on the identity-and-terms page, and the links to paybot's pages the bot sent
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 06:30:00.000000
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import bot.store
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
