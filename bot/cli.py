@@ -34,8 +34,13 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 @app.command()
-def run() -> None:
-    """Run the worker: poll X for commands and DMs, move money, answer."""
+def run(
+    web_too: Annotated[bool, typer.Option("--web", help="Serve paybot's pages (`paybot web`) in this process too, "
+                                          "on $PORT: one process (one dyno) for the worker and the pages.")] = False,
+    port: Annotated[int, typer.Option(envvar="PORT", help="The pages' port with --web ($PORT on Heroku).")] = 8000,
+    host: Annotated[str, typer.Option(help="The pages' address with --web.")] = "0.0.0.0",
+) -> None:
+    """Run the worker: poll X for commands and DMs, move money, answer (with --web, serve the pages as well)."""
     from bot.bootstrap import build
     from bot.config import load_settings
 
@@ -61,10 +66,87 @@ def run() -> None:
         "tick": settings.paybot_tick_interval, "outbox": settings.paybot_outbox_interval,
         "reconcile": settings.paybot_reconcile_interval,
     }
+    server = None
     try:
+        if web_too:
+            try:
+                server = _web_server(settings, bot.engine, host, port)
+            except ConfigError as err:
+                _fail(str(err))
+            threading.Thread(target=server.run, daemon=True, name="web").start()
+            logging.getLogger("bot").info("serving paybot's pages on port %s", server.effective_port)
         bot.worker.run_scheduler(intervals)
     finally:
+        if server is not None:
+            server.close()
         bot.close()
+
+
+def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
+    """waitress serving paybot's web app (`bot.web.app`) on the store of `engine`, with Stripe's webhook when
+    PAYBOT_PROVIDER=stripe and STRIPE_WEBHOOK_SECRET is set; ConfigError for a missing or bad setting."""
+    from functools import partial
+
+    from bot.bootstrap import policy_from
+    from bot.ports import SystemClock
+    from bot.providers.stripe_provider import StripeProvider
+    from bot.providers.stripe_webhook import register, webhook_server
+    from bot.repo.sql import SqlStore
+    from bot.service import Service
+    from bot.store import Mark
+    from bot.web.app import create_app
+
+    store = SqlStore(engine)
+    webhook = None
+    if settings.paybot_provider == "stripe" and settings.stripe_webhook_secret:
+        platform_secret, connect_secret = settings.require_webhook_secrets()
+        # A service of its own, as a separate process would have: the worker's is the worker thread's.
+        provider = StripeProvider.from_settings(settings, SystemClock())
+        with store() as s:
+            bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
+        service = Service(uow=store, provider=provider, clock=SystemClock(), policy=policy_from(settings, provider),
+                          bot_id=bot_id, bot_handle=settings.paybot_handle, currency=settings.paybot_currency,
+                          enabled=settings.enabled_currencies())
+        webhook = partial(register, provider=provider, platform_secret=platform_secret, apply=service.apply_event,
+                          connect_secret=connect_secret, endpoint="stripe_webhook")
+    app_ = create_app(settings, store, SystemClock(), webhook=webhook)
+    return webhook_server(app_, host, port)  # waitress, with limits for the internet
+
+
+@app.command()
+def web(
+    port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on ($PORT on Heroku).")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+) -> None:
+    """Serve paybot's pages (reached through the links the bot DMs) and, on Stripe, its webhook, without the
+    worker (`paybot run --web` runs both in one process)."""
+    from bot import migrate
+
+    settings = _settings()
+    logs.setup(settings.log_level, secrets=settings.secrets())
+    try:
+        settings.require_web()  # before anything is made
+    except ConfigError as err:
+        _fail(str(err))
+    engine = _store_engine(settings)
+    try:
+        migrate.upgrade(engine)  # as `paybot run` does: whichever starts first brings the store up to date
+        server = _web_server(settings, engine, host, port)
+    except ConfigError as err:
+        _fail(str(err))
+    print(f"Serving paybot's pages on http://{host}:{server.effective_port}", flush=True)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt  # out of waitress's loop; requests in flight finish in close()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        engine.dispose()
 
 
 @app.command()
@@ -392,7 +474,7 @@ def webhook(
     port: Annotated[int, typer.Option(envvar="PORT", help="Port to listen on ($PORT on Heroku).")] = 8000,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
-    """Receive Stripe's events at POST /stripe/webhook (optional: the worker polls them anyway)."""
+    """Receive Stripe's events at POST /stripe/webhook, alone (superseded by `paybot web`, which serves it too)."""
     from bot.providers.stripe_webhook import PATH, make_app, webhook_server
 
     settings, _uow, service = _operator()

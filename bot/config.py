@@ -173,6 +173,11 @@ class Settings(BaseSettings):
     # Required with MANGOPAY_BANK_PAGE_URL: at least 32 random characters (e.g. `openssl rand -hex 32`).
     paybot_link_secret: SecretStr | None = None
     paybot_link_ttl: str = "15m"  # how long a link to the card page or the bank-account page works
+    # paybot's own pages (`paybot web`): the public address they are served at, which the links the bot DMs start
+    # with (https, or http to this machine); their links are signed with PAYBOT_LINK_SECRET and work PAYBOT_LINK_TTL.
+    paybot_web_url: str | None = None
+    # Mangopay's terms, shown with their link on the identity page; the person accepts them there.
+    mangopay_terms_url: str = "https://mangopay.com/terms-and-conditions"
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
@@ -329,6 +334,17 @@ class Settings(BaseSettings):
         """The secret links to the operator's pages are signed with (PAYBOT_LINK_SECRET); ConfigError when it is
         missing, weak, or the Mangopay API key."""
         return _require_link_secret(self)
+
+    def require_web(self) -> tuple[str, str]:
+        """The pages' public address (PAYBOT_WEB_URL, no trailing slash) and link secret; ConfigError naming what is
+        missing or wrong (the address must be https, or http to this machine: the links carry a bearer token)."""
+        secret = self.require_link_secret()
+        if not self.paybot_web_url:
+            raise ConfigError("PAYBOT_WEB_URL is not set: the links the bot sends to paybot's pages start with it "
+                              "(the public https address `paybot web` is served at, e.g. https://paybot.example.com)")
+        base = checked_base("paybot_web_url", self.paybot_web_url.rstrip("/"), live=self.paybot_live, override=False)
+        assert base is not None
+        return base, secret
 
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""

@@ -47,6 +47,8 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     checks += _x_checks(settings)
     checks.append(_guard("payment provider", lambda: _provider(settings)))
     checks += _store_checks(settings)
+    if settings.paybot_web_url or settings.paybot_link_secret:
+        checks.append(_pages(settings))
     secrets = settings.secrets()  # an error can quote a credential or DATABASE_URL's password
     return [Check(c.name, c.status, redact(c.detail, secrets)) for c in checks]
 
@@ -208,3 +210,13 @@ def _store_checks(settings: Settings) -> list[Check]:
     finally:
         engine.dispose()
     return out
+
+
+def _pages(settings: Settings) -> Check:
+    """paybot's pages (`paybot web`, `paybot run --web`): their address and the secret their links are signed with."""
+    try:
+        base, _secret = settings.require_web()
+    except ConfigError as err:
+        return Check("pages", FAIL, str(err))
+    return Check("pages", OK, f"served at {base}, links signed with PAYBOT_LINK_SECRET and good for "
+                              f"{settings.paybot_link_ttl}")

@@ -1,4 +1,5 @@
-"""Signed links to the operator's own pages (Mangopay's card page and bank-account page).
+"""Signed links to the operator's own pages (Mangopay's card page and bank-account page) and to paybot's
+(`paybot web`: bot.web.page_links, purpose "page:<what the page is for>", subject the X user id).
 
 Such a link lets whoever holds it act for one user (save a card for them, register the bank account their money
 goes to), so it is signed, bound to that user, short-lived and single-use:
@@ -45,16 +46,23 @@ def sign(key: bytes, purpose: str, subject: str, expires: int, nonce: str | None
     return f"{expires}.{nonce}.{_mac(key, purpose, subject, expires, nonce)}"
 
 
-def verify(key: bytes, purpose: str, subject: str, token: str, now: datetime,
-           use: Callable[[str, int], bool] | None = None) -> bool:
-    """Whether `token` opens the page of `purpose` for `subject` now. `use(nonce, expires)` records the nonce
-    and says whether it was new: a token whose nonce was used before is refused (links are single-use)."""
+def signed(key: bytes, purpose: str, subject: str, token: str) -> bool:
+    """Whether `token` was signed with `key` for `purpose` and `subject` (its MAC compared in constant time),
+    whatever its end: `verify` checks the time as well."""
     parts = token.split(".")
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1]:
         return False
     expires, nonce, mac = int(parts[0]), parts[1], parts[2]
-    if not hmac.compare_digest(mac.encode(), _mac(key, purpose, subject, expires, nonce).encode()):
+    return hmac.compare_digest(mac.encode(), _mac(key, purpose, subject, expires, nonce).encode())
+
+
+def verify(key: bytes, purpose: str, subject: str, token: str, now: datetime,
+           use: Callable[[str, int], bool] | None = None) -> bool:
+    """Whether `token` opens the page of `purpose` for `subject` now. `use(nonce, expires)` records the nonce
+    and says whether it was new: a token whose nonce was used before is refused (links are single-use)."""
+    if not signed(key, purpose, subject, token):
         return False
+    expires, nonce = int(token.split(".")[0]), token.split(".")[1]
     if now.timestamp() >= expires:
         return False
     return use is None or use(nonce, expires)

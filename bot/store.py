@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
@@ -444,3 +444,45 @@ class Payout(SQLModel, table=True):
     account_refused_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time()
     updated_at: datetime = _time()
+
+
+class IdentityRecord(SQLModel, table=True):
+    """What a person typed on the identity-and-terms page (`paybot web`), for the payment provider's user: their
+    name and e-mail, and, to receive money, their birthday, nationality, country of residence and address (the
+    address is in the country of residence). Mangopay's terms: the address shown and when they were accepted.
+    Read through `bot.identity.identity_of`; one row per X user, replaced by each new form."""
+
+    __tablename__ = "identity"
+
+    user_id: str = Field(primary_key=True)  # the X user
+    first_name: str
+    last_name: str
+    email: str
+    birthday: date | None = None  # these five: only to receive money
+    nationality: str | None = None  # ISO 3166-1 alpha-2
+    residence: str | None = None  # ISO 3166-1 alpha-2, also the address's country
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    terms_url: str  # the terms the person was shown and accepted
+    terms_accepted_at: datetime = _time()
+    lang: str = "en"  # the language the page was shown in
+    updated_at: datetime = _time()
+
+
+class PageLink(SQLModel, table=True):
+    """A link to one of paybot's pages that the bot sent someone (`bot.web.page_links`): its nonce (the link's
+    token is `<expires>.<nonce>.<mac>`, bot.links, the MAC never stored), what it opens and for whom, and when it
+    ends; `used_at` once its form was saved (a link works once)."""
+
+    __tablename__ = "page_link"
+
+    nonce: str = Field(primary_key=True)
+    purpose: str  # what the page is for: "pay" (identity and terms) or "receive" (the same, and the address)
+    user_id: str = Field(index=True)  # the X user it was sent to
+    lang: str = "en"  # the language of its pages
+    created_at: datetime = _time()
+    expires_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)

@@ -6,7 +6,7 @@ keys, and every query's filter and order. A store that passes here can stand in 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -21,9 +21,11 @@ from bot.store import (
     PRIORITY_CONFIRM,
     PRIORITY_OUTCOME,
     DmCursor,
+    IdentityRecord,
     Mark,
     MentionCursor,
     Outbox,
+    PageLink,
     Payout,
     PayoutStatus,
     Send,
@@ -659,3 +661,56 @@ def test_the_memory_store_answers_as_sqlite_does(ops: list[tuple[str, int, int, 
             assert _replay(MemoryStore(), ops) == _replay(sql, ops)
         finally:
             sql.engine.dispose()
+
+
+def page_link(nonce: str = "n1", **kw: object) -> PageLink:
+    base: dict[str, object] = dict(nonce=nonce, purpose="receive", user_id="9", lang="fr", created_at=NOW,
+                                   expires_at=NOW + 15 * MIN, used_at=None)
+    base.update(kw)
+    return PageLink(**base)  # type: ignore[arg-type]
+
+
+def test_a_page_link_is_used_once_before_its_end(store: Store) -> None:
+    """`use` marks a link once; not again, not past its end, not one never stored; a use not committed is
+    forgotten; of two units of work, the one after the other's commit is told no."""
+    with store() as tx:
+        tx.page_links.add(page_link("n1"))
+        tx.page_links.add(page_link("n2", expires_at=NOW + MIN))
+        tx.commit()
+    with store() as tx:
+        assert tx.page_links.use("n1", NOW)  # then left without commit
+    with store() as one, store() as two:
+        assert one.page_links.use("n1", NOW) and not one.page_links.use("n1", NOW)
+        one.commit()
+        assert not two.page_links.use("n1", NOW + MIN)
+    with store() as tx:
+        assert not tx.page_links.use("n2", NOW + MIN) and not tx.page_links.use("nope", NOW)
+        used = tx.page_links.get("n1")
+        assert used is not None and used.used_at == NOW and used.user_id == "9" and used.lang == "fr"
+        fresh = tx.page_links.get("n2")
+        assert fresh is not None and fresh.used_at is None and fresh.expires_at == NOW + MIN
+
+
+def test_a_persons_identity_is_replaced_by_a_new_one(store: Store) -> None:
+    """One identity per person: a new record replaces the stored one whole; times come back UTC."""
+    def record(**kw: object) -> IdentityRecord:
+        base: dict[str, object] = dict(user_id="9", first_name="Alice", last_name="Martin", email="a@example.com",
+                                       birthday=date(1990, 3, 31), nationality="FR", residence="FR",
+                                       address_line1="1 rue", address_line2=None, city="Paris", region=None,
+                                       postal_code="75001", terms_url="https://mangopay.com/terms-and-conditions",
+                                       terms_accepted_at=NOW, lang="fr", updated_at=NOW)
+        base.update(kw)
+        return IdentityRecord(**base)  # type: ignore[arg-type]
+
+    with store() as tx:
+        assert tx.identities.get("9") is None
+        tx.identities.add(record())
+        tx.commit()
+    with store() as tx:
+        assert tx.identities.get("9") is not None
+        tx.identities.add(record(email="b@example.com", city="Lyon", terms_accepted_at=NOW + MIN))
+        tx.commit()
+    with store() as tx:
+        got = tx.identities.get("9")
+        assert got is not None and (got.email, got.city, got.birthday) == ("b@example.com", "Lyon", date(1990, 3, 31))
+        assert got.terms_accepted_at == NOW + MIN and got.terms_accepted_at.tzinfo is not None

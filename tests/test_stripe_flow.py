@@ -289,10 +289,12 @@ def test_a_live_key_without_paybot_live_refuses_to_start(tmp_path: Path) -> None
     assert "sk_live_51Abc0123456789xyz" not in done.stderr + done.stdout
 
 
-def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path) -> None:
-    """`paybot webhook` as an operator runs it: a badly signed event is refused; a signed event Stripe never
-    sent (an invented refund) is refused too, since each event is fetched again from Stripe; a real one
-    (a dispute) is applied; a body that is not an event, or too big, is refused without harm."""
+@pytest.mark.parametrize("command", ["webhook", "web"])
+def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path, command: str) -> None:
+    """`paybot webhook` as an operator runs it, and `paybot web`, which serves the same webhook at the same path
+    beside the pages: a badly signed event is refused; a signed event Stripe never sent (an invented refund) is
+    refused too, since each event is fetched again from Stripe; a real one (a dispute) is applied; a body that is
+    not an event, or too big, is refused without harm."""
     import hashlib
     import hmac
     import time
@@ -310,7 +312,10 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
     env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
             "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
             "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": SECRET}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "webhook", "--host", "127.0.0.1", "--port", str(port)],
+    if command == "web":
+        env |= {"PAYBOT_LINK_SECRET": "5f2b9c1e8d7a4036b1c9e2f7a8d3b6c04e1f9a7d2c8b5e3f",
+                "PAYBOT_WEB_URL": f"http://127.0.0.1:{port}"}
+    proc = subprocess.Popen([sys.executable, "-m", "bot", command, "--host", "127.0.0.1", "--port", str(port)],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         url = f"http://127.0.0.1:{port}/stripe/webhook"
@@ -327,6 +332,9 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
                                    "object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}}})
         forged = requests.post(url, data=invented, headers={"Stripe-Signature": "t=1,v1=beef"}, timeout=10)
         assert forged.status_code == 400 and [t.status for t in transfers(run)] == ["completed"]
+        if command == "web":  # the pages' headers on the webhook's answers too, and the pages beside it
+            assert forged.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in forged.headers
+            assert requests.get(f"http://127.0.0.1:{port}/identity", timeout=10).status_code == 403
         assert post(invented) == 400 and [t.status for t in transfers(run)] == ["completed"]
         assert post("[]") == 400 and post(json.dumps({"id": "evt_x"})) == 400
         assert post("x" * (2 * 1024 * 1024)) == 413

@@ -18,10 +18,10 @@ from bot.sims.x import (
 
 
 def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str],
-                 log_name: str = "worker.log") -> subprocess.Popen[bytes]:
+                 log_name: str = "worker.log", args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """Start `paybot run` on the simulator with the store and sandbox in `tmp`; output goes to tmp/log_name.
 
-    The environment is cleaned of paybot's own variables first, then `settings` are applied."""
+    The environment is cleaned of paybot's own variables first, then `settings` are applied; `args` follow `run`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
     env.update({
         "X_API_BASE": sim.base,  # type: ignore[attr-defined]
@@ -31,7 +31,7 @@ def spawn_worker(sim: XSim, tmp: Path, settings: dict[str, str],
     })
     env.update(settings)
     with (tmp / log_name).open("a") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=tmp, env=env, stdout=out,
+        return subprocess.Popen([sys.executable, "-m", "bot", "run", *args], cwd=tmp, env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
 
 

@@ -110,8 +110,17 @@ def make_app(provider: StripeProvider, platform_secret: str, apply: Callable[[Pr
     the process starts in)."""
     app = Flask("paybot-stripe-webhook", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY  # Stripe's events are a few kB
+    register(app, provider, platform_secret, apply, connect_secret=connect_secret)
+    return app
 
-    @app.post(PATH)
+
+def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: Callable[[ProviderEvent], None], *,
+             connect_secret: str | None = None, endpoint: str = "webhook") -> None:
+    """Add the webhook's route (POST /stripe/webhook, as `make_app` describes) to `app`: its own app
+    (`paybot webhook`) or paybot's web app (`paybot web`, endpoint "stripe_webhook"). The app must refuse bodies over
+    MAX_BODY (MAX_CONTENT_LENGTH)."""
+
+    @app.post(PATH, endpoint=endpoint)
     def webhook() -> Response:
         body = request.get_data()
         header = request.headers.get("Stripe-Signature")
@@ -161,8 +170,6 @@ def make_app(provider: StripeProvider, platform_secret: str, apply: Callable[[Pr
         for item in events:
             apply(item)
         return Response("ok", status=200)
-
-    return app
 
 
 def webhook_server(app: Flask, host: str, port: int) -> Any:

@@ -17,16 +17,18 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from bot.domain import Settle
-from bot.repo.memory_tables import SHAPES, MemTransfers, R, Row, _Repo, _uniques, _Work
+from bot.repo.memory_tables import SHAPES, MemTransfers, R, Row, _Repo, _uniques, _utc, _Work
 from bot.repo.port import Conflict, Store, Tx
 from bot.store import (
     BALANCE,
     PRIORITY_CONFIRM,
     WAITING,
     Checkpoint,
+    IdentityRecord,
     Lease,
     Mark,
     Outbox,
+    PageLink,
     Payout,
     PayoutStatus,
     ProcessedDm,
@@ -196,6 +198,28 @@ class MemCheckpoints:
         return self.get(name) == "1"
 
 
+class MemIdentities(_Repo[IdentityRecord]):
+    model = IdentityRecord
+
+    def add(self, row: IdentityRecord) -> None:
+        self.t.rows.pop(row.user_id, None)  # a new record replaces the one stored, as SQL's merge does
+        self.t.add(row)
+
+
+class MemPageLinks(_Repo[PageLink]):
+    model = PageLink
+
+    def use(self, nonce: str, now: datetime) -> bool:
+        row = self.t.get(nonce)
+        committed = self.tx.store.tables[PageLink].get(nonce)
+        if row is None or row.used_at is not None or (committed and committed.get("used_at") is not None):
+            return False  # used here, or by a unit of work that committed meanwhile
+        if _utc(row.expires_at) <= now:
+            return False
+        row.used_at = now
+        return True
+
+
 class MemoryTx:
     """One unit of work on a MemoryStore."""
 
@@ -211,6 +235,8 @@ class MemoryTx:
         self.mentions = MemProcessed(self, ProcessedTweet)
         self.dms = MemProcessed(self, ProcessedDm)
         self.checkpoints = MemCheckpoints(self)
+        self.identities = MemIdentities(self)
+        self.page_links = MemPageLinks(self)
 
     def work(self, model: type[R]) -> _Work[R]:
         if model not in self._work:

@@ -13,8 +13,10 @@ from bot.domain import EDIT_REASONS, MOVED, Status
 from bot.repo.port import Conflict
 from bot.store import (
     Checkpoint,
+    IdentityRecord,
     Lease,
     Outbox,
+    PageLink,
     Payout,
     ProcessedDm,
     ProcessedTweet,
@@ -42,6 +44,8 @@ SHAPES: dict[type[SQLModel], tuple[str, bool, tuple[tuple[str, ...], ...]]] = {
     Checkpoint: ("name", False, ()),
     Lease: ("name", False, ()),
     Payout: ("id", True, (("key",),)),
+    IdentityRecord: ("user_id", False, ()),
+    PageLink: ("nonce", False, ()),
 }
 
 

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain import Status
-from bot.store import Mark, Outbox, Payout, Settlement, Transfer, TransferEvent, User
+from bot.store import IdentityRecord, Mark, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
 
 
 class Conflict(Exception):
@@ -276,6 +276,29 @@ class Checkpoints(Protocol):
         ...
 
 
+class Identities(Protocol):
+    """What people typed on the identity-and-terms page, one record per X user (`bot.identity`)."""
+
+    def get(self, user_id: str) -> IdentityRecord | None: ...
+
+    def add(self, record: IdentityRecord) -> None:
+        """Store a new record, or the new state of one read in this unit of work."""
+        ...
+
+
+class PageLinks(Protocol):
+    """The links to paybot's pages the bot sent (`bot.web.page_links`), by nonce."""
+
+    def get(self, nonce: str) -> PageLink | None: ...
+
+    def add(self, link: PageLink) -> None: ...
+
+    def use(self, nonce: str, now: datetime) -> bool:
+        """Mark the link used now, if it exists, ends after `now` and was not used: whether it was marked. Atomic: of
+        two units of work using one link at once, one is told True and the other (once the first commits) False."""
+        ...
+
+
 class Tx(Protocol):
     """One unit of work: its repositories, and commit. Leaving it without `commit()` saves nothing."""
 
@@ -309,6 +332,12 @@ class Tx(Protocol):
 
     @property
     def checkpoints(self) -> Checkpoints: ...
+
+    @property
+    def identities(self) -> Identities: ...
+
+    @property
+    def page_links(self) -> PageLinks: ...
 
     def flush(self) -> None:
         """Give new rows their ids (and check unique keys) before the commit."""

@@ -20,9 +20,11 @@ from bot.store import (
     PRIORITY_CONFIRM,
     WAITING,
     Checkpoint,
+    IdentityRecord,
     Lease,
     Mark,
     Outbox,
+    PageLink,
     ProcessedDm,
     ProcessedTweet,
     Send,
@@ -171,6 +173,31 @@ class SqlCheckpoints(_Table):
         return self.get(name) == "1"
 
 
+class SqlIdentities(_Table):
+    def get(self, user_id: str) -> IdentityRecord | None:
+        return self.s.get(IdentityRecord, user_id)
+
+    def add(self, record: IdentityRecord) -> None:
+        self._add(self.s.merge(record))
+
+
+class SqlPageLinks(_Table):
+    def get(self, nonce: str) -> PageLink | None:
+        return self.s.get(PageLink, nonce)
+
+    def add(self, link: PageLink) -> None:
+        self._add(link)
+
+    def use(self, nonce: str, now: datetime) -> bool:
+        # One conditional UPDATE: PostgreSQL makes a second one wait for the first's commit, then finds no row;
+        # SQLite has one writer at a time (BEGIN IMMEDIATE).
+        self.s.flush()
+        result = self.s.execute(update(PageLink).where(
+            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now)
+            .values(used_at=now).execution_options(synchronize_session="fetch"))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
 class SqlTx:
     """One unit of work on a SQLModel session. `session` is there for operator reports and tests; the
     use cases see only the port (`bot.repo.port.Tx`)."""
@@ -186,6 +213,8 @@ class SqlTx:
         self.mentions = SqlProcessed(session, ProcessedTweet)
         self.dms = SqlProcessed(session, ProcessedDm)
         self.checkpoints = SqlCheckpoints(session)
+        self.identities = SqlIdentities(session)
+        self.page_links = SqlPageLinks(session)
 
     def flush(self) -> None:
         # the deferred rows (messages, timeline steps, processed ids) wait for the commit: nobody needs their ids
