@@ -163,6 +163,12 @@ CATALOG: dict[str, tuple[str, str]] = {
                        "Votre paiement de {amount} à {handles} a été annulé par une modification de son post et n'a "
                        "pas été envoyé ; rien d'autre n'a bougé. Pour répondre à un autre paiement, répondez avec son "
                        "code (OUI CODE ou NON CODE). [{code}]"),
+    "several.bare": ("You had several payments waiting when you sent that answer, and I read another answer of "
+                     "yours, sent after it, first; so it counts for nothing and nothing else moved. Answer each "
+                     "payment with its code (YES CODE or NO CODE).",
+                     "Vous aviez plusieurs paiements en attente quand vous avez envoyé cette réponse, et j'ai lu "
+                     "d'abord une autre réponse, envoyée après : elle ne compte pas et rien d'autre n'a bougé. "
+                     "Répondez à chaque paiement avec son code (OUI CODE ou NON CODE)."),
     "edited.bare": ("Your payment to {handles} was changed by an edit of its post after your answer, so your "
                     "answer counts for nothing; nothing moved. Answer each payment with its code (YES CODE or NO "
                     "CODE), as my newest messages show it.",
@@ -451,19 +457,19 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "de pouvoir partir (un paiement par carte peut encore être contesté)."),
     "cashout.limit": ("You've cashed out {n} times in the last 24 hours; please try again tomorrow.",
                       "Vous avez fait {n} retraits ces dernières 24 heures ; réessayez demain."),
-    "cashout.new_account_last4": ("Your cash-out would go to a bank account ending {code} that you have not "
+    "cashout.new_account_last4": ("Your cash-out would go to a bank account ending {last4} that you have not "
                                   "confirmed before, so nothing was paid out yet. If this account is yours, reply "
                                   "YES {code} within {within}. If it is not, reply NO {code} and tell the operator: "
                                   "someone else may have added it.",
-                                  "Votre retrait irait vers un compte bancaire se terminant par {code} que vous "
+                                  "Votre retrait irait vers un compte bancaire se terminant par {last4} que vous "
                                   "n'avez pas encore confirmé : rien n'a été versé. Si ce compte est le vôtre, "
                                   "répondez OUI {code} dans les {within}. Sinon, répondez NON {code} et prévenez "
                                   "l'opérateur : quelqu'un d'autre a pu l'ajouter."),
-    "cashout.new_account": ("Your cash-out would go to a bank account you have not confirmed before (the one you "
-                            "added last), so nothing was paid out yet. If you added it, reply YES {code} within "
+    "cashout.new_account": ("Your cash-out would go to a bank account you have not confirmed before, so nothing "
+                            "was paid out yet. If you added it, reply YES {code} within "
                             "{within}. If not, reply NO {code} and tell the operator: someone else may have added it.",
-                            "Votre retrait irait vers un compte bancaire que vous n'avez pas encore confirmé (le "
-                            "dernier ajouté) : rien n'a été versé. Si vous l'avez ajouté, répondez OUI {code} dans "
+                            "Votre retrait irait vers un compte bancaire que vous n'avez pas encore confirmé : rien "
+                            "n'a été versé. Si vous l'avez ajouté, répondez OUI {code} dans "
                             "les {within}. Sinon, répondez NON {code} et prévenez l'opérateur : quelqu'un d'autre a "
                             "pu l'ajouter."),
     "cashout.account_refused": ("Nothing was paid out, and the account [{code}] will not be paid. If you did not add "

@@ -120,7 +120,8 @@ SHOWN = re.compile(r"(Send|Pay) \$(\d+)\.(\d\d) to @")  # a confirmation's DM: w
 MENU = re.compile(r"^You have \d+ payments waiting\. Reply ")
 OPTION = re.compile(r"\b(YES|NO) ([A-Z0-9]{4}) for \$(\d+)\.(\d\d) to ")
 # X's routes a "fault" move strikes: the bot's DM sends, its posts (replies).
-ROUTE = {"dm": "POST /2/dm_conversations/with/:participant_id/messages", "reply": "POST /2/tweets"}
+ROUTE = {"dm": "POST /2/dm_conversations/with/:participant_id/messages", "reply": "POST /2/tweets",
+         "read": "GET /2/dm_events"}
 ANSWER = re.compile(r"(YES|NO)(?: ([A-Z0-9]{4}))?")  # a DM answering a confirmation, upper-cased
 PRIVACY = re.compile(r"privacy (public|private|quiet)")  # a DM choosing a privacy setting, lower-cased
 AMOUNT = re.compile(r"\$\d")
@@ -433,6 +434,9 @@ class CrashRun:
         {"do": "overtake", "by": person, "to": person, "second": "send"|"request", "from": person, "dollars": 1,
             "yes": true, "edit": 20, "into": "amount"} (their send, asked; a second send of theirs or `from`'s
             request from them, asked; then their bare answer and the second's edit (as in "edit") in one breath)
+        {"do": "hasty", "by": person, "to": person, "dollars": 1, "second": 20, "yes": true, "late": "read"}
+            (their send, asked; then in one breath a new send of theirs and their bare answer, which the bot reads
+            late: X fails its DM readings ("read"), or an edit of the new post into chatter follows ("edit"))
         {"do": "revise", "by": person, "kind": "send", "to": person, "dollars": 1, "into": "amount", "edit": 20,
             "fault": null|"dm"|"reply", "status": 503, "wait": "1m", "yes": true}
             (X refuses the next send on that route, if any; the command; its edit, into a new amount or as
@@ -461,7 +465,7 @@ class CrashRun:
             self._step({"restart": True})
         elif do in ("pause", "resume"):
             self._step({do: True})
-        elif do in ("blind", "late", "menu", "overtake", "revise", "paused", "flood"):
+        elif do in ("blind", "late", "menu", "overtake", "hasty", "revise", "paused", "flood"):
             getattr(self, f"_{do}")(move)
         else:
             inner = self._make(move)
@@ -607,6 +611,20 @@ class CrashRun:
         self._step(second)
         self._step({"together": [self._bare(payer, move.get("yes", True)),
                                  self._edit_step(second["id"], move.get("edit", 20), move.get("into", "amount"))]})
+
+    def _hasty(self, move: Move) -> None:
+        """Their send, asked; then, in one breath, a new send of theirs and their bare answer (meant for it); the
+        bot reads the answer late: X fails its DM readings a while ("late": "read", so the new confirmation goes
+        out first), or an edit of the new post into chatter follows ("late": "edit", read before the answer)."""
+        payer, whole = move["by"], move.get("dollars", 1)
+        self._step(self._post_step(payer, "send", move["to"], whole))
+        late = move.get("late", "read")
+        steps = [self._fault_step("read", 503, 5)] if late == "read" else []
+        post = self._post_step(payer, "send", move["to"], move.get("second", 20))
+        steps += [post, {"wait": "2s"}, {"dm": "yes" if move.get("yes", True) else "no", "by": self.handles[payer]}]
+        if late == "edit":
+            steps += [{"wait": "2s"}, self._edit_step(post["id"], 1, "chatter")]
+        self._step({"together": steps})
 
     def _revise(self, move: Move) -> None:
         """X refuses the next send on a route (if "fault"); the command; its edit; time passes; a bare answer

@@ -92,7 +92,8 @@ meanwhiles = st.fixed_dictionaries({"do": st.just("meanwhile"), "by": person,
 # The interleavings where consent is at stake (tests/crashmode.py, CrashRun.perform): an answer between a
 # post and its confirmation (which X may refuse once, so it goes out late); a bare answer after one's send
 # lapsed while another send of theirs (or a request) waits; a bare answer, then the menu followed word for
-# word; a bare answer and, in the same breath, an edit of another command waiting for that payer; a command
+# word; a bare answer and, in the same breath, an edit of another command waiting for that payer; a new post of
+# one's own and a bare answer in one breath, read late (X fails the DM readings) or after an edit; a command
 # edited (into anything) after X refused its confirmation once, then a bare answer; edits and answers while
 # paused; STOP or PRIVACY past the hourly allowance of answers, then a command naming that
 # person. Hypothesis draws the first of a sampled_from's values most often: the value that makes the
@@ -115,6 +116,9 @@ overtakes = st.fixed_dictionaries({"do": st.just("overtake"), "by": payer, "to":
                                    "dollars": whole, "yes": yes, "edit": whole,
                                    "into": st.sampled_from(("amount", "amount", "help", "junk"))}
                                   ).filter(lambda move: move["by"] not in (move["to"], move["from"]))
+hasties = st.fixed_dictionaries({"do": st.just("hasty"), "by": payer, "to": payee, "dollars": whole, "second": whole,
+                                 "yes": yes, "late": st.sampled_from(("read", "edit"))}
+                                ).filter(lambda move: move["by"] != move["to"])
 # Mostly a new amount, X refusing the first confirmation with a 5xx, time for its retry, and a yes.
 revision = {"dollars": whole, "into": st.sampled_from(("amount", "amount", "amount", "amount", "help", "chatter",
                                                        "junk", "flip")),
@@ -179,6 +183,7 @@ STRATEGIES: dict[str, tuple[int, st.SearchStrategy[Move]]] = {  # each kind of m
     "late": (3, dying(lates)),
     "menu": (2, dying(menus)),
     "overtake": (2, dying(overtakes)),
+    "hasty": (2, dying(hasties)),
     "revise": (4, dying(revises)),
     "paused": (2, pauses),
     "flood": (2, dying(floods)),
@@ -317,8 +322,10 @@ def test_an_example_is_the_same_run_every_time_and_replays_through_simulate() ->
 def test_a_broken_consent_rule_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With the bot counting any answer sent after the post, even one sent before its confirmation reached X
     (`answers` without its sent-after-the-confirmation check: the mutation "answer-before-confirmation" of
-    scripts/mutants), the first part of the fixed examples finds a payment nobody said yes to as shown, and
-    its scenario replays to the same violation."""
+    scripts/mutants), examples of the interleaving that rule guards (a command and its payer's answer before
+    the bot looks, among other posts and answers) find a payment nobody said yes to as shown, and its scenario
+    replays to the same violation: the machinery from a broken rule to a replayable failure, in CI. (Whether the
+    whole fixed examples find each broken rule is `bash scripts/mutants`' question: a minute per rule.)"""
     holders = [m for name, m in sys.modules.items() if name.startswith("bot.") and m is not None
                and inspect.isfunction(getattr(m, "answers", None))]  # the rule, wherever the use cases import it
     assert holders
@@ -333,7 +340,7 @@ def test_a_broken_consent_rule_is_found(monkeypatch: pytest.MonkeyPatch, tmp_pat
 
     @seed(1)
     @settings(max_examples=EXAMPLES // PARTS, phases=PHASES, report_multiple_bugs=False)
-    @given(script=moves, page=pages)
+    @given(script=st.lists(st.one_of(dying(blinds), answered(sends)), min_size=2, max_size=4), page=pages)
     def search(script: list[Move], page: int) -> None:
         try:
             play(script, page, workdir=tmp_path)

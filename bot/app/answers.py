@@ -27,6 +27,20 @@ log = logging.getLogger(__name__)
 LAPSE_MEMORY = timedelta(hours=24)
 
 
+def _waiting_at(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
+    """Whether `t` still waited for its payer's answer when an answer was sent at `said_at` (X's event `said_id`):
+    it waits now; or an answer of theirs sent after that one (or at the same instant: a tie proves nothing)
+    answered it; or, unanswered, an edit voided it at or after that moment, or its time ran out after it."""
+    if t.status == Status.PENDING:
+        return True
+    if t.answered_at is not None:
+        after = id_after(t.answered_id, said_id)
+        return after if after is not None else t.answered_at >= said_at
+    if t.status == Status.EXPIRED:
+        return t.expires_at > said_at
+    return t.status == Status.CANCELLED and t.updated_at >= said_at
+
+
 def _runs_after_commit(dm: DirectMessage) -> bool:
     """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
     try:
@@ -200,10 +214,10 @@ class Answers(Cashout):
         # asked after it: the answer waited for the mentions, or X was slow; or voided since, by an edit read after
         # the yes was sent) may be meant for that one: it confirms nothing else (another send of one's own must not
         # catch the yes meant for the new one).
-        earlier = code is None and any(
-            t.kind == "send" and not answers(t, said_at, said_id) and id_after(said_id, t.command_tweet_id) is not False
-            for t in [*(t for t in pending if t.status == Status.PENDING),
-                      *s.transfers.closed_unanswered(user_id, said_at)])
+        waiting = [t for t in [*pending, *s.transfers.left_pending_since(user_id, said_at)]
+                   if _waiting_at(t, said_at, said_id)] if code is None else []
+        earlier = any(t.kind == "send" and not answers(t, said_at, said_id)
+                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)
         if earlier or (unasked and (not groups or (code and code not in groups))):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
@@ -214,11 +228,17 @@ class Answers(Cashout):
             key = "expired.bare" if gone.status == Status.EXPIRED else "cancelled.bare"
             self._answer_dm(s, user_id, self._expired_text(s, gone, lang, key), lang)
             return []
-        if code is None and groups and (edited := self._edited_meanwhile(s, pending, groups, said_at, said_id)):
-            # A bare answer sent while another payment of theirs waited, whose post was edited since (its new
-            # version not asked before the answer): the answer may be meant for it, or given with both in mind.
-            # It is told so, and moves nothing.
-            self._answer_dm(s, user_id, self._edited_text(s, edited, lang), lang)
+        if code is None and groups and (other := self._in_view(waiting, groups, said_at, said_id)):
+            # A bare answer sent while another payment of theirs waited that it cannot answer now (its post edited
+            # since, voided, or answered by an answer of theirs sent after this one and read before it): the answer
+            # may be meant for it, or given with both in mind. It is told so, and moves nothing.
+            text = self._edited_text(s, other, lang) if other.answered_at is None else say("several.bare", lang)
+            self._answer_dm(s, user_id, text, lang)
+            return []
+        if code is None and groups and self._newest_post_unasked(s, user_id, groups, said_id):
+            # Their newest post to the bot came after every confirmation this answer could answer, and before it,
+            # and made no confirmation (refused, even silently; help; chatter): the answer may be meant for it.
+            self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
             return []
         if code:
             target = groups.get(code)
@@ -246,6 +266,7 @@ class Answers(Cashout):
         if not confirm:
             for t in target:
                 self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
+                t.answered_at, t.answered_id = said_at, said_id
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
             if first.kind == "request":
                 text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
@@ -262,6 +283,7 @@ class Answers(Cashout):
             return []
         for t in target:
             self._set_status(s, t, Status.EXECUTING, now)
+            t.answered_at, t.answered_id = said_at, said_id
             t.pay_key = money_key(Step.PAY, t.root_tweet_id, t.sender_id, t.recipient_id)
             t.confirmed_at = now
         return [t.id for t in target if t.id is not None]
@@ -290,15 +312,22 @@ class Answers(Cashout):
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     @staticmethod
-    def _edited_meanwhile(s: Tx, pending: list[Transfer], groups: dict[str, list[Transfer]], said_at: datetime,
-                          said_id: str | None) -> Transfer | None:
-        """A payment of the payer's still waiting that this answer cannot answer (its current version was not
-        asked before it) although a version of it was asked before the answer: at the answer, the payer knew of
-        it, so a bare answer was given with it in view. None when there is none."""
-        for t in pending:
-            if t.status != Status.PENDING or t.id in {g.id for ts in groups.values() for g in ts}:
-                continue
-            if t.first_asked_at is None:
+    def _newest_post_unasked(s: Tx, user_id: str, groups: dict[str, list[Transfer]], said_id: str | None) -> bool:
+        """Whether the payer's newest post to the bot, one that made no confirmation, came before this answer and
+        after every confirmation it could answer."""
+        last = (s.users.get(user_id) or User(id="", handle="")).last_post_id
+        asked = [int(t.asked_id) for ts in groups.values() for t in ts if t.asked_id]
+        return bool(last and id_after(said_id, last) and asked and int(last) > max(asked))
+
+    @staticmethod
+    def _in_view(waiting: list[Transfer], groups: dict[str, list[Transfer]], said_at: datetime,
+                 said_id: str | None) -> Transfer | None:
+        """A payment of the payer's that waited when this answer was sent (`waiting`), other than those it can
+        answer now, and of which a version had been asked before it: the payer knew of it, so a bare answer was
+        given with it in view. None when there is none."""
+        grouped = {g.id for ts in groups.values() for g in ts}
+        for t in waiting:
+            if t.id in grouped or t.first_asked_at is None:
                 continue
             after = id_after(said_id, t.first_asked_id)
             if after if after is not None else said_at >= t.first_asked_at:  # a tie proves nothing: counted
@@ -308,9 +337,9 @@ class Answers(Cashout):
     def _edited_text(self, s: Tx, t: Transfer, lang: str) -> str:
         """What a payer is told when their bare answer was overtaken by an edit of another payment of theirs."""
         if t.kind == "request":
-            return say("edited.bare_request", lang, handles=self._handle(s, t.recipient_id))
+            return say("edited.bare_request", lang, handles=msg.handles([self._handle(s, t.recipient_id)]))
         group = s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id)
-        names = [self._handle(s, g.recipient_id) for g in group if g.status == Status.PENDING]
+        names = [self._handle(s, g.recipient_id) for g in group if g.status == t.status]
         return say("edited.bare", lang, handles=msg.handles(names))
 
     def _expired_text(self, s: Tx, last: Transfer, lang: str, key: str = "expired") -> str:

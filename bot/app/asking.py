@@ -64,6 +64,10 @@ class Asking(ServiceBase):
     def _handle_mention(self, s: Tx, m: Mention) -> None:
         if m.author_id == self.bot_id or m.is_repost:
             return
+        author = s.users.get(m.author_id)
+        if author is not None and (author.last_post_id is None or int(m.id) > int(author.last_post_id)):
+            author.last_post_id = m.id  # until it is asked about (`_ask`), a bare answer after it may be meant for it
+            s.users.add(author)
         if m.id != m.root_id and self._answered(s, m.root_id):
             log.info("post %s edits a command already answered; ignored", m.id)
             return
@@ -195,6 +199,10 @@ class Asking(ServiceBase):
             t.asked_at = t.asked_id = None  # a new version: no answer counts until its confirmation is out
             s.transfers.add(t)
             rows[user.id] = t
+        author = s.users.get(m.author_id)
+        if author is not None and author.last_post_id == m.id:
+            author.last_post_id = None  # this post is asked about: answers after it are judged by its version
+            s.users.add(author)
         s.flush()  # new rows get their ids, for their timelines
         for user_id, t in rows.items():
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"

@@ -190,8 +190,11 @@ class Cashout(Holds):
             elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref:
                 row.status, row.account_ref = PayoutStatus.CONFIRM_ACCOUNT, result.account_ref
                 row.account_code = account_code(s, row.user_id, result.last4)
-                what = "cashout.new_account_last4" if row.account_code == result.last4 else "cashout.new_account"
-                text = say(what, lang, code=row.account_code, within=span(self.policy.confirm_ttl, lang))
+                # The account is always named by its last four characters when the provider gives them, even when the
+                # code to reply with is four random digits (they would read as a payment's code).
+                what = "cashout.new_account_last4" if result.last4 else "cashout.new_account"
+                text = say(what, lang, code=row.account_code, last4=(result.last4 or "").upper(),
+                           within=span(self.policy.confirm_ttl, lang))
             elif result.outcome == CashOutOutcome.STARTED:
                 amount = result.amount or Money(0, currency)
                 row.ref, row.amount_minor = result.ref, amount.minor

@@ -156,6 +156,10 @@ class MemTransfers(_Repo[Transfer]):
     def pending_of(self, sender_id: str) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
+    def left_pending_since(self, sender_id: str, since: datetime) -> list[Transfer]:
+        return self.t.where(lambda t: t.sender_id == sender_id and t.status != Status.PENDING and (
+            t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since)))
+
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at >= since and (
             t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS)))

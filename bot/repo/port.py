@@ -58,6 +58,11 @@ class Transfers(Protocol):
         """What `sender_id` was asked to confirm and has not answered, by id."""
         ...
 
+    def left_pending_since(self, sender_id: str, since: datetime) -> list[Transfer]:
+        """`sender_id`'s transfers that are no longer pending and changed, or were confirmed, at or after `since`
+        (answered, voided, expired, and what became of them), by id."""
+        ...
+
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         """What `sender_id` was asked to confirm and that closed without their answer at or after `since` (expired, or
         cancelled by an edit of its post: `reason` ENDED_BY_EDIT or "edited"), by id."""

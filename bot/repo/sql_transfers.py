@@ -145,6 +145,16 @@ class SqlTransfers(_Table):
         return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
                                                        Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
 
+    def left_pending_since(self, sender_id: str, since: datetime) -> list[Transfer]:
+        known = self._sender(sender_id, since)
+        if known is not None:
+            return sorted((t for t in known if t.status != Status.PENDING and (
+                t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since))),
+                key=lambda t: t.id or 0)
+        return list(self.s.exec(select(Transfer).where(
+            Transfer.sender_id == sender_id, col(Transfer.status) != Status.PENDING,
+            or_(col(Transfer.updated_at) >= since, col(Transfer.confirmed_at) >= since)).order_by(col(Transfer.id))))
+
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         known = self._sender(sender_id, since)
         if known is not None:  # each closed when it was last changed: read ahead

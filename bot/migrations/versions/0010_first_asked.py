@@ -1,4 +1,4 @@
-"""consent: when a transfer's first version was asked, whatever edits came after
+"""consent: when a transfer's first version was asked, whatever edits came after, and when its answer was sent
 
 Revision ID: 0010
 Revises: 0009
@@ -27,10 +27,18 @@ def upgrade() -> None:
     with op.batch_alter_table('transfer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_asked_at', bot.store.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('first_asked_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column('answered_at', bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('answered_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('last_post_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.execute("UPDATE transfer SET first_asked_at = asked_at, first_asked_id = asked_id")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_column('last_post_id')
     with op.batch_alter_table('transfer', schema=None) as batch_op:
+        batch_op.drop_column('answered_id')
+        batch_op.drop_column('answered_at')
         batch_op.drop_column('first_asked_id')
         batch_op.drop_column('first_asked_at')
