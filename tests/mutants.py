@@ -56,20 +56,18 @@ MUTATIONS = [
         "a bare answer with a payment waiting whose post is edited after the answer is judged as if that payment "
         "had not been waiting (the older of two sends is paid)",
         "bot/app/answers.py",
-        '''        if code is None and groups and (edited := self._edited_meanwhile(''',
-        '''        if False and (edited := self._edited_meanwhile(''',
+        '''        if code is None and groups and (other := self._in_view(''',
+        '''        if False and (other := self._in_view(''',
     ),
     Mutation(
         "bare-answer-after-own-post-asked-late",
         "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
         "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
         "bot/app/answers.py",
-        '            t.kind == "send" and not answers(t, said_at, said_id) and id_after(said_id, t.command_tweet_id) '
-        'is not False\n'
-        '            for t in [*(t for t in pending if t.status == Status.PENDING),\n'
-        '                      *s.transfers.closed_unanswered(user_id, said_at)])\n',
-        '            t.kind == "send" and t.asked_at is None and id_after(said_id, t.command_tweet_id) is not False\n'
-        '            for t in pending if t.status == Status.PENDING)\n',
+        '        earlier = any(t.kind == "send" and not answers(t, said_at, said_id)\n'
+        '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
+        '        earlier = any(t.kind == "send" and t.status == Status.PENDING and t.asked_at is None\n'
+        '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
     ),
     Mutation(
         "refusal-menu-says-yes",
