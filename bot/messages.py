@@ -315,6 +315,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "Vous pouvez recevoir des paiements. Rien ne vous attend pour l'instant."),
     "onboarding": ("To receive payments, finish setting up your account here: {url}",
                    "Pour recevoir des paiements, terminez l'ouverture de votre compte ici : {url}"),
+    "onboarding.enrol": ("To receive payments, first secure your account with the payment provider here (the link "
+                         "works {within}): {url} I'll then send you the identity check.",
+                         "Pour recevoir des paiements, sécurisez d'abord votre compte auprès du prestataire de "
+                         "paiement ici (lien valable {within}) : {url} Je vous enverrai ensuite la vérification "
+                         "d'identité."),
     "request_payer_unreachable": ("I couldn't reach @{payer} by DM to ask for your {amount}, so their part of your "
                                   "request is cancelled; nobody paid it. [{code}]",
                                   "Je n'ai pas pu joindre @{payer} en DM pour demander vos {amount} : sa part de "
@@ -433,6 +438,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                     "CASHOUT again.",
                     "Pour retirer votre argent, vérifiez d'abord votre identité auprès du prestataire de paiement "
                     "ici : {url} Écrivez ensuite RETRAIT à nouveau."),
+    "cashout.sca": ("To cash out, first confirm it's you with the payment provider here (the link works {within}): "
+                    "{url} Then DM CASHOUT again.",
+                    "Pour retirer votre argent, confirmez d'abord votre identité auprès du prestataire de paiement "
+                    "ici (lien valable {within}) : {url} Écrivez ensuite RETRAIT à nouveau."),
     "cashout.automatic": ("Your payment provider pays what you receive out to your bank account by itself, on its "
                           "own schedule: there is nothing to do here.",
                           "Votre prestataire de paiement vire de lui-même ce que vous recevez sur votre compte "
@@ -506,6 +515,10 @@ REASONS_FR = {
     "the bank account must be registered again": "le compte bancaire doit être enregistré à nouveau",
     "the bank refused the transfer": "la banque a refusé le virement",
     "the payment provider refused it": "le prestataire de paiement l'a refusé",
+    "not approved": "non approuvé",
+    "not approved in time": "non approuvé à temps",
+    "your payment account is not secured yet: DM CLAIM for the link":
+        "votre compte de paiement n'est pas encore sécurisé : écrivez RÉCLAMER pour recevoir le lien",
 }
 
 

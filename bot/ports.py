@@ -172,6 +172,8 @@ class EventKind(StrEnum):
     # bank's 3DS went through and the transfer now waits for the sender's own approval (Mangopay's SCA).
     APPROVAL_NEEDED = "approval_needed"
     ACCOUNT_READY = "account_ready"  # user_id can receive now
+    # user_id completed the provider's strong-authentication enrolment (Mangopay's SCA): their onboarding goes on
+    ENROLLED = "enrolled"
     # The payment `ref` was refunded at the provider: by the refund `settle_ref` of `amount_minor` (all of it
     # when None), made with paybot's `key` or (key None) outside paybot, e.g. in the dashboard; `pending`
     # when the provider has not finished it. Every copy of one refund says the same.
@@ -249,6 +251,10 @@ class Onboarding:
     # Nothing was done: onboarding now would stop the user's account from releasing money it holds for others
     # (a wallet provider's Owner: Mangopay), so they wait until what they sent is claimed or returned.
     wait: bool = False
+    # `url` enrols the user in the provider's strong customer authentication (Mangopay's SCA), open `valid_for`:
+    # the step before identity verification; the user is told to come back once it is done.
+    enrol: bool = False
+    valid_for: timedelta | None = None
 
 
 class CashOutOutcome(StrEnum):
@@ -260,6 +266,9 @@ class CashOutOutcome(StrEnum):
     NEEDS_KYC = "needs_kyc"  # the user's identity is not verified: the provider's onboarding page `url`
     AUTOMATIC = "automatic"  # the provider pays the user's balance out by itself, on its own schedule (Stripe)
     REFUSED = "refused"  # the provider refused it (`reason`, in plain words); the money stays where it is
+    # the user must first pass the provider's strong customer authentication on the page `url` (open `valid_for`):
+    # Mangopay's SCA enrolment of a new Owner, or its SCA to see their wallet (every 180 days)
+    NEEDS_SCA = "needs_sca"
 
 
 @dataclass(frozen=True)

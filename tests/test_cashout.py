@@ -269,6 +269,9 @@ class MangopayWorld(World):
         assert self.mp.has_card(user)
 
     def make_receiver(self, user: str) -> None:
+        enrolment = self.mp.onboard(user)
+        assert enrolment.enrol and enrolment.url
+        self.sim.follow_sca_link(enrolment.url)
         assert not self.mp.onboard(user).ready
         [session] = self.sim.open_kyc(self.author(user))
         self.sim.pass_kyc(session["Id"])
@@ -377,6 +380,13 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
     mw.clock.advance(timedelta(days=15))  # carol never claims: it goes back to bob's card
     mw.svc.return_due()
     assert mw.statuses() == ["returned"]
+    cashout(mw, "bob")  # bob becomes an Owner: he secures his account (SCA enrolment) first
+    [enrolment] = mw.sim.open_sca_sessions("ENROLMENT", mw.author(BOB))
+    link = dms_to(mw, BOB)[-1].split()[-5]
+    assert dms_to(mw, BOB)[-1] == ("To cash out, first confirm it's you with the payment provider here (the link "
+                                   f"works 10 minutes): {link} Then DM CASHOUT again.")
+    assert enrolment["Token"] in link and link.endswith("&returnUrl=https%3A%2F%2Fx.com%2Fmessages")
+    mw.sim.follow_sca_link(link)
     cashout(mw, "bob")
     [session] = mw.sim.open_kyc(mw.author(BOB))
     assert dms_to(mw, BOB)[-1] == (f"To cash out, first verify your identity with the payment provider here: "
@@ -495,7 +505,9 @@ def owner_with(sim: MangopaySim, api: APIRequest, amount: int, *, verified: bool
     """A Mangopay user (an Owner, verified or not) with a EUR wallet holding `amount`; (user id, wallet id)."""
     made = raw(sim, api, "POST", "/sca/users/natural", {
         "FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org", "UserCategory": "OWNER",
-        "TermsAndConditionsAccepted": True}).json()
+        "TermsAndConditionsAccepted": True, "Birthday": 652117514, "Nationality": "FR",
+        "CountryOfResidence": "FR"}).json()
+    sim.enrol(made["Id"])
     wallet = raw(sim, api, "POST", "/wallets", {"Owners": [made["Id"]], "Description": "w", "Currency": "EUR"}).json()
     with sim.lock:
         sim.objects[wallet["Id"]]["Balance"]["Amount"] = amount

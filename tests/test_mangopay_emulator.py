@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +33,15 @@ from mangopay.resources import (
 from mangopay.utils import BrowserInfo, Money
 
 from bot.ports import FakeClock
-from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, DROP, PAGE_LIFETIME, MangopaySim
+from bot.sims.mangopay import (
+    CARD_3DS,
+    CARD_DECLINED,
+    CARD_OK,
+    DROP,
+    PAGE_LIFETIME,
+    SCA_SESSION_LIFETIME,
+    MangopaySim,
+)
 
 
 @pytest.fixture
@@ -66,8 +74,11 @@ def raw(sim: MangopaySim, api: APIRequest, method: str, path: str, body: Any = N
 
 
 def user(api: APIRequest, category: str = "PAYER", key: str | None = None) -> NaturalUserSca:
+    owner = category == "OWNER"  # an Owner's identity is required (Birthday, Nationality, CountryOfResidence)
     u = NaturalUserSca(first_name="Ada", last_name="Lovelace", email="ada@example.org", user_category=category,
-                       terms_and_conditions_accepted=category == "OWNER", handler=api)
+                       terms_and_conditions_accepted=owner, handler=api,
+                       birthday=date(1990, 12, 10) if owner else None, nationality="FR" if owner else None,
+                       country_of_residence="FR" if owner else None)
     u.save(idempotency_key=key)
     return u
 
@@ -123,6 +134,7 @@ def funded(sim: MangopaySim, api: APIRequest, amount: int = 500) -> tuple[str, s
 def verified_owner(sim: MangopaySim, api: APIRequest) -> tuple[str, str]:
     owner = user(api, "OWNER")
     assert owner.user_category == "OWNER" and owner.kyc_level == "LIGHT" and owner.terms_and_conditions_accepted
+    sim.enrol(owner.id)  # the Owner completes the SCA enrolment their registration opened
     w = wallet(api, owner.id)
     session = raw(sim, api, "POST", f"/users/{owner.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     assert session.status_code == 200 and session.json()["Status"] == "PENDING" and session.json()["HostedUrl"]
@@ -190,8 +202,10 @@ def test_a_payer_becomes_an_owner_then_regular_through_the_hosted_identity_verif
     refused = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     assert refused.status_code == 400  # only an OWNER can be verified
     moved = raw(sim, api, "PUT", f"/sca/users/natural/{payer.id}/category",
-                {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True})
+                {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": 652117514,
+                 "Nationality": "FR", "CountryOfResidence": "FR"})
     assert moved.status_code == 200 and moved.json()["UserCategory"] == "OWNER"
+    sim.enrol(payer.id)
     session = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     [pending] = sim.open_kyc(payer.id)
     assert pending["Id"] == session.json()["Id"] and requests.get(session.json()["HostedUrl"], timeout=10).ok
@@ -281,7 +295,7 @@ def test_a_transfer_between_owners_waits_for_the_authors_sca(sim: MangopaySim, a
     sim.approve_sca(waiting.id)
     assert Transfer.get(waiting.id, handler=api).status == "SUCCEEDED" and sim.balance(target) == 500
     lapsing = transfer(api, owner, source, other, target)  # USER_PRESENT by default
-    clock(sim).advance(PAGE_LIFETIME)
+    clock(sim).advance(SCA_SESSION_LIFETIME)
     assert Transfer.get(lapsing.id, handler=api).status == "FAILED" and sim.balance(source) == 500
     assert "TRANSFER_NORMAL_FAILED" in [e["EventType"] for e in sim.events]
 

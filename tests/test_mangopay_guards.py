@@ -26,6 +26,8 @@ def _wallet_of(mw: MangopayWorld, user: str, currency: str) -> dict[str, Any]:
 
 def _carol_claims(mw: MangopayWorld) -> None:
     mw.svc.on_dm(mw.posts.dm("carol", "claim"))
+    mw.sim.enrol(mw.author(CAROL))  # the SCA enrolment the CLAIM's answer linked
+    mw.svc.provider_events()  # ENROLLED: the identity check is sent
     [session] = mw.sim.open_kyc(mw.author(CAROL))
     mw.sim.pass_kyc(session["Id"])
     mw.svc.provider_events()

@@ -193,6 +193,10 @@ class Cashout(Holds):
                 row.amount_minor = result.amount.minor
             status = PayoutStatus.FAILED if result.ref else PayoutStatus.NOT_MADE
             return status, reason, say("cashout.refused", lang, reason=msg.reason(reason, lang))
+        if result.outcome == CashOutOutcome.NEEDS_SCA and result.url:
+            within = span(result.valid_for or timedelta(minutes=10), lang)
+            return PayoutStatus.NOT_MADE, "strong authentication needed", say("cashout.sca", lang, url=result.url,
+                                                                               within=within)
         if result.outcome == CashOutOutcome.NEEDS_KYC and result.url:
             return PayoutStatus.NOT_MADE, "identity not verified", say("cashout.kyc", lang, url=result.url)
         if result.outcome == CashOutOutcome.NEEDS_BANK and result.url:

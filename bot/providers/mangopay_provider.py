@@ -86,8 +86,10 @@ import hashlib
 import json
 import logging
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -121,6 +123,7 @@ log = logging.getLogger(__name__)
 KEY_NAMESPACE = uuid.UUID("6f1d8f38-3a52-5b7e-9c1e-6d0c1b7a9e42")
 MAX_GENERATIONS = 4  # keys tried for one step whose earlier attempts failed without a transaction
 LIST_PAGES = 20  # pages of 100 read at most by one listing
+NOT_ENROLLED = "002704"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
 BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
            "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
            "UserAgent": "paybot (payment confirmed by direct message on X)"}
@@ -131,10 +134,15 @@ DECLINE_WORDS = {
     "101105": "the card has expired", "101106": "the card is not active",
     "101399": "the bank wants the payment approved", "101304": "not approved in time",
     "001001": "insufficient funds in the wallet",
+    "007101": "not approved", "007102": "not approved in time",
+    NOT_ENROLLED: "your payment account is not secured yet: DM CLAIM for the link",
 }
 # Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
-# 3DS or SCA link says so, since a later approval comes too late.
+# 3DS link says so, since a later approval comes too late.
 APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
+# An SCA session (enrolment, a transfer's approval, wallet access) is valid 10 minutes (guides/sca/session.mdx,
+# step 6; a lapsed transfer is FAILED 007102, guides/sca/transfers.mdx): the DM with such a link says 10.
+SCA_SESSION_LIFETIME = timedelta(minutes=10)
 REGISTRATION_MAX_AGE = timedelta(hours=24)  # a card page not completed within it is no longer read
 CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
 DEFAULT_DECLINE = "declined by the bank"
@@ -142,7 +150,7 @@ DEFAULT_DECLINE = "declined by the bank"
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
                "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
-               "PAYOUT_NORMAL_FAILED")
+               "PAYOUT_NORMAL_FAILED", "USER_ACCOUNT_ACTIVATED")
 # Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
 # refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
@@ -156,6 +164,32 @@ CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_k
 
 HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
                    "or returned")
+
+
+@dataclass(frozen=True)
+class OwnerIdentity:
+    """What Mangopay requires of a person to make them an OWNER (PUT .../category, or an OWNER's creation):
+    names and e-mail (checked as a person's since 2026-02-19), Birthday (unix seconds, UTC), Nationality and
+    CountryOfResidence (ISO 3166-1 alpha-2)."""
+
+    first_name: str
+    last_name: str
+    email: str
+    birthday: int
+    nationality: str
+    country_of_residence: str
+
+
+def owner_identity(user_id: str) -> OwnerIdentity:
+    """The identity paybot gives Mangopay for the X user `user_id`.
+
+    NOT BUILT YET: paybot knows no real name, e-mail, birthday, nationality or residence of an X user. The
+    identity page (a later piece of work) will ask the person and fill this in; until then this is the one place
+    that answers, with what paybot always sent (the X id, on a domain that is never delivered) and placeholders
+    for the rest (1 January 2000, France). Mangopay's hosted identity verification checks the real person anyway,
+    and real Mangopay refuses these names for an OWNER (400 fraud_policy): Owners need the identity page first."""
+    return OwnerIdentity(first_name="X user", last_name=user_id, email=f"x-{user_id}@users.paybot.invalid",
+                         birthday=946684800, nationality="FR", country_of_residence="FR")
 
 
 def _balance(wallet: dict[str, Any]) -> int:
@@ -217,6 +251,7 @@ class MangopayProvider:
         self.link_key = links.link_key(link_secret) if link_secret else None
         self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
+        self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
         # The SDK logs request headers (the bearer token among them) at DEBUG and whole requests at ERROR:
@@ -364,10 +399,10 @@ class MangopayProvider:
         row = self._row(user_id)
         if row.mangopay_user_id:
             return row.mangopay_user_id
-        # paybot knows no name or e-mail address of an X user: it gives the X id, on a domain that is never
-        # delivered (Mangopay requires these fields of every user; an Owner's SCA page asks for real ones).
+        # Mangopay requires names and an e-mail of every user: what `owner_identity` gives (not built yet).
+        who = self.identity(user_id)
         made = self._post(f"user:{user_id}", "/sca/users/natural", {
-            "FirstName": "X user", "LastName": user_id, "Email": f"x-{user_id}@users.paybot.invalid",
+            "FirstName": who.first_name, "LastName": who.last_name, "Email": who.email,
             "UserCategory": "PAYER", "TermsAndConditionsAccepted": False, "Tag": _tag(x_user=user_id)})
         self._save(user_id, mangopay_user_id=str(made["Id"]))
         return str(made["Id"])
@@ -444,17 +479,56 @@ class MangopayProvider:
         owner = self.user(user_id)
         if not self._row(user_id).owner:
             # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
-            # Mangopay's terms, which the identity page shows again before anything is received.
-            self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
-                "UserCategory": "OWNER", "TermsAndConditionsAccepted": True}))
+            # Mangopay's terms, which the identity page shows again before anything is received. Mangopay
+            # always answers with an SCA enrolment link: the Owner enrols before anything waits on them.
+            found = self._get(f"/sca/users/{owner}") or {}
+            if found.get("UserCategory") != "OWNER":  # (an earlier attempt may have made them one already)
+                who = self.identity(user_id)
+                made = self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
+                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": who.birthday,
+                    "Nationality": who.nationality, "CountryOfResidence": who.country_of_residence}))[1]
+                self._save(user_id, owner=True)
+                link = ((made or {}).get("PendingUserAction") or {}).get("RedirectUrl")
+                if link:
+                    return Onboarding(ready=False, url=self._sca_link(str(link)), enrol=True,
+                                      valid_for=SCA_SESSION_LIFETIME)
             self._save(user_id, owner=True)
         if self._regular(user_id):
             return Onboarding(ready=True)
+        link = self._enrolment(user_id, owner)
+        if link is not None:
+            return Onboarding(ready=False, url=link, enrol=True, valid_for=SCA_SESSION_LIFETIME)
         session = self._post(f"kyc:{user_id}:{self.clock.now().isoformat()}",
                              f"/users/{owner}/identity-verifications",
                              {"ReturnUrl": self.return_url, "Tag": _tag(x_user=user_id)})
         self._save(user_id, kyc_session_id=str(session["Id"]))
         return Onboarding(ready=False, url=str(session.get("HostedUrl") or ""))
+
+    def _enrolment(self, user_id: str, owner: str) -> str | None:
+        """A new SCA enrolment link (with paybot's return URL) when the Owner has not enrolled yet (UserStatus
+        PENDING_USER_ACTION); None when they have. Each call opens a new 10-minute session."""
+        found = self._get(f"/sca/users/{owner}") or {}
+        if found.get("UserStatus") != "PENDING_USER_ACTION":
+            return None
+        made = self._post(f"enrol:{user_id}:{self.clock.now().isoformat()}", f"/sca/users/{owner}/enrollment", {})
+        link = (made.get("PendingUserAction") or {}).get("RedirectUrl")
+        if not link:
+            raise ProviderTransient("Mangopay gave no SCA enrolment link")
+        return self._sca_link(str(link))
+
+    def _sca_link(self, redirect_url: str) -> str:
+        """Mangopay's SCA RedirectUrl with paybot's return URL appended as `returnUrl`, percent-encoded (Mangopay's
+        page cannot send the person back without it: guides/sca/session.mdx, step 3)."""
+        glue = "&" if urllib.parse.urlsplit(redirect_url).query else ("" if redirect_url.endswith("?") else "?")
+        return f"{redirect_url}{glue}returnUrl={urllib.parse.quote(self.return_url, safe='')}"
+
+    def _enrolled(self, user_id: str) -> bool:
+        """Whether the user may author what needs SCA: a PAYER, or an OWNER who completed their SCA enrolment."""
+        row = self._row(user_id)
+        if not row.owner or row.kyc_regular or row.mangopay_user_id is None:
+            return True  # a verified Owner enrolled first (`_regular` wants it)
+        found = self._get(f"/sca/users/{row.mangopay_user_id}") or {}
+        return found.get("UserStatus") != "PENDING_USER_ACTION"
 
     def can_receive(self, user_id: str) -> bool:
         return self._regular(user_id)
@@ -467,7 +541,8 @@ class MangopayProvider:
         if not (row.owner and row.mangopay_user_id):
             return False
         found = self._get(f"/sca/users/{row.mangopay_user_id}")
-        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR":
+        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR" \
+                and found.get("UserStatus") != "PENDING_USER_ACTION":  # enrolled in SCA, then verified
             self._save(user_id, kyc_regular=True)
             return True
         return False
@@ -482,6 +557,10 @@ class MangopayProvider:
         row = self._row(sender_id)
         if card is None or row.mangopay_user_id is None:
             return PayResult(PayOutcome.NO_CARD, reason="no saved card")
+        if not self._enrolled(sender_id) and self.lookup(key, sender_id) is None:
+            # An Owner who never completed their SCA enrolment cannot approve the transfer (Mangopay refuses it,
+            # 002704): nothing is charged; CLAIM or CASHOUT sends them a new enrolment link.
+            return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_ENROLLED])
         wallet = self.wallet(sender_id, amount.currency)
         route = "direct" if self._regular(recipient_id) else "hold"
         tag = _tag(paybot=key, to=recipient_id, memo=_digest(memo), route=route)
@@ -560,10 +639,14 @@ class MangopayProvider:
             return PayResult(PayOutcome.PAID, ref=ref)
         pending = (transfer.get("PendingUserAction") or {}).get("RedirectUrl")
         if transfer.get("Status") == "CREATED" and pending:
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(pending),
-                             valid_for=APPROVAL_PAGE_LIFETIME, charged=True)
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required",
+                             url=self._sca_link(str(pending)), valid_for=SCA_SESSION_LIFETIME, charged=True)
         if transfer.get("Status") == "CREATED":
             raise ProviderTransient("Mangopay is still processing the transfer")
+        if str(transfer.get("ResultCode")) == NOT_ENROLLED:
+            # The sender (an Owner) has not enrolled in SCA since `pay` looked: the charge goes back to the card.
+            self._give_back(key, payin)
+            return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS[NOT_ENROLLED])
         # Refused (the recipient lost their verification since paybot saw them ready): the money stays held.
         log.warning("transfer of %s refused (%s); the money is held", key, transfer.get("ResultCode"))
         self._save(recipient_id, kyc_regular=False)
@@ -759,6 +842,8 @@ class MangopayProvider:
             onboarding = self.onboard(user_id, holds_for_others=holds_for_others or keep > 0)
             if onboarding.wait:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
+            if onboarding.enrol:
+                return CashOut(CashOutOutcome.NEEDS_SCA, url=onboarding.url, valid_for=onboarding.valid_for)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
         account = self._bank_account(author)
@@ -965,6 +1050,12 @@ class MangopayProvider:
             if payout.get("Status") == "FAILED":
                 return [ProviderEvent(eid, EventKind.PAYOUT_FAILED, key=key, settle_ref=str(payout["Id"]),
                                       amount_minor=amount, reason=_payout_words(payout))]
+            return []
+        if kind == "USER_ACCOUNT_ACTIVATED":  # an Owner completed their SCA enrolment
+            row = self._by_mangopay_id(resource)
+            found = self._get(f"/sca/users/{resource}") if row else None
+            if row and found and found.get("UserCategory") == "OWNER" and found.get("UserStatus") == "ACTIVE":
+                return [ProviderEvent(eid, EventKind.ENROLLED, user_id=row.user_id)]
             return []
         if kind == "USER_KYC_REGULAR":
             row = self._by_mangopay_id(resource)

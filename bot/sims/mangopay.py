@@ -67,7 +67,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from flask import Flask, Response, request
 
@@ -79,7 +79,13 @@ DROP = 0  # an injected fault meaning: do the work, then drop the connection
 KEY_LIFETIME = 24 * 3600  # seconds an idempotency key blocks its reuse and keeps its answer
 KEY_FORMAT = re.compile(r"[A-Za-z0-9-]{16,36}")
 TOKEN_LIFETIME = 3600  # seconds (wall clock)
-PAGE_LIFETIME = timedelta(minutes=15)
+PAGE_LIFETIME = timedelta(minutes=15)  # a 3DS page (the card issuer's): the emulator's choice, as before
+# An SCA session (enrolment, a transfer's approval) is valid 10 minutes (guides/sca/session.mdx, step 6;
+# guides/sca/transfers.mdx, ResultCode 007102).
+SCA_SESSION_LIFETIME = timedelta(minutes=10)
+# Fields PUT .../category and POST /sca/users/natural require of an OWNER (api-reference/users/
+# categorize-natural-user.mdx; create-natural-user-sca.mdx: "Required if UserCategory is OWNER").
+OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
 MAX_PER_PAGE = 100
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
@@ -91,7 +97,14 @@ OK_CODE = ("000000", "Success")
 DO_NOT_HONOR = ("101101", "Transaction refused by the bank (Do not honor)")
 AUTH_NEEDED = ("101399", "Secure mode: 3DSecure authentication is not available")
 SESSION_EXPIRED = ("101304", "Secure mode: The 3DSecure authentication session has expired")
-SCA_EXPIRED = ("001035", "The strong customer authentication session has expired")
+# A transfer's SCA session that lapsed or failed (guides/sca/transfers.mdx).
+SCA_EXPIRED = ("007102", "Transfer authentication expired. Please initiate a new request.")
+SCA_FAILED = ("007101", "Transfer authentication failed. Please retry with a new request.")
+# A transfer that needs SCA (between two Owners) from an Owner who has not enrolled yet (UserStatus
+# PENDING_USER_ACTION). Since September 2025 Mangopay blocks only SCA-triggering actions of such users
+# (guides/sca/users.mdx, "Refused actions") and names no code for that refusal: the emulator uses 002704, the
+# code Mangopay gave this refusal before (errors/codes/002704.mdx).
+NOT_ENROLLED = ("002704", "Users in PENDING_USER_ACTION status cannot create transfers")
 BALANCE = ("001001", "Unsufficient wallet balance")
 PAYER_CANNOT_RECEIVE = ("002702", "Users with category PAYER cannot receive transfers")
 NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel is not REGULAR)")
@@ -152,6 +165,7 @@ class MangopaySim(LoopbackServer):
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, Any]] = {}  # id -> object (its "_kind" says which)
         self.events: list[dict[str, Any]] = []
+        self.sca_sessions: dict[str, dict[str, Any]] = {}  # token -> a hosted SCA session (see _sca_session)
         self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> first use, and its answer once known
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self.faults: dict[str, list[tuple[int, bool]]] = {}  # route -> [(status, work)]
@@ -245,16 +259,95 @@ class MangopaySim(LoopbackServer):
             return [self._public(o) for o in self._all("payin") if o["Status"] == "CREATED"
                     and o.get("SecureModeRedirectURL") and user_id in (None, o["AuthorId"])]
 
-    def approve_sca(self, transfer_id: str) -> dict[str, Any]:
-        """The author of a transfer approves it on Mangopay's SCA page."""
+    def approve_sca(self, transfer_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The author of a transfer approves it on Mangopay's SCA page (or fails its factors: `success` False)."""
         with self.lock:
             self._sweep()
             tr = self._get("transfer", transfer_id)
             if tr["Status"] != "CREATED" or not tr.get("PendingUserAction"):
                 raise _param(f"This transfer is {tr['Status']}: nothing to approve")
-            tr["PendingUserAction"] = None
-            self._settle_transfer(tr)
+            token = next(t for t, x in self.sca_sessions.items()
+                         if x["Subject"] == transfer_id and x["Status"] == "OPEN")
+            self.complete_sca(token, success=success)
             return self._public(tr)
+
+    def complete_sca(self, token: str, *, success: bool = True) -> dict[str, Any]:
+        """The user finishes the hosted SCA session `token` (passes its factors, or fails them): an enrolment makes
+        the Owner ACTIVE (USER_ACCOUNT_ACTIVATED, SCA_ENROLLMENT_SUCCEEDED); a transfer's approval settles it; a
+        wallet-access session opens their wallets for 180 days. A failed enrolment leaves the user
+        PENDING_USER_ACTION (SCA_ENROLLMENT_FAILED); a failed transfer approval is FAILED 007101."""
+        with self.lock:
+            self._sweep()
+            session = self.sca_sessions.get(token)
+            if session is None:
+                raise _missing("sca session", token)
+            if session["Status"] != "OPEN":
+                raise _param(f"This SCA session is {session['Status']}")
+            session["Status"] = "VALIDATED" if success else "FAILED"
+            if session["Purpose"] == "ENROLMENT":
+                user = self._get("user", session["UserId"])
+                if success and user["UserStatus"] == "PENDING_USER_ACTION":
+                    user.update(UserStatus="ACTIVE", PendingUserAction=None)
+                    self._event("USER_ACCOUNT_ACTIVATED", user["Id"])
+                self._event("SCA_ENROLLMENT_SUCCEEDED" if success else "SCA_ENROLLMENT_FAILED", user["Id"])
+            elif session["Purpose"] == "TRANSFER":
+                tr = self._get("transfer", session["Subject"])
+                tr["PendingUserAction"] = None
+                if success:
+                    self._settle_transfer(tr)
+                else:
+                    self._fail(tr, SCA_FAILED, "TRANSFER_NORMAL_FAILED")
+            elif session["Purpose"] == "WALLET" and success:
+                self._get("user", session["UserId"])["_wallet_sca_at"] = self._now()
+            return dict(session)
+
+    def enrol(self, user_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The Owner `user_id` completes their newest open SCA enrolment session (MangopayError when none is
+        open: never asked, or lapsed after SCA_SESSION_LIFETIME)."""
+        with self.lock:
+            self._sweep()
+            open_ = [t for t, x in self.sca_sessions.items()
+                     if x["Purpose"] == "ENROLMENT" and x["UserId"] == user_id and x["Status"] == "OPEN"]
+            if not open_:
+                raise _param(f"No open SCA enrolment session for user {user_id}")
+            return self.complete_sca(open_[-1], success=success)
+
+    def open_sca_sessions(self, purpose: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Hosted SCA sessions still open (ENROLMENT, TRANSFER, WALLET), oldest first."""
+        with self.lock:
+            self._sweep()
+            return [dict(x) for x in self.sca_sessions.values() if x["Status"] == "OPEN"
+                    and purpose in (None, x["Purpose"]) and user_id in (None, x["UserId"])]
+
+    def _sca_page_state(self, url: str) -> str:
+        """What the hosted SCA page shows for `url`: OPEN, or EXPIRED/VALIDATED/FAILED (the person is sent back);
+        MangopayError when the returnUrl is missing or not percent-encoded, or the token unknown."""
+        query = dict(part.partition("=")[::2] for part in urlsplit(url).query.split("&") if part)
+        token, back = unquote(query.get("token", "")), query.get("returnUrl")
+        if not back or not re.fullmatch(r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+", back):
+            raise MangopayError(400, "param_error", "The SCA page cannot return the user: returnUrl is missing or "
+                                "not percent-encoded")
+        with self.lock:
+            self._sweep()
+            session = self.sca_sessions.get(token)
+            if session is None:
+                raise _missing("sca session", token)
+            return str(session["Status"])
+
+    def follow_sca_link(self, url: str, *, success: bool = True) -> dict[str, Any]:
+        """The person opens an SCA link paybot sent them and goes through the session. Mangopay's page needs the
+        platform's `returnUrl` appended to its RedirectUrl, percent-encoded (guides/sca/session.mdx, step 3):
+        without it the page shows an error (MangopayError 400 here). A lapsed or used session sends the person back
+        at once: {"controlStatus": "FAILED"}. Otherwise the session ends as `success` says."""
+        query = dict(part.partition("=")[::2] for part in urlsplit(url).query.split("&") if part)
+        token, back = unquote(query.get("token", "")), unquote(query.get("returnUrl", ""))
+        with self.lock:
+            state = self._sca_page_state(url)
+            session = self.sca_sessions[token]
+            if state != "OPEN":
+                return {"controlStatus": "FAILED", "returnUrl": back, "Status": session["Status"]}
+            done = self.complete_sca(token, success=success)
+            return {"controlStatus": done["Status"], "returnUrl": back, "Status": done["Status"]}
 
     def open_sca(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Transfers waiting for their author's SCA, oldest first."""
@@ -341,6 +434,7 @@ class MangopaySim(LoopbackServer):
             ("POST", "/users/natural", self._user_create),
             ("POST", "/sca/users/natural", self._user_create),
             ("PUT", "/sca/users/natural/<oid>/category", self._user_categorize),
+            ("POST", "/sca/users/<oid>/enrollment", self._enrol_session),
             ("GET", "/users/<oid>", self._retrieve("user")),
             ("GET", "/sca/users/<oid>", self._retrieve("user")),
             ("GET", "/users/natural/<oid>", self._retrieve("user")),
@@ -421,6 +515,10 @@ class MangopaySim(LoopbackServer):
                     result = self.complete_3ds(oid, success=bool(body.get("success", True)))
                 elif action == "sca":
                     result = self.approve_sca(oid)
+                elif action == "enrol":  # POST /_sim/enrol/<user id> {"success": false}: their SCA enrolment
+                    result = self.enrol(oid, success=bool(body.get("success", True)))
+                elif action == "sca-session":  # POST /_sim/sca-session/<token>: any SCA session, ended
+                    result = self.complete_sca(oid, success=bool(body.get("success", True)))
                 elif action == "kyc":
                     result = self.pass_kyc(oid)
                 elif action == "bank":  # POST /_sim/bank/<user id> {"iban": "FR76..."}: the operator's page
@@ -448,6 +546,14 @@ class MangopaySim(LoopbackServer):
             except ValueError as err:
                 return self._error(_param(str(err)))
 
+        def sca_page() -> Response:  # Mangopay's hosted SCA page: it needs the platform's encoded returnUrl
+            try:
+                state = self._sca_page_state(request.url)
+            except MangopayError as err:
+                return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
+            return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")
+
+        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET"])
         app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
         app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
 
@@ -567,9 +673,26 @@ class MangopaySim(LoopbackServer):
                 continue
             if obj["_kind"] == "payin" and obj.get("SecureModeRedirectURL"):
                 self._fail(obj, SESSION_EXPIRED, "PAYIN_NORMAL_FAILED")
-            elif obj["_kind"] == "transfer" and obj.get("PendingUserAction"):
-                obj["PendingUserAction"] = None
-                self._fail(obj, SCA_EXPIRED, "TRANSFER_NORMAL_FAILED")
+        sca_limit = self._now() - int(SCA_SESSION_LIFETIME.total_seconds())
+        for session in self.sca_sessions.values():
+            if session["Status"] != "OPEN" or session["At"] > sca_limit:
+                continue
+            session["Status"] = "EXPIRED"  # the user stays as they were (PENDING_USER_ACTION for an enrolment)
+            if session["Purpose"] == "ENROLMENT":
+                self._event("SCA_ENROLLMENT_EXPIRED", session["UserId"])
+            elif session["Purpose"] == "TRANSFER":
+                tr = self.objects.get(session["Subject"])
+                if tr is not None and tr["Status"] == "CREATED" and tr.get("PendingUserAction"):
+                    tr["PendingUserAction"] = None
+                    self._fail(tr, SCA_EXPIRED, "TRANSFER_NORMAL_FAILED")
+
+    def _sca_session(self, purpose: str, user_id: str, subject: str) -> str:
+        """A hosted SCA session (ENROLMENT of `user_id`, TRANSFER `subject`'s approval, WALLET access): its
+        RedirectUrl, with its token, valid SCA_SESSION_LIFETIME. The platform appends its encoded returnUrl."""
+        token = "sca_" + secrets.token_hex(16)
+        self.sca_sessions[token] = {"Token": token, "Purpose": purpose, "UserId": user_id, "Subject": subject,
+                                    "At": self._now(), "Status": "OPEN"}
+        return f"{self.base}/_sim/sca?token={token}"
 
     def _response(self, _args: Any, key: str) -> dict[str, Any]:
         saved = self.keys.get(key)
@@ -685,6 +808,8 @@ class MangopaySim(LoopbackServer):
         if category == "OWNER" and not _true(body.get("TermsAndConditionsAccepted")):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
+        if category == "OWNER":
+            self._owner_identity(body)
         now = self._now()
         user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
                          LastName=body["LastName"], Email=body["Email"], UserCategory=category,
@@ -694,25 +819,60 @@ class MangopaySim(LoopbackServer):
                          Birthday=body.get("Birthday"), Nationality=body.get("Nationality"),
                          CountryOfResidence=body.get("CountryOfResidence"), Address=body.get("Address"),
                          Occupation=None, IncomeRange=None, ProofOfIdentity=None, ProofOfAddress=None,
-                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None)
+                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None,
+                         PendingUserAction=None)
+        if category == "OWNER":  # an Owner is registered with SCA: PENDING_USER_ACTION until they enrol
+            user.update(UserStatus="PENDING_USER_ACTION",
+                        PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])})
         self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
         return self._public(user)
 
+    @staticmethod
+    def _owner_identity(body: dict[str, Any]) -> None:
+        """An Owner's Birthday (unix seconds), Nationality and CountryOfResidence (ISO 3166-1 alpha-2): required."""
+        errors = {n: f"The {n} field is required." for n in OWNER_IDENTITY if body.get(n) in (None, "")}
+        for name in ("Nationality", "CountryOfResidence"):
+            if name not in errors and not (isinstance(body[name], str) and re.fullmatch(r"[A-Z]{2}", body[name])):
+                errors[name] = f"The {name} is an ISO 3166-1 alpha-2 code"
+        birthday = body.get("Birthday")
+        if "Birthday" not in errors and (not isinstance(birthday, int) or isinstance(birthday, bool)):
+            errors["Birthday"] = "The Birthday is a unix timestamp"
+        if errors:
+            raise _param("One or several required parameters are missing or incorrect", **errors)
+
     def _user_categorize(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """PUT .../category: a PAYER becomes an OWNER, given their identity, and must enrol in SCA: the answer always
+        carries an enrolment link (PendingUserAction) and the user is PENDING_USER_ACTION until they complete it.
+        An OWNER already is refused (400 not_allowed_for_user_category_owner: POST .../enrollment is for them)."""
         user = self._get("user", oid)
+        if user["UserCategory"] == "OWNER":
+            raise MangopayError(400, "not_allowed_for_user_category_owner",
+                                "This endpoint is not allowed for User categorized as OWNER")
         if body.get("UserCategory") != "OWNER":
             raise _param("A user can only be categorized as OWNER", UserCategory="OWNER")
         if not _true(body.get("TermsAndConditionsAccepted")):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
-        if user["UserCategory"] != "OWNER":
-            user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True,
-                        TermsAndConditionsAcceptedDate=self._now())
-            self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
-        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "FirstName", "LastName", "Email"):
+        self._owner_identity(body)
+        user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True, TermsAndConditionsAcceptedDate=self._now(),
+                    UserStatus="PENDING_USER_ACTION",
+                    PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)})
+        self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
+        self._event("USER_ACCOUNT_VALIDATION_ASKED", oid)
+        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "Email", "PhoneNumber",
+                     "PhoneNumberCountry"):
             if body.get(name) is not None:
                 user[name] = body[name]
         return self._public(user)
+
+    def _enrol_session(self, _body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST /sca/users/{id}/enrollment: a new enrolment link for an OWNER (the user's status unchanged);
+        a PAYER is refused (400 not_allowed_for_user_category_payer: categorize them instead)."""
+        user = self._get("user", oid)
+        if user["UserCategory"] != "OWNER":
+            raise MangopayError(400, "not_allowed_for_user_category_payer",
+                                "This endpoint is not allowed for User categorized as PAYER")
+        return {"PendingUserAction": {"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)}}
 
     def _wallet_create(self, body: dict[str, Any]) -> dict[str, Any]:
         self._required(body, "Owners", "Description", "Currency")
@@ -902,8 +1062,10 @@ class MangopaySim(LoopbackServer):
             self._fail(tr, (NOT_VERIFIED[0], f"{NOT_VERIFIED[1]}: {credited_user['Id']}"), "TRANSFER_NORMAL_FAILED")
         elif source["Balance"]["Amount"] < debited["Amount"]:
             self._fail(tr, BALANCE, "TRANSFER_NORMAL_FAILED")
+        elif between_owners and author["UserStatus"] == "PENDING_USER_ACTION":
+            self._fail(tr, NOT_ENROLLED, "TRANSFER_NORMAL_FAILED")  # SCA is needed and they cannot pass it yet
         elif between_owners:  # USER_PRESENT (the default): the author approves it on Mangopay's page
-            tr["PendingUserAction"] = {"RedirectUrl": f"{self.base}/_sim/sca-page/{tr['Id']}"}
+            tr["PendingUserAction"] = {"RedirectUrl": self._sca_session("TRANSFER", author["Id"], tr["Id"])}
         else:
             self._settle_transfer(tr)
         return self._public(tr)
