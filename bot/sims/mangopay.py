@@ -548,7 +548,7 @@ class MangopaySim(LoopbackServer):
 
         def sca_page() -> Response:  # Mangopay's hosted SCA page: it needs the platform's encoded returnUrl
             try:
-                state = self._sca_page_state(request.url)
+                state = self._sca_page_state("?" + request.query_string.decode("latin-1"))  # as the browser sent it
             except MangopayError as err:
                 return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
             return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")

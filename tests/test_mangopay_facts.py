@@ -1,0 +1,291 @@
+"""Mangopay's documented facts, one row each, checked against the emulator (bot/sims/mangopay.py).
+
+Each row names a fact in our own words (a required field, a status, a ResultCode, a lifetime, a limit) and the
+page of Mangopay's documentation it comes from (a path under mangopay-docs/, the snapshot described in its
+SOURCE.md; facts published after the snapshot cite SOURCE.md). Its check plays the fact on the emulator through
+the official SDK's client, on raw HTTP where the SDK has no call. Nothing leaves 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from mangopay.api import APIRequest
+
+from bot.ports import FakeClock
+from bot.sims.mangopay import CARD_OK, SCA_SESSION_LIFETIME, MangopaySim
+
+DOCS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mangopay-docs"
+IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
+RETURN = "returnUrl=" + quote("https://paybot.example/back?x=1", safe="")
+
+
+@dataclass
+class World:
+    sim: MangopaySim
+    api: APIRequest
+
+    @property
+    def clock(self) -> FakeClock:
+        assert isinstance(self.sim.clock, FakeClock)
+        return self.sim.clock
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
+        """A raw call under /v2.01/{ClientId}, with the SDK's token."""
+        return requests.request(method, f"{self.sim.base}/v2.01/{self.sim.client_id}{path}", json=body,
+                                params=params, headers={"Authorization": self.api.auth_manager.get_token()},
+                                timeout=10)
+
+    def user(self, category: str = "PAYER", **extra: Any) -> dict[str, Any]:
+        body = {"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org", "UserCategory": category,
+                "TermsAndConditionsAccepted": category == "OWNER", **(IDENTITY if category == "OWNER" else {}),
+                **extra}
+        made = self.call("POST", "/sca/users/natural", body)
+        assert made.status_code == 200, made.text
+        return dict(made.json())
+
+    def owner(self, *, enrolled: bool = True, verified: bool = True) -> dict[str, Any]:
+        made = self.user("OWNER")
+        if enrolled:
+            self.sim.enrol(made["Id"])
+        if verified:
+            with self.sim.lock:
+                self.sim.objects[made["Id"]]["KYCLevel"] = "REGULAR"
+        return made
+
+    def wallet(self, owner: str, amount: int = 0) -> str:
+        made = self.call("POST", "/wallets", {"Owners": [owner], "Description": "w", "Currency": "EUR"}).json()
+        with self.sim.lock:
+            self.sim.objects[made["Id"]]["Balance"]["Amount"] = amount
+        return str(made["Id"])
+
+    def transfer(self, author: str, source: str, target: str, amount: int = 100, **extra: Any) -> dict[str, Any]:
+        made = self.call("POST", "/transfers", {
+            "AuthorId": author, "DebitedFunds": {"Currency": "EUR", "Amount": amount},
+            "Fees": {"Currency": "EUR", "Amount": 0}, "DebitedWalletId": source, "CreditedWalletId": target,
+            **extra})
+        assert made.status_code == 200, made.text
+        return dict(made.json())
+
+    def owners_transfer(self, *, author_enrolled: bool = True) -> dict[str, Any]:
+        """A transfer between two Owners (it needs the author's SCA)."""
+        author, other = self.owner(enrolled=author_enrolled), self.owner()
+        return self.transfer(author["Id"], self.wallet(author["Id"], 1000), self.wallet(other["Id"]))
+
+    def events(self) -> list[str]:
+        return [e["EventType"] for e in self.sim.events]
+
+
+def _refused(response: requests.Response, status: int, type_: str, *fields: str) -> None:
+    """Mangopay's error report: Message, Type, Id, Date, errors (naming each refused field)."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"Message", "Type", "Id", "Date", "errors"} and body["Type"] == type_
+    for name in fields:
+        assert name in (body["errors"] or {}), body
+
+
+# ---------------------------------------------------------------- the checks, one per fact
+
+
+def owner_needs(field: str) -> Callable[[World], None]:
+    def check(w: World) -> None:
+        payer = w.user()
+        body = {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}
+        del body[field]
+        _refused(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category", body), 400, "param_error", field)
+        assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
+        _refused(w.call("POST", "/sca/users/natural", {
+            "FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "OWNER",
+            "TermsAndConditionsAccepted": True, **{k: v for k, v in IDENTITY.items() if k != field}}),
+            400, "param_error", field)
+
+    return check
+
+
+def categorising_asks_for_enrolment(w: World) -> None:
+    payer = w.user()
+    assert (payer["UserStatus"], payer["PendingUserAction"]) == ("ACTIVE", None)
+    moved = w.call("PUT", f"/sca/users/natural/{payer['Id']}/category",
+                   {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}).json()
+    assert (moved["UserCategory"], moved["UserStatus"]) == ("OWNER", "PENDING_USER_ACTION")
+    assert moved["PendingUserAction"]["RedirectUrl"]
+    assert w.events()[-1] == "USER_ACCOUNT_VALIDATION_ASKED"
+
+
+def an_owner_is_not_categorised_again(w: World) -> None:
+    owner = w.owner()
+    _refused(w.call("PUT", f"/sca/users/natural/{owner['Id']}/category",
+                    {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}),
+             400, "not_allowed_for_user_category_owner")
+
+
+def a_payer_is_not_enrolled(w: World) -> None:
+    _refused(w.call("POST", f"/sca/users/{w.user()['Id']}/enrollment"), 400, "not_allowed_for_user_category_payer")
+
+
+def enrolling_again_gives_a_new_link_and_keeps_the_status(w: World) -> None:
+    owner = w.owner(enrolled=False)
+    again = w.call("POST", f"/sca/users/{owner['Id']}/enrollment").json()
+    assert again["PendingUserAction"]["RedirectUrl"] not in (None, owner["PendingUserAction"]["RedirectUrl"])
+    assert w.call("GET", f"/sca/users/{owner['Id']}").json()["UserStatus"] == "PENDING_USER_ACTION"
+    enrolled = w.owner()
+    w.call("POST", f"/sca/users/{enrolled['Id']}/enrollment")
+    assert w.call("GET", f"/sca/users/{enrolled['Id']}").json()["UserStatus"] == "ACTIVE"
+
+
+def enrolment_makes_the_owner_active(w: World) -> None:
+    owner = w.owner(enrolled=False)
+    done = w.sim.follow_sca_link(f"{owner['PendingUserAction']['RedirectUrl']}&{RETURN}")
+    assert done["controlStatus"] == "VALIDATED" and done["returnUrl"] == "https://paybot.example/back?x=1"
+    assert w.call("GET", f"/sca/users/{owner['Id']}").json()["UserStatus"] == "ACTIVE"
+    assert w.events()[-2:] == ["USER_ACCOUNT_ACTIVATED", "SCA_ENROLLMENT_SUCCEEDED"]
+
+
+def an_unenrolled_owner_cannot_author_a_transfer_that_needs_sca(w: World) -> None:
+    refused = w.owners_transfer(author_enrolled=False)
+    assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002704")
+
+
+def sca_sessions_last_ten_minutes(w: World) -> None:
+    owner = w.owner(enrolled=False)
+    link = f"{owner['PendingUserAction']['RedirectUrl']}&{RETURN}"
+    w.clock.advance(SCA_SESSION_LIFETIME)
+    assert w.sim.follow_sca_link(link)["controlStatus"] == "FAILED"
+    assert w.call("GET", f"/sca/users/{owner['Id']}").json()["UserStatus"] == "PENDING_USER_ACTION"
+    assert "SCA_ENROLLMENT_EXPIRED" in w.events()
+
+
+def the_sca_page_needs_an_encoded_return_url(w: World) -> None:
+    link = w.owner(enrolled=False)["PendingUserAction"]["RedirectUrl"]
+    for bad in (link, f"{link}&returnUrl=https://paybot.example/back"):
+        assert requests.get(bad, timeout=10).status_code == 400
+    assert requests.get(f"{link}&{RETURN}", timeout=10).status_code == 200
+
+
+def a_lapsed_transfer_approval_is_007102(w: World) -> None:
+    waiting = w.owners_transfer()
+    assert waiting["Status"] == "CREATED" and waiting["PendingUserAction"]["RedirectUrl"]
+    w.clock.advance(SCA_SESSION_LIFETIME)
+    lapsed = w.call("GET", f"/transfers/{waiting['Id']}").json()
+    assert (lapsed["Status"], lapsed["ResultCode"]) == ("FAILED", "007102")
+
+
+def a_failed_transfer_approval_is_007101(w: World) -> None:
+    waiting = w.owners_transfer()
+    w.sim.follow_sca_link(f"{waiting['PendingUserAction']['RedirectUrl']}&{RETURN}", success=False)
+    failed = w.call("GET", f"/transfers/{waiting['Id']}").json()
+    assert (failed["Status"], failed["ResultCode"]) == ("FAILED", "007101")
+
+
+def a_transfer_to_an_unverified_owner_is_002951(w: World) -> None:
+    payer, owner = w.user(), w.owner(verified=False)
+    refused = w.transfer(payer["Id"], w.wallet(payer["Id"], 1000), w.wallet(owner["Id"]))
+    assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002951")
+
+
+def a_transfer_beyond_the_balance_is_001001(w: World) -> None:
+    payer, owner = w.user(), w.owner()
+    refused = w.transfer(payer["Id"], w.wallet(payer["Id"], 99), w.wallet(owner["Id"]), 100)
+    assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "001001")
+
+
+def idempotency_keys_are_16_to_36_characters(w: World) -> None:
+    def refused_key(key: str) -> bool:
+        answer = requests.post(f"{w.sim.base}/v2.01/{w.sim.client_id}/wallets", timeout=10, json={},
+                               headers={"Authorization": w.api.auth_manager.get_token(), "Idempotency-Key": key})
+        return "Idempotency-Key" in (answer.json().get("errors") or {})
+
+    assert refused_key("k" * 15) and refused_key("k" * 37) and refused_key("key_with_under")
+    assert not refused_key("k" * 16) and not refused_key("a-" * 18)
+
+
+def a_reused_key_is_blocked_with_409_for_24_hours(w: World) -> None:
+    headers = {"Authorization": w.api.auth_manager.get_token(), "Idempotency-Key": "paybot-fact-key-0001"}
+    body = {"FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "PAYER"}
+    url = f"{w.sim.base}/v2.01/{w.sim.client_id}/sca/users/natural"
+    assert requests.post(url, json=body, headers=headers, timeout=10).status_code == 200
+    assert requests.post(url, json=body, headers=headers, timeout=10).status_code == 409
+
+
+def lists_give_at_most_100_a_page(w: World) -> None:
+    _refused(w.call("GET", "/events", per_page=101), 400, "param_error")
+    assert w.call("GET", "/events", per_page=100).status_code == 200
+
+
+def card_pages_are_mangopays_test_cards(w: World) -> None:
+    reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
+    assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
+
+
+@dataclass(frozen=True)
+class Fact:
+    says: str  # the fact, in our words
+    page: str  # where Mangopay documents it, under mangopay-docs/
+    check: Callable[[World], None]
+
+
+FACTS = [
+    Fact("an Owner needs a Birthday", "api-reference/users/categorize-natural-user.mdx", owner_needs("Birthday")),
+    Fact("an Owner needs a Nationality", "api-reference/users/categorize-natural-user.mdx",
+         owner_needs("Nationality")),
+    Fact("an Owner needs a CountryOfResidence", "api-reference/users/categorize-natural-user.mdx",
+         owner_needs("CountryOfResidence")),
+    Fact("categorising a Payer as Owner always answers an SCA enrolment link, PENDING_USER_ACTION",
+         "guides/sca/session.mdx", categorising_asks_for_enrolment),
+    Fact("an Owner is not categorised again (not_allowed_for_user_category_owner)",
+         "api-reference/users/categorize-natural-user.mdx", an_owner_is_not_categorised_again),
+    Fact("a Payer is not enrolled (not_allowed_for_user_category_payer)", "api-reference/users/enroll-user.mdx",
+         a_payer_is_not_enrolled),
+    Fact("enrolling an Owner again gives a new link and leaves UserStatus as it is",
+         "api-reference/users/enroll-user.mdx", enrolling_again_gives_a_new_link_and_keeps_the_status),
+    Fact("a completed enrolment makes the Owner ACTIVE (USER_ACCOUNT_ACTIVATED)", "guides/sca/users.mdx",
+         enrolment_makes_the_owner_active),
+    Fact("an unenrolled Owner's transfer that needs SCA is refused (002704)", "guides/sca/users.mdx",
+         an_unenrolled_owner_cannot_author_a_transfer_that_needs_sca),
+    Fact("an SCA session lasts 10 minutes; the user then stays PENDING_USER_ACTION", "guides/sca/session.mdx",
+         sca_sessions_last_ten_minutes),
+    Fact("the SCA page needs the platform's percent-encoded returnUrl", "guides/sca/session.mdx",
+         the_sca_page_needs_an_encoded_return_url),
+    Fact("a transfer's SCA not done in 10 minutes fails 007102", "guides/sca/transfers.mdx",
+         a_lapsed_transfer_approval_is_007102),
+    Fact("a transfer's failed SCA fails 007101", "errors/codes/007101.mdx", a_failed_transfer_approval_is_007101),
+    Fact("a transfer to an unverified Owner fails 002951", "SOURCE.md", a_transfer_to_an_unverified_owner_is_002951),
+    Fact("a transfer beyond the wallet's balance fails 001001", "errors/codes/001001.mdx",
+         a_transfer_beyond_the_balance_is_001001),
+    Fact("an Idempotency-Key is 16 to 36 letters, digits or dashes", "api-reference/overview/idempotency.mdx",
+         idempotency_keys_are_16_to_36_characters),
+    Fact("a key used again within 24 hours is blocked with a 409", "api-reference/overview/idempotency.mdx",
+         a_reused_key_is_blocked_with_409_for_24_hours),
+    Fact("a list gives at most 100 items a page", "api-reference/overview/pagination.mdx",
+         lists_give_at_most_100_a_page),
+    Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
+         card_pages_are_mangopays_test_cards),
+]
+
+
+@pytest.fixture
+def world() -> Iterator[World]:
+    sim = MangopaySim(FakeClock())
+    sim.start()
+    api = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
+                     api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+    yield World(sim, api)
+    sim.stop()
+
+
+@pytest.mark.parametrize("fact", FACTS, ids=[f.says for f in FACTS])
+def test_the_emulator_keeps_mangopays_documented_fact(fact: Fact, world: World) -> None:
+    """The emulator behaves as the cited page of Mangopay's documentation says."""
+    fact.check(world)
+
+
+@pytest.mark.skipif(not DOCS.is_dir(), reason="Mangopay's documentation is not on this machine")
+def test_every_fact_cites_a_page_of_mangopays_documentation() -> None:
+    """Each row's page exists in the documentation snapshot."""
+    assert [f.page for f in FACTS if not (DOCS / f.page).is_file()] == []
