@@ -276,6 +276,7 @@ class MangopayWorld(World):
         [session] = self.sim.open_kyc(self.author(user))
         self.sim.pass_kyc(session["Id"])
         assert self.mp.can_receive(user)
+        self.sim.pass_wallet_sca(self.author(user))  # they opened their account once (180 days of wallet access)
 
     def pay(self, to: str = "alice", amount: str = "5") -> None:
         self.svc.on_mention(self.posts.mention("bob", f"@paybot send {amount} to @{to}"))
@@ -387,6 +388,11 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
                                    f"works 10 minutes): {link} Then DM CASHOUT again.")
     assert enrolment["Token"] in link and link.endswith("&returnUrl=https%3A%2F%2Fx.com%2Fmessages")
     mw.sim.follow_sca_link(link)
+    cashout(mw, "bob")  # an Owner now: reading his wallet wants his SCA (every 180 days)
+    wallet_sca = dms_to(mw, BOB)[-1]
+    assert wallet_sca.startswith("To cash out, first confirm it's you with the payment provider here (the link "
+                                 "works 10 minutes): ") and wallet_sca.endswith(" Then DM CASHOUT again.")
+    assert mw.sim.follow_sca_link(wallet_sca.split()[-5])["controlStatus"] == "VALIDATED"
     cashout(mw, "bob")
     [session] = mw.sim.open_kyc(mw.author(BOB))
     assert dms_to(mw, BOB)[-1] == (f"To cash out, first verify your identity with the payment provider here: "
@@ -508,6 +514,7 @@ def owner_with(sim: MangopaySim, api: APIRequest, amount: int, *, verified: bool
         "TermsAndConditionsAccepted": True, "Birthday": 652117514, "Nationality": "FR",
         "CountryOfResidence": "FR"}).json()
     sim.enrol(made["Id"])
+    sim.pass_wallet_sca(made["Id"])
     wallet = raw(sim, api, "POST", "/wallets", {"Owners": [made["Id"]], "Description": "w", "Currency": "EUR"}).json()
     with sim.lock:
         sim.objects[wallet["Id"]]["Balance"]["Amount"] = amount

@@ -75,6 +75,7 @@ def make_receiver(sim: MangopaySim, mp: MangopayProvider, user: str) -> None:
     assert onboarding.url == session["HostedUrl"]
     sim.pass_kyc(session["Id"])
     assert mp.can_receive(user) and mp.onboard(user).ready
+    sim.pass_wallet_sca(str(mp._row(user).mangopay_user_id))  # their account opened once (180 days)
 
 
 def pay(mp: MangopayProvider, key: str = "pay:1:10:11", to: str = ALICE, sender: str = BOB) -> PayResult:

@@ -18,7 +18,7 @@ import requests
 from mangopay.api import APIRequest
 
 from bot.ports import FakeClock
-from bot.sims.mangopay import CARD_OK, SCA_SESSION_LIFETIME, MangopaySim
+from bot.sims.mangopay import CARD_OK, SCA_SESSION_LIFETIME, WALLET_SCA_EVERY, MangopaySim
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mangopay-docs"
 IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
@@ -218,6 +218,36 @@ def lists_give_at_most_100_a_page(w: World) -> None:
     assert w.call("GET", "/events", per_page=100).status_code == 200
 
 
+def an_owners_wallet_access_needs_sca_every_180_days(w: World) -> None:
+    owner = w.owner()
+    wallet = w.wallet(owner["Id"], 700)
+    paths = [f"/wallets/{wallet}", f"/users/{owner['Id']}/wallets", f"/users/{owner['Id']}/transactions",
+             f"/wallets/{wallet}/transactions"]
+    for path in paths:
+        refused = w.call("GET", path, ScaContext="USER_PRESENT")
+        assert refused.status_code == 401, path
+        header = refused.headers["WWW-Authenticate"]
+        assert header.startswith("PendingUserAction RedirectUrl=http"), header
+    link = refused.headers["WWW-Authenticate"].split("RedirectUrl=", 1)[1]
+    assert w.sim.follow_sca_link(f"{link}&{RETURN}")["controlStatus"] == "VALIDATED"
+    assert [w.call("GET", p, ScaContext="USER_PRESENT").status_code for p in paths] == [200] * 4
+    w.clock.advance(WALLET_SCA_EVERY)
+    assert w.call("GET", paths[0], ScaContext="USER_PRESENT").status_code == 401
+
+
+def a_payers_wallet_needs_no_sca(w: World) -> None:
+    payer = w.user()
+    wallet = w.wallet(payer["Id"])
+    assert w.call("GET", f"/wallets/{wallet}", ScaContext="USER_PRESENT").status_code == 200
+    assert w.call("GET", f"/users/{payer['Id']}/transactions").status_code == 200
+
+
+def wallet_access_without_the_user_needs_their_proxy_consent(w: World) -> None:
+    owner = w.owner()
+    _refused(w.call("GET", f"/wallets/{w.wallet(owner['Id'])}", ScaContext="USER_NOT_PRESENT"), 403,
+             "forbidden_ressource")
+
+
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
@@ -264,6 +294,11 @@ FACTS = [
          a_reused_key_is_blocked_with_409_for_24_hours),
     Fact("a list gives at most 100 items a page", "api-reference/overview/pagination.mdx",
          lists_give_at_most_100_a_page),
+    Fact("an Owner's wallet access needs their SCA every 180 days: 401, the link in WWW-Authenticate",
+         "guides/sca/wallets.mdx", an_owners_wallet_access_needs_sca_every_180_days),
+    Fact("a Payer's wallet access needs no SCA", "guides/sca/wallets.mdx", a_payers_wallet_needs_no_sca),
+    Fact("USER_NOT_PRESENT wallet access without proxy consent is a 403", "guides/sca/wallets.mdx",
+         wallet_access_without_the_user_needs_their_proxy_consent),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
 ]

@@ -4,11 +4,16 @@ bot's return address, percent-encoded, and each DM says the 10 minutes Mangopay'
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
+import pytest
+
+from bot.money import Money
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME, OwnerIdentity, owner_identity
-from tests.test_cashout import BOB, CAROL, MangopayWorld, dms_to
+from bot.sims.mangopay import WALLET_SCA_EVERY
+from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 from tests.test_cashout import mw as mw  # the cash-out tests' world: bob has a card (a fixture, used by name)
 
 RETURN = "returnUrl=" + quote("https://x.com/messages", safe="")
@@ -79,3 +84,50 @@ def test_the_identity_mangopay_gets_comes_from_one_place_not_built_yet(mw: Mango
     mw.mp.onboard(CAROL)
     user = mw.sim.objects[mw.author(CAROL)]
     assert (user["Birthday"], user["Nationality"], user["CountryOfResidence"]) == (652117514, "BE", "LU")
+
+
+# ---------------------------------------------------------------- an Owner's wallet access: SCA every 180 days
+
+
+def _lapse_wallet_access(mw: MangopayWorld) -> None:
+    """alice received $5.00 and opened her account once; then 180 days pass."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    assert mw.statuses() == ["completed"]
+    assert isinstance(mw.clock, FakeClock)
+    mw.clock.advance(WALLET_SCA_EVERY)
+
+
+def test_a_cash_out_asks_the_owner_for_their_wallet_sca_once_and_never_takes_it_for_bad_credentials(
+        mw: MangopayWorld, caplog: pytest.LogCaptureFixture) -> None:
+    """180 days after alice last opened her account, Mangopay answers her CASHOUT's first read with 401 and an SCA
+    link: she is sent that link (10 minutes, the bot's return address in it), the 401 is asked once, no token is
+    thrown away for it and nothing says the credentials are wrong; once she passes it, CASHOUT pays out."""
+    _lapse_wallet_access(mw)
+    mw.sim.register_bank_account(mw.author(ALICE))
+    before = len(mw.sim.requests)
+    cashout(mw, "alice")
+    told = dms_to(mw, ALICE)[-1]
+    assert told.startswith("To cash out, first confirm it's you with the payment provider here (the link works "
+                           "10 minutes): ") and _link(told).endswith(RETURN)
+    assert [r["status"] for r in mw.sim.requests[before:]].count(401) == 1
+    assert not any("credentials" in r.getMessage() for r in caplog.records) and mw.payouts() == []
+    assert mw.sim.follow_sca_link(_link(told))["controlStatus"] == "VALIDATED"
+    cashout(mw, "alice")
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way") and mw.wallet(ALICE) == 0
+
+
+def test_reconciliation_take_backs_and_wind_down_keep_working_around_an_owner_who_must_pass_sca(
+        mw: MangopayWorld) -> None:
+    """alice's account is unread for 180 days: reconciliation still lists bob's payments, the operator's
+    take-back of her $2.00 still goes through (Mangopay itself refuses one beyond her balance), and the
+    wind-down's list of balances still has bob's, without hers."""
+    _lapse_wallet_access(mw)
+    [paid] = mw.mp.payments_since(mw.clock.now() - timedelta(days=365))
+    assert (paid.amount_minor, paid.delivered, paid.refunded) == (500, True, False)
+    settled = mw.mp.refund(key="refund:1:part", payment_ref=paid.ref, amount=Money(200, "USD"))
+    assert not settled.pending and mw.wallet(ALICE) == 300
+    with mw.sim.lock:  # $3.00 of bob's own reaches his wallet
+        [wallet] = [x for x in mw.sim.objects.values() if x["_kind"] == "wallet" and mw.author(BOB) in x["Owners"]]
+        wallet["Balance"]["Amount"] += 300
+    assert mw.mp.holdings() == [(BOB, Money(300, "USD"))]

@@ -100,7 +100,7 @@ from sqlmodel import SQLModel, col, select
 
 from bot import links
 from bot.config import parse_duration
-from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient, ScaRequired, Undeliverable
 from bot.money import Money
 from bot.ports import (
     CashOut,
@@ -123,6 +123,10 @@ log = logging.getLogger(__name__)
 KEY_NAMESPACE = uuid.UUID("6f1d8f38-3a52-5b7e-9c1e-6d0c1b7a9e42")
 MAX_GENERATIONS = 4  # keys tried for one step whose earlier attempts failed without a transaction
 LIST_PAGES = 20  # pages of 100 read at most by one listing
+# Wallet access (a wallet, a user's wallets or transactions) by an Owner who is there (they asked: CASHOUT). Reads
+# made without them send no ScaContext: paybot holds no proxy consent (USER_NOT_PRESENT), so such a read of an Owner
+# works only within 180 days of their last wallet-access SCA, and otherwise is ScaRequired (never a retry loop).
+PRESENT = "USER_PRESENT"
 NOT_ENROLLED = "002704"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
 BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
            "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
@@ -287,6 +291,9 @@ class MangopayProvider:
             try:
                 result = self.handler.request(method, path, data=body, idempotency_key=key, **params)
             except APIError as err:
+                sca = _wallet_sca_link(err)
+                if sca is not None:  # an Owner's wallet wants their SCA: not the credentials; never asked again here
+                    raise ScaRequired(sca) from None
                 if err.code == 401 and attempt == 0:
                     self.handler.auth_manager.set_token(None)  # expired or revoked: a new token, once
                     continue
@@ -557,7 +564,7 @@ class MangopayProvider:
         row = self._row(sender_id)
         if card is None or row.mangopay_user_id is None:
             return PayResult(PayOutcome.NO_CARD, reason="no saved card")
-        if not self._enrolled(sender_id) and self.lookup(key, sender_id) is None:
+        if not self._enrolled(sender_id) and self._stored_or_none(key) is None:
             # An Owner who never completed their SCA enrolment cannot approve the transfer (Mangopay refuses it,
             # 002704): nothing is charged; CLAIM or CASHOUT sends them a new enrolment link.
             return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_ENROLLED])
@@ -753,8 +760,16 @@ class MangopayProvider:
             part = min(left, kept)
             made = self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"]))()
             if made is None:
-                wallet = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
-                holds = _balance(wallet) - max(keep, 0)
+                try:
+                    wallet: dict[str, Any] | None = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
+                except ScaRequired:
+                    # The recipient (an Owner) has not opened their account for 180 days and paybot holds no proxy
+                    # consent: with nothing they keep for their own payments, Mangopay itself refuses a take-back
+                    # beyond their balance (001001), so it goes ahead unread; otherwise their balance is needed.
+                    if keep > 0:
+                        raise
+                    wallet = None
+                holds = _balance(wallet) - max(keep, 0) if wallet is not None else part
                 if holds < part:
                     raise ProviderError(f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
                                         "(cashed out, or kept for their own payments)")
@@ -816,7 +831,12 @@ class MangopayProvider:
         out = []
         for row in rows:
             for currency, wallet in sorted(json.loads(row.wallets).items()):
-                found = self._get(f"/wallets/{wallet}") or {}
+                try:
+                    found = self._get(f"/wallets/{wallet}") or {}
+                except ScaRequired:  # an Owner's wallet unread for 180 days: only they can open it (CASHOUT)
+                    log.warning("wind-down: the %s wallet of user %s cannot be read without their SCA; they are "
+                                "not told to cash out", currency, row.user_id, extra={"user_id": row.user_id})
+                    continue
                 minor = _balance(found)
                 if minor:
                     out.append((row.user_id, Money(minor, currency)))
@@ -824,15 +844,24 @@ class MangopayProvider:
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
                  holds_for_others: bool = False) -> CashOut:
-        """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
+        """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring.
+        The user asked (CASHOUT): their wallet is read with them present, and an Owner whose wallet access wants
+        their SCA (every 180 days) is answered NEEDS_SCA with the link."""
+        try:
+            return self._cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
+                                  holds_for_others=holds_for_others)
+        except ScaRequired as err:
+            return CashOut(CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url), valid_for=SCA_SESSION_LIFETIME)
+
+    def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool) -> CashOut:
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
         if author is None or wallet is None:  # never received (nor sent) in this currency: nothing there
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
-        made = self._payout_finder(author, key)()
+        made = self._payout_finder(author, key, present=True)()
         if made is not None:  # an earlier attempt made it (its answer lost, a crash, a key Mangopay forgot)
             return self._payout_outcome(key, made)
-        found = self._get(f"/wallets/{wallet}") or {}
+        found = self._get(f"/wallets/{wallet}", ScaContext=PRESENT) or {}
         available = _balance(found) - max(keep, 0)
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
@@ -868,11 +897,13 @@ class MangopayProvider:
         log.warning("payout %s refused by Mangopay (%s)", ref, payout.get("ResultCode"))
         return CashOut(CashOutOutcome.REFUSED, amount=amount, ref=ref, reason=_payout_words(payout))
 
-    def _payout_finder(self, author: str, key: str) -> Callable[[], dict[str, Any] | None]:
-        """The author's payout whose Tag carries `key` (read whole), if one was made."""
+    def _payout_finder(self, author: str, key: str, *, present: bool = False) -> Callable[[], dict[str, Any] | None]:
+        """The author's payout whose Tag carries `key` (read whole), if one was made (`present`: the user asked)."""
+        context = {"ScaContext": PRESENT} if present else {}
+
         def find() -> dict[str, Any] | None:
             for tx in self._list(f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR",
-                                 Sort="CreationDate:DESC"):
+                                 Sort="CreationDate:DESC", **context):
                 if _read_tag(tx).get("paybot") == key:
                     return self._get(f"/payouts/{tx['Id']}") or dict(tx)
             return None
@@ -955,7 +986,12 @@ class MangopayProvider:
         after = int(since.timestamp()) - 1
         out = []
         for author in authors:
-            txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
+            try:
+                txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
+            except ScaRequired:  # an Owner's transactions, unread for 180 days: the others are still reconciled
+                log.warning("reconciliation: the transactions of Mangopay user %s cannot be read without their SCA",
+                            author)
+                continue
             refunded: dict[str, int] = {}
             for tx in txs:
                 if tx.get("Type") == "PAYOUT" and tx.get("Nature") == "REFUND" and tx.get("Status") == "SUCCEEDED":
@@ -1090,6 +1126,20 @@ class MangopayProvider:
                 digest = hashlib.sha256(str(registration).encode()).hexdigest()[:20]  # the id is a credential
                 out.append(ProviderEvent(f"card-saved:{digest}", EventKind.CARD_SAVED, user_id=user_id))
         return out
+
+
+# Mangopay's answer to an Owner's wallet access that needs their SCA: 401 with
+# `WWW-Authenticate: PendingUserAction RedirectUrl=<link>` (guides/sca/wallets.mdx; guides/sca/session.mdx spells it
+# `redirectUrl`: both are read).
+WALLET_SCA_HEADER = re.compile(r"PendingUserAction\s+redirectUrl=(\S+)", re.IGNORECASE)
+
+
+def _wallet_sca_link(err: APIError) -> str | None:
+    """The SCA session's link in a 401 that asks for the Owner's wallet-access SCA; None for any other error."""
+    if err.code != 401:
+        return None
+    found = WALLET_SCA_HEADER.search(str((getattr(err, "headers", None) or {}).get("WWW-Authenticate") or ""))
+    return found.group(1) if found else None
 
 
 def _payout_words(payout: dict[str, Any]) -> str:

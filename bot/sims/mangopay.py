@@ -86,6 +86,9 @@ SCA_SESSION_LIFETIME = timedelta(minutes=10)
 # Fields PUT .../category and POST /sca/users/natural require of an OWNER (api-reference/users/
 # categorize-natural-user.mdx; create-natural-user-sca.mdx: "Required if UserCategory is OWNER").
 OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
+# An Owner's wallet access (a wallet, their wallets, their or a wallet's transactions) needs their SCA once every
+# 180 days (guides/sca/wallets.mdx); otherwise 401 with the session's link in WWW-Authenticate.
+WALLET_SCA_EVERY = timedelta(days=180)
 MAX_PER_PAGE = 100
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
@@ -121,9 +124,11 @@ ADDRESS_REGION_NEEDED = {"US", "CA", "MX"}  # Mangopay wants OwnerAddress.Region
 class MangopayError(Exception):
     """An error answer: HTTP status and Mangopay's error report."""
 
-    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status, self.type, self.message, self.errors = status, type_, message, errors
+        self.headers = headers or {}
 
 
 def _param(message: str, **errors: str) -> MangopayError:
@@ -312,6 +317,12 @@ class MangopaySim(LoopbackServer):
                 raise _param(f"No open SCA enrolment session for user {user_id}")
             return self.complete_sca(open_[-1], success=success)
 
+    def pass_wallet_sca(self, user_id: str) -> None:
+        """The Owner `user_id` passes a wallet-access SCA session now (as through a 401's link): their wallets and
+        transactions can be read for the next 180 days."""
+        with self.lock:
+            self._get("user", user_id)["_wallet_sca_at"] = self._now()
+
     def open_sca_sessions(self, purpose: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
         """Hosted SCA sessions still open (ENROLMENT, TRANSFER, WALLET), oldest first."""
         with self.lock:
@@ -440,7 +451,7 @@ class MangopaySim(LoopbackServer):
             ("GET", "/users/natural/<oid>", self._retrieve("user")),
             ("GET", "/sca/users/natural/<oid>", self._retrieve("user")),
             ("POST", "/wallets", self._wallet_create),
-            ("GET", "/wallets/<oid>", self._retrieve("wallet")),
+            ("GET", "/wallets/<oid>", self._wallet_view),
             ("GET", "/users/<oid>/wallets", self._user_list("wallet", "Owners")),
             ("POST", "/cardregistrations", self._cardreg_create),
             ("GET", "/cardregistrations/<oid>", self._retrieve("cardregistration")),
@@ -570,7 +581,7 @@ class MangopaySim(LoopbackServer):
         now = self._now()
         body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
                 "errors": err.errors}
-        return Response(json.dumps(body), status=err.status, mimetype="application/json")
+        return Response(json.dumps(body), status=err.status, mimetype="application/json", headers=err.headers)
 
     def _token(self) -> Response:
         header = request.headers.get("Authorization", "")
@@ -760,9 +771,40 @@ class MangopaySim(LoopbackServer):
         headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": ", ".join(links)}
         return [self._public(o) if "_kind" in o else o for o in chunk], headers
 
+    def _wallet_access(self, user_id: str, args: Any) -> None:
+        """Mangopay's SCA on an Owner's wallet access (guides/sca/wallets.mdx). `ScaContext` USER_PRESENT: passes
+        when the Owner completed a wallet-access SCA session in the last 180 days, else 401 with a new session's
+        link in `WWW-Authenticate: PendingUserAction RedirectUrl=...`; USER_NOT_PRESENT: 403 (paybot holds no proxy
+        consent). A PAYER's access is never stopped. The documentation calls ScaContext mandatory for Owners and
+        says nothing of a request without it: the emulator takes it as USER_PRESENT (its choice; Mangopay's sandbox
+        does not trigger SCA then). The 401's body is the error report (its Type the emulator's choice)."""
+        user = self._get("user", user_id)
+        if user["UserCategory"] != "OWNER":
+            return
+        context = args.get("ScaContext") or "USER_PRESENT"
+        if context not in ("USER_PRESENT", "USER_NOT_PRESENT"):
+            raise _param("One or several required parameters are missing or incorrect",
+                         ScaContext="USER_PRESENT or USER_NOT_PRESENT")
+        if context == "USER_NOT_PRESENT":
+            raise MangopayError(403, "forbidden_ressource", "The user has not given consent to act on their behalf",
+                                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"})
+        last = user.get("_wallet_sca_at")
+        if last is not None and self._now() - last < int(WALLET_SCA_EVERY.total_seconds()):
+            return
+        link = self._sca_session("WALLET", user["Id"], user["Id"])
+        raise MangopayError(401, "sca_required", "Strong customer authentication is required to access this account",
+                            headers={"WWW-Authenticate": f"PendingUserAction RedirectUrl={link}"})
+
+    def _wallet_view(self, args: Any, oid: str) -> dict[str, Any]:
+        wallet = self._get("wallet", oid)
+        self._wallet_access(wallet["Owners"][0], args)
+        return self._public(wallet)
+
     def _user_list(self, kind: str, owner_field: str) -> Callable[..., Any]:
         def view(args: Any, oid: str) -> Any:
             self._get("user", oid)
+            if kind == "wallet":
+                self._wallet_access(oid, args)
             rows = [o for o in self._all(kind) if oid == o[owner_field] or oid in (o[owner_field] or [])]
             return self._page(rows, args)
 
@@ -1132,7 +1174,8 @@ class MangopaySim(LoopbackServer):
 
         def view(args: Any, oid: str) -> Any:
             self._sweep()
-            self._get(owner, oid)
+            found = self._get(owner, oid)
+            self._wallet_access(oid if owner == "user" else found["Owners"][0], args)
             rows = [o for o in self.objects.values() if o["_kind"] in ("payin", "transfer", "refund", "payout")]
             if owner == "user":
                 rows = [o for o in rows if oid in (o["AuthorId"], o.get("CreditedUserId"))]

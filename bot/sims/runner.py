@@ -302,6 +302,8 @@ class Run:
                 onboarding = self._stripe_provider().onboard(uid)
             if not onboarding.ready:
                 self.mangopay.pass_kyc(self._stripe_provider()._row(uid).kyc_session_id)
+            # set up before the scenario: they have opened their account once (180 days of wallet access)
+            self.mangopay.pass_wallet_sca(str(self._stripe_provider()._row(uid).mangopay_user_id))
             return
         if self.stripe is None:
             self.sandbox.set_payouts(uid, True)
