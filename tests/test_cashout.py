@@ -536,9 +536,9 @@ def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, 
         bad = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
                   {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **body})
         assert bad.status_code == 400 and bad.json()["Type"] == "param_error" and field in bad.json()["errors"], body
-    sim.register_bank_account(user, "GB82 WEST 1234 5698 7654 32")
+    sim.register_legacy_bank_account(user, "GB82 WEST 1234 5698 7654 32")
     with pytest.raises(MangopayError):
-        sim.register_bank_account(user, "GB82WEST12345698765433")
+        sim.register_legacy_bank_account(user, "GB82WEST12345698765433")
     listed = raw(sim, api, "GET", f"/users/{user}/bankaccounts", per_page=1, Sort="CreationDate:DESC")
     assert listed.headers["X-Number-Of-Items"] == "2" and listed.headers["X-Number-Of-Pages"] == "2"
     assert listed.json()[0]["IBAN"] == "GB82WEST12345698765432"
@@ -591,7 +591,7 @@ def test_the_bench_counts_mangopay_requests_per_cash_out() -> None:
     line = run_cashout(2)
     assert (line["completed"], line["mangopay_posts_per_cashout"]) == (2, 1.0)
     assert line["by_route"] == {"GET /users/{id}/transactions": 1.0, "GET /wallets/{id}": 1.0,
-                                "GET /users/{id}/bankaccounts": 1.0, "POST /payouts/bankwire": 1.0,
+                                "GET /users/{id}/recipients": 1.0, "POST /payouts/bankwire": 1.0,
                                 "GET /payouts/{id}": 1.0}
 
 

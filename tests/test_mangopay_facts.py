@@ -16,9 +16,10 @@ from urllib.parse import quote
 import pytest
 import requests
 from mangopay.api import APIRequest
+from mangopay.resources import Recipient
 
 from bot.ports import FakeClock
-from bot.sims.mangopay import CARD_OK, SCA_SESSION_LIFETIME, WALLET_SCA_EVERY, MangopaySim
+from bot.sims.mangopay import CARD_OK, IBAN_OK, SCA_SESSION_LIFETIME, WALLET_SCA_EVERY, MangopaySim
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mangopay-docs"
 IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
@@ -248,6 +249,78 @@ def wallet_access_without_the_user_needs_their_proxy_consent(w: World) -> None:
              "forbidden_ressource")
 
 
+RECIPIENT = {"DisplayName": "Ada EUR", "PayoutMethodType": "LocalBankTransfer", "RecipientType": "Individual",
+             "Currency": "EUR", "Country": "FR",
+             "IndividualRecipient": {"FirstName": "Ada", "LastName": "Lovelace", "Address": {
+                 "AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002", "Country": "FR"}},
+             "LocalBankTransfer": {"EUR": {"IBAN": IBAN_OK}}}
+
+
+def payout_methods_depend_on_the_route(w: World) -> None:
+    local = w.call("GET", "/recipients/payout-methods", Country="FR", Currency="EUR").json()
+    assert local == {"AvailablePayoutMethods": ["LocalBankTransfer", "InternationalBankTransfer"]}
+    far = w.call("GET", "/recipients/payout-methods", Country="US", Currency="EUR").json()
+    assert far == {"AvailablePayoutMethods": ["InternationalBankTransfer"]}
+    schema = w.call("GET", "/recipients/schema", PayoutMethodType="LocalBankTransfer", RecipientType="Individual",
+                    Currency="EUR", Country="FR").json()
+    assert schema["LocalBankTransfer"]["EUR"]["IBAN"]["Required"] is True
+
+
+def a_recipient_is_pending_until_its_owner_passes_sca(w: World) -> None:
+    owner = w.owner()
+    assert w.call("POST", f"/users/{owner['Id']}/recipients/validate", RECIPIENT).status_code == 200
+    made = w.call("POST", f"/users/{owner['Id']}/recipients", RECIPIENT).json()
+    assert (made["Status"], made["RecipientScope"]) == ("PENDING", "PAYOUT") and made["PendingUserAction"]
+    assert w.sim.follow_sca_link(f"{made['PendingUserAction']['RedirectUrl']}&{RETURN}")["Status"] == "VALIDATED"
+    read = Recipient.get(made["Id"], handler=w.api)  # the SDK reads it
+    assert (read.status, read.local_bank_transfer["EUR"]["IBAN"]) == ("ACTIVE", IBAN_OK)
+    assert w.events()[-1] == "RECIPIENT_ACTIVE"
+
+
+def a_recipient_whose_sca_fails_or_lapses_is_canceled(w: World) -> None:
+    owner = w.owner()
+    failed = w.call("POST", f"/users/{owner['Id']}/recipients", RECIPIENT).json()
+    w.sim.follow_sca_link(f"{failed['PendingUserAction']['RedirectUrl']}&{RETURN}", success=False)
+    lapsed = w.call("POST", f"/users/{owner['Id']}/recipients", RECIPIENT).json()
+    w.clock.advance(SCA_SESSION_LIFETIME)
+    assert [w.call("GET", f"/recipients/{r['Id']}").json()["Status"] for r in (failed, lapsed)] == ["CANCELED"] * 2
+    assert w.events().count("RECIPIENT_CANCELED") == 2
+
+
+def a_payer_has_no_payout_recipient(w: World) -> None:
+    refused = w.call("POST", f"/users/{w.user()['Id']}/recipients", RECIPIENT)
+    assert refused.status_code == 400 and refused.json()["Type"] == "param_error" and "SCA" in refused.json()["Errors"]
+
+
+def a_recipients_account_details_are_checked(w: World) -> None:
+    owner = w.owner()
+    bad = {**RECIPIENT, "LocalBankTransfer": {"EUR": {"IBAN": "FR7630004000031234567890144"}}}
+    for path in (f"/users/{owner['Id']}/recipients/validate", f"/users/{owner['Id']}/recipients"):
+        refused = w.call("POST", path, bad)
+        assert refused.status_code == 400 and refused.json()["Errors"] == {"LocalBankTransfer.EUR.IBAN": "INVALID_IBAN"}
+    nobody = w.call("POST", f"/users/{owner['Id']}/recipients", {**RECIPIENT, "IndividualRecipient": {}})
+    assert nobody.json()["Errors"]["IndividualRecipient.FirstName"] == "REQUIRED"
+
+
+def payouts_go_to_active_recipients_not_new_bank_accounts(w: World) -> None:
+    owner = w.owner()
+    wallet = w.wallet(owner["Id"], 1000)
+    w.sim.pass_wallet_sca(owner["Id"])
+    pending = w.call("POST", f"/users/{owner['Id']}/recipients", RECIPIENT).json()
+    legacy = w.sim.register_legacy_bank_account(owner["Id"])  # created after 30 April 2026 (the emulator's clock)
+    active = w.sim.register_bank_account(owner["Id"], currency="EUR")
+
+    def payout(account: str) -> requests.Response:
+        return w.call("POST", "/payouts/bankwire", {
+            "AuthorId": owner["Id"], "DebitedWalletId": wallet, "BankAccountId": account,
+            "DebitedFunds": {"Currency": "EUR", "Amount": 100}, "Fees": {"Currency": "EUR", "Amount": 0}})
+
+    _refused(payout(pending["Id"]), 400, "param_error", "BankAccountId")
+    retired = payout(legacy["Id"]).json()
+    assert (retired["Status"], retired["ResultCode"]) == ("FAILED", "121018")
+    assert payout(active["Id"]).json()["Status"] == "CREATED" and w.sim.balance(wallet) == 900
+
+
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
@@ -299,6 +372,18 @@ FACTS = [
     Fact("a Payer's wallet access needs no SCA", "guides/sca/wallets.mdx", a_payers_wallet_needs_no_sca),
     Fact("USER_NOT_PRESENT wallet access without proxy consent is a 403", "guides/sca/wallets.mdx",
          wallet_access_without_the_user_needs_their_proxy_consent),
+    Fact("payout methods depend on the country and currency; each has its schema",
+         "api-reference/recipients/view-payout-methods.mdx", payout_methods_depend_on_the_route),
+    Fact("a payout Recipient is PENDING until its Owner passes SCA, then ACTIVE (RECIPIENT_ACTIVE)",
+         "guides/sca/recipients.mdx", a_recipient_is_pending_until_its_owner_passes_sca),
+    Fact("a Recipient whose SCA fails or lapses is CANCELED (RECIPIENT_CANCELED)", "guides/sca/session.mdx",
+         a_recipient_whose_sca_fails_or_lapses_is_canceled),
+    Fact("a Payer cannot register a payout Recipient", "api-reference/recipients/create-recipient.mdx",
+         a_payer_has_no_payout_recipient),
+    Fact("a Recipient's account details are checked, on validate and on create, error by field",
+         "api-reference/recipients/validate-recipient-data.mdx", a_recipients_account_details_are_checked),
+    Fact("payouts go to ACTIVE Recipients; a Bank Account created after 30 April 2026 fails 121018", "SOURCE.md",
+         payouts_go_to_active_recipients_not_new_bank_accounts),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
 ]

@@ -253,7 +253,7 @@ def test_cash_outs_per_user_per_day_are_bounded(mw: MangopayWorld) -> None:
     """With two cash-outs a day, alice's third CASHOUT within 24 hours is refused before the provider is asked."""
     mw.svc.policy = replace(mw.svc.policy, cashouts_per_day=2)
     mw.make_receiver(ALICE)
-    mw.sim.register_bank_account(mw.author(ALICE))
+    mw.sim.register_bank_account(mw.author(ALICE), currency="USD")  # before she has a wallet: its currency said
     for amount in ("5", "6", "7"):
         mw.pay(amount=amount)
         cashout(mw)

@@ -131,3 +131,28 @@ def test_reconciliation_take_backs_and_wind_down_keep_working_around_an_owner_wh
         [wallet] = [x for x in mw.sim.objects.values() if x["_kind"] == "wallet" and mw.author(BOB) in x["Owners"]]
         wallet["Balance"]["Amount"] += 300
     assert mw.mp.holdings() == [(BOB, Money(300, "USD"))]
+
+
+# ---------------------------------------------------------------- payouts go to Recipients
+
+
+def test_a_cash_out_pays_the_active_recipient_never_a_bank_account_or_a_recipient_awaiting_sca(
+        mw: MangopayWorld) -> None:
+    """alice has a legacy Bank Account (Mangopay refuses payouts to those made after 30 April 2026) and a Recipient
+    whose SCA she has not passed: CASHOUT pays neither and sends her to the bank-account page; once a Recipient in
+    USD is ACTIVE, the payout goes to it, told with its last four characters."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_legacy_bank_account(mw.author(ALICE))
+    pending = mw.sim.register_bank_account(mw.author(ALICE), "DE89 3704 0044 0532 0130 00", sca=False)
+    assert pending["Status"] == "PENDING"
+    cashout(mw, "alice")
+    assert dms_to(mw, ALICE)[-1].startswith("To cash out, add your bank account on this secure page: ")
+    assert mw.payouts() == []
+    active = mw.sim.register_bank_account(mw.author(ALICE))
+    assert (active["Status"], active["Currency"], active["PayoutMethodType"]) == ("ACTIVE", "USD",
+                                                                                   "InternationalBankTransfer")
+    cashout(mw, "alice")
+    [payout] = mw.payouts()
+    assert payout["BankAccountId"] == active["Id"] and payout["Status"] == "CREATED"
+    assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")

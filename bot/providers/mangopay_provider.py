@@ -59,19 +59,22 @@ Cash-outs (CASHOUT by DM: `cash_out`). A user's wallet is paid out to their bank
 (`POST /payouts/bankwire`: the whole balance less what must stay, Fees 0, `BankWireRef` "paybot", the Tag carrying
 paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out only
 to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM gives.
-Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active bank account
-gets a link to the operator's page, valid PAYBOT_LINK_TTL and once (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay
-user id, `{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks
-before it registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told
-cash-outs are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid.
+Payouts go to Recipients (Mangopay refuses them to Bank Accounts created after 30 April 2026, ResultCode 121018).
+Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an ACTIVE payout
+Recipient in the currency gets a link to the operator's page, valid PAYBOT_LINK_TTL and once
+(MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id, `{currency}` the payout's currency, `{expires}` unix seconds,
+`{token}` = `bank_page_token(link key, user, expires)`, which the page checks before it registers the account: GET
+/recipients/payout-methods and /recipients/schema, POST /users/{id}/recipients/validate, then POST
+/users/{id}/recipients, PENDING until the person passes the SCA session the page sends them to, with its encoded
+returnUrl; ACTIVE then, CANCELED if not); without that setting the user is told cash-outs are not available. The
+newest ACTIVE payout Recipient of the user in the currency (`GET /users/{id}/recipients`) is paid.
 Before anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a
 crash after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a
 5xx is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on
 its way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
 read from Mangopay's answer only to keep its last four characters for the DM: it is never stored or logged.
-Mangopay documents that Bank Accounts created after 30 April 2026 are refused for payouts (ResultCode 121018) in
-favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells such a
-refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
+A 121018 refusal (a payout made to a legacy Bank Account) is told as "the bank account must be registered again".
+PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
 payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
 
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
@@ -875,9 +878,9 @@ class MangopayProvider:
                 return CashOut(CashOutOutcome.NEEDS_SCA, url=onboarding.url, valid_for=onboarding.valid_for)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
-        account = self._bank_account(author)
+        account = self._recipient(author, currency)
         if account is None:
-            url = self._bank_page(author)
+            url = self._bank_page(author, currency)
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
         funds = {"Currency": currency, "Amount": available}
         payout = self._post(key, "/payouts/bankwire", {
@@ -910,14 +913,17 @@ class MangopayProvider:
 
         return find
 
-    def _bank_account(self, author: str) -> dict[str, Any] | None:
-        """The user's newest active bank account, if any."""
-        for account in self._list(f"/users/{author}/bankaccounts", Sort="CreationDate:DESC"):
-            if account.get("Active") is True:
+    def _recipient(self, author: str, currency: str) -> dict[str, Any] | None:
+        """The user's newest ACTIVE payout Recipient in `currency`, if any. Payouts go to Recipients: Mangopay refuses
+        them to Bank Accounts created after 30 April 2026 (121018), and its migrated Bank Accounts are Recipients
+        too. One still PENDING (its SCA not done) or CANCELED is not used."""
+        for account in self._list(f"/users/{author}/recipients", Sort="CreationDate:DESC"):
+            if account.get("Status") == "ACTIVE" and account.get("RecipientScope", "PAYOUT") == "PAYOUT" \
+                    and account.get("Currency") == currency:
                 return account
         return None
 
-    def _bank_page(self, author: str) -> str | None:
+    def _bank_page(self, author: str, currency: str) -> str | None:
         """A link to the operator's bank-account page for this Mangopay user, valid PAYBOT_LINK_TTL (the page records
         its nonce: once); None when the operator has none."""
         if not self.bank_page_url or self.link_key is None:
@@ -927,7 +933,7 @@ class MangopayProvider:
         expires = int((self.clock.now() + self.link_lifetime).timestamp())
         token = bank_page_token(self.link_key, author, expires)
         return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
-                .replace("{token}", token))
+                .replace("{currency}", currency).replace("{token}", token))
 
     # ------------------------------------------------------------------ lookups
 
@@ -1148,7 +1154,9 @@ def _payout_words(payout: dict[str, Any]) -> str:
 
 def _last4(account: dict[str, Any]) -> str | None:
     """The last four characters of a bank account's number (its IBAN), when it has enough; nothing more is kept."""
-    number = re.sub(r"\s", "", str(account.get("IBAN") or account.get("AccountNumber") or ""))
+    local = ((account.get("LocalBankTransfer") or {}).get("EUR") or {}).get("IBAN")
+    international = (account.get("InternationalBankTransfer") or {}).get("AccountNumber")
+    number = re.sub(r"\s", "", str(local or international or account.get("IBAN") or account.get("AccountNumber") or ""))
     return number[-4:] if len(number) >= 8 and number[-4:].isalnum() else None
 
 

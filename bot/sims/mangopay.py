@@ -114,6 +114,16 @@ NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel 
 PAYOUT_KYC = ("002998", "Blocked due to the Bank Account User's KYC limitations (maximum debited or credited "
                          "amount reached)")
 WIRE_REFUSED = ("121001", "The bank wire has been refused")
+# A payout to a legacy Bank Account created after 30 April 2026 fails: payouts go to Recipients (SOURCE.md, release
+# notes of 2026-04-22/30; the message is the emulator's words, the snapshot predates the code's page).
+BANK_ACCOUNT_RETIRED = ("121018", "Payouts to bank accounts created after 30 April 2026 are refused: use a Recipient")
+BANK_ACCOUNTS_END = 1777593600  # 2026-05-01T00:00:00Z: bank accounts created from then on are refused for payouts
+# Recipients (api-reference/recipients/*, guides/sca/recipients.mdx): the payout methods and the account details the
+# emulator knows. SEPA countries whose currency is EUR pay out locally in EUR; every route has the international
+# method (SWIFT). Account details: LocalBankTransfer.EUR {IBAN, BIC?}; InternationalBankTransfer {AccountNumber, BIC}.
+SEPA_EUR = {"AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL",
+            "PT", "SI", "SK"}
+PAYOUT_METHODS = ("LocalBankTransfer", "InternationalBankTransfer")
 # An IBAN: a country, two check digits, then 11 to 30 letters or digits (ISO 13616); its check digits are tested too.
 IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 BIC_SHAPE = re.compile(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?")
@@ -125,10 +135,15 @@ class MangopayError(Exception):
     """An error answer: HTTP status and Mangopay's error report."""
 
     def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, errors_key: str = "errors") -> None:
         super().__init__(message)
         self.status, self.type, self.message, self.errors = status, type_, message, errors
         self.headers = headers or {}
+        self.errors_key = errors_key  # the Recipients endpoints spell it "Errors" (create-recipient.mdx)
+
+
+PARAM_MESSAGE = ("One or several required parameters are missing or incorrect. An incorrect resource ID also raises "
+                 "this kind of error.")
 
 
 def _param(message: str, **errors: str) -> MangopayError:
@@ -236,7 +251,7 @@ class MangopaySim(LoopbackServer):
         user, token = query.get("user", ""), query.get("token", "")
         if not self._link_ok("bank", user, token):
             raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
-        return self.register_bank_account(user, iban)
+        return self.register_bank_account(user, iban, currency=query.get("currency") or None)
 
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
@@ -302,6 +317,10 @@ class MangopaySim(LoopbackServer):
                     self._settle_transfer(tr)
                 else:
                     self._fail(tr, SCA_FAILED, "TRANSFER_NORMAL_FAILED")
+            elif session["Purpose"] == "RECIPIENT":
+                rec = self._get("recipient", session["Subject"])
+                rec.update(Status="ACTIVE" if success else "CANCELED", PendingUserAction=None)
+                self._event("RECIPIENT_ACTIVE" if success else "RECIPIENT_CANCELED", rec["Id"])
             elif session["Purpose"] == "WALLET" and success:
                 self._get("user", session["UserId"])["_wallet_sca_at"] = self._now()
             return dict(session)
@@ -387,11 +406,42 @@ class MangopaySim(LoopbackServer):
             return [self._public(o) for o in self._all("identityverification")
                     if o["Status"] == "PENDING" and user_id in (None, o["UserId"])]
 
-    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
-                              address: dict[str, Any] | None = None, bic: str | None = None,
-                              tag: str | None = None) -> dict[str, Any]:
-        """The person on the operator's bank-account page: the page registers their IBAN for the Mangopay user
-        `user_id` (`POST .../users/{id}/bankaccounts/iban`, with the same checks). MangopayError when refused."""
+    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, currency: str | None = None,
+                              owner_name: str = "Ada Lovelace", address: dict[str, Any] | None = None,
+                              bic: str | None = None, sca: bool = True) -> dict[str, Any]:
+        """The person on the operator's bank-account page: the page registers their IBAN as a Recipient of the
+        Mangopay user `user_id` for payouts in `currency` (default: their newest wallet's, else EUR) with `POST
+        .../users/{id}/recipients` (same checks), then sends them to its SCA session, which they pass (`sca`) or
+        leave (PENDING, then CANCELED when it lapses). MangopayError when refused. Local (SEPA, EUR) when the IBAN's
+        country and the currency allow it, else international."""
+        iban = re.sub(r"\s", "", iban).upper()
+        with self.lock:
+            wallets = [w for w in self._all("wallet") if user_id in w["Owners"]]
+            currency = currency or (wallets[-1]["Currency"] if wallets else "EUR")
+            first, _, last = owner_name.partition(" ")
+            place = address or {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002",
+                                "Country": "FR"}
+            local = currency == "EUR" and iban[:2] in SEPA_EUR
+            body: dict[str, Any] = {
+                "DisplayName": f"{owner_name} {currency}", "RecipientType": "Individual", "Currency": currency,
+                "Country": iban[:2] if re.fullmatch(r"[A-Z]{2}", iban[:2]) else "FR",
+                "IndividualRecipient": {"FirstName": first, "LastName": last or first, "Address": place},
+                "PayoutMethodType": "LocalBankTransfer" if local else "InternationalBankTransfer"}
+            if local:
+                body["LocalBankTransfer"] = {"EUR": {"IBAN": iban, **({"BIC": bic} if bic else {})}}
+            else:
+                body["InternationalBankTransfer"] = {"AccountNumber": iban, "BIC": bic or "BNPAFRPPXXX"}
+            rec = self._recipient_create(body, user_id)
+            if sca and rec.get("PendingUserAction"):
+                token = next(t for t, x in self.sca_sessions.items() if x["Subject"] == rec["Id"])
+                self.complete_sca(token)
+            return self._public(self._get("recipient", rec["Id"]))
+
+    def register_legacy_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
+                                     address: dict[str, Any] | None = None, bic: str | None = None,
+                                     tag: str | None = None) -> dict[str, Any]:
+        """An IBAN Bank Account (the legacy `POST .../users/{id}/bankaccounts/iban`, with its checks): one created
+        after 30 April 2026 is refused for payouts (121018). MangopayError when refused."""
         body: dict[str, Any] = {"OwnerName": owner_name, "IBAN": iban, "Tag": tag,
                                 "OwnerAddress": address or {"AddressLine1": "1 rue de la Paix", "City": "Paris",
                                                             "PostalCode": "75002", "Country": "FR"}}
@@ -472,6 +522,12 @@ class MangopaySim(LoopbackServer):
             ("POST", "/users/<oid>/bankaccounts/iban", self._bank_account_create),
             ("GET", "/users/<oid>/bankaccounts", self._user_list("bankaccount", "UserId")),
             ("GET", "/users/<oid>/bankaccounts/<bid>", self._bank_account_view),
+            ("GET", "/recipients/payout-methods", self._payout_methods),
+            ("GET", "/recipients/schema", self._recipient_schema),
+            ("POST", "/users/<oid>/recipients/validate", self._recipient_validate),
+            ("POST", "/users/<oid>/recipients", self._recipient_create),
+            ("GET", "/users/<oid>/recipients", self._user_list("recipient", "UserId")),
+            ("GET", "/recipients/<oid>", self._retrieve("recipient")),
             ("POST", "/payouts/bankwire", self._payout_create),
             ("GET", "/payouts/<oid>", self._retrieve("payout")),
             ("GET", "/payouts/bankwire/<oid>", self._retrieve("payout")),
@@ -580,7 +636,7 @@ class MangopaySim(LoopbackServer):
     def _error(self, err: MangopayError) -> Response:
         now = self._now()
         body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
-                "errors": err.errors}
+                err.errors_key: err.errors}
         return Response(json.dumps(body), status=err.status, mimetype="application/json", headers=err.headers)
 
     def _token(self) -> Response:
@@ -691,6 +747,11 @@ class MangopaySim(LoopbackServer):
             session["Status"] = "EXPIRED"  # the user stays as they were (PENDING_USER_ACTION for an enrolment)
             if session["Purpose"] == "ENROLMENT":
                 self._event("SCA_ENROLLMENT_EXPIRED", session["UserId"])
+            elif session["Purpose"] == "RECIPIENT":
+                rec = self.objects.get(session["Subject"])
+                if rec is not None and rec["Status"] == "PENDING":
+                    rec.update(Status="CANCELED", PendingUserAction=None)
+                    self._event("RECIPIENT_CANCELED", rec["Id"])
             elif session["Purpose"] == "TRANSFER":
                 tr = self.objects.get(session["Subject"])
                 if tr is not None and tr["Status"] == "CREATED" and tr.get("PendingUserAction"):
@@ -1240,6 +1301,125 @@ class MangopaySim(LoopbackServer):
             raise _missing("bankaccount", bid)
         return self._public(account)
 
+    # ------------------------------------------------------------------ recipients
+
+    def _payout_methods(self, args: Any) -> dict[str, Any]:
+        """GET /recipients/payout-methods?Country=&Currency=: the methods for that route."""
+        country, currency = str(args.get("Country") or ""), str(args.get("Currency") or "")
+        errors = {n: "REQUIRED" for n, v in (("Country", country), ("Currency", currency)) if not v}
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        local = ["LocalBankTransfer"] if currency == "EUR" and country in SEPA_EUR else []
+        return {"AvailablePayoutMethods": [*local, "InternationalBankTransfer"]}
+
+    def _recipient_schema(self, args: Any) -> dict[str, Any]:
+        """GET /recipients/schema: what a Recipient of that method, type, currency and country needs (the fields the
+        emulator checks, each {Required, Pattern?})."""
+        method, kind = args.get("PayoutMethodType"), args.get("RecipientType")
+        if method not in PAYOUT_METHODS or kind != "Individual" or args.get("Currency") not in CURRENCIES:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"PayoutMethodType": "NOT_IN_ALLOWED_VALUES"},
+                                errors_key="Errors")
+        field = {"Required": True}
+        address = {n: field for n in ("AddressLine1", "City", "PostalCode", "Country")}
+        details = {"EUR": {"IBAN": field, "BIC": {"Required": False}}} if method == "LocalBankTransfer" else \
+            {"AccountNumber": field, "BIC": field}
+        return {"DisplayName": field, "Currency": field, "Country": field, "RecipientType": field,
+                "PayoutMethodType": field, "RecipientScope": {"Required": False},
+                "IndividualRecipient": {"FirstName": field, "LastName": field, "Address": address},
+                method: details}
+
+    @staticmethod
+    def _recipient_errors(body: dict[str, Any]) -> dict[str, str]:
+        """The Recipients' refusals, field by field, in Mangopay's words (create-recipient.mdx, "Parameter errors")."""
+        errors: dict[str, str] = {}
+        for name in ("DisplayName", "PayoutMethodType", "RecipientType", "Currency", "Country"):
+            if not body.get(name):
+                errors[name] = "REQUIRED"
+        method, currency, country = body.get("PayoutMethodType"), body.get("Currency"), str(body.get("Country") or "")
+        if method and method not in PAYOUT_METHODS:
+            errors["PayoutMethodType"] = "NOT_IN_ALLOWED_VALUES"
+        if body.get("RecipientType") and body["RecipientType"] != "Individual":
+            errors["RecipientType"] = "NOT_IN_ALLOWED_VALUES"  # the emulator knows individuals only
+        if currency and currency not in CURRENCIES:
+            errors["Currency"] = "UNSUPPORTED_CURRENCY"
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            errors["Country"] = "INVALID_FORMAT"
+        if body.get("RecipientScope") not in (None, "PAYOUT", "PAYIN"):
+            errors["RecipientScope"] = "NOT_IN_ALLOWED_VALUES"
+        raw_person = body.get("IndividualRecipient")
+        person: dict[str, Any] = raw_person if isinstance(raw_person, dict) else {}
+        for name in ("FirstName", "LastName"):
+            if not person.get(name):
+                errors[f"IndividualRecipient.{name}"] = "REQUIRED"
+        raw_address = person.get("Address")
+        address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
+        for name in ("AddressLine1", "City", "PostalCode", "Country"):
+            if not address.get(name):
+                errors[f"IndividualRecipient.Address.{name}"] = "REQUIRED"
+        if method == "LocalBankTransfer":
+            if currency != "EUR" or country not in SEPA_EUR:
+                errors["PayoutMethodType"] = "UNSUPPORTED_PAYOUT_METHOD_FOR_CURRENCY"
+            else:
+                account = ((body.get("LocalBankTransfer") or {}).get("EUR") or {})
+                iban = re.sub(r"\s", "", str(account.get("IBAN") or "")).upper()
+                if not iban:
+                    errors["LocalBankTransfer.EUR.IBAN"] = "REQUIRED"
+                elif not iban_valid(iban):
+                    errors["LocalBankTransfer.EUR.IBAN"] = "INVALID_IBAN"
+                elif iban[:2] not in SEPA_EUR:
+                    errors["LocalBankTransfer.EUR.IBAN"] = "UNSUPPORTED_IBAN"
+                if account.get("BIC") and not BIC_SHAPE.fullmatch(str(account["BIC"]).upper()):
+                    errors["LocalBankTransfer.EUR.BIC"] = "INVALID_BIC"
+        elif method == "InternationalBankTransfer":
+            account = body.get("InternationalBankTransfer") or {}
+            number = re.sub(r"\s", "", str(account.get("AccountNumber") or "")).upper()
+            if not number:
+                errors["InternationalBankTransfer.AccountNumber"] = "REQUIRED"
+            elif re.fullmatch(r"[A-Z]{2}[0-9]{2}.*", number):
+                if not iban_valid(number):
+                    errors["InternationalBankTransfer.AccountNumber"] = "INVALID_IBAN"
+            elif not re.fullmatch(r"[0-9]{4,34}", number):  # not an IBAN: a local account number (digits)
+                errors["InternationalBankTransfer.AccountNumber"] = "INVALID_ACCOUNT_NUMBER"
+            if not account.get("BIC"):
+                errors["InternationalBankTransfer.BIC"] = "REQUIRED"
+            elif not BIC_SHAPE.fullmatch(str(account["BIC"]).upper()):
+                errors["InternationalBankTransfer.BIC"] = "INVALID_BIC"
+        return errors
+
+    def _recipient_validate(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST .../recipients/validate: 200 when the data would make a Recipient, else the 400 listing each error
+        (the documented answer has no body; the emulator answers {})."""
+        self._get("user", oid)
+        errors = self._recipient_errors(body)
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        return {}
+
+    def _recipient_create(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST .../users/{id}/recipients: PENDING; for payouts (RecipientScope PAYOUT, the default) only an OWNER's,
+        with an SCA session (PendingUserAction) that makes it ACTIVE (RECIPIENT_ACTIVE) or, failed or lapsed,
+        CANCELED (RECIPIENT_CANCELED). A PAYIN-scope Recipient needs no SCA: ACTIVE at once."""
+        user = self._get("user", oid)
+        errors = self._recipient_errors(body)
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        scope = body.get("RecipientScope") or "PAYOUT"
+        if scope == "PAYOUT" and user["UserCategory"] != "OWNER":
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"SCA": "2815488948686553431"},
+                                errors_key="Errors")  # a Payer's payout Recipient (create-recipient.mdx)
+        method = body["PayoutMethodType"]
+        rec = self._new("recipient", Tag=self._tag(body), Status="PENDING", DisplayName=body["DisplayName"],
+                        PayoutMethodType=method, RecipientType=body["RecipientType"], Currency=body["Currency"],
+                        Country=body["Country"], UserId=str(oid), RecipientScope=scope,
+                        IndividualRecipient=body["IndividualRecipient"], **{method: body[method]},
+                        PendingUserAction=None, RecipientVerificationOfPayee=None)
+        if scope == "PAYOUT":
+            rec["PendingUserAction"] = {"RedirectUrl": self._sca_session("RECIPIENT", str(oid), rec["Id"])}
+        else:
+            rec["Status"] = "ACTIVE"
+            self._event("RECIPIENT_ACTIVE", rec["Id"])
+        return self._public(rec)
+
     def _payout_create(self, body: dict[str, Any]) -> dict[str, Any]:
         """A bank wire payout from a wallet to its author's bank account: CREATED with the wallet debited, or
         FAILED with its ResultCode (author not a verified Owner, wallet too low), each with its event."""
@@ -1249,13 +1429,19 @@ class MangopaySim(LoopbackServer):
         assert debited is not None and fees is not None
         author = self._get("user", body["AuthorId"])
         wallet = self._get("wallet", body["DebitedWalletId"])
-        account = self._get("bankaccount", body["BankAccountId"])
+        found = self.objects.get(str(body["BankAccountId"]))
+        account = self._get("recipient" if found and found["_kind"] == "recipient" else "bankaccount",
+                            body["BankAccountId"])
         if author["Id"] not in wallet["Owners"]:
             raise MangopayError(403, "forbidden_ressource", "The author does not own the debited wallet")
         if account["UserId"] != author["Id"]:
             raise _param("The bank account does not belong to the author of the payout",
                          BankAccountId="a bank account of the author")
-        if not account["Active"]:
+        if account["_kind"] == "recipient" and (account["Status"] != "ACTIVE" or account["RecipientScope"] != "PAYOUT"
+                                                 or account["Currency"] != debited["Currency"]):
+            # a Recipient PENDING (its SCA not done), CANCELED, for pay-ins only or in another currency
+            raise _param(PARAM_MESSAGE, BankAccountId="an ACTIVE payout Recipient in the payout's currency")
+        if account["_kind"] == "bankaccount" and not account["Active"]:
             raise _param("The bank account is inactive", BankAccountId="an active bank account")
         if not wallet["Currency"] == debited["Currency"] == fees["Currency"]:
             raise _param("The currencies of the wallet and of the funds differ", Currency="the wallet's")
@@ -1276,7 +1462,9 @@ class MangopaySim(LoopbackServer):
                            FallbackReason=None, EndToEndId=uuid.uuid4().hex, PaymentRef=None,
                            RecipientVerificationOfPayee=None, RecipientId=None)
         self._event("PAYOUT_NORMAL_CREATED", payout["Id"])
-        if author["UserCategory"] != "OWNER" or author["KYCLevel"] != "REGULAR":
+        if account["_kind"] == "bankaccount" and account["CreationDate"] >= BANK_ACCOUNTS_END:
+            self._fail(payout, BANK_ACCOUNT_RETIRED, "PAYOUT_NORMAL_FAILED")
+        elif author["UserCategory"] != "OWNER" or author["KYCLevel"] != "REGULAR":
             self._fail(payout, PAYOUT_KYC, "PAYOUT_NORMAL_FAILED")
         elif wallet["Balance"]["Amount"] < debited["Amount"]:
             self._fail(payout, BALANCE, "PAYOUT_NORMAL_FAILED")
