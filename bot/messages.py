@@ -517,6 +517,8 @@ REASONS_FR = {
     "the payment provider refused it": "le prestataire de paiement l'a refusé",
     "not approved": "non approuvé",
     "not approved in time": "non approuvé à temps",
+    "your identity check is not finished yet: DM CLAIM for the link":
+        "votre vérification d'identité n'est pas terminée : écrivez RÉCLAMER pour recevoir le lien",
     "your payment account is not secured yet: DM CLAIM for the link":
         "votre compte de paiement n'est pas encore sécurisé : écrivez RÉCLAMER pour recevoir le lien",
 }

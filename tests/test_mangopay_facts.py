@@ -321,6 +321,23 @@ def payouts_go_to_active_recipients_not_new_bank_accounts(w: World) -> None:
     assert payout(active["Id"]).json()["Status"] == "CREATED" and w.sim.balance(wallet) == 900
 
 
+def a_payin_to_an_unverified_owners_wallet_is_002951(w: World) -> None:
+    def pay_into(owner: dict[str, Any]) -> dict[str, Any]:
+        reg = w.call("POST", "/cardregistrations", {"UserId": owner["Id"], "Currency": "EUR"}).json()
+        card = w.sim.complete_card_page(reg["Id"], CARD_OK)["CardId"]
+        funds = {"Currency": "EUR", "Amount": 500}
+        recurring = w.call("POST", "/recurringpayinregistrations", {
+            "AuthorId": owner["Id"], "CardId": card, "CreditedWalletId": w.wallet(owner["Id"]),
+            "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0}}).json()
+        return dict(w.call("POST", "/payins/recurring/card/direct", {
+            "RecurringPayinRegistrationId": recurring["Id"], "SecureModeReturnURL": "https://x.com",
+            "BrowserInfo": {"AcceptHeader": "text/html"}, "IpAddress": "127.0.0.1"}).json())
+
+    refused = pay_into(w.owner(verified=False))
+    assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002951")
+    assert pay_into(w.owner())["Status"] == "SUCCEEDED" and pay_into(w.user())["Status"] == "SUCCEEDED"
+
+
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
@@ -384,6 +401,8 @@ FACTS = [
          "api-reference/recipients/validate-recipient-data.mdx", a_recipients_account_details_are_checked),
     Fact("payouts go to ACTIVE Recipients; a Bank Account created after 30 April 2026 fails 121018", "SOURCE.md",
          payouts_go_to_active_recipients_not_new_bank_accounts),
+    Fact("a pay-in credited to an unverified Owner's wallet fails 002951 (since 2026-06-24)", "SOURCE.md",
+         a_payin_to_an_unverified_owners_wallet_is_002951),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
 ]

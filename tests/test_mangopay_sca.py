@@ -156,3 +156,15 @@ def test_a_cash_out_pays_the_active_recipient_never_a_bank_account_or_a_recipien
     [payout] = mw.payouts()
     assert payout["BankAccountId"] == active["Id"] and payout["Status"] == "CREATED"
     assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")
+
+
+def test_an_owner_who_has_not_finished_their_identity_check_is_not_charged(mw: MangopayWorld) -> None:
+    """bob enrolled as an Owner but has not passed the identity check: Mangopay would refuse a pay-in into his own
+    wallet (002951), so his payment is refused before any charge and he is told to finish it."""
+    mw.make_receiver(ALICE)
+    enrolment = mw.mp.onboard(BOB)
+    mw.sim.follow_sca_link(str(enrolment.url))
+    assert not mw.mp.onboard(BOB).ready  # his identity check is open, not passed
+    mw.pay()
+    assert mw.statuses() == ["failed"] and mw.sim.succeeded_payins() == 0 and mw.sim.of_kind("payin") == []
+    assert "(your identity check is not finished yet: DM CLAIM for the link)" in dms_to(mw, BOB)[-1]

@@ -130,7 +130,10 @@ LIST_PAGES = 20  # pages of 100 read at most by one listing
 # made without them send no ScaContext: paybot holds no proxy consent (USER_NOT_PRESENT), so such a read of an Owner
 # works only within 180 days of their last wallet-access SCA, and otherwise is ScaRequired (never a retry loop).
 PRESENT = "USER_PRESENT"
-NOT_ENROLLED = "002704"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
+NOT_ENROLLED = "002704"
+# Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (002951): a sender's pay-in goes to their own
+# wallet, so an Owner who has not finished their identity check cannot pay (a Payer can: see README, "Held money").
+NOT_VERIFIED = "002951"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
 BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
            "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
            "UserAgent": "paybot (payment confirmed by direct message on X)"}
@@ -143,6 +146,7 @@ DECLINE_WORDS = {
     "001001": "insufficient funds in the wallet",
     "007101": "not approved", "007102": "not approved in time",
     NOT_ENROLLED: "your payment account is not secured yet: DM CLAIM for the link",
+    NOT_VERIFIED: "your identity check is not finished yet: DM CLAIM for the link",
 }
 # Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
 # 3DS link says so, since a later approval comes too late.
@@ -571,6 +575,9 @@ class MangopayProvider:
             # An Owner who never completed their SCA enrolment cannot approve the transfer (Mangopay refuses it,
             # 002704): nothing is charged; CLAIM or CASHOUT sends them a new enrolment link.
             return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_ENROLLED])
+        if row.owner and not self._regular(sender_id) and self._stored_or_none(key) is None:
+            # Mangopay would refuse the pay-in into this unverified Owner's own wallet (002951): nothing is charged.
+            return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_VERIFIED])
         wallet = self.wallet(sender_id, amount.currency)
         route = "direct" if self._regular(recipient_id) else "hold"
         tag = _tag(paybot=key, to=recipient_id, memo=_digest(memo), route=route)

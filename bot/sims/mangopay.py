@@ -1093,7 +1093,11 @@ class MangopaySim(LoopbackServer):
         reg["CurrentState"]["PayinsLinked"] += 1
         reg["CurrentState"]["LastPayinId"] = payin["Id"]
         behaviour = card["_behaviour"]
-        if behaviour == "declined":
+        beneficiary = self._get("user", self._get("wallet", reg["CreditedWalletId"])["Owners"][0])
+        if beneficiary["UserCategory"] == "OWNER" and beneficiary["KYCLevel"] != "REGULAR":
+            # Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (SOURCE.md)
+            self._fail(payin, (NOT_VERIFIED[0], f"{NOT_VERIFIED[1]}: {beneficiary['Id']}"), "PAYIN_NORMAL_FAILED")
+        elif behaviour == "declined":
             self._fail(payin, DO_NOT_HONOR, "PAYIN_NORMAL_FAILED")
             card["Validity"] = "INVALID"
         elif behaviour == "needs_auth" and cit:
