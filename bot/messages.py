@@ -416,6 +416,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                               "le virement est effectué."),
     "cashout.sent": ("Done: your cash-out of {amount} was sent to your bank account.",
                      "C'est fait : votre retrait de {amount} a été viré sur votre compte bancaire."),
+    "cashout.returned": ("Your bank sent back your cash-out of {amount} ({reason}); the money is back in your "
+                         "account. DM CASHOUT to try again.",
+                         "Votre banque a renvoyé votre retrait de {amount} ({reason}) ; l'argent est de retour sur "
+                         "votre compte. Écrivez RETRAIT pour réessayer."),
     "cashout.bounced": ("Your cash-out of {amount} did not go through ({reason}); the money is back in your "
                         "account. DM CASHOUT to try again.",
                         "Votre retrait de {amount} n'a pas abouti ({reason}) ; l'argent est de retour sur votre "
@@ -516,6 +520,10 @@ REASONS_FR = {
     "the bank refused the transfer": "la banque a refusé le virement",
     "the payment provider refused it": "le prestataire de paiement l'a refusé",
     "not approved": "non approuvé",
+    "the bank account is closed": "le compte bancaire est clôturé",
+    "the bank account cannot take it": "le compte bancaire ne peut pas le recevoir",
+    "the account details are wrong": "les coordonnées du compte sont erronées",
+    "the bank sent it back": "la banque l'a renvoyé",
     "not approved in time": "non approuvé à temps",
     "your identity check is not finished yet: DM CLAIM for the link":
         "votre vérification d'identité n'est pas terminée : écrivez RÉCLAMER pour recevoir le lien",

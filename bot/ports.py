@@ -189,6 +189,9 @@ class EventKind(StrEnum):
     # provider's id of the payout, `amount_minor` what it paid out), or failed (`reason`; the money is back in the
     # user's account at the provider). Read from the payout itself, never from the event's word alone.
     PAYOUT_SUCCEEDED = "payout_succeeded"
+    # A cash-out that went through came back from the bank (`key`, `settle_ref` the payout, `reason`): the money is
+    # back in the user's account at the provider (Mangopay's PAYOUT_REFUND_SUCCEEDED).
+    PAYOUT_RETURNED = "payout_returned"
     PAYOUT_FAILED = "payout_failed"
 
 

@@ -338,6 +338,22 @@ def a_payin_to_an_unverified_owners_wallet_is_002951(w: World) -> None:
     assert pay_into(w.owner())["Status"] == "SUCCEEDED" and pay_into(w.user())["Status"] == "SUCCEEDED"
 
 
+def a_payout_the_bank_returns_is_refunded_to_the_wallet(w: World) -> None:
+    owner = w.owner()
+    wallet = w.wallet(owner["Id"], 1000)
+    account = w.sim.register_bank_account(owner["Id"], currency="EUR")
+    made = w.call("POST", "/payouts/bankwire", {
+        "AuthorId": owner["Id"], "DebitedWalletId": wallet, "BankAccountId": account["Id"],
+        "DebitedFunds": {"Currency": "EUR", "Amount": 400}, "Fees": {"Currency": "EUR", "Amount": 0}}).json()
+    w.sim.settle_payout(made["Id"])
+    back = w.sim.return_payout(made["Id"], "BANKACCOUNT_HAS_BEEN_CLOSED")
+    read = w.call("GET", f"/refunds/{back['Id']}").json()
+    assert (read["Status"], read["InitialTransactionType"], read["InitialTransactionId"]) == (
+        "SUCCEEDED", "PAYOUT", made["Id"])
+    assert read["RefundReason"]["RefusedReasonType"] == "BANKACCOUNT_HAS_BEEN_CLOSED" and w.sim.balance(wallet) == 1000
+    assert w.events()[-2:] == ["PAYOUT_REFUND_CREATED", "PAYOUT_REFUND_SUCCEEDED"]
+
+
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
@@ -403,6 +419,8 @@ FACTS = [
          payouts_go_to_active_recipients_not_new_bank_accounts),
     Fact("a pay-in credited to an unverified Owner's wallet fails 002951 (since 2026-06-24)", "SOURCE.md",
          a_payin_to_an_unverified_owners_wallet_is_002951),
+    Fact("a payout the bank sends back after success is refunded to the wallet (PAYOUT_REFUND_*)",
+         "guides/payouts/rejects-returns.mdx", a_payout_the_bank_returns_is_refunded_to_the_wallet),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
 ]

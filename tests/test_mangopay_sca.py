@@ -168,3 +168,28 @@ def test_an_owner_who_has_not_finished_their_identity_check_is_not_charged(mw: M
     mw.pay()
     assert mw.statuses() == ["failed"] and mw.sim.succeeded_payins() == 0 and mw.sim.of_kind("payin") == []
     assert "(your identity check is not finished yet: DM CLAIM for the link)" in dms_to(mw, BOB)[-1]
+
+
+# ---------------------------------------------------------------- a payout the bank sends back after success
+
+
+def test_a_cash_out_the_bank_sends_back_after_it_went_through_is_told_and_the_money_is_back(
+        mw: MangopayWorld) -> None:
+    """alice's $5.00 reached her bank ("sent"), then her bank sent it back (account closed): Mangopay refunds the
+    payout to her wallet (PAYOUT_REFUND_SUCCEEDED) and she is told once, in plain words, that the money is back."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE))
+    cashout(mw, "alice")
+    [payout] = mw.payouts()
+    mw.sim.settle_payout(payout["Id"])
+    mw.svc.provider_events()
+    assert dms_to(mw, ALICE)[-1] == "Done: your cash-out of $5.00 was sent to your bank account."
+    assert mw.wallet(ALICE) == 0
+    mw.sim.return_payout(payout["Id"], "BANKACCOUNT_HAS_BEEN_CLOSED")
+    mw.svc.provider_events()
+    mw.svc.provider_events()
+    assert mw.wallet(ALICE) == 500
+    told = [t for t in dms_to(mw, ALICE) if "sent back" in t]
+    assert told == ["Your bank sent back your cash-out of $5.00 (the bank account is closed); the money is back in "
+                    "your account. DM CASHOUT to try again."]

@@ -78,7 +78,8 @@ class Events(Answers):
             self._refund_ended(event)
         elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
             self._disputed(event)
-        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED) and (event.key or event.settle_ref):
+        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED, EventKind.PAYOUT_RETURNED) \
+                and (event.key or event.settle_ref):
             self.payout_ended(event)
 
     def _approval_needed(self, event: ProviderEvent, url: str) -> None:

@@ -161,7 +161,15 @@ DEFAULT_DECLINE = "declined by the bank"
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
                "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
-               "PAYOUT_NORMAL_FAILED", "USER_ACCOUNT_ACTIVATED")
+               "PAYOUT_NORMAL_FAILED", "USER_ACCOUNT_ACTIVATED", "PAYOUT_REFUND_SUCCEEDED")
+# Why a bank sent a payout back (a payout Refund's RefundReason.RefusedReasonType, guides/payouts/rejects-returns.mdx),
+# in words the user may read.
+RETURN_WORDS = {"BANKACCOUNT_HAS_BEEN_CLOSED": "the bank account is closed",
+                "AC06_BLOCKED_BANKACCOUNT": "the bank account cannot take it",
+                "AG01_FORBIDDEN_TRANSACTION": "the bank account cannot take it",
+                "BANKACCOUNT_INCORRECT": "the account details are wrong",
+                "RC01_INVALIDE_BIC": "the account details are wrong"}
+DEFAULT_RETURN = "the bank sent it back"
 # Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
 # refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
@@ -1100,6 +1108,18 @@ class MangopayProvider:
                 return [ProviderEvent(eid, EventKind.PAYOUT_FAILED, key=key, settle_ref=str(payout["Id"]),
                                       amount_minor=amount, reason=_payout_words(payout))]
             return []
+        if kind == "PAYOUT_REFUND_SUCCEEDED":  # a payout that went through came back: the money is in the wallet again
+            refund = self._get(f"/refunds/{resource}")
+            if refund is None or refund.get("Status") != "SUCCEEDED" \
+                    or refund.get("InitialTransactionType") != "PAYOUT":
+                return []
+            payout = self._get(f"/payouts/{refund.get('InitialTransactionId')}")
+            key = _read_tag(payout).get("paybot", "")
+            if payout is None or not key.startswith(CASHOUT_PREFIX):
+                return []  # not a cash-out of paybot's
+            why = str((refund.get("RefundReason") or {}).get("RefusedReasonType") or "")
+            return [ProviderEvent(eid, EventKind.PAYOUT_RETURNED, key=key, settle_ref=str(payout["Id"]),
+                                  amount_minor=_amount(refund)[0], reason=RETURN_WORDS.get(why, DEFAULT_RETURN))]
         if kind == "USER_ACCOUNT_ACTIVATED":  # an Owner completed their SCA enrolment
             row = self._by_mangopay_id(resource)
             found = self._get(f"/sca/users/{resource}") if row else None

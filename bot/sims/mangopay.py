@@ -466,6 +466,28 @@ class MangopaySim(LoopbackServer):
                 self._fail(payout, WIRE_REFUSED, "PAYOUT_NORMAL_FAILED")
             return self._public(payout)
 
+    def return_payout(self, payout_id: str, reason: str = "BANKACCOUNT_HAS_BEEN_CLOSED",
+                      message: str | None = None) -> dict[str, Any]:
+        """The bank sends a SUCCEEDED payout back (guides/payouts/rejects-returns.mdx): Mangopay makes a Refund of
+        the payout (its RefundReason saying why) and the money is back in the wallet; PAYOUT_REFUND_CREATED then
+        _SUCCEEDED."""
+        with self.lock:
+            payout = self._get("payout", payout_id)
+            if payout["Status"] != "SUCCEEDED":
+                raise _param(f"This payout is {payout['Status']}: only a succeeded payout comes back")
+            amount = dict(payout["DebitedFunds"])
+            ref = self._new("refund", AuthorId=payout["AuthorId"], CreditedUserId=payout["AuthorId"],
+                            DebitedFunds=amount, CreditedFunds=amount, Fees={**amount, "Amount": 0},
+                            DebitedWalletId=None, CreditedWalletId=payout["DebitedWalletId"], Status="CREATED",
+                            ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REFUND",
+                            InitialTransactionId=payout["Id"], InitialTransactionType="PAYOUT",
+                            RefundReason={"RefusedReasonType": reason, "RefusedReasonMessage": message})
+            self._event("PAYOUT_REFUND_CREATED", ref["Id"])
+            self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += amount["Amount"]
+            ref.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
+            self._event("PAYOUT_REFUND_SUCCEEDED", ref["Id"])
+            return self._public(ref)
+
     def open_payouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Payouts the bank has not settled yet, oldest first."""
         with self.lock:
@@ -591,6 +613,8 @@ class MangopaySim(LoopbackServer):
                 elif action == "bank":  # POST /_sim/bank/<user id> {"iban": "FR76..."}: the operator's page
                     result = self.register_bank_account(oid, str(body.get("iban", IBAN_OK)),
                                                         owner_name=str(body.get("owner_name", "Ada Lovelace")))
+                elif action == "payout-return":  # POST /_sim/payout-return/<payout id> {"reason": "..."}: the bank
+                    result = self.return_payout(oid, str(body.get("reason", "BANKACCOUNT_HAS_BEEN_CLOSED")))
                 elif action == "payout":  # POST /_sim/payout/<payout id> {"success": false}: the bank
                     result = self.settle_payout(oid, success=bool(body.get("success", True)))
                 elif action == "clock":
