@@ -212,8 +212,9 @@ def test_a_payer_becomes_an_owner_then_regular_through_the_hosted_identity_verif
     sim.pass_kyc(pending["Id"])
     again = User.get_sca(payer.id, handler=api)
     assert (again.user_category, again.kyc_level) == ("OWNER", "REGULAR")
-    types = [e.event_type for e in Event.all(handler=api, Sort="Date:ASC", per_page=100)]
-    assert types[-2:] == ["IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"]
+    for kind in ("IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"):
+        assert [e.event_type for e in Event.all(handler=api, EventType=kind, Sort="Date:ASC", per_page=100)] == [kind]
+    assert [e["EventType"] for e in sim.events][-2:] == ["IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"]
 
 
 def test_a_frictionless_card_pays_in_by_cit_then_mit_and_the_wallet_holds_it(
@@ -413,15 +414,16 @@ def test_faults_a_5xx_spends_the_key_a_429_does_not_and_drop_answers_nothing_aft
 def test_lists_are_paged_with_mangopays_headers_and_sorted(sim: MangopaySim, api: APIRequest) -> None:
     for _ in range(25):
         user(api)
-    first = Event.all(handler=api, per_page=10, page=1, Sort="Date:ASC")
+    first = Event.all(handler=api, EventType="USER_CREATED", per_page=10, page=1, Sort="Date:ASC")
     assert (len(first), first.total_pages, first.total_items) == (10, "3", "25")
-    last = raw(sim, api, "GET", "/events", per_page=10, page=3)
+    last = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=10, page=3)
     assert len(last.json()) == 5 and last.headers["X-Number-Of-Items"] == "25" and 'rel="next"' in last.headers["Link"]
-    assert raw(sim, api, "GET", "/events", per_page=101).status_code == 400
-    assert raw(sim, api, "GET", "/events", page=0).status_code == 400
-    newest = raw(sim, api, "GET", "/events", per_page=1).json()[0]  # newest first by default
+    assert raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=101).status_code == 400
+    assert raw(sim, api, "GET", "/events", EventType="USER_CREATED", page=0).status_code == 400
+    assert raw(sim, api, "GET", "/events", per_page=10).status_code == 400  # one EventType is required
+    newest = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=1).json()[0]  # newest first
     assert newest["ResourceId"] == sim.of_kind("user")[-1]["Id"]
-    oldest = raw(sim, api, "GET", "/events", per_page=1, Sort="Date:ASC").json()[0]
+    oldest = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=1, Sort="Date:ASC").json()[0]
     assert oldest["ResourceId"] == sim.of_kind("user")[0]["Id"]
 
 
@@ -435,7 +437,8 @@ def test_events_name_their_resource_and_filter_by_type_and_date(sim: MangopaySim
     assert PayIn.get(succeeded[0].resource_id, handler=api).status == "SUCCEEDED"  # a hint: fetch the resource
     later = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", AfterDate=t0, per_page=100).json()
     assert [e["Date"] for e in later] == [t0 + 10]
-    earlier = raw(sim, api, "GET", "/events", BeforeDate=t0 + 10, per_page=100).json()
+    earlier = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", BeforeDate=t0 + 10,
+                  per_page=100).json()
     assert earlier and all(e["Date"] == t0 for e in earlier) and set(earlier[0]) == {"ResourceId", "EventType", "Date"}
 
 

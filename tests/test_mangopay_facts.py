@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,16 @@ from mangopay.api import APIRequest
 from mangopay.resources import Recipient
 
 from bot.ports import FakeClock
-from bot.sims.mangopay import CARD_OK, IBAN_OK, SCA_SESSION_LIFETIME, WALLET_SCA_EVERY, MangopaySim
+from bot.sims.mangopay import (
+    CARD_OK,
+    EVENT_RETENTION,
+    IBAN_OK,
+    RATE_LIMITED,
+    RATE_LIMITS,
+    SCA_SESSION_LIFETIME,
+    WALLET_SCA_EVERY,
+    MangopaySim,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mangopay-docs"
 IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
@@ -215,8 +225,8 @@ def a_reused_key_is_blocked_with_409_for_24_hours(w: World) -> None:
 
 
 def lists_give_at_most_100_a_page(w: World) -> None:
-    _refused(w.call("GET", "/events", per_page=101), 400, "param_error")
-    assert w.call("GET", "/events", per_page=100).status_code == 200
+    _refused(w.call("GET", "/events", EventType="USER_CREATED", per_page=101), 400, "param_error")
+    assert w.call("GET", "/events", EventType="USER_CREATED", per_page=100).status_code == 200
 
 
 def an_owners_wallet_access_needs_sca_every_180_days(w: World) -> None:
@@ -354,6 +364,32 @@ def a_payout_the_bank_returns_is_refunded_to_the_wallet(w: World) -> None:
     assert w.events()[-2:] == ["PAYOUT_REFUND_CREATED", "PAYOUT_REFUND_SUCCEEDED"]
 
 
+def events_are_listed_by_type_for_45_days(w: World) -> None:
+    w.user()
+    assert w.call("GET", "/events").status_code == 400  # EventType is required
+    assert len(w.call("GET", "/events", EventType="USER_CREATED").json()) == 1
+    w.clock.advance(EVENT_RETENTION)
+    assert w.call("GET", "/events", EventType="USER_CREATED").json() == []
+
+
+def calls_beyond_2300_in_15_minutes_are_429_rate_limit(w: World) -> None:
+    small = MangopaySim(w.clock, rate_limits=((timedelta(minutes=15), 3), (timedelta(hours=24), 105_600)))
+    small.start()
+    try:
+        api = APIRequest(client_id=small.client_id, apikey=small.api_key, api_url=small.base + "/v2.01/",
+                         api_sandbox_url=small.base + "/v2.01/", sandbox=False)
+        answers = [World(small, api).call("GET", "/clients") for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert answers[1].headers["X-RateLimit-Remaining"] == "1, 105598"
+        body = answers[3].json()
+        assert (body["Type"], body["Message"], body["errors"]) == ("rate_limit", RATE_LIMITED, None)
+        w.clock.advance(timedelta(minutes=15))
+        assert World(small, api).call("GET", "/clients").status_code == 200
+    finally:
+        small.stop()
+    assert RATE_LIMITS[0] == (timedelta(minutes=15), 2_300)
+
+
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
@@ -421,6 +457,10 @@ FACTS = [
          a_payin_to_an_unverified_owners_wallet_is_002951),
     Fact("a payout the bank sends back after success is refunded to the wallet (PAYOUT_REFUND_*)",
          "guides/payouts/rejects-returns.mdx", a_payout_the_bank_returns_is_refunded_to_the_wallet),
+    Fact("events are listed one EventType a request, for 45 days after their date",
+         "api-reference/overview/data-availability-periods.mdx", events_are_listed_by_type_for_45_days),
+    Fact("beyond 2,300 calls in 15 minutes: 429 rate_limit, with X-RateLimit headers",
+         "api-reference/overview/rate-limiting.mdx", calls_beyond_2300_in_15_minutes_are_429_rate_limit),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
 ]

@@ -159,9 +159,10 @@ CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
 DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
+# The event types paybot reads, one request each; events of one second are translated in this order (causes first).
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
-               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
-               "PAYOUT_NORMAL_FAILED", "USER_ACCOUNT_ACTIVATED", "PAYOUT_REFUND_SUCCEEDED")
+               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_ACCOUNT_ACTIVATED", "USER_KYC_REGULAR",
+               "PAYOUT_NORMAL_SUCCEEDED", "PAYOUT_NORMAL_FAILED", "PAYOUT_REFUND_SUCCEEDED")
 # Why a bank sent a payout back (a payout Refund's RefundReason.RefusedReasonType, guides/payouts/rejects-returns.mdx),
 # in words the user may read.
 RETURN_WORDS = {"BANKACCOUNT_HAS_BEEN_CLOSED": "the bank account is closed",
@@ -178,7 +179,12 @@ PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "
                 "130003": KYC_LIMIT, "001001": "your balance changed meanwhile",
                 "121018": "the bank account must be registered again", "121001": "the bank refused the transfer"}
 DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
-CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_key)
+CASHOUT_PREFIX = "cashout:"
+# Events: Mangopay keeps them 45 days (data-availability-periods.mdx); allows 2,300 calls in 15 minutes
+# (rate-limiting.mdx), of which the events poll leaves EVENTS_RESERVE to payments; EVENT_PAGES pages a type a poll.
+EVENT_RETENTION = timedelta(days=45)
+EVENTS_RESERVE = 300
+EVENT_PAGES = 3  # paybot's cash-out keys (bot.app.cashout.cashout_key)
 
 
 HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
@@ -273,6 +279,7 @@ class MangopayProvider:
         self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
+        self._rate_left: int | None = None  # calls left in Mangopay's 15-minute window, as its last answer said
         # The SDK logs request headers (the bearer token among them) at DEBUG and whole requests at ERROR:
         # the adapter logs its own words instead.
         logging.getLogger("mangopay").setLevel(logging.CRITICAL)
@@ -306,6 +313,7 @@ class MangopayProvider:
             try:
                 result = self.handler.request(method, path, data=body, idempotency_key=key, **params)
             except APIError as err:
+                self._note_rate(getattr(err, "headers", None) or {})
                 sca = _wallet_sca_link(err)
                 if sca is not None:  # an Owner's wallet wants their SCA: not the credentials; never asked again here
                     raise ScaRequired(sca) from None
@@ -316,8 +324,15 @@ class MangopayProvider:
             if not isinstance(result, tuple):
                 raise ProviderError("Mangopay: an answer that is not JSON")
             response, data = result
+            self._note_rate(response.headers)
             return int(response.status_code), data, response.headers
         raise AssertionError("unreachable")
+
+    def _note_rate(self, headers: Any) -> None:
+        """Keeps the calls left in Mangopay's 15-minute window (the first of X-RateLimit-Remaining's values)."""
+        left = str(headers.get("X-RateLimit-Remaining") or "").split(",")[0].strip()
+        if left.isdigit():
+            self._rate_left = int(left)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any] | None:
         """One resource, None when Mangopay has no such thing (404)."""
@@ -334,9 +349,9 @@ class MangopayProvider:
                 raise _translate(err) from None
         raise AssertionError("unreachable")
 
-    def _list(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a Mangopay list, page by page (100 a page, at most LIST_PAGES pages)."""
-        for page in range(1, LIST_PAGES + 1):
+    def _list(self, path: str, *, pages: int = LIST_PAGES, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a Mangopay list, page by page (100 a page, at most `pages` pages)."""
+        for page in range(1, pages + 1):
             status, data, headers = self._call(partial(self._request, "GET", path, page=page, per_page=100,
                                                        **params))
             if status == 404:
@@ -917,7 +932,7 @@ class MangopayProvider:
 
     def _payout_finder(self, author: str, key: str, *, present: bool = False) -> Callable[[], dict[str, Any] | None]:
         """The author's payout whose Tag carries `key` (read whole), if one was made (`present`: the user asked)."""
-        context = {"ScaContext": PRESENT} if present else {}
+        context: dict[str, Any] = {"ScaContext": PRESENT} if present else {}
 
         def find() -> dict[str, Any] | None:
             for tx in self._list(f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR",
@@ -1034,25 +1049,44 @@ class MangopayProvider:
     # ------------------------------------------------------------------ events
 
     def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
-        """Mangopay's events after the cursor ("<date>|<digests of the events read at that date>"), oldest
-        first, each translated by reading its resource; then the cards saved on open card pages."""
-        date, seen = (-1, set[str]()) if not after else (int(after.split("|")[0]),
-                                                          set(filter(None, after.split("|", 1)[1].split(","))))
-        params: dict[str, Any] = {"Sort": "Date:ASC"}
-        if date >= 0:
-            params["AfterDate"] = date - 1  # that second again: events of one second are told apart by digest
+        """Mangopay's events after the cursor, oldest first, each translated by reading its resource; then the cards
+        saved on open card pages.
+
+        Mangopay lists events of one EventType a request (list-events.mdx: required), and only within 45 days of
+        their date: each type paybot reads has its own cursor ("<date>|<digests of the events read at that date>",
+        the cursor a JSON object of them; an older single cursor applies to every type), its AfterDate never older
+        than the retention (what is older is gone: logged, reconciliation settles it). The poll is skipped while
+        fewer than EVENTS_RESERVE calls are left in Mangopay's 15-minute window (events are hints; payments come
+        first), and reads at most EVENT_PAGES pages a type, the rest at the next poll."""
+        if self._rate_left is not None and self._rate_left < EVENTS_RESERVE:
+            log.warning("Mangopay rate limit: %s calls left in 15 minutes; events are read later", self._rate_left)
+            return [], after
+        cursors = _event_cursors(after)
+        oldest = int(self.clock.now().timestamp()) - int(EVENT_RETENTION.total_seconds())
+        found: list[tuple[int, str, str]] = []
+        for kind in EVENT_TYPES:
+            date, seen = _event_cursor(cursors.get(kind))
+            params: dict[str, Any] = {"Sort": "Date:ASC", "EventType": kind}
+            if date >= 0:
+                # that second again: events of one second are told apart by digest
+                params["AfterDate"] = max(date - 1, oldest)
+                if date - 1 < oldest:
+                    log.warning("Mangopay events of type %s may have passed their 45 days unread", kind)
+            for event in self._list("/events", pages=EVENT_PAGES, **params):
+                when = int(event.get("Date") or 0)
+                digest = hashlib.sha256(f"{kind}:{event.get('ResourceId')}".encode()).hexdigest()[:10]
+                if when < date or (when == date and digest in seen):
+                    continue
+                if when > date:
+                    date, seen = when, set()
+                seen.add(digest)
+                found.append((when, kind, str(event.get("ResourceId"))))
+            if date >= 0:
+                cursors[kind] = f"{date}|{','.join(sorted(seen))}"
         out: list[ProviderEvent] = []
-        for event in self._list("/events", **params):
-            when = int(event.get("Date") or 0)
-            digest = hashlib.sha256(f"{event.get('EventType')}:{event.get('ResourceId')}".encode()).hexdigest()[:10]
-            if when < date or (when == date and digest in seen):
-                continue
-            if when > date:
-                date, seen = when, set()
-            seen.add(digest)
-            if event.get("EventType") in EVENT_TYPES:
-                out += self._translate(str(event["EventType"]), str(event.get("ResourceId")), when)
-        cursor = f"{date}|{','.join(sorted(seen))}" if date >= 0 else after
+        for when, kind, resource in sorted(found, key=lambda e: e[0]):  # stable: each type's order kept
+            out += self._translate(kind, resource, when)
+        cursor = json.dumps(cursors, sort_keys=True, separators=(",", ":")) if cursors else after
         return out + self._cards_saved(), cursor
 
     def _translate(self, kind: str, resource: str, when: int) -> list[ProviderEvent]:
@@ -1173,6 +1207,27 @@ def _wallet_sca_link(err: APIError) -> str | None:
         return None
     found = WALLET_SCA_HEADER.search(str((getattr(err, "headers", None) or {}).get("WWW-Authenticate") or ""))
     return found.group(1) if found else None
+
+
+def _event_cursors(after: str | None) -> dict[str, str]:
+    """The per-type event cursors in `after` (a JSON object); an older single cursor applies to every type."""
+    if not after:
+        return {}
+    try:
+        parsed = json.loads(after)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return {str(k): str(v) for k, v in parsed.items()}
+    return dict.fromkeys(EVENT_TYPES, after)
+
+
+def _event_cursor(cursor: str | None) -> tuple[int, set[str]]:
+    """(date, digests of the events read at that date) of one type's cursor; (-1, {}) when none."""
+    if not cursor:
+        return -1, set()
+    date, _, digests = cursor.partition("|")
+    return int(date), set(filter(None, digests.split(",")))
 
 
 def _payout_words(payout: dict[str, Any]) -> str:

@@ -90,6 +90,13 @@ OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
 # 180 days (guides/sca/wallets.mdx); otherwise 401 with the session's link in WWW-Authenticate.
 WALLET_SCA_EVERY = timedelta(days=180)
 MAX_PER_PAGE = 100
+# GET /events lists an event up to 45 days after its Date (api-reference/overview/data-availability-periods.mdx).
+EVENT_RETENTION = timedelta(days=45)
+# API calls allowed per window (api-reference/overview/rate-limiting.mdx): beyond, 429 with Mangopay's body. Counted on
+# the emulator's clock, every authenticated call under /v2.01/{ClientId}/ (the OAuth token's calls are not).
+RATE_LIMITS = ((timedelta(minutes=15), 2_300), (timedelta(minutes=30), 4_500), (timedelta(hours=1), 8_800),
+               (timedelta(hours=24), 105_600))
+RATE_LIMITED = "Rate limit exceeded. Please contact support for more assistance"
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
 CARDS = {CARD_OK: "ok", CARD_3DS: "needs_auth", CARD_DECLINED: "declined"}
@@ -172,7 +179,8 @@ class MangopaySim(LoopbackServer):
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
-                 api_key: str | None = None, link_secret: str | None = None) -> None:
+                 api_key: str | None = None, link_secret: str | None = None,
+                 rate_limits: tuple[tuple[timedelta, int], ...] = RATE_LIMITS) -> None:
         self.clock = clock or SystemClock()
         self.client_id = client_id
         # A key of its own per emulator: the official SDK caches OAuth tokens for the whole process by client, URL
@@ -190,6 +198,8 @@ class MangopaySim(LoopbackServer):
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self.faults: dict[str, list[tuple[int, bool]]] = {}  # route -> [(status, work)]
         self.requests: list[dict[str, Any]] = []  # every API request: route, key, status
+        self.rate_limits = rate_limits  # (window, calls allowed) pairs; the emulator's clock
+        self.calls: list[int] = []  # when each counted call came (unix seconds), for the rate limits
         self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook: a POST begins its work
         self._n = 10_000_000
         self.thread_name = "mangopay-sim"
@@ -691,7 +701,8 @@ class MangopaySim(LoopbackServer):
 
         def handle(client: str, **kw: Any) -> Response:
             key = request.headers.get("Idempotency-Key") if method == "POST" else None
-            record: dict[str, Any] = {"route": route, "key": key, "status": 0}
+            record: dict[str, Any] = {"route": route, "key": key, "status": 0,
+                                      "query": request.query_string.decode("latin-1")}
             body: Any = None
             with self.lock:
                 self.requests.append(record)
@@ -700,10 +711,11 @@ class MangopaySim(LoopbackServer):
                     return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
                                                      {"Authorization": "Missing, invalid or expired token"}))
                 self._prune()
+                limited, rate_headers = self._count_call()
                 fault = self.faults[route].pop(0) if self.faults.get(route) else None
-                if fault and fault[0] == 429:
+                if limited or (fault and fault[0] == 429):
                     record["status"] = 429
-                    return self._error(MangopayError(429, "too_many_requests", "Too many requests"))
+                    return self._error(MangopayError(429, "rate_limit", RATE_LIMITED, headers=rate_headers))
                 if key is not None:
                     if not KEY_FORMAT.fullmatch(key):
                         record["status"] = 400
@@ -737,6 +749,7 @@ class MangopaySim(LoopbackServer):
                         resp = self._error(err)
                     if fault and fault[0] in (500, 503):  # the work was done, then the request failed
                         resp = self._error(MangopayError(fault[0], "internal_error", "Internal server error"))
+                resp.headers.update(rate_headers)
                 record["status"] = resp.status_code
                 if key is not None:
                     self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
@@ -749,6 +762,23 @@ class MangopaySim(LoopbackServer):
 
         handle.__name__ = f"mangopay_{method}_{rule}"
         return handle
+
+    def _count_call(self) -> tuple[bool, dict[str, str]]:
+        """Counts this call in every window; (over a limit, the X-RateLimit headers: calls made, calls left and each
+        window's reset, one value per window, as rate-limiting.mdx shows them)."""
+        now = self._now()
+        longest = max((int(w.total_seconds()) for w, _ in self.rate_limits), default=0)
+        self.calls = [t for t in self.calls if t > now - longest]
+        made = [sum(1 for t in self.calls if t > now - int(w.total_seconds())) for w, _ in self.rate_limits]
+        limited = any(m >= limit for m, (_, limit) in zip(made, self.rate_limits, strict=True))
+        if not limited:
+            self.calls.append(now)
+            made = [m + 1 for m in made]
+        headers = {"X-RateLimit": ", ".join(map(str, made)),
+                   "X-RateLimit-Remaining": ", ".join(str(max(limit - m, 0))
+                                                      for m, (_, limit) in zip(made, self.rate_limits, strict=True)),
+                   "X-RateLimit-Reset": ", ".join(str(now + int(w.total_seconds())) for w, _ in self.rate_limits)}
+        return limited, headers
 
     def _prune(self) -> None:
         """Keys are forgotten 24 hours after their first use; open pages lapse."""
@@ -1517,11 +1547,14 @@ class MangopaySim(LoopbackServer):
     # ------------------------------------------------------------------ events, client
 
     def _events_list(self, args: Any) -> Any:
+        """GET /events: the events of one EventType (required: list-events.mdx), within their 45 days."""
         self._sweep()
-        rows = list(self.events)
-        if args.get("EventType"):
-            types = {t for t in args["EventType"].split(",") if t}
-            rows = [e for e in rows if e["EventType"] in types]
+        kind = str(args.get("EventType") or "")
+        if not re.fullmatch(r"[A-Z_]+", kind):
+            raise _param("One or several required parameters are missing or incorrect",
+                         EventType="one EventType (the list of event types)")
+        oldest = self._now() - int(EVENT_RETENTION.total_seconds())
+        rows = [e for e in self.events if e["EventType"] == kind and e["Date"] > oldest]
         try:
             if args.get("AfterDate"):
                 rows = [e for e in rows if e["Date"] > int(args["AfterDate"])]
