@@ -7,17 +7,23 @@ in unix seconds, `AuthorId`, `CreditedWalletId`, `DebitedFunds {Currency, Amount
 `Status` CREATED/SUCCEEDED/FAILED, `ResultCode`/`ResultMessage`, ...).
 
 Resources: natural users (the SCA endpoints: PAYER or OWNER, `UserCategory`, terms accepted, `KYCLevel`
-LIGHT/REGULAR, categorization to OWNER), wallets (one currency each, `Balance`), card registrations (a
-card page the people fill in: the card is tokenized and the registration VALIDATED with its `CardId`),
-cards, recurring pay-in registrations, recurring card pay-ins (a CIT, with `SecureModeReturnURL`, that
-may need the cardholder on a 3DS page; then MITs without them), transfers (wallet to wallet; between two
-OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with `PendingUserAction.RedirectUrl`
-until the author approves it), pay-in and transfer refunds, hosted identity verification sessions (KYC:
-the user becomes REGULAR), IBAN bank accounts (the IBAN's shape and check digits and the owner's name and
-address checked as Mangopay's reference describes), bank wire payouts (the wallet debited when the payout is
-made, CREATED until the bank settles it; refused as FAILED with Mangopay's ResultCode when its author is not a
-verified Owner or the wallet cannot cover it; a payout that fails later gives the money back to the wallet),
-user transactions, events, and the client.
+LIGHT/REGULAR, categorization to OWNER with Birthday, Nationality and CountryOfResidence, which always answers an
+SCA enrolment link: `UserStatus` PENDING_USER_ACTION until the Owner enrols; POST .../enrollment for a new link),
+wallets (an Owner's wallet and transactions read only with their SCA of the last 180 days: else 401 with the link in
+`WWW-Authenticate`) (one currency each, `Balance`), card registrations (a card page the people fill in: the card is
+tokenized and the registration VALIDATED with its `CardId`), cards, recurring pay-in registrations, recurring card
+pay-ins (a CIT, with `SecureModeReturnURL`, that may need the cardholder on a 3DS page; then MITs without them),
+transfers (wallet to wallet; between two OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with
+`PendingUserAction.RedirectUrl` until the author approves it), pay-in and transfer refunds, hosted identity
+verification sessions (KYC: the user becomes REGULAR), Recipients (payout methods, schema, validate, create: PENDING
+until the Owner's SCA, then ACTIVE or CANCELED), legacy IBAN bank accounts (refused for payouts when made after 30
+April 2026: 121018; the IBAN's shape and check digits and the owner's name and address checked as Mangopay's
+reference describes), bank wire payouts (the wallet debited when the payout is made, CREATED until the bank settles
+it; refused as FAILED with Mangopay's ResultCode when its author is not a verified Owner or the wallet cannot cover
+it; a payout that fails later gives the money back to the wallet; one that went through may come back: a payout
+Refund, PAYOUT_REFUND_*), user transactions, events (one EventType a request, kept 45 days), the client, and
+Mangopay's rate limits (2,300 calls in 15 minutes, ...: 429 `rate_limit`). `tests/test_mangopay_facts.py` checks
+each documented fact the emulator keeps, with its page.
 
 Faithful where paybot's safety depends on it:
 - Idempotency: every POST may carry `Idempotency-Key`, 16 to 36 letters, digits or dashes (anything else
@@ -43,8 +49,10 @@ Cards (the card page takes these numbers; the first two are Mangopay's sandbox t
 
 Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
 played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
-(`register_bank_account`) and the bank that settles a payout (`settle_payout`). 3DS and SCA pages lapse after
-PAGE_LIFETIME (15 minutes, as Mangopay's hosted card page does); the transaction then FAILS with an event.
+(`register_bank_account`: a Recipient and its SCA) and the bank that settles a payout (`settle_payout`) or sends it
+back (`return_payout`). 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
+transfer's approval, a Recipient, wallet access: `follow_sca_link`, whose page needs the platform's percent-encoded
+returnUrl) after SCA_SESSION_LIFETIME (10 minutes); the transaction then FAILS with an event (a transfer: 007102).
 
 Faults (`inject`): the next matching request answers 500 or 503 (before any work, or `work=True`: after
 the work was done; either way its key is spent and the stored answer is that 5xx), 429 (before anything,
