@@ -28,7 +28,9 @@ Approvals (NEEDS_AUTH, the URL in `PayResult.url`):
   AUTHENTICATION_NEEDED and a new CIT is made (key `<pay key>#cit`). The PAYIN_NORMAL_SUCCEEDED event then
   leads to the Transfer, and a PAID event; PAYIN_NORMAL_FAILED (page lapsed) to AUTH_LAPSED.
 - SCA: a sender who is an OWNER paying another OWNER must approve the Transfer on Mangopay's page
-  (`ScaContext` USER_PRESENT, `PendingUserAction.RedirectUrl`); it stays CREATED until then.
+  (`ScaContext` USER_PRESENT, `PendingUserAction.RedirectUrl`, sent with paybot's percent-encoded `returnUrl`,
+  valid 10 minutes); it stays CREATED until then; an Owner who has not enrolled in SCA cannot (002704), so
+  their payment is refused before any charge.
   TRANSFER_NORMAL_SUCCEEDED says PAID; a lapsed one (TRANSFER_NORMAL_FAILED) has its pay-in refunded to the
   card (key `<pay key>#lapse`) and says AUTH_LAPSED. Releasing held money from an OWNER sends USER_NOT_PRESENT,
   which Mangopay refuses without the sender's proxy consent (not managed here): that money stays held and
