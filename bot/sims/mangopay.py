@@ -64,6 +64,7 @@ Token lifetimes are measured on the wall clock (the SDK caches tokens on it); ev
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import re
@@ -202,6 +203,7 @@ class MangopaySim(LoopbackServer):
         self.objects: dict[str, dict[str, Any]] = {}  # id -> object (its "_kind" says which)
         self.events: list[dict[str, Any]] = []
         self.sca_sessions: dict[str, dict[str, Any]] = {}  # token -> a hosted SCA session (see _sca_session)
+        self._sca_n = 0
         self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> first use, and its answer once known
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self.faults: dict[str, list[tuple[int, bool]]] = {}  # route -> [(status, work)]
@@ -823,7 +825,9 @@ class MangopaySim(LoopbackServer):
     def _sca_session(self, purpose: str, user_id: str, subject: str) -> str:
         """A hosted SCA session (ENROLMENT of `user_id`, TRANSFER `subject`'s approval, WALLET access): its
         RedirectUrl, with its token, valid SCA_SESSION_LIFETIME. The platform appends its encoded returnUrl."""
-        token = "sca_" + secrets.token_hex(16)
+        # a token of the emulator's sequence, not random: a crash run replays from its seed to the same words
+        self._sca_n += 1
+        token = "sca_" + hashlib.sha256(f"{self.client_id}:sca:{self._sca_n}".encode()).hexdigest()[:32]
         self.sca_sessions[token] = {"Token": token, "Purpose": purpose, "UserId": user_id, "Subject": subject,
                                     "At": self._now(), "Status": "OPEN"}
         return f"{self.base}/_sim/sca?token={token}"
