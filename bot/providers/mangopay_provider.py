@@ -915,10 +915,13 @@ class MangopayProvider:
             url = self._bank_page(author, currency)
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
         funds = {"Currency": currency, "Amount": available}
-        payout = self._post(key, "/payouts/bankwire", {
-            "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
-            "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
-            self._payout_finder(author, key))
+        try:
+            payout = self._post(key, "/payouts/bankwire", {
+                "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
+                "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
+                self._payout_finder(author, key, present=True))
+        except ScaRequired:  # looking for the payout after a lost answer: it may exist, so nothing is concluded
+            raise ProviderTransient("Mangopay wants the user's SCA to read whether the payout was made") from None
         return self._payout_outcome(key, payout, _last4(account))
 
     def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None) -> CashOut:
