@@ -8,11 +8,13 @@ from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
+from sqlmodel import select
 
 from bot.money import Money
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME, OwnerIdentity, owner_identity
 from bot.sims.mangopay import WALLET_SCA_EVERY
+from bot.store import Payout
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 from tests.test_cashout import mw as mw  # the cash-out tests' world: bob has a card (a fixture, used by name)
 
@@ -193,3 +195,31 @@ def test_a_cash_out_the_bank_sends_back_after_it_went_through_is_told_and_the_mo
     told = [t for t in dms_to(mw, ALICE) if "sent back" in t]
     assert told == ["Your bank sent back your cash-out of $5.00 (the bank account is closed); the money is back in "
                     "your account. DM CASHOUT to try again."]
+
+
+def test_a_payout_whose_answer_was_lost_is_never_called_not_made_when_its_lookup_needs_sca(
+        mw: MangopayWorld) -> None:
+    """alice's payout is made but its answer is a 500, and by then her account wants her SCA again: looking the
+    payout up by its Tag is a 401, so nothing is concluded (the cash-out stays on its way, tried again), and
+    once her account can be read again it is that one payout, never a second."""
+    mw.make_receiver(ALICE)
+    mw.pay()
+    mw.sim.register_bank_account(mw.author(ALICE))
+    assert isinstance(mw.clock, FakeClock)
+    clock = mw.clock
+
+    def lapse(record: dict[str, object]) -> None:
+        if record["route"] == "POST /payouts/bankwire":
+            clock.advance(WALLET_SCA_EVERY)  # her 180 days end while the payout is being made
+
+    mw.sim.on_execute = lapse
+    mw.sim.inject("POST /payouts/bankwire", 500, work=True)
+    cashout(mw, "alice")
+    mw.sim.on_execute = None
+    assert len(mw.payouts()) == 1 and mw.wallet(ALICE) == 0
+    with mw.uow() as s:
+        [row] = s.exec(select(Payout)).all()
+        assert (row.status, row.ref) == ("created", None)  # on its way, not "not made"
+    mw.sim.pass_wallet_sca(mw.author(ALICE))
+    mw.svc.resume()
+    assert len(mw.payouts()) == 1 and dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way")
