@@ -253,6 +253,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                   "Le paiement de {amount} à @{recipient} est en dessous du plus petit débit accepté par le "
                   "réseau des cartes : il n'a pas été fait et rien n'a été débité. Envoyez un montant plus "
                   "élevé. [{code}]"),
+    "declined.account": ("The payment of {amount} to @{recipient} was not made ({reason}). Nothing was charged. "
+                         "[{code}]",
+                         "Le paiement de {amount} à @{recipient} n'a pas été fait ({reason}). Rien n'a été débité. "
+                         "[{code}]"),
     "not_charged": ("The payment of {amount} to @{recipient} could not be made, and nothing was charged. "
                     "Post the command again to retry. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas pu être fait, et rien n'a été débité. "

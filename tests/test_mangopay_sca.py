@@ -74,8 +74,8 @@ def test_an_owner_who_never_enrolled_is_not_charged_for_a_payment_mangopay_would
     mw.mp.onboard(BOB)  # he asked to receive once: an Owner, pending his enrolment
     mw.pay(to="alice")
     assert mw.statuses() == ["failed"] and mw.sim.succeeded_payins() == 0
-    assert "(your payment account is not secured yet: DM CLAIM for the link)" in dms_to(mw, BOB)[-1]
-    assert "Nothing was charged" in dms_to(mw, BOB)[-1]
+    assert dms_to(mw, BOB)[-1] == ("The payment of $5.00 to @alice was not made (your payment account is not "
+                                   "secured yet: DM CLAIM for the link). Nothing was charged. [AAAA]")
 
 
 def test_the_identity_mangopay_gets_comes_from_one_place_not_built_yet(mw: MangopayWorld) -> None:

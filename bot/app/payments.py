@@ -173,6 +173,8 @@ class Payments(Asking):
                 text = say("needs_auth", lang, **words)
             elif result.outcome == PayOutcome.NO_CARD:
                 text = say("no_card", lang, code=t.code)
+            elif (result.reason or "").startswith("your "):  # the payer's own account stopped it, not their card
+                text = say("declined.account", lang, reason=msg.reason(result.reason or "", lang), **words)
             else:
                 text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
                            **words)
