@@ -14,7 +14,8 @@
         ├── ProviderTransient  may have succeeded or not: retry with the same key
         ├── AmountTooSmall     below the provider's smallest charge (after any conversion)
         ├── InsufficientBalance  the platform's balance cannot cover a release now: nothing moved
-        └── IdempotencyError   the same key was used with other parameters
+        ├── IdempotencyError   the same key was used with other parameters
+        └── ScaRequired        the account's holder must pass the provider's SCA first (.url); not a credential error
 """
 
 from __future__ import annotations
@@ -121,3 +122,13 @@ class Undeliverable(ProviderError):
 
 class IdempotencyError(ProviderError):
     """An idempotency key was reused with different parameters."""
+
+
+class ScaRequired(ProviderError):
+    """The provider wants the account's holder to pass its strong customer authentication before this call (Mangopay:
+    a 401 on an Owner's wallet or transactions, the session's link in WWW-Authenticate). Not bad credentials, and
+    asking again changes nothing until the person does it: `url` is their page (without the return address)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__("the account holder must pass the provider's strong customer authentication first")
+        self.url = url

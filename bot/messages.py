@@ -260,6 +260,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                   "Le paiement de {amount} à @{recipient} est en dessous du plus petit débit accepté par le "
                   "réseau des cartes : il n'a pas été fait et rien n'a été débité. Envoyez un montant plus "
                   "élevé. [{code}]"),
+    "declined.account": ("The payment of {amount} to @{recipient} was not made ({reason}). Nothing was charged. "
+                         "[{code}]",
+                         "Le paiement de {amount} à @{recipient} n'a pas été fait ({reason}). Rien n'a été débité. "
+                         "[{code}]"),
     "not_charged": ("The payment of {amount} to @{recipient} could not be made, and nothing was charged. "
                     "Post the command again to retry. [{code}]",
                     "Le paiement de {amount} à @{recipient} n'a pas pu être fait, et rien n'a été débité. "
@@ -322,6 +326,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "Vous pouvez recevoir des paiements. Rien ne vous attend pour l'instant."),
     "onboarding": ("To receive payments, finish setting up your account here: {url}",
                    "Pour recevoir des paiements, terminez l'ouverture de votre compte ici : {url}"),
+    "onboarding.enrol": ("To receive payments, first secure your account with the payment provider here (the link "
+                         "works {within}): {url} I'll then send you the identity check.",
+                         "Pour recevoir des paiements, sécurisez d'abord votre compte auprès du prestataire de "
+                         "paiement ici (lien valable {within}) : {url} Je vous enverrai ensuite la vérification "
+                         "d'identité."),
     "request_payer_unreachable": ("I couldn't reach @{payer} by DM to ask for your {amount}, so their part of your "
                                   "request is cancelled; nobody paid it. [{code}]",
                                   "Je n'ai pas pu joindre @{payer} en DM pour demander vos {amount} : sa part de "
@@ -418,6 +427,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                               "le virement est effectué."),
     "cashout.sent": ("Done: your cash-out of {amount} was sent to your bank account.",
                      "C'est fait : votre retrait de {amount} a été viré sur votre compte bancaire."),
+    "cashout.returned": ("Your bank sent back your cash-out of {amount} ({reason}); the money is back in your "
+                         "account. DM CASHOUT to try again.",
+                         "Votre banque a renvoyé votre retrait de {amount} ({reason}) ; l'argent est de retour sur "
+                         "votre compte. Écrivez RETRAIT pour réessayer."),
     "cashout.bounced": ("Your cash-out of {amount} did not go through ({reason}); the money is back in your "
                         "account. DM CASHOUT to try again.",
                         "Votre retrait de {amount} n'a pas abouti ({reason}) ; l'argent est de retour sur votre "
@@ -440,6 +453,10 @@ CATALOG: dict[str, tuple[str, str]] = {
                     "CASHOUT again.",
                     "Pour retirer votre argent, vérifiez d'abord votre identité auprès du prestataire de paiement "
                     "ici : {url} Écrivez ensuite RETRAIT à nouveau."),
+    "cashout.sca": ("To cash out, first confirm it's you with the payment provider here (the link works {within}): "
+                    "{url} Then DM CASHOUT again.",
+                    "Pour retirer votre argent, confirmez d'abord votre identité auprès du prestataire de paiement "
+                    "ici (lien valable {within}) : {url} Écrivez ensuite RETRAIT à nouveau."),
     "cashout.automatic": ("Your payment provider pays what you receive out to your bank account by itself, on its "
                           "own schedule: there is nothing to do here.",
                           "Votre prestataire de paiement vire de lui-même ce que vous recevez sur votre compte "
@@ -547,6 +564,16 @@ REASONS_FR = {
     "the bank account must be registered again": "le compte bancaire doit être enregistré à nouveau",
     "the bank refused the transfer": "la banque a refusé le virement",
     "the payment provider refused it": "le prestataire de paiement l'a refusé",
+    "not approved": "non approuvé",
+    "the bank account is closed": "le compte bancaire est clôturé",
+    "the bank account cannot take it": "le compte bancaire ne peut pas le recevoir",
+    "the account details are wrong": "les coordonnées du compte sont erronées",
+    "the bank sent it back": "la banque l'a renvoyé",
+    "not approved in time": "non approuvé à temps",
+    "your identity check is not finished yet: DM CLAIM for the link":
+        "votre vérification d'identité n'est pas terminée : écrivez RÉCLAMER pour recevoir le lien",
+    "your payment account is not secured yet: DM CLAIM for the link":
+        "votre compte de paiement n'est pas encore sécurisé : écrivez RÉCLAMER pour recevoir le lien",
 }
 
 

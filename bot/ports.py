@@ -172,6 +172,8 @@ class EventKind(StrEnum):
     # bank's 3DS went through and the transfer now waits for the sender's own approval (Mangopay's SCA).
     APPROVAL_NEEDED = "approval_needed"
     ACCOUNT_READY = "account_ready"  # user_id can receive now
+    # user_id completed the provider's strong-authentication enrolment (Mangopay's SCA): their onboarding goes on
+    ENROLLED = "enrolled"
     # The payment `ref` was refunded at the provider: by the refund `settle_ref` of `amount_minor` (all of it
     # when None), made with paybot's `key` or (key None) outside paybot, e.g. in the dashboard; `pending`
     # when the provider has not finished it. Every copy of one refund says the same.
@@ -187,6 +189,9 @@ class EventKind(StrEnum):
     # provider's id of the payout, `amount_minor` what it paid out), or failed (`reason`; the money is back in the
     # user's account at the provider). Read from the payout itself, never from the event's word alone.
     PAYOUT_SUCCEEDED = "payout_succeeded"
+    # A cash-out that went through came back from the bank (`key`, `settle_ref` the payout, `reason`): the money is
+    # back in the user's account at the provider (Mangopay's PAYOUT_REFUND_SUCCEEDED).
+    PAYOUT_RETURNED = "payout_returned"
     PAYOUT_FAILED = "payout_failed"
 
 
@@ -249,6 +254,10 @@ class Onboarding:
     # Nothing was done: onboarding now would stop the user's account from releasing money it holds for others
     # (a wallet provider's Owner: Mangopay), so they wait until what they sent is claimed or returned.
     wait: bool = False
+    # `url` enrols the user in the provider's strong customer authentication (Mangopay's SCA), open `valid_for`:
+    # the step before identity verification; the user is told to come back once it is done.
+    enrol: bool = False
+    valid_for: timedelta | None = None
 
 
 class CashOutOutcome(StrEnum):
@@ -263,6 +272,9 @@ class CashOutOutcome(StrEnum):
     # The account to pay (`account_ref`, ending `last4`) is not among those the user confirmed: nothing is paid
     # until they confirm it by DM (someone who saw a bank-page link could have added it).
     NEW_ACCOUNT = "new_account"
+    # the user must first pass the provider's strong customer authentication on the page `url` (open `valid_for`):
+    # Mangopay's SCA enrolment of a new Owner, or its SCA to see their wallet (every 180 days)
+    NEEDS_SCA = "needs_sca"
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,7 @@ class StripePayment(SQLModel, table=True):
 
 
 PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY = 0, 1, 2
-# An approval link whose page closes soon (Mangopay's, after 15 minutes) goes before every other message.
+# An approval link whose page closes soon (Mangopay's, after 10 or 15 minutes) goes before every other message.
 PRIORITY_URGENT = -1
 
 

@@ -44,6 +44,8 @@ def test_a_senders_cashout_makes_him_an_owner_and_takes_the_held_payment_away_fr
     assert "still waiting for their recipients" in dms_to(mw, BOB)[-1]
     # carol claims and verifies her identity
     mw.svc.on_dm(mw.posts.dm("carol", "claim"))
+    mw.sim.enrol(mw.author(CAROL))  # the SCA enrolment the CLAIM's answer linked
+    mw.svc.provider_events()  # ENROLLED: the identity check is sent
     [session] = mw.sim.open_kyc(mw.author(CAROL))
     mw.sim.pass_kyc(session["Id"])
     mw.svc.provider_events()

@@ -288,10 +288,14 @@ class MangopayWorld(World):
         assert self.mp.has_card(user)
 
     def make_receiver(self, user: str) -> None:
+        enrolment = self.mp.onboard(user)
+        assert enrolment.enrol and enrolment.url
+        self.sim.follow_sca_link(enrolment.url)
         assert not self.mp.onboard(user).ready
         [session] = self.sim.open_kyc(self.author(user))
         self.sim.pass_kyc(session["Id"])
         assert self.mp.can_receive(user)
+        self.sim.pass_wallet_sca(self.author(user))  # they opened their account once (180 days of wallet access)
 
     def pay(self, to: str = "alice", amount: str = "5") -> None:
         self.svc.on_mention(self.posts.mention("bob", f"@paybot send {amount} to @{to}"))
@@ -396,6 +400,18 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
     mw.clock.advance(timedelta(days=15))  # carol never claims: it goes back to bob's card
     mw.svc.return_due()
     assert mw.statuses() == ["returned"]
+    cashout(mw, "bob")  # bob becomes an Owner: he secures his account (SCA enrolment) first
+    [enrolment] = mw.sim.open_sca_sessions("ENROLMENT", mw.author(BOB))
+    link = dms_to(mw, BOB)[-1].split()[-5]
+    assert dms_to(mw, BOB)[-1] == ("To cash out, first confirm it's you with the payment provider here (the link "
+                                   f"works 10 minutes): {link} Then DM CASHOUT again.")
+    assert enrolment["Token"] in link and link.endswith("&returnUrl=https%3A%2F%2Fx.com%2Fmessages")
+    mw.sim.follow_sca_link(link)
+    cashout(mw, "bob")  # an Owner now: reading his wallet wants his SCA (every 180 days)
+    wallet_sca = dms_to(mw, BOB)[-1]
+    assert wallet_sca.startswith("To cash out, first confirm it's you with the payment provider here (the link "
+                                 "works 10 minutes): ") and wallet_sca.endswith(" Then DM CASHOUT again.")
+    assert mw.sim.follow_sca_link(wallet_sca.split()[-5])["controlStatus"] == "VALIDATED"
     cashout(mw, "bob")
     [session] = mw.sim.open_kyc(mw.author(BOB))
     assert dms_to(mw, BOB)[-1] == (f"To cash out, first verify your identity with the payment provider here: "
@@ -515,7 +531,10 @@ def owner_with(sim: MangopaySim, api: APIRequest, amount: int, *, verified: bool
     """A Mangopay user (an Owner, verified or not) with a EUR wallet holding `amount`; (user id, wallet id)."""
     made = raw(sim, api, "POST", "/sca/users/natural", {
         "FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org", "UserCategory": "OWNER",
-        "TermsAndConditionsAccepted": True}).json()
+        "TermsAndConditionsAccepted": True, "Birthday": 652117514, "Nationality": "FR",
+        "CountryOfResidence": "FR"}).json()
+    sim.enrol(made["Id"])
+    sim.pass_wallet_sca(made["Id"])
     wallet = raw(sim, api, "POST", "/wallets", {"Owners": [made["Id"]], "Description": "w", "Currency": "EUR"}).json()
     with sim.lock:
         sim.objects[wallet["Id"]]["Balance"]["Amount"] = amount
@@ -537,9 +556,9 @@ def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, 
         bad = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
                   {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **body})
         assert bad.status_code == 400 and bad.json()["Type"] == "param_error" and field in bad.json()["errors"], body
-    sim.register_bank_account(user, "GB82 WEST 1234 5698 7654 32")
+    sim.register_legacy_bank_account(user, "GB82 WEST 1234 5698 7654 32")
     with pytest.raises(MangopayError):
-        sim.register_bank_account(user, "GB82WEST12345698765433")
+        sim.register_legacy_bank_account(user, "GB82WEST12345698765433")
     listed = raw(sim, api, "GET", f"/users/{user}/bankaccounts", per_page=1, Sort="CreationDate:DESC")
     assert listed.headers["X-Number-Of-Items"] == "2" and listed.headers["X-Number-Of-Pages"] == "2"
     assert listed.json()[0]["IBAN"] == "GB82WEST12345698765432"
@@ -593,7 +612,7 @@ def test_the_bench_counts_mangopay_requests_per_cash_out() -> None:
     line = run_cashout(2)
     assert (line["completed"], line["mangopay_posts_per_cashout"]) == (2, 1.0)
     assert line["by_route"] == {"GET /users/{id}/transactions": 2.0, "GET /wallets/{id}": 2.0,
-                                "GET /users/{id}/bankaccounts": 2.0, "POST /payouts/bankwire": 1.0,
+                                "GET /users/{id}/recipients": 2.0, "POST /payouts/bankwire": 1.0,
                                 "GET /payouts/{id}": 1.0}
 
 

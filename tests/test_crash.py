@@ -115,6 +115,10 @@ class People:
                     and m["id"] not in self.answered_dms:  # Stripe's onboarding page
                 self.answered_dms.add(m["id"])
                 self.money.finish_onboarding(m["text"])
+            if m["type"] == "dm" and "first secure your account" in m["text"] \
+                    and m["id"] not in self.answered_dms:  # Mangopay's SCA enrolment, before the identity check
+                self.answered_dms.add(m["id"])
+                self.money.finish_enrolment(m["text"])
             if m["type"] == "reply" and "held for you" in m["text"] and m["id"] not in self.claimed_replies:
                 self.claimed_replies.add(m["id"])
                 if f"@{self.sim.handle(self.claimer)}," in m["text"]:
@@ -210,9 +214,21 @@ class MangopayMoney:
         assert self.setup.has_card(uid)
 
     def onboard(self, uid: str) -> None:
-        """The user is a verified Owner: they can receive at once."""
-        if not self.setup.onboard(uid).ready:
+        """The user is a verified Owner, enrolled in SCA, who opened their account once: they can receive at once."""
+        onboarding = self.setup.onboard(uid)
+        if onboarding.enrol and onboarding.url:
+            self.sim.follow_sca_link(onboarding.url)
+            onboarding = self.setup.onboard(uid)
+        if not onboarding.ready:
             self.sim.pass_kyc(str(self.setup._row(uid).kyc_session_id))
+        self.sim.pass_wallet_sca(str(self.setup._row(uid).mangopay_user_id))
+
+    def finish_enrolment(self, text: str) -> None:
+        """The claimer enrols in SCA through the link the bot sent them, while its session is open."""
+        found = re.search(r"\S+/_sim/sca\?token=(\w+)\S*", text)
+        assert found, text
+        if any(s["Token"] == found.group(1) for s in self.sim.open_sca_sessions("ENROLMENT")):
+            self.sim.follow_sca_link(found.group(0))
 
     def finish_onboarding(self, text: str) -> None:
         """The claimer passes the identity verification the bot sent them to (once: a later link of theirs

@@ -22,7 +22,7 @@ from bot.errors import ConfigError, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome, PayResult, ProviderEvent
 from bot.providers.mangopay_provider import MangopayProvider, idempotency_key
-from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, DROP, PAGE_LIFETIME, MangopaySim
+from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, DROP, PAGE_LIFETIME, SCA_SESSION_LIFETIME, MangopaySim
 from bot.store import UnitOfWork, make_engine
 
 EUR5 = Money(500, "EUR")
@@ -66,12 +66,16 @@ def give_card(sim: MangopaySim, mp: MangopayProvider, user: str, number: str = C
 
 
 def make_receiver(sim: MangopaySim, mp: MangopayProvider, user: str) -> None:
+    enrolment = mp.onboard(user)  # an Owner enrols in SCA before anything else
+    assert enrolment.enrol and enrolment.url and not enrolment.ready
+    assert sim.follow_sca_link(enrolment.url)["controlStatus"] == "VALIDATED"
     onboarding = mp.onboard(user)
-    assert not onboarding.ready and onboarding.url
+    assert not onboarding.ready and onboarding.url and not onboarding.enrol
     [session] = sim.open_kyc(mp._row(user).mangopay_user_id)
     assert onboarding.url == session["HostedUrl"]
     sim.pass_kyc(session["Id"])
     assert mp.can_receive(user) and mp.onboard(user).ready
+    sim.pass_wallet_sca(str(mp._row(user).mangopay_user_id))  # their account opened once (180 days)
 
 
 def pay(mp: MangopayProvider, key: str = "pay:1:10:11", to: str = ALICE, sender: str = BOB) -> PayResult:
@@ -230,16 +234,17 @@ def test_an_owner_paying_an_owner_approves_the_transfer_on_mangopays_sca_page(
     make_receiver(sim, mp, ALICE)
     _, cursor = mp.events(None)
     waiting = pay(mp)
-    assert waiting.outcome == PayOutcome.NEEDS_AUTH and waiting.url and "/_sim/sca-page/" in waiting.url
+    assert waiting.outcome == PayOutcome.NEEDS_AUTH and waiting.url and "/_sim/sca?token=" in waiting.url
+    assert waiting.url.endswith("&returnUrl=https%3A%2F%2Fx.com%2Fmessages")  # Mangopay's page sends them back
+    assert waiting.valid_for == SCA_SESSION_LIFETIME == timedelta(minutes=10)
     assert len(payins(sim)) == 1 and transfers(sim) == [] and pay(mp) == waiting
-    [transfer] = sim.open_sca()
-    sim.approve_sca(str(transfer["Id"]))
+    assert sim.follow_sca_link(waiting.url)["controlStatus"] == "VALIDATED"
     events, cursor = mp.events(cursor)
     assert [(e.kind, e.ref, e.outcome) for e in events] == [(EventKind.PAID, waiting.ref, PayOutcome.PAID)]
     assert balance(sim, mp, ALICE) == 500
     lapsing = pay(mp, "pay:2:10:11")
     assert lapsing.outcome == PayOutcome.NEEDS_AUTH
-    clock(sim).advance(PAGE_LIFETIME)
+    clock(sim).advance(SCA_SESSION_LIFETIME)
     events, _ = mp.events(cursor)
     assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [(EventKind.AUTH_LAPSED,
                                                                                      "pay:2:10:11")]
@@ -255,12 +260,15 @@ def test_held_money_is_released_when_the_recipient_is_verified(sim: MangopaySim,
     held = pay(mp)
     assert held.outcome == PayOutcome.HELD and balance(sim, mp, BOB) == 500 and transfers(sim) == []
     _, cursor = mp.events(None)
+    enrolment = mp.onboard(ALICE)
+    assert enrolment.enrol and enrolment.url and not mp.can_receive(ALICE)
+    sim.follow_sca_link(enrolment.url)
     onboarding = mp.onboard(ALICE)
     assert not onboarding.ready and onboarding.url and not mp.can_receive(ALICE)
     [session] = sim.open_kyc()
     sim.pass_kyc(session["Id"])
     events, _ = mp.events(cursor)
-    assert [(e.kind, e.user_id) for e in events] == [(EventKind.ACCOUNT_READY, ALICE)]
+    assert [(e.kind, e.user_id) for e in events] == [(EventKind.ENROLLED, ALICE), (EventKind.ACCOUNT_READY, ALICE)]
     ref = mp.release(key="release:1:10:11", payment_ref=str(held.ref), recipient_id=ALICE, amount=EUR5)
     assert mp.release(key="release:1:10:11", payment_ref=str(held.ref), recipient_id=ALICE, amount=EUR5) == ref
     assert (balance(sim, mp, BOB), balance(sim, mp, ALICE)) == (0, 500) and len(transfers(sim)) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -33,7 +33,15 @@ from mangopay.resources import (
 from mangopay.utils import BrowserInfo, Money
 
 from bot.ports import FakeClock
-from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, DROP, PAGE_LIFETIME, MangopaySim
+from bot.sims.mangopay import (
+    CARD_3DS,
+    CARD_DECLINED,
+    CARD_OK,
+    DROP,
+    PAGE_LIFETIME,
+    SCA_SESSION_LIFETIME,
+    MangopaySim,
+)
 
 
 @pytest.fixture
@@ -66,8 +74,11 @@ def raw(sim: MangopaySim, api: APIRequest, method: str, path: str, body: Any = N
 
 
 def user(api: APIRequest, category: str = "PAYER", key: str | None = None) -> NaturalUserSca:
+    owner = category == "OWNER"  # an Owner's identity is required (Birthday, Nationality, CountryOfResidence)
     u = NaturalUserSca(first_name="Ada", last_name="Lovelace", email="ada@example.org", user_category=category,
-                       terms_and_conditions_accepted=category == "OWNER", handler=api)
+                       terms_and_conditions_accepted=owner, handler=api,
+                       birthday=date(1990, 12, 10) if owner else None, nationality="FR" if owner else None,
+                       country_of_residence="FR" if owner else None)
     u.save(idempotency_key=key)
     return u
 
@@ -123,6 +134,7 @@ def funded(sim: MangopaySim, api: APIRequest, amount: int = 500) -> tuple[str, s
 def verified_owner(sim: MangopaySim, api: APIRequest) -> tuple[str, str]:
     owner = user(api, "OWNER")
     assert owner.user_category == "OWNER" and owner.kyc_level == "LIGHT" and owner.terms_and_conditions_accepted
+    sim.enrol(owner.id)  # the Owner completes the SCA enrolment their registration opened
     w = wallet(api, owner.id)
     session = raw(sim, api, "POST", f"/users/{owner.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     assert session.status_code == 200 and session.json()["Status"] == "PENDING" and session.json()["HostedUrl"]
@@ -190,16 +202,19 @@ def test_a_payer_becomes_an_owner_then_regular_through_the_hosted_identity_verif
     refused = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     assert refused.status_code == 400  # only an OWNER can be verified
     moved = raw(sim, api, "PUT", f"/sca/users/natural/{payer.id}/category",
-                {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True})
+                {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": 652117514,
+                 "Nationality": "FR", "CountryOfResidence": "FR"})
     assert moved.status_code == 200 and moved.json()["UserCategory"] == "OWNER"
+    sim.enrol(payer.id)
     session = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     [pending] = sim.open_kyc(payer.id)
     assert pending["Id"] == session.json()["Id"] and requests.get(session.json()["HostedUrl"], timeout=10).ok
     sim.pass_kyc(pending["Id"])
     again = User.get_sca(payer.id, handler=api)
     assert (again.user_category, again.kyc_level) == ("OWNER", "REGULAR")
-    types = [e.event_type for e in Event.all(handler=api, Sort="Date:ASC", per_page=100)]
-    assert types[-2:] == ["IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"]
+    for kind in ("IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"):
+        assert [e.event_type for e in Event.all(handler=api, EventType=kind, Sort="Date:ASC", per_page=100)] == [kind]
+    assert [e["EventType"] for e in sim.events][-2:] == ["IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"]
 
 
 def test_a_frictionless_card_pays_in_by_cit_then_mit_and_the_wallet_holds_it(
@@ -281,7 +296,7 @@ def test_a_transfer_between_owners_waits_for_the_authors_sca(sim: MangopaySim, a
     sim.approve_sca(waiting.id)
     assert Transfer.get(waiting.id, handler=api).status == "SUCCEEDED" and sim.balance(target) == 500
     lapsing = transfer(api, owner, source, other, target)  # USER_PRESENT by default
-    clock(sim).advance(PAGE_LIFETIME)
+    clock(sim).advance(SCA_SESSION_LIFETIME)
     assert Transfer.get(lapsing.id, handler=api).status == "FAILED" and sim.balance(source) == 500
     assert "TRANSFER_NORMAL_FAILED" in [e["EventType"] for e in sim.events]
 
@@ -399,15 +414,16 @@ def test_faults_a_5xx_spends_the_key_a_429_does_not_and_drop_answers_nothing_aft
 def test_lists_are_paged_with_mangopays_headers_and_sorted(sim: MangopaySim, api: APIRequest) -> None:
     for _ in range(25):
         user(api)
-    first = Event.all(handler=api, per_page=10, page=1, Sort="Date:ASC")
+    first = Event.all(handler=api, EventType="USER_CREATED", per_page=10, page=1, Sort="Date:ASC")
     assert (len(first), first.total_pages, first.total_items) == (10, "3", "25")
-    last = raw(sim, api, "GET", "/events", per_page=10, page=3)
+    last = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=10, page=3)
     assert len(last.json()) == 5 and last.headers["X-Number-Of-Items"] == "25" and 'rel="next"' in last.headers["Link"]
-    assert raw(sim, api, "GET", "/events", per_page=101).status_code == 400
-    assert raw(sim, api, "GET", "/events", page=0).status_code == 400
-    newest = raw(sim, api, "GET", "/events", per_page=1).json()[0]  # newest first by default
+    assert raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=101).status_code == 400
+    assert raw(sim, api, "GET", "/events", EventType="USER_CREATED", page=0).status_code == 400
+    assert raw(sim, api, "GET", "/events", per_page=10).status_code == 400  # one EventType is required
+    newest = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=1).json()[0]  # newest first
     assert newest["ResourceId"] == sim.of_kind("user")[-1]["Id"]
-    oldest = raw(sim, api, "GET", "/events", per_page=1, Sort="Date:ASC").json()[0]
+    oldest = raw(sim, api, "GET", "/events", EventType="USER_CREATED", per_page=1, Sort="Date:ASC").json()[0]
     assert oldest["ResourceId"] == sim.of_kind("user")[0]["Id"]
 
 
@@ -421,7 +437,8 @@ def test_events_name_their_resource_and_filter_by_type_and_date(sim: MangopaySim
     assert PayIn.get(succeeded[0].resource_id, handler=api).status == "SUCCEEDED"  # a hint: fetch the resource
     later = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", AfterDate=t0, per_page=100).json()
     assert [e["Date"] for e in later] == [t0 + 10]
-    earlier = raw(sim, api, "GET", "/events", BeforeDate=t0 + 10, per_page=100).json()
+    earlier = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", BeforeDate=t0 + 10,
+                  per_page=100).json()
     assert earlier and all(e["Date"] == t0 for e in earlier) and set(earlier[0]) == {"ResourceId", "EventType", "Date"}
 
 

@@ -26,6 +26,8 @@ def _wallet_of(mw: MangopayWorld, user: str, currency: str) -> dict[str, Any]:
 
 def _carol_claims(mw: MangopayWorld) -> None:
     mw.svc.on_dm(mw.posts.dm("carol", "claim"))
+    mw.sim.enrol(mw.author(CAROL))  # the SCA enrolment the CLAIM's answer linked
+    mw.svc.provider_events()  # ENROLLED: the identity check is sent
     [session] = mw.sim.open_kyc(mw.author(CAROL))
     mw.sim.pass_kyc(session["Id"])
     mw.svc.provider_events()
@@ -251,7 +253,7 @@ def test_cash_outs_per_user_per_day_are_bounded(mw: MangopayWorld) -> None:
     """With two cash-outs a day, alice's third CASHOUT within 24 hours is refused before the provider is asked."""
     mw.svc.policy = replace(mw.svc.policy, cashouts_per_day=2)
     mw.make_receiver(ALICE)
-    mw.sim.register_bank_account(mw.author(ALICE))
+    mw.sim.register_bank_account(mw.author(ALICE), currency="USD")  # before she has a wallet: its currency said
     for amount in ("5", "6", "7"):
         mw.pay(amount=amount)
         cashout(mw)

@@ -225,6 +225,10 @@ class Cashout(Holds):
                 row.amount_minor = result.amount.minor
             status = PayoutStatus.FAILED if result.ref else PayoutStatus.NOT_MADE
             return status, reason, say("cashout.refused", lang, reason=msg.reason(reason, lang))
+        if result.outcome == CashOutOutcome.NEEDS_SCA and result.url:
+            within = span(result.valid_for or timedelta(minutes=10), lang)
+            return PayoutStatus.NOT_MADE, "strong authentication needed", say("cashout.sca", lang, url=result.url,
+                                                                               within=within)
         if result.outcome == CashOutOutcome.NEEDS_KYC and result.url:
             return PayoutStatus.NOT_MADE, "identity not verified", say("cashout.kyc", lang, url=result.url)
         if result.outcome == CashOutOutcome.NEEDS_BANK and result.url:
@@ -251,7 +255,8 @@ class Cashout(Holds):
             if row is None:
                 log.warning("%s of payout %s, which paybot does not know", event.kind, event.settle_ref)
                 return
-            if row.status != PayoutStatus.CREATED:
+            returned = event.kind == EventKind.PAYOUT_RETURNED and row.status == PayoutStatus.SUCCEEDED
+            if row.status != PayoutStatus.CREATED and not returned:
                 return  # told already (an event read twice), or refused when it was made
             row.ref = row.ref or event.settle_ref
             if row.amount_minor is None:
@@ -260,6 +265,10 @@ class Cashout(Holds):
             if event.kind == EventKind.PAYOUT_SUCCEEDED:
                 row.status = PayoutStatus.SUCCEEDED
                 text = say("cashout.sent", row.lang, amount=amount)
+            elif event.kind == EventKind.PAYOUT_RETURNED:  # it had gone through; the bank sent it back
+                row.status, row.failure = PayoutStatus.FAILED, f"returned: {event.reason or 'the bank sent it back'}"
+                text = say("cashout.returned", row.lang, amount=amount,
+                           reason=msg.reason(event.reason or "the bank sent it back", row.lang))
             else:
                 row.status, row.failure = PayoutStatus.FAILED, event.reason or "failed at the bank"
                 text = say("cashout.bounced", row.lang, amount=amount, reason=msg.reason(row.failure, row.lang))

@@ -67,13 +67,19 @@ class Events(Answers):
                 waiting = bool(s.transfers.held_for(event.user_id))
             if waiting:  # they finished onboarding: pay out what waits for them
                 self.claim(event.user_id, resuming=True)
+        elif event.kind == EventKind.ENROLLED and event.user_id:
+            with self.uow() as s:
+                waiting = bool(s.transfers.held_for(event.user_id))
+            if waiting:  # they secured their account: the next step of their CLAIM (identity) is sent
+                self.claim(event.user_id)
         elif event.kind == EventKind.REFUNDED and event.ref:
             self._refunded_at_provider(event)
         elif event.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED) and (event.key or event.settle_ref):
             self._refund_ended(event)
         elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
             self._disputed(event)
-        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED) and (event.key or event.settle_ref):
+        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED, EventKind.PAYOUT_RETURNED) \
+                and (event.key or event.settle_ref):
             self.payout_ended(event)
 
     def _approval_needed(self, event: ProviderEvent, url: str) -> None:

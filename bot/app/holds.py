@@ -8,7 +8,7 @@ operator's refunds, reversals and cancels are in bot.app.refunds."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.app.base import money, saved_id
 from bot.app.refunds import Refunds
@@ -31,6 +31,7 @@ from bot.app.settling import (
 from bot.domain import Settle, Status, Step
 from bot.errors import ProviderError, ProviderTransient
 from bot.logs import transfer_context
+from bot.messages import span
 from bot.messages import text as say
 from bot.ports import Onboarding, PayOutcome, PayResult
 from bot.repo.port import Tx
@@ -133,9 +134,11 @@ class Holds(Refunds):
                 s.commit()
             return
         if not onboarding.ready:
+            text = say("onboarding.enrol", lang, url=onboarding.url or "",
+                       within=span(onboarding.valid_for or timedelta(minutes=10), lang)) if onboarding.enrol \
+                else say("onboarding", lang, url=onboarding.url or "")
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("onboarding", lang, url=onboarding.url or ""), PRIORITY_OUTCOME,
-                               category="dm_answer")
+                self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category="dm_answer")
                 s.commit()
             return
         done: list[str] = []

@@ -10,7 +10,7 @@ from bot import messages as msg
 from bot.app.asking import Asking
 from bot.app.base import money, saved_id
 from bot.domain import Status
-from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient
+from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient, ScaRequired
 from bot.faults import fault_point
 from bot.logs import transfer_context
 from bot.messages import span
@@ -85,6 +85,13 @@ class Payments(Asking):
             # left executing for an operator (`paybot reconcile` lists it), never charged again.
             log.error("transfer %s: its payment key was used with other parameters; see paybot reconcile",
                       transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            self.provider_failed()
+            return None
+        except ScaRequired:
+            # The sender's account cannot be read without their own SCA (a Mangopay Owner's wallet, every 180 days):
+            # what became of the payment is not known, so nothing is concluded (never "not charged").
+            log.error("transfer %s: the sender's account cannot be read without their SCA; left executing, see "
+                      "paybot reconcile", transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
             self.provider_failed()
             return None
         except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
@@ -166,6 +173,8 @@ class Payments(Asking):
                 text = say("needs_auth", lang, **words)
             elif result.outcome == PayOutcome.NO_CARD:
                 text = say("no_card", lang, code=t.code)
+            elif (result.reason or "").startswith("your "):  # the payer's own account stopped it, not their card
+                text = say("declined.account", lang, reason=msg.reason(result.reason or "", lang), **words)
             else:
                 text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
                            **words)

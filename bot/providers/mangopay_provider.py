@@ -28,7 +28,9 @@ Approvals (NEEDS_AUTH, the URL in `PayResult.url`):
   AUTHENTICATION_NEEDED and a new CIT is made (key `<pay key>#cit`). The PAYIN_NORMAL_SUCCEEDED event then
   leads to the Transfer, and a PAID event; PAYIN_NORMAL_FAILED (page lapsed) to AUTH_LAPSED.
 - SCA: a sender who is an OWNER paying another OWNER must approve the Transfer on Mangopay's page
-  (`ScaContext` USER_PRESENT, `PendingUserAction.RedirectUrl`); it stays CREATED until then.
+  (`ScaContext` USER_PRESENT, `PendingUserAction.RedirectUrl`, sent with paybot's percent-encoded `returnUrl`,
+  valid 10 minutes); it stays CREATED until then; an Owner who has not enrolled in SCA cannot (002704), so
+  their payment is refused before any charge.
   TRANSFER_NORMAL_SUCCEEDED says PAID; a lapsed one (TRANSFER_NORMAL_FAILED) has its pay-in refunded to the
   card (key `<pay key>#lapse`) and says AUTH_LAPSED. Releasing held money from an OWNER sends USER_NOT_PRESENT,
   which Mangopay refuses without the sender's proxy consent (not managed here): that money stays held and
@@ -59,19 +61,22 @@ Cash-outs (CASHOUT by DM: `cash_out`). A user's wallet is paid out to their bank
 (`POST /payouts/bankwire`: the whole balance less what must stay, Fees 0, `BankWireRef` "paybot", the Tag carrying
 paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for every POST). Mangopay pays out only
 to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM gives.
-Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an active bank account
-gets a link to the operator's page, valid PAYBOT_LINK_TTL and once (MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay
-user id, `{expires}` unix seconds, `{token}` = `bank_page_token(link key, user, expires)`, which the page checks
-before it registers the IBAN with `POST /users/{id}/bankaccounts/iban`); without that setting the user is told
-cash-outs are not available. The newest active bank account of the user (`GET /users/{id}/bankaccounts`) is paid.
+Payouts go to Recipients (Mangopay refuses them to Bank Accounts created after 30 April 2026, ResultCode 121018).
+Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an ACTIVE payout
+Recipient in the currency gets a link to the operator's page, valid PAYBOT_LINK_TTL and once
+(MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id, `{currency}` the payout's currency, `{expires}` unix seconds,
+`{token}` = `bank_page_token(link key, user, expires)`, which the page checks before it registers the account: GET
+/recipients/payout-methods and /recipients/schema, POST /users/{id}/recipients/validate, then POST
+/users/{id}/recipients, PENDING until the person passes the SCA session the page sends them to, with its encoded
+returnUrl; ACTIVE then, CANCELED if not); without that setting the user is told cash-outs are not available. The
+newest ACTIVE payout Recipient of the user in the currency (`GET /users/{id}/recipients`) is paid.
 Before anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a
 crash after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a
 5xx is settled the same way, a 409 by the stored first answer. A sender's wallet also holds their money still on
 its way or held for a recipient: the service names it (`keep`) and it is not paid out. The bank account's number is
 read from Mangopay's answer only to keep its last four characters for the DM: it is never stored or logged.
-Mangopay documents that Bank Accounts created after 30 April 2026 are refused for payouts (ResultCode 121018) in
-favour of its Recipients (registered with the user's SCA); paybot uses the Bank Account endpoints, and tells such a
-refusal as "the bank account must be registered again". PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
+A 121018 refusal (a payout made to a legacy Bank Account) is told as "the bank account must be registered again".
+PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
 payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
 
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
@@ -86,8 +91,10 @@ import hashlib
 import json
 import logging
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -98,7 +105,7 @@ from sqlmodel import SQLModel, col, select
 
 from bot import links
 from bot.config import parse_duration
-from bot.errors import IdempotencyError, ProviderError, ProviderTransient, Undeliverable
+from bot.errors import IdempotencyError, ProviderError, ProviderTransient, ScaRequired, Undeliverable
 from bot.money import Money
 from bot.ports import (
     NO_ACCOUNTS,
@@ -123,6 +130,14 @@ log = logging.getLogger(__name__)
 KEY_NAMESPACE = uuid.UUID("6f1d8f38-3a52-5b7e-9c1e-6d0c1b7a9e42")
 MAX_GENERATIONS = 4  # keys tried for one step whose earlier attempts failed without a transaction
 LIST_PAGES = 20  # pages of 100 read at most by one listing
+# Wallet access (a wallet, a user's wallets or transactions) by an Owner who is there (they asked: CASHOUT). Reads
+# made without them send no ScaContext: paybot holds no proxy consent (USER_NOT_PRESENT), so such a read of an Owner
+# works only within 180 days of their last wallet-access SCA, and otherwise is ScaRequired (never a retry loop).
+PRESENT = "USER_PRESENT"
+NOT_ENROLLED = "002704"
+# Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (002951): a sender's pay-in goes to their own
+# wallet, so an Owner who has not finished their identity check cannot pay (a Payer can: see README, "Held money").
+NOT_VERIFIED = "002951"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
 BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
            "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
            "UserAgent": "paybot (payment confirmed by direct message on X)"}
@@ -133,18 +148,33 @@ DECLINE_WORDS = {
     "101105": "the card has expired", "101106": "the card is not active",
     "101399": "the bank wants the payment approved", "101304": "not approved in time",
     "001001": "insufficient funds in the wallet",
+    "007101": "not approved", "007102": "not approved in time",
+    NOT_ENROLLED: "your payment account is not secured yet: DM CLAIM for the link",
+    NOT_VERIFIED: "your identity check is not finished yet: DM CLAIM for the link",
 }
 # Mangopay closes its hosted payment pages after 15 minutes (its documentation of error 101109); the DM with a
-# 3DS or SCA link says so, since a later approval comes too late.
+# 3DS link says so, since a later approval comes too late.
 APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
+# An SCA session (enrolment, a transfer's approval, wallet access) is valid 10 minutes (guides/sca/session.mdx,
+# step 6; a lapsed transfer is FAILED 007102, guides/sca/transfers.mdx): the DM with such a link says 10.
+SCA_SESSION_LIFETIME = timedelta(minutes=10)
 REGISTRATION_MAX_AGE = timedelta(hours=24)  # a card page not completed within it is no longer read
 CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
 DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
+# The event types paybot reads, one request each; events of one second are translated in this order (causes first).
 EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
-               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_KYC_REGULAR", "PAYOUT_NORMAL_SUCCEEDED",
-               "PAYOUT_NORMAL_FAILED")
+               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_ACCOUNT_ACTIVATED", "USER_KYC_REGULAR",
+               "PAYOUT_NORMAL_SUCCEEDED", "PAYOUT_NORMAL_FAILED", "PAYOUT_REFUND_SUCCEEDED")
+# Why a bank sent a payout back (a payout Refund's RefundReason.RefusedReasonType, guides/payouts/rejects-returns.mdx),
+# in words the user may read.
+RETURN_WORDS = {"BANKACCOUNT_HAS_BEEN_CLOSED": "the bank account is closed",
+                "AC06_BLOCKED_BANKACCOUNT": "the bank account cannot take it",
+                "AG01_FORBIDDEN_TRANSACTION": "the bank account cannot take it",
+                "BANKACCOUNT_INCORRECT": "the account details are wrong",
+                "RC01_INVALIDE_BIC": "the account details are wrong"}
+DEFAULT_RETURN = "the bank sent it back"
 # Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
 # refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
@@ -153,12 +183,43 @@ PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "
                 "130003": KYC_LIMIT, "001001": "your balance changed meanwhile",
                 "121018": "the bank account must be registered again", "121001": "the bank refused the transfer"}
 DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
-CASHOUT_PREFIX = "cashout:"  # paybot's cash-out keys (bot.app.cashout.cashout_key)
+CASHOUT_PREFIX = "cashout:"
+# Events: Mangopay keeps them 45 days (data-availability-periods.mdx); allows 2,300 calls in 15 minutes
+# (rate-limiting.mdx), of which the events poll leaves EVENTS_RESERVE to payments; EVENT_PAGES pages a type a poll.
+EVENT_RETENTION = timedelta(days=45)
+EVENTS_RESERVE = 300
+EVENT_PAGES = 3  # paybot's cash-out keys (bot.app.cashout.cashout_key)
 
 
 ACCOUNT_GONE = "the bank account you confirmed is no longer active; DM CASHOUT again"
 HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
                    "or returned")
+
+
+@dataclass(frozen=True)
+class OwnerIdentity:
+    """What Mangopay requires of a person to make them an OWNER (PUT .../category, or an OWNER's creation):
+    names and e-mail (checked as a person's since 2026-02-19), Birthday (unix seconds, UTC), Nationality and
+    CountryOfResidence (ISO 3166-1 alpha-2)."""
+
+    first_name: str
+    last_name: str
+    email: str
+    birthday: int
+    nationality: str
+    country_of_residence: str
+
+
+def owner_identity(user_id: str) -> OwnerIdentity:
+    """The identity paybot gives Mangopay for the X user `user_id`.
+
+    NOT BUILT YET: paybot knows no real name, e-mail, birthday, nationality or residence of an X user. The
+    identity page (a later piece of work) will ask the person and fill this in; until then this is the one place
+    that answers, with what paybot always sent (the X id, on a domain that is never delivered) and placeholders
+    for the rest (1 January 2000, France). Mangopay's hosted identity verification checks the real person anyway,
+    and real Mangopay refuses these names for an OWNER (400 fraud_policy): Owners need the identity page first."""
+    return OwnerIdentity(first_name="X user", last_name=user_id, email=f"x-{user_id}@users.paybot.invalid",
+                         birthday=946684800, nationality="FR", country_of_residence="FR")
 
 
 def _balance(wallet: dict[str, Any]) -> int:
@@ -220,8 +281,10 @@ class MangopayProvider:
         self.link_key = links.link_key(link_secret) if link_secret else None
         self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
+        self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
+        self._rate_left: int | None = None  # calls left in Mangopay's 15-minute window, as its last answer said
         # The SDK logs request headers (the bearer token among them) at DEBUG and whole requests at ERROR:
         # the adapter logs its own words instead.
         logging.getLogger("mangopay").setLevel(logging.CRITICAL)
@@ -255,6 +318,10 @@ class MangopayProvider:
             try:
                 result = self.handler.request(method, path, data=body, idempotency_key=key, **params)
             except APIError as err:
+                self._note_rate(getattr(err, "headers", None) or {})
+                sca = _wallet_sca_link(err)
+                if sca is not None:  # an Owner's wallet wants their SCA: not the credentials; never asked again here
+                    raise ScaRequired(sca) from None
                 if err.code == 401 and attempt == 0:
                     self.handler.auth_manager.set_token(None)  # expired or revoked: a new token, once
                     continue
@@ -262,8 +329,15 @@ class MangopayProvider:
             if not isinstance(result, tuple):
                 raise ProviderError("Mangopay: an answer that is not JSON")
             response, data = result
+            self._note_rate(response.headers)
             return int(response.status_code), data, response.headers
         raise AssertionError("unreachable")
+
+    def _note_rate(self, headers: Any) -> None:
+        """Keeps the calls left in Mangopay's 15-minute window (the first of X-RateLimit-Remaining's values)."""
+        left = str(headers.get("X-RateLimit-Remaining") or "").split(",")[0].strip()
+        if left.isdigit():
+            self._rate_left = int(left)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any] | None:
         """One resource, None when Mangopay has no such thing (404)."""
@@ -280,9 +354,9 @@ class MangopayProvider:
                 raise _translate(err) from None
         raise AssertionError("unreachable")
 
-    def _list(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
-        """Every item of a Mangopay list, page by page (100 a page, at most LIST_PAGES pages)."""
-        for page in range(1, LIST_PAGES + 1):
+    def _list(self, path: str, *, pages: int = LIST_PAGES, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every item of a Mangopay list, page by page (100 a page, at most `pages` pages)."""
+        for page in range(1, pages + 1):
             status, data, headers = self._call(partial(self._request, "GET", path, page=page, per_page=100,
                                                        **params))
             if status == 404:
@@ -367,10 +441,10 @@ class MangopayProvider:
         row = self._row(user_id)
         if row.mangopay_user_id:
             return row.mangopay_user_id
-        # paybot knows no name or e-mail address of an X user: it gives the X id, on a domain that is never
-        # delivered (Mangopay requires these fields of every user; an Owner's SCA page asks for real ones).
+        # Mangopay requires names and an e-mail of every user: what `owner_identity` gives (not built yet).
+        who = self.identity(user_id)
         made = self._post(f"user:{user_id}", "/sca/users/natural", {
-            "FirstName": "X user", "LastName": user_id, "Email": f"x-{user_id}@users.paybot.invalid",
+            "FirstName": who.first_name, "LastName": who.last_name, "Email": who.email,
             "UserCategory": "PAYER", "TermsAndConditionsAccepted": False, "Tag": _tag(x_user=user_id)})
         self._save(user_id, mangopay_user_id=str(made["Id"]))
         return str(made["Id"])
@@ -447,17 +521,56 @@ class MangopayProvider:
         owner = self.user(user_id)
         if not self._row(user_id).owner:
             # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
-            # Mangopay's terms, which the identity page shows again before anything is received.
-            self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
-                "UserCategory": "OWNER", "TermsAndConditionsAccepted": True}))
+            # Mangopay's terms, which the identity page shows again before anything is received. Mangopay
+            # always answers with an SCA enrolment link: the Owner enrols before anything waits on them.
+            found = self._get(f"/sca/users/{owner}") or {}
+            if found.get("UserCategory") != "OWNER":  # (an earlier attempt may have made them one already)
+                who = self.identity(user_id)
+                made = self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
+                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": who.birthday,
+                    "Nationality": who.nationality, "CountryOfResidence": who.country_of_residence}))[1]
+                self._save(user_id, owner=True)
+                link = ((made or {}).get("PendingUserAction") or {}).get("RedirectUrl")
+                if link:
+                    return Onboarding(ready=False, url=self._sca_link(str(link)), enrol=True,
+                                      valid_for=SCA_SESSION_LIFETIME)
             self._save(user_id, owner=True)
         if self._regular(user_id):
             return Onboarding(ready=True)
+        link = self._enrolment(user_id, owner)
+        if link is not None:
+            return Onboarding(ready=False, url=link, enrol=True, valid_for=SCA_SESSION_LIFETIME)
         session = self._post(f"kyc:{user_id}:{self.clock.now().isoformat()}",
                              f"/users/{owner}/identity-verifications",
                              {"ReturnUrl": self.return_url, "Tag": _tag(x_user=user_id)})
         self._save(user_id, kyc_session_id=str(session["Id"]))
         return Onboarding(ready=False, url=str(session.get("HostedUrl") or ""))
+
+    def _enrolment(self, user_id: str, owner: str) -> str | None:
+        """A new SCA enrolment link (with paybot's return URL) when the Owner has not enrolled yet (UserStatus
+        PENDING_USER_ACTION); None when they have. Each call opens a new 10-minute session."""
+        found = self._get(f"/sca/users/{owner}") or {}
+        if found.get("UserStatus") != "PENDING_USER_ACTION":
+            return None
+        made = self._post(f"enrol:{user_id}:{self.clock.now().isoformat()}", f"/sca/users/{owner}/enrollment", {})
+        link = (made.get("PendingUserAction") or {}).get("RedirectUrl")
+        if not link:
+            raise ProviderTransient("Mangopay gave no SCA enrolment link")
+        return self._sca_link(str(link))
+
+    def _sca_link(self, redirect_url: str) -> str:
+        """Mangopay's SCA RedirectUrl with paybot's return URL appended as `returnUrl`, percent-encoded (Mangopay's
+        page cannot send the person back without it: guides/sca/session.mdx, step 3)."""
+        glue = "&" if urllib.parse.urlsplit(redirect_url).query else ("" if redirect_url.endswith("?") else "?")
+        return f"{redirect_url}{glue}returnUrl={urllib.parse.quote(self.return_url, safe='')}"
+
+    def _enrolled(self, user_id: str) -> bool:
+        """Whether the user may author what needs SCA: a PAYER, or an OWNER who completed their SCA enrolment."""
+        row = self._row(user_id)
+        if not row.owner or row.kyc_regular or row.mangopay_user_id is None:
+            return True  # a verified Owner enrolled first (`_regular` wants it)
+        found = self._get(f"/sca/users/{row.mangopay_user_id}") or {}
+        return found.get("UserStatus") != "PENDING_USER_ACTION"
 
     def can_receive(self, user_id: str) -> bool:
         return self._regular(user_id)
@@ -470,7 +583,8 @@ class MangopayProvider:
         if not (row.owner and row.mangopay_user_id):
             return False
         found = self._get(f"/sca/users/{row.mangopay_user_id}")
-        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR":
+        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR" \
+                and found.get("UserStatus") != "PENDING_USER_ACTION":  # enrolled in SCA, then verified
             self._save(user_id, kyc_regular=True)
             return True
         return False
@@ -485,6 +599,13 @@ class MangopayProvider:
         row = self._row(sender_id)
         if card is None or row.mangopay_user_id is None:
             return PayResult(PayOutcome.NO_CARD, reason="no saved card")
+        if not self._enrolled(sender_id) and self._stored_or_none(key) is None:
+            # An Owner who never completed their SCA enrolment cannot approve the transfer (Mangopay refuses it,
+            # 002704): nothing is charged; CLAIM or CASHOUT sends them a new enrolment link.
+            return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_ENROLLED])
+        if row.owner and not self._regular(sender_id) and self._stored_or_none(key) is None:
+            # Mangopay would refuse the pay-in into this unverified Owner's own wallet (002951): nothing is charged.
+            return PayResult(PayOutcome.DECLINED, reason=DECLINE_WORDS[NOT_VERIFIED])
         wallet = self.wallet(sender_id, amount.currency)
         route = "direct" if self._regular(recipient_id) else "hold"
         tag = _tag(paybot=key, to=recipient_id, memo=_digest(memo), route=route)
@@ -563,10 +684,14 @@ class MangopayProvider:
             return PayResult(PayOutcome.PAID, ref=ref)
         pending = (transfer.get("PendingUserAction") or {}).get("RedirectUrl")
         if transfer.get("Status") == "CREATED" and pending:
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(pending),
-                             valid_for=APPROVAL_PAGE_LIFETIME, charged=True)
+            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required",
+                             url=self._sca_link(str(pending)), valid_for=SCA_SESSION_LIFETIME, charged=True)
         if transfer.get("Status") == "CREATED":
             raise ProviderTransient("Mangopay is still processing the transfer")
+        if str(transfer.get("ResultCode")) == NOT_ENROLLED:
+            # The sender (an Owner) has not enrolled in SCA since `pay` looked: the charge goes back to the card.
+            self._give_back(key, payin)
+            return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS[NOT_ENROLLED])
         # Refused (the recipient lost their verification since paybot saw them ready): the money stays held.
         log.warning("transfer of %s refused (%s); the money is held", key, transfer.get("ResultCode"))
         self._save(recipient_id, kyc_regular=False)
@@ -673,8 +798,16 @@ class MangopayProvider:
             part = min(left, kept)
             made = self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"]))()
             if made is None:
-                wallet = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
-                holds = _balance(wallet) - max(keep, 0)
+                try:
+                    wallet: dict[str, Any] | None = self._get(f"/wallets/{transfer['CreditedWalletId']}") or {}
+                except ScaRequired:
+                    # The recipient (an Owner) has not opened their account for 180 days and paybot holds no proxy
+                    # consent: with nothing they keep for their own payments, Mangopay itself refuses a take-back
+                    # beyond their balance (001001), so it goes ahead unread; otherwise their balance is needed.
+                    if keep > 0:
+                        raise
+                    wallet = None
+                holds = _balance(wallet) - max(keep, 0) if wallet is not None else part
                 if holds < part:
                     raise ProviderError(f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
                                         "(cashed out, or kept for their own payments)")
@@ -736,7 +869,12 @@ class MangopayProvider:
         out = []
         for row in rows:
             for currency, wallet in sorted(json.loads(row.wallets).items()):
-                found = self._get(f"/wallets/{wallet}") or {}
+                try:
+                    found = self._get(f"/wallets/{wallet}") or {}
+                except ScaRequired:  # an Owner's wallet unread for 180 days: only they can open it (CASHOUT)
+                    log.warning("wind-down: the %s wallet of user %s cannot be read without their SCA; they are "
+                                "not told to cash out", currency, row.user_id, extra={"user_id": row.user_id})
+                    continue
                 minor = _balance(found)
                 if minor:
                     out.append((row.user_id, Money(minor, currency)))
@@ -744,15 +882,25 @@ class MangopayProvider:
 
     def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
                  holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
-        """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring."""
+        """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring.
+        The user asked (CASHOUT): their wallet is read with them present, and an Owner whose wallet access wants
+        their SCA (every 180 days) is answered NEEDS_SCA with the link."""
+        try:
+            return self._cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
+                                  holds_for_others=holds_for_others, accounts=accounts)
+        except ScaRequired as err:
+            return CashOut(CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url), valid_for=SCA_SESSION_LIFETIME)
+
+    def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool,
+                  accounts: PayoutAccounts) -> CashOut:
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
         if author is None or wallet is None:  # never received (nor sent) in this currency: nothing there
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
-        made = self._payout_finder(author, key)()
+        made = self._payout_finder(author, key, present=True)()
         if made is not None:  # an earlier attempt made it (its answer lost, a crash, a key Mangopay forgot)
             return self._payout_outcome(key, made)
-        found = self._get(f"/wallets/{wallet}") or {}
+        found = self._get(f"/wallets/{wallet}", ScaContext=PRESENT) or {}
         available = _balance(found) - max(keep, 0)
         if available <= 0:
             return CashOut(CashOutOutcome.NOTHING, amount=Money(0, currency))
@@ -762,21 +910,26 @@ class MangopayProvider:
             onboarding = self.onboard(user_id, holds_for_others=holds_for_others or keep > 0)
             if onboarding.wait:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
+            if onboarding.enrol:
+                return CashOut(CashOutOutcome.NEEDS_SCA, url=onboarding.url, valid_for=onboarding.valid_for)
             if not onboarding.ready:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
-        account = self._bank_account(author, accounts)
+        account = self._recipient(author, currency, accounts)
         if account is None and accounts.pay_to:
             return CashOut(CashOutOutcome.REFUSED, reason=ACCOUNT_GONE)
         if account is None:
-            url = self._bank_page(author)
+            url = self._bank_page(author, currency)
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
         if str(account["Id"]) not in accounts.confirmed and str(account["Id"]) != accounts.pay_to:
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=str(account["Id"]), last4=_last4(account))
         funds = {"Currency": currency, "Amount": available}
-        payout = self._post(key, "/payouts/bankwire", {
-            "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
-            "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
-            self._payout_finder(author, key))
+        try:
+            payout = self._post(key, "/payouts/bankwire", {
+                "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
+                "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
+                self._payout_finder(author, key, present=True))
+        except ScaRequired:  # looking for the payout after a lost answer: it may exist, so nothing is concluded
+            raise ProviderTransient("Mangopay wants the user's SCA to read whether the payout was made") from None
         return self._payout_outcome(key, payout, _last4(account), str(account["Id"]))
 
     def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None,
@@ -792,28 +945,33 @@ class MangopayProvider:
         log.warning("payout %s refused by Mangopay (%s)", ref, payout.get("ResultCode"))
         return CashOut(CashOutOutcome.REFUSED, amount=amount, ref=ref, reason=_payout_words(payout))
 
-    def _payout_finder(self, author: str, key: str) -> Callable[[], dict[str, Any] | None]:
-        """The author's payout whose Tag carries `key` (read whole), if one was made."""
+    def _payout_finder(self, author: str, key: str, *, present: bool = False) -> Callable[[], dict[str, Any] | None]:
+        """The author's payout whose Tag carries `key` (read whole), if one was made (`present`: the user asked)."""
+        context: dict[str, Any] = {"ScaContext": PRESENT} if present else {}
+
         def find() -> dict[str, Any] | None:
             for tx in self._list(f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR",
-                                 Sort="CreationDate:DESC"):
+                                 Sort="CreationDate:DESC", **context):
                 if _read_tag(tx).get("paybot") == key:
                     return self._get(f"/payouts/{tx['Id']}") or dict(tx)
             return None
 
         return find
 
-    def _bank_account(self, author: str, accounts: PayoutAccounts) -> dict[str, Any] | None:
-        """The account to pay: `accounts.pay_to` if it is still active, else (none named) the user's newest active
-        bank account that they did not refuse; None when there is none."""
-        for account in self._list(f"/users/{author}/bankaccounts", Sort="CreationDate:DESC"):
-            if account.get("Active") is not True or str(account["Id"]) in accounts.refused:
+    def _recipient(self, author: str, currency: str, accounts: PayoutAccounts) -> dict[str, Any] | None:
+        """The Recipient to pay: `accounts.pay_to` if it is still ACTIVE, else (none named) the user's newest ACTIVE
+        payout Recipient in `currency` that they did not refuse; None when there is none. Payouts go to Recipients:
+        Mangopay refuses them to Bank Accounts created after 30 April 2026 (121018), and its migrated Bank Accounts
+        are Recipients too. One still PENDING (its SCA not done) or CANCELED is not used."""
+        for account in self._list(f"/users/{author}/recipients", Sort="CreationDate:DESC"):
+            if account.get("Status") != "ACTIVE" or account.get("RecipientScope", "PAYOUT") != "PAYOUT" \
+                    or account.get("Currency") != currency or str(account["Id"]) in accounts.refused:
                 continue
             if accounts.pay_to is None or str(account["Id"]) == accounts.pay_to:
                 return account
         return None
 
-    def _bank_page(self, author: str) -> str | None:
+    def _bank_page(self, author: str, currency: str) -> str | None:
         """A link to the operator's bank-account page for this Mangopay user, valid PAYBOT_LINK_TTL (the page records
         its nonce: once); None when the operator has none."""
         if not self.bank_page_url or self.link_key is None:
@@ -823,7 +981,7 @@ class MangopayProvider:
         expires = int((self.clock.now() + self.link_lifetime).timestamp())
         token = bank_page_token(self.link_key, author, expires)
         return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
-                .replace("{token}", token))
+                .replace("{currency}", currency).replace("{token}", token))
 
     # ------------------------------------------------------------------ lookups
 
@@ -882,7 +1040,12 @@ class MangopayProvider:
         after = int(since.timestamp()) - 1
         out = []
         for author in authors:
-            txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
+            try:
+                txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
+            except ScaRequired:  # an Owner's transactions, unread for 180 days: the others are still reconciled
+                log.warning("reconciliation: the transactions of Mangopay user %s cannot be read without their SCA",
+                            author)
+                continue
             refunded: dict[str, int] = {}
             for tx in txs:
                 if tx.get("Type") == "PAYOUT" and tx.get("Nature") == "REFUND" and tx.get("Status") == "SUCCEEDED":
@@ -904,25 +1067,44 @@ class MangopayProvider:
     # ------------------------------------------------------------------ events
 
     def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
-        """Mangopay's events after the cursor ("<date>|<digests of the events read at that date>"), oldest
-        first, each translated by reading its resource; then the cards saved on open card pages."""
-        date, seen = (-1, set[str]()) if not after else (int(after.split("|")[0]),
-                                                          set(filter(None, after.split("|", 1)[1].split(","))))
-        params: dict[str, Any] = {"Sort": "Date:ASC"}
-        if date >= 0:
-            params["AfterDate"] = date - 1  # that second again: events of one second are told apart by digest
+        """Mangopay's events after the cursor, oldest first, each translated by reading its resource; then the cards
+        saved on open card pages.
+
+        Mangopay lists events of one EventType a request (list-events.mdx: required), and only within 45 days of
+        their date: each type paybot reads has its own cursor ("<date>|<digests of the events read at that date>",
+        the cursor a JSON object of them; an older single cursor applies to every type), its AfterDate never older
+        than the retention (what is older is gone: logged, reconciliation settles it). The poll is skipped while
+        fewer than EVENTS_RESERVE calls are left in Mangopay's 15-minute window (events are hints; payments come
+        first), and reads at most EVENT_PAGES pages a type, the rest at the next poll."""
+        if self._rate_left is not None and self._rate_left < EVENTS_RESERVE:
+            log.warning("Mangopay rate limit: %s calls left in 15 minutes; events are read later", self._rate_left)
+            return [], after
+        cursors = _event_cursors(after)
+        oldest = int(self.clock.now().timestamp()) - int(EVENT_RETENTION.total_seconds())
+        found: list[tuple[int, str, str]] = []
+        for kind in EVENT_TYPES:
+            date, seen = _event_cursor(cursors.get(kind))
+            params: dict[str, Any] = {"Sort": "Date:ASC", "EventType": kind}
+            if date >= 0:
+                # that second again: events of one second are told apart by digest
+                params["AfterDate"] = max(date - 1, oldest)
+                if date - 1 < oldest:
+                    log.warning("Mangopay events of type %s may have passed their 45 days unread", kind)
+            for event in self._list("/events", pages=EVENT_PAGES, **params):
+                when = int(event.get("Date") or 0)
+                digest = hashlib.sha256(f"{kind}:{event.get('ResourceId')}".encode()).hexdigest()[:10]
+                if when < date or (when == date and digest in seen):
+                    continue
+                if when > date:
+                    date, seen = when, set()
+                seen.add(digest)
+                found.append((when, kind, str(event.get("ResourceId"))))
+            if date >= 0:
+                cursors[kind] = f"{date}|{','.join(sorted(seen))}"
         out: list[ProviderEvent] = []
-        for event in self._list("/events", **params):
-            when = int(event.get("Date") or 0)
-            digest = hashlib.sha256(f"{event.get('EventType')}:{event.get('ResourceId')}".encode()).hexdigest()[:10]
-            if when < date or (when == date and digest in seen):
-                continue
-            if when > date:
-                date, seen = when, set()
-            seen.add(digest)
-            if event.get("EventType") in EVENT_TYPES:
-                out += self._translate(str(event["EventType"]), str(event.get("ResourceId")), when)
-        cursor = f"{date}|{','.join(sorted(seen))}" if date >= 0 else after
+        for when, kind, resource in sorted(found, key=lambda e: e[0]):  # stable: each type's order kept
+            out += self._translate(kind, resource, when)
+        cursor = json.dumps(cursors, sort_keys=True, separators=(",", ":")) if cursors else after
         return out + self._cards_saved(), cursor
 
     def _translate(self, kind: str, resource: str, when: int) -> list[ProviderEvent]:
@@ -978,6 +1160,24 @@ class MangopayProvider:
                 return [ProviderEvent(eid, EventKind.PAYOUT_FAILED, key=key, settle_ref=str(payout["Id"]),
                                       amount_minor=amount, reason=_payout_words(payout))]
             return []
+        if kind == "PAYOUT_REFUND_SUCCEEDED":  # a payout that went through came back: the money is in the wallet again
+            refund = self._get(f"/refunds/{resource}")
+            if refund is None or refund.get("Status") != "SUCCEEDED" \
+                    or refund.get("InitialTransactionType") != "PAYOUT":
+                return []
+            payout = self._get(f"/payouts/{refund.get('InitialTransactionId')}")
+            key = _read_tag(payout).get("paybot", "")
+            if payout is None or not key.startswith(CASHOUT_PREFIX):
+                return []  # not a cash-out of paybot's
+            why = str((refund.get("RefundReason") or {}).get("RefusedReasonType") or "")
+            return [ProviderEvent(eid, EventKind.PAYOUT_RETURNED, key=key, settle_ref=str(payout["Id"]),
+                                  amount_minor=_amount(refund)[0], reason=RETURN_WORDS.get(why, DEFAULT_RETURN))]
+        if kind == "USER_ACCOUNT_ACTIVATED":  # an Owner completed their SCA enrolment
+            row = self._by_mangopay_id(resource)
+            found = self._get(f"/sca/users/{resource}") if row else None
+            if row and found and found.get("UserCategory") == "OWNER" and found.get("UserStatus") == "ACTIVE":
+                return [ProviderEvent(eid, EventKind.ENROLLED, user_id=row.user_id)]
+            return []
         if kind == "USER_KYC_REGULAR":
             row = self._by_mangopay_id(resource)
             found = self._get(f"/sca/users/{resource}") if row else None
@@ -1013,6 +1213,41 @@ class MangopayProvider:
         return out
 
 
+# Mangopay's answer to an Owner's wallet access that needs their SCA: 401 with
+# `WWW-Authenticate: PendingUserAction RedirectUrl=<link>` (guides/sca/wallets.mdx; guides/sca/session.mdx spells it
+# `redirectUrl`: both are read).
+WALLET_SCA_HEADER = re.compile(r"PendingUserAction\s+redirectUrl=(\S+)", re.IGNORECASE)
+
+
+def _wallet_sca_link(err: APIError) -> str | None:
+    """The SCA session's link in a 401 that asks for the Owner's wallet-access SCA; None for any other error."""
+    if err.code != 401:
+        return None
+    found = WALLET_SCA_HEADER.search(str((getattr(err, "headers", None) or {}).get("WWW-Authenticate") or ""))
+    return found.group(1) if found else None
+
+
+def _event_cursors(after: str | None) -> dict[str, str]:
+    """The per-type event cursors in `after` (a JSON object); an older single cursor applies to every type."""
+    if not after:
+        return {}
+    try:
+        parsed = json.loads(after)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return {str(k): str(v) for k, v in parsed.items()}
+    return dict.fromkeys(EVENT_TYPES, after)
+
+
+def _event_cursor(cursor: str | None) -> tuple[int, set[str]]:
+    """(date, digests of the events read at that date) of one type's cursor; (-1, {}) when none."""
+    if not cursor:
+        return -1, set()
+    date, _, digests = cursor.partition("|")
+    return int(date), set(filter(None, digests.split(",")))
+
+
 def _payout_words(payout: dict[str, Any]) -> str:
     return PAYOUT_WORDS.get(str(payout.get("ResultCode")), DEFAULT_PAYOUT_REFUSAL)
 
@@ -1024,7 +1259,9 @@ def _paid_to(payout: dict[str, Any]) -> str | None:
 
 def _last4(account: dict[str, Any]) -> str | None:
     """The last four characters of a bank account's number (its IBAN), when it has enough; nothing more is kept."""
-    number = re.sub(r"\s", "", str(account.get("IBAN") or account.get("AccountNumber") or ""))
+    local = ((account.get("LocalBankTransfer") or {}).get("EUR") or {}).get("IBAN")
+    international = (account.get("InternationalBankTransfer") or {}).get("AccountNumber")
+    number = re.sub(r"\s", "", str(local or international or account.get("IBAN") or account.get("AccountNumber") or ""))
     return number[-4:] if len(number) >= 8 and number[-4:].isalnum() else None
 
 

@@ -7,17 +7,23 @@ in unix seconds, `AuthorId`, `CreditedWalletId`, `DebitedFunds {Currency, Amount
 `Status` CREATED/SUCCEEDED/FAILED, `ResultCode`/`ResultMessage`, ...).
 
 Resources: natural users (the SCA endpoints: PAYER or OWNER, `UserCategory`, terms accepted, `KYCLevel`
-LIGHT/REGULAR, categorization to OWNER), wallets (one currency each, `Balance`), card registrations (a
-card page the people fill in: the card is tokenized and the registration VALIDATED with its `CardId`),
-cards, recurring pay-in registrations, recurring card pay-ins (a CIT, with `SecureModeReturnURL`, that
-may need the cardholder on a 3DS page; then MITs without them), transfers (wallet to wallet; between two
-OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with `PendingUserAction.RedirectUrl`
-until the author approves it), pay-in and transfer refunds, hosted identity verification sessions (KYC:
-the user becomes REGULAR), IBAN bank accounts (the IBAN's shape and check digits and the owner's name and
-address checked as Mangopay's reference describes), bank wire payouts (the wallet debited when the payout is
-made, CREATED until the bank settles it; refused as FAILED with Mangopay's ResultCode when its author is not a
-verified Owner or the wallet cannot cover it; a payout that fails later gives the money back to the wallet),
-user transactions, events, and the client.
+LIGHT/REGULAR, categorization to OWNER with Birthday, Nationality and CountryOfResidence, which always answers an
+SCA enrolment link: `UserStatus` PENDING_USER_ACTION until the Owner enrols; POST .../enrollment for a new link),
+wallets (an Owner's wallet and transactions read only with their SCA of the last 180 days: else 401 with the link in
+`WWW-Authenticate`) (one currency each, `Balance`), card registrations (a card page the people fill in: the card is
+tokenized and the registration VALIDATED with its `CardId`), cards, recurring pay-in registrations, recurring card
+pay-ins (a CIT, with `SecureModeReturnURL`, that may need the cardholder on a 3DS page; then MITs without them),
+transfers (wallet to wallet; between two OWNERs with `ScaContext` USER_PRESENT the transfer stays CREATED with
+`PendingUserAction.RedirectUrl` until the author approves it), pay-in and transfer refunds, hosted identity
+verification sessions (KYC: the user becomes REGULAR), Recipients (payout methods, schema, validate, create: PENDING
+until the Owner's SCA, then ACTIVE or CANCELED), legacy IBAN bank accounts (refused for payouts when made after 30
+April 2026: 121018; the IBAN's shape and check digits and the owner's name and address checked as Mangopay's
+reference describes), bank wire payouts (the wallet debited when the payout is made, CREATED until the bank settles
+it; refused as FAILED with Mangopay's ResultCode when its author is not a verified Owner or the wallet cannot cover
+it; a payout that fails later gives the money back to the wallet; one that went through may come back: a payout
+Refund, PAYOUT_REFUND_*), user transactions, events (one EventType a request, kept 45 days), the client, and
+Mangopay's rate limits (2,300 calls in 15 minutes, ...: 429 `rate_limit`). `tests/test_mangopay_facts.py` checks
+each documented fact the emulator keeps, with its page.
 
 Faithful where paybot's safety depends on it:
 - Idempotency: every POST may carry `Idempotency-Key`, 16 to 36 letters, digits or dashes (anything else
@@ -43,8 +49,10 @@ Cards (the card page takes these numbers; the first two are Mangopay's sandbox t
 
 Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
 played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
-(`register_bank_account`) and the bank that settles a payout (`settle_payout`). 3DS and SCA pages lapse after
-PAGE_LIFETIME (15 minutes, as Mangopay's hosted card page does); the transaction then FAILS with an event.
+(`register_bank_account`: a Recipient and its SCA) and the bank that settles a payout (`settle_payout`) or sends it
+back (`return_payout`). 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
+transfer's approval, a Recipient, wallet access: `follow_sca_link`, whose page needs the platform's percent-encoded
+returnUrl) after SCA_SESSION_LIFETIME (10 minutes); the transaction then FAILS with an event (a transfer: 007102).
 
 Faults (`inject`): the next matching request answers 500 or 503 (before any work, or `work=True`: after
 the work was done; either way its key is spent and the stored answer is that 5xx), 429 (before anything,
@@ -56,6 +64,7 @@ Token lifetimes are measured on the wall clock (the SDK caches tokens on it); ev
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import logging
 import re
@@ -67,7 +76,7 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from flask import Flask, Response, request
 
@@ -79,8 +88,24 @@ DROP = 0  # an injected fault meaning: do the work, then drop the connection
 KEY_LIFETIME = 24 * 3600  # seconds an idempotency key blocks its reuse and keeps its answer
 KEY_FORMAT = re.compile(r"[A-Za-z0-9-]{16,36}")
 TOKEN_LIFETIME = 3600  # seconds (wall clock)
-PAGE_LIFETIME = timedelta(minutes=15)
+PAGE_LIFETIME = timedelta(minutes=15)  # a 3DS page (the card issuer's): the emulator's choice, as before
+# An SCA session (enrolment, a transfer's approval) is valid 10 minutes (guides/sca/session.mdx, step 6;
+# guides/sca/transfers.mdx, ResultCode 007102).
+SCA_SESSION_LIFETIME = timedelta(minutes=10)
+# Fields PUT .../category and POST /sca/users/natural require of an OWNER (api-reference/users/
+# categorize-natural-user.mdx; create-natural-user-sca.mdx: "Required if UserCategory is OWNER").
+OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
+# An Owner's wallet access (a wallet, their wallets, their or a wallet's transactions) needs their SCA once every
+# 180 days (guides/sca/wallets.mdx); otherwise 401 with the session's link in WWW-Authenticate.
+WALLET_SCA_EVERY = timedelta(days=180)
 MAX_PER_PAGE = 100
+# GET /events lists an event up to 45 days after its Date (api-reference/overview/data-availability-periods.mdx).
+EVENT_RETENTION = timedelta(days=45)
+# API calls allowed per window (api-reference/overview/rate-limiting.mdx): beyond, 429 with Mangopay's body. Counted on
+# the emulator's clock, every authenticated call under /v2.01/{ClientId}/ (the OAuth token's calls are not).
+RATE_LIMITS = ((timedelta(minutes=15), 2_300), (timedelta(minutes=30), 4_500), (timedelta(hours=1), 8_800),
+               (timedelta(hours=24), 105_600))
+RATE_LIMITED = "Rate limit exceeded. Please contact support for more assistance"
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
 CARDS = {CARD_OK: "ok", CARD_3DS: "needs_auth", CARD_DECLINED: "declined"}
@@ -91,13 +116,30 @@ OK_CODE = ("000000", "Success")
 DO_NOT_HONOR = ("101101", "Transaction refused by the bank (Do not honor)")
 AUTH_NEEDED = ("101399", "Secure mode: 3DSecure authentication is not available")
 SESSION_EXPIRED = ("101304", "Secure mode: The 3DSecure authentication session has expired")
-SCA_EXPIRED = ("001035", "The strong customer authentication session has expired")
+# A transfer's SCA session that lapsed or failed (guides/sca/transfers.mdx).
+SCA_EXPIRED = ("007102", "Transfer authentication expired. Please initiate a new request.")
+SCA_FAILED = ("007101", "Transfer authentication failed. Please retry with a new request.")
+# A transfer that needs SCA (between two Owners) from an Owner who has not enrolled yet (UserStatus
+# PENDING_USER_ACTION). Since September 2025 Mangopay blocks only SCA-triggering actions of such users
+# (guides/sca/users.mdx, "Refused actions") and names no code for that refusal: the emulator uses 002704, the
+# code Mangopay gave this refusal before (errors/codes/002704.mdx).
+NOT_ENROLLED = ("002704", "Users in PENDING_USER_ACTION status cannot create transfers")
 BALANCE = ("001001", "Unsufficient wallet balance")
 PAYER_CANNOT_RECEIVE = ("002702", "Users with category PAYER cannot receive transfers")
 NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel is not REGULAR)")
 PAYOUT_KYC = ("002998", "Blocked due to the Bank Account User's KYC limitations (maximum debited or credited "
                          "amount reached)")
 WIRE_REFUSED = ("121001", "The bank wire has been refused")
+# A payout to a legacy Bank Account created after 30 April 2026 fails: payouts go to Recipients (SOURCE.md, release
+# notes of 2026-04-22/30; the message is the emulator's words, the snapshot predates the code's page).
+BANK_ACCOUNT_RETIRED = ("121018", "Payouts to bank accounts created after 30 April 2026 are refused: use a Recipient")
+BANK_ACCOUNTS_END = 1777593600  # 2026-05-01T00:00:00Z: bank accounts created from then on are refused for payouts
+# Recipients (api-reference/recipients/*, guides/sca/recipients.mdx): the payout methods and the account details the
+# emulator knows. SEPA countries whose currency is EUR pay out locally in EUR; every route has the international
+# method (SWIFT). Account details: LocalBankTransfer.EUR {IBAN, BIC?}; InternationalBankTransfer {AccountNumber, BIC}.
+SEPA_EUR = {"AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL",
+            "PT", "SI", "SK"}
+PAYOUT_METHODS = ("LocalBankTransfer", "InternationalBankTransfer")
 # An IBAN: a country, two check digits, then 11 to 30 letters or digits (ISO 13616); its check digits are tested too.
 IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
 BIC_SHAPE = re.compile(r"[A-Z]{6}[A-Z0-9]{2}([A-Z0-9]{3})?")
@@ -108,9 +150,16 @@ ADDRESS_REGION_NEEDED = {"US", "CA", "MX"}  # Mangopay wants OwnerAddress.Region
 class MangopayError(Exception):
     """An error answer: HTTP status and Mangopay's error report."""
 
-    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None, errors_key: str = "errors") -> None:
         super().__init__(message)
         self.status, self.type, self.message, self.errors = status, type_, message, errors
+        self.headers = headers or {}
+        self.errors_key = errors_key  # the Recipients endpoints spell it "Errors" (create-recipient.mdx)
+
+
+PARAM_MESSAGE = ("One or several required parameters are missing or incorrect. An incorrect resource ID also raises "
+                 "this kind of error.")
 
 
 def _param(message: str, **errors: str) -> MangopayError:
@@ -139,7 +188,8 @@ class MangopaySim(LoopbackServer):
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
-                 api_key: str | None = None, link_secret: str | None = None) -> None:
+                 api_key: str | None = None, link_secret: str | None = None,
+                 rate_limits: tuple[tuple[timedelta, int], ...] = RATE_LIMITS) -> None:
         self.clock = clock or SystemClock()
         self.client_id = client_id
         # A key of its own per emulator: the official SDK caches OAuth tokens for the whole process by client, URL
@@ -152,10 +202,14 @@ class MangopaySim(LoopbackServer):
         self.lock = threading.RLock()
         self.objects: dict[str, dict[str, Any]] = {}  # id -> object (its "_kind" says which)
         self.events: list[dict[str, Any]] = []
+        self.sca_sessions: dict[str, dict[str, Any]] = {}  # token -> a hosted SCA session (see _sca_session)
+        self._sca_n = 0
         self.keys: dict[str, dict[str, Any]] = {}  # idempotency key -> first use, and its answer once known
         self.tokens: dict[str, float] = {}  # access token -> expiry (time.monotonic)
         self.faults: dict[str, list[tuple[int, bool]]] = {}  # route -> [(status, work)]
         self.requests: list[dict[str, Any]] = []  # every API request: route, key, status
+        self.rate_limits = rate_limits  # (window, calls allowed) pairs; the emulator's clock
+        self.calls: list[int] = []  # when each counted call came (unix seconds), for the rate limits
         self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook: a POST begins its work
         self._n = 10_000_000
         self.thread_name = "mangopay-sim"
@@ -217,7 +271,7 @@ class MangopaySim(LoopbackServer):
         user, token = query.get("user", ""), query.get("token", "")
         if not self._link_ok("bank", user, token):
             raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
-        return self.register_bank_account(user, iban)
+        return self.register_bank_account(user, iban, currency=query.get("currency") or None)
 
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
@@ -245,16 +299,105 @@ class MangopaySim(LoopbackServer):
             return [self._public(o) for o in self._all("payin") if o["Status"] == "CREATED"
                     and o.get("SecureModeRedirectURL") and user_id in (None, o["AuthorId"])]
 
-    def approve_sca(self, transfer_id: str) -> dict[str, Any]:
-        """The author of a transfer approves it on Mangopay's SCA page."""
+    def approve_sca(self, transfer_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The author of a transfer approves it on Mangopay's SCA page (or fails its factors: `success` False)."""
         with self.lock:
             self._sweep()
             tr = self._get("transfer", transfer_id)
             if tr["Status"] != "CREATED" or not tr.get("PendingUserAction"):
                 raise _param(f"This transfer is {tr['Status']}: nothing to approve")
-            tr["PendingUserAction"] = None
-            self._settle_transfer(tr)
+            token = next(t for t, x in self.sca_sessions.items()
+                         if x["Subject"] == transfer_id and x["Status"] == "OPEN")
+            self.complete_sca(token, success=success)
             return self._public(tr)
+
+    def complete_sca(self, token: str, *, success: bool = True) -> dict[str, Any]:
+        """The user finishes the hosted SCA session `token` (passes its factors, or fails them): an enrolment makes
+        the Owner ACTIVE (USER_ACCOUNT_ACTIVATED, SCA_ENROLLMENT_SUCCEEDED); a transfer's approval settles it; a
+        wallet-access session opens their wallets for 180 days. A failed enrolment leaves the user
+        PENDING_USER_ACTION (SCA_ENROLLMENT_FAILED); a failed transfer approval is FAILED 007101."""
+        with self.lock:
+            self._sweep()
+            session = self.sca_sessions.get(token)
+            if session is None:
+                raise _missing("sca session", token)
+            if session["Status"] != "OPEN":
+                raise _param(f"This SCA session is {session['Status']}")
+            session["Status"] = "VALIDATED" if success else "FAILED"
+            if session["Purpose"] == "ENROLMENT":
+                user = self._get("user", session["UserId"])
+                if success and user["UserStatus"] == "PENDING_USER_ACTION":
+                    user.update(UserStatus="ACTIVE", PendingUserAction=None)
+                    self._event("USER_ACCOUNT_ACTIVATED", user["Id"])
+                self._event("SCA_ENROLLMENT_SUCCEEDED" if success else "SCA_ENROLLMENT_FAILED", user["Id"])
+            elif session["Purpose"] == "TRANSFER":
+                tr = self._get("transfer", session["Subject"])
+                tr["PendingUserAction"] = None
+                if success:
+                    self._settle_transfer(tr)
+                else:
+                    self._fail(tr, SCA_FAILED, "TRANSFER_NORMAL_FAILED")
+            elif session["Purpose"] == "RECIPIENT":
+                rec = self._get("recipient", session["Subject"])
+                rec.update(Status="ACTIVE" if success else "CANCELED", PendingUserAction=None)
+                self._event("RECIPIENT_ACTIVE" if success else "RECIPIENT_CANCELED", rec["Id"])
+            elif session["Purpose"] == "WALLET" and success:
+                self._get("user", session["UserId"])["_wallet_sca_at"] = self._now()
+            return dict(session)
+
+    def enrol(self, user_id: str, *, success: bool = True) -> dict[str, Any]:
+        """The Owner `user_id` completes their newest open SCA enrolment session (MangopayError when none is
+        open: never asked, or lapsed after SCA_SESSION_LIFETIME)."""
+        with self.lock:
+            self._sweep()
+            open_ = [t for t, x in self.sca_sessions.items()
+                     if x["Purpose"] == "ENROLMENT" and x["UserId"] == user_id and x["Status"] == "OPEN"]
+            if not open_:
+                raise _param(f"No open SCA enrolment session for user {user_id}")
+            return self.complete_sca(open_[-1], success=success)
+
+    def pass_wallet_sca(self, user_id: str) -> None:
+        """The Owner `user_id` passes a wallet-access SCA session now (as through a 401's link): their wallets and
+        transactions can be read for the next 180 days."""
+        with self.lock:
+            self._get("user", user_id)["_wallet_sca_at"] = self._now()
+
+    def open_sca_sessions(self, purpose: str | None = None, user_id: str | None = None) -> list[dict[str, Any]]:
+        """Hosted SCA sessions still open (ENROLMENT, TRANSFER, WALLET), oldest first."""
+        with self.lock:
+            self._sweep()
+            return [dict(x) for x in self.sca_sessions.values() if x["Status"] == "OPEN"
+                    and purpose in (None, x["Purpose"]) and user_id in (None, x["UserId"])]
+
+    def _sca_page_state(self, url: str) -> str:
+        """What the hosted SCA page shows for `url`: OPEN, or EXPIRED/VALIDATED/FAILED (the person is sent back);
+        MangopayError when the returnUrl is missing or not percent-encoded, or the token unknown."""
+        query = dict(part.partition("=")[::2] for part in urlsplit(url).query.split("&") if part)
+        token, back = unquote(query.get("token", "")), query.get("returnUrl")
+        if not back or not re.fullmatch(r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+", back):
+            raise MangopayError(400, "param_error", "The SCA page cannot return the user: returnUrl is missing or "
+                                "not percent-encoded")
+        with self.lock:
+            self._sweep()
+            session = self.sca_sessions.get(token)
+            if session is None:
+                raise _missing("sca session", token)
+            return str(session["Status"])
+
+    def follow_sca_link(self, url: str, *, success: bool = True) -> dict[str, Any]:
+        """The person opens an SCA link paybot sent them and goes through the session. Mangopay's page needs the
+        platform's `returnUrl` appended to its RedirectUrl, percent-encoded (guides/sca/session.mdx, step 3):
+        without it the page shows an error (MangopayError 400 here). A lapsed or used session sends the person back
+        at once: {"controlStatus": "FAILED"}. Otherwise the session ends as `success` says."""
+        query = dict(part.partition("=")[::2] for part in urlsplit(url).query.split("&") if part)
+        token, back = unquote(query.get("token", "")), unquote(query.get("returnUrl", ""))
+        with self.lock:
+            state = self._sca_page_state(url)
+            session = self.sca_sessions[token]
+            if state != "OPEN":
+                return {"controlStatus": "FAILED", "returnUrl": back, "Status": session["Status"]}
+            done = self.complete_sca(token, success=success)
+            return {"controlStatus": done["Status"], "returnUrl": back, "Status": done["Status"]}
 
     def open_sca(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Transfers waiting for their author's SCA, oldest first."""
@@ -283,11 +426,42 @@ class MangopaySim(LoopbackServer):
             return [self._public(o) for o in self._all("identityverification")
                     if o["Status"] == "PENDING" and user_id in (None, o["UserId"])]
 
-    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
-                              address: dict[str, Any] | None = None, bic: str | None = None,
-                              tag: str | None = None) -> dict[str, Any]:
-        """The person on the operator's bank-account page: the page registers their IBAN for the Mangopay user
-        `user_id` (`POST .../users/{id}/bankaccounts/iban`, with the same checks). MangopayError when refused."""
+    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, currency: str | None = None,
+                              owner_name: str = "Ada Lovelace", address: dict[str, Any] | None = None,
+                              bic: str | None = None, sca: bool = True) -> dict[str, Any]:
+        """The person on the operator's bank-account page: the page registers their IBAN as a Recipient of the
+        Mangopay user `user_id` for payouts in `currency` (default: their newest wallet's, else EUR) with `POST
+        .../users/{id}/recipients` (same checks), then sends them to its SCA session, which they pass (`sca`) or
+        leave (PENDING, then CANCELED when it lapses). MangopayError when refused. Local (SEPA, EUR) when the IBAN's
+        country and the currency allow it, else international."""
+        iban = re.sub(r"\s", "", iban).upper()
+        with self.lock:
+            wallets = [w for w in self._all("wallet") if user_id in w["Owners"]]
+            currency = currency or (wallets[-1]["Currency"] if wallets else "EUR")
+            first, _, last = owner_name.partition(" ")
+            place = address or {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002",
+                                "Country": "FR"}
+            local = currency == "EUR" and iban[:2] in SEPA_EUR
+            body: dict[str, Any] = {
+                "DisplayName": f"{owner_name} {currency}", "RecipientType": "Individual", "Currency": currency,
+                "Country": iban[:2] if re.fullmatch(r"[A-Z]{2}", iban[:2]) else "FR",
+                "IndividualRecipient": {"FirstName": first, "LastName": last or first, "Address": place},
+                "PayoutMethodType": "LocalBankTransfer" if local else "InternationalBankTransfer"}
+            if local:
+                body["LocalBankTransfer"] = {"EUR": {"IBAN": iban, **({"BIC": bic} if bic else {})}}
+            else:
+                body["InternationalBankTransfer"] = {"AccountNumber": iban, "BIC": bic or "BNPAFRPPXXX"}
+            rec = self._recipient_create(body, user_id)
+            if sca and rec.get("PendingUserAction"):
+                token = next(t for t, x in self.sca_sessions.items() if x["Subject"] == rec["Id"])
+                self.complete_sca(token)
+            return self._public(self._get("recipient", rec["Id"]))
+
+    def register_legacy_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
+                                     address: dict[str, Any] | None = None, bic: str | None = None,
+                                     tag: str | None = None) -> dict[str, Any]:
+        """An IBAN Bank Account (the legacy `POST .../users/{id}/bankaccounts/iban`, with its checks): one created
+        after 30 April 2026 is refused for payouts (121018). MangopayError when refused."""
         body: dict[str, Any] = {"OwnerName": owner_name, "IBAN": iban, "Tag": tag,
                                 "OwnerAddress": address or {"AddressLine1": "1 rue de la Paix", "City": "Paris",
                                                             "PostalCode": "75002", "Country": "FR"}}
@@ -311,6 +485,28 @@ class MangopaySim(LoopbackServer):
                 self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += payout["DebitedFunds"]["Amount"]
                 self._fail(payout, WIRE_REFUSED, "PAYOUT_NORMAL_FAILED")
             return self._public(payout)
+
+    def return_payout(self, payout_id: str, reason: str = "BANKACCOUNT_HAS_BEEN_CLOSED",
+                      message: str | None = None) -> dict[str, Any]:
+        """The bank sends a SUCCEEDED payout back (guides/payouts/rejects-returns.mdx): Mangopay makes a Refund of
+        the payout (its RefundReason saying why) and the money is back in the wallet; PAYOUT_REFUND_CREATED then
+        _SUCCEEDED."""
+        with self.lock:
+            payout = self._get("payout", payout_id)
+            if payout["Status"] != "SUCCEEDED":
+                raise _param(f"This payout is {payout['Status']}: only a succeeded payout comes back")
+            amount = dict(payout["DebitedFunds"])
+            ref = self._new("refund", AuthorId=payout["AuthorId"], CreditedUserId=payout["AuthorId"],
+                            DebitedFunds=amount, CreditedFunds=amount, Fees={**amount, "Amount": 0},
+                            DebitedWalletId=None, CreditedWalletId=payout["DebitedWalletId"], Status="CREATED",
+                            ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REFUND",
+                            InitialTransactionId=payout["Id"], InitialTransactionType="PAYOUT",
+                            RefundReason={"RefusedReasonType": reason, "RefusedReasonMessage": message})
+            self._event("PAYOUT_REFUND_CREATED", ref["Id"])
+            self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += amount["Amount"]
+            ref.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
+            self._event("PAYOUT_REFUND_SUCCEEDED", ref["Id"])
+            return self._public(ref)
 
     def open_payouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Payouts the bank has not settled yet, oldest first."""
@@ -341,12 +537,13 @@ class MangopaySim(LoopbackServer):
             ("POST", "/users/natural", self._user_create),
             ("POST", "/sca/users/natural", self._user_create),
             ("PUT", "/sca/users/natural/<oid>/category", self._user_categorize),
+            ("POST", "/sca/users/<oid>/enrollment", self._enrol_session),
             ("GET", "/users/<oid>", self._retrieve("user")),
             ("GET", "/sca/users/<oid>", self._retrieve("user")),
             ("GET", "/users/natural/<oid>", self._retrieve("user")),
             ("GET", "/sca/users/natural/<oid>", self._retrieve("user")),
             ("POST", "/wallets", self._wallet_create),
-            ("GET", "/wallets/<oid>", self._retrieve("wallet")),
+            ("GET", "/wallets/<oid>", self._wallet_view),
             ("GET", "/users/<oid>/wallets", self._user_list("wallet", "Owners")),
             ("POST", "/cardregistrations", self._cardreg_create),
             ("GET", "/cardregistrations/<oid>", self._retrieve("cardregistration")),
@@ -367,6 +564,12 @@ class MangopaySim(LoopbackServer):
             ("POST", "/users/<oid>/bankaccounts/iban", self._bank_account_create),
             ("GET", "/users/<oid>/bankaccounts", self._user_list("bankaccount", "UserId")),
             ("GET", "/users/<oid>/bankaccounts/<bid>", self._bank_account_view),
+            ("GET", "/recipients/payout-methods", self._payout_methods),
+            ("GET", "/recipients/schema", self._recipient_schema),
+            ("POST", "/users/<oid>/recipients/validate", self._recipient_validate),
+            ("POST", "/users/<oid>/recipients", self._recipient_create),
+            ("GET", "/users/<oid>/recipients", self._user_list("recipient", "UserId")),
+            ("GET", "/recipients/<oid>", self._retrieve("recipient")),
             ("POST", "/payouts/bankwire", self._payout_create),
             ("GET", "/payouts/<oid>", self._retrieve("payout")),
             ("GET", "/payouts/bankwire/<oid>", self._retrieve("payout")),
@@ -421,11 +624,17 @@ class MangopaySim(LoopbackServer):
                     result = self.complete_3ds(oid, success=bool(body.get("success", True)))
                 elif action == "sca":
                     result = self.approve_sca(oid)
+                elif action == "enrol":  # POST /_sim/enrol/<user id> {"success": false}: their SCA enrolment
+                    result = self.enrol(oid, success=bool(body.get("success", True)))
+                elif action == "sca-session":  # POST /_sim/sca-session/<token>: any SCA session, ended
+                    result = self.complete_sca(oid, success=bool(body.get("success", True)))
                 elif action == "kyc":
                     result = self.pass_kyc(oid)
                 elif action == "bank":  # POST /_sim/bank/<user id> {"iban": "FR76..."}: the operator's page
                     result = self.register_bank_account(oid, str(body.get("iban", IBAN_OK)),
                                                         owner_name=str(body.get("owner_name", "Ada Lovelace")))
+                elif action == "payout-return":  # POST /_sim/payout-return/<payout id> {"reason": "..."}: the bank
+                    result = self.return_payout(oid, str(body.get("reason", "BANKACCOUNT_HAS_BEEN_CLOSED")))
                 elif action == "payout":  # POST /_sim/payout/<payout id> {"success": false}: the bank
                     result = self.settle_payout(oid, success=bool(body.get("success", True)))
                 elif action == "clock":
@@ -448,6 +657,14 @@ class MangopaySim(LoopbackServer):
             except ValueError as err:
                 return self._error(_param(str(err)))
 
+        def sca_page() -> Response:  # Mangopay's hosted SCA page: it needs the platform's encoded returnUrl
+            try:
+                state = self._sca_page_state("?" + request.query_string.decode("latin-1"))  # as the browser sent it
+            except MangopayError as err:
+                return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
+            return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")
+
+        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET"])
         app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
         app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
 
@@ -463,8 +680,8 @@ class MangopaySim(LoopbackServer):
     def _error(self, err: MangopayError) -> Response:
         now = self._now()
         body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
-                "errors": err.errors}
-        return Response(json.dumps(body), status=err.status, mimetype="application/json")
+                err.errors_key: err.errors}
+        return Response(json.dumps(body), status=err.status, mimetype="application/json", headers=err.headers)
 
     def _token(self) -> Response:
         header = request.headers.get("Authorization", "")
@@ -494,7 +711,8 @@ class MangopaySim(LoopbackServer):
 
         def handle(client: str, **kw: Any) -> Response:
             key = request.headers.get("Idempotency-Key") if method == "POST" else None
-            record: dict[str, Any] = {"route": route, "key": key, "status": 0}
+            record: dict[str, Any] = {"route": route, "key": key, "status": 0,
+                                      "query": request.query_string.decode("latin-1")}
             body: Any = None
             with self.lock:
                 self.requests.append(record)
@@ -503,10 +721,11 @@ class MangopaySim(LoopbackServer):
                     return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
                                                      {"Authorization": "Missing, invalid or expired token"}))
                 self._prune()
+                limited, rate_headers = self._count_call()
                 fault = self.faults[route].pop(0) if self.faults.get(route) else None
-                if fault and fault[0] == 429:
+                if limited or (fault and fault[0] == 429):
                     record["status"] = 429
-                    return self._error(MangopayError(429, "too_many_requests", "Too many requests"))
+                    return self._error(MangopayError(429, "rate_limit", RATE_LIMITED, headers=rate_headers))
                 if key is not None:
                     if not KEY_FORMAT.fullmatch(key):
                         record["status"] = 400
@@ -540,6 +759,7 @@ class MangopaySim(LoopbackServer):
                         resp = self._error(err)
                     if fault and fault[0] in (500, 503):  # the work was done, then the request failed
                         resp = self._error(MangopayError(fault[0], "internal_error", "Internal server error"))
+                resp.headers.update(rate_headers)
                 record["status"] = resp.status_code
                 if key is not None:
                     self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
@@ -552,6 +772,23 @@ class MangopaySim(LoopbackServer):
 
         handle.__name__ = f"mangopay_{method}_{rule}"
         return handle
+
+    def _count_call(self) -> tuple[bool, dict[str, str]]:
+        """Counts this call in every window; (over a limit, the X-RateLimit headers: calls made, calls left and each
+        window's reset, one value per window, as rate-limiting.mdx shows them)."""
+        now = self._now()
+        longest = max((int(w.total_seconds()) for w, _ in self.rate_limits), default=0)
+        self.calls = [t for t in self.calls if t > now - longest]
+        made = [sum(1 for t in self.calls if t > now - int(w.total_seconds())) for w, _ in self.rate_limits]
+        limited = any(m >= limit for m, (_, limit) in zip(made, self.rate_limits, strict=True))
+        if not limited:
+            self.calls.append(now)
+            made = [m + 1 for m in made]
+        headers = {"X-RateLimit": ", ".join(map(str, made)),
+                   "X-RateLimit-Remaining": ", ".join(str(max(limit - m, 0))
+                                                      for m, (_, limit) in zip(made, self.rate_limits, strict=True)),
+                   "X-RateLimit-Reset": ", ".join(str(now + int(w.total_seconds())) for w, _ in self.rate_limits)}
+        return limited, headers
 
     def _prune(self) -> None:
         """Keys are forgotten 24 hours after their first use; open pages lapse."""
@@ -567,9 +804,33 @@ class MangopaySim(LoopbackServer):
                 continue
             if obj["_kind"] == "payin" and obj.get("SecureModeRedirectURL"):
                 self._fail(obj, SESSION_EXPIRED, "PAYIN_NORMAL_FAILED")
-            elif obj["_kind"] == "transfer" and obj.get("PendingUserAction"):
-                obj["PendingUserAction"] = None
-                self._fail(obj, SCA_EXPIRED, "TRANSFER_NORMAL_FAILED")
+        sca_limit = self._now() - int(SCA_SESSION_LIFETIME.total_seconds())
+        for session in self.sca_sessions.values():
+            if session["Status"] != "OPEN" or session["At"] > sca_limit:
+                continue
+            session["Status"] = "EXPIRED"  # the user stays as they were (PENDING_USER_ACTION for an enrolment)
+            if session["Purpose"] == "ENROLMENT":
+                self._event("SCA_ENROLLMENT_EXPIRED", session["UserId"])
+            elif session["Purpose"] == "RECIPIENT":
+                rec = self.objects.get(session["Subject"])
+                if rec is not None and rec["Status"] == "PENDING":
+                    rec.update(Status="CANCELED", PendingUserAction=None)
+                    self._event("RECIPIENT_CANCELED", rec["Id"])
+            elif session["Purpose"] == "TRANSFER":
+                tr = self.objects.get(session["Subject"])
+                if tr is not None and tr["Status"] == "CREATED" and tr.get("PendingUserAction"):
+                    tr["PendingUserAction"] = None
+                    self._fail(tr, SCA_EXPIRED, "TRANSFER_NORMAL_FAILED")
+
+    def _sca_session(self, purpose: str, user_id: str, subject: str) -> str:
+        """A hosted SCA session (ENROLMENT of `user_id`, TRANSFER `subject`'s approval, WALLET access): its
+        RedirectUrl, with its token, valid SCA_SESSION_LIFETIME. The platform appends its encoded returnUrl."""
+        # a token of the emulator's sequence, not random: a crash run replays from its seed to the same words
+        self._sca_n += 1
+        token = "sca_" + hashlib.sha256(f"{self.client_id}:sca:{self._sca_n}".encode()).hexdigest()[:32]
+        self.sca_sessions[token] = {"Token": token, "Purpose": purpose, "UserId": user_id, "Subject": subject,
+                                    "At": self._now(), "Status": "OPEN"}
+        return f"{self.base}/_sim/sca?token={token}"
 
     def _response(self, _args: Any, key: str) -> dict[str, Any]:
         saved = self.keys.get(key)
@@ -637,9 +898,40 @@ class MangopaySim(LoopbackServer):
         headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": ", ".join(links)}
         return [self._public(o) if "_kind" in o else o for o in chunk], headers
 
+    def _wallet_access(self, user_id: str, args: Any) -> None:
+        """Mangopay's SCA on an Owner's wallet access (guides/sca/wallets.mdx). `ScaContext` USER_PRESENT: passes
+        when the Owner completed a wallet-access SCA session in the last 180 days, else 401 with a new session's
+        link in `WWW-Authenticate: PendingUserAction RedirectUrl=...`; USER_NOT_PRESENT: 403 (paybot holds no proxy
+        consent). A PAYER's access is never stopped. The documentation calls ScaContext mandatory for Owners and
+        says nothing of a request without it: the emulator takes it as USER_PRESENT (its choice; Mangopay's sandbox
+        does not trigger SCA then). The 401's body is the error report (its Type the emulator's choice)."""
+        user = self._get("user", user_id)
+        if user["UserCategory"] != "OWNER":
+            return
+        context = args.get("ScaContext") or "USER_PRESENT"
+        if context not in ("USER_PRESENT", "USER_NOT_PRESENT"):
+            raise _param("One or several required parameters are missing or incorrect",
+                         ScaContext="USER_PRESENT or USER_NOT_PRESENT")
+        if context == "USER_NOT_PRESENT":
+            raise MangopayError(403, "forbidden_ressource", "The user has not given consent to act on their behalf",
+                                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"})
+        last = user.get("_wallet_sca_at")
+        if last is not None and self._now() - last < int(WALLET_SCA_EVERY.total_seconds()):
+            return
+        link = self._sca_session("WALLET", user["Id"], user["Id"])
+        raise MangopayError(401, "sca_required", "Strong customer authentication is required to access this account",
+                            headers={"WWW-Authenticate": f"PendingUserAction RedirectUrl={link}"})
+
+    def _wallet_view(self, args: Any, oid: str) -> dict[str, Any]:
+        wallet = self._get("wallet", oid)
+        self._wallet_access(wallet["Owners"][0], args)
+        return self._public(wallet)
+
     def _user_list(self, kind: str, owner_field: str) -> Callable[..., Any]:
         def view(args: Any, oid: str) -> Any:
             self._get("user", oid)
+            if kind == "wallet":
+                self._wallet_access(oid, args)
             rows = [o for o in self._all(kind) if oid == o[owner_field] or oid in (o[owner_field] or [])]
             return self._page(rows, args)
 
@@ -685,6 +977,8 @@ class MangopaySim(LoopbackServer):
         if category == "OWNER" and not _true(body.get("TermsAndConditionsAccepted")):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
+        if category == "OWNER":
+            self._owner_identity(body)
         now = self._now()
         user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
                          LastName=body["LastName"], Email=body["Email"], UserCategory=category,
@@ -694,25 +988,60 @@ class MangopaySim(LoopbackServer):
                          Birthday=body.get("Birthday"), Nationality=body.get("Nationality"),
                          CountryOfResidence=body.get("CountryOfResidence"), Address=body.get("Address"),
                          Occupation=None, IncomeRange=None, ProofOfIdentity=None, ProofOfAddress=None,
-                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None)
+                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None,
+                         PendingUserAction=None)
+        if category == "OWNER":  # an Owner is registered with SCA: PENDING_USER_ACTION until they enrol
+            user.update(UserStatus="PENDING_USER_ACTION",
+                        PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])})
         self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
         return self._public(user)
 
+    @staticmethod
+    def _owner_identity(body: dict[str, Any]) -> None:
+        """An Owner's Birthday (unix seconds), Nationality and CountryOfResidence (ISO 3166-1 alpha-2): required."""
+        errors = {n: f"The {n} field is required." for n in OWNER_IDENTITY if body.get(n) in (None, "")}
+        for name in ("Nationality", "CountryOfResidence"):
+            if name not in errors and not (isinstance(body[name], str) and re.fullmatch(r"[A-Z]{2}", body[name])):
+                errors[name] = f"The {name} is an ISO 3166-1 alpha-2 code"
+        birthday = body.get("Birthday")
+        if "Birthday" not in errors and (not isinstance(birthday, int) or isinstance(birthday, bool)):
+            errors["Birthday"] = "The Birthday is a unix timestamp"
+        if errors:
+            raise _param("One or several required parameters are missing or incorrect", **errors)
+
     def _user_categorize(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """PUT .../category: a PAYER becomes an OWNER, given their identity, and must enrol in SCA: the answer always
+        carries an enrolment link (PendingUserAction) and the user is PENDING_USER_ACTION until they complete it.
+        An OWNER already is refused (400 not_allowed_for_user_category_owner: POST .../enrollment is for them)."""
         user = self._get("user", oid)
+        if user["UserCategory"] == "OWNER":
+            raise MangopayError(400, "not_allowed_for_user_category_owner",
+                                "This endpoint is not allowed for User categorized as OWNER")
         if body.get("UserCategory") != "OWNER":
             raise _param("A user can only be categorized as OWNER", UserCategory="OWNER")
         if not _true(body.get("TermsAndConditionsAccepted")):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
-        if user["UserCategory"] != "OWNER":
-            user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True,
-                        TermsAndConditionsAcceptedDate=self._now())
-            self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
-        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "FirstName", "LastName", "Email"):
+        self._owner_identity(body)
+        user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True, TermsAndConditionsAcceptedDate=self._now(),
+                    UserStatus="PENDING_USER_ACTION",
+                    PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)})
+        self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
+        self._event("USER_ACCOUNT_VALIDATION_ASKED", oid)
+        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "Email", "PhoneNumber",
+                     "PhoneNumberCountry"):
             if body.get(name) is not None:
                 user[name] = body[name]
         return self._public(user)
+
+    def _enrol_session(self, _body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST /sca/users/{id}/enrollment: a new enrolment link for an OWNER (the user's status unchanged);
+        a PAYER is refused (400 not_allowed_for_user_category_payer: categorize them instead)."""
+        user = self._get("user", oid)
+        if user["UserCategory"] != "OWNER":
+            raise MangopayError(400, "not_allowed_for_user_category_payer",
+                                "This endpoint is not allowed for User categorized as PAYER")
+        return {"PendingUserAction": {"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)}}
 
     def _wallet_create(self, body: dict[str, Any]) -> dict[str, Any]:
         self._required(body, "Owners", "Description", "Currency")
@@ -830,7 +1159,11 @@ class MangopaySim(LoopbackServer):
         reg["CurrentState"]["PayinsLinked"] += 1
         reg["CurrentState"]["LastPayinId"] = payin["Id"]
         behaviour = card["_behaviour"]
-        if behaviour == "declined":
+        beneficiary = self._get("user", self._get("wallet", reg["CreditedWalletId"])["Owners"][0])
+        if beneficiary["UserCategory"] == "OWNER" and beneficiary["KYCLevel"] != "REGULAR":
+            # Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (SOURCE.md)
+            self._fail(payin, (NOT_VERIFIED[0], f"{NOT_VERIFIED[1]}: {beneficiary['Id']}"), "PAYIN_NORMAL_FAILED")
+        elif behaviour == "declined":
             self._fail(payin, DO_NOT_HONOR, "PAYIN_NORMAL_FAILED")
             card["Validity"] = "INVALID"
         elif behaviour == "needs_auth" and cit:
@@ -902,8 +1235,10 @@ class MangopaySim(LoopbackServer):
             self._fail(tr, (NOT_VERIFIED[0], f"{NOT_VERIFIED[1]}: {credited_user['Id']}"), "TRANSFER_NORMAL_FAILED")
         elif source["Balance"]["Amount"] < debited["Amount"]:
             self._fail(tr, BALANCE, "TRANSFER_NORMAL_FAILED")
+        elif between_owners and author["UserStatus"] == "PENDING_USER_ACTION":
+            self._fail(tr, NOT_ENROLLED, "TRANSFER_NORMAL_FAILED")  # SCA is needed and they cannot pass it yet
         elif between_owners:  # USER_PRESENT (the default): the author approves it on Mangopay's page
-            tr["PendingUserAction"] = {"RedirectUrl": f"{self.base}/_sim/sca-page/{tr['Id']}"}
+            tr["PendingUserAction"] = {"RedirectUrl": self._sca_session("TRANSFER", author["Id"], tr["Id"])}
         else:
             self._settle_transfer(tr)
         return self._public(tr)
@@ -970,7 +1305,8 @@ class MangopaySim(LoopbackServer):
 
         def view(args: Any, oid: str) -> Any:
             self._sweep()
-            self._get(owner, oid)
+            found = self._get(owner, oid)
+            self._wallet_access(oid if owner == "user" else found["Owners"][0], args)
             rows = [o for o in self.objects.values() if o["_kind"] in ("payin", "transfer", "refund", "payout")]
             if owner == "user":
                 rows = [o for o in rows if oid in (o["AuthorId"], o.get("CreditedUserId"))]
@@ -1035,6 +1371,125 @@ class MangopaySim(LoopbackServer):
             raise _missing("bankaccount", bid)
         return self._public(account)
 
+    # ------------------------------------------------------------------ recipients
+
+    def _payout_methods(self, args: Any) -> dict[str, Any]:
+        """GET /recipients/payout-methods?Country=&Currency=: the methods for that route."""
+        country, currency = str(args.get("Country") or ""), str(args.get("Currency") or "")
+        errors = {n: "REQUIRED" for n, v in (("Country", country), ("Currency", currency)) if not v}
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        local = ["LocalBankTransfer"] if currency == "EUR" and country in SEPA_EUR else []
+        return {"AvailablePayoutMethods": [*local, "InternationalBankTransfer"]}
+
+    def _recipient_schema(self, args: Any) -> dict[str, Any]:
+        """GET /recipients/schema: what a Recipient of that method, type, currency and country needs (the fields the
+        emulator checks, each {Required, Pattern?})."""
+        method, kind = args.get("PayoutMethodType"), args.get("RecipientType")
+        if method not in PAYOUT_METHODS or kind != "Individual" or args.get("Currency") not in CURRENCIES:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"PayoutMethodType": "NOT_IN_ALLOWED_VALUES"},
+                                errors_key="Errors")
+        field = {"Required": True}
+        address = {n: field for n in ("AddressLine1", "City", "PostalCode", "Country")}
+        details = {"EUR": {"IBAN": field, "BIC": {"Required": False}}} if method == "LocalBankTransfer" else \
+            {"AccountNumber": field, "BIC": field}
+        return {"DisplayName": field, "Currency": field, "Country": field, "RecipientType": field,
+                "PayoutMethodType": field, "RecipientScope": {"Required": False},
+                "IndividualRecipient": {"FirstName": field, "LastName": field, "Address": address},
+                method: details}
+
+    @staticmethod
+    def _recipient_errors(body: dict[str, Any]) -> dict[str, str]:
+        """The Recipients' refusals, field by field, in Mangopay's words (create-recipient.mdx, "Parameter errors")."""
+        errors: dict[str, str] = {}
+        for name in ("DisplayName", "PayoutMethodType", "RecipientType", "Currency", "Country"):
+            if not body.get(name):
+                errors[name] = "REQUIRED"
+        method, currency, country = body.get("PayoutMethodType"), body.get("Currency"), str(body.get("Country") or "")
+        if method and method not in PAYOUT_METHODS:
+            errors["PayoutMethodType"] = "NOT_IN_ALLOWED_VALUES"
+        if body.get("RecipientType") and body["RecipientType"] != "Individual":
+            errors["RecipientType"] = "NOT_IN_ALLOWED_VALUES"  # the emulator knows individuals only
+        if currency and currency not in CURRENCIES:
+            errors["Currency"] = "UNSUPPORTED_CURRENCY"
+        if country and not re.fullmatch(r"[A-Z]{2}", country):
+            errors["Country"] = "INVALID_FORMAT"
+        if body.get("RecipientScope") not in (None, "PAYOUT", "PAYIN"):
+            errors["RecipientScope"] = "NOT_IN_ALLOWED_VALUES"
+        raw_person = body.get("IndividualRecipient")
+        person: dict[str, Any] = raw_person if isinstance(raw_person, dict) else {}
+        for name in ("FirstName", "LastName"):
+            if not person.get(name):
+                errors[f"IndividualRecipient.{name}"] = "REQUIRED"
+        raw_address = person.get("Address")
+        address: dict[str, Any] = raw_address if isinstance(raw_address, dict) else {}
+        for name in ("AddressLine1", "City", "PostalCode", "Country"):
+            if not address.get(name):
+                errors[f"IndividualRecipient.Address.{name}"] = "REQUIRED"
+        if method == "LocalBankTransfer":
+            if currency != "EUR" or country not in SEPA_EUR:
+                errors["PayoutMethodType"] = "UNSUPPORTED_PAYOUT_METHOD_FOR_CURRENCY"
+            else:
+                account = ((body.get("LocalBankTransfer") or {}).get("EUR") or {})
+                iban = re.sub(r"\s", "", str(account.get("IBAN") or "")).upper()
+                if not iban:
+                    errors["LocalBankTransfer.EUR.IBAN"] = "REQUIRED"
+                elif not iban_valid(iban):
+                    errors["LocalBankTransfer.EUR.IBAN"] = "INVALID_IBAN"
+                elif iban[:2] not in SEPA_EUR:
+                    errors["LocalBankTransfer.EUR.IBAN"] = "UNSUPPORTED_IBAN"
+                if account.get("BIC") and not BIC_SHAPE.fullmatch(str(account["BIC"]).upper()):
+                    errors["LocalBankTransfer.EUR.BIC"] = "INVALID_BIC"
+        elif method == "InternationalBankTransfer":
+            account = body.get("InternationalBankTransfer") or {}
+            number = re.sub(r"\s", "", str(account.get("AccountNumber") or "")).upper()
+            if not number:
+                errors["InternationalBankTransfer.AccountNumber"] = "REQUIRED"
+            elif re.fullmatch(r"[A-Z]{2}[0-9]{2}.*", number):
+                if not iban_valid(number):
+                    errors["InternationalBankTransfer.AccountNumber"] = "INVALID_IBAN"
+            elif not re.fullmatch(r"[0-9]{4,34}", number):  # not an IBAN: a local account number (digits)
+                errors["InternationalBankTransfer.AccountNumber"] = "INVALID_ACCOUNT_NUMBER"
+            if not account.get("BIC"):
+                errors["InternationalBankTransfer.BIC"] = "REQUIRED"
+            elif not BIC_SHAPE.fullmatch(str(account["BIC"]).upper()):
+                errors["InternationalBankTransfer.BIC"] = "INVALID_BIC"
+        return errors
+
+    def _recipient_validate(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST .../recipients/validate: 200 when the data would make a Recipient, else the 400 listing each error
+        (the documented answer has no body; the emulator answers {})."""
+        self._get("user", oid)
+        errors = self._recipient_errors(body)
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        return {}
+
+    def _recipient_create(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
+        """POST .../users/{id}/recipients: PENDING; for payouts (RecipientScope PAYOUT, the default) only an OWNER's,
+        with an SCA session (PendingUserAction) that makes it ACTIVE (RECIPIENT_ACTIVE) or, failed or lapsed,
+        CANCELED (RECIPIENT_CANCELED). A PAYIN-scope Recipient needs no SCA: ACTIVE at once."""
+        user = self._get("user", oid)
+        errors = self._recipient_errors(body)
+        if errors:
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
+        scope = body.get("RecipientScope") or "PAYOUT"
+        if scope == "PAYOUT" and user["UserCategory"] != "OWNER":
+            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"SCA": "2815488948686553431"},
+                                errors_key="Errors")  # a Payer's payout Recipient (create-recipient.mdx)
+        method = body["PayoutMethodType"]
+        rec = self._new("recipient", Tag=self._tag(body), Status="PENDING", DisplayName=body["DisplayName"],
+                        PayoutMethodType=method, RecipientType=body["RecipientType"], Currency=body["Currency"],
+                        Country=body["Country"], UserId=str(oid), RecipientScope=scope,
+                        IndividualRecipient=body["IndividualRecipient"], **{method: body[method]},
+                        PendingUserAction=None, RecipientVerificationOfPayee=None)
+        if scope == "PAYOUT":
+            rec["PendingUserAction"] = {"RedirectUrl": self._sca_session("RECIPIENT", str(oid), rec["Id"])}
+        else:
+            rec["Status"] = "ACTIVE"
+            self._event("RECIPIENT_ACTIVE", rec["Id"])
+        return self._public(rec)
+
     def _payout_create(self, body: dict[str, Any]) -> dict[str, Any]:
         """A bank wire payout from a wallet to its author's bank account: CREATED with the wallet debited, or
         FAILED with its ResultCode (author not a verified Owner, wallet too low), each with its event."""
@@ -1044,13 +1499,19 @@ class MangopaySim(LoopbackServer):
         assert debited is not None and fees is not None
         author = self._get("user", body["AuthorId"])
         wallet = self._get("wallet", body["DebitedWalletId"])
-        account = self._get("bankaccount", body["BankAccountId"])
+        found = self.objects.get(str(body["BankAccountId"]))
+        account = self._get("recipient" if found and found["_kind"] == "recipient" else "bankaccount",
+                            body["BankAccountId"])
         if author["Id"] not in wallet["Owners"]:
             raise MangopayError(403, "forbidden_ressource", "The author does not own the debited wallet")
         if account["UserId"] != author["Id"]:
             raise _param("The bank account does not belong to the author of the payout",
                          BankAccountId="a bank account of the author")
-        if not account["Active"]:
+        if account["_kind"] == "recipient" and (account["Status"] != "ACTIVE" or account["RecipientScope"] != "PAYOUT"
+                                                 or account["Currency"] != debited["Currency"]):
+            # a Recipient PENDING (its SCA not done), CANCELED, for pay-ins only or in another currency
+            raise _param(PARAM_MESSAGE, BankAccountId="an ACTIVE payout Recipient in the payout's currency")
+        if account["_kind"] == "bankaccount" and not account["Active"]:
             raise _param("The bank account is inactive", BankAccountId="an active bank account")
         if not wallet["Currency"] == debited["Currency"] == fees["Currency"]:
             raise _param("The currencies of the wallet and of the funds differ", Currency="the wallet's")
@@ -1071,7 +1532,9 @@ class MangopaySim(LoopbackServer):
                            FallbackReason=None, EndToEndId=uuid.uuid4().hex, PaymentRef=None,
                            RecipientVerificationOfPayee=None, RecipientId=None)
         self._event("PAYOUT_NORMAL_CREATED", payout["Id"])
-        if author["UserCategory"] != "OWNER" or author["KYCLevel"] != "REGULAR":
+        if account["_kind"] == "bankaccount" and account["CreationDate"] >= BANK_ACCOUNTS_END:
+            self._fail(payout, BANK_ACCOUNT_RETIRED, "PAYOUT_NORMAL_FAILED")
+        elif author["UserCategory"] != "OWNER" or author["KYCLevel"] != "REGULAR":
             self._fail(payout, PAYOUT_KYC, "PAYOUT_NORMAL_FAILED")
         elif wallet["Balance"]["Amount"] < debited["Amount"]:
             self._fail(payout, BALANCE, "PAYOUT_NORMAL_FAILED")
@@ -1096,11 +1559,14 @@ class MangopaySim(LoopbackServer):
     # ------------------------------------------------------------------ events, client
 
     def _events_list(self, args: Any) -> Any:
+        """GET /events: the events of one EventType (required: list-events.mdx), within their 45 days."""
         self._sweep()
-        rows = list(self.events)
-        if args.get("EventType"):
-            types = {t for t in args["EventType"].split(",") if t}
-            rows = [e for e in rows if e["EventType"] in types]
+        kind = str(args.get("EventType") or "")
+        if not re.fullmatch(r"[A-Z_]+", kind):
+            raise _param("One or several required parameters are missing or incorrect",
+                         EventType="one EventType (the list of event types)")
+        oldest = self._now() - int(EVENT_RETENTION.total_seconds())
+        rows = [e for e in self.events if e["EventType"] == kind and e["Date"] > oldest]
         try:
             if args.get("AfterDate"):
                 rows = [e for e in rows if e["Date"] > int(args["AfterDate"])]

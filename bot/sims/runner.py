@@ -252,6 +252,12 @@ class Run:
             for session in self.mangopay.open_kyc():
                 self.mangopay.pass_kyc(session["Id"])
                 acted = True
+            for enrolment in self.mangopay.open_sca_sessions("ENROLMENT"):
+                # a person enrols through the link the bot DMed them (the page wants its encoded returnUrl)
+                link = self._sent_link(self._mangopay_x_user(enrolment["UserId"]), f"token={enrolment['Token']}")
+                if link is not None:
+                    self.mangopay.follow_sca_link(link)
+                    acted = True
             if not acted:
                 return
             self.work()
@@ -291,8 +297,13 @@ class Run:
     def _onboard(self, uid: str) -> None:
         if self.mangopay is not None:
             onboarding = self._stripe_provider().onboard(uid)
+            if onboarding.enrol and onboarding.url:
+                self.mangopay.follow_sca_link(onboarding.url)  # the Owner enrols in SCA first
+                onboarding = self._stripe_provider().onboard(uid)
             if not onboarding.ready:
                 self.mangopay.pass_kyc(self._stripe_provider()._row(uid).kyc_session_id)
+            # set up before the scenario: they have opened their account once (180 days of wallet access)
+            self.mangopay.pass_wallet_sca(str(self._stripe_provider()._row(uid).mangopay_user_id))
             return
         if self.stripe is None:
             self.sandbox.set_payouts(uid, True)
@@ -320,6 +331,13 @@ class Run:
         for session in self.stripe.open_sessions(customer):
             if session["mode"] == "payment":
                 self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(uid, "ok")])
+
+    def _sent_link(self, uid: str, part: str) -> str | None:
+        """The link containing `part` that the bot DMed `uid` last, if any."""
+        for m in reversed(self.sim.bot_messages()):
+            if m["type"] == "dm" and m["to_id"] == uid and part in m["text"]:
+                return next((w for w in str(m["text"]).split() if part in w), None)
+        return None
 
     def _was_sent(self, uid: str, url: str) -> bool:
         return any(m["type"] == "dm" and m["to_id"] == uid and url in m["text"] for m in self.sim.bot_messages())
