@@ -183,7 +183,7 @@ STRATEGIES: dict[str, tuple[int, st.SearchStrategy[Move]]] = {  # each kind of m
     "late": (3, dying(lates)),
     "menu": (2, dying(menus)),
     "overtake": (2, dying(overtakes)),
-    "hasty": (2, dying(hasties)),
+    "hasty": (3, dying(hasties)),
     "revise": (4, dying(revises)),
     "paused": (2, pauses),
     "flood": (2, dying(floods)),
