@@ -64,7 +64,7 @@ checked, from X's own record where there is one:
   STOP or START DM sent before it was STOP, unless it answers a post they made
   after that STOP; and shows the amount of no payer whose last PRIVACY DM
   sent before it said quiet or private (but an outcome written as of a yes
-  sent before that DM: a known gap, see the README's Consent);
+  sent before that DM: a known gap, see docs/consent.md);
 - nothing is stuck: every transfer ended, the outbox is empty.
 
 A violation raises `Violation`, whose text names the run, the crash just
@@ -1227,7 +1227,7 @@ class CrashRun:
         """Why a bare yes could have been meant for another confirmation than this transfer's (`shown`, the ids
         of the confirmations showing exactly it; `asked_id`, `asked_at` the one the yes follows), or None.
         The confirmations a bare answer can be meant for are those that ask for one ("Reply YES to confirm":
-        a send's DM); a request's, in public or by DM, asks for "YES CODE" (README, Consent: a bare answer
+        a send's DM); a request's, in public or by DM, asks for "YES CODE" (docs/consent.md: a bare answer
         answers only one's own send). A bare yes is ambiguous when
         - the confirmation it follows asks for a code;
         - or the newest confirmation asking for a bare answer that its payer had received before it, of those
@@ -1237,7 +1237,7 @@ class CrashRun:
           ran out with no answer from them, while its command was not edited) after this transfer's was sent
           and before the yes;
         - or one of their own posts came before the yes and its confirmation (asking for a bare answer) after it:
-          the yes may be meant for that post (README, Consent: a bare yes sent after one's own post whose
+          the yes may be meant for that post (docs/consent.md: a bare yes sent after one's own post whose
           confirmation has not gone out yet confirms nothing)."""
         uid, yes_id, yes_at = t.sender_id, int(yes["id"]), _at(yes)
         for a in self._asks():
@@ -1355,7 +1355,7 @@ class CrashRun:
     def _check_privacy(self) -> None:
         """No public reply shows the amount of a payer whose last PRIVACY DM sent before it said quiet or
         private (they get receipts by DM): a request's reply asking them, an outcome naming them first (the
-        one who paid), a refusal telling them what is left of their cap. Known gap (README, Consent): an
+        one who paid), a refusal telling them what is left of their cap. Known gap (docs/consent.md): an
         outcome reply written at a yes sent before the PRIVACY DM. Handles as X resolved them."""
         sim = self.run.sim
         settings: dict[str, list[tuple[int, str]]] = defaultdict(list)

@@ -148,7 +148,7 @@ def test_an_unapproved_owner_to_owner_payment_says_it_was_charged_then_refunded(
 def test_an_approval_link_that_closes_soon_goes_before_a_queue_of_confirmations() -> None:
     """Found by an attack: fourteen confirmations queued ahead used X's DM allowance (15 per 15 minutes), and
     the 3DS link went out when its 15-minute page closed. A page that closes within the hour now goes before
-    what is queued. (Confirmations already sent before the yes still use the allowance: README, gaps.)"""
+    what is queued. (Confirmations already sent before the yes still use the allowance: docs/not-built.md.)"""
     tweets = [{"tweet": f"@paybot send 1 to @alice for thing {i}", "by": "mallory"} for i in range(14)]
     outcome = _run({"limits": "pay_per_use",
                     "users": {"erin": {"card": "needs_auth"}, "alice": {"payouts": True}, "mallory": {"card": "ok"}},

@@ -29,7 +29,7 @@ FOLDING = re.findall("[a-z]", "".join(map(chr, range(0x80, 0x110000))), re.I)
 LOOK_ALIKES = {a: [c for c in FOLDING if re.fullmatch(a, c, re.I)] for a in string.ascii_lowercase}
 LOOK_ALIKES = {a: cs for a, cs in LOOK_ALIKES.items() if cs}
 
-# Every keyword of bot/grammar.lark (and of the module's own regexes), as the README writes them, by role.
+# Every keyword of bot/grammar.lark (and of the module's own regexes), as the docs write them, by role.
 VERBS = ["send", "pay", "tip", "give", "envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner",
          "request", "ask", "demande", "demander", "#send", "#envoyer"]
 HELP = ["help", "aide", "?", "#help"]

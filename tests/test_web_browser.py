@@ -4,7 +4,7 @@ The app is served by waitress (as `paybot web` serves it) on 127.0.0.1, on a SQL
 move. A person follows the link the bot would DM them, in English or in French; an expired link, a used one,
 another person's and a form posted without its CSRF token each end on a page saying so, with nothing stored.
 axe-core checks every page for serious or critical accessibility violations. Each test saves screenshots in
-browser-screenshots/ (gitignored); docs/ keeps two of them for the README.
+browser-screenshots/ (gitignored); docs/ keeps two of them for the documentation (docs/operating/pages.md).
 
 Chromium is /usr/bin/chromium (CHROMIUM_PATH to change it): Playwright's own browser download cannot run here, and
 scripts/test installs Debian's when it is missing. The tests skip, saying why, only when Chromium cannot start.

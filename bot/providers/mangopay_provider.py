@@ -136,7 +136,7 @@ LIST_PAGES = 20  # pages of 100 read at most by one listing
 PRESENT = "USER_PRESENT"
 NOT_ENROLLED = "002704"
 # Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (002951): a sender's pay-in goes to their own
-# wallet, so an Owner who has not finished their identity check cannot pay (a Payer can: see README, "Held money").
+# wallet, so an Owner who has not finished their identity check cannot pay (a Payer can: docs/providers/mangopay.md).
 NOT_VERIFIED = "002951"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
 BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
            "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
