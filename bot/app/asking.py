@@ -105,11 +105,13 @@ class Asking(ServiceBase):
             self._answer_publicly(s, m, err.message, "limit" if err.key.startswith("limit.") else "error")
 
     def _answer_publicly(self, s: Tx, m: Mention, sentence: str, category: str) -> None:
-        """Reply to a command with help or a refusal, at most once per user per hour."""
+        """Reply to a command with help or a refusal, at most once per user per hour. Its author is named like
+        anyone a reply names: one who says STOP before it goes out is written without the @."""
         if s.outbox.count_about(m.author_id, category, self.clock.now() - ERROR_REPLY_EVERY):
             log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
             return
-        self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id)
+        self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id,
+                          names=[m.author_id])
 
     def _command_text(self, m: Mention) -> str:
         """The part of the post to parse: from display_text_range on, as if addressed to the bot.
