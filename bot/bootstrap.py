@@ -75,6 +75,19 @@ def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
     return SandboxProvider(settings.sandbox_db_path)
 
 
+def _card_page_links(settings: Settings, provider: PaymentProvider, uow: SqlStore, clock: Clock) -> None:
+    """On Mangopay with paybot's pages served (PAYBOT_WEB_URL and PAYBOT_LINK_SECRET set), REGISTER links to paybot's
+    own card page (bot.web.card_page) rather than to MANGOPAY_CARD_PAGE_URL."""
+    if settings.paybot_provider != "mangopay" or not settings.paybot_web_url or not settings.paybot_link_secret:
+        return
+    from bot import links
+    from bot.web.card_page import card_link_maker
+
+    base, secret = settings.require_web()
+    provider.card_link = card_link_maker(uow, clock, links.link_key(secret), base,  # type: ignore[attr-defined]
+                                         parse_duration(settings.paybot_link_ttl))
+
+
 def build(
     settings: Settings,
     *,
@@ -101,6 +114,7 @@ def build(
         except ConfigError:
             engine.dispose()
             raise
+    _card_page_links(settings, provider, uow, clock)
     with uow() as s:
         bot_id = s.checkpoints.get(Mark.BOT_ID)
     if bot_id is None:

@@ -305,7 +305,7 @@ class MangopayProvider:
         handler._session.trust_env = False  # no proxy variable captures a request with the bearer token
         engine = make_engine(database_url(settings.database_url, settings.mangopay_db_path), create_tables=False)
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
-        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
+        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url or "",
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
                    retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
                    link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret

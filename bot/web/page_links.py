@@ -21,7 +21,8 @@ from bot.store import PageLink
 PATH = "/l/"
 # What a link to the identity page is for: "pay" asks name, e-mail and the terms; "receive" the birthday,
 # nationality, country of residence and address as well (what a provider needs before someone is paid).
-PURPOSES = ("pay", "receive")
+# "card": the card page (bot.web.card_page), where a card is saved for payments.
+PURPOSES = ("pay", "receive", "card")
 TOKEN = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{8,64}\.[0-9a-f]{32}")
 
 
