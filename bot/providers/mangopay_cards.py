@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
 
 from bot.errors import ProviderError
@@ -44,7 +45,8 @@ class MangopayCards:
 
     def open_card(self, user_id: str) -> CardForm:
         owner = self.mp.user(user_id)
-        made = self.mp._post(f"cardpage:{user_id}:{self.mp.clock.now().isoformat()}", "/cardregistrations", {
+        # A new registration each time the form is shown (a registration takes one card): a random key name.
+        made = self.mp._post(f"cardpage:{user_id}:{secrets.token_hex(16)}", "/cardregistrations", {
             "UserId": owner, "Currency": self.mp.currency, "CardType": "CB_VISA_MASTERCARD",
             "Tag": _tag(x_user=user_id, page="card")})
         return CardForm(registration_id=str(made["Id"]), url=str(made["CardRegistrationURL"]),

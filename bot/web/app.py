@@ -215,8 +215,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
         return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
     if card is not None:
-        card_page.register(app, card_page.Pages(store=store, clock=clock, page=page, problem=problem,
-                                                session_link=session_link), card,
+        card_page.register(app, card_page.Pages(store=store, clock=clock, base_url=base_url, page=page,
+                                                problem=problem, session_link=session_link), card,
                            trusted_proxies=settings.paybot_trusted_proxies)
     return app
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask import Flask, Response, g, request, session, url_for
+from flask import Flask, Response, g, request, session
 
 from bot.errors import ProviderError
 from bot.ports import Clock
@@ -67,6 +67,7 @@ class Pages:
 
     store: Store
     clock: Clock
+    base_url: str  # PAYBOT_WEB_URL: the bank's page sends the person back there
     page: Callable[..., Response]
     problem: Callable[..., Response]
     session_link: Callable[[Tx], PageLink | None]
@@ -138,7 +139,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         session.pop("card_registration", None)  # a registration takes one answer
         try:
             finished = port.finish_card(link.user_id, registration, data, browser, ip,
-                                        url_for("card_return", _external=True))
+                                        f"{pages.base_url}/card/return")
         except ProviderError as err:
             log.warning("card page: the provider could not save a card: %s", type(err).__name__)
             return pages.page("card_failed.html", link.lang, 503, text=FAILED)
