@@ -249,3 +249,37 @@ def test_the_recurring_registration_is_renewed_before_99_payins_with_the_pages_b
     assert cit["Status"] == "SUCCEEDED"
     assert (cit["IpAddress"], cit["BrowserInfo"]["Language"]) == ("203.0.113.9", "fr-FR")
     assert json.loads(cw.mp._row(ALICE).recurring)[f"EUR:{cit['CardId']}"] == renewed["Id"]
+
+
+def test_another_persons_card_link_does_not_take_over_an_open_card_page(cw: CardWorld) -> None:
+    """A phone with Alice's card page open, given Bob's card link: the page says it was sent to someone else, and
+    Alice's page is still hers."""
+    cw.open(cw.register(ALICE))
+    foreign = cw.client.get(urlsplit(cw.register(BOB)).path)
+    assert foreign.status_code == 403 and 'data-problem="foreign"' in foreign.get_data(as_text=True)
+    assert cw.client.get("/card").status_code == 200
+
+
+def test_register_links_to_paybots_card_page_when_the_pages_are_served(tmp_path: Path) -> None:
+    """With PAYBOT_WEB_URL and PAYBOT_LINK_SECRET, the Mangopay adapter's REGISTER sends a link to paybot's own
+    card page (a page link of purpose "card", stored for that person); without them, the operator's page."""
+    from bot.bootstrap import _card_page_links
+    from bot.config import Settings
+    from bot.repo.sql import SqlStore
+
+    clock = FakeClock()
+    mp = MangopayProvider(APIRequest(client_id="c", apikey="k", api_url="http://127.0.0.1:9/v2.01/",
+                                     api_sandbox_url="http://127.0.0.1:9/v2.01/", sandbox=False),
+                          UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'm.db'}")), clock, card_page_url="")
+    store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'p.db'}"))
+    _card_page_links(Settings(paybot_provider="mangopay"), mp, store, clock)  # type: ignore[call-arg]
+    assert mp.card_link is None
+    _card_page_links(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",  # type: ignore[call-arg]
+                              paybot_link_secret=SECRET), mp, store, clock)
+    assert mp.card_link is not None
+    url = mp.card_link(ALICE)
+    assert url.startswith("https://pay.example/l/")
+    with store() as tx:
+        link = tx.page_links.get(url.rsplit("/", 1)[1].split(".")[1])
+    assert link is not None and (link.purpose, link.user_id, link.lang) == ("card", ALICE, "en")
+    mp.close()
