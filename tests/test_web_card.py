@@ -78,15 +78,21 @@ class CardWorld:
         return self.client.post("/card", data=body, headers=HEADERS, environ_base={"REMOTE_ADDR": "203.0.113.9"})
 
 
-@pytest.fixture
-def cw(tmp_path: Path) -> Iterator[CardWorld]:
-    clock = FakeClock()
-    sim = MangopaySim(clock)
+def on_sim(tmp_path: Path, **more: Any) -> tuple[MangopaySim, MangopayProvider]:
+    """The Mangopay emulator on a fake clock, started, and the adapter on it (EUR, links of TTL)."""
+    sim = MangopaySim(FakeClock())
     sim.start()
     handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
                          api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-    mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")), clock,
-                          card_page_url="", currency="EUR", link_lifetime=TTL)
+    return sim, MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")),
+                                 sim.clock, card_page_url="", currency="EUR", link_lifetime=TTL, **more)
+
+
+@pytest.fixture
+def cw(tmp_path: Path) -> Iterator[CardWorld]:
+    sim, mp = on_sim(tmp_path)
+    assert isinstance(sim.clock, FakeClock)
+    clock = sim.clock
     web = World(MemoryStore(), clock=clock)
     app = web.make_app(card=MangopayCards(mp))
     mp.card_link = card_page.card_link_maker(web.store, clock, links.link_key(SECRET), web.base, TTL)

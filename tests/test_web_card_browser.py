@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mangopay.api import APIRequest
 
 from bot import links
 from bot.money import Money
@@ -29,10 +28,11 @@ from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_webhook import webhook_server
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
-from bot.store import UnitOfWork, make_engine
+from bot.store import make_engine
 from bot.web import card_page
 from tests import test_web_browser
 from tests.test_web_browser import accessible, heading, phone, shot
+from tests.test_web_card import on_sim
 from tests.webworld import SECRET, TTL, World
 
 browser = test_web_browser.browser  # Debian's Chromium, headless (the same fixture)
@@ -68,13 +68,10 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[Site]:
-    clock = FakeClock()
-    sim = MangopaySim(clock)
-    sim.start()
-    handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                         api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-    mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")), clock,
-                          card_page_url="", currency="EUR", link_lifetime=TTL, return_url=sim.base + "/_sim/back")
+    sim, mp = on_sim(tmp_path)
+    mp.return_url = sim.base + "/_sim/back"  # MANGOPAY_RETURN_URL: an emulator page, not X, in a test
+    assert isinstance(sim.clock, FakeClock)
+    clock = sim.clock
     engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}")
     web = World(SqlStore(engine), clock=clock)
     server = webhook_server(web.make_app(), "127.0.0.1", 0)  # bound first: the app must know its own address
