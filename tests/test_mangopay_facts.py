@@ -470,6 +470,12 @@ def the_challenge_card_asks_for_3ds_on_a_cit(w: World) -> None:
     assert w.call("GET", f"/cards/{card}").json()["Validity"] == "VALID"
 
 
+def a_cit_gets_no_exemption(w: World) -> None:
+    user = w.user()["Id"]
+    cit = _cit(w, _recurring(w, user, _card(w, user, CARD_3DS), w.wallet(user)), SecureMode="NO_CHOICE")
+    assert cit["Status"] == "CREATED" and cit["SecureModeNeeded"] and cit["SecureModeRedirectURL"]
+
+
 def the_frictionless_card_needs_no_challenge(w: World) -> None:
     user = w.user()["Id"]
     cit = _cit(w, _recurring(w, user, _card(w, user, CARD_OK), w.wallet(user)))
@@ -634,6 +640,8 @@ FACTS = [
          registration_data_of_another_registration_is_105206),
     Fact("4970105181818183 asks for a 3DS challenge; passed, the card is VALID", "testing/payment-methods.mdx",
          the_challenge_card_asks_for_3ds_on_a_cit),
+    Fact("no exemption on a CIT: the challenge card is asked even when NO_CHOICE asks for one",
+         "guides/payment-methods/card/recurring.mdx", a_cit_gets_no_exemption),
     Fact("4970107111111119 passes 3DS frictionless", "testing/payment-methods.mdx",
          the_frictionless_card_needs_no_challenge),
     Fact("a recurring registration needs a card VALID or registered less than 24 hours ago",

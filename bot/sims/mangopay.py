@@ -52,8 +52,10 @@ The numbers it tokenizes (the first two are Mangopay's sandbox test cards, testi
 - 4970101122334471 (the emulator's own; Mangopay's sandbox simulates refusals by amount): every pay-in is
   refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)", and the card becomes INVALID.
 Recurring rules: a registration needs a card VALID or registered less than 24 hours ago (else 400 on CardId, the
-emulator's choice of answer); a CIT needs every BrowserInfo field and an IP address; the first `FreeCycles` pay-ins
-debit nothing and may not send DebitedFunds; a registration serves 99 pay-ins, the next fails 205001.
+emulator's choice of answer); a CIT needs every BrowserInfo field and an IP address, and gets no exemption (the
+challenge card asks its holder whatever SecureMode says, guides/payment-methods/card/recurring.mdx); the first
+`FreeCycles` pay-ins debit nothing and may not send DebitedFunds; a registration serves 99 pay-ins, the next fails
+205001.
 
 Hosted pages (3DS, SCA approval, identity verification, the operator's card page) are served under /_sim/ and
 played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
@@ -1276,7 +1278,7 @@ class MangopaySim(LoopbackServer):
                           CreditedWalletId=reg["CreditedWalletId"], DebitedWalletId=None, Status="CREATED",
                           ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REGULAR",
                           PaymentType="CARD", ExecutionType="DIRECT", CardId=card["Id"],
-                          RecurringPayinRegistrationId=reg["Id"], SecureMode="DEFAULT",
+                          RecurringPayinRegistrationId=reg["Id"], SecureMode=body.get("SecureMode") or "DEFAULT",
                           SecureModeNeeded=False, SecureModeRedirectURL=None,
                           SecureModeReturnURL=body.get("SecureModeReturnURL"),
                           StatementDescriptor=body.get("StatementDescriptor"), Culture="EN",
