@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from html import unescape
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,16 +24,14 @@ import requests
 from flask.testing import FlaskClient
 from mangopay.api import APIRequest
 
-from bot import links
 from bot.errors import ProviderError
 from bot.money import Money
-from bot.ports import FakeClock, PayOutcome
+from bot.ports import FakeClock, PayOutcome, Registration
 from bot.providers.mangopay_cards import MangopayCards
 from bot.providers.mangopay_provider import RENEW_AFTER, MangopayProvider
 from bot.repo.memory import MemoryStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
 from bot.store import UnitOfWork, make_engine
-from bot.web import card_page
 from bot.web.card_port import Browser, client_ip
 from tests.webworld import SECRET, TTL, World
 
@@ -52,10 +51,11 @@ class CardWorld:
     client: FlaskClient
 
     def register(self, user: str) -> str:
-        """What REGISTER DMs: a link to paybot's card page."""
+        """What REGISTER DMs: a link to paybot's card page (the adapter names the page, the service makes the
+        link)."""
         registration = self.mp.register(user)
-        assert registration.url and registration.valid_for == TTL
-        return registration.url
+        assert registration.page == "card" and registration.url is None and registration.valid_for == TTL
+        return self.web.link(user, purpose="card")
 
     def open(self, url: str) -> str:
         """Follow the DM's link; the card page's HTML."""
@@ -95,7 +95,7 @@ def cw(tmp_path: Path) -> Iterator[CardWorld]:
     clock = sim.clock
     web = World(MemoryStore(), clock=clock)
     app = web.make_app(card=MangopayCards(mp))
-    mp.card_link = card_page.card_link_maker(web.store, clock, links.link_key(SECRET), web.base, TTL)
+    mp.own_card_page = True
     yield CardWorld(web, sim, mp, app.test_client())
     mp.close()
     sim.stop()
@@ -266,26 +266,27 @@ def test_another_persons_card_link_does_not_take_over_an_open_card_page(cw: Card
     assert cw.client.get("/card").status_code == 200
 
 
-def test_register_links_to_paybots_card_page_when_the_pages_are_served(tmp_path: Path) -> None:
-    """With PAYBOT_WEB_URL and PAYBOT_LINK_SECRET, the Mangopay adapter's REGISTER sends a link to paybot's own
-    card page (a page link of purpose "card", stored for that person); without them, the operator's page."""
-    from bot.bootstrap import _card_page_links
+def test_register_names_paybots_card_page_when_the_pages_are_served(tmp_path: Path) -> None:
+    """With PAYBOT_WEB_URL and PAYBOT_LINK_SECRET, bootstrap has the service make page links (stored, for that
+    person, in their language) and the Mangopay adapter's REGISTER name paybot's card page; without, neither."""
+    from bot.bootstrap import _pages
     from bot.config import Settings
     from bot.repo.sql import SqlStore
 
-    clock = FakeClock()
-    mp = MangopayProvider(APIRequest(client_id="c", apikey="k", api_url="http://127.0.0.1:9/v2.01/",
-                                     api_sandbox_url="http://127.0.0.1:9/v2.01/", sandbox=False),
-                          UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'm.db'}")), clock, card_page_url="")
+    sim, mp = on_sim(tmp_path)
+    service = SimpleNamespace(page_link=None)
+    _pages(Settings(paybot_provider="mangopay"), service, mp, FakeClock())  # type: ignore[call-arg, arg-type]
+    assert service.page_link is None and not mp.own_card_page and mp.register(ALICE).page is None
+    _pages(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",  # type: ignore[call-arg]
+                    paybot_link_secret=SECRET), service, mp, FakeClock())  # type: ignore[arg-type]
+    assert mp.own_card_page and mp.register(BOB) == Registration(page="card", valid_for=TTL)
     store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'p.db'}"))
-    _card_page_links(Settings(paybot_provider="mangopay"), mp, store, clock)  # type: ignore[call-arg]
-    assert mp.card_link is None
-    _card_page_links(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",  # type: ignore[call-arg]
-                              paybot_link_secret=SECRET), mp, store, clock)
-    assert mp.card_link is not None
-    url = mp.card_link(ALICE)
+    with store() as tx:
+        url = service.page_link(tx, "card", BOB, "fr")
+        tx.commit()
     assert url.startswith("https://pay.example/l/")
     with store() as tx:
         link = tx.page_links.get(url.rsplit("/", 1)[1].split(".")[1])
-    assert link is not None and (link.purpose, link.user_id, link.lang) == ("card", ALICE, "en")
+    assert link is not None and (link.purpose, link.user_id, link.lang) == ("card", BOB, "fr")
     mp.close()
+    sim.stop()

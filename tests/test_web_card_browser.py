@@ -12,6 +12,7 @@ violation on paybot's pages; screenshots go to browser-screenshots/ (docs/page-c
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
-from bot import links
 from bot.money import Money
 from bot.ports import FakeClock, PayOutcome
 from bot.providers.mangopay_cards import MangopayCards
@@ -28,12 +29,13 @@ from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_webhook import webhook_server
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
+from bot.sims.runner import Run
 from bot.store import make_engine
-from bot.web import card_page
+from bot.web.app import create_app
 from tests import test_web_browser
 from tests.test_web_browser import accessible, heading, phone, shot
 from tests.test_web_card import on_sim
-from tests.webworld import SECRET, TTL, World
+from tests.webworld import World
 
 browser = test_web_browser.browser  # Debian's Chromium, headless (the same fixture)
 
@@ -80,7 +82,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     log = RequestLog(app.wsgi_app)
     app.wsgi_app = log  # type: ignore[method-assign]
     server.application = app
-    mp.card_link = card_page.card_link_maker(web.store, clock, links.link_key(SECRET), web.base, TTL)
+    mp.own_card_page = True
     thread = threading.Thread(target=server.run, daemon=True, name="web")
     thread.start()
     yield Site(web, sim, mp, log)
@@ -88,6 +90,12 @@ def site(tmp_path: Path) -> Iterator[Site]:
     engine.dispose()
     mp.close()
     sim.stop()
+
+
+def register(site: Site, user: str) -> str:
+    """The link REGISTER DMs (the adapter names paybot's card page; the service makes its link)."""
+    assert site.mp.register(user).page == "card"
+    return site.web.link(user, purpose="card")
 
 
 def card_phone(browser: Any, site: Site, lang: str = "en") -> Any:
@@ -122,7 +130,7 @@ def test_a_person_saves_a_3ds_card_then_a_yes_pays(browser: Any, site: Site) -> 
     """REGISTER's link, the 3DS test card typed on a phone, the emulator's bank page passed, back on paybot's page:
     the card is saved, the card number never reached paybot, and a YES then pays (after the bank's page again)."""
     page = card_phone(browser, site)
-    page.goto(site.mp.register(ALICE).url)
+    page.goto(register(site, ALICE))
     assert page.url == f"{site.web.base}/card" and heading(page) == "Save a card"
     accessible(page)
     shot(page, "card-en")
@@ -178,7 +186,7 @@ def test_a_declined_card_is_said_and_nothing_is_saved(browser: Any, site: Site) 
 def test_the_card_page_refuses_a_card_number_its_checks_refuse_before_sending(browser: Any, site: Site) -> None:
     """A mistyped number is caught in the page (its check digit): nothing goes anywhere, the field says why."""
     page = card_phone(browser, site)
-    page.goto(site.mp.register(ALICE).url)
+    page.goto(register(site, ALICE))
     page.get_by_label("Card number").fill("4970 1071 1111 1118")
     page.get_by_label("Expiry date").fill("12/29")
     page.get_by_label("Security code").fill("123")
@@ -189,3 +197,41 @@ def test_the_card_page_refuses_a_card_number_its_checks_refuse_before_sending(br
     accessible(page)
     shot(page, "card-error-en")
 
+
+
+def test_the_link_the_bot_dms_saves_a_card_and_a_yes_pays(browser: Any, tmp_path: Path) -> None:
+    """The whole way, with the worker and the X simulator: @alice DMs REGISTER, follows the link the bot DMs her to
+    paybot's card page, saves the frictionless test card there, then posts a payment and DMs YES: it is paid by a
+    merchant-initiated pay-in, and the card number never reached paybot."""
+    server = webhook_server(Flask("bound-first"), "127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.effective_port}"
+    run = Run({"users": {"alice": {}, "bob": {"payouts": True}}, "settings": {"paybot_web_url": base},
+               "steps": []}, tmp_path, provider="mangopay")
+    try:
+        assert run.mangopay is not None
+        app = create_app(run.settings, SqlStore(run.bot.engine), run.clock,
+                         card=MangopayCards(run.bot.provider))  # type: ignore[arg-type]
+        log = RequestLog(app.wsgi_app)
+        app.wsgi_app = log  # type: ignore[method-assign]
+        server.application = app
+        threading.Thread(target=server.run, daemon=True, name="web").start()
+        run.step({"dm": "REGISTER", "by": "alice"})
+        sent = " ".join(m["text"] for m in run.transcript[-1][1])
+        link = re.search(rf"{re.escape(base)}/l/[0-9A-Za-z._-]+", sent)
+        assert link, sent
+        site = Site(World(SqlStore(run.bot.engine), clock=run.clock, base=base), run.mangopay,
+                    run.bot.provider, log)  # type: ignore[arg-type]
+        page = card_phone(browser, site)
+        page.goto(link.group(0))
+        type_card(page, CARD_OK)
+        assert heading(page) == "Your card is saved"
+        run.step({"tweet": "@paybot send 5 to @bob", "by": "alice", "id": "p1"})
+        run.step({"dm": "yes {code:p1}", "by": "alice"})
+        (transfer,) = run.outcome()["transfers"]
+        assert (transfer["from"], transfer["to"], transfer["status"]) == ("alice", "bob", "completed")
+        mit = run.mangopay.of_kind("payin")[-1]
+        assert (mit["Status"], mit["SecureModeReturnURL"]) == ("SUCCEEDED", None)
+        never_reached_paybot(site)
+    finally:
+        server.close()
+        run.close()

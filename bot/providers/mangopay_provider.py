@@ -285,9 +285,9 @@ class MangopayProvider:
         self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
         self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
-        # The link to paybot's own card page for an X user (bot.bootstrap sets it when PAYBOT_WEB_URL is set);
-        # None: REGISTER links to the operator's page, MANGOPAY_CARD_PAGE_URL.
-        self.card_link: Callable[[str], str] | None = None
+        # REGISTER sends paybot's own card page (bot.web.card_page; bot.bootstrap sets it when PAYBOT_WEB_URL is
+        # set), whose link the service makes; False: the operator's page, MANGOPAY_CARD_PAGE_URL.
+        self.own_card_page = False
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
         self._rate_left: int | None = None  # calls left in Mangopay's 15-minute window, as its last answer said
@@ -504,8 +504,8 @@ class MangopayProvider:
     def register(self, user_id: str) -> Registration:
         if self._card(user_id):
             return Registration(already=True)
-        if self.card_link is not None:  # paybot's own card page (bot.web.card_page): it opens the registration
-            return Registration(url=self.card_link(user_id), valid_for=self.link_lifetime)
+        if self.own_card_page:  # paybot's own card page (bot.web.card_page): it opens the registration
+            return Registration(page="card", valid_for=self.link_lifetime)
         owner = self.user(user_id)
         open_one = self._row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration

@@ -28,7 +28,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import Flask, Response, g, request, session
 
@@ -166,17 +165,3 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
     app.add_url_rule("/card", PAGE, card, methods=["GET", "POST"])
     app.add_url_rule("/card/return", "card_return", card_return, methods=["GET"])
 
-
-def card_link_maker(store: Store, clock: Clock, key: bytes, base_url: str, ttl: Any) -> Callable[[str], str]:
-    """`link(user_id)`: a new link to the card page for X user `user_id`, in the language of their newest command,
-    stored (committed) before it is returned (what the provider's REGISTER sends)."""
-    from bot.web import i18n
-
-    def link(user_id: str) -> str:
-        with store() as tx:
-            lang = i18n.supported(tx.transfers.lang_of(user_id))
-            url = page_links.issue(tx, key, base_url, "card", user_id, lang, clock.now(), ttl)
-            tx.commit()
-        return url
-
-    return link
