@@ -290,3 +290,14 @@ def test_register_names_paybots_card_page_when_the_pages_are_served(tmp_path: Pa
     assert link is not None and (link.purpose, link.user_id, link.lang) == ("card", BOB, "fr")
     mp.close()
     sim.stop()
+
+
+def test_an_owner_whose_identity_check_is_unfinished_is_told_so(cw: CardWorld) -> None:
+    """An Owner not yet verified: Mangopay credits no wallet of theirs (002951), the card's authentication included;
+    the page says to finish the identity check, and nothing is saved."""
+    owner = cw.mp.user(ALICE)
+    with cw.sim.lock:
+        cw.sim.objects[owner].update(UserCategory="OWNER", KYCLevel="LIGHT")
+    refused = cw.submit(cw.open(cw.register(ALICE)), CARD_OK)
+    assert refused.status_code == 422 and "identity check with Mangopay" in refused.get_data(as_text=True)
+    assert not cw.mp.has_card(ALICE)

@@ -26,7 +26,7 @@ import secrets
 from typing import Any
 
 from bot.errors import ProviderError
-from bot.providers.mangopay_provider import MangopayProvider, _tag
+from bot.providers.mangopay_provider import NOT_VERIFIED, MangopayProvider, _tag
 from bot.web.card_port import Browser, CardForm, Finished, Outcome
 
 log = logging.getLogger(__name__)
@@ -102,4 +102,6 @@ class MangopayCards:
         if status == "CREATED":
             return Finished(Outcome.PENDING, payment_id=str(cit["Id"]))
         code = str(cit.get("ResultCode"))
+        if code == NOT_VERIFIED:  # the person is an Owner whose identity check is not finished (SOURCE.md)
+            return Finished(Outcome.REFUSED, reason="identity")
         return Finished(Outcome.REFUSED, reason="not_approved" if code in NOT_APPROVED else "declined")

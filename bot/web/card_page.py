@@ -53,6 +53,8 @@ REASONS = {
     "declined": N_("Your bank declined this card. Nothing was saved. Try another card."),
     "not_approved": N_("The card was not confirmed with your bank. Nothing was saved. Try again or use another "
                        "card."),
+    "identity": N_("Your identity check with Mangopay is not finished yet. Send the bot CLAIM for its link, then "
+                   "save your card."),
     "no_script": N_("This page needs JavaScript to send your card to Mangopay. Turn it on and try again."),
     "browser": N_("Your browser did not describe itself as your bank requires. Try again, or use another browser."),
 }

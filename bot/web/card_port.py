@@ -103,7 +103,8 @@ class Finished:
     outcome: Outcome
     url: str | None = None  # NEEDS_3DS: the bank's page
     # REFUSED: why, one of "number", "expiry", "cvc" (the tokenization server's refusals), "unreadable",
-    # "declined" (the bank refused), "not_approved" (3-D Secure failed or lapsed)
+    # "declined" (the bank refused), "not_approved" (3-D Secure failed or lapsed), "identity" (an Owner whose
+    # identity check is not finished: Mangopay credits no wallet of theirs, 002951)
     reason: str | None = None
     payment_id: str | None = None  # NEEDS_3DS, PENDING: the authentication to read back on return
 
