@@ -21,9 +21,10 @@ then n cash-outs:
   bank wire payout; the bank settles it and the worker reads the payout its
   PAYOUT_NORMAL_SUCCEEDED event names. Counted per completed cash-out.
 The people's users and card registrations are made before the count starts
-(as for people who registered earlier); each sender's first payment also
-creates the wallets and their recurring registration, which are counted, one
-payment each here (a sender who pays often pays them once). It prints one
+(as for people who registered earlier); the sender's wallet and recurring
+registration are made when their card is saved (while the card is fresh, as
+Mangopay requires), so before the count too; a payment's count holds the
+recipient's wallet when it is made then (one payment each here). It prints one
 JSON line per kind: Mangopay requests per completed transfer (per completed
 cash-out on the last line; all, and POSTs, which create objects or move
 money), by route, and the wall time per transfer (noisy on a shared machine).

@@ -75,6 +75,21 @@ def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
     return SandboxProvider(settings.sandbox_db_path)
 
 
+def _pages(settings: Settings, service: Service, provider: PaymentProvider, clock: Clock) -> None:
+    """With paybot's pages served (PAYBOT_WEB_URL and PAYBOT_LINK_SECRET set), the service makes their links; on
+    Mangopay, REGISTER then sends paybot's own card page (bot.web.card_page) rather than MANGOPAY_CARD_PAGE_URL."""
+    if not settings.paybot_web_url or not settings.paybot_link_secret:
+        return
+    from bot import links
+    from bot.web import page_links
+
+    base, secret = settings.require_web()
+    service.page_link = page_links.maker(links.link_key(secret), base, parse_duration(settings.paybot_link_ttl),
+                                         clock)
+    if settings.paybot_provider == "mangopay":
+        provider.own_card_page = True  # type: ignore[attr-defined]
+
+
 def build(
     settings: Settings,
     *,
@@ -117,6 +132,7 @@ def build(
                       bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
                       new_code=new_code)
+    _pages(settings, service, provider, clock)
     idle = settings.paybot_dms_idle_interval
     worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock, started_at=first_start(uow, clock),
                     dm_idle_interval=timedelta(seconds=idle) if idle else None,

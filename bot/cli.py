@@ -109,7 +109,13 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
                           enabled=settings.enabled_currencies())
         webhook = partial(register, provider=provider, platform_secret=platform_secret, apply=service.apply_event,
                           connect_secret=connect_secret, endpoint="stripe_webhook")
-    app_ = create_app(settings, store, SystemClock(), webhook=webhook)
+    card = None
+    if settings.paybot_provider == "mangopay":
+        from bot.providers.mangopay_cards import MangopayCards
+        from bot.providers.mangopay_provider import MangopayProvider
+
+        card = MangopayCards(MangopayProvider.from_settings(settings, SystemClock()))  # the card page's side
+    app_ = create_app(settings, store, SystemClock(), webhook=webhook, card=card)
     return webhook_server(app_, host, port)  # waitress, with limits for the internet
 
 

@@ -176,6 +176,10 @@ class Settings(BaseSettings):
     # paybot's own pages (`paybot web`): the public address they are served at, which the links the bot DMs start
     # with (https, or http to this machine); their links are signed with PAYBOT_LINK_SECRET and work PAYBOT_LINK_TTL.
     paybot_web_url: str | None = None
+    # How many proxies of the operator's stand in front of `paybot web` and append to X-Forwarded-For (Heroku's
+    # router: 1). 0: the header is ignored (anyone can send it) and a person's IP address is the connection's.
+    # The card page sends that address to Mangopay with the card's authentication (bot.web.card_port.client_ip).
+    paybot_trusted_proxies: int = Field(default=0, ge=0, le=5)
     # Mangopay's terms, shown with their link on the identity page; the person accepts them there.
     mangopay_terms_url: str = "https://mangopay.com/terms-and-conditions"
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
@@ -388,14 +392,21 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
     if live and not settings.paybot_live:
         raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
                           f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
-    if not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url:
+    # With PAYBOT_WEB_URL, REGISTER links to paybot's own card page (docs/mangopay-card-page.md), and
+    # MANGOPAY_CARD_PAGE_URL (an operator's page of their own) is not needed.
+    own_page = bool(settings.paybot_web_url and settings.paybot_link_secret)
+    if not own_page and (not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url):
         raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
-                          "SDK), its address with {id} where the Card Registration's id goes")
-    if any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
+                          "SDK), its address with {id} where the Card Registration's id goes; or set "
+                          "PAYBOT_WEB_URL to use paybot's own card page")
+    if settings.mangopay_card_page_url and any(p not in settings.mangopay_card_page_url for p in ("{user}",
+                                                                                                  "{token}")):
         raise ConfigError("MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
                           "for that user and registration (bot/links.py), and your page checks it")
-    # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
-    checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False)
+    if settings.mangopay_card_page_url:
+        # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
+        checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live,
+                     override=False)
     bank_page = settings.mangopay_bank_page_url
     if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
                       or any(p not in bank_page for p in ("{user}", "{token}"))):

@@ -413,6 +413,10 @@ class MangopayUser(SQLModel, table=True):
     card_id: str | None = None
     card_registration_id: str | None = None  # a card page opened and not yet completed
     recurring: str = "{}"  # JSON: "currency:card id" -> recurring pay-in registration id
+    # What the person's browser said on paybot's card page (JSON: Mangopay's BrowserInfo) and their IP address:
+    # sent with each customer-initiated pay-in made in their name (bot.providers.mangopay_cards).
+    browser_info: str | None = None
+    ip_address: str | None = None
     updated_at: datetime = _time()
 
 

@@ -56,14 +56,15 @@ def test_stripe_requests_per_transfer() -> None:
 
 
 def test_mangopay_requests_per_transfer() -> None:
-    """A direct payment is one pay-in and one transfer (plus the sender's wallet and recurring registration on
-    their first payment); held money adds the claim's user upgrade and identity check; every kind completes."""
+    """A direct payment is one pay-in and one transfer (plus the recipient's wallet on their first payment: the
+    sender's wallet and recurring registration were made when the card was saved); held money adds the claim's
+    user upgrade and identity check; every kind completes."""
     from bench.mangopay_calls import KINDS, run_kind
 
     runs = {kind: run_kind(kind, 2) for kind in KINDS}
     assert all(r["completed"] == 2 for r in runs.values())
     for r in runs.values():
         assert r["by_route"]["POST /payins/recurring/card/direct"] == 1.0 and r["by_route"]["POST /transfers"] == 1.0
-    assert runs["direct"]["mangopay_posts_per_transfer"] == 5.0  # two wallets, a registration, a pay-in, a transfer
+    assert runs["direct"]["mangopay_posts_per_transfer"] == 3.0  # the recipient's wallet, a pay-in, a transfer
     assert runs["held"]["by_route"]["POST /users/{id}/identity-verifications"] == 1.0
     assert runs["held"]["mangopay_posts_per_transfer"] > runs["direct"]["mangopay_posts_per_transfer"]

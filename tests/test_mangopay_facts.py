@@ -17,10 +17,12 @@ from urllib.parse import quote
 import pytest
 import requests
 from mangopay.api import APIRequest
-from mangopay.resources import Recipient
+from mangopay.resources import CardRegistration, Recipient, User
 
 from bot.ports import FakeClock
 from bot.sims.mangopay import (
+    CARD_3DS,
+    CARD_DECLINED,
     CARD_OK,
     EVENT_RETENTION,
     IBAN_OK,
@@ -34,6 +36,9 @@ from bot.sims.mangopay import (
 DOCS = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mangopay-docs"
 IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
 RETURN = "returnUrl=" + quote("https://paybot.example/back?x=1", safe="")
+BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "Language": "fr-FR", "ColorDepth": 24,
+           "ScreenHeight": 915, "ScreenWidth": 412, "TimeZoneOffset": -60, "UserAgent": "Mozilla/5.0",
+           "JavascriptEnabled": True}
 
 
 @dataclass
@@ -341,7 +346,7 @@ def a_payin_to_an_unverified_owners_wallet_is_002951(w: World) -> None:
             "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0}}).json()
         return dict(w.call("POST", "/payins/recurring/card/direct", {
             "RecurringPayinRegistrationId": recurring["Id"], "SecureModeReturnURL": "https://x.com",
-            "BrowserInfo": {"AcceptHeader": "text/html"}, "IpAddress": "127.0.0.1"}).json())
+            "BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}).json())
 
     refused = pay_into(w.owner(verified=False))
     assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002951")
@@ -393,6 +398,170 @@ def calls_beyond_2300_in_15_minutes_are_429_rate_limit(w: World) -> None:
 def card_pages_are_mangopays_test_cards(w: World) -> None:
     reg = w.call("POST", "/cardregistrations", {"UserId": w.user()["Id"], "Currency": "EUR"}).json()
     assert w.sim.complete_card_page(reg["Id"], CARD_OK)["Status"] == "VALIDATED"
+
+
+# ---------------------------------------------------------------- cards: the tokenization server, recurring rules
+
+
+def _registration(w: World, user: str | None = None) -> CardRegistration:
+    """A Card Registration made through the SDK (CREATED, with its tokenization URL and keys)."""
+    reg = CardRegistration(user=User(id=user or w.user()["Id"]), currency="EUR", card_type="CB_VISA_MASTERCARD",
+                           handler=w.api)
+    reg.save()
+    assert reg.status == "CREATED" and reg.card_registration_url and reg.access_key and reg.preregistration_data
+    return reg
+
+
+def _tokenize(reg: CardRegistration, number: str, expiry: str = "1229", cvx: str = "123") -> str:
+    """What a browser gets from the tokenization server for the card page's form."""
+    answer = requests.post(reg.card_registration_url, data={
+        "accessKeyRef": reg.access_key, "data": reg.preregistration_data, "cardNumber": number,
+        "cardExpirationDate": expiry, "cardCvx": cvx}, timeout=10)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
+    return answer.text
+
+
+def _saved(w: World, reg: CardRegistration, data: str) -> CardRegistration:
+    """PUT RegistrationData through the SDK: the registration as Mangopay answers it."""
+    reg.registration_data = data
+    reg.save()
+    return CardRegistration.get(reg.id, handler=w.api)
+
+
+def tokenizing_then_putting_the_data_makes_the_card(w: World) -> None:
+    reg = _registration(w)
+    data = _tokenize(reg, CARD_OK)
+    assert data.startswith("data=") and CARD_OK not in data  # a token, never the number
+    done = _saved(w, reg, data)
+    assert done.status == "VALIDATED" and done.result_code == "000000" and done.card.id
+    card = w.call("GET", f"/cards/{done.card.id}").json()
+    assert card["Validity"] == "UNKNOWN" and card["Alias"] == "497010XXXXXX1119" and card["ExpirationDate"] == "1229"
+
+
+def tokenizer_errors_become_the_registrations_result_code(w: World) -> None:
+    cases = {("4970107111111118", "1229", "123"): ("errorCode=02625", "105202"),
+             (CARD_OK, "1301", "123"): ("errorCode=02626", "105203"),
+             (CARD_OK, "1229", "12"): ("errorCode=02627", "105204")}
+    for (number, expiry, cvx), (answer, code) in cases.items():
+        reg = _registration(w)
+        assert _tokenize(reg, number, expiry, cvx) == answer
+        done = _saved(w, reg, answer)
+        assert (done.status, done.result_code) == ("ERROR", code)
+        assert w.call("GET", f"/cardregistrations/{reg.id}").json()["CardId"] is None
+
+
+def registration_data_of_another_registration_is_105206(w: World) -> None:
+    reg, other = _registration(w), _registration(w)
+    data = _tokenize(other, CARD_OK)
+    done = _saved(w, reg, data)
+    assert (done.status, done.result_code) == ("ERROR", "105206")
+
+
+def the_challenge_card_asks_for_3ds_on_a_cit(w: World) -> None:
+    user = w.user()["Id"]
+    card = _card(w, user, CARD_3DS)
+    cit = _cit(w, _recurring(w, user, card, w.wallet(user)))
+    assert cit["Status"] == "CREATED" and cit["SecureModeNeeded"] and cit["SecureModeRedirectURL"]
+    page = requests.get(cit["SecureModeRedirectURL"], timeout=10)
+    assert page.status_code == 200 and "<form" in page.text
+    back = requests.post(cit["SecureModeRedirectURL"], data={"answer": "pass"}, allow_redirects=False, timeout=10)
+    assert back.headers["Location"] == f"https://paybot.example/card/return?transactionId={cit['Id']}"
+    assert w.call("GET", f"/payins/{cit['Id']}").json()["Status"] == "SUCCEEDED"
+    assert w.call("GET", f"/cards/{card}").json()["Validity"] == "VALID"
+
+
+def a_cit_gets_no_exemption(w: World) -> None:
+    user = w.user()["Id"]
+    cit = _cit(w, _recurring(w, user, _card(w, user, CARD_3DS), w.wallet(user)), SecureMode="NO_CHOICE")
+    assert cit["Status"] == "CREATED" and cit["SecureModeNeeded"] and cit["SecureModeRedirectURL"]
+
+
+def the_frictionless_card_needs_no_challenge(w: World) -> None:
+    user = w.user()["Id"]
+    cit = _cit(w, _recurring(w, user, _card(w, user, CARD_OK), w.wallet(user)))
+    assert cit["Status"] == "SUCCEEDED" and not cit["SecureModeNeeded"]
+
+
+def _card(w: World, user: str, number: str) -> str:
+    reg = _registration(w, user)
+    return str(_saved(w, reg, _tokenize(reg, number)).card.id)
+
+
+def _recurring(w: World, user: str, card: str, wallet: str, **extra: Any) -> requests.Response:
+    funds = {"Currency": "EUR", "Amount": 500}
+    return w.call("POST", "/recurringpayinregistrations", {
+        "AuthorId": user, "CardId": card, "CreditedWalletId": wallet, "FirstTransactionDebitedFunds": funds,
+        "FirstTransactionFees": {**funds, "Amount": 0}, **extra})
+
+
+def _cit(w: World, registration: requests.Response, **extra: Any) -> dict[str, Any]:
+    assert registration.status_code == 200, registration.text
+    return dict(w.call("POST", "/payins/recurring/card/direct", {
+        "RecurringPayinRegistrationId": registration.json()["Id"],
+        "SecureModeReturnURL": "https://paybot.example/card/return", "BrowserInfo": BROWSER,
+        "IpAddress": "2001:db8::1", **extra}).json())
+
+
+def a_recurring_registration_needs_a_valid_or_fresh_card(w: World) -> None:
+    user = w.user()["Id"]
+    wallet = w.wallet(user)
+    stale, used = _card(w, user, CARD_OK), _card(w, user, CARD_OK)
+    _cit(w, _recurring(w, user, used, wallet))  # its first payment: VALID
+    w.clock.advance(timedelta(hours=24))
+    _refused(_recurring(w, user, stale, wallet), 400, "param_error", "CardId")
+    assert _recurring(w, user, used, wallet).status_code == 200
+
+
+def a_cit_needs_every_browser_field_and_an_ip_address(w: World) -> None:
+    user = w.user()["Id"]
+    registration = _recurring(w, user, _card(w, user, CARD_OK), w.wallet(user)).json()["Id"]
+    body = {"RecurringPayinRegistrationId": registration, "SecureModeReturnURL": "https://paybot.example/r",
+            "IpAddress": "192.0.2.7"}
+    for field in ("ColorDepth", "TimeZoneOffset", "UserAgent"):
+        browser = {k: v for k, v in BROWSER.items() if k != field}
+        _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": browser}), 400,
+                 "param_error", f"BrowserInfo.{field}")
+    _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": BROWSER, "IpAddress": "nope"}),
+             400, "param_error", "IpAddress")
+    _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "IpAddress": None, "BrowserInfo": BROWSER}),
+             400, "param_error", "IpAddress")
+
+
+def a_free_cycle_cit_debits_nothing(w: World) -> None:
+    user = w.user()["Id"]
+    wallet = w.wallet(user)
+    registration = _recurring(w, user, _card(w, user, CARD_3DS), wallet, FreeCycles=1)
+    sent = w.call("POST", "/payins/recurring/card/direct", {
+        "RecurringPayinRegistrationId": registration.json()["Id"], "SecureModeReturnURL": "https://p.example/r",
+        "BrowserInfo": BROWSER, "IpAddress": "192.0.2.7", "DebitedFunds": {"Currency": "EUR", "Amount": 500}})
+    _refused(sent, 400, "param_error", "DebitedFunds")
+    cit = _cit(w, registration)
+    assert cit["DebitedFunds"]["Amount"] == 0 and cit["SecureModeNeeded"]  # no exemption: still authenticated
+    w.sim.complete_3ds(cit["Id"])
+    assert w.call("GET", f"/recurringpayinregistrations/{registration.json()['Id']}").json()["Status"] \
+        == "IN_PROGRESS" and w.sim.balance(wallet) == 0
+
+
+def a_registration_serves_99_payins_then_205001(w: World) -> None:
+    user = w.user()["Id"]
+    registration = _recurring(w, user, _card(w, user, CARD_OK), w.wallet(user))
+    _cit(w, registration)
+    rid = registration.json()["Id"]
+    with w.sim.lock:
+        w.sim.objects[rid]["CurrentState"]["PayinsLinked"] = 98  # 98 made: the 99th is the last
+    mit = {"RecurringPayinRegistrationId": rid, "DebitedFunds": {"Currency": "EUR", "Amount": 100},
+           "Fees": {"Currency": "EUR", "Amount": 0}}
+    assert w.call("POST", "/payins/recurring/card/direct", mit).json()["Status"] == "SUCCEEDED"
+    refused = w.call("POST", "/payins/recurring/card/direct", mit).json()
+    assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "205001")
+
+
+def a_declined_first_payment_makes_the_card_invalid(w: World) -> None:
+    user = w.user()["Id"]
+    card = _card(w, user, CARD_DECLINED)
+    cit = _cit(w, _recurring(w, user, card, w.wallet(user)))
+    assert (cit["Status"], cit["ResultCode"]) == ("FAILED", "101101")
+    assert w.call("GET", f"/cards/{card}").json()["Validity"] == "INVALID"
 
 
 @dataclass(frozen=True)
@@ -463,6 +632,28 @@ FACTS = [
          "api-reference/overview/rate-limiting.mdx", calls_beyond_2300_in_15_minutes_are_429_rate_limit),
     Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
          card_pages_are_mangopays_test_cards),
+    Fact("the tokenization server answers data=<token> and the PUT of RegistrationData makes the Card",
+         "api-reference/card-registrations/tokenize-card.mdx", tokenizing_then_putting_the_data_makes_the_card),
+    Fact("a bad card number, expiry date or CVV is errorCode=02625/02626/02627, then 105202/105203/105204",
+         "errors/codes/105202.mdx", tokenizer_errors_become_the_registrations_result_code),
+    Fact("RegistrationData that is not this registration's token is 105206", "errors/codes/105206.mdx",
+         registration_data_of_another_registration_is_105206),
+    Fact("4970105181818183 asks for a 3DS challenge; passed, the card is VALID", "testing/payment-methods.mdx",
+         the_challenge_card_asks_for_3ds_on_a_cit),
+    Fact("no exemption on a CIT: the challenge card is asked even when NO_CHOICE asks for one",
+         "guides/payment-methods/card/recurring.mdx", a_cit_gets_no_exemption),
+    Fact("4970107111111119 passes 3DS frictionless", "testing/payment-methods.mdx",
+         the_frictionless_card_needs_no_challenge),
+    Fact("a recurring registration needs a card VALID or registered less than 24 hours ago",
+         "guides/payment-methods/card/recurring/how-to.mdx", a_recurring_registration_needs_a_valid_or_fresh_card),
+    Fact("a CIT needs BrowserInfo (every field) and the IpAddress", "snippets/p-body/BrowserInfo.mdx",
+         a_cit_needs_every_browser_field_and_an_ip_address),
+    Fact("a free cycle's pay-in sends no DebitedFunds and debits nothing; the CIT is still authenticated",
+         "snippets/p-body/FreeCycles.mdx", a_free_cycle_cit_debits_nothing),
+    Fact("one recurring registration serves 99 pay-ins; the next fails 205001", "errors/codes/205001.mdx",
+         a_registration_serves_99_payins_then_205001),
+    Fact("a failed first payment makes the card INVALID", "snippets/object-attributes/Validity.mdx",
+         a_declined_first_payment_makes_the_card_invalid),
 ]
 
 

@@ -153,9 +153,14 @@ class Answers(Cashout):
         if cmd.kind == "register":
             try:
                 reg = self.provider.register(user_id)
-                key = "register.already" if reg.already else "register.saved" if not reg.url \
+                url = reg.url
+                if reg.page is not None:  # paybot's own page: its link is stored with this DM
+                    if self.page_link is None:
+                        raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
+                    url = self.page_link(s, reg.page, user_id, lang)
+                key = "register.already" if reg.already else "register.saved" if not url \
                     else "register.link" if reg.valid_for else "register.link_open"
-                sentence = say(key, lang, url=reg.url or "", within=span(reg.valid_for or timedelta(0), lang))
+                sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
                 sentence = say("register.failed", lang)

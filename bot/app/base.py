@@ -4,6 +4,7 @@ several use cases apply (the version rule `answers`, what a request shows `Ask`)
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -91,6 +92,9 @@ class ServiceBase:
     # When the worker's last mentions reading began (set by the worker; None, without a worker, judges every
     # answer at once): an answer sent after it waits, since a post or edit sent before it may be unread.
     mentions_read_at: datetime | None = None
+    # `page_link(tx, purpose, user_id, lang)`: a new link to paybot's page of that purpose, stored in `tx`
+    # (bot.web.page_links.issue; set by bot.bootstrap when PAYBOT_WEB_URL is set). None: no such pages.
+    page_link: Callable[[Tx, str, str, str], str] | None = None
 
     def provider_failed(self) -> None:
         now = self.clock.now()

@@ -160,6 +160,9 @@ APPROVAL_PAGE_LIFETIME = timedelta(minutes=15)
 SCA_SESSION_LIFETIME = timedelta(minutes=10)
 REGISTRATION_MAX_AGE = timedelta(hours=24)  # a card page not completed within it is no longer read
 CARDS_PER_POLL = 20  # open card registrations read per poll, in turn
+# A recurring registration serves 99 pay-ins, CITs and MITs alike (errors/codes/205001.mdx): past this many, the
+# next payment starts a new one, leaving one pay-in of the old for a CIT the issuer may still ask on it.
+RENEW_AFTER = 97
 DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
@@ -282,6 +285,9 @@ class MangopayProvider:
         self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
         self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
+        # REGISTER sends paybot's own card page (bot.web.card_page; bot.bootstrap sets it when PAYBOT_WEB_URL is
+        # set), whose link the service makes; False: the operator's page, MANGOPAY_CARD_PAGE_URL.
+        self.own_card_page = False
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
         self._rate_left: int | None = None  # calls left in Mangopay's 15-minute window, as its last answer said
@@ -299,7 +305,7 @@ class MangopayProvider:
         handler._session.trust_env = False  # no proxy variable captures a request with the bearer token
         engine = make_engine(database_url(settings.database_url, settings.mangopay_db_path), create_tables=False)
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
-        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url,
+        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url or "",
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
                    retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
                    link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
@@ -483,12 +489,23 @@ class MangopayProvider:
         if reg.get("Status") != "VALIDATED" or not reg.get("CardId"):
             self._save(user_id, card_registration_id=None)  # refused on the page: REGISTER again
             return None
-        self._save(user_id, card_id=str(reg["CardId"]), card_registration_id=None)
-        return str(reg["CardId"])
+        card = str(reg["CardId"])
+        self._save(user_id, card_id=card, card_registration_id=None)
+        try:
+            # Made now, while the card is fresh: Mangopay makes a recurring registration only on a card VALID or
+            # registered less than 24 hours ago (guides/payment-methods/card/recurring/how-to.mdx). Every pay-in
+            # sends its own amount; this one is the registration's placeholder.
+            self._recurring(user_id, str(reg["UserId"]), card, self.wallet(user_id, self.currency),
+                            Money(0, self.currency))
+        except ProviderError as err:  # made at the first payment instead (if still in time)
+            log.warning("could not make the recurring registration of user %s's new card: %s", user_id, err)
+        return card
 
     def register(self, user_id: str) -> Registration:
         if self._card(user_id):
             return Registration(already=True)
+        if self.own_card_page:  # paybot's own card page (bot.web.card_page): it opens the registration
+            return Registration(page="card", valid_for=self.link_lifetime)
         owner = self.user(user_id)
         open_one = self._row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration
@@ -621,11 +638,15 @@ class MangopayProvider:
         """The pay-in of `key`: an MIT on the card's recurring registration, or a CIT when the registration
         was never used or the issuer refused the MIT (AUTHENTICATION_NEEDED)."""
         registration = self._recurring(sender_id, author, card, wallet, amount)
+        state = self._get(f"/recurringpayinregistrations/{registration}") or {}
+        if int((state.get("CurrentState") or {}).get("PayinsLinked") or 0) >= RENEW_AFTER \
+                and self._stored_or_none(key) is None:
+            registration = self._recurring(sender_id, author, card, wallet, amount, renew=registration)
+            state = self._get(f"/recurringpayinregistrations/{registration}") or {}
         funds = {"Currency": amount.currency, "Amount": amount.minor}
         mit: dict[str, Any] = {"RecurringPayinRegistrationId": registration, "DebitedFunds": funds,
                                "Fees": {**funds, "Amount": 0}, "StatementDescriptor": "paybot", "Tag": tag}
-        cit = {**mit, "SecureModeReturnURL": self.return_url, "BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}
-        state = self._get(f"/recurringpayinregistrations/{registration}") or {}
+        cit = {**mit, "SecureModeReturnURL": self.return_url, **self._browser(sender_id)}
         find = self._finder(author, key, "PAYIN")
         first = self._post(key, "/payins/recurring/card/direct",
                            mit if state.get("Status") == "IN_PROGRESS" else cit, find)
@@ -650,14 +671,27 @@ class MangopayProvider:
         resource = data.get("Resource")
         return dict(resource) if isinstance(resource, dict) else None
 
-    def _recurring(self, sender_id: str, author: str, card: str, wallet: str, amount: Money) -> str:
-        """The recurring pay-in registration of this card into this wallet, made once."""
+    def _browser(self, user_id: str) -> dict[str, Any]:
+        """A CIT's BrowserInfo and IpAddress: those the person's browser gave on paybot's card page. A card saved
+        on the operator's own page (MANGOPAY_CARD_PAGE_URL) left none: the placeholder BROWSER then, which
+        issuers may challenge more often."""
+        row = self._row(user_id)
+        if row.browser_info and row.ip_address:
+            return {"BrowserInfo": json.loads(row.browser_info), "IpAddress": row.ip_address}
+        return {"BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}
+
+    def _recurring(self, sender_id: str, author: str, card: str, wallet: str, amount: Money, *,
+                   renew: str | None = None) -> str:
+        """The recurring pay-in registration of this card into this wallet, made once; `renew`: the one in use
+        has served RENEW_AFTER pay-ins, and a new one replaces it (its first pay-in a CIT) before Mangopay's
+        99 (205001, errors/codes/205001.mdx)."""
         regs = json.loads(self._row(sender_id).recurring)
         slot = f"{amount.currency}:{card}"
-        if slot in regs:
+        if slot in regs and regs[slot] != renew:
             return str(regs[slot])
         funds = {"Currency": amount.currency, "Amount": amount.minor}
-        made = self._post(f"recurring:{sender_id}:{slot}", "/recurringpayinregistrations", {
+        name = f"recurring:{sender_id}:{slot}" + (f":after:{renew}" if renew else "")
+        made = self._post(name, "/recurringpayinregistrations", {
             "AuthorId": author, "CardId": card, "CreditedUserId": author, "CreditedWalletId": wallet,
             "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0},
             "Tag": _tag(x_user=sender_id)})

@@ -39,15 +39,25 @@ Faithful where paybot's safety depends on it:
   events `EventType`, `AfterDate`, `BeforeDate` (unix seconds, exclusive).
 - Events (`ResourceId`, `EventType`, `Date`) name a resource and carry nothing else: the reader fetches it.
 
-Cards (the card page takes these numbers; the first two are Mangopay's sandbox test cards):
-- 4970107111111119: frictionless; every pay-in succeeds.
-- 4970105181818183: the issuer wants the cardholder: a CIT waits on a 3DS page (CREATED,
-  `SecureModeRedirectURL`), and in this emulator every MIT on it is refused and puts its registration in
-  AUTHENTICATION_NEEDED (a new CIT is needed each time).
+Cards. A card page tokenizes the card in the person's browser: it POSTs a form (accessKeyRef, data, cardNumber,
+cardExpirationDate MMYY, cardCvx) to the registration's `CardRegistrationURL` (`/_sim/tokenize/<id>`, which answers
+cross-origin fetches) and gets `data=<token>` or `errorCode=02625|02626|02627` (number, expiry, CVV); the platform
+PUTs that as RegistrationData: VALIDATED with a Card (Validity UNKNOWN), or ERROR 105202/105203/105204, or 105206
+for data that is not this registration's token. The token is opaque: the card number stays in the emulator.
+The numbers it tokenizes (the first two are Mangopay's sandbox test cards, testing/payment-methods.mdx):
+- 4970107111111119: 3DS2 frictionless; every pay-in succeeds.
+- 4970105181818183: 3DS2 challenge: a CIT waits on a 3DS page (CREATED, `SecureModeRedirectURL`, a page with
+  Confirm and Refuse that returns to the CIT's SecureModeReturnURL with `?transactionId=`), and in this emulator
+  every MIT on it is refused and puts its registration in AUTHENTICATION_NEEDED (a new CIT is needed each time).
 - 4970101122334471 (the emulator's own; Mangopay's sandbox simulates refusals by amount): every pay-in is
-  refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)".
+  refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)", and the card becomes INVALID.
+Recurring rules: a registration needs a card VALID or registered less than 24 hours ago (else 400 on CardId, the
+emulator's choice of answer); a CIT needs every BrowserInfo field and an IP address, and gets no exemption (the
+challenge card asks its holder whatever SecureMode says, guides/payment-methods/card/recurring.mdx); the first
+`FreeCycles` pay-ins debit nothing and may not send DebitedFunds; a registration serves 99 pay-ins, the next fails
+205001.
 
-Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
+Hosted pages (3DS, SCA approval, identity verification, the operator's card page) are served under /_sim/ and
 played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
 (`register_bank_account`: a Recipient and its SCA) and the bank that settles a payout (`settle_payout`) or sends it
 back (`return_payout`). 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
@@ -65,6 +75,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import logging
 import re
@@ -109,6 +120,24 @@ RATE_LIMITED = "Rate limit exceeded. Please contact support for more assistance"
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
 CARDS = {CARD_OK: "ok", CARD_3DS: "needs_auth", CARD_DECLINED: "declined"}
+# The tokenization server (`POST {CardRegistrationURL}`, api-reference/card-registrations/tokenize-card.mdx) answers
+# `data=<token>`, or `errorCode=<code>` that the registration's PUT turns into its ResultCode (errors/codes/105202,
+# 105203, 105204.mdx). A token that is neither: 105206 "Registration data : Invalid format" (errors/codes/105206.mdx).
+TOKENIZER_ERRORS = {"02625": ("105202", "Card number: invalid format"),
+                    "02626": ("105203", "Expiry date: missing or invalid format"),
+                    "02627": ("105204", "CVV: missing or invalid format")}
+BAD_REGISTRATION_DATA = ("105206", "Registration data : Invalid format")
+# A card is VALID after its first successful payment or validation within 24 hours of its registration, INVALID
+# otherwise (snippets/object-attributes/Validity.mdx); a recurring registration needs a card that is VALID or was
+# registered less than 24 hours ago (guides/payment-methods/card/recurring/how-to.mdx, prerequisites).
+CARD_FRESH = timedelta(hours=24)
+# One recurring registration serves at most 99 pay-ins, CITs and MITs alike; the next fails 205001
+# (errors/codes/205001.mdx).
+RECURRING_MAX_PAYINS = 99
+RECURRING_FULL = ("205001", "Data validation error")
+# What a CIT's BrowserInfo holds (api-reference/recurring-card-payins/create-recurring-payin-cit.mdx, BrowserInfo).
+BROWSER_FIELDS = ("AcceptHeader", "JavaEnabled", "Language", "ColorDepth", "ScreenHeight", "ScreenWidth",
+                  "TimeZoneOffset", "UserAgent", "JavascriptEnabled")
 CURRENCIES = {"EUR", "GBP", "USD", "CHF", "CAD", "AUD", "JPY", "PLN", "SEK", "NOK", "DKK"}
 
 # ResultCodes the emulator gives (Mangopay's list of codes; the ones for 3DS are the emulator's choice).
@@ -171,6 +200,12 @@ def _true(value: Any) -> bool:
     return value is True or (type(value) is int and value == 1)
 
 
+def _luhn(number: str) -> bool:
+    """Whether a card number's last digit is its Luhn check digit."""
+    digits = [int(d) for d in reversed(number)]
+    return sum(d if i % 2 == 0 else (d * 2 - 9 if d > 4 else d * 2) for i, d in enumerate(digits)) % 10 == 0
+
+
 def iban_valid(iban: str) -> bool:
     """Whether `iban` (spaces removed, upper case) has an IBAN's shape and its check digits (mod 97 is 1)."""
     if not IBAN_SHAPE.fullmatch(iban):
@@ -225,17 +260,44 @@ class MangopaySim(LoopbackServer):
             self.faults.setdefault(route, []).extend([(status, work)] * times)
 
     def complete_card_page(self, registration_id: str, card_number: str = CARD_OK) -> dict[str, Any]:
-        """The user types a card on the card page: it is tokenized and the registration VALIDATED."""
+        """The user types a card on the operator's card page: the page tokenizes it and sends the answer back
+        (PUT RegistrationData): the registration is VALIDATED with its card, or ERROR."""
         with self.lock:
             reg = self._get("cardregistration", registration_id)
             if reg["Status"] != "CREATED":
                 raise _param(f"This card registration is {reg['Status']}")
-            if card_number not in CARDS:
-                reg.update(Status="ERROR", ResultCode="105202", ResultMessage="Card number: invalid format")
-                return self._public(reg)
-            reg["RegistrationData"] = "data=" + base64.urlsafe_b64encode(card_number.encode()).decode()
+            expiry = (self.clock.now() + timedelta(days=730)).strftime("%m%y")
+            reg["RegistrationData"] = self.tokenize(registration_id, {
+                "accessKeyRef": reg["AccessKey"], "data": reg["PreregistrationData"], "cardNumber": card_number,
+                "cardExpirationDate": expiry, "cardCvx": "123"})
             self._finish_registration(reg)
             return self._public(reg)
+
+    def tokenize(self, registration_id: str, form: dict[str, str]) -> str:
+        """The tokenization server: the card page's form (accessKeyRef, data, cardNumber, cardExpirationDate
+        MMYY, cardCvx) for a registration, answered `data=<token>` or `errorCode=<code>`. Only Mangopay's
+        CB/Visa/Mastercard test cards (testing/payment-methods.mdx) and the emulator's declined card tokenize;
+        another number is 02625 as a malformed one is. A wrong accessKeyRef or data (not this registration's,
+        or the registration no longer CREATED) is the emulator's `errorCode=09101`, which Mangopay does not
+        document: its PUT then fails 105206."""
+        with self.lock:
+            reg = self.objects.get(registration_id)
+            if reg is None or reg["_kind"] != "cardregistration" or reg["Status"] != "CREATED" \
+                    or form.get("accessKeyRef") != reg["AccessKey"] or form.get("data") != reg["PreregistrationData"]:
+                return "errorCode=09101"
+            number = re.sub(r"[ -]", "", form.get("cardNumber", ""))
+            if not number.isdigit() or not 12 <= len(number) <= 19 or not _luhn(number) or number not in CARDS:
+                return "errorCode=02625"
+            expiry = form.get("cardExpirationDate", "")
+            now = self.clock.now()
+            if not re.fullmatch(r"(0[1-9]|1[0-2])[0-9]{2}", expiry) \
+                    or (2000 + int(expiry[2:]), int(expiry[:2])) < (now.year, now.month):
+                return "errorCode=02626"
+            if not re.fullmatch(r"[0-9]{3,4}", form.get("cardCvx", "")):
+                return "errorCode=02627"
+            token = secrets.token_urlsafe(48)
+            reg["_token"] = {"token": token, "number": number, "expiry": expiry}
+            return f"data={token}"
 
     def _link_ok(self, purpose: str, subject: str, token: str) -> bool:
         """The operator's page checking a link's token (bot.links.verify), its nonce recorded once accepted."""
@@ -664,6 +726,46 @@ class MangopaySim(LoopbackServer):
                 return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
             return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")
 
+        def tokenizer(oid: str) -> Response:  # the tokenization server: a browser posts the card page's form here
+            answer = self.tokenize(oid, {k: str(v) for k, v in request.form.items()})
+            # Browsers read the answer of a cross-origin fetch only with this header (the card page is elsewhere).
+            return Response(answer, mimetype="text/plain", headers={"Access-Control-Allow-Origin": "*"})
+
+        def three_ds(oid: str) -> Response:  # the issuer's 3DS page: a person passes or fails the challenge
+            with self.lock:
+                self._sweep()
+                payin = self.objects.get(oid)
+                waiting = payin is not None and payin["_kind"] == "payin" and payin["Status"] == "CREATED" \
+                    and bool(payin.get("SecureModeRedirectURL"))
+                back = str(payin.get("SecureModeReturnURL") or "") if payin else ""
+            if request.method == "POST":
+                if waiting:
+                    try:
+                        self.complete_3ds(oid, success=request.form.get("answer") == "pass")
+                    except MangopayError:
+                        pass  # lapsed meanwhile: the return page reads what happened
+                if not back:
+                    return Response("<html><body>No return address.</body></html>", mimetype="text/html",
+                                    status=400)
+                # Mangopay adds the transaction's id to the platform's return URL (api-reference/web-card-payins/
+                # view-payin-web-card.mdx, ReturnURL).
+                joint = "&" if "?" in back else "?"
+                return Response(status=302, headers={"Location": f"{back}{joint}transactionId={oid}"})
+            if not waiting:
+                return Response("<html lang='en'><head><title>3-D Secure</title></head><body><main><h1>This "
+                                "payment is not waiting for you</h1></main></body></html>", mimetype="text/html",
+                                status=404)
+            amount = payin["DebitedFunds"] if payin else {}
+            html = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                    "content='width=device-width, initial-scale=1'><title>3-D Secure (emulated bank)</title></head>"
+                    "<body><main><h1>Your bank asks you to confirm</h1>"
+                    f"<p>Confirm the card operation of {amount.get('Amount')} {amount.get('Currency')} (minor units)."
+                    "</p><form method='post'><button name='answer' value='pass'>Confirm</button> "
+                    "<button name='answer' value='fail'>Refuse</button></form></main></body></html>")
+            return Response(html, mimetype="text/html")
+
+        app.add_url_rule("/_sim/tokenize/<oid>", "tokenize", tokenizer, methods=["POST"])
+        app.add_url_rule("/_sim/3ds-page/<oid>", "3ds-page", three_ds, methods=["GET", "POST"])
         app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET"])
         app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
         app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
@@ -1068,7 +1170,7 @@ class MangopaySim(LoopbackServer):
                         AccessKey=secrets.token_urlsafe(15), PreregistrationData=secrets.token_urlsafe(48),
                         RegistrationData=None, CardId=None, Status="CREATED", ResultCode=None, ResultMessage=None,
                         CardHolderName=body.get("CardHolderName"))
-        reg["CardRegistrationURL"] = f"{self.base}/_sim/tokenizer-page/{reg['Id']}"
+        reg["CardRegistrationURL"] = f"{self.base}/_sim/tokenize/{reg['Id']}"
         return self._public(reg)
 
     def _cardreg_update(self, body: dict[str, Any], oid: str) -> dict[str, Any]:
@@ -1077,23 +1179,33 @@ class MangopaySim(LoopbackServer):
         if reg["Status"] != "CREATED":
             raise _param(f"This card registration is {reg['Status']}")
         self._required(body, "RegistrationData")
+        holder = body.get("CardHolderName")
+        if holder is not None and (not isinstance(holder, str) or not 2 <= len(holder) <= 255):
+            raise _param("One or several required parameters are missing or incorrect",
+                         CardHolderName="The field CardHolderName must be between 2 and 255 characters long.")
         reg["RegistrationData"] = body["RegistrationData"]
+        if holder:
+            reg["CardHolderName"] = holder
         self._finish_registration(reg)
         return self._public(reg)
 
     def _finish_registration(self, reg: dict[str, Any]) -> None:
-        try:
-            number = base64.urlsafe_b64decode(str(reg["RegistrationData"]).removeprefix("data=")).decode()
-        except ValueError:
-            number = ""
-        if number not in CARDS:
-            reg.update(Status="ERROR", ResultCode="105299", ResultMessage="Token input Error")
+        """The tokenization server's answer, sent back: a Card for the token it gave this registration."""
+        data = str(reg["RegistrationData"])
+        token = reg.get("_token") or {}
+        if data.startswith("errorCode="):
+            code = TOKENIZER_ERRORS.get(data.removeprefix("errorCode="), BAD_REGISTRATION_DATA)
+            reg.update(Status="ERROR", ResultCode=code[0], ResultMessage=code[1])
             return
+        if not token or data != f"data={token['token']}":
+            reg.update(Status="ERROR", ResultCode=BAD_REGISTRATION_DATA[0], ResultMessage=BAD_REGISTRATION_DATA[1])
+            return
+        number = token["number"]
         card = self._new("card", Tag=reg["Tag"], UserId=reg["UserId"], Currency=reg["Currency"],
                          CardType=reg["CardType"], CardProvider="VISA", Alias=f"{number[:6]}XXXXXX{number[-4:]}",
-                         ExpirationDate="1230", Country="FRA", Product="I", BankCode="00152", Active=True,
-                         Validity="UNKNOWN", Fingerprint=secrets.token_hex(16), CardHolderName=reg["CardHolderName"],
-                         _behaviour=CARDS[number])
+                         ExpirationDate=token["expiry"], Country="FRA", Product="I", BankCode="00152", Active=True,
+                         Validity="UNKNOWN", Fingerprint=hashlib.sha256(number.encode()).hexdigest()[:32],
+                         CardHolderName=reg["CardHolderName"], _behaviour=CARDS[number])
         reg.update(Status="VALIDATED", CardId=card["Id"], ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1])
 
     # ------------------------------------------------------------------ pay-ins
@@ -1104,6 +1216,14 @@ class MangopaySim(LoopbackServer):
         card = self._get("card", body["CardId"])
         if card["UserId"] != author["Id"] or not card["Active"]:
             raise _param("The card does not belong to the author or is inactive", CardId="the author's card")
+        if card["Validity"] != "VALID" and self._now() - card["CreationDate"] >= CARD_FRESH.total_seconds():
+            # The docs name no code for this refusal: a param_error on CardId is the emulator's choice.
+            raise _param("The card must be VALID or registered less than 24 hours ago",
+                         CardId="a VALID card, or one registered less than 24 hours ago")
+        free = body.get("FreeCycles") or 0
+        if not isinstance(free, int) or isinstance(free, bool) or free < 0:
+            raise _param("One or several required parameters are missing or incorrect",
+                         FreeCycles="a whole number, 0 or more")
         first = self._money(body, "FirstTransactionDebitedFunds")
         assert first is not None
         wallet = self._get("wallet", body.get("CreditedWalletId") or "")
@@ -1118,7 +1238,7 @@ class MangopaySim(LoopbackServer):
                         NextTransactionFees=body.get("NextTransactionFees"), Frequency=body.get("Frequency"),
                         EndDate=body.get("EndDate"), FixedNextAmount=body.get("FixedNextAmount"),
                         FractionedPayment=body.get("FractionedPayment"), Migration=False,
-                        FreeCycles=0, CycleNumber=0, TotalAmount=None, RecurringType="CUSTOM", Status="CREATED",
+                        FreeCycles=free, CycleNumber=0, TotalAmount=None, RecurringType="CUSTOM", Status="CREATED",
                         ResultCode=None, ResultMessage=None, PaymentType="CARD",
                         CurrentState={"PayinsLinked": 0, "CumulatedDebitedAmount": {"Currency": first["Currency"],
                                                                                      "Amount": 0},
@@ -1133,11 +1253,19 @@ class MangopaySim(LoopbackServer):
         cit = bool(body.get("SecureModeReturnURL"))
         if cit:
             self._required(body, "BrowserInfo", "IpAddress")
+            self._browser(body)
         elif reg["Status"] not in ("IN_PROGRESS",):
             raise _param("A merchant-initiated pay-in needs a successful customer-initiated one first",
                          RecurringPayinRegistrationId=f"the registration is {reg['Status']}")
         if reg["Status"] == "ENDED":
             raise _param("The recurring registration has ended")
+        linked = reg["CurrentState"]["PayinsLinked"]
+        if linked < reg["FreeCycles"]:
+            # A pay-in of a free cycle debits nothing, and may not say otherwise (snippets/p-body/FreeCycles.mdx).
+            if body.get("DebitedFunds") is not None or body.get("Fees") is not None:
+                raise _param("DebitedFunds and Fees cannot be sent for a pay-in of a free cycle",
+                             DebitedFunds="not sent on a free cycle")
+            body = {**body, "DebitedFunds": {**reg["FirstTransactionDebitedFunds"], "Amount": 0}}
         debited = self._money(body, "DebitedFunds", required=not cit) or reg["FirstTransactionDebitedFunds"]
         fees = self._money(body, "Fees", required=False) or {"Currency": debited["Currency"], "Amount": 0}
         if fees["Currency"] != debited["Currency"] or debited["Currency"] != reg["FirstTransactionDebitedFunds"][
@@ -1150,12 +1278,16 @@ class MangopaySim(LoopbackServer):
                           CreditedWalletId=reg["CreditedWalletId"], DebitedWalletId=None, Status="CREATED",
                           ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REGULAR",
                           PaymentType="CARD", ExecutionType="DIRECT", CardId=card["Id"],
-                          RecurringPayinRegistrationId=reg["Id"], SecureMode="DEFAULT",
+                          RecurringPayinRegistrationId=reg["Id"], SecureMode=body.get("SecureMode") or "DEFAULT",
                           SecureModeNeeded=False, SecureModeRedirectURL=None,
                           SecureModeReturnURL=body.get("SecureModeReturnURL"),
                           StatementDescriptor=body.get("StatementDescriptor"), Culture="EN",
-                          PaymentCategory="ECommerce", _cit=cit)
+                          PaymentCategory="ECommerce", BrowserInfo=body.get("BrowserInfo") if cit else None,
+                          IpAddress=body.get("IpAddress") if cit else None, _cit=cit)
         self._event("PAYIN_NORMAL_CREATED", payin["Id"])
+        if linked >= RECURRING_MAX_PAYINS:
+            self._fail(payin, RECURRING_FULL, "PAYIN_NORMAL_FAILED")
+            return self._public(payin)
         reg["CurrentState"]["PayinsLinked"] += 1
         reg["CurrentState"]["LastPayinId"] = payin["Id"]
         behaviour = card["_behaviour"]
@@ -1175,6 +1307,20 @@ class MangopaySim(LoopbackServer):
         else:
             self._payin_succeeds(payin)
         return self._public(payin)
+
+    @staticmethod
+    def _browser(body: dict[str, Any]) -> None:
+        """A CIT's BrowserInfo has every field, and its IpAddress is an IPv4 or IPv6 address."""
+        info = body.get("BrowserInfo")
+        missing = [f for f in BROWSER_FIELDS if not isinstance(info, dict) or info.get(f) in (None, "")]
+        if missing:
+            raise _param("One or several required parameters are missing or incorrect",
+                         **{f"BrowserInfo.{f}": f"The {f} field is required." for f in missing})
+        try:
+            ipaddress.ip_address(str(body.get("IpAddress")))
+        except ValueError:
+            raise _param("One or several required parameters are missing or incorrect",
+                         IpAddress="an IPv4 or IPv6 address") from None
 
     def _payin_succeeds(self, payin: dict[str, Any]) -> None:
         wallet = self._get("wallet", payin["CreditedWalletId"])

@@ -5,6 +5,7 @@
 - `security`: the headers every response carries, and the CSRF token of every form.
 - `i18n`: the pages' languages (Babel catalogs in translations/).
 - `identity_form`: the identity-and-terms page's fields and their checks.
+- `card_page`: the card page (the card tokenized in the browser, straight to the provider), on `card_port.CardPort`.
 
 This package's __init__ imports nothing, so the worker can make links without loading Flask.
 """

@@ -1,7 +1,8 @@
 """The web app (`paybot web`): the pages people reach through the links the bot DMs them, and Stripe's webhook.
 
 `create_app(settings, store, clock, webhook=...)` builds it from what it is given; nothing is global. Its routes
-are exactly `ROUTES` (plus the webhook's when given); anything else is a 404 page.
+are exactly `ROUTES` (plus the webhook's and the card page's, `card_page.ROUTES`, when given); anything else is a
+404 page.
 
 How a link is followed (bot.web.page_links):
 1. `GET /l/<token>` checks the link (signed by paybot for one person and one purpose, not past its end, not used).
@@ -26,7 +27,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, redirect, render_template, request, session, url_for
+from flask import Flask, Response, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from bot import links
@@ -34,7 +35,8 @@ from bot.config import Settings
 from bot.ports import Clock
 from bot.repo.port import Store, Tx
 from bot.store import IdentityRecord, PageLink
-from bot.web import i18n, identity_form, page_links, security
+from bot.web import card_page, i18n, identity_form, page_links, security
+from bot.web.card_port import CardPort
 from bot.web.page_links import LinkState
 
 log = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
               N_("Nothing was saved. Please try again in a few minutes.")),
 }
 # The page each link purpose opens (bot.web.page_links.PURPOSES): a page serves only its own purposes' links.
-PAGE_OF = {"pay": "identity", "receive": "identity"}
+PAGE_OF = {"pay": "identity", "receive": "identity", "card": card_page.PAGE}
 HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
 
 
@@ -90,12 +92,14 @@ def session_key(link_secret: str) -> bytes:
 
 def create_app(settings: Settings, store: Store, clock: Clock, *,
                webhook: Callable[[Flask], None] | None = None, script_hosts: tuple[str, ...] = (),
-               connect_hosts: tuple[str, ...] = ()) -> Flask:
+               connect_hosts: tuple[str, ...] = (), card: CardPort | None = None) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
     (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"). `script_hosts` and `connect_hosts`
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
-    provider's tokenization service."""
+    provider's tokenization service. `card`, when given, adds the card page (bot.web.card_page, its routes
+    `card_page.ROUTES`) on that side of the provider; its page adds the tokenization host of its registration to
+    connect-src."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
@@ -134,7 +138,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
 
     @app.after_request
     def secure(response: Response) -> Response:
-        response.headers.update(security.headers(policy))
+        more = g.get("connect_hosts")  # a page that reaches one more host (the card page's tokenization server)
+        response.headers.update(security.headers(
+            security.content_security_policy(script_hosts, (*connect_hosts, *more)) if more else policy))
         return response
 
     @app.before_request
@@ -172,6 +178,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
             session.clear()  # a new session for each link followed: nothing of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
             security.csrf_token(session)
+        if PAGE_OF[checked.link.purpose] not in app.view_functions:  # a card link where no card page is served
+            return problem("not_found", checked.link.lang)
         return redirect(url_for(PAGE_OF[checked.link.purpose]), code=303)  # type: ignore[return-value]
 
     @app.route("/identity", methods=["GET", "POST"])
@@ -206,6 +214,10 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
         log.info("identity page: a form was saved")
         return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
+    if card is not None:
+        card_page.register(app, card_page.Pages(store=store, clock=clock, base_url=base_url, page=page,
+                                                problem=problem, session_link=session_link), card,
+                           trusted_proxies=settings.paybot_trusted_proxies)
     return app
 
 

@@ -10,18 +10,21 @@ its end (PAYBOT_LINK_TTL) and for one saved form (`PageLinks.use`, atomic).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot import links
+from bot.ports import Clock
 from bot.repo.port import Tx
 from bot.store import PageLink
 
 PATH = "/l/"
 # What a link to the identity page is for: "pay" asks name, e-mail and the terms; "receive" the birthday,
 # nationality, country of residence and address as well (what a provider needs before someone is paid).
-PURPOSES = ("pay", "receive")
+# "card": the card page (bot.web.card_page), where a card is saved for payments.
+PURPOSES = ("pay", "receive", "card")
 TOKEN = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{8,64}\.[0-9a-f]{32}")
 
 
@@ -53,6 +56,17 @@ def issue(tx: Tx, key: bytes, base_url: str, purpose: str, user_id: str, lang: s
     tx.page_links.add(PageLink(nonce=token.split(".")[1], purpose=purpose, user_id=user_id, lang=lang,
                                created_at=now, expires_at=datetime.fromtimestamp(expires, UTC), used_at=None))
     return f"{base_url.rstrip('/')}{PATH}{token}"
+
+
+def maker(key: bytes, base_url: str, ttl: timedelta, clock: Clock) -> Callable[[Tx, str, str, str], str]:
+    """`link(tx, purpose, user_id, lang)`: `issue` with this key, address and lifetime, now (the service's
+    `page_link`: the link is stored in the unit of work of the DM that carries it)."""
+    from bot.web.i18n import supported
+
+    def link(tx: Tx, purpose: str, user_id: str, lang: str) -> str:
+        return issue(tx, key, base_url, purpose, user_id, supported(lang), clock.now(), ttl)
+
+    return link
 
 
 def check(tx: Tx, key: bytes, token: str, now: datetime) -> Checked:

@@ -1,0 +1,169 @@
+"""The card page (`/card`, reached through a link of purpose "card"): a person saves a card for paybot to pay with.
+
+The card number never reaches paybot. The page's script (static/card.js, served by paybot) posts the card number,
+expiry and security code straight to the provider's tokenization server (`CardForm.url`, the registration's
+CardRegistrationURL) and puts only that server's answer (`data=...` or `errorCode=...`) in the form it then posts to
+paybot; the card fields have no `name`, so the browser never sends them with the form even when the script fails.
+The page's Content-Security-Policy lets it reach paybot and that one host only (connect-src), and post forms to
+paybot only (form-action).
+
+Posted, the form brings its CSRF token, the tokenization answer, and what 3-D Secure needs of the browser (Mangopay's
+BrowserInfo: the script reads the language, screen and time zone; the Accept and User-Agent headers are the
+request's own); the IP address is the connection's (`card_port.client_ip`: X-Forwarded-For counts only when
+PAYBOT_TRUSTED_PROXIES says how many of the operator's proxies wrote it). The provider then finishes the
+registration and authenticates the card while the person is there (`CardPort.finish_card`):
+- saved: the link is used (once, atomic, as the identity page's) and the page says so;
+- the bank wants the person: a page explains and links to the bank's page (a link, not a redirect: the form's
+  policy allows posting to paybot only), which sends them back to `/card/return`, where the page reads what the
+  bank decided (the payment's id is the session's, whatever the address says);
+- refused (a wrong number, a declined card, a failed 3-D Secure): the form again, saying why; the link still works
+  and nothing was kept, so another card can be tried.
+A failure of the provider shows a page saying nothing was saved. Problems with the link (expired, used, another
+person's, no CSRF token) are the app's own pages (bot.web.app).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, Response, g, request, session
+
+from bot.errors import ProviderError
+from bot.ports import Clock
+from bot.repo.port import Store, Tx
+from bot.store import PageLink
+from bot.web import page_links, security
+from bot.web.card_port import Browser, CardForm, CardPort, Finished, Outcome, client_ip
+from bot.web.identity_form import N_
+from bot.web.page_links import LinkState
+
+log = logging.getLogger(__name__)
+
+ROUTES = {"/card": {"GET", "POST"}, "/card/return": {"GET"}}
+PAGE = "card"  # the endpoint a link of purpose "card" opens
+# Why a card was refused (`Finished.reason`), as the page says it.
+REASONS = {
+    "number": N_("The card number is not right. Check it and try again."),
+    "expiry": N_("The expiry date is not right, or the card has expired. Check it and try again."),
+    "cvc": N_("The security code is not right. It is the 3 or 4 digits on the card. Check it and try again."),
+    "unreadable": N_("The card could not be read. Try again."),
+    "declined": N_("Your bank declined this card. Nothing was saved. Try another card."),
+    "not_approved": N_("The card was not confirmed with your bank. Nothing was saved. Try again or use another "
+                       "card."),
+    "identity": N_("Your identity check with Mangopay is not finished yet. Send the bot CLAIM for its link, then "
+                   "save your card."),
+    "no_script": N_("This page needs JavaScript to send your card to Mangopay. Turn it on and try again."),
+    "browser": N_("Your browser did not describe itself as your bank requires. Try again, or use another browser."),
+}
+FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
+
+
+@dataclass(frozen=True)
+class Pages:
+    """What the card page borrows from the app: its store and clock, how a page and a problem page are shown,
+    and the session's link."""
+
+    store: Store
+    clock: Clock
+    base_url: str  # PAYBOT_WEB_URL: the bank's page sends the person back there
+    page: Callable[..., Response]
+    problem: Callable[..., Response]
+    session_link: Callable[[Tx], PageLink | None]
+
+
+def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int = 0) -> None:
+    """Add the card page's routes (`ROUTES`) to `app`, on the provider's side `port`."""
+
+    def open_link(tx: Tx, now: datetime) -> tuple[PageLink | None, Response | None]:
+        link = pages.session_link(tx)
+        if link is None or link.purpose != "card":
+            return None, pages.problem("no_link")
+        state = page_links.state_of(link, now)
+        if state is not LinkState.OK:
+            return None, pages.problem(state, link.lang)
+        return link, None
+
+    def form(link: PageLink, status: int = 200, reason: str | None = None) -> Response:
+        try:
+            opened = port.open_card(link.user_id)
+        except ProviderError as err:
+            log.warning("card page: the provider could not open a card registration: %s", type(err).__name__)
+            return pages.page("card_failed.html", link.lang, 503, text=FAILED)
+        session["card_registration"] = opened.registration_id
+        return shown(opened, link.lang, status, reason)
+
+    def shown(opened: CardForm, lang: str, status: int, reason: str | None) -> Response:
+        g.connect_hosts = (opened.origin,)  # the page may reach the tokenization server, and nothing else
+        return pages.page("card.html", lang, status, card=opened, reason=REASONS.get(reason or ""),
+                          csrf=security.csrf_token(session))
+
+    def outcome(link: PageLink, finished: Finished, now: datetime) -> Response:
+        if finished.outcome is Outcome.SAVED:
+            session.pop("card_payment", None)
+            with pages.store() as tx:
+                if tx.page_links.use(link.nonce, now):
+                    tx.commit()
+            return pages.page("card_done.html", link.lang)
+        if finished.outcome is Outcome.NEEDS_3DS:
+            session["card_payment"] = finished.payment_id
+            return pages.page("card_bank.html", link.lang, bank_url=finished.url)
+        if finished.outcome is Outcome.PENDING:
+            session["card_payment"] = finished.payment_id
+            return pages.page("card_wait.html", link.lang, 202)
+        session.pop("card_payment", None)
+        if page_links.state_of(link, now) is not LinkState.OK:  # back from the bank after the link's end
+            return pages.page("card_failed.html", link.lang, 422, text=REASONS.get(finished.reason or "",
+                                                                                    REASONS["declined"]))
+        return form(link, 422, finished.reason)
+
+    def card() -> Response:
+        now = pages.clock.now()
+        with pages.store() as tx:
+            link, refused = open_link(tx, now)
+        if link is None:
+            assert refused is not None
+            return refused
+        if request.method == "GET":
+            return form(link)
+        data = request.form.get("registration_data", "").strip()
+        registration = session.get("card_registration")
+        if not data.startswith(("data=", "errorCode=")) or not isinstance(registration, str):
+            return form(link, 422, "no_script")
+        browser = Browser.read(request.form, request.headers.get("Accept", ""),
+                               request.headers.get("User-Agent", ""))
+        ip = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted_proxies)
+        if browser is None or ip is None:
+            return form(link, 422, "browser")
+        session.pop("card_registration", None)  # a registration takes one answer
+        try:
+            finished = port.finish_card(link.user_id, registration, data, browser, ip,
+                                        f"{pages.base_url}/card/return")
+        except ProviderError as err:
+            log.warning("card page: the provider could not save a card: %s", type(err).__name__)
+            return pages.page("card_failed.html", link.lang, 503, text=FAILED)
+        log.info("card page: a card form ended %s", finished.outcome)
+        return outcome(link, finished, now)
+
+    def card_return() -> Response:
+        now = pages.clock.now()
+        with pages.store() as tx:
+            link = pages.session_link(tx)
+        payment = session.get("card_payment")
+        if link is None or link.purpose != "card" or not isinstance(payment, str):
+            return pages.problem("no_link", link.lang if link else None)
+        if link.used_at is not None:
+            return pages.problem(LinkState.USED, link.lang)
+        try:
+            finished = port.card_returned(link.user_id, payment)
+        except ProviderError as err:
+            log.warning("card page: the provider could not say what the bank decided: %s", type(err).__name__)
+            return pages.page("card_failed.html", link.lang, 503, text=FAILED)
+        log.info("card page: back from the bank, %s", finished.outcome)
+        return outcome(link, finished, now)
+
+    app.add_url_rule("/card", PAGE, card, methods=["GET", "POST"])
+    app.add_url_rule("/card/return", "card_return", card_return, methods=["GET"])
+
