@@ -19,10 +19,11 @@ srcgen/return_types.json), checked in tests/test_mastosim_entities.py:
 
 A control side (Python methods, and the same under /_sim/ over HTTP) plays the people: accounts on this
 instance and on others (`alice@other.example`), posting, replying, editing, boosting, deleting, writing
-directly (a `direct` status), renaming.
+directly (a `direct` status), renaming. A status posted with an `Idempotency-Key` the same account used in
+the last hour answers the first status instead of posting again.
 
 Not modelled: streaming (the user stream; paybot polls), federation delays, media, polls, quotes,
-conversations, filters, blocks and mutes, the `Idempotency-Key` header (accepted, not enforced), and the
+conversations, filters, blocks and mutes, and the
 separate limits Mastodon keeps for posting and media.
 """
 
@@ -74,6 +75,7 @@ class MastodonSim(LoopbackServer):
         self._next_account = 110_000_000_000_000_001
         self._next_notification = 1
         self._windows: dict[str, tuple[datetime, int]] = {}
+        self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}  # (account, key) -> (status, when)
         self.faults: dict[str, list[list[int]]] = {}  # endpoint -> [[status, times]]
         self.thread_name = "mastodon-sim"
         self.bot_id = self.add_user(bot_handle, "paybot", bot=True)
@@ -277,6 +279,20 @@ class MastodonSim(LoopbackServer):
         if queue[0][1] <= 0:
             queue.pop(0)
         return status
+
+    def countable(self, text: str) -> int:
+        """A status's length as Mastodon counts it: a link is 23 characters, a remote mention its @username."""
+        text = re.sub(r"https?://\S+", "x" * 23, text)
+        return len(MENTION.sub(lambda m: f"@{m.group(1)}", text))
+
+    def remembered(self, account_id: str, key: str | None) -> dict[str, Any] | None:
+        """The status this account already posted with this Idempotency-Key in the last hour, if any."""
+        if not key:
+            return None
+        found = self.idempotency.get((account_id, key))
+        if found and self.clock.now() - found[1] < timedelta(hours=1) and found[0] in self.statuses:
+            return self.statuses[found[0]]
+        return None
 
     def visible(self, status: dict[str, Any], viewer: str) -> bool:
         """Whether `viewer` may see the status: direct ones only by their author and the people they name."""

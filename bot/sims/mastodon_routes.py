@@ -95,7 +95,6 @@ def build(sim: MastodonSim) -> Flask:
                             resp.headers["X-RateLimit-Reset"] = masto_time(window[2])
                     sim.log.append({"at": masto_time(sim.clock.now()), "endpoint": endpoint,
                                     "method": request.method, "status": resp.status_code})
-                    resp.headers["Date"] = sim.clock.now().strftime("%a, %d %b %Y %H:%M:%S GMT")
                     return resp
 
             return handler
@@ -134,7 +133,7 @@ def build(sim: MastodonSim) -> Flask:
     def status_text(viewer: str, text: Any, reply_to: str | None) -> Response | None:
         if not isinstance(text, str) or not text.strip():
             return _error(422, "Validation failed: Text can't be blank")
-        if len(text) > sim.max_characters:
+        if sim.countable(text) > sim.max_characters:
             return _error(422, f"Validation failed: Text character limit of {sim.max_characters} exceeded")
         if reply_to and (reply_to not in sim.statuses or not sim.visible(sim.statuses[reply_to], viewer)):
             return _error(404, "Record not found")
@@ -148,10 +147,16 @@ def build(sim: MastodonSim) -> Flask:
         visibility = data.get("visibility") or "public"
         if visibility not in ("public", "unlisted", "private", "direct"):
             return _error(422, "Validation failed: Visibility is not included in the list")
+        key = request.headers.get("Idempotency-Key")
+        again = sim.remembered(viewer, key)
+        if again:
+            return jsonify(sim.render_status(again))
         refused = status_text(viewer, text, reply_to)
         if refused:
             return refused
         status = sim.post("", str(text), visibility=visibility, reply_to=reply_to, as_id=viewer)
+        if key:
+            sim.idempotency[(viewer, key)] = (status["id"], sim.clock.now())
         return jsonify(sim.render_status(status))
 
     def own(viewer: str, status_id: str) -> dict[str, Any] | Response:
