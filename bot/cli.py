@@ -46,7 +46,7 @@ def run(
 
     try:
         settings = load_settings()
-        settings.require_x()
+        settings.require_timeline()
         logs.setup(settings.log_level, secrets=settings.secrets())
         logging.getLogger("bot").debug("logging at %s", settings.log_level)
         for override in settings.overrides():

@@ -117,6 +117,11 @@ def test_the_account_entities_are_as_described(sim: MastodonSim) -> None:
     assert problems("Account", get(sim, f"/api/v1/accounts/{carol['id']}").json()) == []
 
 
+def test_the_application_says_its_scopes(sim: MastodonSim) -> None:
+    body = get(sim, "/api/v1/apps/verify_credentials").json()
+    assert problems("Application", body) == [] and body["scopes"] == ["read", "write"]
+
+
 def test_the_instance_says_its_status_length(sim: MastodonSim) -> None:
     body = get(sim, "/api/v2/instance").json()
     assert problems("InstanceV2", body) == []

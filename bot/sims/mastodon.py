@@ -77,6 +77,7 @@ class MastodonSim(LoopbackServer):
         self._windows: dict[str, tuple[datetime, int]] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}  # (account, key) -> (status, when)
         self.faults: dict[str, list[list[int]]] = {}  # endpoint -> [[status, times]]
+        self.scopes = ["read", "write"]  # what the bot's token was granted
         self.thread_name = "mastodon-sim"
         self.bot_id = self.add_user(bot_handle, "paybot", bot=True)
         self.tokens[token] = self.bot_id

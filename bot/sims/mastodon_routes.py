@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # Mastodon's routes and the simulator's name for each (rate limits, faults, the request log).
 ROUTES: dict[str, str] = {
     "GET /api/v1/accounts/verify_credentials": "verify_credentials",
+    "GET /api/v1/apps/verify_credentials": "app_verify_credentials",
     "GET /api/v2/instance": "instance",
     "GET /api/v1/notifications": "notifications",
     "POST /api/v1/statuses": "status_post",
@@ -113,6 +114,14 @@ def build(sim: MastodonSim) -> Flask:
                         "follow_requests_count": 0, "hide_collections": False, "discoverable": True,
                         "indexable": False, "attribution_domains": [], "quote_policy": "public"}
         return jsonify(me)
+
+    @app.get("/api/v1/apps/verify_credentials")
+    @api("app_verify_credentials")
+    def app_verify_credentials(viewer: str) -> Response:
+        """The token's application, with the scopes it was granted (Mastodon 4.3+)."""
+        return jsonify({"id": "1", "name": "paybot", "website": None, "scopes": list(sim.scopes),
+                        "redirect_uri": "urn:ietf:wg:oauth:2.0:oob", "redirect_uris": ["urn:ietf:wg:oauth:2.0:oob"],
+                        "vapid_key": ""})
 
     @app.get("/api/v2/instance")
     @app.get("/api/v2/instance/")
