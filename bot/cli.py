@@ -150,14 +150,20 @@ def web(
 
 
 @app.command()
-def demo() -> None:
-    """Play a short scripted conversation on the embedded X simulator and sandbox."""
+def demo(
+    timeline: Annotated[str, typer.Option(help="x or mastodon: the timeline simulator to play it on.")] = "x",
+) -> None:
+    """Play a short scripted conversation on the embedded X (or Mastodon) simulator and sandbox."""
     from bot.sims.runner import run_scenario
 
     scenario = json.loads(resources.files("bot").joinpath("scenarios/demo.json").read_text("utf-8"))
-    console.print("[bold]paybot demo[/bold]: the real worker, tweepy over loopback to the X "
+    if timeline not in ("x", "mastodon"):
+        _fail(f"unknown timeline {timeline!r}: x or mastodon")
+        return
+    client = "Mastodon.py over loopback to the Mastodon" if timeline == "mastodon" else "tweepy over loopback to the X"
+    console.print(f"[bold]paybot demo[/bold]: the real worker, {client} "
                   "simulator, a SQLite store and the sandbox provider.\n")
-    outcome, transcript = run_scenario(scenario)
+    outcome, transcript = run_scenario(scenario, timeline=timeline)
     for label, said in transcript:
         console.print(f"[cyan]▶ {label}[/cyan]", highlight=False)
         for m in said:
@@ -179,6 +185,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="One compact JSON line instead of indented JSON.")] = False,
     provider: Annotated[str, typer.Option(help="sandbox, stripe or mangopay (that adapter against the built-in "
                                                "Stripe or Mangopay emulator).")] = "sandbox",
+    timeline: Annotated[str, typer.Option(help="x or mastodon (a tweet is a public status, a DM a direct "
+                                               "status, on the built-in Mastodon simulator).")] = "x",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
     from bot.sims.runner import run_scenario
@@ -190,7 +198,7 @@ def simulate(
         return
     logging.basicConfig(level=logging.WARNING)
     try:
-        outcome, _ = run_scenario(data, provider=provider)
+        outcome, _ = run_scenario(data, provider=provider, timeline=timeline)
     except (KeyError, ValueError) as err:
         _fail(f"bad scenario step: {err}")
         return

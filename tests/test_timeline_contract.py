@@ -173,7 +173,7 @@ class SimDriver:
 
 class MastodonDriver:
     """bot/mastodon/client.py over Mastodon.py to the Mastodon simulator on 127.0.0.1. Posts are statuses, DMs
-    direct statuses, reposts boosts; ids are the adapter's port ids (status id × 1000 + version)."""
+    direct statuses, reposts boosts; ids are the adapter's port ids (bot/mastodon/client.py's port_id)."""
 
     name = "mastodon"
 
@@ -198,7 +198,7 @@ class MastodonDriver:
 
     def edit(self, post_id: str, text: str) -> str:
         status = self.sim.edit(status_of(post_id), text)
-        return port_id(status["id"], len(status["versions"]) - 1)
+        return port_id(status["id"], status["versions"][-1][1], len(status["versions"]) - 1)
 
     def repost(self, by: str, post_id: str) -> str:
         return port_id(self.sim.boost(by, status_of(post_id))["id"])

@@ -3,16 +3,17 @@
 Mastodon.py objects never leave this module. How Mastodon's world maps onto the port (decisions, since the
 port was drawn for X):
 
-- **Ids.** The port's ids are strings of digits compared as integers, and an edit must have an id of its own
-  (X gives each version a new post id; Mastodon keeps the status id and sets `edited_at`). A port id is
-  therefore `status id × 1000 + version`, version 0 being the status as first posted and n its n-th edit
-  (`port_id`, `status_of`). DMs and the bot's own statuses use the same scheme (version 0).
+- **Ids.** The port's ids are strings of digits compared as integers, growing with time, and an edit must
+  have an id of its own (X gives each version a new post id; Mastodon keeps the status id and sets
+  `edited_at`). A port id is therefore `top × 10^20 + status id`: `top` is the status id for the status as
+  first posted, and for its n-th edit a Mastodon-style snowflake of the edit's time (milliseconds << 16, plus
+  n), so an edit sorts after every status posted before it, as on X (`port_id`, `status_of`). DMs and the
+  bot's own statuses use the same scheme.
 - **Mentions** are the bot's notifications of type `mention` whose status is not `direct`. Mastodon does not
   notify a mentioned account of an edit (only boosters get `update`), so each reading also looks again at
   the mentions of the last `edit_horizon` (1 hour) as the notification listing shows them now: a status
   with `edited_at` has its versions read from `/history` (once per edit), and every version is a mention of
-  its own, its `edit_ids` the versions before it, root first. An edit therefore sorts right after the
-  status it edits, not after later statuses.
+  its own, its `edit_ids` the versions before it, root first.
 - **DMs** are `direct` statuses. The bot's are a `direct` status naming the person first, every other
   @handle in it written ＠handle (a mention in a direct status adds that person to it); theirs are the
   bot's `mention` notifications of `direct` statuses, their leading @handles (the bot's, written to address
@@ -58,12 +59,15 @@ from bot.ports import Clock, DirectMessage, DmPage, Mention, SentDm, SystemClock
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-VERSIONS = 1000  # a port id is status id × VERSIONS + version
+SPLIT = 10**20  # a port id is top × SPLIT + status id (Mastodon's ids have 18 or 19 digits)
+VERSIONS = 1000  # the most versions of one status read
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PAGE = 80  # Mastodon's largest page of notifications
 MAX_PAGES = 10  # 800 notifications, as far back as X's 800 mentions
 DM_SENT_PAGES = 10
 USER_PAGE = 40  # ids per GET /api/v1/accounts
 DEFAULT_MAX_CHARACTERS = 500
+NAMES_FOR = timedelta(minutes=10)  # how long a display name read for a mention is used again
 URL_LENGTH = 23  # characters_reserved_per_url
 _URL = re.compile(r"https?://\S+")
 _REMOTE_MENTION = re.compile(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -73,14 +77,19 @@ QUIET_AT = "\uff20"  # ＠: reads as an at sign, names nobody
 _LEADING_HANDLES = re.compile(r"(?:@[A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+)?\s+)+")
 
 
-def port_id(status_id: str | int, version: int = 0) -> str:
-    """The port's id of a status's version (0: as first posted)."""
-    return str(int(status_id) * VERSIONS + version)
+def port_id(status_id: str | int, edited_at: datetime | None = None, version: int = 0) -> str:
+    """The port's id of a status's version: as first posted (version 0), or its `version`-th edit, made at
+    `edited_at`."""
+    sid = int(status_id)
+    top = sid
+    if version and edited_at is not None:
+        top = max(((edited_at - EPOCH) // timedelta(milliseconds=1) << 16) + version, sid + version)
+    return str(top * SPLIT + sid)
 
 
 def status_of(port: str) -> str:
     """The Mastodon status id behind a port id."""
-    return str(int(port) // VERSIONS)
+    return str(int(port) % SPLIT)
 
 
 def quiet_handles(text: str) -> str:
@@ -169,6 +178,7 @@ class MastodonTimeline:
         self._max_characters: int | None = None
         self._versions: dict[tuple[str, str], list[tuple[str, datetime]]] = {}  # (status, edited_at) -> versions
         self._accts: dict[str, str] = {}  # account id -> acct, from every account seen
+        self._names: dict[str, tuple[str, datetime]] = {}  # account id -> display name, when it was read
 
     # ---------------------------------------------------------------- plumbing
 
@@ -280,18 +290,20 @@ class MastodonTimeline:
             if not status or status.get("visibility") == "direct" or status.get("reblog"):
                 continue
             for m in self._versions_of(status):
-                if since_id is None or int(m.id) > int(since_id) or m.id != m.root_id:
+                if since_id is None or int(m.id) > int(since_id):
                     out[m.id] = m
         return sorted(self._named(list(out.values())), key=lambda m: int(m.id))
 
     def _named(self, mentions: list[Mention]) -> list[Mention]:
         """The people each mention names, with their display names (a status's mentions carry none), looked
         up in one batch: the confirmation shows them."""
-        ids = sorted({u.id for m in mentions for u in m.mentioned.values() if not u.name})
-        if not ids:
-            return mentions
-        named = self.users(ids)
-        return [replace(m, mentioned={h: replace(u, name=named[u.id].name) if u.id in named else u
+        now = self.clock.now()
+        ids = sorted({u.id for m in mentions for u in m.mentioned.values()
+                      if not u.name and (u.id not in self._names or now - self._names[u.id][1] > NAMES_FOR)})
+        if ids:
+            for user in self.users(ids).values():
+                self._names[user.id] = (user.name, now)
+        return [replace(m, mentioned={h: replace(u, name=self._names[u.id][0]) if u.id in self._names else u
                                       for h, u in m.mentioned.items()}) for m in mentions]
 
     def _versions_of(self, status: Any) -> list[Mention]:
@@ -315,7 +327,7 @@ class MastodonTimeline:
                 self._versions[cache_key] = [(plain_text(str(v["content"]), mentions), _utc(v["created_at"]))
                                              for v in history][: VERSIONS - 1]
             versions = self._versions[cache_key] or versions
-        ids = [port_id(sid, i) for i in range(len(versions))]
+        ids = [port_id(sid, at, i) for i, (_, at) in enumerate(versions)]
         reply = status.get("in_reply_to_id")
         out = []
         for i, (text, at) in enumerate(versions):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,7 @@ def _with_links(body: list[dict[str, Any]], links: dict[str, str]) -> Response:
 def build(sim: MastodonSim) -> Flask:
     """The Flask app over `sim`."""
     app = Flask("mastodon-sim")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # as the X simulator: no access log on the console
 
     def api(endpoint: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Authenticate, count against the account's rate limit, inject faults, log."""
