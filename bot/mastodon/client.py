@@ -22,8 +22,10 @@ port was drawn for X):
   (Mastodon notifies the bot of others' statuses only); `dm_sent` reads the bot's own statuses instead.
 - **Handles** are Mastodon's `acct`: `alice` on the bot's instance, `alice@other.example` elsewhere. Text is
   Mastodon's HTML made plain, each mention link written as `@acct` (the link text is the short @username).
-- **Sends** carry an `Idempotency-Key` made of what is sent, so a send in doubt sent again within Mastodon's
-  hour of keys answers the first status instead of posting twice (X refuses the duplicate instead).
+- **Replies** carry an `Idempotency-Key` made of the status answered and the text, so a reply in doubt sent
+  again within Mastodon's hour of keys answers the first status instead of posting twice (X refuses the
+  duplicate instead; the core takes either as sent). DMs carry none: the same words may rightly be said
+  twice ("already cancelled"), and a DM in doubt is looked for with `dm_sent` first, as on X.
 - **Limits**: one budget per account for every endpoint (300 per 5 minutes by default), read from the
   `X-RateLimit-*` headers of every answer; a call made with none left raises XRateLimited before it is
   made. The status length is the instance's `configuration.statuses.max_characters`, counted as Mastodon
@@ -378,7 +380,7 @@ class MastodonTimeline:
             self._user(self._read("account", self.api.account, user_id))
         return self._accts[user_id]
 
-    def _post(self, what: str, text: str, *, visibility: str, reply_to: str | None, key: str) -> str:
+    def _post(self, what: str, text: str, *, visibility: str, reply_to: str | None, key: str | None) -> str:
         if countable(text) > self.max_characters():
             raise XError(f"{what}: {countable(text)} characters is more than the instance's "
                          f"{self.max_characters()}")
@@ -392,8 +394,7 @@ class MastodonTimeline:
             acct = self._acct(user_id)
         except XError as err:
             raise XError(f"dm: no account {user_id}: {err}") from None
-        return self._post("dm", f"@{acct} {quiet_handles(text)}", visibility="direct", reply_to=None,
-                          key=_key("dm", user_id, text))
+        return self._post("dm", f"@{acct} {quiet_handles(text)}", visibility="direct", reply_to=None, key=None)
 
     def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
         """The bot's direct status with this text to this person since then (a send in doubt), from the bot's
