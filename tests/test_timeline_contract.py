@@ -737,3 +737,15 @@ def test_mastodon_remote_handles_and_edits_seen_again(masto: MastodonDriver) -> 
         (edited, (post, edited), "@paybot send 6 to @carol@other.example")]
     masto.clock.advance(timedelta(hours=2))
     assert x.mentions(masto.bot_id, edited) == []  # past the edit horizon, nothing is read again
+
+
+def test_mastodon_a_version_names_whom_it_named_even_after_an_edit_dropped_them(masto: MastodonDriver) -> None:
+    """Edited before the bot looked: the status now names alice only, but its first version named carol, and
+    reads so (with carol's account), as X's entities keep each version's own mentions."""
+    post = masto.post("bob", "@paybot send 50 to @carol")
+    masto.clock.advance(timedelta(seconds=2))
+    edited = masto.edit(post, "@paybot never mind, thanks @alice")
+    got = {m.id: m for m in masto.timeline().mentions(masto.bot_id, None)}
+    assert list(got) == [post, edited]
+    assert set(got[post].mentioned) == {"paybot", "carol"} and got[post].mentioned["carol"].id == masto.id_of("carol")
+    assert set(got[edited].mentioned) == {"paybot", "alice"}

@@ -42,6 +42,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 import stamina
@@ -105,12 +106,25 @@ def countable(text: str) -> int:
     return len(_REMOTE_MENTION.sub(r"\1", _URL.sub("x" * URL_LENGTH, text)))
 
 
-class _Plain(HTMLParser):
-    """Mastodon's status HTML as plain text; each mention link becomes @acct (by its href)."""
+def acct_of_url(url: str, domain: str) -> str | None:
+    """The acct a profile address names (https://other.example/@carol -> carol@other.example; on `domain`, the
+    bot's instance: carol), or None when it is no such address."""
+    parts = urlsplit(url)
+    path = parts.path.strip("/")
+    if not parts.hostname or not path.startswith("@") or "/" in path or "@" in path[1:]:
+        return None
+    return path[1:] if parts.hostname == domain else f"{path[1:]}@{parts.hostname}"
 
-    def __init__(self, accts: dict[str, str]) -> None:
+
+class _Plain(HTMLParser):
+    """Mastodon's status HTML as plain text; each mention link becomes @acct (from the status's mentions by
+    its href, else from the href itself: a version before an edit may name people the status no longer does)."""
+
+    def __init__(self, accts: dict[str, str], domain: str) -> None:
         super().__init__(convert_charrefs=True)
         self.accts = accts
+        self.domain = domain
+        self.named: list[str] = []  # every acct the text mentions, in order
         self.out: list[str] = []
         self.paragraphs = 0
         self._mention: str | None = None  # the acct of the mention link being read
@@ -124,8 +138,10 @@ class _Plain(HTMLParser):
             self.paragraphs += 1
         elif tag == "br":
             self.out.append("\n")
-        elif tag == "a" and "mention" in (a.get("class") or "").split() and a.get("href") in self.accts:
-            self._mention = self.accts[str(a["href"])]
+        elif tag == "a" and "mention" in (a.get("class") or "").split() and (
+                acct := self.accts.get(str(a.get("href"))) or acct_of_url(str(a.get("href")), self.domain)):
+            self._mention = acct
+            self.named.append(acct)
             self.out.append(f"@{self._mention}")
         if self._mention is not None and tag != "br":
             self._depth += 1
@@ -141,12 +157,17 @@ class _Plain(HTMLParser):
             self.out.append(data)
 
 
-def plain_text(content: str, mentions: list[Any]) -> str:
+def plain_text(content: str, mentions: list[Any], domain: str = "") -> str:
     """A status's HTML `content` as the text its author wrote, mentions as @acct."""
-    parser = _Plain({str(m["url"]): str(m["acct"]) for m in mentions})
+    return read_content(content, mentions, domain)[0]
+
+
+def read_content(content: str, mentions: list[Any], domain: str) -> tuple[str, list[str]]:
+    """A status's HTML `content` as plain text, and the accts its mention links name."""
+    parser = _Plain({str(m["url"]): str(m["acct"]) for m in mentions}, domain)
     parser.feed(content)
     parser.close()
-    return "".join(parser.out)
+    return "".join(parser.out), parser.named
 
 
 def _utc(value: Any) -> datetime:
@@ -177,8 +198,10 @@ class MastodonTimeline:
         self.server_time: datetime | None = None
         self.requests = 0
         self._me: XUser | None = None
+        self._own_domain: str | None = None
         self._max_characters: int | None = None
-        self._versions: dict[tuple[str, str], list[tuple[str, datetime]]] = {}  # (status, edited_at) -> versions
+        # (status, edited_at) -> its versions: text, the accts it mentions, when
+        self._versions: dict[tuple[str, str], list[tuple[str, list[str], datetime]]] = {}
         self._accts: dict[str, str] = {}  # account id -> acct, from every account seen
         self._names: dict[str, tuple[str, datetime]] = {}  # account id -> display name, when it was read
 
@@ -254,6 +277,13 @@ class MastodonTimeline:
     def _my_id(self) -> str:
         return (self._me or self.me()).id
 
+    def _domain(self) -> str:
+        """The bot's instance's domain (from its profile's address), where accts carry no domain."""
+        if self._own_domain is None:
+            account = self._read("verify_credentials", self.api.account_verify_credentials)
+            self._own_domain = urlsplit(str(account.get("url") or "")).hostname or ""
+        return self._own_domain
+
     def _notifications(self, stop: Callable[[Any], bool], pages: int, limit: int = PAGE,
                        resume: str | None = None) -> tuple[list[Any], str | None]:
         """Mention notifications newest first until `stop(notification)` or `pages` pages; and where reading
@@ -321,18 +351,23 @@ class MastodonTimeline:
         me = self._me
         if me is not None and me.handle.lower() in mentioned:
             mentioned[me.handle.lower()] = me
-        versions = [(plain_text(str(status["content"]), mentions), _utc(status["created_at"]))]
+        domain = self._domain()
+        versions = [(*read_content(str(status["content"]), mentions, domain), _utc(status["created_at"]))]
         if status.get("edited_at"):
             cache_key = (sid, str(status["edited_at"]))
             if cache_key not in self._versions:
                 history = self._read("status_history", self.api.status_history, sid)
-                self._versions[cache_key] = [(plain_text(str(v["content"]), mentions), _utc(v["created_at"]))
-                                             for v in history][: VERSIONS - 1]
+                self._versions[cache_key] = [(*read_content(str(v["content"]), mentions, domain),
+                                              _utc(v["created_at"])) for v in history][: VERSIONS - 1]
             versions = self._versions[cache_key] or versions
-        ids = [port_id(sid, at, i) for i, (_, at) in enumerate(versions)]
+        # People an earlier version named and the status no longer does: looked up by their acct
+        gone = sorted({a.lower() for _, named, _ in versions for a in named} - set(mentioned))
+        if gone:
+            mentioned |= {h: u for h, u in self.users_by_handle(gone).items() if h in gone}
+        ids = [port_id(sid, at, i) for i, (_, _, at) in enumerate(versions)]
         reply = status.get("in_reply_to_id")
         out = []
-        for i, (text, at) in enumerate(versions):
+        for i, (text, named, at) in enumerate(versions):
             start = 0
             if reply:  # the leading @handles of a reply are its context, as X shows them
                 lead = _LEADING_HANDLES.match(text)
@@ -340,7 +375,8 @@ class MastodonTimeline:
             out.append(Mention(
                 id=ids[i], author_id=author.id, text=text, created_at=at, author_handle=author.handle,
                 author_name=author.name, display_start=start, edit_ids=tuple(ids[: i + 1]),
-                referenced=(("replied_to", port_id(reply)),) if reply else (), mentioned=dict(mentioned),
+                referenced=(("replied_to", port_id(reply)),) if reply else (),
+                mentioned={a.lower(): mentioned[a.lower()] for a in named if a.lower() in mentioned},
             ))
         return out
 
