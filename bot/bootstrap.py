@@ -68,7 +68,8 @@ def make_timeline(settings: Settings, clock: Clock) -> Timeline:
         from bot.mastodon.client import MastodonTimeline
 
         base, token = settings.require_mastodon()
-        return MastodonTimeline(base_url=base, access_token=token, timeout=settings.x_timeout, clock=clock)
+        return MastodonTimeline(base_url=base, access_token=token, timeout=settings.x_timeout, clock=clock,
+                                dm_page_size=settings.paybot_dm_page_size)
     return x_client(settings, clock)
 
 

@@ -200,7 +200,7 @@ class MastodonTimeline:
         self._me: XUser | None = None
         self._own_domain: str | None = None
         self._max_characters: int | None = None
-        # (status, edited_at) -> its versions: text, the accts it mentions, when
+        # (status, its edit time and text) -> its versions: text, the accts it mentions, when
         self._versions: dict[tuple[str, str], list[tuple[str, list[str], datetime]]] = {}
         self._accts: dict[str, str] = {}  # account id -> acct, from every account seen
         self._names: dict[str, tuple[str, datetime]] = {}  # account id -> display name, when it was read
@@ -290,6 +290,7 @@ class MastodonTimeline:
         would go on when the pages ran out first (a notification id), else None."""
         found: list[Any] = []
         max_id = resume
+        limit = min(limit, PAGE)  # Mastodon answers at most 80: a shorter page must mean the last one
         for _ in range(pages):
             page = self._read("notifications", self.api.notifications, types=["mention"], limit=limit,
                               max_id=max_id)
@@ -354,7 +355,7 @@ class MastodonTimeline:
         domain = self._domain()
         versions = [(*read_content(str(status["content"]), mentions, domain), _utc(status["created_at"]))]
         if status.get("edited_at"):
-            cache_key = (sid, str(status["edited_at"]))
+            cache_key = (sid, f"{status['edited_at']} {status['content']}")  # two edits may share a millisecond
             if cache_key not in self._versions:
                 history = self._read("status_history", self.api.status_history, sid)
                 self._versions[cache_key] = [(*read_content(str(v["content"]), mentions, domain),
