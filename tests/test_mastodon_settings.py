@@ -73,6 +73,7 @@ def test_doctor_on_a_healthy_mastodon_setup(sim: MastodonSim, tmp_path: Path) ->
     assert checks["token scopes"] == (OK, "read, write") and checks["bot flag"][0] == OK
     assert checks["notifications"][0] == OK and checks["status length"] == (OK, "500 characters per status")
     assert checks["rate limit"][0] == OK and checks["streaming"][0] == WARN
+    assert checks["streaming"][1].startswith("reachable, and not used")
     assert "X credentials" not in checks
 
 

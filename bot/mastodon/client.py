@@ -192,6 +192,7 @@ class MastodonTimeline:
                             ratelimit_method="throw", request_timeout=timeout, session=session,
                             version_check_mode="none")
         self.clock = clock or SystemClock()
+        self.timeout = timeout
         self.dm_page_size = dm_page_size
         self.edit_horizon = edit_horizon
         self.limit: tuple[int, int, datetime] | None = None  # (limit, remaining, reset) for the account
@@ -273,6 +274,19 @@ class MastodonTimeline:
             except (KeyError, TypeError, ValueError):
                 self._max_characters = DEFAULT_MAX_CHARACTERS
         return self._max_characters
+
+    def streaming_healthy(self) -> bool:
+        """Whether the instance's streaming server answers its health check (for `paybot doctor`; paybot polls)."""
+        instance = self._read("instance", self.api.instance_v2)
+        base = str(((instance.get("configuration") or {}).get("urls") or {}).get("streaming") or "")
+        base = base.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        if not base:
+            return False
+        try:
+            resp = self.api.session.get(f"{base.rstrip('/')}/api/v1/streaming/health", timeout=self.timeout)
+        except requests.RequestException:
+            return False
+        return resp.ok and resp.text.strip() == "OK"
 
     def _my_id(self) -> str:
         return (self._me or self.me()).id

@@ -61,5 +61,7 @@ def mastodon_checks(settings: Settings) -> list[Check]:
     if timeline.limit:
         out.append(Check("rate limit", OK, f"{timeline.limit[1]} of {timeline.limit[0]} requests left in this "
                                            "window"))
-    out.append(Check("streaming", WARN, "not used: paybot polls the notifications (the user stream is not built)"))
+    reachable = timeline.streaming_healthy()
+    out.append(Check("streaming", WARN, ("reachable" if reachable else "not reachable") + ", and not used: paybot "
+                                        "polls the notifications (the user stream is not built)"))
     return out

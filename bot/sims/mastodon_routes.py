@@ -244,6 +244,12 @@ def build(sim: MastodonSim) -> Flask:
         chosen, links = _page(theirs, default=20)
         return _with_links([sim.render_status(s) for s in chosen], links)
 
+    @app.get("/api/v1/streaming/health")
+    def streaming_health() -> Response:
+        """The streaming server's health check (test_stream_healthy.yaml): "OK". The streams themselves are not
+        modelled."""
+        return Response("OK", mimetype="text/plain")
+
     # ---------------------------------------------------------------- control
 
     @app.post("/_sim/users")
