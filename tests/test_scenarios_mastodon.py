@@ -48,3 +48,21 @@ def test_the_demo_plays_on_mastodon() -> None:
     assert any(m["type"] == "reply" and "@bob sent @alice $5.00" in m["text"] for m in said)
     assert any(m["type"] == "dm" and "you received $7.50 from @bob" in m["text"] for m in said)
     assert {t["status"] for t in outcome["transfers"]} >= {"completed", "failed"}
+
+
+def test_the_cli_plays_on_mastodon(tmp_path: Path) -> None:
+    """`paybot demo --timeline mastodon` prints the conversation; `paybot simulate --timeline mastodon` the
+    outcome; an unknown timeline is refused."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    runner = CliRunner()
+    demo = runner.invoke(app, ["demo", "--timeline", "mastodon"])
+    assert demo.exit_code == 0 and "Mastodon.py over loopback" in demo.output
+    assert "@bob sent @alice $5.00" in demo.output
+    path = Path(__file__).parent / "scenarios" / "happy_path.json"
+    simulated = runner.invoke(app, ["simulate", str(path), "--timeline", "mastodon", "--json"])
+    assert simulated.exit_code == 0, simulated.output
+    check(json.loads(simulated.output.strip().splitlines()[-1]), json.loads(path.read_text("utf-8"))["expect"])
+    assert runner.invoke(app, ["demo", "--timeline", "myspace"]).exit_code != 0
