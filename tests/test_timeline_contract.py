@@ -749,3 +749,13 @@ def test_mastodon_a_version_names_whom_it_named_even_after_an_edit_dropped_them(
     assert list(got) == [post, edited]
     assert set(got[post].mentioned) == {"paybot", "carol"} and got[post].mentioned["carol"].id == masto.id_of("carol")
     assert set(got[edited].mentioned) == {"paybot", "alice"}
+
+
+def test_mastodon_a_reply_is_never_more_visible_than_the_status(masto: MastodonDriver) -> None:
+    """Public under public, unlisted under unlisted, followers-only under followers-only: the bot's answer does
+    not widen the audience the command's author chose."""
+    x = masto.timeline()
+    for visibility in ("public", "unlisted", "private"):
+        post = port_id(masto.sim.post("bob", f"@paybot send 5 to @alice ({visibility})", visibility=visibility)["id"])
+        mine = masto.sim.statuses[status_of(x.reply(post, f"@bob sent @alice $5.00 ({visibility})"))]
+        assert mine["visibility"] == visibility

@@ -20,6 +20,8 @@ port was drawn for X):
   it) taken off the text. A direct status naming anyone else besides the bot is a group conversation
   (`conversation_id` "group-<status>"), which the core ignores. The bot's own DMs are not in `dm_events`
   (Mastodon notifies the bot of others' statuses only); `dm_sent` reads the bot's own statuses instead.
+- **Replies** are as visible as the status they answer and never more (public, or unlisted, or
+  followers-only), so the bot never widens an audience its author chose.
 - **Handles** are Mastodon's `acct`: `alice` on the bot's instance, `alice@other.example` elsewhere. Text is
   Mastodon's HTML made plain, each mention link written as `@acct` (the link text is the short @username).
 - **Replies** carry an `Idempotency-Key` made of the status answered and the text, so a reply in doubt sent
@@ -205,6 +207,7 @@ class MastodonTimeline:
         self._versions: dict[tuple[str, str], list[tuple[str, list[str], datetime]]] = {}
         self._accts: dict[str, str] = {}  # account id -> acct, from every account seen
         self._names: dict[str, tuple[str, datetime]] = {}  # account id -> display name, when it was read
+        self._visibility: dict[str, str] = {}  # status id -> its visibility, for the reply's
 
     # ---------------------------------------------------------------- plumbing
 
@@ -356,6 +359,7 @@ class MastodonTimeline:
     def _versions_of(self, status: Any) -> list[Mention]:
         """The status as a mention, one per version when it was edited."""
         sid = str(status["id"])
+        self._visibility[sid] = str(status.get("visibility"))
         author = self._user(status["account"])
         mentions = list(status.get("mentions") or [])
         mentioned: dict[str, XUser] = {}
@@ -473,10 +477,15 @@ class MastodonTimeline:
         return min(found, key=lambda d: d.at) if found else None
 
     def reply(self, in_reply_to: str, text: str) -> str:
-        """A public status in reply to the port id's status; its port id. A status gone is a refusal."""
+        """A status in reply to the port id's status, as visible as it and never more (public under a public
+        status, unlisted under an unlisted one, followers-only under a followers-only one: the bot does not
+        widen the audience its author chose); its port id. A status gone is a refusal."""
+        sid = status_of(in_reply_to)
         try:
-            return self._post("reply", text, visibility="public", reply_to=status_of(in_reply_to),
-                              key=_key("reply", status_of(in_reply_to), text))
+            if sid not in self._visibility:
+                self._visibility[sid] = str(self._read("status", self.api.status, sid).get("visibility"))
+            visibility = self._visibility[sid] if self._visibility[sid] in ("unlisted", "private") else "public"
+            return self._post("reply", text, visibility=visibility, reply_to=sid, key=_key("reply", sid, text))
         except XForbidden:
             raise
         except XError as err:
