@@ -28,6 +28,8 @@ port was drawn for X):
   again within Mastodon's hour of keys answers the first status instead of posting twice (X refuses the
   duplicate instead; the core takes either as sent). DMs carry none: the same words may rightly be said
   twice ("already cancelled"), and a DM in doubt is looked for with `dm_sent` first, as on X.
+- **Streaming**: `listen` follows the user stream and wakes the worker on each notification; the readings
+  above stay the source of truth (and the catch-up after downtime).
 - **Limits**: one budget per account for every endpoint (300 per 5 minutes by default), read from the
   `X-RateLimit-*` headers of every answer; a call made with none left raises XRateLimited before it is
   made. The status length is the instance's `configuration.statuses.max_characters`, counted as Mastodon
@@ -39,6 +41,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -48,7 +51,7 @@ from urllib.parse import urlsplit
 
 import requests
 import stamina
-from mastodon import Mastodon
+from mastodon import Mastodon, StreamListener
 from mastodon.errors import (
     MastodonAPIError,
     MastodonNetworkError,
@@ -73,6 +76,7 @@ DM_SENT_PAGES = 10
 USER_PAGE = 40  # ids per GET /api/v1/accounts
 DEFAULT_MAX_CHARACTERS = 500
 NAMES_FOR = timedelta(minutes=10)  # how long a display name read for a mention is used again
+STREAM_READ_TIMEOUT = 300.0  # seconds without a byte (Mastodon sends a heartbeat every few seconds)
 URL_LENGTH = 23  # characters_reserved_per_url
 _URL = re.compile(r"https?://\S+")
 _REMOTE_MENTION = re.compile(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -278,11 +282,15 @@ class MastodonTimeline:
                 self._max_characters = DEFAULT_MAX_CHARACTERS
         return self._max_characters
 
-    def streaming_healthy(self) -> bool:
-        """Whether the instance's streaming server answers its health check (for `paybot doctor`; paybot polls)."""
+    def _streaming_base(self) -> str:
+        """The streaming server's address (the instance's configuration.urls.streaming, as http(s))."""
         instance = self._read("instance", self.api.instance_v2)
         base = str(((instance.get("configuration") or {}).get("urls") or {}).get("streaming") or "")
-        base = base.replace("wss://", "https://", 1).replace("ws://", "http://", 1)
+        return base.replace("wss://", "https://", 1).replace("ws://", "http://", 1).rstrip("/")
+
+    def streaming_healthy(self) -> bool:
+        """Whether the instance's streaming server answers its health check (for `paybot doctor`)."""
+        base = self._streaming_base()
         if not base:
             return False
         try:
@@ -290,6 +298,48 @@ class MastodonTimeline:
         except requests.RequestException:
             return False
         return resp.ok and resp.text.strip() == "OK"
+
+    def listen(self, on_event: Callable[[], None], *, reconnect_after: float = 5.0) -> Callable[[], None]:
+        """Follow the user stream (server-sent events) on a daemon thread and call `on_event` for each new
+        notification: the worker then reads at once instead of at its next poll. The stream only wakes the
+        reading; what was said is read by `mentions` and `dm_events` as always (polling stays the source of
+        truth, and the catch-up after downtime). A dropped stream is opened again after `reconnect_after`
+        seconds. Returns the function that stops it."""
+        stopping = threading.Event()
+        current: list[requests.Response] = []
+        token = str(self.api.access_token)
+
+        class Wake(StreamListener):
+            def on_notification(self, notification: Any) -> None:
+                on_event()
+
+            def on_unknown_event(self, name: str, unknown_event: Any = None) -> None:
+                pass  # new kinds of events are not paybot's business
+
+        def follow() -> None:
+            while not stopping.is_set():
+                try:
+                    url = f"{self._streaming_base() or self.api.api_base_url}/api/v1/streaming/user"
+                    resp = self.api.session.get(url, headers={"Authorization": f"Bearer {token}"}, stream=True,
+                                                timeout=(self.timeout, STREAM_READ_TIMEOUT))
+                    current[:] = [resp]
+                    if resp.ok:
+                        with resp:
+                            Wake().handle_stream(resp)  # type: ignore[no-untyped-call]
+                    else:
+                        log.warning("the streaming server answered %s; polling only meanwhile", resp.status_code)
+                except Exception as err:  # a stream that drops is opened again; polling goes on meanwhile
+                    if not stopping.is_set():
+                        log.info("the user stream dropped (%s); opening it again", type(err).__name__)
+                stopping.wait(reconnect_after)
+
+        def stop() -> None:
+            stopping.set()
+            for resp in current:
+                resp.close()
+
+        threading.Thread(target=follow, name="mastodon-stream", daemon=True).start()
+        return stop
 
     def _my_id(self) -> str:
         return (self._me or self.me()).id

@@ -61,7 +61,9 @@ def mastodon_checks(settings: Settings) -> list[Check]:
     if timeline.limit:
         out.append(Check("rate limit", OK, f"{timeline.limit[1]} of {timeline.limit[0]} requests left in this "
                                            "window"))
-    reachable = timeline.streaming_healthy()
-    out.append(Check("streaming", WARN, ("reachable" if reachable else "not reachable") + ", and not used: paybot "
-                                        "polls the notifications (the user stream is not built)"))
+    if timeline.streaming_healthy():
+        out.append(Check("streaming", OK, "reachable: the worker follows the user stream and reads at once"))
+    else:
+        out.append(Check("streaming", WARN, "the streaming server does not answer its health check: the worker "
+                                            "will only poll (every PAYBOT_MENTIONS_INTERVAL)"))
     return out

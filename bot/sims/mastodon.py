@@ -22,7 +22,8 @@ instance and on others (`alice@other.example`), posting, replying, editing, boos
 directly (a `direct` status), renaming. A status posted with an `Idempotency-Key` the same account used in
 the last hour answers the first status instead of posting again.
 
-Not modelled: streaming (the user stream; paybot polls), federation delays, media, polls, quotes,
+Streaming: the user stream (`/api/v1/streaming/user`, server-sent events) sends each new notification; the
+home timeline's `update` events are not sent. Not modelled: federation delays, media, polls, quotes,
 conversations, filters, blocks and mutes, and the
 separate limits Mastodon keeps for posting and media.
 """
@@ -78,6 +79,8 @@ class MastodonSim(LoopbackServer):
         self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}  # (account, key) -> (status, when)
         self.faults: dict[str, list[list[int]]] = {}  # endpoint -> [[status, times]]
         self.scopes = ["read", "write"]  # what the bot's token was granted
+        self.closing = threading.Event()  # set by stop(): open streams end
+        self.streams = 0  # user streams opened so far
         self.thread_name = "mastodon-sim"
         self.bot_id = self.add_user(bot_handle, "paybot", bot=True)
         self.tokens[token] = self.bot_id
@@ -245,6 +248,14 @@ class MastodonSim(LoopbackServer):
         """Answer the next `times` requests to `endpoint` (a name of mastodon_routes.ROUTES) with `status`."""
         with self.lock:
             self.faults.setdefault(endpoint, []).append([status, times])
+
+    def start(self, port: int = 0) -> str:
+        self.closing.clear()
+        return super().start(port)
+
+    def stop(self) -> None:
+        self.closing.set()  # the user streams end, so that their threads do not hold the server
+        super().stop()
 
     # ------------------------------------------------------------------- app
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -33,6 +34,7 @@ ROUTES: dict[str, str] = {
 }
 MAX_LIMIT = 80  # Mastodon caps `limit` at twice its default of 40 for notifications
 TIMEOUT = 0
+STREAM_POLL = 0.05  # seconds between two looks at the state for the user stream
 
 
 def _error(status: int, message: str) -> Response:
@@ -243,6 +245,37 @@ def build(sim: MastodonSim) -> Flask:
                   and (viewer == account_id or s["visibility"] in ("public", "unlisted"))]
         chosen, links = _page(theirs, default=20)
         return _with_links([sim.render_status(s) for s in chosen], links)
+
+    @app.get("/api/v1/streaming/user")
+    def streaming_user() -> Response:
+        """The user stream as server-sent events: each new notification of the token's account as a
+        `notification` event (its payload the Notification entity), and a heartbeat comment now and then.
+        Statuses for the home timeline (`update`) are not sent: paybot has no use for them."""
+        auth = request.headers.get("Authorization", "")
+        viewer = sim.tokens.get(auth.removeprefix("Bearer ").strip())
+        if viewer is None:
+            return _error(401, "The access token is invalid")
+        with sim.lock:
+            seen = int(sim.notifications[-1]["id"]) if sim.notifications else 0
+
+        def events() -> Iterator[str]:
+            nonlocal seen
+            with sim.lock:
+                sim.streams += 1
+            yield ":)\n\n"
+            beats = 0
+            while not sim.closing.wait(STREAM_POLL):
+                with sim.lock:
+                    new = [n for n in sim.notifications if int(n["id"]) > seen and n["to"] == viewer]
+                    seen = max([seen, *(int(n["id"]) for n in sim.notifications)])
+                    payloads = [json.dumps(sim.render_notification(n)) for n in new]
+                for payload in payloads:
+                    yield f"event: notification\ndata: {payload}\n\n"
+                beats += 1
+                if beats % 100 == 0:
+                    yield ":thump\n\n"
+
+        return Response(events(), mimetype="text/event-stream")
 
     @app.get("/api/v1/streaming/health")
     def streaming_health() -> Response:
