@@ -66,3 +66,18 @@ def test_the_cli_plays_on_mastodon(tmp_path: Path) -> None:
     assert simulated.exit_code == 0, simulated.output
     check(json.loads(simulated.output.strip().splitlines()[-1]), json.loads(path.read_text("utf-8"))["expect"])
     assert runner.invoke(app, ["demo", "--timeline", "myspace"]).exit_code != 0
+
+
+# Two of the scenarios that name other providers, on each of them, on Mastodon: the adapters meet as on X.
+ON_PROVIDERS = [(name, provider) for name in ("consent_attack5_a_requesters_edit_cannot_redirect_a_bare_yes",
+                                              "consent_attack4_a_superseded_confirmation_is_never_sent")
+                for provider in ("stripe", "mangopay")]
+
+
+@pytest.mark.parametrize(("name", "provider"), ON_PROVIDERS, ids=[f"{n}-{p}" for n, p in ON_PROVIDERS])
+def test_scenario_on_mastodon_and_other_providers(name: str, provider: str) -> None:
+    path = Path(__file__).parent / "scenarios" / f"{name}.json"
+    scenario = json.loads(path.read_text(encoding="utf-8"))
+    assert provider in scenario["providers"]
+    outcome, _ = run_scenario(scenario, provider=provider, timeline="mastodon")
+    check(outcome, scenario["expect"])
