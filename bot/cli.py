@@ -651,19 +651,33 @@ def write_private(path: Path, text: str, *, replace: bool) -> None:
 def init(
     path: Annotated[Path, typer.Option(help="Where to write the settings.")] = Path(".env"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    timeline: Annotated[str, typer.Option(help="x or mastodon: the timeline whose settings are asked.")] = "x",
 ) -> None:
     """Write a starter .env from config.example.env, asking for the values that matter."""
     if path.exists() and not force:
         _fail(f"{path} exists; use --force to replace it")
     if not TEMPLATE.exists():
         _fail(f"the template {TEMPLATE} is missing (paybot init runs from a source checkout)")
-    console.print("The X values come from the developer portal: your app's API key and secret, and the access "
-                  "token and secret of the bot's own account (Read, write and Direct Messages).")
-    values = {
-        "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
-        "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
-        "X_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
-        "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
+    if timeline == "mastodon":
+        console.print("The Mastodon values: your instance's address, and the access token of an application "
+                      "made in the bot account's Preferences → Development (scopes read and write).")
+        values = {
+            "PAYBOT_TIMELINE": "mastodon",
+            "MASTODON_BASE_URL": typer.prompt("the instance's address (https://...)"),
+            "MASTODON_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
+        }
+    elif timeline == "x":
+        console.print("The X values come from the developer portal: your app's API key and secret, and the access "
+                      "token and secret of the bot's own account (Read, write and Direct Messages).")
+        values = {
+            "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
+            "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
+            "X_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
+            "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
+        }
+    else:
+        _fail(f"unknown timeline {timeline!r}: x or mastodon")
+    values |= {
         "PAYBOT_HANDLE": typer.prompt("the bot account's handle", default="paybot").lstrip("@"),
         "PAYBOT_CURRENCY": typer.prompt("currency of bare amounts", default="USD").upper(),
         "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False,

@@ -90,3 +90,26 @@ def test_doctor_says_what_is_wrong_with_mastodon(sim: MastodonSim, tmp_path: Pat
     assert checks["bot flag"].status == WARN
     sim.stop()  # nothing answers any more: the streaming check is not what fails the doctor
     assert {c.name: c for c in run_checks(settings(sim, tmp_path))}["Mastodon token"].status == FAIL
+
+
+def test_init_asks_for_the_mastodon_settings(tmp_path: Path) -> None:
+    """`paybot init --timeline mastodon` asks for the instance and the token (not echoed) instead of X's."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    answers = "https://mastodon.example\ntok-123456\n@tipjar\neur\n\n"
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        out = CliRunner().invoke(app, ["init", "--timeline", "mastodon"], input=answers)
+    finally:
+        os.chdir(here)
+    assert out.exit_code == 0, out.output
+    env = (tmp_path / ".env").read_text()
+    for line in ("PAYBOT_TIMELINE=mastodon", "MASTODON_BASE_URL=https://mastodon.example",
+                 "MASTODON_ACCESS_TOKEN=tok-123456", "PAYBOT_HANDLE=tipjar"):
+        assert line in env.splitlines()
+    assert "tok-123456" not in out.output
