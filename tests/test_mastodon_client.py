@@ -74,3 +74,29 @@ def test_ids_lengths_and_quiet_handles() -> None:
     assert countable("@carol@other.example https://example.com/" + "x" * 100) == len("@carol ") + 23
     assert quiet_handles("Send $5 to @alice and @bob@other.example? mail@home") == (
         "Send $5 to ＠alice and ＠bob@other.example? mail@home")
+
+
+def test_a_status_federated_late_is_read_though_its_id_is_below_the_cursor() -> None:
+    """A mention and a direct status from another instance, published before what was already read but
+    reaching the instance only now: both are read (their ids say their publication time)."""
+    clock = FakeClock()
+    sim = MastodonSim(clock, rate_limit=None)
+    for handle in ("bob", "carol@other.example"):
+        sim.add_user(handle)
+    sim.start()
+    try:
+        x = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN, clock=clock)
+        published = clock.now()
+        clock.advance(timedelta(seconds=30))
+        sim.post("bob", "@paybot help")
+        sim.direct("bob", "hi")
+        [seen] = x.mentions(sim.bot_id, None)
+        [dm] = x.dm_events(None, not_before=published).events
+        clock.advance(timedelta(seconds=30))
+        late = sim.post("carol@other.example", "@paybot send 5 to @bob", published=published)
+        late_dm = sim.direct("carol@other.example", "yes", published=published)
+        assert int(port_id(late["id"])) < int(seen.id) and int(port_id(late_dm["id"])) < int(dm.id)
+        assert [m.id for m in x.mentions(sim.bot_id, seen.id)] == [port_id(late["id"])]
+        assert [d.id for d in x.dm_events(dm.id).events] == [port_id(late_dm["id"])]
+    finally:
+        sim.stop()

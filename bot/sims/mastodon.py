@@ -140,12 +140,14 @@ class MastodonSim(LoopbackServer):
     # ------------------------------------------------------------------ posting
 
     def post(self, by: str, text: str, *, visibility: str = "public", reply_to: str | None = None,
-             as_id: str | None = None) -> dict[str, Any]:
-        """@by posts a status; returns it as stored. `as_id`: the author by account id instead."""
+             as_id: str | None = None, published: datetime | None = None) -> dict[str, Any]:
+        """@by posts a status; returns it as stored. `as_id`: the author by account id instead. `published`: a
+        status from another instance that reaches this one only now, published then (its id and created_at
+        say then, as Mastodon derives them from the publication time; its notifications say now)."""
         with self.lock:
             author = as_id or self.user_id(by)
-            now = self.clock.now()
-            sid = self._new_status_id(now)
+            now = published or self.clock.now()
+            sid = self._new_status_id(now) if published is None else self._past_status_id(now)
             mentioned = self._mentioned(text)
             reply = self.statuses.get(reply_to) if reply_to else None
             status: dict[str, Any] = {"id": sid, "account_id": author, "text": text, "visibility": visibility,
@@ -159,10 +161,11 @@ class MastodonSim(LoopbackServer):
 
     tweet = post  # the X simulator's name for it
 
-    def direct(self, by: str, text: str, to: str | None = None, *, reply_to: str | None = None) -> dict[str, Any]:
+    def direct(self, by: str, text: str, to: str | None = None, *, reply_to: str | None = None,
+               published: datetime | None = None) -> dict[str, Any]:
         """@by writes privately to @to (default: the bot): a `direct` status naming them first."""
         target = to or self.acct(self.bot_id)
-        return self.post(by, f"@{target} {text}", visibility="direct", reply_to=reply_to)
+        return self.post(by, f"@{target} {text}", visibility="direct", reply_to=reply_to, published=published)
 
     dm = direct
 
@@ -219,6 +222,13 @@ class MastodonSim(LoopbackServer):
         self._next_notification += 1
         self.notifications.append({"id": nid, "type": kind, "to": to, "account_id": by, "status_id": status_id,
                                    "created_at": self.clock.now()})
+
+    def _past_status_id(self, at: datetime) -> str:
+        """A snowflake for a time already past, unused (a federated status published earlier)."""
+        sid = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1) << 16
+        while str(sid) in self.statuses:
+            sid += 1
+        return str(sid)
 
     def _new_status_id(self, now: datetime) -> str:
         """Mastodon's snowflake: the time in milliseconds, shifted 16 bits, plus a sequence."""
