@@ -23,7 +23,7 @@ def test_the_rate_limit_is_read_from_the_headers_and_no_call_is_made_past_it() -
         x = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN, clock=clock)
         for _ in range(3):
             x.me()
-        assert x.limit == (3, 0, datetime(2026, 11, 28, 12, 5, tzinfo=UTC))
+        assert x.limit == (3, 0, datetime(2026, 11, 28, 12, 5, tzinfo=UTC)) and x.limits == {"account": x.limit}
         with pytest.raises(XRateLimited) as err:
             x.me()
         assert err.value.reset_at == datetime(2026, 11, 28, 12, 5, tzinfo=UTC) and len(sim.log) == 3

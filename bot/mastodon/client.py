@@ -239,6 +239,11 @@ class MastodonTimeline:
             except ValueError:
                 log.warning("unreadable rate-limit headers from Mastodon: %s", h.get("X-RateLimit-Reset"))
 
+    @property
+    def limits(self) -> dict[str, tuple[int, int, datetime]]:
+        """The rate-limit budget as `paybot status` shows X's by endpoint: Mastodon's one, for the account."""
+        return {"account": self.limit} if self.limit else {}
+
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         now = self.clock.now()
         if self.limit and self.limit[1] <= 0 and self.limit[2] > now:
