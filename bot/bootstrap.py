@@ -62,6 +62,17 @@ def x_client(settings: Settings, clock: Clock) -> XClient:
                    dm_page_size=settings.paybot_dm_page_size, clock=clock)
 
 
+def make_timeline(settings: Settings, clock: Clock) -> Timeline:
+    """The timeline PAYBOT_TIMELINE names: X (the default) or the bot's Mastodon instance."""
+    if settings.paybot_timeline == "mastodon":
+        from bot.mastodon.client import MastodonTimeline
+
+        base, token = settings.require_mastodon()
+        return MastodonTimeline(base_url=base, access_token=token, timeout=settings.x_timeout, clock=clock,
+                                dm_page_size=settings.paybot_dm_page_size)
+    return x_client(settings, clock)
+
+
 def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
     """The configured payment provider: the sandbox, Stripe or Mangopay (ConfigError for a bad or live key)."""
     if settings.paybot_provider == "stripe":
@@ -109,7 +120,7 @@ def build(
     if migrate_schema:
         migrate.upgrade(engine)
     uow = SqlStore(engine)
-    timeline = timeline or x_client(settings, clock)
+    timeline = timeline or make_timeline(settings, clock)
     if provider is None:
         try:
             provider = make_provider(settings, clock)
@@ -131,7 +142,7 @@ def build(
     service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings, provider),
                       bot_id=bot_id, bot_handle=settings.paybot_handle,
                       currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
-                      new_code=new_code)
+                      new_code=new_code, fediverse=settings.paybot_timeline == "mastodon")
     _pages(settings, service, provider, clock)
     idle = settings.paybot_dms_idle_interval
     worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock, started_at=first_start(uow, clock),

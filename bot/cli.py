@@ -46,7 +46,7 @@ def run(
 
     try:
         settings = load_settings()
-        settings.require_x()
+        settings.require_timeline()
         logs.setup(settings.log_level, secrets=settings.secrets())
         logging.getLogger("bot").debug("logging at %s", settings.log_level)
         for override in settings.overrides():
@@ -156,14 +156,20 @@ def web(
 
 
 @app.command()
-def demo() -> None:
-    """Play a short scripted conversation on the embedded X simulator and sandbox."""
+def demo(
+    timeline: Annotated[str, typer.Option(help="x or mastodon: the timeline simulator to play it on.")] = "x",
+) -> None:
+    """Play a short scripted conversation on the embedded X (or Mastodon) simulator and sandbox."""
     from bot.sims.runner import run_scenario
 
     scenario = json.loads(resources.files("bot").joinpath("scenarios/demo.json").read_text("utf-8"))
-    console.print("[bold]paybot demo[/bold]: the real worker, tweepy over loopback to the X "
+    if timeline not in ("x", "mastodon"):
+        _fail(f"unknown timeline {timeline!r}: x or mastodon")
+        return
+    client = "Mastodon.py over loopback to the Mastodon" if timeline == "mastodon" else "tweepy over loopback to the X"
+    console.print(f"[bold]paybot demo[/bold]: the real worker, {client} "
                   "simulator, a SQLite store and the sandbox provider.\n")
-    outcome, transcript = run_scenario(scenario)
+    outcome, transcript = run_scenario(scenario, timeline=timeline)
     for label, said in transcript:
         console.print(f"[cyan]▶ {label}[/cyan]", highlight=False)
         for m in said:
@@ -185,6 +191,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="One compact JSON line instead of indented JSON.")] = False,
     provider: Annotated[str, typer.Option(help="sandbox, stripe or mangopay (that adapter against the built-in "
                                                "Stripe or Mangopay emulator).")] = "sandbox",
+    timeline: Annotated[str, typer.Option(help="x or mastodon (a tweet is a public status, a DM a direct "
+                                               "status, on the built-in Mastodon simulator).")] = "x",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
     from bot.sims.runner import run_scenario
@@ -196,7 +204,7 @@ def simulate(
         return
     logging.basicConfig(level=logging.WARNING)
     try:
-        outcome, _ = run_scenario(data, provider=provider)
+        outcome, _ = run_scenario(data, provider=provider, timeline=timeline)
     except (KeyError, ValueError) as err:
         _fail(f"bad scenario step: {err}")
         return
@@ -649,19 +657,33 @@ def write_private(path: Path, text: str, *, replace: bool) -> None:
 def init(
     path: Annotated[Path, typer.Option(help="Where to write the settings.")] = Path(".env"),
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+    timeline: Annotated[str, typer.Option(help="x or mastodon: the timeline whose settings are asked.")] = "x",
 ) -> None:
     """Write a starter .env from config.example.env, asking for the values that matter."""
     if path.exists() and not force:
         _fail(f"{path} exists; use --force to replace it")
     if not TEMPLATE.exists():
         _fail(f"the template {TEMPLATE} is missing (paybot init runs from a source checkout)")
-    console.print("The X values come from the developer portal: your app's API key and secret, and the access "
-                  "token and secret of the bot's own account (Read, write and Direct Messages).")
-    values = {
-        "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
-        "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
-        "X_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
-        "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
+    if timeline == "mastodon":
+        console.print("The Mastodon values: your instance's address, and the access token of an application "
+                      "made in the bot account's Preferences → Development (scopes read and write).")
+        values = {
+            "PAYBOT_TIMELINE": "mastodon",
+            "MASTODON_BASE_URL": typer.prompt("the instance's address (https://...)"),
+            "MASTODON_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
+        }
+    elif timeline == "x":
+        console.print("The X values come from the developer portal: your app's API key and secret, and the access "
+                      "token and secret of the bot's own account (Read, write and Direct Messages).")
+        values = {
+            "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
+            "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
+            "X_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
+            "X_ACCESS_TOKEN_SECRET": typer.prompt("access token secret", hide_input=True),
+        }
+    else:
+        _fail(f"unknown timeline {timeline!r}: x or mastodon")
+    values |= {
         "PAYBOT_HANDLE": typer.prompt("the bot account's handle", default="paybot").lstrip("@"),
         "PAYBOT_CURRENCY": typer.prompt("currency of bare amounts", default="USD").upper(),
         "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False,

@@ -257,14 +257,17 @@ def _transform(text: str, start: str, currency: str, enabled: tuple[str, ...], l
 
 
 def parse_command(
-    text: str, *, bot: str = "paybot", currency: str = "USD", enabled: tuple[str, ...] | None = None
+    text: str, *, bot: str = "paybot", currency: str = "USD", enabled: tuple[str, ...] | None = None,
+    fediverse: bool = False,
 ) -> Command:
     """Parse a public post addressed to the bot.
 
     The command is what follows the first mention of the bot. Raises
     CommandError whose message tells the user what to write instead; its
     `quiet` attribute is True when the text is not a command to the bot at all
-    (chatter, a repost), which the bot does not answer.
+    (chatter, a repost), which the bot does not answer. `fediverse`: handles
+    may name their instance (`@alice@other.example`, Mastodon); otherwise such
+    a handle is refused as X refuses it.
     """
     text = _check_text(text)
     if text.lstrip().startswith("RT @"):
@@ -288,6 +291,8 @@ def parse_command(
     except UnexpectedInput as err:
         raise _unreadable(err, rest, bot, lang) from None
     assert isinstance(cmd, Command)
+    if not fediverse and any("@" in h for h in cmd.recipients):
+        raise CommandError("handle.bad", lang=lang)
     _check_command(cmd, bot)
     return cmd
 

@@ -139,6 +139,10 @@ class Settings(BaseSettings):
     x_api_base: str | None = None
     x_timeout: float = Field(10.0, gt=0, le=120)
     paybot_handle: str = "paybot"
+    # Which timeline the bot watches: X (the X_* settings) or a Mastodon instance (the MASTODON_* settings).
+    paybot_timeline: Literal["x", "mastodon"] = "x"
+    mastodon_base_url: str | None = None  # the bot's instance, e.g. https://mastodon.example (http: only 127.0.0.1)
+    mastodon_access_token: SecretStr | None = None  # the bot account's token (scopes read and write)
 
     database_url: str | None = None
     paybot_db_path: str = "paybot.db"
@@ -280,6 +284,28 @@ class Settings(BaseSettings):
         checked_base("x_api_base", self.x_api_base, live=self.paybot_live)
         return out
 
+    def require_mastodon(self) -> tuple[str, str]:
+        """The Mastodon instance's address and the bot's access token; ConfigError when either is missing or a
+        placeholder, or the address is not https (plain http only to this machine: a simulator)."""
+        if not self.mastodon_base_url:
+            raise ConfigError("MASTODON_BASE_URL is not set: the address of the bot's Mastodon instance, "
+                              "e.g. https://mastodon.example")
+        base = checked_base("mastodon_base_url", self.mastodon_base_url, live=self.paybot_live, override=False)
+        token = self.mastodon_access_token.get_secret_value() if self.mastodon_access_token else ""
+        if not token:
+            raise ConfigError("MASTODON_ACCESS_TOKEN is not set: create an application in the bot account's "
+                              "Preferences → Development (scopes read and write) and copy its access token")
+        if is_placeholder(token):
+            raise ConfigError("MASTODON_ACCESS_TOKEN still holds a placeholder: copy the application's access token")
+        return str(base), token
+
+    def require_timeline(self) -> None:
+        """The chosen timeline's settings are usable (PAYBOT_TIMELINE: X's credentials or Mastodon's)."""
+        if self.paybot_timeline == "mastodon":
+            self.require_mastodon()
+        else:
+            self.require_x()
+
     def secrets(self) -> list[str]:
         """Every secret value the settings hold, for the log filter and for error lines: the X
         credentials, the Stripe key and signing secret, and DATABASE_URL's password (also as the raw
@@ -287,7 +313,8 @@ class Settings(BaseSettings):
         values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
                                                   self.x_access_token_secret, self.stripe_api_key,
                                                   self.stripe_webhook_secret, self.stripe_connect_webhook_secret,
-                                                  self.mangopay_api_key, self.paybot_link_secret)
+                                                  self.mangopay_api_key, self.paybot_link_secret,
+                                                  self.mastodon_access_token)
                   if v]
         return values + database_password_parts(self.database_url)
 

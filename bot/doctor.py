@@ -44,7 +44,12 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     checks = [Check("settings", OK, f"bot @{settings.paybot_handle}, currency {settings.paybot_currency}")]
     checks += [Check("API override", WARN, f"{override}: for emulators and tests only; a real bot talks to the "
                                           "real APIs") for override in settings.overrides()]
-    checks += _x_checks(settings)
+    if settings.paybot_timeline == "mastodon":
+        from bot.mastodon.doctor import mastodon_checks
+
+        checks += mastodon_checks(settings)
+    else:
+        checks += _x_checks(settings)
     checks.append(_guard("payment provider", lambda: _provider(settings)))
     checks += _store_checks(settings)
     if settings.paybot_web_url or settings.paybot_link_secret:

@@ -249,14 +249,37 @@ class Worker(Sender):
         signal.signal(signal.SIGINT, stop)
         log.info("worker started")
         scheduler.start()
+        stop_listening = self._listen(scheduler, intervals)
         while not received and not (stop_event is not None and stop_event.is_set()):
             time.sleep(0.05)
         if received:
             log.info("received %s: stopping after the current job", signal.Signals(received[0]).name)
+        if stop_listening is not None:
+            stop_listening()
         scheduler.shutdown(wait=True)  # let the job under way finish before giving up the lease
         if self._leading:
             self.uow.release_lease("worker", self.instance, self.clock.now())
         log.info("worker stopped")
+
+    def _listen(self, scheduler: Any, intervals: dict[str, float]) -> Callable[[], None] | None:
+        """When the timeline pushes events (Mastodon's user stream: a `listen(on_event)` method), each one
+        runs the mentions and DM readings at once, and the outbox just after; the intervals stay, for what a
+        dropped stream missed. Returns what stops the listening, or None (X: polling only)."""
+        listen = getattr(self.timeline, "listen", None)
+        if not callable(listen):
+            return None
+
+        def wake() -> None:
+            now = self.clock.now()
+            for name, delay in (("mentions", 0.0), ("dms", 0.0), ("outbox", 0.5)):
+                if name in intervals:
+                    try:
+                        scheduler.modify_job(name, next_run_time=now + timedelta(seconds=delay))
+                    except Exception:  # the scheduler is shutting down
+                        log.debug("could not wake the %s job", name)
+
+        stop: Callable[[], None] = listen(wake)
+        return stop
 
     # ---------------------------------------------------------------- helpers
 

@@ -1,8 +1,11 @@
 """The X port's contract, the same assertions for every implementation of Timeline.
 
-Each test runs on the in-memory fake (tests/fakes.py, FakeTimeline) and on XClient over real tweepy
+Each test runs on the in-memory fake (tests/fakes.py, FakeTimeline), on XClient over real tweepy
 to the X simulator on 127.0.0.1 (bot/sims/x.py, itself checked against X's OpenAPI description in
-tests/test_xsim_openapi.py), so the fake cannot drift from what the simulator does. A driver per
+tests/test_xsim_openapi.py), so the fake cannot drift from what the simulator does, and on
+MastodonTimeline over Mastodon.py to the Mastodon simulator (bot/sims/mastodon.py, checked in
+tests/test_mastosim_entities.py). Where Mastodon's rules differ from X's, the test says so and is skipped
+there (`only_on_x`), and the Mastodon rule has its own test at the end. A driver per
 implementation arranges the world (people post, edit, repost, quote, delete, DM, rename) and reads
 what the bot sent; the port is asserted through Timeline only.
 """
@@ -16,7 +19,9 @@ from typing import Any, Protocol
 import pytest
 
 from bot.errors import XError, XForbidden
+from bot.mastodon.client import MastodonTimeline, port_id, status_of
 from bot.ports import FakeClock, SentDm, Timeline, XUser
+from bot.sims.mastodon import SIM_TOKEN, MastodonSim
 from bot.sims.x import (
     SIM_ACCESS_TOKEN,
     SIM_ACCESS_TOKEN_SECRET,
@@ -166,19 +171,80 @@ class SimDriver:
         return _said(self.sim.bot_messages())
 
 
+class MastodonDriver:
+    """bot/mastodon/client.py over Mastodon.py to the Mastodon simulator on 127.0.0.1. Posts are statuses, DMs
+    direct statuses, reposts boosts; ids are the adapter's port ids (bot/mastodon/client.py's port_id)."""
+
+    name = "mastodon"
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.sim = MastodonSim(self.clock, rate_limit=None)
+        self.base = self.sim.start()
+        self.bot_id = self.sim.bot_id
+
+    def timeline(self, *, dm_page_size: int = 20) -> Timeline:
+        return MastodonTimeline(base_url=self.base, access_token=SIM_TOKEN, clock=self.clock, timeout=5,
+                                dm_page_size=dm_page_size)
+
+    def id_of(self, handle: str) -> str:
+        return self.sim.user_id(handle)
+
+    def add_user(self, handle: str, *, accepts_dms: bool = True) -> str:
+        return self.sim.add_user(handle, NAMES.get(handle), accepts_dms=accepts_dms)
+
+    def post(self, by: str, text: str, *, reply_to: str | None = None) -> str:
+        return port_id(self.sim.post(by, text, reply_to=status_of(reply_to) if reply_to else None)["id"])
+
+    def edit(self, post_id: str, text: str) -> str:
+        status = self.sim.edit(status_of(post_id), text)
+        return port_id(status["id"], status["versions"][-1][1], len(status["versions"]) - 1)
+
+    def repost(self, by: str, post_id: str) -> str:
+        return port_id(self.sim.boost(by, status_of(post_id))["id"])
+
+    def quote(self, by: str, post_id: str, text: str) -> str:
+        raise NotImplementedError("the Mastodon simulator does not model quotes")
+
+    def delete(self, post_id: str) -> None:
+        self.sim.delete(status_of(post_id))
+
+    def dm(self, by: str, text: str, to: str | None = None) -> str:
+        return port_id(self.sim.direct(by, text, to)["id"])
+
+    def rename(self, handle: str, new: str) -> None:
+        self.sim.rename(handle, new)
+
+    def sent(self) -> list[tuple[str, str, str, str]]:
+        """As the bot said it: a DM without the @handle that addresses the direct status."""
+        out = []
+        for kind, to, text, sid in _said(self.sim.bot_messages()):
+            if kind == "dm":
+                text = text.split(" ", 1)[1]
+            out.append((kind, to if kind == "dm" else port_id(to), text, port_id(sid)))
+        return out
+
+
+def only_on_x(world: Driver, why: str) -> None:
+    """Skip the test on Mastodon, whose rule differs (`why`)."""
+    if world.name == "mastodon":
+        pytest.skip(f"Mastodon: {why}")
+
+
 def _said(messages: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     """XSim.bot_messages' shape (FakeTimeline keeps it) as the driver's tuples."""
     return [(m["type"], m["to_id"] if m["type"] == "dm" else m["in_reply_to"], m["text"], m["id"]) for m in messages]
 
 
-@pytest.fixture(params=["fake", "xsim"])
+@pytest.fixture(params=["fake", "xsim", "mastodon"])
 def world(request: pytest.FixtureRequest) -> Iterator[Driver]:
     """One implementation of the port, with bob, alice and carol on X and nothing said yet."""
-    driver: FakeDriver | SimDriver = FakeDriver() if request.param == "fake" else SimDriver()
+    drivers = {"fake": FakeDriver, "xsim": SimDriver, "mastodon": MastodonDriver}
+    driver: FakeDriver | SimDriver | MastodonDriver = drivers[request.param]()
     for handle in NAMES:
         driver.add_user(handle)
     yield driver
-    if isinstance(driver, SimDriver):
+    if isinstance(driver, SimDriver | MastodonDriver):
         driver.sim.stop()
 
 
@@ -278,6 +344,8 @@ def test_an_edited_reply_stays_a_reply_and_hides_its_leading_handles(world: Driv
 
 
 def test_reposts_and_quotes_carry_what_they_reference(world: Driver) -> None:
+    only_on_x(world, "a boost notifies the booster's author only, not the people the status names; "
+                     "quotes are not modelled")
     orig = world.post("bob", "@paybot send 5 to @alice")
     rt = world.repost("carol", orig)
     quote = world.quote("alice", orig, "@paybot me too")
@@ -309,6 +377,8 @@ def test_mentioned_people_come_from_the_posts_entities(world: Driver) -> None:
 def test_entities_are_resolved_when_posted_and_authors_named_as_they_are_now(world: Driver) -> None:
     """A rename does not rewrite a post's entities (the text still says @alice); a handle taken after the
     post is not resolved; the author's handle is the current one."""
+    only_on_x(world, "a status's mentions name accounts as they are now (usernames do not change; "
+                     "a move is a new account)")
     post = world.post("bob", "@paybot send 5 to @alice and @newbie")
     world.add_user("newbie")
     world.rename("alice", "alicia")
@@ -337,6 +407,7 @@ def test_times_are_to_the_millisecond(world: Driver) -> None:
 def test_dm_events_come_oldest_first_with_the_bots_own(world: Driver) -> None:
     """The bot's listing has both directions of each of its conversations (the bot's own DMs included, with
     its id as sender), no conversation between two other people, and senders' current handles."""
+    only_on_x(world, "the bot's own direct statuses are not its notifications (dm_sent reads them from its statuses)")
     bob, alice = world.id_of("bob"), world.id_of("alice")
     x = world.timeline()
     hi = world.dm("bob", "hi")
@@ -402,6 +473,7 @@ def test_without_a_mark_three_pages_of_the_latest_are_read(world: Driver) -> Non
 
 
 def test_dm_events_older_than_30_days_are_out_of_reach(world: Driver) -> None:
+    only_on_x(world, "notifications are kept, not cut at 30 days")
     old = world.dm("bob", "a month ago")
     world.clock.advance(timedelta(days=30))
     recent = world.dm("bob", "today")
@@ -416,6 +488,8 @@ def test_dm_events_older_than_30_days_are_out_of_reach(world: Driver) -> None:
 
 
 def test_a_sent_dm_is_found_with_xs_id_and_time(world: Driver) -> None:
+    only_on_x(world, "the bot's own direct statuses are not in dm_events "
+                         "(see test_mastodon_a_sent_dm_is_found)")
     bob = world.id_of("bob")
     x = world.timeline()
     since = world.clock.now()
@@ -472,6 +546,7 @@ def test_dm_sent_finds_a_dm_sent_at_since_whatever_the_microseconds(world: Drive
 
 
 def test_dms_to_people_who_do_not_accept_them_are_refused_until_they_write(world: Driver) -> None:
+    only_on_x(world, "anyone may be sent a direct status")
     shy = world.add_user("shy", accepts_dms=False)
     x = world.timeline()
     with pytest.raises(XForbidden) as closed:
@@ -492,6 +567,8 @@ def test_a_dm_to_an_account_x_does_not_know_is_an_error_not_a_refusal(world: Dri
 
 
 def test_a_reply_is_threaded_under_the_post(world: Driver) -> None:
+    only_on_x(world, "a reply is threaded under the status, whichever version it answers "
+                         "(see test_mastodon_replies)")
     post = world.post("bob", "@paybot send 5 to @alice")
     edited = world.edit(post, "@paybot send 6 to @alice")
     x = world.timeline()
@@ -504,6 +581,7 @@ def test_a_reply_is_threaded_under_the_post(world: Driver) -> None:
 
 def test_replies_go_where_the_bot_was_invited(world: Driver) -> None:
     """A post that names the bot, a repost of one, a quote of the bot's own post, and the bot's own post."""
+    only_on_x(world, "any visible status may be replied to; quotes are not modelled")
     x = world.timeline()
     post = world.post("bob", "@paybot send 5 to @alice")
     rt = world.repost("carol", post)
@@ -516,6 +594,8 @@ def test_replies_go_where_the_bot_was_invited(world: Driver) -> None:
 
 
 def test_replies_x_refuses(world: Driver) -> None:
+    only_on_x(world, "no duplicate or invitation rule: the same words sent again answer the first status "
+                         "(see test_mastodon_replies)")
     x = world.timeline()
     post = world.post("bob", "@paybot send 5 to @alice")
     x.reply(post, "@bob sent @alice $5.00")
@@ -536,6 +616,7 @@ def test_replies_x_refuses(world: Driver) -> None:
 
 def test_a_reply_is_at_most_280_weighted_characters(world: Driver) -> None:
     """twitter-text's weights: most CJK characters count 2. Too long is an error, not a 403."""
+    only_on_x(world, "the instance's max_characters (see test_mastodon_status_length_is_the_instances)")
     post = world.post("bob", "@paybot send 5 to @alice")
     x = world.timeline()
     x.reply(post, "中" * 140)
@@ -560,6 +641,7 @@ def test_users_by_handle_is_case_insensitive_and_leaves_unknown_handles_out(worl
 
 
 def test_users_by_id_give_current_handles_and_leave_unknown_ids_out(world: Driver) -> None:
+    only_on_x(world, "usernames do not change")
     bob, alice = world.id_of("bob"), world.id_of("alice")
     x = world.timeline()
     world.rename("bob", "robert")
@@ -574,3 +656,106 @@ def test_lookups_of_more_than_100_are_all_answered(world: Driver) -> None:
     x = world.timeline()
     assert set(x.users(ids)) == set(ids)
     assert {u.id for u in x.users_by_handle([f"USER{i}" for i in range(150)]).values()} == set(ids)
+
+
+# ---------------------------------------------------------------- Mastodon's own rules
+
+
+@pytest.fixture
+def masto() -> Iterator[MastodonDriver]:
+    driver = MastodonDriver()
+    for handle in NAMES:
+        driver.add_user(handle)
+    yield driver
+    driver.sim.stop()
+
+
+def test_mastodon_a_sent_dm_is_found(masto: MastodonDriver) -> None:
+    """A DM is a direct status naming the person first (and no one else); dm_sent finds it among the bot's own
+    statuses, with its id and time, and the person's direct answer comes without the handle that addressed the
+    bot."""
+    bob = masto.id_of("bob")
+    x = masto.timeline()
+    since = masto.clock.now()
+    dm_id = x.send_dm(bob, "Send $5.00 to @alice? [K7Q2]")
+    [status] = [s for s in masto.sim.statuses.values() if s["account_id"] == masto.bot_id]
+    # alice is named, not mentioned: a mention would add her to the private conversation
+    assert (status["visibility"], status["text"], status["mentions"]) == (
+        "direct", "@bob Send $5.00 to \uff20alice? [K7Q2]", [bob])
+    assert [n["to"] for n in masto.sim.notifications] == [bob]
+    assert x.dm_sent(bob, "Send $5.00 to @alice? [K7Q2]", since) == SentDm(dm_id, masto.clock.now())
+    answer = masto.dm("bob", "YES k7q2")
+    [got] = x.dm_events(dm_id).events
+    assert (got.id, got.sender_id, got.text) == (answer, bob, "YES k7q2")
+
+
+def test_mastodon_replies(masto: MastodonDriver) -> None:
+    """A reply to any version lands under the status; the same reply sent again answers the first status (the
+    Idempotency-Key), not a second one; a status gone is a refusal."""
+    post = masto.post("bob", "@paybot send 5 to @alice")
+    edited = masto.edit(post, "@paybot send 6 to @alice")
+    x = masto.timeline()
+    first = x.reply(post, "@bob sent @alice $5.00 ✅ [K7Q2]")
+    again = x.reply(post, "@bob sent @alice $5.00 ✅ [K7Q2]")
+    second = x.reply(edited, "@bob sent @alice $6.00 ✅ [B7Q2]")
+    assert again == first and [(k, to) for k, to, _, _ in masto.sent()] == [("reply", post), ("reply", post)]
+    assert int(first) < int(second)
+    masto.delete(post)
+    with pytest.raises(XForbidden) as gone:
+        x.reply(post, "too late")
+    assert gone.value.reason == "other"
+
+
+def test_mastodon_status_length_is_the_instances(masto: MastodonDriver) -> None:
+    """500 characters by default, a link counting 23 and a remote mention its @username only; too long is
+    an error, not a refusal, and nothing is posted."""
+    masto.add_user("dana@other.example")
+    post = masto.post("bob", "@paybot send 5 to @alice")
+    x = masto.timeline()
+    assert isinstance(x, MastodonTimeline) and x.max_characters() == 500
+    x.reply(post, "@dana@other.example " + "a" * (500 - len("@dana ")))
+    x.reply(post, "https://example.com/" + "b" * 600 + " " + "c" * (500 - 24))
+    with pytest.raises(XError) as err:
+        x.reply(post, "a" * 501)
+    assert not isinstance(err.value, XForbidden) and len(masto.sent()) == 2
+
+
+def test_mastodon_remote_handles_and_edits_seen_again(masto: MastodonDriver) -> None:
+    """A remote account is named by its full acct; an edit (Mastodon notifies nobody of it) is found by
+    reading the recent mentions again, with every version after the cursor's."""
+    carol = masto.add_user("carol@other.example")
+    x = masto.timeline()
+    post = masto.post("bob", "@paybot send 5 to @carol@other.example")
+    [m] = x.mentions(masto.bot_id, None)
+    assert m.text == "@paybot send 5 to @carol@other.example"
+    assert m.mentioned["carol@other.example"] == XUser(carol, "carol@other.example", "Carol")
+    assert x.users_by_handle(["Carol@Other.Example"]) == {"carol@other.example": m.mentioned["carol@other.example"]}
+    masto.clock.advance(timedelta(minutes=2))
+    edited = masto.edit(post, "@paybot send 6 to @carol@other.example")
+    got = x.mentions(masto.bot_id, m.id)
+    assert [(g.id, g.edit_ids, g.text) for g in got] == [
+        (edited, (post, edited), "@paybot send 6 to @carol@other.example")]
+    masto.clock.advance(timedelta(hours=2))
+    assert x.mentions(masto.bot_id, edited) == []  # past the edit horizon, nothing is read again
+
+
+def test_mastodon_a_version_names_whom_it_named_even_after_an_edit_dropped_them(masto: MastodonDriver) -> None:
+    """Edited before the bot looked: the status now names alice only, but its first version named carol, and
+    reads so (with carol's account), as X's entities keep each version's own mentions."""
+    post = masto.post("bob", "@paybot send 50 to @carol")
+    masto.clock.advance(timedelta(seconds=2))
+    edited = masto.edit(post, "@paybot never mind, thanks @alice")
+    got = {m.id: m for m in masto.timeline().mentions(masto.bot_id, None)}
+    assert list(got) == [post, edited]
+    assert set(got[post].mentioned) == {"paybot", "carol"} and got[post].mentioned["carol"].id == masto.id_of("carol")
+    assert set(got[edited].mentioned) == {"paybot", "alice"}
+
+
+def test_mastodon_a_reply_is_never_more_visible_than_the_status(masto: MastodonDriver) -> None:
+    """Public under public, unlisted under unlisted, followers-only under followers-only: the bot's answer does
+    not widen the audience the command's author chose."""
+    x = masto.timeline()
+    for visibility in ("public", "unlisted", "private"):
+        post = port_id(masto.sim.post("bob", f"@paybot send 5 to @alice ({visibility})", visibility=visibility)["id"])
+        mine = masto.sim.statuses[status_of(x.reply(post, f"@bob sent @alice $5.00 ({visibility})"))]
+        assert mine["visibility"] == visibility

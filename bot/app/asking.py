@@ -73,7 +73,7 @@ class Asking(ServiceBase):
             return
         try:
             cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency,
-                                enabled=self.enabled)
+                                enabled=self.enabled, fediverse=self.fediverse)
             # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
             # version in its place.
             if cmd.kind == "help":

@@ -88,6 +88,7 @@ class ServiceBase:
     currency: str = "USD"
     enabled: tuple[str, ...] = DEFAULT_ENABLED
     new_code: CodeFactory = random_code
+    fediverse: bool = False  # handles may name their instance (@alice@other.example): the Mastodon timeline
     provider_errors: list[datetime] = field(default_factory=list)  # when the provider failed us, for status
     # When the worker's last mentions reading began (set by the worker; None, without a worker, judges every
     # answer at once): an answer sent after it waits, since a post or edit sent before it may be unread.

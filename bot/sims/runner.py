@@ -63,7 +63,7 @@ from typing import Any
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlmodel import Session, col, select
 
-from bot.bootstrap import Bot, build
+from bot.bootstrap import Bot, build, make_timeline
 from bot.config import Settings, parse_duration
 from bot.domain import CODE_ALPHABET
 from bot.faults import POINTS, InjectedFault, arm, disarm
@@ -71,6 +71,8 @@ from bot.money import Money
 from bot.ports import FakeClock, PaymentProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
+from bot.sims.mastodon import RATE_LIMIT, SIM_TOKEN
+from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.stripe import StripeSim
 from bot.sims.x import (
     PAY_PER_USE,
@@ -114,8 +116,11 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
     """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes.
 
     `provider` None: the one the settings name (Stripe, at the emulator)."""
-    timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
-                       dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
+    if settings.paybot_timeline == "mastodon":
+        timeline = make_timeline(settings, clock)
+    else:
+        timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
+                           dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
     bot = build(settings, clock=clock, timeline=timeline, provider=provider,
                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
     # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
@@ -131,6 +136,7 @@ class Run:
     scenario: dict[str, Any]
     workdir: Path
     provider: str = "sandbox"  # or "stripe" / "mangopay": that adapter against its emulator
+    timeline: str = "x"  # or "mastodon": the Mastodon adapter against its simulator (bot/sims/mastodon_world.py)
     clock: FakeClock = field(default_factory=FakeClock)
     aliases: dict[str, str] = field(default_factory=dict)  # scenario id -> root post id
     latest: dict[str, str] = field(default_factory=dict)  # scenario id -> newest version id
@@ -144,7 +150,13 @@ class Run:
             self.clock = FakeClock(datetime.fromisoformat(sc["start"].replace("Z", "+00:00")))
         self.bot_handle = sc.get("bot", "paybot")
         limits = PAY_PER_USE if sc.get("limits") == "pay_per_use" else UNLIMITED
-        self.sim = XSim(self.clock, bot_handle=self.bot_handle, limits=limits)
+        if self.timeline == "mastodon":
+            self.sim: XSim | MastodonWorld = MastodonWorld(
+                self.clock, bot_handle=self.bot_handle, rate_limit=RATE_LIMIT if limits else None)
+        elif self.timeline == "x":
+            self.sim = XSim(self.clock, bot_handle=self.bot_handle, limits=limits)
+        else:
+            raise ValueError(f"unknown timeline {self.timeline!r}: x or mastodon")
         self.base = self.sim.start()
         self.sandbox = SandboxProvider(self.workdir / "sandbox.db")
         self.stripe: StripeSim | None = None
@@ -160,6 +172,9 @@ class Run:
             x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
             x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
         )
+        if self.timeline == "mastodon":
+            base_settings.update(paybot_timeline="mastodon", mastodon_base_url=self.base,
+                                 mastodon_access_token=SIM_TOKEN, x_api_base=None)
         if self.provider == "stripe":
             self.stripe = StripeSim(self.clock)
             base_settings.update(paybot_provider="stripe", stripe_api_key=self.stripe.api_key,
@@ -539,11 +554,12 @@ def _decimal(minor: int, currency: str) -> str:
     return Money(minor, currency).decimal()
 
 
-def run_scenario(scenario: dict[str, Any], provider: str = "sandbox",
+def run_scenario(scenario: dict[str, Any], provider: str = "sandbox", timeline: str = "x",
                  ) -> tuple[dict[str, Any], list[tuple[str, list[dict[str, Any]]]]]:
-    """Run a scenario from start to end; returns the outcome and a step-by-step transcript."""
+    """Run a scenario from start to end (on X's simulator or, `timeline="mastodon"`, Mastodon's); returns the
+    outcome and a step-by-step transcript."""
     with tempfile.TemporaryDirectory(prefix="paybot-sim-") as tmp:
-        run = Run(scenario, Path(tmp), provider=provider)
+        run = Run(scenario, Path(tmp), provider=provider, timeline=timeline)
         try:
             for step in scenario.get("steps", []):
                 run.step(step)

@@ -1,0 +1,1 @@
+"""The Mastodon timeline: bot/mastodon/client.py is the Timeline port on Mastodon.py."""
