@@ -1,7 +1,8 @@
 """The Mastodon simulator (bot/sims/mastodon.py) judged by Mastodon's own descriptions and answers.
 
 Every entity the simulator returns is checked field by field against Mastodon.py's description of it
-(tests/specs/mastodon-return-types.json, Mastodon.py's srcgen/return_types.json): each required field is
+(the facts tests/specs/mastodon-entities.json keeps of Mastodon.py's srcgen/return_types.json, extracted by
+scripts/extract_mastodon_entities.py: types and optionality, no prose): each required field is
 present, null only where nullable, of the described type, nested entities and lists checked the same way.
 Where the real server's recordings are at hand (shared/specs/mastodon/tests/cassettes), the simulator's
 answers also carry every key the server's answers carry for the same request.
@@ -21,7 +22,7 @@ import requests
 from bot.ports import FakeClock
 from bot.sims.mastodon import SIM_TOKEN, MastodonSim
 
-SPEC = Path(__file__).parent / "specs" / "mastodon-return-types.json"
+SPEC = Path(__file__).parent / "specs" / "mastodon-entities.json"
 CASSETTES = Path(__file__).resolve().parents[2] / "shared" / "specs" / "mastodon" / "tests" / "cassettes"
 TYPES: dict[str, dict[str, Any]] = {e["python_name"]: e for e in json.loads(SPEC.read_text())}
 ID_TYPES = {"IdType", "MaybeSnowflakeIdType"}
