@@ -42,6 +42,23 @@ YOUNG_MONEY = Policy().cashout_hold
 YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
 
 
+# What an operator is asked before each action, in the terminal (bot.cli) and in the console (bot.web.console).
+PAUSE_QUESTION = ("Pause payments? Confirmed payments wait and new commands get a maintenance answer until payments "
+                  "are resumed; reading goes on.")
+RESUME_QUESTION = "Resume payments? Payments confirmed meanwhile go through."
+
+
+def cancel_question(transfer_id: int) -> str:
+    return f"Cancel transfer {transfer_id}? Its sender is told by DM."
+
+
+def refund_question(transfer_id: int, t: Transfer, back: int, minor: int | None, left: int) -> str:
+    """`paybot refund`'s question: how much goes back (`minor`, or all that is `left`), and what already went."""
+    so_far = f" ({Money(back, t.currency)} of {Money(t.amount_minor, t.currency)} refunded so far)" if back else ""
+    shown = Money(minor if minor is not None else max(left, 0), t.currency)
+    return f"Refund {shown} of transfer {transfer_id} to its sender{so_far}?"
+
+
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
     return {
         "id": t.id, "created_at": t.created_at.isoformat(), "kind": t.kind,

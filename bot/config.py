@@ -182,6 +182,9 @@ class Settings(BaseSettings):
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
 
+    # What X may cost a day, in US dollars: the console's chart of X's requests and cost draws it as a line.
+    paybot_x_budget_usd: float = Field(5.0, ge=0)
+
     paybot_currency: str = "USD"
     paybot_currencies: str = "USD,EUR,GBP"
     paybot_min_transfer: str = "0.50"
