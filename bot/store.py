@@ -186,7 +186,9 @@ class Outbox(SQLModel, table=True):
 
     __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),
                       Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
-                      Index("ix_outbox_sent", "sent_at", "kind"))  # the console's charts of what went out
+                      # the console's charts of what went out and when it was queued
+                      Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
+                      Index("ix_outbox_created", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # "dm" | "reply"

@@ -289,7 +289,7 @@ def test_the_charts_are_inline_svg_drawn_from_the_store(world: ConsoleWorld, cli
     assert "Transfers made per day: 1 in all" in page
     assert "budget 5 USD" in page and "X&#39;s allowance 15" in page
     data = console_read.charts(world.store, world.run.clock.now(), "USD")
-    assert sum(v for _, v in data["moved"]) == 5.0 and len(data["made"]) == 31 and len(data["dms"]) == 30 * 96 + 1
+    assert sum(v for _, v in data["moved"]) == 5.0 and len(data["made"]) == 31 and len(data["dms"]) == 30 * 24 + 1
     assert sum(v for _, v in data["requests"]) >= 2  # the DMs and the reply that went out
 
 

@@ -25,7 +25,8 @@ INDEXES = [
     ("transfer", "ix_transfer_recipient_created", ["recipient_id", "created_at", "id"]),
     ("transferevent", "ix_transferevent_at_status", ["at", "status"]),
     ("outbox", "ix_outbox_transfer_root", ["transfer_root", "id"]),
-    ("outbox", "ix_outbox_sent", ["sent_at", "kind"]),
+    ("outbox", "ix_outbox_sent", ["sent_at", "kind", "created_at"]),
+    ("outbox", "ix_outbox_created", ["created_at"]),
 ]
 
 
