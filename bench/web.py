@@ -81,6 +81,8 @@ def fill(engine: Engine, transfers: int, seed: int = 7) -> None:
             db.execute(insert(Outbox), messages)
             if settlements:
                 db.execute(insert(Settlement), settlements)
+    with engine.begin() as db:  # the statistics a store that grew over months has (autovacuum, or SQLite's ANALYZE)
+        db.exec_driver_sql("ANALYZE")
 
 
 def pages(transfers: int, cursor: str) -> dict[str, str]:

@@ -58,7 +58,8 @@ def chart(series: Sequence[tuple[datetime, float]], title: str, *, unit: str = "
         parts.append(f'<polygon class="area" points="{LEFT},{TOP + plot_h} {points} {WIDTH - 4},{TOP + plot_h}"/>')
     if limit is not None:
         parts.append(f'<line class="limit" x1="{LEFT}" y1="{y(limit):.1f}" x2="{WIDTH - 4}" y2="{y(limit):.1f}"/>'
-                     f'<text class="label" x="{WIDTH - 6}" y="{y(limit) - 3:.1f}" text-anchor="end">'
+                     f'<text class="label" x="{WIDTH - 6}" y="{y(limit) + (14 if y(limit) < TOP + 14 else -3):.1f}" '
+                     'text-anchor="end">'
                      f'{escape(limit_label)} {escape(_number(limit))}{escape(unit)}</text>')
     if n:
         parts.append(f'<text class="label" x="{LEFT}" y="{HEIGHT - 6}">{series[0][0]:%d %b}</text>'
