@@ -7,7 +7,7 @@ it) through the migrations (so with the indexes a real store has): `--transfers`
 days among 5,000 people (one of them on 1 transfer in 10), three timeline steps and two messages each, a refund
 on 1 in 50. Then signs in to the console (Flask's test client: the app as waitress serves it, without the
 network) and asks each page `--requests` times; prints p50 and p99 per page, in milliseconds. The target is
-p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.web.console.CHARTS_FRESH):
+p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.console.pages.CHARTS_FRESH):
 "charts" is the page as most views get it, "charts, drawn afresh" the first view in a minute.
 """
 
@@ -28,15 +28,15 @@ from typing import Any
 from sqlalchemy import Engine, insert
 
 from bot import migrate
+from bot.console import operators
+from bot.console.pages import CHARTS_CACHE, register
 from bot.domain import Policy, Settle, Status, Step
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
 from bot.service import Service
 from bot.store import Outbox, Settlement, Transfer, TransferEvent, User, make_engine
-from bot.web import operators
 from bot.web.app import create_app
-from bot.web.console import CHARTS_CACHE, register
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 PEOPLE = 5000
@@ -123,7 +123,7 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
     token = sign_in.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     signed = client.post("/console/sign-in", data={"csrf": token, "name": "bench", "password": PASSWORD})
     assert signed.status_code == 303
-    from bot.web.console_read import transfers as page_of
+    from bot.console.read import transfers as page_of
 
     deep = page_of(store, size=transfers // 2)  # a cursor half-way down
     out: dict[str, tuple[float, float]] = {}

@@ -43,7 +43,7 @@ YOUNG_MONEY = Policy().cashout_hold
 YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
 
 
-# What an operator is asked before each action, in the terminal (bot.cli) and in the console (bot.web.console).
+# What an operator is asked before each action, in the terminal (bot.cli) and in the console (bot.console.pages).
 PAUSE_QUESTION = ("Pause payments? Confirmed payments wait and new commands get a maintenance answer until payments "
                   "are resumed; reading goes on.")
 RESUME_QUESTION = "Resume payments? Payments confirmed meanwhile go through."

@@ -88,6 +88,7 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     from functools import partial
 
     from bot.bootstrap import policy_from
+    from bot.console.pages import register as register_console
     from bot.ports import SystemClock
     from bot.providers.stripe_provider import StripeProvider
     from bot.providers.stripe_webhook import register, webhook_server
@@ -95,7 +96,6 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     from bot.service import Service
     from bot.store import Mark
     from bot.web.app import create_app
-    from bot.web.console import register as register_console
 
     store = SqlStore(engine)
     webhook = None
@@ -708,7 +708,7 @@ def operator_add(
     answers 404 until the first operator exists."""
     from datetime import UTC, datetime
 
-    from bot.web import operators
+    from bot.console import operators
 
     _, uow, _ = _operator()
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -725,7 +725,7 @@ def operator_add(
 @operator.command("remove")
 def operator_remove(name: str) -> None:
     """Stop NAME signing in to the console; their sessions end at once."""
-    from bot.web import operators
+    from bot.console import operators
 
     _, uow, _ = _operator()
     if not operators.remove(uow, name):
@@ -736,7 +736,7 @@ def operator_remove(name: str) -> None:
 @operator.command("list")
 def operator_list() -> None:
     """The operators who may sign in to the console."""
-    from bot.web import operators
+    from bot.console import operators
 
     _, uow, _ = _operator()
     for name in operators.names(uow):

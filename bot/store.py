@@ -73,7 +73,7 @@ class Transfer(SQLModel, table=True):
     Either way the row is unique per post and pair of people, so an edit or a
     repeated delivery can never make a second one."""
 
-    # The indexes after the unique key serve the console's pages (bot.web.console), newest first: all transfers,
+    # The indexes after the unique key serve the console's pages (bot.console.pages), newest first: all transfers,
     # by status, by either party (keyset pagination on created_at, id).
     __table_args__ = (UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
                       Index("ix_transfer_created", "created_at", "id"),
@@ -523,7 +523,7 @@ class Operator(SQLModel, table=True):
 
 class OperatorSession(SQLModel, table=True):
     """A signed-in console session: the SHA-256 of its token (the cookie holds the token), whose it is, when it was
-    last used and when it ends whatever happens (bot.web.operators)."""
+    last used and when it ends whatever happens (bot.console.operators)."""
 
     __tablename__ = "operator_session"
 

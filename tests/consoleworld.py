@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Flask
 
+from bot.console import operators
+from bot.console.pages import register
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
-from bot.web import operators
 from bot.web.app import create_app
-from bot.web.console import register
 from tests.webworld import web_settings
 
 PASSWORD = "correct horse battery"

@@ -18,11 +18,12 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot import admin
+from bot.console import operators
+from bot.console import read as console_read
+from bot.console.pages import ROUTES as CONSOLE_ROUTES
 from bot.reconcile import Mismatch, record
 from bot.store import Operator, SignInAttempt
-from bot.web import console_read, operators
 from bot.web.app import ROUTES
-from bot.web.console import ROUTES as CONSOLE_ROUTES
 from tests.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, sign_in
 
 

@@ -3,7 +3,7 @@
 
 `register(app, store=..., clock=..., service=...)` adds it to the app (`create_app(..., console=...)`).
 - Off until an operator exists (`paybot operator add NAME`): every /console address answers 404 until then.
-- Every page but the sign-in page needs a session (bot.web.operators); without one, or with one that ended, the
+- Every page but the sign-in page needs a session (bot.console.operators); without one, or with one that ended, the
   browser is sent to the sign-in page, which says when a session ended.
 - Every form carries the session's CSRF token (bot.web.security), the sign-in form included; a form without it
   changes nothing and gets a page saying so.
@@ -24,6 +24,8 @@ from flask import Blueprint, Flask, Response, abort, redirect, render_template, 
 
 from bot import admin
 from bot.config import parse_duration
+from bot.console import charts, operators
+from bot.console import read as console_read
 from bot.domain import Status
 from bot.errors import CommandError
 from bot.money import Money, parse_minor
@@ -31,7 +33,7 @@ from bot.ports import Clock
 from bot.repo.sql import SqlStore
 from bot.service import Service
 from bot.store import TransferEvent
-from bot.web import charts, console_read, operators, security
+from bot.web import security
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
              currency: str = "USD", budget_usd: float = 5.0) -> None:
     """Add the console to `app`. `service` (or a function making it, called at the first action) runs the
     actions; `currency` is the one the money chart counts, `budget_usd` X's daily budget on the cost chart."""
-    bp = Blueprint("console", __name__, url_prefix="/console")
+    bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
     made: list[Service] = []
 
     def the_service() -> Service:
