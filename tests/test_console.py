@@ -318,3 +318,12 @@ def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: 
     assert runner.invoke(app, ["operator", "remove", "ada"]).exit_code == 0
     assert operators.any_operator(SqlStore(engine)) is False
     engine.dispose()
+
+
+def test_the_console_pages_carry_the_security_headers(world: ConsoleWorld, client: FlaskClient) -> None:
+    """The pages' own headers: nothing but paybot's origin, no framing, no caching of what an operator reads."""
+    for path in ("/console/sign-in", "/console/health", "/console/charts", "/console/nowhere"):
+        r = client.get(path)
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src 'self';" in csp, path
+        assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store", path
