@@ -14,6 +14,7 @@ p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.con
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import tempfile
@@ -161,7 +162,7 @@ def postgres() -> Iterator[str | None]:
 
 
 def report(label: str, figures: dict[str, tuple[float, float]]) -> None:
-    print(f"\n{label}")
+    print(f"\n{label}; load average now {os.getloadavg()[0]:.1f}")
     print(f"  {'page':<28} {'p50 ms':>8} {'p99 ms':>8}")
     for name, (p50, p99) in figures.items():
         print(f"  {name:<28} {p50:8.1f} {p99:8.1f}{'  over 100 ms' if p99 > 100 else ''}")
@@ -173,6 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args(argv)
+    # Figures depend on what else the machine runs: say how busy it was.
+    print(f"{os.cpu_count()} CPUs; load average at the start {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp)
         began = time.perf_counter()

@@ -22,6 +22,7 @@ from bot.console import operators
 from bot.console import read as console_read
 from bot.console.pages import ROUTES as CONSOLE_ROUTES
 from bot.reconcile import Mismatch, record
+from bot.repo.sql import SqlStore
 from bot.store import Operator, SignInAttempt
 from bot.web.app import ROUTES
 from tests.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, sign_in
@@ -327,3 +328,21 @@ def test_the_console_pages_carry_the_security_headers(world: ConsoleWorld, clien
         csp = r.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "script-src 'self';" in csp, path
         assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store", path
+
+
+def test_the_benchmark_runs_every_page_on_a_filled_store(tmp_path: Path) -> None:
+    """`python -m bench.web` on a small store: every page answers 200 (measure checks it) and has its figures;
+    the store holds what `fill` says (counts, not timings)."""
+    from sqlmodel import func
+
+    from bench import web as bench
+    from bot.store import Outbox, Transfer, TransferEvent, make_engine
+
+    figures = bench.measure(f"sqlite:///{tmp_path / 'store.db'}", 300, 2, tmp_path)
+    assert set(figures) == set(bench.pages(300, "x"))
+    assert all(p50 > 0 and p99 >= p50 for p50, p99 in figures.values())
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}", create_tables=False)
+    with SqlStore(engine)() as s:
+        counts = [s.exec(select(func.count()).select_from(t)).one() for t in (Transfer, TransferEvent, Outbox)]
+    engine.dispose()
+    assert counts == [300, 900, 600]
