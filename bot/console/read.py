@@ -121,7 +121,8 @@ def _label(store: SqlStore, column: Any, seconds: int) -> ColumnElement[Any]:
         if seconds == HOUR:
             return func.substr(column, 1, 13)
         return func.substr(column, 1, 14).op("||")((cast(func.substr(column, 15, 2), Integer) // 15).self_group())
-    return cast(func.floor(func.extract("epoch", column) / seconds), BigInteger) * seconds
+    # date_part, not extract: it answers in double precision, where extract's numeric is several times slower.
+    return cast(func.floor(func.date_part("epoch", column) / float(seconds)), BigInteger) * seconds
 
 
 def _hour_of(store: SqlStore, label: Any) -> ColumnElement[Any]:
