@@ -34,12 +34,30 @@ from bot.store import (
     User,
 )
 
+QUEUES = (Status.PENDING, Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)  # what `paybot status` counts
 WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed
 REFUND_SLOW = timedelta(days=7)  # a refund still in progress at the provider after this is worth a look
 # A cash-out of money received less than this before it (allowed only when PAYBOT_CASHOUT_HOLD was lowered) is
 # shown by `paybot status` for YOUNG_PAYOUTS_SHOWN: a card payment can still be disputed, the platform pays.
 YOUNG_MONEY = Policy().cashout_hold
 YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
+
+
+# What an operator is asked before each action, in the terminal (bot.cli) and in the console (bot.console.pages).
+PAUSE_QUESTION = ("Pause payments? Confirmed payments wait and new commands get a maintenance answer until payments "
+                  "are resumed; reading goes on.")
+RESUME_QUESTION = "Resume payments? Payments confirmed meanwhile go through."
+
+
+def cancel_question(transfer_id: int) -> str:
+    return f"Cancel transfer {transfer_id}? Its sender is told by DM."
+
+
+def refund_question(transfer_id: int, t: Transfer, back: int, minor: int | None, left: int) -> str:
+    """`paybot refund`'s question: how much goes back (`minor`, or all that is `left`), and what already went."""
+    so_far = f" ({Money(back, t.currency)} of {Money(t.amount_minor, t.currency)} refunded so far)" if back else ""
+    shown = Money(minor if minor is not None else max(left, 0), t.currency)
+    return f"Refund {shown} of transfer {transfer_id} to its sender{so_far}?"
 
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
@@ -51,9 +69,15 @@ def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _handles(uow: SqlStore) -> dict[str, str]:
+def _handles(uow: SqlStore, ids: set[str] | None = None) -> dict[str, str]:
+    """Handles by user id: of everyone, or of the `ids` given only (a page's people, not the whole table)."""
+    query = select(User.id, User.handle)
+    if ids is not None:
+        if not ids:
+            return {}
+        query = query.where(col(User.id).in_(ids))
     with uow() as s:
-        return {u.id: u.handle for u in s.exec(select(User))}
+        return dict(s.exec(query).all())
 
 
 def _user_id(uow: SqlStore, handle: str) -> str | None:
@@ -83,27 +107,28 @@ def transfers(uow: SqlStore, *, status: str | None = None, user: str | None = No
 
 def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
     """One transfer in full: its fields, provider ids, every step with its time, every message about it."""
-    handles = _handles(uow)
     with uow() as s:
         t = s.get(Transfer, transfer_id)
         if t is None:
             return None
-        events = s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
-                        .order_by(col(TransferEvent.at), col(TransferEvent.id)))
-        messages = s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id)))
+        events = list(s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
+                             .order_by(col(TransferEvent.at), col(TransferEvent.id))))
+        messages = list(s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id)
+                               .order_by(col(Outbox.id))))
         rows = s.settlements.of(transfer_id)
-        out = _row(t, handles) | {
-            "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
-            "payment_ref": t.payment_ref, "refunded": Money(refunded(rows), t.currency).decimal(),
-            "expires_at": t.expires_at.isoformat(), "hold_until": t.hold_until.isoformat() if t.hold_until else None,
-            "settlements": [{"at": st.updated_at.isoformat(), "step": st.step, "seq": st.seq,
-                             "amount": Money(st.amount_minor, t.currency).decimal(), "status": st.status,
-                             "key": st.key, "ref": st.ref, "cause": st.cause, "failure": st.failure} for st in rows],
-            "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
-            "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
-                          "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
-                          "text": without_links(m.text)} for m in messages],
-        }
+    handles = _handles(uow, {t.sender_id, t.recipient_id} | {m.to_user_id for m in messages if m.to_user_id})
+    out = _row(t, handles) | {
+        "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
+        "payment_ref": t.payment_ref, "refunded": Money(refunded(rows), t.currency).decimal(),
+        "expires_at": t.expires_at.isoformat(), "hold_until": t.hold_until.isoformat() if t.hold_until else None,
+        "settlements": [{"at": st.updated_at.isoformat(), "step": st.step, "seq": st.seq,
+                         "amount": Money(st.amount_minor, t.currency).decimal(), "status": st.status,
+                         "key": st.key, "ref": st.ref, "cause": st.cause, "failure": st.failure} for st in rows],
+        "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
+        "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
+                      "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
+                      "text": without_links(m.text)} for m in messages],
+    }
     return out
 
 
@@ -115,11 +140,12 @@ def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str,
     with uow() as s:
         u = s.get(User, uid)
         assert u is not None
-        rows = list(s.exec(select(Transfer).where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))))
+        sent = s.exec(select(func.count()).select_from(Transfer).where(Transfer.sender_id == uid)).one()
+        received = s.exec(select(func.count()).select_from(Transfer).where(Transfer.recipient_id == uid)).one()
         moved = s.transfers.moved_since(uid, now - timedelta(hours=24))
     return {
         "id": u.id, "handle": u.handle, "name": u.name, "privacy": u.privacy, "opted_out": u.opted_out,
-        "sent": sum(t.sender_id == uid for t in rows), "received": sum(t.recipient_id == uid for t in rows),
+        "sent": sent, "received": received,
         "sent_24h_minor": moved, "daily_limit_minor": policy.daily_max_minor,
         "per_transfer_limit_minor": policy.max_minor,
     }
@@ -150,7 +176,8 @@ def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
         raw = s.checkpoints.get(Mark.HEARTBEAT)
         paused = s.checkpoints.flag(Mark.PAUSED)
         closing = s.checkpoints.flag(Mark.WINDING_DOWN)
-        counts = dict(s.exec(select(Transfer.status, func.count()).group_by(Transfer.status)).all())
+        counts = dict(s.exec(select(Transfer.status, func.count()).where(col(Transfer.status).in_(QUEUES))
+                             .group_by(Transfer.status)).all())  # the queues' rows only: an index range each
         outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
                              .group_by(Outbox.status)).all())
     beat = json.loads(raw) if raw else None
@@ -180,6 +207,7 @@ def young_payouts(uow: SqlStore, now: datetime, handles: dict[str, str]) -> list
         payouts = list(s.exec(select(Payout).where(
             Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
             col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED])).order_by(col(Payout.id))))
+        handles = handles | _handles(uow, {p.user_id for p in payouts} - set(handles))
         for p in payouts:
             young = s.transfers.received_since(p.user_id, p.currency, p.created_at - YOUNG_MONEY)
             if young and p.amount_minor:
@@ -197,7 +225,6 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
     that took a payment back from the platform in the last 30 days, whose recipient kept it (`paybot reverse`
     takes it back). Each names its transfer."""
     out: list[dict[str, Any]] = []
-    handles = _handles(uow)
     with uow() as s:
         failed = list(s.exec(select(Settlement).where(Settlement.status == Settle.FAILED)
                              .order_by(col(Settlement.id))))
@@ -205,12 +232,15 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
                                                     col(Settlement.ref).is_not(None),
                                                     Settlement.updated_at < now - REFUND_SLOW)
                            .order_by(col(Settlement.id))))
-        withdrawn = list(s.exec(select(TransferEvent).where(col(TransferEvent.note).startswith(FUNDS_WITHDRAWN),
-                                                            TransferEvent.at >= now - WITHDRAWALS_SHOWN)
-                                .order_by(col(TransferEvent.id))))
+        # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table by its key rather than
+        # the last 30 days by the index on `at`.
+        withdrawn = sorted(s.exec(select(TransferEvent).where(col(TransferEvent.note).startswith(FUNDS_WITHDRAWN),
+                                                              TransferEvent.at >= now - WITHDRAWALS_SHOWN)),
+                           key=lambda e: e.id or 0)
         ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}
         transfers = {t.id: t for t in s.exec(select(Transfer).where(col(Transfer.id).in_(ids)))}
         ledgers = {tid: s.settlements.of(tid) for tid in ids}
+    handles = _handles(uow, {t.sender_id for t in transfers.values()} | {t.recipient_id for t in transfers.values()})
     seen: set[tuple[int, str]] = set()
     for st in failed:
         t, rows = transfers.get(st.transfer_id), ledgers.get(st.transfer_id, [])

@@ -88,6 +88,7 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     from functools import partial
 
     from bot.bootstrap import policy_from
+    from bot.console.pages import register as register_console
     from bot.ports import SystemClock
     from bot.providers.stripe_provider import StripeProvider
     from bot.providers.stripe_webhook import register, webhook_server
@@ -115,8 +116,25 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
         from bot.providers.mangopay_provider import MangopayProvider
 
         card = MangopayCards(MangopayProvider.from_settings(settings, SystemClock()))  # the card page's side
-    app_ = create_app(settings, store, SystemClock(), webhook=webhook, card=card)
+    console = partial(register_console, store=store, clock=SystemClock(), service=partial(_service, settings, store),
+                      currency=settings.paybot_currency, budget_usd=float(settings.paybot_x_budget_usd))
+    app_ = create_app(settings, store, SystemClock(), webhook=webhook, console=console, card=card)
     return webhook_server(app_, host, port)  # waitress, with limits for the internet
+
+
+def _service(settings: Any, store: Any) -> Any:
+    """A service on `store` with the configured provider, for the console's actions (made at the first one)."""
+    from bot.bootstrap import make_provider, policy_from
+    from bot.ports import SystemClock
+    from bot.service import Service
+    from bot.store import Mark
+
+    provider = make_provider(settings, SystemClock())
+    with store() as s:
+        bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
+    return Service(uow=store, provider=provider, clock=SystemClock(), policy=policy_from(settings, provider),
+                   bot_id=bot_id, bot_handle=settings.paybot_handle, currency=settings.paybot_currency,
+                   enabled=settings.enabled_currencies())
 
 
 @app.command()
@@ -407,8 +425,9 @@ def refund(
     as_json: JsonOpt = False,
 ) -> None:
     """Give a completed or held transfer's money back to its sender, all of it or part (asks first)."""
+    from bot.admin import refund_question
     from bot.errors import CommandError
-    from bot.money import Money, parse_minor
+    from bot.money import parse_minor
 
     _, _, service = _operator()
     t, back, left = service.refund_plan(transfer_id)
@@ -418,11 +437,8 @@ def refund(
             minor = parse_minor(amount, t.currency)
         except CommandError as err:
             _fail(f"--amount {amount!r}: {err}")
-    if t is not None and not yes:
-        so_far = f" ({Money(back, t.currency)} of {Money(t.amount_minor, t.currency)} refunded so far)" if back else ""
-        shown = Money(minor if minor is not None else max(left, 0), t.currency)
-        if not typer.confirm(f"Refund {shown} of transfer {transfer_id} to its sender{so_far}?"):
-            raise typer.Exit(1)
+    if t is not None and not yes and not typer.confirm(refund_question(transfer_id, t, back, minor, left)):
+        raise typer.Exit(1)
     ok, message = service.operator_refund(transfer_id, minor)
     _outcome(ok, message, as_json)
 
@@ -461,14 +477,16 @@ def reconcile(
 
     from bot.errors import ProviderError
     from bot.reconcile import reconcile as run_reconcile
+    from bot.reconcile import record
 
-    _, _uow, service = _operator()
+    _, uow, service = _operator()
     since = datetime.now(UTC) - timedelta(days=days)
     try:
         mismatches, resolved = run_reconcile(service, since)
     except ProviderError as err:
         _fail(f"could not read the provider's records: {err}")
         return
+    record(uow, datetime.now(UTC), days, mismatches, resolved)
     rows = [m.as_dict() for m in mismatches]
     if as_json:
         print(json.dumps({"mismatches": rows, "resolved_by_lookup": resolved}, ensure_ascii=False))
@@ -701,6 +719,56 @@ def init(
     except OSError as err:
         _fail(f"{path}: {err.strerror or err}")
     console.print(f"wrote {path} (readable by you only); check it with `paybot doctor`", highlight=False)
+
+
+operator = typer.Typer(help="Who may sign in to the console (`paybot web`, /console).", no_args_is_help=True)
+app.add_typer(operator, name="operator")
+
+
+@operator.command("add")
+def operator_add(
+    name: Annotated[str, typer.Argument(help="Their name (a-z, 0-9, _ . -), typed at sign-in.")],
+    totp: Annotated[bool, typer.Option("--totp", help="Also ask for a code from an authenticator app.")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="Set a new password for an existing operator "
+                                                              "(their sessions end).")] = False,
+) -> None:
+    """Let NAME sign in to the console; asks for their password twice (12 characters at least). The console
+    answers 404 until the first operator exists."""
+    from datetime import UTC, datetime
+
+    from bot.console import operators
+
+    _, uow, _ = _operator()
+    password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        secret = operators.add(uow, name, password, datetime.now(UTC), totp=totp, replace=replace)
+    except operators.OperatorError as err:
+        _fail(str(err))
+    console.print(f"operator {name} can sign in at PAYBOT_WEB_URL/console/sign-in", highlight=False, markup=False)
+    if secret:
+        console.print(f"add this to their authenticator app (shown once): {operators.totp_uri(name, secret)}",
+                      highlight=False, markup=False, soft_wrap=True)
+
+
+@operator.command("remove")
+def operator_remove(name: str) -> None:
+    """Stop NAME signing in to the console; their sessions end at once."""
+    from bot.console import operators
+
+    _, uow, _ = _operator()
+    if not operators.remove(uow, name):
+        _fail(f"there is no operator {name}", 1)
+    console.print(f"operator {name} removed", highlight=False, markup=False)
+
+
+@operator.command("list")
+def operator_list() -> None:
+    """The operators who may sign in to the console."""
+    from bot.console import operators
+
+    _, uow, _ = _operator()
+    for name in operators.names(uow):
+        console.print(name, highlight=False, markup=False)
 
 
 db = typer.Typer(help="The store: its schema version and migrations.", no_args_is_help=True)

@@ -11,6 +11,7 @@ import ipaddress
 import itertools
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
@@ -189,6 +190,10 @@ class Settings(BaseSettings):
     mangopay_return_url: str = "https://x.com/messages"  # where the 3DS, SCA and identity pages send people back
     mangopay_db_path: str = "paybot-mangopay.db"  # the Mangopay adapter's records, when DATABASE_URL is not set
     mangopay_max_network_retries: int = Field(2, ge=0, le=10)
+
+    # What X may cost a day, in US dollars ("5", "2.50"): the console's chart of X's requests and cost draws it as a
+    # line. A Decimal, as every amount in settings; the chart turns it into a coordinate only when drawing.
+    paybot_x_budget_usd: Decimal = Field(Decimal(5), ge=0, max_digits=9, decimal_places=2)
 
     paybot_currency: str = "USD"
     paybot_currencies: str = "USD,EUR,GBP"

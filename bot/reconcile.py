@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from bot.app.holds import refunded
 from bot.domain import Status
@@ -111,3 +112,15 @@ def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
     for m in out:
         log.warning("reconcile: %s", m.what, extra={"transfer_id": m.transfer_id})
     return out, resolved
+
+
+def record(uow: Any, at: datetime, days: int, mismatches: list[Mismatch], resolved: int) -> None:
+    """Keep a reconciliation's findings in the store (Mark.RECONCILED), for the console's page."""
+    import json
+
+    from bot.store import Mark
+
+    with uow() as s:
+        s.checkpoints.set(Mark.RECONCILED, json.dumps({"at": at.isoformat(), "days": days, "resolved": resolved,
+                                                       "mismatches": [m.as_dict() for m in mismatches]}))
+        s.commit()

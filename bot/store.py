@@ -73,7 +73,13 @@ class Transfer(SQLModel, table=True):
     Either way the row is unique per post and pair of people, so an edit or a
     repeated delivery can never make a second one."""
 
-    __table_args__ = (UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),)
+    # The indexes after the unique key serve the console's pages (bot.console.pages), newest first: all transfers,
+    # by status, by either party (keyset pagination on created_at, id).
+    __table_args__ = (UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
+                      Index("ix_transfer_created", "created_at", "id"),
+                      Index("ix_transfer_status_created", "status", "created_at", "id"),
+                      Index("ix_transfer_sender_created", "sender_id", "created_at", "id"),
+                      Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"))
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = "send"  # send | request
@@ -111,6 +117,8 @@ class Transfer(SQLModel, table=True):
 
 class TransferEvent(SQLModel, table=True):
     """One step in a transfer's life, for `paybot show`: when, which status, why."""
+
+    __table_args__ = (Index("ix_transferevent_at_status", "at", "status"),)  # the console's charts, the warnings
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
@@ -176,7 +184,11 @@ WAITING = (Send.QUEUED, Send.SENDING)
 class Outbox(SQLModel, table=True):
     """A message to post on X. Sent by the worker, at least once, in priority order."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),
+                      Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
+                      # the console's charts of what went out and when it was queued
+                      Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
+                      Index("ix_outbox_created", "created_at"))
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # "dm" | "reply"
@@ -334,6 +346,7 @@ class Mark(StrEnum):
     DM_RESUME = "dm_resume"
     DM_SWEEP_TOP = "dm_sweep_top"
     PROVIDER_EVENTS = "provider_events"  # the provider's event cursor
+    RECONCILED = "reconciled"  # the last reconciliation's findings (JSON), for the console
 
 
 class Marks(Protocol):
@@ -498,3 +511,41 @@ class PageLink(SQLModel, table=True):
     created_at: datetime = _time()
     expires_at: datetime = _time()
     used_at: datetime | None = _time(nullable=True)
+
+
+class Operator(SQLModel, table=True):
+    """Someone who may sign in to the console (`paybot operator add NAME`): the password's Argon2id hash (never
+    the password), and the TOTP secret when they chose a second factor."""
+
+    __tablename__ = "operator"
+
+    name: str = Field(primary_key=True)
+    password_hash: str
+    totp_secret: str | None = None
+    created_at: datetime = _time()
+
+
+class OperatorSession(SQLModel, table=True):
+    """A signed-in console session: the SHA-256 of its token (the cookie holds the token), whose it is, when it was
+    last used and when it ends whatever happens (bot.console.operators)."""
+
+    __tablename__ = "operator_session"
+
+    token_hash: str = Field(primary_key=True)
+    operator: str = Field(index=True)
+    created_at: datetime = _time()
+    seen_at: datetime = _time()
+    expires_at: datetime = _time()
+
+
+class SignInAttempt(SQLModel, table=True):
+    """One try at signing in to the console, kept to limit them per name and per address."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (Index("ix_sign_in_attempt_name_at", "name", "at"), Index("ix_sign_in_attempt_ip_at", "ip", "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    ip: str
+    at: datetime = _time()
+    ok: bool = False

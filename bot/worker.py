@@ -195,9 +195,10 @@ class Worker(Sender):
 
     def reconcile(self, days: int = 7) -> int:
         """Compare the last `days` days of transfers with the provider; logs each mismatch."""
-        from bot.reconcile import reconcile
+        from bot.reconcile import reconcile, record
 
         mismatches, resolved = reconcile(self.service, self.clock.now() - timedelta(days=days))
+        record(self.uow, self.clock.now(), days, mismatches, resolved)
         log.info("reconciled %d days with the provider: %d mismatches, %d resolved by lookup",
                  days, len(mismatches), resolved)
         return len(mismatches)

@@ -1,8 +1,8 @@
 """The web app (`paybot web`): the pages people reach through the links the bot DMs them, and Stripe's webhook.
 
 `create_app(settings, store, clock, webhook=...)` builds it from what it is given; nothing is global. Its routes
-are exactly `ROUTES` (plus the webhook's and the card page's, `card_page.ROUTES`, when given); anything else is a
-404 page.
+are exactly `ROUTES` (plus the webhook's, the console's and the card page's, `card_page.ROUTES`, when given);
+anything else is a 404 page.
 
 How a link is followed (bot.web.page_links):
 1. `GET /l/<token>` checks the link (signed by paybot for one person and one purpose, not past its end, not used).
@@ -91,11 +91,14 @@ def session_key(link_secret: str) -> bytes:
 
 
 def create_app(settings: Settings, store: Store, clock: Clock, *,
-               webhook: Callable[[Flask], None] | None = None, script_hosts: tuple[str, ...] = (),
-               connect_hosts: tuple[str, ...] = (), card: CardPort | None = None) -> Flask:
+               webhook: Callable[[Flask], None] | None = None, console: Callable[[Flask], None] | None = None,
+               script_hosts: tuple[str, ...] = (), connect_hosts: tuple[str, ...] = (),
+               card: CardPort | None = None) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
-    (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"). `script_hosts` and `connect_hosts`
+    (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"); `console(app)`, when given, adds the
+    operator's console (`bot.console.pages.register`: blueprint "console", which checks its own forms' CSRF
+    tokens, routes in `bot.console.pages.ROUTES`). `script_hosts` and `connect_hosts`
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
     provider's tokenization service. `card`, when given, adds the card page (bot.web.card_page, its routes
     `card_page.ROUTES`) on that side of the provider; its page adds the tokenization host of its registration to
@@ -117,6 +120,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
     )
     if webhook is not None:
         webhook(app)
+    if console is not None:
+        console(app)
 
     def page(template: str, lang: str, status: int = 200, **context: Any) -> Response:
         translate = i18n.gettext_for(catalogs[lang])
@@ -145,7 +150,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
 
     @app.before_request
     def forms_carry_their_token() -> Response | None:
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in (None, "stripe_webhook"):
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in (None, "stripe_webhook") \
+                or request.blueprint == "console":
             return None
         if not security.csrf_ok(session, request.form.get(security.CSRF_FIELD)):
             log.warning("a form was refused: no valid CSRF token")

@@ -1,0 +1,181 @@
+"""The console's operators: accounts, sign-in (rate-limited, with an optional TOTP code) and sessions.
+
+Decisions (the issue leaves them open):
+- Passwords are hashed with Argon2id (argon2-cffi's defaults, RFC 9106's second recommended profile); the hash is
+  rehashed at sign-in when those defaults grow. A password is at least `MIN_PASSWORD` characters; there is no
+  default one: with no operator in the store the console answers 404.
+- A TOTP code (pyotp, 30-second steps, one step of clock drift either way) is asked of operators who chose one at
+  `paybot operator add NAME --totp`. Its secret is stored as is: whoever reads the store can read the money
+  anyway.
+- Sign-in attempts are stored. After `NAME_FAILURES` failures for one name, or `IP_FAILURES` from one address,
+  within `WINDOW`, sign-in is refused for that name or address until the oldest of them is older than `WINDOW`,
+  without the password being checked (so the refusal costs no hashing). A refused try is not stored (it would keep
+  the limit on for as long as someone kept trying). A success does not clear the failures.
+- A session is a random token in the cookie; the store keeps its SHA-256 only. It ends after `IDLE` without a page
+  or at `LIFETIME` after sign-in, whichever comes first, and at sign-out. Signing in starts a new session (the
+  cookie's contents are replaced), so a session cannot be fixed in advance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import col, delete, func, select
+
+from bot.repo.sql import SqlStore
+from bot.store import Operator, OperatorSession, SignInAttempt
+
+MIN_PASSWORD = 12
+NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,31}"
+WINDOW = timedelta(minutes=15)
+NAME_FAILURES = 5
+IP_FAILURES = 20
+IDLE = timedelta(minutes=30)
+LIFETIME = timedelta(hours=12)
+KEPT = timedelta(days=30)  # sign-in attempts older than this are deleted at the next sign-in
+_hasher = PasswordHasher()
+# Checked when the name is unknown, so that an unknown name takes as long as a known one.
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class OperatorError(ValueError):
+    """A name or password `add` refuses, with the sentence that says why."""
+
+
+def any_operator(store: SqlStore) -> bool:
+    """Whether the console is on: someone may sign in."""
+    with store() as s:
+        return s.exec(select(Operator.name).limit(1)).first() is not None
+
+
+def add(store: SqlStore, name: str, password: str, now: datetime, *, totp: bool = False,
+        replace: bool = False) -> str | None:
+    """Create (or, with `replace`, reset) the operator `name`; their TOTP secret when `totp`. OperatorError for a
+    bad name, a short password or an existing name."""
+    import re
+
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise OperatorError("a name is 1 to 32 of a-z, 0-9, '_', '.' and '-', starting with a letter or digit")
+    if len(password) < MIN_PASSWORD:
+        raise OperatorError(f"a password is at least {MIN_PASSWORD} characters")
+    secret = pyotp.random_base32() if totp else None
+    with store() as s:
+        known = s.get(Operator, name)
+        if known is not None and not replace:
+            raise OperatorError(f"there is already an operator {name} (--replace to set a new password)")
+        row = known or Operator(name=name, password_hash="", created_at=now)
+        row.password_hash, row.totp_secret = _hasher.hash(password), secret
+        s.add(row)
+        s.session.execute(delete(OperatorSession).where(col(OperatorSession.operator) == name))
+        s.commit()
+    return secret
+
+
+def remove(store: SqlStore, name: str) -> bool:
+    """Delete the operator `name` and end their sessions; False when there is none."""
+    with store() as s:
+        row = s.get(Operator, name)
+        if row is None:
+            return False
+        s.session.delete(row)
+        s.session.execute(delete(OperatorSession).where(col(OperatorSession.operator) == name))
+        s.commit()
+    return True
+
+
+def names(store: SqlStore) -> list[str]:
+    with store() as s:
+        return list(s.exec(select(Operator.name).order_by(col(Operator.name))))
+
+
+def totp_uri(name: str, secret: str, issuer: str = "paybot") -> str:
+    """The otpauth:// address an authenticator app reads (as a QR code or typed in)."""
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=issuer)
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """What a sign-in came to: `token` (for the cookie) when it worked; otherwise why not ("wrong", "limited")."""
+
+    token: str | None
+    refusal: str | None = None
+
+
+def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: datetime) -> SignIn:
+    """Check a name, password and TOTP code; a new session's token when they are right. Every attempt is stored;
+    one beyond the limits is refused ("limited") without checking anything."""
+    name = name.strip().lower()[:64]
+    with store() as s:
+        since = now - WINDOW
+        by_name = s.exec(select(func.count()).select_from(SignInAttempt).where(
+            col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
+        by_ip = s.exec(select(func.count()).select_from(SignInAttempt).where(
+            col(SignInAttempt.ip) == ip, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
+        limited = by_name >= NAME_FAILURES or by_ip >= IP_FAILURES
+        row = None if limited else s.get(Operator, name)
+        ok = not limited and _password_ok(row, password) and _code_ok(row, code, now)
+        if not limited:  # a refused one is logged only: it must not keep the limit on for ever
+            s.add(SignInAttempt(name=name, ip=ip[:64], at=now, ok=ok))
+        s.session.execute(delete(SignInAttempt).where(col(SignInAttempt.at) < now - KEPT))
+        token = None
+        if ok and row is not None:
+            if _hasher.check_needs_rehash(row.password_hash):
+                row.password_hash = _hasher.hash(password)
+                s.add(row)
+            token = secrets.token_urlsafe(32)
+            s.add(OperatorSession(token_hash=_digest(token), operator=row.name, created_at=now, seen_at=now,
+                                  expires_at=now + LIFETIME))
+        s.commit()
+    if limited:
+        return SignIn(None, "limited")
+    return SignIn(token) if token else SignIn(None, "wrong")
+
+
+def _password_ok(row: Operator | None, password: str) -> bool:
+    try:
+        return bool(_hasher.verify(row.password_hash if row else _DUMMY, password)) and row is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _code_ok(row: Operator | None, code: str, now: datetime) -> bool:
+    if row is None or not row.totp_secret:
+        return True
+    return pyotp.TOTP(row.totp_secret).verify(code.strip().replace(" ", ""), for_time=now, valid_window=1)
+
+
+def operator_of(store: SqlStore, token: str | None, now: datetime) -> str | None:
+    """The operator a session token belongs to while the session lasts (and it is then kept alive); else None."""
+    if not token:
+        return None
+    with store() as s:
+        row = s.get(OperatorSession, _digest(token))
+        if row is None:
+            return None
+        if now >= row.expires_at or now - row.seen_at >= IDLE or s.get(Operator, row.operator) is None:
+            s.session.delete(row)
+            s.commit()
+            return None
+        if now - row.seen_at >= timedelta(minutes=1):  # one write a minute at most, not one per page
+            row.seen_at = now
+            s.add(row)
+            s.commit()
+        return row.operator
+
+
+def sign_out(store: SqlStore, token: str | None) -> None:
+    if not token:
+        return
+    with store() as s:
+        s.session.execute(delete(OperatorSession).where(col(OperatorSession.token_hash) == _digest(token)))
+        s.commit()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
