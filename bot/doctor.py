@@ -47,7 +47,7 @@ def run_checks(settings: Settings | None = None) -> list[Check]:
     if settings.paybot_timeline == "mastodon":
         from bot.mastodon.doctor import mastodon_checks
 
-        checks += mastodon_checks(settings)
+        checks += [Check(*found) for found in mastodon_checks(settings)]
     else:
         checks += _x_checks(settings)
     checks.append(_guard("payment provider", lambda: _provider(settings)))

@@ -40,7 +40,7 @@ def _table_commands(page: Path) -> set[str]:
     for row in page.read_text(encoding="utf-8").splitlines():
         if row.startswith("| `paybot"):
             first = row.split(" | ")[0]
-            names |= {m.strip() for m in re.findall(r"`paybot ((?:db )?[a-z-]+)", first)}
+            names |= {m.strip() for m in re.findall(r"`paybot ((?:(?:db|operator) )?[a-z-]+)", first)}
     return names
 
 

@@ -3,14 +3,21 @@ account's bot flag, the instance's status length and the rate-limit budget. Noth
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from bot.errors import ConfigError, XAuthError, XError
 from bot.mastodon.client import MastodonTimeline
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.doctor import Check
+
+OK, WARN, FAIL = "ok", "warn", "fail"  # bot.doctor's statuses (which turns each Check into its own)
+
+
+class Check(NamedTuple):
+    name: str
+    status: str
+    detail: str
 
 # What paybot does with the token, and the scopes that allow it (the broad scope or the granular one)
 NEEDED = {"read:notifications": "read notifications (mentions and direct statuses)",
@@ -20,8 +27,6 @@ NEEDED = {"read:notifications": "read notifications (mentions and direct statuse
 
 def mastodon_checks(settings: Settings) -> list[Check]:
     """The Mastodon checks, in order; the first failure that makes the rest meaningless ends them."""
-    from bot.doctor import FAIL, OK, WARN, Check
-
     try:
         base, token = settings.require_mastodon()
     except ConfigError as err:

@@ -40,6 +40,7 @@ from flask import Flask
 
 from bot.ports import Clock, SystemClock
 from bot.sims.loopback import LoopbackServer
+from bot.sims.mastodon_routes import masto_time
 
 DOMAIN = "paybot.example"
 SIM_TOKEN = "sim-mastodon-token"
@@ -49,11 +50,6 @@ WINDOW = timedelta(minutes=5)
 VERSION = "4.6.4"
 # @user or @user@domain, not glued to a word, a path or an address
 MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))?(?![\w@])")
-
-
-def masto_time(t: datetime) -> str:
-    """Mastodon's timestamp format: 2026-08-01T13:54:00.505Z."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
 class MastodonSim(LoopbackServer):

@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from functools import wraps
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from bot.sims.mastodon import masto_time
-
 if TYPE_CHECKING:
     from bot.sims.mastodon import MastodonSim
+
+
+def masto_time(t: datetime) -> str:
+    """Mastodon's timestamp format: 2026-08-01T13:54:00.505Z."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
 
 # Mastodon's routes and the simulator's name for each (rate limits, faults, the request log).
 ROUTES: dict[str, str] = {
