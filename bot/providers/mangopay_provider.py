@@ -504,7 +504,9 @@ class MangopayProvider:
         try:
             owner = self.user(user_id)
         except IdentityNeeded as err:  # their name and e-mail first: the link is the identity page's
-            return Registration(url=err.url, valid_for=self.people.ttl if err.url else None)
+            if err.url is None:
+                raise
+            return Registration(url=err.url, valid_for=self.people.ttl)
         open_one = self._row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration
             return Registration(url=self._card_page(owner, open_one), valid_for=self.link_lifetime)
@@ -537,6 +539,8 @@ class MangopayProvider:
             try:
                 who = self._identity(user_id, RECEIVE)  # before anything is made at Mangopay
             except IdentityNeeded as err:
+                if err.url is None:  # no page to send them to: the operator's setup (PAYBOT_WEB_URL)
+                    raise
                 return Onboarding(ready=False, url=err.url, valid_for=self.people.ttl)
         owner = self.user(user_id)
         if not self._row(user_id).owner:

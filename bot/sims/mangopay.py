@@ -99,6 +99,18 @@ OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
 # 180 days (guides/sca/wallets.mdx); otherwise 401 with the session's link in WWW-Authenticate.
 WALLET_SCA_EVERY = timedelta(days=180)
 MAX_PER_PAGE = 100
+# Since 2026-02-19 creating or updating an OWNER checks that the name and e-mail are a person's (SOURCE.md of the
+# documentation snapshot: "creating or updating an OWNER checks that the name and e-mail are a person's (`400
+# fraud_policy` otherwise)"); the answer's body is guides/users/types.mdx's ("Rule preventing fake user names").
+# Mangopay does not publish its list: the emulator refuses the keywords that page names (test, undefined,
+# unknown), names with digits or without a letter, the placeholder paybot used to send ("X user"), and e-mails at a
+# reserved domain that delivers nothing (.invalid, .test, .localhost, .local) or whose mailbox is a role, not a
+# person (noreply, test, admin...).
+FRAUD_POLICY = "The data you provided does not comply with our anti-fraud policy"
+NOT_NAMES = {"test", "undefined", "unknown", "null", "none", "n/a", "x user", "user", "admin", "anonymous", "fake",
+             "paybot"}
+NOT_PERSONAL_DOMAINS = (".invalid", ".test", ".localhost", ".local")
+NOT_PERSONAL_MAILBOXES = {"noreply", "no-reply", "test", "admin", "root", "postmaster", "info", "contact"}
 # GET /events lists an event up to 45 days after its Date (api-reference/overview/data-availability-periods.mdx).
 EVENT_RETENTION = timedelta(days=45)
 # API calls allowed per window (api-reference/overview/rate-limiting.mdx): beyond, 429 with Mangopay's body. Counted on
@@ -979,6 +991,7 @@ class MangopaySim(LoopbackServer):
                          TermsAndConditionsAccepted="must be true for an OWNER")
         if category == "OWNER":
             self._owner_identity(body)
+            self._fraud_policy(body["FirstName"], body["LastName"], body["Email"])
         now = self._now()
         user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
                          LastName=body["LastName"], Email=body["Email"], UserCategory=category,
@@ -995,6 +1008,18 @@ class MangopaySim(LoopbackServer):
                         PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])})
         self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
         return self._public(user)
+
+    @staticmethod
+    def _fraud_policy(first: Any, last: Any, email: Any) -> None:
+        """An OWNER's name and e-mail must be a person's (FRAUD_POLICY): else 400 fraud_policy, `errors` null."""
+        def not_a_name(name: Any) -> bool:
+            text = " ".join(str(name or "").split()).casefold()
+            return text in NOT_NAMES or not any(c.isalpha() for c in text) or any(c.isdigit() for c in text)
+
+        mailbox, _, domain = str(email or "").casefold().rpartition("@")
+        if not_a_name(first) or not_a_name(last) or not_a_name(f"{first} {last}") \
+                or domain.endswith(NOT_PERSONAL_DOMAINS) or mailbox in NOT_PERSONAL_MAILBOXES:
+            raise MangopayError(400, "fraud_policy", FRAUD_POLICY)
 
     @staticmethod
     def _owner_identity(body: dict[str, Any]) -> None:
@@ -1023,6 +1048,7 @@ class MangopaySim(LoopbackServer):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
         self._owner_identity(body)
+        self._fraud_policy(user["FirstName"], user["LastName"], body.get("Email") or user["Email"])
         user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True, TermsAndConditionsAcceptedDate=self._now(),
                     UserStatus="PENDING_USER_ACTION",
                     PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)})
