@@ -37,6 +37,7 @@ from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
 from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
+from tests.mangopay_people import KnownPeople
 from tests.test_service import World
 
 BOB, ALICE, CAROL, DAVE = "10", "11", "12", "13"
@@ -261,12 +262,13 @@ class MangopayWorld(World):
         super().__init__(tmp)
         self.sim = MangopaySim(self.clock)
         self.sim.start()
+        self.people = KnownPeople()
         handler = APIRequest(client_id=self.sim.client_id, apikey=self.sim.api_key,
                              api_url=self.sim.base + "/v2.01/", api_sandbox_url=self.sim.base + "/v2.01/",
                              sandbox=False)
         self.mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), self.clock,
                                    card_page_url=self.sim.base + "/_sim/card-page/{id}", currency="USD",
-                                   bank_page_url=BANK_PAGE, link_secret=self.sim.link_secret)
+                                   link_secret=self.sim.link_secret, people=self.people)
         self.svc.provider = self.mp
         # Cash-outs right after a payment: the hold on money received and the daily limit have tests of their own
         # (tests/test_mangopay_guards.py).

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.money import Money
 from bot.ports import FakeClock
-from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME, OwnerIdentity, owner_identity
+from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME
 from bot.sims.mangopay import WALLET_SCA_EVERY
 from bot.store import Payout
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
@@ -76,16 +76,6 @@ def test_an_owner_who_never_enrolled_is_not_charged_for_a_payment_mangopay_would
     assert mw.statuses() == ["failed"] and mw.sim.succeeded_payins() == 0
     assert dms_to(mw, BOB)[-1] == ("The payment of $5.00 to @alice was not made (your payment account is not "
                                    "secured yet: DM CLAIM for the link). Nothing was charged. [AAAA]")
-
-
-def test_the_identity_mangopay_gets_comes_from_one_place_not_built_yet(mw: MangopayWorld) -> None:
-    """Categorising as Owner sends what `owner_identity` answers (one function, until the identity page fills it
-    in): the placeholders today, any other identity when it is swapped."""
-    assert owner_identity("12") == OwnerIdentity("X user", "12", "x-12@users.paybot.invalid", 946684800, "FR", "FR")
-    mw.mp.identity = lambda uid: OwnerIdentity("Carol", "Martin", "carol@example.org", 652117514, "BE", "LU")
-    mw.mp.onboard(CAROL)
-    user = mw.sim.objects[mw.author(CAROL)]
-    assert (user["Birthday"], user["Nationality"], user["CountryOfResidence"]) == (652117514, "BE", "LU")
 
 
 # ---------------------------------------------------------------- an Owner's wallet access: SCA every 180 days

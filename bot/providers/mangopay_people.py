@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
 from bot import links
 from bot.identity import Identity, from_record
 from bot.ports import Clock
 from bot.repo.port import Store
+from bot.store import IdentityRecord
 from bot.web import page_links
 
 # The pages the adapter links to (bot.web.page_links.PURPOSES): the identity page to pay ("pay": name, e-mail,
@@ -71,8 +75,21 @@ class PagesDesk:
     base_url: str
     link_secret: str
     ttl: timedelta = timedelta(minutes=15)
+    engine: Any = None  # the engine the desk made for itself (closed with it), if any
+    # An engine that reads without BEGIN IMMEDIATE (SQLite in WAL mode: readers wait for no writer), for the
+    # identities the adapter reads while the worker's own transaction may hold the write lock.
+    reader: Any = None
+
+    def close(self) -> None:
+        for engine in (self.engine, self.reader):
+            if engine is not None:
+                engine.dispose()
 
     def identity(self, user_id: str) -> Identity | None:
+        if self.reader is not None:  # a read that takes no lock: the worker may be inside its own transaction
+            with Session(self.reader) as s:
+                row = s.get(IdentityRecord, user_id)
+                return from_record(row) if row is not None else None
         with self.store() as tx:
             row = tx.identities.get(user_id)
             return from_record(row) if row is not None else None
@@ -93,12 +110,17 @@ class PagesDesk:
         if not settings.paybot_web_url or not settings.paybot_link_secret:
             return NoPages()
         from bot.config import parse_duration
+        from bot.store import database_url, make_engine
 
+        url = database_url(settings.database_url, settings.paybot_db_path)
+        engine = None
         if store is None:
             from bot.repo.sql import SqlStore
-            from bot.store import database_url, make_engine
 
-            store = SqlStore(make_engine(database_url(settings.database_url, settings.paybot_db_path)))
+            engine = make_engine(url, create_tables=False)  # bot.migrate makes them
+            store = SqlStore(engine)
         base, secret = settings.require_web()
         return cls(store=store, clock=clock, base_url=base, link_secret=secret,
-                   ttl=parse_duration(settings.paybot_link_ttl))
+                   ttl=parse_duration(settings.paybot_link_ttl), engine=engine,
+                   reader=create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite")
+                                        else {}))

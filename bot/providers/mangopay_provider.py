@@ -129,6 +129,7 @@ from bot.ports import (
     Settled,
 )
 from bot.providers.mangopay_people import ENROLLED, PAY, RECEIVE, RECIPIENT, WALLET, NoPages, PagesDesk, People
+from bot.repo.port import Store
 from bot.store import MangopayUser, UnitOfWork, database_url, make_engine
 
 log = logging.getLogger(__name__)
@@ -288,9 +289,10 @@ class MangopayProvider:
         logging.getLogger("mangopay").setLevel(logging.CRITICAL)
 
     @classmethod
-    def from_settings(cls, settings: Any, clock: Clock) -> MangopayProvider:
+    def from_settings(cls, settings: Any, clock: Clock, store: Store | None = None) -> MangopayProvider:
         """The provider the settings describe (ConfigError for a missing or unannounced live setting). Its
-        records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH)."""
+        records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH); people's
+        identities and page links in paybot's store (`store`, else one on DATABASE_URL or PAYBOT_DB_PATH)."""
         client, key, base = settings.require_mangopay()
         handler = APIRequest(client_id=client, apikey=key, api_url=base + "/v2.01/",
                              api_sandbox_url=base + "/v2.01/", sandbox=False, timeout=30.0)
@@ -302,10 +304,13 @@ class MangopayProvider:
                    retries=settings.mangopay_max_network_retries,
                    link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
                    else None, link_lifetime=parse_duration(settings.paybot_link_ttl),
-                   people=PagesDesk.from_settings(settings, clock))
+                   people=PagesDesk.from_settings(settings, clock, store))
 
     def close(self) -> None:
         self.uow.engine.dispose()
+        close = getattr(self.people, "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------------ HTTP through the SDK
 
@@ -501,12 +506,13 @@ class MangopayProvider:
     def register(self, user_id: str) -> Registration:
         if self._card(user_id):
             return Registration(already=True)
-        try:
-            owner = self.user(user_id)
-        except IdentityNeeded as err:  # their name and e-mail first: the link is the identity page's
-            if err.url is None:
-                raise
-            return Registration(url=err.url, valid_for=self.people.ttl)
+        if self.people.identity(user_id) is None:
+            # Their name and e-mail first, on the identity page. Its link is not made here: REGISTER is answered
+            # inside the DM's transaction, and a link is a write (on SQLite, a second writer waits for the first).
+            # Leading REGISTER through the identity page is the card page's work (see
+            # docs/mangopay-identity-and-cashout.md); until then the person is told it failed, and nothing is sent.
+            raise IdentityNeeded(PAY, None)
+        owner = self.user(user_id)
         open_one = self._row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration
             return Registration(url=self._card_page(owner, open_one), valid_for=self.link_lifetime)

@@ -56,7 +56,7 @@ import random
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,7 @@ from bot.sims.x import (
     UNLIMITED,
     XSim,
 )
-from bot.store import Transfer
+from bot.store import IdentityRecord, Transfer
 from bot.x.client import XClient
 
 
@@ -172,6 +172,9 @@ class Run:
                                  mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
                                  mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
                                  paybot_link_secret=self.mangopay.link_secret,
+                                 # the pages' links are made (and recorded) but no page is served: the people
+                                 # of a scenario gave the identity page before it starts (`_identity`)
+                                 paybot_web_url="http://127.0.0.1:9",
                                  mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
@@ -180,6 +183,7 @@ class Run:
         for handle, spec in (sc.get("users") or {}).items():
             uid = self.sim.add_user(handle, (spec or {}).get("name"),
                                     accepts_dms=(spec or {}).get("accepts_dms", True))
+            self._identity(uid)
             if (spec or {}).get("card"):
                 self._save_card(uid, spec["card"])
             if (spec or {}).get("payouts"):
@@ -349,7 +353,26 @@ class Run:
         try:
             return self.sim.user_id(handle)
         except KeyError:
-            return self.sim.add_user(handle)
+            uid = self.sim.add_user(handle)
+            self._identity(uid)
+            return uid
+
+    def _identity(self, uid: str) -> None:
+        """On Mangopay, the person X user `uid` gave paybot's identity page (a person's name, e-mail, and what
+        receiving needs) before the scenario: Mangopay is sent nothing placeholder, and they are never asked."""
+        if self.mangopay is None:
+            return
+        n = sum(map(ord, uid))
+        first = ("Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")[n % 10]
+        last = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy")[n % 9]
+        now = self.clock.now()
+        with self.bot.service.uow() as tx:
+            tx.identities.add(IdentityRecord(
+                user_id=uid, first_name=first, last_name=last, email=f"person.{uid}@example.org",
+                birthday=date(1990, 3, 31), nationality="FR", residence="FR", address_line1="12 rue de la Paix",
+                city="Paris", postal_code="75002", terms_url=self.settings.mangopay_terms_url,
+                terms_accepted_at=now, lang="en", updated_at=now))
+            tx.commit()
 
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())

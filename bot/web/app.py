@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -79,8 +80,23 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
               N_("Nothing was saved. Please try again in a few minutes.")),
 }
 # The page each link purpose opens (bot.web.page_links.PURPOSES): a page serves only its own purposes' links.
-PAGE_OF = {"pay": "identity", "receive": "identity"}
+# (Mangopay's pages, bot.web.recipient_pages: the cash-out account page and the SCA return pages.)
+PAGE_OF = {"pay": "identity", "receive": "identity", "recipient": "mangopay.recipient",
+           "enrolled": "mangopay.enrolled", "wallet": "mangopay.wallet"}
 HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
+
+
+@dataclass(frozen=True)
+class PageKit:
+    """What a page module (bot.web.recipient_pages) shares with the app: the store and clock, the public address,
+    and the app's own ways to render a page, a problem page, and to read the session's link."""
+
+    store: Store
+    clock: Clock
+    base_url: str
+    page: Callable[..., Response]
+    problem: Callable[..., Response]
+    session_link: Callable[[Tx], PageLink | None]
 
 
 def session_key(link_secret: str) -> bytes:
@@ -90,12 +106,13 @@ def session_key(link_secret: str) -> bytes:
 
 def create_app(settings: Settings, store: Store, clock: Clock, *,
                webhook: Callable[[Flask], None] | None = None, script_hosts: tuple[str, ...] = (),
-               connect_hosts: tuple[str, ...] = ()) -> Flask:
+               connect_hosts: tuple[str, ...] = (), mangopay: Any = None) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
     (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"). `script_hosts` and `connect_hosts`
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
-    provider's tokenization service."""
+    provider's tokenization service. `mangopay` (a MangopayProvider; default: made from `settings` when
+    PAYBOT_PROVIDER=mangopay) adds Mangopay's pages (bot.web.recipient_pages)."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
@@ -171,6 +188,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 return problem(LinkState.FOREIGN, held.lang)
             session.clear()  # a new session for each link followed: nothing of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
+            control = request.args.get("controlStatus")  # Mangopay's hint on its SCA return (indicative only)
+            if control in ("VALIDATED", "FAILED"):
+                session["control"] = control
             security.csrf_token(session)
         return redirect(url_for(PAGE_OF[checked.link.purpose]), code=303)  # type: ignore[return-value]
 
@@ -206,6 +226,11 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
         log.info("identity page: a form was saved")
         return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
+    if mangopay is not None or settings.paybot_provider == "mangopay":
+        from bot.web import recipient_pages
+
+        recipient_pages.register(app, PageKit(store, clock, base_url, page, problem, session_link),
+                                 mangopay or recipient_pages.adapter(settings, store, clock))
     return app
 
 

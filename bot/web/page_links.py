@@ -21,7 +21,9 @@ from bot.store import PageLink
 PATH = "/l/"
 # What a link to the identity page is for: "pay" asks name, e-mail and the terms; "receive" the birthday,
 # nationality, country of residence and address as well (what a provider needs before someone is paid).
-PURPOSES = ("pay", "receive")
+# "recipient": the cash-out account page (Mangopay's Recipient); "enrolled" and "wallet": the pages Mangopay's SCA
+# sessions send the person back to (their SCA enrolment; the SCA that opens their account), which use nothing up.
+PURPOSES = ("pay", "receive", "recipient", "enrolled", "wallet")
 TOKEN = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{8,64}\.[0-9a-f]{32}")
 
 
