@@ -332,7 +332,7 @@ def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
     base: dict[str, object] = dict(paybot_provider="mangopay", mangopay_client_id=sim.client_id,
                                    mangopay_api_key=sim.api_key, mangopay_api_base=sim.base,
                                    mangopay_card_page_url=sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
-                                   paybot_link_secret=sim.link_secret,
+                                   paybot_link_secret=sim.link_secret, paybot_web_url="http://127.0.0.1:9",
                                    mangopay_db_path=str(tmp / "mp.db"), paybot_db_path=str(tmp / "p.db"))
     return Settings(**(base | over))  # type: ignore[arg-type]
 
