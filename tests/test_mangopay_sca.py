@@ -18,8 +18,6 @@ from bot.store import Payout
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 from tests.test_cashout import mw as mw  # the cash-out tests' world: bob has a card (a fixture, used by name)
 
-RETURN = "returnUrl=" + quote("https://x.com/messages", safe="")
-
 
 def _link(text: str) -> str:
     [url] = [w for w in text.split() if w.startswith("http")]

@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import logging
 import re
@@ -669,14 +670,33 @@ class MangopaySim(LoopbackServer):
             except ValueError as err:
                 return self._error(_param(str(err)))
 
-        def sca_page() -> Response:  # Mangopay's hosted SCA page: it needs the platform's encoded returnUrl
+        def sca_page() -> Response:
+            """Mangopay's hosted SCA page: it needs the platform's encoded returnUrl. Open, it asks the person
+            (two buttons: confirm, or fail the factors); lapsed or used, it sends them back at once; either way
+            back to the returnUrl with `controlStatus` (VALIDATED or FAILED) added (guides/sca/session.mdx)."""
+            raw = "?" + request.query_string.decode("latin-1")  # as the browser sent it
             try:
-                state = self._sca_page_state("?" + request.query_string.decode("latin-1"))  # as the browser sent it
+                state = self._sca_page_state(raw)
             except MangopayError as err:
                 return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
-            return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")
+            query = dict(part.partition("=")[::2] for part in urlsplit(raw).query.split("&") if part)
+            token, back = unquote(query.get("token", "")), unquote(query.get("returnUrl", ""))
+            if request.method == "POST" and state == "OPEN":
+                state = self.complete_sca(token, success=request.form.get("answer") == "yes")["Status"]
+            if state != "OPEN":
+                glue = "&" if urlsplit(back).query else "?"
+                control = "VALIDATED" if state == "VALIDATED" and request.method == "POST" else "FAILED"
+                return Response("", status=303, headers={"Location": f"{back}{glue}controlStatus={control}"})
+            return Response(
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Mangopay SCA</title>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body><main>"
+                "<h1>Mangopay SCA</h1><p>Confirm it's you (the emulator's stand-in for Mangopay's page).</p>"
+                f"<form method='post' action='/_sim/sca{html.escape(raw)}'>"
+                "<button name='answer' value='yes'>Confirm</button> "
+                "<button name='answer' value='no'>Refuse</button></form></main></body></html>",
+                mimetype="text/html")
 
-        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET"])
+        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET", "POST"])
         app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
         app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
 
