@@ -1075,7 +1075,8 @@ class MangopayProvider:
         if row.mangopay_user_id is None:
             return False
         try:
-            self._get(f"/users/{row.mangopay_user_id}/wallets", ScaContext=PRESENT)
+            path = f"/users/{row.mangopay_user_id}/wallets"
+            self._call(lambda: self._request("GET", path, ScaContext=PRESENT))
         except ScaRequired:
             return False
         return True
