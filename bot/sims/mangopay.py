@@ -48,9 +48,11 @@ Cards (the card page takes these numbers; the first two are Mangopay's sandbox t
   refused, ResultCode 101101 "Transaction refused by the bank (Do not honor)".
 
 Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
-played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
-(`register_bank_account`: a Recipient and its SCA) and the bank that settles a payout (`settle_payout`) or sends it
-back (`return_payout`). 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
+played by the control API (Python methods and `POST /_sim/...`), as are a cash-out account page
+(`register_bank_account`: a Recipient and its SCA, as paybot's page makes one) and the bank that settles a payout
+(`settle_payout`) or sends it back (`return_payout`). The SCA page (`/_sim/sca`) is also a page a browser can pass:
+it asks (Confirm, Refuse) and sends the person back to the returnUrl with `controlStatus`.
+3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
 transfer's approval, a Recipient, wallet access: `follow_sca_link`, whose page needs the platform's percent-encoded
 returnUrl) after SCA_SESSION_LIFETIME (10 minutes); the transaction then FAILS with an event (a transfer: 007102).
 
@@ -276,15 +278,6 @@ class MangopaySim(LoopbackServer):
         if reg is None or reg.get("UserId") != user or not self._link_ok("card", f"{user}:{registration}", token):
             raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
         return self.complete_card_page(registration, card_number)
-
-    def follow_bank_link(self, url: str, iban: str = IBAN_OK) -> dict[str, Any]:
-        """The user opens paybot's link to the bank-account page (`...?user=...&token=...`) and types an IBAN:
-        refused (403) unless the link is signed for that user, unexpired and unused."""
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        user, token = query.get("user", ""), query.get("token", "")
-        if not self._link_ok("bank", user, token):
-            raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
-        return self.register_bank_account(user, iban, currency=query.get("currency") or None)
 
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
