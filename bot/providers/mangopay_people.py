@@ -14,6 +14,7 @@ adapter without it: it knows nobody, and makes no link (the adapter then says th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -79,6 +80,8 @@ class PagesDesk:
     # An engine that reads without BEGIN IMMEDIATE (SQLite in WAL mode: readers wait for no writer), for the
     # identities the adapter reads while the worker's own transaction may hold the write lock.
     reader: Any = None
+    # The links' nonces: random unless a simulation gives its own (seeded, so a run replays to the same words).
+    nonce: Callable[[], str] | None = None
 
     def close(self) -> None:
         for engine in (self.engine, self.reader):
@@ -98,8 +101,11 @@ class PagesDesk:
         with self.store() as tx:
             known = tx.identities.get(user_id)
             lang = known.lang if known is not None else (tx.transfers.lang_of(user_id) or "en")
+            nonce = self.nonce() if self.nonce else None
+            while nonce is not None and tx.page_links.get(nonce) is not None:
+                nonce = self.nonce() if self.nonce else None
             url = page_links.issue(tx, links.link_key(self.link_secret), self.base_url, purpose, user_id, lang,
-                                   self.clock.now(), self.ttl)
+                                   self.clock.now(), self.ttl, nonce)
             tx.commit()
         return url
 

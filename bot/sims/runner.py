@@ -52,6 +52,7 @@ and ends the same way.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import tempfile
@@ -118,6 +119,12 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
                        dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
     bot = build(settings, clock=clock, timeline=timeline, provider=provider,
                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    people = getattr(bot.provider, "people", None)
+    if people is not None and hasattr(people, "nonce"):
+        # Mangopay's page links: nonces from the virtual time (not the codes' generator), so a run replays to the
+        # same words; one already stored (a restart at the same instant) is drawn again.
+        nonces = random.Random(f"page-links:{clock.now().isoformat()}")
+        people.nonce = lambda: "".join(nonces.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(16))
     # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
     # steps of a scenario share instants; a margin would leave every answer waiting until time moves).
     bot.worker.read_margin = timedelta(0)
@@ -166,7 +173,9 @@ class Run:
                                  stripe_db_path=str(self.workdir / "stripe.db"),
                                  stripe_api_base=self.stripe.start(), stripe_max_network_retries=2)
         elif self.provider == "mangopay":
-            self.mangopay = MangopaySim(self.clock)
+            # its link secret from the seed: the links in DMs (signed with it) replay to the same words
+            self.mangopay = MangopaySim(self.clock, link_secret=hashlib.sha256(
+                f"paybot-sim-links:{sc.get('seed', 0)}".encode()).hexdigest())
             base = self.mangopay.start()
             base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
                                  mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
