@@ -1,7 +1,8 @@
 """The web app (`paybot web`): the pages people reach through the links the bot DMs them, and Stripe's webhook.
 
 `create_app(settings, store, clock, webhook=...)` builds it from what it is given; nothing is global. Its routes
-are exactly `ROUTES` (plus the webhook's when given); anything else is a 404 page.
+are exactly `ROUTES` (plus the webhook's when given, and on Mangopay bot.web.recipient_pages.ROUTES); anything else
+is a 404 page.
 
 How a link is followed (bot.web.page_links):
 1. `GET /l/<token>` checks the link (signed by paybot for one person and one purpose, not past its end, not used).
