@@ -5,6 +5,7 @@ then Mangopay's SCA with an encoded returnUrl back to a page that reads the Reci
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from datetime import timedelta
@@ -89,9 +90,12 @@ def test_the_form_is_mangopays_schema_for_the_country_and_currency(mw: MangopayP
     assert set(ROUTES) <= {r.rule for r in mw.web.app.url_map.iter_rules()}  # type: ignore[union-attr]
 
 
-def test_an_account_is_validated_created_confirmed_with_sca_and_the_return_page_says_so(mw: MangopayPages) -> None:
+def test_an_account_is_validated_created_confirmed_with_sca_and_the_return_page_says_so(
+        mw: MangopayPages, caplog: pytest.LogCaptureFixture) -> None:
     """A wrong IBAN comes back beside its field and nothing is created; the right one makes a PENDING Recipient
-    whose SCA link carries the percent-encoded return page; passing it, the return page reads ACTIVE."""
+    whose SCA link carries the percent-encoded return page; passing it, the return page reads ACTIVE. Neither
+    IBAN nor the person's name reaches the log."""
+    caplog.set_level(logging.DEBUG)
     mw.verified_owner(ALICE)
     client = client_of(mw)
     csrf = csrf_of(open_recipient_page(mw, client))
@@ -112,6 +116,8 @@ def test_an_account_is_validated_created_confirmed_with_sca_and_the_return_page_
     done = client.get(local(back["returnUrl"]) + "?controlStatus=VALIDATED")
     assert done.status_code == 200 and "Your bank account is ready" in done.get_data(as_text=True)
     assert mw.recipients(ALICE)[0]["Status"] == "ACTIVE"
+    logged = caplog.text.replace(" ", "")
+    assert "30004000" not in logged and "Martin" not in caplog.text
 
 
 def test_a_lapsed_sca_session_says_the_account_was_not_added(mw: MangopayPages) -> None:
