@@ -168,16 +168,14 @@ class Settings(BaseSettings):
     # The card page REGISTER links to, "{id}" standing for the Card Registration's id: a page of the operator's
     # that tokenizes the card with Mangopay's Vault SDK (Mangopay hosts no card-saving page of its own).
     mangopay_card_page_url: str | None = None
-    # The bank-account page CASHOUT links to when a user has no bank account at Mangopay: a page of the operator's
-    # that registers the user's IBAN with Mangopay's API (Mangopay hosts none). "{user}" stands for the Mangopay
-    # user id, "{expires}" for the link's end (unix seconds), "{token}" for its signature (see
-    # bot.providers.mangopay_provider.bank_page_token). Unset: CASHOUT says cash-outs are not available.
+    # Gone: CASHOUT links to paybot's own cash-out account page (`paybot web`, PAYBOT_WEB_URL). Set, it is refused
+    # (ConfigError), so an operator's page built for it is not left waiting for links that never come.
     mangopay_bank_page_url: str | None = None
     # The secret the links to those pages are signed with (bot.links: a key derived from it for that purpose
     # only), which the operator's pages also hold to check them; never the API key, which moves every wallet.
-    # Required with MANGOPAY_BANK_PAGE_URL: at least 32 random characters (e.g. `openssl rand -hex 32`).
+    # Required on Mangopay: at least 32 random characters (e.g. `openssl rand -hex 32`).
     paybot_link_secret: SecretStr | None = None
-    paybot_link_ttl: str = "15m"  # how long a link to the card page or the bank-account page works
+    paybot_link_ttl: str = "15m"  # how long a link to one of the pages works
     # paybot's own pages (`paybot web`): the public address they are served at, which the links the bot DMs start
     # with (https, or http to this machine); their links are signed with PAYBOT_LINK_SECRET and work PAYBOT_LINK_TTL.
     paybot_web_url: str | None = None
@@ -439,13 +437,13 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
         # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
         checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live,
                      override=False)
-    bank_page = settings.mangopay_bank_page_url
-    if bank_page and (urlsplit(bank_page).scheme not in ("http", "https")
-                      or any(p not in bank_page for p in ("{user}", "{token}"))):
-        raise ConfigError("MANGOPAY_BANK_PAGE_URL must be the http(s) address of your bank-account page with {user} "
-                          "and {token} in it (CASHOUT links there; the page checks the token)")
-    checked_base("mangopay_bank_page_url", bank_page, live=settings.paybot_live, override=False)
-    settings.require_link_secret()  # the card page's links (and the bank page's) are signed with it
+    if settings.mangopay_bank_page_url:
+        raise ConfigError("MANGOPAY_BANK_PAGE_URL is no longer used: CASHOUT now links to paybot's own cash-out "
+                          "account page (`paybot web`, at PAYBOT_WEB_URL). Remove the setting (see "
+                          "docs/mangopay-identity-and-cashout.md)")
+    # Mangopay's users are made from the identity page, cards saved on the card page and cash-out accounts added on
+    # paybot's own page: all served by `paybot web` at PAYBOT_WEB_URL, their links signed with PAYBOT_LINK_SECRET.
+    settings.require_web()
     return client, key, base
 
 

@@ -3,7 +3,8 @@
 `identity_of(store, user_id)` is what the payment provider's adapter is to use when it creates or updates the
 person's user at the provider (Mangopay's Natural user: FirstName, LastName, Email, and for an OWNER, who can
 receive, Birthday, Nationality, CountryOfResidence, Address and TermsAndConditionsAccepted, whose date Mangopay
-may ask the platform for: `terms_accepted_at`). The adapter does not use it yet.
+may ask the platform for: `terms_accepted_at`). The Mangopay adapter reads it through its People port
+(bot.providers.mangopay_people), with the same mapping (`from_record`).
 """
 
 from __future__ import annotations

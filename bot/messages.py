@@ -408,6 +408,15 @@ CATALOG: dict[str, tuple[str, str]] = {
                       "Enregistrez votre carte sur la page sécurisée : {url} Le lien est valable "
                       "{within}. Je vous préviendrai quand la carte sera enregistrée ; confirmez ensuite les "
                       "paiements avec OUI."),
+    "register.identity": ("Before your card, Mangopay needs your name and e-mail: give them on this page: {url} "
+                          "The link works for {within}. Then send REGISTER again.",
+                          "Avant votre carte, Mangopay a besoin de vos nom et e-mail : donnez-les sur cette page : "
+                          "{url} Le lien est valable {within}. Envoyez ensuite INSCRIPTION à nouveau."),
+    "register.card_page": ("Save your card on the secure card page: {url} The link works for {within}. The page "
+                           "tells you when the card is saved; then confirm payments with YES.",
+                           "Enregistrez votre carte sur la page sécurisée : {url} Le lien est valable {within}. "
+                           "La page vous dira quand la carte est enregistrée ; confirmez ensuite les paiements "
+                           "avec OUI."),
     "register.link_open": ("Save your card on the secure card page: {url} "
                            "I'll tell you when the card is saved; then confirm payments with YES.",
                            "Enregistrez votre carte sur la page sécurisée : {url} "

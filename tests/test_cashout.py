@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -25,7 +24,6 @@ from mangopay.api import APIRequest
 from mangopay.resources import BankAccount, BankWirePayOut, Transaction
 from sqlmodel import col, select
 
-from bot import links
 from bot.app.cashout import cashout_key
 from bot.commands import parse_dm
 from bot.errors import CommandError
@@ -33,16 +31,17 @@ from bot.faults import InjectedFault
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import CashOutOutcome, EventKind, FakeClock, PayoutAccounts
+from bot.providers.mangopay_people import NoPages
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
 from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
+from tests.mangopay_people import KnownPeople
 from tests.test_service import World
 
 BOB, ALICE, CAROL, DAVE = "10", "11", "12", "13"
 PAYOUTS = "POST /payouts/bankwire"
 ACCOUNT_ASK = re.compile(r"(?:reply YES|répondez OUI) (\w{4}) (?:within|dans)")
-BANK_PAGE = "https://pay.example.com/bank?user={user}&expires={expires}&token={token}"
 
 
 def cashout(w: World, by: str = "alice", text: str = "cashout", *, confirm: bool = True) -> str:
@@ -261,12 +260,13 @@ class MangopayWorld(World):
         super().__init__(tmp)
         self.sim = MangopaySim(self.clock)
         self.sim.start()
+        self.people = KnownPeople()
         handler = APIRequest(client_id=self.sim.client_id, apikey=self.sim.api_key,
                              api_url=self.sim.base + "/v2.01/", api_sandbox_url=self.sim.base + "/v2.01/",
                              sandbox=False)
         self.mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), self.clock,
                                    card_page_url=self.sim.base + "/_sim/card-page/{id}", currency="USD",
-                                   bank_page_url=BANK_PAGE, link_secret=self.sim.link_secret)
+                                   link_secret=self.sim.link_secret, people=self.people)
         self.svc.provider = self.mp
         # Cash-outs right after a payment: the hold on money received and the daily limit have tests of their own
         # (tests/test_mangopay_guards.py).
@@ -321,24 +321,18 @@ def mw(tmp_path: Path) -> Iterator[MangopayWorld]:
 
 def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(mw: MangopayWorld,
                                                            caplog: pytest.LogCaptureFixture) -> None:
-    """alice received $5.00 in her wallet: CASHOUT links the operator's bank page (signed, 15 minutes, once); once her
-    IBAN is registered there, a bank wire payout takes the whole wallet; Mangopay's events end it. Neither the
-    IBAN nor the API key reaches a message or the log."""
+    """alice received $5.00 in her wallet: CASHOUT links paybot's cash-out account page (a single-use page link,
+    15 minutes); once her account is registered there, a bank wire payout takes the whole wallet; Mangopay's events
+    end it. Neither the IBAN nor the API key reaches a message or the log."""
     caplog.set_level(logging.DEBUG)
     mw.make_receiver(ALICE)
     mw.pay()
     assert mw.statuses() == ["completed"] and mw.wallet(ALICE) == 500
     cashout(mw)
     link = dms_to(mw, ALICE)[-1]
-    assert link.startswith("To cash out, add your bank account on this secure page: https://pay.example.com/bank?")
+    assert link.startswith("To cash out, add your bank account on this secure page: https://paybot.example/l/")
     assert link.endswith(" The link works for 15 minutes. Then DM CASHOUT again.")
-    query = parse_qs(urlsplit(link.split()[11]).query)
-    expires = int(query["expires"][0])
-    assert query["user"] == [mw.author(ALICE)]
-    assert expires == int((mw.clock.now() + links.DEFAULT_LIFETIME).timestamp())
-    assert links.verify(links.link_key(mw.sim.link_secret), "bank", mw.author(ALICE), query["token"][0],
-                        mw.clock.now())
-    assert links.expires_of(query["token"][0]) == expires
+    assert mw.people.links[-1] == ("recipient", ALICE)
     assert mw.payouts() == []
 
     mw.sim.register_bank_account(mw.author(ALICE), "FR76 3000 4000 0312 3456 7890 143")  # the page, with the IBAN
@@ -405,7 +399,8 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
     link = dms_to(mw, BOB)[-1].split()[-5]
     assert dms_to(mw, BOB)[-1] == ("To cash out, first confirm it's you with the payment provider here (the link "
                                    f"works 10 minutes): {link} Then DM CASHOUT again.")
-    assert enrolment["Token"] in link and link.endswith("&returnUrl=https%3A%2F%2Fx.com%2Fmessages")
+    assert enrolment["Token"] in link and "&returnUrl=https%3A%2F%2Fpaybot.example%2Fl%2F" in link
+    assert mw.people.links[-1] == ("enrolled", BOB)  # back to paybot's page for his enrolment
     mw.sim.follow_sca_link(link)
     cashout(mw, "bob")  # an Owner now: reading his wallet wants his SCA (every 180 days)
     wallet_sca = dms_to(mw, BOB)[-1]
@@ -482,9 +477,10 @@ def test_a_payout_mangopay_refuses_when_made_is_told_in_one_sentence(mw: Mangopa
 
 
 def test_no_bank_page_set_says_cash_outs_are_not_available(mw: MangopayWorld) -> None:
-    mw.mp.bank_page_url = None
+    """Without paybot's pages (PAYBOT_WEB_URL and PAYBOT_LINK_SECRET unset: NoPages) there is no page to send her to."""
     mw.make_receiver(ALICE)
     mw.pay()
+    mw.mp.people = NoPages()
     cashout(mw)
     assert dms_to(mw, ALICE)[-1] == ("Cash-outs to a bank account aren't available here yet; your money stays in "
                                      "your account. The operator has been told.")
@@ -617,21 +613,21 @@ def test_the_bench_counts_mangopay_requests_per_cash_out() -> None:
 
 
 @pytest.mark.parametrize(("url", "ok"), [
-    (BANK_PAGE, True), (None, True), ("https://pay.example.com/bank?user={user}", False),
-    ("ftp://pay.example.com/{user}/{expires}/{token}", False)])
-def test_the_bank_page_setting_is_checked_with_the_other_mangopay_settings(tmp_path: Path, url: str | None,
-                                                                         ok: bool) -> None:
+    (None, True), ("https://pay.example.com/bank?user={user}&expires={expires}&token={token}", False)])
+def test_the_bank_page_setting_is_gone_and_refused_when_set(tmp_path: Path, url: str | None, ok: bool) -> None:
+    """MANGOPAY_BANK_PAGE_URL (the operator's own page) is replaced by paybot's cash-out account page: set, it is
+    refused with a sentence saying so, so no operator waits for links that never come."""
     from bot.config import Settings
     from bot.errors import ConfigError
 
     settings = Settings(paybot_provider="mangopay", mangopay_client_id="client-1",
                         mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7",
                         mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                        mangopay_bank_page_url=url,
+                        mangopay_bank_page_url=url, paybot_web_url="https://paybot.example.com",
                         paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
                         paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
     if ok:
         assert settings.require_mangopay()[0] == "client-1"
     else:
-        with pytest.raises(ConfigError, match="MANGOPAY_BANK_PAGE_URL"):
+        with pytest.raises(ConfigError, match="MANGOPAY_BANK_PAGE_URL is no longer used"):
             settings.require_mangopay()

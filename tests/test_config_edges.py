@@ -73,12 +73,12 @@ def test_the_two_endpoints_have_secrets_of_their_own() -> None:
 
 @pytest.mark.parametrize("secret", ["key-12345", "sim-mangopay-api-key", "K" * 40])
 def test_the_secret_that_signs_page_links_must_be_strong(secret: str) -> None:
-    """With MANGOPAY_BANK_PAGE_URL set, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
+    """On Mangopay, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
     a guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
     common = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
                   mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
                   mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                  mangopay_bank_page_url="https://pay.example.com/bank?u={user}&e={expires}&t={token}")
+                  paybot_web_url="https://paybot.example.com")
     with pytest.raises(ConfigError, match="PAYBOT_LINK_SECRET is too weak") as err:
         Settings(paybot_link_secret=secret, **common).require_mangopay()  # type: ignore[arg-type]
     assert secret not in str(err.value)
@@ -117,8 +117,7 @@ def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
 MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
                 mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
                 mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF")
-BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
+                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF", paybot_web_url="https://paybot.example.com")
 
 
 @pytest.mark.parametrize(("name", "settings", "check"), [
@@ -130,9 +129,8 @@ BANK_PAGE = "/bank?u={user}&e={expires}&t={token}"
     ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
     ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}?u={user}&t={token}"),
      "require_mangopay"),
-    ("MANGOPAY_BANK_PAGE_URL", dict(MANGOPAY, mangopay_bank_page_url="http://pay.example.com" + BANK_PAGE),
-     "require_mangopay"),
-], ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "bank-page"])
+    ("PAYBOT_WEB_URL", dict(MANGOPAY, paybot_web_url="http://paybot.example.com"), "require_mangopay"),
+], ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "web-pages"])
 def test_every_address_that_carries_credentials_is_https_beyond_this_machine(
         name: str, settings: dict[str, object], check: str) -> None:
     """Each provider's API base (its key travels there) and each page whose links carry a bearer id or token
@@ -145,11 +143,10 @@ def test_every_address_that_carries_credentials_is_https_beyond_this_machine(
 def test_the_pages_and_mangopays_own_hosts_are_not_overrides() -> None:
     """Mangopay's hosts over https, and the operator's pages (https, or http on this machine for the emulator),
     are no override: accepted live, never warned about."""
-    live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True,  # type: ignore[arg-type]
-                    mangopay_bank_page_url="https://pay.example.com" + BANK_PAGE)
+    live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True)  # type: ignore[arg-type]
     assert live.require_mangopay()[2] == "https://api.mangopay.com" and live.overrides() == []
     local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}?u={user}&t={token}",  # type: ignore[arg-type]
-                                        mangopay_bank_page_url="http://127.0.0.1:8097" + BANK_PAGE)))
+                                        paybot_web_url="http://127.0.0.1:8097")))
     assert local.require_mangopay()[0] == "client-1"
 
 

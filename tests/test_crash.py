@@ -47,6 +47,7 @@ from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, MangopaySim
 from bot.sims.stripe import StripeSim
 from bot.sims.x import UNLIMITED, XSim
+from bot.store import IdentityRecord
 from tests.crashmode import mangopay_payments, stripe_payments
 from tests.workers import spawn_worker, stop
 
@@ -79,6 +80,8 @@ class People:
             money.onboard(uid)
         self.claimer = sim.add_user("hold0")  # claims what is held for them
         self.never = sim.add_user("hold1")  # never claims: their money goes back
+        for uid in (self.claimer, self.never):
+            getattr(money, "identity", lambda _uid: None)(uid)  # (Mangopay: they gave the identity page)
         self.posts: dict[str, dict[str, Any]] = {}  # post id -> what was asked
         self.said: dict[str, str] = {}  # post id -> "yes" / "no"
         self.answered_dms: set[str] = set()
@@ -202,19 +205,43 @@ class MangopayMoney:
         settings = {"paybot_provider": "mangopay", "mangopay_client_id": self.sim.client_id,
                     "mangopay_api_key": self.sim.api_key, "mangopay_api_base": base,
                     "mangopay_card_page_url": base + "/_sim/card-page/{id}?user={user}&token={token}",
-                    "paybot_link_secret": self.sim.link_secret,
-                    "mangopay_db_path": str(tmp / "mangopay.db")}
+                    "paybot_link_secret": self.sim.link_secret, "paybot_web_url": "http://127.0.0.1:9",
+                    "paybot_db_path": str(tmp / "paybot.db"), "mangopay_db_path": str(tmp / "mangopay.db")}
         self.env = {name.upper(): value for name, value in settings.items()}
-        self.setup = MangopayProvider.from_settings(ScenarioSettings(**settings), self.sim.clock)
+        # Everyone gave paybot's identity page before the run (Mangopay is sent only a person's identity): the
+        # worker's store, migrated as `paybot run` would, holds their records.
+        from bot import migrate
+        from bot.repo.sql import SqlStore
+        from bot.store import make_engine
+
+        self.engine = make_engine(f"sqlite:///{tmp / 'paybot.db'}", create_tables=False)
+        migrate.upgrade(self.engine)
+        self.store = SqlStore(self.engine)
+        self.setup = MangopayProvider.from_settings(ScenarioSettings(**settings), self.sim.clock, store=self.store)
+
+    def identity(self, uid: str) -> None:
+        from tests.mangopay_people import person
+
+        who = person(uid)
+        assert who.address is not None
+        with self.store() as tx:
+            tx.identities.add(IdentityRecord(
+                user_id=uid, first_name=who.first_name, last_name=who.last_name, email=who.email,
+                birthday=who.birthday, nationality=who.nationality, residence=who.residence,
+                address_line1=who.address.line1, city=who.address.city, postal_code=who.address.postal_code,
+                terms_url=who.terms_url, terms_accepted_at=who.terms_accepted_at, updated_at=who.terms_accepted_at))
+            tx.commit()
 
     def give_card(self, uid: str) -> None:
         """The user saved a card on the card page before the run (a frictionless one)."""
+        self.identity(uid)
         self.setup.register(uid)
         self.sim.complete_card_page(str(self.setup._row(uid).card_registration_id), CARD_OK)
         assert self.setup.has_card(uid)
 
     def onboard(self, uid: str) -> None:
         """The user is a verified Owner, enrolled in SCA, who opened their account once: they can receive at once."""
+        self.identity(uid)
         onboarding = self.setup.onboard(uid)
         if onboarding.enrol and onboarding.url:
             self.sim.follow_sca_link(onboarding.url)
@@ -244,6 +271,7 @@ class MangopayMoney:
 
     def close(self) -> None:
         self.setup.close()
+        self.engine.dispose()
         self.sim.stop()
 
 

@@ -24,6 +24,7 @@ from bot.ports import EventKind, FakeClock, PayOutcome, PayResult, ProviderEvent
 from bot.providers.mangopay_provider import MangopayProvider, idempotency_key
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, DROP, PAGE_LIFETIME, SCA_SESSION_LIFETIME, MangopaySim
 from bot.store import UnitOfWork, make_engine
+from tests.mangopay_people import KnownPeople
 
 EUR5 = Money(500, "EUR")
 BOB, ALICE, CAROL = "10", "11", "12"  # X user ids
@@ -43,7 +44,8 @@ def provider(sim: MangopaySim, tmp: Path, retries: int = 2) -> MangopayProvider:
     handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
                          api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
     return MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), sim.clock,
-                            card_page_url=sim.base + "/_sim/card-page/{id}", currency="EUR", retries=retries)
+                            card_page_url=sim.base + "/_sim/card-page/{id}", currency="EUR", retries=retries,
+                            people=KnownPeople())
 
 
 @pytest.fixture
@@ -330,7 +332,7 @@ def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
     base: dict[str, object] = dict(paybot_provider="mangopay", mangopay_client_id=sim.client_id,
                                    mangopay_api_key=sim.api_key, mangopay_api_base=sim.base,
                                    mangopay_card_page_url=sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
-                                   paybot_link_secret=sim.link_secret,
+                                   paybot_link_secret=sim.link_secret, paybot_web_url="http://127.0.0.1:9",
                                    mangopay_db_path=str(tmp / "mp.db"), paybot_db_path=str(tmp / "p.db"))
     return Settings(**(base | over))  # type: ignore[arg-type]
 

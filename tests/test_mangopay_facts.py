@@ -25,6 +25,7 @@ from bot.sims.mangopay import (
     CARD_DECLINED,
     CARD_OK,
     EVENT_RETENTION,
+    FRAUD_POLICY,
     IBAN_OK,
     RATE_LIMITED,
     RATE_LIMITS,
@@ -122,6 +123,36 @@ def owner_needs(field: str) -> Callable[[World], None]:
             400, "param_error", field)
 
     return check
+
+
+def _fraud_policy(response: requests.Response) -> None:
+    """Mangopay's answer to a name or e-mail that is not a person's (guides/users/types.mdx): errors null."""
+    _refused(response, 400, "fraud_policy")
+    assert response.json()["Message"] == FRAUD_POLICY and response.json()["errors"] is None
+
+
+def an_owner_needs_a_persons_name(w: World) -> None:
+    for first, last in (("Test", "Martin"), ("X user", "12"), ("Alice", "unknown"), ("4242", "Martin")):
+        _fraud_policy(w.call("POST", "/sca/users/natural", {
+            "FirstName": first, "LastName": last, "Email": "alice@example.org", "UserCategory": "OWNER",
+            "TermsAndConditionsAccepted": True, **IDENTITY}))
+    payer = w.user(FirstName="X user", LastName="12")  # a Payer's name is not checked here (the rule is an Owner's)
+    _fraud_policy(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category",
+                         {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}))
+    assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
+    assert w.user("OWNER", FirstName="Zoé", LastName="Le Goff")["UserCategory"] == "OWNER"
+
+
+def an_owner_needs_a_persons_email(w: World) -> None:
+    for email in ("x-12@users.paybot.invalid", "noreply@example.org", "alice@paybot.test"):
+        _fraud_policy(w.call("POST", "/sca/users/natural", {
+            "FirstName": "Alice", "LastName": "Martin", "Email": email, "UserCategory": "OWNER",
+            "TermsAndConditionsAccepted": True, **IDENTITY}))
+    payer = w.user()
+    _fraud_policy(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category", {
+        "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Email": "ada@users.paybot.invalid",
+        **IDENTITY}))
+    assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
 
 
 def categorising_asks_for_enrolment(w: World) -> None:
@@ -572,6 +603,14 @@ class Fact:
 
 
 FACTS = [
+    Fact("an Owner whose name is not a person's is refused, 400 fraud_policy (since 2026-02-19)", "SOURCE.md",
+         an_owner_needs_a_persons_name),
+    Fact("an Owner whose e-mail is not a person's is refused, 400 fraud_policy (since 2026-02-19)", "SOURCE.md",
+         an_owner_needs_a_persons_email),
+    Fact("fraud_policy's answer: its Message, errors null", "guides/users/types.mdx",
+         lambda w: _fraud_policy(w.call("POST", "/sca/users/natural", {
+             "FirstName": "undefined", "LastName": "Martin", "Email": "a@example.org", "UserCategory": "OWNER",
+             "TermsAndConditionsAccepted": True, **IDENTITY}))),
     Fact("an Owner needs a Birthday", "api-reference/users/categorize-natural-user.mdx", owner_needs("Birthday")),
     Fact("an Owner needs a Nationality", "api-reference/users/categorize-natural-user.mdx",
          owner_needs("Nationality")),

@@ -12,13 +12,11 @@ from sqlmodel import select
 
 from bot.money import Money
 from bot.ports import FakeClock
-from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME, OwnerIdentity, owner_identity
+from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME
 from bot.sims.mangopay import WALLET_SCA_EVERY
 from bot.store import Payout
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 from tests.test_cashout import mw as mw  # the cash-out tests' world: bob has a card (a fixture, used by name)
-
-RETURN = "returnUrl=" + quote("https://x.com/messages", safe="")
 
 
 def _link(text: str) -> str:
@@ -38,7 +36,8 @@ def test_a_claim_enrols_the_owner_first_then_sends_the_identity_check_then_pays(
                             "(the link works 10 minutes): ")
     user = mw.sim.objects[mw.author(CAROL)]
     assert (user["UserCategory"], user["UserStatus"]) == ("OWNER", "PENDING_USER_ACTION")
-    assert _link(enrol).endswith(RETURN) and mw.sim.open_kyc(mw.author(CAROL)) == []
+    # back to paybot's return page for her enrolment (a page link; bot.web.recipient_pages)
+    assert _link(enrol).endswith(back(mw, "enrolled", CAROL)) and mw.sim.open_kyc(mw.author(CAROL)) == []
     assert mw.sim.follow_sca_link(_link(enrol))["controlStatus"] == "VALIDATED"
     mw.svc.provider_events()  # Mangopay says she enrolled: the identity check is sent
     [session] = mw.sim.open_kyc(mw.author(CAROL))
@@ -78,17 +77,14 @@ def test_an_owner_who_never_enrolled_is_not_charged_for_a_payment_mangopay_would
                                    "secured yet: DM CLAIM for the link). Nothing was charged. [AAAA]")
 
 
-def test_the_identity_mangopay_gets_comes_from_one_place_not_built_yet(mw: MangopayWorld) -> None:
-    """Categorising as Owner sends what `owner_identity` answers (one function, until the identity page fills it
-    in): the placeholders today, any other identity when it is swapped."""
-    assert owner_identity("12") == OwnerIdentity("X user", "12", "x-12@users.paybot.invalid", 946684800, "FR", "FR")
-    mw.mp.identity = lambda uid: OwnerIdentity("Carol", "Martin", "carol@example.org", 652117514, "BE", "LU")
-    mw.mp.onboard(CAROL)
-    user = mw.sim.objects[mw.author(CAROL)]
-    assert (user["Birthday"], user["Nationality"], user["CountryOfResidence"]) == (652117514, "BE", "LU")
-
-
 # ---------------------------------------------------------------- an Owner's wallet access: SCA every 180 days
+
+
+def back(mw: MangopayWorld, purpose: str, user: str) -> str:
+    """The returnUrl of an SCA link: the newest page link made, for `purpose` and `user`, percent-encoded."""
+    n = len(mw.people.links)
+    assert mw.people.links[-1] == (purpose, user)
+    return "&returnUrl=" + quote(f"https://paybot.example/l/{n}.{purpose}{user}.{'0' * 32}", safe="")
 
 
 def _lapse_wallet_access(mw: MangopayWorld) -> None:
@@ -111,7 +107,7 @@ def test_a_cash_out_asks_the_owner_for_their_wallet_sca_once_and_never_takes_it_
     cashout(mw, "alice")
     told = dms_to(mw, ALICE)[-1]
     assert told.startswith("To cash out, first confirm it's you with the payment provider here (the link works "
-                           "10 minutes): ") and _link(told).endswith(RETURN)
+                           "10 minutes): ") and _link(told).endswith(back(mw, "wallet", ALICE))
     assert [r["status"] for r in mw.sim.requests[before:]].count(401) == 1
     assert not any("credentials" in r.getMessage() for r in caplog.records) and mw.payouts() == []
     assert mw.sim.follow_sca_link(_link(told))["controlStatus"] == "VALIDATED"

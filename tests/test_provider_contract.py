@@ -41,6 +41,7 @@ from bot.sims.runner import MANGOPAY_CARDS, STRIPE_CARDS
 from bot.sims.stripe import StripeSim
 from bot.store import UnitOfWork, make_engine
 from tests.fakes import FakeProvider
+from tests.mangopay_people import KnownPeople
 
 USD5 = Money(500, "USD")
 SENDER, RECIPIENT, OTHER = "10", "11", "12"  # X user ids
@@ -253,7 +254,8 @@ class MangopayDriver:
         handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
                              api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
         self.mangopay = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
-                                         self.clock, card_page_url=sim.base + "/_sim/card-page/{id}", retries=0)
+                                         self.clock, card_page_url=sim.base + "/_sim/card-page/{id}", retries=0,
+                                         people=KnownPeople())
         self.provider = self.mangopay
 
     def give_card(self, user: str, card: str) -> None:

@@ -158,7 +158,10 @@ class Answers(Cashout):
                     if self.page_link is None:
                         raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
                     url = self.page_link(s, reg.page, user_id, lang)
+                # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
+                # a card), or the card page, which itself says when the card is saved
                 key = "register.already" if reg.already else "register.saved" if not url \
+                    else "register.identity" if reg.page == "pay" else "register.card_page" if reg.page \
                     else "register.link" if reg.valid_for else "register.link_open"
                 sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
             except ProviderError:

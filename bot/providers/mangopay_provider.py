@@ -63,12 +63,12 @@ paybot's key `cashout:<DM event id>`, the Idempotency-Key mapped from it as for 
 to a verified Owner (KYC level REGULAR): anyone else gets the hosted identity verification link, as CLAIM gives.
 Payouts go to Recipients (Mangopay refuses them to Bank Accounts created after 30 April 2026, ResultCode 121018).
 Mangopay hosts no page for bank details and paybot never takes them by DM, so a user without an ACTIVE payout
-Recipient in the currency gets a link to the operator's page, valid PAYBOT_LINK_TTL and once
-(MANGOPAY_BANK_PAGE_URL: `{user}` the Mangopay user id, `{currency}` the payout's currency, `{expires}` unix seconds,
-`{token}` = `bank_page_token(link key, user, expires)`, which the page checks before it registers the account: GET
-/recipients/payout-methods and /recipients/schema, POST /users/{id}/recipients/validate, then POST
-/users/{id}/recipients, PENDING until the person passes the SCA session the page sends them to, with its encoded
-returnUrl; ACTIVE then, CANCELED if not); without that setting the user is told cash-outs are not available. The
+Recipient in the currency gets a single-use link (PAYBOT_LINK_TTL) to paybot's cash-out account page
+(bot.web.recipient_pages: the form Mangopay's Recipient schema describes for the country and currency, checked with
+POST /users/{id}/recipients/validate, then POST /users/{id}/recipients, PENDING until the person passes the SCA
+session the page sends them to, with its encoded returnUrl back to a page that reads the Recipient: ACTIVE, or
+CANCELED); without paybot's pages (PAYBOT_WEB_URL, PAYBOT_LINK_SECRET) the user is told cash-outs are not available
+(MANGOPAY_BANK_PAGE_URL, the operator's own page, is gone). The
 newest ACTIVE payout Recipient of the user in the currency (`GET /users/{id}/recipients`) is paid.
 Before anything else, a payout already made under the key is looked for by its Tag among the user's payouts, so a
 crash after the POST, a lost answer or a key Mangopay forgot (24 hours) answers that payout, never a second one; a
@@ -78,6 +78,12 @@ read from Mangopay's answer only to keep its last four characters for the DM: it
 A 121018 refusal (a payout made to a legacy Bank Account) is told as "the bank account must be registered again".
 PAYOUT_NORMAL_SUCCEEDED/FAILED events are read from the
 payout itself (PAYOUT_SUCCEEDED, PAYOUT_FAILED: the money is back in the wallet).
+
+People. Mangopay's users are made from what the person gave on paybot's identity page (`bot.identity`, read
+through the `People` port of bot.providers.mangopay_people): names, e-mail and, for an Owner, birthday,
+nationality, country of residence and address. Who gave nothing (or not what an Owner needs) is answered with a
+link to that page (REGISTER, CLAIM, CASHOUT) and nothing is sent to Mangopay: never a placeholder. The SCA links
+paybot sends (enrolment, wallet access) return the person to paybot's return pages, which read what happened.
 
 Calls go through the official SDK's `APIRequest` (OAuth token cache, headers, error parsing) on one
 explicit handler: the SDK's model helpers fall back to a process-wide default handler (Mangopay's real
@@ -94,7 +100,6 @@ import re
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
@@ -106,6 +111,7 @@ from sqlmodel import SQLModel, col, select
 from bot import links
 from bot.config import parse_duration
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, ScaRequired, Undeliverable
+from bot.identity import Identity
 from bot.money import Money
 from bot.ports import (
     NO_ACCOUNTS,
@@ -122,6 +128,8 @@ from bot.ports import (
     Registration,
     Settled,
 )
+from bot.providers.mangopay_people import ENROLLED, PAY, RECEIVE, RECIPIENT, WALLET, NoPages, PagesDesk, People
+from bot.repo.port import Store
 from bot.store import MangopayUser, UnitOfWork, database_url, make_engine
 
 log = logging.getLogger(__name__)
@@ -199,43 +207,34 @@ HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; ca
                    "or returned")
 
 
-@dataclass(frozen=True)
-class OwnerIdentity:
-    """What Mangopay requires of a person to make them an OWNER (PUT .../category, or an OWNER's creation):
-    names and e-mail (checked as a person's since 2026-02-19), Birthday (unix seconds, UTC), Nationality and
-    CountryOfResidence (ISO 3166-1 alpha-2)."""
+class IdentityNeeded(ProviderError):
+    """The person has not given paybot what Mangopay needs of them (`purpose`: "pay", names and e-mail; "receive",
+    an Owner's too): nothing was sent to Mangopay; `url` (None: no pages served) is the identity page's link."""
 
-    first_name: str
-    last_name: str
-    email: str
-    birthday: int
-    nationality: str
-    country_of_residence: str
+    def __init__(self, purpose: str, url: str | None) -> None:
+        super().__init__(f"the identity page ({purpose}) must be filled in first")
+        self.purpose, self.url = purpose, url
 
 
-def owner_identity(user_id: str) -> OwnerIdentity:
-    """The identity paybot gives Mangopay for the X user `user_id`.
+def _birthday(who: Identity) -> int:
+    """An identity's birthday as Mangopay's Birthday: unix seconds of that day's midnight, UTC (Birthday's field
+    page: "a Unix timestamp in UTC", so that midnight is not read as the day before)."""
+    assert who.birthday is not None
+    return int(datetime(who.birthday.year, who.birthday.month, who.birthday.day, tzinfo=UTC).timestamp())
 
-    NOT BUILT YET: paybot knows no real name, e-mail, birthday, nationality or residence of an X user. The
-    identity page (a later piece of work) will ask the person and fill this in; until then this is the one place
-    that answers, with what paybot always sent (the X id, on a domain that is never delivered) and placeholders
-    for the rest (1 January 2000, France). Mangopay's hosted identity verification checks the real person anyway,
-    and real Mangopay refuses these names for an OWNER (400 fraud_policy): Owners need the identity page first."""
-    return OwnerIdentity(first_name="X user", last_name=user_id, email=f"x-{user_id}@users.paybot.invalid",
-                         birthday=946684800, nationality="FR", country_of_residence="FR")
+
+def _address(who: Identity) -> dict[str, Any] | None:
+    """An identity's postal address as Mangopay's Address (optional for a Natural user; sent when known)."""
+    if who.address is None:
+        return None
+    a = who.address
+    return {"AddressLine1": a.line1, "AddressLine2": a.line2, "City": a.city, "Region": a.region,
+            "PostalCode": a.postal_code, "Country": a.country}
 
 
 def _balance(wallet: dict[str, Any]) -> int:
     """A wallet's balance in minor units (0 when Mangopay said nothing of it)."""
     return int((wallet.get("Balance") or {}).get("Amount") or 0)
-
-
-def bank_page_token(key: bytes, mangopay_user_id: str, expires: int, nonce: str | None = None) -> str:
-    """The token in a link to the operator's bank-account page (MANGOPAY_BANK_PAGE_URL's `{token}`): signed for
-    the Mangopay user id and the link's end with the link key (`bot.links`, from PAYBOT_LINK_SECRET, which the page
-    also holds; never the API key). The page registers an IBAN for `{user}` only when `bot.links.verify` accepts the
-    token, so a guessed user id or an old link registers nothing."""
-    return links.sign(key, "bank", mangopay_user_id, expires, nonce)
 
 
 def idempotency_key(name: str) -> str:
@@ -272,22 +271,22 @@ class MangopayProvider:
 
     def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
                  return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
-                 bank_page_url: str | None = None, link_secret: str | None = None,
-                 link_lifetime: timedelta = links.DEFAULT_LIFETIME) -> None:
+                 link_secret: str | None = None, link_lifetime: timedelta = links.DEFAULT_LIFETIME,
+                 people: People | None = None) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
         self.card_page_url = card_page_url
         self._cards_polled_after = ""  # the user whose open registration the last poll read last (in turn)
-        self.bank_page_url = bank_page_url  # the operator's bank-account page ({user}, {expires}, {token})
         # The key its links are signed with (PAYBOT_LINK_SECRET's, bot.links); without it, no link is made.
         self.link_key = links.link_key(link_secret) if link_secret else None
         self.link_lifetime = link_lifetime  # how long a link to the card page works (PAYBOT_LINK_TTL)
         self.return_url = return_url
-        self.identity: Callable[[str], OwnerIdentity] = owner_identity  # the one source of a person's identity
         # REGISTER sends paybot's own card page (bot.web.card_page; bot.bootstrap sets it when PAYBOT_WEB_URL is
         # set), whose link the service makes; False: the operator's page, MANGOPAY_CARD_PAGE_URL.
         self.own_card_page = False
+        # Who people are (the identity page's record) and links to paybot's pages (bot.providers.mangopay_people).
+        self.people: People = people or NoPages()
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.retries = retries
         self._rate_left: int | None = None  # calls left in Mangopay's 15-minute window, as its last answer said
@@ -296,9 +295,10 @@ class MangopayProvider:
         logging.getLogger("mangopay").setLevel(logging.CRITICAL)
 
     @classmethod
-    def from_settings(cls, settings: Any, clock: Clock) -> MangopayProvider:
+    def from_settings(cls, settings: Any, clock: Clock, store: Store | None = None) -> MangopayProvider:
         """The provider the settings describe (ConfigError for a missing or unannounced live setting). Its
-        records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH)."""
+        records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH); people's
+        identities and page links in paybot's store (`store`, else one on DATABASE_URL or PAYBOT_DB_PATH)."""
         client, key, base = settings.require_mangopay()
         handler = APIRequest(client_id=client, apikey=key, api_url=base + "/v2.01/",
                              api_sandbox_url=base + "/v2.01/", sandbox=False, timeout=30.0)
@@ -307,12 +307,16 @@ class MangopayProvider:
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
         return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url or "",
                    return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
-                   retries=settings.mangopay_max_network_retries, bank_page_url=settings.mangopay_bank_page_url,
+                   retries=settings.mangopay_max_network_retries,
                    link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
-                   else None, link_lifetime=parse_duration(settings.paybot_link_ttl))
+                   else None, link_lifetime=parse_duration(settings.paybot_link_ttl),
+                   people=PagesDesk.from_settings(settings, clock, store))
 
     def close(self) -> None:
         self.uow.engine.dispose()
+        close = getattr(self.people, "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------------ HTTP through the SDK
 
@@ -443,17 +447,30 @@ class MangopayProvider:
             return s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).first()
 
     def user(self, user_id: str) -> str:
-        """The X user's Natural User id, created (once, as a PAYER) the first time."""
+        """The X user's Natural User id, created (once, as a PAYER) the first time, with the name and e-mail they
+        gave on the identity page (and, when they gave it, their address); IdentityNeeded when they gave none."""
         row = self._row(user_id)
         if row.mangopay_user_id:
             return row.mangopay_user_id
-        # Mangopay requires names and an e-mail of every user: what `owner_identity` gives (not built yet).
-        who = self.identity(user_id)
-        made = self._post(f"user:{user_id}", "/sca/users/natural", {
-            "FirstName": who.first_name, "LastName": who.last_name, "Email": who.email,
-            "UserCategory": "PAYER", "TermsAndConditionsAccepted": False, "Tag": _tag(x_user=user_id)})
+        who = self._identity(user_id, PAY)
+        body: dict[str, Any] = {
+            "FirstName": who.first_name, "LastName": who.last_name, "Email": who.email, "UserCategory": "PAYER",
+            # They accepted Mangopay's terms on the identity page (shown with their link; the time is stored).
+            "TermsAndConditionsAccepted": True, "Tag": _tag(x_user=user_id)}
+        address = _address(who)
+        if address is not None:
+            body["Address"] = address
+        made = self._post(f"user:{user_id}", "/sca/users/natural", body)
         self._save(user_id, mangopay_user_id=str(made["Id"]))
         return str(made["Id"])
+
+    def _identity(self, user_id: str, purpose: str) -> Identity:
+        """What the person gave on the identity page, enough for `purpose` ("receive": an Owner's birthday,
+        nationality, residence and address too); else IdentityNeeded with a new link to that page."""
+        who = self.people.identity(user_id)
+        if who is not None and (purpose == PAY or who.can_receive):
+            return who
+        raise IdentityNeeded(purpose, self.people.link(purpose, user_id))
 
     def wallet(self, user_id: str, currency: str) -> str:
         """The user's wallet in `currency`, created (once) the first time."""
@@ -504,6 +521,13 @@ class MangopayProvider:
     def register(self, user_id: str) -> Registration:
         if self._card(user_id):
             return Registration(already=True)
+        if self.people.identity(user_id) is None:
+            # Their name and e-mail first, on the identity page ("pay"), whose link the service makes with the DM
+            # (a link is a write, and REGISTER is answered inside the DM's transaction). With the operator's own card
+            # page (MANGOPAY_CARD_PAGE_URL) no page of paybot's is served: the person is told it failed.
+            if self.own_card_page:
+                return Registration(page=PAY, valid_for=self.link_lifetime)
+            raise IdentityNeeded(PAY, None)
         if self.own_card_page:  # paybot's own card page (bot.web.card_page): it opens the registration
             return Registration(page="card", valid_for=self.link_lifetime)
         owner = self.user(user_id)
@@ -535,21 +559,29 @@ class MangopayProvider:
         wallet cannot release it without them (SCA), so it would go back unpaid. They are told to wait (`wait`)."""
         if holds_for_others and not self._row(user_id).owner:
             return Onboarding(ready=False, wait=True)
+        if not self._row(user_id).owner:
+            try:
+                who = self._identity(user_id, RECEIVE)  # before anything is made at Mangopay
+            except IdentityNeeded as err:
+                if err.url is None:  # no page to send them to: the operator's setup (PAYBOT_WEB_URL)
+                    raise
+                return Onboarding(ready=False, url=err.url, valid_for=self.people.ttl)
         owner = self.user(user_id)
         if not self._row(user_id).owner:
-            # The CLAIM is the user's request to hold a Mangopay account: the DM that answers it links
-            # Mangopay's terms, which the identity page shows again before anything is received. Mangopay
-            # always answers with an SCA enrolment link: the Owner enrols before anything waits on them.
+            # The CLAIM is the user's request to hold a Mangopay account, whose terms they accepted on the identity
+            # page. Mangopay always answers with an SCA enrolment link: the Owner enrols before anything waits on
+            # them. The categorisation sends what categorize-natural-user.mdx requires of an Owner (Birthday,
+            # Nationality, CountryOfResidence) and the e-mail the person gave (its SCA confirms it); the postal
+            # address went with the user's creation (optional for a Natural user: Address3 has no requirement).
             found = self._get(f"/sca/users/{owner}") or {}
             if found.get("UserCategory") != "OWNER":  # (an earlier attempt may have made them one already)
-                who = self.identity(user_id)
                 made = self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
-                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": who.birthday,
-                    "Nationality": who.nationality, "CountryOfResidence": who.country_of_residence}))[1]
+                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": _birthday(who),
+                    "Nationality": who.nationality, "CountryOfResidence": who.residence, "Email": who.email}))[1]
                 self._save(user_id, owner=True)
                 link = ((made or {}).get("PendingUserAction") or {}).get("RedirectUrl")
                 if link:
-                    return Onboarding(ready=False, url=self._sca_link(str(link)), enrol=True,
+                    return Onboarding(ready=False, url=self._sca_link(str(link), user_id, ENROLLED), enrol=True,
                                       valid_for=SCA_SESSION_LIFETIME)
             self._save(user_id, owner=True)
         if self._regular(user_id):
@@ -573,13 +605,16 @@ class MangopayProvider:
         link = (made.get("PendingUserAction") or {}).get("RedirectUrl")
         if not link:
             raise ProviderTransient("Mangopay gave no SCA enrolment link")
-        return self._sca_link(str(link))
+        return self._sca_link(str(link), user_id, ENROLLED)
 
-    def _sca_link(self, redirect_url: str) -> str:
-        """Mangopay's SCA RedirectUrl with paybot's return URL appended as `returnUrl`, percent-encoded (Mangopay's
-        page cannot send the person back without it: guides/sca/session.mdx, step 3)."""
-        glue = "&" if urllib.parse.urlsplit(redirect_url).query else ("" if redirect_url.endswith("?") else "?")
-        return f"{redirect_url}{glue}returnUrl={urllib.parse.quote(self.return_url, safe='')}"
+    def _sca_link(self, redirect_url: str, user_id: str | None = None, page: str | None = None) -> str:
+        """Mangopay's SCA RedirectUrl with a return URL appended as `returnUrl`, percent-encoded (Mangopay's page
+        cannot send the person back without it: guides/sca/session.mdx, step 3): paybot's return page `page` for
+        `user_id` (a single-use link, bot.providers.mangopay_people) when paybot serves pages, else
+        MANGOPAY_RETURN_URL. The return page reads what happened from Mangopay (the `controlStatus` Mangopay adds
+        is only indicative)."""
+        back = (self.people.link(page, user_id) if page and user_id else None) or self.return_url
+        return sca_url(redirect_url, back)
 
     def _enrolled(self, user_id: str) -> bool:
         """Whether the user may author what needs SCA: a PAYER, or an OWNER who completed their SCA enrolment."""
@@ -923,7 +958,10 @@ class MangopayProvider:
             return self._cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
                                   holds_for_others=holds_for_others, accounts=accounts)
         except ScaRequired as err:
-            return CashOut(CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url), valid_for=SCA_SESSION_LIFETIME)
+            return CashOut(CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url, user_id, WALLET),
+                           valid_for=SCA_SESSION_LIFETIME)
+        except IdentityNeeded as err:  # (an Owner-to-be asked first: `onboard` answers with the page)
+            return CashOut(CashOutOutcome.NEEDS_KYC, url=err.url)
 
     def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool,
                   accounts: PayoutAccounts) -> CashOut:
@@ -946,14 +984,17 @@ class MangopayProvider:
                 return CashOut(CashOutOutcome.REFUSED, reason=HELD_FOR_OTHERS)
             if onboarding.enrol:
                 return CashOut(CashOutOutcome.NEEDS_SCA, url=onboarding.url, valid_for=onboarding.valid_for)
-            if not onboarding.ready:
+            if not onboarding.ready:  # the identity page, or Mangopay's identity verification
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=onboarding.url)
         account = self._recipient(author, currency, accounts)
         if account is None and accounts.pay_to:
             return CashOut(CashOutOutcome.REFUSED, reason=ACCOUNT_GONE)
-        if account is None:
-            url = self._bank_page(author, currency)
-            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.link_lifetime if url else None)
+        if account is None:  # paybot's cash-out account page (bot.web.recipient_pages), by a single-use link
+            url = self.people.link(RECIPIENT, user_id)
+            if url is None:
+                log.warning("a user asked to cash out and has no payout account, and paybot serves no pages "
+                            "(PAYBOT_WEB_URL and PAYBOT_LINK_SECRET)")
+            return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.people.ttl if url else None)
         if str(account["Id"]) not in accounts.confirmed and str(account["Id"]) != accounts.pay_to:
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=str(account["Id"]), last4=_last4(account))
         funds = {"Currency": currency, "Amount": available}
@@ -1005,17 +1046,75 @@ class MangopayProvider:
                 return account
         return None
 
-    def _bank_page(self, author: str, currency: str) -> str | None:
-        """A link to the operator's bank-account page for this Mangopay user, valid PAYBOT_LINK_TTL (the page records
-        its nonce: once); None when the operator has none."""
-        if not self.bank_page_url or self.link_key is None:
-            log.warning("a user asked to cash out and has no bank account, and MANGOPAY_BANK_PAGE_URL (or "
-                        "PAYBOT_LINK_SECRET, which signs its links) is not set")
+    # ------------------------------------------------------------------ paybot's pages (bot.web.recipient_pages)
+
+    def payout_currencies(self, user_id: str) -> list[str]:
+        """The currencies of the user's wallets (what a cash-out account can be for); [] when they have none."""
+        return sorted(json.loads(self._row(user_id).wallets))
+
+    def recipient_schema(self, country: str, currency: str) -> tuple[str, dict[str, Any]]:
+        """The payout method for a bank account in `country` taking `currency` (a local transfer where Mangopay
+        offers one, else international) and Mangopay's schema of an individual's Recipient for it
+        (GET /recipients/payout-methods, then GET /recipients/schema)."""
+        methods = (self._get("/recipients/payout-methods", Country=country, Currency=currency) or {})
+        offered = [str(m) for m in methods.get("AvailablePayoutMethods") or []]
+        if not offered:
+            raise ProviderError(f"Mangopay offers no payout to {country} in {currency}")
+        method = "LocalBankTransfer" if "LocalBankTransfer" in offered else offered[0]
+        schema = self._get("/recipients/schema", PayoutMethodType=method, RecipientType="Individual",
+                           Currency=currency, Country=country) or {}
+        return method, schema
+
+    def check_recipient(self, user_id: str, body: dict[str, Any]) -> dict[str, str]:
+        """Mangopay's refusals of a Recipient's data, field by field (POST .../recipients/validate; {}: it would
+        make one). Nothing is created."""
+        author = self.user(user_id)
+        try:
+            self._request("POST", f"/users/{author}/recipients/validate", body)
+        except APIError as err:
+            data = err.content if isinstance(err.content, dict) else {}
+            found = data.get("Errors") or data.get("errors")
+            if err.code == 400 and isinstance(found, dict) and found:
+                return {str(k): str(v) for k, v in found.items()}
+            raise _translate(err) from None
+        return {}
+
+    def add_recipient(self, user_id: str, body: dict[str, Any], name: str, return_url: str) -> tuple[str, str]:
+        """Create the user's payout Recipient (PENDING) under the step `name` (its Idempotency-Key: one per link),
+        and the link to its SCA session, sending the person back to `return_url`: (its id, the link)."""
+        made = self._post(name, f"/users/{self.user(user_id)}/recipients", body)
+        pending = (made.get("PendingUserAction") or {}).get("RedirectUrl")
+        if not pending:
+            raise ProviderTransient("Mangopay gave no SCA link for the new Recipient")
+        return str(made["Id"]), sca_url(str(pending), return_url)
+
+    def recipient_status(self, user_id: str, recipient_id: str) -> str | None:
+        """A Recipient's Status (PENDING, ACTIVE, CANCELED...) if it is this user's; None otherwise."""
+        row = self._row(user_id)
+        found = self._get(f"/recipients/{recipient_id}") if row.mangopay_user_id else None
+        if not found or str(found.get("UserId")) != row.mangopay_user_id:
             return None
-        expires = int((self.clock.now() + self.link_lifetime).timestamp())
-        token = bank_page_token(self.link_key, author, expires)
-        return (self.bank_page_url.replace("{user}", author).replace("{expires}", str(expires))
-                .replace("{currency}", currency).replace("{token}", token))
+        return str(found.get("Status") or "")
+
+    def enrolment_status(self, user_id: str) -> str | None:
+        """The user's UserStatus at Mangopay (ACTIVE once an Owner enrolled in SCA; PENDING_USER_ACTION before);
+        None when Mangopay does not know them."""
+        row = self._row(user_id)
+        found = self._get(f"/sca/users/{row.mangopay_user_id}") if row.mangopay_user_id else None
+        return str(found.get("UserStatus") or "") if found else None
+
+    def wallet_open(self, user_id: str) -> bool:
+        """Whether the user's wallets can be read now, with them present (their wallet-access SCA of the last 180
+        days holds); a read that wants their SCA is False (and its new session is not used)."""
+        row = self._row(user_id)
+        if row.mangopay_user_id is None:
+            return False
+        try:
+            path = f"/users/{row.mangopay_user_id}/wallets"
+            self._call(lambda: self._request("GET", path, ScaContext=PRESENT))
+        except ScaRequired:
+            return False
+        return True
 
     # ------------------------------------------------------------------ lookups
 
@@ -1251,6 +1350,13 @@ class MangopayProvider:
 # `WWW-Authenticate: PendingUserAction RedirectUrl=<link>` (guides/sca/wallets.mdx; guides/sca/session.mdx spells it
 # `redirectUrl`: both are read).
 WALLET_SCA_HEADER = re.compile(r"PendingUserAction\s+redirectUrl=(\S+)", re.IGNORECASE)
+
+
+def sca_url(redirect_url: str, return_url: str) -> str:
+    """Mangopay's SCA RedirectUrl with `return_url` appended as `returnUrl`, percent-encoded (guides/sca/session.mdx,
+    step 3: the page shows an error without it; the whole under 2,000 characters)."""
+    glue = "&" if urllib.parse.urlsplit(redirect_url).query else ("" if redirect_url.endswith("?") else "?")
+    return f"{redirect_url}{glue}returnUrl={urllib.parse.quote(return_url, safe='')}"
 
 
 def _wallet_sca_link(err: APIError) -> str | None:

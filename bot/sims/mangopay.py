@@ -57,10 +57,12 @@ challenge card asks its holder whatever SecureMode says, guides/payment-methods/
 `FreeCycles` pay-ins debit nothing and may not send DebitedFunds; a registration serves 99 pay-ins, the next fails
 205001.
 
-Hosted pages (3DS, SCA approval, identity verification, the operator's card page) are served under /_sim/ and
-played by the control API (Python methods and `POST /_sim/...`), as are the operator's bank-account page
-(`register_bank_account`: a Recipient and its SCA) and the bank that settles a payout (`settle_payout`) or sends it
-back (`return_payout`). 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
+Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
+played by the control API (Python methods and `POST /_sim/...`), as are a cash-out account page
+(`register_bank_account`: a Recipient and its SCA, as paybot's page makes one) and the bank that settles a payout
+(`settle_payout`) or sends it back (`return_payout`). The SCA page (`/_sim/sca`) is also a page a browser can pass:
+it asks (Confirm, Refuse) and sends the person back to the returnUrl with `controlStatus`.
+3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
 transfer's approval, a Recipient, wallet access: `follow_sca_link`, whose page needs the platform's percent-encoded
 returnUrl) after SCA_SESSION_LIFETIME (10 minutes); the transaction then FAILS with an event (a transfer: 007102).
 
@@ -75,6 +77,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import ipaddress
 import json
 import logging
@@ -110,6 +113,18 @@ OWNER_IDENTITY = ("Birthday", "Nationality", "CountryOfResidence")
 # 180 days (guides/sca/wallets.mdx); otherwise 401 with the session's link in WWW-Authenticate.
 WALLET_SCA_EVERY = timedelta(days=180)
 MAX_PER_PAGE = 100
+# Since 2026-02-19 creating or updating an OWNER checks that the name and e-mail are a person's (SOURCE.md of the
+# documentation snapshot: "creating or updating an OWNER checks that the name and e-mail are a person's (`400
+# fraud_policy` otherwise)"); the answer's body is guides/users/types.mdx's ("Rule preventing fake user names").
+# Mangopay does not publish its list: the emulator refuses the keywords that page names (test, undefined,
+# unknown), names with digits or without a letter, the placeholder paybot used to send ("X user"), and e-mails at a
+# reserved domain that delivers nothing (.invalid, .test, .localhost, .local) or whose mailbox is a role, not a
+# person (noreply, test, admin...).
+FRAUD_POLICY = "The data you provided does not comply with our anti-fraud policy"
+NOT_NAMES = {"test", "undefined", "unknown", "null", "none", "n/a", "x user", "user", "admin", "anonymous", "fake",
+             "paybot"}
+NOT_PERSONAL_DOMAINS = (".invalid", ".test", ".localhost", ".local")
+NOT_PERSONAL_MAILBOXES = {"noreply", "no-reply", "test", "admin", "root", "postmaster", "info", "contact"}
 # GET /events lists an event up to 45 days after its Date (api-reference/overview/data-availability-periods.mdx).
 EVENT_RETENTION = timedelta(days=45)
 # API calls allowed per window (api-reference/overview/rate-limiting.mdx): beyond, 429 with Mangopay's body. Counted on
@@ -325,15 +340,6 @@ class MangopaySim(LoopbackServer):
         if reg is None or reg.get("UserId") != user or not self._link_ok("card", f"{user}:{registration}", token):
             raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
         return self.complete_card_page(registration, card_number)
-
-    def follow_bank_link(self, url: str, iban: str = IBAN_OK) -> dict[str, Any]:
-        """The user opens paybot's link to the bank-account page (`...?user=...&token=...`) and types an IBAN:
-        refused (403) unless the link is signed for that user, unexpired and unused."""
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        user, token = query.get("user", ""), query.get("token", "")
-        if not self._link_ok("bank", user, token):
-            raise MangopayError(403, "forbidden", "This link is not valid (expired, used, or not yours)")
-        return self.register_bank_account(user, iban, currency=query.get("currency") or None)
 
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
@@ -719,12 +725,31 @@ class MangopaySim(LoopbackServer):
             except ValueError as err:
                 return self._error(_param(str(err)))
 
-        def sca_page() -> Response:  # Mangopay's hosted SCA page: it needs the platform's encoded returnUrl
+        def sca_page() -> Response:
+            """Mangopay's hosted SCA page: it needs the platform's encoded returnUrl. Open, it asks the person
+            (two buttons: confirm, or fail the factors); lapsed or used, it sends them back at once; either way
+            back to the returnUrl with `controlStatus` (VALIDATED or FAILED) added (guides/sca/session.mdx)."""
+            raw = "?" + request.query_string.decode("latin-1")  # as the browser sent it
             try:
-                state = self._sca_page_state("?" + request.query_string.decode("latin-1"))  # as the browser sent it
+                state = self._sca_page_state(raw)
             except MangopayError as err:
                 return Response(f"<html><body>{err.message}</body></html>", mimetype="text/html", status=err.status)
-            return Response(f"<html><body><h1>Mangopay SCA</h1><p>{state}</p></body></html>", mimetype="text/html")
+            query = dict(part.partition("=")[::2] for part in urlsplit(raw).query.split("&") if part)
+            token, back = unquote(query.get("token", "")), unquote(query.get("returnUrl", ""))
+            if request.method == "POST" and state == "OPEN":
+                state = self.complete_sca(token, success=request.form.get("answer") == "yes")["Status"]
+            if state != "OPEN":
+                glue = "&" if urlsplit(back).query else "?"
+                control = "VALIDATED" if state == "VALIDATED" and request.method == "POST" else "FAILED"
+                return Response("", status=303, headers={"Location": f"{back}{glue}controlStatus={control}"})
+            return Response(
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Mangopay SCA</title>"
+                "<meta name='viewport' content='width=device-width, initial-scale=1'></head><body><main>"
+                "<h1>Mangopay SCA</h1><p>Confirm it's you (the emulator's stand-in for Mangopay's page).</p>"
+                f"<form method='post' action='/_sim/sca{html.escape(raw)}'>"
+                "<button name='answer' value='yes'>Confirm</button> "
+                "<button name='answer' value='no'>Refuse</button></form></main></body></html>",
+                mimetype="text/html")
 
         def tokenizer(oid: str) -> Response:  # the tokenization server: a browser posts the card page's form here
             answer = self.tokenize(oid, {k: str(v) for k, v in request.form.items()})
@@ -756,17 +781,17 @@ class MangopaySim(LoopbackServer):
                                 "payment is not waiting for you</h1></main></body></html>", mimetype="text/html",
                                 status=404)
             amount = payin["DebitedFunds"] if payin else {}
-            html = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+            page_html = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
                     "content='width=device-width, initial-scale=1'><title>3-D Secure (emulated bank)</title></head>"
                     "<body><main><h1>Your bank asks you to confirm</h1>"
                     f"<p>Confirm the card operation of {amount.get('Amount')} {amount.get('Currency')} (minor units)."
                     "</p><form method='post'><button name='answer' value='pass'>Confirm</button> "
                     "<button name='answer' value='fail'>Refuse</button></form></main></body></html>")
-            return Response(html, mimetype="text/html")
+            return Response(page_html, mimetype="text/html")
 
         app.add_url_rule("/_sim/tokenize/<oid>", "tokenize", tokenizer, methods=["POST"])
         app.add_url_rule("/_sim/3ds-page/<oid>", "3ds-page", three_ds, methods=["GET", "POST"])
-        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET"])
+        app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET", "POST"])
         app.add_url_rule("/_sim/<kind>-page/<oid>", "page", page, methods=["GET"])
         app.add_url_rule("/_sim/<action>/<oid>", "control", control, methods=["POST"])
 
@@ -1081,6 +1106,7 @@ class MangopaySim(LoopbackServer):
                          TermsAndConditionsAccepted="must be true for an OWNER")
         if category == "OWNER":
             self._owner_identity(body)
+            self._fraud_policy(body["FirstName"], body["LastName"], body["Email"])
         now = self._now()
         user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
                          LastName=body["LastName"], Email=body["Email"], UserCategory=category,
@@ -1097,6 +1123,18 @@ class MangopaySim(LoopbackServer):
                         PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])})
         self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
         return self._public(user)
+
+    @staticmethod
+    def _fraud_policy(first: Any, last: Any, email: Any) -> None:
+        """An OWNER's name and e-mail must be a person's (FRAUD_POLICY): else 400 fraud_policy, `errors` null."""
+        def not_a_name(name: Any) -> bool:
+            text = " ".join(str(name or "").split()).casefold()
+            return text in NOT_NAMES or not any(c.isalpha() for c in text) or any(c.isdigit() for c in text)
+
+        mailbox, _, domain = str(email or "").casefold().rpartition("@")
+        if not_a_name(first) or not_a_name(last) or not_a_name(f"{first} {last}") \
+                or domain.endswith(NOT_PERSONAL_DOMAINS) or mailbox in NOT_PERSONAL_MAILBOXES:
+            raise MangopayError(400, "fraud_policy", FRAUD_POLICY)
 
     @staticmethod
     def _owner_identity(body: dict[str, Any]) -> None:
@@ -1125,6 +1163,7 @@ class MangopaySim(LoopbackServer):
             raise _param("An OWNER must accept Mangopay's terms and conditions",
                          TermsAndConditionsAccepted="must be true for an OWNER")
         self._owner_identity(body)
+        self._fraud_policy(user["FirstName"], user["LastName"], body.get("Email") or user["Email"])
         user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True, TermsAndConditionsAcceptedDate=self._now(),
                     UserStatus="PENDING_USER_ACTION",
                     PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)})

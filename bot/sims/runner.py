@@ -52,11 +52,12 @@ and ends the same way.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +85,7 @@ from bot.sims.x import (
     UNLIMITED,
     XSim,
 )
-from bot.store import Transfer
+from bot.store import IdentityRecord, Transfer
 from bot.x.client import XClient
 
 
@@ -123,6 +124,12 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
                            dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
     bot = build(settings, clock=clock, timeline=timeline, provider=provider,
                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    people = getattr(bot.provider, "people", None)
+    if people is not None and hasattr(people, "nonce"):
+        # Mangopay's page links: nonces from the virtual time (not the codes' generator), so a run replays to the
+        # same words; one already stored (a restart at the same instant) is drawn again.
+        nonces = random.Random(f"page-links:{clock.now().isoformat()}")
+        people.nonce = lambda: "".join(nonces.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(16))
     # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
     # steps of a scenario share instants; a margin would leave every answer waiting until time moves).
     bot.worker.read_margin = timedelta(0)
@@ -181,12 +188,17 @@ class Run:
                                  stripe_db_path=str(self.workdir / "stripe.db"),
                                  stripe_api_base=self.stripe.start(), stripe_max_network_retries=2)
         elif self.provider == "mangopay":
-            self.mangopay = MangopaySim(self.clock)
+            # its link secret from the seed: the links in DMs (signed with it) replay to the same words
+            self.mangopay = MangopaySim(self.clock, link_secret=hashlib.sha256(
+                f"paybot-sim-links:{sc.get('seed', 0)}".encode()).hexdigest())
             base = self.mangopay.start()
             base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
                                  mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
                                  mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
                                  paybot_link_secret=self.mangopay.link_secret,
+                                 # the pages' links are made (and recorded) but no page is served: the people
+                                 # of a scenario gave the identity page before it starts (`_identity`)
+                                 paybot_web_url="http://127.0.0.1:9",
                                  mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
@@ -195,6 +207,7 @@ class Run:
         for handle, spec in (sc.get("users") or {}).items():
             uid = self.sim.add_user(handle, (spec or {}).get("name"),
                                     accepts_dms=(spec or {}).get("accepts_dms", True))
+            self._identity(uid)
             if (spec or {}).get("card"):
                 self._save_card(uid, spec["card"])
             if (spec or {}).get("payouts"):
@@ -364,7 +377,26 @@ class Run:
         try:
             return self.sim.user_id(handle)
         except KeyError:
-            return self.sim.add_user(handle)
+            uid = self.sim.add_user(handle)
+            self._identity(uid)
+            return uid
+
+    def _identity(self, uid: str) -> None:
+        """On Mangopay, the person X user `uid` gave paybot's identity page (a person's name, e-mail, and what
+        receiving needs) before the scenario: Mangopay is sent nothing placeholder, and they are never asked."""
+        if self.mangopay is None:
+            return
+        n = sum(map(ord, uid))
+        first = ("Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")[n % 10]
+        last = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy")[n % 9]
+        now = self.clock.now()
+        with self.bot.service.uow() as tx:
+            tx.identities.add(IdentityRecord(
+                user_id=uid, first_name=first, last_name=last, email=f"person.{uid}@example.org",
+                birthday=date(1990, 3, 31), nationality="FR", residence="FR", address_line1="12 rue de la Paix",
+                city="Paris", postal_code="75002", terms_url=self.settings.mangopay_terms_url,
+                terms_accepted_at=now, lang="en", updated_at=now))
+            tx.commit()
 
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())

@@ -6,6 +6,8 @@
 - `i18n`: the pages' languages (Babel catalogs in translations/).
 - `identity_form`: the identity-and-terms page's fields and their checks.
 - `card_page`: the card page (the card tokenized in the browser, straight to the provider), on `card_port.CardPort`.
+- `recipient_pages`: Mangopay's pages: the cash-out account page and the SCA return pages (on PAYBOT_PROVIDER=
+  mangopay, or when `create_app` is given the adapter).
 
 This package's __init__ imports nothing, so the worker can make links without loading Flask.
 """

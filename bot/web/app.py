@@ -1,8 +1,8 @@
 """The web app (`paybot web`): the pages people reach through the links the bot DMs them, and Stripe's webhook.
 
 `create_app(settings, store, clock, webhook=...)` builds it from what it is given; nothing is global. Its routes
-are exactly `ROUTES` (plus the webhook's, the console's and the card page's, `card_page.ROUTES`, when given);
-anything else is a 404 page.
+are exactly `ROUTES` (plus the webhook's and the console's when given, the card page's, `card_page.ROUTES`, when
+given, and on Mangopay bot.web.recipient_pages.ROUTES); anything else is a 404 page.
 
 How a link is followed (bot.web.page_links):
 1. `GET /l/<token>` checks the link (signed by paybot for one person and one purpose, not past its end, not used).
@@ -81,7 +81,10 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
               N_("Nothing was saved. Please try again in a few minutes.")),
 }
 # The page each link purpose opens (bot.web.page_links.PURPOSES): a page serves only its own purposes' links.
-PAGE_OF = {"pay": "identity", "receive": "identity", "card": card_page.PAGE}
+# (The card page, bot.web.card_page; Mangopay's pages, bot.web.recipient_pages: the cash-out account page and the SCA
+# return pages.)
+PAGE_OF = {"pay": "identity", "receive": "identity", "card": card_page.PAGE, "recipient": "mangopay.recipient",
+           "enrolled": "mangopay.enrolled", "wallet": "mangopay.wallet"}
 HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
 
 
@@ -93,7 +96,7 @@ def session_key(link_secret: str) -> bytes:
 def create_app(settings: Settings, store: Store, clock: Clock, *,
                webhook: Callable[[Flask], None] | None = None, console: Callable[[Flask], None] | None = None,
                script_hosts: tuple[str, ...] = (), connect_hosts: tuple[str, ...] = (),
-               card: CardPort | None = None) -> Flask:
+               card: CardPort | None = None, mangopay: Any = None) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
     (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"); `console(app)`, when given, adds the
@@ -102,7 +105,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
     provider's tokenization service. `card`, when given, adds the card page (bot.web.card_page, its routes
     `card_page.ROUTES`) on that side of the provider; its page adds the tokenization host of its registration to
-    connect-src."""
+    connect-src. `mangopay` (a MangopayProvider; default: made
+    from `settings` when PAYBOT_PROVIDER=mangopay) adds Mangopay's pages (bot.web.recipient_pages)."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
@@ -183,6 +187,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 return problem(LinkState.FOREIGN, held.lang)
             session.clear()  # a new session for each link followed: nothing of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
+            control = request.args.get("controlStatus")  # Mangopay's hint on its SCA return (indicative only)
+            if control in ("VALIDATED", "FAILED"):
+                session["control"] = control
             security.csrf_token(session)
         if PAGE_OF[checked.link.purpose] not in app.view_functions:  # a card link where no card page is served
             return problem("not_found", checked.link.lang)
@@ -220,10 +227,15 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
         log.info("identity page: a form was saved")
         return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
+    # What a page module borrows from the app (the card page's and Mangopay's pages alike).
+    kit = card_page.Pages(store=store, clock=clock, base_url=base_url, page=page, problem=problem,
+                          session_link=session_link)
     if card is not None:
-        card_page.register(app, card_page.Pages(store=store, clock=clock, base_url=base_url, page=page,
-                                                problem=problem, session_link=session_link), card,
-                           trusted_proxies=settings.paybot_trusted_proxies)
+        card_page.register(app, kit, card, trusted_proxies=settings.paybot_trusted_proxies)
+    if mangopay is not None or settings.paybot_provider == "mangopay":
+        from bot.web import recipient_pages
+
+        recipient_pages.register(app, kit, mangopay or recipient_pages.adapter(settings, store, clock))
     return app
 
 

@@ -24,7 +24,9 @@ PATH = "/l/"
 # What a link to the identity page is for: "pay" asks name, e-mail and the terms; "receive" the birthday,
 # nationality, country of residence and address as well (what a provider needs before someone is paid).
 # "card": the card page (bot.web.card_page), where a card is saved for payments.
-PURPOSES = ("pay", "receive", "card")
+# "recipient": the cash-out account page (Mangopay's Recipient); "enrolled" and "wallet": the pages Mangopay's SCA
+# sessions send the person back to (their SCA enrolment; the SCA that opens their account), which use nothing up.
+PURPOSES = ("pay", "receive", "card", "recipient", "enrolled", "wallet")
 TOKEN = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{8,64}\.[0-9a-f]{32}")
 
 
@@ -47,12 +49,13 @@ def _purpose(purpose: str) -> str:
 
 
 def issue(tx: Tx, key: bytes, base_url: str, purpose: str, user_id: str, lang: str, now: datetime,
-          ttl: timedelta) -> str:
-    """A new link to the page of `purpose` for X user `user_id`, stored in `tx` (commit it before the DM goes)."""
+          ttl: timedelta, nonce: str | None = None) -> str:
+    """A new link to the page of `purpose` for X user `user_id`, stored in `tx` (commit it before the DM goes).
+    `nonce`: a random one unless given (a simulation replaying from its seed gives its own)."""
     if purpose not in PURPOSES:
         raise ValueError(f"no page for {purpose!r}")
     expires = int((now + ttl).timestamp())
-    token = links.sign(key, _purpose(purpose), user_id, expires)
+    token = links.sign(key, _purpose(purpose), user_id, expires, nonce)
     tx.page_links.add(PageLink(nonce=token.split(".")[1], purpose=purpose, user_id=user_id, lang=lang,
                                created_at=now, expires_at=datetime.fromtimestamp(expires, UTC), used_at=None))
     return f"{base_url.rstrip('/')}{PATH}{token}"
