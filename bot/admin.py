@@ -207,7 +207,8 @@ def young_payouts(uow: SqlStore, now: datetime, handles: dict[str, str]) -> list
         payouts = list(s.exec(select(Payout).where(
             Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
             col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED])).order_by(col(Payout.id))))
-        handles = handles | _handles(uow, {p.user_id for p in payouts} - set(handles))
+    handles = handles | _handles(uow, {p.user_id for p in payouts} - set(handles))  # a unit of work of its own
+    with uow() as s:
         for p in payouts:
             young = s.transfers.received_since(p.user_id, p.currency, p.created_at - YOUNG_MONEY)
             if young and p.amount_minor:

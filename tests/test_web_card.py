@@ -33,6 +33,7 @@ from bot.repo.memory import MemoryStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
 from bot.store import UnitOfWork, make_engine
 from bot.web.card_port import Browser, client_ip
+from tests.mangopay_people import KnownPeople
 from tests.webworld import SECRET, TTL, World
 
 ALICE, BOB = "21", "22"  # X user ids
@@ -79,13 +80,15 @@ class CardWorld:
 
 
 def on_sim(tmp_path: Path, **more: Any) -> tuple[MangopaySim, MangopayProvider]:
-    """The Mangopay emulator on a fake clock, started, and the adapter on it (EUR, links of TTL)."""
+    """The Mangopay emulator on a fake clock, started, and the adapter on it (EUR, links of TTL), its people having
+    given the identity page already (`people=` otherwise)."""
     sim = MangopaySim(FakeClock())
     sim.start()
     handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
                          api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
     return sim, MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")),
-                                 sim.clock, card_page_url="", currency="EUR", link_lifetime=TTL, **more)
+                                 sim.clock, card_page_url="", currency="EUR", link_lifetime=TTL,
+                                 people=more.pop("people", KnownPeople()), **more)
 
 
 @pytest.fixture
@@ -301,3 +304,18 @@ def test_an_owner_whose_identity_check_is_unfinished_is_told_so(cw: CardWorld) -
     refused = cw.submit(cw.open(cw.register(ALICE)), CARD_OK)
     assert refused.status_code == 422 and "identity check with Mangopay" in refused.get_data(as_text=True)
     assert not cw.mp.has_card(ALICE)
+
+
+def test_register_without_an_identity_sends_the_identity_page_first(tmp_path: Path) -> None:
+    """On paybot's own card page, someone who never gave their name and e-mail is sent the identity page ("pay")
+    by REGISTER, and nothing reaches Mangopay: no user, no card registration (no placeholder identity)."""
+    sim, mp = on_sim(tmp_path, people=KnownPeople(unknown={"2001"}))
+    mp.own_card_page = True
+    try:
+        reg = mp.register("2001")
+        assert reg.page == "pay" and reg.valid_for == TTL and reg.url is None
+        assert sim.of_kind("user") == [] and sim.of_kind("cardregistration") == []
+        assert mp.register("2002").page == "card"  # someone who gave it is sent the card page
+    finally:
+        mp.close()
+        sim.stop()

@@ -124,6 +124,11 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
                            dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
     bot = build(settings, clock=clock, timeline=timeline, provider=provider,
                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+    if hasattr(bot.provider, "own_card_page"):
+        # No page is served here: REGISTER links the emulator's card page (MANGOPAY_CARD_PAGE_URL), where the people
+        # type their card on the registration the adapter opens. paybot's own card page (bot.web.card_page) is
+        # played in Chromium by tests/test_web_card_browser.py.
+        bot.provider.own_card_page = False
     people = getattr(bot.provider, "people", None)
     if people is not None and hasattr(people, "nonce"):
         # Mangopay's page links: nonces from the virtual time (not the codes' generator), so a run replays to the
