@@ -828,6 +828,27 @@ def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8
     _serve_until_stopped(sim)
 
 
+@app.command("sim-mangopay")
+def sim_mangopay(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8099,
+    client_id: Annotated[str, typer.Option(help="The client id it accepts (MANGOPAY_CLIENT_ID).")] = "paybot-sim",
+    api_key: Annotated[str | None, typer.Option(help="The API key it accepts (MANGOPAY_API_KEY); random if "
+                                                      "not given.")] = None,
+) -> None:
+    """Serve the Mangopay emulator on 127.0.0.1 (for PAYBOT_PROVIDER=mangopay with MANGOPAY_API_BASE); in memory.
+    Its hosted pages (3-D Secure, SCA, identity verification) open in a browser; its control API plays the rest."""
+    from bot.sims.mangopay import MangopaySim
+
+    if not client_id.strip() or (api_key is not None and not api_key.strip()):
+        raise typer.BadParameter("the client id and API key must not be empty")
+    sim = MangopaySim(client_id=client_id, api_key=api_key)
+    base = sim.start(port)
+    console.print(f"Mangopay emulator on {base}; MANGOPAY_CLIENT_ID={sim.client_id} MANGOPAY_API_KEY={sim.api_key} "
+                  f"MANGOPAY_API_BASE={base}; control API: POST {base}/_sim/kyc/<session id>, "
+                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>", highlight=False)
+    _serve_until_stopped(sim)
+
+
 def _serve_until_stopped(sim: Any) -> None:
     """Keep a simulator's server thread serving until Ctrl-C, then stop it."""
     try:

@@ -162,3 +162,40 @@ def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_intern
     assert adj.connection_limit >= 500 and adj.channel_timeout <= 15 and adj.cleanup_interval <= 5
     assert adj.max_request_body_size == MAX_BODY and adj.max_request_header_size <= 16 * 1024
     assert adj.asyncore_use_poll  # select() stops at 1,024 sockets
+
+
+def test_sim_mangopay_serves_the_emulator_to_the_official_sdk_with_the_credentials_it_prints() -> None:
+    """`paybot sim-mangopay` serves the emulator on 127.0.0.1 with the client id and API key it is given (and says
+    them): the official SDK makes a user with them, and is refused with another key."""
+    import re as _re
+
+    from mangopay.api import APIRequest
+    from mangopay.exceptions import APIError
+    from mangopay.resources import NaturalUser
+
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "sim-mangopay", "--port", "0", "--client-id", "club",
+                             "--api-key", "k3y-of-the-club-emulator"], stdout=subprocess.PIPE, text=True,
+                            env=os.environ | {"COLUMNS": "400"})
+    try:
+        assert proc.stdout is not None
+        banner = proc.stdout.readline()
+        found = _re.search(r"MANGOPAY_API_BASE=(http://127\.0\.0\.1:\d+)", banner)
+        assert found and "MANGOPAY_CLIENT_ID=club" in banner and "MANGOPAY_API_KEY=k3y-of-the-club-emulator" in banner
+        base = found.group(1)
+
+        def user_with(key: str) -> NaturalUser:
+            handler = APIRequest(client_id="club", apikey=key, api_url=base + "/v2.01/",
+                                 api_sandbox_url=base + "/v2.01/", sandbox=False)
+            user = NaturalUser(first_name="Chloé", last_name="Dubois", email="chloe.dubois@example.org",
+                               terms_and_conditions_accepted=True, user_category="PAYER", handler=handler)
+            user.save(handler=handler)
+            return user
+
+        assert user_with("k3y-of-the-club-emulator").id
+        with pytest.raises(APIError):
+            user_with("another-key-entirely")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stdout is not None:
+            proc.stdout.close()
