@@ -343,7 +343,7 @@ def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
     ({"mangopay_api_base": MANGOPAY_PRODUCTION}, "production: it moves real money"),
     ({"paybot_live": True}, "MANGOPAY_API_BASE is set, and this bot is live"),
     ({"mangopay_api_base": "http://10.1.2.3:8080"}, "plain http"),
-    ({"mangopay_card_page_url": None}, "MANGOPAY_CARD_PAGE_URL"),
+    ({"mangopay_card_page_url": None, "paybot_web_url": None}, "MANGOPAY_CARD_PAGE_URL"),
     ({"mangopay_card_page_url": "https://pay.example.com/card/{id}"}, "MANGOPAY_CARD_PAGE_URL must carry"),
     ({"paybot_link_secret": None}, "PAYBOT_LINK_SECRET is not set"),
 ])

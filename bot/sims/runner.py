@@ -112,6 +112,10 @@ STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
 MANGOPAY_CARDS = {"ok": CARD_OK, "declined": CARD_DECLINED, "needs_auth": CARD_3DS}
 
 
+# PAYBOT_WEB_URL of a run whose pages are not served (their links are made and recorded all the same).
+NO_PAGES = "http://127.0.0.1:9"
+
+
 def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None,
                  rng: random.Random) -> Bot:
     """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes.
@@ -124,10 +128,10 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
                            dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
     bot = build(settings, clock=clock, timeline=timeline, provider=provider,
                 new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
-    if hasattr(bot.provider, "own_card_page"):
+    if hasattr(bot.provider, "own_card_page") and settings.paybot_web_url == NO_PAGES:
         # No page is served here: REGISTER links the emulator's card page (MANGOPAY_CARD_PAGE_URL), where the people
         # type their card on the registration the adapter opens. paybot's own card page (bot.web.card_page) is
-        # played in Chromium by tests/test_web_card_browser.py.
+        # played in Chromium by tests/test_web_card_browser.py, which serves it at a PAYBOT_WEB_URL of its own.
         bot.provider.own_card_page = False
     people = getattr(bot.provider, "people", None)
     if people is not None and hasattr(people, "nonce"):
@@ -203,7 +207,7 @@ class Run:
                                  paybot_link_secret=self.mangopay.link_secret,
                                  # the pages' links are made (and recorded) but no page is served: the people
                                  # of a scenario gave the identity page before it starts (`_identity`)
-                                 paybot_web_url="http://127.0.0.1:9",
+                                 paybot_web_url=NO_PAGES,
                                  mangopay_db_path=str(self.workdir / "mangopay.db"))
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
