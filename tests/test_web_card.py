@@ -75,7 +75,10 @@ class CardWorld:
             "cardExpirationDate": expiry, "cardCvx": cvc}, timeout=10).text
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
         assert csrf
-        body = {"csrf": csrf.group(1), "registration_data": answer, **BROWSER_FORM, **more}
+        handle = re.search(r"X account @(\w+)", html)  # the account the page names, typed as its owner would
+        assert handle
+        body = {"csrf": csrf.group(1), "registration_data": answer, "x_handle": f"@{handle.group(1)}", **BROWSER_FORM,
+                **more}
         return self.client.post("/card", data=body, headers=HEADERS, environ_base={"REMOTE_ADDR": "203.0.113.9"})
 
 
@@ -319,3 +322,19 @@ def test_register_without_an_identity_sends_the_identity_page_first(tmp_path: Pa
     finally:
         mp.close()
         sim.stop()
+
+
+def test_a_forwarded_link_saves_no_card_for_its_sender(cw: CardWorld) -> None:
+    """A link is a bearer's: mallory's REGISTER link, opened by bob, names mallory's account; bob types his own
+    handle and nothing is saved for mallory (no card, no payment, the link still unused), so her YES cannot pay with
+    bob's card. Typed as hers (an @ and case aside), it is saved."""
+    html = cw.open(cw.register("3001"))
+    assert "X account @p3001" in html
+    refused = cw.submit(html, CARD_OK, x_handle="bob")
+    assert refused.status_code == 422 and "another X account than the one you typed" in unescape(
+        refused.get_data(as_text=True))
+    assert [c for c in cw.sim.of_kind("card") if c.get("Active")] == [] and _payins(cw.sim) == []
+    assert cw.mp.has_card("3001") is False
+    again = refused.get_data(as_text=True)
+    saved = cw.submit(again, CARD_OK, x_handle="@P3001")
+    assert saved.status_code == 200 and cw.mp.has_card("3001") is True

@@ -105,8 +105,12 @@ def card_phone(browser: Any, site: Site, lang: str = "en") -> Any:
 
 
 def type_card(page: Any, number: str, lang: str = "en") -> None:
-    labels = {"en": ("Card number", "Expiry date", "Security code", "Save my card"),
-              "fr": ("Numéro de carte", "Date d’expiration", "Code de sécurité", "Enregistrer ma carte")}[lang]
+    labels = {"en": ("Card number", "Expiry date", "Security code", "Save my card", "Your X handle"),
+              "fr": ("Numéro de carte", "Date d’expiration", "Code de sécurité", "Enregistrer ma carte",
+                     "Votre identifiant X")}[lang]
+    named = re.search(r"@(\w+)", page.locator("#x-handle-for").inner_text())  # the account the page names
+    assert named
+    page.get_by_label(labels[4]).fill(named.group(1))  # theirs: they type it
     page.get_by_label(labels[0]).fill(" ".join(number[i:i + 4] for i in range(0, len(number), 4)))
     page.get_by_label(labels[1]).fill("12/29")
     page.get_by_label(labels[2]).fill("123")

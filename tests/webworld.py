@@ -12,7 +12,7 @@ from bot import links
 from bot.config import Settings
 from bot.ports import FakeClock
 from bot.repo.port import Store
-from bot.store import IdentityRecord, PageLink
+from bot.store import IdentityRecord, PageLink, User
 from bot.web import page_links
 from bot.web.app import create_app
 
@@ -38,7 +38,10 @@ class World:
         return self.app
 
     def link(self, user_id: str, *, purpose: str = "receive", lang: str = "en", ttl: timedelta = TTL) -> str:
+        """A link the bot would DM X user `user_id` (known to the bot as @p<id> unless seen otherwise)."""
         with self.store() as tx:
+            if tx.users.get(user_id) is None:
+                tx.users.add(User(id=user_id, handle=f"p{user_id}"[:15], updated_at=self.clock.now()))
             url = page_links.issue(tx, links.link_key(SECRET), self.base, purpose, user_id, lang, self.clock.now(),
                                    ttl)
             tx.commit()

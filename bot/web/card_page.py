@@ -57,7 +57,14 @@ REASONS = {
                    "save your card."),
     "no_script": N_("This page needs JavaScript to send your card to Mangopay. Turn it on and try again."),
     "browser": N_("Your browser did not describe itself as your bank requires. Try again, or use another browser."),
+    "not_yours": N_("This page saves a card for another X account than the one you typed. Nothing was saved. To save "
+                    "a card for your own account, send the bot REGISTER by direct message yourself."),
 }
+
+
+def same_handle(typed: str, handle: str) -> bool:
+    """Whether what the person typed names the X account `handle` (an @ and case aside)."""
+    return bool(handle) and typed.strip().removeprefix("@").casefold() == handle.casefold()
 FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
 
 
@@ -86,6 +93,12 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             return None, pages.problem(state, link.lang)
         return link, None
 
+    def handle_of(link: PageLink) -> str:
+        """The X handle of the account the link saves a card for, as the bot last saw it."""
+        with pages.store() as tx:
+            user = tx.users.get(link.user_id)
+        return user.handle if user is not None else ""
+
     def form(link: PageLink, status: int = 200, reason: str | None = None) -> Response:
         try:
             opened = port.open_card(link.user_id)
@@ -93,12 +106,12 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             log.warning("card page: the provider could not open a card registration: %s", type(err).__name__)
             return pages.page("card_failed.html", link.lang, 503, text=FAILED)
         session["card_registration"] = opened.registration_id
-        return shown(opened, link.lang, status, reason)
+        return shown(opened, link.lang, status, reason, handle_of(link))
 
-    def shown(opened: CardForm, lang: str, status: int, reason: str | None) -> Response:
+    def shown(opened: CardForm, lang: str, status: int, reason: str | None, handle: str) -> Response:
         g.connect_hosts = (opened.origin,)  # the page may reach the tokenization server, and nothing else
         return pages.page("card.html", lang, status, card=opened, reason=REASONS.get(reason or ""),
-                          csrf=security.csrf_token(session))
+                          csrf=security.csrf_token(session), handle=handle)
 
     def outcome(link: PageLink, finished: Finished, now: datetime) -> Response:
         if finished.outcome is Outcome.SAVED:
@@ -137,6 +150,12 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         ip = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted_proxies)
         if browser is None or ip is None:
             return form(link, 422, "browser")
+        # A link is a bearer's: one forwarded (or pushed on someone) must not save their card for the sender of
+        # REGISTER, whose YES it would then pay. The page names the account; the person types it; another is refused
+        # before anything reaches the provider (the tokenized card is left unused).
+        if not same_handle(request.form.get("x_handle", ""), handle_of(link)):
+            log.info("card page: a card was refused: the account typed is not the link's")
+            return form(link, 422, "not_yours")
         session.pop("card_registration", None)  # a registration takes one answer
         try:
             finished = port.finish_card(link.user_id, registration, data, browser, ip,
