@@ -522,6 +522,7 @@ class Operator(SQLModel, table=True):
     name: str = Field(primary_key=True)
     password_hash: str
     totp_secret: str | None = None
+    totp_last_step: int | None = None  # the 30-second step of the last TOTP code accepted: a code works once
     created_at: datetime = _time()
 
 

@@ -346,3 +346,37 @@ def test_the_benchmark_runs_every_page_on_a_filled_store(tmp_path: Path) -> None
         counts = [s.exec(select(func.count()).select_from(t)).one() for t in (Transfer, TransferEvent, Outbox)]
     engine.dispose()
     assert counts == [300, 900, 600]
+
+
+def test_a_totp_code_signs_in_once(world: ConsoleWorld) -> None:
+    """RFC 6238, 5.2: a code accepted once is refused after, in another browser too; the next step's code works."""
+    secret = world.operator("ada", totp=True)
+    assert secret is not None
+    now = world.run.clock.now()
+    code = pyotp.TOTP(secret).at(now)
+    assert sign_in(world.app().test_client(), code=code).status_code == 303
+    assert sign_in(world.app().test_client(), code=code).status_code == 401  # seen over a shoulder: no use
+    world.run.clock.advance(timedelta(seconds=30))
+    assert sign_in(world.app().test_client(), code=pyotp.TOTP(secret).at(world.run.clock.now())).status_code == 303
+
+
+def test_checking_a_password_holds_no_write_lock(world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The password's hashing (a quarter of a second) runs outside any unit of work: while it runs, the store takes
+    a write at once (with the check inside one, SQLite's writer would wait for it: anonymous tries could stall the
+    worker), and the try is already counted against the limits."""
+    world.operator()
+    store = SqlStore(world.run.bot.engine)
+    checked = operators._password_ok
+    seen: list[int] = []
+
+    def while_checking(password_hash: str | None, password: str) -> bool:
+        with store() as s:
+            s.add(SignInAttempt(name="someone-else", ip="192.0.2.1", at=world.run.clock.now(), ok=False))
+            s.commit()  # fails with "database is locked" if the sign-in held the write lock
+        with store() as s:
+            seen.append(len(s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()))
+        return checked(password_hash, password)
+
+    monkeypatch.setattr(operators, "_password_ok", while_checking)
+    assert sign_in(world.app().test_client()).status_code == 303
+    assert seen == [1]

@@ -19,6 +19,7 @@ Decisions (the issue leaves them open):
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,8 +109,13 @@ class SignIn:
 
 
 def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: datetime) -> SignIn:
-    """Check a name, password and TOTP code; a new session's token when they are right. Every attempt is stored;
-    one beyond the limits is refused ("limited") without checking anything."""
+    """Check a name, password and TOTP code; a new session's token when they are right. One beyond the limits is
+    refused ("limited") without checking anything, and not stored (it must not keep the limit on for ever).
+
+    In three steps, so that the password's hashing (a quarter of a second, 64 MiB) holds no write lock on the store
+    the worker writes to: the attempt is stored first, as failed (a burst of tries sent together is counted while
+    they are checked), then checked outside any unit of work, then, if right, marked so with its session. A TOTP code
+    is accepted once (RFC 6238, 5.2): its step must come after the last one accepted."""
     name = name.strip().lower()[:64]
     with store() as s:
         since = now - WINDOW
@@ -117,37 +123,56 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
             col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
         by_ip = s.exec(select(func.count()).select_from(SignInAttempt).where(
             col(SignInAttempt.ip) == ip, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
-        limited = by_name >= NAME_FAILURES or by_ip >= IP_FAILURES
-        row = None if limited else s.get(Operator, name)
-        ok = not limited and _password_ok(row, password) and _code_ok(row, code, now)
-        if not limited:  # a refused one is logged only: it must not keep the limit on for ever
-            s.add(SignInAttempt(name=name, ip=ip[:64], at=now, ok=ok))
+        if by_name >= NAME_FAILURES or by_ip >= IP_FAILURES:
+            return SignIn(None, "limited")
+        attempt = SignInAttempt(name=name, ip=ip[:64], at=now, ok=False)
+        s.add(attempt)
         s.session.execute(delete(SignInAttempt).where(col(SignInAttempt.at) < now - KEPT))
-        token = None
-        if ok and row is not None:
-            if _hasher.check_needs_rehash(row.password_hash):
-                row.password_hash = _hasher.hash(password)
-                s.add(row)
-            token = secrets.token_urlsafe(32)
-            s.add(OperatorSession(token_hash=_digest(token), operator=row.name, created_at=now, seen_at=now,
-                                  expires_at=now + LIFETIME))
+        row = s.get(Operator, name)
+        known = (row.password_hash, row.totp_secret) if row is not None else None
         s.commit()
-    if limited:
-        return SignIn(None, "limited")
-    return SignIn(token) if token else SignIn(None, "wrong")
+        attempt_id = attempt.id
+    step = _code_step(known[1], code, now) if known else None
+    if not (_password_ok(known[0] if known else None, password) and known and (not known[1] or step is not None)):
+        return SignIn(None, "wrong")
+    with store() as s:
+        row = s.get(Operator, name)
+        if row is None or row.password_hash != known[0] or (
+                step is not None and row.totp_last_step is not None and step <= row.totp_last_step):
+            return SignIn(None, "wrong")  # removed or changed meanwhile, or that code (or a later one) was used
+        if step is not None:
+            row.totp_last_step = step
+        if _hasher.check_needs_rehash(row.password_hash):
+            row.password_hash = _hasher.hash(password)
+        s.add(row)
+        done = s.get(SignInAttempt, attempt_id)
+        if done is not None:
+            done.ok = True
+            s.add(done)
+        token = secrets.token_urlsafe(32)
+        s.add(OperatorSession(token_hash=_digest(token), operator=row.name, created_at=now, seen_at=now,
+                              expires_at=now + LIFETIME))
+        s.commit()
+    return SignIn(token)
 
 
-def _password_ok(row: Operator | None, password: str) -> bool:
+def _password_ok(password_hash: str | None, password: str) -> bool:
     try:
-        return bool(_hasher.verify(row.password_hash if row else _DUMMY, password)) and row is not None
+        return bool(_hasher.verify(password_hash or _DUMMY, password)) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
 
-def _code_ok(row: Operator | None, code: str, now: datetime) -> bool:
-    if row is None or not row.totp_secret:
-        return True
-    return pyotp.TOTP(row.totp_secret).verify(code.strip().replace(" ", ""), for_time=now, valid_window=1)
+def _code_step(secret: str | None, code: str, now: datetime) -> int | None:
+    """The 30-second step whose code `code` is (this one, the one before or after: clocks differ), or None."""
+    if not secret:
+        return None
+    totp, typed = pyotp.TOTP(secret), code.strip().replace(" ", "")
+    for offset in (-1, 0, 1):
+        at = now + timedelta(seconds=offset * totp.interval)
+        if hmac.compare_digest(totp.at(at), typed):
+            return int(totp.timecode(at))
+    return None
 
 
 def operator_of(store: SqlStore, token: str | None, now: datetime) -> str | None:

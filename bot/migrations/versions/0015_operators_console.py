@@ -35,6 +35,7 @@ def upgrade() -> None:
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('totp_last_step', sa.Integer(), nullable=True),
     sa.Column('created_at', bot.store.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name')
     )
