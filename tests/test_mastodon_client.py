@@ -73,7 +73,11 @@ def test_ids_lengths_and_quiet_handles() -> None:
     assert status_of(first) == status_of(edit) == sid and int(first) < int(port_id(later_status)) < int(edit)
     assert countable("@carol@other.example https://example.com/" + "x" * 100) == len("@carol ") + 23
     assert quiet_handles("Send $5 to @alice and @bob@other.example? mail@home") == (
-        "Send $5 to ＠alice and ＠bob@other.example? mail@home")
+        "Send $5 to ＠alice and ＠bob＠other.example? mail＠home")
+    # What a real server would read as mentions, a narrower rule did not: no @ is left outside links
+    tricky = 'for "lunch, ask @@carol or ²@dave, ½@eve, ①@fay, Ⅻ@gus" https://paybot.example/l/1.a@b.c'
+    quiet = quiet_handles(tricky)
+    assert "@" not in quiet.split(" https://")[0] and quiet.endswith(" https://paybot.example/l/1.a@b.c")
 
 
 def test_a_status_federated_late_is_read_though_its_id_is_below_the_cursor() -> None:

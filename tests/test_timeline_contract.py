@@ -752,10 +752,11 @@ def test_mastodon_a_version_names_whom_it_named_even_after_an_edit_dropped_them(
 
 
 def test_mastodon_a_reply_is_never_more_visible_than_the_status(masto: MastodonDriver) -> None:
-    """Public under public, unlisted under unlisted, followers-only under followers-only: the bot's answer does
-    not widen the audience the command's author chose."""
+    """Public under public, unlisted under unlisted, and under followers-only a direct status to the people it
+    names (a followers-only reply would reach the bot's followers, who did not see the command): the bot's answer
+    does not widen the audience the command's author chose."""
     x = masto.timeline()
-    for visibility in ("public", "unlisted", "private"):
+    for visibility, answered in (("public", "public"), ("unlisted", "unlisted"), ("private", "direct")):
         post = port_id(masto.sim.post("bob", f"@paybot send 5 to @alice ({visibility})", visibility=visibility)["id"])
         mine = masto.sim.statuses[status_of(x.reply(post, f"@bob sent @alice $5.00 ({visibility})"))]
-        assert mine["visibility"] == visibility
+        assert mine["visibility"] == answered

@@ -88,7 +88,6 @@ URL_LENGTH = 23  # characters_reserved_per_url
 _URL = re.compile(r"https?://\S+")
 _REMOTE_MENTION = re.compile(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # An @handle as Mastodon reads one in a status (not after a word character or a slash)
-_HANDLE = re.compile(r"(?<![\w/@])@(?=[A-Za-z0-9_])")
 QUIET_AT = "\uff20"  # ＠: reads as an at sign, names nobody
 _LEADING_HANDLES = re.compile(r"(?:@[A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+)?\s+)+")
 
@@ -109,9 +108,15 @@ def status_of(port: str) -> str:
 
 
 def quiet_handles(text: str) -> str:
-    """The text with every @handle written ＠handle: in a direct status a mention adds that person to the
-    conversation (and notifies them), so a DM to the payer that names the recipient must not mention them."""
-    return _HANDLE.sub(QUIET_AT, text)
+    """The text with every @ written ＠ (links aside): in a direct status a mention adds that person to the
+    conversation (and notifies them), so a DM to the payer that names the recipient must not mention them. Every
+    @, not only those Mastodon's rule would read as a mention today: `@@carol` and `²@dave` mention carol and
+    dave on a real server (an attack found both passed through a narrower rule), and a memo is the sender's text."""
+    out, start = [], 0
+    for link in _URL.finditer(text):
+        out += [text[start:link.start()].replace("@", QUIET_AT), link.group(0)]
+        start = link.end()
+    return "".join([*out, text[start:].replace("@", QUIET_AT)])
 
 
 def countable(text: str) -> int:
@@ -547,13 +552,14 @@ class MastodonTimeline:
 
     def reply(self, in_reply_to: str, text: str) -> str:
         """A status in reply to the port id's status, as visible as it and never more (public under a public
-        status, unlisted under an unlisted one, followers-only under a followers-only one: the bot does not
-        widen the audience its author chose); its port id. A status gone is a refusal."""
+        status, unlisted under an unlisted one; under a followers-only one, a direct status to the people it
+        mentions: a followers-only reply would reach the bot's followers, not the author's); its port id. A status
+        gone is a refusal."""
         sid = status_of(in_reply_to)
         try:
             if sid not in self._visibility:
                 self._visibility[sid] = str(self._read("status", self.api.status, sid).get("visibility"))
-            visibility = self._visibility[sid] if self._visibility[sid] in ("unlisted", "private") else "public"
+            visibility = {"unlisted": "unlisted", "private": "direct"}.get(self._visibility[sid], "public")
             return self._post("reply", text, visibility=visibility, reply_to=sid, key=_key("reply", sid, text))
         except XForbidden:
             raise
