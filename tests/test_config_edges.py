@@ -182,24 +182,43 @@ def test_doctor_reports_a_malformed_database_url_instead_of_crashing(tmp_path: P
     assert checks["store"].status == FAIL and "Passw0rd" not in checks["store"].detail
 
 
-def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
-    """requirements.lock (for deployments: pip install --require-hashes) pins each runtime dependency
-    of pyproject.toml, at a version its floor admits, with hashes."""
+def _pins(lock: str) -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    return {canonicalize_name(name): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)}
+
+
+@pytest.mark.parametrize(("lock_file", "extras"), [("requirements.lock", ()), ("requirements-test.lock", ("test",))])
+def test_the_lock_file_pins_every_dependency_with_hashes(lock_file: str, extras: tuple[str, ...]) -> None:
+    """requirements.lock (for deployments: pip install --require-hashes) pins each runtime dependency of
+    pyproject.toml, and requirements-test.lock (which scripts/test installs from) each runtime and test dependency,
+    at a version its floor admits, with hashes (regenerate both with scripts/lock)."""
     import tomllib
 
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
     root = Path(__file__).resolve().parents[1]
-    wanted = [Requirement(r) for r in tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]]
-    lock = (root / "requirements.lock").read_text()
-    pinned = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)
-    pins = {canonicalize_name(name): version for name, version in pinned}
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    wanted += [Requirement(r) for extra in extras for r in project["optional-dependencies"][extra]]
+    lock = (root / lock_file).read_text()
+    pins = _pins(lock)
     assert lock.count("--hash=sha256:") >= len(pins)
     for req in wanted:
         name = canonicalize_name(req.name)
         assert name in pins, req.name
         assert req.specifier.contains(pins[name], prereleases=True), (req, pins[name])
+
+
+def test_the_test_lock_pins_the_runtime_as_the_runtime_lock_does() -> None:
+    """CI tests the versions a deployment installs: every package both locks pin is pinned at the same version."""
+    root = Path(__file__).resolve().parents[1]
+    runtime = _pins((root / "requirements.lock").read_text())
+    test = _pins((root / "requirements-test.lock").read_text())
+    differ = {name: (version, test[name]) for name, version in runtime.items() if test.get(name, version) != version}
+    assert not differ
+    assert set(runtime) <= set(test)
 
 
 @pytest.mark.parametrize("host", ["127.evil.invalid", "127.0.0.1.attacker.example", "localhost.example"])
