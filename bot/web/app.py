@@ -207,12 +207,14 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 return problem(state, link.lang)
             lang, receive = link.lang, link.purpose == "receive"
             countries = i18n.countries(lang)
+            owner = tx.users.get(link.user_id)
+            handle = owner.handle if owner is not None else ""  # the account the page names; its owner types it
             context: dict[str, Any] = {"receive": receive, "countries": countries, "terms_url": terms_url,
-                       "csrf": security.csrf_token(session)}
+                                       "csrf": security.csrf_token(session), "handle": handle}
             if request.method == "GET":
                 return page("identity.html", lang, values={}, errors={}, **context)
             form = identity_form.read(request.form, receive=receive, countries={c for c, _ in countries},
-                                      today=now.date())
+                                      today=now.date(), handle=handle)
             if form.errors:
                 return page("identity.html", lang, 422, values=form.values, errors=form.errors, **context)
             if not tx.page_links.use(link.nonce, now):  # used meanwhile (another tab), or just expired

@@ -37,7 +37,7 @@ from bot.repo.port import Store, Tx
 from bot.store import PageLink
 from bot.web import page_links, security
 from bot.web.card_port import Browser, CardForm, CardPort, Finished, Outcome, client_ip
-from bot.web.identity_form import N_
+from bot.web.identity_form import N_, same_handle
 from bot.web.page_links import LinkState
 
 log = logging.getLogger(__name__)
@@ -61,10 +61,6 @@ REASONS = {
                     "a card for your own account, send the bot REGISTER by direct message yourself."),
 }
 
-
-def same_handle(typed: str, handle: str) -> bool:
-    """Whether what the person typed names the X account `handle` (an @ and case aside)."""
-    return bool(handle) and typed.strip().removeprefix("@").casefold() == handle.casefold()
 FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
 
 
