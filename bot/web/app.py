@@ -185,8 +185,13 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                     and page_links.state_of(held, now) is LinkState.OK:
                 log.info("a page link was refused: %s", LinkState.FOREIGN)
                 return problem(LinkState.FOREIGN, held.lang)
-            session.clear()  # a new session for each link followed: nothing of an earlier one carries over
+            # The same link followed again keeps the card registration its page opened (bot.web.card_page).
+            card_form = session.get(card_page.OPEN_FORM) if held is not None and held.nonce == checked.link.nonce \
+                else None
+            session.clear()  # a new session for each link followed: nothing else of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
+            if card_form is not None:
+                session[card_page.OPEN_FORM] = card_form
             control = request.args.get("controlStatus")  # Mangopay's hint on its SCA return (indicative only)
             if control in ("VALIDATED", "FAILED"):
                 session["control"] = control
