@@ -20,6 +20,7 @@ import re
 import shlex
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -149,51 +150,65 @@ def walkthrough(tmp_path: Path) -> Iterator[tuple[dict[str, str], dict[int, int]
                     proc.wait(timeout=10)
 
 
+class People:
+    """The page's people, played through its own blocks: what they DM, and what the bot DMs them back."""
+
+    def __init__(self, named: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], tmp: Path) -> None:
+        self.named, self.procs, self.tmp = named, procs, tmp
+        lines = [line for line in named["people"].splitlines() if line.strip()]
+        self.ids = {json.loads(shlex.split(line)[-1])["handle"]: curl(line)["id"] for line in lines[:2]}
+        self.mark = 0
+        for line in lines[2:]:
+            self.run(line)
+
+    def run(self, block_or_line: str, **fill: str) -> Any:
+        """A block of the page (or one of its lines), its placeholders filled; the bot's messages before it are
+        then old."""
+        self.mark = max([int(m["id"]) for m in self.messages()] or [0])
+        text = self.named.get(block_or_line, block_or_line)
+        for name, value in fill.items():
+            text = text.replace(name, value)
+        answers = [curl(line) for line in text.splitlines() if line.strip()]
+        return answers[-1]
+
+    def messages(self) -> list[dict[str, Any]]:
+        return curl(self.named["messages"].strip())  # type: ignore[no-any-return]
+
+    def said(self, handle: str, pattern: str) -> re.Match[str]:
+        """The first match of `pattern` in a DM the bot sent `handle` since their last action (waited for)."""
+        def found() -> re.Match[str] | None:
+            for m in self.messages():
+                if m["type"] == "dm" and m["to_id"] == self.ids[handle] and int(m["id"]) > self.mark:
+                    match = re.search(pattern, m["text"])
+                    if match:
+                        return match
+            return None
+        return wait_for(found, f"a DM to @{handle} matching {pattern!r}", self.procs, self.tmp)  # type: ignore[no-any-return]
+
+
+def link(base: str, path: str = "/l/") -> str:
+    return rf"{re.escape(base)}{re.escape(path)}[^\s]*[^\s.,)]"
+
+
 def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthrough: Any) -> None:
-    """Section 6 of "Using Mangopay", from its own commands: Bob gives his identity, saves the 3-D Secure test card
-    through the emulated bank, posts a payment and says yes, passes the bank's page again, and his card is charged
-    5.00 EUR on the emulator, held in his wallet for Alice; the bot says so under his post."""
+    """"Using Mangopay", from its own commands: Bob gives his identity, saves the 3-D Secure test card through the
+    emulated bank, posts a payment and says yes, passes the bank's page again: his card is charged 5.00 EUR on the
+    emulator, held in his wallet. Alice claims: her identity, her SCA enrolment, her identity check, and the 5.00
+    EUR moves to her wallet; she cashes out: her wallet's SCA, her bank account (a Recipient, with its SCA), her
+    YES to it, and a 5.00 EUR payout leaves her wallet on the emulator."""
     named, ports, ctx = walkthrough
     procs, tmp = ctx["procs"], ctx["tmp"]
     x_base, mp_base, web_base = (f"http://127.0.0.1:{ports[p]}" for p in PORTS)
-    people = [line for line in named["people"].splitlines() if line.strip()]
-    users = {curl(line)["id"]: json.loads(shlex.split(line)[-1])["handle"] for line in people[:2]}
-    bob = next(uid for uid, handle in users.items() if handle == "bob")
-    for line in people[2:]:
-        curl(line)
-
-    def messages() -> list[dict[str, Any]]:
-        return curl(named["messages"].strip())  # type: ignore[no-any-return]
-
-    def new_link_to_bob(seen: set[str], base: str, path: str) -> str:
-        def found() -> str | None:
-            for m in messages():
-                if m["type"] == "dm" and m["to_id"] == bob:
-                    for url in re.findall(rf"{re.escape(base)}{path}[^\s]+", m["text"]):
-                        if url not in seen:
-                            return url.rstrip(".,)")
-            return None
-        url = wait_for(found, f"a DM to bob with a link under {base}{path}", procs, tmp)
-        seen.add(url)
-        return str(url)
-
-    seen: set[str] = set()
+    people = People(named, procs, tmp)
     page = phone(browser, "en")
-    # 1. Who Bob is: the identity page's link.
-    page.goto(new_link_to_bob(seen, web_base, "/l/"))
+    # Bob. 1. Who he is: the identity page's link.
+    page.goto(people.said("bob", link(web_base)).group(0))
     assert page.url == f"{web_base}/identity" and heading(page) == "Your details"
     assert page.locator("#x_handle-for").inner_text() == "These details will be those of the X account @bob."
-    page.get_by_label("Your X handle").fill("bob")
-    page.get_by_label("First name").fill("Bob")
-    page.get_by_label("Last name", exact=True).fill("Stone")
-    page.get_by_label("E-mail address").fill("bob.stone@example.com")
-    page.get_by_label("I have read Mangopay's terms and conditions and I accept them.").check()
-    page.get_by_role("button", name="Save my details").click()
-    assert heading(page) == "Your details are saved"
-    shot(page, "walkthrough-identity-saved")
-    # 2. Bob's card, through the emulated bank's 3-D Secure page.
-    curl(named["register"].strip())
-    page.goto(new_link_to_bob(seen, web_base, "/l/"))
+    fill_identity(page, "bob", "Bob", "Stone", "bob.stone@example.com")
+    # 2. His card, through the emulated bank's 3-D Secure page.
+    people.run("register")
+    page.goto(people.said("bob", link(web_base)).group(0))
     assert page.url == f"{web_base}/card" and heading(page) == "Save a card"
     type_card(page, CARD_3DS)
     assert heading(page) == "Confirm with your bank"
@@ -204,39 +219,100 @@ def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthroug
     assert heading(page) == "Your card is saved"
     shot(page, "walkthrough-card-saved")
     # 3. The payment, its yes, and the bank's page again.
-    (post,) = [curl(line) for line in named["send"].splitlines() if line.strip()]
-    wait_for(lambda: any(m["type"] == "dm" and m["to_id"] == bob and "alice" in m["text"] and "YES" in m["text"]
-                         for m in messages()), "the confirmation DM", procs, tmp)
-    curl(named["yes"].strip())
-    bank = new_link_to_bob(seen, mp_base, "/_sim/3ds-page/")
-    page.goto(bank)
+    post = people.run("send")
+    people.said("bob", r"@alice.*YES")
+    people.run("yes")
+    page.goto(people.said("bob", link(mp_base, "/_sim/3ds-page/")).group(0))
     with page.expect_navigation(url=f"{x_base}/_sim/messages**"):  # MANGOPAY_RETURN_URL: back to the DMs
         page.get_by_role("button", name="Confirm").click()
-    reply = wait_for(lambda: next((m for m in messages() if m["type"] == "reply" and m["in_reply_to"] == post["id"]),
-                                  None), "the public reply under bob's post", procs, tmp)
+    reply = wait_for(lambda: next((m for m in people.messages() if m["type"] == "reply"
+                                   and m["in_reply_to"] == post["id"]), None), "the reply under bob's post", procs, tmp)
     assert "@alice" in reply["text"] and "http" not in reply["text"]
-    # The money, as Mangopay's API tells it: a 5.00 EUR pay-in from Bob's card, SUCCEEDED, into his own wallet.
-    settings = dict(line.split("=", 1) for line in (tmp / ".env").read_text().splitlines() if "=" in line)
-    token = requests.post(f"{mp_base}/v2.01/oauth/token", data={"grant_type": "client_credentials"},
-                          auth=(settings["MANGOPAY_CLIENT_ID"], settings["MANGOPAY_API_KEY"]), timeout=10).json()
-    api = f"{mp_base}/v2.01/{settings['MANGOPAY_CLIENT_ID']}"
-    auth = {"Authorization": f"Bearer {token['access_token']}"}
-    payins = wait_for(lambda: [t for t in _transactions(api, auth, tmp, bob) if t["Type"] == "PAYIN"
-                               and t["Status"] == "SUCCEEDED" and t["DebitedFunds"]["Amount"] == 500],
-                      "the 5.00 EUR pay-in", procs, tmp)
-    (payin,) = payins
+    mango = Mangopay(mp_base, tmp)
+    (payin,) = wait_for(lambda: [t for t in mango.transactions(people.ids["bob"]) if t["Type"] == "PAYIN"
+                                 and t["Status"] == "SUCCEEDED" and t["DebitedFunds"]["Amount"] == 500],
+                        "the 5.00 EUR pay-in", procs, tmp)
     assert payin["DebitedFunds"]["Currency"] == "EUR" and payin["AuthorId"] == payin["CreditedUserId"]
-    wallet = requests.get(f"{api}/wallets/{payin['CreditedWalletId']}", headers=auth, timeout=10).json()
-    assert wallet["Balance"] == {"Currency": "EUR", "Amount": 500}  # held for Alice in Bob's wallet
+    assert mango.balance(payin["CreditedWalletId"]) == 500  # held for Alice in Bob's own wallet
+    # Alice. 1. Who she is, to receive.
+    people.run("claim")
+    page = phone(browser, "en")
+    page.goto(people.said("alice", link(web_base)).group(0))
+    fill_identity(page, "alice", "Alice", "Martin", "alice.martin@example.com", receive=True)
+    # 2. Her Mangopay account: SCA enrolment on the emulator's page, back to paybot's.
+    people.run("claim")
+    page.goto(people.said("alice", link(mp_base, "/_sim/sca")).group(0))
+    page.get_by_role("button", name="Confirm").click()
+    assert page.url == f"{web_base}/return/enrolled" and heading(page) == "Your account is secured"
+    # 3. Her identity check, passed on the emulator; CLAIM once more moves the money.
+    kyc = people.said("alice", link(mp_base, "/_sim/kyc-page/")).group(0)
+    people.run("kyc", SESSION_ID=kyc.rsplit("/", 1)[1])
+    people.run("claim")
+    people.said("alice", r"you received €5\.00 from @bob")
+    assert mango.balance(payin["CreditedWalletId"]) == 0
+    # 4. Cashing out: her wallet's SCA, her bank account and its SCA, her YES to it.
+    people.run("cashout")
+    page.goto(people.said("alice", link(mp_base, "/_sim/sca")).group(0))
+    page.get_by_role("button", name="Confirm").click()
+    assert page.url == f"{web_base}/return/wallet" and heading(page) == "It's confirmed"
+    people.run("cashout")
+    page.goto(people.said("alice", link(web_base)).group(0))
+    assert page.url == f"{web_base}/recipient" and heading(page) == "Your bank account"
+    page.get_by_label("Account number").fill("FR76 3000 4000 0312 3456 7890 143")
+    page.get_by_label("BIC (bank code)").fill("BNPAFRPP")
+    page.get_by_role("button", name="Save my bank account").click()
+    page.get_by_role("link", name="Continue to Mangopay").click()
+    page.get_by_role("button", name="Confirm").click()
+    assert heading(page) == "Your bank account is ready"
+    people.run("cashout")
+    people.said("alice", r"reply YES 0143")
+    people.run("confirm-account")
+    people.said("alice", r"€5\.00 is on its way to your bank account ending 0143")
+    payouts = [t for t in mango.transactions(people.ids["alice"]) if t["Type"] == "PAYOUT"]
+    assert [(t["DebitedFunds"]["Amount"], t["DebitedFunds"]["Currency"]) for t in payouts] == [(500, "EUR")]
 
 
-def _transactions(api: str, auth: dict[str, str], tmp: Path, x_user: str) -> list[dict[str, Any]]:
-    """The Mangopay user's transactions of X user `x_user` (their Mangopay id read from the adapter's records)."""
-    import sqlite3
+def fill_identity(page: Any, handle: str, first: str, last: str, email: str, *, receive: bool = False) -> None:
+    """The identity page filled as the walk-through says, and saved."""
+    page.get_by_label("Your X handle").fill(handle)
+    page.get_by_label("First name").fill(first)
+    page.get_by_label("Last name", exact=True).fill(last)
+    page.get_by_label("E-mail address").fill(email)
+    if receive:
+        page.get_by_label("Date of birth").fill("1990-03-31")
+        page.get_by_label("Nationality").select_option("FR")
+        page.get_by_label("Country you live in").select_option("FR")
+        page.get_by_label("Street and number").fill("12 rue de la Paix")
+        page.get_by_label("Town or city").fill("Paris")
+        page.get_by_label("Postal code").fill("75002")
+    page.get_by_label("I have read Mangopay's terms and conditions and I accept them.").check()
+    page.get_by_role("button", name="Save my details").click()
+    assert heading(page) == "Your details are saved"
 
-    with sqlite3.connect(tmp / "paybot-mangopay.db") as db:
-        row = db.execute("SELECT mangopay_user_id FROM mangopayuser WHERE user_id = ?", (x_user,)).fetchone()
-    if row is None:
-        return []
-    answer = requests.get(f"{api}/users/{row[0]}/transactions", params={"per_page": 100}, headers=auth, timeout=10)
-    return list(answer.json()) if answer.status_code == 200 else []
+
+class Mangopay:
+    """The emulator read through Mangopay's API, with the walk-through's credentials (its .env)."""
+
+    def __init__(self, base: str, tmp: Path) -> None:
+        settings = dict(line.split("=", 1) for line in (tmp / ".env").read_text().splitlines() if "=" in line)
+        token = requests.post(f"{base}/v2.01/oauth/token", data={"grant_type": "client_credentials"},
+                              auth=(settings["MANGOPAY_CLIENT_ID"], settings["MANGOPAY_API_KEY"]), timeout=10).json()
+        self.api = f"{base}/v2.01/{settings['MANGOPAY_CLIENT_ID']}"
+        self.auth = {"Authorization": f"Bearer {token['access_token']}"}
+        self.tmp = tmp
+
+    def balance(self, wallet: str) -> int:
+        answer = requests.get(f"{self.api}/wallets/{wallet}", headers=self.auth, timeout=10).json()
+        assert answer["Balance"]["Currency"] == "EUR"
+        return int(answer["Balance"]["Amount"])
+
+    def transactions(self, x_user: str) -> list[dict[str, Any]]:
+        """The transactions of X user `x_user`'s Mangopay user (their id read from the adapter's records), read as
+        the person there (an Owner's need their SCA of the last 180 days)."""
+        with sqlite3.connect(self.tmp / "paybot-mangopay.db") as db:
+            row = db.execute("SELECT mangopay_user_id FROM mangopayuser WHERE user_id = ?", (x_user,)).fetchone()
+        if row is None or row[0] is None:
+            return []
+        answer = requests.get(f"{self.api}/users/{row[0]}/transactions", params={"per_page": 100,
+                              "ScaContext": "USER_PRESENT"}, headers=self.auth, timeout=10)
+        return list(answer.json()) if answer.status_code == 200 else []
