@@ -39,7 +39,6 @@ from tests.test_web_card_browser import type_card
 
 browser = test_web_browser.browser  # Debian's Chromium, headless (the same fixture)
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 DOC = Path(__file__).parent.parent / "docs" / "using-mangopay.md"
 PORTS = (8090, 8091, 8092)  # the X simulator, the Mangopay emulator, paybot's pages, as the page writes them
 TERMINALS = ("sim-x", "sim-mangopay", "web", "run")  # the processes, in the page's order
@@ -111,6 +110,37 @@ def answers(port: int) -> bool:
         return True
     except OSError:
         return False
+
+
+def test_the_pages_commands_are_paybots_and_its_settings_are_read_as_written(tmp_path: Path) -> None:
+    """Without a browser: each terminal's one command is a paybot command whose options parse (a renamed flag fails
+    here), each listens on the port the settings point at, and the settings block makes a .env that paybot reads
+    as Mangopay on the emulators, with a link secret strong enough to sign with."""
+    import typer.main
+
+    from bot.cli import app
+    from bot.config import Settings
+
+    named = blocks()
+    assert set(named) >= {"settings", *TERMINALS, "people", "messages", "register", "send", "yes", "claim", "kyc",
+                          "cashout", "confirm-account"}
+    group: Any = typer.main.get_command(app)  # typer's own click group
+    for name in TERMINALS:
+        (command,) = [line for line in named[name].splitlines() if line.strip()]
+        argv = shlex.split(command)
+        assert argv[0] == ".venv/bin/paybot" and argv[1] == name, command
+        sub = group.commands[argv[1]]
+        sub.make_context(argv[1], argv[2:])  # raises on an option paybot does not have
+    subprocess.run(["bash", "-euo", "pipefail", "-c", named["settings"]], cwd=tmp_path, check=True, timeout=60,
+                   env={k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_"))})
+    settings = Settings(_env_file=tmp_path / ".env")  # type: ignore[call-arg]
+    ports = {name: re.search(r"--port ([0-9]+)", named[name]) for name in ("sim-x", "sim-mangopay", "web")}
+    assert settings.x_api_base == f"http://127.0.0.1:{ports['sim-x'].group(1)}"  # type: ignore[union-attr]
+    assert settings.mangopay_api_base == f"http://127.0.0.1:{ports['sim-mangopay'].group(1)}"  # type: ignore[union-attr]
+    assert settings.require_web()[0] == f"http://127.0.0.1:{ports['web'].group(1)}"  # type: ignore[union-attr]
+    assert settings.paybot_provider == "mangopay" and settings.require_mangopay()[0] in named["sim-mangopay"]
+    assert settings.mangopay_api_key is not None
+    assert f"--api-key {settings.mangopay_api_key.get_secret_value()}" in named["sim-mangopay"]
 
 
 @pytest.fixture
@@ -190,6 +220,8 @@ def link(base: str, path: str = "/l/") -> str:
     return rf"{re.escape(base)}{re.escape(path)}[^\s]*[^\s.,)]"
 
 
+@pytest.mark.browser
+@pytest.mark.timeout(300)
 def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthrough: Any) -> None:
     """"Using Mangopay", from its own commands: Bob gives his identity, saves the 3-D Secure test card through the
     emulated bank, posts a payment and says yes, passes the bank's page again: his card is charged 5.00 EUR on the
