@@ -845,7 +845,8 @@ def sim_mangopay(
     base = sim.start(port)
     console.print(f"Mangopay emulator on {base}; MANGOPAY_CLIENT_ID={sim.client_id} MANGOPAY_API_KEY={sim.api_key} "
                   f"MANGOPAY_API_BASE={base}; control API: POST {base}/_sim/kyc/<session id>, "
-                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>", highlight=False)
+                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>; GET "
+                  f"{base}/_sim/payouts", highlight=False)
     _serve_until_stopped(sim)
 
 

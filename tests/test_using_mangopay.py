@@ -123,7 +123,7 @@ def test_the_pages_commands_are_paybots_and_its_settings_are_read_as_written(tmp
 
     named = blocks()
     assert set(named) >= {"settings", *TERMINALS, "people", "messages", "register", "send", "yes", "claim", "kyc",
-                          "cashout", "confirm-account"}
+                          "cashout", "confirm-account", "payouts", "settle"}
     group: Any = typer.main.get_command(app)  # typer's own click group
     for name in TERMINALS:
         (command,) = [line for line in named[name].splitlines() if line.strip()]
@@ -227,7 +227,7 @@ def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthroug
     emulated bank, posts a payment and says yes, passes the bank's page again: his card is charged 5.00 EUR on the
     emulator, held in his wallet. Alice claims: her identity, her SCA enrolment, her identity check, and the 5.00
     EUR moves to her wallet; she cashes out: her wallet's SCA, her bank account (a Recipient, with its SCA), her
-    YES to it, and a 5.00 EUR payout leaves her wallet on the emulator."""
+    YES to it, and a 5.00 EUR payout leaves her wallet on the emulator, which its bank then settles."""
     named, ports, ctx = walkthrough
     procs, tmp = ctx["procs"], ctx["tmp"]
     x_base, mp_base, web_base = (f"http://127.0.0.1:{ports[p]}" for p in PORTS)
@@ -302,6 +302,12 @@ def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthroug
     people.said("alice", r"€5\.00 is on its way to your bank account ending 0143")
     payouts = [t for t in mango.transactions(people.ids["alice"]) if t["Type"] == "PAYOUT"]
     assert [(t["DebitedFunds"]["Amount"], t["DebitedFunds"]["Currency"]) for t in payouts] == [(500, "EUR")]
+    # 5. The emulator's bank pays it: the payout listed, settled, and the bot says so.
+    (waiting,) = people.run("payouts")
+    assert waiting["Id"] == payouts[0]["Id"]
+    people.run("settle", PAYOUT_ID=waiting["Id"])
+    people.said("alice", r"Done: your cash-out of €5\.00 was sent to your bank account")
+    assert [t["Status"] for t in mango.transactions(people.ids["alice"]) if t["Type"] == "PAYOUT"] == ["SUCCEEDED"]
 
 
 def fill_identity(page: Any, handle: str, first: str, last: str, email: str, *, receive: bool = False) -> None:
