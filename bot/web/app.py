@@ -221,6 +221,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
             form = identity_form.read(request.form, receive=receive, countries={c for c, _ in countries},
                                       today=now.date(), handle=handle)
             if form.errors:
+                if "x_handle" in form.errors:
+                    log.info("identity page: a form was refused: the account typed is not the link's")
                 return page("identity.html", lang, 422, values=form.values, errors=form.errors, **context)
             if not tx.page_links.use(link.nonce, now):  # used meanwhile (another tab), or just expired
                 tx.rollback()
