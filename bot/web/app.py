@@ -105,8 +105,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
     provider's tokenization service. `card`, when given, adds the card page (bot.web.card_page, its routes
     `card_page.ROUTES`) on that side of the provider; its page adds the tokenization host of its registration to
-    connect-src. `mangopay` (a MangopayProvider; default: made
-    from `settings` when PAYBOT_PROVIDER=mangopay) adds Mangopay's pages (bot.web.recipient_pages)."""
+    connect-src. `mangopay` (a MangopayProvider: the caller makes it, bot.web imports no
+    adapter), when given, adds Mangopay's pages (bot.web.recipient_pages)."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
@@ -241,10 +241,10 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                           session_link=session_link)
     if card is not None:
         card_page.register(app, kit, card, trusted_proxies=settings.paybot_trusted_proxies)
-    if mangopay is not None or settings.paybot_provider == "mangopay":
+    if mangopay is not None:
         from bot.web import recipient_pages
 
-        recipient_pages.register(app, kit, mangopay or recipient_pages.adapter(settings, store, clock))
+        recipient_pages.register(app, kit, mangopay)
     return app
 
 
