@@ -110,15 +110,17 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
                           enabled=settings.enabled_currencies())
         webhook = partial(register, provider=provider, platform_secret=platform_secret, apply=service.apply_event,
                           connect_secret=connect_secret, endpoint="stripe_webhook")
-    card = None
+    card = mangopay = None
     if settings.paybot_provider == "mangopay":
         from bot.providers.mangopay_cards import MangopayCards
         from bot.providers.mangopay_provider import MangopayProvider
 
-        card = MangopayCards(MangopayProvider.from_settings(settings, SystemClock()))  # the card page's side
+        # Mangopay's pages (cash-out account, SCA returns) and the card page's side, people on the app's store.
+        mangopay = MangopayProvider.from_settings(settings, SystemClock(), store=store)
+        card = MangopayCards(mangopay)
     console = partial(register_console, store=store, clock=SystemClock(), service=partial(_service, settings, store),
                       currency=settings.paybot_currency, budget_usd=float(settings.paybot_x_budget_usd))
-    app_ = create_app(settings, store, SystemClock(), webhook=webhook, console=console, card=card)
+    app_ = create_app(settings, store, SystemClock(), webhook=webhook, console=console, card=card, mangopay=mangopay)
     return webhook_server(app_, host, port)  # waitress, with limits for the internet
 
 
@@ -845,7 +847,8 @@ def sim_mangopay(
     base = sim.start(port)
     console.print(f"Mangopay emulator on {base}; MANGOPAY_CLIENT_ID={sim.client_id} MANGOPAY_API_KEY={sim.api_key} "
                   f"MANGOPAY_API_BASE={base}; control API: POST {base}/_sim/kyc/<session id>, "
-                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>", highlight=False)
+                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>; GET "
+                  f"{base}/_sim/payouts", highlight=False)
     _serve_until_stopped(sim)
 
 

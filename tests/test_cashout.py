@@ -595,7 +595,10 @@ def test_payouts_debit_the_wallet_when_made_and_are_refused_as_mangopay_refuses_
     types = [e["EventType"] for e in sim.events if e["ResourceId"] == made["Id"]]
     assert types == ["PAYOUT_NORMAL_CREATED", "PAYOUT_NORMAL_FAILED"]
     again = raw(sim, api, "POST", "/payouts/bankwire", body).json()
+    waiting = requests.get(f"{sim.base}/_sim/payouts", timeout=10).json()  # what the bank has yet to settle
+    assert [(p["Id"], p["Status"]) for p in waiting] == [(again["Id"], "CREATED")]
     assert requests.post(f"{sim.base}/_sim/payout/{again['Id']}", json={}, timeout=10).json()["Status"] == "SUCCEEDED"
+    assert requests.get(f"{sim.base}/_sim/payouts", timeout=10).json() == []
     assert requests.post(f"{sim.base}/_sim/bank/{user}", json={"iban": "nope"}, timeout=10).status_code == 400
 
 

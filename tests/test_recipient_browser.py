@@ -100,6 +100,9 @@ def save_shot(page: Any, name: str, *, docs: bool = False) -> None:
 
 
 def fill_identity(page: Any) -> None:
+    named = re.search(r"@(\w+)", page.locator("#x_handle-for").inner_text())  # the account the page names
+    assert named
+    page.get_by_label("Your X handle").fill(named.group(1))  # theirs: they type it
     page.get_by_label("First name").fill("Alice")
     page.get_by_label("Last name", exact=True).fill("Martin")
     page.get_by_label("E-mail address").fill("alice@example.com")

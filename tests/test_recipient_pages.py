@@ -196,9 +196,13 @@ def test_the_sim_page_needs_an_iban_that_checks(mw: MangopayPages) -> None:
 def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: MangopayPages,
                                                                           tmp_path: Path) -> None:
     """`paybot web` is given settings only: on PAYBOT_PROVIDER=mangopay it builds the adapter (its people on the
-    app's store) and serves the pages; on another provider it does not."""
+    app's store; bot.cli makes it, bot.web imports no adapter) and serves the pages; on another provider it does
+    not."""
+    from werkzeug.test import Client
+
+    from bot.cli import _web_server
     from bot.config import Settings
-    from bot.web.app import create_app
+    from bot.store import make_engine
     from tests.webworld import SECRET
 
     settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,  # type: ignore[arg-type]
@@ -206,8 +210,15 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
                         mangopay_card_page_url=mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
                         paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1",
                         mangopay_db_path=str(tmp_path / "web-mp.db"))
-    app = create_app(settings, mw.web.store, mw.web.clock)
-    assert set(ROUTES) <= {r.rule for r in app.url_map.iter_rules()}
-    plain = create_app(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),  # type: ignore[arg-type]
-                       mw.web.store, mw.web.clock)
-    assert not set(ROUTES) & {r.rule for r in plain.url_map.iter_rules()}
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    served = _web_server(settings, engine, "127.0.0.1", 0)
+    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),  # type: ignore[arg-type]
+                        engine, "127.0.0.1", 0)
+    try:  # each server's own WSGI application, asked for Mangopay's page: refused without a link, or unknown
+        here = {"REMOTE_ADDR": "127.0.0.1"}
+        assert Client(served.application).get("/recipient", environ_base=here).status_code == 403
+        assert Client(plain.application).get("/recipient", environ_base=here).status_code == 404
+    finally:
+        served.close()
+        plain.close()
+        engine.dispose()

@@ -26,7 +26,7 @@ from bot.store import make_engine
 from bot.web import i18n
 from bot.web.app import ROUTES, WEBHOOK_ROUTE, create_app
 from bot.web.identity_form import TEXT_FIELDS, read
-from tests.webworld import FILLED, World
+from tests.webworld import World, filled
 
 SECURITY_HEADERS = {"Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options", "Referrer-Policy",
                     "X-Content-Type-Options", "Cache-Control"}
@@ -132,7 +132,7 @@ def test_a_link_carries_nothing_about_the_person(world: World) -> None:
 def test_a_person_fills_the_page_and_it_is_stored_once(world: World, client: FlaskClient) -> None:
     """A good form is stored with the time the terms were accepted; the link is then used up."""
     url = world.link("42")
-    saved = client.post("/identity", data={**FILLED, "csrf": opened(client, url)})
+    saved = client.post("/identity", data=filled("42", csrf=opened(client, url)))
     assert saved.status_code == 200 and h1(saved) == "Your details are saved"
     stored = identity_of(world.store, "42")
     assert stored is not None and stored.can_receive and stored.birthday == date(1990, 3, 31)
@@ -145,6 +145,27 @@ def test_a_person_fills_the_page_and_it_is_stored_once(world: World, client: Fla
     assert reloaded.status_code == 410 and h1(reloaded) == "This link was already used"
 
 
+@pytest.mark.parametrize("typed", ["@mallory", "", "p4", "@p42x"])
+def test_a_forwarded_link_typed_with_another_handle_saves_nothing(world: World, client: FlaskClient,
+                                                                   typed: str) -> None:
+    """The page names the link's X account; someone who got the link forwarded types their own handle (or none):
+    the form comes back with that one error, nothing is stored, the link is not used, and its owner can still save."""
+    url = world.link("42")
+    csrf = opened(client, url)
+    shown = client.get("/identity").get_data(as_text=True)
+    assert "These details will be those of the X account @p42." in shown
+    sent = client.post("/identity", data=filled("42", x_handle=typed, csrf=csrf))
+    html = sent.get_data(as_text=True)
+    assert sent.status_code == 422
+    errors = re.findall(r'<p class="error" id="([a-z_0-9]+)-error">', html)
+    assert errors == ["x_handle"] and 'id="x_handle" name="x_handle"' in html
+    assert world.identity("42") is None
+    link = world.page_link(url)
+    assert link is not None and link.used_at is None
+    assert client.post("/identity", data=filled("42", x_handle=" P42 ", csrf=csrf)).status_code == 200
+    assert world.identity("42") is not None
+
+
 def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: FlaskClient) -> None:
     """A "pay" link's page has no birthday or address; what it stores cannot receive."""
     url = world.link("7", purpose="pay")
@@ -152,7 +173,8 @@ def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: Fla
     html = client.get("/identity").get_data(as_text=True)
     assert 'name="birthday"' not in html and 'name="address_line1"' not in html
     saved = client.post("/identity", data={"first_name": "Bob", "last_name": "Stone", "email": "bob@example.org",
-                                           "terms": "yes", "csrf": csrf, "birthday": "2020-01-01"})
+                                           "terms": "yes", "csrf": csrf, "birthday": "2020-01-01",
+                                           "x_handle": "p7"})
     assert saved.status_code == 200
     stored = identity_of(world.store, "7")
     assert stored is not None and not stored.can_receive and stored.birthday is None
@@ -161,8 +183,9 @@ def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: Fla
 def test_a_form_to_pay_keeps_what_the_person_gave_to_receive(world: World) -> None:
     """Someone who can receive, who later fills a "pay" link's page (a new e-mail), can still receive."""
     first, second = world.app.test_client(), world.app.test_client()  # type: ignore[union-attr]
-    assert first.post("/identity", data={**FILLED, "csrf": opened(first, world.link("42"))}).status_code == 200
-    later = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.net", "terms": "yes"}
+    assert first.post("/identity", data=filled("42", csrf=opened(first, world.link("42")))).status_code == 200
+    later = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.net", "terms": "yes",
+             "x_handle": "@P42"}
     saved = second.post("/identity", data={**later, "csrf": opened(second, world.link("42", purpose="pay"))})
     assert saved.status_code == 200
     stored = identity_of(world.store, "42")
@@ -215,14 +238,14 @@ def test_each_wrong_field_gets_its_own_message_and_nothing_is_stored(world: Worl
                                                                      value: str, message: str) -> None:
     """The server checks every field (the browser's checks are off) and says what is wrong with that one."""
     csrf = opened(client, world.link("42"))
-    sent = client.post("/identity", data={**FILLED, field: value, "csrf": csrf})
+    sent = client.post("/identity", data=filled("42", **{field: value}, csrf=csrf))
     html = sent.get_data(as_text=True)
     assert sent.status_code == 422
     errors = re.findall(r'<p class="error" id="([a-z_0-9]+)-error">.*?</span>(.*?)</p>', html)
     assert errors == [(field, message.replace("'", "&#39;"))]
     assert f'id="{field}" name="{field}"' in html and 'aria-invalid="true"' in html
     assert world.identity("42") is None
-    assert client.post("/identity", data={**FILLED, "csrf": csrf}).status_code == 200  # the link still works
+    assert client.post("/identity", data=filled("42", csrf=csrf)).status_code == 200  # the link still works
 
 
 @pytest.mark.parametrize("how", ["expired", "used", "forged mac", "unknown nonce", "not a token", "another person's"])
@@ -237,7 +260,7 @@ def test_a_bad_link_shows_a_clear_page_and_stores_nothing(world: World, client: 
     if how == "expired":
         world.clock.advance(timedelta(minutes=15))
     elif how == "used":
-        client.post("/identity", data={**FILLED, "csrf": opened(client, url)})
+        client.post("/identity", data=filled("42", csrf=opened(client, url)))
         client = world.app.test_client()  # type: ignore[union-attr]
     elif how == "forged mac":
         url = url[:-1] + ("0" if url[-1] != "0" else "1")
@@ -253,7 +276,7 @@ def test_a_bad_link_shows_a_clear_page_and_stores_nothing(world: World, client: 
     assert (shown.status_code, h1(shown)) == expected
     assert world.identity("42") == stored_before
     if how == "another person's":
-        assert client.post("/identity", data={**FILLED, "csrf": csrf_of(client.get("/identity"))}).status_code == 200
+        assert client.post("/identity", data=filled("7", csrf=csrf_of(client.get("/identity")))).status_code == 200
         assert world.identity("7") is not None and world.identity("42") is None  # the page stayed the first person's
 
 
@@ -277,7 +300,7 @@ def test_an_expired_link_cannot_save_the_form_opened_before(world: World, client
     """The page was opened in time; its link ended before the form was sent: nothing is stored."""
     csrf = opened(client, world.link("42"))
     world.clock.advance(timedelta(minutes=16))
-    sent = client.post("/identity", data={**FILLED, "csrf": csrf})
+    sent = client.post("/identity", data=filled("42", csrf=csrf))
     assert (sent.status_code, h1(sent)) == (410, "This link has expired") and world.identity("42") is None
 
 
@@ -285,7 +308,7 @@ def test_an_expired_link_cannot_save_the_form_opened_before(world: World, client
 def test_a_form_without_its_csrf_token_is_refused(world: World, client: FlaskClient, token: str | None) -> None:
     """No token, an empty one or another one: a 400 page saying nothing was saved, and nothing is."""
     opened(client, world.link("42"))
-    data = {**FILLED, **({} if token is None else {"csrf": token})}
+    data = {**filled("42"), **({} if token is None else {"csrf": token})}
     sent = client.post("/identity", data=data)
     assert (sent.status_code, h1(sent)) == (400, "This form was not accepted") and world.identity("42") is None
 
@@ -328,8 +351,8 @@ def test_a_link_works_for_one_saved_form_even_in_two_tabs(world: World) -> None:
     url = world.link("42")
     first, second = world.app.test_client(), world.app.test_client()  # type: ignore[union-attr]
     a, b = opened(first, url), opened(second, url)
-    assert first.post("/identity", data={**FILLED, "csrf": a}).status_code == 200
-    late = second.post("/identity", data={**FILLED, "first_name": "Mallory", "csrf": b})
+    assert first.post("/identity", data=filled("42", csrf=a)).status_code == 200
+    late = second.post("/identity", data=filled("42", first_name="Mallory", csrf=b))
     assert (late.status_code, h1(late)) == (410, "This link was already used")
     assert world.identity("42").first_name == "Alice"  # type: ignore[union-attr]
 
@@ -374,8 +397,8 @@ def test_the_store_keeps_identities_and_uses_a_link_once(database_url: str) -> N
     app = w.make_app()
     for first_name in ("Alice", "Alicia"):
         client = app.test_client()
-        assert client.post("/identity", data={**FILLED, "first_name": first_name,
-                                              "csrf": opened(client, w.link("44"))}).status_code == 200
+        assert client.post("/identity", data=filled("44", first_name=first_name,
+                                                        csrf=opened(client, w.link("44")))).status_code == 200
     stored = identity_of(w.store, "44")
     assert stored is not None and stored.first_name == "Alicia" and stored.terms_accepted_at.tzinfo == UTC
     engine.dispose()
@@ -406,7 +429,7 @@ def test_two_forms_sent_at_once_with_one_link_store_one(database_url: str) -> No
     app = w.make_app()
     url = w.link("42")
     clients = [app.test_client(), app.test_client()]
-    forms = [{**FILLED, "first_name": name, "city": city, "csrf": opened(c, url)}
+    forms = [filled("42", first_name=name, city=city, csrf=opened(c, url))
              for c, name, city in zip(clients, ("Alice", "Alicia"), ("Paris", "Lyon"), strict=True)]
     answers = at_once(lambda i: clients[i].post("/identity", data=forms[i]).status_code, [0, 1])
     assert sorted(answers) == [200, 410]  # type: ignore[type-var]
@@ -415,12 +438,12 @@ def test_two_forms_sent_at_once_with_one_link_store_one(database_url: str) -> No
     engine.dispose()
 
 
-@given(st.dictionaries(st.sampled_from([*TEXT_FIELDS, "birthday", "nationality", "residence", "terms"]),
+@given(st.dictionaries(st.sampled_from([*TEXT_FIELDS, "birthday", "nationality", "residence", "terms", "x_handle"]),
                        st.text(max_size=120)))
 def test_any_form_is_read_without_failing_and_what_passes_is_clean(data: dict[str, str]) -> None:
     """Whatever is posted, the checks answer (never raise), each error is one of the page's messages, and a field
     that passes holds no control character and at most 100 characters."""
-    form = read(data, receive=True, countries={"FR", "GB"}, today=date(2026, 12, 7))
+    form = read(data, receive=True, countries={"FR", "GB"}, today=date(2026, 12, 7), handle="alice")
     french = i18n.catalogs()["fr"]
     for text, _values in form.errors.values():
         assert french.gettext(text) != text

@@ -99,14 +99,15 @@ TEXT = {
            "street": "Street and number", "city": "Town or city", "postal": "Postal code",
            "terms": "I have read Mangopay's terms and conditions and I accept them.", "save": "Save my details",
            "bad_email": "Enter an e-mail address like name@example.com.", "done": "Your details are saved",
-           "country": "France", "problems": "Please check these answers"},
+           "country": "France", "problems": "Please check these answers", "handle": "Your X handle"},
     "fr": {"title": "Vos informations", "email": "Adresse e-mail", "first": "Prénom", "last": "Nom",
            "birthday": "Date de naissance", "nationality": "Nationalité", "residence": "Pays où vous vivez",
            "street": "Numéro et rue", "city": "Ville", "postal": "Code postal",
            "terms": "J’ai lu les conditions générales de Mangopay et je les accepte.",
            "save": "Enregistrer mes informations",
            "bad_email": "Indiquez une adresse e-mail de la forme nom@exemple.fr.",
-           "done": "Vos informations sont enregistrées", "country": "France", "problems": "Vérifiez ces réponses"},
+           "done": "Vos informations sont enregistrées", "country": "France", "problems": "Vérifiez ces réponses",
+           "handle": "Votre identifiant X"},
 }
 
 
@@ -121,6 +122,7 @@ def test_a_person_follows_their_link_and_fills_the_identity_page(browser: Any, s
     assert heading(page) == t["title"] and page.locator("html").get_attribute("lang") == lang
     accessible(page)
     shot(page, f"identity-{lang}")
+    page.get_by_label(t["handle"]).fill("@p42")
     page.get_by_label(t["first"]).fill("Alice")
     page.get_by_label(t["last"], exact=True).fill("Martin")
     page.get_by_label(t["email"]).fill("alice.example.com")
@@ -164,8 +166,8 @@ def test_the_keyboard_goes_through_the_form_in_reading_order(browser: Any, site:
         if focused == "button":
             break
     shot(page, "identity-keyboard-en")
-    assert order == ["first_name", "last_name", "email", "birthday", "nationality", "residence", "address_line1",
-                     "address_line2", "city", "region", "postal_code", "a", "terms", "button"]
+    assert order == ["x_handle", "first_name", "last_name", "email", "birthday", "nationality", "residence",
+                     "address_line1", "address_line2", "city", "region", "postal_code", "a", "terms", "button"]
 
 
 def test_the_page_runs_no_script_but_its_own(browser: Any, site: World) -> None:
@@ -191,8 +193,9 @@ def test_an_expired_link_shows_a_clear_page(browser: Any, site: World, lang: str
     shot(page, f"link-expired-{lang}")
 
 
-def _fill(page: Any) -> None:
+def _fill(page: Any, handle: str = "p42") -> None:
     t = TEXT["en"]
+    page.get_by_label(t["handle"]).fill(handle)
     for label, value in ((t["first"], "Alice"), (t["email"], "alice@example.com"), (t["birthday"], "1990-03-31"),
                          (t["street"], "1 High Street"), (t["city"], "Leeds"), (t["postal"], "LS1 1AA")):
         page.get_by_label(label).fill(value)

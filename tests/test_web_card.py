@@ -338,3 +338,85 @@ def test_a_forwarded_link_saves_no_card_for_its_sender(cw: CardWorld) -> None:
     again = refused.get_data(as_text=True)
     saved = cw.submit(again, CARD_OK, x_handle="@P3001")
     assert saved.status_code == 200 and cw.mp.has_card("3001") is True
+
+
+def _registration_shown(html: str) -> str:
+    """The card registration a card page shows (its CardRegistrationURL ends with its id on the emulator)."""
+    found = re.search(r'data-tokenizer="([^"]+)"', html)
+    assert found
+    return unescape(found.group(1)).rsplit("/", 1)[1]
+
+
+def test_reloading_the_card_page_reuses_the_links_open_registration(cw: CardWorld) -> None:
+    """Reloads and the same link followed again show the one registration the link's page opened (no new one at
+    Mangopay); a card form posted with it spends it (here a declined card), so the form shown again opens one more,
+    which reloads reuse in turn; a new link opens its own; the card typed into the last one is saved."""
+    url = cw.register(ALICE)
+    before = len(cw.sim.of_kind("cardregistration"))
+    first = cw.open(url)
+    shown = {_registration_shown(first)}
+    for _ in range(3):
+        reloaded = cw.client.get("/card", headers=HEADERS)
+        assert reloaded.status_code == 200
+        shown.add(_registration_shown(reloaded.get_data(as_text=True)))
+    again = cw.open(url)  # the DM's link tapped again (a new session: a new CSRF token, the same registration)
+    shown.add(_registration_shown(again))
+    assert len(shown) == 1 and len(cw.sim.of_kind("cardregistration")) == before + 1
+    refused = cw.submit(again, CARD_DECLINED).get_data(as_text=True)
+    assert "Your bank declined this card" in refused
+    second = _registration_shown(refused)
+    assert second not in shown and len(cw.sim.of_kind("cardregistration")) == before + 2
+    for _ in range(2):
+        assert _registration_shown(cw.client.get("/card", headers=HEADERS).get_data(as_text=True)) == second
+    assert len(cw.sim.of_kind("cardregistration")) == before + 2
+    newer = cw.open(cw.web.link(ALICE, purpose="card"))  # a new REGISTER's link: its own registration
+    assert _registration_shown(newer) not in {*shown, second}
+    assert len(cw.sim.of_kind("cardregistration")) == before + 3
+    assert cw.submit(newer, CARD_OK).status_code == 200 and cw.mp.has_card(ALICE)
+    states = {r["Id"]: r["Status"] for r in cw.sim.of_kind("cardregistration")}
+    assert states[_registration_shown(newer)] == "VALIDATED" and states[second] == "CREATED"
+
+
+def test_a_reload_after_the_form_was_posted_does_not_show_the_spent_registration(cw: CardWorld) -> None:
+    """A form posted with the wrong handle spends its registration (the browser tokenized into it): the page shown
+    again, and its reload, carry a new one, and the card typed there is saved."""
+    html = cw.open(cw.register(ALICE))
+    cw.submit(html, CARD_OK, x_handle="mallory")
+    reloaded = cw.client.get("/card", headers=HEADERS).get_data(as_text=True)
+    assert _registration_shown(reloaded) != _registration_shown(html)
+    assert cw.submit(reloaded, CARD_OK).status_code == 200 and cw.mp.has_card(ALICE)
+
+
+def test_back_from_the_bank_after_the_links_end_saves_nothing(cw: CardWorld) -> None:
+    """The person passes 3-D Secure on the bank's page (still open) after the link's minutes ran out: back on
+    paybot, a page says the link lapsed and nothing was saved; the card is not paybot's to pay with, the link is not
+    used, and coming back again changes nothing."""
+    url = cw.register(ALICE)
+    html = cw.open(url)
+    cw.web.clock.advance(TTL - timedelta(minutes=2))
+    bank = cw.submit(html, CARD_3DS).get_data(as_text=True)
+    assert 'data-card="bank"' in bank
+    cw.web.clock.advance(timedelta(minutes=3))  # the link ended; the bank's page (15 minutes of its own) is open
+    page = unescape(re.findall(r'href="([^"]+)"', bank)[-1])
+    back = requests.post(page, data={"answer": "pass"}, allow_redirects=False, timeout=10).headers["Location"]
+    (cit,) = _payins(cw.sim)
+    assert cit["Status"] == "SUCCEEDED"  # the bank said yes
+    for _ in range(2):
+        lapsed = cw.client.get(urlsplit(back).path + "?" + urlsplit(back).query, headers=HEADERS)
+        text = unescape(lapsed.get_data(as_text=True))
+        assert lapsed.status_code == 410 and "minutes ran out before you came back from your bank" in text
+        assert 'data-card="failed"' in text
+    assert not cw.mp.has_card(ALICE)
+    assert cw.web.page_link(url).used_at is None  # type: ignore[union-attr]
+
+
+def test_back_from_the_bank_within_the_links_minutes_is_read(cw: CardWorld) -> None:
+    """The same return one minute before the link's end saves the card (the lapse is the link's end, not sooner)."""
+    html = cw.open(cw.register(ALICE))
+    bank = cw.submit(html, CARD_3DS).get_data(as_text=True)
+    cw.web.clock.advance(TTL - timedelta(minutes=1))
+    page = unescape(re.findall(r'href="([^"]+)"', bank)[-1])
+    back = requests.post(page, data={"answer": "pass"}, allow_redirects=False, timeout=10).headers["Location"]
+    saved = cw.client.get(urlsplit(back).path + "?" + urlsplit(back).query, headers=HEADERS)
+    assert saved.status_code == 200 and 'data-card="saved"' in saved.get_data(as_text=True)
+    assert cw.mp.has_card(ALICE)

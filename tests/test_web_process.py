@@ -80,7 +80,8 @@ def test_run_with_web_pays_and_serves_the_pages_then_stops_on_sigterm(sim: XSim,
         assert page.url == f"{base}/identity" and page.status_code == 200
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf is not None
-        saved = browser.post(f"{base}/identity", data={**FILLED, "csrf": csrf.group(1)}, timeout=10)
+        saved = browser.post(f"{base}/identity", data={**FILLED, "x_handle": "alice", "csrf": csrf.group(1)},
+                             timeout=10)
         assert saved.status_code == 200 and "Your details are saved" in saved.text
         with store() as tx:
             stored = tx.identities.get(sim.user_id("alice"))

@@ -60,3 +60,8 @@ class World:
 FILLED = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.com", "birthday": "1990-03-31",
           "nationality": "FR", "residence": "FR", "address_line1": "12 rue de la Paix", "address_line2": "",
           "city": "Paris", "region": "", "postal_code": "75002", "terms": "yes"}
+
+
+def filled(user_id: str, **more: str) -> dict[str, str]:
+    """FILLED as the person `user_id` (known to the bot as @p<id> by `World.link`) sends it: their handle typed."""
+    return {**FILLED, "x_handle": "@" + f"p{user_id}"[:15], **more}

@@ -60,7 +60,8 @@ challenge card asks its holder whatever SecureMode says, guides/payment-methods/
 Hosted pages (3DS, SCA approval, identity verification, the card page) are served under /_sim/ and
 played by the control API (Python methods and `POST /_sim/...`), as are a cash-out account page
 (`register_bank_account`: a Recipient and its SCA, as paybot's page makes one) and the bank that settles a payout
-(`settle_payout`) or sends it back (`return_payout`). The SCA page (`/_sim/sca`) is also a page a browser can pass:
+(`settle_payout`; `GET /_sim/payouts` lists those it has yet to settle) or sends it back (`return_payout`).
+The SCA page (`/_sim/sca`) is also a page a browser can pass:
 it asks (Confirm, Refuse) and sends the person back to the returnUrl with `controlStatus`.
 3DS pages lapse after PAGE_LIFETIME (15 minutes); Mangopay's SCA sessions (enrolment, a
 transfer's approval, a Recipient, wallet access: `follow_sca_link`, whose page needs the platform's percent-encoded
@@ -789,6 +790,10 @@ class MangopaySim(LoopbackServer):
                     "<button name='answer' value='fail'>Refuse</button></form></main></body></html>")
             return Response(page_html, mimetype="text/html")
 
+        def payouts() -> Response:  # GET /_sim/payouts: the payouts waiting for their bank (to settle one)
+            return Response(json.dumps(self.open_payouts()), 200, mimetype="application/json")
+
+        app.add_url_rule("/_sim/payouts", "payouts", payouts, methods=["GET"])
         app.add_url_rule("/_sim/tokenize/<oid>", "tokenize", tokenizer, methods=["POST"])
         app.add_url_rule("/_sim/3ds-page/<oid>", "3ds-page", three_ds, methods=["GET", "POST"])
         app.add_url_rule("/_sim/sca", "sca-page", sca_page, methods=["GET", "POST"])

@@ -105,8 +105,8 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
     provider's tokenization service. `card`, when given, adds the card page (bot.web.card_page, its routes
     `card_page.ROUTES`) on that side of the provider; its page adds the tokenization host of its registration to
-    connect-src. `mangopay` (a MangopayProvider; default: made
-    from `settings` when PAYBOT_PROVIDER=mangopay) adds Mangopay's pages (bot.web.recipient_pages)."""
+    connect-src. `mangopay` (a MangopayProvider: the caller makes it, bot.web imports no
+    adapter), when given, adds Mangopay's pages (bot.web.recipient_pages)."""
     base_url, secret = settings.require_web()
     key = links.link_key(secret)
     terms_url = settings.mangopay_terms_url
@@ -185,8 +185,13 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                     and page_links.state_of(held, now) is LinkState.OK:
                 log.info("a page link was refused: %s", LinkState.FOREIGN)
                 return problem(LinkState.FOREIGN, held.lang)
-            session.clear()  # a new session for each link followed: nothing of an earlier one carries over
+            # The same link followed again keeps the card registration its page opened (bot.web.card_page).
+            card_form = session.get(card_page.OPEN_FORM) if held is not None and held.nonce == checked.link.nonce \
+                else None
+            session.clear()  # a new session for each link followed: nothing else of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
+            if card_form is not None:
+                session[card_page.OPEN_FORM] = card_form
             control = request.args.get("controlStatus")  # Mangopay's hint on its SCA return (indicative only)
             if control in ("VALIDATED", "FAILED"):
                 session["control"] = control
@@ -207,13 +212,17 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                 return problem(state, link.lang)
             lang, receive = link.lang, link.purpose == "receive"
             countries = i18n.countries(lang)
+            owner = tx.users.get(link.user_id)
+            handle = owner.handle if owner is not None else ""  # the account the page names; its owner types it
             context: dict[str, Any] = {"receive": receive, "countries": countries, "terms_url": terms_url,
-                       "csrf": security.csrf_token(session)}
+                                       "csrf": security.csrf_token(session), "handle": handle}
             if request.method == "GET":
                 return page("identity.html", lang, values={}, errors={}, **context)
             form = identity_form.read(request.form, receive=receive, countries={c for c, _ in countries},
-                                      today=now.date())
+                                      today=now.date(), handle=handle)
             if form.errors:
+                if "x_handle" in form.errors:
+                    log.info("identity page: a form was refused: the account typed is not the link's")
                 return page("identity.html", lang, 422, values=form.values, errors=form.errors, **context)
             if not tx.page_links.use(link.nonce, now):  # used meanwhile (another tab), or just expired
                 tx.rollback()
@@ -232,10 +241,10 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,
                           session_link=session_link)
     if card is not None:
         card_page.register(app, kit, card, trusted_proxies=settings.paybot_trusted_proxies)
-    if mangopay is not None or settings.paybot_provider == "mangopay":
+    if mangopay is not None:
         from bot.web import recipient_pages
 
-        recipient_pages.register(app, kit, mangopay or recipient_pages.adapter(settings, store, clock))
+        recipient_pages.register(app, kit, mangopay)
     return app
 
 

@@ -20,6 +20,20 @@ registration and authenticates the card while the person is there (`CardPort.fin
   and nothing was kept, so another card can be tried.
 A failure of the provider shows a page saying nothing was saved. Problems with the link (expired, used, another
 person's, no CSRF token) are the app's own pages (bot.web.app).
+
+One card registration per link, while it is usable (`open_form`). Reloading the page, or following the same link
+again in the same browser, shows the registration the link's page opened before instead of opening another (each
+opening is a POST to Mangopay, an object there, and a request of the operator's rate budget). Mangopay gives a
+registration no lifetime: it is CREATED until RegistrationData is sent to it, then VALIDATED or ERROR for good
+(api-reference/card-registrations/card-registration-object.mdx and its Status, snippets/object-attributes/
+Status4.mdx). So paybot takes "usable" to mean: opened for this link (its person, and no older than the link's
+minutes, PAYBOT_LINK_TTL), and no card form posted with it yet. Only paybot sends RegistrationData, and only from a
+posted form, so the page knows without asking Mangopay: a registration is kept in the link's session (the signed
+cookie) and dropped from it by the first form posted with it, whatever that form's fate (the browser tokenized into
+it, or tried to: the tokenization server's answer is one per registration). A refused card, a wrong handle, a form
+without its script's answer, then open a new registration, as does a new link.
+The bank's return (`/card/return`) is read only while the link is within its minutes: past them the page says the
+link lapsed and nothing is saved, whatever the bank decided (the card is not kept; a new REGISTER starts again).
 """
 
 from __future__ import annotations
@@ -37,13 +51,15 @@ from bot.repo.port import Store, Tx
 from bot.store import PageLink
 from bot.web import page_links, security
 from bot.web.card_port import Browser, CardForm, CardPort, Finished, Outcome, client_ip
-from bot.web.identity_form import N_
+from bot.web.identity_form import N_, same_handle
 from bot.web.page_links import LinkState
 
 log = logging.getLogger(__name__)
 
 ROUTES = {"/card": {"GET", "POST"}, "/card/return": {"GET"}}
 PAGE = "card"  # the endpoint a link of purpose "card" opens
+# The session's key for the link's open card registration (what the page shows of it, and the link's nonce).
+OPEN_FORM = "card_form"
 # Why a card was refused (`Finished.reason`), as the page says it.
 REASONS = {
     "number": N_("The card number is not right. Check it and try again."),
@@ -61,10 +77,8 @@ REASONS = {
                     "a card for your own account, send the bot REGISTER by direct message yourself."),
 }
 
-
-def same_handle(typed: str, handle: str) -> bool:
-    """Whether what the person typed names the X account `handle` (an @ and case aside)."""
-    return bool(handle) and typed.strip().removeprefix("@").casefold() == handle.casefold()
+LAPSED = N_("This link's minutes ran out before you came back from your bank, so nothing was saved and paybot will "
+           "not pay with this card.")
 FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
 
 
@@ -100,13 +114,29 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         return user.handle if user is not None else ""
 
     def form(link: PageLink, status: int = 200, reason: str | None = None) -> Response:
+        opened = open_form(link)
+        if opened is None:
+            return pages.page("card_failed.html", link.lang, 503, text=FAILED)
+        return shown(opened, link.lang, status, reason, handle_of(link))
+
+    def open_form(link: PageLink) -> CardForm | None:
+        """The link's open card registration while it is usable (see the module's docstring), else a new one kept
+        in the session for the next showing; None when the provider could not open one."""
+        held = session.get(OPEN_FORM)
+        if isinstance(held, dict) and held.get("link") == link.nonce:
+            try:
+                return CardForm(registration_id=str(held["id"]), url=str(held["url"]),
+                                access_key=str(held["access_key"]), data=str(held["data"]))
+            except KeyError:
+                pass
         try:
             opened = port.open_card(link.user_id)
         except ProviderError as err:
             log.warning("card page: the provider could not open a card registration: %s", type(err).__name__)
-            return pages.page("card_failed.html", link.lang, 503, text=FAILED)
-        session["card_registration"] = opened.registration_id
-        return shown(opened, link.lang, status, reason, handle_of(link))
+            return None
+        session[OPEN_FORM] = {"link": link.nonce, "id": opened.registration_id, "url": opened.url,
+                              "access_key": opened.access_key, "data": opened.data}
+        return opened
 
     def shown(opened: CardForm, lang: str, status: int, reason: str | None, handle: str) -> Response:
         g.connect_hosts = (opened.origin,)  # the page may reach the tokenization server, and nothing else
@@ -142,7 +172,8 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         if request.method == "GET":
             return form(link)
         data = request.form.get("registration_data", "").strip()
-        registration = session.get("card_registration")
+        spent = session.pop(OPEN_FORM, None)  # a registration takes one card form, whatever becomes of it
+        registration = spent.get("id") if isinstance(spent, dict) and spent.get("link") == link.nonce else None
         if not data.startswith(("data=", "errorCode=")) or not isinstance(registration, str):
             return form(link, 422, "no_script")
         browser = Browser.read(request.form, request.headers.get("Accept", ""),
@@ -156,7 +187,6 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         if not same_handle(request.form.get("x_handle", ""), handle_of(link)):
             log.info("card page: a card was refused: the account typed is not the link's")
             return form(link, 422, "not_yours")
-        session.pop("card_registration", None)  # a registration takes one answer
         try:
             finished = port.finish_card(link.user_id, registration, data, browser, ip,
                                         f"{pages.base_url}/card/return")
@@ -175,6 +205,9 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             return pages.problem("no_link", link.lang if link else None)
         if link.used_at is not None:
             return pages.problem(LinkState.USED, link.lang)
+        if page_links.state_of(link, now) is not LinkState.OK:  # the link's minutes ran out at the bank
+            log.info("card page: back from the bank after the link's end: nothing read, nothing saved")
+            return pages.page("card_failed.html", link.lang, 410, text=LAPSED)
         try:
             finished = port.card_returned(link.user_id, payment)
         except ProviderError as err:

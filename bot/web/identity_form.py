@@ -2,6 +2,11 @@
 only a help: everything is checked here again).
 
 Each error is a message (English source, translated by the page) naming what is wrong with that field.
+
+The page names the X account its link was sent to, and its owner types their handle (`x_handle`): a link is a
+bearer's, and one forwarded (or pushed on someone) must not put one person's name, e-mail and address on another's
+Mangopay account. A handle that is not the link's account is an error like any other, so nothing is saved. The card
+page asks the same (`same_handle`).
 """
 
 from __future__ import annotations
@@ -52,10 +57,22 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(c).startswith("C") for c in text)
 
 
-def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: date) -> Form:
+def same_handle(typed: str, handle: str) -> bool:
+    """Whether what the person typed names the X account `handle` (an @ and case aside)."""
+    return bool(handle) and typed.strip().removeprefix("@").casefold() == handle.casefold()
+
+
+def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: date, handle: str) -> Form:
     """The form posted: its values and its errors (none: it can be stored). `receive`: the link asks for what
-    receiving money needs as well; `countries`: the ISO codes the lists offer."""
+    receiving money needs as well; `countries`: the ISO codes the lists offer; `handle`: the X handle of the
+    account the link was sent to (as the bot last saw it), which the person must type."""
     form = Form()
+    form.values["x_handle"] = _clean(data.get("x_handle", ""))[:100]
+    if not form.values["x_handle"]:
+        form.error("x_handle", N_("Enter your X handle."))
+    elif not same_handle(form.values["x_handle"], handle):
+        form.error("x_handle", N_("This page is for another X account than the one you typed, so nothing was saved. "
+                                  "To give your own details, send the bot a direct message yourself."))
     names = TEXT_FIELDS + (("birthday", "nationality", "residence") if receive else ())
     for name in names:
         form.values[name] = _clean(data.get(name, ""))[:1000]

@@ -33,7 +33,6 @@ from typing import Any
 from flask import Flask, Response, redirect, request, session, url_for
 
 from bot.errors import ProviderError
-from bot.repo.port import Store
 from bot.store import IdentityRecord, PageLink
 from bot.web import i18n, security
 from bot.web.identity_form import N_, _clean, _has_control
@@ -155,11 +154,6 @@ def body_of(fields: list[Field], values: Mapping[str, str], *, method: str, coun
     return body
 
 
-def adapter(settings: Any, store: Store, clock: Any) -> Any:
-    """The Mangopay adapter the pages call, from the settings, its people on the app's store."""
-    from bot.providers.mangopay_provider import MangopayProvider
-
-    return MangopayProvider.from_settings(settings, clock, store=store)
 
 
 def register(app: Flask, kit: Any, mangopay: Any) -> None:
