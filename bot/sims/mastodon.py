@@ -165,12 +165,13 @@ class MastodonSim(LoopbackServer):
 
     dm = direct
 
-    def edit(self, status_id: str, text: str) -> dict[str, Any]:
+    def edit(self, status_id: str, text: str, *, edited_at: datetime | None = None) -> dict[str, Any]:
         """The author edits a status: same id, `edited_at` set, a version more; people it now names for the
-        first time are notified."""
+        first time are notified. `edited_at`: an edit from another instance that reaches this one only now,
+        made then (its `edited_at` and its version's time in `/history` say then, as the Update carries it)."""
         with self.lock:
             status = self.statuses[status_id]
-            now = self.clock.now()
+            now = edited_at or self.clock.now()
             mentioned = self._mentioned(text)
             new = [m for m in mentioned if m not in status["mentions"]]
             status.update(text=text, edited_at=now, mentions=mentioned)
