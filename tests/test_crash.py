@@ -387,8 +387,7 @@ def test_sigkill_anywhere_on_mastodon(masto: MastodonWorld, tmp_path: Path,
     """The same on the Mastodon timeline: `paybot run` reads the simulator's notifications and follows its user
     stream, its cursors in the store, killed at every point once (at its first passage in a process's life)."""
     money = SandboxMoney(tmp_path)
-    money.env = {"PAYBOT_TIMELINE": "mastodon", "MASTODON_BASE_URL": masto.base,  # type: ignore[misc]
-                 "MASTODON_ACCESS_TOKEN": SIM_TOKEN}
+    money.env = {"PAYBOT_TIMELINE": "mastodon", "MASTODON_BASE_URL": masto.base, "MASTODON_ACCESS_TOKEN": SIM_TOKEN}
     try:
         crash_again_and_again(masto, tmp_path, money, MASTODON_KILLS, capsys)
     finally:

@@ -37,7 +37,7 @@ def test_the_catch_up_reads_an_edit_whose_time_is_below_the_cursor() -> None:
     try:
         for handle in (BOB, "alice", "carol"):
             sim.add_user(handle)
-        x = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN, clock=clock, timeout=5)  # type: ignore[attr-defined]
+        x = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN, clock=clock, timeout=5)
         first = sim.post(BOB, "@paybot send 5 to @alice")
         [m] = x.mentions(sim.bot_id, None)
         made = clock.now() + timedelta(seconds=1)  # bob edits on his instance
