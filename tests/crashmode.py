@@ -27,7 +27,12 @@ replays through `paybot simulate`, and through `python -m tests.crashmode
 --replay FILE`, which checks the invariants as well.
 
 It runs on the sandbox, on Stripe and on Mangopay (`--provider`), each adapter
-against its emulator, whose records are the provider's truth (`_payments`). On
+against its emulator, whose records are the provider's truth (`_payments`).
+With `--timeline mastodon` the people are on the Mastodon simulator, through
+the Mastodon adapter, and X's record below is the simulator's statuses in X's
+shapes (tests/mastodon_record.py); nobody renames themselves there (Mastodon's
+usernames do not change), and an edit made over an hour after its command is
+out of the bot's reach (Mastodon notifies nobody of an edit). On
 Mangopay two of the card holders are verified Owners (see `scenario_base`):
 their payments to Owners wait for their approval on Mangopay's SCA page, and
 one's bank wants its 3DS page first; those pages lapse after 15 minutes.
