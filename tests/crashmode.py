@@ -27,7 +27,12 @@ replays through `paybot simulate`, and through `python -m tests.crashmode
 --replay FILE`, which checks the invariants as well.
 
 It runs on the sandbox, on Stripe and on Mangopay (`--provider`), each adapter
-against its emulator, whose records are the provider's truth (`_payments`). On
+against its emulator, whose records are the provider's truth (`_payments`).
+With `--timeline mastodon` the people are on the Mastodon simulator, through
+the Mastodon adapter, and X's record below is the simulator's statuses in X's
+shapes (tests/mastodon_record.py); nobody renames themselves there (Mastodon's
+usernames do not change), and an edit made over an hour after its command is
+out of the bot's reach (Mastodon notifies nobody of an edit). On
 Mangopay two of the card holders are verified Owners (see `scenario_base`):
 their payments to Owners wait for their approval on Mangopay's SCA page, and
 one's bank wants its 3DS page first; those pages lapse after 15 minutes.
@@ -92,11 +97,13 @@ from typing import Any
 from sqlmodel import col, select
 
 from bot import faults
+from bot.mastodon.client import port_id, status_of
 from bot.messages import CATALOG, fits, without_links
 from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import Run
 from bot.sims.stripe import StripeSim
 from bot.store import Outbox, ProcessedTweet, Transfer
+from tests.mastodon_record import MastodonRecord
 
 # Whether to check that no public reply @-mentions someone who said STOP before it (False skips that check).
 CHECK_STOP_MENTIONS = True
@@ -279,6 +286,7 @@ class CrashRun:
     base: dict[str, Any] | None = None  # the scenario to start from (default: scenario_base(seed))
     replay: bool = False  # play base's steps as they are
     tmp_root: Path | None = None  # where the run's files go (default: the temp folder)
+    timeline: str = "x"  # or "mastodon": the people on the Mastodon simulator, judged from its record
     rng: random.Random = field(init=False)
     scenario: dict[str, Any] = field(init=False)
     run: Run = field(init=False)
@@ -315,7 +323,9 @@ class CrashRun:
         started = time.monotonic()
         faults.disarm()
         with tempfile.TemporaryDirectory(prefix="paybot-crash-", dir=self.tmp_root) as tmp:
-            self.run = Run(self.scenario, Path(tmp), provider=self.provider)
+            self.run = Run(self.scenario, Path(tmp), provider=self.provider, timeline=self.timeline)
+            if self.timeline == "mastodon":  # its record in X's shapes, which the invariants read
+                self.run.sim = MastodonRecord(self.run.sim)  # type: ignore[arg-type,assignment]
             try:
                 self._watch_renames()
                 self.handles = {p: p for p in self.scenario["users"]}
@@ -875,7 +885,7 @@ class CrashRun:
         roll, person = self.rng.random(), self.rng.choice(PEOPLE)
         if roll < 0.5:
             self.perform({"do": "dm", "by": person, "text": self.rng.choice(SAYINGS)})
-        elif roll < 0.75:
+        elif roll < 0.75 and self.timeline == "x":  # Mastodon's usernames do not change (a move is a new account)
             self.perform({"do": "rename", "who": person, "take": self.rng.choice([None, *PEOPLE])})
         elif self.posts:
             self.perform({"do": "repost", "by": person, "post": self.rng.randrange(len(self.posts))})
@@ -1016,7 +1026,7 @@ class CrashRun:
         roots = {t.root_tweet_id for t in transfers}
         commands = {run.aliases[a] for a in run.aliases}
         for alias in run.aliases:
-            if run.latest[alias] not in processed:
+            if run.latest[alias] not in processed and not self._edit_out_of_reach(alias):
                 raise self._violation(f"post {alias} was not ingested")
             if run.aliases[alias] not in roots and self._unrefusable(alias):
                 raise self._violation(f"post {alias} did not become its transfer")
@@ -1063,7 +1073,7 @@ class CrashRun:
                 raise self._violation(f"{story} was released to someone who never claimed")
         self._check_cap(paid)
         # A sent DM keeps no link in the store (`<link>`): X's copies are compared the same way.
-        queued = Counter((o.kind, o.to_user_id or o.in_reply_to, without_links(o.text)) for o in outbox)
+        queued = Counter((o.kind, o.to_user_id or self._under(o.in_reply_to), without_links(o.text)) for o in outbox)
         stuck = [o.id for o in outbox if o.status in ("queued", "sending")]
         if stuck:
             raise self._violation(f"outbox messages {stuck} were never sent")
@@ -1076,7 +1086,7 @@ class CrashRun:
         # even in reply to another post: such a reply went out once, elsewhere.
         posted = {m["text"] for m in run.sim.bot_messages() if m["type"] != "dm"}
         lost = [o.id for o in outbox if o.status == "sent"
-                and not went[(o.kind, o.to_user_id or o.in_reply_to, without_links(o.text))]
+                and not went[(o.kind, o.to_user_id or self._under(o.in_reply_to), without_links(o.text))]
                 and not (o.kind == "reply" and o.text in posted)]
         if lost:
             raise self._violation(f"outbox messages {lost} are marked sent but never reached X")
@@ -1090,6 +1100,22 @@ class CrashRun:
             raise self._violation(f"{run.sim.violations} requests to X over its rate limits")
         return Report(self.seed, self.provider, len(self.scenario["steps"]),
                       Counter(c["point"] for c in run.crashes), len(transfers), len(payments))
+
+    def _under(self, post_id: str | None) -> str | None:
+        """Where a reply to this post (version) goes in the timeline's record: under that version on X; on
+        Mastodon, where a status keeps its id through its edits, under the status (its first version's id)."""
+        return post_id if post_id is None or self.timeline == "x" else port_id(status_of(post_id))
+
+    def _edit_out_of_reach(self, alias: str) -> bool:
+        """On Mastodon, whether the newest version of this command is an edit made longer after the status than
+        the adapter's edit horizon (an hour): Mastodon notifies nobody of an edit, so the bot finds edits among
+        the mentions of the last hour only (docs/using-mastodon.md). By then the command was answered or lapsed
+        (its time to answer is shorter), and an edit changes nothing (X allows edits within an hour only)."""
+        if self.timeline == "x":
+            return False
+        posts, horizon = self.run.sim.posts, self.run.bot.worker.timeline.edit_horizon  # type: ignore[attr-defined]
+        return bool(_at(posts[self.run.latest[alias]]) - _at(posts[self.run.aliases[alias]])
+                    > horizon)
 
     def _said(self) -> dict[str, list[tuple[int, bool]]]:
         """Each person's STOP (True) and START (False) DMs to the bot, as (X id, stopped), oldest first."""
@@ -1394,24 +1420,34 @@ class CrashRun:
             return {p["ref"]: p for p in self.run.sandbox.payments()}
         return stripe_payments(self.run.stripe)
 
+    @property
+    def where(self) -> str:
+        """The provider, and the timeline when it is not X: "stripe", "sandbox-mastodon"."""
+        return self.provider if self.timeline == "x" else f"{self.provider}-{self.timeline}"
+
+    @property
+    def timeline_option(self) -> str:
+        return "" if self.timeline == "x" else f" --timeline {self.timeline}"
+
     def _violation(self, what: str) -> Violation:
         crash = self.run.crashes[-1] if getattr(self, "run", None) and self.run.crashes else None
         folder = self.workdir or Path(tempfile.gettempdir())
         seeded = self.moves is None and not self.replay
         if seeded:
-            path = folder / f"paybot-crash-{self.provider}-{self.seed}.json"
-            again = f"python -m tests.crashmode --seed {self.seed} --provider {self.provider} --actions {self.actions}"
+            path = folder / f"paybot-crash-{self.where}-{self.seed}.json"
+            again = f"python -m tests.crashmode --seed {self.seed} --provider {self.provider} " \
+                    f"--actions {self.actions}{self.timeline_option}"
         else:
             digest = hashlib.sha1(json.dumps(self.scenario["steps"]).encode()).hexdigest()[:10]
-            path = folder / f"paybot-model-{self.provider}-{digest}.json"
-            again = f"python -m tests.crashmode --replay {path} --provider {self.provider}"
+            path = folder / f"paybot-model-{self.where}-{digest}.json"
+            again = f"python -m tests.crashmode --replay {path} --provider {self.provider}{self.timeline_option}"
         folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.scenario, indent=1))
         return Violation(
-            f"{f'seed {self.seed}' if seeded else 'a run'} on {self.provider}: {what}\n"
+            f"{f'seed {self.seed}' if seeded else 'a run'} on {self.where}: {what}\n"
             f"  last crash before it: {crash}\n"
             f"  the generated scenario: {path}\n"
-            f"  replay: {again}   (or: paybot simulate {path} --provider {self.provider})\n"
+            f"  replay: {again}   (or: paybot simulate {path} --provider {self.provider}{self.timeline_option})\n"
             f"  its steps:\n" + "\n".join(f"    {json.dumps(step)}" for step in self.scenario["steps"]))
 
 
@@ -1423,6 +1459,8 @@ def main(argv: list[str] | None = None) -> int:
     seeds that long; --replay FILE runs a scenario a failure wrote and checks
     it again. --json ends with one line of JSON: the totals."""
     ap = argparse.ArgumentParser(prog="python -m tests.crashmode", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--timeline", choices=("x", "mastodon"), default="x",
+                    help="the people on X's simulator or on Mastodon's (no renames there: usernames do not change)")
     ap.add_argument("--provider", choices=(*PROVIDERS, "all", "both"), default="all",
                     help="one provider, or all of them (\"both\", from when there were two, means all)")
     ap.add_argument("--actions", type=int, default=60, help="people's actions per run (default 60)")
@@ -1455,9 +1493,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 if replay is not None:
                     report = CrashRun(replay.get("seed", 0), provider, base=replay, replay=True,
-                                      workdir=args.out).execute()
+                                      workdir=args.out, timeline=args.timeline).execute()
                 else:
-                    report = CrashRun(seed, provider, args.actions, workdir=args.out).execute()
+                    report = CrashRun(seed, provider, args.actions, workdir=args.out,
+                                      timeline=args.timeline).execute()
             except Violation as err:
                 failures.append(str(err))
                 print(f"FAIL {err}", flush=True)
@@ -1474,7 +1513,8 @@ def main(argv: list[str] | None = None) -> int:
             seed += 1
         elif time.monotonic() >= deadline:
             break
-    totals = {"providers": list(providers), "runs": runs, "failures": failures, "seeds": [args.first_seed, seed],
+    totals = {"providers": list(providers), "timeline": args.timeline, "runs": runs, "failures": failures,
+              "seeds": [args.first_seed, seed],
               "crashes": {p: crashes[p] for p in faults.POINTS},
               "reached": {p: (faults.reached - reached_before)[p] for p in faults.POINTS},
               "seconds": round(time.monotonic() - started, 1)}

@@ -2,7 +2,8 @@
 
 Over 1,000 deaths per run, at every named fault point, on the sandbox, on
 Stripe and on Mangopay; each run of a seed is the same run, and its generated
-scenario replays through `paybot simulate`.
+scenario replays through `paybot simulate`. One run with the people on
+Mastodon meets every point too.
 """
 
 from __future__ import annotations
@@ -60,6 +61,23 @@ def test_a_thousand_deaths_in_process_lose_nothing_and_do_nothing_twice(
     assert r["failures"] == []
     assert all(r["crashes"][p] > 0 for p in POINTS), r["crashes"]
     assert sum(r["crashes"].values()) >= deaths
+
+
+# A seed whose 20 actions on Mastodon meet every point (26 deaths).
+MASTODON_SEED = 16
+
+
+@pytest.mark.timeout(600)
+def test_deaths_on_mastodon_lose_nothing_and_do_nothing_twice() -> None:
+    """One seeded run with the people on the Mastodon simulator, the sandbox paying: deaths at every named point,
+    and every invariant holds, judged from Mastodon's record (tests/mastodon_record.py).
+
+    One run, not a thousand deaths: the core, the store and the providers are what the runs on X kill a
+    thousand times; what differs is the timeline adapter (its readings, cursors, sends and sends in doubt),
+    which the deaths at every point of this run cross. `python -m tests.crashmode --timeline mastodon` runs more."""
+    report = CrashRun(MASTODON_SEED, "sandbox", actions=20, timeline="mastodon").execute()
+    assert all(report.crashes[p] > 0 for p in POINTS), report.crashes
+    assert report.payments > 0 and report.transfers > report.payments
 
 
 @pytest.mark.parametrize("provider", ["sandbox", "stripe", "mangopay"])

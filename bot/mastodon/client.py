@@ -16,8 +16,10 @@ port was drawn for X):
   its own, its `edit_ids` the versions before it, root first.
 - **Late statuses.** A status from another instance may reach the bot's instance long after it was published,
   with an id (from its publication time) below the cursor: one whose notification came more than `LATE`
-  after its publication is read whatever its id (the core keeps each id once). An edit federated late is
-  not told apart so, and is missed once older than the cursor.
+  after its publication is read whatever its id (the core keeps each id once). So is every version of an
+  edited status re-read within `edit_horizon`: an edit federated late keeps its edit time (`edited_at`, the
+  version's `created_at` in `/history`), maybe below the cursor, and is read when its Update reaches the
+  instance, under the version rule of X (root first: an edit after the answer changes nothing).
 - **DMs** are `direct` statuses. The bot's are a `direct` status naming the person first, every other
   @handle in it written ＠handle (a mention in a direct status adds that person to it); theirs are the
   bot's `mention` notifications of `direct` statuses, their leading @handles (the bot's, written to address
@@ -32,8 +34,8 @@ port was drawn for X):
   again within Mastodon's hour of keys answers the first status instead of posting twice (X refuses the
   duplicate instead; the core takes either as sent). DMs carry none: the same words may rightly be said
   twice ("already cancelled"), and a DM in doubt is looked for with `dm_sent` first, as on X.
-- **Streaming**: `listen` follows the user stream and wakes the worker on each notification; the readings
-  above stay the source of truth (and the catch-up after downtime).
+- **Streaming**: `listen` follows the user stream and wakes the worker on each notification and each
+  `status.update` (an edit); the readings above stay the source of truth (and the catch-up after downtime).
 - **Limits**: one budget per account for every endpoint (300 per 5 minutes by default), read from the
   `X-RateLimit-*` headers of every answer; a call made with none left raises XRateLimited before it is
   made. The status length is the instance's `configuration.statuses.max_characters`, counted as Mastodon
@@ -336,6 +338,9 @@ class MastodonTimeline:
             def on_notification(self, notification: Any) -> None:
                 on_event()
 
+            def on_status_update(self, status: Any) -> None:
+                on_event()  # an edit of a status the bot can see (maybe a command): read the mentions again
+
             def on_unknown_event(self, name: str, unknown_event: Any = None) -> None:
                 pass  # new kinds of events are not paybot's business
 
@@ -414,7 +419,8 @@ class MastodonTimeline:
                 continue
             late = _late(n)
             for m in self._versions_of(status):
-                if since_id is None or int(m.id) > int(since_id) or (late and m.id == m.root_id):
+                # An edit is read whatever its id: one federated late carries its edit time, maybe below the cursor
+                if since_id is None or int(m.id) > int(since_id) or late or m.id != m.root_id:
                     out[m.id] = m
         return sorted(self._named(list(out.values())), key=lambda m: int(m.id))
 

@@ -165,12 +165,13 @@ class MastodonSim(LoopbackServer):
 
     dm = direct
 
-    def edit(self, status_id: str, text: str) -> dict[str, Any]:
+    def edit(self, status_id: str, text: str, *, edited_at: datetime | None = None) -> dict[str, Any]:
         """The author edits a status: same id, `edited_at` set, a version more; people it now names for the
-        first time are notified."""
+        first time are notified. `edited_at`: an edit from another instance that reaches this one only now,
+        made then (its `edited_at` and its version's time in `/history` say then, as the Update carries it)."""
         with self.lock:
             status = self.statuses[status_id]
-            now = self.clock.now()
+            now = edited_at or self._edit_time()
             mentioned = self._mentioned(text)
             new = [m for m in mentioned if m not in status["mentions"]]
             status.update(text=text, edited_at=now, mentions=mentioned)
@@ -218,6 +219,17 @@ class MastodonSim(LoopbackServer):
         self._next_notification += 1
         self.notifications.append({"id": nid, "type": kind, "to": to, "account_id": by, "status_id": status_id,
                                    "created_at": self.clock.now()})
+
+    def _edit_time(self) -> datetime:
+        """When an edit made now is made: now, but after every status posted before it. On a real server time
+        passes between two requests; here many statuses may share one instant of the clock, their snowflakes
+        told apart by the sequence in their low 16 bits, which an edit's time (to the millisecond) cannot show.
+        Such an edit is made a millisecond after them, and the statuses after it get snowflakes past it."""
+        now = self.clock.now()
+        millis = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(milliseconds=1)
+        at_millis = max(millis, (self._last_id >> 16) + 1)
+        self._last_id = max(self._last_id, (at_millis << 16) + 0xFFF)  # later statuses sort after the edit
+        return now + timedelta(milliseconds=at_millis - millis)
 
     def _past_status_id(self, at: datetime) -> str:
         """A snowflake for a time already past, unused (a federated status published earlier)."""

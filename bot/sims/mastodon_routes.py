@@ -304,7 +304,10 @@ def build(sim: MastodonSim) -> Flask:
 
     @app.post("/_sim/statuses/<status_id>/edit")
     def sim_edit(status_id: str) -> Response:
-        return jsonify(sim.render_status(sim.edit(status_id, str(form()["text"]))))
+        data = form()
+        late = data.get("edited_at")  # an edit federated late: made then (ISO 8601 with its offset), delivered now
+        return jsonify(sim.render_status(sim.edit(status_id, str(data["text"]),
+                                                  edited_at=datetime.fromisoformat(str(late)) if late else None)))
 
     @app.get("/_sim/messages")
     def sim_messages() -> Response:

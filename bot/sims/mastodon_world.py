@@ -13,6 +13,7 @@ a DM to the payer does not add the recipient to it; tests/test_timeline_contract
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.mastodon.client import QUIET_AT, port_id, status_of
@@ -42,8 +43,8 @@ class MastodonWorld(MastodonSim):
     def dm(self, by: str, text: str, to: str | None = None) -> dict[str, Any]:  # type: ignore[override]
         return self._as_post(self.direct(by, text, to))
 
-    def edit(self, post_id: str, text: str) -> dict[str, Any]:
-        status = super().edit(status_of(post_id), text)
+    def edit(self, post_id: str, text: str, *, edited_at: datetime | None = None) -> dict[str, Any]:
+        status = super().edit(status_of(post_id), text, edited_at=edited_at)
         return self._as_post(status, len(status["versions"]) - 1)
 
     def retweet(self, by: str, post_id: str) -> dict[str, Any]:
