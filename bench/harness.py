@@ -1,9 +1,16 @@
-"""A day on X in a few seconds: the real worker on virtual time against the X simulator.
+"""A day on X (or Mastodon) in a few seconds: the real worker on virtual time against a simulator.
 
 `VirtualDay` builds the bot as `paybot run` would (real tweepy over loopback,
 a SQLite file, the sandbox), runs its four jobs at their configured intervals
 on a virtual clock, and plays people: senders post commands on a schedule and
 answer "yes" a few seconds after their confirmation DM arrives.
+
+With `timeline="mastodon"` the bot is the Mastodon adapter (Mastodon.py over
+loopback to the Mastodon simulator, its 300 requests per 5 minutes enforced),
+and with `stream=True` it follows the real user stream as `paybot run` does:
+each notification the stream delivers runs the mentions and DM readings at
+once and the outbox half a second later (bot/worker.py `_listen`), on the
+virtual clock. The stream's own delivery takes no virtual time.
 
 X's prices and the billing rules are in bot/x/pricing.py.
 """
@@ -14,6 +21,8 @@ import heapq
 import itertools
 import random
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +34,8 @@ from sqlmodel import col, select
 from bot.bootstrap import Bot
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
+from bot.sims.mastodon import RATE_LIMIT, SIM_TOKEN
+from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.runner import ScenarioSettings, build_on_sim
 from bot.sims.x import (
     SIM_ACCESS_TOKEN,
@@ -36,6 +47,8 @@ from bot.sims.x import (
 from bot.store import Transfer
 
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
+STREAM_WAIT = 5.0  # seconds (real) the stream has to deliver a notification before the polls are left to read it
+OUTBOX_AFTER_WAKE = timedelta(seconds=0.5)  # bot/worker.py `_listen`: the outbox runs this long after a wake
 
 
 @dataclass(order=True)
@@ -49,11 +62,14 @@ class VirtualDay:
     """The bot, the simulator and the people, on one virtual clock."""
 
     def __init__(self, *, limits: dict[str, int], n_people: int = 200, settings: dict[str, Any] | None = None,
-                 think: timedelta = timedelta(seconds=20), seed: int = 0) -> None:
+                 think: timedelta = timedelta(seconds=20), seed: int = 0, timeline: str = "x",
+                 stream: bool = False) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="paybot-bench-")
         work = Path(self.tmp.name)
         self.clock = FakeClock(START)
-        self.sim = XSim(self.clock, limits=limits)
+        self.timeline = timeline
+        self.sim: XSim | MastodonWorld = (MastodonWorld(self.clock, rate_limit=RATE_LIMIT) if timeline == "mastodon"
+                                          else XSim(self.clock, limits=limits))
         self.base = self.sim.start()
         self.sandbox = SandboxProvider(work / "sandbox.db")
         self.rng = random.Random(seed)
@@ -64,11 +80,15 @@ class VirtualDay:
             self.sandbox.set_card(self.sim.add_user(h), "ok")
         for h in self.recipients:
             self.sandbox.set_payouts(self.sim.add_user(h), True)
-        self.settings = ScenarioSettings(
+        chosen: dict[str, Any] = dict(
             paybot_db_path=str(work / "paybot.db"), sandbox_db_path=str(work / "sandbox.db"),
             x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=self.base, **(settings or {}),
+            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=self.base,
         )
+        if timeline == "mastodon":
+            chosen.update(paybot_timeline="mastodon", mastodon_base_url=self.base, mastodon_access_token=SIM_TOKEN,
+                          x_api_base=None)
+        self.settings = ScenarioSettings(**chosen, **(settings or {}))
         self.bot = self._build()
         w = self.bot.worker
         s = self.settings
@@ -83,11 +103,57 @@ class VirtualDay:
         self.posted: dict[str, datetime] = {}  # post id -> time
         self.yes_at: dict[str, list[datetime]] = {}  # sender id -> times they said yes
         self._dms_seen = 0
+        self._asked: set[str] = set()  # the bot's confirmations already answered (Mastodon: status ids)
+        self.due: dict[str, datetime] = {}
+        self.woken = 0  # notifications the user stream delivered
+        self._handled = 0  # of which the worker was woken for
+        self.stream_missed = 0  # notifications it had not delivered within STREAM_WAIT (polling read them)
+        self._wakes = threading.Condition()
+        self._stop_stream = self._follow_stream() if stream else None
 
     def _build(self) -> Bot:
         return build_on_sim(self.settings, self.clock, self.sandbox, self.rng)
 
+    def _follow_stream(self) -> Any:
+        """Open the adapter's user stream (`listen`, as `paybot run` does) and wait until it is connected."""
+
+        def woken() -> None:
+            with self._wakes:
+                self.woken += 1
+                self._wakes.notify_all()
+
+        sim = self.sim
+        assert isinstance(sim, MastodonWorld)
+        stop = self.bot.worker.timeline.listen(woken)  # type: ignore[attr-defined]
+        opening = time.monotonic()
+        while sim.streams < 1 and time.monotonic() - opening < STREAM_WAIT:
+            time.sleep(0.01)
+        self._opened_at = self._to_bot()  # the stream reports what comes after it opened
+        return stop
+
+    def _to_bot(self) -> int:
+        """How many notifications the bot's account has had."""
+        assert isinstance(self.sim, MastodonWorld)
+        with self.sim.lock:
+            return sum(1 for n in self.sim.notifications if n["to"] == self.sim.bot_id)
+
+    def _stream_woke(self) -> bool:
+        """Wait (real time, at most STREAM_WAIT) for the stream to deliver what people just did; whether it woke
+        the worker. What it did not deliver in time is left to the polls (and counted in `stream_missed`)."""
+        if self._stop_stream is None:
+            return False
+        expected = self._to_bot() - self._opened_at
+        if expected <= self._handled:
+            return False
+        with self._wakes:
+            if not self._wakes.wait_for(lambda: self.woken >= expected, timeout=STREAM_WAIT):
+                self.stream_missed += 1
+            woke, self._handled = self.woken > self._handled, self.woken
+        return woke
+
     def close(self) -> None:
+        if self._stop_stream is not None:
+            self._stop_stream()
         self.bot.close()
         self.sandbox.close()
         self.sim.stop()
@@ -104,13 +170,31 @@ class VirtualDay:
 
     def _answer_new_dms(self) -> None:
         """Each sender answers YES `think` after a confirmation DM reaches them."""
-        fresh, self._dms_seen = self.sim.dms[self._dms_seen:], len(self.sim.dms)
-        for e in fresh:
-            if e["sender_id"] != self.sim.bot_id or "Reply YES" not in e["text"]:
-                continue
-            sender = next(p for p in e["participant_ids"] if p != self.sim.bot_id)
+        for _, sender, _ in self._confirmations(fresh=True):
             handle = self.sim.handle(sender)
             self.at(self.clock.now() + self.think, lambda h=handle, u=sender: self._yes(h, u))
+
+    def _confirmations(self, *, fresh: bool = False) -> list[tuple[str, str, datetime]]:
+        """The bot's confirmations (id, to whom, when), oldest first: X's DMs, or Mastodon's direct statuses;
+        `fresh`: only those not seen by an earlier call with `fresh`."""
+        out = []
+        if isinstance(self.sim, MastodonWorld):
+            with self.sim.lock:
+                statuses = list(itertools.islice(self.sim.statuses.values(), self._dms_seen if fresh else 0, None))
+            for st in statuses:
+                if st["account_id"] == self.sim.bot_id and st["visibility"] == "direct" and "Reply YES" in st["text"]:
+                    out.append((str(st["id"]), str(st["mentions"][0]), st["created_at"]))
+            seen = len(statuses)
+        else:
+            events = self.sim.dms[self._dms_seen if fresh else 0:]
+            for e in events:
+                if e["sender_id"] == self.sim.bot_id and "Reply YES" in e["text"]:
+                    to = next(p for p in e["participant_ids"] if p != self.sim.bot_id)
+                    out.append((str(e["id"]), str(to), _parse(e["created_at"])))
+            seen = len(events)
+        if fresh:
+            self._dms_seen += seen
+        return out
 
     def _yes(self, handle: str, user_id: str) -> None:
         self.sim.dm(handle, "yes")
@@ -130,6 +214,9 @@ class VirtualDay:
             self.clock.set(now)
             while self.queue and self.queue[0].at <= now:
                 heapq.heappop(self.queue).action()
+            if self._stream_woke():  # as bot/worker.py `_listen` reschedules the jobs
+                due["mentions"] = due["dms"] = now
+                due["outbox"] = now + OUTBOX_AFTER_WAKE
             for name, job, every in self.jobs:
                 if due[name] <= now:
                     job()
@@ -146,10 +233,8 @@ class VirtualDay:
     def latencies(self) -> tuple[list[float], list[float]]:
         """Seconds from post to confirmation DM, and from "yes" to completion, per completed transfer."""
         dm_time: dict[str, list[datetime]] = {}
-        for e in self.sim.dms:
-            if e["sender_id"] == self.sim.bot_id and "Reply YES" in e["text"]:
-                to = next(p for p in e["participant_ids"] if p != self.sim.bot_id)
-                dm_time.setdefault(to, []).append(_parse(e["created_at"]))
+        for _, to, at in self._confirmations():
+            dm_time.setdefault(to, []).append(at)
         to_confirm, to_execute = [], []
         for t in self.transfers():
             posted = self.posted.get(t.root_tweet_id)

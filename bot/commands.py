@@ -18,6 +18,7 @@ from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 from lark.exceptions import VisitError
 
 from bot.errors import CommandError
+from bot.messages import on_timeline
 from bot.messages import text as say
 from bot.money import CURRENCIES, SYMBOLS, WORDS, Money, parse_minor
 
@@ -269,6 +270,14 @@ def parse_command(
     may name their instance (`@alice@other.example`, Mastodon); otherwise such
     a handle is refused as X refuses it.
     """
+    try:
+        return _parse_command(text, bot, currency, enabled, fediverse)
+    except CommandError as err:
+        err.key = on_timeline(err.key, mastodon=fediverse)  # "an X handle" is said otherwise on Mastodon
+        raise
+
+
+def _parse_command(text: str, bot: str, currency: str, enabled: tuple[str, ...] | None, fediverse: bool) -> Command:
     text = _check_text(text)
     if text.lstrip().startswith("RT @"):
         raise CommandError("text.repost", quiet=True)

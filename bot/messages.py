@@ -1,4 +1,4 @@
-"""Every sentence the bot says on X, in English and French, in one place.
+"""Every sentence the bot says on X and Mastodon, in English and French, in one place.
 
 `text(key, lang, **params)` renders one; Money and datetime parameters are
 formatted for the language. A command written in French (its verb, or a
@@ -37,6 +37,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     # -- amounts
     "recipients.missing": ("Name who to pay: @ followed by their X handle.",
                            "Nommez qui payer : @ suivi de son compte X."),
+    "recipients.missing.mastodon": ("Name who to pay: @ followed by their Mastodon handle.",
+                                    "Nommez qui payer : @ suivi de son compte Mastodon."),
     "amount.missing": ("Tell me an amount, like 5 or 5.50.", "Indiquez un montant, comme 5 ou 5,50."),
     "amount.negative": ("The amount must be positive.", "Le montant doit être positif."),
     "amount.sign": ("Write the amount without a sign, like 5.", "Écrivez le montant sans signe, comme 5."),
@@ -67,6 +69,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     # -- people
     "handle.bad": ("A name after @ is not an X handle: handles use only letters A-Z, digits and _, at most 15.",
                    "Un nom après @ n'est pas un compte X : lettres A-Z, chiffres et _ seulement, 15 au plus."),
+    # On Mastodon no example may be written out either: "@" followed by letters would name someone.
+    "handle.bad.mastodon": ("A name after @ is not a Mastodon handle: a user name of letters A-Z, digits and _ "
+                            "(at most 15, or 30 followed by @ and their instance's domain).",
+                            "Un nom après @ n'est pas un compte Mastodon : un nom de lettres A-Z, chiffres et _ "
+                            "(15 au plus, ou 30 suivi de @ et du domaine de son instance)."),
     "recipients.too_many": ("I can pay at most {max} people in one command.",
                             "Je peux payer au plus {max} personnes par commande."),
     "recipients.twice": ("{handle} is named twice; name each person once.",
@@ -76,6 +83,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "memo.too_long": ("The note after 'for' can be at most {max} characters.",
                       "La note après « pour » fait au plus {max} caractères."),
     "recipient.unknown": ("I can't find {handle} on X.", "Je ne trouve pas {handle} sur X."),
+    "recipient.unknown.mastodon": ("I can't find {handle} on this Mastodon instance.",
+                                   "Je ne trouve pas {handle} sur cette instance Mastodon."),
+    "recipient.unknown.remote": ("I can't find {handle}: its instance does not know that account, or did not "
+                                 "answer. Nothing was sent.",
+                                 "Je ne trouve pas {handle} : son instance ne connaît pas ce compte, ou n'a pas "
+                                 "répondu. Rien n'a été envoyé."),
     "recipient.self": ("You can't send money to yourself.", "Vous ne pouvez pas vous envoyer de l'argent."),
     "request.self": ("You can't ask yourself for money.", "Vous ne pouvez pas vous demander de l'argent."),
     "recipient.opted_out": ("{handle} does not take payments through me.",
@@ -543,6 +556,15 @@ def _fmt(value: Any, lang: str) -> Any:
     """Amounts (anything with `localized`, as Money) are written the way `lang` writes them."""
     localized = getattr(value, "localized", None)
     return localized(lang) if callable(localized) else value
+
+
+# Sentences that name X or its handles, and have a Mastodon wording under KEY.mastodon.
+NAMES_THE_TIMELINE = frozenset({"recipients.missing", "handle.bad", "recipient.unknown"})
+
+
+def on_timeline(key: str, *, mastodon: bool) -> str:
+    """The key of sentence `key` as said on the bot's timeline: its `.mastodon` wording there when it has one."""
+    return f"{key}.mastodon" if mastodon and key in NAMES_THE_TIMELINE else key
 
 
 def text(key: str, lang: str = "en", **params: Any) -> str:

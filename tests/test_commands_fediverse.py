@@ -38,7 +38,7 @@ def test_mastodon_handles_are_read_on_mastodon(text: str, recipients: tuple[str,
 def test_malformed_mastodon_handles_are_refused_never_cut_short(text: str) -> None:
     with pytest.raises(CommandError) as err:
         parse_command(text, fediverse=True)
-    assert err.value.key == "handle.bad"
+    assert err.value.key == "handle.bad.mastodon"
 
 
 def test_on_x_a_handle_naming_an_instance_is_refused() -> None:
@@ -56,3 +56,21 @@ def test_any_well_formed_mastodon_handle_is_read_whole(user: str, domain: str, p
         domain = domain.replace("-", "a")
     cmd = parse_command(f"@paybot send 5 to @{user}@{domain}{punct}", fediverse=True)
     assert cmd.recipients == (f"{user}@{domain}".lower(),)
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("@paybot send 5 to @alice@@other.example", "handle.bad"),
+    ("@paybot envoie 5 à @alice@@other.example", "handle.bad"),
+    ("@paybot send 5 to", "recipients.missing"),
+    ("@paybot envoie 5 à", "recipients.missing"),
+])
+def test_on_mastodon_the_refusal_speaks_of_mastodon_handles_in_each_language(text: str, key: str) -> None:
+    """The refusal of a malformed or missing handle names Mastodon there, never X, in English and in French; on X
+    the same text keeps X's wording."""
+    with pytest.raises(CommandError) as masto:
+        parse_command(text, fediverse=True)
+    assert masto.value.key == f"{key}.mastodon"
+    assert "Mastodon" in masto.value.message and " X" not in masto.value.message
+    with pytest.raises(CommandError) as x:
+        parse_command(text)
+    assert x.value.key == key and " X" in x.value.message

@@ -151,7 +151,10 @@ class Asking(ServiceBase):
         for handle in cmd.recipients:
             user = m.mentioned.get(handle)
             if user is None or not user.id:
-                raise CommandError("recipient.unknown", lang=lang, handle=handle)
+                # On Mastodon a handle naming another instance was looked for there too (the adapter resolves it)
+                key = "recipient.unknown.remote" if "@" in handle else msg.on_timeline("recipient.unknown",
+                                                                                     mastodon=self.fediverse)
+                raise CommandError(key, lang=lang, handle=handle)
             if user.id == m.author_id:
                 raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
             if user.id == self.bot_id:

@@ -91,6 +91,9 @@ _URL = re.compile(r"https?://\S+")
 _REMOTE_MENTION = re.compile(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # An @handle as Mastodon reads one in a status (not after a word character or a slash)
 QUIET_AT = "\uff20"  # ＠: reads as an at sign, names nobody
+# A handle of another instance written in a status, as the command language reads one (bot/grammar.lark)
+_WRITTEN_REMOTE = re.compile(r"(?<![\w@/])[@\uff20]([A-Za-z0-9_]{1,30})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?![\w@])")
+LOOKED_UP = 20  # the most accounts one status has looked up (a command names at most 10)
 _LEADING_HANDLES = re.compile(r"(?:@[A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+)?\s+)+")
 
 
@@ -190,6 +193,13 @@ def read_content(content: str, mentions: list[Any], domain: str) -> tuple[str, l
     return "".join(parser.out), parser.named
 
 
+def _unlinked(text: str, named: list[str]) -> list[str]:
+    """The handles of other instances (`@user@domain`, or ＠) the text writes and its mention links do not name."""
+    linked = {a.lower() for a in named}
+    found = (f"{m.group(1)}@{m.group(2)}".lower() for m in _WRITTEN_REMOTE.finditer(text))
+    return [a for a in dict.fromkeys(found) if a not in linked]
+
+
 def _utc(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
@@ -232,6 +242,7 @@ class MastodonTimeline:
         self._accts: dict[str, str] = {}  # account id -> acct, from every account seen
         self._names: dict[str, tuple[str, datetime]] = {}  # account id -> display name, when it was read
         self._visibility: dict[str, str] = {}  # status id -> its visibility, for the reply's
+        self._looked_up: dict[str, tuple[XUser | None, datetime]] = {}  # acct -> its account or None, when
 
     # ---------------------------------------------------------------- plumbing
 
@@ -459,10 +470,12 @@ class MastodonTimeline:
                 self._versions[cache_key] = [(*read_content(str(v["content"]), mentions, domain),
                                               _utc(v["created_at"])) for v in history][: VERSIONS - 1]
             versions = self._versions[cache_key] or versions
-        # People an earlier version named and the status no longer does: looked up by their acct
+        # Handles of other instances written and not linked (no account, or one the instance has never seen)
+        versions = [(text, [*named, *_unlinked(text, named)], at) for text, named, at in versions]
+        # People an earlier version named and the status no longer does, and those: looked up by their acct
         gone = sorted({a.lower() for _, named, _ in versions for a in named} - set(mentioned))
         if gone:
-            mentioned |= {h: u for h, u in self.users_by_handle(gone).items() if h in gone}
+            mentioned |= self._look_up(gone[:LOOKED_UP])
         ids = [port_id(sid, at, i) for i, (_, _, at) in enumerate(versions)]
         reply = status.get("in_reply_to_id")
         out = []
@@ -576,7 +589,8 @@ class MastodonTimeline:
 
     def users_by_handle(self, handles: list[str]) -> dict[str, XUser]:
         """Look handles (acct: `alice`, `alice@other.example`) up one by one; unknown ones are absent. Keyed
-        by acct in lower case, and by the handle as asked when that differs (`alice@<this instance>`)."""
+        by acct in lower case, and by the handle as asked when that differs (`alice@<this instance>`). An account
+        of another instance that the bot's instance has never seen is resolved there (`_resolve`)."""
         out: dict[str, XUser] = {}
         for asked in dict.fromkeys(h.lower().lstrip("@") for h in handles):
             try:
@@ -584,11 +598,41 @@ class MastodonTimeline:
             except XError as err:
                 if isinstance(err, XAuthError | XRateLimited | XTransient):
                     raise
-                continue
+                found = self._resolve(asked)
+                if found is None:
+                    continue
+                user = found
             out[user.handle.lower()] = user
             if asked != user.handle.lower() and asked.partition("@")[0] == user.handle.lower():
                 out[asked] = user
         return out
+
+    def _look_up(self, accts: list[str]) -> dict[str, XUser]:
+        """The accounts by these accts (`users_by_handle`), each looked for at most once per NAMES_FOR, found or
+        not: a status is read again at every poll for `edit_horizon`, and an unknown account costs a lookup and
+        a search each time."""
+        now = self.clock.now()
+        stale = [a for a in accts if a not in self._looked_up or now - self._looked_up[a][1] > NAMES_FOR]
+        if stale:
+            found = self.users_by_handle(stale)
+            self._looked_up |= {a: (found.get(a), now) for a in stale}
+        return {a: user for a in accts if (user := self._looked_up[a][0]) is not None}
+
+    def _resolve(self, acct: str) -> XUser | None:
+        """The account `user@domain` of another instance, resolved by the bot's instance (WebFinger, then the
+        actor), or None. `/api/v1/accounts/lookup` answers only accounts the instance already knows; a search
+        with `resolve=true` for an account makes it fetch an unknown remote one (Mastodon's SearchService calls
+        ResolveAccountService). Only the account whose acct is exactly the one asked is taken: a search also
+        answers accounts that merely resemble it, and the payer must be shown exactly who is paid. An instance
+        that cannot be reached, or has no such account, is an empty answer, as on Mastodon."""
+        username, _, domain = acct.partition("@")
+        if not username or not domain or domain == self._domain():
+            return None
+        found = self._read("search", self.api.search_v2, acct, resolve=True, result_type="accounts", limit=5)
+        for account in found.get("accounts") or []:
+            if str(account["acct"]).lower() == acct:
+                return self._user(account)
+        return None
 
     def users(self, ids: list[str]) -> dict[str, XUser]:
         """The current acct of each account id, 40 per request; ids Mastodon does not know are absent."""

@@ -84,9 +84,11 @@ class MastodonSim(LoopbackServer):
     # ------------------------------------------------------------------ people
 
     def add_user(self, handle: str, name: str | None = None, *, bot: bool = False,
-                 accepts_dms: bool = True) -> str:
+                 accepts_dms: bool = True, known: bool = True) -> str:
         """An account, local (`alice`) or on another instance (`alice@other.example`); returns its id.
 
+        `known=False`: an account of another instance that this one has never seen. Lookups and mentions do not
+        find it; a search with `resolve=true` for its acct does (WebFinger, played), and makes it known.
         Mastodon has no "closed DMs": `accepts_dms` is kept for the X-shaped callers and has no effect."""
         del accepts_dms
         username, _, domain = handle.partition("@")
@@ -97,6 +99,7 @@ class MastodonSim(LoopbackServer):
             self._next_account += 1
             self.accounts[uid] = {"id": uid, "username": username, "domain": domain or None,
                                   "display_name": name if name is not None else username.title(), "bot": bot,
+                                  "known": known or not domain,
                                   "created_at": self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)}
             return uid
 
@@ -201,10 +204,25 @@ class MastodonSim(LoopbackServer):
             self.statuses.pop(status_id)
             self.notifications = [n for n in self.notifications if n["status_id"] != status_id]
 
+    def known(self, handle: str) -> dict[str, Any] | None:
+        """The account this instance knows by that handle (lookups, mentions), or None."""
+        found = self._find(handle)
+        return found if found and found["known"] else None
+
+    def resolve(self, handle: str) -> dict[str, Any] | None:
+        """The account by that handle, fetched from its instance when this one has never seen it (WebFinger)."""
+        with self.lock:
+            found = self._find(handle)
+            if found:
+                found["known"] = True
+            return found
+
     def _mentioned(self, text: str) -> list[str]:
+        """The known accounts the text mentions. One this instance has never seen is no mention (its link stays
+        in the content, as in a status from another instance naming someone this one has not fetched)."""
         found: list[str] = []
         for m in MENTION.finditer(text):
-            account = self._find(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
+            account = self.known(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
             if account and account["id"] not in found:
                 found.append(account["id"])
         return found

@@ -33,6 +33,7 @@ ROUTES: dict[str, str] = {
     "DELETE /api/v1/statuses/:id": "status_delete",
     "GET /api/v1/statuses/:id/history": "status_history",
     "GET /api/v1/accounts/lookup": "account_lookup",
+    "GET /api/v2/search": "search",
     "GET /api/v1/accounts": "accounts",
     "GET /api/v1/accounts/:id": "account",
     "GET /api/v1/accounts/:id/statuses": "account_statuses",
@@ -222,8 +223,28 @@ def build(sim: MastodonSim) -> Flask:
     @app.get("/api/v1/accounts/lookup")
     @api("account_lookup")
     def account_lookup(viewer: str) -> Response:
-        found = sim._find(request.args.get("acct", ""))
+        found = sim.known(request.args.get("acct", ""))  # skips WebFinger: only accounts this instance knows
         return jsonify(sim.render_account(found["id"])) if found else _error(404, "Record not found")
+
+    @app.get("/api/v2/search")
+    @api("search")
+    def search(viewer: str) -> Response:
+        """Accounts only (test_search.yaml's shape: accounts, statuses, hashtags, collections): the account whose
+        acct `q` is first, resolved from its instance with `resolve=true` (true, 1) when this one has never seen
+        it, then known accounts whose username begins as its does (a search also finds look-alikes); an account
+        nobody has is no result, not an error."""
+        q = request.args.get("q", "").strip().lstrip("@").lower()
+        resolve = request.args.get("resolve", "").lower() in ("true", "1")
+        if not q or request.args.get("type") not in (None, "accounts"):
+            return jsonify({"accounts": [], "statuses": [], "hashtags": [], "collections": []})
+        with sim.lock:
+            exact = sim.resolve(q) if resolve and "@" in q else sim.known(q)
+            alike = [a for a in sim.accounts.values() if a["known"] and a is not exact
+                     and str(a["username"]).lower().startswith(q.partition("@")[0])]
+            found = ([exact] if exact else []) + alike
+            limit = max(1, min(int(request.args.get("limit", 5)), 40))
+            return jsonify({"accounts": [sim.render_account(a["id"]) for a in found[:limit]], "statuses": [],
+                            "hashtags": [], "collections": []})
 
     @app.get("/api/v1/accounts")
     @api("accounts")
