@@ -352,6 +352,11 @@ CATALOG: dict[str, tuple[str, str]] = {
                          "cancelled; nobody paid it. Post the request again later. [{code}]",
                          "X a refusé ma réponse demandant vos {amount} à {handles} : cette part de votre demande est "
                          "annulée ; personne ne l'a payée. Publiez à nouveau la demande plus tard. [{code}]"),
+    "request_unposted.mastodon": ("Mastodon refused my reply asking {handles} for your {amount}, so that part of your "
+                                  "request is cancelled; nobody paid it. Post the request again later. [{code}]",
+                                  "Mastodon a refusé ma réponse demandant vos {amount} à {handles} : cette part de "
+                                  "votre demande est annulée ; personne ne l'a payée. Publiez à nouveau la demande "
+                                  "plus tard. [{code}]"),
     "cant_dm": ("I couldn't send you the confirmation by DM. Allow DMs from me (or DM me HELP first), "
                 "then post the command again.",
                 "Je n'ai pas pu vous envoyer la confirmation en DM. Autorisez mes DM (ou écrivez-moi AIDE), "
@@ -559,7 +564,7 @@ def _fmt(value: Any, lang: str) -> Any:
 
 
 # Sentences that name X or its handles, and have a Mastodon wording under KEY.mastodon.
-NAMES_THE_TIMELINE = frozenset({"recipients.missing", "handle.bad", "recipient.unknown"})
+NAMES_THE_TIMELINE = frozenset({"recipients.missing", "handle.bad", "recipient.unknown", "request_unposted"})
 
 
 def on_timeline(key: str, *, mastodon: bool) -> str:

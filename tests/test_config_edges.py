@@ -185,7 +185,8 @@ def test_doctor_reports_a_malformed_database_url_instead_of_crashing(tmp_path: P
 def _pins(lock: str) -> dict[str, str]:
     from packaging.utils import canonicalize_name
 
-    return {canonicalize_name(name): version for name, version in re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)}
+    pinned = re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\", lock, re.M)
+    return {canonicalize_name(name): version for name, version in pinned}
 
 
 @pytest.mark.parametrize(("lock_file", "extras"), [("requirements.lock", ()), ("requirements-test.lock", ("test",))])

@@ -55,6 +55,28 @@ def test_each_notification_of_the_bot_wakes_the_listener(sim: MastodonSim) -> No
         stop()
 
 
+def test_an_edit_of_a_status_naming_the_bot_wakes_the_listener(sim: MastodonSim) -> None:
+    """An edit notifies nobody already named (Mastodon.py's `update` notification is for those who interacted),
+    so the user stream's `status.update` (test_stream_user_direct.yaml) is what wakes the reading of an edited
+    command; an edit of a status that does not name the bot does not."""
+    sim.clock = FakeClock()
+    woken: list[float] = []
+    stop = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN).listen(lambda: woken.append(1))
+    try:
+        assert until(lambda: sim.streams == 1)
+        command = sim.post("bob", "@paybot send 5 to @alice")
+        lunch = sim.post("bob", "lunch with @alice")
+        assert until(lambda: len(woken) == 1)
+        sim.edit(lunch["id"], "lunch with @alice at noon")
+        sim.edit(command["id"], "@paybot send 50 to @alice")
+        assert until(lambda: len(woken) == 2)
+        assert len([n for n in sim.notifications if n["status_id"] == command["id"] and n["to"] == sim.bot_id]) == 1
+        time.sleep(0.3)  # a wake the lunch's edit would wrongly give has had time to come
+        assert len(woken) == 2
+    finally:
+        stop()
+
+
 def test_a_stream_that_drops_is_opened_again(sim: MastodonSim) -> None:
     woken: list[int] = []
     stop = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN).listen(lambda: woken.append(1),

@@ -78,7 +78,8 @@ class Voice(Events):
                 self._set_status(s, t, Status.CANCELLED, now, reason="request reply refused by X")
             if asked:
                 first = asked[0]
-                text = say("request_unposted", first.lang, amount=money(first),
+                key = msg.on_timeline("request_unposted", mastodon=self.fediverse)
+                text = say(key, first.lang, amount=money(first),
                            handles=msg.handles([self._handle(s, t.sender_id) for t in asked]), code=first.code)
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()

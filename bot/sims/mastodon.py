@@ -66,6 +66,11 @@ class MastodonSim(LoopbackServer):
         self.accounts: dict[str, dict[str, Any]] = {}
         self.statuses: dict[str, dict[str, Any]] = {}
         self.notifications: list[dict[str, Any]] = []  # in id order
+        # Edits for the user streams, in order: (its number, the account whose stream gets it, the status). Sent to
+        # the accounts the edited status names. A real instance sends `status.update` to the home timelines holding
+        # the status (test_stream_user_direct.yaml shows one on the user stream); whether a named stranger's stream
+        # gets it is not in the recordings: the simulator sends it, and paybot only wakes on it.
+        self.status_updates: list[tuple[int, str, str]] = []
         self.tokens: dict[str, str] = {}  # access token -> account id
         self.log: list[dict[str, Any]] = []  # every API request: endpoint, method, status
         self._last_id = 0
@@ -176,10 +181,13 @@ class MastodonSim(LoopbackServer):
             status = self.statuses[status_id]
             now = edited_at or self._edit_time()
             mentioned = self._mentioned(text)
-            new = [m for m in mentioned if m not in status["mentions"]]
+            before = list(status["mentions"])
+            new = [m for m in mentioned if m not in before]
             status.update(text=text, edited_at=now, mentions=mentioned)
             status["versions"].append((text, now))
             self._notify(status, new)
+            for to in dict.fromkeys([*before, *mentioned]):  # those it named, and those it names now
+                self.status_updates.append((len(self.status_updates) + 1, to, status_id))
             return status
 
     def boost(self, by: str, status_id: str) -> dict[str, Any]:

@@ -275,17 +275,19 @@ def build(sim: MastodonSim) -> Flask:
     @app.get("/api/v1/streaming/user")
     def streaming_user() -> Response:
         """The user stream as server-sent events: each new notification of the token's account as a
-        `notification` event (its payload the Notification entity), and a heartbeat comment now and then.
-        Statuses for the home timeline (`update`) are not sent: paybot has no use for them."""
+        `notification` event (its payload the Notification entity), each edit of a status naming it as a
+        `status.update` event (its payload the Status), and a heartbeat comment now and then. Statuses for the home
+        timeline (`update`) are not sent: paybot has no use for them."""
         auth = request.headers.get("Authorization", "")
         viewer = sim.tokens.get(auth.removeprefix("Bearer ").strip())
         if viewer is None:
             return _error(401, "The access token is invalid")
         with sim.lock:
             seen = int(sim.notifications[-1]["id"]) if sim.notifications else 0
+            edits_seen = len(sim.status_updates)
 
         def events() -> Iterator[str]:
-            nonlocal seen
+            nonlocal seen, edits_seen
             with sim.lock:
                 sim.streams += 1
             yield ":)\n\n"
@@ -294,9 +296,13 @@ def build(sim: MastodonSim) -> Flask:
                 with sim.lock:
                     new = [n for n in sim.notifications if int(n["id"]) > seen and n["to"] == viewer]
                     seen = max([seen, *(int(n["id"]) for n in sim.notifications)])
-                    payloads = [json.dumps(sim.render_notification(n)) for n in new]
-                for payload in payloads:
-                    yield f"event: notification\ndata: {payload}\n\n"
+                    payloads = [("notification", json.dumps(sim.render_notification(n))) for n in new]
+                    edited = [sid for _, to, sid in sim.status_updates[edits_seen:] if to == viewer]
+                    edits_seen = len(sim.status_updates)
+                    payloads += [("status.update", json.dumps(sim.render_status(sim.statuses[sid])))
+                                 for sid in edited if sid in sim.statuses]
+                for kind, payload in payloads:
+                    yield f"event: {kind}\ndata: {payload}\n\n"
                 beats += 1
                 if beats % 100 == 0:
                     yield ":thump\n\n"
