@@ -295,6 +295,45 @@ def test_the_charts_are_inline_svg_drawn_from_the_store(world: ConsoleWorld, cli
     assert sum(v for _, v in data["requests"]) >= 2  # the DMs and the reply that went out
 
 
+def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
+    """A drawing keeps the counts of hours over for an hour in chart_hour and reads them back instead of counting
+    again (a kept count changed by hand shows); the hours since are counted afresh; the series are the same as a
+    drawing that counts everything anew; the queue's depth ends at the messages waiting now."""
+    from sqlmodel import col, delete
+
+    from bot.store import WAITING, ChartHour, Outbox
+
+    clock = world.run.clock
+    world.send("@paybot send 5 to @alice")
+    first_hour = int(clock.now().timestamp()) // console_read.HOUR
+    clock.advance(timedelta(hours=3))
+    world.send("@paybot send 2 to @alice")
+    drawn = console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        kept = {row.hour: row for row in s.exec(select(ChartHour))}
+    now_hour = int(clock.now().timestamp()) // console_read.HOUR
+    assert first_hour in kept and kept[first_hour].made == 1 and kept[first_hour].sent_dm >= 1
+    assert now_hour - 1 not in kept and now_hour not in kept  # not over for an hour yet: counted at each drawing
+    clock.advance(timedelta(hours=2))
+    world.send("@paybot send 3 to @alice", answer="no")
+    again = console_read.charts(world.store, clock.now(), "USD")
+    assert sum(v for _, v in again["made"]) == 3 and sum(v for _, v in drawn["made"]) == 2
+    with world.store() as s:
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(world.store, clock.now(), "USD") == again  # counted anew: the same
+    with world.store() as s:
+        waiting = len(s.exec(select(Outbox).where(col(Outbox.status).in_(WAITING))).all())
+    assert again["queue"][-1][1] == waiting and min(v for _, v in again["queue"]) >= 0
+    with world.store() as s:
+        row = s.get(ChartHour, first_hour)
+        assert row is not None
+        row.made = 100
+        s.add(row)
+        s.commit()
+    assert sum(v for _, v in console_read.charts(world.store, clock.now(), "USD")["made"]) == 102  # read, not recounted
+
+
 def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot import migrate
     from bot.cli import app
