@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,45 @@ def test_sign_in_is_limited_per_name_and_per_address(world: ConsoleWorld) -> Non
     again = world.app().test_client()
     again.environ_base["REMOTE_ADDR"] = "192.0.2.7"
     assert sign_in(again, name="grace").status_code == 303
+
+
+def test_a_burst_of_simultaneous_tries_checks_no_more_than_the_limit(database_url: str) -> None:
+    """Tries at one name sent at the same instant, from as many addresses, on SQLite and on PostgreSQL: exactly
+    NAME_FAILURES of them are checked (and stored), every other one is refused unchecked. Each try, once it has
+    counted the failures, waits (up to a second) for every other try to have counted too: without the tries taking
+    turns, they would all count none and all be checked."""
+    import threading
+
+    from sqlalchemy import event
+
+    from bot import migrate
+    from bot.store import make_engine
+    from tests.racing import at_once
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    tries = operators.NAME_FAILURES + 3
+    counted = threading.Barrier(tries, timeout=1.0)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def wait_for_the_others(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "count(*)" in statement and "sign_in_attempt.name =" in statement:
+            try:
+                counted.wait()
+            except threading.BrokenBarrierError:
+                pass  # the tries take turns: the others are waiting for this one to end
+
+    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", "guess guess guess", "", ip, now),
+                       [f"192.0.2.{i}" for i in range(tries)])
+    with store() as s:
+        stored = s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()
+    engine.dispose()
+    refusals = sorted(o.refusal for o in outcomes if isinstance(o, operators.SignIn))
+    assert refusals == ["limited"] * (tries - operators.NAME_FAILURES) + ["wrong"] * operators.NAME_FAILURES
+    assert len(stored) == operators.NAME_FAILURES
 
 
 def test_an_operator_with_totp_needs_the_code(world: ConsoleWorld) -> None:
