@@ -51,9 +51,10 @@ def documented(page: Any, name: str) -> None:
     shutil.copyfile(SHOTS / f"console-{name}.png", DOCS / f"console-{name}.png")
 
 
-def signed_in(browser: Any, site: ConsoleWorld) -> Any:
+def signed_in(browser: Any, site: ConsoleWorld | str) -> Any:
+    """A phone's page signed in as ada to the console of `site` (or at the sign-in address given)."""
     page = phone(browser, "en")
-    page.goto(f"{site.base}/console/sign-in")
+    page.goto(site if isinstance(site, str) else f"{site.base}/console/sign-in")
     page.get_by_label("Name").fill("ada")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -235,12 +236,7 @@ def test_a_newcomer_signs_in_to_the_running_demo_finds_a_transfer_refunds_part_a
         address = said.split("Open ", 1)[1].split()[0]
         assert address == f"http://127.0.0.1:{ports[1]}/console/sign-in"
 
-        page = phone(browser, "en")
-        page.goto(address)
-        page.get_by_label("Name").fill("ada")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        assert heading(page) == "Health"
+        page = signed_in(browser, address)
         page.get_by_role("link", name="Transfers").click()
         row = page.get_by_role("row").filter(has_text="the pizza")
         assert "@bob" in row.inner_text() and "completed" in row.inner_text()
