@@ -337,7 +337,8 @@ def test_the_charts_are_inline_svg_drawn_from_the_store(world: ConsoleWorld, cli
 def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
     """A drawing keeps the counts of hours over for an hour in chart_hour and reads them back instead of counting
     again (a kept count changed by hand shows); the hours since are counted afresh; the series are the same as a
-    drawing that counts everything anew; the queue's depth ends at the messages waiting now."""
+    drawing that counts everything anew; the queue's depth ends at the messages waiting now; hours older than the
+    charts' month are deleted."""
     from sqlmodel import col, delete
 
     from bot.store import WAITING, ChartHour, Outbox
@@ -371,6 +372,10 @@ def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
         s.add(row)
         s.commit()
     assert sum(v for _, v in console_read.charts(world.store, clock.now(), "USD")["made"]) == 102  # read, not recounted
+    clock.advance(timedelta(days=console_read.DAYS, hours=2))
+    console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        assert s.get(ChartHour, first_hour) is None  # older than any drawing reads: deleted
 
 
 def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

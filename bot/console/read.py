@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, cast, func, tuple_
+from sqlalchemy import BigInteger, Integer, cast, delete, func, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -204,7 +204,8 @@ def _hour(number: int) -> datetime:
 
 def _hours(db: Any, store: SqlStore, first: int, now: datetime) -> dict[int, dict[str, int]]:
     """The counts of every hour from hour number `first` to now: those over for `SETTLED` from `chart_hour`
-    (counted and kept there at the first drawing that needs them), the hours since counted afresh."""
+    (counted and kept there at the first drawing that needs them, which also deletes the hours before `first`),
+    the hours since counted afresh."""
     settled = int((now - SETTLED).timestamp()) // HOUR  # the first hour not yet kept
     kept = {hour: dict(zip(KEPT, counts, strict=True)) for hour, *counts in db.execute(
         sa_select(col(ChartHour.hour), *(getattr(ChartHour, k) for k in KEPT))
@@ -216,6 +217,7 @@ def _hours(db: Any, store: SqlStore, first: int, now: datetime) -> dict[int, dic
         dialect = sqlite_insert if store.engine.dialect.name == "sqlite" else pg_insert
         db.execute(dialect(ChartHour).on_conflict_do_nothing(),  # another drawing may have kept some meanwhile
                    [{"hour": hour, **counts} for hour, counts in new.items()])
+        db.execute(delete(ChartHour).where(col(ChartHour.hour) < first))  # what no drawing reads any more
         kept.update(new)
     return kept | _count(db, store, _hour(settled), None)
 
