@@ -378,6 +378,35 @@ def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
         assert s.get(ChartHour, first_hour) is None  # older than any drawing reads: deleted
 
 
+def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database_url: str) -> None:
+    """On SQLite and PostgreSQL, on a store filled as bench.web fills one: a drawing with every hour kept gives the
+    same series as one counting the month anew, and as many transfers made as the store holds since the month's
+    first hour; a second drawing keeps nothing more."""
+    from sqlmodel import delete, func
+
+    from bench.web import NOW, fill
+    from bot import migrate
+    from bot.store import ChartHour, Transfer, make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    fill(engine, 3000)
+    store = SqlStore(engine)
+    first = console_read.charts(store, NOW, "USD")
+    with store() as s:
+        kept = s.exec(select(func.count()).select_from(ChartHour)).one()
+        since = datetime.fromtimestamp(int((NOW - timedelta(days=30)).timestamp()) // 3600 * 3600, UTC)
+        made = s.exec(select(func.count()).select_from(Transfer).where(Transfer.created_at >= since)).one()
+    assert console_read.charts(store, NOW, "USD") == first
+    with store() as s:
+        assert s.exec(select(func.count()).select_from(ChartHour)).one() == kept == 30 * 24 - 1
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(store, NOW, "USD") == first
+    engine.dispose()
+    assert sum(v for _, v in first["made"]) == made > 0 and sum(v for _, v in first["requests"]) == 2 * made
+
+
 def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot import migrate
     from bot.cli import app
