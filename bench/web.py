@@ -8,7 +8,9 @@ days among 5,000 people (one of them on 1 transfer in 10), three timeline steps 
 on 1 in 50. Then signs in to the console (Flask's test client: the app as waitress serves it, without the
 network) and asks each page `--requests` times; prints p50 and p99 per page, in milliseconds. The target is
 p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.console.pages.CHARTS_FRESH):
-"charts" is the page as most views get it, "charts, drawn afresh" the first view in a minute.
+"charts" is the page as most views get it, "charts, drawn afresh" the first view in a minute (past hours' counts
+read from chart_hour), "charts, no hour kept" the first drawing on a store (every hour of the month counted and
+kept).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, delete, insert
 
 from bot import migrate
 from bot.console import operators
@@ -36,7 +38,7 @@ from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import Outbox, Settlement, Transfer, TransferEvent, User, make_engine
+from bot.store import ChartHour, Outbox, Settlement, Transfer, TransferEvent, User, make_engine
 from bot.web.app import create_app
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -92,6 +94,7 @@ def pages(transfers: int, cursor: str) -> dict[str, str]:
         "health": "/console/health",
         "charts": "/console/charts",
         "charts, drawn afresh": "/console/charts?afresh",
+        "charts, no hour kept": "/console/charts?afresh&none-kept",
         "transfers": "/console/transfers",
         "transfers, deep page": f"/console/transfers?after={cursor}",
         "transfers, held": "/console/transfers?status=held",
@@ -131,8 +134,11 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
     for name, path in pages(transfers, deep.next or "").items():
         times = []
         for _ in range(requests + 3):
-            if path.endswith("?afresh"):
+            if "?afresh" in path:
                 app.extensions[CHARTS_CACHE].clear()  # as at the first view in a minute
+            if path.endswith("&none-kept"):
+                with engine.begin() as db:  # as at the first drawing on a store, or after a month without one
+                    db.execute(delete(ChartHour))
             began = time.perf_counter()
             response = client.get(path)
             times.append((time.perf_counter() - began) * 1000)

@@ -550,3 +550,21 @@ class SignInAttempt(SQLModel, table=True):
     ip: str
     at: datetime = _time()
     ok: bool = False
+
+
+class ChartHour(SQLModel, table=True):
+    """What the console's charts count of one past UTC hour (bot.console.read), kept once the hour is over so that
+    a drawing counts only the hours since: transfers made, messages sent (all, DMs, replies), the DMs of the
+    hour's busiest 15-minute window, messages queued, timeline steps to failed. Written by the console when it
+    draws, never by the worker; every column is a count of rows that do not change once the hour is over."""
+
+    __tablename__ = "chart_hour"
+
+    hour: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})  # hours since 1970-01-01 UTC
+    made: int = 0
+    sent: int = 0
+    sent_dm: int = 0
+    sent_reply: int = 0
+    dm_peak: int = 0
+    queued: int = 0
+    failed: int = 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +158,45 @@ def test_sign_in_is_limited_per_name_and_per_address(world: ConsoleWorld) -> Non
     assert sign_in(again, name="grace").status_code == 303
 
 
+def test_a_burst_of_simultaneous_tries_checks_no_more_than_the_limit(database_url: str) -> None:
+    """Tries at one name sent at the same instant, from as many addresses, on SQLite and on PostgreSQL: exactly
+    NAME_FAILURES of them are checked (and stored), every other one is refused unchecked. Each try, once it has
+    counted the failures, waits (up to a second) for every other try to have counted too: without the tries taking
+    turns, they would all count none and all be checked."""
+    import threading
+
+    from sqlalchemy import event
+
+    from bot import migrate
+    from bot.store import make_engine
+    from tests.racing import at_once
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    tries = operators.NAME_FAILURES + 3
+    counted = threading.Barrier(tries, timeout=1.0)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def wait_for_the_others(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "count(*)" in statement and "sign_in_attempt.name =" in statement:
+            try:
+                counted.wait()
+            except threading.BrokenBarrierError:
+                pass  # the tries take turns: the others are waiting for this one to end
+
+    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", "guess guess guess", "", ip, now),
+                       [f"192.0.2.{i}" for i in range(tries)])
+    with store() as s:
+        stored = s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()
+    engine.dispose()
+    refusals = sorted(o.refusal for o in outcomes if isinstance(o, operators.SignIn))
+    assert refusals == ["limited"] * (tries - operators.NAME_FAILURES) + ["wrong"] * operators.NAME_FAILURES
+    assert len(stored) == operators.NAME_FAILURES
+
+
 def test_an_operator_with_totp_needs_the_code(world: ConsoleWorld) -> None:
     secret = world.operator("ada", totp=True)
     assert secret is not None
@@ -293,6 +332,79 @@ def test_the_charts_are_inline_svg_drawn_from_the_store(world: ConsoleWorld, cli
     data = console_read.charts(world.store, world.run.clock.now(), "USD")
     assert sum(v for _, v in data["moved"]) == 5.0 and len(data["made"]) == 31 and len(data["dms"]) == 30 * 24 + 1
     assert sum(v for _, v in data["requests"]) >= 2  # the DMs and the reply that went out
+
+
+def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
+    """A drawing keeps the counts of hours over for an hour in chart_hour and reads them back instead of counting
+    again (a kept count changed by hand shows); the hours since are counted afresh; the series are the same as a
+    drawing that counts everything anew; the queue's depth ends at the messages waiting now; hours older than the
+    charts' month are deleted."""
+    from sqlmodel import col, delete
+
+    from bot.store import WAITING, ChartHour, Outbox
+
+    clock = world.run.clock
+    world.send("@paybot send 5 to @alice")
+    first_hour = int(clock.now().timestamp()) // console_read.HOUR
+    clock.advance(timedelta(hours=3))
+    world.send("@paybot send 2 to @alice")
+    drawn = console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        kept = {row.hour: row for row in s.exec(select(ChartHour))}
+    now_hour = int(clock.now().timestamp()) // console_read.HOUR
+    assert first_hour in kept and kept[first_hour].made == 1 and kept[first_hour].sent_dm >= 1
+    assert now_hour - 1 not in kept and now_hour not in kept  # not over for an hour yet: counted at each drawing
+    clock.advance(timedelta(hours=2))
+    world.send("@paybot send 3 to @alice", answer="no")
+    again = console_read.charts(world.store, clock.now(), "USD")
+    assert sum(v for _, v in again["made"]) == 3 and sum(v for _, v in drawn["made"]) == 2
+    with world.store() as s:
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(world.store, clock.now(), "USD") == again  # counted anew: the same
+    with world.store() as s:
+        waiting = len(s.exec(select(Outbox).where(col(Outbox.status).in_(WAITING))).all())
+    assert again["queue"][-1][1] == waiting and min(v for _, v in again["queue"]) >= 0
+    with world.store() as s:
+        row = s.get(ChartHour, first_hour)
+        assert row is not None
+        row.made = 100
+        s.add(row)
+        s.commit()
+    assert sum(v for _, v in console_read.charts(world.store, clock.now(), "USD")["made"]) == 102  # read, not recounted
+    clock.advance(timedelta(days=console_read.DAYS, hours=2))
+    console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        assert s.get(ChartHour, first_hour) is None  # older than any drawing reads: deleted
+
+
+def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database_url: str) -> None:
+    """On SQLite and PostgreSQL, on a store filled as bench.web fills one: a drawing with every hour kept gives the
+    same series as one counting the month anew, and as many transfers made as the store holds since the month's
+    first hour; a second drawing keeps nothing more."""
+    from sqlmodel import delete, func
+
+    from bench.web import NOW, fill
+    from bot import migrate
+    from bot.store import ChartHour, Transfer, make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    fill(engine, 3000)
+    store = SqlStore(engine)
+    first = console_read.charts(store, NOW, "USD")
+    with store() as s:
+        kept = s.exec(select(func.count()).select_from(ChartHour)).one()
+        since = datetime.fromtimestamp(int((NOW - timedelta(days=30)).timestamp()) // 3600 * 3600, UTC)
+        made = s.exec(select(func.count()).select_from(Transfer).where(Transfer.created_at >= since)).one()
+    assert console_read.charts(store, NOW, "USD") == first
+    with store() as s:
+        assert s.exec(select(func.count()).select_from(ChartHour)).one() == kept == 30 * 24 - 1
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(store, NOW, "USD") == first
+    engine.dispose()
+    assert sum(v for _, v in first["made"]) == made > 0 and sum(v for _, v in first["requests"]) == 2 * made
 
 
 def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

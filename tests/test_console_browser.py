@@ -51,9 +51,10 @@ def documented(page: Any, name: str) -> None:
     shutil.copyfile(SHOTS / f"console-{name}.png", DOCS / f"console-{name}.png")
 
 
-def signed_in(browser: Any, site: ConsoleWorld) -> Any:
+def signed_in(browser: Any, site: ConsoleWorld | str) -> Any:
+    """A phone's page signed in as ada to the console of `site` (or at the sign-in address given)."""
     page = phone(browser, "en")
-    page.goto(f"{site.base}/console/sign-in")
+    page.goto(site if isinstance(site, str) else f"{site.base}/console/sign-in")
     page.get_by_label("Name").fill("ada")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -198,3 +199,61 @@ def test_a_form_without_its_csrf_token_is_refused(browser: Any, site: ConsoleWor
     assert story is not None and story["refunded"] == "0.00" and story["status"] == "completed"
     accessible(page)
     shot(page, "console-csrf-refused")
+
+
+def test_a_newcomer_signs_in_to_the_running_demo_finds_a_transfer_refunds_part_and_sees_the_charts(
+        browser: Any) -> None:
+    """The path the README gives a newcomer, played as they would: `scripts/console-demo` (the X simulator and
+    `paybot run --web` as processes, a transfer made by people on X through the simulator, the operator ada, whose
+    password is typed at its prompt), then in the browser: sign in at the address it prints, find the transfer
+    under Transfers, refund part of it, see it on the timeline, and see the charts."""
+    import os
+    import signal
+    import socket
+    import subprocess
+
+    root = Path(__file__).parent.parent
+    if not (root / ".venv" / "bin" / "paybot").exists() or shutil.which("curl") is None:
+        pytest.skip("scripts/console-demo runs paybot from .venv (scripts/test installs it) and needs curl")
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    env = {**os.environ, "X_PORT": str(ports[0]), "WEB_PORT": str(ports[1]), "PAYBOT_NO_INSTALL": "1"}
+    demo = subprocess.Popen(["bash", str(root / "scripts" / "console-demo")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        assert demo.stdin is not None and demo.stdout is not None
+        demo.stdin.write(f"{PASSWORD}\n{PASSWORD}\n")
+        demo.stdin.flush()
+        said = ""
+        while "Open " not in said:
+            line = demo.stdout.readline()
+            assert line, f"scripts/console-demo stopped: {said}"
+            said += line
+        address = said.split("Open ", 1)[1].split()[0]
+        assert address == f"http://127.0.0.1:{ports[1]}/console/sign-in"
+
+        page = signed_in(browser, address)
+        page.get_by_role("link", name="Transfers").click()
+        row = page.get_by_role("row").filter(has_text="the pizza")
+        assert "@bob" in row.inner_text() and "completed" in row.inner_text()
+        row.get_by_role("link").first.click()
+        assert heading(page).startswith("Transfer ")
+        page.get_by_label("Refund to the sender").fill("2")
+        page.get_by_role("button", name="Refund…").click()
+        assert page.locator(".question").inner_text().startswith("Refund $2.00 of transfer ")
+        page.get_by_role("button", name="Yes, do it").click()
+        assert heading(page) == "Done" and "$2.00 of $5.00 refunded in all" in page.get_by_role("status").inner_text()
+        page.get_by_role("link", name="Back to the transfer").click()
+        assert "refund of $2.00 asked by operator ada in the console" in page.locator(".timeline li").last.inner_text()
+        page.get_by_role("link", name="Charts").click()
+        assert page.locator("svg.chart").count() == 7
+        assert page.locator("svg.chart desc").first.text_content() == "Transfers made per day: 1 in all, at most 1"
+        accessible(page)
+        assert page.csp_errors == []
+    finally:
+        os.killpg(demo.pid, signal.SIGTERM)  # the script's own group: it stops the simulator and paybot
+        demo.communicate(timeout=30)  # and closes the pipes

@@ -7,10 +7,11 @@ Decisions (the issue leaves them open):
 - A TOTP code (pyotp, 30-second steps, one step of clock drift either way) is asked of operators who chose one at
   `paybot operator add NAME --totp`. Its secret is stored as is: whoever reads the store can read the money
   anyway.
-- Sign-in attempts are stored. After `NAME_FAILURES` failures for one name, or `IP_FAILURES` from one address,
-  within `WINDOW`, sign-in is refused for that name or address until the oldest of them is older than `WINDOW`,
-  without the password being checked (so the refusal costs no hashing). A refused try is not stored (it would keep
-  the limit on for as long as someone kept trying). A success does not clear the failures.
+- Sign-in attempts are stored, and counted one sign-in at a time (`_count_alone`): of tries sent at the same
+  instant, no more than the limits are checked. After `NAME_FAILURES` failures for one name, or `IP_FAILURES` from
+  one address, within `WINDOW`, sign-in is refused for that name or address until the oldest of them is older than
+  `WINDOW`, without the password being checked (so the refusal costs no hashing). A refused try is not stored (it
+  would keep the limit on for as long as someone kept trying). A success does not clear the failures.
 - A session is a random token in the cookie; the store keeps its SHA-256 only. It ends after `IDLE` without a page
   or at `LIFETIME` after sign-in, whichever comes first, and at sign-out. Signing in starts a new session (the
   cookie's contents are replaced), so a session cannot be fixed in advance.
@@ -27,7 +28,8 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import col, delete, func, select
+from sqlalchemy import text
+from sqlmodel import Session, col, delete, func, select
 
 from bot.repo.sql import SqlStore
 from bot.store import Operator, OperatorSession, SignInAttempt
@@ -39,6 +41,9 @@ NAME_FAILURES = 5
 IP_FAILURES = 20
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)
+# The PostgreSQL advisory lock key sign-in tries are counted under (_count_alone): "pb-signin" as a number, so
+# that it meets no other lock by chance.
+SIGN_IN_LOCK = int.from_bytes(b"pb-signin", "big") % 2**63
 KEPT = timedelta(days=30)  # sign-in attempts older than this are deleted at the next sign-in
 _hasher = PasswordHasher()
 # Checked when the name is unknown, so that an unknown name takes as long as a known one.
@@ -118,6 +123,7 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
     is accepted once (RFC 6238, 5.2): its step must come after the last one accepted."""
     name = name.strip().lower()[:64]
     with store() as s:
+        _count_alone(s.session)
         since = now - WINDOW
         by_name = s.exec(select(func.count()).select_from(SignInAttempt).where(
             col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
@@ -154,6 +160,17 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
                               expires_at=now + LIFETIME))
         s.commit()
     return SignIn(token)
+
+
+def _count_alone(session: Session) -> None:
+    """Make this unit of work the only one counting and storing sign-in tries until it ends, so that tries sent
+    together are counted one after the other and no more than the limits are ever checked. SQLite needs nothing:
+    every unit of work begins with BEGIN IMMEDIATE, which takes the store's one write lock. PostgreSQL's READ
+    COMMITTED would let simultaneous tries each count the failures stored before any of them: a transaction-level
+    advisory lock (one key for every sign-in: they are few, and each holds it for two short statements, never
+    while a password is hashed) makes them wait their turn, and is let go at commit or rollback."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SIGN_IN_LOCK})
 
 
 def _password_ok(password_hash: str | None, password: str) -> bool:

@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 SESSION_KEY = "op"
 STATUSES = [s.value for s in Status]
 OPEN = {"sign_in"}  # the endpoints reachable without a session
-# The charts (30 days of a busy store take some 100 ms to count) are drawn at most once a minute and kept in the
-# app, under app.extensions[CHARTS_CACHE]; the page says when they were drawn.
+# The charts are drawn at most once a minute and kept in the app, under app.extensions[CHARTS_CACHE]; the page says
+# when they were drawn. (A drawing counts only the hours since those kept in chart_hour: bot.console.read.charts.)
 CHARTS_CACHE = "paybot_console_charts"
 CHARTS_FRESH = timedelta(minutes=1)
 # The console's routes: rule -> methods (HEAD and OPTIONS aside).

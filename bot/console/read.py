@@ -7,7 +7,8 @@ transfer made while someone pages does not shift the next page. A person's trans
 index ranges (as sender, as recipient), merged.
 
 The series count by UTC bucket in SQL (seconds since the epoch divided by the bucket's length), over the last
-`DAYS` days, and fill the empty buckets with 0.
+`DAYS` days, and fill the empty buckets with 0. Past hours' counts are kept in `chart_hour` (`charts` says which and
+why), so a drawing counts what happened since the last one rather than the whole month.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, bindparam, cast, func, text, tuple_
+from sqlalchemy import BigInteger, Integer, cast, delete, func, tuple_
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
@@ -27,7 +30,7 @@ from bot.admin import _row
 from bot.domain import Status
 from bot.money import Money
 from bot.repo.sql import SqlStore
-from bot.store import WAITING, Mark, Outbox, Transfer, TransferEvent, User, UTCDateTime
+from bot.store import WAITING, ChartHour, Mark, Outbox, Transfer, TransferEvent, User
 
 PAGE = 50
 DAYS = 30
@@ -109,6 +112,10 @@ def reconciled(store: SqlStore) -> dict[str, Any] | None:
 HOUR, DAY = 3600, 86400
 WINDOW = int(DM_WINDOW.total_seconds())
 EPOCH = date(1970, 1, 1).toordinal()
+KEPT = ("made", "sent", "sent_dm", "sent_reply", "dm_peak", "queued", "failed")  # chart_hour's counts
+# An hour's counts are kept once it has been over this long: a row written late (a message found sent after a
+# restart, with X's time; a unit of work committing) lands in an hour not kept yet.
+SETTLED = timedelta(hours=1)
 
 
 def _label(store: SqlStore, column: Any, seconds: int) -> ColumnElement[Any]:
@@ -156,81 +163,121 @@ def _series(counts: dict[int, float], start: datetime, end: datetime, seconds: i
     return [(datetime.fromtimestamp(b * seconds, UTC), float(counts.get(b, 0))) for b in range(first, last + 1)]
 
 
+def _count(db: Any, store: SqlStore, since: datetime, until: datetime | None) -> dict[int, dict[str, int]]:
+    """The charts' counts (`KEPT`) of each hour from `since` up to `until` (open when None), by hour number (seconds
+    since the epoch // HOUR). An hour with nothing is absent. One grouped query per table: transfers made, messages
+    sent (by 15-minute window and kind, which gives the hour's sums and its busiest window of DMs), messages queued,
+    timeline steps to failed."""
+    hours: dict[int, dict[str, int]] = {}
+
+    def at(hour: int) -> dict[str, int]:
+        return hours.setdefault(hour, dict.fromkeys(KEPT, 0))
+
+    def within(column: Any) -> list[ColumnElement[bool]]:
+        return [column >= since] + ([column < until] if until is not None else [])
+
+    h = _label(store, Transfer.created_at, HOUR)
+    for label, n in db.execute(sa_select(h, func.count()).where(*within(col(Transfer.created_at))).group_by(h)):
+        at(_bucket(label, HOUR))["made"] += n
+    w = _label(store, Outbox.sent_at, WINDOW)
+    for label, kind, n in db.execute(sa_select(w, col(Outbox.kind), func.count())
+                                     .where(*within(col(Outbox.sent_at))).group_by(w, col(Outbox.kind))):
+        row = at(_bucket(label, WINDOW) * WINDOW // HOUR)
+        row["sent"] += n
+        if kind in ("dm", "reply"):
+            row[f"sent_{kind}"] += n
+        if kind == "dm":
+            row["dm_peak"] = max(row["dm_peak"], n)
+    c = _label(store, Outbox.created_at, HOUR)
+    for label, n in db.execute(sa_select(c, func.count()).where(*within(col(Outbox.created_at))).group_by(c)):
+        at(_bucket(label, HOUR))["queued"] += n
+    e = _label(store, TransferEvent.at, HOUR)
+    for label, n in db.execute(sa_select(e, func.count()).where(
+            *within(col(TransferEvent.at)), col(TransferEvent.status) == Status.FAILED).group_by(e)):
+        at(_bucket(label, HOUR))["failed"] += n
+    return hours
+
+
+def _hour(number: int) -> datetime:
+    return datetime.fromtimestamp(number * HOUR, UTC)
+
+
+def _hours(db: Any, store: SqlStore, first: int, now: datetime) -> dict[int, dict[str, int]]:
+    """The counts of every hour from hour number `first` to now: those over for `SETTLED` from `chart_hour`
+    (counted and kept there at the first drawing that needs them, which also deletes the hours before `first`),
+    the hours since counted afresh."""
+    settled = int((now - SETTLED).timestamp()) // HOUR  # the first hour not yet kept
+    kept = {hour: dict(zip(KEPT, counts, strict=True)) for hour, *counts in db.execute(
+        sa_select(col(ChartHour.hour), *(getattr(ChartHour, k) for k in KEPT))
+        .where(col(ChartHour.hour) >= first, col(ChartHour.hour) < settled))}
+    missing = [hour for hour in range(first, settled) if hour not in kept]
+    if missing:
+        counted = _count(db, store, _hour(missing[0]), _hour(settled))
+        new = {hour: counted.get(hour, dict.fromkeys(KEPT, 0)) for hour in missing}
+        dialect = sqlite_insert if store.engine.dialect.name == "sqlite" else pg_insert
+        db.execute(dialect(ChartHour).on_conflict_do_nothing(),  # another drawing may have kept some meanwhile
+                   [{"hour": hour, **counts} for hour, counts in new.items()])
+        db.execute(delete(ChartHour).where(col(ChartHour.hour) < first))  # what no drawing reads any more
+        kept.update(new)
+    return kept | _count(db, store, _hour(settled), None)
+
+
 def charts(store: SqlStore, now: datetime, currency: str, days: int = DAYS) -> dict[str, Any]:
-    """The series the console draws, each a list of (bucket start, value) over the last `days` days:
-    transfers made and money moved (completed or held, in `currency`) per day; messages sent to X per day and
-    their estimated cost (writes, at X's prices: reads are metered by the worker for today only, in its
-    heartbeat); the DMs of each hour's busiest 15-minute window, against X's allowance per window; messages
-    waiting to go out per hour; failed payments per hour. Each query reads one index range: the last `days` days."""
+    """The series the console draws, each a list of (bucket start, value) over the last `days` days (from the
+    start of the hour `days` days ago): transfers made and money moved (completed or held, in `currency`) per
+    day; messages sent to X per day and their estimated cost (writes, at X's prices: reads are metered by the
+    worker for today only, in its heartbeat); the DMs of each hour's busiest 15-minute window, against X's
+    allowance per window; messages waiting to go out per hour; failed payments per hour.
+
+    Every series but the money moved is summed from per-hour counts (`_hours`): a past hour's are read from
+    `chart_hour`, so a drawing counts rows of the last hour or two only, however busy the month was. Money moved
+    per day is counted afresh (a held or completed transfer may be returned any day after), by the index on
+    (status, created_at). The queue's depth is counted back from the messages waiting now, hour by hour (arrived
+    minus sent): exact now, and a message given up (which leaves the queue without being sent) lowers only the
+    hours before it."""
     start = now - timedelta(days=days)
-    moving = (Status.COMPLETED, Status.HELD)
+    first = int(start.timestamp()) // HOUR
     with store() as s:
-        db = s.session.connection()  # Core, not the ORM: thousands of small rows
+        db = s.session.connection()  # Core, not the ORM: hundreds of small rows
+        hours = _hours(db, store, first, now)
         d = _label(store, Transfer.created_at, DAY)
         by_day = db.execute(
-            sa_select(d, col(Transfer.status), col(Transfer.currency), func.count(),
-                      func.sum(col(Transfer.amount_minor)))
-            .where(col(Transfer.created_at) >= start).group_by(d, col(Transfer.status), col(Transfer.currency))).all()
-        h = _label(store, Outbox.sent_at, HOUR)
-        sent = db.execute(sa_select(h, col(Outbox.kind), func.count()).where(col(Outbox.sent_at) >= start)
-                          .group_by(h, col(Outbox.kind))).all()
-        w = _label(store, Outbox.sent_at, WINDOW)
-        windows = (sa_select(w.label("w"), func.count().label("n"))
-                   .where(col(Outbox.sent_at) >= start, col(Outbox.kind) == "dm").group_by(w).subquery())
-        wh = _hour_of(store, windows.c.w)
-        dm_peaks = db.execute(sa_select(wh, func.max(windows.c.n)).group_by(wh)).all()
-        c = _label(store, Outbox.created_at, HOUR)
-        queued = db.execute(sa_select(c, func.count()).where(col(Outbox.created_at) >= start).group_by(c)).all()
-        # Waiting when the window began: sent after it began, or not sent yet. The unsent are few, read by the
-        # index on status; SQLite's statistics (no histogram) cannot know that and would scan the table.
-        unsent: Any = (sa_select(func.count()).select_from(Outbox)
-                       .where(col(Outbox.status).in_(WAITING), col(Outbox.created_at) < start))
-        if store.engine.dialect.name == "sqlite":
-            unsent = text("SELECT count(*) FROM outbox INDEXED BY ix_outbox_status "
-                          "WHERE status IN (:queued, :sending) AND created_at < :start").bindparams(
-                bindparam("start", start, type_=UTCDateTime()), queued=WAITING[0].value,
-                sending=WAITING[1].value)
-        sent_later = sa_select(func.count()).select_from(Outbox).where(col(Outbox.sent_at) >= start,
-                                                                       col(Outbox.created_at) < start)
-        waiting_before = db.execute(sent_later).scalar_one() + db.execute(unsent).scalar_one()
-        e = _label(store, TransferEvent.at, HOUR)
-        failed = db.execute(sa_select(e, func.count()).where(
-            col(TransferEvent.at) >= start, col(TransferEvent.status) == Status.FAILED).group_by(e)).all()
+            sa_select(d, func.sum(col(Transfer.amount_minor)))
+            .where(col(Transfer.status).in_((Status.COMPLETED, Status.HELD)), col(Transfer.currency) == currency,
+                   col(Transfer.created_at) >= _hour(first)).group_by(d)).all()
+        waiting_now = db.execute(sa_select(func.count()).select_from(Outbox)
+                                 .where(col(Outbox.status).in_(WAITING))).scalar_one()
         beat = s.checkpoints.get(Mark.HEARTBEAT)
+        s.session.commit()  # what _hours kept
     # Floats from here on are chart coordinates (what a chart draws), never amounts kept or moved.
     made: dict[int, float] = {}
-    moved: dict[int, float] = {}
-    for label, status, cur, n, total in by_day:
-        b = _bucket(label, DAY)
-        made[b] = made.get(b, 0) + n
-        if status in moving and cur == currency:
-            moved[b] = moved.get(b, 0) + float(Money(int(total), currency).decimal())
     requests: dict[int, float] = {}
     usd: dict[int, float] = {}
-    left: dict[int, float] = {}
-    for label, kind, n in sent:
-        b, hour = _bucket(label, DAY), _bucket(label, HOUR)
-        requests[b] = requests.get(b, 0) + n
-        usd[b] = usd.get(b, 0) + n * WRITE_USD.get(kind, 0.0)
-        left[hour] = left.get(hour, 0) + n
-    dms = {_bucket(label, HOUR): float(n) for label, n in dm_peaks}
+    for hour, counts in hours.items():
+        day = hour * HOUR // DAY
+        made[day] = made.get(day, 0) + counts["made"]
+        requests[day] = requests.get(day, 0) + counts["sent"]
+        usd[day] = usd.get(day, 0) + counts["sent_dm"] * WRITE_USD["dm"] + counts["sent_reply"] * WRITE_USD["reply"]
+    moved = {_bucket(label, DAY): float(Money(int(total), currency).decimal()) for label, total in by_day}
     usage = (json.loads(beat) or {}).get("x_usage") if beat else None
     if usage and usage.get("day") == now.date().isoformat():  # today's full meter, reads included
         today = int(now.timestamp()) // DAY
         requests[today] = max(requests.get(today, 0), usage.get("requests_total", 0))
         usd[today] = max(usd.get(today, 0), usage.get("usd", 0.0))
-    arrived = {_bucket(label, HOUR): n for label, n in queued}
     depth: dict[int, float] = {}
-    level = float(waiting_before)
-    for hour in range(int(start.timestamp()) // HOUR, int(now.timestamp()) // HOUR + 1):
-        level += arrived.get(hour, 0) - left.get(hour, 0)
+    level = float(waiting_now)
+    for hour in range(int(now.timestamp()) // HOUR, first - 1, -1):
         depth[hour] = max(level, 0)
+        during = hours.get(hour)
+        if during:
+            level += during["sent"] - during["queued"]
+    hourly = {name: {hour: float(c[name]) for hour, c in hours.items()} for name in ("dm_peak", "failed")}
     return {
         "made": _series(made, start, now, DAY),
         "moved": _series(moved, start, now, DAY),
         "requests": _series(requests, start, now, DAY),
         "usd": _series(usd, start, now, DAY),
-        "dms": _series(dms, start, now, HOUR),
+        "dms": _series(hourly["dm_peak"], start, now, HOUR),
         "queue": _series(depth, start, now, HOUR),
-        "errors": _series({_bucket(label, HOUR): n for label, n in failed}, start, now, HOUR),
+        "errors": _series(hourly["failed"], start, now, HOUR),
     }
