@@ -740,13 +740,14 @@ def operator_add(
 
     from bot.console import operators
 
-    _, uow, _ = _operator()
+    settings, uow, _ = _operator()
     password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     try:
         secret = operators.add(uow, name, password, datetime.now(UTC), totp=totp, replace=replace)
     except operators.OperatorError as err:
         _fail(str(err))
-    console.print(f"operator {name} can sign in at PAYBOT_WEB_URL/console/sign-in", highlight=False, markup=False)
+    base = (settings.paybot_web_url or "").rstrip("/") or "PAYBOT_WEB_URL"  # the address, once it is set
+    console.print(f"operator {name} can sign in at {base}/console/sign-in", highlight=False, markup=False)
     if secret:
         console.print(f"add this to their authenticator app (shown once): {operators.totp_uri(name, secret)}",
                       highlight=False, markup=False, soft_wrap=True)

@@ -426,6 +426,11 @@ def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: 
     made = runner.invoke(app, ["operator", "add", "ada", "--totp"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert made.exit_code == 0, made.output
     assert "otpauth://totp/paybot:ada?secret=" in made.output and PASSWORD not in made.output
+    assert "at PAYBOT_WEB_URL/console/sign-in" in made.output  # no address set: the setting is named
+    monkeypatch.setenv("PAYBOT_WEB_URL", "https://pay.example.com/")
+    again = runner.invoke(app, ["operator", "add", "bea"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert "operator bea can sign in at https://pay.example.com/console/sign-in" in again.output, again.output
+    assert runner.invoke(app, ["operator", "remove", "bea"]).exit_code == 0
     assert operators.names(SqlStore(engine)) == ["ada"]
     assert runner.invoke(app, ["operator", "list"]).output.split() == ["ada"]
     assert runner.invoke(app, ["operator", "remove", "ada"]).exit_code == 0
