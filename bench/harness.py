@@ -18,13 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
 from bot.bootstrap import Bot
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.sims.runner import ScenarioSettings, build_on_sim
 from bot.sims.x import (
     SIM_ACCESS_TOKEN,
@@ -140,7 +141,7 @@ class VirtualDay:
     # ------------------------------------------------------------- figures
 
     def transfers(self) -> list[Transfer]:
-        with self.bot.service.uow() as s:
+        with cast(SqlStore, self.bot.service.uow)() as s:
             return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
 
     def latencies(self) -> tuple[list[float], list[float]]:

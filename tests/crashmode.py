@@ -87,12 +87,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
 from bot import faults
 from bot.messages import CATALOG, fits, without_links
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import Run
 from bot.sims.stripe import StripeSim
@@ -906,7 +907,7 @@ class CrashRun:
 
     def _holding(self) -> bool:
         """Whether the store holds money for someone (a claim may release it, its window's end return it)."""
-        with self.run.bot.service.uow() as s:
+        with cast(SqlStore, self.run.bot.service.uow)() as s:
             return s.exec(select(Transfer.id).where(Transfer.status == "held").limit(1)).first() is not None
 
     def _claimable(self) -> list[dict[str, Any]]:
@@ -945,7 +946,7 @@ class CrashRun:
 
     def _outbox_waits(self) -> bool:
         """Whether the bot has messages still to send (a retry after X refused one, a rate limit's pause)."""
-        with self.run.bot.service.uow() as s:
+        with cast(SqlStore, self.run.bot.service.uow)() as s:
             return s.exec(select(Outbox.id).where(col(Outbox.status).in_(("queued", "sending"))).limit(1)).first() \
                 is not None
 
@@ -1007,7 +1008,7 @@ class CrashRun:
 
     def _check(self) -> Report:
         run = self.run
-        with run.bot.service.uow() as s:
+        with cast(SqlStore, run.bot.service.uow)() as s:
             transfers = list(s.exec(select(Transfer)))
             processed = set(s.exec(select(ProcessedTweet.id)))
             outbox = list(s.exec(select(Outbox)))

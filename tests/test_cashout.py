@@ -34,6 +34,7 @@ from bot.ports import CashOutOutcome, EventKind, FakeClock, PayoutAccounts
 from bot.providers.mangopay_people import NoPages
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
 from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
 from tests.mangopay_people import KnownPeople
@@ -72,6 +73,7 @@ def dms_to(w: World, user_id: str) -> list[str]:
 
 def rows(w: World) -> list[tuple[str, str, int | None, str | None, str | None]]:
     """(user, status, amount, ref, failure) of every cash-out, oldest first."""
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(p.user_id, p.status, p.amount_minor, p.ref, p.failure)
                 for p in s.exec(select(Payout).order_by(col(Payout.id))) if not p.key.startswith("cashout:before:")]

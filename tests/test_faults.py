@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlmodel import select
 
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.sims.x_routes import TIMEOUT
 from bot.store import Transfer
@@ -51,7 +53,7 @@ def test_the_bot_recovers_from_each_fault(run: Run, endpoint: str, status: int) 
     for _ in range(6):
         run._wait("31m")
         run.bot.worker.run_until_idle()
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["completed"]
     said = Counter(m["type"] for m in run.sim.bot_messages())
     assert said == {"dm": 1, "reply": 1}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlmodel import select
 
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.store import Outbox, Transfer
 
@@ -40,7 +42,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
 
 def consistent(run: Run) -> None:
     """Nothing half-done: no transfer mid-flight, every message sent, provider and store agree."""
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         transfers = list(s.exec(select(Transfer)))
         outbox = list(s.exec(select(Outbox)))
     assert all(t.status != "executing" for t in transfers)
@@ -58,7 +60,7 @@ def test_hostile_posts(run: Run, who: str, text: str, answer: str | None) -> Non
         assert said == []
     else:
         assert len(said) == 1 and said[0]["type"] == "reply" and answer in said[0]["text"], said
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert list(s.exec(select(Transfer))) == []
     consistent(run)
 
@@ -69,7 +71,7 @@ def test_someone_elses_yes_and_replayed_dm_ids(run: Run) -> None:
     code = run._code("t1")
     for text in ("yes", f"yes {code}", f"YES {code.lower()}", "oui", "no", f"cancel {code}"):
         run.step({"dm": text, "by": "mallory"})
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["pending"]
     yes = run.sim.dm("bob", "yes")
     run.sim.dms.append(dict(yes))  # X delivers the same event twice
@@ -84,7 +86,7 @@ def test_hostile_dms_get_the_help_and_change_nothing(run: Run, text: str) -> Non
     run.step({"dm": text, "by": "bob"})
     answer = run.sim.bot_messages()[-1]
     assert answer["type"] == "dm" and any(w in answer["text"] for w in ("YES", "invisible", "too long"))
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["pending"]
     consistent(run)
 

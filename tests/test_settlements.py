@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from bot import admin
 from bot.faults import InjectedFault
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.store import Settlement, TransferEvent
 from tests.fakes import FakeProvider
 from tests.test_service import World
@@ -50,12 +51,14 @@ def pay(w: World, text: str = "@paybot send 5 to @alice") -> None:
 
 def settlements(w: World) -> list[tuple[str, int, str, str | None]]:
     """(step, amount, status, key) of every settlement, oldest first."""
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(st.step, st.amount_minor, st.status, st.key)
                 for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]
 
 
 def notes(w: World, transfer_id: int = 1) -> list[tuple[str, str]]:
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(e.status, e.note or "") for e in s.exec(select(TransferEvent).where(
             TransferEvent.transfer_id == transfer_id).order_by(col(TransferEvent.id)))]
