@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import select
 
 from bot import migrate
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.store import Transfer, make_engine
 

@@ -627,7 +627,7 @@ def test_the_bank_page_setting_is_gone_and_refused_when_set(tmp_path: Path, url:
                         mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
                         mangopay_bank_page_url=url, paybot_web_url="https://paybot.example.com",
                         paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
-                        paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
+                        paybot_db_path=str(tmp_path / "p.db"))
     if ok:
         assert settings.require_mangopay()[0] == "client-1"
     else:

@@ -7,13 +7,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from bot.errors import ConfigError
 
-X = {"x_consumer_key": "ck", "x_consumer_secret": "cs", "x_access_token": "at", "x_access_token_secret": "ats"}
+X: dict[str, Any] = {"x_consumer_key": "ck", "x_consumer_secret": "cs", "x_access_token": "at", "x_access_token_secret": "ats"}
 
 
 @pytest.mark.parametrize("key", ["sk_test_changethis", "sk_live_changeme", "rk_test_xxxx", "sk_test_<your key>"])

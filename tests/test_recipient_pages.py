@@ -201,13 +201,13 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
     from bot.web.app import create_app
     from tests.webworld import SECRET
 
-    settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,  # type: ignore[arg-type]
+    settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,
                         mangopay_api_key=mw.sim.api_key, mangopay_api_base=mw.sim.base,
                         mangopay_card_page_url=mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
                         paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1",
                         mangopay_db_path=str(tmp_path / "web-mp.db"))
     app = create_app(settings, mw.web.store, mw.web.clock)
     assert set(ROUTES) <= {r.rule for r in app.url_map.iter_rules()}
-    plain = create_app(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),  # type: ignore[arg-type]
+    plain = create_app(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),
                        mw.web.store, mw.web.clock)
     assert not set(ROUTES) & {r.rule for r in plain.url_map.iter_rules()}

@@ -512,7 +512,7 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
     stripe_sim.start()
     try:
         proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0",
-                     **stripe_env(stripe_sim, tmp_path))
+                     **cast(dict[str, Any], stripe_env(stripe_sim, tmp_path)))
         try:
             def link_to(handle: str) -> bool:
                 uid = xsim.user_id(handle)
