@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -111,7 +112,7 @@ class VirtualDay:
                 continue
             sender = next(p for p in e["participant_ids"] if p != self.sim.bot_id)
             handle = self.sim.handle(sender)
-            self.at(self.clock.now() + self.think, lambda h=handle, u=sender: self._yes(h, u))
+            self.at(self.clock.now() + self.think, partial(self._yes, handle, sender))
 
     def _yes(self, handle: str, user_id: str) -> None:
         self.sim.dm(handle, "yes")

@@ -15,6 +15,7 @@ import argparse
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 from bench.harness import START, VirtualDay, percentile
 from bot.sims.x import PAY_PER_USE
@@ -30,7 +31,7 @@ def run(load: float, hours: float) -> dict[str, float]:
         gap = span / max(n, 1)
         for i in range(n):  # evenly spread, each at a random moment within its slot
             when = START + gap * i + gap * day.rng.random()
-            day.at(when, lambda i=i: day.post_payment(day.senders[i % 400], day.recipients[i % 400]))
+            day.at(when, partial(day.post_payment, day.senders[i % 400], day.recipients[i % 400]))
         day.run_until(START + span)
         completed = sum(t.status == "completed" for t in day.transfers())
         confirm, execute = day.latencies()

@@ -14,7 +14,8 @@ import pytest
 from bot.config import Settings
 from bot.errors import ConfigError
 
-X: dict[str, Any] = {"x_consumer_key": "ck", "x_consumer_secret": "cs", "x_access_token": "at", "x_access_token_secret": "ats"}
+X: dict[str, Any]  # for Settings(**X): its fields are not all strings
+X = {"x_consumer_key": "ck", "x_consumer_secret": "cs", "x_access_token": "at", "x_access_token_secret": "ats"}
 
 
 @pytest.mark.parametrize("key", ["sk_test_changethis", "sk_live_changeme", "rk_test_xxxx", "sk_test_<your key>"])

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
+from bot.sims.x import XSim
 from bot.store import Outbox, Transfer
 
 POSTS = [
@@ -74,6 +75,7 @@ def test_someone_elses_yes_and_replayed_dm_ids(run: Run) -> None:
     with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["pending"]
     yes = run.sim.dm("bob", "yes")
+    assert isinstance(run.sim, XSim)  # the run is on X
     run.sim.dms.append(dict(yes))  # X delivers the same event twice
     run.bot.worker.run_until_idle()
     assert len(run.sandbox.payments()) == 1

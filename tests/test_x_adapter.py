@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from requests.adapters import HTTPAdapter
@@ -38,9 +39,10 @@ def sim(clock: FakeClock) -> Iterator[XSim]:
 
 
 def client(sim: XSim, clock: FakeClock, **kw: object) -> XClient:
+    creds: dict[str, Any]  # for XClient(**creds), whose parameters are not all strings
     creds = dict(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
                  access_token_secret=SIM_ACCESS_TOKEN_SECRET)
-    creds.update(kw)  # type: ignore[arg-type]
+    creds.update(kw)
     return XClient(**creds, base_url=sim.base, clock=clock, timeout=5)
 
 
