@@ -44,7 +44,7 @@ START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 class _Event:
     at: datetime
     seq: int
-    action: Callable[[], None] = field(compare=False)
+    action: Callable[[], object] = field(compare=False)
 
 
 class VirtualDay:
@@ -97,7 +97,7 @@ class VirtualDay:
 
     # -------------------------------------------------------------- people
 
-    def at(self, when: datetime, action: Callable[[], None]) -> None:
+    def at(self, when: datetime, action: Callable[[], object]) -> None:
         heapq.heappush(self.queue, _Event(when, next(self.seq), action))
 
     def post_payment(self, sender: str, recipient: str, amount: str = "5") -> None:

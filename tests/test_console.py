@@ -14,7 +14,7 @@ from typing import Any
 import pyotp
 import pytest
 from flask.testing import FlaskClient
-from sqlmodel import select
+from sqlmodel import col, select
 from typer.testing import CliRunner
 
 from bot import admin
@@ -107,7 +107,7 @@ def test_sign_in_and_out(world: ConsoleWorld) -> None:
     out = c.post("/console/sign-out", data={"csrf": csrf_of(text(page))})
     assert out.status_code == 303 and c.get("/console/health").status_code == 303
     with world.store() as s:
-        assert [a.ok for a in s.exec(select(SignInAttempt).order_by(SignInAttempt.id))] == [False, False, True]
+        assert [a.ok for a in s.exec(select(SignInAttempt).order_by(col(SignInAttempt.id)))] == [False, False, True]
 
 
 def test_the_session_cookie_is_httponly_samesite_and_secure_on_https(world: ConsoleWorld) -> None:

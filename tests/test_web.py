@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -301,10 +301,10 @@ def test_a_request_the_app_cannot_read_gets_a_page_with_its_own_status(world: Wo
     assert (big.status_code, h1(big)) == (413, "This form is too large")
     app = world.make_app()
 
-    def refuse() -> None:
+    def refuse() -> NoReturn:
         raise BadRequest()
 
-    def fail(token: str) -> None:
+    def fail(token: str) -> NoReturn:
         raise RuntimeError(token)
 
     app.add_url_rule("/refuse", view_func=refuse)
