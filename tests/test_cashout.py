@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -552,7 +552,7 @@ def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, 
                         ({"OwnerAddress": {**address, "City": None}}, "OwnerAddress.City"),
                         ({"OwnerAddress": {**address, "Country": "US"}}, "OwnerAddress.Region")]:
         bad = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
-                  {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **body})
+                  {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **cast(dict[str, Any], body)})
         assert bad.status_code == 400 and bad.json()["Type"] == "param_error" and field in bad.json()["errors"], body
     sim.register_legacy_bank_account(user, "GB82 WEST 1234 5698 7654 32")
     with pytest.raises(MangopayError):

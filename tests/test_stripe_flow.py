@@ -180,10 +180,11 @@ def test_a_dashboard_refund_and_a_dispute_reach_the_store(run: Run) -> None:
     assert run.stripe is not None
     pay(run, "@paybot send 5 to @alice")
     [t] = transfers(run)
+    assert t.payment_ref is not None
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
     pi = provider.client.v1.payment_intents.retrieve(t.payment_ref or "")
     provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref, "reverse_transfer": True})
-    run.stripe.dispute(pi.latest_charge)
+    run.stripe.dispute(cast(str, pi.latest_charge))
     run.step({"wait": "1m"})
     run.step({"wait": "1m"})  # a second poll applies nothing twice
     [t] = transfers(run)
@@ -208,7 +209,7 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
     stray = provider.client.v1.payment_intents.create(params={  # a charge paybot never recorded
         "amount": 700, "currency": "usd", "customer": provider.customer(run.sim.user_id("bob")),
-        "payment_method": provider._card(run.sim.user_id("bob")), "off_session": True, "confirm": True,
+        "payment_method": cast(str, provider._card(run.sim.user_id("bob"))), "off_session": True, "confirm": True,
         "metadata": {"paybot_key": "pay:unknown"}})
     mismatches, _ = reconcile(run.bot.service, since)
     assert [(m.transfer_id, m.ref) for m in mismatches] == [(1, transfers(run)[0].payment_ref), (None, stray.id)]
@@ -576,7 +577,7 @@ def test_a_refund_stripe_leaves_pending_is_told_only_when_it_goes_through(run: R
     run.step({"wait": "1m"})
     run.step({"wait": "1m"})  # refund.updated and charge.refund.updated: applied once in effect
     told = [t for t in _dms(run, "bob") if "refunded" in t]
-    warned = [w["what"] for w in admin.money_warnings(run.bot.service.uow, run.clock.now())]
+    warned = [w["what"] for w in admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now())]
     if ends == "succeeded":
         assert told == ["$2.00 of your $5.00 to @alice was refunded to you ($2.00 refunded in all). [6P37]"]
         assert _settled(run) == [("refund", 200, "succeeded")] and warned == []
@@ -617,15 +618,15 @@ def test_a_dispute_that_withdraws_funds_warns_until_the_operator_reverses_the_tr
     pay(run, "@paybot send 5 to @alice")
     [t] = transfers(run)
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
-    run.stripe.dispute(provider.client.v1.payment_intents.retrieve(t.payment_ref or "").latest_charge)
+    run.stripe.dispute(cast(str, provider.client.v1.payment_intents.retrieve(t.payment_ref or "").latest_charge))
     run.step({"wait": "1m"})
-    warned = admin.money_warnings(run.bot.service.uow, run.clock.now())
+    warned = admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now())
     assert [w["what"] for w in warned] == ["funds_withdrawn"]
     assert "the payer's bank took $5.00 back" in warned[0]["text"]
     assert run.bot.service.operator_reverse(1)[0]
     [transfer] = run.stripe.of_kind("transfer")
     assert (transfer["amount_reversed"], transfer["reversed"]) == (500, True)
-    assert admin.money_warnings(run.bot.service.uow, run.clock.now()) == []
+    assert admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now()) == []
     assert [tr.status for tr in transfers(run)] == ["completed"] and run.stripe.of_kind("refund") == []
 
 
