@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import migrate
 from bot.repo.sql import SqlStore
@@ -53,7 +53,7 @@ def catch_up(run: Run) -> None:
 
 def statuses(run: Run) -> list[str]:
     with cast(SqlStore, run.bot.service.uow)() as s:
-        return [t.status for t in s.exec(select(Transfer).order_by(Transfer.id))]  # type: ignore[arg-type]
+        return [t.status for t in s.exec(select(Transfer).order_by(col(Transfer.id)))]
 
 
 def test_transfers_and_show(run: Run, tmp_path: Path) -> None:
