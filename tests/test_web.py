@@ -77,7 +77,7 @@ def test_the_app_has_only_the_routes_paybot_declares(world: World) -> None:
     assert world.app is not None
     assert routes_of(world.app) == ROUTES == {"/l/<token>": {"GET"}, "/identity": {"GET", "POST"},
                                               "/static/<path:filename>": {"GET"}}
-    # (no provider: only the routes are read; the ignore says None stands in for it)
+    # (provider None: only the routes are read, nothing reaches it)
     with_hook = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
                                                apply=lambda _event: None, endpoint="stripe_webhook"))
     assert routes_of(with_hook) == {**ROUTES, WEBHOOK_ROUTE[0]: WEBHOOK_ROUTE[1]}
@@ -86,7 +86,7 @@ def test_the_app_has_only_the_routes_paybot_declares(world: World) -> None:
 def test_every_response_carries_the_security_headers(world: World, client: FlaskClient) -> None:
     """Pages, redirects, problem pages, 404s, 405s, the stylesheet and the webhook's refusals all carry a strict CSP,
     HSTS, no framing, no referrer and nosniff."""
-    # (no provider: the webhook's refusals never reach it)
+    # (provider None: the webhook's refusals never reach it)
     hooked = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
                                             apply=lambda _event: None, endpoint="stripe_webhook")).test_client()
     responses = [client.get(path(world.link("1"))), client.get("/identity"), client.get("/nowhere"),
