@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import requests
 from sqlalchemy import event, func
@@ -32,6 +32,7 @@ from sqlmodel import select
 
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.sims.runner import ScenarioSettings, build_on_sim
 from bot.sims.x import (
     SIM_ACCESS_TOKEN,
@@ -119,7 +120,7 @@ def main() -> None:
             control("/_sim/batch", {"dms": [{"by": f"s{i}", "text": "yes"} for i in range(args.n)]})
             worker.run_until_idle(max_rounds=1000)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-            with bot.service.uow() as s:
+            with cast(SqlStore, bot.service.uow)() as s:
                 completed = s.exec(select(func.count()).select_from(Transfer)
                                    .where(Transfer.status == "completed")).one()
             bot.close()

@@ -19,6 +19,7 @@ import argparse
 import json
 from collections import Counter
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bench.harness import START, VirtualDay
@@ -39,8 +40,8 @@ def run_paybot(n: int) -> dict[str, Any]:
     try:
         for i in range(n):
             when = START + timedelta(minutes=i)
-            day.at(when, lambda i=i: day.post_payment(day.senders[i % len(day.senders)],
-                                                      day.recipients[i % len(day.recipients)]))
+            day.at(when, partial(day.post_payment, day.senders[i % len(day.senders)],
+                                 day.recipients[i % len(day.recipients)]))
         day.run_until(START + timedelta(minutes=n + 30))
         completed = sum(t.status == "completed" for t in day.transfers())
         return figures(day.sim.log, completed)
@@ -59,7 +60,7 @@ def run_group(n: int, k: int = 5) -> dict[str, Any]:
                 if j % 3 == 2:
                     day.sandbox.set_payouts(day.sim.user_id(name), False)
             text = "@paybot send 2 to " + " ".join(f"@{h}" for h in names)
-            day.at(START + timedelta(minutes=i), lambda s=day.senders[i], t=text: day.sim.tweet(s, t))
+            day.at(START + timedelta(minutes=i), partial(day.sim.tweet, day.senders[i], text))
         day.run_until(START + timedelta(minutes=n + 30))
         ok = Counter(e["endpoint"] for e in day.sim.log if 200 <= e["status"] < 300)
         moved = sum(t.status in ("completed", "held") for t in day.transfers())

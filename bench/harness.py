@@ -26,14 +26,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
 from bot.bootstrap import Bot
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.sims.mastodon import RATE_LIMIT, SIM_TOKEN
 from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.runner import ScenarioSettings, build_on_sim
@@ -55,7 +57,7 @@ OUTBOX_AFTER_WAKE = timedelta(seconds=0.5)  # bot/worker.py `_listen`: the outbo
 class _Event:
     at: datetime
     seq: int
-    action: Callable[[], None] = field(compare=False)
+    action: Callable[[], object] = field(compare=False)
 
 
 class VirtualDay:
@@ -161,7 +163,7 @@ class VirtualDay:
 
     # -------------------------------------------------------------- people
 
-    def at(self, when: datetime, action: Callable[[], None]) -> None:
+    def at(self, when: datetime, action: Callable[[], object]) -> None:
         heapq.heappush(self.queue, _Event(when, next(self.seq), action))
 
     def post_payment(self, sender: str, recipient: str, amount: str = "5") -> None:
@@ -172,7 +174,7 @@ class VirtualDay:
         """Each sender answers YES `think` after a confirmation DM reaches them."""
         for _, sender, _ in self._confirmations(fresh=True):
             handle = self.sim.handle(sender)
-            self.at(self.clock.now() + self.think, lambda h=handle, u=sender: self._yes(h, u))
+            self.at(self.clock.now() + self.think, partial(self._yes, handle, sender))
 
     def _confirmations(self, *, fresh: bool = False) -> list[tuple[str, str, datetime]]:
         """The bot's confirmations (id, to whom, when), oldest first: X's DMs, or Mastodon's direct statuses;
@@ -227,7 +229,7 @@ class VirtualDay:
     # ------------------------------------------------------------- figures
 
     def transfers(self) -> list[Transfer]:
-        with self.bot.service.uow() as s:
+        with cast(SqlStore, self.bot.service.uow)() as s:
             return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
 
     def latencies(self) -> tuple[list[float], list[float]]:

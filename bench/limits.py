@@ -15,9 +15,10 @@ import argparse
 import json
 import logging
 from datetime import timedelta
+from functools import partial
 
 from bench.harness import START, VirtualDay, percentile
-from bot.sims.x import PAY_PER_USE
+from bot.sims.x import PAY_PER_USE, XSim
 
 DM_SENDS_PER_DAY = PAY_PER_USE["dm_post"] * 4 * 24  # 15 per 15 minutes
 
@@ -30,11 +31,12 @@ def run(load: float, hours: float) -> dict[str, float]:
         gap = span / max(n, 1)
         for i in range(n):  # evenly spread, each at a random moment within its slot
             when = START + gap * i + gap * day.rng.random()
-            day.at(when, lambda i=i: day.post_payment(day.senders[i % 400], day.recipients[i % 400]))
+            day.at(when, partial(day.post_payment, day.senders[i % 400], day.recipients[i % 400]))
         day.run_until(START + span)
         completed = sum(t.status == "completed" for t in day.transfers())
         confirm, execute = day.latencies()
         maximum = DM_SENDS_PER_DAY * hours / 24
+        assert isinstance(day.sim, XSim)  # X's limits
         return {
             "load": load, "offered": n, "completed": completed, "max_allowed": round(maximum),
             "ratio_of_max": round(completed / maximum, 3),

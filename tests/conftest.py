@@ -38,8 +38,9 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
 
 
-socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
-socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+# (assignment: typeshed declares both on _socket.socket, the C base, so a socket.socket self does not match)
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign, assignment]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, assignment]
 stamina.set_testing(True, attempts=3)
 
 _PREFIXES = ("X_", "PAYBOT_", "SANDBOX_", "DATABASE_URL", "LOG_LEVEL", "STRIPE_")

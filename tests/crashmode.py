@@ -92,16 +92,18 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlmodel import col, select
 
 from bot import faults
 from bot.mastodon.client import port_id, status_of
 from bot.messages import CATALOG, fits, without_links
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import Run
 from bot.sims.stripe import StripeSim
+from bot.sims.x import XSim
 from bot.store import Outbox, ProcessedTweet, Transfer
 from tests.mastodon_record import MastodonRecord
 
@@ -365,6 +367,7 @@ class CrashRun:
     def _watch_renames(self) -> None:
         """Note each rename with the first X id after it, so a handle can be read as of any moment."""
         sim = self.run.sim
+        assert isinstance(sim, XSim)  # crash runs are on X
         rename = sim.rename
 
         def noted(handle: str, new: str) -> None:
@@ -378,6 +381,7 @@ class CrashRun:
         self.scenario["steps"].append(step)
         for inner in step.get("together", [step]):
             self._note_intent(inner)
+        assert isinstance(self.run.sim, XSim)  # crash runs are on X
         if "pause" in step or "resume" in step:  # posts between a pause and its resume meet "maintenance"
             if "pause" in step and self.paused_since is None:
                 self.paused_since = self.run.sim.next_post
@@ -398,6 +402,7 @@ class CrashRun:
             return
         shown = [a["amount"] for a in self._asks() if a["to"] == uid and a["code"] == said.group(2)]
         if shown:
+            assert isinstance(self.run.sim, XSim)  # crash runs are on X
             self.intent.setdefault((uid, shown[-1]), (step.get("means", said.group(1).lower()), step["dm"],
                                                       self.run.sim.next_post))
 
@@ -916,7 +921,7 @@ class CrashRun:
 
     def _holding(self) -> bool:
         """Whether the store holds money for someone (a claim may release it, its window's end return it)."""
-        with self.run.bot.service.uow() as s:
+        with cast(SqlStore, self.run.bot.service.uow)() as s:
             return s.exec(select(Transfer.id).where(Transfer.status == "held").limit(1)).first() is not None
 
     def _claimable(self) -> list[dict[str, Any]]:
@@ -955,7 +960,7 @@ class CrashRun:
 
     def _outbox_waits(self) -> bool:
         """Whether the bot has messages still to send (a retry after X refused one, a rate limit's pause)."""
-        with self.run.bot.service.uow() as s:
+        with cast(SqlStore, self.run.bot.service.uow)() as s:
             return s.exec(select(Outbox.id).where(col(Outbox.status).in_(("queued", "sending"))).limit(1)).first() \
                 is not None
 
@@ -965,6 +970,7 @@ class CrashRun:
         asks for a bare answer ("Reply YES to confirm", not "YES CODE").
         A send's DM to its sender; a request's public reply to each payer it names, or its DM."""
         sim = self.run.sim
+        assert isinstance(sim, XSim)  # crash runs are on X
         out: list[dict[str, Any]] = []
         sent = {e["id"]: e for e in sim.dms if e["sender_id"] == sim.bot_id}
         for m in sim.bot_messages():
@@ -1001,6 +1007,7 @@ class CrashRun:
 
     def _holder(self, handle: str, at: int) -> str | None:
         """Who had `handle` when X's ids were at `at`."""
+        assert isinstance(self.run.sim, XSim)  # crash runs are on X
         owner = {u["username"].lower(): uid for uid, u in self.run.sim.users.items()}
         for after, uid, old, new in reversed(self.renames):
             if after <= at:
@@ -1017,7 +1024,8 @@ class CrashRun:
 
     def _check(self) -> Report:
         run = self.run
-        with run.bot.service.uow() as s:
+        assert isinstance(run.sim, XSim)  # crash runs are on X
+        with cast(SqlStore, run.bot.service.uow)() as s:
             transfers = list(s.exec(select(Transfer)))
             processed = set(s.exec(select(ProcessedTweet.id)))
             outbox = list(s.exec(select(Outbox)))
@@ -1120,6 +1128,7 @@ class CrashRun:
     def _said(self) -> dict[str, list[tuple[int, bool]]]:
         """Each person's STOP (True) and START (False) DMs to the bot, as (X id, stopped), oldest first."""
         sim = self.run.sim
+        assert isinstance(sim, XSim)  # crash runs are on X
         said: dict[str, list[tuple[int, bool]]] = defaultdict(list)
         for e in sim.dms:
             word = e["text"].strip().lower()
@@ -1180,6 +1189,7 @@ class CrashRun:
         the payer (and the requester) with the amount and code, or, to a discreet payer, a DM "Pay AMOUNT to
         @requester". A handle counts for who had it when the command was posted or the DM sent."""
         sim = self.run.sim
+        assert isinstance(sim, XSim)  # crash runs are on X
         ttl = self._ttl(t.kind)
         amount = dollars(t.amount_minor)
         pair = sorted((t.sender_id, sim.bot_id), key=int)
@@ -1227,6 +1237,7 @@ class CrashRun:
             return "moved money without its sender's yes, sent after a confirmation that showed exactly that, " \
                    "within its time to answer"
         meant, text, since = self.intent.get((t.sender_id, t.amount_minor), ("yes", "", 0))
+        assert isinstance(self.run.sim, XSim)  # crash runs are on X
         said = [int(e["id"]) for e in self.run.sim.dms if e["sender_id"] == t.sender_id and e["text"] == text
                 and int(e["id"]) >= since]
         if meant == "no" and said and not any(int(y["id"]) < min(said) for _, _, y in yeses):
@@ -1310,6 +1321,7 @@ class CrashRun:
         """Each yes or no (`yes`: each yes) the person DMed the bot, oldest first: (X id, when, the code or None
         when bare)."""
         out = []
+        assert isinstance(self.run.sim, XSim)  # crash runs are on X
         for e in self.run.sim.dms:
             if e["sender_id"] == uid and self.run.sim.bot_id in e["participant_ids"]:
                 m = ANSWER.fullmatch(e["text"].strip().upper())
@@ -1384,6 +1396,7 @@ class CrashRun:
         one who paid), a refusal telling them what is left of their cap. Known gap (docs/consent.md): an
         outcome reply written at a yes sent before the PRIVACY DM. Handles as X resolved them."""
         sim = self.run.sim
+        assert isinstance(sim, XSim)  # crash runs are on X
         settings: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for e in sim.dms:
             m = PRIVACY.fullmatch(e["text"].strip().lower())

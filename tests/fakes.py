@@ -268,7 +268,7 @@ class Posts:
 
 
 def at(clock: Any) -> datetime:
-    return clock.now()  # type: ignore[no-any-return]
+    return clock.now()
 
 
 @dataclass

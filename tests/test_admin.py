@@ -11,11 +11,13 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import migrate
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.store import Transfer, make_engine
 
@@ -50,8 +52,8 @@ def catch_up(run: Run) -> None:
 
 
 def statuses(run: Run) -> list[str]:
-    with run.bot.service.uow() as s:
-        return [t.status for t in s.exec(select(Transfer).order_by(Transfer.id))]  # type: ignore[arg-type]
+    with cast(SqlStore, run.bot.service.uow)() as s:
+        return [t.status for t in s.exec(select(Transfer).order_by(col(Transfer.id)))]
 
 
 def test_transfers_and_show(run: Run, tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_reconcile_on_the_sandbox(run: Run, tmp_path: Path) -> None:
     done = paybot(tmp_path, "reconcile", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"mismatches": [], "resolved_by_lookup": 0}
-    with run.bot.service.uow() as s:  # the store says held money went back, the sandbox still holds it
+    with cast(SqlStore, run.bot.service.uow)() as s:  # the store says held money went back, the sandbox still holds it
         row = s.exec(select(Transfer).where(Transfer.id == 2)).one()
         row.status = "returned"
         s.add(row)
@@ -281,7 +283,7 @@ def test_a_sent_dm_keeps_no_link_in_the_store(run: Run) -> None:
     run.step({"dm": "yes", "by": "dave"})
     on_x = [m["text"] for m in run.sim.bot_messages() if m["type"] == "dm" and "http" in m["text"]]
     assert on_x, "the approval DM carries its link on X"
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         kept = [row.text for row in s.exec(select(Outbox)) if row.kind == "dm" and row.status == "sent"]
     assert kept and not any("http" in text for text in kept)
     assert sum("<link>" in text for text in kept) == len(on_x)

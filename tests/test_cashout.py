@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -34,6 +34,7 @@ from bot.ports import CashOutOutcome, EventKind, FakeClock, PayoutAccounts
 from bot.providers.mangopay_people import NoPages
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_OK, DROP, IBAN_OK, MangopayError, MangopaySim
 from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
 from tests.mangopay_people import KnownPeople
@@ -72,6 +73,7 @@ def dms_to(w: World, user_id: str) -> list[str]:
 
 def rows(w: World) -> list[tuple[str, str, int | None, str | None, str | None]]:
     """(user, status, amount, ref, failure) of every cash-out, oldest first."""
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(p.user_id, p.status, p.amount_minor, p.ref, p.failure)
                 for p in s.exec(select(Payout).order_by(col(Payout.id))) if not p.key.startswith("cashout:before:")]
@@ -550,7 +552,7 @@ def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, 
                         ({"OwnerAddress": {**address, "City": None}}, "OwnerAddress.City"),
                         ({"OwnerAddress": {**address, "Country": "US"}}, "OwnerAddress.Region")]:
         bad = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
-                  {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **body})
+                  {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **cast(dict[str, Any], body)})
         assert bad.status_code == 400 and bad.json()["Type"] == "param_error" and field in bad.json()["errors"], body
     sim.register_legacy_bank_account(user, "GB82 WEST 1234 5698 7654 32")
     with pytest.raises(MangopayError):
@@ -628,7 +630,7 @@ def test_the_bank_page_setting_is_gone_and_refused_when_set(tmp_path: Path, url:
                         mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
                         mangopay_bank_page_url=url, paybot_web_url="https://paybot.example.com",
                         paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
-                        paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
+                        paybot_db_path=str(tmp_path / "p.db"))
     if ok:
         assert settings.require_mangopay()[0] == "client-1"
     else:

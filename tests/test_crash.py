@@ -40,7 +40,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -68,7 +68,7 @@ KILL_BUDGET = 90.0  # seconds for one kill's point to be reached: a hang guard, 
 @pytest.fixture
 def sim() -> Iterator[XSim]:
     s = XSim(limits=UNLIMITED)
-    s.base = s.start()  # type: ignore[attr-defined]
+    s.base = s.start()
     yield s
     s.stop()
 
@@ -155,9 +155,8 @@ class People:
 class SandboxMoney:
     """The sandbox as the provider: its records are the provider's truth."""
 
-    env: ClassVar[dict[str, str]] = {}
-
     def __init__(self, tmp: Path) -> None:
+        self.env: dict[str, str] = {}  # the sandbox needs none; a test may give the store's address
         self.sandbox = SandboxProvider(tmp / "sandbox.db")
 
     def give_card(self, uid: str) -> None:
@@ -222,6 +221,7 @@ class MangopayMoney:
 
         self.sim = MangopaySim()
         base = self.sim.start()
+        settings: dict[str, Any]  # for Settings(**settings): its fields are not all strings
         settings = {"paybot_provider": "mangopay", "mangopay_client_id": self.sim.client_id,
                     "mangopay_api_key": self.sim.api_key, "mangopay_api_base": base,
                     "mangopay_card_page_url": base + "/_sim/card-page/{id}?user={user}&token={token}",

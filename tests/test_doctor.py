@@ -25,19 +25,19 @@ from bot.sims.x import (
 @pytest.fixture
 def sim() -> Iterator[XSim]:
     s = XSim(limits=PAY_PER_USE)
-    s.base = s.start()  # type: ignore[attr-defined]
+    s.base = s.start()
     yield s
     s.stop()
 
 
 def settings(sim: XSim, tmp: Path, **over: object) -> ScenarioSettings:
     base = dict(x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=sim.base,  # type: ignore[attr-defined]
+                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=sim.base,
                 paybot_db_path=str(tmp / "p.db"), sandbox_db_path=str(tmp / "s.db"))
     return ScenarioSettings(**(base | over))  # type: ignore[arg-type]
 
 
-def by_name(checks: list) -> dict[str, tuple[str, str]]:  # type: ignore[type-arg]
+def by_name(checks: list) -> dict[str, tuple[str, str]]:
     return {c.name: (c.status, c.detail) for c in checks}
 
 
@@ -70,7 +70,7 @@ def test_what_goes_wrong(sim: XSim, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
     """Basic allows one DM read a day: the doctor says the DM flow cannot run on it."""
     sim = XSim(limits={**PAY_PER_USE, "dm_events": 1})
-    sim.base = sim.start()  # type: ignore[attr-defined]
+    sim.base = sim.start()
     try:
         checks = by_name(run_checks(settings(sim, tmp_path)))
     finally:
@@ -79,7 +79,7 @@ def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
 
 
 def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> None:
-    env = {**os.environ, "X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY,  # type: ignore[attr-defined]
+    env = {**os.environ, "X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY,
            "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET, "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN,
            "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
            "PAYBOT_DB_PATH": str(tmp_path / "p.db"), "SANDBOX_DB_PATH": str(tmp_path / "s.db"), "COLUMNS": "200"}

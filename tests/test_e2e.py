@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlmodel import select
 
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.store import Checkpoint, Outbox, Transfer
 
@@ -21,7 +22,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
 
 
 def transfers(run: Run) -> list[Transfer]:
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         return list(s.exec(select(Transfer)))
 
 
@@ -29,7 +30,7 @@ def test_dm_events_read_again_are_applied_once(run: Run) -> None:
     """If the DM checkpoint is lost, every event comes back, and none is applied twice."""
     run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
     run.step({"dm": "yes", "by": "bob"})
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         s.session.delete(s.get(Checkpoint, "dm_newest"))
         s.commit()
     sent_before = len(run.sim.bot_messages())
@@ -63,12 +64,12 @@ def test_a_rate_limited_outbox_waits_for_the_reset(run: Run) -> None:
     """A 429 on sending pauses that endpoint; the message is sent after the reset, not lost."""
     run.sim.inject("dm_post", 429, times=1)
     run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         [queued] = s.exec(select(Outbox)).all()
     assert queued.status == "queued"
     run._wait("16m")
     run.bot.worker.run_until_idle()
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [o.status for o in s.exec(select(Outbox))] == ["sent"]
 
 
@@ -143,7 +144,7 @@ def test_a_crash_around_a_dm_send_sends_it_exactly_once(
     monkeypatch.delenv("PAYBOT_FAULT")
     run.bot.worker.drain_outbox()
     assert [m["type"] for m in run.sim.bot_messages()] == ["dm"]
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [o.status for o in s.exec(select(Outbox))] == ["sent"]
 
 
@@ -151,7 +152,7 @@ def test_a_yes_behind_a_long_backlog_before_the_first_dm_reading_is_not_lost(run
     """Until one DM reading has completed (a crash may stop the first ones), the mark is the bot's
     first start: a "yes" behind more DMs than one reading takes is still read, not taken for history."""
     worker = run.bot.worker
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert s.get(Checkpoint, "dm_newest") is None  # no DM read yet
     run.sim.tweet("bob", "@paybot send 5 to @alice")
     worker.poll_mentions()
@@ -162,7 +163,7 @@ def test_a_yes_behind_a_long_backlog_before_the_first_dm_reading_is_not_lost(run
         run.sim.dm(f"fan{i}", "hello")
     worker.run_until_idle()
     assert [t.status for t in transfers(run)] == ["completed"]
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert s.get(Checkpoint, "dm_newest") is not None
 
 

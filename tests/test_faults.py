@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlmodel import select
 
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
+from bot.sims.x import XSim
 from bot.sims.x_routes import TIMEOUT
 from bot.store import Transfer
 
@@ -32,6 +36,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
     scenario = {"limits": "pay_per_use", "settings": {"x_timeout": 0.3},
                 "users": {"bob": {"card": "ok"}, "alice": {"payouts": True}}}
     r = Run(scenario, tmp_path)
+    assert isinstance(r.sim, XSim)  # the run is on X
     r.sim.timeout_delay = 0.6
     yield r
     r.close()
@@ -51,11 +56,12 @@ def test_the_bot_recovers_from_each_fault(run: Run, endpoint: str, status: int) 
     for _ in range(6):
         run._wait("31m")
         run.bot.worker.run_until_idle()
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["completed"]
     said = Counter(m["type"] for m in run.sim.bot_messages())
     assert said == {"dm": 1, "reply": 1}
     assert len(run.sandbox.payments()) == 1
+    assert isinstance(run.sim, XSim)  # the run is on X
     assert run.sim.violations == 0
     assert any(e["endpoint"] == endpoint and e["status"] != 200 and e["status"] != 201 for e in run.sim.log) or \
         status == TIMEOUT
@@ -72,9 +78,10 @@ def test_a_sustained_burst_stays_inside_every_limit() -> None:
     day = VirtualDay(limits=PAY_PER_USE, n_people=40)
     try:
         for i in range(40):
-            day.at(START + timedelta(seconds=1), lambda i=i: day.post_payment(day.senders[i], day.recipients[i]))
+            day.at(START + timedelta(seconds=1), partial(day.post_payment, day.senders[i], day.recipients[i]))
         day.run_until(START + timedelta(hours=2))
         assert Counter(t.status for t in day.transfers()) == {"completed": 40}
+        assert isinstance(day.sim, XSim)
         assert day.sim.violations == 0
         assert sum(e["status"] == 429 for e in day.sim.log) == 0
     finally:

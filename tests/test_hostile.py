@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlmodel import select
 
+from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
+from bot.sims.x import XSim
 from bot.store import Outbox, Transfer
 
 POSTS = [
@@ -40,7 +43,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
 
 def consistent(run: Run) -> None:
     """Nothing half-done: no transfer mid-flight, every message sent, provider and store agree."""
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         transfers = list(s.exec(select(Transfer)))
         outbox = list(s.exec(select(Outbox)))
     assert all(t.status != "executing" for t in transfers)
@@ -58,7 +61,7 @@ def test_hostile_posts(run: Run, who: str, text: str, answer: str | None) -> Non
         assert said == []
     else:
         assert len(said) == 1 and said[0]["type"] == "reply" and answer in said[0]["text"], said
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert list(s.exec(select(Transfer))) == []
     consistent(run)
 
@@ -69,9 +72,10 @@ def test_someone_elses_yes_and_replayed_dm_ids(run: Run) -> None:
     code = run._code("t1")
     for text in ("yes", f"yes {code}", f"YES {code.lower()}", "oui", "no", f"cancel {code}"):
         run.step({"dm": text, "by": "mallory"})
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["pending"]
     yes = run.sim.dm("bob", "yes")
+    assert isinstance(run.sim, XSim)  # the run is on X
     run.sim.dms.append(dict(yes))  # X delivers the same event twice
     run.bot.worker.run_until_idle()
     assert len(run.sandbox.payments()) == 1
@@ -84,7 +88,7 @@ def test_hostile_dms_get_the_help_and_change_nothing(run: Run, text: str) -> Non
     run.step({"dm": text, "by": "bob"})
     answer = run.sim.bot_messages()[-1]
     assert answer["type"] == "dm" and any(w in answer["text"] for w in ("YES", "invisible", "too long"))
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         assert [t.status for t in s.exec(select(Transfer))] == ["pending"]
     consistent(run)
 

@@ -94,7 +94,7 @@ def transfers(sim: MangopaySim) -> list[dict[str, object]]:
 
 def balance(sim: MangopaySim, mp: MangopayProvider, user: str) -> int:
     author = mp._row(user).mangopay_user_id
-    return sum(int(w["Balance"]["Amount"]) for w in sim.of_kind("wallet") if author in w["Owners"])  # type: ignore
+    return sum(int(w["Balance"]["Amount"]) for w in sim.of_kind("wallet") if author in w["Owners"])
 
 
 # ---------------------------------------------------------------- idempotency

@@ -85,6 +85,7 @@ def test_an_owners_held_money_that_mangopay_will_not_release_goes_back_at_once()
     """Found by an attack: an Owner's held money could never be released (a transfer made without them needs
     their standing consent), so it stayed in their wallet for good while the recipient was told it was
     coming. Now the claim tells the recipient the truth and the money goes back to the sender's card."""
+    scenario: dict[str, Any]  # for run.step(step): a step is a dict
     scenario = {"users": {"alice": {"card": "ok", "payouts": True}, "carol": {}},
                 "steps": [{"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
                           {"dm": "yes", "by": "alice"}, {"dm": "claim", "by": "carol"},

@@ -107,7 +107,7 @@ def test_the_link_secret_is_required_strong_and_not_the_api_key(tmp_path: Path, 
                         mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", paybot_link_secret=secret,
                         mangopay_card_page_url="https://pay.example.com/card/{id}?user={user}&token={token}",
                         paybot_web_url="https://paybot.example.com",
-                        paybot_db_path=str(tmp_path / "p.db"))  # type: ignore[arg-type]
+                        paybot_db_path=str(tmp_path / "p.db"))
     if says is None:
         assert settings.require_mangopay()[0] == "client-1" and STRONG in settings.secrets()
         return

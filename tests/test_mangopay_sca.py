@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.money import Money
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import WALLET_SCA_EVERY
 from bot.store import Payout
 from tests.test_cashout import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
@@ -213,6 +214,7 @@ def test_a_payout_whose_answer_was_lost_is_never_called_not_made_when_its_lookup
     cashout(mw, "alice")
     mw.sim.on_execute = None
     assert len(mw.payouts()) == 1 and mw.wallet(ALICE) == 0
+    assert isinstance(mw.uow, SqlStore)
     with mw.uow() as s:
         [row] = s.exec(select(Payout)).all()
         assert (row.status, row.ref) == ("created", None)  # on its way, not "not made"

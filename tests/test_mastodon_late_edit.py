@@ -71,7 +71,7 @@ def run(tmp_path: Path) -> Iterator[Run]:
 def _asked(run: Run, whom: str) -> list[tuple[str, str]]:
     """The confirmations the bot sent @whom, oldest first: (amount, code)."""
     uid = run.sim.user_id(whom)
-    return [m.groups() for m in (ASKED.match(d["text"]) for d in run.sim.bot_messages()
+    return [(m.group(1), m.group(2)) for m in (ASKED.match(d["text"]) for d in run.sim.bot_messages()
                                  if d["type"] == "dm" and d["to_id"] == uid) if m]
 
 

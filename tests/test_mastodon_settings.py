@@ -50,9 +50,9 @@ def test_https_or_this_machine_and_the_token_is_a_secret() -> None:
     """An instance over https (live or not: it is the operator's own, not an override) or a simulator on
     127.0.0.1; the token is among the secrets the logs redact."""
     live = Settings(paybot_timeline="mastodon", mastodon_base_url="https://mastodon.example",
-                    mastodon_access_token="t0k3n-abc", paybot_live=True)  # type: ignore[arg-type]
+                    mastodon_access_token="t0k3n-abc", paybot_live=True)
     assert live.require_mastodon() == ("https://mastodon.example", "t0k3n-abc") and "t0k3n-abc" in live.secrets()
-    local = Settings(mastodon_base_url="http://127.0.0.1:8123", mastodon_access_token="t")  # type: ignore[arg-type]
+    local = Settings(mastodon_base_url="http://127.0.0.1:8123", mastodon_access_token="t")
     assert local.require_mastodon()[0] == "http://127.0.0.1:8123"
     with pytest.raises(ConfigError):  # X stays the default timeline, with its own settings
         Settings().require_timeline()
@@ -62,7 +62,7 @@ def test_bootstrap_builds_the_timeline_the_settings_name(sim: MastodonSim, tmp_p
     clock = FakeClock()
     masto = make_timeline(settings(sim, tmp_path), clock)
     assert isinstance(masto, MastodonTimeline) and masto.me().id == sim.bot_id
-    x = make_timeline(ScenarioSettings(x_consumer_key="k1", x_consumer_secret="s1",  # type: ignore[arg-type]
+    x = make_timeline(ScenarioSettings(x_consumer_key="k1", x_consumer_secret="s1",
                                        x_access_token="t1", x_access_token_secret="s2"), clock)
     assert isinstance(x, XClient)
 

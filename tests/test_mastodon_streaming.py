@@ -105,7 +105,7 @@ def test_a_stream_that_drops_is_opened_again(sim: MastodonSim) -> None:
 def test_the_worker_confirms_as_soon_as_the_stream_says(sim: MastodonSim, tmp_path: Path) -> None:
     """Polls an hour apart: the command posted after the first reading is confirmed by DM only because the
     stream woke the worker."""
-    settings = ScenarioSettings(paybot_timeline="mastodon", mastodon_base_url=sim.base,  # type: ignore[arg-type]
+    settings = ScenarioSettings(paybot_timeline="mastodon", mastodon_base_url=sim.base,
                                 mastodon_access_token=SIM_TOKEN, paybot_db_path=str(tmp_path / "p.db"),
                                 sandbox_db_path=str(tmp_path / "s.db"))
     bot = build(settings, migrate_schema=True)

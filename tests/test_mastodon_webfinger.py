@@ -15,6 +15,7 @@ import requests
 from bot.mastodon.client import MastodonTimeline
 from bot.ports import FakeClock
 from bot.sims.mastodon import SIM_TOKEN, MastodonSim
+from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.runner import Run
 from tests.test_mastosim_entities import CASSETTES, problems
 
@@ -75,6 +76,7 @@ def test_the_adapter_resolves_and_takes_only_the_account_written(sim: MastodonSi
 
 def _run(tmp_path: Path) -> Run:
     run = Run({"users": {"bob": {"card": "ok"}}, "limits": None}, tmp_path, timeline="mastodon")
+    assert isinstance(run.sim, MastodonWorld)
     alice = run.sim.add_user("alice@other.example", "Alice Martin", known=False)
     run.sandbox.set_payouts(alice, True)
     return run

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -113,7 +113,7 @@ def test_the_account_entities_are_as_described(sim: MastodonSim) -> None:
     carol = get(sim, "/api/v1/accounts/lookup", acct="carol@other.example").json()
     assert problems("Account", carol) == [] and carol["acct"] == "carol@other.example"
     assert carol["username"] == "carol" and carol["url"] == "https://other.example/@carol"
-    both = get(sim, "/api/v1/accounts", **{"id[]": [carol["id"], me["id"]]}).json()
+    both = get(sim, "/api/v1/accounts", **cast(dict[str, Any], {"id[]": [carol["id"], me["id"]]})).json()
     assert [a["id"] for a in both] == [carol["id"], me["id"]] and all(problems("Account", a) == [] for a in both)
     assert problems("Account", get(sim, f"/api/v1/accounts/{carol['id']}").json()) == []
 
@@ -164,7 +164,7 @@ def test_mentions_are_notifications_paged_by_id(sim: MastodonSim) -> None:
     for n in range(5):
         sim.post("bob", f"@paybot send {n} to @alice")
     sim.direct("alice", "yes")
-    everything = get(sim, "/api/v1/notifications", **{"types[]": ["mention"]})
+    everything = get(sim, "/api/v1/notifications", **cast(dict[str, Any], {"types[]": ["mention"]}))
     body = everything.json()
     assert all(problems("Notification", n) == [] for n in body) and {n["type"] for n in body} == {"mention"}
     ids = [n["id"] for n in body]

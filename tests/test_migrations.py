@@ -44,7 +44,7 @@ def test_each_revision_keeps_the_data_of_the_one_before(database_url: str) -> No
                              {"n": f"l{i}", "t": when + timedelta(minutes=i)})
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        kept = dict(conn.execute(text("SELECT name, value FROM checkpoint")).all())
+        kept: dict[str, str] = dict(conn.execute(text("SELECT name, value FROM checkpoint")).all())
     engine.dispose()
     assert kept == {f"r{i}": r for i, r in enumerate(revisions)}
 

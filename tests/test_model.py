@@ -244,12 +244,12 @@ def test_the_invariants_hold_on_the_sandbox(capsys: pytest.CaptureFixture[str], 
     logs = [tmp_path / f"part{part}.log" for part in range(1, PARTS + 1)]
     procs = []
     for part, log in enumerate(logs, start=1):
-        with log.open("w") as out:
+        with log.open("w") as log_file:
             procs.append(subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                                            "--hypothesis-show-statistics",
                                            f"{__file__}::test_a_part_of_the_examples"],
                                           cwd=ROOT, env={**os.environ, "PAYBOT_MODEL_PART": str(part)},
-                                          stdout=out, stderr=subprocess.STDOUT, text=True))
+                                          stdout=log_file, stderr=subprocess.STDOUT, text=True))
     while any(proc.poll() is None for proc in procs):
         if any(proc.returncode not in (None, 0) for proc in procs):
             for proc in procs:

@@ -184,6 +184,7 @@ def test_upper_case_french_keywords_still_read() -> None:
 
 runner = CliRunner()
 command = get_command(app)  # built once: typer's own runner builds it again for every call
+# (typer vendors click, so to mypy its Command is not click's, though click's runner drives it: the ignores below)
 # Arguments and lines: keyword texts with odd letters, any text, and text with lone surrogates
 # (what Python makes of argv bytes that are not UTF-8).
 cli_texts = texts | st.text(max_size=80) | st.text(st.characters(codec=None, categories=["Cs", "Ll", "Zs"]),
@@ -207,7 +208,7 @@ def test_paybot_parse_with_any_argument(text: str, dm: bool, currency: str | Non
     args = ["parse"] + (["--dm"] if dm else [])
     args += [f"--currency={currency}"] if currency is not None else []
     args += [f"--bot={bot}"] if bot is not None else []
-    result = runner.invoke(command, [*args, "--", text])
+    result = runner.invoke(command, [*args, "--", text])  # type: ignore[arg-type]
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code in (0, 2) and "Traceback" not in result.output
     if result.exit_code == 0:
@@ -221,7 +222,7 @@ def test_paybot_parse_with_any_standard_input(lines: list[str | bytes], dm: bool
     `{"ok": false, "error": ...}`."""
     data = b"\n".join(x if isinstance(x, bytes) else x.encode("utf-8", "surrogatepass") for x in lines)
     expected = len(data.decode("utf-8", "surrogateescape").splitlines())
-    result = runner.invoke(command, ["parse", *(["--dm"] if dm else [])], input=data)
+    result = runner.invoke(command, ["parse", *(["--dm"] if dm else [])], input=data)  # type: ignore[arg-type]
     assert result.exception is None, repr(result.exception)
     assert result.exit_code == 0
     _check_lines(result.stdout, expected)

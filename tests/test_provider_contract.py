@@ -159,7 +159,7 @@ class SandboxDriver:
         return sum(p["state"] == "refunded" for p in self.provider.payments())
 
     def received(self, user: str) -> int:
-        taken = {}  # what refunds and reversals took back from the recipient, per payment
+        taken: dict[str, int] = {}  # what refunds and reversals took back from the recipient, per payment
         for m in self.provider.movements():
             taken[m["payment_ref"]] = taken.get(m["payment_ref"], 0) + m["amount_minor"]
         return sum(p["amount_minor"] - taken.get(p["ref"], 0) for p in self.provider.payments()

@@ -205,14 +205,14 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
     from bot.store import make_engine
     from tests.webworld import SECRET
 
-    settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,  # type: ignore[arg-type]
+    settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,
                         mangopay_api_key=mw.sim.api_key, mangopay_api_base=mw.sim.base,
                         mangopay_card_page_url=mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
                         paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1",
                         mangopay_db_path=str(tmp_path / "web-mp.db"))
     engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
     served = _web_server(settings, engine, "127.0.0.1", 0)
-    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),  # type: ignore[arg-type]
+    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),
                         engine, "127.0.0.1", 0)
     try:  # each server's own WSGI application, asked for Mangopay's page: refused without a link, or unknown
         here = {"REMOTE_ADDR": "127.0.0.1"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlmodel import SQLModel, col, select
@@ -14,7 +14,7 @@ from sqlmodel import SQLModel, col, select
 from bot.domain import Policy
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
-from bot.ports import FakeClock, Registration
+from bot.ports import FakeClock, Registration, Settled
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Store
 from bot.repo.sql import SqlStore
@@ -33,7 +33,8 @@ def rows(store: Store, model: type[R]) -> list[R]:
         return [model(**r) for _, r in sorted(store.tables[model].items())]
     assert isinstance(store, SqlStore)
     with store() as s:
-        return list(s.session.exec(select(model).order_by(col(model.id))))
+        # (every table here has an id; R cannot say so, as SQLModel declares none)
+        return list(s.session.exec(select(model).order_by(col(model.id))))  # type: ignore[attr-defined]
 
 
 class World:
@@ -287,11 +288,11 @@ def test_register_is_answered_in_the_users_language(w: World) -> None:
                                     "Vous pouvez maintenant confirmer les paiements avec OUI.")
     w.svc.on_dm(w.posts.dm("carol", "inscription"))
     assert w.outbox()[-1] == ("12", "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI.")
-    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/1",  # type: ignore[method-assign]
-                                                    valid_for=timedelta(hours=24))
+    w.provider.register = lambda user_id: Registration(url="https://pay.example/c/1",  # type: ignore[method-assign]
+                                                       valid_for=timedelta(hours=24))
     w.svc.on_dm(w.posts.dm("bob", "inscription"))
     assert "page sécurisée : https://pay.example/c/1 Le lien est valable 24 heures." in w.outbox()[-1][1]
-    w.provider.register = lambda _uid: Registration(url="https://pay.example/c/2")  # type: ignore[method-assign]
+    w.provider.register = lambda user_id: Registration(url="https://pay.example/c/2")  # type: ignore[method-assign]
     w.svc.on_dm(w.posts.dm("alice", "register"))
     assert w.outbox()[-1][1].startswith("Save your card on the secure card page: https://pay.example/c/2 I'll tell")
 
@@ -470,13 +471,14 @@ def test_two_refunds_of_one_transfer_at_once_refund_once_and_both_say_it_is_done
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["held"]
+    started: list[bool]
     real, inner, started = w.provider.refund, [], []
 
-    def refund(**kw: object) -> str:
+    def refund(**kw: Any) -> Settled:
         if not started:
             started.append(True)
             inner.append(w.svc.operator_refund(1))  # the other operator, in between
-        return real(**kw)  # type: ignore[arg-type]
+        return real(**kw)
 
     w.provider.refund = refund  # type: ignore[method-assign]
     outer = w.svc.operator_refund(1)
@@ -565,8 +567,8 @@ def test_the_providers_event_for_an_operators_refund_is_paybots_own(w: World) ->
     assert t.status == "completed" and t.payment_ref
     refund = w.provider.refund
 
-    def refund_then_event(**kw: object) -> str:
-        ref = refund(**kw)  # type: ignore[arg-type]
+    def refund_then_event(**kw: Any) -> Settled:
+        ref = refund(**kw)
         w.svc.apply_event(ProviderEvent(id="evt_1", kind=EventKind.REFUNDED, ref=t.payment_ref))
         return ref
 

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from bot import admin
 from bot.faults import InjectedFault
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.sql import SqlStore
 from bot.store import Settlement, TransferEvent
 from tests.fakes import FakeProvider
 from tests.test_service import World
@@ -50,12 +51,14 @@ def pay(w: World, text: str = "@paybot send 5 to @alice") -> None:
 
 def settlements(w: World) -> list[tuple[str, int, str, str | None]]:
     """(step, amount, status, key) of every settlement, oldest first."""
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(st.step, st.amount_minor, st.status, st.key)
                 for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]
 
 
 def notes(w: World, transfer_id: int = 1) -> list[tuple[str, str]]:
+    assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
         return [(e.status, e.note or "") for e in s.exec(select(TransferEvent).where(
             TransferEvent.transfer_id == transfer_id).order_by(col(TransferEvent.id)))]
@@ -66,6 +69,7 @@ def dms_to(w: World, user_id: str) -> list[str]:
 
 
 def warnings(w: World) -> list[tuple[int, str]]:
+    assert isinstance(w.uow, SqlStore)
     return [(x["transfer"], x["what"]) for x in admin.money_warnings(w.uow, w.clock.now())]
 
 
@@ -160,6 +164,7 @@ def test_a_failed_refund_warns_the_operator_and_the_money_is_not_returned(sw: Sa
     assert sw.statuses() == ["completed"] and not [t for t in dms_to(sw, "10") if "refunded" in t]
     assert settlements(sw)[0][2] == "failed" and warnings(sw) == [(1, "refund_failed")]
     assert "failed at the provider (expired_or_canceled_card" in notes(sw)[-1][1]
+    assert isinstance(sw.uow, SqlStore)
     [warning] = admin.money_warnings(sw.uow, sw.clock.now())
     assert "`paybot refund 1` tries again" in warning["text"]
     sw.sandbox.hold_refunds(False)
@@ -232,6 +237,7 @@ def test_a_dispute_that_withdraws_funds_is_told_to_the_operator_and_reversed_onl
     assert sw.statuses() == ["completed"] and len(sw.outbox()) == told  # nobody is told by the bot
     assert [n.split(" (")[0] for _, n in notes(sw)[-2:]] == ["disputed at the provider", "funds withdrawn by a dispute"]
     assert warnings(sw) == [(1, "funds_withdrawn")]
+    assert isinstance(sw.uow, SqlStore)
     assert "`paybot reverse 1`" in admin.money_warnings(sw.uow, sw.clock.now())[0]["text"]
     ok, said = sw.svc.operator_reverse(1)
     assert ok and said.startswith("transfer 1: $5.00 taken back from the recipient")

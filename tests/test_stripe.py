@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import requests
@@ -151,6 +151,7 @@ def test_no_saved_card(backend: Backend) -> None:
 def test_held_money_is_refunded(backend: Backend) -> None:
     backend.give_card("1", "pm_card_visa")
     paid = backend.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
+    assert paid.ref is not None
     ref = backend.provider.refund(key="return:t1:1:2", payment_ref=paid.ref or "", amount=USD5).ref
     assert ref.startswith("re_")
     refunds = backend.provider.client.v1.refunds.list(params={"payment_intent": paid.ref})
@@ -358,6 +359,7 @@ def test_connect_onboarding_link_then_destination_charge_with_a_fee(emu: Backend
     result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
     assert result.outcome == PayOutcome.PAID
     pi = emu.provider.client.v1.payment_intents.retrieve(result.ref or "")
+    assert pi.transfer_data is not None
     assert pi.transfer_data.destination == emu.provider.account("2") and pi.application_fee_amount == 5
 
 
@@ -514,9 +516,10 @@ def test_events_outside_paybot_are_translated(emu: Backend, sim: StripeSim) -> N
     emu.give_card("1", "pm_card_visa")
     paid = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
     _, cursor = emu.provider.events(None)
+    assert paid.ref is not None
     pi = emu.provider.client.v1.payment_intents.retrieve(paid.ref or "")
     emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})  # from the dashboard
-    sim.dispute(pi.latest_charge)  # then the payer's bank (a disputed charge can no longer be refunded)
+    sim.dispute(cast(str, pi.latest_charge))  # then the payer's bank (a disputed charge can no longer be refunded)
     with pytest.raises(stripe.InvalidRequestError, match="charged back"):
         emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})
     events, _ = emu.provider.events(cursor)

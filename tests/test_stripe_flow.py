@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlmodel import col, select
@@ -27,6 +27,7 @@ from bot import migrate
 from bot.faults import InjectedFault
 from bot.providers.stripe_provider import StripeProvider
 from bot.reconcile import reconcile
+from bot.repo.sql import SqlStore
 from bot.sims.runner import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
@@ -85,7 +86,7 @@ def pay(r: Run, text: str, by: str = "bob") -> None:
 
 
 def transfers(r: Run) -> list[Transfer]:
-    with r.bot.service.uow() as s:
+    with cast(SqlStore, r.bot.service.uow)() as s:
         return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
 
 
@@ -179,15 +180,16 @@ def test_a_dashboard_refund_and_a_dispute_reach_the_store(run: Run) -> None:
     assert run.stripe is not None
     pay(run, "@paybot send 5 to @alice")
     [t] = transfers(run)
+    assert t.payment_ref is not None
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
     pi = provider.client.v1.payment_intents.retrieve(t.payment_ref or "")
     provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref, "reverse_transfer": True})
-    run.stripe.dispute(pi.latest_charge)
+    run.stripe.dispute(cast(str, pi.latest_charge))
     run.step({"wait": "1m"})
     run.step({"wait": "1m"})  # a second poll applies nothing twice
     [t] = transfers(run)
     assert t.status == "returned"
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         notes = [e.note for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
     assert sum("disputed at the provider" in (n or "") for n in notes) == 1
     assert sum("refunded at the provider" in (n or "") for n in notes) == 1
@@ -199,7 +201,7 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
     pay(run, "@paybot send 3 to @carol")
     since = run.clock.now() - timedelta(days=1)
     assert reconcile(run.bot.service, since) == ([], 0)
-    with run.bot.service.uow() as s:  # the store loses a result, as a restored backup would
+    with cast(SqlStore, run.bot.service.uow)() as s:  # the store loses a result, as a restored backup would
         row = s.exec(select(Transfer).where(Transfer.id == 1)).one()
         row.status = "failed"
         s.add(row)
@@ -207,7 +209,7 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
     stray = provider.client.v1.payment_intents.create(params={  # a charge paybot never recorded
         "amount": 700, "currency": "usd", "customer": provider.customer(run.sim.user_id("bob")),
-        "payment_method": provider._card(run.sim.user_id("bob")), "off_session": True, "confirm": True,
+        "payment_method": cast(str, provider._card(run.sim.user_id("bob"))), "off_session": True, "confirm": True,
         "metadata": {"paybot_key": "pay:unknown"}})
     mismatches, _ = reconcile(run.bot.service, since)
     assert [(m.transfer_id, m.ref) for m in mismatches] == [(1, transfers(run)[0].payment_ref), (None, stray.id)]
@@ -235,7 +237,7 @@ def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> No
     assert [t.status for t in transfers(run)] == ["returned"]
     [refund] = run.stripe.of_kind("refund")  # type: ignore[union-attr]
     assert refund["payment_intent"] == transfers(run)[0].payment_ref
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         row = s.exec(select(Transfer)).one()
         row.status = "completed"
         s.add(row)
@@ -342,7 +344,7 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         pi = run.bot.provider.client.v1.payment_intents.retrieve(t.payment_ref or "")  # type: ignore[attr-defined]
         run.stripe.dispute(pi.latest_charge, withdraw=False)
         assert post(json.dumps(run.stripe.events[-1])) == 200
-        with run.bot.service.uow() as s:
+        with cast(SqlStore, run.bot.service.uow)() as s:
             notes = [e.note for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
         assert sum("disputed at the provider" in (n or "") for n in notes) == 1
         assert [t.status for t in transfers(run)] == ["completed"]
@@ -511,7 +513,7 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
     stripe_sim.start()
     try:
         proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0",
-                     **stripe_env(stripe_sim, tmp_path))
+                     **cast(dict[str, Any], stripe_env(stripe_sim, tmp_path)))
         try:
             def link_to(handle: str) -> bool:
                 uid = xsim.user_id(handle)
@@ -549,7 +551,7 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
 def _settled(r: Run) -> list[tuple[str, int, str]]:
     from bot.store import Settlement
 
-    with r.bot.service.uow() as s:
+    with cast(SqlStore, r.bot.service.uow)() as s:
         return [(st.step, st.amount_minor, st.status) for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]
 
 
@@ -575,7 +577,7 @@ def test_a_refund_stripe_leaves_pending_is_told_only_when_it_goes_through(run: R
     run.step({"wait": "1m"})
     run.step({"wait": "1m"})  # refund.updated and charge.refund.updated: applied once in effect
     told = [t for t in _dms(run, "bob") if "refunded" in t]
-    warned = [w["what"] for w in admin.money_warnings(run.bot.service.uow, run.clock.now())]
+    warned = [w["what"] for w in admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now())]
     if ends == "succeeded":
         assert told == ["$2.00 of your $5.00 to @alice was refunded to you ($2.00 refunded in all). [6P37]"]
         assert _settled(run) == [("refund", 200, "succeeded")] and warned == []
@@ -616,15 +618,15 @@ def test_a_dispute_that_withdraws_funds_warns_until_the_operator_reverses_the_tr
     pay(run, "@paybot send 5 to @alice")
     [t] = transfers(run)
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
-    run.stripe.dispute(provider.client.v1.payment_intents.retrieve(t.payment_ref or "").latest_charge)
+    run.stripe.dispute(cast(str, provider.client.v1.payment_intents.retrieve(t.payment_ref or "").latest_charge))
     run.step({"wait": "1m"})
-    warned = admin.money_warnings(run.bot.service.uow, run.clock.now())
+    warned = admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now())
     assert [w["what"] for w in warned] == ["funds_withdrawn"]
     assert "the payer's bank took $5.00 back" in warned[0]["text"]
     assert run.bot.service.operator_reverse(1)[0]
     [transfer] = run.stripe.of_kind("transfer")
     assert (transfer["amount_reversed"], transfer["reversed"]) == (500, True)
-    assert admin.money_warnings(run.bot.service.uow, run.clock.now()) == []
+    assert admin.money_warnings(cast(SqlStore, run.bot.service.uow), run.clock.now()) == []
     assert [tr.status for tr in transfers(run)] == ["completed"] and run.stripe.of_kind("refund") == []
 
 
@@ -643,7 +645,7 @@ def test_a_dashboard_refund_in_parts_counts_each_part(run: Run) -> None:
     run.step({"wait": "1m"})
     assert [tr.status for tr in transfers(run)] == ["returned"]
     assert _settled(run) == [("refund", 150, "succeeded"), ("refund", 350, "succeeded")]
-    with run.bot.service.uow() as s:
+    with cast(SqlStore, run.bot.service.uow)() as s:
         notes = [e.note or "" for e in s.exec(select(TransferEvent).where(TransferEvent.transfer_id == t.id))]
     assert sum("refunded at the provider" in n for n in notes) == 2
     assert not [m for m in _dms(run, "bob") if "refunded" in m]

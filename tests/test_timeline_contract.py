@@ -239,6 +239,7 @@ def _said(messages: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
 @pytest.fixture(params=["fake", "xsim", "mastodon"])
 def world(request: pytest.FixtureRequest) -> Iterator[Driver]:
     """One implementation of the port, with bob, alice and carol on X and nothing said yet."""
+    drivers: dict[str, type[FakeDriver | SimDriver | MastodonDriver]]
     drivers = {"fake": FakeDriver, "xsim": SimDriver, "mastodon": MastodonDriver}
     driver: FakeDriver | SimDriver | MastodonDriver = drivers[request.param]()
     for handle in NAMES:

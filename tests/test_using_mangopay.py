@@ -133,7 +133,7 @@ def test_the_pages_commands_are_paybots_and_its_settings_are_read_as_written(tmp
         sub.make_context(argv[1], argv[2:])  # raises on an option paybot does not have
     subprocess.run(["bash", "-euo", "pipefail", "-c", named["settings"]], cwd=tmp_path, check=True, timeout=60,
                    env={k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_"))})
-    settings = Settings(_env_file=tmp_path / ".env")  # type: ignore[call-arg]
+    settings = Settings(_env_file=tmp_path / ".env")
     ports = {name: re.search(r"--port ([0-9]+)", named[name]) for name in ("sim-x", "sim-mangopay", "web")}
     assert settings.x_api_base == f"http://127.0.0.1:{ports['sim-x'].group(1)}"  # type: ignore[union-attr]
     assert settings.mangopay_api_base == f"http://127.0.0.1:{ports['sim-mangopay'].group(1)}"  # type: ignore[union-attr]
@@ -205,7 +205,7 @@ class People:
         return answers[-1]
 
     def messages(self) -> list[dict[str, Any]]:
-        return curl(self.named["messages"].strip())  # type: ignore[no-any-return]
+        return curl(self.named["messages"].strip())
 
     def said(self, handle: str, pattern: str) -> re.Match[str]:
         """The first match of `pattern` in a DM the bot sent `handle` since their last action (waited for)."""
@@ -216,7 +216,7 @@ class People:
                     if match:
                         return match
             return None
-        return wait_for(found, f"a DM to @{handle} matching {pattern!r}", self.procs, self.tmp)  # type: ignore[no-any-return]
+        return wait_for(found, f"a DM to @{handle} matching {pattern!r}", self.procs, self.tmp)
 
 
 def link(base: str, path: str = "/l/") -> str:
@@ -354,6 +354,6 @@ class Mangopay:
             row = db.execute("SELECT mangopay_user_id FROM mangopayuser WHERE user_id = ?", (x_user,)).fetchone()
         if row is None or row[0] is None:
             return []
-        answer = requests.get(f"{self.api}/users/{row[0]}/transactions", params={"per_page": 100,
-                              "ScaContext": "USER_PRESENT"}, headers=self.auth, timeout=10)
+        query: dict[str, str | int] = {"per_page": 100, "ScaContext": "USER_PRESENT"}
+        answer = requests.get(f"{self.api}/users/{row[0]}/transactions", params=query, headers=self.auth, timeout=10)
         return list(answer.json()) if answer.status_code == 200 else []

@@ -10,7 +10,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 from babel.messages.extract import extract_from_dir
@@ -77,7 +77,8 @@ def test_the_app_has_only_the_routes_paybot_declares(world: World) -> None:
     assert world.app is not None
     assert routes_of(world.app) == ROUTES == {"/l/<token>": {"GET"}, "/identity": {"GET", "POST"},
                                               "/static/<path:filename>": {"GET"}}
-    with_hook = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,
+    # (provider None: only the routes are read, nothing reaches it)
+    with_hook = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
                                                apply=lambda _event: None, endpoint="stripe_webhook"))
     assert routes_of(with_hook) == {**ROUTES, WEBHOOK_ROUTE[0]: WEBHOOK_ROUTE[1]}
 
@@ -85,7 +86,8 @@ def test_the_app_has_only_the_routes_paybot_declares(world: World) -> None:
 def test_every_response_carries_the_security_headers(world: World, client: FlaskClient) -> None:
     """Pages, redirects, problem pages, 404s, 405s, the stylesheet and the webhook's refusals all carry a strict CSP,
     HSTS, no framing, no referrer and nosniff."""
-    hooked = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,
+    # (provider None: the webhook's refusals never reach it)
+    hooked = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
                                             apply=lambda _event: None, endpoint="stripe_webhook")).test_client()
     responses = [client.get(path(world.link("1"))), client.get("/identity"), client.get("/nowhere"),
                  client.delete("/identity"), client.get("/static/paybot.css"), client.get("/l/forged"),
@@ -324,10 +326,10 @@ def test_a_request_the_app_cannot_read_gets_a_page_with_its_own_status(world: Wo
     assert (big.status_code, h1(big)) == (413, "This form is too large")
     app = world.make_app()
 
-    def refuse() -> None:
+    def refuse() -> NoReturn:
         raise BadRequest()
 
-    def fail(token: str) -> None:
+    def fail(token: str) -> NoReturn:
         raise RuntimeError(token)
 
     app.add_url_rule("/refuse", view_func=refuse)

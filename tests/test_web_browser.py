@@ -47,7 +47,7 @@ def browser() -> Iterator[Any]:
             chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         except playwright_api.Error as err:  # missing, not executable, or it died starting
             pytest.skip(f"Chromium cannot start ({CHROMIUM}): {str(err).splitlines()[0]}")
-        chromium.devices = p.devices  # type: ignore[attr-defined]
+        chromium.devices = p.devices
         yield chromium
         chromium.close()
 

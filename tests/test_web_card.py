@@ -281,9 +281,9 @@ def test_register_names_paybots_card_page_when_the_pages_are_served(tmp_path: Pa
 
     sim, mp = on_sim(tmp_path)
     service = SimpleNamespace(page_link=None)
-    _pages(Settings(paybot_provider="mangopay"), service, mp, FakeClock())  # type: ignore[call-arg, arg-type]
+    _pages(Settings(paybot_provider="mangopay"), service, mp, FakeClock())  # type: ignore[arg-type]
     assert service.page_link is None and not mp.own_card_page and mp.register(ALICE).page is None
-    _pages(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",  # type: ignore[call-arg]
+    _pages(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",
                     paybot_link_secret=SECRET), service, mp, FakeClock())  # type: ignore[arg-type]
     assert mp.own_card_page and mp.register(BOB) == Registration(page="card", valid_for=TTL)
     store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'p.db'}"))

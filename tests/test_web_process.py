@@ -27,7 +27,7 @@ from tests.workers import spawn_worker, stop
 @pytest.fixture
 def sim() -> Iterator[XSim]:
     s = XSim(limits=UNLIMITED)
-    s.base = s.start()  # type: ignore[attr-defined]
+    s.base = s.start()
     s.add_user("bob")
     s.add_user("alice")
     yield s

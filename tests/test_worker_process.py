@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -30,7 +30,7 @@ from tests.workers import spawn_worker, stop
 @pytest.fixture
 def sim() -> Iterator[XSim]:
     s = XSim(limits=UNLIMITED)
-    s.base = s.start()  # type: ignore[attr-defined]
+    s.base = s.start()
     s.add_user("bob")
     s.add_user("alice")
     yield s
@@ -118,7 +118,7 @@ def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> N
 
 def pay_killed_after_the_charge(sim: XSim, tmp: Path, **env: str) -> dict[str, Any]:
     """@bob sends @alice 5 and says yes; the worker dies (SIGKILL) right after the provider charged."""
-    proc = start(sim, tmp, PAYBOT_FAULT="after_pay", **env)
+    proc = start(sim, tmp, PAYBOT_FAULT="after_pay", **cast(dict[str, Any], env))
     try:
         post = sim.tweet("bob", "@paybot send 5 to @alice")
         wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
@@ -131,7 +131,7 @@ def pay_killed_after_the_charge(sim: XSim, tmp: Path, **env: str) -> dict[str, A
 
 def restart_until_replied(sim: XSim, tmp: Path, post: dict[str, Any], **env: str) -> None:
     """A new worker runs until the post has its public reply."""
-    proc = start(sim, tmp, **env)
+    proc = start(sim, tmp, **cast(dict[str, Any], env))
     try:
         wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
     finally:
@@ -163,7 +163,7 @@ def test_two_workers_on_postgres_one_leads_and_the_other_takes_over(
     for uid in senders:
         sandbox.set_card(uid, "ok")
     sandbox.set_payouts(sim.user_id("alice"), True)
-    env = {"DATABASE_URL": url, "PAYBOT_LEASE_TTL": "2"}
+    env: dict[str, Any] = {"DATABASE_URL": url, "PAYBOT_LEASE_TTL": "2"}
     first = start(sim, tmp_path, log_name="a.log", **env)
     second = start(sim, tmp_path, log_name="b.log", leader=False, **env)
     procs = {"a.log": first, "b.log": second}
@@ -203,7 +203,7 @@ def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Pat
     sandbox = SandboxProvider(tmp_path / "sandbox.db")
     sandbox.set_card(sim.user_id("bob"), "ok")
     sandbox.set_payouts(sim.user_id("alice"), True)
-    proc = start(sim, tmp_path, LOG_LEVEL="DEBUG", **secrets)
+    proc = start(sim, tmp_path, LOG_LEVEL="DEBUG", **cast(dict[str, Any], secrets))
     try:
         post = sim.tweet("bob", "@paybot send 5 to @alice")
         wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
@@ -219,7 +219,7 @@ def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Pat
     for value in [*secrets.values(), SIM_ACCESS_TOKEN]:
         assert value not in everything
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
-    env |= {"X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_ACCESS_TOKEN": "wrong-token-77ab",  # type: ignore[attr-defined]
+    env |= {"X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_ACCESS_TOKEN": "wrong-token-77ab",
             "PAYBOT_DB_PATH": str(tmp_path / "other.db"), **secrets}
     refused = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env,
                              cwd=tmp_path, timeout=60)

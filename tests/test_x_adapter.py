@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from requests.adapters import HTTPAdapter
@@ -30,7 +31,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def sim(clock: FakeClock) -> Iterator[XSim]:
     s = XSim(clock, limits=UNLIMITED)
-    s.base = s.start()  # type: ignore[attr-defined]
+    s.base = s.start()
     for handle in ("bob", "alice", "carol"):
         s.add_user(handle)
     yield s
@@ -38,10 +39,11 @@ def sim(clock: FakeClock) -> Iterator[XSim]:
 
 
 def client(sim: XSim, clock: FakeClock, **kw: object) -> XClient:
+    creds: dict[str, Any]  # for XClient(**creds), whose parameters are not all strings
     creds = dict(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
                  access_token_secret=SIM_ACCESS_TOKEN_SECRET)
-    creds.update(kw)  # type: ignore[arg-type]
-    return XClient(**creds, base_url=sim.base, clock=clock, timeout=5)  # type: ignore[arg-type, attr-defined]
+    creds.update(kw)
+    return XClient(**creds, base_url=sim.base, clock=clock, timeout=5)
 
 
 def test_me_and_bad_credentials(sim: XSim, clock: FakeClock) -> None:
@@ -108,7 +110,7 @@ def test_a_dm_backlog_bigger_than_one_call_is_read_in_several(sim: XSim, clock: 
     first = sim.dm("bob", "old")
     events = [sim.dm("bob", f"msg {i}") for i in range(250)]
     x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
-                access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=sim.base, clock=clock, dm_page_size=20)  # type: ignore[attr-defined]
+                access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=sim.base, clock=clock, dm_page_size=20)
     page = x.dm_events(first["id"])
     assert len(page.events) == 200 and page.resume
     rest = x.dm_events(first["id"], page.resume)
@@ -164,7 +166,7 @@ def test_server_errors_are_retried(sim: XSim, clock: FakeClock) -> None:
 def test_rate_limits_are_paced_from_the_headers(clock: FakeClock) -> None:
     """After the last allowed request the adapter refuses to call until the window resets."""
     sim = XSim(clock, limits={**PAY_PER_USE, "dm_events": 3})
-    sim.base = sim.start()  # type: ignore[attr-defined]
+    sim.base = sim.start()
     try:
         x = client(sim, clock)
         for _ in range(3):

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -56,7 +57,7 @@ def sim() -> Iterator[tuple[XSim, str]]:
 
 
 def check(base: str, method: str, path: str, *, params: dict[str, str] | None = None,
-          json: dict[str, object] | None = None) -> requests.Response:
+          json: dict[str, Any] | None = None) -> requests.Response:
     """Make the call against the simulator, then validate the pair as if it were X's."""
     session = requests.Session()
     session.trust_env = False

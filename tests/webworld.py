@@ -21,7 +21,7 @@ TTL = timedelta(minutes=15)
 
 
 def web_settings(web_url: str = "http://127.0.0.1", **more: Any) -> Settings:
-    return Settings(paybot_link_secret=SECRET, paybot_web_url=web_url, **more)  # type: ignore[arg-type]
+    return Settings(paybot_link_secret=SECRET, paybot_web_url=web_url, **more)
 
 
 @dataclass
