@@ -115,7 +115,7 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
     operators.add(store, "bench", PASSWORD, NOW)
     service = Service(uow=store, provider=SandboxProvider(workdir / "sandbox.db"), clock=clock, policy=Policy(),
                       bot_id="1", bot_handle="paybot")
-    from tests.webworld import web_settings
+    from tests.support.webworld import web_settings
 
     app = create_app(web_settings(), store, clock, console=partial(register, store=store, clock=clock,
                                                                     service=service))
@@ -147,7 +147,7 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
 def postgres() -> Iterator[str | None]:
     """A throwaway PostgreSQL database's URL, or None when PostgreSQL is not installed."""
     try:
-        from tests.pg import new_database, postgres_server
+        from tests.support.pg import new_database, postgres_server
 
         server = postgres_server()
         admin = server.__enter__()
