@@ -9,7 +9,7 @@ Nothing in the page is written by hand, so it cannot drift from what paybot read
     .venv/bin/python scripts/command_reference.py          # writes the page
     .venv/bin/python scripts/command_reference.py --check  # exits 1, saying so, when the page is not current
 
-tests/test_docs.py runs `--check`; the documentation build (scripts/mkdocs_hooks.py) renders the page from
+tests/unit/test_docs.py runs `--check`; the documentation build (scripts/mkdocs_hooks.py) renders the page from
 `generate()` whatever the file holds.
 """
 

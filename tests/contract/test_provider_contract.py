@@ -1,6 +1,6 @@
 """The payment port's contract, the same assertions for every implementation.
 
-Each test runs on the in-memory fake (tests/fakes.py), the embedded sandbox,
+Each test runs on the in-memory fake (tests/support/fakes.py), the embedded sandbox,
 the Stripe adapter over real stripe-python to the project's Stripe
 emulator on 127.0.0.1, and the Mangopay adapter over the official Mangopay
 SDK to the project's Mangopay emulator on 127.0.0.1. A driver per implementation arranges the world (a
@@ -86,7 +86,7 @@ class Driver(Protocol):
 
 
 class FakeDriver:
-    """tests/fakes.py: state in dictionaries, no hosted pages, no events."""
+    """tests/support/fakes.py: state in dictionaries, no hosted pages, no events."""
 
     name = "fake"
 

@@ -126,7 +126,7 @@ def make_provider(sim: StripeSim, tmp: Path, *, retries: int = 2) -> StripeProvi
 
 
 def drive(sim: RecordingSim, p: StripeProvider) -> None:
-    """The flows of tests/test_stripe.py and tests/test_stripe_flow.py, through the adapter."""
+    """The flows of tests/integration/test_stripe.py and tests/e2e/test_stripe_flow.py, through the adapter."""
     assert isinstance(sim.clock, FakeClock)
     # Cards: none, a good one, one declined when saved, one declined when charged, one that needs the sender.
     assert not p.has_card("bob")

@@ -1,5 +1,5 @@
 """The operator's console in a real browser: Debian's Chromium, headless, through Playwright, on a phone's screen
-(operators often look from one), as tests/test_web_browser.py drives the people's pages.
+(operators often look from one), as tests/e2e/test_web_browser.py drives the people's pages.
 
 The app is served by waitress on 127.0.0.1 on the store of a real bot (X simulator, sandbox, SQLite) whose
 transfers each test makes; the console tells time by the bot's clock, which the tests move. axe-core checks every

@@ -1,6 +1,6 @@
 """Crashes, two ways: many deterministic deaths in process, and real SIGKILLs of the worker process.
 
-In process (tests/crashmode.py): seeded runs of `paybot simulate`'s crash
+In process (tests/support/crashmode.py): seeded runs of `paybot simulate`'s crash
 mode, over 1,000 deaths at every named fault point on the sandbox, on Stripe
 and on Mangopay, on a virtual clock; a failing seed replays exactly.
 
@@ -268,7 +268,7 @@ class MangopayMoney:
             self.sim.pass_kyc(found.group(1))
 
     def payments(self) -> dict[str, dict[str, Any]]:
-        """Each succeeded pay-in paybot made, in the sandbox's words (tests/crashmode.py)."""
+        """Each succeeded pay-in paybot made, in the sandbox's words (tests/support/crashmode.py)."""
         return mangopay_payments(self.sim)
 
     def close(self) -> None:
@@ -356,7 +356,7 @@ def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.Ca
 def test_sigkill_anywhere_on_mangopay(sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same, with the Mangopay adapter (the official SDK) against the Mangopay emulator (fewer kills: two
     per named point). Its people are PAYERs with frictionless cards, so nothing waits on a 3DS or SCA page
-    (tests/crashmode.py's people on Mangopay meet those)."""
+    (tests/support/crashmode.py's people on Mangopay meet those)."""
     money = MangopayMoney(tmp_path)
     try:
         crash_again_and_again(sim, tmp_path, money, MANGOPAY_KILLS, capsys)

@@ -1,4 +1,4 @@
-"""Deterministic deaths in process: `paybot simulate`'s crash mode, driven by seeds (tests/crashmode.py).
+"""Deterministic deaths in process: `paybot simulate`'s crash mode, driven by seeds (tests/support/crashmode.py).
 
 Over 1,000 deaths per run, at every named fault point, on the sandbox, on
 Stripe and on Mangopay; each run of a seed is the same run, and its generated

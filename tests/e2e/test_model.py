@@ -1,5 +1,5 @@
 """Model-based property test: hypothesis draws short lists of people's moves, the crash runner
-(tests/crashmode.py) plays them through the real worker on a virtual clock, then checks its invariants.
+(tests/support/crashmode.py) plays them through the real worker on a virtual clock, then checks its invariants.
 
 Four people post sends and requests, edit and repost them, answer yes or no (with the code, without,
 or with an old one), DM STOP, START, PRIVACY settings and CLAIM, rename themselves, chat so that DMs
@@ -9,7 +9,7 @@ answers between a post and its confirmation, after a lapse, after a menu, beside
 command, after an edit of any kind that X made late, while paused, and STOP or PRIVACY past the allowance
 of answers; X refuses DM sends and posts.
 `bash scripts/mutants` breaks each consent rule in turn and checks that these examples find it
-(tests/mutants.py). The examples are fixed (the derandomized profile of tests/conftest.py), so
+(tests/support/mutants.py). The examples are fixed (the derandomized profile of tests/conftest.py), so
 each run of the suite plays the same ones; the sandbox's examples run in two processes side by side
 (the machine has two cores), each process its own part of them; a few more run through Stripe's adapter
 and Mangopay's (where c1 is a verified Owner, whose payments to an Owner wait for their approval on Mangopay's
@@ -91,7 +91,7 @@ ambushes = st.fixed_dictionaries({"do": st.just("ambush"), "by": payer, "to": pa
 meanwhiles = st.fixed_dictionaries({"do": st.just("meanwhile"), "by": person,
                                     "text": st.sampled_from(("STOP", "PRIVACY QUIET", "START")), "from": person,
                                     "kind": st.sampled_from(("request", "send")), "dollars": whole})
-# The interleavings where consent is at stake (tests/crashmode.py, CrashRun.perform): an answer between a
+# The interleavings where consent is at stake (tests/support/crashmode.py, CrashRun.perform): an answer between a
 # post and its confirmation (which X may refuse once, so it goes out late); a bare answer after one's send
 # lapsed while another send of theirs (or a request) waits; a bare answer, then the menu followed word for
 # word; a bare answer and, in the same breath, an edit of another command waiting for that payer; a new post of

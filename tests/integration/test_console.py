@@ -1,7 +1,7 @@
 """The operator's console without a browser (Flask's test client): off until an operator exists, nothing without a
 session, sign-in's rules (wrong password, limits, TOTP, expiry), the CSRF token on every form, each view showing a
 transfer the bot made in the same test, each action's confirmation and what it writes on the timeline, the charts,
-`paybot operator add`. The same in Chromium: tests/test_console_browser.py."""
+`paybot operator add`. The same in Chromium: tests/e2e/test_console_browser.py."""
 
 from __future__ import annotations
 

@@ -85,8 +85,8 @@ def _bank_link(mw: MangopayWorld, user: str = ALICE) -> str:
 
 
 def _add_account(mw: MangopayWorld, user: str = ALICE, iban: str = "FR76 3000 4000 0312 3456 7890 143") -> None:
-    """The person on the cash-out account page (tests/test_recipient_pages.py drives the page itself): a Recipient
-    made with their SCA."""
+    """The person on the cash-out account page (tests/integration/test_recipient_pages.py drives the page itself): a
+    Recipient made with their SCA."""
     mw.sim.register_bank_account(mw.author(user), iban)
 
 

@@ -1,6 +1,6 @@
 """paybot's web app without a browser: its routes, the headers of every response, the links (expired, used,
 forged, another person's), the CSRF token, the identity page's checks, its French, and the store behind it.
-The same flows in a real browser are in tests/test_web_browser.py."""
+The same flows in a real browser are in tests/e2e/test_web_browser.py."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The test plays the browser: it reads the page's form, tokenizes the card itself at the emulator's CardRegistrationURL
 (as static/card.js does) and posts paybot only the answer, with the browser's description.
-tests/test_web_card_browser.py does the same in Chromium and proves from paybot's own request log that the card
+tests/e2e/test_web_card_browser.py does the same in Chromium and proves from paybot's own request log that the card
 number never reaches it.
 """
 

@@ -75,7 +75,7 @@ class MangopayWorld(World):
                                    link_secret=self.sim.link_secret, people=self.people)
         self.svc.provider = self.mp
         # Cash-outs right after a payment: the hold on money received and the daily limit have tests of their own
-        # (tests/test_mangopay_guards.py).
+        # (tests/integration/test_mangopay_guards.py).
         self.svc.policy = replace(self.svc.policy, cashout_hold=timedelta(0), cashouts_per_day=100)
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ fault point
 (bot/faults.py) again and again. Each death drops every in-memory object and
 builds the bot anew on the same database and simulators: `paybot simulate`'s
 crash mode. A seed draws the moves (`python -m tests.support.crashmode --seed N`, from
-the seed and the bot's own progress, never a clock); tests/test_model.py has
+the seed and the bot's own progress, never a clock); tests/e2e/test_model.py has
 hypothesis draw them. Every move is a scenario step, so the generated scenario
 replays through `paybot simulate`, and through `python -m tests.support.crashmode
 --replay FILE`, which checks the invariants as well.

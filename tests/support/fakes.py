@@ -299,7 +299,7 @@ class _Dm:
 class FakeTimeline:
     """X in memory, implementing bot.ports.Timeline as XClient does over the X simulator (bot/sims/x.py).
 
-    tests/test_timeline_contract.py runs the same assertions on this and on XClient + XSim; the people's
+    tests/contract/test_timeline_contract.py runs the same assertions on this and on XClient + XSim; the people's
     side (add_user, tweet, edit, retweet, quote, delete, dm, rename) and `bot_messages` have the
     simulator's names and shapes. What it keeps from X: ids growing with time (posts and DMs share one
     sequence), times to the millisecond, mention entities resolved when posted (a handle nobody holds is no

@@ -1,10 +1,10 @@
-"""Mutations of the consent rules that the model test (tests/test_model.py) must find.
+"""Mutations of the consent rules that the model test (tests/e2e/test_model.py) must find.
 
 Each mutation breaks one rule by a textual replacement of exact lines of bot/. `bash scripts/mutants`
 applies them one at a time to a copy of the tree (never to the tree itself), runs the model test's fixed
 examples on the copy and says whether the model found it. A replacement whose old text is not in its
 file exactly once is an error, so a mutation that no longer applies cannot silently test nothing
-(tests/test_mutants.py checks that in the default run).
+(tests/unit/test_mutants.py checks that in the default run).
 
     python -m tests.support.mutants list              the mutations' names, one a line
     python -m tests.support.mutants check [ROOT]      each old text is found exactly once in ROOT (default: this tree)

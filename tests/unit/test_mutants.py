@@ -1,4 +1,4 @@
-"""The mutations that `bash scripts/mutants` applies (tests/mutants.py) still apply to the tree: each one's old
+"""The mutations that `bash scripts/mutants` applies (tests/support/mutants.py) still apply to the tree: each one's old
 text is in its file exactly once, so none can silently test nothing. Cheap: no model run (the script runs the
 model test on each mutated copy)."""
 
