@@ -40,7 +40,8 @@ def test_a_refused_command_never_says_the_amount_back(junk: str) -> None:
     except CommandError as err:
         said = err.message
         for token in re.findall(r"\S{4,}", junk):
-            if token not in {"send", "alice"} and not token.isdigit():
+            # (a token that is part of the bot's own handle, "payb", is in the refusal's example of a send)
+            if token not in {"send", "alice"} and token not in "@paybot" and not token.isdigit():
                 assert token not in said, (token, said)
 
 
