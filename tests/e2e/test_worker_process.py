@@ -24,7 +24,7 @@ from tests.support.worker_kit import pay_killed_after_the_charge, restart_until_
 from tests.support.worker_kit import sim as sim  # a fixture (re-exported, so it is not unused)
 from tests.support.workers import spawn_worker, stop
 
-pytestmark = pytest.mark.process
+pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
