@@ -2,8 +2,8 @@
 
     python -m bench.web [--transfers 100000] [--requests 100] [--no-postgres]
 
-Fills a store (SQLite in a temporary file, then PostgreSQL when its binaries are installed, as tests/pg.py starts
-it) through the migrations (so with the indexes a real store has): `--transfers` transfers over the last 400
+Fills a store (SQLite in a temporary file, then PostgreSQL when its binaries are installed, as tests/support/pg.py
+starts it) through the migrations (so with the indexes a real store has): `--transfers` transfers over the last 400
 days among 5,000 people (one of them on 1 transfer in 10), three timeline steps and two messages each, a refund
 on 1 in 50. Then signs in to the console (Flask's test client: the app as waitress serves it, without the
 network) and asks each page `--requests` times; prints p50 and p99 per page, in milliseconds. The target is
@@ -118,7 +118,7 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
     operators.add(store, "bench", PASSWORD, NOW)
     service = Service(uow=store, provider=SandboxProvider(workdir / "sandbox.db"), clock=clock, policy=Policy(),
                       bot_id="1", bot_handle="paybot")
-    from tests.webworld import web_settings
+    from tests.support.webworld import web_settings
 
     app = create_app(web_settings(), store, clock, console=partial(register, store=store, clock=clock,
                                                                     service=service))
@@ -153,7 +153,7 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
 def postgres() -> Iterator[str | None]:
     """A throwaway PostgreSQL database's URL, or None when PostgreSQL is not installed."""
     try:
-        from tests.pg import new_database, postgres_server
+        from tests.support.pg import new_database, postgres_server
 
         server = postgres_server()
         admin = server.__enter__()

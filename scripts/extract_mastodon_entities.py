@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "specs" / "mastodon" / "srcgen" / "return_types.json"
 OUT = ROOT / "tests" / "specs" / "mastodon-entities.json"
-# The entities tests/test_mastosim_entities.py checks answers against.
+# The entities tests/contract/test_mastosim_entities.py checks answers against.
 CHECKED = ("Account", "CredentialAccountSource", "Application", "InstanceV2", "Status", "StatusEdit", "Notification",
            "SearchV2")
 KEPT = ("field_type", "field_subtype", "is_optional", "is_nullable")

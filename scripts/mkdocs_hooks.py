@@ -2,7 +2,7 @@
 
 docs/commands/reference.md is the generator's output, committed so that it reads on its own; the site never
 shows a stale copy of it, because the build renders the page from `command_reference.generate()` instead of
-the file. (tests/test_docs.py checks that the committed file is current too.)
+the file. (tests/unit/test_docs.py checks that the committed file is current too.)
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ import pytest
 import stamina
 from hypothesis import settings
 
+# Fixtures more than one module uses, registered once (each is defined in its support module).
+pytest_plugins = ["tests.support.browser", "tests.support.cashout_world"]
+
 settings.register_profile("paybot", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "paybot"))
@@ -59,7 +62,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[str]:
     """One PostgreSQL server for the whole run."""
-    from tests.pg import postgres_server
+    from tests.support.pg import postgres_server
 
     with postgres_server() as url:
         yield url
@@ -70,6 +73,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The same test on a SQLite file and on a fresh PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    from tests.pg import new_database
+    from tests.support.pg import new_database
 
     return new_database(request.getfixturevalue("postgres_admin"))

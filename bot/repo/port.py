@@ -4,7 +4,7 @@ The use cases (bot.app) read and write through these protocols only; the SQL liv
 `bot.repo.sql` and `bot.repo.sql_transfers` (which read each user, checkpoint and command's
 transfers once per unit of work, and what `Transfers.warm` reads ahead), and `bot.repo.memory`
 keeps the same rows in dictionaries. Both pass one contract suite
-(tests/test_repository_contract.py, on memory, SQLite and PostgreSQL).
+(tests/contract/test_repository_contract.py, on memory, SQLite and PostgreSQL).
 
 Rows are the store's record types (`bot.store.Transfer`, ...). Within one unit of work:
 

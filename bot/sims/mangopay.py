@@ -22,8 +22,8 @@ reference describes), bank wire payouts (the wallet debited when the payout is m
 it; refused as FAILED with Mangopay's ResultCode when its author is not a verified Owner or the wallet cannot cover
 it; a payout that fails later gives the money back to the wallet; one that went through may come back: a payout
 Refund, PAYOUT_REFUND_*), user transactions, events (one EventType a request, kept 45 days), the client, and
-Mangopay's rate limits (2,300 calls in 15 minutes, ...: 429 `rate_limit`). `tests/test_mangopay_facts.py` checks
-each documented fact the emulator keeps, with its page.
+Mangopay's rate limits (2,300 calls in 15 minutes, ...: 429 `rate_limit`).
+`tests/contract/test_mangopay_facts.py` checks each documented fact the emulator keeps, with its page.
 
 Faithful where paybot's safety depends on it:
 - Idempotency: every POST may carry `Idempotency-Key`, 16 to 36 letters, digits or dashes (anything else

@@ -2,7 +2,7 @@
 
 Its answers follow what a real Mastodon server (4.6) answered Mastodon.py's test suite and Mastodon.py's
 own field-by-field description of each entity (../shared/specs/mastodon: tests/cassettes/*.yaml and
-srcgen/return_types.json), checked in tests/test_mastosim_entities.py:
+srcgen/return_types.json), checked in tests/contract/test_mastosim_entities.py:
 
 - ids are strings; status ids grow with time (Mastodon's snowflakes: milliseconds << 16), notification ids
   are a plain sequence; lists come newest first with `max_id` / `since_id` / `min_id` and a `Link` header

@@ -8,7 +8,7 @@ ValueError: quotes (not modelled), closed DMs (anyone may be sent a direct statu
 
 The bot's messages are given as the people read them on X: a DM without the @handle that addresses the
 direct status, and the people it names written @handle (on Mastodon the adapter writes them ＠handle, so that
-a DM to the payer does not add the recipient to it; tests/test_timeline_contract.py pins that).
+a DM to the payer does not add the recipient to it; tests/contract/test_timeline_contract.py pins that).
 """
 
 from __future__ import annotations

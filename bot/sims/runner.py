@@ -131,7 +131,7 @@ def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider
     if hasattr(bot.provider, "own_card_page") and settings.paybot_web_url == NO_PAGES:
         # No page is served here: REGISTER links the emulator's card page (MANGOPAY_CARD_PAGE_URL), where the people
         # type their card on the registration the adapter opens. paybot's own card page (bot.web.card_page) is
-        # played in Chromium by tests/test_web_card_browser.py, which serves it at a PAYBOT_WEB_URL of its own.
+        # played in Chromium by tests/e2e/test_web_card_browser.py, which serves it at a PAYBOT_WEB_URL of its own.
         bot.provider.own_card_page = False
     people = getattr(bot.provider, "people", None)
     if people is not None and hasattr(people, "nonce"):

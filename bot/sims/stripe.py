@@ -8,7 +8,7 @@ pm_card_chargeCustomerFail, pm_card_authenticationRequired), Checkout Sessions
 transfer_data, transfer_group, application fees), charges, Connect accounts,
 account links, transfers, refunds and events. Its objects carry every field
 Stripe's have (SHAPES: null, or the neutral value, where the emulator models
-nothing); tests/test_stripe_spec.py judges its answers by Stripe's OpenAPI
+nothing); tests/contract/test_stripe_spec.py judges its answers by Stripe's OpenAPI
 description and example objects.
 
 Faithful where paybot's safety depends on it:

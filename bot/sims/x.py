@@ -1,7 +1,7 @@
 """The X API simulator: the v2 endpoints paybot uses, served over HTTP on 127.0.0.1.
 
 Its response shapes follow X's OpenAPI description (checked in
-tests/test_xsim_openapi.py): newest-first lists, pagination tokens, since_id
+tests/contract/test_xsim_openapi.py): newest-first lists, pagination tokens, since_id
 and until_id, rate-limit headers and 429s per endpoint, 401 for unknown
 credentials, 403 for duplicate content, closed DMs and replies the bot was not
 invited to. A control API under /_sim/ (and the same methods in Python) acts as

@@ -1,0 +1,499 @@
+"""The operator's console without a browser (Flask's test client): off until an operator exists, nothing without a
+session, sign-in's rules (wrong password, limits, TOTP, expiry), the CSRF token on every form, each view showing a
+transfer the bot made in the same test, each action's confirmation and what it writes on the timeline, the charts,
+`paybot operator add`. The same in Chromium: tests/e2e/test_console_browser.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+from flask.testing import FlaskClient
+from sqlmodel import col, select
+from typer.testing import CliRunner
+
+from bot import admin
+from bot.console import operators
+from bot.console import read as console_read
+from bot.console.pages import ROUTES as CONSOLE_ROUTES
+from bot.reconcile import Mismatch, record
+from bot.repo.sql import SqlStore
+from bot.store import Operator, SignInAttempt
+from bot.web.app import ROUTES
+from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, sign_in
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[ConsoleWorld]:
+    w = console_world(tmp_path)
+    yield w
+    w.run.close()
+
+
+@pytest.fixture
+def client(world: ConsoleWorld) -> FlaskClient:
+    world.operator()
+    c = world.app().test_client()
+    assert sign_in(c).status_code == 303
+    return c
+
+
+def text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def h1(response: Any) -> str:
+    found = re.search(r"<h1>(.*?)</h1>", text(response))
+    return found.group(1) if found else ""
+
+
+GETS = ["/console/", "/console/health", "/console/charts", "/console/transfers", "/console/transfers/1",
+        "/console/people/bob", "/console/reconciliation", "/console/pause", "/console/resume",
+        "/console/transfers/1/cancel", "/console/transfers/1/refund"]
+POSTS = ["/console/pause", "/console/resume", "/console/transfers/1/cancel", "/console/transfers/1/refund",
+         "/console/sign-out"]
+
+
+def test_the_console_adds_only_its_declared_routes(world: ConsoleWorld) -> None:
+    routes = {r.rule: set(r.methods or ()) - {"HEAD", "OPTIONS"} for r in world.app().url_map.iter_rules()}
+    assert routes == {**ROUTES, **CONSOLE_ROUTES}
+    assert {p for p in GETS} | {p for p in POSTS} >= {"/console/health", "/console/sign-out"}
+
+
+def test_the_console_is_off_until_an_operator_exists(world: ConsoleWorld) -> None:
+    """No operator: every console address, the sign-in page included, is the app's 404 page."""
+    c = world.app().test_client()
+    for path in [*GETS, "/console/sign-in"]:
+        assert c.get(path).status_code == 404, path
+    assert c.post("/console/sign-in", data={"name": "admin", "password": "admin"}).status_code == 404
+    world.operator()
+    assert c.get("/console/sign-in").status_code == 200
+
+
+def test_no_page_is_reachable_without_signing_in(world: ConsoleWorld) -> None:
+    """Every page sends the browser to the sign-in page; every form, with or without its token, changes nothing."""
+    world.operator()
+    transfer = world.send("@paybot send 5 to @alice")
+    c = world.app().test_client()
+    for path in GETS:
+        r = c.get(path.replace("/1", f"/{transfer}"))
+        assert r.status_code == 303 and r.headers["Location"].endswith("/console/sign-in"), path
+    token = csrf_of(text(c.get("/console/sign-in")))
+    for path in POSTS:
+        r = c.post(path.replace("/1", f"/{transfer}"), data={"csrf": token})
+        assert r.status_code == 303 and r.headers["Location"].endswith("/console/sign-in"), path
+        assert c.post(path, data={}).status_code == 400
+    assert world.run.bot.service.paused() is False
+    with world.store() as s:
+        assert s.transfers.get(transfer).status == "completed"  # type: ignore[union-attr]
+
+
+def test_sign_in_and_out(world: ConsoleWorld) -> None:
+    world.operator()
+    c = world.app().test_client()
+    wrong = sign_in(c, password="not the password")
+    assert wrong.status_code == 401 and "That name, password or code is not right." in text(wrong)
+    assert sign_in(c, name="nobody").status_code == 401
+    assert c.get("/console/health").status_code == 303
+    ok = sign_in(c)
+    assert ok.status_code == 303 and ok.headers["Location"].endswith("/console/health")
+    page = c.get("/console/health")
+    assert page.status_code == 200 and h1(page) == "Health" and "Sign out ada" in text(page)
+    out = c.post("/console/sign-out", data={"csrf": csrf_of(text(page))})
+    assert out.status_code == 303 and c.get("/console/health").status_code == 303
+    with world.store() as s:
+        assert [a.ok for a in s.exec(select(SignInAttempt).order_by(col(SignInAttempt.id)))] == [False, False, True]
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_on_https(world: ConsoleWorld) -> None:
+    world.operator()
+    world.base = "https://pay.example"
+    c = world.app().test_client()
+    r = sign_in(c)
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-paybot=") and "Secure" in cookie and "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_a_session_ends_after_30_idle_minutes_and_after_12_hours(world: ConsoleWorld, client: FlaskClient) -> None:
+    clock = world.run.clock
+    clock.advance(timedelta(minutes=29))
+    assert client.get("/console/health").status_code == 200
+    for _ in range(24):  # busy all day: still the session ends 12 hours after sign-in
+        clock.advance(timedelta(minutes=29))
+        r = client.get("/console/health")
+        if r.status_code != 200:
+            break
+    assert r.status_code == 303 and r.headers["Location"].endswith("/console/sign-in?ended=1")
+    assert "Your session has ended" in text(client.get("/console/sign-in?ended=1"))
+    assert sign_in(client).status_code == 303
+    clock.advance(operators.IDLE)
+    r = client.get("/console/transfers")
+    assert r.status_code == 303 and "ended=1" in r.headers["Location"]
+
+
+def test_sign_in_is_limited_per_name_and_per_address(world: ConsoleWorld) -> None:
+    """Five wrong passwords for a name: the right one is refused too for 15 minutes; twenty failures from one
+    address: every name is refused from it."""
+    world.operator()
+    c = world.app().test_client()
+    for _ in range(operators.NAME_FAILURES):
+        assert sign_in(c, password="guess guess guess").status_code == 401
+    limited = sign_in(c)
+    assert limited.status_code == 429 and "Too many tries" in text(limited)
+    world.run.clock.advance(operators.WINDOW)
+    assert sign_in(c).status_code == 303
+    other = world.app().test_client()
+    for i in range(operators.IP_FAILURES):
+        assert sign_in(other, name=f"someone{i}").status_code == 401
+    world.operator("grace")
+    assert sign_in(other, name="grace").status_code == 429
+    again = world.app().test_client()
+    again.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert sign_in(again, name="grace").status_code == 303
+
+
+def test_a_burst_of_simultaneous_tries_checks_no_more_than_the_limit(database_url: str) -> None:
+    """Tries at one name sent at the same instant, from as many addresses, on SQLite and on PostgreSQL: exactly
+    NAME_FAILURES of them are checked (and stored), every other one is refused unchecked. Each try, once it has
+    counted the failures, waits (up to a second) for every other try to have counted too: without the tries taking
+    turns, they would all count none and all be checked."""
+    import threading
+
+    from sqlalchemy import event
+
+    from bot import migrate
+    from bot.store import make_engine
+    from tests.support.racing import at_once
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    tries = operators.NAME_FAILURES + 3
+    counted = threading.Barrier(tries, timeout=1.0)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def wait_for_the_others(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "count(*)" in statement and "sign_in_attempt.name =" in statement:
+            try:
+                counted.wait()
+            except threading.BrokenBarrierError:
+                pass  # the tries take turns: the others are waiting for this one to end
+
+    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", "guess guess guess", "", ip, now),
+                       [f"192.0.2.{i}" for i in range(tries)])
+    with store() as s:
+        stored = s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()
+    engine.dispose()
+    refusals = sorted(str(o.refusal) for o in outcomes if isinstance(o, operators.SignIn))
+    assert refusals == ["limited"] * (tries - operators.NAME_FAILURES) + ["wrong"] * operators.NAME_FAILURES
+    assert len(stored) == operators.NAME_FAILURES
+
+
+def test_an_operator_with_totp_needs_the_code(world: ConsoleWorld) -> None:
+    secret = world.operator("ada", totp=True)
+    assert secret is not None
+    c = world.app().test_client()
+    assert sign_in(c).status_code == 401
+    assert sign_in(c, code="000000" if pyotp.TOTP(secret).now() != "000000" else "111111").status_code == 401
+    code = pyotp.TOTP(secret).at(world.run.clock.now())
+    assert sign_in(c, code=code).status_code == 303
+
+
+def test_passwords_are_stored_hashed_and_never_default(world: ConsoleWorld) -> None:
+    with pytest.raises(operators.OperatorError, match="12 characters"):
+        operators.add(world.store, "ada", "short", world.run.clock.now())
+    with pytest.raises(operators.OperatorError, match="a name is"):
+        operators.add(world.store, "Ada Lovelace", PASSWORD, world.run.clock.now())
+    world.operator()
+    with pytest.raises(operators.OperatorError, match="already"):
+        world.operator()
+    with world.store() as s:
+        row = s.get(Operator, "ada")
+    assert row is not None and row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
+
+
+def test_every_form_refuses_a_missing_or_wrong_csrf_token(world: ConsoleWorld, client: FlaskClient) -> None:
+    transfer = world.send("@paybot send 5 to @alice")
+    for path in ["/console/pause", f"/console/transfers/{transfer}/refund", "/console/sign-out"]:
+        for sent in ({}, {"csrf": "forged"}):
+            r = client.post(path, data=sent)
+            assert r.status_code == 400 and h1(r) == "This form was not accepted", path
+    assert world.run.bot.service.paused() is False and client.get("/console/health").status_code == 200
+    with world.store() as s:
+        assert s.transfers.get(transfer).status == "completed"  # type: ignore[union-attr]
+    fresh = world.app().test_client()
+    assert fresh.post("/console/sign-in", data={"name": "ada", "password": PASSWORD}).status_code == 400
+
+
+def test_the_views_show_a_transfer_made_now(world: ConsoleWorld, client: FlaskClient) -> None:
+    transfer = world.send("@paybot send 5 to @alice for the console")
+    held = world.send("@paybot send 3 to @carol")
+    listed = text(client.get("/console/transfers"))
+    assert f'/console/transfers/{transfer}"' in listed and "the console" in listed
+    only_held = text(client.get("/console/transfers?status=held"))
+    assert f'/console/transfers/{held}"' in only_held and f'/console/transfers/{transfer}"' not in only_held
+    by_carol = text(client.get("/console/transfers?person=@carol&since=1d"))
+    assert f'/console/transfers/{held}"' in by_carol and f'/console/transfers/{transfer}"' not in by_carol
+    assert "is not a duration" in text(client.get("/console/transfers?since=soon"))
+    shown = client.get(f"/console/transfers/{transfer}")
+    assert h1(shown) == f"Transfer {transfer}" and "the console" in text(shown) and "completed" in text(shown)
+    person = client.get("/console/people/alice")
+    assert h1(person) == "@alice" and f'/console/transfers/{transfer}"' in text(person)
+    health = text(client.get("/console/health"))
+    assert "1 held" in health and "Pause payments" in health
+    assert client.get("/console/transfers/999").status_code == 404
+    assert client.get("/console/people/nobody").status_code == 404
+
+
+def test_transfers_are_paged_newest_first_by_keyset(world: ConsoleWorld, client: FlaskClient) -> None:
+    made = [world.send(f"@paybot send {n} to @alice") for n in (1, 2, 3)]
+    first = console_read.transfers(world.store, size=2)
+    assert [r["id"] for r in first.rows] == made[::-1][:2] and first.next
+    second = console_read.transfers(world.store, size=2, after=first.next)
+    assert [r["id"] for r in second.rows] == [made[0]] and second.next is None
+    page = text(client.get("/console/transfers"))
+    assert 'rel="next"' not in page
+    assert [r["id"] for r in console_read.transfers(world.store, person="alice", size=2, after=first.next).rows] \
+        == [made[0]]
+    assert console_read.transfers(world.store, person="nobody").rows == []
+    assert console_read.cursor_of("not a cursor") is None
+
+
+def test_reconciliation_shows_its_last_findings(world: ConsoleWorld, client: FlaskClient) -> None:
+    assert "No reconciliation has run yet" in text(client.get("/console/reconciliation"))
+    transfer = world.send("@paybot send 5 to @alice")
+    record(world.store, world.run.clock.now(), 7, [Mismatch(transfer, "pay_1", "completed", "no payment",
+                                                            "the provider has no payment for it")], 0)
+    page = text(client.get("/console/reconciliation"))
+    assert "1 mismatch(es)" in page and "the provider has no payment for it" in page
+    assert f'/console/transfers/{transfer}"' in page
+
+
+def test_pause_and_resume_ask_first(world: ConsoleWorld, client: FlaskClient) -> None:
+    asked = client.get("/console/pause")
+    assert admin.PAUSE_QUESTION in text(asked) and world.run.bot.service.paused() is False
+    done = client.post("/console/pause", data={"csrf": csrf_of(text(asked))})
+    assert done.status_code == 303 and world.run.bot.service.paused() is True
+    assert "PAYMENTS PAUSED" in text(client.get("/console/health"))
+    asked = client.get("/console/resume")
+    assert admin.RESUME_QUESTION in text(asked)
+    client.post("/console/resume", data={"csrf": csrf_of(text(asked))})
+    assert world.run.bot.service.paused() is False
+
+
+def test_cancel_asks_first_and_is_written_on_the_timeline(world: ConsoleWorld, client: FlaskClient) -> None:
+    pending = world.send("@paybot send 2 to @alice", answer=None)
+    asked = client.get(f"/console/transfers/{pending}/cancel")
+    assert admin.cancel_question(pending) in text(asked)
+    with world.store() as s:
+        assert s.transfers.get(pending).status == "pending"  # type: ignore[union-attr]
+    done = client.post(f"/console/transfers/{pending}/cancel", data={"csrf": csrf_of(text(asked))})
+    assert done.status_code == 200 and f"transfer {pending} cancelled" in text(done)
+    story = admin.show(world.store, pending)
+    assert story is not None and story["status"] == "cancelled"
+    assert story["timeline"][-1]["note"] == (f"cancel asked by operator ada in the console: transfer {pending} "
+                                             "cancelled")
+    again = client.post(f"/console/transfers/{pending}/cancel", data={"csrf": csrf_of(text(asked))})
+    assert again.status_code == 409 and "only a pending one can be cancelled" in text(again)
+
+
+def test_a_part_refund_asks_the_clis_question_then_refunds(world: ConsoleWorld, client: FlaskClient) -> None:
+    transfer = world.send("@paybot send 5 to @alice")
+    asked = client.get(f"/console/transfers/{transfer}/refund?amount=2")
+    t, back, left = world.run.bot.service.refund_plan(transfer)
+    assert t is not None
+    question = admin.refund_question(transfer, t, back, 200, left)
+    assert question == f"Refund $2.00 of transfer {transfer} to its sender?" and question in text(asked)
+    done = client.post(f"/console/transfers/{transfer}/refund", data={"csrf": csrf_of(text(asked)), "amount": "2"})
+    assert done.status_code == 200, text(done)
+    story = admin.show(world.store, transfer)
+    assert story is not None and story["refunded"] == "2.00"
+    assert story["timeline"][-1]["note"].startswith("refund of $2.00 asked by operator ada in the console: ")
+    rest = client.get(f"/console/transfers/{transfer}/refund")
+    assert f"Refund $3.00 of transfer {transfer} to its sender ($2.00 of $5.00 refunded so far)?" in text(rest)
+    bad = client.get(f"/console/transfers/{transfer}/refund?amount=lots")
+    assert bad.status_code == 422 and "&#39;lots&#39;" in text(bad)
+
+
+def test_the_charts_are_inline_svg_drawn_from_the_store(world: ConsoleWorld, client: FlaskClient) -> None:
+    world.send("@paybot send 5 to @alice")
+    page = text(client.get("/console/charts"))
+    assert page.count("<svg") == 7 and "<script" not in page
+    assert "Transfers made per day: 1 in all" in page
+    assert "budget 5 USD" in page and "X&#39;s allowance 15" in page
+    data = console_read.charts(world.store, world.run.clock.now(), "USD")
+    assert sum(v for _, v in data["moved"]) == 5.0 and len(data["made"]) == 31 and len(data["dms"]) == 30 * 24 + 1
+    assert sum(v for _, v in data["requests"]) >= 2  # the DMs and the reply that went out
+
+
+def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
+    """A drawing keeps the counts of hours over for an hour in chart_hour and reads them back instead of counting
+    again (a kept count changed by hand shows); the hours since are counted afresh; the series are the same as a
+    drawing that counts everything anew; the queue's depth ends at the messages waiting now; hours older than the
+    charts' month are deleted."""
+    from sqlmodel import col, delete
+
+    from bot.store import WAITING, ChartHour, Outbox
+
+    clock = world.run.clock
+    world.send("@paybot send 5 to @alice")
+    first_hour = int(clock.now().timestamp()) // console_read.HOUR
+    clock.advance(timedelta(hours=3))
+    world.send("@paybot send 2 to @alice")
+    drawn = console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        kept = {row.hour: row for row in s.exec(select(ChartHour))}
+    now_hour = int(clock.now().timestamp()) // console_read.HOUR
+    assert first_hour in kept and kept[first_hour].made == 1 and kept[first_hour].sent_dm >= 1
+    assert now_hour - 1 not in kept and now_hour not in kept  # not over for an hour yet: counted at each drawing
+    clock.advance(timedelta(hours=2))
+    world.send("@paybot send 3 to @alice", answer="no")
+    again = console_read.charts(world.store, clock.now(), "USD")
+    assert sum(v for _, v in again["made"]) == 3 and sum(v for _, v in drawn["made"]) == 2
+    with world.store() as s:
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(world.store, clock.now(), "USD") == again  # counted anew: the same
+    with world.store() as s:
+        waiting = len(s.exec(select(Outbox).where(col(Outbox.status).in_(WAITING))).all())
+    assert again["queue"][-1][1] == waiting and min(v for _, v in again["queue"]) >= 0
+    with world.store() as s:
+        row = s.get(ChartHour, first_hour)
+        assert row is not None
+        row.made = 100
+        s.add(row)
+        s.commit()
+    assert sum(v for _, v in console_read.charts(world.store, clock.now(), "USD")["made"]) == 102  # read, not recounted
+    clock.advance(timedelta(days=console_read.DAYS, hours=2))
+    console_read.charts(world.store, clock.now(), "USD")
+    with world.store() as s:
+        assert s.get(ChartHour, first_hour) is None  # older than any drawing reads: deleted
+
+
+def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database_url: str) -> None:
+    """On SQLite and PostgreSQL, on a store filled as bench.web fills one: a drawing with every hour kept gives the
+    same series as one counting the month anew, and as many transfers made as the store holds since the month's
+    first hour; a second drawing keeps nothing more."""
+    from sqlmodel import delete, func
+
+    from bench.web import NOW, fill
+    from bot import migrate
+    from bot.store import ChartHour, Transfer, make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    fill(engine, 3000)
+    store = SqlStore(engine)
+    first = console_read.charts(store, NOW, "USD")
+    with store() as s:
+        kept = s.exec(select(func.count()).select_from(ChartHour)).one()
+        since = datetime.fromtimestamp(int((NOW - timedelta(days=30)).timestamp()) // 3600 * 3600, UTC)
+        made = s.exec(select(func.count()).select_from(Transfer).where(Transfer.created_at >= since)).one()
+    assert console_read.charts(store, NOW, "USD") == first
+    with store() as s:
+        assert s.exec(select(func.count()).select_from(ChartHour)).one() == kept == 30 * 24 - 1
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(store, NOW, "USD") == first
+    engine.dispose()
+    assert sum(v for _, v in first["made"]) == made > 0 and sum(v for _, v in first["requests"]) == 2 * made
+
+
+def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import migrate
+    from bot.cli import app
+    from bot.repo.sql import SqlStore
+    from bot.store import make_engine
+
+    for key in ("DATABASE_URL", "PAYBOT_PROVIDER"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAYBOT_DB_PATH", str(tmp_path / "paybot.db"))
+    monkeypatch.setenv("SANDBOX_DB_PATH", str(tmp_path / "sandbox.db"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'paybot.db'}", create_tables=False)
+    migrate.upgrade(engine)
+    runner = CliRunner()
+    short = runner.invoke(app, ["operator", "add", "ada"], input="short\nshort\n")
+    assert short.exit_code == 2 and "12 characters" in short.output
+    made = runner.invoke(app, ["operator", "add", "ada", "--totp"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert made.exit_code == 0, made.output
+    assert "otpauth://totp/paybot:ada?secret=" in made.output and PASSWORD not in made.output
+    assert "at PAYBOT_WEB_URL/console/sign-in" in made.output  # no address set: the setting is named
+    monkeypatch.setenv("PAYBOT_WEB_URL", "https://pay.example.com/")
+    again = runner.invoke(app, ["operator", "add", "bea"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert "operator bea can sign in at https://pay.example.com/console/sign-in" in again.output, again.output
+    assert runner.invoke(app, ["operator", "remove", "bea"]).exit_code == 0
+    assert operators.names(SqlStore(engine)) == ["ada"]
+    assert runner.invoke(app, ["operator", "list"]).output.split() == ["ada"]
+    assert runner.invoke(app, ["operator", "remove", "ada"]).exit_code == 0
+    assert operators.any_operator(SqlStore(engine)) is False
+    engine.dispose()
+
+
+def test_the_console_pages_carry_the_security_headers(world: ConsoleWorld, client: FlaskClient) -> None:
+    """The pages' own headers: nothing but paybot's origin, no framing, no caching of what an operator reads."""
+    for path in ("/console/sign-in", "/console/health", "/console/charts", "/console/nowhere"):
+        r = client.get(path)
+        csp = r.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in csp and "script-src 'self';" in csp, path
+        assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store", path
+
+
+def test_the_benchmark_runs_every_page_on_a_filled_store(tmp_path: Path) -> None:
+    """`python -m bench.web` on a small store: every page answers 200 (measure checks it) and has its figures;
+    the store holds what `fill` says (counts, not timings)."""
+    from sqlmodel import func
+
+    from bench import web as bench
+    from bot.store import Outbox, Transfer, TransferEvent, make_engine
+
+    figures = bench.measure(f"sqlite:///{tmp_path / 'store.db'}", 300, 2, tmp_path)
+    assert set(figures) == set(bench.pages(300, "x"))
+    assert all(p50 > 0 and p99 >= p50 for p50, p99 in figures.values())
+    engine = make_engine(f"sqlite:///{tmp_path / 'store.db'}", create_tables=False)
+    with SqlStore(engine)() as s:
+        counts = [s.exec(select(func.count()).select_from(t)).one() for t in (Transfer, TransferEvent, Outbox)]
+    engine.dispose()
+    assert counts == [300, 900, 600]
+
+
+def test_a_totp_code_signs_in_once(world: ConsoleWorld) -> None:
+    """RFC 6238, 5.2: a code accepted once is refused after, in another browser too; the next step's code works."""
+    secret = world.operator("ada", totp=True)
+    assert secret is not None
+    now = world.run.clock.now()
+    code = pyotp.TOTP(secret).at(now)
+    assert sign_in(world.app().test_client(), code=code).status_code == 303
+    assert sign_in(world.app().test_client(), code=code).status_code == 401  # seen over a shoulder: no use
+    world.run.clock.advance(timedelta(seconds=30))
+    assert sign_in(world.app().test_client(), code=pyotp.TOTP(secret).at(world.run.clock.now())).status_code == 303
+
+
+def test_checking_a_password_holds_no_write_lock(world: ConsoleWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The password's hashing (a quarter of a second) runs outside any unit of work: while it runs, the store takes
+    a write at once (with the check inside one, SQLite's writer would wait for it: anonymous tries could stall the
+    worker), and the try is already counted against the limits."""
+    world.operator()
+    store = SqlStore(world.run.bot.engine)
+    checked = operators._password_ok
+    seen: list[int] = []
+
+    def while_checking(password_hash: str | None, password: str) -> bool:
+        with store() as s:
+            s.add(SignInAttempt(name="someone-else", ip="192.0.2.1", at=world.run.clock.now(), ok=False))
+            s.commit()  # fails with "database is locked" if the sign-in held the write lock
+        with store() as s:
+            seen.append(len(s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()))
+        return checked(password_hash, password)
+
+    monkeypatch.setattr(operators, "_password_ok", while_checking)
+    assert sign_in(world.app().test_client()).status_code == 303
+    assert seen == [1]
