@@ -11,7 +11,7 @@ from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
 from bot.commands import DmCommand, parse_dm
-from bot.domain import Status, Step, money_key
+from bot.domain import Category, Privacy, Reason, Status, Step, TransferKind, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
@@ -120,7 +120,7 @@ class Answers(Cashout):
                         now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
                     if account.say and account.outcome:
                         self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
-                                       PRIORITY_OUTCOME, category="dm_answer")
+                                       PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                     elif account.say:
                         self._answer_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]), cmd.lang)
                     if account.drive:
@@ -167,14 +167,14 @@ class Answers(Cashout):
             except ProviderError:
                 log.exception("register failed for user %s", user_id)
                 sentence = say("register.failed", lang)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
         elif cmd.kind == "history":
-            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category="dm_answer")
+            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
         elif cmd.kind in ("privacy", "stop", "start"):
             user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
                                                 updated_at=self.clock.now())
             if cmd.kind == "privacy":
-                user.privacy = cmd.setting or "public"
+                user.privacy = cmd.setting or Privacy.PUBLIC
                 sentence = say(f"privacy.{user.privacy}", lang)
             else:
                 user.opted_out = cmd.kind == "stop"
@@ -224,7 +224,7 @@ class Answers(Cashout):
         # catch the yes meant for the new one).
         waiting = [t for t in [*pending, *s.transfers.left_pending_since(user_id, said_at)]
                    if _waiting_at(t, said_at, said_id)] if code is None else []
-        earlier = any(t.kind == "send" and not answers(t, said_at, said_id)
+        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)
                       and id_after(said_id, t.command_tweet_id) is not False for t in waiting)
         if earlier or (unasked and (not groups or (code and code not in groups))):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
@@ -250,7 +250,7 @@ class Answers(Cashout):
             return []
         if code:
             target = groups.get(code)
-        elif len(groups) == 1 and next(iter(groups.values()))[0].kind == "send":
+        elif len(groups) == 1 and next(iter(groups.values()))[0].kind == TransferKind.SEND:
             target = next(iter(groups.values()))  # a bare answer answers only one's own send
         elif groups:
             # Several groups, or someone else's request (asked in public, not where the payer answers): a bare
@@ -273,10 +273,10 @@ class Answers(Cashout):
         first = target[0]
         if not confirm:
             for t in target:
-                self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.SENDER_SAID_NO)
                 t.answered_at, t.answered_id = said_at, said_id
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
-            if first.kind == "request":
+            if first.kind == TransferKind.REQUEST:
                 text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
                            code=first.code)
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
@@ -314,9 +314,10 @@ class Answers(Cashout):
         since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
         # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
-        found = [t for t in lapsed if t.updated_at >= since and t.kind == "send"]  # a tie proves nothing: counted
-        found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
-                  and answers(t, said_at, said_id)]
+        sends = [t for t in lapsed if t.kind == TransferKind.SEND]
+        found = [t for t in sends if t.updated_at >= since]  # a tie proves nothing: counted
+        found += [t for t in s.transfers.closed_unanswered(user_id, since)
+                  if t.id not in seen and t.kind == TransferKind.SEND and answers(t, said_at, said_id)]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     @staticmethod
@@ -344,7 +345,7 @@ class Answers(Cashout):
 
     def _edited_text(self, s: Tx, t: Transfer, lang: str) -> str:
         """What a payer is told when their bare answer was overtaken by an edit of another payment of theirs."""
-        if t.kind == "request":
+        if t.kind == TransferKind.REQUEST:
             return say("edited.bare_request", lang, handles=msg.handles([self._handle(s, t.recipient_id)]))
         group = s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id)
         names = [self._handle(s, g.recipient_id) for g in group if g.status == t.status]

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
+from bot.domain import Category
 from bot.repo.port import Conflict, Store, Tx
 from bot.repo.sql_transfers import LATER, SqlPayouts, SqlSettlements, SqlTransfers, _Table, land
 from bot.store import (
@@ -83,7 +84,7 @@ class SqlMessages(_Table):
             select(Outbox).where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
             .order_by(col(Outbox.priority), col(Outbox.id)).limit(limit)))
 
-    def count_about(self, user_id: str, category: str, since: datetime) -> int:
+    def count_about(self, user_id: str, category: Category, since: datetime) -> int:
         self._land()
         return int(self.s.exec(select(func.count()).select_from(Outbox).where(
             Outbox.about_user_id == user_id, Outbox.category == category, Outbox.created_at >= since)).one())
