@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.domain import (
+    CARD,
+    IDENTITY,
     OUTBOX,
     PAYOUT,
     SETTLEMENT,
@@ -22,8 +24,13 @@ from bot.domain import (
     Send,
     Settle,
     Status,
+    card_step,
+    identity_step,
 )
 from bot.errors import IllegalTransition
+from bot.ports import FakeClock
+from bot.providers.mangopay_provider import MangopayProvider
+from bot.store import MangopayUser, UnitOfWork, make_engine
 from bot.web.page_links import PURPOSES
 
 # Each lifecycle's moves, written out as the docstrings of bot/domain draw them.
@@ -43,10 +50,15 @@ DRAWN: dict[str, set[tuple[str, str]]] = {
         ("queued", "sending"), ("queued", "sent"), ("queued", "failed"), ("queued", "dropped"),
         ("sending", "queued"), ("sending", "sent"), ("sending", "failed"), ("sending", "dropped"),
     },
+    "card registration": {("none", "open"), ("none", "saved"), ("open", "none"), ("open", "saved")},
+    "identity registration": {
+        ("payer", "owner"), ("payer", "verified"), ("owner", "verifying"), ("owner", "verified"),
+        ("verifying", "verified"), ("verified", "owner"), ("verified", "verifying"),
+    },
 }
 STARTS = {"transfer": {"pending"}, "settlement": {"pending", "succeeded"}, "payout": {"created"},
-          "outbox message": {"queued"}}
-LIFECYCLES: list[Lifecycle[Any]] = [TRANSFER, SETTLEMENT, PAYOUT, OUTBOX]
+          "outbox message": {"queued"}, "card registration": {"none"}, "identity registration": {"payer"}}
+LIFECYCLES: list[Lifecycle[Any]] = [TRANSFER, SETTLEMENT, PAYOUT, OUTBOX, CARD, IDENTITY]
 
 
 def _pairs() -> list[tuple[Lifecycle[Any], StrEnum, StrEnum]]:
@@ -99,6 +111,8 @@ def test_the_final_states_are_those_nothing_leaves() -> None:
     assert SETTLEMENT.final == {Settle.FAILED}
     assert PAYOUT.final == {PayoutStatus.FAILED, PayoutStatus.NOT_MADE}
     assert OUTBOX.final == {Send.SENT, Send.FAILED, Send.DROPPED}
+    assert {s.value for s in CARD.final} == {"saved"}
+    assert not IDENTITY.final  # verification can be lost, and begun again
 
 
 def test_a_table_that_moves_a_state_to_itself_is_refused_when_made() -> None:
@@ -112,6 +126,35 @@ def test_a_table_that_moves_a_state_to_itself_is_refused_when_made() -> None:
 def test_every_page_link_purpose_is_one_the_store_accepts() -> None:
     """The pages' purposes (bot.web.page_links) are exactly the enum the store's CHECK lists."""
     assert set(PURPOSES) == set(PagePurpose)
+
+
+def test_a_registrations_step_is_read_from_the_adapters_row() -> None:
+    """The registrations store no status: a saved card wins over an open registration; verified wins over all,
+    and someone not an Owner is a payer whatever verification was opened."""
+    assert [card_step(None, None), card_step(None, "cr_1"), card_step("c_1", "cr_1")] == ["none", "open", "saved"]
+    assert identity_step(owner=False, verification_id="kyc_1", verified=False) == "payer"
+    assert identity_step(owner=True, verification_id=None, verified=False) == "owner"
+    assert identity_step(owner=True, verification_id="kyc_1", verified=False) == "verifying"
+    assert identity_step(owner=False, verification_id=None, verified=True) == "verified"
+
+
+def test_the_mangopay_adapter_saves_a_registration_only_along_its_table(tmp_path: Any) -> None:
+    """Every change of the Mangopay adapter's row is checked: a verification opened and then lost its record, or a
+    saved card forgotten, is refused and nothing is saved; the moves of the tables go through."""
+    uow = UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}"))
+    mp = MangopayProvider(object(), uow, FakeClock(), card_page_url="https://pages.test/card")  # type: ignore[arg-type]
+    mp._save("10", card_registration_id="cr_1", owner=True)
+    mp._save("10", kyc_session_id="kyc_1")
+    with pytest.raises(IllegalTransition, match="a verifying identity registration cannot become owner"):
+        mp._save("10", kyc_session_id=None)
+    mp._save("10", card_id="c_1", card_registration_id=None)
+    with pytest.raises(IllegalTransition, match="a saved card registration cannot become none"):
+        mp._save("10", card_id=None)
+    mp._save("10", kyc_regular=True)
+    with uow() as s:
+        row = s.get(MangopayUser, "10")
+    assert row is not None
+    assert (row.card_id, row.kyc_session_id, row.kyc_regular) == ("c_1", "kyc_1", True)
 
 
 @given(lifecycle=st.sampled_from(LIFECYCLES), data=st.data())

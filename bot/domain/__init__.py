@@ -24,7 +24,21 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.domain.lifecycle import Lifecycle
-from bot.domain.lifecycles import OUTBOX, PAYOUT, SETTLEMENT, WAITING, PayoutStatus, Send, Settle
+from bot.domain.lifecycles import (
+    CARD,
+    IDENTITY,
+    OUTBOX,
+    PAYOUT,
+    SETTLEMENT,
+    WAITING,
+    CardStep,
+    IdentityStep,
+    PayoutStatus,
+    Send,
+    Settle,
+    card_step,
+    identity_step,
+)
 from bot.domain.values import (
     Category,
     Cause,
@@ -40,10 +54,12 @@ from bot.money import Money
 
 __all__ = [
     "ALLOWED",
+    "CARD",
     "CODE_ALPHABET",
     "EDIT_REASONS",
     "ENDED_BY_EDIT",
     "FINAL",
+    "IDENTITY",
     "MOVED",
     "OUTBOX",
     "PAYOUT",
@@ -52,9 +68,11 @@ __all__ = [
     "SETTLEMENT",
     "TRANSFER",
     "WAITING",
+    "CardStep",
     "Category",
     "Cause",
     "CodeFactory",
+    "IdentityStep",
     "Lifecycle",
     "MessageKind",
     "PagePurpose",
@@ -68,6 +86,8 @@ __all__ = [
     "Status",
     "Step",
     "TransferKind",
+    "card_step",
+    "identity_step",
     "money_key",
     "random_code",
     "release_retry_after",

@@ -68,3 +68,8 @@ class Lifecycle(Generic[S]):
             raise IllegalTransition(f"a {current} {self.name} cannot become {new}", lifecycle=self.name,
                                     current=current, new=new)
         return new
+
+    def became(self, was: S, now: S) -> S:
+        """`now`, the state read from a row just changed, if it is `was` (nothing moved) or a move the table allows;
+        IllegalTransition otherwise. For a lifecycle whose state is read from a row rather than stored."""
+        return now if now == was else self.move(was, now)

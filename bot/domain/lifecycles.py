@@ -1,4 +1,5 @@
-"""The lifecycles after the transfer's (bot.domain.TRANSFER): a settlement, a payout, an outbox message. Pure: no I/O.
+"""The lifecycles after the transfer's (bot.domain.TRANSFER): a settlement, a payout, an outbox message, and the two
+registrations a person goes through at a wallet provider (a card, an identity). Pure: no I/O.
 
 Each is a `Lifecycle` table; the use cases change these statuses only through its `move` (or `begin` for a new
 row). The values are the ones stored since each table exists, unchanged.
@@ -14,6 +15,17 @@ row). The values are the ones stored since each table exists, unchanged.
     outbox:      queued ──▶ sending ──▶ sent / failed / dropped
                     │          └──────▶ queued (the call was never made: a rate limit)
                     └──────▶ sent / failed / dropped
+
+    card:        none ──▶ open ──▶ saved
+                   │        └───▶ none (refused, or left too long)
+                   └──────────────▶ saved (paybot's own card page)
+
+    identity:    payer ──▶ owner ──▶ verifying ──▶ verified ──▶ owner / verifying (no longer verified)
+                   │         └─────────────────▶ verified
+                   └───────────────────────────▶ verified
+
+The registrations have no status column: their step is read from the provider adapter's row (`card_step`,
+`identity_step`), and the adapter checks each change of that row against the table (`Lifecycle.became`).
 
 """
 
@@ -78,3 +90,52 @@ _ENDS = frozenset({Send.SENT, Send.FAILED, Send.DROPPED})
 OUTBOX = Lifecycle("outbox message", Send, starts=frozenset({Send.QUEUED}),
                    moves={Send.QUEUED: _ENDS | {Send.SENDING}, Send.SENDING: _ENDS | {Send.QUEUED}})
 
+
+
+class CardStep(StrEnum):
+    """Where saving a person's card at a wallet provider is, read from its adapter's row (no status is stored)."""
+
+    NONE = "none"  # no card, and no registration open
+    OPEN = "open"  # a registration was opened (its page's link sent) and is not finished
+    SAVED = "saved"  # a card is saved (a newer card replacing it stays SAVED)
+
+
+CARD = Lifecycle("card registration", CardStep, starts=frozenset({CardStep.NONE}),
+                 moves={CardStep.NONE: frozenset({CardStep.OPEN, CardStep.SAVED}),  # paybot's card page opens none
+                        # refused, or left unfinished too long: REGISTER again
+                        CardStep.OPEN: frozenset({CardStep.NONE, CardStep.SAVED})})
+
+
+def card_step(card_id: str | None, registration_id: str | None) -> CardStep:
+    """A card registration's step from what the adapter's row keeps: the saved card, the registration open."""
+    return CardStep.SAVED if card_id else CardStep.OPEN if registration_id else CardStep.NONE
+
+
+class IdentityStep(StrEnum):
+    """Where a person's identity registration at a wallet provider is, to receive money (Mangopay's Owner and KYC),
+    read from its adapter's row (no status is stored)."""
+
+    PAYER = "payer"  # may pay, not receive
+    OWNER = "owner"  # accepted the terms to hold an account: may receive once verified
+    VERIFYING = "verifying"  # an identity verification was opened
+    VERIFIED = "verified"  # verified (KYC REGULAR): may receive
+
+
+IDENTITY = Lifecycle("identity registration", IdentityStep, starts=frozenset({IdentityStep.PAYER}),
+                     moves={
+                         # the provider's word that they are verified, when paybot had not recorded them an Owner yet
+                         # (a crash between the provider's answer and paybot's record of it)
+                         IdentityStep.PAYER: frozenset({IdentityStep.OWNER, IdentityStep.VERIFIED}),
+                         IdentityStep.OWNER: frozenset({IdentityStep.VERIFYING, IdentityStep.VERIFIED}),
+                         IdentityStep.VERIFYING: frozenset({IdentityStep.VERIFIED}),
+                         # the provider refused a transfer to them: no longer verified (a new verification may begin)
+                         IdentityStep.VERIFIED: frozenset({IdentityStep.OWNER, IdentityStep.VERIFYING})})
+
+
+def identity_step(owner: bool, verification_id: str | None, verified: bool) -> IdentityStep:
+    """An identity registration's step from what the adapter's row keeps."""
+    if verified:
+        return IdentityStep.VERIFIED
+    if not owner:
+        return IdentityStep.PAYER
+    return IdentityStep.VERIFYING if verification_id else IdentityStep.OWNER
