@@ -28,6 +28,7 @@ from bot.domain import WAITING as WAITING
 from bot.domain import (
     Category,
     Cause,
+    Fact,
     MessageKind,
     PagePurpose,
     Privacy,
@@ -145,13 +146,14 @@ class TransferEvent(SQLModel, table=True):
     """One step in a transfer's life, for `paybot show`: when, which status, why."""
 
     __table_args__ = (Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
-                      one_of("transferevent", "status", Status))
+                      one_of("transferevent", "status", Status), one_of("transferevent", "fact", Fact))
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
     at: datetime = _time()
     status: str
     note: str | None = None
+    fact: str | None = None  # a domain.Fact: what the code reads back from this line (a dispute), if anything
 
 
 class Settlement(SQLModel, table=True):

@@ -239,12 +239,14 @@ def test_0016_checks_are_the_models_and_go_away_on_downgrade(database_url: str, 
 
     made = checks(migrated)
     assert made == checks(fresh)
-    assert {name for found in made.values() for name, _ in found} == {f"ck_{t}_{c}" for t, c in WORDS_0016}
+    assert {name for found in made.values() for name, _ in found} == {f"ck_{t}_{c}" for t, c in WORDS_0016} | {
+        "ck_transferevent_fact"}
     with migrated.begin() as conn:
         conn.execute(text(ROWS_0016["page_link"]), {"s": "n1", "purpose": "card",
                                                     "t": datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)})
     migrate.downgrade(migrated, "0015")
     assert all(not found for found in checks(migrated).values())
+    assert "fact" not in {c["name"] for c in inspect(migrated).get_columns("transferevent")}
     with migrated.connect() as conn:
         assert conn.execute(text("SELECT purpose FROM page_link")).scalar() == "card"
     migrated.dispose()
@@ -257,3 +259,25 @@ def _another_database(url: str, request: pytest.FixtureRequest, tmp_path: Path) 
     from tests.pg import new_database
 
     return new_database(request.getfixturevalue("postgres_admin"))
+
+
+def test_0016_gives_a_disputes_timeline_lines_their_fact(database_url: str) -> None:
+    """The lines paybot wrote for a dispute and for the money it withdrew record that fact after 0016 (the code
+    reads the fact, not the words); other lines record none, however they read; a made-up fact is refused."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0015")
+    when = datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)
+    notes = ["disputed at the provider (evt_1)", "funds withdrawn by a dispute (du_1): the bank took $5.00 back",
+             "refunded at the provider (evt_2)", "the operator read: disputed at the provider", None]
+    with engine.begin() as conn:
+        for i, note in enumerate(notes, 1):
+            conn.execute(text("INSERT INTO transferevent (id, transfer_id, at, status, note) "
+                              "VALUES (:i, 1, :t, 'completed', :note)"), {"i": i, "t": when, "note": note})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        facts = conn.execute(text("SELECT note, fact FROM transferevent ORDER BY id")).all()
+        assert [tuple(r) for r in facts] == list(zip(notes, ["disputed", "funds_withdrawn", None, None, None],
+                                                     strict=True))
+        with pytest.raises(IntegrityError, match=r"ck_transferevent_fact|CHECK constraint failed"):
+            conn.execute(text("UPDATE transferevent SET fact = 'chargeback' WHERE id = 3"))
+    engine.dispose()

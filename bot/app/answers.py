@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot import messages as msg
 from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
-from bot.commands import DmCommand, parse_dm
+from bot.commands import DmCommand, DmKind, parse_dm
 from bot.domain import Category, Privacy, Reason, Status, Step, TransferKind, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
@@ -44,7 +45,7 @@ def _waiting_at(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
 def _runs_after_commit(dm: DirectMessage) -> bool:
     """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
     try:
-        return parse_dm(dm.text).kind in ("claim", "cashout")
+        return parse_dm(dm.text).kind in (DmKind.CLAIM, DmKind.CASHOUT)
     except CommandError:
         return False
 
@@ -115,8 +116,8 @@ class Answers(Cashout):
             except CommandError as err:
                 self._answer_dm(s, dm.sender_id, err.message, err.lang)
             else:
-                if cmd.kind in ("confirm", "cancel") and cmd.code and (account := answer_account(
-                        s, dm.sender_id, cmd.code, confirm=cmd.kind == "confirm", said_at=dm.created_at or now,
+                if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL) and cmd.code and (account := answer_account(
+                        s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, said_at=dm.created_at or now,
                         now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
                     if account.say and account.outcome:
                         self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
@@ -129,9 +130,9 @@ class Answers(Cashout):
                     return to_run, claim_lang, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
                 # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
-                if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
+                if cmd.kind == DmKind.CLAIM and self._may_answer(s, dm.sender_id, cmd.lang):
                     claim_lang = cmd.lang
-                if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
+                if cmd.kind == DmKind.CASHOUT and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
                     cashout = cmd
         return to_run, claim_lang, cashout, None
 
@@ -143,49 +144,64 @@ class Answers(Cashout):
         return dm.conversation_id == pair
 
     def _dm_command(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> list[int]:
-        """Apply a DM command; returns the transfers to execute once it is committed."""
-        user_id, lang = dm.sender_id, cmd.lang
-        if cmd.kind in ("confirm", "cancel"):
-            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
+        """Apply a DM command; returns the transfers to execute once it is committed. A CLAIM and a CASHOUT run
+        after the commit (`_take_dm`); every other kind has one handler, in `_dm_handlers`."""
+        if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL):
+            return self._answer(s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, lang=cmd.lang,
                                 said_at=dm.created_at, said_id=dm.id)
-        if cmd.kind in ("register", "history") and not self._may_answer(s, user_id, lang):
+        if cmd.kind in (DmKind.REGISTER, DmKind.HISTORY) and not self._may_answer(s, dm.sender_id, cmd.lang):
             return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
-        if cmd.kind == "register":
-            try:
-                reg = self.provider.register(user_id)
-                url = reg.url
-                if reg.page is not None:  # paybot's own page: its link is stored with this DM
-                    if self.page_link is None:
-                        raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
-                    url = self.page_link(s, reg.page, user_id, lang)
-                # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
-                # a card), or the card page, which itself says when the card is saved
-                key = "register.already" if reg.already else "register.saved" if not url \
-                    else "register.identity" if reg.page == "pay" else "register.card_page" if reg.page \
-                    else "register.link" if reg.valid_for else "register.link_open"
-                sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
-            except ProviderError:
-                log.exception("register failed for user %s", user_id)
-                sentence = say("register.failed", lang)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
-        elif cmd.kind == "history":
-            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
-        elif cmd.kind in ("privacy", "stop", "start"):
-            user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
-                                                updated_at=self.clock.now())
-            if cmd.kind == "privacy":
-                user.privacy = cmd.setting or Privacy.PUBLIC
-                sentence = say(f"privacy.{user.privacy}", lang)
-            else:
-                user.opted_out = cmd.kind == "stop"
-                sentence = say("stopped" if user.opted_out else "started", lang)
-            user.updated_at = self.clock.now()
-            s.users.add(user)
-            # The allowance limits the bot's answers, never whether a setting takes effect.
-            self._answer_dm(s, user_id, sentence, lang)
-        elif cmd.kind == "help":
-            self._answer_dm(s, user_id, say("dm_help", lang), lang)
+        handler = self._dm_handlers().get(cmd.kind)
+        if handler is not None:
+            handler(s, dm, cmd)
         return []
+
+    def _dm_handlers(self) -> dict[DmKind, Callable[[Tx, DirectMessage, DmCommand], None]]:
+        """The DM commands answered in the DM's own unit of work, each by its handler."""
+        return {DmKind.REGISTER: self._dm_register, DmKind.HISTORY: self._dm_history, DmKind.PRIVACY: self._dm_setting,
+                DmKind.STOP: self._dm_setting, DmKind.START: self._dm_setting, DmKind.HELP: self._dm_help}
+
+    def _dm_register(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        user_id, lang = dm.sender_id, cmd.lang
+        try:
+            reg = self.provider.register(user_id)
+            url = reg.url
+            if reg.page is not None:  # paybot's own page: its link is stored with this DM
+                if self.page_link is None:
+                    raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
+                url = self.page_link(s, reg.page, user_id, lang)
+            # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
+            # a card), or the card page, which itself says when the card is saved
+            key = "register.already" if reg.already else "register.saved" if not url \
+                else "register.identity" if reg.page == "pay" else "register.card_page" if reg.page \
+                else "register.link" if reg.valid_for else "register.link_open"
+            sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
+        except ProviderError:
+            log.exception("register failed for user %s", user_id)
+            sentence = say("register.failed", lang)
+        self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+
+    def _dm_history(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        self._queue_dm(s, dm.sender_id, self._history(s, dm.sender_id, cmd.lang), PRIORITY_OUTCOME,
+                       category=Category.DM_ANSWER)
+
+    def _dm_setting(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        """PRIVACY, STOP, START: the setting takes effect whatever the allowance; it limits only the answer."""
+        user_id, lang = dm.sender_id, cmd.lang
+        user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
+                                            updated_at=self.clock.now())
+        if cmd.kind == DmKind.PRIVACY:
+            user.privacy = cmd.setting or Privacy.PUBLIC
+            sentence = say(f"privacy.{user.privacy}", lang)
+        else:
+            user.opted_out = cmd.kind == DmKind.STOP
+            sentence = say("stopped" if user.opted_out else "started", lang)
+        user.updated_at = self.clock.now()
+        s.users.add(user)
+        self._answer_dm(s, user_id, sentence, lang)
+
+    def _dm_help(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        self._answer_dm(s, dm.sender_id, say("dm_help", cmd.lang), cmd.lang)
 
     def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,
                 said_at: datetime | None = None, said_id: str | None = None) -> list[int]:

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from bot import messages as msg
 from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.app.wording import by_dm_text, request_texts
-from bot.commands import Command, parse_command
+from bot.commands import Command, PostKind, parse_command
 from bot.domain import ENDED_BY_EDIT, Category, Privacy, Reason, Status, TransferKind
 from bot.errors import CommandError
 from bot.faults import fault_point
@@ -76,7 +76,7 @@ class Asking(ServiceBase):
                                 enabled=self.enabled, fediverse=self.fediverse)
             # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
             # version in its place.
-            if cmd.kind == "help":
+            if cmd.kind == PostKind.HELP:
                 self._void_pending_edit(s, m)
                 self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), Category.HELP)
                 return
@@ -131,7 +131,7 @@ class Asking(ServiceBase):
     def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:
         """Turn a send or a request into pending transfers and ask for confirmation."""
         assert cmd.amount is not None
-        lang, is_send = cmd.lang, cmd.kind == TransferKind.SEND
+        lang, is_send = cmd.lang, cmd.kind == PostKind.SEND
         existing = s.transfers.of_root(m.root_id)
         dropped = {party(t) for t in existing if t.reason == Reason.EDITED}
         live = [t for t in existing if party(t) not in dropped]
@@ -189,7 +189,7 @@ class Asking(ServiceBase):
         for user in people:
             sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
             t = by_party.get(user.id) or Transfer(
-                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=cmd.kind,
+                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=TransferKind(cmd.kind),
                 status=Status.PENDING, created_at=now, command_tweet_id=m.id, amount_minor=0,
                 currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
             )

@@ -8,7 +8,7 @@ import logging
 from bot.app.answers import Answers
 from bot.app.base import money, saved_id
 from bot.app.settling import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
-from bot.domain import REFUNDS, SETTLEMENT, Cause, Reason, Settle, Status, Step
+from bot.domain import REFUNDS, SETTLEMENT, Cause, Fact, Reason, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -219,11 +219,12 @@ class Events(Answers):
                 amount = Money(event.amount_minor or t.amount_minor, t.currency)
                 note = (f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id}): the payer's bank took {amount} back "
                         f"from the platform; `paybot reverse {t.id}` takes the recipient's share back")
-                mark = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})"
+                mark, fact = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})", Fact.FUNDS_WITHDRAWN
             else:
                 note = mark = f"{DISPUTE_NOTES[1]} ({event.id})"
-            if s.timeline.noted(t.id, mark):
+                fact = Fact.DISPUTED
+            if s.timeline.noted(t.id, mark):  # this very dispute (or withdrawal), told again
                 return
-            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note, fact=fact))
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))

@@ -17,7 +17,18 @@ from enum import StrEnum
 from bot import messages as msg
 from bot.app.base import money, saved_id
 from bot.app.payments import Payments
-from bot.domain import REFUNDS, SETTLEMENT, Cause, Settle, SettleFailure, Status, Step, money_key, release_retry_after
+from bot.domain import (
+    REFUNDS,
+    SETTLEMENT,
+    Cause,
+    Fact,
+    Settle,
+    SettleFailure,
+    Status,
+    Step,
+    money_key,
+    release_retry_after,
+)
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -67,14 +78,14 @@ def reversed_(rows: list[Settlement], *, in_flight: bool = True) -> int:
     return sum(st.amount_minor for st in rows if st.step == Step.REVERSE and st.status in counted)
 
 
-FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (and `paybot status` finds it)
-DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute
+FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (its fact: FUNDS_WITHDRAWN)
+DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute, for people
 
 
 def disputed(s: Tx, transfer_id: int | None) -> bool:
-    """Whether the payer's bank disputed the payment (its timeline says so): the bank gives the payer their
-    money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
-    return s.timeline.noted(transfer_id, *DISPUTE_NOTES)
+    """Whether the payer's bank disputed the payment (a line of its timeline records the fact): the bank gives the
+    payer their money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
+    return s.timeline.recorded(transfer_id, Fact.DISPUTED, Fact.FUNDS_WITHDRAWN)
 
 
 def claimed(rows: list[Settlement]) -> bool:

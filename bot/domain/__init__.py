@@ -42,6 +42,7 @@ from bot.domain.lifecycles import (
 from bot.domain.values import (
     Category,
     Cause,
+    Fact,
     MessageKind,
     PagePurpose,
     Privacy,
@@ -72,6 +73,7 @@ __all__ = [
     "Category",
     "Cause",
     "CodeFactory",
+    "Fact",
     "IdentityStep",
     "Lifecycle",
     "MessageKind",

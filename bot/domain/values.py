@@ -79,6 +79,14 @@ class PagePurpose(StrEnum):
     WALLET = "wallet"  # back from the provider's strong authentication to see a wallet
 
 
+class Fact(StrEnum):
+    """What a line of a transfer's timeline records that the code reads back later by meaning, never by the words
+    of its note (`TransferEvent.fact`)."""
+
+    DISPUTED = "disputed"  # the payer's bank opened a dispute on the payment
+    FUNDS_WITHDRAWN = "funds_withdrawn"  # a dispute took money back from the platform
+
+
 class Reason(StrEnum):
     """Why a transfer ended where it is, in the words paybot writes on it (`Transfer.reason`) and its timeline.
     A decline's reason is the provider's and stays free text."""

@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain import Category, Status
+from bot.domain import Category, Fact, Status
 from bot.store import IdentityRecord, Mark, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
 
 
@@ -256,6 +256,10 @@ class Steps(Protocol):
 
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
         """Whether a step of this transfer has a note that starts with one of `prefixes`."""
+        ...
+
+    def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
+        """Whether a step of this transfer records one of `facts`."""
         ...
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
-from bot.domain import Category
+from bot.domain import Category, Fact
 from bot.repo.port import Conflict, Store, Tx
 from bot.repo.sql_transfers import LATER, SqlPayouts, SqlSettlements, SqlTransfers, _Table, land
 from bot.store import (
@@ -123,6 +123,13 @@ class SqlSteps(_Table):
             return False
         return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id, or_(
             *(col(TransferEvent.note).startswith(p, autoescape=True) for p in prefixes))).limit(1)) is not None
+
+    def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
+        self._land()
+        if not facts:
+            return False
+        return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id,
+                                                        col(TransferEvent.fact).in_(facts)).limit(1)) is not None
 
 
 class SqlProcessed(_Table):
