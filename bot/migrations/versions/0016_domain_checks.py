@@ -73,9 +73,9 @@ def upgrade() -> None:
     _refuse_strangers()
     with op.batch_alter_table("transferevent", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fact", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-    for fact, words in FACT_NOTES.items():
-        op.execute(sa.text("UPDATE transferevent SET fact = :fact WHERE note LIKE :words")
-                   .bindparams(fact=fact, words=f"{words} (%"))
+    for fact, start in FACT_NOTES.items():  # no LIKE wildcard in these words
+        op.execute(sa.text("UPDATE transferevent SET fact = :fact WHERE note LIKE :start")
+                   .bindparams(fact=fact, start=f"{start} (%"))
     for table, columns in CHECKS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, words in columns.items():
