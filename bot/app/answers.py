@@ -12,7 +12,7 @@ from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
 from bot.commands import DmCommand, DmKind, parse_dm
-from bot.domain import Category, Privacy, Reason, Status, Step, TransferKind, money_key
+from bot.domain import Category, PagePurpose, Privacy, Reason, Status, Step, TransferKind, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
@@ -144,8 +144,7 @@ class Answers(Cashout):
         return dm.conversation_id == pair
 
     def _dm_command(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> list[int]:
-        """Apply a DM command; returns the transfers to execute once it is committed. A CLAIM and a CASHOUT run
-        after the commit (`_take_dm`); every other kind has one handler, in `_dm_handlers`."""
+        """Apply a DM command; returns the transfers to execute once committed (CLAIM, CASHOUT: in `_take_dm`)."""
         if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL):
             return self._answer(s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, lang=cmd.lang,
                                 said_at=dm.created_at, said_id=dm.id)
@@ -173,7 +172,7 @@ class Answers(Cashout):
             # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
             # a card), or the card page, which itself says when the card is saved
             key = "register.already" if reg.already else "register.saved" if not url \
-                else "register.identity" if reg.page == "pay" else "register.card_page" if reg.page \
+                else "register.identity" if reg.page == PagePurpose.PAY else "register.card_page" if reg.page \
                 else "register.link" if reg.valid_for else "register.link_open"
             sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
         except ProviderError:

@@ -10,7 +10,7 @@ from bot import messages as msg
 from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.app.wording import by_dm_text, request_texts
 from bot.commands import Command, PostKind, parse_command
-from bot.domain import ENDED_BY_EDIT, Category, Privacy, Reason, Status, TransferKind
+from bot.domain import ENDED_BY_EDIT, TRANSFER, Category, Privacy, Reason, Status, TransferKind
 from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
@@ -190,7 +190,7 @@ class Asking(ServiceBase):
             sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
             t = by_party.get(user.id) or Transfer(
                 root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=TransferKind(cmd.kind),
-                status=Status.PENDING, created_at=now, command_tweet_id=m.id, amount_minor=0,
+                status=TRANSFER.begin(Status.PENDING), created_at=now, command_tweet_id=m.id, amount_minor=0,
                 currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
             )
             t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
@@ -209,7 +209,7 @@ class Asking(ServiceBase):
         s.flush()  # new rows get their ids, for their timelines
         for user_id, t in rows.items():
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
-            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=Status.PENDING, note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
