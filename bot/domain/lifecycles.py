@@ -2,7 +2,7 @@
 registrations a person goes through at a wallet provider (a card, an identity). Pure: no I/O.
 
 Each is a `Lifecycle` table; the use cases change these statuses only through its `move` (or `begin` for a new
-row). The values are the ones stored since each table exists, unchanged.
+row). The stored statuses keep the values their columns have held since each table exists.
 
     settlement:  pending ──▶ succeeded ──▶ failed (a refund that failed after it went through)
                     └──────▶ failed
@@ -26,7 +26,6 @@ row). The values are the ones stored since each table exists, unchanged.
 
 The registrations have no status column: their step is read from the provider adapter's row (`card_step`,
 `identity_step`), and the adapter checks each change of that row against the table (`Lifecycle.became`).
-
 """
 
 from __future__ import annotations
