@@ -30,7 +30,8 @@ from bot.domain import (
 from bot.errors import IllegalTransition
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.store import MangopayUser, UnitOfWork, make_engine
+from bot.providers.stripe_provider import StripeProvider
+from bot.store import MangopayUser, StripeUser, UnitOfWork, make_engine
 from bot.web.page_links import PURPOSES
 
 # Each lifecycle's moves, written out as the docstrings of bot/domain draw them.
@@ -155,6 +156,25 @@ def test_the_mangopay_adapter_saves_a_registration_only_along_its_table(tmp_path
         row = s.get(MangopayUser, "10")
     assert row is not None
     assert (row.card_id, row.kyc_session_id, row.kyc_regular) == ("c_1", "kyc_1", True)
+
+
+def test_the_stripe_adapter_saves_a_registration_only_along_its_table(tmp_path: Any) -> None:
+    """On Stripe a Connect account is the identity registration: ready, it may lose its capability and be ready
+    again; a saved card may be replaced, never forgotten; an account never vanishes."""
+    uow = UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'stripe.db'}"))
+    sp = StripeProvider(object(), uow, FakeClock())  # type: ignore[arg-type]
+    sp._save("10", payment_method_id="pm_1", account_id="acct_1")
+    sp._save("10", account_ready=True)
+    sp._save("10", account_ready=False)
+    sp._save("10", account_ready=True, payment_method_id="pm_2")
+    with pytest.raises(IllegalTransition, match="a saved card registration cannot become none"):
+        sp._save("10", payment_method_id=None)
+    with pytest.raises(IllegalTransition, match="a verified identity registration cannot become payer"):
+        sp._save("10", account_id=None, account_ready=False)
+    with uow() as s:
+        row = s.get(StripeUser, "10")
+    assert row is not None
+    assert (row.payment_method_id, row.account_id, row.account_ready) == ("pm_2", "acct_1", True)
 
 
 @given(lifecycle=st.sampled_from(LIFECYCLES), data=st.data())
