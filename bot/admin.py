@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlmodel import col, func, or_, select
 
-from bot.app.holds import FUNDS_WITHDRAWN, refunded, release_due
-from bot.domain import REFUNDS, Policy, Settle, Status, Step
+from bot.app.holds import refunded, release_due
+from bot.domain import REFUNDS, Fact, Policy, Settle, Status, Step
 from bot.messages import without_links
 from bot.money import Money
 from bot.repo.sql import SqlStore
@@ -235,7 +235,7 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
                            .order_by(col(Settlement.id))))
         # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table by its key rather than
         # the last 30 days by the index on `at`.
-        withdrawn = sorted(s.exec(select(TransferEvent).where(col(TransferEvent.note).startswith(FUNDS_WITHDRAWN),
+        withdrawn = sorted(s.exec(select(TransferEvent).where(TransferEvent.fact == Fact.FUNDS_WITHDRAWN,
                                                               TransferEvent.at >= now - WITHDRAWALS_SHOWN)),
                            key=lambda e: e.id or 0)
         ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}

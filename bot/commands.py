@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
 from lark.exceptions import VisitError
 
+from bot.domain import Privacy
 from bot.errors import CommandError
 from bot.messages import on_timeline
 from bot.messages import text as say
@@ -43,8 +45,32 @@ _UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|p
 # A CASHOUT the grammar cannot read (an amount, an unknown currency) gets its own answer, not the DM help.
 _CASHOUT_WORD = re.compile(r"\s*(?a:cash[ -]?out|withdraw|retrait|retirer|virement)(?![\w])", re.I)
 _AMOUNT_MISSING = re.compile(r"\s*(?a:to|[àÀa]|from|de)(?![\w])", re.I)
-_PRIVACY = {"public": "public", "publique": "public", "private": "private", "privé": "private",
-            "prive": "private", "privée": "private", "quiet": "quiet", "silencieux": "quiet", "discret": "quiet"}
+_PRIVACY = {"public": Privacy.PUBLIC, "publique": Privacy.PUBLIC, "private": Privacy.PRIVATE,
+            "privé": Privacy.PRIVATE, "prive": Privacy.PRIVATE, "privée": Privacy.PRIVATE, "quiet": Privacy.QUIET,
+            "silencieux": Privacy.QUIET, "discret": Privacy.QUIET}
+
+
+class PostKind(StrEnum):
+    """What a public command asks (a send's and a request's words are a transfer's kind too)."""
+
+    SEND = "send"
+    REQUEST = "request"
+    HELP = "help"
+
+
+class DmKind(StrEnum):
+    """What a DM command asks."""
+
+    CONFIRM = "confirm"  # YES, with or without a code
+    CANCEL = "cancel"  # NO, with or without a code
+    CLAIM = "claim"
+    HISTORY = "history"
+    REGISTER = "register"
+    CASHOUT = "cashout"
+    PRIVACY = "privacy"
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
 
 
 @dataclass(frozen=True)
@@ -53,7 +79,7 @@ class Command:
 
     For a request, `recipients` are the people asked to pay."""
 
-    kind: str  # "send" | "request" | "help"
+    kind: PostKind
     amount: Money | None = None
     recipients: tuple[str, ...] = ()
     memo: str | None = None
@@ -73,10 +99,10 @@ class Command:
 
     def canonical(self, bot: str = "paybot") -> str:
         """This command written out in its plainest English form."""
-        if self.kind == "help" or self.amount is None:
+        if self.kind == PostKind.HELP or self.amount is None:
             return f"@{bot} help"
         names = " ".join(f"@{h}" for h in self.recipients)
-        verb, link = ("send", "to") if self.kind == "send" else ("request", "from")
+        verb, link = ("send", "to") if self.kind == PostKind.SEND else ("request", "from")
         out = f"@{bot} {verb} {self.amount.decimal()} {self.amount.currency} {link} {names}"
         return out + (f" for {self.memo}" if self.memo else "")
 
@@ -85,9 +111,9 @@ class Command:
 class DmCommand:
     """A command sent by DM."""
 
-    kind: str  # confirm | cancel | claim | history | register | cashout | privacy | stop | start | help
+    kind: DmKind
     code: str | None = None
-    setting: str | None = None  # privacy: public | private | quiet
+    setting: Privacy | None = None  # PRIVACY: the one chosen
     lang: str = "en"
     currency: str | None = None  # cashout: the currency named (None: the operator's default)
 
@@ -171,59 +197,59 @@ class _ToCommand(Transformer[Token, object]):
 
     # -- commands
     def send_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
-        return Command("send", amount, people, memo, self.lang)
+        return Command(PostKind.SEND, amount, people, memo, self.lang)
 
     def send_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
                               memo: str | None = None) -> Command:
-        return Command("send", amount, people, memo, self.lang)
+        return Command(PostKind.SEND, amount, people, memo, self.lang)
 
     def request_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...],
                              memo: str | None = None) -> Command:
-        return Command("request", amount, people, memo, self.lang)
+        return Command(PostKind.REQUEST, amount, people, memo, self.lang)
 
     def request_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
                                  memo: str | None = None) -> Command:
-        return Command("request", amount, people, memo, self.lang)
+        return Command(PostKind.REQUEST, amount, people, memo, self.lang)
 
     def help(self, _tok: Token) -> Command:
-        return Command("help", lang=self.lang)
+        return Command(PostKind.HELP, lang=self.lang)
 
     def tweet(self, command: Command) -> Command:
         return command
 
     # -- DMs
     def confirm(self, _tok: Token, code: Token | None = None) -> DmCommand:
-        return DmCommand("confirm", str(code).upper() if code else None, lang=self.lang)
+        return DmCommand(DmKind.CONFIRM, str(code).upper() if code else None, lang=self.lang)
 
     def cancel(self, _tok: Token, code: Token | None = None) -> DmCommand:
-        return DmCommand("cancel", str(code).upper() if code else None, lang=self.lang)
+        return DmCommand(DmKind.CANCEL, str(code).upper() if code else None, lang=self.lang)
 
     def privacy(self, _tok: Token, setting: Token) -> DmCommand:
         chosen = _PRIVACY.get(str(setting).lower())
         if chosen is None:  # the grammar reads only these words; a miss is refused, never a KeyError
             raise CommandError("dm.unknown", help=say("dm_help", self.lang))
-        return DmCommand("privacy", setting=chosen, lang=self.lang)
+        return DmCommand(DmKind.PRIVACY, setting=chosen, lang=self.lang)
 
-    def _simple(self, kind: str) -> DmCommand:
+    def _simple(self, kind: DmKind) -> DmCommand:
         return DmCommand(kind, lang=self.lang)
 
     def claim(self, _t: Token) -> DmCommand:
-        return self._simple("claim")
+        return self._simple(DmKind.CLAIM)
 
     def history(self, _t: Token) -> DmCommand:
-        return self._simple("history")
+        return self._simple(DmKind.HISTORY)
 
     def register(self, _t: Token) -> DmCommand:
-        return self._simple("register")
+        return self._simple(DmKind.REGISTER)
 
     def cashout(self, _t: Token, code: Token | None = None) -> DmCommand:
-        return DmCommand("cashout", currency=str(code).upper() if code else None, lang=self.lang)
+        return DmCommand(DmKind.CASHOUT, currency=str(code).upper() if code else None, lang=self.lang)
 
     def stop(self, _t: Token) -> DmCommand:
-        return self._simple("stop")
+        return self._simple(DmKind.STOP)
 
     def start(self, _t: Token) -> DmCommand:
-        return self._simple("start")
+        return self._simple(DmKind.START)
 
 
 def _join(codes: tuple[str, ...], lang: str) -> str:
@@ -323,7 +349,7 @@ def _unreadable(err: UnexpectedInput, text: str, bot: str, lang: str) -> Command
 
 
 def _check_command(cmd: Command, bot: str) -> None:
-    if cmd.kind == "help":
+    if cmd.kind == PostKind.HELP:
         return
     lang = cmd.lang
     if len(cmd.recipients) > MAX_RECIPIENTS:
@@ -353,6 +379,6 @@ def parse_dm(text: str) -> DmCommand:
             raise CommandError("cashout.usage", lang=lang) from None
         raise CommandError("dm.unknown", lang=lang, help=say("dm_help", lang)) from None
     if isinstance(result, Command):  # "help" is shared with the post grammar
-        return DmCommand("help", lang=lang)
+        return DmCommand(DmKind.HELP, lang=lang)
     assert isinstance(result, DmCommand)
     return result

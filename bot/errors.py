@@ -3,7 +3,7 @@
     PaybotError
     ├── ConfigError            a setting is missing, a placeholder, or invalid
     ├── CommandError           a tweet or DM could not be read; .message is for the user
-    ├── IllegalTransition      the state machine refused a change of status
+    ├── IllegalTransition      a lifecycle's state machine refused a change of state
     ├── AnswerInDoubt          a yes/no for a confirmation whose send is in doubt: read it again later
     ├── XError                 talking to X failed
     │   ├── XAuthError         401: bad credentials
@@ -64,7 +64,16 @@ class CommandError(PaybotError):
 
 
 class IllegalTransition(PaybotError):
-    """A transfer was asked to move to a status its current one does not allow."""
+    """Something with a lifecycle (a transfer, a settlement, a payout, an outbox message, a card or identity
+    registration) was asked to move to a state its current one does not allow, or to begin in a state nothing
+    begins in. `lifecycle` names which; `current` is None for a beginning."""
+
+    def __init__(self, message: str, *, lifecycle: str = "transfer", current: str | None = None,
+                 new: str | None = None) -> None:
+        super().__init__(message)
+        self.lifecycle = lifecycle
+        self.current = current
+        self.new = new
 
 
 class XError(PaybotError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.domain import OUTBOX, MessageKind
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.faults import fault_point
 from bot.messages import without_links
@@ -32,7 +33,7 @@ Outcome = tuple[Outbox, str, str | None, str | None, datetime | None]
 
 def endpoint_of(item: Outbox) -> str:
     """The X endpoint (and rate limit) a message goes through."""
-    return "dm_post" if item.kind == "dm" else "tweets_post"
+    return "dm_post" if item.kind == MessageKind.DM else "tweets_post"
 
 
 def fair(batch: list[Outbox]) -> list[Outbox]:
@@ -89,7 +90,7 @@ class Sender:
             asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
             if asking and (stale := self.service.drop_superseded(asking)):
                 ready = [i for i in ready if i.id not in stale]
-            named = [saved(i) for i in ready if i.kind == "reply" and i.names is not None]
+            named = [saved(i) for i in ready if i.kind == MessageKind.REPLY and i.names is not None]
             prepared = self.service.prepare_replies(named, missing) if named else {}
             chunk: list[Outbox] = []
             for item in ready:
@@ -109,7 +110,7 @@ class Sender:
         A request's reply waits until every DM sent before it was queued has been read (a STOP or a
         privacy change sent first must count). The handles of people not seen lately are looked up in
         one batched request; a failed lookup keeps those replies for the next round."""
-        named = [i for i in batch if i.kind == "reply" and i.names is not None]
+        named = [i for i in batch if i.kind == MessageKind.REPLY and i.names is not None]
         read = self._dms_read_until
         waiting = {i.id for i in named if i.priority == PRIORITY_CONFIRM and (read is None or read < i.created_at)}
         ready = [i for i in named if i.id not in waiting]
@@ -158,7 +159,7 @@ class Sender:
         fresh: list[Outbox] = []
         try:
             for item in chunk:
-                if item.kind == "dm" and item.status == Send.SENDING:
+                if item.kind == MessageKind.DM and item.status == Send.SENDING:
                     found = self._x_found(item, blocked)
                     if found is not None:
                         outcomes.append(found)
@@ -166,7 +167,7 @@ class Sender:
                     if item.kind in blocked:
                         continue
                 fresh.append(item)
-            self._mark_sending([i for i in fresh if i.kind == "dm"])
+            self._mark_sending([i for i in fresh if i.kind == MessageKind.DM])
             for item in fresh:
                 if item.kind in blocked:
                     self._unmark_sending([item])
@@ -210,7 +211,7 @@ class Sender:
         status: str  # a Send, or "retry" (kept "sending" for the next attempt)
         try:
             fault_point("before_send")
-            if item.kind == "dm":
+            if item.kind == MessageKind.DM:
                 x_id = self.timeline.send_dm(item.to_user_id or "", item.text)
             else:
                 x_id = self.timeline.reply(item.in_reply_to or "", item.text)
@@ -238,20 +239,21 @@ class Sender:
         now = self.clock.now()
         with self.uow() as s:
             for row in s.outbox.many([saved(i) for i in items]):
-                row.status = Send.SENDING
+                if row.status != Send.SENDING:  # a DM in doubt, not found on X, is sent again: still "sending"
+                    row.status = OUTBOX.move(row.status, Send.SENDING)
                 row.attempts += 1
                 row.attempted_at = row.attempted_at or now
             s.commit()
 
     def _unmark_sending(self, items: list[Outbox]) -> None:
         """Put back DMs marked "sending" whose call was never made (those in doubt before stay so)."""
-        items = [i for i in items if i.kind == "dm" and i.status != Send.SENDING]
+        items = [i for i in items if i.kind == MessageKind.DM and i.status != Send.SENDING]
         if not items:
             return
         with self.uow() as s:
             for row in s.outbox.many([saved(i) for i in items]):
                 if row.status == Send.SENDING:
-                    row.status = Send.QUEUED
+                    row.status = OUTBOX.move(row.status, Send.QUEUED)
                     row.attempts = max(0, row.attempts - 1)
             s.commit()
 
@@ -270,7 +272,7 @@ class Sender:
                 if row is None:
                     continue
                 row.error = error
-                if item.kind != "dm":
+                if item.kind != MessageKind.DM:
                     row.attempts += 1  # a DM counted its attempt when it was marked "sending"
                 if status == "retry" and row.attempts >= MAX_SEND_ATTEMPTS:
                     status = Send.FAILED
@@ -278,7 +280,7 @@ class Sender:
                     # still "sending": the next attempt first checks whether this one got through
                     row.next_attempt_at = now + timedelta(seconds=min(600, 5 * 2**row.attempts))
                 else:
-                    row.status = status
+                    row.status = OUTBOX.move(row.status, Send(status))
                     row.x_id = x_id
                     row.sent_at = (sent_at or now) if status == Send.SENT else None
                 final.append((item, status, error))
@@ -287,13 +289,13 @@ class Sender:
             # after every row is set, so their updates go out together
             self.service.confirmations_sent(s, sent)
             for row in sent:  # a DM's links work once and for minutes; the store keeps none once it is sent
-                if row.kind == "dm":
+                if row.kind == MessageKind.DM:
                     row.text = without_links(row.text)
             s.commit()
         for item, status, error in final:
             if status == Send.FAILED:
                 log.warning("could not send %s %s: %s", item.kind, item.id, error)
-                if item.kind == "dm":
+                if item.kind == MessageKind.DM:
                     self.service.dm_undeliverable(item)
                 else:
                     self.service.reply_undeliverable(item)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,9 +20,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event
+from sqlalchemy import CheckConstraint, Column, DateTime, Engine, Index, TypeDecorator, UniqueConstraint, event
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, Session, SQLModel, create_engine
+
+from bot.domain import WAITING as WAITING
+from bot.domain import (
+    Category,
+    Cause,
+    Fact,
+    MessageKind,
+    PagePurpose,
+    Privacy,
+    Settle,
+    SettleFailure,
+    Status,
+    Step,
+    TransferKind,
+)
+from bot.domain import PayoutStatus as PayoutStatus
+from bot.domain import Send as Send
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -49,13 +66,22 @@ def _time(nullable: bool = False, index: bool = False) -> Any:
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+def one_of(table: str, column: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK constraint, named `ck_<table>_<column>`, that `column` holds one of `values` (a domain enum): the
+    store refuses any other word (NULL passes, for a column that may stay empty). Migration 0016 adds the same."""
+    words = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({words})", name=f"ck_{table}_{column}")
+
+
 class User(SQLModel, table=True):
     """Someone paybot has seen on X, keyed by the numeric id; the handle can change."""
+
+    __table_args__ = (one_of("user", "privacy", Privacy),)
 
     id: str = Field(primary_key=True)
     handle: str = Field(index=True)
     name: str = ""
-    privacy: str = "public"  # public | private | quiet: what the public reply about their payments shows
+    privacy: str = Privacy.PUBLIC  # a Privacy: what the public reply about their payments shows
     opted_out: bool = False  # STOP: nobody may pay them or ask them for money, and they are not mentioned
     updated_at: datetime = _time()
     seen_at: datetime | None = _time(nullable=True)  # when X last showed us this handle (a post, a DM, a lookup)
@@ -79,10 +105,11 @@ class Transfer(SQLModel, table=True):
                       Index("ix_transfer_created", "created_at", "id"),
                       Index("ix_transfer_status_created", "status", "created_at", "id"),
                       Index("ix_transfer_sender_created", "sender_id", "created_at", "id"),
-                      Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"))
+                      Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"),
+                      one_of("transfer", "kind", TransferKind), one_of("transfer", "status", Status))
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = "send"  # send | request
+    kind: str = TransferKind.SEND  # a TransferKind
     lang: str = "en"  # the language of the command, for every answer about it
     root_tweet_id: str = Field(index=True)
     command_tweet_id: str  # the version (edit) of the post that was confirmed
@@ -92,8 +119,8 @@ class Transfer(SQLModel, table=True):
     currency: str
     memo: str | None = None
     code: str
-    status: str = Field(index=True)
-    reason: str | None = None
+    status: str = Field(index=True)  # a Status, moved by domain.transition only
+    reason: str | None = None  # a domain.Reason, or a provider's words for a decline
     pay_key: str | None = None  # idempotency key, stored before the provider call
     payment_ref: str | None = None  # the provider's id of the payment; what came after it is in Settlement
     created_at: datetime = _time()
@@ -118,13 +145,15 @@ class Transfer(SQLModel, table=True):
 class TransferEvent(SQLModel, table=True):
     """One step in a transfer's life, for `paybot show`: when, which status, why."""
 
-    __table_args__ = (Index("ix_transferevent_at_status", "at", "status"),)  # the console's charts, the warnings
+    __table_args__ = (Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
+                      one_of("transferevent", "status", Status), one_of("transferevent", "fact", Fact))
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
     at: datetime = _time()
     status: str
     note: str | None = None
+    fact: str | None = None  # a domain.Fact: what the code reads back from this line (a dispute), if anything
 
 
 class Settlement(SQLModel, table=True):
@@ -134,7 +163,9 @@ class Settlement(SQLModel, table=True):
 
     A refund made outside paybot (the provider's dashboard) has a row too, with no key."""
 
-    __table_args__ = (UniqueConstraint("transfer_id", "step", "seq"),)
+    __table_args__ = (UniqueConstraint("transfer_id", "step", "seq"),
+                      one_of("settlement", "step", (s for s in Step if s != Step.PAY)),
+                      one_of("settlement", "status", Settle), one_of("settlement", "cause", Cause))
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
@@ -143,14 +174,14 @@ class Settlement(SQLModel, table=True):
     amount_minor: int  # in the transfer's currency
     key: str | None = Field(default=None, unique=True)  # None: made outside paybot
     ref: str | None = Field(default=None, index=True)  # the provider's id for it, once it answered
-    status: str = Field(index=True)  # a domain.Settle
-    cause: str | None = None  # who started it: claim, window, closing, operator, provider
-    failure: str | None = None  # why it failed ("balance" for a release the platform's balance could not cover)
+    status: str = Field(index=True)  # a domain.Settle, moved by domain.SETTLEMENT only
+    cause: str | None = None  # a domain.Cause: who started it
+    failure: str | None = None  # why it failed: a domain.SettleFailure, or the provider's words
     created_at: datetime = _time()
     updated_at: datetime = _time()
 
 
-BALANCE = "balance"  # Settlement.failure of a release the platform's balance could not cover
+BALANCE = SettleFailure.BALANCE  # Settlement.failure of a release the platform's balance could not cover
 
 
 class ProcessedTweet(SQLModel, table=True):
@@ -168,19 +199,6 @@ class Checkpoint(SQLModel, table=True):
     value: str
 
 
-class Send(StrEnum):
-    """Where a message of the outbox is: waiting, in doubt (a DM whose send began), done, or given up."""
-
-    QUEUED = "queued"
-    SENDING = "sending"  # a DM marked before its call: found "sending", it may have reached X
-    SENT = "sent"
-    FAILED = "failed"  # X refused it, or every attempt failed
-    DROPPED = "dropped"  # checked just before its send: nobody left to name (see prepare_reply)
-
-
-WAITING = (Send.QUEUED, Send.SENDING)
-
-
 class Outbox(SQLModel, table=True):
     """A message to post on X. Sent by the worker, at least once, in priority order."""
 
@@ -188,15 +206,17 @@ class Outbox(SQLModel, table=True):
                       Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
                       # the console's charts of what went out and when it was queued
                       Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
-                      Index("ix_outbox_created", "created_at"))
+                      Index("ix_outbox_created", "created_at"),
+                      one_of("outbox", "kind", MessageKind), one_of("outbox", "status", Send),
+                      one_of("outbox", "category", Category))
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str  # "dm" | "reply"
+    kind: str  # a MessageKind
     priority: int = Field(index=True)  # 0 confirmation requests, 1 outcomes, 2 public replies
     to_user_id: str | None = None
     in_reply_to: str | None = None
     text: str
-    status: str = Field(default=Send.QUEUED, index=True)  # a Send
+    status: str = Field(default=Send.QUEUED, index=True)  # a Send, moved by domain.OUTBOX only
     attempts: int = 0
     next_attempt_at: datetime = _time()
     created_at: datetime = _time()
@@ -206,7 +226,7 @@ class Outbox(SQLModel, table=True):
     transfer_root: str | None = None  # the command this message is about, if any
     version: str | None = None  # for a confirmation: the post (version of the command) it shows
     attempted_at: datetime | None = _time(nullable=True)  # when the first attempt to send it began
-    category: str | None = None  # "error": an answer to a malformed command (rate-limited per user)
+    category: str | None = None  # a Category: what the message is, when that matters later (see it)
     about_user_id: str | None = None
     # A public reply's @-named people as "id:handle" pairs, checked just before it is first sent (STOP,
     # privacy, current handle) and cleared once its text is final. None: nothing to check.
@@ -433,24 +453,13 @@ class MangopayUser(SQLModel, table=True):
     updated_at: datetime = _time()
 
 
-class PayoutStatus(StrEnum):
-    """Where a cash-out is. CREATED with no `ref`: its key is stored and the provider's answer is not (driven
-    again with the same key); CREATED with a `ref`: the payout is on its way to the bank (its event ends it)."""
-
-    CREATED = "created"
-    SUCCEEDED = "succeeded"  # the provider paid it out to the bank account
-    FAILED = "failed"  # made, then failed (or refused when made): the money is back in the user's account
-    NOT_MADE = "not_made"  # no payout was made: nothing to pay, no bank account or verified identity, refused
-    # The account to pay is new (never confirmed by this user): they were asked by DM to reply YES <account_code>
-    # (the account's last four characters) within the confirmation time; their yes makes it CREATED again.
-    CONFIRM_ACCOUNT = "confirm_account"
-
-
 class Payout(SQLModel, table=True):
     """One cash-out (CASHOUT by DM): the user's balance at the provider paid out to their bank account. Written
     with its idempotency key (`cashout:<DM event id>`) and committed before the provider is called; the amount
     is the provider's (the balance when it made the payout). Of the bank account only the provider's id and the
     last four characters its confirmation showed are kept."""
+
+    __table_args__ = (one_of("payout", "status", PayoutStatus),)
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(index=True)  # the X user
@@ -458,7 +467,7 @@ class Payout(SQLModel, table=True):
     currency: str
     amount_minor: int | None = None  # what the payout took, once the provider said
     ref: str | None = Field(default=None, index=True)  # the provider's id of the payout, once it answered
-    status: str = Field(index=True)  # a PayoutStatus
+    status: str = Field(index=True)  # a PayoutStatus, moved by domain.PAYOUT only
     failure: str | None = None  # why nothing was paid out, or why the payout failed
     lang: str = "en"  # the language of the CASHOUT, for every answer about it
     account_ref: str | None = None  # the provider's id of the account paid, or to confirm (CONFIRM_ACCOUNT)
@@ -503,9 +512,10 @@ class PageLink(SQLModel, table=True):
     ends; `used_at` once its form was saved (a link works once)."""
 
     __tablename__ = "page_link"
+    __table_args__ = (one_of("page_link", "purpose", PagePurpose),)
 
     nonce: str = Field(primary_key=True)
-    purpose: str  # what the page is for: "pay" (identity and terms) or "receive" (the same, and the address)
+    purpose: str  # a domain.PagePurpose: what the page is for
     user_id: str = Field(index=True)  # the X user it was sent to
     lang: str = "en"  # the language of its pages
     created_at: datetime = _time()

@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain import PAYOUT, PayoutStatus
 from bot.repo.port import Tx
-from bot.store import PayoutStatus
 
 
 def account_code(s: Tx, user_id: str, last4: str | None) -> str:
@@ -50,7 +50,8 @@ def answer_account(s: Tx, user_id: str, code: str, *, confirm: bool, said_at: da
     if said_at <= row.updated_at:
         return AccountAnswer(say=("answer.too_early", {}))
     if confirm and said_at - row.updated_at <= confirm_ttl:
-        row.status, row.account_confirmed_at, row.updated_at = PayoutStatus.CREATED, now, now
+        row.status = PAYOUT.move(row.status, PayoutStatus.CREATED)
+        row.account_confirmed_at, row.updated_at = now, now
         s.payouts.add(row)
         return AccountAnswer(drive=row.id)
     if confirm:
@@ -58,6 +59,6 @@ def answer_account(s: Tx, user_id: str, code: str, *, confirm: bool, said_at: da
     else:
         row.failure, key = "the user refused the account", "cashout.account_refused"
         row.account_refused_at = now
-    row.status, row.updated_at = PayoutStatus.NOT_MADE, now
+    row.status, row.updated_at = PAYOUT.move(row.status, PayoutStatus.NOT_MADE), now
     s.payouts.add(row)
     return AccountAnswer(say=(key, {"code": row.account_code or code.upper()}), outcome=True)

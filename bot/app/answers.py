@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot import messages as msg
 from bot.app.accounts import answer_account
 from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
-from bot.commands import DmCommand, parse_dm
-from bot.domain import Status, Step, money_key
+from bot.commands import DmCommand, DmKind, parse_dm
+from bot.domain import Category, PagePurpose, Privacy, Reason, Status, Step, TransferKind, money_key
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
@@ -44,7 +45,7 @@ def _waiting_at(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
 def _runs_after_commit(dm: DirectMessage) -> bool:
     """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
     try:
-        return parse_dm(dm.text).kind in ("claim", "cashout")
+        return parse_dm(dm.text).kind in (DmKind.CLAIM, DmKind.CASHOUT)
     except CommandError:
         return False
 
@@ -115,12 +116,12 @@ class Answers(Cashout):
             except CommandError as err:
                 self._answer_dm(s, dm.sender_id, err.message, err.lang)
             else:
-                if cmd.kind in ("confirm", "cancel") and cmd.code and (account := answer_account(
-                        s, dm.sender_id, cmd.code, confirm=cmd.kind == "confirm", said_at=dm.created_at or now,
+                if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL) and cmd.code and (account := answer_account(
+                        s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, said_at=dm.created_at or now,
                         now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
                     if account.say and account.outcome:
                         self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
-                                       PRIORITY_OUTCOME, category="dm_answer")
+                                       PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                     elif account.say:
                         self._answer_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]), cmd.lang)
                     if account.drive:
@@ -129,9 +130,9 @@ class Answers(Cashout):
                     return to_run, claim_lang, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
                 # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
-                if cmd.kind == "claim" and self._may_answer(s, dm.sender_id, cmd.lang):
+                if cmd.kind == DmKind.CLAIM and self._may_answer(s, dm.sender_id, cmd.lang):
                     claim_lang = cmd.lang
-                if cmd.kind == "cashout" and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
+                if cmd.kind == DmKind.CASHOUT and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
                     cashout = cmd
         return to_run, claim_lang, cashout, None
 
@@ -143,49 +144,63 @@ class Answers(Cashout):
         return dm.conversation_id == pair
 
     def _dm_command(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> list[int]:
-        """Apply a DM command; returns the transfers to execute once it is committed."""
-        user_id, lang = dm.sender_id, cmd.lang
-        if cmd.kind in ("confirm", "cancel"):
-            return self._answer(s, user_id, cmd.code, confirm=cmd.kind == "confirm", lang=lang,
+        """Apply a DM command; returns the transfers to execute once committed (CLAIM, CASHOUT: in `_take_dm`)."""
+        if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL):
+            return self._answer(s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, lang=cmd.lang,
                                 said_at=dm.created_at, said_id=dm.id)
-        if cmd.kind in ("register", "history") and not self._may_answer(s, user_id, lang):
+        if cmd.kind in (DmKind.REGISTER, DmKind.HISTORY) and not self._may_answer(s, dm.sender_id, cmd.lang):
             return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
-        if cmd.kind == "register":
-            try:
-                reg = self.provider.register(user_id)
-                url = reg.url
-                if reg.page is not None:  # paybot's own page: its link is stored with this DM
-                    if self.page_link is None:
-                        raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
-                    url = self.page_link(s, reg.page, user_id, lang)
-                # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
-                # a card), or the card page, which itself says when the card is saved
-                key = "register.already" if reg.already else "register.saved" if not url \
-                    else "register.identity" if reg.page == "pay" else "register.card_page" if reg.page \
-                    else "register.link" if reg.valid_for else "register.link_open"
-                sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
-            except ProviderError:
-                log.exception("register failed for user %s", user_id)
-                sentence = say("register.failed", lang)
-            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category="dm_answer")
-        elif cmd.kind == "history":
-            self._queue_dm(s, user_id, self._history(s, user_id, lang), PRIORITY_OUTCOME, category="dm_answer")
-        elif cmd.kind in ("privacy", "stop", "start"):
-            user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
-                                                updated_at=self.clock.now())
-            if cmd.kind == "privacy":
-                user.privacy = cmd.setting or "public"
-                sentence = say(f"privacy.{user.privacy}", lang)
-            else:
-                user.opted_out = cmd.kind == "stop"
-                sentence = say("stopped" if user.opted_out else "started", lang)
-            user.updated_at = self.clock.now()
-            s.users.add(user)
-            # The allowance limits the bot's answers, never whether a setting takes effect.
-            self._answer_dm(s, user_id, sentence, lang)
-        elif cmd.kind == "help":
-            self._answer_dm(s, user_id, say("dm_help", lang), lang)
+        handler = self._dm_handlers().get(cmd.kind)
+        if handler is not None:
+            handler(s, dm, cmd)
         return []
+
+    def _dm_handlers(self) -> dict[DmKind, Callable[[Tx, DirectMessage, DmCommand], None]]:
+        """The DM commands answered in the DM's own unit of work, each by its handler."""
+        return {DmKind.REGISTER: self._dm_register, DmKind.HISTORY: self._dm_history, DmKind.PRIVACY: self._dm_setting,
+                DmKind.STOP: self._dm_setting, DmKind.START: self._dm_setting, DmKind.HELP: self._dm_help}
+
+    def _dm_register(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        user_id, lang = dm.sender_id, cmd.lang
+        try:
+            reg = self.provider.register(user_id)
+            url = reg.url
+            if reg.page is not None:  # paybot's own page: its link is stored with this DM
+                if self.page_link is None:
+                    raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
+                url = self.page_link(s, reg.page, user_id, lang)
+            # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
+            # a card), or the card page, which itself says when the card is saved
+            key = "register.already" if reg.already else "register.saved" if not url \
+                else "register.identity" if reg.page == PagePurpose.PAY else "register.card_page" if reg.page \
+                else "register.link" if reg.valid_for else "register.link_open"
+            sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
+        except ProviderError:
+            log.exception("register failed for user %s", user_id)
+            sentence = say("register.failed", lang)
+        self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+
+    def _dm_history(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        self._queue_dm(s, dm.sender_id, self._history(s, dm.sender_id, cmd.lang), PRIORITY_OUTCOME,
+                       category=Category.DM_ANSWER)
+
+    def _dm_setting(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        """PRIVACY, STOP, START: the setting takes effect whatever the allowance; it limits only the answer."""
+        user_id, lang = dm.sender_id, cmd.lang
+        user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
+                                            updated_at=self.clock.now())
+        if cmd.kind == DmKind.PRIVACY:
+            user.privacy = cmd.setting or Privacy.PUBLIC
+            sentence = say(f"privacy.{user.privacy}", lang)
+        else:
+            user.opted_out = cmd.kind == DmKind.STOP
+            sentence = say("stopped" if user.opted_out else "started", lang)
+        user.updated_at = self.clock.now()
+        s.users.add(user)
+        self._answer_dm(s, user_id, sentence, lang)
+
+    def _dm_help(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
+        self._answer_dm(s, dm.sender_id, say("dm_help", cmd.lang), cmd.lang)
 
     def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,
                 said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
@@ -224,7 +239,7 @@ class Answers(Cashout):
         # catch the yes meant for the new one).
         waiting = [t for t in [*pending, *s.transfers.left_pending_since(user_id, said_at)]
                    if _waiting_at(t, said_at, said_id)] if code is None else []
-        earlier = any(t.kind == "send" and not answers(t, said_at, said_id)
+        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)
                       and id_after(said_id, t.command_tweet_id) is not False for t in waiting)
         if earlier or (unasked and (not groups or (code and code not in groups))):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
@@ -250,7 +265,7 @@ class Answers(Cashout):
             return []
         if code:
             target = groups.get(code)
-        elif len(groups) == 1 and next(iter(groups.values()))[0].kind == "send":
+        elif len(groups) == 1 and next(iter(groups.values()))[0].kind == TransferKind.SEND:
             target = next(iter(groups.values()))  # a bare answer answers only one's own send
         elif groups:
             # Several groups, or someone else's request (asked in public, not where the payer answers): a bare
@@ -273,10 +288,10 @@ class Answers(Cashout):
         first = target[0]
         if not confirm:
             for t in target:
-                self._set_status(s, t, Status.CANCELLED, now, reason="sender said no")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.SENDER_SAID_NO)
                 t.answered_at, t.answered_id = said_at, said_id
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
-            if first.kind == "request":
+            if first.kind == TransferKind.REQUEST:
                 text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
                            code=first.code)
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
@@ -314,9 +329,10 @@ class Answers(Cashout):
         since = max(asked or self.clock.now(), self.clock.now() - LAPSE_MEMORY)
         seen = {t.id for t in lapsed}
         # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
-        found = [t for t in lapsed if t.updated_at >= since and t.kind == "send"]  # a tie proves nothing: counted
-        found += [t for t in s.transfers.closed_unanswered(user_id, since) if t.id not in seen and t.kind == "send"
-                  and answers(t, said_at, said_id)]
+        sends = [t for t in lapsed if t.kind == TransferKind.SEND]
+        found = [t for t in sends if t.updated_at >= since]  # a tie proves nothing: counted
+        found += [t for t in s.transfers.closed_unanswered(user_id, since)
+                  if t.id not in seen and t.kind == TransferKind.SEND and answers(t, said_at, said_id)]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     @staticmethod
@@ -344,7 +360,7 @@ class Answers(Cashout):
 
     def _edited_text(self, s: Tx, t: Transfer, lang: str) -> str:
         """What a payer is told when their bare answer was overtaken by an edit of another payment of theirs."""
-        if t.kind == "request":
+        if t.kind == TransferKind.REQUEST:
             return say("edited.bare_request", lang, handles=msg.handles([self._handle(s, t.recipient_id)]))
         group = s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id)
         names = [self._handle(s, g.recipient_id) for g in group if g.status == t.status]

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from bot import messages as msg
 from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
 from bot.app.wording import by_dm_text, request_texts
-from bot.commands import Command, parse_command
-from bot.domain import ENDED_BY_EDIT, Status
+from bot.commands import Command, PostKind, parse_command
+from bot.domain import ENDED_BY_EDIT, TRANSFER, Category, Privacy, Reason, Status, TransferKind
 from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
@@ -76,18 +76,18 @@ class Asking(ServiceBase):
                                 enabled=self.enabled, fediverse=self.fediverse)
             # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
             # version in its place.
-            if cmd.kind == "help":
+            if cmd.kind == PostKind.HELP:
                 self._void_pending_edit(s, m)
-                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), "help")
+                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), Category.HELP)
                 return
             if s.checkpoints.flag(Mark.WINDING_DOWN):
                 self._void_pending_edit(s, m)
-                self._answer_publicly(s, m, say("closing", cmd.lang), "maintenance")
+                self._answer_publicly(s, m, say("closing", cmd.lang), Category.MAINTENANCE)
                 return
             if s.checkpoints.flag(Mark.PAUSED) and not self._edits_pending(s, m):
                 # Paused, a new command gets the maintenance answer; an edit of a pending one is applied
                 # (only money waits), so the version it replaces can never be paid on resume.
-                self._answer_publicly(s, m, say("maintenance", cmd.lang), "maintenance")
+                self._answer_publicly(s, m, say("maintenance", cmd.lang), Category.MAINTENANCE)
                 return
             self._ask(s, m, cmd)
         except CommandError as err:
@@ -96,15 +96,16 @@ class Asking(ServiceBase):
                 # Where the bot is only among a reply's leading mentions, the post is conversation
                 # in a thread that named it ("send my regards"): what does not parse gets no answer.
                 return
-            if err.key == "limit.daily" and (s.users.get(m.author_id) or User(id="", handle="")).privacy != "public":
+            author = s.users.get(m.author_id) or User(id="", handle="")
+            if err.key == "limit.daily" and author.privacy != Privacy.PUBLIC:
                 # What is left of the cap tells what they sent: a discreet sender hears it by DM only.
                 self._answer_dm(s, m.author_id, err.message, err.lang)
                 return
             # A refusal for the limits is its own kind of answer: an earlier typo's reply within the
             # hour must not silence it (each kind is still said at most once an hour).
-            self._answer_publicly(s, m, err.message, "limit" if err.key.startswith("limit.") else "error")
+            self._answer_publicly(s, m, err.message, Category.LIMIT if err.key.startswith("limit.") else Category.ERROR)
 
-    def _answer_publicly(self, s: Tx, m: Mention, sentence: str, category: str) -> None:
+    def _answer_publicly(self, s: Tx, m: Mention, sentence: str, category: Category) -> None:
         """Reply to a command with help or a refusal, at most once per user per hour. Its author is named like
         anyone a reply names: one who says STOP before it goes out is written without the @."""
         if s.outbox.count_about(m.author_id, category, self.clock.now() - ERROR_REPLY_EVERY):
@@ -130,9 +131,9 @@ class Asking(ServiceBase):
     def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:
         """Turn a send or a request into pending transfers and ask for confirmation."""
         assert cmd.amount is not None
-        lang, is_send = cmd.lang, cmd.kind == "send"
+        lang, is_send = cmd.lang, cmd.kind == PostKind.SEND
         existing = s.transfers.of_root(m.root_id)
-        dropped = {party(t) for t in existing if t.reason == "edited"}
+        dropped = {party(t) for t in existing if t.reason == Reason.EDITED}
         live = [t for t in existing if party(t) not in dropped]
         if any(t.status != Status.PENDING for t in live):
             return
@@ -182,7 +183,7 @@ class Asking(ServiceBase):
         keep = {u.id for u in people}
         for t in live:
             if party(t) not in keep:
-                self._set_status(s, t, Status.CANCELLED, now, reason="edited")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.EDITED)
         by_party = {party(t): t for t in live}
         ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
         group_code = self._fresh_code(s, m.author_id) if is_send else ""
@@ -191,8 +192,8 @@ class Asking(ServiceBase):
         for user in people:
             sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
             t = by_party.get(user.id) or Transfer(
-                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=cmd.kind,
-                status=Status.PENDING, created_at=now, command_tweet_id=m.id, amount_minor=0,
+                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=TransferKind(cmd.kind),
+                status=TRANSFER.begin(Status.PENDING), created_at=now, command_tweet_id=m.id, amount_minor=0,
                 currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
             )
             t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
@@ -211,7 +212,7 @@ class Asking(ServiceBase):
         s.flush()  # new rows get their ids, for their timelines
         for user_id, t in rows.items():
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
-            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status="pending", note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=Status.PENDING, note=note))
         if is_send:
             self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
                            root=m.root_id, version=m.id)
@@ -221,15 +222,15 @@ class Asking(ServiceBase):
             # Each public reply is checked again just before it is sent, once every DM sent before it
             # was read: a payer who said STOP meanwhile is dropped, one who went discreet is asked by DM
             # (`prepare_reply`), and everyone is named by their current handle.
-            discreet = [u for u in people if (s.users.get(u.id) or User(id="", handle="")).privacy != "public"]
+            discreet = [u for u in people if (s.users.get(u.id) or User(id="", handle="")).privacy != Privacy.PUBLIC]
             shown = [u for u in people if u not in discreet]
             ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
             for text, group in self._request_texts(ask, shown, codes) if shown else []:
                 self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id,
-                                  category="ask", names=[m.author_id, *(u.id for u in group)])
+                                  category=Category.ASK, names=[m.author_id, *(u.id for u in group)])
             if discreet:
                 self._queue_reply(s, m.id, self._by_dm_text(ask, discreet), root=m.root_id,
-                                  priority=PRIORITY_CONFIRM, version=m.id, category="ask_by_dm",
+                                  priority=PRIORITY_CONFIRM, version=m.id, category=Category.ASK_BY_DM,
                                   names=[m.author_id, *(u.id for u in discreet)])
             for user in discreet:
                 self._queue_dm(s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id,
@@ -276,7 +277,7 @@ class Asking(ServiceBase):
         if sent >= self.policy.sends_per_hour:
             raise CommandError("limit.sends", n=sent)
         waiting = {t.root_tweet_id for t in s.transfers.pending_of(m.author_id)
-                   if t.kind == "send" and t.root_tweet_id != m.root_id}
+                   if t.kind == TransferKind.SEND and t.root_tweet_id != m.root_id}
         if not waiting:
             return
         if len(waiting) >= self.policy.pending_sends:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.commands import DEFAULT_ENABLED
-from bot.domain import CodeFactory, Policy, Status, random_code, transition
+from bot.domain import Category, CodeFactory, MessageKind, Policy, Status, TransferKind, random_code, transition
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
@@ -30,7 +30,7 @@ CAP_WINDOW = timedelta(hours=24)  # the rolling daily cap counts what a sender c
 
 def party(t: Transfer) -> str:
     """The person the command named: the recipient of a send, the payer of a request."""
-    return t.recipient_id if t.kind == "send" else t.sender_id
+    return t.recipient_id if t.kind == TransferKind.SEND else t.sender_id
 
 
 def named_pairs(names: str | None) -> list[tuple[str, str]]:
@@ -217,9 +217,9 @@ class ServiceBase:
         return row.handle if row else user_id
 
     def _queue_dm(self, s: Tx, user_id: str, text: str, priority: int, root: str | None = None,
-                  version: str | None = None, category: str | None = None) -> None:
+                  version: str | None = None, category: Category | None = None) -> None:
         now = self.clock.now()
-        s.outbox.add(Outbox(kind="dm", priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
+        s.outbox.add(Outbox(kind=MessageKind.DM, priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
                      created_at=now, transfer_root=root, version=version, category=category,
                      about_user_id=user_id if category else None))
 
@@ -228,10 +228,10 @@ class ServiceBase:
         answer) may still be answered: at most `policy.dm_answers_per_hour` an hour per person, the
         last of them saying so. Each answer is a paid DM from a shared daily budget."""
         since = self.clock.now() - timedelta(hours=1)
-        sent = s.outbox.count_about(user_id, "dm_answer", since)
+        sent = s.outbox.count_about(user_id, Category.DM_ANSWER, since)
         limit = self.policy.dm_answers_per_hour
         if sent == limit - 1:
-            self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category="dm_answer")
+            self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
         if sent >= limit - 1:
             log.info("not answering user %s again within the hour: %d answers already", user_id, sent,
                      extra={"user_id": user_id})
@@ -241,14 +241,14 @@ class ServiceBase:
     def _answer_dm(self, s: Tx, user_id: str, text: str, lang: str, priority: int = PRIORITY_OUTCOME) -> None:
         """Queue an answer that moves no money, within the per-person hourly allowance."""
         if self._may_answer(s, user_id, lang):
-            self._queue_dm(s, user_id, text, priority, category="dm_answer")
+            self._queue_dm(s, user_id, text, priority, category=Category.DM_ANSWER)
 
     def _queue_reply(self, s: Tx, tweet_id: str, text: str, *, root: str | None = None,
-                     priority: int = PRIORITY_REPLY, category: str | None = None, about: str | None = None,
+                     priority: int = PRIORITY_REPLY, category: Category | None = None, about: str | None = None,
                      version: str | None = None, names: list[str] | None = None) -> None:
         """Queue a public reply. `names`: the user ids it @-names, checked again before it is sent."""
         now = self.clock.now()
         named = " ".join(f"{uid}:{self._handle(s, uid)}" for uid in dict.fromkeys(names)) if names else None
-        s.outbox.add(Outbox(kind="reply", priority=priority, in_reply_to=tweet_id, text=text, next_attempt_at=now,
-                     created_at=now, transfer_root=root, category=category, about_user_id=about, version=version,
-                     names=named))
+        s.outbox.add(Outbox(kind=MessageKind.REPLY, priority=priority, in_reply_to=tweet_id, text=text,
+                     next_attempt_at=now, created_at=now, transfer_root=root, category=category, about_user_id=about,
+                     version=version, names=named))

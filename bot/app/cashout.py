@@ -44,6 +44,7 @@ from bot import messages as msg
 from bot.app.accounts import account_code
 from bot.app.holds import Holds
 from bot.app.settling import holds_for_others, kept_for
+from bot.domain import PAYOUT, Category, PayoutStatus
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -51,7 +52,7 @@ from bot.messages import text as say
 from bot.money import Money
 from bot.ports import CashOut, CashOutOutcome, EventKind, PayoutAccounts, ProviderEvent
 from bot.repo.port import Conflict, Payouts, Tx
-from bot.store import PRIORITY_OUTCOME, Mark, Payout, PayoutStatus
+from bot.store import PRIORITY_OUTCOME, Mark, Payout
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +96,17 @@ class Cashout(Holds):
             row = repo.by_key(key)
             if row is None:
                 for waiting in repo.awaiting_account(user_id):  # a newer CASHOUT replaces one still waiting
-                    waiting.status, waiting.failure = PayoutStatus.NOT_MADE, "replaced by a newer CASHOUT"
+                    waiting.status = PAYOUT.move(waiting.status, PayoutStatus.NOT_MADE)
+                    waiting.failure = "replaced by a newer CASHOUT"
                     waiting.updated_at = now
                     repo.add(waiting)
                 refusal = self._cashout_refusal(s, repo, user_id, code, lang)
                 if refusal is not None:
-                    self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category="dm_answer")
+                    self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                     s.commit()
                     return
-                row = Payout(user_id=user_id, key=key, currency=code, status=PayoutStatus.CREATED, lang=lang,
-                             created_at=now, updated_at=now)
+                row = Payout(user_id=user_id, key=key, currency=code, status=PAYOUT.begin(PayoutStatus.CREATED),
+                             lang=lang, created_at=now, updated_at=now)
                 repo.add(row)
                 try:
                     s.flush()
@@ -181,14 +183,16 @@ class Cashout(Holds):
                 return GONE  # recorded meanwhile (its event, another process)
             lang, currency = row.lang, row.currency
             if result is None:
-                row.status, row.failure = PayoutStatus.NOT_MADE, failure
+                row.status, row.failure = PAYOUT.move(row.status, PayoutStatus.NOT_MADE), failure
                 text = say("cashout.failed", lang)
             elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref and row.account_confirmed_at:
                 # Never: a confirmed cash-out names its account (`pay_to`). Its account is not changed under it.
-                row.status, row.failure = PayoutStatus.NOT_MADE, "the provider named another account"
+                row.status = PAYOUT.move(row.status, PayoutStatus.NOT_MADE)
+                row.failure = "the provider named another account"
                 text = say("cashout.failed", lang)
             elif result.outcome == CashOutOutcome.NEW_ACCOUNT and result.account_ref:
-                row.status, row.account_ref = PayoutStatus.CONFIRM_ACCOUNT, result.account_ref
+                row.status = PAYOUT.move(row.status, PayoutStatus.CONFIRM_ACCOUNT)
+                row.account_ref = result.account_ref
                 row.account_code = account_code(s, row.user_id, result.last4)
                 # The account is always named by its last four characters when the provider gives them, even when the
                 # code to reply with is four random digits (they would read as a payment's code).
@@ -203,19 +207,21 @@ class Cashout(Holds):
                 text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
                         else say("cashout.started", lang, amount=amount))
             elif result.outcome == CashOutOutcome.NOTHING and young > 0:
-                row.status, row.failure = PayoutStatus.NOT_MADE, "money received within the cash-out hold"
+                row.status = PAYOUT.move(row.status, PayoutStatus.NOT_MADE)
+                row.failure = "money received within the cash-out hold"
                 text = say("cashout.young", lang, currency=currency, hold=span(self.policy.cashout_hold, lang))
             else:
-                row.status, row.failure, text = self._not_started(row, result, keep)
+                status, row.failure, text = self._not_started(row, result, keep)
+                row.status = PAYOUT.move(row.status, status)
             row.updated_at = now
             repo.add(row)
-            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME, category="dm_answer")
+            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
             s.commit()
         log.info("cash-out %s: %s", payout_id, row.failure or f"started ({row.ref})", extra={"user_id": row.user_id})
         return RECORDED
 
     @staticmethod
-    def _not_started(row: Payout, result: CashOut, keep: int) -> tuple[str, str, str]:
+    def _not_started(row: Payout, result: CashOut, keep: int) -> tuple[PayoutStatus, str, str]:
         """A provider's answer that started no payout: the row's status, why, and what the user is told."""
         lang, currency = row.lang, row.currency
         if result.outcome == CashOutOutcome.REFUSED:
@@ -263,14 +269,16 @@ class Cashout(Holds):
                 row.amount_minor = event.amount_minor
             amount = Money(row.amount_minor or 0, row.currency)
             if event.kind == EventKind.PAYOUT_SUCCEEDED:
-                row.status = PayoutStatus.SUCCEEDED
+                row.status = PAYOUT.move(row.status, PayoutStatus.SUCCEEDED)
                 text = say("cashout.sent", row.lang, amount=amount)
             elif event.kind == EventKind.PAYOUT_RETURNED:  # it had gone through; the bank sent it back
-                row.status, row.failure = PayoutStatus.FAILED, f"returned: {event.reason or 'the bank sent it back'}"
+                row.status = PAYOUT.move(row.status, PayoutStatus.FAILED)
+                row.failure = f"returned: {event.reason or 'the bank sent it back'}"
                 text = say("cashout.returned", row.lang, amount=amount,
                            reason=msg.reason(event.reason or "the bank sent it back", row.lang))
             else:
-                row.status, row.failure = PayoutStatus.FAILED, event.reason or "failed at the bank"
+                row.status = PAYOUT.move(row.status, PayoutStatus.FAILED)
+                row.failure = event.reason or "failed at the bank"
                 text = say("cashout.bounced", row.lang, amount=amount, reason=msg.reason(row.failure, row.lang))
             row.updated_at = now
             repo.add(row)

@@ -8,7 +8,7 @@ import logging
 from bot.app.answers import Answers
 from bot.app.base import money, saved_id
 from bot.app.settling import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
-from bot.domain import REFUNDS, Settle, Status, Step
+from bot.domain import REFUNDS, SETTLEMENT, Cause, Fact, Reason, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
@@ -58,7 +58,7 @@ class Events(Answers):
             if event.kind == EventKind.PAID:
                 result = PayResult(event.outcome or PayOutcome.PAID, ref=event.ref)
             else:
-                result = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time", charged=event.charged)
+                result = PayResult(PayOutcome.NEEDS_AUTH, reason=Reason.NOT_APPROVED, charged=event.charged)
             self._apply_result(t.id, result, (Status.NEEDS_AUTH,))
         elif event.kind == EventKind.APPROVAL_NEEDED and event.key and event.url:
             self._approval_needed(event, event.url)
@@ -133,8 +133,9 @@ class Events(Answers):
                 return
             seq = 1 + len([st for st in rows if st.step == Step.REFUND])
             st = Settlement(transfer_id=saved_id(t), step=Step.REFUND, seq=seq, amount_minor=amount, key=None,
-                            ref=event.settle_ref, status=Settle.PENDING if event.pending else Settle.SUCCEEDED,
-                            cause="provider", created_at=now, updated_at=now)
+                            ref=event.settle_ref,
+                            status=SETTLEMENT.begin(Settle.PENDING if event.pending else Settle.SUCCEEDED),
+                            cause=Cause.PROVIDER, created_at=now, updated_at=now)
             s.settlements.add(st)
             s.flush()
             back = refunded(ledger(s, t.id))
@@ -190,7 +191,8 @@ class Events(Answers):
             if st.status == Settle.FAILED:
                 return
             was = st.status
-            st.status, st.failure, st.updated_at = Settle.FAILED, event.reason or "failed", now
+            st.status = SETTLEMENT.move(st.status, Settle.FAILED)
+            st.failure, st.updated_at = event.reason or "failed", now
             st.ref = st.ref or event.settle_ref
             s.settlements.add(st)
             amount = Money(st.amount_minor, t.currency)
@@ -217,11 +219,12 @@ class Events(Answers):
                 amount = Money(event.amount_minor or t.amount_minor, t.currency)
                 note = (f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id}): the payer's bank took {amount} back "
                         f"from the platform; `paybot reverse {t.id}` takes the recipient's share back")
-                mark = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})"
+                mark, fact = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})", Fact.FUNDS_WITHDRAWN
             else:
                 note = mark = f"{DISPUTE_NOTES[1]} ({event.id})"
-            if s.timeline.noted(t.id, mark):
+                fact = Fact.DISPUTED
+            if s.timeline.noted(t.id, mark):  # this very dispute (or withdrawal), told again
                 return
-            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
+            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note, fact=fact))
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))

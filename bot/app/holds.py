@@ -14,12 +14,8 @@ from bot.app.base import money, saved_id
 from bot.app.refunds import Refunds
 from bot.app.settling import (
     DISPUTE_NOTES,
-    DONE,
     FUNDS_WITHDRAWN,
-    PENDING,
-    REFUSED,
-    RETRY,
-    UNDELIVERED,
+    Driven,
     claimed,
     disputed,
     holds_for_others,
@@ -28,7 +24,7 @@ from bot.app.settling import (
     release_due,
     sid,
 )
-from bot.domain import Settle, Status, Step
+from bot.domain import Category, Cause, Reason, Settle, Status, Step
 from bot.errors import ProviderError, ProviderTransient
 from bot.logs import transfer_context
 from bot.messages import span
@@ -67,7 +63,7 @@ class Holds(Refunds):
         moved = 0
         for st in unsent:
             if st.step != Step.RELEASE:
-                moved += self._drive(sid(st)) in (DONE, PENDING, REFUSED)
+                moved += self._drive(sid(st)) in (Driven.DONE, Driven.PENDING, Driven.REFUSED)
         for user_id in sorted(recipients):
             self.claim(user_id, resuming=True)
         return len(executing) + moved + len(recipients)
@@ -107,7 +103,7 @@ class Holds(Refunds):
         delayed; never that money arrived before it did."""
         if not resuming and not self._held_for(user_id):
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category="dm_answer")
+                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         others = False
@@ -125,12 +121,12 @@ class Holds(Refunds):
             self.provider_failed()
             with self.uow() as s:
                 self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
-                               PRIORITY_OUTCOME, category="dm_answer")
+                               PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         if onboarding.wait:  # what they sent must stay releasable: what is held for them stays held meanwhile
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category="dm_answer")
+                self._queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         if not onboarding.ready:
@@ -138,7 +134,7 @@ class Holds(Refunds):
                        within=span(onboarding.valid_for or timedelta(minutes=10), lang)) if onboarding.enrol \
                 else say("onboarding", lang, url=onboarding.url or "")
             with self.uow() as s:
-                self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category="dm_answer")
+                self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         done: list[str] = []
@@ -150,13 +146,13 @@ class Holds(Refunds):
 
         for t in self._held_for(user_id):
             st_id, first = self._release_of(t)
-            outcome = self._drive(st_id, on_done=record) if st_id is not None else RETRY
-            if outcome == DONE:
+            outcome = self._drive(st_id, on_done=record) if st_id is not None else Driven.RETRY
+            if outcome == Driven.DONE:
                 continue
-            if outcome == UNDELIVERED:
+            if outcome == Driven.UNDELIVERED:
                 undelivered.append(t)
                 continue
-            if not resuming or (outcome == REFUSED and first):
+            if not resuming or (outcome == Driven.REFUSED and first):
                 delayed.append(t)
         with self.uow() as s:
             if done:
@@ -186,7 +182,7 @@ class Holds(Refunds):
             if claimed(rows) or any(st.step == Step.RETURN and st.status != Settle.PENDING for st in rows):
                 return
             st_id = sid(returns[-1]) if returns else sid(self._begin(s, row, Step.RETURN, row.amount_minor,
-                                                                     "undeliverable"))
+                                                                     Cause.UNDELIVERABLE))
             if not self._commit(s):
                 return
         self._drive(st_id)
@@ -208,7 +204,7 @@ class Holds(Refunds):
             row = s.transfers.get(saved_id(t))
             if row is None or row.status != Status.HELD:
                 return None, first
-            st = self._begin(s, row, Step.RELEASE, row.amount_minor, "claim")
+            st = self._begin(s, row, Step.RELEASE, row.amount_minor, Cause.CLAIM)
             if not self._commit(s):
                 return None, first
             return sid(st), first
@@ -221,7 +217,7 @@ class Holds(Refunds):
 
         Not what the recipient claimed (a release under way, or waiting for the platform's balance: theirs
         now), nor a transfer whose return failed (the operator decides: `paybot refund`)."""
-        cause = "closing" if why.startswith("closing") else "window"
+        cause = Cause.CLOSING if why.startswith("closing") else Cause.WINDOW
         todo: list[int] = []
         with self.uow() as s:
             for t in s.transfers.with_status(Status.HELD, hold_by=None if everything else self.clock.now()):
@@ -236,7 +232,7 @@ class Holds(Refunds):
                     todo.append(sid(self._begin(s, t, Step.RETURN, t.amount_minor, cause)))
             if not self._commit(s):
                 return 0
-        return sum(self._drive(st_id) == DONE for st_id in todo)
+        return sum(self._drive(st_id) == Driven.DONE for st_id in todo)
 
     # ------------------------------------------------------------------ approvals
 
@@ -253,6 +249,6 @@ class Holds(Refunds):
                 self.provider_failed()
                 continue
             if found is None or found.outcome == PayOutcome.NEEDS_AUTH:
-                found = PayResult(PayOutcome.NEEDS_AUTH, reason="not approved in time")
+                found = PayResult(PayOutcome.NEEDS_AUTH, reason=Reason.NOT_APPROVED)
             done += self._apply_result(t.id or 0, found, (Status.NEEDS_AUTH,))
         return done

@@ -9,7 +9,7 @@ from typing import Any
 from bot import messages as msg
 from bot.app.asking import Asking
 from bot.app.base import money, saved_id
-from bot.domain import Status
+from bot.domain import Privacy, Reason, Status, TransferKind
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient, ScaRequired
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -44,7 +44,7 @@ class Payments(Asking):
                 recipient = s.users.get(t.recipient_id)
                 if recipient is not None and recipient.opted_out:
                     # Refused before anyone is charged.
-                    self._record(s, t, PayResult(PayOutcome.DECLINED, reason="recipient opted out"))
+                    self._record(s, t, PayResult(PayOutcome.DECLINED, reason=Reason.RECIPIENT_OPTED_OUT))
                     refused = True
                     continue
                 args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
@@ -97,7 +97,7 @@ class Payments(Asking):
         except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
             log.warning("provider refused transfer %s as too small: %s", transfer_id, err,
                         extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
-            return PayResult(PayOutcome.DECLINED, reason="not charged: too small")
+            return PayResult(PayOutcome.DECLINED, reason=Reason.TOO_SMALL)
         except ProviderError as err:  # refused outright (a 4xx): nothing was charged
             log.error("provider refused transfer %s: %s", transfer_id, err,
                       extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
@@ -150,7 +150,7 @@ class Payments(Asking):
         words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
         if result.outcome == PayOutcome.NEEDS_AUTH and result.url and t.status == Status.EXECUTING:
             # Recoverable: the sender approves this very payment on the provider's page.
-            self._set_status(s, t, Status.NEEDS_AUTH, now, reason="the bank asked the sender to approve it")
+            self._set_status(s, t, Status.NEEDS_AUTH, now, reason=Reason.APPROVAL_ASKED)
             t.hold_until = now + self.policy.auth_window
             self._queue_approval(s, t, lang, result.url, result.valid_for, result.charged, words)
         elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
@@ -161,9 +161,9 @@ class Payments(Asking):
             self._tell_outcome(s, t, privacy)
         else:
             self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
-            if result.reason == "recipient opted out":
+            if result.reason == Reason.RECIPIENT_OPTED_OUT:
                 text = say("recipient_left", lang, **words)
-            elif result.reason == "not charged: too small":
+            elif result.reason == Reason.TOO_SMALL:
                 text = say("too_small", lang, **words)
             elif (result.reason or "").startswith("not charged"):
                 text = say("not_charged", lang, **words)
@@ -197,12 +197,12 @@ class Payments(Asking):
             return
         lang, amount = t.lang, money(t)
         sender = self._handle(s, t.sender_id)
-        if privacy != "public":
+        if privacy != Privacy.PUBLIC:
             who = [self._handle(s, g.recipient_id) for g in paid + held]
             text = (say("receipt", lang, amount=amount, recipient=who[0], code=t.code) if len(who) == 1 else
                     say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code))
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
-        if privacy == "quiet":
+        if privacy == Privacy.QUIET:
             paid = []  # the recipient of held money must still learn to claim it; the rest stays out of public
         if not paid and not held:
             return
@@ -221,7 +221,7 @@ class Payments(Asking):
 
         def text(p: list[Transfer], h: list[Transfer], widest: bool = False) -> str:
             words = dict(sender="x" * 15 if widest else sender, amount=money(t), code=t.code, until=until)
-            private = "" if privacy == "public" else ".private"
+            private = "" if privacy == Privacy.PUBLIC else ".private"
             if p and h:
                 return say("sent_held" + private, lang, paid=msg.handles([name(g, widest) for g in p]),
                            held=msg.handles([name(g, widest) for g in h]), **words)
@@ -230,7 +230,8 @@ class Payments(Asking):
                 one = name(group[0], widest)
                 if h:
                     return say("held" + private, lang, recipient=one, **words)
-                key = ("sent" if t.kind == "send" else "paid_request") if privacy == "public" else "sent.private"
+                key = "sent" if t.kind == TransferKind.SEND else "paid_request"
+                key = key if privacy == Privacy.PUBLIC else "sent.private"
                 return say(key, lang, recipient=one, **words)
             return say(("sent.many" if p else "held.many") + private, lang,
                        recipients=msg.handles([name(g, widest) for g in group]), **words)
@@ -264,7 +265,7 @@ class Payments(Asking):
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:
                 self._set_status(s, t, Status.EXPIRED, now)
-                if t.kind == "request":  # the requester waited days: tell them
+                if t.kind == TransferKind.REQUEST:  # the requester waited days: tell them
                     text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
                                within=span(self.policy.request_ttl, t.lang), code=t.code)
                     self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 from bot.app.base import money
 from bot.app.settling import (
-    DONE,
-    GONE,
-    PENDING,
-    REFUSED,
+    Driven,
     Settling,
     disputed,
     ledger,
@@ -17,7 +14,7 @@ from bot.app.settling import (
     reversed_,
     sid,
 )
-from bot.domain import REFUNDS, Settle, Status, Step
+from bot.domain import REFUNDS, Cause, Reason, Settle, Status, Step
 from bot.messages import text as say
 from bot.money import Money
 from bot.store import PRIORITY_OUTCOME, Transfer
@@ -34,7 +31,7 @@ class Refunds(Settling):
                 return False, f"no transfer {transfer_id}"
             if t.status != Status.PENDING:
                 return False, f"transfer {transfer_id} is {t.status}; only a pending one can be cancelled"
-            self._set_status(s, t, Status.CANCELLED, self.clock.now(), reason="cancelled by the operator")
+            self._set_status(s, t, Status.CANCELLED, self.clock.now(), reason=Reason.BY_OPERATOR)
             s.transfers.add(t)
             self._queue_dm(s, t.sender_id, say("cancelled", t.lang, code=t.code), PRIORITY_OUTCOME,
                            root=t.root_tweet_id)
@@ -91,7 +88,7 @@ class Refunds(Settling):
             now_left = row.amount_minor - refunded(ledger(s, transfer_id), in_flight=True) if row else 0
             if row is None or row.status != t.status or amount > now_left:
                 return False, f"transfer {transfer_id} changed meanwhile; try again"
-            st = self._begin(s, row, Step.RETURN if t.status == Status.HELD else Step.REFUND, amount, "operator")
+            st = self._begin(s, row, Step.RETURN if t.status == Status.HELD else Step.REFUND, amount, Cause.OPERATOR)
             if not self._commit(s):
                 return False, f"transfer {transfer_id}: another refund of it began at the same moment; try again"
         return self._refund_said(transfer_id, self._drive(sid(st)), Money(amount, t.currency))
@@ -104,20 +101,20 @@ class Refunds(Settling):
             rows = ledger(s, transfer_id)
         assert t is not None
         first = "an interrupted refund was finished: " if interrupted else ""
-        if outcome == DONE:
+        if outcome == Driven.DONE:
             if t.status == Status.RETURNED and amount.minor == t.amount_minor:
                 return True, f"transfer {transfer_id} refunded"
             return True, (f"transfer {transfer_id}: {first}{amount} refunded; {Money(refunded(rows), t.currency)} of "
                           f"{money(t)} refunded in all" + (" (returned)" if t.status == Status.RETURNED else ""))
-        if outcome == PENDING:
+        if outcome == Driven.PENDING:
             return True, (f"transfer {transfer_id}: {first}the refund of {amount} is in progress at the provider; "
                           "the sender is told when it goes through (`paybot status` warns if it fails)")
-        if outcome == GONE:
+        if outcome == Driven.GONE:
             if t.status == Status.RETURNED:
                 last = next((st.ref for st in reversed(rows) if st.step in REFUNDS and st.ref), None)
                 return True, f"transfer {transfer_id} was already returned ({last})"
             return True, f"transfer {transfer_id}: that refund was recorded by another process meanwhile"
-        if outcome == REFUSED:
+        if outcome == Driven.REFUSED:
             failure = next((st.failure for st in reversed(rows) if st.step in REFUNDS and st.failure), "")
             return False, f"transfer {transfer_id}: the provider refused the refund ({failure}); nothing moved"
         return False, f"transfer {transfer_id}: the refund did not go through (see the log); try again"
@@ -144,17 +141,17 @@ class Refunds(Settling):
             row = s.transfers.get(transfer_id)
             if row is None or row.status != Status.COMPLETED:
                 return False, f"transfer {transfer_id} changed meanwhile; try again"
-            st = self._begin(s, row, Step.REVERSE, holds, "operator")
+            st = self._begin(s, row, Step.REVERSE, holds, Cause.OPERATOR)
             if not self._commit(s):
                 return False, f"transfer {transfer_id}: another reversal of it began at the same moment; try again"
         return self._reverse_said(transfer_id, self._drive(sid(st)), Money(holds, t.currency))
 
     @staticmethod
     def _reverse_said(transfer_id: int, outcome: str, amount: Money) -> tuple[bool, str]:
-        if outcome in (DONE, GONE):
+        if outcome in (Driven.DONE, Driven.GONE):
             return True, (f"transfer {transfer_id}: {amount} taken back from the recipient; the platform keeps it "
                           f"(`paybot refund {transfer_id}` gives it to the sender)")
-        if outcome == REFUSED:
+        if outcome == Driven.REFUSED:
             return False, (f"transfer {transfer_id}: the provider refused the reversal (see `paybot show`); "
                            "nothing moved")
         return False, f"transfer {transfer_id}: the reversal did not go through (see the log); try again"

@@ -12,11 +12,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 
 from bot import messages as msg
 from bot.app.base import money, saved_id
 from bot.app.payments import Payments
-from bot.domain import REFUNDS, Settle, Status, Step, money_key, release_retry_after
+from bot.domain import (
+    REFUNDS,
+    SETTLEMENT,
+    Cause,
+    Fact,
+    Settle,
+    SettleFailure,
+    Status,
+    Step,
+    money_key,
+    release_retry_after,
+)
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -29,9 +41,16 @@ from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferE
 
 log = logging.getLogger(__name__)
 
-# What `_drive` did with a settlement.
-DONE, PENDING, REFUSED, RETRY, GONE = "done", "pending", "refused", "retry", "gone"
-UNDELIVERED = "undelivered"  # a release the provider will never make: the money goes back to its sender
+class Driven(StrEnum):
+    """What `_drive` did with a settlement."""
+
+    DONE = "done"  # it went through, and what it changes is recorded
+    PENDING = "pending"  # the provider took it and has not finished it
+    REFUSED = "refused"  # refused: failed, or (the platform's balance) to be tried again with a new key
+    RETRY = "retry"  # no answer: driven again with the same key
+    GONE = "gone"  # nothing to drive: recorded meanwhile
+    UNDELIVERED = "undelivered"  # a release the provider will never make: the money goes back to its sender
+
 OnDone = Callable[[Tx, Transfer, Settlement], None]
 
 
@@ -59,14 +78,14 @@ def reversed_(rows: list[Settlement], *, in_flight: bool = True) -> int:
     return sum(st.amount_minor for st in rows if st.step == Step.REVERSE and st.status in counted)
 
 
-FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (and `paybot status` finds it)
-DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute
+FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (its fact: FUNDS_WITHDRAWN)
+DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute, for people
 
 
 def disputed(s: Tx, transfer_id: int | None) -> bool:
-    """Whether the payer's bank disputed the payment (its timeline says so): the bank gives the payer their
-    money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
-    return s.timeline.noted(transfer_id, *DISPUTE_NOTES)
+    """Whether the payer's bank disputed the payment (a line of its timeline records the fact): the bank gives the
+    payer their money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
+    return s.timeline.recorded(transfer_id, Fact.DISPUTED, Fact.FUNDS_WITHDRAWN)
 
 
 def claimed(rows: list[Settlement]) -> bool:
@@ -112,14 +131,14 @@ class Settling(Payments):
     """The three steps of every settlement: begin (store it with its key), drive (call the provider), and
     record what the provider answered (and tell whom it concerns)."""
 
-    def _begin(self, s: Tx, t: Transfer, step: Step, amount_minor: int, cause: str) -> Settlement:
+    def _begin(self, s: Tx, t: Transfer, step: Step, amount_minor: int, cause: Cause) -> Settlement:
         """A new settlement of `t` with its own key (the next in its step's sequence), added to `s` and
         flushed; the caller commits it before the provider is called."""
         now = self.clock.now()
         seq = 1 + len([st for st in ledger(s, t.id) if st.step == step])
         st = Settlement(transfer_id=saved_id(t), step=str(step), seq=seq, amount_minor=amount_minor,
                         key=money_key(step, t.root_tweet_id, t.sender_id, t.recipient_id, seq),
-                        status=Settle.PENDING, cause=cause, created_at=now, updated_at=now)
+                        status=SETTLEMENT.begin(Settle.PENDING), cause=cause, created_at=now, updated_at=now)
         s.settlements.add(st)
         s.flush()
         return st
@@ -144,7 +163,7 @@ class Settling(Payments):
             return Settled(self.provider.reverse(key=key, payment_ref=ref, amount=amount))
         return self.provider.refund(key=key, payment_ref=ref, amount=amount, keep=keep)
 
-    def _drive(self, st_id: int, on_done: OnDone | None = None) -> str:
+    def _drive(self, st_id: int, on_done: OnDone | None = None) -> Driven:
         """Call the provider for a settlement whose answer is not recorded, with its key, and record the
         answer: what it changes is written (and told) in the transaction that records it (`on_done` instead
         of telling, for a claim that lists what arrived in one DM)."""
@@ -155,7 +174,7 @@ class Settling(Payments):
             keep = kept_for(s, t.recipient_id, t.currency, but=st.id) \
                 if st is not None and t is not None and st.step in REFUNDS and t.status == Status.COMPLETED else 0
         if st is None or t is None or st.status != Settle.PENDING or st.ref is not None:
-            return GONE
+            return Driven.GONE
         what = _what(st, t)
         try:
             settled = self._call(t, st, keep)
@@ -165,40 +184,40 @@ class Settling(Payments):
             log.warning("transfer %s: %s refused for the platform's balance; tried again later", t.id, what,
                         extra=transfer_context(t))
             self.provider_failed()
-            return REFUSED
+            return Driven.REFUSED
         except ProviderTransient:
             log.warning("%s of transfer %s did not finish; will retry", st.step, t.id, extra=transfer_context(t))
             self.provider_failed()
-            return RETRY
+            return Driven.RETRY
         except Undeliverable as err:
             self.provider_failed()
-            self._fail(st_id, "undeliverable", f"{what} refused for good by the provider ({err}); the money goes "
-                                               "back to its sender")
+            self._fail(st_id, SettleFailure.UNDELIVERABLE,
+                       f"{what} refused for good by the provider ({err}); the money goes back to its sender")
             log.warning("transfer %s: %s undeliverable (%s); returning it", t.id, what, err,
                         extra=transfer_context(t))
-            return UNDELIVERED
+            return Driven.UNDELIVERED
         except IdempotencyError:
             log.error("transfer %s: the key of its %s was used with other parameters; left for the operator",
                       t.id, what, extra=transfer_context(t))
             self.provider_failed()
-            return RETRY
+            return Driven.RETRY
         except ProviderError as err:
             self.provider_failed()
             if st.step == Step.RELEASE:  # e.g. the recipient cannot receive yet: tried again at the next tick
                 log.exception("%s of transfer %s was refused by the provider", st.step, t.id,
                               extra=transfer_context(t))
-                return RETRY
+                return Driven.RETRY
             # Nothing moved; giving money back (or taking it) is the operator's decision from here.
             self._fail(st_id, f"refused: {err}", f"{what} refused by the provider ({err}); the operator decides")
             log.error("transfer %s: %s refused by the provider: %s", t.id, what, err, extra=transfer_context(t))
-            return REFUSED
+            return Driven.REFUSED
         fault_point("settle_called")
         now = self.clock.now()
         with self.uow() as s:
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
             if st is None or t is None or st.status != Settle.PENDING or st.ref is not None:
-                return GONE  # recorded meanwhile (another operator, the provider's event)
+                return Driven.GONE  # recorded meanwhile (another operator, the provider's event)
             st.ref, st.updated_at = settled.ref, now
             s.settlements.add(st)
             if settled.pending:
@@ -207,11 +226,11 @@ class Settling(Payments):
                                                   "told when it goes through"))
                 s.commit()
                 log.info("transfer %s: %s pending at the provider", t.id, what, extra=transfer_context(t))
-                return PENDING
+                return Driven.PENDING
             self._succeeded(s, t, st, on_done)
             s.commit()
         log.info("transfer %s: %s done", t.id, what, extra=transfer_context(t))
-        return DONE
+        return Driven.DONE
 
     def _fail(self, st_id: int, failure: str, note: str) -> None:
         now = self.clock.now()
@@ -220,7 +239,7 @@ class Settling(Payments):
             t = s.transfers.get(st.transfer_id) if st is not None else None
             if st is None or t is None or st.status != Settle.PENDING:
                 return
-            st.status, st.failure, st.updated_at = Settle.FAILED, failure, now
+            st.status, st.failure, st.updated_at = SETTLEMENT.move(st.status, Settle.FAILED), failure, now
             s.settlements.add(st)
             s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             s.commit()
@@ -228,7 +247,7 @@ class Settling(Payments):
     def _succeeded(self, s: Tx, t: Transfer, st: Settlement, on_done: OnDone | None = None) -> None:
         """A settlement went through: the transfer's status and timeline, and who is told."""
         now = self.clock.now()
-        st.status, st.updated_at = Settle.SUCCEEDED, now
+        st.status, st.updated_at = SETTLEMENT.move(st.status, Settle.SUCCEEDED), now
         s.settlements.add(st)
         s.flush()
         what = _what(st, t)
@@ -262,12 +281,12 @@ class Settling(Payments):
     def _tell_refund(self, s: Tx, t: Transfer, st: Settlement, back: int) -> None:
         """Tell the sender their money came back, in the transaction that records it (so a crash can neither
         lose nor repeat it). A refund made outside paybot is not told (the provider's dashboard did it)."""
-        if st.cause == "provider":
+        if st.cause == Cause.PROVIDER:
             return
         amount = Money(st.amount_minor, t.currency)
-        if st.step == Step.RETURN and st.cause in ("window", "closing"):
-            self._tell_return(s, t, "closing.returned" if st.cause == "closing" else "returned")
-        elif st.step == Step.RETURN and st.cause == "undeliverable":
+        if st.step == Step.RETURN and st.cause in (Cause.WINDOW, Cause.CLOSING):
+            self._tell_return(s, t, "closing.returned" if st.cause == Cause.CLOSING else "returned")
+        elif st.step == Step.RETURN and st.cause == Cause.UNDELIVERABLE:
             text = say("returned.undeliverable", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
                        code=t.code)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
@@ -287,7 +306,7 @@ class Settling(Payments):
         if any(g.status == Status.HELD and not claimed(ledger(s, g.id)) for g in group if g.id != t.id):
             return
         back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED and any(
-            st.step == Step.RETURN and st.status == Settle.SUCCEEDED and st.cause in ("window", "closing")
+            st.step == Step.RETURN and st.status == Settle.SUCCEEDED and st.cause in (Cause.WINDOW, Cause.CLOSING)
             for st in ledger(s, g.id)))]  # not those an operator refunded or that were undeliverable: told apart
         key = why if len(back) == 1 else f"{why}.many"
         text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),

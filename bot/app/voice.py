@@ -10,7 +10,7 @@ from collections import defaultdict
 from bot import messages as msg
 from bot.app.base import HANDLE_FRESH, Ask, money, named_pairs
 from bot.app.events import Events
-from bot.domain import Status
+from bot.domain import OUTBOX, Category, MessageKind, Privacy, Reason, Status, TransferKind
 from bot.messages import text as say
 from bot.ports import XUser
 from bot.repo.port import Tx
@@ -26,7 +26,7 @@ class Voice(Events):
         """A confirmation DM could not be delivered: cancel what it asked of its addressee (their part only: a
         request's other payers are asked apart). A send's author is told in a reply to their post; a request's
         requester is told by DM (the payer posted nothing, and may have said STOP: never named in public)."""
-        if message.priority != PRIORITY_CONFIRM or message.kind != "dm" or not message.transfer_root:
+        if message.priority != PRIORITY_CONFIRM or message.kind != MessageKind.DM or not message.transfer_root:
             return
         now = self.clock.now()
         with self.uow() as s:
@@ -34,10 +34,10 @@ class Voice(Events):
                        and t.sender_id == message.to_user_id
                        and (not message.version or t.command_tweet_id == message.version)]
             for t in pending:
-                self._set_status(s, t, Status.CANCELLED, now, reason="confirmation DM refused by X")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.DM_REFUSED)
             if pending:
                 first = pending[0]
-                if first.kind == "send":
+                if first.kind == TransferKind.SEND:
                     text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
                     self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root,
                                       names=[first.sender_id])
@@ -50,7 +50,7 @@ class Voice(Events):
     def reply_undeliverable(self, message: Outbox) -> None:
         """An outcome reply X refused (the command post was deleted): tell the payer by DM instead. A request's
         public ask X refused for good: what it asked is cancelled (nobody could see it) and the requester told."""
-        if message.transfer_root and message.priority == PRIORITY_CONFIRM and message.category == "ask":
+        if message.transfer_root and message.priority == PRIORITY_CONFIRM and message.category == Category.ASK:
             self._ask_undeliverable(message)
             return
         if not message.transfer_root or message.priority != PRIORITY_REPLY:
@@ -72,10 +72,10 @@ class Voice(Events):
         now = self.clock.now()
         with self.uow() as s:
             asked = [t for t in s.transfers.of_root(message.transfer_root or "") if t.status == Status.PENDING
-                     and t.kind == "request" and t.command_tweet_id == message.version
+                     and t.kind == TransferKind.REQUEST and t.command_tweet_id == message.version
                      and say("request_reply.code", t.lang, code=t.code) in message.text]
             for t in asked:
-                self._set_status(s, t, Status.CANCELLED, now, reason="request reply refused by X")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.REPLY_REFUSED)
             if asked:
                 first = asked[0]
                 key = msg.on_timeline("request_unposted", mastodon=self.fediverse)
@@ -113,13 +113,13 @@ class Voice(Events):
                        for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
                        if t.status == Status.PENDING}
             stale = {i.id for i in asking if i.id is not None and not any(
-                (root, version) == (i.transfer_root, i.version) and (i.kind != "dm" or payer == i.to_user_id)
+                (root, version) == (i.transfer_root, i.version) and (i.kind != MessageKind.DM or payer == i.to_user_id)
                 for root, version, payer in current)}
             if not stale:
                 return set()
             for row in s.outbox.many(sorted(stale)):
                 if row.status in WAITING:
-                    row.status, row.error = Send.DROPPED, "its version is no longer current"
+                    row.status, row.error = OUTBOX.move(row.status, Send.DROPPED), "its version is no longer current"
             s.commit()
         for item_id in sorted(stale):
             log.info("outbox message %s dropped: it asks about a version no longer current", item_id)
@@ -162,7 +162,7 @@ class Voice(Events):
             return item, False
         named = named_pairs(item.names)
         texts, changed = [item.text], False  # changed: rows written (a transfer cancelled, a DM queued)
-        rebuilt = item.category in ("ask", "ask_by_dm") and bool(item.version)
+        rebuilt = item.category in (Category.ASK, Category.ASK_BY_DM) and bool(item.version)
         if rebuilt:  # written again from the rows, with current handles
             texts, changed = self._ask_again(s, item, {uid for uid, _ in named})
         renamed: dict[str, str] = {}
@@ -185,12 +185,12 @@ class Voice(Events):
         now = self.clock.now()
         item.names = None
         if not texts:
-            item.status, item.error = Send.DROPPED, "nobody left to name"
+            item.status, item.error = OUTBOX.move(item.status, Send.DROPPED), "nobody left to name"
         else:
             item.text = texts[0]
         for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
-            s.outbox.add(Outbox(kind="reply", priority=item.priority, in_reply_to=item.in_reply_to, text=extra,
-                                next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
+            s.outbox.add(Outbox(kind=MessageKind.REPLY, priority=item.priority, in_reply_to=item.in_reply_to,
+                                text=extra, next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
                                 category=item.category, version=item.version))
         return (item if texts else None), True
 
@@ -199,7 +199,7 @@ class Voice(Events):
         have not said STOP and still allow public replies, by their current handles. And whether rows
         were written (a transfer cancelled, a DM queued)."""
         rows = [t for t in s.transfers.of_root(item.transfer_root or "") if t.command_tweet_id == item.version
-                and t.kind == "request" and t.status == Status.PENDING and t.sender_id in named]
+                and t.kind == TransferKind.REQUEST and t.status == Status.PENDING and t.sender_id in named]
         if not rows:
             return [], False
         first = rows[0]
@@ -207,7 +207,7 @@ class Voice(Events):
         now = self.clock.now()
         if requester.opted_out:  # they said STOP after asking: the request ends, nobody is named
             for t in rows:
-                self._set_status(s, t, Status.CANCELLED, now, reason="the requester said STOP")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.REQUESTER_STOP)
             return [], True
         ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
         keep: list[XUser] = []
@@ -217,10 +217,10 @@ class Voice(Events):
             payer = s.users.get(t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
             if payer.opted_out:
                 changed = True
-                self._set_status(s, t, Status.CANCELLED, now, reason="the payer said STOP")
+                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.PAYER_STOP)
                 text = say("request_payer_left", t.lang, payer=payer.handle, amount=money(t), code=t.code)
                 self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
-            elif payer.privacy != "public" and item.category == "ask":
+            elif payer.privacy != Privacy.PUBLIC and item.category == Category.ASK:
                 changed = True
                 self._queue_dm(s, t.sender_id, self._ask_dm_text(ask, t.code), PRIORITY_CONFIRM,
                                root=t.root_tweet_id, version=t.command_tweet_id)
@@ -229,7 +229,7 @@ class Voice(Events):
                 codes[payer.id] = t.code
         if not keep:
             return [], changed
-        if item.category == "ask_by_dm":
+        if item.category == Category.ASK_BY_DM:
             return [self._by_dm_text(ask, keep)], changed
         return [text for text, _ in self._request_texts(ask, keep, codes)], changed
 
@@ -260,11 +260,11 @@ class Voice(Events):
                 continue
             if message.version and t.command_tweet_id != message.version:
                 continue  # an older version's confirmation asks nothing of the newer one
-            if message.kind == "dm" and t.sender_id != message.to_user_id:
+            if message.kind == MessageKind.DM and t.sender_id != message.to_user_id:
                 continue
-            if message.kind == "reply" and say("request_reply.code", t.lang, code=t.code) not in message.text:
+            if message.kind == MessageKind.REPLY and say("request_reply.code", t.lang, code=t.code) not in message.text:
                 continue  # a request's payers may be asked in several replies: each asks those it names
-            ttl = self.policy.confirm_ttl if t.kind == "send" else self.policy.request_ttl
+            ttl = self.policy.confirm_ttl if t.kind == TransferKind.SEND else self.policy.request_ttl
             if t.expires_at < at + ttl:
                 t.expires_at = at + ttl
             if t.asked_at is None:

@@ -12,7 +12,7 @@ from bot import messages as msg
 from bot.app.base import money
 from bot.app.settling import kept_for
 from bot.app.voice import Voice
-from bot.domain import Status
+from bot.domain import Category, Reason, Status, TransferKind
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
@@ -20,8 +20,8 @@ from bot.store import PRIORITY_OUTCOME, Mark, Transfer
 
 log = logging.getLogger(__name__)
 
-CLOSING = "paybot is closing down"
-TOLD_TO_CASH_OUT = "closing_cashout"  # the outbox category of the one DM that tells a holder to cash out
+CLOSING = Reason.CLOSING
+TOLD_TO_CASH_OUT = Category.CLOSING_CASHOUT  # the outbox category of the one DM that tells a holder to cash out
 EVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -109,12 +109,12 @@ class WindDown(Voice):
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason=CLOSING)
                 # a send: its sender is told; a request: its requester (the payers were only asked)
-                who = t.sender_id if t.kind == "send" else t.recipient_id
+                who = t.sender_id if t.kind == TransferKind.SEND else t.recipient_id
                 told[(t.root_tweet_id, who, t.kind)].append(t)
             for (root, who, kind), rows in told.items():
                 first = rows[0]
-                others = [t.recipient_id if kind == "send" else t.sender_id for t in rows]
-                key = "closing.cancelled" if kind == "send" else "closing.request_cancelled"
+                others = [t.recipient_id if kind == TransferKind.SEND else t.sender_id for t in rows]
+                key = "closing.cancelled" if kind == TransferKind.SEND else "closing.request_cancelled"
                 text = say(key, first.lang, amount=money(first), code=first.code,
                            handles=msg.handles([self._handle(s, uid) for uid in others]))
                 self._queue_dm(s, who, text, PRIORITY_OUTCOME, root=root)

@@ -110,6 +110,7 @@ from sqlmodel import SQLModel, col, select
 
 from bot import links
 from bot.config import parse_duration
+from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identity_step
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient, ScaRequired, Undeliverable
 from bot.identity import Identity
 from bot.money import Money
@@ -433,10 +434,15 @@ class MangopayProvider:
             return s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
 
     def _save(self, user_id: str, **fields: Any) -> MangopayUser:
+        """Change the user's row; its card and identity registrations move only as their lifecycles allow
+        (IllegalTransition otherwise, and nothing is saved)."""
         with self.uow() as s:
             row = s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
+            card, identity = _card_step(row), _identity_step(row)
             for name, value in fields.items():
                 setattr(row, name, value)
+            CARD.became(card, _card_step(row))
+            IDENTITY.became(identity, _identity_step(row))
             row.updated_at = self.clock.now()
             s.add(row)
             s.commit()
@@ -1426,3 +1432,11 @@ def _translate(err: APIError) -> ProviderError:
     if code in (409, 429) or code >= 500:
         return ProviderTransient(f"Mangopay could not answer now ({code})")
     return _refused(code, err.content)
+
+
+def _card_step(row: MangopayUser) -> CardStep:
+    return card_step(row.card_id, row.card_registration_id)
+
+
+def _identity_step(row: MangopayUser) -> IdentityStep:
+    return identity_step(row.owner, row.kyc_session_id, row.kyc_regular)

@@ -40,6 +40,7 @@ from typing import Any, TypeVar
 import stripe
 from sqlmodel import SQLModel, col, select
 
+from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identity_step
 from bot.errors import AmountTooSmall, IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient
 from bot.money import Money
 from bot.ports import (
@@ -747,10 +748,15 @@ class StripeProvider:
             return s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
 
     def _save(self, user_id: str, **fields: Any) -> None:
+        """Change the user's row; its card and its Connect account (the identity registration: made, then able to
+        receive) move only as their lifecycles allow (IllegalTransition otherwise, and nothing is saved)."""
         with self.uow() as s:
             row = s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
+            card, identity = _card_step(row), _identity_step(row)
             for name, value in fields.items():
                 setattr(row, name, value)
+            CARD.became(card, _card_step(row))
+            IDENTITY.became(identity, _identity_step(row))
             row.updated_at = self.clock.now()
             s.add(row)
             s.commit()
@@ -906,3 +912,11 @@ def _translate(err: stripe.StripeError) -> ProviderError:
     if getattr(err, "code", None) == "balance_insufficient":
         return InsufficientBalance(text)
     return ProviderError(text)
+
+
+def _card_step(row: StripeUser) -> CardStep:
+    return card_step(row.payment_method_id, None)  # a card is saved on Stripe's page at once, or not at all
+
+
+def _identity_step(row: StripeUser) -> IdentityStep:
+    return identity_step(bool(row.account_id), None, row.account_ready)  # Stripe verifies on its own pages

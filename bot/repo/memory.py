@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
-from bot.domain import Settle
+from bot.domain import Category, Fact, Settle
 from bot.repo.memory_tables import SHAPES, MemTransfers, R, Row, _Repo, _uniques, _utc, _Work
 from bot.repo.port import Conflict, Store, Tx
 from bot.store import (
@@ -83,7 +83,7 @@ class MemMessages(_Repo[Outbox]):
         return self.t.where(lambda m: m.status in WAITING and m.next_attempt_at <= now,
                             order=lambda m: (m.priority, m.id))[:limit]
 
-    def count_about(self, user_id: str, category: str, since: datetime) -> int:
+    def count_about(self, user_id: str, category: Category, since: datetime) -> int:
         return len(self.t.where(lambda m: m.about_user_id == user_id and m.category == category
                                 and m.created_at >= since))
 
@@ -161,6 +161,9 @@ class MemSteps(_Repo[TransferEvent]):
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
         return any(e.note is not None and e.note.startswith(prefixes)
                    for e in self.t.where(lambda e: e.transfer_id == transfer_id)) if prefixes else False
+
+    def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
+        return bool(self.t.where(lambda e: e.transfer_id == transfer_id and e.fact in facts))
 
 
 class MemProcessed:

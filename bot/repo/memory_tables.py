@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlmodel import SQLModel
 
-from bot.domain import EDIT_REASONS, MOVED, Status
+from bot.domain import EDIT_REASONS, MOVED, Status, TransferKind
 from bot.repo.port import Conflict
 from bot.store import (
     Checkpoint,
@@ -218,8 +218,8 @@ class MemTransfers(_Repo[Transfer]):
     def requests_since(self, since: datetime, *, requester_id: str | None = None,
                        payer_id: str | None = None) -> int:
         return len({t.root_tweet_id for t in self.t.where(
-            lambda t: t.kind == "request" and t.created_at >= since and requester_id in (None, t.recipient_id)
-            and payer_id in (None, t.sender_id))})
+            lambda t: t.kind == TransferKind.REQUEST and t.created_at >= since
+            and requester_id in (None, t.recipient_id) and payer_id in (None, t.sender_id))})
 
     def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
         return sum(t.amount_minor for t in self.t.where(
@@ -228,14 +228,14 @@ class MemTransfers(_Repo[Transfer]):
 
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
         return len({t.root_tweet_id for t in self.t.where(
-            lambda t: t.kind == "send" and t.sender_id == sender_id and t.created_at >= since
+            lambda t: t.kind == TransferKind.SEND and t.sender_id == sender_id and t.created_at >= since
             and t.root_tweet_id != other_than_root)})
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         users = self.tx.work(User)
         ended = (Status.CANCELLED, Status.EXPIRED, Status.FAILED)
         return {t.recipient_id for t in self.t.where(
-            lambda t: t.kind == "send" and t.sender_id == sender_id and t.root_tweet_id != other_than_root
+            lambda t: t.kind == TransferKind.SEND and t.sender_id == sender_id and t.root_tweet_id != other_than_root
             and t.created_at >= since and t.status not in ended)
             if (u := users.get(t.recipient_id)) is not None and u.wrote_at is None}
 

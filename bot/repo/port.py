@@ -28,7 +28,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.domain import Status
+from bot.domain import Category, Fact, Status
 from bot.store import IdentityRecord, Mark, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
 
 
@@ -169,7 +169,7 @@ class Messages(Protocol):
         """Messages waiting (queued or in doubt) whose next attempt is due, by priority then id."""
         ...
 
-    def count_about(self, user_id: str, category: str, since: datetime) -> int:
+    def count_about(self, user_id: str, category: Category, since: datetime) -> int:
         """How many messages of `category` about `user_id` were queued since `since`."""
         ...
 
@@ -256,6 +256,10 @@ class Steps(Protocol):
 
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
         """Whether a step of this transfer has a note that starts with one of `prefixes`."""
+        ...
+
+    def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
+        """Whether a step of this transfer records one of `facts`."""
         ...
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
+from bot.domain import Category, Fact
 from bot.repo.port import Conflict, Store, Tx
 from bot.repo.sql_transfers import LATER, SqlPayouts, SqlSettlements, SqlTransfers, _Table, land
 from bot.store import (
@@ -83,7 +84,7 @@ class SqlMessages(_Table):
             select(Outbox).where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
             .order_by(col(Outbox.priority), col(Outbox.id)).limit(limit)))
 
-    def count_about(self, user_id: str, category: str, since: datetime) -> int:
+    def count_about(self, user_id: str, category: Category, since: datetime) -> int:
         self._land()
         return int(self.s.exec(select(func.count()).select_from(Outbox).where(
             Outbox.about_user_id == user_id, Outbox.category == category, Outbox.created_at >= since)).one())
@@ -122,6 +123,13 @@ class SqlSteps(_Table):
             return False
         return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id, or_(
             *(col(TransferEvent.note).startswith(p, autoescape=True) for p in prefixes))).limit(1)) is not None
+
+    def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
+        self._land()
+        if not facts:
+            return False
+        return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id,
+                                                        col(TransferEvent.fact).in_(facts)).limit(1)) is not None
 
 
 class SqlProcessed(_Table):

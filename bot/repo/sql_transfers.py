@@ -12,7 +12,7 @@ from sqlalchemy import and_, insert, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
-from bot.domain import EDIT_REASONS, MOVED, Settle, Status
+from bot.domain import EDIT_REASONS, MOVED, Settle, Status, TransferKind
 from bot.repo.port import Conflict
 from bot.store import (
     BALANCE,
@@ -231,7 +231,7 @@ class SqlTransfers(_Table):
     def requests_since(self, since: datetime, *, requester_id: str | None = None,
                        payer_id: str | None = None) -> int:
         query = select(func.count(func.distinct(Transfer.root_tweet_id))).where(
-            Transfer.kind == "request", Transfer.created_at >= since)
+            Transfer.kind == TransferKind.REQUEST, Transfer.created_at >= since)
         if requester_id is not None:
             query = query.where(Transfer.recipient_id == requester_id)
         if payer_id is not None:
@@ -246,23 +246,24 @@ class SqlTransfers(_Table):
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
         known = self._sender(sender_id, since)
         if known is not None:  # made since, so changed since: read ahead
-            return len({t.root_tweet_id for t in known if t.kind == "send" and t.created_at >= since
+            return len({t.root_tweet_id for t in known if t.kind == TransferKind.SEND and t.created_at >= since
                         and t.root_tweet_id != other_than_root})
         return int(self.s.exec(select(func.count(func.distinct(Transfer.root_tweet_id))).where(
-            Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.created_at >= since,
+            Transfer.kind == TransferKind.SEND, Transfer.sender_id == sender_id, Transfer.created_at >= since,
             Transfer.root_tweet_id != other_than_root)).one())
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
         known = self._sender(sender_id, since)
         if known is not None:  # every such transfer is pending or was confirmed since it was made: read ahead
-            paid = {t.recipient_id for t in known if t.kind == "send" and t.root_tweet_id != other_than_root
+            paid = {t.recipient_id for t in known if t.kind == TransferKind.SEND and t.root_tweet_id != other_than_root
                     and t.created_at >= since and t.status not in ended}
             return {uid for uid in paid if (u := self.s.get(User, uid)) is not None and u.wrote_at is None}
         return set(self.s.exec(
             select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
-                Transfer.kind == "send", Transfer.sender_id == sender_id, Transfer.root_tweet_id != other_than_root,
-                Transfer.created_at >= since, col(User.wrote_at).is_(None), col(Transfer.status).notin_(ended))))
+                Transfer.kind == TransferKind.SEND, Transfer.sender_id == sender_id,
+                Transfer.root_tweet_id != other_than_root, Transfer.created_at >= since, col(User.wrote_at).is_(None),
+                col(Transfer.status).notin_(ended))))
 
     def moved_since(self, sender_id: str, since: datetime) -> int:
         known = self._sender(sender_id, since)

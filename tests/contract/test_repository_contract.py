@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import ENDED_BY_EDIT, Settle, Status, Step
+from bot.domain import ENDED_BY_EDIT, Fact, Settle, Status, Step
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Conflict, Store
 from bot.repo.sql import SqlStore
@@ -530,6 +530,21 @@ def test_timeline_notes(store: Store) -> None:
         assert not s.timeline.noted(tid, "100_ of")  # a prefix is literal: no LIKE wildcards
         assert not s.timeline.noted(tid + 1, "funds withdrawn")
         assert not s.timeline.noted(tid)
+
+
+def test_timeline_facts(store: Store) -> None:
+    """A line's fact is found by its name, whatever the words of its note; another transfer's is not."""
+    (tid, other) = add_all(store, transfer(), transfer(root="201"))
+    with store() as s:
+        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW, status="completed", note="disputed at the provider",
+                                     fact=Fact.DISPUTED))
+        s.timeline.add(TransferEvent(transfer_id=other, at=NOW, status="completed", note="funds withdrawn by it"))
+        s.commit()
+    with store() as s:
+        assert s.timeline.recorded(tid, Fact.FUNDS_WITHDRAWN, Fact.DISPUTED)
+        assert not s.timeline.recorded(tid, Fact.FUNDS_WITHDRAWN)
+        assert not s.timeline.recorded(other, Fact.DISPUTED, Fact.FUNDS_WITHDRAWN)  # words are not a fact
+        assert not s.timeline.recorded(tid)
 
 
 # ------------------------------------------------------------------ processed ids, checkpoints, the lease

@@ -8,12 +8,14 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from bot import migrate
@@ -122,3 +124,162 @@ def test_each_transfers_settle_key_becomes_a_settlement_and_back(database_url: s
         back = conn.execute(text("SELECT id, settle_key, settle_ref FROM transfer ORDER BY id")).all()
     engine.dispose()
     assert [tuple(r) for r in back] == [(tid, key, ref) for tid, _, key, ref in rows]
+
+
+# 0016: one row per word each checked column may hold (NULL too, where the column may be empty), written at 0015.
+WORDS_0016 = {
+    ("user", "privacy"): ["public", "private", "quiet"],
+    ("transfer", "kind"): ["send", "request"],
+    ("transfer", "status"): ["pending", "executing", "completed", "held", "failed", "cancelled", "expired",
+                             "returned", "needs_auth"],
+    ("transferevent", "status"): ["pending", "executing", "completed", "held", "failed", "cancelled", "expired",
+                                  "returned", "needs_auth"],
+    ("settlement", "step"): ["release", "return", "refund", "reverse"],
+    ("settlement", "status"): ["pending", "succeeded", "failed"],
+    ("settlement", "cause"): ["claim", "window", "closing", "operator", "provider", "undeliverable", None],
+    ("outbox", "kind"): ["dm", "reply"],
+    ("outbox", "status"): ["queued", "sending", "sent", "failed", "dropped"],
+    ("outbox", "category"): ["ask", "ask_by_dm", "dm_answer", "closing_cashout", "help", "maintenance", "limit",
+                             "error", None],
+    ("payout", "status"): ["created", "succeeded", "failed", "not_made", "confirm_account"],
+    ("page_link", "purpose"): ["pay", "receive", "card", "recipient", "enrolled", "wallet"],
+}
+ROWS_0016 = {  # each table's row, the checked column filled in per word; :i numbers it
+    "user": ('INSERT INTO "user" (id, handle, name, privacy, opted_out, updated_at) '
+             "VALUES (:s, :s, '', :privacy, false, :t)"),
+    "transfer": ("INSERT INTO transfer (id, kind, lang, root_tweet_id, command_tweet_id, sender_id, recipient_id, "
+                 "amount_minor, currency, code, status, created_at, updated_at, expires_at) VALUES (:i, :kind, 'en', "
+                 ":s, :s, '10', '11', 500, 'USD', 'AAAA', :status, :t, :t, :t)"),
+    "transferevent": "INSERT INTO transferevent (id, transfer_id, at, status) VALUES (:i, 1, :t, :status)",
+    "settlement": ("INSERT INTO settlement (id, transfer_id, step, seq, amount_minor, status, cause, created_at, "
+                   "updated_at) VALUES (:i, 1, :step, :i, 100, :status, :cause, :t, :t)"),
+    "outbox": ("INSERT INTO outbox (id, kind, priority, text, status, attempts, next_attempt_at, created_at, category) "
+               "VALUES (:i, :kind, 1, 'hello', :status, 0, :t, :t, :category)"),
+    "payout": ("INSERT INTO payout (id, user_id, key, currency, status, lang, created_at, updated_at) "
+               "VALUES (:i, '10', :s, 'EUR', :status, 'en', :t, :t)"),
+    "page_link": ("INSERT INTO page_link (nonce, purpose, user_id, lang, created_at, expires_at) "
+                  "VALUES (:s, :purpose, '10', 'en', :t, :t)"),
+}
+FIRST_WORDS = {"privacy": "public", "kind": "send", "status": "pending", "step": "release", "cause": "claim",
+               "category": "ask", "purpose": "pay"}
+
+
+def _write_every_word(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """One row per word of each checked column (the table's other checked columns at a word they accept; a
+    payout's and an outbox message's first words fit every table); returns each table's rows as read back."""
+    when = datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)
+    n = 0
+    for (table, column), words in WORDS_0016.items():
+        for word in words:
+            n += 1
+            first = {"status": "queued" if table == "outbox" else "created" if table == "payout" else "pending",
+                     "kind": "dm" if table == "outbox" else "send"}
+            values = {**FIRST_WORDS, **first, column: word, "i": n, "s": f"r{n}", "t": when}
+            conn.execute(text(ROWS_0016[table]), values)
+    return _read_checked(conn)
+
+
+def _read_checked(conn: Any) -> dict[str, list[tuple[Any, ...]]]:
+    read: dict[str, list[tuple[Any, ...]]] = {}
+    for table in ROWS_0016:
+        columns = [c for t, c in WORDS_0016 if t == table]
+        key = "nonce" if table == "page_link" else "id"
+        rows = conn.execute(text(f'SELECT {key}, {", ".join(columns)} FROM "{table}" ORDER BY {key}')).all()
+        read[table] = [tuple(r) for r in rows]
+    return read
+
+
+def test_0016_keeps_a_row_in_every_state_and_then_refuses_any_other_word(database_url: str) -> None:
+    """A store at 0015 holding a row in every status, kind, privacy, category, cause and purpose upgrades with
+    every row as it was; afterwards the database itself refuses a word outside the enums, in each column."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0015")
+    with engine.begin() as conn:
+        before = _write_every_word(conn)
+    assert migrate.upgrade(engine) == migrate.head()
+    with engine.connect() as conn:
+        assert _read_checked(conn) == before
+    for (table, column) in WORDS_0016:
+        with engine.connect() as conn:
+            key = "nonce" if table == "page_link" else "id"
+            first = conn.execute(text(f'SELECT {key} FROM "{table}" ORDER BY {key}')).scalar()
+            with pytest.raises(IntegrityError, match=f"ck_{table}_{column}|CHECK constraint failed"):
+                conn.execute(text(f'UPDATE "{table}" SET {column} = :w WHERE {key} = :k'),
+                             {"w": "made_up", "k": first})
+            conn.rollback()
+    engine.dispose()
+
+
+def test_0016_stops_before_any_change_when_a_row_holds_a_word_paybot_never_writes(database_url: str) -> None:
+    """A transfer whose status was written by hand stops the upgrade, naming the table, column and word; the
+    store stays at 0015 with the row as it was, for the operator to decide."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0015")
+    when = datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(text(ROWS_0016["transfer"]), {"i": 1, "s": "100", "kind": "send", "status": "refunded_by_hand",
+                                                   "t": when})
+    with pytest.raises(RuntimeError, match="table transfer, column status holds 'refunded_by_hand'"):
+        migrate.upgrade(engine)
+    assert migrate.current(engine) == "0015"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status FROM transfer")).scalar() == "refunded_by_hand"
+        assert not inspect(conn).get_check_constraints("transfer")
+    engine.dispose()
+
+
+def test_0016_checks_are_the_models_and_go_away_on_downgrade(database_url: str, request: pytest.FixtureRequest,
+                                                              tmp_path: Path) -> None:
+    """The CHECK constraints the migrations make are those a store made from the models has, word for word (alembic's
+    comparison of schemas does not look at CHECKs); a downgrade to 0015 drops them and keeps the rows."""
+    migrated, fresh = create_engine(database_url), make_engine(_another_database(database_url, request, tmp_path))
+    migrate.upgrade(migrated)
+
+    def checks(engine: Any) -> dict[str, list[tuple[str, str]]]:
+        seen = inspect(engine)
+        return {t: sorted((c["name"], c["sqltext"]) for c in seen.get_check_constraints(t)) for t in ROWS_0016}
+
+    made = checks(migrated)
+    assert made == checks(fresh)
+    assert {name for found in made.values() for name, _ in found} == {f"ck_{t}_{c}" for t, c in WORDS_0016} | {
+        "ck_transferevent_fact"}
+    with migrated.begin() as conn:
+        conn.execute(text(ROWS_0016["page_link"]), {"s": "n1", "purpose": "card",
+                                                    "t": datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)})
+    migrate.downgrade(migrated, "0015")
+    assert all(not found for found in checks(migrated).values())
+    assert "fact" not in {c["name"] for c in inspect(migrated).get_columns("transferevent")}
+    with migrated.connect() as conn:
+        assert conn.execute(text("SELECT purpose FROM page_link")).scalar() == "card"
+    migrated.dispose()
+    fresh.dispose()
+
+
+def _another_database(url: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    from tests.pg import new_database
+
+    return new_database(request.getfixturevalue("postgres_admin"))
+
+
+def test_0016_gives_a_disputes_timeline_lines_their_fact(database_url: str) -> None:
+    """The lines paybot wrote for a dispute and for the money it withdrew record that fact after 0016 (the code
+    reads the fact, not the words); other lines record none, however they read; a made-up fact is refused."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0015")
+    when = datetime(2026, 11, 28, tzinfo=UTC).replace(tzinfo=None)
+    notes = ["disputed at the provider (evt_1)", "funds withdrawn by a dispute (du_1): the bank took $5.00 back",
+             "refunded at the provider (evt_2)", "the operator read: disputed at the provider", None]
+    with engine.begin() as conn:
+        for i, note in enumerate(notes, 1):
+            conn.execute(text("INSERT INTO transferevent (id, transfer_id, at, status, note) "
+                              "VALUES (:i, 1, :t, 'completed', :note)"), {"i": i, "t": when, "note": note})
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        facts = conn.execute(text("SELECT note, fact FROM transferevent ORDER BY id")).all()
+        assert [tuple(r) for r in facts] == list(zip(notes, ["disputed", "funds_withdrawn", None, None, None],
+                                                     strict=True))
+        with pytest.raises(IntegrityError, match=r"ck_transferevent_fact|CHECK constraint failed"):
+            conn.execute(text("UPDATE transferevent SET fact = 'chargeback' WHERE id = 3"))
+    engine.dispose()

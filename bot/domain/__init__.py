@@ -1,4 +1,7 @@
-"""The transfer's state machine and the money policy. Pure: no I/O.
+"""The domain: the transfer's state machine and the money policy here; the other lifecycles (a settlement, a
+payout, an outbox message) in bot.domain.lifecycles, each a table of bot.domain.lifecycle.Lifecycle; the closed
+sets of stored words (kinds, privacy, categories, causes, paybot's own reasons) in bot.domain.values. All are
+importable from `bot.domain`. Pure: no I/O.
 
     pending ──yes──▶ executing ──ok──▶ completed
        │                 │     └──recipient can't receive──▶ held ──claimed──▶ completed
@@ -20,11 +23,82 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
 
-from bot.errors import CommandError, IllegalTransition
+from bot.domain.lifecycle import Lifecycle
+from bot.domain.lifecycles import (
+    CARD,
+    IDENTITY,
+    OUTBOX,
+    PAYOUT,
+    SETTLEMENT,
+    WAITING,
+    CardStep,
+    IdentityStep,
+    PayoutStatus,
+    Send,
+    Settle,
+    card_step,
+    identity_step,
+)
+from bot.domain.values import (
+    Category,
+    Cause,
+    Fact,
+    MessageKind,
+    PagePurpose,
+    Privacy,
+    Reason,
+    SettleFailure,
+    TransferKind,
+)
+from bot.errors import CommandError
 from bot.money import Money
 
-ENDED_BY_EDIT = "an edit changed who pays, or edited it too often"  # the command is over: needs a new post
-EDIT_REASONS = ("edited", ENDED_BY_EDIT)  # why a transfer cancelled by an edit of its post was cancelled
+__all__ = [
+    "ALLOWED",
+    "CARD",
+    "CODE_ALPHABET",
+    "EDIT_REASONS",
+    "ENDED_BY_EDIT",
+    "FINAL",
+    "IDENTITY",
+    "MOVED",
+    "OUTBOX",
+    "PAYOUT",
+    "REFUNDS",
+    "RELEASE_RETRY",
+    "SETTLEMENT",
+    "TRANSFER",
+    "WAITING",
+    "CardStep",
+    "Category",
+    "Cause",
+    "CodeFactory",
+    "Fact",
+    "IdentityStep",
+    "Lifecycle",
+    "MessageKind",
+    "PagePurpose",
+    "PayoutStatus",
+    "Policy",
+    "Privacy",
+    "Reason",
+    "Send",
+    "Settle",
+    "SettleFailure",
+    "Status",
+    "Step",
+    "TransferKind",
+    "card_step",
+    "identity_step",
+    "money_key",
+    "random_code",
+    "release_retry_after",
+    "step_of",
+    "transition",
+]
+
+ENDED_BY_EDIT = Reason.ENDED_BY_EDIT  # the command is over: needs a new post
+EDIT_REASONS = (Reason.EDITED, Reason.ENDED_BY_EDIT)  # why a transfer cancelled by an edit of its post was cancelled
 
 class Status(StrEnum):
     PENDING = "pending"
@@ -46,7 +120,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     # an operator's refund (`paybot refund`) of a completed payment
     Status.COMPLETED: frozenset({Status.RETURNED}),
 }
-FINAL = frozenset(s for s in Status if s not in ALLOWED)
+TRANSFER = Lifecycle("transfer", Status, starts=frozenset({Status.PENDING}), moves=ALLOWED)
+FINAL = TRANSFER.final
 # Statuses of money that moved (or is moving, or came back): what the rolling daily cap counts,
 # from the moment a transfer became executing.
 MOVED = frozenset({Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status.HELD, Status.RETURNED})
@@ -54,9 +129,7 @@ MOVED = frozenset({Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status
 
 def transition(current: str, new: Status) -> Status:
     """Return `new` if a transfer in `current` may move to it; IllegalTransition otherwise."""
-    if new not in ALLOWED.get(Status(current), frozenset()):
-        raise IllegalTransition(f"a {current} transfer cannot become {new}")
-    return new
+    return TRANSFER.move(current, new)
 
 
 class Step(StrEnum):
@@ -88,16 +161,6 @@ def step_of(key: str | None) -> Step | None:
 
 
 REFUNDS = frozenset({Step.RETURN, Step.REFUND})  # paybot's own ways of giving money back
-
-
-class Settle(StrEnum):
-    """Where a settlement (a release, return, refund or reversal) is. PENDING with no provider ref: the
-    key is stored and the call's answer is not (drive it again with the same key); PENDING with a ref:
-    the provider took it and has not finished it (a refund in progress: its event says how it ends)."""
-
-    PENDING = "pending"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"  # refused or failed at the provider: no money moved (or it came back)
 
 
 # A release the provider refused because the platform's balance cannot cover it now is tried again, each time
