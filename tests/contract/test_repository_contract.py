@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import ENDED_BY_EDIT, Fact, Settle, Status, Step
+from bot.domain import ENDED_BY_EDIT, Category, Fact, Settle, Status, Step
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Conflict, Store
 from bot.repo.sql import SqlStore
@@ -456,8 +456,8 @@ def test_outbox_queries(store: Store) -> None:
         assert ids == sorted(ids)
         assert [m.id for m in s.outbox.due(NOW, 10)] == [ids[1], ids[0]]  # priority first, then id
         assert [m.id for m in s.outbox.due(NOW + MIN, 1)] == [ids[1]]
-        assert s.outbox.count_about("9", "error", NOW - 60 * MIN) == 2
-        assert s.outbox.count_about("9", "error", NOW - 10 * MIN) == 1
+        assert s.outbox.count_about("9", Category.ERROR, NOW - 60 * MIN) == 2
+        assert s.outbox.count_about("9", Category.ERROR, NOW - 10 * MIN) == 1
         assert [m.id for m in s.outbox.confirmations_in_doubt(["v1", "v2"])] == [ids[1]]
         assert s.outbox.roots_awaiting_confirmation() == {"r1", "r2"}
         assert s.outbox.waiting() == 3

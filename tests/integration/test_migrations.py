@@ -127,7 +127,7 @@ def test_each_transfers_settle_key_becomes_a_settlement_and_back(database_url: s
 
 
 # 0016: one row per word each checked column may hold (NULL too, where the column may be empty), written at 0015.
-WORDS_0016 = {
+WORDS_0016: dict[tuple[str, str], list[str | None]] = {
     ("user", "privacy"): ["public", "private", "quiet"],
     ("transfer", "kind"): ["send", "request"],
     ("transfer", "status"): ["pending", "executing", "completed", "held", "failed", "cancelled", "expired",
@@ -258,7 +258,7 @@ def test_0016_checks_are_the_models_and_go_away_on_downgrade(database_url: str, 
 def _another_database(url: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if url.startswith("sqlite"):
         return f"sqlite:///{tmp_path / 'fresh.db'}"
-    from tests.pg import new_database
+    from tests.support.pg import new_database
 
     return new_database(request.getfixturevalue("postgres_admin"))
 

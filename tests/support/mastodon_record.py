@@ -1,4 +1,5 @@
-"""The Mastodon simulator's record in the X simulator's shapes, for the crash runs' invariants (tests/support/crashmode.py).
+"""The Mastodon simulator's record in the X simulator's shapes, for the crash runs' invariants
+(tests/support/crashmode.py).
 
 The crash runs judge every payment from the timeline's own record: who said what, in which order, after which
 confirmation. On X that is the simulator's posts and DM events, one sequence of ids. On Mastodon it is its

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.commands import Command, parse_command, parse_dm
+from bot.commands import Command, PostKind, parse_command, parse_dm
 from bot.errors import CommandError
 from bot.money import Money
 from tests.support.language_cases import ACCEPTED, DM_ACCEPTED, DM_REFUSED, REFUSED
@@ -71,7 +71,7 @@ def commands(draw: st.DrawFn) -> Command:
     minor = draw(st.integers(min_value=1, max_value=9_999_999_99))
     people = tuple(draw(st.lists(handles, min_size=1, max_size=10, unique=True)))
     memo = draw(st.none() | memos)
-    return Command(kind, Money(minor, code), people, memo)
+    return Command(PostKind(kind), Money(minor, code), people, memo)
 
 
 @given(commands())
