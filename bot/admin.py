@@ -139,7 +139,8 @@ def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str,
         return None
     with uow() as s:
         u = s.get(User, uid)
-        assert u is not None
+        if u is None:  # cannot happen: said so, rather than an assert that -O removes
+            raise RuntimeError("u is missing")
         sent = s.exec(select(func.count()).select_from(Transfer).where(Transfer.sender_id == uid)).one()
         received = s.exec(select(func.count()).select_from(Transfer).where(Transfer.recipient_id == uid)).one()
         moved = s.transfers.moved_since(uid, now - timedelta(hours=24))

@@ -325,7 +325,8 @@ def _parse_command(text: str, bot: str, currency: str, enabled: tuple[str, ...] 
         cmd = _transform(rest, "tweet", currency, enabled, lang)
     except UnexpectedInput as err:
         raise _unreadable(err, rest, bot, lang) from None
-    assert isinstance(cmd, Command)
+    if not isinstance(cmd, Command):  # cannot happen (not an assert: -O removes those)
+        raise TypeError(f"cmd is {type(cmd).__name__}, not Command")
     if not fediverse and any("@" in h for h in cmd.recipients):
         raise CommandError("handle.bad", lang=lang)
     _check_command(cmd, bot)
@@ -380,5 +381,6 @@ def parse_dm(text: str) -> DmCommand:
         raise CommandError("dm.unknown", lang=lang, help=say("dm_help", lang)) from None
     if isinstance(result, Command):  # "help" is shared with the post grammar
         return DmCommand(DmKind.HELP, lang=lang)
-    assert isinstance(result, DmCommand)
+    if not isinstance(result, DmCommand):  # cannot happen (not an assert: -O removes those)
+        raise TypeError(f"result is {type(result).__name__}, not DmCommand")
     return result

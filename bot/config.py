@@ -377,7 +377,8 @@ class Settings(BaseSettings):
             raise ConfigError("PAYBOT_WEB_URL is not set: the links the bot sends to paybot's pages start with it "
                               "(the public https address `paybot web` is served at, e.g. https://paybot.example.com)")
         base = checked_base("paybot_web_url", self.paybot_web_url.rstrip("/"), live=self.paybot_live, override=False)
-        assert base is not None
+        if base is None:  # cannot happen: said so, rather than an assert that -O removes
+            raise RuntimeError("base is missing")
         return base, secret
 
     def require_stripe(self) -> str:

@@ -57,7 +57,7 @@ def _describe(p: ProviderPayment | None) -> str:
     return f"{p.ref}: {p.amount_minor} {p.currency} {state}"
 
 
-def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:
+def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]:  # noqa: C901
     """Compare transfers created since `since` with the provider; returns the mismatches and how many
     transfers stuck in executing were resolved by lookup."""
     resolved = 0

@@ -257,7 +257,7 @@ class Sender:
                     row.attempts = max(0, row.attempts - 1)
             s.commit()
 
-    def _settle(self, outcomes: list[Outcome]) -> int:
+    def _settle(self, outcomes: list[Outcome]) -> int:  # noqa: C901
         """Record the sends' outcomes in one commit; returns how many were sent. `sent_at` is when the send
         returned, or X's time for a send found in doubt."""
         if not outcomes:

@@ -114,7 +114,7 @@ class Worker(Sender):
                     s.commit()
         return handled
 
-    def poll_dms(self) -> int:
+    def poll_dms(self) -> int:  # noqa: C901
         """Read DM events newer than the last one seen and handle each once."""
         if self._paused("dm_events"):
             return 0

@@ -50,13 +50,12 @@ _PREFIXES = ("X_", "PAYBOT_", "SANDBOX_", "DATABASE_URL", "LOG_LEVEL", "STRIPE_"
 
 
 @pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Each test starts with no paybot settings in the environment and no .env in its folder."""
     for name in list(os.environ):
         if name.startswith(_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -202,7 +202,7 @@ class Answers(Cashout):
     def _dm_help(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
         self._answer_dm(s, dm.sender_id, say("dm_help", cmd.lang), cmd.lang)
 
-    def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,
+    def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,  # noqa: C901
                 said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
         """Apply a yes or a no from `user_id`, sent at `said_at` as X's event `said_id`; returns the
         transfers to execute now.

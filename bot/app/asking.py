@@ -128,9 +128,10 @@ class Asking(ServiceBase):
         mention = re.compile(rf"@{re.escape(self.bot_handle)}(?![A-Za-z0-9_])", re.I)
         return not mention.search(m.text[m.display_start :]) and bool(mention.search(m.text[: m.display_start]))
 
-    def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:
+    def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:  # noqa: C901
         """Turn a send or a request into pending transfers and ask for confirmation."""
-        assert cmd.amount is not None
+        if cmd.amount is None:  # cannot happen: said so, rather than an assert that -O removes
+            raise RuntimeError("cmd.amount is missing")
         lang, is_send = cmd.lang, cmd.kind == PostKind.SEND
         existing = s.transfers.of_root(m.root_id)
         dropped = {party(t) for t in existing if t.reason == Reason.EDITED}
@@ -286,7 +287,8 @@ class Asking(ServiceBase):
             raise CommandError("limit.pending_no_card")
 
     def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
-        assert cmd.amount is not None
+        if cmd.amount is None:  # cannot happen: said so, rather than an assert that -O removes
+            raise RuntimeError("cmd.amount is missing")
         lang = cmd.lang
         names = ", ".join(msg.who(u.handle, u.name) for u in people)
         if len(people) == 1:

@@ -41,7 +41,7 @@ class Events(Answers):
                 s.commit()
         return len(events)
 
-    def apply_event(self, event: ProviderEvent) -> None:
+    def apply_event(self, event: ProviderEvent) -> None:  # noqa: C901
         """Apply one provider event; applying it twice changes nothing more."""
         if event.kind == EventKind.CARD_SAVED and event.user_id:
             with self.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)

@@ -94,7 +94,7 @@ class Holds(Refunds):
                                                     for st in ledger(s, t.id))}
         return [t for t in held if t.id not in going_back]
 
-    def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:
+    def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:  # noqa: C901
         """The recipient asked for the money held for them: onboard, then release each transfer.
 
         `resuming` finishes releases a crash interrupted and tries again those the platform's balance could

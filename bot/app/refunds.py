@@ -99,7 +99,8 @@ class Refunds(Settling):
         with self.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
-        assert t is not None
+        if t is None:  # cannot happen: said so, rather than an assert that -O removes
+            raise RuntimeError("t is missing")
         first = "an interrupted refund was finished: " if interrupted else ""
         if outcome == Driven.DONE:
             if t.status == Status.RETURNED and amount.minor == t.amount_minor:

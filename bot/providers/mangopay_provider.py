@@ -220,7 +220,8 @@ class IdentityNeeded(ProviderError):
 def _birthday(who: Identity) -> int:
     """An identity's birthday as Mangopay's Birthday: unix seconds of that day's midnight, UTC (Birthday's field
     page: "a Unix timestamp in UTC", so that midnight is not read as the day before)."""
-    assert who.birthday is not None
+    if who.birthday is None:  # cannot happen: said so, rather than an assert that -O removes
+        raise RuntimeError("who.birthday is missing")
     return int(datetime(who.birthday.year, who.birthday.month, who.birthday.day, tzinfo=UTC).timestamp())
 
 
@@ -969,7 +970,7 @@ class MangopayProvider:
         except IdentityNeeded as err:  # (an Owner-to-be asked first: `onboard` answers with the page)
             return CashOut(CashOutOutcome.NEEDS_KYC, url=err.url)
 
-    def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool,
+    def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool,  # noqa: C901
                   accounts: PayoutAccounts) -> CashOut:
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
@@ -1246,7 +1247,7 @@ class MangopayProvider:
         cursor = json.dumps(cursors, sort_keys=True, separators=(",", ":")) if cursors else after
         return out + self._cards_saved(), cursor
 
-    def _translate(self, kind: str, resource: str, when: int) -> list[ProviderEvent]:
+    def _translate(self, kind: str, resource: str, when: int) -> list[ProviderEvent]:  # noqa: C901
         eid = f"{kind}:{resource}:{when}"
         if kind.startswith("PAYIN_NORMAL_"):
             payin = self._get(f"/payins/{resource}")

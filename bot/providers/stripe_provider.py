@@ -186,7 +186,7 @@ class StripeProvider:
 
     # ------------------------------------------------------------------ money
 
-    def pay(
+    def pay(  # noqa: C901
         self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
         reference: dict[str, str] | None = None,
     ) -> PayResult:

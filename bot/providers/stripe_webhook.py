@@ -114,7 +114,7 @@ def make_app(provider: StripeProvider, platform_secret: str, apply: Callable[[Pr
     return app
 
 
-def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: Callable[[ProviderEvent], None], *,
+def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: Callable[[ProviderEvent], None], *,  # noqa: C901
              connect_secret: str | None = None, endpoint: str = "webhook") -> None:
     """Add the webhook's route (POST /stripe/webhook, as `make_app` describes) to `app`: its own app
     (`paybot webhook`) or paybot's web app (`paybot web`, endpoint "stripe_webhook"). The app must refuse bodies over

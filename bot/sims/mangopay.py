@@ -670,7 +670,7 @@ class MangopaySim(LoopbackServer):
         self._control_routes(app)
         return app
 
-    def _control_routes(self, app: Flask) -> None:
+    def _control_routes(self, app: Flask) -> None:  # noqa: C901
         def page(kind: str, oid: str) -> Response:
             with self.lock:
                 obj = self.objects.get(oid)
@@ -684,7 +684,7 @@ class MangopaySim(LoopbackServer):
             body = f"<html><body><h1>Mangopay {kind}</h1><p>{oid}: {obj and obj.get('Status')}</p></body></html>"
             return Response(body, mimetype="text/html", status=200 if obj else 404)
 
-        def control(action: str, oid: str) -> Response:
+        def control(action: str, oid: str) -> Response:  # noqa: C901
             body = request.get_json(silent=True) or {}
             try:
                 if action == "card":
@@ -838,10 +838,10 @@ class MangopaySim(LoopbackServer):
         with self.lock:
             self.tokens.clear()
 
-    def _endpoint(self, method: str, rule: str, view: Callable[..., Any]) -> Callable[..., Response]:
+    def _endpoint(self, method: str, rule: str, view: Callable[..., Any]) -> Callable[..., Response]:  # noqa: C901
         route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
 
-        def handle(client: str, **kw: Any) -> Response:
+        def handle(client: str, **kw: Any) -> Response:  # noqa: C901
             key = request.headers.get("Idempotency-Key") if method == "POST" else None
             record: dict[str, Any] = {"route": route, "key": key, "status": 0,
                                       "query": request.query_string.decode("latin-1")}
@@ -1589,7 +1589,7 @@ class MangopaySim(LoopbackServer):
                 method: details}
 
     @staticmethod
-    def _recipient_errors(body: dict[str, Any]) -> dict[str, str]:
+    def _recipient_errors(body: dict[str, Any]) -> dict[str, str]:  # noqa: C901
         """The Recipients' refusals, field by field, in Mangopay's words (create-recipient.mdx, "Parameter errors")."""
         errors: dict[str, str] = {}
         for name in ("DisplayName", "PayoutMethodType", "RecipientType", "Currency", "Country"):

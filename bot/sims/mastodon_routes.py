@@ -75,7 +75,7 @@ def _with_links(body: list[dict[str, Any]], links: dict[str, str]) -> Response:
     return resp
 
 
-def build(sim: MastodonSim) -> Flask:
+def build(sim: MastodonSim) -> Flask:  # noqa: C901
     """The Flask app over `sim`."""
     app = Flask("mastodon-sim")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # as the X simulator: no access log on the console

@@ -414,7 +414,7 @@ class Run:
             self.idle()
         self.transcript.append((label, self.sim.bot_messages()[before:]))
 
-    def _apply(self, step: dict[str, Any]) -> str:
+    def _apply(self, step: dict[str, Any]) -> str:  # noqa: C901
         if "together" in step:
             labels = []
             for inner in step["together"]:

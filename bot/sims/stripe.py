@@ -628,7 +628,7 @@ class StripeSim(LoopbackServer):
         handle.__name__ = f"stripe_{schema}_{method}"
         return handle
 
-    def _begin(self, route: str, method: str, schema: str, kw: dict[str, Any]) -> tuple[Response, bool] | _Job:
+    def _begin(self, route: str, method: str, schema: str, kw: dict[str, Any]) -> tuple[Response, bool] | _Job:  # noqa: C901
         """Everything before execution begins: an early answer (never saved), or the job to execute."""
         key = request.headers.get("Idempotency-Key") if method == "POST" else None
         record = {"route": route, "key": key, "status": 0}

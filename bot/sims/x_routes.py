@@ -87,7 +87,7 @@ def _fields() -> tuple[set[str], bool]:
     return {f for f in raw.split(",") if f}, new
 
 
-def build(sim: XSim) -> Flask:
+def build(sim: XSim) -> Flask:  # noqa: C901
     """A Flask app serving `sim`."""
     app = Flask("x-sim")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -93,7 +93,7 @@ def session_key(link_secret: str) -> bytes:
     return hmac.new(link_secret.encode(), SESSION_LABEL, hashlib.sha256).digest()
 
 
-def create_app(settings: Settings, store: Store, clock: Clock, *,
+def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
                webhook: Callable[[Flask], None] | None = None, console: Callable[[Flask], None] | None = None,
                script_hosts: tuple[str, ...] = (), connect_hosts: tuple[str, ...] = (),
                card: CardPort | None = None, mangopay: Any = None) -> Flask:

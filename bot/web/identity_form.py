@@ -62,7 +62,7 @@ def same_handle(typed: str, handle: str) -> bool:
     return bool(handle) and typed.strip().removeprefix("@").casefold() == handle.casefold()
 
 
-def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: date, handle: str) -> Form:
+def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: date, handle: str) -> Form:  # noqa: C901
     """The form posted: its values and its errors (none: it can be stored). `receive`: the link asks for what
     receiving money needs as well; `countries`: the ISO codes the lists offer; `handle`: the X handle of the
     account the link was sent to (as the bot last saw it), which the person must type."""
@@ -104,7 +104,7 @@ def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: 
     return form
 
 
-def _receiving(form: Form, countries: set[str], today: date) -> None:
+def _receiving(form: Form, countries: set[str], today: date) -> None:  # noqa: C901
     v = form.values
     if not v["birthday"]:
         form.error("birthday", N_("Enter your date of birth."))

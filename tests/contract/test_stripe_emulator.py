@@ -311,7 +311,7 @@ def test_a_transfer_refused_for_the_balance_is_kept_under_its_key(sim: StripeSim
     again = post(sim, "/v1/transfers", "release:1", **body)
     assert again.json() == refused.json() and again.headers["Idempotent-Replayed"] == "true"
     assert post(sim, "/v1/transfers", "release:1:2", **body).status_code == 200
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="code"):
         sim.inject("POST /v1/transfers", 400)  # a refusal needs one of Stripe's codes
 
 

@@ -257,8 +257,8 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
         p.pay(key="pay:t12", sender_id="bob", recipient_id="carol", amount=Money(700, "USD"), memo=None)
     with pytest.raises(stripe.InvalidRequestError):
         p.client.v1.payment_intents.retrieve("pi_missing")
+    unknown: Any = {"colour": "blue"}
     with pytest.raises(stripe.InvalidRequestError):
-        unknown: Any = {"colour": "blue"}
         p.client.v1.customers.create(params=unknown)
     sim.clock.advance(timedelta(days=2))  # every open page expires
     p.events(cursor)
@@ -371,7 +371,7 @@ def decode(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return out
 
 
-def cast(value: Any, schema: dict[str, Any], where: str, unknown: list[str]) -> Any:
+def cast(value: Any, schema: dict[str, Any], where: str, unknown: list[str]) -> Any:  # noqa: C901
     """A decoded form value as the JSON the schema describes; names the schema does not have go to `unknown`."""
     schema = resolve(schema)
     if "anyOf" in schema:

@@ -412,7 +412,7 @@ def test_sigkill_anywhere_with_the_store_on_postgresql(
         money.close()
 
 
-def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,
+def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  # noqa: C901
                           capsys: pytest.CaptureFixture[str]) -> None:
     rng = random.Random(SEED)
     people = People(sim, money, rng)

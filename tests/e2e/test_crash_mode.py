@@ -138,6 +138,6 @@ def test_a_yes_taken_before_its_confirmation_is_found(monkeypatch: pytest.Monkey
         try:
             CrashRun(seed, "sandbox", actions=60, workdir=tmp_path).execute()
         except Violation as found:
-            assert "moved money without its sender's yes, sent after a confirmation" in str(found)
+            assert "moved money without its sender's yes, sent after a confirmation" in str(found)  # noqa: PT017
             return
     pytest.fail("no seed found a payment without a yes to what was shown")

@@ -496,7 +496,7 @@ class CrashRun:
                 elif move["then"] == "approve":
                     self.perform({"do": "approve", "by": payer})
 
-    def _make(self, move: Move) -> list[dict[str, Any]]:
+    def _make(self, move: Move) -> list[dict[str, Any]]:  # noqa: C901
         """The scenario steps of one of the people's moves (none when it has nothing to act on)."""
         do = move["do"]
         if do == "together":
@@ -686,7 +686,7 @@ class CrashRun:
         else:
             self._step(self._post_step(other, "request", person, move.get("dollars", 1)))
 
-    def _act(self) -> None:
+    def _act(self) -> None:  # noqa: C901
         """One action of the people drawn from the seed, with the bot made to die somewhere on its way.
 
         The point is drawn in proportion to how often this kind of action met
@@ -1022,7 +1022,7 @@ class CrashRun:
 
     # --------------------------------------------------------------- checking
 
-    def _check(self) -> Report:
+    def _check(self) -> Report:  # noqa: C901
         run = self.run
         assert isinstance(run.sim, XSim)  # crash runs are on X
         with cast(SqlStore, run.bot.service.uow)() as s:
@@ -1451,7 +1451,7 @@ class CrashRun:
             again = f"python -m tests.support.crashmode --seed {self.seed} --provider {self.provider} " \
                     f"--actions {self.actions}{self.timeline_option}"
         else:
-            digest = hashlib.sha1(json.dumps(self.scenario["steps"]).encode()).hexdigest()[:10]
+            digest = hashlib.sha1(json.dumps(self.scenario["steps"]).encode(), usedforsecurity=False).hexdigest()[:10]
             path = folder / f"paybot-model-{self.where}-{digest}.json"
             again = (f"python -m tests.support.crashmode --replay {path} --provider {self.provider}"
                      f"{self.timeline_option}")

@@ -16,7 +16,7 @@ ID_TYPES = {"IdType", "MaybeSnowflakeIdType"}
 LISTS = {"NonPaginatableList", "PaginatableList"}
 
 
-def problems(kind: str, value: Any, path: str = "$") -> list[str]:
+def problems(kind: str, value: Any, path: str = "$") -> list[str]:  # noqa: C901
     """What in `value` disagrees with Mastodon.py's description of the entity (or type) `kind`."""
     if kind.startswith("Union["):
         options = [k.strip() for k in kind[len("Union["):-1].split(",")]

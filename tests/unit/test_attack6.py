@@ -110,6 +110,6 @@ def test_an_error_in_one_payment_of_a_page_loses_the_claims_after_it(w: World, m
         for dm in page:
             try:
                 w.svc.on_dm(dm)
-            except Exception:
+            except Exception:  # noqa: S110 (the failing DM is the test's input; what survived is asserted below)
                 pass
     assert CAROL in w.provider.payouts or _dms_to(w, CAROL), "carol's CLAIM was dropped with bob's failed payment"

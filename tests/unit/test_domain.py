@@ -86,6 +86,6 @@ def test_several_steps_of_one_kind_get_numbered_keys_the_first_unchanged() -> No
     keys = [money_key(Step.REFUND, "100", "10", "11", seq) for seq in (1, 2, 3)]
     assert keys == ["refund:100:10:11", "refund:100:10:11:2", "refund:100:10:11:3"]
     assert all(step_of(k) is Step.REFUND for k in keys) and step_of("reverse:1:2:3") is Step.REVERSE
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="counts from 1"):
         money_key(Step.REFUND, "100", "10", "11", 0)
     assert [release_retry_after(n).total_seconds() / 60 for n in (1, 2, 3, 4, 5, 9)] == [5, 15, 60, 180, 360, 360]

@@ -103,3 +103,17 @@ def test_the_test_import_finder_finds_each_form(tmp_path: Path) -> None:
     module.write_text("import tests.unit.test_a\nfrom tests.e2e.test_b import c\nfrom tests.unit import test_d\n"
                       "from .test_e import f\nfrom tests.support import browser\n")
     assert imported_test_modules(module) == ["tests.unit.test_a", "tests.e2e.test_b", "tests.unit.test_d", ".test_e"]
+
+
+# The functions over ruff's complexity limit (C90, max-complexity 12 in pyproject.toml) when the rule came in, each
+# marked with a noqa for C901. Splitting one lowers this number; a new function over the limit fails ruff, and a new noqa
+# fails here. It may only go down.
+COMPLEX_FUNCTIONS_LEFT = 33
+
+
+def test_the_functions_over_the_complexity_limit_only_become_fewer() -> None:
+    marked = [f"{path.relative_to(ROOT)}:{n}" for folder in ("bot", "tests", "bench", "scripts")
+              for path in sorted((ROOT / folder).rglob("*.py"))
+              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+              if "noqa: C901" in line and path != Path(__file__).resolve()]
+    assert len(marked) <= COMPLEX_FUNCTIONS_LEFT, marked

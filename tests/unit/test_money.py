@@ -80,6 +80,6 @@ def test_money_refuses_floats_and_mixed_currencies() -> None:
     """A float can never become money, and dollars never add to euros."""
     with pytest.raises(TypeError):
         Money(5.0, "USD")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="cannot add EUR to USD"):
         Money(1, "USD") + Money(1, "EUR")
     assert Money(250, "USD") * 3 == Money(750, "USD")
