@@ -17,7 +17,7 @@ from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
 from bot.messages import text as say
-from bot.ports import DirectMessage, XUser
+from bot.ports import DirectMessage, Registration, XUser
 from bot.repo.port import Tx
 from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, User
 
@@ -43,9 +43,10 @@ def _waiting_at(t: Transfer, said_at: datetime, said_id: str | None) -> bool:
 
 
 def _runs_after_commit(dm: DirectMessage) -> bool:
-    """Whether this DM is a CLAIM or a CASHOUT (run once its DM is committed)."""
+    """Whether this DM is a CLAIM, a CASHOUT or a REGISTER (run once its DM is committed: they call the provider,
+    which is never called inside a unit of work)."""
     try:
-        return parse_dm(dm.text).kind in (DmKind.CLAIM, DmKind.CASHOUT)
+        return parse_dm(dm.text).kind in (DmKind.CLAIM, DmKind.CASHOUT, DmKind.REGISTER)
     except CommandError:
         return False
 
@@ -63,16 +64,17 @@ class Answers(Cashout):
         many were new. If one fails (or answers a confirmation whose send is in doubt: AnswerInDoubt),
         nothing of the page is kept: the caller handles them one by one.
 
-        A page with a CLAIM or a CASHOUT is handled one event per unit of work, in order: those run after
-        their DM's commit with nothing stored to finish them, so a crash (or an error) while another event's
-        payment runs must not find them marked processed and not run."""
+        A page with a CLAIM, a CASHOUT or a REGISTER is handled one event per unit of work, in order: those run
+        after their DM's commit with nothing stored to finish them, so a crash (or an error) while another event's
+        payment runs must not find them marked processed and not run. (A crash between a REGISTER's commit and its
+        answer loses that answer, as a CLAIM's: the person sends REGISTER again.)"""
         if len(page) > 1 and any(_runs_after_commit(dm) for dm in page):
             return sum(self._on_dms([dm], cursor=cursor if n == len(page) - 1 else None)
                        for n, dm in enumerate(page))
         return self._on_dms(page, cursor=cursor)
 
     def _on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
-        later: list[tuple[DirectMessage, str | None, DmCommand | None]] = []
+        later: list[tuple[DirectMessage, tuple[DmKind, str] | None, DmCommand | None]] = []
         to_run: list[int] = []
         payouts: list[int] = []  # cash-outs whose new account a DM of this page confirmed
         with self.uow() as s:
@@ -82,10 +84,10 @@ class Answers(Cashout):
                 if dm.id not in new:
                     continue
                 new.discard(dm.id)
-                runs, claim_lang, cashout, payout = self._take_dm(s, dm)
+                runs, after, cashout, payout = self._take_dm(s, dm)
                 to_run += runs
                 payouts += [payout] if payout else []
-                later.append((dm, claim_lang, cashout))
+                later.append((dm, after, cashout))
             if cursor is not None:
                 cursor.write(s.checkpoints)
             s.commit()
@@ -93,18 +95,21 @@ class Answers(Cashout):
         self.execute_many(to_run)
         for payout_id in payouts:  # a crash before this leaves them CREATED: `resume_cashouts` drives them
             self.drive_cashout(payout_id)
-        for dm, claim_lang, cashout in later:
-            if claim_lang:
-                self.claim(dm.sender_id, lang=claim_lang)
+        for dm, after, cashout in later:
+            if after is not None and after[0] == DmKind.CLAIM:
+                self.claim(dm.sender_id, lang=after[1])
+            if after is not None and after[0] == DmKind.REGISTER:
+                self.register(dm.sender_id, lang=after[1])
             if cashout is not None:
                 self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
         return len(later)
 
-    def _take_dm(self, s: Tx, dm: DirectMessage) -> tuple[list[int], str | None, DmCommand | None, int | None]:
-        """Apply one new DM event; returns the transfers to execute, and the CLAIM's language, the CASHOUT and the
-        cash-out whose new account it confirmed to run, once it is committed."""
+    def _take_dm(self, s: Tx, dm: DirectMessage
+                 ) -> tuple[list[int], tuple[DmKind, str] | None, DmCommand | None, int | None]:
+        """Apply one new DM event; returns the transfers to execute, and the CLAIM or REGISTER (with its language),
+        the CASHOUT and the cash-out whose new account it confirmed to run, once it is committed."""
         to_run: list[int] = []
-        claim_lang: str | None = None
+        after: tuple[DmKind, str] | None = None
         cashout: DmCommand | None = None
         now = self.clock.now()
         s.dms.add(dm.id, now)
@@ -127,14 +132,15 @@ class Answers(Cashout):
                     if account.drive:
                         log.info("cash-out %s: its user confirmed the account", account.drive,
                                  extra={"user_id": dm.sender_id})
-                    return to_run, claim_lang, cashout, account.drive
+                    return to_run, after, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
-                # A CLAIM asks the provider (a new onboarding page each time): within the allowance.
-                if cmd.kind == DmKind.CLAIM and self._may_answer(s, dm.sender_id, cmd.lang):
-                    claim_lang = cmd.lang
+                # A CLAIM or a REGISTER asks the provider (a new page each time): within the allowance, after the
+                # DM's commit.
+                if cmd.kind in (DmKind.CLAIM, DmKind.REGISTER) and self._may_answer(s, dm.sender_id, cmd.lang):
+                    after = (cmd.kind, cmd.lang)
                 if cmd.kind == DmKind.CASHOUT and self._may_answer(s, dm.sender_id, cmd.lang):  # as a CLAIM
                     cashout = cmd
-        return to_run, claim_lang, cashout, None
+        return to_run, after, cashout, None
 
     def _own_conversation(self, dm: DirectMessage) -> bool:
         """Only the one-to-one conversation between the sender and the bot counts."""
@@ -148,8 +154,8 @@ class Answers(Cashout):
         if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL):
             return self._answer(s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, lang=cmd.lang,
                                 said_at=dm.created_at, said_id=dm.id)
-        if cmd.kind in (DmKind.REGISTER, DmKind.HISTORY) and not self._may_answer(s, dm.sender_id, cmd.lang):
-            return []  # over the hourly allowance: not even the provider is asked (a Stripe page each time)
+        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):
+            return []  # over the hourly allowance
         handler = self._dm_handlers().get(cmd.kind)
         if handler is not None:
             handler(s, dm, cmd)
@@ -157,28 +163,34 @@ class Answers(Cashout):
 
     def _dm_handlers(self) -> dict[DmKind, Callable[[Tx, DirectMessage, DmCommand], None]]:
         """The DM commands answered in the DM's own unit of work, each by its handler."""
-        return {DmKind.REGISTER: self._dm_register, DmKind.HISTORY: self._dm_history, DmKind.PRIVACY: self._dm_setting,
-                DmKind.STOP: self._dm_setting, DmKind.START: self._dm_setting, DmKind.HELP: self._dm_help}
+        return {DmKind.HISTORY: self._dm_history, DmKind.PRIVACY: self._dm_setting, DmKind.STOP: self._dm_setting,
+                DmKind.START: self._dm_setting, DmKind.HELP: self._dm_help}
 
-    def _dm_register(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
-        user_id, lang = dm.sender_id, cmd.lang
+    def register(self, user_id: str, *, lang: str) -> None:
+        """REGISTER, once its DM is committed: the provider is asked outside any unit of work (a Stripe or Mangopay
+        page may take seconds), then the answer (and the link to paybot's own page, stored with it) is committed
+        in a unit of work of its own: read, commit, call, commit."""
+        reg: Registration | None = None
         try:
             reg = self.provider.register(user_id)
-            url = reg.url
-            if reg.page is not None:  # paybot's own page: its link is stored with this DM
-                if self.page_link is None:
-                    raise ProviderError(f"no page {reg.page!r} is served (PAYBOT_WEB_URL)")
-                url = self.page_link(s, reg.page, user_id, lang)
-            # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
-            # a card), or the card page, which itself says when the card is saved
-            key = "register.already" if reg.already else "register.saved" if not url \
-                else "register.identity" if reg.page == PagePurpose.PAY else "register.card_page" if reg.page \
-                else "register.link" if reg.valid_for else "register.link_open"
-            sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
         except ProviderError:
             log.exception("register failed for user %s", user_id)
+        with self.uow() as s:
             sentence = say("register.failed", lang)
-        self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            if reg is not None and reg.page is not None and self.page_link is None:
+                log.error("register for user %s: no page %r is served (PAYBOT_WEB_URL)", user_id, reg.page)
+            elif reg is not None:
+                url = reg.url
+                if reg.page is not None and self.page_link is not None:  # paybot's own page: its link stored here
+                    url = self.page_link(s, reg.page, user_id, lang)
+                # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
+                # a card), or the card page, which itself says when the card is saved
+                key = "register.already" if reg.already else "register.saved" if not url \
+                    else "register.identity" if reg.page == PagePurpose.PAY else "register.card_page" if reg.page \
+                    else "register.link" if reg.valid_for else "register.link_open"
+                sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
+            self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            s.commit()
 
     def _dm_history(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
         self._queue_dm(s, dm.sender_id, self._history(s, dm.sender_id, cmd.lang), PRIORITY_OUTCOME,

@@ -3,6 +3,8 @@ test runs on both: the use cases need nothing of the store but its port)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -244,6 +246,45 @@ def test_register_is_answered_in_the_users_language(w: World) -> None:
     w.provider.register = lambda user_id: Registration(url="https://pay.example/c/2")  # type: ignore[method-assign]
     w.svc.on_dm(w.posts.dm("alice", "register"))
     assert w.outbox()[-1][1].startswith("Save your card on the secure card page: https://pay.example/c/2 I'll tell")
+
+
+class Watched:
+    """The store, counting the units of work open: a provider call made inside one is seen."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.open = inner, 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[Any]:
+        self.open += 1
+        try:
+            with self.inner() as tx:
+                yield tx
+        finally:
+            self.open -= 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_register_asks_the_provider_outside_any_unit_of_work(w: World) -> None:
+    """Read, commit, call, commit: REGISTER's page (seconds at Stripe or Mangopay) is asked for after the DM's
+    commit, never while a unit of work (SQLite's write lock) is held; its answer is then committed on its own,
+    in a page of DMs whose other events are kept."""
+    watched = Watched(w.svc.uow)
+    w.svc.uow = watched
+    open_during: list[int] = []
+    real = w.provider.register
+
+    def register(user_id: str) -> Registration:
+        open_during.append(watched.open)
+        return real(user_id)
+
+    w.provider.register = register  # type: ignore[method-assign]
+    w.svc.on_dms([w.posts.dm("carol", "register"), w.posts.dm("bob", "history"), w.posts.dm("alice", "register")])
+    assert open_during == [0, 0]
+    assert [to for to, text in w.outbox() if "Card saved" in text] == ["12", "11"]
+    assert w.svc.on_dms([w.posts.dm("carol", "stop")]) == 1
 
 
 def test_held_then_claimed(w: World) -> None:
