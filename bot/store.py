@@ -509,7 +509,8 @@ class IdentityRecord(SQLModel, table=True):
 class PageLink(SQLModel, table=True):
     """A link to one of paybot's pages that the bot sent someone (`bot.web.page_links`): its nonce (the link's
     token is `<expires>.<nonce>.<mac>`, bot.links, the MAC never stored), what it opens and for whom, and when it
-    ends; `used_at` once its form was saved (a link works once)."""
+    ends; `used_at` once its form was saved (a link works once); `claim`, the card page's hold on the link while a
+    card form is with the provider (`PageLinks.claim`: a random token the holding browser keeps in its session)."""
 
     __tablename__ = "page_link"
     __table_args__ = (one_of("page_link", "purpose", PagePurpose),)
@@ -521,6 +522,7 @@ class PageLink(SQLModel, table=True):
     created_at: datetime = _time()
     expires_at: datetime = _time()
     used_at: datetime | None = _time(nullable=True)
+    claim: str | None = None  # who holds the link (bot.web.card_page): one card form at a time with the provider
 
 
 class Operator(SQLModel, table=True):

@@ -222,6 +222,40 @@ class MemPageLinks(_Repo[PageLink]):
         row.used_at = now
         return True
 
+    def _committed_claim(self, nonce: str, row: PageLink) -> str | None:
+        committed = self.tx.store.tables[PageLink].get(nonce)
+        return committed.get("claim") if committed is not None else row.claim
+
+    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+        row = self.t.get(nonce)
+        committed = self.tx.store.tables[PageLink].get(nonce)
+        if row is None or row.used_at is not None or (committed and committed.get("used_at") is not None):
+            return False
+        if _utc(row.expires_at) <= now:
+            return False
+        holder = self._committed_claim(nonce, row)
+        if row.claim != holder:  # claimed here and by a unit of work that committed meanwhile: theirs counts
+            return False
+        if holder is not None and holder != held:
+            return False
+        row.claim = token
+        return True
+
+    def release(self, nonce: str, token: str) -> None:
+        row = self.t.get(nonce)
+        if row is not None and row.claim == token:
+            row.claim = None
+
+    def use_claimed(self, nonce: str, token: str, now: datetime) -> bool:
+        row = self.t.get(nonce)
+        committed = self.tx.store.tables[PageLink].get(nonce)
+        if row is None or row.used_at is not None or (committed and committed.get("used_at") is not None):
+            return False
+        if row.claim != token or self._committed_claim(nonce, row) != token:
+            return False
+        row.used_at = now
+        return True
+
 
 class MemoryTx:
     """One unit of work on a MemoryStore."""

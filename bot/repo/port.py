@@ -307,6 +307,21 @@ class PageLinks(Protocol):
         two units of work using one link at once, one is told True and the other (once the first commits) False."""
         ...
 
+    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+        """Hold the link for `token` (the card page, before it calls the provider), if it exists, ends after `now`,
+        was not used, and is held by nobody or by `held` (the claim the same browser held before): whether it was
+        held. Atomic as `use`: of two units of work claiming one link at once, one wins."""
+        ...
+
+    def release(self, nonce: str, token: str) -> None:
+        """Let go of the link, if `token` holds it (the provider refused the card: the link may be tried again)."""
+        ...
+
+    def use_claimed(self, nonce: str, token: str, now: datetime) -> bool:
+        """Mark the link used now if `token` holds it and it was not used, whatever its end (the claim was won
+        before it): whether it was marked. Atomic as `use`."""
+        ...
+
 
 class Tx(Protocol):
     """One unit of work: its repositories, and commit. Leaving it without `commit()` saves nothing."""

@@ -205,6 +205,27 @@ class SqlPageLinks(_Table):
             .values(used_at=now).execution_options(synchronize_session="fetch"))
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+        self.s.flush()
+        free = col(PageLink.claim).is_(None) if held is None \
+            else or_(col(PageLink.claim).is_(None), col(PageLink.claim) == held)
+        result = self.s.execute(update(PageLink).where(
+            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now, free)
+            .values(claim=token).execution_options(synchronize_session="fetch"))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def release(self, nonce: str, token: str) -> None:
+        self.s.flush()
+        self.s.execute(update(PageLink).where(col(PageLink.nonce) == nonce, col(PageLink.claim) == token)
+                       .values(claim=None).execution_options(synchronize_session="fetch"))
+
+    def use_claimed(self, nonce: str, token: str, now: datetime) -> bool:
+        self.s.flush()
+        result = self.s.execute(update(PageLink).where(
+            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.claim) == token)
+            .values(used_at=now).execution_options(synchronize_session="fetch"))
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
 
 class SqlTx:
     """One unit of work on a SQLModel session. `session` is there for operator reports and tests; the

@@ -32,6 +32,21 @@ posted form, so the page knows without asking Mangopay: a registration is kept i
 cookie) and dropped from it by the first form posted with it, whatever that form's fate (the browser tokenized into
 it, or tried to: the tokenization server's answer is one per registration). A refused card, a wrong handle, a form
 without its script's answer, then open a new registration, as does a new link.
+One card form at a time per link ("read, commit, call, commit": no provider call inside a unit of work). Before
+the provider sees a card, the page claims the link in a unit of work of its own (`PageLinks.claim`: one conditional
+UPDATE, so of two browsers, or a double submit, posting on one link at once exactly one wins) and commits; the
+claim's token is kept in the browser's session (`CLAIM`). The loser calls nothing and gets a page (409) saying this
+link is saving a card elsewhere and nothing was saved here. The winner calls the provider, then:
+- saved: the link is used only if its claim is still this browser's (`PageLinks.use_claimed`, checked: a link the
+  page could not use says so instead of "saved");
+- refused, or the provider failed: the claim is released, so the same link may try another card (in any browser);
+- the bank wants the person (or the payment is pending): the claim is kept while they are at the bank, and only
+  the browser holding it reads the return; the same browser may post a new form meanwhile (its claim is replaced).
+The claim has no clock of its own: it ends with the link (PAYBOT_LINK_TTL), is released as above, or is used. A
+server that dies during the provider call leaves the link held until its end (the person sends REGISTER again).
+The link's minutes count at the claim: a form posted while the link is within them is finished and saved even if
+the provider answers after the link's end (the person said yes in time; the claim already shut out every other
+form). The bank's return is a new step and counts its own time, below.
 The bank's return (`/card/return`) is read only while the link is within its minutes: past them the page says the
 link lapsed and nothing is saved, whatever the bank decided (the card is not kept; a new REGISTER starts again).
 """
@@ -39,6 +54,7 @@ link lapsed and nothing is saved, whatever the bank decided (the card is not kep
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -60,6 +76,8 @@ ROUTES = {"/card": {"GET", "POST"}, "/card/return": {"GET"}}
 PAGE = "card"  # the endpoint a link of purpose "card" opens
 # The session's key for the link's open card registration (what the page shows of it, and the link's nonce).
 OPEN_FORM = "card_form"
+# The session's key for the browser's hold on the link (`PageLinks.claim`): {"link": nonce, "token": token}.
+CLAIM = "card_claim"
 # Why a card was refused (`Finished.reason`), as the page says it.
 REASONS = {
     "number": N_("The card number is not right. Check it and try again."),
@@ -80,6 +98,8 @@ REASONS = {
 LAPSED = N_("This link's minutes ran out before you came back from your bank, so nothing was saved and paybot will "
            "not pay with this card.")
 FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
+BUSY = N_("Nothing was saved here: this link is saving a card in another window or browser (or this form was sent "
+          "twice). Look there; one link saves one card.")
 
 
 @dataclass(frozen=True)
@@ -143,12 +163,51 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         return pages.page("card.html", lang, status, card=opened, reason=REASONS.get(reason or ""),
                           csrf=security.csrf_token(session), handle=handle)
 
-    def outcome(link: PageLink, finished: Finished, now: datetime) -> Response:
+    def held(link: PageLink) -> str | None:
+        """The token of this browser's claim on `link` (see the module's docstring), if it has one."""
+        claim = session.get(CLAIM)
+        if isinstance(claim, dict) and claim.get("link") == link.nonce and isinstance(claim.get("token"), str):
+            return str(claim["token"])
+        return None
+
+    def claim(link: PageLink, now: datetime) -> str | None:
+        """Claim `link` for this browser, in a unit of work of its own: the claim's token, or None when another
+        browser (or form) holds it, or the link was used or ended meanwhile."""
+        token = secrets.token_urlsafe(16)
+        with pages.store() as tx:
+            if not tx.page_links.claim(link.nonce, token, now, held(link)):
+                return None
+            tx.commit()
+        session[CLAIM] = {"link": link.nonce, "token": token}
+        return token
+
+    def release(link: PageLink, token: str) -> None:
+        session.pop(CLAIM, None)
+        with pages.store() as tx:
+            tx.page_links.release(link.nonce, token)
+            tx.commit()
+
+    def not_claimed(link: PageLink, now: datetime) -> Response:
+        """The page for a form that could not claim its link: why, as the link is now."""
+        with pages.store() as tx:
+            again = tx.page_links.get(link.nonce)
+        state = page_links.state_of(again, now) if again is not None else LinkState.FORGED
+        if state is not LinkState.OK:
+            return pages.problem(state, link.lang)
+        log.info("card page: a card form was refused: another form holds the link")
+        return pages.page("card_failed.html", link.lang, 409, text=BUSY)
+
+    def outcome(link: PageLink, token: str, finished: Finished, now: datetime) -> Response:
         if finished.outcome is Outcome.SAVED:
             session.pop("card_payment", None)
+            session.pop(CLAIM, None)
             with pages.store() as tx:
-                if tx.page_links.use(link.nonce, now):
+                used = tx.page_links.use_claimed(link.nonce, token, now)
+                if used:
                     tx.commit()
+            if not used:  # not ours any more: never say "saved" for a link this form did not use
+                log.error("card page: the provider saved a card but its link was no longer this form's")
+                return pages.problem(LinkState.USED, link.lang)
             return pages.page("card_done.html", link.lang)
         if finished.outcome is Outcome.NEEDS_3DS:
             session["card_payment"] = finished.payment_id
@@ -157,6 +216,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             session["card_payment"] = finished.payment_id
             return pages.page("card_wait.html", link.lang, 202)
         session.pop("card_payment", None)
+        release(link, token)
         if page_links.state_of(link, now) is not LinkState.OK:  # back from the bank after the link's end
             return pages.page("card_failed.html", link.lang, 422, text=REASONS.get(finished.reason or "",
                                                                                     REASONS["declined"]))
@@ -187,14 +247,19 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         if not same_handle(request.form.get("x_handle", ""), handle_of(link)):
             log.info("card page: a card was refused: the account typed is not the link's")
             return form(link, 422, "not_yours")
+        token = claim(link, now)  # committed before the provider sees the card: one form per link at a time
+        if token is None:
+            return not_claimed(link, now)
+        session.pop("card_payment", None)  # a bank visit of this browser's before is over: its claim is replaced
         try:
             finished = port.finish_card(link.user_id, registration, data, browser, ip,
                                         f"{pages.base_url}/card/return")
         except ProviderError as err:
             log.warning("card page: the provider could not save a card: %s", type(err).__name__)
+            release(link, token)
             return pages.page("card_failed.html", link.lang, 503, text=FAILED)
         log.info("card page: a card form ended %s", finished.outcome)
-        return outcome(link, finished, now)
+        return outcome(link, token, finished, now)
 
     def card_return() -> Response:
         now = pages.clock.now()
@@ -205,6 +270,9 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             return pages.problem("no_link", link.lang if link else None)
         if link.used_at is not None:
             return pages.problem(LinkState.USED, link.lang)
+        token = held(link)
+        if token is None or link.claim != token:  # this browser's form no longer holds the link
+            return pages.problem("no_link", link.lang)
         if page_links.state_of(link, now) is not LinkState.OK:  # the link's minutes ran out at the bank
             log.info("card page: back from the bank after the link's end: nothing read, nothing saved")
             return pages.page("card_failed.html", link.lang, 410, text=LAPSED)
@@ -214,7 +282,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             log.warning("card page: the provider could not say what the bank decided: %s", type(err).__name__)
             return pages.page("card_failed.html", link.lang, 503, text=FAILED)
         log.info("card page: back from the bank, %s", finished.outcome)
-        return outcome(link, finished, now)
+        return outcome(link, token, finished, now)
 
     app.add_url_rule("/card", PAGE, card, methods=["GET", "POST"])
     app.add_url_rule("/card/return", "card_return", card_return, methods=["GET"])

@@ -69,6 +69,11 @@ class CardWorld:
     def submit(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123",
                **more: str) -> Any:
         """Tokenize as the page's script does, then post paybot the form: never the card itself."""
+        return self.post(self.filled(html, number, expiry=expiry, cvc=cvc, **more))
+
+    def filled(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123",
+               **more: str) -> dict[str, str]:
+        """The form the page's script posts: the card tokenized at the tokenization server, the answer, the rest."""
         form = {name: unescape(value) for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', html)}
         answer = requests.post(form["tokenizer"], data={
             "accessKeyRef": form["access-key"], "data": form["preregistration"], "cardNumber": number,
@@ -79,6 +84,9 @@ class CardWorld:
         assert handle
         body = {"csrf": csrf.group(1), "registration_data": answer, "x_handle": f"@{handle.group(1)}", **BROWSER_FORM,
                 **more}
+        return body
+
+    def post(self, body: dict[str, str]) -> Any:
         return self.client.post("/card", data=body, headers=HEADERS, environ_base={"REMOTE_ADDR": "203.0.113.9"})
 
 
@@ -408,3 +416,152 @@ def test_back_from_the_bank_within_the_links_minutes_is_read(cw: CardWorld) -> N
     saved = cw.client.get(urlsplit(back).path + "?" + urlsplit(back).query, headers=HEADERS)
     assert saved.status_code == 200 and 'data-card="saved"' in saved.get_data(as_text=True)
     assert cw.mp.has_card(ALICE)
+
+
+# ------------------------------------------------------------------ one link, one card (the link is claimed first)
+
+BUSY_TEXT = "this link is saving a card in another window or browser"
+
+
+def _active_cards(sim: MangopaySim) -> list[dict[str, Any]]:
+    return [c for c in sim.of_kind("card") if c.get("Active")]
+
+
+def _said(page: Any, status: int, mark: str) -> bool:
+    return bool(page.status_code == status and f'data-card="{mark}"' in page.get_data(as_text=True))
+
+
+@pytest.mark.parametrize("second", ["another browser", "a double submit"])
+def test_a_form_posted_while_another_is_with_the_provider_saves_nothing(cw: CardWorld, second: str,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The attack (a forwarded link opened in two browsers, or one form sent twice): the second form arrives while
+    the first is with the provider. It reaches nobody, is told why (409) and nothing was saved there; the first is
+    saved; one active card at Mangopay; the link is used. (Before the fix both were "saved": two active cards.)"""
+    url = cw.register(ALICE)
+    first = cw.client
+    body_a = cw.filled(cw.open(url), CARD_OK)
+    other = first if second == "a double submit" else first.application.test_client()
+    body_b = body_a if other is first else cw.filled(CardWorld(cw.web, cw.sim, cw.mp, other).open(url), CARD_OK)
+    real = MangopayCards.finish_card
+    calls: list[str] = []
+    answers: dict[str, Any] = {}
+
+    def with_the_provider(self: MangopayCards, *args: Any, **kw: Any) -> Any:
+        calls.append(args[1])
+        if len(calls) == 1:  # the first form is at Mangopay: the second is posted now
+            answers["second"] = CardWorld(cw.web, cw.sim, cw.mp, other).post(body_b)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(MangopayCards, "finish_card", with_the_provider)
+    answers["first"] = cw.post(body_a)
+    assert _said(answers["first"], 200, "saved")
+    assert _said(answers["second"], 409, "failed") and BUSY_TEXT in unescape(answers["second"].get_data(as_text=True))
+    assert len(calls) == 1 and len(_active_cards(cw.sim)) == 1 and cw.mp.has_card(ALICE)
+    assert cw.web.page_link(url).used_at is not None  # type: ignore[union-attr]
+    assert cw.client.get("/card").status_code == 410
+
+
+def test_two_browsers_posting_one_card_link_at_the_same_instant_save_one_card(tmp_path: Path) -> None:
+    """On SQLite (one writer at a time), the two forms released together by a barrier: one saved, the other told
+    the link is busy (409) or used (410, when it came after); one active card."""
+    from bot.repo.sql import SqlStore
+    from tests.support.racing import at_once
+
+    sim, mp = on_sim(tmp_path)
+    assert isinstance(sim.clock, FakeClock)
+    store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'p.db'}"))
+    web = World(store, clock=sim.clock)
+    app = web.make_app(card=MangopayCards(mp))
+    mp.own_card_page = True
+    try:
+        worlds = [CardWorld(web, sim, mp, app.test_client()) for _ in range(2)]
+        url = worlds[0].register(ALICE)
+        pages = [w.open(url) for w in worlds]
+        out = at_once(lambda i: worlds[i].submit(pages[i], CARD_OK), [0, 1])
+        assert not [r for r in out if isinstance(r, Exception)], out
+        codes = sorted(r.status_code for r in out if not isinstance(r, Exception))
+        assert codes in ([200, 409], [200, 410]), codes
+        assert sum(_said(r, 200, "saved") for r in out) == 1 and len(_active_cards(sim)) == 1
+        assert web.page_link(url).used_at is not None  # type: ignore[union-attr]
+    finally:
+        mp.close()
+        sim.stop()
+        store.engine.dispose()
+
+
+def test_a_card_posted_in_time_is_saved_though_the_provider_answers_after_the_links_end(
+        cw: CardWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The link's minutes count at the claim: a form posted one minute before the link's end whose provider call
+    ends after it is saved and uses the link; the link then saves nothing more."""
+    url = cw.register(ALICE)
+    html = cw.open(url)
+    cw.web.clock.advance(TTL - timedelta(minutes=1))
+    real = MangopayCards.finish_card
+
+    def slow(self: MangopayCards, *args: Any, **kw: Any) -> Any:
+        cw.web.clock.advance(timedelta(minutes=2))  # the provider answers after the link's end
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(MangopayCards, "finish_card", slow)
+    assert _said(cw.submit(html, CARD_OK), 200, "saved") and cw.mp.has_card(ALICE)
+    link = cw.web.page_link(url)
+    assert link is not None and link.used_at is not None and link.used_at < link.expires_at
+    assert cw.client.get("/card").status_code == 410
+
+
+def test_a_declined_card_frees_the_link_for_another_browser(cw: CardWorld) -> None:
+    """A refused card releases the link's claim: the same link saves a card from another browser."""
+    url = cw.register(ALICE)
+    html_a = cw.open(url)
+    other = CardWorld(cw.web, cw.sim, cw.mp, cw.client.application.test_client())
+    html_b = other.open(url)
+    assert cw.submit(html_a, CARD_DECLINED).status_code == 422
+    link = cw.web.page_link(url)
+    assert link is not None and link.claim is None and link.used_at is None
+    assert _said(other.submit(html_b, CARD_OK), 200, "saved") and cw.mp.has_card(ALICE)
+
+
+def test_a_provider_failure_frees_the_link(cw: CardWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider failing (nothing saved, 503) releases the claim: the next form on the link is saved."""
+    url = cw.register(ALICE)
+    html_a = cw.open(url)
+    other = CardWorld(cw.web, cw.sim, cw.mp, cw.client.application.test_client())
+    html_b = other.open(url)
+    real = MangopayCards.finish_card
+
+    def down(self: MangopayCards, *args: Any, **kw: Any) -> Any:
+        raise ProviderError("Mangopay did not answer")
+
+    monkeypatch.setattr(MangopayCards, "finish_card", down)
+    assert _said(cw.submit(html_a, CARD_OK), 503, "failed")
+    monkeypatch.setattr(MangopayCards, "finish_card", real)
+    assert cw.web.page_link(url).claim is None  # type: ignore[union-attr]
+    assert _said(other.submit(html_b, CARD_OK), 200, "saved") and cw.mp.has_card(ALICE)
+
+
+def test_while_the_person_is_at_their_bank_another_browser_saves_no_card(cw: CardWorld) -> None:
+    """The claim is kept while the bank has the person: a second browser's form is refused (409) and reaches
+    nobody; the first comes back and is saved; one card. The second browser cannot read the first's return."""
+    url = cw.register(ALICE)
+    html_a = cw.open(url)
+    other = CardWorld(cw.web, cw.sim, cw.mp, cw.client.application.test_client())
+    html_b = other.open(url)
+    bank = cw.submit(html_a, CARD_3DS).get_data(as_text=True)
+    assert 'data-card="bank"' in bank
+    busy = other.submit(html_b, CARD_OK)
+    assert _said(busy, 409, "failed") and not cw.mp.has_card(ALICE)
+    page = unescape(re.findall(r'href="([^"]+)"', bank)[-1])
+    back = requests.post(page, data={"answer": "pass"}, allow_redirects=False, timeout=10).headers["Location"]
+    path = urlsplit(back).path + "?" + urlsplit(back).query
+    assert other.client.get(path, headers=HEADERS).status_code != 200 and not cw.mp.has_card(ALICE)
+    assert _said(cw.client.get(path, headers=HEADERS), 200, "saved")
+    assert cw.mp.has_card(ALICE) and len(_active_cards(cw.sim)) == 1
+
+
+def test_the_browser_at_the_bank_may_post_another_card_instead(cw: CardWorld) -> None:
+    """The person leaves the bank's page and posts another card from the same browser: its claim is its own, so the
+    new card is saved."""
+    url = cw.register(ALICE)
+    assert 'data-card="bank"' in cw.submit(cw.open(url), CARD_3DS).get_data(as_text=True)
+    again = cw.client.get("/card", headers=HEADERS).get_data(as_text=True)
+    assert _said(cw.submit(again, CARD_OK), 200, "saved") and cw.mp.has_card(ALICE)
