@@ -55,7 +55,7 @@ ROUTES = {
 }
 
 
-def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Callable[[], Service],
+def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Callable[[], Service],  # noqa: C901
              currency: str = "USD", budget_usd: float = 5.0) -> None:
     """Add the console to `app`. `service` (or a function making it, called at the first action) runs the
     actions; `currency` is the one the money chart counts, `budget_usd` X's daily budget on the cost chart."""
