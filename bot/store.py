@@ -551,6 +551,28 @@ class OperatorSession(SQLModel, table=True):
     expires_at: datetime = _time()
 
 
+class ConsoleAction(SQLModel, table=True):
+    """One confirmation page of the console (bot.console.pages): the SHA-256 of the single-use token its form
+    carries, bound to the operator it was shown to, the action, the transfer and the exact amount it named (minor
+    units; None where no amount is named). `used_at` is set, in one conditional UPDATE, when the form is posted:
+    a second post finds it set and does nothing. `ok` and `outcome` are what the action came to, for the result
+    page the post is redirected to."""
+
+    __tablename__ = "console_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)
+    operator: str
+    action: str
+    transfer_id: int | None = None
+    amount_minor: int | None = None
+    question: str
+    created_at: datetime = _time()
+    used_at: datetime | None = _time(nullable=True)
+    ok: bool | None = None
+    outcome: str | None = None
+
+
 class SignInAttempt(SQLModel, table=True):
     """One try at signing in to the console, kept to limit them per name and per address."""
 

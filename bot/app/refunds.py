@@ -47,10 +47,13 @@ class Refunds(Settling):
             return None, 0, 0
         return t, refunded(rows), t.amount_minor - refunded(rows, in_flight=True)
 
-    def operator_refund(self, transfer_id: int, amount_minor: int | None = None) -> tuple[bool, str]:
+    def operator_refund(self, transfer_id: int, amount_minor: int | None = None, *,
+                        finish_interrupted: bool = True) -> tuple[bool, str]:
         """Give a completed or held transfer's money back to its sender: all that is left (the default, safe to
         repeat), or `amount_minor` of a completed one (several times, up to its amount). A refund a crash
-        interrupted is finished first, with its own key; the sender is told when the money is back."""
+        interrupted is finished first, with its own key; the sender is told when the money is back. Without
+        `finish_interrupted` (the console: its page named one refund, which must not be done as another) such a
+        refund is left alone and the refund is refused, saying so."""
         with self.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
@@ -65,6 +68,10 @@ class Refunds(Settling):
         unsent = [st for st in rows if st.step in REFUNDS and st.status == Settle.PENDING and st.ref is None]
         if unsent:  # a refund a crash (or another operator, right now) left without its answer: finish it first
             st = unsent[-1]
+            if not finish_interrupted:
+                return False, (f"transfer {transfer_id}: another refund of it ({Money(st.amount_minor, t.currency)}) "
+                               "is under way or was interrupted; nothing was done. `paybot refund "
+                               f"{transfer_id}` finishes it; then ask again")
             return self._refund_said(transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency),
                                      interrupted=True)
         if t.status == Status.HELD and any(st.step == Step.RELEASE and st.status == Settle.PENDING for st in rows):

@@ -15,6 +15,10 @@ Decisions (the issue leaves them open):
 - A session is a random token in the cookie; the store keeps its SHA-256 only. It ends after `IDLE` without a page
   or at `LIFETIME` after sign-in, whichever comes first, and at sign-out. Signing in starts a new session (the
   cookie's contents are replaced), so a session cannot be fixed in advance.
+- A sign-in's last unit of work locks the operator's row (SELECT ... FOR UPDATE on PostgreSQL), as `add` and
+  `remove` do: one TOTP code makes one session however many tries carry it at once, and a session is stored only
+  while the row still holds the password hash that was checked, so a new password or a removal ends every
+  session, even one whose sign-in was under way.
 """
 
 from __future__ import annotations
@@ -72,7 +76,7 @@ def add(store: SqlStore, name: str, password: str, now: datetime, *, totp: bool 
         raise OperatorError(f"a password is at least {MIN_PASSWORD} characters")
     secret = pyotp.random_base32() if totp else None
     with store() as s:
-        known = s.get(Operator, name)
+        known = s.session.get(Operator, name, with_for_update=True)  # a sign-in under way finishes first (sign_in)
         if known is not None and not replace:
             raise OperatorError(f"there is already an operator {name} (--replace to set a new password)")
         row = known or Operator(name=name, password_hash="", created_at=now)
@@ -86,7 +90,7 @@ def add(store: SqlStore, name: str, password: str, now: datetime, *, totp: bool 
 def remove(store: SqlStore, name: str) -> bool:
     """Delete the operator `name` and end their sessions; False when there is none."""
     with store() as s:
-        row = s.get(Operator, name)
+        row = s.session.get(Operator, name, with_for_update=True)  # a sign-in under way finishes first (sign_in)
         if row is None:
             return False
         s.session.delete(row)
@@ -142,7 +146,11 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
     if not (_password_ok(known[0] if known else None, password) and known and (not known[1] or step is not None)):
         return SignIn(None, "wrong")
     with store() as s:
-        row = s.get(Operator, name)
+        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes): the row is locked until the session
+        # is stored, so a simultaneous try with the same TOTP code waits and then reads the step written here, and
+        # a new password (`add --replace`) or a removal either commits first (and the hash read here differs) or
+        # waits for this commit (and then deletes the session stored here). The reset always wins.
+        row = s.session.get(Operator, name, with_for_update=True)
         if row is None or row.password_hash != known[0] or (
                 step is not None and row.totp_last_step is not None and step <= row.totp_last_step):
             return SignIn(None, "wrong")  # removed or changed meanwhile, or that code (or a later one) was used

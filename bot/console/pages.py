@@ -7,6 +7,9 @@
   browser is sent to the sign-in page, which says when a session ended.
 - Every form carries the session's CSRF token (bot.web.security), the sign-in form included; a form without it
   changes nothing and gets a page saying so.
+- Each confirmation page's form carries a single-use token bound to what the page said (bot.console.actions): the
+  POST does exactly that, once, and answers with a 303 to /console/done/<id>, which says what it did (a reload
+  shows it again; a second POST of the same page does nothing and is sent there, which says so).
 - The actions call the use cases the CLI calls (`Service.set_paused`, `operator_cancel`, `operator_refund`), after
   a confirmation page asking the CLI's question (bot.admin); what they did is written on the transfer's timeline
   with the operator's name, and logged.
@@ -24,7 +27,7 @@ from flask import Blueprint, Flask, Response, abort, redirect, render_template, 
 
 from bot import admin
 from bot.config import parse_duration
-from bot.console import charts, operators
+from bot.console import actions, charts, operators
 from bot.console import read as console_read
 from bot.domain import Status
 from bot.errors import CommandError
@@ -52,6 +55,7 @@ ROUTES = {
     "/console/reconciliation": {"GET"}, "/console/pause": {"GET", "POST"}, "/console/resume": {"GET", "POST"},
     "/console/transfers/<int:transfer_id>/cancel": {"GET", "POST"},
     "/console/transfers/<int:transfer_id>/refund": {"GET", "POST"},
+    "/console/done/<int:action_id>": {"GET"},
 }
 
 
@@ -188,8 +192,30 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
 
     # ------------------------------------------------------------ actions: a confirmation page, then the POST
 
-    def confirm(question: str, action: str, back: str, **fields: Any) -> Response:
-        return page("confirm.html", question=question, action=action, back=back, fields=fields)
+    def confirm(question: str, action: str, back: str, *, kind: str, transfer_id: int | None = None,
+                amount_minor: int | None = None, **fields: Any) -> Response:
+        """The confirmation page: its form carries a single-use token bound to what `question` says
+        (bot.console.actions); the POST does that, once."""
+        token = actions.issue(store, request.operator, kind, transfer_id, amount_minor, question,  # type: ignore[attr-defined]
+                              clock.now())
+        return page("confirm.html", question=question, action=action, back=back,
+                    fields={**fields, actions.FIELD: token})
+
+    def spend(kind: str, transfer_id: int | None = None) -> actions.Claim | Response:
+        """Spend the posted form's token: the claim when fresh; otherwise the answer (a 303 to what it did the
+        first time, or a page saying this form confirms nothing)."""
+        claimed = actions.claim(store, request.form.get(actions.FIELD), request.operator, kind,  # type: ignore[attr-defined]
+                                transfer_id, clock.now())
+        if claimed.fresh:
+            return claimed
+        if claimed.used:
+            log.warning("operator %s posted a used console confirmation again (%s): nothing done",
+                        request.operator, kind)  # type: ignore[attr-defined]
+            return redirect(url_for("console.result", action_id=claimed.id, again=1), code=303)  # type: ignore[return-value]
+        return page("outcome.html", 400, ok=False, back=url_for("console.health"), back_label="Back to the console",
+                    message=("This form confirms nothing paybot asked you (no confirmation token, an unknown or "
+                             "expired one, or one shown for another action): nothing was done. Ask again from "
+                             "the console's page."))
 
     @bp.route("/pause", methods=["GET", "POST"])
     def pause() -> Response:
@@ -200,10 +226,16 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         return _pausing(False)
 
     def _pausing(on: bool) -> Response:
-        here = url_for("console.pause" if on else "console.resume")
+        here, kind = url_for("console.pause" if on else "console.resume"), "pause" if on else "resume"
         if request.method == "GET":
-            return confirm(admin.PAUSE_QUESTION if on else admin.RESUME_QUESTION, here, url_for("console.health"))
+            return confirm(admin.PAUSE_QUESTION if on else admin.RESUME_QUESTION, here, url_for("console.health"),
+                           kind=kind)
+        claimed = spend(kind)
+        if not isinstance(claimed, actions.Claim):
+            return claimed
         the_service().set_paused(on)
+        assert claimed.id is not None
+        actions.record(store, claimed.id, True, f"payments {'paused' if on else 'resumed'}")
         log.warning("payments %s by operator %s in the console", "paused" if on else "resumed", request.operator)  # type: ignore[attr-defined]
         return redirect(url_for("console.health"), code=303)  # type: ignore[return-value]
 
@@ -211,14 +243,32 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
     def cancel(transfer_id: int) -> Response:
         back = url_for("console.transfer", transfer_id=transfer_id)
         if request.method == "GET":
-            return confirm(admin.cancel_question(transfer_id), request.path, back)
+            return confirm(admin.cancel_question(transfer_id), request.path, back, kind="cancel",
+                           transfer_id=transfer_id)
+        claimed = spend("cancel", transfer_id)
+        if not isinstance(claimed, actions.Claim):
+            return claimed
         ok, message = the_service().operator_cancel(transfer_id)
-        return _done(transfer_id, ok, message, "cancel")
+        return _done(claimed, transfer_id, ok, message, "cancel")
 
     @bp.route("/transfers/<int:transfer_id>/refund", methods=["GET", "POST"])
     def refund(transfer_id: int) -> Response:
         back = url_for("console.transfer", transfer_id=transfer_id)
         service = the_service()
+        if request.method == "POST":  # the amount is the one the page showed, bound to its token: not the form's
+            claimed = spend("refund", transfer_id)
+            if not isinstance(claimed, actions.Claim):
+                return claimed
+            t = service.refund_plan(transfer_id)[0]
+            shown = claimed.amount_minor or 0
+            if t is None:
+                ok, message, what = False, f"no transfer {transfer_id}", "refund"
+            elif shown <= 0:
+                ok, message, what = False, f"transfer {transfer_id}: nothing was left to refund", "refund"
+            else:
+                ok, message = service.operator_refund(transfer_id, shown, finish_interrupted=False)
+                what = f"refund of {Money(shown, t.currency)}"
+            return _done(claimed, transfer_id, ok, message, what)
         t, refunded, left = service.refund_plan(transfer_id)
         if t is None:
             return page("missing.html", 404, what=f"There is no transfer {transfer_id}.")
@@ -230,14 +280,11 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
             except CommandError as err:
                 return page("transfer.html", 422, t=admin.show(store, transfer_id), done=None,
                             refund_error=f"{amount!r}: {err}")
-        if request.method == "GET":
-            return confirm(admin.refund_question(transfer_id, t, refunded, minor, left), request.path, back,
-                           amount=amount)
-        ok, message = service.operator_refund(transfer_id, minor)
-        what = f"refund of {Money(minor, t.currency)}" if minor is not None else "refund"
-        return _done(transfer_id, ok, message, what)
+        return confirm(admin.refund_question(transfer_id, t, refunded, minor, left), request.path, back,
+                       kind="refund", transfer_id=transfer_id,
+                       amount_minor=minor if minor is not None else max(left, 0), amount=amount)
 
-    def _done(transfer_id: int, ok: bool, message: str, what: str) -> Response:
+    def _done(claimed: actions.Claim, transfer_id: int, ok: bool, message: str, what: str) -> Response:
         name = request.operator  # type: ignore[attr-defined]
         log.warning("operator %s in the console: %s of transfer %s: %s", name, what, transfer_id, message)
         with store() as s:
@@ -246,8 +293,22 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
                 s.add(TransferEvent(transfer_id=transfer_id, at=clock.now(), status=t.status,
                                     note=f"{what} asked by operator {name} in the console: {message}"))
                 s.commit()
-        return page("outcome.html", 200 if ok else 409, ok=ok, message=message,
-                    back=url_for("console.transfer", transfer_id=transfer_id))
+        assert claimed.id is not None
+        actions.record(store, claimed.id, ok, message)
+        return redirect(url_for("console.result", action_id=claimed.id), code=303)  # type: ignore[return-value]
+
+    @bp.get("/done/<int:action_id>")
+    def result(action_id: int) -> Response:
+        """What a confirmed action did (the POST's 303 leads here: a reload shows this again, doing nothing)."""
+        row = actions.result(store, action_id, request.operator)  # type: ignore[attr-defined]
+        if row is None:
+            return page("missing.html", 404, what="There is no such action of yours.")
+        on_transfer = row.transfer_id is not None
+        back = url_for("console.transfer", transfer_id=row.transfer_id) if on_transfer else url_for("console.health")
+        message = row.outcome if row.outcome is not None else "it has no outcome (it was interrupted): look again"
+        return page("outcome.html", 200 if row.ok else 409, ok=bool(row.ok), message=message, back=back,
+                    question=row.question, again=request.args.get("again") == "1",
+                    back_label=None if on_transfer else "Back to the console")
 
     app.register_blueprint(bp)
 

@@ -25,7 +25,7 @@ from bot.reconcile import Mismatch, record
 from bot.repo.sql import SqlStore
 from bot.store import Operator, SignInAttempt
 from bot.web.app import ROUTES
-from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, sign_in
+from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, form_of, sign_in
 
 
 @pytest.fixture
@@ -280,13 +280,16 @@ def test_reconciliation_shows_its_last_findings(world: ConsoleWorld, client: Fla
 def test_pause_and_resume_ask_first(world: ConsoleWorld, client: FlaskClient) -> None:
     asked = client.get("/console/pause")
     assert admin.PAUSE_QUESTION in text(asked) and world.run.bot.service.paused() is False
-    done = client.post("/console/pause", data={"csrf": csrf_of(text(asked))})
+    done = client.post("/console/pause", data=form_of(text(asked)))
     assert done.status_code == 303 and world.run.bot.service.paused() is True
     assert "PAYMENTS PAUSED" in text(client.get("/console/health"))
     asked = client.get("/console/resume")
     assert admin.RESUME_QUESTION in text(asked)
-    client.post("/console/resume", data={"csrf": csrf_of(text(asked))})
+    client.post("/console/resume", data=form_of(text(asked)))
     assert world.run.bot.service.paused() is False
+    again = client.post("/console/pause", data=form_of(text(client.get("/console/pause"))) | {
+        "action_token": form_of(text(asked))["action_token"]})  # resume's token posted to pause: refused
+    assert again.status_code == 400 and world.run.bot.service.paused() is False
 
 
 def test_cancel_asks_first_and_is_written_on_the_timeline(world: ConsoleWorld, client: FlaskClient) -> None:
@@ -295,14 +298,19 @@ def test_cancel_asks_first_and_is_written_on_the_timeline(world: ConsoleWorld, c
     assert admin.cancel_question(pending) in text(asked)
     with world.store() as s:
         assert s.transfers.get(pending).status == "pending"  # type: ignore[union-attr]
-    done = client.post(f"/console/transfers/{pending}/cancel", data={"csrf": csrf_of(text(asked))})
-    assert done.status_code == 200 and f"transfer {pending} cancelled" in text(done)
+    done = client.post(f"/console/transfers/{pending}/cancel", data=form_of(text(asked)))
+    assert done.status_code == 303
+    assert f"transfer {pending} cancelled" in text(client.get(done.headers["Location"]))
     story = admin.show(world.store, pending)
     assert story is not None and story["status"] == "cancelled"
     assert story["timeline"][-1]["note"] == (f"cancel asked by operator ada in the console: transfer {pending} "
                                              "cancelled")
-    again = client.post(f"/console/transfers/{pending}/cancel", data={"csrf": csrf_of(text(asked))})
-    assert again.status_code == 409 and "only a pending one can be cancelled" in text(again)
+    again = client.post(f"/console/transfers/{pending}/cancel", data=form_of(text(asked)))
+    assert again.status_code == 303 and "already used" in text(client.get(again.headers["Location"]))
+    asked = client.get(f"/console/transfers/{pending}/cancel")
+    refused = client.get(client.post(f"/console/transfers/{pending}/cancel",
+                                     data=form_of(text(asked))).headers["Location"])
+    assert refused.status_code == 409 and "only a pending one can be cancelled" in text(refused)
 
 
 def test_a_part_refund_asks_the_clis_question_then_refunds(world: ConsoleWorld, client: FlaskClient) -> None:
@@ -312,8 +320,8 @@ def test_a_part_refund_asks_the_clis_question_then_refunds(world: ConsoleWorld, 
     assert t is not None
     question = admin.refund_question(transfer, t, back, 200, left)
     assert question == f"Refund $2.00 of transfer {transfer} to its sender?" and question in text(asked)
-    done = client.post(f"/console/transfers/{transfer}/refund", data={"csrf": csrf_of(text(asked)), "amount": "2"})
-    assert done.status_code == 200, text(done)
+    done = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))
+    assert done.status_code == 303 and client.get(done.headers["Location"]).status_code == 200
     story = admin.show(world.store, transfer)
     assert story is not None and story["refunded"] == "2.00"
     assert story["timeline"][-1]["note"].startswith("refund of $2.00 asked by operator ada in the console: ")
@@ -497,3 +505,227 @@ def test_checking_a_password_holds_no_write_lock(world: ConsoleWorld, monkeypatc
     monkeypatch.setattr(operators, "_password_ok", while_checking)
     assert sign_in(world.app().test_client()).status_code == 303
     assert seen == [1]
+
+
+# ------------------------------------------------ a confirmation page does what it said, once (attack-f, break 1)
+
+
+def test_one_refund_confirmation_refunds_once_however_often_it_is_posted(world: ConsoleWorld,
+                                                                       client: FlaskClient) -> None:
+    """A double click, or a reload of the outcome page, posts "Yes, do it" again: the page said $2.00, so $2.00
+    goes back, once. The POST answers with a 303 to the result page (a reload of which posts nothing); the second
+    POST does nothing and is sent to the same result, saying so."""
+    transfer = world.send("@paybot send 5 to @alice")
+    asked = client.get(f"/console/transfers/{transfer}/refund?amount=2")
+    assert f"Refund $2.00 of transfer {transfer} to its sender?" in text(asked)
+    form = form_of(text(asked))
+    first = client.post(f"/console/transfers/{transfer}/refund", data=form)
+    again = client.post(f"/console/transfers/{transfer}/refund", data=form)
+    story = admin.show(world.store, transfer)
+    assert story is not None
+    assert story["refunded"] == "2.00", f"one confirmation refunded ${story['refunded']}"
+    assert first.status_code == 303 and again.status_code == 303
+    result = first.headers["Location"]
+    assert result.startswith("/console/done/") and again.headers["Location"] == f"{result}?again=1"
+    shown = client.get(result)
+    assert shown.status_code == 200 and h1(shown) == "Done" and "$2.00 refunded" in text(shown)
+    assert "already used" not in text(shown) and client.get(result).status_code == 200  # a reload: nothing done
+    replayed = client.get(again.headers["Location"])
+    assert "This confirmation was already used: nothing more was done." in text(replayed)
+    assert admin.show(world.store, transfer)["refunded"] == "2.00"  # type: ignore[index]
+    notes = [e["note"] for e in admin.show(world.store, transfer)["timeline"]]  # type: ignore[index]
+    assert len([n for n in notes if n and "asked by operator ada" in n]) == 1
+
+
+def test_refund_the_rest_refunds_the_rest_the_page_showed(world: ConsoleWorld, client: FlaskClient) -> None:
+    """The page said "Refund $5.00" (all that was left); $2.00 went back by the CLI meanwhile: posting the page
+    must not refund the $3.00 now left (the page never said so): it is refused, and nothing moves."""
+    transfer = world.send("@paybot send 5 to @alice")
+    asked = client.get(f"/console/transfers/{transfer}/refund")
+    assert f"Refund $5.00 of transfer {transfer} to its sender?" in text(asked)
+    assert world.run.bot.service.operator_refund(transfer, 200)[0] is True
+    done = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))
+    story = admin.show(world.store, transfer)
+    assert story is not None and story["refunded"] == "2.00", f"the page said $5.00; ${story and story['refunded']}"
+    shown = client.get(done.headers["Location"])
+    assert shown.status_code == 409 and "$3.00 is left to refund, not $5.00" in text(shown)
+    rest = client.get(f"/console/transfers/{transfer}/refund")
+    assert "Refund $3.00" in text(rest)
+    client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(rest)))
+    assert admin.show(world.store, transfer)["refunded"] == "5.00"  # type: ignore[index]
+
+
+def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(world: ConsoleWorld,
+                                                                               client: FlaskClient) -> None:
+    """A refund of $1.00 begun elsewhere (another operator, or one a crash interrupted) has no answer yet; the page
+    asks for $2.00. Posting it must not finish the $1.00 refund in its place: it is refused, saying why."""
+    from bot.domain import Cause, Settle, Step
+    from bot.store import Settlement
+
+    transfer = world.send("@paybot send 5 to @alice")
+    service = world.run.bot.service
+    with service.uow() as s:
+        row = s.transfers.get(transfer)
+        assert row is not None
+        service._begin(s, row, Step.REFUND, 100, Cause.OPERATOR)
+        assert service._commit(s)
+    asked = client.get(f"/console/transfers/{transfer}/refund?amount=2")
+    assert f"Refund $2.00 of transfer {transfer} to its sender?" in text(asked)
+    done = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))
+    story = admin.show(world.store, transfer)
+    assert story is not None and story["refunded"] == "0.00", f"${story and story['refunded']} went back"
+    with world.store() as s:
+        refunds = s.exec(select(Settlement).where(col(Settlement.transfer_id) == transfer,
+                                                  col(Settlement.step) == Step.REFUND)).all()
+    assert [(r.amount_minor, r.status, r.ref) for r in refunds] == [(100, Settle.PENDING, None)]
+    shown = client.get(done.headers["Location"])
+    assert shown.status_code == 409 and "another refund of it ($1.00) is under way" in text(shown)
+
+
+def test_a_confirmation_works_only_for_what_it_was_shown_for(world: ConsoleWorld, client: FlaskClient) -> None:
+    """The token of transfer A's page refunds nothing of transfer B, cancels nothing, and a form without a token
+    (made by hand, or from before the tokens) does nothing: each says so."""
+    a = world.send("@paybot send 5 to @alice")
+    b = world.send("@paybot send 3 to @alice")
+    form = form_of(text(client.get(f"/console/transfers/{a}/refund?amount=2")))
+    for path, data in [(f"/console/transfers/{b}/refund", form), (f"/console/transfers/{a}/cancel", form),
+                       ("/console/pause", form),
+                       (f"/console/transfers/{a}/refund", {"csrf": form["csrf"], "amount": "2"})]:
+        r = client.post(path, data=data)
+        assert r.status_code == 400 and "nothing was done" in text(r), path
+    assert world.run.bot.service.paused() is False
+    for t in (a, b):
+        assert admin.show(world.store, t)["refunded"] == "0.00"  # type: ignore[index]
+    assert client.post(f"/console/transfers/{a}/refund", data=form).status_code == 303  # still good for A
+    assert admin.show(world.store, a)["refunded"] == "2.00"  # type: ignore[index]
+
+
+def test_simultaneous_posts_of_one_confirmation_spend_it_once(database_url: str) -> None:
+    """Two posts of one page at the same instant (a double click reaching two web processes), on SQLite and on
+    PostgreSQL: one claim is fresh, the other finds it used."""
+    from bot import migrate
+    from bot.console import actions
+    from bot.store import make_engine
+    from tests.support.racing import at_once
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    token = actions.issue(store, "ada", "refund", 7, 200, "Refund $2.00 of transfer 7 to its sender?", now)
+    claims = at_once(lambda _: actions.claim(store, token, "ada", "refund", 7, now), [1, 2, 3])
+    later = actions.claim(store, token, "ada", "refund", 7, now + actions.VALID * 2)
+    engine.dispose()
+    assert sorted((c.fresh, c.used) for c in claims if isinstance(c, actions.Claim)) == [
+        (False, True), (False, True), (True, False)]
+    assert all(isinstance(c, actions.Claim) and c.amount_minor == 200 for c in claims)
+    assert (later.fresh, later.used) == (False, True)
+
+
+def test_a_confirmation_expires(world: ConsoleWorld, client: FlaskClient) -> None:
+    asked = client.get("/console/pause")
+    world.run.clock.advance(timedelta(hours=1, seconds=1))
+    client = world.app().test_client()
+    assert sign_in(client).status_code == 303
+    form = form_of(text(asked))
+    form["csrf"] = csrf_of(text(client.get("/console/pause")))
+    r = client.post("/console/pause", data=form)
+    assert r.status_code == 400 and world.run.bot.service.paused() is False
+
+
+# ------------------------------------------------ sign-in against itself and a new password, on PostgreSQL too
+# (attack-f, breaks 2 and 3)
+
+
+class _PausingHasher:
+    """operators._hasher, which waits in check_needs_rehash: called in sign-in's last unit of work, right after the
+    operator's row was read and its TOTP step checked."""
+
+    def __init__(self, real: Any, wait: Any) -> None:
+        self.real, self.wait = real, wait
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def check_needs_rehash(self, h: str) -> bool:
+        self.wait()
+        return bool(self.real.check_needs_rehash(h))
+
+
+def test_one_totp_code_sent_twice_at_once_signs_in_once(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both tries pass the password check; each waits in its last unit of work for the other to have checked the
+    step too (a barrier; with the row locked the other cannot get there, and the barrier gives up after 3 s): one
+    session, not two."""
+    import threading
+
+    from bot import migrate
+    from bot.store import OperatorSession, make_engine
+    from tests.support.racing import at_once
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, 10, tzinfo=UTC)
+    secret = operators.add(store, "ada", PASSWORD, now, totp=True)
+    assert secret
+    code = pyotp.TOTP(secret).at(now)
+    barrier = threading.Barrier(2, timeout=3.0)
+
+    def both_checked() -> None:
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # the other try waits for this unit of work to end
+
+    monkeypatch.setattr(operators, "_hasher", _PausingHasher(operators._hasher, both_checked))
+    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", PASSWORD, code, ip, now),
+                       ["192.0.2.1", "198.51.100.7"])
+    with store() as s:
+        sessions = len(s.exec(select(OperatorSession)).all())
+    engine.dispose()
+    tokens = [o.token for o in outcomes if isinstance(o, operators.SignIn) and o.token]
+    assert len(tokens) == 1 and sessions == 1, f"one TOTP code made {len(tokens)} sessions: {outcomes}"
+
+
+def test_a_new_password_ends_a_session_whose_sign_in_was_under_way(database_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`paybot operator add ada --replace` while a sign-in with the old password is between its check of the row
+    and its new session: the reset wins, whichever commits first (the sign-in waits up to 2 s for the reset; with
+    the row locked, the reset waits for the sign-in instead, and then deletes its session)."""
+    import threading
+
+    from bot import migrate
+    from bot.store import make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    ready, replaced = threading.Event(), threading.Event()
+
+    def let_the_reset_in() -> None:
+        ready.set()
+        replaced.wait(timeout=2.0)
+
+    monkeypatch.setattr(operators, "_hasher", _PausingHasher(operators._hasher, let_the_reset_in))
+    out: dict[str, Any] = {}
+
+    def attacker() -> None:
+        out["signin"] = operators.sign_in(store, "ada", PASSWORD, "", "203.0.113.66", now)
+
+    def owner() -> None:
+        assert ready.wait(timeout=10)
+        operators.add(store, "ada", "a brand new passphrase", now, replace=True)
+        replaced.set()
+
+    threads = [threading.Thread(target=attacker), threading.Thread(target=owner)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert replaced.is_set() and "signin" in out
+    token = out["signin"].token
+    alive = operators.operator_of(store, token, now) if token else None
+    engine.dispose()
+    assert alive is None, "a session made with the replaced password still works"

@@ -283,3 +283,29 @@ def test_0016_gives_a_disputes_timeline_lines_their_fact(database_url: str) -> N
         with pytest.raises(IntegrityError, match=r"ck_transferevent_fact|CHECK constraint failed"):
             conn.execute(text("UPDATE transferevent SET fact = 'chargeback' WHERE id = 3"))
     engine.dispose()
+
+
+def test_0018c_adds_console_action_with_one_row_per_token_and_drops_it_on_downgrade(database_url: str) -> None:
+    """The console's single-use confirmation tokens (bot.console.actions): the table comes at 0018c, a token's
+    hash is stored once (a second row with it is refused), and the downgrade to 0017 removes the table."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0017")
+    assert "console_action" not in inspect(engine).get_table_names()
+    migrate.upgrade(engine, "0018c")
+    assert migrate.current(engine) == "0018c"
+    insert = text("INSERT INTO console_action (token_hash, operator, action, transfer_id, amount_minor, question, "
+                  "created_at) VALUES (:h, 'ada', 'refund', 1, 200, 'Refund $2.00 of transfer 1 to its sender?', "
+                  ":t)")
+    when = datetime(2026, 12, 7, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(insert, {"h": "a" * 64, "t": when})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"h": "a" * 64, "t": when})
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT operator, action, transfer_id, amount_minor, used_at "
+                                 "FROM console_action")).all()
+    assert [tuple(r) for r in rows] == [("ada", "refund", 1, 200, None)]
+    migrate.downgrade(engine, "0017")
+    tables = inspect(engine).get_table_names()
+    engine.dispose()
+    assert "console_action" not in tables and "chart_hour" in tables

@@ -62,6 +62,11 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
+def form_of(html: str) -> dict[str, str]:
+    """The hidden fields of a confirmation page's form (its CSRF token, its action token, the amount asked)."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
 def sign_in(client: Any, name: str = "ada", password: str = PASSWORD, code: str = "") -> Any:
     token = csrf_of(client.get("/console/sign-in").get_data(as_text=True))
     return client.post("/console/sign-in", data={"csrf": token, "name": name, "password": password, "code": code})
