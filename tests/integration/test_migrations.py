@@ -287,9 +287,9 @@ def test_0016_gives_a_disputes_timeline_lines_their_fact(database_url: str) -> N
 
 def test_0018c_adds_console_action_with_one_row_per_token_and_drops_it_on_downgrade(database_url: str) -> None:
     """The console's single-use confirmation tokens (bot.console.actions): the table comes at 0018c, a token's
-    hash is stored once (a second row with it is refused), and the downgrade to 0017 removes the table."""
+    hash is stored once (a second row with it is refused), and the downgrade to 0018 removes the table."""
     engine = create_engine(database_url)
-    migrate.upgrade(engine, "0017")
+    migrate.upgrade(engine, "0018")
     assert "console_action" not in inspect(engine).get_table_names()
     migrate.upgrade(engine, "0018c")
     assert migrate.current(engine) == "0018c"
@@ -305,7 +305,7 @@ def test_0018c_adds_console_action_with_one_row_per_token_and_drops_it_on_downgr
         rows = conn.execute(text("SELECT operator, action, transfer_id, amount_minor, used_at "
                                  "FROM console_action")).all()
     assert [tuple(r) for r in rows] == [("ada", "refund", 1, 200, None)]
-    migrate.downgrade(engine, "0017")
+    migrate.downgrade(engine, "0018")
     tables = inspect(engine).get_table_names()
     engine.dispose()
     assert "console_action" not in tables and "chart_hour" in tables

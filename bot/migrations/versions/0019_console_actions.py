@@ -1,7 +1,7 @@
 """console: console_action, the single-use tokens of the console's confirmation pages (bot.console.pages)
 
 Revision ID: 0018c
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07 14:30:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.store
 
 revision = "0018c"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
