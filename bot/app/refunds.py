@@ -60,11 +60,8 @@ class Refunds(Settling):
             contested = disputed(s, transfer_id)
         if t is None:
             return False, f"no transfer {transfer_id}"
-        if contested:
-            return False, (f"transfer {transfer_id} is disputed: the payer's bank gives them their money back "
-                           "itself, so a refund would pay them twice (see `paybot show`)")
-        if t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED) or not t.payment_ref:
-            return False, f"transfer {transfer_id} is {t.status}: no money moved, nothing to refund"
+        if (refused := _not_refundable(t, contested=contested)) is not None:
+            return False, refused
         unsent = [st for st in rows if st.step in REFUNDS and st.status == Settle.PENDING and st.ref is None]
         if unsent:  # a refund a crash (or another operator, right now) left without its answer: finish it first
             st = unsent[-1]
@@ -163,3 +160,13 @@ class Refunds(Settling):
             return False, (f"transfer {transfer_id}: the provider refused the reversal (see `paybot show`); "
                            "nothing moved")
         return False, f"transfer {transfer_id}: the reversal did not go through (see the log); try again"
+
+
+def _not_refundable(t: Transfer, *, contested: bool) -> str | None:
+    """Why no refund of `t` may begin at all (disputed, or no money moved), or None."""
+    if contested:
+        return (f"transfer {t.id} is disputed: the payer's bank gives them their money back itself, so a refund "
+                "would pay them twice (see `paybot show`)")
+    if t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED) or not t.payment_ref:
+        return f"transfer {t.id} is {t.status}: no money moved, nothing to refund"
+    return None

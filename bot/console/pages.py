@@ -234,7 +234,8 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         if not isinstance(claimed, actions.Claim):
             return claimed
         the_service().set_paused(on)
-        assert claimed.id is not None
+        if claimed.id is None:  # cannot happen: a stored claim has its id
+            raise RuntimeError("the confirmation's row has no id")
         actions.record(store, claimed.id, True, f"payments {'paused' if on else 'resumed'}")
         log.warning("payments %s by operator %s in the console", "paused" if on else "resumed", request.operator)  # type: ignore[attr-defined]
         return redirect(url_for("console.health"), code=303)  # type: ignore[return-value]
@@ -293,7 +294,8 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
                 s.add(TransferEvent(transfer_id=transfer_id, at=clock.now(), status=t.status,
                                     note=f"{what} asked by operator {name} in the console: {message}"))
                 s.commit()
-        assert claimed.id is not None
+        if claimed.id is None:  # cannot happen: a stored claim has its id
+            raise RuntimeError("the confirmation's row has no id")
         actions.record(store, claimed.id, ok, message)
         return redirect(url_for("console.result", action_id=claimed.id), code=303)  # type: ignore[return-value]
 
