@@ -64,9 +64,9 @@ MUTATIONS = [
         "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
         "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
         "bot/app/answers.py",
-        '        earlier = any(t.kind == "send" and not answers(t, said_at, said_id)\n'
+        '        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)\n'
         '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
-        '        earlier = any(t.kind == "send" and t.status == Status.PENDING and t.asked_at is None\n'
+        '        earlier = any(t.kind == TransferKind.SEND and t.status == Status.PENDING and t.asked_at is None\n'
         '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
     ),
     Mutation(
@@ -89,25 +89,26 @@ MUTATIONS = [
         "stop-within-allowance",
         "STOP and START only take effect within the hourly allowance of DM answers (rule 4 reverted for STOP)",
         "bot/app/answers.py",
-        '''        if cmd.kind in ("register", "history") and not self._may_answer(s, user_id, lang):''',
-        '''        if cmd.kind in ("register", "history", "stop", "start") '''
-        '''and not self._may_answer(s, user_id, lang):''',
+        '''        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):''',
+        '''        if cmd.kind in (DmKind.HISTORY, DmKind.STOP, DmKind.START) '''
+        '''and not self._may_answer(s, dm.sender_id, cmd.lang):''',
     ),
     Mutation(
         "privacy-within-allowance",
         "PRIVACY only takes effect within the hourly allowance of DM answers (rule 4 reverted for PRIVACY)",
         "bot/app/answers.py",
-        '''        if cmd.kind in ("register", "history") and not self._may_answer(s, user_id, lang):''',
-        '''        if cmd.kind in ("register", "history", "privacy") and not self._may_answer(s, user_id, lang):''',
+        '''        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):''',
+        '''        if cmd.kind in (DmKind.HISTORY, DmKind.PRIVACY) '''
+        '''and not self._may_answer(s, dm.sender_id, cmd.lang):''',
     ),
     Mutation(
         "edit-into-help-keeps-version",
         "an edit of a pending command into '@paybot help' leaves the version it replaces pending (rule 5 off)",
         "bot/app/asking.py",
-        '''            if cmd.kind == "help":
+        '''            if cmd.kind == PostKind.HELP:
                 self._void_pending_edit(s, m)
 ''',
-        '''            if cmd.kind == "help":
+        '''            if cmd.kind == PostKind.HELP:
 ''',
     ),
     Mutation(
