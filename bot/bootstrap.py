@@ -76,7 +76,7 @@ def make_timeline(settings: Settings, clock: Clock) -> Timeline:
 def make_provider(settings: Settings, clock: Clock) -> PaymentProvider:
     """The configured payment provider: the sandbox, Stripe or Mangopay (ConfigError for a bad or live key)."""
     if settings.paybot_provider == "stripe":
-        from bot.providers.stripe_provider import StripeProvider
+        from bot.providers.stripe import StripeProvider
 
         return StripeProvider.from_settings(settings, clock)
     if settings.paybot_provider == "mangopay":

@@ -90,8 +90,8 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     from bot.bootstrap import policy_from
     from bot.console.pages import register as register_console
     from bot.ports import SystemClock
-    from bot.providers.stripe_provider import StripeProvider
-    from bot.providers.stripe_webhook import register, webhook_server
+    from bot.providers.stripe import StripeProvider
+    from bot.providers.stripe.webhook import register, webhook_server
     from bot.repo.sql import SqlStore
     from bot.service import Service
     from bot.store import Mark
@@ -510,7 +510,7 @@ def webhook(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",  # noqa: S104 (a dyno's router)
 ) -> None:
     """Receive Stripe's events at POST /stripe/webhook, alone (superseded by `paybot web`, which serves it too)."""
-    from bot.providers.stripe_webhook import PATH, make_app, webhook_server
+    from bot.providers.stripe.webhook import PATH, make_app, webhook_server
 
     settings, _uow, service = _operator()
     if settings.paybot_provider != "stripe":

@@ -127,7 +127,7 @@ def _provider(settings: Settings) -> Check:
 def _stripe(settings: Settings) -> Check:
     import stripe
 
-    from bot.providers.stripe_provider import MIN_CHARGE
+    from bot.providers.stripe import MIN_CHARGE
 
     try:
         key = settings.require_stripe()

@@ -99,7 +99,7 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
                card: CardPort | None = None, mangopay: Any = None) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
-    (`bot.providers.stripe_webhook.register`, endpoint "stripe_webhook"); `console(app)`, when given, adds the
+    (`bot.providers.stripe.webhook.register`, endpoint "stripe_webhook"); `console(app)`, when given, adds the
     operator's console (`bot.console.pages.register`: blueprint "console", which checks its own forms' CSRF
     tokens, routes in `bot.console.pages.ROUTES`). `script_hosts` and `connect_hosts`
     (https origins) join 'self' in the Content-Security-Policy: where the card page will load and reach the
