@@ -81,10 +81,8 @@ import hashlib
 import html
 import ipaddress
 import json
-import logging
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -97,9 +95,19 @@ from flask import Flask, Response, request
 
 from bot import links
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
+from bot.sims.kit import (
+    LoopbackServer,
+    drop_connection,
+    prune_keys,
+    queue_fault,
+    quiet_app,
+    request_record,
+    route_name,
+    take_fault,
+    unix_now,
+)
 
-DROP = 0  # an injected fault meaning: do the work, then drop the connection
 KEY_LIFETIME = 24 * 3600  # seconds an idempotency key blocks its reuse and keeps its answer
 KEY_FORMAT = re.compile(r"[A-Za-z0-9-]{16,36}")
 TOKEN_LIFETIME = 3600  # seconds (wall clock)
@@ -273,7 +281,7 @@ class MangopaySim(LoopbackServer):
         if status not in (500, 503, 429, DROP):
             raise ValueError(f"the emulator injects 500, 503, 429 or DROP, not {status}")
         with self.lock:
-            self.faults.setdefault(route, []).extend([(status, work)] * times)
+            queue_fault(self.faults, route, (status, work), times)
 
     def complete_card_page(self, registration_id: str, card_number: str = CARD_OK) -> dict[str, Any]:
         """The user types a card on the operator's card page: the page tokenizes it and sends the answer back
@@ -598,10 +606,9 @@ class MangopaySim(LoopbackServer):
     # ------------------------------------------------------------------ app (served by LoopbackServer)
 
     def app(self) -> Flask:
-        app = Flask("mangopay-sim")
+        app = quiet_app("mangopay-sim")
         app.url_map.strict_slashes = False
         app.url_map.merge_slashes = False  # the SDK reads stored responses at ".../responses//KEY"
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("POST", "/users/natural", self._user_create),
             ("POST", "/sca/users/natural", self._user_create),
@@ -659,7 +666,7 @@ class MangopaySim(LoopbackServer):
         def unknown(err: Exception) -> Response:
             status = 405 if request.method not in ("GET", "POST", "PUT") or "405" in str(err) else 404
             with self.lock:
-                self.requests.append({"route": f"{request.method} {request.path}", "key": None, "status": status})
+                request_record(self.requests, f"{request.method} {request.path}", status=status)
             if status == 405:
                 return self._error(MangopayError(405, "method_not_allowed", "The method is not allowed"))
             return self._error(MangopayError(404, "ressource_not_found", "Cannot found the ressource",
@@ -803,7 +810,7 @@ class MangopaySim(LoopbackServer):
     # ------------------------------------------------------------------ plumbing
 
     def _now(self) -> int:
-        return int(self.clock.now().timestamp())
+        return unix_now(self.clock)
 
     def _id(self) -> str:
         self._n += 1
@@ -839,22 +846,20 @@ class MangopaySim(LoopbackServer):
             self.tokens.clear()
 
     def _endpoint(self, method: str, rule: str, view: Callable[..., Any]) -> Callable[..., Response]:  # noqa: C901
-        route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+        route = route_name(method, rule)
 
         def handle(client: str, **kw: Any) -> Response:  # noqa: C901
             key = request.headers.get("Idempotency-Key") if method == "POST" else None
-            record: dict[str, Any] = {"route": route, "key": key, "status": 0,
-                                      "query": request.query_string.decode("latin-1")}
             body: Any = None
             with self.lock:
-                self.requests.append(record)
+                record = request_record(self.requests, route, key, query=request.query_string.decode("latin-1"))
                 if not self._authorized(client):
                     record["status"] = 401
                     return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
                                                      {"Authorization": "Missing, invalid or expired token"}))
                 self._prune()
                 limited, rate_headers = self._count_call()
-                fault = self.faults[route].pop(0) if self.faults.get(route) else None
+                fault = take_fault(self.faults, route)
                 if limited or (fault and fault[0] == 429):
                     record["status"] = 429
                     return self._error(MangopayError(429, "rate_limit", RATE_LIMITED, headers=rate_headers))
@@ -897,9 +902,7 @@ class MangopaySim(LoopbackServer):
                     self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
                                           type=resp.mimetype)
             if fault and fault[0] == DROP:  # the work is done and saved; the client never hears of it
-                sock = request.environ.get("werkzeug.socket")
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
+                drop_connection()
             return resp
 
         handle.__name__ = f"mangopay_{method}_{rule}"
@@ -924,9 +927,7 @@ class MangopaySim(LoopbackServer):
 
     def _prune(self) -> None:
         """Keys are forgotten 24 hours after their first use; open pages lapse."""
-        now = self._now()
-        for key in [k for k, v in self.keys.items() if v["at"] + KEY_LIFETIME <= now]:
-            del self.keys[key]
+        prune_keys(self.keys, self._now(), KEY_LIFETIME)
         self._sweep()
 
     def _sweep(self) -> None:

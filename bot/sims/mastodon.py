@@ -39,7 +39,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import LoopbackServer, live_key, queue_fault
 from bot.sims.mastodon_routes import masto_time
 
 DOMAIN = "paybot.example"
@@ -47,6 +47,7 @@ SIM_TOKEN = "sim-mastodon-token"
 MAX_CHARACTERS = 500
 RATE_LIMIT = 300  # requests per window per account (Mastodon's default)
 WINDOW = timedelta(minutes=5)
+KEY_LIFETIME = 3600  # seconds an Idempotency-Key keeps the status it posted
 VERSION = "4.6.4"
 # @user or @user@domain, not glued to a word, a path or an address
 MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))?(?![\w@])")
@@ -77,8 +78,8 @@ class MastodonSim(LoopbackServer):
         self._next_account = 110_000_000_000_000_001
         self._next_notification = 1
         self._windows: dict[str, tuple[datetime, int]] = {}
-        self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}  # (account, key) -> (status, when)
-        self.faults: dict[str, list[list[int]]] = {}  # endpoint -> [[status, times]]
+        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}  # (account, key) -> {"status": id, "at"}
+        self.faults: dict[str, list[int]] = {}  # endpoint -> the statuses its next requests answer
         self.scopes = ["read", "write"]  # what the bot's token was granted
         self.closing = threading.Event()  # set by stop(): open streams end
         self.streams = 0  # user streams opened so far
@@ -291,7 +292,7 @@ class MastodonSim(LoopbackServer):
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
         """Answer the next `times` requests to `endpoint` (a name of mastodon_routes.ROUTES) with `status`."""
         with self.lock:
-            self.faults.setdefault(endpoint, []).append([status, times])
+            queue_fault(self.faults, endpoint, status, times)
 
     def start(self, port: int = 0) -> str:
         self.closing.clear()
@@ -326,16 +327,6 @@ class MastodonSim(LoopbackServer):
         self._windows[account_id] = (start, used)
         return self.rate_limit, self.rate_limit - used, start + WINDOW
 
-    def take_fault(self, endpoint: str) -> int | None:
-        queue = self.faults.get(endpoint)
-        if not queue:
-            return None
-        queue[0][1] -= 1
-        status = queue[0][0]
-        if queue[0][1] <= 0:
-            queue.pop(0)
-        return status
-
     def countable(self, text: str) -> int:
         """A status's length as Mastodon counts it: a link is 23 characters, a remote mention its @username."""
         text = re.sub(r"https?://\S+", "x" * 23, text)
@@ -345,9 +336,9 @@ class MastodonSim(LoopbackServer):
         """The status this account already posted with this Idempotency-Key in the last hour, if any."""
         if not key:
             return None
-        found = self.idempotency.get((account_id, key))
-        if found and self.clock.now() - found[1] < timedelta(hours=1) and found[0] in self.statuses:
-            return self.statuses[found[0]]
+        found = live_key(self.idempotency, (account_id, key), self.clock.now().timestamp(), KEY_LIFETIME)
+        if found and found["status"] in self.statuses:
+            return self.statuses[found["status"]]
         return None
 
     def visible(self, status: dict[str, Any], viewer: str) -> bool:

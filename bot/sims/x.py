@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import LoopbackServer, queue_fault
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 FIRST_POST_ID = 1_861_000_000_000_000_000
@@ -76,12 +75,6 @@ def x_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class Fault:
-    status: int
-    times: int
-
-
 class XSim(LoopbackServer):
     """The simulated X: state, a Flask app over it, and control methods."""
 
@@ -113,7 +106,7 @@ class XSim(LoopbackServer):
         self.next_user = FIRST_USER_ID
         self.log: list[dict[str, Any]] = []  # every API request: endpoint, status, resources
         self.violations = 0  # requests made after a limit was already reached
-        self.faults: dict[str, list[Fault]] = {}
+        self.faults: dict[str, list[int]] = {}  # endpoint -> the statuses its next requests answer
         self.timeout_delay = 1.0  # seconds an injected timeout (status 0) holds its answer
         self._windows: dict[str, tuple[float, int]] = {}
         # indexes, so that a day of traffic does not make every request scan everything
@@ -291,7 +284,7 @@ class XSim(LoopbackServer):
         """Answer the next `times` requests to `endpoint` with `status`: 500, 503, 429, 4290 (a
         usage cap), or 0 (a timeout: the request is carried out, its answer held past the client's timeout)."""
         with self.lock:
-            self.faults.setdefault(endpoint, []).append(Fault(status, times))
+            queue_fault(self.faults, endpoint, status, times)
 
     # -------------------------------------------------------------- persistence
 
@@ -338,16 +331,6 @@ class XSim(LoopbackServer):
         used += 1
         self._windows[endpoint] = (start, used)
         return limit, limit - used, int(start + WINDOW)
-
-    def take_fault(self, endpoint: str) -> int | None:
-        queue = self.faults.get(endpoint)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault.status
 
     def record(self, endpoint: str, method: str, status: int, body: dict[str, Any]) -> None:
         """Log one API request with the ids of the resources it returned (reads are billed by them)."""

@@ -1,0 +1,107 @@
+"""What every simulator does the same way, in small pieces: the 127.0.0.1 server, a quiet Flask app, the
+clock in unix seconds, queues of injected faults, a dropped connection, idempotency keys that lapse, and the
+request log's records.
+
+What each provider answers (its error bodies, which faults it knows, whether a key replays or blocks) stays in
+its simulator: these pieces hold no provider's wording."""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+from typing import Any, TypeVar
+
+from flask import Flask, request
+from werkzeug.serving import make_server
+
+from bot.ports import Clock
+
+DROP = 0  # an injected fault meaning: do the work, then drop the connection (Stripe, Mangopay)
+TIMEOUT = 0  # an injected fault meaning: do the work, then answer too late (X, Mastodon)
+
+F = TypeVar("F")
+
+
+class LoopbackServer:
+    """Mixin: `start` serves `app()` on 127.0.0.1 in a daemon thread, `stop` shuts it down."""
+
+    thread_name = "simulator"
+    _server: Any = None
+    base = ""
+
+    def app(self) -> Flask:
+        raise NotImplementedError
+
+    def start(self, port: int = 0) -> str:
+        """Serve on 127.0.0.1 (port 0: a free one) in a background thread; returns the base URL."""
+        self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
+                         name=self.thread_name).start()
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        return self.base
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def quiet_app(name: str) -> Flask:
+    """A Flask app for a simulator, with werkzeug's access log off (no line a request on the console)."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    return Flask(name)
+
+
+def unix_now(clock: Clock) -> int:
+    """The simulator's clock in whole unix seconds, as the payment providers stamp their objects."""
+    return int(clock.now().timestamp())
+
+
+def route_name(method: str, rule: str) -> str:
+    """A Flask rule as the request log and `inject` name it: "POST /v1/customers/{id}"."""
+    return f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+
+
+def queue_fault(faults: dict[str, list[F]], route: str, fault: F, times: int = 1) -> None:
+    """The next `times` requests to `route` meet `fault` (after those already queued there)."""
+    faults.setdefault(route, []).extend([fault] * times)
+
+
+def take_fault(faults: dict[str, list[F]], route: str) -> F | None:
+    """The fault this request to `route` meets, if one is queued: it is used up."""
+    queue = faults.get(route)
+    return queue.pop(0) if queue else None
+
+
+def drop_connection() -> None:
+    """Close the current request's connection without an answer: the work is done, the client never hears."""
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def live_key(keys: dict[Any, dict[str, Any]], key: Any, now: float, lifetime: float) -> dict[str, Any] | None:
+    """What `keys` keeps under an idempotency key (each entry has its first use "at"), or None: a key `lifetime`
+    seconds old is forgotten here."""
+    kept = keys.get(key)
+    if kept is not None and now - kept["at"] >= lifetime:
+        del keys[key]
+        return None
+    return kept
+
+
+def prune_keys(keys: dict[Any, dict[str, Any]], now: float, lifetime: float) -> None:
+    """Forget every idempotency key `lifetime` seconds after its first use."""
+    for key in [k for k, v in keys.items() if now - v["at"] >= lifetime]:
+        del keys[key]
+
+
+def request_record(log: list[dict[str, Any]], route: str, key: str | None = None, status: int = 0,
+                   **extra: Any) -> dict[str, Any]:
+    """Append a request's record (route, idempotency key, status: 0 until it is answered) to `log`; returns it."""
+    record = {"route": route, "key": key, "status": status, **extra}
+    log.append(record)
+    return record
