@@ -7,13 +7,14 @@ its simulator: these pieces hold no provider's wording."""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import socket
 import threading
 from typing import Any, TypeVar
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from werkzeug.serving import make_server
 
 from bot.ports import Clock
@@ -53,6 +54,19 @@ def quiet_app(name: str) -> Flask:
     """A Flask app for a simulator, with werkzeug's access log off (no line a request on the console)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     return Flask(name)
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """`body` as a JSON answer (application/json, no trailing newline), with `headers` (those set to None left
+    out)."""
+    return Response(json.dumps(body), status=status, mimetype="application/json",
+                    headers={k: v for k, v in (headers or {}).items() if v is not None})
+
+
+def bearer_token() -> str | None:
+    """The token of the request's `Authorization: Bearer ...` header, or None when it has no such header."""
+    auth = request.headers.get("Authorization", "")
+    return auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
 
 
 def unix_now(clock: Clock) -> int:

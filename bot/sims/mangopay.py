@@ -98,7 +98,9 @@ from bot.ports import Clock, SystemClock
 from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
 from bot.sims.kit import (
     LoopbackServer,
+    bearer_token,
     drop_connection,
+    json_response,
     prune_keys,
     queue_fault,
     quiet_app,
@@ -726,8 +728,8 @@ class MangopaySim(LoopbackServer):
                                 work=bool(body.get("work", False)))
                     result = {"ok": True}
                 else:
-                    return Response(json.dumps({"error": "unknown action"}), 404, mimetype="application/json")
-                return Response(json.dumps(result), 200, mimetype="application/json")
+                    return json_response({"error": "unknown action"}, 404)
+                return json_response(result)
             except MangopayError as err:
                 return self._error(err)
             except ValueError as err:
@@ -798,7 +800,7 @@ class MangopaySim(LoopbackServer):
             return Response(page_html, mimetype="text/html")
 
         def payouts() -> Response:  # GET /_sim/payouts: the payouts waiting for their bank (to settle one)
-            return Response(json.dumps(self.open_payouts()), 200, mimetype="application/json")
+            return json_response(self.open_payouts())
 
         app.add_url_rule("/_sim/payouts", "payouts", payouts, methods=["GET"])
         app.add_url_rule("/_sim/tokenize/<oid>", "tokenize", tokenizer, methods=["POST"])
@@ -820,7 +822,7 @@ class MangopaySim(LoopbackServer):
         now = self._now()
         body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
                 err.errors_key: err.errors}
-        return Response(json.dumps(body), status=err.status, mimetype="application/json", headers=err.headers)
+        return json_response(body, err.status, err.headers)
 
     def _token(self) -> Response:
         header = request.headers.get("Authorization", "")
@@ -831,13 +833,10 @@ class MangopaySim(LoopbackServer):
         token = secrets.token_hex(16)
         with self.lock:
             self.tokens[token] = time.monotonic() + TOKEN_LIFETIME
-        return Response(json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}),
-                        mimetype="application/json")
+        return json_response({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME})
 
     def _authorized(self, client: str) -> bool:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        expiry = self.tokens.get(token)
+        expiry = self.tokens.get(bearer_token() or "")
         return client == self.client_id and expiry is not None and expiry > time.monotonic()
 
     def forget_tokens(self) -> None:
@@ -890,8 +889,7 @@ class MangopaySim(LoopbackServer):
                         result = view(body or {}, **kw) if method in ("POST", "PUT") else view(
                             request.args, **kw)
                         resp, list_headers = (result if isinstance(result, tuple) else (result, {}))
-                        resp = Response(json.dumps(resp), status=200, mimetype="application/json",
-                                        headers=list_headers)
+                        resp = json_response(resp, 200, list_headers)
                     except MangopayError as err:
                         resp = self._error(err)
                     if fault and fault[0] in (500, 503):  # the work was done, then the request failed

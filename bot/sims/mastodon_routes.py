@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from bot.sims.kit import TIMEOUT, quiet_app, take_fault
+from bot.sims.kit import TIMEOUT, bearer_token, quiet_app, take_fault
 
 if TYPE_CHECKING:
     from bot.sims.mastodon import MastodonSim
@@ -85,8 +85,7 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
         def wrap(fn: Callable[..., Response]) -> Callable[..., Response]:
             @wraps(fn)
             def handler(**kwargs: Any) -> Response:
-                auth = request.headers.get("Authorization", "")
-                viewer = sim.tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+                viewer = sim.tokens.get(bearer_token() or "")
                 with sim.lock:
                     if viewer is None:
                         resp = _error(401, "The access token is invalid")

@@ -83,6 +83,7 @@ from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it fr
 from bot.sims.kit import (
     LoopbackServer,
     drop_connection,
+    json_response,
     live_key,
     queue_fault,
     quiet_app,
@@ -1237,9 +1238,4 @@ class StripeSim(LoopbackServer):
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    resp = Response(json.dumps(body), status=status, mimetype="application/json")
-    resp.headers["Request-Id"] = f"req_sim{threading.get_ident() % 10**8:08d}"
-    for k, v in (headers or {}).items():
-        if v is not None:
-            resp.headers[k] = v
-    return resp
+    return json_response(body, status, {"Request-Id": f"req_sim{threading.get_ident() % 10**8:08d}", **(headers or {})})
