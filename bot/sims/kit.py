@@ -1,6 +1,6 @@
-"""What every simulator does the same way, in small pieces: the 127.0.0.1 server, a quiet Flask app, the
-clock in unix seconds, queues of injected faults, a dropped connection, idempotency keys that lapse, and the
-request log's records.
+"""What every simulator does the same way, in small pieces: the 127.0.0.1 server, a quiet Flask app, JSON
+answers, the Bearer token, the clock in unix seconds, queues of injected faults, a dropped connection,
+idempotency keys that lapse, fixed rate-limit windows, and the request log's records.
 
 What each provider answers (its error bodies, which faults it knows, whether a key replays or blocks) stays in
 its simulator: these pieces hold no provider's wording."""
@@ -23,6 +23,7 @@ DROP = 0  # an injected fault meaning: do the work, then drop the connection (St
 TIMEOUT = 0  # an injected fault meaning: do the work, then answer too late (X, Mastodon)
 
 F = TypeVar("F")
+W = TypeVar("W")
 
 
 class LoopbackServer:
@@ -88,6 +89,15 @@ def take_fault(faults: dict[str, list[F]], route: str) -> F | None:
     """The fault this request to `route` meets, if one is queued: it is used up."""
     queue = faults.get(route)
     return queue.pop(0) if queue else None
+
+
+def count_in_window(windows: dict[str, tuple[W, int]], name: str, start: W) -> int:
+    """Count one request of `name` (an endpoint, an account) in its rate-limit window that began at `start`: a
+    window begun at another time is over and the count starts again. Returns the requests the window holds."""
+    began, used = windows.get(name, (start, 0))
+    used = used + 1 if began == start else 1
+    windows[name] = (start, used)
+    return used
 
 
 def drop_connection() -> None:

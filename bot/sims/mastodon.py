@@ -39,7 +39,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.kit import LoopbackServer, live_key, queue_fault
+from bot.sims.kit import LoopbackServer, count_in_window, live_key, queue_fault
 from bot.sims.mastodon_routes import masto_time
 
 DOMAIN = "paybot.example"
@@ -320,11 +320,7 @@ class MastodonSim(LoopbackServer):
         now = self.clock.now()
         epoch = datetime(2000, 1, 1, tzinfo=UTC)
         start = epoch + WINDOW * ((now - epoch) // WINDOW)
-        began, used = self._windows.get(account_id, (start, 0))
-        if began != start:
-            used = 0
-        used += 1
-        self._windows[account_id] = (start, used)
+        used = count_in_window(self._windows, account_id, start)
         return self.rate_limit, self.rate_limit - used, start + WINDOW
 
     def countable(self, text: str) -> int:

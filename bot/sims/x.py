@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.kit import LoopbackServer, queue_fault
+from bot.sims.kit import LoopbackServer, count_in_window, queue_fault
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 FIRST_POST_ID = 1_861_000_000_000_000_000
@@ -325,11 +325,10 @@ class XSim(LoopbackServer):
         if limit is None:
             return None
         now = self.clock.now().timestamp()
-        start, used = self._windows.get(endpoint, (now, 0))
+        start, _ = self._windows.get(endpoint, (now, 0))
         if now - start >= WINDOW:
-            start, used = now, 0
-        used += 1
-        self._windows[endpoint] = (start, used)
+            start = now
+        used = count_in_window(self._windows, endpoint, start)
         return limit, limit - used, int(start + WINDOW)
 
     def record(self, endpoint: str, method: str, status: int, body: dict[str, Any]) -> None:
