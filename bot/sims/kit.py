@@ -26,25 +26,23 @@ F = TypeVar("F")
 W = TypeVar("W")
 
 
-class LoopbackServer:
-    """Mixin: `start` serves `app()` on 127.0.0.1 in a daemon thread, `stop` shuts it down."""
+class Loopback:
+    """A simulator's server: `start` serves a Flask app on 127.0.0.1 from a daemon thread, `stop` shuts it down.
+    A simulator holds one (no base class): its own `start` and `stop` say what else they do."""
 
-    thread_name = "simulator"
-    _server: Any = None
-    base = ""
+    def __init__(self, thread_name: str) -> None:
+        self.thread_name = thread_name
+        self._server: Any = None
 
-    def app(self) -> Flask:
-        raise NotImplementedError
-
-    def start(self, port: int = 0) -> str:
-        """Serve on 127.0.0.1 (port 0: a free one) in a background thread; returns the base URL."""
-        self._server = make_server("127.0.0.1", port, self.app(), threaded=True)
+    def start(self, app: Flask, port: int = 0) -> str:
+        """Serve `app` on 127.0.0.1 (port 0: a free one) in a background thread; returns the base URL."""
+        self._server = make_server("127.0.0.1", port, app, threaded=True)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
                          name=self.thread_name).start()
-        self.base = f"http://127.0.0.1:{self._server.server_port}"
-        return self.base
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
+        """Shut the server down and free its port (nothing when it is not serving)."""
         if self._server:
             self._server.shutdown()
             self._server.server_close()

@@ -97,7 +97,7 @@ from bot import links
 from bot.ports import Clock, SystemClock
 from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
 from bot.sims.kit import (
-    LoopbackServer,
+    Loopback,
     bearer_token,
     drop_connection,
     json_response,
@@ -245,7 +245,7 @@ def _missing(kind: str, oid: str) -> MangopayError:
                          {"RessourceNotFound": f"Cannot found the ressource {kind} with the id={oid} "})
 
 
-class MangopaySim(LoopbackServer):
+class MangopaySim:
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
@@ -273,7 +273,8 @@ class MangopaySim(LoopbackServer):
         self.calls: list[int] = []  # when each counted call came (unix seconds), for the rate limits
         self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook: a POST begins its work
         self._n = 10_000_000
-        self.thread_name = "mangopay-sim"
+        self.server = Loopback("mangopay-sim")
+        self.base = ""  # its URL once started
 
     # ------------------------------------------------------------------ control (the people, the tests)
 
@@ -605,7 +606,15 @@ class MangopaySim(LoopbackServer):
         with self.lock:
             return int(self._get("wallet", wallet_id)["Balance"]["Amount"])
 
-    # ------------------------------------------------------------------ app (served by LoopbackServer)
+    # ------------------------------------------------------------------ app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
         app = quiet_app("mangopay-sim")

@@ -39,7 +39,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.kit import LoopbackServer, count_in_window, live_key, queue_fault
+from bot.sims.kit import Loopback, count_in_window, live_key, queue_fault
 from bot.sims.mastodon_routes import masto_time
 
 DOMAIN = "paybot.example"
@@ -53,7 +53,7 @@ VERSION = "4.6.4"
 MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))?(?![\w@])")
 
 
-class MastodonSim(LoopbackServer):
+class MastodonSim:
     """The simulated Mastodon instance: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, bot_handle: str = "paybot", domain: str = DOMAIN,
@@ -83,7 +83,8 @@ class MastodonSim(LoopbackServer):
         self.scopes = ["read", "write"]  # what the bot's token was granted
         self.closing = threading.Event()  # set by stop(): open streams end
         self.streams = 0  # user streams opened so far
-        self.thread_name = "mastodon-sim"
+        self.server = Loopback("mastodon-sim")
+        self.base = ""  # its URL once started
         self.bot_id = self.add_user(bot_handle, "paybot", bot=True)
         self.tokens[token] = self.bot_id
 
@@ -295,12 +296,14 @@ class MastodonSim(LoopbackServer):
             queue_fault(self.faults, endpoint, status, times)
 
     def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
         self.closing.clear()
-        return super().start(port)
+        self.base = self.server.start(self.app(), port)
+        return self.base
 
     def stop(self) -> None:
         self.closing.set()  # the user streams end, so that their threads do not hold the server
-        super().stop()
+        self.server.stop()
 
     # ------------------------------------------------------------------- app
 

@@ -81,7 +81,7 @@ from bot.money import Money
 from bot.ports import Clock, SystemClock
 from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
 from bot.sims.kit import (
-    LoopbackServer,
+    Loopback,
     drop_connection,
     json_response,
     live_key,
@@ -348,7 +348,7 @@ def _bool(params: dict[str, Any], name: str) -> bool:
     raise _invalid(f"Invalid boolean: {raw}", name)
 
 
-class StripeSim(LoopbackServer):
+class StripeSim:
     """The emulated Stripe account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, api_key: str = "sk_test_paybot_sim") -> None:
@@ -366,7 +366,8 @@ class StripeSim(LoopbackServer):
         self.connected: dict[str, dict[str, dict[str, Any]]] = {}  # account -> its own objects (connected_payment)
         self._pending_refunds = 0  # how many of the next refunds stay pending (hold_refunds)
         self._n = 0
-        self.thread_name = "stripe-sim"
+        self.server = Loopback("stripe-sim")
+        self.base = ""  # its URL once started
         self.platform: dict[str, Any] = {  # the account that owns the API key (GET /v1/account)
             "id": "acct_sim_platform", "object": "account", "type": "standard", "country": "US", "email": None,
             "created": self._now(), "metadata": {}, "charges_enabled": True, "payouts_enabled": True,
@@ -534,7 +535,15 @@ class StripeSim(LoopbackServer):
     def succeeded_charges(self) -> int:
         return sum(1 for o in self.of_kind("charge") if o["status"] == "succeeded")
 
-    # ------------------------------------------------------------------ app (served by LoopbackServer)
+    # ------------------------------------------------------------------ app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
         app = quiet_app("stripe-sim")

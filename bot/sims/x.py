@@ -28,7 +28,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.kit import LoopbackServer, count_in_window, queue_fault
+from bot.sims.kit import Loopback, count_in_window, queue_fault
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 FIRST_POST_ID = 1_861_000_000_000_000_000
@@ -75,7 +75,7 @@ def x_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-class XSim(LoopbackServer):
+class XSim:
     """The simulated X: state, a Flask app over it, and control methods."""
 
     def __init__(
@@ -113,7 +113,8 @@ class XSim(LoopbackServer):
         self._mentions: dict[str, list[dict[str, Any]]] = {}
         self._texts: set[tuple[str, str]] = set()
         self._wrote_to: set[tuple[str, str]] = set()
-        self.thread_name = "x-sim"
+        self.server = Loopback("x-sim")
+        self.base = ""  # its URL once started
         if self.state_path and self.state_path.exists():
             self._load()
         self.bot_id = self.user_id(bot_handle) if self._find(bot_handle) else self.add_user(
@@ -307,7 +308,15 @@ class XSim(LoopbackServer):
         for event in self.dms:
             self._index_dm(event)
 
-    # ------------------------------------------------------------------- app (served by LoopbackServer)
+    # ------------------------------------------------------------------- app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
         """The Flask application: X's endpoints and the /_sim control API."""
