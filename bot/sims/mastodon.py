@@ -293,7 +293,7 @@ class MastodonSim:
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
         """Answer the next `times` requests to `endpoint` (a name of mastodon_routes.ROUTES) with `status`."""
         with self.lock:
-            queue_fault(self.faults, endpoint, status, times)
+            queue_fault(self.faults, endpoint, status, max(times, 1))  # `times` 0 still fails one request
 
     def start(self, port: int = 0) -> str:
         """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""

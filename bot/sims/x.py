@@ -285,7 +285,7 @@ class XSim:
         """Answer the next `times` requests to `endpoint` with `status`: 500, 503, 429, 4290 (a
         usage cap), or 0 (a timeout: the request is carried out, its answer held past the client's timeout)."""
         with self.lock:
-            queue_fault(self.faults, endpoint, status, times)
+            queue_fault(self.faults, endpoint, status, max(times, 1))  # `times` 0 still fails one request
 
     # -------------------------------------------------------------- persistence
 
