@@ -81,10 +81,8 @@ import hashlib
 import html
 import ipaddress
 import json
-import logging
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
@@ -97,9 +95,21 @@ from flask import Flask, Response, request
 
 from bot import links
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
+from bot.sims.kit import (
+    Loopback,
+    bearer_token,
+    drop_connection,
+    json_response,
+    prune_keys,
+    queue_fault,
+    quiet_app,
+    request_record,
+    route_name,
+    take_fault,
+    unix_now,
+)
 
-DROP = 0  # an injected fault meaning: do the work, then drop the connection
 KEY_LIFETIME = 24 * 3600  # seconds an idempotency key blocks its reuse and keeps its answer
 KEY_FORMAT = re.compile(r"[A-Za-z0-9-]{16,36}")
 TOKEN_LIFETIME = 3600  # seconds (wall clock)
@@ -235,7 +245,7 @@ def _missing(kind: str, oid: str) -> MangopayError:
                          {"RessourceNotFound": f"Cannot found the ressource {kind} with the id={oid} "})
 
 
-class MangopaySim(LoopbackServer):
+class MangopaySim:
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
@@ -263,7 +273,8 @@ class MangopaySim(LoopbackServer):
         self.calls: list[int] = []  # when each counted call came (unix seconds), for the rate limits
         self.on_execute: Callable[[dict[str, Any]], None] | None = None  # test hook: a POST begins its work
         self._n = 10_000_000
-        self.thread_name = "mangopay-sim"
+        self.server = Loopback("mangopay-sim")
+        self.base = ""  # its URL once started
 
     # ------------------------------------------------------------------ control (the people, the tests)
 
@@ -273,7 +284,7 @@ class MangopaySim(LoopbackServer):
         if status not in (500, 503, 429, DROP):
             raise ValueError(f"the emulator injects 500, 503, 429 or DROP, not {status}")
         with self.lock:
-            self.faults.setdefault(route, []).extend([(status, work)] * times)
+            queue_fault(self.faults, route, (status, work), times)
 
     def complete_card_page(self, registration_id: str, card_number: str = CARD_OK) -> dict[str, Any]:
         """The user types a card on the operator's card page: the page tokenizes it and sends the answer back
@@ -595,13 +606,20 @@ class MangopaySim(LoopbackServer):
         with self.lock:
             return int(self._get("wallet", wallet_id)["Balance"]["Amount"])
 
-    # ------------------------------------------------------------------ app (served by LoopbackServer)
+    # ------------------------------------------------------------------ app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
-        app = Flask("mangopay-sim")
+        app = quiet_app("mangopay-sim")
         app.url_map.strict_slashes = False
         app.url_map.merge_slashes = False  # the SDK reads stored responses at ".../responses//KEY"
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("POST", "/users/natural", self._user_create),
             ("POST", "/sca/users/natural", self._user_create),
@@ -659,7 +677,7 @@ class MangopaySim(LoopbackServer):
         def unknown(err: Exception) -> Response:
             status = 405 if request.method not in ("GET", "POST", "PUT") or "405" in str(err) else 404
             with self.lock:
-                self.requests.append({"route": f"{request.method} {request.path}", "key": None, "status": status})
+                request_record(self.requests, f"{request.method} {request.path}", status=status)
             if status == 405:
                 return self._error(MangopayError(405, "method_not_allowed", "The method is not allowed"))
             return self._error(MangopayError(404, "ressource_not_found", "Cannot found the ressource",
@@ -719,8 +737,8 @@ class MangopaySim(LoopbackServer):
                                 work=bool(body.get("work", False)))
                     result = {"ok": True}
                 else:
-                    return Response(json.dumps({"error": "unknown action"}), 404, mimetype="application/json")
-                return Response(json.dumps(result), 200, mimetype="application/json")
+                    return json_response({"error": "unknown action"}, 404)
+                return json_response(result)
             except MangopayError as err:
                 return self._error(err)
             except ValueError as err:
@@ -791,7 +809,7 @@ class MangopaySim(LoopbackServer):
             return Response(page_html, mimetype="text/html")
 
         def payouts() -> Response:  # GET /_sim/payouts: the payouts waiting for their bank (to settle one)
-            return Response(json.dumps(self.open_payouts()), 200, mimetype="application/json")
+            return json_response(self.open_payouts())
 
         app.add_url_rule("/_sim/payouts", "payouts", payouts, methods=["GET"])
         app.add_url_rule("/_sim/tokenize/<oid>", "tokenize", tokenizer, methods=["POST"])
@@ -803,7 +821,7 @@ class MangopaySim(LoopbackServer):
     # ------------------------------------------------------------------ plumbing
 
     def _now(self) -> int:
-        return int(self.clock.now().timestamp())
+        return unix_now(self.clock)
 
     def _id(self) -> str:
         self._n += 1
@@ -813,7 +831,7 @@ class MangopaySim(LoopbackServer):
         now = self._now()
         body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
                 err.errors_key: err.errors}
-        return Response(json.dumps(body), status=err.status, mimetype="application/json", headers=err.headers)
+        return json_response(body, err.status, err.headers)
 
     def _token(self) -> Response:
         header = request.headers.get("Authorization", "")
@@ -824,13 +842,10 @@ class MangopaySim(LoopbackServer):
         token = secrets.token_hex(16)
         with self.lock:
             self.tokens[token] = time.monotonic() + TOKEN_LIFETIME
-        return Response(json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME}),
-                        mimetype="application/json")
+        return json_response({"access_token": token, "token_type": "Bearer", "expires_in": TOKEN_LIFETIME})
 
     def _authorized(self, client: str) -> bool:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-        expiry = self.tokens.get(token)
+        expiry = self.tokens.get(bearer_token() or "")
         return client == self.client_id and expiry is not None and expiry > time.monotonic()
 
     def forget_tokens(self) -> None:
@@ -839,22 +854,20 @@ class MangopaySim(LoopbackServer):
             self.tokens.clear()
 
     def _endpoint(self, method: str, rule: str, view: Callable[..., Any]) -> Callable[..., Response]:  # noqa: C901
-        route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+        route = route_name(method, rule)
 
         def handle(client: str, **kw: Any) -> Response:  # noqa: C901
             key = request.headers.get("Idempotency-Key") if method == "POST" else None
-            record: dict[str, Any] = {"route": route, "key": key, "status": 0,
-                                      "query": request.query_string.decode("latin-1")}
             body: Any = None
             with self.lock:
-                self.requests.append(record)
+                record = request_record(self.requests, route, key, query=request.query_string.decode("latin-1"))
                 if not self._authorized(client):
                     record["status"] = 401
                     return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
                                                      {"Authorization": "Missing, invalid or expired token"}))
                 self._prune()
                 limited, rate_headers = self._count_call()
-                fault = self.faults[route].pop(0) if self.faults.get(route) else None
+                fault = take_fault(self.faults, route)
                 if limited or (fault and fault[0] == 429):
                     record["status"] = 429
                     return self._error(MangopayError(429, "rate_limit", RATE_LIMITED, headers=rate_headers))
@@ -885,8 +898,7 @@ class MangopaySim(LoopbackServer):
                         result = view(body or {}, **kw) if method in ("POST", "PUT") else view(
                             request.args, **kw)
                         resp, list_headers = (result if isinstance(result, tuple) else (result, {}))
-                        resp = Response(json.dumps(resp), status=200, mimetype="application/json",
-                                        headers=list_headers)
+                        resp = json_response(resp, 200, list_headers)
                     except MangopayError as err:
                         resp = self._error(err)
                     if fault and fault[0] in (500, 503):  # the work was done, then the request failed
@@ -897,9 +909,7 @@ class MangopaySim(LoopbackServer):
                     self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
                                           type=resp.mimetype)
             if fault and fault[0] == DROP:  # the work is done and saved; the client never hears of it
-                sock = request.environ.get("werkzeug.socket")
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
+                drop_connection()
             return resp
 
         handle.__name__ = f"mangopay_{method}_{rule}"
@@ -924,9 +934,7 @@ class MangopaySim(LoopbackServer):
 
     def _prune(self) -> None:
         """Keys are forgotten 24 hours after their first use; open pages lapse."""
-        now = self._now()
-        for key in [k for k, v in self.keys.items() if v["at"] + KEY_LIFETIME <= now]:
-            del self.keys[key]
+        prune_keys(self.keys, self._now(), KEY_LIFETIME)
         self._sweep()
 
     def _sweep(self) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import Loopback, count_in_window, live_key, queue_fault
 from bot.sims.mastodon_routes import masto_time
 
 DOMAIN = "paybot.example"
@@ -47,12 +47,13 @@ SIM_TOKEN = "sim-mastodon-token"
 MAX_CHARACTERS = 500
 RATE_LIMIT = 300  # requests per window per account (Mastodon's default)
 WINDOW = timedelta(minutes=5)
+KEY_LIFETIME = 3600  # seconds an Idempotency-Key keeps the status it posted
 VERSION = "4.6.4"
 # @user or @user@domain, not glued to a word, a path or an address
 MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))?(?![\w@])")
 
 
-class MastodonSim(LoopbackServer):
+class MastodonSim:
     """The simulated Mastodon instance: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, bot_handle: str = "paybot", domain: str = DOMAIN,
@@ -77,12 +78,13 @@ class MastodonSim(LoopbackServer):
         self._next_account = 110_000_000_000_000_001
         self._next_notification = 1
         self._windows: dict[str, tuple[datetime, int]] = {}
-        self.idempotency: dict[tuple[str, str], tuple[str, datetime]] = {}  # (account, key) -> (status, when)
-        self.faults: dict[str, list[list[int]]] = {}  # endpoint -> [[status, times]]
+        self.idempotency: dict[tuple[str, str], dict[str, Any]] = {}  # (account, key) -> {"status": id, "at"}
+        self.faults: dict[str, list[int]] = {}  # endpoint -> the statuses its next requests answer
         self.scopes = ["read", "write"]  # what the bot's token was granted
         self.closing = threading.Event()  # set by stop(): open streams end
         self.streams = 0  # user streams opened so far
-        self.thread_name = "mastodon-sim"
+        self.server = Loopback("mastodon-sim")
+        self.base = ""  # its URL once started
         self.bot_id = self.add_user(bot_handle, "paybot", bot=True)
         self.tokens[token] = self.bot_id
 
@@ -291,15 +293,17 @@ class MastodonSim(LoopbackServer):
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
         """Answer the next `times` requests to `endpoint` (a name of mastodon_routes.ROUTES) with `status`."""
         with self.lock:
-            self.faults.setdefault(endpoint, []).append([status, times])
+            queue_fault(self.faults, endpoint, status, max(times, 1))  # `times` 0 still fails one request
 
     def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
         self.closing.clear()
-        return super().start(port)
+        self.base = self.server.start(self.app(), port)
+        return self.base
 
     def stop(self) -> None:
         self.closing.set()  # the user streams end, so that their threads do not hold the server
-        super().stop()
+        self.server.stop()
 
     # ------------------------------------------------------------------- app
 
@@ -319,22 +323,8 @@ class MastodonSim(LoopbackServer):
         now = self.clock.now()
         epoch = datetime(2000, 1, 1, tzinfo=UTC)
         start = epoch + WINDOW * ((now - epoch) // WINDOW)
-        began, used = self._windows.get(account_id, (start, 0))
-        if began != start:
-            used = 0
-        used += 1
-        self._windows[account_id] = (start, used)
+        used = count_in_window(self._windows, account_id, start)
         return self.rate_limit, self.rate_limit - used, start + WINDOW
-
-    def take_fault(self, endpoint: str) -> int | None:
-        queue = self.faults.get(endpoint)
-        if not queue:
-            return None
-        queue[0][1] -= 1
-        status = queue[0][0]
-        if queue[0][1] <= 0:
-            queue.pop(0)
-        return status
 
     def countable(self, text: str) -> int:
         """A status's length as Mastodon counts it: a link is 23 characters, a remote mention its @username."""
@@ -345,9 +335,9 @@ class MastodonSim(LoopbackServer):
         """The status this account already posted with this Idempotency-Key in the last hour, if any."""
         if not key:
             return None
-        found = self.idempotency.get((account_id, key))
-        if found and self.clock.now() - found[1] < timedelta(hours=1) and found[0] in self.statuses:
-            return self.statuses[found[0]]
+        found = live_key(self.idempotency, (account_id, key), self.clock.now().timestamp(), KEY_LIFETIME)
+        if found and found["status"] in self.statuses:
+            return self.statuses[found["status"]]
         return None
 
     def visible(self, status: dict[str, Any], viewer: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import wraps
@@ -11,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
+
+from bot.sims.kit import TIMEOUT, bearer_token, quiet_app, take_fault
 
 if TYPE_CHECKING:
     from bot.sims.mastodon import MastodonSim
@@ -39,7 +40,6 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/accounts/:id/statuses": "account_statuses",
 }
 MAX_LIMIT = 80  # Mastodon caps `limit` at twice its default of 40 for notifications
-TIMEOUT = 0
 STREAM_POLL = 0.05  # seconds between two looks at the state for the user stream
 
 
@@ -77,8 +77,7 @@ def _with_links(body: list[dict[str, Any]], links: dict[str, str]) -> Response:
 
 def build(sim: MastodonSim) -> Flask:  # noqa: C901
     """The Flask app over `sim`."""
-    app = Flask("mastodon-sim")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # as the X simulator: no access log on the console
+    app = quiet_app("mastodon-sim")
 
     def api(endpoint: str) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Authenticate, count against the account's rate limit, inject faults, log."""
@@ -86,14 +85,13 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
         def wrap(fn: Callable[..., Response]) -> Callable[..., Response]:
             @wraps(fn)
             def handler(**kwargs: Any) -> Response:
-                auth = request.headers.get("Authorization", "")
-                viewer = sim.tokens.get(auth.removeprefix("Bearer ").strip()) if auth.startswith("Bearer ") else None
+                viewer = sim.tokens.get(bearer_token() or "")
                 with sim.lock:
                     if viewer is None:
                         resp = _error(401, "The access token is invalid")
                     else:
                         window = sim.rate(viewer)
-                        fault = sim.take_fault(endpoint)
+                        fault = take_fault(sim.faults, endpoint)
                         if (window and window[1] < 0) or fault == 429:
                             resp = _error(429, "Too many requests")
                         elif fault and fault != TIMEOUT:
@@ -175,7 +173,7 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
             return refused
         status = sim.post("", str(text), visibility=visibility, reply_to=reply_to, as_id=viewer)
         if key:
-            sim.idempotency[(viewer, key)] = (status["id"], sim.clock.now())
+            sim.idempotency[(viewer, key)] = {"status": status["id"], "at": sim.clock.now().timestamp()}
         return jsonify(sim.render_status(status))
 
     def own(viewer: str, status_id: str) -> dict[str, Any] | Response:

@@ -69,9 +69,7 @@ open a dispute, end a pending refund (`/_sim/refund/<id>`).
 from __future__ import annotations
 
 import json
-import logging
 import re
-import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -81,13 +79,24 @@ from flask import Flask, Response, has_request_context, request
 
 from bot.money import Money
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import DROP as DROP  # inject's fault "drop": tests name it from the emulator
+from bot.sims.kit import (
+    Loopback,
+    drop_connection,
+    json_response,
+    live_key,
+    queue_fault,
+    quiet_app,
+    request_record,
+    route_name,
+    take_fault,
+    unix_now,
+)
 
 # Stripe's smallest charge per currency, in minor units (Stripe's documentation, "Minimum and maximum charge
 # amounts"); the emulator knows the currencies paybot offers.
 MIN_CHARGE = {"USD": 50, "EUR": 50, "GBP": 30, "CAD": 50, "AUD": 50, "CHF": 50, "JPY": 50}
 
-DROP = 0  # an injected fault meaning: do the work, then drop the connection
 KEY_LIFETIME = 24 * 3600  # Stripe may prune an idempotency key once it is 24 hours old; the emulator does, at once
 MAX_KEY_LENGTH = 255  # Stripe's longest idempotency key
 
@@ -339,7 +348,7 @@ def _bool(params: dict[str, Any], name: str) -> bool:
     raise _invalid(f"Invalid boolean: {raw}", name)
 
 
-class StripeSim(LoopbackServer):
+class StripeSim:
     """The emulated Stripe account: state, a Flask app over it, and control methods."""
 
     def __init__(self, clock: Clock | None = None, *, api_key: str = "sk_test_paybot_sim") -> None:
@@ -357,7 +366,8 @@ class StripeSim(LoopbackServer):
         self.connected: dict[str, dict[str, dict[str, Any]]] = {}  # account -> its own objects (connected_payment)
         self._pending_refunds = 0  # how many of the next refunds stay pending (hold_refunds)
         self._n = 0
-        self.thread_name = "stripe-sim"
+        self.server = Loopback("stripe-sim")
+        self.base = ""  # its URL once started
         self.platform: dict[str, Any] = {  # the account that owns the API key (GET /v1/account)
             "id": "acct_sim_platform", "object": "account", "type": "standard", "country": "US", "email": None,
             "created": self._now(), "metadata": {}, "charges_enabled": True, "payouts_enabled": True,
@@ -379,7 +389,7 @@ class StripeSim(LoopbackServer):
             raise ValueError(f"the emulator injects 500, 429, DROP or a 400 with a code of {sorted(REFUSALS)}, "
                              f"not {status} {code}")
         with self.lock:
-            self.faults.setdefault(route, []).extend([(status, saved, work, code)] * times)
+            queue_fault(self.faults, route, (status, saved, work, code), times)
 
     def complete_checkout(self, session_id: str, payment_method: str = "pm_card_visa") -> dict[str, Any]:
         """The customer fills in Stripe's hosted page and the session completes."""
@@ -525,11 +535,18 @@ class StripeSim(LoopbackServer):
     def succeeded_charges(self) -> int:
         return sum(1 for o in self.of_kind("charge") if o["status"] == "succeeded")
 
-    # ------------------------------------------------------------------ app (served by LoopbackServer)
+    # ------------------------------------------------------------------ app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
-        app = Flask("stripe-sim")
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        app = quiet_app("stripe-sim")
         routes: list[tuple[str, str, str, Callable[..., Any]]] = [
             ("POST", "/v1/customers", "customers.create", self._customers_create),
             ("GET", "/v1/customers/<oid>", "retrieve", self._retrieve("customer")),
@@ -567,7 +584,7 @@ class StripeSim(LoopbackServer):
         def unrecognized(_err: Exception) -> Response:
             """Stripe answers a URL (or method) it does not know with its JSON error and a 404, not HTML."""
             with self.lock:
-                self.requests.append({"route": f"{request.method} {request.path}", "key": None, "status": 404})
+                request_record(self.requests, f"{request.method} {request.path}", status=404)
             return _json({"error": {"type": "invalid_request_error",
                                     "message": f"Unrecognized request URL ({request.method}: {request.path}). "
                                                "Please see https://stripe.com/docs or we can help at "
@@ -602,7 +619,7 @@ class StripeSim(LoopbackServer):
     # ------------------------------------------------------------------ plumbing
 
     def _endpoint(self, method: str, rule: str, schema: str, view: Callable[..., Any]) -> Callable[..., Response]:
-        route = f"{method} {re.sub(r'<[^>]+>', '{id}', rule)}"
+        route = route_name(method, rule)
 
         def handle(**kw: Any) -> Response:
             with self.lock:
@@ -620,9 +637,7 @@ class StripeSim(LoopbackServer):
                         with self.lock:
                             self.in_flight.discard(begun.key)
             if drop:  # the work is done; the client never hears about it
-                sock = request.environ.get("werkzeug.socket")
-                if sock is not None:
-                    sock.shutdown(socket.SHUT_RDWR)
+                drop_connection()
             return resp
 
         handle.__name__ = f"stripe_{schema}_{method}"
@@ -631,8 +646,7 @@ class StripeSim(LoopbackServer):
     def _begin(self, route: str, method: str, schema: str, kw: dict[str, Any]) -> tuple[Response, bool] | _Job:  # noqa: C901
         """Everything before execution begins: an early answer (never saved), or the job to execute."""
         key = request.headers.get("Idempotency-Key") if method == "POST" else None
-        record = {"route": route, "key": key, "status": 0}
-        self.requests.append(record)
+        record = request_record(self.requests, route, key)
 
         def answer(body: dict[str, Any], status: int, headers: dict[str, str] | None = None,
                    drop: bool = False) -> tuple[Response, bool]:
@@ -659,18 +673,14 @@ class StripeSim(LoopbackServer):
             params = decode_form(pairs)
         except StripeError as err:
             return answer(err.body, err.status)
-        queued = self.faults.get(route)
-        status, saved, work, code = queued.pop(0) if queued else (None, True, False, None)
+        status, saved, work, code = take_fault(self.faults, route) or (None, True, False, None)
         if status == 429 or (status == 500 and not saved):  # before execution: nothing to save
             body = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
                     if status == 429 else {"type": "api_error", "message": "Something went wrong."}}
             return answer(body, status, {"Stripe-Should-Retry": "true"})
         blob = json.dumps([route, kw, params], sort_keys=True)
         if key:
-            kept = self.keys.get(key)
-            if kept is not None and self._now() - kept["at"] >= KEY_LIFETIME:
-                del self.keys[key]  # pruned: the key may run a new request
-                kept = None
+            kept = live_key(self.keys, key, self._now(), KEY_LIFETIME)  # pruned: the key may run a new request
             if kept is not None:
                 if kept["blob"] != blob:
                     return answer({"error": {
@@ -737,7 +747,7 @@ class StripeSim(LoopbackServer):
         return obj
 
     def _now(self) -> int:
-        return int(self.clock.now().timestamp())
+        return unix_now(self.clock)
 
     def _get(self, kind: str, oid: str, param: str = "id") -> dict[str, Any]:
         obj = self.objects.get(oid)
@@ -1237,9 +1247,4 @@ class StripeSim(LoopbackServer):
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    resp = Response(json.dumps(body), status=status, mimetype="application/json")
-    resp.headers["Request-Id"] = f"req_sim{threading.get_ident() % 10**8:08d}"
-    for k, v in (headers or {}).items():
-        if v is not None:
-            resp.headers[k] = v
-    return resp
+    return json_response(body, status, {"Request-Id": f"req_sim{threading.get_ident() % 10**8:08d}", **(headers or {})})

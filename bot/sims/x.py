@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from typing import Any
 from flask import Flask
 
 from bot.ports import Clock, SystemClock
-from bot.sims.loopback import LoopbackServer
+from bot.sims.kit import Loopback, count_in_window, queue_fault
 
 _MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
 FIRST_POST_ID = 1_861_000_000_000_000_000
@@ -76,13 +75,7 @@ def x_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
 
 
-@dataclass
-class Fault:
-    status: int
-    times: int
-
-
-class XSim(LoopbackServer):
+class XSim:
     """The simulated X: state, a Flask app over it, and control methods."""
 
     def __init__(
@@ -113,14 +106,15 @@ class XSim(LoopbackServer):
         self.next_user = FIRST_USER_ID
         self.log: list[dict[str, Any]] = []  # every API request: endpoint, status, resources
         self.violations = 0  # requests made after a limit was already reached
-        self.faults: dict[str, list[Fault]] = {}
+        self.faults: dict[str, list[int]] = {}  # endpoint -> the statuses its next requests answer
         self.timeout_delay = 1.0  # seconds an injected timeout (status 0) holds its answer
         self._windows: dict[str, tuple[float, int]] = {}
         # indexes, so that a day of traffic does not make every request scan everything
         self._mentions: dict[str, list[dict[str, Any]]] = {}
         self._texts: set[tuple[str, str]] = set()
         self._wrote_to: set[tuple[str, str]] = set()
-        self.thread_name = "x-sim"
+        self.server = Loopback("x-sim")
+        self.base = ""  # its URL once started
         if self.state_path and self.state_path.exists():
             self._load()
         self.bot_id = self.user_id(bot_handle) if self._find(bot_handle) else self.add_user(
@@ -291,7 +285,7 @@ class XSim(LoopbackServer):
         """Answer the next `times` requests to `endpoint` with `status`: 500, 503, 429, 4290 (a
         usage cap), or 0 (a timeout: the request is carried out, its answer held past the client's timeout)."""
         with self.lock:
-            self.faults.setdefault(endpoint, []).append(Fault(status, times))
+            queue_fault(self.faults, endpoint, status, max(times, 1))  # `times` 0 still fails one request
 
     # -------------------------------------------------------------- persistence
 
@@ -314,7 +308,15 @@ class XSim(LoopbackServer):
         for event in self.dms:
             self._index_dm(event)
 
-    # ------------------------------------------------------------------- app (served by LoopbackServer)
+    # ------------------------------------------------------------------- app
+
+    def start(self, port: int = 0) -> str:
+        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
+        self.base = self.server.start(self.app(), port)
+        return self.base
+
+    def stop(self) -> None:
+        self.server.stop()
 
     def app(self) -> Flask:
         """The Flask application: X's endpoints and the /_sim control API."""
@@ -332,22 +334,11 @@ class XSim(LoopbackServer):
         if limit is None:
             return None
         now = self.clock.now().timestamp()
-        start, used = self._windows.get(endpoint, (now, 0))
+        start, _ = self._windows.get(endpoint, (now, 0))
         if now - start >= WINDOW:
-            start, used = now, 0
-        used += 1
-        self._windows[endpoint] = (start, used)
+            start = now
+        used = count_in_window(self._windows, endpoint, start)
         return limit, limit - used, int(start + WINDOW)
-
-    def take_fault(self, endpoint: str) -> int | None:
-        queue = self.faults.get(endpoint)
-        if not queue:
-            return None
-        fault = queue[0]
-        fault.times -= 1
-        if fault.times <= 0:
-            queue.pop(0)
-        return fault.status
 
     def record(self, endpoint: str, method: str, status: int, body: dict[str, Any]) -> None:
         """Log one API request with the ids of the resources it returned (reads are billed by them)."""

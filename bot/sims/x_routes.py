@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -14,12 +13,14 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature
 from twitter_text import parse_tweet
 
+from bot.sims.kit import TIMEOUT as TIMEOUT  # an injected fault "status": do the work, then answer too late
+from bot.sims.kit import quiet_app, take_fault
+
 if TYPE_CHECKING:
     from bot.sims.x import XSim
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
-TIMEOUT = 0  # an injected fault "status" meaning: do the work, then answer too late
 
 
 # Problem types from X's OpenAPI description; 401 and 429 are not described
@@ -89,8 +90,7 @@ def _fields() -> tuple[set[str], bool]:
 
 def build(sim: XSim) -> Flask:  # noqa: C901
     """A Flask app serving `sim`."""
-    app = Flask("x-sim")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = quiet_app("x-sim")
 
     def api(endpoint: str, method: str = "GET") -> Callable[[Callable[..., Response]], Callable[..., Response]]:
         """Wrap an X route: auth, injected faults, rate limits, logging."""
@@ -132,7 +132,7 @@ def build(sim: XSim) -> Flask:  # noqa: C901
     def _guarded(endpoint: str, view: Callable[..., Response], kw: dict[str, Any]) -> tuple[Response, bool]:
         if not signed():
             return _problem(401, "Unauthorized", "Unauthorized"), False
-        fault = sim.take_fault(endpoint)
+        fault = take_fault(sim.faults, endpoint)
         window = sim.rate(endpoint)
         if fault == 429:
             resp = _problem(429, "Too Many Requests", "Too Many Requests")
