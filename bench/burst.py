@@ -56,15 +56,21 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "bot", "sim-x", "--port", str(port), "--limits", "none"],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "bot", "sim-x", "--port", str(port), "--limits", "none"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     http = requests.Session()
     http.trust_env = False
 
     def control(path: str, body: dict[str, Any] | None = None) -> Any:
-        resp = http.post(base + path, json=body or {}, timeout=300) if body is not None else \
-            http.get(base + path, timeout=300)
+        resp = (
+            http.post(base + path, json=body or {}, timeout=300)
+            if body is not None
+            else http.get(base + path, timeout=300)
+        )
         resp.raise_for_status()
         return resp.json()
 
@@ -82,10 +88,16 @@ def main() -> None:
             sandbox.set_cards(dict.fromkeys(senders, "ok"))
             sandbox.set_payouts_many(recipients)
             settings = ScenarioSettings(
-                paybot_db_path=str(Path(tmp) / "paybot.db"), sandbox_db_path=str(Path(tmp) / "sandbox.db"),
-                x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=base, paybot_dm_page_size=100,
-                paybot_dms_idle_interval=0)
+                paybot_db_path=str(Path(tmp) / "paybot.db"),
+                sandbox_db_path=str(Path(tmp) / "sandbox.db"),
+                x_consumer_key=SIM_CONSUMER_KEY,
+                x_consumer_secret=SIM_CONSUMER_SECRET,
+                x_access_token=SIM_ACCESS_TOKEN,
+                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+                x_api_base=base,
+                paybot_dm_page_size=100,
+                paybot_dms_idle_interval=0,
+            )
             bot = build_on_sim(settings, SystemClock(), sandbox, random.Random(0))  # type: ignore[arg-type]
             commits = statements = 0
 
@@ -101,7 +113,7 @@ def main() -> None:
                 if args.sql:
                     flat = " ".join(sql.split())
                     cut = flat.find(" FROM ") if flat.startswith("SELECT") else -1
-                    kinds[flat[:110] if cut < 0 else flat[:24] + " …" + flat[cut:cut + 130]] += 1
+                    kinds[flat[:110] if cut < 0 else flat[:24] + " …" + flat[cut : cut + 130]] += 1
 
             event.listen(bot.engine, "commit", count)
             event.listen(bot.engine, "before_cursor_execute", count_statement)
@@ -113,16 +125,24 @@ def main() -> None:
             # X shows only the latest 800 mentions, so the burst arrives in waves of
             # 500 with a mention poll after each, as the worker's schedule would do.
             for start in range(0, args.n, 500):
-                control("/_sim/batch", {"tweets": [{"by": f"s{i}", "text": f"@paybot send 5 to @r{i}"}
-                                                    for i in range(start, min(args.n, start + 500))]})
+                control(
+                    "/_sim/batch",
+                    {
+                        "tweets": [
+                            {"by": f"s{i}", "text": f"@paybot send 5 to @r{i}"}
+                            for i in range(start, min(args.n, start + 500))
+                        ]
+                    },
+                )
                 worker.poll_mentions()
             worker.run_until_idle(max_rounds=1000)
             control("/_sim/batch", {"dms": [{"by": f"s{i}", "text": "yes"} for i in range(args.n)]})
             worker.run_until_idle(max_rounds=1000)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             with cast(SqlStore, bot.service.uow)() as s:
-                completed = s.exec(select(func.count()).select_from(Transfer)
-                                   .where(Transfer.status == "completed")).one()
+                completed = s.exec(
+                    select(func.count()).select_from(Transfer).where(Transfer.status == "completed")
+                ).one()
             bot.close()
             sandbox.close()
         finally:
@@ -130,17 +150,28 @@ def main() -> None:
             sim.wait(timeout=30)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     per = max(completed, 1)
-    print(f"{completed} of {args.n} transfers completed in {wall:.1f} s wall; "
-          f"{1000 * cpu / per:.2f} ms of bot CPU, {commits / per:.1f} store commits and {statements / per:.1f} "
-          f"SQL statements per transfer; "
-          f"peak RSS of the bot {rss_mb:.0f} MB")
+    print(
+        f"{completed} of {args.n} transfers completed in {wall:.1f} s wall; "
+        f"{1000 * cpu / per:.2f} ms of bot CPU, {commits / per:.1f} store commits and {statements / per:.1f} "
+        f"SQL statements per transfer; "
+        f"peak RSS of the bot {rss_mb:.0f} MB"
+    )
     for sql, n in kinds.most_common(25):
         print(f"{n / per:6.2f}  {sql}")
-    print(json.dumps({"n": args.n, "completed": completed, "wall_s": round(wall, 2),
-                      "cpu_ms_per_transfer": round(1000 * cpu / per, 3), "peak_rss_mb": round(rss_mb),
-                      "commits_per_transfer": round(commits / per, 2),
-                      "statements_per_transfer": round(statements / per, 2),
-                      "targets": {"cpu_ms_per_transfer": 5, "peak_rss_mb": 200}}))
+    print(
+        json.dumps(
+            {
+                "n": args.n,
+                "completed": completed,
+                "wall_s": round(wall, 2),
+                "cpu_ms_per_transfer": round(1000 * cpu / per, 3),
+                "peak_rss_mb": round(rss_mb),
+                "commits_per_transfer": round(commits / per, 2),
+                "statements_per_transfer": round(statements / per, 2),
+                "targets": {"cpu_ms_per_transfer": 5, "peak_rss_mb": 200},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

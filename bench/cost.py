@@ -40,8 +40,10 @@ def run_paybot(n: int) -> dict[str, Any]:
     try:
         for i in range(n):
             when = START + timedelta(minutes=i)
-            day.at(when, partial(day.post_payment, day.senders[i % len(day.senders)],
-                                 day.recipients[i % len(day.recipients)]))
+            day.at(
+                when,
+                partial(day.post_payment, day.senders[i % len(day.senders)], day.recipients[i % len(day.recipients)]),
+            )
         day.run_until(START + timedelta(minutes=n + 30))
         completed = sum(t.status == "completed" for t in day.transfers())
         return figures(day.sim.log, completed)
@@ -65,10 +67,14 @@ def run_group(n: int, k: int = 5) -> dict[str, Any]:
         ok = Counter(e["endpoint"] for e in day.sim.log if 200 <= e["status"] < 300)
         moved = sum(t.status in ("completed", "held") for t in day.transfers())
         per = max(n, 1)
-        return {"commands": n, "people_per_command": k, "transfers_moved": moved,
-                "dm_sends_per_command": round(ok["dm_post"] / per, 3),
-                "replies_per_command": round(ok["tweets_post"] / per, 3),
-                "user_lookups_per_command": round((ok["users"] + ok["users_by"]) / per, 3)}
+        return {
+            "commands": n,
+            "people_per_command": k,
+            "transfers_moved": moved,
+            "dm_sends_per_command": round(ok["dm_post"] / per, 3),
+            "replies_per_command": round(ok["tweets_post"] / per, 3),
+            "user_lookups_per_command": round((ok["users"] + ok["users_by"]) / per, 3),
+        }
     finally:
         day.close()
 
@@ -77,8 +83,15 @@ def run_naive(n: int) -> dict[str, Any]:
     """The reference flow, driven with the same client on the same kind of simulator."""
     day = VirtualDay(limits={}, n_people=min(n, 200))
     try:
-        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
-                    access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=day.base, clock=day.clock, dm_page_size=100)
+        x = XClient(
+            consumer_key=SIM_CONSUMER_KEY,
+            consumer_secret=SIM_CONSUMER_SECRET,
+            access_token=SIM_ACCESS_TOKEN,
+            access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+            base_url=day.base,
+            clock=day.clock,
+            dm_page_size=100,
+        )
         bot = day.sim.bot_id
         since = None
         for i in range(n):
@@ -130,23 +143,30 @@ def main() -> None:
         print(f"{key:<28}{ours[key]:>12}{naive[key]:>12}{ratio:>8.2f}x")
     print(f"paybot requests by endpoint: {ours['requests_by_endpoint']}; dollars by line: {ours['usd_by_line']}")
     print(f"naive  requests by endpoint: {naive['requests_by_endpoint']}; dollars by line: {naive['usd_by_line']}")
-    print(f"per five-person command ({group['transfers_moved']} of {group['commands'] * 5} moved): "
-          f"{group['dm_sends_per_command']} DM sends, {group['replies_per_command']} public replies, "
-          f"{group['user_lookups_per_command']} user lookups")
-    print(json.dumps({
-        "n": args.n,
-        "group": group,
-        "transfers_completed": ours["transfers_completed"],
-        "requests_per_transfer": ours["requests_per_transfer"],
-        "dm_sends_per_transfer": ours["dm_sends_per_transfer"],
-        "writes_per_transfer": ours["writes_per_transfer"],
-        "usd_per_transfer": ours["usd_per_transfer"],
-        "naive_usd_per_transfer": naive["usd_per_transfer"],
-        "naive_dm_sends_per_transfer": naive["dm_sends_per_transfer"],
-        "usd_ratio_naive_over_paybot": round(naive["usd_per_transfer"] / ours["usd_per_transfer"], 2)
-        if ours["usd_per_transfer"] else None,
-        "http_429": ours["http_429"],
-    }))
+    print(
+        f"per five-person command ({group['transfers_moved']} of {group['commands'] * 5} moved): "
+        f"{group['dm_sends_per_command']} DM sends, {group['replies_per_command']} public replies, "
+        f"{group['user_lookups_per_command']} user lookups"
+    )
+    print(
+        json.dumps(
+            {
+                "n": args.n,
+                "group": group,
+                "transfers_completed": ours["transfers_completed"],
+                "requests_per_transfer": ours["requests_per_transfer"],
+                "dm_sends_per_transfer": ours["dm_sends_per_transfer"],
+                "writes_per_transfer": ours["writes_per_transfer"],
+                "usd_per_transfer": ours["usd_per_transfer"],
+                "naive_usd_per_transfer": naive["usd_per_transfer"],
+                "naive_dm_sends_per_transfer": naive["dm_sends_per_transfer"],
+                "usd_ratio_naive_over_paybot": round(naive["usd_per_transfer"] / ours["usd_per_transfer"], 2)
+                if ours["usd_per_transfer"]
+                else None,
+                "http_429": ours["http_429"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -63,15 +63,26 @@ class _Event:
 class VirtualDay:
     """The bot, the simulator and the people, on one virtual clock."""
 
-    def __init__(self, *, limits: dict[str, int], n_people: int = 200, settings: dict[str, Any] | None = None,
-                 think: timedelta = timedelta(seconds=20), seed: int = 0, timeline: str = "x",
-                 stream: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        limits: dict[str, int],
+        n_people: int = 200,
+        settings: dict[str, Any] | None = None,
+        think: timedelta = timedelta(seconds=20),
+        seed: int = 0,
+        timeline: str = "x",
+        stream: bool = False,
+    ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="paybot-bench-")
         work = Path(self.tmp.name)
         self.clock = FakeClock(START)
         self.timeline = timeline
-        self.sim: XSim | MastodonWorld = (MastodonWorld(self.clock, rate_limit=RATE_LIMIT) if timeline == "mastodon"
-                                          else XSim(self.clock, limits=limits))
+        self.sim: XSim | MastodonWorld = (
+            MastodonWorld(self.clock, rate_limit=RATE_LIMIT)
+            if timeline == "mastodon"
+            else XSim(self.clock, limits=limits)
+        )
         self.base = self.sim.start()
         self.sandbox = SandboxProvider(work / "sandbox.db")
         self.rng = random.Random(seed)
@@ -83,13 +94,21 @@ class VirtualDay:
         for h in self.recipients:
             self.sandbox.set_payouts(self.sim.add_user(h), True)
         chosen: dict[str, Any] = dict(
-            paybot_db_path=str(work / "paybot.db"), sandbox_db_path=str(work / "sandbox.db"),
-            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=self.base,
+            paybot_db_path=str(work / "paybot.db"),
+            sandbox_db_path=str(work / "sandbox.db"),
+            x_consumer_key=SIM_CONSUMER_KEY,
+            x_consumer_secret=SIM_CONSUMER_SECRET,
+            x_access_token=SIM_ACCESS_TOKEN,
+            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+            x_api_base=self.base,
         )
         if timeline == "mastodon":
-            chosen.update(paybot_timeline="mastodon", mastodon_base_url=self.base, mastodon_access_token=SIM_TOKEN,
-                          x_api_base=None)
+            chosen.update(
+                paybot_timeline="mastodon",
+                mastodon_base_url=self.base,
+                mastodon_access_token=SIM_TOKEN,
+                x_api_base=None,
+            )
         self.settings = ScenarioSettings(**chosen, **(settings or {}))
         self.bot = self._build()
         w = self.bot.worker
@@ -188,7 +207,7 @@ class VirtualDay:
                     out.append((str(st["id"]), str(st["mentions"][0]), st["created_at"]))
             seen = len(statuses)
         else:
-            events = self.sim.dms[self._dms_seen if fresh else 0:]
+            events = self.sim.dms[self._dms_seen if fresh else 0 :]
             for e in events:
                 if e["sender_id"] == self.sim.bot_id and "Reply YES" in e["text"]:
                     to = next(p for p in e["participant_ids"] if p != self.sim.bot_id)

@@ -37,11 +37,25 @@ THINK = timedelta(seconds=20)
 SETTLE = timedelta(minutes=10)  # after the last post: time for the last answers and payments
 
 
-def run(*, timeline: str, transfers: int, minutes: float, stream: bool = True,
-        settings: dict[str, Any] | None = None, settle: timedelta = SETTLE, seed: int = 0) -> dict[str, Any]:
+def run(
+    *,
+    timeline: str,
+    transfers: int,
+    minutes: float,
+    stream: bool = True,
+    settings: dict[str, Any] | None = None,
+    settle: timedelta = SETTLE,
+    seed: int = 0,
+) -> dict[str, Any]:
     """`transfers` sends, evenly over `minutes`, confirmed by their senders; the latencies and requests."""
-    day = VirtualDay(limits=PAY_PER_USE, n_people=transfers, settings=settings, think=THINK, timeline=timeline,
-                     stream=stream and timeline == "mastodon")
+    day = VirtualDay(
+        limits=PAY_PER_USE,
+        n_people=transfers,
+        settings=settings,
+        think=THINK,
+        timeline=timeline,
+        stream=stream and timeline == "mastodon",
+    )
     try:
         # Evenly spread, each at a random point of its slot (seeded): a post lands anywhere between two polls.
         every = timedelta(minutes=minutes) / max(transfers, 1)
@@ -54,17 +68,27 @@ def run(*, timeline: str, transfers: int, minutes: float, stream: bool = True,
         log = list(day.sim.log)
         s = day.settings
         return {
-            "timeline": timeline, "delivery": ("stream" if stream else "polling") if timeline == "mastodon"
-            else "polling",
-            "transfers": transfers, "minutes": minutes, "completed": done,
-            "post_to_confirmation_s": _summary(to_confirm), "yes_to_executed_s": _summary(to_execute),
-            "intervals_s": {"mentions": s.paybot_mentions_interval, "dms": s.paybot_dms_interval,
-                            "tick": s.paybot_tick_interval, "outbox": s.paybot_outbox_interval},
-            "requests": len(log), "requests_per_transfer": round(len(log) / done, 1) if done else None,
+            "timeline": timeline,
+            "delivery": ("stream" if stream else "polling") if timeline == "mastodon" else "polling",
+            "transfers": transfers,
+            "minutes": minutes,
+            "completed": done,
+            "post_to_confirmation_s": _summary(to_confirm),
+            "yes_to_executed_s": _summary(to_execute),
+            "intervals_s": {
+                "mentions": s.paybot_mentions_interval,
+                "dms": s.paybot_dms_interval,
+                "tick": s.paybot_tick_interval,
+                "outbox": s.paybot_outbox_interval,
+            },
+            "requests": len(log),
+            "requests_per_transfer": round(len(log) / done, 1) if done else None,
             "by_endpoint": dict(Counter(str(e["endpoint"]) for e in log).most_common()),
-            "most_in_5_min": _busiest(log), "budget_per_5_min": RATE_LIMIT if timeline == "mastodon" else None,
+            "most_in_5_min": _busiest(log),
+            "budget_per_5_min": RATE_LIMIT if timeline == "mastodon" else None,
             "http_429": sum(e["status"] == 429 for e in log),
-            "stream_wakes": day.woken, "stream_missed": day.stream_missed,
+            "stream_wakes": day.woken,
+            "stream_missed": day.stream_missed,
         }
     finally:
         day.close()
@@ -76,8 +100,10 @@ def _summary(values: list[float]) -> dict[str, float | int]:
 
 def _busiest(log: list[dict[str, Any]]) -> int:
     """The most requests in one 5-minute window, windows aligned on the period as Mastodon's."""
-    windows = Counter(int(datetime.fromisoformat(str(e["at"]).replace("Z", "+00:00")).timestamp()
-                          // WINDOW.total_seconds()) for e in log)
+    windows = Counter(
+        int(datetime.fromisoformat(str(e["at"]).replace("Z", "+00:00")).timestamp() // WINDOW.total_seconds())
+        for e in log
+    )
     return max(windows.values(), default=0)
 
 
@@ -87,12 +113,26 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=60)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--poll-only", action="store_true", help="Mastodon without the user stream")
-    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting, e.g. paybot_mentions_interval=30 (paybot run's defaults otherwise)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting, e.g. paybot_mentions_interval=30 (paybot run's defaults otherwise)",
+    )
     args = parser.parse_args()
     settings = dict(kv.split("=", 1) for kv in args.set)
-    print(json.dumps(run(timeline=args.timeline, transfers=args.transfers, minutes=args.minutes,
-                         stream=not args.poll_only, settings=settings)))
+    print(
+        json.dumps(
+            run(
+                timeline=args.timeline,
+                transfers=args.transfers,
+                minutes=args.minutes,
+                stream=not args.poll_only,
+                settings=settings,
+            )
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,12 +38,17 @@ def run(load: float, hours: float) -> dict[str, float]:
         maximum = DM_SENDS_PER_DAY * hours / 24
         assert isinstance(day.sim, XSim)  # X's limits
         return {
-            "load": load, "offered": n, "completed": completed, "max_allowed": round(maximum),
+            "load": load,
+            "offered": n,
+            "completed": completed,
+            "max_allowed": round(maximum),
             "ratio_of_max": round(completed / maximum, 3),
             "p50_post_to_confirmation_s": percentile(confirm, 50),
             "p95_post_to_confirmation_s": percentile(confirm, 95),
-            "p50_yes_to_executed_s": percentile(execute, 50), "p95_yes_to_executed_s": percentile(execute, 95),
-            "http_429": sum(e["status"] == 429 for e in day.sim.log), "limit_violations": day.sim.violations,
+            "p50_yes_to_executed_s": percentile(execute, 50),
+            "p95_yes_to_executed_s": percentile(execute, 95),
+            "http_429": sum(e["status"] == 429 for e in day.sim.log),
+            "limit_violations": day.sim.violations,
             "mention_poll_interval_s": day.settings.paybot_mentions_interval,
         }
     finally:
@@ -57,10 +62,23 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.ERROR)  # the worker's "rate limited until" notes are expected here
     rows = [run(float(x), args.hours) for x in args.loads.split(",")]
-    head = ("load", "offered", "completed", "ratio_of_max", "p50_post_to_confirmation_s",
-            "p95_post_to_confirmation_s", "p50_yes_to_executed_s", "p95_yes_to_executed_s", "http_429")
-    print("  ".join(f"{h:>10}" for h in ("load", "offered", "done", "of max", "p50 conf", "p95 conf",
-                                          "p50 exec", "p95 exec", "429s")))
+    head = (
+        "load",
+        "offered",
+        "completed",
+        "ratio_of_max",
+        "p50_post_to_confirmation_s",
+        "p95_post_to_confirmation_s",
+        "p50_yes_to_executed_s",
+        "p95_yes_to_executed_s",
+        "http_429",
+    )
+    print(
+        "  ".join(
+            f"{h:>10}"
+            for h in ("load", "offered", "done", "of max", "p50 conf", "p95 conf", "p50 exec", "p95 exec", "429s")
+        )
+    )
     for r in rows:
         print("  ".join(f"{r[h]:>10}" for h in head))
     print(json.dumps({"hours": args.hours, "dm_sends_per_day_allowed": DM_SENDS_PER_DAY, "runs": rows}))

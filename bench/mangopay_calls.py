@@ -51,8 +51,7 @@ KINDS = ("direct", "held", "approved", "sca")  # the ways money reaches a recipi
 def run_cashout(n: int) -> dict[str, Any]:
     """n recipients each cash out the $5.00 they received, to an account they confirm (YES and its last four
     characters): Mangopay requests per completed cash-out."""
-    users: dict[str, Any] = {f"s{i}": {"card": "ok"} for i in range(n)} | {f"r{i}": {"payouts": True}
-                                                                           for i in range(n)}
+    users: dict[str, Any] = {f"s{i}": {"card": "ok"} for i in range(n)} | {f"r{i}": {"payouts": True} for i in range(n)}
     with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
         run = Run({"users": users}, Path(tmp), provider="mangopay")
         try:
@@ -84,11 +83,13 @@ def run_cashout(n: int) -> dict[str, Any]:
 
 
 def run_kind(kind: str, n: int) -> dict[str, Any]:
-    users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok",
-                                       "payouts": kind == "sca"} for i in range(n)}
+    users: dict[str, Any] = {
+        f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok", "payouts": kind == "sca"} for i in range(n)
+    }
     users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
-    done, seconds, calls = count_requests("mangopay", users, n, approve=kind in ("approved", "sca"),
-                                          claim=kind == "held", left_out="GET /events")
+    done, seconds, calls = count_requests(
+        "mangopay", users, n, approve=kind in ("approved", "sca"), claim=kind == "held", left_out="GET /events"
+    )
     return per_transfer(kind, n, done, seconds, calls, "mangopay")
 
 

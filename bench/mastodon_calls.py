@@ -30,8 +30,7 @@ POLLS = {"notifications"}
 
 def run(n: int) -> dict[str, Any]:
     """n sends confirmed by DM; the requests they made, per completed transfer."""
-    users: dict[str, Any] = {f"s{i}": {"card": "ok"} for i in range(n)} | {f"r{i}": {"payouts": True}
-                                                                           for i in range(n)}
+    users: dict[str, Any] = {f"s{i}": {"card": "ok"} for i in range(n)} | {f"r{i}": {"payouts": True} for i in range(n)}
     with tempfile.TemporaryDirectory(prefix="paybot-bench-") as tmp:
         sim_run = Run({"users": users, "limits": None}, Path(tmp), timeline="mastodon")
         try:
@@ -48,10 +47,15 @@ def run(n: int) -> dict[str, Any]:
     window = WINDOW.total_seconds()
     polling = window / MENTIONS_EVERY + window / DMS_EVERY  # one notifications page each, at the least
     per_transfer = sum(per.values())
-    return {"transfers": done, "requests_per_transfer": round(per_transfer, 2), "by_endpoint": per,
-            "polls_in_the_run": sum(by_endpoint[k] for k in POLLS),
-            "budget_per_5_min": RATE_LIMIT, "polling_per_5_min": round(polling),
-            "transfers_per_5_min_left": int((RATE_LIMIT - polling) // per_transfer) if per_transfer else None}
+    return {
+        "transfers": done,
+        "requests_per_transfer": round(per_transfer, 2),
+        "by_endpoint": per,
+        "polls_in_the_run": sum(by_endpoint[k] for k in POLLS),
+        "budget_per_5_min": RATE_LIMIT,
+        "polling_per_5_min": round(polling),
+        "transfers_per_5_min_left": int((RATE_LIMIT - polling) // per_transfer) if per_transfer else None,
+    }
 
 
 def main() -> None:

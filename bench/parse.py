@@ -55,8 +55,16 @@ def main() -> None:
     dms, t_dms = rate(DMS, parse_dm, args.seconds / 3)
     print(f"posts: {posts / t_posts:,.0f}/s   dms: {dms / t_dms:,.0f}/s")
     overall = (posts + dms) / (t_posts + t_dms)
-    print(json.dumps({"commands_per_second": round(overall), "posts_per_second": round(posts / t_posts),
-                      "dms_per_second": round(dms / t_dms), "target": 20000}))
+    print(
+        json.dumps(
+            {
+                "commands_per_second": round(overall),
+                "posts_per_second": round(posts / t_posts),
+                "dms_per_second": round(dms / t_dms),
+                "target": 20000,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

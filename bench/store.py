@@ -47,10 +47,21 @@ def store_rate(path: Path, seconds: float, page: int = 1) -> float:
     while time.perf_counter() - start < seconds:
         with store() as s:
             for _ in range(page):
-                s.transfers.add(Transfer(root_tweet_id=str(n), command_tweet_id=str(n), sender_id="1",
-                                         recipient_id="2", amount_minor=500, currency="USD", code="K7Q2",
-                                         status="pending", created_at=now, updated_at=now,
-                                         expires_at=now + timedelta(minutes=10)))
+                s.transfers.add(
+                    Transfer(
+                        root_tweet_id=str(n),
+                        command_tweet_id=str(n),
+                        sender_id="1",
+                        recipient_id="2",
+                        amount_minor=500,
+                        currency="USD",
+                        code="K7Q2",
+                        status="pending",
+                        created_at=now,
+                        updated_at=now,
+                        expires_at=now + timedelta(minutes=10),
+                    )
+                )
                 n += 1
             s.commit()
     elapsed = time.perf_counter() - start
@@ -68,11 +79,22 @@ def main() -> None:
         raw = raw_rate(Path(tmp) / "raw.db", args.seconds)
         ours = store_rate(Path(tmp) / "store.db", args.seconds)
         paged = store_rate(Path(tmp) / "paged.db", args.seconds, args.page)
-    print(f"bare durable commits: {raw:,.0f}/s   store transfers, one per commit: {ours:,.0f}/s (ratio "
-          f"{ours / raw:.2f}); {args.page} per commit: {paged:,.0f}/s (ratio {paged / raw:.2f})")
-    print(json.dumps({"raw_commits_per_second": round(raw), "store_transfers_per_second": round(ours),
-                      "ratio": round(ours / raw, 3), "page": args.page,
-                      "paged_transfers_per_second": round(paged), "paged_ratio": round(paged / raw, 3)}))
+    print(
+        f"bare durable commits: {raw:,.0f}/s   store transfers, one per commit: {ours:,.0f}/s (ratio "
+        f"{ours / raw:.2f}); {args.page} per commit: {paged:,.0f}/s (ratio {paged / raw:.2f})"
+    )
+    print(
+        json.dumps(
+            {
+                "raw_commits_per_second": round(raw),
+                "store_transfers_per_second": round(ours),
+                "ratio": round(ours / raw, 3),
+                "page": args.page,
+                "paged_transfers_per_second": round(paged),
+                "paged_ratio": round(paged / raw, 3),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

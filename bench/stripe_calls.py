@@ -47,8 +47,9 @@ from typing import Any
 from bot.sims.runner import Run
 
 
-def count_requests(provider: str, users: dict[str, Any], n: int, *, approve: bool, claim: bool,
-                   left_out: str) -> tuple[int, float, list[dict[str, Any]]]:
+def count_requests(
+    provider: str, users: dict[str, Any], n: int, *, approve: bool, claim: bool, left_out: str
+) -> tuple[int, float, list[dict[str, Any]]]:
     """n payments s{i} -> r{i} through the runner on `provider` (each approved, or claimed, as asked): how many
     completed, the seconds they took, and the emulator's requests meanwhile (without the `left_out` route,
     the event polls)."""
@@ -74,13 +75,16 @@ def count_requests(provider: str, users: dict[str, Any], n: int, *, approve: boo
     return done, seconds, calls
 
 
-def per_transfer(kind: str, n: int, done: int, seconds: float, calls: list[dict[str, Any]],
-                 name: str) -> dict[str, Any]:
+def per_transfer(
+    kind: str, n: int, done: int, seconds: float, calls: list[dict[str, Any]], name: str
+) -> dict[str, Any]:
     """The figures of one kind: `name`'s requests and POSTs per completed transfer, by route, and the time."""
     routes = Counter(c["route"] for c in calls)
     per = max(done, 1)
     return {
-        "kind": kind, "transfers": n, "completed": done,
+        "kind": kind,
+        "transfers": n,
+        "completed": done,
         f"{name}_requests_per_transfer": round(len(calls) / per, 2),
         f"{name}_posts_per_transfer": round(sum(c["route"].startswith("POST") for c in calls) / per, 2),
         "by_route": {r: round(k / per, 2) for r, k in routes.most_common()},
@@ -91,8 +95,9 @@ def per_transfer(kind: str, n: int, done: int, seconds: float, calls: list[dict[
 def run_kind(kind: str, n: int) -> dict[str, Any]:
     users: dict[str, Any] = {f"s{i}": {"card": "needs_auth" if kind == "approved" else "ok"} for i in range(n)}
     users |= {f"r{i}": {"payouts": kind != "held"} for i in range(n)}
-    done, seconds, calls = count_requests("stripe", users, n, approve=kind == "approved", claim=kind == "held",
-                                          left_out="GET /v1/events")
+    done, seconds, calls = count_requests(
+        "stripe", users, n, approve=kind == "approved", claim=kind == "held", left_out="GET /v1/events"
+    )
     return per_transfer(kind, n, done, seconds, calls, "stripe")
 
 

@@ -44,16 +44,34 @@ from bot.web.app import create_app
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 PEOPLE = 5000
 PASSWORD = "bench bench bench"
-STATUSES = [Status.COMPLETED] * 14 + [Status.HELD, Status.PENDING, Status.FAILED, Status.CANCELLED,
-                                       Status.EXPIRED, Status.RETURNED]
+STATUSES = [Status.COMPLETED] * 14 + [
+    Status.HELD,
+    Status.PENDING,
+    Status.FAILED,
+    Status.CANCELLED,
+    Status.EXPIRED,
+    Status.RETURNED,
+]
 
 
 def fill(engine: Engine, transfers: int, seed: int = 7) -> None:
     """`transfers` transfers, their timelines, messages and some refunds, inserted in batches."""
     rng = random.Random(seed)
     with engine.begin() as db:
-        db.execute(insert(User), [{"id": str(i), "handle": f"user{i}", "name": f"User {i}", "privacy": "public",
-                                   "opted_out": False, "updated_at": NOW} for i in range(PEOPLE)])
+        db.execute(
+            insert(User),
+            [
+                {
+                    "id": str(i),
+                    "handle": f"user{i}",
+                    "name": f"User {i}",
+                    "privacy": "public",
+                    "opted_out": False,
+                    "updated_at": NOW,
+                }
+                for i in range(PEOPLE)
+            ],
+        )
     batch = 5000
     for start in range(0, transfers, batch):
         rows, events, messages, settlements = [], [], [], []
@@ -63,21 +81,58 @@ def fill(engine: Engine, transfers: int, seed: int = 7) -> None:
             recipient = str(rng.randrange(1, PEOPLE))
             status = rng.choice(STATUSES)
             tid = n + 1
-            rows.append({"id": tid, "kind": "send", "lang": "en", "root_tweet_id": str(10**15 + n),
-                         "command_tweet_id": str(10**15 + n), "sender_id": sender, "recipient_id": recipient,
-                         "amount_minor": rng.randrange(50, 25000), "currency": "USD", "memo": "lunch", "code": "K7Q2",
-                         "status": status, "payment_ref": f"pay_{tid}" if status != Status.PENDING else None,
-                         "created_at": at, "updated_at": at, "expires_at": at + timedelta(minutes=10)})
+            rows.append(
+                {
+                    "id": tid,
+                    "kind": "send",
+                    "lang": "en",
+                    "root_tweet_id": str(10**15 + n),
+                    "command_tweet_id": str(10**15 + n),
+                    "sender_id": sender,
+                    "recipient_id": recipient,
+                    "amount_minor": rng.randrange(50, 25000),
+                    "currency": "USD",
+                    "memo": "lunch",
+                    "code": "K7Q2",
+                    "status": status,
+                    "payment_ref": f"pay_{tid}" if status != Status.PENDING else None,
+                    "created_at": at,
+                    "updated_at": at,
+                    "expires_at": at + timedelta(minutes=10),
+                }
+            )
             for k, step in enumerate((Status.PENDING, Status.EXECUTING, status)):
                 events.append({"transfer_id": tid, "at": at + timedelta(seconds=k), "status": step, "note": None})
             for k, kind in enumerate(("dm", "reply")):
-                messages.append({"kind": kind, "priority": 1, "to_user_id": sender, "text": "done",
-                                 "status": "sent", "attempts": 1, "next_attempt_at": at, "created_at": at,
-                                 "sent_at": at + timedelta(seconds=k + 1), "transfer_root": str(10**15 + n)})
+                messages.append(
+                    {
+                        "kind": kind,
+                        "priority": 1,
+                        "to_user_id": sender,
+                        "text": "done",
+                        "status": "sent",
+                        "attempts": 1,
+                        "next_attempt_at": at,
+                        "created_at": at,
+                        "sent_at": at + timedelta(seconds=k + 1),
+                        "transfer_root": str(10**15 + n),
+                    }
+                )
             if status == Status.COMPLETED and n % 50 == 0:
-                settlements.append({"transfer_id": tid, "step": Step.REFUND, "seq": 1, "amount_minor": 50,
-                                    "status": Settle.SUCCEEDED, "key": f"k{tid}", "ref": f"re_{tid}",
-                                    "cause": "operator", "created_at": at, "updated_at": at})
+                settlements.append(
+                    {
+                        "transfer_id": tid,
+                        "step": Step.REFUND,
+                        "seq": 1,
+                        "amount_minor": 50,
+                        "status": Settle.SUCCEEDED,
+                        "key": f"k{tid}",
+                        "ref": f"re_{tid}",
+                        "cause": "operator",
+                        "created_at": at,
+                        "updated_at": at,
+                    }
+                )
         with engine.begin() as db:
             db.execute(insert(Transfer), rows)
             db.execute(insert(TransferEvent), events)
@@ -116,12 +171,17 @@ def measure(url: str, transfers: int, requests: int, workdir: Path) -> dict[str,
     fill(engine, transfers)
     store, clock = SqlStore(engine), FakeClock(NOW)
     operators.add(store, "bench", PASSWORD, NOW)
-    service = Service(uow=store, provider=SandboxProvider(workdir / "sandbox.db"), clock=clock, policy=Policy(),
-                      bot_id="1", bot_handle="paybot")
+    service = Service(
+        uow=store,
+        provider=SandboxProvider(workdir / "sandbox.db"),
+        clock=clock,
+        policy=Policy(),
+        bot_id="1",
+        bot_handle="paybot",
+    )
     from tests.support.webworld import web_settings
 
-    app = create_app(web_settings(), store, clock, console=partial(register, store=store, clock=clock,
-                                                                    service=service))
+    app = create_app(web_settings(), store, clock, console=partial(register, store=store, clock=clock, service=service))
     client = app.test_client()
     sign_in = client.get("/console/sign-in").get_data(as_text=True)
     token = sign_in.split('name="csrf" value="', 1)[1].split('"', 1)[0]
@@ -192,8 +252,10 @@ def main(argv: list[str] | None = None) -> None:
             if url:
                 began = time.perf_counter()
                 figures = measure(url, args.transfers, args.requests, path)
-                report(f"PostgreSQL, {args.transfers:,} transfers ({time.perf_counter() - began:.0f} s with the "
-                       "filling)", figures)
+                report(
+                    f"PostgreSQL, {args.transfers:,} transfers ({time.perf_counter() - began:.0f} s with the filling)",
+                    figures,
+                )
 
 
 if __name__ == "__main__":

@@ -44,8 +44,10 @@ YOUNG_PAYOUTS_SHOWN = timedelta(days=30)
 
 
 # What an operator is asked before each action, in the terminal (bot.cli) and in the console (bot.console.pages).
-PAUSE_QUESTION = ("Pause payments? Confirmed payments wait and new commands get a maintenance answer until payments "
-                  "are resumed; reading goes on.")
+PAUSE_QUESTION = (
+    "Pause payments? Confirmed payments wait and new commands get a maintenance answer until payments "
+    "are resumed; reading goes on."
+)
 RESUME_QUESTION = "Resume payments? Payments confirmed meanwhile go through."
 
 
@@ -62,10 +64,17 @@ def refund_question(transfer_id: int, t: Transfer, back: int, minor: int | None,
 
 def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
     return {
-        "id": t.id, "created_at": t.created_at.isoformat(), "kind": t.kind,
-        "from": handles.get(t.sender_id, t.sender_id), "to": handles.get(t.recipient_id, t.recipient_id),
-        "amount": Money(t.amount_minor, t.currency).decimal(), "currency": t.currency, "memo": t.memo,
-        "status": t.status, "code": t.code, "tweet": t.root_tweet_id,
+        "id": t.id,
+        "created_at": t.created_at.isoformat(),
+        "kind": t.kind,
+        "from": handles.get(t.sender_id, t.sender_id),
+        "to": handles.get(t.recipient_id, t.recipient_id),
+        "amount": Money(t.amount_minor, t.currency).decimal(),
+        "currency": t.currency,
+        "memo": t.memo,
+        "status": t.status,
+        "code": t.code,
+        "tweet": t.root_tweet_id,
     }
 
 
@@ -87,8 +96,9 @@ def _user_id(uow: SqlStore, handle: str) -> str | None:
     return user.id if user else None
 
 
-def transfers(uow: SqlStore, *, status: str | None = None, user: str | None = None,
-              since: timedelta | None = None, now: datetime) -> list[dict[str, Any]]:
+def transfers(
+    uow: SqlStore, *, status: str | None = None, user: str | None = None, since: timedelta | None = None, now: datetime
+) -> list[dict[str, Any]]:
     """Transfers, newest first, filtered by status, by a user on either side, and by age."""
     query = select(Transfer).order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
     if status:
@@ -111,23 +121,49 @@ def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
         t = s.get(Transfer, transfer_id)
         if t is None:
             return None
-        events = list(s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
-                             .order_by(col(TransferEvent.at), col(TransferEvent.id))))
-        messages = list(s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id)
-                               .order_by(col(Outbox.id))))
+        events = list(
+            s.exec(
+                select(TransferEvent)
+                .where(TransferEvent.transfer_id == transfer_id)
+                .order_by(col(TransferEvent.at), col(TransferEvent.id))
+            )
+        )
+        messages = list(s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id))))
         rows = s.settlements.of(transfer_id)
     handles = _handles(uow, {t.sender_id, t.recipient_id} | {m.to_user_id for m in messages if m.to_user_id})
     out = _row(t, handles) | {
-        "command_tweet": t.command_tweet_id, "reason": t.reason, "pay_key": t.pay_key,
-        "payment_ref": t.payment_ref, "refunded": Money(refunded(rows), t.currency).decimal(),
-        "expires_at": t.expires_at.isoformat(), "hold_until": t.hold_until.isoformat() if t.hold_until else None,
-        "settlements": [{"at": st.updated_at.isoformat(), "step": st.step, "seq": st.seq,
-                         "amount": Money(st.amount_minor, t.currency).decimal(), "status": st.status,
-                         "key": st.key, "ref": st.ref, "cause": st.cause, "failure": st.failure} for st in rows],
+        "command_tweet": t.command_tweet_id,
+        "reason": t.reason,
+        "pay_key": t.pay_key,
+        "payment_ref": t.payment_ref,
+        "refunded": Money(refunded(rows), t.currency).decimal(),
+        "expires_at": t.expires_at.isoformat(),
+        "hold_until": t.hold_until.isoformat() if t.hold_until else None,
+        "settlements": [
+            {
+                "at": st.updated_at.isoformat(),
+                "step": st.step,
+                "seq": st.seq,
+                "amount": Money(st.amount_minor, t.currency).decimal(),
+                "status": st.status,
+                "key": st.key,
+                "ref": st.ref,
+                "cause": st.cause,
+                "failure": st.failure,
+            }
+            for st in rows
+        ],
         "timeline": [{"at": e.at.isoformat(), "status": e.status, "note": e.note} for e in events],
-        "messages": [{"at": m.created_at.isoformat(), "kind": m.kind, "status": m.status,
-                      "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
-                      "text": without_links(m.text)} for m in messages],
+        "messages": [
+            {
+                "at": m.created_at.isoformat(),
+                "kind": m.kind,
+                "status": m.status,
+                "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
+                "text": without_links(m.text),
+            }
+            for m in messages
+        ],
     }
     return out
 
@@ -145,9 +181,15 @@ def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str,
         received = s.exec(select(func.count()).select_from(Transfer).where(Transfer.recipient_id == uid)).one()
         moved = s.transfers.moved_since(uid, now - timedelta(hours=24))
     return {
-        "id": u.id, "handle": u.handle, "name": u.name, "privacy": u.privacy, "opted_out": u.opted_out,
-        "sent": sent, "received": received,
-        "sent_24h_minor": moved, "daily_limit_minor": policy.daily_max_minor,
+        "id": u.id,
+        "handle": u.handle,
+        "name": u.name,
+        "privacy": u.privacy,
+        "opted_out": u.opted_out,
+        "sent": sent,
+        "received": received,
+        "sent_24h_minor": moved,
+        "daily_limit_minor": policy.daily_max_minor,
         "per_transfer_limit_minor": policy.max_minor,
     }
 
@@ -177,10 +219,16 @@ def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
         raw = s.checkpoints.get(Mark.HEARTBEAT)
         paused = s.checkpoints.flag(Mark.PAUSED)
         closing = s.checkpoints.flag(Mark.WINDING_DOWN)
-        counts = dict(s.exec(select(Transfer.status, func.count()).where(col(Transfer.status).in_(QUEUES))
-                             .group_by(Transfer.status)).all())  # the queues' rows only: an index range each
-        outbox = dict(s.exec(select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING))
-                             .group_by(Outbox.status)).all())
+        counts = dict(
+            s.exec(
+                select(Transfer.status, func.count()).where(col(Transfer.status).in_(QUEUES)).group_by(Transfer.status)
+            ).all()
+        )  # the queues' rows only: an index range each
+        outbox = dict(
+            s.exec(
+                select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING)).group_by(Outbox.status)
+            ).all()
+        )
     beat = json.loads(raw) if raw else None
     age = (now - datetime.fromisoformat(beat["at"])).total_seconds() if beat else None
     return {
@@ -189,9 +237,13 @@ def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
         "paused": paused,
         "winding_down": closing,
         "jobs": beat["jobs"] if beat else {},
-        "queues": {"pending": counts.get("pending", 0), "executing": counts.get("executing", 0),
-                   "needs_auth": counts.get("needs_auth", 0), "held": counts.get("held", 0),
-                   "outbox": sum(outbox.values())},
+        "queues": {
+            "pending": counts.get("pending", 0),
+            "executing": counts.get("executing", 0),
+            "needs_auth": counts.get("needs_auth", 0),
+            "held": counts.get("held", 0),
+            "outbox": sum(outbox.values()),
+        },
         "x_limits": beat["x_limits"] if beat else {},
         "x_paused": beat.get("x_paused", {}) if beat else {},
         "x_usage_today": beat["x_usage"] if beat else None,
@@ -205,18 +257,31 @@ def young_payouts(uow: SqlStore, now: datetime, handles: dict[str, str]) -> list
     default hold): possible only with PAYBOT_CASHOUT_HOLD lowered; each a chargeback the platform may pay."""
     out: list[dict[str, Any]] = []
     with uow() as s:
-        payouts = list(s.exec(select(Payout).where(
-            Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
-            col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED])).order_by(col(Payout.id))))
+        payouts = list(
+            s.exec(
+                select(Payout)
+                .where(
+                    Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
+                    col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED]),
+                )
+                .order_by(col(Payout.id))
+            )
+        )
     handles = handles | _handles(uow, {p.user_id for p in payouts} - set(handles))  # a unit of work of its own
     with uow() as s:
         for p in payouts:
             young = s.transfers.received_since(p.user_id, p.currency, p.created_at - YOUNG_MONEY)
             if young and p.amount_minor:
-                out.append({"payout": p.id, "what": "young_payout", "since": p.created_at.isoformat(),
-                            "text": f"cash-out {p.id} of {Money(p.amount_minor, p.currency)} by "
-                                    f"@{handles.get(p.user_id, p.user_id)} took money received less than "
-                                    f"{YOUNG_MONEY.days} days before; a card payment can still be disputed"})
+                out.append(
+                    {
+                        "payout": p.id,
+                        "what": "young_payout",
+                        "since": p.created_at.isoformat(),
+                        "text": f"cash-out {p.id} of {Money(p.amount_minor, p.currency)} by "
+                        f"@{handles.get(p.user_id, p.user_id)} took money received less than "
+                        f"{YOUNG_MONEY.days} days before; a card payment can still be disputed",
+                    }
+                )
     return out
 
 
@@ -228,17 +293,28 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
     takes it back). Each names its transfer."""
     out: list[dict[str, Any]] = []
     with uow() as s:
-        failed = list(s.exec(select(Settlement).where(Settlement.status == Settle.FAILED)
-                             .order_by(col(Settlement.id))))
-        slow = list(s.exec(select(Settlement).where(Settlement.status == Settle.PENDING,
-                                                    col(Settlement.ref).is_not(None),
-                                                    Settlement.updated_at < now - REFUND_SLOW)
-                           .order_by(col(Settlement.id))))
+        failed = list(s.exec(select(Settlement).where(Settlement.status == Settle.FAILED).order_by(col(Settlement.id))))
+        slow = list(
+            s.exec(
+                select(Settlement)
+                .where(
+                    Settlement.status == Settle.PENDING,
+                    col(Settlement.ref).is_not(None),
+                    Settlement.updated_at < now - REFUND_SLOW,
+                )
+                .order_by(col(Settlement.id))
+            )
+        )
         # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table by its key rather than
         # the last 30 days by the index on `at`.
-        withdrawn = sorted(s.exec(select(TransferEvent).where(TransferEvent.fact == Fact.FUNDS_WITHDRAWN,
-                                                              TransferEvent.at >= now - WITHDRAWALS_SHOWN)),
-                           key=lambda e: e.id or 0)
+        withdrawn = sorted(
+            s.exec(
+                select(TransferEvent).where(
+                    TransferEvent.fact == Fact.FUNDS_WITHDRAWN, TransferEvent.at >= now - WITHDRAWALS_SHOWN
+                )
+            ),
+            key=lambda e: e.id or 0,
+        )
         ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}
         transfers = {t.id: t for t in s.exec(select(Transfer).where(col(Transfer.id).in_(ids)))}
         ledgers = {tid: s.settlements.of(tid) for tid in ids}
@@ -256,32 +332,62 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
                 continue
             seen.add((t.id, "release"))
             refusals = sum(o.failure == BALANCE for o in rows)
-            out.append({"transfer": t.id, "what": "release_waiting", "since": st.created_at.isoformat(),
-                        "text": f"transfer {t.id}: the platform's balance could not cover paying {amount} out to "
-                                f"@{handles.get(t.recipient_id, t.recipient_id)} ({refusals} refusals); it stays "
-                                f"held and is tried again at {due.isoformat(timespec='minutes')}"})
+            out.append(
+                {
+                    "transfer": t.id,
+                    "what": "release_waiting",
+                    "since": st.created_at.isoformat(),
+                    "text": f"transfer {t.id}: the platform's balance could not cover paying {amount} out to "
+                    f"@{handles.get(t.recipient_id, t.recipient_id)} ({refusals} refusals); it stays "
+                    f"held and is tried again at {due.isoformat(timespec='minutes')}",
+                }
+            )
         elif st.step in REFUNDS and not later:
-            out.append({"transfer": t.id, "what": "refund_failed", "since": st.updated_at.isoformat(),
-                        "text": f"transfer {t.id}: a refund of {amount} to "
-                                f"@{handles.get(t.sender_id, t.sender_id)} failed ({st.failure}); the money is "
-                                f"with the platform: `paybot refund {t.id}` tries again"})
+            out.append(
+                {
+                    "transfer": t.id,
+                    "what": "refund_failed",
+                    "since": st.updated_at.isoformat(),
+                    "text": f"transfer {t.id}: a refund of {amount} to "
+                    f"@{handles.get(t.sender_id, t.sender_id)} failed ({st.failure}); the money is "
+                    f"with the platform: `paybot refund {t.id}` tries again",
+                }
+            )
         elif st.step == Step.REVERSE and not later:
-            out.append({"transfer": t.id, "what": "reversal_refused", "since": st.updated_at.isoformat(),
-                        "text": f"transfer {t.id}: taking {amount} back from "
-                                f"@{handles.get(t.recipient_id, t.recipient_id)} was refused ({st.failure})"})
+            out.append(
+                {
+                    "transfer": t.id,
+                    "what": "reversal_refused",
+                    "since": st.updated_at.isoformat(),
+                    "text": f"transfer {t.id}: taking {amount} back from "
+                    f"@{handles.get(t.recipient_id, t.recipient_id)} was refused ({st.failure})",
+                }
+            )
     for st in slow:
         t = transfers.get(st.transfer_id)
         if t is not None:
-            out.append({"transfer": t.id, "what": "refund_slow", "since": st.updated_at.isoformat(),
-                        "text": f"transfer {t.id}: a refund of {Money(st.amount_minor, t.currency)} ({st.ref}) has "
-                                f"been in progress at the provider for over {REFUND_SLOW.days} days; the sender is "
-                                "told when it goes through"})
+            out.append(
+                {
+                    "transfer": t.id,
+                    "what": "refund_slow",
+                    "since": st.updated_at.isoformat(),
+                    "text": f"transfer {t.id}: a refund of {Money(st.amount_minor, t.currency)} ({st.ref}) has "
+                    f"been in progress at the provider for over {REFUND_SLOW.days} days; the sender is "
+                    "told when it goes through",
+                }
+            )
     out += young_payouts(uow, now, handles)
     for e in withdrawn:
         t = transfers.get(e.transfer_id)
         rows = ledgers.get(e.transfer_id, [])
         if t is None or any(o.step == Step.REVERSE and o.status != Settle.FAILED for o in rows):
             continue
-        out.append({"transfer": t.id, "what": "funds_withdrawn", "since": e.at.isoformat(),
-                    "text": f"transfer {t.id}: {e.note}"})
+        out.append(
+            {
+                "transfer": t.id,
+                "what": "funds_withdrawn",
+                "since": e.at.isoformat(),
+                "text": f"transfer {t.id}: {e.note}",
+            }
+        )
     return out

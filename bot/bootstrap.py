@@ -58,8 +58,13 @@ def policy_from(settings: Settings, provider: PaymentProvider | None = None) -> 
 
 def x_client(settings: Settings, clock: Clock) -> XClient:
     creds = settings.require_x()
-    return XClient(**creds, base_url=settings.x_api_base, timeout=settings.x_timeout,
-                   dm_page_size=settings.paybot_dm_page_size, clock=clock)
+    return XClient(
+        **creds,
+        base_url=settings.x_api_base,
+        timeout=settings.x_timeout,
+        dm_page_size=settings.paybot_dm_page_size,
+        clock=clock,
+    )
 
 
 def make_timeline(settings: Settings, clock: Clock) -> Timeline:
@@ -68,8 +73,13 @@ def make_timeline(settings: Settings, clock: Clock) -> Timeline:
         from bot.mastodon.client import MastodonTimeline
 
         base, token = settings.require_mastodon()
-        return MastodonTimeline(base_url=base, access_token=token, timeout=settings.x_timeout, clock=clock,
-                                dm_page_size=settings.paybot_dm_page_size)
+        return MastodonTimeline(
+            base_url=base,
+            access_token=token,
+            timeout=settings.x_timeout,
+            clock=clock,
+            dm_page_size=settings.paybot_dm_page_size,
+        )
     return x_client(settings, clock)
 
 
@@ -95,8 +105,7 @@ def _pages(settings: Settings, service: Service, provider: PaymentProvider, cloc
     from bot.web import page_links
 
     base, secret = settings.require_web()
-    service.page_link = page_links.maker(links.link_key(secret), base, parse_duration(settings.paybot_link_ttl),
-                                         clock)
+    service.page_link = page_links.maker(links.link_key(secret), base, parse_duration(settings.paybot_link_ttl), clock)
     if settings.paybot_provider == "mangopay":
         provider.own_card_page = True  # type: ignore[attr-defined]
 
@@ -115,8 +124,7 @@ def build(
     `migrate_schema` upgrades the store with its migrations (`paybot run`);
     otherwise missing tables are created from the models."""
     clock = clock or SystemClock()
-    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path),
-                         create_tables=not migrate_schema)
+    engine = make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=not migrate_schema)
     if migrate_schema:
         migrate.upgrade(engine)
     uow = SqlStore(engine)
@@ -133,20 +141,35 @@ def build(
         me = timeline.me()
         if me.handle.lower() != settings.paybot_handle.lower():
             engine.dispose()
-            raise ConfigError(f"PAYBOT_HANDLE is @{settings.paybot_handle} but the X credentials are "
-                              f"those of @{me.handle}")
+            raise ConfigError(
+                f"PAYBOT_HANDLE is @{settings.paybot_handle} but the X credentials are those of @{me.handle}"
+            )
         bot_id = me.id
         with uow() as s:
             s.checkpoints.set(Mark.BOT_ID, bot_id)
             s.commit()
-    service = Service(uow=uow, provider=provider, clock=clock, policy=policy_from(settings, provider),
-                      bot_id=bot_id, bot_handle=settings.paybot_handle,
-                      currency=settings.paybot_currency, enabled=settings.enabled_currencies(),
-                      new_code=new_code, fediverse=settings.paybot_timeline == "mastodon")
+    service = Service(
+        uow=uow,
+        provider=provider,
+        clock=clock,
+        policy=policy_from(settings, provider),
+        bot_id=bot_id,
+        bot_handle=settings.paybot_handle,
+        currency=settings.paybot_currency,
+        enabled=settings.enabled_currencies(),
+        new_code=new_code,
+        fediverse=settings.paybot_timeline == "mastodon",
+    )
     _pages(settings, service, provider, clock)
     idle = settings.paybot_dms_idle_interval
-    worker = Worker(service=service, timeline=timeline, uow=uow, clock=clock, started_at=first_start(uow, clock),
-                    dm_idle_interval=timedelta(seconds=idle) if idle else None,
-                    lease_ttl=timedelta(seconds=settings.paybot_lease_ttl),
-                    read_margin=parse_duration(settings.paybot_answer_margin))
+    worker = Worker(
+        service=service,
+        timeline=timeline,
+        uow=uow,
+        clock=clock,
+        started_at=first_start(uow, clock),
+        dm_idle_interval=timedelta(seconds=idle) if idle else None,
+        lease_ttl=timedelta(seconds=settings.paybot_lease_ttl),
+        read_margin=parse_duration(settings.paybot_answer_margin),
+    )
     return Bot(engine=engine, worker=worker, service=service, provider=provider)

@@ -20,8 +20,9 @@ from rich.table import Table
 from bot import logs
 from bot.errors import ConfigError, XAuthError, XError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="paybot: send money by tweet.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="paybot: send money by tweet."
+)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -31,12 +32,16 @@ def _fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-
-
 @app.command()
 def run(
-    web_too: Annotated[bool, typer.Option("--web", help="Serve paybot's pages (`paybot web`) in this process too, "
-                                          "on $PORT: one process (one dyno) for the worker and the pages.")] = False,
+    web_too: Annotated[
+        bool,
+        typer.Option(
+            "--web",
+            help="Serve paybot's pages (`paybot web`) in this process too, "
+            "on $PORT: one process (one dyno) for the worker and the pages.",
+        ),
+    ] = False,
     port: Annotated[int, typer.Option(envvar="PORT", help="The pages' port with --web ($PORT on Heroku).")] = 8000,
     host: Annotated[str, typer.Option(help="The pages' address with --web.")] = "0.0.0.0",  # noqa: S104 (a dyno's router)
 ) -> None:
@@ -62,8 +67,10 @@ def run(
         _fail(f"could not reach X: {err}")
         return
     intervals = {
-        "mentions": settings.paybot_mentions_interval, "dms": settings.paybot_dms_interval,
-        "tick": settings.paybot_tick_interval, "outbox": settings.paybot_outbox_interval,
+        "mentions": settings.paybot_mentions_interval,
+        "dms": settings.paybot_dms_interval,
+        "tick": settings.paybot_tick_interval,
+        "outbox": settings.paybot_outbox_interval,
         "reconcile": settings.paybot_reconcile_interval,
     }
     server = None
@@ -105,11 +112,24 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
         provider = StripeProvider.from_settings(settings, SystemClock())
         with store() as s:
             bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
-        service = Service(uow=store, provider=provider, clock=SystemClock(), policy=policy_from(settings, provider),
-                          bot_id=bot_id, bot_handle=settings.paybot_handle, currency=settings.paybot_currency,
-                          enabled=settings.enabled_currencies())
-        webhook = partial(register, provider=provider, platform_secret=platform_secret, apply=service.apply_event,
-                          connect_secret=connect_secret, endpoint="stripe_webhook")
+        service = Service(
+            uow=store,
+            provider=provider,
+            clock=SystemClock(),
+            policy=policy_from(settings, provider),
+            bot_id=bot_id,
+            bot_handle=settings.paybot_handle,
+            currency=settings.paybot_currency,
+            enabled=settings.enabled_currencies(),
+        )
+        webhook = partial(
+            register,
+            provider=provider,
+            platform_secret=platform_secret,
+            apply=service.apply_event,
+            connect_secret=connect_secret,
+            endpoint="stripe_webhook",
+        )
     card = mangopay = None
     if settings.paybot_provider == "mangopay":
         from bot.providers.mangopay_cards import MangopayCards
@@ -118,8 +138,14 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
         # Mangopay's pages (cash-out account, SCA returns) and the card page's side, people on the app's store.
         mangopay = MangopayProvider.from_settings(settings, SystemClock(), store=store)
         card = MangopayCards(mangopay)
-    console = partial(register_console, store=store, clock=SystemClock(), service=partial(_service, settings, store),
-                      currency=settings.paybot_currency, budget_usd=float(settings.paybot_x_budget_usd))
+    console = partial(
+        register_console,
+        store=store,
+        clock=SystemClock(),
+        service=partial(_service, settings, store),
+        currency=settings.paybot_currency,
+        budget_usd=float(settings.paybot_x_budget_usd),
+    )
     app_ = create_app(settings, store, SystemClock(), webhook=webhook, console=console, card=card, mangopay=mangopay)
     return webhook_server(app_, host, port)  # waitress, with limits for the internet
 
@@ -134,9 +160,16 @@ def _service(settings: Any, store: Any) -> Any:
     provider = make_provider(settings, SystemClock())
     with store() as s:
         bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
-    return Service(uow=store, provider=provider, clock=SystemClock(), policy=policy_from(settings, provider),
-                   bot_id=bot_id, bot_handle=settings.paybot_handle, currency=settings.paybot_currency,
-                   enabled=settings.enabled_currencies())
+    return Service(
+        uow=store,
+        provider=provider,
+        clock=SystemClock(),
+        policy=policy_from(settings, provider),
+        bot_id=bot_id,
+        bot_handle=settings.paybot_handle,
+        currency=settings.paybot_currency,
+        enabled=settings.enabled_currencies(),
+    )
 
 
 @app.command()
@@ -187,8 +220,9 @@ def demo(
         _fail(f"unknown timeline {timeline!r}: x or mastodon")
         return
     client = "Mastodon.py over loopback to the Mastodon" if timeline == "mastodon" else "tweepy over loopback to the X"
-    console.print(f"[bold]paybot demo[/bold]: the real worker, {client} "
-                  "simulator, a SQLite store and the sandbox provider.\n")
+    console.print(
+        f"[bold]paybot demo[/bold]: the real worker, {client} simulator, a SQLite store and the sandbox provider.\n"
+    )
     outcome, transcript = run_scenario(scenario, timeline=timeline)
     for label, said in transcript:
         console.print(f"[cyan]▶ {label}[/cyan]", highlight=False)
@@ -199,8 +233,12 @@ def demo(
     for col in ("tweet", "from", "to", "amount", "currency", "memo", "status"):
         table.add_column(col)
     for t in outcome["transfers"]:
-        table.add_row(*(str(t[c]) if t[c] is not None else "" for c in
-                        ("tweet", "from", "to", "amount", "currency", "memo", "status")))
+        table.add_row(
+            *(
+                str(t[c]) if t[c] is not None else ""
+                for c in ("tweet", "from", "to", "amount", "currency", "memo", "status")
+            )
+        )
     console.print()
     console.print(table)
 
@@ -209,10 +247,18 @@ def demo(
 def simulate(
     scenario: Annotated[Path, typer.Argument(help="A scenario JSON file.")],
     as_json: Annotated[bool, typer.Option("--json", help="One compact JSON line instead of indented JSON.")] = False,
-    provider: Annotated[str, typer.Option(help="sandbox, stripe or mangopay (that adapter against the built-in "
-                                               "Stripe or Mangopay emulator).")] = "sandbox",
-    timeline: Annotated[str, typer.Option(help="x or mastodon (a tweet is a public status, a DM a direct "
-                                               "status, on the built-in Mastodon simulator).")] = "x",
+    provider: Annotated[
+        str,
+        typer.Option(
+            help="sandbox, stripe or mangopay (that adapter against the built-in Stripe or Mangopay emulator)."
+        ),
+    ] = "sandbox",
+    timeline: Annotated[
+        str,
+        typer.Option(
+            help="x or mastodon (a tweet is a public status, a DM a direct status, on the built-in Mastodon simulator)."
+        ),
+    ] = "x",
 ) -> None:
     """Run the worker through a scenario on a virtual clock; print the outcome as JSON."""
     from bot.sims.runner import run_scenario
@@ -343,9 +389,16 @@ def _operator() -> tuple[Any, Any, Any]:
         provider = make_provider(settings, SystemClock())
     except ConfigError as err:
         _fail(str(err))
-    service = Service(uow=uow, provider=provider, clock=SystemClock(),
-                      policy=policy_from(settings, provider), bot_id=bot_id, bot_handle=settings.paybot_handle,
-                      currency=settings.paybot_currency, enabled=settings.enabled_currencies())
+    service = Service(
+        uow=uow,
+        provider=provider,
+        clock=SystemClock(),
+        policy=policy_from(settings, provider),
+        bot_id=bot_id,
+        bot_handle=settings.paybot_handle,
+        currency=settings.paybot_currency,
+        enabled=settings.enabled_currencies(),
+    )
     return settings, uow, service
 
 
@@ -390,8 +443,9 @@ def transfers_cmd(
 
     _, uow, _ = _operator()
     rows = admin.transfers(uow, status=status, user=user, since=_since(since), now=datetime.now(UTC))
-    _print_rows(rows, ["id", "created_at", "from", "to", "amount", "currency", "status", "code", "memo"],
-                "Transfers", as_json)
+    _print_rows(
+        rows, ["id", "created_at", "from", "to", "amount", "currency", "status", "code", "memo"], "Transfers", as_json
+    )
 
 
 @app.command()
@@ -408,12 +462,33 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
         return
-    for key in ("id", "kind", "from", "to", "amount", "currency", "memo", "status", "reason", "code", "tweet",
-                "command_tweet", "pay_key", "payment_ref", "refunded", "expires_at", "hold_until"):
+    for key in (
+        "id",
+        "kind",
+        "from",
+        "to",
+        "amount",
+        "currency",
+        "memo",
+        "status",
+        "reason",
+        "code",
+        "tweet",
+        "command_tweet",
+        "pay_key",
+        "payment_ref",
+        "refunded",
+        "expires_at",
+        "hold_until",
+    ):
         console.print(f"{key:>14}: {data[key]}", highlight=False, markup=False)
     if data["settlements"]:
-        _print_rows(data["settlements"], ["at", "step", "amount", "status", "key", "ref", "failure"],
-                    "Money after the payment", False)
+        _print_rows(
+            data["settlements"],
+            ["at", "step", "amount", "status", "key", "ref", "failure"],
+            "Money after the payment",
+            False,
+        )
     _print_rows(data["timeline"], ["at", "status", "note"], "Timeline", False)
     _print_rows(data["messages"], ["at", "kind", "to", "status", "text"], "Messages", False)
 
@@ -421,9 +496,13 @@ def show(transfer_id: int, as_json: JsonOpt = False) -> None:
 @app.command()
 def refund(
     transfer_id: int,
-    amount: Annotated[str | None, typer.Option(
-        help="Refund only this much of a completed transfer (\"2.50\", in its currency); again later for more, "
-             "up to its amount. Without it: all that is left (safe to repeat).")] = None,
+    amount: Annotated[
+        str | None,
+        typer.Option(
+            help='Refund only this much of a completed transfer ("2.50", in its currency); again later for more, '
+            "up to its amount. Without it: all that is left (safe to repeat)."
+        ),
+    ] = None,
     yes: YesOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -559,14 +638,21 @@ def status(as_json: JsonOpt = False) -> None:
         print(json.dumps(data))
         return
     age = data["heartbeat_age_s"]
-    console.print(f"worker: {data['worker']}" + (f" (last heartbeat {age} s ago)" if age is not None else "")
-                  + ("; PAYMENTS PAUSED" if data["paused"] else "")
-                  + ("; WINDING DOWN (no new commands)" if data["winding_down"] else ""), highlight=False)
+    console.print(
+        f"worker: {data['worker']}"
+        + (f" (last heartbeat {age} s ago)" if age is not None else "")
+        + ("; PAYMENTS PAUSED" if data["paused"] else "")
+        + ("; WINDING DOWN (no new commands)" if data["winding_down"] else ""),
+        highlight=False,
+    )
     q = data["queues"]
-    console.print(f"queues: {q['pending']} pending, {q['executing']} executing, "
-                  f"{q['needs_auth']} waiting for a bank's approval, {q['held']} held, "
-                  f"{q['outbox']} messages to send; provider errors in the last hour: "
-                  f"{data['provider_errors_last_hour']}", highlight=False)
+    console.print(
+        f"queues: {q['pending']} pending, {q['executing']} executing, "
+        f"{q['needs_auth']} waiting for a bank's approval, {q['held']} held, "
+        f"{q['outbox']} messages to send; provider errors in the last hour: "
+        f"{data['provider_errors_last_hour']}",
+        highlight=False,
+    )
     for warning in data["money_warnings"]:
         console.print(f"WARNING: {warning['text']}", highlight=False, markup=False, soft_wrap=True)
     jobs = [{"job": k, "last ok": v.get("ok"), "last error": v.get("error")} for k, v in data["jobs"].items()]
@@ -575,8 +661,9 @@ def status(as_json: JsonOpt = False) -> None:
     _print_rows(limits, ["endpoint", "limit", "remaining", "reset", "paused until"], "X rate limits", False)
     usage = data["x_usage_today"]
     if usage:
-        console.print(f"X today ({usage['day']}): {usage['requests_total']} requests, about ${usage['usd']:.2f}",
-                      highlight=False)
+        console.print(
+            f"X today ({usage['day']}): {usage['requests_total']} requests, about ${usage['usd']:.2f}", highlight=False
+        )
 
 
 @app.command()
@@ -595,23 +682,44 @@ def wind_down(yes: YesOpt = False, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
     _, _, service = _operator()
     report = service.wind_down()
-    left = {"executing": report.executing, "needs_auth": report.needs_auth, "held": report.held,
-            "outbox": report.outbox, "cashouts": report.cashouts, "wallets": report.wallets}
+    left = {
+        "executing": report.executing,
+        "needs_auth": report.needs_auth,
+        "held": report.held,
+        "outbox": report.outbox,
+        "cashouts": report.cashouts,
+        "wallets": report.wallets,
+    }
     if as_json:
-        print(json.dumps({"ok": report.done, "cancelled": report.cancelled, "returned": report.returned,
-                          "finished": report.finished, "left": left}))
+        print(
+            json.dumps(
+                {
+                    "ok": report.done,
+                    "cancelled": report.cancelled,
+                    "returned": report.returned,
+                    "finished": report.finished,
+                    "left": left,
+                }
+            )
+        )
     else:
-        console.print(f"wind-down: {report.cancelled} pending cancelled, {report.returned} held returned, "
-                      f"{report.finished} in flight finished", highlight=False)
+        console.print(
+            f"wind-down: {report.cancelled} pending cancelled, {report.returned} held returned, "
+            f"{report.finished} in flight finished",
+            highlight=False,
+        )
         if report.done:
-            console.print("nothing is left: no money is held, pending or moving; every message is out",
-                          highlight=False)
+            console.print("nothing is left: no money is held, pending or moving; every message is out", highlight=False)
         else:
-            console.print("left to do: " + ", ".join(f"{n} {what}" for what, n in left.items() if n)
-                          + " (executing, outbox and cashouts: keep the worker running; needs_auth: lapses when "
-                          "the approval window ends; held: run wind-down again; wallets: people whose provider "
-                          "account still holds their money, each told once to CASHOUT; -1: the provider could "
-                          "not say, run wind-down again)", highlight=False)
+            console.print(
+                "left to do: "
+                + ", ".join(f"{n} {what}" for what, n in left.items() if n)
+                + " (executing, outbox and cashouts: keep the worker running; needs_auth: lapses when "
+                "the approval window ends; held: run wind-down again; wallets: people whose provider "
+                "account still holds their money, each told once to CASHOUT; -1: the provider could "
+                "not say, run wind-down again)",
+                highlight=False,
+            )
     if not report.done:
         raise typer.Exit(1)
 
@@ -641,8 +749,9 @@ def users(handle: str, as_json: JsonOpt = False) -> None:
 @app.command()
 def export(
     since: Annotated[str | None, typer.Option(help="Only the last 30d, 12h...")] = None,
-    output: Annotated[Path | None, typer.Option(help="Write to this file (new, readable by you only) "
-                                                     "instead of standard output.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write to this file (new, readable by you only) instead of standard output.")
+    ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing --output file.")] = False,
 ) -> None:
     """Transfers as CSV, oldest first, for accounting."""
@@ -686,16 +795,20 @@ def init(
     if not TEMPLATE.exists():
         _fail(f"the template {TEMPLATE} is missing (paybot init runs from a source checkout)")
     if timeline == "mastodon":
-        console.print("The Mastodon values: your instance's address, and the access token of an application "
-                      "made in the bot account's Preferences → Development (scopes read and write).")
+        console.print(
+            "The Mastodon values: your instance's address, and the access token of an application "
+            "made in the bot account's Preferences → Development (scopes read and write)."
+        )
         values = {
             "PAYBOT_TIMELINE": "mastodon",
             "MASTODON_BASE_URL": typer.prompt("the instance's address (https://...)"),
             "MASTODON_ACCESS_TOKEN": typer.prompt("access token of the bot account", hide_input=True),
         }
     elif timeline == "x":
-        console.print("The X values come from the developer portal: your app's API key and secret, and the access "
-                      "token and secret of the bot's own account (Read, write and Direct Messages).")
+        console.print(
+            "The X values come from the developer portal: your app's API key and secret, and the access "
+            "token and secret of the bot's own account (Read, write and Direct Messages)."
+        )
         values = {
             "X_CONSUMER_KEY": typer.prompt("X API key", hide_input=True),
             "X_CONSUMER_SECRET": typer.prompt("X API key secret", hide_input=True),
@@ -707,8 +820,9 @@ def init(
     values |= {
         "PAYBOT_HANDLE": typer.prompt("the bot account's handle", default="paybot").lstrip("@"),
         "PAYBOT_CURRENCY": typer.prompt("currency of bare amounts", default="USD").upper(),
-        "DATABASE_URL": typer.prompt("DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False,
-                                     hide_input=True),  # it holds the database's password
+        "DATABASE_URL": typer.prompt(
+            "DATABASE_URL (empty: SQLite in paybot.db)", default="", show_default=False, hide_input=True
+        ),  # it holds the database's password
     }
     out = []
     for line in TEMPLATE.read_text(encoding="utf-8").splitlines():
@@ -732,8 +846,9 @@ app.add_typer(operator, name="operator")
 def operator_add(
     name: Annotated[str, typer.Argument(help="Their name (a-z, 0-9, _ . -), typed at sign-in.")],
     totp: Annotated[bool, typer.Option("--totp", help="Also ask for a code from an authenticator app.")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="Set a new password for an existing operator "
-                                                              "(their sessions end).")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Set a new password for an existing operator (their sessions end).")
+    ] = False,
 ) -> None:
     """Let NAME sign in to the console; asks for their password twice (12 characters at least). The console
     answers 404 until the first operator exists."""
@@ -750,8 +865,12 @@ def operator_add(
     base = (settings.paybot_web_url or "").rstrip("/") or "PAYBOT_WEB_URL"  # the address, once it is set
     console.print(f"operator {name} can sign in at {base}/console/sign-in", highlight=False, markup=False)
     if secret:
-        console.print(f"add this to their authenticator app (shown once): {operators.totp_uri(name, secret)}",
-                      highlight=False, markup=False, soft_wrap=True)
+        console.print(
+            f"add this to their authenticator app (shown once): {operators.totp_uri(name, secret)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @operator.command("remove")
@@ -797,8 +916,9 @@ def db_current() -> None:
     from bot import migrate
 
     engine = _store_engine(_settings())
-    console.print(f"store: {migrate.current(engine) or 'not under migrations'}; newest: {migrate.head()}",
-                  highlight=False)
+    console.print(
+        f"store: {migrate.current(engine) or 'not under migrations'}; newest: {migrate.head()}", highlight=False
+    )
     engine.dispose()
 
 
@@ -814,8 +934,11 @@ def sim_x(
 
     sim = XSim(bot_handle=bot, limits=PAY_PER_USE if limits == "pay_per_use" else UNLIMITED, state_path=state)
     base = sim.start(port)
-    console.print(f"X simulator on {base} (bot @{bot}); credentials: X_CONSUMER_KEY={SIM_CONSUMER_KEY} "
-                  f"X_ACCESS_TOKEN={SIM_ACCESS_TOKEN}; control API under {base}/_sim/", highlight=False)
+    console.print(
+        f"X simulator on {base} (bot @{bot}); credentials: X_CONSUMER_KEY={SIM_CONSUMER_KEY} "
+        f"X_ACCESS_TOKEN={SIM_ACCESS_TOKEN}; control API under {base}/_sim/",
+        highlight=False,
+    )
     _serve_until_stopped(sim)
 
 
@@ -826,9 +949,12 @@ def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8
 
     sim = StripeSim()
     base = sim.start(port)
-    console.print(f"Stripe emulator on {base}; STRIPE_API_KEY={sim.api_key} STRIPE_API_BASE={base}; control API: "
-                  f"POST {base}/_sim/complete/<checkout session id>, /_sim/onboard/<account id>, "
-                  f"/_sim/dispute/<charge id>", highlight=False)
+    console.print(
+        f"Stripe emulator on {base}; STRIPE_API_KEY={sim.api_key} STRIPE_API_BASE={base}; control API: "
+        f"POST {base}/_sim/complete/<checkout session id>, /_sim/onboard/<account id>, "
+        f"/_sim/dispute/<charge id>",
+        highlight=False,
+    )
     _serve_until_stopped(sim)
 
 
@@ -836,8 +962,9 @@ def sim_stripe(port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8
 def sim_mangopay(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8099,
     client_id: Annotated[str, typer.Option(help="The client id it accepts (MANGOPAY_CLIENT_ID).")] = "paybot-sim",
-    api_key: Annotated[str | None, typer.Option(help="The API key it accepts (MANGOPAY_API_KEY); random if "
-                                                      "not given.")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="The API key it accepts (MANGOPAY_API_KEY); random if not given.")
+    ] = None,
 ) -> None:
     """Serve the Mangopay emulator on 127.0.0.1 (for PAYBOT_PROVIDER=mangopay with MANGOPAY_API_BASE); in memory.
     Its hosted pages (3-D Secure, SCA, identity verification) open in a browser; its control API plays the rest."""
@@ -847,10 +974,13 @@ def sim_mangopay(
         raise typer.BadParameter("the client id and API key must not be empty")
     sim = MangopaySim(client_id=client_id, api_key=api_key)
     base = sim.start(port)
-    console.print(f"Mangopay emulator on {base}; MANGOPAY_CLIENT_ID={sim.client_id} MANGOPAY_API_KEY={sim.api_key} "
-                  f"MANGOPAY_API_BASE={base}; control API: POST {base}/_sim/kyc/<session id>, "
-                  f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>; GET "
-                  f"{base}/_sim/payouts", highlight=False)
+    console.print(
+        f"Mangopay emulator on {base}; MANGOPAY_CLIENT_ID={sim.client_id} MANGOPAY_API_KEY={sim.api_key} "
+        f"MANGOPAY_API_BASE={base}; control API: POST {base}/_sim/kyc/<session id>, "
+        f"/_sim/enrol/<user id>, /_sim/payout/<payout id>, /_sim/payout-return/<payout id>; GET "
+        f"{base}/_sim/payouts",
+        highlight=False,
+    )
     _serve_until_stopped(sim)
 
 
@@ -876,8 +1006,12 @@ def main() -> None:
 
         secrets = database_password_parts(os.environ.get("DATABASE_URL")) + _dotenv_db_password()
         first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        err_console.print(f"paybot: the store could not be used: {logs.redact(first, secrets)}", markup=False,
-                          highlight=False, soft_wrap=True)
+        err_console.print(
+            f"paybot: the store could not be used: {logs.redact(first, secrets)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         raise SystemExit(1) from None
 
 

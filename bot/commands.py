@@ -35,19 +35,56 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # (ſ, K, İ, ı) is not that letter, so "ſend" is not "send". The look-aheads stay Unicode.
 _VERB = re.compile(
     r"\s*#?((?a:send|pay|tip|give|request|ask|help|envoie|envoyer|envoyez|paie|paye|payer|donne|donner"
-    r"|demande|demander|aide))(?![\w])|\s*\?", re.I)
-_FRENCH_VERBS = {"envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner", "demande",
-                 "demander", "aide"}
-_FRENCH_DM_WORDS = {"oui", "o", "non", "annuler", "réclamer", "reclamer", "aide", "historique", "inscription",
-                    "confidentialité", "confidentialite", "arrêt", "arret", "reprendre", "retrait", "retirer",
-                    "virement"}
+    r"|demande|demander|aide))(?![\w])|\s*\?",
+    re.I,
+)
+_FRENCH_VERBS = {
+    "envoie",
+    "envoyer",
+    "envoyez",
+    "paie",
+    "paye",
+    "payer",
+    "donne",
+    "donner",
+    "demande",
+    "demander",
+    "aide",
+}
+_FRENCH_DM_WORDS = {
+    "oui",
+    "o",
+    "non",
+    "annuler",
+    "réclamer",
+    "reclamer",
+    "aide",
+    "historique",
+    "inscription",
+    "confidentialité",
+    "confidentialite",
+    "arrêt",
+    "arret",
+    "reprendre",
+    "retrait",
+    "retirer",
+    "virement",
+}
 _UNIT_SUFFIX = re.compile(r"^(.*?)(usd|eur|gbp|cad|aud|chf|jpy|dollars?|euros?|pounds?|livres?)?$", re.I | re.A)
 # A CASHOUT the grammar cannot read (an amount, an unknown currency) gets its own answer, not the DM help.
 _CASHOUT_WORD = re.compile(r"\s*(?a:cash[ -]?out|withdraw|retrait|retirer|virement)(?![\w])", re.I)
 _AMOUNT_MISSING = re.compile(r"\s*(?a:to|[àÀa]|from|de)(?![\w])", re.I)
-_PRIVACY = {"public": Privacy.PUBLIC, "publique": Privacy.PUBLIC, "private": Privacy.PRIVATE,
-            "privé": Privacy.PRIVATE, "prive": Privacy.PRIVATE, "privée": Privacy.PRIVATE, "quiet": Privacy.QUIET,
-            "silencieux": Privacy.QUIET, "discret": Privacy.QUIET}
+_PRIVACY = {
+    "public": Privacy.PUBLIC,
+    "publique": Privacy.PUBLIC,
+    "private": Privacy.PRIVATE,
+    "privé": Privacy.PRIVATE,
+    "prive": Privacy.PRIVATE,
+    "privée": Privacy.PRIVATE,
+    "quiet": Privacy.QUIET,
+    "silencieux": Privacy.QUIET,
+    "discret": Privacy.QUIET,
+}
 
 
 class PostKind(StrEnum):
@@ -138,8 +175,13 @@ def _grammar() -> str:
 @cache
 def _parser(default_currency: str = "USD", enabled: tuple[str, ...] = DEFAULT_ENABLED, lang: str = "en") -> Lark:
     """A parser that builds commands as it reads (no tree), one per configuration."""
-    return Lark(_grammar(), parser="lalr", lexer="contextual", start=["tweet", "dm"],
-                transformer=_ToCommand(default_currency, enabled, lang))
+    return Lark(
+        _grammar(),
+        parser="lalr",
+        lexer="contextual",
+        start=["tweet", "dm"],
+        transformer=_ToCommand(default_currency, enabled, lang),
+    )
 
 
 @v_args(inline=True)
@@ -199,16 +241,19 @@ class _ToCommand(Transformer[Token, object]):
     def send_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None) -> Command:
         return Command(PostKind.SEND, amount, people, memo, self.lang)
 
-    def send_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
-                              memo: str | None = None) -> Command:
+    def send_recipients_first(
+        self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None
+    ) -> Command:
         return Command(PostKind.SEND, amount, people, memo, self.lang)
 
-    def request_amount_first(self, _v: Token, amount: Money, people: tuple[str, ...],
-                             memo: str | None = None) -> Command:
+    def request_amount_first(
+        self, _v: Token, amount: Money, people: tuple[str, ...], memo: str | None = None
+    ) -> Command:
         return Command(PostKind.REQUEST, amount, people, memo, self.lang)
 
-    def request_recipients_first(self, _v: Token, people: tuple[str, ...], amount: Money,
-                                 memo: str | None = None) -> Command:
+    def request_recipients_first(
+        self, _v: Token, people: tuple[str, ...], amount: Money, memo: str | None = None
+    ) -> Command:
         return Command(PostKind.REQUEST, amount, people, memo, self.lang)
 
     def help(self, _tok: Token) -> Command:
@@ -284,7 +329,11 @@ def _transform(text: str, start: str, currency: str, enabled: tuple[str, ...], l
 
 
 def parse_command(
-    text: str, *, bot: str = "paybot", currency: str = "USD", enabled: tuple[str, ...] | None = None,
+    text: str,
+    *,
+    bot: str = "paybot",
+    currency: str = "USD",
+    enabled: tuple[str, ...] | None = None,
     fediverse: bool = False,
 ) -> Command:
     """Parse a public post addressed to the bot.
@@ -310,7 +359,7 @@ def _parse_command(text: str, bot: str, currency: str, enabled: tuple[str, ...] 
     m = _bot_mention(bot).search(text)
     if not m:
         raise CommandError("text.not_for_bot", quiet=True, bot=bot)
-    rest = text[m.end():]
+    rest = text[m.end() :]
     verb = _VERB.match(rest)
     if not verb:
         raise CommandError("text.chatter", quiet=True, usage=say("usage", "en", bot=bot))
@@ -338,7 +387,7 @@ def _unreadable(err: UnexpectedInput, text: str, bot: str, lang: str) -> Command
     expected = set(getattr(err, "expected", None) or getattr(err, "allowed", None) or ())
     token = getattr(err, "token", None)
     if isinstance(token, Token):
-        rest = "" if token.type == "$END" else text[token.start_pos or 0:]
+        rest = "" if token.type == "$END" else text[token.start_pos or 0 :]
     else:
         pos = getattr(err, "pos_in_stream", None)
         rest = text[pos:] if isinstance(pos, int) else ""

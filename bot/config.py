@@ -41,8 +41,12 @@ def parse_duration(text: str) -> timedelta:
 KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_")
 MANGOPAY_SANDBOX = "https://api.sandbox.mangopay.com"
 MANGOPAY_PRODUCTION = "https://api.mangopay.com"
-MANGOPAY_HOSTS = {"api.sandbox.mangopay.com", "api.mangopay.com", "api-mtls.sandbox.mangopay.com",
-                  "api-mtls.mangopay.com"}
+MANGOPAY_HOSTS = {
+    "api.sandbox.mangopay.com",
+    "api.mangopay.com",
+    "api-mtls.sandbox.mangopay.com",
+    "api-mtls.mangopay.com",
+}
 LOOPBACK_HOSTS = {"localhost", "::1"}
 # A secret paybot is given to sign or check with (webhook signing secrets, the key that signs bank-page links):
 # at least this many characters, random-looking (see `weak_secret`).
@@ -105,8 +109,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base(name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(),
-                 override: bool = True) -> str | None:
+def checked_base(
+    name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(), override: bool = True
+) -> str | None:
     """An address paybot sends credentials to or puts in links (an API base: X_API_BASE, STRIPE_API_BASE,
     MANGOPAY_API_BASE; a page whose links carry a bearer id or token), or ConfigError.
 
@@ -120,11 +125,15 @@ def checked_base(name: str, url: str | None, *, live: bool, official: frozenset[
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{name.upper()} is not an http(s) address")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
-                          "network unencrypted. Use https, or an emulator on 127.0.0.1")
+        raise ConfigError(
+            f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
+            "network unencrypted. Use https, or an emulator on 127.0.0.1"
+        )
     if live and override and parts.hostname not in official:
-        raise ConfigError(f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
-                          "would go to that address instead of the real API. Unset it; it is for emulators and tests")
+        raise ConfigError(
+            f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
+            "would go to that address instead of the real API. Unset it; it is for emulators and tests"
+        )
     return url
 
 
@@ -247,8 +256,14 @@ class Settings(BaseSettings):
         codes = tuple(self.paybot_currencies.split(","))
         return codes if self.paybot_currency in codes else (*codes, self.paybot_currency)
 
-    @field_validator("paybot_confirm_ttl", "paybot_request_ttl", "paybot_claim_window", "paybot_link_ttl",
-                     "paybot_cashout_hold", "paybot_answer_margin")
+    @field_validator(
+        "paybot_confirm_ttl",
+        "paybot_request_ttl",
+        "paybot_claim_window",
+        "paybot_link_ttl",
+        "paybot_cashout_hold",
+        "paybot_answer_margin",
+    )
     @classmethod
     def _duration(cls, v: str) -> str:
         parse_duration(v)
@@ -277,12 +292,12 @@ class Settings(BaseSettings):
             secret: SecretStr | None = getattr(self, name)
             if secret is None:
                 raise ConfigError(
-                    f"{name.upper()} is not set: put it in the environment or in .env "
-                    "(see config.example.env)"
+                    f"{name.upper()} is not set: put it in the environment or in .env (see config.example.env)"
                 )
             if is_placeholder(secret.get_secret_value()):
-                raise ConfigError(f"{name.upper()} still holds a placeholder: "
-                                  "set the real value from the X developer portal")
+                raise ConfigError(
+                    f"{name.upper()} still holds a placeholder: set the real value from the X developer portal"
+                )
             out[name.removeprefix("x_")] = secret.get_secret_value()
         checked_base("x_api_base", self.x_api_base, live=self.paybot_live)
         return out
@@ -291,13 +306,17 @@ class Settings(BaseSettings):
         """The Mastodon instance's address and the bot's access token; ConfigError when either is missing or a
         placeholder, or the address is not https (plain http only to this machine: a simulator)."""
         if not self.mastodon_base_url:
-            raise ConfigError("MASTODON_BASE_URL is not set: the address of the bot's Mastodon instance, "
-                              "e.g. https://mastodon.example")
+            raise ConfigError(
+                "MASTODON_BASE_URL is not set: the address of the bot's Mastodon instance, "
+                "e.g. https://mastodon.example"
+            )
         base = checked_base("mastodon_base_url", self.mastodon_base_url, live=self.paybot_live, override=False)
         token = self.mastodon_access_token.get_secret_value() if self.mastodon_access_token else ""
         if not token:
-            raise ConfigError("MASTODON_ACCESS_TOKEN is not set: create an application in the bot account's "
-                              "Preferences → Development (scopes read and write) and copy its access token")
+            raise ConfigError(
+                "MASTODON_ACCESS_TOKEN is not set: create an application in the bot account's "
+                "Preferences → Development (scopes read and write) and copy its access token"
+            )
         if is_placeholder(token):
             raise ConfigError("MASTODON_ACCESS_TOKEN still holds a placeholder: copy the application's access token")
         return str(base), token
@@ -313,49 +332,77 @@ class Settings(BaseSettings):
         """Every secret value the settings hold, for the log filter and for error lines: the X
         credentials, the Stripe key and signing secret, and DATABASE_URL's password (also as the raw
         text up to the last "@", which is what a driver's error shows when the password holds an "@")."""
-        values = [v.get_secret_value() for v in (self.x_consumer_key, self.x_consumer_secret, self.x_access_token,
-                                                  self.x_access_token_secret, self.stripe_api_key,
-                                                  self.stripe_webhook_secret, self.stripe_connect_webhook_secret,
-                                                  self.mangopay_api_key, self.paybot_link_secret,
-                                                  self.mastodon_access_token)
-                  if v]
+        values = [
+            v.get_secret_value()
+            for v in (
+                self.x_consumer_key,
+                self.x_consumer_secret,
+                self.x_access_token,
+                self.x_access_token_secret,
+                self.stripe_api_key,
+                self.stripe_webhook_secret,
+                self.stripe_connect_webhook_secret,
+                self.mangopay_api_key,
+                self.paybot_link_secret,
+                self.mastodon_access_token,
+            )
+            if v
+        ]
         return values + database_password_parts(self.database_url)
 
     def overrides(self) -> list[str]:
         """The API base overrides in force, for a warning at start and in `paybot doctor`."""
         mangopay = None if urlsplit(self.mangopay_api_base).hostname in MANGOPAY_HOSTS else self.mangopay_api_base
-        return [f"{name.upper()}={value}" for name, value in
-                (("x_api_base", self.x_api_base), ("stripe_api_base", self.stripe_api_base),
-                 ("mangopay_api_base", mangopay)) if value]
+        return [
+            f"{name.upper()}={value}"
+            for name, value in (
+                ("x_api_base", self.x_api_base),
+                ("stripe_api_base", self.stripe_api_base),
+                ("mangopay_api_base", mangopay),
+            )
+            if value
+        ]
 
     def require_webhook_secrets(self) -> tuple[str, str | None]:
         """The webhook's signing secrets: the platform endpoint's, and the Connect endpoint's (None if unset);
         ConfigError when the first is missing, either is a placeholder, not of Stripe's shape (whsec_ and at
         least MIN_SECRET_CHARS random-looking characters), or both are the same."""
         out = []
-        for name, value in (("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-                            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret)):
+        for name, value in (
+            ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
+        ):
             secret = value.get_secret_value() if value else ""
             if not secret:
                 if name == "STRIPE_WEBHOOK_SECRET":
-                    raise ConfigError(f"{name} is not set: copy the endpoint's signing secret (whsec_...) "
-                                      "from the Stripe dashboard (Developers → Webhooks)")
+                    raise ConfigError(
+                        f"{name} is not set: copy the endpoint's signing secret (whsec_...) "
+                        "from the Stripe dashboard (Developers → Webhooks)"
+                    )
                 continue
             if is_placeholder(secret):
-                raise ConfigError(f"{name} still holds a placeholder: anyone could sign events with it. "
-                                  "Copy the endpoint's signing secret from the Stripe dashboard")
+                raise ConfigError(
+                    f"{name} still holds a placeholder: anyone could sign events with it. "
+                    "Copy the endpoint's signing secret from the Stripe dashboard"
+                )
             if not SIGNING_SECRET.fullmatch(secret):
-                raise ConfigError(f"{name} does not look like a Stripe signing secret (whsec_ and letters or "
-                                  "digits): copy the endpoint's signing secret from the Stripe dashboard")
+                raise ConfigError(
+                    f"{name} does not look like a Stripe signing secret (whsec_ and letters or "
+                    "digits): copy the endpoint's signing secret from the Stripe dashboard"
+                )
             weak = weak_secret(secret, "whsec_")
             if weak:
-                raise ConfigError(f"{name} is too weak to be a Stripe signing secret ({weak}; Stripe's have at "
-                                  f"least {MIN_SECRET_CHARS} random ones after whsec_): anyone could guess it and "
-                                  "sign events. Copy the endpoint's signing secret from the Stripe dashboard")
+                raise ConfigError(
+                    f"{name} is too weak to be a Stripe signing secret ({weak}; Stripe's have at "
+                    f"least {MIN_SECRET_CHARS} random ones after whsec_): anyone could guess it and "
+                    "sign events. Copy the endpoint's signing secret from the Stripe dashboard"
+                )
             if secret in out:
-                raise ConfigError(f"{name} is the same as STRIPE_WEBHOOK_SECRET: Stripe signs each endpoint with a "
-                                  "secret of its own, and paybot tells the platform's events from connected "
-                                  "accounts' by the secret that signed them")
+                raise ConfigError(
+                    f"{name} is the same as STRIPE_WEBHOOK_SECRET: Stripe signs each endpoint with a "
+                    "secret of its own, and paybot tells the platform's events from connected "
+                    "accounts' by the secret that signed them"
+                )
             out.append(secret)
         return out[0], (out[1] if len(out) > 1 else None)
 
@@ -374,8 +421,10 @@ class Settings(BaseSettings):
         missing or wrong (the address must be https, or http to this machine: the links carry a bearer token)."""
         secret = self.require_link_secret()
         if not self.paybot_web_url:
-            raise ConfigError("PAYBOT_WEB_URL is not set: the links the bot sends to paybot's pages start with it "
-                              "(the public https address `paybot web` is served at, e.g. https://paybot.example.com)")
+            raise ConfigError(
+                "PAYBOT_WEB_URL is not set: the links the bot sends to paybot's pages start with it "
+                "(the public https address `paybot web` is served at, e.g. https://paybot.example.com)"
+            )
         base = checked_base("paybot_web_url", self.paybot_web_url.rstrip("/"), live=self.paybot_live, override=False)
         if base is None:  # cannot happen: said so, rather than an assert that -O removes
             raise RuntimeError("base is missing")
@@ -385,16 +434,20 @@ class Settings(BaseSettings):
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
         secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
         if not secret:
-            raise ConfigError("STRIPE_API_KEY is not set: PAYBOT_PROVIDER=stripe needs your Stripe secret key "
-                              "(start with a test key, sk_test_...)")
+            raise ConfigError(
+                "STRIPE_API_KEY is not set: PAYBOT_PROVIDER=stripe needs your Stripe secret key "
+                "(start with a test key, sk_test_...)"
+            )
         if is_placeholder(secret):
             raise ConfigError("STRIPE_API_KEY still holds a placeholder: set a key from the Stripe dashboard")
         if not secret.startswith(("sk_test_", "rk_test_", "sk_live_", "rk_live_")):
             raise ConfigError("STRIPE_API_KEY does not look like a Stripe secret key (sk_test_... or sk_live_...)")
         live = secret.startswith(("sk_live_", "rk_live_"))
         if live and not self.paybot_live:
-            raise ConfigError("STRIPE_API_KEY is a live key: it moves real money. Set PAYBOT_LIVE=1 as well "
-                              "if that is what you want; otherwise use a test key (sk_test_...)")
+            raise ConfigError(
+                "STRIPE_API_KEY is a live key: it moves real money. Set PAYBOT_LIVE=1 as well "
+                "if that is what you want; otherwise use a test key (sk_test_...)"
+            )
         checked_base("stripe_api_base", self.stripe_api_base, live=live or self.paybot_live)
         return secret
 
@@ -409,39 +462,52 @@ def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
     client = (settings.mangopay_client_id or "").strip()
     key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
     if not client:
-        raise ConfigError("MANGOPAY_CLIENT_ID is not set: PAYBOT_PROVIDER=mangopay needs your Mangopay client id "
-                          "(start with a sandbox one)")
+        raise ConfigError(
+            "MANGOPAY_CLIENT_ID is not set: PAYBOT_PROVIDER=mangopay needs your Mangopay client id "
+            "(start with a sandbox one)"
+        )
     if not key:
-        raise ConfigError("MANGOPAY_API_KEY is not set: PAYBOT_PROVIDER=mangopay needs the API key of "
-                          "MANGOPAY_CLIENT_ID")
+        raise ConfigError(
+            "MANGOPAY_API_KEY is not set: PAYBOT_PROVIDER=mangopay needs the API key of MANGOPAY_CLIENT_ID"
+        )
     if is_placeholder(client) or is_placeholder(key):
-        raise ConfigError(f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
-                          "a placeholder: set the value from the Mangopay dashboard")
+        raise ConfigError(
+            f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
+            "a placeholder: set the value from the Mangopay dashboard"
+        )
     base = settings.mangopay_api_base.rstrip("/")
     checked_base("mangopay_api_base", base, live=settings.paybot_live, official=MANGOPAY_HOSTS)
     live = is_live_mangopay(base)
     if live and not settings.paybot_live:
-        raise ConfigError("MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
-                          f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})")
+        raise ConfigError(
+            "MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
+            f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})"
+        )
     # With PAYBOT_WEB_URL, REGISTER links to paybot's own card page (docs/mangopay-card-page.md), and
     # MANGOPAY_CARD_PAGE_URL (an operator's page of their own) is not needed.
     own_page = bool(settings.paybot_web_url and settings.paybot_link_secret)
     if not own_page and (not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url):
-        raise ConfigError("MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
-                          "SDK), its address with {id} where the Card Registration's id goes; or set "
-                          "PAYBOT_WEB_URL to use paybot's own card page")
-    if settings.mangopay_card_page_url and any(p not in settings.mangopay_card_page_url for p in ("{user}",
-                                                                                                  "{token}")):
-        raise ConfigError("MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
-                          "for that user and registration (bot/links.py), and your page checks it")
+        raise ConfigError(
+            "MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
+            "SDK), its address with {id} where the Card Registration's id goes; or set "
+            "PAYBOT_WEB_URL to use paybot's own card page"
+        )
+    if settings.mangopay_card_page_url and any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
+        raise ConfigError(
+            "MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
+            "for that user and registration (bot/links.py), and your page checks it"
+        )
     if settings.mangopay_card_page_url:
         # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
-        checked_base("mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live,
-                     override=False)
+        checked_base(
+            "mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False
+        )
     if settings.mangopay_bank_page_url:
-        raise ConfigError("MANGOPAY_BANK_PAGE_URL is no longer used: CASHOUT now links to paybot's own cash-out "
-                          "account page (`paybot web`, at PAYBOT_WEB_URL). Remove the setting (see "
-                          "docs/mangopay-identity-and-cashout.md)")
+        raise ConfigError(
+            "MANGOPAY_BANK_PAGE_URL is no longer used: CASHOUT now links to paybot's own cash-out "
+            "account page (`paybot web`, at PAYBOT_WEB_URL). Remove the setting (see "
+            "docs/mangopay-identity-and-cashout.md)"
+        )
     # Mangopay's users are made from the identity page, cards saved on the card page and cash-out accounts added on
     # paybot's own page: all served by `paybot web` at PAYBOT_WEB_URL, their links signed with PAYBOT_LINK_SECRET.
     settings.require_web()
@@ -452,17 +518,23 @@ def _require_link_secret(settings: Settings) -> str:
     """PAYBOT_LINK_SECRET, strong and of its own; ConfigError naming it otherwise (never quoting it)."""
     secret = settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret else ""
     if not secret or is_placeholder(secret):
-        raise ConfigError("PAYBOT_LINK_SECRET is not set: the links to your Mangopay pages are signed with it, and "
-                          f"your pages check them with it. Use at least {MIN_SECRET_CHARS} random characters "
-                          "(openssl rand -hex 32)")
+        raise ConfigError(
+            "PAYBOT_LINK_SECRET is not set: the links to your Mangopay pages are signed with it, and "
+            f"your pages check them with it. Use at least {MIN_SECRET_CHARS} random characters "
+            "(openssl rand -hex 32)"
+        )
     weak = weak_secret(secret)
     if weak:  # it signs the links' tokens: a guessable secret lets anyone make one
-        raise ConfigError(f"PAYBOT_LINK_SECRET is too weak to sign links ({weak}; at least {MIN_SECRET_CHARS} random "
-                          "ones): anyone could guess it and make links. Use openssl rand -hex 32")
+        raise ConfigError(
+            f"PAYBOT_LINK_SECRET is too weak to sign links ({weak}; at least {MIN_SECRET_CHARS} random "
+            "ones): anyone could guess it and make links. Use openssl rand -hex 32"
+        )
     api_key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
     if api_key and hmac.compare_digest(secret.strip(), api_key.strip()):
-        raise ConfigError("PAYBOT_LINK_SECRET is the Mangopay API key: the pages that check links would hold the "
-                          "key that moves every wallet. Use a secret of its own (openssl rand -hex 32)")
+        raise ConfigError(
+            "PAYBOT_LINK_SECRET is the Mangopay API key: the pages that check links would hold the "
+            "key that moves every wallet. Use a secret of its own (openssl rand -hex 32)"
+        )
     return secret
 
 

@@ -1,21 +1,21 @@
 """paybot's errors, as a tree.
 
-    PaybotError
-    ├── ConfigError            a setting is missing, a placeholder, or invalid
-    ├── CommandError           a tweet or DM could not be read; .message is for the user
-    ├── IllegalTransition      a lifecycle's state machine refused a change of state
-    ├── AnswerInDoubt          a yes/no for a confirmation whose send is in doubt: read it again later
-    ├── XError                 talking to X failed
-    │   ├── XAuthError         401: bad credentials
-    │   ├── XForbidden         403: .reason is "duplicate", "dm_closed" or "other"
-    │   ├── XRateLimited       429: .reset_at (UTC) and .capped (monthly usage cap)
-    │   └── XTransient         5xx, timeout, connection error: worth retrying
-    └── ProviderError          the payment provider failed
-        ├── ProviderTransient  may have succeeded or not: retry with the same key
-        ├── AmountTooSmall     below the provider's smallest charge (after any conversion)
-        ├── InsufficientBalance  the platform's balance cannot cover a release now: nothing moved
-        ├── IdempotencyError   the same key was used with other parameters
-        └── ScaRequired        the account's holder must pass the provider's SCA first (.url); not a credential error
+PaybotError
+├── ConfigError            a setting is missing, a placeholder, or invalid
+├── CommandError           a tweet or DM could not be read; .message is for the user
+├── IllegalTransition      a lifecycle's state machine refused a change of state
+├── AnswerInDoubt          a yes/no for a confirmation whose send is in doubt: read it again later
+├── XError                 talking to X failed
+│   ├── XAuthError         401: bad credentials
+│   ├── XForbidden         403: .reason is "duplicate", "dm_closed" or "other"
+│   ├── XRateLimited       429: .reset_at (UTC) and .capped (monthly usage cap)
+│   └── XTransient         5xx, timeout, connection error: worth retrying
+└── ProviderError          the payment provider failed
+    ├── ProviderTransient  may have succeeded or not: retry with the same key
+    ├── AmountTooSmall     below the provider's smallest charge (after any conversion)
+    ├── InsufficientBalance  the platform's balance cannot cover a release now: nothing moved
+    ├── IdempotencyError   the same key was used with other parameters
+    └── ScaRequired        the account's holder must pass the provider's SCA first (.url); not a credential error
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ class IllegalTransition(PaybotError):
     registration) was asked to move to a state its current one does not allow, or to begin in a state nothing
     begins in. `lifecycle` names which; `current` is None for a beginning."""
 
-    def __init__(self, message: str, *, lifecycle: str = "transfer", current: str | None = None,
-                 new: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, lifecycle: str = "transfer", current: str | None = None, new: str | None = None
+    ) -> None:
         super().__init__(message)
         self.lifecycle = lifecycle
         self.current = current

@@ -27,8 +27,16 @@ import os
 import signal
 from collections import Counter
 
-POINTS = ("mention_committed", "before_send", "after_send", "dm_committed", "before_pay", "after_pay",
-          "after_commit", "settle_called")
+POINTS = (
+    "mention_committed",
+    "before_send",
+    "after_send",
+    "dm_committed",
+    "before_pay",
+    "after_pay",
+    "after_commit",
+    "settle_called",
+)
 reached: Counter[str] = Counter()  # per process: every passage of every point
 _passages: Counter[str] = Counter()  # per process: passages of the point armed by the environment
 _armed: tuple[str, int] | None = None  # armed in process: the point, and passages still to go

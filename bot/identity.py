@@ -51,11 +51,27 @@ def from_record(row: IdentityRecord) -> Identity:
     """The identity a stored record holds."""
     address = None
     if row.address_line1 and row.city and row.postal_code and row.residence:
-        address = Address(line1=row.address_line1, line2=row.address_line2, city=row.city, region=row.region,
-                          postal_code=row.postal_code, country=row.residence)
-    return Identity(user_id=row.user_id, first_name=row.first_name, last_name=row.last_name, email=row.email,
-                    birthday=row.birthday, nationality=row.nationality, residence=row.residence, address=address,
-                    terms_url=row.terms_url, terms_accepted_at=row.terms_accepted_at, lang=row.lang)
+        address = Address(
+            line1=row.address_line1,
+            line2=row.address_line2,
+            city=row.city,
+            region=row.region,
+            postal_code=row.postal_code,
+            country=row.residence,
+        )
+    return Identity(
+        user_id=row.user_id,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        email=row.email,
+        birthday=row.birthday,
+        nationality=row.nationality,
+        residence=row.residence,
+        address=address,
+        terms_url=row.terms_url,
+        terms_accepted_at=row.terms_accepted_at,
+        lang=row.lang,
+    )
 
 
 def identity_of(store: Store, user_id: str) -> Identity | None:

@@ -56,8 +56,9 @@ def signed(key: bytes, purpose: str, subject: str, token: str) -> bool:
     return hmac.compare_digest(mac.encode(), _mac(key, purpose, subject, expires, nonce).encode())
 
 
-def verify(key: bytes, purpose: str, subject: str, token: str, now: datetime,
-           use: Callable[[str, int], bool] | None = None) -> bool:
+def verify(
+    key: bytes, purpose: str, subject: str, token: str, now: datetime, use: Callable[[str, int], bool] | None = None
+) -> bool:
     """Whether `token` opens the page of `purpose` for `subject` now. `use(nonce, expires)` records the nonce
     and says whether it was new: a token whose nonce was used before is refused (links are single-use)."""
     if not signed(key, purpose, subject, token):

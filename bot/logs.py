@@ -16,8 +16,17 @@ from typing import Any
 CONTEXT = ("transfer_id", "tweet_id", "user_id")
 # Libraries whose debug lines carry whole requests and answers (Stripe's hold card-page and
 # onboarding links, which are bearer credentials, and memos): warnings only, at any LOG_LEVEL.
-QUIET = ("tweepy", "urllib3", "requests_oauthlib", "oauthlib", "apscheduler", "werkzeug", "alembic", "stripe",
-         "waitress")
+QUIET = (
+    "tweepy",
+    "urllib3",
+    "requests_oauthlib",
+    "oauthlib",
+    "apscheduler",
+    "werkzeug",
+    "alembic",
+    "stripe",
+    "waitress",
+)
 
 
 class JsonFormatter(logging.Formatter):

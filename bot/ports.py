@@ -76,9 +76,7 @@ class Mention:
 
     @property
     def is_repost(self) -> bool:
-        return any(kind == "retweeted" for kind, _ in self.referenced) or self.text.startswith(
-            "RT @"
-        )
+        return any(kind == "retweeted" for kind, _ in self.referenced) or self.text.startswith("RT @")
 
     @property
     def is_quote(self) -> bool:
@@ -118,8 +116,7 @@ class Timeline(Protocol):
         """Mentions newer than since_id, oldest first, every page."""
         ...
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None,
-                  not_before: datetime | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None, not_before: datetime | None = None) -> DmPage:
         """Message events newer than the event id stop_at, oldest first.
 
         Before anything was read (no stop_at), events sent before `not_before`
@@ -315,6 +312,7 @@ class PaymentProvider(Protocol):
     the same key with the same arguments returns the first result."""
 
     name: str
+
     # The smallest charge the provider accepts per currency, in minor units (commands below are refused).
     @property
     def min_charge(self) -> Mapping[str, int]:
@@ -335,7 +333,13 @@ class PaymentProvider(Protocol):
     def can_receive(self, user_id: str) -> bool: ...
 
     def pay(
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
         reference: dict[str, str] | None = None,
     ) -> PayResult:
         """Charge the sender's saved card; `reference` (transfer id, post id...) is recorded with it."""
@@ -384,8 +388,16 @@ class PaymentProvider(Protocol):
         non-zero wallet balances); empty for a provider that pays accounts out by itself (Stripe Connect)."""
         ...
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
+    def cash_out(
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int = 0,
+        holds_for_others: bool = False,
+        accounts: PayoutAccounts = NO_ACCOUNTS,
+    ) -> CashOut:
         """Pay the user's balance in `currency` out to their bank account, less `keep` minor units that must stay
         (money they sent that is still on its way, held or being refunded, which a wallet provider keeps in the
         sender's own account). The same key answers the first payout made with it, however often it is asked

@@ -46,8 +46,13 @@ class Mismatch:
     what: str  # the sentence for the operator
 
     def as_dict(self) -> dict[str, object]:
-        return {"transfer": self.transfer_id, "ref": self.ref, "store": self.store, "provider": self.provider,
-                "what": self.what}
+        return {
+            "transfer": self.transfer_id,
+            "ref": self.ref,
+            "store": self.store,
+            "provider": self.provider,
+            "what": self.what,
+        }
 
 
 def _describe(p: ProviderPayment | None) -> str:
@@ -97,18 +102,33 @@ def reconcile(service: Service, since: datetime) -> tuple[list[Mismatch], int]: 
             # a returned transfer went back in full; any other as much as its refunds and returns say
             stored = t.amount_minor if t.status == Status.RETURNED else back.get(t.id, 0)
             if refunds and p.refunded_minor is not None and p.refunded_minor != stored:
-                problems.append("not refunded" if p.refunded_minor == 0 else "refunded" if stored == 0 else
-                                f"refunded {p.refunded_minor} at the provider, {stored} in the store")
+                problems.append(
+                    "not refunded"
+                    if p.refunded_minor == 0
+                    else "refunded"
+                    if stored == 0
+                    else f"refunded {p.refunded_minor} at the provider, {stored} in the store"
+                )
             elif refunds and p.refunded_minor is None and p.refunded != (stored >= t.amount_minor):
                 problems.append("refunded" if p.refunded else "not refunded")
             elif t.status != Status.RETURNED and done.get(t.id, 0) >= t.amount_minor:
                 problems.append("refunded in full, by the store's own record")
         if problems:
-            out.append(Mismatch(t.id, p.ref if p else t.payment_ref, f"{t.status} {t.amount_minor} {t.currency}",
-                                _describe(p), f"transfer {t.id} is {t.status} but: " + "; ".join(problems)))
+            out.append(
+                Mismatch(
+                    t.id,
+                    p.ref if p else t.payment_ref,
+                    f"{t.status} {t.amount_minor} {t.currency}",
+                    _describe(p),
+                    f"transfer {t.id} is {t.status} but: " + "; ".join(problems),
+                )
+            )
     for p in payments.values():
-        out.append(Mismatch(None, p.ref, "no transfer", _describe(p),
-                            f"payment {p.ref} (key {p.key}) has no transfer in the store"))
+        out.append(
+            Mismatch(
+                None, p.ref, "no transfer", _describe(p), f"payment {p.ref} (key {p.key}) has no transfer in the store"
+            )
+        )
     for m in out:
         log.warning("reconcile: %s", m.what, extra={"transfer_id": m.transfer_id})
     return out, resolved
@@ -121,6 +141,15 @@ def record(uow: Any, at: datetime, days: int, mismatches: list[Mismatch], resolv
     from bot.store import Mark
 
     with uow() as s:
-        s.checkpoints.set(Mark.RECONCILED, json.dumps({"at": at.isoformat(), "days": days, "resolved": resolved,
-                                                       "mismatches": [m.as_dict() for m in mismatches]}))
+        s.checkpoints.set(
+            Mark.RECONCILED,
+            json.dumps(
+                {
+                    "at": at.isoformat(),
+                    "days": days,
+                    "resolved": resolved,
+                    "mismatches": [m.as_dict() for m in mismatches],
+                }
+            ),
+        )
         s.commit()

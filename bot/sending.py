@@ -82,7 +82,7 @@ class Sender:
         todo = [item for item in batch if item.id not in waiting]
         for start in range(0, len(todo), SEND_CHUNK):
             ready: list[Outbox] = []
-            for item in todo[start:start + SEND_CHUNK]:
+            for item in todo[start : start + SEND_CHUNK]:
                 if item.kind in blocked or self._paused(endpoint_of(item)):
                     blocked.add(item.kind)
                     continue

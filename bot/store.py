@@ -101,12 +101,15 @@ class Transfer(SQLModel, table=True):
 
     # The indexes after the unique key serve the console's pages (bot.console.pages), newest first: all transfers,
     # by status, by either party (keyset pagination on created_at, id).
-    __table_args__ = (UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
-                      Index("ix_transfer_created", "created_at", "id"),
-                      Index("ix_transfer_status_created", "status", "created_at", "id"),
-                      Index("ix_transfer_sender_created", "sender_id", "created_at", "id"),
-                      Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"),
-                      one_of("transfer", "kind", TransferKind), one_of("transfer", "status", Status))
+    __table_args__ = (
+        UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
+        Index("ix_transfer_created", "created_at", "id"),
+        Index("ix_transfer_status_created", "status", "created_at", "id"),
+        Index("ix_transfer_sender_created", "sender_id", "created_at", "id"),
+        Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"),
+        one_of("transfer", "kind", TransferKind),
+        one_of("transfer", "status", Status),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = TransferKind.SEND  # a TransferKind
@@ -145,8 +148,11 @@ class Transfer(SQLModel, table=True):
 class TransferEvent(SQLModel, table=True):
     """One step in a transfer's life, for `paybot show`: when, which status, why."""
 
-    __table_args__ = (Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
-                      one_of("transferevent", "status", Status), one_of("transferevent", "fact", Fact))
+    __table_args__ = (
+        Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
+        one_of("transferevent", "status", Status),
+        one_of("transferevent", "fact", Fact),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
@@ -163,9 +169,12 @@ class Settlement(SQLModel, table=True):
 
     A refund made outside paybot (the provider's dashboard) has a row too, with no key."""
 
-    __table_args__ = (UniqueConstraint("transfer_id", "step", "seq"),
-                      one_of("settlement", "step", (s for s in Step if s != Step.PAY)),
-                      one_of("settlement", "status", Settle), one_of("settlement", "cause", Cause))
+    __table_args__ = (
+        UniqueConstraint("transfer_id", "step", "seq"),
+        one_of("settlement", "step", (s for s in Step if s != Step.PAY)),
+        one_of("settlement", "status", Settle),
+        one_of("settlement", "cause", Cause),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     transfer_id: int = Field(index=True)
@@ -202,13 +211,16 @@ class Checkpoint(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """A message to post on X. Sent by the worker, at least once, in priority order."""
 
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),
-                      Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
-                      # the console's charts of what went out and when it was queued
-                      Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
-                      Index("ix_outbox_created", "created_at"),
-                      one_of("outbox", "kind", MessageKind), one_of("outbox", "status", Send),
-                      one_of("outbox", "category", Category))
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "priority", "id"),
+        Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
+        # the console's charts of what went out and when it was queued
+        Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
+        Index("ix_outbox_created", "created_at"),
+        one_of("outbox", "kind", MessageKind),
+        one_of("outbox", "status", Send),
+        one_of("outbox", "category", Category),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str  # a MessageKind
@@ -414,8 +426,9 @@ class DmCursor:
 
     @classmethod
     def read(cls, marks: Marks) -> DmCursor:
-        return cls(marks.get(Mark.DM_NEWEST) or None, marks.get(Mark.DM_RESUME) or None,
-                   marks.get(Mark.DM_SWEEP_TOP) or None)
+        return cls(
+            marks.get(Mark.DM_NEWEST) or None, marks.get(Mark.DM_RESUME) or None, marks.get(Mark.DM_SWEEP_TOP) or None
+        )
 
     def after(self, ids: list[str], resume: str | None) -> DmCursor:
         """The cursor once a page of these event ids was handled (`resume`: the page said more remain)."""

@@ -97,8 +97,9 @@ class Worker(Sender):
             except XAuthError:
                 raise
             except Exception:  # an injected crash is a BaseException: it goes through
-                log.warning("a page of %d mentions failed as a whole; handling them one by one", len(mentions),
-                            exc_info=True)
+                log.warning(
+                    "a page of %d mentions failed as a whole; handling them one by one", len(mentions), exc_info=True
+                )
         handled, failed = 0, False
         fresh = self.service.unseen([m.id for m in mentions])
         for m in mentions:
@@ -119,8 +120,12 @@ class Worker(Sender):
         if self._paused("dm_events"):
             return 0
         now = self.clock.now()
-        if (self.dm_idle_interval is not None and self._last_dm_poll is not None
-                and now - self._last_dm_poll < self.dm_idle_interval and not self.service.awaiting_answers()):
+        if (
+            self.dm_idle_interval is not None
+            and self._last_dm_poll is not None
+            and now - self._last_dm_poll < self.dm_idle_interval
+            and not self.service.awaiting_answers()
+        ):
             return 0
         self._last_dm_poll = now
         if self._mentions_read_at is None or now - self._mentions_read_at > MENTIONS_FRESH:
@@ -130,15 +135,17 @@ class Worker(Sender):
         stop_at = cursor.newest
         # Until a first reading is complete, the mark is the bot's first start: everything sent since
         # then is read, however many pages it takes (a crash may have stopped the first readings).
-        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, cursor.resume,
-                                                                    not_before=self.started_at))
+        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, cursor.resume, not_before=self.started_at))
         if page is None:
             return 0
         # The newest id seen only becomes the stop mark once every older unread event down to the
         # previous mark has been read.
         moved = cursor.after([e.id for e in page.events], page.resume)
-        mine = [dm for dm in page.events if not (dm.created_at < self.started_at and stop_at is None)
-                and dm.sender_id != self.service.bot_id]  # not history from before the first start, nor ours
+        mine = [
+            dm
+            for dm in page.events
+            if not (dm.created_at < self.started_at and stop_at is None) and dm.sender_id != self.service.bot_id
+        ]  # not history from before the first start, nor ours
         if not any(f"dm {dm.id}" in self._failures for dm in mine):
             try:  # the page in one commit, with the cursor
                 handled = self.service.on_dms(mine, cursor=moved)
@@ -146,8 +153,9 @@ class Worker(Sender):
                 raise
             except Exception as err:  # an injected crash is a BaseException: it goes through
                 if not isinstance(err, AnswerInDoubt):
-                    log.warning("a page of %d DM events failed as a whole; handling them one by one", len(mine),
-                                exc_info=True)
+                    log.warning(
+                        "a page of %d DM events failed as a whole; handling them one by one", len(mine), exc_info=True
+                    )
             else:
                 if not page.resume:
                     self._dms_read_until = now
@@ -180,15 +188,20 @@ class Worker(Sender):
     def tick(self) -> int:
         """Expire, resume, apply the provider's events, and close or return what is due."""
         done = 0
+
         def expire() -> int:
             # Nothing expires before the DMs that could have answered it are read.
             if self._dms_read_until is None:
                 return 0
             return self.service.expire_due(read_until=self._dms_read_until)
 
-        for name, job in (("expire", expire), ("resume", self.service.resume),
-                          ("events", self.service.provider_events), ("lapse", self.service.lapse_auth),
-                          ("return", self.service.return_due)):
+        for name, job in (
+            ("expire", expire),
+            ("resume", self.service.resume),
+            ("events", self.service.provider_events),
+            ("lapse", self.service.lapse_auth),
+            ("return", self.service.return_due),
+        ):
             result = self._guard(name, job)
             done += result if isinstance(result, int) else 0
         return done
@@ -199,8 +212,12 @@ class Worker(Sender):
 
         mismatches, resolved = reconcile(self.service, self.clock.now() - timedelta(days=days))
         record(self.uow, self.clock.now(), days, mismatches, resolved)
-        log.info("reconciled %d days with the provider: %d mismatches, %d resolved by lookup",
-                 days, len(mismatches), resolved)
+        log.info(
+            "reconciled %d days with the provider: %d mismatches, %d resolved by lookup",
+            days,
+            len(mismatches),
+            resolved,
+        )
         return len(mismatches)
 
     # ---------------------------------------------------------------- drivers
@@ -230,16 +247,20 @@ class Worker(Sender):
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
         jobs: dict[str, Callable[[], Any]] = {
-            "mentions": self.poll_mentions, "dms": self.poll_dms,
-            "tick": self.tick, "outbox": self.drain_outbox, "reconcile": self.reconcile,
+            "mentions": self.poll_mentions,
+            "dms": self.poll_dms,
+            "tick": self.tick,
+            "outbox": self.drain_outbox,
+            "reconcile": self.reconcile,
         }
         for name, job in jobs.items():
             if name not in intervals:
                 continue
             # The daily reconciliation first runs a minute after the start, out of the way of the backlog.
             first = self.clock.now() + (timedelta(minutes=1) if name == "reconcile" else timedelta(0))
-            scheduler.add_job(self._guarded_job(name, job), "interval", seconds=intervals[name], id=name,
-                              next_run_time=first)
+            scheduler.add_job(
+                self._guarded_job(name, job), "interval", seconds=intervals[name], id=name, next_run_time=first
+            )
 
         received: list[int] = []
 
@@ -305,7 +326,10 @@ class Worker(Sender):
         limits = getattr(self.timeline, "limits", {})
         meter = getattr(self.timeline, "meter", None)
         data = {
-            "at": now.isoformat(), "instance": self.instance, "leading": self._leading, "jobs": self._jobs,
+            "at": now.isoformat(),
+            "instance": self.instance,
+            "leading": self._leading,
+            "jobs": self._jobs,
             "x_limits": {k: {"limit": v[0], "remaining": v[1], "reset": v[2].isoformat()} for k, v in limits.items()},
             "x_paused": {k: v.isoformat() for k, v in self.paused_until.items() if v > now},
             "x_usage": meter.summary() if meter else None,
@@ -343,6 +367,7 @@ class Worker(Sender):
             if count >= 3 and what.startswith(("mention ", "dm ")):
                 self.service.set_aside(what)
         return None
+
 
 def first_start(uow: Store, clock: Clock) -> datetime:
     """When this store first ran a worker (recorded once); older posts and DMs are history."""

@@ -32,15 +32,28 @@ GRAMMAR = ROOT / "bot" / "grammar.lark"
 SHAPES = {"send": "@paybot {}", "request": "@paybot {}", "amount": "@paybot send {} to @alice"}
 # The grammar's words, by what they do, in the order a reader meets them.
 WORDS = [
-    ("SEND", "send (post)"), ("REQUEST", "request (post)"), ("HELP", "help (post or DM)"),
-    ("_TO", "to, before a send's people or a request's payers"), ("_FROM", "from, before a request's payers"),
-    ("_AND", "and, between people"), ("_EACH", "each, after the people"), ("_FOR", "for, before the memo"),
-    ("SYMBOL", "currency symbol"), ("CODE", "currency code"), ("CURRENCY_WORD", "currency word"),
+    ("SEND", "send (post)"),
+    ("REQUEST", "request (post)"),
+    ("HELP", "help (post or DM)"),
+    ("_TO", "to, before a send's people or a request's payers"),
+    ("_FROM", "from, before a request's payers"),
+    ("_AND", "and, between people"),
+    ("_EACH", "each, after the people"),
+    ("_FOR", "for, before the memo"),
+    ("SYMBOL", "currency symbol"),
+    ("CODE", "currency code"),
+    ("CURRENCY_WORD", "currency word"),
     ("BAD_NUMBER", "refused as an amount"),
-    ("CONFIRM", "yes (DM)"), ("CANCEL", "no (DM)"), ("CLAIM", "claim held money (DM)"),
-    ("HISTORY", "the last 10 payments (DM)"), ("REGISTER", "save a card (DM)"),
-    ("CASHOUT", "cash out, optionally followed by a currency code (DM)"), ("PRIVACY", "privacy setting (DM)"),
-    ("PRIVACY_SETTING", "its values"), ("STOP", "stop being named (DM)"), ("START", "start again (DM)"),
+    ("CONFIRM", "yes (DM)"),
+    ("CANCEL", "no (DM)"),
+    ("CLAIM", "claim held money (DM)"),
+    ("HISTORY", "the last 10 payments (DM)"),
+    ("REGISTER", "save a card (DM)"),
+    ("CASHOUT", "cash out, optionally followed by a currency code (DM)"),
+    ("PRIVACY", "privacy setting (DM)"),
+    ("PRIVACY_SETTING", "its values"),
+    ("STOP", "stop being named (DM)"),
+    ("START", "start again (DM)"),
 ]
 
 
@@ -51,8 +64,15 @@ def _paybot_parse(texts: list[str], *, dm: bool) -> list[str]:
     with tempfile.TemporaryDirectory() as empty:
         run = subprocess.run(
             [sys.executable, "-m", "bot", "parse", *(["--dm"] if dm else [])],
-            input="\n".join(texts) + "\n", capture_output=True, text=True, encoding="utf-8", cwd=empty,
-            env={**env, "PYTHONPATH": str(ROOT)}, check=True, timeout=60)
+            input="\n".join(texts) + "\n",
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            cwd=empty,
+            env={**env, "PYTHONPATH": str(ROOT)},
+            check=True,
+            timeout=60,
+        )
     lines = run.stdout.splitlines()
     if len(lines) != len(texts):
         raise RuntimeError(f"paybot parse answered {len(lines)} lines for {len(texts)} texts: {run.stderr}")
@@ -106,8 +126,8 @@ def _words(grammar: str, name: str) -> str:
         return " ".join(_code(c) for c in body[1:-1])
     parts, depth, start = [], 0, 0
     for i, c in enumerate(body):  # the alternatives at the top level: not inside (...) or [...]
-        depth += c in "([" and not body[i - 1:i] == "\\"
-        depth -= c in ")]" and not body[i - 1:i] == "\\"
+        depth += c in "([" and not body[i - 1 : i] == "\\"
+        depth -= c in ")]" and not body[i - 1 : i] == "\\"
         if c == "|" and depth == 0:
             parts.append(body[start:i])
             start = i + 1
@@ -131,17 +151,25 @@ def generate() -> str:
     shaped = [SHAPES[rule].format(e) for rule in SHAPES for e in examples.get(rule, [])]
     posts = [c[0] for c in cases.SEND_CASES]
     refused = [c[0] for c in cases.REFUSED]
-    quiet = ["RT @bob: @paybot send 5 to @alice", "@paybot hello there", "no mention here",
-             "@paybotx send 5 to @alice"]
-    dms = [c[0] for c in cases.DM_CASES] + ["history", "historique", "cashout", "CASHOUT EUR", "retrait",
-                                           "privacy quiet", "confidentialité privé", "stop", "start"]
+    quiet = ["RT @bob: @paybot send 5 to @alice", "@paybot hello there", "no mention here", "@paybotx send 5 to @alice"]
+    dms = [c[0] for c in cases.DM_CASES] + [
+        "history",
+        "historique",
+        "cashout",
+        "CASHOUT EUR",
+        "retrait",
+        "privacy quiet",
+        "confidentialité privé",
+        "stop",
+        "start",
+    ]
     dm_refused = ["yess", "send 5 to @alice", "yes K7Q2 please", "cashout 5", "privacy loud"]
     answers = _paybot_parse(shaped + posts + refused + quiet, dm=False)
-    a_shaped, rest = answers[:len(shaped)], answers[len(shaped):]
-    a_posts, rest = rest[:len(posts)], rest[len(posts):]
-    a_refused, a_quiet = rest[:len(refused)], rest[len(refused):]
+    a_shaped, rest = answers[: len(shaped)], answers[len(shaped) :]
+    a_posts, rest = rest[: len(posts)], rest[len(posts) :]
+    a_refused, a_quiet = rest[: len(refused)], rest[len(refused) :]
     dm_answers = _paybot_parse(dms + dm_refused, dm=True)
-    for text, answer in zip(posts + dms, a_posts + dm_answers[:len(dms)], strict=True):
+    for text, answer in zip(posts + dms, a_posts + dm_answers[: len(dms)], strict=True):
         if not json.loads(answer)["ok"]:
             raise RuntimeError(f"a test's accepted example is refused: {text!r}: {answer}")
     out = [
@@ -200,8 +228,10 @@ def main() -> int:
     page = generate()
     if "--check" in sys.argv[1:]:
         if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != page:
-            print(f"{PAGE.relative_to(ROOT)} is not current: run .venv/bin/python scripts/command_reference.py",
-                  file=sys.stderr)
+            print(
+                f"{PAGE.relative_to(ROOT)} is not current: run .venv/bin/python scripts/command_reference.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     PAGE.write_text(page, encoding="utf-8")

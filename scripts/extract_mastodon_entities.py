@@ -16,8 +16,16 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT.parent / "shared" / "specs" / "mastodon" / "srcgen" / "return_types.json"
 OUT = ROOT / "tests" / "specs" / "mastodon-entities.json"
 # The entities tests/contract/test_mastosim_entities.py checks answers against.
-CHECKED = ("Account", "CredentialAccountSource", "Application", "InstanceV2", "Status", "StatusEdit", "Notification",
-           "SearchV2")
+CHECKED = (
+    "Account",
+    "CredentialAccountSource",
+    "Application",
+    "InstanceV2",
+    "Status",
+    "StatusEdit",
+    "Notification",
+    "SearchV2",
+)
 KEPT = ("field_type", "field_subtype", "is_optional", "is_nullable")
 
 
@@ -27,7 +35,7 @@ def named_types(field: dict[str, object]) -> list[str]:
     for key in ("field_type", "field_subtype"):
         kind = str(field.get(key) or "")
         if kind.startswith("Union["):
-            out += [k.strip() for k in kind[len("Union["):-1].split(",")]
+            out += [k.strip() for k in kind[len("Union[") : -1].split(",")]
         elif kind:
             out.append(kind)
     return out
@@ -43,9 +51,14 @@ def extract(source: Path) -> list[dict[str, object]]:
         seen.add(name)
         for field in described[name]["fields"].values():
             todo += named_types(field)
-    return [{"python_name": name, "masto_doc_link": described[name].get("masto_doc_link"),
-             "fields": {f: {k: v.get(k) for k in KEPT} for f, v in described[name]["fields"].items()}}
-            for name in sorted(seen)]
+    return [
+        {
+            "python_name": name,
+            "masto_doc_link": described[name].get("masto_doc_link"),
+            "fields": {f: {k: v.get(k) for k in KEPT} for f, v in described[name]["fields"].items()},
+        }
+        for name in sorted(seen)
+    ]
 
 
 if __name__ == "__main__":

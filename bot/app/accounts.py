@@ -36,8 +36,9 @@ class AccountAnswer:
     outcome: bool = False
 
 
-def answer_account(s: Tx, user_id: str, code: str, *, confirm: bool, said_at: datetime, now: datetime,
-                   confirm_ttl: timedelta) -> AccountAnswer | None:
+def answer_account(
+    s: Tx, user_id: str, code: str, *, confirm: bool, said_at: datetime, now: datetime, confirm_ttl: timedelta
+) -> AccountAnswer | None:
     """A YES or NO with a code, from `user_id`, sent at `said_at`: None when none of their cash-outs waits with that
     code (the answer is then a payment's). A yes sent after the question (a tie proves nothing) and within
     `confirm_ttl` confirms the account for good and makes the cash-out CREATED again (same key); a no refuses the

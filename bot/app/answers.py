@@ -69,8 +69,7 @@ class Answers(Cashout):
         payment runs must not find them marked processed and not run. (A crash between a REGISTER's commit and its
         answer loses that answer, as a CLAIM's: the person sends REGISTER again.)"""
         if len(page) > 1 and any(_runs_after_commit(dm) for dm in page):
-            return sum(self._on_dms([dm], cursor=cursor if n == len(page) - 1 else None)
-                       for n, dm in enumerate(page))
+            return sum(self._on_dms([dm], cursor=cursor if n == len(page) - 1 else None) for n, dm in enumerate(page))
         return self._on_dms(page, cursor=cursor)
 
     def _on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
@@ -104,8 +103,9 @@ class Answers(Cashout):
                 self.cash_out(dm.sender_id, dm.id, cashout.currency, lang=cashout.lang)
         return len(later)
 
-    def _take_dm(self, s: Tx, dm: DirectMessage
-                 ) -> tuple[list[int], tuple[DmKind, str] | None, DmCommand | None, int | None]:
+    def _take_dm(
+        self, s: Tx, dm: DirectMessage
+    ) -> tuple[list[int], tuple[DmKind, str] | None, DmCommand | None, int | None]:
         """Apply one new DM event; returns the transfers to execute, and the CLAIM or REGISTER (with its language),
         the CASHOUT and the cash-out whose new account it confirmed to run, once it is committed."""
         to_run: list[int] = []
@@ -121,17 +121,38 @@ class Answers(Cashout):
             except CommandError as err:
                 self._answer_dm(s, dm.sender_id, err.message, err.lang)
             else:
-                if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL) and cmd.code and (account := answer_account(
-                        s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, said_at=dm.created_at or now,
-                        now=now, confirm_ttl=self.policy.confirm_ttl)) is not None:
+                if (
+                    cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL)
+                    and cmd.code
+                    and (
+                        account := answer_account(
+                            s,
+                            dm.sender_id,
+                            cmd.code,
+                            confirm=cmd.kind == DmKind.CONFIRM,
+                            said_at=dm.created_at or now,
+                            now=now,
+                            confirm_ttl=self.policy.confirm_ttl,
+                        )
+                    )
+                    is not None
+                ):
                     if account.say and account.outcome:
-                        self._queue_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]),
-                                       PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+                        self._queue_dm(
+                            s,
+                            dm.sender_id,
+                            say(account.say[0], cmd.lang, **account.say[1]),
+                            PRIORITY_OUTCOME,
+                            category=Category.DM_ANSWER,
+                        )
                     elif account.say:
                         self._answer_dm(s, dm.sender_id, say(account.say[0], cmd.lang, **account.say[1]), cmd.lang)
                     if account.drive:
-                        log.info("cash-out %s: its user confirmed the account", account.drive,
-                                 extra={"user_id": dm.sender_id})
+                        log.info(
+                            "cash-out %s: its user confirmed the account",
+                            account.drive,
+                            extra={"user_id": dm.sender_id},
+                        )
                     return to_run, after, cashout, account.drive
                 to_run = self._dm_command(s, dm, cmd)
                 # A CLAIM or a REGISTER asks the provider (a new page each time): within the allowance, after the
@@ -152,8 +173,15 @@ class Answers(Cashout):
     def _dm_command(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> list[int]:
         """Apply a DM command; returns the transfers to execute once committed (CLAIM, CASHOUT: in `_take_dm`)."""
         if cmd.kind in (DmKind.CONFIRM, DmKind.CANCEL):
-            return self._answer(s, dm.sender_id, cmd.code, confirm=cmd.kind == DmKind.CONFIRM, lang=cmd.lang,
-                                said_at=dm.created_at, said_id=dm.id)
+            return self._answer(
+                s,
+                dm.sender_id,
+                cmd.code,
+                confirm=cmd.kind == DmKind.CONFIRM,
+                lang=cmd.lang,
+                said_at=dm.created_at,
+                said_id=dm.id,
+            )
         if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):
             return []  # over the hourly allowance
         handler = self._dm_handlers().get(cmd.kind)
@@ -163,8 +191,13 @@ class Answers(Cashout):
 
     def _dm_handlers(self) -> dict[DmKind, Callable[[Tx, DirectMessage, DmCommand], None]]:
         """The DM commands answered in the DM's own unit of work, each by its handler."""
-        return {DmKind.HISTORY: self._dm_history, DmKind.PRIVACY: self._dm_setting, DmKind.STOP: self._dm_setting,
-                DmKind.START: self._dm_setting, DmKind.HELP: self._dm_help}
+        return {
+            DmKind.HISTORY: self._dm_history,
+            DmKind.PRIVACY: self._dm_setting,
+            DmKind.STOP: self._dm_setting,
+            DmKind.START: self._dm_setting,
+            DmKind.HELP: self._dm_help,
+        }
 
     def register(self, user_id: str, *, lang: str) -> None:
         """REGISTER, once its DM is committed: the provider is asked outside any unit of work (a Stripe or Mangopay
@@ -185,22 +218,32 @@ class Answers(Cashout):
                     url = self.page_link(s, reg.page, user_id, lang)
                 # paybot's own pages: the identity page first ("pay": a name and e-mail the provider needs before
                 # a card), or the card page, which itself says when the card is saved
-                key = "register.already" if reg.already else "register.saved" if not url \
-                    else "register.identity" if reg.page == PagePurpose.PAY else "register.card_page" if reg.page \
-                    else "register.link" if reg.valid_for else "register.link_open"
+                key = (
+                    "register.already"
+                    if reg.already
+                    else "register.saved"
+                    if not url
+                    else "register.identity"
+                    if reg.page == PagePurpose.PAY
+                    else "register.card_page"
+                    if reg.page
+                    else "register.link"
+                    if reg.valid_for
+                    else "register.link_open"
+                )
                 sentence = say(key, lang, url=url or "", within=span(reg.valid_for or timedelta(0), lang))
             self._queue_dm(s, user_id, sentence, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
             s.commit()
 
     def _dm_history(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
-        self._queue_dm(s, dm.sender_id, self._history(s, dm.sender_id, cmd.lang), PRIORITY_OUTCOME,
-                       category=Category.DM_ANSWER)
+        self._queue_dm(
+            s, dm.sender_id, self._history(s, dm.sender_id, cmd.lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER
+        )
 
     def _dm_setting(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
         """PRIVACY, STOP, START: the setting takes effect whatever the allowance; it limits only the answer."""
         user_id, lang = dm.sender_id, cmd.lang
-        user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id,
-                                            updated_at=self.clock.now())
+        user = s.users.get(user_id) or User(id=user_id, handle=dm.sender_handle or user_id, updated_at=self.clock.now())
         if cmd.kind == DmKind.PRIVACY:
             user.privacy = cmd.setting or Privacy.PUBLIC
             sentence = say(f"privacy.{user.privacy}", lang)
@@ -214,8 +257,17 @@ class Answers(Cashout):
     def _dm_help(self, s: Tx, dm: DirectMessage, cmd: DmCommand) -> None:
         self._answer_dm(s, dm.sender_id, say("dm_help", cmd.lang), cmd.lang)
 
-    def _answer(self, s: Tx, user_id: str, code: str | None, *, confirm: bool, lang: str,  # noqa: C901
-                said_at: datetime | None = None, said_id: str | None = None) -> list[int]:
+    def _answer(  # noqa: C901
+        self,
+        s: Tx,
+        user_id: str,
+        code: str | None,
+        *,
+        confirm: bool,
+        lang: str,
+        said_at: datetime | None = None,
+        said_id: str | None = None,
+    ) -> list[int]:
         """Apply a yes or a no from `user_id`, sent at `said_at` as X's event `said_id`; returns the
         transfers to execute now.
 
@@ -228,8 +280,13 @@ class Answers(Cashout):
             raise AnswerInDoubt(f"an answer from {user_id} waits for the mentions sent before it to be read")
         pending = s.transfers.pending_of(user_id)
         doubt = self._in_doubt(s, [t for t in pending if t.asked_at is None])
-        if any(code in (None, t.code) and t.command_tweet_id in doubt and id_after(said_id, t.command_tweet_id)
-               is not False and said_at >= doubt[t.command_tweet_id] for t in pending):
+        if any(
+            code in (None, t.code)
+            and t.command_tweet_id in doubt
+            and id_after(said_id, t.command_tweet_id) is not False
+            and said_at >= doubt[t.command_tweet_id]
+            for t in pending
+        ):
             raise AnswerInDoubt(f"an answer from {user_id} waits for a confirmation's send to be settled")
         lapsed: list[Transfer] = []
         for t in pending:
@@ -249,10 +306,21 @@ class Answers(Cashout):
         # asked after it: the answer waited for the mentions, or X was slow; or voided since, by an edit read after
         # the yes was sent) may be meant for that one: it confirms nothing else (another send of one's own must not
         # catch the yes meant for the new one).
-        waiting = [t for t in [*pending, *s.transfers.left_pending_since(user_id, said_at)]
-                   if _waiting_at(t, said_at, said_id)] if code is None else []
-        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)
-                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)
+        waiting = (
+            [
+                t
+                for t in [*pending, *s.transfers.left_pending_since(user_id, said_at)]
+                if _waiting_at(t, said_at, said_id)
+            ]
+            if code is None
+            else []
+        )
+        earlier = any(
+            t.kind == TransferKind.SEND
+            and not answers(t, said_at, said_id)
+            and id_after(said_id, t.command_tweet_id) is not False
+            for t in waiting
+        )
         if earlier or (unasked and (not groups or (code and code not in groups))):
             # Sent before the confirmation it could be meant for: kept for nothing, answered once.
             self._answer_dm(s, user_id, say("answer.too_early", lang), lang)
@@ -283,13 +351,21 @@ class Answers(Cashout):
             # Several groups, or someone else's request (asked in public, not where the payer answers): a bare
             # answer is given the codes. A refusal's menu offers refusals: following it never pays.
             options = [
-                say("choose.option" if confirm else "choose.option_no", lang, code=c, amount=money(ts[0]),
-                    handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]))
+                say(
+                    "choose.option" if confirm else "choose.option_no",
+                    lang,
+                    code=c,
+                    amount=money(ts[0]),
+                    handles=msg.handles([self._handle(s, t.recipient_id) for t in ts]),
+                )
                 for c, ts in groups.items()
             ]
             joined = say("choose.or", lang).join(options)
-            text = say("choose", lang, n=len(groups), options=joined) if len(groups) > 1 \
+            text = (
+                say("choose", lang, n=len(groups), options=joined)
+                if len(groups) > 1
                 else say("choose.request", lang, options=joined)
+            )
             self._answer_dm(s, user_id, text, lang, PRIORITY_CONFIRM)
             return []
         else:
@@ -304,8 +380,9 @@ class Answers(Cashout):
                 t.answered_at, t.answered_id = said_at, said_id
             self._queue_dm(s, user_id, say("cancelled", lang, code=first.code), PRIORITY_OUTCOME)
             if first.kind == TransferKind.REQUEST:
-                text = say("request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first),
-                           code=first.code)
+                text = say(
+                    "request_declined", first.lang, payer=self._handle(s, user_id), amount=money(first), code=first.code
+                )
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             return []
         if not self._may_have_card(user_id):  # a yes that moves nothing is answered within the allowance
@@ -332,8 +409,15 @@ class Answers(Cashout):
         rows = s.outbox.confirmations_in_doubt({t.command_tweet_id for t in unasked})
         return {r.version: r.attempted_at for r in rows if r.version and r.attempted_at}
 
-    def _closed_meanwhile(self, s: Tx, user_id: str, lapsed: list[Transfer], groups: dict[str, list[Transfer]],
-                          said_at: datetime, said_id: str | None) -> Transfer | None:
+    def _closed_meanwhile(
+        self,
+        s: Tx,
+        user_id: str,
+        lapsed: list[Transfer],
+        groups: dict[str, list[Transfer]],
+        said_at: datetime,
+        said_id: str | None,
+    ) -> Transfer | None:
         """The newest of the payer's confirmations that this answer could answer and that closed unanswered
         (expired now or by the tick, or voided by an edit of its post) within LAPSE_MEMORY and after one of the
         waiting `groups` was asked: a bare answer may be meant for it. None when there is none."""
@@ -343,8 +427,11 @@ class Answers(Cashout):
         # Only one's own sends: a bare answer never answers a request (someone else's, whose author may void it)
         sends = [t for t in lapsed if t.kind == TransferKind.SEND]
         found = [t for t in sends if t.updated_at >= since]  # a tie proves nothing: counted
-        found += [t for t in s.transfers.closed_unanswered(user_id, since)
-                  if t.id not in seen and t.kind == TransferKind.SEND and answers(t, said_at, said_id)]
+        found += [
+            t
+            for t in s.transfers.closed_unanswered(user_id, since)
+            if t.id not in seen and t.kind == TransferKind.SEND and answers(t, said_at, said_id)
+        ]
         return max(found, key=lambda t: (t.updated_at, t.id or 0), default=None)
 
     @staticmethod
@@ -356,8 +443,9 @@ class Answers(Cashout):
         return bool(last and id_after(said_id, last) and asked and int(last) > max(asked))
 
     @staticmethod
-    def _in_view(waiting: list[Transfer], groups: dict[str, list[Transfer]], said_at: datetime,
-                 said_id: str | None) -> Transfer | None:
+    def _in_view(
+        waiting: list[Transfer], groups: dict[str, list[Transfer]], said_at: datetime, said_id: str | None
+    ) -> Transfer | None:
         """A payment of the payer's that waited when this answer was sent (`waiting`), other than those it can
         answer now, and of which a version had been asked before it: the payer knew of it, so a bare answer was
         given with it in view. None when there is none."""
@@ -383,8 +471,9 @@ class Answers(Cashout):
         the amount, to whom (everyone of that command whose part closed so), when."""
         group = s.transfers.of_root(last.root_tweet_id, sender_id=last.sender_id)
         names = [self._handle(s, t.recipient_id) for t in group if t.status == last.status]
-        return say(key, lang, amount=money(last), handles=msg.handles(names), at=f"{last.expires_at:%H:%M}",
-                   code=last.code)
+        return say(
+            key, lang, amount=money(last), handles=msg.handles(names), at=f"{last.expires_at:%H:%M}", code=last.code
+        )
 
     def _why_not(self, s: Tx, user_id: str, code: str | None, lang: str) -> str:
         """The answer to a yes/no that matches no pending request."""
@@ -406,7 +495,14 @@ class Answers(Cashout):
             out = t.sender_id == user_id
             # Another person's failed payment reads as "not paid": why it failed is theirs (a declined card).
             status = t.status if out or t.status != Status.FAILED else "not_paid"
-            lines.append(say("history.out" if out else "history.in", lang, when=msg.day(t.created_at, lang),
-                             amount=money(t), other=self._handle(s, t.recipient_id if out else t.sender_id),
-                             status=msg.status_word(status, lang)))
+            lines.append(
+                say(
+                    "history.out" if out else "history.in",
+                    lang,
+                    when=msg.day(t.created_at, lang),
+                    amount=money(t),
+                    other=self._handle(s, t.recipient_id if out else t.sender_id),
+                    status=msg.status_word(status, lang),
+                )
+            )
         return "\n".join(lines)

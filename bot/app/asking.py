@@ -34,8 +34,9 @@ class Asking(ServiceBase):
         """
         return self.on_mentions([m], since=since) == 1
 
-    def on_mentions(self, page: list[Mention], *, since: datetime | None = None,
-                    cursor: MentionCursor | None = None) -> int:
+    def on_mentions(
+        self, page: list[Mention], *, since: datetime | None = None, cursor: MentionCursor | None = None
+    ) -> int:
         """Handle a page of mentions, each once, in one unit of work (one commit), and move the mentions
         cursor (`cursor`) in it; returns how many were new. If one fails, nothing of the page is kept: the
         caller handles them one by one."""
@@ -72,8 +73,13 @@ class Asking(ServiceBase):
             log.info("post %s edits a command already answered; ignored", m.id)
             return
         try:
-            cmd = parse_command(self._command_text(m), bot=self.bot_handle, currency=self.currency,
-                                enabled=self.enabled, fediverse=self.fediverse)
+            cmd = parse_command(
+                self._command_text(m),
+                bot=self.bot_handle,
+                currency=self.currency,
+                enabled=self.enabled,
+                fediverse=self.fediverse,
+            )
             # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
             # version in its place.
             if cmd.kind == PostKind.HELP:
@@ -111,8 +117,9 @@ class Asking(ServiceBase):
         if s.outbox.count_about(m.author_id, category, self.clock.now() - ERROR_REPLY_EVERY):
             log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
             return
-        self._queue_reply(s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id,
-                          names=[m.author_id])
+        self._queue_reply(
+            s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id, names=[m.author_id]
+        )
 
     def _command_text(self, m: Mention) -> str:
         """The part of the post to parse: from display_text_range on, as if addressed to the bot.
@@ -154,8 +161,11 @@ class Asking(ServiceBase):
             user = m.mentioned.get(handle)
             if user is None or not user.id:
                 # On Mastodon a handle naming another instance was looked for there too (the adapter resolves it)
-                key = "recipient.unknown.remote" if "@" in handle else msg.on_timeline("recipient.unknown",
-                                                                                     mastodon=self.fediverse)
+                key = (
+                    "recipient.unknown.remote"
+                    if "@" in handle
+                    else msg.on_timeline("recipient.unknown", mastodon=self.fediverse)
+                )
                 raise CommandError(key, lang=lang, handle=handle)
             if user.id == m.author_id:
                 raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
@@ -163,8 +173,9 @@ class Asking(ServiceBase):
                 raise CommandError("recipients.bot", lang=lang, bot=self.bot_handle)
             row = s.users.get(user.id)
             if row is not None and row.opted_out:
-                raise CommandError("recipient.opted_out" if is_send else "payer.opted_out", lang=lang,
-                                   handle=user.handle)
+                raise CommandError(
+                    "recipient.opted_out" if is_send else "payer.opted_out", lang=lang, handle=user.handle
+                )
             people.append(user)
         if live and not is_send and {party(t) for t in live} != {u.id for u in people}:
             # Who pays is part of what a yes answers: a request edited to other payers is a new command.
@@ -193,9 +204,18 @@ class Asking(ServiceBase):
         for user in people:
             sender, recipient = (m.author_id, user.id) if is_send else (user.id, m.author_id)
             t = by_party.get(user.id) or Transfer(
-                root_tweet_id=m.root_id, sender_id=sender, recipient_id=recipient, kind=TransferKind(cmd.kind),
-                status=TRANSFER.begin(Status.PENDING), created_at=now, command_tweet_id=m.id, amount_minor=0,
-                currency=cmd.amount.currency, code="", expires_at=now, updated_at=now,
+                root_tweet_id=m.root_id,
+                sender_id=sender,
+                recipient_id=recipient,
+                kind=TransferKind(cmd.kind),
+                status=TRANSFER.begin(Status.PENDING),
+                created_at=now,
+                command_tweet_id=m.id,
+                amount_minor=0,
+                currency=cmd.amount.currency,
+                code="",
+                expires_at=now,
+                updated_at=now,
             )
             t.code = codes[user.id] = group_code or self._fresh_code(s, user.id)
             # A request's payers see the memo as plain words: that is what their yes pays for (and records).
@@ -215,8 +235,14 @@ class Asking(ServiceBase):
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
             s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=Status.PENDING, note=note))
         if is_send:
-            self._queue_dm(s, m.author_id, self._confirm_text(cmd, m.author_id, people, group_code), PRIORITY_CONFIRM,
-                           root=m.root_id, version=m.id)
+            self._queue_dm(
+                s,
+                m.author_id,
+                self._confirm_text(cmd, m.author_id, people, group_code),
+                PRIORITY_CONFIRM,
+                root=m.root_id,
+                version=m.id,
+            )
         else:
             # A payer who keeps their payments out of public (private, quiet) is asked by DM, with the
             # amount; the public reply only tells them to look there (they wrote to the bot: DMs reach them).
@@ -227,23 +253,40 @@ class Asking(ServiceBase):
             shown = [u for u in people if u not in discreet]
             ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
             for text, group in self._request_texts(ask, shown, codes) if shown else []:
-                self._queue_reply(s, m.id, text, root=m.root_id, priority=PRIORITY_CONFIRM, version=m.id,
-                                  category=Category.ASK, names=[m.author_id, *(u.id for u in group)])
+                self._queue_reply(
+                    s,
+                    m.id,
+                    text,
+                    root=m.root_id,
+                    priority=PRIORITY_CONFIRM,
+                    version=m.id,
+                    category=Category.ASK,
+                    names=[m.author_id, *(u.id for u in group)],
+                )
             if discreet:
-                self._queue_reply(s, m.id, self._by_dm_text(ask, discreet), root=m.root_id,
-                                  priority=PRIORITY_CONFIRM, version=m.id, category=Category.ASK_BY_DM,
-                                  names=[m.author_id, *(u.id for u in discreet)])
+                self._queue_reply(
+                    s,
+                    m.id,
+                    self._by_dm_text(ask, discreet),
+                    root=m.root_id,
+                    priority=PRIORITY_CONFIRM,
+                    version=m.id,
+                    category=Category.ASK_BY_DM,
+                    names=[m.author_id, *(u.id for u in discreet)],
+                )
             for user in discreet:
-                self._queue_dm(s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id,
-                               version=m.id)
+                self._queue_dm(
+                    s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id, version=m.id
+                )
 
     def _ask_dm_text(self, ask: Ask, code: str) -> str:
         """A request's confirmation by DM, for a payer who keeps payments out of public."""
         what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
         if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
             what += say("confirm.memo", ask.lang, memo=plain)
-        return say("confirm.ask_request", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang),
-                   code=code)
+        return say(
+            "confirm.ask_request", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code
+        )
 
     def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
         """Bound what one person's posts make the bot say to others: requests per requester per hour
@@ -277,8 +320,11 @@ class Asking(ServiceBase):
         sent = s.transfers.sends_since(m.author_id, now - timedelta(hours=1), other_than_root=m.root_id)
         if sent >= self.policy.sends_per_hour:
             raise CommandError("limit.sends", n=sent)
-        waiting = {t.root_tweet_id for t in s.transfers.pending_of(m.author_id)
-                   if t.kind == TransferKind.SEND and t.root_tweet_id != m.root_id}
+        waiting = {
+            t.root_tweet_id
+            for t in s.transfers.pending_of(m.author_id)
+            if t.kind == TransferKind.SEND and t.root_tweet_id != m.root_id
+        }
         if not waiting:
             return
         if len(waiting) >= self.policy.pending_sends:

@@ -157,8 +157,12 @@ class ServiceBase:
         try:
             return self.provider.has_card(user_id)
         except ProviderError as err:
-            log.warning("could not ask the provider whether user %s has a card (%s); going on",
-                        user_id, err, extra={"user_id": user_id})
+            log.warning(
+                "could not ask the provider whether user %s has a card (%s); going on",
+                user_id,
+                err,
+                extra={"user_id": user_id},
+            )
             self.provider_failed()
             return True
 
@@ -178,8 +182,9 @@ class ServiceBase:
     def _lang_of(self, s: Tx, user_id: str) -> str:
         return s.transfers.lang_of(user_id) or "en"
 
-    def _set_status(self, s: Tx, t: Transfer, new: Status, now: datetime, reason: str | None = None,
-                    note: str | None = None) -> None:
+    def _set_status(
+        self, s: Tx, t: Transfer, new: Status, now: datetime, reason: str | None = None, note: str | None = None
+    ) -> None:
         """Move a transfer along the state machine and write the step to its timeline (`reason`: why it
         ended, kept on the transfer too; `note`: what happened, on the timeline only)."""
         t.status = transition(t.status, new)
@@ -196,11 +201,21 @@ class ServiceBase:
         now = self.clock.now()
         row = s.users.get(user.id)
         if row is None:
-            row = User(id=user.id, handle=user.handle, name=user.name, updated_at=now, seen_at=now,
-                       wrote_at=now if wrote else None)
-        elif (row.handle != user.handle or (user.name and row.name != user.name)
-              or row.seen_at is None or now - row.seen_at > SEEN_EVERY
-              or (wrote and (row.wrote_at is None or now - row.wrote_at > SEEN_EVERY))):
+            row = User(
+                id=user.id,
+                handle=user.handle,
+                name=user.name,
+                updated_at=now,
+                seen_at=now,
+                wrote_at=now if wrote else None,
+            )
+        elif (
+            row.handle != user.handle
+            or (user.name and row.name != user.name)
+            or row.seen_at is None
+            or now - row.seen_at > SEEN_EVERY
+            or (wrote and (row.wrote_at is None or now - row.wrote_at > SEEN_EVERY))
+        ):
             if row.handle != user.handle or (user.name and row.name != user.name):
                 row.handle = user.handle
                 row.name = user.name or row.name
@@ -216,12 +231,31 @@ class ServiceBase:
         row = s.users.get(user_id)
         return row.handle if row else user_id
 
-    def _queue_dm(self, s: Tx, user_id: str, text: str, priority: int, root: str | None = None,
-                  version: str | None = None, category: Category | None = None) -> None:
+    def _queue_dm(
+        self,
+        s: Tx,
+        user_id: str,
+        text: str,
+        priority: int,
+        root: str | None = None,
+        version: str | None = None,
+        category: Category | None = None,
+    ) -> None:
         now = self.clock.now()
-        s.outbox.add(Outbox(kind=MessageKind.DM, priority=priority, to_user_id=user_id, text=text, next_attempt_at=now,
-                     created_at=now, transfer_root=root, version=version, category=category,
-                     about_user_id=user_id if category else None))
+        s.outbox.add(
+            Outbox(
+                kind=MessageKind.DM,
+                priority=priority,
+                to_user_id=user_id,
+                text=text,
+                next_attempt_at=now,
+                created_at=now,
+                transfer_root=root,
+                version=version,
+                category=category,
+                about_user_id=user_id if category else None,
+            )
+        )
 
     def _may_answer(self, s: Tx, user_id: str, lang: str) -> bool:
         """Whether a DM that moves no money (help, history, settings, an unreadable or unmatched
@@ -233,8 +267,12 @@ class ServiceBase:
         if sent == limit - 1:
             self._queue_dm(s, user_id, say("dm.slow_down", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
         if sent >= limit - 1:
-            log.info("not answering user %s again within the hour: %d answers already", user_id, sent,
-                     extra={"user_id": user_id})
+            log.info(
+                "not answering user %s again within the hour: %d answers already",
+                user_id,
+                sent,
+                extra={"user_id": user_id},
+            )
             return False
         return True
 
@@ -243,12 +281,34 @@ class ServiceBase:
         if self._may_answer(s, user_id, lang):
             self._queue_dm(s, user_id, text, priority, category=Category.DM_ANSWER)
 
-    def _queue_reply(self, s: Tx, tweet_id: str, text: str, *, root: str | None = None,
-                     priority: int = PRIORITY_REPLY, category: Category | None = None, about: str | None = None,
-                     version: str | None = None, names: list[str] | None = None) -> None:
+    def _queue_reply(
+        self,
+        s: Tx,
+        tweet_id: str,
+        text: str,
+        *,
+        root: str | None = None,
+        priority: int = PRIORITY_REPLY,
+        category: Category | None = None,
+        about: str | None = None,
+        version: str | None = None,
+        names: list[str] | None = None,
+    ) -> None:
         """Queue a public reply. `names`: the user ids it @-names, checked again before it is sent."""
         now = self.clock.now()
         named = " ".join(f"{uid}:{self._handle(s, uid)}" for uid in dict.fromkeys(names)) if names else None
-        s.outbox.add(Outbox(kind=MessageKind.REPLY, priority=priority, in_reply_to=tweet_id, text=text,
-                     next_attempt_at=now, created_at=now, transfer_root=root, category=category, about_user_id=about,
-                     version=version, names=named))
+        s.outbox.add(
+            Outbox(
+                kind=MessageKind.REPLY,
+                priority=priority,
+                in_reply_to=tweet_id,
+                text=text,
+                next_attempt_at=now,
+                created_at=now,
+                transfer_root=root,
+                category=category,
+                about_user_id=about,
+                version=version,
+                names=named,
+            )
+        )

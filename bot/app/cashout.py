@@ -105,8 +105,15 @@ class Cashout(Holds):
                     self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                     s.commit()
                     return
-                row = Payout(user_id=user_id, key=key, currency=code, status=PAYOUT.begin(PayoutStatus.CREATED),
-                             lang=lang, created_at=now, updated_at=now)
+                row = Payout(
+                    user_id=user_id,
+                    key=key,
+                    currency=code,
+                    status=PAYOUT.begin(PayoutStatus.CREATED),
+                    lang=lang,
+                    created_at=now,
+                    updated_at=now,
+                )
                 repo.add(row)
                 try:
                     s.flush()
@@ -147,21 +154,35 @@ class Cashout(Holds):
             accounts = PayoutAccounts(confirmed, refused, row.account_ref if row.account_confirmed_at else None)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
-            result = self.provider.cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
-                                            holds_for_others=others, accounts=accounts)
+            result = self.provider.cash_out(
+                key=key, user_id=user_id, currency=currency, keep=keep, holds_for_others=others, accounts=accounts
+            )
         except ProviderTransient as err:
-            log.warning("cash-out %s of user %s did not finish (%s); will retry", payout_id, user_id, err,
-                        extra={"user_id": user_id})
+            log.warning(
+                "cash-out %s of user %s did not finish (%s); will retry",
+                payout_id,
+                user_id,
+                err,
+                extra={"user_id": user_id},
+            )
             self.provider_failed()
             return RETRY
         except IdempotencyError:
-            log.error("cash-out %s: its key was used with other parameters; left for the operator", payout_id,
-                      extra={"user_id": user_id})
+            log.error(
+                "cash-out %s: its key was used with other parameters; left for the operator",
+                payout_id,
+                extra={"user_id": user_id},
+            )
             self.provider_failed()
             return RETRY
         except ProviderError as err:  # refused before any payout was made: nothing moved
-            log.error("cash-out %s of user %s refused by the provider: %s", payout_id, user_id, err,
-                      extra={"user_id": user_id})
+            log.error(
+                "cash-out %s of user %s refused by the provider: %s",
+                payout_id,
+                user_id,
+                err,
+                extra={"user_id": user_id},
+            )
             self.provider_failed()
             return self._record_cashout(payout_id, None, keep, failure=f"refused: {err}")
         fault_point("settle_called")
@@ -173,8 +194,9 @@ class Cashout(Holds):
             return 0
         return s.transfers.received_since(user_id, currency, self.clock.now() - self.policy.cashout_hold)
 
-    def _record_cashout(self, payout_id: int, result: CashOut | None, keep: int, failure: str = "",
-                        young: int = 0) -> str:
+    def _record_cashout(
+        self, payout_id: int, result: CashOut | None, keep: int, failure: str = "", young: int = 0
+    ) -> str:
         now = self.clock.now()
         with self.uow() as s:
             repo = s.payouts
@@ -197,15 +219,23 @@ class Cashout(Holds):
                 # The account is always named by its last four characters when the provider gives them, even when the
                 # code to reply with is four random digits (they would read as a payment's code).
                 what = "cashout.new_account_last4" if result.last4 else "cashout.new_account"
-                text = say(what, lang, code=row.account_code, last4=(result.last4 or "").upper(),
-                           within=span(self.policy.confirm_ttl, lang))
+                text = say(
+                    what,
+                    lang,
+                    code=row.account_code,
+                    last4=(result.last4 or "").upper(),
+                    within=span(self.policy.confirm_ttl, lang),
+                )
             elif result.outcome == CashOutOutcome.STARTED:
                 amount = result.amount or Money(0, currency)
                 row.ref, row.amount_minor = result.ref, amount.minor
                 if row.account_confirmed_at is None:  # a confirmed cash-out keeps the account it confirmed
                     row.account_ref = result.account_ref or row.account_ref
-                text = (say("cashout.started_last4", lang, amount=amount, last4=result.last4) if result.last4
-                        else say("cashout.started", lang, amount=amount))
+                text = (
+                    say("cashout.started_last4", lang, amount=amount, last4=result.last4)
+                    if result.last4
+                    else say("cashout.started", lang, amount=amount)
+                )
             elif result.outcome == CashOutOutcome.NOTHING and young > 0:
                 row.status = PAYOUT.move(row.status, PayoutStatus.NOT_MADE)
                 row.failure = "money received within the cash-out hold"
@@ -233,14 +263,16 @@ class Cashout(Holds):
             return status, reason, say("cashout.refused", lang, reason=msg.reason(reason, lang))
         if result.outcome == CashOutOutcome.NEEDS_SCA and result.url:
             within = span(result.valid_for or timedelta(minutes=10), lang)
-            return PayoutStatus.NOT_MADE, "strong authentication needed", say("cashout.sca", lang, url=result.url,
-                                                                               within=within)
+            return (
+                PayoutStatus.NOT_MADE,
+                "strong authentication needed",
+                say("cashout.sca", lang, url=result.url, within=within),
+            )
         if result.outcome == CashOutOutcome.NEEDS_KYC and result.url:
             return PayoutStatus.NOT_MADE, "identity not verified", say("cashout.kyc", lang, url=result.url)
         if result.outcome == CashOutOutcome.NEEDS_BANK and result.url:
             within = span(result.valid_for, lang) if result.valid_for else span(BANK_LINK_DEFAULT, lang)
-            return PayoutStatus.NOT_MADE, "no bank account", say("cashout.bank", lang, url=result.url,
-                                                                  within=within)
+            return PayoutStatus.NOT_MADE, "no bank account", say("cashout.bank", lang, url=result.url, within=within)
         if result.outcome in (CashOutOutcome.NEEDS_KYC, CashOutOutcome.NEEDS_BANK):
             return PayoutStatus.NOT_MADE, "no page to send the user to", say("cashout.unavailable", lang)
         if result.outcome == CashOutOutcome.AUTOMATIC:
@@ -274,8 +306,12 @@ class Cashout(Holds):
             elif event.kind == EventKind.PAYOUT_RETURNED:  # it had gone through; the bank sent it back
                 row.status = PAYOUT.move(row.status, PayoutStatus.FAILED)
                 row.failure = f"returned: {event.reason or 'the bank sent it back'}"
-                text = say("cashout.returned", row.lang, amount=amount,
-                           reason=msg.reason(event.reason or "the bank sent it back", row.lang))
+                text = say(
+                    "cashout.returned",
+                    row.lang,
+                    amount=amount,
+                    reason=msg.reason(event.reason or "the bank sent it back", row.lang),
+                )
             else:
                 row.status = PAYOUT.move(row.status, PayoutStatus.FAILED)
                 row.failure = event.reason or "failed at the bank"

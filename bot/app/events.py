@@ -47,8 +47,9 @@ class Events(Answers):
             with self.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)
                 if not s.dms.has(f"event:{event.id}"):
                     s.dms.add(f"event:{event.id}", self.clock.now())
-                    self._queue_dm(s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)),
-                                   PRIORITY_OUTCOME)
+                    self._queue_dm(
+                        s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)), PRIORITY_OUTCOME
+                    )
                     s.commit()
         elif event.kind in (EventKind.PAID, EventKind.AUTH_LAPSED) and event.key:
             with self.uow() as s:
@@ -78,8 +79,9 @@ class Events(Answers):
             self._refund_ended(event)
         elif event.kind in (EventKind.DISPUTED, EventKind.FUNDS_WITHDRAWN) and event.ref:
             self._disputed(event)
-        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED, EventKind.PAYOUT_RETURNED) \
-                and (event.key or event.settle_ref):
+        elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED, EventKind.PAYOUT_RETURNED) and (
+            event.key or event.settle_ref
+        ):
             self.payout_ended(event)
 
     def _approval_needed(self, event: ProviderEvent, url: str) -> None:
@@ -89,12 +91,21 @@ class Events(Answers):
             t = s.transfers.by_pay_key(event.key) if event.key else None
             if t is None or t.status != Status.NEEDS_AUTH:
                 return
-            words = dict(sender=self._handle(s, t.sender_id), recipient=self._handle(s, t.recipient_id),
-                         amount=money(t), code=t.code)
+            words = dict(
+                sender=self._handle(s, t.sender_id),
+                recipient=self._handle(s, t.recipient_id),
+                amount=money(t),
+                code=t.code,
+            )
             self._queue_approval(s, t, t.lang, url, event.valid_for, event.charged, words)
-            s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status,
-                                         note="the provider wants the sender's approval again (its own, after the "
-                                              "bank's)"))
+            s.timeline.add(
+                TransferEvent(
+                    transfer_id=saved_id(t),
+                    at=self.clock.now(),
+                    status=t.status,
+                    note="the provider wants the sender's approval again (its own, after the bank's)",
+                )
+            )
             s.commit()
 
     def _transfer_of(self, s: Tx, event: ProviderEvent) -> Transfer | None:
@@ -132,20 +143,33 @@ class Events(Answers):
                 log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
                 return
             seq = 1 + len([st for st in rows if st.step == Step.REFUND])
-            st = Settlement(transfer_id=saved_id(t), step=Step.REFUND, seq=seq, amount_minor=amount, key=None,
-                            ref=event.settle_ref,
-                            status=SETTLEMENT.begin(Settle.PENDING if event.pending else Settle.SUCCEEDED),
-                            cause=Cause.PROVIDER, created_at=now, updated_at=now)
+            st = Settlement(
+                transfer_id=saved_id(t),
+                step=Step.REFUND,
+                seq=seq,
+                amount_minor=amount,
+                key=None,
+                ref=event.settle_ref,
+                status=SETTLEMENT.begin(Settle.PENDING if event.pending else Settle.SUCCEEDED),
+                cause=Cause.PROVIDER,
+                created_at=now,
+                updated_at=now,
+            )
             s.settlements.add(st)
             s.flush()
             back = refunded(ledger(s, t.id))
-            if st.status == Settle.SUCCEEDED and back >= t.amount_minor and t.status in (Status.COMPLETED,
-                                                                                        Status.HELD):
+            if st.status == Settle.SUCCEEDED and back >= t.amount_minor and t.status in (Status.COMPLETED, Status.HELD):
                 self._set_status(s, t, Status.RETURNED, now, reason=note)
             else:
                 pending = " (in progress)" if event.pending else ""
-                s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status,
-                                             note=f"{note}: {Money(amount, t.currency)}{pending}"))
+                s.timeline.add(
+                    TransferEvent(
+                        transfer_id=saved_id(t),
+                        at=now,
+                        status=t.status,
+                        note=f"{note}: {Money(amount, t.currency)}{pending}",
+                    )
+                )
             s.transfers.add(t)
             s.commit()
             log.warning("transfer %s: %s", t.id, note, extra=transfer_context(t))
@@ -165,16 +189,26 @@ class Events(Answers):
                     log.warning("%s of a refund with key %s, which paybot does not know", event.kind, event.key)
                     return
                 if event.kind == EventKind.REFUND_SETTLED:  # made outside paybot, its creation not seen yet
-                    self._refunded_at_provider(ProviderEvent(id=event.id, kind=EventKind.REFUNDED, ref=event.ref,
-                                                             settle_ref=event.settle_ref,
-                                                             amount_minor=event.amount_minor))
+                    self._refunded_at_provider(
+                        ProviderEvent(
+                            id=event.id,
+                            kind=EventKind.REFUNDED,
+                            ref=event.ref,
+                            settle_ref=event.settle_ref,
+                            amount_minor=event.amount_minor,
+                        )
+                    )
                     return
                 t = self._transfer_of(s, event)
                 if t is None:
                     return
                 amount = Money(event.amount_minor or t.amount_minor, t.currency)
-                self._refund_failed_note(s, t, f"a refund of {amount} made outside paybot failed at the provider "
-                                               f"({event.reason or 'no reason given'}; {event.settle_ref})")
+                self._refund_failed_note(
+                    s,
+                    t,
+                    f"a refund of {amount} made outside paybot failed at the provider "
+                    f"({event.reason or 'no reason given'}; {event.settle_ref})",
+                )
                 s.commit()
                 return
             t = s.transfers.get(st.transfer_id)
@@ -197,9 +231,13 @@ class Events(Answers):
             s.settlements.add(st)
             amount = Money(st.amount_minor, t.currency)
             late = " after it had gone through" if was == Settle.SUCCEEDED else ""
-            self._refund_failed_note(s, t, f"the refund of {amount} failed at the provider{late} "
-                                           f"({st.failure}; {st.ref}): the money is back with the platform, not "
-                                           f"with the sender; `paybot refund {t.id}` tries again")
+            self._refund_failed_note(
+                s,
+                t,
+                f"the refund of {amount} failed at the provider{late} "
+                f"({st.failure}; {st.ref}): the money is back with the platform, not "
+                f"with the sender; `paybot refund {t.id}` tries again",
+            )
             s.commit()
 
     def _refund_failed_note(self, s: Tx, t: Transfer, note: str) -> None:
@@ -217,8 +255,10 @@ class Events(Answers):
                 return
             if event.kind == EventKind.FUNDS_WITHDRAWN:
                 amount = Money(event.amount_minor or t.amount_minor, t.currency)
-                note = (f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id}): the payer's bank took {amount} back "
-                        f"from the platform; `paybot reverse {t.id}` takes the recipient's share back")
+                note = (
+                    f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id}): the payer's bank took {amount} back "
+                    f"from the platform; `paybot reverse {t.id}` takes the recipient's share back"
+                )
                 mark, fact = f"{FUNDS_WITHDRAWN} ({event.settle_ref or event.id})", Fact.FUNDS_WITHDRAWN
             else:
                 note = mark = f"{DISPUTE_NOTES[1]} ({event.id})"

@@ -50,8 +50,9 @@ class Holds(Refunds):
         now = self.clock.now()
         with self.uow() as s:
             # While payments are paused, confirmed transfers wait: nothing to drive (nor to count as work done).
-            executing = [] if s.checkpoints.flag(Mark.PAUSED) else \
-                [t.id for t in s.transfers.with_status(Status.EXECUTING)]
+            executing = (
+                [] if s.checkpoints.flag(Mark.PAUSED) else [t.id for t in s.transfers.with_status(Status.EXECUTING)]
+            )
             unsent = s.settlements.unsent()
         due = [tid for tid, at in self._release_retries().items() if at <= now]
         with self.uow() as s:
@@ -90,8 +91,11 @@ class Holds(Refunds):
         """The money held for `user_id` that a claim may release (not what is already going back)."""
         with self.uow() as s:
             held = s.transfers.held_for(user_id)
-            going_back = {t.id for t in held if any(st.step == Step.RETURN and st.status != Settle.FAILED
-                                                    for st in ledger(s, t.id))}
+            going_back = {
+                t.id
+                for t in held
+                if any(st.step == Step.RETURN and st.status != Settle.FAILED for st in ledger(s, t.id))
+            }
         return [t for t in held if t.id not in going_back]
 
     def claim(self, user_id: str, *, resuming: bool = False, lang: str = "en") -> None:  # noqa: C901
@@ -111,17 +115,26 @@ class Holds(Refunds):
             with self.uow() as s:
                 others = holds_for_others(s, user_id)
         try:
-            onboarding = Onboarding(ready=True) if resuming else \
-                self.provider.onboard(user_id, holds_for_others=others)
+            onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id, holds_for_others=others)
         except ProviderError as err:
             # The user asked: they hear why nothing happened. Held money stays held either way.
             transient = isinstance(err, ProviderTransient)
-            log.log(logging.WARNING if transient else logging.ERROR, "onboarding failed for user %s: %s",
-                    user_id, err, extra={"user_id": user_id})
+            log.log(
+                logging.WARNING if transient else logging.ERROR,
+                "onboarding failed for user %s: %s",
+                user_id,
+                err,
+                extra={"user_id": user_id},
+            )
             self.provider_failed()
             with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim.retry" if transient else "claim.failed", lang),
-                               PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+                self._queue_dm(
+                    s,
+                    user_id,
+                    say("claim.retry" if transient else "claim.failed", lang),
+                    PRIORITY_OUTCOME,
+                    category=Category.DM_ANSWER,
+                )
                 s.commit()
             return
         if onboarding.wait:  # what they sent must stay releasable: what is held for them stays held meanwhile
@@ -130,9 +143,16 @@ class Holds(Refunds):
                 s.commit()
             return
         if not onboarding.ready:
-            text = say("onboarding.enrol", lang, url=onboarding.url or "",
-                       within=span(onboarding.valid_for or timedelta(minutes=10), lang)) if onboarding.enrol \
+            text = (
+                say(
+                    "onboarding.enrol",
+                    lang,
+                    url=onboarding.url or "",
+                    within=span(onboarding.valid_for or timedelta(minutes=10), lang),
+                )
+                if onboarding.enrol
                 else say("onboarding", lang, url=onboarding.url or "")
+            )
             with self.uow() as s:
                 self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
@@ -158,12 +178,14 @@ class Holds(Refunds):
             if done:
                 self._queue_dm(s, user_id, say("claimed", lang, items=", ".join(done)), PRIORITY_OUTCOME)
             if delayed:
-                items = ", ".join(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id))
-                                  for t in delayed)
+                items = ", ".join(
+                    say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)) for t in delayed
+                )
                 self._queue_dm(s, user_id, say("claim.delayed", lang, items=items), PRIORITY_OUTCOME)
             if undelivered:
-                items = ", ".join(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id))
-                                  for t in undelivered)
+                items = ", ".join(
+                    say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)) for t in undelivered
+                )
                 self._queue_dm(s, user_id, say("claim.undeliverable", lang, items=items), PRIORITY_OUTCOME)
             if not done and not delayed and not undelivered and not resuming:
                 self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
@@ -181,8 +203,11 @@ class Holds(Refunds):
             returns = [st for st in rows if st.step == Step.RETURN and st.status == Settle.PENDING and st.ref is None]
             if claimed(rows) or any(st.step == Step.RETURN and st.status != Settle.PENDING for st in rows):
                 return
-            st_id = sid(returns[-1]) if returns else sid(self._begin(s, row, Step.RETURN, row.amount_minor,
-                                                                     Cause.UNDELIVERABLE))
+            st_id = (
+                sid(returns[-1])
+                if returns
+                else sid(self._begin(s, row, Step.RETURN, row.amount_minor, Cause.UNDELIVERABLE))
+            )
             if not self._commit(s):
                 return
         self._drive(st_id)

@@ -47,10 +47,19 @@ class Payments(Asking):
                     self._record(s, t, PayResult(PayOutcome.DECLINED, reason=Reason.RECIPIENT_OPTED_OUT))
                     refused = True
                     continue
-                args = dict(key=t.pay_key, sender_id=t.sender_id, recipient_id=t.recipient_id, memo=t.memo,
-                            amount=money(t),
-                            reference={"transfer_id": str(t.id), "root_tweet_id": t.root_tweet_id,
-                                       "sender_x_id": t.sender_id, "recipient_x_id": t.recipient_id})
+                args = dict(
+                    key=t.pay_key,
+                    sender_id=t.sender_id,
+                    recipient_id=t.recipient_id,
+                    memo=t.memo,
+                    amount=money(t),
+                    reference={
+                        "transfer_id": str(t.id),
+                        "root_tweet_id": t.root_tweet_id,
+                        "sender_x_id": t.sender_id,
+                        "recipient_x_id": t.recipient_id,
+                    },
+                )
                 # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
                 stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
                 plans.append((saved_id(t), stale, args))
@@ -72,46 +81,71 @@ class Payments(Asking):
         try:
             if stale:
                 found = self.provider.lookup(args["key"], args["sender_id"])
-                return found or PayResult(PayOutcome.DECLINED, reason="not charged: the provider has no "
-                                                                      "record of this payment")
+                return found or PayResult(
+                    PayOutcome.DECLINED, reason="not charged: the provider has no record of this payment"
+                )
             return self.provider.pay(**args)
         except ProviderTransient:
-            log.warning("provider did not answer for transfer %s; will retry", transfer_id,
-                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            log.warning(
+                "provider did not answer for transfer %s; will retry",
+                transfer_id,
+                extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
+            )
             self.provider_failed()
             return None
         except IdempotencyError:
             # The key was used with other parameters and the provider cannot say what became of it:
             # left executing for an operator (`paybot reconcile` lists it), never charged again.
-            log.error("transfer %s: its payment key was used with other parameters; see paybot reconcile",
-                      transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            log.error(
+                "transfer %s: its payment key was used with other parameters; see paybot reconcile",
+                transfer_id,
+                extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
+            )
             self.provider_failed()
             return None
         except ScaRequired:
             # The sender's account cannot be read without their own SCA (a Mangopay Owner's wallet, every 180 days):
             # what became of the payment is not known, so nothing is concluded (never "not charged").
-            log.error("transfer %s: the sender's account cannot be read without their SCA; left executing, see "
-                      "paybot reconcile", transfer_id, extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            log.error(
+                "transfer %s: the sender's account cannot be read without their SCA; left executing, see "
+                "paybot reconcile",
+                transfer_id,
+                extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
+            )
             self.provider_failed()
             return None
         except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
-            log.warning("provider refused transfer %s as too small: %s", transfer_id, err,
-                        extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            log.warning(
+                "provider refused transfer %s as too small: %s",
+                transfer_id,
+                err,
+                extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
+            )
             return PayResult(PayOutcome.DECLINED, reason=Reason.TOO_SMALL)
         except ProviderError as err:  # refused outright (a 4xx): nothing was charged
-            log.error("provider refused transfer %s: %s", transfer_id, err,
-                      extra={"transfer_id": transfer_id, "user_id": args["sender_id"]})
+            log.error(
+                "provider refused transfer %s: %s",
+                transfer_id,
+                err,
+                extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
+            )
             self.provider_failed()
             return PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
 
-    def _queue_approval(self, s: Tx, t: Transfer, lang: str, url: str, valid_for: timedelta | None,
-                        charged: bool, words: dict[str, Any]) -> None:
+    def _queue_approval(
+        self, s: Tx, t: Transfer, lang: str, url: str, valid_for: timedelta | None, charged: bool, words: dict[str, Any]
+    ) -> None:
         """The DM with the page where the sender approves this payment, saying how long it stays open and
         whether their card was already charged. A page that closes within the hour goes before every
         other message (a queue of confirmations must not keep it back until it has closed)."""
         window = valid_for or self.policy.auth_window
-        text = say("needs_auth.link_charged" if charged else "needs_auth.link", lang, url=url,
-                   within=span(window, lang), **words)
+        text = say(
+            "needs_auth.link_charged" if charged else "needs_auth.link",
+            lang,
+            url=url,
+            within=span(window, lang),
+            **words,
+        )
         urgent = window <= timedelta(hours=1)
         self._queue_dm(s, t.sender_id, text, PRIORITY_URGENT if urgent else PRIORITY_OUTCOME, root=t.root_tweet_id)
 
@@ -176,8 +210,7 @@ class Payments(Asking):
             elif (result.reason or "").startswith("your "):  # the payer's own account stopped it, not their card
                 text = say("declined.account", lang, reason=msg.reason(result.reason or "", lang), **words)
             else:
-                text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang),
-                           **words)
+                text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang), **words)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             self._tell_outcome(s, t, privacy)  # the others of its command may have been waiting for it
         s.transfers.add(t)
@@ -186,8 +219,14 @@ class Payments(Asking):
         """One public reply (and, for a discreet sender, one receipt DM) per command, however many people
         it paid: the last of the command's transfers to settle tells about all of them, in the transaction
         that records it (so a crash can neither lose nor repeat it)."""
-        group = [t, *(g for g in s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id, code=t.code)
-                      if g.confirmed_at is not None and g.id != t.id)]
+        group = [
+            t,
+            *(
+                g
+                for g in s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id, code=t.code)
+                if g.confirmed_at is not None and g.id != t.id
+            ),
+        ]
         group.sort(key=lambda g: g.id or 0)
         if any(g.status in (Status.EXECUTING, Status.NEEDS_AUTH) for g in group):
             return
@@ -199,8 +238,11 @@ class Payments(Asking):
         sender = self._handle(s, t.sender_id)
         if privacy != Privacy.PUBLIC:
             who = [self._handle(s, g.recipient_id) for g in paid + held]
-            text = (say("receipt", lang, amount=amount, recipient=who[0], code=t.code) if len(who) == 1 else
-                    say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code))
+            text = (
+                say("receipt", lang, amount=amount, recipient=who[0], code=t.code)
+                if len(who) == 1
+                else say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code)
+            )
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         if privacy == Privacy.QUIET:
             paid = []  # the recipient of held money must still learn to claim it; the rest stays out of public
@@ -210,8 +252,9 @@ class Payments(Asking):
         for text, named in self._outcome_texts(s, privacy, t, sender, paid, held, until):
             self._queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
 
-    def _outcome_texts(self, s: Tx, privacy: str, t: Transfer, sender: str, paid: list[Transfer],
-                       held: list[Transfer], until: str) -> list[tuple[str, list[str]]]:
+    def _outcome_texts(
+        self, s: Tx, privacy: str, t: Transfer, sender: str, paid: list[Transfer], held: list[Transfer], until: str
+    ) -> list[tuple[str, list[str]]]:
         """The outcome reply of a command, split only when its handles cannot fit in one post (each
         handle counted at X's longest, 15 characters, as it is checked again before sending)."""
         lang = t.lang
@@ -223,8 +266,13 @@ class Payments(Asking):
             words = dict(sender="x" * 15 if widest else sender, amount=money(t), code=t.code, until=until)
             private = "" if privacy == Privacy.PUBLIC else ".private"
             if p and h:
-                return say("sent_held" + private, lang, paid=msg.handles([name(g, widest) for g in p]),
-                           held=msg.handles([name(g, widest) for g in h]), **words)
+                return say(
+                    "sent_held" + private,
+                    lang,
+                    paid=msg.handles([name(g, widest) for g in p]),
+                    held=msg.handles([name(g, widest) for g in h]),
+                    **words,
+                )
             group = p or h
             if len(group) == 1:
                 one = name(group[0], widest)
@@ -233,8 +281,12 @@ class Payments(Asking):
                 key = "sent" if t.kind == TransferKind.SEND else "paid_request"
                 key = key if privacy == Privacy.PUBLIC else "sent.private"
                 return say(key, lang, recipient=one, **words)
-            return say(("sent.many" if p else "held.many") + private, lang,
-                       recipients=msg.handles([name(g, widest) for g in group]), **words)
+            return say(
+                ("sent.many" if p else "held.many") + private,
+                lang,
+                recipients=msg.handles([name(g, widest) for g in group]),
+                **words,
+            )
 
         parts: list[tuple[list[Transfer], list[Transfer]]] = []
         for g in paid + held:
@@ -266,8 +318,14 @@ class Payments(Asking):
             for t in rows:
                 self._set_status(s, t, Status.EXPIRED, now)
                 if t.kind == TransferKind.REQUEST:  # the requester waited days: tell them
-                    text = say("request_expired", t.lang, payer=self._handle(s, t.sender_id), amount=money(t),
-                               within=span(self.policy.request_ttl, t.lang), code=t.code)
+                    text = say(
+                        "request_expired",
+                        t.lang,
+                        payer=self._handle(s, t.sender_id),
+                        amount=money(t),
+                        within=span(self.policy.request_ttl, t.lang),
+                        code=t.code,
+                    )
                     self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             s.commit()
         return len(rows)

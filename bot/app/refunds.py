@@ -33,8 +33,9 @@ class Refunds(Settling):
                 return False, f"transfer {transfer_id} is {t.status}; only a pending one can be cancelled"
             self._set_status(s, t, Status.CANCELLED, self.clock.now(), reason=Reason.BY_OPERATOR)
             s.transfers.add(t)
-            self._queue_dm(s, t.sender_id, say("cancelled", t.lang, code=t.code), PRIORITY_OUTCOME,
-                           root=t.root_tweet_id)
+            self._queue_dm(
+                s, t.sender_id, say("cancelled", t.lang, code=t.code), PRIORITY_OUTCOME, root=t.root_tweet_id
+            )
             s.commit()
         return True, f"transfer {transfer_id} cancelled"
 
@@ -47,8 +48,9 @@ class Refunds(Settling):
             return None, 0, 0
         return t, refunded(rows), t.amount_minor - refunded(rows, in_flight=True)
 
-    def operator_refund(self, transfer_id: int, amount_minor: int | None = None, *,
-                        finish_interrupted: bool = True) -> tuple[bool, str]:
+    def operator_refund(
+        self, transfer_id: int, amount_minor: int | None = None, *, finish_interrupted: bool = True
+    ) -> tuple[bool, str]:
         """Give a completed or held transfer's money back to its sender: all that is left (the default, safe to
         repeat), or `amount_minor` of a completed one (several times, up to its amount). A refund a crash
         interrupted is finished first, with its own key; the sender is told when the money is back. Without
@@ -66,11 +68,14 @@ class Refunds(Settling):
         if unsent:  # a refund a crash (or another operator, right now) left without its answer: finish it first
             st = unsent[-1]
             if not finish_interrupted:
-                return False, (f"transfer {transfer_id}: another refund of it ({Money(st.amount_minor, t.currency)}) "
-                               "is under way or was interrupted; nothing was done. `paybot refund "
-                               f"{transfer_id}` finishes it; then ask again")
-            return self._refund_said(transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency),
-                                     interrupted=True)
+                return False, (
+                    f"transfer {transfer_id}: another refund of it ({Money(st.amount_minor, t.currency)}) "
+                    "is under way or was interrupted; nothing was done. `paybot refund "
+                    f"{transfer_id}` finishes it; then ask again"
+                )
+            return self._refund_said(
+                transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency), interrupted=True
+            )
         if t.status == Status.HELD and any(st.step == Step.RELEASE and st.status == Settle.PENDING for st in rows):
             return False, f"transfer {transfer_id}: a release to the recipient is under way; try again in a minute"
         left = t.amount_minor - refunded(rows, in_flight=True)
@@ -78,15 +83,20 @@ class Refunds(Settling):
             if t.status == Status.RETURNED:
                 last = next((st.ref for st in reversed(rows) if st.step in REFUNDS and st.ref), None)
                 return True, f"transfer {transfer_id} was already returned ({last})"
-            return True, (f"transfer {transfer_id}: its refund is in progress at the provider; the sender is told "
-                          "when it goes through")
+            return True, (
+                f"transfer {transfer_id}: its refund is in progress at the provider; the sender is told "
+                "when it goes through"
+            )
         amount = left if amount_minor is None else amount_minor
         if amount <= 0 or amount > left:
-            return False, (f"transfer {transfer_id}: {Money(left, t.currency)} is left to refund, not "
-                           f"{Money(max(amount, 0), t.currency)}")
+            return False, (
+                f"transfer {transfer_id}: {Money(left, t.currency)} is left to refund, not "
+                f"{Money(max(amount, 0), t.currency)}"
+            )
         if t.status == Status.HELD and amount != t.amount_minor:
-            return False, (f"transfer {transfer_id} is held: held money goes back whole (leave out --amount), "
-                           "or is claimed whole")
+            return False, (
+                f"transfer {transfer_id} is held: held money goes back whole (leave out --amount), or is claimed whole"
+            )
         with self.uow() as s:
             row = s.transfers.get(transfer_id)
             now_left = row.amount_minor - refunded(ledger(s, transfer_id), in_flight=True) if row else 0
@@ -97,8 +107,9 @@ class Refunds(Settling):
                 return False, f"transfer {transfer_id}: another refund of it began at the same moment; try again"
         return self._refund_said(transfer_id, self._drive(sid(st)), Money(amount, t.currency))
 
-    def _refund_said(self, transfer_id: int, outcome: str, amount: Money, *,
-                     interrupted: bool = False) -> tuple[bool, str]:
+    def _refund_said(
+        self, transfer_id: int, outcome: str, amount: Money, *, interrupted: bool = False
+    ) -> tuple[bool, str]:
         """What `paybot refund` prints for what `_drive` did."""
         with self.uow() as s:
             t = s.transfers.get(transfer_id)
@@ -109,11 +120,15 @@ class Refunds(Settling):
         if outcome == Driven.DONE:
             if t.status == Status.RETURNED and amount.minor == t.amount_minor:
                 return True, f"transfer {transfer_id} refunded"
-            return True, (f"transfer {transfer_id}: {first}{amount} refunded; {Money(refunded(rows), t.currency)} of "
-                          f"{money(t)} refunded in all" + (" (returned)" if t.status == Status.RETURNED else ""))
+            return True, (
+                f"transfer {transfer_id}: {first}{amount} refunded; {Money(refunded(rows), t.currency)} of "
+                f"{money(t)} refunded in all" + (" (returned)" if t.status == Status.RETURNED else "")
+            )
         if outcome == Driven.PENDING:
-            return True, (f"transfer {transfer_id}: {first}the refund of {amount} is in progress at the provider; "
-                          "the sender is told when it goes through (`paybot status` warns if it fails)")
+            return True, (
+                f"transfer {transfer_id}: {first}the refund of {amount} is in progress at the provider; "
+                "the sender is told when it goes through (`paybot status` warns if it fails)"
+            )
         if outcome == Driven.GONE:
             if t.status == Status.RETURNED:
                 last = next((st.ref for st in reversed(rows) if st.step in REFUNDS and st.ref), None)
@@ -137,8 +152,9 @@ class Refunds(Settling):
             st = unsent[-1]
             return self._reverse_said(transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency))
         if t.status != Status.COMPLETED or not t.payment_ref:
-            return False, (f"transfer {transfer_id} is {t.status}: only a completed transfer's money is with its "
-                           "recipient")
+            return False, (
+                f"transfer {transfer_id} is {t.status}: only a completed transfer's money is with its recipient"
+            )
         holds = t.amount_minor - refunded(rows, in_flight=True) - reversed_(rows)
         if holds <= 0:
             return True, f"transfer {transfer_id}: the recipient holds nothing of it any more"
@@ -154,19 +170,24 @@ class Refunds(Settling):
     @staticmethod
     def _reverse_said(transfer_id: int, outcome: str, amount: Money) -> tuple[bool, str]:
         if outcome in (Driven.DONE, Driven.GONE):
-            return True, (f"transfer {transfer_id}: {amount} taken back from the recipient; the platform keeps it "
-                          f"(`paybot refund {transfer_id}` gives it to the sender)")
+            return True, (
+                f"transfer {transfer_id}: {amount} taken back from the recipient; the platform keeps it "
+                f"(`paybot refund {transfer_id}` gives it to the sender)"
+            )
         if outcome == Driven.REFUSED:
-            return False, (f"transfer {transfer_id}: the provider refused the reversal (see `paybot show`); "
-                           "nothing moved")
+            return False, (
+                f"transfer {transfer_id}: the provider refused the reversal (see `paybot show`); nothing moved"
+            )
         return False, f"transfer {transfer_id}: the reversal did not go through (see the log); try again"
 
 
 def _not_refundable(t: Transfer, *, contested: bool) -> str | None:
     """Why no refund of `t` may begin at all (disputed, or no money moved), or None."""
     if contested:
-        return (f"transfer {t.id} is disputed: the payer's bank gives them their money back itself, so a refund "
-                "would pay them twice (see `paybot show`)")
+        return (
+            f"transfer {t.id} is disputed: the payer's bank gives them their money back itself, so a refund "
+            "would pay them twice (see `paybot show`)"
+        )
     if t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED) or not t.payment_ref:
         return f"transfer {t.id} is {t.status}: no money moved, nothing to refund"
     return None

@@ -41,6 +41,7 @@ from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferE
 
 log = logging.getLogger(__name__)
 
+
 class Driven(StrEnum):
     """What `_drive` did with a settlement."""
 
@@ -50,6 +51,7 @@ class Driven(StrEnum):
     RETRY = "retry"  # no answer: driven again with the same key
     GONE = "gone"  # nothing to drive: recorded meanwhile
     UNDELIVERED = "undelivered"  # a release the provider will never make: the money goes back to its sender
+
 
 OnDone = Callable[[Tx, Transfer, Settlement], None]
 
@@ -108,23 +110,36 @@ def kept_for(s: Tx, user_id: str, currency: str, *, but: int | None = None) -> i
     is on its way, awaiting their approval or held (a wallet provider keeps it in the sender's own wallet),
     and money that a refund begun and not finished (other than settlement `but`) will take back from them or
     refund through them."""
-    mine = [t for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
-            for t in s.transfers.with_status(status) if t.sender_id == user_id and t.currency == currency]
+    mine = [
+        t
+        for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
+        for t in s.transfers.with_status(status)
+        if t.sender_id == user_id and t.currency == currency
+    ]
     kept = sum(t.amount_minor for t in mine)
     unsent = [st for st in s.settlements.unsent() if st.step in REFUNDS and st.id != but]
     if unsent:
-        done = {t.id: t for t in s.transfers.many({st.transfer_id for st in unsent})
-                if t.status == Status.COMPLETED and t.currency == currency}
-        kept += sum(st.amount_minor for st in unsent if st.transfer_id in done
-                    and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id))
+        done = {
+            t.id: t
+            for t in s.transfers.many({st.transfer_id for st in unsent})
+            if t.status == Status.COMPLETED and t.currency == currency
+        }
+        kept += sum(
+            st.amount_minor
+            for st in unsent
+            if st.transfer_id in done and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id)
+        )
     return kept
 
 
 def holds_for_others(s: Tx, user_id: str) -> bool:
     """Whether money the user sent is on its way, awaiting their approval or held, in any currency: a wallet
     provider keeps it in their own account, which must stay able to release it (`Provider.onboard`)."""
-    return any(t.sender_id == user_id for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
-               for t in s.transfers.with_status(status))
+    return any(
+        t.sender_id == user_id
+        for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
+        for t in s.transfers.with_status(status)
+    )
 
 
 class Settling(Payments):
@@ -136,9 +151,17 @@ class Settling(Payments):
         flushed; the caller commits it before the provider is called."""
         now = self.clock.now()
         seq = 1 + len([st for st in ledger(s, t.id) if st.step == step])
-        st = Settlement(transfer_id=saved_id(t), step=str(step), seq=seq, amount_minor=amount_minor,
-                        key=money_key(step, t.root_tweet_id, t.sender_id, t.recipient_id, seq),
-                        status=SETTLEMENT.begin(Settle.PENDING), cause=cause, created_at=now, updated_at=now)
+        st = Settlement(
+            transfer_id=saved_id(t),
+            step=str(step),
+            seq=seq,
+            amount_minor=amount_minor,
+            key=money_key(step, t.root_tweet_id, t.sender_id, t.recipient_id, seq),
+            status=SETTLEMENT.begin(Settle.PENDING),
+            cause=cause,
+            created_at=now,
+            updated_at=now,
+        )
         s.settlements.add(st)
         s.flush()
         return st
@@ -171,18 +194,26 @@ class Settling(Payments):
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
             # money taken back from a recipient must not be money they keep for their own payments
-            keep = kept_for(s, t.recipient_id, t.currency, but=st.id) \
-                if st is not None and t is not None and st.step in REFUNDS and t.status == Status.COMPLETED else 0
+            keep = (
+                kept_for(s, t.recipient_id, t.currency, but=st.id)
+                if st is not None and t is not None and st.step in REFUNDS and t.status == Status.COMPLETED
+                else 0
+            )
         if st is None or t is None or st.status != Settle.PENDING or st.ref is not None:
             return Driven.GONE
         what = _what(st, t)
         try:
             settled = self._call(t, st, keep)
         except InsufficientBalance as err:
-            self._fail(st_id, BALANCE, f"{what} refused: the platform's balance cannot cover it now ({err}); "
-                                       "tried again later")
-            log.warning("transfer %s: %s refused for the platform's balance; tried again later", t.id, what,
-                        extra=transfer_context(t))
+            self._fail(
+                st_id, BALANCE, f"{what} refused: the platform's balance cannot cover it now ({err}); tried again later"
+            )
+            log.warning(
+                "transfer %s: %s refused for the platform's balance; tried again later",
+                t.id,
+                what,
+                extra=transfer_context(t),
+            )
             self.provider_failed()
             return Driven.REFUSED
         except ProviderTransient:
@@ -191,21 +222,26 @@ class Settling(Payments):
             return Driven.RETRY
         except Undeliverable as err:
             self.provider_failed()
-            self._fail(st_id, SettleFailure.UNDELIVERABLE,
-                       f"{what} refused for good by the provider ({err}); the money goes back to its sender")
-            log.warning("transfer %s: %s undeliverable (%s); returning it", t.id, what, err,
-                        extra=transfer_context(t))
+            self._fail(
+                st_id,
+                SettleFailure.UNDELIVERABLE,
+                f"{what} refused for good by the provider ({err}); the money goes back to its sender",
+            )
+            log.warning("transfer %s: %s undeliverable (%s); returning it", t.id, what, err, extra=transfer_context(t))
             return Driven.UNDELIVERED
         except IdempotencyError:
-            log.error("transfer %s: the key of its %s was used with other parameters; left for the operator",
-                      t.id, what, extra=transfer_context(t))
+            log.error(
+                "transfer %s: the key of its %s was used with other parameters; left for the operator",
+                t.id,
+                what,
+                extra=transfer_context(t),
+            )
             self.provider_failed()
             return Driven.RETRY
         except ProviderError as err:
             self.provider_failed()
             if st.step == Step.RELEASE:  # e.g. the recipient cannot receive yet: tried again at the next tick
-                log.exception("%s of transfer %s was refused by the provider", st.step, t.id,
-                              extra=transfer_context(t))
+                log.exception("%s of transfer %s was refused by the provider", st.step, t.id, extra=transfer_context(t))
                 return Driven.RETRY
             # Nothing moved; giving money back (or taking it) is the operator's decision from here.
             self._fail(st_id, f"refused: {err}", f"{what} refused by the provider ({err}); the operator decides")
@@ -221,9 +257,14 @@ class Settling(Payments):
             st.ref, st.updated_at = settled.ref, now
             s.settlements.add(st)
             if settled.pending:
-                s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status,
-                                             note=f"{what} pending at the provider ({settled.ref}): the sender is "
-                                                  "told when it goes through"))
+                s.timeline.add(
+                    TransferEvent(
+                        transfer_id=saved_id(t),
+                        at=now,
+                        status=t.status,
+                        note=f"{what} pending at the provider ({settled.ref}): the sender is told when it goes through",
+                    )
+                )
                 s.commit()
                 log.info("transfer %s: %s pending at the provider", t.id, what, extra=transfer_context(t))
                 return Driven.PENDING
@@ -257,8 +298,16 @@ class Settling(Payments):
             if on_done is not None:
                 on_done(s, t, st)
             else:
-                self._queue_dm(s, t.recipient_id, say("claimed", t.lang, items=say(
-                    "claimed.item", t.lang, amount=money(t), sender=self._handle(s, t.sender_id))), PRIORITY_OUTCOME)
+                self._queue_dm(
+                    s,
+                    t.recipient_id,
+                    say(
+                        "claimed",
+                        t.lang,
+                        items=say("claimed.item", t.lang, amount=money(t), sender=self._handle(s, t.sender_id)),
+                    ),
+                    PRIORITY_OUTCOME,
+                )
         elif st.step in REFUNDS:
             rows = ledger(s, t.id)
             back = refunded(rows)
@@ -287,16 +336,23 @@ class Settling(Payments):
         if st.step == Step.RETURN and st.cause in (Cause.WINDOW, Cause.CLOSING):
             self._tell_return(s, t, "closing.returned" if st.cause == Cause.CLOSING else "returned")
         elif st.step == Step.RETURN and st.cause == Cause.UNDELIVERABLE:
-            text = say("returned.undeliverable", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
-                       code=t.code)
+            text = say(
+                "returned.undeliverable", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount, code=t.code
+            )
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         elif st.amount_minor == t.amount_minor:
-            text = say("operator_refund", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
-                       code=t.code)
+            text = say("operator_refund", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount, code=t.code)
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         else:
-            text = say("refund.part", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount,
-                       total=money(t), back=Money(back, t.currency), code=t.code)
+            text = say(
+                "refund.part",
+                t.lang,
+                recipient=self._handle(s, t.recipient_id),
+                amount=amount,
+                total=money(t),
+                back=Money(back, t.currency),
+                code=t.code,
+            )
             self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
     def _tell_return(self, s: Tx, t: Transfer, why: str) -> None:
@@ -305,20 +361,40 @@ class Settling(Payments):
         group = s.transfers.of_root(t.root_tweet_id, sender_id=t.sender_id, code=t.code)
         if any(g.status == Status.HELD and not claimed(ledger(s, g.id)) for g in group if g.id != t.id):
             return
-        back = [g for g in group if g.id == t.id or (g.status == Status.RETURNED and any(
-            st.step == Step.RETURN and st.status == Settle.SUCCEEDED and st.cause in (Cause.WINDOW, Cause.CLOSING)
-            for st in ledger(s, g.id)))]  # not those an operator refunded or that were undeliverable: told apart
+        back = [
+            g
+            for g in group
+            if g.id == t.id
+            or (
+                g.status == Status.RETURNED
+                and any(
+                    st.step == Step.RETURN
+                    and st.status == Settle.SUCCEEDED
+                    and st.cause in (Cause.WINDOW, Cause.CLOSING)
+                    for st in ledger(s, g.id)
+                )
+            )
+        ]  # not those an operator refunded or that were undeliverable: told apart
         key = why if len(back) == 1 else f"{why}.many"
-        text = say(key, t.lang, recipient=self._handle(s, t.recipient_id), amount=money(t),
-                   handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
-                   total=money(t) * len(back), within=span(self.policy.claim_window, t.lang), code=t.code)
+        text = say(
+            key,
+            t.lang,
+            recipient=self._handle(s, t.recipient_id),
+            amount=money(t),
+            handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
+            total=money(t) * len(back),
+            within=span(self.policy.claim_window, t.lang),
+            code=t.code,
+        )
         self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
 
 def _what(st: Settlement, t: Transfer) -> str:
     """A settlement in the words of a transfer's timeline."""
     amount = Money(st.amount_minor, t.currency)
-    return {Step.RELEASE: f"released {amount} to the recipient",
-            Step.RETURN: f"returned {amount} to the sender",
-            Step.REFUND: f"refunded {amount} to the sender",
-            Step.REVERSE: f"took {amount} back from the recipient"}.get(Step(st.step), f"{st.step} of {amount}")
+    return {
+        Step.RELEASE: f"released {amount} to the recipient",
+        Step.RETURN: f"returned {amount} to the sender",
+        Step.REFUND: f"refunded {amount} to the sender",
+        Step.REVERSE: f"took {amount} back from the recipient",
+    }.get(Step(st.step), f"{st.step} of {amount}")

@@ -30,20 +30,30 @@ class Voice(Events):
             return
         now = self.clock.now()
         with self.uow() as s:
-            pending = [t for t in s.transfers.of_root(message.transfer_root) if t.status == Status.PENDING
-                       and t.sender_id == message.to_user_id
-                       and (not message.version or t.command_tweet_id == message.version)]
+            pending = [
+                t
+                for t in s.transfers.of_root(message.transfer_root)
+                if t.status == Status.PENDING
+                and t.sender_id == message.to_user_id
+                and (not message.version or t.command_tweet_id == message.version)
+            ]
             for t in pending:
                 self._set_status(s, t, Status.CANCELLED, now, reason=Reason.DM_REFUSED)
             if pending:
                 first = pending[0]
                 if first.kind == TransferKind.SEND:
                     text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
-                    self._queue_reply(s, first.command_tweet_id, text, root=message.transfer_root,
-                                      names=[first.sender_id])
+                    self._queue_reply(
+                        s, first.command_tweet_id, text, root=message.transfer_root, names=[first.sender_id]
+                    )
                 else:
-                    text = say("request_payer_unreachable", first.lang, payer=self._handle(s, first.sender_id),
-                               amount=money(first), code=first.code)
+                    text = say(
+                        "request_payer_unreachable",
+                        first.lang,
+                        payer=self._handle(s, first.sender_id),
+                        amount=money(first),
+                        code=first.code,
+                    )
                     self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
@@ -62,25 +72,43 @@ class Voice(Events):
                     told[t.sender_id].append(t)
             for sender_id, rows in told.items():  # one receipt per payer, however many the reply named
                 first, who = rows[0], msg.handles([self._handle(s, t.recipient_id) for t in rows])
-                text = (say("receipt", first.lang, recipient=self._handle(s, first.recipient_id), amount=money(first),
-                            code=first.code) if len(rows) == 1 else
-                        say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code))
+                text = (
+                    say(
+                        "receipt",
+                        first.lang,
+                        recipient=self._handle(s, first.recipient_id),
+                        amount=money(first),
+                        code=first.code,
+                    )
+                    if len(rows) == 1
+                    else say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code)
+                )
                 self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def _ask_undeliverable(self, message: Outbox) -> None:
         now = self.clock.now()
         with self.uow() as s:
-            asked = [t for t in s.transfers.of_root(message.transfer_root or "") if t.status == Status.PENDING
-                     and t.kind == TransferKind.REQUEST and t.command_tweet_id == message.version
-                     and say("request_reply.code", t.lang, code=t.code) in message.text]
+            asked = [
+                t
+                for t in s.transfers.of_root(message.transfer_root or "")
+                if t.status == Status.PENDING
+                and t.kind == TransferKind.REQUEST
+                and t.command_tweet_id == message.version
+                and say("request_reply.code", t.lang, code=t.code) in message.text
+            ]
             for t in asked:
                 self._set_status(s, t, Status.CANCELLED, now, reason=Reason.REPLY_REFUSED)
             if asked:
                 first = asked[0]
                 key = msg.on_timeline("request_unposted", mastodon=self.fediverse)
-                text = say(key, first.lang, amount=money(first),
-                           handles=msg.handles([self._handle(s, t.sender_id) for t in asked]), code=first.code)
+                text = say(
+                    key,
+                    first.lang,
+                    amount=money(first),
+                    handles=msg.handles([self._handle(s, t.sender_id) for t in asked]),
+                    code=first.code,
+                )
                 self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
@@ -109,12 +137,21 @@ class Voice(Events):
         if not asking:
             return set()
         with self.uow() as s:
-            current = {(t.root_tweet_id, t.command_tweet_id, t.sender_id)
-                       for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
-                       if t.status == Status.PENDING}
-            stale = {i.id for i in asking if i.id is not None and not any(
-                (root, version) == (i.transfer_root, i.version) and (i.kind != MessageKind.DM or payer == i.to_user_id)
-                for root, version, payer in current)}
+            current = {
+                (t.root_tweet_id, t.command_tweet_id, t.sender_id)
+                for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
+                if t.status == Status.PENDING
+            }
+            stale = {
+                i.id
+                for i in asking
+                if i.id is not None
+                and not any(
+                    (root, version) == (i.transfer_root, i.version)
+                    and (i.kind != MessageKind.DM or payer == i.to_user_id)
+                    for root, version, payer in current
+                )
+            }
             if not stale:
                 return set()
             for row in s.outbox.many(sorted(stale)):
@@ -189,17 +226,33 @@ class Voice(Events):
         else:
             item.text = texts[0]
         for extra in texts[1:]:  # new handles too long for one post: the rest in replies of their own
-            s.outbox.add(Outbox(kind=MessageKind.REPLY, priority=item.priority, in_reply_to=item.in_reply_to,
-                                text=extra, next_attempt_at=now, created_at=now, transfer_root=item.transfer_root,
-                                category=item.category, version=item.version))
+            s.outbox.add(
+                Outbox(
+                    kind=MessageKind.REPLY,
+                    priority=item.priority,
+                    in_reply_to=item.in_reply_to,
+                    text=extra,
+                    next_attempt_at=now,
+                    created_at=now,
+                    transfer_root=item.transfer_root,
+                    category=item.category,
+                    version=item.version,
+                )
+            )
         return (item if texts else None), True
 
     def _ask_again(self, s: Tx, item: Outbox, named: set[str]) -> tuple[list[str], bool]:
         """A request's public reply as it must read now: only the payers it names who are still pending,
         have not said STOP and still allow public replies, by their current handles. And whether rows
         were written (a transfer cancelled, a DM queued)."""
-        rows = [t for t in s.transfers.of_root(item.transfer_root or "") if t.command_tweet_id == item.version
-                and t.kind == TransferKind.REQUEST and t.status == Status.PENDING and t.sender_id in named]
+        rows = [
+            t
+            for t in s.transfers.of_root(item.transfer_root or "")
+            if t.command_tweet_id == item.version
+            and t.kind == TransferKind.REQUEST
+            and t.status == Status.PENDING
+            and t.sender_id in named
+        ]
         if not rows:
             return [], False
         first = rows[0]
@@ -222,8 +275,14 @@ class Voice(Events):
                 self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             elif payer.privacy != Privacy.PUBLIC and item.category == Category.ASK:
                 changed = True
-                self._queue_dm(s, t.sender_id, self._ask_dm_text(ask, t.code), PRIORITY_CONFIRM,
-                               root=t.root_tweet_id, version=t.command_tweet_id)
+                self._queue_dm(
+                    s,
+                    t.sender_id,
+                    self._ask_dm_text(ask, t.code),
+                    PRIORITY_CONFIRM,
+                    root=t.root_tweet_id,
+                    version=t.command_tweet_id,
+                )
             else:
                 keep.append(XUser(payer.id, payer.handle, payer.name))
                 codes[payer.id] = t.code

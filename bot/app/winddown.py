@@ -66,9 +66,17 @@ class WindDown(Voice):
             counts = s.transfers.count_by_status([Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD])
             outbox = s.outbox.waiting()
             cashouts = s.payouts.open()
-        report = WindDownReport(cancelled=cancelled, returned=returned, finished=finished,
-                                executing=counts.get(Status.EXECUTING, 0), needs_auth=counts.get(Status.NEEDS_AUTH, 0),
-                                held=counts.get(Status.HELD, 0), outbox=outbox, cashouts=cashouts, wallets=wallets)
+        report = WindDownReport(
+            cancelled=cancelled,
+            returned=returned,
+            finished=finished,
+            executing=counts.get(Status.EXECUTING, 0),
+            needs_auth=counts.get(Status.NEEDS_AUTH, 0),
+            held=counts.get(Status.HELD, 0),
+            outbox=outbox,
+            cashouts=cashouts,
+            wallets=wallets,
+        )
         log.info("wind-down pass: %s", report)
         return report
 
@@ -94,8 +102,13 @@ class WindDown(Voice):
                 if s.outbox.count_about(user_id, TOLD_TO_CASH_OUT, EVER):
                     continue
                 lang = s.transfers.lang_of(user_id) or "en"
-                self._queue_dm(s, user_id, say("closing.cashout", lang, amounts=msg.listing(amounts, lang)),
-                               PRIORITY_OUTCOME, category=TOLD_TO_CASH_OUT)
+                self._queue_dm(
+                    s,
+                    user_id,
+                    say("closing.cashout", lang, amounts=msg.listing(amounts, lang)),
+                    PRIORITY_OUTCOME,
+                    category=TOLD_TO_CASH_OUT,
+                )
             s.commit()
         return left
 
@@ -115,8 +128,13 @@ class WindDown(Voice):
                 first = rows[0]
                 others = [t.recipient_id if kind == TransferKind.SEND else t.sender_id for t in rows]
                 key = "closing.cancelled" if kind == TransferKind.SEND else "closing.request_cancelled"
-                text = say(key, first.lang, amount=money(first), code=first.code,
-                           handles=msg.handles([self._handle(s, uid) for uid in others]))
+                text = say(
+                    key,
+                    first.lang,
+                    amount=money(first),
+                    code=first.code,
+                    handles=msg.handles([self._handle(s, uid) for uid in others]),
+                )
                 self._queue_dm(s, who, text, PRIORITY_OUTCOME, root=root)
             s.commit()
         return len(pending)

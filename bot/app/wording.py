@@ -11,8 +11,9 @@ from bot.ports import XUser
 
 def by_dm_text(ask: Ask, payers: list[XUser]) -> str:
     """The public reply saying these payers were asked by DM (they keep payments out of public)."""
-    return say("request_reply.by_dm", ask.lang, requester=ask.requester.handle,
-               payers=" ".join(f"@{u.handle}" for u in payers))
+    return say(
+        "request_reply.by_dm", ask.lang, requester=ask.requester.handle, payers=" ".join(f"@{u.handle}" for u in payers)
+    )
 
 
 def request_texts(ask: Ask, people: list[XUser], codes: dict[str, str]) -> list[tuple[str, list[XUser]]]:
@@ -35,9 +36,17 @@ def request_text(ask: Ask, people: list[XUser], codes: dict[str, str]) -> str:
         code_text = say("request_reply.code", lang, code=codes[people[0].id])
     else:
         code_text = say("choose.or", lang).join(
-            say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people)
+            say("request_reply.code_for", lang, code=codes[u.id], handle=u.handle) for u in people
+        )
     plain = msg.public_memo(ask.memo)  # said in public: plain words only (see Consent)
     memo = say("confirm.memo", lang, memo=plain) if plain else ""
     payers = " ".join(f"@{u.handle}" for u in people)
-    return say("request_reply", lang, payers=payers, requester=ask.requester.handle, amount=ask.amount,
-               memo=memo, codes=code_text)
+    return say(
+        "request_reply",
+        lang,
+        payers=payers,
+        requester=ask.requester.handle,
+        amount=ask.amount,
+        memo=memo,
+        codes=code_text,
+    )

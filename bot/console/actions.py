@@ -42,31 +42,58 @@ class Claim:
     amount_minor: int | None = None
 
 
-def issue(store: SqlStore, operator: str, action: str, transfer_id: int | None, amount_minor: int | None,
-          question: str, now: datetime) -> str:
+def issue(
+    store: SqlStore,
+    operator: str,
+    action: str,
+    transfer_id: int | None,
+    amount_minor: int | None,
+    question: str,
+    now: datetime,
+) -> str:
     """A new token for the confirmation page asking `question`."""
     token = secrets.token_urlsafe(32)
     with store() as s:
         s.session.execute(delete(ConsoleAction).where(col(ConsoleAction.created_at) < now - KEPT))
-        s.add(ConsoleAction(token_hash=_digest(token), operator=operator, action=action, transfer_id=transfer_id,
-                            amount_minor=amount_minor, question=question, created_at=now))
+        s.add(
+            ConsoleAction(
+                token_hash=_digest(token),
+                operator=operator,
+                action=action,
+                transfer_id=transfer_id,
+                amount_minor=amount_minor,
+                question=question,
+                created_at=now,
+            )
+        )
         s.commit()
     return token
 
 
-def claim(store: SqlStore, token: str | None, operator: str, action: str, transfer_id: int | None,
-          now: datetime) -> Claim:
+def claim(
+    store: SqlStore, token: str | None, operator: str, action: str, transfer_id: int | None, now: datetime
+) -> Claim:
     """Spend `token` for `action` on `transfer_id` by `operator`: at most once, whatever posts it at once."""
     if not token:
         return Claim(False, False)
-    bound = [col(ConsoleAction.token_hash) == _digest(token), col(ConsoleAction.operator) == operator,
-             col(ConsoleAction.action) == action,
-             col(ConsoleAction.transfer_id).is_(None) if transfer_id is None
-             else col(ConsoleAction.transfer_id) == transfer_id]
+    bound = [
+        col(ConsoleAction.token_hash) == _digest(token),
+        col(ConsoleAction.operator) == operator,
+        col(ConsoleAction.action) == action,
+        col(ConsoleAction.transfer_id).is_(None)
+        if transfer_id is None
+        else col(ConsoleAction.transfer_id) == transfer_id,
+    ]
     with store() as s:
-        spent = s.session.execute(update(ConsoleAction).where(
-            *bound, col(ConsoleAction.used_at).is_(None), col(ConsoleAction.created_at) > now - VALID,
-        ).values(used_at=now))
+        spent = s.session.execute(
+            update(ConsoleAction)
+            .where(
+                *bound,
+                col(ConsoleAction.used_at).is_(None),
+                col(ConsoleAction.created_at) > now - VALID,
+            )
+            .values(used_at=now)
+        )
         row = s.exec(select(ConsoleAction).where(*bound)).first()
         s.commit()
         if row is None:
@@ -81,17 +108,22 @@ def claim(store: SqlStore, token: str | None, operator: str, action: str, transf
 def record(store: SqlStore, action_id: int, ok: bool, outcome: str) -> None:
     """What the action of a spent token came to, for its result page."""
     with store() as s:
-        s.session.execute(update(ConsoleAction).where(col(ConsoleAction.id) == action_id).values(
-            ok=ok, outcome=outcome))
+        s.session.execute(
+            update(ConsoleAction).where(col(ConsoleAction.id) == action_id).values(ok=ok, outcome=outcome)
+        )
         s.commit()
 
 
 def result(store: SqlStore, action_id: int, operator: str) -> ConsoleAction | None:
     """A spent token's row, for the operator it was shown to only."""
     with store() as s:
-        row: ConsoleAction | None = s.exec(select(ConsoleAction).where(col(ConsoleAction.id) == action_id,
-                                                 col(ConsoleAction.operator) == operator,
-                                                 col(ConsoleAction.used_at).is_not(None))).first()
+        row: ConsoleAction | None = s.exec(
+            select(ConsoleAction).where(
+                col(ConsoleAction.id) == action_id,
+                col(ConsoleAction.operator) == operator,
+                col(ConsoleAction.used_at).is_not(None),
+            )
+        ).first()
         if row is not None:
             s.session.expunge(row)
         return row

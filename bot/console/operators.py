@@ -64,8 +64,9 @@ def any_operator(store: SqlStore) -> bool:
         return s.exec(select(Operator.name).limit(1)).first() is not None
 
 
-def add(store: SqlStore, name: str, password: str, now: datetime, *, totp: bool = False,
-        replace: bool = False) -> str | None:
+def add(
+    store: SqlStore, name: str, password: str, now: datetime, *, totp: bool = False, replace: bool = False
+) -> str | None:
     """Create (or, with `replace`, reset) the operator `name`; their TOTP secret when `totp`. OperatorError for a
     bad name, a short password or an existing name."""
     import re
@@ -129,10 +130,16 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
     with store() as s:
         _count_alone(s.session)
         since = now - WINDOW
-        by_name = s.exec(select(func.count()).select_from(SignInAttempt).where(
-            col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
-        by_ip = s.exec(select(func.count()).select_from(SignInAttempt).where(
-            col(SignInAttempt.ip) == ip, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))).one()
+        by_name = s.exec(
+            select(func.count())
+            .select_from(SignInAttempt)
+            .where(col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))
+        ).one()
+        by_ip = s.exec(
+            select(func.count())
+            .select_from(SignInAttempt)
+            .where(col(SignInAttempt.ip) == ip, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))
+        ).one()
         if by_name >= NAME_FAILURES or by_ip >= IP_FAILURES:
             return SignIn(None, "limited")
         attempt = SignInAttempt(name=name, ip=ip[:64], at=now, ok=False)
@@ -151,8 +158,11 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
         # a new password (`add --replace`) or a removal either commits first (and the hash read here differs) or
         # waits for this commit (and then deletes the session stored here). The reset always wins.
         row = s.session.get(Operator, name, with_for_update=True)
-        if row is None or row.password_hash != known[0] or (
-                step is not None and row.totp_last_step is not None and step <= row.totp_last_step):
+        if (
+            row is None
+            or row.password_hash != known[0]
+            or (step is not None and row.totp_last_step is not None and step <= row.totp_last_step)
+        ):
             return SignIn(None, "wrong")  # removed or changed meanwhile, or that code (or a later one) was used
         if step is not None:
             row.totp_last_step = step
@@ -164,8 +174,11 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
             done.ok = True
             s.add(done)
         token = secrets.token_urlsafe(32)
-        s.add(OperatorSession(token_hash=_digest(token), operator=row.name, created_at=now, seen_at=now,
-                              expires_at=now + LIFETIME))
+        s.add(
+            OperatorSession(
+                token_hash=_digest(token), operator=row.name, created_at=now, seen_at=now, expires_at=now + LIFETIME
+            )
+        )
         s.commit()
     return SignIn(token)
 

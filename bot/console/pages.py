@@ -49,18 +49,32 @@ CHARTS_CACHE = "paybot_console_charts"
 CHARTS_FRESH = timedelta(minutes=1)
 # The console's routes: rule -> methods (HEAD and OPTIONS aside).
 ROUTES = {
-    "/console/": {"GET"}, "/console/sign-in": {"GET", "POST"}, "/console/sign-out": {"POST"},
-    "/console/health": {"GET"}, "/console/charts": {"GET"}, "/console/transfers": {"GET"},
-    "/console/transfers/<int:transfer_id>": {"GET"}, "/console/people/<handle>": {"GET"},
-    "/console/reconciliation": {"GET"}, "/console/pause": {"GET", "POST"}, "/console/resume": {"GET", "POST"},
+    "/console/": {"GET"},
+    "/console/sign-in": {"GET", "POST"},
+    "/console/sign-out": {"POST"},
+    "/console/health": {"GET"},
+    "/console/charts": {"GET"},
+    "/console/transfers": {"GET"},
+    "/console/transfers/<int:transfer_id>": {"GET"},
+    "/console/people/<handle>": {"GET"},
+    "/console/reconciliation": {"GET"},
+    "/console/pause": {"GET", "POST"},
+    "/console/resume": {"GET", "POST"},
     "/console/transfers/<int:transfer_id>/cancel": {"GET", "POST"},
     "/console/transfers/<int:transfer_id>/refund": {"GET", "POST"},
     "/console/done/<int:action_id>": {"GET"},
 }
 
 
-def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Callable[[], Service],  # noqa: C901
-             currency: str = "USD", budget_usd: float = 5.0) -> None:
+def register(  # noqa: C901
+    app: Flask,
+    *,
+    store: SqlStore,
+    clock: Clock,
+    service: Service | Callable[[], Service],
+    currency: str = "USD",
+    budget_usd: float = 5.0,
+) -> None:
     """Add the console to `app`. `service` (or a function making it, called at the first action) runs the
     actions; `currency` is the one the money chart counts, `budget_usd` X's daily budget on the cost chart."""
     bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -72,8 +86,12 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         return made[0]
 
     def page(template: str, code: int = 200, **context: Any) -> Response:
-        html = render_template(f"console/{template}", operator=getattr(request, "operator", None),
-                               csrf=security.csrf_token(session), **context)
+        html = render_template(
+            f"console/{template}",
+            operator=getattr(request, "operator", None),
+            csrf=security.csrf_token(session),
+            **context,
+        )
         return Response(html, status=code, mimetype="text/html")
 
     @bp.before_request
@@ -96,12 +114,19 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
     def sign_in() -> Response:
         if request.method == "GET":
             return page("sign_in.html", ended=request.args.get("ended") == "1", refusal=None)
-        outcome = operators.sign_in(store, request.form.get("name", ""), request.form.get("password", ""),
-                                    request.form.get("code", ""), request.remote_addr or "", clock.now())
+        outcome = operators.sign_in(
+            store,
+            request.form.get("name", ""),
+            request.form.get("password", ""),
+            request.form.get("code", ""),
+            request.remote_addr or "",
+            clock.now(),
+        )
         if outcome.token is None:
             log.warning("console sign-in refused (%s)", outcome.refusal)
-            return page("sign_in.html", 429 if outcome.refusal == "limited" else 401, ended=False,
-                        refusal=outcome.refusal)
+            return page(
+                "sign_in.html", 429 if outcome.refusal == "limited" else 401, ended=False, refusal=outcome.refusal
+            )
         session.clear()  # a new session: nothing of the one before carries over
         session[SESSION_KEY] = outcome.token
         security.csrf_token(session)
@@ -139,10 +164,16 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
             ("Transfers made per day", data["made"], {}),
             (f"Money moved per day ({currency}, completed or held)", data["moved"], {"unit": f" {currency}"}),
             ("X requests per day (messages sent; today: every request)", data["requests"], {}),
-            ("X's estimated cost per day (USD)", data["usd"], {"unit": " USD", "limit": budget_usd,
-                                                              "limit_label": "budget"}),
-            ("DMs sent in the busiest 15-minute window of each hour", data["dms"], {"limit": console_read.DM_ALLOWANCE,
-                                                            "limit_label": "X's allowance", "hourly": True}),
+            (
+                "X's estimated cost per day (USD)",
+                data["usd"],
+                {"unit": " USD", "limit": budget_usd, "limit_label": "budget"},
+            ),
+            (
+                "DMs sent in the busiest 15-minute window of each hour",
+                data["dms"],
+                {"limit": console_read.DM_ALLOWANCE, "limit_label": "X's allowance", "hourly": True},
+            ),
             ("Messages waiting to go out, per hour", data["queue"], {"hourly": True}),
             ("Failed payments per hour", data["errors"], {"hourly": True}),
         ]
@@ -161,14 +192,22 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
                 since = clock.now() - parse_duration(since_text)
             except ValueError as err:
                 problem = str(err)
-        found = console_read.transfers(store, status=status, person=person, since=since,
-                                       after=request.args.get("after"))
+        found = console_read.transfers(
+            store, status=status, person=person, since=since, after=request.args.get("after")
+        )
         more = None
         if found.next:
-            more = url_for("console.transfers", status=status, person=person, since=since_text or None,
-                           after=found.next)
-        return page("transfers.html", rows=found.rows, more=more, statuses=STATUSES, problem=problem,
-                    chosen={"status": status or "", "person": person or "", "since": since_text})
+            more = url_for(
+                "console.transfers", status=status, person=person, since=since_text or None, after=found.next
+            )
+        return page(
+            "transfers.html",
+            rows=found.rows,
+            more=more,
+            statuses=STATUSES,
+            problem=problem,
+            chosen={"status": status or "", "person": person or "", "since": since_text},
+        )
 
     @bp.get("/transfers/<int:transfer_id>")
     def transfer(transfer_id: int) -> Response:
@@ -183,8 +222,12 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         if data is None:
             return page("missing.html", 404, what=f"paybot has never seen @{handle.lstrip('@')}.")
         recent = console_read.transfers(store, person=handle, size=20)
-        return page("person.html", u=data, rows=recent.rows,
-                    more=url_for("console.transfers", person=data["handle"]) if recent.next else None)
+        return page(
+            "person.html",
+            u=data,
+            rows=recent.rows,
+            more=url_for("console.transfers", person=data["handle"]) if recent.next else None,
+        )
 
     @bp.get("/reconciliation")
     def reconciliation() -> Response:
@@ -192,30 +235,63 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
 
     # ------------------------------------------------------------ actions: a confirmation page, then the POST
 
-    def confirm(question: str, action: str, back: str, *, kind: str, transfer_id: int | None = None,
-                amount_minor: int | None = None, **fields: Any) -> Response:
+    def confirm(
+        question: str,
+        action: str,
+        back: str,
+        *,
+        kind: str,
+        transfer_id: int | None = None,
+        amount_minor: int | None = None,
+        **fields: Any,
+    ) -> Response:
         """The confirmation page: its form carries a single-use token bound to what `question` says
         (bot.console.actions); the POST does that, once."""
-        token = actions.issue(store, request.operator, kind, transfer_id, amount_minor, question,  # type: ignore[attr-defined]
-                              clock.now())
-        return page("confirm.html", question=question, action=action, back=back,
-                    fields={**fields, actions.FIELD: token})
+        token = actions.issue(
+            store,
+            request.operator,  # type: ignore[attr-defined]
+            kind,
+            transfer_id,
+            amount_minor,
+            question,
+            clock.now(),
+        )
+        return page(
+            "confirm.html", question=question, action=action, back=back, fields={**fields, actions.FIELD: token}
+        )
 
     def spend(kind: str, transfer_id: int | None = None) -> actions.Claim | Response:
         """Spend the posted form's token: the claim when fresh; otherwise the answer (a 303 to what it did the
         first time, or a page saying this form confirms nothing)."""
-        claimed = actions.claim(store, request.form.get(actions.FIELD), request.operator, kind,  # type: ignore[attr-defined]
-                                transfer_id, clock.now())
+        claimed = actions.claim(
+            store,
+            request.form.get(actions.FIELD),
+            request.operator,  # type: ignore[attr-defined]
+            kind,
+            transfer_id,
+            clock.now(),
+        )
         if claimed.fresh:
             return claimed
         if claimed.used:
-            log.warning("operator %s posted a used console confirmation again (%s): nothing done",
-                        request.operator, kind)  # type: ignore[attr-defined]
+            log.warning(
+                "operator %s posted a used console confirmation again (%s): nothing done",
+                request.operator,  # type: ignore[attr-defined]
+                kind,
+            )
             return redirect(url_for("console.result", action_id=claimed.id, again=1), code=303)  # type: ignore[return-value]
-        return page("outcome.html", 400, ok=False, back=url_for("console.health"), back_label="Back to the console",
-                    message=("This form confirms nothing paybot asked you (no confirmation token, an unknown or "
-                             "expired one, or one shown for another action): nothing was done. Ask again from "
-                             "the console's page."))
+        return page(
+            "outcome.html",
+            400,
+            ok=False,
+            back=url_for("console.health"),
+            back_label="Back to the console",
+            message=(
+                "This form confirms nothing paybot asked you (no confirmation token, an unknown or "
+                "expired one, or one shown for another action): nothing was done. Ask again from "
+                "the console's page."
+            ),
+        )
 
     @bp.route("/pause", methods=["GET", "POST"])
     def pause() -> Response:
@@ -228,8 +304,9 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
     def _pausing(on: bool) -> Response:
         here, kind = url_for("console.pause" if on else "console.resume"), "pause" if on else "resume"
         if request.method == "GET":
-            return confirm(admin.PAUSE_QUESTION if on else admin.RESUME_QUESTION, here, url_for("console.health"),
-                           kind=kind)
+            return confirm(
+                admin.PAUSE_QUESTION if on else admin.RESUME_QUESTION, here, url_for("console.health"), kind=kind
+            )
         claimed = spend(kind)
         if not isinstance(claimed, actions.Claim):
             return claimed
@@ -244,8 +321,9 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
     def cancel(transfer_id: int) -> Response:
         back = url_for("console.transfer", transfer_id=transfer_id)
         if request.method == "GET":
-            return confirm(admin.cancel_question(transfer_id), request.path, back, kind="cancel",
-                           transfer_id=transfer_id)
+            return confirm(
+                admin.cancel_question(transfer_id), request.path, back, kind="cancel", transfer_id=transfer_id
+            )
         claimed = spend("cancel", transfer_id)
         if not isinstance(claimed, actions.Claim):
             return claimed
@@ -279,11 +357,18 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
             try:
                 minor = parse_minor(amount, t.currency)
             except CommandError as err:
-                return page("transfer.html", 422, t=admin.show(store, transfer_id), done=None,
-                            refund_error=f"{amount!r}: {err}")
-        return confirm(admin.refund_question(transfer_id, t, refunded, minor, left), request.path, back,
-                       kind="refund", transfer_id=transfer_id,
-                       amount_minor=minor if minor is not None else max(left, 0), amount=amount)
+                return page(
+                    "transfer.html", 422, t=admin.show(store, transfer_id), done=None, refund_error=f"{amount!r}: {err}"
+                )
+        return confirm(
+            admin.refund_question(transfer_id, t, refunded, minor, left),
+            request.path,
+            back,
+            kind="refund",
+            transfer_id=transfer_id,
+            amount_minor=minor if minor is not None else max(left, 0),
+            amount=amount,
+        )
 
     def _done(claimed: actions.Claim, transfer_id: int, ok: bool, message: str, what: str) -> Response:
         name = request.operator  # type: ignore[attr-defined]
@@ -291,8 +376,14 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         with store() as s:
             t = s.transfers.get(transfer_id)
             if t is not None:
-                s.add(TransferEvent(transfer_id=transfer_id, at=clock.now(), status=t.status,
-                                    note=f"{what} asked by operator {name} in the console: {message}"))
+                s.add(
+                    TransferEvent(
+                        transfer_id=transfer_id,
+                        at=clock.now(),
+                        status=t.status,
+                        note=f"{what} asked by operator {name} in the console: {message}",
+                    )
+                )
                 s.commit()
         if claimed.id is None:  # cannot happen: a stored claim has its id
             raise RuntimeError("the confirmation's row has no id")
@@ -308,9 +399,16 @@ def register(app: Flask, *, store: SqlStore, clock: Clock, service: Service | Ca
         on_transfer = row.transfer_id is not None
         back = url_for("console.transfer", transfer_id=row.transfer_id) if on_transfer else url_for("console.health")
         message = row.outcome if row.outcome is not None else "it has no outcome (it was interrupted): look again"
-        return page("outcome.html", 200 if row.ok else 409, ok=bool(row.ok), message=message, back=back,
-                    question=row.question, again=request.args.get("again") == "1",
-                    back_label=None if on_transfer else "Back to the console")
+        return page(
+            "outcome.html",
+            200 if row.ok else 409,
+            ok=bool(row.ok),
+            message=message,
+            back=back,
+            question=row.question,
+            again=request.args.get("again") == "1",
+            back_label=None if on_transfer else "Back to the console",
+        )
 
     app.register_blueprint(bp)
 

@@ -64,8 +64,15 @@ def user_id(store: SqlStore, handle: str) -> str | None:
     return str(found) if found else None
 
 
-def transfers(store: SqlStore, *, status: str | None = None, person: str | None = None,
-              since: datetime | None = None, after: str | None = None, size: int = PAGE) -> Page:
+def transfers(
+    store: SqlStore,
+    *,
+    status: str | None = None,
+    person: str | None = None,
+    since: datetime | None = None,
+    after: str | None = None,
+    size: int = PAGE,
+) -> Page:
     """One page of transfers, newest first, by status, by a person on either side, made since a time."""
     uid = user_id(store, person) if person else None
     if person and uid is None:
@@ -89,9 +96,10 @@ def transfers(store: SqlStore, *, status: str | None = None, person: str | None 
         if uid is None:
             found = list(s.exec(query()))
         else:
-            both = {t.id: t for side in (col(Transfer.sender_id), col(Transfer.recipient_id))
-                    for t in s.exec(query(side))}
-            found = sorted(both.values(), key=lambda t: (t.created_at, t.id or 0), reverse=True)[:size + 1]
+            both = {
+                t.id: t for side in (col(Transfer.sender_id), col(Transfer.recipient_id)) for t in s.exec(query(side))
+            }
+            found = sorted(both.values(), key=lambda t: (t.created_at, t.id or 0), reverse=True)[: size + 1]
         ids = {t.sender_id for t in found} | {t.recipient_id for t in found}
         handles = dict(s.exec(select(User.id, User.handle).where(col(User.id).in_(ids))).all()) if ids else {}
     rows = [_row(t, handles) for t in found[:size]]
@@ -180,8 +188,9 @@ def _count(db: Any, store: SqlStore, since: datetime, until: datetime | None) ->
     for label, n in db.execute(sa_select(h, func.count()).where(*within(col(Transfer.created_at))).group_by(h)):
         at(_bucket(label, HOUR))["made"] += n
     w = _label(store, Outbox.sent_at, WINDOW)
-    for label, kind, n in db.execute(sa_select(w, col(Outbox.kind), func.count())
-                                     .where(*within(col(Outbox.sent_at))).group_by(w, col(Outbox.kind))):
+    for label, kind, n in db.execute(
+        sa_select(w, col(Outbox.kind), func.count()).where(*within(col(Outbox.sent_at))).group_by(w, col(Outbox.kind))
+    ):
         row = at(_bucket(label, WINDOW) * WINDOW // HOUR)
         row["sent"] += n
         if kind in ("dm", "reply"):
@@ -192,8 +201,11 @@ def _count(db: Any, store: SqlStore, since: datetime, until: datetime | None) ->
     for label, n in db.execute(sa_select(c, func.count()).where(*within(col(Outbox.created_at))).group_by(c)):
         at(_bucket(label, HOUR))["queued"] += n
     e = _label(store, TransferEvent.at, HOUR)
-    for label, n in db.execute(sa_select(e, func.count()).where(
-            *within(col(TransferEvent.at)), col(TransferEvent.status) == Status.FAILED).group_by(e)):
+    for label, n in db.execute(
+        sa_select(e, func.count())
+        .where(*within(col(TransferEvent.at)), col(TransferEvent.status) == Status.FAILED)
+        .group_by(e)
+    ):
         at(_bucket(label, HOUR))["failed"] += n
     return hours
 
@@ -207,16 +219,23 @@ def _hours(db: Any, store: SqlStore, first: int, now: datetime) -> dict[int, dic
     (counted and kept there at the first drawing that needs them, which also deletes the hours before `first`),
     the hours since counted afresh."""
     settled = int((now - SETTLED).timestamp()) // HOUR  # the first hour not yet kept
-    kept = {hour: dict(zip(KEPT, counts, strict=True)) for hour, *counts in db.execute(
-        sa_select(col(ChartHour.hour), *(getattr(ChartHour, k) for k in KEPT))
-        .where(col(ChartHour.hour) >= first, col(ChartHour.hour) < settled))}
+    kept = {
+        hour: dict(zip(KEPT, counts, strict=True))
+        for hour, *counts in db.execute(
+            sa_select(col(ChartHour.hour), *(getattr(ChartHour, k) for k in KEPT)).where(
+                col(ChartHour.hour) >= first, col(ChartHour.hour) < settled
+            )
+        )
+    }
     missing = [hour for hour in range(first, settled) if hour not in kept]
     if missing:
         counted = _count(db, store, _hour(missing[0]), _hour(settled))
         new = {hour: counted.get(hour, dict.fromkeys(KEPT, 0)) for hour in missing}
         dialect = sqlite_insert if store.engine.dialect.name == "sqlite" else pg_insert
-        db.execute(dialect(ChartHour).on_conflict_do_nothing(),  # another drawing may have kept some meanwhile
-                   [{"hour": hour, **counts} for hour, counts in new.items()])
+        db.execute(
+            dialect(ChartHour).on_conflict_do_nothing(),  # another drawing may have kept some meanwhile
+            [{"hour": hour, **counts} for hour, counts in new.items()],
+        )
         db.execute(delete(ChartHour).where(col(ChartHour.hour) < first))  # what no drawing reads any more
         kept.update(new)
     return kept | _count(db, store, _hour(settled), None)
@@ -243,10 +262,16 @@ def charts(store: SqlStore, now: datetime, currency: str, days: int = DAYS) -> d
         d = _label(store, Transfer.created_at, DAY)
         by_day = db.execute(
             sa_select(d, func.sum(col(Transfer.amount_minor)))
-            .where(col(Transfer.status).in_((Status.COMPLETED, Status.HELD)), col(Transfer.currency) == currency,
-                   col(Transfer.created_at) >= _hour(first)).group_by(d)).all()
-        waiting_now = db.execute(sa_select(func.count()).select_from(Outbox)
-                                 .where(col(Outbox.status).in_(WAITING))).scalar_one()
+            .where(
+                col(Transfer.status).in_((Status.COMPLETED, Status.HELD)),
+                col(Transfer.currency) == currency,
+                col(Transfer.created_at) >= _hour(first),
+            )
+            .group_by(d)
+        ).all()
+        waiting_now = db.execute(
+            sa_select(func.count()).select_from(Outbox).where(col(Outbox.status).in_(WAITING))
+        ).scalar_one()
         beat = s.checkpoints.get(Mark.HEARTBEAT)
         s.session.commit()  # what _hours kept
     # Floats from here on are chart coordinates (what a chart draws), never amounts kept or moved.

@@ -100,6 +100,7 @@ __all__ = [
 ENDED_BY_EDIT = Reason.ENDED_BY_EDIT  # the command is over: needs a new post
 EDIT_REASONS = (Reason.EDITED, Reason.ENDED_BY_EDIT)  # why a transfer cancelled by an edit of its post was cancelled
 
+
 class Status(StrEnum):
     PENDING = "pending"
     EXECUTING = "executing"
@@ -166,8 +167,13 @@ REFUNDS = frozenset({Step.RETURN, Step.REFUND})  # paybot's own ways of giving m
 # A release the provider refused because the platform's balance cannot cover it now is tried again, each time
 # with a new key, this long after its 1st, 2nd, ... refusal; every 6 hours after the 5th, until it goes
 # through or the operator gives the money back.
-RELEASE_RETRY = (timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1), timedelta(hours=3),
-                 timedelta(hours=6))
+RELEASE_RETRY = (
+    timedelta(minutes=5),
+    timedelta(minutes=15),
+    timedelta(hours=1),
+    timedelta(hours=3),
+    timedelta(hours=6),
+)
 
 
 def release_retry_after(refusals: int) -> timedelta:

@@ -48,8 +48,9 @@ class Lifecycle(Generic[S]):
         try:
             return self.states(value)
         except ValueError:
-            raise IllegalTransition(f"{value!r} is no state of a {self.name}", lifecycle=self.name,
-                                    current=value) from None
+            raise IllegalTransition(
+                f"{value!r} is no state of a {self.name}", lifecycle=self.name, current=value
+            ) from None
 
     def allows(self, current: str, new: str) -> bool:
         """Whether something in `current` may move to `new`."""
@@ -65,8 +66,9 @@ class Lifecycle(Generic[S]):
         """Return `new` if something in `current` may move to it; IllegalTransition (naming this lifecycle, both
         states) otherwise, a move to the same state included: the caller decides a status that does not change."""
         if new not in self.moves.get(self.state(current), frozenset()):
-            raise IllegalTransition(f"a {current} {self.name} cannot become {new}", lifecycle=self.name,
-                                    current=current, new=new)
+            raise IllegalTransition(
+                f"a {current} {self.name} cannot become {new}", lifecycle=self.name, current=current, new=new
+            )
         return new
 
     def became(self, was: S, now: S) -> S:

@@ -45,12 +45,17 @@ class Settle(StrEnum):
     FAILED = "failed"  # refused or failed at the provider: no money moved (or it came back)
 
 
-SETTLEMENT = Lifecycle("settlement", Settle,
-                       # a refund made outside paybot is recorded when the provider says it happened (or is under way)
-                       starts=frozenset({Settle.PENDING, Settle.SUCCEEDED}),
-                       moves={Settle.PENDING: frozenset({Settle.SUCCEEDED, Settle.FAILED}),
-                              # a refund may fail after it succeeded (the provider's refund_failed, late)
-                              Settle.SUCCEEDED: frozenset({Settle.FAILED})})
+SETTLEMENT = Lifecycle(
+    "settlement",
+    Settle,
+    # a refund made outside paybot is recorded when the provider says it happened (or is under way)
+    starts=frozenset({Settle.PENDING, Settle.SUCCEEDED}),
+    moves={
+        Settle.PENDING: frozenset({Settle.SUCCEEDED, Settle.FAILED}),
+        # a refund may fail after it succeeded (the provider's refund_failed, late)
+        Settle.SUCCEEDED: frozenset({Settle.FAILED}),
+    },
+)
 
 
 class PayoutStatus(StrEnum):
@@ -66,12 +71,19 @@ class PayoutStatus(StrEnum):
     CONFIRM_ACCOUNT = "confirm_account"
 
 
-PAYOUT = Lifecycle("payout", PayoutStatus, starts=frozenset({PayoutStatus.CREATED}),
-                   moves={PayoutStatus.CREATED: frozenset({PayoutStatus.SUCCEEDED, PayoutStatus.FAILED,
-                                                           PayoutStatus.NOT_MADE, PayoutStatus.CONFIRM_ACCOUNT}),
-                          PayoutStatus.CONFIRM_ACCOUNT: frozenset({PayoutStatus.CREATED, PayoutStatus.NOT_MADE}),
-                          # a payout that went through and came back from the bank (Mangopay's payout refund)
-                          PayoutStatus.SUCCEEDED: frozenset({PayoutStatus.FAILED})})
+PAYOUT = Lifecycle(
+    "payout",
+    PayoutStatus,
+    starts=frozenset({PayoutStatus.CREATED}),
+    moves={
+        PayoutStatus.CREATED: frozenset(
+            {PayoutStatus.SUCCEEDED, PayoutStatus.FAILED, PayoutStatus.NOT_MADE, PayoutStatus.CONFIRM_ACCOUNT}
+        ),
+        PayoutStatus.CONFIRM_ACCOUNT: frozenset({PayoutStatus.CREATED, PayoutStatus.NOT_MADE}),
+        # a payout that went through and came back from the bank (Mangopay's payout refund)
+        PayoutStatus.SUCCEEDED: frozenset({PayoutStatus.FAILED}),
+    },
+)
 
 
 class Send(StrEnum):
@@ -86,9 +98,12 @@ class Send(StrEnum):
 
 WAITING = (Send.QUEUED, Send.SENDING)
 _ENDS = frozenset({Send.SENT, Send.FAILED, Send.DROPPED})
-OUTBOX = Lifecycle("outbox message", Send, starts=frozenset({Send.QUEUED}),
-                   moves={Send.QUEUED: _ENDS | {Send.SENDING}, Send.SENDING: _ENDS | {Send.QUEUED}})
-
+OUTBOX = Lifecycle(
+    "outbox message",
+    Send,
+    starts=frozenset({Send.QUEUED}),
+    moves={Send.QUEUED: _ENDS | {Send.SENDING}, Send.SENDING: _ENDS | {Send.QUEUED}},
+)
 
 
 class CardStep(StrEnum):
@@ -99,10 +114,16 @@ class CardStep(StrEnum):
     SAVED = "saved"  # a card is saved (a newer card replacing it stays SAVED)
 
 
-CARD = Lifecycle("card registration", CardStep, starts=frozenset({CardStep.NONE}),
-                 moves={CardStep.NONE: frozenset({CardStep.OPEN, CardStep.SAVED}),  # paybot's card page opens none
-                        # refused, or left unfinished too long: REGISTER again
-                        CardStep.OPEN: frozenset({CardStep.NONE, CardStep.SAVED})})
+CARD = Lifecycle(
+    "card registration",
+    CardStep,
+    starts=frozenset({CardStep.NONE}),
+    moves={
+        CardStep.NONE: frozenset({CardStep.OPEN, CardStep.SAVED}),  # paybot's card page opens none
+        # refused, or left unfinished too long: REGISTER again
+        CardStep.OPEN: frozenset({CardStep.NONE, CardStep.SAVED}),
+    },
+)
 
 
 def card_step(card_id: str | None, registration_id: str | None) -> CardStep:
@@ -120,15 +141,20 @@ class IdentityStep(StrEnum):
     VERIFIED = "verified"  # verified (KYC REGULAR): may receive
 
 
-IDENTITY = Lifecycle("identity registration", IdentityStep, starts=frozenset({IdentityStep.PAYER}),
-                     moves={
-                         # the provider's word that they are verified, when paybot had not recorded them an Owner yet
-                         # (a crash between the provider's answer and paybot's record of it)
-                         IdentityStep.PAYER: frozenset({IdentityStep.OWNER, IdentityStep.VERIFIED}),
-                         IdentityStep.OWNER: frozenset({IdentityStep.VERIFYING, IdentityStep.VERIFIED}),
-                         IdentityStep.VERIFYING: frozenset({IdentityStep.VERIFIED}),
-                         # the provider refused a transfer to them: no longer verified (a new verification may begin)
-                         IdentityStep.VERIFIED: frozenset({IdentityStep.OWNER, IdentityStep.VERIFYING})})
+IDENTITY = Lifecycle(
+    "identity registration",
+    IdentityStep,
+    starts=frozenset({IdentityStep.PAYER}),
+    moves={
+        # the provider's word that they are verified, when paybot had not recorded them an Owner yet
+        # (a crash between the provider's answer and paybot's record of it)
+        IdentityStep.PAYER: frozenset({IdentityStep.OWNER, IdentityStep.VERIFIED}),
+        IdentityStep.OWNER: frozenset({IdentityStep.VERIFYING, IdentityStep.VERIFIED}),
+        IdentityStep.VERIFYING: frozenset({IdentityStep.VERIFIED}),
+        # the provider refused a transfer to them: no longer verified (a new verification may begin)
+        IdentityStep.VERIFIED: frozenset({IdentityStep.OWNER, IdentityStep.VERIFYING}),
+    },
+)
 
 
 def identity_step(owner: bool, verification_id: str | None, verified: bool) -> IdentityStep:

@@ -119,7 +119,7 @@ def quiet_handles(text: str) -> str:
     dave on a real server (an attack found both passed through a narrower rule), and a memo is the sender's text."""
     out, start = [], 0
     for link in _URL.finditer(text):
-        out += [text[start:link.start()].replace("@", QUIET_AT), link.group(0)]
+        out += [text[start : link.start()].replace("@", QUIET_AT), link.group(0)]
         start = link.end()
     return "".join([*out, text[start:].replace("@", QUIET_AT)])
 
@@ -161,8 +161,11 @@ class _Plain(HTMLParser):
             self.paragraphs += 1
         elif tag == "br":
             self.out.append("\n")
-        elif tag == "a" and "mention" in (a.get("class") or "").split() and (
-                acct := self.accts.get(str(a.get("href"))) or acct_of_url(str(a.get("href")), self.domain)):
+        elif (
+            tag == "a"
+            and "mention" in (a.get("class") or "").split()
+            and (acct := self.accts.get(str(a.get("href"))) or acct_of_url(str(a.get("href")), self.domain))
+        ):
             self._mention = acct
             self.named.append(acct)
             self.out.append(f"@{self._mention}")
@@ -219,14 +222,27 @@ def _key(*parts: str) -> str:
 class MastodonTimeline:
     """Mastodon, through Mastodon.py; implements bot.ports.Timeline."""
 
-    def __init__(self, *, base_url: str, access_token: str, timeout: float = 10.0, clock: Clock | None = None,
-                 dm_page_size: int = PAGE, edit_horizon: timedelta = timedelta(hours=1)) -> None:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        access_token: str,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+        dm_page_size: int = PAGE,
+        edit_horizon: timedelta = timedelta(hours=1),
+    ) -> None:
         session = requests.Session()
         session.trust_env = False  # no proxy variable can capture the token
         session.hooks["response"].append(self._remember)
-        self.api = Mastodon(access_token=access_token, api_base_url=base_url.rstrip("/"),
-                            ratelimit_method="throw", request_timeout=timeout, session=session,
-                            version_check_mode="none")
+        self.api = Mastodon(
+            access_token=access_token,
+            api_base_url=base_url.rstrip("/"),
+            ratelimit_method="throw",
+            request_timeout=timeout,
+            session=session,
+            version_check_mode="none",
+        )
         self.clock = clock or SystemClock()
         self.timeout = timeout
         self.dm_page_size = dm_page_size
@@ -252,8 +268,11 @@ class MastodonTimeline:
         h = resp.headers
         if "X-RateLimit-Limit" in h and "X-RateLimit-Reset" in h:
             try:
-                self.limit = (int(h["X-RateLimit-Limit"]), int(h.get("X-RateLimit-Remaining", "0")),
-                              _utc(h["X-RateLimit-Reset"]))
+                self.limit = (
+                    int(h["X-RateLimit-Limit"]),
+                    int(h.get("X-RateLimit-Remaining", "0")),
+                    _utc(h["X-RateLimit-Reset"]),
+                )
             except ValueError:
                 log.warning("unreadable rate-limit headers from Mastodon: %s", h.get("X-RateLimit-Reset"))
 
@@ -265,8 +284,11 @@ class MastodonTimeline:
     def _call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         now = self.clock.now()
         if self.limit and self.limit[1] <= 0 and self.limit[2] > now:
-            raise XRateLimited(f"{what}: Mastodon's rate limit reached until {self.limit[2]:%H:%M:%S} UTC",
-                               reset_at=self.limit[2], capped=False)
+            raise XRateLimited(
+                f"{what}: Mastodon's rate limit reached until {self.limit[2]:%H:%M:%S} UTC",
+                reset_at=self.limit[2],
+                capped=False,
+            )
         try:
             return fn(*args, **kwargs)
         except MastodonRatelimitError:
@@ -359,8 +381,12 @@ class MastodonTimeline:
             while not stopping.is_set():
                 try:
                     url = f"{self._streaming_base() or self.api.api_base_url}/api/v1/streaming/user"
-                    resp = self.api.session.get(url, headers={"Authorization": f"Bearer {token}"}, stream=True,
-                                                timeout=(self.timeout, STREAM_READ_TIMEOUT))
+                    resp = self.api.session.get(
+                        url,
+                        headers={"Authorization": f"Bearer {token}"},
+                        stream=True,
+                        timeout=(self.timeout, STREAM_READ_TIMEOUT),
+                    )
                     current[:] = [resp]
                     if resp.ok:
                         with resp:
@@ -390,16 +416,16 @@ class MastodonTimeline:
             self._own_domain = urlsplit(str(account.get("url") or "")).hostname or ""
         return self._own_domain
 
-    def _notifications(self, stop: Callable[[Any], bool], pages: int, limit: int = PAGE,
-                       resume: str | None = None) -> tuple[list[Any], str | None]:
+    def _notifications(
+        self, stop: Callable[[Any], bool], pages: int, limit: int = PAGE, resume: str | None = None
+    ) -> tuple[list[Any], str | None]:
         """Mention notifications newest first until `stop(notification)` or `pages` pages; and where reading
         would go on when the pages ran out first (a notification id), else None."""
         found: list[Any] = []
         max_id = resume
         limit = min(limit, PAGE)  # Mastodon answers at most 80: a shorter page must mean the last one
         for _ in range(pages):
-            page = self._read("notifications", self.api.notifications, types=["mention"], limit=limit,
-                              max_id=max_id)
+            page = self._read("notifications", self.api.notifications, types=["mention"], limit=limit, max_id=max_id)
             for n in page:
                 if stop(n):
                     return found, None
@@ -439,13 +465,27 @@ class MastodonTimeline:
         """The people each mention names, with their display names (a status's mentions carry none), looked
         up in one batch: the confirmation shows them."""
         now = self.clock.now()
-        ids = sorted({u.id for m in mentions for u in m.mentioned.values()
-                      if not u.name and (u.id not in self._names or now - self._names[u.id][1] > NAMES_FOR)})
+        ids = sorted(
+            {
+                u.id
+                for m in mentions
+                for u in m.mentioned.values()
+                if not u.name and (u.id not in self._names or now - self._names[u.id][1] > NAMES_FOR)
+            }
+        )
         if ids:
             for user in self.users(ids).values():
                 self._names[user.id] = (user.name, now)
-        return [replace(m, mentioned={h: replace(u, name=self._names[u.id][0]) if u.id in self._names else u
-                                      for h, u in m.mentioned.items()}) for m in mentions]
+        return [
+            replace(
+                m,
+                mentioned={
+                    h: replace(u, name=self._names[u.id][0]) if u.id in self._names else u
+                    for h, u in m.mentioned.items()
+                },
+            )
+            for m in mentions
+        ]
 
     def _versions_of(self, status: Any) -> list[Mention]:
         """The status as a mention, one per version when it was edited."""
@@ -467,8 +507,9 @@ class MastodonTimeline:
             cache_key = (sid, f"{status['edited_at']} {status['content']}")  # two edits may share a millisecond
             if cache_key not in self._versions:
                 history = self._read("status_history", self.api.status_history, sid)
-                self._versions[cache_key] = [(*read_content(str(v["content"]), mentions, domain),
-                                              _utc(v["created_at"])) for v in history][: VERSIONS - 1]
+                self._versions[cache_key] = [
+                    (*read_content(str(v["content"]), mentions, domain), _utc(v["created_at"])) for v in history
+                ][: VERSIONS - 1]
             versions = self._versions[cache_key] or versions
         # Handles of other instances written and not linked (no account, or one the instance has never seen)
         versions = [(text, [*named, *_unlinked(text, named)], at) for text, named, at in versions]
@@ -484,16 +525,23 @@ class MastodonTimeline:
             if reply:  # the leading @handles of a reply are its context, as X shows them
                 lead = _LEADING_HANDLES.match(text)
                 start = lead.end() if lead else 0
-            out.append(Mention(
-                id=ids[i], author_id=author.id, text=text, created_at=at, author_handle=author.handle,
-                author_name=author.name, display_start=start, edit_ids=tuple(ids[: i + 1]),
-                referenced=(("replied_to", port_id(reply)),) if reply else (),
-                mentioned={a.lower(): mentioned[a.lower()] for a in named if a.lower() in mentioned},
-            ))
+            out.append(
+                Mention(
+                    id=ids[i],
+                    author_id=author.id,
+                    text=text,
+                    created_at=at,
+                    author_handle=author.handle,
+                    author_name=author.name,
+                    display_start=start,
+                    edit_ids=tuple(ids[: i + 1]),
+                    referenced=(("replied_to", port_id(reply)),) if reply else (),
+                    mentioned={a.lower(): mentioned[a.lower()] for a in named if a.lower() in mentioned},
+                )
+            )
         return out
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None,
-                  not_before: datetime | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None, not_before: datetime | None = None) -> DmPage:
         """Direct statuses to the bot newer than the port id `stop_at`, oldest first, up to 10 pages (3
         without a mark); `resume` continues a backlog larger than one call."""
         bounded = bool(stop_at) or not_before is not None
@@ -515,11 +563,16 @@ class MastodonTimeline:
             others = {str(m["id"]) for m in status.get("mentions") or []} - {me}
             text = plain_text(str(status["content"]), list(status.get("mentions") or []))
             lead = _LEADING_HANDLES.match(text)
-            events.append(DirectMessage(
-                id=port_id(status["id"]), sender_id=sender.id, text=text[lead.end():] if lead else text,
-                created_at=_utc(status["created_at"]), sender_handle=sender.handle,
-                conversation_id=f"group-{status['id']}" if others else "-".join(sorted((sender.id, me), key=int)),
-            ))
+            events.append(
+                DirectMessage(
+                    id=port_id(status["id"]),
+                    sender_id=sender.id,
+                    text=text[lead.end() :] if lead else text,
+                    created_at=_utc(status["created_at"]),
+                    sender_handle=sender.handle,
+                    conversation_id=f"group-{status['id']}" if others else "-".join(sorted((sender.id, me), key=int)),
+                )
+            )
         events.sort(key=lambda d: int(d.id))
         return DmPage(events, more if bounded else None)
 
@@ -530,10 +583,10 @@ class MastodonTimeline:
 
     def _post(self, what: str, text: str, *, visibility: str, reply_to: str | None, key: str | None) -> str:
         if countable(text) > self.max_characters():
-            raise XError(f"{what}: {countable(text)} characters is more than the instance's "
-                         f"{self.max_characters()}")
-        status = self._call(what, self.api.status_post, text, in_reply_to_id=reply_to, visibility=visibility,
-                            idempotency_key=key)
+            raise XError(f"{what}: {countable(text)} characters is more than the instance's {self.max_characters()}")
+        status = self._call(
+            what, self.api.status_post, text, in_reply_to_id=reply_to, visibility=visibility, idempotency_key=key
+        )
         return port_id(status["id"])
 
     def send_dm(self, user_id: str, text: str) -> str:
@@ -562,7 +615,7 @@ class MastodonTimeline:
                     continue
                 written = plain_text(str(s["content"]), mentions)
                 lead = _LEADING_HANDLES.match(written)
-                if (written[lead.end():] if lead else written) == quiet_handles(text):
+                if (written[lead.end() :] if lead else written) == quiet_handles(text):
                     found.append(SentDm(port_id(s["id"]), at))
             if not page:
                 break

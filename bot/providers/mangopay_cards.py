@@ -46,37 +46,69 @@ class MangopayCards:
     def open_card(self, user_id: str) -> CardForm:
         owner = self.mp.user(user_id)
         # A new registration each time the form is shown (a registration takes one card): a random key name.
-        made = self.mp._post(f"cardpage:{user_id}:{secrets.token_hex(16)}", "/cardregistrations", {
-            "UserId": owner, "Currency": self.mp.currency, "CardType": "CB_VISA_MASTERCARD",
-            "Tag": _tag(x_user=user_id, page="card")})
-        return CardForm(registration_id=str(made["Id"]), url=str(made["CardRegistrationURL"]),
-                        access_key=str(made["AccessKey"]), data=str(made["PreregistrationData"]))
+        made = self.mp._post(
+            f"cardpage:{user_id}:{secrets.token_hex(16)}",
+            "/cardregistrations",
+            {
+                "UserId": owner,
+                "Currency": self.mp.currency,
+                "CardType": "CB_VISA_MASTERCARD",
+                "Tag": _tag(x_user=user_id, page="card"),
+            },
+        )
+        return CardForm(
+            registration_id=str(made["Id"]),
+            url=str(made["CardRegistrationURL"]),
+            access_key=str(made["AccessKey"]),
+            data=str(made["PreregistrationData"]),
+        )
 
-    def finish_card(self, user_id: str, registration_id: str, registration_data: str, browser: Browser, ip: str,
-                    return_url: str) -> Finished:
+    def finish_card(
+        self, user_id: str, registration_id: str, registration_data: str, browser: Browser, ip: str, return_url: str
+    ) -> Finished:
         owner = self.mp.user(user_id)
         reg = self.mp._get(f"/cardregistrations/{registration_id}")
         if reg is None or reg.get("UserId") != owner:
             raise ProviderError("the card registration is not this person's")
         if reg.get("Status") == "CREATED":
-            status, answer, _ = self.mp._call(lambda: self.mp._request(
-                "PUT", f"/cardregistrations/{registration_id}", {"RegistrationData": registration_data[:4096]}))
-            reg = dict(answer or {}) if status < 400 else (self.mp._get(f"/cardregistrations/{registration_id}")
-                                                           or {})
+            status, answer, _ = self.mp._call(
+                lambda: self.mp._request(
+                    "PUT", f"/cardregistrations/{registration_id}", {"RegistrationData": registration_data[:4096]}
+                )
+            )
+            reg = dict(answer or {}) if status < 400 else (self.mp._get(f"/cardregistrations/{registration_id}") or {})
         if reg.get("Status") != "VALIDATED" or not reg.get("CardId"):
             return Finished(Outcome.REFUSED, reason=CARD_REASONS.get(str(reg.get("ResultCode")), "unreadable"))
         card = str(reg["CardId"])
         self.mp._save(user_id, browser_info=json.dumps(browser.mangopay(), sort_keys=True), ip_address=ip)
         wallet = self.mp.wallet(user_id, self.mp.currency)
         funds = {"Currency": self.mp.currency, "Amount": 0}
-        recurring = self.mp._post(f"cardpage-recurring:{user_id}:{card}", "/recurringpayinregistrations", {
-            "AuthorId": owner, "CardId": card, "CreditedUserId": owner, "CreditedWalletId": wallet,
-            "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": funds, "FreeCycles": 1,
-            "Tag": _tag(x_user=user_id)})
-        cit = self.mp._post(f"cardpage-cit:{user_id}:{card}", "/payins/recurring/card/direct", {
-            "RecurringPayinRegistrationId": str(recurring["Id"]), "SecureModeReturnURL": return_url,
-            "BrowserInfo": browser.mangopay(), "IpAddress": ip, "StatementDescriptor": "paybot",
-            "Tag": _tag(x_user=user_id, page="card")})
+        recurring = self.mp._post(
+            f"cardpage-recurring:{user_id}:{card}",
+            "/recurringpayinregistrations",
+            {
+                "AuthorId": owner,
+                "CardId": card,
+                "CreditedUserId": owner,
+                "CreditedWalletId": wallet,
+                "FirstTransactionDebitedFunds": funds,
+                "FirstTransactionFees": funds,
+                "FreeCycles": 1,
+                "Tag": _tag(x_user=user_id),
+            },
+        )
+        cit = self.mp._post(
+            f"cardpage-cit:{user_id}:{card}",
+            "/payins/recurring/card/direct",
+            {
+                "RecurringPayinRegistrationId": str(recurring["Id"]),
+                "SecureModeReturnURL": return_url,
+                "BrowserInfo": browser.mangopay(),
+                "IpAddress": ip,
+                "StatementDescriptor": "paybot",
+                "Tag": _tag(x_user=user_id, page="card"),
+            },
+        )
         return self._after_cit(user_id, cit)
 
     def card_returned(self, user_id: str, payment_id: str) -> Finished:
@@ -93,8 +125,7 @@ class MangopayCards:
             card, registration = str(cit["CardId"]), str(cit["RecurringPayinRegistrationId"])
             regs = json.loads(self.mp._row(user_id).recurring)
             regs[f"{self.mp.currency}:{card}"] = registration
-            self.mp._save(user_id, card_id=card, card_registration_id=None,
-                          recurring=json.dumps(regs, sort_keys=True))
+            self.mp._save(user_id, card_id=card, card_registration_id=None, recurring=json.dumps(regs, sort_keys=True))
             log.info("card page: a card was saved for user %s", user_id)
             return Finished(Outcome.SAVED)
         if status == "CREATED" and cit.get("SecureModeRedirectURL"):

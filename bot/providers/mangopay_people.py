@@ -104,8 +104,17 @@ class PagesDesk:
             nonce = self.nonce() if self.nonce else None
             while nonce is not None and tx.page_links.get(nonce) is not None:
                 nonce = self.nonce() if self.nonce else None
-            url = page_links.issue(tx, links.link_key(self.link_secret), self.base_url, purpose, user_id, lang,
-                                   self.clock.now(), self.ttl, nonce)
+            url = page_links.issue(
+                tx,
+                links.link_key(self.link_secret),
+                self.base_url,
+                purpose,
+                user_id,
+                lang,
+                self.clock.now(),
+                self.ttl,
+                nonce,
+            )
             tx.commit()
         return url
 
@@ -126,7 +135,12 @@ class PagesDesk:
             engine = make_engine(url, create_tables=False)  # bot.migrate makes them
             store = SqlStore(engine)
         base, secret = settings.require_web()
-        return cls(store=store, clock=clock, base_url=base, link_secret=secret,
-                   ttl=parse_duration(settings.paybot_link_ttl), engine=engine,
-                   reader=create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite")
-                                        else {}))
+        return cls(
+            store=store,
+            clock=clock,
+            base_url=base,
+            link_secret=secret,
+            ttl=parse_duration(settings.paybot_link_ttl),
+            engine=engine,
+            reader=create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {}),
+        )

@@ -147,17 +147,30 @@ NOT_ENROLLED = "002704"
 # Since 2026-06-24 a pay-in credited to an unverified Owner's wallet fails (002951): a sender's pay-in goes to their own
 # wallet, so an Owner who has not finished their identity check cannot pay (a Payer can: docs/providers/mangopay.md).
 NOT_VERIFIED = "002951"  # an Owner who has not enrolled in SCA cannot author a transfer that needs it
-BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "JavascriptEnabled": True, "Language": "en",
-           "ColorDepth": 24, "ScreenHeight": 800, "ScreenWidth": 400, "TimeZoneOffset": 0,
-           "UserAgent": "paybot (payment confirmed by direct message on X)"}
+BROWSER = {
+    "AcceptHeader": "text/html",
+    "JavaEnabled": False,
+    "JavascriptEnabled": True,
+    "Language": "en",
+    "ColorDepth": 24,
+    "ScreenHeight": 800,
+    "ScreenWidth": 400,
+    "TimeZoneOffset": 0,
+    "UserAgent": "paybot (payment confirmed by direct message on X)",
+}
 # Result codes whose words the sender may read (never Mangopay's raw message or card data).
 DECLINE_WORDS = {
-    "101101": "declined by the bank", "101102": "the card does not take this kind of payment",
-    "101103": "the card is not active", "101104": "the card's spending limit was reached",
-    "101105": "the card has expired", "101106": "the card is not active",
-    "101399": "the bank wants the payment approved", "101304": "not approved in time",
+    "101101": "declined by the bank",
+    "101102": "the card does not take this kind of payment",
+    "101103": "the card is not active",
+    "101104": "the card's spending limit was reached",
+    "101105": "the card has expired",
+    "101106": "the card is not active",
+    "101399": "the bank wants the payment approved",
+    "101304": "not approved in time",
     "001001": "insufficient funds in the wallet",
-    "007101": "not approved", "007102": "not approved in time",
+    "007101": "not approved",
+    "007102": "not approved in time",
     NOT_ENROLLED: "your payment account is not secured yet: DM CLAIM for the link",
     NOT_VERIFIED: "your identity check is not finished yet: DM CLAIM for the link",
 }
@@ -176,24 +189,42 @@ DEFAULT_DECLINE = "declined by the bank"
 # A transfer that failed for these reasons was refused (the recipient cannot receive), not left unapproved.
 REFUSED_TRANSFER = {"002951", "002702", "001001"}
 # The event types paybot reads, one request each; events of one second are translated in this order (causes first).
-EVENT_TYPES = ("PAYIN_NORMAL_SUCCEEDED", "PAYIN_NORMAL_FAILED", "TRANSFER_NORMAL_SUCCEEDED",
-               "TRANSFER_NORMAL_FAILED", "PAYIN_REFUND_SUCCEEDED", "USER_ACCOUNT_ACTIVATED", "USER_KYC_REGULAR",
-               "PAYOUT_NORMAL_SUCCEEDED", "PAYOUT_NORMAL_FAILED", "PAYOUT_REFUND_SUCCEEDED")
+EVENT_TYPES = (
+    "PAYIN_NORMAL_SUCCEEDED",
+    "PAYIN_NORMAL_FAILED",
+    "TRANSFER_NORMAL_SUCCEEDED",
+    "TRANSFER_NORMAL_FAILED",
+    "PAYIN_REFUND_SUCCEEDED",
+    "USER_ACCOUNT_ACTIVATED",
+    "USER_KYC_REGULAR",
+    "PAYOUT_NORMAL_SUCCEEDED",
+    "PAYOUT_NORMAL_FAILED",
+    "PAYOUT_REFUND_SUCCEEDED",
+)
 # Why a bank sent a payout back (a payout Refund's RefundReason.RefusedReasonType, guides/payouts/rejects-returns.mdx),
 # in words the user may read.
-RETURN_WORDS = {"BANKACCOUNT_HAS_BEEN_CLOSED": "the bank account is closed",
-                "AC06_BLOCKED_BANKACCOUNT": "the bank account cannot take it",
-                "AG01_FORBIDDEN_TRANSACTION": "the bank account cannot take it",
-                "BANKACCOUNT_INCORRECT": "the account details are wrong",
-                "RC01_INVALIDE_BIC": "the account details are wrong"}
+RETURN_WORDS = {
+    "BANKACCOUNT_HAS_BEEN_CLOSED": "the bank account is closed",
+    "AC06_BLOCKED_BANKACCOUNT": "the bank account cannot take it",
+    "AG01_FORBIDDEN_TRANSACTION": "the bank account cannot take it",
+    "BANKACCOUNT_INCORRECT": "the account details are wrong",
+    "RC01_INVALIDE_BIC": "the account details are wrong",
+}
 DEFAULT_RETURN = "the bank sent it back"
 # Payouts: the reference on the user's bank statement (Mangopay recommends at most 12 characters), and Mangopay's
 # refusals in words the user may read. (A link to the bank-account page works PAYBOT_LINK_TTL, once.)
 BANK_WIRE_REF = "paybot"
 KYC_LIMIT = "a limit of your verified account was reached"
-PAYOUT_WORDS = {"002996": KYC_LIMIT, "002997": KYC_LIMIT, "002998": KYC_LIMIT, "002999": KYC_LIMIT,
-                "130003": KYC_LIMIT, "001001": "your balance changed meanwhile",
-                "121018": "the bank account must be registered again", "121001": "the bank refused the transfer"}
+PAYOUT_WORDS = {
+    "002996": KYC_LIMIT,
+    "002997": KYC_LIMIT,
+    "002998": KYC_LIMIT,
+    "002999": KYC_LIMIT,
+    "130003": KYC_LIMIT,
+    "001001": "your balance changed meanwhile",
+    "121018": "the bank account must be registered again",
+    "121001": "the bank refused the transfer",
+}
 DEFAULT_PAYOUT_REFUSAL = "the payment provider refused it"
 CASHOUT_PREFIX = "cashout:"
 # Events: Mangopay keeps them 45 days (data-availability-periods.mdx); allows 2,300 calls in 15 minutes
@@ -204,8 +235,7 @@ EVENT_PAGES = 3  # paybot's cash-out keys (bot.app.cashout.cashout_key)
 
 
 ACCOUNT_GONE = "the bank account you confirmed is no longer active; DM CASHOUT again"
-HELD_FOR_OTHERS = ("payments you sent are still waiting for their recipients; cash out once they are claimed "
-                   "or returned")
+HELD_FOR_OTHERS = "payments you sent are still waiting for their recipients; cash out once they are claimed or returned"
 
 
 class IdentityNeeded(ProviderError):
@@ -230,8 +260,14 @@ def _address(who: Identity) -> dict[str, Any] | None:
     if who.address is None:
         return None
     a = who.address
-    return {"AddressLine1": a.line1, "AddressLine2": a.line2, "City": a.city, "Region": a.region,
-            "PostalCode": a.postal_code, "Country": a.country}
+    return {
+        "AddressLine1": a.line1,
+        "AddressLine2": a.line2,
+        "City": a.city,
+        "Region": a.region,
+        "PostalCode": a.postal_code,
+        "Country": a.country,
+    }
 
 
 def _balance(wallet: dict[str, Any]) -> int:
@@ -271,10 +307,20 @@ class MangopayProvider:
     name = "mangopay"
     min_charge: dict[str, int] = {}  # noqa: RUF012 (read only: Mangopay sets no per-currency floor paybot knows)
 
-    def __init__(self, handler: APIRequest, uow: UnitOfWork, clock: Clock, *, card_page_url: str,
-                 return_url: str = "https://x.com/messages", currency: str = "USD", retries: int = 2,
-                 link_secret: str | None = None, link_lifetime: timedelta = links.DEFAULT_LIFETIME,
-                 people: People | None = None) -> None:
+    def __init__(
+        self,
+        handler: APIRequest,
+        uow: UnitOfWork,
+        clock: Clock,
+        *,
+        card_page_url: str,
+        return_url: str = "https://x.com/messages",
+        currency: str = "USD",
+        retries: int = 2,
+        link_secret: str | None = None,
+        link_lifetime: timedelta = links.DEFAULT_LIFETIME,
+        people: People | None = None,
+    ) -> None:
         self.handler = handler
         self.uow = uow
         self.clock = clock
@@ -302,17 +348,29 @@ class MangopayProvider:
         records live in DATABASE_URL when set, else in their own SQLite file (MANGOPAY_DB_PATH); people's
         identities and page links in paybot's store (`store`, else one on DATABASE_URL or PAYBOT_DB_PATH)."""
         client, key, base = settings.require_mangopay()
-        handler = APIRequest(client_id=client, apikey=key, api_url=base + "/v2.01/",
-                             api_sandbox_url=base + "/v2.01/", sandbox=False, timeout=30.0)
+        handler = APIRequest(
+            client_id=client,
+            apikey=key,
+            api_url=base + "/v2.01/",
+            api_sandbox_url=base + "/v2.01/",
+            sandbox=False,
+            timeout=30.0,
+        )
         handler._session.trust_env = False  # no proxy variable captures a request with the bearer token
         engine = make_engine(database_url(settings.database_url, settings.mangopay_db_path), create_tables=False)
         SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
-        return cls(handler, UnitOfWork(engine), clock, card_page_url=settings.mangopay_card_page_url or "",
-                   return_url=settings.mangopay_return_url, currency=settings.paybot_currency,
-                   retries=settings.mangopay_max_network_retries,
-                   link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret
-                   else None, link_lifetime=parse_duration(settings.paybot_link_ttl),
-                   people=PagesDesk.from_settings(settings, clock, store))
+        return cls(
+            handler,
+            UnitOfWork(engine),
+            clock,
+            card_page_url=settings.mangopay_card_page_url or "",
+            return_url=settings.mangopay_return_url,
+            currency=settings.paybot_currency,
+            retries=settings.mangopay_max_network_retries,
+            link_secret=settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret else None,
+            link_lifetime=parse_duration(settings.paybot_link_ttl),
+            people=PagesDesk.from_settings(settings, clock, store),
+        )
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -322,8 +380,9 @@ class MangopayProvider:
 
     # ------------------------------------------------------------------ HTTP through the SDK
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *, key: str | None = None,
-                 **params: Any) -> tuple[int, Any, Any]:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, key: str | None = None, **params: Any
+    ) -> tuple[int, Any, Any]:
         """(status, JSON body, headers) of one call; APIError for what the SDK calls an error (>= 400 but
         404, and no connection). A refused token (401) is dropped from the SDK's cache and asked once more."""
         for attempt in range(2):
@@ -369,16 +428,16 @@ class MangopayProvider:
     def _list(self, path: str, *, pages: int = LIST_PAGES, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a Mangopay list, page by page (100 a page, at most `pages` pages)."""
         for page in range(1, pages + 1):
-            status, data, headers = self._call(partial(self._request, "GET", path, page=page, per_page=100,
-                                                       **params))
+            status, data, headers = self._call(partial(self._request, "GET", path, page=page, per_page=100, **params))
             if status == 404:
                 return
             yield from data or []
             if page >= int(headers.get("X-Number-Of-Pages") or 1):
                 return
 
-    def _post(self, name: str, path: str, body: dict[str, Any],
-              find: Callable[[], dict[str, Any] | None] | None = None) -> dict[str, Any]:
+    def _post(
+        self, name: str, path: str, body: dict[str, Any], find: Callable[[], dict[str, Any] | None] | None = None
+    ) -> dict[str, Any]:
         """POST a step once: its resource, whether made now, by an earlier attempt (the stored answer of a
         409), or found by its Tag. Refused (4xx) is ProviderError; not knowable now is ProviderTransient."""
         for generation in range(MAX_GENERATIONS):
@@ -461,9 +520,14 @@ class MangopayProvider:
             return row.mangopay_user_id
         who = self._identity(user_id, PAY)
         body: dict[str, Any] = {
-            "FirstName": who.first_name, "LastName": who.last_name, "Email": who.email, "UserCategory": "PAYER",
+            "FirstName": who.first_name,
+            "LastName": who.last_name,
+            "Email": who.email,
+            "UserCategory": "PAYER",
             # They accepted Mangopay's terms on the identity page (shown with their link; the time is stored).
-            "TermsAndConditionsAccepted": True, "Tag": _tag(x_user=user_id)}
+            "TermsAndConditionsAccepted": True,
+            "Tag": _tag(x_user=user_id),
+        }
         address = _address(who)
         if address is not None:
             body["Address"] = address
@@ -485,9 +549,11 @@ class MangopayProvider:
         wallets = json.loads(self._row(user_id).wallets)
         if currency in wallets:
             return str(wallets[currency])
-        made = self._post(f"wallet:{user_id}:{currency}", "/wallets", {
-            "Owners": [owner], "Description": f"paybot {currency}", "Currency": currency,
-            "Tag": _tag(x_user=user_id)})
+        made = self._post(
+            f"wallet:{user_id}:{currency}",
+            "/wallets",
+            {"Owners": [owner], "Description": f"paybot {currency}", "Currency": currency, "Tag": _tag(x_user=user_id)},
+        )
         wallets[currency] = str(made["Id"])
         self._save(user_id, wallets=json.dumps(wallets, sort_keys=True))
         return str(made["Id"])
@@ -519,8 +585,9 @@ class MangopayProvider:
             # Made now, while the card is fresh: Mangopay makes a recurring registration only on a card VALID or
             # registered less than 24 hours ago (guides/payment-methods/card/recurring/how-to.mdx). Every pay-in
             # sends its own amount; this one is the registration's placeholder.
-            self._recurring(user_id, str(reg["UserId"]), card, self.wallet(user_id, self.currency),
-                            Money(0, self.currency))
+            self._recurring(
+                user_id, str(reg["UserId"]), card, self.wallet(user_id, self.currency), Money(0, self.currency)
+            )
         except ProviderError as err:  # made at the first payment instead (if still in time)
             log.warning("could not make the recurring registration of user %s's new card: %s", user_id, err)
         return card
@@ -541,9 +608,11 @@ class MangopayProvider:
         open_one = self._row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration
             return Registration(url=self._card_page(owner, open_one), valid_for=self.link_lifetime)
-        made = self._post(f"cardregistration:{user_id}:{self.clock.now().isoformat()}", "/cardregistrations", {
-            "UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD",
-            "Tag": _tag(x_user=user_id)})
+        made = self._post(
+            f"cardregistration:{user_id}:{self.clock.now().isoformat()}",
+            "/cardregistrations",
+            {"UserId": owner, "Currency": self.currency, "CardType": "CB_VISA_MASTERCARD", "Tag": _tag(x_user=user_id)},
+        )
         self._save(user_id, card_registration_id=str(made["Id"]))
         return Registration(url=self._card_page(owner, str(made["Id"])), valid_for=self.link_lifetime)
 
@@ -557,8 +626,9 @@ class MangopayProvider:
         if self.link_key is None:
             raise ProviderError("the card page's links cannot be signed: PAYBOT_LINK_SECRET is not set")
         expires = int((self.clock.now() + self.link_lifetime).timestamp())
-        return url.replace("{token}", links.sign(self.link_key, "card", f"{owner}:{registration}", expires)) \
-            .replace("{expires}", str(expires))
+        return url.replace("{token}", links.sign(self.link_key, "card", f"{owner}:{registration}", expires)).replace(
+            "{expires}", str(expires)
+        )
 
     def onboard(self, user_id: str, *, holds_for_others: bool = False) -> Onboarding:
         """Make the user an Owner (once) and open Mangopay's identity verification. Not while they hold money for
@@ -582,23 +652,40 @@ class MangopayProvider:
             # address went with the user's creation (optional for a Natural user: Address3 has no requirement).
             found = self._get(f"/sca/users/{owner}") or {}
             if found.get("UserCategory") != "OWNER":  # (an earlier attempt may have made them one already)
-                made = self._call(lambda: self._request("PUT", f"/sca/users/natural/{owner}/category", {
-                    "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": _birthday(who),
-                    "Nationality": who.nationality, "CountryOfResidence": who.residence, "Email": who.email}))[1]
+                made = self._call(
+                    lambda: self._request(
+                        "PUT",
+                        f"/sca/users/natural/{owner}/category",
+                        {
+                            "UserCategory": "OWNER",
+                            "TermsAndConditionsAccepted": True,
+                            "Birthday": _birthday(who),
+                            "Nationality": who.nationality,
+                            "CountryOfResidence": who.residence,
+                            "Email": who.email,
+                        },
+                    )
+                )[1]
                 self._save(user_id, owner=True)
                 link = ((made or {}).get("PendingUserAction") or {}).get("RedirectUrl")
                 if link:
-                    return Onboarding(ready=False, url=self._sca_link(str(link), user_id, ENROLLED), enrol=True,
-                                      valid_for=SCA_SESSION_LIFETIME)
+                    return Onboarding(
+                        ready=False,
+                        url=self._sca_link(str(link), user_id, ENROLLED),
+                        enrol=True,
+                        valid_for=SCA_SESSION_LIFETIME,
+                    )
             self._save(user_id, owner=True)
         if self._regular(user_id):
             return Onboarding(ready=True)
         link = self._enrolment(user_id, owner)
         if link is not None:
             return Onboarding(ready=False, url=link, enrol=True, valid_for=SCA_SESSION_LIFETIME)
-        session = self._post(f"kyc:{user_id}:{self.clock.now().isoformat()}",
-                             f"/users/{owner}/identity-verifications",
-                             {"ReturnUrl": self.return_url, "Tag": _tag(x_user=user_id)})
+        session = self._post(
+            f"kyc:{user_id}:{self.clock.now().isoformat()}",
+            f"/users/{owner}/identity-verifications",
+            {"ReturnUrl": self.return_url, "Tag": _tag(x_user=user_id)},
+        )
         self._save(user_id, kyc_session_id=str(session["Id"]))
         return Onboarding(ready=False, url=str(session.get("HostedUrl") or ""))
 
@@ -642,8 +729,12 @@ class MangopayProvider:
         if not (row.owner and row.mangopay_user_id):
             return False
         found = self._get(f"/sca/users/{row.mangopay_user_id}")
-        if found and found.get("UserCategory") == "OWNER" and found.get("KYCLevel") == "REGULAR" \
-                and found.get("UserStatus") != "PENDING_USER_ACTION":  # enrolled in SCA, then verified
+        if (
+            found
+            and found.get("UserCategory") == "OWNER"
+            and found.get("KYCLevel") == "REGULAR"
+            and found.get("UserStatus") != "PENDING_USER_ACTION"
+        ):  # enrolled in SCA, then verified
             self._save(user_id, kyc_regular=True)
             return True
         return False
@@ -651,7 +742,13 @@ class MangopayProvider:
     # ------------------------------------------------------------------ money
 
     def pay(
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
         reference: dict[str, str] | None = None,
     ) -> PayResult:
         card = self._card(sender_id)
@@ -670,28 +767,41 @@ class MangopayProvider:
         tag = _tag(paybot=key, to=recipient_id, memo=_digest(memo), route=route)
         payin = self._payin(key, sender_id, row.mangopay_user_id, card, wallet, amount, tag)
         first = _read_tag(payin)
-        if first.get("paybot") != key or _amount(payin) != (amount.minor, amount.currency) \
-                or first.get("to") != recipient_id or first.get("memo") != _digest(memo):
+        if (
+            first.get("paybot") != key
+            or _amount(payin) != (amount.minor, amount.currency)
+            or first.get("to") != recipient_id
+            or first.get("memo") != _digest(memo)
+        ):
             raise IdempotencyError(f"key {key} was used with other parameters")
         return self._after_payin(key, sender_id, recipient_id, payin)
 
-    def _payin(self, key: str, sender_id: str, author: str, card: str, wallet: str, amount: Money,
-               tag: str) -> dict[str, Any]:
+    def _payin(
+        self, key: str, sender_id: str, author: str, card: str, wallet: str, amount: Money, tag: str
+    ) -> dict[str, Any]:
         """The pay-in of `key`: an MIT on the card's recurring registration, or a CIT when the registration
         was never used or the issuer refused the MIT (AUTHENTICATION_NEEDED)."""
         registration = self._recurring(sender_id, author, card, wallet, amount)
         state = self._get(f"/recurringpayinregistrations/{registration}") or {}
-        if int((state.get("CurrentState") or {}).get("PayinsLinked") or 0) >= RENEW_AFTER \
-                and self._stored_or_none(key) is None:
+        if (
+            int((state.get("CurrentState") or {}).get("PayinsLinked") or 0) >= RENEW_AFTER
+            and self._stored_or_none(key) is None
+        ):
             registration = self._recurring(sender_id, author, card, wallet, amount, renew=registration)
             state = self._get(f"/recurringpayinregistrations/{registration}") or {}
         funds = {"Currency": amount.currency, "Amount": amount.minor}
-        mit: dict[str, Any] = {"RecurringPayinRegistrationId": registration, "DebitedFunds": funds,
-                               "Fees": {**funds, "Amount": 0}, "StatementDescriptor": "paybot", "Tag": tag}
+        mit: dict[str, Any] = {
+            "RecurringPayinRegistrationId": registration,
+            "DebitedFunds": funds,
+            "Fees": {**funds, "Amount": 0},
+            "StatementDescriptor": "paybot",
+            "Tag": tag,
+        }
         cit = {**mit, "SecureModeReturnURL": self.return_url, **self._browser(sender_id)}
         find = self._finder(author, key, "PAYIN")
-        first = self._post(key, "/payins/recurring/card/direct",
-                           mit if state.get("Status") == "IN_PROGRESS" else cit, find)
+        first = self._post(
+            key, "/payins/recurring/card/direct", mit if state.get("Status") == "IN_PROGRESS" else cit, find
+        )
         if first.get("Status") != "FAILED" or first.get("SecureModeReturnURL"):
             return first
         # The MIT was refused: if the issuer wants the cardholder, a CIT (once, under its own key).
@@ -701,8 +811,9 @@ class MangopayProvider:
         state = self._get(f"/recurringpayinregistrations/{registration}") or {}
         if state.get("Status") != "AUTHENTICATION_NEEDED":
             return first
-        return self._post(f"{key}#cit", "/payins/recurring/card/direct", cit,
-                          self._finder(author, key, "PAYIN", cit=True))
+        return self._post(
+            f"{key}#cit", "/payins/recurring/card/direct", cit, self._finder(author, key, "PAYIN", cit=True)
+        )
 
     def _stored_or_none(self, name: str) -> dict[str, Any] | None:
         """What was first made under the key of `name`, if that key was used (and is kept)."""
@@ -722,8 +833,9 @@ class MangopayProvider:
             return {"BrowserInfo": json.loads(row.browser_info), "IpAddress": row.ip_address}
         return {"BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}
 
-    def _recurring(self, sender_id: str, author: str, card: str, wallet: str, amount: Money, *,
-                   renew: str | None = None) -> str:
+    def _recurring(
+        self, sender_id: str, author: str, card: str, wallet: str, amount: Money, *, renew: str | None = None
+    ) -> str:
         """The recurring pay-in registration of this card into this wallet, made once; `renew`: the one in use
         has served RENEW_AFTER pay-ins, and a new one replaces it (its first pay-in a CIT) before Mangopay's
         99 (205001, errors/codes/205001.mdx)."""
@@ -733,10 +845,19 @@ class MangopayProvider:
             return str(regs[slot])
         funds = {"Currency": amount.currency, "Amount": amount.minor}
         name = f"recurring:{sender_id}:{slot}" + (f":after:{renew}" if renew else "")
-        made = self._post(name, "/recurringpayinregistrations", {
-            "AuthorId": author, "CardId": card, "CreditedUserId": author, "CreditedWalletId": wallet,
-            "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0},
-            "Tag": _tag(x_user=sender_id)})
+        made = self._post(
+            name,
+            "/recurringpayinregistrations",
+            {
+                "AuthorId": author,
+                "CardId": card,
+                "CreditedUserId": author,
+                "CreditedWalletId": wallet,
+                "FirstTransactionDebitedFunds": funds,
+                "FirstTransactionFees": {**funds, "Amount": 0},
+                "Tag": _tag(x_user=sender_id),
+            },
+        )
         regs[slot] = str(made["Id"])
         self._save(sender_id, recurring=json.dumps(regs, sort_keys=True))
         return str(made["Id"])
@@ -749,8 +870,13 @@ class MangopayProvider:
             url = payin.get("SecureModeRedirectURL")
             if not url:
                 raise ProviderTransient("Mangopay is still processing the pay-in")
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=str(url),
-                             valid_for=APPROVAL_PAGE_LIFETIME)
+            return PayResult(
+                PayOutcome.NEEDS_AUTH,
+                ref=ref,
+                reason="authentication required",
+                url=str(url),
+                valid_for=APPROVAL_PAGE_LIFETIME,
+            )
         if status != "SUCCEEDED":
             return PayResult(PayOutcome.DECLINED, ref=ref, reason=_decline(payin))
         if _read_tag(payin).get("route") != "direct":
@@ -760,8 +886,14 @@ class MangopayProvider:
             return PayResult(PayOutcome.PAID, ref=ref)
         pending = (transfer.get("PendingUserAction") or {}).get("RedirectUrl")
         if transfer.get("Status") == "CREATED" and pending:
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required",
-                             url=self._sca_link(str(pending)), valid_for=SCA_SESSION_LIFETIME, charged=True)
+            return PayResult(
+                PayOutcome.NEEDS_AUTH,
+                ref=ref,
+                reason="authentication required",
+                url=self._sca_link(str(pending)),
+                valid_for=SCA_SESSION_LIFETIME,
+                charged=True,
+            )
         if transfer.get("Status") == "CREATED":
             raise ProviderTransient("Mangopay is still processing the transfer")
         if str(transfer.get("ResultCode")) == NOT_ENROLLED:
@@ -777,10 +909,14 @@ class MangopayProvider:
         author = str(payin["AuthorId"])
         amount, currency = _amount(payin, "CreditedFunds")
         body: dict[str, Any] = {
-            "AuthorId": author, "CreditedUserId": self.user(recipient_id),
-            "DebitedFunds": {"Currency": currency, "Amount": amount}, "Fees": {"Currency": currency, "Amount": 0},
-            "DebitedWalletId": payin["CreditedWalletId"], "CreditedWalletId": self.wallet(recipient_id, currency),
-            "Tag": _tag(paybot=key, payin=str(payin["Id"]))}
+            "AuthorId": author,
+            "CreditedUserId": self.user(recipient_id),
+            "DebitedFunds": {"Currency": currency, "Amount": amount},
+            "Fees": {"Currency": currency, "Amount": 0},
+            "DebitedWalletId": payin["CreditedWalletId"],
+            "CreditedWalletId": self.wallet(recipient_id, currency),
+            "Tag": _tag(paybot=key, payin=str(payin["Id"])),
+        }
         if self._row(sender_id).owner:
             body["ScaContext"] = "USER_PRESENT"  # the sender said YES: they approve it on Mangopay's page
         return self._post(f"{key}#transfer", "/transfers", body, self._finder(author, key, "TRANSFER"))
@@ -809,10 +945,14 @@ class MangopayProvider:
         author = str(payin["AuthorId"])
         funds = {"Currency": amount.currency, "Amount": amount.minor}
         body: dict[str, Any] = {
-            "AuthorId": author, "CreditedUserId": self.user(recipient_id), "DebitedFunds": funds,
-            "Fees": {**funds, "Amount": 0}, "DebitedWalletId": payin["CreditedWalletId"],
+            "AuthorId": author,
+            "CreditedUserId": self.user(recipient_id),
+            "DebitedFunds": funds,
+            "Fees": {**funds, "Amount": 0},
+            "DebitedWalletId": payin["CreditedWalletId"],
             "CreditedWalletId": self.wallet(recipient_id, amount.currency),
-            "Tag": _tag(paybot=key, payin=payment_ref)}
+            "Tag": _tag(paybot=key, payin=payment_ref),
+        }
         sender = self._row_of(author)
         if sender is not None and sender.owner:
             # The sender is not there when the recipient claims, and an Owner's transfer made without them
@@ -820,9 +960,12 @@ class MangopayProvider:
             # refuse it (403) every time. Asking would only repeat the refusal; the money goes back.
             raise Undeliverable("the sender is a Mangopay Owner: a transfer without them needs their consent")
         transfer = self._post(key, "/transfers", body, self._finder(author, key, "TRANSFER"))
-        if transfer.get("Type") != "TRANSFER" or transfer.get("Nature") != "REGULAR" \
-                or _amount(transfer) != (amount.minor, amount.currency) \
-                or _read_tag(transfer).get("payin") != payment_ref:
+        if (
+            transfer.get("Type") != "TRANSFER"
+            or transfer.get("Nature") != "REGULAR"
+            or _amount(transfer) != (amount.minor, amount.currency)
+            or _read_tag(transfer).get("payin") != payment_ref
+        ):
             raise IdempotencyError(f"key {key} was used with other parameters")
         if transfer.get("Status") != "SUCCEEDED":
             raise ProviderError(f"Mangopay refused the transfer ({transfer.get('ResultCode')})")
@@ -839,11 +982,23 @@ class MangopayProvider:
         author = str(payin["AuthorId"])
         self._take_back(key, author, payment_ref, amount, keep)
         funds = {"Currency": amount.currency, "Amount": amount.minor}
-        refund = self._post(key, f"/payins/{payment_ref}/refunds", {
-            "AuthorId": author, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
-            "Tag": _tag(paybot=key, payin=payment_ref)}, self._refund_finder(author, key))
-        if refund.get("Nature") != "REFUND" or refund.get("InitialTransactionId") not in (None, payment_ref) \
-                or _amount(refund) != (amount.minor, amount.currency) or _read_tag(refund).get("paybot") != key:
+        refund = self._post(
+            key,
+            f"/payins/{payment_ref}/refunds",
+            {
+                "AuthorId": author,
+                "DebitedFunds": funds,
+                "Fees": {**funds, "Amount": 0},
+                "Tag": _tag(paybot=key, payin=payment_ref),
+            },
+            self._refund_finder(author, key),
+        )
+        if (
+            refund.get("Nature") != "REFUND"
+            or refund.get("InitialTransactionId") not in (None, payment_ref)
+            or _amount(refund) != (amount.minor, amount.currency)
+            or _read_tag(refund).get("paybot") != key
+        ):
             raise IdempotencyError(f"key {key} was used with other parameters")
         if refund.get("Status") == "FAILED":
             raise ProviderError(f"Mangopay refused the refund ({refund.get('ResultCode')})")
@@ -853,8 +1008,10 @@ class MangopayProvider:
         """Not built on Mangopay: a transfer refund would move the recipient's money into the sender's wallet,
         where nothing in paybot accounts for it (only the sender's CASHOUT would move it), and Mangopay's disputes,
         the reason to reverse, are not handled. The operator refunds the sender instead (`paybot refund`)."""
-        raise ProviderError("reversals are not built on Mangopay (the money would sit unseen in the sender's "
-                            "wallet); use paybot refund to give it back to the sender's card")
+        raise ProviderError(
+            "reversals are not built on Mangopay (the money would sit unseen in the sender's "
+            "wallet); use paybot refund to give it back to the sender's card"
+        )
 
     def _succeeded_payin(self, payment_ref: str) -> dict[str, Any]:
         payin = self._get(f"/payins/{payment_ref}")
@@ -885,22 +1042,32 @@ class MangopayProvider:
                     wallet = None
                 holds = _balance(wallet) - max(keep, 0) if wallet is not None else part
                 if holds < part:
-                    raise ProviderError(f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
-                                        "(cashed out, or kept for their own payments)")
-            back = made or self._post(f"{key}#take-back:{transfer['Id']}", f"/transfers/{transfer['Id']}/refunds", {
-                "AuthorId": author, "DebitedFunds": {"Currency": amount.currency, "Amount": part},
-                "Fees": {"Currency": amount.currency, "Amount": 0},
-                "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref)},
-                self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"])))
+                    raise ProviderError(
+                        f"the recipient's wallet holds {max(holds, 0)} of the {part} to take back "
+                        "(cashed out, or kept for their own payments)"
+                    )
+            back = made or self._post(
+                f"{key}#take-back:{transfer['Id']}",
+                f"/transfers/{transfer['Id']}/refunds",
+                {
+                    "AuthorId": author,
+                    "DebitedFunds": {"Currency": amount.currency, "Amount": part},
+                    "Fees": {"Currency": amount.currency, "Amount": 0},
+                    "Tag": _tag(paybot=f"{key}#take-back", payin=payment_ref),
+                },
+                self._take_back_finder(author, f"{key}#take-back", str(transfer["Id"])),
+            )
             if back.get("Status") != "SUCCEEDED":
-                raise ProviderError(f"Mangopay refused to take back transfer {transfer['Id']} "
-                                    f"({back.get('ResultCode')})")
+                raise ProviderError(
+                    f"Mangopay refused to take back transfer {transfer['Id']} ({back.get('ResultCode')})"
+                )
             left -= part
             refs.append(str(back["Id"]))
         return refs
 
     def _take_back_finder(self, author: str, tag_key: str, transfer_id: str) -> Callable[[], dict[str, Any] | None]:
         """The refund of `transfer_id` made under `tag_key`, if a first attempt made it (its answer was lost)."""
+
         def find() -> dict[str, Any] | None:
             for tx in self._list(f"/users/{author}/transactions", Nature="REFUND", Sort="CreationDate:DESC"):
                 if tx.get("Type") == "TRANSFER" and _read_tag(tx).get("paybot") == tag_key:
@@ -920,13 +1087,17 @@ class MangopayProvider:
 
         return find
 
-    def _delivered(self, author: str, payment_ref: str,
-                   txs: list[dict[str, Any]] | None = None) -> list[tuple[dict[str, Any], int]]:
+    def _delivered(
+        self, author: str, payment_ref: str, txs: list[dict[str, Any]] | None = None
+    ) -> list[tuple[dict[str, Any], int]]:
         """The transfers that moved this pay-in's money to a recipient, each with what was not taken back."""
         transfers, back = [], dict[str, int]()
         for tx in txs if txs is not None else self._list(f"/users/{author}/transactions", Type="TRANSFER"):
-            if tx.get("Type") != "TRANSFER" or tx.get("Status") != "SUCCEEDED" \
-                    or _read_tag(tx).get("payin") != payment_ref:
+            if (
+                tx.get("Type") != "TRANSFER"
+                or tx.get("Status") != "SUCCEEDED"
+                or _read_tag(tx).get("payin") != payment_ref
+            ):
                 continue
             if tx.get("Nature") == "REGULAR":
                 transfers.append(tx)
@@ -948,30 +1119,58 @@ class MangopayProvider:
                 try:
                     found = self._get(f"/wallets/{wallet}") or {}
                 except ScaRequired:  # an Owner's wallet unread for 180 days: only they can open it (CASHOUT)
-                    log.warning("wind-down: the %s wallet of user %s cannot be read without their SCA; they are "
-                                "not told to cash out", currency, row.user_id, extra={"user_id": row.user_id})
+                    log.warning(
+                        "wind-down: the %s wallet of user %s cannot be read without their SCA; they are "
+                        "not told to cash out",
+                        currency,
+                        row.user_id,
+                        extra={"user_id": row.user_id},
+                    )
                     continue
                 minor = _balance(found)
                 if minor:
                     out.append((row.user_id, Money(minor, currency)))
         return out
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
+    def cash_out(
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int = 0,
+        holds_for_others: bool = False,
+        accounts: PayoutAccounts = NO_ACCOUNTS,
+    ) -> CashOut:
         """Pay the user's wallet in `currency` (less `keep`) out to their bank account; see the module docstring.
         The user asked (CASHOUT): their wallet is read with them present, and an Owner whose wallet access wants
         their SCA (every 180 days) is answered NEEDS_SCA with the link."""
         try:
-            return self._cash_out(key=key, user_id=user_id, currency=currency, keep=keep,
-                                  holds_for_others=holds_for_others, accounts=accounts)
+            return self._cash_out(
+                key=key,
+                user_id=user_id,
+                currency=currency,
+                keep=keep,
+                holds_for_others=holds_for_others,
+                accounts=accounts,
+            )
         except ScaRequired as err:
-            return CashOut(CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url, user_id, WALLET),
-                           valid_for=SCA_SESSION_LIFETIME)
+            return CashOut(
+                CashOutOutcome.NEEDS_SCA, url=self._sca_link(err.url, user_id, WALLET), valid_for=SCA_SESSION_LIFETIME
+            )
         except IdentityNeeded as err:  # (an Owner-to-be asked first: `onboard` answers with the page)
             return CashOut(CashOutOutcome.NEEDS_KYC, url=err.url)
 
-    def _cash_out(self, *, key: str, user_id: str, currency: str, keep: int, holds_for_others: bool,  # noqa: C901
-                  accounts: PayoutAccounts) -> CashOut:
+    def _cash_out(  # noqa: C901
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int,
+        holds_for_others: bool,
+        accounts: PayoutAccounts,
+    ) -> CashOut:
         row = self._row(user_id)
         author, wallet = row.mangopay_user_id, json.loads(row.wallets).get(currency)
         if author is None or wallet is None:  # never received (nor sent) in this currency: nothing there
@@ -999,31 +1198,45 @@ class MangopayProvider:
         if account is None:  # paybot's cash-out account page (bot.web.recipient_pages), by a single-use link
             url = self.people.link(RECIPIENT, user_id)
             if url is None:
-                log.warning("a user asked to cash out and has no payout account, and paybot serves no pages "
-                            "(PAYBOT_WEB_URL and PAYBOT_LINK_SECRET)")
+                log.warning(
+                    "a user asked to cash out and has no payout account, and paybot serves no pages "
+                    "(PAYBOT_WEB_URL and PAYBOT_LINK_SECRET)"
+                )
             return CashOut(CashOutOutcome.NEEDS_BANK, url=url, valid_for=self.people.ttl if url else None)
         if str(account["Id"]) not in accounts.confirmed and str(account["Id"]) != accounts.pay_to:
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=str(account["Id"]), last4=_last4(account))
         funds = {"Currency": currency, "Amount": available}
         try:
-            payout = self._post(key, "/payouts/bankwire", {
-                "AuthorId": author, "DebitedWalletId": wallet, "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
-                "BankAccountId": str(account["Id"]), "BankWireRef": BANK_WIRE_REF, "Tag": _tag(paybot=key)},
-                self._payout_finder(author, key, present=True))
+            payout = self._post(
+                key,
+                "/payouts/bankwire",
+                {
+                    "AuthorId": author,
+                    "DebitedWalletId": wallet,
+                    "DebitedFunds": funds,
+                    "Fees": {**funds, "Amount": 0},
+                    "BankAccountId": str(account["Id"]),
+                    "BankWireRef": BANK_WIRE_REF,
+                    "Tag": _tag(paybot=key),
+                },
+                self._payout_finder(author, key, present=True),
+            )
         except ScaRequired:  # looking for the payout after a lost answer: it may exist, so nothing is concluded
             raise ProviderTransient("Mangopay wants the user's SCA to read whether the payout was made") from None
         return self._payout_outcome(key, payout, _last4(account), str(account["Id"]))
 
-    def _payout_outcome(self, key: str, payout: dict[str, Any], last4: str | None = None,
-                        account_ref: str | None = None) -> CashOut:
+    def _payout_outcome(
+        self, key: str, payout: dict[str, Any], last4: str | None = None, account_ref: str | None = None
+    ) -> CashOut:
         """A payout in the port's words: on its way (CREATED, or already SUCCEEDED: its event says so), or refused."""
         if payout.get("Type") != "PAYOUT" or _read_tag(payout).get("paybot") != key:
             raise IdempotencyError(f"key {key} was used with other parameters")
         minor, currency = _amount(payout)
         amount, ref = Money(minor, currency), str(payout["Id"])
         if payout.get("Status") in ("CREATED", "SUCCEEDED"):
-            return CashOut(CashOutOutcome.STARTED, amount=amount, ref=ref, last4=last4,
-                           account_ref=account_ref or _paid_to(payout))
+            return CashOut(
+                CashOutOutcome.STARTED, amount=amount, ref=ref, last4=last4, account_ref=account_ref or _paid_to(payout)
+            )
         log.warning("payout %s refused by Mangopay (%s)", ref, payout.get("ResultCode"))
         return CashOut(CashOutOutcome.REFUSED, amount=amount, ref=ref, reason=_payout_words(payout))
 
@@ -1032,8 +1245,9 @@ class MangopayProvider:
         context: dict[str, Any] = {"ScaContext": PRESENT} if present else {}
 
         def find() -> dict[str, Any] | None:
-            for tx in self._list(f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR",
-                                 Sort="CreationDate:DESC", **context):
+            for tx in self._list(
+                f"/users/{author}/transactions", Type="PAYOUT", Nature="REGULAR", Sort="CreationDate:DESC", **context
+            ):
                 if _read_tag(tx).get("paybot") == key:
                     return self._get(f"/payouts/{tx['Id']}") or dict(tx)
             return None
@@ -1046,8 +1260,12 @@ class MangopayProvider:
         Mangopay refuses them to Bank Accounts created after 30 April 2026 (121018), and its migrated Bank Accounts
         are Recipients too. One still PENDING (its SCA not done) or CANCELED is not used."""
         for account in self._list(f"/users/{author}/recipients", Sort="CreationDate:DESC"):
-            if account.get("Status") != "ACTIVE" or account.get("RecipientScope", "PAYOUT") != "PAYOUT" \
-                    or account.get("Currency") != currency or str(account["Id"]) in accounts.refused:
+            if (
+                account.get("Status") != "ACTIVE"
+                or account.get("RecipientScope", "PAYOUT") != "PAYOUT"
+                or account.get("Currency") != currency
+                or str(account["Id"]) in accounts.refused
+            ):
                 continue
             if accounts.pay_to is None or str(account["Id"]) == accounts.pay_to:
                 return account
@@ -1063,13 +1281,21 @@ class MangopayProvider:
         """The payout method for a bank account in `country` taking `currency` (a local transfer where Mangopay
         offers one, else international) and Mangopay's schema of an individual's Recipient for it
         (GET /recipients/payout-methods, then GET /recipients/schema)."""
-        methods = (self._get("/recipients/payout-methods", Country=country, Currency=currency) or {})
+        methods = self._get("/recipients/payout-methods", Country=country, Currency=currency) or {}
         offered = [str(m) for m in methods.get("AvailablePayoutMethods") or []]
         if not offered:
             raise ProviderError(f"Mangopay offers no payout to {country} in {currency}")
         method = "LocalBankTransfer" if "LocalBankTransfer" in offered else offered[0]
-        schema = self._get("/recipients/schema", PayoutMethodType=method, RecipientType="Individual",
-                           Currency=currency, Country=country) or {}
+        schema = (
+            self._get(
+                "/recipients/schema",
+                PayoutMethodType=method,
+                RecipientType="Individual",
+                Currency=currency,
+                Country=country,
+            )
+            or {}
+        )
         return method, schema
 
     def check_recipient(self, user_id: str, body: dict[str, Any]) -> dict[str, str]:
@@ -1129,8 +1355,11 @@ class MangopayProvider:
         author = self._row(sender_id).mangopay_user_id
         if author is None:
             return None
-        payins = [tx for tx in self._list(f"/users/{author}/transactions", Type="PAYIN", Sort="CreationDate:ASC")
-                  if _read_tag(tx).get("paybot") == key and tx.get("Nature") == "REGULAR"]
+        payins = [
+            tx
+            for tx in self._list(f"/users/{author}/transactions", Type="PAYIN", Sort="CreationDate:ASC")
+            if _read_tag(tx).get("paybot") == key and tx.get("Nature") == "REGULAR"
+        ]
         if not payins:
             return None
         full = [self._get(f"/payins/{tx['Id']}") or dict(tx) for tx in payins]
@@ -1166,25 +1395,37 @@ class MangopayProvider:
     def _give_back(self, key: str, payin: dict[str, Any]) -> None:
         amount, currency = _amount(payin)
         funds = {"Currency": currency, "Amount": amount}
-        self._post(f"{key}#lapse", f"/payins/{payin['Id']}/refunds", {
-            "AuthorId": payin["AuthorId"], "DebitedFunds": funds, "Fees": {**funds, "Amount": 0},
-            "Tag": _tag(paybot=f"{key}#lapse", payin=str(payin["Id"]))},
-            self._refund_finder(str(payin["AuthorId"]), f"{key}#lapse"))
+        self._post(
+            f"{key}#lapse",
+            f"/payins/{payin['Id']}/refunds",
+            {
+                "AuthorId": payin["AuthorId"],
+                "DebitedFunds": funds,
+                "Fees": {**funds, "Amount": 0},
+                "Tag": _tag(paybot=f"{key}#lapse", payin=str(payin["Id"])),
+            },
+            self._refund_finder(str(payin["AuthorId"]), f"{key}#lapse"),
+        )
 
     def payments_since(self, since: datetime) -> list[ProviderPayment]:
         """Every pay-in paybot made since then, with what became of it (reconciliation reads each known
         user's transactions: Mangopay lists transactions per user or wallet, not per client)."""
         with self.uow() as s:
-            authors = [r for r in s.exec(select(MangopayUser.mangopay_user_id).where(
-                col(MangopayUser.mangopay_user_id).is_not(None)))]
+            authors = [
+                r
+                for r in s.exec(
+                    select(MangopayUser.mangopay_user_id).where(col(MangopayUser.mangopay_user_id).is_not(None))
+                )
+            ]
         after = int(since.timestamp()) - 1
         out = []
         for author in authors:
             try:
                 txs = list(self._list(f"/users/{author}/transactions", AfterDate=after, Sort="CreationDate:ASC"))
             except ScaRequired:  # an Owner's transactions, unread for 180 days: the others are still reconciled
-                log.warning("reconciliation: the transactions of Mangopay user %s cannot be read without their SCA",
-                            author)
+                log.warning(
+                    "reconciliation: the transactions of Mangopay user %s cannot be read without their SCA", author
+                )
                 continue
             refunded: dict[str, int] = {}
             for tx in txs:
@@ -1193,15 +1434,28 @@ class MangopayProvider:
                     refunded[initial] = refunded.get(initial, 0) + _amount(tx)[0]
             for tx in txs:
                 tag = _read_tag(tx)
-                if tx.get("Type") != "PAYIN" or tx.get("Status") != "SUCCEEDED" or "paybot" not in tag \
-                        or tx.get("AuthorId") != author or tx.get("Nature") != "REGULAR":
+                if (
+                    tx.get("Type") != "PAYIN"
+                    or tx.get("Status") != "SUCCEEDED"
+                    or "paybot" not in tag
+                    or tx.get("AuthorId") != author
+                    or tx.get("Nature") != "REGULAR"
+                ):
                     continue
                 amount, currency = _amount(tx)
                 back = refunded.get(str(tx["Id"]), 0)
-                out.append(ProviderPayment(
-                    key=tag["paybot"], ref=str(tx["Id"]), amount_minor=amount, currency=currency, charged=True,
-                    delivered=bool(self._delivered(str(author), str(tx["Id"]), txs)), refunded=back >= amount,
-                    refunded_minor=back))
+                out.append(
+                    ProviderPayment(
+                        key=tag["paybot"],
+                        ref=str(tx["Id"]),
+                        amount_minor=amount,
+                        currency=currency,
+                        charged=True,
+                        delivered=bool(self._delivered(str(author), str(tx["Id"]), txs)),
+                        refunded=back >= amount,
+                        refunded_minor=back,
+                    )
+                )
         return out
 
     # ------------------------------------------------------------------ events
@@ -1262,8 +1516,17 @@ class MangopayProvider:
             if result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
                 return [ProviderEvent(eid, EventKind.PAID, key=key, ref=result.ref, outcome=result.outcome)]
             if result.outcome == PayOutcome.NEEDS_AUTH and result.url:  # 3DS passed; now the Owner's own SCA
-                return [ProviderEvent(eid, EventKind.APPROVAL_NEEDED, key=key, ref=result.ref, url=result.url,
-                                      valid_for=result.valid_for, charged=result.charged)]
+                return [
+                    ProviderEvent(
+                        eid,
+                        EventKind.APPROVAL_NEEDED,
+                        key=key,
+                        ref=result.ref,
+                        url=result.url,
+                        valid_for=result.valid_for,
+                        charged=result.charged,
+                    )
+                ]
             return []
         if kind.startswith("TRANSFER_NORMAL_"):
             transfer = self._get(f"/transfers/{resource}")
@@ -1284,8 +1547,16 @@ class MangopayProvider:
             refund = self._get(f"/refunds/{resource}")
             if refund and refund.get("Status") == "SUCCEEDED" and refund.get("InitialTransactionId"):
                 mine = _read_tag(refund).get("paybot")
-                return [ProviderEvent(eid, EventKind.REFUNDED, ref=str(refund["InitialTransactionId"]),
-                                      key=mine, settle_ref=str(refund["Id"]), amount_minor=_amount(refund)[0])]
+                return [
+                    ProviderEvent(
+                        eid,
+                        EventKind.REFUNDED,
+                        ref=str(refund["InitialTransactionId"]),
+                        key=mine,
+                        settle_ref=str(refund["Id"]),
+                        amount_minor=_amount(refund)[0],
+                    )
+                ]
             return []
         if kind.startswith("PAYOUT_NORMAL_"):
             payout = self._get(f"/payouts/{resource}")
@@ -1294,24 +1565,46 @@ class MangopayProvider:
                 return []  # not a cash-out of paybot's
             amount = _amount(payout)[0]
             if payout.get("Status") == "SUCCEEDED":  # the payout says so, whatever the event's type
-                return [ProviderEvent(eid, EventKind.PAYOUT_SUCCEEDED, key=key, settle_ref=str(payout["Id"]),
-                                      amount_minor=amount)]
+                return [
+                    ProviderEvent(
+                        eid, EventKind.PAYOUT_SUCCEEDED, key=key, settle_ref=str(payout["Id"]), amount_minor=amount
+                    )
+                ]
             if payout.get("Status") == "FAILED":
-                return [ProviderEvent(eid, EventKind.PAYOUT_FAILED, key=key, settle_ref=str(payout["Id"]),
-                                      amount_minor=amount, reason=_payout_words(payout))]
+                return [
+                    ProviderEvent(
+                        eid,
+                        EventKind.PAYOUT_FAILED,
+                        key=key,
+                        settle_ref=str(payout["Id"]),
+                        amount_minor=amount,
+                        reason=_payout_words(payout),
+                    )
+                ]
             return []
         if kind == "PAYOUT_REFUND_SUCCEEDED":  # a payout that went through came back: the money is in the wallet again
             refund = self._get(f"/refunds/{resource}")
-            if refund is None or refund.get("Status") != "SUCCEEDED" \
-                    or refund.get("InitialTransactionType") != "PAYOUT":
+            if (
+                refund is None
+                or refund.get("Status") != "SUCCEEDED"
+                or refund.get("InitialTransactionType") != "PAYOUT"
+            ):
                 return []
             payout = self._get(f"/payouts/{refund.get('InitialTransactionId')}")
             key = _read_tag(payout).get("paybot", "")
             if payout is None or not key.startswith(CASHOUT_PREFIX):
                 return []  # not a cash-out of paybot's
             why = str((refund.get("RefundReason") or {}).get("RefusedReasonType") or "")
-            return [ProviderEvent(eid, EventKind.PAYOUT_RETURNED, key=key, settle_ref=str(payout["Id"]),
-                                  amount_minor=_amount(refund)[0], reason=RETURN_WORDS.get(why, DEFAULT_RETURN))]
+            return [
+                ProviderEvent(
+                    eid,
+                    EventKind.PAYOUT_RETURNED,
+                    key=key,
+                    settle_ref=str(payout["Id"]),
+                    amount_minor=_amount(refund)[0],
+                    reason=RETURN_WORDS.get(why, DEFAULT_RETURN),
+                )
+            ]
         if kind == "USER_ACCOUNT_ACTIVATED":  # an Owner completed their SCA enrolment
             row = self._by_mangopay_id(resource)
             found = self._get(f"/sca/users/{resource}") if row else None
@@ -1329,9 +1622,13 @@ class MangopayProvider:
     def _cards_saved(self) -> list[ProviderEvent]:
         """CARD_SAVED, once, for each card page completed since the last poll (Mangopay has no event)."""
         with self.uow() as s:
-            waiting = list(s.exec(select(MangopayUser.user_id, MangopayUser.card_registration_id).where(
-                col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))
-                .order_by(col(MangopayUser.user_id))))
+            waiting = list(
+                s.exec(
+                    select(MangopayUser.user_id, MangopayUser.card_registration_id)
+                    .where(col(MangopayUser.card_registration_id).is_not(None), col(MangopayUser.card_id).is_(None))
+                    .order_by(col(MangopayUser.user_id))
+                )
+            )
         # CARDS_PER_POLL a poll, in turn from where the last poll stopped, so a crowd of pages opened and never
         # completed cannot keep anyone's "card saved" waiting (and each registration ages out after a day).
         after = [w for w in waiting if w[0] > self._cards_polled_after]
@@ -1344,8 +1641,9 @@ class MangopayProvider:
                 card = self._card(user_id)
             except ProviderError as err:
                 # the registration's id opens its card page: it is never logged
-                log.warning("could not read a card registration of user %s: %s", user_id, err,
-                            extra={"user_id": user_id})
+                log.warning(
+                    "could not read a card registration of user %s: %s", user_id, err, extra={"user_id": user_id}
+                )
                 continue
             if card is not None:
                 digest = hashlib.sha256(str(registration).encode()).hexdigest()[:20]  # the id is a credential

@@ -73,8 +73,10 @@ CREATE TABLE IF NOT EXISTS movements (
     amount_minor INTEGER NOT NULL, state TEXT NOT NULL);
 """
 # Columns added to a table after its first version (a sandbox file made before keeps working).
-_ADDED = {"events": ("settle_ref TEXT", "amount_minor INTEGER", "reason TEXT", "pending INTEGER"),
-          "payments": ("before_refund TEXT",)}
+_ADDED = {
+    "events": ("settle_ref TEXT", "amount_minor INTEGER", "reason TEXT", "pending INTEGER"),
+    "payments": ("before_refund TEXT",),
+}
 APPROVAL_URL = "https://sandbox.paybot.invalid/approve/"
 
 
@@ -154,8 +156,7 @@ class SandboxProvider:
         """Mark many users as onboarded in one transaction (test and benchmark set-up)."""
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO accounts(user_id, payouts) VALUES (?, 1) "
-                "ON CONFLICT(user_id) DO UPDATE SET payouts = 1",
+                "INSERT INTO accounts(user_id, payouts) VALUES (?, 1) ON CONFLICT(user_id) DO UPDATE SET payouts = 1",
                 [(u,) for u in user_ids],
             )
 
@@ -184,8 +185,9 @@ class SandboxProvider:
         """A refund ends: it went through, or it failed (the money comes back to the platform), even one
         that had gone through; an event tells it."""
         with self._tx() as db:
-            row = db.execute("SELECT payment_ref, key, amount_minor, state FROM movements WHERE ref = ? "
-                             "AND kind = 'refund'", (ref,)).fetchone()
+            row = db.execute(
+                "SELECT payment_ref, key, amount_minor, state FROM movements WHERE ref = ? AND kind = 'refund'", (ref,)
+            ).fetchone()
             if row is None:
                 raise ValueError(f"no refund {ref}")
             payment_ref, key, minor, state = row
@@ -194,9 +196,17 @@ class SandboxProvider:
                 return
             db.execute("UPDATE movements SET state = ? WHERE ref = ?", (new, ref))
             self._mark_refunded(db, payment_ref)
-            db.execute("INSERT INTO events(kind, key, ref, settle_ref, amount_minor, reason) VALUES (?, ?, ?, ?, ?, ?)",
-                       (EventKind.REFUND_SETTLED if ok else EventKind.REFUND_FAILED, key, payment_ref, ref, minor,
-                        None if ok else reason))
+            db.execute(
+                "INSERT INTO events(kind, key, ref, settle_ref, amount_minor, reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    EventKind.REFUND_SETTLED if ok else EventKind.REFUND_FAILED,
+                    key,
+                    payment_ref,
+                    ref,
+                    minor,
+                    None if ok else reason,
+                ),
+            )
 
     def dispute(self, payment_ref: str) -> None:
         """The payer's bank disputes the payment and takes its money back from the platform."""
@@ -204,13 +214,18 @@ class SandboxProvider:
             row = db.execute("SELECT amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
             if row is None:
                 raise ValueError(f"no payment {payment_ref}")
-            n = db.execute("SELECT COUNT(*) FROM events WHERE kind = ? AND ref = ?",
-                           (EventKind.DISPUTED, payment_ref)).fetchone()[0]
+            n = db.execute(
+                "SELECT COUNT(*) FROM events WHERE kind = ? AND ref = ?", (EventKind.DISPUTED, payment_ref)
+            ).fetchone()[0]
             dispute = f"dp_{payment_ref}" + (f"_{n + 1}" if n else "")
-            db.execute("INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
-                       (EventKind.DISPUTED, payment_ref, dispute, row[0]))
-            db.execute("INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
-                       (EventKind.FUNDS_WITHDRAWN, payment_ref, dispute, row[0]))
+            db.execute(
+                "INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
+                (EventKind.DISPUTED, payment_ref, dispute, row[0]),
+            )
+            db.execute(
+                "INSERT INTO events(kind, ref, settle_ref, amount_minor) VALUES (?, ?, ?, ?)",
+                (EventKind.FUNDS_WITHDRAWN, payment_ref, dispute, row[0]),
+            )
 
     # ---- the port
 
@@ -237,11 +252,22 @@ class SandboxProvider:
         return bool(row and row[0])
 
     def pay(
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
         reference: dict[str, str] | None = None,
     ) -> PayResult:
-        params = {"sender": sender_id, "recipient": recipient_id, "amount": amount.minor,
-                  "currency": amount.currency, "memo": memo}
+        params = {
+            "sender": sender_id,
+            "recipient": recipient_id,
+            "amount": amount.minor,
+            "currency": amount.currency,
+            "memo": memo,
+        }
 
         def run(db: sqlite3.Connection) -> dict[str, Any]:
             row = db.execute("SELECT card FROM customers WHERE user_id = ?", (sender_id,)).fetchone()
@@ -251,10 +277,15 @@ class SandboxProvider:
             if card == "declined":
                 return {"outcome": PayOutcome.DECLINED, "reason": "card declined by the bank"}
             if card == "needs_auth":
-                db.execute("INSERT INTO approvals VALUES (?, ?, ?, ?, ?, 'open', NULL)",
-                           (key, sender_id, recipient_id, amount.minor, amount.currency))
-                return {"outcome": PayOutcome.NEEDS_AUTH, "reason": "authentication required",
-                        "url": APPROVAL_URL + key.replace(":", "-")}
+                db.execute(
+                    "INSERT INTO approvals VALUES (?, ?, ?, ?, ?, 'open', NULL)",
+                    (key, sender_id, recipient_id, amount.minor, amount.currency),
+                )
+                return {
+                    "outcome": PayOutcome.NEEDS_AUTH,
+                    "reason": "authentication required",
+                    "url": APPROVAL_URL + key.replace(":", "-"),
+                }
             return self._charge(db, sender_id, recipient_id, amount.minor, amount.currency)
 
         result = self._once(key, "pay", params, run)
@@ -266,21 +297,28 @@ class SandboxProvider:
         n = db.execute("SELECT COUNT(*) FROM payments").fetchone()[0]
         ref = f"py_sandbox_{n + 1:06d}"
         state = "paid" if acct and acct[0] else "held"
-        db.execute("INSERT INTO payments(ref, sender_id, recipient_id, amount_minor, currency, state) "
-                   "VALUES (?, ?, ?, ?, ?, ?)",
-                   (ref, sender_id, recipient_id, minor, currency, state))
+        db.execute(
+            "INSERT INTO payments(ref, sender_id, recipient_id, amount_minor, currency, state) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (ref, sender_id, recipient_id, minor, currency, state),
+        )
         return {"outcome": PayOutcome.PAID if state == "paid" else PayOutcome.HELD, "ref": ref}
 
     def approve(self, user_id: str) -> int:
         """The sender approves every payment waiting on their approval page; returns how many."""
         with self._tx() as db:
-            rows = db.execute("SELECT key, recipient_id, amount_minor, currency FROM approvals "
-                              "WHERE sender_id = ? AND state = 'open' ORDER BY rowid", (user_id,)).fetchall()
+            rows = db.execute(
+                "SELECT key, recipient_id, amount_minor, currency FROM approvals "
+                "WHERE sender_id = ? AND state = 'open' ORDER BY rowid",
+                (user_id,),
+            ).fetchall()
             for key, recipient_id, minor, currency in rows:
                 paid = self._charge(db, user_id, recipient_id, minor, currency)
                 db.execute("UPDATE approvals SET state = 'paid', ref = ? WHERE key = ?", (paid["ref"], key))
-                db.execute("INSERT INTO events(kind, key, ref, outcome) VALUES (?, ?, ?, ?)",
-                           (EventKind.PAID, key, paid["ref"], paid["outcome"]))
+                db.execute(
+                    "INSERT INTO events(kind, key, ref, outcome) VALUES (?, ?, ?, ?)",
+                    (EventKind.PAID, key, paid["ref"], paid["outcome"]),
+                )
         return len(rows)
 
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
@@ -301,11 +339,26 @@ class SandboxProvider:
 
     def events(self, after: str | None) -> tuple[list[ProviderEvent], str | None]:
         with self._tx() as db:
-            rows = db.execute("SELECT id, kind, user_id, key, ref, outcome, settle_ref, amount_minor, reason, pending "
-                              "FROM events WHERE id > ? ORDER BY id", (int(after or 0),)).fetchall()
-        events = [ProviderEvent(id=str(r[0]), kind=EventKind(r[1]), user_id=r[2], key=r[3], ref=r[4],
-                                outcome=PayOutcome(r[5]) if r[5] else None, settle_ref=r[6], amount_minor=r[7],
-                                reason=r[8], pending=bool(r[9])) for r in rows]
+            rows = db.execute(
+                "SELECT id, kind, user_id, key, ref, outcome, settle_ref, amount_minor, reason, pending "
+                "FROM events WHERE id > ? ORDER BY id",
+                (int(after or 0),),
+            ).fetchall()
+        events = [
+            ProviderEvent(
+                id=str(r[0]),
+                kind=EventKind(r[1]),
+                user_id=r[2],
+                key=r[3],
+                ref=r[4],
+                outcome=PayOutcome(r[5]) if r[5] else None,
+                settle_ref=r[6],
+                amount_minor=r[7],
+                reason=r[8],
+                pending=bool(r[9]),
+            )
+            for r in rows
+        ]
         return events, str(rows[-1][0]) if rows else after
 
     def payments_since(self, since: datetime) -> list[ProviderPayment]:
@@ -314,13 +367,26 @@ class SandboxProvider:
             ops = db.execute("SELECT key, result FROM operations WHERE kind = 'pay'").fetchall()
             approved = dict(db.execute("SELECT ref, key FROM approvals WHERE state = 'paid'").fetchall())
             rows = db.execute("SELECT ref, amount_minor, currency, state FROM payments").fetchall()
-            back = dict(db.execute("SELECT payment_ref, SUM(amount_minor) FROM movements WHERE kind = 'refund' "
-                                   "AND state != 'failed' GROUP BY payment_ref").fetchall())
+            back = dict(
+                db.execute(
+                    "SELECT payment_ref, SUM(amount_minor) FROM movements WHERE kind = 'refund' "
+                    "AND state != 'failed' GROUP BY payment_ref"
+                ).fetchall()
+            )
         keys = {json.loads(r).get("ref"): k for k, r in ops} | approved
-        return [ProviderPayment(key=keys.get(ref, ""), ref=ref, amount_minor=minor, currency=cur,
-                                charged=True, delivered=state in ("paid", "released"),
-                                refunded=back.get(ref, 0) >= minor, refunded_minor=back.get(ref, 0))
-                for ref, minor, cur, state in rows]
+        return [
+            ProviderPayment(
+                key=keys.get(ref, ""),
+                ref=ref,
+                amount_minor=minor,
+                currency=cur,
+                charged=True,
+                delivered=state in ("paid", "released"),
+                refunded=back.get(ref, 0) >= minor,
+                refunded_minor=back.get(ref, 0),
+            )
+            for ref, minor, cur, state in rows
+        ]
 
     def release(self, *, key: str, payment_ref: str, recipient_id: str, amount: Money) -> str:
         params = {"payment": payment_ref, "recipient": recipient_id, "amount": amount.minor}
@@ -347,15 +413,18 @@ class SandboxProvider:
             row = db.execute("SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
             if row is None:
                 raise ProviderError(f"no such payment {payment_ref}")
-            back, n = db.execute("SELECT COALESCE(SUM(CASE WHEN state != 'failed' THEN amount_minor END), 0), "
-                                 "COUNT(*) FROM movements WHERE payment_ref = ? AND kind = 'refund'",
-                                 (payment_ref,)).fetchone()
+            back, n = db.execute(
+                "SELECT COALESCE(SUM(CASE WHEN state != 'failed' THEN amount_minor END), 0), "
+                "COUNT(*) FROM movements WHERE payment_ref = ? AND kind = 'refund'",
+                (payment_ref,),
+            ).fetchone()
             if row[0] not in ("held", "paid", "released") or not 0 < amount.minor <= row[1] - back:
                 raise ProviderError(f"payment {payment_ref} has {row[1] - back} left to refund, not {amount.minor}")
             ref = f"re_{payment_ref}" + (f"_{n + 1}" if n else "")
             state = "pending" if self._hold_refunds else "succeeded"
-            db.execute("INSERT INTO movements VALUES (?, ?, 'refund', ?, ?, ?)", (ref, payment_ref, key, amount.minor,
-                                                                                  state))
+            db.execute(
+                "INSERT INTO movements VALUES (?, ?, 'refund', ?, ?, ?)", (ref, payment_ref, key, amount.minor, state)
+            )
             self._mark_refunded(db, payment_ref)
             return {"ref": ref, "pending": state == "pending"}
 
@@ -371,13 +440,16 @@ class SandboxProvider:
             if row is None:
                 raise ProviderError(f"no such payment {payment_ref}")
             # a refund took its share from the recipient first, and a failed refund does not give it back
-            gone, n = db.execute("SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM movements "
-                                 "WHERE payment_ref = ?", (payment_ref,)).fetchone()
+            gone, n = db.execute(
+                "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM movements WHERE payment_ref = ?", (payment_ref,)
+            ).fetchone()
             if row[0] not in ("paid", "released") or row[1] - gone <= 0:
                 raise ProviderError(f"the recipient holds nothing of {payment_ref}")
             ref = f"rv_{payment_ref}_{n + 1}"
-            db.execute("INSERT INTO movements VALUES (?, ?, 'reversal', ?, ?, 'succeeded')",
-                       (ref, payment_ref, key, min(amount.minor, row[1] - gone)))
+            db.execute(
+                "INSERT INTO movements VALUES (?, ?, 'reversal', ?, ?, 'succeeded')",
+                (ref, payment_ref, key, min(amount.minor, row[1] - gone)),
+            )
             return {"ref": ref}
 
         return str(self._once(key, "reverse", params, run)["ref"])
@@ -386,8 +458,16 @@ class SandboxProvider:
         """None: Connect accounts are paid out to their banks by the provider itself."""
         return []
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
+    def cash_out(
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int = 0,
+        holds_for_others: bool = False,
+        accounts: PayoutAccounts = NO_ACCOUNTS,
+    ) -> CashOut:
         """AUTOMATIC: the sandbox plays Stripe Connect (money reaches a recipient's own account, and the provider
         pays accounts out by itself), and its money is pretend, with no bank to send it to; a simulated payout
         would show users a step the provider it stands for does not have. Asks and stores nothing."""
@@ -398,12 +478,17 @@ class SandboxProvider:
         """A payment refunded in full (refunds done or in progress) is 'refunded'; one whose refund failed goes
         back to where it was (what the recipient gave back stays with the platform, as the refund took it)."""
         minor, state = db.execute("SELECT amount_minor, state FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
-        refunds = db.execute("SELECT ref, amount_minor FROM movements WHERE payment_ref = ? AND kind = 'refund' "
-                             "AND state != 'failed' ORDER BY rowid", (payment_ref,)).fetchall()
+        refunds = db.execute(
+            "SELECT ref, amount_minor FROM movements WHERE payment_ref = ? AND kind = 'refund' "
+            "AND state != 'failed' ORDER BY rowid",
+            (payment_ref,),
+        ).fetchall()
         back = sum(m for _, m in refunds)
         if back >= minor and state != "refunded":
-            db.execute("UPDATE payments SET state = 'refunded', settle_ref = ?, before_refund = ? WHERE ref = ?",
-                       (refunds[-1][0], state, payment_ref))
+            db.execute(
+                "UPDATE payments SET state = 'refunded', settle_ref = ?, before_refund = ? WHERE ref = ?",
+                (refunds[-1][0], state, payment_ref),
+            )
         elif back < minor and state == "refunded":
             db.execute("UPDATE payments SET state = COALESCE(before_refund, 'paid') WHERE ref = ?", (payment_ref,))
 
@@ -434,9 +519,7 @@ class SandboxProvider:
 
     @staticmethod
     def _held(db: sqlite3.Connection, payment_ref: str, amount: Money, also: tuple[str, ...] = ()) -> None:
-        row = db.execute(
-            "SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)
-        ).fetchone()
+        row = db.execute("SELECT state, amount_minor FROM payments WHERE ref = ?", (payment_ref,)).fetchone()
         if row is None:
             raise ProviderError(f"no such payment {payment_ref}")
         if row[0] != "held" and row[0] not in also:

@@ -17,5 +17,18 @@ from bot.providers.stripe.webhook import (
     webhook_server,
 )
 
-__all__ = ["CHANNEL_TIMEOUT", "CLEANUP_INTERVAL", "CONNECTION_LIMIT", "MAX_BODY", "MAX_HEADERS", "PATH",
-           "SERVER_SETTINGS", "TOLERANCE", "make_app", "parse", "register", "signed_by", "webhook_server"]
+__all__ = [
+    "CHANNEL_TIMEOUT",
+    "CLEANUP_INTERVAL",
+    "CONNECTION_LIMIT",
+    "MAX_BODY",
+    "MAX_HEADERS",
+    "PATH",
+    "SERVER_SETTINGS",
+    "TOLERANCE",
+    "make_app",
+    "parse",
+    "register",
+    "signed_by",
+    "webhook_server",
+]

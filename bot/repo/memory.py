@@ -80,21 +80,27 @@ class MemMessages(_Repo[Outbox]):
         return self.t.where(lambda m: m.id in wanted)
 
     def due(self, now: datetime, limit: int) -> list[Outbox]:
-        return self.t.where(lambda m: m.status in WAITING and m.next_attempt_at <= now,
-                            order=lambda m: (m.priority, m.id))[:limit]
+        return self.t.where(
+            lambda m: m.status in WAITING and m.next_attempt_at <= now, order=lambda m: (m.priority, m.id)
+        )[:limit]
 
     def count_about(self, user_id: str, category: Category, since: datetime) -> int:
-        return len(self.t.where(lambda m: m.about_user_id == user_id and m.category == category
-                                and m.created_at >= since))
+        return len(
+            self.t.where(lambda m: m.about_user_id == user_id and m.category == category and m.created_at >= since)
+        )
 
     def confirmations_in_doubt(self, versions: Iterable[str]) -> list[Outbox]:
         wanted = set(versions)
-        return self.t.where(lambda m: m.version in wanted and m.status == Send.SENDING
-                            and m.priority == PRIORITY_CONFIRM)
+        return self.t.where(
+            lambda m: m.version in wanted and m.status == Send.SENDING and m.priority == PRIORITY_CONFIRM
+        )
 
     def roots_awaiting_confirmation(self) -> set[str]:
-        return {m.transfer_root for m in self.t.where(lambda m: m.status in WAITING and m.priority == PRIORITY_CONFIRM)
-                if m.transfer_root is not None}
+        return {
+            m.transfer_root
+            for m in self.t.where(lambda m: m.status in WAITING and m.priority == PRIORITY_CONFIRM)
+            if m.transfer_root is not None
+        }
 
     def waiting(self) -> int:
         return len(self.t.where(lambda m: m.status in WAITING))
@@ -129,12 +135,25 @@ class MemPayouts(_Repo[Payout]):
         return next(iter(self.t.where(lambda p: p.ref == ref)), None)
 
     def made_since(self, user_id: str, since: datetime) -> int:
-        return len(self.t.where(lambda p: p.user_id == user_id and p.created_at >= since and p.status in (
-            PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED)))
+        return len(
+            self.t.where(
+                lambda p: (
+                    p.user_id == user_id
+                    and p.created_at >= since
+                    and p.status in (PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED)
+                )
+            )
+        )
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
-        return next(iter(self.t.where(lambda p: p.user_id == user_id and p.currency == currency
-                                      and p.status == PayoutStatus.CREATED)), None)
+        return next(
+            iter(
+                self.t.where(
+                    lambda p: p.user_id == user_id and p.currency == currency and p.status == PayoutStatus.CREATED
+                )
+            ),
+            None,
+        )
 
     def unsent(self) -> list[Payout]:
         return self.t.where(lambda p: p.status == PayoutStatus.CREATED and p.ref is None)
@@ -148,8 +167,10 @@ class MemPayouts(_Repo[Payout]):
 
     def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
         rows = [p for p in self.t.where(lambda p: p.user_id == user_id and p.account_ref is not None)]
-        return (frozenset(p.account_ref for p in rows if p.account_ref and p.account_confirmed_at is not None),
-                frozenset(p.account_ref for p in rows if p.account_ref and p.account_refused_at is not None))
+        return (
+            frozenset(p.account_ref for p in rows if p.account_ref and p.account_confirmed_at is not None),
+            frozenset(p.account_ref for p in rows if p.account_ref and p.account_refused_at is not None),
+        )
 
 
 class MemSteps(_Repo[TransferEvent]):
@@ -159,8 +180,14 @@ class MemSteps(_Repo[TransferEvent]):
         return self.t.where(lambda e: e.transfer_id == transfer_id)
 
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
-        return any(e.note is not None and e.note.startswith(prefixes)
-                   for e in self.t.where(lambda e: e.transfer_id == transfer_id)) if prefixes else False
+        return (
+            any(
+                e.note is not None and e.note.startswith(prefixes)
+                for e in self.t.where(lambda e: e.transfer_id == transfer_id)
+            )
+            if prefixes
+            else False
+        )
 
     def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
         return bool(self.t.where(lambda e: e.transfer_id == transfer_id and e.fact in facts))
@@ -290,8 +317,11 @@ class MemoryTx:
             for key, row in rows.items():
                 probe = model(**row)
                 for fields, values in _uniques(model, probe):
-                    if any(k != key and tuple(other[f] for f in fields) == values for k, other in committed.items()
-                           if k not in rows):
+                    if any(
+                        k != key and tuple(other[f] for f in fields) == values
+                        for k, other in committed.items()
+                        if k not in rows
+                    ):
                         raise Conflict(f"a {model.__name__} with {fields} {values!r} was committed meanwhile")
         for model, rows in changes.items():
             self.store.tables[model].update(rows)

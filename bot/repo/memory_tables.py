@@ -143,8 +143,9 @@ class MemTransfers(_Repo[Transfer]):
         return self.t.where(lambda t: t.id in wanted and status in (None, t.status))
 
     def of_root(self, root_id: str, *, sender_id: str | None = None, code: str | None = None) -> list[Transfer]:
-        return self.t.where(lambda t: t.root_tweet_id == root_id and sender_id in (None, t.sender_id)
-                            and code in (None, t.code))
+        return self.t.where(
+            lambda t: t.root_tweet_id == root_id and sender_id in (None, t.sender_id) and code in (None, t.code)
+        )
 
     def of_roots(self, root_ids: Iterable[str]) -> list[Transfer]:
         wanted = set(root_ids)
@@ -157,18 +158,33 @@ class MemTransfers(_Repo[Transfer]):
         return self.t.where(lambda t: t.sender_id == sender_id and t.status == Status.PENDING)
 
     def left_pending_since(self, sender_id: str, since: datetime) -> list[Transfer]:
-        return self.t.where(lambda t: t.sender_id == sender_id and t.status != Status.PENDING and (
-            t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since)))
+        return self.t.where(
+            lambda t: (
+                t.sender_id == sender_id
+                and t.status != Status.PENDING
+                and (t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since))
+            )
+        )
 
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
-        return self.t.where(lambda t: t.sender_id == sender_id and t.updated_at >= since and (
-            t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS)))
+        return self.t.where(
+            lambda t: (
+                t.sender_id == sender_id
+                and t.updated_at >= since
+                and (t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS))
+            )
+        )
 
-    def with_status(self, status: Status, *, expires_by: datetime | None = None,
-                    hold_by: datetime | None = None) -> list[Transfer]:
-        return self.t.where(lambda t: t.status == status
-                            and (expires_by is None or t.expires_at <= expires_by)
-                            and (hold_by is None or (t.hold_until is not None and t.hold_until <= hold_by)))
+    def with_status(
+        self, status: Status, *, expires_by: datetime | None = None, hold_by: datetime | None = None
+    ) -> list[Transfer]:
+        return self.t.where(
+            lambda t: (
+                t.status == status
+                and (expires_by is None or t.expires_at <= expires_by)
+                and (hold_by is None or (t.hold_until is not None and t.hold_until <= hold_by))
+            )
+        )
 
     def has_status(self, status: Status) -> bool:
         return any(t.status == status for t in self.t.rows.values())
@@ -190,8 +206,9 @@ class MemTransfers(_Repo[Transfer]):
         return self.t.where(lambda t: t.pay_key is not None and t.created_at >= since)
 
     def latest_of(self, sender_id: str, code: str | None = None) -> Transfer | None:
-        rows = self.t.where(lambda t: t.sender_id == sender_id and code in (None, t.code),
-                            order=lambda t: (t.updated_at, t.id))
+        rows = self.t.where(
+            lambda t: t.sender_id == sender_id and code in (None, t.code), order=lambda t: (t.updated_at, t.id)
+        )
         return rows[-1] if rows else None
 
     def lang_of(self, sender_id: str) -> str | None:
@@ -204,8 +221,11 @@ class MemTransfers(_Repo[Transfer]):
 
     def next_deadline(self) -> datetime | None:
         times = [t.expires_at for t in self.t.where(lambda t: t.status == Status.PENDING)]
-        times += [t.hold_until for t in self.t.where(lambda t: t.status in (Status.HELD, Status.NEEDS_AUTH))
-                  if t.hold_until is not None]
+        times += [
+            t.hold_until
+            for t in self.t.where(lambda t: t.status in (Status.HELD, Status.NEEDS_AUTH))
+            if t.hold_until is not None
+        ]
         return min(times) if times else None
 
     def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
@@ -215,31 +235,75 @@ class MemTransfers(_Repo[Transfer]):
             out[str(t.status)] = out.get(str(t.status), 0) + 1
         return out
 
-    def requests_since(self, since: datetime, *, requester_id: str | None = None,
-                       payer_id: str | None = None) -> int:
-        return len({t.root_tweet_id for t in self.t.where(
-            lambda t: t.kind == TransferKind.REQUEST and t.created_at >= since
-            and requester_id in (None, t.recipient_id) and payer_id in (None, t.sender_id))})
+    def requests_since(self, since: datetime, *, requester_id: str | None = None, payer_id: str | None = None) -> int:
+        return len(
+            {
+                t.root_tweet_id
+                for t in self.t.where(
+                    lambda t: (
+                        t.kind == TransferKind.REQUEST
+                        and t.created_at >= since
+                        and requester_id in (None, t.recipient_id)
+                        and payer_id in (None, t.sender_id)
+                    )
+                )
+            }
+        )
 
     def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
-        return sum(t.amount_minor for t in self.t.where(
-            lambda t: t.recipient_id == recipient_id and t.currency == currency and t.status == Status.COMPLETED
-            and t.updated_at >= since))
+        return sum(
+            t.amount_minor
+            for t in self.t.where(
+                lambda t: (
+                    t.recipient_id == recipient_id
+                    and t.currency == currency
+                    and t.status == Status.COMPLETED
+                    and t.updated_at >= since
+                )
+            )
+        )
 
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
-        return len({t.root_tweet_id for t in self.t.where(
-            lambda t: t.kind == TransferKind.SEND and t.sender_id == sender_id and t.created_at >= since
-            and t.root_tweet_id != other_than_root)})
+        return len(
+            {
+                t.root_tweet_id
+                for t in self.t.where(
+                    lambda t: (
+                        t.kind == TransferKind.SEND
+                        and t.sender_id == sender_id
+                        and t.created_at >= since
+                        and t.root_tweet_id != other_than_root
+                    )
+                )
+            }
+        )
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         users = self.tx.work(User)
         ended = (Status.CANCELLED, Status.EXPIRED, Status.FAILED)
-        return {t.recipient_id for t in self.t.where(
-            lambda t: t.kind == TransferKind.SEND and t.sender_id == sender_id and t.root_tweet_id != other_than_root
-            and t.created_at >= since and t.status not in ended)
-            if (u := users.get(t.recipient_id)) is not None and u.wrote_at is None}
+        return {
+            t.recipient_id
+            for t in self.t.where(
+                lambda t: (
+                    t.kind == TransferKind.SEND
+                    and t.sender_id == sender_id
+                    and t.root_tweet_id != other_than_root
+                    and t.created_at >= since
+                    and t.status not in ended
+                )
+            )
+            if (u := users.get(t.recipient_id)) is not None and u.wrote_at is None
+        }
 
     def moved_since(self, sender_id: str, since: datetime) -> int:
-        return sum(t.amount_minor for t in self.t.where(
-            lambda t: t.sender_id == sender_id and t.confirmed_at is not None and t.confirmed_at >= since
-            and t.status in MOVED))
+        return sum(
+            t.amount_minor
+            for t in self.t.where(
+                lambda t: (
+                    t.sender_id == sender_id
+                    and t.confirmed_at is not None
+                    and t.confirmed_at >= since
+                    and t.status in MOVED
+                )
+            )
+        )

@@ -74,8 +74,9 @@ class Transfers(Protocol):
         answers are the same without it."""
         ...
 
-    def with_status(self, status: Status, *, expires_by: datetime | None = None,
-                    hold_by: datetime | None = None) -> list[Transfer]:
+    def with_status(
+        self, status: Status, *, expires_by: datetime | None = None, hold_by: datetime | None = None
+    ) -> list[Transfer]:
         """Every transfer in `status` (whose `expires_at`, or `hold_until`, is at or before the time given), by id."""
         ...
 
@@ -119,8 +120,7 @@ class Transfers(Protocol):
         """How many transfers are in each of these statuses (those with none are left out)."""
         ...
 
-    def requests_since(self, since: datetime, *, requester_id: str | None = None,
-                       payer_id: str | None = None) -> int:
+    def requests_since(self, since: datetime, *, requester_id: str | None = None, payer_id: str | None = None) -> int:
         """How many request commands (posts) `requester_id` made, or named `payer_id`, since `since`."""
         ...
 

@@ -80,28 +80,49 @@ class SqlMessages(_Table):
 
     def due(self, now: datetime, limit: int) -> list[Outbox]:
         self._land()
-        return list(self.s.exec(
-            select(Outbox).where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
-            .order_by(col(Outbox.priority), col(Outbox.id)).limit(limit)))
+        return list(
+            self.s.exec(
+                select(Outbox)
+                .where(col(Outbox.status).in_(WAITING), Outbox.next_attempt_at <= now)
+                .order_by(col(Outbox.priority), col(Outbox.id))
+                .limit(limit)
+            )
+        )
 
     def count_about(self, user_id: str, category: Category, since: datetime) -> int:
         self._land()
-        return int(self.s.exec(select(func.count()).select_from(Outbox).where(
-            Outbox.about_user_id == user_id, Outbox.category == category, Outbox.created_at >= since)).one())
+        return int(
+            self.s.exec(
+                select(func.count())
+                .select_from(Outbox)
+                .where(Outbox.about_user_id == user_id, Outbox.category == category, Outbox.created_at >= since)
+            ).one()
+        )
 
     def confirmations_in_doubt(self, versions: Iterable[str]) -> list[Outbox]:
         self._land()
         wanted = list(versions)
         if not wanted:
             return []
-        return list(self.s.exec(select(Outbox).where(
-            col(Outbox.version).in_(wanted), Outbox.status == Send.SENDING, Outbox.priority == PRIORITY_CONFIRM)
-            .order_by(col(Outbox.id))))
+        return list(
+            self.s.exec(
+                select(Outbox)
+                .where(
+                    col(Outbox.version).in_(wanted), Outbox.status == Send.SENDING, Outbox.priority == PRIORITY_CONFIRM
+                )
+                .order_by(col(Outbox.id))
+            )
+        )
 
     def roots_awaiting_confirmation(self) -> set[str]:
         self._land()
-        return {r for r in self.s.exec(select(Outbox.transfer_root).where(
-            col(Outbox.status).in_(WAITING), Outbox.priority == PRIORITY_CONFIRM)) if r is not None}
+        return {
+            r
+            for r in self.s.exec(
+                select(Outbox.transfer_root).where(col(Outbox.status).in_(WAITING), Outbox.priority == PRIORITY_CONFIRM)
+            )
+            if r is not None
+        }
 
     def waiting(self) -> int:
         self._land()
@@ -114,22 +135,40 @@ class SqlSteps(_Table):
 
     def of(self, transfer_id: int) -> list[TransferEvent]:
         self._land()
-        return list(self.s.exec(select(TransferEvent).where(TransferEvent.transfer_id == transfer_id)
-                                .order_by(col(TransferEvent.id))))
+        return list(
+            self.s.exec(
+                select(TransferEvent).where(TransferEvent.transfer_id == transfer_id).order_by(col(TransferEvent.id))
+            )
+        )
 
     def noted(self, transfer_id: int | None, *prefixes: str) -> bool:
         self._land()
         if not prefixes:
             return False
-        return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id, or_(
-            *(col(TransferEvent.note).startswith(p, autoescape=True) for p in prefixes))).limit(1)) is not None
+        return (
+            self._one(
+                select(TransferEvent.id)
+                .where(
+                    TransferEvent.transfer_id == transfer_id,
+                    or_(*(col(TransferEvent.note).startswith(p, autoescape=True) for p in prefixes)),
+                )
+                .limit(1)
+            )
+            is not None
+        )
 
     def recorded(self, transfer_id: int | None, *facts: Fact) -> bool:
         self._land()
         if not facts:
             return False
-        return self._one(select(TransferEvent.id).where(TransferEvent.transfer_id == transfer_id,
-                                                        col(TransferEvent.fact).in_(facts)).limit(1)) is not None
+        return (
+            self._one(
+                select(TransferEvent.id)
+                .where(TransferEvent.transfer_id == transfer_id, col(TransferEvent.fact).in_(facts))
+                .limit(1)
+            )
+            is not None
+        )
 
 
 class SqlProcessed(_Table):
@@ -200,30 +239,46 @@ class SqlPageLinks(_Table):
         # One conditional UPDATE: PostgreSQL makes a second one wait for the first's commit, then finds no row;
         # SQLite has one writer at a time (BEGIN IMMEDIATE).
         self.s.flush()
-        result = self.s.execute(update(PageLink).where(
-            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now)
-            .values(used_at=now).execution_options(synchronize_session="fetch"))
+        result = self.s.execute(
+            update(PageLink)
+            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now)
+            .values(used_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
         self.s.flush()
-        free = col(PageLink.claim).is_(None) if held is None \
+        free = (
+            col(PageLink.claim).is_(None)
+            if held is None
             else or_(col(PageLink.claim).is_(None), col(PageLink.claim) == held)
-        result = self.s.execute(update(PageLink).where(
-            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now, free)
-            .values(claim=token).execution_options(synchronize_session="fetch"))
+        )
+        result = self.s.execute(
+            update(PageLink)
+            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now, free)
+            .values(claim=token)
+            .execution_options(synchronize_session="fetch")
+        )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def release(self, nonce: str, token: str) -> None:
         self.s.flush()
-        self.s.execute(update(PageLink).where(col(PageLink.nonce) == nonce, col(PageLink.claim) == token)
-                       .values(claim=None).execution_options(synchronize_session="fetch"))
+        self.s.execute(
+            update(PageLink)
+            .where(col(PageLink.nonce) == nonce, col(PageLink.claim) == token)
+            .values(claim=None)
+            .execution_options(synchronize_session="fetch")
+        )
 
     def use_claimed(self, nonce: str, token: str, now: datetime) -> bool:
         self.s.flush()
-        result = self.s.execute(update(PageLink).where(
-            col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.claim) == token)
-            .values(used_at=now).execution_options(synchronize_session="fetch"))
+        result = self.s.execute(
+            update(PageLink)
+            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.claim) == token)
+            .values(used_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 

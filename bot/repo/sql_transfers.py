@@ -100,9 +100,16 @@ class SqlTransfers(_Table):
             return
         for sender in wanted:
             self.senders[sender] = (since, [])
-        for t in self.s.exec(select(Transfer).where(col(Transfer.sender_id).in_(wanted), or_(
-                col(Transfer.status) == Status.PENDING, col(Transfer.confirmed_at) >= since,
-                col(Transfer.updated_at) >= since))):
+        for t in self.s.exec(
+            select(Transfer).where(
+                col(Transfer.sender_id).in_(wanted),
+                or_(
+                    col(Transfer.status) == Status.PENDING,
+                    col(Transfer.confirmed_at) >= since,
+                    col(Transfer.updated_at) >= since,
+                ),
+            )
+        ):
             _join(self.senders[t.sender_id][1], t)
 
     def _sender(self, sender_id: str, since: datetime | None = None) -> list[Transfer] | None:
@@ -142,32 +149,68 @@ class SqlTransfers(_Table):
         known = self._sender(sender_id)
         if known is not None:
             return sorted((t for t in known if t.status == Status.PENDING), key=lambda t: t.id or 0)
-        return list(self.s.exec(select(Transfer).where(Transfer.sender_id == sender_id,
-                                                       Transfer.status == Status.PENDING).order_by(col(Transfer.id))))
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(Transfer.sender_id == sender_id, Transfer.status == Status.PENDING)
+                .order_by(col(Transfer.id))
+            )
+        )
 
     def left_pending_since(self, sender_id: str, since: datetime) -> list[Transfer]:
         known = self._sender(sender_id, since)
         if known is not None:
-            return sorted((t for t in known if t.status != Status.PENDING and (
-                t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since))),
-                key=lambda t: t.id or 0)
-        return list(self.s.exec(select(Transfer).where(
-            Transfer.sender_id == sender_id, col(Transfer.status) != Status.PENDING,
-            or_(col(Transfer.updated_at) >= since, col(Transfer.confirmed_at) >= since)).order_by(col(Transfer.id))))
+            return sorted(
+                (
+                    t
+                    for t in known
+                    if t.status != Status.PENDING
+                    and (t.updated_at >= since or (t.confirmed_at is not None and t.confirmed_at >= since))
+                ),
+                key=lambda t: t.id or 0,
+            )
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(
+                    Transfer.sender_id == sender_id,
+                    col(Transfer.status) != Status.PENDING,
+                    or_(col(Transfer.updated_at) >= since, col(Transfer.confirmed_at) >= since),
+                )
+                .order_by(col(Transfer.id))
+            )
+        )
 
     def closed_unanswered(self, sender_id: str, since: datetime) -> list[Transfer]:
         known = self._sender(sender_id, since)
         if known is not None:  # each closed when it was last changed: read ahead
-            return sorted((t for t in known if t.updated_at >= since and (t.status == Status.EXPIRED or (
-                t.status == Status.CANCELLED and t.reason in EDIT_REASONS))), key=lambda t: t.id or 0)
-        return list(self.s.exec(select(Transfer).where(
-            Transfer.sender_id == sender_id, col(Transfer.updated_at) >= since,
-            or_(col(Transfer.status) == Status.EXPIRED,
-                and_(col(Transfer.status) == Status.CANCELLED, col(Transfer.reason).in_(EDIT_REASONS))),
-        ).order_by(col(Transfer.id))))
+            return sorted(
+                (
+                    t
+                    for t in known
+                    if t.updated_at >= since
+                    and (t.status == Status.EXPIRED or (t.status == Status.CANCELLED and t.reason in EDIT_REASONS))
+                ),
+                key=lambda t: t.id or 0,
+            )
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(
+                    Transfer.sender_id == sender_id,
+                    col(Transfer.updated_at) >= since,
+                    or_(
+                        col(Transfer.status) == Status.EXPIRED,
+                        and_(col(Transfer.status) == Status.CANCELLED, col(Transfer.reason).in_(EDIT_REASONS)),
+                    ),
+                )
+                .order_by(col(Transfer.id))
+            )
+        )
 
-    def with_status(self, status: Status, *, expires_by: datetime | None = None,
-                    hold_by: datetime | None = None) -> list[Transfer]:
+    def with_status(
+        self, status: Status, *, expires_by: datetime | None = None, hold_by: datetime | None = None
+    ) -> list[Transfer]:
         query = select(Transfer).where(Transfer.status == status)
         if expires_by is not None:
             query = query.where(Transfer.expires_at <= expires_by)
@@ -179,8 +222,13 @@ class SqlTransfers(_Table):
         return self._one(select(Transfer.id).where(Transfer.status == status).limit(1)) is not None
 
     def held_for(self, recipient_id: str) -> list[Transfer]:
-        return list(self.s.exec(select(Transfer).where(Transfer.recipient_id == recipient_id,
-                                                       Transfer.status == Status.HELD).order_by(col(Transfer.id))))
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(Transfer.recipient_id == recipient_id, Transfer.status == Status.HELD)
+                .order_by(col(Transfer.id))
+            )
+        )
 
     def by_pay_key(self, key: str) -> Transfer | None:
         return self._one(select(Transfer).where(Transfer.pay_key == key))  # type: ignore[no-any-return]
@@ -195,43 +243,62 @@ class SqlTransfers(_Table):
         return list(self.s.exec(select(Transfer).where(col(Transfer.pay_key).in_(wanted)).order_by(col(Transfer.id))))
 
     def paid_since(self, since: datetime) -> list[Transfer]:
-        return list(self.s.exec(select(Transfer).where(col(Transfer.pay_key).is_not(None), Transfer.created_at >= since)
-                                .order_by(col(Transfer.id))))
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(col(Transfer.pay_key).is_not(None), Transfer.created_at >= since)
+                .order_by(col(Transfer.id))
+            )
+        )
 
     def latest_of(self, sender_id: str, code: str | None = None) -> Transfer | None:
         query = select(Transfer).where(Transfer.sender_id == sender_id)
         if code is not None:
             query = query.where(Transfer.code == code)
-        return self._one(query.order_by(col(Transfer.updated_at).desc(),  # type: ignore[no-any-return]
-                                        col(Transfer.id).desc()).limit(1))
+        return self._one(  # type: ignore[no-any-return]
+            query.order_by(
+                col(Transfer.updated_at).desc(),
+                col(Transfer.id).desc(),
+            ).limit(1)
+        )
 
     def lang_of(self, sender_id: str) -> str | None:
-        return self._one(select(Transfer.lang).where(Transfer.sender_id == sender_id)  # type: ignore[no-any-return]
-                         .order_by(col(Transfer.id).desc()).limit(1))
+        return self._one(  # type: ignore[no-any-return]
+            select(Transfer.lang).where(Transfer.sender_id == sender_id).order_by(col(Transfer.id).desc()).limit(1)
+        )
 
     def history(self, user_id: str, limit: int) -> list[Transfer]:
-        return list(self.s.exec(
-            select(Transfer).where(or_(col(Transfer.sender_id) == user_id, col(Transfer.recipient_id) == user_id))
-            .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc()).limit(limit)))
+        return list(
+            self.s.exec(
+                select(Transfer)
+                .where(or_(col(Transfer.sender_id) == user_id, col(Transfer.recipient_id) == user_id))
+                .order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
+                .limit(limit)
+            )
+        )
 
     def next_deadline(self) -> datetime | None:
         found = [
             self._one(select(func.min(Transfer.expires_at)).where(Transfer.status == Status.PENDING)),
-            self._one(select(func.min(Transfer.hold_until))
-                      .where(col(Transfer.status).in_((Status.HELD, Status.NEEDS_AUTH)))),
+            self._one(
+                select(func.min(Transfer.hold_until)).where(col(Transfer.status).in_((Status.HELD, Status.NEEDS_AUTH)))
+            ),
         ]
         times = [_aware(t) for t in found if t is not None]
         return min(times) if times else None
 
     def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
-        rows = self.s.exec(select(Transfer.status, func.count()).where(
-            col(Transfer.status).in_([str(x) for x in statuses])).group_by(Transfer.status))
+        rows = self.s.exec(
+            select(Transfer.status, func.count())
+            .where(col(Transfer.status).in_([str(x) for x in statuses]))
+            .group_by(Transfer.status)
+        )
         return {str(status): int(n) for status, n in rows}
 
-    def requests_since(self, since: datetime, *, requester_id: str | None = None,
-                       payer_id: str | None = None) -> int:
+    def requests_since(self, since: datetime, *, requester_id: str | None = None, payer_id: str | None = None) -> int:
         query = select(func.count(func.distinct(Transfer.root_tweet_id))).where(
-            Transfer.kind == TransferKind.REQUEST, Transfer.created_at >= since)
+            Transfer.kind == TransferKind.REQUEST, Transfer.created_at >= since
+        )
         if requester_id is not None:
             query = query.where(Transfer.recipient_id == requester_id)
         if payer_id is not None:
@@ -239,40 +306,81 @@ class SqlTransfers(_Table):
         return int(self.s.exec(query).one())
 
     def received_since(self, recipient_id: str, currency: str, since: datetime) -> int:
-        return int(self.s.exec(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
-            Transfer.recipient_id == recipient_id, Transfer.currency == currency,
-            Transfer.status == Status.COMPLETED, Transfer.updated_at >= since)).one())
+        return int(
+            self.s.exec(
+                select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+                    Transfer.recipient_id == recipient_id,
+                    Transfer.currency == currency,
+                    Transfer.status == Status.COMPLETED,
+                    Transfer.updated_at >= since,
+                )
+            ).one()
+        )
 
     def sends_since(self, sender_id: str, since: datetime, *, other_than_root: str) -> int:
         known = self._sender(sender_id, since)
         if known is not None:  # made since, so changed since: read ahead
-            return len({t.root_tweet_id for t in known if t.kind == TransferKind.SEND and t.created_at >= since
-                        and t.root_tweet_id != other_than_root})
-        return int(self.s.exec(select(func.count(func.distinct(Transfer.root_tweet_id))).where(
-            Transfer.kind == TransferKind.SEND, Transfer.sender_id == sender_id, Transfer.created_at >= since,
-            Transfer.root_tweet_id != other_than_root)).one())
+            return len(
+                {
+                    t.root_tweet_id
+                    for t in known
+                    if t.kind == TransferKind.SEND and t.created_at >= since and t.root_tweet_id != other_than_root
+                }
+            )
+        return int(
+            self.s.exec(
+                select(func.count(func.distinct(Transfer.root_tweet_id))).where(
+                    Transfer.kind == TransferKind.SEND,
+                    Transfer.sender_id == sender_id,
+                    Transfer.created_at >= since,
+                    Transfer.root_tweet_id != other_than_root,
+                )
+            ).one()
+        )
 
     def strangers_paid(self, sender_id: str, since: datetime, *, other_than_root: str) -> set[str]:
         ended = [str(Status.CANCELLED), str(Status.EXPIRED), str(Status.FAILED)]
         known = self._sender(sender_id, since)
         if known is not None:  # every such transfer is pending or was confirmed since it was made: read ahead
-            paid = {t.recipient_id for t in known if t.kind == TransferKind.SEND and t.root_tweet_id != other_than_root
-                    and t.created_at >= since and t.status not in ended}
+            paid = {
+                t.recipient_id
+                for t in known
+                if t.kind == TransferKind.SEND
+                and t.root_tweet_id != other_than_root
+                and t.created_at >= since
+                and t.status not in ended
+            }
             return {uid for uid in paid if (u := self.s.get(User, uid)) is not None and u.wrote_at is None}
-        return set(self.s.exec(
-            select(Transfer.recipient_id).join(User, col(User.id) == Transfer.recipient_id).where(
-                Transfer.kind == TransferKind.SEND, Transfer.sender_id == sender_id,
-                Transfer.root_tweet_id != other_than_root, Transfer.created_at >= since, col(User.wrote_at).is_(None),
-                col(Transfer.status).notin_(ended))))
+        return set(
+            self.s.exec(
+                select(Transfer.recipient_id)
+                .join(User, col(User.id) == Transfer.recipient_id)
+                .where(
+                    Transfer.kind == TransferKind.SEND,
+                    Transfer.sender_id == sender_id,
+                    Transfer.root_tweet_id != other_than_root,
+                    Transfer.created_at >= since,
+                    col(User.wrote_at).is_(None),
+                    col(Transfer.status).notin_(ended),
+                )
+            )
+        )
 
     def moved_since(self, sender_id: str, since: datetime) -> int:
         known = self._sender(sender_id, since)
         if known is not None:
-            return sum(t.amount_minor for t in known
-                       if t.confirmed_at is not None and t.confirmed_at >= since and t.status in MOVED)
-        total = self._one(select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
-            Transfer.sender_id == sender_id, col(Transfer.confirmed_at) >= since,
-            col(Transfer.status).in_([str(x) for x in MOVED])))
+            return sum(
+                t.amount_minor
+                for t in known
+                if t.confirmed_at is not None and t.confirmed_at >= since and t.status in MOVED
+            )
+        total = self._one(
+            select(func.coalesce(func.sum(Transfer.amount_minor), 0)).where(
+                Transfer.sender_id == sender_id,
+                col(Transfer.confirmed_at) >= since,
+                col(Transfer.status).in_([str(x) for x in MOVED]),
+            )
+        )
         return int(total)
 
 
@@ -292,16 +400,23 @@ class SqlSettlements(_Table):
         return self._one(select(Settlement).where(Settlement.key == key))  # type: ignore[no-any-return]
 
     def by_ref(self, ref: str) -> Settlement | None:
-        return self._one(select(Settlement).where(Settlement.ref == ref)  # type: ignore[no-any-return]
-                         .order_by(col(Settlement.id)))
+        return self._one(  # type: ignore[no-any-return]
+            select(Settlement).where(Settlement.ref == ref).order_by(col(Settlement.id))
+        )
 
     def of(self, transfer_id: int | None) -> list[Settlement]:
-        return list(self.s.exec(select(Settlement).where(Settlement.transfer_id == transfer_id)
-                                .order_by(col(Settlement.id))))
+        return list(
+            self.s.exec(select(Settlement).where(Settlement.transfer_id == transfer_id).order_by(col(Settlement.id)))
+        )
 
     def unsent(self) -> list[Settlement]:
-        return list(self.s.exec(select(Settlement).where(Settlement.status == Settle.PENDING,
-                                                         col(Settlement.ref).is_(None)).order_by(col(Settlement.id))))
+        return list(
+            self.s.exec(
+                select(Settlement)
+                .where(Settlement.status == Settle.PENDING, col(Settlement.ref).is_(None))
+                .order_by(col(Settlement.id))
+            )
+        )
 
     def refused_for_balance(self) -> set[int]:
         return set(self.s.exec(select(Settlement.transfer_id).where(Settlement.failure == BALANCE)))
@@ -321,30 +436,57 @@ class SqlPayouts(_Table):
         return self._one(select(Payout).where(Payout.ref == ref).order_by(col(Payout.id)))  # type: ignore[no-any-return]
 
     def made_since(self, user_id: str, since: datetime) -> int:
-        return int(self.s.exec(select(func.count()).select_from(Payout).where(
-            Payout.user_id == user_id, Payout.created_at >= since,
-            col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED]))).one())
+        return int(
+            self.s.exec(
+                select(func.count())
+                .select_from(Payout)
+                .where(
+                    Payout.user_id == user_id,
+                    Payout.created_at >= since,
+                    col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED]),
+                )
+            ).one()
+        )
 
     def in_flight(self, user_id: str, currency: str) -> Payout | None:
-        return self._one(select(Payout).where(  # type: ignore[no-any-return]
-            Payout.user_id == user_id, Payout.currency == currency, Payout.status == PayoutStatus.CREATED)
-            .order_by(col(Payout.id)))
+        return self._one(  # type: ignore[no-any-return]
+            select(Payout)
+            .where(Payout.user_id == user_id, Payout.currency == currency, Payout.status == PayoutStatus.CREATED)
+            .order_by(col(Payout.id))
+        )
 
     def unsent(self) -> list[Payout]:
-        return list(self.s.exec(select(Payout).where(Payout.status == PayoutStatus.CREATED, col(Payout.ref).is_(None))
-                                .order_by(col(Payout.id))))
+        return list(
+            self.s.exec(
+                select(Payout)
+                .where(Payout.status == PayoutStatus.CREATED, col(Payout.ref).is_(None))
+                .order_by(col(Payout.id))
+            )
+        )
 
     def open(self) -> int:
-        return int(self.s.exec(select(func.count()).select_from(Payout)
-                               .where(Payout.status == PayoutStatus.CREATED)).one())
+        return int(
+            self.s.exec(select(func.count()).select_from(Payout).where(Payout.status == PayoutStatus.CREATED)).one()
+        )
 
     def awaiting_account(self, user_id: str) -> list[Payout]:
-        return list(self.s.exec(select(Payout).where(Payout.user_id == user_id,
-                                                     Payout.status == PayoutStatus.CONFIRM_ACCOUNT)
-                                .order_by(col(Payout.id).desc())))
+        return list(
+            self.s.exec(
+                select(Payout)
+                .where(Payout.user_id == user_id, Payout.status == PayoutStatus.CONFIRM_ACCOUNT)
+                .order_by(col(Payout.id).desc())
+            )
+        )
 
     def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
-        rows = list(self.s.exec(select(Payout.account_ref, Payout.account_confirmed_at, Payout.account_refused_at)
-                                .where(Payout.user_id == user_id, col(Payout.account_ref).is_not(None))))
-        return (frozenset(ref for ref, confirmed, _ in rows if ref and confirmed is not None),
-                frozenset(ref for ref, _, refused in rows if ref and refused is not None))
+        rows = list(
+            self.s.exec(
+                select(Payout.account_ref, Payout.account_confirmed_at, Payout.account_refused_at).where(
+                    Payout.user_id == user_id, col(Payout.account_ref).is_not(None)
+                )
+            )
+        )
+        return (
+            frozenset(ref for ref, confirmed, _ in rows if ref and confirmed is not None),
+            frozenset(ref for ref, _, refused in rows if ref and refused is not None),
+        )

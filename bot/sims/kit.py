@@ -37,8 +37,7 @@ class Loopback:
     def start(self, app: Flask, port: int = 0) -> str:
         """Serve `app` on 127.0.0.1 (port 0: a free one) in a background thread; returns the base URL."""
         self._server = make_server("127.0.0.1", port, app, threaded=True)
-        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True,
-                         name=self.thread_name).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True, name=self.thread_name).start()
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
@@ -58,8 +57,12 @@ def quiet_app(name: str) -> Flask:
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`body` as a JSON answer (application/json, no trailing newline), with `headers` (those set to None left
     out)."""
-    return Response(json.dumps(body), status=status, mimetype="application/json",
-                    headers={k: v for k, v in (headers or {}).items() if v is not None})
+    return Response(
+        json.dumps(body),
+        status=status,
+        mimetype="application/json",
+        headers={k: v for k, v in (headers or {}).items() if v is not None},
+    )
 
 
 def bearer_token() -> str | None:
@@ -121,8 +124,9 @@ def prune_keys(keys: dict[Any, dict[str, Any]], now: float, lifetime: float) -> 
         del keys[key]
 
 
-def request_record(log: list[dict[str, Any]], route: str, key: str | None = None, status: int = 0,
-                   **extra: Any) -> dict[str, Any]:
+def request_record(
+    log: list[dict[str, Any]], route: str, key: str | None = None, status: int = 0, **extra: Any
+) -> dict[str, Any]:
     """Append a request's record (route, idempotency key, status: 0 until it is answered) to `log`; returns it."""
     record = {"route": route, "key": key, "status": status, **extra}
     log.append(record)

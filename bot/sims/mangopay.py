@@ -132,16 +132,32 @@ MAX_PER_PAGE = 100
 # reserved domain that delivers nothing (.invalid, .test, .localhost, .local) or whose mailbox is a role, not a
 # person (noreply, test, admin...).
 FRAUD_POLICY = "The data you provided does not comply with our anti-fraud policy"
-NOT_NAMES = {"test", "undefined", "unknown", "null", "none", "n/a", "x user", "user", "admin", "anonymous", "fake",
-             "paybot"}
+NOT_NAMES = {
+    "test",
+    "undefined",
+    "unknown",
+    "null",
+    "none",
+    "n/a",
+    "x user",
+    "user",
+    "admin",
+    "anonymous",
+    "fake",
+    "paybot",
+}
 NOT_PERSONAL_DOMAINS = (".invalid", ".test", ".localhost", ".local")
 NOT_PERSONAL_MAILBOXES = {"noreply", "no-reply", "test", "admin", "root", "postmaster", "info", "contact"}
 # GET /events lists an event up to 45 days after its Date (api-reference/overview/data-availability-periods.mdx).
 EVENT_RETENTION = timedelta(days=45)
 # API calls allowed per window (api-reference/overview/rate-limiting.mdx): beyond, 429 with Mangopay's body. Counted on
 # the emulator's clock, every authenticated call under /v2.01/{ClientId}/ (the OAuth token's calls are not).
-RATE_LIMITS = ((timedelta(minutes=15), 2_300), (timedelta(minutes=30), 4_500), (timedelta(hours=1), 8_800),
-               (timedelta(hours=24), 105_600))
+RATE_LIMITS = (
+    (timedelta(minutes=15), 2_300),
+    (timedelta(minutes=30), 4_500),
+    (timedelta(hours=1), 8_800),
+    (timedelta(hours=24), 105_600),
+)
 RATE_LIMITED = "Rate limit exceeded. Please contact support for more assistance"
 
 CARD_OK, CARD_3DS, CARD_DECLINED = "4970107111111119", "4970105181818183", "4970101122334471"
@@ -149,9 +165,11 @@ CARDS = {CARD_OK: "ok", CARD_3DS: "needs_auth", CARD_DECLINED: "declined"}
 # The tokenization server (`POST {CardRegistrationURL}`, api-reference/card-registrations/tokenize-card.mdx) answers
 # `data=<token>`, or `errorCode=<code>` that the registration's PUT turns into its ResultCode (errors/codes/105202,
 # 105203, 105204.mdx). A token that is neither: 105206 "Registration data : Invalid format" (errors/codes/105206.mdx).
-TOKENIZER_ERRORS = {"02625": ("105202", "Card number: invalid format"),
-                    "02626": ("105203", "Expiry date: missing or invalid format"),
-                    "02627": ("105204", "CVV: missing or invalid format")}
+TOKENIZER_ERRORS = {
+    "02625": ("105202", "Card number: invalid format"),
+    "02626": ("105203", "Expiry date: missing or invalid format"),
+    "02627": ("105204", "CVV: missing or invalid format"),
+}
 BAD_REGISTRATION_DATA = ("105206", "Registration data : Invalid format")
 # A card is VALID after its first successful payment or validation within 24 hours of its registration, INVALID
 # otherwise (snippets/object-attributes/Validity.mdx); a recurring registration needs a card that is VALID or was
@@ -162,8 +180,17 @@ CARD_FRESH = timedelta(hours=24)
 RECURRING_MAX_PAYINS = 99
 RECURRING_FULL = ("205001", "Data validation error")
 # What a CIT's BrowserInfo holds (api-reference/recurring-card-payins/create-recurring-payin-cit.mdx, BrowserInfo).
-BROWSER_FIELDS = ("AcceptHeader", "JavaEnabled", "Language", "ColorDepth", "ScreenHeight", "ScreenWidth",
-                  "TimeZoneOffset", "UserAgent", "JavascriptEnabled")
+BROWSER_FIELDS = (
+    "AcceptHeader",
+    "JavaEnabled",
+    "Language",
+    "ColorDepth",
+    "ScreenHeight",
+    "ScreenWidth",
+    "TimeZoneOffset",
+    "UserAgent",
+    "JavascriptEnabled",
+)
 CURRENCIES = {"EUR", "GBP", "USD", "CHF", "CAD", "AUD", "JPY", "PLN", "SEK", "NOK", "DKK"}
 
 # ResultCodes the emulator gives (Mangopay's list of codes; the ones for 3DS are the emulator's choice).
@@ -182,8 +209,10 @@ NOT_ENROLLED = ("002704", "Users in PENDING_USER_ACTION status cannot create tra
 BALANCE = ("001001", "Unsufficient wallet balance")
 PAYER_CANNOT_RECEIVE = ("002702", "Users with category PAYER cannot receive transfers")
 NOT_VERIFIED = ("002951", "Beneficiary OWNER user(s) not KYC verified (KYCLevel is not REGULAR)")
-PAYOUT_KYC = ("002998", "Blocked due to the Bank Account User's KYC limitations (maximum debited or credited "
-                         "amount reached)")
+PAYOUT_KYC = (
+    "002998",
+    "Blocked due to the Bank Account User's KYC limitations (maximum debited or credited amount reached)",
+)
 WIRE_REFUSED = ("121001", "The bank wire has been refused")
 # A payout to a legacy Bank Account created after 30 April 2026 fails: payouts go to Recipients (SOURCE.md, release
 # notes of 2026-04-22/30; the message is the emulator's words, the snapshot predates the code's page).
@@ -192,8 +221,28 @@ BANK_ACCOUNTS_END = 1777593600  # 2026-05-01T00:00:00Z: bank accounts created fr
 # Recipients (api-reference/recipients/*, guides/sca/recipients.mdx): the payout methods and the account details the
 # emulator knows. SEPA countries whose currency is EUR pay out locally in EUR; every route has the international
 # method (SWIFT). Account details: LocalBankTransfer.EUR {IBAN, BIC?}; InternationalBankTransfer {AccountNumber, BIC}.
-SEPA_EUR = {"AT", "BE", "CY", "DE", "EE", "ES", "FI", "FR", "GR", "HR", "IE", "IT", "LT", "LU", "LV", "MT", "NL",
-            "PT", "SI", "SK"}
+SEPA_EUR = {
+    "AT",
+    "BE",
+    "CY",
+    "DE",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PT",
+    "SI",
+    "SK",
+}
 PAYOUT_METHODS = ("LocalBankTransfer", "InternationalBankTransfer")
 # An IBAN: a country, two check digits, then 11 to 30 letters or digits (ISO 13616); its check digits are tested too.
 IBAN_SHAPE = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
@@ -205,16 +254,25 @@ ADDRESS_REGION_NEEDED = {"US", "CA", "MX"}  # Mangopay wants OwnerAddress.Region
 class MangopayError(Exception):
     """An error answer: HTTP status and Mangopay's error report."""
 
-    def __init__(self, status: int, type_: str, message: str, errors: dict[str, str] | None = None,
-                 headers: dict[str, str] | None = None, errors_key: str = "errors") -> None:
+    def __init__(
+        self,
+        status: int,
+        type_: str,
+        message: str,
+        errors: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        errors_key: str = "errors",
+    ) -> None:
         super().__init__(message)
         self.status, self.type, self.message, self.errors = status, type_, message, errors
         self.headers = headers or {}
         self.errors_key = errors_key  # the Recipients endpoints spell it "Errors" (create-recipient.mdx)
 
 
-PARAM_MESSAGE = ("One or several required parameters are missing or incorrect. An incorrect resource ID also raises "
-                 "this kind of error.")
+PARAM_MESSAGE = (
+    "One or several required parameters are missing or incorrect. An incorrect resource ID also raises "
+    "this kind of error."
+)
 
 
 def _param(message: str, **errors: str) -> MangopayError:
@@ -241,16 +299,26 @@ def iban_valid(iban: str) -> bool:
 
 
 def _missing(kind: str, oid: str) -> MangopayError:
-    return MangopayError(404, "ressource_not_found", "Cannot found the ressource",
-                         {"RessourceNotFound": f"Cannot found the ressource {kind} with the id={oid} "})
+    return MangopayError(
+        404,
+        "ressource_not_found",
+        "Cannot found the ressource",
+        {"RessourceNotFound": f"Cannot found the ressource {kind} with the id={oid} "},
+    )
 
 
 class MangopaySim:
     """The emulated Mangopay client account: state, a Flask app over it, and control methods."""
 
-    def __init__(self, clock: Clock | None = None, *, client_id: str = "paybot-sim",
-                 api_key: str | None = None, link_secret: str | None = None,
-                 rate_limits: tuple[tuple[timedelta, int], ...] = RATE_LIMITS) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        client_id: str = "paybot-sim",
+        api_key: str | None = None,
+        link_secret: str | None = None,
+        rate_limits: tuple[tuple[timedelta, int], ...] = RATE_LIMITS,
+    ) -> None:
         self.clock = clock or SystemClock()
         self.client_id = client_id
         # A key of its own per emulator: the official SDK caches OAuth tokens for the whole process by client, URL
@@ -294,9 +362,16 @@ class MangopaySim:
             if reg["Status"] != "CREATED":
                 raise _param(f"This card registration is {reg['Status']}")
             expiry = (self.clock.now() + timedelta(days=730)).strftime("%m%y")
-            reg["RegistrationData"] = self.tokenize(registration_id, {
-                "accessKeyRef": reg["AccessKey"], "data": reg["PreregistrationData"], "cardNumber": card_number,
-                "cardExpirationDate": expiry, "cardCvx": "123"})
+            reg["RegistrationData"] = self.tokenize(
+                registration_id,
+                {
+                    "accessKeyRef": reg["AccessKey"],
+                    "data": reg["PreregistrationData"],
+                    "cardNumber": card_number,
+                    "cardExpirationDate": expiry,
+                    "cardCvx": "123",
+                },
+            )
             self._finish_registration(reg)
             return self._public(reg)
 
@@ -309,16 +384,23 @@ class MangopaySim:
         document: its PUT then fails 105206."""
         with self.lock:
             reg = self.objects.get(registration_id)
-            if reg is None or reg["_kind"] != "cardregistration" or reg["Status"] != "CREATED" \
-                    or form.get("accessKeyRef") != reg["AccessKey"] or form.get("data") != reg["PreregistrationData"]:
+            if (
+                reg is None
+                or reg["_kind"] != "cardregistration"
+                or reg["Status"] != "CREATED"
+                or form.get("accessKeyRef") != reg["AccessKey"]
+                or form.get("data") != reg["PreregistrationData"]
+            ):
                 return "errorCode=09101"
             number = re.sub(r"[ -]", "", form.get("cardNumber", ""))
             if not number.isdigit() or not 12 <= len(number) <= 19 or not _luhn(number) or number not in CARDS:
                 return "errorCode=02625"
             expiry = form.get("cardExpirationDate", "")
             now = self.clock.now()
-            if not re.fullmatch(r"(0[1-9]|1[0-2])[0-9]{2}", expiry) \
-                    or (2000 + int(expiry[2:]), int(expiry[:2])) < (now.year, now.month):
+            if not re.fullmatch(r"(0[1-9]|1[0-2])[0-9]{2}", expiry) or (2000 + int(expiry[2:]), int(expiry[:2])) < (
+                now.year,
+                now.month,
+            ):
                 return "errorCode=02626"
             if not re.fullmatch(r"[0-9]{3,4}", form.get("cardCvx", "")):
                 return "errorCode=02627"
@@ -328,6 +410,7 @@ class MangopaySim:
 
     def _link_ok(self, purpose: str, subject: str, token: str) -> bool:
         """The operator's page checking a link's token (bot.links.verify), its nonce recorded once accepted."""
+
         def use(nonce: str, expires: int) -> bool:
             with self.lock:
                 now = self._now()
@@ -356,8 +439,11 @@ class MangopaySim:
     def open_card_pages(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Card registrations waiting for their card, oldest first."""
         with self.lock:
-            return [self._public(o) for o in self._all("cardregistration")
-                    if o["Status"] == "CREATED" and user_id in (None, o["UserId"])]
+            return [
+                self._public(o)
+                for o in self._all("cardregistration")
+                if o["Status"] == "CREATED" and user_id in (None, o["UserId"])
+            ]
 
     def complete_3ds(self, payin_id: str, *, success: bool = True) -> dict[str, Any]:
         """The cardholder passes (or fails) the 3DS challenge of a pay-in waiting on it."""
@@ -376,8 +462,11 @@ class MangopaySim:
         """Pay-ins waiting on their 3DS page, oldest first."""
         with self.lock:
             self._sweep()
-            return [self._public(o) for o in self._all("payin") if o["Status"] == "CREATED"
-                    and o.get("SecureModeRedirectURL") and user_id in (None, o["AuthorId"])]
+            return [
+                self._public(o)
+                for o in self._all("payin")
+                if o["Status"] == "CREATED" and o.get("SecureModeRedirectURL") and user_id in (None, o["AuthorId"])
+            ]
 
     def approve_sca(self, transfer_id: str, *, success: bool = True) -> dict[str, Any]:
         """The author of a transfer approves it on Mangopay's SCA page (or fails its factors: `success` False)."""
@@ -386,8 +475,9 @@ class MangopaySim:
             tr = self._get("transfer", transfer_id)
             if tr["Status"] != "CREATED" or not tr.get("PendingUserAction"):
                 raise _param(f"This transfer is {tr['Status']}: nothing to approve")
-            token = next(t for t, x in self.sca_sessions.items()
-                         if x["Subject"] == transfer_id and x["Status"] == "OPEN")
+            token = next(
+                t for t, x in self.sca_sessions.items() if x["Subject"] == transfer_id and x["Status"] == "OPEN"
+            )
             self.complete_sca(token, success=success)
             return self._public(tr)
 
@@ -430,8 +520,11 @@ class MangopaySim:
         open: never asked, or lapsed after SCA_SESSION_LIFETIME)."""
         with self.lock:
             self._sweep()
-            open_ = [t for t, x in self.sca_sessions.items()
-                     if x["Purpose"] == "ENROLMENT" and x["UserId"] == user_id and x["Status"] == "OPEN"]
+            open_ = [
+                t
+                for t, x in self.sca_sessions.items()
+                if x["Purpose"] == "ENROLMENT" and x["UserId"] == user_id and x["Status"] == "OPEN"
+            ]
             if not open_:
                 raise _param(f"No open SCA enrolment session for user {user_id}")
             return self.complete_sca(open_[-1], success=success)
@@ -446,8 +539,11 @@ class MangopaySim:
         """Hosted SCA sessions still open (ENROLMENT, TRANSFER, WALLET), oldest first."""
         with self.lock:
             self._sweep()
-            return [dict(x) for x in self.sca_sessions.values() if x["Status"] == "OPEN"
-                    and purpose in (None, x["Purpose"]) and user_id in (None, x["UserId"])]
+            return [
+                dict(x)
+                for x in self.sca_sessions.values()
+                if x["Status"] == "OPEN" and purpose in (None, x["Purpose"]) and user_id in (None, x["UserId"])
+            ]
 
     def _sca_page_state(self, url: str) -> str:
         """What the hosted SCA page shows for `url`: OPEN, or EXPIRED/VALIDATED/FAILED (the person is sent back);
@@ -455,8 +551,9 @@ class MangopaySim:
         query = dict(part.partition("=")[::2] for part in urlsplit(url).query.split("&") if part)
         token, back = unquote(query.get("token", "")), query.get("returnUrl")
         if not back or not re.fullmatch(r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+", back):
-            raise MangopayError(400, "param_error", "The SCA page cannot return the user: returnUrl is missing or "
-                                "not percent-encoded")
+            raise MangopayError(
+                400, "param_error", "The SCA page cannot return the user: returnUrl is missing or not percent-encoded"
+            )
         with self.lock:
             self._sweep()
             session = self.sca_sessions.get(token)
@@ -483,8 +580,11 @@ class MangopaySim:
         """Transfers waiting for their author's SCA, oldest first."""
         with self.lock:
             self._sweep()
-            return [self._public(o) for o in self._all("transfer") if o["Status"] == "CREATED"
-                    and o.get("PendingUserAction") and user_id in (None, o["AuthorId"])]
+            return [
+                self._public(o)
+                for o in self._all("transfer")
+                if o["Status"] == "CREATED" and o.get("PendingUserAction") and user_id in (None, o["AuthorId"])
+            ]
 
     def pass_kyc(self, session_id: str) -> dict[str, Any]:
         """The user completes the hosted identity verification: validated, the user is REGULAR."""
@@ -503,12 +603,23 @@ class MangopaySim:
     def open_kyc(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Identity verification sessions still pending, oldest first."""
         with self.lock:
-            return [self._public(o) for o in self._all("identityverification")
-                    if o["Status"] == "PENDING" and user_id in (None, o["UserId"])]
+            return [
+                self._public(o)
+                for o in self._all("identityverification")
+                if o["Status"] == "PENDING" and user_id in (None, o["UserId"])
+            ]
 
-    def register_bank_account(self, user_id: str, iban: str = IBAN_OK, *, currency: str | None = None,
-                              owner_name: str = "Ada Lovelace", address: dict[str, Any] | None = None,
-                              bic: str | None = None, sca: bool = True) -> dict[str, Any]:
+    def register_bank_account(
+        self,
+        user_id: str,
+        iban: str = IBAN_OK,
+        *,
+        currency: str | None = None,
+        owner_name: str = "Ada Lovelace",
+        address: dict[str, Any] | None = None,
+        bic: str | None = None,
+        sca: bool = True,
+    ) -> dict[str, Any]:
         """The person on the operator's bank-account page: the page registers their IBAN as a Recipient of the
         Mangopay user `user_id` for payouts in `currency` (default: their newest wallet's, else EUR) with `POST
         .../users/{id}/recipients` (same checks), then sends them to its SCA session, which they pass (`sca`) or
@@ -519,14 +630,21 @@ class MangopaySim:
             wallets = [w for w in self._all("wallet") if user_id in w["Owners"]]
             currency = currency or (wallets[-1]["Currency"] if wallets else "EUR")
             first, _, last = owner_name.partition(" ")
-            place = address or {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002",
-                                "Country": "FR"}
+            place = address or {
+                "AddressLine1": "1 rue de la Paix",
+                "City": "Paris",
+                "PostalCode": "75002",
+                "Country": "FR",
+            }
             local = currency == "EUR" and iban[:2] in SEPA_EUR
             body: dict[str, Any] = {
-                "DisplayName": f"{owner_name} {currency}", "RecipientType": "Individual", "Currency": currency,
+                "DisplayName": f"{owner_name} {currency}",
+                "RecipientType": "Individual",
+                "Currency": currency,
                 "Country": iban[:2] if re.fullmatch(r"[A-Z]{2}", iban[:2]) else "FR",
                 "IndividualRecipient": {"FirstName": first, "LastName": last or first, "Address": place},
-                "PayoutMethodType": "LocalBankTransfer" if local else "InternationalBankTransfer"}
+                "PayoutMethodType": "LocalBankTransfer" if local else "InternationalBankTransfer",
+            }
             if local:
                 body["LocalBankTransfer"] = {"EUR": {"IBAN": iban, **({"BIC": bic} if bic else {})}}
             else:
@@ -537,14 +655,25 @@ class MangopaySim:
                 self.complete_sca(token)
             return self._public(self._get("recipient", rec["Id"]))
 
-    def register_legacy_bank_account(self, user_id: str, iban: str = IBAN_OK, *, owner_name: str = "Ada Lovelace",
-                                     address: dict[str, Any] | None = None, bic: str | None = None,
-                                     tag: str | None = None) -> dict[str, Any]:
+    def register_legacy_bank_account(
+        self,
+        user_id: str,
+        iban: str = IBAN_OK,
+        *,
+        owner_name: str = "Ada Lovelace",
+        address: dict[str, Any] | None = None,
+        bic: str | None = None,
+        tag: str | None = None,
+    ) -> dict[str, Any]:
         """An IBAN Bank Account (the legacy `POST .../users/{id}/bankaccounts/iban`, with its checks): one created
         after 30 April 2026 is refused for payouts (121018). MangopayError when refused."""
-        body: dict[str, Any] = {"OwnerName": owner_name, "IBAN": iban, "Tag": tag,
-                                "OwnerAddress": address or {"AddressLine1": "1 rue de la Paix", "City": "Paris",
-                                                            "PostalCode": "75002", "Country": "FR"}}
+        body: dict[str, Any] = {
+            "OwnerName": owner_name,
+            "IBAN": iban,
+            "Tag": tag,
+            "OwnerAddress": address
+            or {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002", "Country": "FR"},
+        }
         if bic is not None:
             body["BIC"] = bic
         with self.lock:
@@ -558,16 +687,22 @@ class MangopaySim:
             if payout["Status"] != "CREATED":
                 raise _param(f"This payout is {payout['Status']}: nothing to settle")
             if success:
-                payout.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1],
-                              ExecutionDate=self._now(), ModeApplied="STANDARD")
+                payout.update(
+                    Status="SUCCEEDED",
+                    ResultCode=OK_CODE[0],
+                    ResultMessage=OK_CODE[1],
+                    ExecutionDate=self._now(),
+                    ModeApplied="STANDARD",
+                )
                 self._event("PAYOUT_NORMAL_SUCCEEDED", payout["Id"])
             else:
                 self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += payout["DebitedFunds"]["Amount"]
                 self._fail(payout, WIRE_REFUSED, "PAYOUT_NORMAL_FAILED")
             return self._public(payout)
 
-    def return_payout(self, payout_id: str, reason: str = "BANKACCOUNT_HAS_BEEN_CLOSED",
-                      message: str | None = None) -> dict[str, Any]:
+    def return_payout(
+        self, payout_id: str, reason: str = "BANKACCOUNT_HAS_BEEN_CLOSED", message: str | None = None
+    ) -> dict[str, Any]:
         """The bank sends a SUCCEEDED payout back (guides/payouts/rejects-returns.mdx): Mangopay makes a Refund of
         the payout (its RefundReason saying why) and the money is back in the wallet; PAYOUT_REFUND_CREATED then
         _SUCCEEDED."""
@@ -576,12 +711,25 @@ class MangopaySim:
             if payout["Status"] != "SUCCEEDED":
                 raise _param(f"This payout is {payout['Status']}: only a succeeded payout comes back")
             amount = dict(payout["DebitedFunds"])
-            ref = self._new("refund", AuthorId=payout["AuthorId"], CreditedUserId=payout["AuthorId"],
-                            DebitedFunds=amount, CreditedFunds=amount, Fees={**amount, "Amount": 0},
-                            DebitedWalletId=None, CreditedWalletId=payout["DebitedWalletId"], Status="CREATED",
-                            ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REFUND",
-                            InitialTransactionId=payout["Id"], InitialTransactionType="PAYOUT",
-                            RefundReason={"RefusedReasonType": reason, "RefusedReasonMessage": message})
+            ref = self._new(
+                "refund",
+                AuthorId=payout["AuthorId"],
+                CreditedUserId=payout["AuthorId"],
+                DebitedFunds=amount,
+                CreditedFunds=amount,
+                Fees={**amount, "Amount": 0},
+                DebitedWalletId=None,
+                CreditedWalletId=payout["DebitedWalletId"],
+                Status="CREATED",
+                ResultCode=None,
+                ResultMessage=None,
+                ExecutionDate=None,
+                Type="PAYIN",
+                Nature="REFUND",
+                InitialTransactionId=payout["Id"],
+                InitialTransactionType="PAYOUT",
+                RefundReason={"RefusedReasonType": reason, "RefusedReasonMessage": message},
+            )
             self._event("PAYOUT_REFUND_CREATED", ref["Id"])
             self._get("wallet", payout["DebitedWalletId"])["Balance"]["Amount"] += amount["Amount"]
             ref.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
@@ -591,8 +739,11 @@ class MangopaySim:
     def open_payouts(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Payouts the bank has not settled yet, oldest first."""
         with self.lock:
-            return [self._public(o) for o in self._all("payout")
-                    if o["Status"] == "CREATED" and user_id in (None, o["AuthorId"])]
+            return [
+                self._public(o)
+                for o in self._all("payout")
+                if o["Status"] == "CREATED" and user_id in (None, o["AuthorId"])
+            ]
 
     def of_kind(self, kind: str) -> list[dict[str, Any]]:
         """Every object of a kind (user, wallet, card, payin, transfer, refund, ...), oldest first."""
@@ -680,8 +831,14 @@ class MangopaySim:
                 request_record(self.requests, f"{request.method} {request.path}", status=status)
             if status == 405:
                 return self._error(MangopayError(405, "method_not_allowed", "The method is not allowed"))
-            return self._error(MangopayError(404, "ressource_not_found", "Cannot found the ressource",
-                                             {"RessourceNotFound": f"No route {request.path}"}))
+            return self._error(
+                MangopayError(
+                    404,
+                    "ressource_not_found",
+                    "Cannot found the ressource",
+                    {"RessourceNotFound": f"No route {request.path}"},
+                )
+            )
 
         app.register_error_handler(404, unknown)
         app.register_error_handler(405, unknown)
@@ -695,10 +852,14 @@ class MangopaySim:
             if kind == "card":  # the operator's card page: only through a link paybot signed (used when submitted)
                 user, token = request.args.get("user", ""), request.args.get("token", "")
                 key = links.link_key(self.link_secret)
-                if obj is None or obj.get("UserId") != user or \
-                        not links.verify(key, "card", f"{user}:{oid}", token, self.clock.now()):
-                    return Response("<html><body>This link is not valid.</body></html>", mimetype="text/html",
-                                    status=403)
+                if (
+                    obj is None
+                    or obj.get("UserId") != user
+                    or not links.verify(key, "card", f"{user}:{oid}", token, self.clock.now())
+                ):
+                    return Response(
+                        "<html><body>This link is not valid.</body></html>", mimetype="text/html", status=403
+                    )
             body = f"<html><body><h1>Mangopay {kind}</h1><p>{oid}: {obj and obj.get('Status')}</p></body></html>"
             return Response(body, mimetype="text/html", status=200 if obj else 404)
 
@@ -718,8 +879,9 @@ class MangopaySim:
                 elif action == "kyc":
                     result = self.pass_kyc(oid)
                 elif action == "bank":  # POST /_sim/bank/<user id> {"iban": "FR76..."}: the operator's page
-                    result = self.register_bank_account(oid, str(body.get("iban", IBAN_OK)),
-                                                        owner_name=str(body.get("owner_name", "Ada Lovelace")))
+                    result = self.register_bank_account(
+                        oid, str(body.get("iban", IBAN_OK)), owner_name=str(body.get("owner_name", "Ada Lovelace"))
+                    )
                 elif action == "payout-return":  # POST /_sim/payout-return/<payout id> {"reason": "..."}: the bank
                     result = self.return_payout(oid, str(body.get("reason", "BANKACCOUNT_HAS_BEEN_CLOSED")))
                 elif action == "payout":  # POST /_sim/payout/<payout id> {"success": false}: the bank
@@ -733,8 +895,12 @@ class MangopaySim:
                     result = {"now": self._now()}
                 elif action == "fault":  # POST /_sim/fault/next {"route": "POST /transfers", "status": 500}
                     status = DROP if body.get("status") == "drop" else int(body.get("status", 500))
-                    self.inject(str(body.get("route", "")), status, int(body.get("times", 1)),
-                                work=bool(body.get("work", False)))
+                    self.inject(
+                        str(body.get("route", "")),
+                        status,
+                        int(body.get("times", 1)),
+                        work=bool(body.get("work", False)),
+                    )
                     result = {"ok": True}
                 else:
                     return json_response({"error": "unknown action"}, 404)
@@ -768,7 +934,8 @@ class MangopaySim:
                 f"<form method='post' action='/_sim/sca{html.escape(raw)}'>"
                 "<button name='answer' value='yes'>Confirm</button> "
                 "<button name='answer' value='no'>Refuse</button></form></main></body></html>",
-                mimetype="text/html")
+                mimetype="text/html",
+            )
 
         def tokenizer(oid: str) -> Response:  # the tokenization server: a browser posts the card page's form here
             answer = self.tokenize(oid, {k: str(v) for k, v in request.form.items()})
@@ -779,8 +946,12 @@ class MangopaySim:
             with self.lock:
                 self._sweep()
                 payin = self.objects.get(oid)
-                waiting = payin is not None and payin["_kind"] == "payin" and payin["Status"] == "CREATED" \
+                waiting = (
+                    payin is not None
+                    and payin["_kind"] == "payin"
+                    and payin["Status"] == "CREATED"
                     and bool(payin.get("SecureModeRedirectURL"))
+                )
                 back = str(payin.get("SecureModeReturnURL") or "") if payin else ""
             if request.method == "POST":
                 if waiting:
@@ -789,23 +960,27 @@ class MangopaySim:
                     except MangopayError:
                         pass  # lapsed meanwhile: the return page reads what happened
                 if not back:
-                    return Response("<html><body>No return address.</body></html>", mimetype="text/html",
-                                    status=400)
+                    return Response("<html><body>No return address.</body></html>", mimetype="text/html", status=400)
                 # Mangopay adds the transaction's id to the platform's return URL (api-reference/web-card-payins/
                 # view-payin-web-card.mdx, ReturnURL).
                 joint = "&" if "?" in back else "?"
                 return Response(status=302, headers={"Location": f"{back}{joint}transactionId={oid}"})
             if not waiting:
-                return Response("<html lang='en'><head><title>3-D Secure</title></head><body><main><h1>This "
-                                "payment is not waiting for you</h1></main></body></html>", mimetype="text/html",
-                                status=404)
+                return Response(
+                    "<html lang='en'><head><title>3-D Secure</title></head><body><main><h1>This "
+                    "payment is not waiting for you</h1></main></body></html>",
+                    mimetype="text/html",
+                    status=404,
+                )
             amount = payin["DebitedFunds"] if payin else {}
-            page_html = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
-                    "content='width=device-width, initial-scale=1'><title>3-D Secure (emulated bank)</title></head>"
-                    "<body><main><h1>Your bank asks you to confirm</h1>"
-                    f"<p>Confirm the card operation of {amount.get('Amount')} {amount.get('Currency')} (minor units)."
-                    "</p><form method='post'><button name='answer' value='pass'>Confirm</button> "
-                    "<button name='answer' value='fail'>Refuse</button></form></main></body></html>")
+            page_html = (
+                "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
+                "content='width=device-width, initial-scale=1'><title>3-D Secure (emulated bank)</title></head>"
+                "<body><main><h1>Your bank asks you to confirm</h1>"
+                f"<p>Confirm the card operation of {amount.get('Amount')} {amount.get('Currency')} (minor units)."
+                "</p><form method='post'><button name='answer' value='pass'>Confirm</button> "
+                "<button name='answer' value='fail'>Refuse</button></form></main></body></html>"
+            )
             return Response(page_html, mimetype="text/html")
 
         def payouts() -> Response:  # GET /_sim/payouts: the payouts waiting for their bank (to settle one)
@@ -829,16 +1004,27 @@ class MangopaySim:
 
     def _error(self, err: MangopayError) -> Response:
         now = self._now()
-        body = {"Message": err.message, "Type": err.type, "Id": f"{uuid.uuid4()}#{now}", "Date": now,
-                err.errors_key: err.errors}
+        body = {
+            "Message": err.message,
+            "Type": err.type,
+            "Id": f"{uuid.uuid4()}#{now}",
+            "Date": now,
+            err.errors_key: err.errors,
+        }
         return json_response(body, err.status, err.headers)
 
     def _token(self) -> Response:
         header = request.headers.get("Authorization", "")
         expected = base64.b64encode(f"{self.client_id}:{self.api_key}".encode()).decode()
         if header != f"Basic {expected}":
-            return self._error(MangopayError(401, "invalid_client", "Authentication failed",
-                                             {"Authorization": "The client id or the API key is wrong"}))
+            return self._error(
+                MangopayError(
+                    401,
+                    "invalid_client",
+                    "Authentication failed",
+                    {"Authorization": "The client id or the API key is wrong"},
+                )
+            )
         token = secrets.token_hex(16)
         with self.lock:
             self.tokens[token] = time.monotonic() + TOKEN_LIFETIME
@@ -863,8 +1049,14 @@ class MangopaySim:
                 record = request_record(self.requests, route, key, query=request.query_string.decode("latin-1"))
                 if not self._authorized(client):
                     record["status"] = 401
-                    return self._error(MangopayError(401, "invalid_token", "Authorization has been denied",
-                                                     {"Authorization": "Missing, invalid or expired token"}))
+                    return self._error(
+                        MangopayError(
+                            401,
+                            "invalid_token",
+                            "Authorization has been denied",
+                            {"Authorization": "Missing, invalid or expired token"},
+                        )
+                    )
                 self._prune()
                 limited, rate_headers = self._count_call()
                 fault = take_fault(self.faults, route)
@@ -874,13 +1066,21 @@ class MangopaySim:
                 if key is not None:
                     if not KEY_FORMAT.fullmatch(key):
                         record["status"] = 400
-                        return self._error(_param("One or several required parameters are missing or incorrect",
-                                                  **{"Idempotency-Key": "16 to 36 letters, digits or dashes"}))
+                        return self._error(
+                            _param(
+                                "One or several required parameters are missing or incorrect",
+                                **{"Idempotency-Key": "16 to 36 letters, digits or dashes"},
+                            )
+                        )
                     if key in self.keys:
                         record["status"] = 409
-                        return self._error(MangopayError(
-                            409, "idempotent_creation_conflict",
-                            "A resource has already been created with this Idempotency Key"))
+                        return self._error(
+                            MangopayError(
+                                409,
+                                "idempotent_creation_conflict",
+                                "A resource has already been created with this Idempotency Key",
+                            )
+                        )
                     self.keys[key] = {"at": self._now(), "url": request.url}  # spent now, answer below
                 if method in ("POST", "PUT"):
                     body = request.get_json(silent=True)
@@ -895,9 +1095,8 @@ class MangopaySim:
                     resp = self._error(MangopayError(fault[0], "internal_error", "Internal server error"))
                 else:
                     try:
-                        result = view(body or {}, **kw) if method in ("POST", "PUT") else view(
-                            request.args, **kw)
-                        resp, list_headers = (result if isinstance(result, tuple) else (result, {}))
+                        result = view(body or {}, **kw) if method in ("POST", "PUT") else view(request.args, **kw)
+                        resp, list_headers = result if isinstance(result, tuple) else (result, {})
                         resp = json_response(resp, 200, list_headers)
                     except MangopayError as err:
                         resp = self._error(err)
@@ -906,8 +1105,7 @@ class MangopaySim:
                 resp.headers.update(rate_headers)
                 record["status"] = resp.status_code
                 if key is not None:
-                    self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True),
-                                          type=resp.mimetype)
+                    self.keys[key].update(status=resp.status_code, body=resp.get_data(as_text=True), type=resp.mimetype)
             if fault and fault[0] == DROP:  # the work is done and saved; the client never hears of it
                 drop_connection()
             return resp
@@ -926,10 +1124,13 @@ class MangopaySim:
         if not limited:
             self.calls.append(now)
             made = [m + 1 for m in made]
-        headers = {"X-RateLimit": ", ".join(map(str, made)),
-                   "X-RateLimit-Remaining": ", ".join(str(max(limit - m, 0))
-                                                      for m, (_, limit) in zip(made, self.rate_limits, strict=True)),
-                   "X-RateLimit-Reset": ", ".join(str(now + int(w.total_seconds())) for w, _ in self.rate_limits)}
+        headers = {
+            "X-RateLimit": ", ".join(map(str, made)),
+            "X-RateLimit-Remaining": ", ".join(
+                str(max(limit - m, 0)) for m, (_, limit) in zip(made, self.rate_limits, strict=True)
+            ),
+            "X-RateLimit-Reset": ", ".join(str(now + int(w.total_seconds())) for w, _ in self.rate_limits),
+        }
         return limited, headers
 
     def _prune(self) -> None:
@@ -968,8 +1169,14 @@ class MangopaySim:
         # a token of the emulator's sequence, not random: a crash run replays from its seed to the same words
         self._sca_n += 1
         token = "sca_" + hashlib.sha256(f"{self.client_id}:sca:{self._sca_n}".encode()).hexdigest()[:32]
-        self.sca_sessions[token] = {"Token": token, "Purpose": purpose, "UserId": user_id, "Subject": subject,
-                                    "At": self._now(), "Status": "OPEN"}
+        self.sca_sessions[token] = {
+            "Token": token,
+            "Purpose": purpose,
+            "UserId": user_id,
+            "Subject": subject,
+            "At": self._now(),
+            "Status": "OPEN",
+        }
         return f"{self.base}/_sim/sca?token={token}"
 
     def _response(self, _args: Any, key: str) -> dict[str, Any]:
@@ -980,10 +1187,14 @@ class MangopaySim:
             resource = json.loads(saved["body"])
         except ValueError:
             resource = None
-        return {"StatusCode": str(saved["status"]), "ContentLength": str(len(saved["body"])),
-                "ContentType": f"{saved['type']}; charset=utf-8",
-                "Date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(saved["at"])),
-                "RequestURL": saved["url"], "Resource": resource}
+        return {
+            "StatusCode": str(saved["status"]),
+            "ContentLength": str(len(saved["body"])),
+            "ContentType": f"{saved['type']}; charset=utf-8",
+            "Date": time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(saved["at"])),
+            "RequestURL": saved["url"],
+            "Resource": resource,
+        }
 
     def _all(self, kind: str) -> list[dict[str, Any]]:
         return [o for o in self.objects.values() if o["_kind"] == kind]
@@ -1013,8 +1224,9 @@ class MangopaySim:
 
         return view
 
-    def _page(self, rows: list[dict[str, Any]], args: Any, *, sort_field: str = "CreationDate",
-              default: str = "ASC") -> tuple[list[dict[str, Any]], dict[str, str]]:
+    def _page(
+        self, rows: list[dict[str, Any]], args: Any, *, sort_field: str = "CreationDate", default: str = "ASC"
+    ) -> tuple[list[dict[str, Any]], dict[str, str]]:
         """One page of a list, with Mangopay's pagination headers."""
         try:
             page = int(args.get("page", 1))
@@ -1022,19 +1234,27 @@ class MangopaySim:
         except ValueError:
             raise _param("page and per_page are numbers") from None
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-            raise _param("One or several required parameters are missing or incorrect",
-                         per_page=f"per_page is between 1 and {MAX_PER_PAGE}; page starts at 1")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                per_page=f"per_page is between 1 and {MAX_PER_PAGE}; page starts at 1",
+            )
         field, _, direction = (args.get("Sort") or f"{sort_field}:{default}").partition(":")
         if field not in ("CreationDate", "Date") or direction.upper() not in ("ASC", "DESC"):
             raise _param("Invalid sort", Sort="CreationDate:ASC or CreationDate:DESC")
-        rows = sorted(rows, key=lambda o: (o.get(sort_field), int(o.get("Id", 0) or 0)),
-                      reverse=direction.upper() == "DESC") if sort_field == "CreationDate" else (
-            rows[::-1] if direction.upper() == "DESC" else rows)
+        rows = (
+            sorted(
+                rows, key=lambda o: (o.get(sort_field), int(o.get("Id", 0) or 0)), reverse=direction.upper() == "DESC"
+            )
+            if sort_field == "CreationDate"
+            else (rows[::-1] if direction.upper() == "DESC" else rows)
+        )
         pages = max(1, -(-len(rows) // per_page))
-        chunk = rows[(page - 1) * per_page: page * per_page]
+        chunk = rows[(page - 1) * per_page : page * per_page]
         base = request.base_url
-        links = [f"<{base}?{urlencode({'page': p, 'per_page': per_page})}>; rel=\"{rel}\"" for rel, p in
-                 (("first", 1), ("prev", max(1, page - 1)), ("next", min(pages, page + 1)), ("last", pages))]
+        links = [
+            f'<{base}?{urlencode({"page": p, "per_page": per_page})}>; rel="{rel}"'
+            for rel, p in (("first", 1), ("prev", max(1, page - 1)), ("next", min(pages, page + 1)), ("last", pages))
+        ]
         headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": ", ".join(links)}
         return [self._public(o) if "_kind" in o else o for o in chunk], headers
 
@@ -1050,17 +1270,27 @@ class MangopaySim:
             return
         context = args.get("ScaContext") or "USER_PRESENT"
         if context not in ("USER_PRESENT", "USER_NOT_PRESENT"):
-            raise _param("One or several required parameters are missing or incorrect",
-                         ScaContext="USER_PRESENT or USER_NOT_PRESENT")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                ScaContext="USER_PRESENT or USER_NOT_PRESENT",
+            )
         if context == "USER_NOT_PRESENT":
-            raise MangopayError(403, "forbidden_ressource", "The user has not given consent to act on their behalf",
-                                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"})
+            raise MangopayError(
+                403,
+                "forbidden_ressource",
+                "The user has not given consent to act on their behalf",
+                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"},
+            )
         last = user.get("_wallet_sca_at")
         if last is not None and self._now() - last < int(WALLET_SCA_EVERY.total_seconds()):
             return
         link = self._sca_session("WALLET", user["Id"], user["Id"])
-        raise MangopayError(401, "sca_required", "Strong customer authentication is required to access this account",
-                            headers={"WWW-Authenticate": f"PendingUserAction RedirectUrl={link}"})
+        raise MangopayError(
+            401,
+            "sca_required",
+            "Strong customer authentication is required to access this account",
+            headers={"WWW-Authenticate": f"PendingUserAction RedirectUrl={link}"},
+        )
 
     def _wallet_view(self, args: Any, oid: str) -> dict[str, Any]:
         wallet = self._get("wallet", oid)
@@ -1082,22 +1312,30 @@ class MangopaySim:
         value = body.get(name)
         if value is None:
             if required:
-                raise _param("One or several required parameters are missing or incorrect",
-                             **{name: f"The {name} field is required."})
+                raise _param(
+                    "One or several required parameters are missing or incorrect",
+                    **{name: f"The {name} field is required."},
+                )
             return None
-        amount, currency = value.get("Amount") if isinstance(value, dict) else None, (
-            value.get("Currency") if isinstance(value, dict) else None)
+        amount, currency = (
+            value.get("Amount") if isinstance(value, dict) else None,
+            (value.get("Currency") if isinstance(value, dict) else None),
+        )
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0 or currency not in CURRENCIES:
-            raise _param("One or several required parameters are missing or incorrect",
-                         **{name: "Amount is a whole number of minor units, Currency an ISO code"})
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                **{name: "Amount is a whole number of minor units, Currency an ISO code"},
+            )
         return {"Currency": currency, "Amount": amount}
 
     @staticmethod
     def _tag(body: dict[str, Any]) -> str | None:
         tag = body.get("Tag")
         if tag is not None and (not isinstance(tag, str) or len(tag) > 255):
-            raise _param("One or several required parameters are missing or incorrect",
-                         Tag="The Tag is a string of at most 255 characters")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                Tag="The Tag is a string of at most 255 characters",
+            )
         return tag
 
     @staticmethod
@@ -1112,41 +1350,65 @@ class MangopaySim:
         self._required(body, "FirstName", "LastName", "Email", "UserCategory")
         category = body["UserCategory"]
         if category not in ("PAYER", "OWNER"):
-            raise _param("One or several required parameters are missing or incorrect",
-                         UserCategory="PAYER or OWNER")
+            raise _param("One or several required parameters are missing or incorrect", UserCategory="PAYER or OWNER")
         if category == "OWNER" and not _true(body.get("TermsAndConditionsAccepted")):
-            raise _param("An OWNER must accept Mangopay's terms and conditions",
-                         TermsAndConditionsAccepted="must be true for an OWNER")
+            raise _param(
+                "An OWNER must accept Mangopay's terms and conditions",
+                TermsAndConditionsAccepted="must be true for an OWNER",
+            )
         if category == "OWNER":
             self._owner_identity(body)
             self._fraud_policy(body["FirstName"], body["LastName"], body["Email"])
         now = self._now()
-        user = self._new("user", Tag=self._tag(body), PersonType="NATURAL", FirstName=body["FirstName"],
-                         LastName=body["LastName"], Email=body["Email"], UserCategory=category,
-                         KYCLevel="LIGHT", UserStatus="ACTIVE",
-                         TermsAndConditionsAccepted=_true(body.get("TermsAndConditionsAccepted")),
-                         TermsAndConditionsAcceptedDate=now if _true(body.get("TermsAndConditionsAccepted")) else None,
-                         Birthday=body.get("Birthday"), Nationality=body.get("Nationality"),
-                         CountryOfResidence=body.get("CountryOfResidence"), Address=body.get("Address"),
-                         Occupation=None, IncomeRange=None, ProofOfIdentity=None, ProofOfAddress=None,
-                         Capacity="NORMAL", PhoneNumber=None, PhoneNumberCountry=None,
-                         PendingUserAction=None)
+        user = self._new(
+            "user",
+            Tag=self._tag(body),
+            PersonType="NATURAL",
+            FirstName=body["FirstName"],
+            LastName=body["LastName"],
+            Email=body["Email"],
+            UserCategory=category,
+            KYCLevel="LIGHT",
+            UserStatus="ACTIVE",
+            TermsAndConditionsAccepted=_true(body.get("TermsAndConditionsAccepted")),
+            TermsAndConditionsAcceptedDate=now if _true(body.get("TermsAndConditionsAccepted")) else None,
+            Birthday=body.get("Birthday"),
+            Nationality=body.get("Nationality"),
+            CountryOfResidence=body.get("CountryOfResidence"),
+            Address=body.get("Address"),
+            Occupation=None,
+            IncomeRange=None,
+            ProofOfIdentity=None,
+            ProofOfAddress=None,
+            Capacity="NORMAL",
+            PhoneNumber=None,
+            PhoneNumberCountry=None,
+            PendingUserAction=None,
+        )
         if category == "OWNER":  # an Owner is registered with SCA: PENDING_USER_ACTION until they enrol
-            user.update(UserStatus="PENDING_USER_ACTION",
-                        PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])})
+            user.update(
+                UserStatus="PENDING_USER_ACTION",
+                PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", user["Id"], user["Id"])},
+            )
         self._event("USER_ACCOUNT_VALIDATION_ASKED" if category == "OWNER" else "USER_CREATED", user["Id"])
         return self._public(user)
 
     @staticmethod
     def _fraud_policy(first: Any, last: Any, email: Any) -> None:
         """An OWNER's name and e-mail must be a person's (FRAUD_POLICY): else 400 fraud_policy, `errors` null."""
+
         def not_a_name(name: Any) -> bool:
             text = " ".join(str(name or "").split()).casefold()
             return text in NOT_NAMES or not any(c.isalpha() for c in text) or any(c.isdigit() for c in text)
 
         mailbox, _, domain = str(email or "").casefold().rpartition("@")
-        if not_a_name(first) or not_a_name(last) or not_a_name(f"{first} {last}") \
-                or domain.endswith(NOT_PERSONAL_DOMAINS) or mailbox in NOT_PERSONAL_MAILBOXES:
+        if (
+            not_a_name(first)
+            or not_a_name(last)
+            or not_a_name(f"{first} {last}")
+            or domain.endswith(NOT_PERSONAL_DOMAINS)
+            or mailbox in NOT_PERSONAL_MAILBOXES
+        ):
             raise MangopayError(400, "fraud_policy", FRAUD_POLICY)
 
     @staticmethod
@@ -1168,22 +1430,36 @@ class MangopaySim:
         An OWNER already is refused (400 not_allowed_for_user_category_owner: POST .../enrollment is for them)."""
         user = self._get("user", oid)
         if user["UserCategory"] == "OWNER":
-            raise MangopayError(400, "not_allowed_for_user_category_owner",
-                                "This endpoint is not allowed for User categorized as OWNER")
+            raise MangopayError(
+                400, "not_allowed_for_user_category_owner", "This endpoint is not allowed for User categorized as OWNER"
+            )
         if body.get("UserCategory") != "OWNER":
             raise _param("A user can only be categorized as OWNER", UserCategory="OWNER")
         if not _true(body.get("TermsAndConditionsAccepted")):
-            raise _param("An OWNER must accept Mangopay's terms and conditions",
-                         TermsAndConditionsAccepted="must be true for an OWNER")
+            raise _param(
+                "An OWNER must accept Mangopay's terms and conditions",
+                TermsAndConditionsAccepted="must be true for an OWNER",
+            )
         self._owner_identity(body)
         self._fraud_policy(user["FirstName"], user["LastName"], body.get("Email") or user["Email"])
-        user.update(UserCategory="OWNER", TermsAndConditionsAccepted=True, TermsAndConditionsAcceptedDate=self._now(),
-                    UserStatus="PENDING_USER_ACTION",
-                    PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)})
+        user.update(
+            UserCategory="OWNER",
+            TermsAndConditionsAccepted=True,
+            TermsAndConditionsAcceptedDate=self._now(),
+            UserStatus="PENDING_USER_ACTION",
+            PendingUserAction={"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)},
+        )
         self._event("USER_CATEGORY_UPDATED_TO_OWNER", oid)
         self._event("USER_ACCOUNT_VALIDATION_ASKED", oid)
-        for name in ("Birthday", "Nationality", "CountryOfResidence", "Address", "Email", "PhoneNumber",
-                     "PhoneNumberCountry"):
+        for name in (
+            "Birthday",
+            "Nationality",
+            "CountryOfResidence",
+            "Address",
+            "Email",
+            "PhoneNumber",
+            "PhoneNumberCountry",
+        ):
             if body.get(name) is not None:
                 user[name] = body[name]
         return self._public(user)
@@ -1193,8 +1469,9 @@ class MangopaySim:
         a PAYER is refused (400 not_allowed_for_user_category_payer: categorize them instead)."""
         user = self._get("user", oid)
         if user["UserCategory"] != "OWNER":
-            raise MangopayError(400, "not_allowed_for_user_category_payer",
-                                "This endpoint is not allowed for User categorized as PAYER")
+            raise MangopayError(
+                400, "not_allowed_for_user_category_payer", "This endpoint is not allowed for User categorized as PAYER"
+            )
         return {"PendingUserAction": {"RedirectUrl": self._sca_session("ENROLMENT", oid, oid)}}
 
     def _wallet_create(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -1205,9 +1482,15 @@ class MangopaySim:
         self._get("user", owners[0])
         if body["Currency"] not in CURRENCIES:
             raise _param("One or several required parameters are missing or incorrect", Currency="ISO code")
-        wallet = self._new("wallet", Tag=self._tag(body), Owners=[str(owners[0])], Description=body["Description"],
-                           Currency=body["Currency"], Balance={"Currency": body["Currency"], "Amount": 0},
-                           FundsType="DEFAULT")
+        wallet = self._new(
+            "wallet",
+            Tag=self._tag(body),
+            Owners=[str(owners[0])],
+            Description=body["Description"],
+            Currency=body["Currency"],
+            Balance={"Currency": body["Currency"], "Amount": 0},
+            FundsType="DEFAULT",
+        )
         return self._public(wallet)
 
     # ------------------------------------------------------------------ cards
@@ -1217,11 +1500,21 @@ class MangopaySim:
         self._get("user", body["UserId"])
         if body["Currency"] not in CURRENCIES:
             raise _param("One or several required parameters are missing or incorrect", Currency="ISO code")
-        reg = self._new("cardregistration", Tag=self._tag(body), UserId=str(body["UserId"]),
-                        Currency=body["Currency"], CardType=body.get("CardType") or "CB_VISA_MASTERCARD",
-                        AccessKey=secrets.token_urlsafe(15), PreregistrationData=secrets.token_urlsafe(48),
-                        RegistrationData=None, CardId=None, Status="CREATED", ResultCode=None, ResultMessage=None,
-                        CardHolderName=body.get("CardHolderName"))
+        reg = self._new(
+            "cardregistration",
+            Tag=self._tag(body),
+            UserId=str(body["UserId"]),
+            Currency=body["Currency"],
+            CardType=body.get("CardType") or "CB_VISA_MASTERCARD",
+            AccessKey=secrets.token_urlsafe(15),
+            PreregistrationData=secrets.token_urlsafe(48),
+            RegistrationData=None,
+            CardId=None,
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            CardHolderName=body.get("CardHolderName"),
+        )
         reg["CardRegistrationURL"] = f"{self.base}/_sim/tokenize/{reg['Id']}"
         return self._public(reg)
 
@@ -1233,8 +1526,10 @@ class MangopaySim:
         self._required(body, "RegistrationData")
         holder = body.get("CardHolderName")
         if holder is not None and (not isinstance(holder, str) or not 2 <= len(holder) <= 255):
-            raise _param("One or several required parameters are missing or incorrect",
-                         CardHolderName="The field CardHolderName must be between 2 and 255 characters long.")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                CardHolderName="The field CardHolderName must be between 2 and 255 characters long.",
+            )
         reg["RegistrationData"] = body["RegistrationData"]
         if holder:
             reg["CardHolderName"] = holder
@@ -1253,11 +1548,24 @@ class MangopaySim:
             reg.update(Status="ERROR", ResultCode=BAD_REGISTRATION_DATA[0], ResultMessage=BAD_REGISTRATION_DATA[1])
             return
         number = token["number"]
-        card = self._new("card", Tag=reg["Tag"], UserId=reg["UserId"], Currency=reg["Currency"],
-                         CardType=reg["CardType"], CardProvider="VISA", Alias=f"{number[:6]}XXXXXX{number[-4:]}",
-                         ExpirationDate=token["expiry"], Country="FRA", Product="I", BankCode="00152", Active=True,
-                         Validity="UNKNOWN", Fingerprint=hashlib.sha256(number.encode()).hexdigest()[:32],
-                         CardHolderName=reg["CardHolderName"], _behaviour=CARDS[number])
+        card = self._new(
+            "card",
+            Tag=reg["Tag"],
+            UserId=reg["UserId"],
+            Currency=reg["Currency"],
+            CardType=reg["CardType"],
+            CardProvider="VISA",
+            Alias=f"{number[:6]}XXXXXX{number[-4:]}",
+            ExpirationDate=token["expiry"],
+            Country="FRA",
+            Product="I",
+            BankCode="00152",
+            Active=True,
+            Validity="UNKNOWN",
+            Fingerprint=hashlib.sha256(number.encode()).hexdigest()[:32],
+            CardHolderName=reg["CardHolderName"],
+            _behaviour=CARDS[number],
+        )
         reg.update(Status="VALIDATED", CardId=card["Id"], ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1])
 
     # ------------------------------------------------------------------ pay-ins
@@ -1270,32 +1578,52 @@ class MangopaySim:
             raise _param("The card does not belong to the author or is inactive", CardId="the author's card")
         if card["Validity"] != "VALID" and self._now() - card["CreationDate"] >= CARD_FRESH.total_seconds():
             # The docs name no code for this refusal: a param_error on CardId is the emulator's choice.
-            raise _param("The card must be VALID or registered less than 24 hours ago",
-                         CardId="a VALID card, or one registered less than 24 hours ago")
+            raise _param(
+                "The card must be VALID or registered less than 24 hours ago",
+                CardId="a VALID card, or one registered less than 24 hours ago",
+            )
         free = body.get("FreeCycles") or 0
         if not isinstance(free, int) or isinstance(free, bool) or free < 0:
-            raise _param("One or several required parameters are missing or incorrect",
-                         FreeCycles="a whole number, 0 or more")
+            raise _param(
+                "One or several required parameters are missing or incorrect", FreeCycles="a whole number, 0 or more"
+            )
         first = self._money(body, "FirstTransactionDebitedFunds")
         assert first is not None
         wallet = self._get("wallet", body.get("CreditedWalletId") or "")
         if wallet["Currency"] != first["Currency"]:
             raise _param("The currency of the funds and of the credited wallet differ", Currency="the wallet's")
-        reg = self._new("recurring", Tag=self._tag(body), AuthorId=author["Id"], CardId=card["Id"],
-                        CreditedUserId=str(body.get("CreditedUserId") or wallet["Owners"][0]),
-                        CreditedWalletId=wallet["Id"], FirstTransactionDebitedFunds=first,
-                        FirstTransactionFees=self._money(body, "FirstTransactionFees", required=False)
-                        or {"Currency": first["Currency"], "Amount": 0},
-                        NextTransactionDebitedFunds=body.get("NextTransactionDebitedFunds"),
-                        NextTransactionFees=body.get("NextTransactionFees"), Frequency=body.get("Frequency"),
-                        EndDate=body.get("EndDate"), FixedNextAmount=body.get("FixedNextAmount"),
-                        FractionedPayment=body.get("FractionedPayment"), Migration=False,
-                        FreeCycles=free, CycleNumber=0, TotalAmount=None, RecurringType="CUSTOM", Status="CREATED",
-                        ResultCode=None, ResultMessage=None, PaymentType="CARD",
-                        CurrentState={"PayinsLinked": 0, "CumulatedDebitedAmount": {"Currency": first["Currency"],
-                                                                                     "Amount": 0},
-                                      "CumulatedFeesAmount": {"Currency": first["Currency"], "Amount": 0},
-                                      "LastPayinId": None})
+        reg = self._new(
+            "recurring",
+            Tag=self._tag(body),
+            AuthorId=author["Id"],
+            CardId=card["Id"],
+            CreditedUserId=str(body.get("CreditedUserId") or wallet["Owners"][0]),
+            CreditedWalletId=wallet["Id"],
+            FirstTransactionDebitedFunds=first,
+            FirstTransactionFees=self._money(body, "FirstTransactionFees", required=False)
+            or {"Currency": first["Currency"], "Amount": 0},
+            NextTransactionDebitedFunds=body.get("NextTransactionDebitedFunds"),
+            NextTransactionFees=body.get("NextTransactionFees"),
+            Frequency=body.get("Frequency"),
+            EndDate=body.get("EndDate"),
+            FixedNextAmount=body.get("FixedNextAmount"),
+            FractionedPayment=body.get("FractionedPayment"),
+            Migration=False,
+            FreeCycles=free,
+            CycleNumber=0,
+            TotalAmount=None,
+            RecurringType="CUSTOM",
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            PaymentType="CARD",
+            CurrentState={
+                "PayinsLinked": 0,
+                "CumulatedDebitedAmount": {"Currency": first["Currency"], "Amount": 0},
+                "CumulatedFeesAmount": {"Currency": first["Currency"], "Amount": 0},
+                "LastPayinId": None,
+            },
+        )
         return self._public(reg)
 
     def _recurring_payin(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -1307,35 +1635,60 @@ class MangopaySim:
             self._required(body, "BrowserInfo", "IpAddress")
             self._browser(body)
         elif reg["Status"] not in ("IN_PROGRESS",):
-            raise _param("A merchant-initiated pay-in needs a successful customer-initiated one first",
-                         RecurringPayinRegistrationId=f"the registration is {reg['Status']}")
+            raise _param(
+                "A merchant-initiated pay-in needs a successful customer-initiated one first",
+                RecurringPayinRegistrationId=f"the registration is {reg['Status']}",
+            )
         if reg["Status"] == "ENDED":
             raise _param("The recurring registration has ended")
         linked = reg["CurrentState"]["PayinsLinked"]
         if linked < reg["FreeCycles"]:
             # A pay-in of a free cycle debits nothing, and may not say otherwise (snippets/p-body/FreeCycles.mdx).
             if body.get("DebitedFunds") is not None or body.get("Fees") is not None:
-                raise _param("DebitedFunds and Fees cannot be sent for a pay-in of a free cycle",
-                             DebitedFunds="not sent on a free cycle")
+                raise _param(
+                    "DebitedFunds and Fees cannot be sent for a pay-in of a free cycle",
+                    DebitedFunds="not sent on a free cycle",
+                )
             body = {**body, "DebitedFunds": {**reg["FirstTransactionDebitedFunds"], "Amount": 0}}
         debited = self._money(body, "DebitedFunds", required=not cit) or reg["FirstTransactionDebitedFunds"]
         fees = self._money(body, "Fees", required=False) or {"Currency": debited["Currency"], "Amount": 0}
-        if fees["Currency"] != debited["Currency"] or debited["Currency"] != reg["FirstTransactionDebitedFunds"][
-                "Currency"]:
+        if (
+            fees["Currency"] != debited["Currency"]
+            or debited["Currency"] != reg["FirstTransactionDebitedFunds"]["Currency"]
+        ):
             raise _param("The currency of the funds and of the credited wallet differ", Currency="the wallet's")
         card = self._get("card", reg["CardId"])
-        payin = self._new("payin", Tag=self._tag(body), AuthorId=reg["AuthorId"], CreditedUserId=reg["CreditedUserId"],
-                          DebitedFunds=debited, Fees=fees,
-                          CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
-                          CreditedWalletId=reg["CreditedWalletId"], DebitedWalletId=None, Status="CREATED",
-                          ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYIN", Nature="REGULAR",
-                          PaymentType="CARD", ExecutionType="DIRECT", CardId=card["Id"],
-                          RecurringPayinRegistrationId=reg["Id"], SecureMode=body.get("SecureMode") or "DEFAULT",
-                          SecureModeNeeded=False, SecureModeRedirectURL=None,
-                          SecureModeReturnURL=body.get("SecureModeReturnURL"),
-                          StatementDescriptor=body.get("StatementDescriptor"), Culture="EN",
-                          PaymentCategory="ECommerce", BrowserInfo=body.get("BrowserInfo") if cit else None,
-                          IpAddress=body.get("IpAddress") if cit else None, _cit=cit)
+        payin = self._new(
+            "payin",
+            Tag=self._tag(body),
+            AuthorId=reg["AuthorId"],
+            CreditedUserId=reg["CreditedUserId"],
+            DebitedFunds=debited,
+            Fees=fees,
+            CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
+            CreditedWalletId=reg["CreditedWalletId"],
+            DebitedWalletId=None,
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            ExecutionDate=None,
+            Type="PAYIN",
+            Nature="REGULAR",
+            PaymentType="CARD",
+            ExecutionType="DIRECT",
+            CardId=card["Id"],
+            RecurringPayinRegistrationId=reg["Id"],
+            SecureMode=body.get("SecureMode") or "DEFAULT",
+            SecureModeNeeded=False,
+            SecureModeRedirectURL=None,
+            SecureModeReturnURL=body.get("SecureModeReturnURL"),
+            StatementDescriptor=body.get("StatementDescriptor"),
+            Culture="EN",
+            PaymentCategory="ECommerce",
+            BrowserInfo=body.get("BrowserInfo") if cit else None,
+            IpAddress=body.get("IpAddress") if cit else None,
+            _cit=cit,
+        )
         self._event("PAYIN_NORMAL_CREATED", payin["Id"])
         if linked >= RECURRING_MAX_PAYINS:
             self._fail(payin, RECURRING_FULL, "PAYIN_NORMAL_FAILED")
@@ -1366,19 +1719,21 @@ class MangopaySim:
         info = body.get("BrowserInfo")
         missing = [f for f in BROWSER_FIELDS if not isinstance(info, dict) or info.get(f) in (None, "")]
         if missing:
-            raise _param("One or several required parameters are missing or incorrect",
-                         **{f"BrowserInfo.{f}": f"The {f} field is required." for f in missing})
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                **{f"BrowserInfo.{f}": f"The {f} field is required." for f in missing},
+            )
         try:
             ipaddress.ip_address(str(body.get("IpAddress")))
         except ValueError:
-            raise _param("One or several required parameters are missing or incorrect",
-                         IpAddress="an IPv4 or IPv6 address") from None
+            raise _param(
+                "One or several required parameters are missing or incorrect", IpAddress="an IPv4 or IPv6 address"
+            ) from None
 
     def _payin_succeeds(self, payin: dict[str, Any]) -> None:
         wallet = self._get("wallet", payin["CreditedWalletId"])
         wallet["Balance"]["Amount"] += payin["CreditedFunds"]["Amount"]
-        payin.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1],
-                     ExecutionDate=self._now())
+        payin.update(Status="SUCCEEDED", ResultCode=OK_CODE[0], ResultMessage=OK_CODE[1], ExecutionDate=self._now())
         card = self.objects.get(str(payin.get("CardId")))
         if card is not None:
             card["Validity"] = "VALID"
@@ -1413,19 +1768,41 @@ class MangopaySim:
         credited_user = self._get("user", target["Owners"][0])
         context = body.get("ScaContext")
         if context not in (None, "USER_PRESENT", "USER_NOT_PRESENT"):
-            raise _param("One or several required parameters are missing or incorrect",
-                         ScaContext="USER_PRESENT or USER_NOT_PRESENT")
-        between_owners = author["UserCategory"] == "OWNER" and credited_user["UserCategory"] == "OWNER" \
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                ScaContext="USER_PRESENT or USER_NOT_PRESENT",
+            )
+        between_owners = (
+            author["UserCategory"] == "OWNER"
+            and credited_user["UserCategory"] == "OWNER"
             and author["Id"] != credited_user["Id"]
+        )
         if between_owners and context == "USER_NOT_PRESENT":
-            raise MangopayError(403, "forbidden_ressource", "The user has not given consent to act on their behalf",
-                                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"})
-        tr = self._new("transfer", Tag=self._tag(body), AuthorId=author["Id"], CreditedUserId=credited_user["Id"],
-                       DebitedFunds=debited, Fees=fees,
-                       CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
-                       DebitedWalletId=source["Id"], CreditedWalletId=target["Id"], Status="CREATED",
-                       ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="TRANSFER", Nature="REGULAR",
-                       ScaContext=context, PendingUserAction=None)
+            raise MangopayError(
+                403,
+                "forbidden_ressource",
+                "The user has not given consent to act on their behalf",
+                {"ScaContext": "USER_NOT_PRESENT needs the user's consent to the proxy"},
+            )
+        tr = self._new(
+            "transfer",
+            Tag=self._tag(body),
+            AuthorId=author["Id"],
+            CreditedUserId=credited_user["Id"],
+            DebitedFunds=debited,
+            Fees=fees,
+            CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
+            DebitedWalletId=source["Id"],
+            CreditedWalletId=target["Id"],
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            ExecutionDate=None,
+            Type="TRANSFER",
+            Nature="REGULAR",
+            ScaContext=context,
+            PendingUserAction=None,
+        )
         self._event("TRANSFER_NORMAL_CREATED", tr["Id"])
         if credited_user["Id"] != author["Id"] and credited_user["UserCategory"] != "OWNER":
             self._fail(tr, PAYER_CANNOT_RECEIVE, "TRANSFER_NORMAL_FAILED")
@@ -1452,8 +1829,11 @@ class MangopaySim:
         self._event("TRANSFER_NORMAL_SUCCEEDED", tr["Id"])
 
     def _refunded(self, initial: str) -> int:
-        return sum(r["DebitedFunds"]["Amount"] for r in self._all("refund")
-                   if r["InitialTransactionId"] == initial and r["Status"] == "SUCCEEDED")
+        return sum(
+            r["DebitedFunds"]["Amount"]
+            for r in self._all("refund")
+            if r["InitialTransactionId"] == initial and r["Status"] == "SUCCEEDED"
+        )
 
     def _refund(self, body: dict[str, Any], initial: dict[str, Any], kind: str) -> dict[str, Any]:
         self._required(body, "AuthorId")
@@ -1465,15 +1845,28 @@ class MangopaySim:
             raise _param("The refund is more than what is left to refund", DebitedFunds=f"at most {left}")
         wallet = self._get("wallet", initial["CreditedWalletId"])
         back = self._get("wallet", initial["DebitedWalletId"]) if kind == "TRANSFER" else None
-        ref = self._new("refund", Tag=self._tag(body), AuthorId=initial["AuthorId"],
-                        CreditedUserId=initial["AuthorId"] if kind == "TRANSFER" else None,
-                        DebitedFunds=amount, CreditedFunds=amount, Fees={**amount, "Amount": 0},
-                        DebitedWalletId=wallet["Id"], CreditedWalletId=back["Id"] if back else None,
-                        Status="CREATED", ResultCode=None, ResultMessage=None, ExecutionDate=None,
-                        Type="PAYOUT" if kind == "PAYIN" else "TRANSFER",
-                        Nature="REFUND", InitialTransactionId=initial["Id"], InitialTransactionType=kind,
-                        RefundReason={"RefusedReasonType": "INITIALIZED_BY_CLIENT", "RefusedReasonMessage": None},
-                        Reference=body.get("Reference"), StatementDescriptor=body.get("StatementDescriptor"))
+        ref = self._new(
+            "refund",
+            Tag=self._tag(body),
+            AuthorId=initial["AuthorId"],
+            CreditedUserId=initial["AuthorId"] if kind == "TRANSFER" else None,
+            DebitedFunds=amount,
+            CreditedFunds=amount,
+            Fees={**amount, "Amount": 0},
+            DebitedWalletId=wallet["Id"],
+            CreditedWalletId=back["Id"] if back else None,
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            ExecutionDate=None,
+            Type="PAYOUT" if kind == "PAYIN" else "TRANSFER",
+            Nature="REFUND",
+            InitialTransactionId=initial["Id"],
+            InitialTransactionType=kind,
+            RefundReason={"RefusedReasonType": "INITIALIZED_BY_CLIENT", "RefusedReasonMessage": None},
+            Reference=body.get("Reference"),
+            StatementDescriptor=body.get("StatementDescriptor"),
+        )
         self._event(f"{kind}_REFUND_CREATED", ref["Id"])
         if wallet["Balance"]["Amount"] < amount["Amount"]:
             self._fail(ref, BALANCE, f"{kind}_REFUND_FAILED")
@@ -1520,9 +1913,24 @@ class MangopaySim:
             if args.get("BeforeDate"):
                 rows = [o for o in rows if o["CreationDate"] < int(args["BeforeDate"])]
             page, headers = self._page(rows, args)
-            keep = ("Id", "Tag", "CreationDate", "AuthorId", "CreditedUserId", "DebitedFunds", "CreditedFunds",
-                    "Fees", "Status", "ResultCode", "ResultMessage", "ExecutionDate", "Type", "Nature",
-                    "CreditedWalletId", "DebitedWalletId")
+            keep = (
+                "Id",
+                "Tag",
+                "CreationDate",
+                "AuthorId",
+                "CreditedUserId",
+                "DebitedFunds",
+                "CreditedFunds",
+                "Fees",
+                "Status",
+                "ResultCode",
+                "ResultMessage",
+                "ExecutionDate",
+                "Type",
+                "Nature",
+                "CreditedWalletId",
+                "DebitedWalletId",
+            )
             return [{k: o.get(k) for k in keep} for o in page], headers
 
         return view
@@ -1535,13 +1943,20 @@ class MangopaySim:
         self._required(body, "OwnerName", "OwnerAddress", "IBAN")
         name, address = body["OwnerName"], body["OwnerAddress"]
         if not isinstance(name, str) or len(name) > 255:
-            raise _param("One or several required parameters are missing or incorrect",
-                         OwnerName="The OwnerName is a string of at most 255 characters")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                OwnerName="The OwnerName is a string of at most 255 characters",
+            )
         if not isinstance(address, dict):
-            raise _param("One or several required parameters are missing or incorrect",
-                         OwnerAddress="The OwnerAddress is an Address object")
-        missing = {f"OwnerAddress.{n}": f"The OwnerAddress.{n} field is required."
-                   for n in ("AddressLine1", "City", "PostalCode", "Country") if not address.get(n)}
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                OwnerAddress="The OwnerAddress is an Address object",
+            )
+        missing = {
+            f"OwnerAddress.{n}": f"The OwnerAddress.{n} field is required."
+            for n in ("AddressLine1", "City", "PostalCode", "Country")
+            if not address.get(n)
+        }
         country = str(address.get("Country") or "")
         if country and not re.fullmatch(r"[A-Z]{2}", country):
             missing["OwnerAddress.Country"] = "The Country is an ISO 3166-1 alpha-2 code"
@@ -1555,12 +1970,24 @@ class MangopaySim:
         bic = body.get("BIC")
         if bic is not None and not (isinstance(bic, str) and BIC_SHAPE.fullmatch(bic.upper())):
             raise _param("One or several required parameters are missing or incorrect", BIC="The BIC is not valid")
-        account = self._new("bankaccount", Tag=self._tag(body), UserId=str(oid), Type="IBAN", OwnerName=name,
-                            OwnerAddress={"AddressLine1": address.get("AddressLine1"),
-                                          "AddressLine2": address.get("AddressLine2"), "City": address.get("City"),
-                                          "Region": address.get("Region"), "PostalCode": address.get("PostalCode"),
-                                          "Country": country},
-                            IBAN=iban, BIC=bic.upper() if isinstance(bic, str) else None, Active=True)
+        account = self._new(
+            "bankaccount",
+            Tag=self._tag(body),
+            UserId=str(oid),
+            Type="IBAN",
+            OwnerName=name,
+            OwnerAddress={
+                "AddressLine1": address.get("AddressLine1"),
+                "AddressLine2": address.get("AddressLine2"),
+                "City": address.get("City"),
+                "Region": address.get("Region"),
+                "PostalCode": address.get("PostalCode"),
+                "Country": country,
+            },
+            IBAN=iban,
+            BIC=bic.upper() if isinstance(bic, str) else None,
+            Active=True,
+        )
         return self._public(account)
 
     def _bank_account_view(self, _args: Any, oid: str, bid: str) -> dict[str, Any]:
@@ -1585,16 +2012,26 @@ class MangopaySim:
         emulator checks, each {Required, Pattern?})."""
         method, kind = args.get("PayoutMethodType"), args.get("RecipientType")
         if method not in PAYOUT_METHODS or kind != "Individual" or args.get("Currency") not in CURRENCIES:
-            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"PayoutMethodType": "NOT_IN_ALLOWED_VALUES"},
-                                errors_key="Errors")
+            raise MangopayError(
+                400, "param_error", PARAM_MESSAGE, {"PayoutMethodType": "NOT_IN_ALLOWED_VALUES"}, errors_key="Errors"
+            )
         field = {"Required": True}
         address = {n: field for n in ("AddressLine1", "City", "PostalCode", "Country")}
-        details = {"EUR": {"IBAN": field, "BIC": {"Required": False}}} if method == "LocalBankTransfer" else \
-            {"AccountNumber": field, "BIC": field}
-        return {"DisplayName": field, "Currency": field, "Country": field, "RecipientType": field,
-                "PayoutMethodType": field, "RecipientScope": {"Required": False},
-                "IndividualRecipient": {"FirstName": field, "LastName": field, "Address": address},
-                method: details}
+        details = (
+            {"EUR": {"IBAN": field, "BIC": {"Required": False}}}
+            if method == "LocalBankTransfer"
+            else {"AccountNumber": field, "BIC": field}
+        )
+        return {
+            "DisplayName": field,
+            "Currency": field,
+            "Country": field,
+            "RecipientType": field,
+            "PayoutMethodType": field,
+            "RecipientScope": {"Required": False},
+            "IndividualRecipient": {"FirstName": field, "LastName": field, "Address": address},
+            method: details,
+        }
 
     @staticmethod
     def _recipient_errors(body: dict[str, Any]) -> dict[str, str]:  # noqa: C901
@@ -1628,7 +2065,7 @@ class MangopaySim:
             if currency != "EUR" or country not in SEPA_EUR:
                 errors["PayoutMethodType"] = "UNSUPPORTED_PAYOUT_METHOD_FOR_CURRENCY"
             else:
-                account = ((body.get("LocalBankTransfer") or {}).get("EUR") or {})
+                account = (body.get("LocalBankTransfer") or {}).get("EUR") or {}
                 iban = re.sub(r"\s", "", str(account.get("IBAN") or "")).upper()
                 if not iban:
                     errors["LocalBankTransfer.EUR.IBAN"] = "REQUIRED"
@@ -1673,14 +2110,26 @@ class MangopaySim:
             raise MangopayError(400, "param_error", PARAM_MESSAGE, errors, errors_key="Errors")
         scope = body.get("RecipientScope") or "PAYOUT"
         if scope == "PAYOUT" and user["UserCategory"] != "OWNER":
-            raise MangopayError(400, "param_error", PARAM_MESSAGE, {"SCA": "2815488948686553431"},
-                                errors_key="Errors")  # a Payer's payout Recipient (create-recipient.mdx)
+            raise MangopayError(
+                400, "param_error", PARAM_MESSAGE, {"SCA": "2815488948686553431"}, errors_key="Errors"
+            )  # a Payer's payout Recipient (create-recipient.mdx)
         method = body["PayoutMethodType"]
-        rec = self._new("recipient", Tag=self._tag(body), Status="PENDING", DisplayName=body["DisplayName"],
-                        PayoutMethodType=method, RecipientType=body["RecipientType"], Currency=body["Currency"],
-                        Country=body["Country"], UserId=str(oid), RecipientScope=scope,
-                        IndividualRecipient=body["IndividualRecipient"], **{method: body[method]},
-                        PendingUserAction=None, RecipientVerificationOfPayee=None)
+        rec = self._new(
+            "recipient",
+            Tag=self._tag(body),
+            Status="PENDING",
+            DisplayName=body["DisplayName"],
+            PayoutMethodType=method,
+            RecipientType=body["RecipientType"],
+            Currency=body["Currency"],
+            Country=body["Country"],
+            UserId=str(oid),
+            RecipientScope=scope,
+            IndividualRecipient=body["IndividualRecipient"],
+            **{method: body[method]},
+            PendingUserAction=None,
+            RecipientVerificationOfPayee=None,
+        )
         if scope == "PAYOUT":
             rec["PendingUserAction"] = {"RedirectUrl": self._sca_session("RECIPIENT", str(oid), rec["Id"])}
         else:
@@ -1698,15 +2147,21 @@ class MangopaySim:
         author = self._get("user", body["AuthorId"])
         wallet = self._get("wallet", body["DebitedWalletId"])
         found = self.objects.get(str(body["BankAccountId"]))
-        account = self._get("recipient" if found and found["_kind"] == "recipient" else "bankaccount",
-                            body["BankAccountId"])
+        account = self._get(
+            "recipient" if found and found["_kind"] == "recipient" else "bankaccount", body["BankAccountId"]
+        )
         if author["Id"] not in wallet["Owners"]:
             raise MangopayError(403, "forbidden_ressource", "The author does not own the debited wallet")
         if account["UserId"] != author["Id"]:
-            raise _param("The bank account does not belong to the author of the payout",
-                         BankAccountId="a bank account of the author")
-        if account["_kind"] == "recipient" and (account["Status"] != "ACTIVE" or account["RecipientScope"] != "PAYOUT"
-                                                 or account["Currency"] != debited["Currency"]):
+            raise _param(
+                "The bank account does not belong to the author of the payout",
+                BankAccountId="a bank account of the author",
+            )
+        if account["_kind"] == "recipient" and (
+            account["Status"] != "ACTIVE"
+            or account["RecipientScope"] != "PAYOUT"
+            or account["Currency"] != debited["Currency"]
+        ):
             # a Recipient PENDING (its SCA not done), CANCELED, for pay-ins only or in another currency
             raise _param(PARAM_MESSAGE, BankAccountId="an ACTIVE payout Recipient in the payout's currency")
         if account["_kind"] == "bankaccount" and not account["Active"]:
@@ -1717,18 +2172,37 @@ class MangopaySim:
             raise _param("The fees are more than the debited funds", Fees="at most DebitedFunds")
         reference = body.get("BankWireRef")
         if reference is not None and (not isinstance(reference, str) or len(reference) > 255):
-            raise _param("One or several required parameters are missing or incorrect",
-                         BankWireRef="The BankWireRef is a string of at most 255 characters")
-        payout = self._new("payout", Tag=self._tag(body), AuthorId=author["Id"], CreditedUserId=None,
-                           DebitedFunds=debited, Fees=fees,
-                           CreditedFunds={"Currency": debited["Currency"],
-                                          "Amount": debited["Amount"] - fees["Amount"]},
-                           Status="CREATED", ResultCode=None, ResultMessage=None, ExecutionDate=None, Type="PAYOUT",
-                           Nature="REGULAR", CreditedWalletId=None, DebitedWalletId=wallet["Id"],
-                           PaymentType="BANK_WIRE", BankAccountId=account["Id"], BankWireRef=reference,
-                           ModeRequested=body.get("PayoutModeRequested"), ModeApplied="PENDING_RESPONSE",
-                           FallbackReason=None, EndToEndId=uuid.uuid4().hex, PaymentRef=None,
-                           RecipientVerificationOfPayee=None, RecipientId=None)
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                BankWireRef="The BankWireRef is a string of at most 255 characters",
+            )
+        payout = self._new(
+            "payout",
+            Tag=self._tag(body),
+            AuthorId=author["Id"],
+            CreditedUserId=None,
+            DebitedFunds=debited,
+            Fees=fees,
+            CreditedFunds={"Currency": debited["Currency"], "Amount": debited["Amount"] - fees["Amount"]},
+            Status="CREATED",
+            ResultCode=None,
+            ResultMessage=None,
+            ExecutionDate=None,
+            Type="PAYOUT",
+            Nature="REGULAR",
+            CreditedWalletId=None,
+            DebitedWalletId=wallet["Id"],
+            PaymentType="BANK_WIRE",
+            BankAccountId=account["Id"],
+            BankWireRef=reference,
+            ModeRequested=body.get("PayoutModeRequested"),
+            ModeApplied="PENDING_RESPONSE",
+            FallbackReason=None,
+            EndToEndId=uuid.uuid4().hex,
+            PaymentRef=None,
+            RecipientVerificationOfPayee=None,
+            RecipientId=None,
+        )
         self._event("PAYOUT_NORMAL_CREATED", payout["Id"])
         if account["_kind"] == "bankaccount" and account["CreationDate"] >= BANK_ACCOUNTS_END:
             self._fail(payout, BANK_ACCOUNT_RETIRED, "PAYOUT_NORMAL_FAILED")
@@ -1746,10 +2220,19 @@ class MangopaySim:
         user = self._get("user", oid)
         self._required(body, "ReturnUrl")
         if user["UserCategory"] != "OWNER":
-            raise _param("Identity verification can only be requested for an OWNER user",
-                         UserCategory="the user must be an OWNER")
-        idv = self._new("identityverification", Tag=self._tag(body), UserId=oid, ReturnUrl=body["ReturnUrl"],
-                        Status="PENDING", UpdateDate=self._now(), Checks=None)
+            raise _param(
+                "Identity verification can only be requested for an OWNER user",
+                UserCategory="the user must be an OWNER",
+            )
+        idv = self._new(
+            "identityverification",
+            Tag=self._tag(body),
+            UserId=oid,
+            ReturnUrl=body["ReturnUrl"],
+            Status="PENDING",
+            UpdateDate=self._now(),
+            Checks=None,
+        )
         idv["HostedUrl"] = f"{self.base}/_sim/kyc-page/{idv['Id']}"
         self._event("IDENTITY_VERIFICATION_PENDING", idv["Id"])
         return self._public(idv)
@@ -1761,8 +2244,10 @@ class MangopaySim:
         self._sweep()
         kind = str(args.get("EventType") or "")
         if not re.fullmatch(r"[A-Z_]+", kind):
-            raise _param("One or several required parameters are missing or incorrect",
-                         EventType="one EventType (the list of event types)")
+            raise _param(
+                "One or several required parameters are missing or incorrect",
+                EventType="one EventType (the list of event types)",
+            )
         oldest = self._now() - int(EVENT_RETENTION.total_seconds())
         rows = [e for e in self.events if e["EventType"] == kind and e["Date"] > oldest]
         try:
@@ -1775,8 +2260,21 @@ class MangopaySim:
         return self._page(rows, args, sort_field="Date", default="DESC")
 
     def _client(self, _args: Any) -> dict[str, Any]:
-        return {"ClientId": self.client_id, "Name": "paybot emulator", "PlatformURL": None, "Licensor": None,
-                "PrimaryThemeColour": None, "PrimaryButtonColour": None, "Logo": None, "TechEmails": [],
-                "AdminEmails": [], "FraudEmails": [], "BillingEmails": [], "PlatformDescription": None,
-                "PlatformCategorization": None, "HeadquartersAddress": None, "HeadquartersPhoneNumber": None,
-                "TaxNumber": None}
+        return {
+            "ClientId": self.client_id,
+            "Name": "paybot emulator",
+            "PlatformURL": None,
+            "Licensor": None,
+            "PrimaryThemeColour": None,
+            "PrimaryButtonColour": None,
+            "Logo": None,
+            "TechEmails": [],
+            "AdminEmails": [],
+            "FraudEmails": [],
+            "BillingEmails": [],
+            "PlatformDescription": None,
+            "PlatformCategorization": None,
+            "HeadquartersAddress": None,
+            "HeadquartersPhoneNumber": None,
+            "TaxNumber": None,
+        }

@@ -56,9 +56,16 @@ MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_]{1,30})(?:@([A-Za-z0-9-]+(?:\.[A
 class MastodonSim:
     """The simulated Mastodon instance: state, a Flask app over it, and control methods."""
 
-    def __init__(self, clock: Clock | None = None, *, bot_handle: str = "paybot", domain: str = DOMAIN,
-                 rate_limit: int | None = RATE_LIMIT, max_characters: int = MAX_CHARACTERS,
-                 token: str = SIM_TOKEN) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        bot_handle: str = "paybot",
+        domain: str = DOMAIN,
+        rate_limit: int | None = RATE_LIMIT,
+        max_characters: int = MAX_CHARACTERS,
+        token: str = SIM_TOKEN,
+    ) -> None:
         self.clock = clock or SystemClock()
         self.domain = domain
         self.rate_limit = rate_limit
@@ -90,8 +97,9 @@ class MastodonSim:
 
     # ------------------------------------------------------------------ people
 
-    def add_user(self, handle: str, name: str | None = None, *, bot: bool = False,
-                 accepts_dms: bool = True, known: bool = True) -> str:
+    def add_user(
+        self, handle: str, name: str | None = None, *, bot: bool = False, accepts_dms: bool = True, known: bool = True
+    ) -> str:
         """An account, local (`alice`) or on another instance (`alice@other.example`); returns its id.
 
         `known=False`: an account of another instance that this one has never seen. Lookups and mentions do not
@@ -104,10 +112,15 @@ class MastodonSim:
                 raise ValueError(f"@{handle} exists")
             uid = str(self._next_account)
             self._next_account += 1
-            self.accounts[uid] = {"id": uid, "username": username, "domain": domain or None,
-                                  "display_name": name if name is not None else username.title(), "bot": bot,
-                                  "known": known or not domain,
-                                  "created_at": self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0)}
+            self.accounts[uid] = {
+                "id": uid,
+                "username": username,
+                "domain": domain or None,
+                "display_name": name if name is not None else username.title(),
+                "bot": bot,
+                "known": known or not domain,
+                "created_at": self.clock.now().replace(hour=0, minute=0, second=0, microsecond=0),
+            }
             return uid
 
     def token_for(self, handle: str) -> str:
@@ -140,13 +153,27 @@ class MastodonSim:
     def _find(self, handle: str) -> dict[str, Any] | None:
         username, _, domain = handle.lower().lstrip("@").partition("@")
         domain_or_none = None if domain in ("", self.domain) else domain
-        return next((a for a in self.accounts.values() if a["username"].lower() == username
-                     and (a["domain"] or None) == domain_or_none), None)
+        return next(
+            (
+                a
+                for a in self.accounts.values()
+                if a["username"].lower() == username and (a["domain"] or None) == domain_or_none
+            ),
+            None,
+        )
 
     # ------------------------------------------------------------------ posting
 
-    def post(self, by: str, text: str, *, visibility: str = "public", reply_to: str | None = None,
-             as_id: str | None = None, published: datetime | None = None) -> dict[str, Any]:
+    def post(
+        self,
+        by: str,
+        text: str,
+        *,
+        visibility: str = "public",
+        reply_to: str | None = None,
+        as_id: str | None = None,
+        published: datetime | None = None,
+    ) -> dict[str, Any]:
         """@by posts a status; returns it as stored. `as_id`: the author by account id instead. `published`: a
         status from another instance that reaches this one only now, published then (its id and created_at
         say then, as Mastodon derives them from the publication time; its notifications say now)."""
@@ -156,19 +183,34 @@ class MastodonSim:
             sid = self._new_status_id(now) if published is None else self._past_status_id(now)
             mentioned = self._mentioned(text)
             reply = self.statuses.get(reply_to) if reply_to else None
-            status: dict[str, Any] = {"id": sid, "account_id": author, "text": text, "visibility": visibility,
-                      "in_reply_to_id": reply["id"] if reply else None,
-                      "in_reply_to_account_id": reply["account_id"] if reply else None,
-                      "created_at": now, "edited_at": None, "mentions": mentioned,
-                      "versions": [(text, now)], "reblog_of": None}
+            status: dict[str, Any] = {
+                "id": sid,
+                "account_id": author,
+                "text": text,
+                "visibility": visibility,
+                "in_reply_to_id": reply["id"] if reply else None,
+                "in_reply_to_account_id": reply["account_id"] if reply else None,
+                "created_at": now,
+                "edited_at": None,
+                "mentions": mentioned,
+                "versions": [(text, now)],
+                "reblog_of": None,
+            }
             self.statuses[sid] = status
             self._notify(status, mentioned)
             return status
 
     tweet = post  # the X simulator's name for it
 
-    def direct(self, by: str, text: str, to: str | None = None, *, reply_to: str | None = None,
-               published: datetime | None = None) -> dict[str, Any]:
+    def direct(
+        self,
+        by: str,
+        text: str,
+        to: str | None = None,
+        *,
+        reply_to: str | None = None,
+        published: datetime | None = None,
+    ) -> dict[str, Any]:
         """@by writes privately to @to (default: the bot): a `direct` status naming them first."""
         target = to or self.acct(self.bot_id)
         return self.post(by, f"@{target} {text}", visibility="direct", reply_to=reply_to, published=published)
@@ -198,9 +240,19 @@ class MastodonSim:
             orig = self.statuses[status_id]
             now = self.clock.now()
             sid = self._new_status_id(now)
-            status: dict[str, Any] = {"id": sid, "account_id": self.user_id(by), "text": "", "visibility": "public",
-                      "in_reply_to_id": None, "in_reply_to_account_id": None, "created_at": now, "edited_at": None,
-                      "mentions": [], "versions": [("", now)], "reblog_of": status_id}
+            status: dict[str, Any] = {
+                "id": sid,
+                "account_id": self.user_id(by),
+                "text": "",
+                "visibility": "public",
+                "in_reply_to_id": None,
+                "in_reply_to_account_id": None,
+                "created_at": now,
+                "edited_at": None,
+                "mentions": [],
+                "versions": [("", now)],
+                "reblog_of": status_id,
+            }
             self.statuses[sid] = status
             if orig["account_id"] != status["account_id"]:
                 self._add_notification("reblog", orig["account_id"], status["account_id"], status_id)
@@ -245,8 +297,16 @@ class MastodonSim:
     def _add_notification(self, kind: str, to: str, by: str, status_id: str | None) -> None:
         nid = str(self._next_notification)
         self._next_notification += 1
-        self.notifications.append({"id": nid, "type": kind, "to": to, "account_id": by, "status_id": status_id,
-                                   "created_at": self.clock.now()})
+        self.notifications.append(
+            {
+                "id": nid,
+                "type": kind,
+                "to": to,
+                "account_id": by,
+                "status_id": status_id,
+                "created_at": self.clock.now(),
+            }
+        )
 
     def _edit_time(self) -> datetime:
         """When an edit made now is made: now, but after every status posted before it. On a real server time
@@ -283,11 +343,23 @@ class MastodonSim:
                 if s["account_id"] != self.bot_id or s["reblog_of"]:
                     continue
                 if s["visibility"] == "direct":
-                    out.append({"type": "dm", "to_id": s["mentions"][0] if s["mentions"] else "",
-                                "text": s["text"], "id": s["id"]})
+                    out.append(
+                        {
+                            "type": "dm",
+                            "to_id": s["mentions"][0] if s["mentions"] else "",
+                            "text": s["text"],
+                            "id": s["id"],
+                        }
+                    )
                 else:
-                    out.append({"type": "reply" if s["in_reply_to_id"] else "post",
-                                "in_reply_to": s["in_reply_to_id"], "text": s["text"], "id": s["id"]})
+                    out.append(
+                        {
+                            "type": "reply" if s["in_reply_to_id"] else "post",
+                            "in_reply_to": s["in_reply_to_id"],
+                            "text": s["text"],
+                            "id": s["id"],
+                        }
+                    )
             return out
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
@@ -349,22 +421,41 @@ class MastodonSim:
         a = self.accounts[account_id]
         base = f"https://{a['domain'] or self.domain}"
         url = f"{base}/@{a['username']}"
-        statuses = [s for s in self.statuses.values() if s["account_id"] == account_id
-                    and s["visibility"] != "direct"]
+        statuses = [s for s in self.statuses.values() if s["account_id"] == account_id and s["visibility"] != "direct"]
         last = max((s["created_at"] for s in statuses), default=None)
         return {
-            "id": account_id, "username": a["username"], "acct": self.acct(account_id),
-            "display_name": a["display_name"], "locked": False, "bot": a["bot"], "discoverable": True,
-            "indexable": False, "group": False, "created_at": masto_time(a["created_at"]), "note": "",
-            "url": url, "uri": f"{base}/users/{a['username']}",
+            "id": account_id,
+            "username": a["username"],
+            "acct": self.acct(account_id),
+            "display_name": a["display_name"],
+            "locked": False,
+            "bot": a["bot"],
+            "discoverable": True,
+            "indexable": False,
+            "group": False,
+            "created_at": masto_time(a["created_at"]),
+            "note": "",
+            "url": url,
+            "uri": f"{base}/users/{a['username']}",
             "avatar": f"https://{self.domain}/avatars/original/missing.png",
-            "avatar_static": f"https://{self.domain}/avatars/original/missing.png", "avatar_description": "",
+            "avatar_static": f"https://{self.domain}/avatars/original/missing.png",
+            "avatar_description": "",
             "header": f"https://{self.domain}/headers/original/missing.png",
-            "header_static": f"https://{self.domain}/headers/original/missing.png", "header_description": "",
-            "followers_count": 0, "following_count": 0, "statuses_count": len(statuses),
-            "last_status_at": last.strftime("%Y-%m-%d") if last else None, "hide_collections": False,
-            "show_media": True, "show_media_replies": True, "show_featured": True, "noindex": False,
-            "mute_expires_at": None, "emojis": [], "roles": [], "fields": [],
+            "header_static": f"https://{self.domain}/headers/original/missing.png",
+            "header_description": "",
+            "followers_count": 0,
+            "following_count": 0,
+            "statuses_count": len(statuses),
+            "last_status_at": last.strftime("%Y-%m-%d") if last else None,
+            "hide_collections": False,
+            "show_media": True,
+            "show_media_replies": True,
+            "show_featured": True,
+            "noindex": False,
+            "mute_expires_at": None,
+            "emojis": [],
+            "roles": [],
+            "fields": [],
         }
 
     def render_content(self, status: dict[str, Any], text: str | None = None) -> str:
@@ -377,10 +468,12 @@ class MastodonSim:
             account = self._find(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
             if account is None:
                 continue
-            parts.append(html.escape(raw[last:m.start()], quote=False))
+            parts.append(html.escape(raw[last : m.start()], quote=False))
             url = self.render_account(account["id"])["url"]
-            parts.append(f'<span class="h-card" translate="no"><a href="{url}" class="u-url mention">'
-                         f'@<span>{html.escape(account["username"])}</span></a></span>')
+            parts.append(
+                f'<span class="h-card" translate="no"><a href="{url}" class="u-url mention">'
+                f"@<span>{html.escape(account['username'])}</span></a></span>"
+            )
             last = m.end()
         parts.append(html.escape(raw[last:], quote=False))
         body = "".join(parts)
@@ -392,20 +485,38 @@ class MastodonSim:
         author = self.render_account(status["account_id"])
         reblog = self.statuses.get(status["reblog_of"]) if status["reblog_of"] else None
         return {
-            "id": status["id"], "created_at": masto_time(status["created_at"]),
-            "in_reply_to_id": status["in_reply_to_id"], "in_reply_to_account_id": status["in_reply_to_account_id"],
-            "sensitive": False, "spoiler_text": "", "visibility": status["visibility"], "language": "en",
-            "uri": f"{author['uri']}/statuses/{status['id']}", "url": f"{author['url']}/{status['id']}",
+            "id": status["id"],
+            "created_at": masto_time(status["created_at"]),
+            "in_reply_to_id": status["in_reply_to_id"],
+            "in_reply_to_account_id": status["in_reply_to_account_id"],
+            "sensitive": False,
+            "spoiler_text": "",
+            "visibility": status["visibility"],
+            "language": "en",
+            "uri": f"{author['uri']}/statuses/{status['id']}",
+            "url": f"{author['url']}/{status['id']}",
             "replies_count": sum(1 for s in self.statuses.values() if s["in_reply_to_id"] == status["id"]),
             "reblogs_count": sum(1 for s in self.statuses.values() if s["reblog_of"] == status["id"]),
-            "favourites_count": 0, "quotes_count": 0,
+            "favourites_count": 0,
+            "quotes_count": 0,
             "edited_at": masto_time(status["edited_at"]) if status["edited_at"] else None,
-            "favourited": False, "reblogged": False, "muted": False, "bookmarked": False, "pinned": False,
-            "content": self.render_content(status), "filtered": [],
+            "favourited": False,
+            "reblogged": False,
+            "muted": False,
+            "bookmarked": False,
+            "pinned": False,
+            "content": self.render_content(status),
+            "filtered": [],
             "reblog": self.render_status(reblog) if reblog else None,
-            "account": author, "media_attachments": [],
+            "account": author,
+            "media_attachments": [],
             "mentions": [self.render_mention(uid) for uid in status["mentions"]],
-            "tags": [], "emojis": [], "tagged_collections": [], "quote": None, "card": None, "poll": None,
+            "tags": [],
+            "emojis": [],
+            "tagged_collections": [],
+            "quote": None,
+            "card": None,
+            "poll": None,
             "quote_approval": {"automatic": ["public"], "manual": [], "current_user": "automatic"},
         }
 
@@ -417,14 +528,28 @@ class MastodonSim:
     def render_history(self, status: dict[str, Any]) -> list[dict[str, Any]]:
         """The status's versions, oldest first (return_types.json "Status edit")."""
         author = self.render_account(status["account_id"])
-        return [{"content": self.render_content(status, text), "spoiler_text": "", "sensitive": False,
-                 "created_at": masto_time(at), "account": author, "media_attachments": [], "emojis": []}
-                for text, at in status["versions"]]
+        return [
+            {
+                "content": self.render_content(status, text),
+                "spoiler_text": "",
+                "sensitive": False,
+                "created_at": masto_time(at),
+                "account": author,
+                "media_attachments": [],
+                "emojis": [],
+            }
+            for text, at in status["versions"]
+        ]
 
     def render_notification(self, n: dict[str, Any]) -> dict[str, Any]:
         """A Notification entity (return_types.json "Notification")."""
-        out: dict[str, Any] = {"id": n["id"], "type": n["type"], "created_at": masto_time(n["created_at"]),
-                               "group_key": f"ungrouped-{n['id']}", "account": self.render_account(n["account_id"])}
+        out: dict[str, Any] = {
+            "id": n["id"],
+            "type": n["type"],
+            "created_at": masto_time(n["created_at"]),
+            "group_key": f"ungrouped-{n['id']}",
+            "account": self.render_account(n["account_id"]),
+        }
         if n["status_id"] in self.statuses:
             out["status"] = self.render_status(self.statuses[n["status_id"]])
         return out
@@ -432,34 +557,67 @@ class MastodonSim:
     def render_instance(self, base: str) -> dict[str, Any]:
         """The Instance (v2) entity, with `configuration.statuses.max_characters`."""
         return {
-            "domain": self.domain, "title": "paybot's Mastodon simulator", "version": VERSION,
-            "source_url": "https://github.com/mastodon/mastodon", "description": "",
-            "usage": {"users": {"active_month": len(self.accounts)}}, "thumbnail": None,
-            "icon": [], "languages": ["en"],
+            "domain": self.domain,
+            "title": "paybot's Mastodon simulator",
+            "version": VERSION,
+            "source_url": "https://github.com/mastodon/mastodon",
+            "description": "",
+            "usage": {"users": {"active_month": len(self.accounts)}},
+            "thumbnail": None,
+            "icon": [],
+            "languages": ["en"],
             "configuration": {
                 # Mastodon.py describes these three as optional, not nullable: left out rather than null
                 "urls": {"streaming": base.replace("http", "ws", 1), "about": f"{base}/about"},
                 "vapid": {"public_key": ""},
-                "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5, "max_display_name_length": 30,
-                             "max_note_length": 500, "max_avatar_description_length": 150,
-                             "max_header_description_length": 150, "max_profile_fields": 4,
-                             "profile_field_name_limit": 255, "profile_field_value_limit": 255},
-                "statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
-                             "characters_reserved_per_url": 23},
-                "media_attachments": {"supported_mime_types": [], "description_limit": 1500,
-                                      "image_size_limit": 16777216, "image_matrix_limit": 33177600,
-                                      "video_size_limit": 103809024, "video_frame_rate_limit": 120,
-                                      "video_matrix_limit": 8294400},
-                "polls": {"max_options": 4, "max_characters_per_option": 50, "min_expiration": 300,
-                          "max_expiration": 2629746},
+                "accounts": {
+                    "max_featured_tags": 10,
+                    "max_pinned_statuses": 5,
+                    "max_display_name_length": 30,
+                    "max_note_length": 500,
+                    "max_avatar_description_length": 150,
+                    "max_header_description_length": 150,
+                    "max_profile_fields": 4,
+                    "profile_field_name_limit": 255,
+                    "profile_field_value_limit": 255,
+                },
+                "statuses": {
+                    "max_characters": self.max_characters,
+                    "max_media_attachments": 4,
+                    "characters_reserved_per_url": 23,
+                },
+                "media_attachments": {
+                    "supported_mime_types": [],
+                    "description_limit": 1500,
+                    "image_size_limit": 16777216,
+                    "image_matrix_limit": 33177600,
+                    "video_size_limit": 103809024,
+                    "video_frame_rate_limit": 120,
+                    "video_matrix_limit": 8294400,
+                },
+                "polls": {
+                    "max_options": 4,
+                    "max_characters_per_option": 50,
+                    "min_expiration": 300,
+                    "max_expiration": 2629746,
+                },
                 "translation": {"enabled": False},
                 "limited_federation": False,
-                "timelines_access": {"live_feeds": {"local": "public", "remote": "public"},
-                                     "hashtag_feeds": {"local": "public", "remote": "public"},
-                                     "trending_link_feeds": {"local": "public", "remote": "public"}},
+                "timelines_access": {
+                    "live_feeds": {"local": "public", "remote": "public"},
+                    "hashtag_feeds": {"local": "public", "remote": "public"},
+                    "trending_link_feeds": {"local": "public", "remote": "public"},
+                },
             },
-            "registrations": {"enabled": False, "approval_required": False, "message": None, "url": None,
-                              "min_age": None, "reason_required": False},
+            "registrations": {
+                "enabled": False,
+                "approval_required": False,
+                "message": None,
+                "url": None,
+                "min_age": None,
+                "reason_required": False,
+            },
             "contact": {"email": f"admin@{self.domain}", "account": self.render_account(self.bot_id)},
-            "rules": [], "api_versions": {"mastodon": 7},
+            "rules": [],
+            "api_versions": {"mastodon": 7},
         }

@@ -54,8 +54,11 @@ def _page(items: list[dict[str, Any]], default: int = 40) -> tuple[list[dict[str
     ids its Link header points to."""
     limit = max(1, min(int(request.args.get("limit", default)), MAX_LIMIT))
     max_id, since_id, min_id = (request.args.get(k) for k in ("max_id", "since_id", "min_id"))
-    chosen = [i for i in items if (not max_id or int(i["id"]) < int(max_id))
-              and (not since_id or int(i["id"]) > int(since_id))]
+    chosen = [
+        i
+        for i in items
+        if (not max_id or int(i["id"]) < int(max_id)) and (not since_id or int(i["id"]) > int(since_id))
+    ]
     if min_id:  # the page just after min_id (oldest of the newer ones), still newest first
         chosen = [i for i in chosen if int(i["id"]) > int(min_id)][-limit:]
     else:
@@ -102,8 +105,14 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
                             resp.headers["X-RateLimit-Limit"] = str(window[0])
                             resp.headers["X-RateLimit-Remaining"] = str(max(window[1], 0))
                             resp.headers["X-RateLimit-Reset"] = masto_time(window[2])
-                    sim.log.append({"at": masto_time(sim.clock.now()), "endpoint": endpoint,
-                                    "method": request.method, "status": resp.status_code})
+                    sim.log.append(
+                        {
+                            "at": masto_time(sim.clock.now()),
+                            "endpoint": endpoint,
+                            "method": request.method,
+                            "status": resp.status_code,
+                        }
+                    )
                     return resp
 
             return handler
@@ -118,18 +127,36 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
     def verify_credentials(viewer: str) -> Response:
         me = sim.render_account(viewer)
         me["role"] = {"id": "-99", "name": "", "permissions": "0", "color": "", "highlighted": False}
-        me["source"] = {"privacy": "public", "sensitive": False, "language": "en", "note": "", "fields": [],
-                        "follow_requests_count": 0, "hide_collections": False, "discoverable": True,
-                        "indexable": False, "attribution_domains": [], "quote_policy": "public"}
+        me["source"] = {
+            "privacy": "public",
+            "sensitive": False,
+            "language": "en",
+            "note": "",
+            "fields": [],
+            "follow_requests_count": 0,
+            "hide_collections": False,
+            "discoverable": True,
+            "indexable": False,
+            "attribution_domains": [],
+            "quote_policy": "public",
+        }
         return jsonify(me)
 
     @app.get("/api/v1/apps/verify_credentials")
     @api("app_verify_credentials")
     def app_verify_credentials(viewer: str) -> Response:
         """The token's application, with the scopes it was granted (Mastodon 4.3+)."""
-        return jsonify({"id": "1", "name": "paybot", "website": None, "scopes": list(sim.scopes),
-                        "redirect_uri": "urn:ietf:wg:oauth:2.0:oob", "redirect_uris": ["urn:ietf:wg:oauth:2.0:oob"],
-                        "vapid_key": ""})
+        return jsonify(
+            {
+                "id": "1",
+                "name": "paybot",
+                "website": None,
+                "scopes": list(sim.scopes),
+                "redirect_uri": "urn:ietf:wg:oauth:2.0:oob",
+                "redirect_uris": ["urn:ietf:wg:oauth:2.0:oob"],
+                "vapid_key": "",
+            }
+        )
 
     @app.get("/api/v2/instance")
     @app.get("/api/v2/instance/")
@@ -142,8 +169,11 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
     def notifications(viewer: str) -> Response:
         types = request.args.getlist("types[]") or request.args.getlist("types")
         exclude = request.args.getlist("exclude_types[]")
-        mine = [n for n in reversed(sim.notifications) if n["to"] == viewer
-                and (not types or n["type"] in types) and n["type"] not in exclude]
+        mine = [
+            n
+            for n in reversed(sim.notifications)
+            if n["to"] == viewer and (not types or n["type"] in types) and n["type"] not in exclude
+        ]
         chosen, links = _page(mine)
         return _with_links([sim.render_notification(n) for n in chosen], links)
 
@@ -237,12 +267,21 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
             return jsonify({"accounts": [], "statuses": [], "hashtags": [], "collections": []})
         with sim.lock:
             exact = sim.resolve(q) if resolve and "@" in q else sim.known(q)
-            alike = [a for a in sim.accounts.values() if a["known"] and a is not exact
-                     and str(a["username"]).lower().startswith(q.partition("@")[0])]
+            alike = [
+                a
+                for a in sim.accounts.values()
+                if a["known"] and a is not exact and str(a["username"]).lower().startswith(q.partition("@")[0])
+            ]
             found = ([exact] if exact else []) + alike
             limit = max(1, min(int(request.args.get("limit", 5)), 40))
-            return jsonify({"accounts": [sim.render_account(a["id"]) for a in found[:limit]], "statuses": [],
-                            "hashtags": [], "collections": []})
+            return jsonify(
+                {
+                    "accounts": [sim.render_account(a["id"]) for a in found[:limit]],
+                    "statuses": [],
+                    "hashtags": [],
+                    "collections": [],
+                }
+            )
 
     @app.get("/api/v1/accounts")
     @api("accounts")
@@ -264,9 +303,11 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
         AccountStatusesFilter: the author sees all of theirs)."""
         if account_id not in sim.accounts:
             return _error(404, "Record not found")
-        theirs = [s for s in sorted(sim.statuses.values(), key=lambda s: -int(s["id"]))
-                  if s["account_id"] == account_id
-                  and (viewer == account_id or s["visibility"] in ("public", "unlisted"))]
+        theirs = [
+            s
+            for s in sorted(sim.statuses.values(), key=lambda s: -int(s["id"]))
+            if s["account_id"] == account_id and (viewer == account_id or s["visibility"] in ("public", "unlisted"))
+        ]
         chosen, links = _page(theirs, default=20)
         return _with_links([sim.render_status(s) for s in chosen], links)
 
@@ -297,8 +338,11 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
                     payloads = [("notification", json.dumps(sim.render_notification(n))) for n in new]
                     edited = [sid for _, to, sid in sim.status_updates[edits_seen:] if to == viewer]
                     edits_seen = len(sim.status_updates)
-                    payloads += [("status.update", json.dumps(sim.render_status(sim.statuses[sid])))
-                                 for sid in edited if sid in sim.statuses]
+                    payloads += [
+                        ("status.update", json.dumps(sim.render_status(sim.statuses[sid])))
+                        for sid in edited
+                        if sid in sim.statuses
+                    ]
                 for kind, payload in payloads:
                     yield f"event: {kind}\ndata: {payload}\n\n"
                 beats += 1
@@ -323,16 +367,23 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
     @app.post("/_sim/statuses")
     def sim_post() -> Response:
         data = form()
-        status = sim.post(str(data["by"]), str(data["text"]), visibility=str(data.get("visibility", "public")),
-                          reply_to=data.get("in_reply_to_id"))
+        status = sim.post(
+            str(data["by"]),
+            str(data["text"]),
+            visibility=str(data.get("visibility", "public")),
+            reply_to=data.get("in_reply_to_id"),
+        )
         return jsonify(sim.render_status(status))
 
     @app.post("/_sim/statuses/<status_id>/edit")
     def sim_edit(status_id: str) -> Response:
         data = form()
         late = data.get("edited_at")  # an edit federated late: made then (ISO 8601 with its offset), delivered now
-        return jsonify(sim.render_status(sim.edit(status_id, str(data["text"]),
-                                                  edited_at=datetime.fromisoformat(str(late)) if late else None)))
+        return jsonify(
+            sim.render_status(
+                sim.edit(status_id, str(data["text"]), edited_at=datetime.fromisoformat(str(late)) if late else None)
+            )
+        )
 
     @app.get("/_sim/messages")
     def sim_messages() -> Response:

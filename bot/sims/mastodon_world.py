@@ -21,16 +21,24 @@ from bot.ports import Clock
 from bot.sims.mastodon import MastodonSim
 
 # The X simulator's endpoint names (bot/sims/x.py ROUTES) and the Mastodon route that does that work.
-X_TO_MASTODON = {"users_me": "verify_credentials", "mentions": "notifications", "dm_events": "notifications",
-                 "dm_conversation_events": "account_statuses", "dm_post": "status_post",
-                 "tweets_post": "status_post", "users": "accounts", "users_by": "account_lookup"}
+X_TO_MASTODON = {
+    "users_me": "verify_credentials",
+    "mentions": "notifications",
+    "dm_events": "notifications",
+    "dm_conversation_events": "account_statuses",
+    "dm_post": "status_post",
+    "tweets_post": "status_post",
+    "users": "accounts",
+    "users_by": "account_lookup",
+}
 
 
 class MastodonWorld(MastodonSim):
     """MastodonSim with the X simulator's control methods, in port ids."""
 
-    def __init__(self, clock: Clock | None = None, *, bot_handle: str = "paybot",
-                 rate_limit: int | None = None) -> None:
+    def __init__(
+        self, clock: Clock | None = None, *, bot_handle: str = "paybot", rate_limit: int | None = None
+    ) -> None:
         super().__init__(clock, bot_handle=bot_handle, rate_limit=rate_limit)
 
     def _as_post(self, status: dict[str, Any], version: int = 0) -> dict[str, Any]:

@@ -94,8 +94,11 @@ class ScenarioSettings(Settings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        *_others: PydanticBaseSettingsSource, **_kw: PydanticBaseSettingsSource,
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        *_others: PydanticBaseSettingsSource,
+        **_kw: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)
 
@@ -106,8 +109,11 @@ TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename", "x_faul
 QUIET = {"crash", "disarm", "x_fault"}
 
 # The Stripe test payment method that behaves like each scenario card.
-STRIPE_CARDS = {"ok": "pm_card_visa", "declined": "pm_card_chargeCustomerFail",
-                "needs_auth": "pm_card_authenticationRequired"}
+STRIPE_CARDS = {
+    "ok": "pm_card_visa",
+    "declined": "pm_card_chargeCustomerFail",
+    "needs_auth": "pm_card_authenticationRequired",
+}
 # The Mangopay emulator's card that behaves like each scenario card (typed on the card page).
 MANGOPAY_CARDS = {"ok": CARD_OK, "declined": CARD_DECLINED, "needs_auth": CARD_3DS}
 
@@ -116,18 +122,27 @@ MANGOPAY_CARDS = {"ok": CARD_OK, "declined": CARD_DECLINED, "needs_auth": CARD_3
 NO_PAGES = "http://127.0.0.1:9"
 
 
-def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None,
-                 rng: random.Random) -> Bot:
+def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None, rng: random.Random) -> Bot:
     """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes.
 
     `provider` None: the one the settings name (Stripe, at the emulator)."""
     if settings.paybot_timeline == "mastodon":
         timeline = make_timeline(settings, clock)
     else:
-        timeline = XClient(**settings.require_x(), base_url=settings.x_api_base, clock=clock,
-                           dm_page_size=settings.paybot_dm_page_size, timeout=settings.x_timeout)
-    bot = build(settings, clock=clock, timeline=timeline, provider=provider,
-                new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)))
+        timeline = XClient(
+            **settings.require_x(),
+            base_url=settings.x_api_base,
+            clock=clock,
+            dm_page_size=settings.paybot_dm_page_size,
+            timeout=settings.x_timeout,
+        )
+    bot = build(
+        settings,
+        clock=clock,
+        timeline=timeline,
+        provider=provider,
+        new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)),
+    )
     if hasattr(bot.provider, "own_card_page") and settings.paybot_web_url == NO_PAGES:
         # No page is served here: REGISTER links the emulator's card page (MANGOPAY_CARD_PAGE_URL), where the people
         # type their card on the registration the adapter opens. paybot's own card page (bot.web.card_page) is
@@ -168,7 +183,8 @@ class Run:
         limits = PAY_PER_USE if sc.get("limits") == "pay_per_use" else UNLIMITED
         if self.timeline == "mastodon":
             self.sim: XSim | MastodonWorld = MastodonWorld(
-                self.clock, bot_handle=self.bot_handle, rate_limit=RATE_LIMIT if limits else None)
+                self.clock, bot_handle=self.bot_handle, rate_limit=RATE_LIMIT if limits else None
+            )
         elif self.timeline == "x":
             self.sim = XSim(self.clock, bot_handle=self.bot_handle, limits=limits)
         else:
@@ -184,38 +200,54 @@ class Run:
             paybot_currency=sc.get("currency", "USD"),
             paybot_db_path=str(self.workdir / "paybot.db"),
             sandbox_db_path=str(self.workdir / "sandbox.db"),
-            x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET,
-            x_access_token=SIM_ACCESS_TOKEN, x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
-            x_api_base=self.base, x_timeout=10, paybot_dms_idle_interval=0,
+            x_consumer_key=SIM_CONSUMER_KEY,
+            x_consumer_secret=SIM_CONSUMER_SECRET,
+            x_access_token=SIM_ACCESS_TOKEN,
+            x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+            x_api_base=self.base,
+            x_timeout=10,
+            paybot_dms_idle_interval=0,
         )
         if self.timeline == "mastodon":
-            base_settings.update(paybot_timeline="mastodon", mastodon_base_url=self.base,
-                                 mastodon_access_token=SIM_TOKEN, x_api_base=None)
+            base_settings.update(
+                paybot_timeline="mastodon",
+                mastodon_base_url=self.base,
+                mastodon_access_token=SIM_TOKEN,
+                x_api_base=None,
+            )
         if self.provider == "stripe":
             self.stripe = StripeSim(self.clock)
-            base_settings.update(paybot_provider="stripe", stripe_api_key=self.stripe.api_key,
-                                 stripe_db_path=str(self.workdir / "stripe.db"),
-                                 stripe_api_base=self.stripe.start(), stripe_max_network_retries=2)
+            base_settings.update(
+                paybot_provider="stripe",
+                stripe_api_key=self.stripe.api_key,
+                stripe_db_path=str(self.workdir / "stripe.db"),
+                stripe_api_base=self.stripe.start(),
+                stripe_max_network_retries=2,
+            )
         elif self.provider == "mangopay":
             # its link secret from the seed: the links in DMs (signed with it) replay to the same words
-            self.mangopay = MangopaySim(self.clock, link_secret=hashlib.sha256(
-                f"paybot-sim-links:{sc.get('seed', 0)}".encode()).hexdigest())
+            self.mangopay = MangopaySim(
+                self.clock, link_secret=hashlib.sha256(f"paybot-sim-links:{sc.get('seed', 0)}".encode()).hexdigest()
+            )
             base = self.mangopay.start()
-            base_settings.update(paybot_provider="mangopay", mangopay_client_id=self.mangopay.client_id,
-                                 mangopay_api_key=self.mangopay.api_key, mangopay_api_base=base,
-                                 mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
-                                 paybot_link_secret=self.mangopay.link_secret,
-                                 # the pages' links are made (and recorded) but no page is served: the people
-                                 # of a scenario gave the identity page before it starts (`_identity`)
-                                 paybot_web_url=NO_PAGES,
-                                 mangopay_db_path=str(self.workdir / "mangopay.db"))
+            base_settings.update(
+                paybot_provider="mangopay",
+                mangopay_client_id=self.mangopay.client_id,
+                mangopay_api_key=self.mangopay.api_key,
+                mangopay_api_base=base,
+                mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
+                paybot_link_secret=self.mangopay.link_secret,
+                # the pages' links are made (and recorded) but no page is served: the people
+                # of a scenario gave the identity page before it starts (`_identity`)
+                paybot_web_url=NO_PAGES,
+                mangopay_db_path=str(self.workdir / "mangopay.db"),
+            )
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
         self.settings = ScenarioSettings(**(base_settings | (sc.get("settings") or {})))
         self.bot = self._build()
         for handle, spec in (sc.get("users") or {}).items():
-            uid = self.sim.add_user(handle, (spec or {}).get("name"),
-                                    accepts_dms=(spec or {}).get("accepts_dms", True))
+            uid = self.sim.add_user(handle, (spec or {}).get("name"), accepts_dms=(spec or {}).get("accepts_dms", True))
             self._identity(uid)
             if (spec or {}).get("card"):
                 self._save_card(uid, spec["card"])
@@ -224,8 +256,7 @@ class Run:
         self.idle()
 
     def _build(self) -> Bot:
-        return build_on_sim(self.settings, self.clock, None if self.stripe or self.mangopay else self.sandbox,
-                            self.rng)
+        return build_on_sim(self.settings, self.clock, None if self.stripe or self.mangopay else self.sandbox, self.rng)
 
     def close(self) -> None:
         self.bot.close()
@@ -400,11 +431,24 @@ class Run:
         last = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy")[n % 9]
         now = self.clock.now()
         with self.bot.service.uow() as tx:
-            tx.identities.add(IdentityRecord(
-                user_id=uid, first_name=first, last_name=last, email=f"person.{uid}@example.org",
-                birthday=date(1990, 3, 31), nationality="FR", residence="FR", address_line1="12 rue de la Paix",
-                city="Paris", postal_code="75002", terms_url=self.settings.mangopay_terms_url,
-                terms_accepted_at=now, lang="en", updated_at=now))
+            tx.identities.add(
+                IdentityRecord(
+                    user_id=uid,
+                    first_name=first,
+                    last_name=last,
+                    email=f"person.{uid}@example.org",
+                    birthday=date(1990, 3, 31),
+                    nationality="FR",
+                    residence="FR",
+                    address_line1="12 rue de la Paix",
+                    city="Paris",
+                    postal_code="75002",
+                    terms_url=self.settings.mangopay_terms_url,
+                    terms_accepted_at=now,
+                    lang="en",
+                    updated_at=now,
+                )
+            )
             tx.commit()
 
     def step(self, step: dict[str, Any]) -> None:
@@ -497,11 +541,14 @@ class Run:
 
             root = self.aliases[step["command"]]
             with Session(self.bot.engine) as s:
-                rows = [t for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == root))
-                        if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
-                        and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))]
+                rows = [
+                    t
+                    for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == root))
+                    if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
+                    and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))
+                ]
             if len(rows) != 1:
-                raise ValueError(f"{step}: names {len(rows)} transfers, not one (say \"to\" or \"from\")")
+                raise ValueError(f'{step}: names {len(rows)} transfers, not one (say "to" or "from")')
             t = rows[0]
             if step["operator"] == "reverse":
                 _, said = self.bot.service.operator_reverse(t.id or 0)
@@ -575,8 +622,7 @@ class Run:
                 messages.append({"type": "dm", "to": self.sim.handle(m["to_id"]), "text": m["text"]})
             else:
                 reply_to = m["in_reply_to"]
-                messages.append({"type": m["type"], "in_reply_to": by_post.get(reply_to, reply_to),
-                                 "text": m["text"]})
+                messages.append({"type": m["type"], "in_reply_to": by_post.get(reply_to, reply_to), "text": m["text"]})
         out: dict[str, Any] = {"transfers": transfers, "messages": messages}
         if self.crashes:
             out["crashes"] = self.crashes
@@ -584,7 +630,7 @@ class Run:
 
 
 def _fault(spec: str) -> tuple[str, int]:
-    """"before_pay@2" -> ("before_pay", 2); a ValueError that names the points for anything else."""
+    """ "before_pay@2" -> ("before_pay", 2); a ValueError that names the points for anything else."""
     point, _, hit = str(spec).partition("@")
     if point not in POINTS or not (hit or "1").isdigit() or int(hit or "1") < 1:
         raise ValueError(f"bad crash {spec!r}: POINT or POINT@N (N from 1), the points being {', '.join(POINTS)}")
@@ -595,8 +641,11 @@ def _decimal(minor: int, currency: str) -> str:
     return Money(minor, currency).decimal()
 
 
-def run_scenario(scenario: dict[str, Any], provider: str = "sandbox", timeline: str = "x",
-                 ) -> tuple[dict[str, Any], list[tuple[str, list[dict[str, Any]]]]]:
+def run_scenario(
+    scenario: dict[str, Any],
+    provider: str = "sandbox",
+    timeline: str = "x",
+) -> tuple[dict[str, Any], list[tuple[str, list[dict[str, Any]]]]]:
     """Run a scenario from start to end (on X's simulator or, `timeline="mastodon"`, Mastodon's); returns the
     outcome and a step-by-step transcript."""
     with tempfile.TemporaryDirectory(prefix="paybot-sim-") as tmp:

@@ -111,8 +111,15 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
 _NO_ADDRESS = {"city": None, "country": None, "line1": None, "line2": None, "postal_code": None, "state": None}
 _NO_BILLING = {"address": _NO_ADDRESS, "email": None, "name": None, "phone": None}
 _NO_REQUIREMENTS: dict[str, Any] = {
-    "alternatives": [], "current_deadline": None, "currently_due": [], "disabled_reason": None, "errors": [],
-    "eventually_due": [], "past_due": [], "pending_verification": []}
+    "alternatives": [],
+    "current_deadline": None,
+    "currently_due": [],
+    "disabled_reason": None,
+    "errors": [],
+    "eventually_due": [],
+    "past_due": [],
+    "pending_verification": [],
+}
 _DEFAULT_CURRENCY = {"US": "usd", "GB": "gbp", "CA": "cad", "AU": "aud", "CH": "chf", "JP": "jpy"}
 
 # Every top-level field of Stripe's objects that the emulator does not model, with the value it answers:
@@ -120,78 +127,196 @@ _DEFAULT_CURRENCY = {"US": "usd", "GB": "gbp", "CA": "cad", "AU": "aud", "CH": "
 # gives an object that never used the feature. An object's own fields (and _derived) win over these.
 SHAPES: dict[str, dict[str, Any]] = {
     "customer": {
-        "address": None, "balance": 0, "currency": None, "default_source": None, "delinquent": False,
-        "discount": None, "invoice_prefix": None, "next_invoice_sequence": 1, "phone": None, "preferred_locales": [],
-        "shipping": None, "tax_exempt": "none", "test_clock": None,
+        "address": None,
+        "balance": 0,
+        "currency": None,
+        "default_source": None,
+        "delinquent": False,
+        "discount": None,
+        "invoice_prefix": None,
+        "next_invoice_sequence": 1,
+        "phone": None,
+        "preferred_locales": [],
+        "shipping": None,
+        "tax_exempt": "none",
+        "test_clock": None,
     },
     "payment_method": {"allow_redisplay": "unspecified", "billing_details": _NO_BILLING, "customer_account": None},
     "checkout.session": {
-        "adaptive_pricing": None, "after_expiration": None, "allow_promotion_codes": None, "amount_subtotal": None,
-        "automatic_tax": {"enabled": False, "liability": None, "status": None}, "billing_address_collection": None,
-        "cancel_url": None, "client_secret": None, "collected_information": None, "consent": None,
-        "consent_collection": None, "currency_conversion": None, "custom_fields": [],
-        "custom_text": {"after_submit": None, "shipping_address": None, "submit": None,
-                        "terms_of_service_acceptance": None},
-        "customer_account": None, "customer_creation": None, "customer_details": None, "customer_email": None,
-        "discounts": None, "integration_identifier": None, "invoice": None, "invoice_creation": None, "locale": None,
-        "managed_payments": None, "origin_context": None, "payment_link": None, "payment_method_collection": "always",
-        "payment_method_configuration_details": None, "payment_method_options": None,
-        "payment_method_types": ["card"], "permissions": None, "phone_number_collection": {"enabled": False},
-        "recovered_from": None, "saved_payment_method_options": None, "shipping_address_collection": None,
-        "shipping_cost": None, "shipping_options": [], "submit_type": None, "subscription": None,
-        "total_details": None, "ui_mode": "hosted", "wallet_options": None,
+        "adaptive_pricing": None,
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "amount_subtotal": None,
+        "automatic_tax": {"enabled": False, "liability": None, "status": None},
+        "billing_address_collection": None,
+        "cancel_url": None,
+        "client_secret": None,
+        "collected_information": None,
+        "consent": None,
+        "consent_collection": None,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer_account": None,
+        "customer_creation": None,
+        "customer_details": None,
+        "customer_email": None,
+        "discounts": None,
+        "integration_identifier": None,
+        "invoice": None,
+        "invoice_creation": None,
+        "locale": None,
+        "managed_payments": None,
+        "origin_context": None,
+        "payment_link": None,
+        "payment_method_collection": "always",
+        "payment_method_configuration_details": None,
+        "payment_method_options": None,
+        "payment_method_types": ["card"],
+        "permissions": None,
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "saved_payment_method_options": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "submit_type": None,
+        "subscription": None,
+        "total_details": None,
+        "ui_mode": "hosted",
+        "wallet_options": None,
     },
     "setup_intent": {
-        "application": None, "automatic_payment_methods": None, "cancellation_reason": None, "description": None,
-        "excluded_payment_method_types": None, "flow_directions": None, "last_setup_error": None,
-        "latest_attempt": None, "mandate": None, "next_action": None, "on_behalf_of": None,
-        "payment_method_configuration_details": None, "payment_method_options": None,
-        "payment_method_types": ["card"], "single_use_mandate": None,
+        "application": None,
+        "automatic_payment_methods": None,
+        "cancellation_reason": None,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "flow_directions": None,
+        "last_setup_error": None,
+        "latest_attempt": None,
+        "mandate": None,
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": None,
+        "payment_method_types": ["card"],
+        "single_use_mandate": None,
     },
     "payment_intent": {
-        "amount_capturable": 0, "amount_details": {"tip": {}}, "application": None, "automatic_payment_methods": None,
-        "canceled_at": None, "cancellation_reason": None, "capture_method": "automatic",
-        "confirmation_method": "automatic", "customer_account": None, "description": None,
-        "excluded_payment_method_types": None, "managed_payments": None, "next_action": None, "on_behalf_of": None,
-        "payment_method_configuration_details": None, "payment_method_options": None,
-        "payment_method_types": ["card"], "processing": None, "receipt_email": None, "review": None,
-        "setup_future_usage": None, "shipping": None, "source": None, "statement_descriptor": None,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "application": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "confirmation_method": "automatic",
+        "customer_account": None,
+        "description": None,
+        "excluded_payment_method_types": None,
+        "managed_payments": None,
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": None,
+        "payment_method_types": ["card"],
+        "processing": None,
+        "receipt_email": None,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
         "statement_descriptor_suffix": None,
     },
     "charge": {
-        "application": None, "application_fee": None, "application_fee_amount": None, "balance_transaction": None,
-        "billing_details": _NO_BILLING, "calculated_statement_descriptor": None, "description": None,
-        "failure_balance_transaction": None, "failure_code": None, "failure_message": None, "fraud_details": {},
-        "on_behalf_of": None, "outcome": None, "payment_method_details": None, "receipt_email": None,
-        "receipt_number": None, "receipt_url": None, "review": None, "shipping": None, "source": None,
-        "source_transfer": None, "statement_descriptor": None, "statement_descriptor_suffix": None,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": None,
+        "billing_details": _NO_BILLING,
+        "calculated_statement_descriptor": None,
+        "description": None,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "fraud_details": {},
+        "on_behalf_of": None,
+        "outcome": None,
+        "payment_method_details": None,
+        "receipt_email": None,
+        "receipt_number": None,
+        "receipt_url": None,
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
         "transfer_data": None,
     },
     "account": {
-        "business_profile": None, "business_type": None, "future_requirements": _NO_REQUIREMENTS, "settings": None,
+        "business_profile": None,
+        "business_type": None,
+        "future_requirements": _NO_REQUIREMENTS,
+        "settings": None,
         "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
     },
     "transfer": {"balance_transaction": None, "description": None, "source_type": "card"},
     "transfer_reversal": {"balance_transaction": None, "destination_payment_refund": None, "source_refund": None},
     "refund": {
-        "balance_transaction": None, "customer_account": None, "destination_details": None, "receipt_number": None,
-        "source_transfer_reversal": None, "transfer_reversal": None,
+        "balance_transaction": None,
+        "customer_account": None,
+        "destination_details": None,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "transfer_reversal": None,
     },
     "dispute": {
-        "balance_transactions": [], "enhanced_eligibility_types": [], "is_charge_refundable": False, "metadata": {},
+        "balance_transactions": [],
+        "enhanced_eligibility_types": [],
+        "is_charge_refundable": False,
+        "metadata": {},
         "payment_method_details": {"type": "card", "card": None},
     },
     "event": {"pending_webhooks": 0, "request": {"id": None, "idempotency_key": None}},
 }
 
 _EVIDENCE = (
-    "access_activity_log", "billing_address", "cancellation_policy", "cancellation_policy_disclosure",
-    "cancellation_rebuttal", "customer_communication", "customer_email_address", "customer_name",
-    "customer_purchase_ip", "customer_signature", "duplicate_charge_documentation", "duplicate_charge_explanation",
-    "duplicate_charge_id", "enhanced_evidence", "product_description", "receipt", "refund_policy",
-    "refund_policy_disclosure", "refund_refusal_explanation", "service_date", "service_documentation",
-    "shipping_address", "shipping_carrier", "shipping_date", "shipping_documentation", "shipping_tracking_number",
-    "uncategorized_file", "uncategorized_text",
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "enhanced_evidence",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
 )
 
 # Allowed parameters per endpoint: dotted paths, "*" for any key, "#" for a list index.
@@ -202,38 +327,96 @@ PARAMS: dict[str, set[str]] = {
     "payment_methods.attach": {"customer"},
     "payment_methods.list": {"customer", "type", "limit", "starting_after", "ending_before"},
     "checkout.sessions.create": {
-        "mode", "customer", "currency", "success_url", "cancel_url", "metadata.*", "expires_at",
-        "client_reference_id", "payment_method_types.#",
-        "line_items.#.quantity", "line_items.#.price_data.currency", "line_items.#.price_data.unit_amount",
-        "line_items.#.price_data.product_data.name", "line_items.#.price_data.product_data.description",
-        "payment_intent_data.metadata.*", "payment_intent_data.transfer_data.destination",
-        "payment_intent_data.transfer_group", "payment_intent_data.application_fee_amount",
-        "payment_intent_data.description", "setup_intent_data.metadata.*",
+        "mode",
+        "customer",
+        "currency",
+        "success_url",
+        "cancel_url",
+        "metadata.*",
+        "expires_at",
+        "client_reference_id",
+        "payment_method_types.#",
+        "line_items.#.quantity",
+        "line_items.#.price_data.currency",
+        "line_items.#.price_data.unit_amount",
+        "line_items.#.price_data.product_data.name",
+        "line_items.#.price_data.product_data.description",
+        "payment_intent_data.metadata.*",
+        "payment_intent_data.transfer_data.destination",
+        "payment_intent_data.transfer_group",
+        "payment_intent_data.application_fee_amount",
+        "payment_intent_data.description",
+        "setup_intent_data.metadata.*",
     },
     "checkout.sessions.expire": set(),
     "checkout.sessions.list": {"customer", "limit", "starting_after", "ending_before", "created.gte"},
     "payment_intents.create": {
-        "amount", "currency", "customer", "payment_method", "off_session", "confirm", "metadata.*",
-        "transfer_data.destination", "transfer_group", "application_fee_amount", "description",
-        "payment_method_types.#", "error_on_requires_action",
+        "amount",
+        "currency",
+        "customer",
+        "payment_method",
+        "off_session",
+        "confirm",
+        "metadata.*",
+        "transfer_data.destination",
+        "transfer_group",
+        "application_fee_amount",
+        "description",
+        "payment_method_types.#",
+        "error_on_requires_action",
     },
     "payment_intents.cancel": {"cancellation_reason"},
     "payment_intents.list": {"customer", "limit", "starting_after", "ending_before", "created.gte", "created.lte"},
     "accounts.create": {
-        "country", "email", "metadata.*", "business_type", "capabilities.transfers.requested",
-        "capabilities.card_payments.requested", "controller.stripe_dashboard.type", "controller.fees.payer",
-        "controller.losses.payments", "controller.requirement_collection",
+        "country",
+        "email",
+        "metadata.*",
+        "business_type",
+        "capabilities.transfers.requested",
+        "capabilities.card_payments.requested",
+        "controller.stripe_dashboard.type",
+        "controller.fees.payer",
+        "controller.losses.payments",
+        "controller.requirement_collection",
     },
     "account_links.create": {"account", "refresh_url", "return_url", "type", "collect"},
-    "transfers.create": {"amount", "currency", "destination", "source_transaction", "transfer_group",
-                         "metadata.*", "description"},
-    "transfers.list": {"destination", "transfer_group", "limit", "starting_after", "ending_before",
-                       "created.gte", "created.lte"},
+    "transfers.create": {
+        "amount",
+        "currency",
+        "destination",
+        "source_transaction",
+        "transfer_group",
+        "metadata.*",
+        "description",
+    },
+    "transfers.list": {
+        "destination",
+        "transfer_group",
+        "limit",
+        "starting_after",
+        "ending_before",
+        "created.gte",
+        "created.lte",
+    },
     "transfers.reverse": {"amount", "metadata.*", "refund_application_fee"},
-    "refunds.create": {"payment_intent", "charge", "amount", "metadata.*", "reason", "reverse_transfer",
-                       "refund_application_fee"},
-    "refunds.list": {"payment_intent", "charge", "limit", "starting_after", "ending_before",
-                     "created.gte", "created.lte"},
+    "refunds.create": {
+        "payment_intent",
+        "charge",
+        "amount",
+        "metadata.*",
+        "reason",
+        "reverse_transfer",
+        "refund_application_fee",
+    },
+    "refunds.list": {
+        "payment_intent",
+        "charge",
+        "limit",
+        "starting_after",
+        "ending_before",
+        "created.gte",
+        "created.lte",
+    },
     "events.list": {"limit", "starting_after", "ending_before", "type", "types.#", "created.gte"},
     "retrieve": set(),
 }
@@ -246,8 +429,8 @@ PARAMS: dict[str, set[str]] = {
 # the emulator refuses one when told: an adapter must keep the money held and try again later.
 REFUSALS = {
     "balance_insufficient": "You have insufficient funds in your Stripe account for this transfer. Your card balance "
-                            "is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more "
-                            "details, see stripe.com/docs/api#balance).",
+    "is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more "
+    "details, see stripe.com/docs/api#balance).",
 }
 
 
@@ -369,15 +552,33 @@ class StripeSim:
         self.server = Loopback("stripe-sim")
         self.base = ""  # its URL once started
         self.platform: dict[str, Any] = {  # the account that owns the API key (GET /v1/account)
-            "id": "acct_sim_platform", "object": "account", "type": "standard", "country": "US", "email": None,
-            "created": self._now(), "metadata": {}, "charges_enabled": True, "payouts_enabled": True,
-            "details_submitted": True, "capabilities": {"card_payments": "active", "transfers": "active"},
-            "controller": {"type": "account"}, "livemode": False}
+            "id": "acct_sim_platform",
+            "object": "account",
+            "type": "standard",
+            "country": "US",
+            "email": None,
+            "created": self._now(),
+            "metadata": {},
+            "charges_enabled": True,
+            "payouts_enabled": True,
+            "details_submitted": True,
+            "capabilities": {"card_payments": "active", "transfers": "active"},
+            "controller": {"type": "account"},
+            "livemode": False,
+        }
 
     # ------------------------------------------------------------------ control
 
-    def inject(self, route: str, status: int, times: int = 1, *, saved: bool = True, work: bool = False,
-               code: str | None = None) -> None:
+    def inject(
+        self,
+        route: str,
+        status: int,
+        times: int = 1,
+        *,
+        saved: bool = True,
+        work: bool = False,
+        code: str | None = None,
+    ) -> None:
         """Make the next `times` calls of route ("POST /v1/payment_intents") fail: 500, 429, DROP, or a 400
         refusal with one of Stripe's error codes (REFUSALS: `code`).
 
@@ -386,8 +587,9 @@ class StripeSim:
         saved, Stripe-Should-Retry: true). A 429 is never saved; DROP always does the work. A refusal
         is an answer of the request's execution: saved under its key unless `saved=False`."""
         if status not in (500, 429, DROP, 400) or (status == 400) != (code in REFUSALS):
-            raise ValueError(f"the emulator injects 500, 429, DROP or a 400 with a code of {sorted(REFUSALS)}, "
-                             f"not {status} {code}")
+            raise ValueError(
+                f"the emulator injects 500, 429, DROP or a 400 with a code of {sorted(REFUSALS)}, not {status} {code}"
+            )
         with self.lock:
             queue_fault(self.faults, route, (status, saved, work, code), times)
 
@@ -399,22 +601,35 @@ class StripeSim:
                 raise _invalid(f"This Checkout Session is {cs['status']}.")
             pm = self._materialize(payment_method)
             if pm["card"]["behaviour"] == "declined_on_attach":
-                raise StripeError(402, "card_error", "Your card was declined.", code="card_declined",
-                                  decline_code="generic_decline")
+                raise StripeError(
+                    402, "card_error", "Your card was declined.", code="card_declined", decline_code="generic_decline"
+                )
             self._attach(pm, cs["customer"])
             if cs["mode"] == "setup":
-                si = self._new("seti", "setup_intent", customer=cs["customer"], payment_method=pm["id"],
-                               status="succeeded", usage="off_session",
-                               metadata=cs.get("_setup_metadata", {}))
+                si = self._new(
+                    "seti",
+                    "setup_intent",
+                    customer=cs["customer"],
+                    payment_method=pm["id"],
+                    status="succeeded",
+                    usage="off_session",
+                    metadata=cs.get("_setup_metadata", {}),
+                )
                 cs["setup_intent"] = si["id"]
             else:
                 data = cs["_payment_intent_data"]
                 # On the hosted page the customer is present: authentication happens there and passes.
-                pi = self._charge(amount=cs["amount_total"], currency=cs["currency"], customer=cs["customer"],
-                                  pm=pm, metadata=data.get("metadata", {}), off_session=False,
-                                  destination=(data.get("transfer_data") or {}).get("destination"),
-                                  transfer_group=data.get("transfer_group"),
-                                  fee=data.get("application_fee_amount"))
+                pi = self._charge(
+                    amount=cs["amount_total"],
+                    currency=cs["currency"],
+                    customer=cs["customer"],
+                    pm=pm,
+                    metadata=data.get("metadata", {}),
+                    off_session=False,
+                    destination=(data.get("transfer_data") or {}).get("destination"),
+                    transfer_group=data.get("transfer_group"),
+                    fee=data.get("application_fee_amount"),
+                )
                 cs["payment_intent"] = pi["id"]
                 cs["payment_status"] = "paid"
             cs["status"] = "complete"
@@ -425,9 +640,13 @@ class StripeSim:
         """Open Checkout Sessions (of one customer), oldest first."""
         with self.lock:
             self._sweep()
-            return [self._public(o) for o in self.objects.values()
-                    if o["object"] == "checkout.session" and o["status"] == "open"
-                    and (customer is None or o["customer"] == customer)]
+            return [
+                self._public(o)
+                for o in self.objects.values()
+                if o["object"] == "checkout.session"
+                and o["status"] == "open"
+                and (customer is None or o["customer"] == customer)
+            ]
 
     def onboard(self, account_id: str) -> None:
         """The recipient finishes Stripe's onboarding: the account can take transfers."""
@@ -437,8 +656,9 @@ class StripeSim:
             acct["capabilities"] = {k: "active" for k in acct["capabilities"]} or {"transfers": "active"}
             self._event("account.updated", acct, account=account_id)  # a Connect event
 
-    def connected_payment(self, account_id: str, amount: int, currency: str = "usd",
-                          metadata: dict[str, str] | None = None) -> dict[str, Any]:
+    def connected_payment(
+        self, account_id: str, amount: int, currency: str = "usd", metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         """A payment made inside connected account `account_id` by its owner (a Standard account's own API key or
         dashboard), not by the platform: a card payment from a customer of theirs, with the metadata they wrote.
         Its Customer, PaymentIntent and charge live in that account (`connected`), never on the platform; its
@@ -452,28 +672,64 @@ class StripeSim:
                 self._n += 1
                 ids.append(f"{prefix}_sim{self._n:010d}")
             cus_id, pi_id, ch_id = ids
-            own[cus_id] = {"id": cus_id, "object": "customer", "created": now, "livemode": False, "email": None,
-                           "name": None, "description": None, "metadata": {},
-                           "invoice_settings": {"default_payment_method": None}}
-            pi = {"id": pi_id, "object": "payment_intent", "created": now, "livemode": False, "amount": amount,
-                  "currency": currency, "customer": cus_id, "payment_method": "pm_card_visa",
-                  "metadata": dict(metadata or {}), "status": "succeeded", "latest_charge": ch_id,
-                  "transfer_data": None, "transfer_group": None, "application_fee_amount": None,
-                  "last_payment_error": None, "amount_received": amount}
+            own[cus_id] = {
+                "id": cus_id,
+                "object": "customer",
+                "created": now,
+                "livemode": False,
+                "email": None,
+                "name": None,
+                "description": None,
+                "metadata": {},
+                "invoice_settings": {"default_payment_method": None},
+            }
+            pi = {
+                "id": pi_id,
+                "object": "payment_intent",
+                "created": now,
+                "livemode": False,
+                "amount": amount,
+                "currency": currency,
+                "customer": cus_id,
+                "payment_method": "pm_card_visa",
+                "metadata": dict(metadata or {}),
+                "status": "succeeded",
+                "latest_charge": ch_id,
+                "transfer_data": None,
+                "transfer_group": None,
+                "application_fee_amount": None,
+                "last_payment_error": None,
+                "amount_received": amount,
+            }
             own[pi_id] = pi
-            own[ch_id] = {"id": ch_id, "object": "charge", "created": now, "livemode": False, "amount": amount,
-                          "currency": currency, "customer": cus_id, "payment_intent": pi_id,
-                          "payment_method": "pm_card_visa", "amount_refunded": 0, "refunded": False,
-                          "disputed": False, "transfer_group": None, "metadata": dict(metadata or {}),
-                          "status": "succeeded"}
+            own[ch_id] = {
+                "id": ch_id,
+                "object": "charge",
+                "created": now,
+                "livemode": False,
+                "amount": amount,
+                "currency": currency,
+                "customer": cus_id,
+                "payment_intent": pi_id,
+                "payment_method": "pm_card_visa",
+                "amount_refunded": 0,
+                "refunded": False,
+                "disputed": False,
+                "transfer_group": None,
+                "metadata": dict(metadata or {}),
+                "status": "succeeded",
+            }
             self._event("payment_intent.succeeded", pi, account=account_id)  # a Connect event
             return self._public(pi)
 
     def awaiting_onboarding(self) -> list[str]:
         """Accounts whose onboarding link was minted but not finished."""
         with self.lock:
-            return [o["id"] for o in self.objects.values() if o["object"] == "account"
-                    and o.get("_link_minted") and not o["details_submitted"]]
+            return [
+                o["id"]
+                for o in self.objects.values()
+                if o["object"] == "account" and o.get("_link_minted") and not o["details_submitted"]
+            ]
 
     def restrict(self, account_id: str) -> None:
         """Stripe disables the account's transfers (missing requirements, a review)."""
@@ -489,17 +745,37 @@ class StripeSim:
         transaction on the dispute and charge.dispute.funds_withdrawn."""
         with self.lock:
             ch = self._get("charge", charge_id)
-            dp = self._new("dp", "dispute", charge=ch["id"], payment_intent=ch["payment_intent"],
-                           amount=ch["amount"], currency=ch["currency"], status="needs_response",
-                           reason="fraudulent")
+            dp = self._new(
+                "dp",
+                "dispute",
+                charge=ch["id"],
+                payment_intent=ch["payment_intent"],
+                amount=ch["amount"],
+                currency=ch["currency"],
+                status="needs_response",
+                reason="fraudulent",
+            )
             ch["disputed"] = True
             self._event("charge.dispute.created", dp)
             if withdraw:
                 now = self._now()
-                self._new("txn", "balance_transaction", amount=-ch["amount"], net=-ch["amount"], fee=0,
-                          fee_details=[], currency=ch["currency"], available_on=now, exchange_rate=None,
-                          description=f"Chargeback withdrawal for {ch['id']}", reporting_category="dispute",
-                          source=dp["id"], status="available", type="adjustment", balance_type="payments")
+                self._new(
+                    "txn",
+                    "balance_transaction",
+                    amount=-ch["amount"],
+                    net=-ch["amount"],
+                    fee=0,
+                    fee_details=[],
+                    currency=ch["currency"],
+                    available_on=now,
+                    exchange_rate=None,
+                    description=f"Chargeback withdrawal for {ch['id']}",
+                    reporting_category="dispute",
+                    source=dp["id"],
+                    status="available",
+                    type="adjustment",
+                    balance_type="payments",
+                )
                 self._event("charge.dispute.funds_withdrawn", dp)
             return self._public(dp)
 
@@ -585,10 +861,17 @@ class StripeSim:
             """Stripe answers a URL (or method) it does not know with its JSON error and a 404, not HTML."""
             with self.lock:
                 request_record(self.requests, f"{request.method} {request.path}", status=404)
-            return _json({"error": {"type": "invalid_request_error",
-                                    "message": f"Unrecognized request URL ({request.method}: {request.path}). "
-                                               "Please see https://stripe.com/docs or we can help at "
-                                               "https://support.stripe.com/."}}, 404)
+            return _json(
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "message": f"Unrecognized request URL ({request.method}: {request.path}). "
+                        "Please see https://stripe.com/docs or we can help at "
+                        "https://support.stripe.com/.",
+                    }
+                },
+                404,
+            )
 
         app.register_error_handler(404, unrecognized)
         app.register_error_handler(405, unrecognized)
@@ -604,8 +887,9 @@ class StripeSim:
                 elif action == "dispute":
                     result = self.dispute(oid, withdraw=body.get("withdraw", True))
                 elif action == "refund":  # {"status": "succeeded" | "failed", "failure_reason": ...}
-                    self.settle_refund(oid, body.get("status", "succeeded"),
-                                       body.get("failure_reason", "expired_or_canceled_card"))
+                    self.settle_refund(
+                        oid, body.get("status", "succeeded"), body.get("failure_reason", "expired_or_canceled_card")
+                    )
                     result = self._public(self._get("refund", oid))
                 else:
                     return _json({"error": "unknown action"}, 404)
@@ -648,26 +932,46 @@ class StripeSim:
         key = request.headers.get("Idempotency-Key") if method == "POST" else None
         record = request_record(self.requests, route, key)
 
-        def answer(body: dict[str, Any], status: int, headers: dict[str, str] | None = None,
-                   drop: bool = False) -> tuple[Response, bool]:
+        def answer(
+            body: dict[str, Any], status: int, headers: dict[str, str] | None = None, drop: bool = False
+        ) -> tuple[Response, bool]:
             record["status"] = status
             return _json(body, status, headers), drop
 
         if request.headers.get("Authorization", "") != f"Bearer {self.api_key}":
             return answer({"error": {"type": "invalid_request_error", "message": "Invalid API Key provided."}}, 401)
         if key is not None and len(key) > MAX_KEY_LENGTH:
-            return answer(_invalid(f"Invalid Idempotency-Key: it is {len(key)} characters long; keys are at most "
-                                   f"{MAX_KEY_LENGTH}.", "Idempotency-Key").body, 400)
+            return answer(
+                _invalid(
+                    f"Invalid Idempotency-Key: it is {len(key)} characters long; keys are at most {MAX_KEY_LENGTH}.",
+                    "Idempotency-Key",
+                ).body,
+                400,
+            )
         as_account = request.headers.get("Stripe-Account")
         if as_account is not None:
             target = self.objects.get(as_account)
             if target is None or target["object"] != "account":
-                return answer({"error": {"type": "invalid_request_error", "code": "account_invalid",
-                                         "message": f"The provided key does not have access to account "
-                                                    f"'{as_account}' (or that account does not exist)."}}, 403)
+                return answer(
+                    {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "account_invalid",
+                            "message": f"The provided key does not have access to account "
+                            f"'{as_account}' (or that account does not exist).",
+                        }
+                    },
+                    403,
+                )
             if route not in ("GET /v1/events", "GET /v1/events/{id}"):
-                return answer(_invalid("paybot's emulator keeps no objects inside connected accounts: only "
-                                       "events are read with Stripe-Account.", "Stripe-Account").body, 400)
+                return answer(
+                    _invalid(
+                        "paybot's emulator keeps no objects inside connected accounts: only "
+                        "events are read with Stripe-Account.",
+                        "Stripe-Account",
+                    ).body,
+                    400,
+                )
         pairs = list((request.form if method == "POST" else request.args).items(multi=True))
         try:
             params = decode_form(pairs)
@@ -675,35 +979,54 @@ class StripeSim:
             return answer(err.body, err.status)
         status, saved, work, code = take_fault(self.faults, route) or (None, True, False, None)
         if status == 429 or (status == 500 and not saved):  # before execution: nothing to save
-            body = {"error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
-                    if status == 429 else {"type": "api_error", "message": "Something went wrong."}}
+            body = {
+                "error": {"type": "invalid_request_error", "code": "rate_limit", "message": "Too many requests."}
+                if status == 429
+                else {"type": "api_error", "message": "Something went wrong."}
+            }
             return answer(body, status, {"Stripe-Should-Retry": "true"})
         blob = json.dumps([route, kw, params], sort_keys=True)
         if key:
             kept = live_key(self.keys, key, self._now(), KEY_LIFETIME)  # pruned: the key may run a new request
             if kept is not None:
                 if kept["blob"] != blob:
-                    return answer({"error": {
-                        "type": "idempotency_error",
-                        "message": "Keys for idempotent requests can only be used with the same parameters "
-                                   "they were first used with. Try using a key other than "
-                                   f"'{key}' if you meant to execute a different request."}}, 400)
-                return answer(kept["body"], kept["status"], {"Idempotent-Replayed": "true", "Idempotency-Key": key,
-                                                              **kept["headers"]}, drop=status == DROP)
+                    return answer(
+                        {
+                            "error": {
+                                "type": "idempotency_error",
+                                "message": "Keys for idempotent requests can only be used with the same parameters "
+                                "they were first used with. Try using a key other than "
+                                f"'{key}' if you meant to execute a different request.",
+                            }
+                        },
+                        400,
+                    )
+                return answer(
+                    kept["body"],
+                    kept["status"],
+                    {"Idempotent-Replayed": "true", "Idempotency-Key": key, **kept["headers"]},
+                    drop=status == DROP,
+                )
             if key in self.in_flight:
-                return answer({"error": {
-                    "type": "idempotency_error", "code": "idempotency_key_in_use",
-                    "message": "There is currently another in-progress request using this Idempotent Key "
-                               "(that probably means you submitted twice, and the other request is still "
-                               "going through). Please retry this request later."}}, 409)
+                return answer(
+                    {
+                        "error": {
+                            "type": "idempotency_error",
+                            "code": "idempotency_key_in_use",
+                            "message": "There is currently another in-progress request using this Idempotent Key "
+                            "(that probably means you submitted twice, and the other request is still "
+                            "going through). Please retry this request later.",
+                        }
+                    },
+                    409,
+                )
         unknown = [p for p in _paths(params) if not _allowed(p, PARAMS[schema])]
         if unknown:
             first = re.sub(r"\.(\w+)", r"[\1]", unknown[0])
             return answer(_invalid(f"Received unknown parameter: {first}", first).body, 400)
         if key:
             self.in_flight.add(key)
-        return _Job(record=record, key=key, blob=blob, params=params, fault=status, work=work, saved=saved,
-                    code=code)
+        return _Job(record=record, key=key, blob=blob, params=params, fault=status, work=work, saved=saved, code=code)
 
     def _execute(self, job: _Job, view: Callable[..., Any], kw: dict[str, Any]) -> tuple[Response, bool]:
         """Execution: the view runs (or an injected 500 fails it) and the answer is saved under the key."""
@@ -734,15 +1057,19 @@ class StripeSim:
                     return _json(body, status), False  # validation failures are not saved
         job.record["status"] = status
         if job.key:
-            self.keys[job.key] = {"blob": job.blob, "status": status, "body": body, "headers": headers,
-                                  "at": self._now()}
+            self.keys[job.key] = {
+                "blob": job.blob,
+                "status": status,
+                "body": body,
+                "headers": headers,
+                "at": self._now(),
+            }
             headers = {**headers, "Idempotency-Key": job.key}
         return _json(body, status, headers), job.fault == DROP
 
     def _new(self, prefix: str, kind: str, **fields: Any) -> dict[str, Any]:
         self._n += 1
-        obj = {"id": f"{prefix}_sim{self._n:010d}", "object": kind, "created": self._now(),
-               "livemode": False, **fields}
+        obj = {"id": f"{prefix}_sim{self._n:010d}", "object": kind, "created": self._now(), "livemode": False, **fields}
         self.objects[obj["id"]] = obj
         return obj
 
@@ -777,47 +1104,80 @@ class StripeSim:
             pi = self.objects.get(obj["payment_intent"]) or {}
             ok = obj["status"] == "succeeded"
             refunds = [o for o in self.objects.values() if o["object"] == "refund" and o["charge"] == oid]
-            return {"amount_captured": obj["amount"] if ok else 0, "captured": ok, "paid": ok,
-                    "application_fee_amount": pi.get("application_fee_amount"),
-                    "transfer_data": ({"amount": None, "destination": pi["transfer_data"]["destination"]}
-                                      if pi.get("transfer_data") else None),
-                    "refunds": self._sublist(refunds, f"/v1/charges/{oid}/refunds")}
+            return {
+                "amount_captured": obj["amount"] if ok else 0,
+                "captured": ok,
+                "paid": ok,
+                "application_fee_amount": pi.get("application_fee_amount"),
+                "transfer_data": (
+                    {"amount": None, "destination": pi["transfer_data"]["destination"]}
+                    if pi.get("transfer_data")
+                    else None
+                ),
+                "refunds": self._sublist(refunds, f"/v1/charges/{oid}/refunds"),
+            }
         if kind == "account":
             done = bool(obj["details_submitted"])
             due = [] if done else ["external_account", "tos_acceptance.date", "tos_acceptance.ip"]
-            return {"default_currency": _DEFAULT_CURRENCY.get(obj["country"], "eur"),
-                    "controller": {"is_controller": True, "type": "application", **obj["controller"]},
-                    "external_accounts": self._sublist([], f"/v1/accounts/{oid}/external_accounts"),
-                    "requirements": {**_NO_REQUIREMENTS, "currently_due": due, "eventually_due": due,
-                                     "disabled_reason": None if done else "requirements.past_due"}}
+            return {
+                "default_currency": _DEFAULT_CURRENCY.get(obj["country"], "eur"),
+                "controller": {"is_controller": True, "type": "application", **obj["controller"]},
+                "external_accounts": self._sublist([], f"/v1/accounts/{oid}/external_accounts"),
+                "requirements": {
+                    **_NO_REQUIREMENTS,
+                    "currently_due": due,
+                    "eventually_due": due,
+                    "disabled_reason": None if done else "requirements.past_due",
+                },
+            }
         if kind == "transfer":
-            reversals = [o for o in self.objects.values()
-                         if o["object"] == "transfer_reversal" and o["transfer"] == oid]
-            return {"amount_reversed": sum(o["amount"] for o in reversals),
-                    "destination_payment": f"py_{str(oid).removeprefix('tr_')}",
-                    "reversals": self._sublist(reversals, f"/v1/transfers/{oid}/reversals")}
+            reversals = [
+                o for o in self.objects.values() if o["object"] == "transfer_reversal" and o["transfer"] == oid
+            ]
+            return {
+                "amount_reversed": sum(o["amount"] for o in reversals),
+                "destination_payment": f"py_{str(oid).removeprefix('tr_')}",
+                "reversals": self._sublist(reversals, f"/v1/transfers/{oid}/reversals"),
+            }
         if kind == "refund":
             ch = self.objects.get(obj["charge"]) or {}
             return {"customer": ch.get("customer"), "payment_method": ch.get("payment_method")}
         if kind == "dispute":
             txns = [o for o in self.objects.values() if o["object"] == "balance_transaction" and o["source"] == oid]
-            return {"balance_transactions": [self._public(o) for o in txns], "evidence": dict.fromkeys(_EVIDENCE),
-                    "evidence_details": {"due_by": obj["created"] + 7 * 24 * 3600, "enhanced_eligibility": {},
-                                         "has_evidence": False, "past_due": False, "submission_count": 0}}
+            return {
+                "balance_transactions": [self._public(o) for o in txns],
+                "evidence": dict.fromkeys(_EVIDENCE),
+                "evidence_details": {
+                    "due_by": obj["created"] + 7 * 24 * 3600,
+                    "enhanced_eligibility": {},
+                    "has_evidence": False,
+                    "past_due": False,
+                    "submission_count": 0,
+                },
+            }
         return {}
 
     def _sublist(self, rows: list[dict[str, Any]], url: str) -> dict[str, Any]:
         """A list inside an object (a charge's refunds, a transfer's reversals): its first page."""
-        return {"object": "list", "data": [self._public(o) for o in rows[::-1][:10]], "has_more": len(rows) > 10,
-                "url": url}
+        return {
+            "object": "list",
+            "data": [self._public(o) for o in rows[::-1][:10]],
+            "has_more": len(rows) > 10,
+            "url": url,
+        }
 
     def _event(self, kind: str, obj: dict[str, Any], *, account: str | None = None) -> None:
         """An event of the platform, or (`account`) a Connect event of that connected account."""
         self._n += 1
         event: dict[str, Any] = {
-            "id": f"evt_sim{self._n:010d}", "object": "event", "type": kind, "created": self._now(),
-            "livemode": False, "api_version": "2024-06-20",
-            "data": {"object": json.loads(json.dumps(self._public(obj)))}}
+            "id": f"evt_sim{self._n:010d}",
+            "object": "event",
+            "type": kind,
+            "created": self._now(),
+            "livemode": False,
+            "api_version": "2024-06-20",
+            "data": {"object": json.loads(json.dumps(self._public(obj)))},
+        }
         if account:
             event["account"] = account
         if has_request_context() and request.path.startswith("/v1/"):  # made by an API request, not a person
@@ -876,7 +1236,7 @@ class StripeSim:
         ids = [o["id"] for o in rows]
         if params.get("starting_after"):
             at = self._cursor(ids, params["starting_after"])
-            window = rows[at + 1:]
+            window = rows[at + 1 :]
             page, more = window[:limit], len(window) > limit
         elif params.get("ending_before"):
             at = self._cursor(ids, params["ending_before"])
@@ -895,9 +1255,15 @@ class StripeSim:
     # ------------------------------------------------------------------ views
 
     def _customers_create(self, params: dict[str, Any]) -> dict[str, Any]:
-        cus = self._new("cus", "customer", email=params.get("email"), name=params.get("name"),
-                        description=params.get("description"), metadata=params.get("metadata", {}),
-                        invoice_settings={"default_payment_method": None})
+        cus = self._new(
+            "cus",
+            "customer",
+            email=params.get("email"),
+            name=params.get("name"),
+            description=params.get("description"),
+            metadata=params.get("metadata", {}),
+            invoice_settings={"default_payment_method": None},
+        )
         if params.get("invoice_settings"):
             self._customers_update(params, cus["id"])
         return self._public(cus)
@@ -912,8 +1278,9 @@ class StripeSim:
         if pm_id:
             pm = self._get("payment_method", pm_id, "invoice_settings[default_payment_method]")
             if pm["customer"] != oid:
-                raise _invalid("The payment method must be attached to the customer.",
-                               "invoice_settings[default_payment_method]")
+                raise _invalid(
+                    "The payment method must be attached to the customer.", "invoice_settings[default_payment_method]"
+                )
             cus["invoice_settings"] = {"default_payment_method": pm_id}
         return self._public(cus)
 
@@ -921,9 +1288,21 @@ class StripeSim:
         """A test payment method id gives a new payment method each time, as Stripe does."""
         if pm_id in TEST_CARDS:
             card = TEST_CARDS[pm_id]
-            return self._new("pm", "payment_method", type="card", customer=None, metadata={},
-                             card={"brand": "visa", "last4": card["last4"], "exp_month": 12, "exp_year": 2034,
-                                   "funding": "credit", "behaviour": card["behaviour"]})
+            return self._new(
+                "pm",
+                "payment_method",
+                type="card",
+                customer=None,
+                metadata={},
+                card={
+                    "brand": "visa",
+                    "last4": card["last4"],
+                    "exp_month": 12,
+                    "exp_year": 2034,
+                    "funding": "credit",
+                    "behaviour": card["behaviour"],
+                },
+            )
         return self._get("payment_method", pm_id, "payment_method")
 
     def _attach(self, pm: dict[str, Any], customer: str) -> None:
@@ -931,8 +1310,14 @@ class StripeSim:
         if pm["customer"] not in (None, customer):
             raise _invalid("The payment method is attached to another customer.", "payment_method")
         if pm["card"]["behaviour"] == "declined_on_attach":
-            raise StripeError(402, "card_error", "Your card was declined.", code="card_declined",
-                              decline_code="generic_decline", param="")
+            raise StripeError(
+                402,
+                "card_error",
+                "Your card was declined.",
+                code="card_declined",
+                decline_code="generic_decline",
+                param="",
+            )
         pm["customer"] = customer
 
     def _pm_retrieve(self, _params: dict[str, Any], oid: str) -> dict[str, Any]:
@@ -949,8 +1334,9 @@ class StripeSim:
         if not params.get("customer"):
             raise _invalid("Missing required param: customer.", "customer")
         self._get("customer", params["customer"], "customer")
-        rows = [o for o in self.objects.values()
-                if o["object"] == "payment_method" and o["customer"] == params["customer"]]
+        rows = [
+            o for o in self.objects.values() if o["object"] == "payment_method" and o["customer"] == params["customer"]
+        ]
         return self._page(rows, params, "/v1/payment_methods")
 
     def _cs_create(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -965,14 +1351,24 @@ class StripeSim:
         self._get("customer", customer, "customer")
         expires_at = _int(params, "expires_at", required=False) or self._now() + 24 * 3600
         if not self._now() + 30 * 60 <= expires_at <= self._now() + 24 * 3600:
-            raise _invalid("The expires_at timestamp must be between 30 minutes and 24 hours from creation.",
-                           "expires_at")
-        fields: dict[str, Any] = dict(mode=mode, customer=customer, status="open", expires_at=expires_at,
-                                      metadata=params.get("metadata", {}), success_url=params["success_url"],
-                                      cancel_url=params.get("cancel_url"),
-                                      payment_status="unpaid", setup_intent=None, payment_intent=None,
-                                      currency=params.get("currency"), amount_total=None,
-                                      client_reference_id=params.get("client_reference_id"))
+            raise _invalid(
+                "The expires_at timestamp must be between 30 minutes and 24 hours from creation.", "expires_at"
+            )
+        fields: dict[str, Any] = dict(
+            mode=mode,
+            customer=customer,
+            status="open",
+            expires_at=expires_at,
+            metadata=params.get("metadata", {}),
+            success_url=params["success_url"],
+            cancel_url=params.get("cancel_url"),
+            payment_status="unpaid",
+            setup_intent=None,
+            payment_intent=None,
+            currency=params.get("currency"),
+            amount_total=None,
+            client_reference_id=params.get("client_reference_id"),
+        )
         if mode == "payment":
             items = list((params.get("line_items") or {}).values())
             if len(items) != 1:
@@ -994,27 +1390,42 @@ class StripeSim:
     def _cs_expire(self, _params: dict[str, Any], oid: str) -> dict[str, Any]:
         cs = self._get("checkout.session", oid)
         if cs["status"] != "open":
-            raise StripeError(400, "invalid_request_error",
-                              f"Only Checkout Sessions with a status in [\"open\"] can be expired. "
-                              f"This Checkout Session has a status of \"{cs['status']}\".",
-                              code="checkout_session_not_open")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f'This Checkout Session has a status of "{cs["status"]}".',
+                code="checkout_session_not_open",
+            )
         cs["status"] = "expired"
         self._event("checkout.session.expired", cs)
         return self._public(cs)
 
     def _pi_cancel(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
         pi = self._get("payment_intent", oid)
-        cancellable = ("requires_payment_method", "requires_capture", "requires_confirmation", "requires_action",
-                       "processing")
+        cancellable = (
+            "requires_payment_method",
+            "requires_capture",
+            "requires_confirmation",
+            "requires_action",
+            "processing",
+        )
         if pi["status"] not in cancellable:
-            raise StripeError(400, "invalid_request_error",
-                              f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
-                              f"Only a PaymentIntent with one of the following statuses may be canceled: "
-                              f"{', '.join(cancellable)}.", code="payment_intent_unexpected_state")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. "
+                f"Only a PaymentIntent with one of the following statuses may be canceled: "
+                f"{', '.join(cancellable)}.",
+                code="payment_intent_unexpected_state",
+            )
         reason = params.get("cancellation_reason")
         if reason not in (None, "duplicate", "fraudulent", "requested_by_customer", "abandoned"):
-            raise _invalid("Invalid cancellation_reason: must be one of duplicate, fraudulent, "
-                           "requested_by_customer, or abandoned", "cancellation_reason")
+            raise _invalid(
+                "Invalid cancellation_reason: must be one of duplicate, fraudulent, "
+                "requested_by_customer, or abandoned",
+                "cancellation_reason",
+            )
         pi.update(status="canceled", cancellation_reason=reason, canceled_at=int(self.clock.now().timestamp()))
         self._event("payment_intent.canceled", pi)
         return self._public(pi)
@@ -1024,10 +1435,14 @@ class StripeSim:
             return
         acct = self._get("account", destination, "transfer_data[destination]")
         if acct["capabilities"].get("transfers") != "active":
-            raise StripeError(400, "invalid_request_error",
-                              "Your destination account needs to have at least one of the following "
-                              "capabilities enabled: transfers, crypto_transfers, legacy_payments",
-                              code="insufficient_capabilities_for_transfer", param="transfer_data[destination]")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                "Your destination account needs to have at least one of the following "
+                "capabilities enabled: transfers, crypto_transfers, legacy_payments",
+                code="insufficient_capabilities_for_transfer",
+                param="transfer_data[destination]",
+            )
 
     def _pi_create(self, params: dict[str, Any]) -> dict[str, Any]:
         amount = _int(params, "amount")
@@ -1040,8 +1455,13 @@ class StripeSim:
             raise _invalid(f"Invalid currency: {currency.lower()}.", "currency")
         if amount < MIN_CHARGE[currency.upper()]:
             shown = Money(MIN_CHARGE[currency.upper()], currency.upper())
-            raise StripeError(400, "invalid_request_error", f"Amount must be at least {shown} {currency.lower()}",
-                              code="amount_too_small", param="amount")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Amount must be at least {shown} {currency.lower()}",
+                code="amount_too_small",
+                param="amount",
+            )
         confirm = _bool(params, "confirm")
         if _bool(params, "off_session") and not confirm:
             raise _invalid("off_session can only be used when confirm=true.", "off_session")
@@ -1049,82 +1469,179 @@ class StripeSim:
             raise _invalid("paybot's emulator only confirms a customer's saved payment method.", "confirm")
         if params.get("customer"):
             self._get("customer", params["customer"], "customer")
-        pm = self._get("payment_method", params["payment_method"], "payment_method") \
-            if params.get("payment_method") else None
+        pm = (
+            self._get("payment_method", params["payment_method"], "payment_method")
+            if params.get("payment_method")
+            else None
+        )
         if pm is not None and params.get("customer") and pm["customer"] != params["customer"]:
-            raise _invalid("The provided PaymentMethod was previously used without being attached to a "
-                           "Customer or was detached from a Customer, and may not be used again.",
-                           "payment_method")
+            raise _invalid(
+                "The provided PaymentMethod was previously used without being attached to a "
+                "Customer or was detached from a Customer, and may not be used again.",
+                "payment_method",
+            )
         destination = (params.get("transfer_data") or {}).get("destination")
         self._check_destination(destination)
         fee = _int(params, "application_fee_amount", required=False)
         if fee is not None and not destination:
-            raise _invalid("Can only apply an application_fee_amount when the PaymentIntent is attempting a "
-                           "direct payment (using an OAuth key or Stripe-Account header) or destination "
-                           "payment (using `transfer_data[destination]`).", "application_fee_amount")
+            raise _invalid(
+                "Can only apply an application_fee_amount when the PaymentIntent is attempting a "
+                "direct payment (using an OAuth key or Stripe-Account header) or destination "
+                "payment (using `transfer_data[destination]`).",
+                "application_fee_amount",
+            )
         if not confirm:  # created, not charged: it waits for a payment method or a confirmation
-            pi = self._new("pi", "payment_intent", amount=amount, currency=currency, customer=params.get("customer"),
-                           payment_method=pm["id"] if pm else None, metadata=params.get("metadata", {}),
-                           status="requires_confirmation" if pm else "requires_payment_method",
-                           latest_charge=None, transfer_data={"destination": destination} if destination else None,
-                           transfer_group=params.get("transfer_group"), application_fee_amount=fee,
-                           last_payment_error=None, amount_received=0)
+            pi = self._new(
+                "pi",
+                "payment_intent",
+                amount=amount,
+                currency=currency,
+                customer=params.get("customer"),
+                payment_method=pm["id"] if pm else None,
+                metadata=params.get("metadata", {}),
+                status="requires_confirmation" if pm else "requires_payment_method",
+                latest_charge=None,
+                transfer_data={"destination": destination} if destination else None,
+                transfer_group=params.get("transfer_group"),
+                application_fee_amount=fee,
+                last_payment_error=None,
+                amount_received=0,
+            )
             return self._public(pi)
         assert pm is not None
-        pi = self._charge(amount=amount, currency=currency, customer=params["customer"], pm=pm,
-                          metadata=params.get("metadata", {}), off_session=_bool(params, "off_session"),
-                          destination=destination, transfer_group=params.get("transfer_group"), fee=fee)
+        pi = self._charge(
+            amount=amount,
+            currency=currency,
+            customer=params["customer"],
+            pm=pm,
+            metadata=params.get("metadata", {}),
+            off_session=_bool(params, "off_session"),
+            destination=destination,
+            transfer_group=params.get("transfer_group"),
+            fee=fee,
+        )
         if pi["status"] != "succeeded":
             error = pi["last_payment_error"]
-            raise StripeError(402, "card_error", error["message"], code=error["code"],
-                              decline_code=error.get("decline_code"), payment_intent=self._public(pi),
-                              charge=error.get("charge"))
+            raise StripeError(
+                402,
+                "card_error",
+                error["message"],
+                code=error["code"],
+                decline_code=error.get("decline_code"),
+                payment_intent=self._public(pi),
+                charge=error.get("charge"),
+            )
         return self._public(pi)
 
-    def _charge(self, *, amount: int, currency: str, customer: str, pm: dict[str, Any], metadata: dict[str, Any],
-                off_session: bool, destination: str | None, transfer_group: str | None,
-                fee: str | int | None) -> dict[str, Any]:
-        pi = self._new("pi", "payment_intent", amount=amount, currency=currency, customer=customer,
-                       payment_method=pm["id"], metadata=metadata, status="processing", latest_charge=None,
-                       transfer_data={"destination": destination} if destination else None,
-                       transfer_group=transfer_group, application_fee_amount=int(fee) if fee else None,
-                       last_payment_error=None, amount_received=0)
+    def _charge(
+        self,
+        *,
+        amount: int,
+        currency: str,
+        customer: str,
+        pm: dict[str, Any],
+        metadata: dict[str, Any],
+        off_session: bool,
+        destination: str | None,
+        transfer_group: str | None,
+        fee: str | int | None,
+    ) -> dict[str, Any]:
+        pi = self._new(
+            "pi",
+            "payment_intent",
+            amount=amount,
+            currency=currency,
+            customer=customer,
+            payment_method=pm["id"],
+            metadata=metadata,
+            status="processing",
+            latest_charge=None,
+            transfer_data={"destination": destination} if destination else None,
+            transfer_group=transfer_group,
+            application_fee_amount=int(fee) if fee else None,
+            last_payment_error=None,
+            amount_received=0,
+        )
         behaviour = pm["card"]["behaviour"]
         if behaviour == "needs_auth" and off_session:
-            pi.update(status="requires_payment_method", payment_method=None, last_payment_error={
-                "type": "card_error", "code": "authentication_required", "decline_code": "authentication_required",
-                "message": "Your card was declined. This transaction requires authentication."})
+            pi.update(
+                status="requires_payment_method",
+                payment_method=None,
+                last_payment_error={
+                    "type": "card_error",
+                    "code": "authentication_required",
+                    "decline_code": "authentication_required",
+                    "message": "Your card was declined. This transaction requires authentication.",
+                },
+            )
             self._event("payment_intent.payment_failed", pi)
             return pi
-        charge = self._new("ch", "charge", amount=amount, currency=currency, customer=customer,
-                           payment_intent=pi["id"], payment_method=pm["id"], amount_refunded=0, refunded=False,
-                           disputed=False, transfer_group=transfer_group, metadata=metadata,
-                           status="failed" if behaviour == "declined" else "succeeded", transfer=None)
+        charge = self._new(
+            "ch",
+            "charge",
+            amount=amount,
+            currency=currency,
+            customer=customer,
+            payment_intent=pi["id"],
+            payment_method=pm["id"],
+            amount_refunded=0,
+            refunded=False,
+            disputed=False,
+            transfer_group=transfer_group,
+            metadata=metadata,
+            status="failed" if behaviour == "declined" else "succeeded",
+            transfer=None,
+        )
         pi["latest_charge"] = charge["id"]
         if behaviour == "declined":
             charge.update(failure_code="card_declined", failure_message="Your card was declined.")
-            pi.update(status="requires_payment_method", payment_method=None, last_payment_error={
-                "type": "card_error", "code": "card_declined", "decline_code": "generic_decline",
-                "message": "Your card was declined.", "charge": charge["id"]})
+            pi.update(
+                status="requires_payment_method",
+                payment_method=None,
+                last_payment_error={
+                    "type": "card_error",
+                    "code": "card_declined",
+                    "decline_code": "generic_decline",
+                    "message": "Your card was declined.",
+                    "charge": charge["id"],
+                },
+            )
             self._event("payment_intent.payment_failed", pi)
             return pi
         pi.update(status="succeeded", amount_received=amount)
         if destination:
-            tr = self._new("tr", "transfer", amount=amount - (int(fee) if fee else 0), currency=currency,
-                           destination=destination, source_transaction=charge["id"],
-                           transfer_group=transfer_group, metadata={}, reversed=False)
+            tr = self._new(
+                "tr",
+                "transfer",
+                amount=amount - (int(fee) if fee else 0),
+                currency=currency,
+                destination=destination,
+                source_transaction=charge["id"],
+                transfer_group=transfer_group,
+                metadata={},
+                reversed=False,
+            )
             charge["transfer"] = tr["id"]
         self._event("payment_intent.succeeded", pi)
         return pi
 
     def _accounts_create(self, params: dict[str, Any]) -> dict[str, Any]:
-        requested = [name for name, cap in (params.get("capabilities") or {}).items()
-                     if (cap or {}).get("requested") == "true"]
-        acct = self._new("acct", "account", type="express" if params.get("controller") else "custom",
-                         country=params.get("country", "US"), email=params.get("email"),
-                         metadata=params.get("metadata", {}), controller=params.get("controller", {}),
-                         charges_enabled=False, payouts_enabled=False, details_submitted=False,
-                         capabilities={name: "inactive" for name in requested})
+        requested = [
+            name for name, cap in (params.get("capabilities") or {}).items() if (cap or {}).get("requested") == "true"
+        ]
+        acct = self._new(
+            "acct",
+            "account",
+            type="express" if params.get("controller") else "custom",
+            country=params.get("country", "US"),
+            email=params.get("email"),
+            metadata=params.get("metadata", {}),
+            controller=params.get("controller", {}),
+            charges_enabled=False,
+            payouts_enabled=False,
+            details_submitted=False,
+            capabilities={name: "inactive" for name in requested},
+        )
         return self._public(acct)
 
     def _account_links_create(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -1147,15 +1664,26 @@ class StripeSim:
         source = params.get("source_transaction")
         if source:
             ch = self._get("charge", source, "source_transaction")
-            moved = sum(o["amount"] for o in self.objects.values()
-                        if o["object"] == "transfer" and o["source_transaction"] == source)
+            moved = sum(
+                o["amount"]
+                for o in self.objects.values()
+                if o["object"] == "transfer" and o["source_transaction"] == source
+            )
             if ch["status"] != "succeeded" or (amount or 0) > ch["amount"] - ch["amount_refunded"] - moved:
-                raise _invalid("The source_transaction does not have enough funds for this transfer.",
-                               "source_transaction")
-        tr = self._new("tr", "transfer", amount=amount, currency=params["currency"],
-                       destination=params["destination"], source_transaction=source,
-                       transfer_group=params.get("transfer_group"), metadata=params.get("metadata", {}),
-                       reversed=False)
+                raise _invalid(
+                    "The source_transaction does not have enough funds for this transfer.", "source_transaction"
+                )
+        tr = self._new(
+            "tr",
+            "transfer",
+            amount=amount,
+            currency=params["currency"],
+            destination=params["destination"],
+            source_transaction=source,
+            transfer_group=params.get("transfer_group"),
+            metadata=params.get("metadata", {}),
+            reversed=False,
+        )
         return self._public(tr)
 
     def _transfer_reverse(self, params: dict[str, Any], oid: str) -> dict[str, Any]:
@@ -1167,18 +1695,31 @@ class StripeSim:
         if left == 0:
             raise _invalid(f"Transfer {oid} has already been reversed.", "amount")
         if amount is not None and not 0 < amount <= left:
-            raise _invalid(f"You can only reverse up to {left} (the amount of the transfer not reversed yet), "
-                           f"not {amount}.", "amount")
+            raise _invalid(
+                f"You can only reverse up to {left} (the amount of the transfer not reversed yet), not {amount}.",
+                "amount",
+            )
         return self._public(self._reverse(tr, amount or left, params.get("metadata", {})))
 
     def _unreversed(self, tr: dict[str, Any]) -> int:
-        return int(tr["amount"]) - sum(int(o["amount"]) for o in self.objects.values()
-                                       if o["object"] == "transfer_reversal" and o["transfer"] == tr["id"])
+        return int(tr["amount"]) - sum(
+            int(o["amount"])
+            for o in self.objects.values()
+            if o["object"] == "transfer_reversal" and o["transfer"] == tr["id"]
+        )
 
-    def _reverse(self, tr: dict[str, Any], amount: int, metadata: dict[str, Any],
-                 source_refund: str | None = None) -> dict[str, Any]:
-        rv = self._new("trr", "transfer_reversal", amount=amount, currency=tr["currency"], transfer=tr["id"],
-                       metadata=metadata, source_refund=source_refund)
+    def _reverse(
+        self, tr: dict[str, Any], amount: int, metadata: dict[str, Any], source_refund: str | None = None
+    ) -> dict[str, Any]:
+        rv = self._new(
+            "trr",
+            "transfer_reversal",
+            amount=amount,
+            currency=tr["currency"],
+            transfer=tr["id"],
+            metadata=metadata,
+            source_refund=source_refund,
+        )
         tr["reversed"] = self._unreversed(tr) == 0
         self._event("transfer.reversed", tr)
         return rv
@@ -1190,19 +1731,29 @@ class StripeSim:
         else:
             charge_id = params.get("charge")
             if not charge_id:
-                raise _invalid("One of the following params should be provided for this request: "
-                               "payment_intent or charge.", "payment_intent")
+                raise _invalid(
+                    "One of the following params should be provided for this request: payment_intent or charge.",
+                    "payment_intent",
+                )
         ch = self._get("charge", charge_id or "", "charge")
         if ch["status"] != "succeeded":
             raise _invalid("Cannot refund a failed payment.")
         left = ch["amount"] - ch["amount_refunded"]
         amount = _int(params, "amount", required=False) or left
         if ch.get("disputed"):  # Stripe: a charge that was charged back cannot be refunded
-            raise StripeError(400, "invalid_request_error", f"Charge {charge_id} has been charged back; cannot "
-                              "issue a refund.", code="charge_disputed")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Charge {charge_id} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+            )
         if left == 0:
-            raise StripeError(400, "invalid_request_error",
-                              f"Charge {charge_id} has already been refunded.", code="charge_already_refunded")
+            raise StripeError(
+                400,
+                "invalid_request_error",
+                f"Charge {charge_id} has already been refunded.",
+                code="charge_already_refunded",
+            )
         if not 0 < amount <= left:
             raise _invalid(f"Refund amount ({amount}) is greater than unrefunded amount on charge ({left})", "amount")
         # reverse_transfer on a destination charge takes the transfer back in proportion to the refund (Stripe's
@@ -1214,15 +1765,26 @@ class StripeSim:
             unreversed = self._unreversed(tr)
             share = unreversed if amount == left else amount * int(tr["amount"]) // int(ch["amount"])
             if share > unreversed:
-                raise _invalid(f"The transfer {tr['id']} has only {unreversed} left to reverse; this refund would "
-                               f"reverse {share} of it.", "reverse_transfer")
+                raise _invalid(
+                    f"The transfer {tr['id']} has only {unreversed} left to reverse; this refund would "
+                    f"reverse {share} of it.",
+                    "reverse_transfer",
+                )
         status = "pending" if self._pending_refunds else "succeeded"
         self._pending_refunds = max(0, self._pending_refunds - 1)
         ch["amount_refunded"] += amount
         ch["refunded"] = ch["amount_refunded"] == ch["amount"]
-        re_ = self._new("re", "refund", amount=amount, currency=ch["currency"], charge=ch["id"],
-                        payment_intent=ch["payment_intent"], status=status,
-                        metadata=params.get("metadata", {}), reason=params.get("reason"))
+        re_ = self._new(
+            "re",
+            "refund",
+            amount=amount,
+            currency=ch["currency"],
+            charge=ch["id"],
+            payment_intent=ch["payment_intent"],
+            status=status,
+            metadata=params.get("metadata", {}),
+            reason=params.get("reason"),
+        )
         if tr is not None and share:
             re_["transfer_reversal"] = self._reverse(tr, share, {}, source_refund=re_["id"])["id"]
         self._event("refund.created", re_)

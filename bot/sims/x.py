@@ -117,8 +117,10 @@ class XSim:
         self.base = ""  # its URL once started
         if self.state_path and self.state_path.exists():
             self._load()
-        self.bot_id = self.user_id(bot_handle) if self._find(bot_handle) else self.add_user(
-            bot_handle, "paybot", accepts_dms=True
+        self.bot_id = (
+            self.user_id(bot_handle)
+            if self._find(bot_handle)
+            else self.add_user(bot_handle, "paybot", accepts_dms=True)
         )
 
     # ------------------------------------------------------------------ people
@@ -130,8 +132,12 @@ class XSim:
                 raise ValueError(f"@{handle} exists")
             uid = str(self.next_user)
             self.next_user += 1
-            self.users[uid] = {"id": uid, "username": handle, "name": name or handle.title(),
-                               "accepts_dms": accepts_dms}
+            self.users[uid] = {
+                "id": uid,
+                "username": handle,
+                "name": name or handle.title(),
+                "accepts_dms": accepts_dms,
+            }
             self._save()
             return uid
 
@@ -207,8 +213,7 @@ class XSim:
         old = self.posts[post_id]
         reply_to = next((r["id"] for r in old["referenced_tweets"] if r["type"] == "replied_to"), None)
         quote = next((r["id"] for r in old["referenced_tweets"] if r["type"] == "quoted"), None)
-        return self.tweet(self.handle(old["author_id"]), text, reply_to=reply_to, quote_of=quote,
-                          _edit_of=post_id)
+        return self.tweet(self.handle(old["author_id"]), text, reply_to=reply_to, quote_of=quote, _edit_of=post_id)
 
     def delete(self, post_id: str) -> None:
         """The author deletes a post: it leaves every timeline, and replies to it are refused."""
@@ -253,8 +258,7 @@ class XSim:
         for m in _MENTION.finditer(text):
             user = self._find(m.group(1))
             if user:
-                mentions.append({"start": m.start(), "end": m.end(), "username": user["username"],
-                                 "id": user["id"]})
+                mentions.append({"start": m.start(), "end": m.end(), "username": user["username"], "id": user["id"]})
         return {"mentions": mentions} if mentions else {}
 
     def _new_id(self) -> str:
@@ -277,8 +281,14 @@ class XSim:
                     out.append({"type": "dm", "to_id": other, "text": item["text"], "id": item["id"]})
                 else:
                     reply = next((r["id"] for r in item["referenced_tweets"] if r["type"] == "replied_to"), None)
-                    out.append({"type": "reply" if reply else "post", "in_reply_to": reply,
-                                "text": item["text"], "id": item["id"]})
+                    out.append(
+                        {
+                            "type": "reply" if reply else "post",
+                            "in_reply_to": reply,
+                            "text": item["text"],
+                            "id": item["id"],
+                        }
+                    )
             return out
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
@@ -292,8 +302,13 @@ class XSim:
     def _save(self) -> None:
         if not self.state_path:
             return
-        data = {"users": self.users, "posts": self.posts, "dms": self.dms,
-                "next_post": self.next_post, "next_user": self.next_user}
+        data = {
+            "users": self.users,
+            "posts": self.posts,
+            "dms": self.dms,
+            "next_post": self.next_post,
+            "next_user": self.next_user,
+        }
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data))
         tmp.replace(self.state_path)
@@ -347,9 +362,17 @@ class XSim:
         users = [u["id"] for u in body.get("includes", {}).get("users", [])]
         if endpoint in ("users_by", "users_me", "users"):
             users, items = [i["id"] for i in items if "id" in i], []
-        self.log.append({"at": x_time(self.clock.now()), "endpoint": endpoint, "method": method,
-                         "status": status, "resources": len(items) + len(users),
-                         "ids": [i["id"] for i in items if "id" in i], "user_ids": users})
+        self.log.append(
+            {
+                "at": x_time(self.clock.now()),
+                "endpoint": endpoint,
+                "method": method,
+                "status": status,
+                "resources": len(items) + len(users),
+                "ids": [i["id"] for i in items if "id" in i],
+                "user_ids": users,
+            }
+        )
 
     def render_post(self, post: dict[str, Any], fields: set[str], new_names: bool) -> dict[str, Any]:
         out: dict[str, Any] = {"id": post["id"], "text": post["text"]}
@@ -396,8 +419,10 @@ class XSim:
         if post is None:
             return False
         mentioned = any(m["id"] == replier for m in post["entities"].get("mentions", []))
-        quoted = any(r["type"] == "quoted" and self.posts.get(r["id"], {}).get("author_id") == replier
-                     for r in post["referenced_tweets"])
+        quoted = any(
+            r["type"] == "quoted" and self.posts.get(r["id"], {}).get("author_id") == replier
+            for r in post["referenced_tweets"]
+        )
         return mentioned or quoted or post["author_id"] == replier
 
     def duplicate(self, author: str, text: str) -> bool:

@@ -37,8 +37,12 @@ _PROBLEM_TYPES = {
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 
 
-def _users_found(keys: list[str], find: Callable[[str], dict[str, Any] | None], parameter: str,
-                 render: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+def _users_found(
+    keys: list[str],
+    find: Callable[[str], dict[str, Any] | None],
+    parameter: str,
+    render: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Response:
     """A users lookup as X answers it: 200 with `data` for those found and `errors` for the others."""
     data, errors = [], []
     for key in keys:
@@ -46,9 +50,17 @@ def _users_found(keys: list[str], find: Callable[[str], dict[str, Any] | None], 
         if user:
             data.append(render(user))
         else:
-            errors.append({"value": key, "detail": f"Could not find user with {parameter}: [{key}].",
-                           "title": "Not Found Error", "resource_type": "user", "parameter": parameter,
-                           "resource_id": key, "type": "https://api.x.com/2/problems/resource-not-found"})
+            errors.append(
+                {
+                    "value": key,
+                    "detail": f"Could not find user with {parameter}: [{key}].",
+                    "title": "Not Found Error",
+                    "resource_type": "user",
+                    "parameter": parameter,
+                    "resource_id": key,
+                    "type": "https://api.x.com/2/problems/resource-not-found",
+                }
+            )
     body: dict[str, Any] = {}
     if data:
         body["data"] = data
@@ -58,8 +70,12 @@ def _users_found(keys: list[str], find: Callable[[str], dict[str, Any] | None], 
 
 
 def _problem(status: int, title: str, detail: str, type_: str | None = None) -> Response:
-    body: dict[str, Any] = {"title": title, "detail": detail, "status": status,
-                            "type": type_ or _PROBLEM_TYPES.get(status, "about:blank")}
+    body: dict[str, Any] = {
+        "title": title,
+        "detail": detail,
+        "status": status,
+        "type": type_ or _PROBLEM_TYPES.get(status, "about:blank"),
+    }
     if status == 404:
         body["resource_type"] = "user"
     resp = jsonify(body)
@@ -118,8 +134,12 @@ def build(sim: XSim) -> Flask:  # noqa: C901
         if params.get("oauth_signature_method") != "HMAC-SHA1":
             return False
         form = request.get_data(as_text=True) if request.mimetype == "application/x-www-form-urlencoded" else None
-        collected = signature.collect_parameters(uri_query=request.query_string.decode(), body=form,
-                                                 headers={"Authorization": auth}, exclude_oauth_signature=True)
+        collected = signature.collect_parameters(
+            uri_query=request.query_string.decode(),
+            body=form,
+            headers={"Authorization": auth},
+            exclude_oauth_signature=True,
+        )
         # Signed for X's own address (the client's adapter then sends it here), or for the sim's.
         for url in (request.url, *(host + request.path for host in X_HOSTS)):
             signing = OAuthRequest(url, request.method, form, {"Authorization": auth})
@@ -139,8 +159,9 @@ def build(sim: XSim) -> Flask:  # noqa: C901
         elif fault == 4290:
             resp = _problem(429, "UsageCapExceeded", "Usage cap exceeded: Monthly product cap", USAGE_CAPPED)
         elif fault and fault != TIMEOUT:
-            resp = _problem(fault, "Service Unavailable" if fault == 503 else "Internal Server Error",
-                            "Simulated failure")
+            resp = _problem(
+                fault, "Service Unavailable" if fault == 503 else "Internal Server Error", "Simulated failure"
+            )
         elif window and window[1] < 0:
             sim.violations += 1
             resp = _problem(429, "Too Many Requests", "Too Many Requests")
@@ -153,12 +174,14 @@ def build(sim: XSim) -> Flask:  # noqa: C901
             resp.headers["x-rate-limit-reset"] = str(reset)
         return resp, fault == TIMEOUT
 
-    def page(items: list[dict[str, Any]], default: int, low: int,
-             high: int) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
+    def page(
+        items: list[dict[str, Any]], default: int, low: int, high: int
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]] | Response:
         raw = request.args.get("max_results", str(default))
         if not raw.isdigit() or not low <= int(raw) <= high:
-            return _invalid(f"The `max_results` query parameter value [{raw}] is not between {low} and {high}",
-                            "max_results", raw)
+            return _invalid(
+                f"The `max_results` query parameter value [{raw}] is not between {low} and {high}", "max_results", raw
+            )
         size = int(raw)
         token = request.args.get("pagination_token")
         if token:
@@ -183,7 +206,9 @@ def build(sim: XSim) -> Flask:  # noqa: C901
             return _problem(404, "Not Found Error", f"Could not find user with id: [{uid}].")
         items = sim.mentions_of(uid)
         bounds: tuple[tuple[str, Callable[[dict[str, Any], int], bool]], ...] = (
-            ("since_id", lambda i, v: int(i["id"]) > v), ("until_id", lambda i, v: int(i["id"]) < v))
+            ("since_id", lambda i, v: int(i["id"]) > v),
+            ("until_id", lambda i, v: int(i["id"]) < v),
+        )
         for name, keep in bounds:
             raw = request.args.get(name)
             if raw is not None:
@@ -265,13 +290,18 @@ def build(sim: XSim) -> Flask:  # noqa: C901
             return _problem(400, "Invalid Request", "Tweet text is too long.")
         reply_to = (payload.get("reply") or {}).get("in_reply_to_tweet_id")
         if reply_to and not sim.may_reply(sim.bot_id, reply_to):
-            return _problem(403, "Forbidden", "Reply to this conversation is not allowed because you have not "
-                            "been mentioned or otherwise engaged by the author of the post you are replying to.")
+            return _problem(
+                403,
+                "Forbidden",
+                "Reply to this conversation is not allowed because you have not "
+                "been mentioned or otherwise engaged by the author of the post you are replying to.",
+            )
         if sim.duplicate(sim.bot_id, text):
             return _problem(403, "Forbidden", "You are not allowed to create a Tweet with duplicate content.")
         post = sim.tweet(sim.handle(sim.bot_id), text, reply_to=reply_to)
-        resp = jsonify({"data": {"id": post["id"], "text": post["text"],
-                                 "edit_history_tweet_ids": post["edit_history_tweet_ids"]}})
+        resp = jsonify(
+            {"data": {"id": post["id"], "text": post["text"], "edit_history_tweet_ids": post["edit_history_tweet_ids"]}}
+        )
         resp.status_code = 201
         return resp
 
@@ -303,18 +333,25 @@ def build(sim: XSim) -> Flask:  # noqa: C901
 
         app.add_url_rule(path, endpoint=f"control{path.replace('/', '_')}", view_func=inner, methods=[method])
 
-    control("/_sim/users", lambda b: {"id": sim.add_user(b["handle"], b.get("name"),
-                                                         accepts_dms=b.get("accepts_dms", True))})
+    control(
+        "/_sim/users",
+        lambda b: {"id": sim.add_user(b["handle"], b.get("name"), accepts_dms=b.get("accepts_dms", True))},
+    )
     # Many people at once: {"users": [handles], "tweets": [{by, text}], "dms": [{by, text}]}
-    control("/_sim/batch", lambda b: {
-        "users": [sim.add_user(h) for h in b.get("users", [])],
-        "tweets": [sim.tweet(t["by"], t["text"])["id"] for t in b.get("tweets", [])],
-        "dms": [sim.dm(d["by"], d["text"])["id"] for d in b.get("dms", [])],
-    })
-    control("/_sim/tweets", lambda b: sim.tweet(b["by"], b["text"], reply_to=b.get("reply_to"),
-                                                quote_of=b.get("quote_of")))
+    control(
+        "/_sim/batch",
+        lambda b: {
+            "users": [sim.add_user(h) for h in b.get("users", [])],
+            "tweets": [sim.tweet(t["by"], t["text"])["id"] for t in b.get("tweets", [])],
+            "dms": [sim.dm(d["by"], d["text"])["id"] for d in b.get("dms", [])],
+        },
+    )
+    control(
+        "/_sim/tweets", lambda b: sim.tweet(b["by"], b["text"], reply_to=b.get("reply_to"), quote_of=b.get("quote_of"))
+    )
     control("/_sim/edit", lambda b: sim.edit(b["id"], b["text"]))
     control("/_sim/retweet", lambda b: sim.retweet(b["by"], b["id"]))
+
     def delete(b: dict[str, Any]) -> dict[str, Any]:
         sim.delete(b["id"])
         return {}
@@ -333,6 +370,14 @@ def build(sim: XSim) -> Flask:  # noqa: C901
     control("/_sim/fault", fault)
     control("/_sim/messages", lambda _b: sim.bot_messages(), "GET")
     control("/_sim/log", lambda _b: sim.log, "GET")
-    control("/_sim/stats", lambda _b: {"posts": len(sim.posts), "dms": len(sim.dms), "requests": len(sim.log),
-                                       "violations": sim.violations}, "GET")
+    control(
+        "/_sim/stats",
+        lambda _b: {
+            "posts": len(sim.posts),
+            "dms": len(sim.dms),
+            "requests": len(sim.log),
+            "violations": sim.violations,
+        },
+        "GET",
+    )
     return app

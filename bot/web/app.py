@@ -53,38 +53,80 @@ WEBHOOK_ROUTE = ("/stripe/webhook", {"POST"})
 # Each problem page: its HTTP status, title and text (English source; translated when shown).
 N_ = identity_form.N_
 PROBLEMS: dict[str, tuple[int, str, str]] = {
-    LinkState.EXPIRED: (410, N_("This link has expired"),
-                        N_("Links from paybot work for a few minutes only, to keep your account safe. Send the bot "
-                           "a direct message to get a new one.")),
-    LinkState.USED: (410, N_("This link was already used"),
-                     N_("Each link from paybot works once, and your details were saved with this one. If you need "
-                        "to change them, send the bot a direct message to get a new link.")),
-    LinkState.FOREIGN: (403, N_("This link was sent to someone else"),
-                        N_("This browser has a page open for another person. Nothing was changed. Only open the "
-                           "links paybot sent you yourself, by direct message.")),
-    LinkState.FORGED: (403, N_("This link does not work"),
-                       N_("paybot did not make this link, or it was cut short. Open the link exactly as the bot "
-                          "sent it to you by direct message.")),
-    "no_link": (403, N_("Open your link first"),
-                N_("This page opens only from a link paybot sent you by direct message.")),
-    "csrf": (400, N_("This form was not accepted"),
-             N_("The form did not come from this page as paybot showed it, so nothing was saved. Open your link "
-                "again and fill the form in once more.")),
-    "not_found": (404, N_("There is no such page"),
-                  N_("paybot's pages open only from the links the bot sends by direct message.")),
-    "method": (405, N_("This page cannot do that"),
-               N_("paybot's pages open only from the links the bot sends by direct message.")),
+    LinkState.EXPIRED: (
+        410,
+        N_("This link has expired"),
+        N_(
+            "Links from paybot work for a few minutes only, to keep your account safe. Send the bot "
+            "a direct message to get a new one."
+        ),
+    ),
+    LinkState.USED: (
+        410,
+        N_("This link was already used"),
+        N_(
+            "Each link from paybot works once, and your details were saved with this one. If you need "
+            "to change them, send the bot a direct message to get a new link."
+        ),
+    ),
+    LinkState.FOREIGN: (
+        403,
+        N_("This link was sent to someone else"),
+        N_(
+            "This browser has a page open for another person. Nothing was changed. Only open the "
+            "links paybot sent you yourself, by direct message."
+        ),
+    ),
+    LinkState.FORGED: (
+        403,
+        N_("This link does not work"),
+        N_(
+            "paybot did not make this link, or it was cut short. Open the link exactly as the bot "
+            "sent it to you by direct message."
+        ),
+    ),
+    "no_link": (
+        403,
+        N_("Open your link first"),
+        N_("This page opens only from a link paybot sent you by direct message."),
+    ),
+    "csrf": (
+        400,
+        N_("This form was not accepted"),
+        N_(
+            "The form did not come from this page as paybot showed it, so nothing was saved. Open your link "
+            "again and fill the form in once more."
+        ),
+    ),
+    "not_found": (
+        404,
+        N_("There is no such page"),
+        N_("paybot's pages open only from the links the bot sends by direct message."),
+    ),
+    "method": (
+        405,
+        N_("This page cannot do that"),
+        N_("paybot's pages open only from the links the bot sends by direct message."),
+    ),
     "too_large": (413, N_("This form is too large"), N_("Nothing was saved. Fill the form in again, shorter.")),
-    "bad_request": (400, N_("This request was not understood"),
-                    N_("Nothing was saved. Open the link paybot sent you by direct message again.")),
-    "error": (500, N_("Something went wrong"),
-              N_("Nothing was saved. Please try again in a few minutes.")),
+    "bad_request": (
+        400,
+        N_("This request was not understood"),
+        N_("Nothing was saved. Open the link paybot sent you by direct message again."),
+    ),
+    "error": (500, N_("Something went wrong"), N_("Nothing was saved. Please try again in a few minutes.")),
 }
 # The page each link purpose opens (bot.web.page_links.PURPOSES): a page serves only its own purposes' links.
 # (The card page, bot.web.card_page; Mangopay's pages, bot.web.recipient_pages: the cash-out account page and the SCA
 # return pages.)
-PAGE_OF = {"pay": "identity", "receive": "identity", "card": card_page.PAGE, "recipient": "mangopay.recipient",
-           "enrolled": "mangopay.enrolled", "wallet": "mangopay.wallet"}
+PAGE_OF = {
+    "pay": "identity",
+    "receive": "identity",
+    "card": card_page.PAGE,
+    "recipient": "mangopay.recipient",
+    "enrolled": "mangopay.enrolled",
+    "wallet": "mangopay.wallet",
+}
 HTTP_PROBLEMS = {404: "not_found", 405: "method", 413: "too_large"}  # any other 4xx: bad_request; 5xx: error
 
 
@@ -93,10 +135,18 @@ def session_key(link_secret: str) -> bytes:
     return hmac.new(link_secret.encode(), SESSION_LABEL, hashlib.sha256).digest()
 
 
-def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
-               webhook: Callable[[Flask], None] | None = None, console: Callable[[Flask], None] | None = None,
-               script_hosts: tuple[str, ...] = (), connect_hosts: tuple[str, ...] = (),
-               card: CardPort | None = None, mangopay: Any = None) -> Flask:
+def create_app(  # noqa: C901
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    *,
+    webhook: Callable[[Flask], None] | None = None,
+    console: Callable[[Flask], None] | None = None,
+    script_hosts: tuple[str, ...] = (),
+    connect_hosts: tuple[str, ...] = (),
+    card: CardPort | None = None,
+    mangopay: Any = None,
+) -> Flask:
     """paybot's web app on `store`, telling time by `clock`. `settings` must hold PAYBOT_LINK_SECRET and
     PAYBOT_WEB_URL (ConfigError otherwise); `webhook(app)`, when given, adds Stripe's webhook route
     (`bot.providers.stripe.webhook.register`, endpoint "stripe_webhook"); `console(app)`, when given, adds the
@@ -113,14 +163,24 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
     catalogs = i18n.catalogs()
     policy = security.content_security_policy(script_hosts, connect_hosts)
     https = urlsplit(base_url).scheme == "https"
-    app = Flask("paybot-web", static_folder="static", static_url_path="/static", template_folder="templates",
-                root_path=__file__.rsplit("/", 1)[0])
+    app = Flask(
+        "paybot-web",
+        static_folder="static",
+        static_url_path="/static",
+        template_folder="templates",
+        root_path=__file__.rsplit("/", 1)[0],
+    )
     app.config.update(
         # On https the cookie is __Host-: Secure, for this host only, for every path (browsers enforce it).
-        SECRET_KEY=session_key(secret), MAX_CONTENT_LENGTH=MAX_BODY,
-        SESSION_COOKIE_NAME="__Host-paybot" if https else "paybot", SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=https, PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
-        SEND_FILE_MAX_AGE_DEFAULT=0, TEMPLATES_AUTO_RELOAD=False,
+        SECRET_KEY=session_key(secret),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        SESSION_COOKIE_NAME="__Host-paybot" if https else "paybot",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=https,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=1),
+        SEND_FILE_MAX_AGE_DEFAULT=0,
+        TEMPLATES_AUTO_RELOAD=False,
     )
     if webhook is not None:
         webhook(app)
@@ -148,14 +208,20 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
     @app.after_request
     def secure(response: Response) -> Response:
         more = g.get("connect_hosts")  # a page that reaches one more host (the card page's tokenization server)
-        response.headers.update(security.headers(
-            security.content_security_policy(script_hosts, (*connect_hosts, *more)) if more else policy))
+        response.headers.update(
+            security.headers(
+                security.content_security_policy(script_hosts, (*connect_hosts, *more)) if more else policy
+            )
+        )
         return response
 
     @app.before_request
     def forms_carry_their_token() -> Response | None:
-        if request.method in ("GET", "HEAD", "OPTIONS") or request.endpoint in (None, "stripe_webhook") \
-                or request.blueprint == "console":
+        if (
+            request.method in ("GET", "HEAD", "OPTIONS")
+            or request.endpoint in (None, "stripe_webhook")
+            or request.blueprint == "console"
+        ):
             return None
         if not security.csrf_ok(session, request.form.get(security.CSRF_FIELD)):
             log.warning("a form was refused: no valid CSRF token")
@@ -181,13 +247,18 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
                 log.info("a page link was refused: %s", checked.state)
                 return problem(checked.state, checked.link.lang if checked.link else None)
             held = session_link(tx)
-            if held is not None and held.nonce != checked.link.nonce and held.user_id != checked.link.user_id \
-                    and page_links.state_of(held, now) is LinkState.OK:
+            if (
+                held is not None
+                and held.nonce != checked.link.nonce
+                and held.user_id != checked.link.user_id
+                and page_links.state_of(held, now) is LinkState.OK
+            ):
                 log.info("a page link was refused: %s", LinkState.FOREIGN)
                 return problem(LinkState.FOREIGN, held.lang)
             # The same link followed again keeps the card registration its page opened (bot.web.card_page).
-            card_form = session.get(card_page.OPEN_FORM) if held is not None and held.nonce == checked.link.nonce \
-                else None
+            card_form = (
+                session.get(card_page.OPEN_FORM) if held is not None and held.nonce == checked.link.nonce else None
+            )
             session.clear()  # a new session for each link followed: nothing else of an earlier one carries over
             session.update(link=checked.link.nonce, lang=checked.link.lang)
             if card_form is not None:
@@ -214,12 +285,18 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
             countries = i18n.countries(lang)
             owner = tx.users.get(link.user_id)
             handle = owner.handle if owner is not None else ""  # the account the page names; its owner types it
-            context: dict[str, Any] = {"receive": receive, "countries": countries, "terms_url": terms_url,
-                                       "csrf": security.csrf_token(session), "handle": handle}
+            context: dict[str, Any] = {
+                "receive": receive,
+                "countries": countries,
+                "terms_url": terms_url,
+                "csrf": security.csrf_token(session),
+                "handle": handle,
+            }
             if request.method == "GET":
                 return page("identity.html", lang, values={}, errors={}, **context)
-            form = identity_form.read(request.form, receive=receive, countries={c for c, _ in countries},
-                                      today=now.date(), handle=handle)
+            form = identity_form.read(
+                request.form, receive=receive, countries={c for c, _ in countries}, today=now.date(), handle=handle
+            )
             if form.errors:
                 if "x_handle" in form.errors:
                     log.info("identity page: a form was refused: the account typed is not the link's")
@@ -237,8 +314,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
         return page("done.html", lang, accepted=i18n.when(now, lang, i18n.gettext_for(catalogs[lang])))
 
     # What a page module borrows from the app (the card page's and Mangopay's pages alike).
-    kit = card_page.Pages(store=store, clock=clock, base_url=base_url, page=page, problem=problem,
-                          session_link=session_link)
+    kit = card_page.Pages(
+        store=store, clock=clock, base_url=base_url, page=page, problem=problem, session_link=session_link
+    )
     if card is not None:
         card_page.register(app, kit, card, trusted_proxies=settings.paybot_trusted_proxies)
     if mangopay is not None:
@@ -248,8 +326,9 @@ def create_app(settings: Settings, store: Store, clock: Clock, *,  # noqa: C901
     return app
 
 
-def _record(link: PageLink, form: identity_form.Form, terms_url: str, now: Any,
-            before: IdentityRecord | None) -> IdentityRecord:
+def _record(
+    link: PageLink, form: identity_form.Form, terms_url: str, now: Any, before: IdentityRecord | None
+) -> IdentityRecord:
     """The record a saved form makes. A "pay" form (name, e-mail, terms) keeps what the person gave earlier to
     receive money: a new link to pay must not take away their ability to be paid."""
     v = form.values
@@ -260,10 +339,21 @@ def _record(link: PageLink, form: identity_form.Form, terms_url: str, now: Any,
             return v.get(name) or None
         return getattr(before, name) if before is not None else None
 
-    return IdentityRecord(user_id=link.user_id, first_name=v["first_name"], last_name=v["last_name"], email=v["email"],
-                          birthday=form.birthday if receive else (before.birthday if before else None),
-                          nationality=opt("nationality"),
-                          residence=opt("residence"), address_line1=opt("address_line1"),
-                          address_line2=opt("address_line2"), city=opt("city"), region=opt("region"),
-                          postal_code=opt("postal_code"), terms_url=terms_url, terms_accepted_at=now, lang=link.lang,
-                          updated_at=now)
+    return IdentityRecord(
+        user_id=link.user_id,
+        first_name=v["first_name"],
+        last_name=v["last_name"],
+        email=v["email"],
+        birthday=form.birthday if receive else (before.birthday if before else None),
+        nationality=opt("nationality"),
+        residence=opt("residence"),
+        address_line1=opt("address_line1"),
+        address_line2=opt("address_line2"),
+        city=opt("city"),
+        region=opt("region"),
+        postal_code=opt("postal_code"),
+        terms_url=terms_url,
+        terms_accepted_at=now,
+        lang=link.lang,
+        updated_at=now,
+    )

@@ -85,21 +85,27 @@ REASONS = {
     "cvc": N_("The security code is not right. It is the 3 or 4 digits on the card. Check it and try again."),
     "unreadable": N_("The card could not be read. Try again."),
     "declined": N_("Your bank declined this card. Nothing was saved. Try another card."),
-    "not_approved": N_("The card was not confirmed with your bank. Nothing was saved. Try again or use another "
-                       "card."),
-    "identity": N_("Your identity check with Mangopay is not finished yet. Send the bot CLAIM for its link, then "
-                   "save your card."),
+    "not_approved": N_("The card was not confirmed with your bank. Nothing was saved. Try again or use another card."),
+    "identity": N_(
+        "Your identity check with Mangopay is not finished yet. Send the bot CLAIM for its link, then save your card."
+    ),
     "no_script": N_("This page needs JavaScript to send your card to Mangopay. Turn it on and try again."),
     "browser": N_("Your browser did not describe itself as your bank requires. Try again, or use another browser."),
-    "not_yours": N_("This page saves a card for another X account than the one you typed. Nothing was saved. To save "
-                    "a card for your own account, send the bot REGISTER by direct message yourself."),
+    "not_yours": N_(
+        "This page saves a card for another X account than the one you typed. Nothing was saved. To save "
+        "a card for your own account, send the bot REGISTER by direct message yourself."
+    ),
 }
 
-LAPSED = N_("This link's minutes ran out before you came back from your bank, so nothing was saved and paybot will "
-           "not pay with this card.")
+LAPSED = N_(
+    "This link's minutes ran out before you came back from your bank, so nothing was saved and paybot will "
+    "not pay with this card."
+)
 FAILED = N_("Nothing was saved: the payment service did not answer. Please try again in a few minutes.")
-BUSY = N_("Nothing was saved here: this link is saving a card in another window or browser (or this form was sent "
-          "twice). Look there; one link saves one card.")
+BUSY = N_(
+    "Nothing was saved here: this link is saving a card in another window or browser (or this form was sent "
+    "twice). Look there; one link saves one card."
+)
 
 
 @dataclass(frozen=True)
@@ -145,8 +151,12 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         held = session.get(OPEN_FORM)
         if isinstance(held, dict) and held.get("link") == link.nonce:
             try:
-                return CardForm(registration_id=str(held["id"]), url=str(held["url"]),
-                                access_key=str(held["access_key"]), data=str(held["data"]))
+                return CardForm(
+                    registration_id=str(held["id"]),
+                    url=str(held["url"]),
+                    access_key=str(held["access_key"]),
+                    data=str(held["data"]),
+                )
             except KeyError:
                 pass
         try:
@@ -154,14 +164,26 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         except ProviderError as err:
             log.warning("card page: the provider could not open a card registration: %s", type(err).__name__)
             return None
-        session[OPEN_FORM] = {"link": link.nonce, "id": opened.registration_id, "url": opened.url,
-                              "access_key": opened.access_key, "data": opened.data}
+        session[OPEN_FORM] = {
+            "link": link.nonce,
+            "id": opened.registration_id,
+            "url": opened.url,
+            "access_key": opened.access_key,
+            "data": opened.data,
+        }
         return opened
 
     def shown(opened: CardForm, lang: str, status: int, reason: str | None, handle: str) -> Response:
         g.connect_hosts = (opened.origin,)  # the page may reach the tokenization server, and nothing else
-        return pages.page("card.html", lang, status, card=opened, reason=REASONS.get(reason or ""),
-                          csrf=security.csrf_token(session), handle=handle)
+        return pages.page(
+            "card.html",
+            lang,
+            status,
+            card=opened,
+            reason=REASONS.get(reason or ""),
+            csrf=security.csrf_token(session),
+            handle=handle,
+        )
 
     def held(link: PageLink) -> str | None:
         """The token of this browser's claim on `link` (see the module's docstring), if it has one."""
@@ -218,8 +240,9 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         session.pop("card_payment", None)
         release(link, token)
         if page_links.state_of(link, now) is not LinkState.OK:  # back from the bank after the link's end
-            return pages.page("card_failed.html", link.lang, 422, text=REASONS.get(finished.reason or "",
-                                                                                    REASONS["declined"]))
+            return pages.page(
+                "card_failed.html", link.lang, 422, text=REASONS.get(finished.reason or "", REASONS["declined"])
+            )
         return form(link, 422, finished.reason)
 
     def card() -> Response:
@@ -237,8 +260,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         registration = spent.get("id") if isinstance(spent, dict) and spent.get("link") == link.nonce else None
         if not data.startswith(("data=", "errorCode=")) or not isinstance(registration, str):
             return form(link, 422, "no_script")
-        browser = Browser.read(request.form, request.headers.get("Accept", ""),
-                               request.headers.get("User-Agent", ""))
+        browser = Browser.read(request.form, request.headers.get("Accept", ""), request.headers.get("User-Agent", ""))
         ip = client_ip(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted_proxies)
         if browser is None or ip is None:
             return form(link, 422, "browser")
@@ -253,8 +275,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
             return not_claimed(link, now)
         session.pop("card_payment", None)  # a bank visit of this browser's before is over: its claim is replaced
         try:
-            finished = port.finish_card(link.user_id, registration, data, browser, ip,
-                                        f"{pages.base_url}/card/return")
+            finished = port.finish_card(link.user_id, registration, data, browser, ip, f"{pages.base_url}/card/return")
         except ProviderError as err:
             log.warning("card page: the provider could not save a card: %s", type(err).__name__)
             release(link, token)
@@ -287,4 +308,3 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
 
     app.add_url_rule("/card", PAGE, card, methods=["GET", "POST"])
     app.add_url_rule("/card/return", "card_return", card_return, methods=["GET"])
-

@@ -52,26 +52,47 @@ class Browser:
         """The browser a card form describes (fields `browser_*`), or None when a value is missing or absurd.
         The user agent is the request's header (a script could only repeat it)."""
         try:
-            numbers = {name: int(form.get(f"browser_{name}", "")) for name in
-                       ("color_depth", "screen_height", "screen_width", "time_zone_offset")}
+            numbers = {
+                name: int(form.get(f"browser_{name}", ""))
+                for name in ("color_depth", "screen_height", "screen_width", "time_zone_offset")
+            }
         except ValueError:
             return None
         language = form.get("browser_language", "").strip()[:MAX_TEXT]
-        if not language or not accept_header or not user_agent or not 1 <= numbers["color_depth"] <= 64 \
-                or not 0 < numbers["screen_height"] < 100_000 or not 0 < numbers["screen_width"] < 100_000 \
-                or not -900 <= numbers["time_zone_offset"] <= 900:
+        if (
+            not language
+            or not accept_header
+            or not user_agent
+            or not 1 <= numbers["color_depth"] <= 64
+            or not 0 < numbers["screen_height"] < 100_000
+            or not 0 < numbers["screen_width"] < 100_000
+            or not -900 <= numbers["time_zone_offset"] <= 900
+        ):
             return None
-        return cls(accept_header=accept_header[:MAX_TEXT], java_enabled=form.get("browser_java") == "true",
-                   language=language, color_depth=numbers["color_depth"], screen_height=numbers["screen_height"],
-                   screen_width=numbers["screen_width"], time_zone_offset=numbers["time_zone_offset"],
-                   user_agent=user_agent[:MAX_TEXT])
+        return cls(
+            accept_header=accept_header[:MAX_TEXT],
+            java_enabled=form.get("browser_java") == "true",
+            language=language,
+            color_depth=numbers["color_depth"],
+            screen_height=numbers["screen_height"],
+            screen_width=numbers["screen_width"],
+            time_zone_offset=numbers["time_zone_offset"],
+            user_agent=user_agent[:MAX_TEXT],
+        )
 
     def mangopay(self) -> dict[str, Any]:
         """Mangopay's BrowserInfo object."""
-        names = {"accept_header": "AcceptHeader", "java_enabled": "JavaEnabled", "language": "Language",
-                 "color_depth": "ColorDepth", "screen_height": "ScreenHeight", "screen_width": "ScreenWidth",
-                 "time_zone_offset": "TimeZoneOffset", "user_agent": "UserAgent",
-                 "javascript_enabled": "JavascriptEnabled"}
+        names = {
+            "accept_header": "AcceptHeader",
+            "java_enabled": "JavaEnabled",
+            "language": "Language",
+            "color_depth": "ColorDepth",
+            "screen_height": "ScreenHeight",
+            "screen_width": "ScreenWidth",
+            "time_zone_offset": "TimeZoneOffset",
+            "user_agent": "UserAgent",
+            "javascript_enabled": "JavascriptEnabled",
+        }
         return {names[k]: v for k, v in asdict(self).items()}
 
 
@@ -116,8 +137,9 @@ class CardPort(Protocol):
         """A card registration for X user `user_id`, ready for the browser to tokenize a card into."""
         ...
 
-    def finish_card(self, user_id: str, registration_id: str, registration_data: str, browser: Browser, ip: str,
-                    return_url: str) -> Finished:
+    def finish_card(
+        self, user_id: str, registration_id: str, registration_data: str, browser: Browser, ip: str, return_url: str
+    ) -> Finished:
         """The tokenization server's answer sent back; then the card authenticated while the person is there,
         with their browser and IP (`return_url`: where the bank's page sends them back)."""
         ...

@@ -54,6 +54,7 @@ def negotiate(accepted: Iterable[str]) -> str:
 
 def gettext_for(translations: NullTranslations) -> Gettext:
     """`_(text, **values)`: the translation of `text`, with `%(name)s` filled from `values`."""
+
     def _(text: str, **values: object) -> str:
         out = translations.gettext(text)
         return out % values if values else out
@@ -64,12 +65,16 @@ def gettext_for(translations: NullTranslations) -> Gettext:
 def countries(lang: str) -> list[tuple[str, str]]:
     """Every country as (ISO 3166-1 alpha-2 code, name in `lang`), by name."""
     names = Locale.parse(lang).territories
-    found = [(code, name) for code, name in names.items()
-             if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES]
+    found = [
+        (code, name) for code, name in names.items() if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES
+    ]
     return sorted(found, key=lambda item: item[1].casefold())
 
 
 def when(moment: datetime, lang: str, _: Gettext) -> str:
     """A moment written for a person, in `lang` ("7 December 2026 at 06:05 UTC"; `_` translates the joint)."""
-    return _("%(date)s at %(time)s UTC", date=format_date(moment, "long", locale=lang),
-             time=format_time(moment, "HH:mm", tzinfo=UTC, locale=lang))
+    return _(
+        "%(date)s at %(time)s UTC",
+        date=format_date(moment, "long", locale=lang),
+        time=format_time(moment, "HH:mm", tzinfo=UTC, locale=lang),
+    )

@@ -20,12 +20,22 @@ from datetime import date
 MAX_TEXT = 100  # characters in a name or an address line
 ADULT = 18  # Mangopay's users are adults
 OLDEST = 120
-EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
-                   r"[A-Za-z0-9])?)+")
+EMAIL = re.compile(
+    r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?)+"
+)
 POSTAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9 -]{0,14}")
 TEXT_FIELDS = ("first_name", "last_name", "email", "address_line1", "address_line2", "city", "region", "postal_code")
-RECEIVE_FIELDS = ("birthday", "nationality", "residence", "address_line1", "address_line2", "city", "region",
-                  "postal_code")
+RECEIVE_FIELDS = (
+    "birthday",
+    "nationality",
+    "residence",
+    "address_line1",
+    "address_line2",
+    "city",
+    "region",
+    "postal_code",
+)
 
 
 def N_(text: str) -> str:
@@ -71,8 +81,13 @@ def read(data: Mapping[str, str], *, receive: bool, countries: set[str], today: 
     if not form.values["x_handle"]:
         form.error("x_handle", N_("Enter your X handle."))
     elif not same_handle(form.values["x_handle"], handle):
-        form.error("x_handle", N_("This page is for another X account than the one you typed, so nothing was saved. "
-                                  "To give your own details, send the bot a direct message yourself."))
+        form.error(
+            "x_handle",
+            N_(
+                "This page is for another X account than the one you typed, so nothing was saved. "
+                "To give your own details, send the bot a direct message yourself."
+            ),
+        )
     names = TEXT_FIELDS + (("birthday", "nationality", "residence") if receive else ())
     for name in names:
         form.values[name] = _clean(data.get(name, ""))[:1000]

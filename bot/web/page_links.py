@@ -48,16 +48,34 @@ def _purpose(purpose: str) -> str:
     return f"page:{purpose}"
 
 
-def issue(tx: Tx, key: bytes, base_url: str, purpose: str, user_id: str, lang: str, now: datetime,
-          ttl: timedelta, nonce: str | None = None) -> str:
+def issue(
+    tx: Tx,
+    key: bytes,
+    base_url: str,
+    purpose: str,
+    user_id: str,
+    lang: str,
+    now: datetime,
+    ttl: timedelta,
+    nonce: str | None = None,
+) -> str:
     """A new link to the page of `purpose` for X user `user_id`, stored in `tx` (commit it before the DM goes).
     `nonce`: a random one unless given (a simulation replaying from its seed gives its own)."""
     if purpose not in PURPOSES:
         raise ValueError(f"no page for {purpose!r}")
     expires = int((now + ttl).timestamp())
     token = links.sign(key, _purpose(purpose), user_id, expires, nonce)
-    tx.page_links.add(PageLink(nonce=token.split(".")[1], purpose=purpose, user_id=user_id, lang=lang,
-                               created_at=now, expires_at=datetime.fromtimestamp(expires, UTC), used_at=None))
+    tx.page_links.add(
+        PageLink(
+            nonce=token.split(".")[1],
+            purpose=purpose,
+            user_id=user_id,
+            lang=lang,
+            created_at=now,
+            expires_at=datetime.fromtimestamp(expires, UTC),
+            used_at=None,
+        )
+    )
     return f"{base_url.rstrip('/')}{PATH}{token}"
 
 
@@ -78,8 +96,12 @@ def check(tx: Tx, key: bytes, token: str, now: datetime) -> Checked:
         return Checked(LinkState.FORGED, None)
     expires, nonce, _ = token.split(".")
     row = tx.page_links.get(nonce)
-    if row is None or row.purpose not in PURPOSES or int(row.expires_at.timestamp()) != int(expires) \
-            or not links.signed(key, _purpose(row.purpose), row.user_id, token):
+    if (
+        row is None
+        or row.purpose not in PURPOSES
+        or int(row.expires_at.timestamp()) != int(expires)
+        or not links.signed(key, _purpose(row.purpose), row.user_id, token)
+    ):
         return Checked(LinkState.FORGED, None)
     return Checked(state_of(row, now), row)
 

@@ -40,54 +40,101 @@ from bot.web.page_links import LinkState, state_of
 
 log = logging.getLogger(__name__)
 
-ROUTES = {"/recipient": {"GET", "POST"}, "/recipient/done": {"GET"}, "/return/enrolled": {"GET"},
-          "/return/wallet": {"GET"}}
+ROUTES = {
+    "/recipient": {"GET", "POST"},
+    "/recipient/done": {"GET"},
+    "/return/enrolled": {"GET"},
+    "/return/wallet": {"GET"},
+}
 FIXED = ("DisplayName", "Currency", "Country", "RecipientType", "PayoutMethodType", "RecipientScope")
 MAX_VALUE = 100
 # The schema's fields, named for people (the schema's own name where none is known).
-LABELS = {"FirstName": N_("First name"), "LastName": N_("Last name"), "AddressLine1": N_("Street and number"),
-          "AddressLine2": N_("Apartment, floor, building"), "City": N_("Town or city"),
-          "Region": N_("Region or state"), "PostalCode": N_("Postal code"), "Country": N_("Country"),
-          "IBAN": N_("IBAN (international account number)"), "BIC": N_("BIC (bank code)"),
-          "AccountNumber": N_("Account number"),
-          "SortCode": N_("Sort code"), "RoutingNumber": N_("Routing number")}
-AUTOCOMPLETE = {"FirstName": "given-name", "LastName": "family-name", "AddressLine1": "address-line1",
-                "AddressLine2": "address-line2", "City": "address-level2", "Region": "address-level1",
-                "PostalCode": "postal-code", "Country": "country"}
+LABELS = {
+    "FirstName": N_("First name"),
+    "LastName": N_("Last name"),
+    "AddressLine1": N_("Street and number"),
+    "AddressLine2": N_("Apartment, floor, building"),
+    "City": N_("Town or city"),
+    "Region": N_("Region or state"),
+    "PostalCode": N_("Postal code"),
+    "Country": N_("Country"),
+    "IBAN": N_("IBAN (international account number)"),
+    "BIC": N_("BIC (bank code)"),
+    "AccountNumber": N_("Account number"),
+    "SortCode": N_("Sort code"),
+    "RoutingNumber": N_("Routing number"),
+}
+AUTOCOMPLETE = {
+    "FirstName": "given-name",
+    "LastName": "family-name",
+    "AddressLine1": "address-line1",
+    "AddressLine2": "address-line2",
+    "City": "address-level2",
+    "Region": "address-level1",
+    "PostalCode": "postal-code",
+    "Country": "country",
+}
 # Mangopay's refusals (create-recipient.mdx, "Parameter errors"), in words for people.
-ERRORS = {"REQUIRED": N_("Enter this."), "INVALID_IBAN": N_("This IBAN is not valid: copy it from your bank."),
-          "UNSUPPORTED_IBAN": N_("Mangopay cannot pay out to this IBAN's country in this currency."),
-          "INVALID_BIC": N_("This BIC is not valid: it has 8 or 11 letters and digits."),
-          "INVALID_ACCOUNT_NUMBER": N_("This account number is not valid."),
-          "INVALID_FORMAT": N_("This is not written as Mangopay expects.")}
+ERRORS = {
+    "REQUIRED": N_("Enter this."),
+    "INVALID_IBAN": N_("This IBAN is not valid: copy it from your bank."),
+    "UNSUPPORTED_IBAN": N_("Mangopay cannot pay out to this IBAN's country in this currency."),
+    "INVALID_BIC": N_("This BIC is not valid: it has 8 or 11 letters and digits."),
+    "INVALID_ACCOUNT_NUMBER": N_("This account number is not valid."),
+    "INVALID_FORMAT": N_("This is not written as Mangopay expects."),
+}
 OTHER_ERROR = N_("Mangopay did not accept this.")
 GENERAL = "_general"
 # What a page says: (title, text), English source.
 SAID = {
-    "no_wallet": (N_("There is nothing to cash out yet"),
-                  N_("Your account holds no money yet. Nothing was changed.")),
-    "unavailable": (N_("This page is not available right now"),
-                    N_("Mangopay could not be reached. Nothing was saved. Please try again in a few minutes.")),
-    "active": (N_("Your bank account is ready"),
-               N_("Mangopay confirmed it. Send the bot CASHOUT again by direct message: before anything is paid to "
-                  "this account, the bot asks you to confirm it there.")),
-    "canceled": (N_("Your bank account was not added"),
-                 N_("The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing was "
-                    "saved and nothing was paid. Send the bot CASHOUT by direct message to get a new link.")),
-    "pending": (N_("Your bank account is waiting for your confirmation"),
-                N_("Mangopay has not confirmed it yet. If you did not finish, the confirmation lapses after 10 "
-                   "minutes; then send the bot CASHOUT again. Nothing is paid until it is confirmed.")),
-    "enrolled": (N_("Your account is secured"),
-                 N_("You can close this page and go back to X: the bot sends you the next step by direct "
-                    "message.")),
-    "not_enrolled": (N_("Your account is not secured yet"),
-                     N_("The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing "
-                        "changed. Send the bot CLAIM by direct message to get a new link.")),
-    "wallet_open": (N_("It's confirmed"),
-                    N_("Mangopay confirmed it's you. Send the bot CASHOUT again by direct message to cash out.")),
-    "wallet_closed": (N_("It was not confirmed"),
-                      N_("The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing "
-                         "was paid out. Send the bot CASHOUT by direct message to get a new link.")),
+    "no_wallet": (N_("There is nothing to cash out yet"), N_("Your account holds no money yet. Nothing was changed.")),
+    "unavailable": (
+        N_("This page is not available right now"),
+        N_("Mangopay could not be reached. Nothing was saved. Please try again in a few minutes."),
+    ),
+    "active": (
+        N_("Your bank account is ready"),
+        N_(
+            "Mangopay confirmed it. Send the bot CASHOUT again by direct message: before anything is paid to "
+            "this account, the bot asks you to confirm it there."
+        ),
+    ),
+    "canceled": (
+        N_("Your bank account was not added"),
+        N_(
+            "The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing was "
+            "saved and nothing was paid. Send the bot CASHOUT by direct message to get a new link."
+        ),
+    ),
+    "pending": (
+        N_("Your bank account is waiting for your confirmation"),
+        N_(
+            "Mangopay has not confirmed it yet. If you did not finish, the confirmation lapses after 10 "
+            "minutes; then send the bot CASHOUT again. Nothing is paid until it is confirmed."
+        ),
+    ),
+    "enrolled": (
+        N_("Your account is secured"),
+        N_("You can close this page and go back to X: the bot sends you the next step by direct message."),
+    ),
+    "not_enrolled": (
+        N_("Your account is not secured yet"),
+        N_(
+            "The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing "
+            "changed. Send the bot CLAIM by direct message to get a new link."
+        ),
+    ),
+    "wallet_open": (
+        N_("It's confirmed"),
+        N_("Mangopay confirmed it's you. Send the bot CASHOUT again by direct message to cash out."),
+    ),
+    "wallet_closed": (
+        N_("It was not confirmed"),
+        N_(
+            "The confirmation with Mangopay was not completed, or it lapsed after 10 minutes. Nothing "
+            "was paid out. Send the bot CASHOUT by direct message to get a new link."
+        ),
+    ),
 }
 
 
@@ -130,18 +177,35 @@ def prefilled(fields: list[Field], who: IdentityRecord | None) -> dict[str, str]
     """The holder's name and address as the identity page has them (the account must be in their name)."""
     if who is None:
         return {}
-    known = {"FirstName": who.first_name, "LastName": who.last_name, "AddressLine1": who.address_line1,
-             "AddressLine2": who.address_line2, "City": who.city, "Region": who.region,
-             "PostalCode": who.postal_code, "Country": who.residence}
-    return {f.name: known[f.path.rsplit(".", 1)[-1]] or "" for f in fields
-            if f.path.startswith("IndividualRecipient.") and known.get(f.path.rsplit(".", 1)[-1])}
+    known = {
+        "FirstName": who.first_name,
+        "LastName": who.last_name,
+        "AddressLine1": who.address_line1,
+        "AddressLine2": who.address_line2,
+        "City": who.city,
+        "Region": who.region,
+        "PostalCode": who.postal_code,
+        "Country": who.residence,
+    }
+    return {
+        f.name: known[f.path.rsplit(".", 1)[-1]] or ""
+        for f in fields
+        if f.path.startswith("IndividualRecipient.") and known.get(f.path.rsplit(".", 1)[-1])
+    }
 
 
-def body_of(fields: list[Field], values: Mapping[str, str], *, method: str, country: str, currency: str,
-            display: str) -> dict[str, Any]:
+def body_of(
+    fields: list[Field], values: Mapping[str, str], *, method: str, country: str, currency: str, display: str
+) -> dict[str, Any]:
     """The Recipient Mangopay is sent: the typed fields at their schema paths, and what paybot sets."""
-    body: dict[str, Any] = {"DisplayName": display, "Currency": currency, "Country": country,
-                            "RecipientType": "Individual", "PayoutMethodType": method, "RecipientScope": "PAYOUT"}
+    body: dict[str, Any] = {
+        "DisplayName": display,
+        "Currency": currency,
+        "Country": country,
+        "RecipientType": "Individual",
+        "PayoutMethodType": method,
+        "RecipientScope": "PAYOUT",
+    }
     for f in fields:
         value = values.get(f.name, "")
         if not value:
@@ -154,16 +218,15 @@ def body_of(fields: list[Field], values: Mapping[str, str], *, method: str, coun
     return body
 
 
-
-
 def register(app: Flask, kit: Any, mangopay: Any) -> None:  # noqa: C901
     """Add the pages to `app` (endpoints "mangopay.*"); `kit` is what the app lends its pages
     (bot.web.card_page.Pages)."""
 
     def said(kind: str, lang: str, status: int = 200) -> Response:
         title, text = SAID[kind]
-        page: Response = kit.page("problem.html" if status >= 400 else "said.html", lang, status, title=title,
-                                  text=text, kind=kind)
+        page: Response = kit.page(
+            "problem.html" if status >= 400 else "said.html", lang, status, title=title, text=text, kind=kind
+        )
         return page
 
     def open_link(purpose: str, *, used_ok: bool = False) -> tuple[PageLink | None, Response | None]:
@@ -207,10 +270,16 @@ def register(app: Flask, kit: Any, mangopay: Any) -> None:  # noqa: C901
         except ProviderError:
             return said("unavailable", lang, 503)
         fields = fields_of(schema, method)
-        context: dict[str, Any] = {"fields": fields, "countries": countries, "currencies": currencies,
-                                   "autocomplete": AUTOCOMPLETE,
-                                   "country": country, "currency": currency, "method": method,
-                                   "csrf": security.csrf_token(session)}
+        context: dict[str, Any] = {
+            "fields": fields,
+            "countries": countries,
+            "currencies": currencies,
+            "autocomplete": AUTOCOMPLETE,
+            "country": country,
+            "currency": currency,
+            "method": method,
+            "csrf": security.csrf_token(session),
+        }
         if request.method == "GET":
             return kit.page("recipient.html", lang, values=prefilled(fields, who), errors={}, **context)  # type: ignore[no-any-return]
         values = {f.name: _clean(request.form.get(f.name, ""))[:1000] for f in fields}
@@ -223,8 +292,9 @@ def register(app: Flask, kit: Any, mangopay: Any) -> None:  # noqa: C901
                 errors[f.name] = (ERRORS["REQUIRED"], {})
             elif f.country and value and value not in codes:
                 errors[f.name] = (N_("Choose a country."), {})
-        body = body_of(fields, values, method=method, country=country, currency=currency,
-                       display=f"paybot {currency} {country}")
+        body = body_of(
+            fields, values, method=method, country=country, currency=currency, display=f"paybot {currency} {country}"
+        )
         if not errors:
             try:
                 refused = mangopay.check_recipient(user, body)
@@ -236,8 +306,9 @@ def register(app: Flask, kit: Any, mangopay: Any) -> None:  # noqa: C901
         if errors:
             return kit.page("recipient.html", lang, 422, values=values, errors=errors, **context)  # type: ignore[no-any-return]
         try:  # one Recipient per link, whatever happens to this answer (the key is the link's)
-            made, sca = mangopay.add_recipient(user, body, f"recipient:{link.nonce}",
-                                               f"{kit.base_url}{url_for('mangopay.recipient_done')}")
+            made, sca = mangopay.add_recipient(
+                user, body, f"recipient:{link.nonce}", f"{kit.base_url}{url_for('mangopay.recipient_done')}"
+            )
         except ProviderError as err:
             log.warning("cash-out account page: Mangopay refused or failed (%s)", type(err).__name__)
             return said("unavailable", lang, 503)

@@ -26,9 +26,13 @@ def content_security_policy(script_hosts: Iterable[str] = (), connect_hosts: Ite
     """The policy: paybot's own origin only, plus the hosts given (https origins) for scripts and fetches."""
     scripts = " ".join(["'self'", *script_hosts])
     connect = " ".join(["'self'", *connect_hosts])
-    return ("default-src 'none'; " f"script-src {scripts}; " f"connect-src {connect}; "
-            "style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-            "base-uri 'none'; object-src 'none'")
+    return (
+        "default-src 'none'; "
+        f"script-src {scripts}; "
+        f"connect-src {connect}; "
+        "style-src 'self'; img-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'; object-src 'none'"
+    )
 
 
 def headers(policy: str) -> dict[str, str]:

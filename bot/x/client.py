@@ -30,8 +30,13 @@ DM_SENT_PAGES = 10  # how far back a send in doubt is looked for (50 events a pa
 
 X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 TWEET_FIELDS = [
-    "author_id", "created_at", "conversation_id", "referenced_tweets", "entities",
-    "display_text_range", "edit_history_tweet_ids",
+    "author_id",
+    "created_at",
+    "conversation_id",
+    "referenced_tweets",
+    "entities",
+    "display_text_range",
+    "edit_history_tweet_ids",
 ]
 MAX_MENTION_PAGES = 8  # 8 x 100 = the 800 mentions X lets anyone reach
 USAGE_CAPPED = "usage-capped"
@@ -106,16 +111,18 @@ class XClient:
             raise XRateLimited(f"{endpoint} is paused until {until:%H:%M:%S} UTC", reset_at=until, capped=False)
         known = self.limits.get(endpoint)
         if known and known[1] <= 0 and known[2] > now:
-            raise XRateLimited(f"{endpoint}: rate limit reached until {known[2]:%H:%M:%S} UTC",
-                               reset_at=known[2], capped=False)
+            raise XRateLimited(
+                f"{endpoint}: rate limit reached until {known[2]:%H:%M:%S} UTC", reset_at=known[2], capped=False
+            )
         try:
             resp = fn(**params, user_auth=True)
         except tweepy.TooManyRequests as err:
             self._remember(endpoint, err.response)
             capped = USAGE_CAPPED in (err.response.text or "")
             reset = self.limits.get(endpoint, (0, 0, None))[2] if not capped else None
-            raise XRateLimited(f"{endpoint}: {'usage cap reached' if capped else 'rate limited'}",
-                               reset_at=reset, capped=capped) from None
+            raise XRateLimited(
+                f"{endpoint}: {'usage cap reached' if capped else 'rate limited'}", reset_at=reset, capped=capped
+            ) from None
         except tweepy.Unauthorized:
             raise XAuthError("X refused the bot's credentials (401): check the X_* settings") from None
         except tweepy.Forbidden as err:
@@ -168,9 +175,15 @@ class XClient:
         token: str | None = None
         for _ in range(MAX_MENTION_PAGES):
             body = self._read(
-                "mentions", self.client.get_users_mentions, id=user_id, since_id=since_id,
-                max_results=100, pagination_token=token, tweet_fields=TWEET_FIELDS,
-                expansions=["author_id", "entities.mentions.username"], user_fields=["username", "name"],
+                "mentions",
+                self.client.get_users_mentions,
+                id=user_id,
+                since_id=since_id,
+                max_results=100,
+                pagination_token=token,
+                tweet_fields=TWEET_FIELDS,
+                expansions=["author_id", "entities.mentions.username"],
+                user_fields=["username", "name"],
             )
             users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
             found.extend(self._mention(p, users) for p in body.get("data", []))
@@ -178,14 +191,16 @@ class XClient:
             if not token:
                 break
         else:
-            log.warning("read %d pages of mentions and there are more: older mentions may be out "
-                        "of reach (X keeps the latest 800)", MAX_MENTION_PAGES)
+            log.warning(
+                "read %d pages of mentions and there are more: older mentions may be out "
+                "of reach (X keeps the latest 800)",
+                MAX_MENTION_PAGES,
+            )
         found = self._fill_missing_ids(found)
         found.sort(key=lambda m: int(m.id))
         return found
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None,
-                  not_before: datetime | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None, not_before: datetime | None = None) -> DmPage:
         """Message events newer than the event id `stop_at`, oldest first, up to 10 pages.
 
         When the pages run out before reaching `stop_at`, `resume` is the
@@ -199,24 +214,33 @@ class XClient:
         bounded = bool(stop_at) or not_before is not None
         for _ in range(10 if bounded else 3):
             body = self._read(
-                "dm_events", self.client.get_direct_message_events, event_types="MessageCreate",
-                max_results=self.dm_page_size, pagination_token=token,
+                "dm_events",
+                self.client.get_direct_message_events,
+                event_types="MessageCreate",
+                max_results=self.dm_page_size,
+                pagination_token=token,
                 dm_event_fields=["id", "text", "sender_id", "created_at", "dm_conversation_id", "event_type"],
-                expansions=["sender_id"], user_fields=["username"],
+                expansions=["sender_id"],
+                user_fields=["username"],
             )
             users = {u["id"]: u for u in body.get("includes", {}).get("users", [])}
             for e in body.get("data", []):
                 created = _parse_time(e.get("created_at"))
                 if (stop_at and int(e["id"]) <= int(stop_at)) or (
-                        not stop_at and not_before is not None and created < not_before):
+                    not stop_at and not_before is not None and created < not_before
+                ):
                     token = None
                     break
-                found.append(DirectMessage(
-                    id=e["id"], sender_id=e.get("sender_id", ""), text=e.get("text", ""),
-                    created_at=created,
-                    conversation_id=e.get("dm_conversation_id", ""),
-                    sender_handle=users.get(e.get("sender_id"), {}).get("username", ""),
-                ))
+                found.append(
+                    DirectMessage(
+                        id=e["id"],
+                        sender_id=e.get("sender_id", ""),
+                        text=e.get("text", ""),
+                        created_at=created,
+                        conversation_id=e.get("dm_conversation_id", ""),
+                        sender_handle=users.get(e.get("sender_id"), {}).get("username", ""),
+                    )
+                )
             else:
                 token = body.get("meta", {}).get("next_token")
                 if token:
@@ -238,20 +262,32 @@ class XClient:
         token: str | None = None
         for _ in range(DM_SENT_PAGES):
             body = self._read(
-                "dm_conversation_events", self.client.get_direct_message_events, participant_id=user_id,
-                event_types="MessageCreate", max_results=50, pagination_token=token,
+                "dm_conversation_events",
+                self.client.get_direct_message_events,
+                participant_id=user_id,
+                event_types="MessageCreate",
+                max_results=50,
+                pagination_token=token,
                 dm_event_fields=["id", "text", "sender_id", "created_at"],
             )
             events = body.get("data", [])
-            found = [SentDm(str(e.get("id")), at) for e in events if e.get("sender_id") != user_id
-                     and e.get("text") == text and (at := _parse_time(e.get("created_at"))) >= since]
+            found = [
+                SentDm(str(e.get("id")), at)
+                for e in events
+                if e.get("sender_id") != user_id
+                and e.get("text") == text
+                and (at := _parse_time(e.get("created_at"))) >= since
+            ]
             if found:
                 return min(found, key=lambda sent: sent.at)
             token = body.get("meta", {}).get("next_token")
             if not events or not token or any(_parse_time(e.get("created_at")) < since for e in events):
                 return None
-        log.warning("looked through %d pages of the conversation with %s without reaching the send in doubt; "
-                    "sending it again", DM_SENT_PAGES, user_id)
+        log.warning(
+            "looked through %d pages of the conversation with %s without reaching the send in doubt; sending it again",
+            DM_SENT_PAGES,
+            user_id,
+        )
         return None
 
     def reply(self, in_reply_to: str, text: str) -> str:
@@ -263,8 +299,9 @@ class XClient:
         out: dict[str, XUser] = {}
         names = list(dict.fromkeys(h.lower() for h in handles))
         for i in range(0, len(names), 100):
-            body = self._read("users_by", self.client.get_users, usernames=names[i : i + 100],
-                              user_fields=["username", "name"])
+            body = self._read(
+                "users_by", self.client.get_users, usernames=names[i : i + 100], user_fields=["username", "name"]
+            )
             for u in body.get("data", []):
                 out[u["username"].lower()] = XUser(u["id"], u["username"], u.get("name", ""))
         return out

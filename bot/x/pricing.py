@@ -53,8 +53,13 @@ class Meter:
             self.usd[kind] += PRICES[kind]
 
     def summary(self) -> dict[str, Any]:
-        return {"day": self.day, "requests": dict(self.requests), "requests_total": sum(self.requests.values()),
-                "usd": round(sum(self.usd.values()), 4), "usd_by_line": {k: round(v, 4) for k, v in self.usd.items()}}
+        return {
+            "day": self.day,
+            "requests": dict(self.requests),
+            "requests_total": sum(self.requests.values()),
+            "usd": round(sum(self.usd.values()), 4),
+            "usd_by_line": {k: round(v, 4) for k, v in self.usd.items()},
+        }
 
 
 def bill(log: list[dict[str, Any]]) -> dict[str, float]:

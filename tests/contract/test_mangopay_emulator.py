@@ -55,8 +55,13 @@ def sim() -> Iterator[MangopaySim]:
 @pytest.fixture
 def api(sim: MangopaySim) -> APIRequest:
     """The SDK's client, on the emulator (never the process-wide default handler, which is Mangopay's)."""
-    return APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                      api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+    return APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
 
 
 def clock(sim: MangopaySim) -> FakeClock:
@@ -64,21 +69,37 @@ def clock(sim: MangopaySim) -> FakeClock:
     return sim.clock
 
 
-def raw(sim: MangopaySim, api: APIRequest, method: str, path: str, body: Any = None, *,
-        key: str | None = None, **params: Any) -> requests.Response:
+def raw(
+    sim: MangopaySim,
+    api: APIRequest,
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    key: str | None = None,
+    **params: Any,
+) -> requests.Response:
     headers = {"Authorization": api.auth_manager.get_token()}
     if key is not None:
         headers["Idempotency-Key"] = key
-    return requests.request(method, f"{sim.base}/v2.01/{sim.client_id}{path}", json=body, params=params,
-                            headers=headers, timeout=10)
+    return requests.request(
+        method, f"{sim.base}/v2.01/{sim.client_id}{path}", json=body, params=params, headers=headers, timeout=10
+    )
 
 
 def user(api: APIRequest, category: str = "PAYER", key: str | None = None) -> NaturalUserSca:
     owner = category == "OWNER"  # an Owner's identity is required (Birthday, Nationality, CountryOfResidence)
-    u = NaturalUserSca(first_name="Ada", last_name="Lovelace", email="ada@example.org", user_category=category,
-                       terms_and_conditions_accepted=owner, handler=api,
-                       birthday=date(1990, 12, 10) if owner else None, nationality="FR" if owner else None,
-                       country_of_residence="FR" if owner else None)
+    u = NaturalUserSca(
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.org",
+        user_category=category,
+        terms_and_conditions_accepted=owner,
+        handler=api,
+        birthday=date(1990, 12, 10) if owner else None,
+        nationality="FR" if owner else None,
+        country_of_residence="FR" if owner else None,
+    )
     u.save(idempotency_key=key)
     return u
 
@@ -99,25 +120,50 @@ def card(sim: MangopaySim, api: APIRequest, owner: str, number: str = CARD_OK) -
     return str(done.card_id)
 
 
-def recurring(api: APIRequest, owner: str, card_id: str, wallet_id: str,
-              amount: int = 500) -> RecurringPayInRegistration:
-    reg = RecurringPayInRegistration(author_id=owner, card_id=card_id, user_id=owner, credited_wallet_id=wallet_id,
-                                     first_transaction_debited_funds=Money(amount, "EUR"),
-                                     first_transaction_fees=Money(0, "EUR"), handler=api)
+def recurring(
+    api: APIRequest, owner: str, card_id: str, wallet_id: str, amount: int = 500
+) -> RecurringPayInRegistration:
+    reg = RecurringPayInRegistration(
+        author_id=owner,
+        card_id=card_id,
+        user_id=owner,
+        credited_wallet_id=wallet_id,
+        first_transaction_debited_funds=Money(amount, "EUR"),
+        first_transaction_fees=Money(0, "EUR"),
+        handler=api,
+    )
     reg.save()
     return reg
 
 
-BROWSER = BrowserInfo(accept_header="text/html", java_enabled=False, javascript_enabled=True, language="en",
-                      color_depth=24, screen_height=800, screen_width=400, timezone_offset=0, user_agent="test")
+BROWSER = BrowserInfo(
+    accept_header="text/html",
+    java_enabled=False,
+    javascript_enabled=True,
+    language="en",
+    color_depth=24,
+    screen_height=800,
+    screen_width=400,
+    timezone_offset=0,
+    user_agent="test",
+)
 
 
-def payin(api: APIRequest, registration: str, amount: int = 500, *, cit: bool, key: str | None = None,
-          tag: str | None = None) -> RecurringCardPayIn:
-    p = RecurringCardPayIn(recurring_payin_registration_id=registration, debited_funds=Money(amount, "EUR"),
-                           fees=Money(0, "EUR"), tag=tag, handler=api,
-                           **({"secure_mode_return_url": "https://x.com/messages", "ip_address": "127.0.0.1",
-                               "browser_info": BROWSER} if cit else {}))
+def payin(
+    api: APIRequest, registration: str, amount: int = 500, *, cit: bool, key: str | None = None, tag: str | None = None
+) -> RecurringCardPayIn:
+    p = RecurringCardPayIn(
+        recurring_payin_registration_id=registration,
+        debited_funds=Money(amount, "EUR"),
+        fees=Money(0, "EUR"),
+        tag=tag,
+        handler=api,
+        **(
+            {"secure_mode_return_url": "https://x.com/messages", "ip_address": "127.0.0.1", "browser_info": BROWSER}
+            if cit
+            else {}
+        ),
+    )
     p.save(idempotency_key=key)
     return p
 
@@ -143,10 +189,19 @@ def verified_owner(sim: MangopaySim, api: APIRequest) -> tuple[str, str]:
     return str(owner.id), str(w.id)
 
 
-def transfer(api: APIRequest, author: str, source: str, target_user: str, target: str, amount: int = 500,
-             **extra: Any) -> Transfer:
-    t = Transfer(author_id=author, credited_user_id=target_user, debited_funds=Money(amount, "EUR"),
-                 fees=Money(0, "EUR"), debited_wallet_id=source, credited_wallet_id=target, handler=api, **extra)
+def transfer(
+    api: APIRequest, author: str, source: str, target_user: str, target: str, amount: int = 500, **extra: Any
+) -> Transfer:
+    t = Transfer(
+        author_id=author,
+        credited_user_id=target_user,
+        debited_funds=Money(amount, "EUR"),
+        fees=Money(0, "EUR"),
+        debited_wallet_id=source,
+        credited_wallet_id=target,
+        handler=api,
+        **extra,
+    )
     t.save()
     return t
 
@@ -155,10 +210,16 @@ def transfer(api: APIRequest, author: str, source: str, target_user: str, target
 
 
 def test_the_sdk_takes_a_token_with_basic_auth_and_a_wrong_key_is_refused_with_a_report(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     assert api.auth_manager.get_token().startswith("Bearer ")
-    wrong = APIRequest(client_id=sim.client_id, apikey="not-the-key", api_url=sim.base + "/v2.01/",
-                       api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+    wrong = APIRequest(
+        client_id=sim.client_id,
+        apikey="not-the-key",
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
     with pytest.raises(APIError) as caught:
         wrong.auth_manager.get_token()
     assert caught.value.code == 401 and set(caught.value.content) == {"Message", "Type", "Id", "Date", "errors"}
@@ -184,8 +245,14 @@ def test_a_missing_resource_is_a_404_report_the_sdk_reads_as_does_not_exist(sim:
 
 def test_a_refused_parameter_is_a_400_param_error_with_the_field(sim: MangopaySim, api: APIRequest) -> None:
     with pytest.raises(APIError) as caught:
-        NaturalUserSca(first_name="A", last_name="B", email="a@b.org", user_category="OWNER",
-                       terms_and_conditions_accepted=False, handler=api).save()
+        NaturalUserSca(
+            first_name="A",
+            last_name="B",
+            email="a@b.org",
+            user_category="OWNER",
+            terms_and_conditions_accepted=False,
+            handler=api,
+        ).save()
     assert caught.value.code == 400
     assert caught.value.content["Type"] == "param_error"
     assert "TermsAndConditionsAccepted" in caught.value.content["errors"]
@@ -195,15 +262,26 @@ def test_a_refused_parameter_is_a_400_param_error_with_the_field(sim: MangopaySi
 
 
 def test_a_payer_becomes_an_owner_then_regular_through_the_hosted_identity_verification(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     payer = user(api)
     assert (payer.user_category, payer.kyc_level, payer.person_type) == ("PAYER", "LIGHT", "NATURAL")
     assert isinstance(payer.creation_date, datetime)
     refused = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
     assert refused.status_code == 400  # only an OWNER can be verified
-    moved = raw(sim, api, "PUT", f"/sca/users/natural/{payer.id}/category",
-                {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Birthday": 652117514,
-                 "Nationality": "FR", "CountryOfResidence": "FR"})
+    moved = raw(
+        sim,
+        api,
+        "PUT",
+        f"/sca/users/natural/{payer.id}/category",
+        {
+            "UserCategory": "OWNER",
+            "TermsAndConditionsAccepted": True,
+            "Birthday": 652117514,
+            "Nationality": "FR",
+            "CountryOfResidence": "FR",
+        },
+    )
     assert moved.status_code == 200 and moved.json()["UserCategory"] == "OWNER"
     sim.enrol(payer.id)
     session = raw(sim, api, "POST", f"/users/{payer.id}/identity-verifications", {"ReturnUrl": "https://x.com"})
@@ -217,8 +295,7 @@ def test_a_payer_becomes_an_owner_then_regular_through_the_hosted_identity_verif
     assert [e["EventType"] for e in sim.events][-2:] == ["IDENTITY_VERIFICATION_VALIDATED", "USER_KYC_REGULAR"]
 
 
-def test_a_frictionless_card_pays_in_by_cit_then_mit_and_the_wallet_holds_it(
-        sim: MangopaySim, api: APIRequest) -> None:
+def test_a_frictionless_card_pays_in_by_cit_then_mit_and_the_wallet_holds_it(sim: MangopaySim, api: APIRequest) -> None:
     payer = user(api)
     w = wallet(api, payer.id)
     assert Wallet.get(w.id, handler=api).balance.amount == 0
@@ -238,7 +315,8 @@ def test_a_frictionless_card_pays_in_by_cit_then_mit_and_the_wallet_holds_it(
 
 
 def test_a_challenge_card_waits_on_3ds_and_its_mits_need_the_cardholder_again(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     payer = user(api)
     w = wallet(api, payer.id)
     reg = recurring(api, payer.id, card(sim, api, payer.id, CARD_3DS), w.id)
@@ -304,13 +382,24 @@ def test_a_transfer_between_owners_waits_for_the_authors_sca(sim: MangopaySim, a
 def test_a_pay_in_refund_takes_the_money_from_the_wallet_back_to_the_card(sim: MangopaySim, api: APIRequest) -> None:
     payer, source = funded(sim, api, 1000)
     [paid] = [p for p in sim.of_kind("payin") if p["Status"] == "SUCCEEDED"]
-    refund = PayInRefund(author_id=payer, debited_funds=Money(400, "EUR"), fees=Money(0, "EUR"), payin_id=paid["Id"],
-                         tag="return:1", handler=api)
+    refund = PayInRefund(
+        author_id=payer,
+        debited_funds=Money(400, "EUR"),
+        fees=Money(0, "EUR"),
+        payin_id=paid["Id"],
+        tag="return:1",
+        handler=api,
+    )
     refund.save()
     assert (refund.status, refund.nature, refund.initial_transaction_id) == ("SUCCEEDED", "REFUND", paid["Id"])
     assert sim.balance(source) == 600
-    over = raw(sim, api, "POST", f"/payins/{paid['Id']}/refunds",
-               {"AuthorId": payer, "DebitedFunds": {"Currency": "EUR", "Amount": 700}})
+    over = raw(
+        sim,
+        api,
+        "POST",
+        f"/payins/{paid['Id']}/refunds",
+        {"AuthorId": payer, "DebitedFunds": {"Currency": "EUR", "Amount": 700}},
+    )
     assert over.status_code == 400 and over.json()["Type"] == "param_error"
     kinds = {(t.type, t.nature, t.status) for t in Transaction.all(handler=api, user_id=payer, per_page=100)}
     assert kinds == {("PAYIN", "REGULAR", "SUCCEEDED"), ("PAYOUT", "REFUND", "SUCCEEDED")}
@@ -320,7 +409,8 @@ def test_a_pay_in_refund_takes_the_money_from_the_wallet_back_to_the_card(sim: M
 
 
 def test_a_second_post_with_a_key_is_blocked_with_409_and_the_first_answer_is_read_at_responses(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     key = "8c1f3b9e-3b0a-4f6e-9a55-5f0d2b1c7e01"
     first = user(api, key=key)
     with pytest.raises(APIError) as blocked:
@@ -333,16 +423,25 @@ def test_a_second_post_with_a_key_is_blocked_with_409_and_the_first_answer_is_re
     assert stored.content_type.startswith("application/json")
     assert raw(sim, api, "GET", f"/responses/{key}").json()["RequestURL"].endswith("/sca/users/natural")
     failed = "f" * 16  # a key is spent whatever its first answer was
-    assert raw(sim, api, "POST", "/wallets", {"Owners": ["nobody"], "Description": "d", "Currency": "EUR"},
-               key=failed).status_code == 404
-    assert raw(sim, api, "POST", "/wallets", {"Owners": [first.id], "Description": "d", "Currency": "EUR"},
-               key=failed).status_code == 409
+    assert (
+        raw(
+            sim, api, "POST", "/wallets", {"Owners": ["nobody"], "Description": "d", "Currency": "EUR"}, key=failed
+        ).status_code
+        == 404
+    )
+    assert (
+        raw(
+            sim, api, "POST", "/wallets", {"Owners": [first.id], "Description": "d", "Currency": "EUR"}, key=failed
+        ).status_code
+        == 409
+    )
     assert raw(sim, api, "GET", f"/responses/{failed}").json()["StatusCode"] == "404"
 
 
 @pytest.mark.parametrize("key", ["a" * 15, "a" * 37, "abc_defghijklmnop", "abc defghijklmnop", "clé-1234567890abcd"])
 def test_a_key_that_is_not_16_to_36_letters_digits_or_dashes_is_refused(
-        sim: MangopaySim, api: APIRequest, key: str) -> None:
+    sim: MangopaySim, api: APIRequest, key: str
+) -> None:
     with pytest.raises(APIError) as caught:
         user(api, key=key)
     assert caught.value.code == 400 and "Idempotency-Key" in caught.value.content["errors"]
@@ -377,8 +476,14 @@ def test_a_post_while_the_first_with_its_key_runs_is_blocked(sim: MangopaySim, a
     worker.start()
     try:
         assert entered.wait(30)
-        second = raw(sim, api, "POST", "/sca/users/natural",
-                     {"FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "PAYER"}, key=key)
+        second = raw(
+            sim,
+            api,
+            "POST",
+            "/sca/users/natural",
+            {"FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "PAYER"},
+            key=key,
+        )
         assert second.status_code == 409
         assert raw(sim, api, "GET", f"/responses/{key}").status_code == 404  # no answer yet
     finally:
@@ -388,7 +493,8 @@ def test_a_post_while_the_first_with_its_key_runs_is_blocked(sim: MangopaySim, a
 
 
 def test_faults_a_5xx_spends_the_key_a_429_does_not_and_drop_answers_nothing_after_the_work(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     body = {"FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "PAYER"}
     sim.inject("POST /sca/users/natural", 500, work=True)
     assert raw(sim, api, "POST", "/sca/users/natural", body, key="k500-k500-k500-k500").status_code == 500
@@ -437,8 +543,9 @@ def test_events_name_their_resource_and_filter_by_type_and_date(sim: MangopaySim
     assert PayIn.get(succeeded[0].resource_id, handler=api).status == "SUCCEEDED"  # a hint: fetch the resource
     later = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", AfterDate=t0, per_page=100).json()
     assert [e["Date"] for e in later] == [t0 + 10]
-    earlier = raw(sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", BeforeDate=t0 + 10,
-                  per_page=100).json()
+    earlier = raw(
+        sim, api, "GET", "/events", EventType="PAYIN_NORMAL_SUCCEEDED", BeforeDate=t0 + 10, per_page=100
+    ).json()
     assert earlier and all(e["Date"] == t0 for e in earlier) and set(earlier[0]) == {"ResourceId", "EventType", "Date"}
 
 
@@ -452,10 +559,11 @@ def test_the_control_api_plays_the_people_over_http(sim: MangopaySim, api: APIRe
     cit = payin(api, recurring(api, payer.id, card_id, w.id).id, cit=True)
     assert requests.post(f"{sim.base}/_sim/3ds/{cit.id}", json={}, timeout=10).json()["Status"] == "SUCCEEDED"
     assert requests.post(f"{sim.base}/_sim/3ds/{cit.id}", json={}, timeout=10).status_code == 400
-    assert requests.post(f"{sim.base}/_sim/fault/next", json={"route": "POST /wallets", "status": 503},
-                         timeout=10).ok
-    assert raw(sim, api, "POST", "/wallets", {"Owners": [payer.id], "Description": "d", "Currency": "EUR"}
-               ).status_code == 503
+    assert requests.post(f"{sim.base}/_sim/fault/next", json={"route": "POST /wallets", "status": 503}, timeout=10).ok
+    assert (
+        raw(sim, api, "POST", "/wallets", {"Owners": [payer.id], "Description": "d", "Currency": "EUR"}).status_code
+        == 503
+    )
     before = clock(sim).now()
     assert requests.post(f"{sim.base}/_sim/clock/now", json={"advance": 3600}, timeout=10).ok
     assert clock(sim).now() - before == timedelta(hours=1)

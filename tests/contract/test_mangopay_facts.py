@@ -37,9 +37,17 @@ from bot.sims.mangopay import (
 DOCS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "mangopay-docs"
 IDENTITY = {"Birthday": 652117514, "Nationality": "FR", "CountryOfResidence": "FR"}
 RETURN = "returnUrl=" + quote("https://paybot.example/back?x=1", safe="")
-BROWSER = {"AcceptHeader": "text/html", "JavaEnabled": False, "Language": "fr-FR", "ColorDepth": 24,
-           "ScreenHeight": 915, "ScreenWidth": 412, "TimeZoneOffset": -60, "UserAgent": "Mozilla/5.0",
-           "JavascriptEnabled": True}
+BROWSER = {
+    "AcceptHeader": "text/html",
+    "JavaEnabled": False,
+    "Language": "fr-FR",
+    "ColorDepth": 24,
+    "ScreenHeight": 915,
+    "ScreenWidth": 412,
+    "TimeZoneOffset": -60,
+    "UserAgent": "Mozilla/5.0",
+    "JavascriptEnabled": True,
+}
 
 
 @dataclass
@@ -54,14 +62,25 @@ class World:
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
         """A raw call under /v2.01/{ClientId}, with the SDK's token."""
-        return requests.request(method, f"{self.sim.base}/v2.01/{self.sim.client_id}{path}", json=body,
-                                params=params, headers={"Authorization": self.api.auth_manager.get_token()},
-                                timeout=10)
+        return requests.request(
+            method,
+            f"{self.sim.base}/v2.01/{self.sim.client_id}{path}",
+            json=body,
+            params=params,
+            headers={"Authorization": self.api.auth_manager.get_token()},
+            timeout=10,
+        )
 
     def user(self, category: str = "PAYER", **extra: Any) -> dict[str, Any]:
-        body = {"FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org", "UserCategory": category,
-                "TermsAndConditionsAccepted": category == "OWNER", **(IDENTITY if category == "OWNER" else {}),
-                **extra}
+        body = {
+            "FirstName": "Ada",
+            "LastName": "Lovelace",
+            "Email": "ada@example.org",
+            "UserCategory": category,
+            "TermsAndConditionsAccepted": category == "OWNER",
+            **(IDENTITY if category == "OWNER" else {}),
+            **extra,
+        }
         made = self.call("POST", "/sca/users/natural", body)
         assert made.status_code == 200, made.text
         return dict(made.json())
@@ -82,10 +101,18 @@ class World:
         return str(made["Id"])
 
     def transfer(self, author: str, source: str, target: str, amount: int = 100, **extra: Any) -> dict[str, Any]:
-        made = self.call("POST", "/transfers", {
-            "AuthorId": author, "DebitedFunds": {"Currency": "EUR", "Amount": amount},
-            "Fees": {"Currency": "EUR", "Amount": 0}, "DebitedWalletId": source, "CreditedWalletId": target,
-            **extra})
+        made = self.call(
+            "POST",
+            "/transfers",
+            {
+                "AuthorId": author,
+                "DebitedFunds": {"Currency": "EUR", "Amount": amount},
+                "Fees": {"Currency": "EUR", "Amount": 0},
+                "DebitedWalletId": source,
+                "CreditedWalletId": target,
+                **extra,
+            },
+        )
         assert made.status_code == 200, made.text
         return dict(made.json())
 
@@ -117,10 +144,23 @@ def owner_needs(field: str) -> Callable[[World], None]:
         del body[field]
         _refused(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category", body), 400, "param_error", field)
         assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
-        _refused(w.call("POST", "/sca/users/natural", {
-            "FirstName": "A", "LastName": "B", "Email": "a@b.org", "UserCategory": "OWNER",
-            "TermsAndConditionsAccepted": True, **{k: v for k, v in IDENTITY.items() if k != field}}),
-            400, "param_error", field)
+        _refused(
+            w.call(
+                "POST",
+                "/sca/users/natural",
+                {
+                    "FirstName": "A",
+                    "LastName": "B",
+                    "Email": "a@b.org",
+                    "UserCategory": "OWNER",
+                    "TermsAndConditionsAccepted": True,
+                    **{k: v for k, v in IDENTITY.items() if k != field},
+                },
+            ),
+            400,
+            "param_error",
+            field,
+        )
 
     return check
 
@@ -133,33 +173,72 @@ def _fraud_policy(response: requests.Response) -> None:
 
 def an_owner_needs_a_persons_name(w: World) -> None:
     for first, last in (("Test", "Martin"), ("X user", "12"), ("Alice", "unknown"), ("4242", "Martin")):
-        _fraud_policy(w.call("POST", "/sca/users/natural", {
-            "FirstName": first, "LastName": last, "Email": "alice@example.org", "UserCategory": "OWNER",
-            "TermsAndConditionsAccepted": True, **IDENTITY}))
+        _fraud_policy(
+            w.call(
+                "POST",
+                "/sca/users/natural",
+                {
+                    "FirstName": first,
+                    "LastName": last,
+                    "Email": "alice@example.org",
+                    "UserCategory": "OWNER",
+                    "TermsAndConditionsAccepted": True,
+                    **IDENTITY,
+                },
+            )
+        )
     payer = w.user(FirstName="X user", LastName="12")  # a Payer's name is not checked here (the rule is an Owner's)
-    _fraud_policy(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category",
-                         {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}))
+    _fraud_policy(
+        w.call(
+            "PUT",
+            f"/sca/users/natural/{payer['Id']}/category",
+            {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY},
+        )
+    )
     assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
     assert w.user("OWNER", FirstName="Zoé", LastName="Le Goff")["UserCategory"] == "OWNER"
 
 
 def an_owner_needs_a_persons_email(w: World) -> None:
     for email in ("x-12@users.paybot.invalid", "noreply@example.org", "alice@paybot.test"):
-        _fraud_policy(w.call("POST", "/sca/users/natural", {
-            "FirstName": "Alice", "LastName": "Martin", "Email": email, "UserCategory": "OWNER",
-            "TermsAndConditionsAccepted": True, **IDENTITY}))
+        _fraud_policy(
+            w.call(
+                "POST",
+                "/sca/users/natural",
+                {
+                    "FirstName": "Alice",
+                    "LastName": "Martin",
+                    "Email": email,
+                    "UserCategory": "OWNER",
+                    "TermsAndConditionsAccepted": True,
+                    **IDENTITY,
+                },
+            )
+        )
     payer = w.user()
-    _fraud_policy(w.call("PUT", f"/sca/users/natural/{payer['Id']}/category", {
-        "UserCategory": "OWNER", "TermsAndConditionsAccepted": True, "Email": "ada@users.paybot.invalid",
-        **IDENTITY}))
+    _fraud_policy(
+        w.call(
+            "PUT",
+            f"/sca/users/natural/{payer['Id']}/category",
+            {
+                "UserCategory": "OWNER",
+                "TermsAndConditionsAccepted": True,
+                "Email": "ada@users.paybot.invalid",
+                **IDENTITY,
+            },
+        )
+    )
     assert w.call("GET", f"/sca/users/{payer['Id']}").json()["UserCategory"] == "PAYER"
 
 
 def categorising_asks_for_enrolment(w: World) -> None:
     payer = w.user()
     assert (payer["UserStatus"], payer["PendingUserAction"]) == ("ACTIVE", None)
-    moved = w.call("PUT", f"/sca/users/natural/{payer['Id']}/category",
-                   {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}).json()
+    moved = w.call(
+        "PUT",
+        f"/sca/users/natural/{payer['Id']}/category",
+        {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY},
+    ).json()
     assert (moved["UserCategory"], moved["UserStatus"]) == ("OWNER", "PENDING_USER_ACTION")
     assert moved["PendingUserAction"]["RedirectUrl"]
     assert w.events()[-1] == "USER_ACCOUNT_VALIDATION_ASKED"
@@ -167,9 +246,15 @@ def categorising_asks_for_enrolment(w: World) -> None:
 
 def an_owner_is_not_categorised_again(w: World) -> None:
     owner = w.owner()
-    _refused(w.call("PUT", f"/sca/users/natural/{owner['Id']}/category",
-                    {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY}),
-             400, "not_allowed_for_user_category_owner")
+    _refused(
+        w.call(
+            "PUT",
+            f"/sca/users/natural/{owner['Id']}/category",
+            {"UserCategory": "OWNER", "TermsAndConditionsAccepted": True, **IDENTITY},
+        ),
+        400,
+        "not_allowed_for_user_category_owner",
+    )
 
 
 def a_payer_is_not_enrolled(w: World) -> None:
@@ -244,8 +329,12 @@ def a_transfer_beyond_the_balance_is_001001(w: World) -> None:
 
 def idempotency_keys_are_16_to_36_characters(w: World) -> None:
     def refused_key(key: str) -> bool:
-        answer = requests.post(f"{w.sim.base}/v2.01/{w.sim.client_id}/wallets", timeout=10, json={},
-                               headers={"Authorization": w.api.auth_manager.get_token(), "Idempotency-Key": key})
+        answer = requests.post(
+            f"{w.sim.base}/v2.01/{w.sim.client_id}/wallets",
+            timeout=10,
+            json={},
+            headers={"Authorization": w.api.auth_manager.get_token(), "Idempotency-Key": key},
+        )
         return "Idempotency-Key" in (answer.json().get("errors") or {})
 
     assert refused_key("k" * 15) and refused_key("k" * 37) and refused_key("key_with_under")
@@ -268,8 +357,12 @@ def lists_give_at_most_100_a_page(w: World) -> None:
 def an_owners_wallet_access_needs_sca_every_180_days(w: World) -> None:
     owner = w.owner()
     wallet = w.wallet(owner["Id"], 700)
-    paths = [f"/wallets/{wallet}", f"/users/{owner['Id']}/wallets", f"/users/{owner['Id']}/transactions",
-             f"/wallets/{wallet}/transactions"]
+    paths = [
+        f"/wallets/{wallet}",
+        f"/users/{owner['Id']}/wallets",
+        f"/users/{owner['Id']}/transactions",
+        f"/wallets/{wallet}/transactions",
+    ]
     for path in paths:
         refused = w.call("GET", path, ScaContext="USER_PRESENT")
         assert refused.status_code == 401, path
@@ -291,15 +384,24 @@ def a_payers_wallet_needs_no_sca(w: World) -> None:
 
 def wallet_access_without_the_user_needs_their_proxy_consent(w: World) -> None:
     owner = w.owner()
-    _refused(w.call("GET", f"/wallets/{w.wallet(owner['Id'])}", ScaContext="USER_NOT_PRESENT"), 403,
-             "forbidden_ressource")
+    _refused(
+        w.call("GET", f"/wallets/{w.wallet(owner['Id'])}", ScaContext="USER_NOT_PRESENT"), 403, "forbidden_ressource"
+    )
 
 
-RECIPIENT = {"DisplayName": "Ada EUR", "PayoutMethodType": "LocalBankTransfer", "RecipientType": "Individual",
-             "Currency": "EUR", "Country": "FR",
-             "IndividualRecipient": {"FirstName": "Ada", "LastName": "Lovelace", "Address": {
-                 "AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002", "Country": "FR"}},
-             "LocalBankTransfer": {"EUR": {"IBAN": IBAN_OK}}}
+RECIPIENT = {
+    "DisplayName": "Ada EUR",
+    "PayoutMethodType": "LocalBankTransfer",
+    "RecipientType": "Individual",
+    "Currency": "EUR",
+    "Country": "FR",
+    "IndividualRecipient": {
+        "FirstName": "Ada",
+        "LastName": "Lovelace",
+        "Address": {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002", "Country": "FR"},
+    },
+    "LocalBankTransfer": {"EUR": {"IBAN": IBAN_OK}},
+}
 
 
 def payout_methods_depend_on_the_route(w: World) -> None:
@@ -307,8 +409,14 @@ def payout_methods_depend_on_the_route(w: World) -> None:
     assert local == {"AvailablePayoutMethods": ["LocalBankTransfer", "InternationalBankTransfer"]}
     far = w.call("GET", "/recipients/payout-methods", Country="US", Currency="EUR").json()
     assert far == {"AvailablePayoutMethods": ["InternationalBankTransfer"]}
-    schema = w.call("GET", "/recipients/schema", PayoutMethodType="LocalBankTransfer", RecipientType="Individual",
-                    Currency="EUR", Country="FR").json()
+    schema = w.call(
+        "GET",
+        "/recipients/schema",
+        PayoutMethodType="LocalBankTransfer",
+        RecipientType="Individual",
+        Currency="EUR",
+        Country="FR",
+    ).json()
     assert schema["LocalBankTransfer"]["EUR"]["IBAN"]["Required"] is True
 
 
@@ -357,9 +465,17 @@ def payouts_go_to_active_recipients_not_new_bank_accounts(w: World) -> None:
     active = w.sim.register_bank_account(owner["Id"], currency="EUR")
 
     def payout(account: str) -> requests.Response:
-        return w.call("POST", "/payouts/bankwire", {
-            "AuthorId": owner["Id"], "DebitedWalletId": wallet, "BankAccountId": account,
-            "DebitedFunds": {"Currency": "EUR", "Amount": 100}, "Fees": {"Currency": "EUR", "Amount": 0}})
+        return w.call(
+            "POST",
+            "/payouts/bankwire",
+            {
+                "AuthorId": owner["Id"],
+                "DebitedWalletId": wallet,
+                "BankAccountId": account,
+                "DebitedFunds": {"Currency": "EUR", "Amount": 100},
+                "Fees": {"Currency": "EUR", "Amount": 0},
+            },
+        )
 
     _refused(payout(pending["Id"]), 400, "param_error", "BankAccountId")
     retired = payout(legacy["Id"]).json()
@@ -372,12 +488,29 @@ def a_payin_to_an_unverified_owners_wallet_is_002951(w: World) -> None:
         reg = w.call("POST", "/cardregistrations", {"UserId": owner["Id"], "Currency": "EUR"}).json()
         card = w.sim.complete_card_page(reg["Id"], CARD_OK)["CardId"]
         funds = {"Currency": "EUR", "Amount": 500}
-        recurring = w.call("POST", "/recurringpayinregistrations", {
-            "AuthorId": owner["Id"], "CardId": card, "CreditedWalletId": w.wallet(owner["Id"]),
-            "FirstTransactionDebitedFunds": funds, "FirstTransactionFees": {**funds, "Amount": 0}}).json()
-        return dict(w.call("POST", "/payins/recurring/card/direct", {
-            "RecurringPayinRegistrationId": recurring["Id"], "SecureModeReturnURL": "https://x.com",
-            "BrowserInfo": BROWSER, "IpAddress": "127.0.0.1"}).json())
+        recurring = w.call(
+            "POST",
+            "/recurringpayinregistrations",
+            {
+                "AuthorId": owner["Id"],
+                "CardId": card,
+                "CreditedWalletId": w.wallet(owner["Id"]),
+                "FirstTransactionDebitedFunds": funds,
+                "FirstTransactionFees": {**funds, "Amount": 0},
+            },
+        ).json()
+        return dict(
+            w.call(
+                "POST",
+                "/payins/recurring/card/direct",
+                {
+                    "RecurringPayinRegistrationId": recurring["Id"],
+                    "SecureModeReturnURL": "https://x.com",
+                    "BrowserInfo": BROWSER,
+                    "IpAddress": "127.0.0.1",
+                },
+            ).json()
+        )
 
     refused = pay_into(w.owner(verified=False))
     assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002951")
@@ -388,14 +521,25 @@ def a_payout_the_bank_returns_is_refunded_to_the_wallet(w: World) -> None:
     owner = w.owner()
     wallet = w.wallet(owner["Id"], 1000)
     account = w.sim.register_bank_account(owner["Id"], currency="EUR")
-    made = w.call("POST", "/payouts/bankwire", {
-        "AuthorId": owner["Id"], "DebitedWalletId": wallet, "BankAccountId": account["Id"],
-        "DebitedFunds": {"Currency": "EUR", "Amount": 400}, "Fees": {"Currency": "EUR", "Amount": 0}}).json()
+    made = w.call(
+        "POST",
+        "/payouts/bankwire",
+        {
+            "AuthorId": owner["Id"],
+            "DebitedWalletId": wallet,
+            "BankAccountId": account["Id"],
+            "DebitedFunds": {"Currency": "EUR", "Amount": 400},
+            "Fees": {"Currency": "EUR", "Amount": 0},
+        },
+    ).json()
     w.sim.settle_payout(made["Id"])
     back = w.sim.return_payout(made["Id"], "BANKACCOUNT_HAS_BEEN_CLOSED")
     read = w.call("GET", f"/refunds/{back['Id']}").json()
     assert (read["Status"], read["InitialTransactionType"], read["InitialTransactionId"]) == (
-        "SUCCEEDED", "PAYOUT", made["Id"])
+        "SUCCEEDED",
+        "PAYOUT",
+        made["Id"],
+    )
     assert read["RefundReason"]["RefusedReasonType"] == "BANKACCOUNT_HAS_BEEN_CLOSED" and w.sim.balance(wallet) == 1000
     assert w.events()[-2:] == ["PAYOUT_REFUND_CREATED", "PAYOUT_REFUND_SUCCEEDED"]
 
@@ -412,8 +556,13 @@ def calls_beyond_2300_in_15_minutes_are_429_rate_limit(w: World) -> None:
     small = MangopaySim(w.clock, rate_limits=((timedelta(minutes=15), 3), (timedelta(hours=24), 105_600)))
     small.start()
     try:
-        api = APIRequest(client_id=small.client_id, apikey=small.api_key, api_url=small.base + "/v2.01/",
-                         api_sandbox_url=small.base + "/v2.01/", sandbox=False)
+        api = APIRequest(
+            client_id=small.client_id,
+            apikey=small.api_key,
+            api_url=small.base + "/v2.01/",
+            api_sandbox_url=small.base + "/v2.01/",
+            sandbox=False,
+        )
         answers = [World(small, api).call("GET", "/clients") for _ in range(4)]
         assert [a.status_code for a in answers] == [200, 200, 200, 429]
         assert answers[1].headers["X-RateLimit-Remaining"] == "1, 105598"
@@ -436,8 +585,9 @@ def card_pages_are_mangopays_test_cards(w: World) -> None:
 
 def _registration(w: World, user: str | None = None) -> CardRegistration:
     """A Card Registration made through the SDK (CREATED, with its tokenization URL and keys)."""
-    reg = CardRegistration(user=User(id=user or w.user()["Id"]), currency="EUR", card_type="CB_VISA_MASTERCARD",
-                           handler=w.api)
+    reg = CardRegistration(
+        user=User(id=user or w.user()["Id"]), currency="EUR", card_type="CB_VISA_MASTERCARD", handler=w.api
+    )
     reg.save()
     assert reg.status == "CREATED" and reg.card_registration_url and reg.access_key and reg.preregistration_data
     return reg
@@ -445,9 +595,17 @@ def _registration(w: World, user: str | None = None) -> CardRegistration:
 
 def _tokenize(reg: CardRegistration, number: str, expiry: str = "1229", cvx: str = "123") -> str:
     """What a browser gets from the tokenization server for the card page's form."""
-    answer = requests.post(reg.card_registration_url, data={
-        "accessKeyRef": reg.access_key, "data": reg.preregistration_data, "cardNumber": number,
-        "cardExpirationDate": expiry, "cardCvx": cvx}, timeout=10)
+    answer = requests.post(
+        reg.card_registration_url,
+        data={
+            "accessKeyRef": reg.access_key,
+            "data": reg.preregistration_data,
+            "cardNumber": number,
+            "cardExpirationDate": expiry,
+            "cardCvx": cvx,
+        },
+        timeout=10,
+    )
     assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/plain")
     return answer.text
 
@@ -470,9 +628,11 @@ def tokenizing_then_putting_the_data_makes_the_card(w: World) -> None:
 
 
 def tokenizer_errors_become_the_registrations_result_code(w: World) -> None:
-    cases = {("4970107111111118", "1229", "123"): ("errorCode=02625", "105202"),
-             (CARD_OK, "1301", "123"): ("errorCode=02626", "105203"),
-             (CARD_OK, "1229", "12"): ("errorCode=02627", "105204")}
+    cases = {
+        ("4970107111111118", "1229", "123"): ("errorCode=02625", "105202"),
+        (CARD_OK, "1301", "123"): ("errorCode=02626", "105203"),
+        (CARD_OK, "1229", "12"): ("errorCode=02627", "105204"),
+    }
     for (number, expiry, cvx), (answer, code) in cases.items():
         reg = _registration(w)
         assert _tokenize(reg, number, expiry, cvx) == answer
@@ -520,17 +680,35 @@ def _card(w: World, user: str, number: str) -> str:
 
 def _recurring(w: World, user: str, card: str, wallet: str, **extra: Any) -> requests.Response:
     funds = {"Currency": "EUR", "Amount": 500}
-    return w.call("POST", "/recurringpayinregistrations", {
-        "AuthorId": user, "CardId": card, "CreditedWalletId": wallet, "FirstTransactionDebitedFunds": funds,
-        "FirstTransactionFees": {**funds, "Amount": 0}, **extra})
+    return w.call(
+        "POST",
+        "/recurringpayinregistrations",
+        {
+            "AuthorId": user,
+            "CardId": card,
+            "CreditedWalletId": wallet,
+            "FirstTransactionDebitedFunds": funds,
+            "FirstTransactionFees": {**funds, "Amount": 0},
+            **extra,
+        },
+    )
 
 
 def _cit(w: World, registration: requests.Response, **extra: Any) -> dict[str, Any]:
     assert registration.status_code == 200, registration.text
-    return dict(w.call("POST", "/payins/recurring/card/direct", {
-        "RecurringPayinRegistrationId": registration.json()["Id"],
-        "SecureModeReturnURL": "https://paybot.example/card/return", "BrowserInfo": BROWSER,
-        "IpAddress": "2001:db8::1", **extra}).json())
+    return dict(
+        w.call(
+            "POST",
+            "/payins/recurring/card/direct",
+            {
+                "RecurringPayinRegistrationId": registration.json()["Id"],
+                "SecureModeReturnURL": "https://paybot.example/card/return",
+                "BrowserInfo": BROWSER,
+                "IpAddress": "2001:db8::1",
+                **extra,
+            },
+        ).json()
+    )
 
 
 def a_recurring_registration_needs_a_valid_or_fresh_card(w: World) -> None:
@@ -546,31 +724,56 @@ def a_recurring_registration_needs_a_valid_or_fresh_card(w: World) -> None:
 def a_cit_needs_every_browser_field_and_an_ip_address(w: World) -> None:
     user = w.user()["Id"]
     registration = _recurring(w, user, _card(w, user, CARD_OK), w.wallet(user)).json()["Id"]
-    body = {"RecurringPayinRegistrationId": registration, "SecureModeReturnURL": "https://paybot.example/r",
-            "IpAddress": "192.0.2.7"}
+    body = {
+        "RecurringPayinRegistrationId": registration,
+        "SecureModeReturnURL": "https://paybot.example/r",
+        "IpAddress": "192.0.2.7",
+    }
     for field in ("ColorDepth", "TimeZoneOffset", "UserAgent"):
         browser = {k: v for k, v in BROWSER.items() if k != field}
-        _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": browser}), 400,
-                 "param_error", f"BrowserInfo.{field}")
-    _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": BROWSER, "IpAddress": "nope"}),
-             400, "param_error", "IpAddress")
-    _refused(w.call("POST", "/payins/recurring/card/direct", {**body, "IpAddress": None, "BrowserInfo": BROWSER}),
-             400, "param_error", "IpAddress")
+        _refused(
+            w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": browser}),
+            400,
+            "param_error",
+            f"BrowserInfo.{field}",
+        )
+    _refused(
+        w.call("POST", "/payins/recurring/card/direct", {**body, "BrowserInfo": BROWSER, "IpAddress": "nope"}),
+        400,
+        "param_error",
+        "IpAddress",
+    )
+    _refused(
+        w.call("POST", "/payins/recurring/card/direct", {**body, "IpAddress": None, "BrowserInfo": BROWSER}),
+        400,
+        "param_error",
+        "IpAddress",
+    )
 
 
 def a_free_cycle_cit_debits_nothing(w: World) -> None:
     user = w.user()["Id"]
     wallet = w.wallet(user)
     registration = _recurring(w, user, _card(w, user, CARD_3DS), wallet, FreeCycles=1)
-    sent = w.call("POST", "/payins/recurring/card/direct", {
-        "RecurringPayinRegistrationId": registration.json()["Id"], "SecureModeReturnURL": "https://p.example/r",
-        "BrowserInfo": BROWSER, "IpAddress": "192.0.2.7", "DebitedFunds": {"Currency": "EUR", "Amount": 500}})
+    sent = w.call(
+        "POST",
+        "/payins/recurring/card/direct",
+        {
+            "RecurringPayinRegistrationId": registration.json()["Id"],
+            "SecureModeReturnURL": "https://p.example/r",
+            "BrowserInfo": BROWSER,
+            "IpAddress": "192.0.2.7",
+            "DebitedFunds": {"Currency": "EUR", "Amount": 500},
+        },
+    )
     _refused(sent, 400, "param_error", "DebitedFunds")
     cit = _cit(w, registration)
     assert cit["DebitedFunds"]["Amount"] == 0 and cit["SecureModeNeeded"]  # no exemption: still authenticated
     w.sim.complete_3ds(cit["Id"])
-    assert w.call("GET", f"/recurringpayinregistrations/{registration.json()['Id']}").json()["Status"] \
-        == "IN_PROGRESS" and w.sim.balance(wallet) == 0
+    assert (
+        w.call("GET", f"/recurringpayinregistrations/{registration.json()['Id']}").json()["Status"] == "IN_PROGRESS"
+        and w.sim.balance(wallet) == 0
+    )
 
 
 def a_registration_serves_99_payins_then_205001(w: World) -> None:
@@ -580,8 +783,11 @@ def a_registration_serves_99_payins_then_205001(w: World) -> None:
     rid = registration.json()["Id"]
     with w.sim.lock:
         w.sim.objects[rid]["CurrentState"]["PayinsLinked"] = 98  # 98 made: the 99th is the last
-    mit = {"RecurringPayinRegistrationId": rid, "DebitedFunds": {"Currency": "EUR", "Amount": 100},
-           "Fees": {"Currency": "EUR", "Amount": 0}}
+    mit = {
+        "RecurringPayinRegistrationId": rid,
+        "DebitedFunds": {"Currency": "EUR", "Amount": 100},
+        "Fees": {"Currency": "EUR", "Amount": 0},
+    }
     assert w.call("POST", "/payins/recurring/card/direct", mit).json()["Status"] == "SUCCEEDED"
     refused = w.call("POST", "/payins/recurring/card/direct", mit).json()
     assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "205001")
@@ -603,96 +809,227 @@ class Fact:
 
 
 FACTS = [
-    Fact("an Owner whose name is not a person's is refused, 400 fraud_policy (since 2026-02-19)", "SOURCE.md",
-         an_owner_needs_a_persons_name),
-    Fact("an Owner whose e-mail is not a person's is refused, 400 fraud_policy (since 2026-02-19)", "SOURCE.md",
-         an_owner_needs_a_persons_email),
-    Fact("fraud_policy's answer: its Message, errors null", "guides/users/types.mdx",
-         lambda w: _fraud_policy(w.call("POST", "/sca/users/natural", {
-             "FirstName": "undefined", "LastName": "Martin", "Email": "a@example.org", "UserCategory": "OWNER",
-             "TermsAndConditionsAccepted": True, **IDENTITY}))),
+    Fact(
+        "an Owner whose name is not a person's is refused, 400 fraud_policy (since 2026-02-19)",
+        "SOURCE.md",
+        an_owner_needs_a_persons_name,
+    ),
+    Fact(
+        "an Owner whose e-mail is not a person's is refused, 400 fraud_policy (since 2026-02-19)",
+        "SOURCE.md",
+        an_owner_needs_a_persons_email,
+    ),
+    Fact(
+        "fraud_policy's answer: its Message, errors null",
+        "guides/users/types.mdx",
+        lambda w: _fraud_policy(
+            w.call(
+                "POST",
+                "/sca/users/natural",
+                {
+                    "FirstName": "undefined",
+                    "LastName": "Martin",
+                    "Email": "a@example.org",
+                    "UserCategory": "OWNER",
+                    "TermsAndConditionsAccepted": True,
+                    **IDENTITY,
+                },
+            )
+        ),
+    ),
     Fact("an Owner needs a Birthday", "api-reference/users/categorize-natural-user.mdx", owner_needs("Birthday")),
-    Fact("an Owner needs a Nationality", "api-reference/users/categorize-natural-user.mdx",
-         owner_needs("Nationality")),
-    Fact("an Owner needs a CountryOfResidence", "api-reference/users/categorize-natural-user.mdx",
-         owner_needs("CountryOfResidence")),
-    Fact("categorising a Payer as Owner always answers an SCA enrolment link, PENDING_USER_ACTION",
-         "guides/sca/session.mdx", categorising_asks_for_enrolment),
-    Fact("an Owner is not categorised again (not_allowed_for_user_category_owner)",
-         "api-reference/users/categorize-natural-user.mdx", an_owner_is_not_categorised_again),
-    Fact("a Payer is not enrolled (not_allowed_for_user_category_payer)", "api-reference/users/enroll-user.mdx",
-         a_payer_is_not_enrolled),
-    Fact("enrolling an Owner again gives a new link and leaves UserStatus as it is",
-         "api-reference/users/enroll-user.mdx", enrolling_again_gives_a_new_link_and_keeps_the_status),
-    Fact("a completed enrolment makes the Owner ACTIVE (USER_ACCOUNT_ACTIVATED)", "guides/sca/users.mdx",
-         enrolment_makes_the_owner_active),
-    Fact("an unenrolled Owner's transfer that needs SCA is refused (002704)", "guides/sca/users.mdx",
-         an_unenrolled_owner_cannot_author_a_transfer_that_needs_sca),
-    Fact("an SCA session lasts 10 minutes; the user then stays PENDING_USER_ACTION", "guides/sca/session.mdx",
-         sca_sessions_last_ten_minutes),
-    Fact("the SCA page needs the platform's percent-encoded returnUrl", "guides/sca/session.mdx",
-         the_sca_page_needs_an_encoded_return_url),
-    Fact("a transfer's SCA not done in 10 minutes fails 007102", "guides/sca/transfers.mdx",
-         a_lapsed_transfer_approval_is_007102),
+    Fact("an Owner needs a Nationality", "api-reference/users/categorize-natural-user.mdx", owner_needs("Nationality")),
+    Fact(
+        "an Owner needs a CountryOfResidence",
+        "api-reference/users/categorize-natural-user.mdx",
+        owner_needs("CountryOfResidence"),
+    ),
+    Fact(
+        "categorising a Payer as Owner always answers an SCA enrolment link, PENDING_USER_ACTION",
+        "guides/sca/session.mdx",
+        categorising_asks_for_enrolment,
+    ),
+    Fact(
+        "an Owner is not categorised again (not_allowed_for_user_category_owner)",
+        "api-reference/users/categorize-natural-user.mdx",
+        an_owner_is_not_categorised_again,
+    ),
+    Fact(
+        "a Payer is not enrolled (not_allowed_for_user_category_payer)",
+        "api-reference/users/enroll-user.mdx",
+        a_payer_is_not_enrolled,
+    ),
+    Fact(
+        "enrolling an Owner again gives a new link and leaves UserStatus as it is",
+        "api-reference/users/enroll-user.mdx",
+        enrolling_again_gives_a_new_link_and_keeps_the_status,
+    ),
+    Fact(
+        "a completed enrolment makes the Owner ACTIVE (USER_ACCOUNT_ACTIVATED)",
+        "guides/sca/users.mdx",
+        enrolment_makes_the_owner_active,
+    ),
+    Fact(
+        "an unenrolled Owner's transfer that needs SCA is refused (002704)",
+        "guides/sca/users.mdx",
+        an_unenrolled_owner_cannot_author_a_transfer_that_needs_sca,
+    ),
+    Fact(
+        "an SCA session lasts 10 minutes; the user then stays PENDING_USER_ACTION",
+        "guides/sca/session.mdx",
+        sca_sessions_last_ten_minutes,
+    ),
+    Fact(
+        "the SCA page needs the platform's percent-encoded returnUrl",
+        "guides/sca/session.mdx",
+        the_sca_page_needs_an_encoded_return_url,
+    ),
+    Fact(
+        "a transfer's SCA not done in 10 minutes fails 007102",
+        "guides/sca/transfers.mdx",
+        a_lapsed_transfer_approval_is_007102,
+    ),
     Fact("a transfer's failed SCA fails 007101", "errors/codes/007101.mdx", a_failed_transfer_approval_is_007101),
     Fact("a transfer to an unverified Owner fails 002951", "SOURCE.md", a_transfer_to_an_unverified_owner_is_002951),
-    Fact("a transfer beyond the wallet's balance fails 001001", "errors/codes/001001.mdx",
-         a_transfer_beyond_the_balance_is_001001),
-    Fact("an Idempotency-Key is 16 to 36 letters, digits or dashes", "api-reference/overview/idempotency.mdx",
-         idempotency_keys_are_16_to_36_characters),
-    Fact("a key used again within 24 hours is blocked with a 409", "api-reference/overview/idempotency.mdx",
-         a_reused_key_is_blocked_with_409_for_24_hours),
-    Fact("a list gives at most 100 items a page", "api-reference/overview/pagination.mdx",
-         lists_give_at_most_100_a_page),
-    Fact("an Owner's wallet access needs their SCA every 180 days: 401, the link in WWW-Authenticate",
-         "guides/sca/wallets.mdx", an_owners_wallet_access_needs_sca_every_180_days),
+    Fact(
+        "a transfer beyond the wallet's balance fails 001001",
+        "errors/codes/001001.mdx",
+        a_transfer_beyond_the_balance_is_001001,
+    ),
+    Fact(
+        "an Idempotency-Key is 16 to 36 letters, digits or dashes",
+        "api-reference/overview/idempotency.mdx",
+        idempotency_keys_are_16_to_36_characters,
+    ),
+    Fact(
+        "a key used again within 24 hours is blocked with a 409",
+        "api-reference/overview/idempotency.mdx",
+        a_reused_key_is_blocked_with_409_for_24_hours,
+    ),
+    Fact(
+        "a list gives at most 100 items a page", "api-reference/overview/pagination.mdx", lists_give_at_most_100_a_page
+    ),
+    Fact(
+        "an Owner's wallet access needs their SCA every 180 days: 401, the link in WWW-Authenticate",
+        "guides/sca/wallets.mdx",
+        an_owners_wallet_access_needs_sca_every_180_days,
+    ),
     Fact("a Payer's wallet access needs no SCA", "guides/sca/wallets.mdx", a_payers_wallet_needs_no_sca),
-    Fact("USER_NOT_PRESENT wallet access without proxy consent is a 403", "guides/sca/wallets.mdx",
-         wallet_access_without_the_user_needs_their_proxy_consent),
-    Fact("payout methods depend on the country and currency; each has its schema",
-         "api-reference/recipients/view-payout-methods.mdx", payout_methods_depend_on_the_route),
-    Fact("a payout Recipient is PENDING until its Owner passes SCA, then ACTIVE (RECIPIENT_ACTIVE)",
-         "guides/sca/recipients.mdx", a_recipient_is_pending_until_its_owner_passes_sca),
-    Fact("a Recipient whose SCA fails or lapses is CANCELED (RECIPIENT_CANCELED)", "guides/sca/session.mdx",
-         a_recipient_whose_sca_fails_or_lapses_is_canceled),
-    Fact("a Payer cannot register a payout Recipient", "api-reference/recipients/create-recipient.mdx",
-         a_payer_has_no_payout_recipient),
-    Fact("a Recipient's account details are checked, on validate and on create, error by field",
-         "api-reference/recipients/validate-recipient-data.mdx", a_recipients_account_details_are_checked),
-    Fact("payouts go to ACTIVE Recipients; a Bank Account created after 30 April 2026 fails 121018", "SOURCE.md",
-         payouts_go_to_active_recipients_not_new_bank_accounts),
-    Fact("a pay-in credited to an unverified Owner's wallet fails 002951 (since 2026-06-24)", "SOURCE.md",
-         a_payin_to_an_unverified_owners_wallet_is_002951),
-    Fact("a payout the bank sends back after success is refunded to the wallet (PAYOUT_REFUND_*)",
-         "guides/payouts/rejects-returns.mdx", a_payout_the_bank_returns_is_refunded_to_the_wallet),
-    Fact("events are listed one EventType a request, for 45 days after their date",
-         "api-reference/overview/data-availability-periods.mdx", events_are_listed_by_type_for_45_days),
-    Fact("beyond 2,300 calls in 15 minutes: 429 rate_limit, with X-RateLimit headers",
-         "api-reference/overview/rate-limiting.mdx", calls_beyond_2300_in_15_minutes_are_429_rate_limit),
-    Fact("the card page takes Mangopay's frictionless test card", "testing/payment-methods.mdx",
-         card_pages_are_mangopays_test_cards),
-    Fact("the tokenization server answers data=<token> and the PUT of RegistrationData makes the Card",
-         "api-reference/card-registrations/tokenize-card.mdx", tokenizing_then_putting_the_data_makes_the_card),
-    Fact("a bad card number, expiry date or CVV is errorCode=02625/02626/02627, then 105202/105203/105204",
-         "errors/codes/105202.mdx", tokenizer_errors_become_the_registrations_result_code),
-    Fact("RegistrationData that is not this registration's token is 105206", "errors/codes/105206.mdx",
-         registration_data_of_another_registration_is_105206),
-    Fact("4970105181818183 asks for a 3DS challenge; passed, the card is VALID", "testing/payment-methods.mdx",
-         the_challenge_card_asks_for_3ds_on_a_cit),
-    Fact("no exemption on a CIT: the challenge card is asked even when NO_CHOICE asks for one",
-         "guides/payment-methods/card/recurring.mdx", a_cit_gets_no_exemption),
-    Fact("4970107111111119 passes 3DS frictionless", "testing/payment-methods.mdx",
-         the_frictionless_card_needs_no_challenge),
-    Fact("a recurring registration needs a card VALID or registered less than 24 hours ago",
-         "guides/payment-methods/card/recurring/how-to.mdx", a_recurring_registration_needs_a_valid_or_fresh_card),
-    Fact("a CIT needs BrowserInfo (every field) and the IpAddress", "snippets/p-body/BrowserInfo.mdx",
-         a_cit_needs_every_browser_field_and_an_ip_address),
-    Fact("a free cycle's pay-in sends no DebitedFunds and debits nothing; the CIT is still authenticated",
-         "snippets/p-body/FreeCycles.mdx", a_free_cycle_cit_debits_nothing),
-    Fact("one recurring registration serves 99 pay-ins; the next fails 205001", "errors/codes/205001.mdx",
-         a_registration_serves_99_payins_then_205001),
-    Fact("a failed first payment makes the card INVALID", "snippets/object-attributes/Validity.mdx",
-         a_declined_first_payment_makes_the_card_invalid),
+    Fact(
+        "USER_NOT_PRESENT wallet access without proxy consent is a 403",
+        "guides/sca/wallets.mdx",
+        wallet_access_without_the_user_needs_their_proxy_consent,
+    ),
+    Fact(
+        "payout methods depend on the country and currency; each has its schema",
+        "api-reference/recipients/view-payout-methods.mdx",
+        payout_methods_depend_on_the_route,
+    ),
+    Fact(
+        "a payout Recipient is PENDING until its Owner passes SCA, then ACTIVE (RECIPIENT_ACTIVE)",
+        "guides/sca/recipients.mdx",
+        a_recipient_is_pending_until_its_owner_passes_sca,
+    ),
+    Fact(
+        "a Recipient whose SCA fails or lapses is CANCELED (RECIPIENT_CANCELED)",
+        "guides/sca/session.mdx",
+        a_recipient_whose_sca_fails_or_lapses_is_canceled,
+    ),
+    Fact(
+        "a Payer cannot register a payout Recipient",
+        "api-reference/recipients/create-recipient.mdx",
+        a_payer_has_no_payout_recipient,
+    ),
+    Fact(
+        "a Recipient's account details are checked, on validate and on create, error by field",
+        "api-reference/recipients/validate-recipient-data.mdx",
+        a_recipients_account_details_are_checked,
+    ),
+    Fact(
+        "payouts go to ACTIVE Recipients; a Bank Account created after 30 April 2026 fails 121018",
+        "SOURCE.md",
+        payouts_go_to_active_recipients_not_new_bank_accounts,
+    ),
+    Fact(
+        "a pay-in credited to an unverified Owner's wallet fails 002951 (since 2026-06-24)",
+        "SOURCE.md",
+        a_payin_to_an_unverified_owners_wallet_is_002951,
+    ),
+    Fact(
+        "a payout the bank sends back after success is refunded to the wallet (PAYOUT_REFUND_*)",
+        "guides/payouts/rejects-returns.mdx",
+        a_payout_the_bank_returns_is_refunded_to_the_wallet,
+    ),
+    Fact(
+        "events are listed one EventType a request, for 45 days after their date",
+        "api-reference/overview/data-availability-periods.mdx",
+        events_are_listed_by_type_for_45_days,
+    ),
+    Fact(
+        "beyond 2,300 calls in 15 minutes: 429 rate_limit, with X-RateLimit headers",
+        "api-reference/overview/rate-limiting.mdx",
+        calls_beyond_2300_in_15_minutes_are_429_rate_limit,
+    ),
+    Fact(
+        "the card page takes Mangopay's frictionless test card",
+        "testing/payment-methods.mdx",
+        card_pages_are_mangopays_test_cards,
+    ),
+    Fact(
+        "the tokenization server answers data=<token> and the PUT of RegistrationData makes the Card",
+        "api-reference/card-registrations/tokenize-card.mdx",
+        tokenizing_then_putting_the_data_makes_the_card,
+    ),
+    Fact(
+        "a bad card number, expiry date or CVV is errorCode=02625/02626/02627, then 105202/105203/105204",
+        "errors/codes/105202.mdx",
+        tokenizer_errors_become_the_registrations_result_code,
+    ),
+    Fact(
+        "RegistrationData that is not this registration's token is 105206",
+        "errors/codes/105206.mdx",
+        registration_data_of_another_registration_is_105206,
+    ),
+    Fact(
+        "4970105181818183 asks for a 3DS challenge; passed, the card is VALID",
+        "testing/payment-methods.mdx",
+        the_challenge_card_asks_for_3ds_on_a_cit,
+    ),
+    Fact(
+        "no exemption on a CIT: the challenge card is asked even when NO_CHOICE asks for one",
+        "guides/payment-methods/card/recurring.mdx",
+        a_cit_gets_no_exemption,
+    ),
+    Fact(
+        "4970107111111119 passes 3DS frictionless",
+        "testing/payment-methods.mdx",
+        the_frictionless_card_needs_no_challenge,
+    ),
+    Fact(
+        "a recurring registration needs a card VALID or registered less than 24 hours ago",
+        "guides/payment-methods/card/recurring/how-to.mdx",
+        a_recurring_registration_needs_a_valid_or_fresh_card,
+    ),
+    Fact(
+        "a CIT needs BrowserInfo (every field) and the IpAddress",
+        "snippets/p-body/BrowserInfo.mdx",
+        a_cit_needs_every_browser_field_and_an_ip_address,
+    ),
+    Fact(
+        "a free cycle's pay-in sends no DebitedFunds and debits nothing; the CIT is still authenticated",
+        "snippets/p-body/FreeCycles.mdx",
+        a_free_cycle_cit_debits_nothing,
+    ),
+    Fact(
+        "one recurring registration serves 99 pay-ins; the next fails 205001",
+        "errors/codes/205001.mdx",
+        a_registration_serves_99_payins_then_205001,
+    ),
+    Fact(
+        "a failed first payment makes the card INVALID",
+        "snippets/object-attributes/Validity.mdx",
+        a_declined_first_payment_makes_the_card_invalid,
+    ),
 ]
 
 
@@ -700,8 +1037,13 @@ FACTS = [
 def world() -> Iterator[World]:
     sim = MangopaySim(FakeClock())
     sim.start()
-    api = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                     api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+    api = APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
     yield World(sim, api)
     sim.stop()
 

@@ -39,8 +39,7 @@ def get(sim: MastodonSim, path: str, token: str = SIM_TOKEN, **params: Any) -> r
 
 
 def send(sim: MastodonSim, method: str, path: str, token: str = SIM_TOKEN, **data: Any) -> requests.Response:
-    return requests.request(method, sim.base + path, data=data, headers={"Authorization": f"Bearer {token}"},
-                            timeout=5)
+    return requests.request(method, sim.base + path, data=data, headers={"Authorization": f"Bearer {token}"}, timeout=5)
 
 
 def test_the_account_entities_are_as_described(sim: MastodonSim) -> None:
@@ -72,8 +71,9 @@ def test_statuses_of_each_visibility_and_replies_are_as_described(sim: MastodonS
     """A public status naming a local and a remote account, a direct one, and a reply to it."""
     public = send(sim, "POST", "/api/v1/statuses", status="hello @bob and @carol@other.example").json()
     direct = send(sim, "POST", "/api/v1/statuses", status="@alice psst", visibility="direct").json()
-    reply = send(sim, "POST", "/api/v1/statuses", sim.token_for("bob"), status="@paybot hi",
-                 in_reply_to_id=public["id"]).json()
+    reply = send(
+        sim, "POST", "/api/v1/statuses", sim.token_for("bob"), status="@paybot hi", in_reply_to_id=public["id"]
+    ).json()
     for status in (public, direct, reply):
         assert problems("Status", status) == []
     assert [m["acct"] for m in public["mentions"]] == ["bob", "carol@other.example"]
@@ -159,8 +159,11 @@ def test_answers_carry_every_key_a_real_server_sent(sim: MastodonSim) -> None:
 
     def recorded(cassette: str, method: str, path_part: str) -> Any:
         for i in yaml.safe_load((CASSETTES / cassette).read_text())["interactions"]:
-            if i["request"]["method"] == method and path_part in i["request"]["uri"] and \
-                    i["response"]["status"]["code"] == 200:
+            if (
+                i["request"]["method"] == method
+                and path_part in i["request"]["uri"]
+                and i["response"]["status"]["code"] == 200
+            ):
                 return json.loads(i["response"]["body"]["string"])
         raise AssertionError(f"nothing recorded in {cassette} for {path_part}")
 

@@ -107,8 +107,9 @@ class FakeDriver:
         raise AssertionError("the fake opens no onboarding page")
 
     def approve(self, user: str) -> int:
-        pytest.skip("gap: the fake has no approval page: a NEEDS_AUTH payment can never be approved, "
-                    "so no PAID event follows")
+        pytest.skip(
+            "gap: the fake has no approval page: a NEEDS_AUTH payment can never be approved, so no PAID event follows"
+        )
 
     def charges(self) -> int:
         return len(self.provider.charges)
@@ -117,8 +118,11 @@ class FakeDriver:
         return sum(c["state"] == "refunded" for c in self.provider.charges)
 
     def received(self, user: str) -> int:
-        return sum(c["minor"] - c["refunded"] - c["reversed"] for c in self.provider.charges
-                   if c["to"] == user and c["state"] in ("paid", "released"))
+        return sum(
+            c["minor"] - c["refunded"] - c["reversed"]
+            for c in self.provider.charges
+            if c["to"] == user and c["state"] in ("paid", "released")
+        )
 
     def short_of_balance(self, short: bool) -> None:
         self.provider.balance_short = short
@@ -162,8 +166,11 @@ class SandboxDriver:
         taken: dict[str, int] = {}  # what refunds and reversals took back from the recipient, per payment
         for m in self.provider.movements():
             taken[m["payment_ref"]] = taken.get(m["payment_ref"], 0) + m["amount_minor"]
-        return sum(p["amount_minor"] - taken.get(p["ref"], 0) for p in self.provider.payments()
-                   if p["recipient_id"] == user and p["state"] in ("paid", "released"))
+        return sum(
+            p["amount_minor"] - taken.get(p["ref"], 0)
+            for p in self.provider.payments()
+            if p["recipient_id"] == user and p["state"] in ("paid", "released")
+        )
 
     def short_of_balance(self, short: bool) -> None:
         self.provider.set_balance_short(short)
@@ -220,8 +227,9 @@ class StripeDriver:
 
     def received(self, user: str) -> int:
         accounts = {a["id"] for a in self.sim.of_kind("account") if a["metadata"].get("x_user_id") == user}
-        return sum(t["amount"] - t["amount_reversed"] for t in self.sim.of_kind("transfer")
-                   if t["destination"] in accounts)
+        return sum(
+            t["amount"] - t["amount_reversed"] for t in self.sim.of_kind("transfer") if t["destination"] in accounts
+        )
 
     def short_of_balance(self, short: bool) -> None:
         if short:  # Stripe's 400 balance_insufficient, kept under the request's key as Stripe may keep it
@@ -251,11 +259,21 @@ class MangopayDriver:
     def __init__(self, sim: MangopaySim, tmp: Path) -> None:
         self.sim = sim
         self.clock: FakeClock = sim.clock  # type: ignore[assignment]
-        handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                             api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-        self.mangopay = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
-                                         self.clock, card_page_url=sim.base + "/_sim/card-page/{id}", retries=0,
-                                         people=KnownPeople())
+        handler = APIRequest(
+            client_id=sim.client_id,
+            apikey=sim.api_key,
+            api_url=sim.base + "/v2.01/",
+            api_sandbox_url=sim.base + "/v2.01/",
+            sandbox=False,
+        )
+        self.mangopay = MangopayProvider(
+            handler,
+            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            self.clock,
+            card_page_url=sim.base + "/_sim/card-page/{id}",
+            retries=0,
+            people=KnownPeople(),
+        )
         self.provider = self.mangopay
 
     def give_card(self, user: str, card: str) -> None:
@@ -298,8 +316,11 @@ class MangopayDriver:
         return self.sim.succeeded_payins()
 
     def refunds(self) -> int:
-        return sum(1 for r in self.sim.of_kind("refund")
-                   if r["Status"] == "SUCCEEDED" and r["InitialTransactionType"] == "PAYIN")
+        return sum(
+            1
+            for r in self.sim.of_kind("refund")
+            if r["Status"] == "SUCCEEDED" and r["InitialTransactionType"] == "PAYIN"
+        )
 
     def received(self, user: str) -> int:
         author = self.mangopay._row(user).mangopay_user_id
@@ -334,17 +355,26 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Driver]:
         mangopay.stop()
 
 
-def pay(world: Driver, key: str = "pay:1", *, sender: str = SENDER, to: str = RECIPIENT,
-        amount: Money = USD5, memo: str | None = "pizza") -> PayResult:
-    return world.provider.pay(key=key, sender_id=sender, recipient_id=to, amount=amount, memo=memo,
-                              reference={"transfer_id": "1"})
+def pay(
+    world: Driver,
+    key: str = "pay:1",
+    *,
+    sender: str = SENDER,
+    to: str = RECIPIENT,
+    amount: Money = USD5,
+    memo: str | None = "pizza",
+) -> PayResult:
+    return world.provider.pay(
+        key=key, sender_id=sender, recipient_id=to, amount=amount, memo=memo, reference={"transfer_id": "1"}
+    )
 
 
 def payments(world: Driver) -> list[tuple[str, str, int, bool, bool, bool]]:
     """What payments_since reports, as (key, ref, amount, charged, delivered, refunded)."""
     since = world.clock.now() - timedelta(days=1)
-    return sorted((p.key, p.ref, p.amount_minor, p.charged, p.delivered, p.refunded)
-                  for p in world.provider.payments_since(since))
+    return sorted(
+        (p.key, p.ref, p.amount_minor, p.charged, p.delivered, p.refunded) for p in world.provider.payments_since(since)
+    )
 
 
 # ---------------------------------------------------------------- pay
@@ -446,8 +476,10 @@ def test_an_approved_payment_completes_with_one_paid_event(world: Driver) -> Non
 
 def test_lookup_of_a_payment_waiting_for_approval_closes_its_page(world: Driver) -> None:
     if world.name == "mangopay":
-        pytest.skip("gap: Mangopay has no call that closes a 3DS page; it lapses by itself after 15 minutes "
-                    "(PAGE_LIFETIME), long before paybot looks a payment up (24 hours)")
+        pytest.skip(
+            "gap: Mangopay has no call that closes a 3DS page; it lapses by itself after 15 minutes "
+            "(PAGE_LIFETIME), long before paybot looks a payment up (24 hours)"
+        )
     world.give_card(SENDER, "needs_auth")
     pay(world)
     found = world.provider.lookup("pay:1", SENDER)
@@ -492,8 +524,11 @@ def test_lookup_of_a_key_that_made_no_payment_is_none(world: Driver) -> None:
 # ---------------------------------------------------------------- one key, other parameters
 
 
-OTHER_PAY: dict[str, dict[str, Any]] = {"amount": {"amount": Money(5000, "USD")}, "recipient": {"to": OTHER},
-                                        "memo": {"memo": "not pizza"}}
+OTHER_PAY: dict[str, dict[str, Any]] = {
+    "amount": {"amount": Money(5000, "USD")},
+    "recipient": {"to": OTHER},
+    "memo": {"memo": "not pizza"},
+}
 
 
 @pytest.mark.parametrize("change", list(OTHER_PAY))
@@ -512,8 +547,9 @@ def test_a_release_key_with_another_amount_is_refused(world: Driver) -> None:
     world.make_receiver(RECIPIENT)
     world.provider.release(key="release:1", payment_ref=held.ref or "", recipient_id=RECIPIENT, amount=USD5)
     with pytest.raises(IdempotencyError):
-        world.provider.release(key="release:1", payment_ref=held.ref or "", recipient_id=RECIPIENT,
-                               amount=Money(400, "USD"))
+        world.provider.release(
+            key="release:1", payment_ref=held.ref or "", recipient_id=RECIPIENT, amount=Money(400, "USD")
+        )
     assert world.received(RECIPIENT) == 500
 
 
@@ -560,8 +596,9 @@ def test_an_account_that_becomes_ready_is_one_account_ready_event(world: Driver)
     onboarding = world.provider.onboard(RECIPIENT)
     if onboarding.ready:
         assert world.provider.can_receive(RECIPIENT) and not world.provider.events(cursor)[0]
-        pytest.skip(f"{world.name}: onboard makes the recipient ready at once (no page), "
-                    "so there is no ACCOUNT_READY event")
+        pytest.skip(
+            f"{world.name}: onboard makes the recipient ready at once (no page), so there is no ACCOUNT_READY event"
+        )
     assert onboarding.url and not world.provider.can_receive(RECIPIENT)
     world.finish_onboarding(RECIPIENT)
     events, cursor = world.provider.events(cursor)
@@ -677,14 +714,18 @@ def test_a_pending_refund_ends_with_its_event(world: Driver, ok: bool) -> None:
     assert _refunded_minor(world) == (True, 500)  # in progress counts
     world.finish_refund(settled.ref, ok)  # type: ignore[attr-defined]
     events, cursor = world.provider.events(cursor)
-    ended = {(e.kind, e.key, e.settle_ref, e.ref) for e in events
-             if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)}
+    ended = {
+        (e.kind, e.key, e.settle_ref, e.ref)
+        for e in events
+        if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)
+    }
     kind = EventKind.REFUND_SETTLED if ok else EventKind.REFUND_FAILED
     assert ended == {(kind, "refund:1", settled.ref, paid.ref)}
     assert all(e.reason for e in events if e.kind == EventKind.REFUND_FAILED)
     assert _refunded_minor(world) == ((True, 500) if ok else (False, 0))
-    assert [e for e in world.provider.events(cursor)[0]
-            if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)] == []
+    assert [
+        e for e in world.provider.events(cursor)[0] if e.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED)
+    ] == []
 
 
 def test_a_dispute_that_takes_the_money_back_is_a_funds_withdrawn_event(world: Driver) -> None:
@@ -716,9 +757,15 @@ def test_a_cash_out_pays_what_the_recipient_holds_once_per_key_or_is_the_provide
     confirmed = PayoutAccounts(frozenset([unconfirmed.account_ref] if unconfirmed.account_ref else []))
     if unconfirmed.outcome == CashOutOutcome.NEW_ACCOUNT:
         assert unconfirmed.account_ref and unconfirmed.last4 and unconfirmed.amount is None
-        assert world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD",
-                                       accounts=PayoutAccounts(frozenset({"another account"}))
-                                       ).outcome == CashOutOutcome.NEW_ACCOUNT
+        assert (
+            world.provider.cash_out(
+                key="cashout:1",
+                user_id=RECIPIENT,
+                currency="USD",
+                accounts=PayoutAccounts(frozenset({"another account"})),
+            ).outcome
+            == CashOutOutcome.NEW_ACCOUNT
+        )
     first = world.provider.cash_out(key="cashout:1", user_id=RECIPIENT, currency="USD", accounts=confirmed)
     assert first.outcome in (CashOutOutcome.STARTED, CashOutOutcome.AUTOMATIC)
     if first.outcome == CashOutOutcome.STARTED:

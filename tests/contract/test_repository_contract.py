@@ -58,24 +58,42 @@ def store(request: pytest.FixtureRequest, tmp_path: object) -> Iterator[Store]:
 
 
 def transfer(root: str = "1", sender: str = "9", recipient: str = "2", **kw: object) -> Transfer:
-    base: dict[str, object] = dict(root_tweet_id=root, command_tweet_id=root, sender_id=sender, recipient_id=recipient,
-                                   amount_minor=500, currency="USD", code="K7Q2", status="pending",
-                                   created_at=NOW, updated_at=NOW, expires_at=NOW + 10 * MIN)
+    base: dict[str, object] = dict(
+        root_tweet_id=root,
+        command_tweet_id=root,
+        sender_id=sender,
+        recipient_id=recipient,
+        amount_minor=500,
+        currency="USD",
+        code="K7Q2",
+        status="pending",
+        created_at=NOW,
+        updated_at=NOW,
+        expires_at=NOW + 10 * MIN,
+    )
     base.update(kw)
     return Transfer(**base)  # type: ignore[arg-type]
 
 
 def outbox(**kw: object) -> Outbox:
-    base: dict[str, object] = dict(kind="dm", priority=PRIORITY_OUTCOME, to_user_id="9", text="hi",
-                                   next_attempt_at=NOW, created_at=NOW)
+    base: dict[str, object] = dict(
+        kind="dm", priority=PRIORITY_OUTCOME, to_user_id="9", text="hi", next_attempt_at=NOW, created_at=NOW
+    )
     base.update(kw)
     return Outbox(**base)  # type: ignore[arg-type]
 
 
 def settlement(transfer_id: int, step: Step = Step.RELEASE, seq: int = 1, **kw: object) -> Settlement:
-    base: dict[str, object] = dict(transfer_id=transfer_id, step=str(step), seq=seq, amount_minor=500,
-                                   key=f"{step}:{transfer_id}:{seq}", status=str(Settle.PENDING),
-                                   created_at=NOW, updated_at=NOW)
+    base: dict[str, object] = dict(
+        transfer_id=transfer_id,
+        step=str(step),
+        seq=seq,
+        amount_minor=500,
+        key=f"{step}:{transfer_id}:{seq}",
+        status=str(Settle.PENDING),
+        created_at=NOW,
+        updated_at=NOW,
+    )
     base.update(kw)
     return Settlement(**base)  # type: ignore[arg-type]
 
@@ -333,8 +351,12 @@ def test_the_caps_measures(store: Store) -> None:
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
     """`warm` changes no answer: transfers confirmed, added, cancelled after it are counted as a query would."""
-    a, b, c = add_all(store, transfer("1", "9", "2", status="completed", confirmed_at=NOW - 60 * MIN),
-                      transfer("2", "9", "3"), transfer("3", "9", "4", status="executing", confirmed_at=NOW - 30 * MIN))
+    a, b, c = add_all(
+        store,
+        transfer("1", "9", "2", status="completed", confirmed_at=NOW - 60 * MIN),
+        transfer("2", "9", "3"),
+        transfer("3", "9", "4", status="executing", confirmed_at=NOW - 30 * MIN),
+    )
     with store() as s:
         if warm:
             s.transfers.warm(["9", "8"], NOW - 24 * 60 * MIN)
@@ -361,10 +383,12 @@ def test_pending_and_moved_answer_alike_when_read_ahead(store: Store, warm: bool
 def test_sends_and_closed_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
     """`warm` changes no answer of `sends_since` and `closed_unanswered`, for rows changed in the unit of work
     too."""
-    a, b, _ = add_all(store, transfer("1", "9", "2", kind="send", created_at=NOW - 30 * MIN, updated_at=NOW - 30 * MIN),
-                      transfer("2", "9", "3", kind="send", status="expired", created_at=NOW - 90 * MIN,
-                               updated_at=NOW - 20 * MIN),
-                      transfer("3", "9", "4", kind="request", created_at=NOW - 10 * MIN, updated_at=NOW - 10 * MIN))
+    a, b, _ = add_all(
+        store,
+        transfer("1", "9", "2", kind="send", created_at=NOW - 30 * MIN, updated_at=NOW - 30 * MIN),
+        transfer("2", "9", "3", kind="send", status="expired", created_at=NOW - 90 * MIN, updated_at=NOW - 20 * MIN),
+        transfer("3", "9", "4", kind="request", created_at=NOW - 10 * MIN, updated_at=NOW - 10 * MIN),
+    )
     with store() as s:
         if warm:
             s.transfers.warm(["9"], NOW - 24 * 60 * MIN)
@@ -382,9 +406,14 @@ def test_sends_and_closed_answer_alike_when_read_ahead(store: Store, warm: bool)
 
 @pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
 def test_strangers_paid_answer_alike_when_read_ahead(store: Store, warm: bool) -> None:
-    add_all(store, transfer("1", "9", "2", status="completed", confirmed_at=NOW),
-            transfer("2", "9", "3"), transfer("3", "9", "4", status="cancelled"),
-            transfer("5", "9", "6", status="failed", confirmed_at=NOW), transfer("7", "9", "3", kind="request"))
+    add_all(
+        store,
+        transfer("1", "9", "2", status="completed", confirmed_at=NOW),
+        transfer("2", "9", "3"),
+        transfer("3", "9", "4", status="cancelled"),
+        transfer("5", "9", "6", status="failed", confirmed_at=NOW),
+        transfer("7", "9", "3", kind="request"),
+    )
     with store() as s:
         for uid, wrote in (("2", None), ("3", None), ("4", None), ("6", None)):
             s.users.add(User(id=uid, handle=f"u{uid}", updated_at=NOW, wrote_at=wrote))
@@ -402,8 +431,12 @@ def test_strangers_paid_answer_alike_when_read_ahead(store: Store, warm: bool) -
 
 
 def test_paid_since(store: Store) -> None:
-    a, _, c = add_all(store, transfer("1", pay_key="k1", created_at=NOW), transfer("2", created_at=NOW),
-                      transfer("3", pay_key="k3", created_at=NOW - 60 * MIN))
+    a, _, c = add_all(
+        store,
+        transfer("1", pay_key="k1", created_at=NOW),
+        transfer("2", created_at=NOW),
+        transfer("3", pay_key="k3", created_at=NOW - 60 * MIN),
+    )
     with store() as s:
         assert [t.id for t in s.transfers.paid_since(NOW - MIN)] == [a]
         assert [t.id for t in s.transfers.paid_since(NOW - 61 * MIN)] == [a, c]
@@ -439,11 +472,16 @@ def test_outbox_queries(store: Store) -> None:
     with store() as s:
         rows = [
             outbox(priority=PRIORITY_OUTCOME),
-            outbox(priority=PRIORITY_CONFIRM, version="v1", transfer_root="r1", status=Send.SENDING,
-                   attempted_at=NOW),
+            outbox(priority=PRIORITY_CONFIRM, version="v1", transfer_root="r1", status=Send.SENDING, attempted_at=NOW),
             outbox(priority=PRIORITY_CONFIRM, version="v2", transfer_root="r2", next_attempt_at=NOW + MIN),
-            outbox(kind="reply", priority=2, status=Send.SENT, about_user_id="9", category="error",
-                   created_at=NOW - 30 * MIN),
+            outbox(
+                kind="reply",
+                priority=2,
+                status=Send.SENT,
+                about_user_id="9",
+                category="error",
+                created_at=NOW - 30 * MIN,
+            ),
             outbox(priority=PRIORITY_OUTCOME, status=Send.FAILED, about_user_id="9", category="error"),
         ]
         for n, r in enumerate(rows):
@@ -470,9 +508,11 @@ def test_outbox_queries(store: Store) -> None:
 def test_settlement_queries(store: Store) -> None:
     (tid, other) = add_all(store, transfer(recipient="2"), transfer(recipient="3"))
     with store() as s:
-        rows = [settlement(tid, Step.RELEASE, 1, status=str(Settle.FAILED), failure=BALANCE),
-                settlement(tid, Step.RELEASE, 2),
-                settlement(other, Step.REFUND, 1, ref="re_1", status=str(Settle.SUCCEEDED))]
+        rows = [
+            settlement(tid, Step.RELEASE, 1, status=str(Settle.FAILED), failure=BALANCE),
+            settlement(tid, Step.RELEASE, 2),
+            settlement(other, Step.REFUND, 1, ref="re_1", status=str(Settle.SUCCEEDED)),
+        ]
         for r in rows:
             s.settlements.add(r)
         s.commit()
@@ -489,9 +529,11 @@ def test_settlement_queries(store: Store) -> None:
 
 def test_payout_queries(store: Store) -> None:
     """Cash-outs: by key and by reference, the one in flight per user and currency, those not answered."""
+
     def payout(key: str, **kw: object) -> Payout:
-        base: dict[str, object] = dict(user_id="9", key=key, currency="EUR", status=str(PayoutStatus.CREATED),
-                                       created_at=NOW, updated_at=NOW)
+        base: dict[str, object] = dict(
+            user_id="9", key=key, currency="EUR", status=str(PayoutStatus.CREATED), created_at=NOW, updated_at=NOW
+        )
         base.update(kw)
         return Payout(**base)  # type: ignore[arg-type]
 
@@ -536,8 +578,11 @@ def test_timeline_facts(store: Store) -> None:
     """A line's fact is found by its name, whatever the words of its note; another transfer's is not."""
     (tid, other) = add_all(store, transfer(), transfer(root="201"))
     with store() as s:
-        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW, status="completed", note="disputed at the provider",
-                                     fact=Fact.DISPUTED))
+        s.timeline.add(
+            TransferEvent(
+                transfer_id=tid, at=NOW, status="completed", note="disputed at the provider", fact=Fact.DISPUTED
+            )
+        )
         s.timeline.add(TransferEvent(transfer_id=other, at=NOW, status="completed", note="funds withdrawn by it"))
         s.commit()
     with store() as s:
@@ -632,8 +677,15 @@ def test_one_lease_holder_at_a_time(store: Store) -> None:
 
 # ------------------------------------------------------------------ the memory store against SQLite, by property
 
-OPS = st.lists(st.tuples(st.sampled_from(["add", "status", "hold", "commit", "rollback"]),
-                         st.integers(0, 3), st.integers(0, 3), st.sampled_from(list(Status))), max_size=25)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["add", "status", "hold", "commit", "rollback"]),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.sampled_from(list(Status)),
+    ),
+    max_size=25,
+)
 
 
 def _replay(store: Store, ops: list[tuple[str, int, int, Status]]) -> list[object]:
@@ -642,8 +694,9 @@ def _replay(store: Store, ops: list[tuple[str, int, int, Status]]) -> list[objec
         for op, a, b, status in ops:
             if op == "add":
                 try:
-                    s.transfers.add(transfer(str(a), "9", str(b), created_at=NOW + a * MIN,
-                                             expires_at=NOW + (a + b) * MIN))
+                    s.transfers.add(
+                        transfer(str(a), "9", str(b), created_at=NOW + a * MIN, expires_at=NOW + (a + b) * MIN)
+                    )
                     s.flush()
                 except Conflict:
                     s.rollback()
@@ -660,9 +713,13 @@ def _replay(store: Store, ops: list[tuple[str, int, int, Status]]) -> list[objec
         s.commit()
     with store() as s:
         key = [(t.root_tweet_id, t.recipient_id, t.status, t.hold_until) for t in s.transfers.history("9", 100)]
-        return [key, s.transfers.next_deadline(), s.transfers.count_by_status(list(Status)),
-                [(t.root_tweet_id, t.recipient_id) for t in s.transfers.pending_of("9")],
-                [t.root_tweet_id for t in s.transfers.with_status(Status.HELD, hold_by=NOW + 2 * MIN)]]
+        return [
+            key,
+            s.transfers.next_deadline(),
+            s.transfers.count_by_status(list(Status)),
+            [(t.root_tweet_id, t.recipient_id) for t in s.transfers.pending_of("9")],
+            [t.root_tweet_id for t in s.transfers.with_status(Status.HELD, hold_by=NOW + 2 * MIN)],
+        ]
 
 
 @given(OPS)
@@ -679,8 +736,9 @@ def test_the_memory_store_answers_as_sqlite_does(ops: list[tuple[str, int, int, 
 
 
 def page_link(nonce: str = "n1", **kw: object) -> PageLink:
-    base: dict[str, object] = dict(nonce=nonce, purpose="receive", user_id="9", lang="fr", created_at=NOW,
-                                   expires_at=NOW + 15 * MIN, used_at=None)
+    base: dict[str, object] = dict(
+        nonce=nonce, purpose="receive", user_id="9", lang="fr", created_at=NOW, expires_at=NOW + 15 * MIN, used_at=None
+    )
     base.update(kw)
     return PageLink(**base)  # type: ignore[arg-type]
 
@@ -744,12 +802,26 @@ def test_a_page_link_is_claimed_by_one_holder_then_used_by_it_only(store: Store)
 
 def test_a_persons_identity_is_replaced_by_a_new_one(store: Store) -> None:
     """One identity per person: a new record replaces the stored one whole; times come back UTC."""
+
     def record(**kw: object) -> IdentityRecord:
-        base: dict[str, object] = dict(user_id="9", first_name="Alice", last_name="Martin", email="a@example.com",
-                                       birthday=date(1990, 3, 31), nationality="FR", residence="FR",
-                                       address_line1="1 rue", address_line2=None, city="Paris", region=None,
-                                       postal_code="75001", terms_url="https://mangopay.com/terms-and-conditions",
-                                       terms_accepted_at=NOW, lang="fr", updated_at=NOW)
+        base: dict[str, object] = dict(
+            user_id="9",
+            first_name="Alice",
+            last_name="Martin",
+            email="a@example.com",
+            birthday=date(1990, 3, 31),
+            nationality="FR",
+            residence="FR",
+            address_line1="1 rue",
+            address_line2=None,
+            city="Paris",
+            region=None,
+            postal_code="75001",
+            terms_url="https://mangopay.com/terms-and-conditions",
+            terms_accepted_at=NOW,
+            lang="fr",
+            updated_at=NOW,
+        )
         base.update(kw)
         return IdentityRecord(**base)  # type: ignore[arg-type]
 

@@ -25,8 +25,9 @@ from tests.support.stripe_kit import sim as sim  # a fixture (re-exported, so it
 pytestmark = pytest.mark.emulator_only
 
 
-def post(sim: StripeSim, path: str, key: str | None = None, *, account: str | None = None,
-         **data: Any) -> requests.Response:
+def post(
+    sim: StripeSim, path: str, key: str | None = None, *, account: str | None = None, **data: Any
+) -> requests.Response:
     headers = {"Authorization": f"Bearer {sim.api_key}"}
     if key is not None:
         headers["Idempotency-Key"] = key
@@ -123,8 +124,11 @@ def test_a_key_longer_than_255_characters_is_refused(sim: StripeSim) -> None:
 
 
 def test_an_unknown_url_is_a_404_with_stripes_json_error(sim: StripeSim) -> None:
-    for method, path in [("GET", "/v1/nothing"), ("POST", "/v1/payment_intents/pi_1/capture"),
-                         ("DELETE", "/v1/customers")]:
+    for method, path in [
+        ("GET", "/v1/nothing"),
+        ("POST", "/v1/payment_intents/pi_1/capture"),
+        ("DELETE", "/v1/customers"),
+    ]:
         r = raw(sim, method, path)
         assert r.status_code == 404 and r.headers["Content-Type"].startswith("application/json"), (method, path)
         error = r.json()["error"]
@@ -141,12 +145,20 @@ def test_a_payment_intent_created_without_confirm_waits_uncharged(sim: StripeSim
     assert (bare.status, bare.latest_charge) == ("requires_payment_method", None)
     customer = c.v1.customers.create()
     pm = c.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
-    waiting = c.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "customer": customer.id,
-                                                  "payment_method": pm.id})
+    waiting = c.v1.payment_intents.create(
+        params={"amount": 500, "currency": "usd", "customer": customer.id, "payment_method": pm.id}
+    )
     assert waiting.status == "requires_confirmation" and sim.succeeded_charges() == 0
     with pytest.raises(stripe.InvalidRequestError, match="off_session"):
-        c.v1.payment_intents.create(params={"amount": 500, "currency": "usd", "customer": customer.id,
-                                            "payment_method": pm.id, "off_session": True})
+        c.v1.payment_intents.create(
+            params={
+                "amount": 500,
+                "currency": "usd",
+                "customer": customer.id,
+                "payment_method": pm.id,
+                "off_session": True,
+            }
+        )
     assert c.v1.payment_intents.cancel(waiting.id).status == "canceled"
 
 
@@ -195,13 +207,24 @@ def test_expand_answers_a_field_as_the_object_it_names(sim: StripeSim) -> None:
     """expand[] on a retrieve: a Checkout Session's payment_intent comes whole; a field that names no object
     cannot be expanded (400), and a null stays null."""
     customer = post(sim, "/v1/customers").json()["id"]
-    page = post(sim, "/v1/checkout/sessions", mode="payment", customer=customer, success_url="https://x.com",
-                cancel_url="https://x.com", **{"line_items[0][quantity]": "1",
-                                               "line_items[0][price_data][currency]": "usd",
-                                               "line_items[0][price_data][unit_amount]": "500",
-                                               "line_items[0][price_data][product_data][name]": "a"}).json()
-    assert get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "payment_intent"}).json()[
-        "payment_intent"] is None
+    page = post(
+        sim,
+        "/v1/checkout/sessions",
+        mode="payment",
+        customer=customer,
+        success_url="https://x.com",
+        cancel_url="https://x.com",
+        **{
+            "line_items[0][quantity]": "1",
+            "line_items[0][price_data][currency]": "usd",
+            "line_items[0][price_data][unit_amount]": "500",
+            "line_items[0][price_data][product_data][name]": "a",
+        },
+    ).json()
+    assert (
+        get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "payment_intent"}).json()["payment_intent"]
+        is None
+    )
     sim.complete_checkout(page["id"])
     done = get(sim, f"/v1/checkout/sessions/{page['id']}", **{"expand[0]": "payment_intent"}).json()
     assert done["payment_intent"]["object"] == "payment_intent" and done["payment_intent"]["amount"] == 500
@@ -219,8 +242,15 @@ def _destination_charge(sim: StripeSim, amount: int = 1000, fee: int | None = No
     sim.onboard(acct)
     customer = c.v1.customers.create()
     pm = c.v1.payment_methods.attach("pm_card_visa", params={"customer": customer.id})
-    params: Any = {"amount": amount, "currency": "usd", "customer": customer.id, "payment_method": pm.id,
-                   "confirm": True, "off_session": True, "transfer_data": {"destination": acct}}
+    params: Any = {
+        "amount": amount,
+        "currency": "usd",
+        "customer": customer.id,
+        "payment_method": pm.id,
+        "confirm": True,
+        "off_session": True,
+        "transfer_data": {"destination": acct},
+    }
     if fee:
         params["application_fee_amount"] = fee
     pi = c.v1.payment_intents.create(params=params)
@@ -287,8 +317,11 @@ def test_a_pending_refund_then_fails_and_the_money_is_not_refunded(sim: StripeSi
     sim.settle_refund(first.id, "failed")
     sim.settle_refund(second.id, "succeeded")
     assert [(e["type"], e["data"]["object"]["id"], e["data"]["object"]["status"]) for e in sim.events[done:]] == [
-        ("charge.refund.updated", first.id, "failed"), ("refund.updated", first.id, "failed"),
-        ("charge.refund.updated", second.id, "succeeded"), ("refund.updated", second.id, "succeeded")]
+        ("charge.refund.updated", first.id, "failed"),
+        ("refund.updated", first.id, "failed"),
+        ("charge.refund.updated", second.id, "succeeded"),
+        ("refund.updated", second.id, "succeeded"),
+    ]
     failed = c.v1.refunds.retrieve(first.id)
     assert (failed.status, failed.failure_reason) == ("failed", "expired_or_canceled_card")
     charge = c.v1.charges.retrieve(pi.latest_charge)

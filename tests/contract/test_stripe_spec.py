@@ -111,9 +111,16 @@ class RecordingSim(StripeSim):
         @app.after_request
         def keep(resp: Response) -> Response:
             if request.path.startswith("/v1/"):
-                self.exchanges.append(Exchange(
-                    request.method, request.path, list(request.args.items(multi=True)),
-                    list(request.form.items(multi=True)), resp.status_code, json.loads(resp.get_data())))
+                self.exchanges.append(
+                    Exchange(
+                        request.method,
+                        request.path,
+                        list(request.args.items(multi=True)),
+                        list(request.form.items(multi=True)),
+                        resp.status_code,
+                        json.loads(resp.get_data()),
+                    )
+                )
             return resp
 
         return app
@@ -121,8 +128,9 @@ class RecordingSim(StripeSim):
 
 def make_provider(sim: StripeSim, tmp: Path, *, retries: int = 2) -> StripeProvider:
     client = stripe.StripeClient(sim.api_key, base_addresses={"api": sim.base}, max_network_retries=retries)
-    return StripeProvider(client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), sim.clock,
-                          connect=True, fee_bps=100)
+    return StripeProvider(
+        client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), sim.clock, connect=True, fee_bps=100
+    )
 
 
 def drive(sim: RecordingSim, p: StripeProvider) -> None:
@@ -130,8 +138,9 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     assert isinstance(sim.clock, FakeClock)
     # Cards: none, a good one, one declined when saved, one declined when charged, one that needs the sender.
     assert not p.has_card("bob")
-    assert p.pay(key="pay:t0", sender_id="bob", recipient_id="alice", amount=USD5, memo=None).outcome \
-        == PayOutcome.NO_CARD
+    assert (
+        p.pay(key="pay:t0", sender_id="bob", recipient_id="alice", amount=USD5, memo=None).outcome == PayOutcome.NO_CARD
+    )
     p.attach_card("bob", "pm_card_visa")
     assert p.has_card("bob")
     with pytest.raises(Exception, match="declined"):
@@ -142,8 +151,9 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     _, cursor = p.events(None)
 
     # Held money: alice has no account yet; then she onboards, and the held money is released to her.
-    held = p.pay(key="pay:t1", sender_id="bob", recipient_id="alice", amount=USD5, memo="pizza",
-                 reference={"transfer_id": "1"})
+    held = p.pay(
+        key="pay:t1", sender_id="bob", recipient_id="alice", amount=USD5, memo="pizza", reference={"transfer_id": "1"}
+    )
     assert held.outcome == PayOutcome.HELD
     assert not p.onboard("alice").ready
     sim.onboard(p.account("alice"))
@@ -162,8 +172,10 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     p.refund(key="return:t3", payment_ref=held2.ref or "", amount=USD5)
 
     # Declines: at the bank, and below Stripe's minimum.
-    assert p.pay(key="pay:t4", sender_id="erin", recipient_id="alice", amount=USD5, memo=None).outcome \
+    assert (
+        p.pay(key="pay:t4", sender_id="erin", recipient_id="alice", amount=USD5, memo=None).outcome
         == PayOutcome.DECLINED
+    )
     assert p.lookup("pay:t4", "erin") is not None
     with pytest.raises(AmountTooSmall):
         p.pay(key="pay:t5", sender_id="bob", recipient_id="alice", amount=Money(49, "USD"), memo=None)
@@ -172,8 +184,9 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     first = p.pay(key="pay:t6", sender_id="sca", recipient_id="alice", amount=USD5, memo=None)
     assert first.outcome == PayOutcome.NEEDS_AUTH
     [page] = sim.open_sessions()
-    requests.post(f"{sim.base}/_sim/complete/{page['id']}", json={"payment_method": "pm_card_authenticationRequired"},
-                  timeout=10).raise_for_status()
+    requests.post(
+        f"{sim.base}/_sim/complete/{page['id']}", json={"payment_method": "pm_card_authenticationRequired"}, timeout=10
+    ).raise_for_status()
     events, cursor = p.events(cursor)
     assert EventKind.PAID in [e.kind for e in events]
     assert p.lookup("pay:t6", "sca") is not None
@@ -214,8 +227,9 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     p.refund(key="refund:t13", payment_ref=part.ref or "", amount=Money(200, "USD"))
     p.reverse(key="reverse:t13", payment_ref=part.ref or "", amount=Money(300, "USD"))
     p.refund(key="refund:t13:2", payment_ref=part.ref or "", amount=Money(300, "USD"))
-    kept = p.pay(key="pay:t14", sender_id="bob", recipient_id="hank", amount=USD5, memo=None,
-                 reference={"transfer_id": "14"})
+    kept = p.pay(
+        key="pay:t14", sender_id="bob", recipient_id="hank", amount=USD5, memo=None, reference={"transfer_id": "14"}
+    )
     sim.onboard(p.account("hank"))
     sim.inject("POST /v1/transfers", 400, code="balance_insufficient")
     with pytest.raises(InsufficientBalance):
@@ -229,8 +243,9 @@ def drive(sim: RecordingSim, p: StripeProvider) -> None:
     sim.settle_refund(failing.ref, "failed")
     sim.settle_refund(slow.ref, "succeeded")
     p.reverse(key="reverse:t14", payment_ref=kept.ref or "", amount=Money(100, "USD"))
-    requests.post(f"{sim.base}/_sim/dispute/{p.client.v1.payment_intents.retrieve(part.ref or '').latest_charge}",
-                  timeout=10).raise_for_status()
+    requests.post(
+        f"{sim.base}/_sim/dispute/{p.client.v1.payment_intents.retrieve(part.ref or '').latest_charge}", timeout=10
+    ).raise_for_status()
     events, cursor = p.events(cursor)
     kinds = {e.kind for e in events}
     assert {EventKind.REFUND_FAILED, EventKind.REFUND_SETTLED, EventKind.FUNDS_WITHDRAWN} <= kinds, kinds
@@ -352,8 +367,14 @@ class Problem:
     message: str
 
     def allowance(self) -> Allowed | None:
-        return next((a for a in ALLOWED if fnmatchcase(self.operation, a.operation) and a.part == self.part
-                     and fnmatchcase(self.where, a.where)), None)
+        return next(
+            (
+                a
+                for a in ALLOWED
+                if fnmatchcase(self.operation, a.operation) and a.part == self.part and fnmatchcase(self.where, a.where)
+            ),
+            None,
+        )
 
     def __str__(self) -> str:
         return f"{self.operation} {self.part} {self.where or '(top)'}: {self.message}"
@@ -389,8 +410,10 @@ def cast(value: Any, schema: dict[str, Any], where: str, unknown: list[str]) -> 
     if isinstance(value, dict):
         if kind == "array":
             items = schema.get("items", {})
-            return [cast(value[k], items, f"{where}.{k}", unknown)
-                    for k in sorted(value, key=lambda k: int(k) if k.isdigit() else -1)]
+            return [
+                cast(value[k], items, f"{where}.{k}", unknown)
+                for k in sorted(value, key=lambda k: int(k) if k.isdigit() else -1)
+            ]
         if kind == "object":
             # Stripe closes its parameter objects: the top ones say additionalProperties: false, the nested
             # ones list their properties and say nothing (Stripe refuses any other name all the same).
@@ -432,8 +455,11 @@ def _explain(error: Any, op: str, part: str, prefix: str) -> list[Problem]:
         branches: dict[Any, list[Any]] = {}
         for sub in error.context:
             branches.setdefault(sub.schema_path[0], []).append(sub)
-        typed = [errs for errs in branches.values()
-                 if not any(e.validator == "type" and e.absolute_path == error.absolute_path for e in errs)]
+        typed = [
+            errs
+            for errs in branches.values()
+            if not any(e.validator == "type" and e.absolute_path == error.absolute_path for e in errs)
+        ]
         if len(typed) == 1:
             return [p for sub in typed[0] for p in _explain(sub, op, part, prefix)]
     if error.validator == "required":
@@ -505,8 +531,10 @@ class Tally:
             self.allowed += 1
 
     def line(self, what: str) -> str:
-        return (f"{what}: {self.checked} checked, {self.valid} valid, {self.allowed} allow-listed, "
-                f"{self.checked - self.valid - self.allowed} invalid")
+        return (
+            f"{what}: {self.checked} checked, {self.valid} valid, {self.allowed} allow-listed, "
+            f"{self.checked - self.valid - self.allowed} invalid"
+        )
 
 
 def test_every_request_and_answer_is_what_stripes_description_allows(exchanges: list[Exchange]) -> None:

@@ -136,9 +136,16 @@ class SimDriver:
         self.bot_id = self.sim.bot_id
 
     def timeline(self, *, dm_page_size: int = 20) -> Timeline:
-        return XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET,
-                       access_token=SIM_ACCESS_TOKEN, access_token_secret=SIM_ACCESS_TOKEN_SECRET,
-                       base_url=self.base, clock=self.clock, timeout=5, dm_page_size=dm_page_size)
+        return XClient(
+            consumer_key=SIM_CONSUMER_KEY,
+            consumer_secret=SIM_CONSUMER_SECRET,
+            access_token=SIM_ACCESS_TOKEN,
+            access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+            base_url=self.base,
+            clock=self.clock,
+            timeout=5,
+            dm_page_size=dm_page_size,
+        )
 
     def id_of(self, handle: str) -> str:
         return self.sim.user_id(handle)
@@ -184,8 +191,9 @@ class MastodonDriver:
         self.bot_id = self.sim.bot_id
 
     def timeline(self, *, dm_page_size: int = 20) -> Timeline:
-        return MastodonTimeline(base_url=self.base, access_token=SIM_TOKEN, clock=self.clock, timeout=5,
-                                dm_page_size=dm_page_size)
+        return MastodonTimeline(
+            base_url=self.base, access_token=SIM_TOKEN, clock=self.clock, timeout=5, dm_page_size=dm_page_size
+        )
 
     def id_of(self, handle: str) -> str:
         return self.sim.user_id(handle)
@@ -281,7 +289,8 @@ def test_mentions_come_oldest_first_from_every_page(world: Driver) -> None:
     assert [m.created_at for m in got] == [start + timedelta(seconds=i) for i in range(250)]
     assert [(m.author_id, m.author_handle, m.text) for m in got[:2]] == [
         (world.id_of("alice"), "alice", "@paybot send 1 to @carol"),
-        (world.id_of("bob"), "bob", "@paybot send 2 to @carol")]
+        (world.id_of("bob"), "bob", "@paybot send 2 to @carol"),
+    ]
     assert got[1].author_name == "Bob Stone" and got[0].display_start == 0 and got[0].edit_ids == (posted[0],)
 
 
@@ -345,8 +354,9 @@ def test_an_edited_reply_stays_a_reply_and_hides_its_leading_handles(world: Driv
 
 
 def test_reposts_and_quotes_carry_what_they_reference(world: Driver) -> None:
-    only_on_x(world, "a boost notifies the booster's author only, not the people the status names; "
-                     "quotes are not modelled")
+    only_on_x(
+        world, "a boost notifies the booster's author only, not the people the status names; quotes are not modelled"
+    )
     orig = world.post("bob", "@paybot send 5 to @alice")
     rt = world.repost("carol", orig)
     quote = world.quote("alice", orig, "@paybot me too")
@@ -365,8 +375,9 @@ def test_mentioned_people_come_from_the_posts_entities(world: Driver) -> None:
     camel = world.add_user("CamelCase")
     dave = world.add_user("dave")
     world.add_user("fifteen_chars_x")
-    world.post("bob", "@paybot send 5 to @ALICE, @camelcase and @ghost_account (@carol) not mail@dave or "
-                      "@fifteen_chars_xy")
+    world.post(
+        "bob", "@paybot send 5 to @ALICE, @camelcase and @ghost_account (@carol) not mail@dave or @fifteen_chars_xy"
+    )
     [m] = world.timeline().mentions(world.bot_id, None)
     assert set(m.mentioned) == {"paybot", "alice", "camelcase", "carol"}
     assert m.mentioned["alice"] == XUser(world.id_of("alice"), "alice", "Alice Martin")
@@ -378,8 +389,9 @@ def test_mentioned_people_come_from_the_posts_entities(world: Driver) -> None:
 def test_entities_are_resolved_when_posted_and_authors_named_as_they_are_now(world: Driver) -> None:
     """A rename does not rewrite a post's entities (the text still says @alice); a handle taken after the
     post is not resolved; the author's handle is the current one."""
-    only_on_x(world, "a status's mentions name accounts as they are now (usernames do not change; "
-                     "a move is a new account)")
+    only_on_x(
+        world, "a status's mentions name accounts as they are now (usernames do not change; a move is a new account)"
+    )
     post = world.post("bob", "@paybot send 5 to @alice and @newbie")
     world.add_user("newbie")
     world.rename("alice", "alicia")
@@ -489,8 +501,7 @@ def test_dm_events_older_than_30_days_are_out_of_reach(world: Driver) -> None:
 
 
 def test_a_sent_dm_is_found_with_xs_id_and_time(world: Driver) -> None:
-    only_on_x(world, "the bot's own direct statuses are not in dm_events "
-                         "(see test_mastodon_a_sent_dm_is_found)")
+    only_on_x(world, "the bot's own direct statuses are not in dm_events (see test_mastodon_a_sent_dm_is_found)")
     bob = world.id_of("bob")
     x = world.timeline()
     since = world.clock.now()
@@ -568,16 +579,17 @@ def test_a_dm_to_an_account_x_does_not_know_is_an_error_not_a_refusal(world: Dri
 
 
 def test_a_reply_is_threaded_under_the_post(world: Driver) -> None:
-    only_on_x(world, "a reply is threaded under the status, whichever version it answers "
-                         "(see test_mastodon_replies)")
+    only_on_x(world, "a reply is threaded under the status, whichever version it answers (see test_mastodon_replies)")
     post = world.post("bob", "@paybot send 5 to @alice")
     edited = world.edit(post, "@paybot send 6 to @alice")
     x = world.timeline()
     first = x.reply(post, "@bob sent @alice $5.00 ✅ [K7Q2]")
     second = x.reply(edited, "@bob sent @alice $6.00 ✅ [B7Q2]")
     assert first.isdigit() and int(edited) < int(first) < int(second)
-    assert world.sent() == [("reply", post, "@bob sent @alice $5.00 ✅ [K7Q2]", first),
-                            ("reply", edited, "@bob sent @alice $6.00 ✅ [B7Q2]", second)]
+    assert world.sent() == [
+        ("reply", post, "@bob sent @alice $5.00 ✅ [K7Q2]", first),
+        ("reply", edited, "@bob sent @alice $6.00 ✅ [B7Q2]", second),
+    ]
 
 
 def test_replies_go_where_the_bot_was_invited(world: Driver) -> None:
@@ -590,13 +602,20 @@ def test_replies_go_where_the_bot_was_invited(world: Driver) -> None:
     quote = world.quote("alice", mine, "nice")  # quotes the bot without naming it
     for n, target in enumerate((rt, quote, mine)):
         x.reply(target, f"answer {n}")
-    assert [(kind, to) for kind, to, _, _ in world.sent()] == [("reply", post), ("reply", rt), ("reply", quote),
-                                                              ("reply", mine)]
+    assert [(kind, to) for kind, to, _, _ in world.sent()] == [
+        ("reply", post),
+        ("reply", rt),
+        ("reply", quote),
+        ("reply", mine),
+    ]
 
 
 def test_replies_x_refuses(world: Driver) -> None:
-    only_on_x(world, "no duplicate or invitation rule: the same words sent again answer the first status "
-                         "(see test_mastodon_replies)")
+    only_on_x(
+        world,
+        "no duplicate or invitation rule: the same words sent again answer the first status "
+        "(see test_mastodon_replies)",
+    )
     x = world.timeline()
     post = world.post("bob", "@paybot send 5 to @alice")
     x.reply(post, "@bob sent @alice $5.00")
@@ -635,9 +654,11 @@ def test_users_by_handle_is_case_insensitive_and_leaves_unknown_handles_out(worl
     camel = world.add_user("CamelCase")
     x = world.timeline()
     found = x.users_by_handle(["BOB", "alice", "ghost_account", "bob", "camelcase"])
-    assert found == {"bob": XUser(world.id_of("bob"), "bob", "Bob Stone"),
-                     "alice": XUser(world.id_of("alice"), "alice", "Alice Martin"),
-                     "camelcase": XUser(camel, "CamelCase", "Camelcase")}
+    assert found == {
+        "bob": XUser(world.id_of("bob"), "bob", "Bob Stone"),
+        "alice": XUser(world.id_of("alice"), "alice", "Alice Martin"),
+        "camelcase": XUser(camel, "CamelCase", "Camelcase"),
+    }
     assert x.users_by_handle(["ghost_account"]) == {} and x.users_by_handle([]) == {}
 
 
@@ -646,8 +667,10 @@ def test_users_by_id_give_current_handles_and_leave_unknown_ids_out(world: Drive
     bob, alice = world.id_of("bob"), world.id_of("alice")
     x = world.timeline()
     world.rename("bob", "robert")
-    assert x.users([bob, UNKNOWN_USER, alice, bob]) == {bob: XUser(bob, "robert", "Bob Stone"),
-                                                        alice: XUser(alice, "alice", "Alice Martin")}
+    assert x.users([bob, UNKNOWN_USER, alice, bob]) == {
+        bob: XUser(bob, "robert", "Bob Stone"),
+        alice: XUser(alice, "alice", "Alice Martin"),
+    }
     assert x.users([UNKNOWN_USER]) == {} and x.users([]) == {}
     assert x.users_by_handle(["bob", "Robert"]) == {"robert": XUser(bob, "robert", "Bob Stone")}
 
@@ -682,7 +705,10 @@ def test_mastodon_a_sent_dm_is_found(masto: MastodonDriver) -> None:
     [status] = [s for s in masto.sim.statuses.values() if s["account_id"] == masto.bot_id]
     # alice is named, not mentioned: a mention would add her to the private conversation
     assert (status["visibility"], status["text"], status["mentions"]) == (
-        "direct", "@bob Send $5.00 to \uff20alice? [K7Q2]", [bob])
+        "direct",
+        "@bob Send $5.00 to \uff20alice? [K7Q2]",
+        [bob],
+    )
     assert [n["to"] for n in masto.sim.notifications] == [bob]
     assert x.dm_sent(bob, "Send $5.00 to @alice? [K7Q2]", since) == SentDm(dm_id, masto.clock.now())
     answer = masto.dm("bob", "YES k7q2")
@@ -735,7 +761,8 @@ def test_mastodon_remote_handles_and_edits_seen_again(masto: MastodonDriver) -> 
     edited = masto.edit(post, "@paybot send 6 to @carol@other.example")
     got = x.mentions(masto.bot_id, m.id)
     assert [(g.id, g.edit_ids, g.text) for g in got] == [
-        (edited, (post, edited), "@paybot send 6 to @carol@other.example")]
+        (edited, (post, edited), "@paybot send 6 to @carol@other.example")
+    ]
     masto.clock.advance(timedelta(hours=2))
     assert x.mentions(masto.bot_id, edited) == []  # past the edit horizon, nothing is read again
 

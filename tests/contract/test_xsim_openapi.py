@@ -35,8 +35,7 @@ AUTH = f'OAuth oauth_consumer_key="{SIM_CONSUMER_KEY}", oauth_token="{SIM_ACCESS
 
 @cache
 def openapi() -> OpenAPI:
-    config = Config(spec_validator_cls=None,
-                    extra_media_type_deserializers={"application/problem+json": json.loads})
+    config = Config(spec_validator_cls=None, extra_media_type_deserializers={"application/problem+json": json.loads})
     return OpenAPI.from_file_path(str(SPEC), config=config)
 
 
@@ -56,15 +55,17 @@ def sim() -> Iterator[tuple[XSim, str]]:
     s.stop()
 
 
-def check(base: str, method: str, path: str, *, params: dict[str, str] | None = None,
-          json: dict[str, Any] | None = None) -> requests.Response:
+def check(
+    base: str, method: str, path: str, *, params: dict[str, str] | None = None, json: dict[str, Any] | None = None
+) -> requests.Response:
     """Make the call against the simulator, then validate the pair as if it were X's."""
     session = requests.Session()
     session.trust_env = False
     signed = OAuth1(SIM_CONSUMER_KEY, SIM_CONSUMER_SECRET, SIM_ACCESS_TOKEN, SIM_ACCESS_TOKEN_SECRET)
     resp = session.request(method, base + path, params=params, json=json, auth=signed, timeout=5)
-    as_x = requests.Request(method, "https://api.x.com" + path, params=params, json=json,
-                            headers={"Authorization": AUTH}).prepare()
+    as_x = requests.Request(
+        method, "https://api.x.com" + path, params=params, json=json, headers={"Authorization": AUTH}
+    ).prepare()
     openapi().validate_response(RequestsOpenAPIRequest(as_x), RequestsOpenAPIResponse(resp))
     return resp
 
@@ -77,12 +78,17 @@ def test_mentions_pages(sim: tuple[XSim, str], vocabulary: str) -> None:
     """GET /2/users/:id/mentions, both pages, with expansions, in both field vocabularies."""
     s, base = sim
     fields = FIELDS if vocabulary == "tweet.fields" else FIELDS.replace("tweets", "posts").replace("tweet_", "post_")
-    params = {"max_results": "10", vocabulary: fields, "expansions": "author_id,entities.mentions.username",
-              "user.fields": "username,name"}
+    params = {
+        "max_results": "10",
+        vocabulary: fields,
+        "expansions": "author_id,entities.mentions.username",
+        "user.fields": "username,name",
+    }
     first = check(base, "GET", f"/2/users/{s.bot_id}/mentions", params=params).json()
     assert first["meta"]["result_count"] == 10 and "next_token" in first["meta"]
-    more = check(base, "GET", f"/2/users/{s.bot_id}/mentions",
-                 params={**params, "pagination_token": first["meta"]["next_token"]}).json()
+    more = check(
+        base, "GET", f"/2/users/{s.bot_id}/mentions", params={**params, "pagination_token": first["meta"]["next_token"]}
+    ).json()
     assert more["meta"]["result_count"] == 5  # 12 tips, the command, its edit, and the repost
     key = "edit_history_tweet_ids" if vocabulary == "tweet.fields" else "edit_history_post_ids"
     assert all(key in p for p in first["data"] + more["data"])
@@ -92,14 +98,23 @@ def test_mentions_errors(sim: tuple[XSim, str]) -> None:
     s, base = sim
     assert check(base, "GET", f"/2/users/{s.bot_id}/mentions", params={"max_results": "500"}).status_code == 400
     assert check(base, "GET", f"/2/users/{s.bot_id}/mentions", params={"since_id": "99999999999999999999"}).json() == {
-        "meta": {"result_count": 0}}
+        "meta": {"result_count": 0}
+    }
 
 
 def test_dm_events(sim: tuple[XSim, str]) -> None:
     _s, base = sim
-    body = check(base, "GET", "/2/dm_events", params={
-        "event_types": "MessageCreate", "max_results": "5", "expansions": "sender_id",
-        "dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,event_type"}).json()
+    body = check(
+        base,
+        "GET",
+        "/2/dm_events",
+        params={
+            "event_types": "MessageCreate",
+            "max_results": "5",
+            "expansions": "sender_id",
+            "dm_event.fields": "id,text,sender_id,created_at,dm_conversation_id,event_type",
+        },
+    ).json()
     assert len(body["data"]) == 5 and body["includes"]["users"][0]["username"] == "bob"
 
 

@@ -44,8 +44,9 @@ def run(tmp_path: Path) -> Iterator[Run]:
 def paybot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
     env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp, timeout=60
+    )
 
 
 def catch_up(run: Run) -> None:
@@ -61,7 +62,10 @@ def statuses(run: Run) -> list[str]:
 def test_transfers_and_show(run: Run, tmp_path: Path) -> None:
     rows = json.loads(paybot(tmp_path, "transfers", "--json").stdout)
     assert [(r["id"], r["to"], r["amount"], r["status"]) for r in rows] == [
-        (3, "alice", "2.00", "pending"), (2, "carol", "3.00", "held"), (1, "alice", "5.00", "completed")]
+        (3, "alice", "2.00", "pending"),
+        (2, "carol", "3.00", "held"),
+        (1, "alice", "5.00", "completed"),
+    ]
     assert [r["id"] for r in json.loads(paybot(tmp_path, "transfers", "--status", "held", "--json").stdout)] == [2]
     assert [r["id"] for r in json.loads(paybot(tmp_path, "transfers", "--user", "@carol", "--json").stdout)] == [2]
     table = paybot(tmp_path, "transfers").stdout
@@ -77,7 +81,9 @@ def test_cancel_and_refund(run: Run, tmp_path: Path) -> None:
     """Cancel only what is pending; refund completed or held money once, however often asked."""
     refused = paybot(tmp_path, "cancel", "1", "--json")
     assert refused.returncode == 1 and json.loads(refused.stdout) == {
-        "ok": False, "message": "transfer 1 is completed; only a pending one can be cancelled"}
+        "ok": False,
+        "message": "transfer 1 is completed; only a pending one can be cancelled",
+    }
     assert paybot(tmp_path, "cancel", "3").stdout.strip() == "transfer 3 cancelled"
     first = paybot(tmp_path, "refund", "1", "--yes")
     assert first.returncode == 0 and "transfer 1 refunded" in first.stdout
@@ -167,13 +173,32 @@ def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: 
         s.add(User(id="1", handle="abc", updated_at=now))
         s.add(User(id="2", handle="a_c", updated_at=now))
         for i, memo in enumerate(['=HYPERLINK("http://evil.example","x")', "+1", "-2", "@SUM(A1)", "\tx", "pizza"]):
-            s.add(Transfer(root_tweet_id=str(10 + i), command_tweet_id=str(10 + i), sender_id="1", recipient_id="2",
-                           amount_minor=500, currency="USD", memo=memo, code="AAAA", status="completed",
-                           created_at=now, updated_at=now, expires_at=now))
+            s.add(
+                Transfer(
+                    root_tweet_id=str(10 + i),
+                    command_tweet_id=str(10 + i),
+                    sender_id="1",
+                    recipient_id="2",
+                    amount_minor=500,
+                    currency="USD",
+                    memo=memo,
+                    code="AAAA",
+                    status="completed",
+                    created_at=now,
+                    updated_at=now,
+                    expires_at=now,
+                )
+            )
         s.commit()
     rows = list(csv.DictReader(io.StringIO(admin.export_csv(uow, since=None, now=now))))
-    assert [r["memo"] for r in rows] == ["'=HYPERLINK(\"http://evil.example\",\"x\")", "'+1", "'-2", "'@SUM(A1)",
-                                         "'\tx", "pizza"]
+    assert [r["memo"] for r in rows] == [
+        '\'=HYPERLINK("http://evil.example","x")',
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "pizza",
+    ]
     assert admin.user(uow, "a_c", Policy(), now)["id"] == "2"  # type: ignore[index]
     assert admin.user(uow, "@ABC", Policy(), now)["id"] == "1"  # type: ignore[index]
     assert admin.user(uow, "a%", Policy(), now) is None
@@ -232,14 +257,25 @@ def test_refund_in_parts_reverse_and_the_money_warnings_of_status(run: Run, tmp_
     bad = paybot(tmp_path, "refund", "1", "--amount", "2.505", "--yes")
     assert bad.returncode == 2 and "--amount '2.505'" in bad.stderr
     part = paybot(tmp_path, "refund", "1", "--amount", "2.50", "--yes", "--json")
-    assert json.loads(part.stdout) == {"ok": True, "message": "transfer 1: $2.50 refunded; $2.50 of $5.00 "
-                                                              "refunded in all"}
+    assert json.loads(part.stdout) == {
+        "ok": True,
+        "message": "transfer 1: $2.50 refunded; $2.50 of $5.00 refunded in all",
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
     env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "SANDBOX_DB_PATH": str(tmp_path / "sandbox.db")}
-    asked = subprocess.run([sys.executable, "-m", "bot", "refund", "1", "--amount", "1"], input="n\n",
-                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
-    assert asked.returncode == 1 and "Refund $1.00 of transfer 1 to its sender ($2.50 of $5.00 refunded so far)?" \
-        in asked.stdout
+    asked = subprocess.run(
+        [sys.executable, "-m", "bot", "refund", "1", "--amount", "1"],
+        input="n\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert (
+        asked.returncode == 1
+        and "Refund $1.00 of transfer 1 to its sender ($2.50 of $5.00 refunded so far)?" in asked.stdout
+    )
     [payment] = [p for p in run.sandbox.payments() if p["recipient_id"] == run.sim.user_id("alice")]
     run.sandbox.dispute(payment["ref"])
     run.bot.service.provider_events()  # the worker reads the provider's events
@@ -251,7 +287,9 @@ def test_refund_in_parts_reverse_and_the_money_warnings_of_status(run: Run, tmp_
     assert json.loads(paybot(tmp_path, "status", "--json").stdout)["money_warnings"] == []
     shown = json.loads(paybot(tmp_path, "show", "1", "--json").stdout)
     assert [(s["step"], s["amount"], s["status"]) for s in shown["settlements"]] == [
-        ("refund", "2.50", "succeeded"), ("reverse", "2.50", "succeeded")]
+        ("refund", "2.50", "succeeded"),
+        ("reverse", "2.50", "succeeded"),
+    ]
     assert shown["refunded"] == "2.50" and shown["status"] == "completed"
     assert "Money after the payment" in paybot(tmp_path, "show", "1").stdout
     assert [(m["kind"], m["amount_minor"]) for m in run.sandbox.movements()] == [("refund", 250), ("reversal", 250)]

@@ -27,16 +27,46 @@ def test_a_command_to_five_people_is_one_dm_and_one_reply() -> None:
 
 def test_reads_are_billed_once_per_resource_per_day() -> None:
     log = [
-        {"at": "2026-11-28T10:00:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
-         "ids": ["1", "2"], "user_ids": ["9"]},
-        {"at": "2026-11-28T10:01:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
-         "ids": ["2", "3"], "user_ids": ["9"]},
-        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "mentions", "method": "GET", "status": 200,
-         "ids": ["3"], "user_ids": []},
-        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "dm_post", "method": "POST", "status": 201,
-         "ids": [], "user_ids": []},
-        {"at": "2026-11-29T10:00:00.000Z", "endpoint": "dm_post", "method": "POST", "status": 429,
-         "ids": [], "user_ids": []},
+        {
+            "at": "2026-11-28T10:00:00.000Z",
+            "endpoint": "mentions",
+            "method": "GET",
+            "status": 200,
+            "ids": ["1", "2"],
+            "user_ids": ["9"],
+        },
+        {
+            "at": "2026-11-28T10:01:00.000Z",
+            "endpoint": "mentions",
+            "method": "GET",
+            "status": 200,
+            "ids": ["2", "3"],
+            "user_ids": ["9"],
+        },
+        {
+            "at": "2026-11-29T10:00:00.000Z",
+            "endpoint": "mentions",
+            "method": "GET",
+            "status": 200,
+            "ids": ["3"],
+            "user_ids": [],
+        },
+        {
+            "at": "2026-11-29T10:00:00.000Z",
+            "endpoint": "dm_post",
+            "method": "POST",
+            "status": 201,
+            "ids": [],
+            "user_ids": [],
+        },
+        {
+            "at": "2026-11-29T10:00:00.000Z",
+            "endpoint": "dm_post",
+            "method": "POST",
+            "status": 429,
+            "ids": [],
+            "user_ids": [],
+        },
     ]
     dollars = bill(log)
     assert round(dollars["owned_post_read"], 3) == 0.004  # posts 1, 2, 3 on the 28th and 3 again on the 29th

@@ -15,19 +15,38 @@ pytestmark = pytest.mark.process
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def paybot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
-           cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def paybot(
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items()} | (env or {})
-    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def test_parse_one_text() -> None:
     """`paybot parse TEXT` prints the contract's JSON object."""
     out = paybot("parse", "@paybot send 5 to @alice for the pizza")
     assert out.returncode == 0
-    assert json.loads(out.stdout) == {"ok": True, "command": "send", "amount": "5.00", "currency": "USD",
-                                      "recipients": ["alice"], "memo": "the pizza", "lang": "en"}
+    assert json.loads(out.stdout) == {
+        "ok": True,
+        "command": "send",
+        "amount": "5.00",
+        "currency": "USD",
+        "recipients": ["alice"],
+        "memo": "the pizza",
+        "lang": "en",
+    }
 
 
 def test_parse_lines_from_stdin_with_a_currency() -> None:
@@ -73,8 +92,15 @@ def test_demo_runs() -> None:
     ("env", "needle"),
     [
         ({}, "X_CONSUMER_KEY is not set"),
-        ({"X_CONSUMER_KEY": "changethis", "X_CONSUMER_SECRET": "a", "X_ACCESS_TOKEN": "b",
-          "X_ACCESS_TOKEN_SECRET": "c"}, "X_CONSUMER_KEY still holds a placeholder"),
+        (
+            {
+                "X_CONSUMER_KEY": "changethis",
+                "X_CONSUMER_SECRET": "a",
+                "X_ACCESS_TOKEN": "b",
+                "X_ACCESS_TOKEN_SECRET": "c",
+            },
+            "X_CONSUMER_KEY still holds a placeholder",
+        ),
         ({"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": "s", "X_ACCESS_TOKEN": "t"}, "X_ACCESS_TOKEN_SECRET is not set"),
         ({"PAYBOT_CONFIRM_TTL": "soon"}, "PAYBOT_CONFIRM_TTL"),
         ({"PAYBOT_MAX_TRANSFER": "-5"}, "PAYBOT_MAX_TRANSFER"),
@@ -98,8 +124,16 @@ def test_settings_are_read_from_dotenv(tmp_path: Path) -> None:
 def test_secrets_do_not_reach_the_console(tmp_path: Path) -> None:
     """A wrong credential is reported by name; its value is never printed."""
     secret = "s3cr3t-value-that-must-not-leak"
-    out = paybot("run", env={"X_CONSUMER_KEY": "k", "X_CONSUMER_SECRET": secret, "X_ACCESS_TOKEN": "changethis",
-                             "X_ACCESS_TOKEN_SECRET": secret}, cwd=tmp_path)
+    out = paybot(
+        "run",
+        env={
+            "X_CONSUMER_KEY": "k",
+            "X_CONSUMER_SECRET": secret,
+            "X_ACCESS_TOKEN": "changethis",
+            "X_ACCESS_TOKEN_SECRET": secret,
+        },
+        cwd=tmp_path,
+    )
     assert secret not in out.stderr + out.stdout and "X_ACCESS_TOKEN" in out.stderr
 
 
@@ -109,8 +143,13 @@ def test_init_writes_a_starter_env(tmp_path: Path) -> None:
     out = paybot("init", stdin=answers, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     env = (tmp_path / ".env").read_text()
-    for line in ("X_CONSUMER_KEY=ck-123456", "X_ACCESS_TOKEN_SECRET=as-123456", "PAYBOT_HANDLE=tipjar",
-                 "PAYBOT_CURRENCY=EUR", "# DATABASE_URL=postgresql://"):
+    for line in (
+        "X_CONSUMER_KEY=ck-123456",
+        "X_ACCESS_TOKEN_SECRET=as-123456",
+        "PAYBOT_HANDLE=tipjar",
+        "PAYBOT_CURRENCY=EUR",
+        "# DATABASE_URL=postgresql://",
+    ):
         assert line in env
     assert (tmp_path / ".env").stat().st_mode & 0o077 == 0
     assert "ck-123456" not in out.stdout
@@ -144,20 +183,27 @@ def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_intern
     from tests.support.stripe_kit import PLATFORM_SECRET
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "STRIPE_", "DATABASE_", "X_"))}
-    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
-            "STRIPE_API_KEY": "sk_test_abc", "STRIPE_DB_PATH": str(tmp_path / "stripe.db"),
-            "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET}
+    env |= {
+        "PAYBOT_DB_PATH": str(tmp_path / "paybot.db"),
+        "PAYBOT_PROVIDER": "stripe",
+        "STRIPE_API_KEY": "sk_test_abc",
+        "STRIPE_DB_PATH": str(tmp_path / "stripe.db"),
+        "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET,
+    }
     assert paybot("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
-    code = ("import json, sys, waitress\n"
-            "def create_server(app, **kw):\n"
-            "    print(json.dumps(kw), flush=True)\n"
-            "    raise SystemExit(0)\n"
-            "waitress.create_server = create_server\n"
-            "sys.argv = ['paybot', 'webhook', '--host', '127.0.0.1', '--port', '0']\n"
-            "from bot.cli import main\n"
-            "main()\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path,
-                          timeout=60)
+    code = (
+        "import json, sys, waitress\n"
+        "def create_server(app, **kw):\n"
+        "    print(json.dumps(kw), flush=True)\n"
+        "    raise SystemExit(0)\n"
+        "waitress.create_server = create_server\n"
+        "sys.argv = ['paybot', 'webhook', '--host', '127.0.0.1', '--port', '0']\n"
+        "from bot.cli import main\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     given = json.loads(done.stdout.splitlines()[0])
     adj = Adjustments(**given)
@@ -175,9 +221,23 @@ def test_sim_mangopay_serves_the_emulator_to_the_official_sdk_with_the_credentia
     from mangopay.exceptions import APIError
     from mangopay.resources import NaturalUser
 
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "sim-mangopay", "--port", "0", "--client-id", "club",
-                             "--api-key", "k3y-of-the-club-emulator"], stdout=subprocess.PIPE, text=True,
-                            env=os.environ | {"COLUMNS": "400"})
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "sim-mangopay",
+            "--port",
+            "0",
+            "--client-id",
+            "club",
+            "--api-key",
+            "k3y-of-the-club-emulator",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"COLUMNS": "400"},
+    )
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
@@ -186,10 +246,17 @@ def test_sim_mangopay_serves_the_emulator_to_the_official_sdk_with_the_credentia
         base = found.group(1)
 
         def user_with(key: str) -> NaturalUser:
-            handler = APIRequest(client_id="club", apikey=key, api_url=base + "/v2.01/",
-                                 api_sandbox_url=base + "/v2.01/", sandbox=False)
-            user = NaturalUser(first_name="Chloé", last_name="Dubois", email="chloe.dubois@example.org",
-                               terms_and_conditions_accepted=True, user_category="PAYER", handler=handler)
+            handler = APIRequest(
+                client_id="club", apikey=key, api_url=base + "/v2.01/", api_sandbox_url=base + "/v2.01/", sandbox=False
+            )
+            user = NaturalUser(
+                first_name="Chloé",
+                last_name="Dubois",
+                email="chloe.dubois@example.org",
+                terms_and_conditions_accepted=True,
+                user_category="PAYER",
+                handler=handler,
+            )
             user.save(handler=handler)
             return user
 

@@ -99,8 +99,17 @@ def test_an_expired_session_asks_to_sign_in_again(browser: Any, site: ConsoleWor
 def test_no_page_opens_without_signing_in(browser: Any, site: ConsoleWorld) -> None:
     transfer = site.send("@paybot send 5 to @alice")
     page = phone(browser, "en")
-    for path in ("", "health", "charts", "transfers", f"transfers/{transfer}", "people/alice", "reconciliation",
-                 "pause", f"transfers/{transfer}/refund?amount=1"):
+    for path in (
+        "",
+        "health",
+        "charts",
+        "transfers",
+        f"transfers/{transfer}",
+        "people/alice",
+        "reconciliation",
+        "pause",
+        f"transfers/{transfer}/refund?amount=1",
+    ):
         page.goto(f"{site.base}/console/{path}")
         assert heading(page) == "Sign in", path
         assert page.url.startswith(f"{site.base}/console/sign-in"), path
@@ -109,8 +118,13 @@ def test_no_page_opens_without_signing_in(browser: Any, site: ConsoleWorld) -> N
 def test_each_view_shows_a_transfer_made_in_the_test(browser: Any, site: ConsoleWorld) -> None:
     transfer = site.send("@paybot send 5 to @alice for the browser")
     held = site.send("@paybot send 3 to @carol")
-    record(site.store, site.run.clock.now(), 7, [Mismatch(held, "pay_x", "held", "no payment",
-                                                          "the provider has no payment for this transfer")], 0)
+    record(
+        site.store,
+        site.run.clock.now(),
+        7,
+        [Mismatch(held, "pay_x", "held", "no payment", "the provider has no payment for this transfer")],
+        0,
+    )
     page = signed_in(browser, site)
     assert "1 held" in page.locator("main").inner_text()
     accessible(page)
@@ -123,8 +137,10 @@ def test_each_view_shows_a_transfer_made_in_the_test(browser: Any, site: Console
     documented(page, "transfers")
     page.get_by_label("Status").select_option("held")
     page.get_by_role("button", name="Show").click()
-    assert [page.get_by_role("link", name=str(held)).count(), page.get_by_role("link", name=str(transfer)).count()] \
-        == [1, 0]
+    assert [page.get_by_role("link", name=str(held)).count(), page.get_by_role("link", name=str(transfer)).count()] == [
+        1,
+        0,
+    ]
     page.goto(f"{site.base}/console/transfers")
     page.get_by_role("link", name=str(transfer), exact=True).click()
     assert heading(page) == f"Transfer {transfer}"
@@ -203,7 +219,8 @@ def test_a_form_without_its_csrf_token_is_refused(browser: Any, site: ConsoleWor
 
 
 def test_a_newcomer_signs_in_to_the_running_demo_finds_a_transfer_refunds_part_and_sees_the_charts(
-        browser: Any) -> None:
+    browser: Any,
+) -> None:
     """The path the README gives a newcomer, played as they would: `scripts/console-demo` (the X simulator and
     `paybot run --web` as processes, a transfer made by people on X through the simulator, the operator ada, whose
     password is typed at its prompt), then in the browser: sign in at the address it prints, find the transfer
@@ -222,9 +239,15 @@ def test_a_newcomer_signs_in_to_the_running_demo_finds_a_transfer_refunds_part_a
             s.bind(("127.0.0.1", 0))
             ports.append(s.getsockname()[1])
     env = {**os.environ, "X_PORT": str(ports[0]), "WEB_PORT": str(ports[1]), "PAYBOT_NO_INSTALL": "1"}
-    demo = subprocess.Popen(["bash", str(root / "scripts" / "console-demo")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                            start_new_session=True)
+    demo = subprocess.Popen(
+        ["bash", str(root / "scripts" / "console-demo")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     try:
         assert demo.stdin is not None and demo.stdout is not None
         demo.stdin.write(f"{PASSWORD}\n{PASSWORD}\n")

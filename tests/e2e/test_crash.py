@@ -129,19 +129,26 @@ class People:
         for m in self.sim.bot_messages():
             if m["type"] == "dm" and m["text"].startswith("Send ") and m["id"] not in self.answered_dms:
                 self.answered_dms.add(m["id"])
-                post_id = next(p for p, v in self.posts.items()
-                               if v["sender"] == m["to_id"] and f" {self._amount(v['i'])} " in m["text"])
+                post_id = next(
+                    p
+                    for p, v in self.posts.items()
+                    if v["sender"] == m["to_id"] and f" {self._amount(v['i'])} " in m["text"]
+                )
                 answer = "no" if self.rng.random() < 0.15 else "yes"
                 self.said[post_id] = answer
                 code = re.search(r"\[([A-Z0-9]{4})\]", m["text"])
                 assert code, m["text"]
                 self.sim.dm(self.sim.handle(m["to_id"]), f"{answer} {code.group(1)}")
-            if m["type"] == "dm" and "finish setting up your account here:" in m["text"] \
-                    and m["id"] not in self.answered_dms:  # Stripe's onboarding page
+            if (
+                m["type"] == "dm"
+                and "finish setting up your account here:" in m["text"]
+                and m["id"] not in self.answered_dms
+            ):  # Stripe's onboarding page
                 self.answered_dms.add(m["id"])
                 self.money.finish_onboarding(m["text"])
-            if m["type"] == "dm" and "first secure your account" in m["text"] \
-                    and m["id"] not in self.answered_dms:  # Mangopay's SCA enrolment, before the identity check
+            if (
+                m["type"] == "dm" and "first secure your account" in m["text"] and m["id"] not in self.answered_dms
+            ):  # Mangopay's SCA enrolment, before the identity check
                 self.answered_dms.add(m["id"])
                 self.money.finish_enrolment(m["text"])
             if m["type"] == "reply" and "held for you" in m["text"] and m["id"] not in self.claimed_replies:
@@ -186,11 +193,21 @@ class StripeMoney:
 
         self.sim = StripeSim()
         self.sim.start()
-        self.env = {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": self.sim.api_key,
-                    "STRIPE_API_BASE": self.sim.base, "STRIPE_DB_PATH": str(tmp / "stripe.db")}
-        self.setup = StripeProvider.from_settings(ScenarioSettings(
-            paybot_provider="stripe", stripe_api_key=self.sim.api_key, stripe_api_base=self.sim.base,
-            stripe_db_path=str(tmp / "stripe.db")), self.sim.clock)
+        self.env = {
+            "PAYBOT_PROVIDER": "stripe",
+            "STRIPE_API_KEY": self.sim.api_key,
+            "STRIPE_API_BASE": self.sim.base,
+            "STRIPE_DB_PATH": str(tmp / "stripe.db"),
+        }
+        self.setup = StripeProvider.from_settings(
+            ScenarioSettings(
+                paybot_provider="stripe",
+                stripe_api_key=self.sim.api_key,
+                stripe_api_base=self.sim.base,
+                stripe_db_path=str(tmp / "stripe.db"),
+            ),
+            self.sim.clock,
+        )
 
     def give_card(self, uid: str) -> None:
         self.setup.attach_card(uid, "pm_card_visa")
@@ -224,11 +241,17 @@ class MangopayMoney:
         self.sim = MangopaySim()
         base = self.sim.start()
         settings: dict[str, Any]  # for Settings(**settings): its fields are not all strings
-        settings = {"paybot_provider": "mangopay", "mangopay_client_id": self.sim.client_id,
-                    "mangopay_api_key": self.sim.api_key, "mangopay_api_base": base,
-                    "mangopay_card_page_url": base + "/_sim/card-page/{id}?user={user}&token={token}",
-                    "paybot_link_secret": self.sim.link_secret, "paybot_web_url": "http://127.0.0.1:9",
-                    "paybot_db_path": str(tmp / "paybot.db"), "mangopay_db_path": str(tmp / "mangopay.db")}
+        settings = {
+            "paybot_provider": "mangopay",
+            "mangopay_client_id": self.sim.client_id,
+            "mangopay_api_key": self.sim.api_key,
+            "mangopay_api_base": base,
+            "mangopay_card_page_url": base + "/_sim/card-page/{id}?user={user}&token={token}",
+            "paybot_link_secret": self.sim.link_secret,
+            "paybot_web_url": "http://127.0.0.1:9",
+            "paybot_db_path": str(tmp / "paybot.db"),
+            "mangopay_db_path": str(tmp / "mangopay.db"),
+        }
         self.env = {name.upper(): value for name, value in settings.items()}
         # Everyone gave paybot's identity page before the run (Mangopay is sent only a person's identity): the
         # worker's store, migrated as `paybot run` would, holds their records.
@@ -247,11 +270,23 @@ class MangopayMoney:
         who = person(uid)
         assert who.address is not None
         with self.store() as tx:
-            tx.identities.add(IdentityRecord(
-                user_id=uid, first_name=who.first_name, last_name=who.last_name, email=who.email,
-                birthday=who.birthday, nationality=who.nationality, residence=who.residence,
-                address_line1=who.address.line1, city=who.address.city, postal_code=who.address.postal_code,
-                terms_url=who.terms_url, terms_accepted_at=who.terms_accepted_at, updated_at=who.terms_accepted_at))
+            tx.identities.add(
+                IdentityRecord(
+                    user_id=uid,
+                    first_name=who.first_name,
+                    last_name=who.last_name,
+                    email=who.email,
+                    birthday=who.birthday,
+                    nationality=who.nationality,
+                    residence=who.residence,
+                    address_line1=who.address.line1,
+                    city=who.address.city,
+                    postal_code=who.address.postal_code,
+                    terms_url=who.terms_url,
+                    terms_accepted_at=who.terms_accepted_at,
+                    updated_at=who.terms_accepted_at,
+                )
+            )
             tx.commit()
 
     def give_card(self, uid: str) -> None:
@@ -299,9 +334,15 @@ class MangopayMoney:
 
 def start_worker(sim: Sim, tmp: Path, fault: str | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
     settings = {
-        "PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_DMS_IDLE_INTERVAL": "0",
-        "PAYBOT_TICK_INTERVAL": "0.1", "PAYBOT_OUTBOX_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5",
-        "PAYBOT_CLAIM_WINDOW": "3s", "PAYBOT_DAILY_MAX": "100000", "LOG_LEVEL": "INFO",
+        "PAYBOT_MENTIONS_INTERVAL": "0.05",
+        "PAYBOT_DMS_INTERVAL": "0.05",
+        "PAYBOT_DMS_IDLE_INTERVAL": "0",
+        "PAYBOT_TICK_INTERVAL": "0.1",
+        "PAYBOT_OUTBOX_INTERVAL": "0.05",
+        "PAYBOT_LEASE_TTL": "0.5",
+        "PAYBOT_CLAIM_WINDOW": "3s",
+        "PAYBOT_DAILY_MAX": "100000",
+        "LOG_LEVEL": "INFO",
         # The simulator keeps X's time by this machine's clock: no skew to allow for, and every answer judged at
         # the next reading (the default margin would hold each answer 5 s, past the runs' time budgets).
         "PAYBOT_ANSWER_MARGIN": "0s",
@@ -317,19 +358,26 @@ def start_worker(sim: Sim, tmp: Path, fault: str | None, env: dict[str, str]) ->
 def _why(db: str, sim: Sim, people: People, root: str) -> dict[str, Any]:
     """What is known of one transfer, for a failure message."""
     return {
-        "asked": people.posts.get(root), "said": people.said.get(root),
+        "asked": people.posts.get(root),
+        "said": people.said.get(root),
         "transfer": rows(db, f"SELECT * FROM transfer WHERE root_tweet_id = '{root}'"),
-        "timeline": rows(db, "SELECT e.* FROM transferevent e JOIN transfer t ON e.transfer_id = t.id "
-                              f"WHERE t.root_tweet_id = '{root}'"),
+        "timeline": rows(
+            db,
+            f"SELECT e.* FROM transferevent e JOIN transfer t ON e.transfer_id = t.id WHERE t.root_tweet_id = '{root}'",
+        ),
         "outbox": rows(db, f"SELECT * FROM outbox WHERE transfer_root = '{root}'"),
-        "dms_to_sender": [m["text"] for m in sim.bot_messages()
-                          if m["type"] == "dm" and m["to_id"] == (people.posts.get(root) or {}).get("sender")][-5:],
+        "dms_to_sender": [
+            m["text"]
+            for m in sim.bot_messages()
+            if m["type"] == "dm" and m["to_id"] == (people.posts.get(root) or {}).get("sender")
+        ][-5:],
         "checkpoints": rows(db, "SELECT * FROM checkpoint WHERE name LIKE 'dm%'"),
     }
 
 
-def wait_for(done: Any, proc: subprocess.Popen[bytes], tmp: Path, what: str, *, pause: float = 0.05,
-             must_live: bool = True) -> None:
+def wait_for(
+    done: Any, proc: subprocess.Popen[bytes], tmp: Path, what: str, *, pause: float = 0.05, must_live: bool = True
+) -> None:
     """Poll `done()` until true. The worker dying unasked (`must_live`) fails at once; KILL_BUDGET
     seconds without it is a hang, and fails with the log's tail. No verdict depends on speed."""
     deadline = time.monotonic() + KILL_BUDGET
@@ -385,8 +433,7 @@ def test_sigkill_anywhere_on_mangopay(sim: XSim, tmp_path: Path, capsys: pytest.
 
 
 @pytest.mark.timeout(120 + MASTODON_KILLS * KILL_BUDGET)
-def test_sigkill_anywhere_on_mastodon(masto: MastodonWorld, tmp_path: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_sigkill_anywhere_on_mastodon(masto: MastodonWorld, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The same on the Mastodon timeline: `paybot run` reads the simulator's notifications and follows its user
     stream, its cursors in the store, killed at every point once (at its first passage in a process's life)."""
     money = SandboxMoney(tmp_path)
@@ -412,8 +459,13 @@ def test_sigkill_anywhere_with_the_store_on_postgresql(
         money.close()
 
 
-def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  # noqa: C901
-                          capsys: pytest.CaptureFixture[str]) -> None:
+def crash_again_and_again(  # noqa: C901
+    sim: Sim,
+    tmp_path: Path,
+    money: Any,
+    n_kills: int,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     rng = random.Random(SEED)
     people = People(sim, money, rng)
     db = money.env.get("DATABASE_URL", f"sqlite:///{tmp_path / 'paybot.db'}")
@@ -436,16 +488,23 @@ def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  #
             return proc.poll() is not None
 
         wait_for(died, proc, tmp_path, f"the fault point {fault}", pause=0.03, must_live=False)
-        assert proc.returncode == -signal.SIGKILL, (fault, proc.returncode,
-                                                    (tmp_path / "worker.log").read_text()[-3000:])
+        assert proc.returncode == -signal.SIGKILL, (
+            fault,
+            proc.returncode,
+            (tmp_path / "worker.log").read_text()[-3000:],
+        )
         kills[fault.split("@")[0]] += 1
     # A clean worker finishes everything: the people answer until every transfer has ended.
     proc = start_worker(sim, tmp_path, None, money.env)
     try:
+
         def settled() -> bool:
             people.react()
-            open_ = rows(db, "SELECT COUNT(*) FROM transfer WHERE status NOT IN "
-                                   "('completed', 'cancelled', 'expired', 'failed', 'returned')")[0][0]
+            open_ = rows(
+                db,
+                "SELECT COUNT(*) FROM transfer WHERE status NOT IN "
+                "('completed', 'cancelled', 'expired', 'failed', 'returned')",
+            )[0][0]
             unsent = rows(db, "SELECT COUNT(*) FROM outbox WHERE status IN ('queued', 'sending')")[0][0]
             return open_ == 0 and unsent == 0 and people.caught_up()
 
@@ -454,8 +513,9 @@ def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  #
         stop(proc)
     elapsed = time.monotonic() - started
 
-    transfers = rows(db, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, "
-                               "pay_key FROM transfer")
+    transfers = rows(
+        db, "SELECT root_tweet_id, sender_id, recipient_id, amount_minor, status, payment_ref, pay_key FROM transfer"
+    )
     payments = money.payments()
     by_root = {t[0]: t for t in transfers}
 
@@ -473,8 +533,10 @@ def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  #
         else:
             if status not in {"cancelled", "expired", "failed"}:
                 (tmp_path / "why.json").write_text(json.dumps(_why(db, sim, people, root), default=str, indent=1))
-                pytest.fail(f"transfer of post {root} ended {status}; its story: {tmp_path / 'why.json'}\n"
-                            + (tmp_path / "why.json").read_text())
+                pytest.fail(
+                    f"transfer of post {root} ended {status}; its story: {tmp_path / 'why.json'}\n"
+                    + (tmp_path / "why.json").read_text()
+                )
             if people.said.get(root) == "yes":
                 assert status != "cancelled"
     # The provider and the store agree.
@@ -486,8 +548,11 @@ def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  #
                 assert recipient == people.claimer
     # Nobody got the same message twice, and no payment got two outcomes.
     # (One answer may rightly repeat: a second CLAIM after the first released everything.)
-    said = Counter((m["type"], m.get("to_id") or m.get("in_reply_to"), m["text"]) for m in sim.bot_messages()
-                   if "Nothing is waiting for you" not in m["text"])
+    said = Counter(
+        (m["type"], m.get("to_id") or m.get("in_reply_to"), m["text"])
+        for m in sim.bot_messages()
+        if "Nothing is waiting for you" not in m["text"]
+    )
     assert [k for k, n in said.items() if n > 1] == []
     outcomes = Counter(m["in_reply_to"] for m in sim.bot_messages() if m["type"] == "reply")
     assert all(n == 1 for n in outcomes.values())
@@ -496,5 +561,7 @@ def crash_again_and_again(sim: Sim, tmp_path: Path, money: Any, n_kills: int,  #
     else:
         assert sim.violations == 0
     with capsys.disabled():
-        print(f"\nSIGKILL: {sum(kills.values())} kills, each at its point ({dict(kills)}), seed {SEED}, "
-              f"{people.n} commands, {len(payments)} payments, {elapsed:.0f} s")
+        print(
+            f"\nSIGKILL: {sum(kills.values())} kills, each at its point ({dict(kills)}), seed {SEED}, "
+            f"{people.n} commands, {len(payments)} payments, {elapsed:.0f} s"
+        )

@@ -37,8 +37,11 @@ def portless(outcome: dict[str, Any]) -> str:
 
 
 # Each provider's share of the deaths, and where its seeds start (so its runs are other scenarios).
-SHARES = {"sandbox": (CRASHES - 2 * (CRASHES * 3 // 10), SEED), "stripe": (CRASHES * 3 // 10, SEED + 1000),
-          "mangopay": (CRASHES * 3 // 10, SEED + 2000)}
+SHARES = {
+    "sandbox": (CRASHES - 2 * (CRASHES * 3 // 10), SEED),
+    "stripe": (CRASHES * 3 // 10, SEED + 1000),
+    "mangopay": (CRASHES * 3 // 10, SEED + 2000),
+}
 
 
 @pytest.mark.timeout(900)
@@ -52,14 +55,35 @@ def test_a_thousand_deaths_in_process_lose_nothing_and_do_nothing_twice(
     Each provider runs in a process of its own, one test each, so pytest's workers share them out."""
     deaths, first_seed = SHARES[provider]
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.support.crashmode", "--provider", provider, "--first-seed", str(first_seed),
-         "--crashes", str(deaths), "--each-point", "3", "--json", "--out", str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "tests.support.crashmode",
+            "--provider",
+            provider,
+            "--first-seed",
+            str(first_seed),
+            "--crashes",
+            str(deaths),
+            "--each-point",
+            "3",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, f"crash mode on {provider}:\n{proc.stdout[-6000:]}"
     r = json.loads(proc.stdout.strip().splitlines()[-1])
     with capsys.disabled():
-        print(f"\ncrash mode on {provider}: seeds {r['seeds'][0]}..{r['seeds'][1]}, {r['runs']} runs, "
-              f"{sum(r['crashes'].values())} deaths in {r['seconds']} s; per point {r['crashes']}")
+        print(
+            f"\ncrash mode on {provider}: seeds {r['seeds'][0]}..{r['seeds'][1]}, {r['runs']} runs, "
+            f"{sum(r['crashes'].values())} deaths in {r['seconds']} s; per point {r['crashes']}"
+        )
     assert r["failures"] == []
     assert all(r["crashes"][p] > 0 for p in POINTS), r["crashes"]
     assert sum(r["crashes"].values()) >= deaths

@@ -33,9 +33,15 @@ def sim() -> Iterator[XSim]:
 
 
 def settings(sim: XSim, tmp: Path, **over: object) -> ScenarioSettings:
-    base = dict(x_consumer_key=SIM_CONSUMER_KEY, x_consumer_secret=SIM_CONSUMER_SECRET, x_access_token=SIM_ACCESS_TOKEN,
-                x_access_token_secret=SIM_ACCESS_TOKEN_SECRET, x_api_base=sim.base,
-                paybot_db_path=str(tmp / "p.db"), sandbox_db_path=str(tmp / "s.db"))
+    base = dict(
+        x_consumer_key=SIM_CONSUMER_KEY,
+        x_consumer_secret=SIM_CONSUMER_SECRET,
+        x_access_token=SIM_ACCESS_TOKEN,
+        x_access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+        x_api_base=sim.base,
+        paybot_db_path=str(tmp / "p.db"),
+        sandbox_db_path=str(tmp / "s.db"),
+    )
     return ScenarioSettings(**(base | over))  # type: ignore[arg-type]
 
 
@@ -81,17 +87,32 @@ def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
 
 
 def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> None:
-    env = {**os.environ, "X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY,
-           "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET, "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN,
-           "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
-           "PAYBOT_DB_PATH": str(tmp_path / "p.db"), "SANDBOX_DB_PATH": str(tmp_path / "s.db"), "COLUMNS": "200"}
-    first = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env,
-                           cwd=tmp_path, timeout=60)
+    env = {
+        **os.environ,
+        "X_API_BASE": sim.base,
+        "X_CONSUMER_KEY": SIM_CONSUMER_KEY,
+        "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET,
+        "X_ACCESS_TOKEN": SIM_ACCESS_TOKEN,
+        "X_ACCESS_TOKEN_SECRET": SIM_ACCESS_TOKEN_SECRET,
+        "PAYBOT_DB_PATH": str(tmp_path / "p.db"),
+        "SANDBOX_DB_PATH": str(tmp_path / "s.db"),
+        "COLUMNS": "200",
+    }
+    first = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert first.returncode == 1 and "paybot db upgrade" in first.stdout
-    subprocess.run([sys.executable, "-m", "bot", "db", "upgrade"], env=env, cwd=tmp_path, check=True,
-                   capture_output=True, timeout=60)
-    second = subprocess.run([sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env,
-                            cwd=tmp_path, timeout=60)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert second.returncode == 0, second.stdout
     assert "@paybot" in second.stdout
 
@@ -102,19 +123,44 @@ def test_the_stripe_provider_is_checked(sim: XSim, tmp_path: Path) -> None:
     stripe_sim = StripeSim()
     base = stripe_sim.start()
     try:
-        good = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key=stripe_sim.api_key,
-                                           stripe_api_base=base)))
+        good = by_name(
+            run_checks(
+                settings(
+                    sim, tmp_path, paybot_provider="stripe", stripe_api_key=stripe_sim.api_key, stripe_api_base=base
+                )
+            )
+        )
         assert good["payment provider"] == (OK, "stripe (test mode), account acct_sim_platform")
-        wrong = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_test_nope",
-                                            stripe_api_base=base)))
+        wrong = by_name(
+            run_checks(
+                settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_test_nope", stripe_api_base=base)
+            )
+        )
         assert wrong["payment provider"][0] == FAIL and "refused STRIPE_API_KEY" in wrong["payment provider"][1]
-        live = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_live_x1",
-                                           stripe_api_base=base)))
+        live = by_name(
+            run_checks(
+                settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key="sk_live_x1", stripe_api_base=base)
+            )
+        )
         assert live["payment provider"][0] == FAIL and "PAYBOT_LIVE=1" in live["payment provider"][1]
-        small = by_name(run_checks(settings(sim, tmp_path, paybot_provider="stripe", stripe_api_key=stripe_sim.api_key,
-                                            stripe_api_base=base, paybot_currency="GBP", paybot_min_transfer="0.20")))
-        assert small["payment provider"] == (WARN, "stripe (test mode), account acct_sim_platform: PAYBOT_MIN_TRANSFER "
-                                                   "0.20 is below Stripe's smallest charge, £0.30; smaller commands "
-                                                   "are refused with that minimum")
+        small = by_name(
+            run_checks(
+                settings(
+                    sim,
+                    tmp_path,
+                    paybot_provider="stripe",
+                    stripe_api_key=stripe_sim.api_key,
+                    stripe_api_base=base,
+                    paybot_currency="GBP",
+                    paybot_min_transfer="0.20",
+                )
+            )
+        )
+        assert small["payment provider"] == (
+            WARN,
+            "stripe (test mode), account acct_sim_platform: PAYBOT_MIN_TRANSFER "
+            "0.20 is below Stripe's smallest charge, £0.30; smaller commands "
+            "are refused with that minimum",
+        )
     finally:
         stripe_sim.stop()

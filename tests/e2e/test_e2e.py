@@ -128,9 +128,7 @@ def test_the_time_to_answer_runs_from_when_the_dm_was_sent(run: Run) -> None:
 
 
 @pytest.mark.parametrize("point", ["before_send", "after_send"])
-def test_a_crash_around_a_dm_send_sends_it_exactly_once(
-    run: Run, monkeypatch: pytest.MonkeyPatch, point: str
-) -> None:
+def test_a_crash_around_a_dm_send_sends_it_exactly_once(run: Run, monkeypatch: pytest.MonkeyPatch, point: str) -> None:
     """Crashed before the DM left, it is sent on the next run; crashed between X accepting it and the
     outbox saying so, the worker finds it among its sent DMs and does not send it again."""
     from bot.faults import InjectedFault
@@ -170,8 +168,10 @@ def test_a_yes_behind_a_long_backlog_before_the_first_dm_reading_is_not_lost(run
 def test_a_command_in_the_same_millisecond_as_the_first_start_is_not_history(tmp_path: Path) -> None:
     """X stamps posts to the millisecond; the bot's first start is recorded at that precision too,
     so a command posted right as the bot starts is acted on, not taken for history."""
-    r = Run({"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}},
-             "start": "2026-11-28T12:08:33.973941+00:00"}, tmp_path)
+    r = Run(
+        {"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}}, "start": "2026-11-28T12:08:33.973941+00:00"},
+        tmp_path,
+    )
     try:
         r.step({"tweet": "@paybot send 5 to @alice", "by": "bob"})
         assert [t["status"] for t in r.outcome()["transfers"]] == ["pending"]

@@ -23,18 +23,36 @@ from bot.sims.x_routes import TIMEOUT
 from bot.store import Transfer
 
 FAULTS = [
-    ("mentions", 500), ("mentions", 503), ("mentions", TIMEOUT), ("mentions", 429), ("mentions", 4290),
-    ("dm_events", 500), ("dm_events", 503), ("dm_events", TIMEOUT), ("dm_events", 429), ("dm_events", 4290),
-    ("dm_post", 500), ("dm_post", 503), ("dm_post", TIMEOUT), ("dm_post", 429), ("dm_post", 4290),
-    ("tweets_post", 500), ("tweets_post", 503), ("tweets_post", TIMEOUT), ("tweets_post", 429),
+    ("mentions", 500),
+    ("mentions", 503),
+    ("mentions", TIMEOUT),
+    ("mentions", 429),
+    ("mentions", 4290),
+    ("dm_events", 500),
+    ("dm_events", 503),
+    ("dm_events", TIMEOUT),
+    ("dm_events", 429),
+    ("dm_events", 4290),
+    ("dm_post", 500),
+    ("dm_post", 503),
+    ("dm_post", TIMEOUT),
+    ("dm_post", 429),
+    ("dm_post", 4290),
+    ("tweets_post", 500),
+    ("tweets_post", 503),
+    ("tweets_post", TIMEOUT),
+    ("tweets_post", 429),
     ("tweets_post", 4290),
 ]
 
 
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Run]:
-    scenario = {"limits": "pay_per_use", "settings": {"x_timeout": 0.3},
-                "users": {"bob": {"card": "ok"}, "alice": {"payouts": True}}}
+    scenario = {
+        "limits": "pay_per_use",
+        "settings": {"x_timeout": 0.3},
+        "users": {"bob": {"card": "ok"}, "alice": {"payouts": True}},
+    }
     r = Run(scenario, tmp_path)
     assert isinstance(r.sim, XSim)  # the run is on X
     r.sim.timeout_delay = 0.6
@@ -63,8 +81,10 @@ def test_the_bot_recovers_from_each_fault(run: Run, endpoint: str, status: int) 
     assert len(run.sandbox.payments()) == 1
     assert isinstance(run.sim, XSim)  # the run is on X
     assert run.sim.violations == 0
-    assert any(e["endpoint"] == endpoint and e["status"] != 200 and e["status"] != 201 for e in run.sim.log) or \
-        status == TIMEOUT
+    assert (
+        any(e["endpoint"] == endpoint and e["status"] != 200 and e["status"] != 201 for e in run.sim.log)
+        or status == TIMEOUT
+    )
 
 
 def test_a_sustained_burst_stays_inside_every_limit() -> None:

@@ -38,8 +38,10 @@ def test_every_scenario_ends_the_same_on_mangopay(path: Path) -> None:
     scenario = json.loads(path.read_text(encoding="utf-8"))
     outcome, _ = run_scenario(scenario, provider="mangopay")
     expect = scenario["expect"]
-    got = [{k: actual[k] for k in wanted} for actual, wanted in zip(outcome["transfers"], expect["transfers"],
-                                                                      strict=False)]
+    got = [
+        {k: actual[k] for k in wanted}
+        for actual, wanted in zip(outcome["transfers"], expect["transfers"], strict=False)
+    ]
     same = len(outcome["transfers"]) == len(expect["transfers"]) and got == expect["transfers"]
     if path.stem in OTHERWISE:
         assert not same, f"{path.stem} now ends as on the sandbox: {OTHERWISE[path.stem]} no longer holds"
@@ -49,14 +51,22 @@ def test_every_scenario_ends_the_same_on_mangopay(path: Path) -> None:
     wanted_replies = [m for m in expect["messages"] if m["type"] != "dm"]
     assert len(replies) == len(wanted_replies), replies
     for actual, wanted in zip(replies, wanted_replies, strict=True):
-        assert wanted.get("contains", "") in actual["text"] and wanted.get("text", actual["text"]) == actual["text"] \
+        assert (
+            wanted.get("contains", "") in actual["text"]
+            and wanted.get("text", actual["text"]) == actual["text"]
             and actual["in_reply_to"] == wanted["in_reply_to"]
+        )
 
 
 def test_simulate_command_takes_the_mangopay_provider(tmp_path: Path) -> None:
     scenario = Path(__file__).parents[1] / "scenarios" / "held_renamed_then_claimed.json"
-    done = subprocess.run([sys.executable, "-m", "bot", "simulate", str(scenario), "--provider", "mangopay",
-                           "--json"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "simulate", str(scenario), "--provider", "mangopay", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert [t["status"] for t in out["transfers"]] == ["completed"]
@@ -65,9 +75,15 @@ def test_simulate_command_takes_the_mangopay_provider(tmp_path: Path) -> None:
 def test_the_links_say_how_long_mangopays_pages_stay_open() -> None:
     """Mangopay's 3DS page closes after 15 minutes: the DM says so (Stripe's says 24 hours); its card page
     is the operator's, whose lifetime paybot does not know, so that DM promises none."""
-    scenario = {"users": {"erin": {"card": "needs_auth"}, "alice": {"payouts": True}, "dan": {}},
-                "steps": [{"tweet": "@paybot send 5 to @alice", "by": "erin", "id": "t1"},
-                          {"dm": "yes", "by": "erin"}, {"dm": "register", "by": "dan"}]}
+    scenario = {
+        "users": {"erin": {"card": "needs_auth"}, "alice": {"payouts": True}, "dan": {}},
+        "steps": [
+            {"tweet": "@paybot send 5 to @alice", "by": "erin", "id": "t1"},
+            {"dm": "yes", "by": "erin"},
+            {"dm": "register", "by": "dan"},
+        ],
+    }
+
     def dms(provider: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for m in run_scenario(scenario, provider=provider)[0]["messages"]:
@@ -88,10 +104,16 @@ def test_an_owners_held_money_that_mangopay_will_not_release_goes_back_at_once()
     their standing consent), so it stayed in their wallet for good while the recipient was told it was
     coming. Now the claim tells the recipient the truth and the money goes back to the sender's card."""
     scenario: dict[str, Any]  # for run.step(step): a step is a dict
-    scenario = {"users": {"alice": {"card": "ok", "payouts": True}, "carol": {}},
-                "steps": [{"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
-                          {"dm": "yes", "by": "alice"}, {"dm": "claim", "by": "carol"},
-                          {"dm": "claim", "by": "carol"}, {"wait": "15d"}]}
+    scenario = {
+        "users": {"alice": {"card": "ok", "payouts": True}, "carol": {}},
+        "steps": [
+            {"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
+            {"dm": "yes", "by": "alice"},
+            {"dm": "claim", "by": "carol"},
+            {"dm": "claim", "by": "carol"},
+            {"wait": "15d"},
+        ],
+    }
     run = Run(scenario, Path(tempfile.mkdtemp(prefix="paybot-test-")), provider="mangopay")
     try:
         for step in scenario["steps"]:
@@ -125,8 +147,11 @@ def test_an_owner_whose_bank_wants_3ds_gets_the_second_link_too() -> None:
     Mangopay's page, whose link was never sent; the payment lapsed (and the scenario runner approved the
     unsent page). Now the sender gets that link, says the card was charged, and approving it pays."""
     people = {"alice": {"card": "needs_auth", "payouts": True}, "carol": {"payouts": True}}
-    steps: list[dict[str, Any]] = [{"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
-                                   {"dm": "yes", "by": "alice"}, {"approve": "alice"}]
+    steps: list[dict[str, Any]] = [
+        {"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
+        {"dm": "yes", "by": "alice"},
+        {"approve": "alice"},
+    ]
     paid = _run({"users": people, "steps": steps})
     assert [t["status"] for t in paid["transfers"]] == ["completed"]
     links = [text for text in _dms_to(paid, "alice") if "Approve it here within" in text]
@@ -139,10 +164,18 @@ def test_an_owner_whose_bank_wants_3ds_gets_the_second_link_too() -> None:
 def test_an_unapproved_owner_to_owner_payment_says_it_was_charged_then_refunded() -> None:
     """Found by an attack: Mangopay charges the card before the Owner's approval of the transfer, but the
     DMs said "Nothing is charged until you do" and, at the lapse, "Nothing was charged"."""
-    outcome = _run({"users": {"alice": {"card": "ok", "payouts": True}, "carol": {"payouts": True}},
-                    "steps": [{"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
-                              {"dm": "yes", "by": "alice"}, {"wait": "20m"}, {"approve": "alice"},
-                              {"wait": "1h"}]})
+    outcome = _run(
+        {
+            "users": {"alice": {"card": "ok", "payouts": True}, "carol": {"payouts": True}},
+            "steps": [
+                {"tweet": "@paybot send 5 to @carol", "by": "alice", "id": "t1"},
+                {"dm": "yes", "by": "alice"},
+                {"wait": "20m"},
+                {"approve": "alice"},
+                {"wait": "1h"},
+            ],
+        }
+    )
     assert [t["status"] for t in outcome["transfers"]] == ["failed"]
     said = " ".join(_dms_to(outcome, "alice"))
     assert "Your card has been charged; if you don't approve in time, the charge is refunded." in said
@@ -154,10 +187,18 @@ def test_an_approval_link_that_closes_soon_goes_before_a_queue_of_confirmations(
     the 3DS link went out when its 15-minute page closed. A page that closes within the hour now goes before
     what is queued. (Confirmations already sent before the yes still use the allowance: docs/not-built.md.)"""
     tweets = [{"tweet": f"@paybot send 1 to @alice for thing {i}", "by": "mallory"} for i in range(14)]
-    outcome = _run({"limits": "pay_per_use",
-                    "users": {"erin": {"card": "needs_auth"}, "alice": {"payouts": True}, "mallory": {"card": "ok"}},
-                    "steps": [{"tweet": "@paybot send 5 to @alice", "by": "erin", "id": "t1"},
-                              {"together": [*tweets, {"dm": "yes", "by": "erin"}]}, {"wait": "10m"},
-                              {"approve": "erin"}, {"wait": "20m"}]})
+    outcome = _run(
+        {
+            "limits": "pay_per_use",
+            "users": {"erin": {"card": "needs_auth"}, "alice": {"payouts": True}, "mallory": {"card": "ok"}},
+            "steps": [
+                {"tweet": "@paybot send 5 to @alice", "by": "erin", "id": "t1"},
+                {"together": [*tweets, {"dm": "yes", "by": "erin"}]},
+                {"wait": "10m"},
+                {"approve": "erin"},
+                {"wait": "20m"},
+            ],
+        }
+    )
     erins = [t for t in outcome["transfers"] if t["from"] == "erin"]
     assert [t["status"] for t in erins] == ["completed"], erins

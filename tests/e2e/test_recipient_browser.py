@@ -83,9 +83,18 @@ def jw(tmp_path: Path) -> Iterator[Journey]:
     world = Journey(tmp_path)
     now = world.clock.now()
     with world.uow() as tx:  # bob paid before: he gave his name and e-mail
-        tx.identities.add(IdentityRecord(user_id=BOB, first_name="Bruno", last_name="Durand",
-                                         email="bruno@example.com", terms_url="https://mangopay.com/terms",
-                                         terms_accepted_at=now, lang="en", updated_at=now))
+        tx.identities.add(
+            IdentityRecord(
+                user_id=BOB,
+                first_name="Bruno",
+                last_name="Durand",
+                email="bruno@example.com",
+                terms_url="https://mangopay.com/terms",
+                terms_accepted_at=now,
+                lang="en",
+                updated_at=now,
+            )
+        )
         tx.commit()
     world.give_card(BOB)
     yield world
@@ -181,8 +190,9 @@ def test_a_recipient_gives_identity_enrols_claims_adds_an_account_and_cashes_out
     cashout(jw, confirm=False)
     assert "reply YES 0143" in jw.said(ALICE) and jw.payouts() == []  # her DM yes, not the page, allows payment
     jw.dm("alice", "yes 0143")
-    assert jw.said(ALICE) == ("$5.00 is on its way to your bank account ending 0143. I'll DM you when it has "
-                              "been sent.")
+    assert jw.said(ALICE) == (
+        "$5.00 is on its way to your bank account ending 0143. I'll DM you when it has been sent."
+    )
     assert len(jw.payouts()) == 1
 
 
@@ -191,11 +201,24 @@ def owner(jw: Journey) -> Journey:
     """alice received $5.00 (an Owner, enrolled, verified; her account opened) and has no cash-out account."""
     now = jw.clock.now()
     with jw.uow() as tx:
-        tx.identities.add(IdentityRecord(
-            user_id=ALICE, first_name="Alice", last_name="Martin", email="alice@example.com",
-            birthday=now.date().replace(year=1990), nationality="FR", residence="FR",
-            address_line1="12 rue de la Paix", city="Paris", postal_code="75002",
-            terms_url="https://mangopay.com/terms", terms_accepted_at=now, lang="en", updated_at=now))
+        tx.identities.add(
+            IdentityRecord(
+                user_id=ALICE,
+                first_name="Alice",
+                last_name="Martin",
+                email="alice@example.com",
+                birthday=now.date().replace(year=1990),
+                nationality="FR",
+                residence="FR",
+                address_line1="12 rue de la Paix",
+                city="Paris",
+                postal_code="75002",
+                terms_url="https://mangopay.com/terms",
+                terms_accepted_at=now,
+                lang="en",
+                updated_at=now,
+            )
+        )
         tx.commit()
     jw.make_receiver(ALICE)
     jw.pay()

@@ -21,9 +21,12 @@ def test_scenario(path: Path) -> None:
     check(outcome, scenario["expect"])
 
 
-ON_PROVIDERS = [(path, provider) for path in SCENARIOS
-                for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", [])
-                if provider != "sandbox"]
+ON_PROVIDERS = [
+    (path, provider)
+    for path in SCENARIOS
+    for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", [])
+    if provider != "sandbox"
+]
 
 
 @pytest.mark.parametrize(("path", "provider"), ON_PROVIDERS, ids=[f"{p.stem}-{v}" for p, v in ON_PROVIDERS])
@@ -35,8 +38,14 @@ def test_scenario_on_other_providers(path: Path, provider: str) -> None:
     check(outcome, scenario["expect"])
 
 
-ON_POSTGRES = ["happy_path", "restarts_everywhere", "request_paid_and_declined", "held_then_returned",
-               "edit_pending", "two_pending_and_a_code"]
+ON_POSTGRES = [
+    "happy_path",
+    "restarts_everywhere",
+    "request_paid_and_declined",
+    "held_then_returned",
+    "edit_pending",
+    "two_pending_and_a_code",
+]
 
 
 @pytest.mark.parametrize("name", ON_POSTGRES)

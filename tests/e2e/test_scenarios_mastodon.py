@@ -19,24 +19,30 @@ pytestmark = pytest.mark.slow
 # Where the scenario pins a rule of X's that Mastodon does not have, or its expected messages depend on X's
 # ways; the money and the consent rules are the same.
 DIFFERENT: dict[str, str] = {
-    "consent_attack6_a_request_payer_who_cannot_be_dmed_is_never_named_in_public":
-        "anyone may be sent a direct status: a payer who refuses DMs (accepts_dms false) has no equivalent",
-    "consent_attack6_one_payers_failed_dm_leaves_the_other_payers_part":
-        "anyone may be sent a direct status: a payer who refuses DMs (accepts_dms false) has no equivalent",
-    "consent_attack9_a_bare_yes_meant_for_a_new_send_read_after_its_code_answer_pays_nothing_older":
+    "consent_attack6_a_request_payer_who_cannot_be_dmed_is_never_named_in_public": (
+        "anyone may be sent a direct status: a payer who refuses DMs (accepts_dms false) has no equivalent"
+    ),
+    "consent_attack6_one_payers_failed_dm_leaves_the_other_payers_part": (
+        "anyone may be sent a direct status: a payer who refuses DMs (accepts_dms false) has no equivalent"
+    ),
+    "consent_attack9_a_bare_yes_meant_for_a_new_send_read_after_its_code_answer_pays_nothing_older": (
         "the scenario fails X's DM listing alone; Mastodon's mentions and direct statuses come from one "
         "notifications listing, so the fault also delays the $50's confirmation, and the coded yes, sent before "
-        "it, pays nothing (the consent rule applied: less moves, never more)",
-    "consent_attack_yes_before_edit_in_doubt":
+        "it, pays nothing (the consent rule applied: less moves, never more)"
+    ),
+    "consent_attack_yes_before_edit_in_doubt": (
         "same transfers and the same answers; around the crash one more help answer goes out before the flood "
-        "notice (within the ten an hour), and the stale-yes notice comes after them rather than between",
+        "notice (within the ten an hour), and the stale-yes notice comes after them rather than between"
+    ),
     "strangers_cannot_spend": "quotes are not modelled by the Mastodon simulator",
 }
 
 
 # The sentences that name the timeline (bot/messages.py NAMES_THE_TIMELINE) as said on Mastodon.
-WORDING = [(re.compile(r"I can't find (\w+) on X"), r"I can't find \1 on this Mastodon instance"),
-           (re.compile(r"^X refused my reply"), "Mastodon refused my reply")]
+WORDING = [
+    (re.compile(r"I can't find (\w+) on X"), r"I can't find \1 on this Mastodon instance"),
+    (re.compile(r"^X refused my reply"), "Mastodon refused my reply"),
+]
 
 
 def on_mastodon(expect: dict[str, Any]) -> dict[str, Any]:
@@ -90,9 +96,14 @@ def test_the_cli_plays_on_mastodon(tmp_path: Path) -> None:
 
 
 # Two of the scenarios that name other providers, on each of them, on Mastodon: the adapters meet as on X.
-ON_PROVIDERS = [(name, provider) for name in ("consent_attack5_a_requesters_edit_cannot_redirect_a_bare_yes",
-                                              "consent_attack4_a_superseded_confirmation_is_never_sent")
-                for provider in ("stripe", "mangopay")]
+ON_PROVIDERS = [
+    (name, provider)
+    for name in (
+        "consent_attack5_a_requesters_edit_cannot_redirect_a_bare_yes",
+        "consent_attack4_a_superseded_confirmation_is_never_sent",
+    )
+    for provider in ("stripe", "mangopay")
+]
 
 
 @pytest.mark.parametrize(("name", "provider"), ON_PROVIDERS, ids=[f"{n}-{p}" for n, p in ON_PROVIDERS])

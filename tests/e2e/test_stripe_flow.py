@@ -57,14 +57,22 @@ def test_every_scenario_ends_the_same_on_stripe(path: Path) -> None:
     wanted_replies = [m for m in expect["messages"] if m["type"] != "dm"]
     assert len(replies) == len(wanted_replies), replies
     for actual, wanted in zip(replies, wanted_replies, strict=True):
-        assert wanted.get("contains", "") in actual["text"] and wanted.get("text", actual["text"]) == actual["text"] \
+        assert (
+            wanted.get("contains", "") in actual["text"]
+            and wanted.get("text", actual["text"]) == actual["text"]
             and actual["in_reply_to"] == wanted["in_reply_to"]
+        )
 
 
 def test_simulate_command_takes_the_stripe_provider(tmp_path: Path) -> None:
     scenario = Path(__file__).parents[1] / "scenarios" / "held_renamed_then_claimed.json"
-    done = subprocess.run([sys.executable, "-m", "bot", "simulate", str(scenario), "--provider", "stripe", "--json"],
-                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "simulate", str(scenario), "--provider", "stripe", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert [t["status"] for t in out["transfers"]] == ["completed"]
@@ -114,7 +122,8 @@ def test_a_crash_after_the_charge_then_a_restart_charges_once(run: Run, monkeypa
 
 
 def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_again(
-        run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run.stripe is not None
     crash_on_yes(run, "after_pay", "carol", monkeypatch)
     run.clock.advance(timedelta(hours=25))  # the worker was down for a day: Stripe forgot the key
@@ -128,7 +137,8 @@ def test_a_payment_in_doubt_past_the_keys_lifetime_is_looked_up_not_charged_agai
 
 @pytest.mark.parametrize("key_lifetime", [timedelta(hours=24), timedelta(hours=48)], ids=["looked_up", "paid_again"])
 def test_once_stripe_has_forgotten_the_key_only_the_lookup_stands_between_a_retry_and_a_second_charge(
-        run: Run, monkeypatch: pytest.MonkeyPatch, key_lifetime: timedelta) -> None:
+    run: Run, monkeypatch: pytest.MonkeyPatch, key_lifetime: timedelta
+) -> None:
     """The emulator forgets keys after 24 hours of its clock, as Stripe does. A payment in doubt older than that
     is looked up (Payments.execute: `stale`), and charged once. The control: a service that believed keys live
     for 48 hours retries with the forgotten key, and Stripe, having pruned it, charges a second time."""
@@ -209,10 +219,17 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
         s.add(row)
         s.commit()
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
-    stray = provider.client.v1.payment_intents.create(params={  # a charge paybot never recorded
-        "amount": 700, "currency": "usd", "customer": provider.customer(run.sim.user_id("bob")),
-        "payment_method": cast(str, provider._card(run.sim.user_id("bob"))), "off_session": True, "confirm": True,
-        "metadata": {"paybot_key": "pay:unknown"}})
+    stray = provider.client.v1.payment_intents.create(
+        params={  # a charge paybot never recorded
+            "amount": 700,
+            "currency": "usd",
+            "customer": provider.customer(run.sim.user_id("bob")),
+            "payment_method": cast(str, provider._card(run.sim.user_id("bob"))),
+            "off_session": True,
+            "confirm": True,
+            "metadata": {"paybot_key": "pay:unknown"},
+        }
+    )
     mismatches, _ = reconcile(run.bot.service, since)
     assert [(m.transfer_id, m.ref) for m in mismatches] == [(1, transfers(run)[0].payment_ref), (None, stray.id)]
     assert "charged at the provider" in mismatches[0].what
@@ -221,11 +238,17 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
 def paybot(tmp: Path, run: Run, *args: str) -> subprocess.CompletedProcess[str]:
     assert run.stripe is not None
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
-    env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "PAYBOT_PROVIDER": "stripe", "COLUMNS": "200",
-            "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
-            "STRIPE_DB_PATH": str(tmp / "stripe.db")}
-    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp,
-                          timeout=60)
+    env |= {
+        "PAYBOT_DB_PATH": str(tmp / "paybot.db"),
+        "PAYBOT_PROVIDER": "stripe",
+        "COLUMNS": "200",
+        "STRIPE_API_KEY": run.stripe.api_key,
+        "STRIPE_API_BASE": run.stripe.base,
+        "STRIPE_DB_PATH": str(tmp / "stripe.db"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp, timeout=60
+    )
 
 
 def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> None:
@@ -253,8 +276,12 @@ def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> No
 
 
 def stripe_env(stripe_sim: StripeSim, tmp: Path) -> dict[str, str]:
-    return {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": stripe_sim.api_key, "STRIPE_API_BASE": stripe_sim.base,
-            "STRIPE_DB_PATH": str(tmp / "stripe.db")}
+    return {
+        "PAYBOT_PROVIDER": "stripe",
+        "STRIPE_API_KEY": stripe_sim.api_key,
+        "STRIPE_API_BASE": stripe_sim.base,
+        "STRIPE_DB_PATH": str(tmp / "stripe.db"),
+    }
 
 
 def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: Path) -> None:  # noqa: F811
@@ -262,9 +289,15 @@ def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: P
     stripe_sim = StripeSim()
     stripe_sim.start()
     try:
-        setup = StripeProvider.from_settings(ScenarioSettings(
-            paybot_provider="stripe", stripe_api_key=stripe_sim.api_key, stripe_api_base=stripe_sim.base,
-            stripe_db_path=str(tmp_path / "stripe.db")), stripe_sim.clock)
+        setup = StripeProvider.from_settings(
+            ScenarioSettings(
+                paybot_provider="stripe",
+                stripe_api_key=stripe_sim.api_key,
+                stripe_api_base=stripe_sim.base,
+                stripe_db_path=str(tmp_path / "stripe.db"),
+            ),
+            stripe_sim.clock,
+        )
         bob, alice = xsim.user_id("bob"), xsim.user_id("alice")
         setup.attach_card(bob, STRIPE_CARDS["ok"])
         stripe_sim.onboard(setup.account(alice))
@@ -284,11 +317,19 @@ def test_sigkill_after_the_charge_on_stripe_then_restart(xsim: XSim, tmp_path: P
 
 def test_a_live_key_without_paybot_live_refuses_to_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "STRIPE_"))}
-    env |= {"PAYBOT_PROVIDER": "stripe", "STRIPE_API_KEY": "sk_live_51Abc0123456789xyz",
-            "X_CONSUMER_KEY": "ck", "X_CONSUMER_SECRET": "cs", "X_ACCESS_TOKEN": "at", "X_ACCESS_TOKEN_SECRET": "ats",
-            "X_API_BASE": "http://127.0.0.1:9", "PAYBOT_DB_PATH": str(tmp_path / "paybot.db")}
-    done = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=60)
+    env |= {
+        "PAYBOT_PROVIDER": "stripe",
+        "STRIPE_API_KEY": "sk_live_51Abc0123456789xyz",
+        "X_CONSUMER_KEY": "ck",
+        "X_CONSUMER_SECRET": "cs",
+        "X_ACCESS_TOKEN": "at",
+        "X_ACCESS_TOKEN_SECRET": "ats",
+        "X_API_BASE": "http://127.0.0.1:9",
+        "PAYBOT_DB_PATH": str(tmp_path / "paybot.db"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert done.returncode == 2
     assert "live key" in done.stderr and "PAYBOT_LIVE=1" in done.stderr
     assert "sk_live_51Abc0123456789xyz" not in done.stderr + done.stdout
@@ -314,14 +355,27 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
     [t] = transfers(run)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
-    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "PAYBOT_PROVIDER": "stripe",
-            "STRIPE_API_KEY": run.stripe.api_key, "STRIPE_API_BASE": run.stripe.base,
-            "STRIPE_DB_PATH": str(tmp_path / "stripe.db"), "STRIPE_WEBHOOK_SECRET": SECRET}
+    env |= {
+        "PAYBOT_DB_PATH": str(tmp_path / "paybot.db"),
+        "PAYBOT_PROVIDER": "stripe",
+        "STRIPE_API_KEY": run.stripe.api_key,
+        "STRIPE_API_BASE": run.stripe.base,
+        "STRIPE_DB_PATH": str(tmp_path / "stripe.db"),
+        "STRIPE_WEBHOOK_SECRET": SECRET,
+    }
     if command == "web":
-        env |= {"PAYBOT_LINK_SECRET": "5f2b9c1e8d7a4036b1c9e2f7a8d3b6c04e1f9a7d2c8b5e3f",
-                "PAYBOT_WEB_URL": f"http://127.0.0.1:{port}"}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", command, "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env |= {
+            "PAYBOT_LINK_SECRET": "5f2b9c1e8d7a4036b1c9e2f7a8d3b6c04e1f9a7d2c8b5e3f",
+            "PAYBOT_WEB_URL": f"http://127.0.0.1:{port}",
+        }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", command, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}/stripe/webhook"
         wait_for(lambda: proc.poll() is not None or _answers(url))
@@ -329,12 +383,19 @@ def test_the_webhook_command_applies_signed_events_only(run: Run, tmp_path: Path
         def post(body: str) -> int:
             stamp = int(time.time())
             sig = hmac.new(SECRET.encode(), f"{stamp}.{body}".encode(), hashlib.sha256).hexdigest()
-            return requests.post(url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"},
-                                 timeout=30).status_code
+            return requests.post(
+                url, data=body, headers={"Stripe-Signature": f"t={stamp},v1={sig}"}, timeout=30
+            ).status_code
 
-        invented = json.dumps({"id": "evt_dash_1", "object": "event", "type": "charge.refunded",
-                               "created": int(time.time()), "data": {"object": {
-                                   "object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}}})
+        invented = json.dumps(
+            {
+                "id": "evt_dash_1",
+                "object": "event",
+                "type": "charge.refunded",
+                "created": int(time.time()),
+                "data": {"object": {"object": "charge", "id": "ch_x", "payment_intent": t.payment_ref}},
+            }
+        )
         forged = requests.post(url, data=invented, headers={"Stripe-Signature": "t=1,v1=beef"}, timeout=10)
         assert forged.status_code == 400 and [t.status for t in transfers(run)] == ["completed"]
         if command == "web":  # the pages' headers on the webhook's answers too, and the pages beside it
@@ -378,8 +439,12 @@ def _webhook(r: Run) -> Any:
     from bot.providers.stripe_webhook import make_app
     from tests.support.stripe_kit import CONNECT_SECRET, PLATFORM_SECRET
 
-    return make_app(r.bot.provider, PLATFORM_SECRET, r.bot.service.apply_event,  # type: ignore[arg-type]
-                    connect_secret=CONNECT_SECRET).test_client()
+    return make_app(
+        r.bot.provider,  # type: ignore[arg-type]
+        PLATFORM_SECRET,
+        r.bot.service.apply_event,
+        connect_secret=CONNECT_SECRET,
+    ).test_client()
 
 
 @pytest.mark.parametrize("whose", ["paybots_recipient", "unknown_to_paybot"])
@@ -403,8 +468,11 @@ def test_a_connected_accounts_payment_naming_someones_key_completes_nothing(appr
     said = len(r.sim.bot_messages())
     pi = r.stripe.connected_payment(account, 500, "usd", {"paybot_key": t.pay_key or ""})
     event = r.stripe.events[-1]
-    assert (event["type"], event["account"], event["data"]["object"]["id"]) == ("payment_intent.succeeded",
-                                                                                account, pi["id"])
+    assert (event["type"], event["account"], event["data"]["object"]["id"]) == (
+        "payment_intent.succeeded",
+        account,
+        pi["id"],
+    )
     body = json.dumps(event)
     hook = _webhook(r)
     answer = hook.post(PATH, data=body, headers=_signed(body, CONNECT_SECRET))
@@ -431,20 +499,49 @@ def test_a_platform_payment_paybot_did_not_make_completes_nothing_when_polled(ap
     key = t.pay_key or ""
     stranger = provider.client.v1.customers.create()
     card = provider.client.v1.payment_methods.attach("pm_card_visa", params={"customer": stranger.id})
-    provider.client.v1.payment_intents.create(params={
-        "amount": 500, "currency": "usd", "customer": stranger.id, "payment_method": card.id, "confirm": True,
-        "off_session": True, "metadata": {"paybot_key": key}})
-    page = provider.client.v1.checkout.sessions.create(params={
-        "mode": "payment", "customer": stranger.id, "success_url": "https://x.com", "cancel_url": "https://x.com",
-        "metadata": {"paybot_key": key}, "payment_intent_data": {"metadata": {"paybot_key": key}},
-        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
-                                                      "product_data": {"name": "not paybot's"}}}]})
+    provider.client.v1.payment_intents.create(
+        params={
+            "amount": 500,
+            "currency": "usd",
+            "customer": stranger.id,
+            "payment_method": card.id,
+            "confirm": True,
+            "off_session": True,
+            "metadata": {"paybot_key": key},
+        }
+    )
+    page = provider.client.v1.checkout.sessions.create(
+        params={
+            "mode": "payment",
+            "customer": stranger.id,
+            "success_url": "https://x.com",
+            "cancel_url": "https://x.com",
+            "metadata": {"paybot_key": key},
+            "payment_intent_data": {"metadata": {"paybot_key": key}},
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "not paybot's"}},
+                }
+            ],
+        }
+    )
     r.stripe.complete_checkout(page.id)
-    unused = provider.client.v1.checkout.sessions.create(params={  # and one of its pages with the key lapses
-        "mode": "payment", "customer": stranger.id, "success_url": "https://x.com", "cancel_url": "https://x.com",
-        "metadata": {"paybot_key": key},
-        "line_items": [{"quantity": 1, "price_data": {"currency": "usd", "unit_amount": 500,
-                                                      "product_data": {"name": "not paybot's"}}}]})
+    unused = provider.client.v1.checkout.sessions.create(
+        params={  # and one of its pages with the key lapses
+            "mode": "payment",
+            "customer": stranger.id,
+            "success_url": "https://x.com",
+            "cancel_url": "https://x.com",
+            "metadata": {"paybot_key": key},
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {"currency": "usd", "unit_amount": 500, "product_data": {"name": "not paybot's"}},
+                }
+            ],
+        }
+    )
     provider.client.v1.checkout.sessions.expire(unused.id)
     said = len(r.sim.bot_messages())
     r.work()
@@ -469,8 +566,11 @@ def _answers(url: str) -> bool:
 
 def test_below_stripes_minimum_the_command_is_refused_with_that_minimum(tmp_path: Path) -> None:
     """PAYBOT_MIN_TRANSFER below Stripe's smallest charge: the command is answered with Stripe's minimum."""
-    r = Run({"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}},
-             "settings": {"paybot_min_transfer": "0.10"}}, tmp_path, provider="stripe")
+    r = Run(
+        {"users": {"bob": {"card": "ok"}, "alice": {"payouts": True}}, "settings": {"paybot_min_transfer": "0.10"}},
+        tmp_path,
+        provider="stripe",
+    )
     try:
         r.step({"tweet": "@paybot send 0.40 to @alice", "by": "bob"})
         r.step({"tweet": "@paybot send £0.30 to @alice", "by": "bob"})
@@ -514,13 +614,18 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
     stripe_sim = StripeSim()
     stripe_sim.start()
     try:
-        proc = start(xsim, tmp_path, LOG_LEVEL="DEBUG", PAYBOT_DMS_IDLE_INTERVAL="0",
-                     **cast(dict[str, Any], stripe_env(stripe_sim, tmp_path)))
+        proc = start(
+            xsim,
+            tmp_path,
+            LOG_LEVEL="DEBUG",
+            PAYBOT_DMS_IDLE_INTERVAL="0",
+            **cast(dict[str, Any], stripe_env(stripe_sim, tmp_path)),
+        )
         try:
+
             def link_to(handle: str) -> bool:
                 uid = xsim.user_id(handle)
-                return any(m["type"] == "dm" and m["to_id"] == uid and "http" in m["text"]
-                           for m in xsim.bot_messages())
+                return any(m["type"] == "dm" and m["to_id"] == uid and "http" in m["text"] for m in xsim.bot_messages())
 
             xsim.dm("bob", "register")
             wait_for(lambda: link_to("bob"))
@@ -638,8 +743,9 @@ def test_a_dashboard_refund_in_parts_counts_each_part(run: Run) -> None:
     pay(run, "@paybot send 5 to @alice")
     [t] = transfers(run)
     provider: StripeProvider = run.bot.provider  # type: ignore[assignment]
-    provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref or "", "amount": 150,
-                                              "reverse_transfer": True})
+    provider.client.v1.refunds.create(
+        params={"payment_intent": t.payment_ref or "", "amount": 150, "reverse_transfer": True}
+    )
     run.step({"wait": "1m"})
     assert [tr.status for tr in transfers(run)] == ["completed"] and _settled(run) == [("refund", 150, "succeeded")]
     provider.client.v1.refunds.create(params={"payment_intent": t.payment_ref or "", "reverse_transfer": True})

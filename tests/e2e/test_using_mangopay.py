@@ -82,14 +82,16 @@ def curl(line: str) -> Any:
             url = arg
     assert url is not None, line
     assert re.fullmatch(r"127\.0\.0\.1:[0-9]+/.*", url), line
-    answer = requests.request(method, f"http://{url}", data=body,
-                              headers={"content-type": "application/json"} if body else {}, timeout=10)
+    answer = requests.request(
+        method, f"http://{url}", data=body, headers={"content-type": "application/json"} if body else {}, timeout=10
+    )
     assert answer.status_code < 400, (line, answer.text)
     return answer.json()
 
 
-def wait_for(cond: Callable[[], Any], what: str, procs: dict[str, subprocess.Popen[bytes]], tmp: Path,
-             timeout: float = 90) -> Any:
+def wait_for(
+    cond: Callable[[], Any], what: str, procs: dict[str, subprocess.Popen[bytes]], tmp: Path, timeout: float = 90
+) -> Any:
     """cond()'s first truthy answer; a process that died, or the time running out, fails with the logs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,8 +123,21 @@ def test_the_pages_commands_are_paybots_and_its_settings_are_read_as_written(tmp
     from bot.config import Settings
 
     named = blocks()
-    assert set(named) >= {"settings", *TERMINALS, "people", "messages", "register", "send", "yes", "claim", "kyc",
-                          "cashout", "confirm-account", "payouts", "settle"}
+    assert set(named) >= {
+        "settings",
+        *TERMINALS,
+        "people",
+        "messages",
+        "register",
+        "send",
+        "yes",
+        "claim",
+        "kyc",
+        "cashout",
+        "confirm-account",
+        "payouts",
+        "settle",
+    }
     group: Any = typer.main.get_command(app)  # typer's own click group
     for name in TERMINALS:
         (command,) = [line for line in named[name].splitlines() if line.strip()]
@@ -130,8 +145,13 @@ def test_the_pages_commands_are_paybots_and_its_settings_are_read_as_written(tmp
         assert argv[0] == ".venv/bin/paybot" and argv[1] == name, command
         sub = group.commands[argv[1]]
         sub.make_context(argv[1], argv[2:])  # raises on an option paybot does not have
-    subprocess.run(["bash", "-euo", "pipefail", "-c", named["settings"]], cwd=tmp_path, check=True, timeout=60,
-                   env={k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_"))})
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", named["settings"]],
+        cwd=tmp_path,
+        check=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_"))},
+    )
     settings = Settings(_env_file=tmp_path / ".env")
     ports = {name: re.search(r"--port ([0-9]+)", named[name]) for name in ("sim-x", "sim-mangopay", "web")}
     assert settings.x_api_base == f"http://127.0.0.1:{ports['sim-x'].group(1)}"  # type: ignore[union-attr]
@@ -152,24 +172,32 @@ def walkthrough(tmp_path: Path) -> Iterator[tuple[dict[str, str], dict[int, int]
     if not (venv / "bin" / "paybot").exists():  # the page runs .venv/bin/paybot: this Python's own
         pytest.skip(f"paybot is not installed beside {sys.executable} (the page's commands run .venv/bin/paybot)")
     (tmp_path / ".venv").symlink_to(venv)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_", "STRIPE_"))
-           and k != "DATABASE_URL"}
-    subprocess.run(["bash", "-euo", "pipefail", "-c", named["settings"]], cwd=tmp_path, env=env, check=True,
-                   timeout=60)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PAYBOT_", "X_", "MANGOPAY_", "STRIPE_")) and k != "DATABASE_URL"
+    }
+    subprocess.run(["bash", "-euo", "pipefail", "-c", named["settings"]], cwd=tmp_path, env=env, check=True, timeout=60)
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
         for name in TERMINALS:
             (command,) = [line for line in named[name].splitlines() if line.strip()]  # one command a terminal
             with (tmp_path / f"{name}.log").open("ab") as out:
-                procs[name] = subprocess.Popen(["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env,
-                                               stdout=out, stderr=subprocess.STDOUT)
+                procs[name] = subprocess.Popen(
+                    ["bash", "-c", f"exec {command}"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+                )
             if name != "run":
                 port = int(re.search(r"--port ([0-9]+)", command).group(1))  # type: ignore[union-attr]
                 wait_for(lambda p=port: answers(p), f"{name} listening", procs, tmp_path, 60)  # type: ignore[misc]
         # As the page says: people start once the bot's log says it leads (what was said before it first ran is
         # not its to answer).
-        wait_for(lambda: "this worker is now the leader" in (tmp_path / "run.log").read_text(), "the worker leading",
-                 procs, tmp_path, 60)
+        wait_for(
+            lambda: "this worker is now the leader" in (tmp_path / "run.log").read_text(),
+            "the worker leading",
+            procs,
+            tmp_path,
+            60,
+        )
         yield named, mapping, {"procs": procs, "tmp": tmp_path}
     finally:
         for proc in reversed(procs.values()):
@@ -208,6 +236,7 @@ class People:
 
     def said(self, handle: str, pattern: str) -> re.Match[str]:
         """The first match of `pattern` in a DM the bot sent `handle` since their last action (waited for)."""
+
         def found() -> re.Match[str] | None:
             for m in self.messages():
                 if m["type"] == "dm" and m["to_id"] == self.ids[handle] and int(m["id"]) > self.mark:
@@ -215,6 +244,7 @@ class People:
                     if match:
                         return match
             return None
+
         return wait_for(found, f"a DM to @{handle} matching {pattern!r}", self.procs, self.tmp)
 
 
@@ -225,7 +255,7 @@ def link(base: str, path: str = "/l/") -> str:
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthrough: Any) -> None:
-    """"Using Mangopay", from its own commands: Bob gives his identity, saves the 3-D Secure test card through the
+    """ "Using Mangopay", from its own commands: Bob gives his identity, saves the 3-D Secure test card through the
     emulated bank, posts a payment and says yes, passes the bank's page again: his card is charged 5.00 EUR on the
     emulator, held in his wallet. Alice claims: her identity, her SCA enrolment, her identity check, and the 5.00
     EUR moves to her wallet; she cashes out: her wallet's SCA, her bank account (a Recipient, with its SCA), her
@@ -259,13 +289,24 @@ def test_the_using_mangopay_walkthrough_runs_as_written(browser: Any, walkthroug
     page.goto(people.said("bob", link(mp_base, "/_sim/3ds-page/")).group(0))
     with page.expect_navigation(url=f"{x_base}/_sim/messages**"):  # MANGOPAY_RETURN_URL: back to the DMs
         page.get_by_role("button", name="Confirm").click()
-    reply = wait_for(lambda: next((m for m in people.messages() if m["type"] == "reply"
-                                   and m["in_reply_to"] == post["id"]), None), "the reply under bob's post", procs, tmp)
+    reply = wait_for(
+        lambda: next((m for m in people.messages() if m["type"] == "reply" and m["in_reply_to"] == post["id"]), None),
+        "the reply under bob's post",
+        procs,
+        tmp,
+    )
     assert "@alice" in reply["text"] and "http" not in reply["text"]
     mango = Mangopay(mp_base, tmp)
-    (payin,) = wait_for(lambda: [t for t in mango.transactions(people.ids["bob"]) if t["Type"] == "PAYIN"
-                                 and t["Status"] == "SUCCEEDED" and t["DebitedFunds"]["Amount"] == 500],
-                        "the 5.00 EUR pay-in", procs, tmp)
+    (payin,) = wait_for(
+        lambda: [
+            t
+            for t in mango.transactions(people.ids["bob"])
+            if t["Type"] == "PAYIN" and t["Status"] == "SUCCEEDED" and t["DebitedFunds"]["Amount"] == 500
+        ],
+        "the 5.00 EUR pay-in",
+        procs,
+        tmp,
+    )
     assert payin["DebitedFunds"]["Currency"] == "EUR" and payin["AuthorId"] == payin["CreditedUserId"]
     assert mango.balance(payin["CreditedWalletId"]) == 500  # held for Alice in Bob's own wallet
     # Alice. 1. Who she is, to receive.
@@ -335,8 +376,12 @@ class Mangopay:
 
     def __init__(self, base: str, tmp: Path) -> None:
         settings = dict(line.split("=", 1) for line in (tmp / ".env").read_text().splitlines() if "=" in line)
-        token = requests.post(f"{base}/v2.01/oauth/token", data={"grant_type": "client_credentials"},
-                              auth=(settings["MANGOPAY_CLIENT_ID"], settings["MANGOPAY_API_KEY"]), timeout=10).json()
+        token = requests.post(
+            f"{base}/v2.01/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(settings["MANGOPAY_CLIENT_ID"], settings["MANGOPAY_API_KEY"]),
+            timeout=10,
+        ).json()
         self.api = f"{base}/v2.01/{settings['MANGOPAY_CLIENT_ID']}"
         self.auth = {"Authorization": f"Bearer {token['access_token']}"}
         self.tmp = tmp

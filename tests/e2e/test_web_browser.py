@@ -45,20 +45,44 @@ def site(tmp_path: Path) -> Iterator[World]:
 
 
 TEXT = {
-    "en": {"title": "Your details", "email": "E-mail address", "first": "First name", "last": "Last name",
-           "birthday": "Date of birth", "nationality": "Nationality", "residence": "Country you live in",
-           "street": "Street and number", "city": "Town or city", "postal": "Postal code",
-           "terms": "I have read Mangopay's terms and conditions and I accept them.", "save": "Save my details",
-           "bad_email": "Enter an e-mail address like name@example.com.", "done": "Your details are saved",
-           "country": "France", "problems": "Please check these answers", "handle": "Your X handle"},
-    "fr": {"title": "Vos informations", "email": "Adresse e-mail", "first": "Prénom", "last": "Nom",
-           "birthday": "Date de naissance", "nationality": "Nationalité", "residence": "Pays où vous vivez",
-           "street": "Numéro et rue", "city": "Ville", "postal": "Code postal",
-           "terms": "J’ai lu les conditions générales de Mangopay et je les accepte.",
-           "save": "Enregistrer mes informations",
-           "bad_email": "Indiquez une adresse e-mail de la forme nom@exemple.fr.",
-           "done": "Vos informations sont enregistrées", "country": "France", "problems": "Vérifiez ces réponses",
-           "handle": "Votre identifiant X"},
+    "en": {
+        "title": "Your details",
+        "email": "E-mail address",
+        "first": "First name",
+        "last": "Last name",
+        "birthday": "Date of birth",
+        "nationality": "Nationality",
+        "residence": "Country you live in",
+        "street": "Street and number",
+        "city": "Town or city",
+        "postal": "Postal code",
+        "terms": "I have read Mangopay's terms and conditions and I accept them.",
+        "save": "Save my details",
+        "bad_email": "Enter an e-mail address like name@example.com.",
+        "done": "Your details are saved",
+        "country": "France",
+        "problems": "Please check these answers",
+        "handle": "Your X handle",
+    },
+    "fr": {
+        "title": "Vos informations",
+        "email": "Adresse e-mail",
+        "first": "Prénom",
+        "last": "Nom",
+        "birthday": "Date de naissance",
+        "nationality": "Nationalité",
+        "residence": "Pays où vous vivez",
+        "street": "Numéro et rue",
+        "city": "Ville",
+        "postal": "Code postal",
+        "terms": "J’ai lu les conditions générales de Mangopay et je les accepte.",
+        "save": "Enregistrer mes informations",
+        "bad_email": "Indiquez une adresse e-mail de la forme nom@exemple.fr.",
+        "done": "Vos informations sont enregistrées",
+        "country": "France",
+        "problems": "Vérifiez ces réponses",
+        "handle": "Votre identifiant X",
+    },
 }
 
 
@@ -117,8 +141,23 @@ def test_the_keyboard_goes_through_the_form_in_reading_order(browser: Any, site:
         if focused == "button":
             break
     shot(page, "identity-keyboard-en")
-    assert order == ["x_handle", "first_name", "last_name", "email", "birthday", "nationality", "residence",
-                     "address_line1", "address_line2", "city", "region", "postal_code", "a", "terms", "button"]
+    assert order == [
+        "x_handle",
+        "first_name",
+        "last_name",
+        "email",
+        "birthday",
+        "nationality",
+        "residence",
+        "address_line1",
+        "address_line2",
+        "city",
+        "region",
+        "postal_code",
+        "a",
+        "terms",
+        "button",
+    ]
 
 
 def test_the_page_runs_no_script_but_its_own(browser: Any, site: World) -> None:
@@ -147,8 +186,14 @@ def test_an_expired_link_shows_a_clear_page(browser: Any, site: World, lang: str
 def _fill(page: Any, handle: str = "p42") -> None:
     t = TEXT["en"]
     page.get_by_label(t["handle"]).fill(handle)
-    for label, value in ((t["first"], "Alice"), (t["email"], "alice@example.com"), (t["birthday"], "1990-03-31"),
-                         (t["street"], "1 High Street"), (t["city"], "Leeds"), (t["postal"], "LS1 1AA")):
+    for label, value in (
+        (t["first"], "Alice"),
+        (t["email"], "alice@example.com"),
+        (t["birthday"], "1990-03-31"),
+        (t["street"], "1 High Street"),
+        (t["city"], "Leeds"),
+        (t["postal"], "LS1 1AA"),
+    ):
         page.get_by_label(label).fill(value)
     page.get_by_label(t["last"], exact=True).fill("Martin")
     page.get_by_label(t["nationality"]).select_option("GB")

@@ -101,8 +101,6 @@ def card_phone(browser: Any, site: Site, lang: str = "en") -> Any:
     return page
 
 
-
-
 def never_reached_paybot(site: Site) -> None:
     """No request body paybot received holds a card number (with or without spaces); the browser sent it to the
     tokenization server only."""
@@ -110,8 +108,11 @@ def never_reached_paybot(site: Site) -> None:
     for _method, _path, body in site.log.seen:
         flat = body.replace(b"+", b"").replace(b"%20", b"").replace(b" ", b"")
         assert not any(pan.encode() in flat for pan in PAN_DIGITS), body
-    carried = {url.split("?")[0].rsplit("/", 1)[0] for url, data in site.browser_log
-               if any(pan in data.replace("+", "").replace(" ", "") for pan in PAN_DIGITS)}
+    carried = {
+        url.split("?")[0].rsplit("/", 1)[0]
+        for url, data in site.browser_log
+        if any(pan in data.replace("+", "").replace(" ", "") for pan in PAN_DIGITS)
+    }
     assert carried == {f"{site.sim.base}/_sim/tokenize"}
 
 
@@ -187,19 +188,20 @@ def test_the_card_page_refuses_a_card_number_its_checks_refuse_before_sending(br
     shot(page, "card-error-en")
 
 
-
 def test_the_link_the_bot_dms_saves_a_card_and_a_yes_pays(browser: Any, tmp_path: Path) -> None:
     """The whole way, with the worker and the X simulator: @alice DMs REGISTER, follows the link the bot DMs her to
     paybot's card page, saves the frictionless test card there, then posts a payment and DMs YES: it is paid by a
     merchant-initiated pay-in, and the card number never reached paybot."""
     server = webhook_server(Flask("bound-first"), "127.0.0.1", 0)
     base = f"http://127.0.0.1:{server.effective_port}"
-    run = Run({"users": {"alice": {}, "bob": {"payouts": True}}, "settings": {"paybot_web_url": base},
-               "steps": []}, tmp_path, provider="mangopay")
+    run = Run(
+        {"users": {"alice": {}, "bob": {"payouts": True}}, "settings": {"paybot_web_url": base}, "steps": []},
+        tmp_path,
+        provider="mangopay",
+    )
     try:
         assert run.mangopay is not None
-        app = create_app(run.settings, SqlStore(run.bot.engine), run.clock,
-                         card=MangopayCards(run.bot.provider))  # type: ignore[arg-type]
+        app = create_app(run.settings, SqlStore(run.bot.engine), run.clock, card=MangopayCards(run.bot.provider))  # type: ignore[arg-type]
         log = RequestLog(app.wsgi_app)
         app.wsgi_app = log  # type: ignore[method-assign]
         server.application = app
@@ -208,8 +210,7 @@ def test_the_link_the_bot_dms_saves_a_card_and_a_yes_pays(browser: Any, tmp_path
         sent = " ".join(m["text"] for m in run.transcript[-1][1])
         link = re.search(rf"{re.escape(base)}/l/[0-9A-Za-z._-]+", sent)
         assert link, sent
-        site = Site(World(SqlStore(run.bot.engine), clock=run.clock, base=base), run.mangopay,
-                    run.bot.provider, log)  # type: ignore[arg-type]
+        site = Site(World(SqlStore(run.bot.engine), clock=run.clock, base=base), run.mangopay, run.bot.provider, log)  # type: ignore[arg-type]
         page = card_phone(browser, site)
         page.goto(link.group(0))
         type_card(page, CARD_OK)

@@ -60,10 +60,20 @@ def test_run_with_web_pays_and_serves_the_pages_then_stops_on_sigterm(sim: XSim,
     sandbox.set_payouts(sim.user_id("alice"), True)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = spawn_worker(sim, tmp_path, {"PAYBOT_MENTIONS_INTERVAL": "0.2", "PAYBOT_DMS_INTERVAL": "0.2",
-                                        "PAYBOT_TICK_INTERVAL": "0.5", "PAYBOT_OUTBOX_INTERVAL": "0.2",
-                                        "PORT": str(port), "PAYBOT_LINK_SECRET": SECRET, "PAYBOT_WEB_URL": base},
-                        args=("--web", "--host", "127.0.0.1"))
+    proc = spawn_worker(
+        sim,
+        tmp_path,
+        {
+            "PAYBOT_MENTIONS_INTERVAL": "0.2",
+            "PAYBOT_DMS_INTERVAL": "0.2",
+            "PAYBOT_TICK_INTERVAL": "0.5",
+            "PAYBOT_OUTBOX_INTERVAL": "0.2",
+            "PORT": str(port),
+            "PAYBOT_LINK_SECRET": SECRET,
+            "PAYBOT_WEB_URL": base,
+        },
+        args=("--web", "--host", "127.0.0.1"),
+    )
     engine = make_engine(f"sqlite:///{tmp_path / 'paybot.db'}", create_tables=False)
     try:
         wait_for(lambda: proc.poll() is not None or answers(f"{base}/identity"))
@@ -74,16 +84,25 @@ def test_run_with_web_pays_and_serves_the_pages_then_stops_on_sigterm(sim: XSim,
         wait_for(lambda: any(m["in_reply_to"] == post["id"] for m in sim.bot_messages() if m["type"] == "reply"))
         store = SqlStore(engine)
         with store() as tx:
-            url = page_links.issue(tx, links.link_key(SECRET), base, "receive", sim.user_id("alice"), "en",
-                                   SystemClock().now(), timedelta(minutes=15))
+            url = page_links.issue(
+                tx,
+                links.link_key(SECRET),
+                base,
+                "receive",
+                sim.user_id("alice"),
+                "en",
+                SystemClock().now(),
+                timedelta(minutes=15),
+            )
             tx.commit()
         browser = requests.Session()
         page = browser.get(url, timeout=10)
         assert page.url == f"{base}/identity" and page.status_code == 200
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf is not None
-        saved = browser.post(f"{base}/identity", data={**FILLED, "x_handle": "alice", "csrf": csrf.group(1)},
-                             timeout=10)
+        saved = browser.post(
+            f"{base}/identity", data={**FILLED, "x_handle": "alice", "csrf": csrf.group(1)}, timeout=10
+        )
         assert saved.status_code == 200 and "Your details are saved" in saved.text
         with store() as tx:
             stored = tx.identities.get(sim.user_id("alice"))

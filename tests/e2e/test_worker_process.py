@@ -58,8 +58,12 @@ def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> N
     held the pool's lock.) The race is narrow, so it is run a dozen times."""
     for n in range(12):
         log = tmp_path / f"worker{n}.log"
-        proc = spawn_worker(sim, tmp_path, {"PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05",
-                                            "PAYBOT_LEASE_TTL": "0.5"}, log.name)
+        proc = spawn_worker(
+            sim,
+            tmp_path,
+            {"PAYBOT_MENTIONS_INTERVAL": "0.05", "PAYBOT_DMS_INTERVAL": "0.05", "PAYBOT_LEASE_TTL": "0.5"},
+            log.name,
+        )
         try:
             while "worker started" not in log.read_text() and proc.poll() is None:
                 time.sleep(0.001)
@@ -152,10 +156,16 @@ def test_logs_are_json_lines_with_context_and_no_secret(sim: XSim, tmp_path: Pat
     for value in [*secrets.values(), SIM_ACCESS_TOKEN]:
         assert value not in everything
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_"))}
-    env |= {"X_API_BASE": sim.base, "X_CONSUMER_KEY": SIM_CONSUMER_KEY, "X_ACCESS_TOKEN": "wrong-token-77ab",
-            "PAYBOT_DB_PATH": str(tmp_path / "other.db"), **secrets}
-    refused = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env,
-                             cwd=tmp_path, timeout=60)
+    env |= {
+        "X_API_BASE": sim.base,
+        "X_CONSUMER_KEY": SIM_CONSUMER_KEY,
+        "X_ACCESS_TOKEN": "wrong-token-77ab",
+        "PAYBOT_DB_PATH": str(tmp_path / "other.db"),
+        **secrets,
+    }
+    refused = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert refused.returncode == 2 and "X refused the bot's credentials" in refused.stderr
     for value in [*secrets.values(), "wrong-token-77ab"]:
         assert value not in refused.stderr + refused.stdout

@@ -31,7 +31,8 @@ def _bob_wallet(mw: MangopayWorld) -> dict[str, Any]:
 
 
 def test_a_senders_cashout_makes_him_an_owner_and_takes_the_held_payment_away_from_its_recipient(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """bob sent carol $5.00 (held for her in bob's wallet) and has $3.00 of his own there. He DMs CASHOUT to take
     his $3.00: paybot makes him a Mangopay OWNER on the spot (before any identity check). When carol then claims,
     the held $5.00 can no longer be released ("the sender is an Owner") and goes back to bob's card: bob's yes
@@ -91,8 +92,7 @@ def test_wind_down_says_nothing_is_left_while_recipients_wallets_hold_their_mone
     assert not report.done or told, "wind-down is done while alice's $5.00 sits in a wallet only paybot can empty"
 
 
-def test_money_received_in_a_currency_the_operator_no_longer_takes_can_never_be_cashed_out(
-        mw: MangopayWorld) -> None:
+def test_money_received_in_a_currency_the_operator_no_longer_takes_can_never_be_cashed_out(mw: MangopayWorld) -> None:
     """alice received €5.00 while EUR was taken. The operator then narrows PAYBOT_CURRENCIES to USD (new
     payments only, one would think). alice's CASHOUT EUR is refused ("I don't take EUR here") and nothing else
     takes the money out of her wallet: it is stuck. Taking money out is not taking a new payment: a cash-out
@@ -107,7 +107,8 @@ def test_money_received_in_a_currency_the_operator_no_longer_takes_can_never_be_
 
 
 def test_an_operator_refund_after_a_cash_out_takes_the_money_a_recipient_holds_for_someone_else(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """alice (verified) received $5.00 from bob, and sent $5.00 to dave, held for dave in alice's own wallet
     ($10.00 in it). alice cashes out: her $5.00 goes to her bank, dave's $5.00 stays (kept). The operator then
     refunds bob's payment (`paybot refund`): the refund "takes back" $5.00 from alice's wallet, which now holds

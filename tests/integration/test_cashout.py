@@ -40,17 +40,34 @@ PAYOUTS = "POST /payouts/bankwire"
 # ---------------------------------------------------------------- the command
 
 
-@pytest.mark.parametrize(("text", "currency", "lang"), [
-    ("cashout", None, "en"), ("CASHOUT", None, "en"), ("cash out", None, "en"), ("Cash-Out eur", "EUR", "en"),
-    ("withdraw gbp", "GBP", "en"), ("retrait", None, "fr"), ("RETIRER EUR", "EUR", "fr"), ("virement", None, "fr"),
-])
+@pytest.mark.parametrize(
+    ("text", "currency", "lang"),
+    [
+        ("cashout", None, "en"),
+        ("CASHOUT", None, "en"),
+        ("cash out", None, "en"),
+        ("Cash-Out eur", "EUR", "en"),
+        ("withdraw gbp", "GBP", "en"),
+        ("retrait", None, "fr"),
+        ("RETIRER EUR", "EUR", "fr"),
+        ("virement", None, "fr"),
+    ],
+)
 def test_cashout_is_a_dm_command_in_english_and_french(text: str, currency: str | None, lang: str) -> None:
     cmd = parse_dm(text)
     assert (cmd.kind, cmd.currency, cmd.lang) == ("cashout", currency, lang)
 
 
-@pytest.mark.parametrize(("text", "lang"), [("cashout 5", "en"), ("cash out all", "en"), ("cashout eur eur", "en"),
-                                            ("CASHOUT xyz", "en"), ("retrait 20 €", "fr")])
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("cashout 5", "en"),
+        ("cash out all", "en"),
+        ("cashout eur eur", "en"),
+        ("CASHOUT xyz", "en"),
+        ("retrait 20 €", "fr"),
+    ],
+)
 def test_a_cashout_with_anything_else_says_how_to_write_it(text: str, lang: str) -> None:
     with pytest.raises(CommandError) as info:
         parse_dm(text)
@@ -77,16 +94,21 @@ def test_identity_then_a_bank_account_then_one_payout_told_when_it_is_sent(w: Wo
     bank account's last four characters only, one cash-out at a time, its end told once, then nothing left."""
     w.provider.balances[(BOB, "USD")] = 700
     cashout(w, "bob")
-    assert dms_to(w, BOB)[-1] == ("To cash out, first verify your identity with the payment provider here: "
-                                  "https://fake.invalid/verify/10 Then DM CASHOUT again.")
+    assert dms_to(w, BOB)[-1] == (
+        "To cash out, first verify your identity with the payment provider here: "
+        "https://fake.invalid/verify/10 Then DM CASHOUT again."
+    )
     w.provider.payouts.add(BOB)
     cashout(w, "bob")
-    assert dms_to(w, BOB)[-1] == ("To cash out, add your bank account on this secure page: "
-                                  "https://fake.invalid/bank/10 The link works for 24 hours. Then DM CASHOUT again.")
+    assert dms_to(w, BOB)[-1] == (
+        "To cash out, add your bank account on this secure page: "
+        "https://fake.invalid/bank/10 The link works for 24 hours. Then DM CASHOUT again."
+    )
     w.provider.banks.add(BOB)
     first = cashout(w, "bob")
-    assert dms_to(w, BOB)[-1] == ("$7.00 is on its way to your bank account ending 4321. I'll DM you when it has "
-                                  "been sent.")
+    assert dms_to(w, BOB)[-1] == (
+        "$7.00 is on its way to your bank account ending 4321. I'll DM you when it has been sent."
+    )
     [payout] = w.provider.cash_outs
     assert (payout["key"], payout["minor"], w.provider.balances[(BOB, "USD")]) == (cashout_key(first), 700, 0)
     cashout(w, "bob")
@@ -95,12 +117,18 @@ def test_identity_then_a_bank_account_then_one_payout_told_when_it_is_sent(w: Wo
     event = w.provider.settle_payout(payout["ref"])
     w.svc.apply_event(event)
     w.svc.apply_event(event)  # told once
-    assert dms_to(w, BOB)[-2:] == ["Your cash-out is already on its way; I'll DM you when it's done.",
-                                   "Done: your cash-out of $7.00 was sent to your bank account."]
+    assert dms_to(w, BOB)[-2:] == [
+        "Your cash-out is already on its way; I'll DM you when it's done.",
+        "Done: your cash-out of $7.00 was sent to your bank account.",
+    ]
     cashout(w, "bob")
     assert dms_to(w, BOB)[-1] == "You have nothing to cash out in USD right now."
     assert [(s, a, r) for _, s, a, r, _ in rows(w)] == [
-        ("not_made", None, None), ("not_made", None, None), ("succeeded", 700, "po_1"), ("not_made", None, None)]
+        ("not_made", None, None),
+        ("not_made", None, None),
+        ("succeeded", 700, "po_1"),
+        ("not_made", None, None),
+    ]
 
 
 def test_a_failed_payout_gives_the_money_back_says_so_and_may_be_asked_again(w: World) -> None:
@@ -108,13 +136,20 @@ def test_a_failed_payout_gives_the_money_back_says_so_and_may_be_asked_again(w: 
     w.provider.banks.add(ALICE)
     cashout(w)
     w.svc.apply_event(w.provider.settle_payout("po_1", success=False))
-    assert dms_to(w, ALICE)[-1] == ("Your cash-out of $5.00 did not go through (the bank refused the transfer); "
-                                    "the money is back in your account. DM CASHOUT to try again.")
+    assert dms_to(w, ALICE)[-1] == (
+        "Your cash-out of $5.00 did not go through (the bank refused the transfer); "
+        "the money is back in your account. DM CASHOUT to try again."
+    )
     assert w.provider.balances[(ALICE, "USD")] == 500 and rows(w)[0][1:] == (
-        "failed", 500, "po_1", "the bank refused the transfer")
+        "failed",
+        500,
+        "po_1",
+        "the bank refused the transfer",
+    )
     cashout(w, text="retrait")  # in French, and a new key: a new payout
-    assert dms_to(w, ALICE)[-1] == ("5,00 $ part vers votre compte bancaire se terminant par 4321. Je vous écris "
-                                    "quand le virement est effectué.")
+    assert dms_to(w, ALICE)[-1] == (
+        "5,00 $ part vers votre compte bancaire se terminant par 4321. Je vous écris quand le virement est effectué."
+    )
     assert [p["state"] for p in w.provider.cash_outs] == ["failed", "created"]
 
 
@@ -127,8 +162,10 @@ def test_money_a_sender_has_on_its_way_or_held_stays_in_their_account(w: World) 
     w.provider.banks.add(BOB)
     w.provider.balances[(BOB, "USD")] = 500
     cashout(w, "bob")
-    assert dms_to(w, BOB)[-1] == ("You have nothing to cash out in USD right now: what your account holds is money "
-                                  "you sent that is still on its way or held for its recipient.")
+    assert dms_to(w, BOB)[-1] == (
+        "You have nothing to cash out in USD right now: what your account holds is money "
+        "you sent that is still on its way or held for its recipient."
+    )
     w.provider.balances[(BOB, "USD")] = 800  # $3.00 more of his own
     cashout(w, "bob")
     assert dms_to(w, BOB)[-1].startswith("$3.00 is on its way") and w.provider.balances[(BOB, "USD")] == 500
@@ -144,8 +181,9 @@ def test_any_currency_held_may_be_taken_out_and_a_pause_is_answered_without_the_
     before = (list(w.provider.cash_outs), rows(w), len(w.provider.results))
     w.svc.set_paused(True)
     cashout(w, text="retrait")
-    assert dms_to(w, ALICE)[-1] == ("Les retraits sont suspendus pour maintenance ; votre argent reste sur votre "
-                                    "compte. Réessayez plus tard.")
+    assert dms_to(w, ALICE)[-1] == (
+        "Les retraits sont suspendus pour maintenance ; votre argent reste sur votre compte. Réessayez plus tard."
+    )
     assert (list(w.provider.cash_outs), rows(w), len(w.provider.results)) == before
     w.svc.set_paused(False)
     cashout(w, text="cashout eur")
@@ -165,8 +203,9 @@ def test_cashouts_are_answered_within_the_hourly_allowance(w: World) -> None:
     assert len(dms_to(w, DAVE)) == 11
 
 
-def test_a_crash_after_the_payout_is_finished_by_resume_with_the_same_key(w: World,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crash_after_the_payout_is_finished_by_resume_with_the_same_key(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w.provider.balances[(ALICE, "USD")] = 500
     w.provider.banks.add(ALICE)
     confirmed_before(w, ALICE, f"ba_{ALICE}")
@@ -179,8 +218,9 @@ def test_a_crash_after_the_payout_is_finished_by_resume_with_the_same_key(w: Wor
     assert dms_to(w, ALICE) == []
     assert w.svc.resume() == 1
     assert rows(w) == [(ALICE, "created", 500, "po_1", None)] and len(w.provider.cash_outs) == 1
-    assert dms_to(w, ALICE) == ["$5.00 is on its way to your bank account ending 4321. I'll DM you when it has "
-                                "been sent."]
+    assert dms_to(w, ALICE) == [
+        "$5.00 is on its way to your bank account ending 4321. I'll DM you when it has been sent."
+    ]
     assert w.svc.resume() == 0 and len(dms_to(w, ALICE)) == 1
 
 
@@ -204,8 +244,10 @@ def test_the_sandbox_says_in_one_sentence_that_the_provider_pays_out_by_itself(w
     sandbox = SandboxProvider(tmp_path / "sandbox.db")
     w.svc.provider = sandbox
     cashout(w)
-    assert dms_to(w, ALICE) == ["Your payment provider pays what you receive out to your bank account by itself, "
-                                "on its own schedule: there is nothing to do here."]
+    assert dms_to(w, ALICE) == [
+        "Your payment provider pays what you receive out to your bank account by itself, "
+        "on its own schedule: there is nothing to do here."
+    ]
     assert rows(w)[0][1:] == ("not_made", None, None, "paid out by the provider itself")
     sandbox.close()
 
@@ -213,8 +255,9 @@ def test_the_sandbox_says_in_one_sentence_that_the_provider_pays_out_by_itself(w
 # ---------------------------------------------------------------- the whole flow on Mangopay
 
 
-def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(mw: MangopayWorld,
-                                                           caplog: pytest.LogCaptureFixture) -> None:
+def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(
+    mw: MangopayWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     """alice received $5.00 in her wallet: CASHOUT links paybot's cash-out account page (a single-use page link,
     15 minutes); once her account is registered there, a bank wire payout takes the whole wallet; Mangopay's events
     end it. Neither the IBAN nor the API key reaches a message or the log."""
@@ -231,11 +274,16 @@ def test_a_recipients_wallet_goes_to_their_bank_on_mangopay(mw: MangopayWorld,
 
     mw.sim.register_bank_account(mw.author(ALICE), "FR76 3000 4000 0312 3456 7890 143")  # the page, with the IBAN
     dm = cashout(mw)
-    assert dms_to(mw, ALICE)[-1] == ("$5.00 is on its way to your bank account ending 0143. I'll DM you when it has "
-                                     "been sent.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "$5.00 is on its way to your bank account ending 0143. I'll DM you when it has been sent."
+    )
     [payout] = mw.payouts()
     assert (payout["Status"], payout["DebitedFunds"], payout["Fees"]["Amount"], payout["BankWireRef"]) == (
-        "CREATED", {"Currency": "USD", "Amount": 500}, 0, "paybot")
+        "CREATED",
+        {"Currency": "USD", "Amount": 500},
+        0,
+        "paybot",
+    )
     assert cashout_key(dm) in str(payout["Tag"]) and mw.wallet(ALICE) == 0
     assert not any(IBAN_OK in text or "FR76" in text for _, text in mw.outbox())  # never the number itself
     cashout(mw)
@@ -264,8 +312,10 @@ def test_a_payout_the_bank_refuses_puts_the_money_back_in_the_wallet_on_mangopay
     mw.sim.settle_payout(payout["Id"], success=False)
     assert mw.wallet(ALICE) == 500
     mw.svc.provider_events()
-    assert dms_to(mw, ALICE)[-1] == ("Votre retrait de 5,00 $ n'a pas abouti (la banque a refusé le virement) ; "
-                                     "l'argent est de retour sur votre compte. Écrivez RETRAIT pour réessayer.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "Votre retrait de 5,00 $ n'a pas abouti (la banque a refusé le virement) ; "
+        "l'argent est de retour sur votre compte. Écrivez RETRAIT pour réessayer."
+    )
     cashout(mw)
     assert len(mw.payouts()) == 2 and mw.payouts()[1]["Status"] == "CREATED" and mw.wallet(ALICE) == 0
 
@@ -291,20 +341,25 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
     cashout(mw, "bob")  # bob becomes an Owner: he secures his account (SCA enrolment) first
     [enrolment] = mw.sim.open_sca_sessions("ENROLMENT", mw.author(BOB))
     link = dms_to(mw, BOB)[-1].split()[-5]
-    assert dms_to(mw, BOB)[-1] == ("To cash out, first confirm it's you with the payment provider here (the link "
-                                   f"works 10 minutes): {link} Then DM CASHOUT again.")
+    assert dms_to(mw, BOB)[-1] == (
+        "To cash out, first confirm it's you with the payment provider here (the link "
+        f"works 10 minutes): {link} Then DM CASHOUT again."
+    )
     assert enrolment["Token"] in link and "&returnUrl=https%3A%2F%2Fpaybot.example%2Fl%2F" in link
     assert mw.people.links[-1] == ("enrolled", BOB)  # back to paybot's page for his enrolment
     mw.sim.follow_sca_link(link)
     cashout(mw, "bob")  # an Owner now: reading his wallet wants his SCA (every 180 days)
     wallet_sca = dms_to(mw, BOB)[-1]
-    assert wallet_sca.startswith("To cash out, first confirm it's you with the payment provider here (the link "
-                                 "works 10 minutes): ") and wallet_sca.endswith(" Then DM CASHOUT again.")
+    assert wallet_sca.startswith(
+        "To cash out, first confirm it's you with the payment provider here (the link works 10 minutes): "
+    ) and wallet_sca.endswith(" Then DM CASHOUT again.")
     assert mw.sim.follow_sca_link(wallet_sca.split()[-5])["controlStatus"] == "VALIDATED"
     cashout(mw, "bob")
     [session] = mw.sim.open_kyc(mw.author(BOB))
-    assert dms_to(mw, BOB)[-1] == (f"To cash out, first verify your identity with the payment provider here: "
-                                   f"{session['HostedUrl']} Then DM CASHOUT again.")
+    assert dms_to(mw, BOB)[-1] == (
+        f"To cash out, first verify your identity with the payment provider here: "
+        f"{session['HostedUrl']} Then DM CASHOUT again."
+    )
     mw.sim.pass_kyc(session["Id"])
     mw.sim.register_bank_account(mw.author(BOB))
     cashout(mw, "bob")
@@ -314,7 +369,8 @@ def test_money_held_for_others_stays_and_its_sender_is_not_made_an_owner_on_mang
 
 
 def test_a_crash_after_the_payout_post_then_a_restart_past_24_hours_makes_one_payout(
-        mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     mw.make_receiver(ALICE)
     mw.pay()
     account = mw.sim.register_bank_account(mw.author(ALICE))
@@ -365,8 +421,10 @@ def test_a_payout_mangopay_refuses_when_made_is_told_in_one_sentence(mw: Mangopa
     with mw.sim.lock:
         mw.sim.objects[mw.author(ALICE)]["KYCLevel"] = "LIGHT"
     cashout(mw)
-    assert dms_to(mw, ALICE)[-1] == ("The payment provider refused your cash-out (a limit of your verified account "
-                                     "was reached); your money stays in your account.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "The payment provider refused your cash-out (a limit of your verified account "
+        "was reached); your money stays in your account."
+    )
     assert mw.wallet(ALICE) == 500 and rows(mw)[-1][1] == "failed"
 
 
@@ -376,8 +434,10 @@ def test_no_bank_page_set_says_cash_outs_are_not_available(mw: MangopayWorld) ->
     mw.pay()
     mw.mp.people = NoPages()
     cashout(mw)
-    assert dms_to(mw, ALICE)[-1] == ("Cash-outs to a bank account aren't available here yet; your money stays in "
-                                     "your account. The operator has been told.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "Cash-outs to a bank account aren't available here yet; your money stays in "
+        "your account. The operator has been told."
+    )
 
 
 def test_the_adapter_turns_payout_events_into_the_ports_words(mw: MangopayWorld) -> None:
@@ -392,7 +452,8 @@ def test_the_adapter_turns_payout_events_into_the_ports_words(mw: MangopayWorld)
     mw.sim.settle_payout(str(made.ref), success=False)
     events, _ = mw.mp.events(cursor)
     assert [(e.kind, e.key, e.settle_ref, e.amount_minor, e.reason) for e in events] == [
-        (EventKind.PAYOUT_FAILED, "cashout:1", made.ref, 500, "the bank refused the transfer")]
+        (EventKind.PAYOUT_FAILED, "cashout:1", made.ref, 500, "the bank refused the transfer")
+    ]
 
 
 # ---------------------------------------------------------------- the emulator, read by the SDK
@@ -408,21 +469,44 @@ def sim() -> Iterator[MangopaySim]:
 
 @pytest.fixture
 def api(sim: MangopaySim) -> APIRequest:
-    return APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                      api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+    return APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
 
 
 def raw(sim: MangopaySim, api: APIRequest, method: str, path: str, body: Any = None, **params: Any) -> Any:
-    return requests.request(method, f"{sim.base}/v2.01/{sim.client_id}{path}", json=body, params=params,
-                            headers={"Authorization": api.auth_manager.get_token()}, timeout=10)
+    return requests.request(
+        method,
+        f"{sim.base}/v2.01/{sim.client_id}{path}",
+        json=body,
+        params=params,
+        headers={"Authorization": api.auth_manager.get_token()},
+        timeout=10,
+    )
 
 
 def owner_with(sim: MangopaySim, api: APIRequest, amount: int, *, verified: bool = True) -> tuple[str, str]:
     """A Mangopay user (an Owner, verified or not) with a EUR wallet holding `amount`; (user id, wallet id)."""
-    made = raw(sim, api, "POST", "/sca/users/natural", {
-        "FirstName": "Ada", "LastName": "Lovelace", "Email": "ada@example.org", "UserCategory": "OWNER",
-        "TermsAndConditionsAccepted": True, "Birthday": 652117514, "Nationality": "FR",
-        "CountryOfResidence": "FR"}).json()
+    made = raw(
+        sim,
+        api,
+        "POST",
+        "/sca/users/natural",
+        {
+            "FirstName": "Ada",
+            "LastName": "Lovelace",
+            "Email": "ada@example.org",
+            "UserCategory": "OWNER",
+            "TermsAndConditionsAccepted": True,
+            "Birthday": 652117514,
+            "Nationality": "FR",
+            "CountryOfResidence": "FR",
+        },
+    ).json()
     sim.enrol(made["Id"])
     sim.pass_wallet_sca(made["Id"])
     wallet = raw(sim, api, "POST", "/wallets", {"Owners": [made["Id"]], "Description": "w", "Currency": "EUR"}).json()
@@ -436,15 +520,29 @@ def owner_with(sim: MangopaySim, api: APIRequest, amount: int, *, verified: bool
 def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, api: APIRequest) -> None:
     user, _ = owner_with(sim, api, 0)
     address = {"AddressLine1": "1 rue de la Paix", "City": "Paris", "PostalCode": "75002", "Country": "FR"}
-    good = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
-               {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, "BIC": "BNPAFRPP"})
+    good = raw(
+        sim,
+        api,
+        "POST",
+        f"/users/{user}/bankaccounts/iban",
+        {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, "BIC": "BNPAFRPP"},
+    )
     assert good.status_code == 200 and good.json()["Type"] == "IBAN" and good.json()["Active"] is True
-    for body, field in [({"IBAN": "FR7630004000031234567890144"}, "IBAN"), ({"IBAN": "FR76"}, "IBAN"),
-                        ({"BIC": "BNP"}, "BIC"), ({"OwnerName": None}, "OwnerName"),
-                        ({"OwnerAddress": {**address, "City": None}}, "OwnerAddress.City"),
-                        ({"OwnerAddress": {**address, "Country": "US"}}, "OwnerAddress.Region")]:
-        bad = raw(sim, api, "POST", f"/users/{user}/bankaccounts/iban",
-                  {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **cast(dict[str, Any], body)})
+    for body, field in [
+        ({"IBAN": "FR7630004000031234567890144"}, "IBAN"),
+        ({"IBAN": "FR76"}, "IBAN"),
+        ({"BIC": "BNP"}, "BIC"),
+        ({"OwnerName": None}, "OwnerName"),
+        ({"OwnerAddress": {**address, "City": None}}, "OwnerAddress.City"),
+        ({"OwnerAddress": {**address, "Country": "US"}}, "OwnerAddress.Region"),
+    ]:
+        bad = raw(
+            sim,
+            api,
+            "POST",
+            f"/users/{user}/bankaccounts/iban",
+            {"OwnerName": "Ada Lovelace", "OwnerAddress": address, "IBAN": IBAN_OK, **cast(dict[str, Any], body)},
+        )
         assert bad.status_code == 400 and bad.json()["Type"] == "param_error" and field in bad.json()["errors"], body
     sim.register_legacy_bank_account(user, "GB82 WEST 1234 5698 7654 32")
     with pytest.raises(MangopayError):
@@ -458,20 +556,32 @@ def test_iban_accounts_are_checked_listed_and_read_by_the_sdk(sim: MangopaySim, 
 
 
 def test_payouts_debit_the_wallet_when_made_and_are_refused_as_mangopay_refuses_them(
-        sim: MangopaySim, api: APIRequest) -> None:
+    sim: MangopaySim, api: APIRequest
+) -> None:
     user, wallet = owner_with(sim, api, 1000)
     account = sim.register_bank_account(user)["Id"]
-    body = {"AuthorId": user, "DebitedWalletId": wallet, "BankAccountId": account, "BankWireRef": "paybot",
-            "DebitedFunds": {"Currency": "EUR", "Amount": 600}, "Fees": {"Currency": "EUR", "Amount": 0}}
+    body = {
+        "AuthorId": user,
+        "DebitedWalletId": wallet,
+        "BankAccountId": account,
+        "BankWireRef": "paybot",
+        "DebitedFunds": {"Currency": "EUR", "Amount": 600},
+        "Fees": {"Currency": "EUR", "Amount": 0},
+    }
     made = raw(sim, api, "POST", "/payouts/bankwire", body).json()
-    assert (made["Status"], made["Type"], made["Nature"], made["PaymentType"]) == ("CREATED", "PAYOUT", "REGULAR",
-                                                                                    "BANK_WIRE")
+    assert (made["Status"], made["Type"], made["Nature"], made["PaymentType"]) == (
+        "CREATED",
+        "PAYOUT",
+        "REGULAR",
+        "BANK_WIRE",
+    )
     assert sim.balance(wallet) == 400
     read = BankWirePayOut.get(made["Id"], handler=api)  # the SDK reads it (GET /payouts/{id})
     assert (read.status, read.bank_account_id, read.debited_funds.amount) == ("CREATED", account, 600)
     assert BankWirePayOut.get_bankwire(made["Id"], handler=api).id == made["Id"]
-    too_much = raw(sim, api, "POST", "/payouts/bankwire", {**body, "DebitedFunds": {"Currency": "EUR",
-                                                                                    "Amount": 500}}).json()
+    too_much = raw(
+        sim, api, "POST", "/payouts/bankwire", {**body, "DebitedFunds": {"Currency": "EUR", "Amount": 500}}
+    ).json()
     assert (too_much["Status"], too_much["ResultCode"]) == ("FAILED", "001001") and sim.balance(wallet) == 400
     sim.settle_payout(made["Id"], success=False)
     assert sim.balance(wallet) == 1000
@@ -479,8 +589,13 @@ def test_payouts_debit_the_wallet_when_made_and_are_refused_as_mangopay_refuses_
         sim.settle_payout(made["Id"])
     unverified, other = owner_with(sim, api, 1000, verified=False)
     theirs = sim.register_bank_account(unverified)["Id"]
-    refused = raw(sim, api, "POST", "/payouts/bankwire", {**body, "AuthorId": unverified, "DebitedWalletId": other,
-                                                          "BankAccountId": theirs}).json()
+    refused = raw(
+        sim,
+        api,
+        "POST",
+        "/payouts/bankwire",
+        {**body, "AuthorId": unverified, "DebitedWalletId": other, "BankAccountId": theirs},
+    ).json()
     assert (refused["Status"], refused["ResultCode"]) == ("FAILED", "002998") and sim.balance(other) == 1000
     not_theirs = raw(sim, api, "POST", "/payouts/bankwire", {**body, "BankAccountId": theirs})
     assert not_theirs.status_code == 400 and not_theirs.json()["Type"] == "param_error"
@@ -504,25 +619,34 @@ def test_the_bench_counts_mangopay_requests_per_cash_out() -> None:
 
     line = run_cashout(2)
     assert (line["completed"], line["mangopay_posts_per_cashout"]) == (2, 1.0)
-    assert line["by_route"] == {"GET /users/{id}/transactions": 2.0, "GET /wallets/{id}": 2.0,
-                                "GET /users/{id}/recipients": 2.0, "POST /payouts/bankwire": 1.0,
-                                "GET /payouts/{id}": 1.0}
+    assert line["by_route"] == {
+        "GET /users/{id}/transactions": 2.0,
+        "GET /wallets/{id}": 2.0,
+        "GET /users/{id}/recipients": 2.0,
+        "POST /payouts/bankwire": 1.0,
+        "GET /payouts/{id}": 1.0,
+    }
 
 
-@pytest.mark.parametrize(("url", "ok"), [
-    (None, True), ("https://pay.example.com/bank?user={user}&expires={expires}&token={token}", False)])
+@pytest.mark.parametrize(
+    ("url", "ok"), [(None, True), ("https://pay.example.com/bank?user={user}&expires={expires}&token={token}", False)]
+)
 def test_the_bank_page_setting_is_gone_and_refused_when_set(tmp_path: Path, url: str | None, ok: bool) -> None:
     """MANGOPAY_BANK_PAGE_URL (the operator's own page) is replaced by paybot's cash-out account page: set, it is
     refused with a sentence saying so, so no operator waits for links that never come."""
     from bot.config import Settings
     from bot.errors import ConfigError
 
-    settings = Settings(paybot_provider="mangopay", mangopay_client_id="client-1",
-                        mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7",
-                        mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                        mangopay_bank_page_url=url, paybot_web_url="https://paybot.example.com",
-                        paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
-                        paybot_db_path=str(tmp_path / "p.db"))
+    settings = Settings(
+        paybot_provider="mangopay",
+        mangopay_client_id="client-1",
+        mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7",
+        mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+        mangopay_bank_page_url=url,
+        paybot_web_url="https://paybot.example.com",
+        paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
+        paybot_db_path=str(tmp_path / "p.db"),
+    )
     if ok:
         assert settings.require_mangopay()[0] == "client-1"
     else:

@@ -32,10 +32,15 @@ CONNECT = "whsec_OvHW8mJE5XRbvyCMfph5CQLk9Mm33KPi"
 CLI = "whsec_" + "9f2c4be07a1d3e85" + "c61f0b7d29e4a358" + "7e0d94a1c5b26f83" + "d4a7196e0c3f5b28"  # the Stripe CLI's
 
 
-@pytest.mark.parametrize(("secret", "why"), [
-    (None, "is not set"), ("whsec_changethis", "placeholder"), ("changethis", "placeholder"),
-    ("sk_test_abc", "does not look like a Stripe signing secret"),
-])
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        (None, "is not set"),
+        ("whsec_changethis", "placeholder"),
+        ("changethis", "placeholder"),
+        ("sk_test_abc", "does not look like a Stripe signing secret"),
+    ],
+)
 def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, why: str) -> None:
     """Anyone could sign events with the example's secret: the webhook refuses to start with it (the Connect
     endpoint's secret is optional, and checked the same way when set)."""
@@ -45,24 +50,36 @@ def test_the_webhook_secret_must_be_a_real_signing_secret(secret: str | None, wh
     assert Settings(stripe_webhook_secret=CLI).require_webhook_secrets() == (CLI, None)
     if secret is not None:
         with pytest.raises(ConfigError, match=f"STRIPE_CONNECT_WEBHOOK_SECRET .*{why}"):
-            Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret
-                     ).require_webhook_secrets()
+            Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret).require_webhook_secrets()
     both = Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=CONNECT)
     assert both.require_webhook_secrets() == (PLATFORM, CONNECT) and CONNECT in both.secrets()
 
 
-@pytest.mark.parametrize("secret", [
-    "whsec_a", "whsec_test", "whsec_" + "a" * 40, "whsec_" + "test" * 10, "whsec_0123456789abcdef0123456789abcdef",
-    "whsec_Zq8Lr2Tx" + "aaaaaaa" + "Mk4Pw9Vd3Hs6Jn1Cb5Gf7Ye0Ru", "whsec_" + "x7Kq9Lm2" * 5,
-    "whsec_sUIZXjs4eHSZkEbLfIVhxbxChGRl", "whsec_sUIZXjs4eHSZkEbLfIVhx+xChGRlETUP",
-])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "whsec_a",
+        "whsec_test",
+        "whsec_" + "a" * 40,
+        "whsec_" + "test" * 10,
+        "whsec_0123456789abcdef0123456789abcdef",
+        "whsec_Zq8Lr2Tx" + "aaaaaaa" + "Mk4Pw9Vd3Hs6Jn1Cb5Gf7Ye0Ru",
+        "whsec_" + "x7Kq9Lm2" * 5,
+        "whsec_sUIZXjs4eHSZkEbLfIVhxbxChGRl",
+        "whsec_sUIZXjs4eHSZkEbLfIVhx+xChGRlETUP",
+    ],
+)
 def test_a_guessable_signing_secret_is_refused_without_being_shown(secret: str) -> None:
     """Stripe's signing secrets are whsec_ and at least 32 random characters: anything shorter, or made of few
     characters, a run or a repeated piece, could be guessed and used to sign events. The error names the
     setting and never the value, for either endpoint."""
-    for settings, name in ((Settings(stripe_webhook_secret=secret), "STRIPE_WEBHOOK_SECRET"),
-                           (Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret),
-                            "STRIPE_CONNECT_WEBHOOK_SECRET")):
+    for settings, name in (
+        (Settings(stripe_webhook_secret=secret), "STRIPE_WEBHOOK_SECRET"),
+        (
+            Settings(stripe_webhook_secret=PLATFORM, stripe_connect_webhook_secret=secret),
+            "STRIPE_CONNECT_WEBHOOK_SECRET",
+        ),
+    ):
         with pytest.raises(ConfigError, match=name) as err:
             settings.require_webhook_secrets()
         body = secret.removeprefix("whsec_")
@@ -79,10 +96,13 @@ def test_the_two_endpoints_have_secrets_of_their_own() -> None:
 def test_the_secret_that_signs_page_links_must_be_strong(secret: str) -> None:
     """On Mangopay, PAYBOT_LINK_SECRET signs the links' tokens (bot.links; never the API key):
     a guessable one would let anyone make a link. Refused, named, never shown; a strong one passes."""
-    common = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
-                  mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
-                  mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                  paybot_web_url="https://paybot.example.com")
+    common = dict(
+        paybot_provider="mangopay",
+        mangopay_client_id="client-1",
+        mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+        mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+        paybot_web_url="https://paybot.example.com",
+    )
     with pytest.raises(ConfigError, match="PAYBOT_LINK_SECRET is too weak") as err:
         Settings(paybot_link_secret=secret, **common).require_mangopay()  # type: ignore[arg-type]
     assert secret not in str(err.value)
@@ -112,31 +132,53 @@ def test_an_override_in_clear_text_beyond_this_machine_is_refused(base: str) -> 
 
 
 def test_emulators_on_this_machine_and_https_are_accepted_and_named() -> None:
-    s = Settings(**X, x_api_base="http://127.0.0.1:8099", stripe_api_key="sk_test_abc",
-                 stripe_api_base="https://stripe-emulator.internal")
+    s = Settings(
+        **X,
+        x_api_base="http://127.0.0.1:8099",
+        stripe_api_key="sk_test_abc",
+        stripe_api_base="https://stripe-emulator.internal",
+    )
     assert s.require_x()["consumer_key"] == "ck" and s.require_stripe() == "sk_test_abc"
     assert s.overrides() == ["X_API_BASE=http://127.0.0.1:8099", "STRIPE_API_BASE=https://stripe-emulator.internal"]
 
 
-MANGOPAY = dict(paybot_provider="mangopay", mangopay_client_id="client-1",
-                mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
-                mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
-                paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF", paybot_web_url="https://paybot.example.com")
+MANGOPAY = dict(
+    paybot_provider="mangopay",
+    mangopay_client_id="client-1",
+    mangopay_api_key="NeoeP2LUK3qlb5lbdTF5yjTRrFSNdtORh8CESNrL",
+    mangopay_card_page_url="https://pay.example.com/card/{id}?u={user}&t={token}",
+    paybot_link_secret="Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF",
+    paybot_web_url="https://paybot.example.com",
+)
 
 
-@pytest.mark.parametrize(("name", "settings", "check"), [
-    ("X_API_BASE", dict(X, x_api_base="http://api.x.com"), "require_x"),
-    ("STRIPE_API_BASE", dict(stripe_api_key="sk_test_abc", stripe_api_base="http://api.stripe.com"),
-     "require_stripe"),
-    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.mangopay.com", paybot_live=True),
-     "require_mangopay"),
-    ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
-    ("MANGOPAY_CARD_PAGE_URL", dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}?u={user}&t={token}"),
-     "require_mangopay"),
-    ("PAYBOT_WEB_URL", dict(MANGOPAY, paybot_web_url="http://paybot.example.com"), "require_mangopay"),
-], ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "web-pages"])
+@pytest.mark.parametrize(
+    ("name", "settings", "check"),
+    [
+        ("X_API_BASE", dict(X, x_api_base="http://api.x.com"), "require_x"),
+        (
+            "STRIPE_API_BASE",
+            dict(stripe_api_key="sk_test_abc", stripe_api_base="http://api.stripe.com"),
+            "require_stripe",
+        ),
+        (
+            "MANGOPAY_API_BASE",
+            dict(MANGOPAY, mangopay_api_base="http://api.mangopay.com", paybot_live=True),
+            "require_mangopay",
+        ),
+        ("MANGOPAY_API_BASE", dict(MANGOPAY, mangopay_api_base="http://api.sandbox.mangopay.com"), "require_mangopay"),
+        (
+            "MANGOPAY_CARD_PAGE_URL",
+            dict(MANGOPAY, mangopay_card_page_url="http://pay.example.com/card/{id}?u={user}&t={token}"),
+            "require_mangopay",
+        ),
+        ("PAYBOT_WEB_URL", dict(MANGOPAY, paybot_web_url="http://paybot.example.com"), "require_mangopay"),
+    ],
+    ids=["x", "stripe", "mangopay-live", "mangopay-sandbox", "card-page", "web-pages"],
+)
 def test_every_address_that_carries_credentials_is_https_beyond_this_machine(
-        name: str, settings: dict[str, object], check: str) -> None:
+    name: str, settings: dict[str, object], check: str
+) -> None:
     """Each provider's API base (its key travels there) and each page whose links carry a bearer id or token
     goes through the same rule (`checked_base`): plain http only to this machine, even to the provider's
     own host (Mangopay's production with PAYBOT_LIVE=1 included)."""
@@ -149,8 +191,15 @@ def test_the_pages_and_mangopays_own_hosts_are_not_overrides() -> None:
     are no override: accepted live, never warned about."""
     live = Settings(**MANGOPAY, mangopay_api_base="https://api.mangopay.com", paybot_live=True)  # type: ignore[arg-type]
     assert live.require_mangopay()[2] == "https://api.mangopay.com" and live.overrides() == []
-    local = Settings(**(MANGOPAY | dict(mangopay_card_page_url="http://127.0.0.1:8097/card/{id}?u={user}&t={token}",  # type: ignore[arg-type]
-                                        paybot_web_url="http://127.0.0.1:8097")))
+    local = Settings(
+        **(
+            MANGOPAY
+            | dict(
+                mangopay_card_page_url="http://127.0.0.1:8097/card/{id}?u={user}&t={token}",  # type: ignore[arg-type]
+                paybot_web_url="http://127.0.0.1:8097",
+            )
+        )
+    )
     assert local.require_mangopay()[0] == "client-1"
 
 
@@ -168,10 +217,17 @@ def test_a_database_password_with_an_at_sign_is_known_whole_and_in_pieces() -> N
 def test_operator_commands_never_show_the_database_password(args: list[str], tmp_path: Path) -> None:
     """Each says in one line that the store could not be used, with no piece of the password."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "DATABASE_", "STRIPE_"))}
-    env |= {"DATABASE_URL": URL, "X_CONSUMER_KEY": "ck1234", "X_CONSUMER_SECRET": "cs1234",
-            "X_ACCESS_TOKEN": "at1234", "X_ACCESS_TOKEN_SECRET": "ats1234", "X_API_BASE": "http://127.0.0.1:9"}
-    done = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    env |= {
+        "DATABASE_URL": URL,
+        "X_CONSUMER_KEY": "ck1234",
+        "X_CONSUMER_SECRET": "cs1234",
+        "X_ACCESS_TOKEN": "at1234",
+        "X_ACCESS_TOKEN_SECRET": "ats1234",
+        "X_API_BASE": "http://127.0.0.1:9",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
     out = done.stdout + done.stderr
     assert done.returncode != 0, out
     assert "Passw0rd" not in out and "S3cr" not in out, out
@@ -181,8 +237,12 @@ def test_operator_commands_never_show_the_database_password(args: list[str], tmp
 def test_doctor_reports_a_malformed_database_url_instead_of_crashing(tmp_path: Path) -> None:
     from bot.doctor import FAIL, run_checks
 
-    checks = {c.name: c for c in run_checks(Settings(database_url=f"postgresql://u:{PASSWORD}@h:notaport/db",
-                                                     paybot_db_path=str(tmp_path / "p.db")))}
+    checks = {
+        c.name: c
+        for c in run_checks(
+            Settings(database_url=f"postgresql://u:{PASSWORD}@h:notaport/db", paybot_db_path=str(tmp_path / "p.db"))
+        )
+    }
     assert checks["store"].status == FAIL and "Passw0rd" not in checks["store"].detail
 
 
@@ -241,7 +301,8 @@ def test_a_password_with_at_and_colon_signs_is_never_shown(tmp_path: Path) -> No
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "X_", "DATABASE_", "STRIPE_"))}
     env |= {"DATABASE_URL": url}
     for args in (["status"], ["doctor"], ["users", "@bob"]):
-        done = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
-                              cwd=tmp_path, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        )
         out = done.stdout + done.stderr
         assert done.returncode != 0 and "VeryLongSecretTail99" not in out and "Traceback" not in out, out

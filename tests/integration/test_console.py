@@ -52,11 +52,26 @@ def h1(response: Any) -> str:
     return found.group(1) if found else ""
 
 
-GETS = ["/console/", "/console/health", "/console/charts", "/console/transfers", "/console/transfers/1",
-        "/console/people/bob", "/console/reconciliation", "/console/pause", "/console/resume",
-        "/console/transfers/1/cancel", "/console/transfers/1/refund"]
-POSTS = ["/console/pause", "/console/resume", "/console/transfers/1/cancel", "/console/transfers/1/refund",
-         "/console/sign-out"]
+GETS = [
+    "/console/",
+    "/console/health",
+    "/console/charts",
+    "/console/transfers",
+    "/console/transfers/1",
+    "/console/people/bob",
+    "/console/reconciliation",
+    "/console/pause",
+    "/console/resume",
+    "/console/transfers/1/cancel",
+    "/console/transfers/1/refund",
+]
+POSTS = [
+    "/console/pause",
+    "/console/resume",
+    "/console/transfers/1/cancel",
+    "/console/transfers/1/refund",
+    "/console/sign-out",
+]
 
 
 def test_the_console_adds_only_its_declared_routes(world: ConsoleWorld) -> None:
@@ -187,8 +202,10 @@ def test_a_burst_of_simultaneous_tries_checks_no_more_than_the_limit(database_ur
             except threading.BrokenBarrierError:
                 pass  # the tries take turns: the others are waiting for this one to end
 
-    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", "guess guess guess", "", ip, now),
-                       [f"192.0.2.{i}" for i in range(tries)])
+    outcomes = at_once(
+        lambda ip: operators.sign_in(store, "ada", "guess guess guess", "", ip, now),
+        [f"192.0.2.{i}" for i in range(tries)],
+    )
     with store() as s:
         stored = s.exec(select(SignInAttempt).where(SignInAttempt.name == "ada")).all()
     engine.dispose()
@@ -261,8 +278,9 @@ def test_transfers_are_paged_newest_first_by_keyset(world: ConsoleWorld, client:
     assert [r["id"] for r in second.rows] == [made[0]] and second.next is None
     page = text(client.get("/console/transfers"))
     assert 'rel="next"' not in page
-    assert [r["id"] for r in console_read.transfers(world.store, person="alice", size=2, after=first.next).rows] \
-        == [made[0]]
+    assert [r["id"] for r in console_read.transfers(world.store, person="alice", size=2, after=first.next).rows] == [
+        made[0]
+    ]
     assert console_read.transfers(world.store, person="nobody").rows == []
     assert console_read.cursor_of("not a cursor") is None
 
@@ -270,8 +288,13 @@ def test_transfers_are_paged_newest_first_by_keyset(world: ConsoleWorld, client:
 def test_reconciliation_shows_its_last_findings(world: ConsoleWorld, client: FlaskClient) -> None:
     assert "No reconciliation has run yet" in text(client.get("/console/reconciliation"))
     transfer = world.send("@paybot send 5 to @alice")
-    record(world.store, world.run.clock.now(), 7, [Mismatch(transfer, "pay_1", "completed", "no payment",
-                                                            "the provider has no payment for it")], 0)
+    record(
+        world.store,
+        world.run.clock.now(),
+        7,
+        [Mismatch(transfer, "pay_1", "completed", "no payment", "the provider has no payment for it")],
+        0,
+    )
     page = text(client.get("/console/reconciliation"))
     assert "1 mismatch(es)" in page and "the provider has no payment for it" in page
     assert f'/console/transfers/{transfer}"' in page
@@ -287,8 +310,10 @@ def test_pause_and_resume_ask_first(world: ConsoleWorld, client: FlaskClient) ->
     assert admin.RESUME_QUESTION in text(asked)
     client.post("/console/resume", data=form_of(text(asked)))
     assert world.run.bot.service.paused() is False
-    again = client.post("/console/pause", data=form_of(text(client.get("/console/pause"))) | {
-        "action_token": form_of(text(asked))["action_token"]})  # resume's token posted to pause: refused
+    again = client.post(
+        "/console/pause",
+        data=form_of(text(client.get("/console/pause"))) | {"action_token": form_of(text(asked))["action_token"]},
+    )  # resume's token posted to pause: refused
     assert again.status_code == 400 and world.run.bot.service.paused() is False
 
 
@@ -303,13 +328,15 @@ def test_cancel_asks_first_and_is_written_on_the_timeline(world: ConsoleWorld, c
     assert f"transfer {pending} cancelled" in text(client.get(done.headers["Location"]))
     story = admin.show(world.store, pending)
     assert story is not None and story["status"] == "cancelled"
-    assert story["timeline"][-1]["note"] == (f"cancel asked by operator ada in the console: transfer {pending} "
-                                             "cancelled")
+    assert story["timeline"][-1]["note"] == (
+        f"cancel asked by operator ada in the console: transfer {pending} cancelled"
+    )
     again = client.post(f"/console/transfers/{pending}/cancel", data=form_of(text(asked)))
     assert again.status_code == 303 and "already used" in text(client.get(again.headers["Location"]))
     asked = client.get(f"/console/transfers/{pending}/cancel")
-    refused = client.get(client.post(f"/console/transfers/{pending}/cancel",
-                                     data=form_of(text(asked))).headers["Location"])
+    refused = client.get(
+        client.post(f"/console/transfers/{pending}/cancel", data=form_of(text(asked))).headers["Location"]
+    )
     assert refused.status_code == 409 and "only a pending one can be cancelled" in text(refused)
 
 
@@ -510,8 +537,9 @@ def test_checking_a_password_holds_no_write_lock(world: ConsoleWorld, monkeypatc
 # ------------------------------------------------ a confirmation page does what it said, once (attack-f, break 1)
 
 
-def test_one_refund_confirmation_refunds_once_however_often_it_is_posted(world: ConsoleWorld,
-                                                                       client: FlaskClient) -> None:
+def test_one_refund_confirmation_refunds_once_however_often_it_is_posted(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
     """A double click, or a reload of the outcome page, posts "Yes, do it" again: the page said $2.00, so $2.00
     goes back, once. The POST answers with a 303 to the result page (a reload of which posts nothing); the second
     POST does nothing and is sent to the same result, saying so."""
@@ -555,8 +583,9 @@ def test_refund_the_rest_refunds_the_rest_the_page_showed(world: ConsoleWorld, c
     assert admin.show(world.store, transfer)["refunded"] == "5.00"  # type: ignore[index]
 
 
-def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(world: ConsoleWorld,
-                                                                               client: FlaskClient) -> None:
+def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
     """A refund of $1.00 begun elsewhere (another operator, or one a crash interrupted) has no answer yet; the page
     asks for $2.00. Posting it must not finish the $1.00 refund in its place: it is refused, saying why."""
     from bot.domain import Cause, Settle, Step
@@ -575,8 +604,9 @@ def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(
     story = admin.show(world.store, transfer)
     assert story is not None and story["refunded"] == "0.00", f"${story and story['refunded']} went back"
     with world.store() as s:
-        refunds = s.exec(select(Settlement).where(col(Settlement.transfer_id) == transfer,
-                                                  col(Settlement.step) == Step.REFUND)).all()
+        refunds = s.exec(
+            select(Settlement).where(col(Settlement.transfer_id) == transfer, col(Settlement.step) == Step.REFUND)
+        ).all()
     assert [(r.amount_minor, r.status, r.ref) for r in refunds] == [(100, Settle.PENDING, None)]
     shown = client.get(done.headers["Location"])
     assert shown.status_code == 409 and "another refund of it ($1.00) is under way" in text(shown)
@@ -588,9 +618,12 @@ def test_a_confirmation_works_only_for_what_it_was_shown_for(world: ConsoleWorld
     a = world.send("@paybot send 5 to @alice")
     b = world.send("@paybot send 3 to @alice")
     form = form_of(text(client.get(f"/console/transfers/{a}/refund?amount=2")))
-    for path, data in [(f"/console/transfers/{b}/refund", form), (f"/console/transfers/{a}/cancel", form),
-                       ("/console/pause", form),
-                       (f"/console/transfers/{a}/refund", {"csrf": form["csrf"], "amount": "2"})]:
+    for path, data in [
+        (f"/console/transfers/{b}/refund", form),
+        (f"/console/transfers/{a}/cancel", form),
+        ("/console/pause", form),
+        (f"/console/transfers/{a}/refund", {"csrf": form["csrf"], "amount": "2"}),
+    ]:
         r = client.post(path, data=data)
         assert r.status_code == 400 and "nothing was done" in text(r), path
     assert world.run.bot.service.paused() is False
@@ -617,7 +650,10 @@ def test_simultaneous_posts_of_one_confirmation_spend_it_once(database_url: str)
     later = actions.claim(store, token, "ada", "refund", 7, now + actions.VALID * 2)
     engine.dispose()
     assert sorted((c.fresh, c.used) for c in claims if isinstance(c, actions.Claim)) == [
-        (False, True), (False, True), (True, False)]
+        (False, True),
+        (False, True),
+        (True, False),
+    ]
     assert all(isinstance(c, actions.Claim) and c.amount_minor == 200 for c in claims)
     assert (later.fresh, later.used) == (False, True)
 
@@ -678,8 +714,9 @@ def test_one_totp_code_sent_twice_at_once_signs_in_once(database_url: str, monke
             pass  # the other try waits for this unit of work to end
 
     monkeypatch.setattr(operators, "_hasher", _PausingHasher(operators._hasher, both_checked))
-    outcomes = at_once(lambda ip: operators.sign_in(store, "ada", PASSWORD, code, ip, now),
-                       ["192.0.2.1", "198.51.100.7"])
+    outcomes = at_once(
+        lambda ip: operators.sign_in(store, "ada", PASSWORD, code, ip, now), ["192.0.2.1", "198.51.100.7"]
+    )
     with store() as s:
         sessions = len(s.exec(select(OperatorSession)).all())
     engine.dispose()
@@ -687,8 +724,9 @@ def test_one_totp_code_sent_twice_at_once_signs_in_once(database_url: str, monke
     assert len(tokens) == 1 and sessions == 1, f"one TOTP code made {len(tokens)} sessions: {outcomes}"
 
 
-def test_a_new_password_ends_a_session_whose_sign_in_was_under_way(database_url: str,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_password_ends_a_session_whose_sign_in_was_under_way(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """`paybot operator add ada --replace` while a sign-in with the old password is between its check of the row
     and its new session: the reset wins, whichever commits first (the sign-in waits up to 2 s for the reset; with
     the row locked, the reset waits for the sign-in instead, and then deletes its session)."""

@@ -80,7 +80,8 @@ def test_every_post_carries_a_uuid5_key_derived_from_paybots_key(sim: MangopaySi
 
 @pytest.mark.parametrize("route", [PAYINS, TRANSFERS])
 def test_a_connection_dropped_after_the_work_gives_the_first_answer_not_a_second_one(
-        sim: MangopaySim, mp: MangopayProvider, route: str) -> None:
+    sim: MangopaySim, mp: MangopayProvider, route: str
+) -> None:
     give_card(sim, mp, BOB)
     make_receiver(sim, mp, ALICE)
     sim.inject(route, DROP)
@@ -91,7 +92,8 @@ def test_a_connection_dropped_after_the_work_gives_the_first_answer_not_a_second
 
 
 def test_a_drop_with_no_retry_left_is_transient_and_the_next_attempt_finds_the_pay_in(
-        sim: MangopaySim, tmp_path: Path) -> None:
+    sim: MangopaySim, tmp_path: Path
+) -> None:
     mp = provider(sim, tmp_path, retries=0)
     give_card(sim, mp, BOB)
     sim.inject(PAYINS, DROP)
@@ -104,8 +106,9 @@ def test_a_drop_with_no_retry_left_is_transient_and_the_next_attempt_finds_the_p
 
 
 @pytest.mark.parametrize("work", [True, False], ids=["made_then_500", "500_before_the_work"])
-def test_a_5xx_is_settled_by_the_tag_never_by_a_second_pay_in(sim: MangopaySim, mp: MangopayProvider,
-                                                               work: bool) -> None:
+def test_a_5xx_is_settled_by_the_tag_never_by_a_second_pay_in(
+    sim: MangopaySim, mp: MangopayProvider, work: bool
+) -> None:
     give_card(sim, mp, BOB)
     sim.inject(PAYINS, 500, work=work)
     result = pay(mp)
@@ -142,7 +145,8 @@ def test_a_key_still_running_is_transient_then_its_answer(sim: MangopaySim, mp: 
 
 
 def test_past_24_hours_the_payment_is_looked_up_by_its_tag_never_posted_again(
-        sim: MangopaySim, mp: MangopayProvider) -> None:
+    sim: MangopaySim, mp: MangopayProvider
+) -> None:
     give_card(sim, mp, BOB)
     make_receiver(sim, mp, ALICE)
     sim.inject(TRANSFERS, 503, times=8)  # the pay-in went through; the transfer never did (an outage)
@@ -180,7 +184,8 @@ def test_a_3ds_card_waits_for_the_bank_then_pays_the_recipient(sim: MangopaySim,
     sim.complete_3ds(str(waiting.ref))
     events, cursor = mp.events(cursor)
     assert [(e.kind, e.key, e.ref, e.outcome) for e in events] == [
-        (EventKind.PAID, "pay:1:10:11", waiting.ref, PayOutcome.PAID)]
+        (EventKind.PAID, "pay:1:10:11", waiting.ref, PayOutcome.PAID)
+    ]
     assert len(transfers(sim)) == 1 and balance(sim, mp, ALICE) == 500
     assert mp.events(cursor)[0] == []
     # The next payment is an MIT the issuer refuses: a new CIT, its own page.
@@ -194,7 +199,8 @@ def test_a_3ds_card_waits_for_the_bank_then_pays_the_recipient(sim: MangopaySim,
 
 
 def test_an_owner_paying_an_owner_approves_the_transfer_on_mangopays_sca_page(
-        sim: MangopaySim, mp: MangopayProvider) -> None:
+    sim: MangopaySim, mp: MangopayProvider
+) -> None:
     make_receiver(sim, mp, BOB)  # bob claimed money once: he is an OWNER now
     give_card(sim, mp, BOB)
     make_receiver(sim, mp, ALICE)
@@ -212,8 +218,9 @@ def test_an_owner_paying_an_owner_approves_the_transfer_on_mangopays_sca_page(
     assert lapsing.outcome == PayOutcome.NEEDS_AUTH
     clock(sim).advance(SCA_SESSION_LIFETIME)
     events, _ = mp.events(cursor)
-    assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [(EventKind.AUTH_LAPSED,
-                                                                                     "pay:2:10:11")]
+    assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [
+        (EventKind.AUTH_LAPSED, "pay:2:10:11")
+    ]
     # the charged money went back to the card: nothing stays in bob's wallet, alice got only the first
     assert balance(sim, mp, BOB) == 0 and balance(sim, mp, ALICE) == 500
 
@@ -250,12 +257,21 @@ def test_held_money_goes_back_to_the_card_and_the_refund_is_an_event(sim: Mangop
     assert settled.ref and not settled.pending and balance(sim, mp, BOB) == 0
     assert mp.refund(key="return:1:10:11", payment_ref=str(held.ref), amount=EUR5) == settled
     events, _ = mp.events(cursor)
-    assert events == [ProviderEvent(events[0].id, EventKind.REFUNDED, key="return:1:10:11", ref=held.ref,
-                                    settle_ref=settled.ref, amount_minor=500)]
+    assert events == [
+        ProviderEvent(
+            events[0].id,
+            EventKind.REFUNDED,
+            key="return:1:10:11",
+            ref=held.ref,
+            settle_ref=settled.ref,
+            amount_minor=500,
+        )
+    ]
 
 
 def test_an_operators_refund_of_delivered_money_takes_it_back_from_the_recipient_first(
-        sim: MangopaySim, mp: MangopayProvider) -> None:
+    sim: MangopaySim, mp: MangopayProvider
+) -> None:
     give_card(sim, mp, BOB)
     make_receiver(sim, mp, ALICE)
     paid = pay(mp)
@@ -271,8 +287,9 @@ def test_an_operators_refund_of_delivered_money_takes_it_back_from_the_recipient
 
 
 @pytest.mark.parametrize("errors", [1, 5])
-def test_a_take_back_answered_by_a_5xx_after_the_work_is_not_made_twice(sim: MangopaySim, mp: MangopayProvider,
-                                                                         errors: int) -> None:
+def test_a_take_back_answered_by_a_5xx_after_the_work_is_not_made_twice(
+    sim: MangopaySim, mp: MangopayProvider, errors: int
+) -> None:
     """Found by an attack: the transfer refund that takes money back from the recipient had no finder, so a
     5xx after the work (and each 5xx after) made another one under the next key."""
     give_card(sim, mp, BOB)
@@ -293,32 +310,43 @@ def test_an_expired_token_is_renewed_once(sim: MangopaySim, mp: MangopayProvider
 
 
 def settings(sim: MangopaySim, tmp: Path, **over: object) -> Settings:
-    base: dict[str, object] = dict(paybot_provider="mangopay", mangopay_client_id=sim.client_id,
-                                   mangopay_api_key=sim.api_key, mangopay_api_base=sim.base,
-                                   mangopay_card_page_url=sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
-                                   paybot_link_secret=sim.link_secret, paybot_web_url="http://127.0.0.1:9",
-                                   mangopay_db_path=str(tmp / "mp.db"), paybot_db_path=str(tmp / "p.db"))
+    base: dict[str, object] = dict(
+        paybot_provider="mangopay",
+        mangopay_client_id=sim.client_id,
+        mangopay_api_key=sim.api_key,
+        mangopay_api_base=sim.base,
+        mangopay_card_page_url=sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
+        paybot_link_secret=sim.link_secret,
+        paybot_web_url="http://127.0.0.1:9",
+        mangopay_db_path=str(tmp / "mp.db"),
+        paybot_db_path=str(tmp / "p.db"),
+    )
     return Settings(**(base | over))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("over", "why"), [
-    ({"mangopay_client_id": None}, "MANGOPAY_CLIENT_ID is not set"),
-    ({"mangopay_api_key": "changethis"}, "MANGOPAY_API_KEY still holds a placeholder"),
-    ({"mangopay_api_base": MANGOPAY_PRODUCTION}, "production: it moves real money"),
-    ({"paybot_live": True}, "MANGOPAY_API_BASE is set, and this bot is live"),
-    ({"mangopay_api_base": "http://10.1.2.3:8080"}, "plain http"),
-    ({"mangopay_card_page_url": None, "paybot_web_url": None}, "MANGOPAY_CARD_PAGE_URL"),
-    ({"mangopay_card_page_url": "https://pay.example.com/card/{id}"}, "MANGOPAY_CARD_PAGE_URL must carry"),
-    ({"paybot_link_secret": None}, "PAYBOT_LINK_SECRET is not set"),
-])
-def test_settings_refuse_what_would_go_wrong(sim: MangopaySim, tmp_path: Path, over: dict[str, object],
-                                             why: str) -> None:
+@pytest.mark.parametrize(
+    ("over", "why"),
+    [
+        ({"mangopay_client_id": None}, "MANGOPAY_CLIENT_ID is not set"),
+        ({"mangopay_api_key": "changethis"}, "MANGOPAY_API_KEY still holds a placeholder"),
+        ({"mangopay_api_base": MANGOPAY_PRODUCTION}, "production: it moves real money"),
+        ({"paybot_live": True}, "MANGOPAY_API_BASE is set, and this bot is live"),
+        ({"mangopay_api_base": "http://10.1.2.3:8080"}, "plain http"),
+        ({"mangopay_card_page_url": None, "paybot_web_url": None}, "MANGOPAY_CARD_PAGE_URL"),
+        ({"mangopay_card_page_url": "https://pay.example.com/card/{id}"}, "MANGOPAY_CARD_PAGE_URL must carry"),
+        ({"paybot_link_secret": None}, "PAYBOT_LINK_SECRET is not set"),
+    ],
+)
+def test_settings_refuse_what_would_go_wrong(
+    sim: MangopaySim, tmp_path: Path, over: dict[str, object], why: str
+) -> None:
     with pytest.raises(ConfigError, match=why):
         settings(sim, tmp_path, **over).require_mangopay()
 
 
-def test_production_needs_paybot_live_and_the_emulator_is_named_as_an_override(sim: MangopaySim,
-                                                                               tmp_path: Path) -> None:
+def test_production_needs_paybot_live_and_the_emulator_is_named_as_an_override(
+    sim: MangopaySim, tmp_path: Path
+) -> None:
     live = settings(sim, tmp_path, mangopay_api_base=MANGOPAY_PRODUCTION, paybot_live=True)
     assert live.require_mangopay()[2] == MANGOPAY_PRODUCTION and live.overrides() == []
     s = settings(sim, tmp_path)

@@ -34,8 +34,9 @@ def small(tmp_path: Path) -> Iterator[tuple[MangopaySim, MangopayProvider]]:
     sim.stop()
 
 
-def test_events_are_read_one_type_a_request_and_only_those_paybot_needs(small: tuple[MangopaySim,
-                                                                                    MangopayProvider]) -> None:
+def test_events_are_read_one_type_a_request_and_only_those_paybot_needs(
+    small: tuple[MangopaySim, MangopayProvider],
+) -> None:
     """A poll asks each event type paybot translates, once each, and translates what it finds in date order."""
     sim, mp = small
     give_card(sim, mp, BOB)
@@ -48,7 +49,8 @@ def test_events_are_read_one_type_a_request_and_only_those_paybot_needs(small: t
 
 
 def test_a_poll_never_asks_for_events_older_than_the_45_days_mangopay_keeps(
-        small: tuple[MangopaySim, MangopayProvider], caplog: pytest.LogCaptureFixture) -> None:
+    small: tuple[MangopaySim, MangopayProvider], caplog: pytest.LogCaptureFixture
+) -> None:
     """After 50 days without a poll, the next one asks from 45 days back (what is older is gone, and said so)."""
     sim, mp = small
     make_receiver(sim, mp, ALICE)
@@ -64,7 +66,8 @@ def test_a_poll_never_asks_for_events_older_than_the_45_days_mangopay_keeps(
 
 
 def test_the_poll_waits_while_few_calls_are_left_and_a_429_is_not_asked_again_in_a_loop(
-        small: tuple[MangopaySim, MangopayProvider]) -> None:
+    small: tuple[MangopaySim, MangopayProvider],
+) -> None:
     """With fewer than EVENTS_RESERVE calls left in the 15 minutes, the poll reads nothing and keeps its cursor;
     past the window it reads again. A 429 on the events is one request, told as transient."""
     sim, mp = small

@@ -18,8 +18,11 @@ from tests.support.cashout_world import ALICE, BOB, CAROL, MangopayWorld, cashou
 
 
 def _wallet_of(mw: MangopayWorld, user: str, currency: str) -> dict[str, Any]:
-    [wallet] = [x for x in mw.sim.objects.values() if x["_kind"] == "wallet" and mw.author(user) in x["Owners"]
-                and x["Currency"] == currency]
+    [wallet] = [
+        x
+        for x in mw.sim.objects.values()
+        if x["_kind"] == "wallet" and mw.author(user) in x["Owners"] and x["Currency"] == currency
+    ]
     return wallet
 
 
@@ -56,7 +59,8 @@ def test_a_senders_claim_does_not_make_him_an_owner_while_he_holds_money_for_oth
 
 
 def test_a_cash_out_in_another_currency_does_not_make_a_sender_holding_money_for_others_an_owner(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """bob holds $5.00 for carol (USD) and has €3.00 of his own (EUR). CASHOUT EUR kept nothing in EUR, so
     paybot verified him (an Owner), and carol's USD payment went back unpaid when she claimed."""
     mw.pay(to="carol")
@@ -93,20 +97,32 @@ def _add_account(mw: MangopayWorld, user: str = ALICE, iban: str = "FR76 3000 40
 STRONG = "Jq7vX2mR9tLw4ZcN8bYe3HsK6pUa5DgF"
 
 
-@pytest.mark.parametrize(("secret", "says"), [
-    (None, "PAYBOT_LINK_SECRET is not set"), ("changethis", "PAYBOT_LINK_SECRET is not set"),
-    ("short-one-9f3", "PAYBOT_LINK_SECRET is too weak"), ("a" * 40, "PAYBOT_LINK_SECRET is too weak"),
-    ("BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", "PAYBOT_LINK_SECRET is the Mangopay API key"), (STRONG, None)])
-def test_the_link_secret_is_required_strong_and_not_the_api_key(tmp_path: Path, secret: str | None,
-                                                                says: str | None) -> None:
+@pytest.mark.parametrize(
+    ("secret", "says"),
+    [
+        (None, "PAYBOT_LINK_SECRET is not set"),
+        ("changethis", "PAYBOT_LINK_SECRET is not set"),
+        ("short-one-9f3", "PAYBOT_LINK_SECRET is too weak"),
+        ("a" * 40, "PAYBOT_LINK_SECRET is too weak"),
+        ("BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", "PAYBOT_LINK_SECRET is the Mangopay API key"),
+        (STRONG, None),
+    ],
+)
+def test_the_link_secret_is_required_strong_and_not_the_api_key(
+    tmp_path: Path, secret: str | None, says: str | None
+) -> None:
     from bot.config import Settings
     from bot.errors import ConfigError
 
-    settings = Settings(paybot_provider="mangopay", mangopay_client_id="client-1",
-                        mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7", paybot_link_secret=secret,
-                        mangopay_card_page_url="https://pay.example.com/card/{id}?user={user}&token={token}",
-                        paybot_web_url="https://paybot.example.com",
-                        paybot_db_path=str(tmp_path / "p.db"))
+    settings = Settings(
+        paybot_provider="mangopay",
+        mangopay_client_id="client-1",
+        mangopay_api_key="BX3Q526HeoHmdPTmcVXHMuo14v8vjTMdR8Ypd3a7",
+        paybot_link_secret=secret,
+        mangopay_card_page_url="https://pay.example.com/card/{id}?user={user}&token={token}",
+        paybot_web_url="https://paybot.example.com",
+        paybot_db_path=str(tmp_path / "p.db"),
+    )
     if says is None:
         assert settings.require_mangopay()[0] == "client-1" and STRONG in settings.secrets()
         return
@@ -119,7 +135,8 @@ def test_the_link_secret_is_required_strong_and_not_the_api_key(tmp_path: Path, 
 
 
 def test_the_card_page_link_is_signed_for_its_user_and_expires_and_its_id_is_never_logged(
-        mw: MangopayWorld, caplog: pytest.LogCaptureFixture) -> None:
+    mw: MangopayWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     """REGISTER's link was the bare Card Registration id: anyone who saw it (or guessed it) could save a card for
     someone else, forever, and the id was logged. The link is signed for the Mangopay user and the registration,
     with an end (PAYBOT_LINK_TTL, 15 minutes): the page refuses the bare id, another user's link, a link past
@@ -157,8 +174,9 @@ def test_the_card_page_link_is_signed_for_its_user_and_expires_and_its_id_is_nev
     from bot.logs import QUIET
 
     # what paybot's log would hold (bot.logs.setup keeps the QUIET libraries at warnings: urllib3 logs URLs)
-    logged = "\n".join(r.getMessage() for r in caplog.records
-                       if r.levelno >= logging.WARNING or r.name.split(".")[0] not in QUIET)
+    logged = "\n".join(
+        r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING or r.name.split(".")[0] not in QUIET
+    )
     for made in mw.sim.of_kind("cardregistration"):
         assert made["Id"] not in logged, "a card registration's id (a bearer credential) reached the log"
 
@@ -292,8 +310,9 @@ def test_a_cash_out_to_an_account_never_confirmed_asks_its_owner_first(mw: Mango
     assert _asked(mw) == "5432" and len(mw.payouts()) == 1
     mw.clock.advance(timedelta(seconds=5))
     mw.svc.on_dm(mw.posts.dm("alice", "no 5432"))
-    assert dms_to(mw, ALICE)[-1] == ("Nothing was paid out, and the account [5432] will not be paid. If you did not "
-                                     "add it, tell the operator.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "Nothing was paid out, and the account [5432] will not be paid. If you did not add it, tell the operator."
+    )
     assert len(mw.payouts()) == 1 and mw.wallet(ALICE) == 500
     cashout(mw, confirm=False)  # the refused account is never paid nor asked about again: hers is
     assert dms_to(mw, ALICE)[-1].startswith("$5.00 is on its way to your bank account ending 0143")
@@ -301,7 +320,8 @@ def test_a_cash_out_to_an_account_never_confirmed_asks_its_owner_first(mw: Mango
 
 
 def test_an_account_added_after_the_question_is_not_the_one_her_yes_confirms(
-        mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    mw: MangopayWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Found by an attack: alice is asked about her account (0143); before she answers, a thief adds his IBAN
     (5432, newest). Her yes for 0143 was then recorded on the thief's account: she was asked about 5432, her no
     "refused" it, and her next CASHOUT paid it. Her yes now confirms 0143, and that cash-out pays 0143, whatever
@@ -332,7 +352,8 @@ def test_an_account_added_after_the_question_is_not_the_one_her_yes_confirms(
 
 
 def test_a_yes_to_a_new_account_counts_only_after_the_question_within_its_time_and_for_the_newest_cash_out(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """A yes that was sent before the question, or came after its 10 minutes, pays nothing; a newer CASHOUT ends
     the one still waiting, whose yes then pays nothing either."""
     mw.make_receiver(ALICE)
@@ -346,8 +367,9 @@ def test_a_yes_to_a_new_account_counts_only_after_the_question_within_its_time_a
     mw.clock.advance(timedelta(minutes=11))
     mw.svc.on_dm(mw.posts.dm("alice", "yes 0143"))
     assert mw.payouts() == []
-    assert dms_to(mw, ALICE)[-1] == ("Your yes for the account [0143] came too late; nothing was paid out. DM "
-                                     "CASHOUT again.")
+    assert dms_to(mw, ALICE)[-1] == (
+        "Your yes for the account [0143] came too late; nothing was paid out. DM CASHOUT again."
+    )
     cashout(mw, confirm=False)
     mw.clock.advance(timedelta(seconds=5))
     first = mw.posts.dm("alice", "yes 0143")  # answers the first question, read after a newer CASHOUT
@@ -367,7 +389,7 @@ def rows_of(mw: MangopayWorld) -> list[tuple[str, str]]:
 
 
 def test_an_account_code_is_never_a_payments_code() -> None:
-    """"YES 1234" confirms a bank account: payment codes are never all digits (drawn until one is not), and an
+    """ "YES 1234" confirms a bank account: payment codes are never all digits (drawn until one is not), and an
     account whose last four characters are a waiting payment's code is asked about with four random digits."""
     from bot.app.accounts import account_code
     from bot.domain import CODE_ALPHABET
@@ -375,8 +397,19 @@ def test_an_account_code_is_never_a_payments_code() -> None:
 
     class Pending:
         def pending_of(self, user_id: str) -> list[Transfer]:
-            return [Transfer(root_tweet_id="1", sender_id=user_id, recipient_id="2", kind="send", status="pending",
-                             command_tweet_id="1", amount_minor=100, currency="USD", code="AB12")]
+            return [
+                Transfer(
+                    root_tweet_id="1",
+                    sender_id=user_id,
+                    recipient_id="2",
+                    kind="send",
+                    status="pending",
+                    command_tweet_id="1",
+                    amount_minor=100,
+                    currency="USD",
+                    code="AB12",
+                )
+            ]
 
     class Tx:
         transfers = Pending()

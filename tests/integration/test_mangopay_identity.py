@@ -34,11 +34,21 @@ def sim() -> Iterator[MangopaySim]:
 
 
 def adapter(sim: MangopaySim, tmp: Path, people: object) -> MangopayProvider:
-    handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                         api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-    return MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mp.db'}")), sim.clock,
-                            card_page_url=sim.base + "/_sim/card-page/{id}", currency="EUR",
-                            people=people)  # type: ignore[arg-type]
+    handler = APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
+    return MangopayProvider(
+        handler,
+        UnitOfWork(make_engine(f"sqlite:///{tmp / 'mp.db'}")),
+        sim.clock,
+        card_page_url=sim.base + "/_sim/card-page/{id}",
+        currency="EUR",
+        people=people,  # type: ignore[arg-type]
+    )
 
 
 def test_an_owner_is_made_from_the_identity_the_person_gave(sim: MangopaySim, tmp_path: Path) -> None:
@@ -61,9 +71,11 @@ def test_an_owner_is_made_from_the_identity_the_person_gave(sim: MangopaySim, tm
 
 @pytest.mark.parametrize("given", ["nothing", "only what paying needs"])
 def test_who_has_not_given_what_an_owner_needs_gets_the_identity_page_and_mangopay_gets_nothing(
-        sim: MangopaySim, tmp_path: Path, given: str) -> None:
-    people = KnownPeople(unknown={ALICE} if given == "nothing" else set(),
-                         payers_only={ALICE} if given != "nothing" else set())
+    sim: MangopaySim, tmp_path: Path, given: str
+) -> None:
+    people = KnownPeople(
+        unknown={ALICE} if given == "nothing" else set(), payers_only={ALICE} if given != "nothing" else set()
+    )
     mp = adapter(sim, tmp_path, people)
     onboarding = mp.onboard(ALICE)
     assert not onboarding.ready and not onboarding.enrol and onboarding.url
@@ -89,19 +101,36 @@ def test_the_desk_reads_identities_while_the_worker_holds_the_write_lock(tmp_pat
     clock = FakeClock()
     from sqlalchemy import create_engine
 
-    desk = PagesDesk(store=store, clock=clock, base_url="http://127.0.0.1", link_secret=SECRET,
-                     reader=create_engine(url))
+    desk = PagesDesk(
+        store=store, clock=clock, base_url="http://127.0.0.1", link_secret=SECRET, reader=create_engine(url)
+    )
     now = clock.now()
     with store() as tx:
-        tx.identities.add(IdentityRecord(user_id=ALICE, first_name="Alice", last_name="Martin",
-                                         email="alice@example.com", birthday=date(1990, 3, 31),
-                                         terms_url="https://mangopay.com/terms", terms_accepted_at=now,
-                                         updated_at=now))
+        tx.identities.add(
+            IdentityRecord(
+                user_id=ALICE,
+                first_name="Alice",
+                last_name="Martin",
+                email="alice@example.com",
+                birthday=date(1990, 3, 31),
+                terms_url="https://mangopay.com/terms",
+                terms_accepted_at=now,
+                updated_at=now,
+            )
+        )
         tx.commit()
     with store() as held:  # the worker's transaction, with a write pending
-        held.identities.add(IdentityRecord(user_id=BOB, first_name="Bruno", last_name="Durand",
-                                           email="bruno@example.com", terms_url="https://mangopay.com/terms",
-                                           terms_accepted_at=now, updated_at=now))
+        held.identities.add(
+            IdentityRecord(
+                user_id=BOB,
+                first_name="Bruno",
+                last_name="Durand",
+                email="bruno@example.com",
+                terms_url="https://mangopay.com/terms",
+                terms_accepted_at=now,
+                updated_at=now,
+            )
+        )
         held.flush()
         who = desk.identity(ALICE)
         assert who is not None and who.email == "alice@example.com" and desk.identity(BOB) is None

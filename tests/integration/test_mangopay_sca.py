@@ -32,8 +32,9 @@ def test_a_claim_enrols_the_owner_first_then_sends_the_identity_check_then_pays(
     assert mw.statuses() == ["held"]
     mw.svc.on_dm(mw.posts.dm("carol", "claim"))
     enrol = dms_to(mw, CAROL)[-1]
-    assert enrol.startswith("To receive payments, first secure your account with the payment provider here "
-                            "(the link works 10 minutes): ")
+    assert enrol.startswith(
+        "To receive payments, first secure your account with the payment provider here (the link works 10 minutes): "
+    )
     user = mw.sim.objects[mw.author(CAROL)]
     assert (user["UserCategory"], user["UserStatus"]) == ("OWNER", "PENDING_USER_ACTION")
     # back to paybot's return page for her enrolment (a page link; bot.web.recipient_pages)
@@ -73,8 +74,10 @@ def test_an_owner_who_never_enrolled_is_not_charged_for_a_payment_mangopay_would
     mw.mp.onboard(BOB)  # he asked to receive once: an Owner, pending his enrolment
     mw.pay(to="alice")
     assert mw.statuses() == ["failed"] and mw.sim.succeeded_payins() == 0
-    assert dms_to(mw, BOB)[-1] == ("The payment of $5.00 to @alice was not made (your payment account is not "
-                                   "secured yet: DM CLAIM for the link). Nothing was charged. [AAAA]")
+    assert dms_to(mw, BOB)[-1] == (
+        "The payment of $5.00 to @alice was not made (your payment account is not "
+        "secured yet: DM CLAIM for the link). Nothing was charged. [AAAA]"
+    )
 
 
 # ---------------------------------------------------------------- an Owner's wallet access: SCA every 180 days
@@ -97,7 +100,8 @@ def _lapse_wallet_access(mw: MangopayWorld) -> None:
 
 
 def test_a_cash_out_asks_the_owner_for_their_wallet_sca_once_and_never_takes_it_for_bad_credentials(
-        mw: MangopayWorld, caplog: pytest.LogCaptureFixture) -> None:
+    mw: MangopayWorld, caplog: pytest.LogCaptureFixture
+) -> None:
     """180 days after alice last opened her account, Mangopay answers her CASHOUT's first read with 401 and an SCA
     link: she is sent that link (10 minutes, the bot's return address in it), the 401 is asked once, no token is
     thrown away for it and nothing says the credentials are wrong; once she passes it, CASHOUT pays out."""
@@ -106,8 +110,9 @@ def test_a_cash_out_asks_the_owner_for_their_wallet_sca_once_and_never_takes_it_
     before = len(mw.sim.requests)
     cashout(mw, "alice")
     told = dms_to(mw, ALICE)[-1]
-    assert told.startswith("To cash out, first confirm it's you with the payment provider here (the link works "
-                           "10 minutes): ") and _link(told).endswith(back(mw, "wallet", ALICE))
+    assert told.startswith(
+        "To cash out, first confirm it's you with the payment provider here (the link works 10 minutes): "
+    ) and _link(told).endswith(back(mw, "wallet", ALICE))
     assert [r["status"] for r in mw.sim.requests[before:]].count(401) == 1
     assert not any("credentials" in r.getMessage() for r in caplog.records) and mw.payouts() == []
     assert mw.sim.follow_sca_link(_link(told))["controlStatus"] == "VALIDATED"
@@ -116,7 +121,8 @@ def test_a_cash_out_asks_the_owner_for_their_wallet_sca_once_and_never_takes_it_
 
 
 def test_reconciliation_take_backs_and_wind_down_keep_working_around_an_owner_who_must_pass_sca(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """alice's account is unread for 180 days: reconciliation still lists bob's payments, the operator's
     take-back of her $2.00 still goes through (Mangopay itself refuses one beyond her balance), and the
     wind-down's list of balances still has bob's, without hers."""
@@ -135,7 +141,8 @@ def test_reconciliation_take_backs_and_wind_down_keep_working_around_an_owner_wh
 
 
 def test_a_cash_out_pays_the_active_recipient_never_a_bank_account_or_a_recipient_awaiting_sca(
-        mw: MangopayWorld) -> None:
+    mw: MangopayWorld,
+) -> None:
     """alice has a legacy Bank Account (Mangopay refuses payouts to those made after 30 April 2026) and a Recipient
     whose SCA she has not passed: CASHOUT pays neither and sends her to the bank-account page; once a Recipient in
     USD is ACTIVE, the payout goes to it, told with its last four characters."""
@@ -148,8 +155,11 @@ def test_a_cash_out_pays_the_active_recipient_never_a_bank_account_or_a_recipien
     assert dms_to(mw, ALICE)[-1].startswith("To cash out, add your bank account on this secure page: ")
     assert mw.payouts() == []
     active = mw.sim.register_bank_account(mw.author(ALICE))
-    assert (active["Status"], active["Currency"], active["PayoutMethodType"]) == ("ACTIVE", "USD",
-                                                                                   "InternationalBankTransfer")
+    assert (active["Status"], active["Currency"], active["PayoutMethodType"]) == (
+        "ACTIVE",
+        "USD",
+        "InternationalBankTransfer",
+    )
     cashout(mw, "alice")
     [payout] = mw.payouts()
     assert payout["BankAccountId"] == active["Id"] and payout["Status"] == "CREATED"
@@ -171,8 +181,7 @@ def test_an_owner_who_has_not_finished_their_identity_check_is_not_charged(mw: M
 # ---------------------------------------------------------------- a payout the bank sends back after success
 
 
-def test_a_cash_out_the_bank_sends_back_after_it_went_through_is_told_and_the_money_is_back(
-        mw: MangopayWorld) -> None:
+def test_a_cash_out_the_bank_sends_back_after_it_went_through_is_told_and_the_money_is_back(mw: MangopayWorld) -> None:
     """alice's $5.00 reached her bank ("sent"), then her bank sent it back (account closed): Mangopay refunds the
     payout to her wallet (PAYOUT_REFUND_SUCCEEDED) and she is told once, in plain words, that the money is back."""
     mw.make_receiver(ALICE)
@@ -189,12 +198,13 @@ def test_a_cash_out_the_bank_sends_back_after_it_went_through_is_told_and_the_mo
     mw.svc.provider_events()
     assert mw.wallet(ALICE) == 500
     told = [t for t in dms_to(mw, ALICE) if "sent back" in t]
-    assert told == ["Your bank sent back your cash-out of $5.00 (the bank account is closed); the money is back in "
-                    "your account. DM CASHOUT to try again."]
+    assert told == [
+        "Your bank sent back your cash-out of $5.00 (the bank account is closed); the money is back in "
+        "your account. DM CASHOUT to try again."
+    ]
 
 
-def test_a_payout_whose_answer_was_lost_is_never_called_not_made_when_its_lookup_needs_sca(
-        mw: MangopayWorld) -> None:
+def test_a_payout_whose_answer_was_lost_is_never_called_not_made_when_its_lookup_needs_sca(mw: MangopayWorld) -> None:
     """alice's payout is made but its answer is a 500, and by then her account wants her SCA again: looking the
     payout up by its Tag is a 401, so nothing is concluded (the cash-out stays on its way, tried again), and
     once her account can be read again it is that one payout, never a second."""

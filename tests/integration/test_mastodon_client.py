@@ -52,15 +52,20 @@ def test_a_refused_token_and_a_failing_instance() -> None:
 def test_html_is_read_as_written() -> None:
     """Paragraphs and line breaks, entities, and mention links as @acct (local bare, remote with the
     instance), even a link the status's mentions no longer list (read from its address)."""
-    content = ('<p><span class="h-card"><a href="https://paybot.example/@paybot" class="u-url mention">'
-               '@<span>paybot</span></a></span> send 5 to <span class="h-card"><a href="https://other.example/@carol" '
-               'class="u-url mention">@<span>carol</span></a></span> &amp; '
-               '<a href="https://paybot.example/@alice" class="u-url mention">@<span>alice</span></a></p>'
-               '<p>for pizza<br />&lt;3</p>')
-    mentions = [{"url": "https://paybot.example/@paybot", "acct": "paybot"},
-                {"url": "https://other.example/@carol", "acct": "carol@other.example"}]
+    content = (
+        '<p><span class="h-card"><a href="https://paybot.example/@paybot" class="u-url mention">'
+        '@<span>paybot</span></a></span> send 5 to <span class="h-card"><a href="https://other.example/@carol" '
+        'class="u-url mention">@<span>carol</span></a></span> &amp; '
+        '<a href="https://paybot.example/@alice" class="u-url mention">@<span>alice</span></a></p>'
+        "<p>for pizza<br />&lt;3</p>"
+    )
+    mentions = [
+        {"url": "https://paybot.example/@paybot", "acct": "paybot"},
+        {"url": "https://other.example/@carol", "acct": "carol@other.example"},
+    ]
     assert plain_text(content, mentions, "paybot.example") == (
-        "@paybot send 5 to @carol@other.example & @alice\n\nfor pizza\n<3")
+        "@paybot send 5 to @carol@other.example & @alice\n\nfor pizza\n<3"
+    )
 
 
 def test_ids_lengths_and_quiet_handles() -> None:
@@ -73,7 +78,8 @@ def test_ids_lengths_and_quiet_handles() -> None:
     assert status_of(first) == status_of(edit) == sid and int(first) < int(port_id(later_status)) < int(edit)
     assert countable("@carol@other.example https://example.com/" + "x" * 100) == len("@carol ") + 23
     assert quiet_handles("Send $5 to @alice and @bob@other.example? mail@home") == (
-        "Send $5 to ＠alice and ＠bob＠other.example? mail＠home")
+        "Send $5 to ＠alice and ＠bob＠other.example? mail＠home"
+    )
     # What a real server would read as mentions, a narrower rule did not: no @ is left outside links
     tricky = 'for "lunch, ask @@carol or ²@dave, ½@eve, ①@fay, Ⅻ@gus" https://paybot.example/l/1.a@b.c'
     quiet = quiet_handles(tricky)

@@ -51,7 +51,8 @@ def test_the_catch_up_reads_an_edit_whose_time_is_below_the_cursor() -> None:
         assert status["edited_at"] == made and int(edit) < int(n.id)
         got = x.mentions(sim.bot_id, n.id)
         assert [(g.id, g.edit_ids, g.text, g.created_at) for g in got] == [
-            (edit, (m.id, edit), "@paybot send 50 to @alice", made)]
+            (edit, (m.id, edit), "@paybot send 50 to @alice", made)
+        ]
         clock.advance(timedelta(hours=2))
         assert x.mentions(sim.bot_id, n.id) == []  # past the edit horizon nothing is read again
     finally:
@@ -61,8 +62,10 @@ def test_the_catch_up_reads_an_edit_whose_time_is_below_the_cursor() -> None:
 @pytest.fixture
 def run(tmp_path: Path) -> Iterator[Run]:
     """The bot on the Mastodon simulator: bob (remote) and carol with cards, alice able to receive."""
-    scenario: dict[str, Any] = {"users": {BOB: {"card": "ok"}, "carol": {"card": "ok"}, "alice": {"payouts": True}},
-                                "steps": []}
+    scenario: dict[str, Any] = {
+        "users": {BOB: {"card": "ok"}, "carol": {"card": "ok"}, "alice": {"payouts": True}},
+        "steps": [],
+    }
     r = Run(scenario, tmp_path, timeline="mastodon")
     yield r
     r.close()
@@ -71,8 +74,11 @@ def run(tmp_path: Path) -> Iterator[Run]:
 def _asked(run: Run, whom: str) -> list[tuple[str, str]]:
     """The confirmations the bot sent @whom, oldest first: (amount, code)."""
     uid = run.sim.user_id(whom)
-    return [(m.group(1), m.group(2)) for m in (ASKED.match(d["text"]) for d in run.sim.bot_messages()
-                                 if d["type"] == "dm" and d["to_id"] == uid) if m]
+    return [
+        (m.group(1), m.group(2))
+        for m in (ASKED.match(d["text"]) for d in run.sim.bot_messages() if d["type"] == "dm" and d["to_id"] == uid)
+        if m
+    ]
 
 
 def _paid(run: Run) -> list[int]:

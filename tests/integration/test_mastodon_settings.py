@@ -28,18 +28,26 @@ def sim() -> Iterator[MastodonSim]:
 
 
 def settings(sim: MastodonSim, tmp: Path, **over: object) -> ScenarioSettings:
-    base = dict(paybot_timeline="mastodon", mastodon_base_url=sim.base, mastodon_access_token=SIM_TOKEN,
-                paybot_db_path=str(tmp / "p.db"), sandbox_db_path=str(tmp / "s.db"))
+    base = dict(
+        paybot_timeline="mastodon",
+        mastodon_base_url=sim.base,
+        mastodon_access_token=SIM_TOKEN,
+        paybot_db_path=str(tmp / "p.db"),
+        sandbox_db_path=str(tmp / "s.db"),
+    )
     return ScenarioSettings(**(base | over))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("over", "says"), [
-    ({}, "MASTODON_BASE_URL is not set"),
-    ({"mastodon_base_url": "https://mastodon.example"}, "MASTODON_ACCESS_TOKEN is not set"),
-    ({"mastodon_base_url": "https://mastodon.example", "mastodon_access_token": "changethis"}, "placeholder"),
-    ({"mastodon_base_url": "http://mastodon.example", "mastodon_access_token": "t0k3n"}, "plain http"),
-    ({"mastodon_base_url": "ftp://mastodon.example", "mastodon_access_token": "t0k3n"}, "not an http(s) address"),
-])
+@pytest.mark.parametrize(
+    ("over", "says"),
+    [
+        ({}, "MASTODON_BASE_URL is not set"),
+        ({"mastodon_base_url": "https://mastodon.example"}, "MASTODON_ACCESS_TOKEN is not set"),
+        ({"mastodon_base_url": "https://mastodon.example", "mastodon_access_token": "changethis"}, "placeholder"),
+        ({"mastodon_base_url": "http://mastodon.example", "mastodon_access_token": "t0k3n"}, "plain http"),
+        ({"mastodon_base_url": "ftp://mastodon.example", "mastodon_access_token": "t0k3n"}, "not an http(s) address"),
+    ],
+)
 def test_the_mastodon_settings_are_refused_until_usable(over: dict[str, str], says: str) -> None:
     with pytest.raises(ConfigError) as err:
         Settings(paybot_timeline="mastodon", **over).require_timeline()  # type: ignore[arg-type]
@@ -49,8 +57,12 @@ def test_the_mastodon_settings_are_refused_until_usable(over: dict[str, str], sa
 def test_https_or_this_machine_and_the_token_is_a_secret() -> None:
     """An instance over https (live or not: it is the operator's own, not an override) or a simulator on
     127.0.0.1; the token is among the secrets the logs redact."""
-    live = Settings(paybot_timeline="mastodon", mastodon_base_url="https://mastodon.example",
-                    mastodon_access_token="t0k3n-abc", paybot_live=True)
+    live = Settings(
+        paybot_timeline="mastodon",
+        mastodon_base_url="https://mastodon.example",
+        mastodon_access_token="t0k3n-abc",
+        paybot_live=True,
+    )
     assert live.require_mastodon() == ("https://mastodon.example", "t0k3n-abc") and "t0k3n-abc" in live.secrets()
     local = Settings(mastodon_base_url="http://127.0.0.1:8123", mastodon_access_token="t")
     assert local.require_mastodon()[0] == "http://127.0.0.1:8123"
@@ -62,8 +74,10 @@ def test_bootstrap_builds_the_timeline_the_settings_name(sim: MastodonSim, tmp_p
     clock = FakeClock()
     masto = make_timeline(settings(sim, tmp_path), clock)
     assert isinstance(masto, MastodonTimeline) and masto.me().id == sim.bot_id
-    x = make_timeline(ScenarioSettings(x_consumer_key="k1", x_consumer_secret="s1",
-                                       x_access_token="t1", x_access_token_secret="s2"), clock)
+    x = make_timeline(
+        ScenarioSettings(x_consumer_key="k1", x_consumer_secret="s1", x_access_token="t1", x_access_token_secret="s2"),
+        clock,
+    )
     assert isinstance(x, XClient)
 
 
@@ -109,7 +123,11 @@ def test_init_asks_for_the_mastodon_settings(tmp_path: Path) -> None:
         os.chdir(here)
     assert out.exit_code == 0, out.output
     env = (tmp_path / ".env").read_text()
-    for line in ("PAYBOT_TIMELINE=mastodon", "MASTODON_BASE_URL=https://mastodon.example",
-                 "MASTODON_ACCESS_TOKEN=tok-123456", "PAYBOT_HANDLE=tipjar"):
+    for line in (
+        "PAYBOT_TIMELINE=mastodon",
+        "MASTODON_BASE_URL=https://mastodon.example",
+        "MASTODON_ACCESS_TOKEN=tok-123456",
+        "PAYBOT_HANDLE=tipjar",
+    ):
         assert line in env.splitlines()
     assert "tok-123456" not in out.output

@@ -79,8 +79,9 @@ def test_an_edit_of_a_status_naming_the_bot_wakes_the_listener(sim: MastodonSim)
 
 def test_a_stream_that_drops_is_opened_again(sim: MastodonSim) -> None:
     woken: list[int] = []
-    stop = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN).listen(lambda: woken.append(1),
-                                                                                reconnect_after=0.05)
+    stop = MastodonTimeline(base_url=sim.base, access_token=SIM_TOKEN).listen(
+        lambda: woken.append(1), reconnect_after=0.05
+    )
     try:
         assert until(lambda: sim.streams == 1)
         sim.closing.set()  # the server ends the stream (and any opened meanwhile)
@@ -105,9 +106,13 @@ def test_a_stream_that_drops_is_opened_again(sim: MastodonSim) -> None:
 def test_the_worker_confirms_as_soon_as_the_stream_says(sim: MastodonSim, tmp_path: Path) -> None:
     """Polls an hour apart: the command posted after the first reading is confirmed by DM only because the
     stream woke the worker."""
-    settings = ScenarioSettings(paybot_timeline="mastodon", mastodon_base_url=sim.base,
-                                mastodon_access_token=SIM_TOKEN, paybot_db_path=str(tmp_path / "p.db"),
-                                sandbox_db_path=str(tmp_path / "s.db"))
+    settings = ScenarioSettings(
+        paybot_timeline="mastodon",
+        mastodon_base_url=sim.base,
+        mastodon_access_token=SIM_TOKEN,
+        paybot_db_path=str(tmp_path / "p.db"),
+        sandbox_db_path=str(tmp_path / "s.db"),
+    )
     bot = build(settings, migrate_schema=True)
     stop_event = threading.Event()
     confirmed: list[str] = []

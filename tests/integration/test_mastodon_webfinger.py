@@ -32,8 +32,9 @@ def sim() -> Iterator[MastodonSim]:
 
 
 def _search(sim: MastodonSim, **params: Any) -> requests.Response:
-    return requests.get(f"{sim.base}/api/v2/search", params=params, timeout=5,
-                        headers={"Authorization": f"Bearer {SIM_TOKEN}"})
+    return requests.get(
+        f"{sim.base}/api/v2/search", params=params, timeout=5, headers={"Authorization": f"Bearer {SIM_TOKEN}"}
+    )
 
 
 def test_an_unseen_remote_account_is_found_only_by_resolving(sim: MastodonSim) -> None:
@@ -55,9 +56,11 @@ def test_the_search_answer_is_shaped_as_mastodons(sim: MastodonSim) -> None:
     assert problems("SearchV2", body) == []
     if CASSETTES.is_dir():
         yaml = pytest.importorskip("yaml")
-        recorded = next(json.loads(i["response"]["body"]["string"]) for i in
-                        yaml.safe_load((CASSETTES / "test_search.yaml").read_text())["interactions"]
-                        if "/api/v2/search" in i["request"]["uri"])
+        recorded = next(
+            json.loads(i["response"]["body"]["string"])
+            for i in yaml.safe_load((CASSETTES / "test_search.yaml").read_text())["interactions"]
+            if "/api/v2/search" in i["request"]["uri"]
+        )
         assert set(recorded) == set(body)
         # feature_approval: a 4.6 preview field Mastodon.py does not describe (as in test_mastosim_entities)
         assert set(recorded["accounts"][0]) - set(body["accounts"][0]) - {"feature_approval"} == set()
@@ -91,7 +94,8 @@ def test_a_payment_reaches_an_account_the_instance_had_never_seen(tmp_path: Path
         run.step({"dm": "yes", "by": "bob"})
         transfers = run.outcome()["transfers"]
         assert [(t["status"], t["to"], t["amount"], t["currency"]) for t in transfers] == [
-            ("completed", "alice@other.example", "5.00", "USD")]
+            ("completed", "alice@other.example", "5.00", "USD")
+        ]
         said = run.sim.bot_messages()
         assert "Send $5.00 to @alice@other.example (Alice Martin)" in said[0]["text"]
         assert said[-1]["type"] == "reply" and "@bob sent @alice@other.example $5.00" in said[-1]["text"]
@@ -101,8 +105,9 @@ def test_a_payment_reaches_an_account_the_instance_had_never_seen(tmp_path: Path
         run.close()
 
 
-@pytest.mark.parametrize("text", ["@paybot send 5 to @ghost@nowhere.example",
-                                  "@paybot envoie 5 à @ghost@nowhere.example"])
+@pytest.mark.parametrize(
+    "text", ["@paybot send 5 to @ghost@nowhere.example", "@paybot envoie 5 à @ghost@nowhere.example"]
+)
 def test_an_account_nobody_has_is_refused_by_name_and_nothing_moves(tmp_path: Path, text: str) -> None:
     """A handle of another instance that resolves to nothing: one public answer saying so (in the command's
     language), no confirmation, no transfer, nothing paid."""
@@ -113,8 +118,10 @@ def test_an_account_nobody_has_is_refused_by_name_and_nothing_moves(tmp_path: Pa
         said = run.sim.bot_messages()
         assert len(said) == 1 and said[0]["type"] == "reply"
         assert "ghost@nowhere.example" in said[0]["text"]
-        assert ("its instance does not know that account" in said[0]["text"]
-                or "son instance ne connaît pas ce compte" in said[0]["text"])
+        assert (
+            "its instance does not know that account" in said[0]["text"]
+            or "son instance ne connaît pas ce compte" in said[0]["text"]
+        )
         assert any(e["endpoint"] == "search" for e in run.sim.log)
     finally:
         run.close()

@@ -64,11 +64,17 @@ def open_recipient_page(mw: MangopayPages, client: FlaskClient, user: str = ALIC
 
 
 def account(csrf: str, iban: str = GOOD_IBAN) -> dict[str, str]:
-    return {"csrf": csrf, "IndividualRecipient-FirstName": "Alice", "IndividualRecipient-LastName": "Martin",
-            "IndividualRecipient-Address-AddressLine1": "12 rue de la Paix",
-            "IndividualRecipient-Address-City": "Paris",
-            "IndividualRecipient-Address-PostalCode": "75002", "IndividualRecipient-Address-Country": "FR",
-            "LocalBankTransfer-EUR-IBAN": iban, "LocalBankTransfer-EUR-BIC": ""}
+    return {
+        "csrf": csrf,
+        "IndividualRecipient-FirstName": "Alice",
+        "IndividualRecipient-LastName": "Martin",
+        "IndividualRecipient-Address-AddressLine1": "12 rue de la Paix",
+        "IndividualRecipient-Address-City": "Paris",
+        "IndividualRecipient-Address-PostalCode": "75002",
+        "IndividualRecipient-Address-Country": "FR",
+        "LocalBankTransfer-EUR-IBAN": iban,
+        "LocalBankTransfer-EUR-BIC": "",
+    }
 
 
 def test_the_form_is_mangopays_schema_for_the_country_and_currency(mw: MangopayPages) -> None:
@@ -81,17 +87,19 @@ def test_the_form_is_mangopays_schema_for_the_country_and_currency(mw: MangopayP
     assert "AccountNumber" not in html
     method, schema = mw.mp.recipient_schema("US", "EUR")
     assert method == "InternationalBankTransfer"
-    assert [f.path for f in fields_of(schema, method)][-2:] == ["InternationalBankTransfer.AccountNumber",
-                                                               "InternationalBankTransfer.BIC"]
-    moved = client.post("/recipient", data={"csrf": csrf_of(html), "step": "route", "country": "US",
-                                            "currency": "EUR"})
+    assert [f.path for f in fields_of(schema, method)][-2:] == [
+        "InternationalBankTransfer.AccountNumber",
+        "InternationalBankTransfer.BIC",
+    ]
+    moved = client.post("/recipient", data={"csrf": csrf_of(html), "step": "route", "country": "US", "currency": "EUR"})
     assert moved.status_code == 303
     assert 'id="InternationalBankTransfer-AccountNumber"' in client.get("/recipient").get_data(as_text=True)
     assert set(ROUTES) <= {r.rule for r in mw.web.app.url_map.iter_rules()}  # type: ignore[union-attr]
 
 
 def test_an_account_is_validated_created_confirmed_with_sca_and_the_return_page_says_so(
-        mw: MangopayPages, caplog: pytest.LogCaptureFixture) -> None:
+    mw: MangopayPages, caplog: pytest.LogCaptureFixture
+) -> None:
     """A wrong IBAN comes back beside its field and nothing is created; the right one makes a PENDING Recipient
     whose SCA link carries the percent-encoded return page; passing it, the return page reads ACTIVE. Neither
     IBAN nor the person's name reaches the log."""
@@ -189,12 +197,10 @@ def test_the_sim_page_needs_an_iban_that_checks(mw: MangopayPages) -> None:
     """(The emulator's own good IBAN makes a Recipient: the pages are not tied to one account.)"""
     mw.verified_owner(ALICE)
     client = client_of(mw)
-    assert client.post("/recipient", data=account(csrf_of(open_recipient_page(mw, client)), IBAN_OK)).status_code \
-        == 200
+    assert client.post("/recipient", data=account(csrf_of(open_recipient_page(mw, client)), IBAN_OK)).status_code == 200
 
 
-def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: MangopayPages,
-                                                                          tmp_path: Path) -> None:
+def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: MangopayPages, tmp_path: Path) -> None:
     """`paybot web` is given settings only: on PAYBOT_PROVIDER=mangopay it builds the adapter (its people on the
     app's store; bot.cli makes it, bot.web imports no adapter) and serves the pages; on another provider it does
     not."""
@@ -205,15 +211,19 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
     from bot.store import make_engine
     from tests.support.webworld import SECRET
 
-    settings = Settings(paybot_provider="mangopay", mangopay_client_id=mw.sim.client_id,
-                        mangopay_api_key=mw.sim.api_key, mangopay_api_base=mw.sim.base,
-                        mangopay_card_page_url=mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
-                        paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1",
-                        mangopay_db_path=str(tmp_path / "web-mp.db"))
+    settings = Settings(
+        paybot_provider="mangopay",
+        mangopay_client_id=mw.sim.client_id,
+        mangopay_api_key=mw.sim.api_key,
+        mangopay_api_base=mw.sim.base,
+        mangopay_card_page_url=mw.sim.base + "/_sim/card-page/{id}?user={user}&token={token}",
+        paybot_link_secret=SECRET,
+        paybot_web_url="http://127.0.0.1",
+        mangopay_db_path=str(tmp_path / "web-mp.db"),
+    )
     engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
     served = _web_server(settings, engine, "127.0.0.1", 0)
-    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"),
-                        engine, "127.0.0.1", 0)
+    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"), engine, "127.0.0.1", 0)
     try:  # each server's own WSGI application, asked for Mangopay's page: refused without a link, or unknown
         here = {"REMOTE_ADDR": "127.0.0.1"}
         assert Client(served.application).get("/recipient", environ_base=here).status_code == 403

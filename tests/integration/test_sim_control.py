@@ -37,10 +37,12 @@ def test_control_api_and_state_file(tmp_path: Path) -> None:
         http = session()
         bob = http.post(f"{base}/_sim/users", json={"handle": "bob"}, timeout=5).json()["id"]
         http.post(f"{base}/_sim/users", json={"handle": "alice", "accepts_dms": False}, timeout=5)
-        post = http.post(f"{base}/_sim/tweets", json={"by": "bob", "text": "@paybot send 5 to @alice"},
-                         timeout=5).json()
-        edited = http.post(f"{base}/_sim/edit", json={"id": post["id"], "text": "@paybot send 6 to @alice"},
-                           timeout=5).json()
+        post = http.post(
+            f"{base}/_sim/tweets", json={"by": "bob", "text": "@paybot send 5 to @alice"}, timeout=5
+        ).json()
+        edited = http.post(
+            f"{base}/_sim/edit", json={"id": post["id"], "text": "@paybot send 6 to @alice"}, timeout=5
+        ).json()
         http.post(f"{base}/_sim/dm", json={"by": "bob", "text": "yes"}, timeout=5)
         http.post(f"{base}/_sim/rename", json={"handle": "bob", "to": "bobby"}, timeout=5)
         bad = http.post(f"{base}/_sim/tweets", json={"by": "nobody", "text": "hi"}, timeout=5)
@@ -60,10 +62,17 @@ def test_the_credentials_must_be_the_bot_named_in_the_settings(tmp_path: Path) -
     sim = XSim(clock, bot_handle="tipjar", limits=UNLIMITED)
     base = sim.start()
     try:
-        settings = ScenarioSettings(paybot_handle="paybot", paybot_db_path=str(tmp_path / "p.db"),
-                                    sandbox_db_path=str(tmp_path / "s.db"))
-        x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
-                    access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=base, clock=clock)
+        settings = ScenarioSettings(
+            paybot_handle="paybot", paybot_db_path=str(tmp_path / "p.db"), sandbox_db_path=str(tmp_path / "s.db")
+        )
+        x = XClient(
+            consumer_key=SIM_CONSUMER_KEY,
+            consumer_secret=SIM_CONSUMER_SECRET,
+            access_token=SIM_ACCESS_TOKEN,
+            access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+            base_url=base,
+            clock=clock,
+        )
         with pytest.raises(ConfigError, match="PAYBOT_HANDLE is @paybot but the X credentials are those of @tipjar"):
             build(settings, clock=clock, timeline=x)
     finally:

@@ -60,5 +60,3 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) 
         for e in engines:
             e.dispose()
     assert modes == ["wal"] * 120
-
-

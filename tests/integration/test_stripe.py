@@ -50,8 +50,10 @@ OTHER_SECRET = "whsec_pV5fAdTQX68JGNnABKKb5dqA9M8Dh2f2"
 def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """localstripe on 127.0.0.1 (its own launcher listens on every interface, so it is not used)."""
     port = free_port()
-    code = ("from aiohttp import web; from localstripe.server import app; "
-            f"web.run_app(app, host='127.0.0.1', port={port}, print=None)")
+    code = (
+        "from aiohttp import web; from localstripe.server import app; "
+        f"web.run_app(app, host='127.0.0.1', port={port}, print=None)"
+    )
     log = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
     with log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT)
@@ -68,11 +70,13 @@ def localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     proc.wait(timeout=10)
 
 
-def make_provider(base: str, key: str, tmp: Path, clock: Any, *, connect: bool = True, retries: int = 2,
-                  fee_bps: int = 0) -> StripeProvider:
+def make_provider(
+    base: str, key: str, tmp: Path, clock: Any, *, connect: bool = True, retries: int = 2, fee_bps: int = 0
+) -> StripeProvider:
     client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=retries)
-    return StripeProvider(client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), clock,
-                          connect=connect, fee_bps=fee_bps)
+    return StripeProvider(
+        client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), clock, connect=connect, fee_bps=fee_bps
+    )
 
 
 @dataclass
@@ -93,8 +97,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     else:
         base = request.getfixturevalue("localstripe")
         # localstripe has no Connect: nobody can receive, so every charge is held by the platform.
-        yield Backend("localstripe", make_provider(base, "sk_test_localstripe", tmp_path, FakeClock(),
-                                                   connect=False))
+        yield Backend("localstripe", make_provider(base, "sk_test_localstripe", tmp_path, FakeClock(), connect=False))
 
 
 @pytest.fixture
@@ -110,8 +113,9 @@ def test_customer_card_and_off_session_charge(backend: Backend) -> None:
     assert not p.has_card("1")
     backend.give_card("1", "pm_card_visa")
     assert p.has_card("1")
-    result = p.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo="pizza",
-                   reference={"transfer_id": "7"})
+    result = p.pay(
+        key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo="pizza", reference={"transfer_id": "7"}
+    )
     assert result.outcome == PayOutcome.HELD and result.ref and result.ref.startswith("pi_")
     pi = p.client.v1.payment_intents.retrieve(result.ref)
     assert (pi.amount, pi.currency, pi.status, pi.customer) == (500, "usd", "succeeded", p.customer("1"))
@@ -142,17 +146,19 @@ def test_held_money_is_refunded(backend: Backend) -> None:
 
 def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> None:
     """localstripe signs its webhooks: the endpoint verifies them and reads the payment they report."""
-    backend = Backend("localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(),
-                                                   connect=False))
+    backend = Backend(
+        "localstripe", make_provider(localstripe, "sk_test_localstripe", tmp_path, FakeClock(), connect=False)
+    )
     got: list[ProviderEvent] = []
-    server = make_server("127.0.0.1", 0, make_app(backend.provider, PLATFORM_SECRET, got.append),
-                         threaded=True)
+    server = make_server("127.0.0.1", 0, make_app(backend.provider, PLATFORM_SECRET, got.append), threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         hook = f"http://127.0.0.1:{server.server_port}{PATH}"
-        requests.post(f"{localstripe}/_config/webhooks/paybot", timeout=10,
-                      json={"url": hook, "secret": PLATFORM_SECRET, "events": ["payment_intent.succeeded"]},
-                      ).raise_for_status()
+        requests.post(
+            f"{localstripe}/_config/webhooks/paybot",
+            timeout=10,
+            json={"url": hook, "secret": PLATFORM_SECRET, "events": ["payment_intent.succeeded"]},
+        ).raise_for_status()
         backend.give_card("1", "pm_card_visa")
         paid = backend.provider.pay(key="pay:t9:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
         deadline = time.monotonic() + 15
@@ -171,14 +177,26 @@ def test_signed_webhook_from_localstripe(localstripe: str, tmp_path: Path) -> No
 def test_the_emulator_answers_in_stripe_shapes(sim: StripeSim) -> None:
     r = raw(sim, "POST", "/v1/customers", **{"metadata[x]": "1", "colour": "blue"})
     assert r.status_code == 400
-    assert r.json()["error"] == {"type": "invalid_request_error", "param": "colour",
-                                 "message": "Received unknown parameter: colour"}
+    assert r.json()["error"] == {
+        "type": "invalid_request_error",
+        "param": "colour",
+        "message": "Received unknown parameter: colour",
+    }
     assert raw(sim, "GET", "/v1/customers/cus_nope").json()["error"]["code"] == "resource_missing"
     assert raw(sim, "GET", "/v1/customers/cus_nope", key="sk_test_wrong").status_code == 401
     cus = raw(sim, "POST", "/v1/customers").json()["id"]
     pm = raw(sim, "POST", "/v1/payment_methods/pm_card_chargeCustomerFail/attach", customer=cus).json()["id"]
-    r = raw(sim, "POST", "/v1/payment_intents", amount="500", currency="usd", customer=cus, payment_method=pm,
-            off_session="true", confirm="true")
+    r = raw(
+        sim,
+        "POST",
+        "/v1/payment_intents",
+        amount="500",
+        currency="usd",
+        customer=cus,
+        payment_method=pm,
+        off_session="true",
+        confirm="true",
+    )
     assert r.status_code == 402
     error = r.json()["error"]
     assert (error["type"], error["code"], error["decline_code"]) == ("card_error", "card_declined", "generic_decline")
@@ -212,7 +230,8 @@ def test_idempotency_a_retried_pay_never_makes_a_second_payment_intent(emu: Back
 
 @pytest.mark.emulator_only
 def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_same_key(
-        emu: Backend, sim: StripeSim) -> None:
+    emu: Backend, sim: StripeSim
+) -> None:
     emu.give_card("1", "pm_card_visa")
     sim.inject("POST /v1/payment_intents", DROP)
     result = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -223,8 +242,7 @@ def test_idempotency_a_dropped_connection_after_the_charge_is_retried_with_the_s
 
 
 @pytest.mark.emulator_only
-def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
-        emu: Backend, sim: StripeSim) -> None:
+def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
     # 500s from before Stripe began executing the request: not saved under the key (see the saved kind below)
     sim.inject("POST /v1/payment_intents", 500, saved=False)
@@ -239,7 +257,8 @@ def test_idempotency_500s_and_429s_are_retried_and_a_long_outage_is_transient(
 
 @pytest.mark.emulator_only
 def test_idempotency_a_pay_while_another_with_its_key_executes_is_transient_and_charges_once(
-        sim: StripeSim, tmp_path: Path) -> None:
+    sim: StripeSim, tmp_path: Path
+) -> None:
     """Two workers (or a worker and its own retry) pay with one key at once: the second hears Stripe's 409
     idempotency_key_in_use and tries again later (ProviderTransient), never "used with other parameters"."""
     first_worker = make_provider(sim.base, sim.api_key, tmp_path, sim.clock, retries=0)
@@ -287,7 +306,8 @@ def test_idempotency_a_saved_500_after_the_charge_is_answered_by_the_charge(emu:
 
 @pytest.mark.emulator_only
 def test_idempotency_a_saved_500_before_any_charge_stays_transient_and_charges_nothing(
-        emu: Backend, sim: StripeSim) -> None:
+    emu: Backend, sim: StripeSim
+) -> None:
     """The key answers 500 for a day and nothing was charged: each attempt is transient (the transfer waits),
     and past the key's lifetime the service looks the payment up instead of paying (see test_stripe_flow)."""
     emu.give_card("1", "pm_card_visa")
@@ -300,7 +320,8 @@ def test_idempotency_a_saved_500_before_any_charge_stays_transient_and_charges_n
 
 @pytest.mark.emulator_only
 def test_idempotency_a_recipient_who_onboarded_between_two_attempts_is_not_charged_twice(
-        sim: StripeSim, tmp_path: Path) -> None:
+    sim: StripeSim, tmp_path: Path
+) -> None:
     """The retry would be a destination charge, the first attempt was a held charge: the key's first
     answer stands, found by lookup."""
     p = Backend("emulator", make_provider(sim.base, sim.api_key, tmp_path, sim.clock, retries=0))
@@ -419,17 +440,21 @@ def test_connect_an_account_found_ready_by_a_payment_is_still_reported_once(emu:
 @pytest.mark.emulator_only
 def test_connect_held_money_is_released_from_its_charge(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
-    held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
-                            reference={"transfer_id": "7"})
+    held = emu.provider.pay(
+        key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None, reference={"transfer_id": "7"}
+    )
     pi = emu.provider.client.v1.payment_intents.retrieve(held.ref or "")
     assert pi.transfer_group == "paybot-7" and pi.to_dict().get("transfer_data") is None
     sim.onboard(emu.provider.account("2"))
     ref = emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2", amount=USD5)
-    assert emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2",
-                                amount=USD5) == ref
+    assert emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2", amount=USD5) == ref
     [transfer] = sim.of_kind("transfer")
     assert (transfer["id"], transfer["amount"], transfer["source_transaction"], transfer["destination"]) == (
-        ref, 495, pi.latest_charge, emu.provider.account("2"))
+        ref,
+        495,
+        pi.latest_charge,
+        emu.provider.account("2"),
+    )
     [p] = emu.provider.payments_since(sim.clock.now() - timedelta(days=1))
     assert (p.charged, p.delivered, p.refunded) == (True, True, False)
 
@@ -445,9 +470,11 @@ def test_sca_needs_a_hosted_page_for_that_payment_and_completes_when_paid(emu: B
     assert sim.succeeded_charges() == 0
     # The refused off-session attempt is canceled (once, though pay ran twice): the page's payment replaces it.
     assert [(pi["id"], pi["status"], pi["cancellation_reason"]) for pi in sim.of_kind("payment_intent")] == [
-        (first.ref, "canceled", "abandoned")]
-    assert sum(r["route"] == "POST /v1/payment_intents/{id}/cancel" and r["status"] == 200
-               for r in sim.requests) == 2  # the second is the idempotent replay
+        (first.ref, "canceled", "abandoned")
+    ]
+    assert (
+        sum(r["route"] == "POST /v1/payment_intents/{id}/cancel" and r["status"] == 200 for r in sim.requests) == 2
+    )  # the second is the idempotent replay
     sim.complete_checkout(session["id"], "pm_card_authenticationRequired")
     events, _ = emu.provider.events(None)
     paid = [e for e in events if e.kind == EventKind.PAID and e.key == "pay:t1:1:2"]
@@ -467,12 +494,14 @@ def test_sca_the_page_paybot_made_lapsing_is_told_once_read_again(emu: Backend, 
     sim.clock.advance(timedelta(hours=25))
     events, _ = emu.provider.events(None)
     assert [(e.kind, e.key) for e in events if e.kind == EventKind.AUTH_LAPSED] == [
-        (EventKind.AUTH_LAPSED, "pay:t1:1:2")]
+        (EventKind.AUTH_LAPSED, "pay:t1:1:2")
+    ]
 
 
 @pytest.mark.emulator_only
 def test_sca_a_failed_cancel_of_the_refused_attempt_does_not_stop_the_page(
-        emu: Backend, sim: StripeSim, caplog: pytest.LogCaptureFixture) -> None:
+    emu: Backend, sim: StripeSim, caplog: pytest.LogCaptureFixture
+) -> None:
     emu.give_card("1", "pm_card_authenticationRequired")
     sim.inject("POST /v1/payment_intents/{id}/cancel", 500, times=5)
     first = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None)
@@ -505,8 +534,11 @@ def test_events_outside_paybot_are_translated(emu: Backend, sim: StripeSim) -> N
     with pytest.raises(stripe.InvalidRequestError, match="charged back"):
         emu.provider.client.v1.refunds.create(params={"payment_intent": paid.ref})
     events, _ = emu.provider.events(cursor)
-    assert [(e.kind, e.ref) for e in events] == [(EventKind.REFUNDED, paid.ref), (EventKind.DISPUTED, paid.ref),
-                                                 (EventKind.FUNDS_WITHDRAWN, paid.ref)]
+    assert [(e.kind, e.ref) for e in events] == [
+        (EventKind.REFUNDED, paid.ref),
+        (EventKind.DISPUTED, paid.ref),
+        (EventKind.FUNDS_WITHDRAWN, paid.ref),
+    ]
     [refund] = sim.of_kind("refund")
     assert (events[2].amount_minor, events[0].settle_ref, events[0].key) == (500, refund["id"], None)
 
@@ -516,8 +548,15 @@ def test_the_webhook_refuses_a_bad_signature(emu: Backend) -> None:
     secret): 400 too, since the event is fetched again from Stripe; nothing is applied."""
     got: list[ProviderEvent] = []
     app = make_app(emu.provider, PLATFORM_SECRET, got.append).test_client()
-    body = json.dumps({"id": "evt_1", "object": "event", "type": "charge.refunded", "created": int(time.time()),
-                       "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}}})
+    body = json.dumps(
+        {
+            "id": "evt_1",
+            "object": "event",
+            "type": "charge.refunded",
+            "created": int(time.time()),
+            "data": {"object": {"object": "charge", "id": "ch_1", "payment_intent": "pi_1"}},
+        }
+    )
     assert app.post(PATH, data=body, headers={"Stripe-Signature": "t=1,v1=00"}).status_code == 400
     assert app.post(PATH, data=body).status_code == 400
     stamp = int(time.time())
@@ -532,13 +571,13 @@ def test_the_webhook_serves_only_its_own_route(emu: Backend, tmp_path: Path, mon
     (tmp_path / "static" / "paybot.db").write_text("the store")
     monkeypatch.chdir(tmp_path)
     app = make_app(emu.provider, PLATFORM_SECRET, lambda _e: None)
-    assert [(r.rule, sorted(r.methods or ())) for r in app.url_map.iter_rules()] == [
-        (PATH, ["OPTIONS", "POST"])]
+    assert [(r.rule, sorted(r.methods or ())) for r in app.url_map.iter_rules()] == [(PATH, ["OPTIONS", "POST"])]
     assert app.test_client().get("/static/paybot.db").status_code == 404
 
 
 def test_the_signature_is_checked_on_the_raw_bytes_before_anything_is_parsed(
-        emu: Backend, caplog: pytest.LogCaptureFixture) -> None:
+    emu: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
     """A body that is not UTF-8 is not "signed, but not an event": unsigned, it is a bad signature; signed (on
     its bytes), it is not an event. Nothing is applied either way."""
     got: list[ProviderEvent] = []
@@ -603,8 +642,9 @@ def test_a_live_key_needs_paybot_live(key: str) -> None:
 @pytest.mark.emulator_only
 def test_connect_refunding_released_money_reverses_its_transfer_first(emu: Backend, sim: StripeSim) -> None:
     emu.give_card("1", "pm_card_visa")
-    held = emu.provider.pay(key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None,
-                            reference={"transfer_id": "7"})
+    held = emu.provider.pay(
+        key="pay:t1:1:2", sender_id="1", recipient_id="2", amount=USD5, memo=None, reference={"transfer_id": "7"}
+    )
     sim.onboard(emu.provider.account("2"))
     emu.provider.release(key="release:t1:1:2", payment_ref=held.ref or "", recipient_id="2", amount=USD5)
     ref = emu.provider.refund(key="return:t1:1:2", payment_ref=held.ref or "", amount=USD5)

@@ -30,8 +30,14 @@ from tests.support.webworld import World, filled
 
 pytestmark = pytest.mark.process
 
-SECURITY_HEADERS = {"Content-Security-Policy", "Strict-Transport-Security", "X-Frame-Options", "Referrer-Policy",
-                    "X-Content-Type-Options", "Cache-Control"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Frame-Options",
+    "Referrer-Policy",
+    "X-Content-Type-Options",
+    "Cache-Control",
+}
 
 
 @pytest.fixture
@@ -77,11 +83,21 @@ def routes_of(app: Any) -> dict[str, set[str]]:
 def test_the_app_has_only_the_routes_paybot_declares(world: World) -> None:
     """The url map is exactly the link, the identity page and the stylesheet; with the webhook, its route too."""
     assert world.app is not None
-    assert routes_of(world.app) == ROUTES == {"/l/<token>": {"GET"}, "/identity": {"GET", "POST"},
-                                              "/static/<path:filename>": {"GET"}}
+    assert (
+        routes_of(world.app)
+        == ROUTES
+        == {"/l/<token>": {"GET"}, "/identity": {"GET", "POST"}, "/static/<path:filename>": {"GET"}}
+    )
     # (provider None: only the routes are read, nothing reaches it)
-    with_hook = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
-                                               apply=lambda _event: None, endpoint="stripe_webhook"))
+    with_hook = world.make_app(
+        webhook=partial(
+            register,
+            provider=None,  # type: ignore[arg-type]
+            platform_secret="whsec_" + "a1b2c3d4e5" * 4,
+            apply=lambda _event: None,
+            endpoint="stripe_webhook",
+        )
+    )
     assert routes_of(with_hook) == {**ROUTES, WEBHOOK_ROUTE[0]: WEBHOOK_ROUTE[1]}
 
 
@@ -89,11 +105,24 @@ def test_every_response_carries_the_security_headers(world: World, client: Flask
     """Pages, redirects, problem pages, 404s, 405s, the stylesheet and the webhook's refusals all carry a strict CSP,
     HSTS, no framing, no referrer and nosniff."""
     # (provider None: the webhook's refusals never reach it)
-    hooked = world.make_app(webhook=partial(register, provider=None, platform_secret="whsec_" + "a1b2c3d4e5" * 4,  # type: ignore[arg-type]
-                                            apply=lambda _event: None, endpoint="stripe_webhook")).test_client()
-    responses = [client.get(path(world.link("1"))), client.get("/identity"), client.get("/nowhere"),
-                 client.delete("/identity"), client.get("/static/paybot.css"), client.get("/l/forged"),
-                 hooked.post("/stripe/webhook", data=b"{}", headers={"Stripe-Signature": "t=1,v1=00"})]
+    hooked = world.make_app(
+        webhook=partial(
+            register,
+            provider=None,  # type: ignore[arg-type]
+            platform_secret="whsec_" + "a1b2c3d4e5" * 4,
+            apply=lambda _event: None,
+            endpoint="stripe_webhook",
+        )
+    ).test_client()
+    responses = [
+        client.get(path(world.link("1"))),
+        client.get("/identity"),
+        client.get("/nowhere"),
+        client.delete("/identity"),
+        client.get("/static/paybot.css"),
+        client.get("/l/forged"),
+        hooked.post("/stripe/webhook", data=b"{}", headers={"Stripe-Signature": "t=1,v1=00"}),
+    ]
     assert [r.status_code for r in responses] == [303, 200, 404, 405, 200, 403, 400]
     for r in responses:
         r.close()
@@ -113,13 +142,21 @@ def test_the_policy_makes_room_for_a_tokenization_host_and_https_cookies_are_hos
 
     store = MemoryStore()
     w = World(store, base="https://pay.example.com")
-    app = create_app(web_settings("https://pay.example.com"), store, FakeClock(),
-                     script_hosts=("https://vault.example.com",), connect_hosts=("https://vault.example.com",))
+    app = create_app(
+        web_settings("https://pay.example.com"),
+        store,
+        FakeClock(),
+        script_hosts=("https://vault.example.com",),
+        connect_hosts=("https://vault.example.com",),
+    )
     w.app = app
     answer = app.test_client().get(path(w.link("1")).removeprefix("https://pay.example.com"))
     csp = answer.headers["Content-Security-Policy"]
-    assert "script-src 'self' https://vault.example.com;" in csp and "connect-src 'self' https://vault.example.com;" \
-        in csp and "style-src 'self';" in csp
+    assert (
+        "script-src 'self' https://vault.example.com;" in csp
+        and "connect-src 'self' https://vault.example.com;" in csp
+        and "style-src 'self';" in csp
+    )
     cookie = answer.headers["Set-Cookie"]
     assert cookie.startswith("__Host-paybot=") and "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
 
@@ -150,8 +187,9 @@ def test_a_person_fills_the_page_and_it_is_stored_once(world: World, client: Fla
 
 
 @pytest.mark.parametrize("typed", ["@mallory", "", "p4", "@p42x"])
-def test_a_forwarded_link_typed_with_another_handle_saves_nothing(world: World, client: FlaskClient,
-                                                                   typed: str) -> None:
+def test_a_forwarded_link_typed_with_another_handle_saves_nothing(
+    world: World, client: FlaskClient, typed: str
+) -> None:
     """The page names the link's X account; someone who got the link forwarded types their own handle (or none):
     the form comes back with that one error, nothing is stored, the link is not used, and its owner can still save."""
     url = world.link("42")
@@ -176,9 +214,18 @@ def test_a_link_to_pay_asks_only_name_e_mail_and_terms(world: World, client: Fla
     csrf = opened(client, url)
     html = client.get("/identity").get_data(as_text=True)
     assert 'name="birthday"' not in html and 'name="address_line1"' not in html
-    saved = client.post("/identity", data={"first_name": "Bob", "last_name": "Stone", "email": "bob@example.org",
-                                           "terms": "yes", "csrf": csrf, "birthday": "2020-01-01",
-                                           "x_handle": "p7"})
+    saved = client.post(
+        "/identity",
+        data={
+            "first_name": "Bob",
+            "last_name": "Stone",
+            "email": "bob@example.org",
+            "terms": "yes",
+            "csrf": csrf,
+            "birthday": "2020-01-01",
+            "x_handle": "p7",
+        },
+    )
     assert saved.status_code == 200
     stored = identity_of(world.store, "7")
     assert stored is not None and not stored.can_receive and stored.birthday is None
@@ -188,8 +235,13 @@ def test_a_form_to_pay_keeps_what_the_person_gave_to_receive(world: World) -> No
     """Someone who can receive, who later fills a "pay" link's page (a new e-mail), can still receive."""
     first, second = world.app.test_client(), world.app.test_client()  # type: ignore[union-attr]
     assert first.post("/identity", data=filled("42", csrf=opened(first, world.link("42")))).status_code == 200
-    later = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.net", "terms": "yes",
-             "x_handle": "@P42"}
+    later = {
+        "first_name": "Alice",
+        "last_name": "Martin",
+        "email": "alice@example.net",
+        "terms": "yes",
+        "x_handle": "@P42",
+    }
     saved = second.post("/identity", data={**later, "csrf": opened(second, world.link("42", purpose="pay"))})
     assert saved.status_code == 200
     stored = identity_of(world.store, "42")
@@ -219,27 +271,31 @@ def test_the_pages_address_must_be_https_beyond_this_machine() -> None:
         web_settings(None).require_web()  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("first_name", "", "Enter your first name."),
-    ("last_name", "123", "Enter your last name in letters, as on your identity document."),
-    ("email", "alice.example.com", "Enter an e-mail address like name@example.com."),
-    ("email", "", "Enter your e-mail address."),
-    ("birthday", "", "Enter your date of birth."),
-    ("birthday", "1990-02-30", "Enter a real date of birth, like 1990-03-31."),
-    ("birthday", "2026-12-01", "Your date of birth must be in the past."),
-    ("birthday", "2010-01-01", "You must be 18 or older to receive money."),
-    ("birthday", "1890-01-01", "Check the year of your date of birth."),
-    ("nationality", "", "Choose your nationality."),
-    ("residence", "ZZ", "Choose the country you live in."),
-    ("address_line1", "", "Enter your street and number."),
-    ("city", " ", "Enter your town or city."),
-    ("postal_code", "75<02", "Enter a postal code of letters, digits, spaces or hyphens."),
-    ("first_name", "A" * 101, "Use 100 characters at most."),
-    ("city", "Pa\x00ris", "Use letters, digits and punctuation only."),
-    ("terms", "", "Accept Mangopay's terms to go on: Mangopay holds the money."),
-])
-def test_each_wrong_field_gets_its_own_message_and_nothing_is_stored(world: World, client: FlaskClient, field: str,
-                                                                     value: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("first_name", "", "Enter your first name."),
+        ("last_name", "123", "Enter your last name in letters, as on your identity document."),
+        ("email", "alice.example.com", "Enter an e-mail address like name@example.com."),
+        ("email", "", "Enter your e-mail address."),
+        ("birthday", "", "Enter your date of birth."),
+        ("birthday", "1990-02-30", "Enter a real date of birth, like 1990-03-31."),
+        ("birthday", "2026-12-01", "Your date of birth must be in the past."),
+        ("birthday", "2010-01-01", "You must be 18 or older to receive money."),
+        ("birthday", "1890-01-01", "Check the year of your date of birth."),
+        ("nationality", "", "Choose your nationality."),
+        ("residence", "ZZ", "Choose the country you live in."),
+        ("address_line1", "", "Enter your street and number."),
+        ("city", " ", "Enter your town or city."),
+        ("postal_code", "75<02", "Enter a postal code of letters, digits, spaces or hyphens."),
+        ("first_name", "A" * 101, "Use 100 characters at most."),
+        ("city", "Pa\x00ris", "Use letters, digits and punctuation only."),
+        ("terms", "", "Accept Mangopay's terms to go on: Mangopay holds the money."),
+    ],
+)
+def test_each_wrong_field_gets_its_own_message_and_nothing_is_stored(
+    world: World, client: FlaskClient, field: str, value: str, message: str
+) -> None:
     """The server checks every field (the browser's checks are off) and says what is wrong with that one."""
     csrf = opened(client, world.link("42"))
     sent = client.post("/identity", data=filled("42", **{field: value}, csrf=csrf))
@@ -257,10 +313,12 @@ def test_a_bad_link_shows_a_clear_page_and_stores_nothing(world: World, client: 
     """Each way a link can be wrong has its page (in the link's language when paybot made it), and nothing is
     stored."""
     url = world.link("42", lang="fr")
-    expected = {"expired": (410, "Ce lien a expiré"), "used": (410, "Ce lien a déjà servi"),
-                # told in the language of the person whose page this browser has open
-                "another person's": (403, "This link was sent to someone else")}.get(
-        how, (403, "This link does not work"))
+    expected = {
+        "expired": (410, "Ce lien a expiré"),
+        "used": (410, "Ce lien a déjà servi"),
+        # told in the language of the person whose page this browser has open
+        "another person's": (403, "This link was sent to someone else"),
+    }.get(how, (403, "This link does not work"))
     if how == "expired":
         world.clock.advance(timedelta(minutes=15))
     elif how == "used":
@@ -317,8 +375,9 @@ def test_a_form_without_its_csrf_token_is_refused(world: World, client: FlaskCli
     assert (sent.status_code, h1(sent)) == (400, "This form was not accepted") and world.identity("42") is None
 
 
-def test_a_request_the_app_cannot_read_gets_a_page_with_its_own_status(world: World, client: FlaskClient,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_a_request_the_app_cannot_read_gets_a_page_with_its_own_status(
+    world: World, client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
     """A form too large gets a 413 page, a request refused as bad a 400 page, a failure a 500 page whose log line
     names the error's kind and not the URL (it may hold a link's token)."""
     from werkzeug.exceptions import BadRequest
@@ -364,12 +423,17 @@ def test_a_link_works_for_one_saved_form_even_in_two_tabs(world: World) -> None:
 def test_every_text_of_the_pages_has_its_french() -> None:
     """Each message of the templates and of bot/web has a French translation, and the catalog has no other."""
     web = Path(__file__).parents[2] / "bot" / "web"
-    found = {m[0] if isinstance(m, tuple) else m for _f, _l, m, _c, _x in extract_from_dir(
-        str(web), method_map=[("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")])}
+    found = {
+        m[0] if isinstance(m, tuple) else m
+        for _f, _l, m, _c, _x in extract_from_dir(
+            str(web), method_map=[("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
+        )
+    }
     french = i18n.catalogs()["fr"]
     missing = sorted(m for m in found if french.gettext(m) == m)
     assert missing == []
     from babel.messages.pofile import read_po
+
     with (web / "translations/fr/LC_MESSAGES/messages.po").open("rb") as f:
         catalog = read_po(f)
     assert {m.id for m in catalog if m.id} == found
@@ -401,8 +465,12 @@ def test_the_store_keeps_identities_and_uses_a_link_once(database_url: str) -> N
     app = w.make_app()
     for first_name in ("Alice", "Alicia"):
         client = app.test_client()
-        assert client.post("/identity", data=filled("44", first_name=first_name,
-                                                        csrf=opened(client, w.link("44")))).status_code == 200
+        assert (
+            client.post(
+                "/identity", data=filled("44", first_name=first_name, csrf=opened(client, w.link("44")))
+            ).status_code
+            == 200
+        )
     stored = identity_of(w.store, "44")
     assert stored is not None and stored.first_name == "Alicia" and stored.terms_accepted_at.tzinfo == UTC
     engine.dispose()
@@ -410,10 +478,14 @@ def test_the_store_keeps_identities_and_uses_a_link_once(database_url: str) -> N
 
 def test_paybot_web_names_what_it_misses(tmp_path: Path) -> None:
     """`paybot web` without PAYBOT_WEB_URL says so and stops before touching the store."""
-    env = {"PATH": "/usr/bin:/bin", "PAYBOT_LINK_SECRET": "5f2b9c1e8d7a4036b1c9e2f7a8d3b6c04e1f9a7d2c8b5e3f",
-           "PAYBOT_DB_PATH": str(tmp_path / "p.db")}
-    run = subprocess.run([sys.executable, "-m", "bot", "web"], capture_output=True, text=True, env=env, cwd=tmp_path,
-                         timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PAYBOT_LINK_SECRET": "5f2b9c1e8d7a4036b1c9e2f7a8d3b6c04e1f9a7d2c8b5e3f",
+        "PAYBOT_DB_PATH": str(tmp_path / "p.db"),
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "web"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert run.returncode == 2 and "PAYBOT_WEB_URL is not set" in run.stderr and not (tmp_path / "p.db").exists()
 
 
@@ -433,8 +505,10 @@ def test_two_forms_sent_at_once_with_one_link_store_one(database_url: str) -> No
     app = w.make_app()
     url = w.link("42")
     clients = [app.test_client(), app.test_client()]
-    forms = [filled("42", first_name=name, city=city, csrf=opened(c, url))
-             for c, name, city in zip(clients, ("Alice", "Alicia"), ("Paris", "Lyon"), strict=True)]
+    forms = [
+        filled("42", first_name=name, city=city, csrf=opened(c, url))
+        for c, name, city in zip(clients, ("Alice", "Alicia"), ("Paris", "Lyon"), strict=True)
+    ]
     answers = at_once(lambda i: clients[i].post("/identity", data=forms[i]).status_code, [0, 1])
     assert sorted(answers) == [200, 410]  # type: ignore[type-var]
     stored = w.identity("42")
@@ -442,8 +516,12 @@ def test_two_forms_sent_at_once_with_one_link_store_one(database_url: str) -> No
     engine.dispose()
 
 
-@given(st.dictionaries(st.sampled_from([*TEXT_FIELDS, "birthday", "nationality", "residence", "terms", "x_handle"]),
-                       st.text(max_size=120)))
+@given(
+    st.dictionaries(
+        st.sampled_from([*TEXT_FIELDS, "birthday", "nationality", "residence", "terms", "x_handle"]),
+        st.text(max_size=120),
+    )
+)
 def test_any_form_is_read_without_failing_and_what_passes_is_clean(data: dict[str, str]) -> None:
     """Whatever is posted, the checks answer (never raise), each error is one of the page's messages, and a field
     that passes holds no control character and at most 100 characters."""

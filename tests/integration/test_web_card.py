@@ -39,8 +39,14 @@ from tests.support.webworld import SECRET, TTL, World
 ALICE, BOB = "21", "22"  # X user ids
 PAYINS = "POST /payins/recurring/card/direct"
 # What Chromium on a phone would post beside the tokenization server's answer.
-BROWSER_FORM = {"browser_language": "fr-FR", "browser_color_depth": "24", "browser_screen_height": "915",
-                "browser_screen_width": "412", "browser_time_zone_offset": "-60", "browser_java": "false"}
+BROWSER_FORM = {
+    "browser_language": "fr-FR",
+    "browser_color_depth": "24",
+    "browser_screen_height": "915",
+    "browser_screen_width": "412",
+    "browser_time_zone_offset": "-60",
+    "browser_java": "false",
+}
 HEADERS = {"Accept": "text/html,application/xhtml+xml", "User-Agent": "Mozilla/5.0 (Linux; Android 14; Pixel 7)"}
 
 
@@ -66,24 +72,35 @@ class CardWorld:
         assert page.status_code == 200, page.get_data(as_text=True)
         return page.get_data(as_text=True)
 
-    def submit(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123",
-               **more: str) -> Any:
+    def submit(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123", **more: str) -> Any:
         """Tokenize as the page's script does, then post paybot the form: never the card itself."""
         return self.post(self.filled(html, number, expiry=expiry, cvc=cvc, **more))
 
-    def filled(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123",
-               **more: str) -> dict[str, str]:
+    def filled(self, html: str, number: str, *, expiry: str = "1229", cvc: str = "123", **more: str) -> dict[str, str]:
         """The form the page's script posts: the card tokenized at the tokenization server, the answer, the rest."""
         form = {name: unescape(value) for name, value in re.findall(r'data-([a-z-]+)="([^"]*)"', html)}
-        answer = requests.post(form["tokenizer"], data={
-            "accessKeyRef": form["access-key"], "data": form["preregistration"], "cardNumber": number,
-            "cardExpirationDate": expiry, "cardCvx": cvc}, timeout=10).text
+        answer = requests.post(
+            form["tokenizer"],
+            data={
+                "accessKeyRef": form["access-key"],
+                "data": form["preregistration"],
+                "cardNumber": number,
+                "cardExpirationDate": expiry,
+                "cardCvx": cvc,
+            },
+            timeout=10,
+        ).text
         csrf = re.search(r'name="csrf" value="([^"]+)"', html)
         assert csrf
         handle = re.search(r"X account @(\w+)", html)  # the account the page names, typed as its owner would
         assert handle
-        body = {"csrf": csrf.group(1), "registration_data": answer, "x_handle": f"@{handle.group(1)}", **BROWSER_FORM,
-                **more}
+        body = {
+            "csrf": csrf.group(1),
+            "registration_data": answer,
+            "x_handle": f"@{handle.group(1)}",
+            **BROWSER_FORM,
+            **more,
+        }
         return body
 
     def post(self, body: dict[str, str]) -> Any:
@@ -116,9 +133,16 @@ def test_a_card_saved_on_the_page_pays_a_yes_without_the_person(cw: CardWorld) -
     (cit,) = _payins(cw.sim)
     assert cit["DebitedFunds"]["Amount"] == 0 and cit["Status"] == "SUCCEEDED"
     assert cit["IpAddress"] == "203.0.113.9" and cit["BrowserInfo"] == {
-        "AcceptHeader": HEADERS["Accept"], "JavaEnabled": False, "Language": "fr-FR", "ColorDepth": 24,
-        "ScreenHeight": 915, "ScreenWidth": 412, "TimeZoneOffset": -60, "UserAgent": HEADERS["User-Agent"],
-        "JavascriptEnabled": True}
+        "AcceptHeader": HEADERS["Accept"],
+        "JavaEnabled": False,
+        "Language": "fr-FR",
+        "ColorDepth": 24,
+        "ScreenHeight": 915,
+        "ScreenWidth": 412,
+        "TimeZoneOffset": -60,
+        "UserAgent": HEADERS["User-Agent"],
+        "JavascriptEnabled": True,
+    }
     assert cw.sim.objects[cit["CardId"]]["Validity"] == "VALID"
     assert cw.web.page_link(cw.register(BOB)) is not None  # (another person's link: unused here)
     result = cw.mp.pay(key="pay:1:21:22", sender_id=ALICE, recipient_id=BOB, amount=Money(500, "EUR"), memo=None)
@@ -164,13 +188,17 @@ def test_a_declined_card_is_said_and_another_card_can_be_saved(cw: CardWorld) ->
     assert cw.submit(text, CARD_OK).status_code == 200 and cw.mp.has_card(ALICE)
 
 
-@pytest.mark.parametrize(("number", "expiry", "cvc", "says"), [
-    ("4970107111111118", "1229", "123", "The card number is not right"),
-    (CARD_OK, "0120", "123", "The expiry date is not right"),
-    (CARD_OK, "1229", "1", "The security code is not right"),
-])
-def test_the_tokenization_servers_refusals_are_said_field_by_field(cw: CardWorld, number: str, expiry: str,
-                                                                   cvc: str, says: str) -> None:
+@pytest.mark.parametrize(
+    ("number", "expiry", "cvc", "says"),
+    [
+        ("4970107111111118", "1229", "123", "The card number is not right"),
+        (CARD_OK, "0120", "123", "The expiry date is not right"),
+        (CARD_OK, "1229", "1", "The security code is not right"),
+    ],
+)
+def test_the_tokenization_servers_refusals_are_said_field_by_field(
+    cw: CardWorld, number: str, expiry: str, cvc: str, says: str
+) -> None:
     """A number, expiry date or code the tokenization server refuses: the form says which; nothing saved."""
     refused = cw.submit(cw.open(cw.register(ALICE)), number, expiry=expiry, cvc=cvc)
     assert refused.status_code == 422 and says in refused.get_data(as_text=True)
@@ -235,8 +263,12 @@ def test_the_ip_address_trusts_x_forwarded_for_only_as_configured() -> None:
 def test_a_browser_that_says_too_little_or_nonsense_is_refused() -> None:
     """Every BrowserInfo field is needed; absurd screens or time zones are refused."""
     assert Browser.read(BROWSER_FORM, "text/html", "UA") is not None
-    for name, value in (("browser_color_depth", ""), ("browser_screen_width", "0"),
-                        ("browser_time_zone_offset", "10000"), ("browser_language", "")):
+    for name, value in (
+        ("browser_color_depth", ""),
+        ("browser_screen_width", "0"),
+        ("browser_time_zone_offset", "10000"),
+        ("browser_language", ""),
+    ):
         assert Browser.read({**BROWSER_FORM, name: value}, "text/html", "UA") is None
     assert Browser.read(BROWSER_FORM, "", "UA") is None and Browser.read(BROWSER_FORM, "text/html", "") is None
 
@@ -279,8 +311,12 @@ def test_register_names_paybots_card_page_when_the_pages_are_served(tmp_path: Pa
     service = SimpleNamespace(page_link=None)
     _pages(Settings(paybot_provider="mangopay"), service, mp, FakeClock())  # type: ignore[arg-type]
     assert service.page_link is None and not mp.own_card_page and mp.register(ALICE).page is None
-    _pages(Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example",
-                    paybot_link_secret=SECRET), service, mp, FakeClock())  # type: ignore[arg-type]
+    _pages(
+        Settings(paybot_provider="mangopay", paybot_web_url="https://pay.example", paybot_link_secret=SECRET),
+        service,  # type: ignore[arg-type]
+        mp,
+        FakeClock(),
+    )
     assert mp.own_card_page and mp.register(BOB) == Registration(page="card", valid_for=TTL)
     store = SqlStore(make_engine(f"sqlite:///{tmp_path / 'p.db'}"))
     with store() as tx:
@@ -328,7 +364,8 @@ def test_a_forwarded_link_saves_no_card_for_its_sender(cw: CardWorld) -> None:
     assert "X account @p3001" in html
     refused = cw.submit(html, CARD_OK, x_handle="bob")
     assert refused.status_code == 422 and "another X account than the one you typed" in unescape(
-        refused.get_data(as_text=True))
+        refused.get_data(as_text=True)
+    )
     assert [c for c in cw.sim.of_kind("card") if c.get("Active")] == [] and _payins(cw.sim) == []
     assert cw.mp.has_card("3001") is False
     again = refused.get_data(as_text=True)
@@ -432,8 +469,9 @@ def _said(page: Any, status: int, mark: str) -> bool:
 
 
 @pytest.mark.parametrize("second", ["another browser", "a double submit"])
-def test_a_form_posted_while_another_is_with_the_provider_saves_nothing(cw: CardWorld, second: str,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_form_posted_while_another_is_with_the_provider_saves_nothing(
+    cw: CardWorld, second: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The attack (a forwarded link opened in two browsers, or one form sent twice): the second form arrives while
     the first is with the provider. It reaches nobody, is told why (409) and nothing was saved there; the first is
     saved; one active card at Mangopay; the link is used. (Before the fix both were "saved": two active cards.)"""
@@ -490,7 +528,8 @@ def test_two_browsers_posting_one_card_link_at_the_same_instant_save_one_card(tm
 
 
 def test_a_card_posted_in_time_is_saved_though_the_provider_answers_after_the_links_end(
-        cw: CardWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    cw: CardWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The link's minutes count at the claim: a form posted one minute before the link's end whose provider call
     ends after it is saved and uses the link; the link then saves nothing more."""
     url = cw.register(ALICE)

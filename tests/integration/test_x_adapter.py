@@ -40,8 +40,12 @@ def sim(clock: FakeClock) -> Iterator[XSim]:
 
 def client(sim: XSim, clock: FakeClock, **kw: object) -> XClient:
     creds: dict[str, Any]  # for XClient(**creds), whose parameters are not all strings
-    creds = dict(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
-                 access_token_secret=SIM_ACCESS_TOKEN_SECRET)
+    creds = dict(
+        consumer_key=SIM_CONSUMER_KEY,
+        consumer_secret=SIM_CONSUMER_SECRET,
+        access_token=SIM_ACCESS_TOKEN,
+        access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+    )
     creds.update(kw)
     return XClient(**creds, base_url=sim.base, clock=clock, timeout=5)
 
@@ -109,8 +113,15 @@ def test_a_dm_backlog_bigger_than_one_call_is_read_in_several(sim: XSim, clock: 
     """Past 10 pages the adapter hands back a resume token; following it reaches the stop mark."""
     first = sim.dm("bob", "old")
     events = [sim.dm("bob", f"msg {i}") for i in range(250)]
-    x = XClient(consumer_key=SIM_CONSUMER_KEY, consumer_secret=SIM_CONSUMER_SECRET, access_token=SIM_ACCESS_TOKEN,
-                access_token_secret=SIM_ACCESS_TOKEN_SECRET, base_url=sim.base, clock=clock, dm_page_size=20)
+    x = XClient(
+        consumer_key=SIM_CONSUMER_KEY,
+        consumer_secret=SIM_CONSUMER_SECRET,
+        access_token=SIM_ACCESS_TOKEN,
+        access_token_secret=SIM_ACCESS_TOKEN_SECRET,
+        base_url=sim.base,
+        clock=clock,
+        dm_page_size=20,
+    )
     page = x.dm_events(first["id"])
     assert len(page.events) == 200 and page.resume
     rest = x.dm_events(first["id"], page.resume)
@@ -194,8 +205,9 @@ def test_a_429_and_a_usage_cap_are_told_apart(sim: XSim, clock: FakeClock) -> No
     assert capped.value.capped
 
 
-def test_requests_have_a_timeout_and_ignore_proxies(sim: XSim, clock: FakeClock,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_requests_have_a_timeout_and_ignore_proxies(
+    sim: XSim, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No proxy variable can capture a request, and every request carries a timeout."""
     monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:9")

@@ -14,8 +14,10 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "browser-screenshots"
 PHONE = "Pixel 7"
 # axe-core's rules for WCAG 2.1 A and AA, and its best practices.
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
-               "resultTypes": ["violations"]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,11 @@ def accessible(page: Any) -> None:
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options=AXE_OPTIONS)
-    bad = [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-           if v["impact"] in ("serious", "critical")]
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
     assert bad == [], page.url
 
 

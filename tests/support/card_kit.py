@@ -21,21 +21,40 @@ def on_sim(tmp_path: Path, **more: Any) -> tuple[MangopaySim, MangopayProvider]:
     given the identity page already (`people=` otherwise)."""
     sim = MangopaySim(FakeClock())
     sim.start()
-    handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                         api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-    return sim, MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")),
-                                 sim.clock, card_page_url="", currency="EUR", link_lifetime=TTL,
-                                 people=more.pop("people", KnownPeople()), **more)
+    handler = APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
+    return sim, MangopayProvider(
+        handler,
+        UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")),
+        sim.clock,
+        card_page_url="",
+        currency="EUR",
+        link_lifetime=TTL,
+        people=more.pop("people", KnownPeople()),
+        **more,
+    )
 
 
 def type_card(page: Any, number: str, lang: str = "en") -> None:
-    labels = {"en": ("Card number", "Expiry date", "Security code", "Save my card", "Your X handle"),
-              "fr": ("Numéro de carte", "Date d’expiration", "Code de sécurité", "Enregistrer ma carte",
-                     "Votre identifiant X")}[lang]
+    labels = {
+        "en": ("Card number", "Expiry date", "Security code", "Save my card", "Your X handle"),
+        "fr": (
+            "Numéro de carte",
+            "Date d’expiration",
+            "Code de sécurité",
+            "Enregistrer ma carte",
+            "Votre identifiant X",
+        ),
+    }[lang]
     named = re.search(r"@(\w+)", page.locator("#x-handle-for").inner_text())  # the account the page names
     assert named
     page.get_by_label(labels[4]).fill(named.group(1))  # theirs: they type it
-    page.get_by_label(labels[0]).fill(" ".join(number[i:i + 4] for i in range(0, len(number), 4)))
+    page.get_by_label(labels[0]).fill(" ".join(number[i : i + 4] for i in range(0, len(number), 4)))
     page.get_by_label(labels[1]).fill("12/29")
     page.get_by_label(labels[2]).fill("123")
     with page.expect_navigation():

@@ -43,9 +43,20 @@ def confirmed_before(w: World, user_id: str, account_ref: str) -> None:
     """The user confirmed that account by DM with an earlier cash-out (the crash tests begin after it)."""
     now = w.clock.now()
     with w.uow() as s:
-        s.payouts.add(Payout(user_id=user_id, key=f"cashout:before:{user_id}", currency="USD",
-                             status=PayoutStatus.NOT_MADE, failure="nothing to cash out", account_ref=account_ref,
-                             account_code="4321", account_confirmed_at=now, created_at=now, updated_at=now))
+        s.payouts.add(
+            Payout(
+                user_id=user_id,
+                key=f"cashout:before:{user_id}",
+                currency="USD",
+                status=PayoutStatus.NOT_MADE,
+                failure="nothing to cash out",
+                account_ref=account_ref,
+                account_code="4321",
+                account_confirmed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         s.commit()
 
 
@@ -57,8 +68,11 @@ def rows(w: World) -> list[tuple[str, str, int | None, str | None, str | None]]:
     """(user, status, amount, ref, failure) of every cash-out, oldest first."""
     assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
-        return [(p.user_id, p.status, p.amount_minor, p.ref, p.failure)
-                for p in s.exec(select(Payout).order_by(col(Payout.id))) if not p.key.startswith("cashout:before:")]
+        return [
+            (p.user_id, p.status, p.amount_minor, p.ref, p.failure)
+            for p in s.exec(select(Payout).order_by(col(Payout.id)))
+            if not p.key.startswith("cashout:before:")
+        ]
 
 
 class MangopayWorld(World):
@@ -69,12 +83,22 @@ class MangopayWorld(World):
         self.sim = MangopaySim(self.clock)
         self.sim.start()
         self.people = KnownPeople()
-        handler = APIRequest(client_id=self.sim.client_id, apikey=self.sim.api_key,
-                             api_url=self.sim.base + "/v2.01/", api_sandbox_url=self.sim.base + "/v2.01/",
-                             sandbox=False)
-        self.mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), self.clock,
-                                   card_page_url=self.sim.base + "/_sim/card-page/{id}", currency="USD",
-                                   link_secret=self.sim.link_secret, people=self.people)
+        handler = APIRequest(
+            client_id=self.sim.client_id,
+            apikey=self.sim.api_key,
+            api_url=self.sim.base + "/v2.01/",
+            api_sandbox_url=self.sim.base + "/v2.01/",
+            sandbox=False,
+        )
+        self.mp = MangopayProvider(
+            handler,
+            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            self.clock,
+            card_page_url=self.sim.base + "/_sim/card-page/{id}",
+            currency="USD",
+            link_secret=self.sim.link_secret,
+            people=self.people,
+        )
         self.svc.provider = self.mp
         # Cash-outs right after a payment: the hold on money received and the daily limit have tests of their own
         # (tests/integration/test_mangopay_guards.py).

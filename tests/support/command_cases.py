@@ -51,9 +51,18 @@ REFUSED = [
 
 
 DM_CASES = [
-    ("yes", "confirm", None), ("YES", "confirm", None), ("confirm", "confirm", None),
-    ("oui", "confirm", None), ("yes k7q2", "confirm", "K7Q2"), ("  Yes K7Q2 ", "confirm", "K7Q2"),
-    ("no", "cancel", None), ("cancel ABCD", "cancel", "ABCD"), ("non", "cancel", None),
-    ("claim", "claim", None), ("CLAIM", "claim", None), ("register", "register", None),
-    ("help", "help", None), ("?", "help", None),
+    ("yes", "confirm", None),
+    ("YES", "confirm", None),
+    ("confirm", "confirm", None),
+    ("oui", "confirm", None),
+    ("yes k7q2", "confirm", "K7Q2"),
+    ("  Yes K7Q2 ", "confirm", "K7Q2"),
+    ("no", "cancel", None),
+    ("cancel ABCD", "cancel", "ABCD"),
+    ("non", "cancel", None),
+    ("claim", "claim", None),
+    ("CLAIM", "claim", None),
+    ("register", "register", None),
+    ("help", "help", None),
+    ("?", "help", None),
 ]

@@ -29,9 +29,14 @@ class ConsoleWorld:
     base: str = "http://127.0.0.1"
 
     def app(self) -> Flask:
-        return create_app(web_settings(self.base), self.store, self.run.clock,
-                          console=partial(register, store=self.store, clock=self.run.clock,
-                                          service=self.run.bot.service, budget_usd=5.0))
+        return create_app(
+            web_settings(self.base),
+            self.store,
+            self.run.clock,
+            console=partial(
+                register, store=self.store, clock=self.run.clock, service=self.run.bot.service, budget_usd=5.0
+            ),
+        )
 
     def operator(self, name: str = "ada", *, totp: bool = False) -> str | None:
         return operators.add(self.store, name, PASSWORD, self.run.clock.now(), totp=totp)

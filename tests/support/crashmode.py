@@ -129,8 +129,11 @@ SHOWN = re.compile(r"(Send|Pay) \$(\d+)\.(\d\d) to @")  # a confirmation's DM: w
 MENU = re.compile(r"^You have \d+ payments waiting\. Reply ")
 OPTION = re.compile(r"\b(YES|NO) ([A-Z0-9]{4}) for \$(\d+)\.(\d\d) to ")
 # X's routes a "fault" move strikes: the bot's DM sends, its posts (replies).
-ROUTE = {"dm": "POST /2/dm_conversations/with/:participant_id/messages", "reply": "POST /2/tweets",
-         "read": "GET /2/dm_events"}
+ROUTE = {
+    "dm": "POST /2/dm_conversations/with/:participant_id/messages",
+    "reply": "POST /2/tweets",
+    "read": "GET /2/dm_events",
+}
 ANSWER = re.compile(r"(YES|NO)(?: ([A-Z0-9]{4}))?")  # a DM answering a confirmation, upper-cased
 PRIVACY = re.compile(r"privacy (public|private|quiet)")  # a DM choosing a privacy setting, lower-cased
 AMOUNT = re.compile(r"\$\d")
@@ -146,8 +149,15 @@ def _template(text: str) -> str:
 
 
 # The DMs sending a payer to approve their payment on a page (the bank's 3DS, Mangopay's SCA), in either language.
-APPROVAL = re.compile("|".join(f"(?:{_template(text)})" for key, texts in CATALOG.items()
-                               if key.startswith("needs_auth.link") for text in texts), re.DOTALL)
+APPROVAL = re.compile(
+    "|".join(
+        f"(?:{_template(text)})"
+        for key, texts in CATALOG.items()
+        if key.startswith("needs_auth.link")
+        for text in texts
+    ),
+    re.DOTALL,
+)
 
 
 # A confirmation that asks for a bare answer ("Reply YES to confirm"), in either language.
@@ -160,8 +170,13 @@ class Violation(AssertionError):
     """An invariant broke; the message says how to replay it."""
 
 
-def scenario_base(seed: int, page: int | None = None, settings: dict[str, Any] | None = None,
-                  people: list[str] | None = None, provider: str = "sandbox") -> dict[str, Any]:
+def scenario_base(
+    seed: int,
+    page: int | None = None,
+    settings: dict[str, Any] | None = None,
+    people: list[str] | None = None,
+    provider: str = "sandbox",
+) -> dict[str, Any]:
     """The people (all of PEOPLE and NOISE, or those of `people` and NOISE) and settings a crash run starts
     from. A small DM page (by seed, unless given) makes the bot read DMs several polls late, behind
     other people's chatter, as X's scarce DM reads do.
@@ -180,9 +195,15 @@ def scenario_base(seed: int, page: int | None = None, settings: dict[str, Any] |
     users = {h: spec for h, spec in users.items() if people is None or h in people} | {NOISE: {}}
     page = page or random.Random(seed).choice((1, 2, 20))
     # The per-sender send limits are lifted: the invariants' oracle (`_unrefusable`) does not model them.
-    base = {"paybot_claim_window": "30m", "paybot_request_ttl": "30m", "paybot_daily_max": "100000",
-            "paybot_sends_per_hour": 1000, "paybot_pending_sends": 100, "paybot_pending_sends_no_card": 100,
-            "paybot_dm_page_size": page}
+    base = {
+        "paybot_claim_window": "30m",
+        "paybot_request_ttl": "30m",
+        "paybot_daily_max": "100000",
+        "paybot_sends_per_hour": 1000,
+        "paybot_pending_sends": 100,
+        "paybot_pending_sends_no_card": 100,
+        "paybot_dm_page_size": page,
+    }
     return {"seed": seed, "users": users, "steps": [], "settings": base | (settings or {})}
 
 
@@ -203,8 +224,15 @@ def stripe_payments(sim: StripeSim) -> dict[str, dict[str, Any]]:
     for pi in sim.of_kind("payment_intent"):
         if pi["status"] != "succeeded":
             continue
-        state = ("refunded" if pi["id"] in refunded else "paid" if pi["transfer_data"]
-                 else "released" if pi["latest_charge"] in released else "held")
+        state = (
+            "refunded"
+            if pi["id"] in refunded
+            else "paid"
+            if pi["transfer_data"]
+            else "released"
+            if pi["latest_charge"] in released
+            else "held"
+        )
         out[pi["id"]] = {"ref": pi["id"], "amount_minor": pi["amount"], "state": state}
     return out
 
@@ -243,8 +271,9 @@ def mangopay_payments(sim: MangopaySim) -> dict[str, dict[str, Any]]:
         at_pay = [t for t in mine if _tag(t).get("paybot") == key]
         delivered = sum(t["DebitedFunds"]["Amount"] for t in mine)
         kept = delivered - sum(taken_back[t["Id"]] for t in mine)
-        back = [r for r in refunds if r["InitialTransactionType"] == "PAYIN"
-                and r["InitialTransactionId"] == payin["Id"]]
+        back = [
+            r for r in refunds if r["InitialTransactionType"] == "PAYIN" and r["InitialTransactionId"] == payin["Id"]
+        ]
         refunded = sum(r["DebitedFunds"]["Amount"] for r in back)
         if refunded == amount and not mine and all(_tag(r).get("paybot") == f"{key}#lapse" for r in back):
             state = "lapsed"
@@ -314,8 +343,9 @@ class CrashRun:
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
-        self.scenario = json.loads(json.dumps(self.base)) if self.base else scenario_base(self.seed,
-                                                                                           provider=self.provider)
+        self.scenario = (
+            json.loads(json.dumps(self.base)) if self.base else scenario_base(self.seed, provider=self.provider)
+        )
         self.scenario["steps"] = []
 
     # ---------------------------------------------------------------- driving
@@ -403,8 +433,9 @@ class CrashRun:
         shown = [a["amount"] for a in self._asks() if a["to"] == uid and a["code"] == said.group(2)]
         if shown:
             assert isinstance(self.run.sim, XSim)  # crash runs are on X
-            self.intent.setdefault((uid, shown[-1]), (step.get("means", said.group(1).lower()), step["dm"],
-                                                      self.run.sim.next_post))
+            self.intent.setdefault(
+                (uid, shown[-1]), (step.get("means", said.group(1).lower()), step["dm"], self.run.sim.next_post)
+            )
 
     def perform(self, move: Move) -> None:
         """Play one move, given as JSON; `person` below is someone's first handle (PEOPLE, NOISE):
@@ -504,11 +535,23 @@ class CrashRun:
         if do == "post":
             return [self._post_step(move["by"], move.get("kind", "send"), move["to"], move.get("dollars", 1))]
         if do == "edit":
-            return [self._edit_step(list(self.posts)[move["post"] % len(self.posts)], move.get("dollars", 1),
-                                    move.get("into", "amount"))] if self.posts else []
+            return (
+                [
+                    self._edit_step(
+                        list(self.posts)[move["post"] % len(self.posts)],
+                        move.get("dollars", 1),
+                        move.get("into", "amount"),
+                    )
+                ]
+                if self.posts
+                else []
+            )
         if do == "repost":
-            return [{"retweet": list(self.posts)[move["post"] % len(self.posts)], "by": self.handles[move["by"]]}] \
-                if self.posts else []
+            return (
+                [{"retweet": list(self.posts)[move["post"] % len(self.posts)], "by": self.handles[move["by"]]}]
+                if self.posts
+                else []
+            )
         if do == "answer":
             return [self._answer_step(move["by"], move.get("yes", True), move.get("code", "latest"))]
         if do == "dm":
@@ -518,11 +561,18 @@ class CrashRun:
         if do == "chatter":
             return [{"dm": "help", "by": NOISE}] * move["n"]
         if do == "claim":
-            held = [m for m in self.run.sim.bot_messages() if m["type"] == "reply" and "held for you" in m["text"]
-                    and m["id"] not in self.claimed]
+            held = [
+                m
+                for m in self.run.sim.bot_messages()
+                if m["type"] == "reply" and "held for you" in m["text"] and m["id"] not in self.claimed
+            ]
             self.claimed.update(m["id"] for m in held)
-            told = dict.fromkeys(u["id"] for m in held for u in self.run.sim.posts[m["id"]]["entities"]["mentions"]
-                                 if f"@{u['username']}, it's held for you" in m["text"])
+            told = dict.fromkeys(
+                u["id"]
+                for m in held
+                for u in self.run.sim.posts[m["id"]]["entities"]["mentions"]
+                if f"@{u['username']}, it's held for you" in m["text"]
+            )
             return [{"dm": "claim", "by": self.run.sim.handle(uid)} for uid in told]
         if do == "rename":
             return [self._rename_step(move["who"], move.get("take"))]
@@ -531,13 +581,18 @@ class CrashRun:
         if do == "fault":
             return [self._fault_step(move["route"], move.get("status", 503), move.get("times", 1))]
         if do == "meanwhile":
-            return [{"dm": move["text"], "by": self.handles[move["by"]]},
-                    self._post_step(move["from"], move.get("kind", "request"), move["by"], move.get("dollars", 1))]
+            return [
+                {"dm": move["text"], "by": self.handles[move["by"]]},
+                self._post_step(move["from"], move.get("kind", "request"), move["by"], move.get("dollars", 1)),
+            ]
         if do == "ambush":
             by = move["by"]
             theirs = [alias for alias, post in self.posts.items() if post["by"] == by]
-            change = self._edit_step(theirs[-1], move.get("dollars", 1)) if move.get("edit") and theirs \
+            change = (
+                self._edit_step(theirs[-1], move.get("dollars", 1))
+                if move.get("edit") and theirs
                 else self._post_step(by, "send", move["to"], move.get("dollars", 1))
+            )
             return [{"dm": "yes", "by": self.handles[by]}, change, *[{"dm": "help", "by": NOISE}] * move["chatter"]]
         raise ValueError(f"unknown move: {move}")
 
@@ -576,8 +631,11 @@ class CrashRun:
         self._step(self._post_step(payer, "send", move["to"], whole))
         if gap:
             self._step({"wait": f"{gap}m"})
-        self._step(self._post_step(payer, "send", move["to"], whole) if move.get("second", "send") == "send"
-                   else self._post_step(move["from"], "request", payer, whole))
+        self._step(
+            self._post_step(payer, "send", move["to"], whole)
+            if move.get("second", "send") == "send"
+            else self._post_step(move["from"], "request", payer, whole)
+        )
         answer = self._bare(payer, move.get("yes", True))
         if move.get("tight"):  # the answer right after the deadline, before the bot could expire anything
             self._step({"together": [{"wait": f"{11 - gap}m"}, answer]})
@@ -598,16 +656,22 @@ class CrashRun:
         if move.get("edit") and theirs:
             # In the same breath as the answer (X has both before the bot reads either), they edit their newest
             # post: the answer was given with that payment in view.
-            self._step({"together": [self._bare(payer, move.get("yes", False)),
-                                     self._edit_step(theirs[-1], move["edit"])]})
+            self._step(
+                {"together": [self._bare(payer, move.get("yes", False)), self._edit_step(theirs[-1], move["edit"])]}
+            )
         else:
             self._step(self._bare(payer, move.get("yes", False)))
-        menus = [m for m in self.run.sim.bot_messages()[before:] if m["type"] == "dm" and m["to_id"] == uid
-                 and MENU.search(m["text"])]
+        menus = [
+            m
+            for m in self.run.sim.bot_messages()[before:]
+            if m["type"] == "dm" and m["to_id"] == uid and MENU.search(m["text"])
+        ]
         if not menus:
             return
-        options = [(word, code, int(whole) * 100 + int(cents)) for word, code, whole, cents
-                   in OPTION.findall(menus[-1]["text"])]
+        options = [
+            (word, code, int(whole) * 100 + int(cents))
+            for word, code, whole, cents in OPTION.findall(menus[-1]["text"])
+        ]
         if not options:
             return
         meant_word, meant_amount = self.meant[uid]
@@ -621,11 +685,20 @@ class CrashRun:
         and an edit of the second command by its author: the answer was given with both in view."""
         payer, whole = move["by"], move.get("dollars", 1)
         self._step(self._post_step(payer, "send", move["to"], whole))
-        second = self._post_step(payer, "send", move["to"], whole) if move.get("second", "send") == "send" \
+        second = (
+            self._post_step(payer, "send", move["to"], whole)
+            if move.get("second", "send") == "send"
             else self._post_step(move["from"], "request", payer, whole)
+        )
         self._step(second)
-        self._step({"together": [self._bare(payer, move.get("yes", True)),
-                                 self._edit_step(second["id"], move.get("edit", 20), move.get("into", "amount"))]})
+        self._step(
+            {
+                "together": [
+                    self._bare(payer, move.get("yes", True)),
+                    self._edit_step(second["id"], move.get("edit", 20), move.get("into", "amount")),
+                ]
+            }
+        )
 
     def _hasty(self, move: Move) -> None:
         """Their send, asked; then, in one breath, a new send of theirs and their bare answer (meant for it); the
@@ -770,24 +843,62 @@ class CrashRun:
         answer = rng.random() < 0.8
         kind = pick(("blind", "late", "menu", "revise", "paused", "flood"))
         if kind == "blind":
-            return {"do": "blind", "by": sender, "kind": "send", "to": other, "yes": answer,
-                    "delay": rng.random() < 0.5}
+            return {
+                "do": "blind",
+                "by": sender,
+                "kind": "send",
+                "to": other,
+                "yes": answer,
+                "delay": rng.random() < 0.5,
+            }
         if kind == "late":
-            return {"do": "late", "by": sender, "to": other, "second": pick(("send", "request")), "from": pick(PAID),
-                    "gap": pick((2, 5)), "yes": answer, "tight": rng.random() < 0.5}
+            return {
+                "do": "late",
+                "by": sender,
+                "to": other,
+                "second": pick(("send", "request")),
+                "from": pick(PAID),
+                "gap": pick((2, 5)),
+                "yes": answer,
+                "tight": rng.random() < 0.5,
+            }
         if kind == "menu":
-            return {"do": "menu", "by": sender, "posts": pick((1, 2)), "to": other, "yes": not answer,
-                    "edit": pick((None, 20))}
+            return {
+                "do": "menu",
+                "by": sender,
+                "posts": pick((1, 2)),
+                "to": other,
+                "yes": not answer,
+                "edit": pick((None, 20)),
+            }
         if kind == "revise":
-            return {"do": "revise", "by": sender, "kind": "send", "to": other, "fault": pick(("dm", None)),
-                    "status": pick((503, 429)), "into": pick(("amount", "amount", *EDITS, "flip")),
-                    "wait": pick(("1m", None)), "yes": answer}
+            return {
+                "do": "revise",
+                "by": sender,
+                "kind": "send",
+                "to": other,
+                "fault": pick(("dm", None)),
+                "status": pick((503, 429)),
+                "into": pick(("amount", "amount", *EDITS, "flip")),
+                "wait": pick(("1m", None)),
+                "yes": answer,
+            }
         if kind == "paused":
             edit = {"do": "edit", "post": -1, "into": pick(("amount", *EDITS))}
-            return {"do": "paused", "first": {"do": "post", "by": sender, "kind": "send", "to": other},
-                    "moves": [edit, {"do": "answer", "by": sender, "yes": answer, "code": pick(("latest", "none"))}]}
-        return {"do": "flood", "by": pick([*SENDERS, CLAIMER]), "n": pick((9, 10, 12)), "say": pick(SAYINGS[:4]),
-                "together": rng.random() < 0.5, "from": pick(PAID), "kind": "request"}
+            return {
+                "do": "paused",
+                "first": {"do": "post", "by": sender, "kind": "send", "to": other},
+                "moves": [edit, {"do": "answer", "by": sender, "yes": answer, "code": pick(("latest", "none"))}],
+            }
+        return {
+            "do": "flood",
+            "by": pick([*SENDERS, CLAIMER]),
+            "n": pick((9, 10, 12)),
+            "say": pick(SAYINGS[:4]),
+            "together": rng.random() < 0.5,
+            "from": pick(PAID),
+            "kind": "request",
+        }
 
     def _new_post(self) -> dict[str, Any]:
         """A send from a card holder to someone who can receive (or not yet), or now and then a request
@@ -905,8 +1016,11 @@ class CrashRun:
     def _approvals(self) -> list[dict[str, Any]]:
         """The bot's DMs sending someone to approve a payment on a page (their bank's 3DS, Mangopay's SCA)
         that they have not acted on."""
-        return [m for m in self.run.sim.bot_messages() if m["type"] == "dm" and APPROVAL.fullmatch(m["text"])
-                and m["id"] not in self.approved]
+        return [
+            m
+            for m in self.run.sim.bot_messages()
+            if m["type"] == "dm" and APPROVAL.fullmatch(m["text"]) and m["id"] not in self.approved
+        ]
 
     def _approve(self, links: list[dict[str, Any]]) -> None:
         """Someone sent to an approval page goes there and approves what waits for them, or (one time in
@@ -927,8 +1041,14 @@ class CrashRun:
     def _claimable(self) -> list[dict[str, Any]]:
         """The public replies telling the claimer money is held for them that they have not acted on."""
         claimer = self._uid(CLAIMER)
-        return [m for m in self.run.sim.bot_messages() if m["type"] == "reply" and "held for you" in m["text"]
-                and claimer in self._mentioned(m["id"]) and m["id"] not in self.claimed]
+        return [
+            m
+            for m in self.run.sim.bot_messages()
+            if m["type"] == "reply"
+            and "held for you" in m["text"]
+            and claimer in self._mentioned(m["id"])
+            and m["id"] not in self.claimed
+        ]
 
     def _claim(self) -> None:
         held = self._claimable()
@@ -961,8 +1081,10 @@ class CrashRun:
     def _outbox_waits(self) -> bool:
         """Whether the bot has messages still to send (a retry after X refused one, a rate limit's pause)."""
         with cast(SqlStore, self.run.bot.service.uow)() as s:
-            return s.exec(select(Outbox.id).where(col(Outbox.status).in_(("queued", "sending"))).limit(1)).first() \
+            return (
+                s.exec(select(Outbox.id).where(col(Outbox.status).in_(("queued", "sending"))).limit(1)).first()
                 is not None
+            )
 
     def _asks(self) -> list[dict[str, Any]]:
         """Every confirmation the bot sent, from X's record, oldest first: its id, whom it asked, the code,
@@ -977,10 +1099,17 @@ class CrashRun:
             if m["type"] == "dm":
                 code, shown = CODE.search(m["text"]), SHOWN.match(m["text"])
                 if code and shown:
-                    out.append({"id": m["id"], "to": m["to_id"], "code": code.group(1), "at": _at(sent[m["id"]]),
-                                "amount": int(shown.group(2)) * 100 + int(shown.group(3)),
-                                "kind": "send" if shown.group(1) == "Send" else "request",
-                                "bare": bool(BARE.search(m["text"]))})
+                    out.append(
+                        {
+                            "id": m["id"],
+                            "to": m["to_id"],
+                            "code": code.group(1),
+                            "at": _at(sent[m["id"]]),
+                            "amount": int(shown.group(2)) * 100 + int(shown.group(3)),
+                            "kind": "send" if shown.group(1) == "Send" else "request",
+                            "bare": bool(BARE.search(m["text"])),
+                        }
+                    )
             elif ASKS in m["text"]:
                 ids = {u["username"].lower(): u["id"] for u in sim.posts[m["id"]]["entities"].get("mentions", [])}
                 pairs = re.findall(r"YES ([A-Z0-9]{4}) \(@(\w+)\)", m["text"])
@@ -990,8 +1119,19 @@ class CrashRun:
                     pairs = [(single.group(1), payers[0])]
                 asked = ASKS_FOR.search(m["text"])
                 amount = int(asked.group(1)) * 100 + int(asked.group(2)) if asked else 0
-                out += [{"id": m["id"], "to": ids[h.lower()], "code": c, "at": _at(sim.posts[m["id"]]),
-                         "amount": amount, "kind": "request", "bare": False} for c, h in pairs if h.lower() in ids]
+                out += [
+                    {
+                        "id": m["id"],
+                        "to": ids[h.lower()],
+                        "code": c,
+                        "at": _at(sim.posts[m["id"]]),
+                        "amount": amount,
+                        "kind": "request",
+                        "bare": False,
+                    }
+                    for c, h in pairs
+                    if h.lower() in ids
+                ]
         return out
 
     def _unanswered(self) -> list[dict[str, Any]]:
@@ -1047,22 +1187,28 @@ class CrashRun:
         # one that lapsed was charged and given back whole, and its transfer failed (its own check below).
         lapsed = {ref: p for ref, p in payments.items() if p["state"] == "lapsed"}
         if len(payments) - len(lapsed) != len(paid):
-            raise self._violation(f"{len(payments) - len(lapsed)} payments at the provider for {len(paid)} paid "
-                                  f"transfers (and {len(lapsed)} charged, never approved and given back)")
+            raise self._violation(
+                f"{len(payments) - len(lapsed)} payments at the provider for {len(paid)} paid "
+                f"transfers (and {len(lapsed)} charged, never approved and given back)"
+            )
         if len({t.payment_ref for t in paid}) != len(paid):
             raise self._violation("two paid transfers name the same payment at the provider")
         for ref, charge in lapsed.items():
             given_back = next((t for t in transfers if t.payment_ref == ref), None)
             if given_back is None or given_back.status != "failed" or given_back.pay_key != charge["key"]:
                 found = given_back and (given_back.id, given_back.status, given_back.pay_key)
-                raise self._violation(f"payment {ref} was charged, never approved and given back, but its transfer "
-                                      f"is {found}, not its failed transfer")
+                raise self._violation(
+                    f"payment {ref} was charged, never approved and given back, but its transfer "
+                    f"is {found}, not its failed transfer"
+                )
             problem = self._consent_problem(given_back)
             if problem:
                 raise self._violation(f"transfer {given_back.id}, charged and given back, {problem}")
         for t in transfers:
-            story = f"transfer {t.id} ({t.kind}, {t.status}, {dollars(t.amount_minor)} from " \
-                    f"@{handle(t.sender_id)} to @{handle(t.recipient_id)})"
+            story = (
+                f"transfer {t.id} ({t.kind}, {t.status}, {dollars(t.amount_minor)} from "
+                f"@{handle(t.sender_id)} to @{handle(t.recipient_id)})"
+            )
             if t.status not in ENDED:
                 raise self._violation(f"{story} never ended")
             if t.status not in PAID_STATES:
@@ -1073,8 +1219,11 @@ class CrashRun:
             pay = payments.get(t.payment_ref or "")
             if pay is None or pay["amount_minor"] != t.amount_minor:
                 raise self._violation(f"{story} has no payment of that amount at the provider: {pay}")
-            agree = {"completed": {"paid", "released"}, "returned": {"refunded"}}[t.status] \
-                if t.status != "held" else {"held"}
+            agree = (
+                {"completed": {"paid", "released"}, "returned": {"refunded"}}[t.status]
+                if t.status != "held"
+                else {"held"}
+            )
             if pay["state"] not in agree:
                 raise self._violation(f"{story} is {pay['state']} at the provider")
             if pay["state"] == "released" and t.recipient_id not in claimants:
@@ -1085,17 +1234,23 @@ class CrashRun:
         stuck = [o.id for o in outbox if o.status in ("queued", "sending")]
         if stuck:
             raise self._violation(f"outbox messages {stuck} were never sent")
-        went = Counter(("dm" if m["type"] == "dm" else "reply", m.get("to_id") or m["in_reply_to"],
-                        without_links(m["text"])) for m in run.sim.bot_messages())
+        went = Counter(
+            ("dm" if m["type"] == "dm" else "reply", m.get("to_id") or m["in_reply_to"], without_links(m["text"]))
+            for m in run.sim.bot_messages()
+        )
         twice = [k for k, n in went.items() if n > queued[k]]
         if twice:
             raise self._violation(f"sent more often than queued: {twice[:3]}")
         # X refuses a post whose text the bot already posted (a duplicate-content 403, counted as sent),
         # even in reply to another post: such a reply went out once, elsewhere.
         posted = {m["text"] for m in run.sim.bot_messages() if m["type"] != "dm"}
-        lost = [o.id for o in outbox if o.status == "sent"
-                and not went[(o.kind, o.to_user_id or self._under(o.in_reply_to), without_links(o.text))]
-                and not (o.kind == "reply" and o.text in posted)]
+        lost = [
+            o.id
+            for o in outbox
+            if o.status == "sent"
+            and not went[(o.kind, o.to_user_id or self._under(o.in_reply_to), without_links(o.text))]
+            and not (o.kind == "reply" and o.text in posted)
+        ]
         if lost:
             raise self._violation(f"outbox messages {lost} are marked sent but never reached X")
         for m in run.sim.bot_messages():  # the bot's public voice is its own
@@ -1106,8 +1261,14 @@ class CrashRun:
         self._check_privacy()
         if run.sim.violations:
             raise self._violation(f"{run.sim.violations} requests to X over its rate limits")
-        return Report(self.seed, self.provider, len(self.scenario["steps"]),
-                      Counter(c["point"] for c in run.crashes), len(transfers), len(payments))
+        return Report(
+            self.seed,
+            self.provider,
+            len(self.scenario["steps"]),
+            Counter(c["point"] for c in run.crashes),
+            len(transfers),
+            len(payments),
+        )
 
     def _under(self, post_id: str | None) -> str | None:
         """Where a reply to this post (version) goes in the timeline's record: under that version on X; on
@@ -1122,8 +1283,7 @@ class CrashRun:
         if self.timeline == "x":
             return False
         posts, horizon = self.run.sim.posts, self.run.bot.worker.timeline.edit_horizon  # type: ignore[attr-defined]
-        return bool(_at(posts[self.run.latest[alias]]) - _at(posts[self.run.aliases[alias]])
-                    > horizon)
+        return bool(_at(posts[self.run.latest[alias]]) - _at(posts[self.run.aliases[alias]]) > horizon)
 
     def _said(self) -> dict[str, list[tuple[int, bool]]]:
         """Each person's STOP (True) and START (False) DMs to the bot, as (X id, stopped), oldest first."""
@@ -1147,8 +1307,12 @@ class CrashRun:
         if any(start <= int(post["id"]) < end for start, end in self._paused_ids()):
             return False  # paused: new commands get the maintenance answer
         shape, named = self._shape(post)
-        if shape is None or len(named) != 1 or named[0] == post["author_id"] \
-                or any(stopped for _, stopped in self._said().get(named[0], [])):
+        if (
+            shape is None
+            or len(named) != 1
+            or named[0] == post["author_id"]
+            or any(stopped for _, stopped in self._said().get(named[0], []))
+        ):
             return False
         if shape.group(1) == "request":
             to_payer = from_author = 0
@@ -1157,8 +1321,9 @@ class CrashRun:
                 if int(root) < int(post["id"]) and earlier is not None and earlier.group(1) == "request":
                     to_payer += named[0] in payers
                     from_author += sim.posts[root]["author_id"] == post["author_id"]
-            return to_payer < getattr(policy, "requests_per_payer_day", to_payer + 1) \
-                and from_author < getattr(policy, "requests_per_hour", from_author + 1)
+            return to_payer < getattr(policy, "requests_per_payer_day", to_payer + 1) and from_author < getattr(
+                policy, "requests_per_hour", from_author + 1
+            )
         total, people = 0, set()  # what the author could pay (sends, requests to them), whom they could pay
         for other in sim.posts.values():
             shown, named_there = self._shape(other)
@@ -1199,24 +1364,43 @@ class CrashRun:
         asked: list[tuple[int, datetime]] = []
         for e in events:
             m = shown.match(e["text"]) if e["sender_id"] == sim.bot_id else None
-            if m and t.recipient_id in (self._holder(m.group(1), int(e["id"])),
-                                        self._holder(m.group(1), int(t.command_tweet_id))):
+            if m and t.recipient_id in (
+                self._holder(m.group(1), int(e["id"])),
+                self._holder(m.group(1), int(t.command_tweet_id)),
+            ):
                 asked.append((int(e["id"]), _at(e)))
         if t.kind == "request":
             for reply in sim.bot_messages():
                 post = sim.posts[reply["id"]] if reply["type"] == "reply" else None
-                if post and f"{ASKS}{amount}" in post["text"] and f"YES {t.code}" in post["text"] \
-                        and {t.sender_id, t.recipient_id} <= set(self._mentioned(post["id"])) \
-                        and sim.posts[reply["in_reply_to"]]["edit_history_tweet_ids"][0] == t.root_tweet_id:
+                if (
+                    post
+                    and f"{ASKS}{amount}" in post["text"]
+                    and f"YES {t.code}" in post["text"]
+                    and {t.sender_id, t.recipient_id} <= set(self._mentioned(post["id"]))
+                    and sim.posts[reply["in_reply_to"]]["edit_history_tweet_ids"][0] == t.root_tweet_id
+                ):
                     asked.append((int(post["id"]), _at(post)))
-        said = [e for e in events if e["sender_id"] == t.sender_id
-                and e["text"].strip().lower() in ("yes", f"yes {t.code.lower()}")]
+        said = [
+            e
+            for e in events
+            if e["sender_id"] == t.sender_id and e["text"].strip().lower() in ("yes", f"yes {t.code.lower()}")
+        ]
         confirmations = {i for i, _ in asked}
-        told = [int(m["id"]) for m in sim.bot_messages() if f"[{t.code}]" in m["text"]
-                and int(m["id"]) not in confirmations and asked and int(m["id"]) > min(confirmations)]
+        told = [
+            int(m["id"])
+            for m in sim.bot_messages()
+            if f"[{t.code}]" in m["text"]
+            and int(m["id"]) not in confirmations
+            and asked
+            and int(m["id"]) > min(confirmations)
+        ]
         before = min(told, default=None)
-        return [(i, at, y) for i, at in asked for y in said
-                if int(y["id"]) > i and _at(y) - at <= ttl and (before is None or int(y["id"]) < before)]
+        return [
+            (i, at, y)
+            for i, at in asked
+            for y in said
+            if int(y["id"]) > i and _at(y) - at <= ttl and (before is None or int(y["id"]) < before)
+        ]
 
     def _consented(self, t: Transfer) -> bool:
         """Whether the payer said yes (bare or with the code) after a confirmation that showed exactly this
@@ -1234,20 +1418,29 @@ class CrashRun:
         A transfer paid on a yes that meets none of these is a violation."""
         yeses = self._yeses(t)
         if not yeses:
-            return "moved money without its sender's yes, sent after a confirmation that showed exactly that, " \
-                   "within its time to answer"
+            return (
+                "moved money without its sender's yes, sent after a confirmation that showed exactly that, "
+                "within its time to answer"
+            )
         meant, text, since = self.intent.get((t.sender_id, t.amount_minor), ("yes", "", 0))
         assert isinstance(self.run.sim, XSim)  # crash runs are on X
-        said = [int(e["id"]) for e in self.run.sim.dms if e["sender_id"] == t.sender_id and e["text"] == text
-                and int(e["id"]) >= since]
+        said = [
+            int(e["id"])
+            for e in self.run.sim.dms
+            if e["sender_id"] == t.sender_id and e["text"] == text and int(e["id"]) >= since
+        ]
         if meant == "no" and said and not any(int(y["id"]) < min(said) for _, _, y in yeses):
-            return "was paid, though its payer meant no to what it showed before any yes (they said no, or " \
-                   "followed a menu to refuse)"
+            return (
+                "was paid, though its payer meant no to what it showed before any yes (they said no, or "
+                "followed a menu to refuse)"
+            )
         newer = self._newer_versions(t.amount_minor)
         current = [(i, at, y) for i, at, y in yeses if not any(v < int(y["id"]) for v in newer)]
         if not current:
-            return f"was paid on a yes sent after its command was edited (post {min(newer)}): a newer version " \
-                   f"than the one its confirmation showed"
+            return (
+                f"was paid on a yes sent after its command was edited (post {min(newer)}): a newer version "
+                f"than the one its confirmation showed"
+            )
         reasons = []
         for i, at, y in current:
             if y["text"].strip().lower() != "yes":
@@ -1256,11 +1449,14 @@ class CrashRun:
             if reason is None:
                 return None
             reasons.append(reason)
-        return f"was paid on a bare yes (DM {current[-1][2]['id']}) its payer could have meant for another " \
-               f"confirmation: {reasons[-1]}"
+        return (
+            f"was paid on a bare yes (DM {current[-1][2]['id']}) its payer could have meant for another "
+            f"confirmation: {reasons[-1]}"
+        )
 
-    def _ambiguity(self, t: Transfer, shown: set[int], asked_id: int, asked_at: datetime,
-                   yes: dict[str, Any]) -> str | None:
+    def _ambiguity(
+        self, t: Transfer, shown: set[int], asked_id: int, asked_at: datetime, yes: dict[str, Any]
+    ) -> str | None:
         """Why a bare yes could have been meant for another confirmation than this transfer's (`shown`, the ids
         of the confirmations showing exactly it; `asked_id`, `asked_at` the one the yes follows), or None.
         The confirmations a bare answer can be meant for are those that ask for one ("Reply YES to confirm":
@@ -1278,25 +1474,33 @@ class CrashRun:
           confirmation has not gone out yet confirms nothing)."""
         uid, yes_id, yes_at = t.sender_id, int(yes["id"]), _at(yes)
         for a in self._asks():
-            version = self._version_of(a["amount"]) if a["to"] == uid and a["bare"] and int(a["id"]) > yes_id \
-                else None
+            version = self._version_of(a["amount"]) if a["to"] == uid and a["bare"] and int(a["id"]) > yes_id else None
             if version is not None and version < yes_id and int(a["id"]) not in shown:
-                return f"their post {version} came before the yes, and its confirmation {a['kind']} " \
-                       f"{dollars(a['amount'])} [{a['code']}] (message {a['id']}) after it"
+                return (
+                    f"their post {version} came before the yes, and its confirmation {a['kind']} "
+                    f"{dollars(a['amount'])} [{a['code']}] (message {a['id']}) after it"
+                )
         everything = [a for a in self._asks() if a["to"] == uid and int(a["id"]) < yes_id]
         if not any(a["bare"] for a in everything if int(a["id"]) == asked_id):
             return f"its confirmation (message {asked_id}) asks for a yes with its code"
         asks = [a for a in everything if a["bare"]]
         said = self._answers_by(uid)
         roots = {a["id"]: self._root_of(a["amount"]) for a in asks}
-        current = [a for a in asks
-                   if not any(code == a["code"] and int(a["id"]) < i < yes_id for i, _, code in said)
-                   and not any(int(b["id"]) > int(a["id"]) and roots[b["id"]] is not None
-                               and roots[b["id"]] == roots[a["id"]] for b in asks)]
+        current = [
+            a
+            for a in asks
+            if not any(code == a["code"] and int(a["id"]) < i < yes_id for i, _, code in said)
+            and not any(
+                int(b["id"]) > int(a["id"]) and roots[b["id"]] is not None and roots[b["id"]] == roots[a["id"]]
+                for b in asks
+            )
+        ]
         if current and int(current[-1]["id"]) not in shown:
             a = current[-1]
-            return f"the newest confirmation it had received was {a['kind']} {dollars(a['amount'])} [{a['code']}] " \
-                   f"(message {a['id']})"
+            return (
+                f"the newest confirmation it had received was {a['kind']} {dollars(a['amount'])} [{a['code']}] "
+                f"(message {a['id']})"
+            )
         for a in asks:
             lapse = a["at"] + self._ttl(a["kind"])
             if int(a["id"]) in shown or not asked_at < lapse <= yes_at:
@@ -1305,11 +1509,16 @@ class CrashRun:
                 continue  # answered in time
             root = roots[a["id"]]
             version = self._version_of(a["amount"])
-            if root is not None and version is not None and any(
-                    int(p["id"]) > version and _at(p) < lapse for p in self._versions(root)):
+            if (
+                root is not None
+                and version is not None
+                and any(int(p["id"]) > version and _at(p) < lapse for p in self._versions(root))
+            ):
                 continue  # its command was edited before its time ran out: it was replaced or voided, not lapsed
-            return f"{a['kind']} {dollars(a['amount'])} [{a['code']}] (message {a['id']}) lapsed unanswered at " \
-                   f"{lapse:%H:%M:%S}, after this transfer's confirmation (message {asked_id}) and before the yes"
+            return (
+                f"{a['kind']} {dollars(a['amount'])} [{a['code']}] (message {a['id']}) lapsed unanswered at "
+                f"{lapse:%H:%M:%S}, after this transfer's confirmation (message {asked_id}) and before the yes"
+            )
         return None
 
     def _ttl(self, kind: str) -> timedelta:
@@ -1365,13 +1574,20 @@ class CrashRun:
         cap = self.run.bot.service.policy.daily_max_minor
         for t in paid:
             assert t.confirmed_at is not None
-            window = [u for u in paid if u.sender_id == t.sender_id and u.confirmed_at is not None
-                      and t.confirmed_at - timedelta(hours=24) <= u.confirmed_at <= t.confirmed_at]
+            window = [
+                u
+                for u in paid
+                if u.sender_id == t.sender_id
+                and u.confirmed_at is not None
+                and t.confirmed_at - timedelta(hours=24) <= u.confirmed_at <= t.confirmed_at
+            ]
             total = sum(u.amount_minor for u in window)
             if total > cap:
-                raise self._violation(f"@{self.run.sim.handle(t.sender_id)} confirmed {dollars(total)} in 24 hours "
-                                      f"(transfers {sorted(u.id or 0 for u in window)}), over the cap of "
-                                      f"{dollars(cap)}")
+                raise self._violation(
+                    f"@{self.run.sim.handle(t.sender_id)} confirmed {dollars(total)} in 24 hours "
+                    f"(transfers {sorted(u.id or 0 for u in window)}), over the cap of "
+                    f"{dollars(cap)}"
+                )
 
     def _check_stop_mentions(self) -> None:
         """No public reply @-mentions anyone whose last STOP or START DM sent before it was STOP, unless it
@@ -1388,7 +1604,8 @@ class CrashRun:
                 if before and before[-1][1] and not spoke_since:
                     raise self._violation(
                         f"the public reply {m['id']} {m['text']!r} @-mentions user {uid}, who DMed STOP "
-                        f"(event {before[-1][0]}) before it")
+                        f"(event {before[-1][0]}) before it"
+                    )
 
     def _check_privacy(self) -> None:
         """No public reply shows the amount of a payer whose last PRIVACY DM sent before it said quiet or
@@ -1415,15 +1632,19 @@ class CrashRun:
                 code = CODE.search(text)
                 if ASKS not in text and code and self._yes_before(uid, code.group(1), said[-1][0]):
                     continue  # known gap: the outcome was written as of a yes sent before the setting
-                raise self._violation(f"the public reply {reply['id']} {text!r} shows the amount of user {uid}, who "
-                                      f"DMed PRIVACY {said[-1][1].upper()} (event {said[-1][0]}) before it")
+                raise self._violation(
+                    f"the public reply {reply['id']} {text!r} shows the amount of user {uid}, who "
+                    f"DMed PRIVACY {said[-1][1].upper()} (event {said[-1][0]}) before it"
+                )
 
     def _yes_before(self, uid: str, code: str, before: int) -> bool:
         """Whether the person said yes (bare or with this code) after a confirmation with this code and before
         the X id `before`."""
         asked = [int(a["id"]) for a in self._asks() if a["to"] == uid and a["code"] == code]
-        return any(word_code in (None, code) and any(a < i for a in asked) and i < before
-                   for i, _, word_code in self._answers_by(uid, yes=True))
+        return any(
+            word_code in (None, code) and any(a < i for a in asked) and i < before
+            for i, _, word_code in self._answers_by(uid, yes=True)
+        )
 
     def _payments(self) -> dict[str, dict[str, Any]]:
         """The provider's truth: each charge paybot made, as paid, held, released or refunded."""
@@ -1448,13 +1669,16 @@ class CrashRun:
         seeded = self.moves is None and not self.replay
         if seeded:
             path = folder / f"paybot-crash-{self.where}-{self.seed}.json"
-            again = f"python -m tests.support.crashmode --seed {self.seed} --provider {self.provider} " \
-                    f"--actions {self.actions}{self.timeline_option}"
+            again = (
+                f"python -m tests.support.crashmode --seed {self.seed} --provider {self.provider} "
+                f"--actions {self.actions}{self.timeline_option}"
+            )
         else:
             digest = hashlib.sha1(json.dumps(self.scenario["steps"]).encode(), usedforsecurity=False).hexdigest()[:10]
             path = folder / f"paybot-model-{self.where}-{digest}.json"
-            again = (f"python -m tests.support.crashmode --replay {path} --provider {self.provider}"
-                     f"{self.timeline_option}")
+            again = (
+                f"python -m tests.support.crashmode --replay {path} --provider {self.provider}{self.timeline_option}"
+            )
         folder.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.scenario, indent=1))
         return Violation(
@@ -1462,7 +1686,8 @@ class CrashRun:
             f"  last crash before it: {crash}\n"
             f"  the generated scenario: {path}\n"
             f"  replay: {again}   (or: paybot simulate {path} --provider {self.provider}{self.timeline_option})\n"
-            f"  its steps:\n" + "\n".join(f"    {json.dumps(step)}" for step in self.scenario["steps"]))
+            f"  its steps:\n" + "\n".join(f"    {json.dumps(step)}" for step in self.scenario["steps"])
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1473,10 +1698,18 @@ def main(argv: list[str] | None = None) -> int:
     seeds that long; --replay FILE runs a scenario a failure wrote and checks
     it again. --json ends with one line of JSON: the totals."""
     ap = argparse.ArgumentParser(prog="python -m tests.support.crashmode", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--timeline", choices=("x", "mastodon"), default="x",
-                    help="the people on X's simulator or on Mastodon's (no renames there: usernames do not change)")
-    ap.add_argument("--provider", choices=(*PROVIDERS, "all", "both"), default="all",
-                    help="one provider, or all of them (\"both\", from when there were two, means all)")
+    ap.add_argument(
+        "--timeline",
+        choices=("x", "mastodon"),
+        default="x",
+        help="the people on X's simulator or on Mastodon's (no renames there: usernames do not change)",
+    )
+    ap.add_argument(
+        "--provider",
+        choices=(*PROVIDERS, "all", "both"),
+        default="all",
+        help='one provider, or all of them ("both", from when there were two, means all)',
+    )
     ap.add_argument("--actions", type=int, default=60, help="people's actions per run (default 60)")
     how = ap.add_mutually_exclusive_group()
     how.add_argument("--seed", type=int, help="run this seed only")
@@ -1484,8 +1717,9 @@ def main(argv: list[str] | None = None) -> int:
     how.add_argument("--minutes", type=float, help="run random seeds this long (default: 1 minute)")
     how.add_argument("--replay", type=Path, help="run this scenario file's steps and check the invariants")
     ap.add_argument("--first-seed", type=int, default=1)
-    ap.add_argument("--each-point", type=int, default=0,
-                    help="with --crashes: go on until every point has struck this often too")
+    ap.add_argument(
+        "--each-point", type=int, default=0, help="with --crashes: go on until every point has struck this often too"
+    )
     ap.add_argument("--json", action="store_true", help="end with one JSON line of totals")
     ap.add_argument("--out", type=Path, help="where a failing run's scenario is written (default: the temp folder)")
     args = ap.parse_args(argv)
@@ -1506,19 +1740,26 @@ def main(argv: list[str] | None = None) -> int:
             runs += 1
             try:
                 if replay is not None:
-                    report = CrashRun(replay.get("seed", 0), provider, base=replay, replay=True,
-                                      workdir=args.out, timeline=args.timeline).execute()
+                    report = CrashRun(
+                        replay.get("seed", 0),
+                        provider,
+                        base=replay,
+                        replay=True,
+                        workdir=args.out,
+                        timeline=args.timeline,
+                    ).execute()
                 else:
-                    report = CrashRun(seed, provider, args.actions, workdir=args.out,
-                                      timeline=args.timeline).execute()
+                    report = CrashRun(seed, provider, args.actions, workdir=args.out, timeline=args.timeline).execute()
             except Violation as err:
                 failures.append(str(err))
                 print(f"FAIL {err}", flush=True)
                 continue
             crashes.update(report.crashes)
-            print(f"ok   {'replay' if replay else f'seed {seed}'} on {provider}: {sum(report.crashes.values())} "
-                  f"crashes, {report.transfers} transfers, {report.payments} payments, {report.seconds:.1f} s",
-                  flush=True)
+            print(
+                f"ok   {'replay' if replay else f'seed {seed}'} on {provider}: {sum(report.crashes.values())} "
+                f"crashes, {report.transfers} transfers, {report.payments} payments, {report.seconds:.1f} s",
+                flush=True,
+            )
         if args.seed is not None or replay is not None:
             break
         if args.crashes is not None:
@@ -1527,13 +1768,21 @@ def main(argv: list[str] | None = None) -> int:
             seed += 1
         elif time.monotonic() >= deadline:
             break
-    totals = {"providers": list(providers), "timeline": args.timeline, "runs": runs, "failures": failures,
-              "seeds": [args.first_seed, seed],
-              "crashes": {p: crashes[p] for p in faults.POINTS},
-              "reached": {p: (faults.reached - reached_before)[p] for p in faults.POINTS},
-              "seconds": round(time.monotonic() - started, 1)}
-    print(f"{runs} runs, {len(failures)} failed, {sum(crashes.values())} crashes in {totals['seconds']} s; "
-          f"per point: {totals['crashes']}", flush=True)
+    totals = {
+        "providers": list(providers),
+        "timeline": args.timeline,
+        "runs": runs,
+        "failures": failures,
+        "seeds": [args.first_seed, seed],
+        "crashes": {p: crashes[p] for p in faults.POINTS},
+        "reached": {p: (faults.reached - reached_before)[p] for p in faults.POINTS},
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print(
+        f"{runs} runs, {len(failures)} failed, {sum(crashes.values())} crashes in {totals['seconds']} s; "
+        f"per point: {totals['crashes']}",
+        flush=True,
+    )
     if args.json:
         print(json.dumps(totals), flush=True)
     return 1 if failures else 0

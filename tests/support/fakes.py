@@ -82,8 +82,16 @@ class FakeProvider:
         self.results[key] = (params, result)
         return result
 
-    def pay(self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
-            reference: dict[str, str] | None = None) -> PayResult:
+    def pay(
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
+        reference: dict[str, str] | None = None,
+    ) -> PayResult:
         def run() -> PayResult:
             card = self.cards.get(sender_id)
             if card is None:
@@ -91,13 +99,25 @@ class FakeProvider:
             if card == "declined":
                 return PayResult(PayOutcome.DECLINED, reason="card declined by the bank")
             if card != "ok":  # a bank that wants the sender present: a page that is never approved here
-                return PayResult(PayOutcome.NEEDS_AUTH, reason="authentication required",
-                                 url=f"https://fake.invalid/approve/{key}")
+                return PayResult(
+                    PayOutcome.NEEDS_AUTH, reason="authentication required", url=f"https://fake.invalid/approve/{key}"
+                )
             state = "paid" if recipient_id in self.payouts else "held"
             ref = f"ch_{len(self.charges) + 1}"
-            self.charges.append({"ref": ref, "key": key, "from": sender_id, "to": recipient_id,
-                                 "minor": amount.minor, "currency": amount.currency, "state": state,
-                                 "refunded": 0, "reversed": 0, "moves": 0})
+            self.charges.append(
+                {
+                    "ref": ref,
+                    "key": key,
+                    "from": sender_id,
+                    "to": recipient_id,
+                    "minor": amount.minor,
+                    "currency": amount.currency,
+                    "state": state,
+                    "refunded": 0,
+                    "reversed": 0,
+                    "moves": 0,
+                }
+            )
             return PayResult(PayOutcome.PAID if state == "paid" else PayOutcome.HELD, ref)
 
         return self._once(key, ("pay", sender_id, recipient_id, amount, memo), run)
@@ -129,13 +149,23 @@ class FakeProvider:
 
     def payments_since(self, since: Any) -> list[ProviderPayment]:
         """Every charge (the fake keeps no times, so `since` is every payment)."""
-        return [ProviderPayment(key=c["key"], ref=c["ref"], amount_minor=c["minor"], currency=c["currency"],
-                                charged=True, delivered=c["state"] in ("paid", "released"),
-                                refunded=c["state"] == "refunded", refunded_minor=c["refunded"])
-                for c in self.charges]
+        return [
+            ProviderPayment(
+                key=c["key"],
+                ref=c["ref"],
+                amount_minor=c["minor"],
+                currency=c["currency"],
+                charged=True,
+                delivered=c["state"] in ("paid", "released"),
+                refunded=c["state"] == "refunded",
+                refunded_minor=c["refunded"],
+            )
+            for c in self.charges
+        ]
 
     def refund(self, *, key: str, payment_ref: str, amount: Money, keep: int = 0) -> Settled:
         """Held money or money that moved (a return, an operator's refund), in full or in parts."""
+
         def run() -> Settled:
             charge = self._charge(payment_ref)
             left = charge["minor"] - charge["refunded"]
@@ -153,6 +183,7 @@ class FakeProvider:
 
     def reverse(self, *, key: str, payment_ref: str, amount: Money) -> str:
         """Take back `amount` of a payment that reached its recipient, or what they still hold of it."""
+
         def run() -> str:
             charge = self._charge(payment_ref)
             holds = charge["minor"] - charge["refunded"] - charge["reversed"]
@@ -168,15 +199,28 @@ class FakeProvider:
         """The wallets' balances (`balances`) that are not zero."""
         return [(user, Money(minor, currency)) for (user, currency), minor in sorted(self.balances.items()) if minor]
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
+    def cash_out(
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int = 0,
+        holds_for_others: bool = False,
+        accounts: PayoutAccounts = NO_ACCOUNTS,
+    ) -> CashOut:
         """A wallet provider's payout: the balance less `keep`, to a registered bank account ending 4321 (id
         `ba_<user>`), once per key, once the user confirmed that account; nothing without a balance, the
         onboarding link before anyone is verified, the bank page before a bank account is registered."""
         account = f"ba_{user_id}"
-        if (key not in self.results and self.balances.get((user_id, currency), 0) - max(keep, 0) > 0
-                and user_id in self.payouts and user_id in self.banks and account not in accounts.confirmed
-                and account != accounts.pay_to):
+        if (
+            key not in self.results
+            and self.balances.get((user_id, currency), 0) - max(keep, 0) > 0
+            and user_id in self.payouts
+            and user_id in self.banks
+            and account not in accounts.confirmed
+            and account != accounts.pay_to
+        ):
             return CashOut(CashOutOutcome.NEW_ACCOUNT, account_ref=account, last4="4321")
 
         def run() -> CashOut:
@@ -186,14 +230,17 @@ class FakeProvider:
             if user_id not in self.payouts:
                 return CashOut(CashOutOutcome.NEEDS_KYC, url=f"https://fake.invalid/verify/{user_id}")
             if user_id not in self.banks:
-                return CashOut(CashOutOutcome.NEEDS_BANK, url=f"https://fake.invalid/bank/{user_id}",
-                               valid_for=timedelta(hours=24))
+                return CashOut(
+                    CashOutOutcome.NEEDS_BANK, url=f"https://fake.invalid/bank/{user_id}", valid_for=timedelta(hours=24)
+                )
             self.balances[(user_id, currency)] -= available
             ref = f"po_{len(self.cash_outs) + 1}"
-            self.cash_outs.append({"ref": ref, "key": key, "user": user_id, "minor": available, "currency": currency,
-                                   "state": "created"})
-            return CashOut(CashOutOutcome.STARTED, amount=Money(available, currency), ref=ref, last4="4321",
-                           account_ref=account)
+            self.cash_outs.append(
+                {"ref": ref, "key": key, "user": user_id, "minor": available, "currency": currency, "state": "created"}
+            )
+            return CashOut(
+                CashOutOutcome.STARTED, amount=Money(available, currency), ref=ref, last4="4321", account_ref=account
+            )
 
         result: CashOut = self._once(key, ("cash_out", user_id, currency), run)
         return result
@@ -204,10 +251,14 @@ class FakeProvider:
         payout["state"] = "succeeded" if success else "failed"
         if not success:
             self.balances[(payout["user"], payout["currency"])] += payout["minor"]
-        return ProviderEvent(f"payout:{ref}:{payout['state']}",
-                             EventKind.PAYOUT_SUCCEEDED if success else EventKind.PAYOUT_FAILED, key=payout["key"],
-                             settle_ref=ref, amount_minor=payout["minor"],
-                             reason=None if success else "the bank refused the transfer")
+        return ProviderEvent(
+            f"payout:{ref}:{payout['state']}",
+            EventKind.PAYOUT_SUCCEEDED if success else EventKind.PAYOUT_FAILED,
+            key=payout["key"],
+            settle_ref=ref,
+            amount_minor=payout["minor"],
+            reason=None if success else "the bank refused the transfer",
+        )
 
 
 # ---------------------------------------------------------------------------------------------- X
@@ -228,9 +279,13 @@ def x_instant(t: datetime) -> datetime:
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
-USERS = {"paybot": XUser("1", "paybot", "paybot"), "bob": XUser("10", "bob", "Bob"),
-         "alice": XUser("11", "alice", "Alice Martin"), "carol": XUser("12", "carol", "Carol"),
-         "dave": XUser("13", "dave", "Dave")}
+USERS = {
+    "paybot": XUser("1", "paybot", "paybot"),
+    "bob": XUser("10", "bob", "Bob"),
+    "alice": XUser("11", "alice", "Alice Martin"),
+    "carol": XUser("12", "carol", "Carol"),
+    "dave": XUser("13", "dave", "Dave"),
+}
 
 
 class Posts:
@@ -246,15 +301,28 @@ class Posts:
         self.next_id += 1
         return str(self.next_id)
 
-    def mention(self, by: str, text: str, *, edit_of: Mention | None = None,
-                referenced: tuple[tuple[str, str], ...] = (), display_start: int = 0) -> Mention:
+    def mention(
+        self,
+        by: str,
+        text: str,
+        *,
+        edit_of: Mention | None = None,
+        referenced: tuple[tuple[str, str], ...] = (),
+        display_start: int = 0,
+    ) -> Mention:
         pid = self._id()
         names = {m.group(1).lower() for m in _HANDLE_IN_TEXT.finditer(text)}  # X's mention entities
         author = USERS[by]
         return Mention(
-            id=pid, author_id=author.id, text=text, created_at=x_instant(self.clock.now()), author_handle=author.handle,
-            author_name=author.name, display_start=display_start,
-            edit_ids=(*edit_of.edit_ids, pid) if edit_of else (pid,), referenced=referenced,
+            id=pid,
+            author_id=author.id,
+            text=text,
+            created_at=x_instant(self.clock.now()),
+            author_handle=author.handle,
+            author_name=author.name,
+            display_start=display_start,
+            edit_ids=(*edit_of.edit_ids, pid) if edit_of else (pid,),
+            referenced=referenced,
             mentioned={n: USERS[n] for n in names if n in USERS},
         )
 
@@ -262,9 +330,14 @@ class Posts:
         if self.before_dm is not None:
             self.before_dm()
         uid = USERS[by].id
-        return DirectMessage(id=self._id(), sender_id=uid, text=text, created_at=x_instant(self.clock.now()),
-                             conversation_id=conversation or "-".join(sorted((USERS["paybot"].id, uid), key=int)),
-                             sender_handle=by)
+        return DirectMessage(
+            id=self._id(),
+            sender_id=uid,
+            text=text,
+            created_at=x_instant(self.clock.now()),
+            conversation_id=conversation or "-".join(sorted((USERS["paybot"].id, uid), key=int)),
+            sender_handle=by,
+        )
 
 
 def at(clock: Any) -> datetime:
@@ -309,8 +382,9 @@ class FakeTimeline:
     `dm_page_size` is XClient's: the DM listing is read in pages of it, 10 pages a call, as XClient does.
     """
 
-    def __init__(self, clock: Clock, *, bot_handle: str = "paybot", users: Iterable[XUser] = (),
-                 dm_page_size: int = 20) -> None:
+    def __init__(
+        self, clock: Clock, *, bot_handle: str = "paybot", users: Iterable[XUser] = (), dm_page_size: int = 20
+    ) -> None:
         self.clock = clock
         self.dm_page_size = dm_page_size
         self.people: dict[str, dict[str, Any]] = {}
@@ -348,13 +422,24 @@ class FakeTimeline:
             raise ValueError(f"@{new} is taken")
         self.people[self.user_id(handle)]["handle"] = new
 
-    def tweet(self, by: str, text: str, *, reply_to: str | None = None, quote_of: str | None = None,
-              _retweet_of: str | None = None, _edit_of: str | None = None) -> str:
+    def tweet(
+        self,
+        by: str,
+        text: str,
+        *,
+        reply_to: str | None = None,
+        quote_of: str | None = None,
+        _retweet_of: str | None = None,
+        _edit_of: str | None = None,
+    ) -> str:
         """Post as @by; returns the post's id."""
         author = self.user_id(by)
         pid = self._new_id()
-        refs = [(kind, ref) for kind, ref in (("replied_to", reply_to), ("quoted", quote_of),
-                                              ("retweeted", _retweet_of)) if ref]
+        refs = [
+            (kind, ref)
+            for kind, ref in (("replied_to", reply_to), ("quoted", quote_of), ("retweeted", _retweet_of))
+            if ref
+        ]
         lead = _LEADING_HANDLES.match(text) if reply_to else None  # a reply's leading @handles are context
         entities = []
         for m in _HANDLE_IN_TEXT.finditer(text):
@@ -362,9 +447,15 @@ class FakeTimeline:
             if user:
                 entities.append((str(user["handle"]), str(user["id"])))
         self.posts[pid] = _Post(
-            id=pid, author_id=author, text=text, created_at=x_instant(self.clock.now()),
-            edit_ids=(*self.posts[_edit_of].edit_ids, pid) if _edit_of else (pid,), referenced=tuple(refs),
-            display_start=lead.end() if lead else 0, entities=tuple(entities))
+            id=pid,
+            author_id=author,
+            text=text,
+            created_at=x_instant(self.clock.now()),
+            edit_ids=(*self.posts[_edit_of].edit_ids, pid) if _edit_of else (pid,),
+            referenced=tuple(refs),
+            display_start=lead.end() if lead else 0,
+            entities=tuple(entities),
+        )
         if author == self.bot_id:
             self.bot_texts.add(text)
         return pid
@@ -373,8 +464,13 @@ class FakeTimeline:
         """X makes a new post whose edit history starts at the original; a reply or quote stays one."""
         old = self.posts[post_id]
         refs = dict(old.referenced)
-        return self.tweet(self.handle(old.author_id), text, reply_to=refs.get("replied_to"),
-                          quote_of=refs.get("quoted"), _edit_of=post_id)
+        return self.tweet(
+            self.handle(old.author_id),
+            text,
+            reply_to=refs.get("replied_to"),
+            quote_of=refs.get("quoted"),
+            _edit_of=post_id,
+        )
 
     def retweet(self, by: str, post_id: str) -> str:
         orig = self.posts[post_id]
@@ -392,8 +488,11 @@ class FakeTimeline:
 
     def bot_messages(self) -> list[dict[str, Any]]:
         """Every DM and post the bot made, in X's order (XSim.bot_messages' shape)."""
-        out: list[dict[str, Any]] = [{"type": "dm", "to_id": e.other_id, "text": e.text, "id": e.id}
-                                     for e in self.dms if e.sender_id == self.bot_id]
+        out: list[dict[str, Any]] = [
+            {"type": "dm", "to_id": e.other_id, "text": e.text, "id": e.id}
+            for e in self.dms
+            if e.sender_id == self.bot_id
+        ]
         for p in self.posts.values():
             if p.author_id == self.bot_id:
                 reply = dict(p.referenced).get("replied_to")
@@ -408,13 +507,14 @@ class FakeTimeline:
     def mentions(self, user_id: str, since_id: str | None) -> list[Mention]:
         if user_id not in self.people:
             raise XError(f"mentions: X answered 404: no user {user_id}")
-        newest_first = sorted((p for p in self.posts.values() if p.author_id != user_id
-                               and any(uid == user_id for _, uid in p.entities)), key=lambda p: -int(p.id))
+        newest_first = sorted(
+            (p for p in self.posts.values() if p.author_id != user_id and any(uid == user_id for _, uid in p.entities)),
+            key=lambda p: -int(p.id),
+        )
         reachable = newest_first[:MENTIONS_HORIZON]
         return [self._mention(p) for p in reversed(reachable) if since_id is None or int(p.id) > int(since_id)]
 
-    def dm_events(self, stop_at: str | None, resume: str | None = None,
-                  not_before: datetime | None = None) -> DmPage:
+    def dm_events(self, stop_at: str | None, resume: str | None = None, not_before: datetime | None = None) -> DmPage:
         listing = self._dm_listing()
         bounded = bool(stop_at) or not_before is not None
         token = resume
@@ -427,7 +527,8 @@ class FakeTimeline:
             ended = False
             for e in page:
                 if (stop_at and int(e.id) <= int(stop_at)) or (
-                        not stop_at and not_before is not None and e.created_at < not_before):
+                    not stop_at and not_before is not None and e.created_at < not_before
+                ):
                     ended = True
                     break
                 found.append(self._message(e))
@@ -445,8 +546,7 @@ class FakeTimeline:
             raise XError(f"dm_post: X answered 404: no user {user_id}")
         wrote_first = any(e.sender_id == user_id and e.other_id == self.bot_id for e in self.dms)
         if not (user["accepts_dms"] or wrote_first):
-            raise XForbidden("dm_post: forbidden: You are not permitted to send a DM to this user.",
-                             reason="dm_closed")
+            raise XForbidden("dm_post: forbidden: You are not permitted to send a DM to this user.", reason="dm_closed")
         return self._add_dm(self.bot_id, user_id, text).id
 
     def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
@@ -457,8 +557,11 @@ class FakeTimeline:
         events = [e for e in self._dm_listing() if e.conversation_id == pair]
         for start in range(0, DM_SENT_PAGES * DM_SENT_PAGE, DM_SENT_PAGE):
             page = events[start : start + DM_SENT_PAGE]
-            found = [SentDm(e.id, e.created_at) for e in page
-                     if e.sender_id != user_id and e.text == text and e.created_at >= since]
+            found = [
+                SentDm(e.id, e.created_at)
+                for e in page
+                if e.sender_id != user_id and e.text == text and e.created_at >= since
+            ]
             if found:
                 return min(found, key=lambda sent: sent.at)
             if not page or len(events) <= start + DM_SENT_PAGE or any(e.created_at < since for e in page):
@@ -472,16 +575,25 @@ class FakeTimeline:
             raise XError("tweets_post: X answered 400: Tweet text is too long.")
         post = self.posts.get(in_reply_to)
         invited = post is not None and (
-            post.author_id == self.bot_id or any(uid == self.bot_id for _, uid in post.entities)
-            or any(kind == "quoted" and ref in self.posts and self.posts[ref].author_id == self.bot_id
-                   for kind, ref in post.referenced))
+            post.author_id == self.bot_id
+            or any(uid == self.bot_id for _, uid in post.entities)
+            or any(
+                kind == "quoted" and ref in self.posts and self.posts[ref].author_id == self.bot_id
+                for kind, ref in post.referenced
+            )
+        )
         if not invited:
-            raise XForbidden("tweets_post: forbidden: Reply to this conversation is not allowed because you have "
-                             "not been mentioned or otherwise engaged by the author of the post you are replying "
-                             "to.", reason="other")
+            raise XForbidden(
+                "tweets_post: forbidden: Reply to this conversation is not allowed because you have "
+                "not been mentioned or otherwise engaged by the author of the post you are replying "
+                "to.",
+                reason="other",
+            )
         if text in self.bot_texts:
-            raise XForbidden("tweets_post: forbidden: You are not allowed to create a Tweet with duplicate "
-                             "content.", reason="duplicate")
+            raise XForbidden(
+                "tweets_post: forbidden: You are not allowed to create a Tweet with duplicate content.",
+                reason="duplicate",
+            )
         return self.tweet(self.handle(self.bot_id), text, reply_to=in_reply_to)
 
     def users_by_handle(self, handles: list[str]) -> dict[str, XUser]:
@@ -519,13 +631,26 @@ class FakeTimeline:
         return [e for e in reversed(self.dms) if self.bot_id in (e.sender_id, e.other_id) and e.created_at >= oldest]
 
     def _message(self, e: _Dm) -> DirectMessage:
-        return DirectMessage(id=e.id, sender_id=e.sender_id, text=e.text, created_at=e.created_at,
-                             conversation_id=e.conversation_id, sender_handle=self.handle(e.sender_id))
+        return DirectMessage(
+            id=e.id,
+            sender_id=e.sender_id,
+            text=e.text,
+            created_at=e.created_at,
+            conversation_id=e.conversation_id,
+            sender_handle=self.handle(e.sender_id),
+        )
 
     def _mention(self, p: _Post) -> Mention:
         author = self.people[p.author_id]
         return Mention(
-            id=p.id, author_id=p.author_id, text=p.text, created_at=p.created_at, author_handle=author["handle"],
-            author_name=author["name"], display_start=p.display_start, edit_ids=p.edit_ids, referenced=p.referenced,
+            id=p.id,
+            author_id=p.author_id,
+            text=p.text,
+            created_at=p.created_at,
+            author_handle=author["handle"],
+            author_name=author["name"],
+            display_start=p.display_start,
+            edit_ids=p.edit_ids,
+            referenced=p.referenced,
             mentioned={name.lower(): XUser(uid, name, self.people[uid]["name"]) for name, uid in p.entities},
         )

@@ -124,9 +124,28 @@ REFUSED: list[tuple[str, str]] = [
     ("@paybot " + "a" * 1000, "too long"),
     ("@paybot send 5 to @alice" + " " * 1000, "too long"),
     # invisible and direction-control characters
-    *[(f"@paybot send 5 to @al{ch}ice", "invisible") for ch in
-      ("\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",
-       "\u2060", "\u2061", "\u2066", "\u2067", "\u2068", "\u2069", "\ufeff")],
+    *[
+        (f"@paybot send 5 to @al{ch}ice", "invisible")
+        for ch in (
+            "\u200b",
+            "\u200c",
+            "\u200d",
+            "\u200e",
+            "\u200f",
+            "\u202a",
+            "\u202b",
+            "\u202c",
+            "\u202d",
+            "\u202e",
+            "\u2060",
+            "\u2061",
+            "\u2066",
+            "\u2067",
+            "\u2068",
+            "\u2069",
+            "\ufeff",
+        )
+    ],
     # amounts
     ("@paybot send 0 to @a", "more than zero"),
     ("@paybot send 0.00 to @a", "more than zero"),
@@ -224,6 +243,22 @@ DM_ACCEPTED: list[tuple[str, Mapping[str, object]]] = [
 ]
 
 
-DM_REFUSED = ["ok", "okay", "y", "o", "OK",  # acknowledgements, not a yes
-              "yess", "yes please", "yes K7Q2 now", "privacy", "privacy loud", "send 5 to @alice", "",
-              "yes\u200b", "claim\u202e", "x" * 1001, "🙂", "oui oui"]
+DM_REFUSED = [
+    "ok",
+    "okay",
+    "y",
+    "o",
+    "OK",  # acknowledgements, not a yes
+    "yess",
+    "yes please",
+    "yes K7Q2 now",
+    "privacy",
+    "privacy loud",
+    "send 5 to @alice",
+    "",
+    "yes\u200b",
+    "claim\u202e",
+    "x" * 1001,
+    "🙂",
+    "oui oui",
+]

@@ -21,11 +21,22 @@ BOB, ALICE, CAROL = "10", "11", "12"  # X user ids
 
 
 def provider(sim: MangopaySim, tmp: Path, retries: int = 2) -> MangopayProvider:
-    handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                         api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
-    return MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), sim.clock,
-                            card_page_url=sim.base + "/_sim/card-page/{id}", currency="EUR", retries=retries,
-                            people=KnownPeople())
+    handler = APIRequest(
+        client_id=sim.client_id,
+        apikey=sim.api_key,
+        api_url=sim.base + "/v2.01/",
+        api_sandbox_url=sim.base + "/v2.01/",
+        sandbox=False,
+    )
+    return MangopayProvider(
+        handler,
+        UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+        sim.clock,
+        card_page_url=sim.base + "/_sim/card-page/{id}",
+        currency="EUR",
+        retries=retries,
+        people=KnownPeople(),
+    )
 
 
 def give_card(sim: MangopaySim, mp: MangopayProvider, user: str, number: str = CARD_OK) -> None:

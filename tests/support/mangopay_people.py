@@ -16,14 +16,24 @@ def person(user_id: str, *, receive: bool = True, lang: str = "en") -> Identity:
     """A real-looking identity for X user `user_id` (the same each time)."""
     n = sum(map(ord, user_id))
     first, last = FIRST[n % len(FIRST)], LAST[(n // len(FIRST)) % len(LAST)]
-    address = Address(line1="12 rue de la Paix", line2=None, city="Paris", region=None, postal_code="75002",
-                      country="FR") if receive else None
-    return Identity(user_id=user_id, first_name=first, last_name=last,
-                    email=f"{first.lower().replace('é', 'e').replace('ë', 'e')}.{last.lower()}.{user_id}@example.org",
-                    birthday=date(1990, 3, 31) if receive else None, nationality="FR" if receive else None,
-                    residence="FR" if receive else None, address=address,
-                    terms_url="https://mangopay.com/terms-and-conditions",
-                    terms_accepted_at=datetime(2026, 12, 1, tzinfo=UTC), lang=lang)
+    address = (
+        Address(line1="12 rue de la Paix", line2=None, city="Paris", region=None, postal_code="75002", country="FR")
+        if receive
+        else None
+    )
+    return Identity(
+        user_id=user_id,
+        first_name=first,
+        last_name=last,
+        email=f"{first.lower().replace('é', 'e').replace('ë', 'e')}.{last.lower()}.{user_id}@example.org",
+        birthday=date(1990, 3, 31) if receive else None,
+        nationality="FR" if receive else None,
+        residence="FR" if receive else None,
+        address=address,
+        terms_url="https://mangopay.com/terms-and-conditions",
+        terms_accepted_at=datetime(2026, 12, 1, tzinfo=UTC),
+        lang=lang,
+    )
 
 
 @dataclass

@@ -32,11 +32,22 @@ class MangopayPages:
     def make(cls, web: World, tmp: Path) -> MangopayPages:
         sim = MangopaySim(web.clock)
         sim.start()
-        handler = APIRequest(client_id=sim.client_id, apikey=sim.api_key, api_url=sim.base + "/v2.01/",
-                             api_sandbox_url=sim.base + "/v2.01/", sandbox=False)
+        handler = APIRequest(
+            client_id=sim.client_id,
+            apikey=sim.api_key,
+            api_url=sim.base + "/v2.01/",
+            api_sandbox_url=sim.base + "/v2.01/",
+            sandbox=False,
+        )
         desk = PagesDesk(store=web.store, clock=web.clock, base_url=web.base, link_secret=SECRET, ttl=TTL)
-        mp = MangopayProvider(handler, UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")), web.clock,
-                              card_page_url=sim.base + "/_sim/card-page/{id}", currency="EUR", people=desk)
+        mp = MangopayProvider(
+            handler,
+            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            web.clock,
+            card_page_url=sim.base + "/_sim/card-page/{id}",
+            currency="EUR",
+            people=desk,
+        )
         return cls(web, sim, mp, desk)
 
     def close(self) -> None:
@@ -47,11 +58,24 @@ class MangopayPages:
         """`user` filled the identity page to receive money."""
         now = self.web.clock.now()
         with self.web.store() as tx:
-            tx.identities.add(IdentityRecord(
-                user_id=user, first_name=first, last_name=last, email=f"{first.lower()}@example.com",
-                birthday=date(1990, 3, 31), nationality="FR", residence="FR", address_line1="12 rue de la Paix",
-                city="Paris", postal_code="75002", terms_url="https://mangopay.com/terms-and-conditions",
-                terms_accepted_at=now, lang=lang, updated_at=now))
+            tx.identities.add(
+                IdentityRecord(
+                    user_id=user,
+                    first_name=first,
+                    last_name=last,
+                    email=f"{first.lower()}@example.com",
+                    birthday=date(1990, 3, 31),
+                    nationality="FR",
+                    residence="FR",
+                    address_line1="12 rue de la Paix",
+                    city="Paris",
+                    postal_code="75002",
+                    terms_url="https://mangopay.com/terms-and-conditions",
+                    terms_accepted_at=now,
+                    lang=lang,
+                    updated_at=now,
+                )
+            )
             tx.commit()
 
     def author(self, user: str) -> str:

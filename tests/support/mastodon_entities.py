@@ -19,7 +19,7 @@ LISTS = {"NonPaginatableList", "PaginatableList"}
 def problems(kind: str, value: Any, path: str = "$") -> list[str]:  # noqa: C901
     """What in `value` disagrees with Mastodon.py's description of the entity (or type) `kind`."""
     if kind.startswith("Union["):
-        options = [k.strip() for k in kind[len("Union["):-1].split(",")]
+        options = [k.strip() for k in kind[len("Union[") : -1].split(",")]
         found = [problems(k, value, path) for k in options]
         return [] if any(not p for p in found) else found[0]
     if kind == "str":

@@ -36,8 +36,11 @@ class MastodonRecord:
         a status or a version was added: the invariants read it often)."""
         out: dict[str, dict[str, Any]] = {}
         with self.world.lock:
-            now = (self.world._last_id, len(self.world.statuses),
-                   sum(len(s["versions"]) for s in self.world.statuses.values()))
+            now = (
+                self.world._last_id,
+                len(self.world.statuses),
+                sum(len(s["versions"]) for s in self.world.statuses.values()),
+            )
             if self._posts[0] == now:
                 return self._posts[1]
             for s in self.world.statuses.values():
@@ -47,9 +50,15 @@ class MastodonRecord:
                 refs = [{"type": "replied_to", "id": port_id(s["in_reply_to_id"])}] if s["in_reply_to_id"] else []
                 refs += [{"type": "retweeted", "id": port_id(s["reblog_of"])}] if s["reblog_of"] else []
                 for i, (text, at) in enumerate(s["versions"]):
-                    out[history[i]] = {"id": history[i], "author_id": s["account_id"], "text": text,
-                                       "created_at": masto_time(at), "entities": self._entities(text),
-                                       "referenced_tweets": refs, "edit_history_tweet_ids": history[: i + 1]}
+                    out[history[i]] = {
+                        "id": history[i],
+                        "author_id": s["account_id"],
+                        "text": text,
+                        "created_at": masto_time(at),
+                        "entities": self._entities(text),
+                        "referenced_tweets": refs,
+                        "edit_history_tweet_ids": history[: i + 1],
+                    }
             self._posts = (now, out)
         return out
 
@@ -59,8 +68,14 @@ class MastodonRecord:
         for m in MENTION.finditer(text):
             account = self.world._find(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
             if account is not None:
-                mentions.append({"start": m.start(), "end": m.end(), "id": account["id"],
-                                 "username": self.world.acct(account["id"])})
+                mentions.append(
+                    {
+                        "start": m.start(),
+                        "end": m.end(),
+                        "id": account["id"],
+                        "username": self.world.acct(account["id"]),
+                    }
+                )
         return {"mentions": mentions} if mentions else {}
 
     @property
@@ -74,9 +89,15 @@ class MastodonRecord:
                 author = s["account_id"]
                 other = next((m for m in s["mentions"] if m != author), author)
                 body = s["text"].split(" ", 1)[1] if " " in s["text"] else ""
-                out.append({"id": port_id(s["id"]), "sender_id": author, "text": body.replace(QUIET_AT, "@"),
-                            "participant_ids": sorted({author, other}, key=int),
-                            "created_at": masto_time(s["created_at"])})
+                out.append(
+                    {
+                        "id": port_id(s["id"]),
+                        "sender_id": author,
+                        "text": body.replace(QUIET_AT, "@"),
+                        "participant_ids": sorted({author, other}, key=int),
+                        "created_at": masto_time(s["created_at"]),
+                    }
+                )
         return out
 
     @property

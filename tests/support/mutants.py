@@ -36,87 +36,87 @@ MUTATIONS = [
         "any answer sent after the post counts, even before its confirmation reached X (answers() in base.py "
         "without its sent-after-the-confirmation check)",
         "bot/app/base.py",
-        '''    if t.asked_at is None or id_after(said_id, t.command_tweet_id) is False:
+        """    if t.asked_at is None or id_after(said_id, t.command_tweet_id) is False:
         return False
     after_ask = id_after(said_id, t.asked_id)
     return after_ask if after_ask is not None else said_at > t.asked_at  # a tie is no proof of "after"
-''',
-        '''    return id_after(said_id, t.command_tweet_id) is not False
-''',
+""",
+        """    return id_after(said_id, t.command_tweet_id) is not False
+""",
     ),
     Mutation(
         "late-bare-answer",
         "a bare answer after one's confirmation lapsed unanswered confirms another waiting group (rule 1 off)",
         "bot/app/answers.py",
-        '''        if code is None and groups and (gone := self._closed_meanwhile(''',
-        '''        if False and (gone := self._closed_meanwhile(''',
+        """        if code is None and groups and (gone := self._closed_meanwhile(""",
+        """        if False and (gone := self._closed_meanwhile(""",
     ),
     Mutation(
         "bare-answer-edited-meanwhile",
         "a bare answer with a payment waiting whose post is edited after the answer is judged as if that payment "
         "had not been waiting (the older of two sends is paid)",
         "bot/app/answers.py",
-        '''        if code is None and groups and (other := self._in_view(''',
-        '''        if False and (other := self._in_view(''',
+        """        if code is None and groups and (other := self._in_view(""",
+        """        if False and (other := self._in_view(""",
     ),
     Mutation(
         "bare-answer-after-own-post-asked-late",
         "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
         "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
         "bot/app/answers.py",
-        '        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)\n'
-        '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
-        '        earlier = any(t.kind == TransferKind.SEND and t.status == Status.PENDING and t.asked_at is None\n'
-        '                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n',
+        "        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)\n"
+        "                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n",
+        "        earlier = any(t.kind == TransferKind.SEND and t.status == Status.PENDING and t.asked_at is None\n"
+        "                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n",
     ),
     Mutation(
         "refusal-menu-says-yes",
         "a bare no with several payments waiting is answered with a menu of YES codes (rule 2 reverted)",
         "bot/app/answers.py",
-        '''say("choose.option" if confirm else "choose.option_no", lang,''',
-        '''say("choose.option", lang,''',
+        """say("choose.option" if confirm else "choose.option_no", lang,""",
+        """say("choose.option", lang,""",
     ),
     Mutation(
         "superseded-confirmation-sent",
         "a confirmation of a version no longer current is still sent, after the newer one (rule 3 off)",
         "bot/sending.py",
-        '''            asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
-''',
-        '''            asking: list[Outbox] = []
-''',
+        """            asking = [i for i in ready if i.version and i.priority == PRIORITY_CONFIRM]
+""",
+        """            asking: list[Outbox] = []
+""",
     ),
     Mutation(
         "stop-within-allowance",
         "STOP and START only take effect within the hourly allowance of DM answers (rule 4 reverted for STOP)",
         "bot/app/answers.py",
-        '''        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):''',
-        '''        if cmd.kind in (DmKind.HISTORY, DmKind.STOP, DmKind.START) '''
-        '''and not self._may_answer(s, dm.sender_id, cmd.lang):''',
+        """        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """        if cmd.kind in (DmKind.HISTORY, DmKind.STOP, DmKind.START) """
+        """and not self._may_answer(s, dm.sender_id, cmd.lang):""",
     ),
     Mutation(
         "privacy-within-allowance",
         "PRIVACY only takes effect within the hourly allowance of DM answers (rule 4 reverted for PRIVACY)",
         "bot/app/answers.py",
-        '''        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):''',
-        '''        if cmd.kind in (DmKind.HISTORY, DmKind.PRIVACY) '''
-        '''and not self._may_answer(s, dm.sender_id, cmd.lang):''',
+        """        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """        if cmd.kind in (DmKind.HISTORY, DmKind.PRIVACY) """
+        """and not self._may_answer(s, dm.sender_id, cmd.lang):""",
     ),
     Mutation(
         "edit-into-help-keeps-version",
         "an edit of a pending command into '@paybot help' leaves the version it replaces pending (rule 5 off)",
         "bot/app/asking.py",
-        '''            if cmd.kind == PostKind.HELP:
+        """            if cmd.kind == PostKind.HELP:
                 self._void_pending_edit(s, m)
-''',
-        '''            if cmd.kind == PostKind.HELP:
-''',
+""",
+        """            if cmd.kind == PostKind.HELP:
+""",
     ),
     Mutation(
         "edit-while-paused-ignored",
         "an edit while paused gets the maintenance answer and is not applied (rule 6 reverted)",
         "bot/app/asking.py",
-        '''            if s.checkpoints.flag(Mark.PAUSED) and not self._edits_pending(s, m):''',
-        '''            if s.checkpoints.flag(Mark.PAUSED):''',
+        """            if s.checkpoints.flag(Mark.PAUSED) and not self._edits_pending(s, m):""",
+        """            if s.checkpoints.flag(Mark.PAUSED):""",
     ),
 ]
 
@@ -145,8 +145,14 @@ def mutate(root: Path, m: Mutation) -> None:
 
 def copy(dest: Path, root: Path = ROOT) -> None:
     """This tree's files as they are now (uncommitted changes too), without .git, the venv or caches."""
-    shutil.copytree(root, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", ".hypothesis", ".pytest_cache", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache"))
+    shutil.copytree(
+        root,
+        dest,
+        dirs_exist_ok=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", ".hypothesis", ".pytest_cache", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache"
+        ),
+    )
 
 
 def main(argv: list[str]) -> int:

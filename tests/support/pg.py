@@ -27,8 +27,9 @@ def _bin(name: str) -> str:
     path = shutil.which(name)
     if path:
         return path
-    raise RuntimeError(f"PostgreSQL's {name} is not installed: run `apt-get install postgresql` "
-                       "(scripts/test does it when it can)")
+    raise RuntimeError(
+        f"PostgreSQL's {name} is not installed: run `apt-get install postgresql` (scripts/test does it when it can)"
+    )
 
 
 def _free_port() -> int:
@@ -51,18 +52,36 @@ def postgres_server() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
     os.chmod(root, 0o755)  # noqa: S103 (the postgres user reaches its data folder through it; nothing secret)
-    subprocess.run(_as_postgres([_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                                 "--no-sync", "-E", "UTF8"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres([_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8"]),
+        check=True,
+        capture_output=True,
+    )
     port = _free_port()
     log = root / "server.log"
-    subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                                 f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off",
-                                 "start"]), check=True, capture_output=True)
+    subprocess.run(
+        _as_postgres(
+            [
+                _bin("pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(log),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c full_page_writes=off",
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(_as_postgres([_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]), capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 

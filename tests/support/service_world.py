@@ -40,8 +40,15 @@ class World:
         self.provider = FakeProvider(cards={"10": "ok", "13": "declined"}, payouts={"11"})
         self.uow: Store = MemoryStore() if kind == "memory" else SqlStore(make_engine(database_url(None, tmp / "x.db")))
         codes = iter(["AAAA", "BBBB", "CCCC", "DDDD", "EEEE", "FFFF", "GGGG"])
-        self.svc = Service(uow=self.uow, provider=self.provider, clock=self.clock, policy=Policy(),
-                           bot_id="1", bot_handle="paybot", new_code=lambda: next(codes))
+        self.svc = Service(
+            uow=self.uow,
+            provider=self.provider,
+            clock=self.clock,
+            policy=Policy(),
+            bot_id="1",
+            bot_handle="paybot",
+            new_code=lambda: next(codes),
+        )
         self.posts = Posts(self.clock, before_dm=self.deliver)
 
     def transfers(self) -> list[Transfer]:

@@ -42,8 +42,7 @@ class World:
         with self.store() as tx:
             if tx.users.get(user_id) is None:
                 tx.users.add(User(id=user_id, handle=f"p{user_id}"[:15], updated_at=self.clock.now()))
-            url = page_links.issue(tx, links.link_key(SECRET), self.base, purpose, user_id, lang, self.clock.now(),
-                                   ttl)
+            url = page_links.issue(tx, links.link_key(SECRET), self.base, purpose, user_id, lang, self.clock.now(), ttl)
             tx.commit()
         return url
 
@@ -57,9 +56,20 @@ class World:
 
 
 # What a person of age fills in on the identity page to receive money (the birthday is 1990's).
-FILLED = {"first_name": "Alice", "last_name": "Martin", "email": "alice@example.com", "birthday": "1990-03-31",
-          "nationality": "FR", "residence": "FR", "address_line1": "12 rue de la Paix", "address_line2": "",
-          "city": "Paris", "region": "", "postal_code": "75002", "terms": "yes"}
+FILLED = {
+    "first_name": "Alice",
+    "last_name": "Martin",
+    "email": "alice@example.com",
+    "birthday": "1990-03-31",
+    "nationality": "FR",
+    "residence": "FR",
+    "address_line1": "12 rue de la Paix",
+    "address_line2": "",
+    "city": "Paris",
+    "region": "",
+    "postal_code": "75002",
+    "terms": "yes",
+}
 
 
 def filled(user_id: str, **more: str) -> dict[str, str]:

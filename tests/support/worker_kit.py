@@ -36,11 +36,14 @@ def wait_for(cond: Callable[[], object], timeout: float = 30) -> None:
     raise AssertionError("condition not met in time")
 
 
-def start(sim: XSim, tmp: Path, *, log_name: str = "worker.log", leader: bool = True,
-          **extra: str) -> subprocess.Popen[bytes]:
+def start(
+    sim: XSim, tmp: Path, *, log_name: str = "worker.log", leader: bool = True, **extra: str
+) -> subprocess.Popen[bytes]:
     settings = {
-        "PAYBOT_MENTIONS_INTERVAL": "0.2", "PAYBOT_DMS_INTERVAL": "0.2",
-        "PAYBOT_TICK_INTERVAL": "0.5", "PAYBOT_OUTBOX_INTERVAL": "0.2",
+        "PAYBOT_MENTIONS_INTERVAL": "0.2",
+        "PAYBOT_DMS_INTERVAL": "0.2",
+        "PAYBOT_TICK_INTERVAL": "0.5",
+        "PAYBOT_OUTBOX_INTERVAL": "0.2",
         # a worker killed with SIGKILL keeps its lease until it lapses
         "PAYBOT_LEASE_TTL": "2",
     } | extra

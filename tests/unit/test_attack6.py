@@ -62,8 +62,9 @@ def test_a_crash_while_paying_a_page_loses_another_users_claim(w: World) -> None
     faults.disarm()
     _restart_and_read_again(w, page)
     assert w.statuses()[1] == "completed"  # bob's payment was resumed
-    assert CAROL in w.provider.payouts or _dms_to(w, CAROL), \
+    assert CAROL in w.provider.payouts or _dms_to(w, CAROL), (
         "carol's CLAIM was marked processed and never run: no onboarding, no answer, her money stays held"
+    )
 
 
 def test_a_crash_while_paying_a_page_loses_another_users_cashout(w: World) -> None:
@@ -81,8 +82,9 @@ def test_a_crash_while_paying_a_page_loses_another_users_cashout(w: World) -> No
         w.svc.on_dms(page)
     faults.disarm()
     _restart_and_read_again(w, page)
-    assert rows(w.uow, Payout) and w.provider.cash_outs, \
+    assert rows(w.uow, Payout) and w.provider.cash_outs, (
         "alice's CASHOUT was marked processed and never made: no payout row, no provider call, no answer"
+    )
 
 
 def test_an_error_in_one_payment_of_a_page_loses_the_claims_after_it(w: World, monkeypatch: pytest.MonkeyPatch) -> None:

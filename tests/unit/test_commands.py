@@ -44,8 +44,9 @@ def test_refusals_carry_a_sentence_for_the_user(text: str, needle: str) -> None:
     assert not info.value.quiet
 
 
-@pytest.mark.parametrize("text", ["RT @bob: @paybot send 5 to @alice", "@paybot hello there", "no mention here",
-                                  "@paybotx send 5 to @alice"])
+@pytest.mark.parametrize(
+    "text", ["RT @bob: @paybot send 5 to @alice", "@paybot hello there", "no mention here", "@paybotx send 5 to @alice"]
+)
 def test_chatter_and_reposts_are_quiet(text: str) -> None:
     """Text that is not a command to the bot is refused quietly: the bot does not answer it."""
     with pytest.raises(CommandError) as info:

@@ -16,25 +16,31 @@ LABEL = st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12
 DOMAIN = st.lists(LABEL, min_size=2, max_size=4).map(".".join)
 
 
-@pytest.mark.parametrize(("text", "recipients"), [
-    ("@paybot send 5 to @alice@other.example", ("alice@other.example",)),
-    ("@paybot send 5 to @Alice@Other.Example for pizza", ("alice@other.example",)),
-    ("@paybot send 5 to @alice@other.example.", ("alice@other.example",)),  # the full stop ends the sentence
-    ("@paybot pay @bob @carol@social.example.org 2", ("bob", "carol@social.example.org")),
-    ("@paybot request 5 from @dana@m.example and @eve", ("dana@m.example", "eve")),
-    ("@paybot send 5 to @a_thirty_character_username_x@m.example", ("a_thirty_character_username_x@m.example",)),
-])
+@pytest.mark.parametrize(
+    ("text", "recipients"),
+    [
+        ("@paybot send 5 to @alice@other.example", ("alice@other.example",)),
+        ("@paybot send 5 to @Alice@Other.Example for pizza", ("alice@other.example",)),
+        ("@paybot send 5 to @alice@other.example.", ("alice@other.example",)),  # the full stop ends the sentence
+        ("@paybot pay @bob @carol@social.example.org 2", ("bob", "carol@social.example.org")),
+        ("@paybot request 5 from @dana@m.example and @eve", ("dana@m.example", "eve")),
+        ("@paybot send 5 to @a_thirty_character_username_x@m.example", ("a_thirty_character_username_x@m.example",)),
+    ],
+)
 def test_mastodon_handles_are_read_on_mastodon(text: str, recipients: tuple[str, ...]) -> None:
     assert parse_command(text, fediverse=True).recipients == recipients
 
 
-@pytest.mark.parametrize("text", [
-    "@paybot send 5 to @alice@other",  # no dot: not an instance
-    "@paybot send 5 to @alice@@other.example",
-    "@paybot send 5 to @alicé@other.example",
-    "@paybot send 5 to @a_thirty_one_character_username@m.example",
-    "@paybot send 5 to @abcdefghijklmnop",  # a bare handle stays at most 15
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@paybot send 5 to @alice@other",  # no dot: not an instance
+        "@paybot send 5 to @alice@@other.example",
+        "@paybot send 5 to @alicé@other.example",
+        "@paybot send 5 to @a_thirty_one_character_username@m.example",
+        "@paybot send 5 to @abcdefghijklmnop",  # a bare handle stays at most 15
+    ],
+)
 def test_malformed_mastodon_handles_are_refused_never_cut_short(text: str) -> None:
     with pytest.raises(CommandError) as err:
         parse_command(text, fediverse=True)
@@ -58,12 +64,15 @@ def test_any_well_formed_mastodon_handle_is_read_whole(user: str, domain: str, p
     assert cmd.recipients == (f"{user}@{domain}".lower(),)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("@paybot send 5 to @alice@@other.example", "handle.bad"),
-    ("@paybot envoie 5 à @alice@@other.example", "handle.bad"),
-    ("@paybot send 5 to", "recipients.missing"),
-    ("@paybot envoie 5 à", "recipients.missing"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("@paybot send 5 to @alice@@other.example", "handle.bad"),
+        ("@paybot envoie 5 à @alice@@other.example", "handle.bad"),
+        ("@paybot send 5 to", "recipients.missing"),
+        ("@paybot envoie 5 à", "recipients.missing"),
+    ],
+)
 def test_on_mastodon_the_refusal_speaks_of_mastodon_handles_in_each_language(text: str, key: str) -> None:
     """The refusal of a malformed or missing handle names Mastodon there, never X, in English and in French; on X
     the same text keeps X's wording."""

@@ -69,8 +69,12 @@ def test_every_command_is_in_the_readme_and_in_the_commands_page() -> None:
 
 def test_the_command_reference_is_current() -> None:
     """docs/commands/reference.md is what scripts/command_reference.py makes of the grammar and its tests today."""
-    run = subprocess.run([sys.executable, str(ROOT / "scripts/command_reference.py"), "--check"],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/command_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
 
 
@@ -85,8 +89,9 @@ def test_the_module_map_names_every_module() -> None:
             continue
         folders = {"/".join(rel.parts[:i]) + "/" for i in range(1, len(rel.parts))}
         patterns = {p for p in named if "*" in p}
-        if not (str(rel) in named or rel.name in named or folders & named
-                or any(Path(str(rel)).match(p) for p in patterns)):
+        if not (
+            str(rel) in named or rel.name in named or folders & named or any(Path(str(rel)).match(p) for p in patterns)
+        ):
             missing.append(str(rel))
     assert not missing, f"not in docs/design/modules.md's module map: {missing}"
 

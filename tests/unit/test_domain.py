@@ -11,11 +11,20 @@ from bot.errors import CommandError, IllegalTransition
 from bot.money import Money
 
 LEGAL = {
-    ("pending", "executing"), ("pending", "cancelled"), ("pending", "expired"),
-    ("executing", "completed"), ("executing", "held"), ("executing", "failed"),
-    ("held", "completed"), ("held", "returned"), ("completed", "returned"),
+    ("pending", "executing"),
+    ("pending", "cancelled"),
+    ("pending", "expired"),
+    ("executing", "completed"),
+    ("executing", "held"),
+    ("executing", "failed"),
+    ("held", "completed"),
+    ("held", "returned"),
+    ("completed", "returned"),
     # the bank wants the sender to approve: recoverable until the approval page lapses
-    ("executing", "needs_auth"), ("needs_auth", "completed"), ("needs_auth", "held"), ("needs_auth", "failed"),
+    ("executing", "needs_auth"),
+    ("needs_auth", "completed"),
+    ("needs_auth", "held"),
+    ("needs_auth", "failed"),
 }
 
 

@@ -70,8 +70,9 @@ def test_the_cycle_finder_finds_a_cycle(tmp_path: Path) -> None:
 
 def test_the_import_contracts_hold() -> None:
     """The layers and the forbidden imports written in pyproject.toml ([tool.importlinter])."""
-    done = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "importlinter.cli", "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout[-3000:]
 
 
@@ -100,8 +101,10 @@ def test_no_test_module_imports_another() -> None:
 
 def test_the_test_import_finder_finds_each_form(tmp_path: Path) -> None:
     module = tmp_path / "test_x.py"
-    module.write_text("import tests.unit.test_a\nfrom tests.e2e.test_b import c\nfrom tests.unit import test_d\n"
-                      "from .test_e import f\nfrom tests.support import browser\n")
+    module.write_text(
+        "import tests.unit.test_a\nfrom tests.e2e.test_b import c\nfrom tests.unit import test_d\n"
+        "from .test_e import f\nfrom tests.support import browser\n"
+    )
     assert imported_test_modules(module) == ["tests.unit.test_a", "tests.e2e.test_b", "tests.unit.test_d", ".test_e"]
 
 
@@ -112,8 +115,11 @@ COMPLEX_FUNCTIONS_LEFT = 33
 
 
 def test_the_functions_over_the_complexity_limit_only_become_fewer() -> None:
-    marked = [f"{path.relative_to(ROOT)}:{n}" for folder in ("bot", "tests", "bench", "scripts")
-              for path in sorted((ROOT / folder).rglob("*.py"))
-              for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-              if "noqa: C901" in line and path != Path(__file__).resolve()]
+    marked = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for folder in ("bot", "tests", "bench", "scripts")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "noqa: C901" in line and path != Path(__file__).resolve()
+    ]
     assert len(marked) <= COMPLEX_FUNCTIONS_LEFT, marked

@@ -59,9 +59,13 @@ def test_enabled_currencies_come_from_the_caller() -> None:
 # ---------------------------------------------------------------- properties
 
 handles = st.text(alphabet=string.ascii_lowercase + string.digits + "_", min_size=1, max_size=15).filter(
-    lambda h: h != "paybot")
-memos = st.text(alphabet=string.ascii_letters + string.digits + " .,!?'-éà€$@", min_size=1, max_size=100).map(
-    str.strip).filter(bool)
+    lambda h: h != "paybot"
+)
+memos = (
+    st.text(alphabet=string.ascii_letters + string.digits + " .,!?'-éà€$@", min_size=1, max_size=100)
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @st.composite

@@ -37,28 +37,59 @@ from bot.web.page_links import PURPOSES
 # Each lifecycle's moves, written out as the docstrings of bot/domain draw them.
 DRAWN: dict[str, set[tuple[str, str]]] = {
     "transfer": {
-        ("pending", "executing"), ("pending", "cancelled"), ("pending", "expired"),
-        ("executing", "completed"), ("executing", "held"), ("executing", "failed"), ("executing", "needs_auth"),
-        ("needs_auth", "completed"), ("needs_auth", "held"), ("needs_auth", "failed"),
-        ("held", "completed"), ("held", "returned"), ("completed", "returned"),
+        ("pending", "executing"),
+        ("pending", "cancelled"),
+        ("pending", "expired"),
+        ("executing", "completed"),
+        ("executing", "held"),
+        ("executing", "failed"),
+        ("executing", "needs_auth"),
+        ("needs_auth", "completed"),
+        ("needs_auth", "held"),
+        ("needs_auth", "failed"),
+        ("held", "completed"),
+        ("held", "returned"),
+        ("completed", "returned"),
     },
     "settlement": {("pending", "succeeded"), ("pending", "failed"), ("succeeded", "failed")},
     "payout": {
-        ("created", "succeeded"), ("created", "failed"), ("created", "not_made"), ("created", "confirm_account"),
-        ("confirm_account", "created"), ("confirm_account", "not_made"), ("succeeded", "failed"),
+        ("created", "succeeded"),
+        ("created", "failed"),
+        ("created", "not_made"),
+        ("created", "confirm_account"),
+        ("confirm_account", "created"),
+        ("confirm_account", "not_made"),
+        ("succeeded", "failed"),
     },
     "outbox message": {
-        ("queued", "sending"), ("queued", "sent"), ("queued", "failed"), ("queued", "dropped"),
-        ("sending", "queued"), ("sending", "sent"), ("sending", "failed"), ("sending", "dropped"),
+        ("queued", "sending"),
+        ("queued", "sent"),
+        ("queued", "failed"),
+        ("queued", "dropped"),
+        ("sending", "queued"),
+        ("sending", "sent"),
+        ("sending", "failed"),
+        ("sending", "dropped"),
     },
     "card registration": {("none", "open"), ("none", "saved"), ("open", "none"), ("open", "saved")},
     "identity registration": {
-        ("payer", "owner"), ("payer", "verified"), ("owner", "verifying"), ("owner", "verified"),
-        ("verifying", "verified"), ("verified", "owner"), ("verified", "verifying"),
+        ("payer", "owner"),
+        ("payer", "verified"),
+        ("owner", "verifying"),
+        ("owner", "verified"),
+        ("verifying", "verified"),
+        ("verified", "owner"),
+        ("verified", "verifying"),
     },
 }
-STARTS = {"transfer": {"pending"}, "settlement": {"pending", "succeeded"}, "payout": {"created"},
-          "outbox message": {"queued"}, "card registration": {"none"}, "identity registration": {"payer"}}
+STARTS = {
+    "transfer": {"pending"},
+    "settlement": {"pending", "succeeded"},
+    "payout": {"created"},
+    "outbox message": {"queued"},
+    "card registration": {"none"},
+    "identity registration": {"payer"},
+}
 LIFECYCLES: list[Lifecycle[Any]] = [TRANSFER, SETTLEMENT, PAYOUT, OUTBOX, CARD, IDENTITY]
 
 

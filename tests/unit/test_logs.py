@@ -21,8 +21,12 @@ def restore_logging() -> object:
 
 def test_a_secret_in_a_line_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
     logs.setup("INFO", secrets=["tok-1234567"], json_lines=True)
-    logging.getLogger("bot.test").warning("request to %s failed with token %s", "X", "tok-1234567",
-                                           extra={"transfer_id": 7, "tweet_id": "99", "user_id": "5"})
+    logging.getLogger("bot.test").warning(
+        "request to %s failed with token %s",
+        "X",
+        "tok-1234567",
+        extra={"transfer_id": 7, "tweet_id": "99", "user_id": "5"},
+    )
     line = json.loads(capsys.readouterr().err.strip())
     assert line["message"] == "request to X failed with token ***"
     assert (line["transfer_id"], line["tweet_id"], line["user_id"], line["level"]) == (7, "99", "5", "warning")

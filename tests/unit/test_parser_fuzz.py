@@ -33,25 +33,114 @@ LOOK_ALIKES = {a: [c for c in FOLDING if re.fullmatch(a, c, re.I)] for a in stri
 LOOK_ALIKES = {a: cs for a, cs in LOOK_ALIKES.items() if cs}
 
 # Every keyword of bot/grammar.lark (and of the module's own regexes), as the docs write them, by role.
-VERBS = ["send", "pay", "tip", "give", "envoie", "envoyer", "envoyez", "paie", "paye", "payer", "donne", "donner",
-         "request", "ask", "demande", "demander", "#send", "#envoyer"]
+VERBS = [
+    "send",
+    "pay",
+    "tip",
+    "give",
+    "envoie",
+    "envoyer",
+    "envoyez",
+    "paie",
+    "paye",
+    "payer",
+    "donne",
+    "donner",
+    "request",
+    "ask",
+    "demande",
+    "demander",
+    "#send",
+    "#envoyer",
+]
 HELP = ["help", "aide", "?", "#help"]
 LINKS = ["to", "à", "a", "from", "de"]
 AMOUNTS = ["5", "5.50", "5,50", "1,000", "nan", "inf", "infinity", "-inf"]
-UNITS = ["usd", "eur", "gbp", "cad", "aud", "chf", "jpy", "dollar", "dollars", "euro", "euros", "pound", "pounds",
-         "livre", "livres", "$", "€", "£", "¥"]
+UNITS = [
+    "usd",
+    "eur",
+    "gbp",
+    "cad",
+    "aud",
+    "chf",
+    "jpy",
+    "dollar",
+    "dollars",
+    "euro",
+    "euros",
+    "pound",
+    "pounds",
+    "livre",
+    "livres",
+    "$",
+    "€",
+    "£",
+    "¥",
+]
 PEOPLE = ["@alice", "@bob and @carol", "@bob et @carol chacun", "@kim & @sis each", "@ik, @ki chacune"]
 TAILS = ["", "for pizza", "pour le café", "!"]
-DM_WORDS = ["yes", "y", "ok", "okay", "confirm", "oui", "o", "no", "n", "cancel", "non", "annuler", "claim",
-            "réclamer", "reclamer", "history", "historique", "register", "inscription", "cashout", "cash out",
-            "cash-out", "withdraw", "retrait", "retirer", "virement", "privacy", "confidentialité",
-            "confidentialite", "stop", "arrêt", "arret", "start", "reprendre", "help", "aide"]
-DM_ARGS = ["", "public", "publique", "private", "privé", "prive", "privée", "quiet", "silencieux", "discret",
-           "K7Q2", "kiss", *UNITS[:7]]
+DM_WORDS = [
+    "yes",
+    "y",
+    "ok",
+    "okay",
+    "confirm",
+    "oui",
+    "o",
+    "no",
+    "n",
+    "cancel",
+    "non",
+    "annuler",
+    "claim",
+    "réclamer",
+    "reclamer",
+    "history",
+    "historique",
+    "register",
+    "inscription",
+    "cashout",
+    "cash out",
+    "cash-out",
+    "withdraw",
+    "retrait",
+    "retirer",
+    "virement",
+    "privacy",
+    "confidentialité",
+    "confidentialite",
+    "stop",
+    "arrêt",
+    "arret",
+    "start",
+    "reprendre",
+    "help",
+    "aide",
+]
+DM_ARGS = [
+    "",
+    "public",
+    "publique",
+    "private",
+    "privé",
+    "prive",
+    "privée",
+    "quiet",
+    "silencieux",
+    "discret",
+    "K7Q2",
+    "kiss",
+    *UNITS[:7],
+]
 KEYWORDS = VERBS + HELP + LINKS + AMOUNTS + UNITS + ["and", "et", "&", "each", "chacun", "chacune", "for", "pour"]
 KEYWORDS += DM_WORDS + DM_ARGS
-EXAMPLES = ([t for t, _ in ACCEPTED] + [t for t, _ in REFUSED] + [t for t, *_ in SEND_CASES]
-            + [t for t, _ in DM_ACCEPTED] + DM_REFUSED)
+EXAMPLES = (
+    [t for t, _ in ACCEPTED]
+    + [t for t, _ in REFUSED]
+    + [t for t, *_ in SEND_CASES]
+    + [t for t, _ in DM_ACCEPTED]
+    + DM_REFUSED
+)
 EXAMPLES = [t for t in EXAMPLES if len(t) <= 300]
 
 _CASES = [str, str.upper, str.title]
@@ -63,9 +152,16 @@ def _word(words: list[str]) -> st.SearchStrategy[str]:
 
 _posts = st.builds(
     lambda verb, amount, unit, link, people, tail, unit_first: " ".join(
-        [verb, f"{unit}{amount}" if unit_first else f"{amount} {unit}", link, people, tail]),
-    _word(VERBS), st.sampled_from(AMOUNTS), _word(UNITS) | st.just(""), _word(LINKS), st.sampled_from(PEOPLE),
-    st.sampled_from(TAILS), st.booleans())
+        [verb, f"{unit}{amount}" if unit_first else f"{amount} {unit}", link, people, tail]
+    ),
+    _word(VERBS),
+    st.sampled_from(AMOUNTS),
+    _word(UNITS) | st.just(""),
+    _word(LINKS),
+    st.sampled_from(PEOPLE),
+    st.sampled_from(TAILS),
+    st.booleans(),
+)
 _dms = st.builds(lambda word, arg: f"{word} {arg}", _word(DM_WORDS), _word(DM_ARGS))
 _pieces = st.lists(_word([*KEYWORDS, "@alice", "5", "K7Q2"]), min_size=1, max_size=6).map(" ".join)
 # A command built from the grammar's keywords (each in some case), a jumble of them, or an example command.
@@ -73,8 +169,11 @@ sentences = st.one_of(_posts, _dms, _pieces, st.sampled_from(EXAMPLES) | _word(H
 odd_letters = st.sampled_from(FOLDING) | st.characters()
 # Each edit: 0 puts a letter that case-folds to the letter there in its place (the n-th such letter of the
 # text), 1 replaces the character at n (modulo the length) with an odd letter, 2 inserts one there.
-edits = st.lists(st.tuples(st.sampled_from([0, 0, 1, 2]), st.integers(min_value=0, max_value=300), odd_letters),
-                 min_size=1, max_size=3)
+edits = st.lists(
+    st.tuples(st.sampled_from([0, 0, 1, 2]), st.integers(min_value=0, max_value=300), odd_letters),
+    min_size=1,
+    max_size=3,
+)
 
 
 def _edit(text: str, changes: list[tuple[int, int, str]]) -> str:
@@ -84,10 +183,10 @@ def _edit(text: str, changes: list[tuple[int, int, str]]) -> str:
             if spots:
                 i = spots[n % len(spots)]
                 odd = LOOK_ALIKES[text[i].lower()]
-                text = text[:i] + odd[n % len(odd)] + text[i + 1:]
+                text = text[:i] + odd[n % len(odd)] + text[i + 1 :]
             continue
         where = n % (len(text) + 1)
-        text = text[:where] + ch + text[where + (1 if kind == 1 else 0):]
+        text = text[:where] + ch + text[where + (1 if kind == 1 else 0) :]
     return text
 
 
@@ -138,8 +237,9 @@ def test_a_look_alike_letter_is_never_read_as_the_letter() -> None:
     """Every accepted example, with any one letter after the bot's mention replaced by each letter that
     case-folds to it, is refused, or is accepted only because that letter went into the memo (kept as
     written): `ſend` is not `send`, `publİc` is not `public`, `euroſ` is not `euros`."""
-    cases = [(t, False) for t, _ in ACCEPTED] + [(t, False) for t, *_ in SEND_CASES] + [(t, True) for t, _ in
-                                                                                       DM_ACCEPTED]
+    cases = (
+        [(t, False) for t, _ in ACCEPTED] + [(t, False) for t, *_ in SEND_CASES] + [(t, True) for t, _ in DM_ACCEPTED]
+    )
     tried = 0
     for text, dm in cases:
         if len(text) > 300:
@@ -148,7 +248,7 @@ def test_a_look_alike_letter_is_never_read_as_the_letter() -> None:
         start = 0 if dm else re.search("[@＠]paybot", text, re.I).end()  # type: ignore[union-attr]
         for i in range(start, len(text)):
             for odd in LOOK_ALIKES.get(text[i].lower(), []):
-                changed = text[:i] + odd + text[i + 1:]
+                changed = text[:i] + odd + text[i + 1 :]
                 out = _outcome(changed, dm)
                 tried += 1
                 assert out is None or odd in str(out.get("memo") or ""), (changed, out)
@@ -157,16 +257,32 @@ def test_a_look_alike_letter_is_never_read_as_the_letter() -> None:
 
 def test_the_look_alikes_of_issue_22() -> None:
     """The texts that crashed the parser or were read as something else, each refused with a sentence."""
-    for post in ("@paybot send 5 euroſ to @a", "@paybot send 5 dollarſ to @a", "@paybot ſend 5 to @a",
-                 "@paybot send 5 uſd to @a", "@paybot send 5uſd to @a", "@paybot \u212aeep 5 to @a",
-                 "@paybot send ınf to @a", "@paybot aſk 5 from @a", "@paybot #tİp @a 5"):
+    for post in (
+        "@paybot send 5 euroſ to @a",
+        "@paybot send 5 dollarſ to @a",
+        "@paybot ſend 5 to @a",
+        "@paybot send 5 uſd to @a",
+        "@paybot send 5uſd to @a",
+        "@paybot \u212aeep 5 to @a",
+        "@paybot send ınf to @a",
+        "@paybot aſk 5 from @a",
+        "@paybot #tİp @a 5",
+    ):
         try:
             parse_command(post)
         except CommandError:
             continue
         raise AssertionError(f"{post!r} was accepted")
-    for dm in ("privacy publİc", "privacy ſilencieux", "PRIVACY PUBLİC", "ſtop", "yeſ", "caſhout", "o\u212a",
-               "confidentialité prİvée"):
+    for dm in (
+        "privacy publİc",
+        "privacy ſilencieux",
+        "PRIVACY PUBLİC",
+        "ſtop",
+        "yeſ",
+        "caſhout",
+        "o\u212a",
+        "confidentialité prİvée",
+    ):
         try:
             parse_dm(dm)
         except CommandError:
@@ -190,8 +306,9 @@ command = get_command(app)  # built once: typer's own runner builds it again for
 # (typer vendors click, so to mypy its Command is not click's, though click's runner drives it: the ignores below)
 # Arguments and lines: keyword texts with odd letters, any text, and text with lone surrogates
 # (what Python makes of argv bytes that are not UTF-8).
-cli_texts = texts | st.text(max_size=80) | st.text(st.characters(codec=None, categories=["Cs", "Ll", "Zs"]),
-                                                     max_size=20)
+cli_texts = (
+    texts | st.text(max_size=80) | st.text(st.characters(codec=None, categories=["Cs", "Ll", "Zs"]), max_size=20)
+)
 
 
 def _check_lines(stdout: str, n: int) -> None:
@@ -202,8 +319,12 @@ def _check_lines(stdout: str, n: int) -> None:
         assert out["ok"] is True or (out["ok"] is False and isinstance(out["error"], str) and out["error"])
 
 
-@given(cli_texts, st.booleans(), st.none() | st.sampled_from(["USD", "eur", "JPY"]) | cli_texts,
-       st.none() | st.from_regex(r"@?[A-Za-z0-9_]{1,15}", fullmatch=True) | cli_texts)
+@given(
+    cli_texts,
+    st.booleans(),
+    st.none() | st.sampled_from(["USD", "eur", "JPY"]) | cli_texts,
+    st.none() | st.from_regex(r"@?[A-Za-z0-9_]{1,15}", fullmatch=True) | cli_texts,
+)
 @settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_paybot_parse_with_any_argument(text: str, dm: bool, currency: str | None, bot: str | None) -> None:
     """`paybot parse [--dm] [--currency C] [--bot B] -- TEXT` prints one JSON line, or refuses an option
@@ -237,8 +358,7 @@ def test_paybot_parse_reads_bytes_that_are_not_utf8() -> None:
     error."""
     data = b"@paybot send 5 to @alice\n@paybot send 5 to @b\xffob\n\xed\xa0\x80\n@paybot help\n"
     env = os.environ | {"PYTHONIOENCODING": "utf-8:strict"}
-    out = subprocess.run([sys.executable, "-m", "bot", "parse"], input=data, capture_output=True, env=env,
-                         timeout=60)
+    out = subprocess.run([sys.executable, "-m", "bot", "parse"], input=data, capture_output=True, env=env, timeout=60)
     assert out.returncode == 0 and out.stderr == b""
     lines = [json.loads(line) for line in out.stdout.decode("utf-8").splitlines()]
     assert [x["ok"] for x in lines] == [True, False, False, True]

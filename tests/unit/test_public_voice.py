@@ -58,8 +58,10 @@ def test_length_is_counted_as_x_counts_it() -> None:
 # not preceded by a letter, digit or one of _!#$%&*@＠ (or preceded by "RT"), then 1-20 of [A-Za-z0-9_], not
 # followed by an at sign, a Latin accented letter or "://" (a list, @name/list, counted too). A handle itself
 # is at most 15 of those.
-_MENTION = re.compile(r"(?:^|(?<=[^a-zA-Z0-9_!#$%&*@＠])|(?<=(?:rt|RT|rT|Rt))|(?<=(?:rt|RT|rT|Rt):))[@＠]"
-                      r"([a-zA-Z0-9_]{1,20})")
+_MENTION = re.compile(
+    r"(?:^|(?<=[^a-zA-Z0-9_!#$%&*@＠])|(?<=(?:rt|RT|rT|Rt))|(?<=(?:rt|RT|rT|Rt):))[@＠]"
+    r"([a-zA-Z0-9_]{1,20})"
+)
 _END_MENTION = re.compile(rf"[@＠{latin_accent_chars.pattern}]|://")
 
 
@@ -90,16 +92,19 @@ def test_the_bot_names_nobody_by_example() -> None:
     assert x_mentions(text("tweet_help", "fr", bot="paybot")) == ["paybot"]
 
 
-@pytest.mark.parametrize(("name", "shown"), [
-    ("Refund desk - details at evil.com", "@mallory (Refund desk details)"),
-    ("Café. NB: the real amount is $2.50", "@mallory (Café NB the)"),
-    ("@bob says pay http://x.co", "@mallory (bob says pay)"),
-    ("Jean-Luc O'Neil", "@mallory (Jean-Luc O'Neil)"),
-    ("mallory", "@mallory"),
-    ("Mallory99", "@mallory"),
-    ("$$$ 100 ###", "@mallory"),
-    ("", "@mallory"),
-])
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("Refund desk - details at evil.com", "@mallory (Refund desk details)"),
+        ("Café. NB: the real amount is $2.50", "@mallory (Café NB the)"),
+        ("@bob says pay http://x.co", "@mallory (bob says pay)"),
+        ("Jean-Luc O'Neil", "@mallory (Jean-Luc O'Neil)"),
+        ("mallory", "@mallory"),
+        ("Mallory99", "@mallory"),
+        ("$$$ 100 ###", "@mallory"),
+        ("", "@mallory"),
+    ],
+)
 def test_a_display_name_is_shown_as_a_few_plain_words(name: str, shown: str) -> None:
     """A stranger's display name reaches a confirmation as at most three words of letters: no link, domain,
     amount or @-mention of theirs stands in the bot's own words."""

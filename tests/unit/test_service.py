@@ -30,8 +30,13 @@ def test_a_command_asks_its_author_to_confirm(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice for the pizza"))
     [t] = w.transfers()
     assert (t.status, t.amount_minor, t.recipient_id, t.memo, t.code) == ("pending", 500, "11", "the pizza", "AAAA")
-    assert w.outbox() == [("10", 'Send $5.00 to @alice (Alice Martin) for "the pizza"? Reply YES to confirm, '
-                                 "NO to cancel. Expires in 10 min. [AAAA]")]
+    assert w.outbox() == [
+        (
+            "10",
+            'Send $5.00 to @alice (Alice Martin) for "the pizza"? Reply YES to confirm, '
+            "NO to cancel. Expires in 10 min. [AAAA]",
+        )
+    ]
     assert w.provider.charges == []
 
 
@@ -216,8 +221,11 @@ def test_a_declined_card_fails_with_a_dm(w: World) -> None:
     w.svc.on_mention(w.posts.mention("dave", "@paybot send 5 to @alice"))
     w.svc.on_dm(w.posts.dm("dave", "yes"))
     assert w.statuses() == ["failed"]
-    assert w.outbox()[-1] == ("13", "Your card was declined (card declined by the bank), so $5.00 was not "
-                                    "sent to @alice. Nothing was charged. [AAAA]")
+    assert w.outbox()[-1] == (
+        "13",
+        "Your card was declined (card declined by the bank), so $5.00 was not "
+        "sent to @alice. Nothing was charged. [AAAA]",
+    )
 
 
 def test_no_card_then_register_then_yes(w: World) -> None:
@@ -226,8 +234,10 @@ def test_no_card_then_register_then_yes(w: World) -> None:
     w.svc.on_dm(w.posts.dm("carol", "yes"))
     assert w.statuses() == ["pending"] and "Reply REGISTER" in w.outbox()[-1][1]
     w.svc.on_dm(w.posts.dm("carol", "register"))
-    assert w.outbox()[-1] == ("12", "Card saved: the sandbox test card ending 4242. You can now confirm "
-                                    "payments with YES.")
+    assert w.outbox()[-1] == (
+        "12",
+        "Card saved: the sandbox test card ending 4242. You can now confirm payments with YES.",
+    )
     w.svc.on_dm(w.posts.dm("carol", "yes"))
     assert w.statuses() == ["completed"]
 
@@ -235,12 +245,17 @@ def test_no_card_then_register_then_yes(w: World) -> None:
 def test_register_is_answered_in_the_users_language(w: World) -> None:
     """The provider says what it did; the bot words it (here in French, the language of INSCRIPTION)."""
     w.svc.on_dm(w.posts.dm("carol", "inscription"))
-    assert w.outbox()[-1] == ("12", "Carte enregistrée : la carte de test du bac à sable, terminée par 4242. "
-                                    "Vous pouvez maintenant confirmer les paiements avec OUI.")
+    assert w.outbox()[-1] == (
+        "12",
+        "Carte enregistrée : la carte de test du bac à sable, terminée par 4242. "
+        "Vous pouvez maintenant confirmer les paiements avec OUI.",
+    )
     w.svc.on_dm(w.posts.dm("carol", "inscription"))
     assert w.outbox()[-1] == ("12", "Vous avez déjà une carte enregistrée. Confirmez les paiements avec OUI.")
-    w.provider.register = lambda user_id: Registration(url="https://pay.example/c/1",  # type: ignore[method-assign]
-                                                       valid_for=timedelta(hours=24))
+    w.provider.register = lambda user_id: Registration(  # type: ignore[method-assign]
+        url="https://pay.example/c/1",
+        valid_for=timedelta(hours=24),
+    )
     w.svc.on_dm(w.posts.dm("bob", "inscription"))
     assert "page sécurisée : https://pay.example/c/1 Le lien est valable 24 heures." in w.outbox()[-1][1]
     w.provider.register = lambda user_id: Registration(url="https://pay.example/c/2")  # type: ignore[method-assign]
@@ -297,14 +312,23 @@ def test_held_then_claimed(w: World) -> None:
     assert w.outbox()[-1] == ("12", "Done: you received $5.00 from @bob.")
 
 
-@pytest.mark.parametrize(("error", "answer"), [
-    (ProviderTransient("timed out"), "I couldn't reach the payment provider just now; anything held for you "
-                                     "stays held. DM CLAIM again in a few minutes."),
-    (ProviderError("this Stripe account does not use Connect"), "Receiving payments isn't available right now; "
-                                                                "the operator has been told."),
-])
+@pytest.mark.parametrize(
+    ("error", "answer"),
+    [
+        (
+            ProviderTransient("timed out"),
+            "I couldn't reach the payment provider just now; anything held for you "
+            "stays held. DM CLAIM again in a few minutes.",
+        ),
+        (
+            ProviderError("this Stripe account does not use Connect"),
+            "Receiving payments isn't available right now; the operator has been told.",
+        ),
+    ],
+)
 def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
-        w: World, monkeypatch: pytest.MonkeyPatch, error: ProviderError, answer: str) -> None:
+    w: World, monkeypatch: pytest.MonkeyPatch, error: ProviderError, answer: str
+) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
 
@@ -323,6 +347,7 @@ def test_a_claim_the_provider_cannot_start_is_answered_and_keeps_the_money_held(
 def test_a_provider_outage_does_not_stop_a_command_or_its_yes(w: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """Whether the sender has a card is asked of the provider; when it cannot answer, the command is
     still asked and the yes still pays (pay() itself says NO_CARD if there is none)."""
+
     def unreachable(_user_id: str) -> bool:
         raise ProviderTransient("timed out")
 
@@ -541,9 +566,11 @@ def test_a_discreet_sender_to_several_gets_one_receipt_and_one_reply(w: World) -
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["completed", "held"]
     said = [text for to, text in w.outbox() if to in ("10", f"reply:{m.id}")]
-    assert said[-2:] == ["Sent: $2.00 each to @alice, @carol. [AAAA]",
-                         "@bob sent a payment each to @alice ✅ and to @carol. @carol, yours is held: DM me CLAIM "
-                         "by Dec 12 to receive it. [AAAA]"], said
+    assert said[-2:] == [
+        "Sent: $2.00 each to @alice, @carol. [AAAA]",
+        "@bob sent a payment each to @alice ✅ and to @carol. @carol, yours is held: DM me CLAIM "
+        "by Dec 12 to receive it. [AAAA]",
+    ], said
 
 
 def test_the_providers_event_for_an_operators_refund_is_paybots_own(w: World) -> None:
@@ -621,8 +648,9 @@ def test_the_outbox_serves_people_in_turn() -> None:
     now = FakeClock().now()
 
     def dm(i: int, to: str, priority: int = 0) -> Outbox:
-        return Outbox(id=i, kind="dm", priority=priority, to_user_id=to, text=str(i), next_attempt_at=now,
-                      created_at=now)
+        return Outbox(
+            id=i, kind="dm", priority=priority, to_user_id=to, text=str(i), next_attempt_at=now, created_at=now
+        )
 
     batch = [dm(i, "10") for i in range(1, 61)] + [dm(61, "11"), dm(62, "12"), dm(63, "11", priority=1)]
     order = [m.id for m in fair(sorted(batch, key=lambda m: (m.priority, m.id or 0)))]

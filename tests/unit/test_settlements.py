@@ -53,15 +53,21 @@ def settlements(w: World) -> list[tuple[str, int, str, str | None]]:
     """(step, amount, status, key) of every settlement, oldest first."""
     assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
-        return [(st.step, st.amount_minor, st.status, st.key)
-                for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]
+        return [
+            (st.step, st.amount_minor, st.status, st.key)
+            for st in s.exec(select(Settlement).order_by(col(Settlement.id)))
+        ]
 
 
 def notes(w: World, transfer_id: int = 1) -> list[tuple[str, str]]:
     assert isinstance(w.uow, SqlStore)
     with w.uow() as s:
-        return [(e.status, e.note or "") for e in s.exec(select(TransferEvent).where(
-            TransferEvent.transfer_id == transfer_id).order_by(col(TransferEvent.id)))]
+        return [
+            (e.status, e.note or "")
+            for e in s.exec(
+                select(TransferEvent).where(TransferEvent.transfer_id == transfer_id).order_by(col(TransferEvent.id))
+            )
+        ]
 
 
 def dms_to(w: World, user_id: str) -> list[str]:
@@ -84,26 +90,32 @@ def test_a_completed_transfer_is_refunded_in_parts_each_told_and_on_its_timeline
     refused = w.svc.operator_refund(1, 300)
     assert refused == (False, "transfer 1: $2.50 is left to refund, not $3.00")
     assert w.svc.operator_refund(1, 100)[0]
-    assert w.svc.operator_refund(1) == (True, "transfer 1: $1.50 refunded; $5.00 of $5.00 refunded in all "
-                                              "(returned)")
+    assert w.svc.operator_refund(1) == (True, "transfer 1: $1.50 refunded; $5.00 of $5.00 refunded in all (returned)")
     assert w.statuses() == ["returned"]
     assert w.svc.operator_refund(1) == (True, "transfer 1 was already returned (refunded_ch_1_3)")
-    assert settlements(w) == [("refund", 250, "succeeded", f"refund:{root}:10:11"),
-                              ("refund", 100, "succeeded", f"refund:{root}:10:11:2"),
-                              ("refund", 150, "succeeded", f"refund:{root}:10:11:3")]
-    assert notes(w)[-3:] == [("completed", "refunded $2.50 to the sender (refunded_ch_1)"),
-                             ("completed", "refunded $1.00 to the sender (refunded_ch_1_2); $3.50 of $5.00 in all"),
-                             ("returned", "refunded $1.50 to the sender (refunded_ch_1_3); $5.00 of $5.00 in all")]
+    assert settlements(w) == [
+        ("refund", 250, "succeeded", f"refund:{root}:10:11"),
+        ("refund", 100, "succeeded", f"refund:{root}:10:11:2"),
+        ("refund", 150, "succeeded", f"refund:{root}:10:11:3"),
+    ]
+    assert notes(w)[-3:] == [
+        ("completed", "refunded $2.50 to the sender (refunded_ch_1)"),
+        ("completed", "refunded $1.00 to the sender (refunded_ch_1_2); $3.50 of $5.00 in all"),
+        ("returned", "refunded $1.50 to the sender (refunded_ch_1_3); $5.00 of $5.00 in all"),
+    ]
     assert dms_to(w, "10")[-1] == "$1.50 of your $5.00 to @alice was refunded to you ($5.00 refunded in all). [AAAA]"
     assert (w.provider.charges[0]["refunded"], w.provider.charges[0]["state"]) == (500, "refunded")
     pay(w, "@paybot send 3 to @carol")
     assert w.statuses()[-1] == "held"
-    assert w.svc.operator_refund(2, 100) == (False, "transfer 2 is held: held money goes back whole (leave out "
-                                                    "--amount), or is claimed whole")
+    assert w.svc.operator_refund(2, 100) == (
+        False,
+        "transfer 2 is held: held money goes back whole (leave out --amount), or is claimed whole",
+    )
 
 
 def test_a_crash_between_a_partial_refund_and_its_record_is_finished_once_with_its_key(
-        w: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pay(w)
     monkeypatch.setenv("PAYBOT_FAULT", "settle_called")
     monkeypatch.setenv("PAYBOT_FAULT_MODE", "raise")
@@ -139,8 +151,9 @@ def test_a_pending_refund_is_told_only_when_it_goes_through(sw: SandboxWorld) ->
     assert ok and "in progress at the provider" in said
     assert sw.statuses() == ["completed"] and not [t for t in dms_to(sw, "10") if "refunded" in t]
     assert "pending at the provider" in notes(sw)[-1][1]
-    assert sw.svc.operator_refund(1)[1] == ("transfer 1: its refund is in progress at the provider; the sender is "
-                                            "told when it goes through")
+    assert sw.svc.operator_refund(1)[1] == (
+        "transfer 1: its refund is in progress at the provider; the sender is told when it goes through"
+    )
     assert warnings(sw) == []
     sw.clock.advance(timedelta(days=8))  # a refund that takes over a week is worth the operator's look
     assert warnings(sw) == [(1, "refund_slow")]
@@ -169,8 +182,10 @@ def test_a_failed_refund_warns_the_operator_and_the_money_is_not_returned(sw: Sa
     assert "`paybot refund 1` tries again" in warning["text"]
     sw.sandbox.hold_refunds(False)
     assert sw.svc.operator_refund(1) == (True, "transfer 1 refunded")  # a new key; the failed one counts nothing
-    assert [(st, k.rsplit(":", 1)[-1]) for _, _, st, k in settlements(sw) if k] == [("failed", "11"),
-                                                                                     ("succeeded", "2")]
+    assert [(st, k.rsplit(":", 1)[-1]) for _, _, st, k in settlements(sw) if k] == [
+        ("failed", "11"),
+        ("succeeded", "2"),
+    ]
     assert sw.statuses() == ["returned"] and warnings(sw) == []
     assert [t for t in dms_to(sw, "10") if "refunded" in t] == ["Your $5.00 to @alice was refunded to you. [AAAA]"]
 
@@ -195,8 +210,10 @@ def test_a_release_the_platforms_balance_cannot_cover_is_retried_and_told_only_w
     w.provider.balance_short = True
     w.svc.on_dm(w.posts.dm("carol", "claim"))
     assert w.statuses() == ["held"] and w.provider.charges[0]["state"] == "held"
-    assert dms_to(w, "12") == ["$5.00 from @bob: the payout to you is delayed on our side. It is yours and stays "
-                               "safe; I'll DM you as soon as it arrives. No need to CLAIM again."]
+    assert dms_to(w, "12") == [
+        "$5.00 from @bob: the payout to you is delayed on our side. It is yours and stays "
+        "safe; I'll DM you as soon as it arrives. No need to CLAIM again."
+    ]
     assert warnings(w) == [(1, "release_waiting")]
     first = w.clock.now()
     assert w.svc.next_due() == first + timedelta(minutes=5)
@@ -204,8 +221,10 @@ def test_a_release_the_platforms_balance_cannot_cover_is_retried_and_told_only_w
     assert w.svc.resume() == 0 and len(settlements(w)) == 1
     w.clock.advance(timedelta(minutes=1))
     assert w.svc.resume() == 1
-    assert [(a, st, k) for _, a, st, k in settlements(w)] == [(500, "failed", f"release:{root}:10:12"),
-                                                             (500, "failed", f"release:{root}:10:12:2")]
+    assert [(a, st, k) for _, a, st, k in settlements(w)] == [
+        (500, "failed", f"release:{root}:10:12"),
+        (500, "failed", f"release:{root}:10:12:2"),
+    ]
     assert w.svc.next_due() == w.clock.now() + timedelta(minutes=15) and len(dms_to(w, "12")) == 1
     w.clock.advance(timedelta(days=15))  # the claim window is over: claimed money is not sent back
     assert w.svc.return_due() == 0 and w.statuses() == ["held"]
@@ -227,8 +246,7 @@ def test_a_claim_while_a_release_waits_for_the_balance_is_answered_without_askin
     assert dms_to(w, "12")[-1].startswith("$5.00 from @bob: the payout to you is delayed")
 
 
-def test_a_dispute_that_withdraws_funds_is_told_to_the_operator_and_reversed_only_on_request(
-        sw: SandboxWorld) -> None:
+def test_a_dispute_that_withdraws_funds_is_told_to_the_operator_and_reversed_only_on_request(sw: SandboxWorld) -> None:
     pay(sw)
     ref = sw.transfers()[0].payment_ref or ""
     told = len(sw.outbox())
@@ -253,8 +271,10 @@ def test_a_dispute_that_withdraws_funds_is_told_to_the_operator_and_reversed_onl
 
 def test_a_reversal_is_refused_for_what_is_not_with_the_recipient(w: World) -> None:
     pay(w, "@paybot send 5 to @carol")
-    assert w.svc.operator_reverse(1) == (False, "transfer 1 is held: only a completed transfer's money is with its "
-                                                "recipient")
+    assert w.svc.operator_reverse(1) == (
+        False,
+        "transfer 1 is held: only a completed transfer's money is with its recipient",
+    )
     assert w.svc.operator_reverse(9) == (False, "no transfer 9")
 
 

@@ -20,21 +20,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('transferevent',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('transfer_id', sa.Integer(), nullable=False),
-    sa.Column('at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "transferevent",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("transfer_id", sa.Integer(), nullable=False),
+        sa.Column("at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('transferevent', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_transferevent_transfer_id'), ['transfer_id'], unique=False)
-
+    with op.batch_alter_table("transferevent", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_transferevent_transfer_id"), ["transfer_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('transferevent', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_transferevent_transfer_id'))
+    with op.batch_alter_table("transferevent", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transferevent_transfer_id"))
 
-    op.drop_table('transferevent')
+    op.drop_table("transferevent")

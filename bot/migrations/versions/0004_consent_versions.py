@@ -24,25 +24,27 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('transfer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('asked_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('asked_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('confirmed_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f('ix_transfer_confirmed_at'), ['confirmed_at'], unique=False)
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('version', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('attempted_at', bot.store.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("transfer", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("asked_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("asked_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("confirmed_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.create_index(batch_op.f("ix_transfer_confirmed_at"), ["confirmed_at"], unique=False)
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("version", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("attempted_at", bot.store.UTCDateTime(timezone=True), nullable=True))
     op.execute("UPDATE transfer SET asked_at = created_at WHERE status = 'pending'")
-    op.execute("UPDATE transfer SET confirmed_at = updated_at "
-               "WHERE status IN ('executing', 'needs_auth', 'completed', 'held', 'returned')")
+    op.execute(
+        "UPDATE transfer SET confirmed_at = updated_at "
+        "WHERE status IN ('executing', 'needs_auth', 'completed', 'held', 'returned')"
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_column('attempted_at')
-        batch_op.drop_column('version')
-    with op.batch_alter_table('transfer', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_transfer_confirmed_at'))
-        batch_op.drop_column('confirmed_at')
-        batch_op.drop_column('asked_id')
-        batch_op.drop_column('asked_at')
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("attempted_at")
+        batch_op.drop_column("version")
+    with op.batch_alter_table("transfer", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transfer_confirmed_at"))
+        batch_op.drop_column("confirmed_at")
+        batch_op.drop_column("asked_id")
+        batch_op.drop_column("asked_at")

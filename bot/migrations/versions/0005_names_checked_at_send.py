@@ -25,18 +25,20 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('seen_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('wrote_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('names', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-    op.execute('UPDATE "user" SET wrote_at = updated_at WHERE id IN (SELECT sender_id FROM transfer '
-               "WHERE kind = 'send' UNION SELECT recipient_id FROM transfer WHERE kind = 'request')")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("seen_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("wrote_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("names", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.execute(
+        'UPDATE "user" SET wrote_at = updated_at WHERE id IN (SELECT sender_id FROM transfer '
+        "WHERE kind = 'send' UNION SELECT recipient_id FROM transfer WHERE kind = 'request')"
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_column('names')
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_column('wrote_at')
-        batch_op.drop_column('seen_at')
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_column("names")
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("wrote_at")
+        batch_op.drop_column("seen_at")

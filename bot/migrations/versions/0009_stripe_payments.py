@@ -20,18 +20,19 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('stripepayment',
-    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('customer_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('amount_minor', sa.Integer(), nullable=False),
-    sa.Column('currency', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('payment_intent_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('session_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('updated_at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('key')
+    op.create_table(
+        "stripepayment",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("customer_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("amount_minor", sa.Integer(), nullable=False),
+        sa.Column("currency", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("payment_intent_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("session_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table('stripepayment')
+    op.drop_table("stripepayment")

@@ -24,21 +24,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('transfer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('first_asked_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('first_asked_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('answered_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('answered_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('last_post_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table("transfer", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("first_asked_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("first_asked_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("answered_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("answered_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("last_post_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.execute("UPDATE transfer SET first_asked_at = asked_at, first_asked_id = asked_id")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.drop_column('last_post_id')
-    with op.batch_alter_table('transfer', schema=None) as batch_op:
-        batch_op.drop_column('answered_id')
-        batch_op.drop_column('answered_at')
-        batch_op.drop_column('first_asked_id')
-        batch_op.drop_column('first_asked_at')
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("last_post_id")
+    with op.batch_alter_table("transfer", schema=None) as batch_op:
+        batch_op.drop_column("answered_id")
+        batch_op.drop_column("answered_at")
+        batch_op.drop_column("first_asked_id")
+        batch_op.drop_column("first_asked_at")

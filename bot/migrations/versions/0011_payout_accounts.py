@@ -23,16 +23,16 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('payout', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('account_ref', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('account_code', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('account_confirmed_at', bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('account_refused_at', bot.store.UTCDateTime(timezone=True), nullable=True))
+    with op.batch_alter_table("payout", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("account_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("account_code", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("account_confirmed_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("account_refused_at", bot.store.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('payout', schema=None) as batch_op:
-        batch_op.drop_column('account_refused_at')
-        batch_op.drop_column('account_confirmed_at')
-        batch_op.drop_column('account_code')
-        batch_op.drop_column('account_ref')
+    with op.batch_alter_table("payout", schema=None) as batch_op:
+        batch_op.drop_column("account_refused_at")
+        batch_op.drop_column("account_confirmed_at")
+        batch_op.drop_column("account_code")
+        batch_op.drop_column("account_ref")

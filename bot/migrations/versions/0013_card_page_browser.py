@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('mangopayuser', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('browser_info', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column('ip_address', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table("mangopayuser", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("browser_info", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column("ip_address", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('mangopayuser', schema=None) as batch_op:
-        batch_op.drop_column('ip_address')
-        batch_op.drop_column('browser_info')
+    with op.batch_alter_table("mangopayuser", schema=None) as batch_op:
+        batch_op.drop_column("ip_address")
+        batch_op.drop_column("browser_info")

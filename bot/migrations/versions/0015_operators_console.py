@@ -31,35 +31,38 @@ INDEXES = [
 
 
 def upgrade() -> None:
-    op.create_table('operator',
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('totp_secret', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('totp_last_step', sa.Integer(), nullable=True),
-    sa.Column('created_at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name')
+    op.create_table(
+        "operator",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
+        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
     )
-    op.create_table('operator_session',
-    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('operator', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('created_at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('seen_at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('token_hash')
+    op.create_table(
+        "operator_session",
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("operator", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("token_hash"),
     )
-    with op.batch_alter_table('operator_session', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_operator_session_operator'), ['operator'], unique=False)
-    op.create_table('sign_in_attempt',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('ip', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-    sa.Column('at', bot.store.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ok', sa.Boolean(), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    with op.batch_alter_table("operator_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_operator_session_operator"), ["operator"], unique=False)
+    op.create_table(
+        "sign_in_attempt",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
-        batch_op.create_index('ix_sign_in_attempt_name_at', ['name', 'at'], unique=False)
-        batch_op.create_index('ix_sign_in_attempt_ip_at', ['ip', 'at'], unique=False)
+    with op.batch_alter_table("sign_in_attempt", schema=None) as batch_op:
+        batch_op.create_index("ix_sign_in_attempt_name_at", ["name", "at"], unique=False)
+        batch_op.create_index("ix_sign_in_attempt_ip_at", ["ip", "at"], unique=False)
     for table, name, columns in INDEXES:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(name, columns, unique=False)
@@ -69,11 +72,11 @@ def downgrade() -> None:
     for table, name, _ in reversed(INDEXES):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(name)
-    with op.batch_alter_table('sign_in_attempt', schema=None) as batch_op:
-        batch_op.drop_index('ix_sign_in_attempt_ip_at')
-        batch_op.drop_index('ix_sign_in_attempt_name_at')
-    op.drop_table('sign_in_attempt')
-    with op.batch_alter_table('operator_session', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_operator_session_operator'))
-    op.drop_table('operator_session')
-    op.drop_table('operator')
+    with op.batch_alter_table("sign_in_attempt", schema=None) as batch_op:
+        batch_op.drop_index("ix_sign_in_attempt_ip_at")
+        batch_op.drop_index("ix_sign_in_attempt_name_at")
+    op.drop_table("sign_in_attempt")
+    with op.batch_alter_table("operator_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_operator_session_operator"))
+    op.drop_table("operator_session")
+    op.drop_table("operator")

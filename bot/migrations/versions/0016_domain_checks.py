@@ -30,19 +30,31 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-TRANSFER_STATUSES = ("pending", "executing", "completed", "held", "failed", "cancelled", "expired", "returned",
-                     "needs_auth")
+TRANSFER_STATUSES = (
+    "pending",
+    "executing",
+    "completed",
+    "held",
+    "failed",
+    "cancelled",
+    "expired",
+    "returned",
+    "needs_auth",
+)
 CHECKS: dict[str, dict[str, tuple[str, ...]]] = {
     "user": {"privacy": ("public", "private", "quiet")},
     "transfer": {"kind": ("send", "request"), "status": TRANSFER_STATUSES},
     "transferevent": {"status": TRANSFER_STATUSES},
-    "settlement": {"step": ("release", "return", "refund", "reverse"),
-                   "status": ("pending", "succeeded", "failed"),
-                   "cause": ("claim", "window", "closing", "operator", "provider", "undeliverable")},
-    "outbox": {"kind": ("dm", "reply"),
-               "status": ("queued", "sending", "sent", "failed", "dropped"),
-               "category": ("ask", "ask_by_dm", "dm_answer", "closing_cashout", "help", "maintenance", "limit",
-                            "error")},
+    "settlement": {
+        "step": ("release", "return", "refund", "reverse"),
+        "status": ("pending", "succeeded", "failed"),
+        "cause": ("claim", "window", "closing", "operator", "provider", "undeliverable"),
+    },
+    "outbox": {
+        "kind": ("dm", "reply"),
+        "status": ("queued", "sending", "sent", "failed", "dropped"),
+        "category": ("ask", "ask_by_dm", "dm_answer", "closing_cashout", "help", "maintenance", "limit", "error"),
+    },
     "payout": {"status": ("created", "succeeded", "failed", "not_made", "confirm_account")},
     "page_link": {"purpose": ("pay", "receive", "card", "recipient", "enrolled", "wallet")},
 }
@@ -61,12 +73,18 @@ def _refuse_strangers() -> None:
     for table, columns in CHECKS.items():
         quoted = conn.dialect.identifier_preparer.quote(table)
         for column, words in columns.items():
-            found = conn.execute(sa.text(f"SELECT DISTINCT {column} FROM {quoted} "  # noqa: S608 (names from CHECKS)
-                                         f"WHERE {column} IS NOT NULL AND NOT ({_condition(column, words)})")).all()
+            found = conn.execute(
+                sa.text(
+                    f"SELECT DISTINCT {column} FROM {quoted} "  # noqa: S608 (names from CHECKS)
+                    f"WHERE {column} IS NOT NULL AND NOT ({_condition(column, words)})"
+                )
+            ).all()
             if found:
                 strangers = ", ".join(sorted(repr(r[0]) for r in found))
-                raise RuntimeError(f"table {table}, column {column} holds {strangers}, which paybot never writes: "
-                                   f"change those rows to one of {', '.join(words)}, then upgrade again")
+                raise RuntimeError(
+                    f"table {table}, column {column} holds {strangers}, which paybot never writes: "
+                    f"change those rows to one of {', '.join(words)}, then upgrade again"
+                )
 
 
 def upgrade() -> None:
@@ -74,8 +92,11 @@ def upgrade() -> None:
     with op.batch_alter_table("transferevent", schema=None) as batch_op:
         batch_op.add_column(sa.Column("fact", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     for fact, start in FACT_NOTES.items():  # no LIKE wildcard in these words
-        op.execute(sa.text("UPDATE transferevent SET fact = :fact WHERE note LIKE :start")
-                   .bindparams(fact=fact, start=f"{start} (%"))
+        op.execute(
+            sa.text("UPDATE transferevent SET fact = :fact WHERE note LIKE :start").bindparams(
+                fact=fact, start=f"{start} (%"
+            )
+        )
     for table, columns in CHECKS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, words in columns.items():

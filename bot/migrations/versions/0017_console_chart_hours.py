@@ -20,8 +20,10 @@ def upgrade() -> None:
     op.create_table(
         "chart_hour",
         sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),  # hours since 1970-01-01 UTC
-        *(sa.Column(name, sa.Integer(), nullable=False)
-          for name in ("made", "sent", "sent_dm", "sent_reply", "dm_peak", "queued", "failed")),
+        *(
+            sa.Column(name, sa.Integer(), nullable=False)
+            for name in ("made", "sent", "sent_dm", "sent_reply", "dm_peak", "queued", "failed")
+        ),
         sa.PrimaryKeyConstraint("hour"),
     )
 

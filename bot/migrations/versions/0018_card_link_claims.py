@@ -18,10 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('page_link', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table("page_link", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("claim", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('page_link', schema=None) as batch_op:
-        batch_op.drop_column('claim')
+    with op.batch_alter_table("page_link", schema=None) as batch_op:
+        batch_op.drop_column("claim")

@@ -31,8 +31,9 @@ ONBOARDING_CHECKS_PER_POLL = 20
 class StripeAccounts:
     """Connect accounts: creation, onboarding links, readiness, and the watch over those awaiting onboarding."""
 
-    def __init__(self, transport: StripeTransport, records: StripeRecords, clock: Clock, *, return_url: str,
-                 connect: bool) -> None:
+    def __init__(
+        self, transport: StripeTransport, records: StripeRecords, clock: Clock, *, return_url: str, connect: bool
+    ) -> None:
         self.transport = transport
         self.records = records
         self.clock = clock
@@ -49,10 +50,16 @@ class StripeAccounts:
         if self.ready(user_id, account):
             return Onboarding(ready=True)
         client = self.transport.client
-        link = self.transport.call(lambda: client.v1.account_links.create(params={
-            "account": account, "refresh_url": self.return_url, "return_url": self.return_url,
-            "type": "account_onboarding",
-        }))
+        link = self.transport.call(
+            lambda: client.v1.account_links.create(
+                params={
+                    "account": account,
+                    "refresh_url": self.return_url,
+                    "return_url": self.return_url,
+                    "type": "account_onboarding",
+                }
+            )
+        )
         self.records.save(user_id)  # a new link: the onboarding schedule starts again (updated_at)
         self._checked.pop(account, None)
         return Onboarding(ready=False, url=link.url)
@@ -64,12 +71,21 @@ class StripeAccounts:
         if row.account_id:
             return row.account_id
         client = self.transport.client
-        account = self.transport.call(lambda: client.v1.accounts.create(params={
-            "controller": {"stripe_dashboard": {"type": "express"}, "fees": {"payer": "application"},
-                           "losses": {"payments": "application"}, "requirement_collection": "stripe"},
-            "capabilities": {"transfers": {"requested": True}},
-            "metadata": {"x_user_id": user_id},
-        }, options={"idempotency_key": f"account:{user_id}"}))
+        account = self.transport.call(
+            lambda: client.v1.accounts.create(
+                params={
+                    "controller": {
+                        "stripe_dashboard": {"type": "express"},
+                        "fees": {"payer": "application"},
+                        "losses": {"payments": "application"},
+                        "requirement_collection": "stripe",
+                    },
+                    "capabilities": {"transfers": {"requested": True}},
+                    "metadata": {"x_user_id": user_id},
+                },
+                options={"idempotency_key": f"account:{user_id}"},
+            )
+        )
         self.records.save(user_id, account_id=account.id)
         return str(account.id)
 
@@ -103,8 +119,10 @@ class StripeAccounts:
             return []
         now = self.clock.now()
         rows = self.records.awaiting(now - ONBOARDING_WATCH)
-        out = [ProviderEvent(f"account-ready:{account}", EventKind.ACCOUNT_READY, user_id=user)
-               for account, user in self._became_ready.items()]
+        out = [
+            ProviderEvent(f"account-ready:{account}", EventKind.ACCOUNT_READY, user_id=user)
+            for account, user in self._became_ready.items()
+        ]
         self._became_ready.clear()
         awaiting = {str(row.account_id): row for row in rows}
         self._checked = {a: t for a, t in self._checked.items() if a in awaiting}

@@ -46,17 +46,26 @@ class StripeApprovals:
                 pi = self.transport.client.v1.payment_intents.retrieve(pi)
             problem = _not_ours(pi, row, key)
             if problem:
-                log.warning("Stripe event %s: the payment of key %s's approval page is not the one paybot asked "
-                            "for (%s): not applied", eid, key, problem)
+                log.warning(
+                    "Stripe event %s: the payment of key %s's approval page is not the one paybot asked "
+                    "for (%s): not applied",
+                    eid,
+                    key,
+                    problem,
+                )
                 return []
             if field(pi, "status") != "succeeded":
                 return []
             outcome = PayOutcome.PAID if field(pi, "transfer_data") else PayOutcome.HELD
-            self.records.record(key, row.customer_id, Money(row.amount_minor, row.currency.upper()),
-                                payment_intent=pi.id, outcome=outcome)
+            self.records.record(
+                key,
+                row.customer_id,
+                Money(row.amount_minor, row.currency.upper()),
+                payment_intent=pi.id,
+                outcome=outcome,
+            )
             row.payment_intent_id, row.outcome = pi.id, outcome
-        return [ProviderEvent(eid, EventKind.PAID, key=key, ref=row.payment_intent_id,
-                              outcome=PayOutcome(row.outcome))]
+        return [ProviderEvent(eid, EventKind.PAID, key=key, ref=row.payment_intent_id, outcome=PayOutcome(row.outcome))]
 
     def lapsed(self, eid: str, key: str) -> list[ProviderEvent]:
         """AUTH_LAPSED for `key` when the approval page paybot stored for it expired, as the platform says now
@@ -73,8 +82,9 @@ class StripeApprovals:
         """The approval page paybot stored, read again on the platform with its PaymentIntent; None when Stripe
         does not know it."""
         try:
-            return self.transport.client.v1.checkout.sessions.retrieve(session_id,
-                                                                       params={"expand": ["payment_intent"]})
+            return self.transport.client.v1.checkout.sessions.retrieve(
+                session_id, params={"expand": ["payment_intent"]}
+            )
         except stripe.InvalidRequestError as err:
             if err.http_status != 404:
                 raise
@@ -85,8 +95,9 @@ class StripeApprovals:
 def _not_ours(pi: Any, row: StripePayment, key: str) -> str | None:
     """What makes a PaymentIntent another than the one paybot made for `row` (None: it is that one)."""
     customer = field(pi, "customer")
-    if (field(customer, "id") if customer is not None and not isinstance(customer, str) else customer) \
-            != row.customer_id:
+    if (
+        field(customer, "id") if customer is not None and not isinstance(customer, str) else customer
+    ) != row.customer_id:
         return "another customer"
     if (field(pi, "amount"), field(pi, "currency")) != (row.amount_minor, row.currency):
         return "another amount"

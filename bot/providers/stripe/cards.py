@@ -36,12 +36,19 @@ class StripeCards:
             return Registration(already=True)
         customer = self.customer(user_id)
         client = self.transport.client
-        session = self.transport.call(lambda: client.v1.checkout.sessions.create(params={
-            "mode": "setup", "customer": customer, "currency": self.currency,
-            "success_url": self.return_url, "cancel_url": self.return_url,
-            "metadata": {"paybot_user": user_id},
-            "setup_intent_data": {"metadata": {"paybot_user": user_id}},
-        }))
+        session = self.transport.call(
+            lambda: client.v1.checkout.sessions.create(
+                params={
+                    "mode": "setup",
+                    "customer": customer,
+                    "currency": self.currency,
+                    "success_url": self.return_url,
+                    "cancel_url": self.return_url,
+                    "metadata": {"paybot_user": user_id},
+                    "setup_intent_data": {"metadata": {"paybot_user": user_id}},
+                }
+            )
+        )
         return Registration(url=session.url, valid_for=CHECKOUT_LIFETIME)
 
     def customer(self, user_id: str) -> str:
@@ -50,8 +57,11 @@ class StripeCards:
         if row.customer_id:
             return row.customer_id
         client = self.transport.client
-        customer = self.transport.call(lambda: client.v1.customers.create(
-            params={"metadata": {"x_user_id": user_id}}, options={"idempotency_key": f"customer:{user_id}"}))
+        customer = self.transport.call(
+            lambda: client.v1.customers.create(
+                params={"metadata": {"x_user_id": user_id}}, options={"idempotency_key": f"customer:{user_id}"}
+            )
+        )
         self.records.save(user_id, customer_id=customer.id)
         return str(customer.id)
 
@@ -71,8 +81,9 @@ class StripeCards:
     def attach_card(self, user_id: str, payment_method: str) -> str:
         """Attach a payment method (a test one, e.g. "pm_card_visa") to the user's Customer and save it."""
         client = self.transport.client
-        pm = self.transport.call(lambda: client.v1.payment_methods.attach(
-            payment_method, params={"customer": self.customer(user_id)}))
+        pm = self.transport.call(
+            lambda: client.v1.payment_methods.attach(payment_method, params={"customer": self.customer(user_id)})
+        )
         self.save_card(user_id, pm.id)
         return str(pm.id)
 

@@ -26,10 +26,15 @@ log = logging.getLogger(__name__)
 # Connect event (see `StripeAccounts.onboarding_events`); `translate_connect_event` reads it when a Connect webhook
 # brings it.
 EVENT_TYPES = (
-    "checkout.session.completed", "checkout.session.expired", "payment_intent.succeeded",
-    "payment_intent.payment_failed", "charge.refunded", "charge.dispute.created",
+    "checkout.session.completed",
+    "checkout.session.expired",
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "charge.refunded",
+    "charge.dispute.created",
     # A refund that was pending ends (succeeded or failed); Stripe sends both for one change.
-    "charge.refund.updated", "refund.updated",
+    "charge.refund.updated",
+    "refund.updated",
     "charge.dispute.funds_withdrawn",
 )
 
@@ -37,8 +42,14 @@ EVENT_TYPES = (
 class StripeEvents:
     """Reading Stripe's events, and translating each into what paybot learns from it."""
 
-    def __init__(self, transport: StripeTransport, records: StripeRecords, cards: StripeCards,
-                 accounts: StripeAccounts, approvals: StripeApprovals) -> None:
+    def __init__(
+        self,
+        transport: StripeTransport,
+        records: StripeRecords,
+        cards: StripeCards,
+        accounts: StripeAccounts,
+        approvals: StripeApprovals,
+    ) -> None:
         self.transport = transport
         self.records = records
         self.cards = cards
@@ -101,8 +112,12 @@ class StripeEvents:
         obj = event.data.object
         kind, eid = event.type, event.id
         if field(event, "account"):
-            log.warning("refused Stripe event %s (%s): it is connected account %s's, not the platform's", eid, kind,
-                        field(event, "account"))
+            log.warning(
+                "refused Stripe event %s (%s): it is connected account %s's, not the platform's",
+                eid,
+                kind,
+                field(event, "account"),
+            )
             return []
         key = field(obj, "metadata", "paybot_key")
         client = self.transport.client
@@ -117,23 +132,54 @@ class StripeEvents:
         if kind == "charge.refunded" and field(obj, "payment_intent"):
             # The charge's refunds (listed: API versions since 2022-11-15 leave them out of the charge), each with
             # paybot's key when paybot made it; every copy of one refund says the same.
-            return [ProviderEvent(f"{eid}:{r.id}", EventKind.REFUNDED, ref=obj.payment_intent, settle_ref=r.id,
-                                  key=field(r, "metadata", "paybot_key"), amount_minor=int(r.amount),
-                                  pending=r.status == "pending")
-                    for r in self.transport.each(lambda p: client.v1.refunds.list(params=p),
-                                                 {"payment_intent": obj.payment_intent, "limit": 100})
-                    if r.status != "failed"]
+            return [
+                ProviderEvent(
+                    f"{eid}:{r.id}",
+                    EventKind.REFUNDED,
+                    ref=obj.payment_intent,
+                    settle_ref=r.id,
+                    key=field(r, "metadata", "paybot_key"),
+                    amount_minor=int(r.amount),
+                    pending=r.status == "pending",
+                )
+                for r in self.transport.each(
+                    lambda p: client.v1.refunds.list(params=p), {"payment_intent": obj.payment_intent, "limit": 100}
+                )
+                if r.status != "failed"
+            ]
         if kind in ("charge.refund.updated", "refund.updated") and field(obj, "status") in ("succeeded", "failed"):
             ended = EventKind.REFUND_SETTLED if obj.status == "succeeded" else EventKind.REFUND_FAILED
-            return [ProviderEvent(eid, ended, ref=field(obj, "payment_intent"), settle_ref=obj.id,
-                                  key=field(obj, "metadata", "paybot_key"), amount_minor=int(obj.amount),
-                                  reason=field(obj, "failure_reason") if ended == EventKind.REFUND_FAILED else None)]
+            return [
+                ProviderEvent(
+                    eid,
+                    ended,
+                    ref=field(obj, "payment_intent"),
+                    settle_ref=obj.id,
+                    key=field(obj, "metadata", "paybot_key"),
+                    amount_minor=int(obj.amount),
+                    reason=field(obj, "failure_reason") if ended == EventKind.REFUND_FAILED else None,
+                )
+            ]
         if kind == "charge.dispute.created" and field(obj, "payment_intent"):
-            return [ProviderEvent(eid, EventKind.DISPUTED, ref=obj.payment_intent, settle_ref=obj.id,
-                                  amount_minor=field(obj, "amount"))]
+            return [
+                ProviderEvent(
+                    eid,
+                    EventKind.DISPUTED,
+                    ref=obj.payment_intent,
+                    settle_ref=obj.id,
+                    amount_minor=field(obj, "amount"),
+                )
+            ]
         if kind == "charge.dispute.funds_withdrawn" and field(obj, "payment_intent"):
-            return [ProviderEvent(eid, EventKind.FUNDS_WITHDRAWN, ref=obj.payment_intent, settle_ref=obj.id,
-                                  amount_minor=field(obj, "amount"))]
+            return [
+                ProviderEvent(
+                    eid,
+                    EventKind.FUNDS_WITHDRAWN,
+                    ref=obj.payment_intent,
+                    settle_ref=obj.id,
+                    amount_minor=field(obj, "amount"),
+                )
+            ]
         return []
 
     def translate_connect_event(self, event: Any, account: str) -> list[ProviderEvent] | None:
@@ -142,8 +188,12 @@ class StripeEvents:
         teaches anything (ACCOUNT_READY once it can take transfers). None for anything else: the event is
         refused (a Connect event can never pay, refund or save a card for anyone)."""
         obj = event.data.object
-        if (event.type != "account.updated" or field(event, "account") != account or field(obj, "id") != account
-                or self.records.user_of_account(account) is None):
+        if (
+            event.type != "account.updated"
+            or field(event, "account") != account
+            or field(obj, "id") != account
+            or self.records.user_of_account(account) is None
+        ):
             return None
         if field(obj, "capabilities", "transfers") != "active":
             return []

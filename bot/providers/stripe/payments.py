@@ -52,8 +52,18 @@ def application_fee(minor: int, fee_bps: int) -> int:
 class StripePayments:
     """Charging a sender, and finding what was charged under a key."""
 
-    def __init__(self, transport: StripeTransport, records: StripeRecords, cards: StripeCards,
-                 accounts: StripeAccounts, clock: Clock, *, return_url: str, fee_bps: int, connect: bool) -> None:
+    def __init__(
+        self,
+        transport: StripeTransport,
+        records: StripeRecords,
+        cards: StripeCards,
+        accounts: StripeAccounts,
+        clock: Clock,
+        *,
+        return_url: str,
+        fee_bps: int,
+        connect: bool,
+    ) -> None:
         self.transport = transport
         self.records = records
         self.cards = cards
@@ -64,7 +74,13 @@ class StripePayments:
         self.connect = connect
 
     def pay(  # noqa: C901
-        self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
         reference: dict[str, str] | None = None,
     ) -> PayResult:
         """Charge the sender's saved card under `key`: paid to the recipient's account, or held for them."""
@@ -87,8 +103,9 @@ class StripePayments:
             # money instead. Stripe saves no result for a refused request, so the key is still free.
             log.warning("recipient %s cannot take transfers any more; holding the payment", recipient_id)
             self.records.save(recipient_id, account_ready=False)
-            return self.pay(key=key, sender_id=sender_id, recipient_id=recipient_id, amount=amount, memo=memo,
-                            reference=reference)
+            return self.pay(
+                key=key, sender_id=sender_id, recipient_id=recipient_id, amount=amount, memo=memo, reference=reference
+            )
         except stripe.CardError as err:
             return self._declined(err, key, customer, amount, charge)
         except stripe.IdempotencyError:
@@ -125,33 +142,54 @@ class StripePayments:
             params["transfer_group"] = f"paybot-{metadata.get('transfer_id') or metadata['paybot_key']}"
         return params
 
-    def _declined(self, err: stripe.CardError, key: str, customer: str, amount: Money,
-                  charge: dict[str, Any]) -> PayResult:
+    def _declined(
+        self, err: stripe.CardError, key: str, customer: str, amount: Money, charge: dict[str, Any]
+    ) -> PayResult:
         error = err.error
         pi = getattr(error, "payment_intent", None) if error else None
         ref = field(pi, "id")
         if err.code == "authentication_required":
             # The bank wants the sender present: a hosted page for exactly this payment.
             created = int(field(pi, "created") or self.clock.now().timestamp())
-            data = {k: charge[k] for k in ("metadata", "transfer_data", "transfer_group", "application_fee_amount")
-                    if k in charge}
+            data = {
+                k: charge[k]
+                for k in ("metadata", "transfer_data", "transfer_group", "application_fee_amount")
+                if k in charge
+            }
             page: Any = {
-                "mode": "payment", "customer": customer,
-                "success_url": self.return_url, "cancel_url": self.return_url,
+                "mode": "payment",
+                "customer": customer,
+                "success_url": self.return_url,
+                "cancel_url": self.return_url,
                 "expires_at": created + AUTH_PAGE_LIFETIME,
                 "metadata": {"paybot_key": key},
-                "line_items": [{"quantity": 1, "price_data": {
-                    "currency": charge["currency"], "unit_amount": amount.minor,
-                    "product_data": {"name": "Payment sent with paybot"}}}],
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": charge["currency"],
+                            "unit_amount": amount.minor,
+                            "product_data": {"name": "Payment sent with paybot"},
+                        },
+                    }
+                ],
                 "payment_intent_data": data,
             }
             client = self.transport.client
-            session = self.transport.call(lambda: client.v1.checkout.sessions.create(
-                params=page, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}))
+            session = self.transport.call(
+                lambda: client.v1.checkout.sessions.create(
+                    params=page, options={"idempotency_key": "auth:" + key.removeprefix("pay:")}
+                )
+            )
             self.records.record(key, customer, amount, payment_intent=ref, session=session.id)
             self._abandon(ref, "cancel:" + key.removeprefix("pay:"))
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=ref, reason="authentication required", url=session.url,
-                             valid_for=CHECKOUT_LIFETIME)
+            return PayResult(
+                PayOutcome.NEEDS_AUTH,
+                ref=ref,
+                reason="authentication required",
+                url=session.url,
+                valid_for=CHECKOUT_LIFETIME,
+            )
         decline = getattr(error, "decline_code", None) or err.code or ""
         return PayResult(PayOutcome.DECLINED, ref=ref, reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
 
@@ -161,11 +199,13 @@ class StripePayments:
         if ref is None:
             return
         try:
-            self.transport.client.v1.payment_intents.cancel(ref, params={"cancellation_reason": "abandoned"},
-                                                            options={"idempotency_key": key})
+            self.transport.client.v1.payment_intents.cancel(
+                ref, params={"cancellation_reason": "abandoned"}, options={"idempotency_key": key}
+            )
         except stripe.StripeError as err:  # tidiness only: the payment goes on without it
-            log.warning("could not cancel the refused PaymentIntent %s: %s", ref,
-                        err.user_message or type(err).__name__)
+            log.warning(
+                "could not cancel the refused PaymentIntent %s: %s", ref, err.user_message or type(err).__name__
+            )
 
     def _intents(self, params: dict[str, Any]) -> Any:
         client = self.transport.client
@@ -201,14 +241,21 @@ class StripePayments:
         if customer is None:
             return None
         client = self.transport.client
-        intents = [pi for pi in self._intents({"customer": customer, "limit": 100})
-                   if field(pi, "metadata", "paybot_key") == key]
+        intents = [
+            pi
+            for pi in self._intents({"customer": customer, "limit": 100})
+            if field(pi, "metadata", "paybot_key") == key
+        ]
         for pi in intents:
             if pi.status == "succeeded":
                 return PayResult(PayOutcome.PAID if field(pi, "transfer_data") else PayOutcome.HELD, ref=pi.id)
-        sessions = [cs for cs in self.transport.each(lambda p: client.v1.checkout.sessions.list(params=p),
-                                                     {"customer": customer, "limit": 100})
-                    if field(cs, "metadata", "paybot_key") == key]
+        sessions = [
+            cs
+            for cs in self.transport.each(
+                lambda p: client.v1.checkout.sessions.list(params=p), {"customer": customer, "limit": 100}
+            )
+            if field(cs, "metadata", "paybot_key") == key
+        ]
         for cs in sessions:
             if cs.status == "open":  # the page closes now: it cannot be paid after this answer
                 try:
@@ -218,21 +265,25 @@ class StripePayments:
                 except stripe.StripeError as err:
                     raise translate(err) from None
         if sessions:
-            return PayResult(PayOutcome.NEEDS_AUTH, ref=intents[0].id if intents else None,
-                             reason="not approved in time")
+            return PayResult(
+                PayOutcome.NEEDS_AUTH, ref=intents[0].id if intents else None, reason="not approved in time"
+            )
         if intents:
             error = field(intents[0], "last_payment_error")
             decline = field(error, "decline_code") or field(error, "code") or ""
-            return PayResult(PayOutcome.DECLINED, ref=intents[0].id,
-                             reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
+            return PayResult(PayOutcome.DECLINED, ref=intents[0].id, reason=DECLINE_WORDS.get(decline, DEFAULT_DECLINE))
         return None
 
     def payments_since(self, since: datetime) -> list[ProviderPayment]:
         """Every payment paybot made (a succeeded PaymentIntent with its key) since `since`, for reconciliation."""
         client = self.transport.client
         created = {"gte": int(since.timestamp())}
-        transfers = {t.source_transaction for t in self.transport.each(
-            lambda p: client.v1.transfers.list(params=p), {"created": created, "limit": 100})}
+        transfers = {
+            t.source_transaction
+            for t in self.transport.each(
+                lambda p: client.v1.transfers.list(params=p), {"created": created, "limit": 100}
+            )
+        }
         refunded: dict[str, int] = {}
         for r in self.transport.each(lambda p: client.v1.refunds.list(params=p), {"created": created, "limit": 100}):
             if r.status != "failed" and r.payment_intent:
@@ -242,8 +293,16 @@ class StripePayments:
             key = field(pi, "metadata", "paybot_key")
             if not key or pi.status != "succeeded":
                 continue
-            out.append(ProviderPayment(
-                key=key, ref=pi.id, amount_minor=pi.amount, currency=pi.currency.upper(), charged=True,
-                delivered=bool(field(pi, "transfer_data")) or pi.latest_charge in transfers,
-                refunded=refunded.get(pi.id, 0) >= pi.amount, refunded_minor=refunded.get(pi.id, 0)))
+            out.append(
+                ProviderPayment(
+                    key=key,
+                    ref=pi.id,
+                    amount_minor=pi.amount,
+                    currency=pi.currency.upper(),
+                    charged=True,
+                    delivered=bool(field(pi, "transfer_data")) or pi.latest_charge in transfers,
+                    refunded=refunded.get(pi.id, 0) >= pi.amount,
+                    refunded_minor=refunded.get(pi.id, 0),
+                )
+            )
         return out

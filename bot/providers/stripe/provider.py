@@ -72,11 +72,20 @@ class StripeProvider:
         self.records = StripeRecords(uow, clock)
         self.cards = StripeCards(transport, self.records, return_url=return_url, currency=currency.lower())
         self.accounts = StripeAccounts(transport, self.records, clock, return_url=return_url, connect=connect)
-        self.payments = StripePayments(transport, self.records, self.cards, self.accounts, clock,
-                                       return_url=return_url, fee_bps=fee_bps, connect=connect)
+        self.payments = StripePayments(
+            transport,
+            self.records,
+            self.cards,
+            self.accounts,
+            clock,
+            return_url=return_url,
+            fee_bps=fee_bps,
+            connect=connect,
+        )
         self.settlements = StripeSettlements(transport, self.accounts, fee_bps=fee_bps, connect=connect)
-        self.event_source = StripeEvents(transport, self.records, self.cards, self.accounts,
-                                         StripeApprovals(transport, self.records))
+        self.event_source = StripeEvents(
+            transport, self.records, self.cards, self.accounts, StripeApprovals(transport, self.records)
+        )
 
     @classmethod
     def from_settings(cls, settings: Any, clock: Clock) -> StripeProvider:
@@ -91,10 +100,17 @@ class StripeProvider:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         client = stripe.StripeClient(key, **options)
         engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
-        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables[name]
-                                                     for name in ("stripeuser", "stripepayment")])
-        return cls(client, UnitOfWork(engine), clock, return_url=settings.stripe_return_url,
-                   currency=settings.paybot_currency, fee_bps=settings.stripe_application_fee_bps)
+        SQLModel.metadata.create_all(
+            engine, tables=[SQLModel.metadata.tables[name] for name in ("stripeuser", "stripepayment")]
+        )
+        return cls(
+            client,
+            UnitOfWork(engine),
+            clock,
+            return_url=settings.stripe_return_url,
+            currency=settings.paybot_currency,
+            fee_bps=settings.stripe_application_fee_bps,
+        )
 
     def close(self) -> None:
         self.uow.engine.dispose()
@@ -145,10 +161,19 @@ class StripeProvider:
 
     # ------------------------------------------------------------------ money
 
-    def pay(self, *, key: str, sender_id: str, recipient_id: str, amount: Money, memo: str | None,
-            reference: dict[str, str] | None = None) -> PayResult:
-        return self.payments.pay(key=key, sender_id=sender_id, recipient_id=recipient_id, amount=amount, memo=memo,
-                                 reference=reference)
+    def pay(
+        self,
+        *,
+        key: str,
+        sender_id: str,
+        recipient_id: str,
+        amount: Money,
+        memo: str | None,
+        reference: dict[str, str] | None = None,
+    ) -> PayResult:
+        return self.payments.pay(
+            key=key, sender_id=sender_id, recipient_id=recipient_id, amount=amount, memo=memo, reference=reference
+        )
 
     def lookup(self, key: str, sender_id: str) -> PayResult | None:
         return self.payments.lookup(key, sender_id)
@@ -173,8 +198,16 @@ class StripeProvider:
         """None: Connect accounts are paid out to their banks by the provider itself."""
         return []
 
-    def cash_out(self, *, key: str, user_id: str, currency: str, keep: int = 0,
-                 holds_for_others: bool = False, accounts: PayoutAccounts = NO_ACCOUNTS) -> CashOut:
+    def cash_out(
+        self,
+        *,
+        key: str,
+        user_id: str,
+        currency: str,
+        keep: int = 0,
+        holds_for_others: bool = False,
+        accounts: PayoutAccounts = NO_ACCOUNTS,
+    ) -> CashOut:
         """Nothing to do: a Connect account is paid out to its bank account by Stripe itself, on the payout
         schedule of the account (Express dashboard), so paybot makes no payout and asks Stripe nothing."""
         return CashOut(CashOutOutcome.AUTOMATIC)

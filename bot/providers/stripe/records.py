@@ -68,22 +68,40 @@ class StripeRecords:
     def awaiting(self, since: datetime) -> list[StripeUser]:
         """The rows with a Connect account not ready yet whose onboarding schedule started at `since` or later."""
         with self.uow() as s:
-            return list(s.exec(select(StripeUser).where(
-                col(StripeUser.account_id).is_not(None), col(StripeUser.account_ready).is_(False),
-                col(StripeUser.updated_at) >= since)))
+            return list(
+                s.exec(
+                    select(StripeUser).where(
+                        col(StripeUser.account_id).is_not(None),
+                        col(StripeUser.account_ready).is_(False),
+                        col(StripeUser.updated_at) >= since,
+                    )
+                )
+            )
 
     def payment(self, key: str) -> StripePayment | None:
         """What paybot made on the platform for `key`, if anything."""
         with self.uow() as s:
             return s.get(StripePayment, key)
 
-    def record(self, key: str, customer: str, amount: Money, *, payment_intent: str | None = None,
-               session: str | None = None, outcome: PayOutcome | None = None) -> None:
+    def record(
+        self,
+        key: str,
+        customer: str,
+        amount: Money,
+        *,
+        payment_intent: str | None = None,
+        session: str | None = None,
+        outcome: PayOutcome | None = None,
+    ) -> None:
         """Remember what paybot made for `key` on the platform (the fields given; the others stay)."""
         with self.uow() as s:
             row = s.get(StripePayment, key) or StripePayment(
-                key=key, customer_id=customer, amount_minor=amount.minor, currency=amount.currency.lower(),
-                updated_at=self.clock.now())
+                key=key,
+                customer_id=customer,
+                amount_minor=amount.minor,
+                currency=amount.currency.lower(),
+                updated_at=self.clock.now(),
+            )
             row.customer_id, row.amount_minor, row.currency = customer, amount.minor, amount.currency.lower()
             if payment_intent is not None and row.outcome is None:
                 row.payment_intent_id = payment_intent

@@ -41,17 +41,31 @@ class StripeSettlements:
         net = amount.minor - application_fee(amount.minor, self.fee_bps)
         # A Transfer already made with this key is the answer: Stripe replays a 500 under its key for 24 h
         # (and then forgets the key), so a release whose first answer was a 500 after the work is found here.
-        made = next((tr for tr in self.transport.each(client.v1.transfers.list, {"transfer_group": group})
-                     if field(tr, "metadata", "paybot_key") == key), None)
+        made = next(
+            (
+                tr
+                for tr in self.transport.each(client.v1.transfers.list, {"transfer_group": group})
+                if field(tr, "metadata", "paybot_key") == key
+            ),
+            None,
+        )
         if made is not None:
             if field(made, "amount") != net or field(made, "destination") != destination:
                 raise IdempotencyError(f"key {key} was used with other parameters")
             return str(made.id)
-        transfer = self.transport.call(lambda: client.v1.transfers.create(params={
-            "amount": net, "currency": amount.currency.lower(),
-            "destination": destination, "source_transaction": field(pi, "latest_charge"),
-            "transfer_group": group, "metadata": {"paybot_key": key},
-        }, options={"idempotency_key": key}))
+        transfer = self.transport.call(
+            lambda: client.v1.transfers.create(
+                params={
+                    "amount": net,
+                    "currency": amount.currency.lower(),
+                    "destination": destination,
+                    "source_transaction": field(pi, "latest_charge"),
+                    "transfer_group": group,
+                    "metadata": {"paybot_key": key},
+                },
+                options={"idempotency_key": key},
+            )
+        )
         return str(transfer.id)
 
     def refund(self, *, key: str, payment_ref: str, amount: Money) -> Settled:
@@ -81,8 +95,9 @@ class StripeSettlements:
         elif charge is not None and self.connect and field(pi, "transfer_group"):
             # Held money that was released: the recipient's share first, so the platform does not pay it out of
             # its own balance.
-            released = self.transport.each(lambda p: client.v1.transfers.list(params=p),
-                                           {"transfer_group": pi.transfer_group, "limit": 100})
+            released = self.transport.each(
+                lambda p: client.v1.transfers.list(params=p), {"transfer_group": pi.transfer_group, "limit": 100}
+            )
             for transfer in released:
                 take, _ = take_back(amount.minor, charge, transfer)
                 if take > 0:
@@ -112,8 +127,11 @@ class StripeSettlements:
         if field(pi, "transfer_data") and field(charge, "transfer"):
             transfers = [self.transport.call(partial(client.v1.transfers.retrieve, str(field(charge, "transfer"))))]
         elif self.connect and field(pi, "transfer_group"):
-            transfers = list(self.transport.each(lambda p: client.v1.transfers.list(params=p),
-                                                 {"transfer_group": pi.transfer_group, "limit": 100}))
+            transfers = list(
+                self.transport.each(
+                    lambda p: client.v1.transfers.list(params=p), {"transfer_group": pi.transfer_group, "limit": 100}
+                )
+            )
         else:
             transfers = []
         for transfer in transfers:
@@ -136,17 +154,23 @@ class StripeSettlements:
         made = _reversal_made(transfer, key)
         if made is not None:
             return made
-        reversal = self.transport.call(partial(self.transport.client.v1.transfers.reversals.create, transfer.id,
-                                               params={"amount": amount, "metadata": {"paybot_key": key}},
-                                               options={"idempotency_key": key}))
+        reversal = self.transport.call(
+            partial(
+                self.transport.client.v1.transfers.reversals.create,
+                transfer.id,
+                params={"amount": amount, "metadata": {"paybot_key": key}},
+                options={"idempotency_key": key},
+            )
+        )
         return str(reversal.id)
 
     def _refund_made(self, key: str, payment_ref: str, minor: int) -> Settled | None:
         """The refund made with `key`, if the payment has one (one that failed since counts as pending: its
         failure is an event paybot reads); IdempotencyError when it refunded another amount."""
         client = self.transport.client
-        for refund in self.transport.each(lambda p: client.v1.refunds.list(params=p),
-                                          {"payment_intent": payment_ref, "limit": 100}):
+        for refund in self.transport.each(
+            lambda p: client.v1.refunds.list(params=p), {"payment_intent": payment_ref, "limit": 100}
+        ):
             if field(refund, "metadata", "paybot_key") == key:
                 if int(refund.amount) != minor:
                     raise IdempotencyError(f"key {key} refunded {refund.amount}, not {minor}")

@@ -51,14 +51,20 @@ CHANNEL_TIMEOUT = 10
 CLEANUP_INTERVAL = 2
 MAX_HEADERS = 16 * 1024
 SERVER_SETTINGS: dict[str, Any] = {
-    "threads": 4, "ident": "paybot", "connection_limit": CONNECTION_LIMIT, "channel_timeout": CHANNEL_TIMEOUT,
-    "cleanup_interval": CLEANUP_INTERVAL, "max_request_body_size": MAX_BODY, "max_request_header_size": MAX_HEADERS,
+    "threads": 4,
+    "ident": "paybot",
+    "connection_limit": CONNECTION_LIMIT,
+    "channel_timeout": CHANNEL_TIMEOUT,
+    "cleanup_interval": CLEANUP_INTERVAL,
+    "max_request_body_size": MAX_BODY,
+    "max_request_header_size": MAX_HEADERS,
     "asyncore_use_poll": True,
 }
 
 
-def signed_by(body: bytes, header: str | None, secret: str, *, tolerance: int = TOLERANCE,
-              now: float | None = None) -> bool:
+def signed_by(
+    body: bytes, header: str | None, secret: str, *, tolerance: int = TOLERANCE, now: float | None = None
+) -> bool:
     """Whether `header` (Stripe-Signature: "t=...,v1=...") signs the raw `body` with `secret`, no older than
     `tolerance` seconds: stripe-python's WebhookSignature.verify_header, on the bytes as received (it decodes
     them as UTF-8 first, so a body that is not UTF-8 raised a ValueError before any signature was checked)."""
@@ -92,8 +98,13 @@ def parse(body: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def make_app(provider: StripeProvider, platform_secret: str, apply: Callable[[ProviderEvent], None], *,
-             connect_secret: str | None = None) -> Flask:
+def make_app(
+    provider: StripeProvider,
+    platform_secret: str,
+    apply: Callable[[ProviderEvent], None],
+    *,
+    connect_secret: str | None = None,
+) -> Flask:
     """A Flask app with one route, POST /stripe/webhook, that verifies, scopes, translates and applies each event.
 
     Stripe signs each endpoint with its own secret, and both endpoints may point at this URL: the platform's
@@ -114,8 +125,15 @@ def make_app(provider: StripeProvider, platform_secret: str, apply: Callable[[Pr
     return app
 
 
-def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: Callable[[ProviderEvent], None], *,  # noqa: C901
-             connect_secret: str | None = None, endpoint: str = "webhook") -> None:
+def register(  # noqa: C901
+    app: Flask,
+    provider: StripeProvider,
+    platform_secret: str,
+    apply: Callable[[ProviderEvent], None],
+    *,
+    connect_secret: str | None = None,
+    endpoint: str = "webhook",
+) -> None:
     """Add the webhook's route (POST /stripe/webhook, as `make_app` describes) to `app`: its own app
     (`paybot webhook`) or paybot's web app (`paybot web`, endpoint "stripe_webhook"). The app must refuse bodies over
     MAX_BODY (MAX_CONTENT_LENGTH)."""
@@ -139,16 +157,27 @@ def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: 
         raw_account = signed.get("account")
         account = raw_account if isinstance(raw_account, str) else ""
         if not connect and raw_account is not None:
-            log.warning("refused Stripe webhook %s: signed with the platform endpoint's secret, yet a connected "
-                        "account's event", event_id)
+            log.warning(
+                "refused Stripe webhook %s: signed with the platform endpoint's secret, yet a connected "
+                "account's event",
+                event_id,
+            )
             return Response("not a platform event", status=400)
         if connect and not account:
-            log.warning("refused Stripe webhook %s: signed with the Connect endpoint's secret, yet no connected "
-                        "account's event", event_id)
+            log.warning(
+                "refused Stripe webhook %s: signed with the Connect endpoint's secret, yet no connected "
+                "account's event",
+                event_id,
+            )
             return Response("not a connected account's event", status=400)
         if connect and (signed.get("type") != "account.updated" or provider.user_of_account(account) is None):
-            log.info("ignored Stripe Connect event %s (%s of %s): only account.updated of the accounts paybot "
-                     "created is taken from connected accounts", event_id, signed.get("type"), account)
+            log.info(
+                "ignored Stripe Connect event %s (%s of %s): only account.updated of the accounts paybot "
+                "created is taken from connected accounts",
+                event_id,
+                signed.get("type"),
+                account,
+            )
             return Response("ignored", status=200)
         try:
             event = provider.fetch_event(event_id, account=account if connect else None)
@@ -164,8 +193,9 @@ def register(app: Flask, provider: StripeProvider, platform_secret: str, apply: 
             log.warning("could not read Stripe webhook %s: %s", event.id, type(err).__name__)
             return Response("try again", status=503)
         if events is None:
-            log.warning("refused Stripe webhook %s: Stripe's copy is not account.updated of account %s", event.id,
-                        account)
+            log.warning(
+                "refused Stripe webhook %s: Stripe's copy is not account.updated of account %s", event.id, account
+            )
             return Response("not taken", status=400)
         for item in events:
             apply(item)
