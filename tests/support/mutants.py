@@ -64,17 +64,20 @@ MUTATIONS = [
         "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
         "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
         "bot/app/answers.py",
-        "        earlier = any(t.kind == TransferKind.SEND and not answers(t, said_at, said_id)\n"
-        "                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n",
-        "        earlier = any(t.kind == TransferKind.SEND and t.status == Status.PENDING and t.asked_at is None\n"
-        "                      and id_after(said_id, t.command_tweet_id) is not False for t in waiting)\n",
+        "            t.kind == TransferKind.SEND\n"
+        "            and not answers(t, said_at, said_id)\n"
+        "            and id_after(said_id, t.command_tweet_id) is not False\n",
+        "            t.kind == TransferKind.SEND\n"
+        "            and t.status == Status.PENDING\n"
+        "            and t.asked_at is None\n"
+        "            and id_after(said_id, t.command_tweet_id) is not False\n",
     ),
     Mutation(
         "refusal-menu-says-yes",
         "a bare no with several payments waiting is answered with a menu of YES codes (rule 2 reverted)",
         "bot/app/answers.py",
-        """say("choose.option" if confirm else "choose.option_no", lang,""",
-        """say("choose.option", lang,""",
+        """                    "choose.option" if confirm else "choose.option_no",\n""",
+        """                    "choose.option",\n""",
     ),
     Mutation(
         "superseded-confirmation-sent",
