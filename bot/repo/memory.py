@@ -253,7 +253,7 @@ class MemPageLinks(_Repo[PageLink]):
         committed = self.tx.store.tables[PageLink].get(nonce)
         return committed.get("claim") if committed is not None else row.claim
 
-    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+    def claim(self, nonce: str, token: str, now: datetime) -> bool:
         row = self.t.get(nonce)
         committed = self.tx.store.tables[PageLink].get(nonce)
         if row is None or row.used_at is not None or (committed and committed.get("used_at") is not None):
@@ -263,7 +263,7 @@ class MemPageLinks(_Repo[PageLink]):
         holder = self._committed_claim(nonce, row)
         if row.claim != holder:  # claimed here and by a unit of work that committed meanwhile: theirs counts
             return False
-        if holder is not None and holder != held:
+        if holder is not None:
             return False
         row.claim = token
         return True

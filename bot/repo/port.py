@@ -307,10 +307,11 @@ class PageLinks(Protocol):
         two units of work using one link at once, one is told True and the other (once the first commits) False."""
         ...
 
-    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+    def claim(self, nonce: str, token: str, now: datetime) -> bool:
         """Hold the link for `token` (the card page, before it calls the provider), if it exists, ends after `now`,
-        was not used, and is held by nobody or by `held` (the claim the same browser held before): whether it was
-        held. Atomic as `use`: of two units of work claiming one link at once, one wins."""
+        was not used, and is held by nobody (not even by the browser's own earlier claim: a claim ends only by
+        `release` or `use_claimed`, or with the link): whether it was held. Atomic as `use`: of two units of work
+        claiming one link at once, one wins."""
         ...
 
     def release(self, nonce: str, token: str) -> None:

@@ -247,13 +247,9 @@ class SqlPageLinks(_Table):
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def claim(self, nonce: str, token: str, now: datetime, held: str | None = None) -> bool:
+    def claim(self, nonce: str, token: str, now: datetime) -> bool:
         self.s.flush()
-        free = (
-            col(PageLink.claim).is_(None)
-            if held is None
-            else or_(col(PageLink.claim).is_(None), col(PageLink.claim) == held)
-        )
+        free = col(PageLink.claim).is_(None)
         result = self.s.execute(
             update(PageLink)
             .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now, free)

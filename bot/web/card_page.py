@@ -41,9 +41,18 @@ link is saving a card elsewhere and nothing was saved here. The winner calls the
   page could not use says so instead of "saved");
 - refused, or the provider failed: the claim is released, so the same link may try another card (in any browser);
 - the bank wants the person (or the payment is pending): the claim is kept while they are at the bank, and only
-  the browser holding it reads the return; the same browser may post a new form meanwhile (its claim is replaced).
+  the browser holding it reads the return. Nothing else takes the link meanwhile, not even the same browser (a
+  second tab, the form again): any form gets the 409 page. The bank's return is the only way the claim resolves
+  (SAVED: the link is used; refused or failed: the claim is released), or the link's end. Letting the browser
+  replace its own claim let two card forms of one link run at once: the return of card A, with Mangopay while card
+  B was saved, saved card A over B (the adapter saves a card on the CIT's success, before the page checks its
+  claim) though A's page said "used"; two active cards from one link.
+The return checks, in a unit of work of its own just before it asks Mangopay anything, that the session's claim
+token still is the link's claim: since nothing else may take a held claim, the claim it then holds stays its own
+while the adapter reads (and may save) the card.
 The claim has no clock of its own: it ends with the link (PAYBOT_LINK_TTL), is released as above, or is used. A
-server that dies during the provider call leaves the link held until its end (the person sends REGISTER again).
+server that dies during the provider call, or a person who abandons the bank's page, leaves the link held until its
+end (the person waits for it, or sends REGISTER again for a new link).
 The link's minutes count at the claim: a form posted while the link is within them is finished and saved even if
 the provider answers after the link's end (the person said yes in time; the claim already shut out every other
 form). The bank's return is a new step and counts its own time, below.
@@ -193,11 +202,11 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         return None
 
     def claim(link: PageLink, now: datetime) -> str | None:
-        """Claim `link` for this browser, in a unit of work of its own: the claim's token, or None when another
-        browser (or form) holds it, or the link was used or ended meanwhile."""
+        """Claim `link` for this browser, in a unit of work of its own: the claim's token, or None when any form
+        holds it (this browser's own too, while it is at the bank), or the link was used or ended meanwhile."""
         token = secrets.token_urlsafe(16)
         with pages.store() as tx:
-            if not tx.page_links.claim(link.nonce, token, now, held(link)):
+            if not tx.page_links.claim(link.nonce, token, now):
                 return None
             tx.commit()
         session[CLAIM] = {"link": link.nonce, "token": token}
@@ -273,7 +282,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         token = claim(link, now)  # committed before the provider sees the card: one form per link at a time
         if token is None:
             return not_claimed(link, now)
-        session.pop("card_payment", None)  # a bank visit of this browser's before is over: its claim is replaced
+        session.pop("card_payment", None)  # a bank visit of this browser's before is over: its claim was resolved
         try:
             finished = port.finish_card(link.user_id, registration, data, browser, ip, f"{pages.base_url}/card/return")
         except ProviderError as err:
@@ -298,6 +307,11 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         if page_links.state_of(link, now) is not LinkState.OK:  # the link's minutes ran out at the bank
             log.info("card page: back from the bank after the link's end: nothing read, nothing saved")
             return pages.page("card_failed.html", link.lang, 410, text=LAPSED)
+        with pages.store() as tx:  # the claim, as committed now: still this session's before Mangopay is asked
+            current = tx.page_links.get(link.nonce)
+        if current is None or current.used_at is not None or current.claim != token:
+            log.info("card page: back from the bank, but the link's claim is not this browser's: nothing read")
+            return pages.problem(LinkState.USED if current and current.used_at else "no_link", link.lang)
         try:
             finished = port.card_returned(link.user_id, payment)
         except ProviderError as err:

@@ -766,9 +766,9 @@ def test_a_page_link_is_used_once_before_its_end(store: Store) -> None:
 
 def test_a_page_link_is_claimed_by_one_holder_then_used_by_it_only(store: Store) -> None:
     """`claim` holds a link for one token: of two units of work claiming at once, the one after the other's commit
-    is told no; the holder (by `held`) may claim it again, nobody else; `release` by another token does nothing, by
-    the holder frees it; `use_claimed` marks it used for its holder only, past the link's end too; no claim on a link
-    used, ended or never stored."""
+    is told no; nobody may claim it while it is held, not even its holder with a new token; `release` by another
+    token does nothing, by the holder frees it; `use_claimed` marks it used for its holder only, past the link's end
+    too; no claim on a link used, ended or never stored."""
     with store() as tx:
         tx.page_links.add(page_link("n1"))
         tx.page_links.add(page_link("n2", expires_at=NOW + MIN))
@@ -778,14 +778,14 @@ def test_a_page_link_is_claimed_by_one_holder_then_used_by_it_only(store: Store)
         one.commit()
         assert not two.page_links.claim("n1", "b", NOW)
     with store() as tx:
-        assert not tx.page_links.claim("n1", "b", NOW, held="x") and tx.page_links.claim("n1", "a2", NOW, held="a")
+        assert not tx.page_links.claim("n1", "b", NOW) and not tx.page_links.claim("n1", "a2", NOW)
         tx.page_links.release("n1", "b")
         tx.commit()
     with store() as tx:
         claimed = tx.page_links.get("n1")
-        assert claimed is not None and claimed.claim == "a2"
-        assert not tx.page_links.use_claimed("n1", "a", NOW) and not tx.page_links.claim("n1", "b", NOW)
-        tx.page_links.release("n1", "a2")
+        assert claimed is not None and claimed.claim == "a"
+        assert not tx.page_links.use_claimed("n1", "b", NOW) and not tx.page_links.claim("n1", "b", NOW)
+        tx.page_links.release("n1", "a")
         tx.commit()
     with store() as tx:
         assert tx.page_links.claim("n1", "b", NOW)
@@ -794,7 +794,7 @@ def test_a_page_link_is_claimed_by_one_holder_then_used_by_it_only(store: Store)
         assert tx.page_links.use_claimed("n1", "b", NOW + 20 * MIN)  # the claim was won within the link's minutes
         tx.commit()
     with store() as tx:
-        assert not tx.page_links.use_claimed("n1", "b", NOW) and not tx.page_links.claim("n1", "c", NOW, held="b")
+        assert not tx.page_links.use_claimed("n1", "b", NOW) and not tx.page_links.claim("n1", "c", NOW)
         assert not tx.page_links.claim("n2", "c", NOW + MIN) and not tx.page_links.claim("nope", "c", NOW)
         used = tx.page_links.get("n1")
         assert used is not None and used.used_at == NOW + 20 * MIN

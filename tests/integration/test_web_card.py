@@ -597,10 +597,111 @@ def test_while_the_person_is_at_their_bank_another_browser_saves_no_card(cw: Car
     assert cw.mp.has_card(ALICE) and len(_active_cards(cw.sim)) == 1
 
 
-def test_the_browser_at_the_bank_may_post_another_card_instead(cw: CardWorld) -> None:
-    """The person leaves the bank's page and posts another card from the same browser: its claim is its own, so the
-    new card is saved."""
+def _back_from_the_bank(bank_page: str, answer: str = "pass") -> str:
+    """Answer the bank's page (the emulator's 3-D Secure page) as the person would: the path it sends them back to."""
+    page = unescape(re.findall(r'href="([^"]+)"', bank_page)[-1])
+    back = requests.post(page, data={"answer": answer}, allow_redirects=False, timeout=10).headers["Location"]
+    return urlsplit(back).path + "?" + urlsplit(back).query
+
+
+def test_the_browser_at_the_bank_may_not_post_another_card_meanwhile(cw: CardWorld) -> None:
+    """While the person is at their bank, nothing else takes the link, not even the same browser: a second tab's
+    form is refused (409, "busy") and reaches nobody; the bank's return then saves the first card and uses the link.
+    (Before the fix the same browser's second form replaced its claim and was saved.)"""
     url = cw.register(ALICE)
-    assert 'data-card="bank"' in cw.submit(cw.open(url), CARD_3DS).get_data(as_text=True)
-    again = cw.client.get("/card", headers=HEADERS).get_data(as_text=True)
-    assert _said(cw.submit(again, CARD_OK), 200, "saved") and cw.mp.has_card(ALICE)
+    bank = cw.submit(cw.open(url), CARD_3DS).get_data(as_text=True)
+    assert 'data-card="bank"' in bank
+    again = cw.client.get("/card", headers=HEADERS).get_data(as_text=True)  # a second tab: a new form
+    payins = len(_payins(cw.sim))
+    busy = cw.submit(again, CARD_OK)
+    assert _said(busy, 409, "failed") and BUSY_TEXT in unescape(busy.get_data(as_text=True))
+    assert len(_payins(cw.sim)) == payins and not cw.mp.has_card(ALICE)
+    assert _said(cw.client.get(_back_from_the_bank(bank), headers=HEADERS), 200, "saved")
+    assert cw.mp.has_card(ALICE) and len(_active_cards(cw.sim)) == 1
+    assert cw.web.page_link(url).used_at is not None  # type: ignore[union-attr]
+
+
+def _second_tab_during_the_return(
+    w: CardWorld, url: str, card_b: str, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, dict[str, Any]]:
+    """The attack: the browser is at the bank with card A (on the link `url`); its return is with Mangopay (a barrier
+    in `card_returned`) when a second tab of the same browser posts card B. The return's answer, and what the second
+    tab was told (with the card saved right after it)."""
+    bank = w.submit(w.open(url), CARD_3DS).get_data(as_text=True)
+    assert 'data-card="bank"' in bank
+    body_b = w.filled(w.client.get("/card", headers=HEADERS).get_data(as_text=True), card_b)
+    path = _back_from_the_bank(bank)
+    real = MangopayCards.card_returned
+    seen: dict[str, Any] = {}
+
+    def returned(self: MangopayCards, *args: Any, **kw: Any) -> Any:
+        if "b" not in seen:  # the return of card A is at Mangopay: the second tab posts card B now
+            seen["b"] = w.post(body_b)
+            seen["card_after_b"] = w.mp._row(ALICE).card_id
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(MangopayCards, "card_returned", returned)
+    back = w.client.get(path, headers=HEADERS)
+    monkeypatch.setattr(MangopayCards, "card_returned", real)
+    return back, seen
+
+
+def test_a_second_tab_posting_while_the_banks_return_is_read_saves_no_second_card(
+    cw: CardWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reproduction (attack-g): tab 2 posts card B while tab 1's return from the bank (card A) is with Mangopay.
+    Before the fix B took over the claim and was saved, then A's return saved card A over it while its page said
+    "used": two active cards from one link. Now B is refused (409) and reaches nobody; A is saved, said saved, and
+    is the one card."""
+    url = cw.register(ALICE)
+    back, seen = _second_tab_during_the_return(cw, url, CARD_OK, monkeypatch)
+    assert _said(seen["b"], 409, "failed") and seen["card_after_b"] is None
+    assert _said(back, 200, "saved")
+    assert cw.mp.has_card(ALICE) and len(_active_cards(cw.sim)) == 1
+    assert cw.web.page_link(url).used_at is not None  # type: ignore[union-attr]
+
+
+def test_a_declined_second_tab_during_the_banks_return_leaves_no_link_open(
+    cw: CardWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reproduction (attack-g): as above with a declined card B. Before the fix B's refusal released the claim, A's
+    return saved card A yet said "used", and the link stayed open: a third browser saved card C on it. Now B is
+    refused (409) before the provider, A is saved and uses the link, and the third browser saves nothing."""
+    url = cw.register(ALICE)  # the third browser opens the link before anything is posted
+    third = CardWorld(cw.web, cw.sim, cw.mp, cw.client.application.test_client())
+    html_c = third.open(url)
+    back, seen = _second_tab_during_the_return(cw, url, CARD_DECLINED, monkeypatch)
+    assert _said(seen["b"], 409, "failed") and _said(back, 200, "saved") and cw.mp.has_card(ALICE)
+    link = cw.web.page_link(url)
+    assert link is not None and link.used_at is not None
+    cards = len(_active_cards(cw.sim))
+    c = third.submit(html_c, CARD_OK)
+    assert c.status_code == 410 and len(_active_cards(cw.sim)) == cards == 1
+
+
+def test_a_second_tab_during_the_banks_return_saves_no_second_card_on_sql(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first reproduction on a real SQL store (SQLite file, and PostgreSQL when it is there): the claim held
+    for the bank's visit shuts the second tab out, so card A, the one said saved, is the one card."""
+    from bot import migrate
+    from bot.repo.sql import SqlStore
+
+    sim, mp = on_sim(tmp_path)
+    assert isinstance(sim.clock, FakeClock)
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    web = World(SqlStore(engine), clock=sim.clock)
+    app = web.make_app(card=MangopayCards(mp))
+    mp.own_card_page = True
+    try:
+        w = CardWorld(web, sim, mp, app.test_client())
+        url = w.register(ALICE)
+        back, seen = _second_tab_during_the_return(w, url, CARD_OK, monkeypatch)
+        assert _said(seen["b"], 409, "failed") and seen["card_after_b"] is None
+        assert _said(back, 200, "saved") and mp.has_card(ALICE) and len(_active_cards(sim)) == 1
+        assert web.page_link(url).used_at is not None  # type: ignore[union-attr]
+    finally:
+        mp.close()
+        sim.stop()
+        engine.dispose()
