@@ -566,15 +566,18 @@ class OperatorSession(SQLModel, table=True):
 
 class ConsoleAction(SQLModel, table=True):
     """One confirmation page of the console (bot.console.pages): the SHA-256 of the single-use token its form
-    carries, bound to the operator it was shown to, the action, the transfer and the exact amount it named (minor
-    units; None where no amount is named). `used_at` is set, in one conditional UPDATE, when the form is posted:
-    a second post finds it set and does nothing. `ok` and `outcome` are what the action came to, for the result
-    page the post is redirected to."""
+    carries, bound to the operator it was shown to, the session it was shown in, the action, the transfer and the
+    exact amount it named (minor units; None where no amount is named). `used_at` is set, in one conditional
+    UPDATE, when the form is posted: a second post finds it set and does nothing. `ok` and `outcome` are what the
+    action came to, for the result page the post is redirected to."""
 
     __tablename__ = "console_action"
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, index=True)
+    # The session the page was shown in (OperatorSession.token_hash): the token is spent only in that session, while
+    # it lasts (bot.console.actions). None on rows stored before 0020: those are never spent.
+    session_hash: str | None = None
     operator: str
     action: str
     transfer_id: int | None = None

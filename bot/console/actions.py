@@ -12,6 +12,13 @@ Decisions (the brief leaves them open):
   token). A crash between spending and acting leaves the action undone, and the result page says it has no outcome:
   at most once, never twice.
 - A token works for `VALID` after its page was shown; rows older than `KEPT` are deleted when a page is shown.
+- A token is bound to the session its page was shown in (the session row's `token_hash`, itself the SHA-256 of the
+  cookie's token), not only to the operator's name: after a sign-out, or a removal and a new operator of the same
+  name, an old page's form does nothing. It is spent in a unit of work that locks the operator's row (SELECT ...
+  FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes), the lock sign-in, `add --replace` and
+  `remove` take, and only while that session is still stored there: a removal (or a reset) and a spend are
+  serialized. The spend that commits first acts (it was confirmed by an operator then); one after the removal
+  does nothing and says so. Rows stored before this (no session) are never spent.
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, delete, select, update
 
+from bot.console.operators import IDLE
 from bot.repo.sql import SqlStore
-from bot.store import ConsoleAction
+from bot.store import ConsoleAction, Operator, OperatorSession
 
 VALID = timedelta(hours=1)
 KEPT = timedelta(days=30)
@@ -34,7 +43,8 @@ FIELD = "action_token"
 @dataclass(frozen=True)
 class Claim:
     """What posting a token came to: `fresh` (do the action: `amount_minor` is the page's), `used` (it was posted
-    before: nothing is done; `id` is its result), or neither (not a token paybot showed this operator for this)."""
+    before: nothing is done; `id` is its result), or neither (not a token paybot showed this operator, in this
+    session, for this; or the session ended, or the operator was removed, before it was spent)."""
 
     fresh: bool
     used: bool
@@ -50,14 +60,18 @@ def issue(
     amount_minor: int | None,
     question: str,
     now: datetime,
+    *,
+    session: str,
 ) -> str:
-    """A new token for the confirmation page asking `question`."""
+    """A new token for the confirmation page asking `question`, shown in the session whose cookie token is
+    `session`."""
     token = secrets.token_urlsafe(32)
     with store() as s:
         s.session.execute(delete(ConsoleAction).where(col(ConsoleAction.created_at) < now - KEPT))
         s.add(
             ConsoleAction(
                 token_hash=_digest(token),
+                session_hash=_digest(session),
                 operator=operator,
                 action=action,
                 transfer_id=transfer_id,
@@ -71,13 +85,23 @@ def issue(
 
 
 def claim(
-    store: SqlStore, token: str | None, operator: str, action: str, transfer_id: int | None, now: datetime
+    store: SqlStore,
+    token: str | None,
+    operator: str,
+    action: str,
+    transfer_id: int | None,
+    now: datetime,
+    *,
+    session: str | None,
 ) -> Claim:
-    """Spend `token` for `action` on `transfer_id` by `operator`: at most once, whatever posts it at once."""
-    if not token:
+    """Spend `token` for `action` on `transfer_id` by `operator` in the session whose cookie token is `session`:
+    at most once, whatever posts it at once, and only while that session lasts."""
+    if not token or not session:
         return Claim(False, False)
+    session_hash = _digest(session)
     bound = [
         col(ConsoleAction.token_hash) == _digest(token),
+        col(ConsoleAction.session_hash) == session_hash,
         col(ConsoleAction.operator) == operator,
         col(ConsoleAction.action) == action,
         col(ConsoleAction.transfer_id).is_(None)
@@ -85,6 +109,10 @@ def claim(
         else col(ConsoleAction.transfer_id) == transfer_id,
     ]
     with store() as s:
+        # The lock sign-in, `add --replace` and `remove` take (bot.console.operators): a removal or reset either
+        # commits first (and the session is gone here) or waits for this commit (the spend was confirmed first).
+        if not _session_lasts(s.session, operator, session_hash, now):
+            return Claim(False, False)
         spent = s.session.execute(
             update(ConsoleAction)
             .where(
@@ -103,6 +131,14 @@ def claim(
         if row.used_at is None:  # shown too long ago
             return Claim(False, False)
         return Claim(False, True, row.id, row.amount_minor)
+
+
+def _session_lasts(session: Any, operator: str, session_hash: str, now: datetime) -> bool:
+    """Lock `operator`'s row, and say whether the session `session_hash` is still theirs and not over."""
+    if session.get(Operator, operator, with_for_update=True) is None:
+        return False
+    row = session.get(OperatorSession, session_hash)
+    return row is not None and row.operator == operator and now < row.expires_at and now - row.seen_at < IDLE
 
 
 def record(store: SqlStore, action_id: int, ok: bool, outcome: str) -> None:

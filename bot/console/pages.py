@@ -255,6 +255,7 @@ def register(  # noqa: C901
             amount_minor,
             question,
             clock.now(),
+            session=session[SESSION_KEY],
         )
         return page(
             "confirm.html", question=question, action=action, back=back, fields={**fields, actions.FIELD: token}
@@ -270,6 +271,7 @@ def register(  # noqa: C901
             kind,
             transfer_id,
             clock.now(),
+            session=session.get(SESSION_KEY),
         )
         if claimed.fresh:
             return claimed
@@ -288,8 +290,8 @@ def register(  # noqa: C901
             back_label="Back to the console",
             message=(
                 "This form confirms nothing paybot asked you (no confirmation token, an unknown or "
-                "expired one, or one shown for another action): nothing was done. Ask again from "
-                "the console's page."
+                "expired one, one shown for another action or in another session, or your session ended "
+                "or your account was removed meanwhile): nothing was done. Ask again from the console's page."
             ),
         )
 

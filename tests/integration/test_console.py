@@ -14,7 +14,7 @@ from typing import Any
 import pyotp
 import pytest
 from flask.testing import FlaskClient
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from typer.testing import CliRunner
 
 from bot import admin
@@ -645,9 +645,15 @@ def test_simultaneous_posts_of_one_confirmation_spend_it_once(database_url: str)
     migrate.upgrade(engine)
     store = SqlStore(engine)
     now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-    token = actions.issue(store, "ada", "refund", 7, 200, "Refund $2.00 of transfer 7 to its sender?", now)
-    claims = at_once(lambda _: actions.claim(store, token, "ada", "refund", 7, now), [1, 2, 3])
-    later = actions.claim(store, token, "ada", "refund", 7, now + actions.VALID * 2)
+    operators.add(store, "ada", PASSWORD, now)
+    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
+    assert seat is not None
+    question = "Refund $2.00 of transfer 7 to its sender?"
+    token = actions.issue(store, "ada", "refund", 7, 200, question, now, session=seat)
+    claims = at_once(lambda _: actions.claim(store, token, "ada", "refund", 7, now, session=seat), [1, 2, 3])
+    for minutes in range(20, 121, 20):  # the session kept alive by a page every 20 minutes, past VALID
+        assert operators.operator_of(store, seat, now + timedelta(minutes=minutes)) == "ada"
+    later = actions.claim(store, token, "ada", "refund", 7, now + actions.VALID * 2, session=seat)
     engine.dispose()
     assert sorted((c.fresh, c.used) for c in claims if isinstance(c, actions.Claim)) == [
         (False, True),
@@ -767,3 +773,120 @@ def test_a_new_password_ends_a_session_whose_sign_in_was_under_way(
     alive = operators.operator_of(store, token, now) if token else None
     engine.dispose()
     assert alive is None, "a session made with the replaced password still works"
+
+
+# ------------------------------------------------------------ a confirmation is bound to its session
+
+
+def test_a_removal_between_the_guard_and_the_spend_stops_the_action(
+    world: ConsoleWorld, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`paybot operator remove ada` commits after ada's POST passed the session check but before its token is
+    spent: the spend, under the operator row's lock, finds the session gone; nothing is refunded, and a 400 page
+    says so."""
+    from bot.console import actions
+
+    transfer = world.send("@paybot send 5 to @alice")
+    form = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    real = actions.claim
+
+    def removed_first(*a: Any, **kw: Any) -> Any:  # the removal lands between the guard and the spend
+        assert operators.remove(world.store, "ada")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(actions, "claim", removed_first)
+    r = client.post(f"/console/transfers/{transfer}/refund", data=form)
+    assert operators.names(world.store) == []
+    assert r.status_code == 400 and "nothing was done" in text(r)
+    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+
+
+def test_a_spend_that_wins_the_lock_before_a_removal_acts(world: ConsoleWorld, client: FlaskClient) -> None:
+    """The other order: the spend commits first (it was confirmed by an operator then), the removal after it."""
+    transfer = world.send("@paybot send 5 to @alice")
+    form = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    assert client.post(f"/console/transfers/{transfer}/refund", data=form).status_code == 303
+    assert operators.remove(world.store, "ada")
+    assert admin.show(world.store, transfer)["refunded"] == "2.00"  # type: ignore[index]
+
+
+def test_a_page_shown_to_a_removed_operator_does_nothing_for_a_new_one_of_that_name(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    """ada sees a refund page; ada is removed and a new operator "ada" added: the old page's token does nothing in
+    the new ada's session (it is bound to the session it was shown in, not to a name)."""
+    transfer = world.send("@paybot send 5 to @alice")
+    old = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    assert operators.remove(world.store, "ada")
+    operators.add(world.store, "ada", PASSWORD + "x", world.run.clock.now())
+    c2 = world.app().test_client()
+    assert sign_in(c2, password=PASSWORD + "x").status_code == 303
+    csrf = csrf_of(c2.get(f"/console/transfers/{transfer}").get_data(as_text=True))
+    r = c2.post(f"/console/transfers/{transfer}/refund", data={**old, "csrf": csrf})
+    assert r.status_code == 400 and "nothing was done" in text(r)
+    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+
+
+def test_a_page_shown_before_a_sign_out_does_nothing_after_signing_in_again(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    transfer = world.send("@paybot send 5 to @alice")
+    old = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    client.post("/console/sign-out", data={"csrf": csrf_of(client.get("/console/health").get_data(as_text=True))})
+    assert sign_in(client).status_code == 303
+    csrf = csrf_of(client.get(f"/console/transfers/{transfer}").get_data(as_text=True))
+    r = client.post(f"/console/transfers/{transfer}/refund", data={**old, "csrf": csrf})
+    assert r.status_code == 400 and "nothing was done" in text(r)
+    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+
+
+def test_a_page_shown_in_one_session_does_nothing_in_another_of_the_same_operator(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    """Two sessions of ada at once (two browsers): a page shown in one is spent only there."""
+    transfer = world.send("@paybot send 5 to @alice")
+    form = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    other = world.app().test_client()
+    assert sign_in(other).status_code == 303
+    csrf = csrf_of(other.get(f"/console/transfers/{transfer}").get_data(as_text=True))
+    assert other.post(f"/console/transfers/{transfer}/refund", data={**form, "csrf": csrf}).status_code == 400
+    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+    assert client.post(f"/console/transfers/{transfer}/refund", data=form).status_code == 303  # still good here
+    assert admin.show(world.store, transfer)["refunded"] == "2.00"  # type: ignore[index]
+
+
+def test_a_spend_waits_for_the_operator_rows_lock_and_then_finds_the_session_gone(database_url: str) -> None:
+    """On SQLite and PostgreSQL: a removal holding the operator's row lock (as `remove` does) makes a spend wait;
+    when the removal commits, the spend finds the session gone and does nothing. Ordered by a barrier: the spend
+    starts only once the lock is held."""
+    import threading
+
+    from bot import migrate
+    from bot.console import actions
+    from bot.store import Operator, OperatorSession, make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
+    assert seat is not None
+    token = actions.issue(store, "ada", "pause", None, None, "Pause?", now, session=seat)
+    locked, claims = threading.Event(), []
+
+    def spend() -> None:
+        assert locked.wait(10)
+        claims.append(actions.claim(store, token, "ada", "pause", None, now, session=seat))
+
+    spender = threading.Thread(target=spend)
+    spender.start()
+    with store() as s:  # what `operators.remove` does, with the spend started while the lock is held
+        row = s.session.get(Operator, "ada", with_for_update=True)
+        locked.set()
+        s.session.delete(row)
+        s.session.execute(delete(OperatorSession).where(col(OperatorSession.operator) == "ada"))
+        s.commit()
+    spender.join(30)
+    engine.dispose()
+    assert [(c.fresh, c.used) for c in claims] == [(False, False)]

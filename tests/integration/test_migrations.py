@@ -395,3 +395,39 @@ def test_0018c_adds_console_action_with_one_row_per_token_and_drops_it_on_downgr
     tables = inspect(engine).get_table_names()
     engine.dispose()
     assert "console_action" not in tables and "chart_hour" in tables
+
+
+def test_0020_adds_the_session_of_a_console_action_and_drops_it_on_downgrade(database_url: str) -> None:
+    """A confirmation token is bound to the session its page was shown in (bot.console.actions): 0020 adds
+    console_action.session_hash (a row from before keeps none, so it is never spent), and the downgrade to 0018c
+    removes the column and keeps the rows."""
+    engine = create_engine(database_url)
+    migrate.upgrade(engine, "0018c")
+    when = datetime(2026, 12, 7, tzinfo=UTC).replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO console_action (token_hash, operator, action, question, created_at) "
+                "VALUES (:h, 'ada', 'pause', 'Pause?', :t)"
+            ),
+            {"h": "a" * 64, "t": when},
+        )
+    migrate.upgrade(engine, "0020")
+    assert migrate.current(engine) == "0020"
+    assert "session_hash" in {c["name"] for c in inspect(engine).get_columns("console_action")}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO console_action (token_hash, session_hash, operator, action, question, created_at) "
+                "VALUES (:h, :s, 'ada', 'pause', 'Pause?', :t)"
+            ),
+            {"h": "b" * 64, "s": "c" * 64, "t": when},
+        )
+        rows = conn.execute(text("SELECT token_hash, session_hash FROM console_action ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("a" * 64, None), ("b" * 64, "c" * 64)]
+    migrate.downgrade(engine, "0018c")
+    columns = {c["name"] for c in inspect(engine).get_columns("console_action")}
+    with engine.connect() as conn:
+        kept = conn.execute(text("SELECT count(*) FROM console_action")).scalar_one()
+    engine.dispose()
+    assert "session_hash" not in columns and kept == 2
