@@ -397,7 +397,7 @@ class CrashRun:
     def _watch_renames(self) -> None:
         """Note each rename with the first X id after it, so a handle can be read as of any moment."""
         sim = self.run.sim
-        assert isinstance(sim, XSim)  # crash runs are on X
+        assert isinstance(sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         rename = sim.rename
 
         def noted(handle: str, new: str) -> None:
@@ -411,7 +411,7 @@ class CrashRun:
         self.scenario["steps"].append(step)
         for inner in step.get("together", [step]):
             self._note_intent(inner)
-        assert isinstance(self.run.sim, XSim)  # crash runs are on X
+        assert isinstance(self.run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         if "pause" in step or "resume" in step:  # posts between a pause and its resume meet "maintenance"
             if "pause" in step and self.paused_since is None:
                 self.paused_since = self.run.sim.next_post
@@ -432,7 +432,7 @@ class CrashRun:
             return
         shown = [a["amount"] for a in self._asks() if a["to"] == uid and a["code"] == said.group(2)]
         if shown:
-            assert isinstance(self.run.sim, XSim)  # crash runs are on X
+            assert isinstance(self.run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
             self.intent.setdefault(
                 (uid, shown[-1]), (step.get("means", said.group(1).lower()), step["dm"], self.run.sim.next_post)
             )
@@ -1092,7 +1092,7 @@ class CrashRun:
         asks for a bare answer ("Reply YES to confirm", not "YES CODE").
         A send's DM to its sender; a request's public reply to each payer it names, or its DM."""
         sim = self.run.sim
-        assert isinstance(sim, XSim)  # crash runs are on X
+        assert isinstance(sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         out: list[dict[str, Any]] = []
         sent = {e["id"]: e for e in sim.dms if e["sender_id"] == sim.bot_id}
         for m in sim.bot_messages():
@@ -1147,7 +1147,7 @@ class CrashRun:
 
     def _holder(self, handle: str, at: int) -> str | None:
         """Who had `handle` when X's ids were at `at`."""
-        assert isinstance(self.run.sim, XSim)  # crash runs are on X
+        assert isinstance(self.run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         owner = {u["username"].lower(): uid for uid, u in self.run.sim.users.items()}
         for after, uid, old, new in reversed(self.renames):
             if after <= at:
@@ -1164,7 +1164,7 @@ class CrashRun:
 
     def _check(self) -> Report:  # noqa: C901
         run = self.run
-        assert isinstance(run.sim, XSim)  # crash runs are on X
+        assert isinstance(run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         with cast(SqlStore, run.bot.service.uow)() as s:
             transfers = list(s.exec(select(Transfer)))
             processed = set(s.exec(select(ProcessedTweet.id)))
@@ -1288,7 +1288,7 @@ class CrashRun:
     def _said(self) -> dict[str, list[tuple[int, bool]]]:
         """Each person's STOP (True) and START (False) DMs to the bot, as (X id, stopped), oldest first."""
         sim = self.run.sim
-        assert isinstance(sim, XSim)  # crash runs are on X
+        assert isinstance(sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         said: dict[str, list[tuple[int, bool]]] = defaultdict(list)
         for e in sim.dms:
             word = e["text"].strip().lower()
@@ -1354,7 +1354,7 @@ class CrashRun:
         the payer (and the requester) with the amount and code, or, to a discreet payer, a DM "Pay AMOUNT to
         @requester". A handle counts for who had it when the command was posted or the DM sent."""
         sim = self.run.sim
-        assert isinstance(sim, XSim)  # crash runs are on X
+        assert isinstance(sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         ttl = self._ttl(t.kind)
         amount = dollars(t.amount_minor)
         pair = sorted((t.sender_id, sim.bot_id), key=int)
@@ -1423,7 +1423,7 @@ class CrashRun:
                 "within its time to answer"
             )
         meant, text, since = self.intent.get((t.sender_id, t.amount_minor), ("yes", "", 0))
-        assert isinstance(self.run.sim, XSim)  # crash runs are on X
+        assert isinstance(self.run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         said = [
             int(e["id"])
             for e in self.run.sim.dms
@@ -1530,7 +1530,7 @@ class CrashRun:
         """Each yes or no (`yes`: each yes) the person DMed the bot, oldest first: (X id, when, the code or None
         when bare)."""
         out = []
-        assert isinstance(self.run.sim, XSim)  # crash runs are on X
+        assert isinstance(self.run.sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         for e in self.run.sim.dms:
             if e["sender_id"] == uid and self.run.sim.bot_id in e["participant_ids"]:
                 m = ANSWER.fullmatch(e["text"].strip().upper())
@@ -1613,7 +1613,7 @@ class CrashRun:
         one who paid), a refusal telling them what is left of their cap. Known gap (docs/consent.md): an
         outcome reply written at a yes sent before the PRIVACY DM. Handles as X resolved them."""
         sim = self.run.sim
-        assert isinstance(sim, XSim)  # crash runs are on X
+        assert isinstance(sim, XSim | MastodonRecord)  # X, or Mastodon seen in X's shapes
         settings: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for e in sim.dms:
             m = PRIVACY.fullmatch(e["text"].strip().lower())
