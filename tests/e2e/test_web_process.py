@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 import signal
-import time
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,33 +14,16 @@ from bot import links
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
-from bot.sims.x import UNLIMITED, XSim
+from bot.sims.x import XSim
 from bot.store import make_engine
 from bot.web import page_links
 from tests.support.stripe_kit import free_port
 from tests.support.webworld import FILLED, SECRET
+from tests.support.worker_kit import sim as sim  # the X simulator with bob and alice (a fixture)
+from tests.support.worker_kit import wait_for
 from tests.support.workers import spawn_worker, stop
 
 pytestmark = pytest.mark.process
-
-
-@pytest.fixture
-def sim() -> Iterator[XSim]:
-    s = XSim(limits=UNLIMITED)
-    s.base = s.start()
-    s.add_user("bob")
-    s.add_user("alice")
-    yield s
-    s.stop()
-
-
-def wait_for(cond: Callable[[], object], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def answers(url: str) -> bool:
