@@ -13,6 +13,7 @@ from bot.domain import CodeFactory, Policy, random_code
 from bot.errors import ConfigError
 from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.port import Store
 from bot.repo.sql import SqlStore
 from bot.service import Service
 from bot.store import Mark, database_url, make_engine
@@ -110,6 +111,31 @@ def _pages(settings: Settings, service: Service, provider: PaymentProvider, cloc
         provider.own_card_page = True  # type: ignore[attr-defined]
 
 
+def service_from(
+    settings: Settings,
+    uow: Store,
+    provider: PaymentProvider,
+    clock: Clock,
+    bot_id: str,
+    *,
+    new_code: CodeFactory = random_code,
+) -> Service:
+    """The use cases on these ports, as the settings shape them: the worker's, and the operator commands' and the
+    web server's own (a process of their own has a service of its own)."""
+    return Service(
+        uow=uow,
+        provider=provider,
+        clock=clock,
+        policy=policy_from(settings, provider),
+        bot_id=bot_id,
+        bot_handle=settings.paybot_handle,
+        currency=settings.paybot_currency,
+        enabled=settings.enabled_currencies(),
+        new_code=new_code,
+        fediverse=settings.paybot_timeline == "mastodon",
+    )
+
+
 def build(
     settings: Settings,
     *,
@@ -148,18 +174,7 @@ def build(
         with uow() as s:
             s.checkpoints.set(Mark.BOT_ID, bot_id)
             s.commit()
-    service = Service(
-        uow=uow,
-        provider=provider,
-        clock=clock,
-        policy=policy_from(settings, provider),
-        bot_id=bot_id,
-        bot_handle=settings.paybot_handle,
-        currency=settings.paybot_currency,
-        enabled=settings.enabled_currencies(),
-        new_code=new_code,
-        fediverse=settings.paybot_timeline == "mastodon",
-    )
+    service = service_from(settings, uow, provider, clock, bot_id, new_code=new_code)
     _pages(settings, service, provider, clock)
     idle = settings.paybot_dms_idle_interval
     worker = Worker(

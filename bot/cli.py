@@ -94,13 +94,12 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     PAYBOT_PROVIDER=stripe and STRIPE_WEBHOOK_SECRET is set; ConfigError for a missing or bad setting."""
     from functools import partial
 
-    from bot.bootstrap import policy_from
+    from bot.bootstrap import service_from
     from bot.console.pages import register as register_console
     from bot.ports import SystemClock
     from bot.providers.stripe import StripeProvider
     from bot.providers.stripe.webhook import register, webhook_server
     from bot.repo.sql import SqlStore
-    from bot.service import Service
     from bot.store import Mark
     from bot.web.app import create_app
 
@@ -112,16 +111,7 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
         provider = StripeProvider.from_settings(settings, SystemClock())
         with store() as s:
             bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
-        service = Service(
-            uow=store,
-            provider=provider,
-            clock=SystemClock(),
-            policy=policy_from(settings, provider),
-            bot_id=bot_id,
-            bot_handle=settings.paybot_handle,
-            currency=settings.paybot_currency,
-            enabled=settings.enabled_currencies(),
-        )
+        service = service_from(settings, store, provider, SystemClock(), bot_id)
         webhook = partial(
             register,
             provider=provider,
@@ -152,24 +142,14 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
 
 def _service(settings: Any, store: Any) -> Any:
     """A service on `store` with the configured provider, for the console's actions (made at the first one)."""
-    from bot.bootstrap import make_provider, policy_from
+    from bot.bootstrap import make_provider, service_from
     from bot.ports import SystemClock
-    from bot.service import Service
     from bot.store import Mark
 
     provider = make_provider(settings, SystemClock())
     with store() as s:
         bot_id = s.checkpoints.get(Mark.BOT_ID) or ""
-    return Service(
-        uow=store,
-        provider=provider,
-        clock=SystemClock(),
-        policy=policy_from(settings, provider),
-        bot_id=bot_id,
-        bot_handle=settings.paybot_handle,
-        currency=settings.paybot_currency,
-        enabled=settings.enabled_currencies(),
-    )
+    return service_from(settings, store, provider, SystemClock(), bot_id)
 
 
 @app.command()
@@ -368,11 +348,10 @@ def _store_engine(settings: Any) -> Any:
 def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
     from bot import logs, migrate
-    from bot.bootstrap import make_provider, policy_from
+    from bot.bootstrap import make_provider, service_from
     from bot.errors import ConfigError
     from bot.ports import SystemClock
     from bot.repo.sql import SqlStore
-    from bot.service import Service
     from bot.store import Mark
 
     settings = _settings()
@@ -389,16 +368,7 @@ def _operator() -> tuple[Any, Any, Any]:
         provider = make_provider(settings, SystemClock())
     except ConfigError as err:
         _fail(str(err))
-    service = Service(
-        uow=uow,
-        provider=provider,
-        clock=SystemClock(),
-        policy=policy_from(settings, provider),
-        bot_id=bot_id,
-        bot_handle=settings.paybot_handle,
-        currency=settings.paybot_currency,
-        enabled=settings.enabled_currencies(),
-    )
+    service = service_from(settings, uow, provider, SystemClock(), bot_id)
     return settings, uow, service
 
 
