@@ -19,6 +19,9 @@ Decisions (the brief leaves them open):
   `remove` take, and only while that session is still stored there: a removal (or a reset) and a spend are
   serialized. The spend that commits first acts (it was confirmed by an operator then); one after the removal
   does nothing and says so. Rows stored before this (no session) are never spent.
+- A spent token's result page (`/console/done/<id>`) is shown in the session that spent it only: another session
+  of the operator, or a later operator who took a removed one's name, gets "no such action of yours". After a
+  sign-out the result is read on the transfer's timeline, where the action is written with the operator's name.
 """
 
 from __future__ import annotations
@@ -150,13 +153,17 @@ def record(store: SqlStore, action_id: int, ok: bool, outcome: str) -> None:
         s.commit()
 
 
-def result(store: SqlStore, action_id: int, operator: str) -> ConsoleAction | None:
-    """A spent token's row, for the operator it was shown to only."""
+def result(store: SqlStore, action_id: int, operator: str, session: str | None) -> ConsoleAction | None:
+    """A spent token's row, for the session its page was shown in only (not for another session of the operator,
+    nor for a later operator who took a removed one's name)."""
+    if not session:
+        return None
     with store() as s:
         row: ConsoleAction | None = s.exec(
             select(ConsoleAction).where(
                 col(ConsoleAction.id) == action_id,
                 col(ConsoleAction.operator) == operator,
+                col(ConsoleAction.session_hash) == _digest(session),
                 col(ConsoleAction.used_at).is_not(None),
             )
         ).first()

@@ -395,7 +395,7 @@ def register(  # noqa: C901
     @bp.get("/done/<int:action_id>")
     def result(action_id: int) -> Response:
         """What a confirmed action did (the POST's 303 leads here: a reload shows this again, doing nothing)."""
-        row = actions.result(store, action_id, request.operator)  # type: ignore[attr-defined]
+        row = actions.result(store, action_id, request.operator, session.get(SESSION_KEY))  # type: ignore[attr-defined]
         if row is None:
             return page("missing.html", 404, what="There is no such action of yours.")
         on_transfer = row.transfer_id is not None

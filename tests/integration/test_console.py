@@ -890,3 +890,23 @@ def test_a_spend_waits_for_the_operator_rows_lock_and_then_finds_the_session_gon
     spender.join(30)
     engine.dispose()
     assert [(c.fresh, c.used) for c in claims] == [(False, False)]
+
+
+def test_a_result_page_is_shown_only_in_the_session_that_spent_its_confirmation(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    """The 303's result page says what was done: the session that confirmed reads it; another session of the same
+    operator, and a new operator given a removed one's name, are told there is no such action of theirs."""
+    transfer = world.send("@paybot send 5 to @alice")
+    form = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
+    result = client.post(f"/console/transfers/{transfer}/refund", data=form).headers["Location"]
+    assert client.get(result).status_code == 200 and "$2.00 refunded" in text(client.get(result))
+    other = world.app().test_client()
+    assert sign_in(other).status_code == 303
+    assert other.get(result).status_code == 404 and "$2.00" not in text(other.get(result))
+    assert operators.remove(world.store, "ada")
+    operators.add(world.store, "ada", PASSWORD + "x", world.run.clock.now())
+    heir = world.app().test_client()
+    assert sign_in(heir, password=PASSWORD + "x").status_code == 303
+    shown = heir.get(result)
+    assert shown.status_code == 404 and "no such action of yours" in text(shown)
