@@ -16,7 +16,8 @@ Decisions (the issue leaves them open):
   or at `LIFETIME` after sign-in, whichever comes first, and at sign-out. Signing in starts a new session (the
   cookie's contents are replaced), so a session cannot be fixed in advance.
 - A sign-in's last unit of work locks the operator's row (SELECT ... FOR UPDATE on PostgreSQL), as `add` and
-  `remove` do: one TOTP code makes one session however many tries carry it at once, and a session is stored only
+  `remove` do (and sign-out, so a confirmation spent in a session is spent before it ends or not at all): one TOTP
+  code makes one session however many tries carry it at once, and a session is stored only
   while the row still holds the password hash that was checked, so a new password or a removal ends every
   session, even one whose sign-in was under way.
 """
@@ -236,7 +237,13 @@ def sign_out(store: SqlStore, token: str | None) -> None:
     if not token:
         return
     with store() as s:
-        s.session.execute(delete(OperatorSession).where(col(OperatorSession.token_hash) == _digest(token)))
+        row = s.session.get(OperatorSession, _digest(token))
+        if row is None:
+            return
+        # The operator's row lock first, as a confirmation's spend takes it (bot.console.actions.claim): a spend
+        # under way in this session commits before the sign-out does, or finds the session gone.
+        s.session.get(Operator, row.operator, with_for_update=True)
+        s.session.execute(delete(OperatorSession).where(col(OperatorSession.token_hash) == row.token_hash))
         s.commit()
 
 

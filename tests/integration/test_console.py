@@ -910,3 +910,52 @@ def test_a_result_page_is_shown_only_in_the_session_that_spent_its_confirmation(
     assert sign_in(heir, password=PASSWORD + "x").status_code == 303
     shown = heir.get(result)
     assert shown.status_code == 404 and "no such action of yours" in text(shown)
+
+
+def test_a_sign_out_during_a_spend_waits_for_it(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On SQLite and PostgreSQL: a sign-out sent while a confirmation of that session is being spent (its session
+    checked, not yet committed) waits for the spend, as a removal does: the spend acted for a session that lasted
+    until it committed, never for one that had ended. Ordered: the spend holds after its check until the sign-out
+    has had 3 s to finish (on the code before, PostgreSQL's sign-out committed within them)."""
+    import threading
+
+    from bot import migrate
+    from bot.console import actions
+    from bot.store import make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
+    assert seat is not None
+    token = actions.issue(store, "ada", "pause", None, None, "Pause payments?", now, session=seat)
+    checked, let_go = threading.Event(), threading.Event()
+    lasts = actions._session_lasts
+
+    def held_after_the_check(*args: Any, **kwargs: Any) -> bool:
+        ok = lasts(*args, **kwargs)
+        checked.set()
+        let_go.wait(timeout=30)
+        return ok
+
+    monkeypatch.setattr(actions, "_session_lasts", held_after_the_check)
+    claims: list[actions.Claim] = []
+    spender = threading.Thread(
+        target=lambda: claims.append(actions.claim(store, token, "ada", "pause", None, now, session=seat))
+    )
+    spender.start()
+    assert checked.wait(30)
+    out = threading.Thread(target=operators.sign_out, args=(store, seat))
+    out.start()
+    out.join(timeout=3.0)
+    signed_out_first = not out.is_alive()
+    let_go.set()
+    spender.join(30)
+    out.join(30)
+    ended = operators.operator_of(store, seat, now) is None
+    engine.dispose()
+    assert ended, "the sign-out did not end the session"
+    assert not signed_out_first, "the sign-out committed while the spend of its session was under way"
+    assert [(c.fresh, c.used) for c in claims] == [(True, False)]
