@@ -15,8 +15,8 @@ Decisions (the brief leaves them open):
 - A token is bound to the session its page was shown in (the session row's `token_hash`, itself the SHA-256 of the
   cookie's token), not only to the operator's name: after a sign-out, or a removal and a new operator of the same
   name, an old page's form does nothing. It is spent in a unit of work that locks the operator's row (SELECT ...
-  FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes), the lock sign-in, `add --replace` and
-  `remove` take, and only while that session is still stored there: a removal (or a reset) and a spend are
+  FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes), the lock sign-in, sign-out, `add --replace`
+  and `remove` take, and only while that session is still stored there: a removal (or a reset) and a spend are
   serialized. The spend that commits first acts (it was confirmed by an operator then); one after the removal
   does nothing and says so. Rows stored before this (no session) are never spent.
 - A spent token's result page (`/console/done/<id>`) is shown in the session that spent it only: another session
