@@ -104,7 +104,7 @@ class Worker:
         if mentions is None:
             return 0
         # Every post sent before `reading` is now read (or kept to be read again): answers sent up to then can
-        # be judged against the versions they make (see `Answers._answer`).
+        # be judged against the versions they make (see `Confirming.answer`).
         self._mentions_read_at = reading - self.read_margin
         if not mentions:
             return 0
