@@ -9,7 +9,7 @@ provider answers with the first result.
 
 `Service` is the one facade: it builds each use case of bot/app (a handler that receives the context and the
 handlers it calls, nothing else), hands each typed input (`bot.app.inputs`) to its handler through one table
-(`handle`), and offers every use case's entry points as thin delegations.
+(`Service.table`, `handle`), and offers every use case's entry points as thin delegations.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class Service:
         self.voice = Voice(ctx, common)
         self.winddown = WindDown(ctx, common, self.holds, self.cashout)
         # Each input the worker or the web app hands the core, by its type, to the handler that takes it.
-        self._table: dict[type[Any], Callable[[Any], int]] = {
+        self.table: dict[type[Any], Callable[[Any], int]] = {
             MentionPage: lambda p: self.asking.on_mentions(list(p.mentions), since=p.since, cursor=p.cursor),
             DmPage: lambda p: self.answers.on_dms(list(p.dms), cursor=p.cursor),
             Expire: lambda e: self.payments.expire_due(read_until=e.read_until),
@@ -101,7 +101,7 @@ class Service:
 
     def handle(self, what: Input) -> int:
         """Hand one input to the use case that takes it; how many things it did (an event: 1)."""
-        return self._table[type(what)](what)
+        return self.table[type(what)](what)
 
     def _apply(self, event: ProviderEvent) -> int:
         self.events.apply_event(event)
