@@ -243,7 +243,7 @@ class Registration:
     url: str | None = None  # the page where the card is saved; None: saved at once (or already)
     valid_for: timedelta | None = None  # how long that page's link works, when the provider says
     # A page of paybot's own (bot.web.page_links purpose, e.g. "card") where the card is saved: the service makes
-    # its link in the same unit of work as the DM that carries it (`ServiceBase.page_link`); `url` is then None.
+    # its link in the same unit of work as the DM that carries it (`Service.page_link`); `url` is then None.
     page: str | None = None
 
 

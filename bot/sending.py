@@ -66,7 +66,7 @@ class Sender:
     clock: Clock
     paused_until: dict[str, datetime] = field(default_factory=dict, kw_only=True)
     # every DM sent before this has been read (set by the DM poll): a request's reply waits for it
-    _dms_read_until: datetime | None = field(default=None, kw_only=True)
+    dms_read_until: datetime | None = field(default=None, kw_only=True)
 
     def drain_outbox(self, limit: int = 100) -> int:
         """Send up to `limit` due messages: confirmations first, then outcomes, then public replies.
@@ -83,7 +83,7 @@ class Sender:
         for start in range(0, len(todo), SEND_CHUNK):
             ready: list[Outbox] = []
             for item in todo[start : start + SEND_CHUNK]:
-                if item.kind in blocked or self._paused(endpoint_of(item)):
+                if item.kind in blocked or self.x_paused(endpoint_of(item)):
                     blocked.add(item.kind)
                     continue
                 ready.append(item)
@@ -111,19 +111,20 @@ class Sender:
         privacy change sent first must count). The handles of people not seen lately are looked up in
         one batched request; a failed lookup keeps those replies for the next round."""
         named = [i for i in batch if i.kind == MessageKind.REPLY and i.names is not None]
-        read = self._dms_read_until
+        read = self.dms_read_until
         waiting = {i.id for i in named if i.priority == PRIORITY_CONFIRM and (read is None or read < i.created_at)}
         ready = [i for i in named if i.id not in waiting]
         stale = self.service.stale_names(ready) if ready else set()
         if not stale:
             return waiting, frozenset()
-        found = self._x("users", lambda: self.timeline.users(sorted(stale)))
+        found = self.x_call("users", lambda: self.timeline.users(sorted(stale)))
         if found is None:
             return waiting | {i.id for i in ready}, frozenset()
         self.service.saw_users(found)
         return waiting, frozenset(stale - found.keys())
 
-    def _x(self, endpoint: str, fn: Callable[[], Any]) -> Any:
+    def x_call(self, endpoint: str, fn: Callable[[], Any]) -> Any:
+        """Call X at `endpoint`; None when it failed (logged) or a rate limit paused the endpoint (noted)."""
         try:
             return fn()
         except XRateLimited as err:
@@ -146,7 +147,8 @@ class Sender:
             log.warning("%s: rate limited until %s", endpoint, f"{until:%H:%M:%S} UTC")
         self.paused_until[endpoint] = until
 
-    def _paused(self, endpoint: str) -> bool:
+    def x_paused(self, endpoint: str) -> bool:
+        """Whether X's rate limit still pauses this endpoint."""
         until = self.paused_until.get(endpoint)
         return bool(until and until > self.clock.now())
 

@@ -88,7 +88,7 @@ class User(SQLModel, table=True):
     wrote_at: datetime | None = _time(nullable=True)  # when they last wrote to the bot (a command or a DM)
     # X's id of their newest post to the bot, while it made no confirmation (a command refused, even silently, an
     # edit into help or chatter): a bare answer sent after it, and after every confirmation it could answer, may be
-    # meant for that post (see `Answers._answer`). A post that is asked about clears it.
+    # meant for that post (see `Confirming.answer`). A post that is asked about clears it.
     last_post_id: str | None = None
 
 
@@ -135,11 +135,11 @@ class Transfer(SQLModel, table=True):
     asked_at: datetime | None = _time(nullable=True)
     asked_id: str | None = None
     # The same for the first version ever asked: the payer knew of this payment from then on, so a bare answer
-    # sent after it may be meant for it even when an edit replaced the version it saw (see `Answers._answer`).
+    # sent after it may be meant for it even when an edit replaced the version it saw (see `Confirming.answer`).
     first_asked_at: datetime | None = _time(nullable=True)
     first_asked_id: str | None = None
     # When the yes or no that answered it was sent, by X's clock, and X's id for it: a bare answer sent before that
-    # one was given while this payment still waited (see `Answers._answer`).
+    # one was given while this payment still waited (see `Confirming.answer`).
     answered_at: datetime | None = _time(nullable=True)
     answered_id: str | None = None
     confirmed_at: datetime | None = _time(nullable=True, index=True)  # became executing: the cap counts from it

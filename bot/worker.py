@@ -19,10 +19,12 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from bot.app.inputs import DmPage, Expire, LapseApprovals, MentionPage, ReadEvents, Resume, ReturnDue
 from bot.errors import AnswerInDoubt, XAuthError
-from bot.ports import Clock
+from bot.ports import Clock, Timeline
 from bot.repo.port import Store
 from bot.sending import MAX_SEND_ATTEMPTS, Sender
+from bot.service import Service
 from bot.store import DmCursor, Mark, MentionCursor
 
 __all__ = ["MAX_SEND_ATTEMPTS", "Worker", "first_start"]
@@ -40,9 +42,14 @@ NOTHING_READ = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
-class Worker(Sender):
-    """The jobs, and when they run: polls of X, the tick, the outbox, the daily reconciliation."""
+class Worker:
+    """The jobs, and when they run: polls of X, the tick, the outbox (sent by its `Sender`), the daily
+    reconciliation. Each input is handed to the service as a typed value (`bot.app.inputs`)."""
 
+    service: Service
+    timeline: Timeline
+    uow: Store
+    clock: Clock
     started_at: datetime
     # DM reads are scarce (15 per 15 minutes): read at full speed only while a
     # confirmation is awaited, else once per dm_idle_interval. None: always read.
@@ -57,6 +64,7 @@ class Worker(Sender):
     _jobs: dict[str, dict[str, str]] = field(default_factory=dict)  # job -> last "ok" / "error" time
     _last_heartbeat: datetime | None = None
     read_margin: timedelta = READ_MARGIN  # none on a virtual clock (`paybot simulate`): one clock, no rounding
+    sender: Sender = field(init=False)  # the outbox, and X's rate-limit pauses, which the polls share
 
     @property
     def _mentions_read_at(self) -> datetime | None:
@@ -69,31 +77,41 @@ class Worker(Sender):
         self.service.mentions_read_at = at
 
     def __post_init__(self) -> None:
+        self.sender = Sender(self.service, self.timeline, self.uow, self.clock)
         # Until this worker has read its mentions once, every answer waits (AnswerInDoubt): an edit posted
         # before it may not be read yet.
         self.service.mentions_read_at = NOTHING_READ
+
+    @property
+    def paused_until(self) -> dict[str, datetime]:
+        """Until when X's rate limits pause each endpoint (the sender's, shared with the polls)."""
+        return self.sender.paused_until
+
+    def drain_outbox(self, limit: int = 100) -> int:
+        """Send up to `limit` due messages (see `Sender.drain_outbox`)."""
+        return self.sender.drain_outbox(limit)
 
     # ------------------------------------------------------------------- jobs
 
     def poll_mentions(self) -> int:
         """Read new mentions and handle each once. The poll overlaps the previous one."""
-        if self._paused("mentions"):
+        if self.sender.x_paused("mentions"):
             return 0
         with self.uow() as s:
             cursor = MentionCursor.read(s.checkpoints)
         reading = self.clock.now()
-        mentions = self._x("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
+        mentions = self.sender.x_call("mentions", lambda: self.timeline.mentions(self.service.bot_id, cursor.since))
         if mentions is None:
             return 0
         # Every post sent before `reading` is now read (or kept to be read again): answers sent up to then can
-        # be judged against the versions they make (see `Answers._answer`).
+        # be judged against the versions they make (see `Confirming.answer`).
         self._mentions_read_at = reading - self.read_margin
         if not mentions:
             return 0
         moved = cursor.after(max((m.id for m in mentions), key=int))
         if not any(f"mention {m.id}" in self._failures for m in mentions):
             try:  # the page in one commit, with the cursor
-                return self.service.on_mentions(mentions, since=self.started_at, cursor=moved)
+                return self.service.handle(MentionPage(tuple(mentions), since=self.started_at, cursor=moved))
             except XAuthError:
                 raise
             except Exception:  # an injected crash is a BaseException: it goes through
@@ -105,7 +123,7 @@ class Worker(Sender):
         for m in mentions:
             if m.id not in fresh:
                 continue  # the overlap with the previous poll
-            result = self._guard(f"mention {m.id}", partial(self.service.on_mention, m, since=self.started_at))
+            result = self._guard(f"mention {m.id}", partial(self._one, MentionPage((m,), since=self.started_at)))
             handled += bool(result)
             failed |= result is None
         if not failed:  # a failed mention keeps the window open to be read again
@@ -117,7 +135,7 @@ class Worker(Sender):
 
     def poll_dms(self) -> int:  # noqa: C901
         """Read DM events newer than the last one seen and handle each once."""
-        if self._paused("dm_events"):
+        if self.sender.x_paused("dm_events"):
             return 0
         now = self.clock.now()
         if (
@@ -135,7 +153,9 @@ class Worker(Sender):
         stop_at = cursor.newest
         # Until a first reading is complete, the mark is the bot's first start: everything sent since
         # then is read, however many pages it takes (a crash may have stopped the first readings).
-        page = self._x("dm_events", lambda: self.timeline.dm_events(stop_at, cursor.resume, not_before=self.started_at))
+        page = self.sender.x_call(
+            "dm_events", lambda: self.timeline.dm_events(stop_at, cursor.resume, not_before=self.started_at)
+        )
         if page is None:
             return 0
         # The newest id seen only becomes the stop mark once every older unread event down to the
@@ -148,7 +168,7 @@ class Worker(Sender):
         ]  # not history from before the first start, nor ours
         if not any(f"dm {dm.id}" in self._failures for dm in mine):
             try:  # the page in one commit, with the cursor
-                handled = self.service.on_dms(mine, cursor=moved)
+                handled = self.service.handle(DmPage(tuple(mine), cursor=moved))
             except XAuthError:
                 raise
             except Exception as err:  # an injected crash is a BaseException: it goes through
@@ -158,7 +178,7 @@ class Worker(Sender):
                     )
             else:
                 if not page.resume:
-                    self._dms_read_until = now
+                    self.sender.dms_read_until = now
                 return handled + (1 if page.resume else 0)
         handled, failed = 0, False
         fresh = self.service.unseen([e.id for e in page.events], dms=True) if page.events else set()
@@ -168,7 +188,7 @@ class Worker(Sender):
             if dm.id not in fresh or dm.sender_id == self.service.bot_id:
                 continue  # already applied, or the bot's own message
             try:
-                result = self._guard(f"dm {dm.id}", partial(self.service.on_dm, dm))
+                result = self._guard(f"dm {dm.id}", partial(self._one, DmPage((dm,))))
             except AnswerInDoubt:
                 # Judged once the outbox settles its confirmation's send: this page (oldest first,
                 # so nothing after it either) is read again then; nothing expires meanwhile.
@@ -182,7 +202,7 @@ class Worker(Sender):
             moved.write(s.checkpoints)
             s.commit()
         if not page.resume:
-            self._dms_read_until = now
+            self.sender.dms_read_until = now
         return handled + (1 if page.resume else 0)
 
     def tick(self) -> int:
@@ -191,16 +211,16 @@ class Worker(Sender):
 
         def expire() -> int:
             # Nothing expires before the DMs that could have answered it are read.
-            if self._dms_read_until is None:
+            if self.sender.dms_read_until is None:
                 return 0
-            return self.service.expire_due(read_until=self._dms_read_until)
+            return self.service.handle(Expire(read_until=self.sender.dms_read_until))
 
         for name, job in (
             ("expire", expire),
-            ("resume", self.service.resume),
-            ("events", self.service.provider_events),
-            ("lapse", self.service.lapse_auth),
-            ("return", self.service.return_due),
+            ("resume", partial(self.service.handle, Resume())),
+            ("events", partial(self.service.handle, ReadEvents())),
+            ("lapse", partial(self.service.handle, LapseApprovals())),
+            ("return", partial(self.service.handle, ReturnDue())),
         ):
             result = self._guard(name, job)
             done += result if isinstance(result, int) else 0
@@ -304,6 +324,10 @@ class Worker(Sender):
         return stop
 
     # ---------------------------------------------------------------- helpers
+
+    def _one(self, page: MentionPage | DmPage) -> bool:
+        """Hand the service a page of one mention or DM; whether it was new."""
+        return self.service.handle(page) == 1
 
     def lead(self) -> bool:
         """Take or renew the worker lease; logs when leadership changes hands."""

@@ -1,2 +1,2 @@
-"""The use cases, one module each, layered: base <- asking <- payments <- holds <- answers <- events
-<- voice. Each layer uses only the ones before it; `bot.service.Service` is the last."""
+"""The use cases, one handler each, composed by `bot.service.Service`: each receives the context (`base.Context`,
+`base.Shared`, `common.Common`) and the handlers it calls, and inherits from none."""

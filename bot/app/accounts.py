@@ -18,7 +18,7 @@ from bot.repo.port import Tx
 def account_code(s: Tx, user_id: str, last4: str | None) -> str:
     """What the user replies YES with to confirm a new account: its last four characters (upper case), unless the
     provider gave none or a payment of theirs waits with that code; then four random digits. Payment codes are
-    never all digits (`Asking._fresh_code`), so the two never meet."""
+    never all digits (`Asking._fresh_code` in bot/app/asking.py), so the two never meet."""
     taken = {t.code.upper() for t in s.transfers.pending_of(user_id)}
     if last4 and last4.upper() not in taken:
         return last4.upper()

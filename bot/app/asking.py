@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import messages as msg
-from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, ServiceBase, party, saved_id
-from bot.app.wording import by_dm_text, request_texts
+from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, Context, party, saved_id, set_status
+from bot.app.common import Common
+from bot.app.reach import check_reach
+from bot.app.wording import ask_dm_text, by_dm_text, request_texts
 from bot.commands import Command, PostKind, parse_command
 from bot.domain import ENDED_BY_EDIT, TRANSFER, Category, Privacy, Reason, Status, TransferKind
 from bot.errors import CommandError
@@ -21,11 +23,12 @@ from bot.store import PRIORITY_CONFIRM, Mark, MentionCursor, Transfer, TransferE
 log = logging.getLogger(__name__)
 
 
-class Asking(ServiceBase):
+class Asking:
     """Mentions in, confirmations out."""
 
-    _by_dm_text = staticmethod(by_dm_text)
-    _request_texts = staticmethod(request_texts)
+    def __init__(self, ctx: Context, common: Common) -> None:
+        self.ctx = ctx
+        self.common = common
 
     def on_mention(self, m: Mention, *, since: datetime | None = None) -> bool:
         """Handle one mention once. Posts older than `since` are recorded, not acted on.
@@ -39,22 +42,26 @@ class Asking(ServiceBase):
     ) -> int:
         """Handle a page of mentions, each once, in one unit of work (one commit), and move the mentions
         cursor (`cursor`) in it; returns how many were new. If one fails, nothing of the page is kept: the
-        caller handles them one by one."""
-        with self.uow() as s:
+        caller handles them one by one.
+
+        Whether the authors of its send commands have a card is asked of the provider first, before the unit of
+        work opens (read, commit, call, commit): the provider is never called while one is open."""
+        cards = self.common.cards_of(self._senders(page, since))
+        with self.ctx.uow() as s:
             new = s.mentions.unseen([m.id for m in page])
             people = {u.id for m in page if m.id in new for u in (XUser(m.author_id, ""), *m.mentioned.values())}
-            self._read_ahead(s, people, {m.root_id for m in page if m.id in new})
+            self.common.read_ahead(s, people, {m.root_id for m in page if m.id in new})
             handled = 0
             for m in page:
                 if m.id not in new:
                     continue
                 new.discard(m.id)
-                s.mentions.add(m.id, self.clock.now())
-                self._remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
+                s.mentions.add(m.id, self.ctx.clock.now())
+                self.common.remember(s, XUser(m.author_id, m.author_handle, m.author_name), wrote=True)
                 for user in m.mentioned.values():
-                    self._remember(s, user)
+                    self.common.remember(s, user)
                 if since is None or m.created_at >= since:
-                    self._handle_mention(s, m)
+                    self._handle_mention(s, m, cards)
                 handled += 1
             if cursor is not None:
                 cursor.write(s.checkpoints)
@@ -62,8 +69,35 @@ class Asking(ServiceBase):
         fault_point("mention_committed")
         return handled
 
-    def _handle_mention(self, s: Tx, m: Mention) -> None:
-        if m.author_id == self.bot_id or m.is_repost:
+    def _senders(self, page: list[Mention], since: datetime | None) -> set[str]:
+        """The authors of the page's new send commands (to be acted on): whether each has a saved card shapes
+        their confirmation, and how many sends they may leave waiting."""
+        acted = [
+            m
+            for m in page
+            if m.author_id != self.ctx.bot_id and not m.is_repost and (since is None or m.created_at >= since)
+        ]
+        if not acted:
+            return set()
+        with self.ctx.uow() as s:
+            new = s.mentions.unseen([m.id for m in acted])
+        return {m.author_id for m in acted if m.id in new and self._is_send(m)}
+
+    def _is_send(self, m: Mention) -> bool:
+        try:
+            cmd = parse_command(
+                self._command_text(m),
+                bot=self.ctx.bot_handle,
+                currency=self.ctx.currency,
+                enabled=self.ctx.enabled,
+                fediverse=self.ctx.fediverse,
+            )
+        except CommandError:
+            return False
+        return cmd.kind == PostKind.SEND
+
+    def _handle_mention(self, s: Tx, m: Mention, cards: dict[str, bool]) -> None:
+        if m.author_id == self.ctx.bot_id or m.is_repost:
             return
         author = s.users.get(m.author_id)
         if author is not None and (author.last_post_id is None or int(m.id) > int(author.last_post_id)):
@@ -75,16 +109,16 @@ class Asking(ServiceBase):
         try:
             cmd = parse_command(
                 self._command_text(m),
-                bot=self.bot_handle,
-                currency=self.currency,
-                enabled=self.enabled,
-                fediverse=self.fediverse,
+                bot=self.ctx.bot_handle,
+                currency=self.ctx.currency,
+                enabled=self.ctx.enabled,
+                fediverse=self.ctx.fediverse,
             )
             # Every edit voids the version it replaces, whatever it now says; only `_ask` may put a new
             # version in its place.
             if cmd.kind == PostKind.HELP:
                 self._void_pending_edit(s, m)
-                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.bot_handle), Category.HELP)
+                self._answer_publicly(s, m, say("tweet_help", cmd.lang, bot=self.ctx.bot_handle), Category.HELP)
                 return
             if s.checkpoints.flag(Mark.WINDING_DOWN):
                 self._void_pending_edit(s, m)
@@ -95,7 +129,7 @@ class Asking(ServiceBase):
                 # (only money waits), so the version it replaces can never be paid on resume.
                 self._answer_publicly(s, m, say("maintenance", cmd.lang), Category.MAINTENANCE)
                 return
-            self._ask(s, m, cmd)
+            self._ask(s, m, cmd, cards)
         except CommandError as err:
             self._void_pending_edit(s, m)
             if err.quiet or self._in_reply_context_only(m):
@@ -105,7 +139,7 @@ class Asking(ServiceBase):
             author = s.users.get(m.author_id) or User(id="", handle="")
             if err.key == "limit.daily" and author.privacy != Privacy.PUBLIC:
                 # What is left of the cap tells what they sent: a discreet sender hears it by DM only.
-                self._answer_dm(s, m.author_id, err.message, err.lang)
+                self.common.answer_dm(s, m.author_id, err.message, err.lang)
                 return
             # A refusal for the limits is its own kind of answer: an earlier typo's reply within the
             # hour must not silence it (each kind is still said at most once an hour).
@@ -114,10 +148,10 @@ class Asking(ServiceBase):
     def _answer_publicly(self, s: Tx, m: Mention, sentence: str, category: Category) -> None:
         """Reply to a command with help or a refusal, at most once per user per hour. Its author is named like
         anyone a reply names: one who says STOP before it goes out is written without the @."""
-        if s.outbox.count_about(m.author_id, category, self.clock.now() - ERROR_REPLY_EVERY):
+        if s.outbox.count_about(m.author_id, category, self.ctx.clock.now() - ERROR_REPLY_EVERY):
             log.info("not answering user %s again within the hour (%s): %s", m.author_id, category, sentence)
             return
-        self._queue_reply(
+        self.common.queue_reply(
             s, m.id, f"@{m.author_handle} {sentence}", category=category, about=m.author_id, names=[m.author_id]
         )
 
@@ -128,15 +162,16 @@ class Asking(ServiceBase):
         there, the visible text is still a command to it.
         """
         shown = m.text[m.display_start :]
-        return f"@{self.bot_handle} {shown}" if self._in_reply_context_only(m) else shown
+        return f"@{self.ctx.bot_handle} {shown}" if self._in_reply_context_only(m) else shown
 
     def _in_reply_context_only(self, m: Mention) -> bool:
         """Whether the bot is named only among the leading @handles of a reply, not in its text."""
-        mention = re.compile(rf"@{re.escape(self.bot_handle)}(?![A-Za-z0-9_])", re.I)
+        mention = re.compile(rf"@{re.escape(self.ctx.bot_handle)}(?![A-Za-z0-9_])", re.I)
         return not mention.search(m.text[m.display_start :]) and bool(mention.search(m.text[: m.display_start]))
 
-    def _ask(self, s: Tx, m: Mention, cmd: Command) -> None:  # noqa: C901
-        """Turn a send or a request into pending transfers and ask for confirmation."""
+    def _ask(self, s: Tx, m: Mention, cmd: Command, cards: dict[str, bool]) -> None:  # noqa: C901
+        """Turn a send or a request into pending transfers and ask for confirmation (`cards`: whether each
+        sender has a saved card, as the provider said before the unit of work opened)."""
         if cmd.amount is None:  # cannot happen: said so, rather than an assert that -O removes
             raise RuntimeError("cmd.amount is missing")
         lang, is_send = cmd.lang, cmd.kind == PostKind.SEND
@@ -164,13 +199,13 @@ class Asking(ServiceBase):
                 key = (
                     "recipient.unknown.remote"
                     if "@" in handle
-                    else msg.on_timeline("recipient.unknown", mastodon=self.fediverse)
+                    else msg.on_timeline("recipient.unknown", mastodon=self.ctx.fediverse)
                 )
                 raise CommandError(key, lang=lang, handle=handle)
             if user.id == m.author_id:
                 raise CommandError("recipient.self" if is_send else "request.self", lang=lang)
-            if user.id == self.bot_id:
-                raise CommandError("recipients.bot", lang=lang, bot=self.bot_handle)
+            if user.id == self.ctx.bot_id:
+                raise CommandError("recipients.bot", lang=lang, bot=self.ctx.bot_handle)
             row = s.users.get(user.id)
             if row is not None and row.opted_out:
                 raise CommandError(
@@ -186,18 +221,20 @@ class Asking(ServiceBase):
             # by (post, sender, recipient), so it cannot be asked again.
             raise CommandError("edit.too_late", lang=lang)
         if is_send:  # refused early when it could not pass at the yes; the yes checks again
-            self.policy.check(cmd.amount, len(people), self._moved_24h(s, m.author_id, cmd.amount.currency))
+            self.ctx.policy.check(cmd.amount, len(people), self.common.moved_24h(s, m.author_id, cmd.amount.currency))
         else:
-            self.policy.check_amount(cmd.amount)
+            self.ctx.policy.check_amount(cmd.amount)
         if not live or is_send:  # an edit of a send may name new people; a request's payers cannot change
-            self._check_reach(s, m, is_send, people)
-        now = self.clock.now()
+            check_reach(
+                s, self.ctx.policy, self.ctx.clock.now(), m, is_send, people, has_card=cards.get(m.author_id, True)
+            )
+        now = self.ctx.clock.now()
         keep = {u.id for u in people}
         for t in live:
             if party(t) not in keep:
-                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.EDITED)
+                set_status(s, t, Status.CANCELLED, now, reason=Reason.EDITED)
         by_party = {party(t): t for t in live}
-        ttl = self.policy.confirm_ttl if is_send else self.policy.request_ttl
+        ttl = self.ctx.policy.confirm_ttl if is_send else self.ctx.policy.request_ttl
         group_code = self._fresh_code(s, m.author_id) if is_send else ""
         codes: dict[str, str] = {}
         rows: dict[str, Transfer] = {}
@@ -235,10 +272,10 @@ class Asking(ServiceBase):
             note = f"asked again after an edit (post {m.id})" if user_id in by_party else f"command post {m.id}"
             s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=Status.PENDING, note=note))
         if is_send:
-            self._queue_dm(
+            self.common.queue_dm(
                 s,
                 m.author_id,
-                self._confirm_text(cmd, m.author_id, people, group_code),
+                self._confirm_text(cmd, people, group_code, has_card=cards.get(m.author_id, True)),
                 PRIORITY_CONFIRM,
                 root=m.root_id,
                 version=m.id,
@@ -252,8 +289,8 @@ class Asking(ServiceBase):
             discreet = [u for u in people if (s.users.get(u.id) or User(id="", handle="")).privacy != Privacy.PUBLIC]
             shown = [u for u in people if u not in discreet]
             ask = Ask(cmd.amount, lang, cmd.memo, XUser(m.author_id, m.author_handle, m.author_name))
-            for text, group in self._request_texts(ask, shown, codes) if shown else []:
-                self._queue_reply(
+            for text, group in request_texts(ask, shown, codes) if shown else []:
+                self.common.queue_reply(
                     s,
                     m.id,
                     text,
@@ -264,10 +301,10 @@ class Asking(ServiceBase):
                     names=[m.author_id, *(u.id for u in group)],
                 )
             if discreet:
-                self._queue_reply(
+                self.common.queue_reply(
                     s,
                     m.id,
-                    self._by_dm_text(ask, discreet),
+                    by_dm_text(ask, discreet),
                     root=m.root_id,
                     priority=PRIORITY_CONFIRM,
                     version=m.id,
@@ -275,64 +312,16 @@ class Asking(ServiceBase):
                     names=[m.author_id, *(u.id for u in discreet)],
                 )
             for user in discreet:
-                self._queue_dm(
-                    s, user.id, self._ask_dm_text(ask, codes[user.id]), PRIORITY_CONFIRM, root=m.root_id, version=m.id
+                self.common.queue_dm(
+                    s,
+                    user.id,
+                    ask_dm_text(ask, codes[user.id], self.ctx.policy.request_ttl),
+                    PRIORITY_CONFIRM,
+                    root=m.root_id,
+                    version=m.id,
                 )
 
-    def _ask_dm_text(self, ask: Ask, code: str) -> str:
-        """A request's confirmation by DM, for a payer who keeps payments out of public."""
-        what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
-        if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
-            what += say("confirm.memo", ask.lang, memo=plain)
-        return say(
-            "confirm.ask_request", ask.lang, what=what, ttl=msg.duration(self.policy.request_ttl, ask.lang), code=code
-        )
-
-    def _check_reach(self, s: Tx, m: Mention, is_send: bool, people: list[XUser]) -> None:
-        """Bound what one person's posts make the bot say to others: requests per requester per hour
-        and per payer per day, and payments (each a public "held for you") to people who never wrote
-        to the bot, per sender per day. Edits of a command already counted are not counted again."""
-        now = self.clock.now()
-        if not is_send:
-            asked = s.transfers.requests_since(now - timedelta(hours=1), requester_id=m.author_id)
-            if asked >= self.policy.requests_per_hour:
-                raise CommandError("limit.requests", n=asked)
-            for user in people:
-                n = s.transfers.requests_since(now - timedelta(hours=24), payer_id=user.id)
-                if n >= self.policy.requests_per_payer_day:
-                    raise CommandError("limit.payer", n=n)
-            return
-        self._check_sends(s, m)
-        new = [u.id for u in people if (row := s.users.get(u.id)) is None or row.wrote_at is None]
-        if not new:
-            return
-        before = s.transfers.strangers_paid(m.author_id, now - timedelta(hours=24), other_than_root=m.root_id)
-        if len(before | set(new)) > self.policy.strangers_per_day:
-            raise CommandError("limit.strangers", n=self.policy.strangers_per_day)
-
-    def _check_sends(self, s: Tx, m: Mention) -> None:
-        """Bound what one sender's posts make the bot send them (each a confirmation DM at the head of the
-        queue, from the operator's DM allowance): send commands per hour, and commands waiting for an answer
-        at once; without a saved card, fewer (one by default: its confirmation says to REGISTER, more would say
-        it again). An
-        edit of a command already counted is not counted again."""
-        now = self.clock.now()
-        sent = s.transfers.sends_since(m.author_id, now - timedelta(hours=1), other_than_root=m.root_id)
-        if sent >= self.policy.sends_per_hour:
-            raise CommandError("limit.sends", n=sent)
-        waiting = {
-            t.root_tweet_id
-            for t in s.transfers.pending_of(m.author_id)
-            if t.kind == TransferKind.SEND and t.root_tweet_id != m.root_id
-        }
-        if not waiting:
-            return
-        if len(waiting) >= self.policy.pending_sends:
-            raise CommandError("limit.pending", n=len(waiting))
-        if len(waiting) >= self.policy.pending_sends_no_card and not self._may_have_card(m.author_id):
-            raise CommandError("limit.pending_no_card")
-
-    def _confirm_text(self, cmd: Command, author_id: str, people: list[XUser], code: str) -> str:
+    def _confirm_text(self, cmd: Command, people: list[XUser], code: str, *, has_card: bool) -> str:
         if cmd.amount is None:  # cannot happen: said so, rather than an assert that -O removes
             raise RuntimeError("cmd.amount is missing")
         lang = cmd.lang
@@ -343,9 +332,9 @@ class Asking(ServiceBase):
             what = say("confirm.many", lang, amount=cmd.amount, names=names, total=cmd.amount * len(people))
         if cmd.memo:
             what += say("confirm.memo", lang, memo=cmd.memo)
-        ttl = msg.duration(self.policy.confirm_ttl, lang)
+        ttl = msg.duration(self.ctx.policy.confirm_ttl, lang)
         out = say("confirm.ask", lang, what=what, ttl=ttl, code=code)
-        if not self._may_have_card(author_id):
+        if not has_card:
             out += say("confirm.no_card", lang)
         return out
 
@@ -363,16 +352,16 @@ class Asking(ServiceBase):
         edits of it are ignored (see `_answered`). An older version delivered late voids nothing."""
         if m.root_id == m.id:
             return
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         for t in s.transfers.of_root(m.root_id):
             if t.status == Status.PENDING and int(t.command_tweet_id) < int(m.id):
-                self._set_status(s, t, Status.CANCELLED, now, reason=reason)
+                set_status(s, t, Status.CANCELLED, now, reason=reason)
 
     def _fresh_code(self, s: Tx, sender_id: str) -> str:
         taken = {t.code for t in s.transfers.pending_of(sender_id)}
         taken |= {p.account_code for p in s.payouts.awaiting_account(sender_id) if p.account_code}
         for _ in range(50):
-            code = self.new_code()
+            code = self.ctx.new_code()
             if code not in taken and not code.isdigit():  # "YES 1234" confirms a bank account (cashout.py)
                 return code
         raise RuntimeError("could not find a free confirmation code")

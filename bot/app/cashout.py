@@ -42,8 +42,9 @@ from datetime import timedelta
 
 from bot import messages as msg
 from bot.app.accounts import account_code
-from bot.app.holds import Holds
-from bot.app.settling import holds_for_others, kept_for
+from bot.app.base import Context
+from bot.app.common import Common
+from bot.app.ledger import holds_for_others, kept_for
 from bot.domain import PAYOUT, Category, PayoutStatus
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
@@ -67,18 +68,18 @@ def cashout_key(dm_id: str) -> str:
     return f"cashout:{dm_id}"
 
 
-class Cashout(Holds):
+class Cashout:
     """CASHOUT: the user's balance at the provider paid out to their bank account."""
+
+    def __init__(self, ctx: Context, common: Common) -> None:
+        self.ctx = ctx
+        self.common = common
 
     # ------------------------------------------------------------------ recovery
 
-    def resume(self) -> int:
-        """Also finish the cash-outs whose provider answer was not recorded, with their keys."""
-        return super().resume() + self.resume_cashouts()
-
     def resume_cashouts(self) -> int:
         """Drive again every cash-out begun and not answered; how many got their answer recorded."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             waiting = [p.id for p in s.payouts.unsent() if p.id is not None]
         return sum(self.drive_cashout(pid) == RECORDED for pid in waiting)
 
@@ -88,10 +89,10 @@ class Cashout(Holds):
         """A CASHOUT by DM (already within the user's hourly allowance of answers): answered at once when the
         provider need not be asked (a currency not taken, payments paused, a cash-out already under way); else
         its row is committed with its key, then the provider is asked."""
-        code = (currency or self.currency).upper()
+        code = (currency or self.ctx.currency).upper()
         key = cashout_key(dm_id)
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             repo = s.payouts
             row = repo.by_key(key)
             if row is None:
@@ -102,7 +103,7 @@ class Cashout(Holds):
                     repo.add(waiting)
                 refusal = self._cashout_refusal(s, repo, user_id, code, lang)
                 if refusal is not None:
-                    self._queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+                    self.common.queue_dm(s, user_id, refusal, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                     s.commit()
                     return
                 row = Payout(
@@ -130,8 +131,8 @@ class Cashout(Holds):
             return say("cashout.paused", lang)
         if repo.in_flight(user_id, currency) is not None:
             return say("cashout.already", lang)
-        made = repo.made_since(user_id, self.clock.now() - timedelta(hours=24))
-        if made >= self.policy.cashouts_per_day:
+        made = repo.made_since(user_id, self.ctx.clock.now() - timedelta(hours=24))
+        if made >= self.ctx.policy.cashouts_per_day:
             return say("cashout.limit", lang, n=made)
         return None
 
@@ -140,7 +141,7 @@ class Cashout(Holds):
     def drive_cashout(self, payout_id: int) -> str:
         """Call the provider for a cash-out whose answer is not recorded, with its key, and record (and tell) the
         answer in one transaction."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             row = s.payouts.get(payout_id)
             if row is None or row.status != PayoutStatus.CREATED or row.ref is not None:
                 return GONE
@@ -154,7 +155,7 @@ class Cashout(Holds):
             accounts = PayoutAccounts(confirmed, refused, row.account_ref if row.account_confirmed_at else None)
             key, user_id, currency = row.key, row.user_id, row.currency
         try:
-            result = self.provider.cash_out(
+            result = self.ctx.provider.cash_out(
                 key=key, user_id=user_id, currency=currency, keep=keep, holds_for_others=others, accounts=accounts
             )
         except ProviderTransient as err:
@@ -165,7 +166,7 @@ class Cashout(Holds):
                 err,
                 extra={"user_id": user_id},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return RETRY
         except IdempotencyError:
             log.error(
@@ -173,7 +174,7 @@ class Cashout(Holds):
                 payout_id,
                 extra={"user_id": user_id},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return RETRY
         except ProviderError as err:  # refused before any payout was made: nothing moved
             log.error(
@@ -183,22 +184,22 @@ class Cashout(Holds):
                 err,
                 extra={"user_id": user_id},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return self._record_cashout(payout_id, None, keep, failure=f"refused: {err}")
         fault_point("settle_called")
         return self._record_cashout(payout_id, result, keep, young=young)
 
     def _young(self, s: Tx, user_id: str, currency: str) -> int:
         """What the user received within the cash-out hold (`policy.cashout_hold`): kept from CASHOUT."""
-        if self.policy.cashout_hold <= timedelta(0):
+        if self.ctx.policy.cashout_hold <= timedelta(0):
             return 0
-        return s.transfers.received_since(user_id, currency, self.clock.now() - self.policy.cashout_hold)
+        return s.transfers.received_since(user_id, currency, self.ctx.clock.now() - self.ctx.policy.cashout_hold)
 
     def _record_cashout(
         self, payout_id: int, result: CashOut | None, keep: int, failure: str = "", young: int = 0
     ) -> str:
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             repo = s.payouts
             row = repo.get(payout_id)
             if row is None or row.status != PayoutStatus.CREATED or row.ref is not None:
@@ -224,7 +225,7 @@ class Cashout(Holds):
                     lang,
                     code=row.account_code,
                     last4=(result.last4 or "").upper(),
-                    within=span(self.policy.confirm_ttl, lang),
+                    within=span(self.ctx.policy.confirm_ttl, lang),
                 )
             elif result.outcome == CashOutOutcome.STARTED:
                 amount = result.amount or Money(0, currency)
@@ -239,13 +240,13 @@ class Cashout(Holds):
             elif result.outcome == CashOutOutcome.NOTHING and young > 0:
                 row.status = PAYOUT.move(row.status, PayoutStatus.NOT_MADE)
                 row.failure = "money received within the cash-out hold"
-                text = say("cashout.young", lang, currency=currency, hold=span(self.policy.cashout_hold, lang))
+                text = say("cashout.young", lang, currency=currency, hold=span(self.ctx.policy.cashout_hold, lang))
             else:
                 status, row.failure, text = self._not_started(row, result, keep)
                 row.status = PAYOUT.move(row.status, status)
             row.updated_at = now
             repo.add(row)
-            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            self.common.queue_dm(s, row.user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
             s.commit()
         log.info("cash-out %s: %s", payout_id, row.failure or f"started ({row.ref})", extra={"user_id": row.user_id})
         return RECORDED
@@ -284,8 +285,8 @@ class Cashout(Holds):
 
     def payout_ended(self, event: ProviderEvent) -> None:
         """A payout went through, or failed (the money is back in the user's account): recorded and told once."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             repo = s.payouts
             row = repo.by_key(event.key) if event.key else None
             if row is None and event.settle_ref:
@@ -318,6 +319,6 @@ class Cashout(Holds):
                 text = say("cashout.bounced", row.lang, amount=amount, reason=msg.reason(row.failure, row.lang))
             row.updated_at = now
             repo.add(row)
-            self._queue_dm(s, row.user_id, text, PRIORITY_OUTCOME)
+            self.common.queue_dm(s, row.user_id, text, PRIORITY_OUTCOME)
             s.commit()
         log.info("cash-out %s: %s (%s)", row.id, row.status, row.ref, extra={"user_id": row.user_id})

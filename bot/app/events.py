@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.app.answers import Answers
-from bot.app.base import money, saved_id
-from bot.app.settling import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
+from bot.app.base import Context, handle_of, lang_of, money, saved_id, set_status
+from bot.app.cashout import Cashout
+from bot.app.common import Common
+from bot.app.holds import Holds
+from bot.app.ledger import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
+from bot.app.payments import Payments
+from bot.app.settling import Settling
 from bot.domain import REFUNDS, SETTLEMENT, Cause, Fact, Reason, Settle, Status, Step
 from bot.errors import ProviderError
 from bot.logs import transfer_context
@@ -20,23 +24,33 @@ from bot.store import PRIORITY_OUTCOME, Mark, Settlement, Transfer, TransferEven
 log = logging.getLogger(__name__)
 
 
-class Events(Answers):
+class Events:
     """The provider's events, applied once each."""
+
+    def __init__(
+        self, ctx: Context, common: Common, payments: Payments, settling: Settling, holds: Holds, cashout: Cashout
+    ) -> None:
+        self.ctx = ctx
+        self.common = common
+        self.payments = payments
+        self.settling = settling
+        self.holds = holds
+        self.cashout = cashout
 
     def provider_events(self) -> int:
         """Apply the provider's new events (cards saved, approvals, onboarding, refunds, disputes) once each."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             cursor = s.checkpoints.get(Mark.PROVIDER_EVENTS)
         try:
-            events, new_cursor = self.provider.events(cursor or None)
+            events, new_cursor = self.ctx.provider.events(cursor or None)
         except ProviderError as err:
             log.warning("could not read the provider's events: %s", err)
-            self.provider_failed()
+            self.common.provider_failed()
             return 0
         for event in events:
             self.apply_event(event)
         if new_cursor and new_cursor != cursor:
-            with self.uow() as s:
+            with self.ctx.uow() as s:
                 s.checkpoints.set(Mark.PROVIDER_EVENTS, new_cursor)
                 s.commit()
         return len(events)
@@ -44,15 +58,15 @@ class Events(Answers):
     def apply_event(self, event: ProviderEvent) -> None:  # noqa: C901
         """Apply one provider event; applying it twice changes nothing more."""
         if event.kind == EventKind.CARD_SAVED and event.user_id:
-            with self.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)
+            with self.ctx.uow() as s:  # remembered beside the DM ids ("event:" never starts an X id)
                 if not s.dms.has(f"event:{event.id}"):
-                    s.dms.add(f"event:{event.id}", self.clock.now())
-                    self._queue_dm(
-                        s, event.user_id, say("card_saved", self._lang_of(s, event.user_id)), PRIORITY_OUTCOME
+                    s.dms.add(f"event:{event.id}", self.ctx.clock.now())
+                    self.common.queue_dm(
+                        s, event.user_id, say("card_saved", lang_of(s, event.user_id)), PRIORITY_OUTCOME
                     )
                     s.commit()
         elif event.kind in (EventKind.PAID, EventKind.AUTH_LAPSED) and event.key:
-            with self.uow() as s:
+            with self.ctx.uow() as s:
                 t = s.transfers.by_pay_key(event.key)
             if t is None or t.id is None:
                 return
@@ -60,19 +74,19 @@ class Events(Answers):
                 result = PayResult(event.outcome or PayOutcome.PAID, ref=event.ref)
             else:
                 result = PayResult(PayOutcome.NEEDS_AUTH, reason=Reason.NOT_APPROVED, charged=event.charged)
-            self._apply_result(t.id, result, (Status.NEEDS_AUTH,))
+            self.payments.apply_result(t.id, result, (Status.NEEDS_AUTH,))
         elif event.kind == EventKind.APPROVAL_NEEDED and event.key and event.url:
             self._approval_needed(event, event.url)
         elif event.kind == EventKind.ACCOUNT_READY and event.user_id:
-            with self.uow() as s:
+            with self.ctx.uow() as s:
                 waiting = bool(s.transfers.held_for(event.user_id))
             if waiting:  # they finished onboarding: pay out what waits for them
-                self.claim(event.user_id, resuming=True)
+                self.holds.claim(event.user_id, resuming=True)
         elif event.kind == EventKind.ENROLLED and event.user_id:
-            with self.uow() as s:
+            with self.ctx.uow() as s:
                 waiting = bool(s.transfers.held_for(event.user_id))
             if waiting:  # they secured their account: the next step of their CLAIM (identity) is sent
-                self.claim(event.user_id)
+                self.holds.claim(event.user_id)
         elif event.kind == EventKind.REFUNDED and event.ref:
             self._refunded_at_provider(event)
         elif event.kind in (EventKind.REFUND_SETTLED, EventKind.REFUND_FAILED) and (event.key or event.settle_ref):
@@ -82,26 +96,26 @@ class Events(Answers):
         elif event.kind in (EventKind.PAYOUT_SUCCEEDED, EventKind.PAYOUT_FAILED, EventKind.PAYOUT_RETURNED) and (
             event.key or event.settle_ref
         ):
-            self.payout_ended(event)
+            self.cashout.payout_ended(event)
 
     def _approval_needed(self, event: ProviderEvent, url: str) -> None:
         """A payment waiting for its sender's approval needs another one (the bank's passed, the provider's
         own now): the sender gets that page's link, once (events are applied once each)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.by_pay_key(event.key) if event.key else None
             if t is None or t.status != Status.NEEDS_AUTH:
                 return
             words = dict(
-                sender=self._handle(s, t.sender_id),
-                recipient=self._handle(s, t.recipient_id),
+                sender=handle_of(s, t.sender_id),
+                recipient=handle_of(s, t.recipient_id),
                 amount=money(t),
                 code=t.code,
             )
-            self._queue_approval(s, t, t.lang, url, event.valid_for, event.charged, words)
+            self.payments.queue_approval(s, t, t.lang, url, event.valid_for, event.charged, words)
             s.timeline.add(
                 TransferEvent(
                     transfer_id=saved_id(t),
-                    at=self.clock.now(),
+                    at=self.ctx.clock.now(),
                     status=t.status,
                     note="the provider wants the sender's approval again (its own, after the bank's)",
                 )
@@ -120,8 +134,8 @@ class Events(Answers):
         counts as returned when it went through, and all of it makes the transfer returned."""
         if event.key:
             return  # paybot's own: `_drive` records it (or its REFUND_SETTLED / REFUND_FAILED event does)
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             t = self._transfer_of(s, event)
             if t is None:
                 return
@@ -159,7 +173,7 @@ class Events(Answers):
             s.flush()
             back = refunded(ledger(s, t.id))
             if st.status == Settle.SUCCEEDED and back >= t.amount_minor and t.status in (Status.COMPLETED, Status.HELD):
-                self._set_status(s, t, Status.RETURNED, now, reason=note)
+                set_status(s, t, Status.RETURNED, now, reason=note)
             else:
                 pending = " (in progress)" if event.pending else ""
                 s.timeline.add(
@@ -177,8 +191,8 @@ class Events(Answers):
     def _refund_ended(self, event: ProviderEvent) -> None:
         """A refund that was in progress went through, or a refund failed (even one that had gone through):
         the sender is told when their money is back, never before; a failure is the operator's to act on."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             st = None
             if event.key:
                 st = s.settlements.by_key(event.key)
@@ -218,7 +232,7 @@ class Events(Answers):
                 if st.status != Settle.PENDING:
                     return  # recorded already (the two events of one refund), or failed meanwhile
                 st.ref = st.ref or event.settle_ref
-                self._succeeded(s, t, st)
+                self.settling.succeeded(s, t, st)
                 s.commit()
                 log.info("transfer %s: the refund %s went through", t.id, st.ref, extra=transfer_context(t))
                 return
@@ -241,15 +255,15 @@ class Events(Answers):
             s.commit()
 
     def _refund_failed_note(self, s: Tx, t: Transfer, note: str) -> None:
-        s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=self.clock.now(), status=t.status, note=note))
+        s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=self.ctx.clock.now(), status=t.status, note=note))
         log.error("transfer %s: %s", t.id, note, extra=transfer_context(t))
 
     def _disputed(self, event: ProviderEvent) -> None:
         """A dispute opened by the payer's bank, or the money it took back from the platform: written to the
         transfer's timeline once and logged for the operator (`paybot status` lists the withdrawals). The
         recipient's share is taken back only if the operator asks (`paybot reverse`)."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             t = self._transfer_of(s, event)
             if t is None:
                 return

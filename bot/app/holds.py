@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from bot.app.base import money, saved_id
-from bot.app.refunds import Refunds
-from bot.app.settling import (
+from bot.app.base import Context, handle_of, money, saved_id
+from bot.app.common import Common
+from bot.app.ledger import (
     DISPUTE_NOTES,
     FUNDS_WITHDRAWN,
-    Driven,
     claimed,
     disputed,
     holds_for_others,
@@ -24,6 +23,8 @@ from bot.app.settling import (
     release_due,
     sid,
 )
+from bot.app.payments import Payments
+from bot.app.settling import Driven, Settling
 from bot.domain import Category, Cause, Reason, Settle, Status, Step
 from bot.errors import ProviderError, ProviderTransient
 from bot.logs import transfer_context
@@ -39,45 +40,49 @@ __all__ = ["BALANCE", "DISPUTE_NOTES", "FUNDS_WITHDRAWN", "Holds", "disputed", "
 log = logging.getLogger(__name__)
 
 
-class Holds(Refunds):
+class Holds:
     """Claims, returns, lapsed approvals, crash recovery."""
+
+    def __init__(self, ctx: Context, common: Common, payments: Payments, settling: Settling) -> None:
+        self.ctx = ctx
+        self.common = common
+        self.payments = payments
+        self.settling = settling
 
     # ------------------------------------------------------------------ recovery
 
     def resume(self) -> int:
         """Finish what a crash interrupted (executing transfers; settlements whose answer was not recorded),
         and try again the releases refused for the platform's balance whose time has come."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             # While payments are paused, confirmed transfers wait: nothing to drive (nor to count as work done).
             executing = (
                 [] if s.checkpoints.flag(Mark.PAUSED) else [t.id for t in s.transfers.with_status(Status.EXECUTING)]
             )
             unsent = s.settlements.unsent()
-        due = [tid for tid, at in self._release_retries().items() if at <= now]
-        with self.uow() as s:
+        due = [tid for tid, at in self.release_retries().items() if at <= now]
+        with self.ctx.uow() as s:
             releasing = [st.transfer_id for st in unsent if st.step == Step.RELEASE] + due
             recipients = {t.recipient_id for t in s.transfers.many(releasing)}
         for transfer_id in executing:
             if transfer_id is not None:
-                self.execute(transfer_id)
+                self.payments.execute(transfer_id)
         moved = 0
         for st in unsent:
             if st.step != Step.RELEASE:
-                moved += self._drive(sid(st)) in (Driven.DONE, Driven.PENDING, Driven.REFUSED)
+                moved += self.settling.drive(sid(st)) in (Driven.DONE, Driven.PENDING, Driven.REFUSED)
         for user_id in sorted(recipients):
             self.claim(user_id, resuming=True)
         return len(executing) + moved + len(recipients)
 
     def next_due(self) -> datetime | None:
-        """The next time something becomes due: an expiry, the end of a claim window, or a release to try
-        again after the platform's balance could not cover it."""
-        found = [t for t in (super().next_due(), *self._release_retries().values()) if t is not None]
-        return min(found) if found else None
+        """The next release to try again after the platform's balance could not cover it (None: none waits)."""
+        return min(self.release_retries().values(), default=None)
 
-    def _release_retries(self) -> dict[int, datetime]:
+    def release_retries(self) -> dict[int, datetime]:
         """Held transfers whose release was refused for the platform's balance, and when each is tried again."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             waiting = s.settlements.refused_for_balance()
             if not waiting:
                 return {}
@@ -89,7 +94,7 @@ class Holds(Refunds):
 
     def _held_for(self, user_id: str) -> list[Transfer]:
         """The money held for `user_id` that a claim may release (not what is already going back)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             held = s.transfers.held_for(user_id)
             going_back = {
                 t.id
@@ -106,16 +111,20 @@ class Holds(Refunds):
         account is made for a stranger's CLAIM). The recipient is told what arrived, and (once) what is
         delayed; never that money arrived before it did."""
         if not resuming and not self._held_for(user_id):
-            with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            with self.ctx.uow() as s:
+                self.common.queue_dm(
+                    s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER
+                )
                 s.commit()
             return
         others = False
         if not resuming:
-            with self.uow() as s:
+            with self.ctx.uow() as s:
                 others = holds_for_others(s, user_id)
         try:
-            onboarding = Onboarding(ready=True) if resuming else self.provider.onboard(user_id, holds_for_others=others)
+            onboarding = (
+                Onboarding(ready=True) if resuming else self.ctx.provider.onboard(user_id, holds_for_others=others)
+            )
         except ProviderError as err:
             # The user asked: they hear why nothing happened. Held money stays held either way.
             transient = isinstance(err, ProviderTransient)
@@ -126,9 +135,9 @@ class Holds(Refunds):
                 err,
                 extra={"user_id": user_id},
             )
-            self.provider_failed()
-            with self.uow() as s:
-                self._queue_dm(
+            self.common.provider_failed()
+            with self.ctx.uow() as s:
+                self.common.queue_dm(
                     s,
                     user_id,
                     say("claim.retry" if transient else "claim.failed", lang),
@@ -138,8 +147,8 @@ class Holds(Refunds):
                 s.commit()
             return
         if onboarding.wait:  # what they sent must stay releasable: what is held for them stays held meanwhile
-            with self.uow() as s:
-                self._queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            with self.ctx.uow() as s:
+                self.common.queue_dm(s, user_id, say("claim.wait", lang), PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         if not onboarding.ready:
@@ -153,8 +162,8 @@ class Holds(Refunds):
                 if onboarding.enrol
                 else say("onboarding", lang, url=onboarding.url or "")
             )
-            with self.uow() as s:
-                self._queue_dm(s, user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
+            with self.ctx.uow() as s:
+                self.common.queue_dm(s, user_id, text, PRIORITY_OUTCOME, category=Category.DM_ANSWER)
                 s.commit()
             return
         done: list[str] = []
@@ -162,11 +171,11 @@ class Holds(Refunds):
         undelivered: list[Transfer] = []
 
         def record(s: Tx, t: Transfer, _st: Settlement) -> None:
-            done.append(say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)))
+            done.append(say("claimed.item", lang, amount=money(t), sender=handle_of(s, t.sender_id)))
 
         for t in self._held_for(user_id):
             st_id, first = self._release_of(t)
-            outcome = self._drive(st_id, on_done=record) if st_id is not None else Driven.RETRY
+            outcome = self.settling.drive(st_id, on_done=record) if st_id is not None else Driven.RETRY
             if outcome == Driven.DONE:
                 continue
             if outcome == Driven.UNDELIVERED:
@@ -174,28 +183,28 @@ class Holds(Refunds):
                 continue
             if not resuming or (outcome == Driven.REFUSED and first):
                 delayed.append(t)
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             if done:
-                self._queue_dm(s, user_id, say("claimed", lang, items=", ".join(done)), PRIORITY_OUTCOME)
+                self.common.queue_dm(s, user_id, say("claimed", lang, items=", ".join(done)), PRIORITY_OUTCOME)
             if delayed:
                 items = ", ".join(
-                    say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)) for t in delayed
+                    say("claimed.item", lang, amount=money(t), sender=handle_of(s, t.sender_id)) for t in delayed
                 )
-                self._queue_dm(s, user_id, say("claim.delayed", lang, items=items), PRIORITY_OUTCOME)
+                self.common.queue_dm(s, user_id, say("claim.delayed", lang, items=items), PRIORITY_OUTCOME)
             if undelivered:
                 items = ", ".join(
-                    say("claimed.item", lang, amount=money(t), sender=self._handle(s, t.sender_id)) for t in undelivered
+                    say("claimed.item", lang, amount=money(t), sender=handle_of(s, t.sender_id)) for t in undelivered
                 )
-                self._queue_dm(s, user_id, say("claim.undeliverable", lang, items=items), PRIORITY_OUTCOME)
+                self.common.queue_dm(s, user_id, say("claim.undeliverable", lang, items=items), PRIORITY_OUTCOME)
             if not done and not delayed and not undelivered and not resuming:
-                self._queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
+                self.common.queue_dm(s, user_id, say("claim_nothing", lang), PRIORITY_OUTCOME)
             s.commit()
         for t in undelivered:
             self._return_now(t)
 
     def _return_now(self, t: Transfer) -> None:
         """Held money its provider will never deliver goes back to its sender now (told by `_tell_refund`)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             row = s.transfers.get(saved_id(t))
             if row is None or row.status != Status.HELD:
                 return
@@ -206,18 +215,18 @@ class Holds(Refunds):
             st_id = (
                 sid(returns[-1])
                 if returns
-                else sid(self._begin(s, row, Step.RETURN, row.amount_minor, Cause.UNDELIVERABLE))
+                else sid(self.settling.begin(s, row, Step.RETURN, row.amount_minor, Cause.UNDELIVERABLE))
             )
-            if not self._commit(s):
+            if not self.settling.commit(s):
                 return
-        self._drive(st_id)
+        self.settling.drive(st_id)
 
     def _release_of(self, t: Transfer) -> tuple[int | None, bool]:
         """The release to drive for a held transfer: the one under way, or a new one (a new key) when none
         is and no refusal for the platform's balance is still waiting its time; None while one waits.
         Also: whether a refusal now would be its first."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             rows = ledger(s, t.id)
             first = not any(st.failure == BALANCE for st in rows)
             under_way = [st for st in rows if st.step == Step.RELEASE and st.status == Settle.PENDING]
@@ -229,8 +238,8 @@ class Holds(Refunds):
             row = s.transfers.get(saved_id(t))
             if row is None or row.status != Status.HELD:
                 return None, first
-            st = self._begin(s, row, Step.RELEASE, row.amount_minor, Cause.CLAIM)
-            if not self._commit(s):
+            st = self.settling.begin(s, row, Step.RELEASE, row.amount_minor, Cause.CLAIM)
+            if not self.settling.commit(s):
                 return None, first
             return sid(st), first
 
@@ -244,8 +253,8 @@ class Holds(Refunds):
         now), nor a transfer whose return failed (the operator decides: `paybot refund`)."""
         cause = Cause.CLOSING if why.startswith("closing") else Cause.WINDOW
         todo: list[int] = []
-        with self.uow() as s:
-            for t in s.transfers.with_status(Status.HELD, hold_by=None if everything else self.clock.now()):
+        with self.ctx.uow() as s:
+            for t in s.transfers.with_status(Status.HELD, hold_by=None if everything else self.ctx.clock.now()):
                 rows = ledger(s, t.id)
                 returns = [st for st in rows if st.step == Step.RETURN]
                 if claimed(rows) or any(st.status == Settle.FAILED for st in returns) or disputed(s, t.id):
@@ -254,26 +263,26 @@ class Holds(Refunds):
                 if unsent:
                     todo.append(sid(unsent[-1]))
                 elif not returns:
-                    todo.append(sid(self._begin(s, t, Step.RETURN, t.amount_minor, cause)))
-            if not self._commit(s):
+                    todo.append(sid(self.settling.begin(s, t, Step.RETURN, t.amount_minor, cause)))
+            if not self.settling.commit(s):
                 return 0
-        return sum(self._drive(st_id) == Driven.DONE for st_id in todo)
+        return sum(self.settling.drive(st_id) == Driven.DONE for st_id in todo)
 
     # ------------------------------------------------------------------ approvals
 
     def lapse_auth(self) -> int:
         """Close the approvals nobody gave in time: look each payment up, record what the provider says."""
-        with self.uow() as s:
-            due = s.transfers.with_status(Status.NEEDS_AUTH, hold_by=self.clock.now())
+        with self.ctx.uow() as s:
+            due = s.transfers.with_status(Status.NEEDS_AUTH, hold_by=self.ctx.clock.now())
         done = 0
         for t in due:
             try:
-                found = self.provider.lookup(t.pay_key or "", t.sender_id)
+                found = self.ctx.provider.lookup(t.pay_key or "", t.sender_id)
             except ProviderError:
                 log.warning("could not look up transfer %s; will retry", t.id, extra=transfer_context(t))
-                self.provider_failed()
+                self.common.provider_failed()
                 continue
             if found is None or found.outcome == PayOutcome.NEEDS_AUTH:
                 found = PayResult(PayOutcome.NEEDS_AUTH, reason=Reason.NOT_APPROVED)
-            done += self._apply_result(t.id or 0, found, (Status.NEEDS_AUTH,))
+            done += self.payments.apply_result(t.id or 0, found, (Status.NEEDS_AUTH,))
         return done

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import messages as msg
-from bot.app.asking import Asking
-from bot.app.base import money, saved_id
+from bot.app.base import Context, handle_of, money, saved_id, set_status
+from bot.app.common import Common
 from bot.domain import Privacy, Reason, Status, TransferKind
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient, ScaRequired
 from bot.faults import fault_point
@@ -22,8 +22,12 @@ from bot.store import PRIORITY_OUTCOME, PRIORITY_URGENT, Mark, Transfer, User
 log = logging.getLogger(__name__)
 
 
-class Payments(Asking):
+class Payments:
     """Executing transfers through the provider, and their outcome."""
+
+    def __init__(self, ctx: Context, common: Common) -> None:
+        self.ctx = ctx
+        self.common = common
 
     def execute(self, transfer_id: int) -> None:
         """Drive one executing transfer through the provider and record the result."""
@@ -34,7 +38,7 @@ class Payments(Asking):
         key, the answers recorded in one (a crash in between leaves them executing, driven again with the
         same keys)."""
         plans: list[tuple[int, bool, dict[str, Any]]] = []
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             if s.checkpoints.flag(Mark.PAUSED):
                 return  # confirmed, and executed when an operator resumes
             rows = [t for t in s.transfers.many(ids) if t.status == Status.EXECUTING and t.pay_key]
@@ -61,7 +65,7 @@ class Payments(Asking):
                     },
                 )
                 # The provider forgets keys after a day: past that, a retry could charge twice, so look it up.
-                stale = self.clock.now() - t.updated_at > self.policy.key_lifetime
+                stale = self.ctx.clock.now() - t.updated_at > self.ctx.policy.key_lifetime
                 plans.append((saved_id(t), stale, args))
             if refused:
                 s.commit()
@@ -73,25 +77,25 @@ class Payments(Asking):
             if result is not None:
                 results.append((transfer_id, result))
         if results:
-            self._apply_results(results, (Status.EXECUTING,))
+            self.apply_results(results, (Status.EXECUTING,))
             fault_point("after_commit")
 
     def _pay(self, transfer_id: int, stale: bool, args: dict[str, Any]) -> PayResult | None:
         """The provider's answer for one payment; None when it must be tried again later (left executing)."""
         try:
             if stale:
-                found = self.provider.lookup(args["key"], args["sender_id"])
+                found = self.ctx.provider.lookup(args["key"], args["sender_id"])
                 return found or PayResult(
                     PayOutcome.DECLINED, reason="not charged: the provider has no record of this payment"
                 )
-            return self.provider.pay(**args)
+            return self.ctx.provider.pay(**args)
         except ProviderTransient:
             log.warning(
                 "provider did not answer for transfer %s; will retry",
                 transfer_id,
                 extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return None
         except IdempotencyError:
             # The key was used with other parameters and the provider cannot say what became of it:
@@ -101,7 +105,7 @@ class Payments(Asking):
                 transfer_id,
                 extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return None
         except ScaRequired:
             # The sender's account cannot be read without their own SCA (a Mangopay Owner's wallet, every 180 days):
@@ -112,7 +116,7 @@ class Payments(Asking):
                 transfer_id,
                 extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return None
         except AmountTooSmall as err:  # below the provider's minimum after conversion: retrying cannot help
             log.warning(
@@ -129,16 +133,16 @@ class Payments(Asking):
                 err,
                 extra={"transfer_id": transfer_id, "user_id": args["sender_id"]},
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return PayResult(PayOutcome.DECLINED, reason=f"not charged: {err}")
 
-    def _queue_approval(
+    def queue_approval(
         self, s: Tx, t: Transfer, lang: str, url: str, valid_for: timedelta | None, charged: bool, words: dict[str, Any]
     ) -> None:
         """The DM with the page where the sender approves this payment, saying how long it stays open and
         whether their card was already charged. A page that closes within the hour goes before every
         other message (a queue of confirmations must not keep it back until it has closed)."""
-        window = valid_for or self.policy.auth_window
+        window = valid_for or self.ctx.policy.auth_window
         text = say(
             "needs_auth.link_charged" if charged else "needs_auth.link",
             lang,
@@ -147,17 +151,19 @@ class Payments(Asking):
             **words,
         )
         urgent = window <= timedelta(hours=1)
-        self._queue_dm(s, t.sender_id, text, PRIORITY_URGENT if urgent else PRIORITY_OUTCOME, root=t.root_tweet_id)
+        self.common.queue_dm(
+            s, t.sender_id, text, PRIORITY_URGENT if urgent else PRIORITY_OUTCOME, root=t.root_tweet_id
+        )
 
-    def _apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
+    def apply_result(self, transfer_id: int, result: PayResult, expected: tuple[Status, ...]) -> bool:
         """Record the provider's answer if the transfer is still in one of the `expected` statuses."""
-        return self._apply_results([(transfer_id, result)], expected) == 1
+        return self.apply_results([(transfer_id, result)], expected) == 1
 
-    def _apply_results(self, results: list[tuple[int, PayResult]], expected: tuple[Status, ...]) -> int:
+    def apply_results(self, results: list[tuple[int, PayResult]], expected: tuple[Status, ...]) -> int:
         """Record the provider's answers, in one unit of work, for the transfers still in one of the
         `expected` statuses; returns how many were recorded."""
         done: list[Transfer] = []
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             rows = {t.id: t for t in s.transfers.many([tid for tid, _ in results])}
             s.users.many({uid for t in rows.values() for uid in (t.sender_id, t.recipient_id)})  # one read
             s.transfers.of_roots({t.root_tweet_id for t in rows.values()})  # one read for their commands
@@ -175,26 +181,26 @@ class Payments(Asking):
 
     def _record(self, s: Tx, t: Transfer, result: PayResult) -> None:
         """Apply the provider's answer to an executing transfer and queue what it says."""
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         lang, amount = t.lang, money(t)
-        sender, recipient = self._handle(s, t.sender_id), self._handle(s, t.recipient_id)
+        sender, recipient = handle_of(s, t.sender_id), handle_of(s, t.recipient_id)
         privacy = (s.users.get(t.sender_id) or User(id="", handle="")).privacy
         was = t.status
         t.payment_ref = result.ref or t.payment_ref
         words = dict(sender=sender, recipient=recipient, amount=amount, code=t.code)
         if result.outcome == PayOutcome.NEEDS_AUTH and result.url and t.status == Status.EXECUTING:
             # Recoverable: the sender approves this very payment on the provider's page.
-            self._set_status(s, t, Status.NEEDS_AUTH, now, reason=Reason.APPROVAL_ASKED)
-            t.hold_until = now + self.policy.auth_window
-            self._queue_approval(s, t, lang, result.url, result.valid_for, result.charged, words)
+            set_status(s, t, Status.NEEDS_AUTH, now, reason=Reason.APPROVAL_ASKED)
+            t.hold_until = now + self.ctx.policy.auth_window
+            self.queue_approval(s, t, lang, result.url, result.valid_for, result.charged, words)
         elif result.outcome in (PayOutcome.PAID, PayOutcome.HELD):
             held = result.outcome == PayOutcome.HELD
-            self._set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
+            set_status(s, t, Status.HELD if held else Status.COMPLETED, now)
             if held:
-                t.hold_until = now + self.policy.claim_window
+                t.hold_until = now + self.ctx.policy.claim_window
             self._tell_outcome(s, t, privacy)
         else:
-            self._set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
+            set_status(s, t, Status.FAILED, now, reason=result.reason or str(result.outcome))
             if result.reason == Reason.RECIPIENT_OPTED_OUT:
                 text = say("recipient_left", lang, **words)
             elif result.reason == Reason.TOO_SMALL:
@@ -211,7 +217,7 @@ class Payments(Asking):
                 text = say("declined.account", lang, reason=msg.reason(result.reason or "", lang), **words)
             else:
                 text = say("declined", lang, reason=msg.reason(result.reason or "declined by the bank", lang), **words)
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             self._tell_outcome(s, t, privacy)  # the others of its command may have been waiting for it
         s.transfers.add(t)
 
@@ -235,22 +241,22 @@ class Payments(Asking):
         if not paid and not held:
             return
         lang, amount = t.lang, money(t)
-        sender = self._handle(s, t.sender_id)
+        sender = handle_of(s, t.sender_id)
         if privacy != Privacy.PUBLIC:
-            who = [self._handle(s, g.recipient_id) for g in paid + held]
+            who = [handle_of(s, g.recipient_id) for g in paid + held]
             text = (
                 say("receipt", lang, amount=amount, recipient=who[0], code=t.code)
                 if len(who) == 1
                 else say("receipt.many", lang, amount=amount, recipients=msg.handles(who), code=t.code)
             )
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         if privacy == Privacy.QUIET:
             paid = []  # the recipient of held money must still learn to claim it; the rest stays out of public
         if not paid and not held:
             return
-        until = msg.day(held[0].hold_until or self.clock.now(), lang) if held else ""
+        until = msg.day(held[0].hold_until or self.ctx.clock.now(), lang) if held else ""
         for text, named in self._outcome_texts(s, privacy, t, sender, paid, held, until):
-            self._queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
+            self.common.queue_reply(s, t.command_tweet_id, text, root=t.root_tweet_id, names=[t.sender_id, *named])
 
     def _outcome_texts(
         self, s: Tx, privacy: str, t: Transfer, sender: str, paid: list[Transfer], held: list[Transfer], until: str
@@ -260,7 +266,7 @@ class Payments(Asking):
         lang = t.lang
 
         def name(g: Transfer, widest: bool) -> str:
-            return "x" * 15 if widest else self._handle(s, g.recipient_id)
+            return "x" * 15 if widest else handle_of(s, g.recipient_id)
 
         def text(p: list[Transfer], h: list[Transfer], widest: bool = False) -> str:
             words = dict(sender="x" * 15 if widest else sender, amount=money(t), code=t.code, until=until)
@@ -308,24 +314,24 @@ class Payments(Asking):
         `read_until`: every DM sent before this time has been read. A request
         is only expired once its deadline is behind that mark, so a "yes" sent
         in time but read late (DM reads are rate-limited) still counts."""
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         cutoff = min(now, read_until) if read_until else now
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             rows = s.transfers.with_status(Status.PENDING, expires_by=cutoff)
             # A request whose confirmation is still waiting to be sent has not started its clock.
             unsent = s.outbox.roots_awaiting_confirmation()
             rows = [t for t in rows if t.root_tweet_id not in unsent]
             for t in rows:
-                self._set_status(s, t, Status.EXPIRED, now)
+                set_status(s, t, Status.EXPIRED, now)
                 if t.kind == TransferKind.REQUEST:  # the requester waited days: tell them
                     text = say(
                         "request_expired",
                         t.lang,
-                        payer=self._handle(s, t.sender_id),
+                        payer=handle_of(s, t.sender_id),
                         amount=money(t),
-                        within=span(self.policy.request_ttl, t.lang),
+                        within=span(self.ctx.policy.request_ttl, t.lang),
                         code=t.code,
                     )
-                    self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+                    self.common.queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             s.commit()
         return len(rows)

@@ -4,36 +4,35 @@ begun and driven as bot.app.settling does every one; what it did comes back as t
 
 from __future__ import annotations
 
-from bot.app.base import money
-from bot.app.settling import (
-    Driven,
-    Settling,
-    disputed,
-    ledger,
-    refunded,
-    reversed_,
-    sid,
-)
+from bot.app.base import Context, money, set_status
+from bot.app.common import Common
+from bot.app.ledger import disputed, ledger, refunded, reversed_, sid
+from bot.app.settling import Driven, Settling
 from bot.domain import REFUNDS, Cause, Reason, Settle, Status, Step
 from bot.messages import text as say
 from bot.money import Money
 from bot.store import PRIORITY_OUTCOME, Transfer
 
 
-class Refunds(Settling):
+class Refunds:
     """The operator's cancels, refunds and reversals."""
+
+    def __init__(self, ctx: Context, common: Common, settling: Settling) -> None:
+        self.ctx = ctx
+        self.common = common
+        self.settling = settling
 
     def operator_cancel(self, transfer_id: int) -> tuple[bool, str]:
         """Cancel a pending transfer and tell its sender; anything else is refused with the reason."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.get(transfer_id)
             if t is None:
                 return False, f"no transfer {transfer_id}"
             if t.status != Status.PENDING:
                 return False, f"transfer {transfer_id} is {t.status}; only a pending one can be cancelled"
-            self._set_status(s, t, Status.CANCELLED, self.clock.now(), reason=Reason.BY_OPERATOR)
+            set_status(s, t, Status.CANCELLED, self.ctx.clock.now(), reason=Reason.BY_OPERATOR)
             s.transfers.add(t)
-            self._queue_dm(
+            self.common.queue_dm(
                 s, t.sender_id, say("cancelled", t.lang, code=t.code), PRIORITY_OUTCOME, root=t.root_tweet_id
             )
             s.commit()
@@ -41,7 +40,7 @@ class Refunds(Settling):
 
     def refund_plan(self, transfer_id: int) -> tuple[Transfer | None, int, int]:
         """The transfer, what went back to its sender so far and what may still be refunded (minor units)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
         if t is None:
@@ -56,7 +55,7 @@ class Refunds(Settling):
         interrupted is finished first, with its own key; the sender is told when the money is back. Without
         `finish_interrupted` (the console: its page named one refund, which must not be done as another) such a
         refund is left alone and the refund is refused, saying so."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
             contested = disputed(s, transfer_id)
@@ -74,7 +73,7 @@ class Refunds(Settling):
                     f"{transfer_id}` finishes it; then ask again"
                 )
             return self._refund_said(
-                transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency), interrupted=True
+                transfer_id, self.settling.drive(sid(st)), Money(st.amount_minor, t.currency), interrupted=True
             )
         if t.status == Status.HELD and any(st.step == Step.RELEASE and st.status == Settle.PENDING for st in rows):
             return False, f"transfer {transfer_id}: a release to the recipient is under way; try again in a minute"
@@ -97,21 +96,23 @@ class Refunds(Settling):
             return False, (
                 f"transfer {transfer_id} is held: held money goes back whole (leave out --amount), or is claimed whole"
             )
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             row = s.transfers.get(transfer_id)
             now_left = row.amount_minor - refunded(ledger(s, transfer_id), in_flight=True) if row else 0
             if row is None or row.status != t.status or amount > now_left:
                 return False, f"transfer {transfer_id} changed meanwhile; try again"
-            st = self._begin(s, row, Step.RETURN if t.status == Status.HELD else Step.REFUND, amount, Cause.OPERATOR)
-            if not self._commit(s):
+            st = self.settling.begin(
+                s, row, Step.RETURN if t.status == Status.HELD else Step.REFUND, amount, Cause.OPERATOR
+            )
+            if not self.settling.commit(s):
                 return False, f"transfer {transfer_id}: another refund of it began at the same moment; try again"
-        return self._refund_said(transfer_id, self._drive(sid(st)), Money(amount, t.currency))
+        return self._refund_said(transfer_id, self.settling.drive(sid(st)), Money(amount, t.currency))
 
     def _refund_said(
         self, transfer_id: int, outcome: str, amount: Money, *, interrupted: bool = False
     ) -> tuple[bool, str]:
         """What `paybot refund` prints for what `_drive` did."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
         if t is None:  # cannot happen: said so, rather than an assert that -O removes
@@ -142,7 +143,7 @@ class Refunds(Settling):
     def operator_reverse(self, transfer_id: int) -> tuple[bool, str]:
         """Take back from the recipient what they still hold of a completed transfer (the platform keeps it:
         after a dispute took the payment back from the platform, say). Neither party is told by the bot."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             t = s.transfers.get(transfer_id)
             rows = ledger(s, transfer_id)
         if t is None:
@@ -150,7 +151,7 @@ class Refunds(Settling):
         unsent = [st for st in rows if st.step == Step.REVERSE and st.status == Settle.PENDING and st.ref is None]
         if unsent:
             st = unsent[-1]
-            return self._reverse_said(transfer_id, self._drive(sid(st)), Money(st.amount_minor, t.currency))
+            return self._reverse_said(transfer_id, self.settling.drive(sid(st)), Money(st.amount_minor, t.currency))
         if t.status != Status.COMPLETED or not t.payment_ref:
             return False, (
                 f"transfer {transfer_id} is {t.status}: only a completed transfer's money is with its recipient"
@@ -158,14 +159,14 @@ class Refunds(Settling):
         holds = t.amount_minor - refunded(rows, in_flight=True) - reversed_(rows)
         if holds <= 0:
             return True, f"transfer {transfer_id}: the recipient holds nothing of it any more"
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             row = s.transfers.get(transfer_id)
             if row is None or row.status != Status.COMPLETED:
                 return False, f"transfer {transfer_id} changed meanwhile; try again"
-            st = self._begin(s, row, Step.REVERSE, holds, Cause.OPERATOR)
-            if not self._commit(s):
+            st = self.settling.begin(s, row, Step.REVERSE, holds, Cause.OPERATOR)
+            if not self.settling.commit(s):
                 return False, f"transfer {transfer_id}: another reversal of it began at the same moment; try again"
-        return self._reverse_said(transfer_id, self._drive(sid(st)), Money(holds, t.currency))
+        return self._reverse_said(transfer_id, self.settling.drive(sid(st)), Money(holds, t.currency))
 
     @staticmethod
     def _reverse_said(transfer_id: int, outcome: str, amount: Money) -> tuple[bool, str]:

@@ -11,23 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from enum import StrEnum
 
 from bot import messages as msg
-from bot.app.base import money, saved_id
-from bot.app.payments import Payments
+from bot.app.base import Context, handle_of, money, saved_id, set_status
+from bot.app.common import Common
+from bot.app.ledger import claimed, kept_for, ledger, refunded
 from bot.domain import (
     REFUNDS,
     SETTLEMENT,
     Cause,
-    Fact,
     Settle,
     SettleFailure,
     Status,
     Step,
     money_key,
-    release_retry_after,
 )
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
@@ -56,100 +54,18 @@ class Driven(StrEnum):
 OnDone = Callable[[Tx, Transfer, Settlement], None]
 
 
-def ledger(s: Tx, transfer_id: int | None) -> list[Settlement]:
-    """A transfer's settlements, oldest first."""
-    return s.settlements.of(transfer_id)
-
-
-def sid(st: Settlement) -> int:
-    """The id of a settlement row already written (flushed)."""
-    if st.id is None:
-        raise ValueError("a settlement needs to be saved first")
-    return st.id
-
-
-def refunded(rows: list[Settlement], *, in_flight: bool = False) -> int:
-    """Minor units given back to the sender: refunds and returns that went through (`in_flight`: and those
-    started and not failed, which may still go through)."""
-    counted = (Settle.SUCCEEDED, Settle.PENDING) if in_flight else (Settle.SUCCEEDED,)
-    return sum(st.amount_minor for st in rows if st.step in REFUNDS and st.status in counted)
-
-
-def reversed_(rows: list[Settlement], *, in_flight: bool = True) -> int:
-    counted = (Settle.SUCCEEDED, Settle.PENDING) if in_flight else (Settle.SUCCEEDED,)
-    return sum(st.amount_minor for st in rows if st.step == Step.REVERSE and st.status in counted)
-
-
-FUNDS_WITHDRAWN = "funds withdrawn by a dispute"  # how a transfer's timeline says it (its fact: FUNDS_WITHDRAWN)
-DISPUTE_NOTES = (FUNDS_WITHDRAWN, "disputed at the provider")  # the timeline notes of a dispute, for people
-
-
-def disputed(s: Tx, transfer_id: int | None) -> bool:
-    """Whether the payer's bank disputed the payment (a line of its timeline records the fact): the bank gives the
-    payer their money back itself, so paybot must not refund it too (Stripe refuses such refunds: charge_disputed)."""
-    return s.timeline.recorded(transfer_id, Fact.DISPUTED, Fact.FUNDS_WITHDRAWN)
-
-
-def claimed(rows: list[Settlement]) -> bool:
-    """Whether the recipient claimed it and its release is under way: started, or refused for the platform's
-    balance and waiting for its next attempt."""
-    return any(st.step == Step.RELEASE and (st.status == Settle.PENDING or st.failure == BALANCE) for st in rows)
-
-
-def release_due(rows: list[Settlement]) -> datetime | None:
-    """When a release refused for the platform's balance is tried again (None: it is not waiting)."""
-    releases = [st for st in rows if st.step == Step.RELEASE]
-    if not releases or releases[-1].status != Settle.FAILED or releases[-1].failure != BALANCE:
-        return None
-    refusals = sum(st.failure == BALANCE for st in releases)
-    return releases[-1].updated_at + release_retry_after(refusals)
-
-
-def kept_for(s: Tx, user_id: str, currency: str, *, but: int | None = None) -> int:
-    """Minor units of `currency` that must stay in the user's account at the provider: money they sent that
-    is on its way, awaiting their approval or held (a wallet provider keeps it in the sender's own wallet),
-    and money that a refund begun and not finished (other than settlement `but`) will take back from them or
-    refund through them."""
-    mine = [
-        t
-        for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
-        for t in s.transfers.with_status(status)
-        if t.sender_id == user_id and t.currency == currency
-    ]
-    kept = sum(t.amount_minor for t in mine)
-    unsent = [st for st in s.settlements.unsent() if st.step in REFUNDS and st.id != but]
-    if unsent:
-        done = {
-            t.id: t
-            for t in s.transfers.many({st.transfer_id for st in unsent})
-            if t.status == Status.COMPLETED and t.currency == currency
-        }
-        kept += sum(
-            st.amount_minor
-            for st in unsent
-            if st.transfer_id in done and user_id in (done[st.transfer_id].sender_id, done[st.transfer_id].recipient_id)
-        )
-    return kept
-
-
-def holds_for_others(s: Tx, user_id: str) -> bool:
-    """Whether money the user sent is on its way, awaiting their approval or held, in any currency: a wallet
-    provider keeps it in their own account, which must stay able to release it (`Provider.onboard`)."""
-    return any(
-        t.sender_id == user_id
-        for status in (Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)
-        for t in s.transfers.with_status(status)
-    )
-
-
-class Settling(Payments):
+class Settling:
     """The three steps of every settlement: begin (store it with its key), drive (call the provider), and
     record what the provider answered (and tell whom it concerns)."""
 
-    def _begin(self, s: Tx, t: Transfer, step: Step, amount_minor: int, cause: Cause) -> Settlement:
+    def __init__(self, ctx: Context, common: Common) -> None:
+        self.ctx = ctx
+        self.common = common
+
+    def begin(self, s: Tx, t: Transfer, step: Step, amount_minor: int, cause: Cause) -> Settlement:
         """A new settlement of `t` with its own key (the next in its step's sequence), added to `s` and
         flushed; the caller commits it before the provider is called."""
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         seq = 1 + len([st for st in ledger(s, t.id) if st.step == step])
         st = Settlement(
             transfer_id=saved_id(t),
@@ -167,7 +83,7 @@ class Settling(Payments):
         return st
 
     @staticmethod
-    def _commit(s: Tx) -> bool:
+    def commit(s: Tx) -> bool:
         """Commit; False when another process began the same step first (its key is taken)."""
         try:
             s.commit()
@@ -181,16 +97,18 @@ class Settling(Payments):
         amount = Money(st.amount_minor, t.currency)
         key, ref = st.key or "", t.payment_ref or ""
         if st.step == Step.RELEASE:
-            return Settled(self.provider.release(key=key, payment_ref=ref, recipient_id=t.recipient_id, amount=amount))
+            return Settled(
+                self.ctx.provider.release(key=key, payment_ref=ref, recipient_id=t.recipient_id, amount=amount)
+            )
         if st.step == Step.REVERSE:
-            return Settled(self.provider.reverse(key=key, payment_ref=ref, amount=amount))
-        return self.provider.refund(key=key, payment_ref=ref, amount=amount, keep=keep)
+            return Settled(self.ctx.provider.reverse(key=key, payment_ref=ref, amount=amount))
+        return self.ctx.provider.refund(key=key, payment_ref=ref, amount=amount, keep=keep)
 
-    def _drive(self, st_id: int, on_done: OnDone | None = None) -> Driven:
+    def drive(self, st_id: int, on_done: OnDone | None = None) -> Driven:
         """Call the provider for a settlement whose answer is not recorded, with its key, and record the
         answer: what it changes is written (and told) in the transaction that records it (`on_done` instead
         of telling, for a claim that lists what arrived in one DM)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
             # money taken back from a recipient must not be money they keep for their own payments
@@ -214,14 +132,14 @@ class Settling(Payments):
                 what,
                 extra=transfer_context(t),
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return Driven.REFUSED
         except ProviderTransient:
             log.warning("%s of transfer %s did not finish; will retry", st.step, t.id, extra=transfer_context(t))
-            self.provider_failed()
+            self.common.provider_failed()
             return Driven.RETRY
         except Undeliverable as err:
-            self.provider_failed()
+            self.common.provider_failed()
             self._fail(
                 st_id,
                 SettleFailure.UNDELIVERABLE,
@@ -236,10 +154,10 @@ class Settling(Payments):
                 what,
                 extra=transfer_context(t),
             )
-            self.provider_failed()
+            self.common.provider_failed()
             return Driven.RETRY
         except ProviderError as err:
-            self.provider_failed()
+            self.common.provider_failed()
             if st.step == Step.RELEASE:  # e.g. the recipient cannot receive yet: tried again at the next tick
                 log.exception("%s of transfer %s was refused by the provider", st.step, t.id, extra=transfer_context(t))
                 return Driven.RETRY
@@ -248,8 +166,8 @@ class Settling(Payments):
             log.error("transfer %s: %s refused by the provider: %s", t.id, what, err, extra=transfer_context(t))
             return Driven.REFUSED
         fault_point("settle_called")
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
             if st is None or t is None or st.status != Settle.PENDING or st.ref is not None:
@@ -268,14 +186,14 @@ class Settling(Payments):
                 s.commit()
                 log.info("transfer %s: %s pending at the provider", t.id, what, extra=transfer_context(t))
                 return Driven.PENDING
-            self._succeeded(s, t, st, on_done)
+            self.succeeded(s, t, st, on_done)
             s.commit()
         log.info("transfer %s: %s done", t.id, what, extra=transfer_context(t))
         return Driven.DONE
 
     def _fail(self, st_id: int, failure: str, note: str) -> None:
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             st = s.settlements.get(st_id)
             t = s.transfers.get(st.transfer_id) if st is not None else None
             if st is None or t is None or st.status != Settle.PENDING:
@@ -285,26 +203,26 @@ class Settling(Payments):
             s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             s.commit()
 
-    def _succeeded(self, s: Tx, t: Transfer, st: Settlement, on_done: OnDone | None = None) -> None:
+    def succeeded(self, s: Tx, t: Transfer, st: Settlement, on_done: OnDone | None = None) -> None:
         """A settlement went through: the transfer's status and timeline, and who is told."""
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         st.status, st.updated_at = SETTLEMENT.move(st.status, Settle.SUCCEEDED), now
         s.settlements.add(st)
         s.flush()
         what = _what(st, t)
         if st.step == Step.RELEASE:
             if t.status == Status.HELD:
-                self._set_status(s, t, Status.COMPLETED, now, note=f"{what} ({st.ref})")
+                set_status(s, t, Status.COMPLETED, now, note=f"{what} ({st.ref})")
             if on_done is not None:
                 on_done(s, t, st)
             else:
-                self._queue_dm(
+                self.common.queue_dm(
                     s,
                     t.recipient_id,
                     say(
                         "claimed",
                         t.lang,
-                        items=say("claimed.item", t.lang, amount=money(t), sender=self._handle(s, t.sender_id)),
+                        items=say("claimed.item", t.lang, amount=money(t), sender=handle_of(s, t.sender_id)),
                     ),
                     PRIORITY_OUTCOME,
                 )
@@ -314,7 +232,7 @@ class Settling(Payments):
             in_all = f"; {Money(back, t.currency)} of {money(t)} in all" if back != st.amount_minor else ""
             note = f"{what} ({st.ref}){in_all}"
             if back >= t.amount_minor and t.status in (Status.HELD, Status.COMPLETED):
-                self._set_status(s, t, Status.RETURNED, now, note=note)
+                set_status(s, t, Status.RETURNED, now, note=note)
             else:
                 s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=t.status, note=note))
             if on_done is not None:
@@ -337,23 +255,23 @@ class Settling(Payments):
             self._tell_return(s, t, "closing.returned" if st.cause == Cause.CLOSING else "returned")
         elif st.step == Step.RETURN and st.cause == Cause.UNDELIVERABLE:
             text = say(
-                "returned.undeliverable", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount, code=t.code
+                "returned.undeliverable", t.lang, recipient=handle_of(s, t.recipient_id), amount=amount, code=t.code
             )
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         elif st.amount_minor == t.amount_minor:
-            text = say("operator_refund", t.lang, recipient=self._handle(s, t.recipient_id), amount=amount, code=t.code)
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            text = say("operator_refund", t.lang, recipient=handle_of(s, t.recipient_id), amount=amount, code=t.code)
+            self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
         else:
             text = say(
                 "refund.part",
                 t.lang,
-                recipient=self._handle(s, t.recipient_id),
+                recipient=handle_of(s, t.recipient_id),
                 amount=amount,
                 total=money(t),
                 back=Money(back, t.currency),
                 code=t.code,
             )
-            self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+            self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
     def _tell_return(self, s: Tx, t: Transfer, why: str) -> None:
         """One DM per command, however many of its recipients never claimed: the last of them to go back
@@ -379,14 +297,14 @@ class Settling(Payments):
         text = say(
             key,
             t.lang,
-            recipient=self._handle(s, t.recipient_id),
+            recipient=handle_of(s, t.recipient_id),
             amount=money(t),
-            handles=msg.handles([self._handle(s, g.recipient_id) for g in back]),
+            handles=msg.handles([handle_of(s, g.recipient_id) for g in back]),
             total=money(t) * len(back),
-            within=span(self.policy.claim_window, t.lang),
+            within=span(self.ctx.policy.claim_window, t.lang),
             code=t.code,
         )
-        self._queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+        self.common.queue_dm(s, t.sender_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
 
 
 def _what(st: Settlement, t: Transfer) -> str:

@@ -8,8 +8,9 @@ import re
 from collections import defaultdict
 
 from bot import messages as msg
-from bot.app.base import HANDLE_FRESH, Ask, money, named_pairs
-from bot.app.events import Events
+from bot.app.base import HANDLE_FRESH, Ask, Context, handle_of, money, named_pairs, set_status
+from bot.app.common import Common
+from bot.app.wording import ask_dm_text, by_dm_text, request_texts
 from bot.domain import OUTBOX, Category, MessageKind, Privacy, Reason, Status, TransferKind
 from bot.messages import text as say
 from bot.ports import XUser
@@ -19,8 +20,12 @@ from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, WAITIN
 log = logging.getLogger(__name__)
 
 
-class Voice(Events):
+class Voice:
     """The outbox hooks that keep the public voice the bot's own."""
+
+    def __init__(self, ctx: Context, common: Common) -> None:
+        self.ctx = ctx
+        self.common = common
 
     def dm_undeliverable(self, message: Outbox) -> None:
         """A confirmation DM could not be delivered: cancel what it asked of its addressee (their part only: a
@@ -28,8 +33,8 @@ class Voice(Events):
         requester is told by DM (the payer posted nothing, and may have said STOP: never named in public)."""
         if message.priority != PRIORITY_CONFIRM or message.kind != MessageKind.DM or not message.transfer_root:
             return
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             pending = [
                 t
                 for t in s.transfers.of_root(message.transfer_root)
@@ -38,23 +43,23 @@ class Voice(Events):
                 and (not message.version or t.command_tweet_id == message.version)
             ]
             for t in pending:
-                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.DM_REFUSED)
+                set_status(s, t, Status.CANCELLED, now, reason=Reason.DM_REFUSED)
             if pending:
                 first = pending[0]
                 if first.kind == TransferKind.SEND:
-                    text = f"@{self._handle(s, first.sender_id)} {say('cant_dm', first.lang)}"
-                    self._queue_reply(
+                    text = f"@{handle_of(s, first.sender_id)} {say('cant_dm', first.lang)}"
+                    self.common.queue_reply(
                         s, first.command_tweet_id, text, root=message.transfer_root, names=[first.sender_id]
                     )
                 else:
                     text = say(
                         "request_payer_unreachable",
                         first.lang,
-                        payer=self._handle(s, first.sender_id),
+                        payer=handle_of(s, first.sender_id),
                         amount=money(first),
                         code=first.code,
                     )
-                    self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+                    self.common.queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def reply_undeliverable(self, message: Outbox) -> None:
@@ -65,30 +70,30 @@ class Voice(Events):
             return
         if not message.transfer_root or message.priority != PRIORITY_REPLY:
             return
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             told: dict[str, list[Transfer]] = defaultdict(list)
             for t in s.transfers.of_root(message.transfer_root):
                 if t.status in (Status.COMPLETED, Status.HELD) and f"[{t.code}]" in message.text:
                     told[t.sender_id].append(t)
             for sender_id, rows in told.items():  # one receipt per payer, however many the reply named
-                first, who = rows[0], msg.handles([self._handle(s, t.recipient_id) for t in rows])
+                first, who = rows[0], msg.handles([handle_of(s, t.recipient_id) for t in rows])
                 text = (
                     say(
                         "receipt",
                         first.lang,
-                        recipient=self._handle(s, first.recipient_id),
+                        recipient=handle_of(s, first.recipient_id),
                         amount=money(first),
                         code=first.code,
                     )
                     if len(rows) == 1
                     else say("receipt.many", first.lang, recipients=who, amount=money(first), code=first.code)
                 )
-                self._queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+                self.common.queue_dm(s, sender_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def _ask_undeliverable(self, message: Outbox) -> None:
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             asked = [
                 t
                 for t in s.transfers.of_root(message.transfer_root or "")
@@ -98,18 +103,18 @@ class Voice(Events):
                 and say("request_reply.code", t.lang, code=t.code) in message.text
             ]
             for t in asked:
-                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.REPLY_REFUSED)
+                set_status(s, t, Status.CANCELLED, now, reason=Reason.REPLY_REFUSED)
             if asked:
                 first = asked[0]
-                key = msg.on_timeline("request_unposted", mastodon=self.fediverse)
+                key = msg.on_timeline("request_unposted", mastodon=self.ctx.fediverse)
                 text = say(
                     key,
                     first.lang,
                     amount=money(first),
-                    handles=msg.handles([self._handle(s, t.sender_id) for t in asked]),
+                    handles=msg.handles([handle_of(s, t.sender_id) for t in asked]),
                     code=first.code,
                 )
-                self._queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
+                self.common.queue_dm(s, first.recipient_id, text, PRIORITY_OUTCOME, root=first.root_tweet_id)
             s.commit()
 
     def stale_names(self, items: list[Outbox]) -> set[str]:
@@ -117,15 +122,15 @@ class Voice(Events):
         ids = {uid for item in items for uid, _ in named_pairs(item.names)}
         if not ids:
             return set()
-        fresh_since = self.clock.now() - HANDLE_FRESH
-        with self.uow() as s:
+        fresh_since = self.ctx.clock.now() - HANDLE_FRESH
+        with self.ctx.uow() as s:
             return {u.id for u in s.users.many(ids) if u.seen_at is None or u.seen_at < fresh_since}
 
     def saw_users(self, found: dict[str, XUser]) -> None:
         """Record what a users lookup returned: current handles (renames) and when they were seen."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             for user in found.values():
-                self._remember(s, user)
+                self.common.remember(s, user)
             s.commit()
 
     def drop_superseded(self, items: list[Outbox]) -> set[int]:
@@ -136,7 +141,7 @@ class Voice(Events):
         asking = [i for i in items if i.version and i.transfer_root and i.id is not None]
         if not asking:
             return set()
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             current = {
                 (t.root_tweet_id, t.command_tweet_id, t.sender_id)
                 for t in s.transfers.of_roots({i.transfer_root for i in asking if i.transfer_root})
@@ -170,7 +175,7 @@ class Voice(Events):
         """`_prepare` for several queued replies, in one unit of work (their rows and the people they name
         read in two queries, one commit when any was written): each id's message to send, or None."""
         out: dict[int, Outbox | None] = {}
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             items = {i.id: i for i in s.outbox.many(item_ids)}
             s.users.many({uid for i in items.values() for uid, _ in named_pairs(i.names)})
             wrote = False
@@ -219,7 +224,7 @@ class Voice(Events):
             # unless a STOP or a rename lands between a send and its record, which X's duplicate check
             # then no longer catches (a window of one outbox round).
             return item, changed
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         item.names = None
         if not texts:
             item.status, item.error = OUTBOX.move(item.status, Send.DROPPED), "nobody left to name"
@@ -257,10 +262,10 @@ class Voice(Events):
             return [], False
         first = rows[0]
         requester = s.users.get(first.recipient_id) or User(id=first.recipient_id, handle=first.recipient_id)
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         if requester.opted_out:  # they said STOP after asking: the request ends, nobody is named
             for t in rows:
-                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.REQUESTER_STOP)
+                set_status(s, t, Status.CANCELLED, now, reason=Reason.REQUESTER_STOP)
             return [], True
         ask = Ask(money(first), first.lang, first.memo, XUser(requester.id, requester.handle, requester.name))
         keep: list[XUser] = []
@@ -270,15 +275,15 @@ class Voice(Events):
             payer = s.users.get(t.sender_id) or User(id=t.sender_id, handle=t.sender_id)
             if payer.opted_out:
                 changed = True
-                self._set_status(s, t, Status.CANCELLED, now, reason=Reason.PAYER_STOP)
+                set_status(s, t, Status.CANCELLED, now, reason=Reason.PAYER_STOP)
                 text = say("request_payer_left", t.lang, payer=payer.handle, amount=money(t), code=t.code)
-                self._queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
+                self.common.queue_dm(s, t.recipient_id, text, PRIORITY_OUTCOME, root=t.root_tweet_id)
             elif payer.privacy != Privacy.PUBLIC and item.category == Category.ASK:
                 changed = True
-                self._queue_dm(
+                self.common.queue_dm(
                     s,
                     t.sender_id,
-                    self._ask_dm_text(ask, t.code),
+                    ask_dm_text(ask, t.code, self.ctx.policy.request_ttl),
                     PRIORITY_CONFIRM,
                     root=t.root_tweet_id,
                     version=t.command_tweet_id,
@@ -289,8 +294,8 @@ class Voice(Events):
         if not keep:
             return [], changed
         if item.category == Category.ASK_BY_DM:
-            return [self._by_dm_text(ask, keep)], changed
-        return [text for text, _ in self._request_texts(ask, keep, codes)], changed
+            return [by_dm_text(ask, keep)], changed
+        return [text for text, _ in request_texts(ask, keep, codes)], changed
 
     def confirmation_sent(self, s: Tx, message: Outbox) -> None:
         """A confirmation request went out: its time to answer runs from now, not from the post.
@@ -312,7 +317,7 @@ class Voice(Events):
             self._asked(message, by_root.get(message.transfer_root or "", []))
 
     def _asked(self, message: Outbox, group: list[Transfer]) -> None:
-        now = self.clock.now()
+        now = self.ctx.clock.now()
         at = min(message.sent_at or now, now)
         for t in group:
             if t.status != Status.PENDING:
@@ -323,7 +328,7 @@ class Voice(Events):
                 continue
             if message.kind == MessageKind.REPLY and say("request_reply.code", t.lang, code=t.code) not in message.text:
                 continue  # a request's payers may be asked in several replies: each asks those it names
-            ttl = self.policy.confirm_ttl if t.kind == TransferKind.SEND else self.policy.request_ttl
+            ttl = self.ctx.policy.confirm_ttl if t.kind == TransferKind.SEND else self.ctx.policy.request_ttl
             if t.expires_at < at + ttl:
                 t.expires_at = at + ttl
             if t.asked_at is None:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot import messages as msg
-from bot.app.base import money
-from bot.app.settling import kept_for
-from bot.app.voice import Voice
+from bot.app.base import Context, handle_of, money, set_status
+from bot.app.cashout import Cashout
+from bot.app.common import Common
+from bot.app.holds import Holds
+from bot.app.ledger import kept_for
 from bot.domain import Category, Reason, Status, TransferKind
 from bot.errors import ProviderError
 from bot.messages import text as say
@@ -46,23 +48,30 @@ class WindDownReport:
         return not (self.executing or self.needs_auth or self.held or self.outbox or self.cashouts or self.wallets)
 
 
-class WindDown(Voice):
+class WindDown:
     """`paybot wind-down`: the way paybot promises that closing it loses nobody's balance."""
 
+    def __init__(self, ctx: Context, common: Common, holds: Holds, cashout: Cashout) -> None:
+        self.ctx = ctx
+        self.common = common
+        self.holds = holds
+        self.cashout = cashout
+
     def winding_down(self) -> bool:
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             return s.checkpoints.flag(Mark.WINDING_DOWN)
 
     def wind_down(self) -> WindDownReport:
         """One pass; each step is idempotent (a status changes once, a money step has its own key)."""
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             s.checkpoints.set(Mark.WINDING_DOWN, "1")
             s.commit()
         cancelled = self._cancel_pending()
-        finished = self.resume()  # executing transfers and half-done releases, with their own keys
-        returned = self.return_due(everything=True, why="closing.returned")
+        # executing transfers, half-done releases and cash-outs, with their own keys (as `Service.resume`)
+        finished = self.holds.resume() + self.cashout.resume_cashouts()
+        returned = self.holds.return_due(everything=True, why="closing.returned")
         wallets = self._tell_holders()
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             counts = s.transfers.count_by_status([Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD])
             outbox = s.outbox.waiting()
             cashouts = s.payouts.open()
@@ -85,13 +94,13 @@ class WindDown(Voice):
         CASHOUT takes out (money they keep for their own payments in flight is not counted: it moves by
         itself); returns how many such people there are, or -1 when the provider could not say."""
         try:
-            holdings = self.provider.holdings()
+            holdings = self.ctx.provider.holdings()
         except ProviderError as err:
             log.warning("wind-down: the provider could not list what users hold (%s); run it again", err)
-            self.provider_failed()
+            self.common.provider_failed()
             return -1
         left = 0
-        with self.uow() as s:
+        with self.ctx.uow() as s:
             mine: dict[str, list[Money]] = defaultdict(list)
             for user_id, amount in holdings:
                 own = amount.minor - kept_for(s, user_id, amount.currency)
@@ -102,7 +111,7 @@ class WindDown(Voice):
                 if s.outbox.count_about(user_id, TOLD_TO_CASH_OUT, EVER):
                     continue
                 lang = s.transfers.lang_of(user_id) or "en"
-                self._queue_dm(
+                self.common.queue_dm(
                     s,
                     user_id,
                     say("closing.cashout", lang, amounts=msg.listing(amounts, lang)),
@@ -115,12 +124,12 @@ class WindDown(Voice):
     def _cancel_pending(self) -> int:
         """Cancel every pending send and request; each payer of a send and each requester hears it once
         per command, in the transaction that cancels it."""
-        now = self.clock.now()
-        with self.uow() as s:
+        now = self.ctx.clock.now()
+        with self.ctx.uow() as s:
             pending = s.transfers.with_status(Status.PENDING)
             told: dict[tuple[str, str, str], list[Transfer]] = defaultdict(list)
             for t in pending:
-                self._set_status(s, t, Status.CANCELLED, now, reason=CLOSING)
+                set_status(s, t, Status.CANCELLED, now, reason=CLOSING)
                 # a send: its sender is told; a request: its requester (the payers were only asked)
                 who = t.sender_id if t.kind == TransferKind.SEND else t.recipient_id
                 told[(t.root_tweet_id, who, t.kind)].append(t)
@@ -133,8 +142,8 @@ class WindDown(Voice):
                     first.lang,
                     amount=money(first),
                     code=first.code,
-                    handles=msg.handles([self._handle(s, uid) for uid in others]),
+                    handles=msg.handles([handle_of(s, uid) for uid in others]),
                 )
-                self._queue_dm(s, who, text, PRIORITY_OUTCOME, root=root)
+                self.common.queue_dm(s, who, text, PRIORITY_OUTCOME, root=root)
             s.commit()
         return len(pending)

@@ -1,12 +1,23 @@
-"""How a request is asked in public: the replies that name its payers with their codes, as few as X's 280
-weighted characters allow, and the reply that says the discreet ones were asked by DM. Pure."""
+"""How a request is asked: in public, the replies that name its payers with their codes, as few as X's 280
+weighted characters allow, and the reply that says the discreet ones were asked by DM; by DM, what those
+discreet payers are asked. Pure."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from bot import messages as msg
 from bot.app.base import Ask
 from bot.messages import text as say
 from bot.ports import XUser
+
+
+def ask_dm_text(ask: Ask, code: str, ttl: timedelta) -> str:
+    """A request's confirmation by DM, for a payer who keeps payments out of public (`ttl`: how long it waits)."""
+    what = say("confirm.pay", ask.lang, amount=ask.amount, names=msg.who(ask.requester.handle, ask.requester.name))
+    if plain := msg.public_memo(ask.memo):  # someone else's words: plain, even in a DM
+        what += say("confirm.memo", ask.lang, memo=plain)
+    return say("confirm.ask_request", ask.lang, what=what, ttl=msg.duration(ttl, ask.lang), code=code)
 
 
 def by_dm_text(ask: Ask, payers: list[XUser]) -> str:

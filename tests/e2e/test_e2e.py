@@ -76,15 +76,15 @@ def test_a_rate_limited_outbox_waits_for_the_reset(run: Run) -> None:
 def test_a_job_error_does_not_stop_the_worker(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     """An unexpected exception in one mention is logged; the loop goes on and later ones work."""
     calls: list[Any] = []
-    real = run.bot.service._handle_mention
+    real = run.bot.service.asking._handle_mention
 
-    def flaky(s: Any, m: Any) -> None:
+    def flaky(s: Any, m: Any, cards: Any) -> None:
         calls.append(m.id)
         if "boom" in m.text:
             raise RuntimeError("boom")
-        real(s, m)
+        real(s, m, cards)
 
-    monkeypatch.setattr(run.bot.service, "_handle_mention", flaky)
+    monkeypatch.setattr(run.bot.service.asking, "_handle_mention", flaky)
     run.step({"tweet": "@paybot send boom to @alice", "by": "bob", "id": "bad"})
     run.step({"tweet": "@paybot send 5 to @alice", "by": "bob", "id": "t1"})
     run.bot.worker.run_until_idle()

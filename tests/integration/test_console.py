@@ -596,8 +596,8 @@ def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(
     with service.uow() as s:
         row = s.transfers.get(transfer)
         assert row is not None
-        service._begin(s, row, Step.REFUND, 100, Cause.OPERATOR)
-        assert service._commit(s)
+        service.settling.begin(s, row, Step.REFUND, 100, Cause.OPERATOR)
+        assert service.settling.commit(s)
     asked = client.get(f"/console/transfers/{transfer}/refund?amount=2")
     assert f"Refund $2.00 of transfer {transfer} to its sender?" in text(asked)
     done = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))

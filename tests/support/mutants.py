@@ -47,7 +47,7 @@ MUTATIONS = [
     Mutation(
         "late-bare-answer",
         "a bare answer after one's confirmation lapsed unanswered confirms another waiting group (rule 1 off)",
-        "bot/app/answers.py",
+        "bot/app/confirming.py",
         """        if code is None and groups and (gone := self._closed_meanwhile(""",
         """        if False and (gone := self._closed_meanwhile(""",
     ),
@@ -55,7 +55,7 @@ MUTATIONS = [
         "bare-answer-edited-meanwhile",
         "a bare answer with a payment waiting whose post is edited after the answer is judged as if that payment "
         "had not been waiting (the older of two sends is paid)",
-        "bot/app/answers.py",
+        "bot/app/confirming.py",
         """        if code is None and groups and (other := self._in_view(""",
         """        if False and (other := self._in_view(""",
     ),
@@ -63,7 +63,7 @@ MUTATIONS = [
         "bare-answer-after-own-post-asked-late",
         "a bare answer sent after one's own post counts for an older send once that post's confirmation went out "
         "after the answer (the check looks at whether it is asked when read, not when the answer was sent)",
-        "bot/app/answers.py",
+        "bot/app/confirming.py",
         "            t.kind == TransferKind.SEND\n"
         "            and not answers(t, said_at, said_id)\n"
         "            and id_after(said_id, t.command_tweet_id) is not False\n",
@@ -75,7 +75,7 @@ MUTATIONS = [
     Mutation(
         "refusal-menu-says-yes",
         "a bare no with several payments waiting is answered with a menu of YES codes (rule 2 reverted)",
-        "bot/app/answers.py",
+        "bot/app/confirming.py",
         """                    "choose.option" if confirm else "choose.option_no",\n""",
         """                    "choose.option",\n""",
     ),
@@ -92,17 +92,17 @@ MUTATIONS = [
         "stop-within-allowance",
         "STOP and START only take effect within the hourly allowance of DM answers (rule 4 reverted for STOP)",
         "bot/app/answers.py",
-        """        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """        if cmd.kind == DmKind.HISTORY and not self.common.may_answer(s, dm.sender_id, cmd.lang):""",
         """        if cmd.kind in (DmKind.HISTORY, DmKind.STOP, DmKind.START) """
-        """and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """and not self.common.may_answer(s, dm.sender_id, cmd.lang):""",
     ),
     Mutation(
         "privacy-within-allowance",
         "PRIVACY only takes effect within the hourly allowance of DM answers (rule 4 reverted for PRIVACY)",
         "bot/app/answers.py",
-        """        if cmd.kind == DmKind.HISTORY and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """        if cmd.kind == DmKind.HISTORY and not self.common.may_answer(s, dm.sender_id, cmd.lang):""",
         """        if cmd.kind in (DmKind.HISTORY, DmKind.PRIVACY) """
-        """and not self._may_answer(s, dm.sender_id, cmd.lang):""",
+        """and not self.common.may_answer(s, dm.sender_id, cmd.lang):""",
     ),
     Mutation(
         "edit-into-help-keeps-version",

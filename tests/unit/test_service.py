@@ -302,6 +302,32 @@ def test_register_asks_the_provider_outside_any_unit_of_work(w: World) -> None:
     assert w.svc.on_dms([w.posts.dm("carol", "stop")]) == 1
 
 
+def test_whether_a_sender_has_a_card_is_asked_outside_any_unit_of_work(w: World) -> None:
+    """Read, commit, call, commit: whether a sender has a saved card (a call to Stripe or Mangopay) is asked before a
+    page of mentions or DMs opens its unit of work, never while one (SQLite's write lock) is held; the answers still
+    shape the confirmation (REGISTER first), bound what a sender without a card may leave waiting, and stop a yes
+    that could not pay."""
+    watched = Watched(w.svc.uow)
+    w.svc.uow = watched
+    open_during: list[int] = []
+    real = w.provider.has_card
+
+    def has_card(user_id: str) -> bool:
+        open_during.append(watched.open)
+        return real(user_id)
+
+    w.provider.has_card = has_card  # type: ignore[method-assign]
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 5 to @alice"))  # carol has no card
+    assert "REGISTER" in w.outbox()[-1][1]
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 2 to @alice"))  # one waits already: no second one
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    w.svc.on_dm(w.posts.dm("carol", "yes"))
+    assert w.statuses() == ["pending", "completed"]
+    assert "REGISTER" in w.outbox()[-1][1]
+    assert len(open_during) >= 5 and set(open_during) == {0}
+
+
 def test_held_then_claimed(w: World) -> None:
     w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @carol"))
     w.svc.on_dm(w.posts.dm("bob", "yes"))
