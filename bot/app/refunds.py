@@ -11,7 +11,7 @@ from bot.app.settling import Driven, Settling
 from bot.domain import REFUNDS, Cause, Reason, Settle, Status, Step
 from bot.messages import text as say
 from bot.money import Money
-from bot.store import PRIORITY_OUTCOME, Transfer
+from bot.store import PRIORITY_OUTCOME, Settlement, Transfer
 
 
 class Refunds:
@@ -51,7 +51,8 @@ class Refunds:
         self, transfer_id: int, amount_minor: int | None = None, *, finish_interrupted: bool = True
     ) -> tuple[bool, str]:
         """Give a completed or held transfer's money back to its sender: all that is left (the default, safe to
-        repeat), or `amount_minor` of a completed one (several times, up to its amount). A refund a crash
+        repeat), or `amount_minor` of a completed one (several times, up to its amount; refused when nothing is left,
+        since that amount did not move). A refund a crash
         interrupted is finished first, with its own key; the sender is told when the money is back. Without
         `finish_interrupted` (the console: its page named one refund, which must not be done as another) such a
         refund is left alone and the refund is refused, saying so."""
@@ -79,13 +80,7 @@ class Refunds:
             return False, f"transfer {transfer_id}: a release to the recipient is under way; try again in a minute"
         left = t.amount_minor - refunded(rows, in_flight=True)
         if left <= 0:
-            if t.status == Status.RETURNED:
-                last = next((st.ref for st in reversed(rows) if st.step in REFUNDS and st.ref), None)
-                return True, f"transfer {transfer_id} was already returned ({last})"
-            return True, (
-                f"transfer {transfer_id}: its refund is in progress at the provider; the sender is told "
-                "when it goes through"
-            )
+            return _nothing_left(t, rows, amount_minor)
         amount = left if amount_minor is None else amount_minor
         if amount <= 0 or amount > left:
             return False, (
@@ -192,3 +187,17 @@ def _not_refundable(t: Transfer, *, contested: bool) -> str | None:
     if t.status not in (Status.COMPLETED, Status.HELD, Status.RETURNED) or not t.payment_ref:
         return f"transfer {t.id} is {t.status}: no money moved, nothing to refund"
     return None
+
+
+def _nothing_left(t: Transfer, rows: list[Settlement], amount_minor: int | None) -> tuple[bool, str]:
+    """The answer to a refund of a transfer with nothing left to refund. A whole refund asked again is done (safe
+    to repeat); an amount asked for (`--amount`, a console page) is refused, since that amount did not move."""
+    returned = t.status == Status.RETURNED
+    if amount_minor is not None:
+        gone = "was already returned" if returned else "has its refund in progress at the provider"
+        asked = Money(max(amount_minor, 0), t.currency)
+        return False, f"transfer {t.id} {gone}: nothing is left to refund, not {asked}; nothing was done"
+    if returned:
+        last = next((st.ref for st in reversed(rows) if st.step in REFUNDS and st.ref), None)
+        return True, f"transfer {t.id} was already returned ({last})"
+    return True, f"transfer {t.id}: its refund is in progress at the provider; the sender is told when it goes through"

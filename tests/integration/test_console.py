@@ -959,3 +959,43 @@ def test_a_sign_out_during_a_spend_waits_for_it(database_url: str, monkeypatch: 
     assert ended, "the sign-out did not end the session"
     assert not signed_out_first, "the sign-out committed while the spend of its session was under way"
     assert [(c.fresh, c.used) for c in claims] == [(True, False)]
+
+
+def test_a_refund_page_whose_money_all_went_back_meanwhile_is_refused_not_done(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    """The page said "Refund $5.00"; the whole $5.00 went back by the CLI before it was posted. This confirmation
+    moved nothing, so its result says "Not done" (409) with why, as when part went back meanwhile; never "Done"."""
+    transfer = world.send("@paybot send 5 to @alice")
+    asked = client.get(f"/console/transfers/{transfer}/refund")
+    assert f"Refund $5.00 of transfer {transfer} to its sender?" in text(asked)
+    assert world.run.bot.service.operator_refund(transfer)[0] is True
+    posted = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))
+    shown = client.get(posted.headers["Location"])
+    assert admin.show(world.store, transfer)["refunded"] == "5.00"  # type: ignore[index]
+    assert (shown.status_code, h1(shown)) == (409, "Not done"), text(shown)
+    assert "was already returned: nothing is left to refund, not $5.00; nothing was done" in text(shown)
+
+
+def test_a_refund_page_posted_while_the_whole_amount_is_at_the_provider_is_refused(
+    world: ConsoleWorld, client: FlaskClient
+) -> None:
+    """The whole amount is being refunded another way (sent to the provider, no answer yet) when the page is
+    posted: this confirmation moves nothing and says so; if that other refund fails, no operator was told theirs
+    was done."""
+    from bot.domain import Cause, Step
+
+    transfer = world.send("@paybot send 5 to @alice")
+    asked = client.get(f"/console/transfers/{transfer}/refund")
+    service = world.run.bot.service
+    with service.uow() as s:
+        row = s.transfers.get(transfer)
+        assert row is not None
+        st = service.settling.begin(s, row, Step.REFUND, 500, Cause.OPERATOR)
+        st.ref = "re_elsewhere"
+        s.settlements.add(st)
+        assert service.settling.commit(s)
+    posted = client.post(f"/console/transfers/{transfer}/refund", data=form_of(text(asked)))
+    shown = client.get(posted.headers["Location"])
+    assert (shown.status_code, h1(shown)) == (409, "Not done"), text(shown)
+    assert "has its refund in progress at the provider: nothing is left to refund, not $5.00" in text(shown)
