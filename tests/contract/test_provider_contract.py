@@ -133,7 +133,7 @@ class FakeDriver:
 
 
 class SandboxDriver:
-    """bot/providers/sandbox.py on its own SQLite file."""
+    """bot/providers/sandbox/ on its own SQLite file."""
 
     name = "sandbox"
 
@@ -252,7 +252,7 @@ class StripeDriver:
 
 
 class MangopayDriver:
-    """bot/providers/mangopay_provider.py over the official SDK to MangopaySim on 127.0.0.1."""
+    """bot/providers/mangopay/ over the official SDK to MangopaySim on 127.0.0.1."""
 
     name = "mangopay"
 
