@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import request
 
+from bot.sims.kit import link_header
 from bot.sims.mangopay.errors import _param
 from bot.sims.mangopay.facts import MAX_PER_PAGE
 from bot.sims.mangopay.state import MangopayState
@@ -49,10 +49,17 @@ class Lists(MangopayState):
         )
         pages = max(1, -(-len(rows) // per_page))
         chunk = rows[(page - 1) * per_page : page * per_page]
-        base = request.base_url
-        links = [
-            f'<{base}?{urlencode({"page": p, "per_page": per_page})}>; rel="{rel}"'
-            for rel, p in (("first", 1), ("prev", max(1, page - 1)), ("next", min(pages, page + 1)), ("last", pages))
-        ]
-        headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": ", ".join(links)}
+        links = link_header(
+            request.base_url,
+            [
+                (rel, {"page": p, "per_page": per_page})
+                for rel, p in (
+                    ("first", 1),
+                    ("prev", max(1, page - 1)),
+                    ("next", min(pages, page + 1)),
+                    ("last", pages),
+                )
+            ],
+        )
+        headers = {"X-Number-Of-Pages": str(pages), "X-Number-Of-Items": str(len(rows)), "Link": links}
         return [self._public(o) if "_kind" in o else o for o in chunk], headers
