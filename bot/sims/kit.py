@@ -1,6 +1,7 @@
 """What every simulator does the same way, in small pieces: the 127.0.0.1 server, a quiet Flask app, JSON
-answers, the Bearer token, the clock in unix seconds, queues of injected faults, a dropped connection,
-idempotency keys that lapse, fixed rate-limit windows, and the request log's records.
+answers, the Bearer token, the clock in unix seconds and in X's and Mastodon's ISO form, a list's Link header,
+queues of injected faults, a dropped connection, idempotency keys that lapse, fixed rate-limit windows, and the
+request log's records.
 
 What each provider answers (its error bodies, which faults it knows, whether a key replays or blocks) stays in
 its simulator: these pieces hold no provider's wording."""
@@ -12,7 +13,9 @@ import logging
 import re
 import socket
 import threading
+from datetime import UTC, datetime
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from werkzeug.serving import make_server
@@ -74,6 +77,17 @@ def bearer_token() -> str | None:
 def unix_now(clock: Clock) -> int:
     """The simulator's clock in whole unix seconds, as the payment providers stamp their objects."""
     return int(clock.now().timestamp())
+
+
+def iso_millis(t: datetime) -> str:
+    """A time as X and Mastodon write it, in UTC to the millisecond: 2026-08-01T13:54:00.505Z."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+
+
+def link_header(base: str, pages: list[tuple[str, Any]]) -> str:
+    """A list's `Link` header (RFC 8288), as Mangopay and Mastodon send it: each (rel, query) as
+    `<base?query>; rel="rel"`, the query (a dict or pairs) URL-encoded."""
+    return ", ".join(f'<{base}?{urlencode(query)}>; rel="{rel}"' for rel, query in pages)
 
 
 def route_name(method: str, rule: str) -> str:

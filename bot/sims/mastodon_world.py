@@ -1,4 +1,4 @@
-"""The Mastodon simulator as the scenario runner (bot/sims/runner.py) drives the X one.
+"""The Mastodon simulator as the scenario runner (bot/sims/runner/) drives the X one.
 
 `paybot simulate --timeline mastodon` and `paybot demo --timeline mastodon` play the same scenarios on
 Mastodon: a tweet is a public status, a DM a direct status to the bot, an edit a Mastodon edit, a repost a
@@ -13,6 +13,7 @@ a DM to the payer does not add the recipient to it; tests/contract/test_timeline
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +21,7 @@ from bot.mastodon.client import QUIET_AT, port_id, status_of
 from bot.ports import Clock
 from bot.sims.mastodon import MastodonSim
 
-# The X simulator's endpoint names (bot/sims/x.py ROUTES) and the Mastodon route that does that work.
+# The X simulator's endpoint names (bot/sims/x/facts.py ROUTES) and the Mastodon route that does that work.
 X_TO_MASTODON = {
     "users_me": "verify_credentials",
     "mentions": "notifications",
@@ -33,42 +34,113 @@ X_TO_MASTODON = {
 }
 
 
-class MastodonWorld(MastodonSim):
-    """MastodonSim with the X simulator's control methods, in port ids."""
+class MastodonWorld:
+    """A Mastodon simulator (`instance`) driven with the X simulator's control methods, in port ids; the rest of
+    what the runner, the tests and the benchmarks read of it is the instance's own, named here."""
 
     def __init__(
         self, clock: Clock | None = None, *, bot_handle: str = "paybot", rate_limit: int | None = None
     ) -> None:
-        super().__init__(clock, bot_handle=bot_handle, rate_limit=rate_limit)
+        self.instance = MastodonSim(clock, bot_handle=bot_handle, rate_limit=rate_limit)
+
+    # ------------------------------------------------------------------ the instance, as its users read it
+
+    def start(self, port: int = 0) -> str:
+        return self.instance.start(port)
+
+    def stop(self) -> None:
+        self.instance.stop()
+
+    @property
+    def base(self) -> str:
+        return self.instance.base
+
+    @property
+    def clock(self) -> Clock:
+        return self.instance.clock
+
+    @property
+    def lock(self) -> threading.RLock:
+        return self.instance.lock
+
+    @property
+    def bot_id(self) -> str:
+        return self.instance.bot_id
+
+    @property
+    def log(self) -> list[dict[str, Any]]:
+        return self.instance.log
+
+    @property
+    def rate_limit(self) -> int | None:
+        return self.instance.rate_limit
+
+    @property
+    def accounts(self) -> dict[str, dict[str, Any]]:
+        return self.instance.accounts
+
+    @property
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        return self.instance.statuses
+
+    @property
+    def notifications(self) -> list[dict[str, Any]]:
+        return self.instance.notifications
+
+    @property
+    def streams(self) -> int:
+        return self.instance.streams
+
+    def add_user(
+        self, handle: str, name: str | None = None, *, bot: bool = False, accepts_dms: bool = True, known: bool = True
+    ) -> str:
+        return self.instance.add_user(handle, name, bot=bot, accepts_dms=accepts_dms, known=known)
+
+    def user_id(self, handle: str) -> str:
+        return self.instance.user_id(handle)
+
+    def handle(self, account_id: str) -> str:
+        return self.instance.handle(account_id)
+
+    def acct(self, account_id: str) -> str:
+        return self.instance.acct(account_id)
+
+    def rename(self, handle: str, new: str) -> None:
+        self.instance.rename(handle, new)
+
+    def delete(self, status_id: str) -> None:
+        self.instance.delete(status_id)
+
+    # ------------------------------------------------------------------ X's control methods, on Mastodon
 
     def _as_post(self, status: dict[str, Any], version: int = 0) -> dict[str, Any]:
         at = status["versions"][version][1]
         return {"id": port_id(status["id"], at, version), "author_id": status["account_id"], "text": status["text"]}
 
     def tweet(self, by: str, text: str, *, reply_to: str | None = None, **_: Any) -> dict[str, Any]:
-        return self._as_post(self.post(by, text, reply_to=status_of(reply_to) if reply_to else None))
+        return self._as_post(self.instance.post(by, text, reply_to=status_of(reply_to) if reply_to else None))
 
-    def dm(self, by: str, text: str, to: str | None = None) -> dict[str, Any]:  # type: ignore[override]
-        return self._as_post(self.direct(by, text, to))
+    def dm(self, by: str, text: str, to: str | None = None) -> dict[str, Any]:
+        return self._as_post(self.instance.direct(by, text, to))
 
     def edit(self, post_id: str, text: str, *, edited_at: datetime | None = None) -> dict[str, Any]:
-        status = super().edit(status_of(post_id), text, edited_at=edited_at)
+        status = self.instance.edit(status_of(post_id), text, edited_at=edited_at)
         return self._as_post(status, len(status["versions"]) - 1)
 
     def retweet(self, by: str, post_id: str) -> dict[str, Any]:
-        return self._as_post(self.boost(by, status_of(post_id)))
+        return self._as_post(self.instance.boost(by, status_of(post_id)))
 
     def quote(self, by: str, post_id: str, text: str) -> dict[str, Any]:
         raise ValueError("the Mastodon simulator does not model quotes")
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
-        super().inject(X_TO_MASTODON.get(endpoint, endpoint), status, times)
+        self.instance.inject(X_TO_MASTODON.get(endpoint, endpoint), status, times)
 
     @property
     def posts(self) -> dict[str, dict[str, Any]]:
         """Every version of every status, as the X simulator keeps posts: id and edit history."""
         out = {}
-        for s in self.statuses.values():
+        for s in self.instance.statuses.values():
             history = [port_id(s["id"], at, i) for i, (_, at) in enumerate(s["versions"])]
             for i, pid in enumerate(history):
                 out[pid] = {"id": pid, "author_id": s["account_id"], "edit_history_tweet_ids": history[: i + 1]}
@@ -76,7 +148,7 @@ class MastodonWorld(MastodonSim):
 
     def bot_messages(self) -> list[dict[str, Any]]:
         out = []
-        for m in super().bot_messages():
+        for m in self.instance.bot_messages():
             text = str(m["text"])
             if m["type"] == "dm":
                 text = text.split(" ", 1)[1] if " " in text else ""

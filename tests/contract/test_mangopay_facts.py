@@ -1,4 +1,4 @@
-"""Mangopay's documented facts, one row each, checked against the emulator (bot/sims/mangopay.py).
+"""Mangopay's documented facts, one row each, checked against the emulator (bot/sims/mangopay/).
 
 Each row names a fact in our own words (a required field, a status, a ResultCode, a lifetime, a limit) and the
 page of Mangopay's documentation it comes from (a path under mangopay-docs/, the snapshot described in its

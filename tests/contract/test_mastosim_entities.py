@@ -1,4 +1,4 @@
-"""The Mastodon simulator (bot/sims/mastodon.py) judged by Mastodon's own descriptions and answers.
+"""The Mastodon simulator (bot/sims/mastodon/) judged by Mastodon's own descriptions and answers.
 
 Every entity the simulator returns is checked field by field against Mastodon.py's description of it
 (the facts tests/specs/mastodon-entities.json keeps of Mastodon.py's srcgen/return_types.json, extracted by

@@ -1,9 +1,9 @@
 """The X port's contract, the same assertions for every implementation of Timeline.
 
 Each test runs on the in-memory fake (tests/support/fakes.py, FakeTimeline), on XClient over real tweepy
-to the X simulator on 127.0.0.1 (bot/sims/x.py, itself checked against X's OpenAPI description in
+to the X simulator on 127.0.0.1 (bot/sims/x/, itself checked against X's OpenAPI description in
 tests/contract/test_xsim_openapi.py), so the fake cannot drift from what the simulator does, and on
-MastodonTimeline over Mastodon.py to the Mastodon simulator (bot/sims/mastodon.py, checked in
+MastodonTimeline over Mastodon.py to the Mastodon simulator (bot/sims/mastodon/, checked in
 tests/contract/test_mastosim_entities.py). Where Mastodon's rules differ from X's, the test says so and is skipped
 there (`only_on_x`), and the Mastodon rule has its own test at the end. A driver per
 implementation arranges the world (people post, edit, repost, quote, delete, DM, rename) and reads

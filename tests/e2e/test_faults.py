@@ -18,8 +18,7 @@ from sqlmodel import select
 
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
-from bot.sims.x import XSim
-from bot.sims.x_routes import TIMEOUT
+from bot.sims.x import TIMEOUT, XSim
 from bot.store import Transfer
 
 FAULTS = [

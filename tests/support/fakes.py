@@ -370,7 +370,7 @@ class _Dm:
 
 
 class FakeTimeline:
-    """X in memory, implementing bot.ports.Timeline as XClient does over the X simulator (bot/sims/x.py).
+    """X in memory, implementing bot.ports.Timeline as XClient does over the X simulator (bot/sims/x/).
 
     tests/contract/test_timeline_contract.py runs the same assertions on this and on XClient + XSim; the people's
     side (add_user, tweet, edit, retweet, quote, delete, dm, rename) and `bot_messages` have the

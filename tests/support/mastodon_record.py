@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.mastodon.client import QUIET_AT, port_id
+from bot.sims.kit import iso_millis as masto_time
 from bot.sims.mastodon import MENTION
-from bot.sims.mastodon_routes import masto_time
 from bot.sims.mastodon_world import MastodonWorld
 
 
@@ -37,7 +37,7 @@ class MastodonRecord:
         out: dict[str, dict[str, Any]] = {}
         with self.world.lock:
             now = (
-                self.world._last_id,
+                self.world.instance._last_id,
                 len(self.world.statuses),
                 sum(len(s["versions"]) for s in self.world.statuses.values()),
             )
@@ -66,7 +66,7 @@ class MastodonRecord:
         """The accounts a text names, as X's entities: where, their handle (acct), their id."""
         mentions = []
         for m in MENTION.finditer(text):
-            account = self.world._find(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
+            account = self.world.instance._find(f"{m.group(1)}@{m.group(2)}" if m.group(2) else m.group(1))
             if account is not None:
                 mentions.append(
                     {
@@ -108,7 +108,7 @@ class MastodonRecord:
     def next_post(self) -> int:
         """The port id the next status will have (Mastodon's snowflake for now, past the last one)."""
         with self.world.lock:
-            sid = max(int(self.world.clock.now().timestamp() * 1000) << 16, self.world._last_id + 1)
+            sid = max(int(self.world.clock.now().timestamp() * 1000) << 16, self.world.instance._last_id + 1)
         return int(port_id(sid))
 
     @property

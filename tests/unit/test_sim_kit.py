@@ -3,9 +3,19 @@ answer with them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from bot.sims.kit import count_in_window, live_key, prune_keys, queue_fault, route_name, take_fault
+from bot.sims.kit import (
+    count_in_window,
+    iso_millis,
+    link_header,
+    live_key,
+    prune_keys,
+    queue_fault,
+    route_name,
+    take_fault,
+)
 
 
 def test_faults_are_met_in_the_order_they_were_queued_and_each_once() -> None:
@@ -48,3 +58,18 @@ def test_a_window_counts_its_requests_and_a_new_window_starts_again() -> None:
 def test_a_route_is_named_with_its_method_and_its_ids_as_placeholders() -> None:
     """Flask's <oid> becomes {id}, as `inject` and the request log name routes."""
     assert route_name("POST", "/v1/payment_intents/<oid>/cancel") == "POST /v1/payment_intents/{id}/cancel"
+
+
+def test_a_time_is_written_in_utc_to_the_millisecond() -> None:
+    """As X and Mastodon write it: microseconds cut to milliseconds, another zone's time turned to UTC."""
+    assert iso_millis(datetime(2026, 8, 1, 13, 54, 0, 505_999, tzinfo=UTC)) == "2026-08-01T13:54:00.505Z"
+    paris = timezone(timedelta(hours=2))
+    assert iso_millis(datetime(2026, 8, 1, 15, 54, tzinfo=paris)) == "2026-08-01T13:54:00.000Z"
+
+
+def test_a_link_header_names_each_page_with_its_encoded_query() -> None:
+    """Each (rel, query) is one link; a query is a dict or pairs (a repeated name stays repeated)."""
+    header = link_header(
+        "http://h/v1/x", [("next", {"page": 2, "per_page": 10}), ("prev", [("t[]", "a"), ("t[]", "b")])]
+    )
+    assert header == '<http://h/v1/x?page=2&per_page=10>; rel="next", <http://h/v1/x?t%5B%5D=a&t%5B%5D=b>; rel="prev"'

@@ -1,82 +1,31 @@
-"""The X API simulator: the v2 endpoints paybot uses, served over HTTP on 127.0.0.1.
-
-Its response shapes follow X's OpenAPI description (checked in
-tests/contract/test_xsim_openapi.py): newest-first lists, pagination tokens, since_id
-and until_id, rate-limit headers and 429s per endpoint, 401 for unknown
-credentials, 403 for duplicate content, closed DMs and replies the bot was not
-invited to. A control API under /_sim/ (and the same methods in Python) acts as
-the people on X: post, reply, edit, repost, quote, DM, rename.
-
-Field names: X's current OpenAPI description says `post.fields`,
-`edit_history_post_ids` and `referenced_posts`; tweepy and X's v2 docs say
-`tweet.fields`, `edit_history_tweet_ids` and `referenced_tweets`. The
-simulator answers in the vocabulary the request used, so both stay honest.
-
-It runs in-process (tests, demo, simulate) or standalone (`paybot sim-x`),
-keeping its state in a JSON file so it survives the bot's restarts.
-"""
+"""The simulated X's state: its accounts, posts and DMs (kept in a JSON file when asked), their indexes, the request
+log, rate-limit windows and injected faults, and what the API reads of them."""
 
 from __future__ import annotations
 
 import json
-import re
 import threading
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
-
 from bot.ports import Clock, SystemClock
-from bot.sims.kit import Loopback, count_in_window, queue_fault
-
-_MENTION = re.compile(r"(?<![A-Za-z0-9_])@([A-Za-z0-9_]{1,15})(?![A-Za-z0-9_])")
-FIRST_POST_ID = 1_861_000_000_000_000_000
-FIRST_USER_ID = 1_000_000_001
-MENTIONS_HORIZON = 800
-DM_HISTORY = timedelta(days=30)
-WINDOW = 15 * 60
-
-# Requests per 15-minute window per user; POST DMs also have a 24-hour cap.
-PAY_PER_USE: dict[str, int] = {
-    "mentions": 300,
-    "tweets_post": 100,
-    "dm_events": 15,
-    "dm_conversation_events": 15,
-    "dm_post": 15,
-    "users_by": 900,
-    "users": 900,
-    "users_me": 75,
-}
-DAILY_DM_POSTS = 1440
-# X's routes as its API reference names them, and the simulator's name for each (faults, rate limits).
-ROUTES: dict[str, str] = {
-    "GET /2/users/me": "users_me",
-    "GET /2/users/:id/mentions": "mentions",
-    "GET /2/dm_events": "dm_events",
-    "GET /2/dm_conversations/with/:participant_id/dm_events": "dm_conversation_events",
-    "POST /2/dm_conversations/with/:participant_id/messages": "dm_post",
-    "POST /2/tweets": "tweets_post",
-    "GET /2/users": "users",
-    "GET /2/users/by": "users_by",
-}
-UNLIMITED: dict[str, int] = {}
-
-SIM_CONSUMER_KEY = "sim-consumer-key"
-SIM_CONSUMER_SECRET = "sim-consumer-secret"
-SIM_ACCESS_TOKEN = "sim-access-token"
-SIM_ACCESS_TOKEN_SECRET = "sim-access-token-secret"
-
-_NEW_NAMES = {"edit_history_tweet_ids": "edit_history_post_ids", "referenced_tweets": "referenced_posts"}
+from bot.sims.kit import Loopback, count_in_window, iso_millis, queue_fault
+from bot.sims.x.facts import (
+    DM_HISTORY,
+    FIRST_POST_ID,
+    FIRST_USER_ID,
+    MENTIONS_HORIZON,
+    PAY_PER_USE,
+    SIM_ACCESS_TOKEN,
+    SIM_ACCESS_TOKEN_SECRET,
+    SIM_CONSUMER_KEY,
+    SIM_CONSUMER_SECRET,
+    WINDOW,
+)
 
 
-def x_time(t: datetime) -> str:
-    """X's timestamp format: 2026-11-28T12:00:00.000Z."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-class XSim:
-    """The simulated X: state, a Flask app over it, and control methods."""
+class XState:
+    """The simulated X's accounts, posts and DMs, and what its API reads of them."""
 
     def __init__(
         self,
@@ -123,8 +72,6 @@ class XSim:
             else self.add_user(bot_handle, "paybot", accepts_dms=True)
         )
 
-    # ------------------------------------------------------------------ people
-
     def add_user(self, handle: str, name: str | None = None, *, accepts_dms: bool = True) -> str:
         """Create an account; returns its id."""
         with self.lock:
@@ -161,143 +108,16 @@ class XSim:
         low = handle.lower()
         return next((u for u in self.users.values() if u["username"].lower() == low), None)
 
-    # ------------------------------------------------------------------ posting
-
-    def tweet(
-        self,
-        by: str,
-        text: str,
-        *,
-        reply_to: str | None = None,
-        quote_of: str | None = None,
-        _retweet_of: str | None = None,
-        _edit_of: str | None = None,
-    ) -> dict[str, Any]:
-        """Post as @by (a handle); returns the stored post."""
-        with self.lock:
-            author = self.user_id(by)
-            pid = self._new_id()
-            refs = []
-            if reply_to:
-                refs.append({"type": "replied_to", "id": reply_to})
-            if quote_of:
-                refs.append({"type": "quoted", "id": quote_of})
-            if _retweet_of:
-                refs.append({"type": "retweeted", "id": _retweet_of})
-            start = 0
-            if reply_to:  # the leading @handles of a reply are context, not shown as text
-                m = re.match(r"(?:@[A-Za-z0-9_]{1,15}\s+)+", text)
-                start = m.end() if m else 0
-            history = [pid]
-            if _edit_of:
-                history = [*self.posts[_edit_of]["edit_history_tweet_ids"], pid]
-            root_conv = self.posts[reply_to]["conversation_id"] if reply_to in self.posts else pid
-            post = {
-                "id": pid,
-                "text": text,
-                "author_id": author,
-                "created_at": x_time(self.clock.now()),
-                "conversation_id": root_conv,
-                "edit_history_tweet_ids": history,
-                "display_text_range": [start, len(text)],
-                "entities": self._entities(text),
-                "referenced_tweets": refs,
-            }
-            self.posts[pid] = post
-            self._index_post(post)
-            self._save()
-            return post
-
-    def edit(self, post_id: str, text: str) -> dict[str, Any]:
-        """Edit a post: X makes a new post whose edit history starts at the original."""
-        old = self.posts[post_id]
-        reply_to = next((r["id"] for r in old["referenced_tweets"] if r["type"] == "replied_to"), None)
-        quote = next((r["id"] for r in old["referenced_tweets"] if r["type"] == "quoted"), None)
-        return self.tweet(self.handle(old["author_id"]), text, reply_to=reply_to, quote_of=quote, _edit_of=post_id)
-
-    def delete(self, post_id: str) -> None:
-        """The author deletes a post: it leaves every timeline, and replies to it are refused."""
-        with self.lock:
-            post = self.posts.pop(post_id)
-            for mention in post["entities"].get("mentions", []):
-                self._mentions[mention["id"]] = [p for p in self._mentions.get(mention["id"], []) if p is not post]
-            self._save()
-
-    def retweet(self, by: str, post_id: str) -> dict[str, Any]:
-        orig = self.posts[post_id]
-        text = f"RT @{self.handle(orig['author_id'])}: {orig['text']}"
-        return self.tweet(by, text, _retweet_of=post_id)
-
-    def quote(self, by: str, post_id: str, text: str) -> dict[str, Any]:
-        return self.tweet(by, text, quote_of=post_id)
-
-    def dm(self, by: str, text: str, to: str | None = None) -> dict[str, Any]:
-        """A DM from @by to @to (default: the bot)."""
-        with self.lock:
-            sender = self.user_id(by)
-            other = self.user_id(to) if to else self.bot_id
-            return self._add_dm(sender, other, text)
-
-    def _add_dm(self, sender: str, other: str, text: str) -> dict[str, Any]:
-        event = {
-            "id": self._new_id(),
-            "event_type": "MessageCreate",
-            "text": text,
-            "sender_id": sender,
-            "dm_conversation_id": "-".join(sorted((sender, other), key=int)),
-            "participant_ids": sorted((sender, other), key=int),
-            "created_at": x_time(self.clock.now()),
-        }
-        self.dms.append(event)
-        self._index_dm(event)
-        self._save()
-        return event
-
-    def _entities(self, text: str) -> dict[str, Any]:
-        mentions = []
-        for m in _MENTION.finditer(text):
-            user = self._find(m.group(1))
-            if user:
-                mentions.append({"start": m.start(), "end": m.end(), "username": user["username"], "id": user["id"]})
-        return {"mentions": mentions} if mentions else {}
-
     def _new_id(self) -> str:
         pid = str(self.next_post)
         self.next_post += 1
         return pid
-
-    # ------------------------------------------------------------- observation
-
-    def bot_messages(self) -> list[dict[str, Any]]:
-        """Every DM and post the bot made, in order."""
-        with self.lock:
-            items = [("dm", e) for e in self.dms if e["sender_id"] == self.bot_id]
-            items += [("post", p) for p in self.posts.values() if p["author_id"] == self.bot_id]
-            items.sort(key=lambda kv: int(kv[1]["id"]))
-            out = []
-            for kind, item in items:
-                if kind == "dm":
-                    other = next(p for p in item["participant_ids"] if p != self.bot_id)
-                    out.append({"type": "dm", "to_id": other, "text": item["text"], "id": item["id"]})
-                else:
-                    reply = next((r["id"] for r in item["referenced_tweets"] if r["type"] == "replied_to"), None)
-                    out.append(
-                        {
-                            "type": "reply" if reply else "post",
-                            "in_reply_to": reply,
-                            "text": item["text"],
-                            "id": item["id"],
-                        }
-                    )
-            return out
 
     def inject(self, endpoint: str, status: int, times: int = 1) -> None:
         """Answer the next `times` requests to `endpoint` with `status`: 500, 503, 429, 4290 (a
         usage cap), or 0 (a timeout: the request is carried out, its answer held past the client's timeout)."""
         with self.lock:
             queue_fault(self.faults, endpoint, status, max(times, 1))  # `times` 0 still fails one request
-
-    # -------------------------------------------------------------- persistence
 
     def _save(self) -> None:
         if not self.state_path:
@@ -323,24 +143,6 @@ class XSim:
         for event in self.dms:
             self._index_dm(event)
 
-    # ------------------------------------------------------------------- app
-
-    def start(self, port: int = 0) -> str:
-        """Serve the simulator on 127.0.0.1 (port 0: a free one); returns the base URL."""
-        self.base = self.server.start(self.app(), port)
-        return self.base
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def app(self) -> Flask:
-        """The Flask application: X's endpoints and the /_sim control API."""
-        from bot.sims import x_routes as sim_routes
-
-        return sim_routes.build(self)
-
-    # -------------------------------------------------------------- API helpers
-
     def rate(self, endpoint: str) -> tuple[int, int, int] | None:
         """Count one request to `endpoint`; (limit, remaining, reset) or None when unlimited.
 
@@ -364,7 +166,7 @@ class XSim:
             users, items = [i["id"] for i in items if "id" in i], []
         self.log.append(
             {
-                "at": x_time(self.clock.now()),
+                "at": iso_millis(self.clock.now()),
                 "endpoint": endpoint,
                 "method": method,
                 "status": status,
@@ -397,7 +199,7 @@ class XSim:
         return found[: self.mentions_horizon]
 
     def dm_events_of(self, user_id: str) -> list[dict[str, Any]]:
-        oldest = x_time(self.clock.now() - DM_HISTORY)
+        oldest = iso_millis(self.clock.now() - DM_HISTORY)
         found = []
         for e in reversed(self.dms):  # kept in id order
             if e["created_at"] < oldest:

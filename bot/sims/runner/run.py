@@ -1,54 +1,5 @@
-"""`paybot simulate`: the real worker driven through a scenario on a virtual clock.
-
-Real tweepy talks HTTP over loopback to the X simulator; the store is a real
-SQLite file in a temporary folder; the provider is the sandbox, or with
-`provider="stripe"` the real Stripe adapter (stripe-python over loopback to
-the Stripe emulator), or with `provider="mangopay"` the real Mangopay adapter
-(the official SDK over loopback to the Mangopay emulator). After every step
-the bot works until idle. Format: see docs/DESIGN.md ("paybot simulate").
-
-On Mangopay the people type their scenario card on the card page as soon as
-it is opened and pass the hosted identity verification as soon as it is;
-an "approve" step passes their 3DS pages, then approves the transfers that
-wait for their SCA.
-
-On Stripe the people complete Stripe's hosted pages as the sandbox's would:
-a card-setup page as soon as the bot sends its link (with the card the
-scenario gives them, "ok" by default), an onboarding page as soon as its link
-is minted. The bank's approval page ("needs_auth") is only completed by an
-"approve" step, on either provider.
-
-{"pause": true} and {"resume": true} do what `paybot pause` and `paybot resume` do. {"x_fault": ROUTE,
-"status": 503, "times": 1} has X answer the next `times` requests to ROUTE (as X's reference writes it,
-"POST /2/dm_conversations/with/:participant_id/messages", "POST /2/tweets", ...; see ROUTES in bot/sims/x.py)
-with that status, a 5xx or 429: nothing is done for a refused request. Like a crash step, it changes
-nothing the bot could see, so the bot does not work after it; it may also stand in a "together" step.
-
-{"together": [step, ...]} applies its inner steps (tweets, edits, DMs, waits,
-reposts, quotes, renames) one after the other without letting the bot look in
-between; a wait there only moves the clock. The bot then works until idle.
-
-Beyond the contract, a step's DM text may say "{code:t1}": it is replaced by
-the confirmation code of the command posted as t1 (codes are random, seeded
-by the scenario's "seed", default 0, so output is reproducible). A scenario may
-also set "limits": "pay_per_use" to have the simulator enforce X's rate limits
-(default: no limits, since a scenario's steps share one virtual instant), and
-"settings": {"paybot_confirm_ttl": "5m", ...} to override settings. A step
-{"operator": "wind-down"} runs what `paybot wind-down` does.
-
-Crash mode: a step {"crash": "before_pay", "hit": 2} arms a named fault point
-(bot/faults.py): at its 2nd passage from then on (default 1st), the bot "dies
-there": every in-memory object is dropped and the bot is built again on the
-same database and simulators, exactly as a "restart" step does, and its work
-goes on. {"crash": ["before_send@1", "mention_committed@2"]} plans several
-deaths in a row, each counted from the restart before it (a crash during
-recovery). {"disarm": true} forgets a point armed and not yet reached. These
-two steps change nothing the bot could see, so the bot does not work after
-them; the crash strikes during a later step. Each crash is listed in the
-outcome's "crashes" (the point, and the step during which it struck). A
-crash-mode run is deterministic: the same scenario crashes at the same places
-and ends the same way.
-"""
+"""A scenario's run: the simulators, the bot on them, each step applied and the bot working after it, and the
+outcome."""
 
 from __future__ import annotations
 
@@ -57,23 +8,23 @@ import random
 import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 from sqlmodel import Session, col, select
 
-from bot.bootstrap import Bot, build, make_timeline
-from bot.config import Settings, parse_duration
-from bot.domain import CODE_ALPHABET
+from bot.bootstrap import Bot
+from bot.config import parse_duration
 from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
-from bot.ports import FakeClock, PaymentProvider
+from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
-from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
+from bot.sims.mangopay import MangopaySim
 from bot.sims.mastodon import RATE_LIMIT, SIM_TOKEN
 from bot.sims.mastodon_world import MastodonWorld
+from bot.sims.runner.people import People
+from bot.sims.runner.wiring import NO_PAGES, QUIET, TOGETHER, ScenarioSettings, build_on_sim
 from bot.sims.stripe import StripeSim
 from bot.sims.x import (
     PAY_PER_USE,
@@ -85,79 +36,7 @@ from bot.sims.x import (
     UNLIMITED,
     XSim,
 )
-from bot.store import IdentityRecord, Transfer
-from bot.x.client import XClient
-
-
-class ScenarioSettings(Settings):
-    """Settings from the scenario alone: the operator's environment and .env are ignored."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        *_others: PydanticBaseSettingsSource,
-        **_kw: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
-
-
-# What people do on X that a "together" step may group before the bot's next look.
-TOGETHER = {"tweet", "dm", "edit", "wait", "retweet", "quote", "rename", "x_fault"}
-# Steps that change nothing the bot could see: it does not work after them (what they arm strikes later).
-QUIET = {"crash", "disarm", "x_fault"}
-
-# The Stripe test payment method that behaves like each scenario card.
-STRIPE_CARDS = {
-    "ok": "pm_card_visa",
-    "declined": "pm_card_chargeCustomerFail",
-    "needs_auth": "pm_card_authenticationRequired",
-}
-# The Mangopay emulator's card that behaves like each scenario card (typed on the card page).
-MANGOPAY_CARDS = {"ok": CARD_OK, "declined": CARD_DECLINED, "needs_auth": CARD_3DS}
-
-
-# PAYBOT_WEB_URL of a run whose pages are not served (their links are made and recorded all the same).
-NO_PAGES = "http://127.0.0.1:9"
-
-
-def build_on_sim(settings: Settings, clock: FakeClock, provider: PaymentProvider | None, rng: random.Random) -> Bot:
-    """The bot as `paybot run` builds it, on a virtual clock, with seeded confirmation codes.
-
-    `provider` None: the one the settings name (Stripe, at the emulator)."""
-    if settings.paybot_timeline == "mastodon":
-        timeline = make_timeline(settings, clock)
-    else:
-        timeline = XClient(
-            **settings.require_x(),
-            base_url=settings.x_api_base,
-            clock=clock,
-            dm_page_size=settings.paybot_dm_page_size,
-            timeout=settings.x_timeout,
-        )
-    bot = build(
-        settings,
-        clock=clock,
-        timeline=timeline,
-        provider=provider,
-        new_code=lambda: "".join(rng.choice(CODE_ALPHABET) for _ in range(4)),
-    )
-    if hasattr(bot.provider, "own_card_page") and settings.paybot_web_url == NO_PAGES:
-        # No page is served here: REGISTER links the emulator's card page (MANGOPAY_CARD_PAGE_URL), where the people
-        # type their card on the registration the adapter opens. paybot's own card page (bot.web.card_page) is
-        # played in Chromium by tests/e2e/test_web_card_browser.py, which serves it at a PAYBOT_WEB_URL of its own.
-        bot.provider.own_card_page = False
-    people = getattr(bot.provider, "people", None)
-    if people is not None and hasattr(people, "nonce"):
-        # Mangopay's page links: nonces from the virtual time (not the codes' generator), so a run replays to the
-        # same words; one already stored (a restart at the same instant) is drawn again.
-        nonces = random.Random(f"page-links:{clock.now().isoformat()}")
-        people.nonce = lambda: "".join(nonces.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(16))
-    # One virtual clock for X and the bot, standing still during a step: nothing to allow for between them (the
-    # steps of a scenario share instants; a margin would leave every answer waiting until time moves).
-    bot.worker.read_margin = timedelta(0)
-    return bot
+from bot.store import Transfer
 
 
 @dataclass
@@ -238,21 +117,32 @@ class Run:
                 mangopay_card_page_url=base + "/_sim/card-page/{id}?user={user}&token={token}",
                 paybot_link_secret=self.mangopay.link_secret,
                 # the pages' links are made (and recorded) but no page is served: the people
-                # of a scenario gave the identity page before it starts (`_identity`)
+                # of a scenario gave the identity page before it starts (`People.identity`)
                 paybot_web_url=NO_PAGES,
                 mangopay_db_path=str(self.workdir / "mangopay.db"),
             )
         elif self.provider != "sandbox":
             raise ValueError(f"unknown provider {self.provider!r}: sandbox, stripe or mangopay")
         self.settings = ScenarioSettings(**(base_settings | (sc.get("settings") or {})))
+        self.people = People(
+            self.sim,
+            self.sandbox,
+            self.stripe,
+            self.mangopay,
+            self.cards,
+            self.clock,
+            self.settings.mangopay_terms_url,
+            bot=lambda: self.bot,
+            work=self.work,
+        )
         self.bot = self._build()
         for handle, spec in (sc.get("users") or {}).items():
             uid = self.sim.add_user(handle, (spec or {}).get("name"), accepts_dms=(spec or {}).get("accepts_dms", True))
-            self._identity(uid)
+            self.people.identity(uid)
             if (spec or {}).get("card"):
-                self._save_card(uid, spec["card"])
+                self.people.save_card(uid, spec["card"])
             if (spec or {}).get("payouts"):
-                self._onboard(uid)
+                self.people.onboard(uid)
         self.idle()
 
     def _build(self) -> Bot:
@@ -286,130 +176,6 @@ class Run:
                 if self._crash_plan:  # the next death, counted from this restart
                     arm(*self._crash_plan.pop(0))
 
-    def idle(self) -> None:
-        """Let the bot work until idle; on Stripe and Mangopay, the people complete the pages it sent them to."""
-        self.work()
-        if self.mangopay is not None:
-            self._mangopay_pages()
-            return
-        if self.stripe is None:
-            return
-        for _ in range(20):
-            acted = False
-            for session in self.stripe.open_sessions():
-                if session["mode"] == "setup":
-                    user = self._stripe_user(customer_id=session["customer"])
-                    self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(user, "ok")])
-                    acted = True
-            for account in self.stripe.awaiting_onboarding():
-                self.stripe.onboard(account)
-                acted = True
-            if not acted:
-                return
-            self.work()
-
-    def _mangopay_pages(self) -> None:
-        """People type their card on the card page and pass the identity verification they were sent to."""
-        assert self.mangopay is not None
-        for _ in range(20):
-            acted = False
-            for page in self.mangopay.open_card_pages():
-                user = self._mangopay_x_user(page["UserId"])
-                self.mangopay.complete_card_page(page["Id"], MANGOPAY_CARDS[self.cards.get(user, "ok")])
-                acted = True
-            for session in self.mangopay.open_kyc():
-                self.mangopay.pass_kyc(session["Id"])
-                acted = True
-            for enrolment in self.mangopay.open_sca_sessions("ENROLMENT"):
-                # a person enrols through the link the bot DMed them (the page wants its encoded returnUrl)
-                link = self._sent_link(self._mangopay_x_user(enrolment["UserId"]), f"token={enrolment['Token']}")
-                if link is not None:
-                    self.mangopay.follow_sca_link(link)
-                    acted = True
-            if not acted:
-                return
-            self.work()
-
-    def _mangopay_x_user(self, mangopay_user_id: str) -> str:
-        from bot.store import MangopayUser
-
-        with self._stripe_provider().uow() as s:
-            row = s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).one()
-        return str(row.user_id)
-
-    def _stripe_user(self, *, customer_id: str) -> str:
-        from bot.store import StripeUser
-
-        with self._stripe_provider().uow() as s:
-            row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()
-        return str(row.user_id)
-
-    def _stripe_provider(self) -> Any:
-        return self.bot.provider
-
-    def _save_card(self, uid: str, card: str) -> None:
-        """The user has a saved card (set up before the scenario, or on a page the bot never linked)."""
-        self.cards[uid] = card
-        if self.mangopay is not None:
-            provider = self._stripe_provider()
-            if provider.register(uid).already:
-                return
-            self.mangopay.complete_card_page(provider._row(uid).card_registration_id, MANGOPAY_CARDS[card])
-            provider.has_card(uid)
-            return
-        if self.stripe is None:
-            self.sandbox.set_card(uid, card)
-            return
-        self._stripe_provider().attach_card(uid, STRIPE_CARDS[card])
-
-    def _onboard(self, uid: str) -> None:
-        if self.mangopay is not None:
-            onboarding = self._stripe_provider().onboard(uid)
-            if onboarding.enrol and onboarding.url:
-                self.mangopay.follow_sca_link(onboarding.url)  # the Owner enrols in SCA first
-                onboarding = self._stripe_provider().onboard(uid)
-            if not onboarding.ready:
-                self.mangopay.pass_kyc(self._stripe_provider()._row(uid).kyc_session_id)
-            # set up before the scenario: they have opened their account once (180 days of wallet access)
-            self.mangopay.pass_wallet_sca(str(self._stripe_provider()._row(uid).mangopay_user_id))
-            return
-        if self.stripe is None:
-            self.sandbox.set_payouts(uid, True)
-            return
-        self.stripe.onboard(self._stripe_provider().account(uid))
-
-    def _approve(self, uid: str) -> None:
-        if self.mangopay is not None:
-            author = self._stripe_provider()._row(uid).mangopay_user_id
-            if author is None:
-                return
-            # A person passes only the pages whose links the bot DMed them.
-            for payin in self.mangopay.open_3ds(author):
-                if self._was_sent(uid, str(payin["SecureModeRedirectURL"])):
-                    self.mangopay.complete_3ds(payin["Id"])
-            self.work()  # the bot learns of the pay-in and makes the transfer, which may want approval too
-            for transfer in self.mangopay.open_sca(author):
-                if self._was_sent(uid, str((transfer.get("PendingUserAction") or {}).get("RedirectUrl"))):
-                    self.mangopay.approve_sca(transfer["Id"])
-            return
-        if self.stripe is None:
-            self.sandbox.approve(uid)
-            return
-        customer = self._stripe_provider().customer(uid)
-        for session in self.stripe.open_sessions(customer):
-            if session["mode"] == "payment":
-                self.stripe.complete_checkout(session["id"], STRIPE_CARDS[self.cards.get(uid, "ok")])
-
-    def _sent_link(self, uid: str, part: str) -> str | None:
-        """The link containing `part` that the bot DMed `uid` last, if any."""
-        for m in reversed(self.sim.bot_messages()):
-            if m["type"] == "dm" and m["to_id"] == uid and part in m["text"]:
-                return next((w for w in str(m["text"]).split() if part in w), None)
-        return None
-
-    def _was_sent(self, uid: str, url: str) -> bool:
-        return any(m["type"] == "dm" and m["to_id"] == uid and url in m["text"] for m in self.sim.bot_messages())
-
     # ------------------------------------------------------------------ steps
 
     def user(self, handle: str) -> str:
@@ -418,38 +184,13 @@ class Run:
             return self.sim.user_id(handle)
         except KeyError:
             uid = self.sim.add_user(handle)
-            self._identity(uid)
+            self.people.identity(uid)
             return uid
 
-    def _identity(self, uid: str) -> None:
-        """On Mangopay, the person X user `uid` gave paybot's identity page (a person's name, e-mail, and what
-        receiving needs) before the scenario: Mangopay is sent nothing placeholder, and they are never asked."""
-        if self.mangopay is None:
-            return
-        n = sum(map(ord, uid))
-        first = ("Alice", "Bruno", "Chloé", "David", "Emma", "Farid", "Gaëlle", "Hugo", "Inès", "Jules")[n % 10]
-        last = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy")[n % 9]
-        now = self.clock.now()
-        with self.bot.service.uow() as tx:
-            tx.identities.add(
-                IdentityRecord(
-                    user_id=uid,
-                    first_name=first,
-                    last_name=last,
-                    email=f"person.{uid}@example.org",
-                    birthday=date(1990, 3, 31),
-                    nationality="FR",
-                    residence="FR",
-                    address_line1="12 rue de la Paix",
-                    city="Paris",
-                    postal_code="75002",
-                    terms_url=self.settings.mangopay_terms_url,
-                    terms_accepted_at=now,
-                    lang="en",
-                    updated_at=now,
-                )
-            )
-            tx.commit()
+    def idle(self) -> None:
+        """Let the bot work until idle; on Stripe and Mangopay, the people complete the pages it sent them to."""
+        self.work()
+        self.people.complete_pages()
 
     def step(self, step: dict[str, Any]) -> None:
         before = len(self.sim.bot_messages())
@@ -502,13 +243,13 @@ class Run:
             self._alias(step.get("id"), post["id"])
             return f"@{step['by']} quotes {step['quote']}: {step.get('text', '')}"
         if "register" in step:
-            self._save_card(self.user(step["register"]), step.get("card", "ok"))
+            self.people.save_card(self.user(step["register"]), step.get("card", "ok"))
             return f"@{step['register']} saves a card ({step.get('card', 'ok')})"
         if "approve" in step:
-            self._approve(self.user(step["approve"]))
+            self.people.approve(self.user(step["approve"]))
             return f"@{step['approve']} approves the payment on the bank's page"
         if "onboard" in step:
-            self._onboard(self.user(step["onboard"]))
+            self.people.onboard(self.user(step["onboard"]))
             return f"@{step['onboard']} finishes onboarding"
         if "rename" in step:
             self.sim.rename(step["rename"], step["to"])
@@ -609,7 +350,7 @@ class Run:
                 "tweet": by_post.get(t.root_tweet_id, t.root_tweet_id),
                 "from": self.sim.handle(t.sender_id),
                 "to": self.sim.handle(t.recipient_id),
-                "amount": _decimal(t.amount_minor, t.currency),
+                "amount": Money(t.amount_minor, t.currency).decimal(),
                 "currency": t.currency,
                 "memo": t.memo,
                 "status": t.status,
@@ -635,10 +376,6 @@ def _fault(spec: str) -> tuple[str, int]:
     if point not in POINTS or not (hit or "1").isdigit() or int(hit or "1") < 1:
         raise ValueError(f"bad crash {spec!r}: POINT or POINT@N (N from 1), the points being {', '.join(POINTS)}")
     return point, int(hit or "1")
-
-
-def _decimal(minor: int, currency: str) -> str:
-    return Money(minor, currency).decimal()
 
 
 def run_scenario(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from flask import Flask, Response, jsonify, request
@@ -13,11 +13,12 @@ from oauthlib.common import Request as OAuthRequest
 from oauthlib.oauth1.rfc5849 import signature
 from twitter_text import parse_tweet
 
-from bot.sims.kit import TIMEOUT as TIMEOUT  # an injected fault "status": do the work, then answer too late
-from bot.sims.kit import quiet_app, take_fault
-
-if TYPE_CHECKING:
-    from bot.sims.x import XSim
+from bot.sims.kit import (
+    TIMEOUT,  # an injected fault "status": do the work, then answer too late
+    quiet_app,
+    take_fault,
+)
+from bot.sims.x.posts import XPosts
 
 _OAUTH_PARAM = re.compile(r'(\w+)="([^"]*)"')
 USAGE_CAPPED = "https://api.x.com/2/problems/usage-capped"
@@ -104,7 +105,7 @@ def _fields() -> tuple[set[str], bool]:
     return {f for f in raw.split(",") if f}, new
 
 
-def build(sim: XSim) -> Flask:  # noqa: C901
+def build(sim: XPosts) -> Flask:  # noqa: C901
     """A Flask app serving `sim`."""
     app = quiet_app("x-sim")
 

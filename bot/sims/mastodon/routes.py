@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
+from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from bot.sims.kit import TIMEOUT, bearer_token, quiet_app, take_fault
-
-if TYPE_CHECKING:
-    from bot.sims.mastodon import MastodonSim
-
-
-def masto_time(t: datetime) -> str:
-    """Mastodon's timestamp format: 2026-08-01T13:54:00.505Z."""
-    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
+from bot.sims.kit import TIMEOUT, bearer_token, iso_millis, link_header, quiet_app, take_fault
+from bot.sims.mastodon.statuses import MastodonStatuses
 
 # Mastodon's routes and the simulator's name for each (rate limits, faults, the request log).
 ROUTES: dict[str, str] = {
@@ -70,15 +61,18 @@ def _page(items: list[dict[str, Any]], default: int = 40) -> tuple[list[dict[str
 def _with_links(body: list[dict[str, Any]], links: dict[str, str]) -> Response:
     resp = jsonify(body)
     if links:
-        base = request.base_url
         args = {k: v for k, v in request.args.items(multi=True) if k not in ("max_id", "since_id", "min_id")}
-        nxt = urlencode([*args.items(), ("max_id", links["next"])])
-        prev = urlencode([*args.items(), ("min_id", links["prev"])])
-        resp.headers["Link"] = f'<{base}?{nxt}>; rel="next", <{base}?{prev}>; rel="prev"'
+        resp.headers["Link"] = link_header(
+            request.base_url,
+            [
+                ("next", [*args.items(), ("max_id", links["next"])]),
+                ("prev", [*args.items(), ("min_id", links["prev"])]),
+            ],
+        )
     return resp
 
 
-def build(sim: MastodonSim) -> Flask:  # noqa: C901
+def build(sim: MastodonStatuses) -> Flask:  # noqa: C901
     """The Flask app over `sim`."""
     app = quiet_app("mastodon-sim")
 
@@ -104,10 +98,10 @@ def build(sim: MastodonSim) -> Flask:  # noqa: C901
                         if window:
                             resp.headers["X-RateLimit-Limit"] = str(window[0])
                             resp.headers["X-RateLimit-Remaining"] = str(max(window[1], 0))
-                            resp.headers["X-RateLimit-Reset"] = masto_time(window[2])
+                            resp.headers["X-RateLimit-Reset"] = iso_millis(window[2])
                     sim.log.append(
                         {
-                            "at": masto_time(sim.clock.now()),
+                            "at": iso_millis(sim.clock.now()),
                             "endpoint": endpoint,
                             "method": request.method,
                             "status": resp.status_code,
