@@ -1,8 +1,9 @@
 """Crashes, two ways: many deterministic deaths in process, and real SIGKILLs of the worker process.
 
 In process (tests/support/crashmode.py): seeded runs of `paybot simulate`'s crash
-mode, over 1,000 deaths at every named fault point on the sandbox, on Stripe
-and on Mangopay, on a virtual clock; a failing seed replays exactly.
+mode, hundreds of deaths (1,000 with PAYBOT_CRASH_FULL=1) at every named fault
+point on the sandbox, on Stripe and on Mangopay, on a virtual clock; a failing
+seed replays exactly (tests/e2e/test_crash_mode.py).
 
 As a process: `paybot run` is killed with SIGKILL at a named fault point
 (bot/faults.py, at its first or second passage in that process's life) and
@@ -19,13 +20,16 @@ work, and the invariants are checked:
 - every command post was ingested (the since_id never skipped one);
 - nobody got the same message twice, nor two contradicting outcomes.
 
-It runs on the sandbox (50 kills), on the sandbox with the store on
-PostgreSQL (16 kills), on the Stripe adapter against the Stripe emulator (24
-kills) and on the Mangopay adapter, through the official SDK, against the
-Mangopay emulator (16 kills), whose records are then the provider's truth;
-and on the Mastodon timeline, the sandbox paying (8 kills: every point once;
-the money side is the same code as on X, so the fewer kills go to what
-differs, the Mastodon adapter's readings and sends, its cursors, its stream).
+It runs on the sandbox (16 kills: every point at its 1st and at its 2nd
+passage in a process's life), on the sandbox with the store on PostgreSQL, on
+the Stripe adapter against the Stripe emulator, on the Mangopay adapter,
+through the official SDK, against the Mangopay emulator, whose records are
+then the provider's truth, and on the Mastodon timeline, the sandbox paying
+(8 kills each: every point once; the money side is the same code as on the
+sandbox, so the fewer kills go to what differs: the store's commit, the
+adapters' calls, the Mastodon adapter's readings and sends, its cursors, its
+stream). PAYBOT_CRASH_FULL=1 runs the longer seeded runs: 50 kills on the
+sandbox, 16 on PostgreSQL, 24 on Stripe, 16 on Mangopay, 8 on Mastodon.
 """
 
 from __future__ import annotations
@@ -58,11 +62,14 @@ from tests.support.workers import spawn_worker, stop
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
-KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "50"))
-STRIPE_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_STRIPE", "24"))
-MANGOPAY_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_MANGOPAY", "16"))
+# The default run kills every point once per run, and on the sandbox once more at its 2nd passage in a process's
+# life (the plan below, once through); PAYBOT_CRASH_FULL=1 runs the longer seeded runs (50, 16, 24, 16, 8 kills).
+FULL = os.environ.get("PAYBOT_CRASH_FULL") == "1"
+KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS", "50" if FULL else "16"))
+STRIPE_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_STRIPE", "24" if FULL else "8"))
+MANGOPAY_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_MANGOPAY", "16" if FULL else "8"))
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "7"))
-PG_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_PG", "16"))
+PG_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_PG", "16" if FULL else "8"))
 MASTODON_KILLS = int(os.environ.get("PAYBOT_CRASH_KILLS_MASTODON", "8"))
 KILL_BUDGET = 90.0  # seconds for one kill's point to be reached: a hang guard, far above the usual 1-3 s
 
@@ -412,7 +419,8 @@ def test_sigkill_anywhere_loses_nothing_and_does_nothing_twice(
 
 @pytest.mark.timeout(120 + STRIPE_KILLS * KILL_BUDGET)
 def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The same, with the Stripe adapter against the Stripe emulator (fewer kills: three per named point)."""
+    """The same, with the Stripe adapter against the Stripe emulator (fewer kills: each point once, three times
+    with PAYBOT_CRASH_FULL=1)."""
     money = StripeMoney(tmp_path)
     try:
         crash_again_and_again(sim, tmp_path, money, STRIPE_KILLS, capsys)
@@ -422,9 +430,9 @@ def test_sigkill_anywhere_on_stripe(sim: XSim, tmp_path: Path, capsys: pytest.Ca
 
 @pytest.mark.timeout(120 + MANGOPAY_KILLS * KILL_BUDGET)
 def test_sigkill_anywhere_on_mangopay(sim: XSim, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The same, with the Mangopay adapter (the official SDK) against the Mangopay emulator (fewer kills: two
-    per named point). Its people are PAYERs with frictionless cards, so nothing waits on a 3DS or SCA page
-    (tests/support/crashmode.py's people on Mangopay meet those)."""
+    """The same, with the Mangopay adapter (the official SDK) against the Mangopay emulator (fewer kills: each
+    point once, twice with PAYBOT_CRASH_FULL=1). Its people are PAYERs with frictionless cards, so nothing waits
+    on a 3DS or SCA page (tests/support/crashmode.py's people on Mangopay meet those)."""
     money = MangopayMoney(tmp_path)
     try:
         crash_again_and_again(sim, tmp_path, money, MANGOPAY_KILLS, capsys)

@@ -32,6 +32,9 @@ OTHERWISE = {
 }
 
 
+# Not measured by coverage (pytest-cov's no_cover): the scenarios' code is measured on the sandbox
+# (test_scenarios.py), the Mangopay adapter's by the tests below and tests/integration/test_mangopay*.py.
+@pytest.mark.no_cover
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_scenario_ends_the_same_on_mangopay(path: Path) -> None:
     """The transfers end as the scenario expects (as on the sandbox), with the same public replies."""

@@ -44,7 +44,9 @@ from bot.store import Transfer
 from tests.support import crashmode
 from tests.support.crashmode import WAITS, CrashRun, Move, Report, Violation, scenario_base
 
-pytestmark = [pytest.mark.process, pytest.mark.slow]
+# Not measured by coverage (pytest-cov's no_cover): the examples replay the code the scenarios and the fault tests
+# measure once (docs/testing.md).
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.no_cover]
 
 ROOT = Path(__file__).resolve().parents[2]
 CAST = ("c0", "c1", "paid0", "hold0")  # two card holders, one who can receive, one whose money is held

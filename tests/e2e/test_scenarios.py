@@ -29,6 +29,9 @@ ON_PROVIDERS = [
 ]
 
 
+# Not measured by coverage (pytest-cov's no_cover): the same runs as test_scenario's, on a provider whose adapter
+# the flows and the integration tests measure (docs/testing.md).
+@pytest.mark.no_cover
 @pytest.mark.parametrize(("path", "provider"), ON_PROVIDERS, ids=[f"{p.stem}-{v}" for p, v in ON_PROVIDERS])
 def test_scenario_on_other_providers(path: Path, provider: str) -> None:
     """A scenario that lists providers ("providers": [...]) ends the same way on each: the rules it pins are

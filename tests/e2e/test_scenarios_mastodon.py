@@ -57,6 +57,9 @@ def on_mastodon(expect: dict[str, Any]) -> dict[str, Any]:
     return {**expect, "messages": messages}
 
 
+# Not measured by coverage (pytest-cov's no_cover): the scenarios' code is measured on X (test_scenarios.py), the
+# Mastodon adapter's by the tests below and tests/integration/test_mastodon_*.py (docs/testing.md).
+@pytest.mark.no_cover
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_scenario_on_mastodon(path: Path) -> None:
     if path.stem in DIFFERENT:

@@ -44,6 +44,9 @@ from tests.support.worker_kit import sim as xsim  # noqa: F401 (a fixture)
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# Not measured by coverage (pytest-cov's no_cover): the scenarios' code is measured on the sandbox
+# (test_scenarios.py), the Stripe adapter's by the tests below and tests/integration/test_stripe.py (docs/testing.md).
+@pytest.mark.no_cover
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_every_scenario_ends_the_same_on_stripe(path: Path) -> None:
     """The transfers end as the scenario expects (as on the sandbox), with the same public replies."""
