@@ -47,10 +47,19 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign, as
 stamina.set_testing(True, attempts=3)
 
 
+# A long test's timeout, in seconds: at a load of 10 to 20 on two cores a crash run took four times its quiet time,
+# past the 120 s default and the 900 s some had. A hang still ends within the CI's hour and a half.
+SLOW_TIMEOUT = 1800
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The long tests (marker `slow`) first, each kind in its files' order: pytest's workers start them at once and
     end together on the many short ones, rather than one worker finishing a crash run alone."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    for item in items:  # a timeout catches a hang, never a slow machine: a long test gets at least SLOW_TIMEOUT
+        own = item.get_closest_marker("timeout")
+        if item.get_closest_marker("slow") is not None and (own is None or own.args[0] < SLOW_TIMEOUT):
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT), append=False)
 
 
 _PREFIXES = ("X_", "PAYBOT_", "SANDBOX_", "DATABASE_URL", "LOG_LEVEL", "STRIPE_")
