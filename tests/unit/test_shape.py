@@ -21,7 +21,6 @@ MODULES_OVER_400 = {
     "bot/cli.py",
     "bot/console/pages.py",
     "bot/mastodon/client.py",
-    "bot/messages.py",
     "bot/providers/mangopay_provider.py",
     "bot/providers/sandbox.py",
     "bot/repo/sql_transfers.py",
