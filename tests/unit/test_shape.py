@@ -18,7 +18,6 @@ MAX_LINES = 400
 # The modules over MAX_LINES when the rule came in. Splitting one removes it from here; none may be added.
 MODULES_OVER_400 = {
     "bot/app/answers.py",
-    "bot/mastodon/client.py",
     "bot/providers/mangopay_provider.py",
     "bot/providers/sandbox.py",
     "bot/repo/sql_transfers.py",
