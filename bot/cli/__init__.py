@@ -55,7 +55,7 @@ def main() -> None:
     except (SQLAlchemyError, ValueError) as err:  # ValueError: a DATABASE_URL the driver cannot parse
         from bot.config import database_password_parts
 
-        secrets = database_password_parts(os.environ.get("DATABASE_URL")) + dotenv_db_password()
+        secrets = database_password_parts(os.environ.get("DATABASE_URL")) + _dotenv_db_password()
         first = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
         err_console.print(
             f"paybot: the store could not be used: {logs.redact(first, secrets)}",
@@ -66,7 +66,7 @@ def main() -> None:
         raise SystemExit(1) from None
 
 
-def dotenv_db_password() -> list[str]:
+def _dotenv_db_password() -> list[str]:
     """DATABASE_URL's password parts when the URL comes from .env rather than the environment."""
     from bot.config import database_password_parts
 
@@ -74,7 +74,3 @@ def dotenv_db_password() -> list[str]:
         return database_password_parts(settings_or_fail().database_url)
     except BaseException:
         return []
-
-
-if __name__ == "__main__":
-    main()
