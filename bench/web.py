@@ -7,7 +7,7 @@ starts it) through the migrations (so with the indexes a real store has): `--tra
 days among 5,000 people (one of them on 1 transfer in 10), three timeline steps and two messages each, a refund
 on 1 in 50. Then signs in to the console (Flask's test client: the app as waitress serves it, without the
 network) and asks each page `--requests` times; prints p50 and p99 per page, in milliseconds. The target is
-p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.console.pages.CHARTS_FRESH):
+p99 <= 100 ms on every page. The charts are drawn at most once a minute (bot.console.views.CHARTS_FRESH):
 "charts" is the page as most views get it, "charts, drawn afresh" the first view in a minute (past hours' counts
 read from chart_hour), "charts, no hour kept" the first drawing on a store (every hour of the month counted and
 kept).
@@ -32,7 +32,8 @@ from sqlalchemy import Engine, delete, insert
 
 from bot import migrate
 from bot.console import operators
-from bot.console.pages import CHARTS_CACHE, register
+from bot.console.pages import register
+from bot.console.views import CHARTS_CACHE
 from bot.domain import Policy, Settle, Status, Step
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider

@@ -40,7 +40,7 @@ class ConfigError(PaybotError):
 class CommandError(PaybotError):
     """A command could not be understood or is refused.
 
-    `key` names the sentence in bot/messages.py and `params` fill it in;
+    `key` names the sentence in bot.messages' catalog and `params` fill it in;
     `message` is that sentence in `lang`, ready for the user.
     """
 

@@ -38,7 +38,7 @@ DIFFERENT: dict[str, str] = {
 }
 
 
-# The sentences that name the timeline (bot/messages.py NAMES_THE_TIMELINE) as said on Mastodon.
+# The sentences that name the timeline (bot.messages.NAMES_THE_TIMELINE) as said on Mastodon.
 WORDING = [
     (re.compile(r"I can't find (\w+) on X"), r"I can't find \1 on this Mastodon instance"),
     (re.compile(r"^X refused my reply"), "Mastodon refused my reply"),

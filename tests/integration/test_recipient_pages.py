@@ -206,7 +206,7 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
     not."""
     from werkzeug.test import Client
 
-    from bot.cli import _web_server
+    from bot.cli.running import web_server
     from bot.config import Settings
     from bot.store import make_engine
     from tests.support.webworld import SECRET
@@ -222,8 +222,8 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
         mangopay_db_path=str(tmp_path / "web-mp.db"),
     )
     engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
-    served = _web_server(settings, engine, "127.0.0.1", 0)
-    plain = _web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"), engine, "127.0.0.1", 0)
+    served = web_server(settings, engine, "127.0.0.1", 0)
+    plain = web_server(Settings(paybot_link_secret=SECRET, paybot_web_url="http://127.0.0.1"), engine, "127.0.0.1", 0)
     try:  # each server's own WSGI application, asked for Mangopay's page: refused without a link, or unknown
         here = {"REMOTE_ADDR": "127.0.0.1"}
         assert Client(served.application).get("/recipient", environ_base=here).status_code == 403

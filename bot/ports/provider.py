@@ -1,144 +1,14 @@
-"""The ports: what the service needs from the world, and the value types it speaks.
-
-Adapters (bot/x, bot/providers) implement these; tweepy and stripe objects
-never cross this line. Ids from X are strings of digits.
-"""
+"""The payment-provider port: what the service asks of a provider, and the value types it answers in."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from bot.money import Money
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """The current time, UTC-aware."""
-        ...
-
-
-class SystemClock:
-    """The wall clock, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class FakeClock:
-    """A clock that moves only when told to: tests and `paybot simulate`."""
-
-    def __init__(self, start: datetime | None = None) -> None:
-        self._now = start or datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        self._now += delta
-
-    def set(self, when: datetime) -> None:
-        if when > self._now:
-            self._now = when
-
-
-@dataclass(frozen=True)
-class XUser:
-    id: str
-    handle: str
-    name: str = ""
-
-
-@dataclass(frozen=True)
-class Mention:
-    """A post that mentions the bot, as paybot needs it."""
-
-    id: str
-    author_id: str
-    text: str
-    created_at: datetime
-    author_handle: str = ""
-    author_name: str = ""
-    display_start: int = 0
-    edit_ids: tuple[str, ...] = ()
-    # (type, post id) pairs: "retweeted", "quoted", "replied_to"
-    referenced: tuple[tuple[str, str], ...] = ()
-    # lower-case handle -> user, from the post's own mention entities
-    mentioned: dict[str, XUser] = field(default_factory=dict)
-
-    @property
-    def root_id(self) -> str:
-        """The id of the first version of this post (edits get new ids)."""
-        return self.edit_ids[0] if self.edit_ids else self.id
-
-    @property
-    def is_repost(self) -> bool:
-        return any(kind == "retweeted" for kind, _ in self.referenced) or self.text.startswith("RT @")
-
-    @property
-    def is_quote(self) -> bool:
-        return any(kind == "quoted" for kind, _ in self.referenced)
-
-
-@dataclass(frozen=True)
-class DirectMessage:
-    id: str
-    sender_id: str
-    text: str
-    created_at: datetime
-    conversation_id: str = ""
-    sender_handle: str = ""
-
-
-@dataclass(frozen=True)
-class DmPage:
-    events: list[DirectMessage]
-    resume: str | None = None  # set when older unread events remain
-
-
-@dataclass(frozen=True)
-class SentDm:
-    """A DM the bot sent, as X recorded it."""
-
-    id: str
-    at: datetime
-
-
-class Timeline(Protocol):
-    """X, as the worker uses it."""
-
-    def me(self) -> XUser: ...
-
-    def mentions(self, user_id: str, since_id: str | None) -> list[Mention]:
-        """Mentions newer than since_id, oldest first, every page."""
-        ...
-
-    def dm_events(self, stop_at: str | None, resume: str | None = None, not_before: datetime | None = None) -> DmPage:
-        """Message events newer than the event id stop_at, oldest first.
-
-        Before anything was read (no stop_at), events sent before `not_before`
-        end the reading instead. Reading stops after a bounded number of
-        pages; `DmPage.resume` then says where the next call continues (pass
-        it as `resume`)."""
-        ...
-
-    def send_dm(self, user_id: str, text: str) -> str: ...
-
-    def dm_sent(self, user_id: str, text: str, since: datetime) -> SentDm | None:
-        """The DM event by which the bot sent this text to this user since then (a send in doubt):
-        X's id and time for it; None when it did not."""
-        ...
-
-    def reply(self, in_reply_to: str, text: str) -> str: ...
-
-    def users_by_handle(self, handles: list[str]) -> dict[str, XUser]: ...
-
-    def users(self, ids: list[str]) -> dict[str, XUser]:
-        """The current handle of each of these user ids, by id; ids X does not know are absent."""
-        ...
 
 
 class PayOutcome(StrEnum):

@@ -1,140 +1,28 @@
-"""Typed settings from the environment and `.env`. Built only when asked for, never at import.
-
-config.example.env documents every setting; `Settings.require_x()` refuses a
-missing or placeholder credential with one sentence naming the setting.
-"""
+"""`Settings`: every setting paybot reads, typed, from the environment and `.env`; `load_settings` builds them
+(only when asked for, never at import). The rules several settings share are in bot.config.checks, the payment
+providers' credentials in bot.config.providers."""
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
-import itertools
 import re
-from datetime import timedelta
 from decimal import Decimal
 from typing import Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.config.checks import (
+    MANGOPAY_HOSTS,
+    MANGOPAY_SANDBOX,
+    checked_base,
+    database_password_parts,
+    is_placeholder,
+    parse_duration,
+)
+from bot.config.providers import link_secret, mangopay_credentials, stripe_key, webhook_secrets
 from bot.errors import CommandError, ConfigError
 from bot.money import CURRENCIES, parse_minor
-
-_DURATION = re.compile(r"(\d+)\s*(s|m|h|d)")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-PLACEHOLDERS = {"", "changethis", "changeme", "change-me", "xxx", "todo", "placeholder", "secret"}
-
-
-def parse_duration(text: str) -> timedelta:
-    """ "30s", "15m", "2h", "14d" (or a sum: "1h30m") as a timedelta."""
-    t = text.strip().lower().replace(" ", "")
-    parts = _DURATION.findall(t)
-    if not parts or "".join(n + u for n, u in parts) != t:
-        raise ValueError(f"'{text}' is not a duration like 30s, 15m, 2h or 14d")
-    total = timedelta()
-    for n, unit in parts:
-        total += timedelta(**{_UNITS[unit]: int(n)})
-    return total
-
-
-KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_")
-MANGOPAY_SANDBOX = "https://api.sandbox.mangopay.com"
-MANGOPAY_PRODUCTION = "https://api.mangopay.com"
-MANGOPAY_HOSTS = {
-    "api.sandbox.mangopay.com",
-    "api.mangopay.com",
-    "api-mtls.sandbox.mangopay.com",
-    "api-mtls.mangopay.com",
-}
-LOOPBACK_HOSTS = {"localhost", "::1"}
-# A secret paybot is given to sign or check with (webhook signing secrets, the key that signs bank-page links):
-# at least this many characters, random-looking (see `weak_secret`).
-MIN_SECRET_CHARS = 32
-SIGNING_SECRET = re.compile(r"whsec_[A-Za-z0-9]+")  # Stripe's: whsec_ and base62 (hex for the Stripe CLI's)
-
-
-def is_placeholder(value: str) -> bool:
-    """Whether a secret is still the example's ("changethis", "sk_test_changethis", "<your key>"...)."""
-    v = value.strip().lower()
-    for prefix in KEY_PREFIXES:
-        v = v.removeprefix(prefix)
-    return v in PLACEHOLDERS or v.startswith(("<", "your-", "your_", "replace")) or set(v) <= {"x", "."}
-
-
-def weak_secret(value: str, prefix: str = "") -> str | None:
-    """Why a secret (after its `prefix`) is too weak to sign with, in words that never quote it; None when it
-    is long and random-looking: MIN_SECRET_CHARS characters or more, at least 10 different ones, no run of 7
-    repeated or consecutive characters ("aaaaaaa", "1234567", "gfedcba"), and not one piece said again."""
-    body = value.strip().removeprefix(prefix)
-    if len(body) < MIN_SECRET_CHARS:
-        return f"it has fewer than {MIN_SECRET_CHARS} characters{' after ' + prefix if prefix else ''}"
-    if len(set(body)) < 10:
-        return "it uses fewer than 10 different characters"
-    run, step = 1, None
-    for a, b in itertools.pairwise(body):
-        now = ord(b) - ord(a)
-        run = run + 1 if now == step and now in (0, 1, -1) else 2
-        step = now
-        if run >= 7:
-            return "it holds a run of repeated or consecutive characters"
-    for size in range(1, len(body) // 2 + 1):
-        if len(body) % size == 0 and body[:size] * (len(body) // size) == body:
-            return "it is one piece said again"
-    return None
-
-
-def database_password_parts(url: str | None) -> list[str]:
-    """The password of a database URL, as parsed and as written (everything between "user:" and the
-    last "@", so a password with an "@" in it is caught whole and by its pieces)."""
-    if not url or "://" not in url:
-        return []
-    rest = url.split("://", 1)[1]
-    userinfo = rest.rsplit("@", 1)[0] if "@" in rest else ""
-    if ":" not in userinfo:
-        return []
-    raw = userinfo.split(":", 1)[1]
-    # A driver that misreads such a URL cuts it at an "@" or a ":": every piece is a secret.
-    parts = {raw, unquote(raw), *re.split(r"[@:]", raw), *re.split(r"[@:]", unquote(raw))}
-    return sorted((p for p in parts if len(p) >= 4), key=len, reverse=True)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine: "localhost" or a loopback IP address (not a name like 127.x.com)."""
-    if host.lower() in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def checked_base(
-    name: str, url: str | None, *, live: bool, official: frozenset[str] | set[str] = frozenset(), override: bool = True
-) -> str | None:
-    """An address paybot sends credentials to or puts in links (an API base: X_API_BASE, STRIPE_API_BASE,
-    MANGOPAY_API_BASE; a page whose links carry a bearer id or token), or ConfigError.
-
-    Plain http only to this machine (an emulator), whatever the host, the provider's own (`official`)
-    included. An API base outside `official` is an override, for emulators and tests: refused for a live
-    bot (its credentials would go wherever the override points). `override=False`: the operator's own
-    page, never an override (only the https rule)."""
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name.upper()} is not an http(s) address")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"{name.upper()} uses plain http to {parts.hostname}: the credentials would cross the "
-            "network unencrypted. Use https, or an emulator on 127.0.0.1"
-        )
-    if live and override and parts.hostname not in official:
-        raise ConfigError(
-            f"{name.upper()} is set, and this bot is live (real keys, real money): its credentials "
-            "would go to that address instead of the real API. Unset it; it is for emulators and tests"
-        )
-    return url
 
 
 class Settings(BaseSettings):
@@ -367,54 +255,30 @@ class Settings(BaseSettings):
         """The webhook's signing secrets: the platform endpoint's, and the Connect endpoint's (None if unset);
         ConfigError when the first is missing, either is a placeholder, not of Stripe's shape (whsec_ and at
         least MIN_SECRET_CHARS random-looking characters), or both are the same."""
-        out = []
-        for name, value in (
-            ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
-            ("STRIPE_CONNECT_WEBHOOK_SECRET", self.stripe_connect_webhook_secret),
-        ):
-            secret = value.get_secret_value() if value else ""
-            if not secret:
-                if name == "STRIPE_WEBHOOK_SECRET":
-                    raise ConfigError(
-                        f"{name} is not set: copy the endpoint's signing secret (whsec_...) "
-                        "from the Stripe dashboard (Developers → Webhooks)"
-                    )
-                continue
-            if is_placeholder(secret):
-                raise ConfigError(
-                    f"{name} still holds a placeholder: anyone could sign events with it. "
-                    "Copy the endpoint's signing secret from the Stripe dashboard"
-                )
-            if not SIGNING_SECRET.fullmatch(secret):
-                raise ConfigError(
-                    f"{name} does not look like a Stripe signing secret (whsec_ and letters or "
-                    "digits): copy the endpoint's signing secret from the Stripe dashboard"
-                )
-            weak = weak_secret(secret, "whsec_")
-            if weak:
-                raise ConfigError(
-                    f"{name} is too weak to be a Stripe signing secret ({weak}; Stripe's have at "
-                    f"least {MIN_SECRET_CHARS} random ones after whsec_): anyone could guess it and "
-                    "sign events. Copy the endpoint's signing secret from the Stripe dashboard"
-                )
-            if secret in out:
-                raise ConfigError(
-                    f"{name} is the same as STRIPE_WEBHOOK_SECRET: Stripe signs each endpoint with a "
-                    "secret of its own, and paybot tells the platform's events from connected "
-                    "accounts' by the secret that signed them"
-                )
-            out.append(secret)
-        return out[0], (out[1] if len(out) > 1 else None)
+        return webhook_secrets(self.stripe_webhook_secret, self.stripe_connect_webhook_secret)
 
     def require_mangopay(self) -> tuple[str, str, str]:
         """The Mangopay client id, API key and API base; ConfigError when one is missing or a placeholder,
         or the base is production without PAYBOT_LIVE=1 (or an emulator's address beyond this machine)."""
-        return _require_mangopay(self)
+        credentials = mangopay_credentials(
+            client_id=self.mangopay_client_id,
+            api_key=self.mangopay_api_key,
+            api_base=self.mangopay_api_base,
+            live_ok=self.paybot_live,
+            own_card_page=bool(self.paybot_web_url and self.paybot_link_secret),
+            card_page_url=self.mangopay_card_page_url,
+            bank_page_url=self.mangopay_bank_page_url,
+        )
+        # Mangopay's users are made from the identity page, cards saved on the card page and cash-out accounts
+        # added on paybot's own page: all served by `paybot web` at PAYBOT_WEB_URL, their links signed with
+        # PAYBOT_LINK_SECRET.
+        self.require_web()
+        return credentials
 
     def require_link_secret(self) -> str:
         """The secret links to the operator's pages are signed with (PAYBOT_LINK_SECRET); ConfigError when it is
         missing, weak, or the Mangopay API key."""
-        return _require_link_secret(self)
+        return link_secret(self.paybot_link_secret, self.mangopay_api_key)
 
     def require_web(self) -> tuple[str, str]:
         """The pages' public address (PAYBOT_WEB_URL, no trailing slash) and link secret; ConfigError naming what is
@@ -432,110 +296,7 @@ class Settings(BaseSettings):
 
     def require_stripe(self) -> str:
         """The Stripe secret key; ConfigError when it is missing, malformed, or live without PAYBOT_LIVE=1."""
-        secret = self.stripe_api_key.get_secret_value() if self.stripe_api_key else ""
-        if not secret:
-            raise ConfigError(
-                "STRIPE_API_KEY is not set: PAYBOT_PROVIDER=stripe needs your Stripe secret key "
-                "(start with a test key, sk_test_...)"
-            )
-        if is_placeholder(secret):
-            raise ConfigError("STRIPE_API_KEY still holds a placeholder: set a key from the Stripe dashboard")
-        if not secret.startswith(("sk_test_", "rk_test_", "sk_live_", "rk_live_")):
-            raise ConfigError("STRIPE_API_KEY does not look like a Stripe secret key (sk_test_... or sk_live_...)")
-        live = secret.startswith(("sk_live_", "rk_live_"))
-        if live and not self.paybot_live:
-            raise ConfigError(
-                "STRIPE_API_KEY is a live key: it moves real money. Set PAYBOT_LIVE=1 as well "
-                "if that is what you want; otherwise use a test key (sk_test_...)"
-            )
-        checked_base("stripe_api_base", self.stripe_api_base, live=live or self.paybot_live)
-        return secret
-
-
-def is_live_mangopay(base: str) -> bool:
-    """Whether a Mangopay API base is production (real money): api.mangopay.com or its mTLS twin."""
-    return urlsplit(base).hostname in ("api.mangopay.com", "api-mtls.mangopay.com")
-
-
-def _require_mangopay(settings: Settings) -> tuple[str, str, str]:
-    """The Mangopay client id, API key and base URL; ConfigError naming the setting that is wrong."""
-    client = (settings.mangopay_client_id or "").strip()
-    key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
-    if not client:
-        raise ConfigError(
-            "MANGOPAY_CLIENT_ID is not set: PAYBOT_PROVIDER=mangopay needs your Mangopay client id "
-            "(start with a sandbox one)"
-        )
-    if not key:
-        raise ConfigError(
-            "MANGOPAY_API_KEY is not set: PAYBOT_PROVIDER=mangopay needs the API key of MANGOPAY_CLIENT_ID"
-        )
-    if is_placeholder(client) or is_placeholder(key):
-        raise ConfigError(
-            f"{'MANGOPAY_CLIENT_ID' if is_placeholder(client) else 'MANGOPAY_API_KEY'} still holds "
-            "a placeholder: set the value from the Mangopay dashboard"
-        )
-    base = settings.mangopay_api_base.rstrip("/")
-    checked_base("mangopay_api_base", base, live=settings.paybot_live, official=MANGOPAY_HOSTS)
-    live = is_live_mangopay(base)
-    if live and not settings.paybot_live:
-        raise ConfigError(
-            "MANGOPAY_API_BASE is Mangopay's production: it moves real money. Set PAYBOT_LIVE=1 as "
-            f"well if that is what you want; otherwise use the sandbox ({MANGOPAY_SANDBOX})"
-        )
-    # With PAYBOT_WEB_URL, REGISTER links to paybot's own card page (docs/mangopay-card-page.md), and
-    # MANGOPAY_CARD_PAGE_URL (an operator's page of their own) is not needed.
-    own_page = bool(settings.paybot_web_url and settings.paybot_link_secret)
-    if not own_page and (not settings.mangopay_card_page_url or "{id}" not in settings.mangopay_card_page_url):
-        raise ConfigError(
-            "MANGOPAY_CARD_PAGE_URL is not set: REGISTER links to your card page (Mangopay's Vault "
-            "SDK), its address with {id} where the Card Registration's id goes; or set "
-            "PAYBOT_WEB_URL to use paybot's own card page"
-        )
-    if settings.mangopay_card_page_url and any(p not in settings.mangopay_card_page_url for p in ("{user}", "{token}")):
-        raise ConfigError(
-            "MANGOPAY_CARD_PAGE_URL must carry {user} and {token} as well as {id}: the link is signed "
-            "for that user and registration (bot/links.py), and your page checks it"
-        )
-    if settings.mangopay_card_page_url:
-        # The links carry the Card Registration's id, or a signed token: bearer credentials of the user's.
-        checked_base(
-            "mangopay_card_page_url", settings.mangopay_card_page_url, live=settings.paybot_live, override=False
-        )
-    if settings.mangopay_bank_page_url:
-        raise ConfigError(
-            "MANGOPAY_BANK_PAGE_URL is no longer used: CASHOUT now links to paybot's own cash-out "
-            "account page (`paybot web`, at PAYBOT_WEB_URL). Remove the setting (see "
-            "docs/mangopay-identity-and-cashout.md)"
-        )
-    # Mangopay's users are made from the identity page, cards saved on the card page and cash-out accounts added on
-    # paybot's own page: all served by `paybot web` at PAYBOT_WEB_URL, their links signed with PAYBOT_LINK_SECRET.
-    settings.require_web()
-    return client, key, base
-
-
-def _require_link_secret(settings: Settings) -> str:
-    """PAYBOT_LINK_SECRET, strong and of its own; ConfigError naming it otherwise (never quoting it)."""
-    secret = settings.paybot_link_secret.get_secret_value() if settings.paybot_link_secret else ""
-    if not secret or is_placeholder(secret):
-        raise ConfigError(
-            "PAYBOT_LINK_SECRET is not set: the links to your Mangopay pages are signed with it, and "
-            f"your pages check them with it. Use at least {MIN_SECRET_CHARS} random characters "
-            "(openssl rand -hex 32)"
-        )
-    weak = weak_secret(secret)
-    if weak:  # it signs the links' tokens: a guessable secret lets anyone make one
-        raise ConfigError(
-            f"PAYBOT_LINK_SECRET is too weak to sign links ({weak}; at least {MIN_SECRET_CHARS} random "
-            "ones): anyone could guess it and make links. Use openssl rand -hex 32"
-        )
-    api_key = settings.mangopay_api_key.get_secret_value() if settings.mangopay_api_key else ""
-    if api_key and hmac.compare_digest(secret.strip(), api_key.strip()):
-        raise ConfigError(
-            "PAYBOT_LINK_SECRET is the Mangopay API key: the pages that check links would hold the "
-            "key that moves every wallet. Use a secret of its own (openssl rand -hex 32)"
-        )
-    return secret
+        return stripe_key(self.stripe_api_key, live_ok=self.paybot_live, api_base=self.stripe_api_base)
 
 
 def load_settings(**overrides: object) -> Settings:
