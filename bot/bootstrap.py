@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -17,7 +17,7 @@ from bot.repo.port import Store
 from bot.repo.sql import SqlStore
 from bot.service import Service
 from bot.store import Mark, database_url, make_engine
-from bot.worker import Worker, first_start
+from bot.worker import Worker
 from bot.x.client import XClient
 
 
@@ -188,3 +188,17 @@ def build(
         read_margin=parse_duration(settings.paybot_answer_margin),
     )
     return Bot(engine=engine, worker=worker, service=service, provider=provider)
+
+
+def first_start(uow: Store, clock: Clock) -> datetime:
+    """When this store first ran a worker (recorded once); older posts and DMs are history."""
+    with uow() as s:
+        raw = s.checkpoints.get(Mark.STARTED_AT)
+        if raw is None:
+            # X stamps posts and DMs to the millisecond: a post made in the same millisecond as
+            # the start must not read as older than it.
+            now = clock.now()
+            raw = now.replace(microsecond=now.microsecond // 1000 * 1000).isoformat()
+            s.checkpoints.set(Mark.STARTED_AT, raw)
+            s.commit()
+    return datetime.fromisoformat(raw)

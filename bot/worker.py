@@ -27,7 +27,7 @@ from bot.sending import MAX_SEND_ATTEMPTS, Sender
 from bot.service import Service
 from bot.store import DmCursor, Mark, MentionCursor
 
-__all__ = ["MAX_SEND_ATTEMPTS", "Worker", "first_start"]
+__all__ = ["MAX_SEND_ATTEMPTS", "Worker"]
 
 log = logging.getLogger(__name__)
 
@@ -391,17 +391,3 @@ class Worker:
             if count >= 3 and what.startswith(("mention ", "dm ")):
                 self.service.set_aside(what)
         return None
-
-
-def first_start(uow: Store, clock: Clock) -> datetime:
-    """When this store first ran a worker (recorded once); older posts and DMs are history."""
-    with uow() as s:
-        raw = s.checkpoints.get(Mark.STARTED_AT)
-        if raw is None:
-            # X stamps posts and DMs to the millisecond: a post made in the same millisecond as
-            # the start must not read as older than it.
-            now = clock.now()
-            raw = now.replace(microsecond=now.microsecond // 1000 * 1000).isoformat()
-            s.checkpoints.set(Mark.STARTED_AT, raw)
-            s.commit()
-    return datetime.fromisoformat(raw)
