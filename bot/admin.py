@@ -17,22 +17,12 @@ from typing import Any
 from sqlmodel import col, func, or_, select
 
 from bot.app.holds import refunded, release_due
-from bot.domain import REFUNDS, Fact, Policy, Settle, Status, Step
+from bot.domain import REFUNDS, WAITING, Fact, PayoutStatus, Policy, Settle, Status, Step
+from bot.domain.entities import BALANCE, Outbox, Payout, Settlement, Transfer, TransferEvent, User
+from bot.domain.marks import Mark
 from bot.messages import without_links
 from bot.money import Money
 from bot.repo.sql import SqlStore
-from bot.store import (
-    BALANCE,
-    WAITING,
-    Mark,
-    Outbox,
-    Payout,
-    PayoutStatus,
-    Settlement,
-    Transfer,
-    TransferEvent,
-    User,
-)
 
 QUEUES = (Status.PENDING, Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)  # what `paybot status` counts
 WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed

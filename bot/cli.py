@@ -96,11 +96,11 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
 
     from bot.bootstrap import service_from
     from bot.console.pages import register as register_console
+    from bot.domain.marks import Mark
     from bot.ports import SystemClock
     from bot.providers.stripe import StripeProvider
     from bot.providers.stripe.webhook import register, webhook_server
     from bot.repo.sql import SqlStore
-    from bot.store import Mark
     from bot.web.app import create_app
 
     store = SqlStore(engine)
@@ -143,8 +143,8 @@ def _web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
 def _service(settings: Any, store: Any) -> Any:
     """A service on `store` with the configured provider, for the console's actions (made at the first one)."""
     from bot.bootstrap import make_provider, service_from
+    from bot.domain.marks import Mark
     from bot.ports import SystemClock
-    from bot.store import Mark
 
     provider = make_provider(settings, SystemClock())
     with store() as s:
@@ -340,7 +340,7 @@ def _settings() -> Any:
 
 def _store_engine(settings: Any) -> Any:
     """An engine on the configured store, which migrations (not create_all) keep up to date."""
-    from bot.store import database_url, make_engine
+    from bot.repo.engine import database_url, make_engine
 
     return make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
 
@@ -349,10 +349,10 @@ def _operator() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
     from bot import logs, migrate
     from bot.bootstrap import make_provider, service_from
+    from bot.domain.marks import Mark
     from bot.errors import ConfigError
     from bot.ports import SystemClock
     from bot.repo.sql import SqlStore
-    from bot.store import Mark
 
     settings = _settings()
     # What the provider's client or the store logs while an operator command runs (warnings and errors, on

@@ -19,7 +19,7 @@ from bot.errors import ConfigError, XAuthError, XError, XForbidden
 from bot.logs import redact
 from bot.money import Money
 from bot.providers.sandbox import SandboxProvider
-from bot.store import database_url, make_engine
+from bot.repo.engine import database_url, make_engine
 from bot.x.client import XClient
 
 OK, WARN, FAIL = "ok", "warn", "fail"

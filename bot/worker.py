@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from bot.domain.marks import DmCursor, Mark, MentionCursor
 from bot.errors import AnswerInDoubt, XAuthError
 from bot.ports import Clock
 from bot.repo.port import Store
 from bot.sending import MAX_SEND_ATTEMPTS, Sender
-from bot.store import DmCursor, Mark, MentionCursor
 
 __all__ = ["MAX_SEND_ATTEMPTS", "Worker", "first_start"]
 

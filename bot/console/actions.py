@@ -32,8 +32,8 @@ from typing import Any
 from sqlmodel import col, delete, select, update
 
 from bot.console.operators import IDLE
+from bot.repo.rows import ConsoleAction, Operator, OperatorSession
 from bot.repo.sql import SqlStore
-from bot.store import ConsoleAction, Operator, OperatorSession
 
 VALID = timedelta(hours=1)
 KEPT = timedelta(days=30)

@@ -35,8 +35,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import text
 from sqlmodel import Session, col, delete, func, select
 
+from bot.repo.rows import Operator, OperatorSession, SignInAttempt
 from bot.repo.sql import SqlStore
-from bot.store import Operator, OperatorSession, SignInAttempt
 
 MIN_PASSWORD = 12
 NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,31}"

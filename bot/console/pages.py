@@ -30,12 +30,12 @@ from bot.config import parse_duration
 from bot.console import actions, charts, operators
 from bot.console import read as console_read
 from bot.domain import Status
+from bot.domain.entities import TransferEvent
 from bot.errors import CommandError
 from bot.money import Money, parse_minor
 from bot.ports import Clock
 from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import TransferEvent
 from bot.web import security
 
 log = logging.getLogger(__name__)

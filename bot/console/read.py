@@ -27,10 +27,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from bot.admin import _row
-from bot.domain import Status
+from bot.domain import WAITING, Status
+from bot.domain.entities import Outbox, Transfer, TransferEvent, User
+from bot.domain.marks import Mark
 from bot.money import Money
+from bot.repo.rows import ChartHour
 from bot.repo.sql import SqlStore
-from bot.store import WAITING, ChartHour, Mark, Outbox, Transfer, TransferEvent, User
 
 PAGE = 50
 DAYS = 30

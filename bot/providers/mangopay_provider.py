@@ -130,8 +130,9 @@ from bot.ports import (
     Settled,
 )
 from bot.providers.mangopay_people import ENROLLED, PAY, RECEIVE, RECIPIENT, WALLET, NoPages, PagesDesk, People
+from bot.repo.engine import UnitOfWork, database_url, make_engine
 from bot.repo.port import Store
-from bot.store import MangopayUser, UnitOfWork, database_url, make_engine
+from bot.repo.rows import MangopayUser
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ transfers once per unit of work, and what `Transfers.warm` reads ahead), and `bo
 keeps the same rows in dictionaries. Both pass one contract suite
 (tests/contract/test_repository_contract.py, on memory, SQLite and PostgreSQL).
 
-Rows are the store's record types (`bot.store.Transfer`, ...). Within one unit of work:
+Rows are the store's record types (the entities of `bot.domain.entities`: `Transfer`, ...). Within one unit of work:
 
 - a row read twice is the same object (an identity map), and a query sees what was changed
   or added before it;
@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain import Category, Fact, Status
-from bot.store import IdentityRecord, Mark, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
+from bot.domain.entities import IdentityRecord, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
+from bot.domain.marks import Mark
 
 
 class Conflict(Exception):

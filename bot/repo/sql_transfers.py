@@ -10,30 +10,24 @@ from typing import Any, TypeVar
 
 from sqlalchemy import and_, insert, or_
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
-from bot.domain import EDIT_REASONS, MOVED, Settle, Status, TransferKind
+from bot.domain import EDIT_REASONS, MOVED, PayoutStatus, Settle, Status, TransferKind
+from bot.domain.entities import BALANCE, Payout, Settlement, Transfer, User
 from bot.repo.port import Conflict
-from bot.store import (
-    BALANCE,
-    Payout,
-    PayoutStatus,
-    Settlement,
-    Transfer,
-    User,
-)
+from bot.repo.schema import TABLES
 
-R = TypeVar("R", bound=SQLModel)
+R = TypeVar("R")
 
 
 class _Table:
     def __init__(self, s: Session) -> None:
         self.s = s
 
-    def _add(self, row: SQLModel) -> None:
+    def _add(self, row: object) -> None:
         self.s.add(row)
 
-    def _defer(self, row: SQLModel) -> None:
+    def _defer(self, row: object) -> None:
         """Add a row the unit of work only writes (a message, a timeline step, a processed id) when its table
         is next read, or at flush or commit: the rows of a page then go out in one INSERT, not one each."""
         self.s.info.setdefault(LATER, []).append(row)
@@ -46,21 +40,24 @@ class _Table:
 
 
 LATER = "paybot.later"  # Session.info key of the rows `_defer` keeps back
+# Each entity's column names, in its table's order.
+COLUMNS: dict[type, tuple[str, ...]] = {entity: tuple(c.key for c in table.columns) for entity, table in TABLES.items()}
 
 
 def land(s: Session) -> None:
-    """Write the deferred rows: one INSERT (an executemany) per table. They are written, not attached to the
-    session: nothing reads them back as objects in the unit of work that wrote them."""
-    rows: list[SQLModel] = s.info.pop(LATER, None) or []
-    by_table: dict[type[SQLModel], list[dict[str, Any]]] = {}
+    """Write the deferred rows: one INSERT (an executemany, SQLAlchemy Core on the entity's table) per table.
+    They are written, not attached to the session: nothing reads them back as objects in the unit of work that
+    wrote them."""
+    rows: list[object] = s.info.pop(LATER, None) or []
+    by_table: dict[type, list[dict[str, Any]]] = {}
     for row in rows:
-        one = row.model_dump()
-        if one.get("id") is None:
-            one.pop("id", None)
+        one = {name: getattr(row, name) for name in COLUMNS[type(row)]}
+        if one.get("id", 0) is None:
+            del one["id"]
         by_table.setdefault(type(row), []).append(one)
     try:
-        for model, many in by_table.items():
-            s.execute(insert(model), many)
+        for entity, many in by_table.items():
+            s.execute(insert(TABLES[entity]), many)
     except IntegrityError as err:  # a processed id written twice: the unit of work must be rolled back
         raise Conflict(str(err.orig)) from err
 

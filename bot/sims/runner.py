@@ -67,6 +67,7 @@ from sqlmodel import Session, col, select
 from bot.bootstrap import Bot, build, make_timeline
 from bot.config import Settings, parse_duration
 from bot.domain import CODE_ALPHABET
+from bot.domain.entities import IdentityRecord, Transfer
 from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock, PaymentProvider
@@ -85,7 +86,6 @@ from bot.sims.x import (
     UNLIMITED,
     XSim,
 )
-from bot.store import IdentityRecord, Transfer
 from bot.x.client import XClient
 
 
@@ -331,14 +331,14 @@ class Run:
             self.work()
 
     def _mangopay_x_user(self, mangopay_user_id: str) -> str:
-        from bot.store import MangopayUser
+        from bot.repo.rows import MangopayUser
 
         with self._stripe_provider().uow() as s:
             row = s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).one()
         return str(row.user_id)
 
     def _stripe_user(self, *, customer_id: str) -> str:
-        from bot.store import StripeUser
+        from bot.repo.rows import StripeUser
 
         with self._stripe_provider().uow() as s:
             row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()

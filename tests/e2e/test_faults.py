@@ -16,11 +16,11 @@ from typing import cast
 import pytest
 from sqlmodel import select
 
+from bot.domain.entities import Transfer
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.sims.x import XSim
 from bot.sims.x_routes import TIMEOUT
-from bot.store import Transfer
 
 FAULTS = [
     ("mentions", 500),
