@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
 from bot import migrate
 from bot.config import Settings, parse_duration
 from bot.domain import CodeFactory, Policy, random_code
@@ -14,7 +12,7 @@ from bot.domain.marks import Mark
 from bot.errors import ConfigError
 from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
 from bot.providers.sandbox import SandboxProvider
-from bot.repo.engine import database_url, make_engine
+from bot.repo.engine import Engine, database_url, make_engine
 from bot.repo.port import Store
 from bot.repo.sql import SqlStore
 from bot.service import Service

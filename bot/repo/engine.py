@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
 from bot.repo.schema import metadata
 
-__all__ = ["WAL_SWITCH_PATIENCE", "Engine", "UnitOfWork", "database_url", "make_engine"]
+__all__ = ["WAL_SWITCH_PATIENCE", "Engine", "UnitOfWork", "database_url", "make_engine", "reach", "try_write"]
 
 
 def database_url(url: str | None, sqlite_path: str | Path) -> str:
@@ -100,3 +100,16 @@ class UnitOfWork:
                     # would expire them); nothing uncommitted reaches the database.
                     session.expunge_all()
                     session.rollback()
+
+
+def reach(engine: Engine) -> None:
+    """Ask the database something (one round trip); raises what the driver raises when it cannot answer."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def try_write(engine: Engine) -> None:
+    """Make a table in a transaction rolled back: the store accepts writes, and nothing is left behind."""
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS doctor_probe (x INTEGER)"))
+        tx.rollback()
