@@ -1,7 +1,7 @@
 """The repository port: what the use cases may ask of the store, and the unit of work around it.
 
 The use cases (bot.app) read and write through these protocols only; the SQL lives in
-`bot.repo.sql` and `bot.repo.sql_transfers` (which read each user, checkpoint and command's
+`bot.repo.sql`, `bot.repo.sql_transfers` and `bot.repo.sql_money` (which read each user, checkpoint and command's
 transfers once per unit of work, and what `Transfers.warm` reads ahead), and `bot.repo.memory`
 keeps the same rows in dictionaries. Both pass one contract suite
 (tests/contract/test_repository_contract.py, on memory, SQLite and PostgreSQL).

@@ -29,7 +29,9 @@ from bot.domain.entities import (
 )
 from bot.domain.marks import Mark
 from bot.repo.port import Conflict, Store, Tx
-from bot.repo.sql_transfers import LATER, SqlPayouts, SqlSettlements, SqlTransfers, _Table, land
+from bot.repo.sql_base import LATER, _Table, land
+from bot.repo.sql_money import SqlPayouts, SqlSettlements
+from bot.repo.sql_transfers import SqlTransfers
 
 R = TypeVar("R")
 
