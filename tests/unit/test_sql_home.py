@@ -14,14 +14,6 @@ HOMES = ("bot/repo/", "bot/migrations/")
 # Modules outside the adapter that still import SQL, and why. May only shrink.
 ALLOWED = {
     "bot/migrate.py": "drives alembic on a connection: the migrations' own runner, beside bot/migrations",
-    "bot/console/actions.py": (
-        "the console's confirmation tokens on their own table (bot.repo.rows.ConsoleAction): a token is spent by one "
-        "conditional UPDATE under the operator row's lock; not moved yet"
-    ),
-    "bot/console/operators.py": (
-        "the console's operators, sessions and sign-in attempts on their own tables (bot.repo.rows): locks and "
-        "conditional deletes that are the sign-in's rules; not moved yet"
-    ),
     "bot/providers/mangopay_provider.py": "the Mangopay adapter's own table (bot.repo.rows.MangopayUser)",
     "bot/providers/mangopay_people.py": "the Mangopay adapter reads the identity page's records with its own session",
     "bot/providers/stripe/provider.py": "makes the Stripe adapter's own tables (stripeuser, stripepayment)",
