@@ -1,6 +1,6 @@
-"""The store's names as they were imported before the entities left the tables: the domain's entities
-(bot.domain.entities), the checkpoint names and cursors (bot.domain.marks) and the stored words, re-exported.
-No SQL here: the tables, the engine and the unit of work are in bot.repo (schema, engine, rows)."""
+"""The store's names by their first import path, which the use cases (bot.app) import them by: the domain's entities
+(bot.domain.entities), the checkpoint names and cursors (bot.domain.marks) and the stored words, re-exported. No
+SQL here: the tables, the engine and the unit of work are in bot.repo (schema, engine, rows)."""
 
 from __future__ import annotations
 

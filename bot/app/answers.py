@@ -13,14 +13,13 @@ from bot.app.base import answers, id_after, money
 from bot.app.cashout import Cashout
 from bot.commands import DmCommand, DmKind, parse_dm
 from bot.domain import Category, PagePurpose, Privacy, Reason, Status, Step, TransferKind, money_key
-from bot.domain.entities import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Transfer, User
-from bot.domain.marks import DmCursor
 from bot.errors import AnswerInDoubt, CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import DirectMessage, Registration, XUser
 from bot.repo.port import Tx
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, DmCursor, Transfer, User
 
 log = logging.getLogger(__name__)
 

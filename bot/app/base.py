@@ -10,13 +10,12 @@ from datetime import datetime, timedelta
 
 from bot.commands import DEFAULT_ENABLED
 from bot.domain import Category, CodeFactory, MessageKind, Policy, Status, TransferKind, random_code, transition
-from bot.domain.entities import PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, Transfer, TransferEvent, User
-from bot.domain.marks import Mark
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import Clock, PaymentProvider, XUser
 from bot.repo.port import Store, Tx
+from bot.store import PRIORITY_OUTCOME, PRIORITY_REPLY, Mark, Outbox, Transfer, TransferEvent, User
 
 log = logging.getLogger(__name__)
 

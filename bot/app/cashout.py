@@ -45,8 +45,6 @@ from bot.app.accounts import account_code
 from bot.app.holds import Holds
 from bot.app.settling import holds_for_others, kept_for
 from bot.domain import PAYOUT, Category, PayoutStatus
-from bot.domain.entities import PRIORITY_OUTCOME, Payout
-from bot.domain.marks import Mark
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -54,6 +52,7 @@ from bot.messages import text as say
 from bot.money import Money
 from bot.ports import CashOut, CashOutOutcome, EventKind, PayoutAccounts, ProviderEvent
 from bot.repo.port import Conflict, Payouts, Tx
+from bot.store import PRIORITY_OUTCOME, Mark, Payout
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,6 @@ from bot import messages as msg
 from bot.app.asking import Asking
 from bot.app.base import money, saved_id
 from bot.domain import Privacy, Reason, Status, TransferKind
-from bot.domain.entities import PRIORITY_OUTCOME, PRIORITY_URGENT, Transfer, User
-from bot.domain.marks import Mark
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient, ScaRequired
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -19,6 +17,7 @@ from bot.messages import span
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
 from bot.repo.port import Tx
+from bot.store import PRIORITY_OUTCOME, PRIORITY_URGENT, Mark, Transfer, User
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from bot.app.settling import (
     sid,
 )
 from bot.domain import REFUNDS, Cause, Reason, Settle, Status, Step
-from bot.domain.entities import PRIORITY_OUTCOME, Transfer
 from bot.messages import text as say
 from bot.money import Money
+from bot.store import PRIORITY_OUTCOME, Transfer
 
 
 class Refunds(Settling):

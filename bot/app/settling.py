@@ -29,7 +29,6 @@ from bot.domain import (
     money_key,
     release_retry_after,
 )
-from bot.domain.entities import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferEvent
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -38,6 +37,7 @@ from bot.messages import text as say
 from bot.money import Money
 from bot.ports import Settled
 from bot.repo.port import Conflict, Tx
+from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferEvent
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,11 @@ from collections import defaultdict
 from bot import messages as msg
 from bot.app.base import HANDLE_FRESH, Ask, money, named_pairs
 from bot.app.events import Events
-from bot.domain import OUTBOX, WAITING, Category, MessageKind, Privacy, Reason, Send, Status, TransferKind
-from bot.domain.entities import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, Transfer, User
+from bot.domain import OUTBOX, Category, MessageKind, Privacy, Reason, Status, TransferKind
 from bot.messages import text as say
 from bot.ports import XUser
 from bot.repo.port import Tx
+from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, WAITING, Outbox, Send, Transfer, User
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ from bot.app.base import money
 from bot.app.settling import kept_for
 from bot.app.voice import Voice
 from bot.domain import Category, Reason, Status, TransferKind
-from bot.domain.entities import PRIORITY_OUTCOME, Transfer
-from bot.domain.marks import Mark
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
+from bot.store import PRIORITY_OUTCOME, Mark, Transfer
 
 log = logging.getLogger(__name__)
 
