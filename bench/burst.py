@@ -30,6 +30,7 @@ import requests
 from sqlalchemy import event, func
 from sqlmodel import select
 
+from bot.domain.entities import Transfer
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
@@ -40,7 +41,6 @@ from bot.sims.x import (
     SIM_CONSUMER_KEY,
     SIM_CONSUMER_SECRET,
 )
-from bot.store import Transfer
 
 
 def free_port() -> int:

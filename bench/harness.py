@@ -33,6 +33,7 @@ from typing import Any, cast
 from sqlmodel import col, select
 
 from bot.bootstrap import Bot
+from bot.domain.entities import Transfer
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
@@ -46,7 +47,6 @@ from bot.sims.x import (
     SIM_CONSUMER_SECRET,
     XSim,
 )
-from bot.store import Transfer
 
 START = datetime(2026, 11, 28, 0, 0, tzinfo=UTC)
 STREAM_WAIT = 5.0  # seconds (real) the stream has to deliver a notification before the polls are left to read it

@@ -19,8 +19,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.domain.entities import Transfer
+from bot.repo.engine import database_url, make_engine
 from bot.repo.sql import SqlStore
-from bot.store import Transfer, database_url, make_engine
 
 
 def raw_rate(path: Path, seconds: float) -> float:

@@ -35,11 +35,13 @@ from bot.console import operators
 from bot.console.pages import register
 from bot.console.views import CHARTS_CACHE
 from bot.domain import Policy, Settle, Status, Step
+from bot.domain.entities import Outbox, Settlement, Transfer, TransferEvent, User
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.engine import make_engine
+from bot.repo.rows import ChartHour
 from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import ChartHour, Outbox, Settlement, Transfer, TransferEvent, User, make_engine
 from bot.web.app import create_app
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)

@@ -2,8 +2,9 @@
 
 Each function takes the SQL store and returns plain data (dicts), which
 the CLI prints as a table or as JSON. These reports are a read model on the SQL
-store (ad-hoc filters an operator asks for, over whole tables), so they query it
-directly; the use cases go through the repository port (bot.repo.port) instead.
+store (ad-hoc filters an operator asks for, over whole tables): their queries are
+bot.repo.reports' named ones; the use cases go through the repository port
+(bot.repo.port) instead.
 """
 
 from __future__ import annotations
@@ -14,25 +15,13 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, func, or_, select
-
 from bot.app.holds import refunded, release_due
-from bot.domain import REFUNDS, Fact, Policy, Settle, Status, Step
+from bot.domain import REFUNDS, Policy, Settle, Status, Step
+from bot.domain.entities import BALANCE, Transfer
 from bot.messages import without_links
 from bot.money import Money
+from bot.repo import reports
 from bot.repo.sql import SqlStore
-from bot.store import (
-    BALANCE,
-    WAITING,
-    Mark,
-    Outbox,
-    Payout,
-    PayoutStatus,
-    Settlement,
-    Transfer,
-    TransferEvent,
-    User,
-)
 
 QUEUES = (Status.PENDING, Status.EXECUTING, Status.NEEDS_AUTH, Status.HELD)  # what `paybot status` counts
 WITHDRAWALS_SHOWN = timedelta(days=30)  # how long `paybot status` reminds of a dispute's withdrawal not reversed
@@ -80,56 +69,33 @@ def _row(t: Transfer, handles: dict[str, str]) -> dict[str, Any]:
 
 def _handles(uow: SqlStore, ids: set[str] | None = None) -> dict[str, str]:
     """Handles by user id: of everyone, or of the `ids` given only (a page's people, not the whole table)."""
-    query = select(User.id, User.handle)
-    if ids is not None:
-        if not ids:
-            return {}
-        query = query.where(col(User.id).in_(ids))
-    with uow() as s:
-        return dict(s.exec(query).all())
+    return reports.handles(uow, ids)
 
 
 def _user_id(uow: SqlStore, handle: str) -> str | None:
-    with uow() as s:
-        # Exact, case-blind: with LIKE, "_" and "%" (common in handles) would match other people.
-        user = s.exec(select(User).where(func.lower(User.handle) == handle.lstrip("@").lower())).first()
-    return user.id if user else None
+    return reports.user_id(uow, handle)
 
 
 def transfers(
     uow: SqlStore, *, status: str | None = None, user: str | None = None, since: timedelta | None = None, now: datetime
 ) -> list[dict[str, Any]]:
     """Transfers, newest first, filtered by status, by a user on either side, and by age."""
-    query = select(Transfer).order_by(col(Transfer.created_at).desc(), col(Transfer.id).desc())
-    if status:
-        query = query.where(Transfer.status == status)
-    if since:
-        query = query.where(Transfer.created_at >= now - since)
+    uid = None
     if user:
         uid = _user_id(uow, user)
         if uid is None:
             return []
-        query = query.where(or_(Transfer.sender_id == uid, Transfer.recipient_id == uid))
     handles = _handles(uow)
-    with uow() as s:
-        return [_row(t, handles) for t in s.exec(query)]
+    found = reports.transfers(uow, status=status, user_id=uid, since=now - since if since else None)
+    return [_row(t, handles) for t in found]
 
 
 def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
     """One transfer in full: its fields, provider ids, every step with its time, every message about it."""
-    with uow() as s:
-        t = s.get(Transfer, transfer_id)
-        if t is None:
-            return None
-        events = list(
-            s.exec(
-                select(TransferEvent)
-                .where(TransferEvent.transfer_id == transfer_id)
-                .order_by(col(TransferEvent.at), col(TransferEvent.id))
-            )
-        )
-        messages = list(s.exec(select(Outbox).where(Outbox.transfer_root == t.root_tweet_id).order_by(col(Outbox.id))))
-        rows = s.settlements.of(transfer_id)
+    found = reports.story(uow, transfer_id)
+    if found is None:
+        return None
+    t, events, messages, rows = found.transfer, found.events, found.messages, found.settlements
     handles = _handles(uow, {t.sender_id, t.recipient_id} | {m.to_user_id for m in messages if m.to_user_id})
     out = _row(t, handles) | {
         "command_tweet": t.command_tweet_id,
@@ -173,13 +139,10 @@ def user(uow: SqlStore, handle: str, policy: Policy, now: datetime) -> dict[str,
     uid = _user_id(uow, handle)
     if uid is None:
         return None
-    with uow() as s:
-        u = s.get(User, uid)
-        if u is None:  # cannot happen: said so, rather than an assert that -O removes
-            raise RuntimeError("u is missing")
-        sent = s.exec(select(func.count()).select_from(Transfer).where(Transfer.sender_id == uid)).one()
-        received = s.exec(select(func.count()).select_from(Transfer).where(Transfer.recipient_id == uid)).one()
-        moved = s.transfers.moved_since(uid, now - timedelta(hours=24))
+    counted = reports.user_counts(uow, uid, now - timedelta(hours=24))
+    if counted is None:  # cannot happen: said so, rather than an assert that -O removes
+        raise RuntimeError("u is missing")
+    u, sent, received, moved = counted
     return {
         "id": u.id,
         "handle": u.handle,
@@ -215,20 +178,8 @@ def spreadsheet_safe(value: Any) -> Any:
 
 def status(uow: SqlStore, now: datetime) -> dict[str, Any]:
     """The worker as it last reported itself (its heartbeat), and the queues as they are now."""
-    with uow() as s:
-        raw = s.checkpoints.get(Mark.HEARTBEAT)
-        paused = s.checkpoints.flag(Mark.PAUSED)
-        closing = s.checkpoints.flag(Mark.WINDING_DOWN)
-        counts = dict(
-            s.exec(
-                select(Transfer.status, func.count()).where(col(Transfer.status).in_(QUEUES)).group_by(Transfer.status)
-            ).all()
-        )  # the queues' rows only: an index range each
-        outbox = dict(
-            s.exec(
-                select(Outbox.status, func.count()).where(col(Outbox.status).in_(WAITING)).group_by(Outbox.status)
-            ).all()
-        )
+    q = reports.queues(uow, QUEUES)
+    raw, paused, closing, counts, outbox = q.heartbeat, q.paused, q.closing, q.transfers, q.outbox
     beat = json.loads(raw) if raw else None
     age = (now - datetime.fromisoformat(beat["at"])).total_seconds() if beat else None
     return {
@@ -256,17 +207,7 @@ def young_payouts(uow: SqlStore, now: datetime, handles: dict[str, str]) -> list
     """Cash-outs made in the last 30 days by someone who had received money less than YOUNG_MONEY before (the
     default hold): possible only with PAYBOT_CASHOUT_HOLD lowered; each a chargeback the platform may pay."""
     out: list[dict[str, Any]] = []
-    with uow() as s:
-        payouts = list(
-            s.exec(
-                select(Payout)
-                .where(
-                    Payout.created_at >= now - YOUNG_PAYOUTS_SHOWN,
-                    col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED]),
-                )
-                .order_by(col(Payout.id))
-            )
-        )
+    payouts = reports.payouts_since(uow, now - YOUNG_PAYOUTS_SHOWN)
     handles = handles | _handles(uow, {p.user_id for p in payouts} - set(handles))  # a unit of work of its own
     with uow() as s:
         for p in payouts:
@@ -292,32 +233,9 @@ def money_warnings(uow: SqlStore, now: datetime) -> list[dict[str, Any]]:
     that took a payment back from the platform in the last 30 days, whose recipient kept it (`paybot reverse`
     takes it back). Each names its transfer."""
     out: list[dict[str, Any]] = []
-    with uow() as s:
-        failed = list(s.exec(select(Settlement).where(Settlement.status == Settle.FAILED).order_by(col(Settlement.id))))
-        slow = list(
-            s.exec(
-                select(Settlement)
-                .where(
-                    Settlement.status == Settle.PENDING,
-                    col(Settlement.ref).is_not(None),
-                    Settlement.updated_at < now - REFUND_SLOW,
-                )
-                .order_by(col(Settlement.id))
-            )
-        )
-        # Sorted here, not in SQL: ORDER BY id would make SQLite walk the whole table by its key rather than
-        # the last 30 days by the index on `at`.
-        withdrawn = sorted(
-            s.exec(
-                select(TransferEvent).where(
-                    TransferEvent.fact == Fact.FUNDS_WITHDRAWN, TransferEvent.at >= now - WITHDRAWALS_SHOWN
-                )
-            ),
-            key=lambda e: e.id or 0,
-        )
-        ids = {st.transfer_id for st in failed + slow} | {e.transfer_id for e in withdrawn}
-        transfers = {t.id: t for t in s.exec(select(Transfer).where(col(Transfer.id).in_(ids)))}
-        ledgers = {tid: s.settlements.of(tid) for tid in ids}
+    trouble = reports.money_trouble(uow, slow_before=now - REFUND_SLOW, withdrawn_since=now - WITHDRAWALS_SHOWN)
+    failed, slow, withdrawn = trouble.failed, trouble.slow, trouble.withdrawn
+    transfers, ledgers = trouble.transfers, trouble.ledgers
     handles = _handles(uow, {t.sender_id for t in transfers.values()} | {t.recipient_id for t in transfers.values()})
     seen: set[tuple[int, str]] = set()
     for st in failed:

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from bot import migrate
 from bot.config import Settings, parse_duration
 from bot.domain import CodeFactory, Policy, random_code
+from bot.domain.marks import Mark
 from bot.errors import ConfigError
 from bot.ports import Clock, PaymentProvider, SystemClock, Timeline
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.engine import Engine, database_url, make_engine
 from bot.repo.port import Store
 from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import Mark, database_url, make_engine
 from bot.worker import Worker
 from bot.x.client import XClient
 

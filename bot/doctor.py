@@ -11,15 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import text
-
 from bot import migrate
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, XAuthError, XError, XForbidden
 from bot.logs import redact
 from bot.money import Money
 from bot.providers.sandbox import SandboxProvider
-from bot.store import database_url, make_engine
+from bot.repo.engine import database_url, make_engine, reach, try_write
 from bot.x.client import XClient
 
 OK, WARN, FAIL = "ok", "warn", "fail"
@@ -248,12 +246,9 @@ def _store_checks(settings: Settings) -> list[Check]:
         ]
     out = []
     try:
-        with engine.begin() as conn:
-            conn.execute(text("SELECT 1"))
+        reach(engine)
         out.append(Check("store", OK, f"{engine.dialect.name} reachable"))
-        with engine.connect() as conn, conn.begin() as tx:
-            conn.execute(text("CREATE TABLE IF NOT EXISTS doctor_probe (x INTEGER)"))
-            tx.rollback()  # writable, and nothing left behind
+        try_write(engine)  # writable, and nothing left behind
         out.append(Check("store writable", OK, "a write was accepted (and rolled back)"))
         at, newest = migrate.current(engine), migrate.head()
         if at == newest:

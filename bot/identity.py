@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.domain.entities import IdentityRecord
 from bot.repo.port import Store
-from bot.store import IdentityRecord
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def record(uow: Any, at: datetime, days: int, mismatches: list[Mismatch], resolv
     """Keep a reconciliation's findings in the store (Mark.RECONCILED), for the console's page."""
     import json
 
-    from bot.store import Mark
+    from bot.domain.marks import Mark
 
     with uow() as s:
         s.checkpoints.set(

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import OUTBOX, MessageKind
+from bot.domain import OUTBOX, MessageKind, Send
+from bot.domain.entities import PRIORITY_CONFIRM, Outbox
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.faults import fault_point
 from bot.messages import without_links
 from bot.ports import Clock, Timeline
 from bot.repo.port import Store
 from bot.service import Service
-from bot.store import PRIORITY_CONFIRM, Outbox, Send
 
 log = logging.getLogger(__name__)
 

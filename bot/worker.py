@@ -20,12 +20,12 @@ from functools import partial
 from typing import Any
 
 from bot.app.inputs import DmPage, Expire, LapseApprovals, MentionPage, ReadEvents, Resume, ReturnDue
+from bot.domain.marks import DmCursor, Mark, MentionCursor
 from bot.errors import AnswerInDoubt, XAuthError
 from bot.ports import Clock, Timeline
 from bot.repo.port import Store
 from bot.sending import MAX_SEND_ATTEMPTS, Sender
 from bot.service import Service
-from bot.store import DmCursor, Mark, MentionCursor
 
 __all__ = ["MAX_SEND_ATTEMPTS", "Worker"]
 

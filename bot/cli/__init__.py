@@ -47,12 +47,12 @@ app.add_typer(install.db, name="db")
 
 def main() -> None:
     """The `paybot` command. A store that cannot be reached is one line, its password never in it."""
-    from sqlalchemy.exc import SQLAlchemyError
+    from bot.repo.errors import StoreError
 
     os.umask(0o077)  # the store, the provider's files and anything written are the operator's alone
     try:
         app()
-    except (SQLAlchemyError, ValueError) as err:  # ValueError: a DATABASE_URL the driver cannot parse
+    except (StoreError, ValueError) as err:  # ValueError: a DATABASE_URL the driver cannot parse
         from bot.config import database_password_parts
 
         secrets = database_password_parts(os.environ.get("DATABASE_URL")) + _dotenv_db_password()

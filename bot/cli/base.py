@@ -37,7 +37,7 @@ def settings_or_fail() -> Any:
 
 def store_engine(settings: Any) -> Any:
     """An engine on the configured store, which migrations (not create_all) keep up to date."""
-    from bot.store import database_url, make_engine
+    from bot.repo.engine import database_url, make_engine
 
     return make_engine(database_url(settings.database_url, settings.paybot_db_path), create_tables=False)
 
@@ -46,10 +46,10 @@ def operator_tools() -> tuple[Any, Any, Any]:
     """Settings, unit of work and service on the configured store, without talking to X."""
     from bot import migrate
     from bot.bootstrap import make_provider, service_from
+    from bot.domain.marks import Mark
     from bot.errors import ConfigError
     from bot.ports import SystemClock
     from bot.repo.sql import SqlStore
-    from bot.store import Mark
 
     settings = settings_or_fail()
     # What the provider's client or the store logs while an operator command runs (warnings and errors, on

@@ -83,11 +83,11 @@ def web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
 
     from bot.bootstrap import service_from
     from bot.console.pages import register as register_console
+    from bot.domain.marks import Mark
     from bot.ports import SystemClock
     from bot.providers.stripe import StripeProvider
     from bot.providers.stripe.webhook import register, webhook_server
     from bot.repo.sql import SqlStore
-    from bot.store import Mark
     from bot.web.app import create_app
 
     store = SqlStore(engine)
@@ -130,8 +130,8 @@ def web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
 def _service(settings: Any, store: Any) -> Any:
     """A service on `store` with the configured provider, for the console's actions (made at the first one)."""
     from bot.bootstrap import make_provider, service_from
+    from bot.domain.marks import Mark
     from bot.ports import SystemClock
-    from bot.store import Mark
 
     provider = make_provider(settings, SystemClock())
     with store() as s:

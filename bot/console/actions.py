@@ -30,13 +30,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlmodel import col, delete, select, update
 
 from bot.console.operators import IDLE
-from bot.repo.sql import SqlStore
-from bot.store import ConsoleAction, Operator, OperatorSession
+from bot.repo import console_auth as db
+from bot.repo.rows import ConsoleAction, OperatorSession
+from bot.repo.sql import SqlStore, SqlTx
 
 VALID = timedelta(hours=1)
 KEPT = timedelta(days=30)
@@ -70,7 +68,7 @@ def issue(
     `session`."""
     token = secrets.token_urlsafe(32)
     with store() as s:
-        s.session.execute(delete(ConsoleAction).where(col(ConsoleAction.created_at) < now - KEPT))
+        db.forget_actions_before(s, now - KEPT)
         s.add(
             ConsoleAction(
                 token_hash=_digest(token),
@@ -102,55 +100,42 @@ def claim(
     if not token or not session:
         return Claim(False, False)
     session_hash = _digest(session)
-    bound = [
-        col(ConsoleAction.token_hash) == _digest(token),
-        col(ConsoleAction.session_hash) == session_hash,
-        col(ConsoleAction.operator) == operator,
-        col(ConsoleAction.action) == action,
-        col(ConsoleAction.transfer_id).is_(None)
-        if transfer_id is None
-        else col(ConsoleAction.transfer_id) == transfer_id,
-    ]
     with store() as s:
         # The lock sign-in, `add --replace` and `remove` take (bot.console.operators): a removal or reset either
         # commits first (and the session is gone here) or waits for this commit (the spend was confirmed first).
-        if not _session_lasts(s.session, operator, session_hash, now):
+        if not _session_lasts(s, operator, session_hash, now):
             return Claim(False, False)
-        spent = s.session.execute(
-            update(ConsoleAction)
-            .where(
-                *bound,
-                col(ConsoleAction.used_at).is_(None),
-                col(ConsoleAction.created_at) > now - VALID,
-            )
-            .values(used_at=now)
+        row, spent = db.spend_action(
+            s,
+            token_hash=_digest(token),
+            session_hash=session_hash,
+            operator=operator,
+            action=action,
+            transfer_id=transfer_id,
+            now=now,
+            shown_after=now - VALID,
         )
-        row = s.exec(select(ConsoleAction).where(*bound)).first()
         s.commit()
         if row is None:
             return Claim(False, False)
-        if spent.rowcount == 1:  # type: ignore[attr-defined]
+        if spent:
             return Claim(True, False, row.id, row.amount_minor)
         if row.used_at is None:  # shown too long ago
             return Claim(False, False)
         return Claim(False, True, row.id, row.amount_minor)
 
 
-def _session_lasts(session: Any, operator: str, session_hash: str, now: datetime) -> bool:
+def _session_lasts(s: SqlTx, operator: str, session_hash: str, now: datetime) -> bool:
     """Lock `operator`'s row, and say whether the session `session_hash` is still theirs and not over."""
-    if session.get(Operator, operator, with_for_update=True) is None:
+    if db.lock_operator(s, operator) is None:
         return False
-    row = session.get(OperatorSession, session_hash)
+    row = s.get(OperatorSession, session_hash)
     return row is not None and row.operator == operator and now < row.expires_at and now - row.seen_at < IDLE
 
 
 def record(store: SqlStore, action_id: int, ok: bool, outcome: str) -> None:
     """What the action of a spent token came to, for its result page."""
-    with store() as s:
-        s.session.execute(
-            update(ConsoleAction).where(col(ConsoleAction.id) == action_id).values(ok=ok, outcome=outcome)
-        )
-        s.commit()
+    db.record_action(store, action_id, ok, outcome)
 
 
 def result(store: SqlStore, action_id: int, operator: str, session: str | None) -> ConsoleAction | None:
@@ -158,18 +143,7 @@ def result(store: SqlStore, action_id: int, operator: str, session: str | None) 
     nor for a later operator who took a removed one's name)."""
     if not session:
         return None
-    with store() as s:
-        row: ConsoleAction | None = s.exec(
-            select(ConsoleAction).where(
-                col(ConsoleAction.id) == action_id,
-                col(ConsoleAction.operator) == operator,
-                col(ConsoleAction.session_hash) == _digest(session),
-                col(ConsoleAction.used_at).is_not(None),
-            )
-        ).first()
-        if row is not None:
-            s.session.expunge(row)
-        return row
+    return db.action_result(store, action_id, operator, _digest(session))
 
 
 def _digest(token: str) -> str:

@@ -11,9 +11,9 @@ from flask import Blueprint, Response, redirect, request, session, url_for
 from bot import admin
 from bot.console import actions
 from bot.console.context import SESSION_KEY, Console
+from bot.domain.entities import TransferEvent
 from bot.errors import CommandError
 from bot.money import Money, parse_minor
-from bot.store import TransferEvent
 
 log = logging.getLogger("bot.console.pages")  # the console's one log, for its views and its actions
 

@@ -33,11 +33,10 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import text
-from sqlmodel import Session, col, delete, func, select
 
-from bot.repo.sql import SqlStore
-from bot.store import Operator, OperatorSession, SignInAttempt
+from bot.repo import console_auth as db
+from bot.repo.rows import Operator, OperatorSession, SignInAttempt
+from bot.repo.sql import SqlStore, SqlTx
 
 MIN_PASSWORD = 12
 NAME_PATTERN = r"[a-z0-9][a-z0-9_.-]{0,31}"
@@ -61,8 +60,7 @@ class OperatorError(ValueError):
 
 def any_operator(store: SqlStore) -> bool:
     """Whether the console is on: someone may sign in."""
-    with store() as s:
-        return s.exec(select(Operator.name).limit(1)).first() is not None
+    return db.any_operator(store)
 
 
 def add(
@@ -78,13 +76,13 @@ def add(
         raise OperatorError(f"a password is at least {MIN_PASSWORD} characters")
     secret = pyotp.random_base32() if totp else None
     with store() as s:
-        known = s.session.get(Operator, name, with_for_update=True)  # a sign-in under way finishes first (sign_in)
+        known = db.lock_operator(s, name)  # a sign-in under way finishes first (sign_in)
         if known is not None and not replace:
             raise OperatorError(f"there is already an operator {name} (--replace to set a new password)")
         row = known or Operator(name=name, password_hash="", created_at=now)
         row.password_hash, row.totp_secret = _hasher.hash(password), secret
         s.add(row)
-        s.session.execute(delete(OperatorSession).where(col(OperatorSession.operator) == name))
+        db.end_sessions_of(s, name)
         s.commit()
     return secret
 
@@ -92,18 +90,17 @@ def add(
 def remove(store: SqlStore, name: str) -> bool:
     """Delete the operator `name` and end their sessions; False when there is none."""
     with store() as s:
-        row = s.session.get(Operator, name, with_for_update=True)  # a sign-in under way finishes first (sign_in)
+        row = db.lock_operator(s, name)  # a sign-in under way finishes first (sign_in)
         if row is None:
             return False
-        s.session.delete(row)
-        s.session.execute(delete(OperatorSession).where(col(OperatorSession.operator) == name))
+        db.delete_row(s, row)
+        db.end_sessions_of(s, name)
         s.commit()
     return True
 
 
 def names(store: SqlStore) -> list[str]:
-    with store() as s:
-        return list(s.exec(select(Operator.name).order_by(col(Operator.name))))
+    return db.operator_names(store)
 
 
 def totp_uri(name: str, secret: str, issuer: str = "paybot") -> str:
@@ -129,23 +126,15 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
     is accepted once (RFC 6238, 5.2): its step must come after the last one accepted."""
     name = name.strip().lower()[:64]
     with store() as s:
-        _count_alone(s.session)
+        _count_alone(s)
         since = now - WINDOW
-        by_name = s.exec(
-            select(func.count())
-            .select_from(SignInAttempt)
-            .where(col(SignInAttempt.name) == name, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))
-        ).one()
-        by_ip = s.exec(
-            select(func.count())
-            .select_from(SignInAttempt)
-            .where(col(SignInAttempt.ip) == ip, col(SignInAttempt.at) > since, col(SignInAttempt.ok).is_(False))
-        ).one()
+        by_name = db.failures_since(s, since, name=name)
+        by_ip = db.failures_since(s, since, ip=ip)
         if by_name >= NAME_FAILURES or by_ip >= IP_FAILURES:
             return SignIn(None, "limited")
         attempt = SignInAttempt(name=name, ip=ip[:64], at=now, ok=False)
         s.add(attempt)
-        s.session.execute(delete(SignInAttempt).where(col(SignInAttempt.at) < now - KEPT))
+        db.forget_attempts_before(s, now - KEPT)
         row = s.get(Operator, name)
         known = (row.password_hash, row.totp_secret) if row is not None else None
         s.commit()
@@ -158,7 +147,7 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
         # is stored, so a simultaneous try with the same TOTP code waits and then reads the step written here, and
         # a new password (`add --replace`) or a removal either commits first (and the hash read here differs) or
         # waits for this commit (and then deletes the session stored here). The reset always wins.
-        row = s.session.get(Operator, name, with_for_update=True)
+        row = db.lock_operator(s, name)
         if (
             row is None
             or row.password_hash != known[0]
@@ -184,15 +173,14 @@ def sign_in(store: SqlStore, name: str, password: str, code: str, ip: str, now: 
     return SignIn(token)
 
 
-def _count_alone(session: Session) -> None:
+def _count_alone(s: SqlTx) -> None:
     """Make this unit of work the only one counting and storing sign-in tries until it ends, so that tries sent
     together are counted one after the other and no more than the limits are ever checked. SQLite needs nothing:
     every unit of work begins with BEGIN IMMEDIATE, which takes the store's one write lock. PostgreSQL's READ
     COMMITTED would let simultaneous tries each count the failures stored before any of them: a transaction-level
     advisory lock (one key for every sign-in: they are few, and each holds it for two short statements, never
     while a password is hashed) makes them wait their turn, and is let go at commit or rollback."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SIGN_IN_LOCK})
+    db.count_alone(s, SIGN_IN_LOCK)
 
 
 def _password_ok(password_hash: str | None, password: str) -> bool:
@@ -223,7 +211,7 @@ def operator_of(store: SqlStore, token: str | None, now: datetime) -> str | None
         if row is None:
             return None
         if now >= row.expires_at or now - row.seen_at >= IDLE or s.get(Operator, row.operator) is None:
-            s.session.delete(row)
+            db.delete_row(s, row)
             s.commit()
             return None
         if now - row.seen_at >= timedelta(minutes=1):  # one write a minute at most, not one per page
@@ -237,13 +225,13 @@ def sign_out(store: SqlStore, token: str | None) -> None:
     if not token:
         return
     with store() as s:
-        row = s.session.get(OperatorSession, _digest(token))
+        row = s.get(OperatorSession, _digest(token))
         if row is None:
             return
         # The operator's row lock first, as a confirmation's spend takes it (bot.console.actions.claim): a spend
         # under way in this session commits before the sign-out does, or finds the session gone.
-        s.session.get(Operator, row.operator, with_for_update=True)
-        s.session.execute(delete(OperatorSession).where(col(OperatorSession.token_hash) == row.token_hash))
+        db.lock_operator(s, row.operator)
+        db.end_session(s, row.token_hash)
         s.commit()
 
 

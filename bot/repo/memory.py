@@ -14,38 +14,33 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import SQLModel
-
-from bot.domain import Category, Fact, Settle
-from bot.repo.memory_tables import SHAPES, MemTransfers, R, Row, _Repo, _uniques, _utc, _Work
-from bot.repo.port import Conflict, Store, Tx
-from bot.store import (
+from bot.domain import WAITING, Category, Fact, PayoutStatus, Send, Settle
+from bot.domain.entities import (
     BALANCE,
     PRIORITY_CONFIRM,
-    WAITING,
     Checkpoint,
     IdentityRecord,
     Lease,
-    Mark,
     Outbox,
     PageLink,
     Payout,
-    PayoutStatus,
     ProcessedDm,
     ProcessedTweet,
-    Send,
     Settlement,
     TransferEvent,
     User,
 )
+from bot.domain.marks import Mark
+from bot.repo.memory_tables import SHAPES, MemTransfers, R, Row, _Repo, _uniques, _utc, _Work
+from bot.repo.port import Conflict, Store, Tx
 
 
 class MemoryStore:
     """Committed rows per table, and the id counters."""
 
     def __init__(self) -> None:
-        self.tables: dict[type[SQLModel], dict[Any, Row]] = {m: {} for m in SHAPES}
-        self.counters: dict[type[SQLModel], int] = {m: 0 for m in SHAPES}
+        self.tables: dict[type, dict[Any, Row]] = {m: {} for m in SHAPES}
+        self.counters: dict[type, int] = {m: 0 for m in SHAPES}
 
     @contextmanager
     def __call__(self) -> Iterator[MemoryTx]:
@@ -289,7 +284,7 @@ class MemoryTx:
 
     def __init__(self, store: MemoryStore) -> None:
         self.store = store
-        self._work: dict[type[SQLModel], _Work[Any]] = {}
+        self._work: dict[type, _Work[Any]] = {}
         self.transfers = MemTransfers(self)
         self.users = MemUsers(self)
         self.outbox = MemMessages(self)

@@ -3,15 +3,13 @@ repositories share, and its transfers."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlmodel import SQLModel
-
 from bot.domain import EDIT_REASONS, MOVED, Status, TransferKind
-from bot.repo.port import Conflict
-from bot.store import (
+from bot.domain.entities import (
     Checkpoint,
     IdentityRecord,
     Lease,
@@ -25,15 +23,16 @@ from bot.store import (
     TransferEvent,
     User,
 )
+from bot.repo.port import Conflict
 
 if TYPE_CHECKING:
     from bot.repo.memory import MemoryStore, MemoryTx
 
-R = TypeVar("R", bound=SQLModel)
+R = TypeVar("R")
 Row = dict[str, Any]
 
 # Each table: its primary key field, whether the store numbers it, and its other unique keys.
-SHAPES: dict[type[SQLModel], tuple[str, bool, tuple[tuple[str, ...], ...]]] = {
+SHAPES: dict[type, tuple[str, bool, tuple[tuple[str, ...], ...]]] = {
     Transfer: ("id", True, (("root_tweet_id", "sender_id", "recipient_id"),)),
     Settlement: ("id", True, (("transfer_id", "step", "seq"), ("key",))),
     Outbox: ("id", True, ()),
@@ -49,8 +48,17 @@ SHAPES: dict[type[SQLModel], tuple[str, bool, tuple[tuple[str, ...], ...]]] = {
 }
 
 
+# Each entity's fields, in order.
+NAMES: dict[type, tuple[str, ...]] = {m: tuple(f.name for f in dataclasses.fields(m)) for m in SHAPES}
+
+
+def dump(row: object) -> Row:
+    """The row's fields and their values."""
+    return {name: getattr(row, name) for name in NAMES[type(row)]}
+
+
 def _copy(row: R) -> R:
-    return type(row)(**row.model_dump())
+    return type(row)(**dump(row))
 
 
 def _utc(value: Any) -> Any:
@@ -62,7 +70,7 @@ def _utc(value: Any) -> Any:
     return value.astimezone(UTC)
 
 
-def _uniques(model: type[SQLModel], row: SQLModel) -> list[tuple[Any, ...]]:
+def _uniques(model: type, row: object) -> list[tuple[Any, ...]]:
     """The row's unique keys (a key with a None in it is no key, as in SQL)."""
     _, _, keys = SHAPES[model]
     found = []
@@ -106,13 +114,13 @@ class _Work(Generic[R]):
         for key, row in self.store.tables[self.model].items():
             if key not in self.rows:
                 self.rows[key] = self.model(**row)
-        self.before = {k: r.model_dump() for k, r in self.rows.items()}
+        self.before = {k: dump(r) for k, r in self.rows.items()}
 
     def changes(self) -> dict[Any, Row]:
         """The rows to write back: new ones and those whose fields changed (times in UTC, as SQL keeps them)."""
         out = {}
         for key, row in self.rows.items():
-            now = {k: _utc(v) for k, v in row.model_dump().items()}
+            now = {k: _utc(v) for k, v in dump(row).items()}
             if self.before.get(key) != now:
                 out[key] = now
         return out

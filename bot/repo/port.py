@@ -1,12 +1,12 @@
 """The repository port: what the use cases may ask of the store, and the unit of work around it.
 
 The use cases (bot.app) read and write through these protocols only; the SQL lives in
-`bot.repo.sql` and `bot.repo.sql_transfers` (which read each user, checkpoint and command's
+`bot.repo.sql`, `bot.repo.sql_transfers` and `bot.repo.sql_money` (which read each user, checkpoint and command's
 transfers once per unit of work, and what `Transfers.warm` reads ahead), and `bot.repo.memory`
 keeps the same rows in dictionaries. Both pass one contract suite
 (tests/contract/test_repository_contract.py, on memory, SQLite and PostgreSQL).
 
-Rows are the store's record types (`bot.store.Transfer`, ...). Within one unit of work:
+Rows are the store's record types (the entities of `bot.domain.entities`: `Transfer`, ...). Within one unit of work:
 
 - a row read twice is the same object (an identity map), and a query sees what was changed
   or added before it;
@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.domain import Category, Fact, Status
-from bot.store import IdentityRecord, Mark, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
+from bot.domain.entities import IdentityRecord, Outbox, PageLink, Payout, Settlement, Transfer, TransferEvent, User
+from bot.domain.marks import Mark
 
 
 class Conflict(Exception):

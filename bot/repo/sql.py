@@ -1,7 +1,7 @@
 """The repository port on SQL (SQLite, PostgreSQL): every query the use cases make, and nothing else.
 
 `SqlStore(engine)` opens units of work (`with store() as tx:`), each one SQLModel session in one
-transaction (on SQLite, BEGIN IMMEDIATE: see bot.store.make_engine)."""
+transaction (on SQLite, BEGIN IMMEDIATE: see bot.repo.engine.make_engine)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,28 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
-from bot.domain import Category, Fact
-from bot.repo.port import Conflict, Store, Tx
-from bot.repo.sql_transfers import LATER, SqlPayouts, SqlSettlements, SqlTransfers, _Table, land
-from bot.store import (
+from bot.domain import WAITING, Category, Fact, Send
+from bot.domain.entities import (
     PRIORITY_CONFIRM,
-    WAITING,
     Checkpoint,
     IdentityRecord,
     Lease,
-    Mark,
     Outbox,
     PageLink,
     ProcessedDm,
     ProcessedTweet,
-    Send,
     TransferEvent,
     User,
 )
+from bot.domain.marks import Mark
+from bot.repo.port import Conflict, Store, Tx
+from bot.repo.sql_base import LATER, _Table, land
+from bot.repo.sql_money import SqlPayouts, SqlSettlements
+from bot.repo.sql_transfers import SqlTransfers
 
-R = TypeVar("R", bound=SQLModel)
+R = TypeVar("R")
 
 
 class SqlUsers(_Table):
@@ -279,7 +279,7 @@ class SqlPageLinks(_Table):
 
 
 class SqlTx:
-    """One unit of work on a SQLModel session. `session` is there for operator reports and tests; the
+    """One unit of work on a session. `session` is there for operator reports and tests; the
     use cases see only the port (`bot.repo.port.Tx`)."""
 
     def __init__(self, session: Session) -> None:
@@ -331,12 +331,12 @@ class SqlTx:
         land(self.session)
         return self.session.get(model, key)
 
-    def add(self, row: SQLModel) -> None:
+    def add(self, row: object) -> None:
         self.session.add(row)
 
 
 class SqlStore:
-    """The store on SQL: units of work and the lease. `engine` from `bot.store.make_engine`."""
+    """The store on SQL: units of work and the lease. `engine` from `bot.repo.engine.make_engine`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

@@ -1,68 +1,16 @@
-"""The SQL store's transfers and their money steps (settlements, payouts), and what every SQL repository
-shares: the session, and the rows a unit of work only adds, written in one INSERT per table at its commit
-(`land`)."""
+"""The SQL store's transfers: read once per command and unit of work, and what `warm` reads ahead."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
 
-from sqlalchemy import and_, insert, or_
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, func, select
 
-from bot.domain import EDIT_REASONS, MOVED, Settle, Status, TransferKind
-from bot.repo.port import Conflict
-from bot.store import (
-    BALANCE,
-    Payout,
-    PayoutStatus,
-    Settlement,
-    Transfer,
-    User,
-)
-
-R = TypeVar("R", bound=SQLModel)
-
-
-class _Table:
-    def __init__(self, s: Session) -> None:
-        self.s = s
-
-    def _add(self, row: SQLModel) -> None:
-        self.s.add(row)
-
-    def _defer(self, row: SQLModel) -> None:
-        """Add a row the unit of work only writes (a message, a timeline step, a processed id) when its table
-        is next read, or at flush or commit: the rows of a page then go out in one INSERT, not one each."""
-        self.s.info.setdefault(LATER, []).append(row)
-
-    def _land(self) -> None:
-        land(self.s)
-
-    def _one(self, query: Any) -> Any:
-        return self.s.exec(query).first()
-
-
-LATER = "paybot.later"  # Session.info key of the rows `_defer` keeps back
-
-
-def land(s: Session) -> None:
-    """Write the deferred rows: one INSERT (an executemany) per table. They are written, not attached to the
-    session: nothing reads them back as objects in the unit of work that wrote them."""
-    rows: list[SQLModel] = s.info.pop(LATER, None) or []
-    by_table: dict[type[SQLModel], list[dict[str, Any]]] = {}
-    for row in rows:
-        one = row.model_dump()
-        if one.get("id") is None:
-            one.pop("id", None)
-        by_table.setdefault(type(row), []).append(one)
-    try:
-        for model, many in by_table.items():
-            s.execute(insert(model), many)
-    except IntegrityError as err:  # a processed id written twice: the unit of work must be rolled back
-        raise Conflict(str(err.orig)) from err
+from bot.domain import EDIT_REASONS, MOVED, Status, TransferKind
+from bot.domain.entities import Transfer, User
+from bot.repo.sql_base import _Table
 
 
 def _join(group: list[Transfer], t: Transfer) -> None:
@@ -387,106 +335,3 @@ class SqlTransfers(_Table):
 def _aware(value: datetime) -> datetime:
     """An aggregate's time: SQLite may hand it back as it was stored (UTC, no zone)."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class SqlSettlements(_Table):
-    def get(self, settlement_id: int) -> Settlement | None:
-        return self.s.get(Settlement, settlement_id)
-
-    def add(self, st: Settlement) -> None:
-        self._add(st)
-
-    def by_key(self, key: str) -> Settlement | None:
-        return self._one(select(Settlement).where(Settlement.key == key))  # type: ignore[no-any-return]
-
-    def by_ref(self, ref: str) -> Settlement | None:
-        return self._one(  # type: ignore[no-any-return]
-            select(Settlement).where(Settlement.ref == ref).order_by(col(Settlement.id))
-        )
-
-    def of(self, transfer_id: int | None) -> list[Settlement]:
-        return list(
-            self.s.exec(select(Settlement).where(Settlement.transfer_id == transfer_id).order_by(col(Settlement.id)))
-        )
-
-    def unsent(self) -> list[Settlement]:
-        return list(
-            self.s.exec(
-                select(Settlement)
-                .where(Settlement.status == Settle.PENDING, col(Settlement.ref).is_(None))
-                .order_by(col(Settlement.id))
-            )
-        )
-
-    def refused_for_balance(self) -> set[int]:
-        return set(self.s.exec(select(Settlement.transfer_id).where(Settlement.failure == BALANCE)))
-
-
-class SqlPayouts(_Table):
-    def get(self, payout_id: int) -> Payout | None:
-        return self.s.get(Payout, payout_id)
-
-    def add(self, row: Payout) -> None:
-        self._add(row)
-
-    def by_key(self, key: str) -> Payout | None:
-        return self._one(select(Payout).where(Payout.key == key))  # type: ignore[no-any-return]
-
-    def by_ref(self, ref: str) -> Payout | None:
-        return self._one(select(Payout).where(Payout.ref == ref).order_by(col(Payout.id)))  # type: ignore[no-any-return]
-
-    def made_since(self, user_id: str, since: datetime) -> int:
-        return int(
-            self.s.exec(
-                select(func.count())
-                .select_from(Payout)
-                .where(
-                    Payout.user_id == user_id,
-                    Payout.created_at >= since,
-                    col(Payout.status).in_([PayoutStatus.CREATED, PayoutStatus.SUCCEEDED, PayoutStatus.FAILED]),
-                )
-            ).one()
-        )
-
-    def in_flight(self, user_id: str, currency: str) -> Payout | None:
-        return self._one(  # type: ignore[no-any-return]
-            select(Payout)
-            .where(Payout.user_id == user_id, Payout.currency == currency, Payout.status == PayoutStatus.CREATED)
-            .order_by(col(Payout.id))
-        )
-
-    def unsent(self) -> list[Payout]:
-        return list(
-            self.s.exec(
-                select(Payout)
-                .where(Payout.status == PayoutStatus.CREATED, col(Payout.ref).is_(None))
-                .order_by(col(Payout.id))
-            )
-        )
-
-    def open(self) -> int:
-        return int(
-            self.s.exec(select(func.count()).select_from(Payout).where(Payout.status == PayoutStatus.CREATED)).one()
-        )
-
-    def awaiting_account(self, user_id: str) -> list[Payout]:
-        return list(
-            self.s.exec(
-                select(Payout)
-                .where(Payout.user_id == user_id, Payout.status == PayoutStatus.CONFIRM_ACCOUNT)
-                .order_by(col(Payout.id).desc())
-            )
-        )
-
-    def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
-        rows = list(
-            self.s.exec(
-                select(Payout.account_ref, Payout.account_confirmed_at, Payout.account_refused_at).where(
-                    Payout.user_id == user_id, col(Payout.account_ref).is_not(None)
-                )
-            )
-        )
-        return (
-            frozenset(ref for ref, confirmed, _ in rows if ref and confirmed is not None),
-            frozenset(ref for ref, _, refused in rows if ref and refused is not None),
-        )

@@ -32,9 +32,9 @@ from werkzeug.exceptions import HTTPException
 
 from bot import links
 from bot.config import Settings
+from bot.domain.entities import IdentityRecord, PageLink
 from bot.ports import Clock
 from bot.repo.port import Store, Tx
-from bot.store import IdentityRecord, PageLink
 from bot.web import card_page, i18n, identity_form, page_links, security
 from bot.web.card_port import CardPort
 from bot.web.page_links import LinkState

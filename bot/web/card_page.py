@@ -70,10 +70,10 @@ from datetime import datetime
 
 from flask import Flask, Response, g, request, session
 
+from bot.domain.entities import PageLink
 from bot.errors import ProviderError
 from bot.ports import Clock
 from bot.repo.port import Store, Tx
-from bot.store import PageLink
 from bot.web import page_links, security
 from bot.web.card_port import Browser, CardForm, CardPort, Finished, Outcome, client_ip
 from bot.web.identity_form import N_, same_handle

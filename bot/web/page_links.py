@@ -16,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot import links
+from bot.domain.entities import PageLink
 from bot.ports import Clock
 from bot.repo.port import Tx
-from bot.store import PageLink
 
 PATH = "/l/"
 # What a link to the identity page is for: "pay" asks name, e-mail and the terms; "receive" the birthday,

@@ -32,8 +32,8 @@ from typing import Any
 
 from flask import Flask, Response, redirect, request, session, url_for
 
+from bot.domain.entities import IdentityRecord, PageLink
 from bot.errors import ProviderError
-from bot.store import IdentityRecord, PageLink
 from bot.web import i18n, security
 from bot.web.identity_form import N_, _clean, _has_control
 from bot.web.page_links import LinkState, state_of

@@ -36,10 +36,10 @@ from bot.ports import (
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import MANGOPAY_CARDS, STRIPE_CARDS
 from bot.sims.stripe import StripeSim
-from bot.store import UnitOfWork, make_engine
 from tests.support.fakes import FakeProvider
 from tests.support.mangopay_people import KnownPeople
 

@@ -12,29 +12,25 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.domain import ENDED_BY_EDIT, Category, Fact, Settle, Status, Step
-from bot.repo.memory import MemoryStore
-from bot.repo.port import Conflict, Store
-from bot.repo.sql import SqlStore
-from bot.store import (
+from bot.domain import ENDED_BY_EDIT, Category, Fact, PayoutStatus, Send, Settle, Status, Step
+from bot.domain.entities import (
     BALANCE,
     PRIORITY_CONFIRM,
     PRIORITY_OUTCOME,
-    DmCursor,
     IdentityRecord,
-    Mark,
-    MentionCursor,
     Outbox,
     PageLink,
     Payout,
-    PayoutStatus,
-    Send,
     Settlement,
     Transfer,
     TransferEvent,
     User,
-    make_engine,
 )
+from bot.domain.marks import DmCursor, Mark, MentionCursor
+from bot.repo.engine import make_engine
+from bot.repo.memory import MemoryStore
+from bot.repo.port import Conflict, Store
+from bot.repo.sql import SqlStore
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -39,8 +39,8 @@ from bot.errors import AmountTooSmall, InsufficientBalance, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome
 from bot.providers.stripe_provider import StripeProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.stripe import DROP, StripeSim
-from bot.store import UnitOfWork, make_engine
 
 SPECS = Path(__file__).parents[1] / "specs"
 SPEC = SPECS / "stripe-openapi-2023-08-16.json"

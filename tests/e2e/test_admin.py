@@ -17,9 +17,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot import migrate
+from bot.domain.entities import Transfer
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
-from bot.store import Transfer, make_engine
 
 pytestmark = pytest.mark.process
 
@@ -163,8 +164,8 @@ def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: 
     """A memo from any X user that starts like a formula is exported inert; `paybot users a_c` is not @abc."""
     from bot import admin
     from bot.domain import Policy
+    from bot.domain.entities import User
     from bot.repo.sql import SqlStore
-    from bot.store import User
 
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     uow = SqlStore(engine)
@@ -316,7 +317,7 @@ def test_a_sent_dm_keeps_no_link_in_the_store(run: Run) -> None:
     whole."""
     from sqlmodel import select
 
-    from bot.store import Outbox
+    from bot.domain.entities import Outbox
 
     run.step({"register": "dave", "card": "needs_auth"})
     run.step({"tweet": "@paybot send 4 to @alice", "by": "dave"})

@@ -49,6 +49,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from bot.domain.entities import IdentityRecord
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import CARD_OK, MangopaySim
@@ -56,7 +57,6 @@ from bot.sims.mastodon import SIM_TOKEN
 from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.stripe import StripeSim
 from bot.sims.x import UNLIMITED, XSim
-from bot.store import IdentityRecord
 from tests.support.crashmode import mangopay_payments, stripe_payments
 from tests.support.workers import spawn_worker, stop
 
@@ -263,8 +263,8 @@ class MangopayMoney:
         # Everyone gave paybot's identity page before the run (Mangopay is sent only a person's identity): the
         # worker's store, migrated as `paybot run` would, holds their records.
         from bot import migrate
+        from bot.repo.engine import make_engine
         from bot.repo.sql import SqlStore
-        from bot.store import make_engine
 
         self.engine = make_engine(f"sqlite:///{tmp / 'paybot.db'}", create_tables=False)
         migrate.upgrade(self.engine)

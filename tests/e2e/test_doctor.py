@@ -51,7 +51,7 @@ def by_name(checks: list) -> dict[str, tuple[str, str]]:
 
 def test_a_healthy_setup(sim: XSim, tmp_path: Path) -> None:
     from bot import migrate
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
 
     engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}", create_tables=False)
     migrate.upgrade(engine)

@@ -9,9 +9,9 @@ from typing import Any, cast
 import pytest
 from sqlmodel import select
 
+from bot.domain.entities import Checkpoint, Outbox, Transfer
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
-from bot.store import Checkpoint, Outbox, Transfer
 
 
 @pytest.fixture

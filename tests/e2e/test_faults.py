@@ -16,10 +16,10 @@ from typing import cast
 import pytest
 from sqlmodel import select
 
+from bot.domain.entities import Transfer
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.sims.x import TIMEOUT, XSim
-from bot.store import Transfer
 
 FAULTS = [
     ("mentions", 500),

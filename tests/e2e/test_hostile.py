@@ -9,10 +9,10 @@ from typing import cast
 import pytest
 from sqlmodel import select
 
+from bot.domain.entities import Outbox, Transfer
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.sims.x import XSim
-from bot.store import Outbox, Transfer
 
 POSTS = [
     # (who, text, what the public answer must say; None: no answer at all)

@@ -38,9 +38,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from bot.app.base import id_after
+from bot.domain.entities import Transfer
 from bot.faults import POINTS
 from bot.sims.runner import run_scenario
-from bot.store import Transfer
 from tests.support import crashmode
 from tests.support.crashmode import WAITS, CrashRun, Move, Report, Violation, scenario_base
 

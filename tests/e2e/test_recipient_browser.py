@@ -24,9 +24,9 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.domain.entities import IdentityRecord
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.stripe_webhook import webhook_server
-from bot.store import IdentityRecord
 from bot.web.app import create_app
 from tests.support.browser import accessible, heading, phone, shot
 from tests.support.cashout_world import ALICE, BOB, MangopayWorld, cashout, dms_to

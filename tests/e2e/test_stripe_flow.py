@@ -24,14 +24,15 @@ import pytest
 from sqlmodel import col, select
 
 from bot import migrate
+from bot.domain.entities import Transfer, TransferEvent
 from bot.faults import InjectedFault
 from bot.providers.stripe_provider import StripeProvider
 from bot.reconcile import reconcile
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.runner import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
-from bot.store import Transfer, TransferEvent, make_engine
 from tests.support.scenario_kit import SCENARIOS
 from tests.support.worker_kit import (
     pay_killed_after_the_charge,
@@ -659,7 +660,7 @@ def test_at_debug_the_log_holds_no_link_and_no_key(xsim: XSim, tmp_path: Path) -
 
 
 def _settled(r: Run) -> list[tuple[str, int, str]]:
-    from bot.store import Settlement
+    from bot.domain.entities import Settlement
 
     with cast(SqlStore, r.bot.service.uow)() as s:
         return [(st.step, st.amount_minor, st.status) for st in s.exec(select(Settlement).order_by(col(Settlement.id)))]

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from bot.providers.stripe_webhook import webhook_server
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
-from bot.store import make_engine
 from tests.support.browser import accessible, heading, phone, shot
 from tests.support.webworld import World
 

@@ -27,10 +27,10 @@ from bot.ports import FakeClock, PayOutcome
 from bot.providers.mangopay_cards import MangopayCards
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_webhook import webhook_server
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
 from bot.sims.runner import Run
-from bot.store import make_engine
 from bot.web.app import create_app
 from tests.support.browser import accessible, heading, phone, shot
 from tests.support.card_kit import on_sim, type_card

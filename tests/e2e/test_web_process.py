@@ -13,9 +13,9 @@ import requests
 from bot import links
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.x import XSim
-from bot.store import make_engine
 from bot.web import page_links
 from tests.support.stripe_kit import free_port
 from tests.support.webworld import FILLED, SECRET

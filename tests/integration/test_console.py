@@ -22,8 +22,8 @@ from bot.console import operators
 from bot.console import read as console_read
 from bot.console.pages import ROUTES as CONSOLE_ROUTES
 from bot.reconcile import Mismatch, record
+from bot.repo.rows import Operator, SignInAttempt
 from bot.repo.sql import SqlStore
-from bot.store import Operator, SignInAttempt
 from bot.web.app import ROUTES
 from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, form_of, sign_in
 
@@ -183,7 +183,7 @@ def test_a_burst_of_simultaneous_tries_checks_no_more_than_the_limit(database_ur
     from sqlalchemy import event
 
     from bot import migrate
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
     from tests.support.racing import at_once
 
     engine = make_engine(database_url, create_tables=False)
@@ -376,7 +376,9 @@ def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
     charts' month are deleted."""
     from sqlmodel import col, delete
 
-    from bot.store import WAITING, ChartHour, Outbox
+    from bot.domain import WAITING
+    from bot.domain.entities import Outbox
+    from bot.repo.rows import ChartHour
 
     clock = world.run.clock
     world.send("@paybot send 5 to @alice")
@@ -421,7 +423,9 @@ def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database
 
     from bench.web import NOW, fill
     from bot import migrate
-    from bot.store import ChartHour, Transfer, make_engine
+    from bot.domain.entities import Transfer
+    from bot.repo.engine import make_engine
+    from bot.repo.rows import ChartHour
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)
@@ -445,8 +449,8 @@ def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database
 def test_paybot_operator_add_asks_for_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from bot import migrate
     from bot.cli import app
+    from bot.repo.engine import make_engine
     from bot.repo.sql import SqlStore
-    from bot.store import make_engine
 
     for key in ("DATABASE_URL", "PAYBOT_PROVIDER"):
         monkeypatch.delenv(key, raising=False)
@@ -488,7 +492,8 @@ def test_the_benchmark_runs_every_page_on_a_filled_store(tmp_path: Path) -> None
     from sqlmodel import func
 
     from bench import web as bench
-    from bot.store import Outbox, Transfer, TransferEvent, make_engine
+    from bot.domain.entities import Outbox, Transfer, TransferEvent
+    from bot.repo.engine import make_engine
 
     figures = bench.measure(f"sqlite:///{tmp_path / 'store.db'}", 300, 2, tmp_path)
     assert set(figures) == set(bench.pages(300, "x"))
@@ -589,7 +594,7 @@ def test_a_refund_confirmed_while_another_is_in_flight_does_not_finish_that_one(
     """A refund of $1.00 begun elsewhere (another operator, or one a crash interrupted) has no answer yet; the page
     asks for $2.00. Posting it must not finish the $1.00 refund in its place: it is refused, saying why."""
     from bot.domain import Cause, Settle, Step
-    from bot.store import Settlement
+    from bot.domain.entities import Settlement
 
     transfer = world.send("@paybot send 5 to @alice")
     service = world.run.bot.service
@@ -638,7 +643,7 @@ def test_simultaneous_posts_of_one_confirmation_spend_it_once(database_url: str)
     PostgreSQL: one claim is fresh, the other finds it used."""
     from bot import migrate
     from bot.console import actions
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
     from tests.support.racing import at_once
 
     engine = make_engine(database_url, create_tables=False)
@@ -701,7 +706,8 @@ def test_one_totp_code_sent_twice_at_once_signs_in_once(database_url: str, monke
     import threading
 
     from bot import migrate
-    from bot.store import OperatorSession, make_engine
+    from bot.repo.engine import make_engine
+    from bot.repo.rows import OperatorSession
     from tests.support.racing import at_once
 
     engine = make_engine(database_url, create_tables=False)
@@ -739,7 +745,7 @@ def test_a_new_password_ends_a_session_whose_sign_in_was_under_way(
     import threading
 
     from bot import migrate
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)
@@ -863,7 +869,8 @@ def test_a_spend_waits_for_the_operator_rows_lock_and_then_finds_the_session_gon
 
     from bot import migrate
     from bot.console import actions
-    from bot.store import Operator, OperatorSession, make_engine
+    from bot.repo.engine import make_engine
+    from bot.repo.rows import Operator, OperatorSession
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)

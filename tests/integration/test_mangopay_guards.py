@@ -393,7 +393,7 @@ def test_an_account_code_is_never_a_payments_code() -> None:
     account whose last four characters are a waiting payment's code is asked about with four random digits."""
     from bot.app.accounts import account_code
     from bot.domain import CODE_ALPHABET
-    from bot.store import Transfer
+    from bot.domain.entities import Transfer
 
     class Pending:
         def pending_of(self, user_id: str) -> list[Transfer]:

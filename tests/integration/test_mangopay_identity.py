@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from mangopay.api import APIRequest
 
+from bot.domain.entities import IdentityRecord
 from bot.errors import ProviderError
 from bot.ports import FakeClock
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.mangopay_provider import MangopayProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
-from bot.store import IdentityRecord, UnitOfWork, make_engine
 from bot.web import page_links
 from tests.support.mangopay_people import KnownPeople
 from tests.support.webworld import SECRET

@@ -10,12 +10,12 @@ from urllib.parse import quote
 import pytest
 from sqlmodel import select
 
+from bot.domain.entities import Payout
 from bot.money import Money
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import SCA_SESSION_LIFETIME
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import WALLET_SCA_EVERY
-from bot.store import Payout
 from tests.support.cashout_world import ALICE, BOB, CAROL, MangopayWorld, cashout, dms_to
 
 

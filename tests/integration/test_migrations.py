@@ -16,10 +16,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import SQLModel
 
 from bot import migrate
-from bot.store import make_engine
+from bot.repo.engine import make_engine
+from bot.repo.schema import metadata
 
 pytestmark = pytest.mark.process
 
@@ -29,7 +29,7 @@ def test_upgrading_an_empty_database_gives_the_models(database_url: str) -> None
     engine = create_engine(database_url)
     assert migrate.upgrade(engine) == migrate.head()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
     engine.dispose()
     assert diff == []
 

@@ -15,9 +15,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import IBAN_OK
-from bot.store import make_engine
 from bot.web.recipient_pages import ROUTES, fields_of
 from tests.support.mangopayworld import ALICE, BOB, MangopayPages
 from tests.support.webworld import World
@@ -208,7 +208,7 @@ def test_paybot_web_on_mangopay_serves_the_pages_with_an_adapter_of_its_own(mw: 
 
     from bot.cli.running import web_server
     from bot.config import Settings
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
     from tests.support.webworld import SECRET
 
     settings = Settings(

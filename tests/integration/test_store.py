@@ -8,9 +8,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from bot.domain.marks import Mark
+from bot.repo.engine import database_url as to_url
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
-from bot.store import Mark, make_engine
-from bot.store import database_url as to_url
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

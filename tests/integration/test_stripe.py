@@ -35,8 +35,8 @@ from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent, Registration
 from bot.providers.stripe_provider import StripeProvider
 from bot.providers.stripe_webhook import PATH, make_app
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.stripe import DROP, StripeSim
-from bot.store import UnitOfWork, make_engine
 from tests.support.stripe_kit import CONNECT_SECRET, PLATFORM_SECRET, _signed, free_port, raw
 from tests.support.stripe_kit import sim as sim  # a fixture (re-exported, so it is not unused)
 

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from bot.identity import identity_of
 from bot.providers.stripe_webhook import register
+from bot.repo.engine import make_engine
 from bot.repo.memory import MemoryStore
 from bot.repo.sql import SqlStore
-from bot.store import make_engine
 from bot.web import i18n
 from bot.web.app import ROUTES, WEBHOOK_ROUTE, create_app
 from bot.web.identity_form import TEXT_FIELDS, read

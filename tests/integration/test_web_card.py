@@ -28,9 +28,9 @@ from bot.money import Money
 from bot.ports import FakeClock, PayOutcome, Registration
 from bot.providers.mangopay_cards import MangopayCards
 from bot.providers.mangopay_provider import RENEW_AFTER, MangopayProvider
+from bot.repo.engine import make_engine
 from bot.repo.memory import MemoryStore
 from bot.sims.mangopay import CARD_3DS, CARD_DECLINED, CARD_OK, MangopaySim
-from bot.store import make_engine
 from bot.web.card_port import Browser, client_ip
 from tests.support.card_kit import on_sim
 from tests.support.mangopay_people import KnownPeople

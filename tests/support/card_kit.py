@@ -10,8 +10,8 @@ from mangopay.api import APIRequest
 
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
-from bot.store import UnitOfWork, make_engine
 from tests.support.mangopay_people import KnownPeople
 from tests.support.webworld import TTL
 

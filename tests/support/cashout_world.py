@@ -14,10 +14,12 @@ import pytest
 from mangopay.api import APIRequest
 from sqlmodel import col, select
 
+from bot.domain import PayoutStatus
+from bot.domain.entities import Payout
 from bot.providers.mangopay_provider import MangopayProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_OK, MangopaySim
-from bot.store import Payout, PayoutStatus, UnitOfWork, make_engine
 from tests.support.mangopay_people import KnownPeople
 from tests.support.service_world import World
 

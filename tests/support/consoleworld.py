@@ -49,7 +49,7 @@ class ConsoleWorld:
         with self.store() as s:
             from sqlmodel import col, select
 
-            from bot.store import Transfer
+            from bot.domain.entities import Transfer
 
             newest = s.exec(select(Transfer.id).order_by(col(Transfer.id).desc())).first()
         assert newest is not None

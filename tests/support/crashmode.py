@@ -97,6 +97,7 @@ from typing import Any, cast
 from sqlmodel import col, select
 
 from bot import faults
+from bot.domain.entities import Outbox, ProcessedTweet, Transfer
 from bot.mastodon.client import port_id, status_of
 from bot.messages import CATALOG, fits, without_links
 from bot.repo.sql import SqlStore
@@ -104,7 +105,6 @@ from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import Run
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
-from bot.store import Outbox, ProcessedTweet, Transfer
 from tests.support.mastodon_record import MastodonRecord
 
 # Whether to check that no public reply @-mentions someone who said STOP before it (False skips that check).

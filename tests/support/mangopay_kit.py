@@ -10,8 +10,8 @@ from mangopay.api import APIRequest
 from bot.money import Money
 from bot.ports import PayResult
 from bot.providers.mangopay_provider import MangopayProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import CARD_OK, MangopaySim
-from bot.store import UnitOfWork, make_engine
 from tests.support.mangopay_people import KnownPeople
 
 EUR5 = Money(500, "EUR")

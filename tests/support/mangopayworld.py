@@ -10,10 +10,11 @@ from typing import Any
 
 from mangopay.api import APIRequest
 
+from bot.domain.entities import IdentityRecord
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.mangopay_provider import MangopayProvider
+from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
-from bot.store import IdentityRecord, UnitOfWork, make_engine
 from tests.support.webworld import SECRET, TTL, World
 
 ALICE, BOB = "1001", "1002"  # X user ids

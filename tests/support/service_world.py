@@ -7,21 +7,22 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 
 from bot.domain import Policy
+from bot.domain.entities import Outbox, Transfer
 from bot.ports import FakeClock
+from bot.repo.engine import database_url, make_engine
 from bot.repo.memory import MemoryStore
 from bot.repo.port import Store
 from bot.repo.sql import SqlStore
 from bot.service import Service
-from bot.store import Outbox, Transfer, database_url, make_engine
 from tests.support.fakes import FakeProvider, Posts
 
 FAR = timedelta(days=3650)
 
 
-R = TypeVar("R", bound=SQLModel)
+R = TypeVar("R")
 
 
 def rows(store: Store, model: type[R]) -> list[R]:
@@ -30,7 +31,7 @@ def rows(store: Store, model: type[R]) -> list[R]:
         return [model(**r) for _, r in sorted(store.tables[model].items())]
     assert isinstance(store, SqlStore)
     with store() as s:
-        # (every table here has an id; R cannot say so, as SQLModel declares none)
+        # (every table here has an id; R cannot say so)
         return list(s.session.exec(select(model).order_by(col(model.id))))  # type: ignore[attr-defined]
 
 

@@ -10,9 +10,9 @@ from flask import Flask
 
 from bot import links
 from bot.config import Settings
+from bot.domain.entities import IdentityRecord, PageLink, User
 from bot.ports import FakeClock
 from bot.repo.port import Store
-from bot.store import IdentityRecord, PageLink, User
 from bot.web import page_links
 from bot.web.app import create_app
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot import faults
+from bot.domain.entities import Payout
 from bot.faults import InjectedFault
-from bot.store import Payout
 from tests.support.cashout_world import confirmed_before
 from tests.support.service_world import World, rows
 

@@ -31,7 +31,8 @@ from bot.errors import IllegalTransition
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_provider import StripeProvider
-from bot.store import MangopayUser, StripeUser, UnitOfWork, make_engine
+from bot.repo.engine import UnitOfWork, make_engine
+from bot.repo.rows import MangopayUser, StripeUser
 from bot.web.page_links import PURPOSES
 
 # Each lifecycle's moves, written out as the docstrings of bot/domain draw them.

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from bot.domain.entities import Outbox
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
 from bot.ports import FakeClock, Registration, Settled
 from bot.sending import fair
-from bot.store import Outbox
 from tests.support.service_world import World, rows
 
 

@@ -14,10 +14,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot import admin
+from bot.domain.entities import Settlement, TransferEvent
 from bot.faults import InjectedFault
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.sql import SqlStore
-from bot.store import Settlement, TransferEvent
 from tests.support.fakes import FakeProvider
 from tests.support.service_world import World
 

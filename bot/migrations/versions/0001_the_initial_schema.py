@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0001"
 down_revision = None
@@ -30,7 +30,7 @@ def upgrade() -> None:
         "lease",
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("holder", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("expires_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
@@ -43,9 +43,9 @@ def upgrade() -> None:
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", bot.store.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("x_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("error", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("transfer_root", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -61,13 +61,13 @@ def upgrade() -> None:
     op.create_table(
         "processeddm",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("processed_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
         "processedtweet",
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("processed_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_table(
@@ -89,10 +89,10 @@ def upgrade() -> None:
         sa.Column("payment_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("settle_key", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("settle_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("hold_until", bot.store.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("hold_until", bot.repo.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
     )
@@ -109,7 +109,7 @@ def upgrade() -> None:
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("privacy", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("opted_out", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("user", schema=None) as batch_op:

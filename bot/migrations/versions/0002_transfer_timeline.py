@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0002"
 down_revision = "0001"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         "transferevent",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("transfer_id", sa.Integer(), nullable=False),
-        sa.Column("at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),

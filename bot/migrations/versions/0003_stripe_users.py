@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0003"
 down_revision = "0002"
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("payment_method_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("account_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("account_ready", sa.Boolean(), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
     with op.batch_alter_table("stripeuser", schema=None) as batch_op:

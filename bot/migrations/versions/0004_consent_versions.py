@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0004"
 down_revision = "0003"
@@ -25,13 +25,13 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("transfer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("asked_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("asked_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("asked_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column("confirmed_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("confirmed_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_transfer_confirmed_at"), ["confirmed_at"], unique=False)
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("version", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column("attempted_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("attempted_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
     op.execute("UPDATE transfer SET asked_at = created_at WHERE status = 'pending'")
     op.execute(
         "UPDATE transfer SET confirmed_at = updated_at "

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0005"
 down_revision = "0004"
@@ -26,8 +26,8 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("seen_at", bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("wrote_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("seen_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("wrote_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("names", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     op.execute(

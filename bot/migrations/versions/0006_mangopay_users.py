@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0006"
 down_revision = "0005"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("card_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("card_registration_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("recurring", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
     with op.batch_alter_table("mangopayuser", schema=None) as batch_op:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0007"
 down_revision = "0006"
@@ -44,8 +44,8 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("cause", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("failure", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("transfer_id", "step", "seq"),
         sa.UniqueConstraint("key"),
@@ -62,14 +62,14 @@ def upgrade() -> None:
         sa.column("amount_minor", sa.Integer()),
         sa.column("settle_key", sa.String()),
         sa.column("settle_ref", sa.String()),
-        sa.column("updated_at", bot.store.UTCDateTime(timezone=True)),
+        sa.column("updated_at", bot.repo.types.UTCDateTime(timezone=True)),
         sa.column("status", sa.String()),
     )
     settlement = sa.table(
         "settlement",
         *(sa.column(c) for c in ("transfer_id", "step", "seq", "amount_minor", "key", "ref", "status", "cause")),
-        sa.column("created_at", bot.store.UTCDateTime(timezone=True)),
-        sa.column("updated_at", bot.store.UTCDateTime(timezone=True)),
+        sa.column("created_at", bot.repo.types.UTCDateTime(timezone=True)),
+        sa.column("updated_at", bot.repo.types.UTCDateTime(timezone=True)),
     )
     rows = conn.execute(
         sa.select(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0008"
 down_revision = "0007"
@@ -31,8 +31,8 @@ def upgrade() -> None:
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("failure", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key"),
     )

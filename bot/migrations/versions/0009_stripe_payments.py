@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0009"
 down_revision = "0008"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("payment_intent_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("session_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key"),
     )
 

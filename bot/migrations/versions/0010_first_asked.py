@@ -15,7 +15,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0010"
 down_revision = "0009"
@@ -25,9 +25,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("transfer", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("first_asked_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("first_asked_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("first_asked_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column("answered_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("answered_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("answered_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
     with op.batch_alter_table("user", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_post_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True))

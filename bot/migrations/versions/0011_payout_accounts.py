@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0011"
 down_revision = "0010"
@@ -26,8 +26,8 @@ def upgrade() -> None:
     with op.batch_alter_table("payout", schema=None) as batch_op:
         batch_op.add_column(sa.Column("account_ref", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
         batch_op.add_column(sa.Column("account_code", sqlmodel.sql.sqltypes.AutoString(), nullable=True))
-        batch_op.add_column(sa.Column("account_confirmed_at", bot.store.UTCDateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("account_refused_at", bot.store.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("account_confirmed_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("account_refused_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

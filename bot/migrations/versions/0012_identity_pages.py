@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0012"
 down_revision = "0011"
@@ -35,9 +35,9 @@ def upgrade() -> None:
         sa.Column("region", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("postal_code", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("terms_url", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("terms_accepted_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("terms_accepted_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("updated_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("user_id"),
     )
     op.create_table(
@@ -46,9 +46,9 @@ def upgrade() -> None:
         sa.Column("purpose", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("lang", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", bot.store.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("nonce"),
     )
     with op.batch_alter_table("page_link", schema=None) as batch_op:

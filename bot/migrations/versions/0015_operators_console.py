@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0015"
 down_revision = "0013"
@@ -37,16 +37,16 @@ def upgrade() -> None:
         sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("totp_last_step", sa.Integer(), nullable=True),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("name"),
     )
     op.create_table(
         "operator_session",
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("operator", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("seen_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("seen_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("token_hash"),
     )
     with op.batch_alter_table("operator_session", schema=None) as batch_op:
@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("ip", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("at", bot.store.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ok", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )

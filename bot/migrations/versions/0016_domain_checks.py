@@ -2,7 +2,7 @@
 a timeline line records a dispute as a fact, not only in its words
 
 Each column gets a CHECK constraint named `ck_<table>_<column>` listing the words of its domain enum (bot.domain),
-the same ones bot.store's models declare. Every row written by paybot so far holds one of them, so every row is
+the same ones bot.repo.schema's tables declare. Every row written by paybot so far holds one of them, so every row is
 kept as it is. A row holding any other word (written by hand) stops the upgrade before anything changes, naming
 the table, the column and the words, for the operator to decide: the migration never rewrites a money record.
 On SQLite the tables are rebuilt (alembic's batch mode), indexes and unique keys included.

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-import bot.store
+import bot.repo.types
 
 revision = "0018c"
 down_revision = "0018"
@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column("transfer_id", sa.Integer(), nullable=True),
         sa.Column("amount_minor", sa.Integer(), nullable=True),
         sa.Column("question", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("created_at", bot.store.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("used_at", bot.store.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", bot.repo.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", bot.repo.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ok", sa.Boolean(), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),

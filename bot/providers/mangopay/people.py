@@ -23,10 +23,10 @@ from sqlalchemy import create_engine
 from sqlmodel import Session
 
 from bot import links
+from bot.domain.entities import IdentityRecord
 from bot.identity import Identity, from_record
 from bot.ports import Clock
 from bot.repo.port import Store
-from bot.store import IdentityRecord
 from bot.web import page_links
 
 # The pages the adapter links to (bot.web.page_links.PURPOSES): the identity page to pay ("pay": name, e-mail,
@@ -125,7 +125,7 @@ class PagesDesk:
         if not settings.paybot_web_url or not settings.paybot_link_secret:
             return NoPages()
         from bot.config import parse_duration
-        from bot.store import database_url, make_engine
+        from bot.repo.engine import database_url, make_engine
 
         url = database_url(settings.database_url, settings.paybot_db_path)
         engine = None

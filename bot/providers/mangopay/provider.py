@@ -64,8 +64,9 @@ from bot.providers.mangopay.settlements import MangopaySettlements
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import MangopayTransport
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.engine import UnitOfWork, database_url, make_engine
 from bot.repo.port import Store
-from bot.store import MangopayUser, UnitOfWork, database_url, make_engine
+from bot.repo.rows import MangopayUser
 
 
 class MangopayProvider:

@@ -9,7 +9,8 @@ from sqlmodel import col, select
 
 from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identity_step
 from bot.ports import Clock
-from bot.store import MangopayUser, UnitOfWork
+from bot.repo.engine import UnitOfWork
+from bot.repo.rows import MangopayUser
 
 
 class MangopayRecords:

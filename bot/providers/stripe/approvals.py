@@ -13,7 +13,7 @@ from bot.money import Money
 from bot.ports import EventKind, PayOutcome, ProviderEvent
 from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.transport import StripeTransport, field
-from bot.store import StripePayment
+from bot.repo.rows import StripePayment
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,8 @@ from bot.providers.stripe.payments import MIN_CHARGE, StripePayments
 from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.settlements import StripeSettlements
 from bot.providers.stripe.transport import StripeTransport
-from bot.store import StripeUser, UnitOfWork, database_url, make_engine
+from bot.repo.engine import UnitOfWork, database_url, make_engine
+from bot.repo.rows import StripeUser
 
 
 def is_live_key(key: str) -> bool:

@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identity_step
 from bot.money import Money
 from bot.ports import Clock, PayOutcome
-from bot.store import StripePayment, StripeUser, UnitOfWork
+from bot.repo.engine import UnitOfWork
+from bot.repo.rows import StripePayment, StripeUser
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.bootstrap import Bot
+from bot.domain.entities import IdentityRecord
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.mangopay import MangopaySim
@@ -18,7 +19,6 @@ from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.runner.wiring import MANGOPAY_CARDS, STRIPE_CARDS
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
-from bot.store import IdentityRecord
 
 
 @dataclass
@@ -80,14 +80,14 @@ class People:
             self.work()
 
     def _mangopay_x_user(self, mangopay_user_id: str) -> str:
-        from bot.store import MangopayUser
+        from bot.repo.rows import MangopayUser
 
         with self._stripe_provider().uow() as s:
             row = s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).one()
         return str(row.user_id)
 
     def _stripe_user(self, *, customer_id: str) -> str:
-        from bot.store import StripeUser
+        from bot.repo.rows import StripeUser
 
         with self._stripe_provider().uow() as s:
             row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()

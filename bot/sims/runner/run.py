@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.bootstrap import Bot
 from bot.config import parse_duration
+from bot.domain.entities import Transfer
 from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock
@@ -36,7 +37,6 @@ from bot.sims.x import (
     UNLIMITED,
     XSim,
 )
-from bot.store import Transfer
 
 
 @dataclass

@@ -1,0 +1,115 @@
+"""The SQL store's engine (SQLite in WAL, or PostgreSQL by URL) and the adapters' own unit of work.
+
+Nothing here runs at import time; `make_engine` builds an engine when the caller asks for one.
+
+SQLite is opened for durability and for one writer at a time: WAL journal,
+synchronous=FULL, a busy timeout, and BEGIN IMMEDIATE for every transaction so
+two processes never both think they hold the write lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event, text
+from sqlmodel import Session, create_engine
+
+from bot.repo.schema import metadata
+
+__all__ = ["WAL_SWITCH_PATIENCE", "Engine", "UnitOfWork", "database_url", "make_engine", "reach", "try_write"]
+
+
+def database_url(url: str | None, sqlite_path: str | Path) -> str:
+    """The SQLAlchemy URL: DATABASE_URL when set (postgres:// accepted), else the SQLite file."""
+    if url:
+        for old in ("postgres://", "postgresql://"):
+            if url.startswith(old):
+                return "postgresql+psycopg://" + url[len(old) :]
+        return url
+    return f"sqlite:///{Path(sqlite_path)}"
+
+
+WAL_SWITCH_PATIENCE = 30.0  # seconds, the same as the busy timeout
+
+
+def _journal_to_wal(cur: Any) -> None:
+    """Put the database in WAL mode, waiting out another connection doing the same.
+
+    Two processes opening a new database at once both switch it to WAL, and
+    SQLite answers the loser "database is locked" at once, without calling
+    the busy handler, so the wait is here."""
+    deadline = time.monotonic() + WAL_SWITCH_PATIENCE
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.02)
+
+
+def make_engine(url: str, *, create_tables: bool = True) -> Engine:
+    """An engine for `url`, with SQLite tuned for durability.
+
+    `create_tables` makes any missing table straight from the models (tests,
+    simulations); a real store is brought up to date by bot.migrate instead."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # let the "begin" hook below issue BEGIN
+            cur = dbapi_conn.cursor()
+            _journal_to_wal(cur)
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    if create_tables:
+        metadata.create_all(engine)
+    return engine
+
+
+class UnitOfWork:
+    """Opens one transaction; nothing is saved unless `commit()` is called."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def __call__(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                if session.in_transaction():
+                    # Detach first, so objects read here stay readable (a rollback
+                    # would expire them); nothing uncommitted reaches the database.
+                    session.expunge_all()
+                    session.rollback()
+
+
+def reach(engine: Engine) -> None:
+    """Ask the database something (one round trip); raises what the driver raises when it cannot answer."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def try_write(engine: Engine) -> None:
+    """Make a table in a transaction rolled back: the store accepts writes, and nothing is left behind."""
+    with engine.connect() as conn, conn.begin() as tx:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS doctor_probe (x INTEGER)"))
+        tx.rollback()

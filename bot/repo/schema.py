@@ -1,0 +1,293 @@
+"""The SQL store's schema: one Table per entity of bot.domain.entities, mapped onto the entity's class with
+SQLAlchemy's imperative mapping, so the ORM queries of bot.repo read and write the domain's own dataclasses.
+
+The tables are exactly what the migrations (bot/migrations) build: the same names, columns, types (AutoString for
+text, as SQLModel declared them; UTCDateTime for every time), CHECK constraints and indexes
+(tests/integration/test_migrations.py compares them). The provider adapters' and the console's rows, which have no
+entity, are SQLModel tables on the same metadata (bot.repo.rows). Importing this module maps the entities; nothing
+else happens at import time."""
+
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, Table, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+from sqlmodel.sql.sqltypes import AutoString
+
+from bot.domain import (
+    Cause,
+    Fact,
+    MessageKind,
+    PagePurpose,
+    PayoutStatus,
+    Privacy,
+    Send,
+    Settle,
+    Status,
+    Step,
+    TransferKind,
+)
+from bot.domain.entities import (
+    Checkpoint,
+    IdentityRecord,
+    Lease,
+    Outbox,
+    PageLink,
+    Payout,
+    ProcessedDm,
+    ProcessedTweet,
+    Settlement,
+    Transfer,
+    TransferEvent,
+    User,
+)
+from bot.domain.values import Category
+from bot.repo import rows as rows
+from bot.repo.types import UTCDateTime, one_of
+
+__all__ = ["TABLES", "metadata"]
+
+# One metadata for every table of the store: the entities' below and the SQLModel rows of bot.repo.rows.
+metadata: MetaData = SQLModel.metadata
+
+
+def _text(
+    name: str, *, nullable: bool = False, index: bool = False, unique: bool = False, default: str | None = None
+) -> Column[str]:
+    """A text column; `default`, the entity's, for an INSERT that leaves the column out."""
+    return Column(name, AutoString(), nullable=nullable, index=index, unique=unique, default=default)
+
+
+def _int(name: str, *, nullable: bool = False, index: bool = False, default: int | None = None) -> Column[int]:
+    return Column(name, Integer(), nullable=nullable, index=index, unique=False, default=default)
+
+
+def _time(name: str, *, nullable: bool = False, index: bool = False) -> Column[object]:
+    return Column(name, UTCDateTime(), nullable=nullable, index=index)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer(), primary_key=True, index=False, unique=False)
+
+
+user_table = Table(
+    "user",
+    metadata,
+    Column("id", AutoString(), primary_key=True, index=False, unique=False),
+    _text("handle", index=True),
+    _text("name", default=""),
+    _text("privacy", default=Privacy.PUBLIC),
+    Column("opted_out", Boolean(), nullable=False, index=False, unique=False, default=False),
+    _time("updated_at"),
+    _time("seen_at", nullable=True),
+    _time("wrote_at", nullable=True),
+    _text("last_post_id", nullable=True),
+    one_of("user", "privacy", Privacy),
+)
+
+# The indexes after the unique key serve the console's pages (bot.console.pages), newest first: all transfers,
+# by status, by either party (keyset pagination on created_at, id).
+transfer_table = Table(
+    "transfer",
+    metadata,
+    _id(),
+    _text("kind", default=TransferKind.SEND),
+    _text("lang", default="en"),
+    _text("root_tweet_id", index=True),
+    _text("command_tweet_id"),
+    _text("sender_id", index=True),
+    _text("recipient_id", index=True),
+    _int("amount_minor"),
+    _text("currency"),
+    _text("memo", nullable=True),
+    _text("code"),
+    _text("status", index=True),
+    _text("reason", nullable=True),
+    _text("pay_key", nullable=True),
+    _text("payment_ref", nullable=True),
+    _time("created_at"),
+    _time("updated_at"),
+    _time("expires_at"),
+    _time("hold_until", nullable=True),
+    _time("asked_at", nullable=True),
+    _text("asked_id", nullable=True),
+    _time("first_asked_at", nullable=True),
+    _text("first_asked_id", nullable=True),
+    _time("answered_at", nullable=True),
+    _text("answered_id", nullable=True),
+    _time("confirmed_at", nullable=True, index=True),
+    UniqueConstraint("root_tweet_id", "sender_id", "recipient_id"),
+    Index("ix_transfer_created", "created_at", "id"),
+    Index("ix_transfer_status_created", "status", "created_at", "id"),
+    Index("ix_transfer_sender_created", "sender_id", "created_at", "id"),
+    Index("ix_transfer_recipient_created", "recipient_id", "created_at", "id"),
+    one_of("transfer", "kind", TransferKind),
+    one_of("transfer", "status", Status),
+)
+
+transferevent_table = Table(
+    "transferevent",
+    metadata,
+    _id(),
+    _int("transfer_id", index=True),
+    _time("at"),
+    _text("status"),
+    _text("note", nullable=True),
+    _text("fact", nullable=True),
+    Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
+    one_of("transferevent", "status", Status),
+    one_of("transferevent", "fact", Fact),
+)
+
+settlement_table = Table(
+    "settlement",
+    metadata,
+    _id(),
+    _int("transfer_id", index=True),
+    _text("step"),
+    _int("seq"),
+    _int("amount_minor"),
+    _text("key", nullable=True, unique=True),
+    _text("ref", nullable=True, index=True),
+    _text("status", index=True),
+    _text("cause", nullable=True),
+    _text("failure", nullable=True),
+    _time("created_at"),
+    _time("updated_at"),
+    UniqueConstraint("transfer_id", "step", "seq"),
+    one_of("settlement", "step", (s for s in Step if s != Step.PAY)),
+    one_of("settlement", "status", Settle),
+    one_of("settlement", "cause", Cause),
+)
+
+processedtweet_table = Table(
+    "processedtweet",
+    metadata,
+    Column("id", AutoString(), primary_key=True, index=False, unique=False),
+    _time("processed_at"),
+)
+processeddm_table = Table(
+    "processeddm",
+    metadata,
+    Column("id", AutoString(), primary_key=True, index=False, unique=False),
+    _time("processed_at"),
+)
+checkpoint_table = Table(
+    "checkpoint", metadata, Column("name", AutoString(), primary_key=True, index=False, unique=False), _text("value")
+)
+
+outbox_table = Table(
+    "outbox",
+    metadata,
+    _id(),
+    _text("kind"),
+    _int("priority", index=True),
+    _text("to_user_id", nullable=True),
+    _text("in_reply_to", nullable=True),
+    _text("text"),
+    _text("status", index=True, default=Send.QUEUED),
+    _int("attempts", default=0),
+    _time("next_attempt_at"),
+    _time("created_at"),
+    _time("sent_at", nullable=True),
+    _text("x_id", nullable=True),
+    _text("error", nullable=True),
+    _text("transfer_root", nullable=True),
+    _text("version", nullable=True),
+    _time("attempted_at", nullable=True),
+    _text("category", nullable=True),
+    _text("about_user_id", nullable=True),
+    _text("names", nullable=True),
+    Index("ix_outbox_due", "status", "priority", "id"),
+    Index("ix_outbox_transfer_root", "transfer_root", "id"),  # a transfer's messages (show)
+    # the console's charts of what went out and when it was queued
+    Index("ix_outbox_sent", "sent_at", "kind", "created_at"),
+    Index("ix_outbox_created", "created_at"),
+    one_of("outbox", "kind", MessageKind),
+    one_of("outbox", "status", Send),
+    one_of("outbox", "category", Category),
+)
+
+lease_table = Table(
+    "lease",
+    metadata,
+    Column("name", AutoString(), primary_key=True, index=False, unique=False),
+    _text("holder"),
+    _time("expires_at"),
+)
+
+payout_table = Table(
+    "payout",
+    metadata,
+    _id(),
+    _text("user_id", index=True),
+    _text("key", unique=True),
+    _text("currency"),
+    _int("amount_minor", nullable=True),
+    _text("ref", nullable=True, index=True),
+    _text("status", index=True),
+    _text("failure", nullable=True),
+    _text("lang", default="en"),
+    _text("account_ref", nullable=True),
+    _text("account_code", nullable=True),
+    _time("account_confirmed_at", nullable=True),
+    _time("account_refused_at", nullable=True),
+    _time("created_at"),
+    _time("updated_at"),
+    one_of("payout", "status", PayoutStatus),
+)
+
+identity_table = Table(
+    "identity",
+    metadata,
+    Column("user_id", AutoString(), primary_key=True, index=False, unique=False),
+    _text("first_name"),
+    _text("last_name"),
+    _text("email"),
+    Column("birthday", Date(), nullable=True, index=False, unique=False),
+    _text("nationality", nullable=True),
+    _text("residence", nullable=True),
+    _text("address_line1", nullable=True),
+    _text("address_line2", nullable=True),
+    _text("city", nullable=True),
+    _text("region", nullable=True),
+    _text("postal_code", nullable=True),
+    _text("terms_url"),
+    _time("terms_accepted_at"),
+    _text("lang", default="en"),
+    _time("updated_at"),
+)
+
+page_link_table = Table(
+    "page_link",
+    metadata,
+    Column("nonce", AutoString(), primary_key=True, index=False, unique=False),
+    _text("purpose"),
+    _text("user_id", index=True),
+    _text("lang", default="en"),
+    _time("created_at"),
+    _time("expires_at"),
+    _time("used_at", nullable=True),
+    _text("claim", nullable=True),
+    one_of("page_link", "purpose", PagePurpose),
+)
+
+# Each entity and its table.
+TABLES: dict[type, Table] = {
+    User: user_table,
+    Transfer: transfer_table,
+    TransferEvent: transferevent_table,
+    Settlement: settlement_table,
+    ProcessedTweet: processedtweet_table,
+    ProcessedDm: processeddm_table,
+    Checkpoint: checkpoint_table,
+    Outbox: outbox_table,
+    Lease: lease_table,
+    Payout: payout_table,
+    IdentityRecord: identity_table,
+    PageLink: page_link_table,
+}
+
+mapper_registry = registry(metadata=metadata)
+for _entity, _table in TABLES.items():
+    mapper_registry.map_imperatively(_entity, _table)
