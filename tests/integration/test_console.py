@@ -928,7 +928,7 @@ def test_a_sign_out_during_a_spend_waits_for_it(database_url: str, monkeypatch: 
 
     from bot import migrate
     from bot.console import actions
-    from bot.store import make_engine
+    from bot.repo.engine import make_engine
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)
