@@ -82,6 +82,7 @@ def web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
     from functools import partial
 
     from bot.bootstrap import service_from
+    from bot.console.keeper import HourKeeper
     from bot.console.pages import register as register_console
     from bot.domain.marks import Mark
     from bot.ports import SystemClock
@@ -124,7 +125,9 @@ def web_server(settings: Any, engine: Any, host: str, port: int) -> Any:
         budget_usd=float(settings.paybot_x_budget_usd),
     )
     app_ = create_app(settings, store, SystemClock(), webhook=webhook, console=console, card=card, mangopay=mangopay)
-    return webhook_server(app_, host, port)  # waitress, with limits for the internet
+    server = webhook_server(app_, host, port)  # waitress, with limits for the internet
+    HourKeeper(store, SystemClock()).start()  # the console's charts find the month's hours kept
+    return server
 
 
 def _service(settings: Any, store: Any) -> Any:

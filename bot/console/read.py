@@ -15,10 +15,22 @@ from typing import Any
 from bot.admin import _row
 from bot.domain.marks import Mark
 from bot.money import Money
-from bot.repo.console import DAY, HOUR, chart_reads, transfer_page, user_id
+from bot.repo.console import DAY, HOUR, chart_reads, keep_hours, transfer_page, user_id
 from bot.repo.sql import SqlStore
 
-__all__ = ["DAYS", "DM_ALLOWANCE", "HOUR", "PAGE", "Page", "charts", "cursor_of", "reconciled", "transfers", "user_id"]
+__all__ = [
+    "DAYS",
+    "DM_ALLOWANCE",
+    "HOUR",
+    "PAGE",
+    "Page",
+    "charts",
+    "cursor_of",
+    "keep",
+    "reconciled",
+    "transfers",
+    "user_id",
+]
 
 PAGE = 50
 DAYS = 30
@@ -128,3 +140,9 @@ def charts(store: SqlStore, now: datetime, currency: str, days: int = DAYS) -> d
         "queue": _series(depth, start, now, HOUR),
         "errors": _series(hourly["failed"], start, now, HOUR),
     }
+
+
+def keep(store: SqlStore, now: datetime, days: int = DAYS) -> None:
+    """Count and keep the past hours of the charts' month not kept yet (what the first drawing on a store would
+    otherwise count while an operator waits): bot.console.keeper runs it beside the web app."""
+    keep_hours(store, now, int((now - timedelta(days=days)).timestamp()) // HOUR)

@@ -206,6 +206,14 @@ def _hours(db: Any, store: SqlStore, first: int, now: datetime) -> dict[int, dic
     return kept | _count(db, store, _hour(settled), None)
 
 
+def keep_hours(store: SqlStore, now: datetime, first: int) -> None:
+    """Count and keep in `chart_hour` every hour since hour number `first` over for `SETTLED` and not kept yet, as
+    a drawing would, in a unit of work of its own (bot.console.keeper runs it, so a drawing finds them kept)."""
+    with store() as s:
+        _hours(s.session.connection(), store, first, now)
+        s.session.commit()
+
+
 @dataclass(frozen=True)
 class ChartReads:
     """What the charts are drawn from: each hour's counts (`KEPT`) by hour number since `first`, the money moved

@@ -1006,3 +1006,88 @@ def test_a_refund_page_posted_while_the_whole_amount_is_at_the_provider_is_refus
     shown = client.get(posted.headers["Location"])
     assert (shown.status_code, h1(shown)) == (409, "Not done"), text(shown)
     assert "has its refund in progress at the provider: nothing is left to refund, not $5.00" in text(shown)
+
+
+def test_the_hour_keeper_keeps_the_month_so_a_drawing_counts_only_the_last_hours(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite and PostgreSQL, on a store filled as bench.web fills one: one turn of the keeper (which `paybot
+    web` runs beside the app) keeps every past hour of the month, so the first drawing counts only the hours not
+    yet over for an hour, and draws what counting the month anew draws."""
+    from sqlmodel import delete, func
+
+    from bench.web import NOW, fill
+    from bot import migrate
+    from bot.console.keeper import HourKeeper
+    from bot.ports import FakeClock
+    from bot.repo import console as console_sql
+    from bot.repo.engine import make_engine
+    from bot.repo.rows import ChartHour
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    fill(engine, 3000)
+    store = SqlStore(engine)
+    assert HourKeeper(store, FakeClock(NOW)).keep()
+    with store() as s:
+        assert s.exec(select(func.count()).select_from(ChartHour)).one() == 30 * 24 - 1
+    counted: list[datetime] = []
+    count = console_sql._count
+
+    def counting(db: Any, store_: Any, since: datetime, until: datetime | None) -> Any:
+        counted.append(since)
+        return count(db, store_, since, until)
+
+    monkeypatch.setattr(console_sql, "_count", counting)
+    drawn = console_read.charts(store, NOW, "USD")
+    assert counted and min(counted) >= NOW - timedelta(hours=2), f"a drawing counted from {min(counted)}"
+    with store() as s:
+        s.session.execute(delete(ChartHour))
+        s.session.commit()
+    assert console_read.charts(store, NOW, "USD") == drawn
+    engine.dispose()
+
+
+def test_the_hour_keeper_logs_a_failure_and_goes_on(world: ConsoleWorld, caplog: pytest.LogCaptureFixture) -> None:
+    from bot.console import keeper
+
+    def broken(*_: Any) -> None:
+        raise RuntimeError("the store is away")
+
+    hours = keeper.HourKeeper(world.store, world.run.clock)
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(keeper.read, "keep", broken)
+        assert hours.keep() is False
+    assert "could not keep the console charts' hours" in caplog.text
+    assert hours.keep() is True
+
+
+def test_paybot_web_keeps_the_charts_hours_when_it_starts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server `paybot web` (and `paybot run --web`) makes starts the keeper: the month's hours are kept
+    without anyone drawing the charts."""
+    import time
+
+    from sqlmodel import func
+
+    from bot import migrate
+    from bot.cli.running import web_server
+    from bot.config import load_settings
+    from bot.repo.engine import make_engine
+    from bot.repo.rows import ChartHour
+
+    monkeypatch.setenv("PAYBOT_WEB_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("PAYBOT_LINK_SECRET", "Zq3vN8pX2mL7rT4wY6bH1cJ5sD9fG0kRa7Le")
+    engine = make_engine(f"sqlite:///{tmp_path / 'paybot.db'}", create_tables=False)
+    migrate.upgrade(engine)
+    server = web_server(load_settings(), engine, "127.0.0.1", 0)
+    store = SqlStore(engine)
+    kept = 0
+    for _ in range(600):  # waits for the keeper's thread (up to a minute on a busy machine), judges no speed
+        with store() as s:
+            kept = s.exec(select(func.count()).select_from(ChartHour)).one()
+        if kept:
+            break
+        time.sleep(0.1)
+    server.close()
+    engine.dispose()
+    assert kept == 30 * 24 - 1
