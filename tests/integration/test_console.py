@@ -1056,7 +1056,7 @@ def test_the_hour_keeper_logs_a_failure_and_goes_on(world: ConsoleWorld, caplog:
 
     hours = keeper.HourKeeper(world.store, world.run.clock)
     with pytest.MonkeyPatch.context() as m:
-        m.setattr(keeper.read, "keep", broken)
+        m.setattr(console_read, "keep", broken)
         assert hours.keep() is False
     assert "could not keep the console charts' hours" in caplog.text
     assert hours.keep() is True
