@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.domain import EDIT_REASONS, MOVED, Status, TransferKind
 from bot.domain.entities import (
@@ -24,9 +24,6 @@ from bot.domain.entities import (
     User,
 )
 from bot.repo.port import Conflict
-
-if TYPE_CHECKING:
-    from bot.repo.memory import MemoryStore, MemoryTx
 
 R = TypeVar("R")
 Row = dict[str, Any]
@@ -81,10 +78,27 @@ def _uniques(model: type, row: object) -> list[tuple[Any, ...]]:
     return found
 
 
+class Committed(Protocol):
+    """What a table's unit of work reads of the store (bot.repo.memory.MemoryStore): the committed rows, the ids."""
+
+    tables: dict[type, dict[Any, Row]]
+    counters: dict[type, int]
+
+
+class Unit(Protocol):
+    """What a repository asks of its unit of work (bot.repo.memory.MemoryTx): one table as it sees it, and the
+    store it works on."""
+
+    @property
+    def store(self) -> Committed: ...
+
+    def work(self, model: type[R]) -> _Work[R]: ...
+
+
 class _Work(Generic[R]):
     """One table as one unit of work sees it: copies of the committed rows, plus what it added."""
 
-    def __init__(self, store: MemoryStore, model: type[R]) -> None:
+    def __init__(self, store: Committed, model: type[R]) -> None:
         self.store, self.model = store, model
         self.pk, self.numbered, _ = SHAPES[model]
         self.rows: dict[Any, R] = {k: model(**v) for k, v in store.tables[model].items()}
@@ -129,7 +143,7 @@ class _Work(Generic[R]):
 class _Repo(Generic[R]):
     model: type[R]
 
-    def __init__(self, tx: MemoryTx) -> None:
+    def __init__(self, tx: Unit) -> None:
         self.tx = tx
 
     @property
