@@ -35,9 +35,10 @@ from bot.app.voice import Voice
 from bot.app.winddown import WindDown, WindDownReport
 from bot.commands import DEFAULT_ENABLED
 from bot.domain import CodeFactory, Policy, random_code
+from bot.domain.entities import Outbox, Transfer
+from bot.domain.marks import DmCursor, MentionCursor
 from bot.ports import Clock, DirectMessage, Mention, PaymentProvider, ProviderEvent, XUser
 from bot.repo.port import Store, Tx
-from bot.store import DmCursor, MentionCursor, Outbox, Transfer
 
 __all__ = ["ERROR_REPLY_EVERY", "Ask", "Context", "Service", "Shared", "answers", "money", "party"]
 

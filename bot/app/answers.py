@@ -16,13 +16,14 @@ from bot.app.holds import Holds
 from bot.app.payments import Payments
 from bot.commands import DmCommand, DmKind, parse_dm
 from bot.domain import Category, PagePurpose, Privacy, Status
+from bot.domain.entities import PRIORITY_OUTCOME, User
+from bot.domain.marks import DmCursor
 from bot.errors import CommandError, ProviderError
 from bot.faults import fault_point
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import DirectMessage, Registration, XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_OUTCOME, DmCursor, User
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,13 @@ from bot.app.reach import check_reach
 from bot.app.wording import ask_dm_text, by_dm_text, request_texts
 from bot.commands import Command, PostKind, parse_command
 from bot.domain import ENDED_BY_EDIT, TRANSFER, Category, Privacy, Reason, Status, TransferKind
+from bot.domain.entities import PRIORITY_CONFIRM, Transfer, TransferEvent, User
+from bot.domain.marks import Mark, MentionCursor
 from bot.errors import CommandError
 from bot.faults import fault_point
 from bot.messages import text as say
 from bot.ports import Mention, XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_CONFIRM, Mark, MentionCursor, Transfer, TransferEvent, User
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from datetime import datetime, timedelta
 
 from bot.commands import DEFAULT_ENABLED
 from bot.domain import CodeFactory, Policy, Status, TransferKind, random_code, transition
+from bot.domain.entities import Transfer, TransferEvent
 from bot.money import Money
 from bot.ports import Clock, PaymentProvider, XUser
 from bot.repo.port import Store, Tx
-from bot.store import Transfer, TransferEvent
 
 log = logging.getLogger(__name__)
 

@@ -46,6 +46,8 @@ from bot.app.base import Context
 from bot.app.common import Common
 from bot.app.ledger import holds_for_others, kept_for
 from bot.domain import PAYOUT, Category, PayoutStatus
+from bot.domain.entities import PRIORITY_OUTCOME, Payout
+from bot.domain.marks import Mark
 from bot.errors import IdempotencyError, ProviderError, ProviderTransient
 from bot.faults import fault_point
 from bot.messages import span
@@ -53,7 +55,6 @@ from bot.messages import text as say
 from bot.money import Money
 from bot.ports import CashOut, CashOutOutcome, EventKind, PayoutAccounts, ProviderEvent
 from bot.repo.port import Conflict, Payouts, Tx
-from bot.store import PRIORITY_OUTCOME, Mark, Payout
 
 log = logging.getLogger(__name__)
 

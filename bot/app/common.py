@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from bot.app.base import CAP_WINDOW, SEEN_EVERY, Context, Shared, handle_of
 from bot.domain import Category, MessageKind
+from bot.domain.entities import PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, User
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, User
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ from bot import messages as msg
 from bot.app.base import Context, Shared, answers, handle_of, id_after, money, set_status
 from bot.app.common import Common
 from bot.domain import Reason, Status, Step, TransferKind, money_key
+from bot.domain.entities import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Transfer, User
 from bot.errors import AnswerInDoubt, CommandError
 from bot.messages import text as say
 from bot.repo.port import Tx
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, Transfer, User
 
 log = logging.getLogger(__name__)
 

@@ -13,13 +13,14 @@ from bot.app.ledger import DISPUTE_NOTES, FUNDS_WITHDRAWN, ledger, refunded
 from bot.app.payments import Payments
 from bot.app.settling import Settling
 from bot.domain import REFUNDS, SETTLEMENT, Cause, Fact, Reason, Settle, Status, Step
+from bot.domain.entities import PRIORITY_OUTCOME, Settlement, Transfer, TransferEvent
+from bot.domain.marks import Mark
 from bot.errors import ProviderError
 from bot.logs import transfer_context
 from bot.messages import text as say
 from bot.money import Money
 from bot.ports import EventKind, PayOutcome, PayResult, ProviderEvent
 from bot.repo.port import Tx
-from bot.store import PRIORITY_OUTCOME, Mark, Settlement, Transfer, TransferEvent
 
 log = logging.getLogger(__name__)
 

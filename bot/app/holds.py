@@ -26,13 +26,14 @@ from bot.app.ledger import (
 from bot.app.payments import Payments
 from bot.app.settling import Driven, Settling
 from bot.domain import Category, Cause, Reason, Settle, Status, Step
+from bot.domain.entities import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer
+from bot.domain.marks import Mark
 from bot.errors import ProviderError, ProviderTransient
 from bot.logs import transfer_context
 from bot.messages import span
 from bot.messages import text as say
 from bot.ports import Onboarding, PayOutcome, PayResult
 from bot.repo.port import Tx
-from bot.store import BALANCE, PRIORITY_OUTCOME, Mark, Settlement, Transfer
 
 # The settlement helpers stay importable from here (bot.admin, bot.reconcile).
 __all__ = ["BALANCE", "DISPUTE_NOTES", "FUNDS_WITHDRAWN", "Holds", "disputed", "ledger", "refunded", "release_due"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.domain.marks import DmCursor, MentionCursor
 from bot.ports import DirectMessage, Mention, ProviderEvent
-from bot.store import DmCursor, MentionCursor
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain import REFUNDS, Fact, Settle, Status, Step, release_retry_after
+from bot.domain.entities import BALANCE, Settlement
 from bot.repo.port import Tx
-from bot.store import BALANCE, Settlement
 
 
 def ledger(s: Tx, transfer_id: int | None) -> list[Settlement]:

@@ -10,6 +10,8 @@ from bot import messages as msg
 from bot.app.base import Context, handle_of, money, saved_id, set_status
 from bot.app.common import Common
 from bot.domain import Privacy, Reason, Status, TransferKind
+from bot.domain.entities import PRIORITY_OUTCOME, PRIORITY_URGENT, Transfer, User
+from bot.domain.marks import Mark
 from bot.errors import AmountTooSmall, IdempotencyError, ProviderError, ProviderTransient, ScaRequired
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -17,7 +19,6 @@ from bot.messages import span
 from bot.messages import text as say
 from bot.ports import PayOutcome, PayResult
 from bot.repo.port import Tx
-from bot.store import PRIORITY_OUTCOME, PRIORITY_URGENT, Mark, Transfer, User
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from bot.app.common import Common
 from bot.app.ledger import disputed, ledger, refunded, reversed_, sid
 from bot.app.settling import Driven, Settling
 from bot.domain import REFUNDS, Cause, Reason, Settle, Status, Step
+from bot.domain.entities import PRIORITY_OUTCOME, Settlement, Transfer
 from bot.messages import text as say
 from bot.money import Money
-from bot.store import PRIORITY_OUTCOME, Settlement, Transfer
 
 
 class Refunds:

@@ -27,6 +27,7 @@ from bot.domain import (
     Step,
     money_key,
 )
+from bot.domain.entities import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferEvent
 from bot.errors import IdempotencyError, InsufficientBalance, ProviderError, ProviderTransient, Undeliverable
 from bot.faults import fault_point
 from bot.logs import transfer_context
@@ -35,7 +36,6 @@ from bot.messages import text as say
 from bot.money import Money
 from bot.ports import Settled
 from bot.repo.port import Conflict, Tx
-from bot.store import BALANCE, PRIORITY_OUTCOME, Settlement, Transfer, TransferEvent
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from bot.app.base import Context
 from bot.domain import Status
-from bot.store import Mark
+from bot.domain.marks import Mark
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from bot import messages as msg
 from bot.app.base import HANDLE_FRESH, Ask, Context, handle_of, money, named_pairs, set_status
 from bot.app.common import Common
 from bot.app.wording import ask_dm_text, by_dm_text, request_texts
-from bot.domain import OUTBOX, Category, MessageKind, Privacy, Reason, Status, TransferKind
+from bot.domain import OUTBOX, WAITING, Category, MessageKind, Privacy, Reason, Send, Status, TransferKind
+from bot.domain.entities import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, Outbox, Transfer, User
 from bot.messages import text as say
 from bot.ports import XUser
 from bot.repo.port import Tx
-from bot.store import PRIORITY_CONFIRM, PRIORITY_OUTCOME, PRIORITY_REPLY, WAITING, Outbox, Send, Transfer, User
 
 log = logging.getLogger(__name__)
 

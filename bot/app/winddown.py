@@ -15,10 +15,11 @@ from bot.app.common import Common
 from bot.app.holds import Holds
 from bot.app.ledger import kept_for
 from bot.domain import Category, Reason, Status, TransferKind
+from bot.domain.entities import PRIORITY_OUTCOME, Transfer
+from bot.domain.marks import Mark
 from bot.errors import ProviderError
 from bot.messages import text as say
 from bot.money import Money
-from bot.store import PRIORITY_OUTCOME, Mark, Transfer
 
 log = logging.getLogger(__name__)
 
