@@ -21,6 +21,7 @@ import pytest
 from bot.mastodon.client import MastodonTimeline, port_id, status_of
 from bot.ports import FakeClock
 from bot.sims.mastodon import SIM_TOKEN, MastodonSim
+from bot.sims.mastodon_world import MastodonWorld
 from bot.sims.runner import Run
 
 BOB = "bob@other.example"  # on another instance: his edits reach the bot's instance by federation
@@ -94,8 +95,8 @@ def _move_cursor(run: Run) -> None:
 
 def _late_edit(run: Run, alias: str, text: str, made: Any) -> None:
     """The author's edit, made at `made` on their instance, reaches the bot's now."""
-    assert isinstance(run.sim, MastodonSim)
-    run.sim.edit(status_of(run.latest[alias]), text, edited_at=made)
+    assert isinstance(run.sim, MastodonWorld)
+    run.sim.instance.edit(status_of(run.latest[alias]), text, edited_at=made)
 
 
 def test_a_late_edit_voids_the_version_it_replaces_and_is_asked_anew(run: Run) -> None:
