@@ -85,8 +85,10 @@ class Answers:
         return self._on_dms(page, cursor=cursor)
 
     def _payers(self, page: list[DirectMessage]) -> set[str]:
-        """The senders of the page's new yeses that can be judged now: whether each has a saved card decides
-        whether their yes may start a payment. Asked of the provider before the DM's unit of work opens."""
+        """The senders of the page's new yeses that can be judged now and who have a payment waiting for their
+        answer: whether each has a saved card decides whether their yes may start it. Asked of the provider before
+        the DM's unit of work opens; a yes that can start nothing (nothing waiting: junk, however many) asks the
+        provider nothing (docs/consent.md, "Junk DMs cost little")."""
         read, now = self.shared.mentions_read_at, self.ctx.clock.now()
         yeses = [
             dm
@@ -100,7 +102,9 @@ class Answers:
             return set()
         with self.ctx.uow() as s:
             new = s.dms.unseen([dm.id for dm in yeses])
-        return {dm.sender_id for dm in yeses if dm.id in new}
+            senders = {dm.sender_id for dm in yeses if dm.id in new}
+            s.transfers.warm(senders, self.ctx.clock.now())  # one read for all of them: what they have pending
+            return {who for who in senders if s.transfers.pending_of(who)}
 
     def _on_dms(self, page: list[DirectMessage], *, cursor: DmCursor | None = None) -> int:
         cards = self.common.cards_of(self._payers(page))  # read, commit, call, commit: before the unit of work

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot import messages as msg
 from bot.app.base import ERROR_REPLY_EVERY, MAX_VERSIONS, Ask, Context, party, saved_id, set_status
@@ -71,8 +71,10 @@ class Asking:
         return handled
 
     def _senders(self, page: list[Mention], since: datetime | None) -> set[str]:
-        """The authors of the page's new send commands (to be acted on): whether each has a saved card shapes
-        their confirmation, and how many sends they may leave waiting."""
+        """The authors of the page's new send commands that may be asked (not while payments are paused or
+        winding down, nor past the author's sends per hour): whether each has a saved card shapes their
+        confirmation, and how many sends they may leave waiting. A command refused before it is asked asks the
+        provider nothing."""
         acted = [
             m
             for m in page
@@ -80,9 +82,18 @@ class Asking:
         ]
         if not acted:
             return set()
+        hour_ago = self.ctx.clock.now() - timedelta(hours=1)
         with self.ctx.uow() as s:
+            if s.checkpoints.flag(Mark.WINDING_DOWN):
+                return set()
+            held = s.checkpoints.flag(Mark.PAUSED)  # paused, only an edit of a waiting command is asked anew
             new = s.mentions.unseen([m.id for m in acted])
-        return {m.author_id for m in acted if m.id in new and self._is_send(m)}
+            authors = {
+                m.author_id for m in acted if m.id in new and (not held or m.id != m.root_id) and self._is_send(m)
+            }
+            limit = self.ctx.policy.sends_per_hour
+            s.transfers.warm(authors, hour_ago)  # one read for all of them
+            return {a for a in authors if s.transfers.sends_since(a, hour_ago, other_than_root="") < limit}
 
     def _is_send(self, m: Mention) -> bool:
         try:

@@ -696,3 +696,50 @@ def test_a_bare_yes_after_ones_send_was_voided_by_an_edit_pays_nothing_else(w: W
     w.svc.on_dm(w.posts.dm("bob", "yes"))
     assert w.statuses() == ["cancelled", "pending"]
     assert w.outbox()[-1][1].startswith("Your payment of $5.00 to @alice was cancelled by an edit of its post")
+
+
+def _card_lookups(w: World) -> list[str]:
+    """Who the provider is asked about, from now on: whether they have a saved card."""
+    asked: list[str] = []
+    real = w.provider.has_card
+
+    def has_card(user_id: str) -> bool:
+        asked.append(user_id)
+        return real(user_id)
+
+    w.provider.has_card = has_card  # type: ignore[method-assign]
+    return asked
+
+
+def test_junk_yeses_ask_the_provider_nothing(w: World) -> None:
+    """docs/consent.md, "Junk DMs cost little": thirty bare yeses from carol, who has nothing waiting, get the
+    allowance's ten answers and cost no card lookup (each would be a Stripe or Mangopay call); a yes that can
+    start a payment still asks."""
+    asked = _card_lookups(w)
+    for _ in range(30):
+        w.svc.on_dm(w.posts.dm("carol", "yes"))
+    assert len([text for to, text in w.outbox() if to == "12"]) == 10
+    assert asked == [], f"{len(asked)} card lookups for yeses that matched nothing"
+    w.svc.on_mention(w.posts.mention("bob", "@paybot send 5 to @alice"))
+    asked.clear()
+    w.svc.on_dm(w.posts.dm("bob", "yes"))
+    assert asked == ["10"] and w.transfers()[0].status == "completed"
+
+
+def test_sends_refused_before_they_are_asked_ask_the_provider_nothing(w: World) -> None:
+    """Sends answered with maintenance (payments paused) or past the sender's sends per hour are refused before
+    anything is asked: no card lookup for them; a send that is asked still looks the card up (its confirmation
+    says whether a card is saved)."""
+    asked = _card_lookups(w)
+    w.svc.set_paused(True)
+    for n in range(3):
+        w.svc.on_mention(w.posts.mention("carol", f"@paybot send {n + 1} to @alice"))
+    assert w.transfers() == [] and asked == []
+    w.svc.set_paused(False)
+    w.svc.policy = replace(w.svc.policy, sends_per_hour=1)
+    w.svc.on_mention(w.posts.mention("carol", "@paybot send 1 to @alice"))
+    assert asked == ["12"]
+    asked.clear()
+    for n in range(3):
+        w.svc.on_mention(w.posts.mention("carol", f"@paybot send {n + 2} to @alice"))
+    assert len(w.transfers()) == 1 and asked == []
