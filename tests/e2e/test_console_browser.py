@@ -230,7 +230,7 @@ def test_a_newcomer_signs_in_to_the_running_demo_finds_a_transfer_refunds_part_a
     import socket
     import subprocess
 
-    root = Path(__file__).parent.parent
+    root = Path(__file__).parents[2]  # the project: tests/e2e/ is two folders down
     if not (root / ".venv" / "bin" / "paybot").exists() or shutil.which("curl") is None:
         pytest.skip("scripts/console-demo runs paybot from .venv (scripts/test installs it) and needs curl")
     ports = []
