@@ -162,7 +162,7 @@ def test_a_broken_rule_is_found_and_its_seed_replays_the_same_failure(
 def test_a_yes_taken_before_its_confirmation_is_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With the bot counting any yes, whenever it was sent (the rule before versions), the people's
     yeses ahead of a command, or read with an edit, pay what nobody was shown: some seed finds it."""
-    monkeypatch.setattr("bot.app.answers.answers", lambda *_args: True)
+    monkeypatch.setattr("bot.app.confirming.answers", lambda *_args: True)
     for seed in range(1, 30):
         try:
             CrashRun(seed, "sandbox", actions=60, workdir=tmp_path).execute()
