@@ -539,6 +539,40 @@ def test_checking_a_password_holds_no_write_lock(world: ConsoleWorld, monkeypatc
     assert seen == [1]
 
 
+def _a_page_in_adas_session(
+    database_url: str, action: str, transfer_id: int | None, amount_minor: int | None, question: str
+) -> tuple[Any, SqlStore, datetime, str, str]:
+    """A migrated store with operator ada signed in, and a confirmation page of `action` shown in her session:
+    (engine, store, now, her session's token, the page's token)."""
+    from bot import migrate
+    from bot.console import actions
+    from bot.repo.engine import make_engine
+
+    engine = make_engine(database_url, create_tables=False)
+    migrate.upgrade(engine)
+    store = SqlStore(engine)
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    operators.add(store, "ada", PASSWORD, now)
+    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
+    assert seat is not None
+    return (
+        engine,
+        store,
+        now,
+        seat,
+        actions.issue(store, "ada", action, transfer_id, amount_minor, question, now, session=seat),
+    )
+
+
+def _refused_in(client: FlaskClient, transfer: int, old: dict[str, str], world: ConsoleWorld) -> None:
+    """`old`, a refund page's form shown in another session, posted in `client`'s with its own CSRF token: refused,
+    nothing refunded."""
+    csrf = csrf_of(client.get(f"/console/transfers/{transfer}").get_data(as_text=True))
+    r = client.post(f"/console/transfers/{transfer}/refund", data={**old, "csrf": csrf})
+    assert r.status_code == 400 and "nothing was done" in text(r)
+    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+
+
 # ------------------------------------------------ a confirmation page does what it said, once (attack-f, break 1)
 
 
@@ -641,20 +675,11 @@ def test_a_confirmation_works_only_for_what_it_was_shown_for(world: ConsoleWorld
 def test_simultaneous_posts_of_one_confirmation_spend_it_once(database_url: str) -> None:
     """Two posts of one page at the same instant (a double click reaching two web processes), on SQLite and on
     PostgreSQL: one claim is fresh, the other finds it used."""
-    from bot import migrate
     from bot.console import actions
-    from bot.repo.engine import make_engine
     from tests.support.racing import at_once
 
-    engine = make_engine(database_url, create_tables=False)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
-    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-    operators.add(store, "ada", PASSWORD, now)
-    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
-    assert seat is not None
     question = "Refund $2.00 of transfer 7 to its sender?"
-    token = actions.issue(store, "ada", "refund", 7, 200, question, now, session=seat)
+    engine, store, now, seat, token = _a_page_in_adas_session(database_url, "refund", 7, 200, question)
     claims = at_once(lambda _: actions.claim(store, token, "ada", "refund", 7, now, session=seat), [1, 2, 3])
     for minutes in range(20, 121, 20):  # the session kept alive by a page every 20 minutes, past VALID
         assert operators.operator_of(store, seat, now + timedelta(minutes=minutes)) == "ada"
@@ -827,10 +852,7 @@ def test_a_page_shown_to_a_removed_operator_does_nothing_for_a_new_one_of_that_n
     operators.add(world.store, "ada", PASSWORD + "x", world.run.clock.now())
     c2 = world.app().test_client()
     assert sign_in(c2, password=PASSWORD + "x").status_code == 303
-    csrf = csrf_of(c2.get(f"/console/transfers/{transfer}").get_data(as_text=True))
-    r = c2.post(f"/console/transfers/{transfer}/refund", data={**old, "csrf": csrf})
-    assert r.status_code == 400 and "nothing was done" in text(r)
-    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+    _refused_in(c2, transfer, old, world)
 
 
 def test_a_page_shown_before_a_sign_out_does_nothing_after_signing_in_again(
@@ -840,10 +862,7 @@ def test_a_page_shown_before_a_sign_out_does_nothing_after_signing_in_again(
     old = form_of(client.get(f"/console/transfers/{transfer}/refund?amount=2").get_data(as_text=True))
     client.post("/console/sign-out", data={"csrf": csrf_of(client.get("/console/health").get_data(as_text=True))})
     assert sign_in(client).status_code == 303
-    csrf = csrf_of(client.get(f"/console/transfers/{transfer}").get_data(as_text=True))
-    r = client.post(f"/console/transfers/{transfer}/refund", data={**old, "csrf": csrf})
-    assert r.status_code == 400 and "nothing was done" in text(r)
-    assert admin.show(world.store, transfer)["refunded"] == "0.00"  # type: ignore[index]
+    _refused_in(client, transfer, old, world)
 
 
 def test_a_page_shown_in_one_session_does_nothing_in_another_of_the_same_operator(
@@ -867,19 +886,10 @@ def test_a_spend_waits_for_the_operator_rows_lock_and_then_finds_the_session_gon
     starts only once the lock is held."""
     import threading
 
-    from bot import migrate
     from bot.console import actions
-    from bot.repo.engine import make_engine
     from bot.repo.rows import Operator, OperatorSession
 
-    engine = make_engine(database_url, create_tables=False)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
-    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-    operators.add(store, "ada", PASSWORD, now)
-    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
-    assert seat is not None
-    token = actions.issue(store, "ada", "pause", None, None, "Pause?", now, session=seat)
+    engine, store, now, seat, token = _a_page_in_adas_session(database_url, "pause", None, None, "Pause?")
     locked, claims = threading.Event(), []
 
     def spend() -> None:
@@ -926,18 +936,9 @@ def test_a_sign_out_during_a_spend_waits_for_it(database_url: str, monkeypatch: 
     has had 3 s to finish (on the code before, PostgreSQL's sign-out committed within them)."""
     import threading
 
-    from bot import migrate
     from bot.console import actions
-    from bot.repo.engine import make_engine
 
-    engine = make_engine(database_url, create_tables=False)
-    migrate.upgrade(engine)
-    store = SqlStore(engine)
-    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
-    operators.add(store, "ada", PASSWORD, now)
-    seat = operators.sign_in(store, "ada", PASSWORD, "", "10.0.0.1", now).token
-    assert seat is not None
-    token = actions.issue(store, "ada", "pause", None, None, "Pause payments?", now, session=seat)
+    engine, store, now, seat, token = _a_page_in_adas_session(database_url, "pause", None, None, "Pause payments?")
     checked, let_go = threading.Event(), threading.Event()
     lasts = actions._session_lasts
 
