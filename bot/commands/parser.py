@@ -8,7 +8,8 @@ itself, currencies, the memo's length). A command written with a French verb is 
 from __future__ import annotations
 
 import re
-from functools import cache
+from collections.abc import Hashable
+from functools import cache, lru_cache
 from importlib import resources
 
 from lark import Lark, Token, Transformer, UnexpectedInput, v_args
@@ -263,10 +264,23 @@ def parse_command(
     a handle is refused as X refuses it.
     """
     try:
+        if isinstance(enabled, Hashable):
+            return _parsed_command(text, bot, currency, enabled, fediverse)
         return _parse_command(text, bot, currency, enabled, fediverse)
     except CommandError as err:
         err.key = on_timeline(err.key, mastodon=fediverse)  # "an X handle" is said otherwise on Mastodon
         raise
+
+
+# The commands parsed lately: a post is read twice as it is handled (whether its author may be asked, then the
+# post itself) and most DMs say the same few words ("yes"). A Command is frozen; a refusal is not kept (each
+# caller gets its own CommandError, which it may change) and is worked out again.
+PARSED_KEPT = 4096
+
+
+@lru_cache(maxsize=PARSED_KEPT)
+def _parsed_command(text: str, bot: str, currency: str, enabled: tuple[str, ...] | None, fediverse: bool) -> Command:
+    return _parse_command(text, bot, currency, enabled, fediverse)
 
 
 def _parse_command(text: str, bot: str, currency: str, enabled: tuple[str, ...] | None, fediverse: bool) -> Command:
@@ -335,8 +349,10 @@ def dm_lang(text: str) -> str:
     return "fr" if first in _FRENCH_DM_WORDS else "en"
 
 
+@lru_cache(maxsize=PARSED_KEPT)
 def parse_dm(text: str) -> DmCommand:
-    """Parse the text of a direct message to the bot; anything else is refused with the DM help."""
+    """Parse the text of a direct message to the bot; anything else is refused with the DM help. (The commands
+    parsed lately are kept, as parse_command's: a DmCommand is frozen, a refusal is worked out again.)"""
     text = _check_text(text).strip()
     lang = dm_lang(text)
     try:

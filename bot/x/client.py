@@ -19,16 +19,15 @@ from typing import Any
 import requests
 import stamina
 import tweepy
-from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.ports import Clock, DirectMessage, DmPage, Mention, SentDm, SystemClock, XUser
 from bot.x.pricing import Meter
+from bot.x.transport import LocalBaseAdapter, SignedClient
 
 log = logging.getLogger(__name__)
 DM_SENT_PAGES = 10  # how far back a send in doubt is looked for (50 events a page)
 
-X_HOSTS = ("https://api.twitter.com", "https://api.x.com")
 TWEET_FIELDS = [
     "author_id",
     "created_at",
@@ -40,24 +39,6 @@ TWEET_FIELDS = [
 ]
 MAX_MENTION_PAGES = 8  # 8 x 100 = the 800 mentions X lets anyone reach
 USAGE_CAPPED = "usage-capped"
-
-
-class _LocalBaseAdapter(HTTPAdapter):
-    """Sets a default timeout on every request and, optionally, sends X's hosts to `base`."""
-
-    def __init__(self, base: str | None, timeout: float) -> None:
-        super().__init__()
-        self.base = base.rstrip("/") if base else None
-        self.timeout = timeout
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if self.base and request.url:
-            for host in X_HOSTS:
-                if request.url.startswith(host):
-                    request.url = self.base + request.url[len(host) :]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        return super().send(request, **kwargs)
 
 
 def _parse_time(raw: str | None) -> datetime:
@@ -81,17 +62,15 @@ class XClient:
         dm_page_size: int = 20,
         clock: Clock | None = None,
     ) -> None:
-        self.client = tweepy.Client(
+        self.client = SignedClient(
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
             access_token=access_token,
             access_token_secret=access_token_secret,
-            return_type=requests.Response,
-            wait_on_rate_limit=False,
         )
         session = self.client.session
         session.trust_env = False
-        adapter = _LocalBaseAdapter(base_url, timeout)
+        adapter = LocalBaseAdapter(base_url, timeout)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self.dm_page_size = dm_page_size

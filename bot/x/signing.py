@@ -1,0 +1,123 @@
+"""OAuth 1.0a (HMAC-SHA1, in the Authorization header) as requests_oauthlib's `OAuth1` signs tweepy's requests,
+with the constant parts worked out once.
+
+requests_oauthlib builds an oauthlib `Client` per request (tweepy makes a new `OAuth1` for each call), renders the
+header twice, parses it back and percent-encodes every parameter each time: 40-odd escapes for a request with no
+query. Here the key, token and signing key are escaped once; a request escapes its nonce, timestamp, query
+parameters and signature, with oauthlib's own functions (`escape`, `base_string_uri`, `signature_base_string`).
+The header is byte for byte the one `OAuth1` writes for the same nonce and timestamp
+(tests/unit/test_x_signing.py checks it on generated requests). What this path does not cover (a form-encoded
+body, a fragment, a query oauthlib would refuse, an Authorization header already set) is signed by `OAuth1`
+itself."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Callable
+from functools import partial
+from urllib.parse import parse_qsl, quote
+
+import requests
+from oauthlib.common import INVALID_HEX_PATTERN, generate_nonce, generate_timestamp, urlencoded
+from oauthlib.oauth1.rfc5849.signature import base_string_uri
+from oauthlib.oauth1.rfc5849.utils import unescape
+from requests_oauthlib import OAuth1
+
+# oauthlib's `utils.escape` (RFC 5849 section 3.6) is `quote(s.encode("utf-8"), safe=b"~")` after type checks:
+# the standard library's quote of a str encodes it as UTF-8, strictly, and is the same function
+escape = partial(quote, safe="~")
+# A URL split at its path: what urlparse would call scheme and netloc, and a path that base_string_uri keeps as it
+# is (no ";params", space or percent sign to treat)
+SIMPLE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.-]+(?::[0-9]+)?)(/[A-Za-z0-9_.~/-]*)")
+
+
+class OAuth1Signer(requests.auth.AuthBase):
+    """Signs a request as `OAuth1(consumer_key, consumer_secret, access_token, access_token_secret, decoding=None)`
+    does. `nonce` and `timestamp` replace oauthlib's generators (the tests fix them)."""
+
+    def __init__(
+        self,
+        consumer_key: str,
+        consumer_secret: str,
+        access_token: str,
+        access_token_secret: str,
+        *,
+        nonce: Callable[[], str] = generate_nonce,
+        timestamp: Callable[[], str] = generate_timestamp,
+    ) -> None:
+        self.nonce = nonce
+        self.timestamp = timestamp
+        self.consumer_key = consumer_key
+        self.consumer_secret = consumer_secret
+        self.access_token = access_token
+        self.access_token_secret = access_token_secret
+        self._hmac_key = (escape(consumer_secret) + "&" + escape(access_token_secret)).encode("utf-8")
+        # the constant oauth_* parameters, escaped as normalize_parameters and prepare_headers escape them
+        self._constant = [
+            ("oauth_version", escape("1.0")),
+            ("oauth_signature_method", escape("HMAC-SHA1")),
+            ("oauth_consumer_key", escape(consumer_key)),
+            ("oauth_token", escape(access_token)),
+        ]
+        self._header_tail = "".join(f', {k}="{v}"' for k, v in self._constant)
+        self._origins: dict[str, str] = {}  # "https://api.twitter.com" -> its escaped base string URI
+        self._fast = bool(access_token)  # without a token oauthlib leaves oauth_token out: OAuth1's business
+
+    def _fallback(self, r: requests.PreparedRequest, nonce: str, timestamp: str) -> requests.PreparedRequest:
+        auth = OAuth1(
+            self.consumer_key,
+            client_secret=self.consumer_secret,
+            resource_owner_key=self.access_token,
+            resource_owner_secret=self.access_token_secret,
+            decoding=None,
+            nonce=nonce,
+            timestamp=timestamp,
+        )
+        return auth(r)  # type: ignore[no-any-return]
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        nonce, timestamp = self.nonce(), self.timestamp()
+        url, method = r.url, r.method
+        content_type = r.headers.get("Content-Type", "")
+        if (
+            not self._fast
+            or not isinstance(url, str)
+            or not isinstance(method, str)
+            or not isinstance(content_type, str)
+            # OAuth1 signs the body when it is form-encoded (or has no type and reads as a form); a JSON body, or
+            # none, is left out of the signature
+            or "application/x-www-form-urlencoded" in content_type
+            or (r.body is not None and not content_type)
+            or "Authorization" in r.headers
+            or "Host" in r.headers  # oauthlib signs its host instead of the URL's
+        ):
+            return self._fallback(r, nonce, timestamp)
+        base, _, query = url.partition("?")
+        simple = SIMPLE_URL.fullmatch(base)
+        if simple is None:
+            return self._fallback(r, nonce, timestamp)
+        origin = self._origins.get(simple[1])
+        if origin is None:  # scheme and host lowercased, a default port left out
+            origin = self._origins[simple[1]] = escape(base_string_uri(simple[1] + "/")[:-1])
+        params_nonce, params_timestamp = escape(nonce), escape(timestamp)
+        params = [("oauth_nonce", params_nonce), ("oauth_timestamp", params_timestamp), *self._constant]
+        if query:
+            if not set(query) <= urlencoded or INVALID_HEX_PATTERN.search(query):
+                return self._fallback(r, nonce, timestamp)  # oauthlib refuses these: let it say so
+            for k, v in parse_qsl(query, keep_blank_values=True):
+                params.append((escape(k), escape(unescape(v) if k.startswith("oauth_") else v)))
+        params.sort()
+        # the signature base string (section 3.4.1.1): escaping works character by character, so the escaped
+        # URI is the escaped origin and the escaped path
+        normalized = "&".join(f"{k}={v}" for k, v in params)
+        text = f"{escape(method.upper())}&{origin}{escape(simple[2])}&{escape(normalized)}"
+        digest = hmac.new(self._hmac_key, text.encode("utf-8"), hashlib.sha1).digest()
+        signature = escape(base64.b64encode(digest).decode("utf-8"))
+        r.headers["Authorization"] = (
+            f'OAuth oauth_nonce="{params_nonce}", oauth_timestamp="{params_timestamp}"'
+            f'{self._header_tail}, oauth_signature="{signature}"'
+        )
+        return r
