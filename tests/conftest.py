@@ -52,10 +52,21 @@ stamina.set_testing(True, attempts=3)
 SLOW_TIMEOUT = 1800
 
 
+def _rank(item: pytest.Item) -> int:
+    """0: a long test that starts processes of its own (the crash runs, the model test), 1: another long test, 2: the
+    rest."""
+    if item.get_closest_marker("slow") is None:
+        return 2
+    return 0 if item.get_closest_marker("process") is not None else 1
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The long tests (marker `slow`) first, each kind in its files' order: pytest's workers start them at once and
-    end together on the many short ones, rather than one worker finishing a crash run alone."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """The long tests (marker `slow`) first, the longest kind (those that start processes) before the others, each
+    kind in its files' order. scripts/test hands them out with pytest-xdist's work stealing (`--dist worksteal`): each
+    worker starts on half of this order, and a worker whose half is done takes half of what the other has not
+    started, from its end; so the two end together on the many short ones, rather than one worker finishing a crash
+    run alone."""
+    items.sort(key=_rank)
     for item in items:  # a timeout catches a hang, never a slow machine: a long test gets at least SLOW_TIMEOUT
         own = item.get_closest_marker("timeout")
         if item.get_closest_marker("slow") is not None and (own is None or own.args[0] < SLOW_TIMEOUT):

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from bot.sims.runner import Run, run_scenario
-from tests.support.scenario_kit import SCENARIOS
+from tests.support.scenario_kit import not_listed_for
 
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
@@ -32,12 +32,18 @@ OTHERWISE = {
 }
 
 
+# Every scenario that does not name Mangopay among its providers ("providers": [...]); those that do run on Mangopay
+# in test_scenarios.py (test_scenario_on_other_providers), with every check below and every DM: not run twice.
+ONLY_HERE = not_listed_for("mangopay")
+
+
 # Not measured by coverage (pytest-cov's no_cover): the scenarios' code is measured on the sandbox
 # (test_scenarios.py), the Mangopay adapter's by the tests below and tests/integration/test_mangopay*.py.
 @pytest.mark.no_cover
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+@pytest.mark.parametrize("path", ONLY_HERE, ids=[p.stem for p in ONLY_HERE])
 def test_every_scenario_ends_the_same_on_mangopay(path: Path) -> None:
-    """The transfers end as the scenario expects (as on the sandbox), with the same public replies."""
+    """The transfers end as the scenario expects (as on the sandbox), with the same public replies. (The scenarios
+    that name Mangopay among their providers run on it in test_scenarios.py, every message checked.)"""
     scenario = json.loads(path.read_text(encoding="utf-8"))
     outcome, _ = run_scenario(scenario, provider="mangopay")
     expect = scenario["expect"]

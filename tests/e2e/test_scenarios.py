@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.sims.runner import run_scenario
-from tests.support.scenario_kit import SCENARIOS, check
+from tests.support.scenario_kit import SCENARIOS, check, listed_providers
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +21,7 @@ def test_scenario(path: Path) -> None:
     check(outcome, scenario["expect"])
 
 
-ON_PROVIDERS = [
-    (path, provider)
-    for path in SCENARIOS
-    for provider in json.loads(path.read_text(encoding="utf-8")).get("providers", [])
-    if provider != "sandbox"
-]
+ON_PROVIDERS = [(path, provider) for path in SCENARIOS for provider in listed_providers(path) if provider != "sandbox"]
 
 
 # Not measured by coverage (pytest-cov's no_cover): the same runs as test_scenario's, on a provider whose adapter

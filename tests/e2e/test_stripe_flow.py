@@ -33,7 +33,7 @@ from bot.repo.sql import SqlStore
 from bot.sims.runner import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
-from tests.support.scenario_kit import SCENARIOS
+from tests.support.scenario_kit import not_listed_for
 from tests.support.worker_kit import (
     pay_killed_after_the_charge,
     restart_until_replied,
@@ -45,12 +45,18 @@ from tests.support.worker_kit import sim as xsim  # noqa: F401 (a fixture)
 pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
+# Every scenario that does not name Stripe among its providers ("providers": [...]); those that do run on Stripe
+# in test_scenarios.py (test_scenario_on_other_providers), with every check below and every DM: not run twice.
+ONLY_HERE = not_listed_for("stripe")
+
+
 # Not measured by coverage (pytest-cov's no_cover): the scenarios' code is measured on the sandbox
 # (test_scenarios.py), the Stripe adapter's by the tests below and tests/integration/test_stripe.py (docs/testing.md).
 @pytest.mark.no_cover
-@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+@pytest.mark.parametrize("path", ONLY_HERE, ids=[p.stem for p in ONLY_HERE])
 def test_every_scenario_ends_the_same_on_stripe(path: Path) -> None:
-    """The transfers end as the scenario expects (as on the sandbox), with the same public replies."""
+    """The transfers end as the scenario expects (as on the sandbox), with the same public replies. (The scenarios
+    that name Stripe among their providers run on it in test_scenarios.py, every message checked.)"""
     scenario = json.loads(path.read_text(encoding="utf-8"))
     outcome, _ = run_scenario(scenario, provider="stripe")
     expect = scenario["expect"]
