@@ -117,6 +117,8 @@ def main() -> None:
 
             event.listen(bot.engine, "commit", count)
             event.listen(bot.engine, "before_cursor_execute", count_statement)
+            # SQLite's BEGIN IMMEDIATE goes to the driver directly (bot.repo.engine): counted here, as one statement
+            event.listen(bot.engine, "begin", lambda conn: count_statement(conn, None, "BEGIN IMMEDIATE"))
             worker = bot.worker
             worker.run_until_idle()
             commits = statements = 0

@@ -52,6 +52,7 @@ class Asking:
             new = s.mentions.unseen([m.id for m in page])
             people = {u.id for m in page if m.id in new for u in (XUser(m.author_id, ""), *m.mentioned.values())}
             self.common.read_ahead(s, people, {m.root_id for m in page if m.id in new})
+            s.payouts.warm(people)  # the codes a cash-out holds, which a new confirmation code must not take
             handled = 0
             for m in page:
                 if m.id not in new:

@@ -156,6 +156,9 @@ class MemPayouts(_Repo[Payout]):
     def open(self) -> int:
         return len(self.t.where(lambda p: p.status == PayoutStatus.CREATED))
 
+    def warm(self, user_ids: Iterable[str]) -> None:
+        """Nothing to read ahead in memory."""
+
     def awaiting_account(self, user_id: str) -> list[Payout]:
         rows = self.t.where(lambda p: p.user_id == user_id and p.status == PayoutStatus.CONFIRM_ACCOUNT)
         return sorted(rows, key=lambda p: p.id or 0, reverse=True)

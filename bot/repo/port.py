@@ -241,6 +241,11 @@ class Payouts(Protocol):
         """The user's cash-outs waiting for them to confirm a new account (CONFIRM_ACCOUNT), newest first."""
         ...
 
+    def warm(self, user_ids: Iterable[str]) -> None:
+        """Read at once what `awaiting_account` will be asked of these people in this unit of work (a page of
+        mentions): an optimisation only, answers are the same without it."""
+        ...
+
     def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:
         """The accounts (provider ids) the user confirmed by DM, and those they refused."""
         ...

@@ -5,7 +5,7 @@ transaction (on SQLite, BEGIN IMMEDIATE: see bot.repo.engine.make_engine)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -18,10 +18,8 @@ from bot.domain import WAITING, Category, Fact, Send
 from bot.domain.entities import (
     PRIORITY_CONFIRM,
     Checkpoint,
-    IdentityRecord,
     Lease,
     Outbox,
-    PageLink,
     ProcessedDm,
     ProcessedTweet,
     TransferEvent,
@@ -29,8 +27,9 @@ from bot.domain.entities import (
 )
 from bot.domain.marks import Mark
 from bot.repo.port import Conflict, Store, Tx
-from bot.repo.sql_base import LATER, _Table, land
+from bot.repo.sql_base import LATER, UowSession, _Table, land
 from bot.repo.sql_money import SqlPayouts, SqlSettlements
+from bot.repo.sql_pages import SqlIdentities, SqlPageLinks
 from bot.repo.sql_transfers import SqlTransfers
 
 R = TypeVar("R")
@@ -220,81 +219,32 @@ class SqlCheckpoints(_Table):
         return self.get(name) == "1"
 
 
-class SqlIdentities(_Table):
-    def get(self, user_id: str) -> IdentityRecord | None:
-        return self.s.get(IdentityRecord, user_id)
-
-    def add(self, record: IdentityRecord) -> None:
-        self._add(self.s.merge(record))
-
-
-class SqlPageLinks(_Table):
-    def get(self, nonce: str) -> PageLink | None:
-        return self.s.get(PageLink, nonce)
-
-    def add(self, link: PageLink) -> None:
-        self._add(link)
-
-    def use(self, nonce: str, now: datetime) -> bool:
-        # One conditional UPDATE: PostgreSQL makes a second one wait for the first's commit, then finds no row;
-        # SQLite has one writer at a time (BEGIN IMMEDIATE).
-        self.s.flush()
-        result = self.s.execute(
-            update(PageLink)
-            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now)
-            .values(used_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    def claim(self, nonce: str, token: str, now: datetime) -> bool:
-        self.s.flush()
-        free = col(PageLink.claim).is_(None)
-        result = self.s.execute(
-            update(PageLink)
-            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.expires_at) > now, free)
-            .values(claim=token)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    def release(self, nonce: str, token: str) -> None:
-        self.s.flush()
-        self.s.execute(
-            update(PageLink)
-            .where(col(PageLink.nonce) == nonce, col(PageLink.claim) == token)
-            .values(claim=None)
-            .execution_options(synchronize_session="fetch")
-        )
-
-    def use_claimed(self, nonce: str, token: str, now: datetime) -> bool:
-        self.s.flush()
-        result = self.s.execute(
-            update(PageLink)
-            .where(col(PageLink.nonce) == nonce, col(PageLink.used_at).is_(None), col(PageLink.claim) == token)
-            .values(used_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
 class SqlTx:
     """One unit of work on a session. `session` is there for operator reports and tests; the
     use cases see only the port (`bot.repo.port.Tx`)."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: UowSession) -> None:
         self.session = session
-        self.transfers = SqlTransfers(session)
-        self.users = SqlUsers(session)
-        self.outbox = SqlMessages(session)
-        self.settlements = SqlSettlements(session)
-        self.timeline = SqlSteps(session)
-        self.payouts = SqlPayouts(session)
-        self.mentions = SqlProcessed(session, ProcessedTweet)
-        self.dms = SqlProcessed(session, ProcessedDm)
-        self.checkpoints = SqlCheckpoints(session)
-        self.identities = SqlIdentities(session)
-        self.page_links = SqlPageLinks(session)
+
+    # Each repository is made when the unit of work first asks for it (`__getattr__`; most ask for a few).
+    transfers: SqlTransfers
+    users: SqlUsers
+    outbox: SqlMessages
+    settlements: SqlSettlements
+    timeline: SqlSteps
+    payouts: SqlPayouts
+    mentions: SqlProcessed
+    dms: SqlProcessed
+    checkpoints: SqlCheckpoints
+    identities: SqlIdentities
+    page_links: SqlPageLinks
+
+    def __getattr__(self, name: str) -> Any:
+        make = _REPOSITORIES.get(name)
+        if make is None:
+            raise AttributeError(name)
+        repo = self.__dict__[name] = make(self.session)
+        return repo
 
     def flush(self) -> None:
         # the deferred rows (messages, timeline steps, processed ids) wait for the commit: nobody needs their ids
@@ -305,8 +255,12 @@ class SqlTx:
 
     def commit(self) -> None:
         try:
+            self.session.write_staged()
             land(self.session)
             self.session.commit()
+            self.session.committed()
+            if "payouts" in self.__dict__:
+                self.payouts.committed()
         except IntegrityError as err:
             self.rollback()
             raise Conflict(str(err.orig)) from err
@@ -316,11 +270,19 @@ class SqlTx:
 
     def rollback(self) -> None:
         self.session.info.pop(LATER, None)
+        self.session.forget_staged()
         self.session.rollback()
-        self.checkpoints.seen.clear()
-        self.users.known.clear()
-        self.transfers.roots.clear()
-        self.transfers.senders.clear()
+        # what the repositories read once is read again (of those made)
+        made = self.__dict__
+        if "checkpoints" in made:
+            self.checkpoints.seen.clear()
+        if "users" in made:
+            self.users.known.clear()
+        if "transfers" in made:
+            self.transfers.roots.clear()
+            self.transfers.senders.clear()
+        if "payouts" in made:
+            self.payouts.rolled_back()
 
     # Pass-throughs for operator reports and tests (not part of the port).
     def exec(self, *args: Any, **kwargs: Any) -> Any:
@@ -335,6 +297,21 @@ class SqlTx:
         self.session.add(row)
 
 
+_REPOSITORIES: dict[str, Callable[[UowSession], object]] = {
+    "transfers": SqlTransfers,
+    "users": SqlUsers,
+    "outbox": SqlMessages,
+    "settlements": SqlSettlements,
+    "timeline": SqlSteps,
+    "payouts": SqlPayouts,
+    "mentions": lambda s: SqlProcessed(s, ProcessedTweet),
+    "dms": lambda s: SqlProcessed(s, ProcessedDm),
+    "checkpoints": SqlCheckpoints,
+    "identities": SqlIdentities,
+    "page_links": SqlPageLinks,
+}
+
+
 class SqlStore:
     """The store on SQL: units of work and the lease. `engine` from `bot.repo.engine.make_engine`."""
 
@@ -343,7 +320,7 @@ class SqlStore:
 
     @contextmanager
     def __call__(self) -> Iterator[SqlTx]:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with UowSession(self.engine, expire_on_commit=False) as session:
             try:
                 yield SqlTx(session)
             finally:

@@ -554,6 +554,42 @@ def test_payout_queries(store: Store) -> None:
             s.commit()
 
 
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_awaiting_account_answers_alike_when_read_ahead(store: Store, warm: bool) -> None:
+    """`Payouts.warm` changes no answer of `awaiting_account`: cash-outs added, or moved into or out of waiting,
+    after it count as a query would see them, and a rollback forgets those added."""
+    waiting = str(PayoutStatus.CONFIRM_ACCOUNT)
+
+    def payout(key: str, user: str = "9", status: str = waiting) -> Payout:
+        return Payout(user_id=user, key=key, currency="EUR", status=status, created_at=NOW, updated_at=NOW)
+
+    with store() as s:
+        for p in (payout("a"), payout("b", status=str(PayoutStatus.CREATED)), payout("c"), payout("d", user="8")):
+            s.payouts.add(p)
+        s.commit()
+    with store() as s:
+        if warm:
+            s.payouts.warm(["9", "8", "7"])
+        assert [p.key for p in s.payouts.awaiting_account("9")] == ["c", "a"]
+        assert s.payouts.awaiting_account("7") == []
+        b, c = s.payouts.by_key("b"), s.payouts.by_key("c")
+        assert b is not None and c is not None
+        b.status, c.status = waiting, str(PayoutStatus.NOT_MADE)  # changed in this unit of work
+        s.payouts.add(payout("e"))
+        s.payouts.add(payout("f", user="7"))
+        assert [p.key for p in s.payouts.awaiting_account("9")] == ["e", "b", "a"]
+        assert [p.key for p in s.payouts.awaiting_account("7")] == ["f"]
+        s.rollback()
+        if warm:
+            s.payouts.warm(["9", "7"])
+        assert [p.key for p in s.payouts.awaiting_account("9")] == ["c", "a"]
+        assert s.payouts.awaiting_account("7") == []
+        s.payouts.add(payout("g", user="7"))
+        s.commit()
+        assert [p.key for p in s.payouts.awaiting_account("7")] == ["g"]
+        assert [p.key for p in s.payouts.awaiting_account("8")] == ["d"]
+
+
 def test_timeline_notes(store: Store) -> None:
     (tid,) = add_all(store, transfer())
     with store() as s:
