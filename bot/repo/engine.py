@@ -16,13 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from bot.repo.schema import metadata
 
-__all__ = ["WAL_SWITCH_PATIENCE", "Engine", "UnitOfWork", "database_url", "make_engine", "reach", "try_write"]
+__all__ = [
+    "WAL_SWITCH_PATIENCE",
+    "Engine",
+    "UnitOfWork",
+    "database_url",
+    "make_engine",
+    "make_reader",
+    "reach",
+    "try_write",
+]
 
 
 def database_url(url: str | None, sqlite_path: str | Path) -> str:
@@ -87,6 +97,13 @@ def make_engine(url: str, *, create_tables: bool = True) -> Engine:
     if create_tables:
         metadata.create_all(engine)
     return engine
+
+
+def make_reader(url: str) -> Engine:
+    """An engine for reads only, with none of `make_engine`'s hooks: on SQLite no BEGIN IMMEDIATE, so in WAL mode
+    it reads while another connection holds the write lock (the Mangopay adapter reads people's identities so,
+    while the worker's own transaction may hold it). It makes no table."""
+    return sqlalchemy.create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {})
 
 
 class UnitOfWork:

@@ -19,6 +19,8 @@ __all__ = [
     "Queues",
     "Story",
     "Trouble",
+    "command_transfers",
+    "every_transfer",
     "handles",
     "money_trouble",
     "payouts_since",
@@ -62,6 +64,18 @@ def transfers(
         query = query.where(or_(Transfer.sender_id == user_id, Transfer.recipient_id == user_id))
     with uow() as s:
         return list(s.exec(query))
+
+
+def command_transfers(uow: SqlStore, root_id: str) -> list[Transfer]:
+    """The transfers one command made (by its root post's id, whatever its status), oldest first."""
+    with uow() as s:
+        return list(s.exec(select(Transfer).where(Transfer.root_tweet_id == root_id).order_by(col(Transfer.id))))
+
+
+def every_transfer(uow: SqlStore) -> list[Transfer]:
+    """Every transfer, oldest first (what `paybot simulate` reports of a run)."""
+    with uow() as s:
+        return list(s.exec(select(Transfer).order_by(col(Transfer.id))))
 
 
 @dataclass(frozen=True)

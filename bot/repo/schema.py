@@ -9,6 +9,8 @@ else happens at import time."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, Table, UniqueConstraint
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
@@ -43,7 +45,7 @@ from bot.domain.entities import (
 )
 from bot.domain.values import Category
 from bot.repo import rows as rows
-from bot.repo.types import UTCDateTime, one_of
+from bot.repo.types import UTCDateTime, Word, one_of
 
 __all__ = ["TABLES", "metadata"]
 
@@ -56,6 +58,19 @@ def _text(
 ) -> Column[str]:
     """A text column; `default`, the entity's, for an INSERT that leaves the column out."""
     return Column(name, AutoString(), nullable=nullable, index=index, unique=unique, default=default)
+
+
+def _word(
+    table: str,
+    name: str,
+    enum: type[StrEnum],
+    *,
+    nullable: bool = False,
+    index: bool = False,
+    default: str | None = None,
+) -> Column[str]:
+    """A text column of one of `enum`'s words, read back as its members (`Word`); its CHECK is `one_of`'s."""
+    return Column(name, Word(enum, f"{table}.{name}"), nullable=nullable, index=index, unique=False, default=default)
 
 
 def _int(name: str, *, nullable: bool = False, index: bool = False, default: int | None = None) -> Column[int]:
@@ -76,7 +91,7 @@ user_table = Table(
     Column("id", AutoString(), primary_key=True, index=False, unique=False),
     _text("handle", index=True),
     _text("name", default=""),
-    _text("privacy", default=Privacy.PUBLIC),
+    _word("user", "privacy", Privacy, default=Privacy.PUBLIC),
     Column("opted_out", Boolean(), nullable=False, index=False, unique=False, default=False),
     _time("updated_at"),
     _time("seen_at", nullable=True),
@@ -91,7 +106,7 @@ transfer_table = Table(
     "transfer",
     metadata,
     _id(),
-    _text("kind", default=TransferKind.SEND),
+    _word("transfer", "kind", TransferKind, default=TransferKind.SEND),
     _text("lang", default="en"),
     _text("root_tweet_id", index=True),
     _text("command_tweet_id"),
@@ -101,7 +116,7 @@ transfer_table = Table(
     _text("currency"),
     _text("memo", nullable=True),
     _text("code"),
-    _text("status", index=True),
+    _word("transfer", "status", Status, index=True),
     _text("reason", nullable=True),
     _text("pay_key", nullable=True),
     _text("payment_ref", nullable=True),
@@ -131,9 +146,9 @@ transferevent_table = Table(
     _id(),
     _int("transfer_id", index=True),
     _time("at"),
-    _text("status"),
+    _word("transferevent", "status", Status),
     _text("note", nullable=True),
-    _text("fact", nullable=True),
+    _word("transferevent", "fact", Fact, nullable=True),
     Index("ix_transferevent_at_status", "at", "status"),  # the console's charts, the warnings
     one_of("transferevent", "status", Status),
     one_of("transferevent", "fact", Fact),
@@ -144,13 +159,13 @@ settlement_table = Table(
     metadata,
     _id(),
     _int("transfer_id", index=True),
-    _text("step"),
+    _word("settlement", "step", Step),
     _int("seq"),
     _int("amount_minor"),
     _text("key", nullable=True, unique=True),
     _text("ref", nullable=True, index=True),
-    _text("status", index=True),
-    _text("cause", nullable=True),
+    _word("settlement", "status", Settle, index=True),
+    _word("settlement", "cause", Cause, nullable=True),
     _text("failure", nullable=True),
     _time("created_at"),
     _time("updated_at"),
@@ -180,12 +195,12 @@ outbox_table = Table(
     "outbox",
     metadata,
     _id(),
-    _text("kind"),
+    _word("outbox", "kind", MessageKind),
     _int("priority", index=True),
     _text("to_user_id", nullable=True),
     _text("in_reply_to", nullable=True),
     _text("text"),
-    _text("status", index=True, default=Send.QUEUED),
+    _word("outbox", "status", Send, index=True, default=Send.QUEUED),
     _int("attempts", default=0),
     _time("next_attempt_at"),
     _time("created_at"),
@@ -195,7 +210,7 @@ outbox_table = Table(
     _text("transfer_root", nullable=True),
     _text("version", nullable=True),
     _time("attempted_at", nullable=True),
-    _text("category", nullable=True),
+    _word("outbox", "category", Category, nullable=True),
     _text("about_user_id", nullable=True),
     _text("names", nullable=True),
     Index("ix_outbox_due", "status", "priority", "id"),
@@ -225,7 +240,7 @@ payout_table = Table(
     _text("currency"),
     _int("amount_minor", nullable=True),
     _text("ref", nullable=True, index=True),
-    _text("status", index=True),
+    _word("payout", "status", PayoutStatus, index=True),
     _text("failure", nullable=True),
     _text("lang", default="en"),
     _text("account_ref", nullable=True),
@@ -262,7 +277,7 @@ page_link_table = Table(
     "page_link",
     metadata,
     Column("nonce", AutoString(), primary_key=True, index=False, unique=False),
-    _text("purpose"),
+    _word("page_link", "purpose", PagePurpose),
     _text("user_id", index=True),
     _text("lang", default="en"),
     _time("created_at"),

@@ -14,13 +14,6 @@ HOMES = ("bot/repo/", "bot/migrations/")
 # Modules outside the adapter that still import SQL, and why. May only shrink.
 ALLOWED = {
     "bot/migrate.py": "drives alembic on a connection: the migrations' own runner, beside bot/migrations",
-    "bot/providers/mangopay/provider.py": "makes the Mangopay adapter's own table (mangopayuser) and its engine",
-    "bot/providers/mangopay/records.py": "the Mangopay adapter's own table (bot.repo.rows.MangopayUser)",
-    "bot/providers/mangopay/people.py": "the Mangopay adapter reads the identity page's records with its own session",
-    "bot/providers/stripe/provider.py": "makes the Stripe adapter's own tables (stripeuser, stripepayment)",
-    "bot/providers/stripe/records.py": "the Stripe adapter's own tables (bot.repo.rows.StripeUser, StripePayment)",
-    "bot/sims/runner/run.py": "the scenario runner reads the store's outcome for `paybot simulate` (a simulator)",
-    "bot/sims/runner/people.py": "the scenario runner reads the providers' records of its people (a simulator)",
 }
 
 

@@ -26,9 +26,9 @@ from bot.money import Money
 from bot.ports import Clock, EventKind, ProviderEvent, Registration
 from bot.providers.mangopay.pages import IdentityNeeded, MangopayPages
 from bot.providers.mangopay.people import PAY
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transport import MangopayTransport, tag
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.provider_records import MangopayRecords
 
 log = logging.getLogger(__name__)
 

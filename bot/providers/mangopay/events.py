@@ -21,8 +21,8 @@ from bot.ports import Clock, EventKind, PayOutcome, ProviderEvent
 from bot.providers.mangopay.cards import MangopayCardRegistrations
 from bot.providers.mangopay.payments import MangopayPayments
 from bot.providers.mangopay.payouts import payout_words
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transport import MangopayTransport, amount_of, read_tag
+from bot.repo.provider_records import MangopayRecords
 
 log = logging.getLogger(__name__)
 

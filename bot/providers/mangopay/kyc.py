@@ -12,9 +12,9 @@ from bot.identity import Identity
 from bot.ports import Clock, Onboarding
 from bot.providers.mangopay.pages import SCA_SESSION_LIFETIME, IdentityNeeded, MangopayPages
 from bot.providers.mangopay.people import ENROLLED, RECEIVE
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transport import PRESENT, MangopayTransport, tag
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.provider_records import MangopayRecords
 
 
 class MangopayKyc:

@@ -35,10 +35,10 @@ from bot.ports import PayOutcome, PayResult, ProviderPayment
 from bot.providers.mangopay.cards import MangopayCardRegistrations
 from bot.providers.mangopay.kyc import MangopayKyc
 from bot.providers.mangopay.pages import SCA_SESSION_LIFETIME, MangopayPages
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import MangopayTransport, amount_of, read_tag, tag
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.provider_records import MangopayRecords
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,9 @@ from bot.ports import NO_ACCOUNTS, CashOut, CashOutOutcome, PayoutAccounts
 from bot.providers.mangopay.kyc import MangopayKyc
 from bot.providers.mangopay.pages import SCA_SESSION_LIFETIME, IdentityNeeded, MangopayPages
 from bot.providers.mangopay.people import RECIPIENT, WALLET
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import PRESENT, MangopayTransport, amount_of, balance, read_tag, tag
+from bot.repo.provider_records import MangopayRecords
 
 log = logging.getLogger(__name__)
 

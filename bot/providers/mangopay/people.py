@@ -19,14 +19,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import create_engine
-from sqlmodel import Session
-
 from bot import links
-from bot.domain.entities import IdentityRecord
 from bot.identity import Identity, from_record
 from bot.ports import Clock
 from bot.repo.port import Store
+from bot.repo.provider_records import read_identity
 from bot.web import page_links
 
 # The pages the adapter links to (bot.web.page_links.PURPOSES): the identity page to pay ("pay": name, e-mail,
@@ -78,7 +75,8 @@ class PagesDesk:
     ttl: timedelta = timedelta(minutes=15)
     engine: Any = None  # the engine the desk made for itself (closed with it), if any
     # An engine that reads without BEGIN IMMEDIATE (SQLite in WAL mode: readers wait for no writer), for the
-    # identities the adapter reads while the worker's own transaction may hold the write lock.
+    # identities the adapter reads while the worker's own transaction may hold the write lock
+    # (bot.repo.engine.make_reader).
     reader: Any = None
     # The links' nonces: random unless a simulation gives its own (seeded, so a run replays to the same words).
     nonce: Callable[[], str] | None = None
@@ -90,9 +88,8 @@ class PagesDesk:
 
     def identity(self, user_id: str) -> Identity | None:
         if self.reader is not None:  # a read that takes no lock: the worker may be inside its own transaction
-            with Session(self.reader) as s:
-                row = s.get(IdentityRecord, user_id)
-                return from_record(row) if row is not None else None
+            row = read_identity(self.reader, user_id)
+            return from_record(row) if row is not None else None
         with self.store() as tx:
             row = tx.identities.get(user_id)
             return from_record(row) if row is not None else None
@@ -125,7 +122,7 @@ class PagesDesk:
         if not settings.paybot_web_url or not settings.paybot_link_secret:
             return NoPages()
         from bot.config import parse_duration
-        from bot.repo.engine import database_url, make_engine
+        from bot.repo.engine import database_url, make_engine, make_reader
 
         url = database_url(settings.database_url, settings.paybot_db_path)
         engine = None
@@ -142,5 +139,5 @@ class PagesDesk:
             link_secret=secret,
             ttl=parse_duration(settings.paybot_link_ttl),
             engine=engine,
-            reader=create_engine(url, connect_args={"check_same_thread": False} if url.startswith("sqlite") else {}),
+            reader=make_reader(url),
         )

@@ -13,7 +13,8 @@ and found again by its Tag whatever happened to its first answer. Money is integ
 
 The parts, each given what it uses (none inherits from another):
 - `transport`: the official SDK's `APIRequest` on one explicit handler, errors in the port's words, lists, POSTs made
-  once under their Idempotency-Key; `records`: what the adapter remembers (table mangopayuser), no Mangopay call;
+  once under their Idempotency-Key; `records`: what the adapter remembers (table mangopayuser), no Mangopay call,
+  the port `bot.repo.provider_records.MangopayRecords` the provider is given: no SQL here;
 - `pages`: who people are (`people`: the identity page's record) and the links they are sent (paybot's pages, the
   card page, the return URL of Mangopay's SCA sessions); `users`: Natural Users and wallets;
 - `kyc`: becoming an Owner who can receive (category, SCA enrolment, identity verification);
@@ -34,7 +35,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mangopay.api import APIRequest
-from sqlmodel import SQLModel
 
 from bot import links
 from bot.config import parse_duration
@@ -59,13 +59,13 @@ from bot.providers.mangopay.payments import MangopayPayments
 from bot.providers.mangopay.payouts import MangopayPayouts
 from bot.providers.mangopay.people import NoPages, PagesDesk, People
 from bot.providers.mangopay.recipients import MangopayRecipients
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.settlements import MangopaySettlements
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import MangopayTransport
 from bot.providers.mangopay.users import MangopayUsers
-from bot.repo.engine import UnitOfWork, database_url, make_engine
+from bot.repo.engine import UnitOfWork, database_url
 from bot.repo.port import Store
+from bot.repo.provider_records import MangopayRecords, SqlMangopayRecords
 from bot.repo.rows import MangopayUser
 
 
@@ -78,7 +78,7 @@ class MangopayProvider:
     def __init__(
         self,
         handler: APIRequest,
-        uow: UnitOfWork,
+        records: MangopayRecords | UnitOfWork,
         clock: Clock,
         *,
         card_page_url: str,
@@ -89,12 +89,14 @@ class MangopayProvider:
         link_lifetime: timedelta = links.DEFAULT_LIFETIME,
         people: People | None = None,
     ) -> None:
+        """`records`: what the adapter remembers, or a unit of work on the SQL database that holds them."""
         self.handler = handler
-        self.uow = uow
         self.clock = clock
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.transport = transport = MangopayTransport(handler, retries=retries)
-        self.records = records = MangopayRecords(uow, clock)
+        if isinstance(records, UnitOfWork):
+            records = SqlMangopayRecords(records, clock)
+        self.records = records
         self.pages = pages = MangopayPages(
             people or NoPages(),
             clock,
@@ -128,11 +130,9 @@ class MangopayProvider:
             timeout=30.0,
         )
         handler._session.trust_env = False  # no proxy variable captures a request with the bearer token
-        engine = make_engine(database_url(settings.database_url, settings.mangopay_db_path), create_tables=False)
-        SQLModel.metadata.create_all(engine, tables=[SQLModel.metadata.tables["mangopayuser"]])
         return cls(
             handler,
-            UnitOfWork(engine),
+            SqlMangopayRecords.open(database_url(settings.database_url, settings.mangopay_db_path), clock),
             clock,
             card_page_url=settings.mangopay_card_page_url or "",
             return_url=settings.mangopay_return_url,
@@ -144,7 +144,7 @@ class MangopayProvider:
         )
 
     def close(self) -> None:
-        self.uow.engine.dispose()
+        self.records.close()
         close = getattr(self.people, "close", None)
         if close is not None:
             close()

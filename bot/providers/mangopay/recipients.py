@@ -12,9 +12,9 @@ from mangopay.exceptions import APIError
 
 from bot.errors import ProviderError, ProviderTransient
 from bot.providers.mangopay.pages import sca_url
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transport import MangopayTransport, translate
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.provider_records import MangopayRecords
 
 
 class MangopayRecipients:

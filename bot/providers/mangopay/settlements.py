@@ -13,10 +13,10 @@ from bot.errors import IdempotencyError, ProviderError, ScaRequired, Undeliverab
 from bot.money import Money
 from bot.ports import Settled
 from bot.providers.mangopay.kyc import MangopayKyc
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import MangopayTransport, amount_of, balance, read_tag, tag
 from bot.providers.mangopay.users import MangopayUsers
+from bot.repo.provider_records import MangopayRecords
 
 
 class MangopaySettlements:

@@ -10,8 +10,8 @@ from typing import Any
 from bot.identity import Identity
 from bot.providers.mangopay.pages import MangopayPages
 from bot.providers.mangopay.people import PAY
-from bot.providers.mangopay.records import MangopayRecords
 from bot.providers.mangopay.transport import MangopayTransport, tag
+from bot.repo.provider_records import MangopayRecords
 
 
 class MangopayUsers:

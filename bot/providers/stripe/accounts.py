@@ -15,8 +15,8 @@ from functools import partial
 
 from bot.errors import ProviderError, ProviderTransient
 from bot.ports import Clock, EventKind, Onboarding, ProviderEvent
-from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.transport import StripeTransport, field
+from bot.repo.provider_records import StripeRecords
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.ports import Registration
-from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.transport import StripeTransport
+from bot.repo.provider_records import StripeRecords
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from bot.ports import EventKind, ProviderEvent
 from bot.providers.stripe.accounts import StripeAccounts
 from bot.providers.stripe.approvals import StripeApprovals
 from bot.providers.stripe.cards import StripeCards
-from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.transport import StripeTransport, field, translate
+from bot.repo.provider_records import StripeRecords
 
 log = logging.getLogger(__name__)
 

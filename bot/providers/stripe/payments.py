@@ -21,8 +21,8 @@ from bot.money import Money
 from bot.ports import Clock, PayOutcome, PayResult, ProviderPayment
 from bot.providers.stripe.accounts import StripeAccounts
 from bot.providers.stripe.cards import CHECKOUT_LIFETIME, StripeCards
-from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.transport import StripeTransport, field, translate
+from bot.repo.provider_records import StripeRecords
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """The Stripe provider: paybot's payment port on Stripe Connect, delegated to the parts of this package.
 
 - `transport`: stripe-python's client, its errors in the port's words, its lists walked;
-- `records`: what the adapter remembers (tables stripeuser, stripepayment);
+- `records`: what the adapter remembers (tables stripeuser, stripepayment), the port
+  `bot.repo.provider_records.StripeRecords` the provider is given: no SQL here;
 - `cards`: senders' Customers and saved cards; `accounts`: recipients' Connect accounts and onboarding;
 - `payments`: charges and what was charged under a key; `approvals`: a bank-approved payment's page;
 - `settlements`: releases, refunds, reversals; `events`: Stripe's events in the port's words.
@@ -17,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import stripe
-from sqlmodel import SQLModel
 
 from bot.money import Money
 from bot.ports import (
@@ -38,10 +38,10 @@ from bot.providers.stripe.approvals import StripeApprovals
 from bot.providers.stripe.cards import StripeCards
 from bot.providers.stripe.events import StripeEvents
 from bot.providers.stripe.payments import MIN_CHARGE, StripePayments
-from bot.providers.stripe.records import StripeRecords
 from bot.providers.stripe.settlements import StripeSettlements
 from bot.providers.stripe.transport import StripeTransport
-from bot.repo.engine import UnitOfWork, database_url, make_engine
+from bot.repo.engine import UnitOfWork, database_url
+from bot.repo.provider_records import SqlStripeRecords, StripeRecords
 from bot.repo.rows import StripeUser
 
 
@@ -59,7 +59,7 @@ class StripeProvider:
     def __init__(
         self,
         client: stripe.StripeClient,
-        uow: UnitOfWork,
+        records: StripeRecords | UnitOfWork,
         clock: Clock,
         *,
         return_url: str = "https://x.com/messages",
@@ -67,10 +67,10 @@ class StripeProvider:
         fee_bps: int = 0,
         connect: bool = True,
     ) -> None:
+        """`records`: what the adapter remembers, or a unit of work on the SQL database that holds them."""
         self.client = client
-        self.uow = uow
         transport = StripeTransport(client)
-        self.records = StripeRecords(uow, clock)
+        self.records = SqlStripeRecords(records, clock) if isinstance(records, UnitOfWork) else records
         self.cards = StripeCards(transport, self.records, return_url=return_url, currency=currency.lower())
         self.accounts = StripeAccounts(transport, self.records, clock, return_url=return_url, connect=connect)
         self.payments = StripePayments(
@@ -100,13 +100,9 @@ class StripeProvider:
         if settings.stripe_api_base:
             options["base_addresses"] = {"api": settings.stripe_api_base}
         client = stripe.StripeClient(key, **options)
-        engine = make_engine(database_url(settings.database_url, settings.stripe_db_path), create_tables=False)
-        SQLModel.metadata.create_all(
-            engine, tables=[SQLModel.metadata.tables[name] for name in ("stripeuser", "stripepayment")]
-        )
         return cls(
             client,
-            UnitOfWork(engine),
+            SqlStripeRecords.open(database_url(settings.database_url, settings.stripe_db_path), clock),
             clock,
             return_url=settings.stripe_return_url,
             currency=settings.paybot_currency,
@@ -114,7 +110,7 @@ class StripeProvider:
         )
 
     def close(self) -> None:
-        self.uow.engine.dispose()
+        self.records.close()
 
     # ------------------------------------------------------------------ people
 

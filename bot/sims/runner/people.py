@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlmodel import select
-
 from bot.bootstrap import Bot
 from bot.domain.entities import IdentityRecord
 from bot.ports import FakeClock
@@ -80,18 +78,16 @@ class People:
             self.work()
 
     def _mangopay_x_user(self, mangopay_user_id: str) -> str:
-        from bot.repo.rows import MangopayUser
-
-        with self._stripe_provider().uow() as s:
-            row = s.exec(select(MangopayUser).where(MangopayUser.mangopay_user_id == mangopay_user_id)).one()
+        row = self._stripe_provider().records.by_mangopay_id(mangopay_user_id)
+        if row is None:
+            raise LookupError(f"no X user of this run has Mangopay user {mangopay_user_id}")
         return str(row.user_id)
 
     def _stripe_user(self, *, customer_id: str) -> str:
-        from bot.repo.rows import StripeUser
-
-        with self._stripe_provider().uow() as s:
-            row = s.exec(select(StripeUser).where(StripeUser.customer_id == customer_id)).one()
-        return str(row.user_id)
+        user = self._stripe_provider().records.user_of_customer(customer_id)
+        if user is None:
+            raise LookupError(f"no X user of this run has Stripe Customer {customer_id}")
+        return str(user)
 
     def _stripe_provider(self) -> Any:
         return self.bot().provider

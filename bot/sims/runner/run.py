@@ -12,15 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from bot.bootstrap import Bot
 from bot.config import parse_duration
-from bot.domain.entities import Transfer
 from bot.faults import POINTS, InjectedFault, arm, disarm
 from bot.money import Money
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
+from bot.repo import reports
+from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
 from bot.sims.mastodon import RATE_LIMIT, SIM_TOKEN
 from bot.sims.mastodon_world import MastodonWorld
@@ -281,13 +280,12 @@ class Run:
             from bot.money import parse_minor
 
             root = self.aliases[step["command"]]
-            with Session(self.bot.engine) as s:
-                rows = [
-                    t
-                    for t in s.exec(select(Transfer).where(Transfer.root_tweet_id == root))
-                    if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
-                    and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))
-                ]
+            rows = [
+                t
+                for t in reports.command_transfers(SqlStore(self.bot.engine), root)
+                if ("to" not in step or t.recipient_id == self.sim.user_id(step["to"]))
+                and ("from" not in step or t.sender_id == self.sim.user_id(step["from"]))
+            ]
             if len(rows) != 1:
                 raise ValueError(f'{step}: names {len(rows)} transfers, not one (say "to" or "from")')
             t = rows[0]
@@ -317,8 +315,7 @@ class Run:
         """The code of the command posted as `alias`: the one asked of `by` (a request's payers each have
         their own), else the first."""
         root = self.aliases[alias]
-        with Session(self.bot.engine) as s:
-            rows = list(s.exec(select(Transfer).where(Transfer.root_tweet_id == root).order_by(col(Transfer.id))))
+        rows = reports.command_transfers(SqlStore(self.bot.engine), root)
         payer = self.user(by) if by is not None else None
         mine = [t for t in rows if t.sender_id == payer]
         t = mine[0] if mine else rows[0] if rows else None
@@ -343,8 +340,7 @@ class Run:
             for post in self.sim.posts.values():
                 if post["edit_history_tweet_ids"][0] == root:
                     by_post[post["id"]] = alias
-        with Session(self.bot.engine) as s:
-            rows = list(s.exec(select(Transfer).order_by(col(Transfer.id))))
+        rows = reports.every_transfer(SqlStore(self.bot.engine))
         transfers = [
             {
                 "tweet": by_post.get(t.root_tweet_id, t.root_tweet_id),

@@ -1,0 +1,99 @@
+"""The providers' records (bot.repo.provider_records) as their adapters use them, on a SQLite file and on
+PostgreSQL: the tables made when missing, each read and write one short transaction, a registration moving only
+along its lifecycle, and the identity page's record read on a reader engine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.entities import IdentityRecord
+from bot.errors import IllegalTransition
+from bot.money import Money
+from bot.ports import FakeClock, PayOutcome
+from bot.repo.engine import make_engine, make_reader
+from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords, read_identity
+from bot.repo.sql import SqlStore
+
+
+def test_the_stripe_records(database_url: str) -> None:
+    clock = FakeClock()
+    records = SqlStripeRecords.open(database_url, clock)
+    try:
+        fresh = records.row("10")
+        assert (fresh.user_id, fresh.customer_id, fresh.account_id, fresh.account_ready) == ("10", None, None, False)
+        assert records.user_of_customer("cus_1") is None and records.user_of_account("acct_1") is None
+        started = clock.now()
+        records.save("10", customer_id="cus_1", payment_method_id="pm_1", account_id="acct_1")
+        records.save("11", account_id="acct_2")
+        assert records.user_of_customer("cus_1") == "10"
+        assert records.user_of_account("acct_2") == "11" and records.user_of_account("acct_9") is None
+        assert sorted(r.user_id for r in records.awaiting(started)) == ["10", "11"]
+        assert records.awaiting(started + timedelta(seconds=1)) == []
+        assert records.mark_ready("acct_1") == "10" and records.mark_ready("acct_9") is None
+        assert [r.user_id for r in records.awaiting(started)] == ["11"]
+        with pytest.raises(IllegalTransition):
+            records.save("10", payment_method_id=None)  # a saved card is never forgotten
+        assert records.row("10").payment_method_id == "pm_1", "a refused change saves nothing"
+
+        assert records.payment("k1") is None
+        records.record("k1", "cus_1", Money(500, "USD"), payment_intent="pi_1", session="cs_1")
+        records.record("k1", "cus_1", Money(500, "USD"), payment_intent="pi_1", outcome=PayOutcome.PAID)
+        records.record("k1", "cus_1", Money(500, "USD"), payment_intent="pi_2")  # known outcome: the intent stays
+        paid = records.payment("k1")
+        assert paid is not None
+        assert (paid.customer_id, paid.amount_minor, paid.currency) == ("cus_1", 500, "usd")
+        assert (paid.payment_intent_id, paid.session_id, paid.outcome) == ("pi_1", "cs_1", "paid")
+    finally:
+        records.close()
+
+
+def test_the_mangopay_records(database_url: str) -> None:
+    clock = FakeClock()
+    records = SqlMangopayRecords.open(database_url, clock)
+    try:
+        assert records.row("10").mangopay_user_id is None and records.by_mangopay_id("m1") is None
+        saved = records.save("10", mangopay_user_id="m1", wallets='{"EUR": "w1"}', card_registration_id="cr_1")
+        assert saved.wallets == '{"EUR": "w1"}'
+        records.save("09", mangopay_user_id="m0", card_registration_id="cr_0")
+        records.save("11", owner=True)
+        found = records.by_mangopay_id("m1")
+        assert found is not None and found.user_id == "10"
+        assert [r.user_id for r in records.with_wallets()] == ["10"]
+        assert sorted(records.authors()) == ["m0", "m1"]
+        assert records.open_registrations() == [("09", "cr_0"), ("10", "cr_1")]
+        records.save("10", card_id="c_1", card_registration_id=None)
+        assert records.open_registrations() == [("09", "cr_0")]
+        with pytest.raises(IllegalTransition):
+            records.save("10", card_id=None)
+        assert records.row("10").card_id == "c_1"
+    finally:
+        records.close()
+
+
+def test_an_identity_is_read_on_a_reader(database_url: str) -> None:
+    engine = make_engine(database_url)
+    reader = make_reader(database_url)
+    try:
+        assert read_identity(reader, "10") is None
+        now = FakeClock().now()
+        store = SqlStore(engine)
+        with store() as tx:
+            tx.identities.add(
+                IdentityRecord(
+                    user_id="10",
+                    first_name="Alice",
+                    last_name="Martin",
+                    email="alice@example.com",
+                    terms_url="https://mangopay.com/terms",
+                    terms_accepted_at=now,
+                    updated_at=now,
+                )
+            )
+            tx.commit()
+        found = read_identity(reader, "10")
+        assert found is not None and (found.first_name, found.terms_accepted_at) == ("Alice", now)
+    finally:
+        reader.dispose()
+        engine.dispose()
