@@ -243,7 +243,10 @@ class Payouts(Protocol):
 
     def warm(self, user_ids: Iterable[str]) -> None:
         """Read at once what `awaiting_account` will be asked of these people in this unit of work (a page of
-        mentions): an optimisation only, answers are the same without it."""
+        mentions). Its answers are then those of the read ahead and of what this unit of work changed since: a
+        cash-out another unit of work moves into or out of waiting for an account meanwhile (possible on PostgreSQL,
+        whose units of work do not take turns as SQLite's do) is not seen. Only the worker moves cash-outs there,
+        one job at a time under its lease, so the answers are those a fresh read would give."""
         ...
 
     def accounts_of(self, user_id: str) -> tuple[frozenset[str], frozenset[str]]:

@@ -14,10 +14,12 @@ move only as their lifecycles allow (bot.domain.lifecycles), checked at each sav
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identity_step
@@ -27,6 +29,8 @@ from bot.ports import Clock, PayOutcome
 from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.rows import MangopayUser, StripePayment, StripeUser
 from bot.repo.schema import metadata
+
+T = TypeVar("T")
 
 __all__ = [
     "MangopayRecords",
@@ -121,6 +125,15 @@ class MangopayRecords(Protocol):
         ...
 
 
+def _again_if_made_meanwhile(save: Callable[[], T]) -> T:
+    """Save a person's row; when another process made their first row meanwhile (both read none, both inserted, and
+    this insert met the other's key), save again: the fields named are then changed on the row the other made."""
+    try:
+        return save()
+    except IntegrityError:
+        return save()
+
+
 def _opened(url: str, tables: tuple[str, ...]) -> UnitOfWork:
     """A unit of work on `url` whose `tables` exist (made when missing; the bot's own are bot.migrate's)."""
     engine = make_engine(url, create_tables=False)
@@ -148,6 +161,9 @@ class SqlStripeRecords:
             return s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
 
     def save(self, user_id: str, **fields: Any) -> None:
+        _again_if_made_meanwhile(lambda: self._save(user_id, fields))
+
+    def _save(self, user_id: str, fields: dict[str, Any]) -> None:
         with self.uow() as s:
             row = s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
             card, identity = _stripe_card(row), _stripe_identity(row)
@@ -253,6 +269,9 @@ class SqlMangopayRecords:
             return s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
 
     def save(self, user_id: str, **fields: object) -> MangopayUser:
+        return _again_if_made_meanwhile(lambda: self._save(user_id, fields))
+
+    def _save(self, user_id: str, fields: dict[str, object]) -> MangopayUser:
         with self.uow() as s:
             row = s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
             card, identity = _mangopay_card(row), _mangopay_identity(row)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import ColumnDefault, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient, make_transient_to_detached
 from sqlalchemy.orm.base import instance_state
@@ -60,8 +60,21 @@ _INSERT_IDS = {
 }
 
 
+# The columns whose default is a plain value: an entity holding None there takes it before its INSERT, so the entity
+# tracked afterwards holds what its row holds (as the ORM's own flush left it).
+_SCALAR_DEFAULTS: dict[type, dict[str, Any]] = {
+    entity: {
+        c.key: c.default.arg for c in table.columns if isinstance(c.default, ColumnDefault) and c.default.is_scalar
+    }
+    for entity, table in TABLES.items()
+}
+
+
 def _values(row: object) -> dict[str, Any]:
     kind = type(row)
+    for name, default in _SCALAR_DEFAULTS[kind].items():
+        if getattr(row, name) is None:
+            setattr(row, name, default)
     skip = _DEFAULTED[kind]
     return {n: v for n in COLUMNS[kind] if (v := getattr(row, n)) is not None or n not in skip}
 

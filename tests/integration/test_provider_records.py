@@ -4,7 +4,10 @@ along its lifecycle, and the identity page's record read on a reader engine."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,6 +18,7 @@ from bot.ports import FakeClock, PayOutcome
 from bot.repo.engine import make_engine, make_reader
 from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords, read_identity
 from bot.repo.sql import SqlStore
+from tests.support.pg import new_database
 
 
 def test_the_stripe_records(database_url: str) -> None:
@@ -97,3 +101,64 @@ def test_an_identity_is_read_on_a_reader(database_url: str) -> None:
     finally:
         reader.dispose()
         engine.dispose()
+
+
+class MeetingClock:
+    """A clock whose first two readings wait for each other: by then both saves have read that there is no row."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=5)
+        self.calls = 0
+
+    def now(self) -> datetime:
+        self.calls += 1
+        if self.calls <= 2:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.barrier.wait()
+        return datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def race(*saves: Callable[[], object]) -> list[BaseException]:
+    errors: list[BaseException] = []
+
+    def run(save: Callable[[], object]) -> None:
+        try:
+            save()
+        except Exception as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(save,)) for save in saves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+@pytest.mark.parametrize("kind", ["stripe", "mangopay"])
+def test_two_first_saves_of_one_person_at_once_both_land(postgres_admin: str, kind: str) -> None:
+    """On PostgreSQL two processes may save a person's first row at once (the worker the Customer, the web the
+    Connect account): both read no row and insert; the second meets the first's key and saves again on its row."""
+    url = new_database(postgres_admin)
+    if kind == "stripe":
+        stripe = SqlStripeRecords.open(url, MeetingClock())
+        try:
+            assert (
+                race(lambda: stripe.save("10", customer_id="cus_1"), lambda: stripe.save("10", account_id="acct_1"))
+                == []
+            )
+            row = stripe.row("10")
+            assert (row.customer_id, row.account_id) == ("cus_1", "acct_1")
+        finally:
+            stripe.close()
+    else:
+        mangopay = SqlMangopayRecords.open(url, MeetingClock())
+        try:
+            errors = race(
+                lambda: mangopay.save("10", mangopay_user_id="u_1"), lambda: mangopay.save("10", kyc_session_id="k_1")
+            )
+            assert errors == []
+            got = mangopay.row("10")
+            assert (got.mangopay_user_id, got.kyc_session_id) == ("u_1", "k_1")
+        finally:
+            mangopay.close()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from bot.domain import PayoutStatus
+from bot.domain.entities import Payout
 from bot.domain.marks import Mark
 from bot.repo.engine import database_url as to_url
 from bot.repo.engine import make_engine
@@ -61,3 +63,29 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_get_in(tmp_path: Path) 
         for e in engines:
             e.dispose()
     assert modes == ["wal"] * 120
+
+
+def test_an_entity_written_by_its_unit_of_work_holds_what_its_row_holds(database_url: str) -> None:
+    """A new entity is written with one INSERT and then tracked as if read: a field left None takes the column's
+    default before the INSERT, so the unit of work and, after it, a fresh read see the same value."""
+    store = SqlStore(make_engine(database_url))
+    try:
+        with store() as s:
+            payout = Payout(
+                user_id="9",
+                key="k1",
+                currency="EUR",
+                status=PayoutStatus.CREATED,
+                lang=None,  # type: ignore[arg-type]
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            s.payouts.add(payout)
+            s.flush()
+            assert s.payouts.by_key("k1") is payout and payout.lang == "en"
+            s.commit()
+        with store() as s:
+            stored = s.payouts.by_key("k1")
+            assert stored is not None and stored.lang == "en"
+    finally:
+        store.engine.dispose()
