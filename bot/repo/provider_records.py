@@ -30,7 +30,7 @@ from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.rows import MangopayUser, StripePayment, StripeUser
 from bot.repo.schema import metadata
 
-T = TypeVar("T")
+R = TypeVar("R", StripeUser, MangopayUser)
 
 __all__ = [
     "MangopayRecords",
@@ -125,13 +125,37 @@ class MangopayRecords(Protocol):
         ...
 
 
-def _again_if_made_meanwhile(save: Callable[[], T]) -> T:
-    """Save a person's row; when another process made their first row meanwhile (both read none, both inserted, and
-    this insert met the other's key), save again: the fields named are then changed on the row the other made."""
+def _save_row(
+    uow: UnitOfWork,
+    model: type[R],
+    user_id: str,
+    fields: dict[str, Any],
+    clock: Clock,
+    card_of: Callable[[R], CardStep],
+    identity_of: Callable[[R], IdentityStep],
+) -> R:
+    """Change the person's row (made when missing) as `fields` say, its card and identity registrations moved only as
+    their lifecycles allow. When another process made their first row meanwhile (both read none, both inserted, and
+    this insert met the other's key), it is saved again: the fields named are then changed on the row the other
+    made."""
+
+    def once() -> R:
+        with uow() as s:
+            row = s.get(model, user_id) or model(user_id=user_id, updated_at=clock.now())
+            card, identity = card_of(row), identity_of(row)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            CARD.became(card, card_of(row))
+            IDENTITY.became(identity, identity_of(row))
+            row.updated_at = clock.now()
+            s.add(row)
+            s.commit()
+            return row
+
     try:
-        return save()
+        return once()
     except IntegrityError:
-        return save()
+        return once()
 
 
 def _opened(url: str, tables: tuple[str, ...]) -> UnitOfWork:
@@ -161,19 +185,7 @@ class SqlStripeRecords:
             return s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
 
     def save(self, user_id: str, **fields: Any) -> None:
-        _again_if_made_meanwhile(lambda: self._save(user_id, fields))
-
-    def _save(self, user_id: str, fields: dict[str, Any]) -> None:
-        with self.uow() as s:
-            row = s.get(StripeUser, user_id) or StripeUser(user_id=user_id, updated_at=self.clock.now())
-            card, identity = _stripe_card(row), _stripe_identity(row)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            CARD.became(card, _stripe_card(row))
-            IDENTITY.became(identity, _stripe_identity(row))
-            row.updated_at = self.clock.now()
-            s.add(row)
-            s.commit()
+        _save_row(self.uow, StripeUser, user_id, fields, self.clock, _stripe_card, _stripe_identity)
 
     def _of_account(self, account_id: str) -> StripeUser | None:
         with self.uow() as s:
@@ -269,20 +281,7 @@ class SqlMangopayRecords:
             return s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
 
     def save(self, user_id: str, **fields: object) -> MangopayUser:
-        return _again_if_made_meanwhile(lambda: self._save(user_id, fields))
-
-    def _save(self, user_id: str, fields: dict[str, object]) -> MangopayUser:
-        with self.uow() as s:
-            row = s.get(MangopayUser, user_id) or MangopayUser(user_id=user_id, updated_at=self.clock.now())
-            card, identity = _mangopay_card(row), _mangopay_identity(row)
-            for name, value in fields.items():
-                setattr(row, name, value)
-            CARD.became(card, _mangopay_card(row))
-            IDENTITY.became(identity, _mangopay_identity(row))
-            row.updated_at = self.clock.now()
-            s.add(row)
-            s.commit()
-            return row
+        return _save_row(self.uow, MangopayUser, user_id, dict(fields), self.clock, _mangopay_card, _mangopay_identity)
 
     def by_mangopay_id(self, mangopay_user_id: str) -> MangopayUser | None:
         with self.uow() as s:
