@@ -21,6 +21,7 @@ from bot.domain.entities import Transfer
 from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
+from tests.support.cli import Done, paybot_in_process
 
 pytestmark = pytest.mark.process
 
@@ -42,11 +43,37 @@ def run(tmp_path: Path) -> Iterator[Run]:
     r.close()
 
 
-def paybot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def operator_env(tmp: Path) -> dict[str, str]:
+    """The environment an operator's command gets: the stores in `tmp`, no other PAYBOT_ or SANDBOX_ setting."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
-    env |= {"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"), "COLUMNS": "200"}
+    return env | {
+        "PAYBOT_DB_PATH": str(tmp / "paybot.db"),
+        "SANDBOX_DB_PATH": str(tmp / "sandbox.db"),
+        "COLUMNS": "200",
+    }
+
+
+def paybot_process(tmp: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as a process of its own, as an operator types it."""
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp, timeout=60
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=operator_env(tmp),
+        cwd=tmp,
+        timeout=60,
+    )
+
+
+def paybot(tmp: Path, *args: str) -> Done:
+    """The same command in this process (tests/support/cli.py): the same main(), environment, working directory,
+    exit code, standard output and standard error, without a new interpreter's start each time."""
+    return paybot_in_process(
+        *args,
+        cwd=tmp,
+        drop=("PAYBOT_", "SANDBOX_"),
+        env={"PAYBOT_DB_PATH": str(tmp / "paybot.db"), "SANDBOX_DB_PATH": str(tmp / "sandbox.db"), "COLUMNS": "200"},
     )
 
 
@@ -125,7 +152,8 @@ def test_users_and_export(run: Run, tmp_path: Path) -> None:
 
 
 def test_operator_commands_refuse_an_old_schema(tmp_path: Path) -> None:
-    out = paybot(tmp_path, "transfers")
+    """As a process: `python -m bot` exits 2 with one line on standard error."""
+    out = paybot_process(tmp_path, "transfers")
     assert out.returncode == 2 and "paybot db upgrade" in out.stderr
 
 
@@ -262,17 +290,8 @@ def test_refund_in_parts_reverse_and_the_money_warnings_of_status(run: Run, tmp_
         "ok": True,
         "message": "transfer 1: $2.50 refunded; $2.50 of $5.00 refunded in all",
     }
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_"))}
-    env |= {"PAYBOT_DB_PATH": str(tmp_path / "paybot.db"), "SANDBOX_DB_PATH": str(tmp_path / "sandbox.db")}
-    asked = subprocess.run(
-        [sys.executable, "-m", "bot", "refund", "1", "--amount", "1"],
-        input="n\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    # As a process: the question on standard output, the answer read from standard input.
+    asked = paybot_process(tmp_path, "refund", "1", "--amount", "1", stdin="n\n")
     assert (
         asked.returncode == 1
         and "Refund $1.00 of transfer 1 to its sender ($2.50 of $5.00 refunded so far)?" in asked.stdout

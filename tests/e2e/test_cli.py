@@ -1,4 +1,6 @@
-"""The command line, as operators and outside checks call it: real subprocesses."""
+"""The command line, as operators and outside checks call it. A few tests start `python -m bot` as a process of its
+own (what a process adds: the entry point, its exit code, nothing else on standard error); the others run the same
+main() in the test's process (tests/support/cli.py), which checks the same and saves an interpreter's start each."""
 
 from __future__ import annotations
 
@@ -10,18 +12,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Done, paybot_in_process
+
 pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def paybot(
+def paybot_process(
     *args: str,
     stdin: str | None = None,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as a process of its own."""
     full_env = {k: v for k, v in os.environ.items()} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
@@ -34,9 +39,15 @@ def paybot(
     )
 
 
+def paybot(*args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None) -> Done:
+    """The same command in this process (tests/support/cli.py): main(), the environment, the working directory,
+    exit code, standard output and standard error as the process has them, without a new interpreter each time."""
+    return paybot_in_process(*args, cwd=cwd or Path.cwd(), env=env, stdin=stdin)
+
+
 def test_parse_one_text() -> None:
-    """`paybot parse TEXT` prints the contract's JSON object."""
-    out = paybot("parse", "@paybot send 5 to @alice for the pizza")
+    """`paybot parse TEXT` prints the contract's JSON object (as a process: what outside checks run)."""
+    out = paybot_process("parse", "@paybot send 5 to @alice for the pizza")
     assert out.returncode == 0
     assert json.loads(out.stdout) == {
         "ok": True,
@@ -76,7 +87,8 @@ def test_simulate_prints_one_json_document() -> None:
 
 
 def test_simulate_a_missing_file_is_one_line() -> None:
-    out = paybot("simulate", "/nonexistent.json")
+    """As a process: a non-zero exit and one line on standard error, no traceback."""
+    out = paybot_process("simulate", "/nonexistent.json")
     assert out.returncode != 0 and "Traceback" not in out.stderr
     assert out.stderr.strip().startswith("paybot: cannot read scenario")
 
@@ -117,14 +129,14 @@ def test_run_with_a_bad_setting_says_which_in_one_line(env: dict[str, str], need
 
 def test_settings_are_read_from_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("X_CONSUMER_KEY=changethis\n")
-    out = paybot("run", cwd=tmp_path)
+    out = paybot_process("run", cwd=tmp_path)  # as a process started in the folder holding .env
     assert "X_CONSUMER_KEY still holds a placeholder" in out.stderr
 
 
 def test_secrets_do_not_reach_the_console(tmp_path: Path) -> None:
     """A wrong credential is reported by name; its value is never printed."""
     secret = "s3cr3t-value-that-must-not-leak"
-    out = paybot(
+    out = paybot_process(  # as a process: nothing it prints, from its start on, holds the secret
         "run",
         env={
             "X_CONSUMER_KEY": "k",
@@ -173,10 +185,13 @@ def test_init_hides_the_database_url_and_never_writes_through_a_symlink(tmp_path
     assert target.read_text() == "keep me"
 
 
-def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_internet(tmp_path: Path) -> None:
+def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_internet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """waitress's defaults (100 connections, an idle one kept 120 s, checked every 30 s) let about 120 idle
     sockets lock everyone out of `paybot webhook` for minutes. The command hands waitress limits of its own
     (checked here as waitress receives them, and by waitress itself: it refuses a name it does not know)."""
+    import waitress
     from waitress.adjustments import Adjustments
 
     from bot.providers.stripe_webhook import MAX_BODY
@@ -190,23 +205,20 @@ def test_the_webhook_command_gives_waitress_limits_for_an_endpoint_on_the_intern
         "STRIPE_DB_PATH": str(tmp_path / "stripe.db"),
         "STRIPE_WEBHOOK_SECRET": PLATFORM_SECRET,
     }
+    unset = {k: v for k, v in os.environ.items() if k.startswith(("PAYBOT_", "STRIPE_", "DATABASE_", "X_"))}
+    for key in unset:
+        monkeypatch.delenv(key)
     assert paybot("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
-    code = (
-        "import json, sys, waitress\n"
-        "def create_server(app, **kw):\n"
-        "    print(json.dumps(kw), flush=True)\n"
-        "    raise SystemExit(0)\n"
-        "waitress.create_server = create_server\n"
-        "sys.argv = ['paybot', 'webhook', '--host', '127.0.0.1', '--port', '0']\n"
-        "from bot.cli import main\n"
-        "main()\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
-    )
+    given: list[dict[str, object]] = []
+
+    def create_server(app: object, **kw: object) -> None:
+        given.append(kw)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(waitress, "create_server", create_server)
+    done = paybot("webhook", "--host", "127.0.0.1", "--port", "0", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    given = json.loads(done.stdout.splitlines()[0])
-    adj = Adjustments(**given)
+    adj = Adjustments(**given[0])
     assert adj.connection_limit >= 500 and adj.channel_timeout <= 15 and adj.cleanup_interval <= 5
     assert adj.max_request_body_size == MAX_BODY and adj.max_request_header_size <= 16 * 1024
     assert adj.asyncore_use_poll  # select() stops at 1,024 sockets
