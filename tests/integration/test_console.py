@@ -13,6 +13,7 @@ from typing import Any
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher, Type
 from flask.testing import FlaskClient
 from sqlmodel import col, delete, select
 from typer.testing import CliRunner
@@ -26,6 +27,27 @@ from bot.repo.rows import Operator, SignInAttempt
 from bot.repo.sql import SqlStore
 from bot.web.app import ROUTES
 from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, form_of, sign_in
+
+# Argon2id at its library defaults (RFC 9106's second profile: 64 MiB, three passes, four lanes) is a quarter of this
+# module's time, in the tens of hashes and checks its sign-ins make. Here the operators' hasher is the same algorithm
+# at its lightest parameters; `test_the_hasher_is_argon2id_at_the_libraries_defaults` checks the real one.
+LIGHT = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+REAL, REAL_DUMMY = operators._hasher, operators._DUMMY
+
+
+@pytest.fixture(autouse=True)
+def light_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(operators, "_hasher", LIGHT)
+    monkeypatch.setattr(operators, "_DUMMY", LIGHT.hash("not anyone's password"))
+
+
+def test_the_hasher_is_argon2id_at_the_libraries_defaults() -> None:
+    """What sign-in uses outside these tests: argon2-cffi's defaults (RFC 9106's low-memory profile), a dummy hash
+    of the same cost for a name with no operator, and a hash made with lighter parameters asks to be rehashed."""
+    assert (REAL.time_cost, REAL.memory_cost, REAL.parallelism, REAL.type) == (3, 65536, 4, Type.ID)
+    assert REAL_DUMMY.startswith("$argon2id$") and not REAL.check_needs_rehash(REAL_DUMMY)
+    assert REAL.check_needs_rehash(LIGHT.hash(PASSWORD))
+    assert REAL.verify(REAL.hash(PASSWORD), PASSWORD)
 
 
 @pytest.fixture
