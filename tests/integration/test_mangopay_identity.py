@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from mangopay.api import APIRequest
 
+from bot.domain import PagePurpose
 from bot.domain.entities import IdentityRecord
 from bot.errors import ProviderError
 from bot.ports import FakeClock
@@ -136,7 +137,7 @@ def test_the_desk_reads_identities_while_the_worker_holds_the_write_lock(tmp_pat
         who = desk.identity(ALICE)
         assert who is not None and who.email == "alice@example.com" and desk.identity(BOB) is None
         held.commit()
-    link = desk.link("recipient", ALICE)
+    link = desk.link(PagePurpose.RECIPIENT, ALICE)
     # Nothing personal in the link: an opaque token (expiry, nonce, MAC), not the user's id
     assert link is not None and link.startswith("http://127.0.0.1/l/")
     assert page_links.TOKEN.fullmatch(link.removeprefix("http://127.0.0.1/l/"))
