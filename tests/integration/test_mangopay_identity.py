@@ -17,11 +17,12 @@ from bot.errors import ProviderError
 from bot.ports import FakeClock
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
 from bot.web import page_links
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records
 from tests.support.webworld import SECRET
 
 ALICE, BOB = "21", "22"
@@ -45,7 +46,7 @@ def adapter(sim: MangopaySim, tmp: Path, people: object) -> MangopayProvider:
     )
     return MangopayProvider(
         handler,
-        UnitOfWork(make_engine(f"sqlite:///{tmp / 'mp.db'}")),
+        mangopay_records(tmp / "mp.db", sim.clock),
         sim.clock,
         card_page_url=sim.base + "/_sim/card-page/{id}",
         currency="EUR",
