@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.domain import Status
 from bot.domain.entities import Transfer
 from bot.repo.engine import database_url, make_engine
 from bot.repo.sql import SqlStore
@@ -68,7 +69,7 @@ def _store(path: Path, seconds: float, page: int = 1) -> tuple[float, float]:
                         amount_minor=500,
                         currency="USD",
                         code="K7Q2",
-                        status="pending",
+                        status=Status.PENDING,
                         created_at=now,
                         updated_at=now,
                         expires_at=now + timedelta(minutes=10),

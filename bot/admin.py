@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.app.holds import refunded, release_due
-from bot.domain import REFUNDS, Policy, Settle, Status, Step
+from bot.domain import REFUNDS, MessageKind, Policy, Settle, Status, Step
 from bot.domain.entities import BALANCE, Transfer
 from bot.messages import without_links
 from bot.money import Money
@@ -125,7 +125,7 @@ def show(uow: SqlStore, transfer_id: int) -> dict[str, Any] | None:
                 "at": m.created_at.isoformat(),
                 "kind": m.kind,
                 "status": m.status,
-                "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == "dm" else m.in_reply_to,
+                "to": handles.get(m.to_user_id or "", m.to_user_id) if m.kind == MessageKind.DM else m.in_reply_to,
                 "text": without_links(m.text),
             }
             for m in messages

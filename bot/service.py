@@ -34,7 +34,7 @@ from bot.app.upkeep import Upkeep
 from bot.app.voice import Voice
 from bot.app.winddown import WindDown, WindDownReport
 from bot.commands import DEFAULT_ENABLED
-from bot.domain import CodeFactory, Policy, random_code
+from bot.domain import CodeFactory, PagePurpose, Policy, random_code
 from bot.domain.entities import Outbox, Transfer
 from bot.domain.marks import DmCursor, MentionCursor
 from bot.ports import Clock, DirectMessage, Mention, PaymentProvider, ProviderEvent, XUser
@@ -59,7 +59,7 @@ class Service:
         enabled: tuple[str, ...] = DEFAULT_ENABLED,
         new_code: CodeFactory = random_code,
         fediverse: bool = False,
-        page_link: Callable[[Tx, str, str, str], str] | None = None,
+        page_link: Callable[[Tx, PagePurpose, str, str], str] | None = None,
     ) -> None:
         ctx = Context(
             uow=uow,
@@ -167,11 +167,11 @@ class Service:
         self.ctx.fediverse = value
 
     @property
-    def page_link(self) -> Callable[[Tx, str, str, str], str] | None:
+    def page_link(self) -> Callable[[Tx, PagePurpose, str, str], str] | None:
         return self.ctx.page_link
 
     @page_link.setter
-    def page_link(self, value: Callable[[Tx, str, str, str], str] | None) -> None:
+    def page_link(self, value: Callable[[Tx, PagePurpose, str, str], str] | None) -> None:
         self.ctx.page_link = value
 
     @property

@@ -195,7 +195,7 @@ class Asking:
             return
         if live and int(m.id) <= max(int(t.command_tweet_id) for t in live):
             return  # an older version delivered late
-        if live and any(t.kind != cmd.kind for t in live):
+        if live and any(t.kind != TransferKind(cmd.kind) for t in live):
             # Who pays is part of what a yes answers: a send edited into a request (or back) is a new
             # command, so the old one ends here and nobody's earlier answer can reach the new one.
             self._void_pending_edit(s, m, reason=ENDED_BY_EDIT)

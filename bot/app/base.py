@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.commands import DEFAULT_ENABLED
-from bot.domain import CodeFactory, Policy, Status, TransferKind, random_code, transition
+from bot.domain import CodeFactory, PagePurpose, Policy, Status, TransferKind, random_code, transition
 from bot.domain.entities import Transfer, TransferEvent
 from bot.money import Money
 from bot.ports import Clock, PaymentProvider, XUser
@@ -84,7 +84,7 @@ def set_status(
     t.updated_at = now
     if reason:
         t.reason = reason
-    s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=str(new), note=reason or note))
+    s.timeline.add(TransferEvent(transfer_id=saved_id(t), at=now, status=new, note=reason or note))
 
 
 def handle_of(s: Tx, user_id: str) -> str:
@@ -115,7 +115,7 @@ class Context:
     fediverse: bool = False  # handles may name their instance (@alice@other.example): the Mastodon timeline
     # `page_link(tx, purpose, user_id, lang)`: a new link to paybot's page of that purpose, stored in `tx`
     # (bot.web.page_links.issue; set by bot.bootstrap when PAYBOT_WEB_URL is set). None: no such pages.
-    page_link: Callable[[Tx, str, str, str], str] | None = None
+    page_link: Callable[[Tx, PagePurpose, str, str], str] | None = None
 
 
 @dataclass

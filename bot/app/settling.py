@@ -69,7 +69,7 @@ class Settling:
         seq = 1 + len([st for st in ledger(s, t.id) if st.step == step])
         st = Settlement(
             transfer_id=saved_id(t),
-            step=str(step),
+            step=step,
             seq=seq,
             amount_minor=amount_minor,
             key=money_key(step, t.root_tweet_id, t.sender_id, t.recipient_id, seq),

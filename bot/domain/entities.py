@@ -11,8 +11,9 @@ import dataclasses
 from datetime import date, datetime
 from typing import Any, TypeVar, dataclass_transform
 
-from bot.domain.lifecycles import Send
-from bot.domain.values import Privacy, SettleFailure, TransferKind
+from bot.domain import Status, Step
+from bot.domain.lifecycles import PayoutStatus, Send, Settle
+from bot.domain.values import Category, Cause, Fact, MessageKind, PagePurpose, Privacy, SettleFailure, TransferKind
 
 __all__ = [
     "BALANCE",
@@ -60,7 +61,7 @@ class User:
     id: str
     handle: str
     name: str = ""
-    privacy: str = Privacy.PUBLIC  # a Privacy: what the public reply about their payments shows
+    privacy: Privacy = Privacy.PUBLIC  # what the public reply about their payments shows
     opted_out: bool = False  # STOP: nobody may pay them or ask them for money, and they are not mentioned
     updated_at: datetime = _time()
     seen_at: datetime | None = None  # when X last showed us this handle (a post, a DM, a lookup)
@@ -80,7 +81,7 @@ class Transfer:
     repeated delivery can never make a second one."""
 
     id: int | None = None
-    kind: str = TransferKind.SEND  # a TransferKind
+    kind: TransferKind = TransferKind.SEND
     lang: str = "en"  # the language of the command, for every answer about it
     root_tweet_id: str
     command_tweet_id: str  # the version (edit) of the post that was confirmed
@@ -90,7 +91,7 @@ class Transfer:
     currency: str
     memo: str | None = None
     code: str
-    status: str  # a Status, moved by domain.transition only
+    status: Status  # moved by domain.transition only
     reason: str | None = None  # a domain.Reason, or a provider's words for a decline
     pay_key: str | None = None  # idempotency key, stored before the provider call
     payment_ref: str | None = None  # the provider's id of the payment; what came after it is in Settlement
@@ -120,9 +121,9 @@ class TransferEvent:
     id: int | None = None
     transfer_id: int
     at: datetime = _time()
-    status: str
+    status: Status
     note: str | None = None
-    fact: str | None = None  # a domain.Fact: what the code reads back from this line (a dispute), if anything
+    fact: Fact | None = None  # what the code reads back from this line (a dispute), if anything
 
 
 @entity
@@ -135,13 +136,13 @@ class Settlement:
 
     id: int | None = None
     transfer_id: int
-    step: str  # a domain.Step other than pay
+    step: Step  # any but Step.PAY
     seq: int  # 1, 2, ... per transfer and step: part of the key
     amount_minor: int  # in the transfer's currency
     key: str | None = None  # None: made outside paybot
     ref: str | None = None  # the provider's id for it, once it answered
-    status: str  # a domain.Settle, moved by domain.SETTLEMENT only
-    cause: str | None = None  # a domain.Cause: who started it
+    status: Settle  # moved by domain.SETTLEMENT only
+    cause: Cause | None = None  # who started it
     failure: str | None = None  # why it failed: a domain.SettleFailure, or the provider's words
     created_at: datetime = _time()
     updated_at: datetime = _time()
@@ -173,12 +174,12 @@ class Outbox:
     """A message to post on X. Sent by the worker, at least once, in priority order."""
 
     id: int | None = None
-    kind: str  # a MessageKind
+    kind: MessageKind
     priority: int  # 0 confirmation requests, 1 outcomes, 2 public replies
     to_user_id: str | None = None
     in_reply_to: str | None = None
     text: str
-    status: str = Send.QUEUED  # a Send, moved by domain.OUTBOX only
+    status: Send = Send.QUEUED  # moved by domain.OUTBOX only
     attempts: int = 0
     next_attempt_at: datetime = _time()
     created_at: datetime = _time()
@@ -188,7 +189,7 @@ class Outbox:
     transfer_root: str | None = None  # the command this message is about, if any
     version: str | None = None  # for a confirmation: the post (version of the command) it shows
     attempted_at: datetime | None = None  # when the first attempt to send it began
-    category: str | None = None  # a Category: what the message is, when that matters later (see it)
+    category: Category | None = None  # what the message is, when that matters later (see it)
     about_user_id: str | None = None
     # A public reply's @-named people as "id:handle" pairs, checked just before it is first sent (STOP,
     # privacy, current handle) and cleared once its text is final. None: nothing to check.
@@ -222,7 +223,7 @@ class Payout:
     currency: str
     amount_minor: int | None = None  # what the payout took, once the provider said
     ref: str | None = None  # the provider's id of the payout, once it answered
-    status: str  # a PayoutStatus, moved by domain.PAYOUT only
+    status: PayoutStatus  # moved by domain.PAYOUT only
     failure: str | None = None  # why nothing was paid out, or why the payout failed
     lang: str = "en"  # the language of the CASHOUT, for every answer about it
     account_ref: str | None = None  # the provider's id of the account paid, or to confirm (CONFIRM_ACCOUNT)
@@ -268,7 +269,7 @@ class PageLink:
     card form is with the provider (`PageLinks.claim`: a random token the holding browser keeps in its session)."""
 
     nonce: str
-    purpose: str  # a domain.PagePurpose: what the page is for
+    purpose: PagePurpose  # what the page is for
     user_id: str  # the X user it was sent to
     lang: str = "en"  # the language of its pages
     created_at: datetime = _time()

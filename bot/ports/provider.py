@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from bot.domain.values import PagePurpose
 from bot.money import Money
 
 
@@ -114,7 +115,7 @@ class Registration:
     valid_for: timedelta | None = None  # how long that page's link works, when the provider says
     # A page of paybot's own (bot.web.page_links purpose, e.g. "card") where the card is saved: the service makes
     # its link in the same unit of work as the DM that carries it (`Service.page_link`); `url` is then None.
-    page: str | None = None
+    page: PagePurpose | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
-from bot.domain import WAITING, Status
+from bot.domain import WAITING, MessageKind, Status
 from bot.domain.entities import Outbox, Transfer, TransferEvent, User
 from bot.domain.marks import Mark
 from bot.repo.rows import ChartHour
@@ -158,9 +158,9 @@ def _count(db: Any, store: SqlStore, since: datetime, until: datetime | None) ->
     ):
         row = at(_bucket(label, WINDOW) * WINDOW // HOUR)
         row["sent"] += n
-        if kind in ("dm", "reply"):
+        if kind in (MessageKind.DM, MessageKind.REPLY):
             row[f"sent_{kind}"] += n
-        if kind == "dm":
+        if kind == MessageKind.DM:
             row["dm_peak"] = max(row["dm_peak"], n)
     c = _label(store, Outbox.created_at, HOUR)
     for label, n in db.execute(sa_select(c, func.count()).where(*within(col(Outbox.created_at))).group_by(c)):

@@ -14,6 +14,7 @@ move only as their lifecycles allow (bot.domain.lifecycles), checked at each sav
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -102,6 +103,12 @@ class MangopayRecords(Protocol):
     def save(self, user_id: str, **fields: object) -> MangopayUser:
         """Change the user's row; its card and identity registrations move only as their lifecycles allow
         (IllegalTransition otherwise, and nothing is saved)."""
+        ...
+
+    def add_wallet(self, user_id: str, currency: str, wallet_id: str) -> str:
+        """Remember the user's wallet in `currency` beside their others, in one transaction that holds their row (two
+        processes adding different currencies at once keep both); a currency that has a wallet keeps it. The id of
+        the user's wallet in `currency` now."""
         ...
 
     def by_mangopay_id(self, mangopay_user_id: str) -> MangopayUser | None:
@@ -282,6 +289,24 @@ class SqlMangopayRecords:
 
     def save(self, user_id: str, **fields: object) -> MangopayUser:
         return _save_row(self.uow, MangopayUser, user_id, dict(fields), self.clock, _mangopay_card, _mangopay_identity)
+
+    def add_wallet(self, user_id: str, currency: str, wallet_id: str) -> str:
+        def once() -> str:
+            with self.uow() as s:  # the row locked as it is read: FOR UPDATE (SQLite: BEGIN IMMEDIATE, make_engine)
+                found = s.exec(select(MangopayUser).where(MangopayUser.user_id == user_id).with_for_update()).first()
+                row = found or MangopayUser(user_id=user_id, updated_at=self.clock.now())
+                wallets = json.loads(row.wallets)
+                if currency not in wallets:
+                    wallets[currency] = wallet_id
+                    row.wallets, row.updated_at = json.dumps(wallets, sort_keys=True), self.clock.now()
+                    s.add(row)
+                    s.commit()
+                return str(wallets[currency])
+
+        try:
+            return once()
+        except IntegrityError:  # another process made the person's first row meanwhile: add to that one
+            return once()
 
     def by_mangopay_id(self, mangopay_user_id: str) -> MangopayUser | None:
         with self.uow() as s:

@@ -32,6 +32,7 @@ from werkzeug.exceptions import HTTPException
 
 from bot import links
 from bot.config import Settings
+from bot.domain import PagePurpose
 from bot.domain.entities import IdentityRecord, PageLink
 from bot.ports import Clock
 from bot.repo.port import Store, Tx
@@ -281,7 +282,7 @@ def create_app(  # noqa: C901
             state = page_links.state_of(link, now)
             if state is not LinkState.OK:
                 return problem(state, link.lang)
-            lang, receive = link.lang, link.purpose == "receive"
+            lang, receive = link.lang, link.purpose == PagePurpose.RECEIVE
             countries = i18n.countries(lang)
             owner = tx.users.get(link.user_id)
             handle = owner.handle if owner is not None else ""  # the account the page names; its owner types it
@@ -332,7 +333,7 @@ def _record(
     """The record a saved form makes. A "pay" form (name, e-mail, terms) keeps what the person gave earlier to
     receive money: a new link to pay must not take away their ability to be paid."""
     v = form.values
-    receive = link.purpose == "receive"
+    receive = link.purpose == PagePurpose.RECEIVE
 
     def opt(name: str) -> str | None:
         if receive:

@@ -70,6 +70,7 @@ from datetime import datetime
 
 from flask import Flask, Response, g, request, session
 
+from bot.domain import PagePurpose
 from bot.domain.entities import PageLink
 from bot.errors import ProviderError
 from bot.ports import Clock
@@ -135,7 +136,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
 
     def open_link(tx: Tx, now: datetime) -> tuple[PageLink | None, Response | None]:
         link = pages.session_link(tx)
-        if link is None or link.purpose != "card":
+        if link is None or link.purpose != PagePurpose.CARD:
             return None, pages.problem("no_link")
         state = page_links.state_of(link, now)
         if state is not LinkState.OK:
@@ -297,7 +298,7 @@ def register(app: Flask, pages: Pages, port: CardPort, *, trusted_proxies: int =
         with pages.store() as tx:
             link = pages.session_link(tx)
         payment = session.get("card_payment")
-        if link is None or link.purpose != "card" or not isinstance(payment, str):
+        if link is None or link.purpose != PagePurpose.CARD or not isinstance(payment, str):
             return pages.problem("no_link", link.lang if link else None)
         if link.used_at is not None:
             return pages.problem(LinkState.USED, link.lang)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot import links
+from bot.domain import PagePurpose
 from bot.domain.entities import PageLink
 from bot.ports import Clock
 from bot.repo.port import Tx
@@ -52,7 +53,7 @@ def issue(
     tx: Tx,
     key: bytes,
     base_url: str,
-    purpose: str,
+    purpose: PagePurpose,
     user_id: str,
     lang: str,
     now: datetime,
@@ -79,12 +80,12 @@ def issue(
     return f"{base_url.rstrip('/')}{PATH}{token}"
 
 
-def maker(key: bytes, base_url: str, ttl: timedelta, clock: Clock) -> Callable[[Tx, str, str, str], str]:
+def maker(key: bytes, base_url: str, ttl: timedelta, clock: Clock) -> Callable[[Tx, PagePurpose, str, str], str]:
     """`link(tx, purpose, user_id, lang)`: `issue` with this key, address and lifetime, now (the service's
     `page_link`: the link is stored in the unit of work of the DM that carries it)."""
     from bot.web.i18n import supported
 
-    def link(tx: Tx, purpose: str, user_id: str, lang: str) -> str:
+    def link(tx: Tx, purpose: PagePurpose, user_id: str, lang: str) -> str:
         return issue(tx, key, base_url, purpose, user_id, supported(lang), clock.now(), ttl)
 
     return link

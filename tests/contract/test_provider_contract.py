@@ -36,12 +36,12 @@ from bot.ports import (
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.sandbox import SandboxProvider
 from bot.providers.stripe_provider import StripeProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
 from bot.sims.runner import MANGOPAY_CARDS, STRIPE_CARDS
 from bot.sims.stripe import StripeSim
 from tests.support.fakes import FakeProvider
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records, stripe_records
 
 USD5 = Money(500, "USD")
 SENDER, RECIPIENT, OTHER = "10", "11", "12"  # X user ids
@@ -197,7 +197,7 @@ class StripeDriver:
         self.sim = sim
         self.clock: FakeClock = sim.clock  # type: ignore[assignment]
         client = stripe.StripeClient(sim.api_key, base_addresses={"api": sim.base}, max_network_retries=0)
-        self.stripe = StripeProvider(client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), self.clock)
+        self.stripe = StripeProvider(client, stripe_records(tmp / "stripe.db", self.clock), self.clock)
         self.provider = self.stripe
 
     def give_card(self, user: str, card: str) -> None:
@@ -268,7 +268,7 @@ class MangopayDriver:
         )
         self.mangopay = MangopayProvider(
             handler,
-            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            mangopay_records(tmp / "mangopay.db", self.clock),
             self.clock,
             card_page_url=sim.base + "/_sim/card-page/{id}",
             retries=0,

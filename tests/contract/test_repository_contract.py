@@ -558,13 +558,13 @@ def test_payout_queries(store: Store) -> None:
 def test_awaiting_account_answers_alike_when_read_ahead(store: Store, warm: bool) -> None:
     """`Payouts.warm` changes no answer of `awaiting_account`: cash-outs added, or moved into or out of waiting,
     after it count as a query would see them, and a rollback forgets those added."""
-    waiting = str(PayoutStatus.CONFIRM_ACCOUNT)
+    waiting = PayoutStatus.CONFIRM_ACCOUNT
 
-    def payout(key: str, user: str = "9", status: str = waiting) -> Payout:
+    def payout(key: str, user: str = "9", status: PayoutStatus = waiting) -> Payout:
         return Payout(user_id=user, key=key, currency="EUR", status=status, created_at=NOW, updated_at=NOW)
 
     with store() as s:
-        for p in (payout("a"), payout("b", status=str(PayoutStatus.CREATED)), payout("c"), payout("d", user="8")):
+        for p in (payout("a"), payout("b", status=PayoutStatus.CREATED), payout("c"), payout("d", user="8")):
             s.payouts.add(p)
         s.commit()
     with store() as s:
@@ -574,7 +574,7 @@ def test_awaiting_account_answers_alike_when_read_ahead(store: Store, warm: bool
         assert s.payouts.awaiting_account("7") == []
         b, c = s.payouts.by_key("b"), s.payouts.by_key("c")
         assert b is not None and c is not None
-        b.status, c.status = waiting, str(PayoutStatus.NOT_MADE)  # changed in this unit of work
+        b.status, c.status = waiting, PayoutStatus.NOT_MADE  # changed in this unit of work
         s.payouts.add(payout("e"))
         s.payouts.add(payout("f", user="7"))
         assert [p.key for p in s.payouts.awaiting_account("9")] == ["e", "b", "a"]
@@ -593,9 +593,11 @@ def test_awaiting_account_answers_alike_when_read_ahead(store: Store, warm: bool
 def test_timeline_notes(store: Store) -> None:
     (tid,) = add_all(store, transfer())
     with store() as s:
-        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW, status="held", note="funds withdrawn by a dispute (e1)"))
-        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW + MIN, status="held", note="100% of it_"))
-        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW + MIN, status="held", note=None))
+        s.timeline.add(
+            TransferEvent(transfer_id=tid, at=NOW, status=Status.HELD, note="funds withdrawn by a dispute (e1)")
+        )
+        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW + MIN, status=Status.HELD, note="100% of it_"))
+        s.timeline.add(TransferEvent(transfer_id=tid, at=NOW + MIN, status=Status.HELD, note=None))
         s.commit()
     with store() as s:
         assert [e.note for e in s.timeline.of(tid)][:2] == ["funds withdrawn by a dispute (e1)", "100% of it_"]
@@ -612,10 +614,10 @@ def test_timeline_facts(store: Store) -> None:
     with store() as s:
         s.timeline.add(
             TransferEvent(
-                transfer_id=tid, at=NOW, status="completed", note="disputed at the provider", fact=Fact.DISPUTED
+                transfer_id=tid, at=NOW, status=Status.COMPLETED, note="disputed at the provider", fact=Fact.DISPUTED
             )
         )
-        s.timeline.add(TransferEvent(transfer_id=other, at=NOW, status="completed", note="funds withdrawn by it"))
+        s.timeline.add(TransferEvent(transfer_id=other, at=NOW, status=Status.COMPLETED, note="funds withdrawn by it"))
         s.commit()
     with store() as s:
         assert s.timeline.recorded(tid, Fact.FUNDS_WITHDRAWN, Fact.DISPUTED)

@@ -39,8 +39,8 @@ from bot.errors import AmountTooSmall, InsufficientBalance, ProviderTransient
 from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome
 from bot.providers.stripe_provider import StripeProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.stripe import DROP, StripeSim
+from tests.support.records import stripe_records
 
 SPECS = Path(__file__).parents[1] / "specs"
 SPEC = SPECS / "stripe-openapi-2023-08-16.json"
@@ -128,9 +128,7 @@ class RecordingSim(StripeSim):
 
 def make_provider(sim: StripeSim, tmp: Path, *, retries: int = 2) -> StripeProvider:
     client = stripe.StripeClient(sim.api_key, base_addresses={"api": sim.base}, max_network_retries=retries)
-    return StripeProvider(
-        client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), sim.clock, connect=True, fee_bps=100
-    )
+    return StripeProvider(client, stripe_records(tmp / "stripe.db", sim.clock), sim.clock, connect=True, fee_bps=100)
 
 
 def drive(sim: RecordingSim, p: StripeProvider) -> None:

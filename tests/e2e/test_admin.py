@@ -17,6 +17,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot import migrate
+from bot.domain import Status
 from bot.domain.entities import Transfer
 from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
@@ -212,7 +213,7 @@ def test_export_cells_never_run_as_formulas_and_handles_match_exactly(tmp_path: 
                     currency="USD",
                     memo=memo,
                     code="AAAA",
-                    status="completed",
+                    status=Status.COMPLETED,
                     created_at=now,
                     updated_at=now,
                     expires_at=now,

@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 import pytest
 
+from bot.domain import PagePurpose
 from bot.domain.entities import IdentityRecord
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.stripe_webhook import webhook_server
@@ -227,7 +228,7 @@ def owner(jw: Journey) -> Journey:
 
 def test_failures_each_show_a_clear_page_and_lose_nothing(browser: Any, owner: Journey) -> None:
     jw = owner
-    bobs = jw.desk.link("recipient", BOB)  # a link the bot made for bob, forwarded or pushed on alice
+    bobs = jw.desk.link(PagePurpose.RECIPIENT, BOB)  # a link the bot made for bob, forwarded or pushed on alice
     assert bobs is not None
     cashout(jw, confirm=False)
     page = phone(browser, "en")

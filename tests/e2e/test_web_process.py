@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from bot import links
+from bot.domain import PagePurpose
 from bot.ports import SystemClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.engine import make_engine
@@ -69,7 +70,7 @@ def test_run_with_web_pays_and_serves_the_pages_then_stops_on_sigterm(sim: XSim,
                 tx,
                 links.link_key(SECRET),
                 base,
-                "receive",
+                PagePurpose.RECEIVE,
                 sim.user_id("alice"),
                 "en",
                 SystemClock().now(),

@@ -392,7 +392,7 @@ def test_an_account_code_is_never_a_payments_code() -> None:
     """ "YES 1234" confirms a bank account: payment codes are never all digits (drawn until one is not), and an
     account whose last four characters are a waiting payment's code is asked about with four random digits."""
     from bot.app.accounts import account_code
-    from bot.domain import CODE_ALPHABET
+    from bot.domain import CODE_ALPHABET, Status, TransferKind
     from bot.domain.entities import Transfer
 
     class Pending:
@@ -402,8 +402,8 @@ def test_an_account_code_is_never_a_payments_code() -> None:
                     root_tweet_id="1",
                     sender_id=user_id,
                     recipient_id="2",
-                    kind="send",
-                    status="pending",
+                    kind=TransferKind.SEND,
+                    status=Status.PENDING,
                     command_tweet_id="1",
                     amount_minor=100,
                     currency="USD",

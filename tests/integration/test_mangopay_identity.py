@@ -11,16 +11,18 @@ from pathlib import Path
 import pytest
 from mangopay.api import APIRequest
 
+from bot.domain import PagePurpose
 from bot.domain.entities import IdentityRecord
 from bot.errors import ProviderError
 from bot.ports import FakeClock
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
+from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import MangopaySim
 from bot.web import page_links
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records
 from tests.support.webworld import SECRET
 
 ALICE, BOB = "21", "22"
@@ -44,7 +46,7 @@ def adapter(sim: MangopaySim, tmp: Path, people: object) -> MangopayProvider:
     )
     return MangopayProvider(
         handler,
-        UnitOfWork(make_engine(f"sqlite:///{tmp / 'mp.db'}")),
+        mangopay_records(tmp / "mp.db", sim.clock),
         sim.clock,
         card_page_url=sim.base + "/_sim/card-page/{id}",
         currency="EUR",
@@ -136,7 +138,7 @@ def test_the_desk_reads_identities_while_the_worker_holds_the_write_lock(tmp_pat
         who = desk.identity(ALICE)
         assert who is not None and who.email == "alice@example.com" and desk.identity(BOB) is None
         held.commit()
-    link = desk.link("recipient", ALICE)
+    link = desk.link(PagePurpose.RECIPIENT, ALICE)
     # Nothing personal in the link: an opaque token (expiry, nonce, MAC), not the user's id
     assert link is not None and link.startswith("http://127.0.0.1/l/")
     assert page_links.TOKEN.fullmatch(link.removeprefix("http://127.0.0.1/l/"))

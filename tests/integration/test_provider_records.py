@@ -5,9 +5,11 @@ along its lifecycle, and the identity page's record read on a reader engine."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -15,6 +17,7 @@ from bot.domain.entities import IdentityRecord
 from bot.errors import IllegalTransition
 from bot.money import Money
 from bot.ports import FakeClock, PayOutcome
+from bot.providers.mangopay.users import MangopayUsers
 from bot.repo.engine import make_engine, make_reader
 from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords, read_identity
 from bot.repo.sql import SqlStore
@@ -162,3 +165,39 @@ def test_two_first_saves_of_one_person_at_once_both_land(postgres_admin: str, ki
             assert (got.mangopay_user_id, got.kyc_session_id) == ("u_1", "k_1")
         finally:
             mangopay.close()
+
+
+class WalletDesk:
+    """Mangopay's `/wallets` as one adapter's transport sees it: each wallet made waits until the other adapter has
+    made its own (both have read the person's row by then), and is named after its currency."""
+
+    def __init__(self, barrier: threading.Barrier) -> None:
+        self.barrier = barrier
+
+    def post(self, name: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        assert path == "/wallets"
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.barrier.wait()
+        return {"Id": f"w_{body['Currency'].lower()}"}
+
+
+def test_two_first_wallets_of_one_person_at_once_both_land(database_url: str) -> None:
+    """Two processes (the worker paying in USD, the card page opening the EUR wallet) each make a wallet for one person
+    at once: both read the person's wallets before either writes; both wallets are kept, neither overwrites the
+    other's."""
+    url = database_url
+    first = SqlMangopayRecords.open(url, FakeClock())
+    second = SqlMangopayRecords.open(url, FakeClock())
+    try:
+        first.save("10", mangopay_user_id="u_1")  # the Natural User is made: only the wallets are left to make
+        barrier = threading.Barrier(2, timeout=5)
+        worker, page = (
+            MangopayUsers(WalletDesk(barrier), records, None)  # type: ignore[arg-type]
+            for records in (first, second)
+        )
+        assert race(lambda: worker.wallet("10", "USD"), lambda: page.wallet("10", "EUR")) == []
+        assert json.loads(first.row("10").wallets) == {"EUR": "w_eur", "USD": "w_usd"}
+        assert worker.wallet("10", "EUR") == "w_eur" and page.wallet("10", "USD") == "w_usd"
+    finally:
+        first.close()
+        second.close()

@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from flask.testing import FlaskClient
 
+from bot.domain import PagePurpose
 from bot.repo.engine import make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import IBAN_OK
@@ -55,7 +56,7 @@ def csrf_of(html: str) -> str:
 
 
 def open_recipient_page(mw: MangopayPages, client: FlaskClient, user: str = ALICE) -> str:
-    link = mw.desk.link("recipient", user)
+    link = mw.desk.link(PagePurpose.RECIPIENT, user)
     assert link is not None and user not in link  # nothing personal in the address
     assert client.get(local(link)).headers["Location"].endswith("/recipient")
     page = client.get("/recipient")
@@ -146,14 +147,14 @@ def test_failures_show_a_clear_page_and_create_nothing(mw: MangopayPages) -> Non
     csrf = csrf_of(open_recipient_page(mw, client))
     no_csrf = client.post("/recipient", data={**account(csrf), "csrf": ""})
     assert no_csrf.status_code == 400 and "This form was not accepted" in no_csrf.get_data(as_text=True)
-    bobs = mw.desk.link("recipient", BOB)
+    bobs = mw.desk.link(PagePurpose.RECIPIENT, BOB)
     assert bobs is not None
     assert client.get(local(bobs)).status_code == 403  # another person's link: refused, hers stays
     assert client.post("/recipient", data=account(csrf)).status_code == 200
     assert len(mw.recipients(ALICE)) == 1
     assert client.post("/recipient", data=account(csrf)).status_code == 410  # used
     assert len(mw.recipients(ALICE)) == 1
-    late = mw.desk.link("recipient", ALICE)
+    late = mw.desk.link(PagePurpose.RECIPIENT, ALICE)
     assert late is not None
     mw.web.clock.advance(timedelta(minutes=15))
     assert client_of(mw).get(local(late)).status_code == 410

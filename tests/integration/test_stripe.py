@@ -35,8 +35,8 @@ from bot.money import Money
 from bot.ports import EventKind, FakeClock, PayOutcome, ProviderEvent, Registration
 from bot.providers.stripe_provider import StripeProvider
 from bot.providers.stripe_webhook import PATH, make_app
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.stripe import DROP, StripeSim
+from tests.support.records import stripe_records
 from tests.support.stripe_kit import CONNECT_SECRET, PLATFORM_SECRET, _signed, free_port, raw
 from tests.support.stripe_kit import sim as sim  # a fixture (re-exported, so it is not unused)
 
@@ -74,9 +74,7 @@ def make_provider(
     base: str, key: str, tmp: Path, clock: Any, *, connect: bool = True, retries: int = 2, fee_bps: int = 0
 ) -> StripeProvider:
     client = stripe.StripeClient(key, base_addresses={"api": base}, max_network_retries=retries)
-    return StripeProvider(
-        client, UnitOfWork(make_engine(f"sqlite:///{tmp / 'stripe.db'}")), clock, connect=connect, fee_bps=fee_bps
-    )
+    return StripeProvider(client, stripe_records(tmp / "stripe.db", clock), clock, connect=connect, fee_bps=fee_bps)
 
 
 @dataclass

@@ -10,9 +10,9 @@ from mangopay.api import APIRequest
 
 from bot.ports import FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records
 from tests.support.webworld import TTL
 
 
@@ -30,7 +30,7 @@ def on_sim(tmp_path: Path, **more: Any) -> tuple[MangopaySim, MangopayProvider]:
     )
     return sim, MangopayProvider(
         handler,
-        UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}")),
+        mangopay_records(tmp_path / "mangopay.db", sim.clock),
         sim.clock,
         card_page_url="",
         currency="EUR",

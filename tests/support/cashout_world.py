@@ -17,10 +17,10 @@ from sqlmodel import col, select
 from bot.domain import PayoutStatus
 from bot.domain.entities import Payout
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.sql import SqlStore
 from bot.sims.mangopay import CARD_OK, MangopaySim
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records
 from tests.support.service_world import World
 
 BOB, ALICE, CAROL, DAVE = "10", "11", "12", "13"
@@ -94,7 +94,7 @@ class MangopayWorld(World):
         )
         self.mp = MangopayProvider(
             handler,
-            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            mangopay_records(tmp / "mangopay.db", self.clock),
             self.clock,
             card_page_url=self.sim.base + "/_sim/card-page/{id}",
             currency="USD",

@@ -10,9 +10,9 @@ from mangopay.api import APIRequest
 from bot.money import Money
 from bot.ports import PayResult
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import CARD_OK, MangopaySim
 from tests.support.mangopay_people import KnownPeople
+from tests.support.records import mangopay_records
 
 EUR5 = Money(500, "EUR")
 
@@ -30,7 +30,7 @@ def provider(sim: MangopaySim, tmp: Path, retries: int = 2) -> MangopayProvider:
     )
     return MangopayProvider(
         handler,
-        UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+        mangopay_records(tmp / "mangopay.db", sim.clock),
         sim.clock,
         card_page_url=sim.base + "/_sim/card-page/{id}",
         currency="EUR",

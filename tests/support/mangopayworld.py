@@ -13,8 +13,8 @@ from mangopay.api import APIRequest
 from bot.domain.entities import IdentityRecord
 from bot.providers.mangopay_people import PagesDesk
 from bot.providers.mangopay_provider import MangopayProvider
-from bot.repo.engine import UnitOfWork, make_engine
 from bot.sims.mangopay import MangopaySim
+from tests.support.records import mangopay_records
 from tests.support.webworld import SECRET, TTL, World
 
 ALICE, BOB = "1001", "1002"  # X user ids
@@ -43,7 +43,7 @@ class MangopayPages:
         desk = PagesDesk(store=web.store, clock=web.clock, base_url=web.base, link_secret=SECRET, ttl=TTL)
         mp = MangopayProvider(
             handler,
-            UnitOfWork(make_engine(f"sqlite:///{tmp / 'mangopay.db'}")),
+            mangopay_records(tmp / "mangopay.db", web.clock),
             web.clock,
             card_page_url=sim.base + "/_sim/card-page/{id}",
             currency="EUR",

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 from sqlmodel import col, select
 
-from bot.domain import Policy
+from bot.domain import Policy, Send
 from bot.domain.entities import Outbox, Transfer
 from bot.ports import FakeClock
 from bot.repo.engine import database_url, make_engine
@@ -63,10 +63,10 @@ class World:
         then counts as asked). Runs before each DM a test makes: people answer what reached them."""
         with self.uow() as s:
             for row in s.outbox.due(self.clock.now() + FAR, 10_000):
-                if row.status != "queued":
+                if row.status != Send.QUEUED:
                     continue
                 # X gives each message an id that grows with time, as it gives the people's DMs.
-                row.status, row.sent_at, row.x_id = "sent", self.clock.now(), self.posts._id()
+                row.status, row.sent_at, row.x_id = Send.SENT, self.clock.now(), self.posts._id()
                 self.svc.confirmation_sent(s, row)
             s.commit()
 

@@ -10,6 +10,7 @@ from flask import Flask
 
 from bot import links
 from bot.config import Settings
+from bot.domain import PagePurpose
 from bot.domain.entities import IdentityRecord, PageLink, User
 from bot.ports import FakeClock
 from bot.repo.port import Store
@@ -42,7 +43,9 @@ class World:
         with self.store() as tx:
             if tx.users.get(user_id) is None:
                 tx.users.add(User(id=user_id, handle=f"p{user_id}"[:15], updated_at=self.clock.now()))
-            url = page_links.issue(tx, links.link_key(SECRET), self.base, purpose, user_id, lang, self.clock.now(), ttl)
+            url = page_links.issue(
+                tx, links.link_key(SECRET), self.base, PagePurpose(purpose), user_id, lang, self.clock.now(), ttl
+            )
             tx.commit()
         return url
 

@@ -32,6 +32,7 @@ from bot.ports import FakeClock
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_provider import StripeProvider
 from bot.repo.engine import UnitOfWork, make_engine
+from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords
 from bot.repo.rows import MangopayUser, StripeUser
 from bot.web.page_links import PURPOSES
 
@@ -180,7 +181,8 @@ def test_the_mangopay_adapter_saves_a_registration_only_along_its_table(tmp_path
     """Every change of the Mangopay adapter's row is checked: a verification opened and then lost its record, or a
     saved card forgotten, is refused and nothing is saved; the moves of the tables go through."""
     uow = UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'mangopay.db'}"))
-    mp = MangopayProvider(object(), uow, FakeClock(), card_page_url="https://pages.test/card")
+    clock = FakeClock()
+    mp = MangopayProvider(object(), SqlMangopayRecords(uow, clock), clock, card_page_url="https://pages.test/card")
     mp._save("10", card_registration_id="cr_1", owner=True)
     mp._save("10", kyc_session_id="kyc_1")
     with pytest.raises(IllegalTransition, match="a verifying identity registration cannot become owner"):
@@ -199,7 +201,8 @@ def test_the_stripe_adapter_saves_a_registration_only_along_its_table(tmp_path: 
     """On Stripe a Connect account is the identity registration: ready, it may lose its capability and be ready
     again; a saved card may be replaced, never forgotten; an account never vanishes."""
     uow = UnitOfWork(make_engine(f"sqlite:///{tmp_path / 'stripe.db'}"))
-    sp = StripeProvider(object(), uow, FakeClock())  # type: ignore[arg-type]
+    clock = FakeClock()
+    sp = StripeProvider(object(), SqlStripeRecords(uow, clock), clock)  # type: ignore[arg-type]
     sp._save("10", payment_method_id="pm_1", account_id="acct_1")
     sp._save("10", account_ready=True)
     sp._save("10", account_ready=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from bot.domain import MessageKind
 from bot.domain.entities import Outbox
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
@@ -675,7 +676,13 @@ def test_the_outbox_serves_people_in_turn() -> None:
 
     def dm(i: int, to: str, priority: int = 0) -> Outbox:
         return Outbox(
-            id=i, kind="dm", priority=priority, to_user_id=to, text=str(i), next_attempt_at=now, created_at=now
+            id=i,
+            kind=MessageKind.DM,
+            priority=priority,
+            to_user_id=to,
+            text=str(i),
+            next_attempt_at=now,
+            created_at=now,
         )
 
     batch = [dm(i, "10") for i in range(1, 61)] + [dm(61, "11"), dm(62, "12"), dm(63, "11", priority=1)]

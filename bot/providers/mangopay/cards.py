@@ -21,6 +21,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import PagePurpose
 from bot.errors import ProviderError
 from bot.money import Money
 from bot.ports import Clock, EventKind, ProviderEvent, Registration
@@ -115,7 +116,7 @@ class MangopayCardRegistrations:
                 return Registration(page=PAY, valid_for=self.pages.link_lifetime)
             raise IdentityNeeded(PAY, None)
         if self.pages.own_card_page:  # paybot's own card page (bot.web.card_page): it opens the registration
-            return Registration(page="card", valid_for=self.pages.link_lifetime)
+            return Registration(page=PagePurpose.CARD, valid_for=self.pages.link_lifetime)
         owner = self.users.user(user_id)
         open_one = self.records.row(user_id).card_registration_id
         if open_one:  # one open registration per user: a new link to the same page, not another registration

@@ -15,6 +15,7 @@ import urllib.parse
 from datetime import timedelta
 
 from bot import links
+from bot.domain import PagePurpose
 from bot.errors import ProviderError
 from bot.identity import Identity
 from bot.ports import Clock
@@ -29,7 +30,7 @@ class IdentityNeeded(ProviderError):
     """The person has not given paybot what Mangopay needs of them (`purpose`: "pay", names and e-mail; "receive",
     an Owner's too): nothing was sent to Mangopay; `url` (None: no pages served) is the identity page's link."""
 
-    def __init__(self, purpose: str, url: str | None) -> None:
+    def __init__(self, purpose: PagePurpose, url: str | None) -> None:
         super().__init__(f"the identity page ({purpose}) must be filled in first")
         self.purpose, self.url = purpose, url
 
@@ -59,7 +60,7 @@ class MangopayPages:
         # set), whose link the service makes; False: the operator's page, MANGOPAY_CARD_PAGE_URL.
         self.own_card_page = False
 
-    def identity(self, user_id: str, purpose: str) -> Identity:
+    def identity(self, user_id: str, purpose: PagePurpose) -> Identity:
         """What the person gave on the identity page, enough for `purpose` ("receive": an Owner's birthday,
         nationality, residence and address too); else IdentityNeeded with a new link to that page."""
         who = self.people.identity(user_id)
@@ -81,7 +82,7 @@ class MangopayPages:
             "{expires}", str(expires)
         )
 
-    def sca_link(self, redirect_url: str, user_id: str | None = None, page: str | None = None) -> str:
+    def sca_link(self, redirect_url: str, user_id: str | None = None, page: PagePurpose | None = None) -> str:
         """Mangopay's SCA RedirectUrl with a return URL appended as `returnUrl`, percent-encoded (Mangopay's page
         cannot send the person back without it: guides/sca/session.mdx, step 3): paybot's return page `page` for
         `user_id` (a single-use link, bot.providers.mangopay.people) when paybot serves pages, else

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import Any, Protocol
 
 from bot import links
+from bot.domain import PagePurpose
 from bot.identity import Identity, from_record
 from bot.ports import Clock
 from bot.repo.port import Store
@@ -30,7 +31,13 @@ from bot.web import page_links
 # terms) or to receive ("receive": with birthday, nationality, residence, address); the cash-out account page
 # ("recipient"); and the pages Mangopay's SCA sessions send the person back to ("enrolled": their SCA enrolment;
 # "wallet": the SCA that opens their account for 180 days).
-PAY, RECEIVE, RECIPIENT, ENROLLED, WALLET = "pay", "receive", "recipient", "enrolled", "wallet"
+PAY, RECEIVE, RECIPIENT, ENROLLED, WALLET = (
+    PagePurpose.PAY,
+    PagePurpose.RECEIVE,
+    PagePurpose.RECIPIENT,
+    PagePurpose.ENROLLED,
+    PagePurpose.WALLET,
+)
 
 
 class People(Protocol):
@@ -45,7 +52,7 @@ class People(Protocol):
         """What X user `user_id` gave on the identity page; None if nothing."""
         ...
 
-    def link(self, purpose: str, user_id: str) -> str | None:
+    def link(self, purpose: PagePurpose, user_id: str) -> str | None:
         """A new single-use link to the page of `purpose` for `user_id`; None when paybot serves no pages."""
         ...
 
@@ -58,7 +65,7 @@ class NoPages:
     def identity(self, user_id: str) -> Identity | None:
         return None
 
-    def link(self, purpose: str, user_id: str) -> str | None:
+    def link(self, purpose: PagePurpose, user_id: str) -> str | None:
         return None
 
 
@@ -94,7 +101,7 @@ class PagesDesk:
             row = tx.identities.get(user_id)
             return from_record(row) if row is not None else None
 
-    def link(self, purpose: str, user_id: str) -> str | None:
+    def link(self, purpose: PagePurpose, user_id: str) -> str | None:
         with self.store() as tx:
             known = tx.identities.get(user_id)
             lang = known.lang if known is not None else (tx.transfers.lang_of(user_id) or "en")

@@ -63,7 +63,7 @@ from bot.providers.mangopay.settlements import MangopaySettlements
 from bot.providers.mangopay.transactions import MangopayTransactions
 from bot.providers.mangopay.transport import MangopayTransport
 from bot.providers.mangopay.users import MangopayUsers
-from bot.repo.engine import UnitOfWork, database_url
+from bot.repo.engine import database_url
 from bot.repo.port import Store
 from bot.repo.provider_records import MangopayRecords, SqlMangopayRecords
 from bot.repo.rows import MangopayUser
@@ -78,7 +78,7 @@ class MangopayProvider:
     def __init__(
         self,
         handler: APIRequest,
-        records: MangopayRecords | UnitOfWork,
+        records: MangopayRecords,
         clock: Clock,
         *,
         card_page_url: str,
@@ -89,13 +89,11 @@ class MangopayProvider:
         link_lifetime: timedelta = links.DEFAULT_LIFETIME,
         people: People | None = None,
     ) -> None:
-        """`records`: what the adapter remembers, or a unit of work on the SQL database that holds them."""
+        """`records`: what the adapter remembers (`SqlMangopayRecords` on the SQL database that holds them)."""
         self.handler = handler
         self.clock = clock
         self.currency = currency.upper()  # the card registration's currency (the operator's default)
         self.transport = transport = MangopayTransport(handler, retries=retries)
-        if isinstance(records, UnitOfWork):
-            records = SqlMangopayRecords(records, clock)
         self.records = records
         self.pages = pages = MangopayPages(
             people or NoPages(),

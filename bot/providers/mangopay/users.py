@@ -56,9 +56,7 @@ class MangopayUsers:
             "/wallets",
             {"Owners": [owner], "Description": f"paybot {currency}", "Currency": currency, "Tag": tag(x_user=user_id)},
         )
-        wallets[currency] = str(made["Id"])
-        self.records.save(user_id, wallets=json.dumps(wallets, sort_keys=True))
-        return str(made["Id"])
+        return self.records.add_wallet(user_id, currency, str(made["Id"]))
 
 
 def _address(who: Identity) -> dict[str, Any] | None:

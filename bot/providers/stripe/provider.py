@@ -40,7 +40,7 @@ from bot.providers.stripe.events import StripeEvents
 from bot.providers.stripe.payments import MIN_CHARGE, StripePayments
 from bot.providers.stripe.settlements import StripeSettlements
 from bot.providers.stripe.transport import StripeTransport
-from bot.repo.engine import UnitOfWork, database_url
+from bot.repo.engine import database_url
 from bot.repo.provider_records import SqlStripeRecords, StripeRecords
 from bot.repo.rows import StripeUser
 
@@ -59,7 +59,7 @@ class StripeProvider:
     def __init__(
         self,
         client: stripe.StripeClient,
-        records: StripeRecords | UnitOfWork,
+        records: StripeRecords,
         clock: Clock,
         *,
         return_url: str = "https://x.com/messages",
@@ -67,10 +67,10 @@ class StripeProvider:
         fee_bps: int = 0,
         connect: bool = True,
     ) -> None:
-        """`records`: what the adapter remembers, or a unit of work on the SQL database that holds them."""
+        """`records`: what the adapter remembers (`SqlStripeRecords` on the SQL database that holds them)."""
         self.client = client
         transport = StripeTransport(client)
-        self.records = SqlStripeRecords(records, clock) if isinstance(records, UnitOfWork) else records
+        self.records = records
         self.cards = StripeCards(transport, self.records, return_url=return_url, currency=currency.lower())
         self.accounts = StripeAccounts(transport, self.records, clock, return_url=return_url, connect=connect)
         self.payments = StripePayments(
