@@ -13,8 +13,9 @@ import pytest
 import stamina
 from hypothesis import settings
 
-# Fixtures more than one module uses, registered once (each is defined in its support module).
-pytest_plugins = ["tests.support.browser", "tests.support.cashout_world"]
+# Fixtures more than one module uses, registered once (each is defined in its support module), and the rerun of a test
+# whose worker died (tests/support/worker_deaths.py).
+pytest_plugins = ["tests.support.browser", "tests.support.cashout_world", "tests.support.worker_deaths"]
 
 settings.register_profile("paybot", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", deadline=None)
@@ -102,33 +103,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     from tests.support.pg import new_database
 
     return new_database(request.getfixturevalue("postgres_admin"))
-
-
-# Tests whose pytest-xdist worker died under them (a fatal signal in the interpreter or a C extension, not a failed
-# assertion: a failed test never reaches this hook).
-_CRASHED: set[str] = set()
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: object) -> None:
-    """A test whose worker died runs once more, from the start, on the worker started in its place, and is reported as
-    RERUN ("R"), with the death's message, in the summary; a second death fails it. The death's traceback (Python's
-    faulthandler, on by default in pytest) is in the worker's output above it. The crashed worker's coverage data is
-    lost with it, so a whole run measured with coverage may still fall below the floor: the run is then to be repeated
-    rather than the floor lowered (docs/testing.md, "A worker that dies")."""
-    if crashitem in _CRASHED:
-        return
-    _CRASHED.add(crashitem)
-    sched.mark_test_pending(crashitem)  # type: ignore[attr-defined]
-    report.outcome = "rerun"  # type: ignore[assignment]
-
-
-def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
-    if report.outcome == "rerun":  # type: ignore[comparison-overlap]
-        return "rerun", "R", "RERUN"
-    return None
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    for report in terminalreporter.stats.get("rerun", []):
-        terminalreporter.write_line(f"RERUN {report.nodeid}: {report.longrepr}, run again on a new worker")

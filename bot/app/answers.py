@@ -249,7 +249,7 @@ class Answers:
         with self.ctx.uow() as s:
             sentence = say("register.failed", lang)
             if reg is not None and reg.page is not None and self.ctx.page_link is None:
-                log.error("register for user %s: no page %r is served (PAYBOT_WEB_URL)", user_id, reg.page)
+                log.error("register for user %s: no %s page is served (PAYBOT_WEB_URL)", user_id, reg.page)
             elif reg is not None:
                 url = reg.url
                 if reg.page is not None and self.ctx.page_link is not None:  # paybot's own page: its link stored here

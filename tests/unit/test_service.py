@@ -3,6 +3,7 @@ test runs on both: the use cases need nothing of the store but its port)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain import MessageKind
+from bot.domain import MessageKind, PagePurpose
 from bot.domain.entities import Outbox
 from bot.errors import ProviderError, ProviderTransient
 from bot.faults import InjectedFault
@@ -750,3 +751,17 @@ def test_sends_refused_before_they_are_asked_ask_the_provider_nothing(w: World) 
     for n in range(3):
         w.svc.on_mention(w.posts.mention("carol", f"@paybot send {n + 2} to @alice"))
     assert len(w.transfers()) == 1 and asked == []
+
+
+def test_a_page_asked_for_with_no_pages_served_is_logged_by_its_word(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The adapter asks for paybot's own card page and no page is served (PAYBOT_WEB_URL unset): the log line names
+    the page by its word, as the store keeps it, never by the enum member's repr."""
+    world = World(tmp_path, "memory")
+    world.provider.register = lambda user_id: Registration(page=PagePurpose.CARD)  # type: ignore[method-assign]
+    with caplog.at_level(logging.ERROR):
+        world.svc.register("10", lang="en")
+    assert [r.getMessage() for r in caplog.records if "is served" in r.getMessage()] == [
+        "register for user 10: no card page is served (PAYBOT_WEB_URL)"
+    ]
