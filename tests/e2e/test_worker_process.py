@@ -29,11 +29,12 @@ pytestmark = [pytest.mark.process, pytest.mark.slow]
 
 
 def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
-    """The worker takes a command to completion, then exits cleanly well inside 30 s of SIGTERM."""
+    """The worker takes a command to completion (its answer held the default margin of 5 s before it is judged),
+    then exits cleanly well inside 30 s of SIGTERM."""
     sandbox = SandboxProvider(tmp_path / "sandbox.db")
     sandbox.set_card(sim.user_id("bob"), "ok")
     sandbox.set_payouts(sim.user_id("alice"), True)
-    proc = start(sim, tmp_path)
+    proc = start(sim, tmp_path, PAYBOT_ANSWER_MARGIN="5s")
     try:
         post = sim.tweet("bob", "@paybot send 5 to @alice")
         wait_for(lambda: any(m["type"] == "dm" for m in sim.bot_messages()))
@@ -50,6 +51,7 @@ def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
     log = (tmp_path / "worker.log").read_text()
     assert "worker stopped" in log and SIM_ACCESS_TOKEN not in log
     assert SIM_CONSUMER_SECRET not in log and SIM_ACCESS_TOKEN_SECRET not in log
+    assert "reading it again later" in log  # the yes, sent within the margin of the last reading, was held
 
 
 def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> None:
