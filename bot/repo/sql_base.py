@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from bot.repo.port import Conflict
 from bot.repo.schema import TABLES
+from bot.repo.sql_insert import insert_one
 
 __all__ = ["COLUMNS", "LATER", "UowSession", "_Table", "land"]
 
@@ -76,7 +77,10 @@ def _values(row: object) -> dict[str, Any]:
         if getattr(row, name) is None:
             setattr(row, name, default)
     skip = _DEFAULTED[kind]
-    return {n: v for n in COLUMNS[kind] if (v := getattr(row, n)) is not None or n not in skip}
+    # The mapped entity keeps each value it was given in its __dict__ (the ORM's attributes read from there): read
+    # there, not through the instrumented attribute, for an entity the session has not loaded (nothing to refresh).
+    held = row.__dict__
+    return {n: v for n in COLUMNS[kind] if (v := held.get(n)) is not None or n not in skip}
 
 
 class UowSession(Session):
@@ -108,11 +112,12 @@ class UowSession(Session):
         conn = self.connection()
         try:
             for (kind, names), (rows, values) in groups.items():
-                if kind not in _INSERT_IDS or "id" in names:
+                if len(values) == 1:  # the common case: a unit of work adding one transfer, one user
+                    new_id = insert_one(conn, TABLES[kind], values[0])
+                    if new_id is not None:
+                        rows[0].id = new_id  # type: ignore[attr-defined]
+                elif kind not in _INSERT_IDS or "id" in names:
                     conn.execute(_INSERT[kind], values)
-                elif len(values) == 1:
-                    key = conn.execute(_INSERT[kind], values[0]).inserted_primary_key
-                    rows[0].id = key[0] if key is not None else None  # type: ignore[attr-defined]
                 else:
                     for row, (new_id,) in zip(rows, conn.execute(_INSERT_IDS[kind], values), strict=True):
                         row.id = new_id  # type: ignore[attr-defined]

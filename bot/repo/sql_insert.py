@@ -1,0 +1,54 @@
+"""One row's INSERT as the driver's own statement: SQLAlchemy compiles it once per table, dialect and set of columns,
+and each row then goes out through `Connection.exec_driver_sql` with its values passed through the columns' own bind
+processors (public `TypeEngine.bind_processor`: UTC times, booleans, dates exactly as a Core INSERT binds them).
+
+A unit of work that adds one transfer (a mention, a page submission) spent more CPU in the Core INSERT's execution
+machinery (cache key, parameter construction, result set-up) than SQLite spends writing the row and its indexes
+(`bench.store`, docs/performance.md). The statement still passes through the connection: its events fire (the
+statement counts of `bench.burst`), and a driver error comes back as SQLAlchemy's (`IntegrityError` for a unique key
+taken), as before. A bind processor's own error (a naive datetime) is raised as it is."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.engine import Dialect
+
+__all__ = ["insert_one"]
+
+_Plan = tuple[str, tuple[str, ...], tuple[Callable[[Any], Any] | None, ...], bool, bool]
+_PLANS: dict[tuple[str, Table, tuple[str, ...]], _Plan] = {}
+
+
+def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _Plan:
+    """The statement for a row holding `names`, the bind order and processors, whether the driver takes its
+    parameters by name, and whether the new id comes back as a RETURNING row (not the cursor's lastrowid)."""
+    stmt = insert(table)
+    returns = table.autoincrement_column is not None and "id" not in names and not dialect.name == "sqlite"
+    if returns:
+        stmt = stmt.returning(table.c.id)
+    compiled = stmt.compile(dialect=dialect, column_keys=list(names))
+    named = compiled.positiontup is None
+    order = tuple(names) if named else tuple(compiled.positiontup or ())
+    if set(order) != set(names) or (named and set(compiled.binds) != set(names)):
+        raise RuntimeError(f"{table.name}: the compiled INSERT binds {order}, not the row's columns {names}")
+    procs = tuple(table.c[n].type.bind_processor(dialect) for n in order)
+    return str(compiled), order, procs, named, returns
+
+
+def insert_one(conn: Connection, table: Table, values: dict[str, Any]) -> Any:
+    """INSERT one row of `table` holding `values` (column key -> value); the new integer id, where the database
+    gives it (None for a table whose key the row holds)."""
+    names = tuple(values)
+    key = (conn.dialect.name, table, names)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _plan(conn.dialect, table, names)
+    sql, order, procs, named, returns = plan
+    bound = [v if p is None else p(v) for v, p in zip((values[n] for n in order), procs, strict=True)]
+    result = conn.exec_driver_sql(sql, dict(zip(order, bound, strict=True)) if named else tuple(bound))
+    if returns:
+        return result.scalar_one()
+    return result.lastrowid if table.autoincrement_column is not None and "id" not in names else None
