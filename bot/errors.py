@@ -4,7 +4,7 @@ PaybotError
 ├── ConfigError            a setting is missing, a placeholder, or invalid
 ├── CommandError           a tweet or DM could not be read; .message is for the user
 ├── IllegalTransition      a lifecycle's state machine refused a change of state
-├── AnswerInDoubt          a yes/no for a confirmation whose send is in doubt: read it again later
+├── AnswerInDoubt          a yes/no judged later: its confirmation's send, or earlier posts, not settled yet
 ├── XError                 talking to X failed
 │   ├── XAuthError         401: bad credentials
 │   ├── XForbidden         403: .reason is "duplicate", "dm_closed" or "other"
@@ -28,9 +28,10 @@ class PaybotError(Exception):
 
 
 class AnswerInDoubt(PaybotError):
-    """A yes or no that may answer a confirmation whose send is in doubt (it timed out or the worker
-    died around it): whether the person saw it is not known yet. The DM is left unread, to be judged
-    once the outbox has settled the doubt (found on X, sent again, or given up)."""
+    """A yes or no that cannot be judged yet, for one of two reasons its message names: it may answer a
+    confirmation whose send is in doubt (it timed out or the worker died around it), so whether the person saw it
+    is not known yet; or it was sent after the last reading of mentions (less the answer margin), so an edit or a
+    post sent before it may not be read yet. The DM is left unread, to be judged once that is settled."""
 
 
 class ConfigError(PaybotError):

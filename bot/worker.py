@@ -189,10 +189,11 @@ class Worker:
                 continue  # already applied, or the bot's own message
             try:
                 result = self._guard(f"dm {dm.id}", partial(self._one, DmPage((dm,))))
-            except AnswerInDoubt:
-                # Judged once the outbox settles its confirmation's send: this page (oldest first,
-                # so nothing after it either) is read again then; nothing expires meanwhile.
-                log.info("dm %s answers a confirmation whose send is in doubt; reading it again later", dm.id)
+            except AnswerInDoubt as held:
+                # Judged once what it waits for is settled (the mentions sent before it read, or its
+                # confirmation's send found or given up): this page (oldest first, so nothing after it
+                # either) is read again then; nothing expires meanwhile. The log says which wait it is.
+                log.info("dm %s is held: %s; reading it again later", dm.id, held)
                 return handled
             handled += bool(result)
             failed |= result is None

@@ -51,7 +51,9 @@ def test_run_confirm_and_stop_on_sigterm(sim: XSim, tmp_path: Path) -> None:
     log = (tmp_path / "worker.log").read_text()
     assert "worker stopped" in log and SIM_ACCESS_TOKEN not in log
     assert SIM_CONSUMER_SECRET not in log and SIM_ACCESS_TOKEN_SECRET not in log
-    assert "reading it again later" in log  # the yes, sent within the margin of the last reading, was held
+    # the yes, sent within the margin of the last reading of mentions, was held, and the log says for what
+    assert "waits for the mentions sent before it to be read; reading it again later" in log
+    assert "confirmation's send" not in log
 
 
 def test_sigterm_at_the_very_start_stops_cleanly(sim: XSim, tmp_path: Path) -> None:
