@@ -128,7 +128,7 @@ FINAL = TRANSFER.final
 MOVED = frozenset({Status.EXECUTING, Status.NEEDS_AUTH, Status.COMPLETED, Status.HELD, Status.RETURNED})
 
 
-def transition(current: str, new: Status) -> Status:
+def transition(current: Status, new: Status) -> Status:
     """Return `new` if a transfer in `current` may move to it; IllegalTransition otherwise."""
     return TRANSFER.move(current, new)
 

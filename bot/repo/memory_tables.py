@@ -250,11 +250,11 @@ class MemTransfers(_Repo[Transfer]):
         ]
         return min(times) if times else None
 
-    def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
-        wanted = {str(x) for x in statuses}
-        out: dict[str, int] = {}
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[Status, int]:
+        wanted = set(statuses)
+        out: dict[Status, int] = {}
         for t in self.t.where(lambda t: t.status in wanted):
-            out[str(t.status)] = out.get(str(t.status), 0) + 1
+            out[Status(t.status)] = out.get(Status(t.status), 0) + 1
         return out
 
     def requests_since(self, since: datetime, *, requester_id: str | None = None, payer_id: str | None = None) -> int:

@@ -117,7 +117,7 @@ class Transfers(Protocol):
         """The earliest end of a confirmation (pending) or of a hold or approval window (held, needs_auth)."""
         ...
 
-    def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[Status, int]:
         """How many transfers are in each of these statuses (those with none are left out)."""
         ...
 

@@ -235,13 +235,13 @@ class SqlTransfers(_Table):
         times = [_aware(t) for t in found if t is not None]
         return min(times) if times else None
 
-    def count_by_status(self, statuses: Iterable[Status]) -> dict[str, int]:
+    def count_by_status(self, statuses: Iterable[Status]) -> dict[Status, int]:
         rows = self.s.exec(
             select(Transfer.status, func.count())
-            .where(col(Transfer.status).in_([str(x) for x in statuses]))
+            .where(col(Transfer.status).in_(list(statuses)))
             .group_by(Transfer.status)
         )
-        return {str(status): int(n) for status, n in rows}
+        return {Status(status): int(n) for status, n in rows}
 
     def requests_since(self, since: datetime, *, requester_id: str | None = None, payer_id: str | None = None) -> int:
         query = select(func.count(func.distinct(Transfer.root_tweet_id))).where(
