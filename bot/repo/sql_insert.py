@@ -1,6 +1,7 @@
 """One row's INSERT as the driver's own statement: SQLAlchemy compiles it once per table, dialect and set of columns,
 and each row then goes out through `Connection.exec_driver_sql` with its values passed through the columns' own bind
-processors (public `TypeEngine.bind_processor`: UTC times, booleans, dates exactly as a Core INSERT binds them).
+processors (public `TypeEngine.dialect_impl(dialect).bind_processor`: UTC times, booleans, dates exactly as a Core INSERT
+binds them).
 
 A unit of work that adds one transfer (a mention, a page submission) spent more CPU in the Core INSERT's execution
 machinery (cache key, parameter construction, result set-up) than SQLite spends writing the row and its indexes
@@ -34,7 +35,9 @@ def _plan(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _Plan:
     order = tuple(names) if named else tuple(compiled.positiontup or ())
     if set(order) != set(names) or (named and set(compiled.binds) != set(names)):
         raise RuntimeError(f"{table.name}: the compiled INSERT binds {order}, not the row's columns {names}")
-    procs = tuple(table.c[n].type.bind_processor(dialect) for n in order)
+    # The dialect's own form of each type (SQLite's DATETIME text, say), as a Core INSERT binds it: the generic
+    # type's processor would leave a time to the driver, which writes a whole second with no fraction.
+    procs = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in order)
     return str(compiled), order, procs, named, returns
 
 
