@@ -50,8 +50,17 @@ LIFETIME = timedelta(hours=12)
 SIGN_IN_LOCK = int.from_bytes(b"pb-signin", "big") % 2**63
 KEPT = timedelta(days=30)  # sign-in attempts older than this are deleted at the next sign-in
 _hasher = PasswordHasher()
-# Checked when the name is unknown, so that an unknown name takes as long as a known one.
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+# Checked when the name is unknown, so that an unknown name takes as long as a known one. Made by the first check of a
+# password (whichever the name), not at import: the operator commands and the worker import the console and never
+# sign anyone in, and a hash at Argon2id's defaults costs 64 MiB and a tenth of a second.
+_DUMMY: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+    return _DUMMY
 
 
 class OperatorError(ValueError):
@@ -185,7 +194,8 @@ def _count_alone(s: SqlTx) -> None:
 
 def _password_ok(password_hash: str | None, password: str) -> bool:
     try:
-        return bool(_hasher.verify(password_hash or _DUMMY, password)) and password_hash is not None
+        dummy = _dummy_hash()  # made before the first check, known name or not: the first try's time tells nothing
+        return bool(_hasher.verify(password_hash or dummy, password)) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

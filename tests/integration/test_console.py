@@ -6,6 +6,8 @@ transfer the bot made in the same test, each action's confirmation and what it w
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +34,7 @@ from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, cs
 # module's time, in the tens of hashes and checks its sign-ins make. Here the operators' hasher is the same algorithm
 # at its lightest parameters; `test_the_hasher_is_argon2id_at_the_libraries_defaults` checks the real one.
 LIGHT = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-REAL, REAL_DUMMY = operators._hasher, operators._DUMMY
+REAL, REAL_DUMMY = operators._hasher, operators._dummy_hash()
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +50,21 @@ def test_the_hasher_is_argon2id_at_the_libraries_defaults() -> None:
     assert REAL_DUMMY.startswith("$argon2id$") and not REAL.check_needs_rehash(REAL_DUMMY)
     assert REAL.check_needs_rehash(LIGHT.hash(PASSWORD))
     assert REAL.verify(REAL.hash(PASSWORD), PASSWORD)
+
+
+def test_the_dummy_hash_is_made_at_the_first_check_of_a_password_not_at_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Importing the console (the operator commands and the worker do) makes no 64 MiB hash; the first password
+    checked makes it, whether its name is known or not, so that the first try with an unknown name takes no longer
+    than one with a known name."""
+    code = "import bot.console.operators as o; print(o._DUMMY)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "None"
+    monkeypatch.setattr(operators, "_DUMMY", None)
+    assert operators._password_ok(LIGHT.hash(PASSWORD), PASSWORD)  # a known name's right password
+    made = operators._DUMMY
+    assert made is not None and made.startswith("$argon2id$")
+    assert not operators._password_ok(None, PASSWORD)  # an unknown name: checked against the same dummy
+    assert operators._DUMMY == made
 
 
 @pytest.fixture
