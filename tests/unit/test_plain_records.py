@@ -9,13 +9,17 @@ import ast
 import dataclasses
 import importlib
 import inspect
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import DeclarativeBase, Mapper
 from sqlmodel import SQLModel
 from sqlmodel.main import default_registry
 
 import bot.repo.schema as schema
+from bot.console.records import ChartHour, ConsoleAction, Operator, OperatorSession, SignInAttempt
+from bot.ports.records import MangopayUser, StripePayment, StripeUser
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_WORDS = {"__table__", "__tablename__", "__table_args__", "__mapper_args__"}
@@ -89,3 +93,33 @@ def test_the_finder_sees_a_row_that_declares_its_table() -> None:
     assert declares_a_table(source, "Row") == ["base SQLModel", "keyword table", "__tablename__"]
     assert declares_a_table(source, "Plain") == []
     assert declares_a_table(source, "Declared") == ["base Base", "__table__"]
+
+
+NOW = datetime(2026, 12, 8, tzinfo=UTC)
+
+
+def test_the_records_keep_the_rows_defaults() -> None:
+    """The defaults the SQLModel rows declared: None, False, "{}", 0; an id None until the store gives one."""
+    assert StripeUser(user_id="1", updated_at=NOW) == StripeUser(
+        user_id="1", customer_id=None, payment_method_id=None, account_id=None, account_ready=False, updated_at=NOW
+    )
+    paid = StripePayment(key="k", customer_id="c", amount_minor=1, currency="usd", updated_at=NOW)
+    assert (paid.payment_intent_id, paid.session_id, paid.outcome) == (None, None, None)
+    mangopay = MangopayUser(user_id="1", updated_at=NOW)
+    assert (mangopay.owner, mangopay.kyc_regular, mangopay.wallets, mangopay.recurring) == (False, False, "{}", "{}")
+    assert Operator(name="a", password_hash="h", created_at=NOW).totp_secret is None
+    action = ConsoleAction(token_hash="t", operator="a", action="pause", question="?", created_at=NOW)
+    assert (action.id, action.session_hash, action.used_at, action.ok, action.outcome) == (None,) * 5
+    assert SignInAttempt(name="a", ip="192.0.2.1", at=NOW) == SignInAttempt(name="a", ip="192.0.2.1", at=NOW, ok=False)
+    hour = ChartHour(hour=1)
+    assert (hour.made, hour.sent, hour.sent_dm, hour.sent_reply, hour.dm_peak, hour.queued, hour.failed) == (0,) * 7
+    OperatorSession(token_hash="t", operator="a", created_at=NOW, seen_at=NOW, expires_at=NOW)
+
+
+def test_a_record_is_built_by_keyword_with_its_times_given() -> None:
+    """By keyword only, as the entities; a time the row declared with no default must be given (the SQLModel row
+    took none and failed at the INSERT, NOT NULL)."""
+    with pytest.raises(TypeError):
+        StripeUser("1", None, None, None, False, NOW)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="created_at"):
+        Operator(name="a", password_hash="h")  # type: ignore[call-arg]
