@@ -33,13 +33,13 @@ from sqlalchemy import Engine, delete, insert
 from bot import migrate
 from bot.console import operators
 from bot.console.pages import register
+from bot.console.records import ChartHour
 from bot.console.views import CHARTS_CACHE
 from bot.domain import Policy, Settle, Status, Step
 from bot.domain.entities import Outbox, Settlement, Transfer, TransferEvent, User
 from bot.ports import FakeClock
 from bot.providers.sandbox import SandboxProvider
 from bot.repo.engine import make_engine
-from bot.repo.rows import ChartHour
 from bot.repo.sql import SqlStore
 from bot.service import Service
 from bot.web.app import create_app

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.console.operators import IDLE
+from bot.console.records import ConsoleAction, OperatorSession
 from bot.repo import console_auth as db
-from bot.repo.rows import ConsoleAction, OperatorSession
 from bot.repo.sql import SqlStore, SqlTx
 
 VALID = timedelta(hours=1)

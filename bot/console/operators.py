@@ -34,8 +34,8 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from bot.console.records import Operator, OperatorSession, SignInAttempt
 from bot.repo import console_auth as db
-from bot.repo.rows import Operator, OperatorSession, SignInAttempt
 from bot.repo.sql import SqlStore, SqlTx
 
 MIN_PASSWORD = 12

@@ -6,6 +6,8 @@ One module per port, every name importable from `bot.ports`:
 - `clock`: `Clock`, `SystemClock` (UTC), `FakeClock`.
 - `timeline`: `Timeline` (X, Mastodon) and what it speaks: `XUser`, `Mention`, `DirectMessage`, `DmPage`, `SentDm`.
 - `provider`: `PaymentProvider` and what it speaks: payments, events, settlements, registrations, cash-outs.
+- `records`: what the Stripe and Mangopay adapters remember (`StripeUser`, `StripePayment`, `MangopayUser`),
+  plain dataclasses the store maps.
 """
 
 from bot.ports.clock import Clock, FakeClock, SystemClock
@@ -24,6 +26,7 @@ from bot.ports.provider import (
     Registration,
     Settled,
 )
+from bot.ports.records import MangopayUser, StripePayment, StripeUser
 from bot.ports.timeline import DirectMessage, DmPage, Mention, SentDm, Timeline, XUser
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "DmPage",
     "EventKind",
     "FakeClock",
+    "MangopayUser",
     "Mention",
     "Onboarding",
     "PayOutcome",
@@ -46,6 +50,8 @@ __all__ = [
     "Registration",
     "SentDm",
     "Settled",
+    "StripePayment",
+    "StripeUser",
     "SystemClock",
     "Timeline",
     "XUser",

@@ -24,10 +24,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
+from bot.console.records import ChartHour
 from bot.domain import WAITING, MessageKind, Status
 from bot.domain.entities import Outbox, Transfer, TransferEvent, User
 from bot.domain.marks import Mark
-from bot.repo.rows import ChartHour
 from bot.repo.sql import SqlStore
 
 __all__ = ["DAY", "HOUR", "KEPT", "SETTLED", "WINDOW", "ChartReads", "chart_reads", "transfer_page", "user_id"]

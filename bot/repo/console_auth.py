@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, delete, func, select, update
 
-from bot.repo.rows import ConsoleAction, Operator, OperatorSession, SignInAttempt
+from bot.console.records import ConsoleAction, Operator, OperatorSession, SignInAttempt
 from bot.repo.sql import SqlStore, SqlTx
 
 __all__ = [

@@ -1,8 +1,8 @@
 """What the payment-provider adapters remember, on SQL: the Stripe adapter's records per X user (Customer, saved card,
 Connect account; table stripeuser) and per payment key (what paybot made on the platform for it; table
 stripepayment), and the Mangopay adapter's per X user (Natural User, wallets, card and its open registration,
-recurring registrations, the card page's browser data, the Owner's state; table mangopayuser). The rows are
-bot.repo.rows'.
+recurring registrations, the card page's browser data, the Owner's state; table mangopayuser). The records are
+bot.ports.records' plain dataclasses, mapped onto their tables by bot.repo.schema.
 
 The adapters speak to the ports `StripeRecords` and `MangopayRecords` and never build SQL: each method is its own
 short transaction, and none calls the provider. `SqlStripeRecords` and `SqlMangopayRecords` are them on SQL, in the
@@ -27,8 +27,8 @@ from bot.domain import CARD, IDENTITY, CardStep, IdentityStep, card_step, identi
 from bot.domain.entities import IdentityRecord
 from bot.money import Money
 from bot.ports import Clock, PayOutcome
+from bot.ports.records import MangopayUser, StripePayment, StripeUser
 from bot.repo.engine import UnitOfWork, make_engine
-from bot.repo.rows import MangopayUser, StripePayment, StripeUser
 from bot.repo.schema import metadata
 
 R = TypeVar("R", StripeUser, MangopayUser)
@@ -254,7 +254,7 @@ class SqlStripeRecords:
             if session is not None:
                 row.session_id = session
             if outcome is not None:
-                row.outcome = outcome.value
+                row.outcome = outcome
             row.updated_at = self.clock.now()
             s.add(row)
             s.commit()

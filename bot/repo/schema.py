@@ -3,17 +3,15 @@ SQLAlchemy's imperative mapping, so the ORM queries of bot.repo read and write t
 
 The tables are exactly what the migrations (bot/migrations) build: the same names, columns, types (AutoString for
 text, as SQLModel declared them; UTCDateTime for every time), CHECK constraints and indexes
-(tests/integration/test_migrations.py compares them). The provider adapters' and the console's rows, which have no
-entity, are SQLModel tables on the same metadata (bot.repo.rows). Importing this module maps the entities; nothing
+(tests/integration/test_migrations.py compares them). The provider adapters' and the console's records, which are
+no entity of the domain (plain dataclasses too: bot.ports.records, bot.console.records), have their tables on the
+same metadata in bot.repo.record_tables, mapped here the same way. Importing this module maps them all; nothing
 else happens at import time."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from sqlalchemy import Boolean, Column, Date, Index, Integer, MetaData, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, Date, Index, MetaData, Table, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
 from bot.domain import (
@@ -44,45 +42,19 @@ from bot.domain.entities import (
     User,
 )
 from bot.domain.values import Category
-from bot.repo import rows as rows
-from bot.repo.types import UTCDateTime, Word, one_of
+from bot.repo import types
+from bot.repo.record_tables import RECORDS
+from bot.repo.types import id_column as _id
+from bot.repo.types import int_column as _int
+from bot.repo.types import one_of
+from bot.repo.types import text_column as _text
+from bot.repo.types import time_column as _time
+from bot.repo.types import word_column as _word
 
-__all__ = ["TABLES", "metadata"]
+__all__ = ["RECORDS", "TABLES", "metadata"]
 
-# One metadata for every table of the store: the entities' below and the SQLModel rows of bot.repo.rows.
-metadata: MetaData = SQLModel.metadata
-
-
-def _text(
-    name: str, *, nullable: bool = False, index: bool = False, unique: bool = False, default: str | None = None
-) -> Column[str]:
-    """A text column; `default`, the entity's, for an INSERT that leaves the column out."""
-    return Column(name, AutoString(), nullable=nullable, index=index, unique=unique, default=default)
-
-
-def _word(
-    table: str,
-    name: str,
-    enum: type[StrEnum],
-    *,
-    nullable: bool = False,
-    index: bool = False,
-    default: str | None = None,
-) -> Column[str]:
-    """A text column of one of `enum`'s words, read back as its members (`Word`); its CHECK is `one_of`'s."""
-    return Column(name, Word(enum, f"{table}.{name}"), nullable=nullable, index=index, unique=False, default=default)
-
-
-def _int(name: str, *, nullable: bool = False, index: bool = False, default: int | None = None) -> Column[int]:
-    return Column(name, Integer(), nullable=nullable, index=index, unique=False, default=default)
-
-
-def _time(name: str, *, nullable: bool = False, index: bool = False) -> Column[object]:
-    return Column(name, UTCDateTime(), nullable=nullable, index=index)
-
-
-def _id() -> Column[int]:
-    return Column("id", Integer(), primary_key=True, index=False, unique=False)
+# One metadata for every table of the store: the entities' below and the records' of bot.repo.record_tables.
+metadata: MetaData = types.metadata
 
 
 user_table = Table(
@@ -303,6 +275,7 @@ TABLES: dict[type, Table] = {
     PageLink: page_link_table,
 }
 
+# Each entity, and each record of the adapters and the console, mapped onto its table.
 mapper_registry = registry(metadata=metadata)
-for _entity, _table in TABLES.items():
+for _entity, _table in (TABLES | RECORDS).items():
     mapper_registry.map_imperatively(_entity, _table)

@@ -1,19 +1,22 @@
-"""The column types and constraints every table of the SQL store shares: times kept in UTC, a domain enum's words
-read back as its members, and the CHECK that a column holds one of them."""
+"""What every table of the SQL store shares: the one metadata they are all on, the column types and builders (times
+kept in UTC, a domain enum's words read back as its members, text as SQLModel declared it), and the CHECK that a
+column holds one of a domain enum's words. bot.repo.schema (the entities' tables) and bot.repo.record_tables (the
+records' tables) build on it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, TypeDecorator
+from sqlalchemy import CheckConstraint, Column, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlmodel import Field
 from sqlmodel.sql.sqltypes import AutoString
 
 from bot.repo.errors import UnknownWord
+
+# One metadata for every table of the store: the entities' (bot.repo.schema) and the records' (bot.repo.record_tables).
+metadata = MetaData()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -57,9 +60,41 @@ class Word(TypeDecorator[str]):
             raise UnknownWord(f"{self.column} holds {value!r}, which is no {self.enum.__name__}") from None
 
 
-def time_field(nullable: bool = False, index: bool = False) -> Any:
-    """A SQLModel field holding a UTC time (the rows bot.repo.rows declares)."""
-    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+def text_column(
+    name: str, *, nullable: bool = False, index: bool = False, unique: bool = False, default: str | None = None
+) -> Column[str]:
+    """A text column; `default`, the entity's, for an INSERT that leaves the column out."""
+    return Column(name, AutoString(), nullable=nullable, index=index, unique=unique, default=default)
+
+
+def word_column(
+    table: str,
+    name: str,
+    enum: type[StrEnum],
+    *,
+    nullable: bool = False,
+    index: bool = False,
+    default: str | None = None,
+) -> Column[str]:
+    """A text column of one of `enum`'s words, read back as its members (`Word`); its CHECK is `one_of`'s."""
+    return Column(name, Word(enum, f"{table}.{name}"), nullable=nullable, index=index, unique=False, default=default)
+
+
+def int_column(name: str, *, nullable: bool = False, index: bool = False, default: int | None = None) -> Column[int]:
+    return Column(name, Integer(), nullable=nullable, index=index, unique=False, default=default)
+
+
+def time_column(name: str, *, nullable: bool = False, index: bool = False) -> Column[object]:
+    return Column(name, UTCDateTime(), nullable=nullable, index=index)
+
+
+def key_column(name: str) -> Column[str]:
+    """A text primary key."""
+    return Column(name, AutoString(), primary_key=True, index=False, unique=False)
+
+
+def id_column() -> Column[int]:
+    return Column("id", Integer(), primary_key=True, index=False, unique=False)
 
 
 def one_of(table: str, column: str, values: Iterable[str]) -> CheckConstraint:

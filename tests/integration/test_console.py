@@ -24,8 +24,8 @@ from bot import admin
 from bot.console import operators
 from bot.console import read as console_read
 from bot.console.pages import ROUTES as CONSOLE_ROUTES
+from bot.console.records import Operator, SignInAttempt
 from bot.reconcile import Mismatch, record
-from bot.repo.rows import Operator, SignInAttempt
 from bot.repo.sql import SqlStore
 from bot.web.app import ROUTES
 from tests.support.consoleworld import PASSWORD, ConsoleWorld, console_world, csrf_of, form_of, sign_in
@@ -415,9 +415,9 @@ def test_past_hours_are_counted_once_and_kept(world: ConsoleWorld) -> None:
     charts' month are deleted."""
     from sqlmodel import col, delete
 
+    from bot.console.records import ChartHour
     from bot.domain import WAITING
     from bot.domain.entities import Outbox
-    from bot.repo.rows import ChartHour
 
     clock = world.run.clock
     world.send("@paybot send 5 to @alice")
@@ -462,9 +462,9 @@ def test_the_charts_count_alike_from_kept_hours_and_anew_on_both_stores(database
 
     from bench.web import NOW, fill
     from bot import migrate
+    from bot.console.records import ChartHour
     from bot.domain.entities import Transfer
     from bot.repo.engine import make_engine
-    from bot.repo.rows import ChartHour
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)
@@ -770,8 +770,8 @@ def test_one_totp_code_sent_twice_at_once_signs_in_once(database_url: str, monke
     import threading
 
     from bot import migrate
+    from bot.console.records import OperatorSession
     from bot.repo.engine import make_engine
-    from bot.repo.rows import OperatorSession
     from tests.support.racing import at_once
 
     engine = make_engine(database_url, create_tables=False)
@@ -926,7 +926,7 @@ def test_a_spend_waits_for_the_operator_rows_lock_and_then_finds_the_session_gon
     import threading
 
     from bot.console import actions
-    from bot.repo.rows import Operator, OperatorSession
+    from bot.console.records import Operator, OperatorSession
 
     engine, store, now, seat, token = _a_page_in_adas_session(database_url, "pause", None, None, "Pause?")
     locked, claims = threading.Event(), []
@@ -1059,10 +1059,10 @@ def test_the_hour_keeper_keeps_the_month_so_a_drawing_counts_only_the_last_hours
     from bench.web import NOW, fill
     from bot import migrate
     from bot.console.keeper import HourKeeper
+    from bot.console.records import ChartHour
     from bot.ports import FakeClock
     from bot.repo import console as console_sql
     from bot.repo.engine import make_engine
-    from bot.repo.rows import ChartHour
 
     engine = make_engine(database_url, create_tables=False)
     migrate.upgrade(engine)
@@ -1112,8 +1112,8 @@ def test_paybot_web_keeps_the_charts_hours_when_it_starts(tmp_path: Path, monkey
     from bot import migrate
     from bot.cli.running import web_server
     from bot.config import load_settings
+    from bot.console.records import ChartHour
     from bot.repo.engine import make_engine
-    from bot.repo.rows import ChartHour
 
     monkeypatch.setenv("PAYBOT_WEB_URL", "http://127.0.0.1:8000")
     monkeypatch.setenv("PAYBOT_LINK_SECRET", "Zq3vN8pX2mL7rT4wY6bH1cJ5sD9fG0kRa7Le")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from bot.domain.entities import IdentityRecord
 from bot.errors import IllegalTransition
@@ -19,6 +20,7 @@ from bot.money import Money
 from bot.ports import FakeClock, PayOutcome
 from bot.providers.mangopay.users import MangopayUsers
 from bot.repo.engine import make_engine, make_reader
+from bot.repo.errors import UnknownWord
 from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords, read_identity
 from bot.repo.sql import SqlStore
 from tests.support.pg import new_database
@@ -52,6 +54,23 @@ def test_the_stripe_records(database_url: str) -> None:
         assert paid is not None
         assert (paid.customer_id, paid.amount_minor, paid.currency) == ("cus_1", 500, "usd")
         assert (paid.payment_intent_id, paid.session_id, paid.outcome) == ("pi_1", "cs_1", "paid")
+    finally:
+        records.close()
+
+
+def test_a_stripe_payments_outcome_is_read_back_as_its_word(database_url: str) -> None:
+    """`stripepayment.outcome` holds a `PayOutcome`'s word and is read back as the member; a word that is none (a
+    row edited by hand) is `UnknownWord`, naming the column, never a plain string."""
+    records = SqlStripeRecords.open(database_url, FakeClock())
+    try:
+        records.record("k1", "cus_1", Money(500, "USD"), outcome=PayOutcome.HELD)
+        held = records.payment("k1")
+        assert held is not None and type(held.outcome) is PayOutcome and held.outcome is PayOutcome.HELD
+        with records.uow() as s:
+            s.execute(text("UPDATE stripepayment SET outcome = 'kept' WHERE key = 'k1'"))
+            s.commit()
+        with pytest.raises(UnknownWord, match=r"stripepayment\.outcome holds 'kept'"):
+            records.payment("k1")
     finally:
         records.close()
 

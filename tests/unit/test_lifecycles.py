@@ -29,11 +29,11 @@ from bot.domain import (
 )
 from bot.errors import IllegalTransition
 from bot.ports import FakeClock
+from bot.ports.records import MangopayUser, StripeUser
 from bot.providers.mangopay_provider import MangopayProvider
 from bot.providers.stripe_provider import StripeProvider
 from bot.repo.engine import UnitOfWork, make_engine
 from bot.repo.provider_records import SqlMangopayRecords, SqlStripeRecords
-from bot.repo.rows import MangopayUser, StripeUser
 from bot.web.page_links import PURPOSES
 
 # Each lifecycle's moves, written out as the docstrings of bot/domain draw them.

@@ -51,6 +51,7 @@ from bot.ports import (
     Registration,
     Settled,
 )
+from bot.ports.records import MangopayUser
 from bot.providers.mangopay.cards import MangopayCardRegistrations
 from bot.providers.mangopay.events import MangopayEvents
 from bot.providers.mangopay.kyc import MangopayKyc
@@ -66,7 +67,6 @@ from bot.providers.mangopay.users import MangopayUsers
 from bot.repo.engine import database_url
 from bot.repo.port import Store
 from bot.repo.provider_records import MangopayRecords, SqlMangopayRecords
-from bot.repo.rows import MangopayUser
 
 
 class MangopayProvider:

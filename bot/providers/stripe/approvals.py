@@ -11,9 +11,9 @@ import stripe
 
 from bot.money import Money
 from bot.ports import EventKind, PayOutcome, ProviderEvent
+from bot.ports.records import StripePayment
 from bot.providers.stripe.transport import StripeTransport, field
 from bot.repo.provider_records import StripeRecords
-from bot.repo.rows import StripePayment
 
 log = logging.getLogger(__name__)
 

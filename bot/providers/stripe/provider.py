@@ -33,6 +33,7 @@ from bot.ports import (
     Registration,
     Settled,
 )
+from bot.ports.records import StripeUser
 from bot.providers.stripe.accounts import StripeAccounts
 from bot.providers.stripe.approvals import StripeApprovals
 from bot.providers.stripe.cards import StripeCards
@@ -42,7 +43,6 @@ from bot.providers.stripe.settlements import StripeSettlements
 from bot.providers.stripe.transport import StripeTransport
 from bot.repo.engine import database_url
 from bot.repo.provider_records import SqlStripeRecords, StripeRecords
-from bot.repo.rows import StripeUser
 
 
 def is_live_key(key: str) -> bool:
