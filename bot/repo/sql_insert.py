@@ -1,7 +1,7 @@
 """One row's INSERT as the driver's own statement: SQLAlchemy compiles it once per table, dialect and set of columns,
 and each row then goes out through `Connection.exec_driver_sql` with its values passed through the columns' own bind
-processors (public `TypeEngine.dialect_impl(dialect).bind_processor`: UTC times, booleans, dates exactly as a Core INSERT
-binds them).
+processors (public `TypeEngine.dialect_impl(dialect).bind_processor`: UTC times, booleans, dates exactly as a Core
+INSERT binds them).
 
 A unit of work that adds one transfer (a mention, a page submission) spent more CPU in the Core INSERT's execution
 machinery (cache key, parameter construction, result set-up) than SQLite spends writing the row and its indexes
