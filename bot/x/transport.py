@@ -97,9 +97,7 @@ class SignedClient(tweepy.Client):  # type: ignore[misc]
         user_auth: bool = False,
     ) -> requests.Response:
         method = method.upper()
-        url, headers, body = self._direct(method, route, params, json, user_auth) or self._prepared(
-            method, route, params, json, user_auth
-        )
+        url, headers, body = self.build(method, route, params, json, user_auth)
         with self.wire.send(method, url, headers, body, self.session.cookies) as r:
             status = r.status_code
             if 200 <= status < 300:
@@ -118,6 +116,14 @@ class SignedClient(tweepy.Client):  # type: ignore[misc]
             if status >= 500:
                 raise tweepy.TwitterServerError(r)
             raise tweepy.HTTPException(r)
+
+    def build(
+        self, method: str, route: str, params: dict[str, Any] | None, json: dict[str, Any] | None, user_auth: bool
+    ) -> tuple[str, dict[str, str], bytes | None]:
+        """The URL, headers and body to send (`method` in capitals)."""
+        return self._direct(method, route, params, json, user_auth) or self._prepared(
+            method, route, params, json, user_auth
+        )
 
     def _direct(
         self, method: str, route: str, params: dict[str, Any] | None, json: dict[str, Any] | None, user_auth: bool
