@@ -76,6 +76,18 @@ def built(
     return url, list(headers.items()), sent
 
 
+def same(method: str, route: str, query: dict[str, Any] | None, json: Any, user_auth: bool) -> None:
+    c = signed_client()
+    json = json if method != "GET" else None
+    try:
+        theirs = as_requests_did(c, method, route, query, json, user_auth)
+    except (requests.exceptions.InvalidURL, UnicodeError, ValueError) as err:
+        with pytest.raises(type(err)):
+            built(c, method, route, query, json, user_auth)
+        return
+    assert built(c, method, route, query, json, user_auth) == theirs
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     method=st.sampled_from(["GET", "POST", "DELETE", "PUT"]),
@@ -87,16 +99,22 @@ def built(
 def test_the_same_request_as_requests_and_oauth1(
     method: str, path: list[str], query: dict[str, Any] | None, json: Any, user_auth: bool
 ) -> None:
-    c = signed_client()
-    route = "/" + "/".join(path)
-    json = json if method != "GET" else None
-    try:
-        theirs = as_requests_did(c, method, route, query, json, user_auth)
-    except (requests.exceptions.InvalidURL, UnicodeError, ValueError) as err:
-        with pytest.raises(type(err)):
-            built(c, method, route, query, json, user_auth)
-        return
-    assert built(c, method, route, query, json, user_auth) == theirs
+    """Any route, parameters of any kind: built directly or by requests, the same."""
+    same(method, "/" + "/".join(path), query, json, user_auth)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    method=st.sampled_from(["GET", "POST", "DELETE"]),
+    path=st.lists(word, min_size=1, max_size=5),
+    query=st.dictionaries(
+        st.one_of(word, text), st.one_of(text, st.text(" +&=%/?#~é", max_size=6), st.integers(), st.none())
+    ),
+    json=body,
+)
+def test_the_same_request_for_tweepy_s_kind(method: str, path: list[str], query: dict[str, Any], json: Any) -> None:
+    """Routes of plain characters, values of str or int: what the direct path builds."""
+    same(method, "/2/" + "/".join(path), query, json, True)
 
 
 @pytest.mark.parametrize(
@@ -108,7 +126,8 @@ def test_the_same_request_as_requests_and_oauth1(
         ("GET", "/2/users/by", {"usernames": "bob,älice", "user.fields": "username"}, None),
         ("GET", "/2/users/me", {}, None),
         ("DELETE", "/2/tweets/5", {}, None),
-        ("GET", "/2/users/me", {"oauth_token": "x"}, None),  # the signer hands this one to OAuth1
+        ("GET", "/2/users/me", {"oauth_token": "x"}, None),  # the signer hands these to OAuth1
+        ("GET", "/2/users/me", {"oauth_signature": "x", "q": "1"}, None),
     ],
 )
 @pytest.mark.parametrize("user_auth", [True, False])
