@@ -18,6 +18,7 @@ import hmac
 import re
 from binascii import b2a_base64
 from collections.abc import Callable
+from hashlib import sha1
 from urllib.parse import parse_qsl, quote
 
 import requests
@@ -27,13 +28,29 @@ from requests_oauthlib import OAuth1
 
 UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 ESCAPES = {c: f"%{c:02X}" for c in range(128) if c not in UNRESERVED}  # an ASCII character -> its escape
+ESCAPED: dict[str, str] = {}  # the escapes of strings met before (field lists, names): a few dozen
+ESCAPED_MAX = 4096
 
 
 def escape(s: str) -> str:
     """oauthlib's `utils.escape` (RFC 5849 section 3.6): `quote(s.encode("utf-8"), safe=b"~")`, everything but the
-    unreserved characters as %XX of its UTF-8 bytes. An ASCII string (nearly every one a request escapes) goes
-    through a translation table; any other through `quote`, which encodes a str as UTF-8, strictly."""
-    return s.translate(ESCAPES) if s.isascii() else quote(s, safe="~")
+    unreserved characters as %XX of its UTF-8 bytes. Letters and digits alone (a nonce, a timestamp, an id) are
+    their own escape; an ASCII string goes through a translation table, any other through `quote` (which encodes
+    a str as UTF-8, strictly), and the result is kept for the next time while there are few."""
+    if s.isascii() and s.isalnum():
+        return s
+    e = ESCAPED.get(s)
+    if e is None:
+        e = s.translate(ESCAPES) if s.isascii() else quote(s, safe="~")
+        if len(ESCAPED) < ESCAPED_MAX:
+            ESCAPED[s] = e
+    return e
+
+
+def escape_escaped(s: str) -> str:
+    """The escape of a string made only of escapes and unreserved characters, joined by "&" and "=" (a
+    normalized parameter list): only those three characters change, and the percent sign first."""
+    return s.replace("%", "%25").replace("&", "%26").replace("=", "%3D")
 
 
 # A URL split at its path: what urlparse would call scheme and netloc, and a path that base_string_uri keeps as it
@@ -140,12 +157,13 @@ class OAuth1Signer(requests.auth.AuthBase):
         params.extend((escape(k), escape(v)) for k, v in query)
         params.sort()
         # the signature base string (section 3.4.1.1): escaping works character by character, so the escaped
-        # URI is the escaped origin and the escaped path
-        normalized = "&".join(f"{k}={v}" for k, v in params)
+        # URI is the escaped origin and the escaped path (of unreserved characters and slashes: SIMPLE_URL)
+        normalized = escape_escaped("&".join(f"{k}={v}" for k, v in params))
         upper = method.upper()
-        text = f"{METHODS.get(upper) or escape(upper)}&{origin}{escape(simple[2])}&{escape(normalized)}"
-        digest = hmac.digest(self._hmac_key, text.encode("utf-8"), "sha1")
-        signature = escape(b2a_base64(digest, newline=False).decode("ascii"))
+        text = f"{METHODS.get(upper) or escape(upper)}&{origin}{simple[2].replace('/', '%2F')}&{normalized}"
+        digest = hmac.digest(self._hmac_key, text.encode("utf-8"), sha1)
+        signature = b2a_base64(digest, newline=False).decode("ascii")
+        signature = signature.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")  # its escape
         return (
             f'OAuth oauth_nonce="{params_nonce}", oauth_timestamp="{params_timestamp}"'
             f'{self._header_tail}, oauth_signature="{signature}"'
