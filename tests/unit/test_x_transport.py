@@ -66,7 +66,7 @@ def as_requests_did(
         method, X_HOST + route, params=query, json=json, headers=headers, auth=auth if user_auth else None
     )
     p = c.session.prepare_request(r)
-    return p.url or "", list(p.headers.items()), p.body  # type: ignore[return-value]
+    return p.url or "", list(p.headers.items()), p.body
 
 
 def built(
