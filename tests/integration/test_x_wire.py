@@ -128,6 +128,7 @@ def test_a_connection_is_kept_while_the_server_keeps_it(servers: list[Server]) -
         x.close()
     assert [m for m, _ in server.requests] == ["GET", "POST", "POST", "GET"]
     assert server.connections == 1
+    assert server.closed.acquire(timeout=10)  # closing the client closed it
 
 
 def test_a_new_connection_when_the_server_closes_each(servers: list[Server]) -> None:
