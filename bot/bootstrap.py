@@ -29,6 +29,8 @@ class Bot:
 
     def close(self) -> None:
         self.engine.dispose()
+        if isinstance(self.worker.timeline, XClient):
+            self.worker.timeline.close()  # the connections kept to X
         close = getattr(self.provider, "close", None)
         if close is not None and self.provider.name != "sandbox":
             close()  # the sandbox given by a caller stays the caller's to close

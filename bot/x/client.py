@@ -23,7 +23,7 @@ import tweepy
 from bot.errors import XAuthError, XError, XForbidden, XRateLimited, XTransient
 from bot.ports import Clock, DirectMessage, DmPage, Mention, SentDm, SystemClock, XUser
 from bot.x.pricing import Meter
-from bot.x.transport import LocalBaseAdapter, SignedClient
+from bot.x.transport import SignedClient
 
 log = logging.getLogger(__name__)
 DM_SENT_PAGES = 10  # how far back a send in doubt is looked for (50 events a page)
@@ -67,12 +67,9 @@ class XClient:
             consumer_secret=consumer_secret,
             access_token=access_token,
             access_token_secret=access_token_secret,
+            base_url=base_url,
+            timeout=timeout,
         )
-        session = self.client.session
-        session.trust_env = False
-        adapter = LocalBaseAdapter(base_url, timeout)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
         self.dm_page_size = dm_page_size
         self.clock = clock or SystemClock()
         # endpoint -> (limit, remaining, reset time)
@@ -80,6 +77,10 @@ class XClient:
         self.paused: dict[str, datetime] = {}
         self.server_time: datetime | None = None  # X's clock, from the last answer's Date header
         self.meter = Meter()  # today's requests and their estimated cost
+
+    def close(self) -> None:
+        """Close the connections kept to X."""
+        self.client.close()
 
     # ---------------------------------------------------------------- plumbing
 

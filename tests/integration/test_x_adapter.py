@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import http.client
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from requests.adapters import HTTPAdapter
 
 from bot.errors import XAuthError, XForbidden, XRateLimited
 from bot.ports import FakeClock
@@ -212,16 +212,16 @@ def test_requests_have_a_timeout_and_ignore_proxies(
     monkeypatch.setenv("HTTPS_PROXY", "http://10.255.255.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://10.255.255.1:9")
     x = client(sim, clock)
-    seen: list[object] = []
-    real_send = HTTPAdapter.send
+    seen: list[tuple[str, int, object]] = []
+    real_connect = http.client.HTTPConnection.connect
 
-    def spy(self: HTTPAdapter, request: object, **kw: object) -> object:
-        seen.append(kw.get("timeout"))
-        return real_send(self, request, **kw)  # type: ignore[arg-type]
+    def spy(self: http.client.HTTPConnection) -> None:
+        seen.append((self.host, self.port, self.timeout))
+        real_connect(self)
 
-    monkeypatch.setattr(HTTPAdapter, "send", spy)
+    monkeypatch.setattr(http.client.HTTPConnection, "connect", spy)
     assert x.me().handle == "paybot"
-    assert seen == [5]
+    assert seen == [("127.0.0.1", int(sim.base.rsplit(":", 1)[1]), 5)]
 
 
 def test_a_send_in_doubt_is_found_behind_a_busy_conversation(sim: XSim, clock: FakeClock) -> None:
