@@ -9,12 +9,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+NUL = "\x00"
+
+
+def _no_nul(value: object, *names: str) -> None:
+    """Replace each NUL in the value's text fields with U+FFFD. A NUL (JSON's "\\u0000") may come in a post, a DM or
+    a display name; PostgreSQL refuses it in text, SQLite keeps it: replaced where it comes in, the store, the
+    confirmation and the reply hold and show the same text on both."""
+    for name in names:
+        text = getattr(value, name)
+        if NUL in text:
+            object.__setattr__(value, name, text.replace(NUL, "\ufffd"))
+
 
 @dataclass(frozen=True)
 class XUser:
     id: str
     handle: str
     name: str = ""
+
+    def __post_init__(self) -> None:
+        _no_nul(self, "handle", "name")
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,9 @@ class Mention:
     referenced: tuple[tuple[str, str], ...] = ()
     # lower-case handle -> user, from the post's own mention entities
     mentioned: dict[str, XUser] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _no_nul(self, "text", "author_handle", "author_name")
 
     @property
     def root_id(self) -> str:
@@ -56,6 +74,9 @@ class DirectMessage:
     created_at: datetime
     conversation_id: str = ""
     sender_handle: str = ""
+
+    def __post_init__(self) -> None:
+        _no_nul(self, "text", "sender_handle")
 
 
 @dataclass(frozen=True)

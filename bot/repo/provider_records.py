@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import fields as fields_of
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -145,6 +146,11 @@ def _save_row(
     their lifecycles allow. When another process made their first row meanwhile (both read none, both inserted, and
     this insert met the other's key), it is saved again: the fields named are then changed on the row the other
     made."""
+
+    known = {f.name for f in fields_of(model)}
+    unknown = sorted(set(fields) - known)
+    if unknown:  # a misspelt field would be set on the object and never stored: refused, nothing saved
+        raise ValueError(f"{model.__name__} has no field {', '.join(repr(n) for n in unknown)}")
 
     def once() -> R:
         with uow() as s:

@@ -7,7 +7,7 @@ A unit of work that adds one transfer (a mention, a page submission) spent more 
 machinery (cache key, parameter construction, result set-up) than SQLite spends writing the row and its indexes
 (`bench.store`, docs/performance.md). The statement still passes through the connection: its events fire (the
 statement counts of `bench.burst`), and a driver error comes back as SQLAlchemy's (`IntegrityError` for a unique key
-taken), as before. A bind processor's own error (a naive datetime) is raised as it is."""
+taken), as before, and a value a column's type refuses (a naive datetime) is a `StatementError`, as Core's."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import StatementError
 
 __all__ = ["insert_one"]
 
@@ -50,7 +51,10 @@ def insert_one(conn: Connection, table: Table, values: dict[str, Any]) -> Any:
     if plan is None:
         plan = _PLANS[key] = _plan(conn.dialect, table, names)
     sql, order, procs, named, returns = plan
-    bound = [v if p is None else p(v) for v, p in zip((values[n] for n in order), procs, strict=True)]
+    try:
+        bound = [v if p is None else p(v) for v, p in zip((values[n] for n in order), procs, strict=True)]
+    except Exception as err:  # as Core reports a value its type refuses (a naive time): a StatementError
+        raise StatementError(f"({type(err).__module__}.{type(err).__name__}) {err}", sql, values, err) from err
     result = conn.exec_driver_sql(sql, dict(zip(order, bound, strict=True)) if named else tuple(bound))
     if returns:
         return result.scalar_one()

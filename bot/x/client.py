@@ -117,7 +117,10 @@ class XClient:
         except tweepy.HTTPException as err:
             raise XError(f"{endpoint}: X answered {err.response.status_code}: {err.response.text[:200]}") from None
         self._remember(endpoint, resp)
-        body = dict(resp.json())
+        try:
+            body = dict(resp.json())
+        except (ValueError, TypeError):  # X answered, but not a JSON object: as if no answer came (a POST is in doubt)
+            raise XTransient(f"{endpoint}: X answered {resp.status_code} with a body that is no JSON object") from None
         self._meter(endpoint, fn, body)
         return body
 
@@ -138,8 +141,13 @@ class XClient:
             except (TypeError, ValueError):
                 pass
         if "x-rate-limit-limit" in h and "x-rate-limit-reset" in h:
-            reset = datetime.fromtimestamp(int(h["x-rate-limit-reset"]), UTC)
-            self.limits[endpoint] = (int(h["x-rate-limit-limit"]), int(h.get("x-rate-limit-remaining", 0)), reset)
+            try:
+                reset = datetime.fromtimestamp(int(h["x-rate-limit-reset"]), UTC)
+                limit, remaining = int(h["x-rate-limit-limit"]), int(h.get("x-rate-limit-remaining", 0))
+            except (ValueError, OverflowError, OSError):
+                log.warning("%s: X's rate-limit headers are not numbers; not remembered", endpoint)
+                return
+            self.limits[endpoint] = (limit, remaining, reset)
 
     # -------------------------------------------------------------------- port
 

@@ -82,6 +82,9 @@ class SignedClient(tweepy.Client):  # type: ignore[misc]
     def _session_headers(self) -> CaseInsensitiveDict[str]:
         headers = CaseInsensitiveDict(self.session.headers)
         headers["User-Agent"] = self.user_agent
+        # Only what `bot.x.wire.decoded` reads back: requests would add br or zstd if brotli or zstandard were
+        # installed, and such an answer would come back unreadable.
+        headers["Accept-Encoding"] = "gzip, deflate"
         return headers
 
     def close(self) -> None:
@@ -112,7 +115,9 @@ class SignedClient(tweepy.Client):  # type: ignore[misc]
                 raise tweepy.NotFound(r)
             if status == 429:
                 reset = r.headers.get("x-rate-limit-reset")
-                raise tweepy.TooManyRequests(r, reset_time=int(reset) if reset is not None else None)
+                raise tweepy.TooManyRequests(
+                    r, reset_time=int(reset) if reset is not None and reset.isdigit() else None
+                )
             if status >= 500:
                 raise tweepy.TwitterServerError(r)
             raise tweepy.HTTPException(r)

@@ -191,11 +191,20 @@ class Wire:
                 conn.close()
                 raise requests.ConnectionError(f"{method} {full_url}: {err!r}") from err
             break
+        if answer.status < 200:
+            # An interim answer (102, 103) that http.client took as the last (it skips only 100): the final one may
+            # still come on this connection, and would be read as the next request's. Closed; not known whether
+            # the request took effect (a POST is then in doubt).
+            conn.close()
+            raise requests.ConnectionError(f"{method} {full_url}: an interim answer {answer.status}, no final one read")
         if answer.will_close:
             conn.close()
         else:
             self._give_back(key, conn)
-        r = response(answer, content, method, full_url, headers, body)
+        try:
+            r = response(answer, content, method, full_url, headers, body)
+        except requests.exceptions.ContentDecodingError as err:  # an answer came, unreadable: as if none had
+            raise requests.ConnectionError(f"{method} {full_url}: {err}") from err
         if "Set-Cookie" in r.headers:
             extract_cookies_to_jar(jar, r.request, _Carrier(answer))
         return r

@@ -45,6 +45,9 @@ def test_the_stripe_records(database_url: str) -> None:
         with pytest.raises(IllegalTransition):
             records.save("10", payment_method_id=None)  # a saved card is never forgotten
         assert records.row("10").payment_method_id == "pm_1", "a refused change saves nothing"
+        with pytest.raises(ValueError, match="StripeUser has no field 'custmer_id'"):
+            records.save("12", custmer_id="cus_9")  # a misspelt field: refused, no row made
+        assert records.user_of_customer("cus_9") is None
 
         assert records.payment("k1") is None
         records.record("k1", "cus_1", Money(500, "USD"), payment_intent="pi_1", session="cs_1")
@@ -93,6 +96,9 @@ def test_the_mangopay_records(database_url: str) -> None:
         assert records.open_registrations() == [("09", "cr_0")]
         with pytest.raises(IllegalTransition):
             records.save("10", card_id=None)
+        assert records.row("10").card_id == "c_1"
+        with pytest.raises(ValueError, match="MangopayUser has no field 'card'"):
+            records.save("10", card="c_2")
         assert records.row("10").card_id == "c_1"
     finally:
         records.close()

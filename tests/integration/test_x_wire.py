@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import select
 
 from bot.domain.entities import Outbox
-from bot.errors import XTransient
+from bot.errors import XRateLimited, XTransient
 from bot.repo.sql import SqlStore
 from bot.sims.runner import Run
 from bot.sims.x import TIMEOUT, XSim
@@ -289,3 +289,116 @@ def test_https_verifies_against_the_bundle_and_checks_the_host_name(
     with pytest.raises(XTransient, match="SSLError"):
         x_client(f"https://127.0.0.1:{wrong.server_address[1]}").send_dm("42", "hello")
     assert wrong.requests == []
+
+
+class RawServer:
+    """A server on 127.0.0.1 that answers the n-th request on a connection with `answers[n]`, raw bytes as given
+    (several answers in one entry are sent together), keeping the connection open."""
+
+    def __init__(self, answers: list[bytes]) -> None:
+        self.answers = answers
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        data = b""
+        with conn:
+            while self.answers:
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, data = data.partition(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length")
+                    ),
+                    0,
+                )
+                while len(data) < length:
+                    data += conn.recv(65536)
+                data = data[length:]
+                conn.sendall(self.answers.pop(0))
+
+    def stop(self) -> None:
+        self.sock.close()
+
+
+def _answer(status: str, body: bytes, *headers: str) -> bytes:
+    head = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+ME = json.dumps({"data": {"id": "7", "username": "paybot", "name": "Paybot"}}).encode()
+DM = json.dumps({"data": {"dm_event_id": "THE_DM"}}).encode()
+
+
+@pytest.mark.parametrize("interim", ["102 Processing", "103 Early Hints"])
+def test_an_interim_answer_leaves_a_send_in_doubt_and_the_connection_is_not_reused(interim: str) -> None:
+    """http.client skips only a 100 before the final answer: a 102 or 103 came back as X's answer to a DM sent, an
+    error that is not "in doubt", and the final answer that followed was then read as the next request's."""
+    late = (f"HTTP/1.1 {interim}\r\n\r\n").encode() + _answer("201 Created", DM)
+    server = RawServer([late, _answer("200 OK", ME)])
+    client = x_client(server.base)
+    try:
+        with pytest.raises(XTransient):
+            client.send_dm("2", "hello")  # not known whether X sent it: in doubt
+        assert client.me().id == "7"  # its own answer, on a new connection: not the DM's late one
+        assert server.connections == 2
+    finally:
+        client.close()
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _answer("201 Created", b"\x1f\x8b not gzip at all", "Content-Encoding: gzip"),
+        _answer("201 Created", b"<html>a proxy's page</html>"),
+        _answer("201 Created", b"[1, 2]"),
+    ],
+    ids=["undecodable", "not-json", "not-an-object"],
+)
+def test_a_send_answered_with_an_unreadable_body_is_in_doubt(answer: bytes) -> None:
+    """X answered a DM sent, but what it said cannot be read: transient (the outbox looks the DM up before sending it
+    again), never an error from outside the X adapter that would end the outbox's batch."""
+    server = RawServer([answer])
+    client = x_client(server.base)
+    try:
+        with pytest.raises(XTransient):
+            client.send_dm("2", "hello")
+    finally:
+        client.close()
+        server.stop()
+
+
+def test_rate_limit_headers_that_are_no_numbers_are_not_remembered() -> None:
+    bad = ("x-rate-limit-limit: 15", "x-rate-limit-remaining: 3", "x-rate-limit-reset: soon")
+    server = RawServer([_answer("200 OK", ME, *bad), _answer("429 Too Many Requests", b"{}", *bad)])
+    client = x_client(server.base)
+    try:
+        assert client.me().id == "7"
+        assert "users_me" not in client.limits
+        with pytest.raises(XRateLimited):  # the 429 is still a rate limit, with no time to wait for
+            client.send_dm("2", "hello")
+    finally:
+        client.close()
+        server.stop()
