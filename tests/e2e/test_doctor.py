@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +20,8 @@ from bot.sims.x import (
     SIM_CONSUMER_SECRET,
     XSim,
 )
-from tests.support.cli import paybot_in_process
+
+pytestmark = pytest.mark.process
 
 
 @pytest.fixture
@@ -83,9 +87,8 @@ def test_the_basic_tier_is_called_out(tmp_path: Path) -> None:
 
 
 def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> None:
-    """`paybot doctor` (in the test's process: tests/support/cli.py) exits 1 while the store needs its upgrade,
-    0 once it is upgraded."""
     env = {
+        **os.environ,
         "X_API_BASE": sim.base,
         "X_CONSUMER_KEY": SIM_CONSUMER_KEY,
         "X_CONSUMER_SECRET": SIM_CONSUMER_SECRET,
@@ -95,11 +98,21 @@ def test_the_command_exits_non_zero_on_failure(sim: XSim, tmp_path: Path) -> Non
         "SANDBOX_DB_PATH": str(tmp_path / "s.db"),
         "COLUMNS": "200",
     }
-    first = paybot_in_process("doctor", cwd=tmp_path, env=env)
+    first = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert first.returncode == 1 and "paybot db upgrade" in first.stdout
-    upgraded = paybot_in_process("db", "upgrade", cwd=tmp_path, env=env)
-    assert upgraded.returncode == 0, upgraded.stderr
-    second = paybot_in_process("doctor", cwd=tmp_path, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "doctor"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
     assert second.returncode == 0, second.stdout
     assert "@paybot" in second.stdout
 
