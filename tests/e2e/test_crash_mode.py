@@ -8,12 +8,11 @@ Mastodon meets every point too.
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import re
-from contextlib import redirect_stdout
+import subprocess
+import sys
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,18 @@ import pytest
 from bot.faults import POINTS
 from bot.providers.sandbox import SandboxProvider
 from bot.sims.runner import run_scenario
-from tests.support import crashmode
 from tests.support.crashmode import CrashRun, Violation
 
 # Not measured by coverage (pytest-cov's no_cover): thousands of restarts through the code the scenarios and the
 # fault tests measure once (docs/testing.md).
-pytestmark = [pytest.mark.slow, pytest.mark.no_cover]
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.no_cover]
 
 SEED = int(os.environ.get("PAYBOT_CRASH_SEED", "1"))
 # In all: 40% on the sandbox, 30% on each of the others. The default run makes 300 deaths (at least three at every
 # point on each provider); PAYBOT_CRASH_FULL=1 the longer seeded run of 1,000 (scripts/fuzz runs random seeds).
 FULL = os.environ.get("PAYBOT_CRASH_FULL") == "1"
 CRASHES = int(os.environ.get("PAYBOT_CRASHES", "1000" if FULL else "300"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def portless(outcome: dict[str, Any]) -> str:
@@ -58,32 +57,33 @@ def test_hundreds_of_deaths_in_process_lose_nothing_and_do_nothing_twice(
     """Seeds from PAYBOT_CRASH_SEED on, until the provider's share of the deaths (300, or 1,000 with
     PAYBOT_CRASH_FULL=1) and at least three at every point: every invariant holds after each run.
 
-    Each provider is one test, so pytest's workers share them out; each runs the runner's `main`, as `python -m
-    tests.support.crashmode` does, in the test's process."""
+    Each provider runs in a process of its own, one test each, so pytest's workers share them out."""
     deaths, first_seed = SHARES[provider]
-    out = io.StringIO()
-    try:
-        with redirect_stdout(out):
-            code = crashmode.main(
-                [
-                    "--provider",
-                    provider,
-                    "--first-seed",
-                    str(first_seed),
-                    "--crashes",
-                    str(deaths),
-                    "--each-point",
-                    "3",
-                    "--json",
-                    "--out",
-                    str(tmp_path),
-                ]
-            )
-    finally:
-        logging.disable(logging.NOTSET)  # main() silences the bot's logs for the run: the next tests want them
-    printed = out.getvalue()
-    assert code == 0, f"crash mode on {provider}:\n{printed[-6000:]}"
-    r = json.loads(printed.strip().splitlines()[-1])
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.support.crashmode",
+            "--provider",
+            provider,
+            "--first-seed",
+            str(first_seed),
+            "--crashes",
+            str(deaths),
+            "--each-point",
+            "3",
+            "--json",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, f"crash mode on {provider}:\n{proc.stdout[-6000:]}"
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
     with capsys.disabled():
         print(
             f"\ncrash mode on {provider}: seeds {r['seeds'][0]}..{r['seeds'][1]}, {r['runs']} runs, "

@@ -10,8 +10,8 @@ command, after an edit of any kind that X made late, while paused, and STOP or P
 of answers; X refuses DM sends and posts.
 `bash scripts/mutants` breaks each consent rule in turn and checks that these examples find it
 (tests/support/mutants.py). The examples are fixed (the derandomized profile of tests/conftest.py), so
-each run of the suite plays the same ones; the sandbox's examples are two tests, each its own part of them, which
-pytest's two workers run side by side (the machine has two cores); a few more run through Stripe's adapter
+each run of the suite plays the same ones; the sandbox's examples run in two processes side by side
+(the machine has two cores), each process its own part of them; a few more run through Stripe's adapter
 and Mangopay's (where c1 is a verified Owner, whose payments to an Owner wait for their approval on Mangopay's
 SCA page, and the cast may approve). A failure prints hypothesis's moves and the runner's scenario: its JSON
 steps, and the file that `paybot simulate` and `python -m tests.support.crashmode --replay` replay.
@@ -24,6 +24,8 @@ import json
 import logging
 import os
 import re
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -44,13 +46,14 @@ from tests.support.crashmode import WAITS, CrashRun, Move, Report, Violation, sc
 
 # Not measured by coverage (pytest-cov's no_cover): the examples replay the code the scenarios and the fault tests
 # measure once (docs/testing.md).
-pytestmark = [pytest.mark.slow, pytest.mark.no_cover]
+pytestmark = [pytest.mark.process, pytest.mark.slow, pytest.mark.no_cover]
 
 ROOT = Path(__file__).resolve().parents[2]
 CAST = ("c0", "c1", "paid0", "hold0")  # two card holders, one who can receive, one whose money is held
 SETTINGS = {"paybot_daily_max": "60"}  # payments of $1, $20 and $45 reach the daily cap
 EXAMPLES = 300  # on the sandbox, in all
-PARTS = 2  # tests the sandbox's examples are split over (pytest's workers run them side by side)
+PARTS = 2  # processes the sandbox's examples are split over
+PART = os.environ.get("PAYBOT_MODEL_PART")  # set in those processes: which part this one plays
 # No shrinking: the examples are short already, and shrinking one replays it hundreds of times (minutes).
 PHASES = (Phase.explicit, Phase.reuse, Phase.generate)
 SHM = Path("/dev/shm")
@@ -360,13 +363,9 @@ def play(script: list[Move], page: int, provider: str = "sandbox", workdir: Path
     return CrashRun(0, provider, moves=script, base=base, workdir=workdir, tmp_root=TMP).execute()
 
 
-def part_of_the_examples(part: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """A part of the fixed examples: a seed of its own (with the explore profile, new ones)."""
-
-    def seeded(test: Callable[..., None]) -> Callable[..., None]:
-        return seed(part)(test) if settings().derandomize else test
-
-    return seeded
+def part_of_the_examples(test: Callable[..., None]) -> Callable[..., None]:
+    """This process's part of the fixed examples: a seed of its own (with the explore profile, new ones)."""
+    return seed(int(PART or 0))(test) if settings().derandomize else test
 
 
 @pytest.fixture(autouse=True)
@@ -378,26 +377,58 @@ def quiet_logs() -> Iterator[None]:
 
 
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("part", range(1, PARTS + 1))
-def test_the_invariants_hold_on_the_sandbox(part: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_invariants_hold_on_the_sandbox(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Whatever the cast does, in whatever order, and wherever the bot dies: every invariant holds.
 
-    The examples are split in PARTS tests, each playing its part with a seed of its own (pytest's two workers
-    run them side by side), and each part plays all of its examples."""
-    played: list[int] = []
+    The examples run in PARTS processes side by side, each playing its part (test_a_part_of_the_examples);
+    the first part to fail stops the others (its failure is what counts)."""
+    logs = [tmp_path / f"part{part}.log" for part in range(1, PARTS + 1)]
+    procs = []
+    for part, log in enumerate(logs, start=1):
+        with log.open("w") as log_file:
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "pytest",
+                        "-q",
+                        "-p",
+                        "no:cacheprovider",
+                        "--hypothesis-show-statistics",
+                        f"{__file__}::test_a_part_of_the_examples",
+                    ],
+                    cwd=ROOT,
+                    env={**os.environ, "PAYBOT_MODEL_PART": str(part)},
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
+    while any(proc.poll() is None for proc in procs):
+        if any(proc.returncode not in (None, 0) for proc in procs):
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.terminate()
+        time.sleep(0.2)
+    outs = [log.read_text() for log in logs]
+    failed = [part for part, proc in enumerate(procs) if proc.returncode not in (0, -signal.SIGTERM)]
+    for part in failed or range(PARTS):
+        proc, out = procs[part], outs[part]
+        assert proc.returncode == 0, f"part {part + 1} of the examples:\n{out[-12000:]}"
+        assert f"{EXAMPLES // PARTS} passing" in out, out
+        with capsys.disabled():
+            stats = re.findall(r"during generate phase \(([\d.]+) seconds\)|(\d+) passing", out)
+            print(f"\nmodel, part {part + 1} of {PARTS}: {stats[1][1]} examples passed in {stats[0][0]} s")
 
-    @part_of_the_examples(part)
-    @settings(max_examples=EXAMPLES // PARTS, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
-    @given(script=moves, page=pages)
-    def examples(script: list[Move], page: int) -> None:
-        play(script, page)
-        played.append(1)
 
-    started = time.monotonic()
-    examples()
-    assert len(played) == EXAMPLES // PARTS
-    with capsys.disabled():
-        print(f"\nmodel, part {part} of {PARTS}: {len(played)} examples passed in {time.monotonic() - started:.1f} s")
+@pytest.mark.skipif(PART is None, reason="a part of test_the_invariants_hold_on_the_sandbox, in a process of its own")
+@pytest.mark.timeout(900)
+@part_of_the_examples
+@settings(max_examples=EXAMPLES // PARTS, phases=PHASES, suppress_health_check=[HealthCheck.too_slow])
+@given(script=moves, page=pages)
+def test_a_part_of_the_examples(script: list[Move], page: int) -> None:
+    play(script, page)
 
 
 @pytest.mark.timeout(300)

@@ -33,7 +33,6 @@ from bot.repo.sql import SqlStore
 from bot.sims.runner import STRIPE_CARDS, Run, ScenarioSettings, run_scenario
 from bot.sims.stripe import StripeSim
 from bot.sims.x import XSim
-from tests.support.cli import Done, paybot_in_process
 from tests.support.scenario_kit import not_listed_for
 from tests.support.worker_kit import (
     pay_killed_after_the_charge,
@@ -246,10 +245,10 @@ def test_reconcile_finds_what_does_not_match(run: Run) -> None:
     assert "charged at the provider" in mismatches[0].what
 
 
-def paybot(tmp: Path, run: Run, *args: str) -> Done:
-    """`paybot ARGS` on the run's Stripe emulator and store, in the test's process (tests/support/cli.py)."""
+def paybot(tmp: Path, run: Run, *args: str) -> subprocess.CompletedProcess[str]:
     assert run.stripe is not None
-    env = {
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYBOT_", "SANDBOX_", "STRIPE_"))}
+    env |= {
         "PAYBOT_DB_PATH": str(tmp / "paybot.db"),
         "PAYBOT_PROVIDER": "stripe",
         "COLUMNS": "200",
@@ -257,7 +256,9 @@ def paybot(tmp: Path, run: Run, *args: str) -> Done:
         "STRIPE_API_BASE": run.stripe.base,
         "STRIPE_DB_PATH": str(tmp / "stripe.db"),
     }
-    return paybot_in_process(*args, cwd=tmp, env=env, drop=("PAYBOT_", "SANDBOX_", "STRIPE_"))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=tmp, timeout=60
+    )
 
 
 def test_reconcile_and_refund_commands_on_stripe(run: Run, tmp_path: Path) -> None:
